@@ -1,0 +1,33 @@
+// Shared jest settings: swc transform (decorator metadata on), @weir/* aliases, one embedded
+// PostgreSQL per run when TEST_DATABASE_URL is not set.
+const path = require('node:path');
+const root = __dirname;
+
+module.exports = {
+  testEnvironment: 'node',
+  transform: {
+    '^.+\\.(t|j)s$': [
+      '@swc/jest',
+      {
+        jsc: {
+          parser: { syntax: 'typescript', decorators: true },
+          transform: { legacyDecorator: true, decoratorMetadata: true },
+          target: 'es2022',
+          keepClassNames: true,
+        },
+        module: { type: 'commonjs' },
+        sourceMaps: 'inline',
+      },
+    ],
+  },
+  moduleFileExtensions: ['ts', 'js', 'json'],
+  moduleNameMapper: {
+    '^@weir/platform/testing$': path.join(root, 'libs/platform/src/testing/index.ts'),
+    '^@weir/platform$': path.join(root, 'libs/platform/src/index.ts'),
+    '^@weir/tools$': path.join(root, 'tools/src/index.ts'),
+  },
+  globalSetup: path.join(root, 'libs/platform/src/testing/jest-global-setup.ts'),
+  globalTeardown: path.join(root, 'libs/platform/src/testing/jest-global-teardown.ts'),
+  testTimeout: 60000,
+  setupFiles: ['reflect-metadata'],
+};

@@ -1,0 +1,92 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { NotFoundError, ValidationError } from '../errors/domain-error';
+import { API_KEY_STORE, ApiKeyRecord, ApiKeyStore } from './api-key.store';
+import { API_KEY_ROLES, ApiKeyRole, Principal } from './roles';
+import { WEIR_CONFIG } from '../config/config.tokens';
+import type { WeirConfig } from '../config/weir-config';
+
+/** A key as listed: everything but the secret. */
+export type ApiKeyView = Omit<ApiKeyRecord, 'keyHash'>;
+
+/** A freshly created key: the only time the secret (`key`) is ever returned. */
+export interface CreatedApiKey extends ApiKeyView {
+  key: string;
+}
+
+const KEY_PREFIX = 'weir_';
+const TOUCH_INTERVAL_MS = 60_000;
+
+export function hashApiKey(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex');
+}
+
+function view(r: ApiKeyRecord): ApiKeyView {
+  const { keyHash: _hidden, ...rest } = r;
+  return rest;
+}
+
+/**
+ * Issues, lists, revokes and checks API keys. Keys are 256-bit random secrets shown once;
+ * only their SHA-256 is stored (a fast hash suffices for high-entropy secrets, and keeps the
+ * per-request check to one indexed lookup).
+ */
+@Injectable()
+export class ApiKeysService {
+  private readonly adminKeyHash?: Buffer;
+
+  constructor(
+    @Inject(API_KEY_STORE) private readonly store: ApiKeyStore,
+    @Inject(WEIR_CONFIG) config: Pick<WeirConfig, 'adminApiKey'>,
+  ) {
+    if (config.adminApiKey) this.adminKeyHash = Buffer.from(hashApiKey(config.adminApiKey), 'hex');
+  }
+
+  async create(name: string, role: ApiKeyRole, createdBy?: string): Promise<CreatedApiKey> {
+    if (!(API_KEY_ROLES as readonly string[]).includes(role)) {
+      throw new ValidationError('PLATFORM.INVALID_ROLE', `role must be one of ${API_KEY_ROLES.join(', ')}`);
+    }
+    const trimmed = name.trim();
+    if (trimmed === '' || trimmed.length > 100) throw new ValidationError('PLATFORM.INVALID_NAME', 'name must be 1 to 100 characters');
+    const key = KEY_PREFIX + randomBytes(32).toString('base64url');
+    const rec = await this.store.insert({ name: trimmed, role, keyHash: hashApiKey(key), keyPrefix: key.slice(0, 12), createdBy: createdBy ?? null });
+    return { ...view(rec), key };
+  }
+
+  async list(): Promise<ApiKeyView[]> {
+    return (await this.store.list()).map(view);
+  }
+
+  async revoke(id: string): Promise<ApiKeyView> {
+    const rec = await this.store.revoke(id, new Date());
+    if (!rec) throw new NotFoundError('PLATFORM.API_KEY_NOT_FOUND', `No API key with id ${JSON.stringify(id)}`);
+    return view(rec);
+  }
+
+  /** The principal a presented secret stands for, or undefined when it is unknown or revoked. */
+  async authenticate(secret: string): Promise<Principal | undefined> {
+    if (!secret || secret.length > 256) return undefined;
+    const hash = hashApiKey(secret);
+    if (this.adminKeyHash && timingSafeEqual(Buffer.from(hash, 'hex'), this.adminKeyHash)) {
+      return { keyId: 'env:WEIR_ADMIN_API_KEY', name: 'WEIR_ADMIN_API_KEY', role: 'admin' };
+    }
+    const rec = await this.store.findActiveByHash(hash);
+    if (!rec) return undefined;
+    const now = new Date();
+    if (!rec.lastUsedAt || now.getTime() - rec.lastUsedAt.getTime() > TOUCH_INTERVAL_MS) {
+      // best effort, throttled: one write a minute per key, never on the request's critical path
+      this.store.touch(rec.id, now).catch(() => undefined);
+    }
+    return { keyId: rec.id, name: rec.name, role: rec.role };
+  }
+
+  /**
+   * First start: when no admin key can be used (none configured, none stored), creates one and
+   * returns it so the caller can show it once.
+   */
+  async bootstrapAdminKey(): Promise<CreatedApiKey | undefined> {
+    if (this.adminKeyHash) return undefined;
+    if ((await this.store.countActive('admin')) > 0) return undefined;
+    return this.create('bootstrap-admin', 'admin', 'weir-bootstrap');
+  }
+}

@@ -1,0 +1,123 @@
+import * as path from 'node:path';
+
+/** The roles a Weir process can play; one process may play several. */
+export const WEIR_ROLES = ['api', 'scheduler', 'worker'] as const;
+export type WeirRole = (typeof WEIR_ROLES)[number];
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Typed, validated process configuration. Built once at boot by {@link loadConfig}. */
+export interface WeirConfig {
+  /** Control-plane database; undefined means "start the embedded PostgreSQL". */
+  databaseUrl?: string;
+  /** Data-plane database; defaults to the control-plane database. */
+  warehouseUrl?: string;
+  port: number;
+  host: string;
+  dataDir: string;
+  adminApiKey?: string;
+  roles: ReadonlySet<WeirRole>;
+  logLevel: LogLevel;
+  migrate: 'auto' | 'off';
+  /** Port of the embedded PostgreSQL (PORT_REGISTRY: embedded-postgres). */
+  embeddedPgPort: number;
+}
+
+/** Thrown when an environment variable has a bad value; the message names the variable. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    reason: string,
+  ) {
+    super(`Invalid configuration: ${variable} ${reason}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function nonEmpty(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+function parsePort(env: Env, name: string, fallback: number): number {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 65535) {
+    throw new ConfigError(name, `must be a TCP port between 1 and 65535 (got "${raw}")`);
+  }
+  return Number(raw);
+}
+
+function parsePostgresUrl(env: Env, name: string): string | undefined {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(name, 'must be a postgres:// URL (could not parse it)');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError(name, `must be a postgres:// URL (got protocol "${url.protocol}")`);
+  }
+  return raw;
+}
+
+function parseEnum<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return fallback;
+  const v = raw.toLowerCase() as T;
+  if (!allowed.includes(v)) {
+    throw new ConfigError(name, `must be one of ${allowed.join(', ')} (got "${raw}")`);
+  }
+  return v;
+}
+
+/**
+ * Reads and validates the environment. Throws {@link ConfigError} naming the first bad variable.
+ * Pure: takes the env as an argument so it can be tested without touching `process.env`.
+ */
+export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): WeirConfig {
+  const rolesRaw = nonEmpty(env, 'WEIR_ROLES') ?? 'api,scheduler,worker';
+  const roles = rolesRaw.split(',').map((r) => r.trim().toLowerCase()).filter((r) => r !== '');
+  for (const r of roles) {
+    if (!(WEIR_ROLES as readonly string[]).includes(r)) {
+      throw new ConfigError('WEIR_ROLES', `must be a comma-separated list of ${WEIR_ROLES.join(', ')} (unknown role "${r}")`);
+    }
+  }
+  if (roles.length === 0) throw new ConfigError('WEIR_ROLES', 'must name at least one role');
+
+  const adminApiKey = nonEmpty(env, 'WEIR_ADMIN_API_KEY');
+  if (adminApiKey !== undefined && adminApiKey.length < 16) {
+    throw new ConfigError('WEIR_ADMIN_API_KEY', 'must be at least 16 characters long');
+  }
+
+  return {
+    databaseUrl: parsePostgresUrl(env, 'DATABASE_URL'),
+    warehouseUrl: parsePostgresUrl(env, 'WEIR_WAREHOUSE_URL'),
+    port: parsePort(env, 'PORT', 3000),
+    host: nonEmpty(env, 'HOST') ?? '0.0.0.0',
+    dataDir: path.resolve(cwd, nonEmpty(env, 'WEIR_DATA_DIR') ?? '.weir'),
+    adminApiKey,
+    roles: new Set(roles as WeirRole[]),
+    logLevel: parseEnum(env, 'WEIR_LOG_LEVEL', LOG_LEVELS, 'info'),
+    migrate: parseEnum(env, 'WEIR_MIGRATE', ['auto', 'off'] as const, 'auto'),
+    embeddedPgPort: parsePort(env, 'WEIR_PG_PORT', 5433),
+  };
+}
+
+/** Like {@link loadConfig}, but a bad value ends the process with one clear line (exit code 78, EX_CONFIG). */
+export function loadConfigOrExit(env: Env = process.env): WeirConfig {
+  try {
+    return loadConfig(env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`weir: ${e.message}\n`);
+      process.exit(78);
+    }
+    throw e;
+  }
+}

