@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
+import pino from 'pino';
 import { ApiKeysService, loadConfigOrExit, redactUrl, resolveDatabase, runMigrations } from '@weir/platform';
 import { createApp } from './app.factory';
 
@@ -10,14 +11,15 @@ import { createApp } from './app.factory';
  */
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
-  const boot = new Logger('weir');
-  const db = await resolveDatabase(config, (line) => boot.log(line));
+  // JSON lines from the first one on, before Nest (and its pino logger) exists
+  const boot = pino({ level: config.logLevel, base: { pid: process.pid, context: 'weir' } });
+  const db = await resolveDatabase(config, (line) => boot.info(line));
   try {
     if (config.migrate === 'auto') {
       const { applied } = await runMigrations(db.url);
-      boot.log(applied.length ? `applied ${applied.length} migration(s): ${applied.join(', ')}` : 'database schema is up to date');
+      boot.info(applied.length ? `applied ${applied.length} migration(s): ${applied.join(', ')}` : 'database schema is up to date');
     } else {
-      boot.log('WEIR_MIGRATE=off: not applying migrations');
+      boot.info('WEIR_MIGRATE=off: not applying migrations');
     }
   } catch (e) {
     await db.close();

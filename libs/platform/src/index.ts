@@ -16,7 +16,7 @@ export { ProblemResponseDto } from './errors/problem.dto';
 
 export { controlPlaneOptions, runMigrations, revertLastMigration, migrationsGlob, MIGRATIONS_TABLE } from './database/data-source';
 export type { MigrationReport } from './database/data-source';
-export { startEmbeddedPostgres } from './database/embedded-postgres';
+export { startEmbeddedPostgres, freePort } from './database/embedded-postgres';
 export type { EmbeddedPostgresHandle, EmbeddedPostgresOptions } from './database/embedded-postgres';
 export { resolveDatabase } from './database/database-startup';
 export type { ResolvedDatabase } from './database/database-startup';

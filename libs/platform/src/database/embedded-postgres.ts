@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 
 /** Options for {@link startEmbeddedPostgres}. */
@@ -171,4 +172,17 @@ export function hasPsql(): boolean {
   } catch {
     return false;
   }
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (for throwaway servers in tests and checks). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
 }

@@ -1,0 +1,56 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { NestFactory } from '@nestjs/core';
+import { API_KEY_ROLES, ApiKeyRole, ApiKeysService, loadConfigOrExit, PlatformModule, resolveDatabase, runMigrations } from '@weir/platform';
+import { say } from '../output';
+
+async function withKeys<T>(fn: (keys: ApiKeysService) => Promise<T>): Promise<T> {
+  const config = { ...loadConfigOrExit(), logLevel: 'silent' as const };
+  const db = await resolveDatabase(config, say);
+  try {
+    if (config.migrate === 'auto') await runMigrations(db.url);
+    const ctx = await NestFactory.createApplicationContext(PlatformModule.forRoot({ config, databaseUrl: db.url, warehouseUrl: db.warehouseUrl }), { logger: false });
+    try {
+      return await fn(ctx.get(ApiKeysService));
+    } finally {
+      await ctx.close();
+    }
+  } finally {
+    await db.close();
+  }
+}
+
+function parseRole(v: string): ApiKeyRole {
+  if (!(API_KEY_ROLES as readonly string[]).includes(v)) throw new InvalidArgumentError(`must be one of ${API_KEY_ROLES.join(', ')}`);
+  return v as ApiKeyRole;
+}
+
+export function keysCommands(program: Command): void {
+  const keys = program.command('keys').description('API keys');
+  keys
+    .command('create')
+    .description('create an API key; prints the secret (once) on stdout')
+    .requiredOption('--role <role>', `one of ${API_KEY_ROLES.join(', ')}`, parseRole)
+    .option('--name <name>', 'what or who uses it', 'cli')
+    .action(async (opts: { role: ApiKeyRole; name: string }) => {
+      const created = await withKeys((k) => k.create(opts.name, opts.role, 'weir-cli'));
+      say(`created ${created.role} key "${created.name}" (id ${created.id}); the secret below is shown once`);
+      process.stdout.write(created.key + '\n');
+    });
+  keys
+    .command('list')
+    .description('list API keys (never their secrets)')
+    .action(async () => {
+      const list = await withKeys((k) => k.list());
+      for (const k of list) {
+        process.stdout.write(`${k.id}  ${k.role.padEnd(6)}  ${k.keyPrefix}…  ${k.revokedAt ? 'revoked' : 'active '}  ${k.name}\n`);
+      }
+    });
+  keys
+    .command('revoke')
+    .argument('<id>', 'key id')
+    .description('revoke an API key')
+    .action(async (id: string) => {
+      const k = await withKeys((s) => s.revoke(id));
+      say(`revoked key "${k.name}" (${k.id})`);
+    });
+}
