@@ -21,11 +21,13 @@ module.exports = {
     ],
   },
   moduleFileExtensions: ['ts', 'js', 'json'],
-  moduleNameMapper: {
-    '^@weir/platform/testing$': path.join(root, 'libs/platform/src/testing/index.ts'),
-    '^@weir/platform$': path.join(root, 'libs/platform/src/index.ts'),
-    '^@weir/tools$': path.join(root, 'tools/src/index.ts'),
-  },
+  // the @weir/* aliases, from tsconfig.base.json paths (one source of truth)
+  moduleNameMapper: Object.fromEntries(
+    Object.entries(require('./tsconfig.base.json').compilerOptions.paths).map(([alias, [target]]) => [
+      `^${alias.replace(/[/]/g, '\\/')}$`,
+      path.join(root, target),
+    ]),
+  ),
   globalSetup: path.join(root, 'libs/platform/src/testing/jest-global-setup.ts'),
   globalTeardown: path.join(root, 'libs/platform/src/testing/jest-global-teardown.ts'),
   testTimeout: 60000,

@@ -1,6 +1,7 @@
 import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { ApiKeyGuard, PlatformModule, PlatformModuleOptions, ProblemDetailsFilter } from '@weir/platform';
+// weir:slice-imports (the slice generator adds imports above this line)
 
 /** The global ValidationPipe settings every route shares (unknown fields are errors, not silently dropped). */
 export const VALIDATION_OPTIONS = { whitelist: true, forbidNonWhitelisted: true, transform: true } as const;
@@ -11,7 +12,10 @@ export class AppModule {
   static forRoot(opts: PlatformModuleOptions): DynamicModule {
     return {
       module: AppModule,
-      imports: [PlatformModule.forRoot(opts)],
+      imports: [
+        PlatformModule.forRoot(opts),
+        // weir:slice-modules (the slice generator adds modules above this line)
+      ],
       providers: [
         { provide: APP_PIPE, useValue: new ValidationPipe(VALIDATION_OPTIONS) },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },

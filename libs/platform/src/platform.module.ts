@@ -8,6 +8,7 @@ import type { WeirConfig } from './config/weir-config';
 import { controlPlaneOptions } from './database/data-source';
 import { Warehouse } from './warehouse/warehouse';
 import { ApiKeyOrmEntity } from './auth/api-key.orm-entity';
+import { PLATFORM_ENTITIES } from './platform.entities';
 import { API_KEY_STORE, TypeOrmApiKeyStore } from './auth/api-key.store';
 import { ApiKeysService } from './auth/api-keys.service';
 import { ApiKeyGuard } from './auth/api-key.guard';
@@ -42,7 +43,7 @@ export class PlatformModule implements OnApplicationShutdown {
       imports: [
         LoggerModule.forRoot(loggerParams(opts.config.logLevel)),
         TypeOrmModule.forRoot({ ...controlPlaneOptions(opts.databaseUrl), autoLoadEntities: true }),
-        TypeOrmModule.forFeature([ApiKeyOrmEntity]),
+        TypeOrmModule.forFeature(PLATFORM_ENTITIES),
         TerminusModule.forRoot({ errorLogStyle: 'json' }),
       ],
       controllers: [HealthController, MetricsController, ApiKeysController],

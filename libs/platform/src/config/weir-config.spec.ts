@@ -1,0 +1,59 @@
+import * as path from 'node:path';
+import { ConfigError, loadConfig } from './weir-config';
+
+describe('loadConfig', () => {
+  it('gives sane defaults with an empty environment', () => {
+    const c = loadConfig({}, '/srv/weir');
+    expect(c.databaseUrl).toBeUndefined();
+    expect(c.port).toBe(3000);
+    expect(c.dataDir).toBe(path.resolve('/srv/weir/.weir'));
+    expect([...c.roles]).toEqual(['api', 'scheduler', 'worker']);
+    expect(c.logLevel).toBe('info');
+    expect(c.migrate).toBe('auto');
+    expect(c.embeddedPgPort).toBe(5433);
+  });
+
+  it('reads every variable', () => {
+    const c = loadConfig(
+      {
+        DATABASE_URL: 'postgres://u:p@db:5432/weir',
+        WEIR_WAREHOUSE_URL: 'postgresql://u@wh/dw',
+        PORT: '8080',
+        WEIR_DATA_DIR: '/var/lib/weir',
+        WEIR_ADMIN_API_KEY: 'a-long-enough-admin-key',
+        WEIR_ROLES: 'worker, scheduler',
+        WEIR_LOG_LEVEL: 'DEBUG',
+        WEIR_MIGRATE: 'off',
+        WEIR_PG_PORT: '6543',
+      },
+      '/x',
+    );
+    expect(c).toMatchObject({ databaseUrl: 'postgres://u:p@db:5432/weir', warehouseUrl: 'postgresql://u@wh/dw', port: 8080, dataDir: '/var/lib/weir', logLevel: 'debug', migrate: 'off', embeddedPgPort: 6543 });
+    expect([...c.roles].sort()).toEqual(['scheduler', 'worker']);
+  });
+
+  it.each([
+    ['PORT', 'abc', /PORT must be a TCP port/],
+    ['PORT', '70000', /PORT must be a TCP port/],
+    ['WEIR_PG_PORT', '-1', /WEIR_PG_PORT must be a TCP port/],
+    ['DATABASE_URL', 'mysql://x/y', /DATABASE_URL must be a postgres:\/\/ URL/],
+    ['DATABASE_URL', 'not a url', /DATABASE_URL must be a postgres:\/\/ URL/],
+    ['WEIR_WAREHOUSE_URL', 'http://x', /WEIR_WAREHOUSE_URL must be a postgres:\/\/ URL/],
+    ['WEIR_ROLES', 'api,web', /WEIR_ROLES .*unknown role "web"/],
+    ['WEIR_ROLES', ' , ', /WEIR_ROLES must name at least one role/],
+    ['WEIR_LOG_LEVEL', 'loud', /WEIR_LOG_LEVEL must be one of/],
+    ['WEIR_MIGRATE', 'yes', /WEIR_MIGRATE must be one of auto, off/],
+    ['WEIR_ADMIN_API_KEY', 'short', /WEIR_ADMIN_API_KEY must be at least 16/],
+  ])('rejects %s=%s with one line naming the variable', (name, value, message) => {
+    let err: unknown;
+    try {
+      loadConfig({ [name]: value });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).variable).toBe(name);
+    expect((err as Error).message).toMatch(message);
+    expect((err as Error).message).not.toContain('\n');
+  });
+});

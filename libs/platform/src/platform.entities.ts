@@ -1,0 +1,6 @@
+import { ApiKeyOrmEntity } from './auth/api-key.orm-entity';
+
+/** TypeORM entities of the platform slice (the table generator adds to this list). */
+export const PLATFORM_ENTITIES: Function[] = [
+  ApiKeyOrmEntity,
+];

@@ -1,0 +1,123 @@
+import { DataSource } from 'typeorm';
+import { createTestDatabase, TestDatabase } from '../src/testing';
+import { controlPlaneOptions } from '../src/database/data-source';
+import { ApiKeyOrmEntity } from '../src/auth/api-key.orm-entity';
+import { ApiKeyStore, InMemoryApiKeyStore, NewApiKey, TypeOrmApiKeyStore } from '../src/auth/api-key.store';
+import { ApiKeysService, hashApiKey } from '../src/auth/api-keys.service';
+
+const aKey = (over: Partial<NewApiKey> = {}): NewApiKey => ({
+  name: 'loader',
+  role: 'editor',
+  keyHash: hashApiKey(`secret-${Math.random()}`),
+  keyPrefix: 'weir_abcdefg',
+  createdBy: null,
+  ...over,
+});
+
+/** One contract, every adapter (the Dagster TestRunStorage pattern). */
+function apiKeyStoreContract(name: string, make: () => Promise<{ store: ApiKeyStore; done: () => Promise<void> }>) {
+  describe(`ApiKeyStore contract: ${name}`, () => {
+    let store: ApiKeyStore;
+    let done: () => Promise<void>;
+    beforeEach(async () => ({ store, done } = await make()));
+    afterEach(() => done());
+
+    it('inserts and finds an active key by hash', async () => {
+      const k = await store.insert(aKey({ name: 'a' }));
+      expect(k.id).toMatch(/^[0-9a-f-]{36}$/);
+      expect(k.revokedAt).toBeNull();
+      expect((await store.findActiveByHash(k.keyHash))?.id).toBe(k.id);
+      expect(await store.findActiveByHash(hashApiKey('other'))).toBeUndefined();
+    });
+
+    it('lists newest first and counts active keys by role', async () => {
+      const a = await store.insert(aKey({ name: 'first', role: 'admin' }));
+      await new Promise((r) => setTimeout(r, 5));
+      const b = await store.insert(aKey({ name: 'second', role: 'viewer' }));
+      expect((await store.list()).map((k) => k.id)).toEqual([b.id, a.id]);
+      expect(await store.countActive()).toBe(2);
+      expect(await store.countActive('admin')).toBe(1);
+    });
+
+    it('revokes once; a revoked key is no longer found by hash', async () => {
+      const k = await store.insert(aKey());
+      const at = new Date('2026-01-02T03:04:05Z');
+      const revoked = await store.revoke(k.id, at);
+      expect(revoked?.revokedAt?.toISOString()).toBe(at.toISOString());
+      const again = await store.revoke(k.id, new Date('2030-01-01T00:00:00Z'));
+      expect(again?.revokedAt?.toISOString()).toBe(at.toISOString());
+      expect(await store.findActiveByHash(k.keyHash)).toBeUndefined();
+      expect(await store.countActive()).toBe(0);
+    });
+
+    it('answers undefined for unknown or malformed ids', async () => {
+      expect(await store.findById('00000000-0000-0000-0000-000000000000')).toBeUndefined();
+      expect(await store.revoke('not-a-uuid', new Date())).toBeUndefined();
+    });
+
+    it('records last use', async () => {
+      const k = await store.insert(aKey());
+      const at = new Date('2026-05-05T05:05:05Z');
+      await store.touch(k.id, at);
+      expect((await store.findById(k.id))?.lastUsedAt?.toISOString()).toBe(at.toISOString());
+    });
+
+    it('refuses two keys with the same hash', async () => {
+      const k = await store.insert(aKey());
+      await expect(store.insert(aKey({ keyHash: k.keyHash }))).rejects.toThrow();
+    });
+
+    it('backs ApiKeysService: created keys authenticate until revoked; the secret is never stored', async () => {
+      const svc = new ApiKeysService(store, { adminApiKey: undefined });
+      const created = await svc.create('etl', 'viewer');
+      expect(created.key).toMatch(/^weir_[A-Za-z0-9_-]{43}$/);
+      expect(JSON.stringify(await store.list())).not.toContain(created.key);
+      expect(await svc.authenticate(created.key)).toEqual({ keyId: created.id, name: 'etl', role: 'viewer' });
+      expect(await svc.authenticate(created.key + 'x')).toBeUndefined();
+      await svc.revoke(created.id);
+      expect(await svc.authenticate(created.key)).toBeUndefined();
+      await expect(svc.revoke('00000000-0000-0000-0000-000000000000')).rejects.toMatchObject({ code: 'PLATFORM.API_KEY_NOT_FOUND', status: 404 });
+    });
+
+    it('bootstraps one admin key only when none can be used', async () => {
+      const svc = new ApiKeysService(store, { adminApiKey: undefined });
+      const first = await svc.bootstrapAdminKey();
+      expect(first?.role).toBe('admin');
+      expect(await svc.bootstrapAdminKey()).toBeUndefined();
+      const withEnvKey = new ApiKeysService(new InMemoryApiKeyStore(), { adminApiKey: 'env-admin-key-0123456789' });
+      expect(await withEnvKey.bootstrapAdminKey()).toBeUndefined();
+      expect(await withEnvKey.authenticate('env-admin-key-0123456789')).toMatchObject({ role: 'admin' });
+    });
+  });
+}
+
+apiKeyStoreContract('in-memory', async () => ({ store: new InMemoryApiKeyStore(), done: async () => undefined }));
+
+describe('on PostgreSQL', () => {
+  let db: TestDatabase;
+  let ds: DataSource;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    ds = await new DataSource({ ...controlPlaneOptions(db.url, { entities: [ApiKeyOrmEntity] }), logging: false }).initialize();
+  });
+  afterAll(async () => {
+    await ds?.destroy();
+    await db?.drop();
+  });
+  apiKeyStoreContract('TypeORM (platform.api_keys)', async () => {
+    await ds.query('TRUNCATE platform.api_keys');
+    return { store: new TypeOrmApiKeyStore(ds.getRepository(ApiKeyOrmEntity)), done: async () => undefined };
+  });
+
+  it('stores only the SHA-256 of the secret', async () => {
+    const svc = new ApiKeysService(new TypeOrmApiKeyStore(ds.getRepository(ApiKeyOrmEntity)), { adminApiKey: undefined });
+    const created = await svc.create('hash-check', 'editor');
+    const [row] = await ds.query('SELECT key_hash, key_prefix FROM platform.api_keys WHERE id = $1', [created.id]);
+    expect(row.key_hash).toBe(hashApiKey(created.key));
+    expect(row.key_prefix).toBe(created.key.slice(0, 12));
+  });
+
+  it('rejects an unknown role at the database too', async () => {
+    await expect(ds.query(`INSERT INTO platform.api_keys (name, role, key_hash, key_prefix) VALUES ('x', 'root', repeat('a', 64), 'weir_x')`)).rejects.toThrow(/CHK_api_keys_role/);
+  });
+});
