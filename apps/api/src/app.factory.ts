@@ -3,7 +3,8 @@ import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
-import { MetricsService, PlatformModuleOptions } from '@weir/platform';
+import { json, NextFunction, Request, Response, urlencoded } from 'express';
+import { DomainError, MetricsService, PlatformModuleOptions } from '@weir/platform';
 import { AppModule } from './app.module';
 
 /** Builds the OpenAPI document of a created app. */
@@ -29,11 +30,22 @@ export async function createApp(opts: PlatformModuleOptions, extraModules: any[]
   const root = extraModules.length
     ? { module: class WeirRootModule {}, imports: [AppModule.forRoot(opts), ...extraModules] }
     : AppModule.forRoot(opts);
-  const app = await NestFactory.create<NestExpressApplication>(root, { bufferLogs: true, abortOnError: false });
+  const app = await NestFactory.create<NestExpressApplication>(root, { bufferLogs: true, abortOnError: false, bodyParser: false });
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
   app.set('query parser', 'extended');
   app.use(app.get(MetricsService).middleware());
+  // Own body parsers, so a malformed or oversized body gets its own stable code.
+  app.use(json({ limit: '1mb' }), urlencoded({ extended: true, limit: '1mb' }), bodyErrors);
   SwaggerModule.setup('docs', app, () => buildOpenApi(app), { jsonDocumentUrl: 'docs-json' });
   return app;
+}
+
+function bodyErrors(err: { type?: string; status?: number } | undefined, _req: Request, _res: Response, next: NextFunction): void {
+  if (err?.type === 'entity.parse.failed') return next(new DomainError('PLATFORM.MALFORMED_BODY', 'The request body is not valid JSON', 400));
+  if (err?.type === 'entity.too.large') return next(new DomainError('PLATFORM.PAYLOAD_TOO_LARGE', 'The request body is larger than 1 MB', 413));
+  if (err?.type === 'encoding.unsupported' || err?.type === 'charset.unsupported') {
+    return next(new DomainError('PLATFORM.UNSUPPORTED_MEDIA_TYPE', 'The request body encoding or charset is not supported', 415));
+  }
+  next(err);
 }

@@ -1,0 +1,106 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { freePort } from '@weir/platform';
+
+const root = path.resolve(__dirname, '../../..');
+
+interface Started {
+  child: ChildProcess;
+  out: () => string;
+  exited: Promise<number | null>;
+}
+
+function start(env: Record<string, string>): Started {
+  const e: Record<string, string | undefined> = { ...process.env, ...env };
+  delete e['DATABASE_URL'];
+  delete e['WEIR_ADMIN_API_KEY'];
+  const child = spawn(process.execPath, ['-r', './tools/register.js', 'apps/api/src/main.ts'], { cwd: root, env: e, stdio: ['ignore', 'pipe', 'pipe'] });
+  let buf = '';
+  child.stdout!.on('data', (d) => (buf += d));
+  child.stderr!.on('data', (d) => (buf += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  return { child, out: () => buf, exited };
+}
+
+async function waitForHealth(port: number, s: Started, ms: number): Promise<number> {
+  const t0 = Date.now();
+  while (Date.now() - t0 < ms) {
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/health`);
+      if (r.status === 200) return Date.now() - t0;
+    } catch {
+      /* not listening yet */
+    }
+    if (s.child.exitCode !== null) throw new Error(`weir exited early:\n${s.out()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`no 200 from /health within ${ms} ms:\n${s.out()}`);
+}
+
+/**
+ * What `npm start` does on a machine with no database configured: embedded PostgreSQL in
+ * $WEIR_DATA_DIR/pg, migrations, a bootstrap admin key printed once, JSON logs with request ids,
+ * clean SIGTERM, and a second start reusing the data.
+ */
+describe('npm start with no DATABASE_URL (embedded PostgreSQL)', () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weir-start-'));
+  afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+
+  it('answers /health within 60 s, prints the admin key once, and reuses its data on restart', async () => {
+    const port = await freePort();
+    const pgPort = await freePort();
+    const env = { PORT: String(port), WEIR_PG_PORT: String(pgPort), WEIR_DATA_DIR: dataDir, WEIR_LOG_LEVEL: 'info' };
+
+    const first = start(env);
+    try {
+      const ms = await waitForHealth(port, first, 60_000);
+      expect(ms).toBeLessThan(60_000);
+      const key = /\n\s+(weir_[A-Za-z0-9_-]{43})\n/.exec(first.out())?.[1];
+      expect(key).toBeDefined();
+      expect(first.out()).toContain(`psql -h 127.0.0.1 -p ${pgPort} -U weir weir`);
+      expect(fs.existsSync(path.join(dataDir, 'pg', 'PG_VERSION'))).toBe(true);
+
+      const res = await fetch(`http://127.0.0.1:${port}/api/platform/api-keys`, { headers: { Authorization: `Bearer ${key}`, 'X-Request-Id': 'start-test-1' } });
+      expect(res.status).toBe(200);
+      await new Promise((r) => setTimeout(r, 200));
+      const lines = first
+        .out()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l));
+      const reqLine = lines.find((l) => l.reqId === 'start-test-1');
+      expect(reqLine).toMatchObject({ msg: 'request completed', res: { statusCode: 200 } });
+      expect(first.out()).not.toContain(`Bearer ${key}`.replace('Bearer ', 'authorization":"Bearer '));
+      expect(first.out()).not.toMatch(/"authorization"/i);
+
+      first.child.kill('SIGTERM');
+      expect(await first.exited).toBe(0);
+      expect(first.out()).toContain('shut down cleanly');
+      await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
+      expect(fs.existsSync(path.join(dataDir, 'pg', 'postmaster.pid'))).toBe(false);
+
+      const second = start(env);
+      try {
+        await waitForHealth(port, second, 60_000);
+        expect(second.out()).not.toContain('Weir created an admin API key');
+        expect(second.out()).toContain('database schema is up to date');
+        const again = await fetch(`http://127.0.0.1:${port}/api/platform/api-keys`, { headers: { Authorization: `Bearer ${key}` } });
+        expect(again.status).toBe(200);
+        expect((await again.json()).items).toHaveLength(1);
+      } finally {
+        second.child.kill('SIGTERM');
+        expect(await second.exited).toBe(0);
+      }
+    } finally {
+      if (first.child.exitCode === null) first.child.kill('SIGKILL');
+    }
+  }, 150_000);
+
+  it('stops with one clear line naming a bad variable', async () => {
+    const s = start({ PORT: 'eighty', WEIR_DATA_DIR: dataDir });
+    expect(await s.exited).toBe(78);
+    expect(s.out().trim()).toBe('weir: Invalid configuration: PORT must be a TCP port between 1 and 65535 (got "eighty")');
+  }, 30_000);
+});
