@@ -31,5 +31,6 @@ module.exports = {
   globalSetup: path.join(root, 'libs/platform/src/testing/jest-global-setup.ts'),
   globalTeardown: path.join(root, 'libs/platform/src/testing/jest-global-teardown.ts'),
   testTimeout: 60000,
+  reporters: ['default', path.join(root, 'tools/jest/summary-reporter.js')],
   setupFiles: ['reflect-metadata'],
 };

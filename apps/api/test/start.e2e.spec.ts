@@ -88,7 +88,7 @@ describe('npm start with no DATABASE_URL (embedded PostgreSQL)', () => {
         expect(second.out()).toContain('database schema is up to date');
         const again = await fetch(`http://127.0.0.1:${port}/api/platform/api-keys`, { headers: { Authorization: `Bearer ${key}` } });
         expect(again.status).toBe(200);
-        expect((await again.json()).items).toHaveLength(1);
+        expect(((await again.json()) as { items: unknown[] }).items).toHaveLength(1);
       } finally {
         second.child.kill('SIGTERM');
         expect(await second.exited).toBe(0);
