@@ -1,6 +1,9 @@
 import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { ApiKeyGuard, PlatformModule, PlatformModuleOptions, ProblemDetailsFilter } from '@weir/platform';
+import { CatalogModule } from '@weir/catalog';
+import { QualityModule } from '@weir/quality';
+import { IngestionModule } from '@weir/ingestion';
 // weir:slice-imports (the slice generator adds imports above this line)
 
 /** The global ValidationPipe settings every route shares (unknown fields are errors, not silently dropped). */
@@ -14,6 +17,9 @@ export class AppModule {
       module: AppModule,
       imports: [
         PlatformModule.forRoot(opts),
+        CatalogModule,
+        QualityModule,
+        IngestionModule,
         // weir:slice-modules (the slice generator adds modules above this line)
       ],
       providers: [
