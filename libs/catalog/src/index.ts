@@ -1,4 +1,14 @@
 /**
- * @weir/catalog: the only public surface of the catalog slice (module, port tokens and interfaces, events, DTO types).
+ * @weir/catalog: the only public surface of the catalog slice (module, the CATALOG port,
+ * contract types and the contract compiler).
  */
 export { CatalogModule } from './catalog.module';
+export { CATALOG } from './application/catalog.port';
+export type { CatalogPort, DatasetView } from './application/catalog.port';
+export { BASE_TYPES, parseType, sqlType, contractProblems, classifyChange, primaryKey } from './domain/contract';
+export type { ColumnContract, DatasetContract, BaseType, ParsedType, ChangeKind, ContractChange } from './domain/contract';
+export { compileContract, MASK } from './domain/contract-compiler';
+export type { CompiledContract, CompileOptions, ColumnMapping } from './domain/contract-compiler';
+export { REASON_CODES, isViolation } from './domain/reason-codes';
+export type { ReasonCode, Violation } from './domain/reason-codes';
+export { createTableSql, columnSql } from './domain/ddl';

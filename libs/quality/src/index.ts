@@ -1,4 +1,6 @@
 /**
- * @weir/quality: the only public surface of the quality slice (module, port tokens and interfaces, events, DTO types).
+ * @weir/quality: the only public surface of the quality slice (module, the QUALITY_GATE port).
  */
 export { QualityModule } from './quality.module';
+export { QUALITY_GATE, PassThroughQualityGate } from './application/quality-gate.port';
+export type { QualityGate, QualityGateInput, QualityGateResult, QualityFailure } from './application/quality-gate.port';

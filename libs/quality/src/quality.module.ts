@@ -1,11 +1,9 @@
 import { Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
-import { QUALITY_ENTITIES } from './quality.entities';
-import { QualityController } from './http/quality.controller';
+import { PassThroughQualityGate, QUALITY_GATE } from './application/quality-gate.port';
 
-/** The quality slice. */
+/** The quality slice. For now it provides the {@link QUALITY_GATE} port with a pass-through gate. */
 @Module({
-  imports: [TypeOrmModule.forFeature(QUALITY_ENTITIES)],
-  controllers: [QualityController],
+  providers: [{ provide: QUALITY_GATE, useClass: PassThroughQualityGate }],
+  exports: [QUALITY_GATE],
 })
 export class QualityModule {}

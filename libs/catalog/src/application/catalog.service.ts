@@ -1,0 +1,221 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { ConflictError, NotFoundError, ValidationError, Warehouse, qualifiedTable, validateIdentifier } from '@weir/platform';
+import { ChangeKind, classifyChange, ColumnContract, contractProblems, DatasetContract, sqlType } from '../domain/contract';
+import { columnSql } from '../domain/ddl';
+import { DatasetOrmEntity } from '../infrastructure/dataset.orm-entity';
+import { SchemaChangeOrmEntity } from '../infrastructure/schema-change.orm-entity';
+import { CatalogPort, DatasetView } from './catalog.port';
+
+export interface CreateDatasetInput {
+  name: string;
+  schema?: string;
+  table?: string;
+  description?: string | null;
+  owner?: string | null;
+  tags?: string[];
+  contract: DatasetContract;
+}
+
+export interface UpdateDatasetInput {
+  description?: string | null;
+  owner?: string | null;
+  tags?: string[];
+  contract?: DatasetContract;
+  /** Accept a breaking contract change (the warehouse table is then rebuilt by the next `replace` load). */
+  allowBreaking?: boolean;
+}
+
+export interface SchemaVersionView {
+  version: number;
+  kind: string;
+  details: string[];
+  changedBy: string;
+  at: string;
+  contract: DatasetContract;
+}
+
+export interface DatasetDetail extends DatasetView {
+  /** Rows in the warehouse table (null when the table does not exist yet). */
+  rowCount: number | null;
+  rowCountExact: boolean;
+  tableExists: boolean;
+  versions: SchemaVersionView[];
+}
+
+function toView(e: DatasetOrmEntity): DatasetView {
+  return {
+    id: e.id,
+    name: e.name,
+    schema: e.warehouseSchema,
+    table: e.warehouseTable,
+    description: e.description,
+    owner: e.owner,
+    tags: e.tags,
+    contract: e.contract,
+    version: e.version,
+    lastLoad: e.lastLoadAt ? { at: e.lastLoadAt.toISOString(), runId: e.lastLoadRunId, rows: e.lastLoadRows === null ? null : Number(e.lastLoadRows) } : null,
+    createdAt: e.createdAt.toISOString(),
+    updatedAt: e.updatedAt.toISOString(),
+  };
+}
+
+function checkContract(contract: DatasetContract): void {
+  const problems = contractProblems(contract);
+  if (problems.length) throw new ValidationError('CATALOG.INVALID_CONTRACT', `The contract is invalid: ${problems.join('; ')}`, { errors: problems });
+}
+
+/**
+ * Datasets and their contracts. Every contract change is classified and recorded in
+ * catalog.schema_changes; additive and widening changes are applied to an existing warehouse table.
+ */
+@Injectable()
+export class CatalogService implements CatalogPort {
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    private readonly warehouse: Warehouse,
+  ) {}
+
+  async create(input: CreateDatasetInput, changedBy: string): Promise<DatasetView> {
+    validateIdentifier(input.name, 'table');
+    if (!/^[a-z_][a-z0-9_]*$/.test(input.name)) throw new ValidationError('CATALOG.INVALID_NAME', 'A dataset name is lower_snake_case');
+    const schema = validateIdentifier(input.schema ?? 'raw', 'schema');
+    const table = validateIdentifier(input.table ?? input.name, 'table');
+    checkContract(input.contract);
+    return this.ds.transaction(async (em) => {
+      if (await em.findOne(DatasetOrmEntity, { where: { name: input.name } })) {
+        throw new ConflictError('CATALOG.DATASET_EXISTS', `A dataset named "${input.name}" already exists`);
+      }
+      if (await em.findOne(DatasetOrmEntity, { where: { warehouseSchema: schema, warehouseTable: table } })) {
+        throw new ConflictError('CATALOG.TABLE_TAKEN', `Another dataset already uses the table ${schema}.${table}`);
+      }
+      const saved = await em.save(
+        em.create(DatasetOrmEntity, {
+          name: input.name,
+          warehouseSchema: schema,
+          warehouseTable: table,
+          description: input.description ?? null,
+          owner: input.owner ?? null,
+          tags: input.tags ?? [],
+          contract: input.contract,
+          version: 1,
+        }),
+      );
+      await this.recordChange(em, saved.id, 1, 'initial', classifyChange(undefined, input.contract).details, input.contract, changedBy);
+      return toView((await em.findOneByOrFail(DatasetOrmEntity, { id: saved.id })) as DatasetOrmEntity);
+    });
+  }
+
+  async list(filter: { tag?: string; owner?: string } = {}): Promise<DatasetView[]> {
+    const qb = this.ds.getRepository(DatasetOrmEntity).createQueryBuilder('d').orderBy('d.name', 'ASC');
+    if (filter.tag) qb.andWhere('d.tags @> :tag::jsonb', { tag: JSON.stringify([filter.tag]) });
+    if (filter.owner) qb.andWhere('d.owner = :owner', { owner: filter.owner });
+    return (await qb.getMany()).map(toView);
+  }
+
+  async findDataset(name: string): Promise<DatasetView | undefined> {
+    const e = await this.ds.getRepository(DatasetOrmEntity).findOne({ where: { name } });
+    return e ? toView(e) : undefined;
+  }
+
+  async getDataset(name: string): Promise<DatasetView> {
+    const v = await this.findDataset(name);
+    if (!v) throw new NotFoundError('CATALOG.DATASET_NOT_FOUND', `No dataset named "${name}"`);
+    return v;
+  }
+
+  async detail(name: string): Promise<DatasetDetail> {
+    const v = await this.getDataset(name);
+    const changes = await this.ds.getRepository(SchemaChangeOrmEntity).find({ where: { datasetId: v.id }, order: { version: 'DESC' } });
+    const count = await this.rowCount(v.schema, v.table);
+    return {
+      ...v,
+      ...count,
+      versions: changes.map((c) => ({ version: c.version, kind: c.kind, details: c.details, changedBy: c.changedBy, at: c.createdAt.toISOString(), contract: c.contract })),
+    };
+  }
+
+  async update(name: string, input: UpdateDatasetInput, changedBy: string): Promise<{ dataset: DatasetView; change?: { kind: ChangeKind; details: string[] } }> {
+    if (input.contract) checkContract(input.contract);
+    return this.ds.transaction(async (em) => {
+      const e = await em.findOne(DatasetOrmEntity, { where: { name }, lock: { mode: 'pessimistic_write' } });
+      if (!e) throw new NotFoundError('CATALOG.DATASET_NOT_FOUND', `No dataset named "${name}"`);
+      let change: { kind: ChangeKind; details: string[] } | undefined;
+      if (input.contract) {
+        change = classifyChange(e.contract, input.contract);
+        if (change.kind === 'breaking' && !input.allowBreaking) {
+          throw new ConflictError('CATALOG.BREAKING_CHANGE', `This contract change is breaking (${change.details.join('; ')}); send "allowBreaking": true to accept it`, { details: change.details });
+        }
+        if (change.kind !== 'none' || change.details.length > 0) {
+          if (change.kind === 'additive' || change.kind === 'widening') await this.applyToTable(e, input.contract);
+          e.version += 1;
+          await this.recordChange(em, e.id, e.version, change.kind, change.details, input.contract, changedBy);
+          e.contract = input.contract;
+        }
+      }
+      if (input.description !== undefined) e.description = input.description;
+      if (input.owner !== undefined) e.owner = input.owner;
+      if (input.tags !== undefined) e.tags = input.tags;
+      e.updatedAt = new Date();
+      await em.save(e);
+      return { dataset: toView(e), change };
+    });
+  }
+
+  async addColumns(name: string, columns: ColumnContract[], changedBy: string): Promise<DatasetView> {
+    const current = await this.getDataset(name);
+    const known = new Set(current.contract.columns.map((c) => c.name));
+    const fresh = columns.filter((c) => !known.has(c.name)).map((c) => ({ ...c, nullable: true, primaryKey: false }));
+    if (fresh.length === 0) return current;
+    const { dataset } = await this.update(name, { contract: { columns: [...current.contract.columns, ...fresh] } }, changedBy);
+    return dataset;
+  }
+
+  async recordLoad(name: string, load: { runId: string; at: Date; rows: number }): Promise<void> {
+    await this.ds.getRepository(DatasetOrmEntity).update({ name }, { lastLoadAt: load.at, lastLoadRunId: load.runId, lastLoadRows: String(load.rows) });
+  }
+
+  private async recordChange(em: EntityManager, datasetId: string, version: number, kind: string, details: string[], contract: DatasetContract, changedBy: string): Promise<void> {
+    await em.save(em.create(SchemaChangeOrmEntity, { datasetId, version, kind, details, contract, changedBy }));
+  }
+
+  /** Applies additive/widening changes to the warehouse table, if it exists. */
+  private async applyToTable(e: DatasetOrmEntity, next: DatasetContract): Promise<void> {
+    const exists = await this.tableExists(e.warehouseSchema, e.warehouseTable);
+    if (!exists) return;
+    const target = qualifiedTable(e.warehouseSchema, e.warehouseTable);
+    const old = new Map(e.contract.columns.map((c) => [c.name, c]));
+    const stmts: string[] = [];
+    for (const c of next.columns) {
+      const o = old.get(c.name);
+      if (!o) stmts.push(`ALTER TABLE ${target} ADD COLUMN ${columnSql({ ...c, nullable: true })}`);
+      else {
+        if (sqlType(o) !== sqlType(c)) stmts.push(`ALTER TABLE ${target} ALTER COLUMN "${c.name}" TYPE ${sqlType(c)}`);
+        if (!o.nullable && c.nullable) stmts.push(`ALTER TABLE ${target} ALTER COLUMN "${c.name}" DROP NOT NULL`);
+      }
+    }
+    await this.warehouse.transaction(async (client) => {
+      for (const s of stmts) await client.query(s);
+    });
+  }
+
+  async tableExists(schema: string, table: string): Promise<boolean> {
+    const r = await this.warehouse.query<{ ok: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS ok`, [qualifiedTable(schema, table)]);
+    return r[0].ok;
+  }
+
+  private async rowCount(schema: string, table: string): Promise<{ rowCount: number | null; rowCountExact: boolean; tableExists: boolean }> {
+    if (!(await this.tableExists(schema, table))) return { rowCount: null, rowCountExact: true, tableExists: false };
+    try {
+      const n = await this.warehouse.transaction(async (c) => {
+        await c.query(`SET LOCAL statement_timeout = 2000`);
+        return Number((await c.query(`SELECT count(*) AS n FROM ${qualifiedTable(schema, table)}`)).rows[0].n);
+      });
+      return { rowCount: n, rowCountExact: true, tableExists: true };
+    } catch {
+      const r = await this.warehouse.query<{ n: string }>(`SELECT reltuples::bigint AS n FROM pg_class WHERE oid = $1::regclass`, [qualifiedTable(schema, table)]);
+      return { rowCount: Math.max(0, Number(r[0]?.n ?? 0)), rowCountExact: false, tableExists: true };
+    }
+  }
+}

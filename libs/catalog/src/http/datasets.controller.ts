@@ -1,0 +1,48 @@
+import { Body, Controller, Get, Param, Patch, Post, Query } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiBearerAuth, ApiConflictResponse, ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CurrentPrincipal, Principal, ProblemResponseDto } from '@weir/platform';
+import { CatalogService } from '../application/catalog.service';
+import { CreateDatasetRequestDto, ListDatasetsQueryDto, UpdateDatasetRequestDto } from './dataset.request.dto';
+import { DatasetDetailResponseDto, DatasetListResponseDto, DatasetResponseDto, UpdateDatasetResponseDto } from './dataset.response.dto';
+
+const who = (p?: Principal) => `api:${p?.name ?? 'unknown'}`;
+
+@ApiTags('catalog')
+@ApiBearerAuth()
+@Controller('api/catalog/datasets')
+export class DatasetsController {
+  constructor(private readonly catalog: CatalogService) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Register a dataset with its contract (version 1)' })
+  @ApiCreatedResponse({ type: DatasetResponseDto })
+  @ApiBadRequestResponse({ type: ProblemResponseDto, description: 'CATALOG.INVALID_CONTRACT, PLATFORM.VALIDATION_FAILED' })
+  @ApiConflictResponse({ type: ProblemResponseDto, description: 'CATALOG.DATASET_EXISTS, CATALOG.TABLE_TAKEN' })
+  create(@Body() body: CreateDatasetRequestDto, @CurrentPrincipal() p: Principal): Promise<DatasetResponseDto> {
+    return this.catalog.create(body, who(p));
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List datasets (filter by tag or owner)' })
+  @ApiOkResponse({ type: DatasetListResponseDto })
+  async list(@Query() q: ListDatasetsQueryDto): Promise<DatasetListResponseDto> {
+    return { items: await this.catalog.list(q) };
+  }
+
+  @Get(':name')
+  @ApiOperation({ summary: 'A dataset: contract, row count, last load, version history' })
+  @ApiOkResponse({ type: DatasetDetailResponseDto })
+  @ApiNotFoundResponse({ type: ProblemResponseDto, description: 'CATALOG.DATASET_NOT_FOUND' })
+  get(@Param('name') name: string): Promise<DatasetDetailResponseDto> {
+    return this.catalog.detail(name);
+  }
+
+  @Patch(':name')
+  @ApiOperation({ summary: 'Change description, owner, tags or the contract (classified, recorded, applied to the table when additive or widening)' })
+  @ApiOkResponse({ type: UpdateDatasetResponseDto })
+  @ApiConflictResponse({ type: ProblemResponseDto, description: 'CATALOG.BREAKING_CHANGE without allowBreaking' })
+  async update(@Param('name') name: string, @Body() body: UpdateDatasetRequestDto, @CurrentPrincipal() p: Principal): Promise<UpdateDatasetResponseDto> {
+    const { dataset, change } = await this.catalog.update(name, body, who(p));
+    return { ...dataset, ...(change ? { change } : {}) };
+  }
+}

@@ -1,0 +1,45 @@
+/** What a quality gate is asked to check: rows staged for a dataset, before they are published. */
+export interface QualityGateInput {
+  dataset: string;
+  /** Warehouse schema and table holding the staged rows. */
+  schema: string;
+  table: string;
+  /** The run (ingestion or model build) that staged them. */
+  runId: string;
+  rows: number;
+}
+
+/** One failed check. */
+export interface QualityFailure {
+  check: string;
+  severity: 'error' | 'warning';
+  message: string;
+  observed?: unknown;
+}
+
+export interface QualityGateResult {
+  /** False when an error-severity check failed: the caller must not publish. */
+  passed: boolean;
+  failures: QualityFailure[];
+}
+
+/**
+ * The write–audit–publish gate (token {@link QUALITY_GATE}): called on staged rows, decides
+ * whether they may be published.
+ */
+export interface QualityGate {
+  check(input: QualityGateInput): Promise<QualityGateResult>;
+}
+
+/** Nest token of the {@link QualityGate}. */
+export const QUALITY_GATE = Symbol('QUALITY_GATE');
+
+/**
+ * Passes everything. The default until the quality slice compiles expectation suites; it keeps
+ * the gate's place in every publish path so the real checks drop in without touching callers.
+ */
+export class PassThroughQualityGate implements QualityGate {
+  async check(): Promise<QualityGateResult> {
+    return { passed: true, failures: [] };
+  }
+}
