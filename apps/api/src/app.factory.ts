@@ -36,7 +36,13 @@ export async function createApp(opts: PlatformModuleOptions, extraModules: any[]
   app.set('query parser', 'extended');
   app.use(app.get(MetricsService).middleware());
   // Own body parsers, so a malformed or oversized body gets its own stable code.
-  app.use(json({ limit: '1mb' }), urlencoded({ extended: true, limit: '1mb' }), bodyErrors);
+  // Upload and infer routes stream their raw bodies themselves.
+  const streamed = (req: { url?: string }) => /\/(uploads|infer)(\?|$)/.test(req.url ?? '');
+  app.use(
+    json({ limit: '1mb', type: (req) => !streamed(req) && /\bjson\b/.test(String(req.headers['content-type'] ?? '')) }),
+    urlencoded({ extended: true, limit: '1mb', type: (req) => !streamed(req) && String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded') }),
+    bodyErrors,
+  );
   SwaggerModule.setup('docs', app, () => buildOpenApi(app), { jsonDocumentUrl: 'docs-json' });
   return app;
 }

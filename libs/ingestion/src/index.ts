@@ -1,4 +1,10 @@
 /**
- * @weir/ingestion: the only public surface of the ingestion slice (module, port tokens and interfaces, events, DTO types).
+ * @weir/ingestion: the only public surface of the ingestion slice.
  */
 export { IngestionModule } from './ingestion.module';
+export { RunsService } from './application/runs.service';
+export type { RunView, TriggerRequest } from './application/runs.service';
+export { SourcesService } from './application/sources.service';
+export type { SourceView, SourceInput } from './application/sources.service';
+export { FORMATS, STRATEGIES, DRIFT_POLICIES, assertAccounted } from './domain/source';
+export type { SourceFormat, StrategySpec, DriftPolicy, RowCounts } from './domain/source';

@@ -1,11 +1,33 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { CatalogModule } from '@weir/catalog';
+import { QualityModule } from '@weir/quality';
+import { WEIR_CONFIG, WeirConfig } from '@weir/platform';
 import { INGESTION_ENTITIES } from './ingestion.entities';
-import { IngestionController } from './http/ingestion.controller';
+import { INGESTION_CONFIG, ingestionConfig } from './application/ingestion.config';
+import { SourcesService } from './application/sources.service';
+import { RunsService } from './application/runs.service';
+import { DeadLettersService } from './application/dead-letters.service';
+import { UploadsService } from './application/uploads.service';
+import { InferService } from './application/infer.service';
+import { ScheduleService } from './application/schedule.service';
+import { SourcesController } from './http/sources.controller';
+import { RunsController } from './http/runs.controller';
+import { InferController } from './http/infer.controller';
 
-/** The ingestion slice. */
+/** The ingestion slice: sources, accounted runs, dead letters, uploads, schedules. */
 @Module({
-  imports: [TypeOrmModule.forFeature(INGESTION_ENTITIES)],
-  controllers: [IngestionController],
+  imports: [TypeOrmModule.forFeature(INGESTION_ENTITIES), CatalogModule, QualityModule],
+  controllers: [SourcesController, RunsController, InferController],
+  providers: [
+    { provide: INGESTION_CONFIG, useFactory: (c: WeirConfig) => ingestionConfig(c), inject: [WEIR_CONFIG] },
+    SourcesService,
+    RunsService,
+    DeadLettersService,
+    UploadsService,
+    InferService,
+    ScheduleService,
+  ],
+  exports: [RunsService, SourcesService],
 })
 export class IngestionModule {}

@@ -1,6 +1,7 @@
 import { DynamicModule, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { TerminusModule } from '@nestjs/terminus';
+import { ScheduleModule } from '@nestjs/schedule';
 import { LoggerModule } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import { WEIR_CONFIG } from './config/config.tokens';
@@ -45,6 +46,7 @@ export class PlatformModule implements OnApplicationShutdown {
         TypeOrmModule.forRoot({ ...controlPlaneOptions(opts.databaseUrl), autoLoadEntities: true }),
         TypeOrmModule.forFeature(PLATFORM_ENTITIES),
         TerminusModule.forRoot({ errorLogStyle: 'json' }),
+        ScheduleModule.forRoot(),
       ],
       controllers: [HealthController, MetricsController, ApiKeysController],
       providers: [

@@ -144,7 +144,7 @@ export function classifyChange(before: DatasetContract | undefined, after: Datas
   };
   const old = new Map(before.columns.map((c) => [c.name, c]));
   const now = new Map(after.columns.map((c) => [c.name, c]));
-  for (const [name, c] of old) if (!now.has(name)) bump(3, `removed column ${name}`);
+  for (const name of old.keys()) if (!now.has(name)) bump(3, `removed column ${name}`);
   for (const [name, c] of now) {
     const o = old.get(name);
     if (!o) {

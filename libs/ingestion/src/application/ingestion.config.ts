@@ -1,0 +1,24 @@
+import * as path from 'node:path';
+import type { WeirConfig } from '@weir/platform';
+
+/** Ingestion settings, from the environment (see README). */
+export interface IngestionConfig {
+  /** Local files may only be read from here (WEIR_INGEST_ROOT, default $WEIR_DATA_DIR/inbox). */
+  ingestRoot: string;
+  /** Where uploads are streamed before loading. */
+  uploadDir: string;
+  /** Largest accepted upload, bytes (WEIR_UPLOAD_MAX_BYTES, default 5 GiB). */
+  uploadMaxBytes: number;
+}
+
+export const INGESTION_CONFIG = Symbol('INGESTION_CONFIG');
+
+export function ingestionConfig(config: Pick<WeirConfig, 'dataDir'>, env: Record<string, string | undefined> = process.env): IngestionConfig {
+  const max = env['WEIR_UPLOAD_MAX_BYTES'];
+  if (max !== undefined && !/^\d+$/.test(max)) throw new Error(`Invalid configuration: WEIR_UPLOAD_MAX_BYTES must be a number of bytes (got "${max}")`);
+  return {
+    ingestRoot: path.resolve(env['WEIR_INGEST_ROOT'] || path.join(config.dataDir, 'inbox')),
+    uploadDir: path.join(config.dataDir, 'uploads'),
+    uploadMaxBytes: max ? Number(max) : 5 * 1024 ** 3,
+  };
+}

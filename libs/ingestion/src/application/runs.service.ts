@@ -1,0 +1,364 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import type { PoolClient } from 'pg';
+import { DomainError, MetricsService, NotFoundError, WEIR_CONFIG, Warehouse, WeirConfig } from '@weir/platform';
+import { CATALOG, CatalogPort } from '@weir/catalog';
+import { QUALITY_GATE, QualityGate } from '@weir/quality';
+import { Counter, Histogram } from 'prom-client';
+import { RunInput, SourceFormat } from '../domain/source';
+import { RunOrmEntity } from '../infrastructure/run.orm-entity';
+import { SourceOrmEntity } from '../infrastructure/source.orm-entity';
+import { LoadEngine, LoadFailedError, LoadResult } from '../infrastructure/engine/load-engine';
+import { fileChecksum, resolveInRoot } from '../infrastructure/input';
+import { openRecords } from '../infrastructure/readers/open-records';
+import { InputUnreadableError, ReaderBatch } from '../infrastructure/readers/record';
+import { INGESTION_CONFIG, IngestionConfig } from './ingestion.config';
+import { SourcesService } from './sources.service';
+
+export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed';
+
+export interface RunView {
+  id: string;
+  sourceId: string;
+  status: RunStatus;
+  trigger: string;
+  idempotencyKey: string;
+  input: RunInput;
+  createdBy: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  durationMs: number | null;
+  bytesRead: number;
+  rowsRead: number;
+  rowsLoaded: number;
+  rowsRejected: number;
+  rowsDeduplicated: number;
+  /** Rows per second so far (running) or overall (finished). */
+  rate: number | null;
+  columnsDiscarded: Record<string, number> | null;
+  watermarkBefore: string | null;
+  watermarkAfter: string | null;
+  quality: unknown;
+  error: { code: string; message: string } | null;
+}
+
+export function runView(r: RunOrmEntity): RunView {
+  const started = r.startedAt?.getTime();
+  const end = r.finishedAt?.getTime() ?? (r.status === 'running' ? Date.now() : undefined);
+  const durationMs = started !== undefined && end !== undefined ? end - started : null;
+  const rowsRead = Number(r.rowsRead);
+  return {
+    id: r.id,
+    sourceId: r.sourceId,
+    status: r.status as RunStatus,
+    trigger: r.trigger,
+    idempotencyKey: r.idempotencyKey,
+    input: r.input,
+    createdBy: r.createdBy,
+    createdAt: r.createdAt.toISOString(),
+    startedAt: r.startedAt?.toISOString() ?? null,
+    finishedAt: r.finishedAt?.toISOString() ?? null,
+    durationMs,
+    bytesRead: Number(r.bytesRead),
+    rowsRead,
+    rowsLoaded: Number(r.rowsLoaded),
+    rowsRejected: Number(r.rowsRejected),
+    rowsDeduplicated: Number(r.rowsDeduplicated),
+    rate: durationMs && durationMs > 0 ? Math.round((rowsRead * 1000) / durationMs) : null,
+    columnsDiscarded: r.columnsDiscarded,
+    watermarkBefore: r.watermarkBefore,
+    watermarkAfter: r.watermarkAfter,
+    quality: r.quality,
+    error: r.errorCode ? { code: r.errorCode, message: r.errorMessage ?? '' } : null,
+  };
+}
+
+export interface TriggerRequest {
+  /** File to load, relative to WEIR_INGEST_ROOT (default: the source's location.path). */
+  path?: string;
+  idempotencyKey?: string;
+  trigger: 'api' | 'upload' | 'schedule' | 'replay' | 'cli';
+  createdBy?: string;
+  /** Absolute path outside the ingest root: only the local CLI may ask for it. */
+  trustedPath?: string;
+  /** Upload runs: the uploaded file (already inside the data dir). */
+  upload?: { file: string; checksum: string; bytes: number; originalName?: string };
+  replayOf?: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const STALE_MS = 60_000;
+
+/**
+ * Runs: triggering (idempotent), the worker that executes queued runs (leased with
+ * FOR UPDATE SKIP LOCKED, so several instances share the queue), recovery of interrupted runs.
+ */
+@Injectable()
+export class RunsService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly log = new Logger('ingestion');
+  private readonly engine: LoadEngine;
+  private readonly instance = `${os.hostname()}:${process.pid}`;
+  private timer?: NodeJS.Timeout;
+  private working = false;
+  private stopping = false;
+  private current?: Promise<void>;
+  private readonly metrics: { read: Counter; loaded: Counter; rejected: Counter; deduplicated: Counter; duration: Histogram; runs: Counter };
+
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    private readonly warehouse: Warehouse,
+    private readonly sources: SourcesService,
+    @Inject(CATALOG) private readonly catalog: CatalogPort,
+    @Inject(QUALITY_GATE) private readonly gate: QualityGate,
+    @Inject(INGESTION_CONFIG) private readonly cfg: IngestionConfig,
+    @Inject(WEIR_CONFIG) private readonly config: WeirConfig,
+    metrics: MetricsService,
+  ) {
+    this.engine = new LoadEngine(warehouse);
+    const reg = [metrics.registry];
+    const labelNames = ['source'] as const;
+    this.metrics = {
+      read: new Counter({ name: 'weir_ingest_rows_read_total', help: 'Rows read by ingestion runs', labelNames, registers: reg }),
+      loaded: new Counter({ name: 'weir_ingest_rows_loaded_total', help: 'Rows published by ingestion runs', labelNames, registers: reg }),
+      rejected: new Counter({ name: 'weir_ingest_rows_rejected_total', help: 'Rows dead-lettered by ingestion runs', labelNames, registers: reg }),
+      deduplicated: new Counter({ name: 'weir_ingest_rows_deduplicated_total', help: 'Rows deduplicated by ingestion runs', labelNames, registers: reg }),
+      runs: new Counter({ name: 'weir_ingest_runs_total', help: 'Finished ingestion runs by status', labelNames: ['source', 'status'], registers: reg }),
+      duration: new Histogram({ name: 'weir_ingest_run_duration_seconds', help: 'Ingestion run duration', labelNames, buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600], registers: reg }),
+    };
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.config.roles.has('worker')) return;
+    await this.recover();
+    this.timer = setInterval(() => void this.kick(), 1000);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.current?.catch(() => undefined);
+  }
+
+  /** Fails runs whose worker died (stale heartbeat) and drops staging tables nobody owns. */
+  async recover(): Promise<void> {
+    const stale = await this.ds.query(
+      `UPDATE ingestion.runs SET status = 'failed', finished_at = now(), error_code = 'INGESTION.INTERRUPTED',
+              error_message = 'the worker running it stopped (crash or kill) before publishing; the target is unchanged, trigger it again'
+        WHERE status = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < now() - $1::interval) RETURNING id`,
+      [`${STALE_MS / 1000} seconds`],
+    );
+    const rows = Array.isArray(stale[0]) ? stale[0] : stale;
+    if (rows.length) this.log.warn(`marked ${rows.length} interrupted run(s) failed: ${rows.map((r: { id: string }) => r.id).join(', ')}`);
+    const orphans = await this.warehouse.query<{ s: string; t: string }>(
+      `SELECT n.nspname AS s, c.relname AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind = 'r' AND c.relname LIKE '\\_\\_weir\\_stage\\_%'
+          AND NOT EXISTS (SELECT 1 FROM ingestion.runs r WHERE r.status = 'running' AND replace(r.id::text, '-', '') LIKE substr(c.relname, 14) || '%')`,
+    );
+    for (const o of orphans) await this.warehouse.query(`DROP TABLE IF EXISTS "${o.s}"."${o.t}"`).catch(() => undefined);
+  }
+
+  /** Creates a queued run, or returns the run that already has this idempotency key. */
+  async trigger(sourceIdOrName: string, req: TriggerRequest): Promise<{ run: RunView; created: boolean }> {
+    const source = await this.sources.entity(sourceIdOrName);
+    const input: RunInput = {};
+    let key = req.idempotencyKey;
+    if (req.replayOf) {
+      input.replayOf = req.replayOf;
+    } else if (req.upload) {
+      Object.assign(input, { uploadId: req.upload.file, checksum: req.upload.checksum, bytes: req.upload.bytes, originalName: req.upload.originalName });
+    } else {
+      const file = req.trustedPath ?? resolveInRoot(this.cfg.ingestRoot, req.path ?? source.location.path ?? '');
+      if (!req.path && !req.trustedPath && !source.location.path) {
+        throw new DomainError('INGESTION.NO_INPUT', `Source "${source.name}" has no location.path; give "path" in the request`, 400);
+      }
+      if (!fs.statSync(file).isFile()) throw new DomainError('INGESTION.NOT_A_FILE', `${req.path ?? file} is not a file`, 400);
+      const sum = await fileChecksum(file);
+      Object.assign(input, { path: file, checksum: sum.checksum, bytes: sum.bytes });
+    }
+    key ??= req.replayOf ? `replay:${req.replayOf}` : `sha256:${input.checksum}`;
+    if (key.length > 200) throw new DomainError('INGESTION.INVALID_IDEMPOTENCY_KEY', 'idempotencyKey is at most 200 characters', 400);
+    const result = await this.ds.transaction(async (em) => {
+      await em.query(`SELECT id FROM ingestion.sources WHERE id = $1 FOR UPDATE`, [source.id]);
+      const existing = await em.findOne(RunOrmEntity, { where: { sourceId: source.id, idempotencyKey: key }, order: { createdAt: 'DESC' } });
+      if (existing && existing.status !== 'failed') return { run: existing, created: false };
+      const run = await em.save(
+        em.create(RunOrmEntity, { sourceId: source.id, status: 'queued', trigger: req.trigger, idempotencyKey: key!, input, createdBy: req.createdBy ?? null }),
+      );
+      return { run: await em.findOneByOrFail(RunOrmEntity, { id: run.id }), created: true };
+    });
+    if (result.created) {
+      this.log.log(`run ${result.run.id} queued for source ${source.name} (${req.trigger}, key ${key})`);
+      setImmediate(() => void this.kick());
+    }
+    return { run: runView(result.run), created: result.created };
+  }
+
+  async get(id: string): Promise<RunView> {
+    return runView(await this.entity(id));
+  }
+
+  async entity(id: string): Promise<RunOrmEntity> {
+    const r = UUID.test(id) ? await this.ds.getRepository(RunOrmEntity).findOne({ where: { id } }) : null;
+    if (!r) throw new NotFoundError('INGESTION.RUN_NOT_FOUND', `No run with id ${JSON.stringify(id)}`);
+    return r;
+  }
+
+  async list(filter: { sourceId?: string; status?: string; limit?: number }): Promise<RunView[]> {
+    const where: Record<string, unknown> = {};
+    if (filter.sourceId) where['sourceId'] = (await this.sources.entity(filter.sourceId)).id;
+    if (filter.status) where['status'] = filter.status;
+    const rows = await this.ds.getRepository(RunOrmEntity).find({ where, order: { createdAt: 'DESC' }, take: Math.min(filter.limit ?? 100, 1000) });
+    return rows.map(runView);
+  }
+
+  /** Waits until the run is finished (tests, CLI). */
+  async waitFor(id: string, timeoutMs = 600_000): Promise<RunView> {
+    const t0 = Date.now();
+    while (Date.now() - t0 < timeoutMs) {
+      const r = await this.get(id);
+      if (r.status === 'succeeded' || r.status === 'failed') return r;
+      await this.kick();
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    throw new Error(`run ${id} did not finish within ${timeoutMs} ms`);
+  }
+
+  /** Executes queued runs one after the other until none is left. */
+  async kick(): Promise<void> {
+    if (this.working || this.stopping || !this.config.roles.has('worker')) return;
+    this.working = true;
+    try {
+      while (!this.stopping) {
+        const claimed = await this.ds.query(
+          `UPDATE ingestion.runs SET status = 'running', started_at = now(), heartbeat_at = now()
+            WHERE id = (SELECT id FROM ingestion.runs WHERE status = 'queued' ORDER BY created_at FOR UPDATE SKIP LOCKED LIMIT 1)
+            RETURNING id`,
+        );
+        const rows = Array.isArray(claimed[0]) ? claimed[0] : claimed;
+        if (!rows.length) break;
+        this.current = this.execute(rows[0].id);
+        await this.current;
+      }
+    } catch (e) {
+      this.log.error(`worker loop: ${(e as Error).message}`);
+    } finally {
+      this.working = false;
+    }
+  }
+
+  /** Runs one claimed run to its end (succeeded or failed). Never throws. */
+  async execute(runId: string): Promise<void> {
+    const started = Date.now();
+    const run = await this.entity(runId);
+    const source = await this.ds.getRepository(SourceOrmEntity).findOneByOrFail({ id: run.sourceId });
+    const heartbeat = setInterval(() => {
+      void this.ds.query(`UPDATE ingestion.runs SET heartbeat_at = now() WHERE id = $1`, [runId]).catch(() => undefined);
+    }, 5000);
+    heartbeat.unref();
+    let cleanup: () => void = () => undefined;
+    let bytesRead = () => 0;
+    try {
+      const dataset = await this.catalog.getDataset(source.dataset);
+      let batches: AsyncIterable<ReaderBatch>;
+      if (run.input.replayOf) {
+        batches = this.replayBatches(run.input.replayOf);
+      } else {
+        const file = run.input.uploadId ?? run.input.path!;
+        if (!fs.existsSync(file)) throw new DomainError('INGESTION.FILE_NOT_FOUND', `The input file is gone: ${file}`, 404);
+        const opened = await openRecords(file, source.format as SourceFormat, source.options);
+        batches = opened.batches;
+        cleanup = opened.cleanup;
+        bytesRead = opened.bytesRead;
+      }
+      this.log.log(`run ${runId}: loading ${run.input.originalName ?? run.input.path ?? `dead letters of ${run.input.replayOf}`} into ${dataset.schema}.${dataset.table} (${source.strategy.kind})`);
+      const result = await this.engine.run({
+        runId,
+        sourceName: source.name,
+        dataset: { name: dataset.name, schema: dataset.schema, table: dataset.table, contract: dataset.contract },
+        format: source.format as SourceFormat,
+        strategy: source.strategy,
+        drift: source.drift as 'evolve' | 'freeze' | 'discard_columns',
+        options: source.options,
+        maxRejectedRatio: source.maxRejectedRatio,
+        watermark: source.watermark,
+        batches,
+        qualityGate: this.gate,
+        evolve: async (cols) => (await this.catalog.addColumns(dataset.name, cols, `drift:evolve:${source.name}`)).contract,
+        onProgress: (p) => {
+          const secs = (Date.now() - started) / 1000;
+          this.log.log(`run ${runId}: ${p.rowsRead} rows read (${Math.round(p.rowsRead / secs)} rows/s), ${p.rowsRejected} rejected`);
+          void this.ds
+            .query(`UPDATE ingestion.runs SET rows_read = $2, rows_rejected = $3, bytes_read = $4, heartbeat_at = now() WHERE id = $1`, [runId, p.rowsRead, p.rowsRejected, bytesRead()])
+            .catch(() => undefined);
+        },
+        recordPublish: (client, r) => this.recordSuccess(client, runId, source, r, bytesRead()),
+      });
+      await this.catalog.recordLoad(dataset.name, { runId, at: new Date(), rows: result.loaded });
+      this.count(source.name, 'succeeded', result, started);
+      this.log.log(
+        `run ${runId} succeeded: read ${result.read} = loaded ${result.loaded} + rejected ${result.rejected} + deduplicated ${result.deduplicated} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+      );
+    } catch (e) {
+      const code = e instanceof DomainError ? e.code : e instanceof InputUnreadableError ? 'INGESTION.UNREADABLE_INPUT' : 'INGESTION.LOAD_FAILED';
+      const message = e instanceof Error ? e.message : String(e);
+      const counts = e instanceof LoadFailedError ? e.counts : undefined;
+      await this.ds.query(
+        `UPDATE ingestion.runs SET status = 'failed', finished_at = now(), error_code = $2, error_message = $3, bytes_read = $4,
+                rows_read = COALESCE($5, rows_read), rows_rejected = COALESCE($6, rows_rejected), rows_deduplicated = COALESCE($7, rows_deduplicated)
+          WHERE id = $1`,
+        [runId, code, message.slice(0, 4000), bytesRead(), counts?.read ?? null, counts?.rejected ?? null, counts?.deduplicated ?? null],
+      );
+      this.metrics.runs.inc({ source: source.name, status: 'failed' });
+      this.log.warn(`run ${runId} failed (${code}): ${message}`);
+    } finally {
+      clearInterval(heartbeat);
+      cleanup();
+      if (run.input.uploadId) fs.rmSync(run.input.uploadId, { force: true });
+    }
+  }
+
+  private count(source: string, status: string, r: LoadResult, started: number): void {
+    this.metrics.read.inc({ source }, r.read);
+    this.metrics.loaded.inc({ source }, r.loaded);
+    this.metrics.rejected.inc({ source }, r.rejected);
+    this.metrics.deduplicated.inc({ source }, r.deduplicated);
+    this.metrics.runs.inc({ source, status });
+    this.metrics.duration.observe({ source }, (Date.now() - started) / 1000);
+  }
+
+  /** In the publish transaction: the run record and the watermark commit with the data. */
+  private async recordSuccess(client: PoolClient, runId: string, source: SourceOrmEntity, r: LoadResult, bytes: number): Promise<void> {
+    await client.query(
+      `UPDATE ingestion.runs SET status = 'succeeded', finished_at = now(), heartbeat_at = now(), bytes_read = $2, rows_read = $3, rows_loaded = $4,
+              rows_rejected = $5, rows_deduplicated = $6, columns_discarded = $7, watermark_before = $8, watermark_after = $9, quality = $10
+        WHERE id = $1`,
+      [runId, bytes, r.read, r.loaded, r.rejected, r.deduplicated, Object.keys(r.columnsDiscarded).length ? JSON.stringify(r.columnsDiscarded) : null, source.watermark, r.watermarkAfter, JSON.stringify(r.quality)],
+    );
+    if (source.strategy.kind === 'incremental' && r.watermarkAfter !== source.watermark) {
+      await client.query(`UPDATE ingestion.sources SET watermark = $2, updated_at = now() WHERE id = $1`, [source.id, r.watermarkAfter]);
+    }
+  }
+
+  /** Replay input: the dead letters of a run, as records (unparseable ones stay unparseable). */
+  private async *replayBatches(runId: string): AsyncGenerator<ReaderBatch> {
+    let after = '0';
+    while (true) {
+      const rows = await this.warehouse.query<{ id: string; raw_record: Record<string, unknown> | null; raw_text: string | null; reason: string }>(
+        `SELECT id, raw_record, raw_text, reason FROM ingestion.dead_letters WHERE run_id = $1 AND id > $2 ORDER BY id LIMIT 5000`,
+        [runId, after],
+      );
+      if (rows.length === 0) return;
+      after = rows[rows.length - 1].id;
+      yield {
+        records: rows.map((r) =>
+          r.raw_record ? r.raw_record : { unparseable: true as const, text: r.raw_text ?? '', message: `still unparseable (was ${r.reason})` },
+        ),
+      };
+    }
+  }
+}

@@ -1,0 +1,234 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { validateCronExpression } from 'cron';
+import { ConflictError, NotFoundError, ValidationError } from '@weir/platform';
+import { CATALOG, CatalogPort, ColumnMapping, DatasetContract, primaryKey } from '@weir/catalog';
+import { CsvOptions, DRIFT_POLICIES, DriftPolicy, FORMATS, SourceFormat, SourceLocation, SourceOptions, SourceSchedule, STRATEGIES, StrategySpec } from '../domain/source';
+import { SourceOrmEntity } from '../infrastructure/source.orm-entity';
+import { RunOrmEntity } from '../infrastructure/run.orm-entity';
+
+export interface SourceInput {
+  name: string;
+  dataset: string;
+  format: SourceFormat;
+  location?: SourceLocation;
+  strategy: StrategySpec;
+  drift?: DriftPolicy;
+  csv?: CsvOptions;
+  mapping?: Record<string, ColumnMapping>;
+  nullValues?: string[];
+  jsonPath?: string;
+  maxRejectedRatio?: number;
+  schedule?: SourceSchedule | null;
+}
+
+export interface SourceView {
+  id: string;
+  name: string;
+  dataset: string;
+  format: string;
+  location: SourceLocation;
+  strategy: StrategySpec;
+  drift: string;
+  csv: CsvOptions | null;
+  mapping: Record<string, ColumnMapping> | null;
+  nullValues: string[] | null;
+  jsonPath: string | null;
+  maxRejectedRatio: number;
+  schedule: SourceSchedule | null;
+  watermark: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export function sourceView(e: SourceOrmEntity): SourceView {
+  return {
+    id: e.id,
+    name: e.name,
+    dataset: e.dataset,
+    format: e.format,
+    location: e.location,
+    strategy: e.strategy,
+    drift: e.drift,
+    csv: e.options.csv ?? null,
+    mapping: e.options.mapping ?? null,
+    nullValues: e.options.nullValues ?? null,
+    jsonPath: e.options.jsonPath ?? null,
+    maxRejectedRatio: e.maxRejectedRatio,
+    schedule: e.schedule,
+    watermark: e.watermark,
+    createdAt: e.createdAt.toISOString(),
+    updatedAt: e.updatedAt.toISOString(),
+  };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Listeners told when a source's schedule may have changed (the scheduler). */
+export type SourceChangeListener = (source: SourceOrmEntity | null, id: string) => void;
+
+/** Sources: a dataset contract + format + location + strategy + drift policy (+ schedule). */
+@Injectable()
+export class SourcesService {
+  private listeners: SourceChangeListener[] = [];
+
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    @Inject(CATALOG) private readonly catalog: CatalogPort,
+  ) {}
+
+  onChange(l: SourceChangeListener): void {
+    this.listeners.push(l);
+  }
+
+  private changed(e: SourceOrmEntity | null, id: string): void {
+    for (const l of this.listeners) l(e, id);
+  }
+
+  async create(input: SourceInput): Promise<SourceView> {
+    const dataset = await this.catalog.getDataset(input.dataset);
+    this.check(input, dataset.contract);
+    const repo = this.ds.getRepository(SourceOrmEntity);
+    if (await repo.findOne({ where: { name: input.name } })) throw new ConflictError('INGESTION.SOURCE_EXISTS', `A source named "${input.name}" already exists`);
+    const saved = await repo.save(
+      repo.create({
+        name: input.name,
+        dataset: input.dataset,
+        format: input.format,
+        location: input.location ?? {},
+        strategy: input.strategy,
+        drift: input.drift ?? 'freeze',
+        options: this.options(input),
+        maxRejectedRatio: input.maxRejectedRatio ?? 0.05,
+        schedule: input.schedule ?? null,
+        watermark: null,
+      }),
+    );
+    const e = await repo.findOneByOrFail({ id: saved.id });
+    this.changed(e, e.id);
+    return sourceView(e);
+  }
+
+  private options(input: Partial<SourceInput>): SourceOptions {
+    const o: SourceOptions = {};
+    if (input.csv) o.csv = input.csv;
+    if (input.mapping) o.mapping = input.mapping;
+    if (input.nullValues) o.nullValues = input.nullValues;
+    if (input.jsonPath) o.jsonPath = input.jsonPath;
+    return o;
+  }
+
+  /** Checks a source against its dataset's contract; every problem in one error. */
+  check(input: Partial<SourceInput>, contract: DatasetContract): void {
+    const problems: string[] = [];
+    const cols = new Set(contract.columns.map((c) => c.name));
+    if (input.format && !(FORMATS as readonly string[]).includes(input.format)) problems.push(`format must be one of ${FORMATS.join(', ')}`);
+    if (input.drift && !(DRIFT_POLICIES as readonly string[]).includes(input.drift)) problems.push(`drift must be one of ${DRIFT_POLICIES.join(', ')}`);
+    const s = input.strategy;
+    if (s) {
+      if (!(STRATEGIES as readonly string[]).includes(s.kind)) problems.push(`strategy.kind must be one of ${STRATEGIES.join(', ')}`);
+      if (s.kind === 'merge' && primaryKey(contract).length === 0) problems.push('strategy merge needs a primary key in the dataset contract');
+      if (s.kind === 'incremental' && !s.cursor) problems.push('strategy incremental needs strategy.cursor');
+      if (s.cursor && !cols.has(s.cursor)) problems.push(`strategy.cursor "${s.cursor}" is not a contract column`);
+      if (s.orderBy && !cols.has(s.orderBy)) problems.push(`strategy.orderBy "${s.orderBy}" is not a contract column`);
+      if (s.lookback !== undefined && !/^\s*(\d+(\.\d+)?)(\s+(second|minute|hour|day|week|month|year)s?)?\s*$/i.test(s.lookback)) {
+        problems.push('strategy.lookback must be a number or an interval like "2 hours"');
+      }
+    }
+    for (const k of Object.keys(input.mapping ?? {})) if (!cols.has(k)) problems.push(`mapping names "${k}", which is not a contract column`);
+    const csv = input.csv;
+    if (csv) {
+      for (const [k, v] of [['delimiter', csv.delimiter], ['quote', csv.quote], ['escape', csv.escape]] as const) {
+        if (v !== undefined && (typeof v !== 'string' || v.length !== 1 || v === '\n' || v === '\r')) problems.push(`csv.${k} must be one character (not a newline)`);
+      }
+      if (csv.delimiter && csv.delimiter === (csv.quote ?? '"')) problems.push('csv.delimiter and csv.quote must differ');
+      if (csv.encoding && !['utf8', 'latin1'].includes(csv.encoding)) problems.push('csv.encoding must be utf8 or latin1');
+      if (csv.header === false && !csv.columns) {
+        // positional: fields map to contract columns in order
+      }
+    }
+    if (input.maxRejectedRatio !== undefined && !(input.maxRejectedRatio >= 0 && input.maxRejectedRatio <= 1)) problems.push('maxRejectedRatio must be between 0 and 1');
+    if (input.schedule) {
+      const v = validateCronExpression(input.schedule.cron);
+      if (!v.valid) problems.push(`schedule.cron is not a valid cron expression (${v.error?.message ?? 'invalid'})`);
+      if (input.schedule.timezone) {
+        try {
+          new Intl.DateTimeFormat('en', { timeZone: input.schedule.timezone });
+        } catch {
+          problems.push(`schedule.timezone "${input.schedule.timezone}" is not a known time zone`);
+        }
+      }
+      if (!input.location?.inbox && !input.location?.path) problems.push('a scheduled source needs location.inbox (a folder to watch) or location.path');
+    }
+    for (const p of [input.location?.path, input.location?.inbox]) {
+      if (p !== undefined && (p.includes('\0') || p.split(/[\\/]/).includes('..'))) problems.push(`location paths may not contain ".." (${JSON.stringify(p)})`);
+    }
+    if (problems.length) throw new ValidationError('INGESTION.INVALID_SOURCE', `The source is invalid: ${problems.join('; ')}`, { errors: problems });
+  }
+
+  async list(): Promise<SourceView[]> {
+    return (await this.ds.getRepository(SourceOrmEntity).find({ order: { name: 'ASC' } })).map(sourceView);
+  }
+
+  /** By id or by name. */
+  async entity(idOrName: string): Promise<SourceOrmEntity> {
+    const repo = this.ds.getRepository(SourceOrmEntity);
+    const e = UUID.test(idOrName) ? await repo.findOne({ where: { id: idOrName } }) : await repo.findOne({ where: { name: idOrName } });
+    if (!e) throw new NotFoundError('INGESTION.SOURCE_NOT_FOUND', `No source ${JSON.stringify(idOrName)}`);
+    return e;
+  }
+
+  async get(idOrName: string): Promise<SourceView> {
+    return sourceView(await this.entity(idOrName));
+  }
+
+  async update(idOrName: string, patch: Partial<SourceInput>): Promise<SourceView> {
+    const e = await this.entity(idOrName);
+    const merged: SourceInput = {
+      name: e.name,
+      dataset: patch.dataset ?? e.dataset,
+      format: (patch.format ?? e.format) as SourceFormat,
+      location: patch.location ?? e.location,
+      strategy: patch.strategy ?? e.strategy,
+      drift: (patch.drift ?? e.drift) as DriftPolicy,
+      csv: patch.csv ?? e.options.csv,
+      mapping: patch.mapping ?? e.options.mapping,
+      nullValues: patch.nullValues ?? e.options.nullValues,
+      jsonPath: patch.jsonPath ?? e.options.jsonPath,
+      maxRejectedRatio: patch.maxRejectedRatio ?? e.maxRejectedRatio,
+      schedule: patch.schedule === undefined ? e.schedule : patch.schedule,
+    };
+    const dataset = await this.catalog.getDataset(merged.dataset);
+    this.check(merged, dataset.contract);
+    if (patch.strategy && patch.strategy.cursor !== e.strategy.cursor) e.watermark = null;
+    Object.assign(e, {
+      dataset: merged.dataset,
+      format: merged.format,
+      location: merged.location ?? {},
+      strategy: merged.strategy,
+      drift: merged.drift,
+      options: this.options(merged),
+      maxRejectedRatio: merged.maxRejectedRatio,
+      schedule: merged.schedule ?? null,
+      updatedAt: new Date(),
+    });
+    await this.ds.getRepository(SourceOrmEntity).save(e);
+    this.changed(e, e.id);
+    return sourceView(e);
+  }
+
+  async remove(idOrName: string, force: boolean): Promise<void> {
+    const e = await this.entity(idOrName);
+    const runs = await this.ds.getRepository(RunOrmEntity).count({ where: { sourceId: e.id } });
+    if (runs > 0 && !force) {
+      throw new ConflictError('INGESTION.SOURCE_HAS_RUNS', `Source "${e.name}" has ${runs} run(s); delete with ?force=true to remove it with its runs and dead letters`);
+    }
+    await this.ds.transaction(async (em) => {
+      await em.query(`DELETE FROM ingestion.schedule_ticks WHERE source_id = $1`, [e.id]);
+      await em.query(`DELETE FROM ingestion.inbox_files WHERE source_id = $1`, [e.id]);
+      await em.delete(SourceOrmEntity, { id: e.id });
+    });
+    this.changed(null, e.id);
+  }
+}

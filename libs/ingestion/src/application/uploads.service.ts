@@ -1,0 +1,93 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createHash, randomUUID } from 'node:crypto';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Request } from 'express';
+import Busboy from 'busboy';
+import { DomainError } from '@weir/platform';
+import { INGESTION_CONFIG, IngestionConfig } from './ingestion.config';
+
+export interface StoredUpload {
+  file: string;
+  checksum: string;
+  bytes: number;
+  originalName?: string;
+  fields: Record<string, string>;
+}
+
+/** Streams an HTTP upload (multipart `file` field, or the raw body) to disk: checksum, size limit, progress. */
+@Injectable()
+export class UploadsService {
+  private readonly log = new Logger('ingestion');
+
+  constructor(@Inject(INGESTION_CONFIG) private readonly cfg: IngestionConfig) {}
+
+  async store(req: Request): Promise<StoredUpload> {
+    fs.mkdirSync(this.cfg.uploadDir, { recursive: true });
+    const file = path.join(this.cfg.uploadDir, randomUUID());
+    const type = String(req.headers['content-type'] ?? '');
+    try {
+      if (type.startsWith('multipart/form-data')) return await this.multipart(req, file);
+      const r = await this.write(req, file);
+      return { ...r, file, fields: {} };
+    } catch (e) {
+      fs.rmSync(file, { force: true });
+      throw e;
+    }
+  }
+
+  private async write(input: Readable, file: string): Promise<{ checksum: string; bytes: number }> {
+    const hash = createHash('sha256');
+    let bytes = 0;
+    let lastLog = Date.now();
+    const max = this.cfg.uploadMaxBytes;
+    const log = this.log;
+    const meter = new Transform({
+      transform(chunk: Buffer, _e, cb) {
+        bytes += chunk.length;
+        if (bytes > max) return cb(new DomainError('INGESTION.UPLOAD_TOO_LARGE', `The upload exceeds WEIR_UPLOAD_MAX_BYTES (${max} bytes)`, 413));
+        hash.update(chunk);
+        if (Date.now() - lastLog > 5000) {
+          lastLog = Date.now();
+          log.log(`upload: ${(bytes / 1048576).toFixed(1)} MiB received`);
+        }
+        cb(null, chunk);
+      },
+    });
+    await pipeline(input, meter, fs.createWriteStream(file));
+    if (bytes === 0) throw new DomainError('INGESTION.EMPTY_UPLOAD', 'The upload is empty: send the file as the body or as a multipart "file" field', 400);
+    return { checksum: hash.digest('hex'), bytes };
+  }
+
+  private multipart(req: Request, file: string): Promise<StoredUpload> {
+    return new Promise((resolve, reject) => {
+      let bb: Busboy.Busboy;
+      try {
+        bb = Busboy({ headers: req.headers, limits: { files: 1, fileSize: this.cfg.uploadMaxBytes + 1 } });
+      } catch (e) {
+        return reject(new DomainError('INGESTION.BAD_UPLOAD', `Malformed multipart upload: ${(e as Error).message}`, 400));
+      }
+      const fields: Record<string, string> = {};
+      let stored: Promise<{ checksum: string; bytes: number }> | undefined;
+      let name: string | undefined;
+      bb.on('field', (k, v) => (fields[k] = v));
+      bb.on('file', (field, stream, info) => {
+        if (field !== 'file' || stored) {
+          stream.resume();
+          return;
+        }
+        name = info.filename;
+        stored = this.write(stream, file);
+        stored.catch(() => undefined);
+      });
+      bb.on('error', (e) => reject(new DomainError('INGESTION.BAD_UPLOAD', `Malformed multipart upload: ${(e as Error).message}`, 400)));
+      bb.on('close', () => {
+        if (!stored) return reject(new DomainError('INGESTION.EMPTY_UPLOAD', 'The multipart upload has no "file" field', 400));
+        stored.then((r) => resolve({ ...r, file, originalName: name, fields }), reject);
+      });
+      req.pipe(bb);
+    });
+  }
+}

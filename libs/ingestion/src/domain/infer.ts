@@ -1,0 +1,81 @@
+import { compileContract, ColumnContract } from '@weir/catalog';
+
+/** A proposed contract from sample records. */
+export interface Inference {
+  fields: string[];
+  columns: ColumnContract[];
+  mapping: Record<string, { from: string }>;
+  candidateKeys: string[][];
+}
+
+const ORDER = ['boolean', 'integer', 'bigint', 'numeric', 'date', 'timestamp', 'timestamptz', 'uuid', 'jsonb', 'text'] as const;
+
+function fits(type: string, value: string): boolean {
+  const c = compileContract({ columns: [{ name: 'v', type, nullable: true }] });
+  return typeof c.encode([value]) === 'string';
+}
+
+/** A valid column name for a source field. */
+export function columnName(field: string, taken: Set<string>): string {
+  let s = field
+    .trim()
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .toLowerCase()
+    .replace(/[^a-z0-9_]+/g, '_')
+    .replace(/^_+|_+$/g, '');
+  if (!/^[a-z_]/.test(s)) s = `c_${s}`;
+  s = s.slice(0, 60) || 'column';
+  let n = s;
+  for (let i = 2; taken.has(n); i++) n = `${s}_${i}`;
+  taken.add(n);
+  return n;
+}
+
+/**
+ * Infers a contract: for each field, the narrowest type every non-empty sample value fits
+ * (boolean < integer < bigint < numeric < date < timestamp < timestamptz < uuid < text; objects → jsonb),
+ * nullable when a value is missing or empty, candidate keys = columns unique and never null.
+ */
+export function inferContract(fields: string[], records: Record<string, unknown>[]): Inference {
+  const taken = new Set<string>();
+  const columns: ColumnContract[] = [];
+  const mapping: Record<string, { from: string }> = {};
+  const candidateKeys: string[][] = [];
+  for (const f of fields) {
+    const name = columnName(f, taken);
+    if (name !== f) mapping[name] = { from: f };
+    const values = records.map((r) => r[f]);
+    const present = values.filter((v) => v !== null && v !== undefined && v !== '');
+    const nullable = present.length < values.length || present.length === 0;
+    let type = 'text';
+    if (present.some((v) => typeof v === 'object')) type = present.every((v) => typeof v === 'object') ? 'jsonb' : 'text';
+    else {
+      const strs = present.map((v) => String(v).trim());
+      for (const t of ORDER) {
+        if (t === 'jsonb') continue;
+        if (t === 'boolean' && !strs.every((s) => /^(true|false|t|f|yes|no)$/i.test(s))) continue;
+        if (t === 'numeric') {
+          if (strs.every((s) => /^[+-]?\d+\.\d+$/.test(s) || /^[+-]?\d+$/.test(s))) {
+            const scale = Math.max(0, ...strs.map((s) => (s.split('.')[1] ?? '').length));
+            const intDigits = Math.max(1, ...strs.map((s) => s.replace(/^[+-]/, '').split('.')[0].replace(/^0+/, '').length));
+            type = `numeric(${Math.min(1000, Math.max(intDigits + scale, 12 + scale, 1))},${scale})`;
+            break;
+          }
+          continue;
+        }
+        if (strs.length > 0 && strs.every((s) => fits(t, s))) {
+          type = t;
+          break;
+        }
+      }
+      if (strs.length === 0) type = 'text';
+    }
+    columns.push({ name, type, nullable });
+    const distinct = new Set(present.map((v) => (typeof v === 'object' ? JSON.stringify(v) : String(v))));
+    if (!nullable && present.length > 0 && distinct.size === present.length && type !== 'jsonb' && type !== 'boolean') candidateKeys.push([name]);
+  }
+  // prefer an id-like key: mark the first candidate named *id as primaryKey
+  const key = candidateKeys.find(([c]) => /(^|_)id$/.test(c)) ?? candidateKeys[0];
+  if (key) for (const c of columns) if (c.name === key[0]) c.primaryKey = true;
+  return { fields, columns, mapping, candidateKeys };
+}

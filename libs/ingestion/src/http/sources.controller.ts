@@ -1,0 +1,86 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiBody, ApiConflictResponse, ApiConsumes, ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { CurrentPrincipal, Principal, ProblemResponseDto } from '@weir/platform';
+import { SourcesService } from '../application/sources.service';
+import { RunsService } from '../application/runs.service';
+import { UploadsService } from '../application/uploads.service';
+import { CreateSourceRequestDto, DeleteSourceQueryDto, TriggerRunRequestDto, UpdateSourceRequestDto } from './source.request.dto';
+import { RunResponseDto, SourceListResponseDto, SourceResponseDto } from './source.response.dto';
+import type { SourceInput } from '../application/sources.service';
+
+const who = (p?: Principal) => `api:${p?.name ?? 'unknown'}`;
+
+@ApiTags('ingestion')
+@ApiBearerAuth()
+@Controller('api/ingestion/sources')
+export class SourcesController {
+  constructor(
+    private readonly sources: SourcesService,
+    private readonly runs: RunsService,
+    private readonly uploads: UploadsService,
+  ) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Create a source: dataset contract + format + location + strategy + drift policy (+ schedule)' })
+  @ApiCreatedResponse({ type: SourceResponseDto })
+  @ApiConflictResponse({ type: ProblemResponseDto, description: 'INGESTION.SOURCE_EXISTS' })
+  create(@Body() body: CreateSourceRequestDto): Promise<SourceResponseDto> {
+    return this.sources.create(body as unknown as SourceInput);
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List sources' })
+  @ApiOkResponse({ type: SourceListResponseDto })
+  async list(): Promise<SourceListResponseDto> {
+    return { items: await this.sources.list() };
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'A source (by id or name)' })
+  @ApiOkResponse({ type: SourceResponseDto })
+  @ApiNotFoundResponse({ type: ProblemResponseDto })
+  get(@Param('id') id: string): Promise<SourceResponseDto> {
+    return this.sources.get(id);
+  }
+
+  @Patch(':id')
+  @ApiOperation({ summary: 'Change a source (a schedule change takes effect at once)' })
+  @ApiOkResponse({ type: SourceResponseDto })
+  update(@Param('id') id: string, @Body() body: UpdateSourceRequestDto): Promise<SourceResponseDto> {
+    return this.sources.update(id, body as unknown as Partial<SourceInput>);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Delete a source (refused while it has runs, unless force=true)' })
+  @ApiConflictResponse({ type: ProblemResponseDto, description: 'INGESTION.SOURCE_HAS_RUNS' })
+  async remove(@Param('id') id: string, @Query() q: DeleteSourceQueryDto): Promise<void> {
+    await this.sources.remove(id, q.force === 'true');
+  }
+
+  @Post(':id/runs')
+  @ApiOperation({ summary: 'Trigger a run (202 with the queued run; 200 with the existing run when the idempotency key was seen)' })
+  @ApiAcceptedResponse({ type: RunResponseDto })
+  @ApiOkResponse({ type: RunResponseDto, description: 'Same idempotency key: the existing run, nothing loaded twice' })
+  async trigger(@Param('id') id: string, @Body() body: TriggerRunRequestDto, @CurrentPrincipal() p: Principal, @Res({ passthrough: true }) res: Response): Promise<RunResponseDto> {
+    const { run, created } = await this.runs.trigger(id, { path: body.path, idempotencyKey: body.idempotencyKey, trigger: 'api', createdBy: who(p) });
+    res.status(created ? 202 : 200);
+    return run;
+  }
+
+  @Post(':id/uploads')
+  @ApiOperation({ summary: 'Upload a file (multipart "file" field or the raw body, .gz accepted), streamed to disk, then loaded as a run' })
+  @ApiConsumes('multipart/form-data', 'application/octet-stream', 'text/csv')
+  @ApiBody({ schema: { type: 'object', properties: { file: { type: 'string', format: 'binary' }, idempotencyKey: { type: 'string' } } } })
+  @ApiAcceptedResponse({ type: RunResponseDto })
+  async upload(@Param('id') id: string, @Req() req: Request, @CurrentPrincipal() p: Principal, @Res({ passthrough: true }) res: Response): Promise<RunResponseDto> {
+    await this.sources.entity(id);
+    const stored = await this.uploads.store(req);
+    const key = stored.fields['idempotencyKey'] ?? (typeof req.query['idempotencyKey'] === 'string' ? req.query['idempotencyKey'] : undefined);
+    const { run, created } = await this.runs.trigger(id, { trigger: 'upload', createdBy: who(p), idempotencyKey: key, upload: stored });
+    if (!created) (await import('node:fs')).rmSync(stored.file, { force: true });
+    res.status(created ? 202 : 200);
+    return run;
+  }
+}

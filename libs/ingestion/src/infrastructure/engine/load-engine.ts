@@ -1,0 +1,429 @@
+import { randomBytes } from 'node:crypto';
+import type { PoolClient } from 'pg';
+import { from as copyFromStdin } from 'pg-copy-streams';
+import { DomainError, qualifiedTable, quoteIdent, Warehouse } from '@weir/platform';
+import { ColumnContract, compileContract, CompiledContract, createTableSql, DatasetContract, isViolation, parseType, primaryKey, Violation } from '@weir/catalog';
+import type { QualityGate, QualityGateResult } from '@weir/quality';
+import { DriftPolicy, RowCounts, SourceFormat, SourceOptions, StrategySpec, assertAccounted } from '../../domain/source';
+import { RawRecord, ReaderBatch, Unparseable, isUnparseable } from '../readers/record';
+import { DeadLetterWriter } from './dead-letter.writer';
+
+/** Everything the engine needs to load one input. */
+export interface LoadJob {
+  runId: string;
+  sourceName: string;
+  dataset: { name: string; schema: string; table: string; contract: DatasetContract };
+  format: SourceFormat;
+  strategy: StrategySpec;
+  drift: DriftPolicy;
+  options: SourceOptions;
+  maxRejectedRatio: number;
+  watermark: string | null;
+  /** The records, batch by batch (CSV batches carry the header first). */
+  batches: AsyncIterable<ReaderBatch>;
+  /** Adds nullable text columns to the dataset (drift policy evolve); returns the new contract. */
+  evolve: (columns: ColumnContract[]) => Promise<DatasetContract>;
+  qualityGate: QualityGate;
+  /** Called every few seconds with the rows read so far. */
+  onProgress?: (p: { rowsRead: number; rowsRejected: number }) => void;
+  /**
+   * Called inside the publish transaction, after the data is merged and before COMMIT: the
+   * caller records the run (and the watermark) in the same transaction.
+   */
+  recordPublish: (client: PoolClient, result: LoadResult) => Promise<void>;
+}
+
+export interface LoadResult extends RowCounts {
+  columnsDiscarded: Record<string, number>;
+  watermarkAfter: string | null;
+  quality: QualityGateResult;
+}
+
+/** A load that stopped on purpose (the run fails with this code); nothing is published. */
+export class LoadFailedError extends DomainError {
+  constructor(code: string, message: string, readonly counts?: Partial<RowCounts>) {
+    super(code, message, 422);
+  }
+}
+
+const CHUNK_CHARS = 1 << 18;
+const PROGRESS_MS = 5000;
+const RECORD_COL = '__weir_record';
+
+function sanitizeName(field: string): string {
+  const s = field
+    .trim()
+    .toLowerCase()
+    .replace(/[^a-z0-9_]+/g, '_')
+    .replace(/^_+|_+$/g, '');
+  const n = /^[a-z_]/.test(s) ? s : `c_${s}`;
+  return n.slice(0, 63) || 'column';
+}
+
+/**
+ * Write–audit–publish for one input: validate every record against the compiled contract,
+ * COPY good rows into a staging table and bad ones into dead letters, settle duplicates and
+ * the watermark in SQL, ask the quality gate, then publish in one transaction with the run record.
+ * Any failure before COMMIT leaves the target untouched.
+ */
+export class LoadEngine {
+  constructor(private readonly warehouse: Warehouse) {}
+
+  async run(job: LoadJob): Promise<LoadResult> {
+    const { schema, table } = job.dataset;
+    const stage = `__weir_stage_${job.runId.replace(/-/g, '').slice(0, 16)}`;
+    const target = qualifiedTable(schema, table);
+    const staged = qualifiedTable(schema, stage);
+    const pk = primaryKey(job.dataset.contract);
+    if ((job.strategy.kind === 'merge' || job.strategy.kind === 'incremental') && pk.length === 0 && job.strategy.kind === 'merge') {
+      throw new LoadFailedError('INGESTION.STRATEGY_NEEDS_KEY', `Strategy merge needs a primary key in the contract of dataset "${job.dataset.name}"`);
+    }
+    const dl = new DeadLetterWriter(this.warehouse, job.runId);
+    const discarded: Record<string, number> = {};
+    let contract = job.dataset.contract;
+    let compiled: CompiledContract | undefined;
+    let header: string[] | undefined;
+    let index: Int32Array | undefined;
+    let headerViolation: Violation | undefined;
+    let known = new Set<string>();
+    let rowsRead = 0;
+    let lastProgress = Date.now();
+
+    await this.warehouse.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema, 'schema')}`);
+    const client = await this.warehouse.pool.connect();
+    let stageCreated = false;
+    try {
+      const iterator = job.batches[Symbol.asyncIterator]();
+      let first = await iterator.next();
+
+      // Drift handling and compilation, once, from the header (CSV) or the first batch (JSON, Parquet).
+      const firstBatch: ReaderBatch = first.done ? { records: [] } : first.value;
+      const sampleFields = firstBatch.header ?? this.objectKeys(firstBatch.records);
+      if (job.drift === 'evolve') {
+        const fieldsKnown = new Set(compileContract(contract, { mapping: job.options.mapping }).sourceFields);
+        const fresh = sampleFields.filter((f) => !fieldsKnown.has(f));
+        if (fresh.length > 0) {
+          const mapping = { ...(job.options.mapping ?? {}) };
+          const cols: ColumnContract[] = [];
+          for (const f of fresh) {
+            const name = sanitizeName(f);
+            if (contract.columns.some((c) => c.name === name) || cols.some((c) => c.name === name)) continue;
+            cols.push({ name, type: 'text', nullable: true, description: `added by schema drift (evolve) from source field ${JSON.stringify(f)}` });
+            if (name !== f) mapping[name] = { ...(mapping[name] ?? {}), from: f };
+          }
+          if (cols.length > 0) {
+            contract = await job.evolve(cols);
+            job.options = { ...job.options, mapping };
+          }
+        }
+      }
+      compiled = compileContract(contract, { mapping: job.options.mapping, nullValues: job.options.nullValues });
+      known = new Set(compiled.sourceFields);
+      if (firstBatch.header) {
+        header = firstBatch.header.length > 0 ? firstBatch.header : compiled.sourceFields;
+        const pos = new Map(header.map((h, i) => [h, i]));
+        index = Int32Array.from(compiled.sourceFields.map((f) => pos.get(f) ?? -1));
+        const unknown = header.filter((h) => !known.has(h));
+        const required = contract.columns.filter((c, i) => !c.nullable && index![i] === -1 && job.options.mapping?.[c.name]?.default == null).map((c) => compiled!.sourceFields[contract.columns.indexOf(c)]);
+        if (job.drift === 'freeze' && (unknown.length > 0 || required.length > 0)) {
+          headerViolation = {
+            reason: 'SCHEMA_DRIFT',
+            message: [unknown.length ? `unknown columns ${unknown.join(', ')}` : '', required.length ? `missing required columns ${required.join(', ')}` : ''].filter(Boolean).join('; ') + ' (drift policy freeze)',
+          };
+        } else if (job.drift === 'discard_columns') {
+          for (const u of unknown) discarded[u] = 0;
+        }
+      }
+
+      await this.ensureTarget(job, contract, target);
+      await client.query(`SET TIME ZONE 'UTC'`);
+      await client.query(
+        createTableSql(schema, stage, contract, { withKey: false, unlogged: job.strategy.kind !== 'replace', extraColumns: [`${quoteIdent(RECORD_COL)} bigint NOT NULL`] }),
+      );
+      stageCreated = true;
+
+      // COPY good rows into the stage, bad ones into dead letters.
+      const copy = client.query(copyFromStdin(`COPY ${staged} (${[...compiled.columns, RECORD_COL].map((c) => quoteIdent(c)).join(', ')}) FROM STDIN`));
+      let copyError: Error | undefined;
+      copy.on('error', (e: Error) => (copyError = e));
+      const finished = new Promise<void>((resolve, reject) => {
+        copy.on('finish', resolve);
+        copy.on('error', reject);
+      });
+      finished.catch(() => undefined);
+      let buf = '';
+      const write = async (s: string) => {
+        if (copyError) throw copyError;
+        if (!copy.write(s)) await new Promise<void>((r) => copy.once('drain', r));
+      };
+      const cols = compiled.columns.length;
+      const values: unknown[] = new Array(cols);
+      const encode = compiled.encode;
+      const rawOf = (r: RawRecord): Record<string, unknown> => (Array.isArray(r) ? Object.fromEntries((header ?? []).map((h, i) => [h, r[i] ?? null])) : r);
+      const objectFields = compiled.sourceFields;
+
+      const consume = async (batch: ReaderBatch) => {
+        for (const rec of batch.records) {
+          rowsRead++;
+          if (isUnparseable(rec)) {
+            await dl.add(rowsRead, { reason: 'UNPARSEABLE', message: (rec as Unparseable).message }, null, (rec as Unparseable).text);
+            continue;
+          }
+          if (headerViolation) {
+            await dl.add(rowsRead, headerViolation, rawOf(rec), null);
+            continue;
+          }
+          if (Array.isArray(rec)) {
+            if (rec.length !== header!.length) {
+              await dl.add(rowsRead, { reason: 'COLUMN_COUNT', message: `${rec.length} fields, the header has ${header!.length}` }, null, JSON.stringify(rec));
+              continue;
+            }
+            for (let i = 0; i < cols; i++) values[i] = index![i] < 0 ? undefined : rec[index![i]];
+          } else {
+            const unknownKeys = this.unknownKeys(rec, known);
+            if (unknownKeys) {
+              if (job.drift === 'discard_columns') {
+                for (const k of unknownKeys) discarded[k] = (discarded[k] ?? 0) + 1;
+              } else {
+                await dl.add(rowsRead, { reason: 'SCHEMA_DRIFT', message: `unknown fields ${unknownKeys.join(', ')} (drift policy ${job.drift})` }, rec, null);
+                continue;
+              }
+            }
+            for (let i = 0; i < cols; i++) values[i] = rec[objectFields[i]];
+          }
+          const v = encode(values);
+          if (typeof v !== 'string') {
+            await dl.add(rowsRead, v, rawOf(rec), null);
+            continue;
+          }
+          buf += v + '\t' + rowsRead + '\n';
+          if (buf.length >= CHUNK_CHARS) {
+            await write(buf);
+            buf = '';
+          }
+        }
+        if (header && job.drift === 'discard_columns') for (const u of Object.keys(discarded)) discarded[u] += batch.records.length;
+        if (job.onProgress && Date.now() - lastProgress >= PROGRESS_MS) {
+          lastProgress = Date.now();
+          job.onProgress({ rowsRead, rowsRejected: dl.count });
+        }
+      };
+
+      try {
+        if (!first.done) await consume(firstBatch);
+        while (!(first = await iterator.next()).done) await consume(first.value);
+        if (buf) await write(buf);
+        copy.end();
+        await finished;
+      } catch (e) {
+        copy.destroy(e as Error);
+        await finished.catch(() => undefined);
+        throw copyError ?? e;
+      }
+      await dl.flush();
+      let rejected = dl.count;
+
+      if (rowsRead === 0 && job.strategy.kind === 'replace') {
+        throw new LoadFailedError('INGESTION.EMPTY_INPUT', 'The input has no records; a replace would empty the table, so nothing was published');
+      }
+
+      // Settle duplicates and the watermark in SQL, on the stage.
+      let deduplicated = 0;
+      const strategy = job.strategy.kind;
+      if (strategy === 'incremental') {
+        deduplicated += await this.applyWatermark(client, job, contract, staged);
+      }
+      if (pk.length > 0 && (strategy === 'replace' || strategy === 'append')) {
+        rejected += await this.rejectDuplicatesInBatch(client, job, staged, pk);
+      }
+      if (pk.length > 0 && strategy === 'append') {
+        rejected += await this.rejectExistingKeys(client, job, staged, target, pk);
+      }
+      if (pk.length > 0 && (strategy === 'merge' || strategy === 'incremental')) {
+        deduplicated += await this.dedupeKeepLast(client, job, staged, pk);
+      }
+      const stagedRows = Number((await client.query(`SELECT count(*) AS n FROM ${staged}`)).rows[0].n);
+      if (rowsRead > 0 && rejected / rowsRead > job.maxRejectedRatio) {
+        throw new LoadFailedError(
+          'INGESTION.TOO_MANY_REJECTED',
+          `${rejected} of ${rowsRead} records rejected (${((100 * rejected) / rowsRead).toFixed(2)}%), above the source's maxRejectedRatio ${job.maxRejectedRatio}; nothing was published`,
+          { read: rowsRead, rejected, deduplicated },
+        );
+      }
+      if (strategy === 'replace' && stagedRows === 0) {
+        throw new LoadFailedError('INGESTION.NOTHING_TO_PUBLISH', `No record of ${rowsRead} passed; a replace would empty the table, so nothing was published`, {
+          read: rowsRead,
+          rejected,
+          deduplicated,
+        });
+      }
+      if (strategy === 'replace' && pk.length > 0) await client.query(`ALTER TABLE ${staged} ADD PRIMARY KEY (${pk.map((c) => quoteIdent(c)).join(', ')})`);
+
+      const quality = await job.qualityGate.check({ dataset: job.dataset.name, schema, table: stage, runId: job.runId, rows: stagedRows });
+      if (!quality.passed) {
+        throw new LoadFailedError('INGESTION.QUALITY_GATE_FAILED', `The quality gate failed: ${quality.failures.map((f) => f.message).join('; ')}; nothing was published`, { read: rowsRead, rejected, deduplicated });
+      }
+      let watermarkAfter: string | null = job.watermark;
+      if (strategy === 'incremental' && job.strategy.cursor) {
+        const m = (await client.query(`SELECT max(${quoteIdent(job.strategy.cursor)})::text AS m FROM ${staged}`)).rows[0].m as string | null;
+        if (m !== null) watermarkAfter = job.watermark === null ? m : await this.greatest(client, contract, job.strategy.cursor, job.watermark, m);
+      }
+
+      // Publish: one transaction merges/swaps into the target and records the run.
+      const loaded = stagedRows;
+      const result: LoadResult = { read: rowsRead, loaded, rejected, deduplicated, columnsDiscarded: discarded, watermarkAfter, quality };
+      assertAccounted(result);
+      await client.query('BEGIN');
+      try {
+        await client.query(`SET LOCAL lock_timeout = '30s'`);
+        await this.publish(client, job, contract, staged, stage, target, pk);
+        stageCreated = strategy !== 'replace';
+        await job.recordPublish(client, result);
+        await client.query('COMMIT');
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        stageCreated = true;
+        throw e;
+      }
+      return result;
+    } finally {
+      if (stageCreated) await client.query(`DROP TABLE IF EXISTS ${staged}`).catch(() => undefined);
+      client.release();
+    }
+  }
+
+  private objectKeys(records: (RawRecord | Unparseable)[]): string[] {
+    const keys = new Set<string>();
+    for (const r of records) if (!Array.isArray(r) && !isUnparseable(r)) for (const k of Object.keys(r)) keys.add(k);
+    return [...keys];
+  }
+
+  private unknownKeys(rec: Record<string, unknown>, known: Set<string>): string[] | undefined {
+    let out: string[] | undefined;
+    for (const k in rec) if (!known.has(k)) (out ??= []).push(k);
+    return out;
+  }
+
+  /** Creates the target for non-replace strategies and checks that it has every contract column. */
+  private async ensureTarget(job: LoadJob, contract: DatasetContract, target: string): Promise<void> {
+    const { schema, table } = job.dataset;
+    const cols = await this.warehouse.query<{ column_name: string }>(`SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2`, [schema, table]);
+    if (cols.length === 0) {
+      if (job.strategy.kind !== 'replace') await this.warehouse.query(createTableSql(schema, table, contract));
+      return;
+    }
+    if (job.strategy.kind === 'replace') return;
+    const have = new Set(cols.map((c) => c.column_name));
+    const missing = contract.columns.filter((c) => !have.has(c.name)).map((c) => c.name);
+    if (missing.length > 0) {
+      throw new LoadFailedError(
+        'INGESTION.TABLE_CONTRACT_MISMATCH',
+        `${target} lacks contract columns ${missing.join(', ')} (a breaking contract change?); load once with strategy replace to rebuild it`,
+      );
+    }
+  }
+
+  private async applyWatermark(client: PoolClient, job: LoadJob, contract: DatasetContract, staged: string): Promise<number> {
+    const cursor = job.strategy.cursor;
+    if (!cursor) throw new LoadFailedError('INGESTION.STRATEGY_NEEDS_CURSOR', 'Strategy incremental needs a cursor column');
+    if (job.watermark === null) return 0;
+    const col = contract.columns.find((c) => c.name === cursor);
+    if (!col) throw new LoadFailedError('INGESTION.STRATEGY_NEEDS_CURSOR', `The cursor column ${cursor} is not in the contract`);
+    const t = parseType(col.type);
+    const base = typeof t === 'string' ? 'text' : t.base;
+    const temporal = base === 'timestamp' || base === 'timestamptz' || base === 'date';
+    const lookback = job.strategy.lookback ?? (temporal ? '0 seconds' : '0');
+    const bound = temporal ? `($1::${base === 'date' ? 'timestamp' : base} - $2::interval)` : base === 'text' ? `$1::text` : `($1::numeric - $2::numeric)`;
+    const params = base === 'text' ? [job.watermark] : [job.watermark, lookback];
+    const r = await client.query(`DELETE FROM ${staged} WHERE ${quoteIdent(cursor)} <= ${bound}`, params);
+    return r.rowCount ?? 0;
+  }
+
+  /** replace/append: a key seen twice in the input keeps its first record; later ones are rejected. */
+  private async rejectDuplicatesInBatch(client: PoolClient, job: LoadJob, staged: string, pk: string[]): Promise<number> {
+    const keys = pk.map((c) => quoteIdent(c)).join(', ');
+    const dup = await client.query(`SELECT 1 FROM ${staged} GROUP BY ${keys} HAVING count(*) > 1 LIMIT 1`);
+    if (dup.rowCount === 0) return 0;
+    const keyText = pk.length === 1 ? `d.${quoteIdent(pk[0])}::text` : `concat_ws(',', ${pk.map((c) => `d.${quoteIdent(c)}::text`).join(', ')})`;
+    const ranked = `SELECT *, row_number() OVER w AS __rn, first_value(${quoteIdent(RECORD_COL)}) OVER w AS __first FROM ${staged} WINDOW w AS (PARTITION BY ${keys} ORDER BY ${quoteIdent(RECORD_COL)})`;
+    await client.query(
+      `INSERT INTO ingestion.dead_letters (run_id, record_number, reason, column_name, value, message, raw_record)
+       SELECT $1, d.${quoteIdent(RECORD_COL)}, 'DUPLICATE_KEY_IN_BATCH', $2, ${keyText},
+              'duplicate primary key in this input; record ' || d.__first || ' has it first', to_jsonb(d) - '${RECORD_COL}' - '__rn' - '__first'
+         FROM (${ranked}) d WHERE d.__rn > 1`,
+      [job.runId, pk.join(',')],
+    );
+    const del = await client.query(`DELETE FROM ${staged} s USING (${ranked}) d WHERE d.__rn > 1 AND s.${quoteIdent(RECORD_COL)} = d.${quoteIdent(RECORD_COL)}`);
+    return del.rowCount ?? 0;
+  }
+
+  /** append: records whose key is already in the target are rejected (DUPLICATE_KEY). */
+  private async rejectExistingKeys(client: PoolClient, job: LoadJob, staged: string, target: string, pk: string[]): Promise<number> {
+    const on = pk.map((c) => `t.${quoteIdent(c)} = s.${quoteIdent(c)}`).join(' AND ');
+    const keyText = pk.length === 1 ? `s.${quoteIdent(pk[0])}::text` : `concat_ws(',', ${pk.map((c) => `s.${quoteIdent(c)}::text`).join(', ')})`;
+    await client.query(
+      `INSERT INTO ingestion.dead_letters (run_id, record_number, reason, column_name, value, message, raw_record)
+       SELECT $1, s.${quoteIdent(RECORD_COL)}, 'DUPLICATE_KEY', $2, ${keyText}, 'primary key already in the target (strategy append)', to_jsonb(s) - '${RECORD_COL}'
+         FROM ${staged} s WHERE EXISTS (SELECT 1 FROM ${target} t WHERE ${on})`,
+      [job.runId, pk.join(',')],
+    );
+    const del = await client.query(`DELETE FROM ${staged} s WHERE EXISTS (SELECT 1 FROM ${target} t WHERE ${on})`);
+    return del.rowCount ?? 0;
+  }
+
+  /** merge/incremental: within the input, a key keeps its last record by orderBy (then input order). */
+  private async dedupeKeepLast(client: PoolClient, job: LoadJob, staged: string, pk: string[]): Promise<number> {
+    const keys = pk.map((c) => quoteIdent(c)).join(', ');
+    const dup = await client.query(`SELECT 1 FROM ${staged} GROUP BY ${keys} HAVING count(*) > 1 LIMIT 1`);
+    if (dup.rowCount === 0) return 0;
+    const order = [job.strategy.orderBy ? `${quoteIdent(job.strategy.orderBy)} DESC NULLS LAST` : '', `${quoteIdent(RECORD_COL)} DESC`].filter(Boolean).join(', ');
+    const del = await client.query(
+      `DELETE FROM ${staged} s USING (SELECT ${quoteIdent(RECORD_COL)} AS r, row_number() OVER (PARTITION BY ${keys} ORDER BY ${order}) AS rn FROM ${staged}) d
+        WHERE d.rn > 1 AND s.${quoteIdent(RECORD_COL)} = d.r`,
+    );
+    return del.rowCount ?? 0;
+  }
+
+  private async greatest(client: PoolClient, contract: DatasetContract, cursor: string, a: string, b: string): Promise<string> {
+    const col = contract.columns.find((c) => c.name === cursor)!;
+    const t = parseType(col.type);
+    const cast = typeof t === 'string' ? 'text' : t.base === 'timestamp' ? 'timestamp' : t.base === 'timestamptz' ? 'timestamptz' : t.base === 'date' ? 'date' : t.base === 'text' ? 'text' : 'numeric';
+    return (await client.query(`SELECT greatest($1::${cast}, $2::${cast})::text AS g`, [a, b])).rows[0].g;
+  }
+
+  private async publish(client: PoolClient, job: LoadJob, contract: DatasetContract, staged: string, stage: string, target: string, pk: string[]): Promise<void> {
+    const { schema, table } = job.dataset;
+    const cols = contract.columns.map((c) => quoteIdent(c.name)).join(', ');
+    switch (job.strategy.kind) {
+      case 'replace': {
+        await client.query(`ALTER TABLE ${staged} DROP COLUMN ${quoteIdent(RECORD_COL)}`);
+        const old = `__weir_old_${randomBytes(6).toString('hex')}`;
+        const exists = (await client.query(`SELECT to_regclass($1) IS NOT NULL AS e`, [target])).rows[0].e as boolean;
+        if (exists) {
+          await client.query(`LOCK TABLE ${target} IN ACCESS EXCLUSIVE MODE`);
+          await client.query(`ALTER TABLE ${target} RENAME TO ${quoteIdent(old)}`);
+        }
+        await client.query(`ALTER TABLE ${staged} RENAME TO ${quoteIdent(table)}`);
+        if (exists) await client.query(`DROP TABLE ${qualifiedTable(schema, old)}`);
+        if (pk.length > 0) await client.query(`ALTER TABLE ${target} RENAME CONSTRAINT ${quoteIdent(`${stage}_pkey`)} TO ${quoteIdent(`${table}_pkey`.slice(0, 63))}`);
+        return;
+      }
+      case 'append':
+        await client.query(`INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${staged}`);
+        return;
+      case 'merge':
+      case 'incremental': {
+        if (pk.length === 0) {
+          await client.query(`INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${staged}`);
+          return;
+        }
+        const nonKey = contract.columns.filter((c) => !c.primaryKey).map((c) => quoteIdent(c.name));
+        const action = nonKey.length ? `DO UPDATE SET ${nonKey.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}` : 'DO NOTHING';
+        await client.query(`INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${staged} ON CONFLICT (${pk.map((c) => quoteIdent(c)).join(', ')}) ${action}`);
+        return;
+      }
+    }
+  }
+}
+
+export { isViolation };

@@ -1,0 +1,39 @@
+import type { SourceFormat, SourceOptions } from '../../domain/source';
+import { decodeText, materialize, openBytes } from '../input';
+import { readCsv } from './csv.reader';
+import { readJsonArray, readNdjson } from './json.reader';
+import { readParquet } from './parquet.reader';
+import type { ReaderBatch } from './record';
+import * as fs from 'node:fs';
+
+/** Opens a file (gzipped or not) as batches of records for its format. */
+export async function openRecords(
+  file: string,
+  format: SourceFormat,
+  options: SourceOptions,
+): Promise<{ batches: AsyncIterable<ReaderBatch>; bytesRead: () => number; cleanup: () => void }> {
+  if (format === 'parquet') {
+    const m = await materialize(file);
+    const size = fs.statSync(file).size;
+    let done = false;
+    const batches = (async function* () {
+      yield* readParquet(m.file);
+      done = true;
+    })();
+    return { batches, bytesRead: () => (done ? size : 0), cleanup: m.cleanup };
+  }
+  const { stream, bytesRead } = openBytes(file);
+  const text = decodeText(stream, format === 'csv' ? (options.csv?.encoding ?? 'utf8') : 'utf8');
+  const cleanup = () => {
+    stream.destroy();
+    text.destroy();
+  };
+  switch (format) {
+    case 'csv':
+      return { batches: readCsv(text, options.csv), bytesRead, cleanup };
+    case 'ndjson':
+      return { batches: readNdjson(text), bytesRead, cleanup };
+    case 'json':
+      return { batches: readJsonArray(text, options.jsonPath), bytesRead, cleanup };
+  }
+}

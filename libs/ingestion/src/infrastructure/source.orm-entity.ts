@@ -1,0 +1,48 @@
+import { Column, Entity, PrimaryGeneratedColumn, Unique } from 'typeorm';
+import type { SourceLocation, SourceOptions, SourceSchedule, StrategySpec } from '../domain/source';
+
+/** ingestion.sources: a dataset contract + format + location + strategy + drift policy. */
+@Entity({ schema: 'ingestion', name: 'sources' })
+@Unique('UQ_sources_name', ['name'])
+export class SourceOrmEntity {
+  @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'PK_sources' })
+  id: string;
+
+  @Column({ type: 'varchar', length: 63 })
+  name: string;
+
+  /** Catalog dataset name (its contract is read through the CATALOG port). */
+  @Column({ type: 'varchar', length: 63 })
+  dataset: string;
+
+  @Column({ type: 'varchar', length: 16 })
+  format: string;
+
+  @Column({ type: 'jsonb' })
+  location: SourceLocation;
+
+  @Column({ type: 'jsonb' })
+  strategy: StrategySpec;
+
+  @Column({ type: 'varchar', length: 20 })
+  drift: string;
+
+  @Column({ type: 'jsonb' })
+  options: SourceOptions;
+
+  @Column({ name: 'max_rejected_ratio', type: 'double precision' })
+  maxRejectedRatio: number;
+
+  @Column({ type: 'jsonb', nullable: true })
+  schedule: SourceSchedule | null;
+
+  /** Incremental strategy: highest cursor value published so far (text form). */
+  @Column({ type: 'text', nullable: true })
+  watermark: string | null;
+
+  @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
+  createdAt: Date;
+
+  @Column({ name: 'updated_at', type: 'timestamptz', default: () => 'now()' })
+  updatedAt: Date;
+}
