@@ -1,0 +1,61 @@
+/* eslint-disable no-console -- a command-line report */
+/**
+ * `npm run conformance`: runs every suite exported by libs/<slice>/conformance/*.conformance.ts
+ * over ../shared/corpora and prints one line per suite: `<suite>: N passed, M failed, K skipped`.
+ * Exits 1 when a test failed. Without ../shared (or WEIR_SHARED_DIR) every suite says it skipped.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { ConformanceSuite } from './suite';
+
+const root = path.resolve(__dirname, '..', '..');
+const shared = path.resolve(process.env['WEIR_SHARED_DIR'] ?? path.join(root, '..', 'shared'));
+const corpora = path.join(shared, 'corpora');
+const verbose = process.argv.includes('--verbose');
+
+async function main(): Promise<void> {
+  const files = fs
+    .readdirSync(path.join(root, 'libs'))
+    .map((lib) => path.join(root, 'libs', lib, 'conformance'))
+    .filter((d) => fs.existsSync(d))
+    .flatMap((d) => fs.readdirSync(d).filter((f) => f.endsWith('.conformance.ts')).map((f) => path.join(d, f)))
+    .sort();
+  let failedTotal = 0;
+  for (const file of files) {
+    const suites = (require(file) as { suites: ConformanceSuite[] }).suites;
+    for (const suite of suites) {
+      const dir = path.join(corpora, suite.corpus);
+      if (!fs.existsSync(dir)) {
+        console.log(`${suite.name}: skipped: ${dir} not found (clone with ../shared beside it, or set WEIR_SHARED_DIR)`);
+        console.log(`${suite.name}: 0 passed, 0 failed, 0 skipped`);
+        continue;
+      }
+      let passed = 0;
+      let failed = 0;
+      let skipped = 0;
+      const t0 = Date.now();
+      await suite.run(dir, {
+        pass: (t) => {
+          passed++;
+          if (verbose) console.log(`  ok   ${t}`);
+        },
+        fail: (t, why) => {
+          failed++;
+          console.log(`  FAIL ${suite.name} ${t}: ${why}`);
+        },
+        skip: (t, why) => {
+          skipped++;
+          if (verbose) console.log(`  skip ${t}: ${why}`);
+        },
+      });
+      failedTotal += failed;
+      console.log(`${suite.name}: ${passed} passed, ${failed} failed, ${skipped} skipped (${Date.now() - t0} ms)`);
+    }
+  }
+  process.exitCode = failedTotal > 0 ? 1 : 0;
+}
+
+main().catch((e) => {
+  console.error(`conformance: ${e instanceof Error ? e.stack : e}`);
+  process.exit(1);
+});

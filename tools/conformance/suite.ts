@@ -1,0 +1,13 @@
+/** A conformance suite over one folder of ../shared/corpora. */
+export interface ConformanceSuite {
+  name: string;
+  /** Folder under corpora/. */
+  corpus: string;
+  run(dir: string, report: Reporter): Promise<void>;
+}
+
+export interface Reporter {
+  pass(test: string): void;
+  fail(test: string, why: string): void;
+  skip(test: string, why: string): void;
+}
