@@ -1,0 +1,231 @@
+/* eslint-disable no-console -- a command-line report */
+/**
+ * `npm run bench:ingest -- --rows 2000000`: Weir's ingestion against PostgreSQL's own tools, in
+ * one run, on the same machine and database.
+ *  1. replace into an empty target with a primary key — baseline: `psql \copy` into an identical table;
+ *     Weir: a source with a full contract and the replace strategy (validate, load, audit, swap).
+ *  2. merge of a second file (10% updated keys, 10% new keys) into the 2M-row target — baseline:
+ *     `psql \copy` into an unlogged staging table + one INSERT … ON CONFLICT DO UPDATE; Weir: merge.
+ * Last line: {"bench":"ingest","rows":…,"replace_ratio":…,"merge_ratio":…,"peak_rss_mb":…}.
+ */
+import 'reflect-metadata';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { Client } from 'pg';
+import { NestFactory } from '@nestjs/core';
+import { Module } from '@nestjs/common';
+import { freePort, loadConfig, PlatformModule, runMigrations, startEmbeddedPostgres } from '@weir/platform';
+import { CatalogModule, CATALOG, CatalogPort } from '@weir/catalog';
+import { IngestionModule, RunsService, SourcesService } from '@weir/ingestion';
+
+const arg = (name: string, dflt: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : dflt;
+};
+const ROWS = Number(arg('rows', '2000000'));
+
+/** Deterministic PRNG (mulberry32). */
+function rng(seed: number) {
+  return () => {
+    seed |= 0;
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const STATUSES = ['new', 'paid', 'shipped', 'cancelled', 'refunded'];
+const CURRENCIES = ['EUR', 'USD', 'GBP', 'JPY', 'CHF'];
+const WORDS = ['café', 'naïve', 'Zoë', 'straße', '東京', 'señor', 'plain', 'order', 'gift', 'rush'];
+
+function row(id: number, r: () => number, variant = 0): string {
+  const customer = 1 + Math.floor(r() * 100_000);
+  const ts = new Date(Date.UTC(2025, 0, 1) + Math.floor(r() * 365 * 86_400_000) + variant * 1000).toISOString();
+  const status = STATUSES[Math.floor(r() * STATUSES.length)];
+  const amount = (r() * 10_000 + variant).toFixed(2);
+  const currency = CURRENCIES[Math.floor(r() * CURRENCIES.length)];
+  const email = `user${customer}@example.com`;
+  const k = r();
+  const w = WORDS[Math.floor(r() * WORDS.length)];
+  const note = k < 0.6 ? `${w} ${id}` : k < 0.8 ? `"${w}, with comma and ""quotes"" ${id}"` : k < 0.9 ? `"line one\nline two ${w}"` : '';
+  return `${id},${customer},${ts},${status},${amount},${currency},${email},${note}\n`;
+}
+
+async function writeFile(file: string, ids: Iterable<[number, number]>, seed: number): Promise<number> {
+  const out = fs.createWriteStream(file);
+  const r = rng(seed);
+  out.write('id,customer_id,ordered_at,status,amount,currency,email,note\n');
+  let buf = '';
+  let n = 0;
+  for (const [id, variant] of ids) {
+    buf += row(id, r, variant);
+    n++;
+    if (buf.length > 1 << 20) {
+      if (!out.write(buf)) await once(out, 'drain');
+      buf = '';
+    }
+  }
+  out.write(buf);
+  out.end();
+  await once(out, 'finish');
+  return n;
+}
+
+function* range(from: number, to: number, variant = 0): Generator<[number, number]> {
+  for (let i = from; i <= to; i++) yield [i, variant];
+}
+
+const TABLE_DDL = (t: string, unlogged = false) =>
+  `CREATE ${unlogged ? 'UNLOGGED ' : ''}TABLE ${t} (id bigint ${unlogged ? '' : 'PRIMARY KEY'}, customer_id bigint NOT NULL, ordered_at timestamptz NOT NULL, status text NOT NULL, amount numeric(12,2) NOT NULL, currency varchar(3) NOT NULL, email text NOT NULL, note text)`;
+
+const contract = {
+  columns: [
+    { name: 'id', type: 'bigint', nullable: false, primaryKey: true },
+    { name: 'customer_id', type: 'bigint', nullable: false },
+    { name: 'ordered_at', type: 'timestamptz', nullable: false },
+    { name: 'status', type: 'text', nullable: false, allowed: STATUSES },
+    { name: 'amount', type: 'numeric(12,2)', nullable: false },
+    { name: 'currency', type: 'text', nullable: false, maxLength: 3, pattern: '^[A-Z]{3}$' },
+    { name: 'email', type: 'text', nullable: false, pii: true },
+    { name: 'note', type: 'text', nullable: true },
+  ],
+};
+
+function psql(url: string, command: string): number {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-q', '-c', command], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`psql failed: ${r.stderr}`);
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
+async function main(): Promise<void> {
+  try {
+    execFileSync('psql', ['--version'], { stdio: 'ignore' });
+  } catch {
+    throw new Error('psql is needed for the baseline (apt-get install postgresql-client)');
+  }
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'weir-bench-'));
+  fs.chmodSync(work, 0o755);
+  let server = process.env['TEST_DATABASE_URL'] || process.env['DATABASE_URL'];
+  let stopPg: (() => Promise<void>) | undefined;
+  if (!server) {
+    const pg = await startEmbeddedPostgres({ dataDir: path.join(work, 'pg'), port: await freePort(), ephemeral: true });
+    server = pg.url;
+    stopPg = () => pg.stop();
+  }
+  const dbName = `weir_bench_${process.pid}`;
+  const admin = new Client({ connectionString: server });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${dbName}`);
+  const u = new URL(server);
+  u.pathname = `/${dbName}`;
+  const url = u.toString();
+  let app: Awaited<ReturnType<typeof NestFactory.createApplicationContext>> | undefined;
+  try {
+    const inbox = path.join(work, 'inbox');
+    fs.mkdirSync(inbox);
+    const file1 = path.join(inbox, 'orders.csv');
+    const file2 = path.join(inbox, 'orders-merge.csv');
+    console.log(`bench ingest: generating ${ROWS} rows…`);
+    await writeFile(file1, range(1, ROWS), 42);
+    const tenth = Math.floor(ROWS / 10);
+    const mergeIds = function* (): Generator<[number, number]> {
+      for (let i = 0; i < tenth; i++) yield [1 + Math.floor((i * ROWS) / tenth), 1];
+      yield* range(ROWS + 1, ROWS + tenth);
+    };
+    const mergeRows = await writeFile(file2, mergeIds(), 7);
+    console.log(`  ${path.basename(file1)}: ${(fs.statSync(file1).size / 1048576).toFixed(0)} MiB; ${path.basename(file2)}: ${mergeRows} rows`);
+
+    await runMigrations(url);
+    const c = new Client({ connectionString: url });
+    await c.connect();
+    await c.query(`CREATE SCHEMA baseline; ${TABLE_DDL('baseline.orders')}; ${TABLE_DDL('baseline.stage', true)}`);
+    await c.query('CHECKPOINT').catch(() => undefined);
+
+    // --- baseline 1: psql \copy
+    const base1 = psql(url, `\\copy baseline.orders FROM '${file1}' WITH (FORMAT csv, HEADER true)`);
+    console.log(`baseline replace (psql \\copy): ${base1.toFixed(2)} s, ${Math.round(ROWS / base1)} rows/s`);
+
+    // --- Weir 1: replace
+    process.env['WEIR_INGEST_ROOT'] = inbox;
+    const config = loadConfig({ DATABASE_URL: url, WEIR_LOG_LEVEL: 'warn', WEIR_DATA_DIR: work, WEIR_ROLES: 'worker' });
+    @Module({ imports: [PlatformModule.forRoot({ config, databaseUrl: url, warehouseUrl: url }), CatalogModule, IngestionModule] })
+    class BenchModule {}
+    app = await NestFactory.createApplicationContext(BenchModule, { logger: ['error', 'warn'] });
+    await app.init();
+    const catalog = app.get<CatalogPort & { create: Function }>(CATALOG);
+    await (catalog as any).create({ name: 'orders', contract }, 'bench');
+    const sources = app.get(SourcesService);
+    const runs = app.get(RunsService);
+    await sources.create({ name: 'orders_replace', dataset: 'orders', format: 'csv', strategy: { kind: 'replace' }, maxRejectedRatio: 0 });
+    await sources.create({ name: 'orders_merge', dataset: 'orders', format: 'csv', strategy: { kind: 'merge' }, maxRejectedRatio: 0 });
+    await c.query('CHECKPOINT').catch(() => undefined);
+
+    let peak = 0;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+    const t1 = process.hrtime.bigint();
+    const r1 = await runs.waitFor((await runs.trigger('orders_replace', { trigger: 'cli', trustedPath: file1 })).run.id, 3_600_000);
+    const weir1 = Number(process.hrtime.bigint() - t1) / 1e9;
+    if (r1.status !== 'succeeded' || r1.rowsLoaded !== ROWS) throw new Error(`replace run: ${JSON.stringify(r1)}`);
+    console.log(`weir replace: ${weir1.toFixed(2)} s, ${Math.round(ROWS / weir1)} rows/s (loaded ${r1.rowsLoaded}, rejected ${r1.rowsRejected})`);
+
+    // --- baseline 2: \copy into unlogged staging + upsert
+    await c.query('CHECKPOINT').catch(() => undefined);
+    const t2 = process.hrtime.bigint();
+    psql(url, `\\copy baseline.stage FROM '${file2}' WITH (FORMAT csv, HEADER true)`);
+    psql(
+      url,
+      `INSERT INTO baseline.orders SELECT * FROM baseline.stage ON CONFLICT (id) DO UPDATE SET customer_id = EXCLUDED.customer_id, ordered_at = EXCLUDED.ordered_at, status = EXCLUDED.status, amount = EXCLUDED.amount, currency = EXCLUDED.currency, email = EXCLUDED.email, note = EXCLUDED.note`,
+    );
+    const base2 = Number(process.hrtime.bigint() - t2) / 1e9;
+    console.log(`baseline merge (\\copy + INSERT … ON CONFLICT): ${base2.toFixed(2)} s, ${Math.round(mergeRows / base2)} rows/s`);
+
+    // --- Weir 2: merge
+    await c.query('CHECKPOINT').catch(() => undefined);
+    const t3 = process.hrtime.bigint();
+    const r2 = await runs.waitFor((await runs.trigger('orders_merge', { trigger: 'cli', trustedPath: file2 })).run.id, 3_600_000);
+    const weir2 = Number(process.hrtime.bigint() - t3) / 1e9;
+    clearInterval(sampler);
+    if (r2.status !== 'succeeded' || r2.rowsLoaded !== mergeRows) throw new Error(`merge run: ${JSON.stringify(r2)}`);
+    console.log(`weir merge: ${weir2.toFixed(2)} s, ${Math.round(mergeRows / weir2)} rows/s`);
+
+    const same = await c.query(
+      `SELECT (SELECT count(*) FROM raw.orders) AS weir, (SELECT count(*) FROM baseline.orders) AS base,
+              (SELECT count(*) FROM (SELECT * FROM raw.orders EXCEPT SELECT * FROM baseline.orders) d) AS diff`,
+    );
+    console.log(`check: weir ${same.rows[0].weir} rows, baseline ${same.rows[0].base} rows, ${same.rows[0].diff} differing`);
+    if (Number(same.rows[0].diff) !== 0 || same.rows[0].weir !== same.rows[0].base) throw new Error('Weir and the baseline disagree on the data');
+    await c.end();
+
+    const result = {
+      bench: 'ingest',
+      rows: ROWS,
+      merge_rows: mergeRows,
+      baseline_replace_s: +base1.toFixed(3),
+      weir_replace_s: +weir1.toFixed(3),
+      replace_rows_per_s: Math.round(ROWS / weir1),
+      baseline_merge_s: +base2.toFixed(3),
+      weir_merge_s: +weir2.toFixed(3),
+      merge_rows_per_s: Math.round(mergeRows / weir2),
+      replace_ratio: +(weir1 / base1).toFixed(3),
+      merge_ratio: +(weir2 / base2).toFixed(3),
+      peak_rss_mb: Math.round(peak / 1048576),
+    };
+    console.log(`replace ratio ${result.replace_ratio}, merge ratio ${result.merge_ratio}, peak RSS ${result.peak_rss_mb} MB`);
+    console.log(JSON.stringify(result));
+  } finally {
+    await app?.close();
+    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
+    await admin.end();
+    await stopPg?.();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error(`bench ingest failed: ${e instanceof Error ? e.message : e}`);
+  process.exit(1);
+});
