@@ -28,8 +28,19 @@ function intIn(s: string, digitsMax: number, limitNeg: string): Coerced {
   return neg && digits !== '0' ? '-' + digits : digits;
 }
 
-export const coerceInteger: Coercer = (s) => intIn(s, 10, INT_MIN);
-export const coerceBigint: Coercer = (s) => intIn(s, 19, BIGINT_MIN);
+/** Plain digits, no sign, no leading zero, shorter than `max`: already canonical. */
+function plainDigits(s: string, max: number): boolean {
+  const n = s.length;
+  if (n === 0 || n >= max || (n > 1 && s.charCodeAt(0) === 48)) return false;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+export const coerceInteger: Coercer = (s) => (plainDigits(s, 10) ? s : intIn(s, 10, INT_MIN));
+export const coerceBigint: Coercer = (s) => (plainDigits(s, 19) ? s : intIn(s, 19, BIGINT_MIN));
 
 const NUM_RE = /^([+-]?)(\d*)(?:\.(\d*))?$/;
 const NUM_EXP_RE = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,4})?$/;
@@ -57,6 +68,30 @@ export function numericCoercer(precision?: number, scale = 0): Coercer {
   }
   const maxInt = precision - scale;
   return (s) => {
+    // fast path: [-]digits[.digits] within precision and scale is accepted by PostgreSQL as is
+    const n = s.length;
+    let i = n > 0 && (s.charCodeAt(0) === 45 || s.charCodeAt(0) === 43) ? 1 : 0;
+    while (i < n && s.charCodeAt(i) === 48 && i + 1 < n && s.charCodeAt(i + 1) !== 46) i++;
+    let intDigits = 0;
+    while (i < n) {
+      const c = s.charCodeAt(i);
+      if (c < 48 || c > 57) break;
+      intDigits++;
+      i++;
+    }
+    let fracDigits = 0;
+    let ok = intDigits > 0;
+    if (i < n && s.charCodeAt(i) === 46) {
+      i++;
+      while (i < n) {
+        const c = s.charCodeAt(i);
+        if (c < 48 || c > 57) break;
+        fracDigits++;
+        i++;
+      }
+      ok = ok || fracDigits > 0;
+    }
+    if (ok && i === n && fracDigits <= scale && intDigits <= maxInt) return s;
     const m = NUM_RE.exec(s);
     if (!m || (m[2] === '' && (m[3] === undefined || m[3] === ''))) return fail(`not a number: ${JSON.stringify(s.slice(0, 40))}`);
     const sign = m[1] === '-' ? '-' : '';
@@ -102,8 +137,56 @@ export const coerceDate: Coercer = (s) => {
 
 const TS_RE = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
 
+const digit = (s: string, i: number) => {
+  const c = s.charCodeAt(i) - 48;
+  return c >= 0 && c <= 9 ? c : -100;
+};
+const two = (s: string, i: number) => digit(s, i) * 10 + digit(s, i + 1);
+
+/**
+ * Fast check of the usual ISO forms (YYYY-MM-DD[T ]HH:MM[:SS[.f…]][Z|±HH[:MM]]) without a regex;
+ * returns false for anything else, which then takes the regex path (same verdict, with a message).
+ */
+function quickTimestamp(s: string, withZone: boolean): boolean {
+  const n = s.length;
+  if (n < 16 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(13) !== 58) return false;
+  const sep = s.charCodeAt(10);
+  if (sep !== 84 && sep !== 32) return false;
+  const y = two(s, 0) * 100 + two(s, 2);
+  const mo = two(s, 5);
+  const d = two(s, 8);
+  const h = two(s, 11);
+  const mi = two(s, 14);
+  if (y < 1 || mo < 1 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || !validDate(y, mo, d)) return false;
+  let i = 16;
+  if (i < n && s.charCodeAt(i) === 58) {
+    const sec = two(s, i + 1);
+    if (sec < 0 || sec > 59) return false;
+    i += 3;
+    if (i < n && s.charCodeAt(i) === 46) {
+      i++;
+      const f0 = i;
+      while (i < n && digit(s, i) >= 0) i++;
+      if (i === f0) return false;
+    }
+  }
+  if (i === n) return true;
+  if (!withZone) return false;
+  const z = s.charCodeAt(i);
+  if ((z === 90 || z === 122) && i + 1 === n) return true;
+  if (z !== 43 && z !== 45) return false;
+  const oh = two(s, i + 1);
+  if (oh < 0 || oh > 15) return false;
+  i += 3;
+  if (i === n) return true;
+  if (s.charCodeAt(i) === 58) i++;
+  const om = two(s, i);
+  return om >= 0 && om <= 59 && i + 2 === n;
+}
+
 function timestampCoercer(withZone: boolean): Coercer {
   return (s) => {
+    if (quickTimestamp(s, withZone)) return s;
     const m = TS_RE.exec(s);
     if (!m || !validDate(+m[1], +m[2], +m[3]) || +m[4] > 23 || +m[5] > 59 || (m[6] !== undefined && +m[6] > 59)) {
       return fail(`not a timestamp (YYYY-MM-DD[T ]HH:MM[:SS[.ffffff]]${withZone ? '[Z|±HH[:MM]]' : ''}): ${JSON.stringify(s.slice(0, 40))}`);
@@ -139,3 +222,6 @@ export const coerceJsonb: Coercer = (s) => {
 };
 
 export const coerceText: Coercer = (s) => (s.includes('\u0000') ? fail('text cannot contain NUL (\\u0000) characters') : s);
+
+/** Characters that need work in a text value: COPY escapes, and NUL (refused). */
+export const TEXT_SPECIAL = /[\\\t\n\r\u0000]/;

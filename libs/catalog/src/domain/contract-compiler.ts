@@ -1,6 +1,7 @@
 import { ColumnContract, DatasetContract, parseType, ParsedType } from './contract';
 import { Violation } from './reason-codes';
 import * as C from './coercers';
+import { TEXT_SPECIAL } from './coercers';
 
 /** How a source feeds one contract column. */
 export interface ColumnMapping {
@@ -122,7 +123,9 @@ type ColumnFn = (raw: unknown) => string | Violation;
 function columnFn(col: ColumnContract, map: ColumnMapping, nullValues: Set<string>): ColumnFn {
   const t = parseType(col.type) as ParsedType;
   const base = coercerFor(t);
-  const trim = map.trim ?? t.base !== 'text';
+  const isText = t.base === 'text';
+  const needsEscape = isText || t.base === 'jsonb';
+  const trim = map.trim ?? !isText;
   const layout = map.format && (t.base === 'date' || t.base === 'timestamp' || t.base === 'timestamptz') ? layoutParser(map.format) : undefined;
   const isNumber = t.base === 'numeric' || t.base === 'integer' || t.base === 'bigint';
   const dec = map.decimalSeparator && map.decimalSeparator !== '.' ? map.decimalSeparator : undefined;
@@ -133,39 +136,49 @@ function columnFn(col: ColumnContract, map: ColumnMapping, nullValues: Set<strin
   const name = col.name;
   const shown = (v: string) => (col.pii ? MASK : v.length > 200 ? v.slice(0, 200) + '…' : v);
   const dflt = map.default === undefined ? undefined : map.default;
-  const isJson = t.base === 'jsonb';
+  const emptyIsNullOnly = nullValues.size === 1 && nullValues.has('');
+  const nullValue = (): string | Violation => {
+    if (dflt !== undefined && dflt !== null) return fn(dflt);
+    if (col.nullable) return '\\N';
+    return { reason: 'NULL_IN_REQUIRED', column: name, value: null, message: `${name} is required but the value is missing or null` };
+  };
 
-  return (raw: unknown): string | Violation => {
-    let s: string | null;
-    if (raw === null || raw === undefined) s = null;
-    else if (typeof raw === 'string') s = raw;
+  const fn = (raw: unknown): string | Violation => {
+    let s: string;
+    if (typeof raw === 'string') s = raw;
+    else if (raw === null || raw === undefined) return nullValue();
     else if (typeof raw === 'object') s = JSON.stringify(raw);
-    else if (typeof raw === 'number' && isJson) s = String(raw);
     else s = String(raw);
-    if (s !== null && trim) s = s.trim();
-    if (s === null || nullValues.has(s)) {
-      if (dflt !== undefined && dflt !== null) s = dflt;
-      else if (col.nullable) return '\\N';
-      else return { reason: 'NULL_IN_REQUIRED', column: name, value: null, message: `${name} is required but the value is missing or null` };
-    }
-    let v: string = s;
+    if (trim) s = s.trim();
+    if (emptyIsNullOnly ? s.length === 0 : nullValues.has(s)) return nullValue();
+    let v = s;
     if (layout) {
       const iso = layout(v);
       if (iso === undefined) return { reason: 'TYPE_MISMATCH', column: name, value: shown(v), message: `${name}: does not match the format ${map.format}` };
       v = iso;
-    } else if (isNumber && (thou || dec)) {
+    } else if (thou || dec) {
       if (thou) v = v.split(thou).join('');
       if (dec) v = v.replace(dec, '.');
     }
-    const c = base(v);
-    if (typeof c !== 'string') return { reason: 'TYPE_MISMATCH', column: name, value: shown(s), message: `${name} (${col.type}): ${c.message}` };
+    let c: string;
+    if (isText) {
+      if (TEXT_SPECIAL.test(v) && v.includes('\u0000')) {
+        return { reason: 'TYPE_MISMATCH', column: name, value: shown(s), message: `${name} (${col.type}): text cannot contain NUL (\\u0000) characters` };
+      }
+      c = v;
+    } else {
+      const r = base(v);
+      if (typeof r !== 'string') return { reason: 'TYPE_MISMATCH', column: name, value: shown(s), message: `${name} (${col.type}): ${r.message}` };
+      c = r;
+    }
     if (maxLength !== undefined && c.length > maxLength && codePointLength(c) > maxLength) {
       return { reason: 'TOO_LONG', column: name, value: shown(s), message: `${name}: ${codePointLength(c)} characters, at most ${maxLength} allowed` };
     }
     if (allowed && !allowed.has(c)) return { reason: 'NOT_ALLOWED', column: name, value: shown(s), message: `${name}: not one of the allowed values` };
     if (pattern && !pattern.test(c)) return { reason: 'PATTERN', column: name, value: shown(s), message: `${name}: does not match the pattern ${col.pattern}` };
-    return copyEscape(c);
+    return needsEscape && TEXT_SPECIAL.test(c) ? copyEscape(c) : c;
   };
+  return fn;
 }
 
 /**

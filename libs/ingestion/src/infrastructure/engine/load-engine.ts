@@ -227,22 +227,35 @@ export class LoadEngine {
         throw new LoadFailedError('INGESTION.EMPTY_INPUT', 'The input has no records; a replace would empty the table, so nothing was published');
       }
 
-      // Settle duplicates and the watermark in SQL, on the stage.
+      // Settle duplicates and the watermark in SQL, on the stage. Cheap paths first: the primary
+      // key build (replace) and the upsert (merge) detect duplicates themselves, and only then is
+      // the costlier window query run.
+      let staged_n = Number((copy as unknown as { rowCount: number }).rowCount ?? 0);
       let deduplicated = 0;
       const strategy = job.strategy.kind;
+      const keyList = pk.map((c) => quoteIdent(c)).join(', ');
       if (strategy === 'incremental') {
-        deduplicated += await this.applyWatermark(client, job, contract, staged);
-      }
-      if (pk.length > 0 && (strategy === 'replace' || strategy === 'append')) {
-        rejected += await this.rejectDuplicatesInBatch(client, job, staged, pk);
+        const skipped = await this.applyWatermark(client, job, contract, staged);
+        deduplicated += skipped;
+        staged_n -= skipped;
       }
       if (pk.length > 0 && strategy === 'append') {
-        rejected += await this.rejectExistingKeys(client, job, staged, target, pk);
+        const dups = await this.rejectDuplicatesInBatch(client, job, staged, pk, true);
+        const existing = await this.rejectExistingKeys(client, job, staged, target, pk);
+        rejected += dups + existing;
+        staged_n -= dups + existing;
       }
-      if (pk.length > 0 && (strategy === 'merge' || strategy === 'incremental')) {
-        deduplicated += await this.dedupeKeepLast(client, job, staged, pk);
+      if (strategy === 'replace' && pk.length > 0) {
+        try {
+          await client.query(`ALTER TABLE ${staged} ADD PRIMARY KEY (${keyList})`);
+        } catch (e) {
+          if ((e as { code?: string }).code !== '23505') throw e;
+          const dups = await this.rejectDuplicatesInBatch(client, job, staged, pk, false);
+          rejected += dups;
+          staged_n -= dups;
+          await client.query(`ALTER TABLE ${staged} ADD PRIMARY KEY (${keyList})`);
+        }
       }
-      const stagedRows = Number((await client.query(`SELECT count(*) AS n FROM ${staged}`)).rows[0].n);
       if (rowsRead > 0 && rejected / rowsRead > job.maxRejectedRatio) {
         throw new LoadFailedError(
           'INGESTION.TOO_MANY_REJECTED',
@@ -250,16 +263,15 @@ export class LoadEngine {
           { read: rowsRead, rejected, deduplicated },
         );
       }
-      if (strategy === 'replace' && stagedRows === 0) {
+      if (strategy === 'replace' && staged_n === 0) {
         throw new LoadFailedError('INGESTION.NOTHING_TO_PUBLISH', `No record of ${rowsRead} passed; a replace would empty the table, so nothing was published`, {
           read: rowsRead,
           rejected,
           deduplicated,
         });
       }
-      if (strategy === 'replace' && pk.length > 0) await client.query(`ALTER TABLE ${staged} ADD PRIMARY KEY (${pk.map((c) => quoteIdent(c)).join(', ')})`);
 
-      const quality = await job.qualityGate.check({ dataset: job.dataset.name, schema, table: stage, runId: job.runId, rows: stagedRows });
+      const quality = await job.qualityGate.check({ dataset: job.dataset.name, schema, table: stage, runId: job.runId, rows: staged_n });
       if (!quality.passed) {
         throw new LoadFailedError('INGESTION.QUALITY_GATE_FAILED', `The quality gate failed: ${quality.failures.map((f) => f.message).join('; ')}; nothing was published`, { read: rowsRead, rejected, deduplicated });
       }
@@ -270,13 +282,15 @@ export class LoadEngine {
       }
 
       // Publish: one transaction merges/swaps into the target and records the run.
-      const loaded = stagedRows;
-      const result: LoadResult = { read: rowsRead, loaded, rejected, deduplicated, columnsDiscarded: discarded, watermarkAfter, quality };
-      assertAccounted(result);
       await client.query('BEGIN');
+      let result: LoadResult;
       try {
         await client.query(`SET LOCAL lock_timeout = '30s'`);
-        await this.publish(client, job, contract, staged, stage, target, pk);
+        const dedupedAtPublish = await this.publish(client, job, contract, staged, stage, target, pk);
+        deduplicated += dedupedAtPublish;
+        staged_n -= dedupedAtPublish;
+        result = { read: rowsRead, loaded: staged_n, rejected, deduplicated, columnsDiscarded: discarded, watermarkAfter, quality };
+        assertAccounted(result);
         stageCreated = strategy !== 'replace';
         await job.recordPublish(client, result);
         await client.query('COMMIT');
@@ -340,10 +354,9 @@ export class LoadEngine {
   }
 
   /** replace/append: a key seen twice in the input keeps its first record; later ones are rejected. */
-  private async rejectDuplicatesInBatch(client: PoolClient, job: LoadJob, staged: string, pk: string[]): Promise<number> {
+  private async rejectDuplicatesInBatch(client: PoolClient, job: LoadJob, staged: string, pk: string[], precheck: boolean): Promise<number> {
     const keys = pk.map((c) => quoteIdent(c)).join(', ');
-    const dup = await client.query(`SELECT 1 FROM ${staged} GROUP BY ${keys} HAVING count(*) > 1 LIMIT 1`);
-    if (dup.rowCount === 0) return 0;
+    if (precheck && (await client.query(`SELECT 1 FROM ${staged} GROUP BY ${keys} HAVING count(*) > 1 LIMIT 1`)).rowCount === 0) return 0;
     const keyText = pk.length === 1 ? `d.${quoteIdent(pk[0])}::text` : `concat_ws(',', ${pk.map((c) => `d.${quoteIdent(c)}::text`).join(', ')})`;
     const ranked = `SELECT *, row_number() OVER w AS __rn, first_value(${quoteIdent(RECORD_COL)}) OVER w AS __first FROM ${staged} WINDOW w AS (PARTITION BY ${keys} ORDER BY ${quoteIdent(RECORD_COL)})`;
     await client.query(
@@ -374,8 +387,6 @@ export class LoadEngine {
   /** merge/incremental: within the input, a key keeps its last record by orderBy (then input order). */
   private async dedupeKeepLast(client: PoolClient, job: LoadJob, staged: string, pk: string[]): Promise<number> {
     const keys = pk.map((c) => quoteIdent(c)).join(', ');
-    const dup = await client.query(`SELECT 1 FROM ${staged} GROUP BY ${keys} HAVING count(*) > 1 LIMIT 1`);
-    if (dup.rowCount === 0) return 0;
     const order = [job.strategy.orderBy ? `${quoteIdent(job.strategy.orderBy)} DESC NULLS LAST` : '', `${quoteIdent(RECORD_COL)} DESC`].filter(Boolean).join(', ');
     const del = await client.query(
       `DELETE FROM ${staged} s USING (SELECT ${quoteIdent(RECORD_COL)} AS r, row_number() OVER (PARTITION BY ${keys} ORDER BY ${order}) AS rn FROM ${staged}) d
@@ -391,7 +402,8 @@ export class LoadEngine {
     return (await client.query(`SELECT greatest($1::${cast}, $2::${cast})::text AS g`, [a, b])).rows[0].g;
   }
 
-  private async publish(client: PoolClient, job: LoadJob, contract: DatasetContract, staged: string, stage: string, target: string, pk: string[]): Promise<void> {
+  /** Applies the strategy inside the publish transaction; returns the rows deduplicated there (merge). */
+  private async publish(client: PoolClient, job: LoadJob, contract: DatasetContract, staged: string, stage: string, target: string, pk: string[]): Promise<number> {
     const { schema, table } = job.dataset;
     const cols = contract.columns.map((c) => quoteIdent(c.name)).join(', ');
     switch (job.strategy.kind) {
@@ -406,21 +418,33 @@ export class LoadEngine {
         await client.query(`ALTER TABLE ${staged} RENAME TO ${quoteIdent(table)}`);
         if (exists) await client.query(`DROP TABLE ${qualifiedTable(schema, old)}`);
         if (pk.length > 0) await client.query(`ALTER TABLE ${target} RENAME CONSTRAINT ${quoteIdent(`${stage}_pkey`)} TO ${quoteIdent(`${table}_pkey`.slice(0, 63))}`);
-        return;
+        return 0;
       }
       case 'append':
         await client.query(`INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${staged}`);
-        return;
+        return 0;
       case 'merge':
       case 'incremental': {
         if (pk.length === 0) {
           await client.query(`INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${staged}`);
-          return;
+          return 0;
         }
         const nonKey = contract.columns.filter((c) => !c.primaryKey).map((c) => quoteIdent(c.name));
         const action = nonKey.length ? `DO UPDATE SET ${nonKey.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}` : 'DO NOTHING';
-        await client.query(`INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${staged} ON CONFLICT (${pk.map((c) => quoteIdent(c)).join(', ')}) ${action}`);
-        return;
+        const upsert = `INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${staged} ON CONFLICT (${pk.map((c) => quoteIdent(c)).join(', ')}) ${action}`;
+        // Fast path: no key twice in the input. PostgreSQL refuses to update a row twice (21000);
+        // only then are duplicates settled (last by orderBy, then input order) and the upsert retried.
+        await client.query('SAVEPOINT weir_upsert');
+        try {
+          await client.query(upsert);
+          return 0;
+        } catch (e) {
+          if ((e as { code?: string }).code !== '21000') throw e;
+          await client.query('ROLLBACK TO SAVEPOINT weir_upsert');
+        }
+        const deduped = await this.dedupeKeepLast(client, job, staged, pk);
+        await client.query(upsert);
+        return deduped;
       }
     }
   }
