@@ -26,6 +26,8 @@ const arg = (name: string, dflt: string) => {
   return i > 0 ? process.argv[i + 1] : dflt;
 };
 const ROWS = Number(arg('rows', '2000000'));
+const REPEAT = Number(arg('repeat', '3'));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Deterministic PRNG (mulberry32). */
 function rng(seed: number) {
@@ -145,11 +147,6 @@ async function main(): Promise<void> {
     await c.query(`CREATE SCHEMA baseline; ${TABLE_DDL('baseline.orders')}; ${TABLE_DDL('baseline.stage', true)}`);
     await c.query('CHECKPOINT').catch(() => undefined);
 
-    // --- baseline 1: psql \copy
-    const base1 = psql(url, `\\copy baseline.orders FROM '${file1}' WITH (FORMAT csv, HEADER true)`);
-    console.log(`baseline replace (psql \\copy): ${base1.toFixed(2)} s, ${Math.round(ROWS / base1)} rows/s`);
-
-    // --- Weir 1: replace
     process.env['WEIR_INGEST_ROOT'] = inbox;
     const config = loadConfig({ DATABASE_URL: url, WEIR_LOG_LEVEL: 'warn', WEIR_DATA_DIR: work, WEIR_ROLES: 'worker' });
     @Module({ imports: [PlatformModule.forRoot({ config, databaseUrl: url, warehouseUrl: url }), CatalogModule, IngestionModule] })
@@ -162,34 +159,48 @@ async function main(): Promise<void> {
     const runs = app.get(RunsService);
     await sources.create({ name: 'orders_replace', dataset: 'orders', format: 'csv', strategy: { kind: 'replace' }, maxRejectedRatio: 0 });
     await sources.create({ name: 'orders_merge', dataset: 'orders', format: 'csv', strategy: { kind: 'merge' }, maxRejectedRatio: 0 });
-    await c.query('CHECKPOINT').catch(() => undefined);
 
     let peak = 0;
-    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
-    const t1 = process.hrtime.bigint();
-    const r1 = await runs.waitFor((await runs.trigger('orders_replace', { trigger: 'cli', trustedPath: file1 })).run.id, 3_600_000);
-    const weir1 = Number(process.hrtime.bigint() - t1) / 1e9;
-    if (r1.status !== 'succeeded' || r1.rowsLoaded !== ROWS) throw new Error(`replace run: ${JSON.stringify(r1)}`);
-    console.log(`weir replace: ${weir1.toFixed(2)} s, ${Math.round(ROWS / weir1)} rows/s (loaded ${r1.rowsLoaded}, rejected ${r1.rowsRejected})`);
-
-    // --- baseline 2: \copy into unlogged staging + upsert
-    await c.query('CHECKPOINT').catch(() => undefined);
-    const t2 = process.hrtime.bigint();
-    psql(url, `\\copy baseline.stage FROM '${file2}' WITH (FORMAT csv, HEADER true)`);
-    psql(
-      url,
-      `INSERT INTO baseline.orders SELECT * FROM baseline.stage ON CONFLICT (id) DO UPDATE SET customer_id = EXCLUDED.customer_id, ordered_at = EXCLUDED.ordered_at, status = EXCLUDED.status, amount = EXCLUDED.amount, currency = EXCLUDED.currency, email = EXCLUDED.email, note = EXCLUDED.note`,
-    );
-    const base2 = Number(process.hrtime.bigint() - t2) / 1e9;
+    const t: Record<'base1' | 'weir1' | 'base2' | 'weir2', number[]> = { base1: [], weir1: [], base2: [], weir2: [] };
+    const weirRun = async (source: string, file: string, rows: number, key: string): Promise<number> => {
+      const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+      const t0 = process.hrtime.bigint();
+      const r = await runs.waitFor((await runs.trigger(source, { trigger: 'cli', trustedPath: file, idempotencyKey: key })).run.id, 3_600_000);
+      const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+      clearInterval(sampler);
+      if (r.status !== 'succeeded' || r.rowsLoaded !== rows) throw new Error(`${source} run: ${JSON.stringify(r)}`);
+      return secs;
+    };
+    for (let it = 1; it <= REPEAT; it++) {
+      await c.query('TRUNCATE baseline.orders, baseline.stage');
+      await c.query('CHECKPOINT').catch(() => undefined);
+      // 1. replace: psql \copy into an empty table with a primary key, vs Weir replace
+      t.base1.push(psql(url, `\\copy baseline.orders FROM '${file1}' WITH (FORMAT csv, HEADER true)`));
+      await c.query('CHECKPOINT').catch(() => undefined);
+      t.weir1.push(await weirRun('orders_replace', file1, ROWS, `replace-${it}`));
+      // 2. merge: \copy into unlogged staging + INSERT … ON CONFLICT, vs Weir merge
+      await c.query('CHECKPOINT').catch(() => undefined);
+      const t2 = process.hrtime.bigint();
+      psql(url, `\\copy baseline.stage FROM '${file2}' WITH (FORMAT csv, HEADER true)`);
+      psql(
+        url,
+        `INSERT INTO baseline.orders SELECT * FROM baseline.stage ON CONFLICT (id) DO UPDATE SET customer_id = EXCLUDED.customer_id, ordered_at = EXCLUDED.ordered_at, status = EXCLUDED.status, amount = EXCLUDED.amount, currency = EXCLUDED.currency, email = EXCLUDED.email, note = EXCLUDED.note`,
+      );
+      t.base2.push(Number(process.hrtime.bigint() - t2) / 1e9);
+      await c.query('CHECKPOINT').catch(() => undefined);
+      t.weir2.push(await weirRun('orders_merge', file2, mergeRows, `merge-${it}`));
+      (globalThis as { gc?: () => void }).gc?.();
+      console.log(
+        `  iteration ${it}: replace baseline ${t.base1[it - 1].toFixed(2)} s / weir ${t.weir1[it - 1].toFixed(2)} s; merge baseline ${t.base2[it - 1].toFixed(2)} s / weir ${t.weir2[it - 1].toFixed(2)} s; rss ${Math.round(process.memoryUsage().rss / 1048576)} MB, heap ${Math.round(process.memoryUsage().heapUsed / 1048576)} MB`,
+      );
+    }
+    const base1 = median(t.base1);
+    const weir1 = median(t.weir1);
+    const base2 = median(t.base2);
+    const weir2 = median(t.weir2);
+    console.log(`baseline replace (psql \\copy): ${base1.toFixed(2)} s, ${Math.round(ROWS / base1)} rows/s (median of ${REPEAT})`);
+    console.log(`weir replace: ${weir1.toFixed(2)} s, ${Math.round(ROWS / weir1)} rows/s`);
     console.log(`baseline merge (\\copy + INSERT … ON CONFLICT): ${base2.toFixed(2)} s, ${Math.round(mergeRows / base2)} rows/s`);
-
-    // --- Weir 2: merge
-    await c.query('CHECKPOINT').catch(() => undefined);
-    const t3 = process.hrtime.bigint();
-    const r2 = await runs.waitFor((await runs.trigger('orders_merge', { trigger: 'cli', trustedPath: file2 })).run.id, 3_600_000);
-    const weir2 = Number(process.hrtime.bigint() - t3) / 1e9;
-    clearInterval(sampler);
-    if (r2.status !== 'succeeded' || r2.rowsLoaded !== mergeRows) throw new Error(`merge run: ${JSON.stringify(r2)}`);
     console.log(`weir merge: ${weir2.toFixed(2)} s, ${Math.round(mergeRows / weir2)} rows/s`);
 
     const same = await c.query(
@@ -204,6 +215,7 @@ async function main(): Promise<void> {
       bench: 'ingest',
       rows: ROWS,
       merge_rows: mergeRows,
+      repeat: REPEAT,
       baseline_replace_s: +base1.toFixed(3),
       weir_replace_s: +weir1.toFixed(3),
       replace_rows_per_s: Math.round(ROWS / weir1),

@@ -301,7 +301,8 @@ export class RunsService implements OnApplicationBootstrap, OnApplicationShutdow
       await this.catalog.recordLoad(dataset.name, { runId, at: new Date(), rows: result.loaded });
       this.count(source.name, 'succeeded', result, started);
       this.log.log(
-        `run ${runId} succeeded: read ${result.read} = loaded ${result.loaded} + rejected ${result.rejected} + deduplicated ${result.deduplicated} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+        `run ${runId} succeeded: read ${result.read} = loaded ${result.loaded} + rejected ${result.rejected} + deduplicated ${result.deduplicated} in ${((Date.now() - started) / 1000).toFixed(1)} s ` +
+          `(stream ${(result.phases.stream / 1000).toFixed(1)} s, settle ${(result.phases.settle / 1000).toFixed(1)} s, publish ${(result.phases.publish / 1000).toFixed(1)} s)`,
       );
     } catch (e) {
       const code = e instanceof DomainError ? e.code : e instanceof InputUnreadableError ? 'INGESTION.UNREADABLE_INPUT' : 'INGESTION.LOAD_FAILED';

@@ -53,7 +53,7 @@ export function isGzipFile(file: string): boolean {
 /** Opens a file as a byte stream, gunzipping `.gz` content (by magic bytes); counts the file bytes read. */
 export function openBytes(file: string): { stream: Readable; bytesRead: () => number } {
   let n = 0;
-  const raw = fs.createReadStream(file, { highWaterMark: 1 << 20 });
+  const raw = fs.createReadStream(file, { highWaterMark: 1 << 16 });
   raw.on('data', (c) => (n += (c as Buffer).length));
   if (!isGzipFile(file)) return { stream: raw, bytesRead: () => n };
   const out = new PassThrough({ highWaterMark: 1 << 20 });

@@ -34,6 +34,8 @@ export interface LoadJob {
 }
 
 export interface LoadResult extends RowCounts {
+  /** Milliseconds per phase: stream (read, validate, COPY), settle (keys, duplicates, watermark, gate), publish. */
+  phases: { stream: number; settle: number; publish: number };
   columnsDiscarded: Record<string, number>;
   watermarkAfter: string | null;
   quality: QualityGateResult;
@@ -46,7 +48,8 @@ export class LoadFailedError extends DomainError {
   }
 }
 
-const CHUNK_CHARS = 1 << 18;
+const CHUNK_CHARS = 1 << 16;
+const COPY_BUFFER = 4 << 20;
 const PROGRESS_MS = 5000;
 const RECORD_COL = '__weir_record';
 
@@ -87,7 +90,8 @@ export class LoadEngine {
     let headerViolation: Violation | undefined;
     let known = new Set<string>();
     let rowsRead = 0;
-    let lastProgress = Date.now();
+    const tStart = Date.now();
+    let lastProgress = tStart;
 
     await this.warehouse.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema, 'schema')}`);
     const client = await this.warehouse.pool.connect();
@@ -143,7 +147,8 @@ export class LoadEngine {
       stageCreated = true;
 
       // COPY good rows into the stage, bad ones into dead letters.
-      const copy = client.query(copyFromStdin(`COPY ${staged} (${[...compiled.columns, RECORD_COL].map((c) => quoteIdent(c)).join(', ')}) FROM STDIN`));
+      // A few MB of slack between parsing and the socket keeps both Node and PostgreSQL busy.
+      const copy = client.query(copyFromStdin(`COPY ${staged} (${[...compiled.columns, RECORD_COL].map((c) => quoteIdent(c)).join(', ')}) FROM STDIN`, { highWaterMark: COPY_BUFFER }));
       let copyError: Error | undefined;
       copy.on('error', (e: Error) => (copyError = e));
       const finished = new Promise<void>((resolve, reject) => {
@@ -222,6 +227,7 @@ export class LoadEngine {
       }
       await dl.flush();
       let rejected = dl.count;
+      const tStreamed = Date.now();
 
       if (rowsRead === 0 && job.strategy.kind === 'replace') {
         throw new LoadFailedError('INGESTION.EMPTY_INPUT', 'The input has no records; a replace would empty the table, so nothing was published');
@@ -282,6 +288,7 @@ export class LoadEngine {
       }
 
       // Publish: one transaction merges/swaps into the target and records the run.
+      const tSettled = Date.now();
       await client.query('BEGIN');
       let result: LoadResult;
       try {
@@ -289,7 +296,8 @@ export class LoadEngine {
         const dedupedAtPublish = await this.publish(client, job, contract, staged, stage, target, pk);
         deduplicated += dedupedAtPublish;
         staged_n -= dedupedAtPublish;
-        result = { read: rowsRead, loaded: staged_n, rejected, deduplicated, columnsDiscarded: discarded, watermarkAfter, quality };
+        const phases = { stream: tStreamed - tStart, settle: tSettled - tStreamed, publish: Date.now() - tSettled };
+        result = { read: rowsRead, loaded: staged_n, rejected, deduplicated, phases, columnsDiscarded: discarded, watermarkAfter, quality };
         assertAccounted(result);
         stageCreated = strategy !== 'replace';
         await job.recordPublish(client, result);
