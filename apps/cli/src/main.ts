@@ -3,6 +3,7 @@ import { DomainError } from '@weir/platform';
 import { migrateCommands } from './commands/migrate.command';
 import { registryCommands } from './commands/registry.command';
 import { keysCommands } from './commands/keys.command';
+import { ingestCommands } from './commands/ingest.command';
 
 /** Builds the `weir` program (exported for tests). */
 export function buildProgram(): Command {
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   migrateCommands(program);
   registryCommands(program);
   keysCommands(program);
+  ingestCommands(program);
   return program;
 }
 

@@ -63,3 +63,47 @@ describe('weir CLI (real process, real PostgreSQL)', () => {
     expect(cfg.stderr.trim()).toBe('weir: Invalid configuration: DATABASE_URL must be a postgres:// URL (got protocol "mysql:")');
   }, 60_000);
 });
+
+describe('weir load / weir runs show', () => {
+  let db: TestDatabase;
+  const dir = require('node:fs').mkdtempSync(require('node:path').join(require('node:os').tmpdir(), 'weir-cli-'));
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    const c = new Client({ connectionString: db.url });
+    await c.connect();
+    const contract = { columns: [{ name: 'id', type: 'integer', nullable: false, primaryKey: true }, { name: 'name', type: 'text', nullable: false }] };
+    await c.query(`INSERT INTO catalog.datasets (name, warehouse_schema, warehouse_table, tags, contract, version) VALUES ('people', 'raw', 'people', '[]', $1, 1)`, [JSON.stringify(contract)]);
+    await c.query(
+      `INSERT INTO ingestion.sources (name, dataset, format, location, strategy, drift, options, max_rejected_ratio) VALUES ('people_csv', 'people', 'csv', '{}', '{"kind":"replace"}', 'freeze', '{}', 0.5)`,
+    );
+    await c.end();
+    require('node:fs').writeFileSync(`${dir}/people.csv`, 'id,name\n1,Ann\n2,Bob\nx,Bad\n');
+  });
+  afterAll(async () => {
+    await db?.drop();
+    require('node:fs').rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('loads a local file through a source and prints the accounting; runs show reads it back', async () => {
+    const r = await weir(['load', `${dir}/people.csv`, '--source', 'people_csv'], { DATABASE_URL: db.url });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/run [0-9a-f-]{36}\s+SUCCEEDED/);
+    expect(r.stdout).toContain('read 3 = loaded 2 + rejected 1 + deduplicated 0');
+    const id = /run ([0-9a-f-]{36})/.exec(r.stdout)![1];
+    const again = await weir(['load', `${dir}/people.csv`, '--source', 'people_csv'], { DATABASE_URL: db.url });
+    expect(again.stderr).toContain(`already loaded by run ${id}`);
+    const show = await weir(['runs', 'show', id, '--json'], { DATABASE_URL: db.url });
+    expect(JSON.parse(show.stdout)).toMatchObject({ id, status: 'succeeded', rowsRead: 3, rowsLoaded: 2, rowsRejected: 1 });
+    const missing = await weir(['runs', 'show', '00000000-0000-0000-0000-000000000000'], { DATABASE_URL: db.url });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('INGESTION.RUN_NOT_FOUND');
+  }, 120_000);
+
+  it('exits 1 with the error when the run fails', async () => {
+    require('node:fs').writeFileSync(`${dir}/bad.csv`, 'id,name\nx,1\ny,2\n');
+    const r = await weir(['load', `${dir}/bad.csv`, '--source', 'people_csv'], { DATABASE_URL: db.url });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('FAILED');
+    expect(r.stdout).toContain('INGESTION.TOO_MANY_REJECTED');
+  }, 120_000);
+});
