@@ -91,7 +91,8 @@ export interface TriggerRequest {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const STALE_MS = 60_000;
+/** A running run whose heartbeat is older than this is taken as interrupted (WEIR_RUN_STALE_SECONDS, default 60). */
+const STALE_MS = Number(process.env['WEIR_RUN_STALE_SECONDS'] ?? 60) * 1000;
 
 /**
  * Runs: triggering (idempotent), the worker that executes queued runs (leased with

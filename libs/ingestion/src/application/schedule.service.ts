@@ -20,6 +20,7 @@ export function globToRegExp(glob: string): RegExp {
 }
 
 const jobName = (id: string) => `ingestion-source:${id}`;
+const SYNC_MS = 5000;
 
 /**
  * Scheduled ingestion: one dynamic cron job per scheduled source (SchedulerRegistry), changed
@@ -32,6 +33,9 @@ export class ScheduleService implements OnApplicationBootstrap, OnApplicationShu
   private readonly log = new Logger('ingestion');
   private readonly instance = `${os.hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
   private active = false;
+  private sync?: NodeJS.Timeout;
+  /** cron+timezone each registered job was made from, to notice changes made by other instances. */
+  private readonly specs = new Map<string, string>();
 
   constructor(
     private readonly registry: SchedulerRegistry,
@@ -46,11 +50,28 @@ export class ScheduleService implements OnApplicationBootstrap, OnApplicationShu
     if (!this.config.roles.has('scheduler')) return;
     this.active = true;
     this.sources.onChange((s, id) => this.apply(s, id));
-    for (const s of await this.ds.getRepository(SourceOrmEntity).find()) if (s.schedule) this.apply(s, s.id);
+    await this.syncFromDatabase();
+    // Other instances change sources too: converge on the database every few seconds.
+    this.sync = setInterval(() => void this.syncFromDatabase().catch((e) => this.log.warn(`schedule sync: ${(e as Error).message}`)), SYNC_MS);
+    this.sync.unref();
+  }
+
+  /** Registers, changes or removes jobs so they match the sources' schedules in the database. */
+  async syncFromDatabase(): Promise<void> {
+    if (!this.active) return;
+    const all = await this.ds.getRepository(SourceOrmEntity).find();
+    const seen = new Set<string>();
+    for (const s of all) {
+      seen.add(s.id);
+      const spec = s.schedule ? JSON.stringify([s.schedule.cron, s.schedule.timezone ?? null]) : '';
+      if ((this.specs.get(s.id) ?? '') !== spec) this.apply(s, s.id);
+    }
+    for (const id of [...this.specs.keys()]) if (!seen.has(id)) this.apply(null, id);
   }
 
   onApplicationShutdown(): void {
     this.active = false;
+    if (this.sync) clearInterval(this.sync);
     for (const name of this.registry.getCronJobs().keys()) {
       if (name.startsWith('ingestion-source:')) {
         void this.registry.getCronJob(name).stop();
@@ -67,7 +88,9 @@ export class ScheduleService implements OnApplicationBootstrap, OnApplicationShu
       void this.registry.getCronJob(name).stop();
       this.registry.deleteCronJob(name);
     }
+    this.specs.delete(id);
     if (!source?.schedule) return;
+    this.specs.set(id, JSON.stringify([source.schedule.cron, source.schedule.timezone ?? null]));
     const job = CronJob.from({
       cronTime: source.schedule.cron,
       timeZone: source.schedule.timezone,
@@ -89,6 +112,10 @@ export class ScheduleService implements OnApplicationBootstrap, OnApplicationShu
     const runIds: string[] = [];
     try {
       const source = await this.sources.entity(sourceId);
+      if (!source.schedule) {
+        this.apply(source, sourceId);
+        return [];
+      }
       if (source.location.inbox) {
         const dir = resolveInRoot(this.cfg.ingestRoot, source.location.inbox);
         const re = globToRegExp(source.location.pattern ?? '*');

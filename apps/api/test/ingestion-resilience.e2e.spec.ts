@@ -1,0 +1,174 @@
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+import { Client } from 'pg';
+import { INestApplication } from '@nestjs/common';
+import request from 'supertest';
+import { loadConfig } from '@weir/platform';
+import { createTestDatabase, TestDatabase } from '@weir/platform/testing';
+import { RunsService } from '@weir/ingestion';
+import { createApp } from '../src/app.factory';
+import { ADMIN, admin } from './support/test-app';
+import { tempDataDir } from './support/files';
+
+const ROOT = path.resolve(__dirname, '../../..');
+const contract = { columns: [{ name: 'id', type: 'bigint', nullable: false, primaryKey: true }, { name: 'payload', type: 'text', nullable: true }] };
+
+function bigCsv(rows: number, tag: string): string {
+  let s = 'id,payload\n';
+  for (let i = 1; i <= rows; i++) s += `${i},${tag}-${i}-${'x'.repeat(60)}\n`;
+  return s;
+}
+
+async function appOn(db: TestDatabase, dataDir: string, roles = 'api,scheduler,worker'): Promise<INestApplication> {
+  const config = loadConfig({ DATABASE_URL: db.url, WEIR_ADMIN_API_KEY: ADMIN, WEIR_LOG_LEVEL: 'silent', WEIR_DATA_DIR: dataDir, WEIR_ROLES: roles });
+  const app = await createApp({ config, databaseUrl: db.url, warehouseUrl: db.url });
+  await app.init();
+  return app;
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> {
+  const t0 = Date.now();
+  while (Date.now() - t0 < ms) {
+    const v = await fn();
+    if (v) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('a run killed mid-COPY (SIGKILL) leaves the target unchanged and re-runs clean', () => {
+  let db: TestDatabase;
+  let files: ReturnType<typeof tempDataDir>;
+  let pg: Client;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    files = tempDataDir();
+    pg = new Client({ connectionString: db.url });
+    await pg.connect();
+  });
+  afterAll(async () => {
+    await pg?.end();
+    await db?.drop();
+    files?.remove();
+  });
+
+  it.each(['replace', 'merge'])('%s', async (strategy) => {
+    const app = await appOn(db, files.dir, 'api');
+    const http = request(app.getHttpServer());
+    const name = `kill_${strategy}`;
+    await http.post('/api/catalog/datasets').set(admin).send({ name, contract }).expect(201);
+    await http.post('/api/ingestion/sources').set(admin).send({ name, dataset: name, format: 'csv', strategy: { kind: strategy } }).expect(201);
+    await app.close();
+
+    // a first, complete load: the state that must survive the kill
+    files.write(`${name}-small.csv`, bigCsv(1000, 'before'));
+    const first = spawn(process.execPath, [path.join(ROOT, 'apps/cli/bin/weir.js'), 'load', path.join(files.inbox, `${name}-small.csv`), '--source', name], {
+      env: { ...process.env, DATABASE_URL: db.url, WEIR_DATA_DIR: files.dir },
+      stdio: 'ignore',
+    });
+    expect(await new Promise((r) => first.on('exit', r))).toBe(0);
+    const snapshot = async () => (await pg.query(`SELECT count(*)::int AS n, md5(string_agg(id || ':' || payload, ',' ORDER BY id)) AS h FROM raw.${name}`)).rows[0];
+    const before = await snapshot();
+    expect(before.n).toBe(1000);
+
+    // the big load, killed while its COPY streams
+    files.write(`${name}-big.csv`, bigCsv(400_000, 'after'));
+    const child = spawn(process.execPath, [path.join(ROOT, 'apps/cli/bin/weir.js'), 'load', path.join(files.inbox, `${name}-big.csv`), '--source', name], {
+      env: { ...process.env, DATABASE_URL: db.url, WEIR_DATA_DIR: files.dir },
+      stdio: 'ignore',
+    });
+    const exited = new Promise((r) => child.on('exit', (_c, sig) => r(sig)));
+    await until('the COPY to start', async () => (await pg.query(`SELECT 1 FROM pg_stat_activity WHERE query LIKE 'COPY %__weir_stage_%' AND state = 'active'`)).rowCount);
+    child.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+    expect(await snapshot()).toEqual(before);
+    const killed = (await pg.query(`SELECT r.id, r.status FROM ingestion.runs r JOIN ingestion.sources s ON s.id = r.source_id WHERE s.name = $1 ORDER BY r.created_at DESC LIMIT 1`, [name])).rows[0];
+    expect(killed.status).toBe('running');
+
+    // the next process recovers: the dead run is failed, its stage dropped, and the same input re-runs clean
+    process.env['WEIR_RUN_STALE_SECONDS'] = '0';
+    try {
+      const again = spawn(process.execPath, [path.join(ROOT, 'apps/cli/bin/weir.js'), 'load', path.join(files.inbox, `${name}-big.csv`), '--source', name], {
+        env: { ...process.env, DATABASE_URL: db.url, WEIR_DATA_DIR: files.dir, WEIR_RUN_STALE_SECONDS: '0' },
+        stdio: 'ignore',
+      });
+      expect(await new Promise((r) => again.on('exit', r))).toBe(0);
+    } finally {
+      delete process.env['WEIR_RUN_STALE_SECONDS'];
+    }
+    const runs = (await pg.query(`SELECT r.id, r.status, r.error_code, r.rows_loaded::int FROM ingestion.runs r JOIN ingestion.sources s ON s.id = r.source_id WHERE s.name = $1 ORDER BY r.created_at`, [name])).rows;
+    expect(runs.map((r) => [r.status, r.error_code])).toEqual([
+      ['succeeded', null],
+      ['failed', 'INGESTION.INTERRUPTED'],
+      ['succeeded', null],
+    ]);
+    const after = await snapshot();
+    expect(after.n).toBe(400_000);
+    expect((await pg.query(`SELECT count(*)::int AS n FROM raw.${name} WHERE payload LIKE 'before-%'`)).rows[0].n).toBe(0);
+    expect((await pg.query(`SELECT count(*)::int AS n FROM pg_class WHERE relname LIKE '\\_\\_weir\\_stage\\_%'`)).rows[0].n).toBe(0);
+  }, 180_000);
+});
+
+describe('scheduled ingestion with two instances on one database', () => {
+  let db: TestDatabase;
+  let files: ReturnType<typeof tempDataDir>;
+  let a: INestApplication;
+  let b: INestApplication;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    files = tempDataDir();
+    a = await appOn(db, files.dir);
+    b = await appOn(db, files.dir);
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await db?.drop();
+    files?.remove();
+  });
+
+  it('each tick runs once, each inbox file loads once, and schedule changes need no restart', async () => {
+    const pg = new Client({ connectionString: db.url });
+    await pg.connect();
+    try {
+      const http = request(a.getHttpServer());
+      await http.post('/api/catalog/datasets').set(admin).send({ name: 'events', contract }).expect(201);
+      files.write('events/2026-11-01.csv', 'id,payload\n1,a\n2,b\n');
+      files.write('events/2026-11-02.csv', 'id,payload\n3,c\n');
+      files.write('events/ignore.txt', 'not a csv');
+      const src = (
+        await http
+          .post('/api/ingestion/sources')
+          .set(admin)
+          .send({ name: 'events_inbox', dataset: 'events', format: 'csv', strategy: { kind: 'append' }, location: { inbox: 'events', pattern: '*.csv' }, schedule: { cron: '* * * * * *' } })
+          .expect(201)
+      ).body;
+      const runsOf = async () => (await pg.query(`SELECT id, status, trigger FROM ingestion.runs WHERE source_id = $1`, [src.id])).rows;
+      await until('two scheduled runs to succeed', async () => (await runsOf()).filter((r) => r.status === 'succeeded').length === 2, 20_000);
+      await new Promise((r) => setTimeout(r, 2500)); // more ticks on both instances: nothing new to load
+      const runs = await runsOf();
+      expect(runs).toHaveLength(2);
+      expect(runs.every((r) => r.trigger === 'schedule')).toBe(true);
+      const ticks = (await pg.query(`SELECT scheduled_at, claimed_by FROM ingestion.schedule_ticks WHERE source_id = $1`, [src.id])).rows;
+      expect(ticks.length).toBeGreaterThanOrEqual(3);
+      expect(new Set(ticks.map((t) => t.scheduled_at.toISOString())).size).toBe(ticks.length);
+      expect((await pg.query(`SELECT count(*)::int AS n FROM raw.events`)).rows[0].n).toBe(3);
+      expect((await pg.query(`SELECT count(*)::int AS n FROM ingestion.inbox_files WHERE source_id = $1`, [src.id])).rows[0].n).toBe(2);
+
+      // a new file is picked up by the next tick
+      files.write('events/2026-11-03.csv', 'id,payload\n4,d\n');
+      await until('the new file', async () => (await pg.query(`SELECT count(*)::int AS n FROM raw.events`)).rows[0].n === 4, 20_000);
+
+      // removing the schedule through one instance stops ticks on both (no restart)
+      await http.patch(`/api/ingestion/sources/${src.id}`).set(admin).send({ schedule: null }).expect(200);
+      await new Promise((r) => setTimeout(r, 6500));
+      const n1 = (await pg.query(`SELECT count(*)::int AS n FROM ingestion.schedule_ticks WHERE source_id = $1`, [src.id])).rows[0].n;
+      await new Promise((r) => setTimeout(r, 2000));
+      const n2 = (await pg.query(`SELECT count(*)::int AS n FROM ingestion.schedule_ticks WHERE source_id = $1`, [src.id])).rows[0].n;
+      expect(n2).toBe(n1);
+      expect(a.get(RunsService)).toBeDefined();
+    } finally {
+      await pg.end();
+    }
+  }, 60_000);
+});
