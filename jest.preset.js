@@ -21,6 +21,8 @@ module.exports = {
     ],
   },
   moduleFileExtensions: ['ts', 'js', 'json'],
+  // ESM-only packages Node 20 loads with require(); jest needs them transformed
+  transformIgnorePatterns: ['/node_modules/(?!(hyparquet|hyparquet-writer)/)'],
   // the @weir/* aliases, from tsconfig.base.json paths (one source of truth)
   moduleNameMapper: Object.fromEntries(
     Object.entries(require('./tsconfig.base.json').compilerOptions.paths).map(([alias, [target]]) => [

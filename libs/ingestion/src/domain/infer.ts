@@ -8,6 +8,9 @@ export interface Inference {
   candidateKeys: string[][];
 }
 
+/** Types a key is usually made of (amounts and timestamps that happen to be unique are not keys). */
+const KEY_TYPES = new Set(['integer', 'bigint', 'uuid', 'text']);
+
 const ORDER = ['boolean', 'integer', 'bigint', 'numeric', 'date', 'timestamp', 'timestamptz', 'uuid', 'jsonb', 'text'] as const;
 
 function fits(type: string, value: string): boolean {
@@ -72,7 +75,7 @@ export function inferContract(fields: string[], records: Record<string, unknown>
     }
     columns.push({ name, type, nullable });
     const distinct = new Set(present.map((v) => (typeof v === 'object' ? JSON.stringify(v) : String(v))));
-    if (!nullable && present.length > 0 && distinct.size === present.length && type !== 'jsonb' && type !== 'boolean') candidateKeys.push([name]);
+    if (!nullable && present.length > 0 && distinct.size === present.length && KEY_TYPES.has(type)) candidateKeys.push([name]);
   }
   // prefer an id-like key: mark the first candidate named *id as primaryKey
   const key = candidateKeys.find(([c]) => /(^|_)id$/.test(c)) ?? candidateKeys[0];
