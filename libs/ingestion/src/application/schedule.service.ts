@@ -49,7 +49,7 @@ export class ScheduleService implements OnApplicationBootstrap, OnApplicationShu
   async onApplicationBootstrap(): Promise<void> {
     if (!this.config.roles.has('scheduler')) return;
     this.active = true;
-    this.sources.onChange((s, id) => this.apply(s, id));
+    this.sources.onChange((s, id) => this.register(s, id));
     await this.syncFromDatabase();
     // Other instances change sources too: converge on the database every few seconds.
     this.sync = setInterval(() => void this.syncFromDatabase().catch((e) => this.log.warn(`schedule sync: ${(e as Error).message}`)), SYNC_MS);
@@ -64,9 +64,9 @@ export class ScheduleService implements OnApplicationBootstrap, OnApplicationShu
     for (const s of all) {
       seen.add(s.id);
       const spec = s.schedule ? JSON.stringify([s.schedule.cron, s.schedule.timezone ?? null]) : '';
-      if ((this.specs.get(s.id) ?? '') !== spec) this.apply(s, s.id);
+      if ((this.specs.get(s.id) ?? '') !== spec) this.register(s, s.id);
     }
-    for (const id of [...this.specs.keys()]) if (!seen.has(id)) this.apply(null, id);
+    for (const id of [...this.specs.keys()]) if (!seen.has(id)) this.register(null, id);
   }
 
   onApplicationShutdown(): void {
@@ -81,7 +81,7 @@ export class ScheduleService implements OnApplicationBootstrap, OnApplicationShu
   }
 
   /** Adds, replaces or removes the source's cron job. */
-  apply(source: SourceOrmEntity | null, id: string): void {
+  register(source: SourceOrmEntity | null, id: string): void {
     if (!this.active) return;
     const name = jobName(id);
     if (this.registry.doesExist('cron', name)) {
@@ -113,7 +113,7 @@ export class ScheduleService implements OnApplicationBootstrap, OnApplicationShu
     try {
       const source = await this.sources.entity(sourceId);
       if (!source.schedule) {
-        this.apply(source, sourceId);
+        this.register(source, sourceId);
         return [];
       }
       if (source.location.inbox) {
