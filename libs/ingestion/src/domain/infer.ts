@@ -26,8 +26,9 @@ export function columnName(field: string, taken: Set<string>): string {
     .toLowerCase()
     .replace(/[^a-z0-9_]+/g, '_')
     .replace(/^_+|_+$/g, '');
-  if (!/^[a-z_]/.test(s)) s = `c_${s}`;
-  s = s.slice(0, 60) || 'column';
+  if (s === '') s = 'column';
+  else if (!/^[a-z_]/.test(s)) s = `c_${s}`;
+  s = s.slice(0, 60);
   let n = s;
   for (let i = 2; taken.has(n); i++) n = `${s}_${i}`;
   taken.add(n);
