@@ -137,11 +137,12 @@ export const coerceDate: Coercer = (s) => {
 
 const TS_RE = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
 
-const digit = (s: string, i: number) => {
-  const c = s.charCodeAt(i) - 48;
-  return c >= 0 && c <= 9 ? c : -100;
-};
-const two = (s: string, i: number) => digit(s, i) * 10 + digit(s, i + 1);
+/** Two ASCII digits at i as a number, or a negative number when they are not digits. */
+function two(s: string, i: number): number {
+  const a = s.charCodeAt(i) - 48;
+  const b = s.charCodeAt(i + 1) - 48;
+  return (a >>> 0) <= 9 && (b >>> 0) <= 9 ? a * 10 + b : -1;
+}
 
 /**
  * Fast check of the usual ISO forms (YYYY-MM-DD[T ]HH:MM[:SS[.f…]][Z|±HH[:MM]]) without a regex;
@@ -152,21 +153,23 @@ function quickTimestamp(s: string, withZone: boolean): boolean {
   if (n < 16 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(13) !== 58) return false;
   const sep = s.charCodeAt(10);
   if (sep !== 84 && sep !== 32) return false;
-  const y = two(s, 0) * 100 + two(s, 2);
+  const yh = two(s, 0);
+  const yl = two(s, 2);
   const mo = two(s, 5);
   const d = two(s, 8);
   const h = two(s, 11);
   const mi = two(s, 14);
-  if (y < 1 || mo < 1 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || !validDate(y, mo, d)) return false;
+  if (yh < 0 || yl < 0 || h < 0 || h > 23 || mi < 0 || mi > 59 || mo < 1 || mo > 12 || d < 1) return false;
+  if (d > 28 && !validDate(yh * 100 + yl, mo, d)) return false;
+  if (yh === 0 && yl === 0) return false;
   let i = 16;
   if (i < n && s.charCodeAt(i) === 58) {
     const sec = two(s, i + 1);
     if (sec < 0 || sec > 59) return false;
     i += 3;
     if (i < n && s.charCodeAt(i) === 46) {
-      i++;
-      const f0 = i;
-      while (i < n && digit(s, i) >= 0) i++;
+      const f0 = ++i;
+      while (i < n && ((s.charCodeAt(i) - 48) >>> 0) <= 9) i++;
       if (i === f0) return false;
     }
   }

@@ -59,6 +59,11 @@ describe('contract compiler: each type coerces as PostgreSQL accepts it', () => 
     ok('timestamp', '2024-01-02T03:04:05.123456', '2024-01-02T03:04:05.123456');
     ok('timestamp', '2024-01-02 03:04', '2024-01-02 03:04');
     bad('timestamp', '2024-01-02 24:00:00', 'TYPE_MISMATCH');
+    bad('timestamptz', '2023-02-29T00:00:00Z', 'TYPE_MISMATCH');
+    bad('timestamptz', '2024-04-31 10:00', 'TYPE_MISMATCH');
+    bad('timestamptz', '0000-01-01T00:00:00Z', 'TYPE_MISMATCH');
+    bad('timestamptz', '2024-01-01T10:00:00.Z', 'TYPE_MISMATCH');
+    ok('timestamptz', '2024-02-29T23:59:59.999999-0330', '2024-02-29T23:59:59.999999-0330');
     bad('timestamp', '2024-01-02T03:04:05Z', 'TYPE_MISMATCH');
     ok('timestamptz', '2024-01-02T03:04:05Z', '2024-01-02T03:04:05Z');
     ok('timestamptz', '2024-01-02 03:04:05+05:30', '2024-01-02 03:04:05+05:30');

@@ -161,8 +161,10 @@ function columnFn(col: ColumnContract, map: ColumnMapping, nullValues: Set<strin
       if (dec) v = v.replace(dec, '.');
     }
     let c: string;
+    let special = false;
     if (isText) {
-      if (TEXT_SPECIAL.test(v) && v.includes('\u0000')) {
+      special = TEXT_SPECIAL.test(v);
+      if (special && v.includes('\u0000')) {
         return { reason: 'TYPE_MISMATCH', column: name, value: shown(s), message: `${name} (${col.type}): text cannot contain NUL (\\u0000) characters` };
       }
       c = v;
@@ -176,6 +178,7 @@ function columnFn(col: ColumnContract, map: ColumnMapping, nullValues: Set<strin
     }
     if (allowed && !allowed.has(c)) return { reason: 'NOT_ALLOWED', column: name, value: shown(s), message: `${name}: not one of the allowed values` };
     if (pattern && !pattern.test(c)) return { reason: 'PATTERN', column: name, value: shown(s), message: `${name}: does not match the pattern ${col.pattern}` };
+    if (isText) return special ? copyEscape(c) : c;
     return needsEscape && TEXT_SPECIAL.test(c) ? copyEscape(c) : c;
   };
   return fn;
