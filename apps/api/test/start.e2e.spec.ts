@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -12,11 +12,13 @@ interface Started {
   exited: Promise<number | null>;
 }
 
+/** What `npm start` runs: the build (swc to dist/), then the compiled service. */
 function start(env: Record<string, string>): Started {
   const e: Record<string, string | undefined> = { ...process.env, ...env };
   delete e['DATABASE_URL'];
   delete e['WEIR_ADMIN_API_KEY'];
-  const child = spawn(process.execPath, ['-r', './tools/register.js', 'apps/api/src/main.ts'], { cwd: root, env: e, stdio: ['ignore', 'pipe', 'pipe'] });
+  execFileSync(process.execPath, ['tools/build.js', '--quiet'], { cwd: root, stdio: 'ignore' });
+  const child = spawn(process.execPath, ['dist/apps/api/src/main.js'], { cwd: root, env: e, stdio: ['ignore', 'pipe', 'pipe'] });
   let buf = '';
   child.stdout!.on('data', (d) => (buf += d));
   child.stderr!.on('data', (d) => (buf += d));

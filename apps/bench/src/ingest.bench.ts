@@ -15,11 +15,7 @@ import * as path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { Client } from 'pg';
-import { NestFactory } from '@nestjs/core';
-import { Module } from '@nestjs/common';
-import { freePort, loadConfig, PlatformModule, runMigrations, startEmbeddedPostgres } from '@weir/platform';
-import { CatalogModule, CATALOG, CatalogPort } from '@weir/catalog';
-import { IngestionModule, RunsService, SourcesService } from '@weir/ingestion';
+import { freePort, runMigrations, startEmbeddedPostgres } from '@weir/platform';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -83,19 +79,6 @@ function* range(from: number, to: number, variant = 0): Generator<[number, numbe
 const TABLE_DDL = (t: string, unlogged = false) =>
   `CREATE ${unlogged ? 'UNLOGGED ' : ''}TABLE ${t} (id bigint ${unlogged ? '' : 'PRIMARY KEY'}, customer_id bigint NOT NULL, ordered_at timestamptz NOT NULL, status text NOT NULL, amount numeric(12,2) NOT NULL, currency varchar(3) NOT NULL, email text NOT NULL, note text)`;
 
-const contract = {
-  columns: [
-    { name: 'id', type: 'bigint', nullable: false, primaryKey: true },
-    { name: 'customer_id', type: 'bigint', nullable: false },
-    { name: 'ordered_at', type: 'timestamptz', nullable: false },
-    { name: 'status', type: 'text', nullable: false, allowed: STATUSES },
-    { name: 'amount', type: 'numeric(12,2)', nullable: false },
-    { name: 'currency', type: 'text', nullable: false, maxLength: 3, pattern: '^[A-Z]{3}$' },
-    { name: 'email', type: 'text', nullable: false, pii: true },
-    { name: 'note', type: 'text', nullable: true },
-  ],
-};
-
 function psql(url: string, command: string): number {
   const t0 = process.hrtime.bigint();
   const r = spawnSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-q', '-c', command], { encoding: 'utf8' });
@@ -125,7 +108,6 @@ async function main(): Promise<void> {
   const u = new URL(server);
   u.pathname = `/${dbName}`;
   const url = u.toString();
-  let app: Awaited<ReturnType<typeof NestFactory.createApplicationContext>> | undefined;
   try {
     const inbox = path.join(work, 'inbox');
     fs.mkdirSync(inbox);
@@ -147,29 +129,25 @@ async function main(): Promise<void> {
     await c.query(`CREATE SCHEMA baseline; ${TABLE_DDL('baseline.orders')}; ${TABLE_DDL('baseline.stage', true)}`);
     await c.query('CHECKPOINT').catch(() => undefined);
 
-    process.env['WEIR_INGEST_ROOT'] = inbox;
-    const config = loadConfig({ DATABASE_URL: url, WEIR_LOG_LEVEL: 'warn', WEIR_DATA_DIR: work, WEIR_ROLES: 'worker' });
-    @Module({ imports: [PlatformModule.forRoot({ config, databaseUrl: url, warehouseUrl: url }), CatalogModule, IngestionModule] })
-    class BenchModule {}
-    app = await NestFactory.createApplicationContext(BenchModule, { logger: ['error', 'warn'] });
-    await app.init();
-    const catalog = app.get<CatalogPort & { create: Function }>(CATALOG);
-    await (catalog as any).create({ name: 'orders', contract }, 'bench');
-    const sources = app.get(SourcesService);
-    const runs = app.get(RunsService);
-    await sources.create({ name: 'orders_replace', dataset: 'orders', format: 'csv', strategy: { kind: 'replace' }, maxRejectedRatio: 0 });
-    await sources.create({ name: 'orders_merge', dataset: 'orders', format: 'csv', strategy: { kind: 'merge' }, maxRejectedRatio: 0 });
+    // Weir runs in its own process, compiled (as `npm start` runs it), one load per process.
+    const root = path.resolve(__dirname, '..', '..', '..');
+    execFileSync(process.execPath, [path.join(root, 'tools/build.js'), '--quiet'], { stdio: 'inherit' });
+    const runner = path.join(root, 'dist/apps/bench/src/ingest-runner.js');
+    const env = { ...process.env, DATABASE_URL: url, WEIR_DATA_DIR: work, WEIR_INGEST_ROOT: inbox };
+    const weir = (...args: string[]) => {
+      const r = spawnSync(process.execPath, [runner, ...args], { env, encoding: 'utf8', maxBuffer: 64 << 20 });
+      if (r.status !== 0) throw new Error(`weir runner failed: ${r.stderr}`);
+      return JSON.parse(r.stdout.trim().split('\n').pop()!);
+    };
+    weir('setup');
 
     let peak = 0;
     const t: Record<'base1' | 'weir1' | 'base2' | 'weir2', number[]> = { base1: [], weir1: [], base2: [], weir2: [] };
     const weirRun = async (source: string, file: string, rows: number, key: string): Promise<number> => {
-      const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
-      const t0 = process.hrtime.bigint();
-      const r = await runs.waitFor((await runs.trigger(source, { trigger: 'cli', trustedPath: file, idempotencyKey: key })).run.id, 3_600_000);
-      const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-      clearInterval(sampler);
-      if (r.status !== 'succeeded' || r.rowsLoaded !== rows) throw new Error(`${source} run: ${JSON.stringify(r)}`);
-      return secs;
+      const r = weir('load', source, file, key);
+      if (r.run.status !== 'succeeded' || r.run.rowsLoaded !== rows) throw new Error(`${source} run: ${JSON.stringify(r.run)}`);
+      peak = Math.max(peak, r.maxRssMb);
+      return r.seconds;
     };
     for (let it = 1; it <= REPEAT; it++) {
       await c.query('TRUNCATE baseline.orders, baseline.stage');
@@ -189,9 +167,8 @@ async function main(): Promise<void> {
       t.base2.push(Number(process.hrtime.bigint() - t2) / 1e9);
       await c.query('CHECKPOINT').catch(() => undefined);
       t.weir2.push(await weirRun('orders_merge', file2, mergeRows, `merge-${it}`));
-      (globalThis as { gc?: () => void }).gc?.();
       console.log(
-        `  iteration ${it}: replace baseline ${t.base1[it - 1].toFixed(2)} s / weir ${t.weir1[it - 1].toFixed(2)} s; merge baseline ${t.base2[it - 1].toFixed(2)} s / weir ${t.weir2[it - 1].toFixed(2)} s; rss ${Math.round(process.memoryUsage().rss / 1048576)} MB, heap ${Math.round(process.memoryUsage().heapUsed / 1048576)} MB`,
+        `  iteration ${it}: replace baseline ${t.base1[it - 1].toFixed(2)} s / weir ${t.weir1[it - 1].toFixed(2)} s; merge baseline ${t.base2[it - 1].toFixed(2)} s / weir ${t.weir2[it - 1].toFixed(2)} s; weir peak RSS ${peak} MB`,
       );
     }
     const base1 = median(t.base1);
@@ -224,12 +201,11 @@ async function main(): Promise<void> {
       merge_rows_per_s: Math.round(mergeRows / weir2),
       replace_ratio: +(weir1 / base1).toFixed(3),
       merge_ratio: +(weir2 / base2).toFixed(3),
-      peak_rss_mb: Math.round(peak / 1048576),
+      peak_rss_mb: peak,
     };
     console.log(`replace ratio ${result.replace_ratio}, merge ratio ${result.merge_ratio}, peak RSS ${result.peak_rss_mb} MB`);
     console.log(JSON.stringify(result));
   } finally {
-    await app?.close();
     await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
     await admin.end();
     await stopPg?.();

@@ -224,7 +224,7 @@ export class RunsService implements OnApplicationBootstrap, OnApplicationShutdow
       const r = await this.get(id);
       if (r.status === 'succeeded' || r.status === 'failed') return r;
       await this.kick();
-      await new Promise((res) => setTimeout(res, 100));
+      await new Promise((res) => setTimeout(res, 25));
     }
     throw new Error(`run ${id} did not finish within ${timeoutMs} ms`);
   }

@@ -5,9 +5,16 @@ import { workspaceRoot } from './workspace-root';
 /** Name of the table TypeORM records applied migrations in (schema `public`). */
 export const MIGRATIONS_TABLE = 'migrations';
 
-/** Where migrations live: `migrations/` at the repository root, one timestamped file per change. */
+/** True when this code runs compiled (from dist/, `npm start`), false when run as TypeScript. */
+const COMPILED = __filename.endsWith('.js');
+
+/**
+ * Where migrations live: `migrations/` at the repository root, one timestamped file per change
+ * (their compiled copies in `dist/migrations/` when the service runs compiled).
+ */
 export function migrationsGlob(root: string = workspaceRoot()): string {
-  return path.join(root, 'migrations', '*.{ts,js}').split(path.sep).join('/');
+  const dir = COMPILED ? path.join(root, 'dist', 'migrations', '*.js') : path.join(root, 'migrations', '*.ts');
+  return dir.split(path.sep).join('/');
 }
 
 /**
