@@ -193,6 +193,24 @@ describe('ingestion e2e: sources, runs, accounting, dead letters', () => {
     await t.http.post(`/api/ingestion/runs/${run.id}/replay`).set(admin).expect(200);
   });
 
+  it('exposes row counters and run durations by source in /metrics', async () => {
+    const text = (await t.http.get('/metrics').set(admin).expect(200)).text;
+    expect(text).toMatch(/weir_ingest_rows_read_total\{source="orders_replace"\} 10\b/);
+    expect(text).toMatch(/weir_ingest_rows_rejected_total\{source="orders_replace"\} 7\b/);
+    expect(text).toMatch(/weir_ingest_rows_deduplicated_total\{source="orders_merge"\} 2\b/);
+    expect(text).toMatch(/weir_ingest_runs_total\{source="orders_strict",status="failed"\} 1\b/);
+    expect(text).toMatch(/weir_ingest_run_duration_seconds_count\{source="orders_replace"\} \d+/);
+  });
+
+  it('PATCH changes a source; DELETE with force removes it with its runs', async () => {
+    const patched = await t.http.patch('/api/ingestion/sources/orders_strict').set(admin).send({ maxRejectedRatio: 0.9, drift: 'discard_columns' }).expect(200);
+    expect(patched.body).toMatchObject({ maxRejectedRatio: 0.9, drift: 'discard_columns' });
+    expect((await t.http.patch('/api/ingestion/sources/orders_strict').set(admin).send({ strategy: { kind: 'incremental' } }).expect(400)).body.code).toBe('INGESTION.INVALID_SOURCE');
+    await t.http.delete('/api/ingestion/sources/orders_strict').set(admin).expect(409);
+    await t.http.delete('/api/ingestion/sources/orders_strict?force=true').set(admin).expect(204);
+    await t.http.get('/api/ingestion/sources/orders_strict').set(admin).expect(404);
+  });
+
   it('refuses paths outside the ingest root and invalid sources with clear problems', async () => {
     const src = (await t.http.get('/api/ingestion/sources/orders_merge').set(admin)).body;
     expect((await t.http.post(`/api/ingestion/sources/${src.id}/runs`).set(admin).send({ path: '../../etc/passwd' }).expect(400)).body.code).toBe('INGESTION.PATH_OUTSIDE_ROOT');

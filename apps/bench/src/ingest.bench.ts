@@ -103,11 +103,13 @@ async function main(): Promise<void> {
   }
   const dbName = `weir_bench_${process.pid}`;
   const admin = new Client({ connectionString: server });
+  admin.on('error', () => undefined);
   await admin.connect();
   await admin.query(`CREATE DATABASE ${dbName}`);
   const u = new URL(server);
   u.pathname = `/${dbName}`;
   const url = u.toString();
+  let c: Client | undefined;
   try {
     const inbox = path.join(work, 'inbox');
     fs.mkdirSync(inbox);
@@ -124,7 +126,8 @@ async function main(): Promise<void> {
     console.log(`  ${path.basename(file1)}: ${(fs.statSync(file1).size / 1048576).toFixed(0)} MiB; ${path.basename(file2)}: ${mergeRows} rows`);
 
     await runMigrations(url);
-    const c = new Client({ connectionString: url });
+    c = new Client({ connectionString: url });
+    c.on('error', () => undefined);
     await c.connect();
     await c.query(`CREATE SCHEMA baseline; ${TABLE_DDL('baseline.orders')}; ${TABLE_DDL('baseline.stage', true)}`);
     await c.query('CHECKPOINT').catch(() => undefined);
@@ -206,6 +209,7 @@ async function main(): Promise<void> {
     console.log(`replace ratio ${result.replace_ratio}, merge ratio ${result.merge_ratio}, peak RSS ${result.peak_rss_mb} MB`);
     console.log(JSON.stringify(result));
   } finally {
+    await c?.end().catch(() => undefined);
     await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
     await admin.end();
     await stopPg?.();

@@ -49,7 +49,7 @@ export class LoadFailedError extends DomainError {
 }
 
 const CHUNK_CHARS = 1 << 16;
-const COPY_BUFFER = 4 << 20;
+const COPY_BUFFER = 1 << 20;
 const PROGRESS_MS = 5000;
 const RECORD_COL = '__weir_record';
 
