@@ -193,10 +193,10 @@ describe('ingestion e2e: sources, runs, accounting, dead letters', () => {
     await t.http.post(`/api/ingestion/runs/${run.id}/replay`).set(admin).expect(200);
   });
 
-  it('exposes row counters and run durations by source in /metrics', async () => {
+  it('exposes row counters and run durations by source in /metrics (orders_replace ran twice: 2 × 10 read, 2 × 7 rejected)', async () => {
     const text = (await t.http.get('/metrics').set(admin).expect(200)).text;
-    expect(text).toMatch(/weir_ingest_rows_read_total\{source="orders_replace"\} 10\b/);
-    expect(text).toMatch(/weir_ingest_rows_rejected_total\{source="orders_replace"\} 7\b/);
+    expect(text).toMatch(/weir_ingest_rows_read_total\{source="orders_replace"\} 20\b/);
+    expect(text).toMatch(/weir_ingest_rows_rejected_total\{source="orders_replace"\} 14\b/);
     expect(text).toMatch(/weir_ingest_rows_deduplicated_total\{source="orders_merge"\} 2\b/);
     expect(text).toMatch(/weir_ingest_runs_total\{source="orders_strict",status="failed"\} 1\b/);
     expect(text).toMatch(/weir_ingest_run_duration_seconds_count\{source="orders_replace"\} \d+/);
