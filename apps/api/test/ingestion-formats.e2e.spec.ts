@@ -141,3 +141,20 @@ describe('ingestion formats e2e: NDJSON, JSON array, Parquet, gzip, Latin-1 CSV;
     ]);
   });
 });
+
+describe('a separate warehouse database', () => {
+  it('is refused loudly for ingestion runs (publishing must stay one transaction)', async () => {
+    const files = tempDataDir();
+    const t = await startTestApp({ WEIR_DATA_DIR: files.dir, WEIR_WAREHOUSE_URL: 'postgres://elsewhere.invalid/dw' });
+    try {
+      await t.http.post('/api/catalog/datasets').set(admin).send({ name: 'w', contract }).expect(201);
+      const src = (await t.http.post('/api/ingestion/sources').set(admin).send({ name: 'w_src', dataset: 'w', format: 'csv', strategy: { kind: 'append' } }).expect(201)).body;
+      files.write('w.csv', 'id\n1\n');
+      const r = await t.http.post(`/api/ingestion/sources/${src.id}/runs`).set(admin).send({ path: 'w.csv' }).expect(501);
+      expect(r.body.code).toBe('INGESTION.SEPARATE_WAREHOUSE_UNSUPPORTED');
+    } finally {
+      await t.close();
+      files.remove();
+    }
+  });
+});

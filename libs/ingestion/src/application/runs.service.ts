@@ -165,6 +165,15 @@ export class RunsService implements OnApplicationBootstrap, OnApplicationShutdow
 
   /** Creates a queued run, or returns the run that already has this idempotency key. */
   async trigger(sourceIdOrName: string, req: TriggerRequest): Promise<{ run: RunView; created: boolean }> {
+    if (this.config.warehouseUrl !== undefined && this.config.warehouseUrl !== this.config.databaseUrl) {
+      // The publish transaction writes the target, the run record and the watermark together;
+      // across two databases that would no longer be atomic, so it is refused rather than faked.
+      throw new DomainError(
+        'INGESTION.SEPARATE_WAREHOUSE_UNSUPPORTED',
+        'Ingestion needs the warehouse in the control-plane database (WEIR_WAREHOUSE_URL unset or equal to DATABASE_URL) so that publishing stays one transaction',
+        501,
+      );
+    }
     const source = await this.sources.entity(sourceIdOrName);
     const input: RunInput = {};
     let key = req.idempotencyKey;
