@@ -52,7 +52,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e) => {
+if (require.main === module) main().catch((e) => {
   console.error(`ingest-runner: ${e instanceof Error ? e.stack : e}`);
   process.exit(1);
 });
