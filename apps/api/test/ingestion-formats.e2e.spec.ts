@@ -158,3 +158,26 @@ describe('a separate warehouse database', () => {
     }
   });
 });
+
+describe('upload size limit', () => {
+  it('refuses an upload over WEIR_UPLOAD_MAX_BYTES with 413 and keeps nothing', async () => {
+    const files = tempDataDir();
+    process.env['WEIR_UPLOAD_MAX_BYTES'] = '1000';
+    const t = await startTestApp({ WEIR_DATA_DIR: files.dir });
+    delete process.env['WEIR_UPLOAD_MAX_BYTES'];
+    try {
+      await t.http.post('/api/catalog/datasets').set(admin).send({ name: 'u', contract }).expect(201);
+      const src = (await t.http.post('/api/ingestion/sources').set(admin).send({ name: 'u_src', dataset: 'u', format: 'csv', strategy: { kind: 'append' } }).expect(201)).body;
+      const big = 'id\n' + '1\n'.repeat(2000);
+      const r = await t.http.post(`/api/ingestion/sources/${src.id}/uploads`).set(admin).set('Content-Type', 'text/csv').send(big).expect(413);
+      expect(r.body.code).toBe('INGESTION.UPLOAD_TOO_LARGE');
+      expect(require('node:fs').readdirSync(`${files.dir}/uploads`)).toEqual([]);
+      expect((await t.http.get(`/api/ingestion/runs?sourceId=${src.id}`).set(admin)).body.items).toEqual([]);
+      const ok = await t.http.post(`/api/ingestion/sources/${src.id}/uploads`).set(admin).set('Content-Type', 'text/csv').send('id\n1\n').expect(202);
+      expect((await t.app.get(RunsService).waitFor(ok.body.id, 30_000)).status).toBe('succeeded');
+    } finally {
+      await t.close();
+      files.remove();
+    }
+  });
+});
