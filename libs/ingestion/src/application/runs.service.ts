@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import * as fs from 'node:fs';
@@ -99,7 +99,7 @@ const STALE_MS = Number(process.env['WEIR_RUN_STALE_SECONDS'] ?? 60) * 1000;
  * FOR UPDATE SKIP LOCKED, so several instances share the queue), recovery of interrupted runs.
  */
 @Injectable()
-export class RunsService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class RunsService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly log = new Logger('ingestion');
   private readonly engine: LoadEngine;
   private readonly instance = `${os.hostname()}:${process.pid}`;
@@ -139,7 +139,8 @@ export class RunsService implements OnApplicationBootstrap, OnApplicationShutdow
     this.timer.unref();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Stops claiming runs and lets the current one finish, before pools close. */
+  async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
     await this.current?.catch(() => undefined);
