@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import { gzipSync } from 'node:zlib';
 import { RunsService } from '@weir/ingestion';
 import { admin, startTestApp, TestApp } from './support/test-app';
-import { tempDataDir } from './support/files';
+import { startIngestionApp, tempDataDir } from './support/files';
 
 const contract = {
   columns: [
@@ -18,17 +18,11 @@ describe('ingestion formats e2e: NDJSON, JSON array, Parquet, gzip, Latin-1 CSV;
   let t: TestApp;
   let files: ReturnType<typeof tempDataDir>;
   let pg: Client;
+  let close: () => Promise<void>;
   beforeAll(async () => {
-    files = tempDataDir();
-    t = await startTestApp({ WEIR_DATA_DIR: files.dir });
-    pg = new Client({ connectionString: t.db.url });
-    await pg.connect();
+    ({ t, files, pg, close } = await startIngestionApp());
   });
-  afterAll(async () => {
-    await pg?.end();
-    await t?.close();
-    files?.remove();
-  });
+  afterAll(() => close?.());
 
   let n = 0;
   async function load(format: string, file: string, extra: Record<string, unknown> = {}) {

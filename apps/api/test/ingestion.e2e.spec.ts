@@ -1,8 +1,8 @@
 import { Client } from 'pg';
 import { gzipSync } from 'node:zlib';
 import { RunsService } from '@weir/ingestion';
-import { admin, startTestApp, TestApp } from './support/test-app';
-import { tempDataDir } from './support/files';
+import { admin, TestApp } from './support/test-app';
+import { startIngestionApp, tempDataDir } from './support/files';
 
 const contract = {
   columns: [
@@ -36,18 +36,12 @@ describe('ingestion e2e: sources, runs, accounting, dead letters', () => {
   let t: TestApp;
   let files: ReturnType<typeof tempDataDir>;
   let pg: Client;
+  let close: () => Promise<void>;
   beforeAll(async () => {
-    files = tempDataDir();
-    t = await startTestApp({ WEIR_DATA_DIR: files.dir });
-    pg = new Client({ connectionString: t.db.url });
-    await pg.connect();
+    ({ t, files, pg, close } = await startIngestionApp());
     await t.http.post('/api/catalog/datasets').set(admin).send({ name: 'orders', contract }).expect(201);
   });
-  afterAll(async () => {
-    await pg?.end();
-    await t?.close();
-    files?.remove();
-  });
+  afterAll(() => close?.());
 
   const waitRun = (id: string) => t.app.get(RunsService).waitFor(id, 60_000);
   const source = async (name: string, body: Record<string, unknown>) =>

@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Client } from 'pg';
+import { startTestApp, TestApp } from './test-app';
 
 /** A throwaway WEIR_DATA_DIR with an inbox/ (the default ingest root). */
 export function tempDataDir(): { dir: string; inbox: string; write: (name: string, content: string | Buffer) => string; remove: () => void } {
@@ -17,5 +19,23 @@ export function tempDataDir(): { dir: string; inbox: string; write: (name: strin
       return name;
     },
     remove: () => fs.rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** The real app with its own data dir (inbox) and a SQL client on its database, for ingestion specs. */
+export async function startIngestionApp(): Promise<{ t: TestApp; files: ReturnType<typeof tempDataDir>; pg: Client; close: () => Promise<void> }> {
+  const files = tempDataDir();
+  const t = await startTestApp({ WEIR_DATA_DIR: files.dir });
+  const pg = new Client({ connectionString: t.db.url });
+  await pg.connect();
+  return {
+    t,
+    files,
+    pg,
+    async close() {
+      await pg.end();
+      await t.close();
+      files.remove();
+    },
   };
 }

@@ -1,31 +1,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
-import { Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { loadConfigOrExit, PlatformModule, resolveDatabase, runMigrations } from '@weir/platform';
 import { CatalogModule } from '@weir/catalog';
 import { IngestionModule, RunsService, RunView } from '@weir/ingestion';
 import { say } from '../output';
+import { withContext } from '../context';
 
-async function withIngestion<T>(worker: boolean, fn: (runs: RunsService) => Promise<T>): Promise<T> {
-  const base = loadConfigOrExit();
-  const config = { ...base, roles: new Set(worker ? (['worker'] as const) : ([] as never[])) as typeof base.roles, logLevel: 'warn' as const };
-  const db = await resolveDatabase(config, say);
-  try {
-    if (config.migrate === 'auto') await runMigrations(db.url);
-    @Module({ imports: [PlatformModule.forRoot({ config, databaseUrl: db.url, warehouseUrl: db.warehouseUrl }), CatalogModule, IngestionModule] })
-    class CliIngestionModule {}
-    const ctx = await NestFactory.createApplicationContext(CliIngestionModule, { logger: worker ? ['error', 'warn', 'log'] : ['error', 'warn'], bufferLogs: false });
-    await ctx.init();
-    try {
-      return await fn(ctx.get(RunsService));
-    } finally {
-      await ctx.close();
-    }
-  } finally {
-    await db.close();
-  }
+function withIngestion<T>(worker: boolean, fn: (runs: RunsService) => Promise<T>): Promise<T> {
+  return withContext(
+    { modules: [CatalogModule, IngestionModule], roles: worker ? ['worker'] : [], logger: worker ? ['error', 'warn', 'log'] : ['error', 'warn'] },
+    (ctx) => fn(ctx.get(RunsService)),
+  );
 }
 
 export function printRun(r: RunView): void {

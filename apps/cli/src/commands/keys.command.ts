@@ -1,22 +1,10 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { NestFactory } from '@nestjs/core';
-import { API_KEY_ROLES, ApiKeyRole, ApiKeysService, loadConfigOrExit, PlatformModule, resolveDatabase, runMigrations } from '@weir/platform';
+import { API_KEY_ROLES, ApiKeyRole, ApiKeysService } from '@weir/platform';
+import { withContext } from '../context';
 import { say } from '../output';
 
-async function withKeys<T>(fn: (keys: ApiKeysService) => Promise<T>): Promise<T> {
-  const config = { ...loadConfigOrExit(), logLevel: 'silent' as const };
-  const db = await resolveDatabase(config, say);
-  try {
-    if (config.migrate === 'auto') await runMigrations(db.url);
-    const ctx = await NestFactory.createApplicationContext(PlatformModule.forRoot({ config, databaseUrl: db.url, warehouseUrl: db.warehouseUrl }), { logger: false });
-    try {
-      return await fn(ctx.get(ApiKeysService));
-    } finally {
-      await ctx.close();
-    }
-  } finally {
-    await db.close();
-  }
+function withKeys<T>(fn: (keys: ApiKeysService) => Promise<T>): Promise<T> {
+  return withContext({}, (ctx) => fn(ctx.get(ApiKeysService)));
 }
 
 function parseRole(v: string): ApiKeyRole {

@@ -1,0 +1,31 @@
+import { INestApplicationContext, LogLevel as NestLogLevel, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { loadConfigOrExit, PlatformModule, resolveDatabase, runMigrations, WeirRole } from '@weir/platform';
+import { say } from './output';
+
+/**
+ * Runs `fn` inside a NestJS application context of the kernel plus `modules`, on DATABASE_URL or
+ * the embedded PostgreSQL (migrated when WEIR_MIGRATE=auto), then closes everything.
+ */
+export async function withContext<T>(
+  opts: { modules?: unknown[]; roles?: WeirRole[]; logger?: NestLogLevel[] | false },
+  fn: (ctx: INestApplicationContext) => Promise<T>,
+): Promise<T> {
+  const base = loadConfigOrExit();
+  const config = { ...base, roles: new Set(opts.roles ?? []), logLevel: 'warn' as const };
+  const db = await resolveDatabase(config, say);
+  try {
+    if (config.migrate === 'auto') await runMigrations(db.url);
+    @Module({ imports: [PlatformModule.forRoot({ config, databaseUrl: db.url, warehouseUrl: db.warehouseUrl }), ...((opts.modules ?? []) as never[])] })
+    class CliModule {}
+    const ctx = await NestFactory.createApplicationContext(CliModule, { logger: opts.logger ?? false });
+    await ctx.init();
+    try {
+      return await fn(ctx);
+    } finally {
+      await ctx.close();
+    }
+  } finally {
+    await db.close();
+  }
+}
