@@ -1,6 +1,6 @@
 /**
  * CSV conformance: Weir's real CSV reader (the one ingestion runs use: byte decoding, BOM,
- * papaparse) against csv-spectrum and the plain-parser CSVW tests in ../shared/corpora/csv.
+ * CsvParser) against csv-spectrum and the plain-parser CSVW tests in ../shared/corpora/csv.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
