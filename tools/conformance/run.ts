@@ -14,6 +14,27 @@ const corpora = path.join(shared, 'corpora');
 const verbose = process.argv.includes('--verbose');
 
 async function main(): Promise<void> {
+  // suites that need PostgreSQL use TEST_DATABASE_URL / DATABASE_URL, else a throwaway embedded server
+  let stop: (() => Promise<void>) | undefined;
+  if (!process.env['TEST_DATABASE_URL'] && !process.env['DATABASE_URL'] && fs.existsSync(corpora)) {
+    const { startEmbeddedPostgres, freePort } = require(path.join(root, 'libs/platform/src/database/embedded-postgres.ts'));
+    const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'weir-conformance-'));
+    fs.chmodSync(dir, 0o755);
+    const pg = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), port: await freePort(), ephemeral: true });
+    process.env['TEST_DATABASE_URL'] = pg.url;
+    stop = async () => {
+      await pg.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    };
+  }
+  try {
+    await runSuites();
+  } finally {
+    await stop?.();
+  }
+}
+
+async function runSuites(): Promise<void> {
   const files = fs
     .readdirSync(path.join(root, 'libs'))
     .map((lib) => path.join(root, 'libs', lib, 'conformance'))
