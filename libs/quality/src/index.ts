@@ -1,6 +1,9 @@
 /**
- * @weir/quality: the only public surface of the quality slice (module, the QUALITY_GATE port).
+ * @weir/quality: the only public surface of the quality slice (module, the QUALITY_GATE port,
+ * expectation types).
  */
 export { QualityModule } from './quality.module';
 export { QUALITY_GATE, PassThroughQualityGate } from './application/quality-gate.port';
 export type { QualityGate, QualityGateInput, QualityGateResult, QualityFailure } from './application/quality-gate.port';
+export { EXPECTATION_TYPES } from './domain/expectations';
+export type { Expectation, ExpectationResult, ResultFormat } from './domain/expectations';

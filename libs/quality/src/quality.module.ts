@@ -1,9 +1,16 @@
 import { Module } from '@nestjs/common';
-import { PassThroughQualityGate, QUALITY_GATE } from './application/quality-gate.port';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { CatalogModule } from '@weir/catalog';
+import { QUALITY_GATE } from './application/quality-gate.port';
+import { QualityService } from './application/quality.service';
+import { QUALITY_ENTITIES } from './quality.entities';
+import { QualityController } from './http/quality.controller';
 
-/** The quality slice. For now it provides the {@link QUALITY_GATE} port with a pass-through gate. */
+/** The quality slice: GX-compatible suites, runs with evidence, metric history, and the QUALITY_GATE port. */
 @Module({
-  providers: [{ provide: QUALITY_GATE, useClass: PassThroughQualityGate }],
+  imports: [TypeOrmModule.forFeature(QUALITY_ENTITIES), CatalogModule],
+  controllers: [QualityController],
+  providers: [QualityService, { provide: QUALITY_GATE, useExisting: QualityService }],
   exports: [QUALITY_GATE],
 })
 export class QualityModule {}

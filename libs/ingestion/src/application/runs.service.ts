@@ -321,9 +321,19 @@ export class RunsService implements OnApplicationBootstrap, BeforeApplicationShu
       const counts = e instanceof LoadFailedError ? e.counts : undefined;
       await this.ds.query(
         `UPDATE ingestion.runs SET status = 'failed', finished_at = now(), error_code = $2, error_message = $3, bytes_read = $4,
-                rows_read = COALESCE($5, rows_read), rows_rejected = COALESCE($6, rows_rejected), rows_deduplicated = COALESCE($7, rows_deduplicated)
+                rows_read = COALESCE($5, rows_read), rows_rejected = COALESCE($6, rows_rejected), rows_deduplicated = COALESCE($7, rows_deduplicated),
+                quality = COALESCE($8, quality)
           WHERE id = $1`,
-        [runId, code, message.slice(0, 4000), bytesRead(), counts?.read ?? null, counts?.rejected ?? null, counts?.deduplicated ?? null],
+        [
+          runId,
+          code,
+          message.slice(0, 4000),
+          bytesRead(),
+          counts?.read ?? null,
+          counts?.rejected ?? null,
+          counts?.deduplicated ?? null,
+          e instanceof LoadFailedError && e.quality ? JSON.stringify(e.quality) : null,
+        ],
       );
       this.metrics.runs.inc({ source: source.name, status: 'failed' });
       this.log.warn(`run ${runId} failed (${code}): ${message}`);

@@ -21,6 +21,8 @@ export interface QualityGateResult {
   /** False when an error-severity check failed: the caller must not publish. */
   passed: boolean;
   failures: QualityFailure[];
+  /** The quality runs that produced this verdict (GET /api/quality/runs/:id). */
+  runIds?: string[];
 }
 
 /**

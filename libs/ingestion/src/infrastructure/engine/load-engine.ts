@@ -43,7 +43,12 @@ export interface LoadResult extends RowCounts {
 
 /** A load that stopped on purpose (the run fails with this code); nothing is published. */
 export class LoadFailedError extends DomainError {
-  constructor(code: string, message: string, readonly counts?: Partial<RowCounts>) {
+  constructor(
+    code: string,
+    message: string,
+    readonly counts?: Partial<RowCounts>,
+    readonly quality?: QualityGateResult,
+  ) {
     super(code, message, 422);
   }
 }
@@ -279,7 +284,14 @@ export class LoadEngine {
 
       const quality = await job.qualityGate.check({ dataset: job.dataset.name, schema, table: stage, runId: job.runId, rows: staged_n });
       if (!quality.passed) {
-        throw new LoadFailedError('INGESTION.QUALITY_GATE_FAILED', `The quality gate failed: ${quality.failures.map((f) => f.message).join('; ')}; nothing was published`, { read: rowsRead, rejected, deduplicated });
+        const errors = quality.failures.filter((f) => f.severity === 'error');
+        const links = (quality.runIds ?? []).map((id) => `/api/quality/runs/${id}`).join(', ');
+        throw new LoadFailedError(
+          'QUALITY.GATE_FAILED',
+          `The quality gate failed, nothing was published: ${errors.map((f) => f.message).join('; ')}${links ? ` (see ${links})` : ''}`,
+          { read: rowsRead, rejected, deduplicated },
+          quality,
+        );
       }
       let watermarkAfter: string | null = job.watermark;
       if (strategy === 'incremental' && job.strategy.cursor) {

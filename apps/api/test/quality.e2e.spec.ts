@@ -1,0 +1,121 @@
+import { Client } from 'pg';
+import { RunsService } from '@weir/ingestion';
+import { admin, TestApp } from './support/test-app';
+import { startIngestionApp, tempDataDir } from './support/files';
+
+const contract = {
+  columns: [
+    { name: 'id', type: 'bigint', nullable: false, primaryKey: true },
+    { name: 'status', type: 'text', nullable: true },
+    { name: 'amount', type: 'numeric(12,2)', nullable: true },
+    { name: 'email', type: 'text', nullable: true, pii: true },
+  ],
+};
+
+describe('quality e2e: suites, runs with evidence, metrics, GX import/export, the gate', () => {
+  let t: TestApp;
+  let files: ReturnType<typeof tempDataDir>;
+  let pg: Client;
+  let close: () => Promise<void>;
+  const load = async (source: string, file: string) => {
+    const q = await t.http.post(`/api/ingestion/sources/${source}/runs`).set(admin).send({ path: file }).expect(202);
+    return t.app.get(RunsService).waitFor(q.body.id, 30_000);
+  };
+  beforeAll(async () => {
+    ({ t, files, pg, close } = await startIngestionApp());
+    await t.http.post('/api/catalog/datasets').set(admin).send({ name: 'orders', contract }).expect(201);
+    await t.http.post('/api/ingestion/sources').set(admin).send({ name: 'orders_src', dataset: 'orders', format: 'csv', strategy: { kind: 'merge' } }).expect(201);
+    files.write('o1.csv', 'id,status,amount,email\n1,new,10,a@x.io\n2,paid,20,b@x.io\n3,bogus,30,c@x.io\n4,,40,\n');
+    expect((await load('orders_src', 'o1.csv')).status).toBe('succeeded');
+  });
+  afterAll(() => close?.());
+
+  let suiteId: string;
+  it('creates a suite (validated against the contract) and runs it in one scan with evidence', async () => {
+    const bad = await t.http
+      .post('/api/quality/suites')
+      .set(admin)
+      .send({ name: 'x', dataset: 'orders', expectations: [{ type: 'expect_column_values_to_not_be_null', kwargs: { column: 'nope' } }, { type: 'expect_magic', kwargs: {} }] })
+      .expect(400);
+    expect(bad.body).toMatchObject({ code: 'QUALITY.INVALID_SUITE' });
+    expect(bad.body.errors).toHaveLength(2);
+
+    const suite = await t.http
+      .post('/api/quality/suites')
+      .set(admin)
+      .send({
+        name: 'orders_checks',
+        dataset: 'orders',
+        expectations: [
+          { type: 'expect_column_values_to_be_in_set', kwargs: { column: 'status', value_set: ['new', 'paid'] } },
+          { type: 'expect_column_values_to_not_be_null', kwargs: { column: 'email' }, severity: 'warn' },
+          { type: 'expect_column_mean_to_be_between', kwargs: { column: 'amount', min_value: 0, max_value: 100 } },
+          { type: 'expect_column_values_to_be_unique', kwargs: { column: 'id' } },
+          { type: 'expect_column_values_to_match_regex', kwargs: { column: 'email', regex: '@x\\.io$', row_condition: 'id > 1' } },
+        ],
+      })
+      .expect(201);
+    suiteId = suite.body.id;
+    const sql = (await t.http.get(`/api/quality/suites/${suiteId}/sql`).set(admin).expect(200)).body;
+    expect(sql.scan.match(/FROM "raw"."orders"/g)).toHaveLength(1);
+    expect(sql.scan).toContain('count(*) FILTER (WHERE');
+    expect(sql.queries).toHaveLength(1); // the uniqueness check's grouped query
+
+    const run = (await t.http.post(`/api/quality/suites/${suiteId}/runs`).set(admin).send({}).expect(201)).body;
+    expect(run).toMatchObject({ status: 'failed', rowCount: 4, target: 'raw.orders' });
+    const [inSet, notNull, mean, unique, regex] = run.results;
+    expect(inSet).toMatchObject({ success: false, severity: 'error', elementCount: 4, unexpectedCount: 1, sampleUnexpected: ['bogus'] });
+    expect(notNull).toMatchObject({ success: false, severity: 'warn', unexpectedCount: 1 });
+    expect(mean).toMatchObject({ success: true, observedValue: 25 });
+    expect(unique).toMatchObject({ success: true, unexpectedCount: 0 });
+    expect(regex).toMatchObject({ success: true, elementCount: 3 });
+    expect((await t.http.get(`/api/quality/runs/${run.id}`).set(admin).expect(200)).body.results).toHaveLength(5);
+    const metrics = (await t.http.get('/api/quality/datasets/orders/metrics?metric=row_count').set(admin).expect(200)).body.items;
+    expect(metrics[0]).toMatchObject({ metric: 'row_count', value: 4, runId: run.id });
+  });
+
+  it('masks PII in unexpected samples', async () => {
+    const s = await t.http
+      .post('/api/quality/suites')
+      .set(admin)
+      .send({ name: 'pii_checks', dataset: 'orders', expectations: [{ type: 'expect_column_values_to_match_regex', kwargs: { column: 'email', regex: '^z' } }] })
+      .expect(201);
+    const run = (await t.http.post(`/api/quality/suites/${s.body.id}/runs`).set(admin).send({}).expect(201)).body;
+    expect(run.results[0].sampleUnexpected).toEqual(['***', '***', '***']);
+    await t.http.delete(`/api/quality/suites/${s.body.id}`).set(admin).expect(204);
+  });
+
+  it('imports and exports GX suite JSON', async () => {
+    const gx = { name: 'gx_suite', expectations: [{ expectation_type: 'expect_table_row_count_to_be_between', kwargs: { min_value: 1, max_value: 10 } }] };
+    const imported = (await t.http.post('/api/quality/suites/import?dataset=orders').set(admin).send(gx).expect(201)).body;
+    expect(imported.expectations[0]).toMatchObject({ type: 'expect_table_row_count_to_be_between', severity: 'error' });
+    const out = (await t.http.get(`/api/quality/suites/${imported.id}/gx`).set(admin).expect(200)).body;
+    expect(out).toMatchObject({ name: 'gx_suite', expectations: [{ type: 'expect_table_row_count_to_be_between', kwargs: { min_value: 1, max_value: 10 } }] });
+    await t.http.delete(`/api/quality/suites/${imported.id}`).set(admin).expect(204);
+  });
+
+  it('gate: an error-severity failure on staged rows fails the load with QUALITY.GATE_FAILED and leaves the target untouched', async () => {
+    const before = (await pg.query('SELECT id::int, status FROM raw.orders ORDER BY id')).rows;
+    files.write('o2.csv', 'id,status,amount,email\n1,weird,10,a@x.io\n5,new,50,e@x.io\n');
+    const run = await load('orders_src', 'o2.csv');
+    expect(run).toMatchObject({ status: 'failed', error: { code: 'QUALITY.GATE_FAILED' } });
+    expect(run.error!.message).toMatch(/expect_column_values_to_be_in_set.*\/api\/quality\/runs\/[0-9a-f-]{36}/);
+    expect((await pg.query('SELECT id::int, status FROM raw.orders ORDER BY id')).rows).toEqual(before);
+    const qid = /\/api\/quality\/runs\/([0-9a-f-]{36})/.exec(run.error!.message)![1];
+    const q = (await t.http.get(`/api/quality/runs/${qid}`).set(admin).expect(200)).body;
+    expect(q).toMatchObject({ trigger: 'gate', triggerRef: run.id, status: 'failed' });
+  });
+
+  it('gate: warn-severity failures publish and are reported', async () => {
+    await t.http
+      .put(`/api/quality/suites/${suiteId}`)
+      .set(admin)
+      .send({ name: 'orders_checks', dataset: 'orders', expectations: [{ type: 'expect_column_values_to_be_in_set', kwargs: { column: 'status', value_set: ['new', 'paid'] }, severity: 'warn' }] })
+      .expect(200);
+    files.write('o3.csv', 'id,status,amount,email\n6,odd,60,f@x.io\n');
+    const run = await load('orders_src', 'o3.csv');
+    expect(run.status).toBe('succeeded');
+    expect(run.quality).toMatchObject({ passed: true, failures: [expect.objectContaining({ severity: 'warning' })] });
+    expect((await pg.query('SELECT status FROM raw.orders WHERE id = 6')).rows).toEqual([{ status: 'odd' }]);
+  });
+});

@@ -1,0 +1,293 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { ConflictError, NotFoundError, ValidationError, Warehouse, validateIdentifier } from '@weir/platform';
+import { CATALOG, CatalogPort, DatasetContract, sqlType } from '@weir/catalog';
+import { canonicalType, Expectation, ExpectationResult } from '../domain/expectations';
+import { ColumnInfo, compileSuite } from '../domain/suite-compiler';
+import { runSuite } from '../infrastructure/suite-runner';
+import { SuiteOrmEntity } from '../infrastructure/suite.orm-entity';
+import { QualityRunOrmEntity } from '../infrastructure/quality-run.orm-entity';
+import { QualityResultOrmEntity } from '../infrastructure/quality-result.orm-entity';
+import { QualityMetricOrmEntity } from '../infrastructure/quality-metric.orm-entity';
+import { QualityGate, QualityGateInput, QualityGateResult } from './quality-gate.port';
+
+export interface SuiteInput {
+  name: string;
+  dataset: string;
+  expectations: Expectation[];
+  meta?: Record<string, unknown> | null;
+}
+
+export interface SuiteView extends SuiteInput {
+  id: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface QualityRunView {
+  id: string;
+  suiteId: string;
+  dataset: string;
+  target: string;
+  status: 'passed' | 'warned' | 'failed';
+  trigger: string;
+  triggerRef: string | null;
+  startedAt: string;
+  finishedAt: string;
+  rowCount: number;
+  results: {
+    index: number;
+    type: string;
+    kwargs: Record<string, unknown>;
+    severity: string;
+    success: boolean;
+    observedValue?: unknown;
+    elementCount?: number;
+    unexpectedCount?: number;
+    unexpectedPercent?: number | null;
+    sampleUnexpected?: unknown[];
+    exception?: string;
+  }[];
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function suiteView(e: SuiteOrmEntity): SuiteView {
+  return { id: e.id, name: e.name, dataset: e.dataset, expectations: e.expectations, meta: e.meta, createdAt: e.createdAt.toISOString(), updatedAt: e.updatedAt.toISOString() };
+}
+
+function contractColumns(contract: DatasetContract): ColumnInfo[] {
+  return contract.columns.map((c) => ({ name: c.name, type: sqlType(c) }));
+}
+
+/**
+ * Suites (GX-compatible), their runs with stored evidence and metrics, and the QualityGate that
+ * ingestion calls before publishing.
+ */
+@Injectable()
+export class QualityService implements QualityGate {
+  private readonly log = new Logger('quality');
+
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    private readonly warehouse: Warehouse,
+    @Inject(CATALOG) private readonly catalog: CatalogPort,
+  ) {}
+
+  /** Normalises and checks expectations against the dataset's columns; every problem in one error. */
+  private async checkSuite(input: SuiteInput): Promise<Expectation[]> {
+    const dataset = await this.catalog.getDataset(input.dataset);
+    if (!Array.isArray(input.expectations)) throw new ValidationError('QUALITY.INVALID_SUITE', 'expectations must be a list');
+    const expectations = input.expectations.map((e) => ({
+      type: canonicalType(String(e.type)) ?? String(e.type),
+      kwargs: e.kwargs ?? {},
+      ...(e.meta ? { meta: e.meta } : {}),
+      severity: (e.severity ?? (e.kwargs?.['severity'] as 'warn' | 'error' | undefined) ?? 'error') as 'warn' | 'error',
+    }));
+    const compiled = compileSuite({ schema: dataset.schema, table: dataset.table }, contractColumns(dataset.contract), expectations);
+    const problems = compiled.plans.filter((p) => p.error).map((p) => `expectation ${p.index + 1} (${p.expectation.type}): ${p.error}`);
+    for (const e of expectations) if (e.severity !== 'warn' && e.severity !== 'error') problems.push(`severity must be warn or error (${e.type})`);
+    if (problems.length) throw new ValidationError('QUALITY.INVALID_SUITE', `The suite is invalid: ${problems.join('; ')}`, { errors: problems });
+    return expectations;
+  }
+
+  async create(input: SuiteInput): Promise<SuiteView> {
+    const expectations = await this.checkSuite(input);
+    const repo = this.ds.getRepository(SuiteOrmEntity);
+    if (await repo.findOne({ where: { name: input.name } })) throw new ConflictError('QUALITY.SUITE_EXISTS', `A suite named "${input.name}" already exists`);
+    const saved = await repo.save(repo.create({ name: input.name, dataset: input.dataset, expectations, meta: input.meta ?? null }));
+    return suiteView(await repo.findOneByOrFail({ id: saved.id }));
+  }
+
+  async replace(id: string, input: SuiteInput): Promise<SuiteView> {
+    const e = await this.entity(id);
+    const expectations = await this.checkSuite(input);
+    Object.assign(e, { name: input.name, dataset: input.dataset, expectations, meta: input.meta ?? null, updatedAt: new Date() });
+    await this.ds.getRepository(SuiteOrmEntity).save(e);
+    return suiteView(e);
+  }
+
+  async list(dataset?: string): Promise<SuiteView[]> {
+    return (await this.ds.getRepository(SuiteOrmEntity).find({ where: dataset ? { dataset } : {}, order: { name: 'ASC' } })).map(suiteView);
+  }
+
+  async entity(id: string): Promise<SuiteOrmEntity> {
+    const repo = this.ds.getRepository(SuiteOrmEntity);
+    const e = UUID.test(id) ? await repo.findOne({ where: { id } }) : await repo.findOne({ where: { name: id } });
+    if (!e) throw new NotFoundError('QUALITY.SUITE_NOT_FOUND', `No suite ${JSON.stringify(id)}`);
+    return e;
+  }
+
+  async get(id: string): Promise<SuiteView> {
+    return suiteView(await this.entity(id));
+  }
+
+  async remove(id: string): Promise<void> {
+    const e = await this.entity(id);
+    await this.ds.getRepository(SuiteOrmEntity).delete({ id: e.id });
+  }
+
+  /** Imports a GX suite JSON ({name|expectation_suite_name, expectations: [{type|expectation_type, kwargs, meta}]}). */
+  async importGx(dataset: string, gx: Record<string, unknown>, name?: string): Promise<SuiteView> {
+    const list = gx['expectations'];
+    if (!Array.isArray(list)) throw new ValidationError('QUALITY.INVALID_SUITE', 'A GX suite has an "expectations" list');
+    const suiteName = name ?? (gx['name'] as string) ?? (gx['expectation_suite_name'] as string);
+    if (typeof suiteName !== 'string' || suiteName.trim() === '') throw new ValidationError('QUALITY.INVALID_SUITE', 'The suite needs a name (name or expectation_suite_name)');
+    const expectations = list.map((x: Record<string, unknown>) => ({
+      type: String(x['type'] ?? x['expectation_type']),
+      kwargs: (x['kwargs'] as Record<string, unknown>) ?? {},
+      meta: x['meta'] as Record<string, unknown> | undefined,
+      severity: ((x['meta'] as Record<string, unknown> | undefined)?.['severity'] ?? (x['kwargs'] as Record<string, unknown> | undefined)?.['severity']) as 'warn' | 'error' | undefined,
+    }));
+    return this.create({ name: suiteName, dataset, expectations, meta: (gx['meta'] as Record<string, unknown>) ?? null });
+  }
+
+  /** The suite as GX 1.x suite JSON. */
+  async exportGx(id: string): Promise<Record<string, unknown>> {
+    const s = await this.entity(id);
+    return {
+      name: s.name,
+      expectations: s.expectations.map((e) => ({ type: e.type, kwargs: e.kwargs, meta: { ...(e.meta ?? {}), severity: e.severity ?? 'error' } })),
+      meta: { ...(s.meta ?? {}), weir: { dataset: s.dataset } },
+    };
+  }
+
+  /** The SQL the suite compiles to on its dataset (one scan plus grouped queries). */
+  async sql(id: string): Promise<{ scan: string; params: unknown[]; queries: { expectation: number; sql: string; params: unknown[] }[] }> {
+    const s = await this.entity(id);
+    const dataset = await this.catalog.getDataset(s.dataset);
+    const c = compileSuite({ schema: dataset.schema, table: dataset.table }, contractColumns(dataset.contract), s.expectations);
+    const queries = c.plans.flatMap((p) => [p.groupedSql, p.kind === 'distinct' ? p.distinctSql : undefined].filter((x): x is string => !!x).map((sql) => ({ expectation: p.index, sql, params: p.params })));
+    return { scan: c.scanSql, params: c.params, queries };
+  }
+
+  /** Runs a suite on its dataset's table, or on `target` (a staging table, for gates). */
+  async run(id: string, opts: { target?: { schema: string; table: string }; trigger?: 'api' | 'gate'; triggerRef?: string } = {}): Promise<QualityRunView> {
+    const s = await this.entity(id);
+    const dataset = await this.catalog.getDataset(s.dataset);
+    const target = opts.target ?? { schema: dataset.schema, table: dataset.table };
+    validateIdentifier(target.schema, 'schema');
+    validateIdentifier(target.table, 'table');
+    const masked = new Set(dataset.contract.columns.filter((c) => c.pii).map((c) => c.name));
+    const startedAt = new Date();
+    const client = await this.warehouse.pool.connect();
+    let results: ExpectationResult[];
+    let rowCount: number;
+    try {
+      const exists = (await client.query(`SELECT to_regclass($1) IS NOT NULL AS e`, [`"${target.schema}"."${target.table}"`])).rows[0].e;
+      if (!exists) throw new NotFoundError('QUALITY.TABLE_NOT_FOUND', `The table ${target.schema}.${target.table} does not exist (load the dataset first)`);
+      const rowCountCheck: Expectation = { type: 'expect_table_row_count_to_be_between', kwargs: { min_value: 0 }, severity: 'warn' };
+      const run = await runSuite(client, target, [...s.expectations, rowCountCheck], { masked, resultFormat: 'BASIC', partialCount: 20 });
+      rowCount = Number(run.results[run.results.length - 1].result.observed_value ?? 0);
+      results = run.results.slice(0, -1);
+    } finally {
+      client.release();
+    }
+    const failedError = results.some((r) => !r.success && r.severity === 'error');
+    const failedWarn = results.some((r) => !r.success && r.severity === 'warn');
+    const status = failedError ? 'failed' : failedWarn ? 'warned' : 'passed';
+    const saved = await this.ds.transaction(async (em) => {
+      const r = await em.save(
+        em.create(QualityRunOrmEntity, {
+          suiteId: s.id,
+          dataset: s.dataset,
+          targetSchema: target.schema,
+          targetTable: target.table,
+          status,
+          trigger: opts.trigger ?? 'api',
+          triggerRef: opts.triggerRef ?? null,
+          startedAt,
+          finishedAt: new Date(),
+          rowCount: String(rowCount),
+        }),
+      );
+      await em.save(
+        results.map((x, i) =>
+          em.create(QualityResultOrmEntity, {
+            runId: r.id,
+            expectationIndex: i,
+            expectationType: x.expectation.type,
+            kwargs: x.expectation.kwargs,
+            severity: x.severity,
+            success: x.success,
+            evidence: x.result as Record<string, unknown>,
+            exception: x.exception_info?.raised_exception ? (x.exception_info.exception_message ?? 'error') : null,
+          }),
+        ),
+      );
+      const metrics: { metric: string; value: number }[] = [{ metric: 'row_count', value: rowCount }];
+      for (const x of results) {
+        const col = (x.expectation.kwargs['column'] as string | undefined) ?? '';
+        if (typeof x.result.observed_value === 'number') metrics.push({ metric: `${x.expectation.type}(${col})`, value: x.result.observed_value });
+        if (typeof x.result.missing_count === 'number' && x.result.element_count) metrics.push({ metric: `null_ratio(${col})`, value: x.result.missing_count / x.result.element_count });
+      }
+      await em.save(metrics.map((m) => em.create(QualityMetricOrmEntity, { dataset: s.dataset, runId: r.id, metric: m.metric, value: m.value })));
+      return r;
+    });
+    this.log.log(`suite ${s.name} on ${target.schema}.${target.table}: ${status} (${results.filter((r) => !r.success).length} of ${results.length} failed)`);
+    return this.getRun(saved.id);
+  }
+
+  async getRun(id: string): Promise<QualityRunView> {
+    const r = UUID.test(id) ? await this.ds.getRepository(QualityRunOrmEntity).findOne({ where: { id } }) : null;
+    if (!r) throw new NotFoundError('QUALITY.RUN_NOT_FOUND', `No quality run with id ${JSON.stringify(id)}`);
+    const results = await this.ds.getRepository(QualityResultOrmEntity).find({ where: { runId: r.id }, order: { expectationIndex: 'ASC' } });
+    return {
+      id: r.id,
+      suiteId: r.suiteId,
+      dataset: r.dataset,
+      target: `${r.targetSchema}.${r.targetTable}`,
+      status: r.status as QualityRunView['status'],
+      trigger: r.trigger,
+      triggerRef: r.triggerRef,
+      startedAt: r.startedAt.toISOString(),
+      finishedAt: r.finishedAt.toISOString(),
+      rowCount: Number(r.rowCount),
+      results: results.map((x) => {
+        const ev = x.evidence as Record<string, unknown>;
+        return {
+          index: x.expectationIndex,
+          type: x.expectationType,
+          kwargs: x.kwargs,
+          severity: x.severity,
+          success: x.success,
+          ...(ev['observed_value'] !== undefined ? { observedValue: ev['observed_value'] } : {}),
+          ...(ev['element_count'] !== undefined ? { elementCount: ev['element_count'] as number } : {}),
+          ...(ev['unexpected_count'] !== undefined ? { unexpectedCount: ev['unexpected_count'] as number, unexpectedPercent: ev['unexpected_percent'] as number | null } : {}),
+          ...(Array.isArray(ev['partial_unexpected_list']) ? { sampleUnexpected: ev['partial_unexpected_list'] as unknown[] } : {}),
+          ...(x.exception ? { exception: x.exception } : {}),
+        };
+      }),
+    };
+  }
+
+  async metrics(dataset: string, metric?: string, limit = 100): Promise<{ metric: string; value: number; runId: string; at: string }[]> {
+    const rows = await this.ds.getRepository(QualityMetricOrmEntity).find({
+      where: metric ? { dataset, metric } : { dataset },
+      order: { recordedAt: 'DESC', id: 'DESC' },
+      take: Math.min(limit, 1000),
+    });
+    return rows.map((m) => ({ metric: m.metric, value: m.value, runId: m.runId, at: m.recordedAt.toISOString() }));
+  }
+
+  /** QualityGate: the dataset's suites on the staged rows; error-severity failures block publishing. */
+  async check(input: QualityGateInput): Promise<QualityGateResult> {
+    const suites = await this.ds.getRepository(SuiteOrmEntity).find({ where: { dataset: input.dataset } });
+    const failures: QualityGateResult['failures'] = [];
+    const runIds: string[] = [];
+    for (const s of suites) {
+      const run = await this.run(s.id, { target: { schema: input.schema, table: input.table }, trigger: 'gate', triggerRef: input.runId });
+      runIds.push(run.id);
+      for (const r of run.results.filter((x) => !x.success)) {
+        failures.push({
+          check: `${s.name}#${r.index + 1} ${r.type}`,
+          severity: r.severity === 'warn' ? 'warning' : 'error',
+          message: `${s.name}: ${r.type}(${JSON.stringify(r.kwargs['column'] ?? r.kwargs['column_list'] ?? '')}) failed${r.unexpectedCount !== undefined ? `, ${r.unexpectedCount} unexpected` : ''}${r.observedValue !== undefined ? `, observed ${JSON.stringify(r.observedValue)}` : ''}${r.exception ? `: ${r.exception}` : ''} (quality run ${run.id})`,
+          observed: r.observedValue,
+        });
+      }
+    }
+    return { passed: !failures.some((f) => f.severity === 'error'), failures, runIds };
+  }
+}
