@@ -119,3 +119,105 @@ describe('quality e2e: suites, runs with evidence, metrics, GX import/export, th
     expect((await pg.query('SELECT status FROM raw.orders WHERE id = 6')).rows).toEqual([{ status: 'odd' }]);
   });
 });
+
+describe("quality e2e: Weir's own checks, anomalies and alerts", () => {
+  let t: TestApp;
+  let files: ReturnType<typeof tempDataDir>;
+  let pg: Client;
+  let close: () => Promise<void>;
+  const received: any[] = [];
+  let server: import('node:http').Server;
+  let hits = 0;
+  beforeAll(async () => {
+    const http = await import('node:http');
+    server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        hits++;
+        // the first delivery fails: the notifier must retry
+        if (hits === 1) {
+          res.statusCode = 503;
+          res.end();
+          return;
+        }
+        received.push(JSON.parse(body));
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    process.env['WEIR_ALERT_WEBHOOK_URL'] = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}/hook`;
+    ({ t, files, pg, close } = await startIngestionApp());
+    delete process.env['WEIR_ALERT_WEBHOOK_URL'];
+    await t.http.post('/api/catalog/datasets').set(admin).send({ name: 'customers', contract: { columns: [{ name: 'id', type: 'bigint', nullable: false, primaryKey: true }] } }).expect(201);
+    await t.http
+      .post('/api/catalog/datasets')
+      .set(admin)
+      .send({ name: 'events', contract: { columns: [{ name: 'id', type: 'bigint', nullable: false, primaryKey: true }, { name: 'customer_id', type: 'bigint', nullable: true }, { name: 'at', type: 'timestamptz', nullable: false }] } })
+      .expect(201);
+    await pg.query(`CREATE SCHEMA IF NOT EXISTS raw; CREATE TABLE raw.customers (id bigint PRIMARY KEY); INSERT INTO raw.customers VALUES (1), (2)`);
+    await pg.query(`CREATE TABLE raw.events (id bigint PRIMARY KEY, customer_id bigint, at timestamptz NOT NULL)`);
+    await pg.query(`INSERT INTO raw.events SELECT g, CASE WHEN g % 10 = 0 THEN 99 ELSE 1 END, now() - interval '3 hours' FROM generate_series(1, 100) g`);
+  });
+  afterAll(async () => {
+    await close?.();
+    server?.closeAllConnections();
+    server?.close();
+  });
+
+  it('relationships, freshness, row_count_change_within and custom_sql', async () => {
+    const suite = (
+      await t.http
+        .post('/api/quality/suites')
+        .set(admin)
+        .send({
+          name: 'events_checks',
+          dataset: 'events',
+          meta: { anomalies: { enabled: false } },
+          expectations: [
+            { type: 'relationships', kwargs: { column: 'customer_id', to: 'customers', field: 'id' } },
+            { type: 'freshness', kwargs: { column: 'at', warn_after: '1 hour', error_after: { count: 1, period: 'day' } } },
+            { type: 'row_count_change_within', kwargs: { max_change_percent: 20 } },
+            { type: 'custom_sql', kwargs: { sql: 'SELECT id FROM {table} WHERE customer_id > 50' }, severity: 'warn' },
+          ],
+        })
+        .expect(201)
+    ).body;
+    const r1 = (await t.http.post(`/api/quality/suites/${suite.id}/runs`).set(admin).send({}).expect(201)).body;
+    const [rel, fresh, change, custom] = r1.results;
+    expect(rel).toMatchObject({ success: false, unexpectedCount: 10, sampleUnexpected: [99, 99, 99, 99, 99, 99, 99, 99, 99, 99] });
+    expect(fresh).toMatchObject({ success: false, severity: 'warn' });
+    expect(fresh.observedValue.age_seconds).toBeGreaterThan(3 * 3600 - 60);
+    expect(change).toMatchObject({ success: true, observedValue: null });
+    expect(custom).toMatchObject({ success: false, severity: 'warn', unexpectedCount: 10 });
+    await pg.query(`DELETE FROM raw.events WHERE id > 50`);
+    const r2 = (await t.http.post(`/api/quality/suites/${suite.id}/runs`).set(admin).send({}).expect(201)).body;
+    expect(r2.results[2]).toMatchObject({ success: false, observedValue: 50 });
+    const writes = await t.http
+      .post('/api/quality/suites')
+      .set(admin)
+      .send({ name: 'evil', dataset: 'events', expectations: [{ type: 'custom_sql', kwargs: { sql: 'SELECT 1; DROP TABLE raw.events' } }] })
+      .expect(400);
+    expect(writes.body.errors[0]).toMatch(/one statement/);
+  });
+
+  it('flags an anomaly with its expected band once there is history, and alerts through the webhook (retried)', async () => {
+    const suite = (await t.http.post('/api/quality/suites').set(admin).send({ name: 'cust_volume', dataset: 'customers', expectations: [] }).expect(201)).body;
+    for (let i = 0; i < 5; i++) {
+      await pg.query(`INSERT INTO raw.customers VALUES (${100 + i})`);
+      const r = (await t.http.post(`/api/quality/suites/${suite.id}/runs`).set(admin).send({}).expect(201)).body;
+      expect(r.status).toBe('passed');
+    }
+    await pg.query(`INSERT INTO raw.customers SELECT g FROM generate_series(1000, 1500) g`);
+    const spike = (await t.http.post(`/api/quality/suites/${suite.id}/runs`).set(admin).send({}).expect(201)).body;
+    expect(spike.status).toBe('warned');
+    const anomaly = spike.results.find((r: { type: string }) => r.type === 'anomaly');
+    expect(anomaly).toMatchObject({ success: false, severity: 'warn', kwargs: { metric: 'row_count' }, observedValue: 508 });
+    const stored = await pg.query(`SELECT evidence FROM quality.results WHERE run_id = $1 AND expectation_type = 'anomaly'`, [spike.id]);
+    expect(stored.rows[0].evidence.details.expected_band[1]).toBeLessThan(508);
+    for (let i = 0; i < 50 && !received.some((a) => a.runId === spike.id); i++) await new Promise((r) => setTimeout(r, 100));
+    const alert = received.find((a) => a.runId === spike.id);
+    expect(alert).toMatchObject({ type: 'quality.run.warned', dataset: 'customers', anomalies: [expect.objectContaining({ metric: 'row_count', value: 508 })] });
+    expect(hits).toBeGreaterThanOrEqual(2);
+  });
+});

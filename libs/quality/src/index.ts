@@ -7,3 +7,5 @@ export { QUALITY_GATE, PassThroughQualityGate } from './application/quality-gate
 export type { QualityGate, QualityGateInput, QualityGateResult, QualityFailure } from './application/quality-gate.port';
 export { EXPECTATION_TYPES } from './domain/expectations';
 export type { Expectation, ExpectationResult, ResultFormat } from './domain/expectations';
+export { QUALITY_EVENTS, QualityEvents } from './application/quality-events';
+export type { QualityAlert } from './application/quality-events';

@@ -5,12 +5,14 @@ import { QUALITY_GATE } from './application/quality-gate.port';
 import { QualityService } from './application/quality.service';
 import { QUALITY_ENTITIES } from './quality.entities';
 import { QualityController } from './http/quality.controller';
+import { QUALITY_EVENTS, QualityEvents } from './application/quality-events';
+import { WebhookNotifier } from './application/webhook-notifier';
 
 /** The quality slice: GX-compatible suites, runs with evidence, metric history, and the QUALITY_GATE port. */
 @Module({
   imports: [TypeOrmModule.forFeature(QUALITY_ENTITIES), CatalogModule],
   controllers: [QualityController],
-  providers: [QualityService, { provide: QUALITY_GATE, useExisting: QualityService }],
-  exports: [QUALITY_GATE],
+  providers: [QualityService, { provide: QUALITY_GATE, useExisting: QualityService }, { provide: QUALITY_EVENTS, useFactory: () => new QualityEvents() }, WebhookNotifier],
+  exports: [QUALITY_GATE, QUALITY_EVENTS],
 })
 export class QualityModule {}

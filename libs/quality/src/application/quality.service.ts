@@ -11,6 +11,8 @@ import { QualityRunOrmEntity } from '../infrastructure/quality-run.orm-entity';
 import { QualityResultOrmEntity } from '../infrastructure/quality-result.orm-entity';
 import { QualityMetricOrmEntity } from '../infrastructure/quality-metric.orm-entity';
 import { QualityGate, QualityGateInput, QualityGateResult } from './quality-gate.port';
+import { AnomalyConfig, DEFAULT_ANOMALY, robustZ } from '../domain/anomaly';
+import { QUALITY_EVENTS, QualityAlert, QualityEvents } from './quality-events';
 
 export interface SuiteInput {
   name: string;
@@ -73,7 +75,19 @@ export class QualityService implements QualityGate {
     @InjectDataSource() private readonly ds: DataSource,
     private readonly warehouse: Warehouse,
     @Inject(CATALOG) private readonly catalog: CatalogPort,
+    @Inject(QUALITY_EVENTS) private readonly events: QualityEvents,
   ) {}
+
+  /** `relationships.to` may name a dataset: resolve it to its warehouse table. */
+  private async resolveRefs(expectations: Expectation[]): Promise<Expectation[]> {
+    return Promise.all(
+      expectations.map(async (e) => {
+        if (e.type !== 'relationships' || typeof e.kwargs['to'] !== 'string' || String(e.kwargs['to']).includes('.')) return e;
+        const ref = await this.catalog.findDataset(String(e.kwargs['to']));
+        return ref ? { ...e, kwargs: { ...e.kwargs, to: `${ref.schema}.${ref.table}` } } : e;
+      }),
+    );
+  }
 
   /** Normalises and checks expectations against the dataset's columns; every problem in one error. */
   private async checkSuite(input: SuiteInput): Promise<Expectation[]> {
@@ -85,7 +99,7 @@ export class QualityService implements QualityGate {
       ...(e.meta ? { meta: e.meta } : {}),
       severity: (e.severity ?? (e.kwargs?.['severity'] as 'warn' | 'error' | undefined) ?? 'error') as 'warn' | 'error',
     }));
-    const compiled = compileSuite({ schema: dataset.schema, table: dataset.table }, contractColumns(dataset.contract), expectations);
+    const compiled = compileSuite({ schema: dataset.schema, table: dataset.table }, contractColumns(dataset.contract), await this.resolveRefs(expectations));
     const problems = compiled.plans.filter((p) => p.error).map((p) => `expectation ${p.index + 1} (${p.expectation.type}): ${p.error}`);
     for (const e of expectations) if (e.severity !== 'warn' && e.severity !== 'error') problems.push(`severity must be warn or error (${e.type})`);
     if (problems.length) throw new ValidationError('QUALITY.INVALID_SUITE', `The suite is invalid: ${problems.join('; ')}`, { errors: problems });
@@ -157,7 +171,7 @@ export class QualityService implements QualityGate {
   async sql(id: string): Promise<{ scan: string; params: unknown[]; queries: { expectation: number; sql: string; params: unknown[] }[] }> {
     const s = await this.entity(id);
     const dataset = await this.catalog.getDataset(s.dataset);
-    const c = compileSuite({ schema: dataset.schema, table: dataset.table }, contractColumns(dataset.contract), s.expectations);
+    const c = compileSuite({ schema: dataset.schema, table: dataset.table }, contractColumns(dataset.contract), await this.resolveRefs(s.expectations));
     const queries = c.plans.flatMap((p) => [p.groupedSql, p.kind === 'distinct' ? p.distinctSql : undefined].filter((x): x is string => !!x).map((sql) => ({ expectation: p.index, sql, params: p.params })));
     return { scan: c.scanSql, params: c.params, queries };
   }
@@ -171,18 +185,65 @@ export class QualityService implements QualityGate {
     validateIdentifier(target.table, 'table');
     const masked = new Set(dataset.contract.columns.filter((c) => c.pii).map((c) => c.name));
     const startedAt = new Date();
+    const trigger = opts.trigger ?? 'api';
+    const previous = await this.ds.query(
+      `SELECT m.value FROM quality.metrics m JOIN quality.runs r ON r.id = m.run_id
+        WHERE m.dataset = $1 AND m.metric = 'row_count' AND r.trigger = $2 ORDER BY m.recorded_at DESC, m.id DESC LIMIT 1`,
+      [s.dataset, trigger],
+    );
+    const expectations = await this.resolveRefs(s.expectations);
     const client = await this.warehouse.pool.connect();
     let results: ExpectationResult[];
     let rowCount: number;
     try {
+      // checks only read: a READ ONLY transaction makes sure custom_sql cannot write either
+      await client.query(`BEGIN READ ONLY`);
+      await client.query(`SET LOCAL statement_timeout = '10min'`);
       const exists = (await client.query(`SELECT to_regclass($1) IS NOT NULL AS e`, [`"${target.schema}"."${target.table}"`])).rows[0].e;
       if (!exists) throw new NotFoundError('QUALITY.TABLE_NOT_FOUND', `The table ${target.schema}.${target.table} does not exist (load the dataset first)`);
       const rowCountCheck: Expectation = { type: 'expect_table_row_count_to_be_between', kwargs: { min_value: 0 }, severity: 'warn' };
-      const run = await runSuite(client, target, [...s.expectations, rowCountCheck], { masked, resultFormat: 'BASIC', partialCount: 20 });
+      const run = await runSuite(client, target, [...expectations, rowCountCheck], {
+        masked,
+        resultFormat: 'BASIC',
+        partialCount: 20,
+        lastLoadAt: dataset.lastLoad ? new Date(dataset.lastLoad.at) : null,
+        previousRowCount: previous.length ? Number(previous[0].value) : null,
+      });
       rowCount = Number(run.results[run.results.length - 1].result.observed_value ?? 0);
       results = run.results.slice(0, -1);
+      await client.query('COMMIT');
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw e;
     } finally {
       client.release();
+    }
+    // metrics of this run, then anomalies against their history (same trigger kind, runs that did not fail)
+    const metrics: { metric: string; value: number }[] = [{ metric: 'row_count', value: rowCount }];
+    for (const x of results) {
+      const col = (x.expectation.kwargs['column'] as string | undefined) ?? '';
+      if (typeof x.result.observed_value === 'number' && Number.isFinite(x.result.observed_value)) metrics.push({ metric: `${x.expectation.type}(${col})`, value: x.result.observed_value });
+      if (typeof x.result.missing_count === 'number' && x.result.element_count) metrics.push({ metric: `null_ratio(${col})`, value: x.result.missing_count / x.result.element_count });
+    }
+    const cfg: AnomalyConfig = { ...DEFAULT_ANOMALY, ...((s.meta?.['anomalies'] as Partial<AnomalyConfig>) ?? {}) };
+    const anomalies: QualityAlert['anomalies'] = [];
+    if (cfg.enabled) {
+      for (const m of metrics) {
+        const hist = await this.ds.query(
+          `SELECT m.value FROM quality.metrics m JOIN quality.runs r ON r.id = m.run_id
+            WHERE m.dataset = $1 AND m.metric = $2 AND r.trigger = $3 AND r.status <> 'failed' ORDER BY m.recorded_at DESC, m.id DESC LIMIT $4`,
+          [s.dataset, m.metric, trigger, cfg.history],
+        );
+        const verdict = robustZ(m.value, hist.map((h: { value: number }) => Number(h.value)), cfg);
+        if (!verdict) continue;
+        results.push({
+          expectation: { type: 'anomaly', kwargs: { metric: m.metric }, severity: cfg.severity },
+          success: !verdict.anomalous,
+          severity: cfg.severity,
+          result: { observed_value: m.value, details: { expected_band: verdict.band, median: verdict.median, mad: verdict.mad, robust_z: Number.isFinite(verdict.z) ? verdict.z : null, history: verdict.history } },
+        });
+        if (verdict.anomalous) anomalies.push({ metric: m.metric, value: m.value, band: verdict.band, z: verdict.z });
+      }
     }
     const failedError = results.some((r) => !r.success && r.severity === 'error');
     const failedWarn = results.some((r) => !r.success && r.severity === 'warn');
@@ -195,7 +256,7 @@ export class QualityService implements QualityGate {
           targetSchema: target.schema,
           targetTable: target.table,
           status,
-          trigger: opts.trigger ?? 'api',
+          trigger,
           triggerRef: opts.triggerRef ?? null,
           startedAt,
           finishedAt: new Date(),
@@ -216,15 +277,25 @@ export class QualityService implements QualityGate {
           }),
         ),
       );
-      const metrics: { metric: string; value: number }[] = [{ metric: 'row_count', value: rowCount }];
-      for (const x of results) {
-        const col = (x.expectation.kwargs['column'] as string | undefined) ?? '';
-        if (typeof x.result.observed_value === 'number') metrics.push({ metric: `${x.expectation.type}(${col})`, value: x.result.observed_value });
-        if (typeof x.result.missing_count === 'number' && x.result.element_count) metrics.push({ metric: `null_ratio(${col})`, value: x.result.missing_count / x.result.element_count });
-      }
       await em.save(metrics.map((m) => em.create(QualityMetricOrmEntity, { dataset: s.dataset, runId: r.id, metric: m.metric, value: m.value })));
       return r;
     });
+    if (status !== 'passed') {
+      this.events.emitAlert({
+        type: status === 'failed' ? 'quality.run.failed' : 'quality.run.warned',
+        runId: saved.id,
+        suite: s.name,
+        dataset: s.dataset,
+        target: `${target.schema}.${target.table}`,
+        trigger,
+        triggerRef: opts.triggerRef ?? null,
+        failures: results
+          .filter((r) => !r.success)
+          .map((r) => ({ type: r.expectation.type, severity: r.severity, message: `${r.expectation.type}(${JSON.stringify(r.expectation.kwargs['column'] ?? r.expectation.kwargs['metric'] ?? '')}) failed` })),
+        anomalies,
+        at: new Date().toISOString(),
+      });
+    }
     this.log.log(`suite ${s.name} on ${target.schema}.${target.table}: ${status} (${results.filter((r) => !r.success).length} of ${results.length} failed)`);
     return this.getRun(saved.id);
   }

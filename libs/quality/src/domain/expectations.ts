@@ -28,7 +28,10 @@ export const TABLE_EXPECTATIONS = [
   'expect_table_row_count_to_equal',
 ] as const;
 
-export const EXPECTATION_TYPES = [...MAP_EXPECTATIONS, ...AGGREGATE_EXPECTATIONS, ...TABLE_EXPECTATIONS] as const;
+/** Weir's own checks (not in GX). */
+export const WEIR_EXPECTATIONS = ['relationships', 'freshness', 'row_count_change_within', 'custom_sql'] as const;
+
+export const EXPECTATION_TYPES = [...MAP_EXPECTATIONS, ...AGGREGATE_EXPECTATIONS, ...TABLE_EXPECTATIONS, ...WEIR_EXPECTATIONS] as const;
 export type ExpectationType = (typeof EXPECTATION_TYPES)[number];
 
 /** Aliases GX used over time. */

@@ -13,7 +13,7 @@ export interface CheckPlan {
   index: number;
   type: ExpectationType;
   expectation: Expectation;
-  kind: 'map' | 'aggregate' | 'table' | 'distinct';
+  kind: 'map' | 'aggregate' | 'table' | 'distinct' | 'freshness' | 'row_count_change' | 'custom_sql';
   /** Columns shown in unexpected values / index lists. */
   columns: string[];
   /** Aliases of this check's values in the single scan row. */
@@ -69,6 +69,21 @@ export function resolveParameter(v: unknown, now: Date = new Date()): unknown {
     return new Date(t).toISOString().replace('Z', '');
   }
   throw new ExpectationError(`unsupported $PARAMETER expression ${JSON.stringify(expr)} (now(), now() ± timedelta(unit=n), datetime(y, m, d[, h, mi, s]))`);
+}
+
+/** `3600`, `{count: 2, period: 'hour'}` or `"2 hours"` → seconds. */
+export function durationSeconds(v: unknown, what = 'duration'): number {
+  const periods: Record<string, number> = { second: 1, minute: 60, hour: 3600, day: 86400, week: 604800 };
+  if (typeof v === 'number' && v >= 0) return v;
+  if (v && typeof v === 'object' && typeof (v as { count?: unknown }).count === 'number') {
+    const p = String((v as { period?: unknown }).period ?? 'second').replace(/s$/, '');
+    if (periods[p]) return (v as { count: number }).count * periods[p];
+  }
+  if (typeof v === 'string') {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*(second|minute|hour|day|week)s?\s*$/.exec(v);
+    if (m) return Number(m[1]) * periods[m[2]];
+  }
+  throw new ExpectationError(`${what} must be seconds, "2 hours" or {count, period}`);
 }
 
 function num(v: unknown, what: string): number | undefined {
@@ -273,6 +288,51 @@ export function compileSuite(table: { schema: string; table: string }, columns: 
         case 'expect_table_columns_to_match_ordered_list':
           base.kind = 'table';
           break;
+        case 'relationships': {
+          // every non-null value exists in another table's column (referential integrity)
+          const c = col('column');
+          const to = k['to'];
+          const field = k['field'];
+          if (typeof to !== 'string' || !/^([A-Za-z_][A-Za-z0-9_]*\.)?[A-Za-z_][A-Za-z0-9_]*$/.test(to)) throw new ExpectationError('to must be a dataset name or schema.table');
+          if (typeof field !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(field)) throw new ExpectationError('field must be a column name');
+          const [ts, tt] = to.includes('.') ? to.split('.') : ['raw', to];
+          base.columns = [c];
+          const bad = `NOT EXISTS (SELECT 1 FROM ${q(ts)}.${q(tt)} __weir_ref WHERE __weir_ref.${q(field)} = ${from}.${q(c)})`;
+          add('element', `count(*) FILTER (WHERE ${rc})`);
+          add('missing', `count(*) FILTER (WHERE ${rc} AND ${q(c)} IS NULL)`);
+          add('unexpected', `count(*) FILTER (WHERE ${rc} AND ${q(c)} IS NOT NULL AND ${bad})`);
+          base.unexpectedWhere = `${rc} AND ${q(c)} IS NOT NULL AND ${bad}`;
+          break;
+        }
+        case 'freshness': {
+          // age of max(column) — or of the last successful load when no column is given
+          base.kind = 'freshness';
+          if (k['column'] !== undefined) {
+            const c = col('column');
+            base.columns = [c];
+            add('observed', `max(${q(c)}) FILTER (WHERE ${rc})`);
+          }
+          for (const key of ['warn_after', 'error_after']) if (k[key] !== undefined) durationSeconds(k[key], key);
+          if (k['warn_after'] === undefined && k['error_after'] === undefined) throw new ExpectationError('warn_after or error_after is required');
+          break;
+        }
+        case 'row_count_change_within': {
+          base.kind = 'row_count_change';
+          const max = num(k['max_change_percent'], 'max_change_percent');
+          if (max === undefined || max < 0) throw new ExpectationError('max_change_percent (>= 0) is required');
+          add('observed', `count(*) FILTER (WHERE ${rc})`);
+          break;
+        }
+        case 'custom_sql': {
+          // a read-only SELECT returning the failing rows; {table} is the table under test
+          base.kind = 'custom_sql';
+          const sql = k['sql'];
+          if (typeof sql !== 'string' || !/^\s*(select|with)\b/i.test(sql)) throw new ExpectationError('sql must be a SELECT (or WITH … SELECT) returning the failing rows');
+          const body = sql.trim().replace(/;\s*$/, '');
+          if (body.includes(';')) throw new ExpectationError('sql must be one statement');
+          base.distinctSql = body.replace(/\{table\}/g, from);
+          break;
+        }
       }
     } catch (err) {
       base.error = (err as Error).message;

@@ -1,14 +1,14 @@
 import type { ClientBase } from 'pg';
 import { types as pgTypes } from 'pg';
 import { canonicalType, Expectation, ExpectationResult, ResultFormat } from '../domain/expectations';
-import { CheckPlan, ColumnInfo, CompiledSuite, compileSuite, resolveParameter } from '../domain/suite-compiler';
+import { CheckPlan, ColumnInfo, CompiledSuite, compileSuite, durationSeconds, resolveParameter } from '../domain/suite-compiler';
 
 /** Values as GX reports them: numbers as numbers, timestamps as ISO text. */
 const parsers: Record<number, (v: string) => unknown> = {
   20: (v) => (Math.abs(Number(v)) <= Number.MAX_SAFE_INTEGER ? Number(v) : v), // int8
   1700: (v) => Number(v), // numeric
   1114: (v) => v.replace(' ', 'T'), // timestamp
-  1184: (v) => v.replace(' ', 'T'), // timestamptz
+  1184: (v) => v.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00'), // timestamptz, offset as ±HH:MM
   1082: (v) => v, // date
 };
 export const QUALITY_TYPES = {
@@ -17,6 +17,11 @@ export const QUALITY_TYPES = {
 
 export interface RunOptions {
   resultFormat?: ResultFormat;
+  /** freshness without a column: when the dataset was last loaded. */
+  lastLoadAt?: Date | null;
+  /** row_count_change_within: the dataset's row count at its previous quality run. */
+  previousRowCount?: number | null;
+  now?: Date;
   /** How many unexpected values to keep in partial lists (default 20). */
   partialCount?: number;
   /** Columns whose values are masked in results (PII). */
@@ -140,6 +145,40 @@ async function evaluate(
       }
       const success = observed === null ? false : within(observed as number | string, k);
       return { expectation: e, success, severity, result: { observed_value: typeof observed === 'string' && /^-?\d+(\.\d+)?$/.test(observed) ? Number(observed) : observed } };
+    }
+    if (plan.kind === 'freshness') {
+      const raw = plan.columns.length ? scan[plan.aliases['observed']] : (opts.lastLoadAt ?? null);
+      const latest = raw === null || raw === undefined ? null : new Date(typeof raw === 'string' && !/[zZ]|[+-]\d\d(:?\d\d)?$/.test(raw) ? `${raw}Z` : (raw as string | Date));
+      if (!latest || Number.isNaN(latest.getTime())) {
+        return { expectation: e, success: false, severity, result: { observed_value: null, details: { reason: plan.columns.length ? 'no value' : 'never loaded' } } };
+      }
+      const age = ((opts.now ?? new Date()).getTime() - latest.getTime()) / 1000;
+      const errorAfter = k['error_after'] !== undefined ? durationSeconds(k['error_after']) : undefined;
+      const warnAfter = k['warn_after'] !== undefined ? durationSeconds(k['warn_after']) : undefined;
+      const level = errorAfter !== undefined && age > errorAfter ? 'error' : warnAfter !== undefined && age > warnAfter ? 'warn' : undefined;
+      return {
+        expectation: e,
+        success: level === undefined,
+        severity: level ?? severity,
+        result: { observed_value: { latest: latest.toISOString(), age_seconds: Math.round(age) }, details: { warn_after_seconds: warnAfter ?? null, error_after_seconds: errorAfter ?? null } },
+      };
+    }
+    if (plan.kind === 'row_count_change') {
+      const current = Number(scan[plan.aliases['observed']]);
+      const previous = opts.previousRowCount;
+      if (previous === null || previous === undefined) {
+        return { expectation: e, success: true, severity, result: { observed_value: null, details: { row_count: current, previous_row_count: null, reason: 'no previous run to compare with' } } };
+      }
+      const change = previous === 0 ? (current === 0 ? 0 : Infinity) : (100 * Math.abs(current - previous)) / previous;
+      const success = change <= Number(k['max_change_percent']);
+      return { expectation: e, success, severity, result: { observed_value: Number.isFinite(change) ? change : null, details: { row_count: current, previous_row_count: previous } } };
+    }
+    if (plan.kind === 'custom_sql') {
+      const n = Number((await query(`SELECT count(*) AS n FROM (${plan.distinctSql}) __weir_custom`, plan.params))[0]['n']);
+      const rows = n > 0 ? await query(`SELECT * FROM (${plan.distinctSql}) __weir_custom LIMIT ${opts.partialCount ?? 20}`, plan.params) : [];
+      const masked = opts.masked;
+      const sample = rows.map((r) => (masked?.size ? Object.fromEntries(Object.entries(r).map(([c, v]) => [c, masked.has(c) && v !== null ? '***' : v])) : r));
+      return { expectation: e, success: n === 0, severity, result: { unexpected_count: n, partial_unexpected_list: sample } };
     }
     if (plan.kind === 'distinct') {
       const rows = await query(plan.distinctSql!, plan.params);
