@@ -216,7 +216,9 @@ describe("quality e2e: Weir's own checks, anomalies and alerts", () => {
     expect(stored.rows[0].evidence.details.expected_band[1]).toBeLessThan(508);
     for (let i = 0; i < 50 && !received.some((a) => a.runId === spike.id); i++) await new Promise((r) => setTimeout(r, 100));
     const alert = received.find((a) => a.runId === spike.id);
-    expect(alert).toMatchObject({ type: 'quality.run.warned', dataset: 'customers', anomalies: [expect.objectContaining({ metric: 'row_count', value: 508 })] });
+    expect(alert).toMatchObject({ type: 'quality.run.warned', dataset: 'customers', anomalies: expect.arrayContaining([expect.objectContaining({ metric: 'row_count', value: 508 })]) });
+    // profile metrics ride along: the mean and max of id jumped too
+    expect(alert.anomalies.map((a: { metric: string }) => a.metric)).toEqual(expect.arrayContaining(['max(id)']));
     expect(hits).toBeGreaterThanOrEqual(2);
   });
 });

@@ -9,3 +9,7 @@ export { EXPECTATION_TYPES } from './domain/expectations';
 export type { Expectation, ExpectationResult, ResultFormat } from './domain/expectations';
 export { QUALITY_EVENTS, QualityEvents } from './application/quality-events';
 export type { QualityAlert } from './application/quality-events';
+export { runSuite } from './infrastructure/suite-runner';
+export type { RunOptions } from './infrastructure/suite-runner';
+export { compileSuite } from './domain/suite-compiler';
+export type { CompiledSuite, ColumnInfo } from './domain/suite-compiler';

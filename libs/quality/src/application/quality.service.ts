@@ -195,6 +195,8 @@ export class QualityService implements QualityGate {
     const client = await this.warehouse.pool.connect();
     let results: ExpectationResult[];
     let rowCount: number;
+    let profile: Record<string, number> = {};
+    const cfg: AnomalyConfig = { ...DEFAULT_ANOMALY, ...((s.meta?.['anomalies'] as Partial<AnomalyConfig>) ?? {}) };
     try {
       // checks only read: a READ ONLY transaction makes sure custom_sql cannot write either
       await client.query(`BEGIN READ ONLY`);
@@ -208,7 +210,10 @@ export class QualityService implements QualityGate {
         partialCount: 20,
         lastLoadAt: dataset.lastLoad ? new Date(dataset.lastLoad.at) : null,
         previousRowCount: previous.length ? Number(previous[0].value) : null,
+        profile: cfg.enabled,
+        distinctColumns: cfg.distinctColumns,
       });
+      profile = run.profile;
       rowCount = Number(run.results[run.results.length - 1].result.observed_value ?? 0);
       results = run.results.slice(0, -1);
       await client.query('COMMIT');
@@ -219,13 +224,12 @@ export class QualityService implements QualityGate {
       client.release();
     }
     // metrics of this run, then anomalies against their history (same trigger kind, runs that did not fail)
-    const metrics: { metric: string; value: number }[] = [{ metric: 'row_count', value: rowCount }];
+    // for a gate run, row_count is the load volume (the staged rows)
+    const metrics: { metric: string; value: number }[] = [{ metric: 'row_count', value: rowCount }, ...Object.entries(profile).map(([metric, value]) => ({ metric, value }))];
     for (const x of results) {
       const col = (x.expectation.kwargs['column'] as string | undefined) ?? '';
       if (typeof x.result.observed_value === 'number' && Number.isFinite(x.result.observed_value)) metrics.push({ metric: `${x.expectation.type}(${col})`, value: x.result.observed_value });
-      if (typeof x.result.missing_count === 'number' && x.result.element_count) metrics.push({ metric: `null_ratio(${col})`, value: x.result.missing_count / x.result.element_count });
     }
-    const cfg: AnomalyConfig = { ...DEFAULT_ANOMALY, ...((s.meta?.['anomalies'] as Partial<AnomalyConfig>) ?? {}) };
     const anomalies: QualityAlert['anomalies'] = [];
     if (cfg.enabled) {
       for (const m of metrics) {

@@ -8,6 +8,8 @@ export interface AnomalyConfig {
   /** |robust z| above this is an anomaly. */
   threshold: number;
   severity: 'warn' | 'error';
+  /** Columns whose distinct count is tracked (each costs a sort in the scan). */
+  distinctColumns?: string[];
 }
 
 export const DEFAULT_ANOMALY: AnomalyConfig = { enabled: true, history: 20, minHistory: 5, threshold: 3.5, severity: 'warn' };

@@ -20,18 +20,19 @@ describe('suite compiler', () => {
     expect(c.scanSql.match(/FROM/g)).toHaveLength(1);
     expect(c.scanSql).toBe(
       [
-        'SELECT count(*) FILTER (WHERE TRUE) AS c0_element,',
-        '       count(*) FILTER (WHERE TRUE AND "status" IS NULL) AS c0_missing,',
-        '       count(*) FILTER (WHERE TRUE AND "status" IS NOT NULL AND NOT ("status" IN ($1, $2))) AS c0_unexpected,',
-        '       count(*) FILTER (WHERE TRUE) AS c1_element,',
-        '       count(*) FILTER (WHERE TRUE AND "amount" IS NULL) AS c1_missing,',
-        '       count(*) FILTER (WHERE TRUE AND "amount" IS NOT NULL AND NOT COALESCE("amount" >= $3 AND "amount" < $4, FALSE)) AS c1_unexpected,',
-        '       avg("amount") FILTER (WHERE TRUE) AS c2_observed,',
-        '       count(*) FILTER (WHERE TRUE) AS c3_observed',
+        'SELECT count(*) AS c0_element,',
+        '       count(*) FILTER (WHERE "status" IS NULL) AS c0_missing,',
+        '       count(*) FILTER (WHERE "status" IS NOT NULL AND NOT ("status" IN ($1, $2))) AS c0_unexpected,',
+        '       count(*) FILTER (WHERE "amount" IS NULL) AS c1_missing,',
+        '       count(*) FILTER (WHERE "amount" IS NOT NULL AND NOT COALESCE("amount" >= $3 AND "amount" < $4, FALSE)) AS c1_unexpected,',
+        '       avg("amount") AS c2_observed',
         '  FROM "raw"."orders"',
       ].join('\n'),
     );
     expect(c.params).toEqual(['new', "o'hara", 0, 10]);
+    // the row count is computed once and shared by every check that needs it
+    expect(c.plans[1].aliases['element']).toBe('c0_element');
+    expect(c.plans[3].aliases['observed']).toBe('c0_element');
     expect(c.plans[1].unexpectedWhere).toBe('TRUE AND "amount" IS NOT NULL AND NOT COALESCE("amount" >= $1 AND "amount" < $2, FALSE)');
     expect(c.plans[1].params).toEqual([0, 10]);
   });

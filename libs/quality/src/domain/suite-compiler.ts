@@ -38,6 +38,8 @@ export interface CompiledSuite {
   table: string;
   /** Index column for unexpected_index_list (`pk_index` in GX fixtures), if present. */
   indexColumn?: string;
+  /** Profile metric name → scan alias (null ratios, numeric mean/min/max, distinct counts). */
+  profile: Record<string, string>;
 }
 
 const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
@@ -98,7 +100,12 @@ function num(v: unknown, what: string): number | undefined {
  * each; distinct-set checks a GROUP BY. Identifiers are quoted after being checked against the
  * table's columns; values are bound parameters.
  */
-export function compileSuite(table: { schema: string; table: string }, columns: ColumnInfo[], expectations: Expectation[], opts: { indexColumn?: string } = {}): CompiledSuite {
+export function compileSuite(
+  table: { schema: string; table: string },
+  columns: ColumnInfo[],
+  expectations: Expectation[],
+  opts: { indexColumn?: string; profile?: boolean; distinctColumns?: string[] } = {},
+): CompiledSuite {
   const colSet = new Set(columns.map((c) => c.name));
   const typeOf = new Map(columns.map((c) => [c.name, c.type]));
   const from = `${q(table.schema)}.${q(table.table)}`;
@@ -107,6 +114,7 @@ export function compileSuite(table: { schema: string; table: string }, columns: 
   const plans: CheckPlan[] = [];
   const indexColumn = opts.indexColumn && colSet.has(opts.indexColumn) ? opts.indexColumn : undefined;
   let scanFrom = 0;
+  const shared = new Map<string, string>();
 
   expectations.forEach((e, index) => {
     const type = canonicalType(e.type);
@@ -148,7 +156,17 @@ export function compileSuite(table: { schema: string; table: string }, columns: 
         base.aliases[name] = a;
         return a;
       };
-      const add = (name: string, expr: string) => select.push(`${expr} AS ${alias(name)}`);
+      // identical parameter-free aggregates (row counts, null counts) are computed once and shared
+      const add = (name: string, rawExpr: string) => {
+        const expr = rawExpr.replace(/\(WHERE TRUE AND /g, '(WHERE ').replace(/ FILTER \(WHERE TRUE\)/g, '');
+        if (!expr.includes('$L') && shared.has(expr)) {
+          base.aliases[name] = shared.get(expr)!;
+          return;
+        }
+        const a = alias(name);
+        select.push(`${expr} AS ${a}`);
+        if (!expr.includes('$L')) shared.set(expr, a);
+      };
       const isTextual = (c: string) => /char|text/.test(typeOf.get(c) ?? '');
 
       switch (type) {
@@ -347,6 +365,26 @@ export function compileSuite(table: { schema: string; table: string }, columns: 
     }
     plans.push(base);
   });
+  // profile metrics for anomaly detection ride along in the same scan: null ratio of every
+  // column, mean/min/max of numeric ones, distinct counts where asked for
+  const profile: Record<string, string> = {};
+  if (opts.profile) {
+    select.push(`count(*) AS p_rows`);
+    columns.forEach((c, i) => {
+      select.push(`count(${q(c.name)}) AS p${i}_nonnull`);
+      profile[`null_ratio(${c.name})`] = `p${i}_nonnull`;
+      if (/^(smallint|integer|bigint|numeric|real|double precision)/.test(c.type)) {
+        for (const fn of ['avg', 'min', 'max']) {
+          select.push(`${fn}(${q(c.name)}) AS p${i}_${fn}`);
+          profile[`${fn === 'avg' ? 'mean' : fn}(${c.name})`] = `p${i}_${fn}`;
+        }
+      }
+      if (opts.distinctColumns?.includes(c.name)) {
+        select.push(`count(DISTINCT ${q(c.name)}) AS p${i}_distinct`);
+        profile[`distinct_count(${c.name})`] = `p${i}_distinct`;
+      }
+    });
+  }
   const scanSql = select.length ? `SELECT ${select.join(',\n       ')}\n  FROM ${from}` : '';
-  return { scanSql, params, plans, table: from, indexColumn };
+  return { scanSql, params, plans, table: from, indexColumn, profile };
 }

@@ -17,6 +17,10 @@ export const QUALITY_TYPES = {
 
 export interface RunOptions {
   resultFormat?: ResultFormat;
+  /** Also compute profile metrics (null ratios, numeric mean/min/max) in the same scan. */
+  profile?: boolean;
+  /** Columns whose distinct count is profiled too (a sort per column: opt in). */
+  distinctColumns?: string[];
   /** freshness without a column: when the dataset was last loaded. */
   lastLoadAt?: Date | null;
   /** row_count_change_within: the dataset's row count at its previous quality run. */
@@ -59,21 +63,29 @@ export async function runSuite(
   table: { schema: string; table: string },
   expectations: Expectation[],
   opts: RunOptions & { indexColumn?: string } = {},
-): Promise<{ compiled: CompiledSuite; results: ExpectationResult[]; columns: ColumnInfo[] }> {
+): Promise<{ compiled: CompiledSuite; results: ExpectationResult[]; columns: ColumnInfo[]; profile: Record<string, number> }> {
   const columns = (
     await client.query<ColumnInfo>({
       text: `SELECT column_name AS name, data_type AS type FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`,
       values: [table.schema, table.table],
     })
   ).rows;
-  const compiled = compileSuite(table, columns, expectations, { indexColumn: opts.indexColumn });
+  const compiled = compileSuite(table, columns, expectations, { indexColumn: opts.indexColumn, profile: opts.profile, distinctColumns: opts.distinctColumns });
   const query = async (text: string, values: unknown[]) => (await client.query({ text, values, types: QUALITY_TYPES })).rows;
   const scan = compiled.scanSql ? (await query(compiled.scanSql, compiled.params))[0] : {};
   const results: ExpectationResult[] = [];
   for (const plan of compiled.plans) {
     results.push(await evaluate(plan, scan, columns, compiled, query, opts));
   }
-  return { compiled, results, columns };
+  const profile: Record<string, number> = {};
+  const rows = Number((scan as Record<string, unknown>)['p_rows'] ?? 0);
+  for (const [metric, alias] of Object.entries(compiled.profile)) {
+    const v = (scan as Record<string, unknown>)[alias];
+    if (metric.startsWith('null_ratio(')) {
+      if (rows > 0) profile[metric] = (rows - Number(v)) / rows;
+    } else if (typeof v === 'number' && Number.isFinite(v)) profile[metric] = v;
+  }
+  return { compiled, results, columns, profile };
 }
 
 async function evaluate(
