@@ -4,6 +4,7 @@ import { ApiKeyGuard, PlatformModule, PlatformModuleOptions, ProblemDetailsFilte
 import { CatalogModule } from '@weir/catalog';
 import { QualityModule } from '@weir/quality';
 import { IngestionModule } from '@weir/ingestion';
+import { ModelingModule } from '@weir/modeling';
 // weir:slice-imports (the slice generator adds imports above this line)
 
 /** The global ValidationPipe settings every route shares (unknown fields are errors, not silently dropped). */
@@ -20,6 +21,7 @@ export class AppModule {
         CatalogModule,
         QualityModule,
         IngestionModule,
+        ModelingModule,
         // weir:slice-modules (the slice generator adds modules above this line)
       ],
       providers: [

@@ -8,3 +8,5 @@ export { SourcesService } from './application/sources.service';
 export type { SourceView, SourceInput } from './application/sources.service';
 export { FORMATS, STRATEGIES, DRIFT_POLICIES, assertAccounted } from './domain/source';
 export type { SourceFormat, StrategySpec, DriftPolicy, RowCounts } from './domain/source';
+export { inferContract, columnName } from './domain/infer';
+export { CsvParser } from './infrastructure/readers/csv-parser';

@@ -1,0 +1,74 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { compileProject, CompileError, DagCycleError, select } from './compile';
+import { folderConfig, loadProject, ProjectError } from './project';
+
+function project(files: Record<string, string>): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weir-dbt-'));
+  for (const [f, content] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
+    fs.writeFileSync(path.join(dir, f), content);
+  }
+  return dir;
+}
+
+const BASE = {
+  'dbt_project.yml': 'name: shop\nmodels:\n  shop:\n    materialized: table\n    staging:\n      +materialized: view\n      +tags: [staging]\n',
+  'seeds/raw_orders.csv': 'id,amount\n1,100\n',
+  'models/staging/stg_orders.sql': "select id as order_id, amount / 100.0 as amount from {{ ref('raw_orders') }}",
+  'models/orders.sql':
+    "{{ config(tags=['finance']) }}\n{% set methods = ['a', 'b'] %}\nselect order_id,\n{% for m in methods -%}\n  0 as {{ m }}_amount,\n{% endfor -%}\n  amount\nfrom {{ ref('stg_orders') }}",
+  'models/eph.sql': "{{ config(materialized='ephemeral') }}\nselect order_id from {{ ref('stg_orders') }}",
+  'models/uses_eph.sql': "select count(*) from {{ ref('eph') }}",
+  'models/schema.yml': 'version: 2\nmodels:\n  - name: orders\n    config:\n      schema: finance\n',
+};
+
+describe('dbt project compiler', () => {
+  it('resolves configs by folder, YAML and config(), renders Jinja and orders the DAG', () => {
+    const p = compileProject(loadProject(project(BASE)));
+    const orders = p.nodes.get('model.orders')!;
+    expect(orders).toMatchObject({ materialized: 'table', schema: 'finance', relation: '"finance"."orders"', tags: ['finance'], dependsOn: ['model.stg_orders'] });
+    expect(orders.compiledSql).toBe('select order_id,\n0 as a_amount,\n0 as b_amount,\namount\nfrom "marts"."stg_orders"');
+    expect(p.nodes.get('model.stg_orders')).toMatchObject({ materialized: 'view', tags: ['staging'], compiledSql: 'select id as order_id, amount / 100.0 as amount from "raw"."raw_orders"' });
+    expect(p.order.indexOf('seed.raw_orders')).toBeLessThan(p.order.indexOf('model.stg_orders'));
+    expect(p.order.indexOf('model.stg_orders')).toBeLessThan(p.order.indexOf('model.orders'));
+    expect(p.nodes.get('model.uses_eph')!.compiledSql).toBe('with __dbt__cte__eph as (\nselect order_id from "marts"."stg_orders"\n)\nselect count(*) from __dbt__cte__eph');
+  });
+
+  it('selects like dbt: name, +name, name+, tag:', () => {
+    const p = compileProject(loadProject(project(BASE)));
+    expect(select(p, 'orders')).toEqual(['model.orders']);
+    expect(select(p, '+orders')).toEqual(['seed.raw_orders', 'model.stg_orders', 'model.orders']);
+    expect(select(p, 'stg_orders+')).toEqual(expect.arrayContaining(['model.stg_orders', 'model.orders', 'model.eph', 'model.uses_eph']));
+    expect(select(p, 'tag:staging')).toEqual(['model.stg_orders']);
+    expect(() => select(p, 'nope')).toThrow(/matches no node/);
+  });
+
+  it('names a cycle', () => {
+    const dir = project({ 'dbt_project.yml': 'name: c\n', 'models/a.sql': "select * from {{ ref('b') }}", 'models/b.sql': "select * from {{ ref('c') }}", 'models/c.sql': "select * from {{ ref('a') }}" });
+    expect(() => compileProject(loadProject(dir))).toThrow(DagCycleError);
+    expect(() => compileProject(loadProject(dir))).toThrow(/cycle: model\.(a|b|c) -> model\.(a|b|c) -> model\.(a|b|c) -> model\.(a|b|c)/);
+  });
+
+  it('fails with the file and line on unsupported Jinja or an unknown ref', () => {
+    const unsupported = project({ 'dbt_project.yml': 'name: u\n', 'models/m.sql': "select 1\n{{ adapter.get_columns_in_relation(this) }}" });
+    expect(() => compileProject(loadProject(unsupported))).toThrow(CompileError);
+    expect(() => compileProject(loadProject(unsupported))).toThrow(/^models\/m\.sql:2: /);
+    const unknownRef = project({ 'dbt_project.yml': 'name: u\n', 'models/m.sql': "select 1\nfrom {{ ref('ghost') }}" });
+    expect(() => compileProject(loadProject(unknownRef))).toThrow(/models\/m\.sql:2: .*ref\('ghost'\) names no model or seed/);
+    const badSyntax = project({ 'dbt_project.yml': 'name: u\n', 'models/m.sql': 'select 1\n{% if %}' });
+    expect(() => compileProject(loadProject(badSyntax))).toThrow(/^models\/m\.sql:2: /);
+  });
+
+  it('refuses a project without dbt_project.yml or with two nodes of one name', () => {
+    expect(() => loadProject(project({ 'models/a.sql': 'select 1' }))).toThrow(ProjectError);
+    expect(() => loadProject(project({ 'dbt_project.yml': 'name: d\n', 'models/a.sql': 'select 1', 'models/x/a.sql': 'select 2' }))).toThrow(/two nodes are named "a"/);
+  });
+
+  it('reads hierarchical configs with and without the + prefix', () => {
+    const tree = { p: { materialized: 'table', meta: { owner: 'x' }, staging: { '+materialized': 'view', deep: { tags: ['d'] } }, marts: { materialized: 'incremental' } } };
+    expect(folderConfig(tree, 'p', [])).toEqual({ materialized: 'table', meta: { owner: 'x' } });
+    expect(folderConfig(tree, 'p', ['staging', 'deep'])).toEqual({ materialized: 'view', meta: { owner: 'x' }, tags: ['d'] });
+  });
+});

@@ -1,0 +1,278 @@
+import nunjucks from 'nunjucks';
+import { folderConfig, Project } from './project';
+
+export type NodeKind = 'model' | 'seed' | 'source';
+export const MATERIALIZATIONS = ['view', 'table', 'incremental', 'ephemeral'] as const;
+
+/** One node of the project DAG, compiled. */
+export interface CompiledNode {
+  /** `model.<name>`, `seed.<name>`, `source.<source>.<table>`. */
+  id: string;
+  kind: NodeKind;
+  name: string;
+  path?: string;
+  /** Where it lives in the warehouse. */
+  schema: string;
+  relation: string;
+  config: Record<string, unknown>;
+  materialized?: string;
+  tags: string[];
+  /** ids of the nodes it reads (ref/source). */
+  dependsOn: string[];
+  /** The SQL after templating (models). */
+  compiledSql?: string;
+}
+
+export interface CompiledProject {
+  name: string;
+  nodes: Map<string, CompiledNode>;
+  /** Node ids in an order where every node comes after what it depends on. */
+  order: string[];
+}
+
+/** A model that cannot compile: names the file and the line. */
+export class CompileError extends Error {
+  constructor(
+    readonly file: string,
+    readonly line: number | undefined,
+    message: string,
+  ) {
+    super(`${file}${line !== undefined ? `:${line}` : ''}: ${message}`);
+  }
+}
+
+export class DagCycleError extends Error {
+  constructor(readonly cycle: string[]) {
+    super(`the project has a dependency cycle: ${cycle.join(' -> ')}`);
+  }
+}
+
+const q = (s: string) => `"${s.replace(/"/g, '""')}"`;
+
+/** A Jinja-compatible environment: Jinja's delimiters and defaults, no autoescape, undefined is an error. */
+function environment(): nunjucks.Environment {
+  return new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true, trimBlocks: false, lstripBlocks: false });
+}
+
+/** nunjucks passes keyword arguments as a trailing object marked `__keywords`. */
+function kwargs(args: unknown[]): Record<string, unknown> {
+  const last = args[args.length - 1] as Record<string, unknown> | undefined;
+  if (last && typeof last === 'object' && last['__keywords']) {
+    const { __keywords: _k, ...rest } = last;
+    return rest;
+  }
+  return {};
+}
+
+/** Turns a nunjucks error into file:line + message (runtime errors count lines from 0, parse errors from 1). */
+function toCompileError(file: string, err: Error): CompileError {
+  const m = /\[Line (\d+), Column (\d+)\]\s*([\s\S]*)$/.exec(err.message);
+  if (!m) return new CompileError(file, undefined, err.message);
+  const runtime = /^\s*Error:/.test(m[3]);
+  const line = Number(m[1]) + (runtime ? 1 : 0);
+  return new CompileError(file, line, m[3].replace(/^\s*(Error:\s*)?/, '').trim());
+}
+
+export interface CompileOptions {
+  /** Default warehouse schema of models (dbt's target schema). */
+  modelSchema?: string;
+  seedSchema?: string;
+  vars?: Record<string, unknown>;
+  /** Nodes already built (is_incremental() is true for incremental models found here). */
+  existing?: ReadonlySet<string>;
+}
+
+/**
+ * Compiles every model of a project: resolves configs (dbt_project.yml folders < YAML < in-file
+ * `config()`), renders the Jinja with `ref`, `source`, `config`, `var`, `is_incremental`, `this`,
+ * builds the DAG and a topological order (a cycle is an error naming it).
+ */
+export function compileProject(project: Project, opts: CompileOptions = {}): CompiledProject {
+  const nodes = new Map<string, CompiledNode>();
+  const modelSchema = opts.modelSchema ?? 'marts';
+  const seedSchema = opts.seedSchema ?? 'raw';
+  const vars = { ...project.vars, ...(opts.vars ?? {}) };
+
+  for (const s of project.seeds) {
+    const config = folderConfig(project.seedConfigTree, project.name, s.folders);
+    const schema = String(config['schema'] ?? seedSchema);
+    nodes.set(`seed.${s.name}`, { id: `seed.${s.name}`, kind: 'seed', name: s.name, path: s.path, schema, relation: `${q(schema)}.${q(s.name)}`, config, tags: tagsOf(config), dependsOn: [] });
+  }
+  for (const src of project.sources) {
+    for (const t of src.tables) {
+      const schema = src.schema ?? src.name;
+      const id = `source.${src.name}.${t.name}`;
+      nodes.set(id, { id, kind: 'source', name: `${src.name}.${t.name}`, schema, relation: `${q(schema)}.${q(t.identifier ?? t.name)}`, config: {}, tags: [], dependsOn: [] });
+    }
+  }
+  // model relations are known before rendering (schema/alias come from configs outside the SQL,
+  // or from config() in the SQL: a first pass collects those)
+  const env = environment();
+  const preConfig = new Map<string, Record<string, unknown>>();
+  for (const m of project.models) {
+    const collected: Record<string, unknown> = {};
+    try {
+      env.renderString(m.sql, {
+        ref: () => '""',
+        source: () => '""',
+        config: (...a: unknown[]) => (Object.assign(collected, kwargs(a)), ''),
+        var: (name: string, dflt?: unknown) => vars[name] ?? dflt ?? '',
+        is_incremental: () => false,
+        this: '""',
+        env_var: (_n: string, d?: string) => d ?? '',
+      });
+    } catch {
+      // errors are reported by the real pass below, with their line
+    }
+    const config = { ...folderConfig(project.modelConfigTree, project.name, m.folders), ...(project.properties.get(m.name)?.config ?? {}), ...collected };
+    preConfig.set(m.name, config);
+    const schema = String(config['schema'] ?? modelSchema);
+    const alias = String(config['alias'] ?? m.name);
+    nodes.set(`model.${m.name}`, {
+      id: `model.${m.name}`,
+      kind: 'model',
+      name: m.name,
+      path: m.path,
+      schema,
+      relation: `${q(schema)}.${q(alias)}`,
+      config,
+      materialized: String(config['materialized'] ?? 'view'),
+      tags: tagsOf(config),
+      dependsOn: [],
+    });
+  }
+  const byName = (name: string): CompiledNode | undefined => nodes.get(`model.${name}`) ?? nodes.get(`seed.${name}`);
+
+  for (const m of project.models) {
+    const node = nodes.get(`model.${m.name}`)!;
+    if (!(MATERIALIZATIONS as readonly string[]).includes(node.materialized!)) {
+      throw new CompileError(m.path, undefined, `materialized must be one of ${MATERIALIZATIONS.join(', ')} (got ${JSON.stringify(node.materialized)})`);
+    }
+    const deps = new Set<string>();
+    const ctx = {
+      ref: (...a: unknown[]) => {
+        const name = String(a.length >= 2 && typeof a[1] === 'string' ? a[1] : a[0]);
+        const target = byName(name);
+        if (!target) throw new Error(`ref('${name}') names no model or seed of this project`);
+        deps.add(target.id);
+        // ephemeral models are inlined: their compiled SQL is substituted after rendering
+        return target.materialized === 'ephemeral' ? `__weir_ephemeral__${target.name}__` : target.relation;
+      },
+      source: (src: string, table: string) => {
+        const id = `source.${src}.${table}`;
+        const target = nodes.get(id);
+        if (!target) throw new Error(`source('${src}', '${table}') is not declared in a sources: block`);
+        deps.add(id);
+        return target.relation;
+      },
+      config: () => '',
+      var: (name: string, dflt?: unknown) => {
+        if (name in vars) return vars[name];
+        if (dflt !== undefined) return dflt;
+        throw new Error(`var('${name}') has no value and no default`);
+      },
+      is_incremental: () => node.materialized === 'incremental' && !!opts.existing?.has(node.id),
+      this: node.relation,
+      env_var: (n: string, d?: string) => {
+        if (process.env[n] !== undefined) return process.env[n];
+        if (d !== undefined) return d;
+        throw new Error(`env_var('${n}') is not set`);
+      },
+    };
+    try {
+      node.compiledSql = env.renderString(m.sql, ctx).trim();
+    } catch (e) {
+      throw toCompileError(m.path, e as Error);
+    }
+    node.dependsOn = [...deps];
+  }
+  const order = topologicalOrder(nodes);
+  // inline ephemeral models as CTEs, in dependency order
+  for (const id of order) {
+    const n = nodes.get(id)!;
+    if (n.kind !== 'model' || !n.compiledSql?.includes('__weir_ephemeral__')) continue;
+    const ctes: string[] = [];
+    n.compiledSql = n.compiledSql.replace(/__weir_ephemeral__([A-Za-z0-9_]+)__/g, (_m, name: string) => {
+      const eph = byName(name)!;
+      if (!ctes.some((c) => c.startsWith(`__dbt__cte__${name} `))) ctes.push(`__dbt__cte__${name} as (\n${eph.compiledSql}\n)`);
+      return `__dbt__cte__${name}`;
+    });
+    const body = n.compiledSql;
+    const withHead = /^\s*with\s+/i.exec(body);
+    n.compiledSql = withHead ? `with ${ctes.join(',\n')},\n${body.slice(withHead[0].length)}` : `with ${ctes.join(',\n')}\n${body}`;
+  }
+  return { name: project.name, nodes, order };
+}
+
+function tagsOf(config: Record<string, unknown>): string[] {
+  const t = config['tags'];
+  return Array.isArray(t) ? t.map(String) : typeof t === 'string' ? [t] : [];
+}
+
+/** Kahn's algorithm; on a cycle, finds and names it. */
+export function topologicalOrder(nodes: Map<string, CompiledNode>): string[] {
+  const indegree = new Map<string, number>();
+  const children = new Map<string, string[]>();
+  for (const n of nodes.values()) {
+    indegree.set(n.id, n.dependsOn.length);
+    for (const d of n.dependsOn) children.set(d, [...(children.get(d) ?? []), n.id]);
+  }
+  const ready = [...nodes.keys()].filter((id) => indegree.get(id) === 0).sort();
+  const order: string[] = [];
+  while (ready.length) {
+    const id = ready.shift()!;
+    order.push(id);
+    for (const c of (children.get(id) ?? []).sort()) {
+      indegree.set(c, indegree.get(c)! - 1);
+      if (indegree.get(c) === 0) ready.push(c);
+    }
+  }
+  if (order.length === nodes.size) return order;
+  // find one cycle among the nodes left
+  const left = new Set([...nodes.keys()].filter((id) => !order.includes(id)));
+  const start = [...left].sort()[0];
+  const path: string[] = [];
+  const seen = new Map<string, number>();
+  let cur = start;
+  while (!seen.has(cur)) {
+    seen.set(cur, path.length);
+    path.push(cur);
+    cur = nodes.get(cur)!.dependsOn.find((d) => left.has(d))!;
+  }
+  const cycle = path.slice(seen.get(cur)!);
+  throw new DagCycleError([...cycle, cur].reverse());
+}
+
+/**
+ * dbt-style selection: `orders` (the node), `+orders` (with its ancestors), `orders+` (with its
+ * descendants), `+orders+`, `tag:finance`; several selectors (space-separated) are a union.
+ * Returns node ids in build order. An unknown name is an error.
+ */
+export function select(project: CompiledProject, selector: string | undefined): string[] {
+  if (!selector || selector.trim() === '' || selector.trim() === '*') return project.order;
+  const children = new Map<string, string[]>();
+  for (const n of project.nodes.values()) for (const d of n.dependsOn) children.set(d, [...(children.get(d) ?? []), n.id]);
+  const walk = (id: string, next: (id: string) => string[], acc: Set<string>) => {
+    for (const x of next(id)) {
+      if (!acc.has(x)) {
+        acc.add(x);
+        walk(x, next, acc);
+      }
+    }
+  };
+  const chosen = new Set<string>();
+  for (const part of selector.trim().split(/\s+/)) {
+    const m = /^(\+)?(tag:)?([A-Za-z0-9_.]+)(\+)?$/.exec(part);
+    if (!m) throw new Error(`selector ${JSON.stringify(part)} is not valid (name, +name, name+, tag:x)`);
+    const seeds = m[2]
+      ? [...project.nodes.values()].filter((n) => n.tags.includes(m[3])).map((n) => n.id)
+      : [...project.nodes.values()].filter((n) => n.name === m[3] && n.kind !== 'source').map((n) => n.id);
+    if (seeds.length === 0) throw new Error(`selector ${JSON.stringify(part)} matches no node`);
+    for (const id of seeds) {
+      chosen.add(id);
+      if (m[1]) walk(id, (x) => project.nodes.get(x)!.dependsOn, chosen);
+      if (m[4]) walk(id, (x) => children.get(x) ?? [], chosen);
+    }
+  }
+  return project.order.filter((id) => chosen.has(id));
+}

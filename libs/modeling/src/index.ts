@@ -1,0 +1,11 @@
+/**
+ * @weir/modeling: the only public surface of the modeling slice. So far: the dbt project loader,
+ * the Jinja-compatible compiler (configs, ref/source/var, ephemeral CTEs), the DAG and dbt-style
+ * selection, and dbt YAML tests as quality expectations. Builds and the API come next (issue 5).
+ */
+export { ModelingModule } from './modeling.module';
+export { loadProject, folderConfig, ProjectError } from './domain/project';
+export type { Project, ModelFile, SeedFile, ModelProperties, SourceDefinition } from './domain/project';
+export { compileProject, select, topologicalOrder, CompileError, DagCycleError, MATERIALIZATIONS } from './domain/compile';
+export type { CompiledNode, CompiledProject, CompileOptions } from './domain/compile';
+export { yamlTests } from './domain/yaml-tests';
