@@ -109,6 +109,20 @@ describe('ingestion formats e2e: NDJSON, JSON array, Parquet, gzip, Latin-1 CSV;
     ]);
   });
 
+  it('replace keeps views built on the target working (rows replaced in place, same transaction)', async () => {
+    files.write('v1.csv', 'id,name\n1,a\n2,b\n');
+    const first = await load('csv', 'v1.csv', { strategy: { kind: 'replace' } });
+    expect(first.run.status).toBe('succeeded');
+    const table = `raw.things_${n}`;
+    await pg.query(`CREATE VIEW raw.things_view AS SELECT id, name FROM ${table}`);
+    const src = (await t.http.get(`/api/ingestion/sources/things_${n}_src`).set(admin).expect(200)).body;
+    files.write('v2.csv', 'id,name\n7,x\n8,y\n9,z\n');
+    const queued = await t.http.post(`/api/ingestion/sources/${src.id}/runs`).set(admin).send({ path: 'v2.csv' }).expect(202);
+    expect((await t.app.get(RunsService).waitFor(queued.body.id, 30_000)).status).toBe('succeeded');
+    expect((await pg.query('SELECT id::int FROM raw.things_view ORDER BY id')).rows.map((r) => r.id)).toEqual([7, 8, 9]);
+    await pg.query('DROP VIEW raw.things_view');
+  });
+
   it('a UTF-8 BOM does not leak into the first header name', async () => {
     files.write('g.csv', '\ufeffid,name\n1,bom\n');
     const { run, rows } = await load('csv', 'g.csv');

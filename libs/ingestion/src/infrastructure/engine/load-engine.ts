@@ -433,6 +433,18 @@ export class LoadEngine {
         const exists = (await client.query(`SELECT to_regclass($1) IS NOT NULL AS e`, [target])).rows[0].e as boolean;
         if (exists) {
           await client.query(`LOCK TABLE ${target} IN ACCESS EXCLUSIVE MODE`);
+          // views (models) built on the target would follow a renamed table and be dropped with
+          // it: keep the table and replace its rows instead, in this same transaction
+          const dependents = await client.query(
+            `SELECT 1 FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid WHERE d.refobjid = $1::regclass AND d.deptype = 'n' LIMIT 1`,
+            [target],
+          );
+          if (dependents.rowCount) {
+            await client.query(`TRUNCATE ${target}`);
+            await client.query(`INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${staged}`);
+            await client.query(`DROP TABLE ${staged}`);
+            return 0;
+          }
           await client.query(`ALTER TABLE ${target} RENAME TO ${quoteIdent(old)}`);
         }
         await client.query(`ALTER TABLE ${staged} RENAME TO ${quoteIdent(table)}`);
