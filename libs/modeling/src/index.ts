@@ -9,3 +9,5 @@ export type { Project, ModelFile, SeedFile, ModelProperties, SourceDefinition } 
 export { compileProject, select, topologicalOrder, CompileError, DagCycleError, MATERIALIZATIONS } from './domain/compile';
 export type { CompiledNode, CompiledProject, CompileOptions } from './domain/compile';
 export { yamlTests } from './domain/yaml-tests';
+export { ModelingService } from './application/modeling.service';
+export type { ProjectView, BuildView } from './application/modeling.service';

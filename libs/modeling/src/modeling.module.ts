@@ -1,11 +1,17 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { CatalogModule } from '@weir/catalog';
+import { QualityModule } from '@weir/quality';
+import { IngestionModule } from '@weir/ingestion';
 import { MODELING_ENTITIES } from './modeling.entities';
+import { ModelingService } from './application/modeling.service';
 import { ModelingController } from './http/modeling.controller';
 
-/** The modeling slice. */
+/** The modeling slice: dbt-compatible projects, compiled SQL, audited builds. */
 @Module({
-  imports: [TypeOrmModule.forFeature(MODELING_ENTITIES)],
+  imports: [TypeOrmModule.forFeature(MODELING_ENTITIES), CatalogModule, QualityModule, IngestionModule],
   controllers: [ModelingController],
+  providers: [ModelingService],
+  exports: [ModelingService],
 })
 export class ModelingModule {}

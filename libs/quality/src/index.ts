@@ -3,8 +3,8 @@
  * expectation types).
  */
 export { QualityModule } from './quality.module';
-export { QUALITY_GATE, PassThroughQualityGate } from './application/quality-gate.port';
-export type { QualityGate, QualityGateInput, QualityGateResult, QualityFailure } from './application/quality-gate.port';
+export { QUALITY_GATE, PassThroughQualityGate, QUALITY_SUITES } from './application/quality-gate.port';
+export type { QualityGate, QualityGateInput, QualityGateResult, QualityFailure, QualitySuites } from './application/quality-gate.port';
 export { EXPECTATION_TYPES } from './domain/expectations';
 export type { Expectation, ExpectationResult, ResultFormat } from './domain/expectations';
 export { QUALITY_EVENTS, QualityEvents } from './application/quality-events';

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CatalogModule } from '@weir/catalog';
-import { QUALITY_GATE } from './application/quality-gate.port';
+import { QUALITY_GATE, QUALITY_SUITES } from './application/quality-gate.port';
 import { QualityService } from './application/quality.service';
 import { QUALITY_ENTITIES } from './quality.entities';
 import { QualityController } from './http/quality.controller';
@@ -12,7 +12,8 @@ import { WebhookNotifier } from './application/webhook-notifier';
 @Module({
   imports: [TypeOrmModule.forFeature(QUALITY_ENTITIES), CatalogModule],
   controllers: [QualityController],
-  providers: [QualityService, { provide: QUALITY_GATE, useExisting: QualityService }, { provide: QUALITY_EVENTS, useFactory: () => new QualityEvents() }, WebhookNotifier],
-  exports: [QUALITY_GATE, QUALITY_EVENTS],
+  providers: [QualityService, { provide: QUALITY_GATE, useExisting: QualityService },
+    { provide: QUALITY_SUITES, useExisting: QualityService }, { provide: QUALITY_EVENTS, useFactory: () => new QualityEvents() }, WebhookNotifier],
+  exports: [QUALITY_GATE, QUALITY_EVENTS, QUALITY_SUITES],
 })
 export class QualityModule {}

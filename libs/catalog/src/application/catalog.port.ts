@@ -33,6 +33,11 @@ export interface CatalogPort {
   addColumns(name: string, columns: ColumnContract[], changedBy: string): Promise<DatasetView>;
   /** Records a successful load (shown as the dataset's last load). */
   recordLoad(name: string, load: { runId: string; at: Date; rows: number }): Promise<void>;
+  /**
+   * Creates the dataset, or brings its contract up to date (every change recorded, breaking ones
+   * included: used by builds that rebuild the relation). Refuses a name already used for another table.
+   */
+  ensureDataset(input: { name: string; schema: string; table: string; contract: DatasetContract; description?: string | null; tags?: string[] }, changedBy: string): Promise<DatasetView>;
 }
 
 /** Nest token of the {@link CatalogPort}. */

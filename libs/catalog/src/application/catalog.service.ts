@@ -25,6 +25,8 @@ export interface UpdateDatasetInput {
   contract?: DatasetContract;
   /** Accept a breaking contract change (the warehouse table is then rebuilt by the next `replace` load). */
   allowBreaking?: boolean;
+  /** Record the change only; the caller rebuilds the relation itself (model builds). */
+  skipTableChanges?: boolean;
 }
 
 export interface SchemaVersionView {
@@ -148,7 +150,7 @@ export class CatalogService implements CatalogPort {
           throw new ConflictError('CATALOG.BREAKING_CHANGE', `This contract change is breaking (${change.details.join('; ')}); send "allowBreaking": true to accept it`, { details: change.details });
         }
         if (change.kind !== 'none' || change.details.length > 0) {
-          if (change.kind === 'additive' || change.kind === 'widening') await this.applyToTable(e, input.contract);
+          if (!input.skipTableChanges && (change.kind === 'additive' || change.kind === 'widening')) await this.applyToTable(e, input.contract);
           e.version += 1;
           await this.recordChange(em, e.id, e.version, change.kind, change.details, input.contract, changedBy);
           e.contract = input.contract;
@@ -169,6 +171,19 @@ export class CatalogService implements CatalogPort {
     const fresh = columns.filter((c) => !known.has(c.name)).map((c) => ({ ...c, nullable: true, primaryKey: false }));
     if (fresh.length === 0) return current;
     const { dataset } = await this.update(name, { contract: { columns: [...current.contract.columns, ...fresh] } }, changedBy);
+    return dataset;
+  }
+
+  async ensureDataset(
+    input: { name: string; schema: string; table: string; contract: DatasetContract; description?: string | null; tags?: string[] },
+    changedBy: string,
+  ): Promise<DatasetView> {
+    const current = await this.findDataset(input.name);
+    if (!current) return this.create({ ...input }, changedBy);
+    if (current.schema !== input.schema || current.table !== input.table) {
+      throw new ConflictError('CATALOG.DATASET_EXISTS', `A dataset named "${input.name}" already describes ${current.schema}.${current.table}, not ${input.schema}.${input.table}`);
+    }
+    const { dataset } = await this.update(input.name, { contract: input.contract, allowBreaking: true, skipTableChanges: true, ...(input.description !== undefined ? { description: input.description } : {}), ...(input.tags ? { tags: input.tags } : {}) }, changedBy);
     return dataset;
   }
 

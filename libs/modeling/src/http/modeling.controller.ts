@@ -1,19 +1,118 @@
-import { Controller, Get } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { IsBoolean, IsOptional, IsString, Length, Matches, MaxLength } from 'class-validator';
+import type { Response } from 'express';
+import { ModelingService } from '../application/modeling.service';
 
-export class ModelingStatusResponseDto {
-  @ApiProperty({ example: 'modeling' }) slice: string;
-  @ApiProperty({ example: 'ok' }) status: string;
+export class RegisterProjectRequestDto {
+  @ApiProperty({ example: 'jaffle_shop', description: 'Project directory, relative to WEIR_PROJECTS_ROOT ($WEIR_DATA_DIR/projects)' }) @IsString() @Length(1, 1000) path: string;
+  @ApiPropertyOptional({ example: 'analytics', description: "Models' default warehouse schema" })
+  @IsOptional()
+  @Matches(/^[a-z_][a-z0-9_]{0,62}$/)
+  modelSchema?: string;
+}
+
+export class BuildRequestDto {
+  @ApiProperty({ example: 'jaffle_shop' }) @IsString() project: string;
+  @ApiPropertyOptional({ example: '+orders', description: 'dbt selection: name, +name, name+, tag:x (space-separated union); default all' }) @IsOptional() @IsString() @MaxLength(1000) select?: string;
+  @ApiPropertyOptional({ default: false }) @IsOptional() @IsBoolean() fullRefresh?: boolean;
+}
+
+export class CompiledQueryDto {
+  @ApiPropertyOptional() @IsOptional() @IsString() project?: string;
+}
+
+class NodeDto {
+  @ApiProperty() id: string;
+  @ApiProperty() kind: string;
+  @ApiProperty() name: string;
+  @ApiProperty() relation: string;
+  @ApiPropertyOptional() materialized?: string;
+  @ApiProperty({ type: [String] }) tags: string[];
+  @ApiProperty({ type: [String] }) dependsOn: string[];
+}
+
+export class ProjectResponseDto {
+  @ApiProperty() id: string;
+  @ApiProperty() name: string;
+  @ApiProperty() rootPath: string;
+  @ApiProperty() modelSchema: string;
+  @ApiProperty({ type: [NodeDto] }) nodes: NodeDto[];
+  @ApiProperty({ type: [String], description: 'build order' }) order: string[];
+}
+
+class StepDto {
+  @ApiProperty() node: string;
+  @ApiProperty({ type: String, nullable: true }) materialized: string | null;
+  @ApiProperty({ enum: ['pending', 'running', 'succeeded', 'failed', 'skipped'] }) status: string;
+  @ApiProperty({ type: String, nullable: true }) startedAt: string | null;
+  @ApiProperty({ type: String, nullable: true }) finishedAt: string | null;
+  @ApiProperty({ type: Number, nullable: true }) rowsAffected: number | null;
+  @ApiProperty({ type: String, nullable: true }) error: string | null;
+  @ApiProperty({ type: Object, nullable: true }) refs: Record<string, unknown> | null;
+}
+
+export class BuildResponseDto {
+  @ApiProperty() id: string;
+  @ApiProperty() projectId: string;
+  @ApiProperty({ type: String, nullable: true }) selector: string | null;
+  @ApiProperty() fullRefresh: boolean;
+  @ApiProperty({ enum: ['running', 'succeeded', 'failed'] }) status: string;
+  @ApiProperty() startedAt: string;
+  @ApiProperty({ type: String, nullable: true }) finishedAt: string | null;
+  @ApiProperty({ type: [StepDto] }) steps: StepDto[];
+}
+
+export class CompiledResponseDto {
+  @ApiProperty() project: string;
+  @ApiProperty() model: string;
+  @ApiProperty() relation: string;
+  @ApiProperty() materialized: string;
+  @ApiProperty() sql: string;
 }
 
 @ApiTags('modeling')
 @ApiBearerAuth()
 @Controller('api/modeling')
 export class ModelingController {
-  @Get('status')
-  @ApiOperation({ summary: 'The modeling slice is loaded and answering' })
-  @ApiOkResponse({ type: ModelingStatusResponseDto })
-  status(): ModelingStatusResponseDto {
-    return { slice: 'modeling', status: 'ok' };
+  constructor(private readonly modeling: ModelingService) {}
+
+  @Post('projects')
+  @ApiOperation({ summary: 'Register (or refresh) a dbt-layout project from a directory under WEIR_PROJECTS_ROOT; it must compile' })
+  @ApiOkResponse({ type: ProjectResponseDto })
+  register(@Body() body: RegisterProjectRequestDto): Promise<ProjectResponseDto> {
+    return this.modeling.register(body.path, { modelSchema: body.modelSchema });
+  }
+
+  @Get('projects')
+  async list(): Promise<{ items: { id: string; name: string; rootPath: string }[] }> {
+    return { items: await this.modeling.list() };
+  }
+
+  @Get('projects/:id')
+  @ApiOkResponse({ type: ProjectResponseDto })
+  get(@Param('id') id: string): Promise<ProjectResponseDto> {
+    return this.modeling.get(id);
+  }
+
+  @Get('models/:name/compiled')
+  @ApiOperation({ summary: 'The compiled SQL of a model' })
+  @ApiOkResponse({ type: CompiledResponseDto })
+  compiled(@Param('name') name: string, @Query() q: CompiledQueryDto): Promise<CompiledResponseDto> {
+    return this.modeling.compiledSql(name, q.project);
+  }
+
+  @Post('builds')
+  @ApiOperation({ summary: 'Build a selection of the DAG (202 with the build and its pending steps)' })
+  @ApiAcceptedResponse({ type: BuildResponseDto })
+  async build(@Body() body: BuildRequestDto, @Res({ passthrough: true }) res: Response): Promise<BuildResponseDto> {
+    res.status(202);
+    return this.modeling.build(body.project, body.select, body.fullRefresh ?? false);
+  }
+
+  @Get('builds/:id')
+  @ApiOkResponse({ type: BuildResponseDto })
+  getBuild(@Param('id') id: string): Promise<BuildResponseDto> {
+    return this.modeling.getBuild(id);
   }
 }

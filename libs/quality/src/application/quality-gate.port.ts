@@ -45,3 +45,11 @@ export class PassThroughQualityGate implements QualityGate {
     return { passed: true, failures: [] };
   }
 }
+
+/** Managing suites from other slices (token {@link QUALITY_SUITES}). */
+export interface QualitySuites {
+  /** Creates or replaces the suite `name` on `dataset`; an empty list removes it. */
+  upsertSuite(name: string, dataset: string, expectations: import('../domain/expectations').Expectation[], meta?: Record<string, unknown>): Promise<void>;
+}
+
+export const QUALITY_SUITES = Symbol('QUALITY_SUITES');

@@ -122,6 +122,18 @@ export class QualityService implements QualityGate {
     return suiteView(e);
   }
 
+  /** Creates or replaces the suite `name` (used by other slices, e.g. dbt YAML tests); an empty list removes it. */
+  async upsertSuite(name: string, dataset: string, expectations: Expectation[], meta?: Record<string, unknown>): Promise<void> {
+    const repo = this.ds.getRepository(SuiteOrmEntity);
+    const existing = await repo.findOne({ where: { name } });
+    if (expectations.length === 0) {
+      if (existing) await repo.delete({ id: existing.id });
+      return;
+    }
+    const checked = await this.checkSuite({ name, dataset, expectations, meta });
+    await repo.save(Object.assign(existing ?? repo.create(), { name, dataset, expectations: checked, meta: meta ?? null, updatedAt: new Date() }));
+  }
+
   async list(dataset?: string): Promise<SuiteView[]> {
     return (await this.ds.getRepository(SuiteOrmEntity).find({ where: dataset ? { dataset } : {}, order: { name: 'ASC' } })).map(suiteView);
   }

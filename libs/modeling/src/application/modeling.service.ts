@@ -1,0 +1,375 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ConflictError, DomainError, NotFoundError, qualifiedTable, quoteIdent, ValidationError, Warehouse, WEIR_CONFIG, WeirConfig } from '@weir/platform';
+import { CATALOG, CatalogPort, ColumnContract, DatasetContract } from '@weir/catalog';
+import { QUALITY_GATE, QUALITY_SUITES, QualityGate, QualitySuites } from '@weir/quality';
+import { CsvParser, inferContract, RunsService, SourcesService } from '@weir/ingestion';
+import { compileProject, CompiledNode, CompiledProject, CompileError, DagCycleError, select } from '../domain/compile';
+import { loadProject, Project, ProjectError } from '../domain/project';
+import { yamlTests } from '../domain/yaml-tests';
+import { ProjectOrmEntity } from '../infrastructure/project.orm-entity';
+import { BuildOrmEntity } from '../infrastructure/build.orm-entity';
+import { BuildStepOrmEntity } from '../infrastructure/build-step.orm-entity';
+
+type StepPatch = Partial<Pick<BuildStepOrmEntity, 'status' | 'startedAt' | 'finishedAt' | 'rowsAffected' | 'compiledSql' | 'error' | 'refs'>>;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const PARALLEL = 2;
+
+export interface ProjectView {
+  id: string;
+  name: string;
+  rootPath: string;
+  modelSchema: string;
+  nodes: { id: string; kind: string; name: string; relation: string; materialized?: string; tags: string[]; dependsOn: string[] }[];
+  order: string[];
+}
+
+export interface BuildView {
+  id: string;
+  projectId: string;
+  selector: string | null;
+  fullRefresh: boolean;
+  status: string;
+  startedAt: string;
+  finishedAt: string | null;
+  steps: { node: string; materialized: string | null; status: string; startedAt: string | null; finishedAt: string | null; rowsAffected: number | null; error: string | null; refs: Record<string, unknown> | null }[];
+}
+
+/** information_schema data_type → a contract type. */
+function contractType(dataType: string, numericPrecision: number | null, numericScale: number | null): string {
+  switch (dataType) {
+    case 'integer':
+    case 'smallint':
+      return 'integer';
+    case 'bigint':
+      return 'bigint';
+    case 'numeric':
+      return numericPrecision ? `numeric(${numericPrecision},${numericScale ?? 0})` : 'numeric';
+    case 'boolean':
+      return 'boolean';
+    case 'date':
+      return 'date';
+    case 'timestamp without time zone':
+      return 'timestamp';
+    case 'timestamp with time zone':
+      return 'timestamptz';
+    case 'uuid':
+      return 'uuid';
+    case 'jsonb':
+    case 'json':
+      return 'jsonb';
+    case 'real':
+    case 'double precision':
+      return 'numeric';
+    default:
+      return 'text';
+  }
+}
+
+/**
+ * dbt-compatible projects: registration (load + compile), compiled SQL, and builds — seeds through
+ * ingestion, views and tables built as a new relation, audited by the QualityGate (the model's
+ * YAML tests and suites), then swapped in one transaction; a failure keeps the old version live
+ * and skips the node's descendants.
+ */
+@Injectable()
+export class ModelingService implements OnApplicationShutdown {
+  private readonly log = new Logger('modeling');
+  private readonly projectsRoot: string;
+  private readonly running = new Set<Promise<void>>();
+
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    private readonly warehouse: Warehouse,
+    @Inject(CATALOG) private readonly catalog: CatalogPort,
+    @Inject(QUALITY_GATE) private readonly gate: QualityGate,
+    @Inject(QUALITY_SUITES) private readonly suites: QualitySuites,
+    private readonly sources: SourcesService,
+    private readonly runs: RunsService,
+    @Inject(WEIR_CONFIG) config: WeirConfig,
+  ) {
+    this.projectsRoot = path.resolve(process.env['WEIR_PROJECTS_ROOT'] || path.join(config.dataDir, 'projects'));
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.allSettled([...this.running]);
+  }
+
+  private compile(p: ProjectOrmEntity): { project: Project; compiled: CompiledProject } {
+    try {
+      const project = loadProject(p.rootPath);
+      return { project, compiled: compileProject(project, { modelSchema: p.modelSchema }) };
+    } catch (e) {
+      if (e instanceof CompileError || e instanceof ProjectError || e instanceof DagCycleError) throw new ValidationError('MODELING.COMPILE_FAILED', e.message);
+      throw e;
+    }
+  }
+
+  /** Registers the project at `dir` (under WEIR_PROJECTS_ROOT unless `trusted`, as from the CLI). */
+  async register(dir: string, opts: { modelSchema?: string; trusted?: boolean } = {}): Promise<ProjectView> {
+    fs.mkdirSync(this.projectsRoot, { recursive: true });
+    const root = opts.trusted ? path.resolve(dir) : path.resolve(this.projectsRoot, dir);
+    const rel = path.relative(fs.realpathSync(this.projectsRoot), fs.existsSync(root) ? fs.realpathSync(root) : root);
+    if (!opts.trusted && (rel.startsWith('..') || path.isAbsolute(rel))) {
+      throw new DomainError('MODELING.PATH_OUTSIDE_ROOT', `The project path ${JSON.stringify(dir)} is outside WEIR_PROJECTS_ROOT`, 400);
+    }
+    if (!fs.existsSync(path.join(root, 'dbt_project.yml'))) throw new NotFoundError('MODELING.PROJECT_NOT_FOUND', `No dbt_project.yml in ${JSON.stringify(dir)}`);
+    const modelSchema = opts.modelSchema ?? 'analytics';
+    const draft = Object.assign(new ProjectOrmEntity(), { rootPath: root, modelSchema });
+    const { project, compiled } = this.compile(draft);
+    const repo = this.ds.getRepository(ProjectOrmEntity);
+    let e = await repo.findOne({ where: { name: project.name } });
+    if (e && e.rootPath !== root) throw new ConflictError('MODELING.PROJECT_EXISTS', `A project named "${project.name}" is registered from ${e.rootPath}`);
+    e = await repo.save(Object.assign(e ?? repo.create(), { name: project.name, rootPath: root, modelSchema, updatedAt: new Date() }));
+    this.log.log(`project ${project.name}: ${compiled.nodes.size} nodes from ${root}`);
+    return this.view(e, compiled);
+  }
+
+  private view(e: ProjectOrmEntity, compiled: CompiledProject): ProjectView {
+    return {
+      id: e.id,
+      name: e.name,
+      rootPath: e.rootPath,
+      modelSchema: e.modelSchema,
+      nodes: [...compiled.nodes.values()].map((n) => ({ id: n.id, kind: n.kind, name: n.name, relation: n.relation, materialized: n.materialized, tags: n.tags, dependsOn: n.dependsOn })),
+      order: compiled.order,
+    };
+  }
+
+  async entity(idOrName: string): Promise<ProjectOrmEntity> {
+    const repo = this.ds.getRepository(ProjectOrmEntity);
+    const e = UUID.test(idOrName) ? await repo.findOne({ where: { id: idOrName } }) : await repo.findOne({ where: { name: idOrName } });
+    if (!e) throw new NotFoundError('MODELING.PROJECT_NOT_FOUND', `No project ${JSON.stringify(idOrName)}`);
+    return e;
+  }
+
+  async get(idOrName: string): Promise<ProjectView> {
+    const e = await this.entity(idOrName);
+    return this.view(e, this.compile(e).compiled);
+  }
+
+  async list(): Promise<{ id: string; name: string; rootPath: string }[]> {
+    return (await this.ds.getRepository(ProjectOrmEntity).find({ order: { name: 'ASC' } })).map((p) => ({ id: p.id, name: p.name, rootPath: p.rootPath }));
+  }
+
+  /** The compiled SQL of a model (in the given project, or the only project that has it). */
+  async compiledSql(model: string, projectIdOrName?: string): Promise<{ project: string; model: string; relation: string; materialized: string; sql: string }> {
+    const projects = projectIdOrName ? [await this.entity(projectIdOrName)] : await this.ds.getRepository(ProjectOrmEntity).find();
+    for (const p of projects) {
+      const n = this.compile(p).compiled.nodes.get(`model.${model}`);
+      if (n) return { project: p.name, model, relation: n.relation, materialized: n.materialized!, sql: n.compiledSql! };
+    }
+    throw new NotFoundError('MODELING.MODEL_NOT_FOUND', `No model ${JSON.stringify(model)}${projectIdOrName ? ` in project ${projectIdOrName}` : ''}`);
+  }
+
+  /** Starts a build of the selection; returns at once with the steps pending. */
+  async build(projectIdOrName: string, selector?: string, fullRefresh = false): Promise<BuildView> {
+    const p = await this.entity(projectIdOrName);
+    const { project, compiled } = this.compile(p);
+    let ids: string[];
+    try {
+      ids = select(compiled, selector).filter((id) => compiled.nodes.get(id)!.kind !== 'source');
+    } catch (e) {
+      throw new ValidationError('MODELING.BAD_SELECTOR', (e as Error).message);
+    }
+    const b = await this.ds.getRepository(BuildOrmEntity).save(this.ds.getRepository(BuildOrmEntity).create({ projectId: p.id, selector: selector ?? null, fullRefresh, status: 'running' }));
+    await this.ds.getRepository(BuildStepOrmEntity).save(
+      ids.map((id) => this.ds.getRepository(BuildStepOrmEntity).create({ buildId: b.id, nodeId: id, materialized: compiled.nodes.get(id)!.materialized ?? (id.startsWith('seed.') ? 'seed' : null), status: 'pending' })),
+    );
+    const run = this.execute(b.id, p, project, compiled, ids).catch((e) => this.log.error(`build ${b.id}: ${(e as Error).message}`));
+    this.running.add(run);
+    void run.finally(() => this.running.delete(run));
+    return this.getBuild(b.id);
+  }
+
+  async waitForBuild(id: string, timeoutMs = 600_000): Promise<BuildView> {
+    const t0 = Date.now();
+    while (Date.now() - t0 < timeoutMs) {
+      const b = await this.getBuild(id);
+      if (b.status !== 'running') return b;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`build ${id} did not finish within ${timeoutMs} ms`);
+  }
+
+  async getBuild(id: string): Promise<BuildView> {
+    const b = UUID.test(id) ? await this.ds.getRepository(BuildOrmEntity).findOne({ where: { id } }) : null;
+    if (!b) throw new NotFoundError('MODELING.BUILD_NOT_FOUND', `No build ${JSON.stringify(id)}`);
+    const steps = await this.ds.getRepository(BuildStepOrmEntity).find({ where: { buildId: b.id }, order: { id: 'ASC' } });
+    return {
+      id: b.id,
+      projectId: b.projectId,
+      selector: b.selector,
+      fullRefresh: b.fullRefresh,
+      status: b.status,
+      startedAt: b.startedAt.toISOString(),
+      finishedAt: b.finishedAt?.toISOString() ?? null,
+      steps: steps.map((s) => ({
+        node: s.nodeId,
+        materialized: s.materialized,
+        status: s.status,
+        startedAt: s.startedAt?.toISOString() ?? null,
+        finishedAt: s.finishedAt?.toISOString() ?? null,
+        rowsAffected: s.rowsAffected === null ? null : Number(s.rowsAffected),
+        error: s.error,
+        refs: s.refs,
+      })),
+    };
+  }
+
+  /** Runs the steps in DAG order, up to PARALLEL at a time; a failed node skips its descendants. */
+  private async execute(buildId: string, p: ProjectOrmEntity, project: Project, compiled: CompiledProject, ids: string[]): Promise<void> {
+    const chosen = new Set(ids);
+    const state = new Map<string, 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped'>(ids.map((id) => [id, 'pending']));
+    const steps = this.ds.getRepository(BuildStepOrmEntity);
+    const set = (id: string, patch: StepPatch) => steps.update({ buildId, nodeId: id }, patch as never);
+    await new Promise<void>((resolve) => {
+      let active = 0;
+      const pump = () => {
+        for (const id of ids) {
+          if (state.get(id) !== 'pending') continue;
+          const deps = compiled.nodes.get(id)!.dependsOn.filter((d) => chosen.has(d));
+          if (deps.some((d) => state.get(d) === 'failed' || state.get(d) === 'skipped')) {
+            state.set(id, 'skipped');
+            void set(id, { status: 'skipped', error: `skipped: upstream ${deps.filter((d) => state.get(d) === 'failed' || state.get(d) === 'skipped').join(', ')} did not build` });
+            continue;
+          }
+          if (active >= PARALLEL || deps.some((d) => state.get(d) !== 'succeeded')) continue;
+          active++;
+          state.set(id, 'running');
+          void this.step(buildId, id, p, project, compiled)
+            .then(() => state.set(id, 'succeeded'))
+            .catch(async (e) => {
+              state.set(id, 'failed');
+              await set(id, { status: 'failed', finishedAt: new Date(), error: e instanceof Error ? e.message : String(e) });
+            })
+            .finally(() => {
+              active--;
+              pump();
+            });
+        }
+        if (active === 0 && [...state.values()].every((s) => s !== 'pending' && s !== 'running')) resolve();
+      };
+      pump();
+    });
+    const failed = [...state.values()].some((s) => s === 'failed' || s === 'skipped');
+    await this.ds.getRepository(BuildOrmEntity).update({ id: buildId }, { status: failed ? 'failed' : 'succeeded', finishedAt: new Date() });
+    this.log.log(`build ${buildId}: ${failed ? 'failed' : 'succeeded'} (${[...state.entries()].map(([k, v]) => `${k} ${v}`).join(', ')})`);
+  }
+
+  private async step(buildId: string, id: string, p: ProjectOrmEntity, project: Project, compiled: CompiledProject): Promise<void> {
+    const n = compiled.nodes.get(id)!;
+    const steps = this.ds.getRepository(BuildStepOrmEntity);
+    await steps.update({ buildId, nodeId: id }, { status: 'running', startedAt: new Date(), compiledSql: n.compiledSql ?? null });
+    const done = async (patch: StepPatch): Promise<void> => {
+      await steps.update({ buildId, nodeId: id }, { status: 'succeeded', finishedAt: new Date(), ...patch } as never);
+    };
+    if (n.kind === 'seed') return done(await this.seed(p, project, n));
+    if (n.materialized === 'ephemeral') return done({ error: null, refs: { note: 'ephemeral: inlined as a CTE where referenced' } });
+    if (n.materialized !== 'view' && n.materialized !== 'table') {
+      throw new DomainError('MODELING.UNSUPPORTED_MATERIALIZATION', `materialized='${n.materialized}' is not built yet (view, table and ephemeral are)`, 422);
+    }
+    return done(await this.model(project, compiled, n));
+  }
+
+  /** Seeds load through ingestion (file source, replace): contracts, dead letters and accounting included. */
+  private async seed(p: ProjectOrmEntity, project: Project, n: CompiledNode): Promise<StepPatch> {
+    const file = path.join(project.root, n.path!);
+    const parser = new CsvParser();
+    const rows = [...parser.push(fs.readFileSync(file, 'utf8').slice(0, 1 << 20)), ...parser.push('', true)].filter(Array.isArray) as string[][];
+    const header = rows.shift() ?? [];
+    const inferred = inferContract(header, rows.slice(0, 1000).map((r) => Object.fromEntries(header.map((h, i) => [h, r[i]]))));
+    const contract: DatasetContract = { columns: inferred.columns.map((c) => ({ ...c, primaryKey: false })) };
+    await this.catalog.ensureDataset({ name: n.name, schema: n.schema, table: n.name, contract, tags: ['seed', `project:${p.name}`] }, `modeling:${p.name}`);
+    const sourceName = `seed_${p.name}_${n.name}`.slice(0, 63).toLowerCase();
+    const existing = await this.sources.list();
+    if (!existing.some((s) => s.name === sourceName)) {
+      await this.sources.create({ name: sourceName, dataset: n.name, format: 'csv', strategy: { kind: 'replace' }, drift: 'freeze', maxRejectedRatio: 0, mapping: inferred.mapping });
+    }
+    const { run } = await this.runs.trigger(sourceName, { trigger: 'api', trustedPath: file, createdBy: `modeling:${p.name}` });
+    const r = await this.runs.waitFor(run.id, 3_600_000);
+    if (r.status !== 'succeeded') throw new DomainError('MODELING.SEED_FAILED', `seed ${n.name}: ingestion run ${r.id} ${r.status}: ${r.error?.code} ${r.error?.message ?? ''}`, 422);
+    return { rowsAffected: String(r.rowsLoaded), refs: { ingestionRun: r.id } };
+  }
+
+  /** A view or table: build a new relation, audit it, swap it in; the old version stays live on failure. */
+  private async model(project: Project, compiled: CompiledProject, n: CompiledNode): Promise<StepPatch> {
+    const building = `__weir_build_${n.name}`.slice(0, 63);
+    const target = qualifiedTable(n.schema, n.name);
+    const fresh = qualifiedTable(n.schema, building);
+    const kind = n.materialized === 'view' ? 'VIEW' : 'TABLE';
+    await this.warehouse.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(n.schema, 'schema')}`);
+    await this.warehouse.query(`DROP ${kind} IF EXISTS ${fresh}`);
+    let rows: number | null = null;
+    try {
+      const r = await this.warehouse.pool.query(`CREATE ${kind} ${fresh} AS ${n.compiledSql}`);
+      rows = kind === 'TABLE' ? (r.rowCount ?? null) : null;
+    } catch (e) {
+      throw new DomainError('MODELING.MODEL_SQL_FAILED', `${n.path}: ${(e as Error).message}`, 422);
+    }
+    // the dataset's contract follows the built relation; YAML tests become its quality suite
+    const columns = await this.warehouse.query<{ column_name: string; data_type: string; numeric_precision: number | null; numeric_scale: number | null; is_nullable: string }>(
+      `SELECT column_name, data_type, numeric_precision, numeric_scale, is_nullable FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`,
+      [n.schema, building],
+    );
+    const props = project.properties.get(n.name);
+    const contract: DatasetContract = {
+      columns: columns.map(
+        (c): ColumnContract => ({
+          name: c.column_name,
+          type: contractType(c.data_type, c.numeric_precision, c.numeric_scale),
+          nullable: true,
+          ...(props?.columns?.find((x) => x.name === c.column_name)?.description ? { description: props!.columns!.find((x) => x.name === c.column_name)!.description } : {}),
+        }),
+      ),
+    };
+    try {
+      await this.catalog.ensureDataset({ name: n.name, schema: n.schema, table: n.name, contract, description: props?.description ?? null, tags: [...n.tags, `project:${project.name}`] }, `modeling:${project.name}`);
+      await this.syncYamlSuite(project, compiled, n);
+      const verdict = await this.gate.check({ dataset: n.name, schema: n.schema, table: building, runId: `build:${n.id}`, rows: rows ?? 0 });
+      if (!verdict.passed) {
+        throw new DomainError(
+          'QUALITY.GATE_FAILED',
+          `audit failed, the old version stays live: ${verdict.failures.filter((f) => f.severity === 'error').map((f) => f.message).join('; ')}`,
+          422,
+        );
+      }
+      await this.warehouse.transaction(async (c) => {
+        const exists = (await c.query(`SELECT to_regclass($1) IS NOT NULL AS e`, [target])).rows[0].e;
+        if (exists) {
+          const isView = (await c.query(`SELECT relkind FROM pg_class WHERE oid = $1::regclass`, [target])).rows[0].relkind === 'v';
+          try {
+            await c.query(`DROP ${isView ? 'VIEW' : 'TABLE'} ${target}`);
+          } catch (e) {
+            if ((e as { code?: string }).code === '2BP01') {
+              throw new DomainError('MODELING.DEPENDENT_OBJECTS', `${target} has dependent views; build them in the same selection (${n.name}+)`, 409);
+            }
+            throw e;
+          }
+        }
+        await c.query(`ALTER ${kind} ${fresh} RENAME TO ${quoteIdent(n.name)}`);
+      });
+      return { rowsAffected: rows === null ? null : String(rows), refs: verdict.runIds?.length ? { qualityRuns: verdict.runIds } : null };
+    } catch (e) {
+      await this.warehouse.query(`DROP ${kind} IF EXISTS ${fresh}`).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** The model's YAML tests as a quality suite named `dbt:<project>:<model>` (through the quality slice). */
+  private async syncYamlSuite(project: Project, compiled: CompiledProject, n: CompiledNode): Promise<void> {
+    const props = project.properties.get(n.name);
+    const { expectations, problems } = props
+      ? yamlTests(props, (ref) => {
+          const t = compiled.nodes.get(`model.${ref}`) ?? compiled.nodes.get(`seed.${ref}`);
+          return t ? `${t.schema}.${t.name}` : undefined;
+        })
+      : { expectations: [], problems: [] };
+    if (problems.length) throw new ValidationError('MODELING.UNSUPPORTED_TEST', problems.join('; '));
+    await this.suites.upsertSuite(`dbt:${project.name}:${n.name}`.slice(0, 100), n.name, expectations, { source: 'dbt schema.yml', anomalies: { enabled: false } });
+  }
+}

@@ -1,0 +1,32 @@
+import { Check, Column, Entity, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
+import { ProjectOrmEntity } from './project.orm-entity';
+
+/** modeling.builds: one build of a selection of a project's DAG. */
+@Entity({ schema: 'modeling', name: 'builds' })
+@Check('CHK_builds_status', `"status" IN ('running', 'succeeded', 'failed')`)
+export class BuildOrmEntity {
+  @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'PK_builds' })
+  id: string;
+
+  @Column({ name: 'project_id', type: 'uuid' })
+  projectId: string;
+
+  @ManyToOne(() => ProjectOrmEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'project_id', foreignKeyConstraintName: 'FK_builds_project' })
+  project?: ProjectOrmEntity;
+
+  @Column({ type: 'text', nullable: true })
+  selector: string | null;
+
+  @Column({ name: 'full_refresh', type: 'boolean' })
+  fullRefresh: boolean;
+
+  @Column({ type: 'varchar', length: 16 })
+  status: string;
+
+  @Column({ name: 'started_at', type: 'timestamptz', default: () => 'now()' })
+  startedAt: Date;
+
+  @Column({ name: 'finished_at', type: 'timestamptz', nullable: true })
+  finishedAt: Date | null;
+}

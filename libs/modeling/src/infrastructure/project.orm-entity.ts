@@ -1,0 +1,25 @@
+import { Column, Entity, PrimaryGeneratedColumn, Unique } from 'typeorm';
+
+/** modeling.projects: a registered dbt-layout project (its files stay where they are). */
+@Entity({ schema: 'modeling', name: 'projects' })
+@Unique('UQ_projects_name', ['name'])
+export class ProjectOrmEntity {
+  @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'PK_projects' })
+  id: string;
+
+  @Column({ type: 'varchar', length: 100 })
+  name: string;
+
+  @Column({ name: 'root_path', type: 'text' })
+  rootPath: string;
+
+  /** Default warehouse schema of models (dbt's target schema). */
+  @Column({ name: 'model_schema', type: 'varchar', length: 63 })
+  modelSchema: string;
+
+  @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
+  createdAt: Date;
+
+  @Column({ name: 'updated_at', type: 'timestamptz', default: () => 'now()' })
+  updatedAt: Date;
+}
