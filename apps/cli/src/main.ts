@@ -4,6 +4,7 @@ import { migrateCommands } from './commands/migrate.command';
 import { registryCommands } from './commands/registry.command';
 import { keysCommands } from './commands/keys.command';
 import { ingestCommands } from './commands/ingest.command';
+import { modelingCommands } from './commands/modeling.command';
 
 /** Builds the `weir` program (exported for tests). */
 export function buildProgram(): Command {
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registryCommands(program);
   keysCommands(program);
   ingestCommands(program);
+  modelingCommands(program);
   return program;
 }
 

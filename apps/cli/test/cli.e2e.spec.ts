@@ -107,3 +107,36 @@ describe('weir load / weir runs show', () => {
     expect(r.stdout).toContain('INGESTION.TOO_MANY_REJECTED');
   }, 120_000);
 });
+
+describe('weir project import / weir build', () => {
+  let db: TestDatabase;
+  const fs = require('node:fs');
+  const dir = fs.mkdtempSync(require('node:path').join(require('node:os').tmpdir(), 'weir-cli-dbt-'));
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    fs.mkdirSync(`${dir}/models`, { recursive: true });
+    fs.mkdirSync(`${dir}/seeds`, { recursive: true });
+    fs.writeFileSync(`${dir}/dbt_project.yml`, 'name: tiny\nmodels:\n  tiny:\n    materialized: table\n');
+    fs.writeFileSync(`${dir}/seeds/raw_people.csv`, 'id,name\n1,Ann\n2,Bob\n');
+    fs.writeFileSync(`${dir}/models/people.sql`, "select id, upper(name) as name from {{ ref('raw_people') }}");
+    fs.writeFileSync(`${dir}/models/schema.yml`, 'version: 2\nmodels:\n  - name: people\n    columns:\n      - name: id\n        tests: [unique, not_null]\n');
+  });
+  afterAll(async () => {
+    await db?.drop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('imports a dbt project and builds it, audited', async () => {
+    const imp = await weir(['project', 'import', dir], { DATABASE_URL: db.url });
+    expect(imp.code).toBe(0);
+    expect(imp.stdout.trim().split('\n')).toEqual(['seed.raw_people', 'model.people']);
+    const b = await weir(['build', '--project', 'tiny'], { DATABASE_URL: db.url });
+    expect(b.code).toBe(0);
+    expect(b.stdout).toMatch(/succeeded\s+seed\.raw_people\s+2 rows/);
+    expect(b.stdout).toMatch(/succeeded\s+model\.people\s+2 rows/);
+    const c = new Client({ connectionString: db.url });
+    await c.connect();
+    expect((await c.query('SELECT name FROM analytics.people ORDER BY id')).rows).toEqual([{ name: 'ANN' }, { name: 'BOB' }]);
+    await c.end();
+  }, 120_000);
+});

@@ -224,6 +224,19 @@ export class ModelingService implements OnApplicationShutdown {
   /** Runs the steps in DAG order, up to PARALLEL at a time; a failed node skips its descendants. */
   private async execute(buildId: string, p: ProjectOrmEntity, project: Project, compiled: CompiledProject, ids: string[]): Promise<void> {
     const chosen = new Set(ids);
+    // a model's audit (its relationships tests) reads other models: build those first
+    const auditDeps = (id: string): string[] => {
+      const props = project.properties.get(compiled.nodes.get(id)!.name);
+      const out: string[] = [];
+      for (const col of props?.columns ?? []) {
+        for (const t of col.tests ?? []) {
+          const to = t && typeof t === 'object' ? (t as Record<string, { to?: unknown }>)['relationships']?.to : undefined;
+          const m = typeof to === 'string' ? /ref\(\s*['"]([A-Za-z0-9_]+)['"]\s*\)/.exec(to) : null;
+          if (m) for (const k of [`model.${m[1]}`, `seed.${m[1]}`]) if (compiled.nodes.has(k) && k !== id) out.push(k);
+        }
+      }
+      return out;
+    };
     const state = new Map<string, 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped'>(ids.map((id) => [id, 'pending']));
     const steps = this.ds.getRepository(BuildStepOrmEntity);
     const set = (id: string, patch: StepPatch) => steps.update({ buildId, nodeId: id }, patch as never);
@@ -232,7 +245,7 @@ export class ModelingService implements OnApplicationShutdown {
       const pump = () => {
         for (const id of ids) {
           if (state.get(id) !== 'pending') continue;
-          const deps = compiled.nodes.get(id)!.dependsOn.filter((d) => chosen.has(d));
+          const deps = [...compiled.nodes.get(id)!.dependsOn, ...auditDeps(id)].filter((d) => chosen.has(d));
           if (deps.some((d) => state.get(d) === 'failed' || state.get(d) === 'skipped')) {
             state.set(id, 'skipped');
             void set(id, { status: 'skipped', error: `skipped: upstream ${deps.filter((d) => state.get(d) === 'failed' || state.get(d) === 'skipped').join(', ')} did not build` });

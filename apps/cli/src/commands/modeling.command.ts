@@ -1,0 +1,40 @@
+import * as path from 'node:path';
+import { Command } from 'commander';
+import { CatalogModule } from '@weir/catalog';
+import { QualityModule } from '@weir/quality';
+import { IngestionModule } from '@weir/ingestion';
+import { ModelingModule, ModelingService } from '@weir/modeling';
+import { withContext } from '../context';
+import { say } from '../output';
+
+const modules = [CatalogModule, QualityModule, IngestionModule, ModelingModule];
+
+export function modelingCommands(program: Command): void {
+  const project = program.command('project').description('dbt-compatible modeling projects');
+  project
+    .command('import')
+    .argument('<dir>', 'a directory in dbt layout (dbt_project.yml, models/, seeds/)')
+    .option('--schema <schema>', "models' default warehouse schema", 'analytics')
+    .description('register (or refresh) a project from a local directory; it must compile')
+    .action(async (dir: string, opts: { schema: string }) => {
+      const p = await withContext({ modules }, (ctx) => ctx.get(ModelingService).register(path.resolve(dir), { modelSchema: opts.schema, trusted: true }));
+      say(`project ${p.name}: ${p.nodes.length} nodes (${p.nodes.filter((n) => n.kind === 'model').length} models, ${p.nodes.filter((n) => n.kind === 'seed').length} seeds)`);
+      process.stdout.write(p.order.join('\n') + '\n');
+    });
+  program
+    .command('build')
+    .requiredOption('--project <name>', 'a registered project')
+    .option('--select <selector>', 'dbt selection (name, +name, name+, tag:x)')
+    .option('--full-refresh', 'rebuild incremental models from scratch')
+    .description('build a selection of a project in this process; exit 1 when a step fails')
+    .action(async (opts: { project: string; select?: string; fullRefresh?: boolean }) => {
+      const b = await withContext({ modules, roles: ['worker'], logger: ['error', 'warn', 'log'] }, async (ctx) => {
+        const svc = ctx.get(ModelingService);
+        const started = await svc.build(opts.project, opts.select, !!opts.fullRefresh);
+        return svc.waitForBuild(started.id, 24 * 3600_000);
+      });
+      for (const s of b.steps) process.stdout.write(`${s.status.padEnd(9)} ${s.node}${s.rowsAffected !== null ? `  ${s.rowsAffected} rows` : ''}${s.error ? `  ${s.error}` : ''}\n`);
+      say(`build ${b.id}: ${b.status}`);
+      if (b.status !== 'succeeded') process.exitCode = 1;
+    });
+}
