@@ -70,6 +70,24 @@ describe('catalog API e2e', () => {
     await c.end();
   });
 
+  it('previews rows, masking PII for viewers', async () => {
+    const c = new Client({ connectionString: t.db.url });
+    await c.connect();
+    await t.http
+      .post('/api/catalog/datasets')
+      .set(admin)
+      .send({ name: 'people', contract: { columns: [{ name: 'id', type: 'integer', nullable: false }, { name: 'email', type: 'text', nullable: true, pii: true }] } })
+      .expect(201);
+    await c.query(`CREATE TABLE raw.people (id integer, email text); INSERT INTO raw.people VALUES (1, 'a@x.io'), (2, NULL)`);
+    await c.end();
+    const viewer = (await t.http.post('/api/platform/api-keys').set(admin).send({ name: 'v', role: 'viewer' }).expect(201)).body.key;
+    const asViewer = (await t.http.get('/api/catalog/datasets/people/preview?limit=5').set('Authorization', `Bearer ${viewer}`).expect(200)).body;
+    expect(asViewer).toEqual({ columns: ['id', 'email'], masked: ['email'], rows: [{ id: 1, email: '***' }, { id: 2, email: null }] });
+    const asAdmin = (await t.http.get('/api/catalog/datasets/people/preview').set(admin).expect(200)).body;
+    expect(asAdmin.rows[0]).toEqual({ id: 1, email: 'a@x.io' });
+    expect((await t.http.get('/api/catalog/datasets/orders/preview').set(admin).expect(404)).body.code).toBe('CATALOG.TABLE_NOT_FOUND');
+  });
+
   it('rejects invalid contracts with every problem listed', async () => {
     const r = await t.http
       .post('/api/catalog/datasets')

@@ -215,6 +215,17 @@ export class CatalogService implements CatalogPort {
     });
   }
 
+  /** The first rows of the dataset's table; PII columns masked unless `unmasked`. */
+  async preview(name: string, limit: number, unmasked: boolean): Promise<{ columns: string[]; rows: Record<string, unknown>[]; masked: string[] }> {
+    const v = await this.getDataset(name);
+    if (!(await this.tableExists(v.schema, v.table))) throw new NotFoundError('CATALOG.TABLE_NOT_FOUND', `${v.schema}.${v.table} does not exist yet (load or build the dataset first)`);
+    const rows = await this.warehouse.query(`SELECT * FROM ${qualifiedTable(v.schema, v.table)} LIMIT $1`, [Math.max(1, Math.min(limit, 1000))]);
+    const pii = new Set(v.contract.columns.filter((c) => c.pii).map((c) => c.name));
+    const masked = unmasked ? [] : [...pii];
+    const columns = rows.length ? Object.keys(rows[0]) : v.contract.columns.map((c) => c.name);
+    return { columns, masked, rows: masked.length ? rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, val]) => [k, pii.has(k) && val !== null ? '***' : val]))) : rows };
+  }
+
   async tableExists(schema: string, table: string): Promise<boolean> {
     const r = await this.warehouse.query<{ ok: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS ok`, [qualifiedTable(schema, table)]);
     return r[0].ok;

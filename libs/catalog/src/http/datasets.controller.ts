@@ -2,7 +2,7 @@ import { Body, Controller, Get, Param, Patch, Post, Query } from '@nestjs/common
 import { ApiBadRequestResponse, ApiBearerAuth, ApiConflictResponse, ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Principal, ProblemResponseDto } from '@weir/platform';
 import { CatalogService } from '../application/catalog.service';
-import { CreateDatasetRequestDto, ListDatasetsQueryDto, UpdateDatasetRequestDto } from './dataset.request.dto';
+import { CreateDatasetRequestDto, ListDatasetsQueryDto, PreviewQueryDto, UpdateDatasetRequestDto } from './dataset.request.dto';
 import { DatasetDetailResponseDto, DatasetListResponseDto, DatasetResponseDto, UpdateDatasetResponseDto } from './dataset.response.dto';
 
 const who = (p?: Principal) => `api:${p?.name ?? 'unknown'}`;
@@ -35,6 +35,13 @@ export class DatasetsController {
   @ApiNotFoundResponse({ type: ProblemResponseDto, description: 'CATALOG.DATASET_NOT_FOUND' })
   get(@Param('name') name: string): Promise<DatasetDetailResponseDto> {
     return this.catalog.detail(name);
+  }
+
+  @Get(':name/preview')
+  @ApiOperation({ summary: 'The first rows of the dataset (PII columns masked for viewers)' })
+  @ApiOkResponse({ schema: { type: 'object', properties: { columns: { type: 'array', items: { type: 'string' } }, masked: { type: 'array', items: { type: 'string' } }, rows: { type: 'array', items: { type: 'object' } } } } })
+  preview(@Param('name') name: string, @Query() q: PreviewQueryDto, @CurrentPrincipal() p: Principal) {
+    return this.catalog.preview(name, q.limit ?? 20, p?.role === 'admin' || p?.role === 'editor');
   }
 
   @Patch(':name')
