@@ -180,7 +180,7 @@ export class ModelingService implements OnApplicationShutdown {
     await this.ds.getRepository(BuildStepOrmEntity).save(
       ids.map((id) => this.ds.getRepository(BuildStepOrmEntity).create({ buildId: b.id, nodeId: id, materialized: compiled.nodes.get(id)!.materialized ?? (id.startsWith('seed.') ? 'seed' : null), status: 'pending' })),
     );
-    const run = this.execute(b.id, p, project, compiled, ids).catch((e) => this.log.error(`build ${b.id}: ${(e as Error).message}`));
+    const run = this.execute(b.id, p, project, compiled, ids, fullRefresh).catch((e) => this.log.error(`build ${b.id}: ${(e as Error).message}`));
     this.running.add(run);
     void run.finally(() => this.running.delete(run));
     return this.getBuild(b.id);
@@ -222,7 +222,7 @@ export class ModelingService implements OnApplicationShutdown {
   }
 
   /** Runs the steps in DAG order, up to PARALLEL at a time; a failed node skips its descendants. */
-  private async execute(buildId: string, p: ProjectOrmEntity, project: Project, compiled: CompiledProject, ids: string[]): Promise<void> {
+  private async execute(buildId: string, p: ProjectOrmEntity, project: Project, compiled: CompiledProject, ids: string[], fullRefresh = false): Promise<void> {
     const chosen = new Set(ids);
     // a model's audit (its relationships tests) reads other models: build those first
     const auditDeps = (id: string): string[] => {
@@ -254,7 +254,7 @@ export class ModelingService implements OnApplicationShutdown {
           if (active >= PARALLEL || deps.some((d) => state.get(d) !== 'succeeded')) continue;
           active++;
           state.set(id, 'running');
-          void this.step(buildId, id, p, project, compiled)
+          void this.step(buildId, id, p, project, compiled, fullRefresh)
             .then(() => state.set(id, 'succeeded'))
             .catch(async (e) => {
               state.set(id, 'failed');
@@ -274,7 +274,7 @@ export class ModelingService implements OnApplicationShutdown {
     this.log.log(`build ${buildId}: ${failed ? 'failed' : 'succeeded'} (${[...state.entries()].map(([k, v]) => `${k} ${v}`).join(', ')})`);
   }
 
-  private async step(buildId: string, id: string, p: ProjectOrmEntity, project: Project, compiled: CompiledProject): Promise<void> {
+  private async step(buildId: string, id: string, p: ProjectOrmEntity, project: Project, compiled: CompiledProject, fullRefresh = false): Promise<void> {
     const n = compiled.nodes.get(id)!;
     const steps = this.ds.getRepository(BuildStepOrmEntity);
     await steps.update({ buildId, nodeId: id }, { status: 'running', startedAt: new Date(), compiledSql: n.compiledSql ?? null });
@@ -283,9 +283,7 @@ export class ModelingService implements OnApplicationShutdown {
     };
     if (n.kind === 'seed') return done(await this.seed(p, project, n));
     if (n.materialized === 'ephemeral') return done({ error: null, refs: { note: 'ephemeral: inlined as a CTE where referenced' } });
-    if (n.materialized !== 'view' && n.materialized !== 'table') {
-      throw new DomainError('MODELING.UNSUPPORTED_MATERIALIZATION', `materialized='${n.materialized}' is not built yet (view, table and ephemeral are)`, 422);
-    }
+    if (n.materialized === 'incremental') return done(await this.incremental(p, project, compiled, n, fullRefresh));
     return done(await this.model(project, compiled, n));
   }
 
@@ -310,7 +308,7 @@ export class ModelingService implements OnApplicationShutdown {
   }
 
   /** A view or table: build a new relation, audit it, swap it in; the old version stays live on failure. */
-  private async model(project: Project, compiled: CompiledProject, n: CompiledNode): Promise<StepPatch> {
+  private async model(project: Project, compiled: CompiledProject, n: CompiledNode, uniqueKey: string[] = []): Promise<StepPatch> {
     const building = `__weir_build_${n.name}`.slice(0, 63);
     const target = qualifiedTable(n.schema, n.name);
     const fresh = qualifiedTable(n.schema, building);
@@ -321,6 +319,10 @@ export class ModelingService implements OnApplicationShutdown {
     try {
       const r = await this.warehouse.pool.query(`CREATE ${kind} ${fresh} AS ${n.compiledSql}`);
       rows = kind === 'TABLE' ? (r.rowCount ?? null) : null;
+      if (uniqueKey.length) {
+        // incremental models merge on their unique_key: the index makes that (and the key) hold
+        await this.warehouse.query(`CREATE UNIQUE INDEX ${quoteIdent(`${building}_uk`.slice(0, 63))} ON ${fresh} (${uniqueKey.map((k) => quoteIdent(k, 'column')).join(', ')})`);
+      }
     } catch (e) {
       throw new DomainError('MODELING.MODEL_SQL_FAILED', `${n.path}: ${(e as Error).message}`, 422);
     }
@@ -365,11 +367,84 @@ export class ModelingService implements OnApplicationShutdown {
           }
         }
         await c.query(`ALTER ${kind} ${fresh} RENAME TO ${quoteIdent(n.name)}`);
+        if (uniqueKey.length) await c.query(`ALTER INDEX ${qualifiedTable(n.schema, `${building}_uk`.slice(0, 63))} RENAME TO ${quoteIdent(`${n.name}_uk`.slice(0, 63))}`);
       });
       return { rowsAffected: rows === null ? null : String(rows), refs: verdict.runIds?.length ? { qualityRuns: verdict.runIds } : null };
     } catch (e) {
       await this.warehouse.query(`DROP ${kind} IF EXISTS ${fresh}`).catch(() => undefined);
       throw e;
+    }
+  }
+
+  /**
+   * Incremental models: the first build (or a full refresh) builds the whole table; later builds
+   * stage the new rows (is_incremental() is true), audit them, and apply them in one transaction
+   * by strategy — append, merge (MERGE on unique_key) or delete+insert — after settling schema
+   * changes per on_schema_change (ignore | fail | append_new_columns | sync_all_columns).
+   */
+  private async incremental(p: ProjectOrmEntity, project: Project, compiled: CompiledProject, n: CompiledNode, fullRefresh: boolean): Promise<StepPatch> {
+    const keyCfg = n.config['unique_key'];
+    const uniqueKey = Array.isArray(keyCfg) ? keyCfg.map(String) : typeof keyCfg === 'string' ? keyCfg.split(',').map((k) => k.trim()).filter(Boolean) : [];
+    const strategy = String(n.config['incremental_strategy'] ?? (uniqueKey.length ? 'merge' : 'append'));
+    if (!['append', 'merge', 'delete+insert'].includes(strategy)) throw new DomainError('MODELING.BAD_CONFIG', `${n.path}: incremental_strategy must be append, merge or delete+insert`, 422);
+    if (strategy !== 'append' && uniqueKey.length === 0) throw new DomainError('MODELING.BAD_CONFIG', `${n.path}: incremental_strategy ${strategy} needs unique_key`, 422);
+    const onSchemaChange = String(n.config['on_schema_change'] ?? 'ignore');
+    const target = qualifiedTable(n.schema, n.name);
+    const exists = (await this.warehouse.query<{ e: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS e`, [target]))[0].e;
+    if (!exists || fullRefresh) return this.model(project, compiled, n, uniqueKey);
+
+    const again = compileProject(project, { modelSchema: p.modelSchema, existing: new Set([n.id]) }).nodes.get(n.id)!;
+    const staging = qualifiedTable(n.schema, `__weir_incr_${n.name}`.slice(0, 63));
+    await this.warehouse.query(`DROP TABLE IF EXISTS ${staging}`);
+    try {
+      let staged: number;
+      try {
+        staged = (await this.warehouse.pool.query(`CREATE TABLE ${staging} AS ${again.compiledSql}`)).rowCount ?? 0;
+      } catch (e) {
+        throw new DomainError('MODELING.MODEL_SQL_FAILED', `${n.path}: ${(e as Error).message}`, 422);
+      }
+      const cols = (rel: string) =>
+        this.warehouse.query<{ name: string; type: string }>(
+          `SELECT attname AS name, format_type(atttypid, atttypmod) AS type FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
+          [rel],
+        );
+      const have = await cols(target);
+      const incoming = await cols(staging);
+      const added = incoming.filter((c) => !have.some((h) => h.name === c.name));
+      const removed = have.filter((h) => !incoming.some((c) => c.name === h.name));
+      if ((added.length || removed.length) && onSchemaChange === 'fail') {
+        throw new DomainError('MODELING.SCHEMA_CHANGED', `${n.path}: the columns changed (added ${added.map((c) => c.name).join(', ') || 'none'}; removed ${removed.map((c) => c.name).join(', ') || 'none'}) and on_schema_change is fail`, 422);
+      }
+      const verdict = await this.gate.check({ dataset: n.name, schema: n.schema, table: `__weir_incr_${n.name}`.slice(0, 63), runId: `build:${n.id}`, rows: staged });
+      if (!verdict.passed) {
+        throw new DomainError('QUALITY.GATE_FAILED', `audit of the new rows failed, nothing was applied: ${verdict.failures.filter((f) => f.severity === 'error').map((f) => f.message).join('; ')}`, 422);
+      }
+      await this.warehouse.transaction(async (c) => {
+        if (onSchemaChange === 'append_new_columns' || onSchemaChange === 'sync_all_columns') {
+          for (const a of added) await c.query(`ALTER TABLE ${target} ADD COLUMN ${quoteIdent(a.name, 'column')} ${a.type}`);
+        }
+        if (onSchemaChange === 'sync_all_columns') for (const r of removed) await c.query(`ALTER TABLE ${target} DROP COLUMN ${quoteIdent(r.name, 'column')}`);
+        const now = onSchemaChange === 'append_new_columns' || onSchemaChange === 'sync_all_columns' ? incoming : incoming.filter((x) => have.some((h) => h.name === x.name));
+        const list = now.map((x) => quoteIdent(x.name, 'column')).join(', ');
+        if (strategy === 'append') {
+          await c.query(`INSERT INTO ${target} (${list}) SELECT ${list} FROM ${staging}`);
+        } else if (strategy === 'delete+insert') {
+          const keys = uniqueKey.map((k) => quoteIdent(k, 'column')).join(', ');
+          await c.query(`DELETE FROM ${target} t WHERE (${uniqueKey.map((k) => `t.${quoteIdent(k)}`).join(', ')}) IN (SELECT ${keys} FROM ${staging})`);
+          await c.query(`INSERT INTO ${target} (${list}) SELECT ${list} FROM ${staging}`);
+        } else {
+          const on = uniqueKey.map((k) => `t.${quoteIdent(k)} = s.${quoteIdent(k)}`).join(' AND ');
+          const set = now.filter((x) => !uniqueKey.includes(x.name)).map((x) => `${quoteIdent(x.name)} = s.${quoteIdent(x.name)}`);
+          await c.query(
+            `MERGE INTO ${target} t USING ${staging} s ON ${on}
+               ${set.length ? `WHEN MATCHED THEN UPDATE SET ${set.join(', ')}` : ''}
+               WHEN NOT MATCHED THEN INSERT (${list}) VALUES (${now.map((x) => `s.${quoteIdent(x.name)}`).join(', ')})`,
+          );
+        }
+      });
+      return { rowsAffected: String(staged), compiledSql: again.compiledSql ?? null, refs: { strategy, ...(verdict.runIds?.length ? { qualityRuns: verdict.runIds } : {}) } };
+    } finally {
+      await this.warehouse.query(`DROP TABLE IF EXISTS ${staging}`).catch(() => undefined);
     }
   }
 

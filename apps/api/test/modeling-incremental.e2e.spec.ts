@@ -1,0 +1,78 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Client } from 'pg';
+import { ModelingService } from '@weir/modeling';
+import { admin, TestApp } from './support/test-app';
+import { startIngestionApp, tempDataDir } from './support/files';
+
+describe('modeling e2e: incremental materializations', () => {
+  let t: TestApp;
+  let files: ReturnType<typeof tempDataDir>;
+  let pg: Client;
+  let close: () => Promise<void>;
+  const dir = () => path.join(files.dir, 'projects', 'inc');
+  const write = (f: string, s: string) => {
+    fs.mkdirSync(path.dirname(path.join(dir(), f)), { recursive: true });
+    fs.writeFileSync(path.join(dir(), f), s);
+  };
+  const build = async (select?: string, fullRefresh = false) => {
+    await t.http.post('/api/modeling/projects').set(admin).send({ path: 'inc' }).expect(201);
+    const b = await t.http.post('/api/modeling/builds').set(admin).send({ project: 'inc', select, fullRefresh }).expect(202);
+    return t.app.get(ModelingService).waitForBuild(b.body.id, 60_000);
+  };
+  const rows = async (rel: string) => (await pg.query(`SELECT * FROM ${rel} ORDER BY id`)).rows;
+
+  beforeAll(async () => {
+    ({ t, files, pg, close } = await startIngestionApp());
+    await pg.query(`CREATE SCHEMA IF NOT EXISTS raw; CREATE TABLE raw.events (id int PRIMARY KEY, v text, updated_at int)`);
+    await pg.query(`INSERT INTO raw.events VALUES (1, 'a', 1), (2, 'b', 1)`);
+    write('dbt_project.yml', 'name: inc\n');
+    const where = "{% if is_incremental() %} where updated_at > (select coalesce(max(updated_at), 0) from {{ this }}) {% endif %}";
+    write('models/ev_merge.sql', `{{ config(materialized='incremental', unique_key='id') }}\nselect id, v, updated_at from raw.events ${where}`);
+    write('models/ev_append.sql', `{{ config(materialized='incremental') }}\nselect id, v, updated_at from raw.events ${where}`);
+    write('models/ev_di.sql', `{{ config(materialized='incremental', unique_key='id', incremental_strategy='delete+insert') }}\nselect id, v, updated_at from raw.events ${where}`);
+  });
+  afterAll(() => close?.());
+
+  it('first build is a full build; later builds apply only new rows by strategy', async () => {
+    const b1 = await build();
+    expect(b1.status).toBe('succeeded');
+    expect(b1.steps.map((s) => s.rowsAffected)).toEqual([2, 2, 2]);
+    await pg.query(`UPDATE raw.events SET v = 'b2', updated_at = 2 WHERE id = 2; INSERT INTO raw.events VALUES (3, 'c', 2)`);
+    const b2 = await build();
+    expect(b2.status).toBe('succeeded');
+    expect(b2.steps.map((s) => [s.node, s.rowsAffected, s.refs?.['strategy']])).toEqual([
+      ['model.ev_append', 2, 'append'],
+      ['model.ev_di', 2, 'delete+insert'],
+      ['model.ev_merge', 2, 'merge'],
+    ]);
+    const merged = [
+      { id: 1, v: 'a', updated_at: 1 },
+      { id: 2, v: 'b2', updated_at: 2 },
+      { id: 3, v: 'c', updated_at: 2 },
+    ];
+    expect(await rows('analytics.ev_merge')).toEqual(merged);
+    expect(await rows('analytics.ev_di')).toEqual(merged);
+    expect((await rows('analytics.ev_append')).map((r) => r.id)).toEqual([1, 2, 2, 3]);
+    // unchanged source: nothing new
+    const b3 = await build('ev_merge');
+    expect(b3.steps[0].rowsAffected).toBe(0);
+    // full refresh rebuilds from scratch
+    const b4 = await build('ev_append', true);
+    expect(b4.steps[0].rowsAffected).toBe(3);
+    expect((await rows('analytics.ev_append')).map((r) => r.id)).toEqual([1, 2, 3]);
+  });
+
+  it('on_schema_change: fail refuses, append_new_columns adds the column', async () => {
+    const where = "{% if is_incremental() %} where updated_at > (select coalesce(max(updated_at), 0) from {{ this }}) {% endif %}";
+    write('models/ev_merge.sql', `{{ config(materialized='incremental', unique_key='id', on_schema_change='fail') }}\nselect id, v, updated_at, 'x' as extra from raw.events ${where}`);
+    await pg.query(`INSERT INTO raw.events VALUES (4, 'd', 3)`);
+    const failed = await build('ev_merge');
+    expect(failed.steps[0]).toMatchObject({ status: 'failed', error: expect.stringMatching(/columns changed \(added extra; removed none\) and on_schema_change is fail/) });
+    expect((await rows('analytics.ev_merge')).map((r) => r.id)).toEqual([1, 2, 3]);
+    write('models/ev_merge.sql', `{{ config(materialized='incremental', unique_key='id', on_schema_change='append_new_columns') }}\nselect id, v, updated_at, 'x' as extra from raw.events ${where}`);
+    const ok = await build('ev_merge');
+    expect(ok.steps[0]).toMatchObject({ status: 'succeeded', rowsAffected: 1 });
+    expect((await rows('analytics.ev_merge')).at(-1)).toEqual({ id: 4, v: 'd', updated_at: 3, extra: 'x' });
+  });
+});
