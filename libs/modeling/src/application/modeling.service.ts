@@ -81,6 +81,8 @@ export class ModelingService implements OnApplicationShutdown {
   private readonly log = new Logger('modeling');
   private readonly projectsRoot: string;
   private readonly running = new Set<Promise<void>>();
+  /** Builds executing in this process, to wait on them without polling. */
+  private readonly inProcess = new Map<string, Promise<void>>();
 
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
@@ -182,11 +184,17 @@ export class ModelingService implements OnApplicationShutdown {
     );
     const run = this.execute(b.id, p, project, compiled, ids, fullRefresh).catch((e) => this.log.error(`build ${b.id}: ${(e as Error).message}`));
     this.running.add(run);
-    void run.finally(() => this.running.delete(run));
+    this.inProcess.set(b.id, run);
+    void run.finally(() => {
+      this.running.delete(run);
+      this.inProcess.delete(b.id);
+    });
     return this.getBuild(b.id);
   }
 
   async waitForBuild(id: string, timeoutMs = 600_000): Promise<BuildView> {
+    const local = this.inProcess.get(id);
+    if (local) await local;
     const t0 = Date.now();
     while (Date.now() - t0 < timeoutMs) {
       const b = await this.getBuild(id);
@@ -399,7 +407,7 @@ export class ModelingService implements OnApplicationShutdown {
     try {
       let staged: number;
       try {
-        staged = (await this.warehouse.pool.query(`CREATE TABLE ${staging} AS ${again.compiledSql}`)).rowCount ?? 0;
+        staged = (await this.warehouse.pool.query(`CREATE UNLOGGED TABLE ${staging} AS ${again.compiledSql}`)).rowCount ?? 0;
       } catch (e) {
         throw new DomainError('MODELING.MODEL_SQL_FAILED', `${n.path}: ${(e as Error).message}`, 422);
       }

@@ -1,0 +1,122 @@
+/* eslint-disable no-console -- a command-line report */
+/**
+ * `npm run bench:model -- --rows 2000000`: an incremental model (merge on id) over an orders
+ * table; time the full build, append 1% new rows, time the incremental build.
+ * Last line: {"bench":"model","rows":…,"full_s":…,"incremental_s":…,"ratio":…}. Target ratio ≤ 0.05.
+ */
+import 'reflect-metadata';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Client } from 'pg';
+import { freePort, loadConfig, PlatformModule, runMigrations, startEmbeddedPostgres } from '@weir/platform';
+import { CatalogModule } from '@weir/catalog';
+import { QualityModule } from '@weir/quality';
+import { IngestionModule } from '@weir/ingestion';
+import { ModelingModule, ModelingService } from '@weir/modeling';
+
+const arg = (name: string, dflt: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : dflt;
+};
+const ROWS = Number(arg('rows', '2000000'));
+const REPEAT = Number(arg('repeat', '3'));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function main(): Promise<void> {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'weir-mbench-'));
+  fs.chmodSync(work, 0o755);
+  let server = process.env['TEST_DATABASE_URL'] || process.env['DATABASE_URL'];
+  let stopPg: (() => Promise<void>) | undefined;
+  if (!server) {
+    const pg = await startEmbeddedPostgres({ dataDir: path.join(work, 'pg'), port: await freePort(), ephemeral: true });
+    server = pg.url;
+    stopPg = () => pg.stop();
+  }
+  const dbName = `weir_mbench_${process.pid}`;
+  const admin = new Client({ connectionString: server });
+  admin.on('error', () => undefined);
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${dbName}`);
+  const u = new URL(server);
+  u.pathname = `/${dbName}`;
+  const url = u.toString();
+  const c = new Client({ connectionString: url });
+  c.on('error', () => undefined);
+  await c.connect();
+  let app: Awaited<ReturnType<typeof NestFactory.createApplicationContext>> | undefined;
+  try {
+    await runMigrations(url);
+    console.log(`bench model: building a ${ROWS}-row source table…`);
+    await c.query(`CREATE SCHEMA src; CREATE TABLE src.orders (id bigint PRIMARY KEY, customer_id int, status text, amount numeric(12,2), created_at timestamptz)`);
+    await c.query(
+      `INSERT INTO src.orders SELECT g, 1 + (g * 7919) % 100000, (ARRAY['new','paid','shipped'])[1 + g % 3], (g % 100000) / 100.0, timestamptz '2025-01-01' + g * interval '1 second' FROM generate_series(1, $1::bigint) g`,
+      [ROWS],
+    );
+    await c.query('VACUUM ANALYZE src.orders');
+    const projectDir = path.join(work, 'projects', 'bench');
+    fs.mkdirSync(path.join(projectDir, 'models'), { recursive: true });
+    fs.writeFileSync(path.join(projectDir, 'dbt_project.yml'), 'name: bench\n');
+    fs.writeFileSync(
+      path.join(projectDir, 'models', 'orders_inc.sql'),
+      "{{ config(materialized='incremental', unique_key='id') }}\nselect id, customer_id, status, amount, created_at from src.orders\n{% if is_incremental() %} where id > (select max(id) from {{ this }}) {% endif %}",
+    );
+    process.env['WEIR_PROJECTS_ROOT'] = path.join(work, 'projects');
+    const config = loadConfig({ DATABASE_URL: url, WEIR_LOG_LEVEL: 'warn', WEIR_DATA_DIR: work, WEIR_ROLES: 'worker' });
+    @Module({ imports: [PlatformModule.forRoot({ config, databaseUrl: url, warehouseUrl: url }), CatalogModule, QualityModule, IngestionModule, ModelingModule] })
+    class BenchModule {}
+    app = await NestFactory.createApplicationContext(BenchModule, { logger: ['error', 'warn'] });
+    await app.init();
+    const modeling = app.get(ModelingService);
+    await modeling.register('bench');
+    const timeBuild = async (fullRefresh = false) => {
+      const t0 = process.hrtime.bigint();
+      const b = await modeling.waitForBuild((await modeling.build('bench', undefined, fullRefresh)).id, 3_600_000);
+      const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+      if (b.status !== 'succeeded') throw new Error(`build failed: ${JSON.stringify(b.steps)}`);
+      return { secs, rows: b.steps[0].rowsAffected };
+    };
+    const fulls: number[] = [];
+    for (let i = 0; i < REPEAT; i++) {
+      const f = await timeBuild(i > 0);
+      fulls.push(f.secs);
+      console.log(`  full build ${i + 1}: ${f.secs.toFixed(2)} s (${f.rows} rows)`);
+    }
+    const extra = Math.max(1, Math.floor(ROWS / 100));
+    const incs: number[] = [];
+    let next = ROWS;
+    for (let i = 0; i < REPEAT; i++) {
+      await c.query(
+        `INSERT INTO src.orders SELECT g, 1 + (g * 7919) % 100000, 'new', (g % 100000) / 100.0, timestamptz '2025-01-01' + g * interval '1 second' FROM generate_series($1::bigint + 1, $1::bigint + $2::bigint) g`,
+        [next, extra],
+      );
+      next += extra;
+      const r = await timeBuild();
+      if (r.rows !== extra) throw new Error(`incremental build applied ${r.rows} rows, expected ${extra}`);
+      incs.push(r.secs);
+      console.log(`  incremental build ${i + 1}: ${r.secs.toFixed(3)} s (${r.rows} new rows)`);
+    }
+    const total = (await c.query(`SELECT count(*)::int AS n FROM analytics.orders_inc`)).rows[0].n;
+    if (total !== next) throw new Error(`unexpected contents: ${total} rows, expected ${next}`);
+    const full = { secs: median(fulls) };
+    const inc = { secs: median(incs) };
+    console.log(`full build ${full.secs.toFixed(2)} s, incremental build ${inc.secs.toFixed(3)} s (medians of ${REPEAT})`);
+    const ratio = inc.secs / full.secs;
+    console.log(`incremental / full = ${ratio.toFixed(4)}`);
+    console.log(JSON.stringify({ bench: 'model', rows: ROWS, new_rows: extra, repeat: REPEAT, full_s: +full.secs.toFixed(3), incremental_s: +inc.secs.toFixed(3), ratio: +ratio.toFixed(4) }));
+  } finally {
+    await app?.close();
+    await c.end().catch(() => undefined);
+    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
+    await admin.end();
+    await stopPg?.();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error(`bench model failed: ${e instanceof Error ? e.message : e}`);
+  process.exit(1);
+});
