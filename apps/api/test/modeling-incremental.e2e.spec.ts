@@ -76,3 +76,48 @@ describe('modeling e2e: incremental materializations', () => {
     expect((await rows('analytics.ev_merge')).at(-1)).toEqual({ id: 4, v: 'd', updated_at: 3, extra: 'x' });
   });
 });
+
+describe('modeling e2e: enforced contracts and schema change classification', () => {
+  let t: TestApp;
+  let files: ReturnType<typeof tempDataDir>;
+  let pg: Client;
+  let close: () => Promise<void>;
+  const write = (f: string, s: string) => {
+    const p = path.join(files.dir, 'projects', 'con', f);
+    fs.mkdirSync(path.dirname(p), { recursive: true });
+    fs.writeFileSync(p, s);
+  };
+  const build = async (select?: string) => {
+    await t.http.post('/api/modeling/projects').set(admin).send({ path: 'con' }).expect(201);
+    const b = await t.http.post('/api/modeling/builds').set(admin).send({ project: 'con', select }).expect(202);
+    return t.app.get(ModelingService).waitForBuild(b.body.id, 60_000);
+  };
+  beforeAll(async () => {
+    ({ t, files, pg, close } = await startIngestionApp());
+    write('dbt_project.yml', 'name: con\nmodels:\n  con:\n    materialized: table\n');
+    write('models/typed.sql', 'select 1::int as id, \'a\'::text as name');
+    write('models/child.sql', "select id from {{ ref('typed') }}");
+    write(
+      'models/schema.yml',
+      'version: 2\nmodels:\n  - name: typed\n    config:\n      contract: {enforced: true}\n    columns:\n      - name: id\n        data_type: int\n      - name: name\n        data_type: text\n',
+    );
+  });
+  afterAll(() => close?.());
+
+  it('builds when the columns match the enforced contract, fails before swap with a diff when not', async () => {
+    expect((await build()).status).toBe('succeeded');
+    write('models/typed.sql', "select 1::bigint as id, 'a'::text as name, 2 as extra");
+    const b = await build('typed');
+    expect(b.steps[0]).toMatchObject({ status: 'failed', error: expect.stringMatching(/enforced contract does not match.*column id is bigint, the contract says integer; unexpected column extra/) });
+    expect((await pg.query(`SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = 'analytics.typed'::regclass AND attname = 'id'`)).rows[0].t).toBe('integer');
+  });
+
+  it('classifies a breaking change and names the downstream models', async () => {
+    write('models/schema.yml', 'version: 2\nmodels:\n  - name: typed\n');
+    write('models/typed.sql', 'select 1::int as id');
+    const b = await build('typed');
+    expect(b.steps[0]).toMatchObject({ status: 'succeeded', refs: { schemaChange: { kind: 'breaking', details: ['removed column name'], affectedDownstream: ['model.child'] } } });
+    const versions = (await t.http.get('/api/catalog/datasets/typed').set(admin).expect(200)).body.versions;
+    expect(versions[0]).toMatchObject({ kind: 'breaking', changedBy: 'modeling:con' });
+  });
+});

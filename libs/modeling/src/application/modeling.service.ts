@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConflictError, DomainError, NotFoundError, qualifiedTable, quoteIdent, ValidationError, Warehouse, WEIR_CONFIG, WeirConfig } from '@weir/platform';
-import { CATALOG, CatalogPort, ColumnContract, DatasetContract } from '@weir/catalog';
+import { CATALOG, CatalogPort, classifyChange, ColumnContract, DatasetContract } from '@weir/catalog';
 import { QUALITY_GATE, QUALITY_SUITES, QualityGate, QualitySuites } from '@weir/quality';
 import { CsvParser, inferContract, RunsService, SourcesService } from '@weir/ingestion';
 import { compileProject, CompiledNode, CompiledProject, CompileError, DagCycleError, select } from '../domain/compile';
@@ -340,6 +340,18 @@ export class ModelingService implements OnApplicationShutdown {
       [n.schema, building],
     );
     const props = project.properties.get(n.name);
+    const enforced = (n.config['contract'] as { enforced?: unknown } | undefined)?.enforced === true;
+    if (enforced) {
+      const built = await this.warehouse.query<{ name: string; type: string }>(
+        `SELECT attname AS name, format_type(atttypid, atttypmod) AS type FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
+        [fresh],
+      );
+      const diff = contractDiff(props?.columns ?? [], built);
+      if (diff.length) {
+        await this.warehouse.query(`DROP ${kind} IF EXISTS ${fresh}`).catch(() => undefined);
+        throw new DomainError('MODELING.CONTRACT_VIOLATED', `${n.path}: the enforced contract does not match the built columns: ${diff.join('; ')}`, 422);
+      }
+    }
     const contract: DatasetContract = {
       columns: columns.map(
         (c): ColumnContract => ({
@@ -350,6 +362,12 @@ export class ModelingService implements OnApplicationShutdown {
         }),
       ),
     };
+    // classify the schema change against the live version, and name who reads this model
+    const before = await this.catalog.findDataset(n.name);
+    const change = before ? classifyChange(before.contract, contract) : undefined;
+    const downstream = [...compiled.nodes.values()].filter((x) => x.dependsOn.includes(n.id)).map((x) => x.id);
+    const schemaChange = change && change.kind !== 'none' ? { kind: change.kind, details: change.details, ...(change.kind === 'breaking' ? { affectedDownstream: downstream } : {}) } : undefined;
+    if (schemaChange?.kind === 'breaking') this.log.warn(`${n.id}: breaking schema change (${change!.details.join('; ')}); downstream: ${downstream.join(', ') || 'none'}`);
     try {
       await this.catalog.ensureDataset({ name: n.name, schema: n.schema, table: n.name, contract, description: props?.description ?? null, tags: [...n.tags, `project:${project.name}`] }, `modeling:${project.name}`);
       await this.syncYamlSuite(project, compiled, n);
@@ -377,7 +395,8 @@ export class ModelingService implements OnApplicationShutdown {
         await c.query(`ALTER ${kind} ${fresh} RENAME TO ${quoteIdent(n.name)}`);
         if (uniqueKey.length) await c.query(`ALTER INDEX ${qualifiedTable(n.schema, `${building}_uk`.slice(0, 63))} RENAME TO ${quoteIdent(`${n.name}_uk`.slice(0, 63))}`);
       });
-      return { rowsAffected: rows === null ? null : String(rows), refs: verdict.runIds?.length ? { qualityRuns: verdict.runIds } : null };
+      const refs = { ...(verdict.runIds?.length ? { qualityRuns: verdict.runIds } : {}), ...(schemaChange ? { schemaChange } : {}) };
+      return { rowsAffected: rows === null ? null : String(rows), refs: Object.keys(refs).length ? refs : null };
     } catch (e) {
       await this.warehouse.query(`DROP ${kind} IF EXISTS ${fresh}`).catch(() => undefined);
       throw e;
@@ -468,4 +487,40 @@ export class ModelingService implements OnApplicationShutdown {
     if (problems.length) throw new ValidationError('MODELING.UNSUPPORTED_TEST', problems.join('; '));
     await this.suites.upsertSuite(`dbt:${project.name}:${n.name}`.slice(0, 100), n.name, expectations, { source: 'dbt schema.yml', anomalies: { enabled: false } });
   }
+}
+
+const TYPE_ALIASES: Record<string, string> = {
+  int: 'integer',
+  int4: 'integer',
+  int8: 'bigint',
+  int2: 'smallint',
+  bool: 'boolean',
+  float: 'double precision',
+  float8: 'double precision',
+  float4: 'real',
+  varchar: 'character varying',
+  timestamp: 'timestamp without time zone',
+  timestamptz: 'timestamp with time zone',
+  string: 'text',
+};
+
+/** `varchar(10)` → `character varying(10)`, `INT` → `integer`: PostgreSQL's own spelling (format_type). */
+export function normalizeType(t: string): string {
+  const m = /^\s*([a-z_][a-z0-9_ ]*?)\s*(\(.*\))?\s*$/i.exec(t);
+  if (!m) return t.trim().toLowerCase();
+  const base = m[1].toLowerCase().replace(/\s+/g, ' ');
+  return `${TYPE_ALIASES[base] ?? base}${m[2] ? m[2].replace(/\s+/g, '') : ''}`;
+}
+
+/** Differences between a model's declared columns (YAML, data_type) and what the SQL built. */
+export function contractDiff(declared: { name: string; data_type?: string }[], built: { name: string; type: string }[]): string[] {
+  const out: string[] = [];
+  const have = new Map(built.map((b) => [b.name, normalizeType(b.type)]));
+  for (const d of declared) {
+    if (!have.has(d.name)) out.push(`missing column ${d.name}`);
+    else if (!d.data_type) out.push(`column ${d.name} declares no data_type`);
+    else if (normalizeType(d.data_type) !== have.get(d.name)) out.push(`column ${d.name} is ${have.get(d.name)}, the contract says ${normalizeType(d.data_type)}`);
+  }
+  for (const b of built) if (!declared.some((d) => d.name === b.name)) out.push(`unexpected column ${b.name}`);
+  return out;
 }
