@@ -290,6 +290,7 @@ export class ModelingService implements OnApplicationShutdown {
       await steps.update({ buildId, nodeId: id }, { status: 'succeeded', finishedAt: new Date(), ...patch } as never);
     };
     if (n.kind === 'seed') return done(await this.seed(p, project, n));
+    if (n.kind === 'snapshot') return done(await this.snapshot(n));
     if (n.materialized === 'ephemeral') return done({ error: null, refs: { note: 'ephemeral: inlined as a CTE where referenced' } });
     if (n.materialized === 'incremental') return done(await this.incremental(p, project, compiled, n, fullRefresh));
     return done(await this.model(project, compiled, n));
@@ -321,7 +322,7 @@ export class ModelingService implements OnApplicationShutdown {
     const target = qualifiedTable(n.schema, n.name);
     const fresh = qualifiedTable(n.schema, building);
     const kind = n.materialized === 'view' ? 'VIEW' : 'TABLE';
-    await this.warehouse.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(n.schema, 'schema')}`);
+    await this.ensureSchema(n.schema);
     await this.warehouse.query(`DROP ${kind} IF EXISTS ${fresh}`);
     let rows: number | null = null;
     try {
@@ -472,6 +473,104 @@ export class ModelingService implements OnApplicationShutdown {
       return { rowsAffected: String(staged), compiledSql: again.compiledSql ?? null, refs: { strategy, ...(verdict.runIds?.length ? { qualityRuns: verdict.runIds } : {}) } };
     } finally {
       await this.warehouse.query(`DROP TABLE IF EXISTS ${staging}`).catch(() => undefined);
+    }
+  }
+
+  /**
+   * SCD type 2 snapshots (dbt's `timestamp` and `check` strategies, `unique_key`, `hard_deletes`
+   * ignore | invalidate | new_record) with columns dbt_scd_id, dbt_updated_at, dbt_valid_from,
+   * dbt_valid_to, dbt_is_deleted and a generated dbt_is_current. A partial unique index allows one
+   * current row per key, the run holds an exclusive lock and works in one transaction, duplicates
+   * of a key in one batch keep the latest row, and unchanged data changes nothing.
+   */
+  private async snapshot(n: CompiledNode): Promise<StepPatch> {
+    const cfg = n.config;
+    const keyCfg = cfg['unique_key'];
+    const keys = Array.isArray(keyCfg) ? keyCfg.map(String) : typeof keyCfg === 'string' ? keyCfg.split(',').map((k) => k.trim()).filter(Boolean) : [];
+    const strategy = String(cfg['strategy'] ?? '');
+    const hardDeletes = String(cfg['hard_deletes'] ?? (cfg['invalidate_hard_deletes'] ? 'invalidate' : 'ignore'));
+    if (keys.length === 0) throw new DomainError('MODELING.BAD_CONFIG', `${n.path}: snapshot ${n.name} needs unique_key`, 422);
+    if (strategy !== 'timestamp' && strategy !== 'check') throw new DomainError('MODELING.BAD_CONFIG', `${n.path}: snapshot strategy must be timestamp or check`, 422);
+    if (!['ignore', 'invalidate', 'new_record'].includes(hardDeletes)) throw new DomainError('MODELING.BAD_CONFIG', `${n.path}: hard_deletes must be ignore, invalidate or new_record`, 422);
+    const updatedAt = strategy === 'timestamp' ? String(cfg['updated_at'] ?? '') : '';
+    if (strategy === 'timestamp' && !updatedAt) throw new DomainError('MODELING.BAD_CONFIG', `${n.path}: the timestamp strategy needs updated_at`, 422);
+    const target = n.relation;
+    const k = keys.map((x) => quoteIdent(x, 'column'));
+    const keyExpr = k.length === 1 ? `${k[0]}::text` : `concat_ws('|', ${k.map((x) => `${x}::text`).join(', ')})`;
+    const stage = qualifiedTable(n.schema, `__weir_snap_${n.name}`.slice(0, 63));
+    await this.ensureSchema(n.schema);
+    return this.warehouse.transaction(async (c) => {
+      // the batch, one row per key (the latest by updated_at, or the last by content for check)
+      const order = strategy === 'timestamp' ? `${quoteIdent(updatedAt, 'column')} DESC NULLS LAST` : `md5(s::text) DESC`;
+      try {
+        await c.query(`CREATE TEMP TABLE __weir_batch ON COMMIT DROP AS SELECT DISTINCT ON (${k.join(', ')}) s.* FROM (${n.compiledSql}) s ORDER BY ${k.join(', ')}, ${order}`);
+      } catch (e) {
+        throw new DomainError('MODELING.MODEL_SQL_FAILED', `${n.path}: ${(e as Error).message}`, 422);
+      }
+      const batchCols = (await c.query(`SELECT attname AS name FROM pg_attribute WHERE attrelid = 'pg_temp.__weir_batch'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`)).rows.map((r) => r.name as string);
+      const cols = batchCols.map((x) => quoteIdent(x, 'column')).join(', ');
+      const checkCols = strategy === 'check' ? (cfg['check_cols'] === 'all' || cfg['check_cols'] === undefined ? batchCols.filter((x) => !keys.includes(x)) : (cfg['check_cols'] as string[])) : [];
+      const changeTs = strategy === 'timestamp' ? `b.${quoteIdent(updatedAt)}` : 'now()';
+      const exists = (await c.query(`SELECT to_regclass($1) IS NOT NULL AS e`, [target])).rows[0].e;
+      void stage;
+      if (!exists) {
+        await c.query(
+          `CREATE TABLE ${target} AS SELECT b.*, md5(${keyExpr.replace(/"/g, '"')} || '|' || ${changeTs}::text) AS dbt_scd_id, ${changeTs}::timestamptz AS dbt_updated_at,
+                  ${changeTs}::timestamptz AS dbt_valid_from, NULL::timestamptz AS dbt_valid_to, false AS dbt_is_deleted FROM __weir_batch b`,
+        );
+        await c.query(`ALTER TABLE ${target} ADD COLUMN dbt_is_current boolean GENERATED ALWAYS AS (dbt_valid_to IS NULL) STORED`);
+        await c.query(`CREATE UNIQUE INDEX ${quoteIdent(`${n.name}_one_current`.slice(0, 63))} ON ${target} (${k.join(', ')}) WHERE dbt_valid_to IS NULL`);
+        const inserted = (await c.query(`SELECT count(*)::int AS n FROM ${target}`)).rows[0].n;
+        return { rowsAffected: String(inserted), refs: { inserted, invalidated: 0 } };
+      }
+      // one snapshot run at a time per target (a racing run waits, then sees this one's result)
+      await c.query(`LOCK TABLE ${target} IN EXCLUSIVE MODE`);
+      const join = keys.map((x) => `t.${quoteIdent(x)} = b.${quoteIdent(x)}`).join(' AND ');
+      const changed =
+        strategy === 'timestamp'
+          ? `(t.dbt_is_deleted OR b.${quoteIdent(updatedAt)}::timestamptz > t.dbt_updated_at)`
+          : `(t.dbt_is_deleted OR ${checkCols.map((x) => `t.${quoteIdent(x)} IS DISTINCT FROM b.${quoteIdent(x)}`).join(' OR ') || 'FALSE'})`;
+      await c.query(`CREATE TEMP TABLE __weir_changes ON COMMIT DROP AS SELECT b.* FROM __weir_batch b JOIN ${target} t ON ${join} AND t.dbt_valid_to IS NULL WHERE ${changed}`);
+      const invalidated = (
+        await c.query(
+          `UPDATE ${target} t SET dbt_valid_to = ${strategy === 'timestamp' ? `b.${quoteIdent(updatedAt)}::timestamptz` : 'now()'} FROM __weir_changes b WHERE ${join} AND t.dbt_valid_to IS NULL`,
+        )
+      ).rowCount ?? 0;
+      const fresh = `SELECT b.* FROM __weir_batch b WHERE NOT EXISTS (SELECT 1 FROM ${target} t WHERE ${join} AND t.dbt_valid_to IS NULL)`;
+      const inserted = (
+        await c.query(
+          `INSERT INTO ${target} (${cols}, dbt_scd_id, dbt_updated_at, dbt_valid_from, dbt_valid_to, dbt_is_deleted)
+           SELECT ${batchCols.map((x) => `b.${quoteIdent(x)}`).join(', ')}, md5(${keyExpr.replace(/"([^"]+)"/g, 'b."$1"')} || '|' || ${changeTs}::text), ${changeTs}::timestamptz, ${changeTs}::timestamptz, NULL, false
+             FROM (${fresh}) b`,
+        )
+      ).rowCount ?? 0;
+      let deleted = 0;
+      if (hardDeletes !== 'ignore') {
+        const gone = `t.dbt_valid_to IS NULL AND NOT t.dbt_is_deleted AND NOT EXISTS (SELECT 1 FROM __weir_batch b WHERE ${join})`;
+        if (hardDeletes === 'new_record') {
+          await c.query(`CREATE TEMP TABLE __weir_gone ON COMMIT DROP AS SELECT * FROM ${target} t WHERE ${gone}`);
+        }
+        deleted = (await c.query(`UPDATE ${target} t SET dbt_valid_to = now() WHERE ${gone}`)).rowCount ?? 0;
+        if (hardDeletes === 'new_record' && deleted) {
+          await c.query(
+            `INSERT INTO ${target} (${cols}, dbt_scd_id, dbt_updated_at, dbt_valid_from, dbt_valid_to, dbt_is_deleted)
+             SELECT ${batchCols.map((x) => `g.${quoteIdent(x)}`).join(', ')}, md5(${keyExpr.replace(/"([^"]+)"/g, 'g."$1"')} || '|deleted|' || now()::text), now(), now(), NULL, true FROM __weir_gone g`,
+          );
+        }
+      }
+      return { rowsAffected: String(inserted), refs: { inserted, invalidated: invalidated + deleted, hardDeleted: deleted } };
+    });
+  }
+
+  /** CREATE SCHEMA IF NOT EXISTS races with itself across parallel steps: the loser just retries. */
+  private async ensureSchema(schema: string): Promise<void> {
+    for (let i = 0; ; i++) {
+      try {
+        await this.warehouse.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema, 'schema')}`);
+        return;
+      } catch (e) {
+        if ((e as { code?: string }).code !== '23505' || i >= 2) throw e;
+      }
     }
   }
 

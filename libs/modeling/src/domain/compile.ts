@@ -1,7 +1,7 @@
 import nunjucks from 'nunjucks';
 import { folderConfig, Project } from './project';
 
-export type NodeKind = 'model' | 'seed' | 'source';
+export type NodeKind = 'model' | 'seed' | 'source' | 'snapshot';
 export const MATERIALIZATIONS = ['view', 'table', 'incremental', 'ephemeral'] as const;
 
 /** One node of the project DAG, compiled. */
@@ -185,6 +185,55 @@ export function compileProject(project: Project, opts: CompileOptions = {}): Com
       throw toCompileError(m.path, e as Error);
     }
     node.dependsOn = [...deps];
+  }
+  // snapshots: {% snapshot name %} … {% endsnapshot %} blocks, rendered like models
+  for (const f of project.snapshots) {
+    const blocks = [...f.sql.matchAll(/{%-?\s*snapshot\s+([A-Za-z_][A-Za-z0-9_]*)\s*-?%}([\s\S]*?){%-?\s*endsnapshot\s*-?%}/g)];
+    if (blocks.length === 0) throw new CompileError(f.path, undefined, 'no {% snapshot name %} … {% endsnapshot %} block');
+    for (const [whole, name, body] of blocks) {
+      const line = f.sql.slice(0, f.sql.indexOf(whole)).split('\n').length;
+      const collected: Record<string, unknown> = {};
+      const deps = new Set<string>();
+      let sql: string;
+      try {
+        sql = env
+          .renderString(body, {
+            ref: (...a: unknown[]) => {
+              const target = byName(String(a.length >= 2 && typeof a[1] === 'string' ? a[1] : a[0]));
+              if (!target) throw new Error(`ref('${String(a[0])}') names no model or seed of this project`);
+              deps.add(target.id);
+              return target.relation;
+            },
+            source: (src: string, table: string) => {
+              const target = nodes.get(`source.${src}.${table}`);
+              if (!target) throw new Error(`source('${src}', '${table}') is not declared in a sources: block`);
+              deps.add(target.id);
+              return target.relation;
+            },
+            config: (...a: unknown[]) => (Object.assign(collected, kwargs(a)), ''),
+            var: (n: string, d?: unknown) => vars[n] ?? d,
+            is_incremental: () => false,
+          })
+          .trim();
+      } catch (e) {
+        const ce = toCompileError(f.path, e as Error);
+        throw new CompileError(f.path, ce.line !== undefined ? ce.line + line - 1 : line, ce.message.replace(/^[^:]+:(\d+: )?/, ''));
+      }
+      const schema = String(collected['target_schema'] ?? collected['schema'] ?? 'snapshots');
+      nodes.set(`snapshot.${name}`, {
+        id: `snapshot.${name}`,
+        kind: 'snapshot',
+        name,
+        path: f.path,
+        schema,
+        relation: `${q(schema)}.${q(name)}`,
+        config: collected,
+        materialized: 'snapshot',
+        tags: tagsOf(collected),
+        dependsOn: [...deps],
+        compiledSql: sql,
+      });
+    }
   }
   const order = topologicalOrder(nodes);
   // inline ephemeral models as CTEs, in dependency order
