@@ -119,5 +119,8 @@ describe('modeling e2e: enforced contracts and schema change classification', ()
     expect(b.steps[0]).toMatchObject({ status: 'succeeded', refs: { schemaChange: { kind: 'breaking', details: ['removed column name'], affectedDownstream: ['model.child'] } } });
     const versions = (await t.http.get('/api/catalog/datasets/typed').set(admin).expect(200)).body.versions;
     expect(versions[0]).toMatchObject({ kind: 'breaking', changedBy: 'modeling:con' });
+    const changes = (await t.http.get('/api/catalog/datasets/typed/changes').set(admin).expect(200)).body.items;
+    expect(changes.map((c: { kind: string }) => c.kind)).toEqual(['breaking', 'initial']);
+    expect(changes[0]).toMatchObject({ details: ['removed column name'] });
   });
 });

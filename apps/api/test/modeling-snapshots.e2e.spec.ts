@@ -39,6 +39,9 @@ describe('modeling e2e: SCD2 snapshots', () => {
     const b = await build('people_ts people_check');
     expect(b.status).toBe('succeeded');
     expect(await current('snapshots.people_ts')).toEqual([{ id: 1, name: 'Ann' }, { id: 2, name: 'Bob' }]);
+    const ds = (await t.http.get('/api/catalog/datasets/people_ts').set(admin).expect(200)).body;
+    expect(ds).toMatchObject({ schema: 'snapshots', tags: ['snapshot', 'project:snap'] });
+    expect(ds.contract.columns.map((c: { name: string }) => c.name)).toEqual(expect.arrayContaining(['dbt_valid_from', 'dbt_valid_to', 'dbt_is_current']));
   });
 
   it('a change closes the old version and opens a new one; a re-run on unchanged data changes nothing', async () => {

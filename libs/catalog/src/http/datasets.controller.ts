@@ -37,6 +37,14 @@ export class DatasetsController {
     return this.catalog.detail(name);
   }
 
+  @Get(':name/changes')
+  @ApiOperation({ summary: 'The history of contract changes: version, kind (initial, additive, widening, breaking), details, who, when' })
+  @ApiOkResponse({ schema: { type: 'object', properties: { items: { type: 'array', items: { type: 'object' } } } } })
+  async changes(@Param('name') name: string) {
+    const d = await this.catalog.detail(name);
+    return { items: d.versions.map(({ contract: _c, ...v }) => v) };
+  }
+
   @Get(':name/preview')
   @ApiOperation({ summary: 'The first rows of the dataset (PII columns masked for viewers)' })
   @ApiOkResponse({ schema: { type: 'object', properties: { columns: { type: 'array', items: { type: 'string' } }, masked: { type: 'array', items: { type: 'string' } }, rows: { type: 'array', items: { type: 'object' } } } } })

@@ -290,7 +290,11 @@ export class ModelingService implements OnApplicationShutdown {
       await steps.update({ buildId, nodeId: id }, { status: 'succeeded', finishedAt: new Date(), ...patch } as never);
     };
     if (n.kind === 'seed') return done(await this.seed(p, project, n));
-    if (n.kind === 'snapshot') return done(await this.snapshot(n));
+    if (n.kind === 'snapshot') {
+      const patch = await this.snapshot(n);
+      await this.registerRelation(project, n);
+      return done(patch);
+    }
     if (n.materialized === 'ephemeral') return done({ error: null, refs: { note: 'ephemeral: inlined as a CTE where referenced' } });
     if (n.materialized === 'incremental') return done(await this.incremental(p, project, compiled, n, fullRefresh));
     return done(await this.model(project, compiled, n));
@@ -560,6 +564,16 @@ export class ModelingService implements OnApplicationShutdown {
       }
       return { rowsAffected: String(inserted), refs: { inserted, invalidated: invalidated + deleted, hardDeleted: deleted } };
     });
+  }
+
+  /** Records a built relation (snapshot) as a catalog dataset, its contract read from the table. */
+  private async registerRelation(project: Project, n: CompiledNode): Promise<void> {
+    const columns = await this.warehouse.query<{ column_name: string; data_type: string; numeric_precision: number | null; numeric_scale: number | null }>(
+      `SELECT column_name, data_type, numeric_precision, numeric_scale FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`,
+      [n.schema, n.name],
+    );
+    const contract: DatasetContract = { columns: columns.map((c) => ({ name: c.column_name, type: contractType(c.data_type, c.numeric_precision, c.numeric_scale), nullable: true })) };
+    await this.catalog.ensureDataset({ name: n.name, schema: n.schema, table: n.name, contract, tags: [n.kind, `project:${project.name}`] }, `modeling:${project.name}`);
   }
 
   /** CREATE SCHEMA IF NOT EXISTS races with itself across parallel steps: the loser just retries. */
