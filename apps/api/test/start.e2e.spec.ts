@@ -77,6 +77,13 @@ describe('npm start with no DATABASE_URL (embedded PostgreSQL)', () => {
       expect(first.out()).not.toContain(`Bearer ${key}`.replace('Bearer ', 'authorization":"Bearer '));
       expect(first.out()).not.toMatch(/"authorization"/i);
 
+      // the CLI on the same data directory connects to the running embedded server (never restarts it)
+      const cliEnv: Record<string, string | undefined> = { ...process.env, ...env };
+      delete cliEnv['DATABASE_URL'];
+      const cli = execFileSync(process.execPath, ['apps/cli/bin/weir.js', 'keys', 'list'], { cwd: root, env: cliEnv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      expect(cli).toMatch(/admin\s+weir_\S+…\s+active\s+bootstrap-admin/);
+      expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+
       first.child.kill('SIGTERM');
       expect(await first.exited).toBe(0);
       expect(first.out()).toContain('shut down cleanly');

@@ -65,18 +65,18 @@ function pidAlive(pid: number): boolean {
 }
 
 /**
- * A previous process killed without cleanup may have left its postmaster running on our data
- * directory; stop it (fast shutdown) so this start owns the cluster.
+ * A server already running on this data directory (another Weir process, e.g. `npm start` while
+ * the CLI runs, or one left by a killed process): its pid and port, to connect to it instead of
+ * starting a second one (PostgreSQL refuses that) or stopping it under its owner.
  */
-async function stopLeftoverPostmaster(dataDir: string, log: (l: string) => void): Promise<void> {
+function runningPostmaster(dataDir: string): { pid: number; port: number } | undefined {
   const pidFile = path.join(dataDir, 'postmaster.pid');
-  if (!fs.existsSync(pidFile)) return;
-  const pid = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0]);
-  if (!Number.isInteger(pid) || pid <= 0 || !pidAlive(pid)) return;
-  log(`embedded PostgreSQL: a previous server (pid ${pid}) still runs on ${dataDir}; stopping it`);
-  process.kill(pid, 'SIGINT');
-  for (let i = 0; i < 100 && pidAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
-  if (pidAlive(pid)) throw new Error(`embedded PostgreSQL: could not stop leftover server pid ${pid} on ${dataDir}`);
+  if (!fs.existsSync(pidFile)) return undefined;
+  const lines = fs.readFileSync(pidFile, 'utf8').split('\n');
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (!Number.isInteger(pid) || pid <= 0 || !pidAlive(pid) || !Number.isInteger(port) || port <= 0) return undefined;
+  return { pid, port };
 }
 
 /**
@@ -130,7 +130,20 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     log(`embedded PostgreSQL: initialising a new cluster in ${dataDir}`);
     await pg.initialise();
   } else {
-    await stopLeftoverPostmaster(dataDir, log);
+    const running = runningPostmaster(dataDir);
+    if (running) {
+      log(`embedded PostgreSQL: already running on ${dataDir} (pid ${running.pid}, port ${running.port}); connecting to it`);
+      const url = `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${running.port}/${database}`;
+      return {
+        url,
+        port: running.port,
+        dataDir,
+        passwordFile,
+        psql: `PGPASSWORD="$(cat ${passwordFile})" psql -h 127.0.0.1 -p ${running.port} -U ${USER} ${database}`,
+        // not ours to stop
+        stop: async () => undefined,
+      };
+    }
   }
   try {
     await pg.start();
