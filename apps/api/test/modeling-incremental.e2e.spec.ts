@@ -124,3 +124,34 @@ describe('modeling e2e: enforced contracts and schema change classification', ()
     expect(changes[0]).toMatchObject({ details: ['removed column name'] });
   });
 });
+
+describe('modeling e2e: the example star schema (examples/shop)', () => {
+  let t: TestApp;
+  let files: ReturnType<typeof tempDataDir>;
+  let pg: Client;
+  let close: () => Promise<void>;
+  beforeAll(async () => {
+    ({ t, files, pg, close } = await startIngestionApp());
+    fs.cpSync(path.resolve(__dirname, '../../../examples/shop'), path.join(files.dir, 'projects', 'shop'), { recursive: true });
+  });
+  afterAll(() => close?.());
+
+  it('builds fct_orders + dim_customers + dim_date, audited by its tests', async () => {
+    await t.http.post('/api/modeling/projects').set(admin).send({ path: 'shop' }).expect(201);
+    const started = await t.http.post('/api/modeling/builds').set(admin).send({ project: 'shop' }).expect(202);
+    const b = await t.app.get(ModelingService).waitForBuild(started.body.id, 60_000);
+    expect(b.status).toBe('succeeded');
+    expect(b.steps.find((s) => s.node === 'model.dim_date')).toMatchObject({ rowsAffected: 365 });
+    const rows = (
+      await pg.query(`SELECT d.month, count(*)::int AS n, sum(f.amount)::text AS total FROM analytics.fct_orders f JOIN analytics.dim_date d USING (date_key) WHERE f.is_revenue GROUP BY 1 ORDER BY 1`)
+    ).rows;
+    expect(rows).toEqual([
+      { month: 1, n: 2, total: '60.5000000000000000' },
+      { month: 2, n: 2, total: '173.0000000000000000' },
+      { month: 3, n: 2, total: '84.0000000000000000' },
+    ]);
+    const sel = (await t.http.post('/api/modeling/builds').set(admin).send({ project: 'shop', select: 'tag:finance' }).expect(202)).body;
+    expect(sel.steps.map((s: { node: string }) => s.node)).toEqual(['model.dim_date', 'model.dim_customers', 'model.fct_orders']);
+    await t.app.get(ModelingService).waitForBuild(sel.id, 60_000);
+  });
+});

@@ -1,5 +1,6 @@
 import nunjucks from 'nunjucks';
 import { folderConfig, Project } from './project';
+import { weirMacros } from './macros';
 
 export type NodeKind = 'model' | 'seed' | 'source' | 'snapshot';
 export const MATERIALIZATIONS = ['view', 'table', 'incremental', 'ephemeral'] as const;
@@ -119,6 +120,7 @@ export function compileProject(project: Project, opts: CompileOptions = {}): Com
         var: (name: string, dflt?: unknown) => vars[name] ?? dflt ?? '',
         is_incremental: () => false,
         this: '""',
+        weir: weirMacros,
         env_var: (_n: string, d?: string) => d ?? '',
       });
     } catch {
@@ -173,6 +175,7 @@ export function compileProject(project: Project, opts: CompileOptions = {}): Com
       },
       is_incremental: () => node.materialized === 'incremental' && !!opts.existing?.has(node.id),
       this: node.relation,
+      weir: weirMacros,
       env_var: (n: string, d?: string) => {
         if (process.env[n] !== undefined) return process.env[n];
         if (d !== undefined) return d;
