@@ -45,6 +45,9 @@ if (!haveJaffle) process.stderr.write(`modeling e2e: ${JAFFLE} not found, the ja
     expect(b.steps.find((s) => s.node === 'model.customers')).toMatchObject({ rowsAffected: 100, refs: { qualityRuns: [expect.any(String)] } });
     const counts = (await pg.query(`SELECT (SELECT count(*) FROM analytics.customers)::int AS c, (SELECT count(*) FROM analytics.orders)::int AS o, (SELECT sum(amount) FROM analytics.orders)::text AS total`)).rows[0];
     expect(counts).toEqual({ c: 100, o: 99, total: '1672' });
+    const orders = (await t.http.get('/api/catalog/datasets/orders').set(admin).expect(200)).body;
+    // {{ doc("orders_status") }} in schema.yml, rendered from models/docs.md
+    expect(orders.contract.columns.find((c: { name: string }) => c.name === 'status').description).toMatch(/^Orders can be one of the following statuses/);
     const ds = (await t.http.get('/api/catalog/datasets/customers').set(admin).expect(200)).body;
     expect(ds).toMatchObject({ schema: 'analytics', table: 'customers', rowCount: 100 });
     expect(ds.contract.columns.map((c: { name: string }) => c.name)).toEqual(['customer_id', 'first_name', 'last_name', 'first_order', 'most_recent_order', 'number_of_orders', 'customer_lifetime_value']);

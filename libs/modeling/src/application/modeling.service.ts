@@ -7,7 +7,7 @@ import { ConflictError, DomainError, NotFoundError, qualifiedTable, quoteIdent, 
 import { CATALOG, CatalogPort, classifyChange, ColumnContract, DatasetContract } from '@weir/catalog';
 import { QUALITY_GATE, QUALITY_SUITES, QualityGate, QualitySuites } from '@weir/quality';
 import { CsvParser, inferContract, RunsService, SourcesService } from '@weir/ingestion';
-import { compileProject, CompiledNode, CompiledProject, CompileError, DagCycleError, select } from '../domain/compile';
+import { compileProject, CompiledNode, CompiledProject, CompileError, DagCycleError, renderDescription, select } from '../domain/compile';
 import { loadProject, Project, ProjectError } from '../domain/project';
 import { yamlTests } from '../domain/yaml-tests';
 import { ProjectOrmEntity } from '../infrastructure/project.orm-entity';
@@ -363,7 +363,9 @@ export class ModelingService implements OnApplicationShutdown {
           name: c.column_name,
           type: contractType(c.data_type, c.numeric_precision, c.numeric_scale),
           nullable: true,
-          ...(props?.columns?.find((x) => x.name === c.column_name)?.description ? { description: props!.columns!.find((x) => x.name === c.column_name)!.description } : {}),
+          ...(props?.columns?.find((x) => x.name === c.column_name)?.description
+            ? { description: renderDescription(props!.columns!.find((x) => x.name === c.column_name)!.description, project.docs, props!.file) }
+            : {}),
         }),
       ),
     };
@@ -374,7 +376,7 @@ export class ModelingService implements OnApplicationShutdown {
     const schemaChange = change && change.kind !== 'none' ? { kind: change.kind, details: change.details, ...(change.kind === 'breaking' ? { affectedDownstream: downstream } : {}) } : undefined;
     if (schemaChange?.kind === 'breaking') this.log.warn(`${n.id}: breaking schema change (${change!.details.join('; ')}); downstream: ${downstream.join(', ') || 'none'}`);
     try {
-      await this.catalog.ensureDataset({ name: n.name, schema: n.schema, table: n.name, contract, description: props?.description ?? null, tags: [...n.tags, `project:${project.name}`] }, `modeling:${project.name}`);
+      await this.catalog.ensureDataset({ name: n.name, schema: n.schema, table: n.name, contract, description: renderDescription(props?.description, project.docs, props?.file) ?? null, tags: [...n.tags, `project:${project.name}`] }, `modeling:${project.name}`);
       await this.syncYamlSuite(project, compiled, n);
       const verdict = await this.gate.check({ dataset: n.name, schema: n.schema, table: building, runId: `build:${n.id}`, rows: rows ?? 0 });
       if (!verdict.passed) {

@@ -328,3 +328,20 @@ export function select(project: CompiledProject, selector: string | undefined): 
   }
   return project.order.filter((id) => chosen.has(id));
 }
+
+/** Renders `{{ doc('name') }}` in a YAML description from the project's `{% docs %}` blocks. */
+export function renderDescription(text: string | undefined, docs: Map<string, string>, file = 'schema.yml'): string | undefined {
+  if (!text || !text.includes('{{')) return text;
+  try {
+    return environment()
+      .renderString(text, {
+        doc: (name: string) => {
+          if (!docs.has(name)) throw new Error(`doc('${name}') names no {% docs %} block`);
+          return docs.get(name);
+        },
+      })
+      .trim();
+  } catch (e) {
+    throw toCompileError(file, e as Error);
+  }
+}
