@@ -125,6 +125,50 @@ describe('modeling e2e: enforced contracts and schema change classification', ()
   });
 });
 
+describe('modeling e2e: versioned datasets', () => {
+  let t: TestApp;
+  let files: ReturnType<typeof tempDataDir>;
+  let pg: Client;
+  let close: () => Promise<void>;
+  const write = (f: string, s: string) => {
+    const p = path.join(files.dir, 'projects', 'ver', f);
+    fs.mkdirSync(path.dirname(p), { recursive: true });
+    fs.writeFileSync(p, s);
+  };
+  const build = async () => {
+    await t.http.post('/api/modeling/projects').set(admin).send({ path: 'ver' }).expect(201);
+    const b = await t.http.post('/api/modeling/builds').set(admin).send({ project: 'ver' }).expect(202);
+    return t.app.get(ModelingService).waitForBuild(b.body.id, 60_000);
+  };
+  beforeAll(async () => {
+    ({ t, files, pg, close } = await startIngestionApp());
+    write('dbt_project.yml', 'name: ver\nmodels:\n  ver:\n    materialized: table\n');
+  });
+  afterAll(() => close?.());
+
+  it('refuses a breaking change unless a new version is declared; the old version stays readable until retired', async () => {
+    write('models/api_orders.sql', "{{ config(version=1) }}\nselect 1 as id, 'x'::text as note");
+    expect((await build()).status).toBe('succeeded');
+    expect((await t.http.get('/api/catalog/datasets/api_orders').set(admin)).body.release).toBe(1);
+
+    write('models/api_orders.sql', '{{ config(version=1) }}\nselect 1 as id');
+    const refused = await build();
+    expect(refused.steps[0]).toMatchObject({ status: 'failed', error: expect.stringMatching(/breaking change to api_orders v1 \(removed column note\).*Declare version: 2/) });
+    expect((await pg.query('SELECT note FROM analytics.api_orders')).rows).toEqual([{ note: 'x' }]);
+
+    write('models/api_orders.sql', '{{ config(version=2) }}\nselect 1 as id');
+    const v2 = await build();
+    expect(v2.steps[0]).toMatchObject({ status: 'succeeded', refs: { published: 2, previousVersion: 'analytics.api_orders_v1' } });
+    expect((await pg.query('SELECT * FROM analytics.api_orders')).rows).toEqual([{ id: 1 }]);
+    expect((await pg.query('SELECT * FROM analytics.api_orders_v1')).rows).toEqual([{ id: 1, note: 'x' }]);
+    expect((await t.http.get('/api/catalog/datasets/api_orders').set(admin)).body.release).toBe(2);
+
+    expect((await t.http.delete('/api/catalog/datasets/api_orders/versions/1').set(admin).expect(200)).body).toEqual({ dropped: '"analytics"."api_orders_v1"' });
+    expect((await t.http.delete('/api/catalog/datasets/api_orders/versions/1').set(admin).expect(404)).body.code).toBe('CATALOG.VERSION_NOT_FOUND');
+    expect((await t.http.delete('/api/catalog/datasets/api_orders/versions/2').set(admin).expect(400)).body.code).toBe('CATALOG.BAD_VERSION');
+  });
+});
+
 describe('modeling e2e: the example star schema (examples/shop)', () => {
   let t: TestApp;
   let files: ReturnType<typeof tempDataDir>;

@@ -12,6 +12,8 @@ export interface DatasetView {
   tags: string[];
   contract: DatasetContract;
   version: number;
+  /** Published version of a versioned dataset (breaking changes need a new one), or null. */
+  release: number | null;
   lastLoad: { at: string; runId: string | null; rows: number | null } | null;
   createdAt: string;
   updatedAt: string;
@@ -37,6 +39,8 @@ export interface CatalogPort {
    * Creates the dataset, or brings its contract up to date (every change recorded, breaking ones
    * included: used by builds that rebuild the relation). Refuses a name already used for another table.
    */
+  /** Sets the published version of a versioned dataset. */
+  setRelease(name: string, release: number): Promise<void>;
   ensureDataset(input: { name: string; schema: string; table: string; contract: DatasetContract; description?: string | null; tags?: string[] }, changedBy: string): Promise<DatasetView>;
 }
 

@@ -57,6 +57,7 @@ function toView(e: DatasetOrmEntity): DatasetView {
     tags: e.tags,
     contract: e.contract,
     version: e.version,
+    release: e.release ?? null,
     lastLoad: e.lastLoadAt ? { at: e.lastLoadAt.toISOString(), runId: e.lastLoadRunId, rows: e.lastLoadRows === null ? null : Number(e.lastLoadRows) } : null,
     createdAt: e.createdAt.toISOString(),
     updatedAt: e.updatedAt.toISOString(),
@@ -185,6 +186,23 @@ export class CatalogService implements CatalogPort {
     }
     const { dataset } = await this.update(input.name, { contract: input.contract, allowBreaking: true, skipTableChanges: true, ...(input.description !== undefined ? { description: input.description } : {}), ...(input.tags ? { tags: input.tags } : {}) }, changedBy);
     return dataset;
+  }
+
+  /** Drops an old, kept-readable version of a versioned dataset (`<table>_v<N>`). */
+  async retireVersion(name: string, version: number): Promise<{ dropped: string }> {
+    const v = await this.getDataset(name);
+    if (v.release === null || !Number.isInteger(version) || version >= v.release) {
+      throw new ValidationError('CATALOG.BAD_VERSION', `Only versions below the published one (${v.release ?? 'none'}) can be retired`);
+    }
+    const rel = qualifiedTable(v.schema, `${v.table}_v${version}`.slice(0, 63));
+    const kind = (await this.warehouse.query<{ relkind: string }>(`SELECT c.relkind FROM pg_class c WHERE c.oid = to_regclass($1)`, [rel]))[0]?.relkind;
+    if (!kind) throw new NotFoundError('CATALOG.VERSION_NOT_FOUND', `${rel} does not exist (already retired?)`);
+    await this.warehouse.query(`DROP ${kind === 'v' ? 'VIEW' : 'TABLE'} ${rel}`);
+    return { dropped: rel };
+  }
+
+  async setRelease(name: string, release: number): Promise<void> {
+    await this.ds.getRepository(DatasetOrmEntity).update({ name }, { release, updatedAt: new Date() });
   }
 
   async recordLoad(name: string, load: { runId: string; at: Date; rows: number }): Promise<void> {

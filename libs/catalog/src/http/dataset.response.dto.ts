@@ -17,6 +17,7 @@ export class DatasetResponseDto {
   @ApiProperty({ type: [String] }) tags: string[];
   @ApiProperty({ type: DatasetContractDto }) contract: DatasetContractDto;
   @ApiProperty() version: number;
+  @ApiProperty({ type: Number, nullable: true, description: 'published version of a versioned dataset' }) release: number | null;
   @ApiProperty({ type: LastLoadDto, nullable: true }) lastLoad: LastLoadDto | null;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
   @ApiProperty({ format: 'date-time' }) updatedAt: string;

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, Patch, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Param, ParseIntPipe, Patch, Post, Query } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiBearerAuth, ApiConflictResponse, ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Principal, ProblemResponseDto } from '@weir/platform';
 import { CatalogService } from '../application/catalog.service';
@@ -43,6 +43,12 @@ export class DatasetsController {
   async changes(@Param('name') name: string) {
     const d = await this.catalog.detail(name);
     return { items: d.versions.map(({ contract: _c, ...v }) => v) };
+  }
+
+  @Delete(':name/versions/:version')
+  @ApiOperation({ summary: 'Retire an old version of a versioned dataset (drops <table>_v<N>)' })
+  retire(@Param('name') name: string, @Param('version', ParseIntPipe) version: number) {
+    return this.catalog.retireVersion(name, version);
   }
 
   @Get(':name/preview')

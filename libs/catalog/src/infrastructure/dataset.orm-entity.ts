@@ -32,6 +32,10 @@ export class DatasetOrmEntity {
   @Column({ type: 'integer' })
   version: number;
 
+  /** Published version of a versioned dataset (model config `version`); null when not versioned. */
+  @Column({ type: 'integer', nullable: true })
+  release: number | null;
+
   @Column({ name: 'last_load_at', type: 'timestamptz', nullable: true })
   lastLoadAt: Date | null;
 

@@ -375,6 +375,26 @@ export class ModelingService implements OnApplicationShutdown {
     const downstream = [...compiled.nodes.values()].filter((x) => x.dependsOn.includes(n.id)).map((x) => x.id);
     const schemaChange = change && change.kind !== 'none' ? { kind: change.kind, details: change.details, ...(change.kind === 'breaking' ? { affectedDownstream: downstream } : {}) } : undefined;
     if (schemaChange?.kind === 'breaking') this.log.warn(`${n.id}: breaking schema change (${change!.details.join('; ')}); downstream: ${downstream.join(', ') || 'none'}`);
+    // versioned datasets (config `version: N`): a breaking change needs a new version; the old one stays readable
+    const declared = n.config['version'] === undefined ? undefined : Number(n.config['version']);
+    if (declared !== undefined && (!Number.isInteger(declared) || declared < 1)) {
+      await this.warehouse.query(`DROP ${kind} IF EXISTS ${fresh}`).catch(() => undefined);
+      throw new DomainError('MODELING.BAD_CONFIG', `${n.path}: version must be a positive integer`, 422);
+    }
+    const published = before?.release ?? null;
+    if (published !== null && declared !== undefined && declared < published) {
+      await this.warehouse.query(`DROP ${kind} IF EXISTS ${fresh}`).catch(() => undefined);
+      throw new DomainError('MODELING.VERSION_REGRESSION', `${n.path}: version ${declared} is below the published version ${published}`, 422);
+    }
+    if (change?.kind === 'breaking' && published !== null && (declared === undefined || declared <= published)) {
+      await this.warehouse.query(`DROP ${kind} IF EXISTS ${fresh}`).catch(() => undefined);
+      throw new DomainError(
+        'MODELING.BREAKING_CHANGE',
+        `${n.path}: breaking change to ${n.name} v${published} (${change.details.join('; ')}); downstream: ${downstream.join(', ') || 'none'}. Declare version: ${published + 1} to publish it as a new version (v${published} stays readable as ${n.name}_v${published})`,
+        409,
+      );
+    }
+    const newVersion = published !== null && declared !== undefined && declared > published;
     try {
       await this.catalog.ensureDataset({ name: n.name, schema: n.schema, table: n.name, contract, description: renderDescription(props?.description, project.docs, props?.file) ?? null, tags: [...n.tags, `project:${project.name}`] }, `modeling:${project.name}`);
       await this.syncYamlSuite(project, compiled, n);
@@ -388,7 +408,11 @@ export class ModelingService implements OnApplicationShutdown {
       }
       await this.warehouse.transaction(async (c) => {
         const exists = (await c.query(`SELECT to_regclass($1) IS NOT NULL AS e`, [target])).rows[0].e;
-        if (exists) {
+        if (exists && newVersion) {
+          // the published version stays readable under its versioned name until retired
+          const isView = (await c.query(`SELECT relkind FROM pg_class WHERE oid = $1::regclass`, [target])).rows[0].relkind === 'v';
+          await c.query(`ALTER ${isView ? 'VIEW' : 'TABLE'} ${target} RENAME TO ${quoteIdent(`${n.name}_v${published}`.slice(0, 63))}`);
+        } else if (exists) {
           const isView = (await c.query(`SELECT relkind FROM pg_class WHERE oid = $1::regclass`, [target])).rows[0].relkind === 'v';
           try {
             await c.query(`DROP ${isView ? 'VIEW' : 'TABLE'} ${target}`);
@@ -402,7 +426,12 @@ export class ModelingService implements OnApplicationShutdown {
         await c.query(`ALTER ${kind} ${fresh} RENAME TO ${quoteIdent(n.name)}`);
         if (uniqueKey.length) await c.query(`ALTER INDEX ${qualifiedTable(n.schema, `${building}_uk`.slice(0, 63))} RENAME TO ${quoteIdent(`${n.name}_uk`.slice(0, 63))}`);
       });
-      const refs = { ...(verdict.runIds?.length ? { qualityRuns: verdict.runIds } : {}), ...(schemaChange ? { schemaChange } : {}) };
+      if (declared !== undefined && declared !== published) await this.catalog.setRelease(n.name, declared);
+      const refs = {
+        ...(verdict.runIds?.length ? { qualityRuns: verdict.runIds } : {}),
+        ...(schemaChange ? { schemaChange } : {}),
+        ...(newVersion ? { published: declared, previousVersion: `${n.schema}.${n.name}_v${published}` } : {}),
+      };
       return { rowsAffected: rows === null ? null : String(rows), refs: Object.keys(refs).length ? refs : null };
     } catch (e) {
       await this.warehouse.query(`DROP ${kind} IF EXISTS ${fresh}`).catch(() => undefined);
