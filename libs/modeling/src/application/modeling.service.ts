@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { ConflictError, DomainError, NotFoundError, qualifiedTable, quoteIdent, ValidationError, Warehouse, WEIR_CONFIG, WeirConfig } from '@weir/platform';
 import { CATALOG, CatalogPort, classifyChange, ColumnContract, DatasetContract } from '@weir/catalog';
 import { QUALITY_GATE, QUALITY_SUITES, QualityGate, QualitySuites } from '@weir/quality';
@@ -11,6 +12,7 @@ import { compileProject, CompiledNode, CompiledProject, CompileError, DagCycleEr
 import { loadProject, Project, ProjectError } from '../domain/project';
 import { yamlTests } from '../domain/yaml-tests';
 import { ProjectOrmEntity } from '../infrastructure/project.orm-entity';
+import { ArchiveLimits, extractProjectArchive } from '../infrastructure/project-archive';
 import { BuildOrmEntity } from '../infrastructure/build.orm-entity';
 import { BuildStepOrmEntity } from '../infrastructure/build-step.orm-entity';
 
@@ -129,6 +131,33 @@ export class ModelingService implements OnApplicationShutdown {
     e = await repo.save(Object.assign(e ?? repo.create(), { name: project.name, rootPath: root, modelSchema, updatedAt: new Date() }));
     this.log.log(`project ${project.name}: ${compiled.nodes.size} nodes from ${root}`);
     return this.view(e, compiled);
+  }
+
+  /**
+   * Registers (or refreshes) a project from an uploaded .tar/.tar.gz: extracted to a scratch directory,
+   * compiled there, and only then swapped into `$WEIR_PROJECTS_ROOT/.uploads/<project name>`; a bad
+   * archive or a project that does not compile leaves the registered version untouched.
+   */
+  async registerArchive(archive: Buffer, opts: { modelSchema?: string } = {}): Promise<ProjectView> {
+    const uploads = path.join(this.projectsRoot, '.uploads');
+    fs.mkdirSync(uploads, { recursive: true });
+    const scratch = path.join(uploads, `.tmp-${randomUUID()}`);
+    try {
+      const root = await extractProjectArchive(archive, scratch, archiveLimits());
+      const { project } = this.compile(Object.assign(new ProjectOrmEntity(), { rootPath: root, modelSchema: opts.modelSchema ?? 'analytics' }));
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(project.name)) throw new ValidationError('MODELING.COMPILE_FAILED', `dbt_project.yml: name ${JSON.stringify(project.name)} must be a valid identifier`);
+      const final = path.join(uploads, project.name);
+      const existing = await this.ds.getRepository(ProjectOrmEntity).findOne({ where: { name: project.name } });
+      if (existing && existing.rootPath !== final) throw new ConflictError('MODELING.PROJECT_EXISTS', `A project named "${project.name}" is registered from ${existing.rootPath}`);
+      const old = `${final}.old-${randomUUID()}`;
+      if (fs.existsSync(final)) fs.renameSync(final, old);
+      fs.renameSync(root, final);
+      fs.rmSync(old, { recursive: true, force: true });
+      this.log.log(`project ${project.name}: archive of ${archive.length} bytes extracted to ${final}`);
+      return await this.register(final, { modelSchema: opts.modelSchema });
+    } finally {
+      fs.rmSync(scratch, { recursive: true, force: true });
+    }
   }
 
   private view(e: ProjectOrmEntity, compiled: CompiledProject): ProjectView {
@@ -667,4 +696,13 @@ export function contractDiff(declared: { name: string; data_type?: string }[], b
   }
   for (const b of built) if (!declared.some((d) => d.name === b.name)) out.push(`unexpected column ${b.name}`);
   return out;
+}
+
+/** Limits for uploaded project archives (env overrides; defaults fit any real dbt project). */
+export function archiveLimits(): ArchiveLimits {
+  const n = (k: string, d: number) => {
+    const v = Number(process.env[k]);
+    return Number.isFinite(v) && v > 0 ? v : d;
+  };
+  return { maxBytes: n('WEIR_PROJECT_ARCHIVE_MAX_BYTES', 50 * 1048576), maxExtractedBytes: n('WEIR_PROJECT_ARCHIVE_MAX_EXTRACTED_BYTES', 200 * 1048576), maxFiles: n('WEIR_PROJECT_ARCHIVE_MAX_FILES', 20000) };
 }

@@ -1,8 +1,11 @@
-import { Body, Controller, Get, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { BadRequestException, Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsBoolean, IsOptional, IsString, Length, Matches, MaxLength } from 'class-validator';
-import type { Response } from 'express';
-import { ModelingService } from '../application/modeling.service';
+import type { Request, Response } from 'express';
+import { plainToInstance } from 'class-transformer';
+import { validate } from 'class-validator';
+import { archiveLimits, ModelingService } from '../application/modeling.service';
+import { readArchiveBody } from '../infrastructure/project-archive';
 
 export class RegisterProjectRequestDto {
   @ApiProperty({ example: 'jaffle_shop', description: 'Project directory, relative to WEIR_PROJECTS_ROOT ($WEIR_DATA_DIR/projects)' }) @IsString() @Length(1, 1000) path: string;
@@ -10,6 +13,21 @@ export class RegisterProjectRequestDto {
   @IsOptional()
   @Matches(/^[a-z_][a-z0-9_]{0,62}$/)
   modelSchema?: string;
+}
+
+export class ArchiveQueryDto {
+  @ApiPropertyOptional({ example: 'analytics' })
+  @IsOptional()
+  @Matches(/^[a-z_][a-z0-9_]{0,62}$/)
+  modelSchema?: string;
+}
+
+/** Validates like the global ValidationPipe (unknown fields are errors), for a route that reads its own body. */
+async function validated<T extends object>(cls: new () => T, plain: unknown): Promise<T> {
+  const obj = plainToInstance(cls, plain ?? {});
+  const errors = await validate(obj, { whitelist: true, forbidNonWhitelisted: true });
+  if (errors.length) throw new BadRequestException({ message: errors.flatMap((e) => Object.values(e.constraints ?? {})) });
+  return obj;
 }
 
 export class BuildRequestDto {
@@ -78,10 +96,25 @@ export class ModelingController {
   constructor(private readonly modeling: ModelingService) {}
 
   @Post('projects')
-  @ApiOperation({ summary: 'Register (or refresh) a dbt-layout project from a directory under WEIR_PROJECTS_ROOT; it must compile' })
+  @ApiOperation({
+    summary: 'Register (or refresh) a dbt-layout project; it must compile',
+    description:
+      'JSON `{path, modelSchema?}`: a directory under WEIR_PROJECTS_ROOT. Or an archive: a .tar / .tar.gz as the body ' +
+      '(Content-Type application/gzip, application/x-tar or application/octet-stream) or as a multipart "file" field, ' +
+      'with `?modelSchema=`; extracted to WEIR_PROJECTS_ROOT/.uploads/<project name> once it compiles.',
+  })
+  @ApiConsumes('application/json', 'application/gzip', 'application/x-tar', 'application/octet-stream', 'multipart/form-data')
+  @ApiBody({ type: RegisterProjectRequestDto })
   @ApiOkResponse({ type: ProjectResponseDto })
-  register(@Body() body: RegisterProjectRequestDto): Promise<ProjectResponseDto> {
-    return this.modeling.register(body.path, { modelSchema: body.modelSchema });
+  async register(@Req() req: Request): Promise<ProjectResponseDto> {
+    const type = String(req.headers['content-type'] ?? '');
+    if (/\bjson\b/.test(type)) {
+      const body = await validated(RegisterProjectRequestDto, req.body);
+      return this.modeling.register(body.path, { modelSchema: body.modelSchema });
+    }
+    const q = await validated(ArchiveQueryDto, req.query);
+    const archive = await readArchiveBody(req, archiveLimits().maxBytes);
+    return this.modeling.registerArchive(archive, { modelSchema: q.modelSchema });
   }
 
   @Get('projects')

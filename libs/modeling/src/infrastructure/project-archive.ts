@@ -1,0 +1,120 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { gunzipSync } from 'node:zlib';
+import type { IncomingHttpHeaders } from 'node:http';
+import Busboy from 'busboy';
+import { extract } from 'tar-stream';
+import { DomainError } from '@weir/platform';
+
+export interface ArchiveLimits {
+  /** Largest accepted request body (compressed archive), bytes. */
+  maxBytes: number;
+  /** Largest accepted total size of the extracted files, bytes. */
+  maxExtractedBytes: number;
+  maxFiles: number;
+}
+
+const badArchive = (msg: string) => new DomainError('MODELING.BAD_ARCHIVE', msg, 400);
+
+/** Reads a project archive from a request: the raw body, or the multipart `file` field. Bounded by `maxBytes`. */
+export async function readArchiveBody(req: Readable & { headers: IncomingHttpHeaders }, maxBytes: number): Promise<Buffer> {
+  const type = String(req.headers['content-type'] ?? '');
+  const source: Readable = type.startsWith('multipart/form-data') ? await multipartFile(req, maxBytes) : req;
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of source) {
+    bytes += (chunk as Buffer).length;
+    if (bytes > maxBytes) {
+      source.destroy();
+      throw new DomainError('MODELING.ARCHIVE_TOO_LARGE', `The project archive exceeds WEIR_PROJECT_ARCHIVE_MAX_BYTES (${maxBytes} bytes)`, 413);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  if (bytes === 0) throw badArchive('The request has no archive: send a .tar or .tar.gz as the body (Content-Type application/gzip or application/x-tar) or as a multipart "file" field');
+  return Buffer.concat(chunks);
+}
+
+function multipartFile(req: Readable & { headers: IncomingHttpHeaders }, maxBytes: number): Promise<Readable> {
+  return new Promise((resolve, reject) => {
+    let bb: Busboy.Busboy;
+    try {
+      bb = Busboy({ headers: req.headers, limits: { files: 1, fileSize: maxBytes + 1 } });
+    } catch (e) {
+      return reject(badArchive(`Malformed multipart upload: ${(e as Error).message}`));
+    }
+    let found = false;
+    bb.on('file', (field, stream) => {
+      if (field !== 'file' || found) return void stream.resume();
+      found = true;
+      resolve(stream);
+    });
+    bb.on('error', (e) => reject(badArchive(`Malformed multipart upload: ${(e as Error).message}`)));
+    bb.on('close', () => {
+      if (!found) reject(badArchive('The multipart upload has no "file" field'));
+    });
+    req.pipe(bb);
+  });
+}
+
+/**
+ * Extracts a tar or gzip-compressed tar into `dest` (which must not exist). Only regular files and
+ * directories; absolute paths, `..` segments, links and devices are refused, as are archives over the
+ * file-count or extracted-size limits. Returns the project root inside `dest`: `dest` itself, or its only
+ * top-level directory when `dbt_project.yml` lives there (as `tar czf p.tgz my_project/` produces).
+ */
+export async function extractProjectArchive(archive: Buffer, dest: string, limits: ArchiveLimits): Promise<string> {
+  let tarBytes: Buffer = archive;
+  if (archive[0] === 0x1f && archive[1] === 0x8b) {
+    try {
+      tarBytes = gunzipSync(archive, { maxOutputLength: limits.maxExtractedBytes + 1024 * 1024 });
+    } catch (e) {
+      throw badArchive(`The archive is not valid gzip (or inflates beyond ${limits.maxExtractedBytes} bytes): ${(e as Error).message}`);
+    }
+  } else if (archive[0] === 0x50 && archive[1] === 0x4b) {
+    throw badArchive('Zip archives are not supported: send a .tar or .tar.gz (e.g. `tar czf project.tgz -C <dir> .`)');
+  }
+  if (tarBytes.length < 512 || tarBytes.subarray(257, 262).toString('latin1') !== 'ustar') {
+    throw badArchive('The body is not a tar archive (optionally gzip-compressed)');
+  }
+  fs.mkdirSync(dest, { recursive: false });
+  const ex = extract();
+  Readable.from([tarBytes]).pipe(ex);
+  let files = 0;
+  let total = 0;
+  try {
+    for await (const entry of ex) {
+      entry.on('error', () => undefined); // surfaced by the iterator
+      const header = entry.header;
+      const name = header.name.replace(/\\/g, '/');
+      const parts = name.split('/').filter((s) => s !== '' && s !== '.');
+      if (name.startsWith('/') || /^[a-zA-Z]:/.test(name) || parts.includes('..')) throw badArchive(`Unsafe path in archive: ${JSON.stringify(header.name)}`);
+      if (header.type === 'directory') {
+        if (parts.length) fs.mkdirSync(path.join(dest, ...parts), { recursive: true });
+        entry.resume();
+        continue;
+      }
+      if (header.type !== 'file' && header.type !== 'contiguous-file') throw badArchive(`Archive entry ${JSON.stringify(header.name)} is a ${header.type}: only files and directories are accepted`);
+      if (!parts.length) throw badArchive('Archive entry with an empty name');
+      if (++files > limits.maxFiles) throw badArchive(`The archive has more than ${limits.maxFiles} files`);
+      total += header.size ?? 0;
+      if (total > limits.maxExtractedBytes) throw badArchive(`The archive extracts to more than ${limits.maxExtractedBytes} bytes`);
+      const file = path.join(dest, ...parts);
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      try {
+        await pipeline(entry, fs.createWriteStream(file, { flags: 'wx' }));
+      } catch (e) {
+        throw badArchive(`Cannot extract ${JSON.stringify(header.name)}: ${(e as Error).message}`);
+      }
+    }
+  } catch (e) {
+    ex.destroy();
+    if (e instanceof DomainError) throw e;
+    throw badArchive(`The tar archive is malformed: ${(e as Error).message}`);
+  }
+  if (fs.existsSync(path.join(dest, 'dbt_project.yml'))) return dest;
+  const top = fs.readdirSync(dest, { withFileTypes: true });
+  if (top.length === 1 && top[0].isDirectory() && fs.existsSync(path.join(dest, top[0].name, 'dbt_project.yml'))) return path.join(dest, top[0].name);
+  throw badArchive('The archive has no dbt_project.yml at its root (or in its only top-level directory)');
+}
