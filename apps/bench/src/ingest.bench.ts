@@ -140,7 +140,13 @@ async function main(): Promise<void> {
     const weir = (...args: string[]) => {
       const r = spawnSync(process.execPath, [runner, ...args], { env, encoding: 'utf8', maxBuffer: 64 << 20 });
       if (r.status !== 0) throw new Error(`weir runner failed: ${r.stderr}`);
-      return JSON.parse(r.stdout.trim().split('\n').pop()!);
+      // the figures are the runner's last JSON line; anything else it printed (a stray log line) is shown, not parsed
+      const lines = r.stdout.trim().split('\n');
+      const last = [...lines].reverse().find((l) => l.startsWith('{'));
+      const other = lines.filter((l) => l !== last && l.trim());
+      if (other.length) console.log(`  weir runner said: ${other.join('\n  ').slice(0, 2000)}`);
+      if (!last) throw new Error(`weir runner printed no result: ${r.stdout.slice(-2000)} ${r.stderr.slice(-2000)}`);
+      return JSON.parse(last);
     };
     weir('setup');
 
