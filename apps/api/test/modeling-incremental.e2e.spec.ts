@@ -162,6 +162,10 @@ describe('modeling e2e: versioned datasets', () => {
     expect((await pg.query('SELECT * FROM analytics.api_orders')).rows).toEqual([{ id: 1 }]);
     expect((await pg.query('SELECT * FROM analytics.api_orders_v1')).rows).toEqual([{ id: 1, note: 'x' }]);
     expect((await t.http.get('/api/catalog/datasets/api_orders').set(admin)).body.release).toBe(2);
+    // nor can the catalog API force a breaking change onto a versioned dataset
+    const patch = await t.http.patch('/api/catalog/datasets/api_orders').set(admin).send({ contract: { columns: [{ name: 'order_id', type: 'integer', nullable: true }] }, allowBreaking: true });
+    expect(patch.status).toBe(409);
+    expect(patch.body).toMatchObject({ code: 'CATALOG.VERSIONED_BREAKING_CHANGE', detail: expect.stringContaining('config version: 3') });
 
     expect((await t.http.delete('/api/catalog/datasets/api_orders/versions/1').set(admin).expect(200)).body).toEqual({ dropped: '"analytics"."api_orders_v1"' });
     expect((await t.http.delete('/api/catalog/datasets/api_orders/versions/1').set(admin).expect(404)).body.code).toBe('CATALOG.VERSION_NOT_FOUND');

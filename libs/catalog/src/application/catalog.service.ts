@@ -147,6 +147,14 @@ export class CatalogService implements CatalogPort {
       let change: { kind: ChangeKind; details: string[] } | undefined;
       if (input.contract) {
         change = classifyChange(e.contract, input.contract);
+        // a versioned dataset's owner (its model build) checks versions itself and passes skipTableChanges
+        if (change.kind === 'breaking' && e.release !== null && !input.skipTableChanges) {
+          throw new ConflictError(
+            'CATALOG.VERSIONED_BREAKING_CHANGE',
+            `"${name}" is a versioned dataset (v${e.release}): a breaking change (${change.details.join('; ')}) must be published as a new version by its model (config version: ${e.release + 1}); allowBreaking does not apply`,
+            { details: change.details },
+          );
+        }
         if (change.kind === 'breaking' && !input.allowBreaking) {
           throw new ConflictError('CATALOG.BREAKING_CHANGE', `This contract change is breaking (${change.details.join('; ')}); send "allowBreaking": true to accept it`, { details: change.details });
         }

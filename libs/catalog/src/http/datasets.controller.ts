@@ -61,7 +61,7 @@ export class DatasetsController {
   @Patch(':name')
   @ApiOperation({ summary: 'Change description, owner, tags or the contract (classified, recorded, applied to the table when additive or widening)' })
   @ApiOkResponse({ type: UpdateDatasetResponseDto })
-  @ApiConflictResponse({ type: ProblemResponseDto, description: 'CATALOG.BREAKING_CHANGE without allowBreaking' })
+  @ApiConflictResponse({ type: ProblemResponseDto, description: 'CATALOG.BREAKING_CHANGE without allowBreaking; CATALOG.VERSIONED_BREAKING_CHANGE for a versioned dataset (publish a new version through its model)' })
   async update(@Param('name') name: string, @Body() body: UpdateDatasetRequestDto, @CurrentPrincipal() p: Principal): Promise<UpdateDatasetResponseDto> {
     const { dataset, change } = await this.catalog.update(name, body, who(p));
     return { ...dataset, ...(change ? { change } : {}) };
