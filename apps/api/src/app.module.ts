@@ -5,6 +5,7 @@ import { CatalogModule } from '@weir/catalog';
 import { QualityModule } from '@weir/quality';
 import { IngestionModule } from '@weir/ingestion';
 import { ModelingModule } from '@weir/modeling';
+import { LineageModule } from '@weir/lineage';
 // weir:slice-imports (the slice generator adds imports above this line)
 
 /** The global ValidationPipe settings every route shares (unknown fields are errors, not silently dropped). */
@@ -22,6 +23,7 @@ export class AppModule {
         QualityModule,
         IngestionModule,
         ModelingModule,
+        LineageModule,
         // weir:slice-modules (the slice generator adds modules above this line)
       ],
       providers: [
