@@ -5,6 +5,7 @@ import { registryCommands } from './commands/registry.command';
 import { keysCommands } from './commands/keys.command';
 import { ingestCommands } from './commands/ingest.command';
 import { modelingCommands } from './commands/modeling.command';
+import { lineageCommands } from './commands/lineage.command';
 
 /** Builds the `weir` program (exported for tests). */
 export function buildProgram(): Command {
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   keysCommands(program);
   ingestCommands(program);
   modelingCommands(program);
+  lineageCommands(program);
   return program;
 }
 

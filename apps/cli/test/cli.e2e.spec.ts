@@ -140,3 +140,23 @@ describe('weir project import / weir build', () => {
     await c.end();
   }, 120_000);
 });
+
+describe('weir lineage', () => {
+  it('prints the lineage of a SQL file as the API returns it, and fails clearly on bad SQL', async () => {
+    const dir = require('node:fs').mkdtempSync(path.join(require('node:os').tmpdir(), 'weir-lineage-'));
+    const fs = require('node:fs') as typeof import('node:fs');
+    fs.writeFileSync(path.join(dir, 'm.sql'), 'CREATE TABLE mart.t AS SELECT * FROM raw.s WHERE ok');
+    fs.writeFileSync(path.join(dir, 'schemas.json'), JSON.stringify({ 'raw.s': ['id', 'ok'] }));
+    const r = await weir(['lineage', path.join(dir, 'm.sql'), '--schemas', path.join(dir, 'schemas.json')]);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ tablesRead: ['raw.s'], tablesWritten: ['mart.t'], unresolved: [] });
+    expect(out.columnLineage.filter((e: { type: string }) => e.type === 'DIRECT').map((e: { source: { column: string }; target: { column: string } }) => `${e.source.column}->${e.target.column}`)).toEqual(['id->id', 'ok->ok']);
+    fs.writeFileSync(path.join(dir, 'bad.sql'), 'SELEC 1');
+    const bad = await weir(['lineage', path.join(dir, 'bad.sql')]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('LINEAGE.SQL_PARSE_ERROR');
+    expect((await weir(['lineage', path.join(dir, 'missing.sql')])).stderr).toContain('LINEAGE.FILE_NOT_READABLE');
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});

@@ -1,0 +1,24 @@
+import { Injectable } from '@nestjs/common';
+import { ValidationError } from '@weir/platform';
+import { SqlLineage, sqlLineage, SqlParseError } from '../domain/sql-lineage';
+
+export interface ParseRequest {
+  sql: string;
+  schemas?: Record<string, string[]>;
+  defaultSchema?: string;
+}
+
+/** SQL lineage for the API, the CLI and the conformance suite: one code path. */
+@Injectable()
+export class LineageService {
+  async parse(req: ParseRequest): Promise<SqlLineage> {
+    try {
+      return await sqlLineage(req.sql, { schemas: req.schemas, defaultSchema: req.defaultSchema });
+    } catch (e) {
+      if (e instanceof SqlParseError) {
+        throw new ValidationError('LINEAGE.SQL_PARSE_ERROR', `The SQL does not parse (PostgreSQL grammar): ${e.message}${e.position ? ` at character ${e.position}` : ''}`);
+      }
+      throw e;
+    }
+  }
+}

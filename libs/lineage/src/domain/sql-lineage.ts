@@ -1,0 +1,533 @@
+/**
+ * Table and column lineage of SQL statements, from the AST of the real PostgreSQL parser
+ * (libpg-query). CTEs, subqueries, aliases, `*` (expanded when the table's columns are known),
+ * joins, set operations, window functions, CASE, aggregates, INSERT … SELECT, CREATE TABLE AS,
+ * CREATE VIEW, MERGE and UPDATE … FROM. A column that cannot be tied to one table is reported
+ * with `table: null` and listed in `unresolved`, never guessed.
+ */
+import { parse } from 'libpg-query';
+
+export type TransformationType = 'DIRECT' | 'INDIRECT';
+export type TransformationSubtype = 'IDENTITY' | 'TRANSFORMATION' | 'AGGREGATION' | 'JOIN' | 'FILTER' | 'GROUP_BY' | 'SORT' | 'WINDOW' | 'CONDITIONAL';
+
+export interface ColumnRefOut {
+  table: string | null;
+  column: string;
+}
+export interface ColumnLineageEdge {
+  source: ColumnRefOut;
+  target: { table: string; column: string };
+  type: TransformationType;
+  subtype: TransformationSubtype;
+}
+export interface SqlLineage {
+  tablesRead: string[];
+  tablesWritten: string[];
+  columnLineage: ColumnLineageEdge[];
+  /** References that could not be tied to a table (ambiguous or unknown). */
+  unresolved: string[];
+}
+export interface SqlLineageOptions {
+  /** Known columns per table (`schema.table` or `table`), to expand `*` and resolve unqualified columns. */
+  schemas?: Record<string, string[]>;
+  /** Schema of unqualified table names in the output; unset keeps them unqualified. */
+  defaultSchema?: string;
+}
+
+export class SqlParseError extends Error {
+  constructor(
+    message: string,
+    readonly position?: number,
+  ) {
+    super(message);
+  }
+}
+
+type Node = Record<string, any>;
+/** Where an output value comes from: physical (table, column) pairs, with how. */
+interface Src {
+  table: string | null;
+  column: string;
+  subtype: TransformationSubtype;
+}
+interface OutCol {
+  name: string;
+  srcs: Src[];
+}
+/** A relation visible in a FROM scope. */
+interface Rel {
+  alias: string;
+  /** physical table name when it is one */
+  table?: string;
+  /** known output columns (derived relations, or tables with a known schema) */
+  cols?: OutCol[];
+}
+interface Scope {
+  rels: Rel[];
+  ctes: Map<string, OutCol[]>;
+  parent?: Scope;
+}
+interface Query {
+  cols: OutCol[];
+  indirect: Src[];
+}
+
+const AGGREGATES = new Set([
+  'count', 'sum', 'avg', 'min', 'max', 'array_agg', 'string_agg', 'json_agg', 'jsonb_agg', 'json_object_agg', 'jsonb_object_agg', 'bool_and', 'bool_or', 'every',
+  'bit_and', 'bit_or', 'stddev', 'stddev_pop', 'stddev_samp', 'variance', 'var_pop', 'var_samp', 'percentile_cont', 'percentile_disc', 'mode', 'corr', 'covar_pop',
+  'covar_samp', 'regr_slope', 'regr_intercept', 'listagg', 'group_concat', 'collect_set', 'collect_list', 'approx_count_distinct',
+]);
+const RANK = { IDENTITY: 0, TRANSFORMATION: 1, AGGREGATION: 2 } as Record<string, number>;
+
+const unwrap = (n: Node | undefined): [string, Node] => {
+  if (!n) return ['', {}];
+  const k = Object.keys(n)[0];
+  return [k, n[k]];
+};
+const sval = (n: Node): string => n?.String?.sval ?? n?.sval ?? '';
+
+class Analyzer {
+  readonly read = new Set<string>();
+  readonly written = new Set<string>();
+  readonly edges: ColumnLineageEdge[] = [];
+  readonly unresolved = new Set<string>();
+  readonly dropped = new Map<string, number>();
+  step = 0;
+  readonly renamed = new Map<string, string>();
+  private readonly known = new Map<string, string[]>();
+
+  sql = '';
+
+  /** The source text of a select-list expression starting at `loc` (how upstream names unaliased expressions). */
+  text(loc: number | undefined): string | undefined {
+    if (loc === undefined) return undefined;
+    const src = Buffer.from(this.sql, 'utf8');
+    const rest = src.subarray(loc).toString('utf8');
+    let depth = 0;
+    let quote = '';
+    for (let i = 0; i < rest.length; i++) {
+      const ch = rest[i];
+      if (quote) {
+        if (ch === quote) quote = '';
+        continue;
+      }
+      if (ch === "'" || ch === '"') quote = ch;
+      else if (ch === '(') depth++;
+      else if (ch === ')') {
+        if (depth === 0) return rest.slice(0, i).trim() || undefined;
+        depth--;
+      } else if (depth === 0 && (ch === ',' || ch === ';' || /^\s(from|where|group|order|limit|union|into)\b/i.test(rest.slice(i, i + 7)))) return rest.slice(0, i).trim() || undefined;
+    }
+    return rest.trim() || undefined;
+  }
+
+  constructor(private readonly opts: SqlLineageOptions) {
+    for (const [t, cols] of Object.entries(opts.schemas ?? {})) this.known.set(t.toLowerCase(), cols.map((c) => c.toLowerCase()));
+  }
+
+  tableName(rv: Node): string {
+    const parts = [rv.catalogname, rv.schemaname ?? (this.opts.defaultSchema || undefined), rv.relname].filter(Boolean) as string[];
+    return parts.join('.').toLowerCase();
+  }
+
+  private knownCols(table: string): string[] | undefined {
+    return this.known.get(table) ?? (this.opts.defaultSchema && table.startsWith(`${this.opts.defaultSchema.toLowerCase()}.`) ? this.known.get(table.slice(this.opts.defaultSchema.length + 1)) : undefined);
+  }
+
+  statement(stmt: Node): void {
+    const [kind, s] = unwrap(stmt);
+    const root: Scope = { rels: [], ctes: new Map() };
+    switch (kind) {
+      case 'SelectStmt':
+        this.select(s, root);
+        break;
+      case 'InsertStmt': {
+        const target = this.tableName(s.relation);
+        this.written.add(target);
+        const scope = this.withCtes(s.withClause, root);
+        if (!s.selectStmt) break;
+        const q = this.select(unwrap(s.selectStmt)[1], scope);
+        const targetCols: string[] | undefined = s.cols?.map((c: Node) => unwrap(c)[1].name.toLowerCase());
+        this.emit(target, q, targetCols);
+        break;
+      }
+      case 'CreateTableAsStmt': {
+        const target = this.tableName(s.into.rel);
+        this.written.add(target);
+        const q = this.select(unwrap(s.query)[1], root);
+        const names: string[] | undefined = s.into.colNames?.map((c: Node) => sval(c).toLowerCase());
+        this.emit(target, q, names);
+        break;
+      }
+      case 'ViewStmt': {
+        const target = this.tableName(s.view);
+        this.written.add(target);
+        const q = this.select(unwrap(s.query)[1], root);
+        this.emit(target, q, s.aliases?.map((c: Node) => sval(c).toLowerCase()));
+        break;
+      }
+      case 'CreateStmt':
+        this.written.add(this.tableName(s.relation));
+        break;
+      case 'DropStmt':
+        if (s.removeType === 'OBJECT_TABLE' || s.removeType === 'OBJECT_VIEW') {
+          for (const o of s.objects ?? []) {
+            const name = (unwrap(o)[1].items ?? []).map(sval).join('.').toLowerCase();
+            this.dropped.set(this.opts.defaultSchema && !name.includes('.') ? `${this.opts.defaultSchema.toLowerCase()}.${name}` : name, this.step);
+          }
+        }
+        break;
+      case 'RenameStmt':
+        if (s.relation && s.newname && (s.renameType === 'OBJECT_TABLE' || s.renameType === 'OBJECT_VIEW')) {
+          const from = this.tableName(s.relation);
+          const to = this.tableName({ ...s.relation, relname: s.newname });
+          this.renamed.set(from, to);
+        }
+        break;
+      case 'UpdateStmt':
+        this.update(s, root);
+        break;
+      case 'MergeStmt':
+        this.merge(s, root);
+        break;
+      case 'DeleteStmt': {
+        const scope = this.withCtes(s.withClause, root);
+        this.written.add(this.tableName(s.relation));
+        const inner: Scope = { rels: [], ctes: scope.ctes, parent: scope };
+        for (const u of s.usingClause ?? []) this.fromItem(u, inner);
+        if (s.whereClause) this.expr(s.whereClause, inner, 'FILTER');
+        break;
+      }
+      default:
+        // DDL without data flow (DROP, ALTER, COMMENT, …): no lineage
+        break;
+    }
+  }
+
+  /** Target columns of an INSERT/CTAS get the select's columns by position (or by name). */
+  private emit(target: string, q: Query, targetCols?: string[]): void {
+    q.cols.forEach((c, i) => {
+      const name = c.name === '*' ? '*' : (targetCols?.[i] ?? c.name);
+      if (!name || name === '?column?') return;
+      for (const s of c.srcs) this.edge(s, target, name, typeOf(s.subtype), s.subtype);
+    });
+    const targets = q.cols.map((c, i) => (c.name === '*' ? '*' : (targetCols?.[i] ?? c.name))).filter((n) => n && n !== '?column?');
+    for (const s of q.indirect) for (const t of targets) this.edge(s, target, t, 'INDIRECT', s.subtype);
+  }
+
+  private edge(s: Src, table: string, column: string, type: TransformationType, subtype: TransformationSubtype): void {
+    if (this.edges.some((e) => e.source.table === s.table && e.source.column === s.column && e.target.table === table && e.target.column === column && e.type === type && e.subtype === subtype)) return;
+    this.edges.push({ source: { table: s.table, column: s.column }, target: { table, column }, type, subtype });
+  }
+
+  private withCtes(withClause: Node | undefined, scope: Scope): Scope {
+    if (!withClause) return scope;
+    const ctes = new Map(scope.ctes);
+    const inner: Scope = { rels: scope.rels, ctes, parent: scope.parent };
+    for (const c of withClause.ctes ?? []) {
+      const cte = unwrap(c)[1];
+      const name = String(cte.ctename).toLowerCase();
+      const [qk, qn] = unwrap(cte.ctequery);
+      if (qk !== 'SelectStmt') {
+        // data-modifying CTE (INSERT … RETURNING): analyse it as a statement
+        this.statement(cte.ctequery);
+        ctes.set(name, []);
+        continue;
+      }
+      if (withClause.recursive) ctes.set(name, []);
+      const q = this.select(qn, inner);
+      const aliases: string[] | undefined = cte.aliascolnames?.map((a: Node) => sval(a).toLowerCase());
+      ctes.set(name, q.cols.map((col, i) => ({ name: aliases?.[i] ?? col.name, srcs: col.srcs })));
+    }
+    return inner;
+  }
+
+  select(s: Node, outer: Scope): Query {
+    const scoped = this.withCtes(s.withClause, outer);
+    if (s.op && s.op !== 'SETOP_NONE') {
+      const l = this.select(selectBody(s.larg), scoped);
+      const r = this.select(selectBody(s.rarg), scoped);
+      if (s.intoClause) this.written.add(this.tableName(s.intoClause.rel));
+      return { cols: l.cols.map((c, i) => ({ name: c.name, srcs: [...c.srcs, ...(r.cols[i]?.srcs ?? [])] })), indirect: [...l.indirect, ...r.indirect] };
+    }
+    if (s.valuesLists) {
+      const rows: Node[][] = s.valuesLists.map((v: Node) => unwrap(v)[1].items ?? []);
+      const cols: OutCol[] = (rows[0] ?? []).map((_: Node, i: number) => ({ name: `column${i + 1}`, srcs: [] as Src[] }));
+      for (const row of rows) row.forEach((item, i) => cols[i]?.srcs.push(...this.expr(item, scoped, 'IDENTITY')));
+      return { cols, indirect: [] };
+    }
+    const scope: Scope = { rels: [], ctes: scoped.ctes, parent: scoped === outer ? outer : scoped };
+    const indirect: Src[] = [];
+    if (s.intoClause) this.written.add(this.tableName(s.intoClause.rel));
+    for (const f of s.fromClause ?? []) this.fromItem(f, scope, indirect);
+    const cols: OutCol[] = [];
+    for (const t of s.targetList ?? []) {
+      const rt = unwrap(t)[1];
+      const [vk, vn] = unwrap(rt.val);
+      if (vk === 'ColumnRef' && unwrap(vn.fields[vn.fields.length - 1])[0] === 'A_Star') {
+        cols.push(...this.star(vn.fields.length > 1 ? sval(vn.fields[vn.fields.length - 2]).toLowerCase() : undefined, scope));
+        continue;
+      }
+      const srcs = this.expr(rt.val, scope, 'IDENTITY');
+      const text = this.text(rt.location);
+      const named = vk === 'TypeCast' && text && /^cast\s*\(/i.test(text) ? text : defaultName(rt.val);
+      cols.push({ name: (rt.name ?? named ?? text ?? '?column?').toLowerCase(), srcs });
+    }
+    if (s.whereClause) indirect.push(...this.expr(s.whereClause, scope, 'FILTER').map((x) => ({ ...x, subtype: 'FILTER' as const })));
+    if (s.havingClause) indirect.push(...this.expr(s.havingClause, scope, 'FILTER').map((x) => ({ ...x, subtype: 'FILTER' as const })));
+    for (const g of s.groupClause ?? []) indirect.push(...this.expr(g, scope, 'GROUP_BY', cols).map((x) => ({ ...x, subtype: 'GROUP_BY' as const })));
+    for (const o of s.sortClause ?? []) indirect.push(...this.expr(unwrap(o)[1].node, scope, 'SORT', cols).map((x) => ({ ...x, subtype: 'SORT' as const })));
+    return { cols, indirect };
+  }
+
+  /** `*` or `alias.*`: the known columns of the relations, or a wildcard per physical table. */
+  private star(alias: string | undefined, scope: Scope): OutCol[] {
+    const rels = alias ? scope.rels.filter((r) => r.alias === alias || (r.table && (r.table === alias || r.table.endsWith(`.${alias}`)))) : scope.rels;
+    const out: OutCol[] = [];
+    for (const r of rels) {
+      if (r.cols) out.push(...r.cols);
+      else if (r.table) out.push({ name: '*', srcs: [{ table: r.table, column: '*', subtype: 'IDENTITY' }] });
+    }
+    return out;
+  }
+
+  private fromItem(n: Node, scope: Scope, indirect: Src[] = []): void {
+    const [k, f] = unwrap(n);
+    if (k === 'RangeVar') {
+      const name = String(f.relname).toLowerCase();
+      const alias = f.alias?.aliasname?.toLowerCase();
+      if (!f.schemaname && scope.ctes.has(name)) {
+        const cols = scope.ctes.get(name)!;
+        const renamed = f.alias?.colnames?.map((c: Node) => sval(c).toLowerCase());
+        scope.rels.push({ alias: alias ?? name, cols: renamed ? cols.map((c, i) => ({ name: renamed[i] ?? c.name, srcs: c.srcs })) : cols });
+        return;
+      }
+      const table = this.tableName(f);
+      this.read.add(table);
+      const known = this.knownCols(table);
+      scope.rels.push({ alias: alias ?? name, table, ...(known ? { cols: known.map((c) => ({ name: c, srcs: [{ table, column: c, subtype: 'IDENTITY' as const }] })) } : {}) });
+      return;
+    }
+    if (k === 'RangeSubselect') {
+      const q = this.select(unwrap(f.subquery)[1], f.lateral ? scope : { rels: [], ctes: scope.ctes, parent: scope.parent });
+      const renamed = f.alias?.colnames?.map((c: Node) => sval(c).toLowerCase());
+      scope.rels.push({ alias: f.alias?.aliasname?.toLowerCase() ?? '', cols: q.cols.map((c, i) => ({ name: renamed?.[i] ?? c.name, srcs: c.srcs })) });
+      return;
+    }
+    if (k === 'JoinExpr') {
+      this.fromItem(f.larg, scope, indirect);
+      this.fromItem(f.rarg, scope, indirect);
+      if (f.quals) indirect.push(...this.expr(f.quals, scope, 'JOIN').map((x) => ({ ...x, subtype: 'JOIN' as const })));
+      return;
+    }
+    if (k === 'RangeFunction') {
+      for (const fn of f.functions ?? []) for (const item of unwrap(fn)[1].items ?? []) this.expr(item, scope, 'TRANSFORMATION');
+      scope.rels.push({ alias: f.alias?.aliasname?.toLowerCase() ?? '', cols: [] });
+    }
+  }
+
+  /** Sources of an expression. `outputs` lets GROUP BY / ORDER BY refer to output names or positions. */
+  expr(n: Node | undefined, scope: Scope, how: TransformationSubtype, outputs?: OutCol[]): Src[] {
+    if (!n) return [];
+    const [k, e] = unwrap(n);
+    const sub = (x: Node | undefined, h: TransformationSubtype = how === 'IDENTITY' ? 'TRANSFORMATION' : how) => this.expr(x, scope, h, outputs);
+    switch (k) {
+      case 'ColumnRef':
+        return this.column(e.fields, scope, how, outputs);
+      case 'A_Const':
+      case 'ParamRef':
+      case 'SQLValueFunction':
+        return [];
+      case 'TypeCast':
+        return this.expr(e.arg, scope, how === 'IDENTITY' ? 'TRANSFORMATION' : how);
+      case 'FuncCall': {
+        const fname = (e.funcname ?? []).map(sval).pop()?.toLowerCase() ?? '';
+        const agg = AGGREGATES.has(fname) || e.agg_star || e.agg_filter || e.agg_order;
+        const inner: TransformationSubtype = agg ? 'AGGREGATION' : how === 'IDENTITY' ? 'TRANSFORMATION' : how;
+        const star: Src[] = e.agg_star ? scope.rels.filter((r) => r.table).map((r) => ({ table: r.table!, column: '*', subtype: 'AGGREGATION' as const })) : [];
+        const out = star.concat((e.args ?? []).flatMap((a: Node) => this.expr(a, scope, how === 'IDENTITY' || how === 'TRANSFORMATION' || how === 'AGGREGATION' ? upgrade(how, inner) : how)));
+        if (e.agg_filter) this.expr(e.agg_filter, scope, 'FILTER');
+        if (e.over) {
+          // the window's partition and order columns shape the value: INDIRECT (WINDOW) for this column
+          for (const p of e.over.partitionClause ?? []) out.push(...this.expr(p, scope, 'WINDOW').map((x) => ({ ...x, subtype: 'WINDOW' as const })));
+          for (const o of e.over.orderClause ?? []) out.push(...this.expr(unwrap(o)[1].node, scope, 'WINDOW').map((x) => ({ ...x, subtype: 'WINDOW' as const })));
+        }
+        for (const o of e.agg_order ?? []) out.push(...this.expr(unwrap(o)[1].node, scope, inner));
+        return out;
+      }
+      case 'CaseExpr': {
+        const out: Src[] = [];
+        if (e.arg) out.push(...sub(e.arg, 'CONDITIONAL').map((x) => ({ ...x, subtype: 'CONDITIONAL' as const })));
+        for (const w of e.args ?? []) {
+          const cw = unwrap(w)[1];
+          out.push(...sub(cw.expr, 'CONDITIONAL').map((x) => ({ ...x, subtype: 'CONDITIONAL' as const })), ...sub(cw.result));
+        }
+        if (e.defresult) out.push(...sub(e.defresult));
+        return out;
+      }
+      case 'SubLink': {
+        const q = this.select(unwrap(e.subselect)[1], { rels: [], ctes: scope.ctes, parent: scope });
+        const out: Src[] = e.testexpr ? sub(e.testexpr) : [];
+        // a scalar (or ARRAY) subquery's value flows through; EXISTS / IN only filter
+        if (e.subLinkType === 'EXPR_SUBLINK' || e.subLinkType === 'ARRAY_SUBLINK') out.push(...q.cols.flatMap((c) => c.srcs.map((s) => ({ ...s, subtype: upgrade(how, s.subtype) }))));
+        return out;
+      }
+      default: {
+        // operators, boolean expressions, COALESCE, NULLIF, ROW, arrays, …: every column inside contributes
+        const out: Src[] = [];
+        const visit = (v: unknown): void => {
+          if (Array.isArray(v)) v.forEach(visit);
+          else if (v && typeof v === 'object') {
+            const keys = Object.keys(v as object);
+            if (keys.length === 1 && /^[A-Z]/.test(keys[0])) out.push(...sub(v as Node));
+            else for (const kk of keys) visit((v as Node)[kk]);
+          }
+        };
+        visit(e);
+        return out;
+      }
+    }
+  }
+
+  private column(fields: Node[], scope: Scope, how: TransformationSubtype, outputs?: OutCol[]): Src[] {
+    const names = fields.map((f) => (unwrap(f)[0] === 'A_Star' ? '*' : sval(f).toLowerCase()));
+    const col = names[names.length - 1];
+    const qual = names.slice(0, -1);
+    if (col === '*') return this.star(qual.length ? qual[qual.length - 1] : undefined, scope).flatMap((c) => c.srcs.map((s) => ({ ...s, subtype: upgrade(how, s.subtype) })));
+    for (let sc: Scope | undefined = scope; sc; sc = sc.parent) {
+      let rels: Rel[];
+      if (qual.length) {
+        const alias = qual[qual.length - 1];
+        const full = qual.join('.');
+        rels = sc.rels.filter((r) => r.alias === alias || r.table === full || (r.table && r.table.endsWith(`.${full}`)));
+      } else {
+        const having = sc.rels.filter((r) => r.cols?.some((c) => c.name === col || c.name === '*'));
+        const exact = sc.rels.filter((r) => r.cols?.some((c) => c.name === col));
+        const open = sc.rels.filter((r) => !r.cols && r.table);
+        rels = exact.length === 1 ? exact : having.length === 1 && open.length === 0 ? having : exact.length === 0 && having.length === 0 && open.length === 1 ? open : exact.length + open.length > 1 || having.length > 1 ? sc.rels : [];
+        if (rels.length > 1) {
+          this.unresolved.add(col);
+          return [{ table: null, column: col, subtype: how }];
+        }
+      }
+      if (rels.length === 0) {
+        if (!qual.length && outputs) {
+          const o = outputs.find((c) => c.name === col);
+          if (o) return o.srcs.map((s) => ({ ...s, subtype: how }));
+        }
+        continue;
+      }
+      const r = rels[0];
+      if (r.cols) {
+        const c = r.cols.find((x) => x.name === col);
+        if (c) return c.srcs.map((s) => ({ ...s, subtype: upgrade(how, s.subtype) }));
+        const star = r.cols.filter((x) => x.name === '*');
+        if (star.length) return star.flatMap((x) => x.srcs.filter((s) => s.table).map((s) => ({ table: s.table, column: col, subtype: upgrade(how, s.subtype) })));
+        if (r.table) return [{ table: r.table, column: col, subtype: how }];
+        this.unresolved.add(`${r.alias}.${col}`);
+        return [{ table: null, column: col, subtype: how }];
+      }
+      return r.table ? [{ table: r.table, column: col, subtype: how }] : [];
+    }
+    this.unresolved.add([...qual, col].join('.'));
+    return [{ table: null, column: col, subtype: how }];
+  }
+
+  private update(s: Node, root: Scope): void {
+    const scope0 = this.withCtes(s.withClause, root);
+    const target = this.tableName(s.relation);
+    this.written.add(target);
+    const scope: Scope = { rels: [{ alias: s.relation.alias?.aliasname?.toLowerCase() ?? String(s.relation.relname).toLowerCase(), table: target }], ctes: scope0.ctes, parent: scope0 };
+    const indirect: Src[] = [];
+    for (const f of s.fromClause ?? []) this.fromItem(f, scope, indirect);
+    this.assignments(s.targetList ?? [], target, scope);
+    if (s.whereClause) this.expr(s.whereClause, scope, 'FILTER');
+  }
+
+  private assignments(list: Node[], target: string, scope: Scope): void {
+    for (const t of list) {
+      const rt = unwrap(t)[1];
+      const column = (rt.indirection?.length ? sval(rt.indirection[rt.indirection.length - 1]) : rt.name).toLowerCase();
+      for (const src of this.expr(rt.val, scope, 'IDENTITY')) this.edge(src, target, column, typeOf(src.subtype), src.subtype);
+    }
+  }
+
+  private merge(s: Node, root: Scope): void {
+    const scope0 = this.withCtes(s.withClause, root);
+    const target = this.tableName(s.relation);
+    this.written.add(target);
+    const scope: Scope = { rels: [{ alias: s.relation.alias?.aliasname?.toLowerCase() ?? String(s.relation.relname).toLowerCase(), table: target }], ctes: scope0.ctes, parent: scope0 };
+    const sourceScope: Scope = { rels: [], ctes: scope0.ctes, parent: scope0 };
+    this.fromItem(s.sourceRelation, sourceScope);
+    scope.rels.push(...sourceScope.rels);
+    if (s.joinCondition) this.expr(s.joinCondition, scope, 'JOIN');
+    for (const w of s.mergeWhenClauses ?? []) {
+      const m = unwrap(w)[1];
+      if (m.commandType === 'CMD_UPDATE') this.assignments(m.targetList ?? [], target, scope);
+      else if (m.commandType === 'CMD_INSERT') {
+        const values: Node[] = m.values ?? [];
+        const cols: string[] = (m.targetList ?? []).map((t: Node) => String(unwrap(t)[1].name).toLowerCase());
+        values.forEach((v, i) => {
+          const col = cols[i];
+          if (!col) return;
+          for (const src of this.expr(v, scope, 'IDENTITY')) this.edge(src, target, col, typeOf(src.subtype), src.subtype);
+        });
+      }
+    }
+  }
+}
+
+/** Set-operation branches come as bare SelectStmt bodies. */
+function selectBody(n: Node): Node {
+  return n?.SelectStmt ?? n;
+}
+
+const typeOf = (st: TransformationSubtype): TransformationType => (st === 'IDENTITY' || st === 'TRANSFORMATION' || st === 'AGGREGATION' ? 'DIRECT' : 'INDIRECT');
+
+function upgrade(how: TransformationSubtype, inner: TransformationSubtype): TransformationSubtype {
+  if (RANK[how] === undefined) return how;
+  if (RANK[inner] === undefined) return how;
+  return RANK[inner] > RANK[how] ? inner : how;
+}
+
+/** PostgreSQL's output name for an unaliased expression: the column name, or the function name. */
+function defaultName(val: Node): string | undefined {
+  const [k, e] = unwrap(val);
+  if (k === 'ColumnRef') return sval(e.fields[e.fields.length - 1]);
+  if (k === 'TypeCast' && unwrap(e.arg)[0] === 'ColumnRef') return defaultName(e.arg);
+  return undefined;
+}
+
+/** Lineage of one or more statements. Tables both written and read by a script are intermediate: listed as written only. */
+export async function sqlLineage(sql: string, opts: SqlLineageOptions = {}): Promise<SqlLineage> {
+  let ast: { stmts?: { stmt: Node }[] };
+  try {
+    ast = (await parse(sql)) as unknown as { stmts?: { stmt: Node }[] };
+  } catch (e) {
+    const err = e as Error & { sqlDetails?: { cursorPosition?: number } };
+    throw new SqlParseError(err.message, err.sqlDetails?.cursorPosition);
+  }
+  const a = new Analyzer(opts);
+  a.sql = sql;
+  const steps: { read: Set<string>; written: Set<string> }[] = [];
+  for (const s of ast.stmts ?? []) {
+    a.read.clear();
+    a.written.clear();
+    a.step = steps.length;
+    a.statement(s.stmt);
+    steps.push({ read: new Set(a.read), written: new Set(a.written) });
+  }
+  // across a script: a table written by one statement and read by a later one is intermediate;
+  // a dropped table is gone; a renamed one is known by its new name
+  const intermediate = new Set<string>();
+  steps.forEach((st, i) => st.written.forEach((t) => steps.slice(i + 1).some((later) => later.read.has(t)) && intermediate.add(t)));
+  const rename = (t: string) => {
+    for (let n = 0; n < 10 && a.renamed.has(t); n++) t = a.renamed.get(t)!;
+    return t;
+  };
+  const lastWrite = (t: string) => steps.reduce((last, st, i) => (st.written.has(t) ? i : last), -1);
+  const gone = (t: string) => a.dropped.has(t) && a.dropped.get(t)! > lastWrite(t);
+  const written = new Set(steps.flatMap((st) => [...st.written]).filter((t) => !intermediate.has(t) && !gone(t)).map(rename));
+  const read = new Set(steps.flatMap((st) => [...st.read]).filter((t) => !intermediate.has(t) || steps.some((st) => st.read.has(t) && st.written.has(t))));
+  return { tablesRead: [...read].sort(), tablesWritten: [...written].sort(), columnLineage: a.edges, unresolved: [...a.unresolved].sort() };
+}
