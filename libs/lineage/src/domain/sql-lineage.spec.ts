@@ -26,6 +26,8 @@ describe('sqlLineage (libpg-query AST)', () => {
         'raw.orders.id -> total JOIN',
         'raw.payments.order_id -> customer_id JOIN',
         'raw.orders.customer_id -> total GROUP_BY',
+        // the CTE's WHERE filters every output row
+        'raw.payments.status -> customer_id FILTER',
       ]),
     );
     expect(r.unresolved).toEqual([]);

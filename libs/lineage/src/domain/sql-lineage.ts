@@ -92,6 +92,7 @@ class Analyzer {
   readonly edges: ColumnLineageEdge[] = [];
   readonly unresolved = new Set<string>();
   readonly dropped = new Map<string, number>();
+  private readonly cteIndirect = new Map<string, Src[]>();
   step = 0;
   readonly renamed = new Map<string, string>();
   private readonly known = new Map<string, string[]>();
@@ -238,6 +239,7 @@ class Analyzer {
       const q = this.select(qn, inner);
       const aliases: string[] | undefined = cte.aliascolnames?.map((a: Node) => sval(a).toLowerCase());
       ctes.set(name, q.cols.map((col, i) => ({ name: aliases?.[i] ?? col.name, srcs: col.srcs })));
+      this.cteIndirect.set(name, q.indirect);
     }
     return inner;
   }
@@ -300,6 +302,8 @@ class Analyzer {
         const cols = scope.ctes.get(name)!;
         const renamed = f.alias?.colnames?.map((c: Node) => sval(c).toLowerCase());
         scope.rels.push({ alias: alias ?? name, cols: renamed ? cols.map((c, i) => ({ name: renamed[i] ?? c.name, srcs: c.srcs })) : cols });
+        // filters, joins and groupings inside the CTE shape every row read from it
+        indirect.push(...(this.cteIndirect.get(name) ?? []));
         return;
       }
       const table = this.tableName(f);
@@ -312,6 +316,7 @@ class Analyzer {
       const q = this.select(unwrap(f.subquery)[1], f.lateral ? scope : { rels: [], ctes: scope.ctes, parent: scope.parent });
       const renamed = f.alias?.colnames?.map((c: Node) => sval(c).toLowerCase());
       scope.rels.push({ alias: f.alias?.aliasname?.toLowerCase() ?? '', cols: q.cols.map((c, i) => ({ name: renamed?.[i] ?? c.name, srcs: c.srcs })) });
+      indirect.push(...q.indirect);
       return;
     }
     if (k === 'JoinExpr') {
@@ -484,9 +489,10 @@ function selectBody(n: Node): Node {
 
 const typeOf = (st: TransformationSubtype): TransformationType => (st === 'IDENTITY' || st === 'TRANSFORMATION' || st === 'AGGREGATION' ? 'DIRECT' : 'INDIRECT');
 
+/** The subtype of a value seen through another expression or relation: INDIRECT stays INDIRECT, else the strongest DIRECT one. */
 function upgrade(how: TransformationSubtype, inner: TransformationSubtype): TransformationSubtype {
   if (RANK[how] === undefined) return how;
-  if (RANK[inner] === undefined) return how;
+  if (RANK[inner] === undefined) return inner;
   return RANK[inner] > RANK[how] ? inner : how;
 }
 
