@@ -56,8 +56,8 @@ describe('modeling e2e: project archive upload', () => {
 
     // multipart, plain tar, files at the root: same project, new content
     const flat = project('two').filter((e) => e.type !== 'directory').map((e) => ({ ...e, name: e.name.replace(/^arch\//, '') }));
-    const r2 = await t.http.post('/api/modeling/projects?modelSchema=arch_mart').set(admin).attach('file', await tarball(flat, false), 'arch.tar').expect(201);
-    expect(r2.body.id).toBe(r.body.id);
+    const r2 = await t.http.post('/api/modeling/projects').set(admin).attach('file', await tarball(flat, false), 'arch.tar').expect(201);
+    expect(r2.body).toMatchObject({ id: r.body.id, modelSchema: 'arch_mart' }); // kept: no modelSchema given
     const c = await t.http.get('/api/modeling/models/people_v/compiled?project=arch').set(admin).expect(200);
     expect(c.body.sql).toContain("'two' as rev");
     expect(fs.readdirSync(path.join(files.dir, 'projects', '.uploads'))).toEqual(['arch']);
@@ -78,6 +78,13 @@ describe('modeling e2e: project archive upload', () => {
     expect(c.body.sql).toContain("'two' as rev");
     expect(fs.existsSync(path.join(files.dir, 'escape.sql'))).toBe(false);
     expect(fs.readdirSync(path.join(files.dir, 'projects', '.uploads'))).toEqual(['arch']);
+    // an oversized body gets its 413, not a reset connection
+    process.env['WEIR_PROJECT_ARCHIVE_MAX_BYTES'] = '1000';
+    try {
+      expect(await send(Buffer.alloc(100_000, 1), 413)).toMatchObject({ code: 'MODELING.ARCHIVE_TOO_LARGE' });
+    } finally {
+      delete process.env['WEIR_PROJECT_ARCHIVE_MAX_BYTES'];
+    }
     // JSON registration still validates its body
     expect((await t.http.post('/api/modeling/projects').set(admin).send({ path: 'x', bogus: 1 }).expect(400)).body.code).toBe('PLATFORM.VALIDATION_FAILED');
   });

@@ -56,6 +56,14 @@ describe('sqlLineage (libpg-query AST)', () => {
     expect(await sqlLineage('SELECT 1')).toEqual({ tablesRead: [], tablesWritten: [], columnLineage: [], unresolved: [] });
   });
 
+  it('stays bounded when a CTE is reused again and again', async () => {
+    const ctes = ['c0 AS (SELECT x FROM s WHERE s.y > 0)'];
+    for (let i = 1; i <= 30; i++) ctes.push(`c${i} AS (SELECT a.x FROM c${i - 1} a JOIN c${i - 1} b ON a.x = b.x)`);
+    const r = await sqlLineage(`INSERT INTO o WITH ${ctes.join(', ')} SELECT x FROM c30`);
+    expect(direct(r)).toEqual(['s.x -> o.x IDENTITY']);
+    expect(indirect(r)).toEqual(['s.x -> x JOIN', 's.y -> x FILTER']);
+  });
+
   it('fails on SQL that PostgreSQL cannot parse, with the position', async () => {
     await expect(sqlLineage('SELECT FROM WHERE (')).rejects.toBeInstanceOf(SqlParseError);
     await expect(sqlLineage('SELEC 1')).rejects.toMatchObject({ message: expect.stringContaining('syntax error') });

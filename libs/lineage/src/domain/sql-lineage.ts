@@ -216,8 +216,12 @@ class Analyzer {
     for (const s of q.indirect) for (const t of targets) this.edge(s, target, t, 'INDIRECT', s.subtype);
   }
 
+  private readonly edgeKeys = new Set<string>();
+
   private edge(s: Src, table: string, column: string, type: TransformationType, subtype: TransformationSubtype): void {
-    if (this.edges.some((e) => e.source.table === s.table && e.source.column === s.column && e.target.table === table && e.target.column === column && e.type === type && e.subtype === subtype)) return;
+    const key = JSON.stringify([s.table, s.column, table, column, type, subtype]);
+    if (this.edgeKeys.has(key)) return;
+    this.edgeKeys.add(key);
     this.edges.push({ source: { table: s.table, column: s.column }, target: { table, column }, type, subtype });
   }
 
@@ -250,7 +254,7 @@ class Analyzer {
       const l = this.select(selectBody(s.larg), scoped);
       const r = this.select(selectBody(s.rarg), scoped);
       if (s.intoClause) this.written.add(this.tableName(s.intoClause.rel));
-      return { cols: l.cols.map((c, i) => ({ name: c.name, srcs: [...c.srcs, ...(r.cols[i]?.srcs ?? [])] })), indirect: [...l.indirect, ...r.indirect] };
+      return { cols: l.cols.map((c, i) => ({ name: c.name, srcs: uniqueSrcs([...c.srcs, ...(r.cols[i]?.srcs ?? [])]) })), indirect: uniqueSrcs([...l.indirect, ...r.indirect]) };
     }
     if (s.valuesLists) {
       const rows: Node[][] = s.valuesLists.map((v: Node) => unwrap(v)[1].items ?? []);
@@ -279,7 +283,7 @@ class Analyzer {
     if (s.havingClause) indirect.push(...this.expr(s.havingClause, scope, 'FILTER').map((x) => ({ ...x, subtype: 'FILTER' as const })));
     for (const g of s.groupClause ?? []) indirect.push(...this.expr(g, scope, 'GROUP_BY', cols).map((x) => ({ ...x, subtype: 'GROUP_BY' as const })));
     for (const o of s.sortClause ?? []) indirect.push(...this.expr(unwrap(o)[1].node, scope, 'SORT', cols).map((x) => ({ ...x, subtype: 'SORT' as const })));
-    return { cols, indirect };
+    return { cols: cols.map((c) => ({ name: c.name, srcs: uniqueSrcs(c.srcs) })), indirect: uniqueSrcs(indirect) };
   }
 
   /** `*` or `alias.*`: the known columns of the relations, or a wildcard per physical table. */
@@ -303,7 +307,7 @@ class Analyzer {
         const renamed = f.alias?.colnames?.map((c: Node) => sval(c).toLowerCase());
         scope.rels.push({ alias: alias ?? name, cols: renamed ? cols.map((c, i) => ({ name: renamed[i] ?? c.name, srcs: c.srcs })) : cols });
         // filters, joins and groupings inside the CTE shape every row read from it
-        indirect.push(...(this.cteIndirect.get(name) ?? []));
+        for (const x of this.cteIndirect.get(name) ?? []) indirect.push(x);
         return;
       }
       const table = this.tableName(f);
@@ -480,6 +484,20 @@ class Analyzer {
       }
     }
   }
+}
+
+/** One entry per (table, column, subtype): keeps lists bounded however often a CTE is reused. */
+function uniqueSrcs(xs: Src[]): Src[] {
+  const seen = new Set<string>();
+  const out: Src[] = [];
+  for (const x of xs) {
+    const k = `${x.table}\u0000${x.column}\u0000${x.subtype}`;
+    if (!seen.has(k)) {
+      seen.add(k);
+      out.push(x);
+    }
+  }
+  return out;
 }
 
 /** Set-operation branches come as bare SelectStmt bodies. */

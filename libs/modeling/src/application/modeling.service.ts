@@ -122,11 +122,15 @@ export class ModelingService implements OnApplicationShutdown {
       throw new DomainError('MODELING.PATH_OUTSIDE_ROOT', `The project path ${JSON.stringify(dir)} is outside WEIR_PROJECTS_ROOT`, 400);
     }
     if (!fs.existsSync(path.join(root, 'dbt_project.yml'))) throw new NotFoundError('MODELING.PROJECT_NOT_FOUND', `No dbt_project.yml in ${JSON.stringify(dir)}`);
-    const modelSchema = opts.modelSchema ?? 'analytics';
-    const draft = Object.assign(new ProjectOrmEntity(), { rootPath: root, modelSchema });
-    const { project, compiled } = this.compile(draft);
+    let modelSchema = opts.modelSchema ?? 'analytics';
+    let { project, compiled } = this.compile(Object.assign(new ProjectOrmEntity(), { rootPath: root, modelSchema }));
     const repo = this.ds.getRepository(ProjectOrmEntity);
     let e = await repo.findOne({ where: { name: project.name } });
+    if (opts.modelSchema === undefined && e && e.modelSchema !== modelSchema) {
+      // a refresh without modelSchema keeps the one the project was registered with
+      modelSchema = e.modelSchema;
+      ({ project, compiled } = this.compile(Object.assign(new ProjectOrmEntity(), { rootPath: root, modelSchema })));
+    }
     if (e && e.rootPath !== root) throw new ConflictError('MODELING.PROJECT_EXISTS', `A project named "${project.name}" is registered from ${e.rootPath}`);
     e = await repo.save(Object.assign(e ?? repo.create(), { name: project.name, rootPath: root, modelSchema, updatedAt: new Date() }));
     this.log.log(`project ${project.name}: ${compiled.nodes.size} nodes from ${root}`);

@@ -45,6 +45,25 @@ describe('dbt project compiler', () => {
     expect(() => select(p, 'nope')).toThrow(/matches no node/);
   });
 
+  it('refuses template escapes to JavaScript and project paths outside the project', () => {
+    for (const sql of [
+      `select '{{ range.constructor("return process.pid")() }}' as x`,
+      `{% set f = range %}select '{{ f["constructor"]("return 1")() }}'`,
+      `select '{{ "".__proto__ }}'`,
+    ]) {
+      const dir = project({ 'dbt_project.yml': 'name: evil\n', 'models/m.sql': sql });
+      expect(() => compileProject(loadProject(dir))).toThrow(/Templates may not access/);
+    }
+    const outside = project({ 'dbt_project.yml': "name: evil\nmodel-paths: ['models', '../..']\n", 'models/m.sql': 'select 1' });
+    expect(() => loadProject(outside)).toThrow(ProjectError);
+    expect(() => loadProject(outside)).toThrow(/model-paths "\.\.\/\.\." is outside the project/);
+    const abs = project({ 'dbt_project.yml': "name: evil\nseed-paths: ['/etc']\n", 'models/m.sql': 'select 1' });
+    expect(() => loadProject(abs)).toThrow(/seed-paths "\/etc" is outside the project/);
+    const link = project({ 'dbt_project.yml': "name: evil\nsnapshot-paths: ['snaps']\n", 'models/m.sql': 'select 1' });
+    fs.symlinkSync(os.tmpdir(), path.join(link, 'snaps'));
+    expect(() => loadProject(link)).toThrow(/snapshot-paths "snaps" leads outside the project/);
+  });
+
   it('names a cycle', () => {
     const dir = project({ 'dbt_project.yml': 'name: c\n', 'models/a.sql': "select * from {{ ref('b') }}", 'models/b.sql': "select * from {{ ref('c') }}", 'models/c.sql': "select * from {{ ref('a') }}" });
     expect(() => compileProject(loadProject(dir))).toThrow(DagCycleError);

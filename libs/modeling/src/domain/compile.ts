@@ -50,6 +50,22 @@ export class DagCycleError extends Error {
 
 const q = (s: string) => `"${s.replace(/"/g, '""')}"`;
 
+/**
+ * nunjucks is not a sandbox: `range.constructor("…")()` would run JavaScript. Every `a.b` / `a["b"]`
+ * in a template goes through runtime.memberLookup, so the keys that reach Function, prototypes or
+ * property descriptors are refused there (projects can be uploaded by API users).
+ */
+const FORBIDDEN_MEMBERS = new Set(['constructor', '__proto__', 'prototype', '__defineGetter__', '__defineSetter__', '__lookupGetter__', '__lookupSetter__', 'call', 'apply', 'bind']);
+const runtime = (nunjucks as unknown as { runtime: { memberLookup: (obj: unknown, val: unknown) => unknown; __weirGuarded?: boolean } }).runtime;
+if (!runtime.__weirGuarded) {
+  const lookup = runtime.memberLookup;
+  runtime.memberLookup = (obj: unknown, val: unknown) => {
+    if (FORBIDDEN_MEMBERS.has(String(val))) throw new Error(`Templates may not access "${String(val)}"`);
+    return lookup(obj, val);
+  };
+  runtime.__weirGuarded = true;
+}
+
 /** A Jinja-compatible environment: Jinja's delimiters and defaults, no autoescape, undefined is an error. */
 function environment(): nunjucks.Environment {
   return new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true, trimBlocks: false, lstripBlocks: false });

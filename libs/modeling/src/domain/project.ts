@@ -85,12 +85,20 @@ export function loadProject(root: string): Project {
   const name = String(cfg['name'] ?? '');
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new ProjectError(`dbt_project.yml: name must be an identifier (got ${JSON.stringify(cfg['name'])})`);
   const rel = (p: string) => path.relative(root, p).split(path.sep).join('/');
+  /** A configured folder, which must stay inside the project (no absolute paths, no `..` out). */
+  const inside = (key: string, p: string) => {
+    const full = path.resolve(root, p);
+    const r = path.relative(root, full);
+    if (r.startsWith('..') || path.isAbsolute(r)) throw new ProjectError(`dbt_project.yml: ${key} ${JSON.stringify(p)} is outside the project`);
+    if (fs.existsSync(full) && path.relative(fs.realpathSync(root), fs.realpathSync(full)).startsWith('..')) throw new ProjectError(`dbt_project.yml: ${key} ${JSON.stringify(p)} leads outside the project`);
+    return full;
+  };
   const models: ModelFile[] = [];
   const properties = new Map<string, ModelProperties>();
   const sources: SourceDefinition[] = [];
   const docs = new Map<string, string>();
   for (const mp of list(cfg['model-paths'] ?? cfg['source-paths'], ['models'])) {
-    const base = path.join(root, mp);
+    const base = inside('model-paths', mp);
     for (const f of walk(base, ['.sql'])) {
       const folders = path.relative(base, path.dirname(f)).split(path.sep).filter((x) => x && x !== '.');
       models.push({ name: path.basename(f, '.sql'), path: rel(f), folders, sql: fs.readFileSync(f, 'utf8') });
@@ -117,14 +125,14 @@ export function loadProject(root: string): Project {
   }
   const seeds: SeedFile[] = [];
   for (const sp of list(cfg['seed-paths'] ?? cfg['data-paths'], ['seeds'])) {
-    const base = path.join(root, sp);
+    const base = inside('seed-paths', sp);
     for (const f of walk(base, ['.csv'])) {
       seeds.push({ name: path.basename(f, '.csv'), path: rel(f), folders: path.relative(base, path.dirname(f)).split(path.sep).filter((x) => x && x !== '.') });
     }
   }
   const snapshots: Project['snapshots'] = [];
   for (const sp of list(cfg['snapshot-paths'], ['snapshots'])) {
-    for (const f of walk(path.join(root, sp), ['.sql'])) snapshots.push({ name: path.basename(f, '.sql'), path: rel(f), sql: fs.readFileSync(f, 'utf8') });
+    for (const f of walk(inside('snapshot-paths', sp), ['.sql'])) snapshots.push({ name: path.basename(f, '.sql'), path: rel(f), sql: fs.readFileSync(f, 'utf8') });
   }
   const names = new Map<string, string>();
   for (const n of [...models.map((m) => [m.name, m.path]), ...seeds.map((s) => [s.name, s.path])]) {

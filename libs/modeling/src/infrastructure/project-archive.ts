@@ -24,14 +24,17 @@ export async function readArchiveBody(req: Readable & { headers: IncomingHttpHea
   const source: Readable = type.startsWith('multipart/form-data') ? await multipartFile(req, maxBytes) : req;
   const chunks: Buffer[] = [];
   let bytes = 0;
-  for await (const chunk of source) {
-    bytes += (chunk as Buffer).length;
-    if (bytes > maxBytes) {
-      source.destroy();
-      throw new DomainError('MODELING.ARCHIVE_TOO_LARGE', `The project archive exceeds WEIR_PROJECT_ARCHIVE_MAX_BYTES (${maxBytes} bytes)`, 413);
+  try {
+    // past the limit the rest is read and dropped (up to 4x, then the connection is cut), so the client gets its 413
+    for await (const chunk of source) {
+      bytes += (chunk as Buffer).length;
+      if (bytes > maxBytes * 4) break;
+      if (bytes <= maxBytes) chunks.push(chunk as Buffer);
     }
-    chunks.push(chunk as Buffer);
+  } catch (e) {
+    throw badArchive(`The upload was cut off or malformed: ${(e as Error).message}`);
   }
+  if (bytes > maxBytes) throw new DomainError('MODELING.ARCHIVE_TOO_LARGE', `The project archive exceeds WEIR_PROJECT_ARCHIVE_MAX_BYTES (${maxBytes} bytes)`, 413);
   if (bytes === 0) throw badArchive('The request has no archive: send a .tar or .tar.gz as the body (Content-Type application/gzip or application/x-tar) or as a multipart "file" field');
   return Buffer.concat(chunks);
 }
