@@ -56,6 +56,15 @@ describe('sqlLineage (libpg-query AST)', () => {
     expect(await sqlLineage('SELECT 1')).toEqual({ tablesRead: [], tablesWritten: [], columnLineage: [], unresolved: [] });
   });
 
+  it('follows SELECT INTO, positional GROUP BY / ORDER BY, JOIN USING and filtering subqueries', async () => {
+    expect(direct(await sqlLineage('SELECT * INTO o FROM s'))).toEqual(['s.* -> o.* IDENTITY']);
+    expect(indirect(await sqlLineage('INSERT INTO o SELECT a, b FROM s GROUP BY 1 ORDER BY 2'))).toEqual(['s.a -> a GROUP_BY', 's.a -> b GROUP_BY', 's.b -> a SORT', 's.b -> b SORT']);
+    expect(indirect(await sqlLineage('INSERT INTO o SELECT s.a FROM s JOIN w USING (id)'))).toEqual(['s.id -> a JOIN', 'w.id -> a JOIN']);
+    const sub = await sqlLineage('INSERT INTO o SELECT a FROM s WHERE EXISTS (SELECT 1 FROM w WHERE w.z = s.z AND w.ok)');
+    expect(direct(sub)).toEqual(['s.a -> o.a IDENTITY']);
+    expect(indirect(sub)).toEqual(['s.z -> a FILTER', 'w.ok -> a FILTER', 'w.z -> a FILTER']);
+  });
+
   it('stays bounded when a CTE is reused again and again', async () => {
     const ctes = ['c0 AS (SELECT x FROM s WHERE s.y > 0)'];
     for (let i = 1; i <= 30; i++) ctes.push(`c${i} AS (SELECT a.x FROM c${i - 1} a JOIN c${i - 1} b ON a.x = b.x)`);

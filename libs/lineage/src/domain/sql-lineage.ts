@@ -139,9 +139,12 @@ class Analyzer {
     const [kind, s] = unwrap(stmt);
     const root: Scope = { rels: [], ctes: new Map() };
     switch (kind) {
-      case 'SelectStmt':
-        this.select(s, root);
+      case 'SelectStmt': {
+        const q = this.select(s, root);
+        const into = s.intoClause ?? selectBody(s.larg ?? {}).intoClause;
+        if (into) this.emit(this.tableName(into.rel), q, into.colNames?.map((c: Node) => sval(c).toLowerCase()));
         break;
+      }
       case 'InsertStmt': {
         const target = this.tableName(s.relation);
         this.written.add(target);
@@ -281,8 +284,17 @@ class Analyzer {
     }
     if (s.whereClause) indirect.push(...this.expr(s.whereClause, scope, 'FILTER').map((x) => ({ ...x, subtype: 'FILTER' as const })));
     if (s.havingClause) indirect.push(...this.expr(s.havingClause, scope, 'FILTER').map((x) => ({ ...x, subtype: 'FILTER' as const })));
-    for (const g of s.groupClause ?? []) indirect.push(...this.expr(g, scope, 'GROUP_BY', cols).map((x) => ({ ...x, subtype: 'GROUP_BY' as const })));
-    for (const o of s.sortClause ?? []) indirect.push(...this.expr(unwrap(o)[1].node, scope, 'SORT', cols).map((x) => ({ ...x, subtype: 'SORT' as const })));
+    // GROUP BY 2 / ORDER BY 2 name the second output column
+    const positional = (n: Node): Src[] | undefined => {
+      const [k, c] = unwrap(n);
+      const pos = k === 'A_Const' ? c.ival?.ival : undefined;
+      return typeof pos === 'number' && cols[pos - 1] ? cols[pos - 1].srcs : undefined;
+    };
+    for (const g of s.groupClause ?? []) indirect.push(...(positional(g) ?? this.expr(g, scope, 'GROUP_BY', cols)).map((x) => ({ ...x, subtype: 'GROUP_BY' as const })));
+    for (const o of s.sortClause ?? []) {
+      const node = unwrap(o)[1].node;
+      indirect.push(...(positional(node) ?? this.expr(node, scope, 'SORT', cols)).map((x) => ({ ...x, subtype: 'SORT' as const })));
+    }
     return { cols: cols.map((c) => ({ name: c.name, srcs: uniqueSrcs(c.srcs) })), indirect: uniqueSrcs(indirect) };
   }
 
@@ -324,8 +336,17 @@ class Analyzer {
       return;
     }
     if (k === 'JoinExpr') {
+      const before = scope.rels.length;
       this.fromItem(f.larg, scope, indirect);
       this.fromItem(f.rarg, scope, indirect);
+      for (const u of f.usingClause ?? []) {
+        const col = sval(u).toLowerCase();
+        for (const r of scope.rels.slice(before)) {
+          const known = r.cols?.find((c) => c.name === col);
+          if (known) indirect.push(...known.srcs.map((x) => ({ ...x, subtype: 'JOIN' as const })));
+          else if (r.table && !r.cols) indirect.push({ table: r.table, column: col, subtype: 'JOIN' });
+        }
+      }
       if (f.quals) indirect.push(...this.expr(f.quals, scope, 'JOIN').map((x) => ({ ...x, subtype: 'JOIN' as const })));
       return;
     }
@@ -379,6 +400,9 @@ class Analyzer {
         const out: Src[] = e.testexpr ? sub(e.testexpr) : [];
         // a scalar (or ARRAY) subquery's value flows through; EXISTS / IN only filter
         if (e.subLinkType === 'EXPR_SUBLINK' || e.subLinkType === 'ARRAY_SUBLINK') out.push(...q.cols.flatMap((c) => c.srcs.map((s) => ({ ...s, subtype: upgrade(how, s.subtype) }))));
+        else out.push(...q.cols.flatMap((c) => c.srcs.map((s) => ({ ...s, subtype: RANK[how] === undefined ? how : ('FILTER' as const) }))));
+        // the subquery's own filters and joins shape the value as well
+        for (const x of q.indirect) out.push(x);
         return out;
       }
       default: {
