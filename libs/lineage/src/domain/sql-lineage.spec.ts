@@ -65,6 +65,16 @@ describe('sqlLineage (libpg-query AST)', () => {
     expect(indirect(sub)).toEqual(['s.z -> a FILTER', 'w.ok -> a FILTER', 'w.z -> a FILTER']);
   });
 
+  it('names UPDATE targets right (subscripts, composite fields, multi-column SET) and carries WHERE / ON / FILTER', async () => {
+    const sub = await sqlLineage('UPDATE t SET arr[1] = s.x, comp.f = s.y FROM s WHERE t.k = s.k');
+    expect(direct(sub)).toEqual(['s.x -> t.arr IDENTITY', 's.y -> t.comp IDENTITY']);
+    expect(indirect(sub)).toEqual(['s.k -> arr FILTER', 's.k -> comp FILTER', 't.k -> arr FILTER', 't.k -> comp FILTER']);
+    expect(direct(await sqlLineage('UPDATE t SET (a, b) = (SELECT s.x, s.y FROM s WHERE s.k = t.k)'))).toEqual(['s.x -> t.a IDENTITY', 's.y -> t.b IDENTITY']);
+    expect(indirect(await sqlLineage('INSERT INTO o SELECT count(*) FILTER (WHERE s.flag) AS n FROM s'))).toEqual(['s.flag -> n FILTER']);
+    const merge = await sqlLineage('MERGE INTO t USING s ON t.k = s.k WHEN MATCHED AND s.ok THEN UPDATE SET v = s.v');
+    expect(indirect(merge)).toEqual(['s.k -> v JOIN', 's.ok -> v FILTER', 't.k -> v JOIN']);
+  });
+
   it('stays bounded when a CTE is reused again and again', async () => {
     const ctes = ['c0 AS (SELECT x FROM s WHERE s.y > 0)'];
     for (let i = 1; i <= 30; i++) ctes.push(`c${i} AS (SELECT a.x FROM c${i - 1} a JOIN c${i - 1} b ON a.x = b.x)`);

@@ -376,7 +376,7 @@ class Analyzer {
         const inner: TransformationSubtype = agg ? 'AGGREGATION' : how === 'IDENTITY' ? 'TRANSFORMATION' : how;
         const star: Src[] = e.agg_star ? scope.rels.filter((r) => r.table).map((r) => ({ table: r.table!, column: '*', subtype: 'AGGREGATION' as const })) : [];
         const out = star.concat((e.args ?? []).flatMap((a: Node) => this.expr(a, scope, how === 'IDENTITY' || how === 'TRANSFORMATION' || how === 'AGGREGATION' ? upgrade(how, inner) : how)));
-        if (e.agg_filter) this.expr(e.agg_filter, scope, 'FILTER');
+        if (e.agg_filter) out.push(...this.expr(e.agg_filter, scope, 'FILTER').map((x) => ({ ...x, subtype: 'FILTER' as const })));
         if (e.over) {
           // the window's partition and order columns shape the value: INDIRECT (WINDOW) for this column
           for (const p of e.over.partitionClause ?? []) out.push(...this.expr(p, scope, 'WINDOW').map((x) => ({ ...x, subtype: 'WINDOW' as const })));
@@ -473,16 +473,39 @@ class Analyzer {
     const scope: Scope = { rels: [{ alias: s.relation.alias?.aliasname?.toLowerCase() ?? String(s.relation.relname).toLowerCase(), table: target }], ctes: scope0.ctes, parent: scope0 };
     const indirect: Src[] = [];
     for (const f of s.fromClause ?? []) this.fromItem(f, scope, indirect);
-    this.assignments(s.targetList ?? [], target, scope);
-    if (s.whereClause) this.expr(s.whereClause, scope, 'FILTER');
+    if (s.whereClause) indirect.push(...this.expr(s.whereClause, scope, 'FILTER').map((x) => ({ ...x, subtype: 'FILTER' as const })));
+    this.assignments(s.targetList ?? [], target, scope, scope.rels[0].alias, uniqueSrcs(indirect));
   }
 
-  private assignments(list: Node[], target: string, scope: Scope): void {
+  /** SET assignments of UPDATE / MERGE. `indirect` (the WHERE or ON columns) shapes every assigned column. Returns the columns. */
+  private assignments(list: Node[], target: string, scope: Scope, targetAlias: string, indirect: Src[] = []): string[] {
+    const assigned: string[] = [];
+    const multi = new Map<Node, Query>();
     for (const t of list) {
       const rt = unwrap(t)[1];
-      const column = (rt.indirection?.length ? sval(rt.indirection[rt.indirection.length - 1]) : rt.name).toLowerCase();
-      for (const src of this.expr(rt.val, scope, 'IDENTITY')) this.edge(src, target, column, typeOf(src.subtype), src.subtype);
+      const ind: Node[] = rt.indirection ?? [];
+      // `SET t.col = …` (the target's own qualifier) names col; `SET arr[1]` / `SET comp.f` assign into column arr / comp
+      const column = String(rt.name === targetAlias && ind.length === 1 && unwrap(ind[0])[0] === 'String' ? sval(ind[0]) : rt.name).toLowerCase();
+      assigned.push(column);
+      const [vk, vn] = unwrap(rt.val);
+      let srcs: Src[];
+      if (vk === 'MultiAssignRef') {
+        // SET (a, b) = (SELECT x, y …) or = ROW(x, y): by position
+        const [sk, sn] = unwrap(vn.source);
+        if (sk === 'SubLink') {
+          if (!multi.has(vn.source)) multi.set(vn.source, this.select(unwrap(sn.subselect)[1], { rels: [], ctes: scope.ctes, parent: scope }));
+          const q = multi.get(vn.source)!;
+          srcs = [...(q.cols[vn.colno - 1]?.srcs ?? []), ...q.indirect];
+        } else {
+          srcs = this.expr((sn.args ?? [])[vn.colno - 1], scope, 'IDENTITY');
+        }
+      } else {
+        srcs = this.expr(rt.val, scope, 'IDENTITY');
+      }
+      for (const src of srcs) this.edge(src, target, column, typeOf(src.subtype), src.subtype);
+      for (const src of indirect) this.edge(src, target, column, 'INDIRECT', src.subtype);
     }
+    return assigned;
   }
 
   private merge(s: Node, root: Scope): void {
@@ -493,10 +516,12 @@ class Analyzer {
     const sourceScope: Scope = { rels: [], ctes: scope0.ctes, parent: scope0 };
     this.fromItem(s.sourceRelation, sourceScope);
     scope.rels.push(...sourceScope.rels);
-    if (s.joinCondition) this.expr(s.joinCondition, scope, 'JOIN');
+    const on = s.joinCondition ? this.expr(s.joinCondition, scope, 'JOIN').map((x) => ({ ...x, subtype: 'JOIN' as const })) : [];
+    const alias = scope.rels[0].alias;
     for (const w of s.mergeWhenClauses ?? []) {
       const m = unwrap(w)[1];
-      if (m.commandType === 'CMD_UPDATE') this.assignments(m.targetList ?? [], target, scope);
+      const cond = m.condition ? this.expr(m.condition, scope, 'FILTER').map((x) => ({ ...x, subtype: 'FILTER' as const })) : [];
+      if (m.commandType === 'CMD_UPDATE') this.assignments(m.targetList ?? [], target, scope, alias, uniqueSrcs([...on, ...cond]));
       else if (m.commandType === 'CMD_INSERT') {
         const values: Node[] = m.values ?? [];
         const cols: string[] = (m.targetList ?? []).map((t: Node) => String(unwrap(t)[1].name).toLowerCase());
@@ -504,6 +529,7 @@ class Analyzer {
           const col = cols[i];
           if (!col) return;
           for (const src of this.expr(v, scope, 'IDENTITY')) this.edge(src, target, col, typeOf(src.subtype), src.subtype);
+          for (const src of uniqueSrcs([...on, ...cond])) this.edge(src, target, col, 'INDIRECT', src.subtype);
         });
       }
     }
