@@ -1,6 +1,6 @@
 import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
-import { ApiKeyGuard, PlatformModule, PlatformModuleOptions, ProblemDetailsFilter } from '@weir/platform';
+import { ApiKeyGuard, PlatformModule, PlatformModuleOptions, ProblemDetailsFilter, VALIDATION_OPTIONS } from '@weir/platform';
 import { CatalogModule } from '@weir/catalog';
 import { QualityModule } from '@weir/quality';
 import { IngestionModule } from '@weir/ingestion';
@@ -8,8 +8,6 @@ import { ModelingModule } from '@weir/modeling';
 import { LineageModule } from '@weir/lineage';
 // weir:slice-imports (the slice generator adds imports above this line)
 
-/** The global ValidationPipe settings every route shares (unknown fields are errors, not silently dropped). */
-export const VALIDATION_OPTIONS = { whitelist: true, forbidNonWhitelisted: true, transform: true } as const;
 
 /** Composes the kernel and the slice modules. Slices are added to `imports` as they are built. */
 @Module({})

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import 'reflect-metadata';
 import { Module, ValidationPipe } from '@nestjs/common';
+import { VALIDATION_OPTIONS } from '@weir/platform';
 import { NestFactory } from '@nestjs/core';
 import { LineageService } from '../src/application/lineage.service';
 import { LineageController } from '../src/http/lineage.controller';
@@ -40,7 +41,7 @@ export const sqlLineageSuite = {
   minPassRatio: 0.9,
   async run(dir: string, report: Reporter): Promise<void> {
     const app = await NestFactory.create(ParseOnlyModule, { logger: false });
-    app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
+    app.useGlobalPipes(new ValidationPipe(VALIDATION_OPTIONS));
     await app.listen(0, '127.0.0.1');
     const url = `${await app.getUrl()}/api/lineage/parse`.replace('[::1]', '127.0.0.1');
     try {

@@ -13,6 +13,7 @@ export { ProblemDetailsFilter } from './errors/problem.filter';
 export { PROBLEM_CONTENT_TYPE, problemType, codeForStatus } from './errors/problem';
 export type { ProblemDetails } from './errors/problem';
 export { ProblemResponseDto } from './errors/problem.dto';
+export { VALIDATION_OPTIONS, validateAs } from './errors/validation';
 
 export { controlPlaneOptions, runMigrations, revertLastMigration, migrationsGlob, MIGRATIONS_TABLE } from './database/data-source';
 export type { MigrationReport } from './database/data-source';

@@ -1,9 +1,8 @@
-import { BadRequestException, Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBearerAuth, ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsBoolean, IsOptional, IsString, Length, Matches, MaxLength } from 'class-validator';
 import type { Request, Response } from 'express';
-import { plainToInstance } from 'class-transformer';
-import { validate } from 'class-validator';
+import { validateAs } from '@weir/platform';
 import { archiveLimits, ModelingService } from '../application/modeling.service';
 import { readArchiveBody } from '../infrastructure/project-archive';
 
@@ -20,14 +19,6 @@ export class ArchiveQueryDto {
   @IsOptional()
   @Matches(/^[a-z_][a-z0-9_]{0,62}$/)
   modelSchema?: string;
-}
-
-/** Validates like the global ValidationPipe (unknown fields are errors), for a route that reads its own body. */
-async function validated<T extends object>(cls: new () => T, plain: unknown): Promise<T> {
-  const obj = plainToInstance(cls, plain ?? {});
-  const errors = await validate(obj, { whitelist: true, forbidNonWhitelisted: true });
-  if (errors.length) throw new BadRequestException({ message: errors.flatMap((e) => Object.values(e.constraints ?? {})) });
-  return obj;
 }
 
 export class BuildRequestDto {
@@ -109,10 +100,10 @@ export class ModelingController {
   async register(@Req() req: Request): Promise<ProjectResponseDto> {
     const type = String(req.headers['content-type'] ?? '');
     if (/\bjson\b/.test(type)) {
-      const body = await validated(RegisterProjectRequestDto, req.body);
+      const body = await validateAs(RegisterProjectRequestDto, req.body);
       return this.modeling.register(body.path, { modelSchema: body.modelSchema });
     }
-    const q = await validated(ArchiveQueryDto, req.query);
+    const q = await validateAs(ArchiveQueryDto, req.query, 'query');
     const archive = await readArchiveBody(req, archiveLimits().maxBytes);
     return this.modeling.registerArchive(archive, { modelSchema: q.modelSchema });
   }
