@@ -8,7 +8,7 @@ import { ConflictError, DomainError, NotFoundError, qualifiedTable, quoteIdent, 
 import { CATALOG, CatalogPort, classifyChange, ColumnContract, DatasetContract } from '@weir/catalog';
 import { QUALITY_GATE, QUALITY_SUITES, QualityGate, QualitySuites } from '@weir/quality';
 import { CsvParser, inferContract, RunsService, SourcesService } from '@weir/ingestion';
-import { compileProject, CompiledNode, CompiledProject, CompileError, DagCycleError, renderDescription, select } from '../domain/compile';
+import { auditParents, compileProject, CompiledNode, CompiledProject, CompileError, DagCycleError, renderDescription, select } from '../domain/compile';
 import { loadProject, Project, ProjectError } from '../domain/project';
 import { yamlTests } from '../domain/yaml-tests';
 import { ProjectOrmEntity } from '../infrastructure/project.orm-entity';
@@ -207,7 +207,7 @@ export class ModelingService implements OnApplicationShutdown {
     const { project, compiled } = this.compile(p);
     let ids: string[];
     try {
-      ids = select(compiled, selector).filter((id) => compiled.nodes.get(id)!.kind !== 'source');
+      ids = select(compiled, selector, auditParents(project, compiled)).filter((id) => compiled.nodes.get(id)!.kind !== 'source');
     } catch (e) {
       throw new ValidationError('MODELING.BAD_SELECTOR', (e as Error).message);
     }
@@ -266,18 +266,7 @@ export class ModelingService implements OnApplicationShutdown {
   private async execute(buildId: string, p: ProjectOrmEntity, project: Project, compiled: CompiledProject, ids: string[], fullRefresh = false): Promise<void> {
     const chosen = new Set(ids);
     // a model's audit (its relationships tests) reads other models: build those first
-    const auditDeps = (id: string): string[] => {
-      const props = project.properties.get(compiled.nodes.get(id)!.name);
-      const out: string[] = [];
-      for (const col of props?.columns ?? []) {
-        for (const t of col.tests ?? []) {
-          const to = t && typeof t === 'object' ? (t as Record<string, { to?: unknown }>)['relationships']?.to : undefined;
-          const m = typeof to === 'string' ? /ref\(\s*['"]([A-Za-z0-9_]+)['"]\s*\)/.exec(to) : null;
-          if (m) for (const k of [`model.${m[1]}`, `seed.${m[1]}`]) if (compiled.nodes.has(k) && k !== id) out.push(k);
-        }
-      }
-      return out;
-    };
+    const auditDeps = auditParents(project, compiled);
     const state = new Map<string, 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped'>(ids.map((id) => [id, 'pending']));
     const steps = this.ds.getRepository(BuildStepOrmEntity);
     const set = (id: string, patch: StepPatch) => steps.update({ buildId, nodeId: id }, patch as never);

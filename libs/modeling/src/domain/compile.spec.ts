@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { compileProject, CompileError, DagCycleError, select } from './compile';
+import { auditParents, compileProject, CompileError, DagCycleError, select } from './compile';
 import { folderConfig, loadProject, ProjectError } from './project';
 
 function project(files: Record<string, string>): string {
@@ -62,6 +62,21 @@ describe('dbt project compiler', () => {
     const link = project({ 'dbt_project.yml': "name: evil\nsnapshot-paths: ['snaps']\n", 'models/m.sql': 'select 1' });
     fs.symlinkSync(os.tmpdir(), path.join(link, 'snaps'));
     expect(() => loadProject(link)).toThrow(/snapshot-paths "snaps" leads outside the project/);
+  });
+
+  it('+name also selects the models its relationships tests read (its audit needs them built)', () => {
+    const dir = project({
+      'dbt_project.yml': 'name: rel\n',
+      'models/dim.sql': 'select 1 as id',
+      'models/src.sql': 'select 1 as id',
+      'models/fct.sql': "select id as dim_id from {{ ref('src') }}",
+      'models/schema.yml': "version: 2\nmodels:\n  - name: fct\n    columns:\n      - name: dim_id\n        tests:\n          - relationships:\n              to: ref('dim')\n              field: id\n",
+    });
+    const p = loadProject(dir);
+    const c = compileProject(p);
+    expect(select(c, '+fct', auditParents(p, c)).sort()).toEqual(['model.dim', 'model.fct', 'model.src']);
+    expect(select(c, '+fct').sort()).toEqual(['model.fct', 'model.src']);
+    expect(select(c, 'fct', auditParents(p, c))).toEqual(['model.fct']);
   });
 
   it('names a cycle', () => {

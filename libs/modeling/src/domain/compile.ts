@@ -316,7 +316,26 @@ export function topologicalOrder(nodes: Map<string, CompiledNode>): string[] {
  * descendants), `+orders+`, `tag:finance`; several selectors (space-separated) are a union.
  * Returns node ids in build order. An unknown name is an error.
  */
-export function select(project: CompiledProject, selector: string | undefined): string[] {
+/**
+ * The nodes a model's audit reads besides its refs: the targets of its `relationships` tests. They are
+ * build-time parents (the audit gates the publish), so `+name` selects them and the build orders by them.
+ */
+export function auditParents(project: Project, compiled: CompiledProject): (id: string) => string[] {
+  return (id) => {
+    const props = project.properties.get(compiled.nodes.get(id)!.name);
+    const out: string[] = [];
+    for (const col of props?.columns ?? []) {
+      for (const t of col.tests ?? []) {
+        const to = t && typeof t === 'object' ? (t as Record<string, { to?: unknown }>)['relationships']?.to : undefined;
+        const m = typeof to === 'string' ? /ref\(\s*['"]([A-Za-z0-9_]+)['"]\s*\)/.exec(to) : null;
+        if (m) for (const k of [`model.${m[1]}`, `seed.${m[1]}`]) if (compiled.nodes.has(k) && k !== id) out.push(k);
+      }
+    }
+    return out;
+  };
+}
+
+export function select(project: CompiledProject, selector: string | undefined, extraParents: (id: string) => string[] = () => []): string[] {
   if (!selector || selector.trim() === '' || selector.trim() === '*') return project.order;
   const children = new Map<string, string[]>();
   for (const n of project.nodes.values()) for (const d of n.dependsOn) children.set(d, [...(children.get(d) ?? []), n.id]);
@@ -338,7 +357,7 @@ export function select(project: CompiledProject, selector: string | undefined): 
     if (seeds.length === 0) throw new Error(`selector ${JSON.stringify(part)} matches no node`);
     for (const id of seeds) {
       chosen.add(id);
-      if (m[1]) walk(id, (x) => project.nodes.get(x)!.dependsOn, chosen);
+      if (m[1]) walk(id, (x) => [...project.nodes.get(x)!.dependsOn, ...extraParents(x)], chosen);
       if (m[4]) walk(id, (x) => children.get(x) ?? [], chosen);
     }
   }
