@@ -27,6 +27,8 @@ export interface UpdateDatasetInput {
   allowBreaking?: boolean;
   /** Record the change only; the caller rebuilds the relation itself (model builds). */
   skipTableChanges?: boolean;
+  /** The dataset's owner (its model build) has checked the version rules itself and publishes a new version. */
+  versionChecked?: boolean;
 }
 
 export interface SchemaVersionView {
@@ -147,8 +149,7 @@ export class CatalogService implements CatalogPort {
       let change: { kind: ChangeKind; details: string[] } | undefined;
       if (input.contract) {
         change = classifyChange(e.contract, input.contract);
-        // a versioned dataset's owner (its model build) checks versions itself and passes skipTableChanges
-        if (change.kind === 'breaking' && e.release !== null && !input.skipTableChanges) {
+        if (change.kind === 'breaking' && e.release !== null && !input.versionChecked) {
           throw new ConflictError(
             'CATALOG.VERSIONED_BREAKING_CHANGE',
             `"${name}" is a versioned dataset (v${e.release}): a breaking change (${change.details.join('; ')}) must be published as a new version by its model (config version: ${e.release + 1}); allowBreaking does not apply`,
@@ -192,7 +193,7 @@ export class CatalogService implements CatalogPort {
     if (current.schema !== input.schema || current.table !== input.table) {
       throw new ConflictError('CATALOG.DATASET_EXISTS', `A dataset named "${input.name}" already describes ${current.schema}.${current.table}, not ${input.schema}.${input.table}`);
     }
-    const { dataset } = await this.update(input.name, { contract: input.contract, allowBreaking: true, skipTableChanges: true, ...(input.description !== undefined ? { description: input.description } : {}), ...(input.tags ? { tags: input.tags } : {}) }, changedBy);
+    const { dataset } = await this.update(input.name, { contract: input.contract, allowBreaking: true, skipTableChanges: true, versionChecked: true, ...(input.description !== undefined ? { description: input.description } : {}), ...(input.tags ? { tags: input.tags } : {}) }, changedBy);
     return dataset;
   }
 
