@@ -97,13 +97,15 @@ class Analyzer {
   readonly renamed = new Map<string, string>();
   private readonly known = new Map<string, string[]>();
 
-  sql = '';
+  private sqlBytes = Buffer.alloc(0);
+  set sql(text: string) {
+    this.sqlBytes = Buffer.from(text, 'utf8'); // locations are byte offsets
+  }
 
   /** The source text of a select-list expression starting at `loc` (how upstream names unaliased expressions). */
   text(loc: number | undefined): string | undefined {
     if (loc === undefined) return undefined;
-    const src = Buffer.from(this.sql, 'utf8');
-    const rest = src.subarray(loc).toString('utf8');
+    const rest = this.sqlBytes.subarray(loc).toString('utf8');
     let depth = 0;
     let quote = '';
     for (let i = 0; i < rest.length; i++) {
