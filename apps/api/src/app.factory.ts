@@ -6,6 +6,7 @@ import { Logger } from 'nestjs-pino';
 import { json, NextFunction, Request, Response, urlencoded } from 'express';
 import { DomainError, MetricsService, PlatformModuleOptions } from '@weir/platform';
 import { AppModule } from './app.module';
+import { lineageConfig } from '@weir/lineage';
 
 /** Builds the OpenAPI document of a created app. */
 export function buildOpenApi(app: INestApplication): OpenAPIObject {
@@ -38,8 +39,12 @@ export async function createApp(opts: PlatformModuleOptions, extraModules: any[]
   // Own body parsers, so a malformed or oversized body gets its own stable code.
   // Upload and infer routes stream their raw bodies themselves.
   const streamed = (req: { url?: string }) => /\/(uploads|infer)(\?|$)/.test(req.url ?? '');
+  // OpenLineage events carry whole schemas and SQL: their own, larger limit (WEIR_OPENLINEAGE_MAX_BYTES)
+  const openLineage = (req: { url?: string; method?: string }) => req.method === 'POST' && /^\/api\/v1\/lineage\/?(\?|$)/.test(req.url ?? '');
+  const olLimit = lineageConfig().maxEventBytes;
   app.use(
-    json({ limit: '1mb', type: (req) => !streamed(req) && /\bjson\b/.test(String(req.headers['content-type'] ?? '')) }),
+    json({ limit: olLimit, type: (req) => openLineage(req) && /\bjson\b/.test(String(req.headers['content-type'] ?? '')) }),
+    json({ limit: '1mb', type: (req) => !streamed(req) && !openLineage(req) && /\bjson\b/.test(String(req.headers['content-type'] ?? '')) }),
     urlencoded({ extended: true, limit: '1mb', type: (req) => !streamed(req) && String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded') }),
     bodyErrors,
   );
@@ -49,7 +54,10 @@ export async function createApp(opts: PlatformModuleOptions, extraModules: any[]
 
 function bodyErrors(err: { type?: string; status?: number } | undefined, _req: Request, _res: Response, next: NextFunction): void {
   if (err?.type === 'entity.parse.failed') return next(new DomainError('PLATFORM.MALFORMED_BODY', 'The request body is not valid JSON', 400));
-  if (err?.type === 'entity.too.large') return next(new DomainError('PLATFORM.PAYLOAD_TOO_LARGE', 'The request body is larger than 1 MB', 413));
+  if (err?.type === 'entity.too.large') {
+    const limit = (err as { limit?: number }).limit ?? 1024 * 1024;
+    return next(new DomainError('PLATFORM.PAYLOAD_TOO_LARGE', `The request body is larger than ${limit >= 1024 * 1024 ? `${Math.round(limit / 1024 / 1024)} MB` : `${limit} bytes`}`, 413));
+  }
   if (err?.type === 'encoding.unsupported' || err?.type === 'charset.unsupported') {
     return next(new DomainError('PLATFORM.UNSUPPORTED_MEDIA_TYPE', 'The request body encoding or charset is not supported', 415));
   }

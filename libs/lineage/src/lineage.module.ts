@@ -1,14 +1,24 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { CatalogModule } from '@weir/catalog';
+import { QualityModule } from '@weir/quality';
 import { LINEAGE_ENTITIES } from './lineage.entities';
-import { LineageController } from './http/lineage.controller';
+import { LineageController, LineageGraphController } from './http/lineage.controller';
+import { MarquezController } from './http/marquez.controller';
 import { LineageService } from './application/lineage.service';
+import { OpenLineageService } from './application/openlineage.service';
+import { LineageQueryService } from './application/lineage-query.service';
+import { LINEAGE_CONFIG, lineageConfig } from './application/lineage.config';
 
-/** The lineage slice. */
+/**
+ * The lineage slice: SQL column lineage, the graph store fed by OpenLineage events (received,
+ * and translated from the run state changes the other slices publish through the outbox),
+ * the Marquez-compatible API, impact analysis and pictures.
+ */
 @Module({
-  imports: [TypeOrmModule.forFeature(LINEAGE_ENTITIES)],
-  controllers: [LineageController],
-  providers: [LineageService],
+  imports: [TypeOrmModule.forFeature(LINEAGE_ENTITIES), CatalogModule, QualityModule],
+  controllers: [LineageController, LineageGraphController, MarquezController],
+  providers: [LineageService, OpenLineageService, LineageQueryService, { provide: LINEAGE_CONFIG, useFactory: () => lineageConfig() }],
   exports: [LineageService],
 })
 export class LineageModule {}

@@ -38,3 +38,9 @@ export { ApiKeyOrmEntity } from './auth/api-key.orm-entity';
 
 export { MetricsService } from './observability/metrics.service';
 export { loggerParams, redactUrl, REDACTED_PATHS } from './observability/logging';
+
+export { Outbox, outboxBackoffMs } from './outbox/outbox';
+export type { Queryable, OutboxMessage, OutboxHandler } from './outbox/outbox';
+export { OutboxOrmEntity } from './outbox/outbox.orm-entity';
+export { RUN_EVENTS_TOPIC } from './outbox/run-events';
+export type { RunStateEvent, RunDatasetRef, RunColumnMapping, RunQuality } from './outbox/run-events';

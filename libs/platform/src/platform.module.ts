@@ -18,6 +18,7 @@ import { MetricsService } from './observability/metrics.service';
 import { MetricsController } from './observability/metrics.controller';
 import { HealthController } from './health/health.controller';
 import { loggerParams } from './observability/logging';
+import { Outbox } from './outbox/outbox';
 
 /** What the process resolved at boot and hands to the kernel. */
 export interface PlatformModuleOptions {
@@ -60,8 +61,9 @@ export class PlatformModule implements OnApplicationShutdown {
         ApiKeysService,
         ApiKeyGuard,
         MetricsService,
+        Outbox,
       ],
-      exports: [WEIR_CONFIG, Warehouse, ApiKeysService, ApiKeyGuard, MetricsService],
+      exports: [WEIR_CONFIG, Warehouse, ApiKeysService, ApiKeyGuard, MetricsService, Outbox],
     };
   }
 

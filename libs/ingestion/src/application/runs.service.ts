@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import type { PoolClient } from 'pg';
-import { DomainError, MetricsService, NotFoundError, WEIR_CONFIG, Warehouse, WeirConfig } from '@weir/platform';
+import { DomainError, MetricsService, NotFoundError, Outbox, Queryable, RUN_EVENTS_TOPIC, RunStateEvent, WEIR_CONFIG, Warehouse, WeirConfig } from '@weir/platform';
 import { CATALOG, CatalogPort } from '@weir/catalog';
 import { QUALITY_GATE, QualityGate } from '@weir/quality';
 import { Counter, Histogram } from 'prom-client';
@@ -118,6 +118,7 @@ export class RunsService implements OnApplicationBootstrap, BeforeApplicationShu
     @Inject(INGESTION_CONFIG) private readonly cfg: IngestionConfig,
     @Inject(WEIR_CONFIG) private readonly config: WeirConfig,
     metrics: MetricsService,
+    private readonly outbox: Outbox,
   ) {
     this.engine = new LoadEngine(warehouse);
     const reg = [metrics.registry];
@@ -148,13 +149,20 @@ export class RunsService implements OnApplicationBootstrap, BeforeApplicationShu
 
   /** Fails runs whose worker died (stale heartbeat) and drops staging tables nobody owns. */
   async recover(): Promise<void> {
-    const stale = await this.ds.query(
-      `UPDATE ingestion.runs SET status = 'failed', finished_at = now(), error_code = 'INGESTION.INTERRUPTED',
-              error_message = 'the worker running it stopped (crash or kill) before publishing; the target is unchanged, trigger it again'
-        WHERE status = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < now() - $1::interval) RETURNING id`,
-      [`${STALE_MS / 1000} seconds`],
-    );
-    const rows = Array.isArray(stale[0]) ? stale[0] : stale;
+    const message = 'the worker running it stopped (crash or kill) before publishing; the target is unchanged, trigger it again';
+    const rows = await this.ds.transaction(async (em) => {
+      const stale = await em.query(
+        `UPDATE ingestion.runs SET status = 'failed', finished_at = now(), error_code = 'INGESTION.INTERRUPTED', error_message = $2
+          WHERE status = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < now() - $1::interval) RETURNING id, source_id`,
+        [`${STALE_MS / 1000} seconds`, message],
+      );
+      const rs = (Array.isArray(stale[0]) ? stale[0] : stale) as { id: string; source_id: string }[];
+      for (const r of rs) {
+        const source = await em.getRepository(SourceOrmEntity).findOneBy({ id: r.source_id });
+        if (source) await this.publishRunEvent(em, r.id, source, 'FAIL', { error: { code: 'INGESTION.INTERRUPTED', message } });
+      }
+      return rs;
+    });
     if (rows.length) this.log.warn(`marked ${rows.length} interrupted run(s) failed: ${rows.map((r: { id: string }) => r.id).join(', ')}`);
     const orphans = await this.warehouse.query<{ s: string; t: string }>(
       `SELECT n.nspname AS s, c.relname AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -245,12 +253,18 @@ export class RunsService implements OnApplicationBootstrap, BeforeApplicationShu
     this.working = true;
     try {
       while (!this.stopping) {
-        const claimed = await this.ds.query(
-          `UPDATE ingestion.runs SET status = 'running', started_at = now(), heartbeat_at = now()
-            WHERE id = (SELECT id FROM ingestion.runs WHERE status = 'queued' ORDER BY created_at FOR UPDATE SKIP LOCKED LIMIT 1)
-            RETURNING id`,
-        );
-        const rows = Array.isArray(claimed[0]) ? claimed[0] : claimed;
+        // the claim and its START event commit together
+        const rows = await this.ds.transaction(async (em) => {
+          const claimed = await em.query(
+            `UPDATE ingestion.runs SET status = 'running', started_at = now(), heartbeat_at = now()
+              WHERE id = (SELECT id FROM ingestion.runs WHERE status = 'queued' ORDER BY created_at FOR UPDATE SKIP LOCKED LIMIT 1)
+              RETURNING id, source_id`,
+          );
+          const rs = (Array.isArray(claimed[0]) ? claimed[0] : claimed) as { id: string; source_id: string }[];
+          const source = rs.length ? await em.getRepository(SourceOrmEntity).findOneBy({ id: rs[0].source_id }) : null;
+          if (source) await this.publishRunEvent(em, rs[0].id, source, 'START');
+          return rs;
+        });
         if (!rows.length) break;
         this.current = this.execute(rows[0].id);
         await this.current;
@@ -319,12 +333,7 @@ export class RunsService implements OnApplicationBootstrap, BeforeApplicationShu
       const code = e instanceof DomainError ? e.code : e instanceof InputUnreadableError ? 'INGESTION.UNREADABLE_INPUT' : 'INGESTION.LOAD_FAILED';
       const message = e instanceof Error ? e.message : String(e);
       const counts = e instanceof LoadFailedError ? e.counts : undefined;
-      await this.ds.query(
-        `UPDATE ingestion.runs SET status = 'failed', finished_at = now(), error_code = $2, error_message = $3, bytes_read = $4,
-                rows_read = COALESCE($5, rows_read), rows_rejected = COALESCE($6, rows_rejected), rows_deduplicated = COALESCE($7, rows_deduplicated),
-                quality = COALESCE($8, quality)
-          WHERE id = $1`,
-        [
+      const failed = [
           runId,
           code,
           message.slice(0, 4000),
@@ -333,8 +342,17 @@ export class RunsService implements OnApplicationBootstrap, BeforeApplicationShu
           counts?.rejected ?? null,
           counts?.deduplicated ?? null,
           e instanceof LoadFailedError && e.quality ? JSON.stringify(e.quality) : null,
-        ],
-      );
+        ];
+      await this.ds.transaction(async (em) => {
+        await em.query(
+          `UPDATE ingestion.runs SET status = 'failed', finished_at = now(), error_code = $2, error_message = $3, bytes_read = $4,
+                  rows_read = COALESCE($5, rows_read), rows_rejected = COALESCE($6, rows_rejected), rows_deduplicated = COALESCE($7, rows_deduplicated),
+                  quality = COALESCE($8, quality)
+            WHERE id = $1`,
+          failed,
+        );
+        await this.publishRunEvent(em, runId, source, 'FAIL', { error: { code, message: message.slice(0, 2000) }, stats: counts ? { rowsRead: counts.read, rowsRejected: counts.rejected } : undefined });
+      });
       this.metrics.runs.inc({ source: source.name, status: 'failed' });
       this.log.warn(`run ${runId} failed (${code}): ${message}`);
     } finally {
@@ -364,6 +382,44 @@ export class RunsService implements OnApplicationBootstrap, BeforeApplicationShu
     if (source.strategy.kind === 'incremental' && r.watermarkAfter !== source.watermark) {
       await client.query(`UPDATE ingestion.sources SET watermark = $2, updated_at = now() WHERE id = $1`, [source.id, r.watermarkAfter]);
     }
+    await this.publishRunEvent(client, runId, source, 'COMPLETE', { stats: { rowsRead: r.read, rowsWritten: r.loaded, rowsRejected: r.rejected, bytes } });
+  }
+
+  /**
+   * Publishes the run's state change through the outbox, on the connection (and in the transaction)
+   * that records it. Input: the source (namespace `weir.sources`, its fields); output: the
+   * dataset's table; each column fed by its source field (IDENTITY, or TRANSFORMATION when the
+   * mapping trims, re-formats or defaults it).
+   */
+  private async publishRunEvent(tx: Queryable, runId: string, source: SourceOrmEntity, state: RunStateEvent['state'], extra: Partial<RunStateEvent> = {}): Promise<void> {
+    const dataset = await this.catalog.findDataset(source.dataset);
+    const table = dataset ? `${dataset.schema}.${dataset.table}` : undefined;
+    const mapping = (source.options as { mapping?: Record<string, { from?: string; trim?: boolean; format?: string; default?: string | null; decimalSeparator?: string; thousandsSeparator?: string }> }).mapping ?? {};
+    const cols = dataset?.contract.columns ?? [];
+    const input = {
+      namespace: 'weir.sources',
+      name: source.name,
+      fields: cols.map((c) => ({ name: mapping[c.name]?.from ?? c.name })),
+    };
+    const event: RunStateEvent = {
+      slice: 'ingestion',
+      job: `ingestion.${source.name}`,
+      jobType: 'INGESTION',
+      runId,
+      state,
+      at: new Date().toISOString(),
+      inputs: [input],
+      outputs: table ? [{ name: table, fields: cols.map((c) => ({ name: c.name, type: c.type, ...(c.description ? { description: c.description } : {}) })) }] : [],
+      columnMappings: table
+        ? cols.map((c) => {
+            const m = mapping[c.name] ?? {};
+            const transformed = !!(m.format || m.decimalSeparator || m.thousandsSeparator || m.default !== undefined);
+            return { output: table, column: c.name, inputs: [{ dataset: { namespace: input.namespace, name: input.name }, column: m.from ?? c.name }], subtype: transformed ? 'TRANSFORMATION' : 'IDENTITY' };
+          })
+        : undefined,
+      ...extra,
+    };
+    await this.outbox.publish(tx, RUN_EVENTS_TOPIC, event, `${runId}:${state}`);
   }
 
   /** Replay input: the dead letters of a run, as records (unparseable ones stay unparseable). */

@@ -1,6 +1,62 @@
-import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Post, Query, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import { Type, Transform } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, Max, Min, MinLength } from 'class-validator';
+import { DomainError } from '@weir/platform';
+import { ImpactReport, LineageQueryService, MAX_DEPTH } from '../application/lineage-query.service';
+import { GraphTooLargeError, toDot, toMermaid, toSvg, LineageNode } from '../domain/graph-render';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsObject, IsOptional, IsString, Length, Matches, ValidateBy, ValidationOptions } from 'class-validator';
+
+const toBool = ({ value }: { value: unknown }) => (value === 'true' || value === true ? true : value === 'false' || value === false ? false : value);
+
+export class ImpactQueryDto {
+  @ApiProperty({ example: 'orders', description: 'catalog dataset name, warehouse schema.table, <namespace>:<name> or dataset:<namespace>:<name>' })
+  @IsString()
+  @MinLength(1)
+  dataset: string;
+
+  @ApiPropertyOptional({ example: 'amount', description: 'a column of it: only what depends on that column' })
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  column?: string;
+
+  @ApiPropertyOptional({ default: MAX_DEPTH, minimum: 0, maximum: MAX_DEPTH, description: 'job hops followed downstream' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(MAX_DEPTH)
+  depth?: number;
+}
+
+export class GraphQueryDto {
+  @ApiProperty({ example: 'dataset:postgres://127.0.0.1:5432:weir.raw.orders', description: 'dataset:…, job:… or datasetField:… node id' })
+  @IsString()
+  @MinLength(5)
+  nodeId: string;
+
+  @ApiPropertyOptional({ default: 2, minimum: 0, maximum: MAX_DEPTH })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(MAX_DEPTH)
+  depth?: number;
+
+  @ApiPropertyOptional({ enum: ['both', 'upstream', 'downstream'], default: 'both' })
+  @IsOptional()
+  @IsIn(['both', 'upstream', 'downstream'])
+  direction?: 'both' | 'upstream' | 'downstream';
+
+  @ApiPropertyOptional({ default: false, description: 'draw column lineage (datasetField nodes always do)' })
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean()
+  columns?: boolean;
+}
+
 import { LineageService } from '../application/lineage.service';
 
 export class LineageStatusResponseDto {
@@ -77,5 +133,57 @@ export class LineageController {
   @ApiOkResponse({ type: ParseSqlResponseDto })
   parse(@Body() body: ParseSqlRequestDto): Promise<ParseSqlResponseDto> {
     return this.lineage.parse(body);
+  }
+
+}
+
+/** Impact analysis and pictures of the graph (the store's read side). */
+@ApiTags('lineage')
+@ApiBearerAuth()
+@Controller('api/lineage')
+export class LineageGraphController {
+  constructor(private readonly query: LineageQueryService) {}
+
+  @Get('impact')
+  @ApiOperation({
+    summary: 'What changing or dropping a dataset (or one column) would affect downstream',
+    description: 'Every downstream dataset, column (with the DIRECT/INDIRECT transformations that tie it), job, model and quality expectation, each with the path of node ids that leads to it. 404 LINEAGE.DATASET_NOT_FOUND / LINEAGE.COLUMN_NOT_FOUND.',
+  })
+  impact(@Query() q: ImpactQueryDto): Promise<ImpactReport> {
+    return this.query.impact(q.dataset, q.column, q.depth);
+  }
+
+  @Get('graph.mmd')
+  @Header('content-type', 'text/vnd.mermaid; charset=utf-8')
+  @ApiOperation({ summary: 'The lineage around a node as a Mermaid flowchart' })
+  async mermaid(@Query() q: GraphQueryDto): Promise<string> {
+    return this.draw(q, (nodes) => toMermaid(nodes, { focus: q.nodeId, maxNodes: 2000 }));
+  }
+
+  @Get('graph.dot')
+  @Header('content-type', 'text/vnd.graphviz; charset=utf-8')
+  @ApiOperation({ summary: 'The lineage around a node as Graphviz DOT' })
+  async dot(@Query() q: GraphQueryDto): Promise<string> {
+    return this.draw(q, (nodes) => toDot(nodes, { focus: q.nodeId, maxNodes: 2000 }));
+  }
+
+  @Get('graph.svg')
+  @ApiOperation({ summary: 'The lineage around a node drawn as SVG (Graphviz); at most 500 nodes' })
+  async svg(@Query() q: GraphQueryDto, @Res() res: Response): Promise<void> {
+    const svg = await this.draw(q, (nodes) => toSvg(nodes, { focus: q.nodeId, maxNodes: 500 }));
+    res.setHeader('content-type', 'image/svg+xml; charset=utf-8');
+    res.setHeader('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'");
+    res.send(svg);
+  }
+
+  private async draw<T>(q: GraphQueryDto, render: (nodes: LineageNode[]) => T | Promise<T>): Promise<T> {
+    const depth = q.depth ?? 2;
+    const graph = q.columns || q.nodeId.startsWith('datasetField:') ? await this.query.columnLineage(q.nodeId, depth, q.direction !== 'upstream') : await this.query.lineage(q.nodeId, depth, q.direction ?? 'both');
+    try {
+      return await render(graph.graph);
+    } catch (e) {
+      if (e instanceof GraphTooLargeError) throw new DomainError('LINEAGE.GRAPH_TOO_LARGE', e.message, 422);
+      throw e;
+    }
   }
 }

@@ -3,8 +3,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { randomUUID } from 'node:crypto';
-import { ConflictError, DomainError, NotFoundError, qualifiedTable, quoteIdent, ValidationError, Warehouse, WEIR_CONFIG, WeirConfig } from '@weir/platform';
+import { createHash, randomUUID } from 'node:crypto';
+import { ConflictError, DomainError, NotFoundError, Outbox, qualifiedTable, Queryable, quoteIdent, RUN_EVENTS_TOPIC, RunStateEvent, ValidationError, Warehouse, WEIR_CONFIG, WeirConfig } from '@weir/platform';
 import { CATALOG, CatalogPort, classifyChange, ColumnContract, DatasetContract } from '@weir/catalog';
 import { QUALITY_GATE, QUALITY_SUITES, QualityGate, QualitySuites } from '@weir/quality';
 import { CsvParser, inferContract, RunsService, SourcesService } from '@weir/ingestion';
@@ -95,6 +95,7 @@ export class ModelingService implements OnApplicationShutdown {
     private readonly sources: SourcesService,
     private readonly runs: RunsService,
     @Inject(WEIR_CONFIG) config: WeirConfig,
+    private readonly outbox: Outbox,
   ) {
     this.projectsRoot = path.resolve(process.env['WEIR_PROJECTS_ROOT'] || path.join(config.dataDir, 'projects'));
   }
@@ -211,10 +212,14 @@ export class ModelingService implements OnApplicationShutdown {
     } catch (e) {
       throw new ValidationError('MODELING.BAD_SELECTOR', (e as Error).message);
     }
-    const b = await this.ds.getRepository(BuildOrmEntity).save(this.ds.getRepository(BuildOrmEntity).create({ projectId: p.id, selector: selector ?? null, fullRefresh, status: 'running' }));
-    await this.ds.getRepository(BuildStepOrmEntity).save(
-      ids.map((id) => this.ds.getRepository(BuildStepOrmEntity).create({ buildId: b.id, nodeId: id, materialized: compiled.nodes.get(id)!.materialized ?? (id.startsWith('seed.') ? 'seed' : null), status: 'pending' })),
-    );
+    const b = await this.ds.transaction(async (em) => {
+      const build = await em.getRepository(BuildOrmEntity).save(em.getRepository(BuildOrmEntity).create({ projectId: p.id, selector: selector ?? null, fullRefresh, status: 'running' }));
+      await em.getRepository(BuildStepOrmEntity).save(
+        ids.map((id) => em.getRepository(BuildStepOrmEntity).create({ buildId: build.id, nodeId: id, materialized: compiled.nodes.get(id)!.materialized ?? (id.startsWith('seed.') ? 'seed' : null), status: 'pending' })),
+      );
+      await this.publishBuildEvent(em, build.id, compiled.name, 'START');
+      return build;
+    });
     const run = this.execute(b.id, p, project, compiled, ids, fullRefresh).catch((e) => this.log.error(`build ${b.id}: ${(e as Error).message}`));
     this.running.add(run);
     this.inProcess.set(b.id, run);
@@ -270,6 +275,11 @@ export class ModelingService implements OnApplicationShutdown {
     const state = new Map<string, 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped'>(ids.map((id) => [id, 'pending']));
     const steps = this.ds.getRepository(BuildStepOrmEntity);
     const set = (id: string, patch: StepPatch) => steps.update({ buildId, nodeId: id }, patch as never);
+    const fail = (id: string, error: string) =>
+      this.ds.transaction(async (em) => {
+        await em.getRepository(BuildStepOrmEntity).update({ buildId, nodeId: id }, { status: 'failed', finishedAt: new Date(), error } as never);
+        await this.publishStepEvent(em, buildId, compiled, compiled.nodes.get(id)!, 'FAIL', { error: { code: 'MODELING.STEP_FAILED', message: error.slice(0, 2000) } });
+      });
     await new Promise<void>((resolve) => {
       let active = 0;
       const pump = () => {
@@ -288,7 +298,7 @@ export class ModelingService implements OnApplicationShutdown {
             .then(() => state.set(id, 'succeeded'))
             .catch(async (e) => {
               state.set(id, 'failed');
-              await set(id, { status: 'failed', finishedAt: new Date(), error: e instanceof Error ? e.message : String(e) });
+              await fail(id, e instanceof Error ? e.message : String(e)).catch((err) => this.log.error(`build ${buildId}: recording ${id} failed: ${(err as Error).message}`));
             })
             .finally(() => {
               active--;
@@ -300,16 +310,24 @@ export class ModelingService implements OnApplicationShutdown {
       pump();
     });
     const failed = [...state.values()].some((s) => s === 'failed' || s === 'skipped');
-    await this.ds.getRepository(BuildOrmEntity).update({ id: buildId }, { status: failed ? 'failed' : 'succeeded', finishedAt: new Date() });
+    await this.ds.transaction(async (em) => {
+      await em.getRepository(BuildOrmEntity).update({ id: buildId }, { status: failed ? 'failed' : 'succeeded', finishedAt: new Date() });
+      await this.publishBuildEvent(em, buildId, compiled.name, failed ? 'FAIL' : 'COMPLETE', failed ? { error: { code: 'MODELING.BUILD_FAILED', message: [...state.entries()].filter(([, v]) => v !== 'succeeded').map(([k, v]) => `${k} ${v}`).join(', ') } } : {});
+    });
     this.log.log(`build ${buildId}: ${failed ? 'failed' : 'succeeded'} (${[...state.entries()].map(([k, v]) => `${k} ${v}`).join(', ')})`);
   }
 
   private async step(buildId: string, id: string, p: ProjectOrmEntity, project: Project, compiled: CompiledProject, fullRefresh = false): Promise<void> {
     const n = compiled.nodes.get(id)!;
-    const steps = this.ds.getRepository(BuildStepOrmEntity);
-    await steps.update({ buildId, nodeId: id }, { status: 'running', startedAt: new Date(), compiledSql: n.compiledSql ?? null });
+    await this.ds.transaction(async (em) => {
+      await em.getRepository(BuildStepOrmEntity).update({ buildId, nodeId: id }, { status: 'running', startedAt: new Date(), compiledSql: n.compiledSql ?? null });
+      await this.publishStepEvent(em, buildId, compiled, n, 'START');
+    });
     const done = async (patch: StepPatch): Promise<void> => {
-      await steps.update({ buildId, nodeId: id }, { status: 'succeeded', finishedAt: new Date(), ...patch } as never);
+      await this.ds.transaction(async (em) => {
+        await em.getRepository(BuildStepOrmEntity).update({ buildId, nodeId: id }, { status: 'succeeded', finishedAt: new Date(), ...patch } as never);
+        await this.publishStepEvent(em, buildId, compiled, n, 'COMPLETE', patch.rowsAffected != null ? { stats: { rowsWritten: Number(patch.rowsAffected) } } : {});
+      });
     };
     if (n.kind === 'seed') return done(await this.seed(p, project, n));
     if (n.kind === 'snapshot') {
@@ -320,6 +338,45 @@ export class ModelingService implements OnApplicationShutdown {
     if (n.materialized === 'ephemeral') return done({ error: null, refs: { note: 'ephemeral: inlined as a CTE where referenced' } });
     if (n.materialized === 'incremental') return done(await this.incremental(p, project, compiled, n, fullRefresh));
     return done(await this.model(project, compiled, n));
+  }
+
+  /** Deterministic run id of a build step (RFC 9562 version 8: derived from the build id and the node id). */
+  static stepRunId(buildId: string, nodeId: string): string {
+    const h = createHash('sha256').update(`${buildId}/${nodeId}`).digest('hex');
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${((parseInt(h[16], 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  }
+
+  /** The build's own run (the parent of its steps' runs), published through the outbox in `tx`. */
+  private async publishBuildEvent(tx: Queryable, buildId: string, project: string, state: RunStateEvent['state'], extra: Partial<RunStateEvent> = {}): Promise<void> {
+    const event: RunStateEvent = { slice: 'modeling', job: `build.${project}`, jobType: 'JOB', runId: buildId, state, at: new Date().toISOString(), inputs: [], outputs: [], ...extra };
+    await this.outbox.publish(tx, RUN_EVENTS_TOPIC, event, `${buildId}:${state}`);
+  }
+
+  /**
+   * A step's state change (job `model.<project>.<name>`, like dbt's), published through the outbox
+   * in `tx`: its inputs are the relations it reads, its output the relation it builds, and its SQL
+   * goes along so lineage can derive the column lineage. Ephemeral models build nothing: no event.
+   */
+  private async publishStepEvent(tx: Queryable, buildId: string, compiled: CompiledProject, n: CompiledNode, state: RunStateEvent['state'], extra: Partial<RunStateEvent> = {}): Promise<void> {
+    if (n.materialized === 'ephemeral') return;
+    // `"schema"."table"` -> `schema.table`
+    const plain = (node: CompiledNode) => node.relation.split('"."').map((part) => part.replace(/^"|"$/g, '').replace(/""/g, '"')).join('.');
+    const relationOf = (node: CompiledNode): string[] => (node.materialized === 'ephemeral' ? node.dependsOn.flatMap((d) => relationOf(compiled.nodes.get(d)!)) : [plain(node)]);
+    const inputs = [...new Set(n.dependsOn.flatMap((d) => relationOf(compiled.nodes.get(d)!)))].map((name) => ({ name }));
+    const event: RunStateEvent = {
+      slice: 'modeling',
+      job: `${n.kind}.${compiled.name}.${n.name}`,
+      jobType: n.kind === 'model' ? 'MODEL' : n.kind === 'snapshot' ? 'SNAPSHOT' : 'SEED',
+      runId: ModelingService.stepRunId(buildId, n.id),
+      state,
+      at: new Date().toISOString(),
+      parent: { job: `build.${compiled.name}`, runId: buildId },
+      inputs,
+      outputs: [{ name: plain(n) }],
+      ...(n.compiledSql && n.kind !== 'seed' ? { sql: n.compiledSql } : {}),
+      ...extra,
+    };
+    await this.outbox.publish(tx, RUN_EVENTS_TOPIC, event, `${event.runId}:${state}`);
   }
 
   /** Seeds load through ingestion (file source, replace): contracts, dead letters and accounting included. */

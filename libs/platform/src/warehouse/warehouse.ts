@@ -37,8 +37,16 @@ export function resolveTable(ref: TableRef, defaultSchema = 'raw'): { schema: st
  */
 export class Warehouse {
   readonly pool: Pool;
+  /**
+   * Where the warehouse is, without credentials: its OpenLineage namespace (`postgres://host:port`)
+   * and database name (dataset names are `<database>.<schema>.<table>`).
+   */
+  readonly location: { namespace: string; database: string };
 
   constructor(url: string, opts: { max?: number; applicationName?: string } = {}) {
+    const u = new URL(url);
+    const host = u.hostname || decodeURIComponent(u.searchParams.get('host') ?? 'localhost');
+    this.location = { namespace: `postgres://${host}:${u.port || '5432'}`, database: decodeURIComponent(u.pathname.replace(/^\//, '')) || 'postgres' };
     this.pool = new Pool({ connectionString: url, max: opts.max ?? 10, application_name: opts.applicationName ?? 'weir-warehouse' });
     // An idle client's error (server restart) must not crash the process; the next checkout reconnects.
     this.pool.on('error', () => undefined);

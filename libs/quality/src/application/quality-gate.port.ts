@@ -50,6 +50,8 @@ export class PassThroughQualityGate implements QualityGate {
 export interface QualitySuites {
   /** Creates or replaces the suite `name` on `dataset`; an empty list removes it. */
   upsertSuite(name: string, dataset: string, expectations: import('../domain/expectations').Expectation[], meta?: Record<string, unknown>): Promise<void>;
+  /** Every suite (or those on `dataset`), with its expectations: for impact analysis. */
+  listSuites(dataset?: string): Promise<{ name: string; dataset: string; expectations: import('../domain/expectations').Expectation[] }[]>;
 }
 
 export const QUALITY_SUITES = Symbol('QUALITY_SUITES');

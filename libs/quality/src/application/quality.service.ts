@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { ConflictError, NotFoundError, ValidationError, Warehouse, validateIdentifier } from '@weir/platform';
+import { ConflictError, NotFoundError, Outbox, RUN_EVENTS_TOPIC, RunQuality, RunStateEvent, ValidationError, Warehouse, validateIdentifier } from '@weir/platform';
 import { CATALOG, CatalogPort, DatasetContract, sqlType } from '@weir/catalog';
 import { canonicalType, Expectation, ExpectationResult } from '../domain/expectations';
 import { ColumnInfo, compileSuite } from '../domain/suite-compiler';
@@ -76,6 +76,7 @@ export class QualityService implements QualityGate {
     private readonly warehouse: Warehouse,
     @Inject(CATALOG) private readonly catalog: CatalogPort,
     @Inject(QUALITY_EVENTS) private readonly events: QualityEvents,
+    private readonly outbox: Outbox,
   ) {}
 
   /** `relationships.to` may name a dataset: resolve it to its warehouse table. */
@@ -132,6 +133,10 @@ export class QualityService implements QualityGate {
     }
     const checked = await this.checkSuite({ name, dataset, expectations, meta });
     await repo.save(Object.assign(existing ?? repo.create(), { name, dataset, expectations: checked, meta: meta ?? null, updatedAt: new Date() }));
+  }
+
+  async listSuites(dataset?: string): Promise<{ name: string; dataset: string; expectations: Expectation[] }[]> {
+    return (await this.list(dataset)).map((s) => ({ name: s.name, dataset: s.dataset, expectations: s.expectations }));
   }
 
   async list(dataset?: string): Promise<SuiteView[]> {
@@ -294,6 +299,34 @@ export class QualityService implements QualityGate {
         ),
       );
       await em.save(metrics.map((m) => em.create(QualityMetricOrmEntity, { dataset: s.dataset, runId: r.id, metric: m.metric, value: m.value })));
+      // the run is recorded once, when it is done: its START and its end are published with it
+      const table = { name: `${dataset.schema}.${dataset.table}` };
+      const quality: RunQuality = {
+        dataset: table,
+        rowCount,
+        columnMetrics: columnMetrics(profile, rowCount),
+        assertions: results.map((x) => ({
+          assertion: x.expectation.type,
+          success: x.success,
+          ...(typeof x.expectation.kwargs['column'] === 'string' ? { column: x.expectation.kwargs['column'] as string } : {}),
+          severity: x.severity === 'warn' ? ('warn' as const) : ('error' as const),
+        })),
+      };
+      const base = { slice: 'quality' as const, job: `quality.${s.name}`, jobType: 'TEST', runId: r.id, inputs: [table], outputs: [] };
+      await this.outbox.publish(em, RUN_EVENTS_TOPIC, { ...base, state: 'START', at: startedAt.toISOString() } satisfies RunStateEvent, `${r.id}:START`);
+      const failures = results.filter((x) => !x.success && x.severity === 'error').length;
+      await this.outbox.publish(
+        em,
+        RUN_EVENTS_TOPIC,
+        {
+          ...base,
+          state: status === 'failed' ? 'FAIL' : 'COMPLETE',
+          at: r.finishedAt.toISOString(),
+          quality: [quality],
+          ...(status === 'failed' ? { error: { code: 'QUALITY.RUN_FAILED', message: `${failures} error-severity expectation(s) failed on ${table.name}` } } : {}),
+        } satisfies RunStateEvent,
+        `${r.id}:END`,
+      );
       return r;
     });
     if (status !== 'passed') {
@@ -377,4 +410,17 @@ export class QualityService implements QualityGate {
     }
     return { passed: !failures.some((f) => f.severity === 'error'), failures, runIds };
   }
+}
+
+/** OpenLineage column metrics from the profile of a run (`null_ratio(c)`, `min(c)`, `distinct_count(c)` …). */
+function columnMetrics(profile: Record<string, number>, rows: number): NonNullable<RunQuality['columnMetrics']> {
+  const out: NonNullable<RunQuality['columnMetrics']> = {};
+  const names: Record<string, 'nullCount' | 'distinctCount' | 'min' | 'max' | 'sum'> = { null_ratio: 'nullCount', distinct_count: 'distinctCount', min: 'min', max: 'max', sum: 'sum' };
+  for (const [metric, value] of Object.entries(profile)) {
+    const m = /^(\w+)\((.+)\)$/.exec(metric);
+    const key = m ? names[m[1]] : undefined;
+    if (!m || !key) continue;
+    (out[m[2]] ??= {})[key] = key === 'nullCount' ? Math.round(value * rows) : value;
+  }
+  return out;
 }

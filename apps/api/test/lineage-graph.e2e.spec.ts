@@ -1,0 +1,312 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as http from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import { Outbox, RUN_EVENTS_TOPIC, RunStateEvent } from '@weir/platform';
+import { ModelingService } from '@weir/modeling';
+import { admin, startTestApp, TestApp } from './support/test-app';
+import { DataSource } from 'typeorm';
+import { startIngestionApp, tempDataDir } from './support/files';
+
+const SHARED_OL = path.resolve(__dirname, '../../../../shared/corpora/openlineage');
+const SHOP = path.resolve(__dirname, '../../../examples/shop');
+
+const runEvent = (over: Record<string, unknown> = {}) => ({
+  eventType: 'COMPLETE',
+  eventTime: '2026-11-21T10:00:00.000Z',
+  producer: 'https://example.com/producer',
+  schemaURL: 'https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent',
+  run: { runId: randomUUID() },
+  job: { namespace: 'acme', name: 'etl.orders' },
+  inputs: [{ namespace: 'pg://src', name: 'shop.orders', facets: { schema: { _producer: 'https://example.com/p', _schemaURL: 'https://openlineage.io/spec/facets/1-2-0/SchemaDatasetFacet.json', fields: [{ name: 'id', type: 'int' }, { name: 'amount', type: 'numeric' }] } } }],
+  outputs: [
+    {
+      namespace: 'pg://dwh',
+      name: 'mart.orders',
+      facets: {
+        schema: { _producer: 'https://example.com/p', _schemaURL: 'https://openlineage.io/spec/facets/1-2-0/SchemaDatasetFacet.json', fields: [{ name: 'order_id', type: 'int' }, { name: 'total', type: 'numeric' }] },
+        columnLineage: {
+          _producer: 'https://example.com/p',
+          _schemaURL: 'https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json',
+          fields: {
+            order_id: { inputFields: [{ namespace: 'pg://src', name: 'shop.orders', field: 'id', transformations: [{ type: 'DIRECT', subtype: 'IDENTITY' }] }] },
+            total: { inputFields: [{ namespace: 'pg://src', name: 'shop.orders', field: 'amount', transformations: [{ type: 'DIRECT', subtype: 'AGGREGATION' }] }] },
+          },
+        },
+      },
+    },
+  ],
+  ...over,
+});
+
+describe('lineage graph e2e: OpenLineage in, Marquez API, outbox-fed events from builds, impact, pictures', () => {
+  let t: TestApp;
+  let pg: Client;
+  let files: ReturnType<typeof tempDataDir>;
+  let close: () => Promise<void>;
+  beforeAll(async () => {
+    ({ t, pg, files, close } = await startIngestionApp());
+  });
+  afterAll(() => close?.());
+
+  it('accepts a RunEvent and answers the Marquez graph, column lineage and listings from it', async () => {
+    const ev = runEvent();
+    expect((await t.http.post('/api/v1/lineage').set(admin).send(ev).expect(201)).body).toEqual({ accepted: true, kind: 'RunEvent' });
+    // a second job reads the output: two hops
+    await t.http
+      .post('/api/v1/lineage')
+      .set(admin)
+      .send(runEvent({ job: { namespace: 'acme', name: 'report.daily' }, inputs: [{ namespace: 'pg://dwh', name: 'mart.orders' }], outputs: [{ namespace: 'pg://dwh', name: 'report.daily' }] }))
+      .expect(201);
+
+    const g = (await t.http.get('/api/v1/lineage').query({ nodeId: 'dataset:pg://src:shop.orders', depth: 5 }).set(admin).expect(200)).body.graph;
+    expect(g.map((n: { id: string }) => n.id)).toEqual(['dataset:pg://dwh:mart.orders', 'dataset:pg://dwh:report.daily', 'dataset:pg://src:shop.orders', 'job:acme:etl.orders', 'job:acme:report.daily']);
+    const job = g.find((n: { id: string }) => n.id === 'job:acme:etl.orders');
+    expect(job).toMatchObject({ type: 'JOB', inEdges: [{ origin: 'dataset:pg://src:shop.orders', destination: 'job:acme:etl.orders' }], outEdges: [{ origin: 'job:acme:etl.orders', destination: 'dataset:pg://dwh:mart.orders' }] });
+    expect(job.data).toMatchObject({ namespace: 'acme', name: 'etl.orders', latestRun: { id: ev.run.runId, state: 'COMPLETE' } });
+    const ds = g.find((n: { id: string }) => n.id === 'dataset:pg://dwh:mart.orders');
+    expect(ds.data.fields).toEqual([
+      { name: 'order_id', type: 'int', tags: [], description: null },
+      { name: 'total', type: 'numeric', tags: [], description: null },
+    ]);
+    // depth bounds the walk: depth 0 from the source dataset reaches only the first job
+    const d0 = (await t.http.get('/api/v1/lineage').query({ nodeId: 'dataset:pg://src:shop.orders', depth: 1 }).set(admin).expect(200)).body.graph;
+    expect(d0.map((n: { id: string }) => n.id)).not.toContain('job:acme:report.daily');
+
+    const c = (await t.http.get('/api/v1/column-lineage').query({ nodeId: 'datasetField:pg://dwh:mart.orders:total', depth: 3 }).set(admin).expect(200)).body.graph;
+    expect(c.map((n: { id: string }) => n.id)).toEqual(['datasetField:pg://dwh:mart.orders:total', 'datasetField:pg://src:shop.orders:amount']);
+    expect(c[0].data.inputFields).toEqual([
+      { namespace: 'pg://src', dataset: 'shop.orders', field: 'amount', transformations: [{ type: 'DIRECT', subtype: 'AGGREGATION' }], transformationType: 'DIRECT', transformationDescription: 'DIRECT/AGGREGATION' },
+    ]);
+    // upstream only by default; withDownstream=true from the source field reaches the output
+    const down = (await t.http.get('/api/v1/column-lineage').query({ nodeId: 'datasetField:pg://src:shop.orders:amount', withDownstream: true }).set(admin).expect(200)).body.graph;
+    expect(down.map((n: { id: string }) => n.id)).toContain('datasetField:pg://dwh:mart.orders:total');
+
+    expect((await t.http.get(`/api/v1/namespaces/${encodeURIComponent('pg://dwh')}/datasets`).set(admin).expect(200)).body).toMatchObject({ totalCount: 2, datasets: [{ name: 'mart.orders' }, { name: 'report.daily' }] });
+    const jobs = (await t.http.get('/api/v1/namespaces/acme/jobs').set(admin).expect(200)).body;
+    expect(jobs.jobs[0]).toMatchObject({ name: 'etl.orders', inputs: [{ namespace: 'pg://src', name: 'shop.orders' }], outputs: [{ namespace: 'pg://dwh', name: 'mart.orders' }] });
+    const runs = (await t.http.get('/api/v1/namespaces/acme/jobs/etl.orders/runs').set(admin).expect(200)).body;
+    expect(runs.runs).toEqual([expect.objectContaining({ id: ev.run.runId, state: 'COMPLETED' })]);
+
+    expect((await t.http.get('/api/v1/lineage').query({ nodeId: 'dataset:pg://src:nope' }).set(admin).expect(404)).body.code).toBe('LINEAGE.NODE_NOT_FOUND');
+    expect((await t.http.get('/api/v1/lineage').query({ nodeId: 'table:x' }).set(admin).expect(400)).body.code).toBe('LINEAGE.BAD_NODE_ID');
+    expect((await t.http.get('/api/v1/namespaces/none/jobs').set(admin).expect(404)).body.code).toBe('LINEAGE.NAMESPACE_NOT_FOUND');
+  });
+
+  it('is idempotent: replaying an event changes neither nodes nor edges, and new column lineage from the same job replaces the old', async () => {
+    const count = async () => (await pg.query(`SELECT (SELECT count(*) FROM lineage.datasets) AS d, (SELECT count(*) FROM lineage.job_datasets) AS e, (SELECT count(*) FROM lineage.field_edges) AS f`)).rows[0];
+    const ev = runEvent({ job: { namespace: 'idem', name: 'j' } });
+    await t.http.post('/api/v1/lineage').set(admin).send(ev).expect(201);
+    const before = await count();
+    await t.http.post('/api/v1/lineage').set(admin).send(ev).expect(201);
+    expect(await count()).toEqual(before);
+    const versions = await pg.query(`SELECT count(*)::int AS n FROM lineage.dataset_versions v JOIN lineage.datasets d ON d.id = v.dataset_id WHERE d.name = 'mart.orders'`);
+    expect(versions.rows[0].n).toBe(1);
+  });
+
+  it('refuses invalid events with the schema errors, and survives a 12 MB event', async () => {
+    const bad = runEvent({ run: { runId: 'not-a-uuid' }, eventType: 'DONE' });
+    const r = await t.http.post('/api/v1/lineage').set(admin).send(bad).expect(400);
+    expect(r.headers['content-type']).toContain('application/problem+json');
+    expect(r.body.code).toBe('LINEAGE.INVALID_EVENT');
+    expect(r.body.errors).toEqual(expect.arrayContaining([expect.objectContaining({ path: '/run/runId' }), expect.objectContaining({ path: '/eventType' })]));
+    expect((await t.http.post('/api/v1/lineage').set(admin).set('content-type', 'application/json').send('{"eventTime":').expect(400)).body.code).toBe('PLATFORM.MALFORMED_BODY');
+
+    // marquez#2078: a huge event (here 12 MB of SQL) is taken in stride
+    const big = runEvent({ job: { namespace: 'acme', name: 'big', facets: { sql: { _producer: 'https://example.com/p', _schemaURL: 'https://openlineage.io/spec/facets/1-1-0/SQLJobFacet.json', query: `select ${'x'.repeat(12 * 1024 * 1024)}` } } } });
+    await t.http.post('/api/v1/lineage').set(admin).send(big).expect(201);
+    await t.http.get('/health').expect(200);
+    const huge = JSON.stringify(runEvent({ job: { namespace: 'acme', name: 'huge', facets: { sql: { _producer: 'https://example.com/p', _schemaURL: 'https://x.org/s', query: 'y'.repeat(33 * 1024 * 1024) } } } }));
+    expect((await t.http.post('/api/v1/lineage').set(admin).set('content-type', 'application/json').send(huge).expect(413)).body.code).toBe('PLATFORM.PAYLOAD_TOO_LARGE');
+    await t.http.get('/health').expect(200);
+  });
+
+  it('walks cycles without looping: the depth bound and per-depth de-duplication end the walk', async () => {
+    const io = (name: string, from: string, to: string) =>
+      runEvent({ job: { namespace: 'cyc', name }, inputs: [{ namespace: 'cyc', name: from }], outputs: [{ namespace: 'cyc', name: to }] });
+    await t.http.post('/api/v1/lineage').set(admin).send(io('a2b', 'a', 'b')).expect(201);
+    await t.http.post('/api/v1/lineage').set(admin).send(io('b2a', 'b', 'a')).expect(201);
+    const g = (await t.http.get('/api/v1/lineage').query({ nodeId: 'dataset:cyc:a', depth: 20 }).set(admin).expect(200)).body.graph;
+    expect(g.map((n: { id: string }) => n.id)).toEqual(['dataset:cyc:a', 'dataset:cyc:b', 'job:cyc:a2b', 'job:cyc:b2a']);
+  });
+
+  describe('events Weir emits for its own runs (through the outbox)', () => {
+    let buildId: string;
+    beforeAll(async () => {
+      fs.cpSync(SHOP, path.join(files.dir, 'projects', 'shop'), { recursive: true });
+      await t.http.post('/api/modeling/projects').set(admin).send({ path: 'shop' }).expect(201);
+      const started = await t.http.post('/api/modeling/builds').set(admin).send({ project: 'shop' }).expect(202);
+      buildId = started.body.id;
+      const b = await t.app.get(ModelingService).waitForBuild(buildId, 120_000);
+      expect(b.status).toBe('succeeded');
+      await t.app.get(Outbox).drain(30_000);
+    }, 180_000);
+
+    it('emits START and COMPLETE per build step, with the parent build run, schema, dataSource and SQL-derived column lineage', async () => {
+      const events = (await pg.query(`SELECT payload FROM lineage.events WHERE job_name = 'model.shop.fct_orders' ORDER BY id`)).rows.map((r) => r.payload);
+      expect(events.map((e) => e.eventType)).toEqual(['START', 'COMPLETE']);
+      const done = events[1];
+      expect(done.job).toMatchObject({ namespace: 'weir', name: 'model.shop.fct_orders', facets: { jobType: { processingType: 'BATCH', integration: 'WEIR', jobType: 'MODEL' }, sql: { query: expect.stringContaining('select') } } });
+      expect(done.run.facets.parent).toMatchObject({ run: { runId: buildId }, job: { namespace: 'weir', name: 'build.shop' } });
+      const out = done.outputs[0];
+      expect(out.name).toMatch(/\.analytics\.fct_orders$|\.\w+\.fct_orders$/);
+      expect(out.facets.dataSource.uri).toMatch(/^postgres:\/\/127\.0\.0\.1:\d+$/);
+      expect(out.facets.schema.fields.map((f: { name: string }) => f.name)).toEqual(expect.arrayContaining(['order_key', 'amount', 'is_revenue']));
+      const amount = out.facets.columnLineage.fields.amount.inputFields as { name: string; field: string; transformations: { type: string; subtype: string }[] }[];
+      expect(amount.filter((i) => i.transformations.some((x) => x.type === 'DIRECT'))).toEqual([expect.objectContaining({ name: expect.stringMatching(/stg_orders$/), field: 'amount', transformations: [expect.objectContaining({ type: 'DIRECT', subtype: 'IDENTITY' })] })]);
+      // the join key shapes every output column: INDIRECT/JOIN
+      expect(amount).toEqual(expect.arrayContaining([expect.objectContaining({ name: expect.stringMatching(/dim_customers$/), field: 'customer_id', transformations: [expect.objectContaining({ type: 'INDIRECT', subtype: 'JOIN' })] })]));
+      // the build's own run: START then COMPLETE
+      const build = (await pg.query(`SELECT event_type FROM lineage.events WHERE job_name = 'build.shop' ORDER BY id`)).rows.map((r) => r.event_type);
+      expect(build).toEqual(['START', 'COMPLETE']);
+      // seeds went through ingestion: its runs emit too, with IDENTITY lineage from the source's fields
+      const ing = (await pg.query(`SELECT payload FROM lineage.events WHERE job_name LIKE 'ingestion.%' AND event_type = 'COMPLETE' ORDER BY id LIMIT 1`)).rows[0].payload;
+      expect(ing.inputs[0].namespace).toBe('weir.sources');
+      expect(Object.values(ing.outputs[0].facets.columnLineage.fields)[0]).toMatchObject({ inputFields: [{ namespace: 'weir.sources', transformations: [{ type: 'DIRECT', subtype: 'IDENTITY' }] }] });
+      expect(ing.outputs[0].outputFacets.outputStatistics.rowCount).toBeGreaterThan(0);
+    });
+
+    it('emits quality runs with dataQualityAssertions and dataQualityMetrics, FAIL when an error-severity check fails', async () => {
+      const q = (await pg.query(`SELECT payload FROM lineage.events WHERE job_name LIKE 'quality.%' AND event_type IN ('COMPLETE', 'FAIL') ORDER BY id`)).rows.map((r) => r.payload);
+      expect(q.length).toBeGreaterThan(0);
+      const withAssertions = q.find((e) => e.inputs[0]?.facets?.dataQualityAssertions?.assertions?.length);
+      expect(withAssertions.job.facets.jobType.jobType).toBe('TEST');
+      expect(withAssertions.inputs[0].facets.dataQualityAssertions.assertions[0]).toMatchObject({ assertion: expect.stringMatching(/^expect_/), success: expect.any(Boolean) });
+      expect(withAssertions.inputs[0].inputFacets.dataQualityMetrics.rowCount).toEqual(expect.any(Number));
+    });
+
+    it('emitted events are valid against the upstream OpenLineage spec schemas and shaped like dbt-ol\'s', async () => {
+      const events = (await pg.query(`SELECT payload FROM lineage.events WHERE producer LIKE 'https://github.com/weir-data/%'`)).rows.map((r) => r.payload);
+      expect(events.length).toBeGreaterThan(10);
+      if (!fs.existsSync(SHARED_OL)) {
+        process.stderr.write(`lineage e2e: ${SHARED_OL} not found, the upstream-schema check is skipped\n`);
+        return;
+      }
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const Ajv2020 = require('ajv/dist/2020').default;
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const addFormats = require('ajv-formats').default;
+      const ajv = new Ajv2020({ strict: false, allErrors: true });
+      addFormats(ajv);
+      ajv.addSchema(JSON.parse(fs.readFileSync(path.join(SHARED_OL, 'spec/OpenLineage.json'), 'utf8')));
+      const facets = new Map<string, string>();
+      for (const f of fs.readdirSync(path.join(SHARED_OL, 'spec/facets'))) {
+        const s = JSON.parse(fs.readFileSync(path.join(SHARED_OL, 'spec/facets', f), 'utf8'));
+        ajv.addSchema(s);
+        for (const k of Object.keys(s.properties ?? {})) facets.set(k, s.$id);
+      }
+      const runEventSchema = ajv.getSchema('https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent');
+      const facetValid = (name: string, value: unknown) => {
+        const id = facets.get(name);
+        if (!id) return true;
+        const v = ajv.getSchema(id)!;
+        return v({ [name]: value }) || (() => { throw new Error(`${name}: ${JSON.stringify(v.errors)}`); })();
+      };
+      for (const e of events) {
+        expect(runEventSchema(e) ? [] : runEventSchema.errors).toEqual([]);
+        for (const [k, v] of Object.entries(e.run.facets ?? {})) facetValid(k, v);
+        for (const [k, v] of Object.entries(e.job.facets ?? {})) facetValid(k, v);
+        for (const d of [...e.inputs, ...e.outputs]) {
+          for (const [k, v] of Object.entries(d.facets ?? {})) facetValid(k, v);
+          for (const [k, v] of Object.entries(d.inputFacets ?? {})) facetValid(k, v);
+          for (const [k, v] of Object.entries(d.outputFacets ?? {})) facetValid(k, v);
+        }
+      }
+      // dbt-ol's shape for a model step: the same keys where dbt puts them
+      const dbt = JSON.parse(fs.readFileSync(path.join(SHARED_OL, 'dbt-postgres-expected-events/run_successful_run_ol_events.json'), 'utf8')) as Record<string, any>[];
+      const dbtModel = dbt.find((x) => x.job.name.startsWith('model.') && x.eventType === 'COMPLETE' && x.outputs?.length)!;
+      const ours = events.find((x) => x.job.name === 'model.shop.fct_orders' && x.eventType === 'COMPLETE');
+      const shape = (x: Record<string, any>) => ({
+        top: Object.keys(x).filter((k) => ['eventTime', 'eventType', 'run', 'job', 'inputs', 'outputs'].includes(k)).sort(),
+        job: /^model\.[^.]+\.[^.]+$/.test(x.job.name),
+        parent: Object.keys(x.run.facets.parent ?? {}).filter((k) => !k.startsWith('_')).sort(),
+        jobType: Object.keys(x.job.facets.jobType).filter((k) => !k.startsWith('_')).sort(),
+        outputFacets: ['dataSource', 'schema'].filter((k) => k in x.outputs[0].facets),
+        inputNaming: x.inputs.every((i: { namespace: string; name: string }) => /^postgres:\/\/[^/]+:\d+$/.test(i.namespace) && i.name.split('.').length === 3),
+      });
+      expect(shape(ours)).toEqual(shape(dbtModel));
+    });
+
+    it('answers impact analysis: downstream datasets, columns, models and expectations, each with its path', async () => {
+      const [{ name: stg }] = (await pg.query(`SELECT name FROM lineage.datasets WHERE name LIKE '%.stg_orders'`)).rows;
+      const r = (await t.http.get('/api/lineage/impact').query({ dataset: stg.split('.').slice(1).join('.'), column: 'amount' }).set(admin).expect(200)).body;
+      const fct = r.datasets.find((d: { name: string }) => d.name.endsWith('.fct_orders'));
+      expect(fct.path[0]).toMatch(/^dataset:postgres:.*stg_orders$/);
+      expect(fct.path).toEqual(expect.arrayContaining(['job:weir:model.shop.fct_orders']));
+      const col = r.columns.find((c: { dataset: string; column: string }) => c.dataset.endsWith('.fct_orders') && c.column === 'amount');
+      expect(col).toMatchObject({ depth: 1, transformations: ['DIRECT/IDENTITY'] });
+      expect(r.models.map((m: { name: string }) => m.name)).toContain('fct_orders');
+      // no expectation checks amount downstream; status feeds fct_orders.status, which accepted_values checks
+      expect(r.expectations).toEqual([]);
+      const st = (await t.http.get('/api/lineage/impact').query({ dataset: stg.split('.').slice(1).join('.'), column: 'status' }).set(admin).expect(200)).body;
+      expect(st.expectations).toEqual([
+        expect.objectContaining({ table: expect.stringMatching(/\.fct_orders$/), expectation: 'expect_column_values_to_be_in_set', column: 'status', path: expect.arrayContaining(['job:weir:model.shop.fct_orders']) }),
+      ]);
+      // the whole dataset: every expectation on every downstream table
+      const all = (await t.http.get('/api/lineage/impact').query({ dataset: stg.split('.').slice(1).join('.') }).set(admin).expect(200)).body;
+      expect(all.expectations.length).toBeGreaterThan(st.expectations.length);
+      expect((await t.http.get('/api/lineage/impact').query({ dataset: 'nope.nope' }).set(admin).expect(404)).body.code).toBe('LINEAGE.DATASET_NOT_FOUND');
+    });
+
+    it('draws the graph as Mermaid, DOT and SVG', async () => {
+      const [{ namespace, name }] = (await pg.query(`SELECT namespace, name FROM lineage.datasets WHERE name LIKE '%.fct_orders'`)).rows;
+      const nodeId = `dataset:${namespace}:${name}`;
+      const mmd = await t.http.get('/api/lineage/graph.mmd').query({ nodeId, depth: 1 }).set(admin).expect(200);
+      expect(mmd.headers['content-type']).toContain('text/vnd.mermaid');
+      expect(mmd.text).toMatch(/^flowchart LR/);
+      expect(mmd.text).toContain('model.shop.fct_orders');
+      const dot = await t.http.get('/api/lineage/graph.dot').query({ nodeId, depth: 1, columns: true }).set(admin).expect(200);
+      expect(dot.text).toMatch(/^digraph lineage \{/);
+      expect(dot.text).toContain('subgraph cluster_');
+      const svg = await t.http.get('/api/lineage/graph.svg').query({ nodeId, depth: 1 }).set(admin).expect(200);
+      expect(svg.headers['content-type']).toContain('image/svg+xml');
+      expect(String(svg.body ?? svg.text)).toContain('<svg');
+    });
+  });
+
+  it('forwards emitted events to WEIR_OPENLINEAGE_URL, retrying when the receiver fails', async () => {
+    const received: Record<string, any>[] = [];
+    let failFirst = 1;
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        if (failFirst-- > 0) {
+          res.statusCode = 503;
+          return res.end();
+        }
+        received.push({ auth: req.headers['authorization'], event: JSON.parse(body) });
+        res.statusCode = 201;
+        res.end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    process.env['WEIR_OPENLINEAGE_URL'] = `http://127.0.0.1:${port}/api/v1/lineage`;
+    process.env['WEIR_OPENLINEAGE_API_KEY'] = 'receiver-token';
+    const t2 = await startTestApp();
+    try {
+      const outbox = t2.app.get(Outbox);
+      const ds = t2.app.get(DataSource);
+      const ev: RunStateEvent = { slice: 'ingestion', job: 'ingestion.fwd', jobType: 'INGESTION', runId: randomUUID(), state: 'START', at: new Date().toISOString(), inputs: [], outputs: [] };
+      await ds.transaction((em) => outbox.publish(em, RUN_EVENTS_TOPIC, ev));
+      await outbox.drain(10_000);
+      const deadline = Date.now() + 15_000;
+      while (received.length === 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 200));
+        await outbox.dispatchPending();
+      }
+      expect(received).toHaveLength(1);
+      expect(received[0].auth).toBe('Bearer receiver-token');
+      expect(received[0].event).toMatchObject({ eventType: 'START', job: { namespace: 'weir', name: 'ingestion.fwd' }, run: { runId: ev.runId } });
+      const rows = await ds.query(`SELECT attempts, dispatched_at IS NOT NULL AS done, last_error FROM platform.outbox WHERE topic = 'lineage.forward'`);
+      expect(rows).toEqual([{ attempts: 2, done: true, last_error: null }]);
+    } finally {
+      delete process.env['WEIR_OPENLINEAGE_URL'];
+      delete process.env['WEIR_OPENLINEAGE_API_KEY'];
+      await t2.close();
+      server.close();
+    }
+  }, 60_000);
+});

@@ -1,0 +1,266 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { NotFoundError, ValidationError, Warehouse } from '@weir/platform';
+import { CATALOG, CatalogPort } from '@weir/catalog';
+import { QUALITY_SUITES, QualitySuites } from '@weir/quality';
+import { LineageGraph, ResolvedNode, Direction, datasetNodeId, jobNodeId, fieldNodeId, datasetData, jobData } from '../infrastructure/lineage-graph';
+import type { LineageNode } from '../domain/graph-render';
+
+export const MAX_DEPTH = 20;
+
+export interface ImpactStep {
+  /** Node ids from the changed dataset/column to this one (datasets, jobs, fields). */
+  path: string[];
+}
+export interface ImpactReport {
+  node: string;
+  depth: number;
+  datasets: ({ namespace: string; name: string; depth: number } & ImpactStep)[];
+  columns: ({ namespace: string; dataset: string; column: string; depth: number; transformations: string[] } & ImpactStep)[];
+  jobs: ({ namespace: string; name: string; jobType: string | null } & ImpactStep)[];
+  models: ({ name: string; job: string } & ImpactStep)[];
+  expectations: { suite: string; dataset: string; table: string; expectation: string; column: string | null; index: number; path: string[] }[];
+  /** Pipelines are listed once the orchestration slice exists. */
+  pipelines: never[];
+}
+
+/** Reads of the lineage graph: Marquez-compatible API, impact analysis, pictures. */
+@Injectable()
+export class LineageQueryService {
+  readonly graph: LineageGraph;
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly warehouse: Warehouse,
+    @Inject(CATALOG) private readonly catalog: CatalogPort,
+    @Inject(QUALITY_SUITES) private readonly suites: QualitySuites,
+  ) {
+    this.graph = new LineageGraph(ds);
+  }
+
+  private depthOf(depth: number | undefined, fallback: number): number {
+    const d = depth ?? fallback;
+    if (!Number.isInteger(d) || d < 0 || d > MAX_DEPTH) throw new ValidationError('LINEAGE.BAD_DEPTH', `depth must be an integer from 0 to ${MAX_DEPTH}`);
+    return d;
+  }
+
+  async node(nodeId: string): Promise<ResolvedNode> {
+    if (!/^(dataset|job|datasetField):/.test(nodeId)) {
+      throw new ValidationError('LINEAGE.BAD_NODE_ID', 'nodeId must be dataset:<namespace>:<name>, job:<namespace>:<name> or datasetField:<namespace>:<name>:<field>');
+    }
+    const n = await this.graph.resolve(nodeId);
+    if (!n) throw new NotFoundError('LINEAGE.NODE_NOT_FOUND', `No node ${JSON.stringify(nodeId)} in the lineage graph`);
+    return n;
+  }
+
+  /** Marquez `GET /api/v1/lineage`. */
+  async lineage(nodeId: string, depth?: number, direction: Direction = 'both'): Promise<{ graph: LineageNode[] }> {
+    const n = await this.node(nodeId);
+    if (n.kind === 'field') throw new ValidationError('LINEAGE.BAD_NODE_ID', 'use /api/v1/column-lineage for datasetField nodes');
+    return { graph: await this.graph.lineage(n, this.depthOf(depth, 20), direction) };
+  }
+
+  /** Marquez `GET /api/v1/column-lineage`. */
+  async columnLineage(nodeId: string, depth?: number, withDownstream = false): Promise<{ graph: LineageNode[] }> {
+    const n = await this.node(nodeId);
+    return { graph: await this.graph.columnLineage(n, this.depthOf(depth, 20), withDownstream) };
+  }
+
+  async namespaces(): Promise<{ namespaces: { name: string; createdAt: Date; updatedAt: Date }[] }> {
+    const rows = await this.ds.query(`SELECT name, created_at AS "createdAt", updated_at AS "updatedAt" FROM lineage.namespaces ORDER BY name`);
+    return { namespaces: rows };
+  }
+
+  private async namespaceExists(ns: string): Promise<void> {
+    const [row] = await this.ds.query(`SELECT 1 FROM lineage.namespaces WHERE name = $1`, [ns]);
+    if (!row) throw new NotFoundError('LINEAGE.NAMESPACE_NOT_FOUND', `No namespace ${JSON.stringify(ns)}`);
+  }
+
+  async datasets(ns: string, limit = 100, offset = 0): Promise<{ totalCount: number; datasets: Record<string, unknown>[] }> {
+    await this.namespaceExists(ns);
+    const ids = await this.ds.query(`SELECT id, count(*) OVER () AS total FROM lineage.datasets WHERE namespace = $1 ORDER BY name LIMIT $2 OFFSET $3`, [ns, limit, offset]);
+    const rows = await this.graph.datasets(ids.map((r: { id: string }) => r.id));
+    rows.sort((a, b) => (a.name < b.name ? -1 : 1));
+    return { totalCount: Number(ids[0]?.total ?? 0), datasets: rows.map(datasetData) };
+  }
+
+  async jobs(ns: string, limit = 100, offset = 0): Promise<{ totalCount: number; jobs: Record<string, unknown>[] }> {
+    await this.namespaceExists(ns);
+    const ids = await this.ds.query(`SELECT id, count(*) OVER () AS total FROM lineage.jobs WHERE namespace = $1 ORDER BY name LIMIT $2 OFFSET $3`, [ns, limit, offset]);
+    const jobIds = ids.map((r: { id: string }) => r.id);
+    const rows = await this.graph.jobs(jobIds);
+    const io = jobIds.length
+      ? await this.ds.query(
+          `SELECT jd.job_id, jd.direction, d.namespace, d.name FROM lineage.job_datasets jd JOIN lineage.datasets d ON d.id = jd.dataset_id WHERE jd.job_id = ANY($1::bigint[]) ORDER BY d.namespace, d.name`,
+          [jobIds],
+        )
+      : [];
+    rows.sort((a, b) => (a.name < b.name ? -1 : 1));
+    const pick = (id: string, dir: string) => io.filter((r: { job_id: string; direction: string }) => r.job_id === id && r.direction === dir).map((r: { namespace: string; name: string }) => ({ namespace: r.namespace, name: r.name }));
+    return { totalCount: Number(ids[0]?.total ?? 0), jobs: rows.map((j) => jobData(j, pick(j.id, 'input'), pick(j.id, 'output'))) };
+  }
+
+  async runs(ns: string, job: string, limit = 100, offset = 0): Promise<{ totalCount: number; runs: Record<string, unknown>[] }> {
+    const [j] = await this.ds.query(`SELECT id FROM lineage.jobs WHERE namespace = $1 AND name = $2`, [ns, job]);
+    if (!j) throw new NotFoundError('LINEAGE.JOB_NOT_FOUND', `No job ${JSON.stringify(job)} in namespace ${JSON.stringify(ns)}`);
+    const rows = await this.ds.query(
+      `SELECT id, state, parent_run_id, nominal_start_time, nominal_end_time, started_at, ended_at, event_time, facets, created_at, updated_at, count(*) OVER () AS total
+         FROM lineage.runs WHERE job_id = $1 ORDER BY event_time DESC, id LIMIT $2 OFFSET $3`,
+      [j.id, limit, offset],
+    );
+    return {
+      totalCount: Number(rows[0]?.total ?? 0),
+      runs: rows.map((r: Record<string, unknown> & { started_at: Date | null; ended_at: Date | null }) => ({
+        id: r['id'],
+        state: r['state'] === 'START' ? 'RUNNING' : r['state'] === 'COMPLETE' ? 'COMPLETED' : r['state'] === 'FAIL' ? 'FAILED' : r['state'] === 'ABORT' ? 'ABORTED' : r['state'],
+        createdAt: r['created_at'],
+        updatedAt: r['updated_at'],
+        nominalStartTime: r['nominal_start_time'],
+        nominalEndTime: r['nominal_end_time'],
+        startedAt: r.started_at,
+        endedAt: r.ended_at,
+        durationMs: r.started_at && r.ended_at ? r.ended_at.getTime() - r.started_at.getTime() : null,
+        parentRunId: r['parent_run_id'],
+        facets: r['facets'],
+      })),
+    };
+  }
+
+  /**
+   * What changing or dropping `dataset` (or one of its columns) would affect downstream: datasets,
+   * columns (DIRECT and INDIRECT dependencies), jobs, models and quality expectations, each with the
+   * path that leads to it. `dataset` is a lineage node id, `<namespace>:<name>`, a warehouse
+   * `schema.table`, or a catalog dataset name.
+   */
+  async impact(dataset: string, column?: string, depth?: number): Promise<ImpactReport> {
+    const d = this.depthOf(depth, MAX_DEPTH);
+    const start = await this.findDataset(dataset);
+    const startId = datasetNodeId(start.namespace, start.name);
+    const steps = await this.graph.downstreamSteps(start.id, d);
+    const jobIds = [...new Set(steps.map((s) => s.job_id))];
+    const dsIds = [...new Set([start.id, ...steps.map((s) => s.to_id)])];
+    const [dsRows, jobRows] = await Promise.all([this.graph.datasets(dsIds), this.graph.jobs(jobIds)]);
+    const dsById = new Map(dsRows.map((r) => [r.id, r]));
+    const jobById = new Map(jobRows.map((r) => [r.id, r]));
+    // breadth-first from the start: the first path found to each node is a shortest one
+    const pathTo = new Map<string, string[]>([[start.id, [startId]]]);
+    const jobPath = new Map<string, string[]>();
+    let frontier = [start.id];
+    while (frontier.length) {
+      const next: string[] = [];
+      for (const from of frontier) {
+        for (const s of steps.filter((x) => x.from_id === from)) {
+          const j = jobById.get(s.job_id)!;
+          const jp = [...pathTo.get(from)!, jobNodeId(j.namespace, j.name)];
+          if (!jobPath.has(s.job_id)) jobPath.set(s.job_id, jp);
+          if (pathTo.has(s.to_id)) continue;
+          const t = dsById.get(s.to_id)!;
+          pathTo.set(s.to_id, [...jp, datasetNodeId(t.namespace, t.name)]);
+          next.push(s.to_id);
+        }
+      }
+      frontier = next;
+    }
+    const report: ImpactReport = { node: startId, depth: d, datasets: [], columns: [], jobs: [], models: [], expectations: [], pipelines: [] };
+    for (const [id, p] of pathTo) {
+      if (id === start.id) continue;
+      const r = dsById.get(id)!;
+      report.datasets.push({ namespace: r.namespace, name: r.name, depth: (p.length - 1) / 2, path: p });
+    }
+    for (const [id, p] of jobPath) {
+      const j = jobById.get(id)!;
+      const jt = (j.facets?.['jobType'] as { jobType?: string } | undefined)?.jobType ?? null;
+      report.jobs.push({ namespace: j.namespace, name: j.name, jobType: jt, path: p });
+      if (jt === 'MODEL') report.models.push({ name: j.name.replace(/^model\./, '').split('.').pop()!, job: j.name, path: p });
+    }
+
+    // columns: from the column (or every column of the dataset) along field edges
+    const seeds = (
+      await this.ds.query(`SELECT id, name FROM lineage.fields WHERE dataset_id = $1 AND ($2::text IS NULL OR name = $2)`, [start.id, column ?? null])
+    ) as { id: string; name: string }[];
+    if (column !== undefined && !seeds.length) throw new NotFoundError('LINEAGE.COLUMN_NOT_FOUND', `The lineage graph knows no column ${JSON.stringify(column)} on ${start.name}`);
+    const affectedColumns = new Map<string, Set<string>>(); // dataset id -> columns
+    if (seeds.length) {
+      const edges = await this.graph.downstreamFieldEdges(seeds.map((s) => s.id), d);
+      const fieldRows = await this.graph.fields([...new Set([...seeds.map((s) => s.id), ...edges.flatMap((e) => [e.s, e.t])])]);
+      const f = new Map(fieldRows.map((r) => [r.id, r]));
+      const fid = (id: string) => fieldNodeId(f.get(id)!.namespace, f.get(id)!.dataset, f.get(id)!.name);
+      const paths = new Map<string, string[]>(seeds.map((s) => [s.id, [fid(s.id)]]));
+      const kinds = new Map<string, Set<string>>();
+      let front = seeds.map((s) => s.id);
+      while (front.length) {
+        const next: string[] = [];
+        for (const from of front) {
+          for (const e of edges.filter((x) => x.s === from)) {
+            if (!paths.has(e.t)) {
+              paths.set(e.t, [...paths.get(from)!, fid(e.t)]);
+              next.push(e.t);
+            }
+            if (paths.get(e.t)!.length === paths.get(from)!.length + 1) kinds.set(e.t, (kinds.get(e.t) ?? new Set()).add(`${e.type}/${e.subtype}`));
+          }
+        }
+        front = next;
+      }
+      for (const [id, p] of paths) {
+        if (seeds.some((s) => s.id === id)) continue;
+        const r = f.get(id)!;
+        report.columns.push({ namespace: r.namespace, dataset: r.dataset, column: r.name, depth: p.length - 1, transformations: [...(kinds.get(id) ?? [])].sort(), path: p });
+        affectedColumns.set(r.dataset_id, (affectedColumns.get(r.dataset_id) ?? new Set()).add(r.name));
+      }
+    }
+
+    // quality expectations on the affected warehouse tables (and, for a column, on the affected columns)
+    const affected = new Map<string, { id: string; path: string[] }>(); // "schema.table" -> dataset
+    const prefix = `${this.warehouse.location.database}.`;
+    for (const [id, p] of pathTo) {
+      const r = dsById.get(id)!;
+      if (r.namespace === this.warehouse.location.namespace && r.name.startsWith(prefix)) affected.set(r.name.slice(prefix.length), { id, path: p });
+    }
+    if (affected.size) {
+      for (const s of await this.suites.listSuites()) {
+        const cat = await this.catalog.findDataset(s.dataset);
+        if (!cat) continue;
+        const hit = affected.get(`${cat.schema}.${cat.table}`);
+        if (!hit) continue;
+        const cols = column !== undefined ? (hit.id === start.id ? new Set([column]) : (affectedColumns.get(hit.id) ?? new Set<string>())) : undefined;
+        s.expectations.forEach((e, index) => {
+          const kw = e.kwargs as Record<string, unknown>;
+          const named = [kw['column'], kw['column_A'], kw['column_B'], ...((kw['column_list'] as unknown[]) ?? [])].filter((c): c is string => typeof c === 'string');
+          if (cols && !named.some((c) => cols.has(c))) return;
+          report.expectations.push({ suite: s.name, dataset: s.dataset, table: `${cat.schema}.${cat.table}`, expectation: e.type, column: named[0] ?? null, index, path: hit.path });
+        });
+      }
+    }
+    report.datasets.sort((a, b) => a.depth - b.depth || (a.name < b.name ? -1 : 1));
+    report.columns.sort((a, b) => a.depth - b.depth || (a.dataset + a.column < b.dataset + b.column ? -1 : 1));
+    report.jobs.sort((a, b) => a.path.length - b.path.length || (a.name < b.name ? -1 : 1));
+    report.models.sort((a, b) => a.path.length - b.path.length || (a.name < b.name ? -1 : 1));
+    return report;
+  }
+
+  /** A dataset by lineage node id, `<namespace>:<name>`, warehouse `schema.table` or catalog name. */
+  async findDataset(ref: string): Promise<{ id: string; namespace: string; name: string }> {
+    const tryName = async (ns: string, name: string) => {
+      const [r] = await this.ds.query(`SELECT id, namespace, name FROM lineage.datasets WHERE namespace = $1 AND name = $2`, [ns, name]);
+      return r as { id: string; namespace: string; name: string } | undefined;
+    };
+    const loc = this.warehouse.location;
+    if (ref.startsWith('dataset:')) {
+      const n = await this.graph.resolve(ref);
+      if (n?.kind === 'dataset') return n;
+    } else {
+      const n = await this.graph.resolve(`dataset:${ref}`);
+      if (n?.kind === 'dataset') return n;
+      if (/^[^.:]+\.[^.:]+$/.test(ref)) {
+        const r = await tryName(loc.namespace, `${loc.database}.${ref}`);
+        if (r) return r;
+      }
+      const cat = /^[A-Za-z_][A-Za-z0-9_]*$/.test(ref) ? await this.catalog.findDataset(ref) : undefined;
+      if (cat) {
+        const r = await tryName(loc.namespace, `${loc.database}.${cat.schema}.${cat.table}`);
+        if (r) return r;
+      }
+    }
+    throw new NotFoundError('LINEAGE.DATASET_NOT_FOUND', `The lineage graph has no dataset ${JSON.stringify(ref)} (give a catalog name, schema.table, or <namespace>:<name>)`);
+  }
+}

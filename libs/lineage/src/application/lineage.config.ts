@@ -1,0 +1,36 @@
+/** Lineage settings, from the environment (see README). */
+export interface LineageConfig {
+  /** Where Weir forwards the OpenLineage events it emits (WEIR_OPENLINEAGE_URL, e.g. `http://marquez:5000/api/v1/lineage`); unset: kept in Weir only. */
+  forwardUrl?: string;
+  /** Bearer token for that endpoint (WEIR_OPENLINEAGE_API_KEY). Never logged. */
+  forwardApiKey?: string;
+  /** Namespace of Weir's own jobs (WEIR_OPENLINEAGE_NAMESPACE, default `weir`). */
+  namespace: string;
+  /** Largest accepted OpenLineage event, bytes (WEIR_OPENLINEAGE_MAX_BYTES, default 32 MiB). */
+  maxEventBytes: number;
+}
+
+export const LINEAGE_CONFIG = Symbol('LINEAGE_CONFIG');
+
+export const PRODUCER = 'https://github.com/weir-data/weir/tree/0.1.0';
+
+export function lineageConfig(env: Record<string, string | undefined> = process.env): LineageConfig {
+  const max = env['WEIR_OPENLINEAGE_MAX_BYTES'];
+  if (max !== undefined && max !== '' && !/^\d+$/.test(max)) throw new Error(`Invalid configuration: WEIR_OPENLINEAGE_MAX_BYTES must be a number of bytes (got "${max}")`);
+  const url = env['WEIR_OPENLINEAGE_URL']?.trim() || undefined;
+  if (url !== undefined) {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      throw new Error('Invalid configuration: WEIR_OPENLINEAGE_URL must be an http(s) URL');
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('Invalid configuration: WEIR_OPENLINEAGE_URL must be an http(s) URL');
+  }
+  return {
+    forwardUrl: url,
+    forwardApiKey: env['WEIR_OPENLINEAGE_API_KEY']?.trim() || undefined,
+    namespace: env['WEIR_OPENLINEAGE_NAMESPACE']?.trim() || 'weir',
+    maxEventBytes: max ? Number(max) : 32 * 1024 * 1024,
+  };
+}

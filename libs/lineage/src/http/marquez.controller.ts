@@ -1,0 +1,130 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiPropertyOptional, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { Type, Transform } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, Min, MinLength } from 'class-validator';
+import { OpenLineageService } from '../application/openlineage.service';
+import { LineageQueryService, MAX_DEPTH } from '../application/lineage-query.service';
+
+const toBool = ({ value }: { value: unknown }) => (value === 'true' || value === true ? true : value === 'false' || value === false ? false : value);
+
+export class LineageQueryDto {
+  @ApiProperty({ example: 'dataset:postgres://127.0.0.1:5432:weir.raw.orders', description: 'dataset:<namespace>:<name> or job:<namespace>:<name>' })
+  @IsString()
+  @MinLength(5)
+  nodeId: string;
+
+  @ApiPropertyOptional({ default: 20, minimum: 0, maximum: MAX_DEPTH, description: 'job hops from the node' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(MAX_DEPTH)
+  depth?: number;
+
+  @ApiPropertyOptional({ enum: ['both', 'upstream', 'downstream'], default: 'both' })
+  @IsOptional()
+  @IsIn(['both', 'upstream', 'downstream'])
+  direction?: 'both' | 'upstream' | 'downstream';
+}
+
+export class ColumnLineageQueryDto {
+  @ApiProperty({ example: 'datasetField:postgres://127.0.0.1:5432:weir.mart.orders:amount', description: 'datasetField:<namespace>:<name>:<field>, or a dataset/job node for all its fields' })
+  @IsString()
+  @MinLength(5)
+  nodeId: string;
+
+  @ApiPropertyOptional({ default: 20, minimum: 0, maximum: MAX_DEPTH })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(MAX_DEPTH)
+  depth?: number;
+
+  @ApiPropertyOptional({ default: false })
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean()
+  withDownstream?: boolean;
+}
+
+export class PageQueryDto {
+  @ApiPropertyOptional({ default: 100, minimum: 1, maximum: 1000 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  limit?: number;
+
+  @ApiPropertyOptional({ default: 0, minimum: 0 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  offset?: number;
+}
+
+/**
+ * OpenLineage's HTTP endpoint and the Marquez-compatible read API, so OpenLineage producers
+ * (Airflow, Spark, dbt-ol …) and Marquez clients talk to Weir unchanged.
+ */
+@ApiTags('lineage')
+@ApiBearerAuth()
+@Controller('api/v1')
+export class MarquezController {
+  constructor(
+    private readonly openLineage: OpenLineageService,
+    private readonly query: LineageQueryService,
+  ) {}
+
+  @Post('lineage')
+  @HttpCode(201)
+  @ApiOperation({
+    summary: 'Receive an OpenLineage RunEvent, DatasetEvent or JobEvent (spec 2-0-2)',
+    description: 'Validated against Weir\'s schema of the spec; 400 LINEAGE.INVALID_EVENT lists the schema errors (`errors[]`: path, message, keyword). Events up to WEIR_OPENLINEAGE_MAX_BYTES (default 32 MiB), 413 above.',
+  })
+  @ApiBody({ schema: { type: 'object', example: { eventType: 'COMPLETE', eventTime: '2026-11-21T10:00:00Z', producer: 'https://example.com/producer', schemaURL: 'https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent', run: { runId: '0191e7a4-0000-7000-8000-000000000001' }, job: { namespace: 'demo', name: 'load_orders' }, inputs: [{ namespace: 'file', name: '/data/orders.csv' }], outputs: [{ namespace: 'demo', name: 'raw.orders' }] } } })
+  async receive(@Body() body: unknown): Promise<{ accepted: true; kind: string }> {
+    const r = await this.openLineage.ingest(body);
+    return { accepted: true, kind: r.kind };
+  }
+
+  @Get('lineage')
+  @ApiOperation({ summary: 'Dataset/job lineage graph around a node (Marquez shape: { graph: [{ id, type, data, inEdges, outEdges }] })' })
+  @ApiOkResponse({ schema: { type: 'object', properties: { graph: { type: 'array', items: { type: 'object' } } } } })
+  lineage(@Query() q: LineageQueryDto) {
+    return this.query.lineage(q.nodeId, q.depth, q.direction);
+  }
+
+  @Get('column-lineage')
+  @ApiOperation({ summary: 'Column lineage graph around a field, a dataset or a job (Marquez shape, DATASET_FIELD nodes); upstream, plus downstream with withDownstream=true' })
+  @ApiOkResponse({ schema: { type: 'object', properties: { graph: { type: 'array', items: { type: 'object' } } } } })
+  columnLineage(@Query() q: ColumnLineageQueryDto) {
+    return this.query.columnLineage(q.nodeId, q.depth, q.withDownstream ?? false);
+  }
+
+  @Get('namespaces')
+  @ApiOperation({ summary: 'Namespaces of the lineage graph' })
+  namespaces() {
+    return this.query.namespaces();
+  }
+
+  @Get('namespaces/:namespace/datasets')
+  @ApiOperation({ summary: 'Datasets of a namespace (URL-encode the namespace)' })
+  datasets(@Param('namespace') ns: string, @Query() q: PageQueryDto) {
+    return this.query.datasets(ns, q.limit, q.offset);
+  }
+
+  @Get('namespaces/:namespace/jobs')
+  @ApiOperation({ summary: 'Jobs of a namespace, with their inputs, outputs and latest run' })
+  jobs(@Param('namespace') ns: string, @Query() q: PageQueryDto) {
+    return this.query.jobs(ns, q.limit, q.offset);
+  }
+
+  @Get('namespaces/:namespace/jobs/:job/runs')
+  @ApiOperation({ summary: 'Runs of a job, newest first' })
+  runs(@Param('namespace') ns: string, @Param('job') job: string, @Query() q: PageQueryDto) {
+    return this.query.runs(ns, job, q.limit, q.offset);
+  }
+}
