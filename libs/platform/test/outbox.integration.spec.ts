@@ -1,0 +1,82 @@
+import { DataSource } from 'typeorm';
+import { controlPlaneOptions, loadConfig, Outbox, OutboxMessage } from '../src';
+import { createTestDatabase, TestDatabase } from '../src/testing';
+
+describe('transactional outbox (real PostgreSQL)', () => {
+  let db: TestDatabase;
+  let ds: DataSource;
+  let outbox: Outbox;
+  beforeAll(async () => {
+    db = await createTestDatabase({ prefix: 'weir_outbox' });
+    ds = new DataSource({ ...controlPlaneOptions(db.url, { entities: [] }), logging: false });
+    await ds.initialize();
+    await ds.query(`CREATE TABLE public.state (id int PRIMARY KEY, v text)`);
+    await ds.query(`CREATE TABLE public.sink (id bigint PRIMARY KEY, v text)`);
+  });
+  beforeEach(async () => {
+    // WEIR_ROLES=api: no timer, the test dispatches itself
+    outbox = new Outbox(ds, loadConfig({ DATABASE_URL: db.url, WEIR_ROLES: 'api' }));
+    await ds.query(`TRUNCATE platform.outbox, public.state, public.sink`);
+  });
+  afterAll(async () => {
+    await ds?.destroy();
+    await db?.drop();
+  });
+
+  it('an event exists if and only if its transaction committed', async () => {
+    const got: OutboxMessage<{ n: number }>[] = [];
+    outbox.subscribe<{ n: number }>('t', async (ms) => void got.push(...ms));
+    await ds.transaction(async (em) => {
+      await em.query(`INSERT INTO public.state VALUES (1, 'a')`);
+      await outbox.publish(em, 't', { n: 1 }, 'k1');
+    });
+    await expect(
+      ds.transaction(async (em) => {
+        await em.query(`INSERT INTO public.state VALUES (2, 'b')`);
+        await outbox.publish(em, 't', { n: 2 });
+        throw new Error('state change fails after the event was written');
+      }),
+    ).rejects.toThrow('state change fails');
+    expect(await outbox.dispatchPending()).toBe(1);
+    expect(got.map((m) => [m.payload.n, m.key, m.attempts])).toEqual([[1, 'k1', 1]]);
+    expect(await outbox.dispatchPending()).toBe(0); // dispatched once
+  });
+
+  it('hands batches in id order; database work in the handler commits with the dispatch mark, or not at all', async () => {
+    let failOnce = true;
+    outbox.subscribe<{ n: number }>(
+      't',
+      async (ms, tx) => {
+        for (const m of ms) await tx.query(`INSERT INTO public.sink VALUES ($1, $2)`, [m.payload.n, m.id]);
+        if (failOnce) {
+          failOnce = false;
+          throw new Error('receiver down');
+        }
+      },
+      { batchSize: 2 },
+    );
+    await ds.transaction(async (em) => {
+      for (let n = 1; n <= 3; n++) await outbox.publish(em, 't', { n });
+    });
+    expect(await outbox.dispatchPending()).toBe(0); // first batch failed: nothing kept
+    expect((await ds.query(`SELECT count(*)::int AS n FROM public.sink`))[0].n).toBe(0);
+    const [row] = await ds.query(`SELECT attempts, last_error, available_at > now() AS later FROM platform.outbox ORDER BY id LIMIT 1`);
+    expect(row).toEqual({ attempts: 1, last_error: 'receiver down', later: true });
+    await ds.query(`UPDATE platform.outbox SET available_at = now()`); // skip the 1 s backoff
+    expect(await outbox.dispatchPending()).toBe(3);
+    expect((await ds.query(`SELECT id::int FROM public.sink ORDER BY id`)).map((r: { id: number }) => r.id)).toEqual([1, 2, 3]);
+    expect((await ds.query(`SELECT attempts FROM platform.outbox ORDER BY id`)).map((r: { attempts: number }) => r.attempts)).toEqual([2, 2, 1]);
+  });
+
+  it('parks a batch after maxAttempts and drain() does not wait for parked rows', async () => {
+    outbox.subscribe('t', async () => {
+      throw new Error('always');
+    }, { maxAttempts: 1 });
+    await ds.transaction((em) => outbox.publish(em, 't', { n: 1 }));
+    await outbox.dispatchPending();
+    await ds.query(`UPDATE platform.outbox SET available_at = now()`);
+    await outbox.drain(2000);
+    const [row] = await ds.query(`SELECT attempts, dispatched_at, last_error FROM platform.outbox`);
+    expect(row).toEqual({ attempts: 1, dispatched_at: null, last_error: 'always' });
+  });
+});
