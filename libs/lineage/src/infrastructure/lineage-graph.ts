@@ -61,7 +61,8 @@ export class LineageGraph {
       const cs = cuts(rest);
       if (!cs.length) return undefined;
       const table = type === 'dataset' ? 'lineage.datasets' : 'lineage.jobs';
-      const rows = await this.ds.query(
+      const rows = await this.prepared<{ id: string; namespace: string; name: string }>(
+        `weir_lineage_resolve_${type}`,
         `SELECT t.id, t.namespace, t.name FROM ${table} t JOIN unnest($1::text[], $2::text[]) AS c(ns, n) ON t.namespace = c.ns AND t.name = c.n LIMIT 1`,
         [cs.map((c) => c[0]), cs.map((c) => c[1])],
       );
@@ -85,7 +86,9 @@ export class LineageGraph {
    */
   async lineage(start: ResolvedNode & { kind: 'dataset' | 'job' }, depth: number, direction: Direction = 'both'): Promise<LineageNode[]> {
     const isDataset = start.kind === 'dataset';
-    const jobs = (await this.ds.query(
+    // one round trip, planned once per connection: the walk, the edges and the nodes as one JSON document
+    const [row] = await this.prepared<{ edges: [string, string, string][]; datasets: DatasetRow[]; jobs: JobRow[] }>(
+      'weir_lineage_walk',
       `WITH RECURSIVE
         down(job_id, depth) AS (
           SELECT job_id, 1 FROM lineage.job_datasets WHERE $1 AND dataset_id = $2 AND direction = 'input' AND $5
@@ -102,17 +105,24 @@ export class LineageGraph {
           SELECT o.job_id, u.depth + 1 FROM up u
             JOIN lineage.job_datasets i ON i.job_id = u.job_id AND i.direction = 'input'
             JOIN lineage.job_datasets o ON o.dataset_id = i.dataset_id AND o.direction = 'output'
-           WHERE u.depth < $4)
-       SELECT job_id FROM down UNION SELECT job_id FROM up`,
+           WHERE u.depth < $4),
+        js AS (SELECT job_id FROM down UNION SELECT job_id FROM up UNION SELECT $3::bigint WHERE NOT $1),
+        e AS (SELECT jd.job_id, jd.direction, jd.dataset_id FROM lineage.job_datasets jd WHERE jd.job_id = ANY (ARRAY(SELECT job_id FROM js))),
+        ds AS (SELECT dataset_id AS id FROM e UNION SELECT $2::bigint WHERE $1)
+       SELECT
+         (SELECT coalesce(json_agg(json_build_array(e.job_id::text, e.direction, e.dataset_id::text)), '[]') FROM e) AS edges,
+         (SELECT coalesce(json_agg(json_build_object('id', d.id::text, 'namespace', d.namespace, 'name', d.name, 'facets', d.facets, 'current_version', d.current_version,
+                   'fields', v.fields, 'created_at', d.created_at, 'updated_at', d.updated_at)), '[]')
+            FROM lineage.datasets d LEFT JOIN lineage.dataset_versions v ON v.dataset_id = d.id AND v.version = d.current_version
+            WHERE d.id = ANY (ARRAY(SELECT id FROM ds))) AS datasets,
+         (SELECT coalesce(json_agg(json_build_object('id', j.id::text, 'namespace', j.namespace, 'name', j.name, 'facets', j.facets, 'latest_run_id', j.latest_run_id,
+                   'state', r.state, 'started_at', r.started_at, 'ended_at', r.ended_at, 'created_at', j.created_at, 'updated_at', j.updated_at)), '[]')
+            FROM lineage.jobs j LEFT JOIN lineage.runs r ON r.id = j.latest_run_id WHERE j.id = ANY (ARRAY(SELECT job_id FROM js))) AS jobs`,
       [isDataset, isDataset ? start.id : null, isDataset ? null : start.id, depth, direction !== 'upstream', direction !== 'downstream'],
-    )) as { job_id: string }[];
-    const jobIds = jobs.map((j) => j.job_id);
-    if (!isDataset && !jobIds.includes(start.id)) jobIds.push(start.id);
-    const edges = jobIds.length
-      ? ((await this.ds.query(`SELECT job_id, direction, dataset_id FROM lineage.job_datasets WHERE job_id = ANY($1::bigint[])`, [jobIds])) as { job_id: string; direction: string; dataset_id: string }[])
-      : [];
-    const datasetIds = [...new Set([...edges.map((e) => e.dataset_id), ...(isDataset ? [start.id] : [])])];
-    const [datasets, jobRows] = await Promise.all([this.datasets(datasetIds), this.jobs(jobIds)]);
+    );
+    const edges = row.edges.map(([job_id, direction, dataset_id]) => ({ job_id, direction, dataset_id }));
+    const datasets = row.datasets;
+    const jobRows = row.jobs;
 
     const nodes = new Map<string, LineageNode>();
     const dsById = new Map(datasets.map((d) => [d.id, d]));
@@ -134,6 +144,12 @@ export class LineageGraph {
       (e.direction === 'input' ? jn.inEdges : jn.outEdges).push(edge);
     }
     return [...nodes.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /** A named (prepared once per connection) statement on the control-plane pool. */
+  private async prepared<T>(name: string, text: string, values: unknown[]): Promise<T[]> {
+    const pool = (this.ds.driver as unknown as { master: { query(q: { name: string; text: string; values: unknown[] }): Promise<{ rows: T[] }> } }).master;
+    return (await pool.query({ name, text, values })).rows;
   }
 
   /**

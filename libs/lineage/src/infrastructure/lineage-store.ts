@@ -87,15 +87,22 @@ export class LineageStore {
     let jobId: string | null = null;
     if (job) {
       const runId = run?.['runId'] ?? null;
-      const jr = rowsOf<{ id: string }>(
-        await tx.query(
-          `INSERT INTO lineage.jobs (namespace, name, facets, latest_run_id) VALUES ($1, $2, $3::jsonb, $4)
-           ON CONFLICT (namespace, name) DO UPDATE SET facets = lineage.jobs.facets || EXCLUDED.facets,
-             latest_run_id = COALESCE(EXCLUDED.latest_run_id, lineage.jobs.latest_run_id), updated_at = now()
-           RETURNING id`,
-          [job['namespace'], job['name'], JSON.stringify(job['facets'] ?? {}), runId],
-        ),
-      );
+      const upsertJob = async () =>
+        rowsOf<{ id: string }>(
+          await tx.query(
+            `WITH j AS (SELECT $1::varchar AS namespace, $2::varchar AS name, $3::jsonb AS facets, $4::uuid AS run),
+                  ins AS (INSERT INTO lineage.jobs (namespace, name, facets, latest_run_id) SELECT namespace, name, facets, run FROM j
+                          ON CONFLICT (namespace, name) DO NOTHING RETURNING id),
+                  upd AS (UPDATE lineage.jobs t SET facets = t.facets || j.facets, latest_run_id = COALESCE(j.run, t.latest_run_id), updated_at = now() FROM j
+                           WHERE t.namespace = j.namespace AND t.name = j.name
+                             AND (t.facets IS DISTINCT FROM t.facets || j.facets OR (j.run IS NOT NULL AND t.latest_run_id IS DISTINCT FROM j.run)) RETURNING t.id)
+             SELECT id FROM ins UNION SELECT id FROM upd UNION SELECT t.id FROM lineage.jobs t JOIN j ON t.namespace = j.namespace AND t.name = j.name`,
+            [job['namespace'], job['name'], JSON.stringify(job['facets'] ?? {}), runId],
+          ),
+        );
+      // a job created by a concurrent event that committed after this statement's snapshot: ask again
+      let jr = await upsertJob();
+      if (!jr.length) jr = await upsertJob();
       jobId = jr[0].id;
       if (run) {
         const state = (event['eventType'] as string | undefined) ?? 'OTHER';
@@ -122,15 +129,24 @@ export class LineageStore {
     const all = [...mentioned.values()];
     if (all.length === 0) return;
     const keptFacets = (f: Json) => Object.fromEntries(Object.entries(f).filter(([k]) => !RUN_SCOPED_DATASET_FACETS.has(k)));
-    const ids = rowsOf<{ id: string; namespace: string; name: string; current_version: number }>(
-      await tx.query(
-        `INSERT INTO lineage.datasets (namespace, name, facets)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[]) ORDER BY 1, 2
-         ON CONFLICT (namespace, name) DO UPDATE SET facets = lineage.datasets.facets || EXCLUDED.facets, updated_at = now()
-         RETURNING id, namespace, name, current_version`,
-        [all.map((d) => d.namespace), all.map((d) => d.name), all.map((d) => JSON.stringify(keptFacets(d.facets)))],
-      ),
-    );
+    // insert the new ones, touch only those whose facets change (no row lock, no dead tuple otherwise)
+    const upsertDatasets = async (list: DatasetIn[]) =>
+      rowsOf<{ id: string; namespace: string; name: string }>(
+        await tx.query(
+          `WITH i AS (SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::jsonb[]) AS i(namespace, name, facets)),
+                ins AS (INSERT INTO lineage.datasets (namespace, name, facets) SELECT * FROM i ORDER BY 1, 2
+                        ON CONFLICT (namespace, name) DO NOTHING RETURNING id, namespace, name),
+                upd AS (UPDATE lineage.datasets d SET facets = d.facets || i.facets, updated_at = now() FROM i
+                         WHERE d.namespace = i.namespace AND d.name = i.name AND d.facets IS DISTINCT FROM d.facets || i.facets RETURNING d.id, d.namespace, d.name)
+           SELECT * FROM ins UNION SELECT * FROM upd UNION SELECT d.id, d.namespace, d.name FROM lineage.datasets d JOIN i ON d.namespace = i.namespace AND d.name = i.name`,
+          [list.map((d) => d.namespace), list.map((d) => d.name), list.map((d) => JSON.stringify(keptFacets(d.facets)))],
+        ),
+      );
+    const ids = await upsertDatasets(all);
+    if (ids.length < all.length) {
+      const got = new Set(ids.map((r) => key(r.namespace, r.name)));
+      ids.push(...(await upsertDatasets(all.filter((d) => !got.has(key(d.namespace, d.name))))));
+    }
     const idOf = new Map(ids.map((r) => [key(r.namespace, r.name), r]));
 
     // fields: from schema facets, and every field named by column lineage
@@ -162,15 +178,24 @@ export class LineageStore {
     const fieldIds = new Map<string, string>();
     if (fieldRows.size) {
       const fr = [...fieldRows.values()].sort((a, b) => (a.datasetId === b.datasetId ? (a.name < b.name ? -1 : 1) : Number(a.datasetId) - Number(b.datasetId)));
-      const rows = rowsOf<{ id: string; dataset_id: string; name: string }>(
-        await tx.query(
-          `INSERT INTO lineage.fields (dataset_id, name, type, description)
-           SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[])
-           ON CONFLICT (dataset_id, name) DO UPDATE SET type = COALESCE(EXCLUDED.type, lineage.fields.type), description = COALESCE(EXCLUDED.description, lineage.fields.description)
-           RETURNING id, dataset_id, name`,
-          [fr.map((f) => f.datasetId), fr.map((f) => f.name), fr.map((f) => f.type), fr.map((f) => f.description)],
-        ),
-      );
+      const upsertFields = async (list: typeof fr) =>
+        rowsOf<{ id: string; dataset_id: string; name: string }>(
+          await tx.query(
+            `WITH i AS (SELECT * FROM unnest($1::bigint[], $2::varchar[], $3::varchar[], $4::text[]) AS i(dataset_id, name, type, description)),
+                  ins AS (INSERT INTO lineage.fields (dataset_id, name, type, description) SELECT * FROM i ON CONFLICT (dataset_id, name) DO NOTHING RETURNING id, dataset_id, name),
+                  upd AS (UPDATE lineage.fields f SET type = COALESCE(i.type, f.type), description = COALESCE(i.description, f.description) FROM i
+                           WHERE f.dataset_id = i.dataset_id AND f.name = i.name
+                             AND (f.type IS DISTINCT FROM COALESCE(i.type, f.type) OR f.description IS DISTINCT FROM COALESCE(i.description, f.description))
+                           RETURNING f.id, f.dataset_id, f.name)
+             SELECT * FROM ins UNION SELECT * FROM upd UNION SELECT f.id, f.dataset_id, f.name FROM lineage.fields f JOIN i ON f.dataset_id = i.dataset_id AND f.name = i.name`,
+            [list.map((f) => f.datasetId), list.map((f) => f.name), list.map((f) => f.type), list.map((f) => f.description)],
+          ),
+        );
+      const rows = await upsertFields(fr);
+      if (rows.length < fr.length) {
+        const got = new Set(rows.map((r) => `${r.dataset_id}\u0000${r.name}`));
+        rows.push(...(await upsertFields(fr.filter((f) => !got.has(`${f.datasetId}\u0000${f.name}`)))));
+      }
       for (const r of rows) fieldIds.set(`${r.dataset_id}\u0000${r.name}`, r.id);
     }
 
@@ -195,7 +220,7 @@ export class LineageStore {
         await tx.query(
           `INSERT INTO lineage.job_datasets (job_id, direction, dataset_id)
            SELECT $1, * FROM unnest($2::text[], $3::bigint[])
-           ON CONFLICT (job_id, direction, dataset_id) DO UPDATE SET updated_at = now()`,
+           ON CONFLICT (job_id, direction, dataset_id) DO NOTHING`,
           [jobId, uniq.map(([, d]) => d.direction), uniq.map(([, d]) => idOf.get(key(d.namespace, d.name))!.id)],
         );
       }
@@ -215,19 +240,18 @@ export class LineageStore {
         }
       }
       const targets = [...new Set([...Object.keys((cl['fields'] as Json) ?? {})].map((c) => fieldIds.get(`${outId}\u0000${c}`)!))];
+      // replace what this job said about these columns: drop the edges it no longer reports, add the new ones
+      const es = [...edges.values()].sort((a, b) => (a.target === b.target ? Number(a.source) - Number(b.source) : Number(a.target) - Number(b.target)));
       await tx.query(
-        `DELETE FROM lineage.field_edges WHERE target_field_id = ANY($1::bigint[]) AND job_id IS NOT DISTINCT FROM $2::bigint`,
-        [targets, jobId],
+        `WITH n AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::varchar[], $4::varchar[], $6::text[]) AS n(t, s, ty, st, de)),
+              del AS (DELETE FROM lineage.field_edges f WHERE f.target_field_id = ANY($7::bigint[]) AND f.job_id IS NOT DISTINCT FROM $5::bigint
+                        AND NOT EXISTS (SELECT 1 FROM n WHERE n.t = f.target_field_id AND n.s = f.source_field_id AND n.ty = f.type AND n.st = f.subtype))
+         INSERT INTO lineage.field_edges (target_field_id, source_field_id, type, subtype, job_id, description)
+         SELECT t, s, ty, st, $5::bigint, de FROM n
+         ON CONFLICT (target_field_id, source_field_id, type, subtype) DO UPDATE SET job_id = EXCLUDED.job_id, description = EXCLUDED.description, updated_at = now()
+          WHERE lineage.field_edges.job_id IS DISTINCT FROM EXCLUDED.job_id OR lineage.field_edges.description IS DISTINCT FROM EXCLUDED.description`,
+        [es.map((e) => e.target), es.map((e) => e.source), es.map((e) => e.type), es.map((e) => e.subtype), jobId, es.map((e) => e.description), targets],
       );
-      if (edges.size) {
-        const es = [...edges.values()].sort((a, b) => (a.target === b.target ? Number(a.source) - Number(b.source) : Number(a.target) - Number(b.target)));
-        await tx.query(
-          `INSERT INTO lineage.field_edges (target_field_id, source_field_id, type, subtype, job_id, description)
-           SELECT t, s, ty, st, $5::bigint, de FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $6::text[]) AS e(t, s, ty, st, de)
-           ON CONFLICT (target_field_id, source_field_id, type, subtype) DO UPDATE SET job_id = EXCLUDED.job_id, description = EXCLUDED.description, updated_at = now()`,
-          [es.map((e) => e.target), es.map((e) => e.source), es.map((e) => e.type), es.map((e) => e.subtype), jobId, es.map((e) => e.description)],
-        );
-      }
     }
   }
 }

@@ -1,0 +1,265 @@
+/* eslint-disable no-console -- a command-line report */
+/**
+ * `npm run bench:lineage -- --datasets 100000`: generates a lineage graph in the `lineage` store
+ * (100k datasets in 20 layers, a job per dataset past the first layer reading 2 datasets of the
+ * layer before and writing it: ~285k job edges; 5 fields per dataset, each output field derived
+ * from one field of each input: ~950k field edges), starts the compiled Weir API in its own
+ * process, and measures over HTTP:
+ * - p50/p95/p99 of depth-5 downstream and upstream `GET /api/v1/lineage` (random nodes);
+ * - the same for `GET /api/v1/column-lineage` (reported, not targeted);
+ * - OpenLineage ingest: RunEvents with schema and columnLineage facets POSTed 8 at a time (events/s).
+ * Baseline, same run: the same depth-5 traversal as one SQL query straight to PostgreSQL
+ * (`ratio` = HTTP p95 / SQL p95: what the API adds on top of the database's own walk).
+ * Last line: {"bench":"lineage","datasets":…,"p50_ms":…,"p95_ms":…,"p99_ms":…,"events_per_s":…,…}.
+ * Targets: p95 < 20 ms, ≥ 1,000 events/s.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { Client } from 'pg';
+import { freePort, runMigrations, startEmbeddedPostgres } from '@weir/platform';
+
+const arg = (name: string, dflt: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : dflt;
+};
+const DATASETS = Number(arg('datasets', '100000'));
+const QUERIES = Number(arg('queries', '300'));
+const EVENTS = Number(arg('events', '3000'));
+const KEEP = process.argv.includes('--keep');
+const LAYERS = 20;
+const FIELDS = 5;
+const KEY = 'bench-admin-key-0123456789abcdef';
+const root = path.resolve(__dirname, '..', '..', '..');
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
+};
+const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
+
+/** The graph, generated set-based in PostgreSQL (deterministic pseudo-random picks). */
+async function generate(c: Client): Promise<{ jobs: number; edges: number; fieldEdges: number }> {
+  const perLayer = Math.ceil(DATASETS / LAYERS);
+  await c.query(`INSERT INTO lineage.namespaces (name) VALUES ('bench'), ('bench-jobs')`);
+  await c.query(`INSERT INTO lineage.datasets (id, namespace, name, current_version) SELECT g, 'bench', 'ds_' || lpad(g::text, 6, '0'), 1 FROM generate_series(1, $1::int) g`, [DATASETS]);
+  await c.query(
+    `INSERT INTO lineage.dataset_versions (dataset_id, version, fields)
+     SELECT g, 1, (SELECT jsonb_agg(jsonb_build_object('name', 'f' || k, 'type', 'integer')) FROM generate_series(1, $2::int) k) FROM generate_series(1, $1::int) g`,
+    [DATASETS, FIELDS],
+  );
+  await c.query(`INSERT INTO lineage.fields (id, dataset_id, name, type) SELECT (g - 1) * $2 + k, g, 'f' || k, 'integer' FROM generate_series(1, $1::int) g, generate_series(1, $2::int) k`, [DATASETS, FIELDS]);
+  // job j writes dataset j (layers 1..) and reads two datasets of the previous layer
+  await c.query(`INSERT INTO lineage.jobs (id, namespace, name) SELECT g, 'bench-jobs', 'job_' || lpad(g::text, 6, '0') FROM generate_series($2::int + 1, $1::int) g`, [DATASETS, perLayer]);
+  await c.query(
+    `CREATE TEMP TABLE reads AS
+     SELECT g AS job_id, ((g - 1) / $2 - 1) * $2 + 1 + (abs(hashint4(g * 2 + r)) % $2) AS src, r
+       FROM generate_series($2::int + 1, $1::int) g, generate_series(0, 1) r`,
+    [DATASETS, perLayer],
+  );
+  await c.query(`DELETE FROM reads a USING reads b WHERE a.job_id = b.job_id AND a.src = b.src AND a.r = 1 AND b.r = 0`);
+  await c.query(`INSERT INTO lineage.job_datasets (job_id, direction, dataset_id) SELECT g, 'output', g FROM generate_series($2::int + 1, $1::int) g`, [DATASETS, perLayer]);
+  await c.query(`INSERT INTO lineage.job_datasets (job_id, direction, dataset_id) SELECT job_id, 'input', src FROM reads`);
+  await c.query(
+    `INSERT INTO lineage.field_edges (target_field_id, source_field_id, type, subtype, job_id)
+     SELECT (r.job_id - 1) * $1 + k, (r.src - 1) * $1 + k, 'DIRECT', CASE WHEN r.r = 0 THEN 'IDENTITY' ELSE 'TRANSFORMATION' END, r.job_id
+       FROM reads r, generate_series(1, $1::int) k`,
+    [FIELDS],
+  );
+  for (const t of ['datasets', 'fields', 'jobs']) await c.query(`SELECT setval(pg_get_serial_sequence('lineage.${t}', 'id'), (SELECT max(id) FROM lineage.${t}))`);
+  await c.query(`VACUUM ANALYZE lineage.datasets, lineage.dataset_versions, lineage.fields, lineage.jobs, lineage.job_datasets, lineage.field_edges`);
+  const [{ jobs, edges, fe }] = (await c.query(`SELECT (SELECT count(*) FROM lineage.jobs)::int AS jobs, (SELECT count(*) FROM lineage.job_datasets)::int AS edges, (SELECT count(*) FROM lineage.field_edges)::int AS fe`)).rows;
+  return { jobs, edges, fieldEdges: fe };
+}
+
+async function startApi(url: string, port: number, work: string): Promise<ChildProcess> {
+  execFileSync(process.execPath, [path.join(root, 'tools/build.js'), '--quiet'], { stdio: 'inherit' });
+  const child = spawn(process.execPath, [path.join(root, 'dist/apps/api/src/main.js')], {
+    env: { ...process.env, DATABASE_URL: url, PORT: String(port), HOST: '127.0.0.1', WEIR_ADMIN_API_KEY: KEY, WEIR_LOG_LEVEL: 'warn', WEIR_DATA_DIR: work, WEIR_ROLES: 'api,worker', WEIR_MIGRATE: 'off' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  for (let i = 0; i < 300; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) return child;
+    } catch {
+      /* not yet */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill('SIGKILL');
+  throw new Error('the API did not become healthy within 30 s');
+}
+
+async function main(): Promise<void> {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'weir-lbench-'));
+  fs.chmodSync(work, 0o755);
+  let server = process.env['TEST_DATABASE_URL'] || process.env['DATABASE_URL'];
+  let stopPg: (() => Promise<void>) | undefined;
+  if (!server) {
+    const pg = await startEmbeddedPostgres({ dataDir: path.join(work, 'pg'), port: await freePort(), ephemeral: true });
+    server = pg.url;
+    stopPg = () => pg.stop();
+  }
+  const dbName = `weir_lbench_${process.pid}`;
+  const admin = new Client({ connectionString: server });
+  admin.on('error', () => undefined);
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${dbName}`);
+  const u = new URL(server);
+  u.pathname = `/${dbName}`;
+  const url = u.toString();
+  const c = new Client({ connectionString: url });
+  c.on('error', () => undefined);
+  await c.connect();
+  let api: ChildProcess | undefined;
+  try {
+    await runMigrations(url);
+    console.log(`bench lineage: generating ${DATASETS} datasets in ${LAYERS} layers, ${FIELDS} fields each…`);
+    const t0 = process.hrtime.bigint();
+    const g = await generate(c);
+    console.log(`  ${DATASETS} datasets, ${g.jobs} jobs, ${g.edges} job edges, ${DATASETS * FIELDS} fields, ${g.fieldEdges} field edges in ${(ms(t0) / 1000).toFixed(1)} s`);
+    const port = await freePort();
+    api = await startApi(url, port, work);
+    const base = `http://127.0.0.1:${port}`;
+    const headers = { authorization: `Bearer ${KEY}` };
+    const perLayer = Math.ceil(DATASETS / LAYERS);
+    // downstream from the first layers, upstream from the last ones: full depth-5 walks
+    const pick = (i: number, lo: number, hi: number) => lo + (Math.abs(Math.imul(i + 1, 2654435761)) % (hi - lo));
+    const name = (id: number) => `ds_${String(id).padStart(6, '0')}`;
+    const sample = (dir: 'downstream' | 'upstream') =>
+      Array.from({ length: QUERIES }, (_, i) => (dir === 'downstream' ? pick(i, 1, perLayer * 10) : pick(i, perLayer * 10, DATASETS) + 1));
+
+    const timeHttp = async (what: string, ids: number[], q: (id: number) => string): Promise<{ lat: number[]; nodes: number }> => {
+      for (const id of ids.slice(0, 20)) await (await fetch(`${base}${q(id)}`, { headers })).arrayBuffer(); // warm-up
+      const lat: number[] = [];
+      let nodes = 0;
+      for (const id of ids) {
+        const t = process.hrtime.bigint();
+        const res = await fetch(`${base}${q(id)}`, { headers });
+        const body = (await res.json()) as { graph?: unknown[] };
+        lat.push(ms(t));
+        if (res.status !== 200 || !Array.isArray(body.graph)) throw new Error(`${what}: HTTP ${res.status} ${JSON.stringify(body).slice(0, 300)}`);
+        nodes += body.graph.length;
+      }
+      console.log(`  ${what}: p50 ${pct(lat, 50).toFixed(1)} ms, p95 ${pct(lat, 95).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms, ${(nodes / ids.length).toFixed(0)} nodes per graph (${ids.length} queries)`);
+      return { lat, nodes: nodes / ids.length };
+    };
+    const down = await timeHttp('HTTP depth-5 downstream /api/v1/lineage', sample('downstream'), (id) => `/api/v1/lineage?nodeId=${encodeURIComponent(`dataset:bench:${name(id)}`)}&depth=5&direction=downstream`);
+    const up = await timeHttp('HTTP depth-5 upstream   /api/v1/lineage', sample('upstream'), (id) => `/api/v1/lineage?nodeId=${encodeURIComponent(`dataset:bench:${name(id)}`)}&depth=5&direction=upstream`);
+    const col = await timeHttp('HTTP depth-5 upstream   /api/v1/column-lineage', sample('upstream').slice(0, Math.ceil(QUERIES / 3)), (id) => `/api/v1/column-lineage?nodeId=${encodeURIComponent(`datasetField:bench:${name(id)}:f1`)}&depth=5`);
+    const all = [...down.lat, ...up.lat];
+
+    // baseline: the same downstream walk as one SQL statement, straight to PostgreSQL
+    const sqlLat: number[] = [];
+    for (const id of sample('downstream')) {
+      const t = process.hrtime.bigint();
+      await c.query(
+        `WITH RECURSIVE down(job_id, depth) AS (
+           SELECT job_id, 1 FROM lineage.job_datasets WHERE dataset_id = $1 AND direction = 'input'
+           UNION
+           SELECT i.job_id, d.depth + 1 FROM down d JOIN lineage.job_datasets o ON o.job_id = d.job_id AND o.direction = 'output'
+             JOIN lineage.job_datasets i ON i.dataset_id = o.dataset_id AND i.direction = 'input' WHERE d.depth < 5)
+         SELECT jd.* FROM lineage.job_datasets jd WHERE jd.job_id IN (SELECT job_id FROM down)`,
+        [id],
+      );
+      sqlLat.push(ms(t));
+    }
+    console.log(`  baseline SQL walk (same query shape, no HTTP): p50 ${pct(sqlLat, 50).toFixed(1)} ms, p95 ${pct(sqlLat, 95).toFixed(1)} ms`);
+
+    // OpenLineage ingest throughput over HTTP
+    const event = (i: number) => {
+      const a = `in_${i % 5000}`;
+      const b = `in_${(i * 7) % 5000}`;
+      const schema = (n: number) => ({ _producer: 'https://example.com/bench', _schemaURL: 'https://openlineage.io/spec/facets/1-2-0/SchemaDatasetFacet.json', fields: Array.from({ length: n }, (_, k) => ({ name: `c${k}`, type: 'integer' })) });
+      return {
+        eventType: i % 2 ? 'COMPLETE' : 'START',
+        eventTime: new Date().toISOString(),
+        producer: 'https://example.com/bench',
+        schemaURL: 'https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent',
+        run: { runId: randomUUID() },
+        job: { namespace: 'bench-ingest', name: `job_${i % 2000}` },
+        inputs: [
+          { namespace: 'bench-ingest', name: a, facets: { schema: schema(5) } },
+          { namespace: 'bench-ingest', name: b, facets: { schema: schema(5) } },
+        ],
+        outputs: [
+          {
+            namespace: 'bench-ingest',
+            name: `out_${i % 2000}`,
+            facets: {
+              schema: schema(5),
+              columnLineage: {
+                _producer: 'https://example.com/bench',
+                _schemaURL: 'https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json',
+                fields: Object.fromEntries(
+                  Array.from({ length: 5 }, (_, k) => [`c${k}`, { inputFields: [{ namespace: 'bench-ingest', name: a, field: `c${k}`, transformations: [{ type: 'DIRECT', subtype: 'IDENTITY' }] }, { namespace: 'bench-ingest', name: b, field: `c${k}`, transformations: [{ type: 'INDIRECT', subtype: 'JOIN' }] }] }]),
+                ),
+              },
+            },
+          },
+        ],
+      };
+    };
+    const bodies = Array.from({ length: EVENTS }, (_, i) => JSON.stringify(event(i)));
+    let next = 0;
+    let failed = 0;
+    const tIngest = process.hrtime.bigint();
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < bodies.length) {
+          const body = bodies[next++];
+          const res = await fetch(`${base}/api/v1/lineage`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body });
+          if (res.status !== 201) failed++;
+          await res.arrayBuffer();
+        }
+      }),
+    );
+    const ingestSecs = ms(tIngest) / 1000;
+    const eventsPerS = EVENTS / ingestSecs;
+    const stored = (await c.query(`SELECT count(*)::int AS n FROM lineage.events`)).rows[0].n;
+    if (failed || stored !== EVENTS) throw new Error(`ingest: ${failed} events refused, ${stored} of ${EVENTS} stored`);
+    console.log(`  OpenLineage ingest: ${EVENTS} RunEvents (2 inputs, 1 output, schema + columnLineage) in ${ingestSecs.toFixed(2)} s = ${eventsPerS.toFixed(0)} events/s, 8 concurrent clients`);
+
+    const p95 = pct(all, 95);
+    const ratio = p95 / pct(sqlLat, 95);
+    console.log(`targets: p95 ${p95.toFixed(1)} ms < 20 ms: ${p95 < 20 ? 'met' : 'NOT met'}; ${eventsPerS.toFixed(0)} events/s ≥ 1000: ${eventsPerS >= 1000 ? 'met' : 'NOT met'}`);
+    console.log(
+      JSON.stringify({
+        bench: 'lineage',
+        datasets: DATASETS,
+        jobs: g.jobs,
+        edges: g.edges,
+        field_edges: g.fieldEdges,
+        queries: all.length,
+        p50_ms: +pct(all, 50).toFixed(2),
+        p95_ms: +p95.toFixed(2),
+        p99_ms: +pct(all, 99).toFixed(2),
+        downstream_p95_ms: +pct(down.lat, 95).toFixed(2),
+        upstream_p95_ms: +pct(up.lat, 95).toFixed(2),
+        column_p95_ms: +pct(col.lat, 95).toFixed(2),
+        sql_p95_ms: +pct(sqlLat, 95).toFixed(2),
+        ratio: +ratio.toFixed(2),
+        events: EVENTS,
+        events_per_s: Math.round(eventsPerS),
+      }),
+    );
+  } finally {
+    if (api) {
+      api.kill('SIGTERM');
+      await new Promise((r) => api!.once('exit', r));
+    }
+    await c.end().catch(() => undefined);
+    if (KEEP) console.log(`kept database ${dbName} (--keep)`);
+    else await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
+    await admin.end();
+    await stopPg?.();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error(`bench lineage failed: ${e instanceof Error ? e.message : e}`);
+  process.exit(1);
+});
