@@ -106,6 +106,7 @@ export class LineageAndOutbox1763810000000 implements MigrationInterface {
         "job_id" bigint NOT NULL,
         "direction" character varying(6) NOT NULL,
         "dataset_id" bigint NOT NULL,
+        "column_lineage_hash" character varying(64),
         "updated_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(),
         CONSTRAINT "PK_lineage_job_datasets" PRIMARY KEY ("job_id", "direction", "dataset_id"),
         CONSTRAINT "CHK_lineage_job_datasets_direction" CHECK ("direction" IN ('input', 'output')),
@@ -115,6 +116,7 @@ export class LineageAndOutbox1763810000000 implements MigrationInterface {
     await q.query(`CREATE INDEX "IDX_lineage_job_datasets_dataset" ON "lineage"."job_datasets" ("dataset_id", "direction", "job_id")`);
     await q.query(`
       CREATE TABLE "lineage"."field_edges" (
+        "id" BIGSERIAL NOT NULL,
         "target_field_id" bigint NOT NULL,
         "source_field_id" bigint NOT NULL,
         "type" character varying(8) NOT NULL,
@@ -122,12 +124,14 @@ export class LineageAndOutbox1763810000000 implements MigrationInterface {
         "job_id" bigint,
         "description" text,
         "updated_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(),
-        CONSTRAINT "PK_lineage_field_edges" PRIMARY KEY ("target_field_id", "source_field_id", "type", "subtype"),
+        CONSTRAINT "PK_lineage_field_edges" PRIMARY KEY ("id"),
         CONSTRAINT "CHK_lineage_field_edges_type" CHECK ("type" IN ('DIRECT', 'INDIRECT')),
         CONSTRAINT "FK_lineage_field_edges_target" FOREIGN KEY ("target_field_id") REFERENCES "lineage"."fields"("id") ON DELETE CASCADE ON UPDATE NO ACTION,
         CONSTRAINT "FK_lineage_field_edges_source" FOREIGN KEY ("source_field_id") REFERENCES "lineage"."fields"("id") ON DELETE CASCADE ON UPDATE NO ACTION,
-        CONSTRAINT "FK_lineage_field_edges_job" FOREIGN KEY ("job_id") REFERENCES "lineage"."jobs"("id") ON DELETE SET NULL ON UPDATE NO ACTION
+        CONSTRAINT "FK_lineage_field_edges_job" FOREIGN KEY ("job_id") REFERENCES "lineage"."jobs"("id") ON DELETE CASCADE ON UPDATE NO ACTION
       )`);
+    // one edge per job that asserts it (a DatasetEvent's lineage has no job: 0)
+    await q.query(`CREATE UNIQUE INDEX "UQ_lineage_field_edges" ON "lineage"."field_edges" ("target_field_id", "source_field_id", "type", "subtype", (COALESCE("job_id", 0)))`);
     await q.query(`CREATE INDEX "IDX_lineage_field_edges_source" ON "lineage"."field_edges" ("source_field_id", "target_field_id")`);
     await q.query(`CREATE INDEX "IDX_lineage_field_edges_job" ON "lineage"."field_edges" ("job_id")`);
     await q.query(`

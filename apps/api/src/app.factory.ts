@@ -40,7 +40,7 @@ export async function createApp(opts: PlatformModuleOptions, extraModules: any[]
   // Upload and infer routes stream their raw bodies themselves.
   const streamed = (req: { url?: string }) => /\/(uploads|infer)(\?|$)/.test(req.url ?? '');
   // OpenLineage events carry whole schemas and SQL: their own, larger limit (WEIR_OPENLINEAGE_MAX_BYTES)
-  const openLineage = (req: { url?: string; method?: string }) => req.method === 'POST' && /^\/api\/v1\/lineage\/?(\?|$)/.test(req.url ?? '');
+  const openLineage = (req: { url?: string; method?: string }) => req.method === 'POST' && /^\/api\/v1\/lineage(\/batch)?\/?(\?|$)/.test(req.url ?? '');
   const olLimit = lineageConfig().maxEventBytes;
   app.use(
     json({ limit: olLimit, type: (req) => openLineage(req) && /\bjson\b/.test(String(req.headers['content-type'] ?? '')) }),

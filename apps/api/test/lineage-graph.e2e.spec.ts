@@ -49,6 +49,8 @@ describe('lineage graph e2e: OpenLineage in, Marquez API, outbox-fed events from
     ({ t, pg, files, close } = await startIngestionApp());
   });
   afterAll(() => close?.());
+  /** Received events are applied to the graph by the outbox dispatcher, right after the 201: wait for it. */
+  const settle = () => t.app.get(Outbox).drain(10_000);
 
   it('accepts a RunEvent and answers the Marquez graph, column lineage and listings from it', async () => {
     const ev = runEvent();
@@ -59,6 +61,7 @@ describe('lineage graph e2e: OpenLineage in, Marquez API, outbox-fed events from
       .set(admin)
       .send(runEvent({ job: { namespace: 'acme', name: 'report.daily' }, inputs: [{ namespace: 'pg://dwh', name: 'mart.orders' }], outputs: [{ namespace: 'pg://dwh', name: 'report.daily' }] }))
       .expect(201);
+    await settle();
 
     const g = (await t.http.get('/api/v1/lineage').query({ nodeId: 'dataset:pg://src:shop.orders', depth: 5 }).set(admin).expect(200)).body.graph;
     expect(g.map((n: { id: string }) => n.id)).toEqual(['dataset:pg://dwh:mart.orders', 'dataset:pg://dwh:report.daily', 'dataset:pg://src:shop.orders', 'job:acme:etl.orders', 'job:acme:report.daily']);
@@ -98,11 +101,31 @@ describe('lineage graph e2e: OpenLineage in, Marquez API, outbox-fed events from
     const count = async () => (await pg.query(`SELECT (SELECT count(*) FROM lineage.datasets) AS d, (SELECT count(*) FROM lineage.job_datasets) AS e, (SELECT count(*) FROM lineage.field_edges) AS f`)).rows[0];
     const ev = runEvent({ job: { namespace: 'idem', name: 'j' } });
     await t.http.post('/api/v1/lineage').set(admin).send(ev).expect(201);
+    await settle();
     const before = await count();
     await t.http.post('/api/v1/lineage').set(admin).send(ev).expect(201);
+    await settle();
     expect(await count()).toEqual(before);
     const versions = await pg.query(`SELECT count(*)::int AS n FROM lineage.dataset_versions v JOIN lineage.datasets d ON d.id = v.dataset_id WHERE d.name = 'mart.orders'`);
     expect(versions.rows[0].n).toBe(1);
+
+    // the job now derives total from id (and adds a column): its old edge for total goes, the schema gets version 2
+    const changed = runEvent({ job: { namespace: 'idem', name: 'j' } }) as ReturnType<typeof runEvent> & { outputs: any[] };
+    changed.outputs[0].facets.columnLineage.fields.total = { inputFields: [{ namespace: 'pg://src', name: 'shop.orders', field: 'id', transformations: [{ type: 'DIRECT', subtype: 'TRANSFORMATION' }] }] };
+    changed.outputs[0].facets.schema.fields.push({ name: 'note', type: 'text' });
+    await t.http.post('/api/v1/lineage').set(admin).send(changed).expect(201);
+    await settle();
+    const total = (await t.http.get('/api/v1/column-lineage').query({ nodeId: 'datasetField:pg://dwh:mart.orders:total', depth: 1 }).set(admin).expect(200)).body.graph;
+    const fromIdem = total[0].data.inputFields.map((i: { field: string; transformations: { subtype: string }[] }) => `${i.field}:${i.transformations.map((x) => x.subtype).join('+')}`);
+    // etl.orders (the first test) still says amount/AGGREGATION; idem/j now says id/TRANSFORMATION only
+    expect(fromIdem.sort()).toEqual(['amount:AGGREGATION', 'id:TRANSFORMATION']);
+    const edges = await pg.query(
+      `SELECT s.name AS source, e.subtype FROM lineage.field_edges e JOIN lineage.fields s ON s.id = e.source_field_id JOIN lineage.jobs j ON j.id = e.job_id WHERE j.namespace = 'idem' AND e.target_field_id = (SELECT f.id FROM lineage.fields f JOIN lineage.datasets d ON d.id = f.dataset_id WHERE d.name = 'mart.orders' AND f.name = 'total')`,
+    );
+    expect(edges.rows).toEqual([{ source: 'id', subtype: 'TRANSFORMATION' }]);
+    const v2 = await pg.query(`SELECT d.current_version, v.fields FROM lineage.datasets d JOIN lineage.dataset_versions v ON v.dataset_id = d.id AND v.version = d.current_version WHERE d.name = 'mart.orders'`);
+    expect(v2.rows[0].current_version).toBe(2);
+    expect(v2.rows[0].fields.map((f: { name: string }) => f.name)).toEqual(['order_id', 'total', 'note']);
   });
 
   it('refuses invalid events with the schema errors, and survives a 12 MB event', async () => {
@@ -122,11 +145,25 @@ describe('lineage graph e2e: OpenLineage in, Marquez API, outbox-fed events from
     await t.http.get('/health').expect(200);
   });
 
+  it('takes batches (/api/v1/lineage/batch) all or nothing, with the index of each invalid event', async () => {
+    const good = [runEvent({ job: { namespace: 'batch', name: 'a' } }), runEvent({ job: { namespace: 'batch', name: 'b' } })];
+    expect((await t.http.post('/api/v1/lineage/batch').set(admin).send(good).expect(201)).body).toEqual({ accepted: 2, kinds: { RunEvent: 2 } });
+    expect((await t.http.post('/api/v1/lineage/batch').set(admin).send({ events: [runEvent({ job: { namespace: 'batch', name: 'c' } })] }).expect(201)).body.accepted).toBe(1);
+    const bad = await t.http.post('/api/v1/lineage/batch').set(admin).send([runEvent({ job: { namespace: 'batch', name: 'd' } }), runEvent({ eventTime: 'yesterday' })]).expect(400);
+    expect(bad.body).toMatchObject({ code: 'LINEAGE.INVALID_EVENT', errors: [expect.objectContaining({ index: 1, path: '/1/eventTime' })] });
+    expect((await t.http.post('/api/v1/lineage/batch').set(admin).send([]).expect(400)).body.code).toBe('LINEAGE.EMPTY_BATCH');
+    expect((await t.http.post('/api/v1/lineage/batch').set(admin).send({ nope: 1 }).expect(400)).body.code).toBe('LINEAGE.BAD_BATCH');
+    await settle();
+    const jobs = (await t.http.get('/api/v1/namespaces/batch/jobs').set(admin).expect(200)).body.jobs.map((j: { name: string }) => j.name);
+    expect(jobs).toEqual(['a', 'b', 'c']); // nothing of the refused batch
+  });
+
   it('walks cycles without looping: the depth bound and per-depth de-duplication end the walk', async () => {
     const io = (name: string, from: string, to: string) =>
       runEvent({ job: { namespace: 'cyc', name }, inputs: [{ namespace: 'cyc', name: from }], outputs: [{ namespace: 'cyc', name: to }] });
     await t.http.post('/api/v1/lineage').set(admin).send(io('a2b', 'a', 'b')).expect(201);
     await t.http.post('/api/v1/lineage').set(admin).send(io('b2a', 'b', 'a')).expect(201);
+    await settle();
     const g = (await t.http.get('/api/v1/lineage').query({ nodeId: 'dataset:cyc:a', depth: 20 }).set(admin).expect(200)).body.graph;
     expect(g.map((n: { id: string }) => n.id)).toEqual(['dataset:cyc:a', 'dataset:cyc:b', 'job:cyc:a2b', 'job:cyc:b2a']);
   });

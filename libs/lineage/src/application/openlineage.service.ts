@@ -2,16 +2,21 @@ import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Outbox, OutboxMessage, Queryable, RUN_EVENTS_TOPIC, RunStateEvent, ValidationError, Warehouse } from '@weir/platform';
 import { validateOpenLineageEvent } from '../domain/openlineage-validator';
-import { LineageStore } from '../infrastructure/lineage-store';
+import { LineageStore, StoreItem } from '../infrastructure/lineage-store';
 import { LINEAGE_CONFIG, LineageConfig } from './lineage.config';
 import { RunEventTranslator } from './run-event-translator';
 
 /** Outbox topic of the events waiting to be forwarded to WEIR_OPENLINEAGE_URL. */
 export const FORWARD_TOPIC = 'lineage.forward';
+/** Outbox topic of received events (their lineage.events ids) waiting to be applied to the graph. */
+export const APPLY_TOPIC = 'lineage.apply';
 
 /**
  * OpenLineage in and out. In: `POST /api/v1/lineage` events are validated against Weir's own
- * schema and applied to the graph in one transaction. Out: the run state changes the other slices
+ * schema, kept durably in lineage.events together with an outbox row (group commit: the requests
+ * arriving while one transaction commits share the next), answered 201, and applied to the graph
+ * by the outbox dispatcher in batches, in the order received, exactly once (the graph follows
+ * within milliseconds; a crash in between delays the application, never loses it). Out: the run state changes the other slices
  * publish through the outbox become OpenLineage RunEvents, applied to the graph in the outbox's
  * own transaction (exactly once) and, when WEIR_OPENLINEAGE_URL is set, queued in the outbox again
  * for forwarding (batched, retried with backoff, never in a run's way).
@@ -21,6 +26,11 @@ export class OpenLineageService implements OnModuleInit {
   private readonly log = new Logger('OpenLineage');
   private readonly store = new LineageStore();
   readonly translator: RunEventTranslator;
+  /** Accepted events waiting for the next write (one transaction per batch: group commit). */
+  private queue: { item: StoreItem; done: (e?: Error) => void }[] = [];
+  private flushing = false;
+  /** Largest number of events written in one transaction. */
+  static readonly BATCH = 200;
 
   constructor(
     private readonly ds: DataSource,
@@ -33,6 +43,7 @@ export class OpenLineageService implements OnModuleInit {
 
   onModuleInit(): void {
     this.outbox.subscribe<RunStateEvent>(RUN_EVENTS_TOPIC, (msgs, tx) => this.onRunEvents(msgs, tx), { batchSize: 50 });
+    this.outbox.subscribe<{ events: string[] }>(APPLY_TOPIC, (msgs, tx) => this.onReceived(msgs, tx), { batchSize: 10 });
     if (this.config.forwardUrl) this.outbox.subscribe<unknown>(FORWARD_TOPIC, (msgs) => this.forward(msgs), { batchSize: 50, maxAttempts: 30 });
   }
 
@@ -47,11 +58,102 @@ export class OpenLineageService implements OnModuleInit {
         { errors: v.errors },
       );
     }
-    await this.ds.transaction((em) => this.store.apply(em, v.kind, event as Record<string, unknown>));
+    await new Promise<void>((resolve, reject) => {
+      this.queue.push({ item: { kind: v.kind, event: event as Record<string, unknown> }, done: (e) => (e ? reject(e) : resolve()) });
+      void this.flush();
+    });
     return { kind: v.kind };
   }
 
+  /**
+   * Validates and stores a batch (OpenLineage's `/api/v1/lineage/batch`): all or nothing; the
+   * errors of invalid events carry their index (`/3/run/runId`).
+   */
+  async ingestMany(events: unknown[]): Promise<{ accepted: number; kinds: Record<string, number> }> {
+    if (events.length === 0) throw new ValidationError('LINEAGE.EMPTY_BATCH', 'The batch holds no events');
+    if (events.length > OpenLineageService.MAX_BATCH) throw new ValidationError('LINEAGE.BATCH_TOO_LARGE', `A batch holds at most ${OpenLineageService.MAX_BATCH} events (got ${events.length})`);
+    const items: StoreItem[] = [];
+    const errors: { index: number; path: string; message: string; keyword: string }[] = [];
+    events.forEach((event, index) => {
+      const v = validateOpenLineageEvent(event);
+      if (v.ok) items.push({ kind: v.kind, event: event as Record<string, unknown> });
+      else for (const e of v.errors) errors.push({ index, ...e, path: `/${index}${e.path}` });
+    });
+    if (errors.length) {
+      const bad = new Set(errors.map((e) => e.index)).size;
+      throw new ValidationError('LINEAGE.INVALID_EVENT', `${bad} of ${events.length} events are not valid OpenLineage (spec 2-0-2); nothing was stored. First: ${errors[0].path} ${errors[0].message}`, { errors: errors.slice(0, 200) });
+    }
+    await this.accept(items);
+    const kinds: Record<string, number> = {};
+    for (const i of items) kinds[i.kind] = (kinds[i.kind] ?? 0) + 1;
+    return { accepted: items.length, kinds };
+  }
+
+  /** Most events in one batch request. */
+  static readonly MAX_BATCH = 1000;
+
+  /**
+   * Writes the queued events: while one transaction commits, the requests arriving meanwhile
+   * queue up and go together in the next (the answer is sent only once its event is committed).
+   * When a batch fails, its events are retried one by one, so one event's failure is its own.
+   */
+  private async flush(): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (this.queue.length) {
+        const batch = this.queue.splice(0, OpenLineageService.BATCH);
+        try {
+          await this.accept(batch.map((b) => b.item));
+          for (const b of batch) b.done();
+        } catch (e) {
+          if (batch.length === 1) {
+            batch[0].done(e as Error);
+            continue;
+          }
+          for (const b of batch) {
+            try {
+              await this.accept([b.item]);
+              b.done();
+            } catch (err) {
+              b.done(err as Error);
+            }
+          }
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  /** Events accepted by this process and not yet applied, by lineage.events id: the projector need not read them back. */
+  private readonly pending = new Map<string, StoreItem>();
+
+  /** Keeps the events and queues their application, in one statement (one round trip, atomic). */
+  private async accept(items: StoreItem[]): Promise<void> {
+    const { sql, params } = this.store.storeEventsSql(items);
+    const payload = await this.outbox.publishWith<{ events: string[] }>(this.ds, APPLY_TOPIC, sql, `SELECT jsonb_build_object('events', jsonb_agg(id::text ORDER BY id)) FROM src`, params);
+    // ids come back in insertion order; kept only while few are waiting (another instance may apply them)
+    if (this.pending.size < 50_000) payload.events.forEach((id, i) => this.pending.set(id, items[i]));
+    this.outbox.kick();
+  }
+
+  /** Applies received events to the graph, in the order they were received, in the dispatch transaction. */
+  private async onReceived(msgs: OutboxMessage<{ events: string[] }>[], tx: Queryable): Promise<void> {
+    const ids = msgs.flatMap((m) => m.payload.events).sort((a, b) => Number(a) - Number(b));
+    const missing = ids.filter((id) => !this.pending.has(id));
+    const loaded = new Map<string, StoreItem>();
+    if (missing.length) {
+      const rows = (await tx.query(`SELECT id::text AS id, kind, payload FROM lineage.events WHERE id = ANY($1::bigint[])`, [missing])) as { id: string; kind: StoreItem['kind']; payload: Record<string, unknown> }[];
+      for (const r of rows) loaded.set(r.id, { kind: r.kind, event: r.payload });
+    }
+    const items = ids.map((id) => this.pending.get(id) ?? loaded.get(id)).filter((x): x is StoreItem => x !== undefined);
+    await this.store.project(tx, items);
+    for (const id of ids) this.pending.delete(id);
+  }
+
   private async onRunEvents(msgs: OutboxMessage<RunStateEvent>[], tx: Queryable): Promise<void> {
+    const items: StoreItem[] = [];
     for (const m of msgs) {
       const event = await this.translator.translate(m.payload);
       const v = validateOpenLineageEvent(event);
@@ -60,9 +162,10 @@ export class OpenLineageService implements OnModuleInit {
         this.log.error(`run event ${m.payload.job}/${m.payload.runId} ${m.payload.state} translates to an invalid OpenLineage event: ${JSON.stringify(v.errors.slice(0, 3))}`);
         continue;
       }
-      await this.store.apply(tx, v.kind, event);
+      items.push({ kind: v.kind, event });
       if (this.config.forwardUrl) await this.outbox.publish(tx, FORWARD_TOPIC, event, `${m.payload.runId}:${m.payload.state}`);
     }
+    await this.store.applyMany(tx, items);
   }
 
   /** Posts each event to WEIR_OPENLINEAGE_URL (4 at a time); any failure retries the batch later. */

@@ -2,6 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/com
 import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiPropertyOptional, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { Type, Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, Min, MinLength } from 'class-validator';
+import { ValidationError } from '@weir/platform';
 import { OpenLineageService } from '../application/openlineage.service';
 import { LineageQueryService, MAX_DEPTH } from '../application/lineage-query.service';
 
@@ -88,6 +89,19 @@ export class MarquezController {
   async receive(@Body() body: unknown): Promise<{ accepted: true; kind: string }> {
     const r = await this.openLineage.ingest(body);
     return { accepted: true, kind: r.kind };
+  }
+
+  @Post('lineage/batch')
+  @HttpCode(201)
+  @ApiOperation({
+    summary: 'Receive a batch of OpenLineage events (a JSON array, or { "events": [...] }), all or nothing',
+    description: 'Up to 1000 events. 400 LINEAGE.INVALID_EVENT when any is invalid (errors[].path starts with the event\'s index); nothing is stored then.',
+  })
+  @ApiBody({ schema: { type: 'array', items: { type: 'object' } } })
+  async receiveBatch(@Body() body: unknown): Promise<{ accepted: number; kinds: Record<string, number> }> {
+    const events = Array.isArray(body) ? body : body && typeof body === 'object' && Array.isArray((body as { events?: unknown }).events) ? (body as { events: unknown[] }).events : undefined;
+    if (!events) throw new ValidationError('LINEAGE.BAD_BATCH', 'A batch is a JSON array of OpenLineage events, or an object { "events": [...] }');
+    return this.openLineage.ingestMany(events);
   }
 
   @Get('lineage')

@@ -216,7 +216,8 @@ export class LineageGraph {
         input = { namespace: src.namespace, dataset: src.dataset, field: src.field, transformations: [] };
         inputs.push(input);
       }
-      input.transformations.push({ type: e.type, subtype: e.subtype, ...(e.description ? { description: e.description } : {}) });
+      const tr = input.transformations as { type: string; subtype: string }[];
+      if (!tr.some((x) => x.type === e.type && x.subtype === e.subtype)) tr.push({ type: e.type, subtype: e.subtype, ...(e.description ? { description: e.description } : {}) });
       const k = `${e.s}>${e.t}`;
       if (seen.has(k)) continue;
       seen.add(k);

@@ -1,21 +1,42 @@
+import { createHash } from 'node:crypto';
 import type { Queryable } from '@weir/platform';
 import type { OpenLineageKind } from '../domain/openlineage-validator';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- OpenLineage facets are open JSON */
 type Json = Record<string, any>;
 
-interface DatasetIn {
-  namespace: string;
-  name: string;
-  facets: Json;
-  direction?: 'input' | 'output';
+/** One validated event to apply. */
+export interface StoreItem {
+  kind: OpenLineageKind;
+  event: Json;
 }
 
 const key = (ns: string, name: string) => `${ns}\u0000${name}`;
 const rowsOf = <T>(r: unknown): T[] => (Array.isArray(r) && Array.isArray(r[0]) ? (r[0] as T[]) : (r as T[]));
+const byKey = <T>(a: [string, T], b: [string, T]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
 
 /** Facets kept on the dataset node: everything but the per-run ones (those stay in lineage.events). */
 const RUN_SCOPED_DATASET_FACETS = new Set(['columnLineage', 'dataQualityMetrics', 'dataQualityAssertions', 'outputStatistics', 'inputStatistics']);
+const keptFacets = (f: Json) => Object.fromEntries(Object.entries(f).filter(([k]) => !RUN_SCOPED_DATASET_FACETS.has(k)));
+const TERMINAL = new Set(['COMPLETE', 'FAIL', 'ABORT']);
+
+/** Digest of a column-lineage facet (its fields and dataset-level lineage; not who produced it). */
+function digest(facet: Json): string {
+  const canon = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(canon) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canon((v as Json)[k])])) : v;
+  return createHash('sha256').update(JSON.stringify(canon({ fields: facet['fields'], dataset: facet['dataset'] }))).digest('hex');
+}
+
+/** Deep equality of JSON values, object key order ignored (jsonb reorders keys). */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) return a.length === (b as unknown[]).length && a.every((x, i) => sameJson(x, (b as unknown[])[i]));
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  return ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && sameJson((a as Json)[k], (b as Json)[k]));
+}
 
 /** Transformation of an OpenLineage input field, with the deprecated 1-0 fields as fallback. */
 function transformationsOf(inputField: Json, outputField: Json): { type: 'DIRECT' | 'INDIRECT'; subtype: string; description: string | null }[] {
@@ -37,221 +58,400 @@ function transformationsOf(inputField: Json, outputField: Json): { type: 'DIRECT
   ];
 }
 
+interface RunRow {
+  id: string;
+  job: string;
+  state: string;
+  parent: string | null;
+  nominalStart: string | null;
+  nominalEnd: string | null;
+  startedAt: string | null;
+  endedAt: string | null;
+  eventTime: string;
+  facets: Json;
+}
+
 /**
  * Writes accepted OpenLineage events into the `lineage` graph, on the caller's transaction.
- * Set-based: one statement per table per event (arrays unnested server-side), so ingest cost does
- * not grow with round trips. Idempotent: replaying an event changes nothing but `updated_at`
- * (and stores the raw event again in lineage.events when `store` is on).
+ * A batch of events costs a fixed number of statements (arrays unnested server-side), whatever
+ * its size: events, namespaces, jobs, runs, datasets, fields, schema versions, job edges and field
+ * edges each take one. Events of one batch are folded in order first, exactly as if applied one
+ * after the other (the latest facets win, a run keeps its latest or terminal state, a job's newer
+ * column lineage for an output replaces its older). Rows that would not change are not written
+ * (no lock, no dead tuple), so replaying an event changes nothing in the graph.
  */
 export class LineageStore {
   /** Applies one validated event. */
-  async apply(tx: Queryable, kind: OpenLineageKind, event: Json, opts: { storeRaw?: boolean; rawJson?: string } = {}): Promise<void> {
-    const eventTime = String(event['eventTime']);
-    const run = event['run'] as Json | undefined;
-    const job = event['job'] as Json | undefined;
-    if (opts.storeRaw !== false) {
-      await tx.query(
-        `INSERT INTO lineage.events (kind, event_type, event_time, run_id, job_namespace, job_name, producer, payload) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)`,
-        [kind, event['eventType'] ?? null, eventTime, run?.['runId'] ?? null, job?.['namespace'] ?? null, job?.['name'] ?? null, String(event['producer']), opts.rawJson ?? JSON.stringify(event)],
-      );
-    }
+  apply(tx: Queryable, kind: OpenLineageKind, event: Json): Promise<void> {
+    return this.applyMany(tx, [{ kind, event }]);
+  }
 
-    const datasets: DatasetIn[] = [];
-    if (kind === 'DatasetEvent') {
-      const d = event['dataset'] as Json;
-      datasets.push({ namespace: d['namespace'], name: d['name'], facets: (d['facets'] as Json) ?? {} });
-    } else {
-      for (const d of (event['inputs'] as Json[] | undefined) ?? []) datasets.push({ namespace: d['namespace'], name: d['name'], facets: (d['facets'] as Json) ?? {}, direction: 'input' });
-      for (const d of (event['outputs'] as Json[] | undefined) ?? []) datasets.push({ namespace: d['namespace'], name: d['name'], facets: (d['facets'] as Json) ?? {}, direction: 'output' });
-    }
-    // datasets named only as column-lineage sources exist as nodes too
-    const mentioned = new Map<string, DatasetIn>();
-    for (const d of datasets) {
-      const k = key(d.namespace, d.name);
-      const seen = mentioned.get(k);
-      if (seen) seen.facets = { ...seen.facets, ...d.facets };
-      else mentioned.set(k, { namespace: d.namespace, name: d.name, facets: { ...d.facets } });
-      const cl = d.facets['columnLineage'] as Json | undefined;
-      for (const f of Object.values((cl?.['fields'] as Json) ?? {}) as Json[]) {
-        for (const i of (f['inputFields'] as Json[] | undefined) ?? []) {
-          const ik = key(i['namespace'], i['name']);
-          if (!mentioned.has(ik)) mentioned.set(ik, { namespace: i['namespace'], name: i['name'], facets: {} });
+  async applyMany(tx: Queryable, items: StoreItem[], opts: { storeRaw?: boolean } = {}): Promise<void> {
+    if (!items.length) return;
+    if (opts.storeRaw !== false) await this.storeEvents(tx, items);
+    await this.project(tx, items);
+  }
+
+  /** Keeps the events as received (lineage.events); returns their ids, in order. */
+  async storeEvents(tx: Queryable, items: StoreItem[]): Promise<string[]> {
+    const { sql, params } = this.storeEventsSql(items);
+    return rowsOf<{ id: string }>(await tx.query(sql, params)).map((r) => r.id);
+  }
+
+  /** The INSERT of {@link storeEvents} (RETURNING id), to compose into one statement. */
+  storeEventsSql(items: StoreItem[]): { sql: string; params: unknown[] } {
+    return {
+      sql: `INSERT INTO lineage.events (kind, event_type, event_time, run_id, job_namespace, job_name, producer, payload)
+            SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::timestamptz[], $4::uuid[], $5::varchar[], $6::varchar[], $7::text[], $8::jsonb[])
+            RETURNING id`,
+      params: [
+        items.map((i) => i.kind),
+        items.map((i) => i.event['eventType'] ?? null),
+        items.map((i) => String(i.event['eventTime'])),
+        items.map((i) => (i.kind === 'RunEvent' ? i.event['run']['runId'] : null)),
+        items.map((i) => i.event['job']?.['namespace'] ?? null),
+        items.map((i) => i.event['job']?.['name'] ?? null),
+        items.map((i) => String(i.event['producer'])),
+        items.map((i) => JSON.stringify(i.event)),
+      ],
+    };
+  }
+
+  /** Applies events (already validated) to the graph. */
+  async project(tx: Queryable, items: StoreItem[]): Promise<void> {
+    // fold the batch, in order
+    const namespaces = new Set<string>();
+    const jobs = new Map<string, { namespace: string; name: string; facets: Json; run: string | null }>();
+    const runs = new Map<string, RunRow>();
+    const datasets = new Map<string, { namespace: string; name: string; facets: Json }>();
+    const schemas = new Map<string, Json[][]>(); // dataset -> successive field lists
+    const io = new Map<string, { job: string; direction: 'input' | 'output'; dataset: string }>();
+    const lineage = new Map<string, { job: string | null; dataset: string; facet: Json }>(); // (job, output) -> latest columnLineage
+    const fields = new Map<string, { dataset: string; name: string; type: string | null; description: string | null }>();
+    const addField = (dataset: string, name: string, type: string | null, description: string | null) => {
+      const k = `${dataset}\u0001${name}`;
+      const seen = fields.get(k);
+      fields.set(k, { dataset, name, type: type ?? seen?.type ?? null, description: description ?? seen?.description ?? null });
+    };
+    const addDataset = (d: Json, facets: Json) => {
+      const k = key(d['namespace'], d['name']);
+      namespaces.add(d['namespace']);
+      const seen = datasets.get(k);
+      datasets.set(k, { namespace: d['namespace'], name: d['name'], facets: { ...(seen?.facets ?? {}), ...keptFacets(facets) } });
+      return k;
+    };
+
+    for (const { kind, event } of items) {
+      const job = event['job'] as Json | undefined;
+      const run = event['run'] as Json | undefined;
+      let jobKey: string | null = null;
+      if (job) {
+        jobKey = key(job['namespace'], job['name']);
+        namespaces.add(job['namespace']);
+        const seen = jobs.get(jobKey);
+        jobs.set(jobKey, { namespace: job['namespace'], name: job['name'], facets: { ...(seen?.facets ?? {}), ...((job['facets'] as Json) ?? {}) }, run: run?.['runId'] ?? seen?.run ?? null });
+      }
+      if (run && jobKey) {
+        const state = (event['eventType'] as string | undefined) ?? 'OTHER';
+        const at = String(event['eventTime']);
+        const facets = (run['facets'] as Json | undefined) ?? {};
+        const seen = runs.get(run['runId']);
+        const fresh: RunRow = {
+          id: run['runId'],
+          job: jobKey,
+          state,
+          parent: facets['parent']?.['run']?.['runId'] ?? null,
+          nominalStart: facets['nominalTime']?.['nominalStartTime'] ?? null,
+          nominalEnd: facets['nominalTime']?.['nominalEndTime'] ?? null,
+          startedAt: state === 'START' || state === 'RUNNING' ? at : null,
+          endedAt: TERMINAL.has(state) ? at : null,
+          eventTime: at,
+          facets,
+        };
+        if (!seen) runs.set(fresh.id, fresh);
+        else {
+          const later = Date.parse(at) >= Date.parse(seen.eventTime);
+          runs.set(fresh.id, {
+            id: fresh.id,
+            job: jobKey,
+            state: later || (!TERMINAL.has(seen.state) && TERMINAL.has(state)) ? state : seen.state,
+            parent: fresh.parent ?? seen.parent,
+            nominalStart: fresh.nominalStart ?? seen.nominalStart,
+            nominalEnd: fresh.nominalEnd ?? seen.nominalEnd,
+            startedAt: [seen.startedAt, fresh.startedAt].filter((x): x is string => !!x).sort((a, b) => Date.parse(a) - Date.parse(b))[0] ?? null,
+            endedAt: [seen.endedAt, fresh.endedAt].filter((x): x is string => !!x).sort((a, b) => Date.parse(b) - Date.parse(a))[0] ?? null,
+            eventTime: later ? at : seen.eventTime,
+            facets: { ...seen.facets, ...facets },
+          });
+        }
+      }
+      const list: { d: Json; direction?: 'input' | 'output' }[] =
+        kind === 'DatasetEvent'
+          ? [{ d: event['dataset'] as Json }]
+          : [...((event['inputs'] as Json[] | undefined) ?? []).map((d) => ({ d, direction: 'input' as const })), ...((event['outputs'] as Json[] | undefined) ?? []).map((d) => ({ d, direction: 'output' as const }))];
+      for (const { d, direction } of list) {
+        const facets = (d['facets'] as Json | undefined) ?? {};
+        const dk = addDataset(d, facets);
+        if (direction && jobKey) io.set(`${jobKey}\u0001${direction}\u0001${dk}`, { job: jobKey, direction, dataset: dk });
+        const schema = facets['schema'] as Json | undefined;
+        if (schema && Array.isArray(schema['fields']) && !schema['_deleted']) {
+          const fs = (schema['fields'] as Json[]).map((f) => ({ name: String(f['name']), ...(f['type'] !== undefined ? { type: String(f['type']) } : {}), ...(f['description'] ? { description: String(f['description']) } : {}) }));
+          const seq = schemas.get(dk) ?? [];
+          if (JSON.stringify(seq[seq.length - 1]) !== JSON.stringify(fs)) seq.push(fs);
+          schemas.set(dk, seq);
+        }
+        const cl = facets['columnLineage'] as Json | undefined;
+        if (cl && !cl['_deleted']) {
+          for (const f of Object.values((cl['fields'] as Json) ?? {}) as Json[]) {
+            for (const i of (f['inputFields'] as Json[] | undefined) ?? []) addDataset(i, {});
+          }
+          lineage.set(`${jobKey ?? ''}\u0001${dk}`, { job: jobKey, dataset: dk, facet: cl });
         }
       }
     }
 
-    const namespaces = new Set<string>([...mentioned.values()].map((d) => d.namespace));
-    if (job) namespaces.add(job['namespace']);
-    await tx.query(`INSERT INTO lineage.namespaces (name) SELECT unnest($1::text[]) ORDER BY 1 ON CONFLICT (name) DO NOTHING`, [[...namespaces]]);
+    // Each table: one INSERT … ON CONFLICT DO NOTHING of the new rows that also reads back the
+    // existing ones by `= ANY(array)` on indexed columns (a superset, narrowed here), then UPDATEs by
+    // primary key only the rows whose content changes. No join against the unnested input: on a
+    // large graph the planner misjudges such joins and scans whole tables.
+    await tx.query(`INSERT INTO lineage.namespaces (name) SELECT n FROM unnest($1::varchar[]) n ORDER BY 1 ON CONFLICT (name) DO NOTHING`, [[...namespaces].sort()]);
 
-    let jobId: string | null = null;
-    if (job) {
-      const runId = run?.['runId'] ?? null;
-      const upsertJob = async () =>
-        rowsOf<{ id: string }>(
-          await tx.query(
-            `WITH j AS (SELECT $1::varchar AS namespace, $2::varchar AS name, $3::jsonb AS facets, $4::uuid AS run),
-                  ins AS (INSERT INTO lineage.jobs (namespace, name, facets, latest_run_id) SELECT namespace, name, facets, run FROM j
-                          ON CONFLICT (namespace, name) DO NOTHING RETURNING id),
-                  upd AS (UPDATE lineage.jobs t SET facets = t.facets || j.facets, latest_run_id = COALESCE(j.run, t.latest_run_id), updated_at = now() FROM j
-                           WHERE t.namespace = j.namespace AND t.name = j.name
-                             AND (t.facets IS DISTINCT FROM t.facets || j.facets OR (j.run IS NOT NULL AND t.latest_run_id IS DISTINCT FROM j.run)) RETURNING t.id)
-             SELECT id FROM ins UNION SELECT id FROM upd UNION SELECT t.id FROM lineage.jobs t JOIN j ON t.namespace = j.namespace AND t.name = j.name`,
-            [job['namespace'], job['name'], JSON.stringify(job['facets'] ?? {}), runId],
-          ),
-        );
-      // a job created by a concurrent event that committed after this statement's snapshot: ask again
-      let jr = await upsertJob();
-      if (!jr.length) jr = await upsertJob();
-      jobId = jr[0].id;
-      if (run) {
-        const state = (event['eventType'] as string | undefined) ?? 'OTHER';
-        const facets = (run['facets'] as Json | undefined) ?? {};
-        const parent = facets['parent'] as Json | undefined;
-        const nominal = facets['nominalTime'] as Json | undefined;
+    const jobIds = new Map<string, string>();
+    if (jobs.size) {
+      const js = [...jobs.entries()].sort(byKey).map(([, j]) => j);
+      const rows = rowsOf<{ id: string; namespace: string; name: string; facets: Json; latest_run_id: string | null; inserted: boolean }>(
         await tx.query(
-          `INSERT INTO lineage.runs (id, job_id, state, parent_run_id, nominal_start_time, nominal_end_time, started_at, ended_at, event_time, facets)
-           VALUES ($1, $2, $3::varchar, $4, $5, $6, CASE WHEN $3::varchar IN ('START', 'RUNNING') THEN $7::timestamptz END, CASE WHEN $3::varchar IN ('COMPLETE', 'FAIL', 'ABORT') THEN $7::timestamptz END, $7::timestamptz, $8::jsonb)
-           ON CONFLICT (id) DO UPDATE SET
-             state = CASE WHEN EXCLUDED.event_time >= lineage.runs.event_time OR lineage.runs.state IN ('START', 'RUNNING', 'OTHER') AND EXCLUDED.state IN ('COMPLETE', 'FAIL', 'ABORT') THEN EXCLUDED.state ELSE lineage.runs.state END,
-             event_time = GREATEST(lineage.runs.event_time, EXCLUDED.event_time),
-             parent_run_id = COALESCE(EXCLUDED.parent_run_id, lineage.runs.parent_run_id),
-             nominal_start_time = COALESCE(EXCLUDED.nominal_start_time, lineage.runs.nominal_start_time),
-             nominal_end_time = COALESCE(EXCLUDED.nominal_end_time, lineage.runs.nominal_end_time),
-             started_at = LEAST(lineage.runs.started_at, EXCLUDED.started_at),
-             ended_at = GREATEST(lineage.runs.ended_at, EXCLUDED.ended_at),
-             facets = lineage.runs.facets || EXCLUDED.facets, updated_at = now()`,
-          [run['runId'], jobId, state, parent?.['run']?.['runId'] ?? null, nominal?.['nominalStartTime'] ?? null, nominal?.['nominalEndTime'] ?? null, eventTime, JSON.stringify(facets)],
-        );
-      }
-    }
-
-    const all = [...mentioned.values()];
-    if (all.length === 0) return;
-    const keptFacets = (f: Json) => Object.fromEntries(Object.entries(f).filter(([k]) => !RUN_SCOPED_DATASET_FACETS.has(k)));
-    // insert the new ones, touch only those whose facets change (no row lock, no dead tuple otherwise)
-    const upsertDatasets = async (list: DatasetIn[]) =>
-      rowsOf<{ id: string; namespace: string; name: string }>(
-        await tx.query(
-          `WITH i AS (SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::jsonb[]) AS i(namespace, name, facets)),
-                ins AS (INSERT INTO lineage.datasets (namespace, name, facets) SELECT * FROM i ORDER BY 1, 2
-                        ON CONFLICT (namespace, name) DO NOTHING RETURNING id, namespace, name),
-                upd AS (UPDATE lineage.datasets d SET facets = d.facets || i.facets, updated_at = now() FROM i
-                         WHERE d.namespace = i.namespace AND d.name = i.name AND d.facets IS DISTINCT FROM d.facets || i.facets RETURNING d.id, d.namespace, d.name)
-           SELECT * FROM ins UNION SELECT * FROM upd UNION SELECT d.id, d.namespace, d.name FROM lineage.datasets d JOIN i ON d.namespace = i.namespace AND d.name = i.name`,
-          [list.map((d) => d.namespace), list.map((d) => d.name), list.map((d) => JSON.stringify(keptFacets(d.facets)))],
+          `WITH ins AS (INSERT INTO lineage.jobs (namespace, name, facets, latest_run_id) SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::jsonb[], $4::uuid[])
+                        ON CONFLICT (namespace, name) DO NOTHING RETURNING id, namespace, name, facets, latest_run_id)
+           SELECT *, true AS inserted FROM ins
+           UNION ALL SELECT id, namespace, name, facets, latest_run_id, false FROM lineage.jobs WHERE namespace = ANY($5::varchar[]) AND name = ANY($2::varchar[])`,
+          [js.map((j) => j.namespace), js.map((j) => j.name), js.map((j) => JSON.stringify(j.facets)), js.map((j) => j.run), [...new Set(js.map((j) => j.namespace))]],
         ),
       );
-    const ids = await upsertDatasets(all);
-    if (ids.length < all.length) {
-      const got = new Set(ids.map((r) => key(r.namespace, r.name)));
-      ids.push(...(await upsertDatasets(all.filter((d) => !got.has(key(d.namespace, d.name))))));
-    }
-    const idOf = new Map(ids.map((r) => [key(r.namespace, r.name), r]));
-
-    // fields: from schema facets, and every field named by column lineage
-    const fieldRows = new Map<string, { datasetId: string; name: string; type: string | null; description: string | null }>();
-    const addField = (datasetId: string, name: string, type: string | null, description: string | null) => {
-      const k = `${datasetId}\u0000${name}`;
-      const seen = fieldRows.get(k);
-      if (!seen || (type !== null && seen.type === null)) fieldRows.set(k, { datasetId, name, type, description: description ?? seen?.description ?? null });
-    };
-    const versions: { datasetId: string; fields: Json[] }[] = [];
-    for (const d of all) {
-      const schema = d.facets['schema'] as Json | undefined;
-      const id = idOf.get(key(d.namespace, d.name))!.id;
-      if (schema && Array.isArray(schema['fields']) && !schema['_deleted']) {
-        const fields = (schema['fields'] as Json[]).map((f) => ({ name: String(f['name']), ...(f['type'] !== undefined ? { type: String(f['type']) } : {}), ...(f['description'] ? { description: String(f['description']) } : {}) }));
-        for (const f of fields) addField(id, f.name, f.type ?? null, f.description ?? null);
-        versions.push({ datasetId: id, fields });
+      const found = new Map<string, (typeof rows)[number]>();
+      for (const r of rows) if (jobs.has(key(r.namespace, r.name)) && !found.get(key(r.namespace, r.name))?.inserted) found.set(key(r.namespace, r.name), r);
+      const changed: { id: string; facets: Json; run: string | null }[] = [];
+      for (const [k, j] of jobs) {
+        const r = found.get(k);
+        if (!r) throw new Error(`lineage: job ${j.namespace}/${j.name} neither inserted nor found (concurrent insert not yet visible); the batch is retried`);
+        jobIds.set(k, r.id);
+        if (r.inserted) continue;
+        const merged = { ...r.facets, ...j.facets };
+        if (!sameJson(merged, r.facets) || (j.run !== null && j.run !== r.latest_run_id)) changed.push({ id: r.id, facets: merged, run: j.run ?? r.latest_run_id });
       }
-    }
-    for (const d of all) {
-      const cl = d.facets['columnLineage'] as Json | undefined;
-      if (!cl) continue;
-      const outId = idOf.get(key(d.namespace, d.name))!.id;
-      for (const [out, f] of Object.entries((cl['fields'] as Json) ?? {}) as [string, Json][]) {
-        addField(outId, out, null, null);
-        for (const i of (f['inputFields'] as Json[] | undefined) ?? []) addField(idOf.get(key(i['namespace'], i['name']))!.id, String(i['field']), null, null);
-      }
-    }
-    const fieldIds = new Map<string, string>();
-    if (fieldRows.size) {
-      const fr = [...fieldRows.values()].sort((a, b) => (a.datasetId === b.datasetId ? (a.name < b.name ? -1 : 1) : Number(a.datasetId) - Number(b.datasetId)));
-      const upsertFields = async (list: typeof fr) =>
-        rowsOf<{ id: string; dataset_id: string; name: string }>(
-          await tx.query(
-            `WITH i AS (SELECT * FROM unnest($1::bigint[], $2::varchar[], $3::varchar[], $4::text[]) AS i(dataset_id, name, type, description)),
-                  ins AS (INSERT INTO lineage.fields (dataset_id, name, type, description) SELECT * FROM i ON CONFLICT (dataset_id, name) DO NOTHING RETURNING id, dataset_id, name),
-                  upd AS (UPDATE lineage.fields f SET type = COALESCE(i.type, f.type), description = COALESCE(i.description, f.description) FROM i
-                           WHERE f.dataset_id = i.dataset_id AND f.name = i.name
-                             AND (f.type IS DISTINCT FROM COALESCE(i.type, f.type) OR f.description IS DISTINCT FROM COALESCE(i.description, f.description))
-                           RETURNING f.id, f.dataset_id, f.name)
-             SELECT * FROM ins UNION SELECT * FROM upd UNION SELECT f.id, f.dataset_id, f.name FROM lineage.fields f JOIN i ON f.dataset_id = i.dataset_id AND f.name = i.name`,
-            [list.map((f) => f.datasetId), list.map((f) => f.name), list.map((f) => f.type), list.map((f) => f.description)],
-          ),
+      if (changed.length) {
+        changed.sort((a, b) => Number(a.id) - Number(b.id));
+        await tx.query(
+          `UPDATE lineage.jobs t SET facets = x.f, latest_run_id = x.r, updated_at = now() FROM unnest($1::bigint[], $2::jsonb[], $3::uuid[]) AS x(id, f, r)
+            WHERE t.id = ANY($1::bigint[]) AND t.id = x.id`,
+          [changed.map((c) => c.id), changed.map((c) => JSON.stringify(c.facets)), changed.map((c) => c.run)],
         );
-      const rows = await upsertFields(fr);
-      if (rows.length < fr.length) {
-        const got = new Set(rows.map((r) => `${r.dataset_id}\u0000${r.name}`));
-        rows.push(...(await upsertFields(fr.filter((f) => !got.has(`${f.datasetId}\u0000${f.name}`)))));
       }
-      for (const r of rows) fieldIds.set(`${r.dataset_id}\u0000${r.name}`, r.id);
     }
 
-    // schema versions: a new one when the field list differs from the current one
-    if (versions.length) {
+    if (runs.size) {
+      const rs = [...runs.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
       await tx.query(
-        `WITH v AS (SELECT * FROM unnest($1::bigint[], $2::jsonb[]) AS v(dataset_id, fields)),
-              changed AS (
-                SELECT d.id, d.current_version + 1 AS version, v.fields FROM v JOIN lineage.datasets d ON d.id = v.dataset_id
-                 WHERE NOT EXISTS (SELECT 1 FROM lineage.dataset_versions dv WHERE dv.dataset_id = d.id AND dv.version = d.current_version AND dv.fields = v.fields)),
-              ins AS (INSERT INTO lineage.dataset_versions (dataset_id, version, fields, run_id) SELECT id, version, fields, $3::uuid FROM changed RETURNING dataset_id, version)
-         UPDATE lineage.datasets d SET current_version = ins.version FROM ins WHERE d.id = ins.dataset_id`,
-        [versions.map((v) => v.datasetId), versions.map((v) => JSON.stringify(v.fields)), run?.['runId'] ?? null],
+        `INSERT INTO lineage.runs (id, job_id, state, parent_run_id, nominal_start_time, nominal_end_time, started_at, ended_at, event_time, facets)
+         SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::varchar[], $4::uuid[], $5::timestamptz[], $6::timestamptz[], $7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::jsonb[])
+         ON CONFLICT (id) DO UPDATE SET
+           state = CASE WHEN EXCLUDED.event_time >= lineage.runs.event_time OR lineage.runs.state IN ('START', 'RUNNING', 'OTHER') AND EXCLUDED.state IN ('COMPLETE', 'FAIL', 'ABORT') THEN EXCLUDED.state ELSE lineage.runs.state END,
+           event_time = GREATEST(lineage.runs.event_time, EXCLUDED.event_time),
+           parent_run_id = COALESCE(EXCLUDED.parent_run_id, lineage.runs.parent_run_id),
+           nominal_start_time = COALESCE(EXCLUDED.nominal_start_time, lineage.runs.nominal_start_time),
+           nominal_end_time = COALESCE(EXCLUDED.nominal_end_time, lineage.runs.nominal_end_time),
+           started_at = LEAST(lineage.runs.started_at, EXCLUDED.started_at),
+           ended_at = GREATEST(lineage.runs.ended_at, EXCLUDED.ended_at),
+           facets = lineage.runs.facets || EXCLUDED.facets, updated_at = now()`,
+        [
+          rs.map((r) => r.id),
+          rs.map((r) => jobIds.get(r.job)),
+          rs.map((r) => r.state),
+          rs.map((r) => r.parent),
+          rs.map((r) => r.nominalStart),
+          rs.map((r) => r.nominalEnd),
+          rs.map((r) => r.startedAt),
+          rs.map((r) => r.endedAt),
+          rs.map((r) => r.eventTime),
+          rs.map((r) => JSON.stringify(r.facets)),
+        ],
       );
     }
 
-    // job-reads/writes-dataset edges
-    if (jobId) {
-      const io = datasets.filter((d) => d.direction);
-      if (io.length) {
-        const uniq = [...new Map(io.map((d) => [`${d.direction}\u0000${idOf.get(key(d.namespace, d.name))!.id}`, d])).entries()].sort(([a], [b]) => (a < b ? -1 : 1));
+    // datasets, with their current schema version
+    const ds = [...datasets.entries()].sort(byKey).map(([, d]) => d);
+    const dsRows = rowsOf<{ id: string; namespace: string; name: string; facets: Json; current_version: number; fields: Json[] | null; inserted: boolean }>(
+      await tx.query(
+        `WITH ins AS (INSERT INTO lineage.datasets (namespace, name, facets) SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::jsonb[])
+                      ON CONFLICT (namespace, name) DO NOTHING RETURNING id, namespace, name, facets, current_version)
+         SELECT *, NULL::jsonb AS fields, true AS inserted FROM ins
+         UNION ALL
+         SELECT d.id, d.namespace, d.name, d.facets, d.current_version, v.fields, false FROM lineage.datasets d
+           LEFT JOIN lineage.dataset_versions v ON v.dataset_id = d.id AND v.version = d.current_version
+          WHERE d.namespace = ANY($4::varchar[]) AND d.name = ANY($2::varchar[])`,
+        [ds.map((d) => d.namespace), ds.map((d) => d.name), ds.map((d) => JSON.stringify(d.facets)), [...new Set(ds.map((d) => d.namespace))]],
+      ),
+    );
+    const dsFound = new Map<string, (typeof dsRows)[number]>();
+    for (const r of dsRows) if (datasets.has(key(r.namespace, r.name)) && !dsFound.get(key(r.namespace, r.name))?.inserted) dsFound.set(key(r.namespace, r.name), r);
+    const dsIds = new Map<string, string>();
+    const dsChanged: { id: string; facets: Json }[] = [];
+    for (const [k, d] of datasets) {
+      const r = dsFound.get(k);
+      if (!r) throw new Error(`lineage: dataset ${d.namespace}/${d.name} neither inserted nor found (concurrent insert not yet visible); the batch is retried`);
+      dsIds.set(k, r.id);
+      if (r.inserted) continue;
+      const merged = { ...r.facets, ...d.facets };
+      if (!sameJson(merged, r.facets)) dsChanged.push({ id: r.id, facets: merged });
+    }
+    if (dsChanged.length) {
+      dsChanged.sort((a, b) => Number(a.id) - Number(b.id));
+      await tx.query(
+        `UPDATE lineage.datasets d SET facets = x.f, updated_at = now() FROM unnest($1::bigint[], $2::jsonb[]) AS x(id, f) WHERE d.id = ANY($1::bigint[]) AND d.id = x.id`,
+        [dsChanged.map((c) => c.id), dsChanged.map((c) => JSON.stringify(c.facets))],
+      );
+    }
+
+    // schema versions: a new one each time the field list differs from the current one
+    const runOf = items.find((i) => i.kind === 'RunEvent')?.event['run']?.['runId'] ?? null;
+    const newVersions: { id: string; version: number; fields: Json[] }[] = [];
+    for (const [dk, seq] of schemas) {
+      const r = dsFound.get(dk)!;
+      let version = r.current_version;
+      let current = r.fields;
+      for (const fs of seq) {
+        if (current && sameJson(current, fs)) continue;
+        version++;
+        current = fs;
+        newVersions.push({ id: r.id, version, fields: fs });
+      }
+    }
+    if (newVersions.length) {
+      newVersions.sort((a, b) => Number(a.id) - Number(b.id) || a.version - b.version);
+      await tx.query(
+        `WITH ins AS (INSERT INTO lineage.dataset_versions (dataset_id, version, fields, run_id) SELECT *, $4::uuid FROM unnest($1::bigint[], $2::int[], $3::jsonb[])
+                      ON CONFLICT (dataset_id, version) DO NOTHING RETURNING dataset_id, version)
+         UPDATE lineage.datasets d SET current_version = m.version FROM (SELECT dataset_id, max(version) AS version FROM ins GROUP BY 1) m
+          WHERE d.id = ANY($1::bigint[]) AND d.id = m.dataset_id AND d.current_version < m.version`,
+        [newVersions.map((v) => v.id), newVersions.map((v) => v.version), newVersions.map((v) => JSON.stringify(v.fields)), runOf],
+      );
+    }
+
+    // fields of the schemas that changed (an unchanged schema's fields are already there)
+    const changedSchemas = new Set(newVersions.map((v) => v.id));
+    for (const [dk, seq] of schemas) {
+      if (!changedSchemas.has(dsIds.get(dk)!)) continue;
+      for (const fs of seq) for (const f of fs) addField(dk, String(f['name']), (f['type'] as string | undefined) ?? null, (f['description'] as string | undefined) ?? null);
+    }
+
+    // job-reads/writes-dataset edges; an output edge remembers a digest of the column lineage its job last gave for it
+    const lineageHash = new Map<string, string>(); // `${job}\u0001${dataset}` (store keys) -> digest of the new facet
+    for (const [k, l] of lineage) lineageHash.set(k, digest(l.facet));
+    const knownHash = new Map<string, string | null>();
+    if (io.size) {
+      const es = [...io.values()].map((e) => ({ job: jobIds.get(e.job)!, direction: e.direction, dataset: dsIds.get(e.dataset)! })).sort((a, b) => Number(a.job) - Number(b.job) || (a.direction < b.direction ? -1 : 1) || Number(a.dataset) - Number(b.dataset));
+      const rows = rowsOf<{ job_id: string; dataset_id: string; hash: string | null }>(
         await tx.query(
-          `INSERT INTO lineage.job_datasets (job_id, direction, dataset_id)
-           SELECT $1, * FROM unnest($2::text[], $3::bigint[])
-           ON CONFLICT (job_id, direction, dataset_id) DO NOTHING`,
-          [jobId, uniq.map(([, d]) => d.direction), uniq.map(([, d]) => idOf.get(key(d.namespace, d.name))!.id)],
+          `WITH ins AS (INSERT INTO lineage.job_datasets (job_id, direction, dataset_id) SELECT * FROM unnest($1::bigint[], $2::varchar[], $3::bigint[])
+                        ON CONFLICT (job_id, direction, dataset_id) DO NOTHING RETURNING job_id)
+           SELECT job_id, dataset_id, column_lineage_hash AS hash FROM lineage.job_datasets
+            WHERE job_id = ANY($1::bigint[]) AND dataset_id = ANY($3::bigint[]) AND direction = 'output' AND column_lineage_hash IS NOT NULL`,
+          [es.map((e) => e.job), es.map((e) => e.direction), es.map((e) => e.dataset)],
+        ),
+      );
+      for (const r of rows) knownHash.set(`${r.job_id}\u0001${r.dataset_id}`, r.hash);
+    }
+    // lineage that did not change since its job last said it: nothing to do
+    for (const [k, l] of [...lineage.entries()]) {
+      if (l.job && knownHash.get(`${jobIds.get(l.job)}\u0001${dsIds.get(l.dataset)}`) === lineageHash.get(k)) lineage.delete(k);
+    }
+    for (const l of lineage.values()) {
+      for (const [out, f] of Object.entries((l.facet['fields'] as Json) ?? {}) as [string, Json][]) {
+        addField(l.dataset, out, null, null);
+        for (const i of (f['inputFields'] as Json[] | undefined) ?? []) addField(key(i['namespace'], i['name']), String(i['field']), null, null);
+      }
+    }
+
+    const fieldIds = new Map<string, string>();
+    if (fields.size) {
+      const fs = [...fields.values()].map((f) => ({ ...f, datasetId: dsIds.get(f.dataset)! })).sort((a, b) => (a.datasetId === b.datasetId ? (a.name < b.name ? -1 : 1) : Number(a.datasetId) - Number(b.datasetId)));
+      const rows = rowsOf<{ id: string; dataset_id: string; name: string; type: string | null; description: string | null; inserted: boolean }>(
+        await tx.query(
+          `WITH ins AS (INSERT INTO lineage.fields (dataset_id, name, type, description) SELECT * FROM unnest($1::bigint[], $2::varchar[], $3::varchar[], $4::text[])
+                        ON CONFLICT (dataset_id, name) DO NOTHING RETURNING id, dataset_id, name, type, description)
+           SELECT *, true AS inserted FROM ins
+           UNION ALL SELECT id, dataset_id, name, type, description, false FROM lineage.fields WHERE dataset_id = ANY($5::bigint[]) AND name = ANY($6::varchar[])`,
+          [fs.map((f) => f.datasetId), fs.map((f) => f.name), fs.map((f) => f.type), fs.map((f) => f.description), [...new Set(fs.map((f) => f.datasetId))], [...new Set(fs.map((f) => f.name))]],
+        ),
+      );
+      const found = new Map<string, (typeof rows)[number]>();
+      for (const r of rows) {
+        const k = `${r.dataset_id}\u0001${r.name}`;
+        if (!found.get(k)?.inserted) found.set(k, r);
+      }
+      const changed: { id: string; type: string | null; description: string | null }[] = [];
+      for (const f of fs) {
+        const r = found.get(`${f.datasetId}\u0001${f.name}`);
+        if (!r) throw new Error(`lineage: field ${f.name} neither inserted nor found (concurrent insert not yet visible); the batch is retried`);
+        fieldIds.set(`${f.datasetId}\u0001${f.name}`, r.id);
+        const type = f.type ?? r.type;
+        const description = f.description ?? r.description;
+        if (!r.inserted && (type !== r.type || description !== r.description)) changed.push({ id: r.id, type, description });
+      }
+      if (changed.length) {
+        changed.sort((a, b) => Number(a.id) - Number(b.id));
+        await tx.query(
+          `UPDATE lineage.fields f SET type = x.t, description = x.d FROM unnest($1::bigint[], $2::varchar[], $3::text[]) AS x(id, t, d) WHERE f.id = ANY($1::bigint[]) AND f.id = x.id`,
+          [changed.map((c) => c.id), changed.map((c) => c.type), changed.map((c) => c.description)],
         );
       }
     }
 
-    // field-derives-from-field edges: the output's lineage from this job replaces what the job said before
-    for (const d of all) {
-      const cl = d.facets['columnLineage'] as Json | undefined;
-      if (!cl || cl['_deleted']) continue;
-      const outId = idOf.get(key(d.namespace, d.name))!.id;
-      const edges = new Map<string, { target: string; source: string; type: string; subtype: string; description: string | null }>();
-      for (const [out, f] of Object.entries((cl['fields'] as Json) ?? {}) as [string, Json][]) {
-        const target = fieldIds.get(`${outId}\u0000${out}`)!;
-        for (const i of (f['inputFields'] as Json[] | undefined) ?? []) {
-          const source = fieldIds.get(`${idOf.get(key(i['namespace'], i['name']))!.id}\u0000${String(i['field'])}`)!;
-          for (const t of transformationsOf(i, f)) edges.set(`${target}/${source}/${t.type}/${t.subtype}`, { target, source, ...t });
+    // field-derives-from-field: what a job says of an output's columns replaces what it said before
+    if (lineage.size) {
+      const scope = new Map<string, string | null>(); // target field -> job that restates it
+      const edges = new Map<string, { target: string; source: string; type: string; subtype: string; job: string | null; description: string | null }>();
+      for (const l of lineage.values()) {
+        const jobId = l.job ? jobIds.get(l.job)! : null;
+        const outId = dsIds.get(l.dataset)!;
+        for (const [out, f] of Object.entries((l.facet['fields'] as Json) ?? {}) as [string, Json][]) {
+          const target = fieldIds.get(`${outId}\u0001${out}`)!;
+          scope.set(target, jobId);
+          for (const i of (f['inputFields'] as Json[] | undefined) ?? []) {
+            const source = fieldIds.get(`${dsIds.get(key(i['namespace'], i['name']))}\u0001${String(i['field'])}`)!;
+            for (const t of transformationsOf(i, f)) edges.set(`${target}/${source}/${t.type}/${t.subtype}/${jobId ?? ''}`, { target, source, ...t, job: jobId });
+          }
         }
       }
-      const targets = [...new Set([...Object.keys((cl['fields'] as Json) ?? {})].map((c) => fieldIds.get(`${outId}\u0000${c}`)!))];
-      // replace what this job said about these columns: drop the edges it no longer reports, add the new ones
-      const es = [...edges.values()].sort((a, b) => (a.target === b.target ? Number(a.source) - Number(b.source) : Number(a.target) - Number(b.target)));
-      await tx.query(
-        `WITH n AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::varchar[], $4::varchar[], $6::text[]) AS n(t, s, ty, st, de)),
-              del AS (DELETE FROM lineage.field_edges f WHERE f.target_field_id = ANY($7::bigint[]) AND f.job_id IS NOT DISTINCT FROM $5::bigint
-                        AND NOT EXISTS (SELECT 1 FROM n WHERE n.t = f.target_field_id AND n.s = f.source_field_id AND n.ty = f.type AND n.st = f.subtype))
-         INSERT INTO lineage.field_edges (target_field_id, source_field_id, type, subtype, job_id, description)
-         SELECT t, s, ty, st, $5::bigint, de FROM n
-         ON CONFLICT (target_field_id, source_field_id, type, subtype) DO UPDATE SET job_id = EXCLUDED.job_id, description = EXCLUDED.description, updated_at = now()
-          WHERE lineage.field_edges.job_id IS DISTINCT FROM EXCLUDED.job_id OR lineage.field_edges.description IS DISTINCT FROM EXCLUDED.description`,
-        [es.map((e) => e.target), es.map((e) => e.source), es.map((e) => e.type), es.map((e) => e.subtype), jobId, es.map((e) => e.description), targets],
+      const ek = (t: string, s: string, type: string, subtype: string, job: string | null) => `${t}/${s}/${type}/${subtype}/${job ?? ''}`;
+      const existing = rowsOf<{ id: string; t: string; s: string; type: string; subtype: string; job_id: string | null; description: string | null }>(
+        await tx.query(`SELECT id, target_field_id AS t, source_field_id AS s, type, subtype, job_id, description FROM lineage.field_edges WHERE target_field_id = ANY($1::bigint[])`, [[...scope.keys()]]),
       );
+      const have = new Map(existing.map((e) => [ek(e.t, e.s, e.type, e.subtype, e.job_id), e]));
+      const want = new Map([...edges.values()].map((e) => [ek(e.target, e.source, e.type, e.subtype, e.job), e]));
+      // what the same job said before about these columns and says no more
+      const gone = existing.filter((e) => scope.has(e.t) && (scope.get(e.t) ?? null) === (e.job_id ?? null) && !want.has(ek(e.t, e.s, e.type, e.subtype, e.job_id)));
+      const upsert = [...want.entries()]
+        .filter(([k, e]) => have.get(k)?.description !== e.description || !have.has(k))
+        .map(([, e]) => e)
+        .sort((a, b) => Number(a.target) - Number(b.target) || Number(a.source) - Number(b.source) || (a.type + a.subtype < b.type + b.subtype ? -1 : 1));
+      if (gone.length) await tx.query(`DELETE FROM lineage.field_edges WHERE id = ANY($1::bigint[])`, [gone.map((e) => e.id)]);
+      if (upsert.length) {
+        await tx.query(
+          `INSERT INTO lineage.field_edges (target_field_id, source_field_id, type, subtype, job_id, description)
+           SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::varchar[], $4::varchar[], $5::bigint[], $6::text[])
+           ON CONFLICT (target_field_id, source_field_id, type, subtype, (COALESCE(job_id, 0))) DO UPDATE SET description = EXCLUDED.description, updated_at = now()`,
+          [upsert.map((e) => e.target), upsert.map((e) => e.source), upsert.map((e) => e.type), upsert.map((e) => e.subtype), upsert.map((e) => e.job), upsert.map((e) => e.description)],
+        );
+      }
+      const stamped = [...lineage.entries()].filter(([, l]) => l.job).map(([k, l]) => ({ job: jobIds.get(l.job!)!, dataset: dsIds.get(l.dataset)!, hash: lineageHash.get(k)! }));
+      if (stamped.length) {
+        await tx.query(
+          `UPDATE lineage.job_datasets jd SET column_lineage_hash = x.h FROM unnest($1::bigint[], $2::bigint[], $3::varchar[]) AS x(j, d, h)
+            WHERE jd.job_id = ANY($1::bigint[]) AND jd.job_id = x.j AND jd.direction = 'output' AND jd.dataset_id = x.d`,
+          [stamped.map((x) => x.job), stamped.map((x) => x.dataset), stamped.map((x) => x.hash)],
+        );
+      }
     }
   }
 }

@@ -191,40 +191,52 @@ export class LineageJobDatasetOrmEntity {
   @JoinColumn({ name: 'dataset_id', foreignKeyConstraintName: 'FK_lineage_job_datasets_dataset' })
   dataset?: LineageDatasetOrmEntity;
 
+  /** Output edges: digest of the column lineage the job last gave for the dataset (unchanged lineage is not rewritten). */
+  @Column({ name: 'column_lineage_hash', type: 'varchar', length: 64, nullable: true })
+  columnLineageHash: string | null;
+
   @Column({ name: 'updated_at', type: 'timestamptz', default: () => 'now()' })
   updatedAt: Date;
 }
 
-/** lineage.field_edges: target field derives from source field, with OpenLineage's transformation type and subtype. */
+/**
+ * lineage.field_edges: target field derives from source field, with OpenLineage's transformation
+ * type and subtype, once per job that says so (unique on the four plus COALESCE(job_id, 0): an
+ * expression index made by the migration).
+ */
 @Entity({ schema: 'lineage', name: 'field_edges' })
+@Index('UQ_lineage_field_edges', { synchronize: false })
 @Index('IDX_lineage_field_edges_source', ['sourceFieldId', 'targetFieldId'])
 @Index('IDX_lineage_field_edges_job', ['jobId'])
 @Check('CHK_lineage_field_edges_type', `"type" IN ('DIRECT', 'INDIRECT')`)
 export class LineageFieldEdgeOrmEntity {
-  @PrimaryColumn({ name: 'target_field_id', type: 'bigint', primaryKeyConstraintName: 'PK_lineage_field_edges' })
+  @PrimaryGeneratedColumn('increment', { type: 'bigint', primaryKeyConstraintName: 'PK_lineage_field_edges' })
+  id: string;
+
+  @Column({ name: 'target_field_id', type: 'bigint' })
   targetFieldId: string;
 
   @ManyToOne(() => LineageFieldOrmEntity, { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'target_field_id', foreignKeyConstraintName: 'FK_lineage_field_edges_target' })
   target?: LineageFieldOrmEntity;
 
-  @PrimaryColumn({ name: 'source_field_id', type: 'bigint', primaryKeyConstraintName: 'PK_lineage_field_edges' })
+  @Column({ name: 'source_field_id', type: 'bigint' })
   sourceFieldId: string;
 
   @ManyToOne(() => LineageFieldOrmEntity, { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'source_field_id', foreignKeyConstraintName: 'FK_lineage_field_edges_source' })
   source?: LineageFieldOrmEntity;
 
-  @PrimaryColumn({ type: 'varchar', length: 8, primaryKeyConstraintName: 'PK_lineage_field_edges' })
+  @Column({ type: 'varchar', length: 8 })
   type: 'DIRECT' | 'INDIRECT';
 
-  @PrimaryColumn({ type: 'varchar', length: 16, primaryKeyConstraintName: 'PK_lineage_field_edges' })
+  @Column({ type: 'varchar', length: 16 })
   subtype: string;
 
   @Column({ name: 'job_id', type: 'bigint', nullable: true })
   jobId: string | null;
 
-  @ManyToOne(() => LineageJobOrmEntity, { onDelete: 'SET NULL' })
+  @ManyToOne(() => LineageJobOrmEntity, { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'job_id', foreignKeyConstraintName: 'FK_lineage_field_edges_job' })
   job?: LineageJobOrmEntity;
 
