@@ -220,9 +220,9 @@ describe('lineage graph e2e: OpenLineage in, Marquez API, outbox-fed events from
         process.stderr.write(`lineage e2e: ${SHARED_OL} not found, the upstream-schema check is skipped\n`);
         return;
       }
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
+       
       const Ajv2020 = require('ajv/dist/2020').default;
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
+       
       const addFormats = require('ajv-formats').default;
       const ajv = new Ajv2020({ strict: false, allErrors: true });
       addFormats(ajv);

@@ -2,7 +2,7 @@ import type { RunDatasetRef, RunStateEvent, Warehouse } from '@weir/platform';
 import { sqlLineage } from '../domain/sql-lineage';
 import { PRODUCER } from './lineage.config';
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- OpenLineage events are open JSON */
+ 
 type Json = Record<string, any>;
 
 const SCHEMA_URL = 'https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Queryable } from '@weir/platform';
 import type { OpenLineageKind } from '../domain/openlineage-validator';
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- OpenLineage facets are open JSON */
+ 
 type Json = Record<string, any>;
 
 /** One validated event to apply. */
