@@ -10,12 +10,11 @@
  */
 import 'reflect-metadata';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { Client } from 'pg';
-import { freePort, runMigrations, startEmbeddedPostgres } from '@weir/platform';
+import { runMigrations } from '@weir/platform';
+import { benchDatabase } from './support';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -92,24 +91,8 @@ async function main(): Promise<void> {
   } catch {
     throw new Error('psql is needed for the baseline (apt-get install postgresql-client)');
   }
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'weir-bench-'));
-  fs.chmodSync(work, 0o755);
-  let server = process.env['TEST_DATABASE_URL'] || process.env['DATABASE_URL'];
-  let stopPg: (() => Promise<void>) | undefined;
-  if (!server) {
-    const pg = await startEmbeddedPostgres({ dataDir: path.join(work, 'pg'), port: await freePort(), ephemeral: true });
-    server = pg.url;
-    stopPg = () => pg.stop();
-  }
-  const dbName = `weir_bench_${process.pid}`;
-  const admin = new Client({ connectionString: server });
-  admin.on('error', () => undefined);
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  const u = new URL(server);
-  u.pathname = `/${dbName}`;
-  const url = u.toString();
-  let c: Client | undefined;
+  const db = await benchDatabase('weir_bench');
+  const { work, url, client: c } = db;
   try {
     const inbox = path.join(work, 'inbox');
     fs.mkdirSync(inbox);
@@ -126,9 +109,6 @@ async function main(): Promise<void> {
     console.log(`  ${path.basename(file1)}: ${(fs.statSync(file1).size / 1048576).toFixed(0)} MiB; ${path.basename(file2)}: ${mergeRows} rows`);
 
     await runMigrations(url);
-    c = new Client({ connectionString: url });
-    c.on('error', () => undefined);
-    await c.connect();
     await c.query(`CREATE SCHEMA baseline; ${TABLE_DDL('baseline.orders')}; ${TABLE_DDL('baseline.stage', true)}`);
     await c.query('CHECKPOINT').catch(() => undefined);
 
@@ -215,11 +195,7 @@ async function main(): Promise<void> {
     console.log(`replace ratio ${result.replace_ratio}, merge ratio ${result.merge_ratio}, peak RSS ${result.peak_rss_mb} MB`);
     console.log(JSON.stringify(result));
   } finally {
-    await c?.end().catch(() => undefined);
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
-    await admin.end();
-    await stopPg?.();
-    fs.rmSync(work, { recursive: true, force: true });
+    await db.close();
   }
 }
 

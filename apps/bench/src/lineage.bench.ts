@@ -14,14 +14,13 @@
  * Last line: {"bench":"lineage","datasets":…,"p50_ms":…,"p95_ms":…,"p99_ms":…,"events_per_s":…,…}.
  * Targets: p95 < 20 ms, ≥ 1,000 events/s.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as http from 'node:http';
 import { Client } from 'pg';
-import { freePort, runMigrations, startEmbeddedPostgres } from '@weir/platform';
+import { freePort, runMigrations } from '@weir/platform';
+import { benchDatabase } from './support';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -95,26 +94,8 @@ async function startApi(url: string, port: number, work: string): Promise<ChildP
 }
 
 async function main(): Promise<void> {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'weir-lbench-'));
-  fs.chmodSync(work, 0o755);
-  let server = process.env['TEST_DATABASE_URL'] || process.env['DATABASE_URL'];
-  let stopPg: (() => Promise<void>) | undefined;
-  if (!server) {
-    const pg = await startEmbeddedPostgres({ dataDir: path.join(work, 'pg'), port: await freePort(), ephemeral: true });
-    server = pg.url;
-    stopPg = () => pg.stop();
-  }
-  const dbName = `weir_lbench_${process.pid}`;
-  const admin = new Client({ connectionString: server });
-  admin.on('error', () => undefined);
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  const u = new URL(server);
-  u.pathname = `/${dbName}`;
-  const url = u.toString();
-  const c = new Client({ connectionString: url });
-  c.on('error', () => undefined);
-  await c.connect();
+  const db = await benchDatabase('weir_lbench');
+  const { work, url, client: c } = db;
   let api: ChildProcess | undefined;
   try {
     await runMigrations(url);
@@ -286,12 +267,8 @@ async function main(): Promise<void> {
       api.kill('SIGTERM');
       await new Promise((r) => api!.once('exit', r));
     }
-    await c.end().catch(() => undefined);
-    if (KEEP) console.log(`kept database ${dbName} (--keep)`);
-    else await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
-    await admin.end();
-    await stopPg?.();
-    fs.rmSync(work, { recursive: true, force: true });
+    if (KEEP) console.log(`kept database ${db.name} (--keep)`);
+    await db.close({ keep: KEEP });
   }
 }
 

@@ -6,12 +6,11 @@
  */
 import 'reflect-metadata';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { Client } from 'pg';
-import { freePort, loadConfig, PlatformModule, runMigrations, startEmbeddedPostgres } from '@weir/platform';
+import { loadConfig, PlatformModule, runMigrations } from '@weir/platform';
+import { benchDatabase } from './support';
 import { CatalogModule } from '@weir/catalog';
 import { QualityModule } from '@weir/quality';
 import { IngestionModule } from '@weir/ingestion';
@@ -26,26 +25,8 @@ const REPEAT = Number(arg('repeat', '3'));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main(): Promise<void> {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'weir-mbench-'));
-  fs.chmodSync(work, 0o755);
-  let server = process.env['TEST_DATABASE_URL'] || process.env['DATABASE_URL'];
-  let stopPg: (() => Promise<void>) | undefined;
-  if (!server) {
-    const pg = await startEmbeddedPostgres({ dataDir: path.join(work, 'pg'), port: await freePort(), ephemeral: true });
-    server = pg.url;
-    stopPg = () => pg.stop();
-  }
-  const dbName = `weir_mbench_${process.pid}`;
-  const admin = new Client({ connectionString: server });
-  admin.on('error', () => undefined);
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  const u = new URL(server);
-  u.pathname = `/${dbName}`;
-  const url = u.toString();
-  const c = new Client({ connectionString: url });
-  c.on('error', () => undefined);
-  await c.connect();
+  const db = await benchDatabase('weir_mbench');
+  const { work, url, client: c } = db;
   let app: Awaited<ReturnType<typeof NestFactory.createApplicationContext>> | undefined;
   try {
     await runMigrations(url);
@@ -108,11 +89,7 @@ async function main(): Promise<void> {
     console.log(JSON.stringify({ bench: 'model', rows: ROWS, new_rows: extra, repeat: REPEAT, full_s: +full.secs.toFixed(3), incremental_s: +inc.secs.toFixed(3), ratio: +ratio.toFixed(4) }));
   } finally {
     await app?.close();
-    await c.end().catch(() => undefined);
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
-    await admin.end();
-    await stopPg?.();
-    fs.rmSync(work, { recursive: true, force: true });
+    await db.close();
   }
 }
 

@@ -7,11 +7,7 @@
  * Last line: {"bench":"quality","rows":…,"single_scan_s":…,"per_check_s":…,"weir_s":…,"ratio":<c/a>}.
  */
 import 'reflect-metadata';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { Client } from 'pg';
-import { freePort, startEmbeddedPostgres } from '@weir/platform';
+import { benchDatabase } from './support';
 import { runSuite } from '@weir/quality';
 
 const arg = (name: string, dflt: string) => {
@@ -67,25 +63,8 @@ async function time(fn: () => Promise<unknown>): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  let server = process.env['TEST_DATABASE_URL'] || process.env['DATABASE_URL'];
-  let stopPg: (() => Promise<void>) | undefined;
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'weir-qbench-'));
-  fs.chmodSync(work, 0o755);
-  if (!server) {
-    const pg = await startEmbeddedPostgres({ dataDir: path.join(work, 'pg'), port: await freePort(), ephemeral: true });
-    server = pg.url;
-    stopPg = () => pg.stop();
-  }
-  const dbName = `weir_qbench_${process.pid}`;
-  const admin = new Client({ connectionString: server });
-  admin.on('error', () => undefined);
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  const u = new URL(server);
-  u.pathname = `/${dbName}`;
-  const c = new Client({ connectionString: u.toString() });
-  c.on('error', () => undefined);
-  await c.connect();
+  const db = await benchDatabase('weir_qbench');
+  const { client: c } = db;
   try {
     console.log(`bench quality: building a ${ROWS}-row table…`);
     await c.query(`CREATE SCHEMA bench; CREATE TABLE bench.orders (id bigint, customer_id int, status text, amount numeric(12,2), email text, created_at timestamptz, score double precision)`);
@@ -120,11 +99,7 @@ async function main(): Promise<void> {
     console.log(`weir / single scan = ${(w / a).toFixed(3)}; per check / weir = ${(b / w).toFixed(2)}`);
     console.log(JSON.stringify({ bench: 'quality', rows: ROWS, repeat: REPEAT, single_scan_s: +a.toFixed(3), per_check_s: +b.toFixed(3), weir_s: +w.toFixed(3), ratio: +(w / a).toFixed(3), per_check_over_weir: +(b / w).toFixed(2) }));
   } finally {
-    await c.end().catch(() => undefined);
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
-    await admin.end();
-    await stopPg?.();
-    fs.rmSync(work, { recursive: true, force: true });
+    await db.close();
   }
 }
 

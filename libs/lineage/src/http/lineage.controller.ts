@@ -1,14 +1,12 @@
 import { Body, Controller, Get, Header, HttpCode, Post, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import { Type, Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, Max, Min, MinLength } from 'class-validator';
+import { MinLength } from 'class-validator';
 import { DomainError } from '@weir/platform';
 import { ImpactReport, LineageQueryService, MAX_DEPTH } from '../application/lineage-query.service';
+import { DepthParam, DirectionParam, FlagParam, NodeIdParam } from './query-params';
 import { GraphTooLargeError, toDot, toMermaid, toSvg, LineageNode } from '../domain/graph-render';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsObject, IsOptional, IsString, Length, Matches, ValidateBy, ValidationOptions } from 'class-validator';
-
-const toBool = ({ value }: { value: unknown }) => (value === 'true' || value === true ? true : value === 'false' || value === false ? false : value);
 
 export class ImpactQueryDto {
   @ApiProperty({ example: 'orders', description: 'catalog dataset name, warehouse schema.table, <namespace>:<name> or dataset:<namespace>:<name>' })
@@ -22,38 +20,21 @@ export class ImpactQueryDto {
   @MinLength(1)
   column?: string;
 
-  @ApiPropertyOptional({ default: MAX_DEPTH, minimum: 0, maximum: MAX_DEPTH, description: 'job hops followed downstream' })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  @Max(MAX_DEPTH)
+  @DepthParam(MAX_DEPTH, 'job hops followed downstream')
   depth?: number;
 }
 
 export class GraphQueryDto {
-  @ApiProperty({ example: 'dataset:postgres://127.0.0.1:5432:weir.raw.orders', description: 'dataset:…, job:… or datasetField:… node id' })
-  @IsString()
-  @MinLength(5)
+  @NodeIdParam('dataset:postgres://127.0.0.1:5432:weir.raw.orders', 'dataset:…, job:… or datasetField:… node id')
   nodeId: string;
 
-  @ApiPropertyOptional({ default: 2, minimum: 0, maximum: MAX_DEPTH })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  @Max(MAX_DEPTH)
+  @DepthParam(2)
   depth?: number;
 
-  @ApiPropertyOptional({ enum: ['both', 'upstream', 'downstream'], default: 'both' })
-  @IsOptional()
-  @IsIn(['both', 'upstream', 'downstream'])
+  @DirectionParam()
   direction?: 'both' | 'upstream' | 'downstream';
 
-  @ApiPropertyOptional({ default: false, description: 'draw column lineage (datasetField nodes always do)' })
-  @IsOptional()
-  @Transform(toBool)
-  @IsBoolean()
+  @FlagParam('draw column lineage (datasetField nodes always do)')
   columns?: boolean;
 }
 

@@ -1,51 +1,31 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiPropertyOptional, ApiProperty, ApiTags } from '@nestjs/swagger';
-import { Type, Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, Min, MinLength } from 'class-validator';
+import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, Max, Min } from 'class-validator';
 import { ValidationError } from '@weir/platform';
 import { OpenLineageService } from '../application/openlineage.service';
-import { LineageQueryService, MAX_DEPTH } from '../application/lineage-query.service';
-
-const toBool = ({ value }: { value: unknown }) => (value === 'true' || value === true ? true : value === 'false' || value === false ? false : value);
+import { LineageQueryService } from '../application/lineage-query.service';
+import { DepthParam, DirectionParam, FlagParam, NodeIdParam } from './query-params';
 
 export class LineageQueryDto {
-  @ApiProperty({ example: 'dataset:postgres://127.0.0.1:5432:weir.raw.orders', description: 'dataset:<namespace>:<name> or job:<namespace>:<name>' })
-  @IsString()
-  @MinLength(5)
+  @NodeIdParam('dataset:postgres://127.0.0.1:5432:weir.raw.orders', 'dataset:<namespace>:<name> or job:<namespace>:<name>')
   nodeId: string;
 
-  @ApiPropertyOptional({ default: 20, minimum: 0, maximum: MAX_DEPTH, description: 'job hops from the node' })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  @Max(MAX_DEPTH)
+  @DepthParam(20, 'job hops from the node')
   depth?: number;
 
-  @ApiPropertyOptional({ enum: ['both', 'upstream', 'downstream'], default: 'both' })
-  @IsOptional()
-  @IsIn(['both', 'upstream', 'downstream'])
+  @DirectionParam()
   direction?: 'both' | 'upstream' | 'downstream';
 }
 
 export class ColumnLineageQueryDto {
-  @ApiProperty({ example: 'datasetField:postgres://127.0.0.1:5432:weir.mart.orders:amount', description: 'datasetField:<namespace>:<name>:<field>, or a dataset/job node for all its fields' })
-  @IsString()
-  @MinLength(5)
+  @NodeIdParam('datasetField:postgres://127.0.0.1:5432:weir.mart.orders:amount', 'datasetField:<namespace>:<name>:<field>, or a dataset/job node for all its fields')
   nodeId: string;
 
-  @ApiPropertyOptional({ default: 20, minimum: 0, maximum: MAX_DEPTH })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  @Max(MAX_DEPTH)
+  @DepthParam(20)
   depth?: number;
 
-  @ApiPropertyOptional({ default: false })
-  @IsOptional()
-  @Transform(toBool)
-  @IsBoolean()
+  @FlagParam('also downstream (upstream only by default)')
   withDownstream?: boolean;
 }
 
