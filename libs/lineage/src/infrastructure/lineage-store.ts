@@ -100,20 +100,15 @@ export class LineageStore {
 
   /** The INSERT of {@link storeEvents} (RETURNING id), to compose into one statement. */
   storeEventsSql(items: StoreItem[]): { sql: string; params: unknown[] } {
+    // the events travel as one JSON text (no array-literal escaping), their columns are read from it
     return {
       sql: `INSERT INTO lineage.events (kind, event_type, event_time, run_id, job_namespace, job_name, producer, payload)
-            SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::timestamptz[], $4::uuid[], $5::varchar[], $6::varchar[], $7::text[], $8::jsonb[])
+            SELECT k.kind, x.e->>'eventType', (x.e->>'eventTime')::timestamptz, CASE WHEN k.kind = 'RunEvent' THEN (x.e->'run'->>'runId')::uuid END,
+                   x.e->'job'->>'namespace', x.e->'job'->>'name', x.e->>'producer', x.e
+              FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS x(e, n) JOIN unnest($1::varchar[]) WITH ORDINALITY AS k(kind, n) USING (n)
+             ORDER BY n
             RETURNING id`,
-      params: [
-        items.map((i) => i.kind),
-        items.map((i) => i.event['eventType'] ?? null),
-        items.map((i) => String(i.event['eventTime'])),
-        items.map((i) => (i.kind === 'RunEvent' ? i.event['run']['runId'] : null)),
-        items.map((i) => i.event['job']?.['namespace'] ?? null),
-        items.map((i) => i.event['job']?.['name'] ?? null),
-        items.map((i) => String(i.event['producer'])),
-        items.map((i) => JSON.stringify(i.event)),
-      ],
+      params: [items.map((i) => i.kind), JSON.stringify(items.map((i) => i.event))],
     };
   }
 
