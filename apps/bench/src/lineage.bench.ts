@@ -8,7 +8,7 @@
  * - p50/p95/p99 of depth-5 downstream and upstream `GET /api/v1/lineage` (random nodes);
  * - the same for `GET /api/v1/column-lineage` (reported, not targeted);
  * - OpenLineage ingest: START/COMPLETE pairs of runs of 500 recurring jobs (schema, columnLineage,
- *   outputStatistics), one per request (16 clients) and 100 per request to /api/v1/lineage/batch:
+ *   outputStatistics), one per request (--clients, default 16) and 100 per request to /api/v1/lineage/batch:
  *   events/s until all are in the graph.
  * Baseline, same run: the same depth-5 traversal as one SQL query straight to PostgreSQL
  * (`ratio` = HTTP p95 / SQL p95: what the API adds on top of the database's own walk).
@@ -31,6 +31,7 @@ const DATASETS = Number(arg('datasets', '100000'));
 const QUERIES = Number(arg('queries', '300'));
 const EVENTS = 2 * Math.ceil(Number(arg('events', '3000')) / 2); // START + COMPLETE per run
 const KEEP = process.argv.includes('--keep');
+const CLIENTS = Number(arg('clients', '16'));
 const LAYERS = 20;
 const FIELDS = 5;
 const KEY = 'bench-admin-key-0123456789abcdef';
@@ -238,7 +239,7 @@ async function main(): Promise<void> {
       console.log(`  OpenLineage ingest, ${label}: ${n} RunEvents (START/COMPLETE of runs of 500 jobs; 2 inputs, 1 output, schema, columnLineage), ${clients} clients: accepted in ${acceptSecs.toFixed(2)} s, in the graph after ${secs.toFixed(2)} s = ${(n / secs).toFixed(0)} events/s`);
       return n / secs;
     };
-    const single = await ingest('one event per request (POST /api/v1/lineage)', '/api/v1/lineage', Array.from({ length: EVENTS }, (_, i) => JSON.stringify(event(i))), 1, 16);
+    const single = await ingest('one event per request (POST /api/v1/lineage)', '/api/v1/lineage', Array.from({ length: EVENTS }, (_, i) => JSON.stringify(event(i))), 1, CLIENTS);
     const BATCH = 100;
     const batch = await ingest(
       `${BATCH} events per request (POST /api/v1/lineage/batch)`,
