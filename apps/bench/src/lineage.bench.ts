@@ -79,7 +79,9 @@ async function generate(c: Client): Promise<{ jobs: number; edges: number; field
 
 async function startApi(url: string, port: number, work: string): Promise<ChildProcess> {
   execFileSync(process.execPath, [path.join(root, 'tools/build.js'), '--quiet'], { stdio: 'inherit' });
-  const child = spawn(process.execPath, [path.join(root, 'dist/apps/api/src/main.js')], {
+  // BENCH_API_NODE_ARGS: extra node flags for the API process (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof)
+  const nodeArgs = (process.env['BENCH_API_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, path.join(root, 'dist/apps/api/src/main.js')], {
     env: { ...process.env, DATABASE_URL: url, PORT: String(port), HOST: '127.0.0.1', WEIR_ADMIN_API_KEY: KEY, WEIR_LOG_LEVEL: 'warn', WEIR_DATA_DIR: work, WEIR_ROLES: 'api,worker', WEIR_MIGRATE: 'off' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

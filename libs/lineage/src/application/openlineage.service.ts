@@ -60,7 +60,7 @@ export class OpenLineageService implements OnModuleInit {
     }
     await new Promise<void>((resolve, reject) => {
       this.queue.push({ item: { kind: v.kind, event: event as Record<string, unknown> }, done: (e) => (e ? reject(e) : resolve()) });
-      void this.flush();
+      this.scheduleFlush();
     });
     return { kind: v.kind };
   }
@@ -91,6 +91,20 @@ export class OpenLineageService implements OnModuleInit {
 
   /** Most events in one batch request. */
   static readonly MAX_BATCH = 1000;
+
+  private flushTimer?: NodeJS.Timeout;
+
+  /** Starts a flush after a moment (requests arriving within it share the statement and the commit). */
+  private scheduleFlush(): void {
+    if (this.flushing || this.flushTimer) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      void this.flush();
+    }, OpenLineageService.GATHER_MS);
+  }
+
+  /** How long a received event waits for others to share its commit. */
+  static readonly GATHER_MS = 2;
 
   /**
    * Writes the queued events: while one transaction commits, the requests arriving meanwhile

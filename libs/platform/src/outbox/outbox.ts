@@ -56,6 +56,9 @@ export class Outbox implements OnApplicationBootstrap, BeforeApplicationShutdown
   private stopped = false;
   /** Poll interval of the dispatcher. */
   pollMs = 250;
+  /** After a publish, how long to wait for more events before dispatching (fewer, larger batches under load). */
+  coalesceMs = 15;
+  private scheduled?: NodeJS.Timeout;
 
   constructor(
     private readonly ds: DataSource,
@@ -65,7 +68,7 @@ export class Outbox implements OnApplicationBootstrap, BeforeApplicationShutdown
   /** Writes an event in the caller's transaction (`tx` must be the connection doing the state change). */
   async publish(tx: Queryable, topic: string, payload: unknown, key?: string): Promise<void> {
     await tx.query(`INSERT INTO platform.outbox (topic, key, payload) VALUES ($1, $2, $3)`, [topic, key ?? null, JSON.stringify(payload)]);
-    this.nudge();
+    this.kick();
   }
 
   /**
@@ -97,12 +100,21 @@ export class Outbox implements OnApplicationBootstrap, BeforeApplicationShutdown
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.scheduled) clearTimeout(this.scheduled);
     await this.running?.catch(() => undefined);
   }
 
-  /** Asks for a dispatch pass now: call it after the transaction that published has committed. */
+  /**
+   * Asks for a dispatch pass soon: call it after the transaction that published has committed.
+   * Kicks within {@link coalesceMs} share one pass, so a burst of events is handed over in batches.
+   */
   kick(): void {
-    this.nudge();
+    if (this.scheduled || this.stopped) return;
+    this.scheduled = setTimeout(() => {
+      this.scheduled = undefined;
+      this.nudge();
+    }, this.coalesceMs);
+    this.scheduled.unref();
   }
 
   /** Asks for a dispatch pass soon (after the publishing transaction had time to commit). */
