@@ -43,7 +43,12 @@ export async function createApp(opts: PlatformModuleOptions, extraModules: any[]
   const openLineage = (req: { url?: string; method?: string }) => req.method === 'POST' && /^\/api\/v1\/lineage(\/batch)?\/?(\?|$)/.test(req.url ?? '');
   const olLimit = lineageConfig().maxEventBytes;
   app.use(
-    json({ limit: olLimit, type: (req) => openLineage(req) && /\bjson\b/.test(String(req.headers['content-type'] ?? '')) }),
+    // the raw text is kept so an accepted event is stored as sent, without serialising it again
+    json({
+      limit: olLimit,
+      type: (req) => openLineage(req) && /\bjson\b/.test(String(req.headers['content-type'] ?? '')),
+      verify: (req, _res, buf) => void ((req as { rawBody?: Buffer }).rawBody = buf),
+    }),
     json({ limit: '1mb', type: (req) => !streamed(req) && !openLineage(req) && /\bjson\b/.test(String(req.headers['content-type'] ?? '')) }),
     urlencoded({ extended: true, limit: '1mb', type: (req) => !streamed(req) && String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded') }),
     bodyErrors,

@@ -28,7 +28,9 @@ export class OpenLineageService implements OnModuleInit {
   readonly translator: RunEventTranslator;
   /** Accepted events waiting for the next write (one transaction per batch: group commit). */
   private queue: { item: StoreItem; done: (e?: Error) => void }[] = [];
-  private flushing = false;
+  /** Flushes under way: two, so one statement commits while the next is sent. */
+  private flushers = 0;
+  static readonly FLUSHERS = 2;
   /** Largest number of events written in one transaction. */
   static readonly BATCH = 200;
 
@@ -48,7 +50,7 @@ export class OpenLineageService implements OnModuleInit {
   }
 
   /** Validates and stores one OpenLineage event. Throws 400 LINEAGE.INVALID_EVENT with the schema errors. */
-  async ingest(event: unknown): Promise<{ kind: string }> {
+  async ingest(event: unknown, raw?: string): Promise<{ kind: string }> {
     const v = validateOpenLineageEvent(event);
     if (!v.ok) {
       const first = v.errors[0];
@@ -59,7 +61,7 @@ export class OpenLineageService implements OnModuleInit {
       );
     }
     await new Promise<void>((resolve, reject) => {
-      this.queue.push({ item: { kind: v.kind, event: event as Record<string, unknown> }, done: (e) => (e ? reject(e) : resolve()) });
+      this.queue.push({ item: { kind: v.kind, event: event as Record<string, unknown>, raw }, done: (e) => (e ? reject(e) : resolve()) });
       this.scheduleFlush();
     });
     return { kind: v.kind };
@@ -96,7 +98,7 @@ export class OpenLineageService implements OnModuleInit {
 
   /** Starts a flush after a moment (requests arriving within it share the statement and the commit). */
   private scheduleFlush(): void {
-    if (this.flushing || this.flushTimer) return;
+    if (this.flushers >= OpenLineageService.FLUSHERS || this.flushTimer) return;
     this.flushTimer = setTimeout(() => {
       this.flushTimer = undefined;
       void this.flush();
@@ -112,8 +114,8 @@ export class OpenLineageService implements OnModuleInit {
    * When a batch fails, its events are retried one by one, so one event's failure is its own.
    */
   private async flush(): Promise<void> {
-    if (this.flushing) return;
-    this.flushing = true;
+    if (this.flushers >= OpenLineageService.FLUSHERS) return;
+    this.flushers++;
     try {
       while (this.queue.length) {
         const batch = this.queue.splice(0, OpenLineageService.BATCH);
@@ -136,7 +138,7 @@ export class OpenLineageService implements OnModuleInit {
         }
       }
     } finally {
-      this.flushing = false;
+      this.flushers--;
     }
   }
 

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
@@ -66,8 +66,8 @@ export class MarquezController {
     description: 'Validated against Weir\'s schema of the spec; 400 LINEAGE.INVALID_EVENT lists the schema errors (`errors[]`: path, message, keyword). Events up to WEIR_OPENLINEAGE_MAX_BYTES (default 32 MiB), 413 above.',
   })
   @ApiBody({ schema: { type: 'object', example: { eventType: 'COMPLETE', eventTime: '2026-11-21T10:00:00Z', producer: 'https://example.com/producer', schemaURL: 'https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent', run: { runId: '0191e7a4-0000-7000-8000-000000000001' }, job: { namespace: 'demo', name: 'load_orders' }, inputs: [{ namespace: 'file', name: '/data/orders.csv' }], outputs: [{ namespace: 'demo', name: 'raw.orders' }] } } })
-  async receive(@Body() body: unknown): Promise<{ accepted: true; kind: string }> {
-    const r = await this.openLineage.ingest(body);
+  async receive(@Body() body: unknown, @Req() req: { rawBody?: Buffer }): Promise<{ accepted: true; kind: string }> {
+    const r = await this.openLineage.ingest(body, req.rawBody?.toString('utf8'));
     return { accepted: true, kind: r.kind };
   }
 

@@ -9,6 +9,8 @@ type Json = Record<string, any>;
 export interface StoreItem {
   kind: OpenLineageKind;
   event: Json;
+  /** The event's JSON text as received, when there is one (stored as is). */
+  raw?: string;
 }
 
 const key = (ns: string, name: string) => `${ns}\u0000${name}`;
@@ -20,11 +22,12 @@ const RUN_SCOPED_DATASET_FACETS = new Set(['columnLineage', 'dataQualityMetrics'
 const keptFacets = (f: Json) => Object.fromEntries(Object.entries(f).filter(([k]) => !RUN_SCOPED_DATASET_FACETS.has(k)));
 const TERMINAL = new Set(['COMPLETE', 'FAIL', 'ABORT']);
 
-/** Digest of a column-lineage facet (its fields and dataset-level lineage; not who produced it). */
+/**
+ * Digest of a column-lineage facet (its fields and dataset-level lineage, not who produced it), as
+ * sent: a producer that reorders keys between runs only costs a re-check, never a wrong skip.
+ */
 function digest(facet: Json): string {
-  const canon = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(canon) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canon((v as Json)[k])])) : v;
-  return createHash('sha256').update(JSON.stringify(canon({ fields: facet['fields'], dataset: facet['dataset'] }))).digest('hex');
+  return createHash('sha1').update(JSON.stringify([facet['fields'] ?? null, facet['dataset'] ?? null])).digest('hex');
 }
 
 /** Deep equality of JSON values, object key order ignored (jsonb reorders keys). */
@@ -108,7 +111,7 @@ export class LineageStore {
               FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS x(e, n) JOIN unnest($1::varchar[]) WITH ORDINALITY AS k(kind, n) USING (n)
              ORDER BY n
             RETURNING id`,
-      params: [items.map((i) => i.kind), JSON.stringify(items.map((i) => i.event))],
+      params: [items.map((i) => i.kind), `[${items.map((i) => i.raw ?? JSON.stringify(i.event)).join(',')}]`],
     };
   }
 
