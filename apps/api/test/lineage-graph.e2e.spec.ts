@@ -158,6 +158,24 @@ describe('lineage graph e2e: OpenLineage in, Marquez API, outbox-fed events from
     expect(jobs).toEqual(['a', 'b', 'c']); // nothing of the refused batch
   });
 
+  it('keeps a run ended when its START arrives late or in the same millisecond', async () => {
+    const runId = randomUUID();
+    const at = '2026-11-21T10:00:00.000Z';
+    await t.http.post('/api/v1/lineage').set(admin).send(runEvent({ run: { runId }, eventType: 'COMPLETE', eventTime: at, job: { namespace: 'order', name: 'j' } })).expect(201);
+    await t.http.post('/api/v1/lineage').set(admin).send(runEvent({ run: { runId }, eventType: 'START', eventTime: at, job: { namespace: 'order', name: 'j' } })).expect(201);
+    await settle();
+    // and in one batch, START after COMPLETE
+    const runId2 = randomUUID();
+    await t.http
+      .post('/api/v1/lineage/batch')
+      .set(admin)
+      .send([runEvent({ run: { runId: runId2 }, eventType: 'COMPLETE', eventTime: at, job: { namespace: 'order', name: 'j' } }), runEvent({ run: { runId: runId2 }, eventType: 'START', eventTime: '2026-11-21T09:59:00.000Z', job: { namespace: 'order', name: 'j' } })])
+      .expect(201);
+    await settle();
+    const runs = (await t.http.get('/api/v1/namespaces/order/jobs/j/runs').set(admin).expect(200)).body.runs;
+    expect(runs.map((r: { id: string; state: string; startedAt: string | null }) => [r.id, r.state, !!r.startedAt]).sort()).toEqual([[runId, 'COMPLETED', true], [runId2, 'COMPLETED', true]].sort());
+  });
+
   it('walks cycles without looping: the depth bound and per-depth de-duplication end the walk', async () => {
     const io = (name: string, from: string, to: string) =>
       runEvent({ job: { namespace: 'cyc', name }, inputs: [{ namespace: 'cyc', name: from }], outputs: [{ namespace: 'cyc', name: to }] });

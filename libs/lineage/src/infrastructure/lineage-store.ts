@@ -22,6 +22,13 @@ const RUN_SCOPED_DATASET_FACETS = new Set(['columnLineage', 'dataQualityMetrics'
 const keptFacets = (f: Json) => Object.fromEntries(Object.entries(f).filter(([k]) => !RUN_SCOPED_DATASET_FACETS.has(k)));
 const TERMINAL = new Set(['COMPLETE', 'FAIL', 'ABORT']);
 
+/** The state a run keeps when an event in state `next` arrives: an end beats a non-end, else the later event wins. */
+export function runState(current: string, next: string, nextIsLater: boolean): string {
+  if (TERMINAL.has(current) && !TERMINAL.has(next)) return current;
+  if (!TERMINAL.has(current) && TERMINAL.has(next)) return next;
+  return nextIsLater ? next : current;
+}
+
 /**
  * Digest of a column-lineage facet (its fields and dataset-level lineage, not who produced it), as
  * sent: a producer that reorders keys between runs only costs a re-check, never a wrong skip.
@@ -172,7 +179,8 @@ export class LineageStore {
           runs.set(fresh.id, {
             id: fresh.id,
             job: jobKey,
-            state: later || (!TERMINAL.has(seen.state) && TERMINAL.has(state)) ? state : seen.state,
+            // a run's end is final: a START or RUNNING arriving after it (or stamped the same millisecond) does not reopen it
+            state: runState(seen.state, state, later),
             parent: fresh.parent ?? seen.parent,
             nominalStart: fresh.nominalStart ?? seen.nominalStart,
             nominalEnd: fresh.nominalEnd ?? seen.nominalEnd,
@@ -253,7 +261,10 @@ export class LineageStore {
         `INSERT INTO lineage.runs (id, job_id, state, parent_run_id, nominal_start_time, nominal_end_time, started_at, ended_at, event_time, facets)
          SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::varchar[], $4::uuid[], $5::timestamptz[], $6::timestamptz[], $7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::jsonb[])
          ON CONFLICT (id) DO UPDATE SET
-           state = CASE WHEN EXCLUDED.event_time >= lineage.runs.event_time OR lineage.runs.state IN ('START', 'RUNNING', 'OTHER') AND EXCLUDED.state IN ('COMPLETE', 'FAIL', 'ABORT') THEN EXCLUDED.state ELSE lineage.runs.state END,
+           state = CASE
+             WHEN lineage.runs.state IN ('COMPLETE', 'FAIL', 'ABORT') AND EXCLUDED.state NOT IN ('COMPLETE', 'FAIL', 'ABORT') THEN lineage.runs.state
+             WHEN lineage.runs.state NOT IN ('COMPLETE', 'FAIL', 'ABORT') AND EXCLUDED.state IN ('COMPLETE', 'FAIL', 'ABORT') THEN EXCLUDED.state
+             WHEN EXCLUDED.event_time >= lineage.runs.event_time THEN EXCLUDED.state ELSE lineage.runs.state END,
            event_time = GREATEST(lineage.runs.event_time, EXCLUDED.event_time),
            parent_run_id = COALESCE(EXCLUDED.parent_run_id, lineage.runs.parent_run_id),
            nominal_start_time = COALESCE(EXCLUDED.nominal_start_time, lineage.runs.nominal_start_time),
