@@ -32,6 +32,7 @@ const QUERIES = Number(arg('queries', '300'));
 const EVENTS = 2 * Math.ceil(Number(arg('events', '3000')) / 2); // START + COMPLETE per run
 const KEEP = process.argv.includes('--keep');
 const CLIENTS = Number(arg('clients', '16'));
+const TOPOLOGY = arg('processes', 'single') === 'split' ? 'split' : 'single';
 const LAYERS = 20;
 const FIELDS = 5;
 const KEY = 'bench-admin-key-0123456789abcdef';
@@ -77,30 +78,38 @@ async function generate(c: Client): Promise<{ jobs: number; edges: number; field
   return { jobs, edges, fieldEdges: fe };
 }
 
-async function startApi(url: string, port: number, work: string): Promise<ChildProcess> {
+/**
+ * Starts the compiled service: with `--processes single` (the default) one process doing both;
+ * with `split` an API process (WEIR_ROLES=api) and a worker process (WEIR_ROLES=worker, which
+ * applies received events to the graph), the deployment ARCHITECTURE.md describes for scale
+ * (on this 2-vCPU machine it measured slower: the processes share the same two cores).
+ */
+async function startApi(url: string, port: number, work: string): Promise<ChildProcess[]> {
   execFileSync(process.execPath, [path.join(root, 'tools/build.js'), '--quiet'], { stdio: 'inherit' });
   // BENCH_API_NODE_ARGS: extra node flags for the API process (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof)
   const nodeArgs = (process.env['BENCH_API_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, path.join(root, 'dist/apps/api/src/main.js')], {
-    env: { ...process.env, DATABASE_URL: url, PORT: String(port), HOST: '127.0.0.1', WEIR_ADMIN_API_KEY: KEY, WEIR_LOG_LEVEL: 'warn', WEIR_DATA_DIR: work, WEIR_ROLES: 'api,worker', WEIR_MIGRATE: 'off' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const start = (roles: string, args: string[] = []) =>
+    spawn(process.execPath, [...args, path.join(root, 'dist/apps/api/src/main.js')], {
+      env: { ...process.env, DATABASE_URL: url, PORT: String(port), HOST: '127.0.0.1', WEIR_ADMIN_API_KEY: KEY, WEIR_LOG_LEVEL: 'warn', WEIR_DATA_DIR: work, WEIR_ROLES: roles, WEIR_MIGRATE: 'off' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+  const children = TOPOLOGY === 'split' ? [start('api', nodeArgs), start('worker')] : [start('api,worker', nodeArgs)];
   for (let i = 0; i < 300; i++) {
     try {
-      if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) return child;
+      if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) return children;
     } catch {
       /* not yet */
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  child.kill('SIGKILL');
+  for (const c of children) c.kill('SIGKILL');
   throw new Error('the API did not become healthy within 30 s');
 }
 
 async function main(): Promise<void> {
   const db = await benchDatabase('weir_lbench');
   const { work, url, client: c } = db;
-  let api: ChildProcess | undefined;
+  let api: ChildProcess[] = [];
   try {
     await runMigrations(url);
     console.log(`bench lineage: generating ${DATASETS} datasets in ${LAYERS} layers, ${FIELDS} fields each…`);
@@ -281,12 +290,13 @@ async function main(): Promise<void> {
         events: EVENTS,
         events_per_s: Math.round(eventsPerS),
         events_per_s_batch: Math.round(batch),
+        processes: TOPOLOGY === 'split' ? 'api+worker' : 'api,worker',
       }),
     );
   } finally {
-    if (api) {
-      api.kill('SIGTERM');
-      await new Promise((r) => api!.once('exit', r));
+    for (const p of api) {
+      p.kill('SIGTERM');
+      await new Promise((r) => p.once('exit', r));
     }
     if (KEEP) console.log(`kept database ${db.name} (--keep)`);
     await db.close({ keep: KEEP });

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { Outbox, OutboxMessage, Queryable, RUN_EVENTS_TOPIC, RunStateEvent, ValidationError, Warehouse } from '@weir/platform';
+import { Outbox, OutboxMessage, Queryable, RUN_EVENTS_TOPIC, RunStateEvent, ValidationError, Warehouse, WEIR_CONFIG, WeirConfig } from '@weir/platform';
 import { validateOpenLineageEvent } from '../domain/openlineage-validator';
 import { LineageStore, StoreItem } from '../infrastructure/lineage-store';
 import { LINEAGE_CONFIG, LineageConfig } from './lineage.config';
@@ -39,6 +39,7 @@ export class OpenLineageService implements OnModuleInit {
     private readonly outbox: Outbox,
     warehouse: Warehouse,
     @Inject(LINEAGE_CONFIG) private readonly config: LineageConfig,
+    @Inject(WEIR_CONFIG) private readonly weir: WeirConfig,
   ) {
     this.translator = new RunEventTranslator(warehouse, config.namespace);
   }
@@ -142,15 +143,26 @@ export class OpenLineageService implements OnModuleInit {
     }
   }
 
-  /** Events accepted by this process and not yet applied, by lineage.events id: the projector need not read them back. */
-  private readonly pending = new Map<string, StoreItem>();
+  /**
+   * Events accepted by this process and not yet applied, by lineage.events id, so this process's
+   * dispatcher need not read them back. Only kept when this process is a worker; entries another
+   * worker applied expire after a minute.
+   */
+  private readonly pending = new Map<string, { item: StoreItem; at: number }>();
 
   /** Keeps the events and queues their application, in one statement (one round trip, atomic). */
   private async accept(items: StoreItem[]): Promise<void> {
     const { sql, params } = this.store.storeEventsSql(items);
     const payload = await this.outbox.publishWith<{ events: string[] }>(this.ds, APPLY_TOPIC, sql, `SELECT jsonb_build_object('events', jsonb_agg(id::text ORDER BY id)) FROM src`, params);
-    // ids come back in insertion order; kept only while few are waiting (another instance may apply them)
-    if (this.pending.size < 50_000) payload.events.forEach((id, i) => this.pending.set(id, items[i]));
+    // ids come back in insertion order
+    if (this.weir.roles.has('worker')) {
+      const now = Date.now();
+      for (const [id, p] of this.pending) {
+        if (now - p.at < 60_000 && this.pending.size < 50_000) break;
+        this.pending.delete(id);
+      }
+      payload.events.forEach((id, i) => this.pending.set(id, { item: items[i], at: now }));
+    }
     this.outbox.kick();
   }
 
@@ -163,7 +175,7 @@ export class OpenLineageService implements OnModuleInit {
       const rows = (await tx.query(`SELECT id::text AS id, kind, payload FROM lineage.events WHERE id = ANY($1::bigint[])`, [missing])) as { id: string; kind: StoreItem['kind']; payload: Record<string, unknown> }[];
       for (const r of rows) loaded.set(r.id, { kind: r.kind, event: r.payload });
     }
-    const items = ids.map((id) => this.pending.get(id) ?? loaded.get(id)).filter((x): x is StoreItem => x !== undefined);
+    const items = ids.map((id) => this.pending.get(id)?.item ?? loaded.get(id)).filter((x): x is StoreItem => x !== undefined);
     await this.store.project(tx, items);
     for (const id of ids) this.pending.delete(id);
   }
