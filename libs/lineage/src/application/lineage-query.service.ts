@@ -145,11 +145,13 @@ export class LineageQueryService {
     // breadth-first from the start: the first path found to each node is a shortest one
     const pathTo = new Map<string, string[]>([[start.id, [startId]]]);
     const jobPath = new Map<string, string[]>();
+    const stepsFrom = new Map<string, typeof steps>();
+    for (const st of steps) (stepsFrom.get(st.from_id) ?? stepsFrom.set(st.from_id, []).get(st.from_id)!).push(st);
     let frontier = [start.id];
     while (frontier.length) {
       const next: string[] = [];
       for (const from of frontier) {
-        for (const s of steps.filter((x) => x.from_id === from)) {
+        for (const s of stepsFrom.get(from) ?? []) {
           const j = jobById.get(s.job_id)!;
           const jp = [...pathTo.get(from)!, jobNodeId(j.namespace, j.name)];
           if (!jobPath.has(s.job_id)) jobPath.set(s.job_id, jp);
@@ -187,11 +189,13 @@ export class LineageQueryService {
       const fid = (id: string) => fieldNodeId(f.get(id)!.namespace, f.get(id)!.dataset, f.get(id)!.name);
       const paths = new Map<string, string[]>(seeds.map((s) => [s.id, [fid(s.id)]]));
       const kinds = new Map<string, Set<string>>();
+      const edgesFrom = new Map<string, typeof edges>();
+      for (const e of edges) (edgesFrom.get(e.s) ?? edgesFrom.set(e.s, []).get(e.s)!).push(e);
       let front = seeds.map((s) => s.id);
       while (front.length) {
         const next: string[] = [];
         for (const from of front) {
-          for (const e of edges.filter((x) => x.s === from)) {
+          for (const e of edgesFrom.get(from) ?? []) {
             if (!paths.has(e.t)) {
               paths.set(e.t, [...paths.get(from)!, fid(e.t)]);
               next.push(e.t);

@@ -115,7 +115,7 @@ export class RunEventTranslator {
         ORDER BY c.table_schema, c.table_name, c.ordinal_position`,
       [wanted],
     );
-    for (const r of rows) out.set(r.t, [...(out.get(r.t) ?? []), { name: r.name, type: r.type }]);
+    for (const r of rows) (out.get(r.t) ?? out.set(r.t, []).get(r.t)!).push({ name: r.name, type: r.type });
     return out;
   }
 

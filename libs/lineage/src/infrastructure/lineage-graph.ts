@@ -131,7 +131,7 @@ export class LineageGraph {
     for (const e of edges) {
       const d = dsById.get(e.dataset_id)!;
       const m = e.direction === 'input' ? inputsOf : outputsOf;
-      m.set(e.job_id, [...(m.get(e.job_id) ?? []), { namespace: d.namespace, name: d.name }]);
+      (m.get(e.job_id) ?? m.set(e.job_id, []).get(e.job_id)!).push({ namespace: d.namespace, name: d.name });
     }
     for (const d of datasets) nodes.set(d.id + 'd', { id: datasetNodeId(d.namespace, d.name), type: 'DATASET', data: datasetData(d), inEdges: [], outEdges: [] });
     for (const j of jobRows) nodes.set(j.id + 'j', { id: jobNodeId(j.namespace, j.name), type: 'JOB', data: jobData(j, inputsOf.get(j.id) ?? [], outputsOf.get(j.id) ?? []), inEdges: [], outEdges: [] });
