@@ -301,6 +301,11 @@ describe('lineage graph e2e: OpenLineage in, Marquez API, outbox-fed events from
       // the whole dataset: every expectation on every downstream table
       const all = (await t.http.get('/api/lineage/impact').query({ dataset: stg.split('.').slice(1).join('.') }).set(admin).expect(200)).body;
       expect(all.expectations.length).toBeGreaterThan(st.expectations.length);
+      expect(all).toMatchObject({ truncated: false, limit: 1000, counts: { expectations: all.expectations.length, columns: all.columns.length } });
+      // a large blast radius comes back bounded, nearest first, with the totals
+      const one = (await t.http.get('/api/lineage/impact').query({ dataset: stg.split('.').slice(1).join('.'), limit: 1 }).set(admin).expect(200)).body;
+      expect(one).toMatchObject({ truncated: true, limit: 1, counts: { columns: all.columns.length } });
+      expect(one.columns).toEqual([all.columns[0]]);
       expect((await t.http.get('/api/lineage/impact').query({ dataset: 'nope.nope' }).set(admin).expect(404)).body.code).toBe('LINEAGE.DATASET_NOT_FOUND');
     });
 

@@ -22,7 +22,14 @@ export interface ImpactReport {
   expectations: { suite: string; dataset: string; table: string; expectation: string; column: string | null; index: number; path: string[] }[];
   /** Pipelines are listed once the orchestration slice exists. */
   pipelines: never[];
+  /** How many of each there are; a list holds at most `limit` (the nearest first) when `truncated` says so. */
+  counts: { datasets: number; columns: number; jobs: number; models: number; expectations: number };
+  limit: number;
+  truncated: boolean;
 }
+
+/** Default and largest number of entries per list in an impact report. */
+export const IMPACT_LIMIT = { default: 1000, max: 50_000 };
 
 /** Reads of the lineage graph: Marquez-compatible API, impact analysis, pictures. */
 @Injectable()
@@ -132,7 +139,7 @@ export class LineageQueryService {
    * path that leads to it. `dataset` is a lineage node id, `<namespace>:<name>`, a warehouse
    * `schema.table`, or a catalog dataset name.
    */
-  async impact(dataset: string, column?: string, depth?: number): Promise<ImpactReport> {
+  async impact(dataset: string, column?: string, depth?: number, limit = IMPACT_LIMIT.default): Promise<ImpactReport> {
     const d = this.depthOf(depth, MAX_DEPTH);
     const start = await this.findDataset(dataset);
     const startId = datasetNodeId(start.namespace, start.name);
@@ -163,7 +170,19 @@ export class LineageQueryService {
       }
       frontier = next;
     }
-    const report: ImpactReport = { node: startId, depth: d, datasets: [], columns: [], jobs: [], models: [], expectations: [], pipelines: [] };
+    const report: ImpactReport = {
+      node: startId,
+      depth: d,
+      datasets: [],
+      columns: [],
+      jobs: [],
+      models: [],
+      expectations: [],
+      pipelines: [],
+      counts: { datasets: 0, columns: 0, jobs: 0, models: 0, expectations: 0 },
+      limit,
+      truncated: false,
+    };
     for (const [id, p] of pathTo) {
       if (id === start.id) continue;
       const r = dsById.get(id)!;
@@ -239,6 +258,13 @@ export class LineageQueryService {
     report.columns.sort((a, b) => a.depth - b.depth || (a.dataset + a.column < b.dataset + b.column ? -1 : 1));
     report.jobs.sort((a, b) => a.path.length - b.path.length || (a.name < b.name ? -1 : 1));
     report.models.sort((a, b) => a.path.length - b.path.length || (a.name < b.name ? -1 : 1));
+    for (const k of ['datasets', 'columns', 'jobs', 'models', 'expectations'] as const) {
+      report.counts[k] = report[k].length;
+      if (report[k].length > limit) {
+        (report[k] as unknown[]) = report[k].slice(0, limit);
+        report.truncated = true;
+      }
+    }
     return report;
   }
 

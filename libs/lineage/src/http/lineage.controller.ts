@@ -1,8 +1,9 @@
 import { Body, Controller, Get, Header, HttpCode, Post, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import { MinLength } from 'class-validator';
+import { Type } from 'class-transformer';
+import { IsInt, Max, Min, MinLength } from 'class-validator';
 import { DomainError } from '@weir/platform';
-import { ImpactReport, LineageQueryService, MAX_DEPTH } from '../application/lineage-query.service';
+import { IMPACT_LIMIT, ImpactReport, LineageQueryService, MAX_DEPTH } from '../application/lineage-query.service';
 import { DepthParam, DirectionParam, FlagParam, NodeIdParam } from './query-params';
 import { GraphTooLargeError, toDot, toMermaid, toSvg, LineageNode } from '../domain/graph-render';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
@@ -22,6 +23,14 @@ export class ImpactQueryDto {
 
   @DepthParam(MAX_DEPTH, 'job hops followed downstream')
   depth?: number;
+
+  @ApiPropertyOptional({ default: IMPACT_LIMIT.default, minimum: 1, maximum: IMPACT_LIMIT.max, description: 'most entries per list (the nearest first); `counts` has the totals' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(IMPACT_LIMIT.max)
+  limit?: number;
 }
 
 export class GraphQueryDto {
@@ -131,7 +140,7 @@ export class LineageGraphController {
     description: 'Every downstream dataset, column (with the DIRECT/INDIRECT transformations that tie it), job, model and quality expectation, each with the path of node ids that leads to it. 404 LINEAGE.DATASET_NOT_FOUND / LINEAGE.COLUMN_NOT_FOUND.',
   })
   impact(@Query() q: ImpactQueryDto): Promise<ImpactReport> {
-    return this.query.impact(q.dataset, q.column, q.depth);
+    return this.query.impact(q.dataset, q.column, q.depth, q.limit);
   }
 
   @Get('graph.mmd')
