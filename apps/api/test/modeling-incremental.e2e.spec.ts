@@ -63,6 +63,19 @@ describe('modeling e2e: incremental materializations', () => {
     expect((await rows('analytics.ev_append')).map((r) => r.id)).toEqual([1, 2, 3]);
   });
 
+  it('an incremental model with expectations stages the new rows and audits them before applying anything', async () => {
+    write('models/ev_audited.sql', `{{ config(materialized='incremental', unique_key='id') }}\nselect id, v, updated_at from raw.events {% if is_incremental() %} where updated_at > (select coalesce(max(updated_at), 0) from {{ this }}) {% endif %}`);
+    write('models/schema.yml', 'version: 2\nmodels:\n  - name: ev_audited\n    columns:\n      - name: v\n        tests: [not_null]\n');
+    expect((await build('ev_audited')).status).toBe('succeeded');
+    const before = await rows('analytics.ev_audited');
+    await pg.query(`INSERT INTO raw.events VALUES (90, NULL, 90)`);
+    const b = await build('ev_audited');
+    expect(b.steps[0]).toMatchObject({ status: 'failed', error: expect.stringMatching(/audit of the new rows failed, nothing was applied/) });
+    expect(await rows('analytics.ev_audited')).toEqual(before);
+    await pg.query(`DELETE FROM raw.events WHERE id = 90`);
+    write('models/schema.yml', 'version: 2\nmodels:\n  - name: typed\n');
+  });
+
   it('on_schema_change: fail refuses, append_new_columns adds the column', async () => {
     const where = "{% if is_incremental() %} where updated_at > (select coalesce(max(updated_at), 0) from {{ this }}) {% endif %}";
     write('models/ev_merge.sql', `{{ config(materialized='incremental', unique_key='id', on_schema_change='fail') }}\nselect id, v, updated_at, 'x' as extra from raw.events ${where}`);
