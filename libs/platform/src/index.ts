@@ -44,3 +44,4 @@ export type { Queryable, OutboxMessage, OutboxHandler } from './outbox/outbox';
 export { OutboxOrmEntity } from './outbox/outbox.orm-entity';
 export { RUN_EVENTS_TOPIC } from './outbox/run-events';
 export type { RunStateEvent, RunDatasetRef, RunColumnMapping, RunQuality } from './outbox/run-events';
+export { rowsOf } from './database/rows';

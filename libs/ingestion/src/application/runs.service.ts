@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import type { PoolClient } from 'pg';
-import { DomainError, MetricsService, NotFoundError, Outbox, Queryable, RUN_EVENTS_TOPIC, RunStateEvent, WEIR_CONFIG, Warehouse, WeirConfig } from '@weir/platform';
+import { DomainError, MetricsService, NotFoundError, Outbox, Queryable, rowsOf, RUN_EVENTS_TOPIC, RunStateEvent, WEIR_CONFIG, Warehouse, WeirConfig } from '@weir/platform';
 import { CATALOG, CatalogPort } from '@weir/catalog';
 import { QUALITY_GATE, QualityGate } from '@weir/quality';
 import { Counter, Histogram } from 'prom-client';
@@ -156,7 +156,7 @@ export class RunsService implements OnApplicationBootstrap, BeforeApplicationShu
           WHERE status = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < now() - $1::interval) RETURNING id, source_id`,
         [`${STALE_MS / 1000} seconds`, message],
       );
-      const rs = (Array.isArray(stale[0]) ? stale[0] : stale) as { id: string; source_id: string }[];
+      const rs = rowsOf<{ id: string; source_id: string }>(stale);
       for (const r of rs) {
         const source = await em.getRepository(SourceOrmEntity).findOneBy({ id: r.source_id });
         if (source) await this.publishRunEvent(em, r.id, source, 'FAIL', { error: { code: 'INGESTION.INTERRUPTED', message } });
@@ -260,7 +260,7 @@ export class RunsService implements OnApplicationBootstrap, BeforeApplicationShu
               WHERE id = (SELECT id FROM ingestion.runs WHERE status = 'queued' ORDER BY created_at FOR UPDATE SKIP LOCKED LIMIT 1)
               RETURNING id, source_id`,
           );
-          const rs = (Array.isArray(claimed[0]) ? claimed[0] : claimed) as { id: string; source_id: string }[];
+          const rs = rowsOf<{ id: string; source_id: string }>(claimed);
           const source = rs.length ? await em.getRepository(SourceOrmEntity).findOneBy({ id: rs[0].source_id }) : null;
           if (source) await this.publishRunEvent(em, rs[0].id, source, 'START');
           return rs;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { Queryable } from '@weir/platform';
+import { isDeepStrictEqual } from 'node:util';
+import { rowsOf, type Queryable } from '@weir/platform';
 import type { OpenLineageKind } from '../domain/openlineage-validator';
 
  
@@ -14,7 +15,6 @@ export interface StoreItem {
 }
 
 const key = (ns: string, name: string) => `${ns}\u0000${name}`;
-const rowsOf = <T>(r: unknown): T[] => (Array.isArray(r) && Array.isArray(r[0]) ? (r[0] as T[]) : (r as T[]));
 const byKey = <T>(a: [string, T], b: [string, T]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
 
 /** Facets kept on the dataset node: everything but the per-run ones (those stay in lineage.events). */
@@ -37,16 +37,6 @@ function digest(facet: Json): string {
   return createHash('sha1').update(JSON.stringify([facet['fields'] ?? null, facet['dataset'] ?? null])).digest('hex');
 }
 
-/** Deep equality of JSON values, object key order ignored (jsonb reorders keys). */
-export function sameJson(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a)) return a.length === (b as unknown[]).length && a.every((x, i) => sameJson(x, (b as unknown[])[i]));
-  const ka = Object.keys(a);
-  if (ka.length !== Object.keys(b).length) return false;
-  return ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && sameJson((a as Json)[k], (b as Json)[k]));
-}
 
 /** Transformation of an OpenLineage input field, with the deprecated 1-0 fields as fallback. */
 function transformationsOf(inputField: Json, outputField: Json): { type: 'DIRECT' | 'INDIRECT'; subtype: string; description: string | null }[] {
@@ -243,7 +233,7 @@ export class LineageStore {
         jobIds.set(k, r.id);
         if (r.inserted) continue;
         const merged = { ...r.facets, ...j.facets };
-        if (!sameJson(merged, r.facets) || (j.run !== null && j.run !== r.latest_run_id)) changed.push({ id: r.id, facets: merged, run: j.run ?? r.latest_run_id });
+        if (!isDeepStrictEqual(merged, r.facets) || (j.run !== null && j.run !== r.latest_run_id)) changed.push({ id: r.id, facets: merged, run: j.run ?? r.latest_run_id });
       }
       if (changed.length) {
         changed.sort((a, b) => Number(a.id) - Number(b.id));
@@ -311,7 +301,7 @@ export class LineageStore {
       dsIds.set(k, r.id);
       if (r.inserted) continue;
       const merged = { ...r.facets, ...d.facets };
-      if (!sameJson(merged, r.facets)) dsChanged.push({ id: r.id, facets: merged });
+      if (!isDeepStrictEqual(merged, r.facets)) dsChanged.push({ id: r.id, facets: merged });
     }
     if (dsChanged.length) {
       dsChanged.sort((a, b) => Number(a.id) - Number(b.id));
@@ -329,7 +319,7 @@ export class LineageStore {
       let version = r.current_version;
       let current = r.fields;
       for (const fs of seq) {
-        if (current && sameJson(current, fs)) continue;
+        if (current && isDeepStrictEqual(current, fs)) continue;
         version++;
         current = fs;
         newVersions.push({ id: r.id, version, fields: fs });
