@@ -359,8 +359,7 @@ export class ModelingService implements OnApplicationShutdown {
    */
   private async publishStepEvent(tx: Queryable, buildId: string, compiled: CompiledProject, n: CompiledNode, state: RunStateEvent['state'], extra: Partial<RunStateEvent> = {}): Promise<void> {
     if (n.materialized === 'ephemeral') return;
-    // `"schema"."table"` -> `schema.table`
-    const plain = (node: CompiledNode) => node.relation.split('"."').map((part) => part.replace(/^"|"$/g, '').replace(/""/g, '"')).join('.');
+    const plain = (node: CompiledNode) => `${node.schema}.${node.table}`;
     const relationOf = (node: CompiledNode): string[] => (node.materialized === 'ephemeral' ? node.dependsOn.flatMap((d) => relationOf(compiled.nodes.get(d)!)) : [plain(node)]);
     const inputs = [...new Set(n.dependsOn.flatMap((d) => relationOf(compiled.nodes.get(d)!)))].map((name) => ({ name }));
     const event: RunStateEvent = {

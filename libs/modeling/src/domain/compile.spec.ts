@@ -28,7 +28,11 @@ describe('dbt project compiler', () => {
   it('resolves configs by folder, YAML and config(), renders Jinja and orders the DAG', () => {
     const p = compileProject(loadProject(project(BASE)));
     const orders = p.nodes.get('model.orders')!;
-    expect(orders).toMatchObject({ materialized: 'table', schema: 'finance', relation: '"finance"."orders"', tags: ['finance'], dependsOn: ['model.stg_orders'] });
+    expect(orders).toMatchObject({ materialized: 'table', schema: 'finance', table: 'orders', relation: '"finance"."orders"', tags: ['finance'], dependsOn: ['model.stg_orders'] });
+    expect(compileProject(loadProject(project({ ...BASE, 'models/aliased.sql': "{{ config(alias='Orders 2024') }}\nselect 1 as x" }))).nodes.get('model.aliased')).toMatchObject({
+      table: 'Orders 2024',
+      relation: '"marts"."Orders 2024"',
+    });
     expect(orders.compiledSql).toBe('select order_id,\n0 as a_amount,\n0 as b_amount,\namount\nfrom "marts"."stg_orders"');
     expect(p.nodes.get('model.stg_orders')).toMatchObject({ materialized: 'view', tags: ['staging'], compiledSql: 'select id as order_id, amount / 100.0 as amount from "raw"."raw_orders"' });
     expect(p.order.indexOf('seed.raw_orders')).toBeLessThan(p.order.indexOf('model.stg_orders'));

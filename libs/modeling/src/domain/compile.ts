@@ -14,6 +14,8 @@ export interface CompiledNode {
   path?: string;
   /** Where it lives in the warehouse. */
   schema: string;
+  /** The table or view name in `schema`, unquoted (`relation` is both, quoted). */
+  table: string;
   relation: string;
   config: Record<string, unknown>;
   materialized?: string;
@@ -113,13 +115,13 @@ export function compileProject(project: Project, opts: CompileOptions = {}): Com
   for (const s of project.seeds) {
     const config = folderConfig(project.seedConfigTree, project.name, s.folders);
     const schema = String(config['schema'] ?? seedSchema);
-    nodes.set(`seed.${s.name}`, { id: `seed.${s.name}`, kind: 'seed', name: s.name, path: s.path, schema, relation: `${q(schema)}.${q(s.name)}`, config, tags: tagsOf(config), dependsOn: [] });
+    nodes.set(`seed.${s.name}`, { id: `seed.${s.name}`, kind: 'seed', name: s.name, path: s.path, schema, table: s.name, relation: `${q(schema)}.${q(s.name)}`, config, tags: tagsOf(config), dependsOn: [] });
   }
   for (const src of project.sources) {
     for (const t of src.tables) {
       const schema = src.schema ?? src.name;
       const id = `source.${src.name}.${t.name}`;
-      nodes.set(id, { id, kind: 'source', name: `${src.name}.${t.name}`, schema, relation: `${q(schema)}.${q(t.identifier ?? t.name)}`, config: {}, tags: [], dependsOn: [] });
+      nodes.set(id, { id, kind: 'source', name: `${src.name}.${t.name}`, schema, table: t.identifier ?? t.name, relation: `${q(schema)}.${q(t.identifier ?? t.name)}`, config: {}, tags: [], dependsOn: [] });
     }
   }
   // model relations are known before rendering (schema/alias come from configs outside the SQL,
@@ -152,6 +154,7 @@ export function compileProject(project: Project, opts: CompileOptions = {}): Com
       name: m.name,
       path: m.path,
       schema,
+      table: alias,
       relation: `${q(schema)}.${q(alias)}`,
       config,
       materialized: String(config['materialized'] ?? 'view'),
@@ -245,6 +248,7 @@ export function compileProject(project: Project, opts: CompileOptions = {}): Com
         name,
         path: f.path,
         schema,
+        table: name,
         relation: `${q(schema)}.${q(name)}`,
         config: collected,
         materialized: 'snapshot',
