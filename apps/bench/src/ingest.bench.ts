@@ -14,15 +14,10 @@ import * as path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { runMigrations } from '@weir/platform';
-import { benchDatabase } from './support';
+import { arg, benchDatabase, median } from './support';
 
-const arg = (name: string, dflt: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : dflt;
-};
 const ROWS = Number(arg('rows', '2000000'));
 const REPEAT = Number(arg('repeat', '3'));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Deterministic PRNG (mulberry32). */
 function rng(seed: number) {

@@ -8,14 +8,10 @@
  */
 import { parse } from 'libpg-query';
 import { sqlLineage } from '@weir/lineage';
+import { arg, median } from './support';
 
-const arg = (name: string, dflt: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : dflt;
-};
 const MODELS = Number(arg('models', '200'));
 const REPEAT = Number(arg('repeat', '3'));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function model(i: number): string {
   const src = `raw.src_${i % 20}`;

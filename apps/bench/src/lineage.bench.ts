@@ -21,12 +21,8 @@ import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as http from 'node:http';
 import { Client } from 'pg';
 import { freePort, runMigrations } from '@weir/platform';
-import { benchDatabase } from './support';
+import { arg, benchDatabase } from './support';
 
-const arg = (name: string, dflt: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : dflt;
-};
 const DATASETS = Number(arg('datasets', '100000'));
 const QUERIES = Number(arg('queries', '300'));
 const EVENTS = 2 * Math.ceil(Number(arg('events', '3000')) / 2); // START + COMPLETE per run

@@ -10,19 +10,14 @@ import * as path from 'node:path';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { loadConfig, PlatformModule, runMigrations } from '@weir/platform';
-import { benchDatabase } from './support';
+import { arg, benchDatabase, median } from './support';
 import { CatalogModule } from '@weir/catalog';
 import { QualityModule } from '@weir/quality';
 import { IngestionModule } from '@weir/ingestion';
 import { ModelingModule, ModelingService } from '@weir/modeling';
 
-const arg = (name: string, dflt: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : dflt;
-};
 const ROWS = Number(arg('rows', '2000000'));
 const REPEAT = Number(arg('repeat', '3'));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main(): Promise<void> {
   const db = await benchDatabase('weir_mbench');

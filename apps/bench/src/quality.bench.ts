@@ -7,16 +7,11 @@
  * Last line: {"bench":"quality","rows":…,"single_scan_s":…,"per_check_s":…,"weir_s":…,"ratio":<c/a>}.
  */
 import 'reflect-metadata';
-import { benchDatabase } from './support';
+import { arg, benchDatabase, median } from './support';
 import { runSuite } from '@weir/quality';
 
-const arg = (name: string, dflt: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : dflt;
-};
 const ROWS = Number(arg('rows', '2000000'));
 const REPEAT = Number(arg('repeat', '3'));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const STATUSES = ['new', 'paid', 'shipped', 'cancelled', 'refunded'];
 const EXPECTATIONS = [

@@ -4,6 +4,15 @@ import * as path from 'node:path';
 import { Client } from 'pg';
 import { freePort, startEmbeddedPostgres } from '@weir/platform';
 
+/** The value after `--name` on the command line, or `dflt`. */
+export const arg = (name: string, dflt: string): string => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : dflt;
+};
+
+/** The median of some timings. */
+export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
 /** A benchmark's own database, on TEST_DATABASE_URL / DATABASE_URL or a throwaway embedded server. */
 export interface BenchDatabase {
   /** Scratch directory (removed by close). */
