@@ -16,7 +16,9 @@ const verbose = process.argv.includes('--verbose');
 async function main(): Promise<void> {
   // suites that need PostgreSQL use TEST_DATABASE_URL / DATABASE_URL, else a throwaway embedded server
   let stop: (() => Promise<void>) | undefined;
-  if (!process.env['TEST_DATABASE_URL'] && !process.env['DATABASE_URL'] && fs.existsSync(corpora)) {
+  // suites make their own databases with createTestDatabase(), which reads TEST_DATABASE_URL
+  if (!process.env['TEST_DATABASE_URL'] && process.env['DATABASE_URL']) process.env['TEST_DATABASE_URL'] = process.env['DATABASE_URL'];
+  if (!process.env['TEST_DATABASE_URL'] && fs.existsSync(corpora)) {
     const { startEmbeddedPostgres, freePort } = require(path.join(root, 'libs/platform/src/database/embedded-postgres.ts'));
     const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'weir-conformance-'));
     fs.chmodSync(dir, 0o755);

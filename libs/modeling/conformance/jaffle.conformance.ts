@@ -6,8 +6,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
+import { createTestDatabase } from '@weir/platform/testing';
 import { sqlType } from '@weir/catalog';
 import { CsvParser, inferContract } from '@weir/ingestion';
 import { runSuite } from '@weir/quality';
@@ -25,7 +25,7 @@ export const jaffleSuite = {
   name: 'dbt-jaffle-shop',
   corpus: 'jaffle_shop',
   async run(dir: string, report: Reporter): Promise<void> {
-    const server = process.env['TEST_DATABASE_URL'] || process.env['DATABASE_URL'];
+    const server = process.env['TEST_DATABASE_URL'];
     if (!server) {
       report.skip('all', 'no PostgreSQL (set TEST_DATABASE_URL or DATABASE_URL)');
       return;
@@ -37,13 +37,8 @@ export const jaffleSuite = {
       if (n.compiledSql && !n.compiledSql.includes('{{') && !n.compiledSql.includes('{%')) report.pass(`compile ${m.name}`);
       else report.fail(`compile ${m.name}`, 'template left in the SQL');
     }
-    const dbName = `weir_jaffle_${randomBytes(4).toString('hex')}`;
-    const admin = new Client({ connectionString: server });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${dbName}`);
-    const u = new URL(server);
-    u.pathname = `/${dbName}`;
-    const c = new Client({ connectionString: u.toString() });
+    const db = await createTestDatabase({ migrate: false, prefix: 'weir_jaffle' });
+    const c = new Client({ connectionString: db.url });
     await c.connect();
     try {
       await c.query('CREATE SCHEMA raw; CREATE SCHEMA analytics');
@@ -86,8 +81,7 @@ export const jaffleSuite = {
       }
     } finally {
       await c.end();
-      await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-      await admin.end();
+      await db.drop();
     }
   },
 };

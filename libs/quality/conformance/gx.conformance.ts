@@ -5,9 +5,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { Client } from 'pg';
+import { createTestDatabase } from '@weir/platform/testing';
 import { canonicalType, Expectation, MAP_EXPECTATIONS } from '../src/domain/expectations';
 import { runSuite } from '../src/infrastructure/suite-runner';
 
@@ -67,19 +67,14 @@ export const gxSuite: ConformanceSuite = {
   name: 'gx-expectations',
   corpus: 'gx',
   async run(dir, report) {
-    const server = process.env['TEST_DATABASE_URL'] || process.env['DATABASE_URL'];
+    const server = process.env['TEST_DATABASE_URL'];
     const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json') && f !== 'expect_this_test_to_be_suppressed.json').sort();
     if (!server) {
       for (const f of files) report.skip(f, 'no PostgreSQL (set TEST_DATABASE_URL or DATABASE_URL)');
       return;
     }
-    const dbName = `weir_gx_${randomBytes(4).toString('hex')}`;
-    const admin = new Client({ connectionString: server });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${dbName}`);
-    const u = new URL(server);
-    u.pathname = `/${dbName}`;
-    const c = new Client({ connectionString: u.toString() });
+    const db = await createTestDatabase({ migrate: false, prefix: 'weir_gx' });
+    const c = new Client({ connectionString: db.url });
     await c.connect();
     try {
       for (const file of files) {
@@ -151,8 +146,7 @@ export const gxSuite: ConformanceSuite = {
       }
     } finally {
       await c.end();
-      await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-      await admin.end();
+      await db.drop();
     }
   },
 };
