@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ConformanceSuite } from './suite';
+import type { ConformanceSuite } from '@weir/platform/testing';
 
 const root = path.resolve(__dirname, '..', '..');
 const shared = path.resolve(process.env['WEIR_SHARED_DIR'] ?? path.join(root, '..', 'shared'));

@@ -7,18 +7,9 @@ import * as path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { decodeText, openBytes } from '../src/infrastructure/input';
 import { readCsv } from '../src/infrastructure/readers/csv.reader';
+import type { ConformanceSuite } from '@weir/platform/testing';
 
 /** The shape tools/conformance/run.ts expects (kept structural: a lib does not import tools). */
-interface Reporter {
-  pass(test: string): void;
-  fail(test: string, why: string): void;
-  skip(test: string, why: string): void;
-}
-interface ConformanceSuite {
-  name: string;
-  corpus: string;
-  run(dir: string, report: Reporter): Promise<void>;
-}
 
 async function parseFile(file: string): Promise<{ header: string[]; rows: string[][]; unparseable: number }> {
   const { stream } = openBytes(file);

@@ -11,15 +11,10 @@ import { Module, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { NestFactory } from '@nestjs/core';
 import { loadConfig, PlatformModule, ProblemDetailsFilter, VALIDATION_OPTIONS } from '@weir/platform';
-import { createTestDatabase } from '@weir/platform/testing';
+import { createTestDatabase, type Reporter } from '@weir/platform/testing';
 import { LineageModule } from '../src/lineage.module';
 import { openLineageCases } from './openlineage-cases';
 
-interface Reporter {
-  pass(test: string): void;
-  fail(test: string, why: string): void;
-  skip(test: string, why: string): void;
-}
 
 export const openLineageSuite = {
   name: 'openlineage-spec',

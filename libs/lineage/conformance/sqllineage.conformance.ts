@@ -13,15 +13,11 @@ import { VALIDATION_OPTIONS } from '@weir/platform';
 import { NestFactory } from '@nestjs/core';
 import { LineageService } from '../src/application/lineage.service';
 import { LineageController } from '../src/http/lineage.controller';
+import type { Reporter } from '@weir/platform/testing';
 
 @Module({ controllers: [LineageController], providers: [LineageService] })
 class ParseOnlyModule {}
 
-interface Reporter {
-  pass(test: string): void;
-  fail(test: string, why: string): void;
-  skip(test: string, why: string): void;
-}
 interface Case {
   id: string;
   sql: string;

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client } from 'pg';
-import { createTestDatabase } from '@weir/platform/testing';
+import { createTestDatabase, type Reporter } from '@weir/platform/testing';
 import { sqlType } from '@weir/catalog';
 import { CsvParser, inferContract } from '@weir/ingestion';
 import { runSuite } from '@weir/quality';
@@ -15,11 +15,6 @@ import { compileProject } from '../src/domain/compile';
 import { loadProject } from '../src/domain/project';
 import { yamlTests } from '../src/domain/yaml-tests';
 
-interface Reporter {
-  pass(test: string): void;
-  fail(test: string, why: string): void;
-  skip(test: string, why: string): void;
-}
 
 export const jaffleSuite = {
   name: 'dbt-jaffle-shop',

@@ -7,20 +7,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { Client } from 'pg';
-import { createTestDatabase } from '@weir/platform/testing';
+import { createTestDatabase, type ConformanceSuite } from '@weir/platform/testing';
 import { canonicalType, Expectation, MAP_EXPECTATIONS } from '../src/domain/expectations';
 import { runSuite } from '../src/infrastructure/suite-runner';
 
-interface Reporter {
-  pass(test: string): void;
-  fail(test: string, why: string): void;
-  skip(test: string, why: string): void;
-}
-interface ConformanceSuite {
-  name: string;
-  corpus: string;
-  run(dir: string, report: Reporter): Promise<void>;
-}
 
 const BACKEND = 'postgresql';
 const asList = (v: unknown): string[] | undefined => (v === undefined ? undefined : Array.isArray(v) ? (v as string[]) : [String(v)]);

@@ -1,3 +1,4 @@
+/** How `npm run conformance` (tools/conformance/run.ts) runs the suites in libs/<slice>/conformance. */
 /** A conformance suite over one folder of ../shared/corpora. */
 export interface ConformanceSuite {
   name: string;
