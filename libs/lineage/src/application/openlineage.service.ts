@@ -86,7 +86,9 @@ export class OpenLineageService implements OnModuleInit {
       const bad = new Set(errors.map((e) => e.index)).size;
       throw new ValidationError('LINEAGE.INVALID_EVENT', `${bad} of ${events.length} events are not valid OpenLineage (spec 2-0-2); nothing was stored. First: ${errors[0].path} ${errors[0].message}`, { errors: errors.slice(0, 200) });
     }
-    await this.accept(items);
+    await this.accept(items).catch((e) => {
+      throw unstorable(e);
+    });
     const kinds: Record<string, number> = {};
     for (const i of items) kinds[i.kind] = (kinds[i.kind] ?? 0) + 1;
     return { accepted: items.length, kinds };
@@ -125,7 +127,7 @@ export class OpenLineageService implements OnModuleInit {
           for (const b of batch) b.done();
         } catch (e) {
           if (batch.length === 1) {
-            batch[0].done(e as Error);
+            batch[0].done(unstorable(e));
             continue;
           }
           for (const b of batch) {
@@ -133,7 +135,7 @@ export class OpenLineageService implements OnModuleInit {
               await this.accept([b.item]);
               b.done();
             } catch (err) {
-              b.done(err as Error);
+              b.done(unstorable(err));
             }
           }
         }
@@ -212,4 +214,16 @@ export class OpenLineageService implements OnModuleInit {
     };
     await Promise.all([worker(), worker(), worker(), worker()]);
   }
+}
+
+/**
+ * PostgreSQL refusing a value the schema allows (class 22: a `\u0000` in a string, a timestamp out
+ * of range) is the event's fault, not the server's: 400 with the database's reason.
+ */
+function unstorable(e: unknown): Error {
+  const code = (e as { code?: unknown }).code;
+  if (typeof code === 'string' && code.startsWith('22')) {
+    return new ValidationError('LINEAGE.UNSTORABLE_EVENT', `The event is valid OpenLineage but cannot be stored: ${(e as Error).message}`, { sqlstate: code });
+  }
+  return e as Error;
 }
