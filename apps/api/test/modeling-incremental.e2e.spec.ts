@@ -63,6 +63,37 @@ describe('modeling e2e: incremental materializations', () => {
     expect((await rows('analytics.ev_append')).map((r) => r.id)).toEqual([1, 2, 3]);
   });
 
+  it('merge: staged keys beyond the target are inserted without per-row probes; overlapping ranges, text keys and duplicates still MERGE', async () => {
+    await pg.query(`CREATE TABLE raw.keyed (id bigint, k text, v text, batch int)`);
+    await pg.query(`INSERT INTO raw.keyed VALUES (10, 'k10', 'a', 1), (20, 'k20', 'a', 1)`);
+    const where = "{% if is_incremental() %} where batch > (select max(batch) from {{ this }}) {% endif %}";
+    write('models/by_id.sql', `{{ config(materialized='incremental', unique_key='id') }}\nselect id, v, batch from raw.keyed ${where}`);
+    write('models/by_text.sql', `{{ config(materialized='incremental', unique_key='k') }}\nselect k, v, batch from raw.keyed ${where}`);
+    expect((await build('by_id by_text')).status).toBe('succeeded');
+    const ids = async () => (await pg.query(`SELECT id, v FROM analytics.by_id ORDER BY id`)).rows.map((r) => `${r.id}:${r.v}`);
+    // 30, 40 lie past 20: one range probe proves nothing matches, a plain INSERT applies them
+    await pg.query(`INSERT INTO raw.keyed VALUES (30, 'k30', 'b', 2), (40, 'k40', 'b', 2)`);
+    let b = await build('by_id by_text');
+    expect(b.steps.map((s) => [s.node, s.status, s.rowsAffected, s.refs?.['applied'] ?? s.refs?.['strategy']])).toEqual([
+      ['model.by_id', 'succeeded', 2, 'merge (insert-only: staged keys beyond the target)'],
+      ['model.by_text', 'succeeded', 2, 'merge'],
+    ]);
+    expect(await ids()).toEqual(['10:a', '20:a', '30:b', '40:b']);
+    // 15 matches nothing but lies inside the target's range, 20 matches: MERGE inserts one, updates the other
+    await pg.query(`INSERT INTO raw.keyed VALUES (15, 'k15', 'c', 3), (20, 'k20', 'c', 3)`);
+    b = await build('by_id');
+    expect(b.steps[0]).toMatchObject({ status: 'succeeded', rowsAffected: 2, refs: { strategy: 'merge' } });
+    expect(b.steps[0].refs?.['applied']).toBeUndefined();
+    expect(await ids()).toEqual(['10:a', '15:c', '20:c', '30:b', '40:b']);
+    // a key twice in one batch, past the end: refused like MERGE refuses it, and nothing is applied
+    await pg.query(`INSERT INTO raw.keyed VALUES (50, 'k50', 'd', 4), (50, 'k50', 'e', 4)`);
+    b = await build('by_id');
+    expect(b.steps[0]).toMatchObject({ status: 'failed', error: expect.stringMatching(/duplicate key value violates unique constraint/) });
+    expect(await ids()).toEqual(['10:a', '15:c', '20:c', '30:b', '40:b']);
+    await pg.query(`DELETE FROM raw.keyed WHERE batch = 4`);
+    expect((await build('by_id')).steps[0]).toMatchObject({ status: 'succeeded', rowsAffected: 0 });
+  });
+
   it('an incremental model with expectations stages the new rows and audits them before applying anything', async () => {
     write('models/ev_audited.sql', `{{ config(materialized='incremental', unique_key='id') }}\nselect id, v, updated_at from raw.events {% if is_incremental() %} where updated_at > (select coalesce(max(updated_at), 0) from {{ this }}) {% endif %}`);
     write('models/schema.yml', 'version: 2\nmodels:\n  - name: ev_audited\n    columns:\n      - name: v\n        tests: [not_null]\n');

@@ -42,6 +42,20 @@ describe('transactional outbox (real PostgreSQL)', () => {
     expect(await outbox.dispatchPending()).toBe(0); // dispatched once
   });
 
+  it('publishAlong: the change and its event in one statement; no event when the change touched nothing or failed', async () => {
+    const got: OutboxMessage<{ n: number }>[] = [];
+    outbox.subscribe<{ n: number }>('t', async (ms) => void got.push(...ms));
+    // a multi-table change through `ctes`, the statement selecting from it
+    const rows = await outbox.publishAlong<{ id: number }>(ds, `SELECT id FROM a`, [1, 'a'], 't', { n: 1 }, 'k1', `a AS (INSERT INTO public.state VALUES ($1, $2) RETURNING id), b AS (INSERT INTO public.sink VALUES ($1, $2))`);
+    expect(rows).toEqual([{ id: 1 }]);
+    expect(await outbox.publishAlong(ds, `UPDATE public.state SET v = 'x' WHERE id = $1 RETURNING id`, [99], 't', { n: 2 })).toEqual([]);
+    await expect(outbox.publishAlong(ds, `INSERT INTO public.state VALUES ($1, $2) RETURNING id`, [1, 'dup'], 't', { n: 3 })).rejects.toThrow(/duplicate key/);
+    expect(await outbox.dispatchPending()).toBe(1);
+    expect(got.map((m) => [m.payload.n, m.key])).toEqual([[1, 'k1']]);
+    expect((await ds.query(`SELECT id, v FROM public.state`)) as unknown[]).toEqual([{ id: 1, v: 'a' }]);
+    expect((await ds.query(`SELECT count(*)::int AS n FROM public.sink`))[0].n).toBe(1);
+  });
+
   it('hands batches in id order; database work in the handler commits with the dispatch mark, or not at all', async () => {
     let failOnce = true;
     outbox.subscribe<{ n: number }>(

@@ -84,6 +84,25 @@ export class Outbox implements OnApplicationBootstrap, BeforeApplicationShutdown
     return rows[0].payload;
   }
 
+  /**
+   * One statement, atomic even outside a transaction: runs `statement` (a data-modifying statement
+   * with RETURNING) and, if it returned at least one row, writes `payload` as one event. For state
+   * changes that are a single UPDATE or INSERT, this saves the BEGIN / COMMIT round trips of
+   * {@link Outbox.publish}. `ctes` are more `name AS (…)` definitions placed before it (data-modifying
+   * statements must sit at the top level of the WITH, so a multi-table change goes there and
+   * `statement` selects from it). Returns the rows the statement returned.
+   */
+  async publishAlong<R = Record<string, unknown>>(q: Queryable, statement: string, params: unknown[], topic: string, payload: unknown, key?: string, ctes?: string): Promise<R[]> {
+    const n = params.length;
+    const res = (await q.query(
+      `WITH ${ctes ? `${ctes}, ` : ''}src AS (${statement}), ev AS (INSERT INTO platform.outbox (topic, key, payload) SELECT $${n + 1}, $${n + 2}, $${n + 3}::jsonb WHERE EXISTS (SELECT 1 FROM src)) SELECT * FROM src`,
+      [...params, topic, key ?? null, JSON.stringify(payload)],
+    )) as R[] | { rows: R[] };
+    const rows = Array.isArray(res) ? res : res.rows;
+    if (rows.length) this.kick();
+    return rows;
+  }
+
   /** Registers the handler of a topic (one per topic per process). */
   subscribe<T>(topic: string, handler: OutboxHandler<T>, opts: { batchSize?: number; maxAttempts?: number } = {}): void {
     if (this.subs.has(topic)) throw new Error(`outbox topic "${topic}" already has a handler`);
