@@ -94,6 +94,30 @@ describe('modeling e2e: incremental materializations', () => {
     expect((await build('by_id')).steps[0]).toMatchObject({ status: 'succeeded', rowsAffected: 0 });
   });
 
+  it('a model with an alias is built, catalogued and incremented under its alias', async () => {
+    write('models/aliased_inc.sql', "{{ config(materialized='incremental', unique_key='id', alias='events_by_alias') }}\nselect id, v, updated_at from raw.events {% if is_incremental() %} where updated_at > (select coalesce(max(updated_at), 0) from {{ this }}) {% endif %}");
+    write('models/aliased_tbl.sql', "{{ config(materialized='table', alias='tbl_by_alias') }}\nselect id from {{ ref('aliased_inc') }}");
+    const b1 = await build('aliased_inc+');
+    expect(b1.steps.map((s) => [s.node, s.status, s.error])).toEqual([
+      ['model.aliased_inc', 'succeeded', null],
+      ['model.aliased_tbl', 'succeeded', null],
+    ]);
+    const rels = async () => (await pg.query(`SELECT relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE nspname = 'analytics' AND relname LIKE '%alias%' AND relkind IN ('r', 'v') ORDER BY 1`)).rows.map((r) => r.relname);
+    expect(await rels()).toEqual(['events_by_alias', 'tbl_by_alias']);
+    expect(await pg.query(`SELECT to_regclass('analytics.aliased_inc') AS r`)).toMatchObject({ rows: [{ r: null }] });
+    const ds = (await t.http.get('/api/catalog/datasets/aliased_inc').set(admin).expect(200)).body;
+    expect(ds).toMatchObject({ schema: 'analytics', table: 'events_by_alias' });
+    expect((await t.http.get('/api/catalog/datasets/aliased_tbl').set(admin).expect(200)).body).toMatchObject({ table: 'tbl_by_alias' });
+    const before = (await pg.query(`SELECT count(*)::int AS n FROM analytics.events_by_alias`)).rows[0].n;
+    await pg.query(`INSERT INTO raw.events VALUES (70, 'alias', 70)`);
+    const b2 = await build('aliased_inc');
+    expect(b2.steps[0]).toMatchObject({ status: 'succeeded', rowsAffected: 1 });
+    expect((await pg.query(`SELECT count(*)::int AS n FROM analytics.events_by_alias`)).rows[0].n).toBe(before + 1);
+    await pg.query(`DELETE FROM raw.events WHERE id = 70`);
+    fs.rmSync(path.join(dir(), 'models', 'aliased_inc.sql'));
+    fs.rmSync(path.join(dir(), 'models', 'aliased_tbl.sql'));
+  });
+
   it('an incremental model with expectations stages the new rows and audits them before applying anything', async () => {
     write('models/ev_audited.sql', `{{ config(materialized='incremental', unique_key='id') }}\nselect id, v, updated_at from raw.events {% if is_incremental() %} where updated_at > (select coalesce(max(updated_at), 0) from {{ this }}) {% endif %}`);
     write('models/schema.yml', 'version: 2\nmodels:\n  - name: ev_audited\n    columns:\n      - name: v\n        tests: [not_null]\n');

@@ -423,8 +423,9 @@ export class ModelingService implements OnApplicationShutdown {
 
   /** A view or table: build a new relation, audit it, swap it in; the old version stays live on failure. */
   private async model(project: Project, compiled: CompiledProject, n: CompiledNode, uniqueKey: string[] = []): Promise<StepPatch> {
-    const building = `__weir_build_${n.name}`.slice(0, 63);
-    const target = qualifiedTable(n.schema, n.name);
+    const building = `__weir_build_${n.table}`.slice(0, 63);
+    // the relation is the model's alias when it has one (config alias), else its name
+    const target = qualifiedTable(n.schema, n.table);
     const fresh = qualifiedTable(n.schema, building);
     const kind = n.materialized === 'view' ? 'VIEW' : 'TABLE';
     await this.ensureSchema(n.schema);
@@ -491,13 +492,13 @@ export class ModelingService implements OnApplicationShutdown {
       await this.warehouse.query(`DROP ${kind} IF EXISTS ${fresh}`).catch(() => undefined);
       throw new DomainError(
         'MODELING.BREAKING_CHANGE',
-        `${n.path}: breaking change to ${n.name} v${published} (${change.details.join('; ')}); downstream: ${downstream.join(', ') || 'none'}. Declare version: ${published + 1} to publish it as a new version (v${published} stays readable as ${n.name}_v${published})`,
+        `${n.path}: breaking change to ${n.name} v${published} (${change.details.join('; ')}); downstream: ${downstream.join(', ') || 'none'}. Declare version: ${published + 1} to publish it as a new version (v${published} stays readable as ${n.table}_v${published})`,
         409,
       );
     }
     const newVersion = published !== null && declared !== undefined && declared > published;
     try {
-      await this.catalog.ensureDataset({ name: n.name, schema: n.schema, table: n.name, contract, description: renderDescription(props?.description, project.docs, props?.file) ?? null, tags: [...n.tags, `project:${project.name}`] }, `modeling:${project.name}`);
+      await this.catalog.ensureDataset({ name: n.name, schema: n.schema, table: n.table, contract, description: renderDescription(props?.description, project.docs, props?.file) ?? null, tags: [...n.tags, `project:${project.name}`] }, `modeling:${project.name}`);
       await this.syncYamlSuite(project, compiled, n);
       const verdict = await this.gate.check({ dataset: n.name, schema: n.schema, table: building, runId: `build:${n.id}`, rows: rows ?? 0 });
       if (!verdict.passed) {
@@ -512,7 +513,7 @@ export class ModelingService implements OnApplicationShutdown {
         if (exists && newVersion) {
           // the published version stays readable under its versioned name until retired
           const isView = (await c.query(`SELECT relkind FROM pg_class WHERE oid = $1::regclass`, [target])).rows[0].relkind === 'v';
-          await c.query(`ALTER ${isView ? 'VIEW' : 'TABLE'} ${target} RENAME TO ${quoteIdent(`${n.name}_v${published}`.slice(0, 63))}`);
+          await c.query(`ALTER ${isView ? 'VIEW' : 'TABLE'} ${target} RENAME TO ${quoteIdent(`${n.table}_v${published}`.slice(0, 63))}`);
         } else if (exists) {
           const isView = (await c.query(`SELECT relkind FROM pg_class WHERE oid = $1::regclass`, [target])).rows[0].relkind === 'v';
           try {
@@ -524,14 +525,14 @@ export class ModelingService implements OnApplicationShutdown {
             throw e;
           }
         }
-        await c.query(`ALTER ${kind} ${fresh} RENAME TO ${quoteIdent(n.name)}`);
-        if (uniqueKey.length) await c.query(`ALTER INDEX ${qualifiedTable(n.schema, `${building}_uk`.slice(0, 63))} RENAME TO ${quoteIdent(`${n.name}_uk`.slice(0, 63))}`);
+        await c.query(`ALTER ${kind} ${fresh} RENAME TO ${quoteIdent(n.table)}`);
+        if (uniqueKey.length) await c.query(`ALTER INDEX ${qualifiedTable(n.schema, `${building}_uk`.slice(0, 63))} RENAME TO ${quoteIdent(`${n.table}_uk`.slice(0, 63))}`);
       });
       if (declared !== undefined && declared !== published) await this.catalog.setRelease(n.name, declared);
       const refs = {
         ...(verdict.runIds?.length ? { qualityRuns: verdict.runIds } : {}),
         ...(schemaChange ? { schemaChange } : {}),
-        ...(newVersion ? { published: declared, previousVersion: `${n.schema}.${n.name}_v${published}` } : {}),
+        ...(newVersion ? { published: declared, previousVersion: `${n.schema}.${n.table}_v${published}` } : {}),
       };
       return { rowsAffected: rows === null ? null : String(rows), refs: Object.keys(refs).length ? refs : null };
     } catch (e) {
@@ -553,12 +554,12 @@ export class ModelingService implements OnApplicationShutdown {
     if (!['append', 'merge', 'delete+insert'].includes(strategy)) throw new DomainError('MODELING.BAD_CONFIG', `${n.path}: incremental_strategy must be append, merge or delete+insert`, 422);
     if (strategy !== 'append' && uniqueKey.length === 0) throw new DomainError('MODELING.BAD_CONFIG', `${n.path}: incremental_strategy ${strategy} needs unique_key`, 422);
     const onSchemaChange = String(n.config['on_schema_change'] ?? 'ignore');
-    const target = qualifiedTable(n.schema, n.name);
+    const target = qualifiedTable(n.schema, n.table);
     const exists = (await this.warehouse.query<{ e: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS e`, [target]))[0].e;
     if (!exists || fullRefresh) return this.model(project, compiled, n, uniqueKey);
 
     const again = compileProject(project, { modelSchema: p.modelSchema, existing: new Set([n.id]) }).nodes.get(n.id)!;
-    const staging = qualifiedTable(n.schema, `__weir_incr_${n.name}`.slice(0, 63));
+    const staging = qualifiedTable(n.schema, `__weir_incr_${n.table}`.slice(0, 63));
     await this.warehouse.query(`DROP TABLE IF EXISTS ${staging}`);
     let dropped = false;
     try {
@@ -580,7 +581,7 @@ export class ModelingService implements OnApplicationShutdown {
       if ((added.length || removed.length) && onSchemaChange === 'fail') {
         throw new DomainError('MODELING.SCHEMA_CHANGED', `${n.path}: the columns changed (added ${added.map((c) => c.name).join(', ') || 'none'}; removed ${removed.map((c) => c.name).join(', ') || 'none'}) and on_schema_change is fail`, 422);
       }
-      const verdict = await this.gate.check({ dataset: n.name, schema: n.schema, table: `__weir_incr_${n.name}`.slice(0, 63), runId: `build:${n.id}`, rows: staged });
+      const verdict = await this.gate.check({ dataset: n.name, schema: n.schema, table: `__weir_incr_${n.table}`.slice(0, 63), runId: `build:${n.id}`, rows: staged });
       if (!verdict.passed) {
         throw new DomainError('QUALITY.GATE_FAILED', `audit of the new rows failed, nothing was applied: ${verdict.failures.filter((f) => f.severity === 'error').map((f) => f.message).join('; ')}`, 422);
       }
@@ -731,10 +732,10 @@ export class ModelingService implements OnApplicationShutdown {
   private async registerRelation(project: Project, n: CompiledNode): Promise<void> {
     const columns = await this.warehouse.query<{ column_name: string; data_type: string; numeric_precision: number | null; numeric_scale: number | null }>(
       `SELECT column_name, data_type, numeric_precision, numeric_scale FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`,
-      [n.schema, n.name],
+      [n.schema, n.table],
     );
     const contract: DatasetContract = { columns: columns.map((c) => ({ name: c.column_name, type: contractType(c.data_type, c.numeric_precision, c.numeric_scale), nullable: true })) };
-    await this.catalog.ensureDataset({ name: n.name, schema: n.schema, table: n.name, contract, tags: [n.kind, `project:${project.name}`] }, `modeling:${project.name}`);
+    await this.catalog.ensureDataset({ name: n.name, schema: n.schema, table: n.table, contract, tags: [n.kind, `project:${project.name}`] }, `modeling:${project.name}`);
   }
 
   /** CREATE SCHEMA IF NOT EXISTS races with itself across parallel steps: the loser just retries. */
