@@ -2,11 +2,11 @@ import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { Logger } from 'nestjs-pino';
+import { Logger, PinoLogger } from 'nestjs-pino';
 import { json, NextFunction, Request, Response, urlencoded } from 'express';
-import { DomainError, MetricsService, PlatformModuleOptions } from '@weir/platform';
+import { ApiKeysService, DomainError, MetricsService, PlatformModuleOptions } from '@weir/platform';
 import { AppModule } from './app.module';
-import { lineageConfig } from '@weir/lineage';
+import { lineageConfig, OpenLineageService, openLineageIngestMiddleware } from '@weir/lineage';
 
 /** Builds the OpenAPI document of a created app. */
 export function buildOpenApi(app: INestApplication): OpenAPIObject {
@@ -53,6 +53,8 @@ export async function createApp(opts: PlatformModuleOptions, extraModules: any[]
     urlencoded({ extended: true, limit: '1mb', type: (req) => !streamed(req) && String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded') }),
     bodyErrors,
   );
+  // the one-event-per-request OpenLineage route, ahead of the Nest router (see the middleware)
+  app.use(openLineageIngestMiddleware(app.get(OpenLineageService), app.get(ApiKeysService), { isLevelEnabled: (l) => PinoLogger.root.isLevelEnabled(l), info: (o, m) => PinoLogger.root.info(o, m) }));
   SwaggerModule.setup('docs', app, () => buildOpenApi(app), { jsonDocumentUrl: 'docs-json' });
   return app;
 }

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { Outbox, RUN_EVENTS_TOPIC, RunStateEvent } from '@weir/platform';
 import { ModelingService } from '@weir/modeling';
-import { admin, startTestApp, TestApp } from './support/test-app';
+import { ADMIN, admin, startTestApp, TestApp } from './support/test-app';
 import { DataSource } from 'typeorm';
 import { startIngestionApp, tempDataDir } from './support/files';
 
@@ -147,6 +147,35 @@ describe('lineage graph e2e: OpenLineage in, Marquez API, outbox-fed events from
     const huge = JSON.stringify(runEvent({ job: { namespace: 'acme', name: 'huge', facets: { sql: { _producer: 'https://example.com/p', _schemaURL: 'https://x.org/s', query: 'y'.repeat(33 * 1024 * 1024) } } } }));
     expect((await t.http.post('/api/v1/lineage').set(admin).set('content-type', 'application/json').send(huge).expect(413)).body.code).toBe('PLATFORM.PAYLOAD_TOO_LARGE');
     await t.http.get('/health').expect(200);
+  });
+
+  it('POST /api/v1/lineage (served ahead of the Nest router) keeps the API contract: auth and roles, request id, problem+json, metrics', async () => {
+    const ev = () => runEvent({ job: { namespace: 'acme', name: 'lean.route' } });
+    const ok = await t.http.post('/api/v1/lineage/?source=test').set(admin).set('X-Request-Id', 'ol-lean-1').send(ev()).expect(201);
+    expect(ok.body).toEqual({ accepted: true, kind: 'RunEvent' });
+    expect(ok.headers['x-request-id']).toBe('ol-lean-1');
+    expect(ok.headers['content-type']).toContain('application/json');
+    await t.http.post('/api/v1/lineage').set('X-API-Key', ADMIN).send(ev()).expect(201);
+    // errors: the same problem+json, with the request id
+    const bad = await t.http.post('/api/v1/lineage').set(admin).set('X-Request-Id', 'ol-lean-2').send(runEvent({ eventType: 'DONE' })).expect(400);
+    expect(bad.headers['content-type']).toContain('application/problem+json');
+    expect(bad.body).toMatchObject({ code: 'LINEAGE.INVALID_EVENT', status: 400, requestId: 'ol-lean-2', instance: '/api/v1/lineage' });
+    // auth: no key, an unknown key, a viewer key
+    expect((await t.http.post('/api/v1/lineage').send(ev()).expect(401)).body.code).toBe('PLATFORM.UNAUTHENTICATED');
+    expect((await t.http.post('/api/v1/lineage').set('Authorization', 'Bearer not-a-key').send(ev()).expect(401)).body.code).toBe('PLATFORM.INVALID_API_KEY');
+    const viewer = (await t.http.post('/api/platform/api-keys').set(admin).send({ name: 'ol-viewer', role: 'viewer' }).expect(201)).body.key;
+    expect((await t.http.post('/api/v1/lineage').set('Authorization', `Bearer ${viewer}`).send(ev()).expect(403)).body.code).toBe('PLATFORM.FORBIDDEN');
+    const editor = (await t.http.post('/api/platform/api-keys').set(admin).send({ name: 'ol-editor', role: 'editor' }).expect(201)).body.key;
+    await t.http.post('/api/v1/lineage').set('Authorization', `Bearer ${editor}`).send(ev()).expect(201);
+    // not JSON: the Nest route answers as before
+    expect((await t.http.post('/api/v1/lineage').set(admin).set('content-type', 'text/plain').send('hello').expect(400)).body.code).toBe('LINEAGE.INVALID_EVENT');
+    // the route is labelled in the metrics
+    const metrics = (await t.http.get('/metrics').set(admin).expect(200)).text;
+    expect(metrics).toMatch(/weir_http_request_duration_seconds_count\{method="POST",route="\/api\/v1\/lineage",status_code="201"\} [1-9]/);
+    expect(metrics).toMatch(/weir_http_request_duration_seconds_count\{method="POST",route="\/api\/v1\/lineage",status_code="400"\} [1-9]/);
+    await settle();
+    const runs = (await t.http.get('/api/v1/namespaces/acme/jobs/lean.route/runs').set(admin).expect(200)).body;
+    expect(runs.runs ?? runs).toHaveLength(3);
   });
 
   it('takes batches (/api/v1/lineage/batch) all or nothing, with the index of each invalid event', async () => {

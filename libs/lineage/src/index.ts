@@ -13,3 +13,5 @@ export { LineageQueryService } from './application/lineage-query.service';
 export type { ImpactReport } from './application/lineage-query.service';
 export { toMermaid, toDot, toSvg, GraphTooLargeError } from './domain/graph-render';
 export type { LineageNode, LineageEdge, LineageNodeType } from './domain/graph-render';
+export { openLineageIngestMiddleware } from './http/openlineage-ingest.middleware';
+export type { AccessLog } from './http/openlineage-ingest.middleware';

@@ -37,7 +37,7 @@ export type { ApiKeyRole, Principal } from './auth/roles';
 export { ApiKeyOrmEntity } from './auth/api-key.orm-entity';
 
 export { MetricsService } from './observability/metrics.service';
-export { loggerParams, redactUrl, REDACTED_PATHS } from './observability/logging';
+export { loggerParams, redactUrl, REDACTED_PATHS, requestId } from './observability/logging';
 
 export { Outbox, outboxBackoffMs } from './outbox/outbox';
 export type { Queryable, OutboxMessage, OutboxHandler } from './outbox/outbox';

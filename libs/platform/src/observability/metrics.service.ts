@@ -28,7 +28,8 @@ export class MetricsService {
       const end = this.httpDuration.startTimer();
       res.on('finish', () => {
         const routePath = req.route?.path as string | undefined;
-        const route = routePath ? `${req.baseUrl ?? ''}${routePath}` : 'unmatched';
+        // handlers mounted ahead of the Nest router name their route in res.locals.route
+        const route = routePath ? `${req.baseUrl ?? ''}${routePath}` : typeof res.locals?.['route'] === 'string' ? (res.locals['route'] as string) : 'unmatched';
         end({ method: req.method, route, status_code: String(res.statusCode) });
       });
       next();
