@@ -79,6 +79,23 @@ function apiKeyStoreContract(name: string, make: () => Promise<{ store: ApiKeySt
       await expect(svc.revoke('00000000-0000-0000-0000-000000000000')).rejects.toMatchObject({ code: 'PLATFORM.API_KEY_NOT_FOUND', status: 404 });
     });
 
+    it('trusts a verified key for cacheMs: revocation here is immediate, elsewhere within cacheMs', async () => {
+      const svc = new ApiKeysService(store, { adminApiKey: undefined });
+      svc.cacheMs = 300;
+      const a = await svc.create('a', 'editor');
+      const b = await svc.create('b', 'editor');
+      expect(await svc.authenticate(a.key)).toMatchObject({ name: 'a' });
+      expect(await svc.authenticate(b.key)).toMatchObject({ name: 'b' });
+      // revoked by another process (straight in the store): still trusted until the entry expires
+      await store.revoke(a.id, new Date());
+      expect(await svc.authenticate(a.key)).toMatchObject({ name: 'a' });
+      await new Promise((r) => setTimeout(r, 350));
+      expect(await svc.authenticate(a.key)).toBeUndefined();
+      // revoked through this service: at once
+      await svc.revoke(b.id);
+      expect(await svc.authenticate(b.key)).toBeUndefined();
+    });
+
     it('bootstraps one admin key only when none can be used', async () => {
       const svc = new ApiKeysService(store, { adminApiKey: undefined });
       const first = await svc.bootstrapAdminKey();

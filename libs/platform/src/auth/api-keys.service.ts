@@ -34,6 +34,14 @@ function view(r: ApiKeyRecord): ApiKeyView {
 @Injectable()
 export class ApiKeysService {
   private readonly adminKeyHash?: Buffer;
+  /**
+   * How long a stored key, once verified, is trusted without asking the database again: keeps
+   * the per-request check off the database under load (ingest endpoints). A revocation through
+   * this service takes effect at once; one made by another process within this time.
+   */
+  cacheMs = 5_000;
+  private readonly verified = new Map<string, { principal: Principal; until: number }>();
+  private static readonly CACHE_MAX = 10_000;
 
   constructor(
     @Inject(API_KEY_STORE) private readonly store: ApiKeyStore,
@@ -60,6 +68,7 @@ export class ApiKeysService {
   async revoke(id: string): Promise<ApiKeyView> {
     const rec = await this.store.revoke(id, new Date());
     if (!rec) throw new NotFoundError('PLATFORM.API_KEY_NOT_FOUND', `No API key with id ${JSON.stringify(id)}`);
+    this.verified.delete(rec.keyHash);
     return view(rec);
   }
 
@@ -70,14 +79,24 @@ export class ApiKeysService {
     if (this.adminKeyHash && timingSafeEqual(Buffer.from(hash, 'hex'), this.adminKeyHash)) {
       return { keyId: 'env:WEIR_ADMIN_API_KEY', name: 'WEIR_ADMIN_API_KEY', role: 'admin' };
     }
-    const rec = await this.store.findActiveByHash(hash);
-    if (!rec) return undefined;
     const now = new Date();
+    const hit = this.verified.get(hash);
+    if (hit && hit.until > now.getTime()) return hit.principal;
+    const rec = await this.store.findActiveByHash(hash);
+    if (!rec) {
+      this.verified.delete(hash);
+      return undefined;
+    }
     if (!rec.lastUsedAt || now.getTime() - rec.lastUsedAt.getTime() > TOUCH_INTERVAL_MS) {
       // best effort, throttled: one write a minute per key, never on the request's critical path
       this.store.touch(rec.id, now).catch(() => undefined);
     }
-    return { keyId: rec.id, name: rec.name, role: rec.role };
+    const principal: Principal = { keyId: rec.id, name: rec.name, role: rec.role };
+    if (this.cacheMs > 0) {
+      if (this.verified.size >= ApiKeysService.CACHE_MAX) this.verified.clear();
+      this.verified.set(hash, { principal, until: now.getTime() + this.cacheMs });
+    }
+    return principal;
   }
 
   /**
