@@ -96,6 +96,25 @@ function apiKeyStoreContract(name: string, make: () => Promise<{ store: ApiKeySt
       expect(await svc.authenticate(b.key)).toBeUndefined();
     });
 
+    it('does not cache a lookup that a revocation overtook', async () => {
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const slow: ApiKeyStore = Object.assign(Object.create(store) as ApiKeyStore, {
+        findActiveByHash: async (h: string) => {
+          const r = await store.findActiveByHash(h);
+          await gate; // the record was read; the answer is late
+          return r;
+        },
+      });
+      const svc = new ApiKeysService(slow, { adminApiKey: undefined });
+      const k = await svc.create('racer', 'editor');
+      const pending = svc.authenticate(k.key);
+      await svc.revoke(k.id);
+      release();
+      expect(await pending).toMatchObject({ name: 'racer' }); // in flight when revoked
+      expect(await svc.authenticate(k.key)).toBeUndefined(); // and not remembered
+    });
+
     it('bootstraps one admin key only when none can be used', async () => {
       const svc = new ApiKeysService(store, { adminApiKey: undefined });
       const first = await svc.bootstrapAdminKey();

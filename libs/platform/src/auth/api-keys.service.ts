@@ -41,6 +41,8 @@ export class ApiKeysService {
    */
   cacheMs = 5_000;
   private readonly verified = new Map<string, { principal: Principal; until: number }>();
+  /** Bumped by every revocation: a lookup that started before one is not cached (it may predate it). */
+  private revocations = 0;
   private static readonly CACHE_MAX = 10_000;
 
   constructor(
@@ -68,6 +70,7 @@ export class ApiKeysService {
   async revoke(id: string): Promise<ApiKeyView> {
     const rec = await this.store.revoke(id, new Date());
     if (!rec) throw new NotFoundError('PLATFORM.API_KEY_NOT_FOUND', `No API key with id ${JSON.stringify(id)}`);
+    this.revocations++;
     this.verified.delete(rec.keyHash);
     return view(rec);
   }
@@ -81,7 +84,8 @@ export class ApiKeysService {
     }
     const now = new Date();
     const hit = this.verified.get(hash);
-    if (hit && hit.until > now.getTime()) return hit.principal;
+    if (hit && hit.until > now.getTime()) return { ...hit.principal };
+    const generation = this.revocations;
     const rec = await this.store.findActiveByHash(hash);
     if (!rec) {
       this.verified.delete(hash);
@@ -92,9 +96,9 @@ export class ApiKeysService {
       this.store.touch(rec.id, now).catch(() => undefined);
     }
     const principal: Principal = { keyId: rec.id, name: rec.name, role: rec.role };
-    if (this.cacheMs > 0) {
+    if (this.cacheMs > 0 && generation === this.revocations) {
       if (this.verified.size >= ApiKeysService.CACHE_MAX) this.verified.clear();
-      this.verified.set(hash, { principal, until: now.getTime() + this.cacheMs });
+      this.verified.set(hash, { principal: { ...principal }, until: now.getTime() + this.cacheMs });
     }
     return principal;
   }
