@@ -118,6 +118,21 @@ describe('modeling e2e: incremental materializations', () => {
     fs.rmSync(path.join(dir(), 'models', 'aliased_tbl.sql'));
   });
 
+  it('adopts a model built under its name before its alias was honoured: renamed, its history kept', async () => {
+    const sql = (alias: string) => `{{ config(materialized='incremental', unique_key='id'${alias}) }}\nselect id, v, updated_at from raw.events {% if is_incremental() %} where updated_at > (select coalesce(max(updated_at), 0) from {{ this }}) {% endif %}`;
+    write('models/legacy_inc.sql', sql(''));
+    expect((await build('legacy_inc')).steps[0]).toMatchObject({ status: 'succeeded' });
+    // history the source no longer has (an incremental model keeps it)
+    await pg.query(`INSERT INTO analytics.legacy_inc (id, v, updated_at) VALUES (-1, 'history', 0)`);
+    write('models/legacy_inc.sql', sql(", alias='legacy_events'"));
+    expect((await build('legacy_inc')).steps[0]).toMatchObject({ status: 'succeeded' });
+    expect(await pg.query(`SELECT to_regclass('analytics.legacy_inc') AS r`)).toMatchObject({ rows: [{ r: null }] });
+    expect((await pg.query(`SELECT v FROM analytics.legacy_events WHERE id = -1`)).rows).toEqual([{ v: 'history' }]);
+    expect((await pg.query(`SELECT to_regclass('analytics.legacy_events_uk') AS r`)).rows[0].r).not.toBeNull();
+    expect((await t.http.get('/api/catalog/datasets/legacy_inc').set(admin).expect(200)).body).toMatchObject({ table: 'legacy_events' });
+    fs.rmSync(path.join(dir(), 'models', 'legacy_inc.sql'));
+  });
+
   it('an incremental model with expectations stages the new rows and audits them before applying anything', async () => {
     write('models/ev_audited.sql', `{{ config(materialized='incremental', unique_key='id') }}\nselect id, v, updated_at from raw.events {% if is_incremental() %} where updated_at > (select coalesce(max(updated_at), 0) from {{ this }}) {% endif %}`);
     write('models/schema.yml', 'version: 2\nmodels:\n  - name: ev_audited\n    columns:\n      - name: v\n        tests: [not_null]\n');

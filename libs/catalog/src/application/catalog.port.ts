@@ -35,12 +35,14 @@ export interface CatalogPort {
   addColumns(name: string, columns: ColumnContract[], changedBy: string): Promise<DatasetView>;
   /** Records a successful load (shown as the dataset's last load). */
   recordLoad(name: string, load: { runId: string; at: Date; rows: number }): Promise<void>;
+  /** Sets the published version of a versioned dataset. */
+  setRelease(name: string, release: number): Promise<void>;
+  /** Records that a dataset's relation was renamed (same schema, new table name); the caller renamed it. */
+  setTable(name: string, table: string): Promise<void>;
   /**
    * Creates the dataset, or brings its contract up to date (every change recorded, breaking ones
    * included: used by builds that rebuild the relation). Refuses a name already used for another table.
    */
-  /** Sets the published version of a versioned dataset. */
-  setRelease(name: string, release: number): Promise<void>;
   ensureDataset(input: { name: string; schema: string; table: string; contract: DatasetContract; description?: string | null; tags?: string[] }, changedBy: string): Promise<DatasetView>;
 }
 

@@ -210,6 +210,10 @@ export class CatalogService implements CatalogPort {
     return { dropped: rel };
   }
 
+  async setTable(name: string, table: string): Promise<void> {
+    await this.ds.getRepository(DatasetOrmEntity).update({ name }, { warehouseTable: validateIdentifier(table, 'table'), updatedAt: new Date() });
+  }
+
   async setRelease(name: string, release: number): Promise<void> {
     await this.ds.getRepository(DatasetOrmEntity).update({ name }, { release, updatedAt: new Date() });
   }

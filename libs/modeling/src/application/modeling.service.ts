@@ -370,6 +370,7 @@ export class ModelingService implements OnApplicationShutdown {
   private async updateStep(buildId: string, nodeId: string, patch: StepPatch, event: RunStateEvent | undefined): Promise<void> {
     const columns: Record<keyof StepPatch, string> = { status: 'status', startedAt: 'started_at', finishedAt: 'finished_at', rowsAffected: 'rows_affected', compiledSql: 'compiled_sql', error: 'error', refs: 'refs' };
     const keys = (Object.keys(patch) as (keyof StepPatch)[]).filter((k) => patch[k] !== undefined);
+    if (!keys.length) throw new Error(`updateStep ${nodeId}: empty patch`);
     const params: unknown[] = [buildId, nodeId, ...keys.map((k) => (k === 'refs' && patch.refs !== null ? JSON.stringify(patch.refs) : patch[k]))];
     const sql = `UPDATE modeling.build_steps SET ${keys.map((k, i) => `${columns[k]} = $${i + 3}`).join(', ')} WHERE build_id = $1 AND node_id = $2 RETURNING id`;
     if (event) await this.outbox.publishAlong(this.ds, sql, params, RUN_EVENTS_TOPIC, event, `${event.runId}:${event.state}`);
@@ -429,6 +430,7 @@ export class ModelingService implements OnApplicationShutdown {
     const fresh = qualifiedTable(n.schema, building);
     const kind = n.materialized === 'view' ? 'VIEW' : 'TABLE';
     await this.ensureSchema(n.schema);
+    await this.adoptUnaliased(n);
     await this.warehouse.query(`DROP ${kind} IF EXISTS ${fresh}`);
     let rows: number | null = null;
     try {
@@ -555,6 +557,7 @@ export class ModelingService implements OnApplicationShutdown {
     if (strategy !== 'append' && uniqueKey.length === 0) throw new DomainError('MODELING.BAD_CONFIG', `${n.path}: incremental_strategy ${strategy} needs unique_key`, 422);
     const onSchemaChange = String(n.config['on_schema_change'] ?? 'ignore');
     const target = qualifiedTable(n.schema, n.table);
+    await this.adoptUnaliased(n);
     const exists = (await this.warehouse.query<{ e: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS e`, [target]))[0].e;
     if (!exists || fullRefresh) return this.model(project, compiled, n, uniqueKey);
 
@@ -589,6 +592,13 @@ export class ModelingService implements OnApplicationShutdown {
       await this.warehouse.transaction(async (c) => {
         // one apply at a time per target (a racing build waits for this one); readers are not blocked
         await c.query(`LOCK TABLE ${target} IN SHARE ROW EXCLUSIVE MODE`);
+        if (added.length || removed.length) {
+          // the columns again, under the lock: a build that raced this one may have changed them
+          const current = (await c.query(`SELECT attname AS name FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`, [target])).rows.map((r) => r.name as string);
+          added.splice(0, added.length, ...incoming.filter((x) => !current.includes(x.name)));
+          removed.splice(0, removed.length, ...current.filter((x) => !incoming.some((i) => i.name === x)).map((name) => ({ target: true, name, type: '' })));
+          have.splice(0, have.length, ...current.map((name) => ({ target: true, name, type: have.find((h) => h.name === name)?.type ?? incoming.find((i) => i.name === name)?.type ?? '' })));
+        }
         if (onSchemaChange === 'append_new_columns' || onSchemaChange === 'sync_all_columns') {
           for (const a of added) await c.query(`ALTER TABLE ${target} ADD COLUMN ${quoteIdent(a.name, 'column')} ${a.type}`);
         }
@@ -728,6 +738,29 @@ export class ModelingService implements OnApplicationShutdown {
     });
   }
 
+  /**
+   * Weir once built an aliased model under its name: when the catalog still records the model at
+   * `schema.name` and that relation exists while `schema.alias` does not, it is renamed to the
+   * alias (with its unique index and versioned copies' naming following), so its data, an
+   * incremental model's history in particular, carries over instead of being rebuilt beside it.
+   */
+  private async adoptUnaliased(n: CompiledNode): Promise<void> {
+    if (n.table === n.name || n.kind !== 'model') return;
+    const ds = await this.catalog.findDataset(n.name);
+    if (!ds || ds.schema !== n.schema || ds.table !== n.name) return;
+    await this.warehouse.transaction(async (c) => {
+      const [{ old, kind, fresh }] = (
+        await c.query(`SELECT to_regclass($1) AS old, (SELECT relkind FROM pg_class WHERE oid = to_regclass($1)) AS kind, to_regclass($2) AS fresh`, [qualifiedTable(n.schema, n.name), qualifiedTable(n.schema, n.table)])
+      ).rows;
+      if (!old || fresh) return;
+      await c.query(`ALTER ${kind === 'v' ? 'VIEW' : 'TABLE'} ${qualifiedTable(n.schema, n.name)} RENAME TO ${quoteIdent(n.table)}`);
+      const uk = (await c.query(`SELECT to_regclass($1) AS i`, [qualifiedTable(n.schema, `${n.name}_uk`.slice(0, 63))])).rows[0].i;
+      if (uk) await c.query(`ALTER INDEX ${qualifiedTable(n.schema, `${n.name}_uk`.slice(0, 63))} RENAME TO ${quoteIdent(`${n.table}_uk`.slice(0, 63))}`);
+      this.log.warn(`${n.id}: ${n.schema}.${n.name} was built before its alias was honoured; renamed to ${n.schema}.${n.table}`);
+    });
+    if (await this.warehouse.query<{ r: string | null }>(`SELECT to_regclass($1) AS r`, [qualifiedTable(n.schema, n.table)]).then((r) => r[0].r !== null)) await this.catalog.setTable(n.name, n.table);
+  }
+
   /** Records a built relation (snapshot) as a catalog dataset, its contract read from the table. */
   private async registerRelation(project: Project, n: CompiledNode): Promise<void> {
     const columns = await this.warehouse.query<{ column_name: string; data_type: string; numeric_precision: number | null; numeric_scale: number | null }>(
@@ -756,7 +789,7 @@ export class ModelingService implements OnApplicationShutdown {
     const { expectations, problems } = props
       ? yamlTests(props, (ref) => {
           const t = compiled.nodes.get(`model.${ref}`) ?? compiled.nodes.get(`seed.${ref}`);
-          return t ? `${t.schema}.${t.name}` : undefined;
+          return t ? `${t.schema}.${t.table}` : undefined; // the relation: a model's alias when it has one
         })
       : { expectations: [], problems: [] };
     if (problems.length) throw new ValidationError('MODELING.UNSUPPORTED_TEST', problems.join('; '));
