@@ -54,7 +54,7 @@ export async function createApp(opts: PlatformModuleOptions, extraModules: any[]
     bodyErrors,
   );
   // the one-event-per-request OpenLineage route, ahead of the Nest router (see the middleware)
-  app.use(openLineageIngestMiddleware(app.get(OpenLineageService), app.get(ApiKeysService), { isLevelEnabled: (l) => PinoLogger.root.isLevelEnabled(l), info: (o, m) => PinoLogger.root.info(o, m) }));
+  app.use(openLineageIngestMiddleware(app.get(OpenLineageService), app.get(ApiKeysService), { isLevelEnabled: (l) => PinoLogger.root.isLevelEnabled(l), write: (level, o, m) => PinoLogger.root[level](o, m) }));
   SwaggerModule.setup('docs', app, () => buildOpenApi(app), { jsonDocumentUrl: 'docs-json' });
   return app;
 }

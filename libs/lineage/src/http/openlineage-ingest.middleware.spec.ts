@@ -1,6 +1,7 @@
+import { EventEmitter } from 'node:events';
 import type { ApiKeysService, Principal } from '@weir/platform';
 import type { OpenLineageService } from '../application/openlineage.service';
-import { openLineageIngestMiddleware } from './openlineage-ingest.middleware';
+import { AccessLog, openLineageIngestMiddleware } from './openlineage-ingest.middleware';
 
 describe('openLineageIngestMiddleware', () => {
   const principal = (role: Principal['role']): Principal => ({ keyId: 'k', name: 'k', role });
@@ -8,19 +9,22 @@ describe('openLineageIngestMiddleware', () => {
   const service = (fail?: Error) => ({ ingest: jest.fn(async () => (fail ? Promise.reject(fail) : { kind: 'RunEvent' })) }) as unknown as OpenLineageService;
   const call = async (mw: ReturnType<typeof openLineageIngestMiddleware>, over: Record<string, unknown> = {}) => {
     const headers: Record<string, string> = {};
-    const res = {
+    const ee = new EventEmitter();
+    const res = Object.assign(ee, {
       locals: {} as Record<string, unknown>,
       status: 0,
+      statusCode: 200,
       body: '',
       setHeader: (k: string, v: string) => void (headers[k.toLowerCase()] = v),
       writeHead(status: number, h: Record<string, string>) {
-        this.status = status;
+        this.status = this.statusCode = status;
         for (const [k, v] of Object.entries(h)) headers[k.toLowerCase()] = String(v);
       },
       end(b: string) {
         this.body = b;
+        ee.emit('finish');
       },
-    };
+    });
     const req = { method: 'POST', url: '/api/v1/lineage', originalUrl: '/api/v1/lineage', headers: { authorization: 'Bearer secret' }, body: { a: 1 }, rawBody: Buffer.from('{"a":1}'), ...over };
     const next = jest.fn();
     mw(req as never, res as never, next);
@@ -51,6 +55,17 @@ describe('openLineageIngestMiddleware', () => {
     expect(next).toHaveBeenCalledWith();
     expect(res.status).toBe(0);
     expect(s.ingest).not.toHaveBeenCalled();
+  });
+
+  it('logs one summary line per request at pino-http\'s levels', async () => {
+    const lines: [string, Record<string, unknown>, string][] = [];
+    const log: AccessLog = { isLevelEnabled: () => true, write: (level, o, m) => void lines.push([level, o, m]) };
+    await call(openLineageIngestMiddleware(service(), keys(principal('admin')), log));
+    expect(lines).toEqual([['info', expect.objectContaining({ reqId: expect.any(String), res: { statusCode: 201 }, responseTime: expect.any(Number) }), 'request completed']]);
+    const { res } = await call(openLineageIngestMiddleware(service(new Error('bad')), keys(principal('admin')), log));
+    res.statusCode = 400; // as the problem filter answers
+    res.emit('finish');
+    expect(lines[1]).toEqual(['warn', expect.objectContaining({ res: { statusCode: 400 } }), 'request errored']);
   });
 
   it('hands errors to next(err), for the problem+json filter', async () => {

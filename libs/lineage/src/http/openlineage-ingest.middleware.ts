@@ -6,10 +6,10 @@ import type { OpenLineageService } from '../application/openlineage.service';
 /** The single-event route, with an optional trailing slash and query string. */
 const INGEST = /^\/api\/v1\/lineage\/?(\?|$)/;
 
-/** What the middleware may log with (pino through nestjs-pino; `info` only when enabled). */
+/** What the middleware logs its summary lines with (pino's root logger, through nestjs-pino). */
 export interface AccessLog {
   isLevelEnabled(level: string): boolean;
-  info(obj: Record<string, unknown>, msg: string): void;
+  write(level: 'info' | 'warn' | 'error', obj: Record<string, unknown>, msg: string): void;
 }
 
 /**
@@ -22,7 +22,9 @@ export interface AccessLog {
  * - authentication is the same service; a request without a usable key, or with a viewer key, is
  *   passed on to the Nest route, whose guard answers 401 / 403 as everywhere else;
  * - the request id is taken or made as pino-http does (X-Request-Id), the metrics middleware labels
- *   the route, and errors go to `next(err)`, i.e. the global problem+json filter, same codes.
+ *   the route, and errors go to `next(err)`, i.e. the global problem+json filter, same codes;
+ * - one summary line per request, at pino-http's levels (info, warn for 4xx, error for 5xx);
+ *   its responseTime starts after the body was read and parsed.
  * `MarquezController.receive` stays the documented route (OpenAPI) and the fallback.
  */
 export function openLineageIngestMiddleware(service: OpenLineageService, keys: ApiKeysService, log?: AccessLog) {
@@ -38,13 +40,23 @@ export function openLineageIngestMiddleware(service: OpenLineageService, keys: A
         req.principal = principal;
         req.id = requestId(req, res);
         res.locals['route'] = '/api/v1/lineage';
+        if (log) {
+          res.once('finish', () => {
+            const status = res.statusCode;
+            const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
+            try {
+              if (!log.isLevelEnabled(level)) return;
+              const line = { reqId: req.id, req: { id: req.id, method: req.method, url: req.originalUrl.split('?')[0] }, res: { statusCode: status }, responseTime: Math.round(Number(process.hrtime.bigint() - t0) / 1e6) };
+              log.write(level, line, status >= 400 ? 'request errored' : 'request completed');
+            } catch {
+              // a log line is never worth a request
+            }
+          });
+        }
         const r = await service.ingest(req.body, req.rawBody!.toString('utf8'));
         const body = JSON.stringify({ accepted: true, kind: r.kind });
         res.writeHead(201, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
         res.end(body);
-        if (log?.isLevelEnabled('info')) {
-          log.info({ reqId: req.id, req: { id: req.id, method: req.method, url: req.originalUrl.split('?')[0] }, res: { statusCode: 201 }, responseTime: Math.round(Number(process.hrtime.bigint() - t0) / 1e6) }, 'request completed');
-        }
       })
       .catch(next);
   };
