@@ -46,8 +46,9 @@ export function openLineageIngestMiddleware(service: OpenLineageService, keys: A
             const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
             try {
               if (!log.isLevelEnabled(level)) return;
-              const line = { reqId: req.id, req: { id: req.id, method: req.method, url: req.originalUrl.split('?')[0] }, res: { statusCode: status }, responseTime: Math.round(Number(process.hrtime.bigint() - t0) / 1e6) };
-              log.write(level, line, status >= 400 ? 'request errored' : 'request completed');
+              // the raw req and res, as pino-http logs them: the logger's serializers shape them
+              const line = { reqId: req.id, req, res, responseTime: Math.round(Number(process.hrtime.bigint() - t0) / 1e6) };
+              log.write(level, line, status >= 500 ? 'request errored' : 'request completed'); // pino-http's messages
             } catch {
               // a log line is never worth a request
             }
