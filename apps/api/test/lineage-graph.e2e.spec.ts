@@ -393,8 +393,10 @@ describe('lineage graph e2e: OpenLineage in, Marquez API, outbox-fed events from
       expect(received).toHaveLength(1);
       expect(received[0].auth).toBe('Bearer receiver-token');
       expect(received[0].event).toMatchObject({ eventType: 'START', job: { namespace: 'weir', name: 'ingestion.fwd' }, run: { runId: ev.runId } });
-      const rows = await ds.query(`SELECT attempts, dispatched_at IS NOT NULL AS done, last_error FROM platform.outbox WHERE topic = 'lineage.forward'`);
-      expect(rows).toEqual([{ attempts: 2, done: true, last_error: null }]);
+      // the receiver has the event before the forwarder's dispatch mark commits: wait for the mark
+      const row = async () => (await ds.query(`SELECT attempts, dispatched_at IS NOT NULL AS done, last_error FROM platform.outbox WHERE topic = 'lineage.forward'`)) as { done: boolean }[];
+      for (const until = Date.now() + 5_000; !(await row())[0]?.done && Date.now() < until; ) await new Promise((r) => setTimeout(r, 50));
+      expect(await row()).toEqual([{ attempts: 2, done: true, last_error: null }]);
     } finally {
       delete process.env['WEIR_OPENLINEAGE_URL'];
       delete process.env['WEIR_OPENLINEAGE_API_KEY'];
