@@ -133,6 +133,24 @@ describe('modeling e2e: incremental materializations', () => {
     fs.rmSync(path.join(dir(), 'models', 'legacy_inc.sql'));
   });
 
+  it('two builds of one incremental model at once: one waits for the other, both succeed, no row twice', async () => {
+    await pg.query(`CREATE TABLE raw.burst (id int PRIMARY KEY, v text)`);
+    await pg.query(`INSERT INTO raw.burst SELECT g, 'v' || g FROM generate_series(1, 1000) g`);
+    write('models/burst.sql', "{{ config(materialized='incremental', unique_key='id') }}\nselect id, v from raw.burst {% if is_incremental() %} where id > (select coalesce(max(id), 0) from {{ this }}) {% endif %}");
+    expect((await build('burst')).status).toBe('succeeded');
+    await pg.query(`INSERT INTO raw.burst SELECT g, 'v' || g FROM generate_series(1001, 50000) g`);
+    const modeling = t.app.get(ModelingService);
+    const [a, b] = await Promise.all([modeling.build('inc', 'burst'), modeling.build('inc', 'burst')]);
+    const done = await Promise.all([modeling.waitForBuild(a.id, 60_000), modeling.waitForBuild(b.id, 60_000)]);
+    expect(done.map((d) => [d.status, d.steps[0].error])).toEqual([
+      ['succeeded', null],
+      ['succeeded', null],
+    ]);
+    expect(done.map((d) => d.steps[0].rowsAffected).sort((x, y) => (x ?? 0) - (y ?? 0))).toEqual([0, 49000]);
+    expect((await pg.query(`SELECT count(*)::int AS n, count(DISTINCT id)::int AS d FROM analytics.burst`)).rows[0]).toEqual({ n: 50000, d: 50000 });
+    fs.rmSync(path.join(dir(), 'models', 'burst.sql'));
+  });
+
   it('an incremental model with expectations stages the new rows and audits them before applying anything', async () => {
     write('models/ev_audited.sql', `{{ config(materialized='incremental', unique_key='id') }}\nselect id, v, updated_at from raw.events {% if is_incremental() %} where updated_at > (select coalesce(max(updated_at), 0) from {{ this }}) {% endif %}`);
     write('models/schema.yml', 'version: 2\nmodels:\n  - name: ev_audited\n    columns:\n      - name: v\n        tests: [not_null]\n');

@@ -351,8 +351,35 @@ export class ModelingService implements OnApplicationShutdown {
       return done(patch);
     }
     if (n.materialized === 'ephemeral') return done({ error: null, refs: { note: 'ephemeral: inlined as a CTE where referenced' } });
-    if (n.materialized === 'incremental') return done(await this.incremental(p, project, compiled, n, fullRefresh));
-    return done(await this.model(project, compiled, n));
+    // one build of a relation at a time, across builds and processes: they share its scratch
+    // relations (`__weir_build_*`, `__weir_incr_*`), and the second must see the first's result
+    const release = await this.lockRelation(n);
+    try {
+      if (n.materialized === 'incremental') return await done(await this.incremental(p, project, compiled, n, fullRefresh));
+      return await done(await this.model(project, compiled, n));
+    } finally {
+      await release();
+    }
+  }
+
+  /** A session-level advisory lock on the relation a model builds, on its own connection; waits for a holder. */
+  private async lockRelation(n: CompiledNode): Promise<() => Promise<void>> {
+    const client = await this.warehouse.pool.connect();
+    const key = `weir.build:${n.schema}.${n.table}`;
+    try {
+      await client.query(`SELECT pg_advisory_lock(hashtextextended($1, 0))`, [key]);
+    } catch (e) {
+      client.release(true);
+      throw e;
+    }
+    return async () => {
+      try {
+        await client.query(`SELECT pg_advisory_unlock(hashtextextended($1, 0))`, [key]);
+        client.release();
+      } catch {
+        client.release(true); // a broken connection ends the session, and the lock with it
+      }
+    };
   }
 
   /** Deterministic run id of a build step (RFC 9562 version 8: derived from the build id and the node id). */
