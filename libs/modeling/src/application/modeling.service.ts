@@ -355,6 +355,7 @@ export class ModelingService implements OnApplicationShutdown {
     // relations (`__weir_build_*`, `__weir_incr_*`), and the second must see the first's result
     const release = await this.lockRelation(n);
     try {
+      await this.adoptUnaliased(n);
       if (n.materialized === 'incremental') return await done(await this.incremental(p, project, compiled, n, fullRefresh));
       return await done(await this.model(project, compiled, n));
     } finally {
@@ -460,7 +461,6 @@ export class ModelingService implements OnApplicationShutdown {
     const fresh = qualifiedTable(n.schema, building);
     const kind = n.materialized === 'view' ? 'VIEW' : 'TABLE';
     await this.ensureSchema(n.schema);
-    await this.adoptUnaliased(n);
     await this.warehouse.query(`DROP ${kind} IF EXISTS ${fresh}`);
     let rows: number | null = null;
     try {
@@ -587,7 +587,6 @@ export class ModelingService implements OnApplicationShutdown {
     if (strategy !== 'append' && uniqueKey.length === 0) throw new DomainError('MODELING.BAD_CONFIG', `${n.path}: incremental_strategy ${strategy} needs unique_key`, 422);
     const onSchemaChange = String(n.config['on_schema_change'] ?? 'ignore');
     const target = qualifiedTable(n.schema, n.table);
-    await this.adoptUnaliased(n);
     const exists = (await this.warehouse.query<{ e: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS e`, [target]))[0].e;
     if (!exists || fullRefresh) return this.model(project, compiled, n, uniqueKey);
 
@@ -620,15 +619,9 @@ export class ModelingService implements OnApplicationShutdown {
       }
       let path: string = strategy;
       await this.warehouse.transaction(async (c) => {
-        // one apply at a time per target (a racing build waits for this one); readers are not blocked
+        // other builds of this model wait on the step's advisory lock; this keeps writers outside
+        // Weir out between the key-range check and the apply (readers are not blocked)
         await c.query(`LOCK TABLE ${target} IN SHARE ROW EXCLUSIVE MODE`);
-        if (added.length || removed.length) {
-          // the columns again, under the lock: a build that raced this one may have changed them
-          const current = (await c.query(`SELECT attname AS name FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`, [target])).rows.map((r) => r.name as string);
-          added.splice(0, added.length, ...incoming.filter((x) => !current.includes(x.name)));
-          removed.splice(0, removed.length, ...current.filter((x) => !incoming.some((i) => i.name === x)).map((name) => ({ target: true, name, type: '' })));
-          have.splice(0, have.length, ...current.map((name) => ({ target: true, name, type: have.find((h) => h.name === name)?.type ?? incoming.find((i) => i.name === name)?.type ?? '' })));
-        }
         if (onSchemaChange === 'append_new_columns' || onSchemaChange === 'sync_all_columns') {
           for (const a of added) await c.query(`ALTER TABLE ${target} ADD COLUMN ${quoteIdent(a.name, 'column')} ${a.type}`);
         }
@@ -778,17 +771,18 @@ export class ModelingService implements OnApplicationShutdown {
     if (n.table === n.name || n.kind !== 'model') return;
     const ds = await this.catalog.findDataset(n.name);
     if (!ds || ds.schema !== n.schema || ds.table !== n.name) return;
-    await this.warehouse.transaction(async (c) => {
+    const atAlias = await this.warehouse.transaction(async (c) => {
       const [{ old, kind, fresh }] = (
         await c.query(`SELECT to_regclass($1) AS old, (SELECT relkind FROM pg_class WHERE oid = to_regclass($1)) AS kind, to_regclass($2) AS fresh`, [qualifiedTable(n.schema, n.name), qualifiedTable(n.schema, n.table)])
       ).rows;
-      if (!old || fresh) return;
+      if (!old || fresh) return fresh !== null;
       await c.query(`ALTER ${kind === 'v' ? 'VIEW' : 'TABLE'} ${qualifiedTable(n.schema, n.name)} RENAME TO ${quoteIdent(n.table)}`);
       const uk = (await c.query(`SELECT to_regclass($1) AS i`, [qualifiedTable(n.schema, `${n.name}_uk`.slice(0, 63))])).rows[0].i;
       if (uk) await c.query(`ALTER INDEX ${qualifiedTable(n.schema, `${n.name}_uk`.slice(0, 63))} RENAME TO ${quoteIdent(`${n.table}_uk`.slice(0, 63))}`);
       this.log.warn(`${n.id}: ${n.schema}.${n.name} was built before its alias was honoured; renamed to ${n.schema}.${n.table}`);
+      return true;
     });
-    if (await this.warehouse.query<{ r: string | null }>(`SELECT to_regclass($1) AS r`, [qualifiedTable(n.schema, n.table)]).then((r) => r[0].r !== null)) await this.catalog.setTable(n.name, n.table);
+    if (atAlias) await this.catalog.setTable(n.name, n.table);
   }
 
   /** Records a built relation (snapshot) as a catalog dataset, its contract read from the table. */
