@@ -15,6 +15,19 @@ export interface StoreItem {
 }
 
 const key = (ns: string, name: string) => `${ns}\u0000${name}`;
+
+/**
+ * The rows of an insert-or-find statement (`INSERT … ON CONFLICT DO NOTHING RETURNING …, true AS
+ * inserted` plus the existing rows, `false`), one per key: an inserted row wins over a found one.
+ */
+function oneRowPerKey<R extends { inserted: boolean }>(rows: R[], keyOf: (r: R) => string): Map<string, R> {
+  const out = new Map<string, R>();
+  for (const r of rows) {
+    const k = keyOf(r);
+    if (!out.get(k)?.inserted) out.set(k, r);
+  }
+  return out;
+}
 const byKey = <T>(a: [string, T], b: [string, T]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
 
 /** Facets kept on the dataset node: everything but the per-run ones (those stay in lineage.events). */
@@ -224,8 +237,7 @@ export class LineageStore {
           [js.map((j) => j.namespace), js.map((j) => j.name), js.map((j) => JSON.stringify(j.facets)), js.map((j) => j.run), [...new Set(js.map((j) => j.namespace))]],
         ),
       );
-      const found = new Map<string, (typeof rows)[number]>();
-      for (const r of rows) if (jobs.has(key(r.namespace, r.name)) && !found.get(key(r.namespace, r.name))?.inserted) found.set(key(r.namespace, r.name), r);
+      const found = oneRowPerKey(rows, (r) => key(r.namespace, r.name));
       const changed: { id: string; facets: Json; run: string | null }[] = [];
       for (const [k, j] of jobs) {
         const r = found.get(k);
@@ -291,8 +303,7 @@ export class LineageStore {
         [ds.map((d) => d.namespace), ds.map((d) => d.name), ds.map((d) => JSON.stringify(d.facets)), [...new Set(ds.map((d) => d.namespace))]],
       ),
     );
-    const dsFound = new Map<string, (typeof dsRows)[number]>();
-    for (const r of dsRows) if (datasets.has(key(r.namespace, r.name)) && !dsFound.get(key(r.namespace, r.name))?.inserted) dsFound.set(key(r.namespace, r.name), r);
+    const dsFound = oneRowPerKey(dsRows, (r) => key(r.namespace, r.name));
     const dsIds = new Map<string, string>();
     const dsChanged: { id: string; facets: Json }[] = [];
     for (const [k, d] of datasets) {
@@ -383,11 +394,7 @@ export class LineageStore {
           [fs.map((f) => f.datasetId), fs.map((f) => f.name), fs.map((f) => f.type), fs.map((f) => f.description), [...new Set(fs.map((f) => f.datasetId))], [...new Set(fs.map((f) => f.name))]],
         ),
       );
-      const found = new Map<string, (typeof rows)[number]>();
-      for (const r of rows) {
-        const k = `${r.dataset_id}\u0001${r.name}`;
-        if (!found.get(k)?.inserted) found.set(k, r);
-      }
+      const found = oneRowPerKey(rows, (r) => `${r.dataset_id}\u0001${r.name}`);
       const changed: { id: string; type: string | null; description: string | null }[] = [];
       for (const f of fs) {
         const r = found.get(`${f.datasetId}\u0001${f.name}`);
