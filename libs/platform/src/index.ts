@@ -32,7 +32,7 @@ export { ApiKeysService, hashApiKey } from './auth/api-keys.service';
 export type { ApiKeyView, CreatedApiKey } from './auth/api-keys.service';
 export { ApiKeyGuard, extractApiKey } from './auth/api-key.guard';
 export { Public, RequireRole, CurrentPrincipal } from './auth/auth.decorators';
-export { API_KEY_ROLES } from './auth/roles';
+export { API_KEY_ROLES, accessDenied } from './auth/roles';
 export type { ApiKeyRole, Principal } from './auth/roles';
 export { ApiKeyOrmEntity } from './auth/api-key.orm-entity';
 

@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { ApiKeysService, Principal } from '@weir/platform';
-import { extractApiKey, requestId } from '@weir/platform';
+import { accessDenied, extractApiKey, requestId } from '@weir/platform';
 import type { OpenLineageService } from '../application/openlineage.service';
 
 /** The single-event route, with an optional trailing slash and query string. */
@@ -36,7 +36,7 @@ export function openLineageIngestMiddleware(service: OpenLineageService, keys: A
     keys
       .authenticate(secret)
       .then(async (principal) => {
-        if (!principal || principal.role === 'viewer') return next();
+        if (!principal || accessDenied(principal, req.method)) return next(); // the guard answers it
         req.principal = principal;
         req.id = requestId(req, res);
         res.locals['route'] = '/api/v1/lineage';

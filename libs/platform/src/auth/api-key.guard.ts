@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { ApiKeysService } from './api-keys.service';
 import { IS_PUBLIC, REQUIRED_ROLE } from './auth.decorators';
-import { ApiKeyRole, Principal, READ_ONLY_METHODS, roleRank } from './roles';
+import { accessDenied, ApiKeyRole, Principal } from './roles';
 
 function problem(status: number, code: string, detail: string): HttpException {
   return new HttpException({ code, message: detail }, status);
@@ -49,13 +49,8 @@ export class ApiKeyGuard implements CanActivate {
       throw problem(HttpStatus.UNAUTHORIZED, 'PLATFORM.INVALID_API_KEY', 'The API key is unknown or revoked');
     }
     req.principal = principal;
-    const required = this.reflector.getAllAndOverride<ApiKeyRole | undefined>(REQUIRED_ROLE, targets);
-    if (required && roleRank(principal.role) < roleRank(required)) {
-      throw problem(HttpStatus.FORBIDDEN, 'PLATFORM.FORBIDDEN', `This operation needs the ${required} role; the key "${principal.name}" has ${principal.role}`);
-    }
-    if (principal.role === 'viewer' && !READ_ONLY_METHODS.has(req.method.toUpperCase())) {
-      throw problem(HttpStatus.FORBIDDEN, 'PLATFORM.FORBIDDEN', `Viewer keys may only read (GET); ${req.method} needs the editor role`);
-    }
+    const denied = accessDenied(principal, req.method, this.reflector.getAllAndOverride<ApiKeyRole | undefined>(REQUIRED_ROLE, targets));
+    if (denied) throw problem(HttpStatus.FORBIDDEN, 'PLATFORM.FORBIDDEN', denied);
     return true;
   }
 }
