@@ -165,7 +165,6 @@ export class OpenLineageService implements OnModuleInit {
       }
       payload.events.forEach((id, i) => this.pending.set(id, { item: items[i], at: now }));
     }
-    this.outbox.kick();
   }
 
   /** Applies received events to the graph, in the order they were received, in the dispatch transaction. */

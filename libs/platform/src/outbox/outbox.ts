@@ -81,6 +81,7 @@ export class Outbox implements OnApplicationBootstrap, BeforeApplicationShutdown
       `WITH src AS (${cte}), ev AS (INSERT INTO platform.outbox (topic, payload) SELECT $${params.length + 1}, (${payloadSql}) RETURNING payload) SELECT payload FROM ev`,
       [...params, topic],
     )) as { payload: T }[];
+    this.kick();
     return rows[0].payload;
   }
 
