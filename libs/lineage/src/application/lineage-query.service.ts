@@ -240,8 +240,11 @@ export class LineageQueryService {
       if (r.namespace === this.warehouse.location.namespace && r.name.startsWith(prefix)) affected.set(r.name.slice(prefix.length), { id, path: p });
     }
     if (affected.size) {
-      for (const s of await this.suites.listSuites()) {
-        const cat = await this.catalog.findDataset(s.dataset);
+      const suites = await this.suites.listSuites();
+      const names = [...new Set(suites.map((s) => s.dataset))];
+      const catalogued = new Map(await Promise.all(names.map(async (n) => [n, await this.catalog.findDataset(n)] as const)));
+      for (const s of suites) {
+        const cat = catalogued.get(s.dataset);
         if (!cat) continue;
         const hit = affected.get(`${cat.schema}.${cat.table}`);
         if (!hit) continue;
