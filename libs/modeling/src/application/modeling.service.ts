@@ -290,8 +290,6 @@ export class ModelingService implements OnApplicationShutdown {
     // a model's audit (its relationships tests) reads other models: build those first
     const auditDeps = auditParents(project, compiled);
     const state = new Map<string, 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped'>(ids.map((id) => [id, 'pending']));
-    const steps = this.ds.getRepository(BuildStepOrmEntity);
-    const set = (id: string, patch: StepPatch) => steps.update({ buildId, nodeId: id }, patch as never);
     const skips: Promise<unknown>[] = [];
     const fail = (id: string, error: string) =>
       this.updateStep(buildId, id, { status: 'failed', finishedAt: new Date(), error }, this.stepEvent(buildId, compiled, compiled.nodes.get(id)!, 'FAIL', { error: { code: 'MODELING.STEP_FAILED', message: error.slice(0, 2000) } }));
@@ -303,7 +301,7 @@ export class ModelingService implements OnApplicationShutdown {
           const deps = [...compiled.nodes.get(id)!.dependsOn, ...auditDeps(id)].filter((d) => chosen.has(d));
           if (deps.some((d) => state.get(d) === 'failed' || state.get(d) === 'skipped')) {
             state.set(id, 'skipped');
-            skips.push(set(id, { status: 'skipped', error: `skipped: upstream ${deps.filter((d) => state.get(d) === 'failed' || state.get(d) === 'skipped').join(', ')} did not build` }).catch((e) => this.log.error(`build ${buildId}: recording ${id} skipped failed: ${(e as Error).message}`)));
+            skips.push(this.updateStep(buildId, id, { status: 'skipped', error: `skipped: upstream ${deps.filter((d) => state.get(d) === 'failed' || state.get(d) === 'skipped').join(', ')} did not build` }, undefined).catch((e) => this.log.error(`build ${buildId}: recording ${id} skipped failed: ${(e as Error).message}`)));
             continue;
           }
           if (active >= PARALLEL || deps.some((d) => state.get(d) !== 'succeeded')) continue;
