@@ -128,6 +128,70 @@ describe('lineage graph e2e: OpenLineage in, Marquez API, outbox-fed events from
     expect(v2.rows[0].fields.map((f: { name: string }) => f.name)).toEqual(['order_id', 'total', 'note']);
   });
 
+  it('keeps a job\'s edges to what its latest completed run declared: a table it stops reading or writing loses its edge', async () => {
+    const job = { namespace: 'prune', name: 'etl' };
+    const ds = (name: string) => ({ namespace: 'pg://p', name });
+    const edges = async () =>
+      (
+        await pg.query(
+          `SELECT jd.direction || ':' || d.name AS e FROM lineage.job_datasets jd JOIN lineage.jobs j ON j.id = jd.job_id JOIN lineage.datasets d ON d.id = jd.dataset_id WHERE j.namespace = 'prune' AND j.name = 'etl' ORDER BY 1`,
+        )
+      ).rows.map((r) => r.e);
+    const fieldEdgesInto = async (name: string) =>
+      (await pg.query(`SELECT count(*)::int AS n FROM lineage.field_edges e JOIN lineage.fields f ON f.id = e.target_field_id JOIN lineage.datasets d ON d.id = f.dataset_id JOIN lineage.jobs j ON j.id = e.job_id WHERE j.namespace = 'prune' AND d.name = $1`, [name])).rows[0].n;
+    const lineageTo = (from: string, to: string) => ({
+      ...ds(to),
+      facets: {
+        columnLineage: {
+          _producer: 'https://example.com/p',
+          _schemaURL: 'https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json',
+          fields: { id: { inputFields: [{ ...ds(from), field: 'id', transformations: [{ type: 'DIRECT', subtype: 'IDENTITY' }] }] } },
+        },
+      },
+    });
+    const send = async (...evs: Record<string, unknown>[]) => {
+      for (const ev of evs) await t.http.post('/api/v1/lineage').set(admin).send(ev).expect(201);
+      await settle();
+    };
+    const at = (s: number) => new Date(Date.UTC(2026, 10, 21, 12, 0, s)).toISOString();
+
+    // run 1 reads a and b, writes x with column lineage
+    const r1 = randomUUID();
+    await send(runEvent({ job, run: { runId: r1 }, eventType: 'COMPLETE', eventTime: at(1), inputs: [ds('a'), ds('b')], outputs: [lineageTo('a', 'x')] }));
+    expect(await edges()).toEqual(['input:a', 'input:b', 'output:x']);
+    expect(await fieldEdgesInto('x')).toBe(1);
+
+    // run 2 declares its inputs at START (applied in an earlier batch) and only its output at COMPLETE
+    const r2 = randomUUID();
+    await send(runEvent({ job, run: { runId: r2 }, eventType: 'START', eventTime: at(2), inputs: [ds('a')], outputs: [] }));
+    // a START adds; nothing is removed before the run completes
+    expect(await edges()).toEqual(['input:a', 'input:b', 'output:x']);
+    await send(runEvent({ job, run: { runId: r2 }, eventType: 'COMPLETE', eventTime: at(3), inputs: [], outputs: [lineageTo('a', 'y')] }));
+    expect(await edges()).toEqual(['input:a', 'output:y']);
+    expect(await fieldEdgesInto('x')).toBe(0);
+    expect(await fieldEdgesInto('y')).toBe(1);
+    // the datasets stay nodes of the graph; only the job's edges went
+    await t.http.get('/api/v1/lineage').query({ nodeId: 'dataset:pg://p:x', depth: 1 }).set(admin).expect(200);
+
+    // a failed run, a run that declares nothing, and a late COMPLETE of an older run change nothing
+    await send(runEvent({ job, run: { runId: randomUUID() }, eventType: 'FAIL', eventTime: at(4), inputs: [ds('c')], outputs: [] }));
+    expect(await edges()).toEqual(['input:a', 'input:c', 'output:y']);
+    await send(runEvent({ job, run: { runId: randomUUID() }, eventType: 'COMPLETE', eventTime: at(5), inputs: [], outputs: [] }));
+    expect(await edges()).toEqual(['input:a', 'input:c', 'output:y']);
+    const late = randomUUID();
+    await send(runEvent({ job, run: { runId: late }, eventType: 'COMPLETE', eventTime: at(0), inputs: [ds('a')], outputs: [ds('y')] }));
+    expect(await edges()).toEqual(['input:a', 'input:c', 'output:y']);
+
+    // START and COMPLETE of the next run in one batch: c goes
+    await t.http
+      .post('/api/v1/lineage/batch')
+      .set(admin)
+      .send((() => { const r = randomUUID(); return [runEvent({ job, run: { runId: r }, eventType: 'START', eventTime: at(6), inputs: [ds('a')], outputs: [] }), runEvent({ job, run: { runId: r }, eventType: 'COMPLETE', eventTime: at(7), inputs: [], outputs: [ds('y')] })]; })())
+      .expect(201);
+    await settle();
+    expect(await edges()).toEqual(['input:a', 'output:y']);
+  });
+
   it('refuses invalid events with the schema errors, and survives a 12 MB event', async () => {
     const bad = runEvent({ run: { runId: 'not-a-uuid' }, eventType: 'DONE' });
     const r = await t.http.post('/api/v1/lineage').set(admin).send(bad).expect(400);

@@ -136,6 +136,8 @@ export class LineageStore {
     const io = new Map<string, { job: string; direction: 'input' | 'output'; dataset: string }>();
     const lineage = new Map<string, { job: string | null; dataset: string; facet: Json }>(); // (job, output) -> latest columnLineage
     const fields = new Map<string, { dataset: string; name: string; type: string | null; description: string | null }>();
+    // what each run of the batch declared (`${direction}\u0001${dataset key}`), and whether it completed
+    const runIo = new Map<string, { job: string; io: Set<string>; completed: boolean }>();
     const addField = (dataset: string, name: string, type: string | null, description: string | null) => {
       const k = `${dataset}\u0001${name}`;
       const seen = fields.get(k);
@@ -159,8 +161,13 @@ export class LineageStore {
         const seen = jobs.get(jobKey);
         jobs.set(jobKey, { namespace: job['namespace'], name: job['name'], facets: { ...(seen?.facets ?? {}), ...((job['facets'] as Json) ?? {}) }, run: run?.['runId'] ?? seen?.run ?? null });
       }
+      let declared: Set<string> | undefined;
       if (run && jobKey) {
         const state = (event['eventType'] as string | undefined) ?? 'OTHER';
+        const r = runIo.get(run['runId']) ?? { job: jobKey, io: new Set<string>(), completed: false };
+        if (state === 'COMPLETE') r.completed = true;
+        runIo.set(run['runId'], r);
+        declared = r.io;
         const at = String(event['eventTime']);
         const facets = (run['facets'] as Json | undefined) ?? {};
         const seen = runs.get(run['runId']);
@@ -202,6 +209,7 @@ export class LineageStore {
         const facets = (d['facets'] as Json | undefined) ?? {};
         const dk = addDataset(d, facets);
         if (direction && jobKey) io.set(`${jobKey}\u0001${direction}\u0001${dk}`, { job: jobKey, direction, dataset: dk });
+        if (direction) declared?.add(`${direction}\u0001${dk}`);
         const schema = facets['schema'] as Json | undefined;
         if (schema && Array.isArray(schema['fields']) && !schema['_deleted']) {
           const fs = (schema['fields'] as Json[]).map((f) => ({ name: String(f['name']), ...(f['type'] !== undefined ? { type: String(f['type']) } : {}), ...(f['description'] ? { description: String(f['description']) } : {}) }));
@@ -358,19 +366,46 @@ export class LineageStore {
     const lineageHash = new Map<string, string>(); // `${job}\u0001${dataset}` (store keys) -> digest of the new facet
     for (const [k, l] of lineage) lineageHash.set(k, digest(l.facet));
     const knownHash = new Map<string, string | null>();
+    // a job whose run completed in this batch: its edges become what that run declared (the last
+    // such run of the batch per job), so a job that stops reading or writing a table loses the edge
+    const completing = new Map<string, string>(); // job id -> run id
+    for (const [runId, r] of runIo) if (r.completed) completing.set(jobIds.get(r.job)!, runId);
+    const currentEdges: CurrentEdge[] = [];
     if (io.size) {
       const es = [...io.values()].map((e) => ({ job: jobIds.get(e.job)!, direction: e.direction, dataset: dsIds.get(e.dataset)! })).sort((a, b) => Number(a.job) - Number(b.job) || (a.direction < b.direction ? -1 : 1) || Number(a.dataset) - Number(b.dataset));
-      const rows = rowsOf<{ job_id: string; dataset_id: string; hash: string | null }>(
+      const rows = rowsOf<{ job_id: string; dataset_id: string; hash: string | null; direction: 'input' | 'output'; namespace: string | null; name: string | null }>(
         await tx.query(
           `WITH ins AS (INSERT INTO lineage.job_datasets (job_id, direction, dataset_id) SELECT * FROM unnest($1::bigint[], $2::varchar[], $3::bigint[])
                         ON CONFLICT (job_id, direction, dataset_id) DO NOTHING RETURNING job_id)
-           SELECT job_id, dataset_id, column_lineage_hash AS hash FROM lineage.job_datasets
-            WHERE job_id = ANY($1::bigint[]) AND dataset_id = ANY($3::bigint[]) AND direction = 'output' AND column_lineage_hash IS NOT NULL`,
-          [es.map((e) => e.job), es.map((e) => e.direction), es.map((e) => e.dataset)],
+           SELECT job_id, dataset_id, column_lineage_hash AS hash, NULL AS direction, NULL AS namespace, NULL AS name FROM lineage.job_datasets
+            WHERE job_id = ANY($1::bigint[]) AND dataset_id = ANY($3::bigint[]) AND direction = 'output' AND column_lineage_hash IS NOT NULL
+           UNION ALL
+           SELECT jd.job_id, jd.dataset_id, NULL, jd.direction, d.namespace, d.name FROM lineage.job_datasets jd JOIN lineage.datasets d ON d.id = jd.dataset_id
+            WHERE jd.job_id = ANY($4::bigint[])`,
+          [es.map((e) => e.job), es.map((e) => e.direction), es.map((e) => e.dataset), [...completing.keys()]],
         ),
       );
-      for (const r of rows) knownHash.set(`${r.job_id}\u0001${r.dataset_id}`, r.hash);
+      for (const r of rows) {
+        if (r.direction) currentEdges.push({ job: r.job_id, direction: r.direction, dataset: r.dataset_id, key: key(r.namespace!, r.name!) });
+        else knownHash.set(`${r.job_id}\u0001${r.dataset_id}`, r.hash);
+      }
+    } else if (completing.size) {
+      const rows = rowsOf<{ job_id: string; dataset_id: string; direction: 'input' | 'output'; namespace: string; name: string }>(
+        await tx.query(
+          `SELECT jd.job_id, jd.dataset_id, jd.direction, d.namespace, d.name FROM lineage.job_datasets jd JOIN lineage.datasets d ON d.id = jd.dataset_id WHERE jd.job_id = ANY($1::bigint[])`,
+          [[...completing.keys()]],
+        ),
+      );
+      for (const r of rows) currentEdges.push({ job: r.job_id, direction: r.direction, dataset: r.dataset_id, key: key(r.namespace, r.name) });
     }
+    // edges inserted by this batch's statement are not in its snapshot: add them
+    const seenEdge = new Set(currentEdges.map((e) => `${e.job}\u0001${e.direction}\u0001${e.dataset}`));
+    for (const e of io.values()) {
+      const j = jobIds.get(e.job)!;
+      const id = dsIds.get(e.dataset)!;
+      if (completing.has(j) && !seenEdge.has(`${j}\u0001${e.direction}\u0001${id}`)) currentEdges.push({ job: j, direction: e.direction, dataset: id, key: e.dataset });
+    }
+    await this.pruneJobEdges(tx, currentEdges, completing, runIo);
     // lineage that did not change since its job last said it: nothing to do
     for (const [k, l] of [...lineage.entries()]) {
       if (l.job && knownHash.get(`${jobIds.get(l.job)}\u0001${dsIds.get(l.dataset)}`) === lineageHash.get(k)) lineage.delete(k);
@@ -460,4 +495,65 @@ export class LineageStore {
       }
     }
   }
+
+  /**
+   * Removes the edges of jobs whose run completed in this batch that the run did not declare, in any
+   * of its events (those of earlier batches are read back from lineage.events), with the column
+   * lineage the job gave for outputs it no longer writes. Marquez does the same through job
+   * versions. Left as they are: a run with no datasets at all (a producer that reports none says
+   * nothing about its inputs), a run that failed or aborted, JobEvents (design-time lineage, added),
+   * and a run that completed before another completed run of the same job (a late event).
+   */
+  private async pruneJobEdges(tx: Queryable, current: CurrentEdge[], completing: Map<string, string>, runIo: Map<string, { io: Set<string> }>): Promise<void> {
+    const candidates = current.filter((e) => !runIo.get(completing.get(e.job)!)?.io.has(`${e.direction}\u0001${e.key}`));
+    if (!candidates.length) return;
+    const runIds = [...new Set(candidates.map((e) => completing.get(e.job)!))];
+    const runs = rowsOf<{ id: string; superseded: boolean; declared: [string, string, string][] }>(
+      await tx.query(
+        `SELECT r.id::text AS id,
+                EXISTS (SELECT 1 FROM lineage.runs o WHERE o.job_id = r.job_id AND o.id <> r.id AND o.state = 'COMPLETE' AND o.ended_at > r.ended_at) AS superseded,
+                (SELECT coalesce(jsonb_agg(jsonb_build_array(x.direction, x.d->>'namespace', x.d->>'name')), '[]')
+                   FROM lineage.events e
+                   CROSS JOIN LATERAL (
+                     SELECT 'input' AS direction, d FROM jsonb_array_elements(CASE WHEN jsonb_typeof(e.payload->'inputs') = 'array' THEN e.payload->'inputs' ELSE '[]' END) d
+                     UNION ALL
+                     SELECT 'output', d FROM jsonb_array_elements(CASE WHEN jsonb_typeof(e.payload->'outputs') = 'array' THEN e.payload->'outputs' ELSE '[]' END) d) x
+                  WHERE e.run_id = r.id) AS declared
+           FROM lineage.runs r WHERE r.id = ANY($1::uuid[])`,
+        [runIds],
+      ),
+    );
+    const byRun = new Map(runs.map((r) => [r.id, r]));
+    const stale = candidates.filter((e) => {
+      const runId = completing.get(e.job)!;
+      const r = byRun.get(runId);
+      if (!r || r.superseded) return false;
+      const declared = new Set([...runIo.get(runId)!.io, ...r.declared.map(([dir, ns, name]) => `${dir}\u0001${key(ns, name)}`)]);
+      return declared.size > 0 && !declared.has(`${e.direction}\u0001${e.key}`);
+    });
+    if (!stale.length) return;
+    stale.sort((a, b) => Number(a.job) - Number(b.job) || (a.direction < b.direction ? -1 : 1) || Number(a.dataset) - Number(b.dataset));
+    const outputs = stale.filter((e) => e.direction === 'output');
+    if (outputs.length) {
+      await tx.query(
+        `DELETE FROM lineage.field_edges fe USING unnest($2::bigint[], $3::bigint[]) AS x(j, d), lineage.fields f
+          WHERE fe.target_field_id = ANY (ARRAY(SELECT id FROM lineage.fields WHERE dataset_id = ANY($1::bigint[])))
+            AND f.id = fe.target_field_id AND f.dataset_id = x.d AND fe.job_id = x.j`,
+        [[...new Set(outputs.map((e) => e.dataset))], outputs.map((e) => e.job), outputs.map((e) => e.dataset)],
+      );
+    }
+    await tx.query(
+      `DELETE FROM lineage.job_datasets jd WHERE jd.job_id = ANY($1::bigint[])
+          AND (jd.job_id, jd.direction, jd.dataset_id) IN (SELECT * FROM unnest($1::bigint[], $2::varchar[], $3::bigint[]))`,
+      [stale.map((e) => e.job), stale.map((e) => e.direction), stale.map((e) => e.dataset)],
+    );
+  }
+}
+
+/** An edge of a job, with its dataset's store key. */
+interface CurrentEdge {
+  job: string;
+  direction: 'input' | 'output';
+  dataset: string;
+  key: string;
 }
