@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import * as http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { Outbox, RUN_EVENTS_TOPIC, RunStateEvent } from '@weir/platform';
+import { Outbox, Retention, RUN_EVENTS_TOPIC, RunStateEvent } from '@weir/platform';
 import { ModelingService } from '@weir/modeling';
 import { ADMIN, admin, startTestApp, TestApp } from './support/test-app';
 import { DataSource } from 'typeorm';
@@ -46,7 +46,12 @@ describe('lineage graph e2e: OpenLineage in, Marquez API, outbox-fed events from
   let files: ReturnType<typeof tempDataDir>;
   let close: () => Promise<void>;
   beforeAll(async () => {
-    ({ t, pg, files, close } = await startIngestionApp());
+    process.env['WEIR_LINEAGE_EVENTS_RETENTION_DAYS'] = '30'; // read when the app starts
+    try {
+      ({ t, pg, files, close } = await startIngestionApp());
+    } finally {
+      delete process.env['WEIR_LINEAGE_EVENTS_RETENTION_DAYS'];
+    }
   });
   afterAll(() => close?.());
   /** Received events are applied to the graph by the outbox dispatcher, right after the 201: wait for it. */
@@ -190,6 +195,34 @@ describe('lineage graph e2e: OpenLineage in, Marquez API, outbox-fed events from
       .expect(201);
     await settle();
     expect(await edges()).toEqual(['input:a', 'output:y']);
+  });
+
+  it('retention deletes raw events older than WEIR_LINEAGE_EVENTS_RETENTION_DAYS, never one not yet applied or of a running run; the graph stays', async () => {
+    const job = { namespace: 'retain', name: 'etl' };
+    const done = randomUUID();
+    const running = randomUUID();
+    await t.http.post('/api/v1/lineage').set(admin).send(runEvent({ job, run: { runId: done }, eventType: 'START' })).expect(201);
+    await t.http.post('/api/v1/lineage').set(admin).send(runEvent({ job, run: { runId: done } })).expect(201);
+    await t.http.post('/api/v1/lineage').set(admin).send(runEvent({ job, run: { runId: running }, eventType: 'START' })).expect(201);
+    await settle();
+    await pg.query(`UPDATE lineage.events SET received_at = now() - interval '40 days' WHERE job_namespace = 'retain'`);
+    const left = async () => (await pg.query(`SELECT run_id::text AS r, event_type AS e FROM lineage.events WHERE job_namespace = 'retain' ORDER BY id`)).rows.map((r) => `${r.r === done ? 'done' : 'running'}:${r.e}`);
+    const retention = t.app.get(Retention);
+    expect(retention.list().map((p) => p.name)).toEqual(['platform.outbox', 'lineage.events']);
+    // an older event still waiting to be applied (here: parked) holds back everything received after it
+    const parked = (await pg.query(`INSERT INTO platform.outbox (topic, payload, created_at, attempts, last_error) VALUES ('lineage.apply', '{"events":[]}', now() - interval '50 days', 1000, 'parked') RETURNING id`)).rows[0].id;
+    await retention.sweep();
+    expect(await left()).toEqual(['done:START', 'done:COMPLETE', 'running:START']);
+    await pg.query(`DELETE FROM platform.outbox WHERE id = $1`, [parked]);
+    const deleted = await retention.sweep();
+    expect(deleted['lineage.events']).toBeGreaterThanOrEqual(2);
+    expect(await left()).toEqual(['running:START']);
+    // the graph keeps what the deleted events said
+    const g = (await t.http.get('/api/v1/lineage').query({ nodeId: 'job:retain:etl', depth: 1 }).set(admin).expect(200)).body.graph;
+    const node = g.find((n: { id: string }) => n.id === 'job:retain:etl');
+    expect(node.inEdges.map((e: { origin: string }) => e.origin)).toEqual(['dataset:pg://src:shop.orders']);
+    expect(node.outEdges.map((e: { destination: string }) => e.destination)).toEqual(['dataset:pg://dwh:mart.orders']);
+    expect(node.data.latestRun).toMatchObject({ id: running, state: 'START' });
   });
 
   it('refuses invalid events with the schema errors, and survives a 12 MB event', async () => {

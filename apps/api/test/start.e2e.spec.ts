@@ -111,5 +111,9 @@ describe('npm start with no DATABASE_URL (embedded PostgreSQL)', () => {
     const s = start({ PORT: 'eighty', WEIR_DATA_DIR: dataDir });
     expect(await s.exited).toBe(78);
     expect(s.out().trim()).toBe('weir: Invalid configuration: PORT must be a TCP port between 1 and 65535 (got "eighty")');
+    // a slice's setting too
+    const l = start({ WEIR_LINEAGE_EVENTS_RETENTION_DAYS: '30d', WEIR_DATA_DIR: dataDir });
+    expect(await l.exited).toBe(78);
+    expect(l.out().trim()).toBe('weir: Invalid configuration: WEIR_LINEAGE_EVENTS_RETENTION_DAYS must be a whole number of days, 0 to keep forever (got "30d")');
   }, 30_000);
 });

@@ -6,6 +6,7 @@ import { keysCommands } from './commands/keys.command';
 import { ingestCommands } from './commands/ingest.command';
 import { modelingCommands } from './commands/modeling.command';
 import { lineageCommands } from './commands/lineage.command';
+import { retentionCommands } from './commands/retention.command';
 
 /** Builds the `weir` program (exported for tests). */
 export function buildProgram(): Command {
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   ingestCommands(program);
   modelingCommands(program);
   lineageCommands(program);
+  retentionCommands(program);
   return program;
 }
 

@@ -62,6 +62,23 @@ describe('weir CLI (real process, real PostgreSQL)', () => {
     expect(cfg.code).toBe(78);
     expect(cfg.stderr.trim()).toBe('weir: Invalid configuration: DATABASE_URL must be a postgres:// URL (got protocol "mysql:")');
   }, 60_000);
+
+  it('retention applies the retention settings now and says what each policy deleted', async () => {
+    const c = new Client({ connectionString: db.url });
+    await c.connect();
+    try {
+      await weir(['migrate'], { DATABASE_URL: db.url });
+      await c.query(`INSERT INTO platform.outbox (topic, payload, dispatched_at) VALUES ('t', '{}', now() - interval '9 days'), ('t', '{}', now() - interval '2 days')`);
+      await c.query(`INSERT INTO lineage.events (kind, event_type, event_time, producer, payload, received_at) VALUES ('JobEvent', NULL, now(), 'p', '{}', now() - interval '40 days')`);
+      const r = await weir(['retention'], { DATABASE_URL: db.url, WEIR_LINEAGE_EVENTS_RETENTION_DAYS: '30' });
+      expect(r.code).toBe(0);
+      expect(r.stdout.trim().split('\n')).toEqual(['platform.outbox: 1 rows deleted', 'lineage.events: 1 rows deleted']);
+      expect(r.stderr).toContain('platform.outbox: deletes dispatched outbox rows older than 7 days');
+      expect((await c.query(`SELECT count(*)::int AS n FROM platform.outbox`)).rows[0].n).toBe(1);
+    } finally {
+      await c.end();
+    }
+  }, 60_000);
 });
 
 describe('weir load / weir runs show', () => {

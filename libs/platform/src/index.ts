@@ -4,7 +4,7 @@
 export { PlatformModule } from './platform.module';
 export type { PlatformModuleOptions } from './platform.module';
 
-export { loadConfig, loadConfigOrExit, ConfigError, WEIR_ROLES, LOG_LEVELS } from './config/weir-config';
+export { loadConfig, loadConfigOrExit, ConfigError, WEIR_ROLES, LOG_LEVELS, parseRetentionDays } from './config/weir-config';
 export type { WeirConfig, WeirRole, LogLevel } from './config/weir-config';
 export { WEIR_CONFIG } from './config/config.tokens';
 
@@ -40,6 +40,8 @@ export { MetricsService } from './observability/metrics.service';
 export { loggerParams, redactUrl, REDACTED_PATHS, requestId } from './observability/logging';
 
 export { Outbox, outboxBackoffMs } from './outbox/outbox';
+export { Retention } from './retention/retention';
+export type { RetentionPolicy } from './retention/retention';
 export type { Queryable, OutboxMessage, OutboxHandler } from './outbox/outbox';
 export { OutboxOrmEntity } from './outbox/outbox.orm-entity';
 export { RUN_EVENTS_TOPIC } from './outbox/run-events';

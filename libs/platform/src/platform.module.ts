@@ -19,6 +19,7 @@ import { MetricsController } from './observability/metrics.controller';
 import { HealthController } from './health/health.controller';
 import { loggerParams } from './observability/logging';
 import { Outbox } from './outbox/outbox';
+import { Retention } from './retention/retention';
 
 /** What the process resolved at boot and hands to the kernel. */
 export interface PlatformModuleOptions {
@@ -61,9 +62,10 @@ export class PlatformModule implements OnApplicationShutdown {
         ApiKeysService,
         ApiKeyGuard,
         MetricsService,
+        Retention,
         Outbox,
       ],
-      exports: [WEIR_CONFIG, Warehouse, ApiKeysService, ApiKeyGuard, MetricsService, Outbox],
+      exports: [WEIR_CONFIG, Warehouse, ApiKeysService, ApiKeyGuard, MetricsService, Outbox, Retention],
     };
   }
 

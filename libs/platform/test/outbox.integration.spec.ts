@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { controlPlaneOptions, loadConfig, Outbox, OutboxMessage } from '../src';
+import { controlPlaneOptions, loadConfig, MetricsService, Outbox, OutboxMessage, Retention } from '../src';
 import { createTestDatabase, TestDatabase } from '../src/testing';
 
 describe('transactional outbox (real PostgreSQL)', () => {
@@ -92,5 +92,29 @@ describe('transactional outbox (real PostgreSQL)', () => {
     await outbox.drain(2000);
     const [row] = await ds.query(`SELECT attempts, dispatched_at, last_error FROM platform.outbox`);
     expect(row).toEqual({ attempts: 1, dispatched_at: null, last_error: 'always' });
+  });
+
+  it('retention deletes dispatched rows older than WEIR_OUTBOX_RETENTION_DAYS, in batches; pending and parked rows stay', async () => {
+    const config = loadConfig({ DATABASE_URL: db.url, WEIR_ROLES: 'api', WEIR_OUTBOX_RETENTION_DAYS: '7' });
+    const metrics = new MetricsService();
+    const retention = new Retention(ds, config, metrics);
+    retention.batchSize = 2;
+    outbox = new Outbox(ds, config, retention);
+    expect(retention.list()).toEqual([{ name: 'platform.outbox', describe: 'dispatched outbox rows older than 7 days' }]);
+    // 5 old dispatched, 1 recent dispatched, 1 old pending, 1 old parked
+    await ds.query(`INSERT INTO platform.outbox (topic, payload, dispatched_at) SELECT 't', '{}', now() - interval '8 days' FROM generate_series(1, 5)`);
+    await ds.query(`INSERT INTO platform.outbox (topic, payload, dispatched_at) VALUES ('t', '{"recent":true}', now() - interval '6 days')`);
+    await ds.query(`INSERT INTO platform.outbox (topic, payload, created_at) VALUES ('t', '{"pending":true}', now() - interval '30 days')`);
+    await ds.query(`INSERT INTO platform.outbox (topic, payload, attempts, last_error, created_at) VALUES ('t', '{"parked":true}', 20, 'boom', now() - interval '30 days')`);
+    expect(await retention.sweep()).toEqual({ 'platform.outbox': 5 });
+    const left = (await ds.query(`SELECT payload FROM platform.outbox ORDER BY id`)).map((r: { payload: unknown }) => r.payload);
+    expect(left).toEqual([{ recent: true }, { pending: true }, { parked: true }]);
+    expect(await metrics.registry.getSingleMetricAsString('weir_retention_deleted_rows_total')).toContain('weir_retention_deleted_rows_total{policy="platform.outbox"} 5');
+    expect(await retention.sweep()).toEqual({ 'platform.outbox': 0 });
+    // 0 keeps everything: no policy
+    const keep = new Retention(ds, loadConfig({ DATABASE_URL: db.url, WEIR_ROLES: 'api', WEIR_OUTBOX_RETENTION_DAYS: '0' }), new MetricsService());
+    new Outbox(ds, loadConfig({ DATABASE_URL: db.url, WEIR_ROLES: 'api', WEIR_OUTBOX_RETENTION_DAYS: '0' }), keep);
+    expect(keep.list()).toEqual([]);
+    expect(() => loadConfig({ WEIR_OUTBOX_RETENTION_DAYS: '7d' })).toThrow('WEIR_OUTBOX_RETENTION_DAYS must be a whole number of days');
   });
 });

@@ -1,3 +1,4 @@
+import { parseRetentionDays } from '@weir/platform';
 /** Lineage settings, from the environment (see README). */
 export interface LineageConfig {
   /** Where Weir forwards the OpenLineage events it emits (WEIR_OPENLINEAGE_URL, e.g. `http://marquez:5000/api/v1/lineage`); unset: kept in Weir only. */
@@ -8,6 +9,8 @@ export interface LineageConfig {
   namespace: string;
   /** Largest accepted OpenLineage event, bytes (WEIR_OPENLINEAGE_MAX_BYTES, default 32 MiB). */
   maxEventBytes: number;
+  /** Days raw events are kept in lineage.events (WEIR_LINEAGE_EVENTS_RETENTION_DAYS, default 0: forever). The graph keeps what they said. */
+  eventRetentionDays: number;
 }
 
 export const LINEAGE_CONFIG = Symbol('LINEAGE_CONFIG');
@@ -32,5 +35,6 @@ export function lineageConfig(env: Record<string, string | undefined> = process.
     forwardApiKey: env['WEIR_OPENLINEAGE_API_KEY']?.trim() || undefined,
     namespace: env['WEIR_OPENLINEAGE_NAMESPACE']?.trim() || 'weir',
     maxEventBytes: max ? Number(max) : 32 * 1024 * 1024,
+    eventRetentionDays: parseRetentionDays(env, 'WEIR_LINEAGE_EVENTS_RETENTION_DAYS', 0),
   };
 }

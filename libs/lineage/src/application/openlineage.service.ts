@@ -1,6 +1,6 @@
-import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { Outbox, OutboxMessage, Queryable, RUN_EVENTS_TOPIC, RunStateEvent, ValidationError, Warehouse, WEIR_CONFIG, WeirConfig } from '@weir/platform';
+import { Outbox, OutboxMessage, Queryable, Retention, RUN_EVENTS_TOPIC, RunStateEvent, ValidationError, Warehouse, WEIR_CONFIG, WeirConfig } from '@weir/platform';
 import { validateOpenLineageEvent } from '../domain/openlineage-validator';
 import { LineageStore, StoreItem } from '../infrastructure/lineage-store';
 import { LINEAGE_CONFIG, LineageConfig } from './lineage.config';
@@ -40,6 +40,7 @@ export class OpenLineageService implements OnModuleInit {
     warehouse: Warehouse,
     @Inject(LINEAGE_CONFIG) private readonly config: LineageConfig,
     @Inject(WEIR_CONFIG) private readonly weir: WeirConfig,
+    @Optional() private readonly retention?: Retention,
   ) {
     this.translator = new RunEventTranslator(warehouse, config.namespace);
   }
@@ -48,6 +49,28 @@ export class OpenLineageService implements OnModuleInit {
     this.outbox.subscribe<RunStateEvent>(RUN_EVENTS_TOPIC, (msgs, tx) => this.onRunEvents(msgs, tx), { batchSize: 50 });
     this.outbox.subscribe<{ events: string[] }>(APPLY_TOPIC, (msgs, tx) => this.onReceived(msgs, tx), { batchSize: 10 });
     if (this.config.forwardUrl) this.outbox.subscribe<unknown>(FORWARD_TOPIC, (msgs) => this.forward(msgs), { batchSize: 50, maxAttempts: 30 });
+    const days = this.config.eventRetentionDays;
+    if (this.retention && days > 0) {
+      this.retention.register({
+        name: 'lineage.events',
+        describe: `raw OpenLineage events older than ${days} days (the graph keeps what they said)`,
+        // never an event not applied yet, nor one of a run still running (a completing run reads its
+        // earlier events back to know which tables it declared)
+        deleteBatch: async (ds, limit) => {
+          const pending = await this.outbox.oldestPending(APPLY_TOPIC);
+          const [{ n }] = await ds.query(
+            `WITH d AS (DELETE FROM lineage.events WHERE id = ANY (ARRAY(
+                SELECT e.id FROM lineage.events e
+                 WHERE e.received_at < now() - make_interval(days => $1) AND ($3::timestamptz IS NULL OR e.received_at < $3)
+                   AND (e.run_id IS NULL OR NOT EXISTS (SELECT 1 FROM lineage.runs r WHERE r.id = e.run_id AND r.state NOT IN ('COMPLETE', 'FAIL', 'ABORT')))
+                 ORDER BY e.received_at LIMIT $2)) RETURNING 1)
+             SELECT count(*)::int AS n FROM d`,
+            [days, limit, pending],
+          );
+          return n;
+        },
+      });
+    }
   }
 
   /** Validates and stores one OpenLineage event. Throws 400 LINEAGE.INVALID_EVENT with the schema errors. */

@@ -22,6 +22,8 @@ export interface WeirConfig {
   migrate: 'auto' | 'off';
   /** Port of the embedded PostgreSQL (PORT_REGISTRY: embedded-postgres). */
   embeddedPgPort: number;
+  /** Days dispatched outbox rows are kept (WEIR_OUTBOX_RETENTION_DAYS, default 7; 0 keeps them). */
+  outboxRetentionDays: number;
 }
 
 /** Thrown when an environment variable has a bad value; the message names the variable. */
@@ -66,6 +68,14 @@ function parsePostgresUrl(env: Env, name: string): string | undefined {
   return raw;
 }
 
+/** A whole number of days, 0 or more (0: keep forever). */
+export function parseRetentionDays(env: Env, name: string, fallback: number): number {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) > 36500) throw new ConfigError(name, `must be a whole number of days, 0 to keep forever (got "${raw}")`);
+  return Number(raw);
+}
+
 function parseEnum<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
   const raw = nonEmpty(env, name);
   if (raw === undefined) return fallback;
@@ -106,6 +116,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     logLevel: parseEnum(env, 'WEIR_LOG_LEVEL', LOG_LEVELS, 'info'),
     migrate: parseEnum(env, 'WEIR_MIGRATE', ['auto', 'off'] as const, 'auto'),
     embeddedPgPort: parsePort(env, 'WEIR_PG_PORT', 5433),
+    outboxRetentionDays: parseRetentionDays(env, 'WEIR_OUTBOX_RETENTION_DAYS', 7),
   };
 }
 

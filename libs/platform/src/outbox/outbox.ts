@@ -1,7 +1,8 @@
-import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, Optional } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { WEIR_CONFIG } from '../config/config.tokens';
 import type { WeirConfig } from '../config/weir-config';
+import { Retention } from '../retention/retention';
 
 /** Anything that runs SQL inside the caller's transaction: a pg client, a TypeORM EntityManager or QueryRunner. */
 export interface Queryable {
@@ -63,7 +64,31 @@ export class Outbox implements OnApplicationBootstrap, BeforeApplicationShutdown
   constructor(
     private readonly ds: DataSource,
     @Inject(WEIR_CONFIG) private readonly config: WeirConfig,
-  ) {}
+    @Optional() retention?: Retention,
+  ) {
+    const days = config.outboxRetentionDays;
+    if (retention && days > 0) {
+      retention.register({
+        name: 'platform.outbox',
+        describe: `dispatched outbox rows older than ${days} days`,
+        deleteBatch: async (ds, limit) => {
+          const [{ n }] = await ds.query(
+            `WITH d AS (DELETE FROM platform.outbox WHERE id = ANY (ARRAY(
+                SELECT id FROM platform.outbox WHERE dispatched_at < now() - make_interval(days => $1) ORDER BY id LIMIT $2)) RETURNING 1)
+             SELECT count(*)::int AS n FROM d`,
+            [days, limit],
+          );
+          return n;
+        },
+      });
+    }
+  }
+
+  /** When the oldest event of `topic` still to dispatch was written (parked ones included); null when none is. */
+  async oldestPending(topic: string): Promise<Date | null> {
+    const [row] = await this.ds.query(`SELECT min(created_at) AS at FROM platform.outbox WHERE topic = $1 AND dispatched_at IS NULL`, [topic]);
+    return row?.at ?? null;
+  }
 
   /** Writes an event in the caller's transaction (`tx` must be the connection doing the state change). */
   async publish(tx: Queryable, topic: string, payload: unknown, key?: string): Promise<void> {

@@ -1,0 +1,22 @@
+import { Command } from 'commander';
+import { Retention } from '@weir/platform';
+import { LineageModule } from '@weir/lineage';
+import { withContext } from '../context';
+import { say } from '../output';
+
+/** `weir retention`: applies the retention policies now (workers also do it every hour). */
+export function retentionCommands(program: Command): void {
+  program
+    .command('retention')
+    .description('delete what is kept only for a while (WEIR_OUTBOX_RETENTION_DAYS, WEIR_LINEAGE_EVENTS_RETENTION_DAYS) now; workers do it hourly')
+    .action(async () => {
+      const deleted = await withContext({ modules: [LineageModule] }, async (ctx) => {
+        const r = ctx.get(Retention);
+        const policies = r.list();
+        if (!policies.length) say('no retention policy is set (both retention settings are 0)');
+        for (const p of policies) say(`${p.name}: deletes ${p.describe}`);
+        return r.sweep();
+      });
+      for (const [name, n] of Object.entries(deleted)) process.stdout.write(`${name}: ${n} rows deleted\n`);
+    });
+}

@@ -1,0 +1,98 @@
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Counter } from 'prom-client';
+import { DataSource } from 'typeorm';
+import { WEIR_CONFIG } from '../config/config.tokens';
+import type { WeirConfig } from '../config/weir-config';
+import { MetricsService } from '../observability/metrics.service';
+
+/** One retention rule: what it deletes, and the statement that deletes at most `limit` rows of it. */
+export interface RetentionPolicy {
+  /** Short name, used in logs and as the metric label (e.g. `platform.outbox`). */
+  name: string;
+  /** What is deleted, for the log line (e.g. `dispatched outbox rows older than 7 days`). */
+  describe: string;
+  /** Deletes at most `limit` rows and returns how many it deleted; called until it deletes fewer. */
+  deleteBatch(ds: DataSource, limit: number): Promise<number>;
+}
+
+/**
+ * Deletes what is kept only for a while (dispatched outbox rows, old raw lineage events), so the
+ * control-plane tables do not grow without bound. Slices register their policies at module init;
+ * worker processes sweep a minute after start and then every hour, in batches of
+ * {@link Retention.batchSize} rows (short transactions, no long locks), and `weir retention` sweeps
+ * on demand. Several workers sweeping at once only repeat each other's deletes.
+ */
+@Injectable()
+export class Retention implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly log = new Logger('Retention');
+  private readonly policies: RetentionPolicy[] = [];
+  private readonly deleted: Counter<'policy'>;
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<unknown>;
+  private stopped = false;
+  batchSize = 10_000;
+  firstSweepMs = 60_000;
+  intervalMs = 3_600_000;
+
+  constructor(
+    private readonly ds: DataSource,
+    @Inject(WEIR_CONFIG) private readonly config: WeirConfig,
+    metrics: MetricsService,
+  ) {
+    this.deleted = new Counter({ name: 'weir_retention_deleted_rows_total', help: 'Rows deleted by retention policies', labelNames: ['policy'], registers: [metrics.registry] });
+  }
+
+  register(policy: RetentionPolicy): void {
+    if (this.policies.some((p) => p.name === policy.name)) throw new Error(`retention policy "${policy.name}" is already registered`);
+    this.policies.push(policy);
+  }
+
+  /** The registered policies' names and descriptions. */
+  list(): { name: string; describe: string }[] {
+    return this.policies.map(({ name, describe }) => ({ name, describe }));
+  }
+
+  /** Applies every policy once, to the end; returns the rows deleted per policy. */
+  async sweep(): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const p of this.policies) {
+      const t0 = Date.now();
+      let n = 0;
+      for (;;) {
+        if (this.stopped) break;
+        const k = await p.deleteBatch(this.ds, this.batchSize);
+        n += k;
+        this.deleted.inc({ policy: p.name }, k);
+        if (k < this.batchSize) break;
+      }
+      out[p.name] = n;
+      if (n > 0) this.log.log(`${p.name}: deleted ${n} ${p.describe} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    }
+    return out;
+  }
+
+  onApplicationBootstrap(): void {
+    if (!this.config.roles.has('worker')) return;
+    const tick = () => {
+      if (this.stopped || this.running) return;
+      this.running = this.sweep()
+        .catch((e: unknown) => this.log.error(`retention sweep failed (next try in ${this.intervalMs / 60_000} min): ${e instanceof Error ? e.message : String(e)}`))
+        .finally(() => (this.running = undefined));
+    };
+    this.timer = setTimeout(() => {
+      tick();
+      this.timer = setInterval(tick, this.intervalMs);
+      this.timer.unref();
+    }, this.firstSweepMs);
+    this.timer.unref();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) {
+      clearTimeout(this.timer);
+      clearInterval(this.timer);
+    }
+    await this.running;
+  }
+}
