@@ -197,6 +197,42 @@ describe('lineage graph e2e: OpenLineage in, Marquez API, outbox-fed events from
     expect(await edges()).toEqual(['input:a', 'output:y']);
   });
 
+  it('turns dataset-level column lineage (the facet\'s `dataset` entries) into INDIRECT edges to every column of the output', async () => {
+    const cl = (dataset: unknown[]) => ({
+      _producer: 'https://example.com/p',
+      _schemaURL: 'https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json',
+      fields: { id: { inputFields: [{ namespace: 'pg://dl', name: 'src', field: 'id', transformations: [{ type: 'DIRECT', subtype: 'IDENTITY' }] }] } },
+      dataset,
+    });
+    const schema = (names: string[]) => ({ _producer: 'https://example.com/p', _schemaURL: 'https://openlineage.io/spec/facets/1-2-0/SchemaDatasetFacet.json', fields: names.map((name) => ({ name, type: 'text' })) });
+    const ev = (names: string[], dataset: unknown[]) =>
+      runEvent({ job: { namespace: 'dl', name: 'filtered' }, inputs: [{ namespace: 'pg://dl', name: 'src' }], outputs: [{ namespace: 'pg://dl', name: 'out', facets: { schema: schema(names), columnLineage: cl(dataset) } }] });
+    const filter = [{ namespace: 'pg://dl', name: 'src', field: 'status', transformations: [{ type: 'INDIRECT', subtype: 'FILTER' }] }];
+    const inputsOf = async (col: string) => {
+      const g = (await t.http.get('/api/v1/column-lineage').query({ nodeId: `datasetField:pg://dl:out:${col}`, depth: 1 }).set(admin).expect(200)).body.graph;
+      return g
+        .find((n: { id: string }) => n.id === `datasetField:pg://dl:out:${col}`)
+        .data.inputFields.map((i: { field: string; transformations: { type: string; subtype: string }[] }) => `${i.field}:${i.transformations.map((x) => `${x.type}/${x.subtype}`).join('+')}`)
+        .sort();
+    };
+    await t.http.post('/api/v1/lineage').set(admin).send(ev(['id', 'note'], filter)).expect(201);
+    await settle();
+    expect(await inputsOf('id')).toEqual(['id:DIRECT/IDENTITY', 'status:INDIRECT/FILTER']);
+    // a column with no lineage of its own still depends on the filter
+    expect(await inputsOf('note')).toEqual(['status:INDIRECT/FILTER']);
+    // impact of the filter column reaches every output column
+    const imp = (await t.http.get('/api/lineage/impact').query({ dataset: 'pg://dl:src', column: 'status' }).set(admin).expect(200)).body;
+    expect(imp.columns.map((c: { column: string }) => c.column).sort()).toEqual(['id', 'note']);
+    // a column the schema gains later gets the dataset-level edge too (same facet)
+    await t.http.post('/api/v1/lineage').set(admin).send(ev(['id', 'note', 'extra'], filter)).expect(201);
+    await settle();
+    expect(await inputsOf('extra')).toEqual(['status:INDIRECT/FILTER']);
+    // the job drops the filter: its dataset-level edges go
+    await t.http.post('/api/v1/lineage').set(admin).send(ev(['id', 'note', 'extra'], [])).expect(201);
+    await settle();
+    expect(await inputsOf('id')).toEqual(['id:DIRECT/IDENTITY']);
+  });
+
   it('retention deletes raw events older than WEIR_LINEAGE_EVENTS_RETENTION_DAYS, never one not yet applied or of a running run; the graph stays', async () => {
     const job = { namespace: 'retain', name: 'etl' };
     const done = randomUUID();

@@ -52,8 +52,10 @@ function digest(facet: Json): string {
 
 
 /** Transformation of an OpenLineage input field, with the deprecated 1-0 fields as fallback. */
-function transformationsOf(inputField: Json, outputField: Json): { type: 'DIRECT' | 'INDIRECT'; subtype: string; description: string | null }[] {
+function transformationsOf(inputField: Json, outputField: Json, datasetLevel = false): { type: 'DIRECT' | 'INDIRECT'; subtype: string; description: string | null }[] {
   const ts = Array.isArray(inputField['transformations']) ? (inputField['transformations'] as Json[]) : [];
+  // dataset-level lineage affects the whole dataset, not a value: INDIRECT unless told otherwise
+  if (!ts.length && datasetLevel) return [{ type: 'INDIRECT', subtype: 'INDIRECT', description: null }];
   if (ts.length) {
     return ts.map((t) => ({
       type: t['type'] === 'INDIRECT' ? 'INDIRECT' : 'DIRECT',
@@ -69,6 +71,12 @@ function transformationsOf(inputField: Json, outputField: Json): { type: 'DIRECT
       description: typeof outputField['transformationDescription'] === 'string' ? outputField['transformationDescription'] : null,
     },
   ];
+}
+
+/** The dataset-level entries of a column-lineage facet (OpenLineage 1-2-0 `dataset`): inputs that affect the whole output. */
+function datasetLevelOf(facet: Json): Json[] {
+  const d = facet['dataset'];
+  return Array.isArray(d) ? (d as Json[]).filter((i) => i && typeof i['namespace'] === 'string' && typeof i['name'] === 'string' && typeof i['field'] === 'string') : [];
 }
 
 interface RunRow {
@@ -222,6 +230,7 @@ export class LineageStore {
           for (const f of Object.values((cl['fields'] as Json) ?? {}) as Json[]) {
             for (const i of (f['inputFields'] as Json[] | undefined) ?? []) addDataset(i, {});
           }
+          for (const i of datasetLevelOf(cl)) addDataset(i, {});
           lineage.set(`${jobKey ?? ''}\u0001${dk}`, { job: jobKey, dataset: dk, facet: cl });
         }
       }
@@ -408,12 +417,27 @@ export class LineageStore {
     await this.pruneJobEdges(tx, currentEdges, completing, runIo);
     // lineage that did not change since its job last said it: nothing to do
     for (const [k, l] of [...lineage.entries()]) {
-      if (l.job && knownHash.get(`${jobIds.get(l.job)}\u0001${dsIds.get(l.dataset)}`) === lineageHash.get(k)) lineage.delete(k);
+      // (dataset-level lineage also reaches the columns a new schema version adds)
+      const newColumns = datasetLevelOf(l.facet).length > 0 && changedSchemas.has(dsIds.get(l.dataset)!);
+      if (l.job && !newColumns && knownHash.get(`${jobIds.get(l.job)}\u0001${dsIds.get(l.dataset)}`) === lineageHash.get(k)) lineage.delete(k);
     }
+    // dataset-level lineage (the facet's `dataset` entries) feeds every column of the output: those
+    // the facet names and those of the output's latest schema
+    const outputFieldsOf = (l: { dataset: string; facet: Json }): string[] => {
+      const names = new Set(Object.keys((l.facet['fields'] as Json) ?? {}));
+      const seq = schemas.get(l.dataset);
+      for (const f of seq?.[seq.length - 1] ?? dsFound.get(l.dataset)?.fields ?? []) names.add(String(f['name']));
+      return [...names];
+    };
     for (const l of lineage.values()) {
       for (const [out, f] of Object.entries((l.facet['fields'] as Json) ?? {}) as [string, Json][]) {
         addField(l.dataset, out, null, null);
         for (const i of (f['inputFields'] as Json[] | undefined) ?? []) addField(key(i['namespace'], i['name']), String(i['field']), null, null);
+      }
+      const dsLevel = datasetLevelOf(l.facet);
+      if (dsLevel.length) {
+        for (const out of outputFieldsOf(l)) addField(l.dataset, out, null, null);
+        for (const i of dsLevel) addField(key(i['namespace'], i['name']), String(i['field']), null, null);
       }
     }
 
@@ -448,30 +472,46 @@ export class LineageStore {
       }
     }
 
-    // field-derives-from-field: what a job says of an output's columns replaces what it said before
+    // field-derives-from-field: what a job says of an output's columns replaces all it said before of
+    // that output (columns it no longer names included)
     if (lineage.size) {
-      const scope = new Map<string, string | null>(); // target field -> job that restates it
+      const restated = new Set<string>(); // `${output dataset id}/${job id}`
       const edges = new Map<string, { target: string; source: string; type: string; subtype: string; job: string | null; description: string | null }>();
       for (const l of lineage.values()) {
         const jobId = l.job ? jobIds.get(l.job)! : null;
         const outId = dsIds.get(l.dataset)!;
+        restated.add(`${outId}/${jobId ?? ''}`);
         for (const [out, f] of Object.entries((l.facet['fields'] as Json) ?? {}) as [string, Json][]) {
           const target = fieldIds.get(`${outId}\u0001${out}`)!;
-          scope.set(target, jobId);
           for (const i of (f['inputFields'] as Json[] | undefined) ?? []) {
             const source = fieldIds.get(`${dsIds.get(key(i['namespace'], i['name']))}\u0001${String(i['field'])}`)!;
             for (const t of transformationsOf(i, f)) edges.set(`${target}/${source}/${t.type}/${t.subtype}/${jobId ?? ''}`, { target, source, ...t, job: jobId });
           }
         }
+        const dsLevel = datasetLevelOf(l.facet);
+        if (dsLevel.length) {
+          for (const out of outputFieldsOf(l)) {
+            const target = fieldIds.get(`${outId}\u0001${out}`)!;
+              for (const i of dsLevel) {
+              const source = fieldIds.get(`${dsIds.get(key(i['namespace'], i['name']))}\u0001${String(i['field'])}`)!;
+              for (const t of transformationsOf(i, {}, true)) edges.set(`${target}/${source}/${t.type}/${t.subtype}/${jobId ?? ''}`, { target, source, ...t, job: jobId });
+            }
+          }
+        }
       }
       const ek = (t: string, s: string, type: string, subtype: string, job: string | null) => `${t}/${s}/${type}/${subtype}/${job ?? ''}`;
-      const existing = rowsOf<{ id: string; t: string; s: string; type: string; subtype: string; job_id: string | null; description: string | null }>(
-        await tx.query(`SELECT id, target_field_id AS t, source_field_id AS s, type, subtype, job_id, description FROM lineage.field_edges WHERE target_field_id = ANY($1::bigint[])`, [[...scope.keys()]]),
+      const existing = rowsOf<{ id: string; t: string; s: string; type: string; subtype: string; job_id: string | null; description: string | null; d: string }>(
+        await tx.query(
+          `SELECT e.id, e.target_field_id AS t, e.source_field_id AS s, e.type, e.subtype, e.job_id, e.description, f.dataset_id AS d
+             FROM lineage.field_edges e JOIN lineage.fields f ON f.id = e.target_field_id
+            WHERE e.target_field_id = ANY (ARRAY(SELECT id FROM lineage.fields WHERE dataset_id = ANY($1::bigint[])))`,
+          [[...new Set([...lineage.values()].map((l) => dsIds.get(l.dataset)!))]],
+        ),
       );
       const have = new Map(existing.map((e) => [ek(e.t, e.s, e.type, e.subtype, e.job_id), e]));
       const want = new Map([...edges.values()].map((e) => [ek(e.target, e.source, e.type, e.subtype, e.job), e]));
-      // what the same job said before about these columns and says no more
-      const gone = existing.filter((e) => scope.has(e.t) && (scope.get(e.t) ?? null) === (e.job_id ?? null) && !want.has(ek(e.t, e.s, e.type, e.subtype, e.job_id)));
+      // what the same job said before about these outputs and says no more
+      const gone = existing.filter((e) => restated.has(`${e.d}/${e.job_id ?? ''}`) && !want.has(ek(e.t, e.s, e.type, e.subtype, e.job_id)));
       const upsert = [...want.entries()]
         .filter(([k, e]) => have.get(k)?.description !== e.description || !have.has(k))
         .map(([, e]) => e)
