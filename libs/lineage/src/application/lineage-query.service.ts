@@ -78,6 +78,17 @@ export class LineageQueryService {
     return { namespaces: rows };
   }
 
+  /** Marquez `GET /api/v1/events/lineage`: the raw events, as received, by event time (ties by arrival). */
+  async events(q: { before?: string; after?: string; sortDirection: 'asc' | 'desc'; limit: number; offset: number }): Promise<{ events: unknown[]; totalCount: number }> {
+    const dir = q.sortDirection === 'asc' ? 'ASC' : 'DESC';
+    const range = [q.before ?? 'infinity', q.after ?? '-infinity'];
+    const [rows, [{ n }]] = await Promise.all([
+      this.ds.query(`SELECT payload FROM lineage.events WHERE event_time < $1::timestamptz AND event_time >= $2::timestamptz ORDER BY event_time ${dir}, id ${dir} LIMIT $3 OFFSET $4`, [...range, q.limit, q.offset]),
+      this.ds.query(`SELECT count(*)::int AS n FROM lineage.events WHERE event_time < $1::timestamptz AND event_time >= $2::timestamptz`, range),
+    ]);
+    return { events: rows.map((r: { payload: unknown }) => r.payload), totalCount: n };
+  }
+
   private async namespaceExists(ns: string): Promise<void> {
     const [row] = await this.ds.query(`SELECT 1 FROM lineage.namespaces WHERE name = $1`, [ns]);
     if (!row) throw new NotFoundError('LINEAGE.NAMESPACE_NOT_FOUND', `No namespace ${JSON.stringify(ns)}`);

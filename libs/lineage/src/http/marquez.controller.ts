@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsISO8601, IsOptional, Max, Min } from 'class-validator';
 import { ValidationError } from '@weir/platform';
 import { OpenLineageService } from '../application/openlineage.service';
 import { LineageQueryService } from '../application/lineage-query.service';
@@ -44,6 +44,23 @@ export class PageQueryDto {
   @IsInt()
   @Min(0)
   offset?: number;
+}
+
+export class EventsQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ description: 'only events with eventTime before this instant (ISO 8601)', example: '2026-11-22T00:00:00Z' })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  before?: string;
+
+  @ApiPropertyOptional({ description: 'only events with eventTime at or after this instant (ISO 8601)', example: '2026-11-21T00:00:00Z' })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  after?: string;
+
+  @ApiPropertyOptional({ enum: ['desc', 'asc'], default: 'desc', description: 'by eventTime' })
+  @IsOptional()
+  @IsIn(['desc', 'asc'])
+  sortDirection?: 'desc' | 'asc';
 }
 
 /**
@@ -96,6 +113,12 @@ export class MarquezController {
   @ApiOkResponse({ schema: { type: 'object', properties: { graph: { type: 'array', items: { type: 'object' } } } } })
   columnLineage(@Query() q: ColumnLineageQueryDto) {
     return this.query.columnLineage(q.nodeId, q.depth, q.withDownstream ?? false);
+  }
+
+  @Get('events/lineage')
+  @ApiOperation({ summary: 'The raw OpenLineage events received and emitted, by eventTime (Marquez shape: { events, totalCount })' })
+  events(@Query() q: EventsQueryDto) {
+    return this.query.events({ before: q.before, after: q.after, sortDirection: q.sortDirection ?? 'desc', limit: q.limit ?? 100, offset: q.offset ?? 0 });
   }
 
   @Get('namespaces')

@@ -251,6 +251,7 @@ export class LineageFieldEdgeOrmEntity {
 @Entity({ schema: 'lineage', name: 'events' })
 @Index('IDX_lineage_events_run', ['runId'])
 @Index('IDX_lineage_events_received', ['receivedAt'])
+@Index('IDX_lineage_events_time', ['eventTime', 'id'])
 @Check('CHK_lineage_events_kind', `"kind" IN ('RunEvent', 'DatasetEvent', 'JobEvent')`)
 export class LineageEventOrmEntity {
   @PrimaryGeneratedColumn('increment', { type: 'bigint', primaryKeyConstraintName: 'PK_lineage_events' })
