@@ -195,6 +195,48 @@ describe('lineage graph e2e: OpenLineage in, Marquez API, outbox-fed events from
       .expect(201);
     await settle();
     expect(await edges()).toEqual(['input:a', 'output:y']);
+
+    // overlapping runs: A starts reading a, B starts reading b, A completes, then B: the edges end as
+    // B declared them (b, which A's completion took away, comes back)
+    const [A, B] = [randomUUID(), randomUUID()];
+    await send(
+      runEvent({ job, run: { runId: A }, eventType: 'START', eventTime: at(10), inputs: [ds('a')], outputs: [] }),
+      runEvent({ job, run: { runId: B }, eventType: 'START', eventTime: at(11), inputs: [ds('b')], outputs: [] }),
+      runEvent({ job, run: { runId: A }, eventType: 'COMPLETE', eventTime: at(12), inputs: [], outputs: [ds('y')] }),
+    );
+    expect(await edges()).toEqual(['input:a', 'output:y']);
+    await send(runEvent({ job, run: { runId: B }, eventType: 'COMPLETE', eventTime: at(13), inputs: [], outputs: [ds('y')] }));
+    expect(await edges()).toEqual(['input:b', 'output:y']);
+
+    // two runs completing in one batch: the one that ended last decides, whatever the order received
+    const [C, D] = [randomUUID(), randomUUID()];
+    await t.http
+      .post('/api/v1/lineage/batch')
+      .set(admin)
+      .send([
+        runEvent({ job, run: { runId: C }, eventType: 'START', eventTime: at(20), inputs: [ds('a')], outputs: [] }),
+        runEvent({ job, run: { runId: D }, eventType: 'START', eventTime: at(21), inputs: [ds('c')], outputs: [] }),
+        runEvent({ job, run: { runId: C }, eventType: 'COMPLETE', eventTime: at(23), inputs: [], outputs: [ds('y')] }),
+        runEvent({ job, run: { runId: D }, eventType: 'COMPLETE', eventTime: at(22), inputs: [], outputs: [ds('y')] }),
+      ])
+      .expect(201);
+    await settle();
+    expect(await edges()).toEqual(['input:a', 'output:y']);
+
+    // column lineage: an older event arriving late does not replace what the job said later
+    const sourcesOfY = async () =>
+      (
+        await pg.query(
+          `SELECT sd.name || '.' || s.name AS s FROM lineage.field_edges e JOIN lineage.fields t ON t.id = e.target_field_id JOIN lineage.datasets td ON td.id = t.dataset_id
+             JOIN lineage.fields s ON s.id = e.source_field_id JOIN lineage.datasets sd ON sd.id = s.dataset_id JOIN lineage.jobs j ON j.id = e.job_id
+            WHERE j.namespace = 'prune' AND td.name = 'y' ORDER BY 1`,
+        )
+      ).rows.map((r) => r.s);
+    expect(await sourcesOfY()).toEqual(['a.id']);
+    await send(runEvent({ job, run: { runId: randomUUID() }, eventType: 'RUNNING', eventTime: at(2), inputs: [], outputs: [lineageTo('b', 'y')] }));
+    expect(await sourcesOfY()).toEqual(['a.id']);
+    await send(runEvent({ job, run: { runId: randomUUID() }, eventType: 'RUNNING', eventTime: at(30), inputs: [], outputs: [lineageTo('b', 'y')] }));
+    expect(await sourcesOfY()).toEqual(['b.id']);
   });
 
   it('turns dataset-level column lineage (the facet\'s `dataset` entries) into INDIRECT edges to every column of the output', async () => {
@@ -227,6 +269,16 @@ describe('lineage graph e2e: OpenLineage in, Marquez API, outbox-fed events from
     await t.http.post('/api/v1/lineage').set(admin).send(ev(['id', 'note', 'extra'], filter)).expect(201);
     await settle();
     expect(await inputsOf('extra')).toEqual(['status:INDIRECT/FILTER']);
+    // the schema grows in one batch, the same facet comes in the next: the new column gets the edge
+    await t.http
+      .post('/api/v1/lineage')
+      .set(admin)
+      .send(runEvent({ job: { namespace: 'dl', name: 'filtered' }, eventType: 'START', inputs: [], outputs: [{ namespace: 'pg://dl', name: 'out', facets: { schema: schema(['id', 'note', 'extra', 'more']) } }] }))
+      .expect(201);
+    await settle();
+    await t.http.post('/api/v1/lineage').set(admin).send(ev(['id', 'note', 'extra', 'more'], filter)).expect(201);
+    await settle();
+    expect(await inputsOf('more')).toEqual(['status:INDIRECT/FILTER']);
     // the job drops the filter: its dataset-level edges go
     await t.http.post('/api/v1/lineage').set(admin).send(ev(['id', 'note', 'extra'], [])).expect(201);
     await settle();
@@ -252,7 +304,7 @@ describe('lineage graph e2e: OpenLineage in, Marquez API, outbox-fed events from
     expect(bad.body.code).toBe('PLATFORM.VALIDATION_FAILED');
   });
 
-  it('retention deletes raw events older than WEIR_LINEAGE_EVENTS_RETENTION_DAYS, never one not yet applied or of a running run; the graph stays', async () => {
+  it('retention deletes raw events older than WEIR_LINEAGE_EVENTS_RETENTION_DAYS, never one not yet applied; the graph stays, and replaying a run changes nothing', async () => {
     const job = { namespace: 'retain', name: 'etl' };
     const done = randomUUID();
     const running = randomUUID();
@@ -270,14 +322,24 @@ describe('lineage graph e2e: OpenLineage in, Marquez API, outbox-fed events from
     expect(await left()).toEqual(['done:START', 'done:COMPLETE', 'running:START']);
     await pg.query(`DELETE FROM platform.outbox WHERE id = $1`, [parked]);
     const deleted = await retention.sweep();
-    expect(deleted['lineage.events']).toBeGreaterThanOrEqual(2);
-    expect(await left()).toEqual(['running:START']);
+    expect(deleted['lineage.events']).toBeGreaterThanOrEqual(3);
+    expect(await left()).toEqual([]);
     // the graph keeps what the deleted events said
     const g = (await t.http.get('/api/v1/lineage').query({ nodeId: 'job:retain:etl', depth: 1 }).set(admin).expect(200)).body.graph;
     const node = g.find((n: { id: string }) => n.id === 'job:retain:etl');
     expect(node.inEdges.map((e: { origin: string }) => e.origin)).toEqual(['dataset:pg://src:shop.orders']);
     expect(node.outEdges.map((e: { destination: string }) => e.destination)).toEqual(['dataset:pg://dwh:mart.orders']);
     expect(node.data.latestRun).toMatchObject({ id: running, state: 'START' });
+    // the running run completes, declaring only its output: what it declared at START (now deleted
+    // from lineage.events) still counts; replaying its COMPLETE changes nothing
+    const edges = async () => (await pg.query(`SELECT jd.direction || ':' || d.name AS e FROM lineage.job_datasets jd JOIN lineage.jobs j ON j.id = jd.job_id JOIN lineage.datasets d ON d.id = jd.dataset_id WHERE j.namespace = 'retain' ORDER BY 1`)).rows.map((r) => r.e);
+    const complete = runEvent({ job, run: { runId: running }, eventTime: '2026-11-21T11:00:00.000Z', inputs: [] });
+    await t.http.post('/api/v1/lineage').set(admin).send(complete).expect(201);
+    await settle();
+    expect(await edges()).toEqual(['input:shop.orders', 'output:mart.orders']);
+    await t.http.post('/api/v1/lineage').set(admin).send(complete).expect(201);
+    await settle();
+    expect(await edges()).toEqual(['input:shop.orders', 'output:mart.orders']);
   });
 
   it('refuses invalid events with the schema errors, and survives a 12 MB event', async () => {

@@ -53,17 +53,19 @@ export class OpenLineageService implements OnModuleInit {
     if (this.retention && days > 0) {
       this.retention.register({
         name: 'lineage.events',
-        describe: `raw OpenLineage events older than ${days} days (the graph keeps what they said)`,
-        // never an event not applied yet, nor one of a run still running (a completing run reads its
-        // earlier events back to know which tables it declared)
+        describe: `raw OpenLineage events older than ${days} days`,
+        // never an event not applied to the graph yet (an older pending apply holds everything after it back)
         deleteBatch: async (ds, limit) => {
           const pending = await this.outbox.oldestPending(APPLY_TOPIC);
+          if (pending && pending.getTime() < Date.now() - days * 86_400_000 && !this.retentionHeldWarned) {
+            this.retentionHeldWarned = true;
+            this.log.warn(`lineage.events retention is held back: events received since ${pending.toISOString()} wait to be applied (a parked lineage.apply outbox row?)`);
+          }
           const [{ n }] = await ds.query(
             `WITH d AS (DELETE FROM lineage.events WHERE id = ANY (ARRAY(
                 SELECT e.id FROM lineage.events e
                  WHERE e.received_at < now() - make_interval(days => $1) AND ($3::timestamptz IS NULL OR e.received_at < $3)
-                   AND (e.run_id IS NULL OR NOT EXISTS (SELECT 1 FROM lineage.runs r WHERE r.id = e.run_id AND r.state NOT IN ('COMPLETE', 'FAIL', 'ABORT')))
-                 ORDER BY e.received_at LIMIT $2)) RETURNING 1)
+                 ORDER BY e.received_at LIMIT $2 FOR UPDATE SKIP LOCKED)) RETURNING 1)
              SELECT count(*)::int AS n FROM d`,
             [days, limit, pending],
           );
@@ -174,6 +176,7 @@ export class OpenLineageService implements OnModuleInit {
    * worker applied expire after a minute.
    */
   private readonly pending = new Map<string, { item: StoreItem; at: number }>();
+  private retentionHeldWarned = false;
 
   /** Keeps the events and queues their application, in one statement (one round trip, atomic). */
   private async accept(items: StoreItem[]): Promise<void> {

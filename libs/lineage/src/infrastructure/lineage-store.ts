@@ -46,6 +46,8 @@ export function runState(current: string, next: string, nextIsLater: boolean): s
  * Digest of a column-lineage facet (its fields and dataset-level lineage, not who produced it), as
  * sent: a producer that reorders keys between runs only costs a re-check, never a wrong skip.
  */
+const digestOf = (x: unknown): string => createHash('sha1').update(JSON.stringify(x)).digest('hex');
+
 function digest(facet: Json): string {
   return createHash('sha1').update(JSON.stringify([facet['fields'] ?? null, facet['dataset'] ?? null])).digest('hex');
 }
@@ -142,7 +144,7 @@ export class LineageStore {
     const datasets = new Map<string, { namespace: string; name: string; facets: Json }>();
     const schemas = new Map<string, Json[][]>(); // dataset -> successive field lists
     const io = new Map<string, { job: string; direction: 'input' | 'output'; dataset: string }>();
-    const lineage = new Map<string, { job: string | null; dataset: string; facet: Json }>(); // (job, output) -> latest columnLineage
+    const lineage = new Map<string, { job: string | null; dataset: string; facet: Json; at: string }>(); // (job, output) -> latest columnLineage
     const fields = new Map<string, { dataset: string; name: string; type: string | null; description: string | null }>();
     // what each run of the batch declared (`${direction}\u0001${dataset key}`), and whether it completed
     const runIo = new Map<string, { job: string; io: Set<string>; completed: boolean }>();
@@ -231,7 +233,11 @@ export class LineageStore {
             for (const i of (f['inputFields'] as Json[] | undefined) ?? []) addDataset(i, {});
           }
           for (const i of datasetLevelOf(cl)) addDataset(i, {});
-          lineage.set(`${jobKey ?? ''}\u0001${dk}`, { job: jobKey, dataset: dk, facet: cl });
+          const lk = `${jobKey ?? ''}\u0001${dk}`;
+          const at = String(event['eventTime']);
+          const seen = lineage.get(lk);
+          // the latest facet (by event time) wins; in a tie, the one received last
+          if (!seen || Date.parse(at) >= Date.parse(seen.at)) lineage.set(lk, { job: jobKey, dataset: dk, facet: cl, at });
         }
       }
     }
@@ -274,38 +280,6 @@ export class LineageStore {
       }
     }
 
-    if (runs.size) {
-      const rs = [...runs.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
-      await tx.query(
-        `INSERT INTO lineage.runs (id, job_id, state, parent_run_id, nominal_start_time, nominal_end_time, started_at, ended_at, event_time, facets)
-         SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::varchar[], $4::uuid[], $5::timestamptz[], $6::timestamptz[], $7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::jsonb[])
-         ON CONFLICT (id) DO UPDATE SET
-           state = CASE
-             WHEN lineage.runs.state IN ('COMPLETE', 'FAIL', 'ABORT') AND EXCLUDED.state NOT IN ('COMPLETE', 'FAIL', 'ABORT') THEN lineage.runs.state
-             WHEN lineage.runs.state NOT IN ('COMPLETE', 'FAIL', 'ABORT') AND EXCLUDED.state IN ('COMPLETE', 'FAIL', 'ABORT') THEN EXCLUDED.state
-             WHEN EXCLUDED.event_time >= lineage.runs.event_time THEN EXCLUDED.state ELSE lineage.runs.state END,
-           event_time = GREATEST(lineage.runs.event_time, EXCLUDED.event_time),
-           parent_run_id = COALESCE(EXCLUDED.parent_run_id, lineage.runs.parent_run_id),
-           nominal_start_time = COALESCE(EXCLUDED.nominal_start_time, lineage.runs.nominal_start_time),
-           nominal_end_time = COALESCE(EXCLUDED.nominal_end_time, lineage.runs.nominal_end_time),
-           started_at = LEAST(lineage.runs.started_at, EXCLUDED.started_at),
-           ended_at = GREATEST(lineage.runs.ended_at, EXCLUDED.ended_at),
-           facets = lineage.runs.facets || EXCLUDED.facets, updated_at = now()`,
-        [
-          rs.map((r) => r.id),
-          rs.map((r) => jobIds.get(r.job)),
-          rs.map((r) => r.state),
-          rs.map((r) => r.parent),
-          rs.map((r) => r.nominalStart),
-          rs.map((r) => r.nominalEnd),
-          rs.map((r) => r.startedAt),
-          rs.map((r) => r.endedAt),
-          rs.map((r) => r.eventTime),
-          rs.map((r) => JSON.stringify(r.facets)),
-        ],
-      );
-    }
-
     // datasets, with their current schema version
     const ds = [...datasets.entries()].sort(byKey).map(([, d]) => d);
     const dsRows = rowsOf<{ id: string; namespace: string; name: string; facets: Json; current_version: number; fields: Json[] | null; inserted: boolean }>(
@@ -337,6 +311,51 @@ export class LineageStore {
         `UPDATE lineage.datasets d SET facets = x.f, updated_at = now() FROM unnest($1::bigint[], $2::jsonb[]) AS x(id, f) WHERE d.id = ANY($1::bigint[]) AND d.id = x.id`,
         [dsChanged.map((c) => c.id), dsChanged.map((c) => JSON.stringify(c.facets))],
       );
+    }
+
+    // a run completing in this batch makes its job's edges what the run declared: concurrent
+    // batches touching the same jobs take turns from here on (each sees the other's runs)
+    const completedHere = [...runs.values()].filter((r) => runIo.get(r.id)?.completed);
+    const completingJobs = [...new Set(completedHere.map((r) => jobIds.get(r.job)!))].sort((a, b) => Number(a) - Number(b));
+    if (completingJobs.length) await tx.query(`SELECT id FROM lineage.jobs WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE`, [completingJobs]);
+
+    // runs; each keeps the set of datasets its events declared ({"i<dataset id>": 1, "o<id>": 1})
+    const runRows: { id: string; job_id: string; state: string; ended_at: Date | null; declared: Record<string, number>; superseded: boolean }[] = [];
+    if (runs.size) {
+      const rs = [...runs.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
+      runRows.push(...rowsOf<(typeof runRows)[number]>(await tx.query(
+        `INSERT INTO lineage.runs (id, job_id, state, parent_run_id, nominal_start_time, nominal_end_time, started_at, ended_at, event_time, facets, declared)
+         SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::varchar[], $4::uuid[], $5::timestamptz[], $6::timestamptz[], $7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::jsonb[], $11::jsonb[])
+         ON CONFLICT (id) DO UPDATE SET
+           state = CASE
+             WHEN lineage.runs.state IN ('COMPLETE', 'FAIL', 'ABORT') AND EXCLUDED.state NOT IN ('COMPLETE', 'FAIL', 'ABORT') THEN lineage.runs.state
+             WHEN lineage.runs.state NOT IN ('COMPLETE', 'FAIL', 'ABORT') AND EXCLUDED.state IN ('COMPLETE', 'FAIL', 'ABORT') THEN EXCLUDED.state
+             WHEN EXCLUDED.event_time >= lineage.runs.event_time THEN EXCLUDED.state ELSE lineage.runs.state END,
+           event_time = GREATEST(lineage.runs.event_time, EXCLUDED.event_time),
+           parent_run_id = COALESCE(EXCLUDED.parent_run_id, lineage.runs.parent_run_id),
+           nominal_start_time = COALESCE(EXCLUDED.nominal_start_time, lineage.runs.nominal_start_time),
+           nominal_end_time = COALESCE(EXCLUDED.nominal_end_time, lineage.runs.nominal_end_time),
+           started_at = LEAST(lineage.runs.started_at, EXCLUDED.started_at),
+           ended_at = GREATEST(lineage.runs.ended_at, EXCLUDED.ended_at),
+           facets = lineage.runs.facets || EXCLUDED.facets, declared = lineage.runs.declared || EXCLUDED.declared, updated_at = now()
+         RETURNING id::text, job_id::text, state, ended_at, declared,
+           -- another run of the job completed later (seen at statement start; this batch's own runs are compared below)
+           state = 'COMPLETE' AND EXISTS (SELECT 1 FROM lineage.runs o WHERE o.job_id = lineage.runs.job_id AND o.event_time > lineage.runs.ended_at
+                                            AND o.id <> lineage.runs.id AND o.state = 'COMPLETE' AND o.ended_at > lineage.runs.ended_at) AS superseded`,
+        [
+          rs.map((r) => r.id),
+          rs.map((r) => jobIds.get(r.job)),
+          rs.map((r) => r.state),
+          rs.map((r) => r.parent),
+          rs.map((r) => r.nominalStart),
+          rs.map((r) => r.nominalEnd),
+          rs.map((r) => r.startedAt),
+          rs.map((r) => r.endedAt),
+          rs.map((r) => r.eventTime),
+          rs.map((r) => JSON.stringify(r.facets)),
+          rs.map((r) => JSON.stringify(Object.fromEntries([...(runIo.get(r.id)?.io ?? [])].map((d) => [`${d.slice(0, 1)}${dsIds.get(d.slice(d.indexOf('\u0001') + 1))}`, 1])))),
+        ],
+      )));
     }
 
     // schema versions: a new one each time the field list differs from the current one
@@ -371,56 +390,6 @@ export class LineageStore {
       for (const fs of seq) for (const f of fs) addField(dk, String(f['name']), (f['type'] as string | undefined) ?? null, (f['description'] as string | undefined) ?? null);
     }
 
-    // job-reads/writes-dataset edges; an output edge remembers a digest of the column lineage its job last gave for it
-    const lineageHash = new Map<string, string>(); // `${job}\u0001${dataset}` (store keys) -> digest of the new facet
-    for (const [k, l] of lineage) lineageHash.set(k, digest(l.facet));
-    const knownHash = new Map<string, string | null>();
-    // a job whose run completed in this batch: its edges become what that run declared (the last
-    // such run of the batch per job), so a job that stops reading or writing a table loses the edge
-    const completing = new Map<string, string>(); // job id -> run id
-    for (const [runId, r] of runIo) if (r.completed) completing.set(jobIds.get(r.job)!, runId);
-    const currentEdges: CurrentEdge[] = [];
-    if (io.size) {
-      const es = [...io.values()].map((e) => ({ job: jobIds.get(e.job)!, direction: e.direction, dataset: dsIds.get(e.dataset)! })).sort((a, b) => Number(a.job) - Number(b.job) || (a.direction < b.direction ? -1 : 1) || Number(a.dataset) - Number(b.dataset));
-      const rows = rowsOf<{ job_id: string; dataset_id: string; hash: string | null; direction: 'input' | 'output'; namespace: string | null; name: string | null }>(
-        await tx.query(
-          `WITH ins AS (INSERT INTO lineage.job_datasets (job_id, direction, dataset_id) SELECT * FROM unnest($1::bigint[], $2::varchar[], $3::bigint[])
-                        ON CONFLICT (job_id, direction, dataset_id) DO NOTHING RETURNING job_id)
-           SELECT job_id, dataset_id, column_lineage_hash AS hash, NULL AS direction, NULL AS namespace, NULL AS name FROM lineage.job_datasets
-            WHERE job_id = ANY($1::bigint[]) AND dataset_id = ANY($3::bigint[]) AND direction = 'output' AND column_lineage_hash IS NOT NULL
-           UNION ALL
-           SELECT jd.job_id, jd.dataset_id, NULL, jd.direction, d.namespace, d.name FROM lineage.job_datasets jd JOIN lineage.datasets d ON d.id = jd.dataset_id
-            WHERE jd.job_id = ANY($4::bigint[])`,
-          [es.map((e) => e.job), es.map((e) => e.direction), es.map((e) => e.dataset), [...completing.keys()]],
-        ),
-      );
-      for (const r of rows) {
-        if (r.direction) currentEdges.push({ job: r.job_id, direction: r.direction, dataset: r.dataset_id, key: key(r.namespace!, r.name!) });
-        else knownHash.set(`${r.job_id}\u0001${r.dataset_id}`, r.hash);
-      }
-    } else if (completing.size) {
-      const rows = rowsOf<{ job_id: string; dataset_id: string; direction: 'input' | 'output'; namespace: string; name: string }>(
-        await tx.query(
-          `SELECT jd.job_id, jd.dataset_id, jd.direction, d.namespace, d.name FROM lineage.job_datasets jd JOIN lineage.datasets d ON d.id = jd.dataset_id WHERE jd.job_id = ANY($1::bigint[])`,
-          [[...completing.keys()]],
-        ),
-      );
-      for (const r of rows) currentEdges.push({ job: r.job_id, direction: r.direction, dataset: r.dataset_id, key: key(r.namespace, r.name) });
-    }
-    // edges inserted by this batch's statement are not in its snapshot: add them
-    const seenEdge = new Set(currentEdges.map((e) => `${e.job}\u0001${e.direction}\u0001${e.dataset}`));
-    for (const e of io.values()) {
-      const j = jobIds.get(e.job)!;
-      const id = dsIds.get(e.dataset)!;
-      if (completing.has(j) && !seenEdge.has(`${j}\u0001${e.direction}\u0001${id}`)) currentEdges.push({ job: j, direction: e.direction, dataset: id, key: e.dataset });
-    }
-    await this.pruneJobEdges(tx, currentEdges, completing, runIo);
-    // lineage that did not change since its job last said it: nothing to do
-    for (const [k, l] of [...lineage.entries()]) {
-      // (dataset-level lineage also reaches the columns a new schema version adds)
-      const newColumns = datasetLevelOf(l.facet).length > 0 && changedSchemas.has(dsIds.get(l.dataset)!);
-      if (l.job && !newColumns && knownHash.get(`${jobIds.get(l.job)}\u0001${dsIds.get(l.dataset)}`) === lineageHash.get(k)) lineage.delete(k);
-    }
     // dataset-level lineage (the facet's `dataset` entries) feeds every column of the output: those
     // the facet names and those of the output's latest schema
     const outputFieldsOf = (l: { dataset: string; facet: Json }): string[] => {
@@ -429,6 +398,66 @@ export class LineageStore {
       for (const f of seq?.[seq.length - 1] ?? dsFound.get(l.dataset)?.fields ?? []) names.add(String(f['name']));
       return [...names];
     };
+
+    // job-reads/writes-dataset edges; an output edge remembers a digest of the column lineage its
+    // job last gave for it (with the output's columns, when dataset-level entries reach them all), and
+    // the event time it was given at
+    const lineageHash = new Map<string, string>(); // `${job}\u0001${dataset}` (store keys) -> digest of the new facet
+    for (const [k, l] of lineage) lineageHash.set(k, datasetLevelOf(l.facet).length ? digestOf([digest(l.facet), outputFieldsOf(l).sort()]) : digest(l.facet));
+    const known = new Map<string, { hash: string | null; at: Date | null }>();
+    // a job whose run completed in this batch: its edges become what that run declared (over all its
+    // events), so a job that stops reading or writing a table loses the edge. The run is the one of
+    // the batch that ended last, unless a run of the job that completed later is already stored.
+    const chosen = new Map<string, (typeof runRows)[number]>(); // job id -> run
+    for (const r of runRows) {
+      if (r.state !== 'COMPLETE' || !runIo.get(r.id)?.completed || !r.ended_at) continue;
+      const c = chosen.get(r.job_id);
+      if (!c || r.ended_at.getTime() > c.ended_at!.getTime()) chosen.set(r.job_id, r);
+    }
+    const target = new Map<string, Set<string>>(); // job id -> `${i|o}${dataset id}` it keeps
+    for (const [job, r] of chosen) {
+      if (!r.superseded && Object.keys(r.declared).length) target.set(job, new Set(Object.keys(r.declared)));
+    }
+    const edgeKeys = new Map<string, { job: string; direction: 'input' | 'output'; dataset: string }>();
+    for (const e of io.values()) {
+      const x = { job: jobIds.get(e.job)!, direction: e.direction, dataset: dsIds.get(e.dataset)! };
+      edgeKeys.set(`${x.job}/${x.direction[0]}${x.dataset}`, x);
+    }
+    // what a completing run declared in earlier batches, and a later event took away, comes back
+    for (const [job, keep] of target) {
+      for (const d of keep) edgeKeys.set(`${job}/${d}`, { job, direction: d[0] === 'i' ? 'input' : 'output', dataset: d.slice(1) });
+    }
+    const current = new Map<string, Set<string>>(); // job id -> its edges, for the jobs in `target`
+    for (const x of edgeKeys.values()) if (target.has(x.job)) (current.get(x.job) ?? current.set(x.job, new Set()).get(x.job)!).add(`${x.direction[0]}${x.dataset}`);
+    if (edgeKeys.size || target.size) {
+      const es = [...edgeKeys.values()].sort((a, b) => Number(a.job) - Number(b.job) || (a.direction < b.direction ? -1 : 1) || Number(a.dataset) - Number(b.dataset));
+      const rows = rowsOf<{ job_id: string; dataset_id: string; hash: string | null; at: Date | null; direction: 'input' | 'output' | null }>(
+        await tx.query(
+          `WITH ins AS (INSERT INTO lineage.job_datasets (job_id, direction, dataset_id) SELECT * FROM unnest($1::bigint[], $2::varchar[], $3::bigint[])
+                        ON CONFLICT (job_id, direction, dataset_id) DO NOTHING RETURNING job_id)
+           SELECT job_id, dataset_id, column_lineage_hash AS hash, column_lineage_at AS at, NULL AS direction FROM lineage.job_datasets
+            WHERE job_id = ANY($1::bigint[]) AND dataset_id = ANY($3::bigint[]) AND direction = 'output' AND column_lineage_hash IS NOT NULL
+           UNION ALL
+           SELECT job_id, dataset_id, NULL, NULL, direction FROM lineage.job_datasets WHERE job_id = ANY($4::bigint[])`,
+          [es.map((e) => e.job), es.map((e) => e.direction), es.map((e) => e.dataset), [...target.keys()]],
+        ),
+      );
+      for (const r of rows) {
+        if (r.direction) current.get(r.job_id)!.add(`${r.direction[0]}${r.dataset_id}`);
+        else known.set(`${r.job_id}\u0001${r.dataset_id}`, { hash: r.hash, at: r.at });
+      }
+    }
+    const stale: { job: string; direction: 'input' | 'output'; dataset: string }[] = [];
+    for (const [job, keep] of target) {
+      for (const d of current.get(job) ?? []) if (!keep.has(d)) stale.push({ job, direction: d[0] === 'i' ? 'input' : 'output', dataset: d.slice(1) });
+    }
+    await this.dropJobEdges(tx, stale);
+    // lineage that did not change since its job last said it, or older than what it said last: nothing to do
+    for (const [k, l] of [...lineage.entries()]) {
+      if (!l.job) continue;
+      const was = known.get(`${jobIds.get(l.job)}\u0001${dsIds.get(l.dataset)}`);
+      if (was && (was.hash === lineageHash.get(k) || (was.at !== null && new Date(l.at).getTime() < was.at.getTime()))) lineage.delete(k);
+    }
     for (const l of lineage.values()) {
       for (const [out, f] of Object.entries((l.facet['fields'] as Json) ?? {}) as [string, Json][]) {
         addField(l.dataset, out, null, null);
@@ -525,52 +554,25 @@ export class LineageStore {
           [upsert.map((e) => e.target), upsert.map((e) => e.source), upsert.map((e) => e.type), upsert.map((e) => e.subtype), upsert.map((e) => e.job), upsert.map((e) => e.description)],
         );
       }
-      const stamped = [...lineage.entries()].filter(([, l]) => l.job).map(([k, l]) => ({ job: jobIds.get(l.job!)!, dataset: dsIds.get(l.dataset)!, hash: lineageHash.get(k)! }));
+      const stamped = [...lineage.entries()].filter(([, l]) => l.job).map(([k, l]) => ({ job: jobIds.get(l.job!)!, dataset: dsIds.get(l.dataset)!, hash: lineageHash.get(k)!, at: l.at }));
       if (stamped.length) {
         await tx.query(
-          `UPDATE lineage.job_datasets jd SET column_lineage_hash = x.h FROM unnest($1::bigint[], $2::bigint[], $3::varchar[]) AS x(j, d, h)
+          `UPDATE lineage.job_datasets jd SET column_lineage_hash = x.h, column_lineage_at = x.at FROM unnest($1::bigint[], $2::bigint[], $3::varchar[], $4::timestamptz[]) AS x(j, d, h, at)
             WHERE jd.job_id = ANY($1::bigint[]) AND jd.job_id = x.j AND jd.direction = 'output' AND jd.dataset_id = x.d`,
-          [stamped.map((x) => x.job), stamped.map((x) => x.dataset), stamped.map((x) => x.hash)],
+          [stamped.map((x) => x.job), stamped.map((x) => x.dataset), stamped.map((x) => x.hash), stamped.map((x) => x.at)],
         );
       }
     }
   }
 
   /**
-   * Removes the edges of jobs whose run completed in this batch that the run did not declare, in any
-   * of its events (those of earlier batches are read back from lineage.events), with the column
-   * lineage the job gave for outputs it no longer writes. Marquez does the same through job
-   * versions. Left as they are: a run with no datasets at all (a producer that reports none says
-   * nothing about its inputs), a run that failed or aborted, JobEvents (design-time lineage, added),
-   * and a run that completed before another completed run of the same job (a late event).
+   * Removes edges a job's latest completed run did not declare, with the column lineage the job gave
+   * into outputs it no longer writes. Marquez does the same through job versions. A run that declared
+   * no datasets at all, a failed or aborted run, and a run that completed before another completed
+   * run of the job change nothing; JobEvents (design-time lineage) add edges, kept until the next
+   * completed run.
    */
-  private async pruneJobEdges(tx: Queryable, current: CurrentEdge[], completing: Map<string, string>, runIo: Map<string, { io: Set<string> }>): Promise<void> {
-    const candidates = current.filter((e) => !runIo.get(completing.get(e.job)!)?.io.has(`${e.direction}\u0001${e.key}`));
-    if (!candidates.length) return;
-    const runIds = [...new Set(candidates.map((e) => completing.get(e.job)!))];
-    const runs = rowsOf<{ id: string; superseded: boolean; declared: [string, string, string][] }>(
-      await tx.query(
-        `SELECT r.id::text AS id,
-                EXISTS (SELECT 1 FROM lineage.runs o WHERE o.job_id = r.job_id AND o.id <> r.id AND o.state = 'COMPLETE' AND o.ended_at > r.ended_at) AS superseded,
-                (SELECT coalesce(jsonb_agg(jsonb_build_array(x.direction, x.d->>'namespace', x.d->>'name')), '[]')
-                   FROM lineage.events e
-                   CROSS JOIN LATERAL (
-                     SELECT 'input' AS direction, d FROM jsonb_array_elements(CASE WHEN jsonb_typeof(e.payload->'inputs') = 'array' THEN e.payload->'inputs' ELSE '[]' END) d
-                     UNION ALL
-                     SELECT 'output', d FROM jsonb_array_elements(CASE WHEN jsonb_typeof(e.payload->'outputs') = 'array' THEN e.payload->'outputs' ELSE '[]' END) d) x
-                  WHERE e.run_id = r.id) AS declared
-           FROM lineage.runs r WHERE r.id = ANY($1::uuid[])`,
-        [runIds],
-      ),
-    );
-    const byRun = new Map(runs.map((r) => [r.id, r]));
-    const stale = candidates.filter((e) => {
-      const runId = completing.get(e.job)!;
-      const r = byRun.get(runId);
-      if (!r || r.superseded) return false;
-      const declared = new Set([...runIo.get(runId)!.io, ...r.declared.map(([dir, ns, name]) => `${dir}\u0001${key(ns, name)}`)]);
-      return declared.size > 0 && !declared.has(`${e.direction}\u0001${e.key}`);
-    });
+  private async dropJobEdges(tx: Queryable, stale: { job: string; direction: 'input' | 'output'; dataset: string }[]): Promise<void> {
     if (!stale.length) return;
     stale.sort((a, b) => Number(a.job) - Number(b.job) || (a.direction < b.direction ? -1 : 1) || Number(a.dataset) - Number(b.dataset));
     const outputs = stale.filter((e) => e.direction === 'output');
@@ -588,12 +590,4 @@ export class LineageStore {
       [stale.map((e) => e.job), stale.map((e) => e.direction), stale.map((e) => e.dataset)],
     );
   }
-}
-
-/** An edge of a job, with its dataset's store key. */
-interface CurrentEdge {
-  job: string;
-  direction: 'input' | 'output';
-  dataset: string;
-  key: string;
 }

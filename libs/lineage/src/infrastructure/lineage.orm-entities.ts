@@ -162,6 +162,10 @@ export class LineageRunOrmEntity {
   @Column({ type: 'jsonb', default: () => "'{}'" })
   facets: Record<string, unknown>;
 
+  /** The datasets the run's events declared: {"i<dataset id>": 1, "o<dataset id>": 1}. */
+  @Column({ type: 'jsonb', default: () => "'{}'" })
+  declared: Record<string, number>;
+
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
   createdAt: Date;
 
@@ -194,6 +198,9 @@ export class LineageJobDatasetOrmEntity {
   /** Output edges: digest of the column lineage the job last gave for the dataset (unchanged lineage is not rewritten). */
   @Column({ name: 'column_lineage_hash', type: 'varchar', length: 64, nullable: true })
   columnLineageHash: string | null;
+
+  @Column({ name: 'column_lineage_at', type: 'timestamptz', nullable: true })
+  columnLineageAt: Date | null;
 
   @Column({ name: 'updated_at', type: 'timestamptz', default: () => 'now()' })
   updatedAt: Date;

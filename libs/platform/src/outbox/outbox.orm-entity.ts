@@ -7,6 +7,8 @@ import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 @Entity({ schema: 'platform', name: 'outbox' })
 // partial index (topic, available_at, id) WHERE dispatched_at IS NULL: created by the migration, not synchronised
 @Index('IDX_outbox_pending', { synchronize: false })
+// partial index (dispatched_at) WHERE dispatched_at IS NOT NULL, for retention: likewise
+@Index('IDX_outbox_dispatched', { synchronize: false })
 export class OutboxOrmEntity {
   @PrimaryGeneratedColumn('increment', { type: 'bigint', primaryKeyConstraintName: 'PK_outbox' })
   id: string;

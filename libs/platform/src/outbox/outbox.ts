@@ -74,7 +74,8 @@ export class Outbox implements OnApplicationBootstrap, BeforeApplicationShutdown
         deleteBatch: async (ds, limit) => {
           const [{ n }] = await ds.query(
             `WITH d AS (DELETE FROM platform.outbox WHERE id = ANY (ARRAY(
-                SELECT id FROM platform.outbox WHERE dispatched_at < now() - make_interval(days => $1) ORDER BY id LIMIT $2)) RETURNING 1)
+                SELECT id FROM platform.outbox WHERE dispatched_at IS NOT NULL AND dispatched_at < now() - make_interval(days => $1)
+                 ORDER BY dispatched_at LIMIT $2 FOR UPDATE SKIP LOCKED)) RETURNING 1)
              SELECT count(*)::int AS n FROM d`,
             [days, limit],
           );
