@@ -154,33 +154,53 @@ export class LineageQueryService {
     const d = this.depthOf(depth, MAX_DEPTH);
     const start = await this.findDataset(dataset);
     const startId = datasetNodeId(start.namespace, start.name);
+    // the column walk runs beside the dataset walk (its own connection)
+    const columnWalk = (async () => {
+      const seeds = (await this.ds.query(`SELECT id, name FROM lineage.fields WHERE dataset_id = $1 AND ($2::text IS NULL OR name = $2)`, [start.id, column ?? null])) as { id: string; name: string }[];
+      if (column !== undefined && !seeds.length) throw new NotFoundError('LINEAGE.COLUMN_NOT_FOUND', `The lineage graph knows no column ${JSON.stringify(column)} on ${start.name}`);
+      if (!seeds.length) return { seeds, edges: [], fieldRows: [] };
+      const edges = await this.graph.downstreamFieldEdges(seeds.map((s) => s.id), d);
+      const fieldRows = await this.graph.fields([...new Set([...seeds.map((s) => s.id), ...edges.flatMap((e) => [e.s, e.t])])]);
+      return { seeds, edges, fieldRows };
+    })();
+    columnWalk.catch(() => undefined); // awaited below; not unhandled if the dataset walk fails first
     const steps = await this.graph.downstreamSteps(start.id, d);
     const jobIds = [...new Set(steps.map((s) => s.job_id))];
     const dsIds = [...new Set([start.id, ...steps.map((s) => s.to_id)])];
-    const [dsRows, jobRows] = await Promise.all([this.graph.datasets(dsIds), this.graph.jobs(jobIds)]);
+    const [dsRows, jobRows] = await Promise.all([this.graph.datasetNames(dsIds), this.graph.jobNames(jobIds)]);
     const dsById = new Map(dsRows.map((r) => [r.id, r]));
     const jobById = new Map(jobRows.map((r) => [r.id, r]));
-    // breadth-first from the start: the first path found to each node is a shortest one
-    const pathTo = new Map<string, string[]>([[start.id, [startId]]]);
-    const jobPath = new Map<string, string[]>();
+    // breadth-first from the start: the first way found to each node is a shortest one. Each node
+    // keeps only where it was reached from; paths are spelled out for the entries reported.
+    const reachedDs = new Map<string, { from: string; job: string; depth: number } | null>([[start.id, null]]);
+    const reachedJob = new Map<string, { from: string; depth: number }>();
     const stepsFrom = new Map<string, typeof steps>();
     for (const st of steps) (stepsFrom.get(st.from_id) ?? stepsFrom.set(st.from_id, []).get(st.from_id)!).push(st);
     let frontier = [start.id];
-    while (frontier.length) {
+    for (let depth = 1; frontier.length; depth++) {
       const next: string[] = [];
       for (const from of frontier) {
         for (const s of stepsFrom.get(from) ?? []) {
-          const j = jobById.get(s.job_id)!;
-          const jp = [...pathTo.get(from)!, jobNodeId(j.namespace, j.name)];
-          if (!jobPath.has(s.job_id)) jobPath.set(s.job_id, jp);
-          if (pathTo.has(s.to_id)) continue;
-          const t = dsById.get(s.to_id)!;
-          pathTo.set(s.to_id, [...jp, datasetNodeId(t.namespace, t.name)]);
+          if (!reachedJob.has(s.job_id)) reachedJob.set(s.job_id, { from, depth });
+          if (reachedDs.has(s.to_id)) continue;
+          reachedDs.set(s.to_id, { from, job: s.job_id, depth });
           next.push(s.to_id);
         }
       }
       frontier = next;
     }
+    const dsNode = (id: string) => datasetNodeId(dsById.get(id)!.namespace, dsById.get(id)!.name);
+    const jobNode = (id: string) => jobNodeId(jobById.get(id)!.namespace, jobById.get(id)!.name);
+    const dsPath = (id: string): string[] => {
+      const out: string[] = [];
+      for (let x: string | undefined = id; x !== undefined; ) {
+        out.push(dsNode(x));
+        const r = reachedDs.get(x);
+        if (r) out.push(jobNode(r.job));
+        x = r?.from;
+      }
+      return out.reverse();
+    };
     const report: ImpactReport = {
       node: startId,
       depth: d,
@@ -194,61 +214,81 @@ export class LineageQueryService {
       limit,
       truncated: false,
     };
-    for (const [id, p] of pathTo) {
-      if (id === start.id) continue;
-      const r = dsById.get(id)!;
-      report.datasets.push({ namespace: r.namespace, name: r.name, depth: (p.length - 1) / 2, path: p });
-    }
-    for (const [id, p] of jobPath) {
-      const j = jobById.get(id)!;
-      const jt = (j.facets?.['jobType'] as { jobType?: string } | undefined)?.jobType ?? null;
-      report.jobs.push({ namespace: j.namespace, name: j.name, jobType: jt, path: p });
-      if (jt === 'MODEL') report.models.push({ name: j.name.replace(/^model\./, '').split('.').pop()!, job: j.name, path: p });
-    }
+    // each list: every entry counted; the nearest `limit` kept (ties by name), built and given their
+    // paths. `reached` maps are in breadth-first order, so only the depths needed are sorted.
+    const pick = <E>(k: 'datasets' | 'columns' | 'jobs' | 'models', ordered: { id: string; depth: number }[], key: (id: string) => string, make: (id: string, depth: number) => E) => {
+      report.counts[k] = ordered.length;
+      if (ordered.length > limit) report.truncated = true;
+      const out: E[] = [];
+      for (let i = 0; i < ordered.length && out.length < limit; ) {
+        let j = i;
+        while (j < ordered.length && ordered[j].depth === ordered[i].depth) j++;
+        const level = ordered.slice(i, j).map((x) => ({ ...x, key: key(x.id) }));
+        level.sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
+        for (const x of level.slice(0, limit - out.length)) out.push(make(x.id, x.depth));
+        i = j;
+      }
+      (report[k] as unknown[]) = out;
+    };
+    const dsOrdered = [...reachedDs].filter(([id]) => id !== start.id).map(([id, r]) => ({ id, depth: r!.depth }));
+    pick('datasets', dsOrdered, (id) => dsById.get(id)!.name, (id, depth) => ({ namespace: dsById.get(id)!.namespace, name: dsById.get(id)!.name, depth, path: dsPath(id) }));
+    const jobPath = (id: string) => [...dsPath(reachedJob.get(id)!.from), jobNode(id)];
+    const jobOrdered = [...reachedJob].map(([id, r]) => ({ id, depth: r.depth }));
+    pick('jobs', jobOrdered, (id) => jobById.get(id)!.name, (id) => ({ namespace: jobById.get(id)!.namespace, name: jobById.get(id)!.name, jobType: jobById.get(id)!.job_type, path: jobPath(id) }));
+    const modelName = (id: string) => jobById.get(id)!.name.replace(/^model\./, '').split('.').pop()!;
+    pick('models', jobOrdered.filter((j) => jobById.get(j.id)!.job_type === 'MODEL'), modelName, (id) => ({ name: modelName(id), job: jobById.get(id)!.name, path: jobPath(id) }));
 
     // columns: from the column (or every column of the dataset) along field edges
-    const seeds = (
-      await this.ds.query(`SELECT id, name FROM lineage.fields WHERE dataset_id = $1 AND ($2::text IS NULL OR name = $2)`, [start.id, column ?? null])
-    ) as { id: string; name: string }[];
-    if (column !== undefined && !seeds.length) throw new NotFoundError('LINEAGE.COLUMN_NOT_FOUND', `The lineage graph knows no column ${JSON.stringify(column)} on ${start.name}`);
+    const { seeds, edges, fieldRows } = await columnWalk;
     const affectedColumns = new Map<string, Set<string>>(); // dataset id -> columns
     if (seeds.length) {
-      const edges = await this.graph.downstreamFieldEdges(seeds.map((s) => s.id), d);
-      const fieldRows = await this.graph.fields([...new Set([...seeds.map((s) => s.id), ...edges.flatMap((e) => [e.s, e.t])])]);
       const f = new Map(fieldRows.map((r) => [r.id, r]));
       const fid = (id: string) => fieldNodeId(f.get(id)!.namespace, f.get(id)!.dataset, f.get(id)!.name);
-      const paths = new Map<string, string[]>(seeds.map((s) => [s.id, [fid(s.id)]]));
-      const kinds = new Map<string, Set<string>>();
+      const reached = new Map<string, { from: string | null; depth: number }>(seeds.map((s) => [s.id, { from: null, depth: 0 }]));
       const edgesFrom = new Map<string, typeof edges>();
       for (const e of edges) (edgesFrom.get(e.s) ?? edgesFrom.set(e.s, []).get(e.s)!).push(e);
+      // the edges that reach a column from the level before it (their transformations are listed)
+      const arriving = new Map<string, typeof edges>();
       let front = seeds.map((s) => s.id);
-      while (front.length) {
+      for (let depth = 1; front.length; depth++) {
         const next: string[] = [];
         for (const from of front) {
           for (const e of edgesFrom.get(from) ?? []) {
-            if (!paths.has(e.t)) {
-              paths.set(e.t, [...paths.get(from)!, fid(e.t)]);
+            const r = reached.get(e.t);
+            if (!r) {
+              reached.set(e.t, { from, depth });
+              arriving.set(e.t, [e]);
               next.push(e.t);
-            }
-            if (paths.get(e.t)!.length === paths.get(from)!.length + 1) kinds.set(e.t, (kinds.get(e.t) ?? new Set()).add(`${e.type}/${e.subtype}`));
+            } else if (r.depth === depth) arriving.get(e.t)!.push(e);
           }
         }
         front = next;
       }
-      for (const [id, p] of paths) {
-        if (seeds.some((s) => s.id === id)) continue;
-        const r = f.get(id)!;
-        report.columns.push({ namespace: r.namespace, dataset: r.dataset, column: r.name, depth: p.length - 1, transformations: [...(kinds.get(id) ?? [])].sort(), path: p });
-        affectedColumns.set(r.dataset_id, (affectedColumns.get(r.dataset_id) ?? new Set()).add(r.name));
+      const colPath = (id: string): string[] => {
+        const out: string[] = [];
+        for (let x: string | null = id; x !== null; x = reached.get(x)!.from) out.push(fid(x));
+        return out.reverse();
+      };
+      const colOrdered: { id: string; depth: number }[] = [];
+      for (const [id, r] of reached) {
+        if (r.depth === 0) continue;
+        colOrdered.push({ id, depth: r.depth });
+        const x = f.get(id)!;
+        (affectedColumns.get(x.dataset_id) ?? affectedColumns.set(x.dataset_id, new Set()).get(x.dataset_id)!).add(x.name);
       }
+      pick('columns', colOrdered, (id) => f.get(id)!.dataset + f.get(id)!.name, (id, depth) => {
+        const x = f.get(id)!;
+        const transformations = [...new Set(arriving.get(id)!.map((e) => `${e.type}/${e.subtype}`))].sort();
+        return { namespace: x.namespace, dataset: x.dataset, column: x.name, depth, transformations, path: colPath(id) };
+      });
     }
 
     // quality expectations on the affected warehouse tables (and, for a column, on the affected columns)
-    const affected = new Map<string, { id: string; path: string[] }>(); // "schema.table" -> dataset
+    const affected = new Map<string, { id: string }>(); // "schema.table" -> dataset
     const prefix = `${this.warehouse.location.database}.`;
-    for (const [id, p] of pathTo) {
+    for (const id of reachedDs.keys()) {
       const r = dsById.get(id)!;
-      if (r.namespace === this.warehouse.location.namespace && r.name.startsWith(prefix)) affected.set(r.name.slice(prefix.length), { id, path: p });
+      if (r.namespace === this.warehouse.location.namespace && r.name.startsWith(prefix)) affected.set(r.name.slice(prefix.length), { id });
     }
     if (affected.size) {
       const suites = await this.suites.listSuites();
@@ -264,20 +304,14 @@ export class LineageQueryService {
           const kw = e.kwargs as Record<string, unknown>;
           const named = [kw['column'], kw['column_A'], kw['column_B'], ...((kw['column_list'] as unknown[]) ?? [])].filter((c): c is string => typeof c === 'string');
           if (cols && !named.some((c) => cols.has(c))) return;
-          report.expectations.push({ suite: s.name, dataset: s.dataset, table: `${cat.schema}.${cat.table}`, expectation: e.type, column: named[0] ?? null, index, path: hit.path });
+          report.expectations.push({ suite: s.name, dataset: s.dataset, table: `${cat.schema}.${cat.table}`, expectation: e.type, column: named[0] ?? null, index, path: dsPath(hit.id) });
         });
       }
     }
-    report.datasets.sort((a, b) => a.depth - b.depth || (a.name < b.name ? -1 : 1));
-    report.columns.sort((a, b) => a.depth - b.depth || (a.dataset + a.column < b.dataset + b.column ? -1 : 1));
-    report.jobs.sort((a, b) => a.path.length - b.path.length || (a.name < b.name ? -1 : 1));
-    report.models.sort((a, b) => a.path.length - b.path.length || (a.name < b.name ? -1 : 1));
-    for (const k of ['datasets', 'columns', 'jobs', 'models', 'expectations'] as const) {
-      report.counts[k] = report[k].length;
-      if (report[k].length > limit) {
-        (report[k] as unknown[]) = report[k].slice(0, limit);
-        report.truncated = true;
-      }
+    report.counts.expectations = report.expectations.length;
+    if (report.expectations.length > limit) {
+      report.expectations = report.expectations.slice(0, limit);
+      report.truncated = true;
     }
     return report;
   }

@@ -251,13 +251,13 @@ export class LineageGraph {
   }
 
   /** Field edges downstream of some fields (≤ depth hops). */
-  async downstreamFieldEdges(fieldIds: string[], depth: number): Promise<{ s: string; t: string; type: string; subtype: string; job_id: string | null }[]> {
+  async downstreamFieldEdges(fieldIds: string[], depth: number): Promise<{ s: string; t: string; type: string; subtype: string }[]> {
     return this.ds.query(
       `WITH RECURSIVE walk(field_id, depth) AS (
          SELECT unnest($1::bigint[]), 0
          UNION
          SELECT e.target_field_id, w.depth + 1 FROM walk w JOIN lineage.field_edges e ON e.source_field_id = w.field_id WHERE w.depth < $2)
-       SELECT e.source_field_id AS s, e.target_field_id AS t, e.type, e.subtype, e.job_id
+       SELECT e.source_field_id AS s, e.target_field_id AS t, e.type, e.subtype
          FROM (SELECT field_id FROM walk GROUP BY field_id HAVING min(depth) < $2) w JOIN lineage.field_edges e ON e.source_field_id = w.field_id`,
       [fieldIds, depth],
     );
@@ -281,6 +281,18 @@ export class LineageGraph {
         WHERE j.id = ANY($1::bigint[])`,
       [ids],
     );
+  }
+
+  /** Just the names of datasets, for lists of many. */
+  async datasetNames(ids: string[]): Promise<{ id: string; namespace: string; name: string }[]> {
+    if (!ids.length) return [];
+    return this.ds.query(`SELECT id, namespace, name FROM lineage.datasets WHERE id = ANY($1::bigint[])`, [ids]);
+  }
+
+  /** Just the names and job types of jobs, for lists of many. */
+  async jobNames(ids: string[]): Promise<{ id: string; namespace: string; name: string; job_type: string | null }[]> {
+    if (!ids.length) return [];
+    return this.ds.query(`SELECT id, namespace, name, facets->'jobType'->>'jobType' AS job_type FROM lineage.jobs WHERE id = ANY($1::bigint[])`, [ids]);
   }
 
   async fields(ids: string[]): Promise<{ id: string; dataset_id: string; name: string; namespace: string; dataset: string }[]> {
