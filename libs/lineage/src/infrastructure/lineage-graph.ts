@@ -157,43 +157,35 @@ export class LineageGraph {
    * asked (Marquez's `/column-lineage` shape, DATASET_FIELD nodes).
    */
   async columnLineage(start: ResolvedNode, depth: number, withDownstream: boolean): Promise<LineageNode[]> {
-    let seeds: string[];
-    if (start.kind === 'field') seeds = [start.id];
-    else if (start.kind === 'dataset') seeds = ((await this.ds.query(`SELECT id FROM lineage.fields WHERE dataset_id = $1`, [start.id])) as { id: string }[]).map((r) => r.id);
-    else {
-      seeds = (
-        (await this.ds.query(
-          `SELECT f.id FROM lineage.job_datasets jd JOIN lineage.fields f ON f.dataset_id = jd.dataset_id WHERE jd.job_id = $1 AND jd.direction = 'output'`,
-          [start.id],
-        )) as { id: string }[]
-      ).map((r) => r.id);
-    }
-    if (!seeds.length) return [];
-    const fieldIds = (
-      (await this.ds.query(
-        `WITH RECURSIVE
-          up(field_id, depth) AS (
-            SELECT unnest($1::bigint[]), 0
-            UNION
-            SELECT e.source_field_id, u.depth + 1 FROM up u JOIN lineage.field_edges e ON e.target_field_id = u.field_id WHERE u.depth < $2),
-          down(field_id, depth) AS (
-            SELECT unnest($1::bigint[]), 0 WHERE $3
-            UNION
-            SELECT e.target_field_id, d.depth + 1 FROM down d JOIN lineage.field_edges e ON e.source_field_id = d.field_id WHERE d.depth < $2)
-         SELECT field_id FROM up UNION SELECT field_id FROM down`,
-        [seeds, depth, withDownstream],
-      )) as { field_id: string }[]
-    ).map((r) => r.field_id);
-    const [fields, edges] = await Promise.all([
-      this.ds.query(
-        `SELECT f.id, f.name AS field, f.type, d.namespace, d.name AS dataset, d.current_version FROM lineage.fields f JOIN lineage.datasets d ON d.id = f.dataset_id WHERE f.id = ANY($1::bigint[])`,
-        [fieldIds],
-      ) as Promise<{ id: string; field: string; type: string | null; namespace: string; dataset: string; current_version: number }[]>,
-      this.ds.query(
-        `SELECT target_field_id AS t, source_field_id AS s, type, subtype, description FROM lineage.field_edges WHERE target_field_id = ANY($1::bigint[]) AND source_field_id = ANY($1::bigint[])`,
-        [fieldIds],
-      ) as Promise<{ t: string; s: string; type: string; subtype: string; description: string | null }[]>,
-    ]);
+    // one round trip, planned once per connection: the seeds (the field, a dataset's fields or a
+    // job's output fields), the walk both ways, and the fields and edges among them as JSON
+    const [row] = await this.prepared<{ fields: [string, string, string | null, string, string, number][]; edges: [string, string, string, string, string | null][] }>(
+      'weir_column_lineage_walk',
+      `WITH RECURSIVE
+        seeds AS (
+          SELECT $1::bigint AS id WHERE $4::text = 'field'
+          UNION ALL SELECT id FROM lineage.fields WHERE $4::text = 'dataset' AND dataset_id = $1::bigint
+          UNION ALL SELECT f.id FROM lineage.job_datasets jd JOIN lineage.fields f ON f.dataset_id = jd.dataset_id
+                     WHERE $4::text = 'job' AND jd.job_id = $1::bigint AND jd.direction = 'output'),
+        up(field_id, depth) AS (
+          SELECT id, 0 FROM seeds
+          UNION
+          SELECT e.source_field_id, u.depth + 1 FROM up u JOIN lineage.field_edges e ON e.target_field_id = u.field_id WHERE u.depth < $2),
+        down(field_id, depth) AS (
+          SELECT id, 0 FROM seeds WHERE $3
+          UNION
+          SELECT e.target_field_id, d.depth + 1 FROM down d JOIN lineage.field_edges e ON e.source_field_id = d.field_id WHERE d.depth < $2),
+        ids AS (SELECT field_id AS id FROM up UNION SELECT field_id FROM down)
+       SELECT
+         (SELECT coalesce(json_agg(json_build_array(f.id::text, f.name, f.type, d.namespace, d.name, d.current_version)), '[]')
+            FROM lineage.fields f JOIN lineage.datasets d ON d.id = f.dataset_id WHERE f.id = ANY (ARRAY(SELECT id FROM ids))) AS fields,
+         (SELECT coalesce(json_agg(json_build_array(e.target_field_id::text, e.source_field_id::text, e.type, e.subtype, e.description)
+                   ORDER BY e.target_field_id, e.source_field_id, e.type, e.subtype), '[]')
+            FROM lineage.field_edges e WHERE e.target_field_id = ANY (ARRAY(SELECT id FROM ids)) AND e.source_field_id = ANY (ARRAY(SELECT id FROM ids))) AS edges`,
+      [start.id, depth, withDownstream, start.kind],
+    );
+    const fields = row.fields.map(([id, field, type, namespace, dataset, current_version]) => ({ id, field, type, namespace, dataset, current_version }));
+    const edges = row.edges.map(([t, s, type, subtype, description]) => ({ t, s, type, subtype, description }));
     const byId = new Map(fields.map((f) => [f.id, f]));
     const nodes = new Map<string, LineageNode>();
     for (const f of fields) {
