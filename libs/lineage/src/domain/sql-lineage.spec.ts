@@ -75,6 +75,45 @@ describe('sqlLineage (libpg-query AST)', () => {
     expect(indirect(merge)).toEqual(['s.k -> v JOIN', 's.ok -> v FILTER', 't.k -> v JOIN']);
   });
 
+  it('follows upserts, data-modifying CTEs, recursive CTEs, named windows, TABLESAMPLE, LIMIT subqueries, NATURAL joins and MERGE INSERT without columns', async () => {
+    // INSERT … ON CONFLICT DO UPDATE: EXCLUDED is the proposed row, by position from the SELECT
+    const upsert = await sqlLineage(
+      'INSERT INTO dim (id, total) SELECT s.id, sum(s.amount) FROM stg s GROUP BY s.id ON CONFLICT (id) DO UPDATE SET total = dim.total + EXCLUDED.total WHERE dim.frozen IS NOT TRUE',
+    );
+    expect(direct(upsert)).toEqual(['dim.total -> dim.total TRANSFORMATION', 'stg.amount -> dim.total AGGREGATION', 'stg.id -> dim.id IDENTITY']);
+    expect(indirect(upsert)).toEqual(expect.arrayContaining(['dim.frozen -> total FILTER']));
+    expect(upsert.unresolved).toEqual([]);
+    // an archiving move: DELETE … RETURNING * read by the INSERT, with the DELETE's WHERE shaping it
+    const move = await sqlLineage('WITH gone AS (DELETE FROM live.events e WHERE e.ts < now() - interval \'90 days\' RETURNING e.id, e.payload) INSERT INTO archive.events SELECT id, payload FROM gone', {
+      schemas: { 'live.events': ['id', 'payload', 'ts'] },
+    });
+    expect(direct(move)).toEqual(['live.events.id -> archive.events.id IDENTITY', 'live.events.payload -> archive.events.payload IDENTITY']);
+    expect(indirect(move)).toEqual(['live.events.ts -> id FILTER', 'live.events.ts -> payload FILTER']);
+    expect(move.tablesWritten).toEqual(['archive.events', 'live.events']);
+    // UPDATE … RETURNING: the new value of an assigned column; INSERT … RETURNING: the inserted value
+    const upd = await sqlLineage('WITH u AS (UPDATE acc a SET bal = a.bal - p.amt FROM pay p WHERE p.acc = a.id RETURNING a.id, a.bal) INSERT INTO ledger SELECT id, bal FROM u', { schemas: { acc: ['id', 'bal'] } });
+    expect(direct(upd)).toEqual(expect.arrayContaining(['acc.bal -> ledger.bal TRANSFORMATION', 'pay.amt -> ledger.bal TRANSFORMATION', 'acc.id -> ledger.id IDENTITY']));
+    const ins = await sqlLineage('WITH n AS (INSERT INTO t (k, v) SELECT k, upper(v) FROM s RETURNING k, v) INSERT INTO log SELECT k, v FROM n');
+    expect(direct(ins)).toEqual(expect.arrayContaining(['s.k -> log.k IDENTITY', 's.v -> log.v TRANSFORMATION', 's.v -> t.v TRANSFORMATION']));
+    // WITH RECURSIVE: the recursive branch reads the seed's columns
+    const rec = await sqlLineage(
+      'INSERT INTO tree WITH RECURSIVE r(id, parent, lvl) AS (SELECT id, parent_id, 0 FROM node WHERE parent_id IS NULL UNION ALL SELECT n.id, n.parent_id, r.lvl + 1 FROM node n JOIN r ON n.parent_id = r.id) SELECT id, parent, lvl FROM r',
+    );
+    expect(direct(rec)).toEqual(['node.id -> tree.id IDENTITY', 'node.parent_id -> tree.parent IDENTITY']);
+    expect(rec.unresolved).toEqual([]);
+    // WINDOW w AS (…)
+    expect(indirect(await sqlLineage('INSERT INTO r SELECT id, rank() OVER w AS rk FROM e WINDOW w AS (PARTITION BY grp ORDER BY ts)'))).toEqual(['e.grp -> rk WINDOW', 'e.ts -> rk WINDOW']);
+    // TABLESAMPLE, LIMIT (SELECT …)
+    const sample = await sqlLineage('INSERT INTO o SELECT a FROM s TABLESAMPLE SYSTEM (10) LIMIT (SELECT n FROM cfg)');
+    expect([sample.tablesRead, direct(sample), indirect(sample)]).toEqual([['cfg', 's'], ['s.a -> o.a IDENTITY'], ['cfg.n -> a FILTER']]);
+    // NATURAL JOIN, with known columns
+    expect(indirect(await sqlLineage('INSERT INTO o SELECT x FROM a NATURAL JOIN b', { schemas: { a: ['k', 'x'], b: ['k', 'y'] } }))).toEqual(['a.k -> x JOIN', 'b.k -> x JOIN']);
+    // MERGE … INSERT VALUES (…) without a column list: the target's known columns, in order
+    const merge = await sqlLineage('MERGE INTO d USING s ON d.id = s.id WHEN NOT MATCHED THEN INSERT VALUES (s.id, s.name)', { schemas: { d: ['id', 'name'] } });
+    expect(direct(merge)).toEqual(['s.id -> d.id IDENTITY', 's.name -> d.name IDENTITY']);
+    expect((await sqlLineage('MERGE INTO d USING s ON d.id = s.id WHEN NOT MATCHED THEN INSERT VALUES (s.id, s.name)')).unresolved).toEqual(['d(columns of INSERT without a column list)']);
+  });
+
   it('stays bounded when a CTE is reused again and again', async () => {
     const ctes = ['c0 AS (SELECT x FROM s WHERE s.y > 0)'];
     for (let i = 1; i <= 30; i++) ctes.push(`c${i} AS (SELECT a.x FROM c${i - 1} a JOIN c${i - 1} b ON a.x = b.x)`);

@@ -1,9 +1,11 @@
 /**
  * Table and column lineage of SQL statements, from the AST of the real PostgreSQL parser
- * (libpg-query). CTEs, subqueries, aliases, `*` (expanded when the table's columns are known),
- * joins, set operations, window functions, CASE, aggregates, INSERT … SELECT, CREATE TABLE AS,
- * CREATE VIEW, MERGE and UPDATE … FROM. A column that cannot be tied to one table is reported
- * with `table: null` and listed in `unresolved`, never guessed.
+ * (libpg-query). CTEs (recursive ones, and data-modifying ones read through RETURNING),
+ * subqueries, aliases, `*` (expanded when the table's columns are known), joins (USING, NATURAL),
+ * set operations, window functions (named windows too), CASE, aggregates, INSERT … SELECT with
+ * ON CONFLICT DO UPDATE, CREATE TABLE AS, CREATE VIEW, MERGE, UPDATE … FROM and DELETE … USING.
+ * A column that cannot be tied to one table is reported with `table: null` and listed in
+ * `unresolved`, never guessed.
  */
 import { parse } from 'libpg-query';
 
@@ -66,6 +68,8 @@ interface Scope {
   rels: Rel[];
   ctes: Map<string, OutCol[]>;
   parent?: Scope;
+  /** Named windows of the SELECT (`WINDOW w AS (…)`). */
+  windows?: Map<string, Node>;
 }
 interface Query {
   cols: OutCol[];
@@ -137,9 +141,9 @@ class Analyzer {
     return this.known.get(table) ?? (this.opts.defaultSchema && table.startsWith(`${this.opts.defaultSchema.toLowerCase()}.`) ? this.known.get(table.slice(this.opts.defaultSchema.length + 1)) : undefined);
   }
 
-  statement(stmt: Node): void {
+  /** Analyses one statement; returns the columns of its RETURNING list (for data-modifying CTEs). */
+  statement(stmt: Node, root: Scope = { rels: [], ctes: new Map() }): OutCol[] {
     const [kind, s] = unwrap(stmt);
-    const root: Scope = { rels: [], ctes: new Map() };
     switch (kind) {
       case 'SelectStmt': {
         const q = this.select(s, root);
@@ -151,11 +155,27 @@ class Analyzer {
         const target = this.tableName(s.relation);
         this.written.add(target);
         const scope = this.withCtes(s.withClause, root);
-        if (!s.selectStmt) break;
-        const q = this.select(unwrap(s.selectStmt)[1], scope);
+        const alias = s.relation.alias?.aliasname?.toLowerCase() ?? String(s.relation.relname).toLowerCase();
         const targetCols: string[] | undefined = s.cols?.map((c: Node) => unwrap(c)[1].name.toLowerCase());
-        this.emit(target, q, targetCols);
-        break;
+        // the inserted row, column by column (what EXCLUDED and RETURNING see)
+        let inserted: OutCol[] | undefined;
+        if (s.selectStmt) {
+          const q = this.select(unwrap(s.selectStmt)[1], scope);
+          this.emit(target, q, targetCols);
+          const names = targetCols ?? (q.cols.some((c) => c.name === '*') ? undefined : this.knownCols(target));
+          if (names || !q.cols.some((c) => c.name === '*')) inserted = q.cols.map((c, i) => ({ name: names?.[i] ?? c.name, srcs: c.srcs }));
+        }
+        const oc = s.onConflictClause;
+        if (oc?.action === 'ONCONFLICT_UPDATE') {
+          // ON CONFLICT … DO UPDATE SET col = EXCLUDED.col …: an UPDATE of the target from the proposed row
+          const cscope: Scope = { rels: [{ alias, table: target }, { alias: 'excluded', ...(inserted ? { cols: inserted } : {}) }], ctes: scope.ctes, parent: scope };
+          const indirect = oc.whereClause ? this.expr(oc.whereClause, cscope, 'FILTER').map((x) => ({ ...x, subtype: 'FILTER' as const })) : [];
+          this.assignments(oc.targetList ?? [], target, cscope, alias, uniqueSrcs(indirect));
+        }
+        if (!returning(s).length) break;
+        const known = this.knownCols(target);
+        const row = inserted ?? known?.map((c) => ({ name: c, srcs: [{ table: target, column: c, subtype: 'IDENTITY' as const }] }));
+        return this.targets(returning(s), { rels: [{ alias, table: target, ...(row ? { cols: row } : {}) }], ctes: scope.ctes, parent: scope });
       }
       case 'CreateTableAsStmt': {
         const target = this.tableName(s.into.rel);
@@ -191,23 +211,33 @@ class Analyzer {
         }
         break;
       case 'UpdateStmt':
-        this.update(s, root);
-        break;
+        return this.update(s, root);
       case 'MergeStmt':
         this.merge(s, root);
         break;
       case 'DeleteStmt': {
         const scope = this.withCtes(s.withClause, root);
-        this.written.add(this.tableName(s.relation));
-        const inner: Scope = { rels: [], ctes: scope.ctes, parent: scope };
+        const target = this.tableName(s.relation);
+        this.written.add(target);
+        const inner: Scope = { rels: [this.tableRel(target, s.relation.alias?.aliasname?.toLowerCase() ?? String(s.relation.relname).toLowerCase(), false)], ctes: scope.ctes, parent: scope };
         for (const u of s.usingClause ?? []) this.fromItem(u, inner);
-        if (s.whereClause) this.expr(s.whereClause, inner, 'FILTER');
-        break;
+        const filter = s.whereClause ? this.expr(s.whereClause, inner, 'FILTER').map((x) => ({ ...x, subtype: 'FILTER' as const })) : [];
+        if (!returning(s).length) break;
+        // the deleted rows, as RETURNING hands them on, shaped by the WHERE
+        return this.targets(returning(s), inner).map((c) => ({ name: c.name, srcs: uniqueSrcs([...c.srcs, ...filter]) }));
       }
       default:
         // DDL without data flow (DROP, ALTER, COMMENT, …): no lineage
         break;
     }
+    return [];
+  }
+
+  /** A physical table in a FROM scope, with its columns when they are known. */
+  private tableRel(table: string, alias: string, read = true): Rel {
+    if (read) this.read.add(table);
+    const known = this.knownCols(table);
+    return { alias, table, ...(known ? { cols: known.map((c) => ({ name: c, srcs: [{ table, column: c, subtype: 'IDENTITY' as const }] })) } : {}) };
   }
 
   /** Target columns of an INSERT/CTAS get the select's columns by position (or by name). */
@@ -238,15 +268,22 @@ class Analyzer {
       const cte = unwrap(c)[1];
       const name = String(cte.ctename).toLowerCase();
       const [qk, qn] = unwrap(cte.ctequery);
+      const aliases: string[] | undefined = cte.aliascolnames?.map((a: Node) => sval(a).toLowerCase());
       if (qk !== 'SelectStmt') {
-        // data-modifying CTE (INSERT … RETURNING): analyse it as a statement
-        this.statement(cte.ctequery);
-        ctes.set(name, []);
+        // data-modifying CTE (INSERT / UPDATE / DELETE … RETURNING): a statement, read through its RETURNING list
+        const returned = this.statement(cte.ctequery, inner);
+        ctes.set(name, returned.map((col, i) => ({ name: aliases?.[i] ?? col.name, srcs: col.srcs })));
         continue;
       }
-      if (withClause.recursive) ctes.set(name, []);
+      if (withClause.recursive) {
+        // WITH RECURSIVE: the non-recursive branch gives the columns the recursive branch reads back
+        ctes.set(name, []);
+        if (qn.op && qn.op !== 'SETOP_NONE') {
+          const seed = this.select(selectBody(qn.larg), inner);
+          ctes.set(name, seed.cols.map((col, i) => ({ name: aliases?.[i] ?? col.name, srcs: col.srcs })));
+        }
+      }
       const q = this.select(qn, inner);
-      const aliases: string[] | undefined = cte.aliascolnames?.map((a: Node) => sval(a).toLowerCase());
       ctes.set(name, q.cols.map((col, i) => ({ name: aliases?.[i] ?? col.name, srcs: col.srcs })));
       this.cteIndirect.set(name, q.indirect);
     }
@@ -268,22 +305,13 @@ class Analyzer {
       return { cols, indirect: [] };
     }
     const scope: Scope = { rels: [], ctes: scoped.ctes, parent: scoped === outer ? outer : scoped };
+    if (s.windowClause?.length) scope.windows = new Map(s.windowClause.map((w: Node) => [String(unwrap(w)[1].name).toLowerCase(), unwrap(w)[1]]));
     const indirect: Src[] = [];
     if (s.intoClause) this.written.add(this.tableName(s.intoClause.rel));
     for (const f of s.fromClause ?? []) this.fromItem(f, scope, indirect);
-    const cols: OutCol[] = [];
-    for (const t of s.targetList ?? []) {
-      const rt = unwrap(t)[1];
-      const [vk, vn] = unwrap(rt.val);
-      if (vk === 'ColumnRef' && unwrap(vn.fields[vn.fields.length - 1])[0] === 'A_Star') {
-        cols.push(...this.star(vn.fields.length > 1 ? sval(vn.fields[vn.fields.length - 2]).toLowerCase() : undefined, scope));
-        continue;
-      }
-      const srcs = this.expr(rt.val, scope, 'IDENTITY');
-      const text = this.text(rt.location);
-      const named = vk === 'TypeCast' && text && /^cast\s*\(/i.test(text) ? text : defaultName(rt.val);
-      cols.push({ name: (rt.name ?? named ?? text ?? '?column?').toLowerCase(), srcs });
-    }
+    const cols = this.targets(s.targetList ?? [], scope);
+    // LIMIT (SELECT …) / OFFSET (SELECT …) decide which rows there are
+    for (const l of [s.limitCount, s.limitOffset]) if (l) indirect.push(...this.expr(l, scope, 'FILTER').map((x) => ({ ...x, subtype: 'FILTER' as const })));
     if (s.whereClause) indirect.push(...this.expr(s.whereClause, scope, 'FILTER').map((x) => ({ ...x, subtype: 'FILTER' as const })));
     if (s.havingClause) indirect.push(...this.expr(s.havingClause, scope, 'FILTER').map((x) => ({ ...x, subtype: 'FILTER' as const })));
     // GROUP BY 2 / ORDER BY 2 name the second output column
@@ -298,6 +326,24 @@ class Analyzer {
       indirect.push(...(positional(node) ?? this.expr(node, scope, 'SORT', cols)).map((x) => ({ ...x, subtype: 'SORT' as const })));
     }
     return { cols: cols.map((c) => ({ name: c.name, srcs: uniqueSrcs(c.srcs) })), indirect: uniqueSrcs(indirect) };
+  }
+
+  /** The output columns of a target list (SELECT list, RETURNING list). */
+  private targets(list: Node[], scope: Scope): OutCol[] {
+    const cols: OutCol[] = [];
+    for (const t of list) {
+      const rt = unwrap(t)[1];
+      const [vk, vn] = unwrap(rt.val);
+      if (vk === 'ColumnRef' && unwrap(vn.fields[vn.fields.length - 1])[0] === 'A_Star') {
+        cols.push(...this.star(vn.fields.length > 1 ? sval(vn.fields[vn.fields.length - 2]).toLowerCase() : undefined, scope));
+        continue;
+      }
+      const srcs = this.expr(rt.val, scope, 'IDENTITY');
+      const text = this.text(rt.location);
+      const named = vk === 'TypeCast' && text && /^cast\s*\(/i.test(text) ? text : defaultName(rt.val);
+      cols.push({ name: (rt.name ?? named ?? text ?? '?column?').toLowerCase(), srcs });
+    }
+    return cols;
   }
 
   /** `*` or `alias.*`: the known columns of the relations, or a wildcard per physical table. */
@@ -324,10 +370,12 @@ class Analyzer {
         for (const x of this.cteIndirect.get(name) ?? []) indirect.push(x);
         return;
       }
-      const table = this.tableName(f);
-      this.read.add(table);
-      const known = this.knownCols(table);
-      scope.rels.push({ alias: alias ?? name, table, ...(known ? { cols: known.map((c) => ({ name: c, srcs: [{ table, column: c, subtype: 'IDENTITY' as const }] })) } : {}) });
+      scope.rels.push(this.tableRel(this.tableName(f), alias ?? name));
+      return;
+    }
+    if (k === 'RangeTableSample') {
+      // t TABLESAMPLE method (args): the table, sampled
+      this.fromItem(f.relation, scope, indirect);
       return;
     }
     if (k === 'RangeSubselect') {
@@ -341,8 +389,16 @@ class Analyzer {
       const before = scope.rels.length;
       this.fromItem(f.larg, scope, indirect);
       this.fromItem(f.rarg, scope, indirect);
-      for (const u of f.usingClause ?? []) {
-        const col = sval(u).toLowerCase();
+      const natural: string[] = [];
+      if (f.isNatural) {
+        // NATURAL JOIN: the columns both sides have (known only when their columns are)
+        const [l, r] = [scope.rels.slice(before, before + 1), scope.rels.slice(before + 1)];
+        const names = (rels: Rel[]) => new Set(rels.flatMap((x) => (x.cols ?? []).map((c) => c.name)));
+        const rn = names(r);
+        natural.push(...[...names(l)].filter((n) => n !== '*' && rn.has(n)));
+      }
+      for (const u of [...(f.usingClause ?? []).map((u: Node) => sval(u)), ...natural]) {
+        const col = String(u).toLowerCase();
         for (const r of scope.rels.slice(before)) {
           const known = r.cols?.find((c) => c.name === col);
           if (known) indirect.push(...known.srcs.map((x) => ({ ...x, subtype: 'JOIN' as const })));
@@ -380,9 +436,18 @@ class Analyzer {
         const out = star.concat((e.args ?? []).flatMap((a: Node) => this.expr(a, scope, how === 'IDENTITY' || how === 'TRANSFORMATION' || how === 'AGGREGATION' ? upgrade(how, inner) : how)));
         if (e.agg_filter) out.push(...this.expr(e.agg_filter, scope, 'FILTER').map((x) => ({ ...x, subtype: 'FILTER' as const })));
         if (e.over) {
-          // the window's partition and order columns shape the value: INDIRECT (WINDOW) for this column
-          for (const p of e.over.partitionClause ?? []) out.push(...this.expr(p, scope, 'WINDOW').map((x) => ({ ...x, subtype: 'WINDOW' as const })));
-          for (const o of e.over.orderClause ?? []) out.push(...this.expr(unwrap(o)[1].node, scope, 'WINDOW').map((x) => ({ ...x, subtype: 'WINDOW' as const })));
+          // the window's partition and order columns shape the value: INDIRECT (WINDOW) for this column;
+          // OVER w / OVER (w ORDER BY …) take them from the named window too
+          const windows: Node[] = [e.over];
+          for (let w: Node | undefined = e.over, hops = 0; w && hops < 10; hops++) {
+            const ref = w.refname ?? (w === e.over && !w.partitionClause && !w.orderClause ? w.name : undefined);
+            w = ref ? this.window(String(ref).toLowerCase(), scope) : undefined;
+            if (w) windows.push(w);
+          }
+          for (const w of windows) {
+            for (const p of w.partitionClause ?? []) out.push(...this.expr(p, scope, 'WINDOW').map((x) => ({ ...x, subtype: 'WINDOW' as const })));
+            for (const o of w.orderClause ?? []) out.push(...this.expr(unwrap(o)[1].node, scope, 'WINDOW').map((x) => ({ ...x, subtype: 'WINDOW' as const })));
+          }
         }
         for (const o of e.agg_order ?? []) out.push(...this.expr(unwrap(o)[1].node, scope, inner));
         return out;
@@ -422,6 +487,15 @@ class Analyzer {
         return out;
       }
     }
+  }
+
+  /** A named window of the enclosing SELECT. */
+  private window(name: string, scope: Scope): Node | undefined {
+    for (let sc: Scope | undefined = scope; sc; sc = sc.parent) {
+      const w = sc.windows?.get(name);
+      if (w) return w;
+    }
+    return undefined;
   }
 
   private column(fields: Node[], scope: Scope, how: TransformationSubtype, outputs?: OutCol[]): Src[] {
@@ -468,7 +542,7 @@ class Analyzer {
     return [{ table: null, column: col, subtype: how }];
   }
 
-  private update(s: Node, root: Scope): void {
+  private update(s: Node, root: Scope): OutCol[] {
     const scope0 = this.withCtes(s.withClause, root);
     const target = this.tableName(s.relation);
     this.written.add(target);
@@ -477,6 +551,18 @@ class Analyzer {
     for (const f of s.fromClause ?? []) this.fromItem(f, scope, indirect);
     if (s.whereClause) indirect.push(...this.expr(s.whereClause, scope, 'FILTER').map((x) => ({ ...x, subtype: 'FILTER' as const })));
     this.assignments(s.targetList ?? [], target, scope, scope.rels[0].alias, uniqueSrcs(indirect));
+    if (!returning(s).length) return [];
+    // RETURNING sees the updated row: an assigned column comes from its new value, the rest from the table
+    const known = this.knownCols(target);
+    const assigned = new Map<string, Src[]>();
+    for (const t of s.targetList ?? []) {
+      const rt = unwrap(t)[1];
+      if (unwrap(rt.val)[0] !== 'MultiAssignRef') assigned.set(String(rt.name).toLowerCase(), this.expr(rt.val, scope, 'IDENTITY'));
+    }
+    const names = [...new Set([...(known ?? []), ...assigned.keys()])];
+    const row: Rel = { alias: scope.rels[0].alias, table: target, ...(known ? { cols: names.map((c) => ({ name: c, srcs: assigned.get(c) ?? [{ table: target, column: c, subtype: 'IDENTITY' as const }] })) } : {}) };
+    const rscope: Scope = { rels: [row, ...scope.rels.slice(1)], ctes: scope.ctes, parent: scope0 };
+    return this.targets(returning(s), rscope).map((c) => ({ name: c.name, srcs: uniqueSrcs([...c.srcs, ...indirect]) }));
   }
 
   /** SET assignments of UPDATE / MERGE. `indirect` (the WHERE or ON columns) shapes every assigned column. Returns the columns. */
@@ -526,7 +612,9 @@ class Analyzer {
       if (m.commandType === 'CMD_UPDATE') this.assignments(m.targetList ?? [], target, scope, alias, uniqueSrcs([...on, ...cond]));
       else if (m.commandType === 'CMD_INSERT') {
         const values: Node[] = m.values ?? [];
-        const cols: string[] = (m.targetList ?? []).map((t: Node) => String(unwrap(t)[1].name).toLowerCase());
+        // INSERT VALUES (…) without a column list fills the target's columns in order (when they are known)
+        const cols: string[] = m.targetList?.length ? m.targetList.map((t: Node) => String(unwrap(t)[1].name).toLowerCase()) : (this.knownCols(target) ?? []);
+        if (!m.targetList?.length && !cols.length && values.length) this.unresolved.add(`${target}(columns of INSERT without a column list)`);
         values.forEach((v, i) => {
           const col = cols[i];
           if (!col) return;
@@ -550,6 +638,11 @@ function uniqueSrcs(xs: Src[]): Src[] {
     }
   }
   return out;
+}
+
+/** A statement's RETURNING list (`returningClause.exprs` since PostgreSQL 18's parser, `returningList` before). */
+function returning(s: Node): Node[] {
+  return s.returningClause?.exprs ?? s.returningList ?? [];
 }
 
 /** Set-operation branches come as bare SelectStmt bodies. */
