@@ -172,3 +172,59 @@ describe('scheduled ingestion with two instances on one database', () => {
     }
   }, 60_000);
 });
+
+describe('a dead instance\'s runs are failed by the surviving workers, and a run taken as interrupted never publishes', () => {
+  let db: TestDatabase;
+  let files: ReturnType<typeof tempDataDir>;
+  let pg: Client;
+  let app: INestApplication;
+  let runs: RunsService;
+  let sourceId: string;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    files = tempDataDir();
+    pg = new Client({ connectionString: db.url });
+    await pg.connect();
+    app = await appOn(db, files.dir, 'api,worker');
+    runs = app.get(RunsService);
+    const http = request(app.getHttpServer());
+    await http.post('/api/catalog/datasets').set(admin).send({ name: 'survive', contract }).expect(201);
+    sourceId = (await http.post('/api/ingestion/sources').set(admin).send({ name: 'survive', dataset: 'survive', format: 'csv', strategy: { kind: 'replace' } }).expect(201)).body.id;
+  });
+  afterAll(async () => {
+    await app?.close();
+    await pg?.end();
+    await db?.drop();
+    files?.remove();
+  });
+  const events = async (id: string, state: string) => (await pg.query(`SELECT count(*)::int AS n FROM platform.outbox WHERE key = $1`, [`${id}:${state}`])).rows[0].n;
+
+  it('fails a run whose heartbeat stopped, without waiting for a restart', async () => {
+    runs.recoverEveryMs = 200;
+    const id = (
+      await pg.query(
+        `INSERT INTO ingestion.runs (source_id, status, trigger, idempotency_key, input, started_at, heartbeat_at)
+         VALUES ($1, 'running', 'api', 'left-behind', '{}', now() - interval '1 hour', now() - interval '1 hour') RETURNING id`,
+        [sourceId],
+      )
+    ).rows[0].id;
+    await until('the stale run to be failed', async () => (await pg.query(`SELECT status FROM ingestion.runs WHERE id = $1`, [id])).rows[0].status === 'failed', 10_000);
+    expect((await pg.query(`SELECT error_code FROM ingestion.runs WHERE id = $1`, [id])).rows[0].error_code).toBe('INGESTION.INTERRUPTED');
+    expect(await events(id, 'FAIL')).toBe(1);
+  });
+
+  it('does not publish a run another worker took as interrupted while it loaded', async () => {
+    files.write('survive.csv', bigCsv(300_000, 'late'));
+    const http = request(app.getHttpServer());
+    const id = (await http.post(`/api/ingestion/sources/${sourceId}/runs`).set(admin).send({ path: 'survive.csv' }).expect(202)).body.id;
+    await until('the COPY to start', async () => (await pg.query(`SELECT 1 FROM pg_stat_activity WHERE query LIKE 'COPY %__weir_stage_%' AND state = 'active'`)).rowCount);
+    // what another instance's recovery does when it cannot see this worker's heartbeat in time
+    await pg.query(`UPDATE ingestion.runs SET status = 'failed', finished_at = now(), error_code = 'INGESTION.INTERRUPTED', error_message = 'taken as interrupted' WHERE id = $1`, [id]);
+    await until('the worker to let go of the run', async () => !(await pg.query(`SELECT 1 FROM pg_class WHERE relname LIKE '\\_\\_weir\\_stage\\_%'`)).rowCount && !(runs as unknown as { working: boolean }).working);
+    const run = (await pg.query(`SELECT status, error_code, error_message FROM ingestion.runs WHERE id = $1`, [id])).rows[0];
+    expect(run).toEqual({ status: 'failed', error_code: 'INGESTION.INTERRUPTED', error_message: 'taken as interrupted' });
+    // nothing published, and no second verdict
+    expect((await pg.query(`SELECT to_regclass('raw.survive') IS NULL AS absent`)).rows[0].absent || (await pg.query(`SELECT count(*)::int AS n FROM raw.survive`)).rows[0].n === 0).toBe(true);
+    expect([await events(id, 'COMPLETE'), await events(id, 'FAIL')]).toEqual([0, 0]);
+  }, 60_000);
+});

@@ -1,6 +1,6 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, In } from 'typeorm';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import type { PoolClient } from 'pg';
@@ -104,6 +104,12 @@ export class RunsService implements OnApplicationBootstrap, BeforeApplicationShu
   private readonly engine: LoadEngine;
   private readonly instance = `${os.hostname()}:${process.pid}`;
   private timer?: NodeJS.Timeout;
+  /** A running run whose heartbeat is older than this is taken as interrupted. */
+  staleMs = STALE_MS;
+  /** How often workers look for runs interrupted elsewhere (a dead instance), besides at start. */
+  recoverEveryMs = Math.max(5000, STALE_MS / 2);
+  private lastRecover = 0;
+  private recovering?: Promise<void>;
   private working = false;
   private stopping = false;
   private current?: Promise<void>;
@@ -136,7 +142,17 @@ export class RunsService implements OnApplicationBootstrap, BeforeApplicationShu
   async onApplicationBootstrap(): Promise<void> {
     if (!this.config.roles.has('worker')) return;
     await this.recover();
-    this.timer = setInterval(() => void this.kick(), 1000);
+    this.lastRecover = Date.now();
+    this.timer = setInterval(() => {
+      // runs another instance left behind when it died are failed by the survivors, not only at a restart
+      if (!this.recovering && Date.now() - this.lastRecover >= this.recoverEveryMs) {
+        this.lastRecover = Date.now();
+        this.recovering = this.recover()
+          .catch((e: unknown) => this.log.error(`recovering interrupted runs: ${(e as Error).message}`))
+          .finally(() => (this.recovering = undefined));
+      }
+      void this.kick();
+    }, 1000);
     this.timer.unref();
   }
 
@@ -144,6 +160,7 @@ export class RunsService implements OnApplicationBootstrap, BeforeApplicationShu
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
+    await this.recovering;
     await this.current?.catch(() => undefined);
   }
 
@@ -154,11 +171,13 @@ export class RunsService implements OnApplicationBootstrap, BeforeApplicationShu
       const stale = await em.query(
         `UPDATE ingestion.runs SET status = 'failed', finished_at = now(), error_code = 'INGESTION.INTERRUPTED', error_message = $2
           WHERE status = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < now() - $1::interval) RETURNING id, source_id`,
-        [`${STALE_MS / 1000} seconds`, message],
+        [`${this.staleMs / 1000} seconds`, message],
       );
       const rs = rowsOf<{ id: string; source_id: string }>(stale);
+      const sources = rs.length ? await em.getRepository(SourceOrmEntity).findBy({ id: In([...new Set(rs.map((r) => r.source_id))]) }) : [];
+      const byId = new Map(sources.map((x) => [x.id, x]));
       for (const r of rs) {
-        const source = await em.getRepository(SourceOrmEntity).findOneBy({ id: r.source_id });
+        const source = byId.get(r.source_id);
         if (source) await this.publishRunEvent(em, r.id, source, 'FAIL', { error: { code: 'INGESTION.INTERRUPTED', message } });
       }
       return rs;
@@ -344,14 +363,17 @@ export class RunsService implements OnApplicationBootstrap, BeforeApplicationShu
           e instanceof LoadFailedError && e.quality ? JSON.stringify(e.quality) : null,
         ];
       await this.ds.transaction(async (em) => {
-        await em.query(
-          `UPDATE ingestion.runs SET status = 'failed', finished_at = now(), error_code = $2, error_message = $3, bytes_read = $4,
-                  rows_read = COALESCE($5, rows_read), rows_rejected = COALESCE($6, rows_rejected), rows_deduplicated = COALESCE($7, rows_deduplicated),
-                  quality = COALESCE($8, quality)
-            WHERE id = $1`,
-          failed,
+        // a run another worker already failed as interrupted keeps that verdict (and its one FAIL event)
+        const updated = rowsOf(
+          await em.query(
+            `UPDATE ingestion.runs SET status = 'failed', finished_at = now(), error_code = $2, error_message = $3, bytes_read = $4,
+                    rows_read = COALESCE($5, rows_read), rows_rejected = COALESCE($6, rows_rejected), rows_deduplicated = COALESCE($7, rows_deduplicated),
+                    quality = COALESCE($8, quality)
+              WHERE id = $1 AND status = 'running' RETURNING id`,
+            failed,
+          ),
         );
-        await this.publishRunEvent(em, runId, source, 'FAIL', { error: { code, message: message.slice(0, 2000) }, stats: counts ? { rowsRead: counts.read, rowsRejected: counts.rejected } : undefined });
+        if (updated.length) await this.publishRunEvent(em, runId, source, 'FAIL', { error: { code, message: message.slice(0, 2000) }, stats: counts ? { rowsRead: counts.read, rowsRejected: counts.rejected } : undefined });
       });
       this.metrics.runs.inc({ source: source.name, status: 'failed' });
       this.log.warn(`run ${runId} failed (${code}): ${message}`);
@@ -373,12 +395,17 @@ export class RunsService implements OnApplicationBootstrap, BeforeApplicationShu
 
   /** In the publish transaction: the run record and the watermark commit with the data. */
   private async recordSuccess(client: PoolClient, runId: string, source: SourceOrmEntity, r: LoadResult, bytes: number): Promise<void> {
-    await client.query(
+    // only a run still ours publishes: one another worker took as interrupted (a heartbeat it could not
+    // see in time) stays failed, and this transaction, the target's change included, rolls back
+    const done = await client.query(
       `UPDATE ingestion.runs SET status = 'succeeded', finished_at = now(), heartbeat_at = now(), bytes_read = $2, rows_read = $3, rows_loaded = $4,
               rows_rejected = $5, rows_deduplicated = $6, columns_discarded = $7, watermark_before = $8, watermark_after = $9, quality = $10
-        WHERE id = $1`,
+        WHERE id = $1 AND status = 'running'`,
       [runId, bytes, r.read, r.loaded, r.rejected, r.deduplicated, Object.keys(r.columnsDiscarded).length ? JSON.stringify(r.columnsDiscarded) : null, source.watermark, r.watermarkAfter, JSON.stringify(r.quality)],
     );
+    if (done.rowCount !== 1) {
+      throw new DomainError('INGESTION.INTERRUPTED', `Run ${runId} was taken as interrupted (no heartbeat for ${this.staleMs / 1000} s) before it could publish; nothing was published, trigger it again`, 409);
+    }
     if (source.strategy.kind === 'incremental' && r.watermarkAfter !== source.watermark) {
       await client.query(`UPDATE ingestion.sources SET watermark = $2, updated_at = now() WHERE id = $1`, [source.id, r.watermarkAfter]);
     }
