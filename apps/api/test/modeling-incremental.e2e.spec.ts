@@ -176,6 +176,39 @@ describe('modeling e2e: incremental materializations', () => {
     expect(ok.steps[0]).toMatchObject({ status: 'succeeded', rowsAffected: 1 });
     expect((await rows('analytics.ev_merge')).at(-1)).toEqual({ id: 4, v: 'd', updated_at: 3, extra: 'x' });
   });
+
+  it('a build its process left running (crash, kill) is failed by a worker: running steps failed, pending skipped, FAIL events out', async () => {
+    await build('ev_merge'); // registers the project
+    const project = (await pg.query(`SELECT id FROM modeling.projects WHERE name = 'inc'`)).rows[0].id;
+    const id = (
+      await pg.query(
+        `INSERT INTO modeling.builds (project_id, selector, full_refresh, status, started_at, heartbeat_at) VALUES ($1, NULL, false, 'running', now() - interval '1 hour', now() - interval '1 hour') RETURNING id`,
+        [project],
+      )
+    ).rows[0].id;
+    await pg.query(
+      `INSERT INTO modeling.build_steps (build_id, node_id, materialized, status, started_at) VALUES ($1, 'model.ev_merge', 'incremental', 'running', now() - interval '1 hour'), ($1, 'model.ev_di', 'incremental', 'pending', NULL)`,
+      [id],
+    );
+    // a live build is left alone: its heartbeat is fresh
+    const live = (await pg.query(`INSERT INTO modeling.builds (project_id, full_refresh, status) VALUES ($1, false, 'running') RETURNING id`, [project])).rows[0].id;
+    const svc = t.app.get(ModelingService);
+    expect(await svc.recover()).toEqual([id]);
+    const b = await svc.getBuild(id);
+    expect([b.status, b.finishedAt !== null]).toEqual(['failed', true]);
+    expect(b.steps.map((s) => [s.node, s.status, s.error?.startsWith('interrupted')])).toEqual([
+      ['model.ev_merge', 'failed', true],
+      ['model.ev_di', 'skipped', true],
+    ]);
+    const events = (await pg.query(`SELECT payload->>'job' AS job, payload->>'state' AS state, payload->'error'->>'code' AS code FROM platform.outbox WHERE key LIKE '%:FAIL' AND payload->>'slice' = 'modeling' AND (payload->>'runId' = $1 OR payload->'parent'->>'runId' = $1) ORDER BY id`, [id])).rows;
+    expect(events).toEqual([
+      { job: 'model.inc.ev_merge', state: 'FAIL', code: 'MODELING.INTERRUPTED' },
+      { job: 'build.inc', state: 'FAIL', code: 'MODELING.INTERRUPTED' },
+    ]);
+    expect((await svc.getBuild(live)).status).toBe('running');
+    expect(await svc.recover()).toEqual([]); // once
+    await pg.query(`DELETE FROM modeling.builds WHERE id = $1`, [live]);
+  });
 });
 
 describe('modeling e2e: enforced contracts and schema change classification', () => {

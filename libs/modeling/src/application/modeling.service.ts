@@ -1,10 +1,10 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash, randomUUID } from 'node:crypto';
-import { ConflictError, DomainError, NotFoundError, Outbox, qualifiedTable, quoteIdent, RUN_EVENTS_TOPIC, RunStateEvent, ValidationError, Warehouse, WEIR_CONFIG, WeirConfig } from '@weir/platform';
+import { ConflictError, DomainError, NotFoundError, Outbox, qualifiedTable, quoteIdent, rowsOf, RUN_EVENTS_TOPIC, RunStateEvent, ValidationError, Warehouse, WEIR_CONFIG, WeirConfig } from '@weir/platform';
 import { CATALOG, CatalogPort, classifyChange, ColumnContract, DatasetContract } from '@weir/catalog';
 import { QUALITY_GATE, QUALITY_SUITES, QualityGate, QualitySuites } from '@weir/quality';
 import { CsvParser, inferContract, RunsService, SourcesService } from '@weir/ingestion';
@@ -78,12 +78,19 @@ function contractType(dataType: string, numericPrecision: number | null, numeric
  * and skips the node's descendants.
  */
 @Injectable()
-export class ModelingService implements OnApplicationShutdown {
+export class ModelingService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly log = new Logger('modeling');
   private readonly projectsRoot: string;
   private readonly running = new Set<Promise<void>>();
   /** Builds executing in this process, to wait on them without polling. */
   private readonly inProcess = new Map<string, Promise<void>>();
+  /** A running build whose process has not said it is alive for this long is taken as interrupted. */
+  staleMs = Number(process.env['WEIR_RUN_STALE_SECONDS'] ?? 60) * 1000;
+  /** How often workers look for builds a dead process left running. */
+  recoverEveryMs = Math.max(5000, this.staleMs / 2);
+  private recoverTimer?: NodeJS.Timeout;
+  private recovering?: Promise<void>;
+  private readonly roles: ReadonlySet<string>;
 
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
@@ -97,10 +104,70 @@ export class ModelingService implements OnApplicationShutdown {
     private readonly outbox: Outbox,
   ) {
     this.projectsRoot = path.resolve(process.env['WEIR_PROJECTS_ROOT'] || path.join(config.dataDir, 'projects'));
+    this.roles = config.roles;
+  }
+
+  /** Workers fail the builds a dead process left running: at start, then every {@link recoverEveryMs}. */
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.roles.has('worker')) return;
+    await this.recover().catch((e: unknown) => this.log.error(`recovering interrupted builds: ${(e as Error).message}`));
+    let last = Date.now();
+    this.recoverTimer = setInterval(() => {
+      if (this.recovering || Date.now() - last < this.recoverEveryMs) return;
+      last = Date.now();
+      this.recovering = this.recover()
+        .then(() => undefined)
+        .catch((e: unknown) => this.log.error(`recovering interrupted builds: ${(e as Error).message}`))
+        .finally(() => (this.recovering = undefined));
+    }, 1000);
+    this.recoverTimer.unref();
   }
 
   async onApplicationShutdown(): Promise<void> {
+    if (this.recoverTimer) clearInterval(this.recoverTimer);
+    await this.recovering;
     await Promise.allSettled([...this.running]);
+  }
+
+  /**
+   * Fails the builds whose process stopped saying it is alive (crash, kill): the build failed, its
+   * running steps failed and its pending steps skipped, with FAIL events for the build and the steps
+   * that had started, all in one transaction. Returns the builds failed.
+   */
+  async recover(): Promise<string[]> {
+    const message = 'interrupted: the process running the build stopped (crash or kill) before it ended; build it again';
+    const failed = await this.ds.transaction(async (em) => {
+      const rows = rowsOf<{ id: string; project_id: string; started: string[] | null }>(
+        await em.query(
+          `WITH b AS (UPDATE modeling.builds SET status = 'failed', finished_at = now()
+                       WHERE status = 'running' AND heartbeat_at < now() - $1::interval RETURNING id, project_id),
+                s AS (UPDATE modeling.build_steps st SET status = CASE WHEN st.status = 'running' THEN 'failed' ELSE 'skipped' END,
+                             finished_at = CASE WHEN st.status = 'running' THEN now() END, error = $2
+                        FROM b WHERE st.build_id = b.id AND st.status IN ('running', 'pending') RETURNING st.build_id, st.node_id, st.status)
+           SELECT b.id, b.project_id, (SELECT array_agg(s.node_id) FROM s WHERE s.build_id = b.id AND s.status = 'failed') AS started FROM b`,
+          [`${this.staleMs / 1000} seconds`, message],
+        ),
+      );
+      for (const r of rows) {
+        const p = await em.getRepository(ProjectOrmEntity).findOneBy({ id: r.project_id });
+        let compiled: CompiledProject | undefined;
+        try {
+          compiled = p ? this.compile(p).compiled : undefined;
+        } catch {
+          compiled = undefined; // the project no longer compiles: the build's own event still goes out
+        }
+        const error = { error: { code: 'MODELING.INTERRUPTED', message } };
+        for (const nodeId of r.started ?? []) {
+          const n = compiled?.nodes.get(nodeId);
+          const ev = n && compiled ? this.stepEvent(r.id, compiled, n, 'FAIL', error) : undefined;
+          if (ev) await this.outbox.publish(em, RUN_EVENTS_TOPIC, ev, `${ev.runId}:FAIL`);
+        }
+        await this.outbox.publish(em, RUN_EVENTS_TOPIC, this.buildEvent(r.id, compiled?.name ?? p?.name ?? 'unknown', 'FAIL', error), `${r.id}:FAIL`);
+      }
+      return rows.map((r) => r.id);
+    });
+    if (failed.length) this.log.warn(`marked ${failed.length} interrupted build(s) failed: ${failed.join(', ')}`);
+    return failed;
   }
 
   private compile(p: ProjectOrmEntity): { project: Project; compiled: CompiledProject } {
@@ -286,6 +353,16 @@ export class ModelingService implements OnApplicationShutdown {
 
   /** Runs the steps in DAG order, up to PARALLEL at a time; a failed node skips its descendants. */
   private async execute(buildId: string, p: ProjectOrmEntity, project: Project, compiled: CompiledProject, ids: string[], fullRefresh = false): Promise<void> {
+    const heartbeat = setInterval(() => void this.ds.query(`UPDATE modeling.builds SET heartbeat_at = now() WHERE id = $1`, [buildId]).catch(() => undefined), 5000);
+    heartbeat.unref();
+    try {
+      await this.executeSteps(buildId, p, project, compiled, ids, fullRefresh);
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  private async executeSteps(buildId: string, p: ProjectOrmEntity, project: Project, compiled: CompiledProject, ids: string[], fullRefresh: boolean): Promise<void> {
     const chosen = new Set(ids);
     // a model's audit (its relationships tests) reads other models: build those first
     const auditDeps = auditParents(project, compiled);
@@ -328,7 +405,8 @@ export class ModelingService implements OnApplicationShutdown {
     const ended = failed ? 'FAIL' : 'COMPLETE';
     await this.outbox.publishAlong(
       this.ds,
-      `UPDATE modeling.builds SET status = $2, finished_at = $3 WHERE id = $1 RETURNING id`,
+      // a build another worker took as interrupted keeps that verdict (and its one FAIL event)
+      `UPDATE modeling.builds SET status = $2, finished_at = $3 WHERE id = $1 AND status = 'running' RETURNING id`,
       [buildId, failed ? 'failed' : 'succeeded', new Date()],
       RUN_EVENTS_TOPIC,
       this.buildEvent(buildId, compiled.name, ended, failed ? { error: { code: 'MODELING.BUILD_FAILED', message: [...state.entries()].filter(([, v]) => v !== 'succeeded').map(([k, v]) => `${k} ${v}`).join(', ') } } : {}),

@@ -29,4 +29,8 @@ export class BuildOrmEntity {
 
   @Column({ name: 'finished_at', type: 'timestamptz', nullable: true })
   finishedAt: Date | null;
+
+  /** Touched every few seconds by the process running the build. */
+  @Column({ name: 'heartbeat_at', type: 'timestamptz', default: () => 'now()' })
+  heartbeatAt: Date;
 }
