@@ -342,6 +342,21 @@ describe('lineage graph e2e: OpenLineage in, Marquez API, outbox-fed events from
     expect(await edges()).toEqual(['input:shop.orders', 'output:mart.orders']);
   });
 
+  it('refuses names longer than Weir keeps; an event PostgreSQL refuses at apply time never holds back the events received with it', async () => {
+    const long = await t.http.post('/api/v1/lineage').set(admin).send(runEvent({ outputs: [{ namespace: 'pg://dwh', name: 'x'.repeat(1025) }] })).expect(400);
+    expect(long.body).toMatchObject({ code: 'LINEAGE.INVALID_EVENT', errors: [{ path: '/outputs/0/name', keyword: 'maxLength' }] });
+    // valid OpenLineage, stored, but year 0 is no PostgreSQL timestamp: only that event stays out of the graph
+    const bad = runEvent({ job: { namespace: 'poison', name: 'bad' } }) as ReturnType<typeof runEvent> & { run: Record<string, unknown> };
+    bad.run = { ...bad.run, facets: { nominalTime: { _producer: 'https://example.com/p', _schemaURL: 'https://openlineage.io/spec/facets/1-0-1/NominalTimeRunFacet.json', nominalStartTime: '0000-01-01T00:00:00Z' } } };
+    const good = runEvent({ job: { namespace: 'poison', name: 'good' } });
+    await t.http.post('/api/v1/lineage/batch').set(admin).send([bad, good]).expect(201);
+    await settle();
+    const jobs = (await pg.query(`SELECT name FROM lineage.jobs WHERE namespace = 'poison' ORDER BY name`)).rows.map((r) => r.name);
+    expect(jobs).toEqual(['good']);
+    expect((await pg.query(`SELECT count(*)::int AS n FROM lineage.events WHERE job_namespace = 'poison'`)).rows[0].n).toBe(2);
+    expect((await pg.query(`SELECT count(*)::int AS n FROM platform.outbox WHERE topic = 'lineage.apply' AND dispatched_at IS NULL`)).rows[0].n).toBe(0);
+  });
+
   it('refuses invalid events with the schema errors, and survives a 12 MB event', async () => {
     const bad = runEvent({ run: { runId: 'not-a-uuid' }, eventType: 'DONE' });
     const r = await t.http.post('/api/v1/lineage').set(admin).send(bad).expect(400);

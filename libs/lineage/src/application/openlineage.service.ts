@@ -203,8 +203,45 @@ export class OpenLineageService implements OnModuleInit {
       for (const r of rows) loaded.set(r.id, { kind: r.kind, event: r.payload });
     }
     const items = ids.map((id) => this.pending.get(id)?.item ?? loaded.get(id)).filter((x): x is StoreItem => x !== undefined);
-    await this.store.project(tx, items);
+    await this.applyIsolated(tx, items, (batch) => this.store.project(tx, batch));
     for (const id of ids) this.pending.delete(id);
+  }
+
+  /**
+   * Applies a batch; when it fails on the data itself (PostgreSQL refusing a value: SQLSTATE class 22,
+   * or a NOT NULL / CHECK violation), the items are applied one at a time, in order, and one that fails
+   * alone is logged and left out (its raw event stays in lineage.events). So one bad event never holds
+   * back the events received with it. Any other error (the database away, a conflict) fails the batch,
+   * which the outbox retries.
+   */
+  private async applyIsolated(tx: Queryable, items: StoreItem[], apply: (batch: StoreItem[]) => Promise<void>): Promise<void> {
+    const attempt = async (batch: StoreItem[]): Promise<unknown> => {
+      await tx.query(`SAVEPOINT lineage_apply`);
+      try {
+        await apply(batch);
+        await tx.query(`RELEASE SAVEPOINT lineage_apply`);
+        return undefined;
+      } catch (e) {
+        await tx.query(`ROLLBACK TO SAVEPOINT lineage_apply`);
+        if (!isDataError(e)) throw e;
+        return e;
+      }
+    };
+    if (!items.length) return;
+    const failed = await attempt(items);
+    if (!failed) return;
+    for (const item of items.length > 1 ? items : []) {
+      const e = await attempt([item]);
+      if (e) this.badEvent(item, e);
+    }
+    if (items.length === 1) this.badEvent(items[0], failed);
+  }
+
+  private badEvent(item: StoreItem, e: unknown): void {
+    const ev = item.event as { job?: { namespace?: string; name?: string }; run?: { runId?: string }; eventType?: string };
+    this.log.error(
+      `an OpenLineage ${item.kind} (job ${ev.job?.namespace}/${ev.job?.name}, run ${ev.run?.runId ?? '-'}, ${ev.eventType ?? ''}) could not be applied to the graph and is left out of it: ${(e as Error).message}`,
+    );
   }
 
   private async onRunEvents(msgs: OutboxMessage<RunStateEvent>[], tx: Queryable): Promise<void> {
@@ -220,7 +257,7 @@ export class OpenLineageService implements OnModuleInit {
       items.push({ kind: v.kind, event });
       if (this.config.forwardUrl) await this.outbox.publish(tx, FORWARD_TOPIC, event, `${m.payload.runId}:${m.payload.state}`);
     }
-    await this.store.applyMany(tx, items);
+    await this.applyIsolated(tx, items, (batch) => this.store.applyMany(tx, batch));
   }
 
   /** Posts each event to WEIR_OPENLINEAGE_URL (4 at a time); any failure retries the batch later. */
@@ -239,6 +276,12 @@ export class OpenLineageService implements OnModuleInit {
     };
     await Promise.all([worker(), worker(), worker(), worker()]);
   }
+}
+
+/** PostgreSQL refusing the data itself (class 22, NOT NULL, CHECK), which no retry will change. */
+function isDataError(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  return typeof code === 'string' && (code.startsWith('22') || code === '23502' || code === '23514');
 }
 
 /**

@@ -43,6 +43,9 @@ export const OPENLINEAGE_EVENT_TYPES = ['START', 'RUNNING', 'COMPLETE', 'ABORT',
 type Props = Record<string, SchemaObject>;
 
 const str: SchemaObject = { type: 'string' };
+/** A name Weir keeps in the graph (namespace, job, dataset, field, field type): up to 1024 characters (Weir's limit, not the spec's). */
+export const MAX_NAME_LENGTH = 1024;
+const name: SchemaObject = { type: 'string', maxLength: MAX_NAME_LENGTH };
 const int: SchemaObject = { type: 'integer' };
 const num: SchemaObject = { type: 'number' };
 const bool: SchemaObject = { type: 'boolean' };
@@ -106,10 +109,10 @@ const qualityAssertionsProps: Props = {
 };
 const statisticsProps: Props = { rowCount: int, size: int, fileCount: int };
 const runRef = (facetsBase: string): SchemaObject => obj({ runId: uuid, facets: mapOf(ref(facetsBase)) }, ['runId']);
-const jobRef = (facetsBase: string): SchemaObject => obj({ namespace: str, name: str, facets: mapOf(ref(facetsBase)) }, ['namespace', 'name']);
+const jobRef = (facetsBase: string): SchemaObject => obj({ namespace: name, name, facets: mapOf(ref(facetsBase)) }, ['namespace', 'name']);
 const baseEventProps: Props = { eventTime: dateTime, producer: uri, schemaURL: uri };
 const BASE_EVENT_REQUIRED = ['eventTime', 'producer', 'schemaURL'];
-const datasetProps: Props = { namespace: str, name: str, facets: ref('DatasetFacets') };
+const datasetProps: Props = { namespace: name, name, facets: ref('DatasetFacets') };
 const notPresent: SchemaObject = { not: {} };
 
 const definitions: Record<string, SchemaObject> = {
@@ -132,7 +135,7 @@ const definitions: Record<string, SchemaObject> = {
     [...BASE_EVENT_REQUIRED, 'job'],
   ),
   Run: obj({ runId: uuid, facets: ref('RunFacets') }, ['runId']),
-  Job: obj({ namespace: str, name: str, facets: ref('JobFacets') }, ['namespace', 'name']),
+  Job: obj({ namespace: name, name, facets: ref('JobFacets') }, ['namespace', 'name']),
   Dataset: obj(datasetProps, ['namespace', 'name']),
   StaticDataset: obj(datasetProps, ['namespace', 'name']),
   InputDataset: obj({ ...datasetProps, inputFacets: ref('InputDatasetFacets') }, ['namespace', 'name']),
@@ -268,20 +271,20 @@ const definitions: Record<string, SchemaObject> = {
 
   // ---- dataset facets
   SchemaDatasetFacet: deletableFacet({ fields: arrayOf(ref('SchemaDatasetFacetField')) }), // 1-2-0
-  SchemaDatasetFacetField: obj({ name: str, type: str, description: str, ordinal_position: int, fields: arrayOf(ref('SchemaDatasetFacetField')) }, ['name']),
+  SchemaDatasetFacetField: obj({ name, type: name, description: str, ordinal_position: int, fields: arrayOf(ref('SchemaDatasetFacetField')) }, ['name']),
   ColumnLineageDatasetFacet: deletableFacet(
     // 1-2-0 (transformationDescription and transformationType are deprecated, still accepted)
     {
-      fields: mapOf(obj({ inputFields: arrayOf(ref('ColumnLineageInputField')), transformationDescription: str, transformationType: str }, ['inputFields'])),
+      fields: { ...mapOf(obj({ inputFields: arrayOf(ref('ColumnLineageInputField')), transformationDescription: str, transformationType: str }, ['inputFields'])), propertyNames: { maxLength: MAX_NAME_LENGTH } },
       dataset: arrayOf(ref('ColumnLineageInputField')),
     },
     ['fields'],
   ),
   ColumnLineageInputField: obj(
     {
-      namespace: str,
-      name: str,
-      field: str,
+      namespace: name,
+      name,
+      field: name,
       transformations: arrayOf(obj({ type: str, subtype: str, description: str, masking: bool }, ['type'])),
     },
     ['namespace', 'name', 'field'],
