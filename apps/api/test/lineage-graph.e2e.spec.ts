@@ -102,6 +102,25 @@ describe('lineage graph e2e: OpenLineage in, Marquez API, outbox-fed events from
     expect((await t.http.get('/api/v1/namespaces/none/jobs').set(admin).expect(404)).body.code).toBe('LINEAGE.NAMESPACE_NOT_FOUND');
   });
 
+  it('answers one dataset, one job and a name search, as Marquez does', async () => {
+    const ds = (await t.http.get(`/api/v1/namespaces/${encodeURIComponent('pg://dwh')}/datasets/${encodeURIComponent('mart.orders')}`).set(admin).expect(200)).body;
+    expect(ds).toMatchObject({ id: { namespace: 'pg://dwh', name: 'mart.orders' }, fields: [{ name: 'order_id' }, { name: 'total' }] });
+    const job = (await t.http.get(`/api/v1/namespaces/acme/jobs/etl.orders`).set(admin).expect(200)).body;
+    expect(job).toMatchObject({ id: { namespace: 'acme', name: 'etl.orders' }, inputs: [{ namespace: 'pg://src', name: 'shop.orders' }], outputs: [{ namespace: 'pg://dwh', name: 'mart.orders' }] });
+    expect((await t.http.get('/api/v1/namespaces/acme/jobs/nope').set(admin).expect(404)).body.code).toBe('LINEAGE.JOB_NOT_FOUND');
+    expect((await t.http.get('/api/v1/namespaces/acme/datasets/nope').set(admin).expect(404)).body.code).toBe('LINEAGE.DATASET_NOT_FOUND');
+    const found = (await t.http.get('/api/v1/search').query({ q: 'ORDERS' }).set(admin).expect(200)).body;
+    expect(found.results.map((r: { type: string; nodeId: string }) => `${r.type} ${r.nodeId}`)).toEqual(
+      expect.arrayContaining(['DATASET dataset:pg://dwh:mart.orders', 'DATASET dataset:pg://src:shop.orders', 'JOB job:acme:etl.orders']),
+    );
+    expect(found.totalCount).toBeGreaterThanOrEqual(3);
+    const jobsOnly = (await t.http.get('/api/v1/search').query({ q: 'orders', filter: 'JOB', namespace: 'acme' }).set(admin).expect(200)).body;
+    expect(jobsOnly.results.map((r: { name: string }) => r.name)).toEqual(['etl.orders']);
+    // LIKE wildcards in q are literal
+    expect((await t.http.get('/api/v1/search').query({ q: '%' }).set(admin).expect(200)).body.totalCount).toBe(0);
+    expect((await t.http.get('/api/v1/search').set(admin).expect(400)).body.code).toBe('PLATFORM.VALIDATION_FAILED');
+  });
+
   it('is idempotent: replaying an event changes neither nodes nor edges, and new column lineage from the same job replaces the old', async () => {
     const count = async () => (await pg.query(`SELECT (SELECT count(*) FROM lineage.datasets) AS d, (SELECT count(*) FROM lineage.job_datasets) AS e, (SELECT count(*) FROM lineage.field_edges) AS f`)).rows[0];
     const ev = runEvent({ job: { namespace: 'idem', name: 'j' } });

@@ -105,7 +105,11 @@ export class LineageQueryService {
   async jobs(ns: string, limit = 100, offset = 0): Promise<{ totalCount: number; jobs: Record<string, unknown>[] }> {
     await this.namespaceExists(ns);
     const ids = await this.ds.query(`SELECT id, count(*) OVER () AS total FROM lineage.jobs WHERE namespace = $1 ORDER BY name LIMIT $2 OFFSET $3`, [ns, limit, offset]);
-    const jobIds = ids.map((r: { id: string }) => r.id);
+    return { totalCount: Number(ids[0]?.total ?? 0), jobs: await this.jobsData(ids.map((r: { id: string }) => r.id)) };
+  }
+
+  /** Jobs in Marquez's shape (with their inputs, outputs and latest run), by name. */
+  private async jobsData(jobIds: string[]): Promise<Record<string, unknown>[]> {
     const rows = await this.graph.jobs(jobIds);
     const io = jobIds.length
       ? await this.ds.query(
@@ -115,7 +119,41 @@ export class LineageQueryService {
       : [];
     rows.sort((a, b) => (a.name < b.name ? -1 : 1));
     const pick = (id: string, dir: string) => io.filter((r: { job_id: string; direction: string }) => r.job_id === id && r.direction === dir).map((r: { namespace: string; name: string }) => ({ namespace: r.namespace, name: r.name }));
-    return { totalCount: Number(ids[0]?.total ?? 0), jobs: rows.map((j) => jobData(j, pick(j.id, 'input'), pick(j.id, 'output'))) };
+    return rows.map((j) => jobData(j, pick(j.id, 'input'), pick(j.id, 'output')));
+  }
+
+  /** Marquez `GET /api/v1/namespaces/:ns/datasets/:name`. */
+  async dataset(ns: string, name: string): Promise<Record<string, unknown>> {
+    const [r] = await this.ds.query(`SELECT id FROM lineage.datasets WHERE namespace = $1 AND name = $2`, [ns, name]);
+    if (!r) throw new NotFoundError('LINEAGE.DATASET_NOT_FOUND', `No dataset ${JSON.stringify(name)} in namespace ${JSON.stringify(ns)}`);
+    return datasetData((await this.graph.datasets([r.id]))[0]);
+  }
+
+  /** Marquez `GET /api/v1/namespaces/:ns/jobs/:name`. */
+  async job(ns: string, name: string): Promise<Record<string, unknown>> {
+    const [r] = await this.ds.query(`SELECT id FROM lineage.jobs WHERE namespace = $1 AND name = $2`, [ns, name]);
+    if (!r) throw new NotFoundError('LINEAGE.JOB_NOT_FOUND', `No job ${JSON.stringify(name)} in namespace ${JSON.stringify(ns)}`);
+    return (await this.jobsData([r.id]))[0];
+  }
+
+  /**
+   * Marquez `GET /api/v1/search`: datasets and jobs whose name contains `q` (case-insensitive), by
+   * name or by last update, newest first.
+   */
+  async search(q: { q: string; filter?: 'DATASET' | 'JOB'; sort: 'NAME' | 'UPDATE_AT'; limit: number; namespace?: string }): Promise<{ totalCount: number; results: Record<string, unknown>[] }> {
+    const pattern = `%${q.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const rows = (await this.ds.query(
+      `SELECT type, name, namespace, updated_at, count(*) OVER () AS total FROM (
+         SELECT 'DATASET' AS type, name, namespace, updated_at FROM lineage.datasets WHERE $2::text IS DISTINCT FROM 'JOB' AND name ILIKE $1 AND ($4::text IS NULL OR namespace = $4)
+         UNION ALL
+         SELECT 'JOB', name, namespace, updated_at FROM lineage.jobs WHERE $2::text IS DISTINCT FROM 'DATASET' AND name ILIKE $1 AND ($4::text IS NULL OR namespace = $4)) x
+        ORDER BY ${q.sort === 'UPDATE_AT' ? 'updated_at DESC, name' : 'name, namespace'} LIMIT $3`,
+      [pattern, q.filter ?? null, q.limit, q.namespace ?? null],
+    )) as { type: 'DATASET' | 'JOB'; name: string; namespace: string; updated_at: Date; total: string }[];
+    return {
+      totalCount: Number(rows[0]?.total ?? 0),
+      results: rows.map((r) => ({ type: r.type, name: r.name, namespace: r.namespace, updatedAt: r.updated_at, nodeId: r.type === 'DATASET' ? datasetNodeId(r.namespace, r.name) : jobNodeId(r.namespace, r.name) })),
+    };
   }
 
   async runs(ns: string, job: string, limit = 100, offset = 0): Promise<{ totalCount: number; runs: Record<string, unknown>[] }> {

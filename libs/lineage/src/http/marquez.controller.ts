@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsISO8601, IsOptional, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsISO8601, IsOptional, IsString, Length, Max, Min } from 'class-validator';
 import { ValidationError } from '@weir/platform';
 import { OpenLineageService } from '../application/openlineage.service';
 import { LineageQueryService } from '../application/lineage-query.service';
@@ -44,6 +44,36 @@ export class PageQueryDto {
   @IsInt()
   @Min(0)
   offset?: number;
+}
+
+export class SearchQueryDto {
+  @ApiProperty({ description: 'part of the name, case-insensitive', example: 'orders' })
+  @IsString()
+  @Length(1, 1024)
+  q!: string;
+
+  @ApiPropertyOptional({ enum: ['DATASET', 'JOB'] })
+  @IsOptional()
+  @IsIn(['DATASET', 'JOB'])
+  filter?: 'DATASET' | 'JOB';
+
+  @ApiPropertyOptional({ enum: ['NAME', 'UPDATE_AT'], default: 'NAME' })
+  @IsOptional()
+  @IsIn(['NAME', 'UPDATE_AT'])
+  sort?: 'NAME' | 'UPDATE_AT';
+
+  @ApiPropertyOptional({ default: 10, minimum: 1, maximum: 1000 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'only this namespace' })
+  @IsOptional()
+  @IsString()
+  namespace?: string;
 }
 
 export class EventsQueryDto extends PageQueryDto {
@@ -131,6 +161,24 @@ export class MarquezController {
   @ApiOperation({ summary: 'Datasets of a namespace (URL-encode the namespace)' })
   datasets(@Param('namespace') ns: string, @Query() q: PageQueryDto) {
     return this.query.datasets(ns, q.limit, q.offset);
+  }
+
+  @Get('search')
+  @ApiOperation({ summary: 'Datasets and jobs whose name contains q (Marquez shape: { totalCount, results: [{ type, name, namespace, updatedAt, nodeId }] })' })
+  search(@Query() q: SearchQueryDto) {
+    return this.query.search({ q: q.q, filter: q.filter, sort: q.sort ?? 'NAME', limit: q.limit ?? 10, namespace: q.namespace });
+  }
+
+  @Get('namespaces/:namespace/datasets/:dataset')
+  @ApiOperation({ summary: 'One dataset, with its current fields and facets (URL-encode namespace and name)' })
+  dataset(@Param('namespace') ns: string, @Param('dataset') name: string) {
+    return this.query.dataset(ns, name);
+  }
+
+  @Get('namespaces/:namespace/jobs/:job')
+  @ApiOperation({ summary: 'One job, with its inputs, outputs and latest run' })
+  job(@Param('namespace') ns: string, @Param('job') name: string) {
+    return this.query.job(ns, name);
   }
 
   @Get('namespaces/:namespace/jobs')
