@@ -121,6 +121,24 @@ describe('lineage graph e2e: OpenLineage in, Marquez API, outbox-fed events from
     expect((await t.http.get('/api/v1/search').set(admin).expect(400)).body.code).toBe('PLATFORM.VALIDATION_FAILED');
   });
 
+  it('removes a facet sent as deleted (`_deleted: true`)', async () => {
+    const datasetEvent = (facets: Record<string, unknown>) => ({
+      eventTime: '2026-11-21T12:00:00.000Z',
+      producer: 'https://example.com/producer',
+      schemaURL: 'https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/DatasetEvent',
+      dataset: { namespace: 'pg://docs', name: 'doc.t', facets },
+    });
+    const doc = { _producer: 'https://example.com/p', _schemaURL: 'https://openlineage.io/spec/facets/1-1-0/DocumentationDatasetFacet.json' };
+    await t.http.post('/api/v1/lineage').set(admin).send(datasetEvent({ documentation: { ...doc, description: 'the t table' } })).expect(201);
+    await settle();
+    const get = async () => (await t.http.get(`/api/v1/namespaces/${encodeURIComponent('pg://docs')}/datasets/doc.t`).set(admin).expect(200)).body;
+    expect((await get()).description).toBe('the t table');
+    await t.http.post('/api/v1/lineage').set(admin).send(datasetEvent({ documentation: { ...doc, _deleted: true } })).expect(201);
+    await settle();
+    const after = await get();
+    expect([after.description, Object.keys(after.facets)]).toEqual([null, []]);
+  });
+
   it('is idempotent: replaying an event changes neither nodes nor edges, and new column lineage from the same job replaces the old', async () => {
     const count = async () => (await pg.query(`SELECT (SELECT count(*) FROM lineage.datasets) AS d, (SELECT count(*) FROM lineage.job_datasets) AS e, (SELECT count(*) FROM lineage.field_edges) AS f`)).rows[0];
     const ev = runEvent({ job: { namespace: 'idem', name: 'j' } });

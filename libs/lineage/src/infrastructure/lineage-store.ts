@@ -33,6 +33,8 @@ const byKey = <T>(a: [string, T], b: [string, T]) => (a[0] < b[0] ? -1 : a[0] > 
 /** Facets kept on the dataset node: everything but the per-run ones (those stay in lineage.events). */
 const RUN_SCOPED_DATASET_FACETS = new Set(['columnLineage', 'dataQualityMetrics', 'dataQualityAssertions', 'outputStatistics', 'inputStatistics']);
 const keptFacets = (f: Json) => Object.fromEntries(Object.entries(f).filter(([k]) => !RUN_SCOPED_DATASET_FACETS.has(k)));
+/** Facets as stored: one sent as `{"_deleted": true}` removes the facet (OpenLineage's way to delete one). */
+const withoutDeleted = (f: Json): Json => Object.fromEntries(Object.entries(f).filter(([, v]) => !(v && typeof v === 'object' && (v as Json)['_deleted'] === true)));
 const TERMINAL = new Set(['COMPLETE', 'FAIL', 'ABORT']);
 
 /** The state a run keeps when an event in state `next` arrives: an end beats a non-end, else the later event wins. */
@@ -257,7 +259,7 @@ export class LineageStore {
                         ON CONFLICT (namespace, name) DO NOTHING RETURNING id, namespace, name, facets, latest_run_id)
            SELECT *, true AS inserted FROM ins
            UNION ALL SELECT id, namespace, name, facets, latest_run_id, false FROM lineage.jobs WHERE namespace = ANY($5::varchar[]) AND name = ANY($2::varchar[])`,
-          [js.map((j) => j.namespace), js.map((j) => j.name), js.map((j) => JSON.stringify(j.facets)), js.map((j) => j.run), [...new Set(js.map((j) => j.namespace))]],
+          [js.map((j) => j.namespace), js.map((j) => j.name), js.map((j) => JSON.stringify(withoutDeleted(j.facets))), js.map((j) => j.run), [...new Set(js.map((j) => j.namespace))]],
         ),
       );
       const found = oneRowPerKey(rows, (r) => key(r.namespace, r.name));
@@ -267,7 +269,7 @@ export class LineageStore {
         if (!r) throw new Error(`lineage: job ${j.namespace}/${j.name} neither inserted nor found (concurrent insert not yet visible); the batch is retried`);
         jobIds.set(k, r.id);
         if (r.inserted) continue;
-        const merged = { ...r.facets, ...j.facets };
+        const merged = withoutDeleted({ ...r.facets, ...j.facets });
         if (!isDeepStrictEqual(merged, r.facets) || (j.run !== null && j.run !== r.latest_run_id)) changed.push({ id: r.id, facets: merged, run: j.run ?? r.latest_run_id });
       }
       if (changed.length) {
@@ -291,7 +293,7 @@ export class LineageStore {
          SELECT d.id, d.namespace, d.name, d.facets, d.current_version, v.fields, false FROM lineage.datasets d
            LEFT JOIN lineage.dataset_versions v ON v.dataset_id = d.id AND v.version = d.current_version
           WHERE d.namespace = ANY($4::varchar[]) AND d.name = ANY($2::varchar[])`,
-        [ds.map((d) => d.namespace), ds.map((d) => d.name), ds.map((d) => JSON.stringify(d.facets)), [...new Set(ds.map((d) => d.namespace))]],
+        [ds.map((d) => d.namespace), ds.map((d) => d.name), ds.map((d) => JSON.stringify(withoutDeleted(d.facets))), [...new Set(ds.map((d) => d.namespace))]],
       ),
     );
     const dsFound = oneRowPerKey(dsRows, (r) => key(r.namespace, r.name));
@@ -302,7 +304,7 @@ export class LineageStore {
       if (!r) throw new Error(`lineage: dataset ${d.namespace}/${d.name} neither inserted nor found (concurrent insert not yet visible); the batch is retried`);
       dsIds.set(k, r.id);
       if (r.inserted) continue;
-      const merged = { ...r.facets, ...d.facets };
+      const merged = withoutDeleted({ ...r.facets, ...d.facets });
       if (!isDeepStrictEqual(merged, r.facets)) dsChanged.push({ id: r.id, facets: merged });
     }
     if (dsChanged.length) {
