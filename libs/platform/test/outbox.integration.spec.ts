@@ -117,4 +117,20 @@ describe('transactional outbox (real PostgreSQL)', () => {
     expect(keep.list()).toEqual([]);
     expect(() => loadConfig({ WEIR_OUTBOX_RETENTION_DAYS: '7d' })).toThrow('WEIR_OUTBOX_RETENTION_DAYS must be a whole number of days');
   });
+
+  it('exposes what waits, what is parked and the oldest wait per topic as gauges, read at scrape time', async () => {
+    const metrics = new MetricsService();
+    outbox = new Outbox(ds, loadConfig({ DATABASE_URL: db.url, WEIR_ROLES: 'api' }), undefined, metrics);
+    outbox.subscribe('t', async () => undefined, { maxAttempts: 3 });
+    await ds.query(`INSERT INTO platform.outbox (topic, payload, created_at) VALUES ('t', '{}', now() - interval '90 seconds'), ('t', '{}', now()), ('u', '{}', now())`);
+    await ds.query(`INSERT INTO platform.outbox (topic, payload, attempts, last_error) VALUES ('t', '{}', 3, 'boom')`);
+    await ds.query(`INSERT INTO platform.outbox (topic, payload, dispatched_at) VALUES ('t', '{}', now())`);
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('weir_outbox_pending{topic="t"} 2');
+    expect(text).toContain('weir_outbox_pending{topic="u"} 1');
+    expect(text).toContain('weir_outbox_parked{topic="t"} 1');
+    const age = Number(/weir_outbox_oldest_pending_seconds\{topic="t"\} ([\d.]+)/.exec(text)?.[1]);
+    expect(age).toBeGreaterThanOrEqual(89);
+    expect(age).toBeLessThan(600);
+  });
 });

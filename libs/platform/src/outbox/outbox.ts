@@ -3,6 +3,8 @@ import { DataSource } from 'typeorm';
 import { WEIR_CONFIG } from '../config/config.tokens';
 import type { WeirConfig } from '../config/weir-config';
 import { Retention } from '../retention/retention';
+import { MetricsService } from '../observability/metrics.service';
+import { Gauge } from 'prom-client';
 
 /** Anything that runs SQL inside the caller's transaction: a pg client, a TypeORM EntityManager or QueryRunner. */
 export interface Queryable {
@@ -65,7 +67,50 @@ export class Outbox implements OnApplicationBootstrap, BeforeApplicationShutdown
     private readonly ds: DataSource,
     @Inject(WEIR_CONFIG) private readonly config: WeirConfig,
     @Optional() retention?: Retention,
+    @Optional() metrics?: MetricsService,
   ) {
+    if (metrics) {
+      // read at scrape time (one query shared by the three gauges): what waits per topic, what is
+      // parked, and how old the oldest waiting event is
+      type Row = { topic: string; attempts: number; n: number; age: number };
+      let read: { at: number; rows: Promise<Row[]> } | undefined;
+      const rows = (): Promise<Row[]> => {
+        if (!read || Date.now() - read.at > 1000) {
+          read = {
+            at: Date.now(),
+            rows: this.ds.query(
+              `SELECT topic, attempts, count(*)::int AS n, extract(epoch FROM now() - min(created_at))::float8 AS age
+                 FROM platform.outbox WHERE dispatched_at IS NULL GROUP BY topic, attempts`,
+            ).catch(() => []) as Promise<Row[]>, // the database away: no outbox figures, the rest still served
+          };
+        }
+        return read.rows;
+      };
+      const parkedRow = (r: Row) => r.attempts >= (this.subs.get(r.topic)?.maxAttempts ?? Infinity);
+      const gauge = (name: string, help: string, fill: (g: Gauge<'topic'>, rs: Row[]) => void) =>
+        new Gauge({
+          name,
+          help,
+          labelNames: ['topic'],
+          registers: [metrics.registry],
+          async collect() {
+            const rs = await rows();
+            this.reset();
+            fill(this, rs);
+          },
+        });
+      gauge('weir_outbox_pending', 'Outbox events waiting to be dispatched, by topic (parked ones excluded)', (g, rs) => {
+        for (const r of rs) if (!parkedRow(r)) g.inc({ topic: r.topic }, r.n);
+      });
+      gauge('weir_outbox_parked', 'Outbox events parked after their last attempt failed, by topic', (g, rs) => {
+        for (const r of rs) if (parkedRow(r)) g.inc({ topic: r.topic }, r.n);
+      });
+      gauge('weir_outbox_oldest_pending_seconds', 'Age of the oldest outbox event waiting to be dispatched, by topic', (g, rs) => {
+        const oldest = new Map<string, number>();
+        for (const r of rs) if (!parkedRow(r)) oldest.set(r.topic, Math.max(oldest.get(r.topic) ?? 0, r.age));
+        for (const [topic, age] of oldest) g.set({ topic }, age);
+      });
+    }
     const days = config.outboxRetentionDays;
     if (retention && days > 0) {
       retention.register({
