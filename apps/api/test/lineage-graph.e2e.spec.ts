@@ -108,6 +108,12 @@ describe('lineage graph e2e: OpenLineage in, Marquez API, outbox-fed events from
     const job = (await t.http.get(`/api/v1/namespaces/acme/jobs/etl.orders`).set(admin).expect(200)).body;
     expect(job).toMatchObject({ id: { namespace: 'acme', name: 'etl.orders' }, inputs: [{ namespace: 'pg://src', name: 'shop.orders' }], outputs: [{ namespace: 'pg://dwh', name: 'mart.orders' }] });
     expect((await t.http.get('/api/v1/namespaces/acme/jobs/nope').set(admin).expect(404)).body.code).toBe('LINEAGE.JOB_NOT_FOUND');
+    const latest = (await t.http.get('/api/v1/namespaces/acme/jobs/etl.orders/runs').set(admin).expect(200)).body.runs[0];
+    const run = (await t.http.get(`/api/v1/jobs/runs/${latest.id}`).set(admin).expect(200)).body;
+    expect(run).toEqual({ ...latest, jobVersion: { namespace: 'acme', name: 'etl.orders' } });
+    expect(run.state).toBe('COMPLETED');
+    expect((await t.http.get(`/api/v1/jobs/runs/${randomUUID()}`).set(admin).expect(404)).body.code).toBe('LINEAGE.RUN_NOT_FOUND');
+    expect((await t.http.get('/api/v1/jobs/runs/nope').set(admin).expect(404)).body.code).toBe('LINEAGE.RUN_NOT_FOUND');
     expect((await t.http.get('/api/v1/namespaces/acme/datasets/nope').set(admin).expect(404)).body.code).toBe('LINEAGE.DATASET_NOT_FOUND');
     const found = (await t.http.get('/api/v1/search').query({ q: 'ORDERS' }).set(admin).expect(200)).body;
     expect(found.results.map((r: { type: string; nodeId: string }) => `${r.type} ${r.nodeId}`)).toEqual(

@@ -160,27 +160,22 @@ export class LineageQueryService {
     const [j] = await this.ds.query(`SELECT id FROM lineage.jobs WHERE namespace = $1 AND name = $2`, [ns, job]);
     if (!j) throw new NotFoundError('LINEAGE.JOB_NOT_FOUND', `No job ${JSON.stringify(job)} in namespace ${JSON.stringify(ns)}`);
     const rows = await this.ds.query(
-      `SELECT id, state, parent_run_id, nominal_start_time, nominal_end_time, started_at, ended_at, event_time, facets, created_at, updated_at, count(*) OVER () AS total
-         FROM lineage.runs WHERE job_id = $1 ORDER BY event_time DESC, id LIMIT $2 OFFSET $3`,
+      `SELECT r.*, j.namespace AS job_namespace, j.name AS job_name, count(*) OVER () AS total
+         FROM lineage.runs r JOIN lineage.jobs j ON j.id = r.job_id WHERE r.job_id = $1 ORDER BY r.event_time DESC, r.id LIMIT $2 OFFSET $3`,
       [j.id, limit, offset],
     );
-    return {
-      totalCount: Number(rows[0]?.total ?? 0),
-      runs: rows.map((r: Record<string, unknown> & { started_at: Date | null; ended_at: Date | null }) => ({
-        id: r['id'],
-        state: r['state'] === 'START' ? 'RUNNING' : r['state'] === 'COMPLETE' ? 'COMPLETED' : r['state'] === 'FAIL' ? 'FAILED' : r['state'] === 'ABORT' ? 'ABORTED' : r['state'],
-        createdAt: r['created_at'],
-        updatedAt: r['updated_at'],
-        nominalStartTime: r['nominal_start_time'],
-        nominalEndTime: r['nominal_end_time'],
-        startedAt: r.started_at,
-        endedAt: r.ended_at,
-        durationMs: r.started_at && r.ended_at ? r.ended_at.getTime() - r.started_at.getTime() : null,
-        parentRunId: r['parent_run_id'],
-        facets: r['facets'],
-      })),
-    };
+    return { totalCount: Number(rows[0]?.total ?? 0), runs: rows.map(runData) };
   }
+
+  /** Marquez `GET /api/v1/jobs/runs/:id`: one run by its OpenLineage runId. */
+  async run(id: string): Promise<Record<string, unknown>> {
+    const rows = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)
+      ? await this.ds.query(`SELECT r.*, j.namespace AS job_namespace, j.name AS job_name FROM lineage.runs r JOIN lineage.jobs j ON j.id = r.job_id WHERE r.id = $1`, [id])
+      : [];
+    if (!rows.length) throw new NotFoundError('LINEAGE.RUN_NOT_FOUND', `No run ${JSON.stringify(id)} in the lineage graph`);
+    return runData(rows[0]);
+  }
+
 
   /**
    * What changing or dropping `dataset` (or one of its columns) would affect downstream: datasets,
@@ -379,4 +374,22 @@ export class LineageQueryService {
     }
     throw new NotFoundError('LINEAGE.DATASET_NOT_FOUND', `The lineage graph has no dataset ${JSON.stringify(ref)} (give a catalog name, schema.table, or <namespace>:<name>)`);
   }
+}
+
+/** A run in Marquez's shape (its states named as Marquez names them). */
+function runData(r: Record<string, unknown> & { started_at: Date | null; ended_at: Date | null }): Record<string, unknown> {
+  return {
+    id: r['id'],
+    state: r['state'] === 'START' ? 'RUNNING' : r['state'] === 'COMPLETE' ? 'COMPLETED' : r['state'] === 'FAIL' ? 'FAILED' : r['state'] === 'ABORT' ? 'ABORTED' : r['state'],
+    createdAt: r['created_at'],
+    updatedAt: r['updated_at'],
+    nominalStartTime: r['nominal_start_time'],
+    nominalEndTime: r['nominal_end_time'],
+    startedAt: r.started_at,
+    endedAt: r.ended_at,
+    durationMs: r.started_at && r.ended_at ? r.ended_at.getTime() - r.started_at.getTime() : null,
+    parentRunId: r['parent_run_id'],
+    jobVersion: { namespace: r['job_namespace'], name: r['job_name'] },
+    facets: r['facets'],
+  };
 }

@@ -187,6 +187,12 @@ export class MarquezController {
     return this.query.jobs(ns, q.limit, q.offset);
   }
 
+  @Get('jobs/runs/:id')
+  @ApiOperation({ summary: 'One run by its OpenLineage runId' })
+  run(@Param('id') id: string) {
+    return this.query.run(id);
+  }
+
   @Get('namespaces/:namespace/jobs/:job/runs')
   @ApiOperation({ summary: 'Runs of a job, newest first' })
   runs(@Param('namespace') ns: string, @Param('job') job: string, @Query() q: PageQueryDto) {
