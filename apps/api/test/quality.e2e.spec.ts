@@ -106,6 +106,23 @@ describe('quality e2e: suites, runs with evidence, metrics, GX import/export, th
     expect(q).toMatchObject({ trigger: 'gate', triggerRef: run.id, status: 'failed' });
   });
 
+  it('gate: a merge whose input repeats a key is checked on the rows it would publish (duplicates settled first)', async () => {
+    await t.http.post('/api/catalog/datasets').set(admin).send({ name: 'dup_orders', contract }).expect(201);
+    await t.http.post('/api/ingestion/sources').set(admin).send({ name: 'dup_src', dataset: 'dup_orders', format: 'csv', strategy: { kind: 'merge', orderBy: 'amount' } }).expect(201);
+    await t.http
+      .post('/api/quality/suites')
+      .set(admin)
+      .send({ name: 'dup_unique', dataset: 'dup_orders', expectations: [{ type: 'expect_column_values_to_be_unique', kwargs: { column: 'id' } }] })
+      .expect(201);
+    files.write('dup.csv', 'id,status,amount,email\n1,new,10,\n1,paid,20,\n2,new,5,\n');
+    const run = await load('dup_src', 'dup.csv');
+    expect(run).toMatchObject({ status: 'succeeded', rowsRead: 3, rowsLoaded: 2, rowsDeduplicated: 1, rowsRejected: 0 });
+    expect((await pg.query(`SELECT id::int, status FROM raw.dup_orders ORDER BY id`)).rows).toEqual([
+      { id: 1, status: 'paid' },
+      { id: 2, status: 'new' },
+    ]);
+  });
+
   it('gate: warn-severity failures publish and are reported', async () => {
     await t.http
       .put(`/api/quality/suites/${suiteId}`)

@@ -31,6 +31,12 @@ export interface QualityGateResult {
  */
 export interface QualityGate {
   check(input: QualityGateInput): Promise<QualityGateResult>;
+  /**
+   * Whether `dataset` has checks to run. A loader that settles duplicates only at publish time
+   * settles them before the gate when there is something to check, so the gate sees the rows
+   * that would be published. Absent: taken as true.
+   */
+  hasChecks?(dataset: string): Promise<boolean>;
 }
 
 /** Nest token of the {@link QualityGate}. */
@@ -43,6 +49,10 @@ export const QUALITY_GATE = Symbol('QUALITY_GATE');
 export class PassThroughQualityGate implements QualityGate {
   async check(): Promise<QualityGateResult> {
     return { passed: true, failures: [] };
+  }
+
+  async hasChecks(): Promise<boolean> {
+    return false;
   }
 }
 

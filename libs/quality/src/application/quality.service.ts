@@ -392,6 +392,10 @@ export class QualityService implements QualityGate {
   }
 
   /** QualityGate: the dataset's suites on the staged rows; error-severity failures block publishing. */
+  async hasChecks(dataset: string): Promise<boolean> {
+    return (await this.ds.getRepository(SuiteOrmEntity).count({ where: { dataset } })) > 0;
+  }
+
   async check(input: QualityGateInput): Promise<QualityGateResult> {
     const suites = await this.ds.getRepository(SuiteOrmEntity).find({ where: { dataset: input.dataset } });
     const failures: QualityGateResult['failures'] = [];

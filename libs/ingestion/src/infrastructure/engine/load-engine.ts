@@ -282,6 +282,18 @@ export class LoadEngine {
         });
       }
 
+      let watermarkAfter: string | null = job.watermark;
+      if (strategy === 'incremental' && job.strategy.cursor) {
+        const m = (await client.query(`SELECT max(${quoteIdent(job.strategy.cursor)})::text AS m FROM ${staged}`)).rows[0].m as string | null;
+        if (m !== null) watermarkAfter = job.watermark === null ? m : await this.greatest(client, contract, job.strategy.cursor, job.watermark, m);
+      }
+      // merge / incremental settle a key's duplicates at publish time (the fast path finds none);
+      // when there are checks to run, settle them first, so the gate sees what would be published
+      if ((strategy === 'merge' || strategy === 'incremental') && pk.length > 0 && staged_n > 0 && (await (job.qualityGate.hasChecks?.(job.dataset.name) ?? true))) {
+        const d = await this.dedupeKeepLast(client, job, staged, pk);
+        deduplicated += d;
+        staged_n -= d;
+      }
       const quality = await job.qualityGate.check({ dataset: job.dataset.name, schema, table: stage, runId: job.runId, rows: staged_n });
       if (!quality.passed) {
         const errors = quality.failures.filter((f) => f.severity === 'error');
@@ -292,11 +304,6 @@ export class LoadEngine {
           { read: rowsRead, rejected, deduplicated },
           quality,
         );
-      }
-      let watermarkAfter: string | null = job.watermark;
-      if (strategy === 'incremental' && job.strategy.cursor) {
-        const m = (await client.query(`SELECT max(${quoteIdent(job.strategy.cursor)})::text AS m FROM ${staged}`)).rows[0].m as string | null;
-        if (m !== null) watermarkAfter = job.watermark === null ? m : await this.greatest(client, contract, job.strategy.cursor, job.watermark, m);
       }
 
       // Publish: one transaction merges/swaps into the target and records the run.
