@@ -1,11 +1,11 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsISO8601, IsOptional, IsString, Length, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsISO8601, IsOptional, IsString, Length, Min } from 'class-validator';
 import { ValidationError } from '@weir/platform';
 import { OpenLineageService } from '../application/openlineage.service';
 import { LineageQueryService } from '../application/lineage-query.service';
-import { DepthParam, DirectionParam, FlagParam, NodeIdParam } from './query-params';
+import { DepthParam, DirectionParam, FlagParam, LimitParam, NodeIdParam } from './query-params';
 
 export class LineageQueryDto {
   @NodeIdParam('dataset:postgres://127.0.0.1:5432:weir.raw.orders', 'dataset:<namespace>:<name> or job:<namespace>:<name>')
@@ -30,12 +30,7 @@ export class ColumnLineageQueryDto {
 }
 
 export class PageQueryDto {
-  @ApiPropertyOptional({ default: 100, minimum: 1, maximum: 1000 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1000)
+  @LimitParam(100)
   limit?: number;
 
   @ApiPropertyOptional({ default: 0, minimum: 0 })
@@ -62,12 +57,7 @@ export class SearchQueryDto {
   @IsIn(['NAME', 'UPDATE_AT'])
   sort?: 'NAME' | 'UPDATE_AT';
 
-  @ApiPropertyOptional({ default: 10, minimum: 1, maximum: 1000 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1000)
+  @LimitParam(10)
   limit?: number;
 
   @ApiPropertyOptional({ description: 'only this namespace' })

@@ -19,3 +19,6 @@ export const DirectionParam = () => applyDecorators(ApiPropertyOptional({ enum: 
 
 /** An optional boolean flag (`true`/`false`), false by default. */
 export const FlagParam = (description?: string) => applyDecorators(ApiPropertyOptional({ default: false, ...(description ? { description } : {}) }), IsOptional(), Transform(toBool), IsBoolean());
+
+/** An optional page size, 1 to 1000. */
+export const LimitParam = (dflt: number) => applyDecorators(ApiPropertyOptional({ default: dflt, minimum: 1, maximum: 1000 }), IsOptional(), Type(() => Number), IsInt(), Min(1), Max(1000));
