@@ -114,6 +114,21 @@ describe('sqlLineage (libpg-query AST)', () => {
     expect((await sqlLineage('MERGE INTO d USING s ON d.id = s.id WHEN NOT MATCHED THEN INSERT VALUES (s.id, s.name)')).unresolved).toEqual(['d(columns of INSERT without a column list)']);
   });
 
+  it('after review: a recursive seed sees its WITH, NATURAL JOIN splits at the join, EXCLUDED after * and UPDATE … RETURNING on unknown tables', async () => {
+    const rec = await sqlLineage('INSERT INTO o WITH RECURSIVE r(a) AS (WITH q AS (SELECT x FROM s) SELECT x FROM q UNION ALL SELECT a FROM r) SELECT a FROM r');
+    expect([rec.tablesRead, direct(rec)]).toEqual([['s'], ['s.x -> o.a IDENTITY']]);
+    const nat = await sqlLineage('INSERT INTO o SELECT v FROM (a CROSS JOIN d) NATURAL JOIN b', { schemas: { a: ['ts', 'k'], d: ['w'], b: ['k', 'w', 'v'] } });
+    expect(indirect(nat)).toEqual(['a.k -> v JOIN', 'b.k -> v JOIN', 'b.w -> v JOIN', 'd.w -> v JOIN']);
+    expect((await sqlLineage('INSERT INTO o SELECT v FROM a NATURAL JOIN b')).unresolved).toEqual(expect.arrayContaining(["NATURAL JOIN columns (a side's columns are unknown)"]));
+    const star = await sqlLineage('INSERT INTO d SELECT * FROM s ON CONFLICT (id) DO UPDATE SET total = EXCLUDED.total');
+    expect(direct(star)).toEqual(['s.* -> d.* IDENTITY', 's.total -> d.total IDENTITY']);
+    const vals = await sqlLineage('INSERT INTO d VALUES (1, 2) ON CONFLICT (id) DO UPDATE SET total = EXCLUDED.total');
+    expect(vals.unresolved).toEqual(['excluded.total']);
+    const upd = await sqlLineage('WITH u AS (UPDATE acc a SET bal = a.bal - p.amt FROM pay p WHERE p.acc = a.id RETURNING a.id, a.bal) INSERT INTO ledger SELECT id, bal FROM u');
+    expect(direct(upd)).toEqual(expect.arrayContaining(['acc.bal -> ledger.bal TRANSFORMATION', 'pay.amt -> ledger.bal TRANSFORMATION', 'acc.id -> ledger.id IDENTITY']));
+    expect(indirect(await sqlLineage('INSERT INTO o SELECT a FROM s TABLESAMPLE BERNOULLI ((SELECT pct FROM cfg))'))).toEqual(['cfg.pct -> a FILTER']);
+  });
+
   it('stays bounded when a CTE is reused again and again', async () => {
     const ctes = ['c0 AS (SELECT x FROM s WHERE s.y > 0)'];
     for (let i = 1; i <= 30; i++) ctes.push(`c${i} AS (SELECT a.x FROM c${i - 1} a JOIN c${i - 1} b ON a.x = b.x)`);

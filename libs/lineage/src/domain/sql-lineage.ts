@@ -164,6 +164,8 @@ class Analyzer {
           this.emit(target, q, targetCols);
           const names = targetCols ?? (q.cols.some((c) => c.name === '*') ? undefined : this.knownCols(target));
           if (names || !q.cols.some((c) => c.name === '*')) inserted = q.cols.map((c, i) => ({ name: names?.[i] ?? c.name, srcs: c.srcs }));
+          // an unexpanded `*`: EXCLUDED.col reads col from the tables behind it, as the wildcard edge says
+          else inserted = q.cols;
         }
         const oc = s.onConflictClause;
         if (oc?.action === 'ONCONFLICT_UPDATE') {
@@ -279,7 +281,8 @@ class Analyzer {
         // WITH RECURSIVE: the non-recursive branch gives the columns the recursive branch reads back
         ctes.set(name, []);
         if (qn.op && qn.op !== 'SETOP_NONE') {
-          const seed = this.select(selectBody(qn.larg), inner);
+          // (the seed sees the WITH that belongs to the whole UNION)
+          const seed = this.select(selectBody(qn.larg), this.withCtes(qn.withClause, inner));
           ctes.set(name, seed.cols.map((col, i) => ({ name: aliases?.[i] ?? col.name, srcs: col.srcs })));
         }
       }
@@ -374,8 +377,9 @@ class Analyzer {
       return;
     }
     if (k === 'RangeTableSample') {
-      // t TABLESAMPLE method (args): the table, sampled
+      // t TABLESAMPLE method (args) [REPEATABLE (seed)]: the table, sampled; the arguments decide which rows
       this.fromItem(f.relation, scope, indirect);
+      for (const a of [...(f.args ?? []), ...(f.repeatable ? [f.repeatable] : [])]) indirect.push(...this.expr(a, scope, 'FILTER').map((x) => ({ ...x, subtype: 'FILTER' as const })));
       return;
     }
     if (k === 'RangeSubselect') {
@@ -388,21 +392,24 @@ class Analyzer {
     if (k === 'JoinExpr') {
       const before = scope.rels.length;
       this.fromItem(f.larg, scope, indirect);
+      const middle = scope.rels.length;
       this.fromItem(f.rarg, scope, indirect);
       const natural: string[] = [];
       if (f.isNatural) {
         // NATURAL JOIN: the columns both sides have (known only when their columns are)
-        const [l, r] = [scope.rels.slice(before, before + 1), scope.rels.slice(before + 1)];
+        const [l, r] = [scope.rels.slice(before, middle), scope.rels.slice(middle)];
+        if ([...l, ...r].some((x) => !x.cols)) this.unresolved.add(`NATURAL JOIN columns (a side's columns are unknown)`);
         const names = (rels: Rel[]) => new Set(rels.flatMap((x) => (x.cols ?? []).map((c) => c.name)));
         const rn = names(r);
         natural.push(...[...names(l)].filter((n) => n !== '*' && rn.has(n)));
       }
-      for (const u of [...(f.usingClause ?? []).map((u: Node) => sval(u)), ...natural]) {
-        const col = String(u).toLowerCase();
+      const using: string[] = (f.usingClause ?? []).map((u: Node) => sval(u).toLowerCase());
+      for (const col of [...using, ...natural]) {
         for (const r of scope.rels.slice(before)) {
           const known = r.cols?.find((c) => c.name === col);
           if (known) indirect.push(...known.srcs.map((x) => ({ ...x, subtype: 'JOIN' as const })));
-          else if (r.table && !r.cols) indirect.push({ table: r.table, column: col, subtype: 'JOIN' });
+          // USING names a column each side has; NATURAL's come only from the columns known
+          else if (r.table && !r.cols && using.includes(col)) indirect.push({ table: r.table, column: col, subtype: 'JOIN' });
         }
       }
       if (f.quals) indirect.push(...this.expr(f.quals, scope, 'JOIN').map((x) => ({ ...x, subtype: 'JOIN' as const })));
@@ -536,7 +543,10 @@ class Analyzer {
         this.unresolved.add(`${r.alias}.${col}`);
         return [{ table: null, column: col, subtype: how }];
       }
-      return r.table ? [{ table: r.table, column: col, subtype: how }] : [];
+      if (r.table) return [{ table: r.table, column: col, subtype: how }];
+      // a relation with neither known columns nor a table (EXCLUDED after an unexpanded *): say so
+      this.unresolved.add(`${r.alias}.${col}`);
+      return [{ table: null, column: col, subtype: how }];
     }
     this.unresolved.add([...qual, col].join('.'));
     return [{ table: null, column: col, subtype: how }];
@@ -560,7 +570,10 @@ class Analyzer {
       if (unwrap(rt.val)[0] !== 'MultiAssignRef') assigned.set(String(rt.name).toLowerCase(), this.expr(rt.val, scope, 'IDENTITY'));
     }
     const names = [...new Set([...(known ?? []), ...assigned.keys()])];
-    const row: Rel = { alias: scope.rels[0].alias, table: target, ...(known ? { cols: names.map((c) => ({ name: c, srcs: assigned.get(c) ?? [{ table: target, column: c, subtype: 'IDENTITY' as const }] })) } : {}) };
+    const cols: OutCol[] = names.map((c) => ({ name: c, srcs: assigned.get(c) ?? [{ table: target, column: c, subtype: 'IDENTITY' as const }] }));
+    // columns not known: the assigned ones as assigned, any other through the table
+    if (!known) cols.push({ name: '*', srcs: [{ table: target, column: '*', subtype: 'IDENTITY' }] });
+    const row: Rel = { alias: scope.rels[0].alias, table: target, cols };
     const rscope: Scope = { rels: [row, ...scope.rels.slice(1)], ctes: scope.ctes, parent: scope0 };
     return this.targets(returning(s), rscope).map((c) => ({ name: c.name, srcs: uniqueSrcs([...c.srcs, ...indirect]) }));
   }
