@@ -209,6 +209,25 @@ describe('modeling e2e: incremental materializations', () => {
     expect(await svc.recover()).toEqual([]); // once
     await pg.query(`DELETE FROM modeling.builds WHERE id = $1`, [live]);
   });
+
+  it('a build taken as interrupted while its process still runs it starts no further step and sends no more events', async () => {
+    const root = path.join(files.dir, 'projects', 'slow');
+    fs.mkdirSync(path.join(root, 'models'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'dbt_project.yml'), 'name: slow\n');
+    fs.writeFileSync(path.join(root, 'models', 'slow_a.sql'), "{{ config(materialized='table') }}\nselect 1 as id from pg_sleep(1.5)");
+    fs.writeFileSync(path.join(root, 'models', 'slow_b.sql'), "{{ config(materialized='table') }}\nselect id from {{ ref('slow_a') }}");
+    await t.http.post('/api/modeling/projects').set(admin).send({ path: 'slow' }).expect(201);
+    const svc = t.app.get(ModelingService);
+    const started = (await t.http.post('/api/modeling/builds').set(admin).send({ project: 'slow' }).expect(202)).body;
+    for (let i = 0; i < 100 && (await svc.getBuild(started.id)).steps[0].status !== 'running'; i++) await new Promise((r) => setTimeout(r, 20));
+    // another worker, seeing no heartbeat in time, takes the build as interrupted
+    expect(await svc.recover(0)).toEqual([started.id]);
+    const b = await svc.waitForBuild(started.id, 30_000);
+    expect([b.status, ...b.steps.map((s) => `${s.node} ${s.status}`)]).toEqual(['failed', 'model.slow_a failed', 'model.slow_b skipped']);
+    const events = (await pg.query(`SELECT key FROM platform.outbox WHERE payload->>'slice' = 'modeling' AND (payload->>'runId' = $1 OR payload->'parent'->>'runId' = $1) ORDER BY id`, [started.id])).rows.map((r) => r.key.split(':')[1]);
+    // START of the build and of slow_a, then recovery's FAIL for both: no COMPLETE, nothing for slow_b
+    expect(events).toEqual(['START', 'START', 'FAIL', 'FAIL']);
+  });
 });
 
 describe('modeling e2e: enforced contracts and schema change classification', () => {

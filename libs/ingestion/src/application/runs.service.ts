@@ -93,6 +93,8 @@ export interface TriggerRequest {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** A running run whose heartbeat is older than this is taken as interrupted (WEIR_RUN_STALE_SECONDS, default 60). */
 const STALE_MS = Number(process.env['WEIR_RUN_STALE_SECONDS'] ?? 60) * 1000;
+/** How often a running run says it is alive. */
+const HEARTBEAT_MS = 5000;
 
 /**
  * Runs: triggering (idempotent), the worker that executes queued runs (leased with
@@ -147,7 +149,8 @@ export class RunsService implements OnApplicationBootstrap, BeforeApplicationShu
       // runs another instance left behind when it died are failed by the survivors, not only at a restart
       if (!this.recovering && Date.now() - this.lastRecover >= this.recoverEveryMs) {
         this.lastRecover = Date.now();
-        this.recovering = this.recover()
+        // while running, never below three heartbeats: a live run is never taken for a dead one
+        this.recovering = this.recover(Math.max(this.staleMs, 3 * HEARTBEAT_MS))
           .catch((e: unknown) => this.log.error(`recovering interrupted runs: ${(e as Error).message}`))
           .finally(() => (this.recovering = undefined));
       }
@@ -165,13 +168,13 @@ export class RunsService implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   /** Fails runs whose worker died (stale heartbeat) and drops staging tables nobody owns. */
-  async recover(): Promise<void> {
+  async recover(staleMs = this.staleMs): Promise<void> {
     const message = 'the worker running it stopped (crash or kill) before publishing; the target is unchanged, trigger it again';
     const rows = await this.ds.transaction(async (em) => {
       const stale = await em.query(
         `UPDATE ingestion.runs SET status = 'failed', finished_at = now(), error_code = 'INGESTION.INTERRUPTED', error_message = $2
           WHERE status = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < now() - $1::interval) RETURNING id, source_id`,
-        [`${this.staleMs / 1000} seconds`, message],
+        [`${staleMs / 1000} seconds`, message],
       );
       const rs = rowsOf<{ id: string; source_id: string }>(stale);
       const sources = rs.length ? await em.getRepository(SourceOrmEntity).findBy({ id: In([...new Set(rs.map((r) => r.source_id))]) }) : [];
@@ -302,7 +305,7 @@ export class RunsService implements OnApplicationBootstrap, BeforeApplicationShu
     const source = await this.ds.getRepository(SourceOrmEntity).findOneByOrFail({ id: run.sourceId });
     const heartbeat = setInterval(() => {
       void this.ds.query(`UPDATE ingestion.runs SET heartbeat_at = now() WHERE id = $1`, [runId]).catch(() => undefined);
-    }, 5000);
+    }, HEARTBEAT_MS);
     heartbeat.unref();
     let cleanup: () => void = () => undefined;
     let bytesRead = () => 0;

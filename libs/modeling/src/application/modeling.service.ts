@@ -77,6 +77,9 @@ function contractType(dataType: string, numericPrecision: number | null, numeric
  * YAML tests and suites), then swapped in one transaction; a failure keeps the old version live
  * and skips the node's descendants.
  */
+/** How often a running build says it is alive. */
+const HEARTBEAT_MS = 5000;
+
 @Injectable()
 export class ModelingService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly log = new Logger('modeling');
@@ -89,6 +92,8 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
   /** How often workers look for builds a dead process left running. */
   recoverEveryMs = Math.max(5000, this.staleMs / 2);
   private recoverTimer?: NodeJS.Timeout;
+  /** Builds of this process a worker took as interrupted (their heartbeat found them no longer running). */
+  private readonly interrupted = new Set<string>();
   private recovering?: Promise<void>;
   private readonly roles: ReadonlySet<string>;
 
@@ -115,7 +120,8 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
     this.recoverTimer = setInterval(() => {
       if (this.recovering || Date.now() - last < this.recoverEveryMs) return;
       last = Date.now();
-      this.recovering = this.recover()
+      // while running, never below three heartbeats: a live build is never taken for a dead one
+      this.recovering = this.recover(Math.max(this.staleMs, 3 * HEARTBEAT_MS))
         .then(() => undefined)
         .catch((e: unknown) => this.log.error(`recovering interrupted builds: ${(e as Error).message}`))
         .finally(() => (this.recovering = undefined));
@@ -134,7 +140,7 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
    * running steps failed and its pending steps skipped, with FAIL events for the build and the steps
    * that had started, all in one transaction. Returns the builds failed.
    */
-  async recover(): Promise<string[]> {
+  async recover(staleMs = this.staleMs): Promise<string[]> {
     const message = 'interrupted: the process running the build stopped (crash or kill) before it ended; build it again';
     const failed = await this.ds.transaction(async (em) => {
       const rows = rowsOf<{ id: string; project_id: string; started: string[] | null }>(
@@ -145,7 +151,7 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
                              finished_at = CASE WHEN st.status = 'running' THEN now() END, error = $2
                         FROM b WHERE st.build_id = b.id AND st.status IN ('running', 'pending') RETURNING st.build_id, st.node_id, st.status)
            SELECT b.id, b.project_id, (SELECT array_agg(s.node_id) FROM s WHERE s.build_id = b.id AND s.status = 'failed') AS started FROM b`,
-          [`${this.staleMs / 1000} seconds`, message],
+          [`${staleMs / 1000} seconds`, message],
         ),
       );
       for (const r of rows) {
@@ -353,12 +359,23 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
 
   /** Runs the steps in DAG order, up to PARALLEL at a time; a failed node skips its descendants. */
   private async execute(buildId: string, p: ProjectOrmEntity, project: Project, compiled: CompiledProject, ids: string[], fullRefresh = false): Promise<void> {
-    const heartbeat = setInterval(() => void this.ds.query(`UPDATE modeling.builds SET heartbeat_at = now() WHERE id = $1`, [buildId]).catch(() => undefined), 5000);
+    // the heartbeat also notices when a worker took the build as interrupted: no step starts after that
+    const heartbeat = setInterval(
+      () =>
+        void this.ds
+          .query(`UPDATE modeling.builds SET heartbeat_at = now() WHERE id = $1 AND status = 'running' RETURNING id`, [buildId])
+          .then((r) => {
+            if (!rowsOf(r).length) this.interrupted.add(buildId);
+          })
+          .catch(() => undefined),
+      HEARTBEAT_MS,
+    );
     heartbeat.unref();
     try {
       await this.executeSteps(buildId, p, project, compiled, ids, fullRefresh);
     } finally {
       clearInterval(heartbeat);
+      this.interrupted.delete(buildId);
     }
   }
 
@@ -382,6 +399,10 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
             continue;
           }
           if (active >= PARALLEL || deps.some((d) => state.get(d) !== 'succeeded')) continue;
+          if (this.interrupted.has(buildId)) {
+            state.set(id, 'skipped'); // taken as interrupted: recovery recorded the step already
+            continue;
+          }
           active++;
           state.set(id, 'running');
           void this.step(buildId, id, p, project, compiled, fullRefresh)
@@ -417,9 +438,11 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
 
   private async step(buildId: string, id: string, p: ProjectOrmEntity, project: Project, compiled: CompiledProject, fullRefresh = false): Promise<void> {
     const n = compiled.nodes.get(id)!;
-    await this.updateStep(buildId, id, { status: 'running', startedAt: new Date(), compiledSql: n.compiledSql ?? null }, this.stepEvent(buildId, compiled, n, 'START'));
+    if (!(await this.updateStep(buildId, id, { status: 'running', startedAt: new Date(), compiledSql: n.compiledSql ?? null }, this.stepEvent(buildId, compiled, n, 'START')))) {
+      throw new DomainError('MODELING.INTERRUPTED', `build ${buildId} was taken as interrupted; ${id} not started`, 409);
+    }
     const done = (patch: StepPatch): Promise<void> =>
-      this.updateStep(buildId, id, { status: 'succeeded', finishedAt: new Date(), ...patch }, this.stepEvent(buildId, compiled, n, 'COMPLETE', patch.rowsAffected != null ? { stats: { rowsWritten: Number(patch.rowsAffected) } } : {}));
+      this.updateStep(buildId, id, { status: 'succeeded', finishedAt: new Date(), ...patch }, this.stepEvent(buildId, compiled, n, 'COMPLETE', patch.rowsAffected != null ? { stats: { rowsWritten: Number(patch.rowsAffected) } } : {})).then(() => undefined);
     if (n.kind === 'seed') return done(await this.seed(p, project, n));
     if (n.kind === 'snapshot') {
       const patch = await this.snapshot(n);
@@ -474,14 +497,17 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
    * Updates a step and, in the same statement, publishes its state change through the outbox
    * (one round trip, atomic). No event for ephemeral models, which build nothing.
    */
-  private async updateStep(buildId: string, nodeId: string, patch: StepPatch, event: RunStateEvent | undefined): Promise<void> {
+  private async updateStep(buildId: string, nodeId: string, patch: StepPatch, event: RunStateEvent | undefined): Promise<boolean> {
     const columns: Record<keyof StepPatch, string> = { status: 'status', startedAt: 'started_at', finishedAt: 'finished_at', rowsAffected: 'rows_affected', compiledSql: 'compiled_sql', error: 'error', refs: 'refs' };
     const keys = (Object.keys(patch) as (keyof StepPatch)[]).filter((k) => patch[k] !== undefined);
     if (!keys.length) throw new Error(`updateStep ${nodeId}: empty patch`);
     const params: unknown[] = [buildId, nodeId, ...keys.map((k) => (k === 'refs' && patch.refs !== null ? JSON.stringify(patch.refs) : patch[k]))];
-    const sql = `UPDATE modeling.build_steps SET ${keys.map((k, i) => `${columns[k]} = $${i + 3}`).join(', ')} WHERE build_id = $1 AND node_id = $2 RETURNING id`;
-    if (event) await this.outbox.publishAlong(this.ds, sql, params, RUN_EVENTS_TOPIC, event, `${event.runId}:${event.state}`);
-    else await this.ds.query(sql, params);
+    // only while the build is still running: a build a worker took as interrupted keeps the states
+    // recovery gave its steps, and sends no more events
+    const sql = `UPDATE modeling.build_steps SET ${keys.map((k, i) => `${columns[k]} = $${i + 3}`).join(', ')}
+                  WHERE build_id = $1 AND node_id = $2 AND EXISTS (SELECT 1 FROM modeling.builds b WHERE b.id = $1 AND b.status = 'running') RETURNING id`;
+    if (event) return (await this.outbox.publishAlong(this.ds, sql, params, RUN_EVENTS_TOPIC, event, `${event.runId}:${event.state}`)).length > 0;
+    return rowsOf(await this.ds.query(sql, params)).length > 0;
   }
 
   /**
