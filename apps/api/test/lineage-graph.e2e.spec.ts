@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import * as http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { Outbox, Retention, RUN_EVENTS_TOPIC, RunStateEvent } from '@weir/platform';
+import { MetricsService, Outbox, Retention, RUN_EVENTS_TOPIC, RunStateEvent } from '@weir/platform';
 import { ModelingService } from '@weir/modeling';
 import { ADMIN, admin, startTestApp, TestApp } from './support/test-app';
 import { DataSource } from 'typeorm';
@@ -398,6 +398,17 @@ describe('lineage graph e2e: OpenLineage in, Marquez API, outbox-fed events from
     expect(jobs).toEqual(['good']);
     expect((await pg.query(`SELECT count(*)::int AS n FROM lineage.events WHERE job_namespace = 'poison'`)).rows[0].n).toBe(2);
     expect((await pg.query(`SELECT count(*)::int AS n FROM platform.outbox WHERE topic = 'lineage.apply' AND dispatched_at IS NULL`)).rows[0].n).toBe(0);
+    expect(await t.app.get(MetricsService).registry.getSingleMetricAsString('weir_lineage_events_unapplied_total')).toContain('weir_lineage_events_unapplied_total{kind="RunEvent"} 1');
+    // alone, the same event is not dropped: its apply fails, is retried, and would be parked (visible)
+    const alone = runEvent({ job: { namespace: 'poison', name: 'alone' } }) as ReturnType<typeof runEvent> & { run: Record<string, unknown> };
+    alone.run = { ...alone.run, facets: bad.run['facets'] };
+    await t.http.post('/api/v1/lineage').set(admin).send(alone).expect(201);
+    await settle();
+    const waiting = (await pg.query(`SELECT id, attempts, last_error FROM platform.outbox WHERE topic = 'lineage.apply' AND dispatched_at IS NULL`)).rows;
+    expect(waiting).toHaveLength(1);
+    expect(waiting[0].attempts).toBeGreaterThanOrEqual(1);
+    expect(waiting[0].last_error).toMatch(/out of range|invalid/i);
+    await pg.query(`DELETE FROM platform.outbox WHERE id = $1`, [waiting[0].id]);
   });
 
   it('refuses invalid events with the schema errors, and survives a 12 MB event', async () => {

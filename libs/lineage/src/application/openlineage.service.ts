@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { Outbox, OutboxMessage, Queryable, Retention, RUN_EVENTS_TOPIC, RunStateEvent, ValidationError, Warehouse, WEIR_CONFIG, WeirConfig } from '@weir/platform';
+import { MetricsService, Outbox, OutboxMessage, Queryable, Retention, RUN_EVENTS_TOPIC, RunStateEvent, ValidationError, Warehouse, WEIR_CONFIG, WeirConfig } from '@weir/platform';
+import { Counter } from 'prom-client';
 import { validateOpenLineageEvent } from '../domain/openlineage-validator';
 import { LineageStore, StoreItem } from '../infrastructure/lineage-store';
 import { LINEAGE_CONFIG, LineageConfig } from './lineage.config';
@@ -41,9 +42,14 @@ export class OpenLineageService implements OnModuleInit {
     @Inject(LINEAGE_CONFIG) private readonly config: LineageConfig,
     @Inject(WEIR_CONFIG) private readonly weir: WeirConfig,
     @Optional() private readonly retention?: Retention,
+    @Optional() metrics?: MetricsService,
   ) {
     this.translator = new RunEventTranslator(warehouse, config.namespace);
+    this.unapplied = metrics
+      ? new Counter({ name: 'weir_lineage_events_unapplied_total', help: 'Accepted OpenLineage events left out of the graph because PostgreSQL refused their data', labelNames: ['kind'], registers: [metrics.registry] })
+      : undefined;
   }
+  private readonly unapplied?: Counter<'kind'>;
 
   onModuleInit(): void {
     this.outbox.subscribe<RunStateEvent>(RUN_EVENTS_TOPIC, (msgs, tx) => this.onRunEvents(msgs, tx), { batchSize: 50 });
@@ -209,35 +215,42 @@ export class OpenLineageService implements OnModuleInit {
 
   /**
    * Applies a batch; when it fails on the data itself (PostgreSQL refusing a value: SQLSTATE class 22,
-   * or a NOT NULL / CHECK violation), the items are applied one at a time, in order, and one that fails
-   * alone is logged and left out (its raw event stays in lineage.events). So one bad event never holds
-   * back the events received with it. Any other error (the database away, a conflict) fails the batch,
-   * which the outbox retries.
+   * or a NOT NULL / CHECK violation), the items are applied one at a time, in order, each in its own
+   * savepoint. When some apply and some do not, those that do not are logged, counted
+   * (`weir_lineage_events_unapplied_total`) and left out of the graph; their raw events stay in
+   * lineage.events. So one bad event never holds back the events received with it. When none
+   * applies (a bug of ours would look like that), or on any other error, the batch fails and the
+   * outbox retries it, then parks it (`weir_outbox_parked`): nothing is dropped quietly.
    */
   private async applyIsolated(tx: Queryable, items: StoreItem[], apply: (batch: StoreItem[]) => Promise<void>): Promise<void> {
     const attempt = async (batch: StoreItem[]): Promise<unknown> => {
       await tx.query(`SAVEPOINT lineage_apply`);
       try {
         await apply(batch);
-        await tx.query(`RELEASE SAVEPOINT lineage_apply`);
         return undefined;
       } catch (e) {
         await tx.query(`ROLLBACK TO SAVEPOINT lineage_apply`);
         if (!isDataError(e)) throw e;
         return e;
+      } finally {
+        await tx.query(`RELEASE SAVEPOINT lineage_apply`).catch(() => undefined);
       }
     };
     if (!items.length) return;
     const failed = await attempt(items);
     if (!failed) return;
-    for (const item of items.length > 1 ? items : []) {
+    if (items.length === 1) throw failed;
+    const bad: [StoreItem, unknown][] = [];
+    for (const item of items) {
       const e = await attempt([item]);
-      if (e) this.badEvent(item, e);
+      if (e) bad.push([item, e]);
     }
-    if (items.length === 1) this.badEvent(items[0], failed);
+    if (bad.length === items.length) throw failed;
+    for (const [item, e] of bad) this.badEvent(item, e);
   }
 
   private badEvent(item: StoreItem, e: unknown): void {
+    this.unapplied?.inc({ kind: item.kind });
     const ev = item.event as { job?: { namespace?: string; name?: string }; run?: { runId?: string }; eventType?: string };
     this.log.error(
       `an OpenLineage ${item.kind} (job ${ev.job?.namespace}/${ev.job?.name}, run ${ev.run?.runId ?? '-'}, ${ev.eventType ?? ''}) could not be applied to the graph and is left out of it: ${(e as Error).message}`,
@@ -257,7 +270,9 @@ export class OpenLineageService implements OnModuleInit {
       items.push({ kind: v.kind, event });
       if (this.config.forwardUrl) await this.outbox.publish(tx, FORWARD_TOPIC, event, `${m.payload.runId}:${m.payload.state}`);
     }
-    await this.applyIsolated(tx, items, (batch) => this.store.applyMany(tx, batch));
+    // the raw events first (outside the isolation, so an event left out of the graph is still kept)
+    if (items.length) await this.store.storeEvents(tx, items);
+    await this.applyIsolated(tx, items, (batch) => this.store.project(tx, batch));
   }
 
   /** Posts each event to WEIR_OPENLINEAGE_URL (4 at a time); any failure retries the batch later. */
