@@ -147,7 +147,7 @@ export class LineageQueryService {
          SELECT 'DATASET' AS type, name, namespace, updated_at FROM lineage.datasets WHERE $2::text IS DISTINCT FROM 'JOB' AND name ILIKE $1 AND ($4::text IS NULL OR namespace = $4)
          UNION ALL
          SELECT 'JOB', name, namespace, updated_at FROM lineage.jobs WHERE $2::text IS DISTINCT FROM 'DATASET' AND name ILIKE $1 AND ($4::text IS NULL OR namespace = $4)) x
-        ORDER BY ${q.sort === 'UPDATE_AT' ? 'updated_at DESC, name' : 'name, namespace'} LIMIT $3`,
+        ORDER BY ${q.sort === 'UPDATE_AT' ? 'updated_at DESC, name, namespace, type' : 'name, namespace, type'} LIMIT $3`,
       [pattern, q.filter ?? null, q.limit, q.namespace ?? null],
     )) as { type: 'DATASET' | 'JOB'; name: string; namespace: string; updated_at: Date; total: string }[];
     return {
@@ -160,7 +160,7 @@ export class LineageQueryService {
     const [j] = await this.ds.query(`SELECT id FROM lineage.jobs WHERE namespace = $1 AND name = $2`, [ns, job]);
     if (!j) throw new NotFoundError('LINEAGE.JOB_NOT_FOUND', `No job ${JSON.stringify(job)} in namespace ${JSON.stringify(ns)}`);
     const rows = await this.ds.query(
-      `SELECT r.*, j.namespace AS job_namespace, j.name AS job_name, count(*) OVER () AS total
+      `SELECT ${RUN_COLUMNS}, count(*) OVER () AS total
          FROM lineage.runs r JOIN lineage.jobs j ON j.id = r.job_id WHERE r.job_id = $1 ORDER BY r.event_time DESC, r.id LIMIT $2 OFFSET $3`,
       [j.id, limit, offset],
     );
@@ -170,7 +170,7 @@ export class LineageQueryService {
   /** Marquez `GET /api/v1/jobs/runs/:id`: one run by its OpenLineage runId. */
   async run(id: string): Promise<Record<string, unknown>> {
     const rows = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)
-      ? await this.ds.query(`SELECT r.*, j.namespace AS job_namespace, j.name AS job_name FROM lineage.runs r JOIN lineage.jobs j ON j.id = r.job_id WHERE r.id = $1`, [id])
+      ? await this.ds.query(`SELECT ${RUN_COLUMNS} FROM lineage.runs r JOIN lineage.jobs j ON j.id = r.job_id WHERE r.id = $1`, [id])
       : [];
     if (!rows.length) throw new NotFoundError('LINEAGE.RUN_NOT_FOUND', `No run ${JSON.stringify(id)} in the lineage graph`);
     return runData(rows[0]);
@@ -375,6 +375,10 @@ export class LineageQueryService {
     throw new NotFoundError('LINEAGE.DATASET_NOT_FOUND', `The lineage graph has no dataset ${JSON.stringify(ref)} (give a catalog name, schema.table, or <namespace>:<name>)`);
   }
 }
+
+/** What a run in Marquez's shape is made of. */
+const RUN_COLUMNS = `r.id, r.state, r.parent_run_id, r.nominal_start_time, r.nominal_end_time, r.started_at, r.ended_at, r.event_time, r.facets, r.created_at, r.updated_at,
+  j.namespace AS job_namespace, j.name AS job_name`;
 
 /** A run in Marquez's shape (its states named as Marquez names them). */
 function runData(r: Record<string, unknown> & { started_at: Date | null; ended_at: Date | null }): Record<string, unknown> {

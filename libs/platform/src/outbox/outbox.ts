@@ -73,16 +73,23 @@ export class Outbox implements OnApplicationBootstrap, BeforeApplicationShutdown
       // read at scrape time (one query shared by the three gauges): what waits per topic, what is
       // parked, and how old the oldest waiting event is
       type Row = { topic: string; attempts: number; n: number; age: number };
-      let read: { at: number; rows: Promise<Row[]> } | undefined;
+      let read: { at: number; rows: Promise<Row[]>; done: boolean } | undefined;
       const rows = (): Promise<Row[]> => {
-        if (!read || Date.now() - read.at > 1000) {
-          read = {
+        // one query at a time, reused for a second after it ends (slow scrapes do not stack queries)
+        if (!read || (read.done && Date.now() - read.at > 1000)) {
+          const r: { at: number; rows: Promise<Row[]>; done: boolean } = {
             at: Date.now(),
+            done: false,
             rows: this.ds.query(
               `SELECT topic, attempts, count(*)::int AS n, extract(epoch FROM now() - min(created_at))::float8 AS age
                  FROM platform.outbox WHERE dispatched_at IS NULL GROUP BY topic, attempts`,
             ).catch(() => []) as Promise<Row[]>, // the database away: no outbox figures, the rest still served
           };
+          void r.rows.finally(() => {
+            r.done = true;
+            r.at = Date.now();
+          });
+          read = r;
         }
         return read.rows;
       };

@@ -290,7 +290,9 @@ export class LoadEngine {
       // merge / incremental settle a key's duplicates at publish time (the fast path finds none);
       // when there are checks to run, settle them first, so the gate sees what would be published
       if ((strategy === 'merge' || strategy === 'incremental') && pk.length > 0 && staged_n > 0 && (await (job.qualityGate.hasChecks?.(job.dataset.name) ?? true))) {
-        const d = await this.dedupeKeepLast(client, job, staged, pk);
+        // the window query only when a key repeats (the common input has none)
+        const repeats = (await client.query(`SELECT 1 FROM ${staged} GROUP BY ${keyList} HAVING count(*) > 1 LIMIT 1`)).rowCount;
+        const d = repeats ? await this.dedupeKeepLast(client, job, staged, pk) : 0;
         deduplicated += d;
         staged_n -= d;
       }
