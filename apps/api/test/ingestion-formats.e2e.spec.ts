@@ -37,6 +37,19 @@ describe('ingestion formats e2e: NDJSON, JSON array, Parquet, gzip, Latin-1 CSV;
     return { run, rows };
   }
 
+  it('evolve on NDJSON: a field first seen after the first batch becomes a column too, no row lost', async () => {
+    const lines: string[] = [];
+    for (let i = 1; i <= 6000; i++) lines.push(JSON.stringify({ id: i, name: `n${i}`, ...(i >= 4500 ? { Late_Field: `late${i}` } : {}), ...(i >= 5500 ? { later: i } : {}) }));
+    files.write('late.ndjson', lines.join('\n') + '\n');
+    const { run } = await load('ndjson', 'late.ndjson', { drift: 'evolve' });
+    expect(run).toMatchObject({ status: 'succeeded', rowsRead: 6000, rowsLoaded: 6000, rowsRejected: 0, rowsDeduplicated: 0 });
+    const ds = `things_${n}`;
+    const counts = (await pg.query(`SELECT count(*)::int AS n, count(late_field)::int AS late, count(later)::int AS later, min(late_field) FILTER (WHERE id = 4500) AS first FROM raw.${ds}`)).rows[0];
+    expect(counts).toEqual({ n: 6000, late: 1501, later: 501, first: 'late4500' });
+    const versions = (await t.http.get(`/api/catalog/datasets/${ds}`).set(admin)).body.versions;
+    expect(versions.length).toBeGreaterThanOrEqual(3);
+  });
+
   it('NDJSON: one object per line; a broken line and a non-object are UNPARSEABLE; types coerced', async () => {
     files.write(
       'a.ndjson',

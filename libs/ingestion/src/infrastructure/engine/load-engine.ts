@@ -108,24 +108,26 @@ export class LoadEngine {
       // Drift handling and compilation, once, from the header (CSV) or the first batch (JSON, Parquet).
       const firstBatch: ReaderBatch = first.done ? { records: [] } : first.value;
       const sampleFields = firstBatch.header ?? this.objectKeys(firstBatch.records);
-      if (job.drift === 'evolve') {
+      /** drift policy evolve: adds a nullable text column per new source field; returns those added. */
+      const evolveWith = async (fields: string[]): Promise<ColumnContract[]> => {
         const fieldsKnown = new Set(compileContract(contract, { mapping: job.options.mapping }).sourceFields);
-        const fresh = sampleFields.filter((f) => !fieldsKnown.has(f));
-        if (fresh.length > 0) {
-          const mapping = { ...(job.options.mapping ?? {}) };
-          const cols: ColumnContract[] = [];
-          for (const f of fresh) {
-            const name = sanitizeName(f);
-            if (contract.columns.some((c) => c.name === name) || cols.some((c) => c.name === name)) continue;
-            cols.push({ name, type: 'text', nullable: true, description: `added by schema drift (evolve) from source field ${JSON.stringify(f)}` });
-            if (name !== f) mapping[name] = { ...(mapping[name] ?? {}), from: f };
-          }
-          if (cols.length > 0) {
-            contract = await job.evolve(cols);
-            job.options = { ...job.options, mapping };
-          }
+        const fresh = fields.filter((f) => !fieldsKnown.has(f));
+        if (fresh.length === 0) return [];
+        const mapping = { ...(job.options.mapping ?? {}) };
+        const cols: ColumnContract[] = [];
+        for (const f of fresh) {
+          const name = sanitizeName(f);
+          if (contract.columns.some((c) => c.name === name) || cols.some((c) => c.name === name)) continue;
+          cols.push({ name, type: 'text', nullable: true, description: `added by schema drift (evolve) from source field ${JSON.stringify(f)}` });
+          if (name !== f) mapping[name] = { ...(mapping[name] ?? {}), from: f };
         }
-      }
+        if (cols.length > 0) {
+          contract = await job.evolve(cols);
+          job.options = { ...job.options, mapping };
+        }
+        return cols;
+      };
+      if (job.drift === 'evolve') await evolveWith(sampleFields);
       compiled = compileContract(contract, { mapping: job.options.mapping, nullValues: job.options.nullValues });
       known = new Set(compiled.sourceFields);
       if (firstBatch.header) {
@@ -153,24 +155,52 @@ export class LoadEngine {
 
       // COPY good rows into the stage, bad ones into dead letters.
       // A few MB of slack between parsing and the socket keeps both Node and PostgreSQL busy.
-      const copy = client.query(copyFromStdin(`COPY ${staged} (${[...compiled.columns, RECORD_COL].map((c) => quoteIdent(c)).join(', ')}) FROM STDIN`, { highWaterMark: COPY_BUFFER }));
+      let copy!: ReturnType<typeof copyFromStdin>;
+      let copiedBefore = 0; // rows of the COPYs ended to add a column (evolve)
       let copyError: Error | undefined;
-      copy.on('error', (e: Error) => (copyError = e));
-      const finished = new Promise<void>((resolve, reject) => {
-        copy.on('finish', resolve);
-        copy.on('error', reject);
-      });
-      finished.catch(() => undefined);
+      let finished!: Promise<void>;
+      const startCopy = () => {
+        copy = client.query(copyFromStdin(`COPY ${staged} (${[...compiled!.columns, RECORD_COL].map((c) => quoteIdent(c)).join(', ')}) FROM STDIN`, { highWaterMark: COPY_BUFFER }));
+        copy.on('error', (e: Error) => (copyError = e));
+        const c = copy;
+        finished = new Promise<void>((resolve, reject) => {
+          c.on('finish', resolve);
+          c.on('error', reject);
+        });
+        finished.catch(() => undefined);
+      };
+      startCopy();
       let buf = '';
       const write = async (s: string) => {
         if (copyError) throw copyError;
         if (!copy.write(s)) await new Promise<void>((r) => copy.once('drain', r));
       };
-      const cols = compiled.columns.length;
-      const values: unknown[] = new Array(cols);
-      const encode = compiled.encode;
+      let cols = compiled.columns.length;
+      let values: unknown[] = new Array(cols);
+      let encode = compiled.encode;
       const rawOf = (r: RawRecord): Record<string, unknown> => (Array.isArray(r) ? Object.fromEntries((header ?? []).map((h, i) => [h, r[i] ?? null])) : r);
-      const objectFields = compiled.sourceFields;
+      let objectFields = compiled.sourceFields;
+      /**
+       * evolve, for a field first seen after the first batch (JSON, Parquet): the rows so far are
+       * committed to the stage by ending its COPY, the contract (and the target, through the
+       * catalog) gains the column, so does the stage, and a new COPY with the new column goes on.
+       */
+      const evolveMidStream = async (fields: string[]): Promise<void> => {
+        if (buf) await write(buf);
+        buf = '';
+        copy.end();
+        await finished;
+        copiedBefore += Number((copy as unknown as { rowCount: number }).rowCount ?? 0);
+        const added = await evolveWith(fields);
+        for (const c of added) await client.query(`ALTER TABLE ${staged} ADD COLUMN ${quoteIdent(c.name)} text`);
+        compiled = compileContract(contract, { mapping: job.options.mapping, nullValues: job.options.nullValues });
+        known = new Set(compiled.sourceFields);
+        cols = compiled.columns.length;
+        values = new Array(cols);
+        encode = compiled.encode;
+        objectFields = compiled.sourceFields;
+        startCopy();
+      };
 
       const consume = async (batch: ReaderBatch) => {
         for (const rec of batch.records) {
@@ -190,7 +220,11 @@ export class LoadEngine {
             }
             for (let i = 0; i < cols; i++) values[i] = index![i] < 0 ? undefined : rec[index![i]];
           } else {
-            const unknownKeys = this.unknownKeys(rec, known);
+            let unknownKeys = this.unknownKeys(rec, known);
+            if (unknownKeys && job.drift === 'evolve') {
+              await evolveMidStream(unknownKeys);
+              unknownKeys = this.unknownKeys(rec, known); // a field that could not become a column stays unknown
+            }
             if (unknownKeys) {
               if (job.drift === 'discard_columns') {
                 for (const k of unknownKeys) discarded[k] = (discarded[k] ?? 0) + 1;
@@ -241,7 +275,7 @@ export class LoadEngine {
       // Settle duplicates and the watermark in SQL, on the stage. Cheap paths first: the primary
       // key build (replace) and the upsert (merge) detect duplicates themselves, and only then is
       // the costlier window query run.
-      let staged_n = Number((copy as unknown as { rowCount: number }).rowCount ?? 0);
+      let staged_n = copiedBefore + Number((copy as unknown as { rowCount: number }).rowCount ?? 0);
       let deduplicated = 0;
       const strategy = job.strategy.kind;
       const keyList = pk.map((c) => quoteIdent(c)).join(', ');
