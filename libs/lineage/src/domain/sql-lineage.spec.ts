@@ -127,6 +127,9 @@ describe('sqlLineage (libpg-query AST)', () => {
     const upd = await sqlLineage('WITH u AS (UPDATE acc a SET bal = a.bal - p.amt FROM pay p WHERE p.acc = a.id RETURNING a.id, a.bal) INSERT INTO ledger SELECT id, bal FROM u');
     expect(direct(upd)).toEqual(expect.arrayContaining(['acc.bal -> ledger.bal TRANSFORMATION', 'pay.amt -> ledger.bal TRANSFORMATION', 'acc.id -> ledger.id IDENTITY']));
     expect(indirect(await sqlLineage('INSERT INTO o SELECT a FROM s TABLESAMPLE BERNOULLI ((SELECT pct FROM cfg))'))).toEqual(['cfg.pct -> a FILTER']);
+    const mr = await sqlLineage('WITH m AS (MERGE INTO d USING s ON d.id = s.id WHEN MATCHED THEN UPDATE SET v = s.v RETURNING s.id, d.v) INSERT INTO audit SELECT id, v FROM m');
+    // d.v after the merge: its old value, or the s.v the UPDATE assigns
+    expect(direct(mr)).toEqual(['d.v -> audit.v IDENTITY', 's.id -> audit.id IDENTITY', 's.v -> audit.v IDENTITY', 's.v -> d.v IDENTITY']);
   });
 
   it('stays bounded when a CTE is reused again and again', async () => {

@@ -215,8 +215,7 @@ class Analyzer {
       case 'UpdateStmt':
         return this.update(s, root);
       case 'MergeStmt':
-        this.merge(s, root);
-        break;
+        return this.merge(s, root);
       case 'DeleteStmt': {
         const scope = this.withCtes(s.withClause, root);
         const target = this.tableName(s.relation);
@@ -609,7 +608,7 @@ class Analyzer {
     return assigned;
   }
 
-  private merge(s: Node, root: Scope): void {
+  private merge(s: Node, root: Scope): OutCol[] {
     const scope0 = this.withCtes(s.withClause, root);
     const target = this.tableName(s.relation);
     this.written.add(target);
@@ -619,11 +618,16 @@ class Analyzer {
     scope.rels.push(...sourceScope.rels);
     const on = s.joinCondition ? this.expr(s.joinCondition, scope, 'JOIN').map((x) => ({ ...x, subtype: 'JOIN' as const })) : [];
     const alias = scope.rels[0].alias;
+    // what each target column may hold afterwards, for RETURNING: its old value, or what a clause assigns
+    const written = new Map<string, Src[]>();
+    const wrote = (col: string, srcs: Src[]) => written.set(col, [...(written.get(col) ?? [{ table: target, column: col, subtype: 'IDENTITY' }]), ...srcs]);
     for (const w of s.mergeWhenClauses ?? []) {
       const m = unwrap(w)[1];
       const cond = m.condition ? this.expr(m.condition, scope, 'FILTER').map((x) => ({ ...x, subtype: 'FILTER' as const })) : [];
-      if (m.commandType === 'CMD_UPDATE') this.assignments(m.targetList ?? [], target, scope, alias, uniqueSrcs([...on, ...cond]));
-      else if (m.commandType === 'CMD_INSERT') {
+      if (m.commandType === 'CMD_UPDATE') {
+        this.assignments(m.targetList ?? [], target, scope, alias, uniqueSrcs([...on, ...cond]));
+        if (returning(s).length) for (const t of m.targetList ?? []) if (unwrap(unwrap(t)[1].val)[0] !== 'MultiAssignRef') wrote(String(unwrap(t)[1].name).toLowerCase(), this.expr(unwrap(t)[1].val, scope, 'IDENTITY'));
+      } else if (m.commandType === 'CMD_INSERT') {
         const values: Node[] = m.values ?? [];
         // INSERT VALUES (…) without a column list fills the target's columns in order (when they are known)
         const cols: string[] = m.targetList?.length ? m.targetList.map((t: Node) => String(unwrap(t)[1].name).toLowerCase()) : (this.knownCols(target) ?? []);
@@ -631,11 +635,20 @@ class Analyzer {
         values.forEach((v, i) => {
           const col = cols[i];
           if (!col) return;
-          for (const src of this.expr(v, scope, 'IDENTITY')) this.edge(src, target, col, typeOf(src.subtype), src.subtype);
+          const srcs = this.expr(v, scope, 'IDENTITY');
+          for (const src of srcs) this.edge(src, target, col, typeOf(src.subtype), src.subtype);
           for (const src of uniqueSrcs([...on, ...cond])) this.edge(src, target, col, 'INDIRECT', src.subtype);
+          if (returning(s).length) wrote(col, srcs);
         });
       }
     }
+    // MERGE … RETURNING (PostgreSQL 17): the target's row and the source's, as the statement sees them
+    if (!returning(s).length) return [];
+    const known = this.knownCols(target);
+    const row: OutCol[] = [...new Set([...(known ?? []), ...written.keys()])].map((c) => ({ name: c, srcs: uniqueSrcs(written.get(c) ?? [{ table: target, column: c, subtype: 'IDENTITY' }]) }));
+    if (!known) row.push({ name: '*', srcs: [{ table: target, column: '*', subtype: 'IDENTITY' }] });
+    const rscope: Scope = { rels: [{ alias, table: target, cols: row }, ...scope.rels.slice(1)], ctes: scope.ctes, parent: scope0 };
+    return this.targets(returning(s), rscope).map((c) => ({ name: c.name, srcs: uniqueSrcs([...c.srcs, ...on]) }));
   }
 }
 
