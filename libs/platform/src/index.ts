@@ -23,6 +23,8 @@ export { resolveDatabase } from './database/database-startup';
 export type { ResolvedDatabase } from './database/database-startup';
 export { workspaceRoot } from './database/workspace-root';
 
+export { multipartFile } from './http/multipart';
+export type { MultipartFile } from './http/multipart';
 export { Warehouse, CopyFailedError, copyTextValue, resolveTable } from './warehouse/warehouse';
 export type { TableRef, CopyOptions } from './warehouse/warehouse';
 export { validateIdentifier, quoteIdent, qualifiedTable, columnList, parseQualifiedName, MAX_IDENTIFIER_BYTES } from './warehouse/identifiers';

@@ -5,8 +5,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Request } from 'express';
-import Busboy from 'busboy';
-import { DomainError } from '@weir/platform';
+import { DomainError, multipartFile } from '@weir/platform';
 import { INGESTION_CONFIG, IngestionConfig } from './ingestion.config';
 
 export interface StoredUpload {
@@ -61,33 +60,13 @@ export class UploadsService {
     return { checksum: hash.digest('hex'), bytes };
   }
 
-  private multipart(req: Request, file: string): Promise<StoredUpload> {
-    return new Promise((resolve, reject) => {
-      let bb: Busboy.Busboy;
-      try {
-        bb = Busboy({ headers: req.headers, limits: { files: 1, fileSize: this.cfg.uploadMaxBytes + 1 } });
-      } catch (e) {
-        return reject(new DomainError('INGESTION.BAD_UPLOAD', `Malformed multipart upload: ${(e as Error).message}`, 400));
-      }
-      const fields: Record<string, string> = {};
-      let stored: Promise<{ checksum: string; bytes: number }> | undefined;
-      let name: string | undefined;
-      bb.on('field', (k, v) => (fields[k] = v));
-      bb.on('file', (field, stream, info) => {
-        if (field !== 'file' || stored) {
-          stream.resume();
-          return;
-        }
-        name = info.filename;
-        stored = this.write(stream, file);
-        stored.catch(() => undefined);
-      });
-      bb.on('error', (e) => reject(new DomainError('INGESTION.BAD_UPLOAD', `Malformed multipart upload: ${(e as Error).message}`, 400)));
-      bb.on('close', () => {
-        if (!stored) return reject(new DomainError('INGESTION.EMPTY_UPLOAD', 'The multipart upload has no "file" field', 400));
-        stored.then((r) => resolve({ ...r, file, originalName: name, fields }), reject);
-      });
-      req.pipe(bb);
+  private async multipart(req: Request, file: string): Promise<StoredUpload> {
+    const part = await multipartFile(req, {
+      maxBytes: this.cfg.uploadMaxBytes,
+      bad: (m) => new DomainError('INGESTION.BAD_UPLOAD', m, 400),
+      noFile: () => new DomainError('INGESTION.EMPTY_UPLOAD', 'The multipart upload has no "file" field', 400),
     });
+    const stored = await this.write(part.stream, file);
+    return { ...stored, file, originalName: part.filename, fields: await part.fields };
   }
 }

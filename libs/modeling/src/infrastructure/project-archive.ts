@@ -4,9 +4,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { gunzipSync } from 'node:zlib';
 import type { IncomingHttpHeaders } from 'node:http';
-import Busboy from 'busboy';
 import { extract } from 'tar-stream';
-import { DomainError } from '@weir/platform';
+import { DomainError, multipartFile } from '@weir/platform';
 
 export interface ArchiveLimits {
   /** Largest accepted request body (compressed archive), bytes. */
@@ -21,7 +20,9 @@ const badArchive = (msg: string) => new DomainError('MODELING.BAD_ARCHIVE', msg,
 /** Reads a project archive from a request: the raw body, or the multipart `file` field. Bounded by `maxBytes`. */
 export async function readArchiveBody(req: Readable & { headers: IncomingHttpHeaders }, maxBytes: number): Promise<Buffer> {
   const type = String(req.headers['content-type'] ?? '');
-  const source: Readable = type.startsWith('multipart/form-data') ? await multipartFile(req, maxBytes) : req;
+  const source: Readable = type.startsWith('multipart/form-data')
+    ? (await multipartFile(req, { maxBytes, bad: badArchive, noFile: () => badArchive('The multipart upload has no "file" field') })).stream
+    : req;
   const chunks: Buffer[] = [];
   let bytes = 0;
   try {
@@ -37,28 +38,6 @@ export async function readArchiveBody(req: Readable & { headers: IncomingHttpHea
   if (bytes > maxBytes) throw new DomainError('MODELING.ARCHIVE_TOO_LARGE', `The project archive exceeds WEIR_PROJECT_ARCHIVE_MAX_BYTES (${maxBytes} bytes)`, 413);
   if (bytes === 0) throw badArchive('The request has no archive: send a .tar or .tar.gz as the body (Content-Type application/gzip or application/x-tar) or as a multipart "file" field');
   return Buffer.concat(chunks);
-}
-
-function multipartFile(req: Readable & { headers: IncomingHttpHeaders }, maxBytes: number): Promise<Readable> {
-  return new Promise((resolve, reject) => {
-    let bb: Busboy.Busboy;
-    try {
-      bb = Busboy({ headers: req.headers, limits: { files: 1, fileSize: maxBytes + 1 } });
-    } catch (e) {
-      return reject(badArchive(`Malformed multipart upload: ${(e as Error).message}`));
-    }
-    let found = false;
-    bb.on('file', (field, stream) => {
-      if (field !== 'file' || found) return void stream.resume();
-      found = true;
-      resolve(stream);
-    });
-    bb.on('error', (e) => reject(badArchive(`Malformed multipart upload: ${(e as Error).message}`)));
-    bb.on('close', () => {
-      if (!found) reject(badArchive('The multipart upload has no "file" field'));
-    });
-    req.pipe(bb);
-  });
 }
 
 /**
