@@ -48,6 +48,17 @@ describe('ingestion formats e2e: NDJSON, JSON array, Parquet, gzip, Latin-1 CSV;
     expect(counts).toEqual({ n: 6000, late: 1501, later: 501, first: 'late4500' });
     const versions = (await t.http.get(`/api/catalog/datasets/${ds}`).set(admin)).body.versions;
     expect(versions.length).toBeGreaterThanOrEqual(3);
+
+    // a late field whose column name is taken, and more new fields than a run may add: dead-lettered, loudly
+    const more: string[] = [];
+    for (let i = 1; i <= 3000; i++) more.push(JSON.stringify({ id: i, ...(i >= 2100 && i < 2400 ? { [`k${i}`]: 'x' } : {}), ...(i > 2500 ? { Name: 'taken' } : {}) }));
+    files.write('more.ndjson', more.join('\n') + '\n');
+    const { run: capped } = await load('ndjson', 'more.ndjson', { drift: 'evolve' });
+    expect(capped).toMatchObject({ status: 'succeeded', rowsRead: 3000, rowsLoaded: 2400, rowsRejected: 600 });
+    const cols = (await t.http.get(`/api/catalog/datasets/things_${n}`).set(admin)).body.contract.columns.map((c: { name: string }) => c.name);
+    expect(cols.filter((c: string) => /^k\d+$/.test(c))).toHaveLength(200);
+    const why = (await t.http.get(`/api/ingestion/runs/${capped.id}/dead-letters`).set(admin)).body;
+    expect(why).toMatchObject({ total: 600, byReason: { SCHEMA_DRIFT: 600 } });
   });
 
   it('NDJSON: one object per line; a broken line and a non-object are UNPARSEABLE; types coerced', async () => {

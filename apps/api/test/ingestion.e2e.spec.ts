@@ -1,3 +1,5 @@
+import * as path from 'node:path';
+import * as fs from 'node:fs';
 import { Client } from 'pg';
 import { gzipSync } from 'node:zlib';
 import { RunsService } from '@weir/ingestion';
@@ -177,6 +179,17 @@ describe('ingestion e2e: sources, runs, accounting, dead letters', () => {
     expect(run).toMatchObject({ status: 'succeeded', trigger: 'upload', rowsRead: 2, rowsLoaded: 1, rowsRejected: 1 });
     const multi = await t.http.post(`/api/ingestion/sources/${src.id}/uploads`).set(admin).attach('file', Buffer.from([HEADER, '502,new,1,EUR,,2026-05-01T00:00:00Z'].join('\n')), 'more.csv').expect(202);
     expect((await waitRun(multi.body.id)).rowsLoaded).toBe(1);
+    // a multipart body cut off inside the file part: 400, and nothing kept
+    const uploads = () => (fs.existsSync(path.join(files.dir, 'uploads')) ? fs.readdirSync(path.join(files.dir, 'uploads')).length : 0);
+    const before = uploads();
+    const cut = await t.http
+      .post(`/api/ingestion/sources/${src.id}/uploads`)
+      .set(admin)
+      .set('Content-Type', 'multipart/form-data; boundary=XyZ')
+      .send('--XyZ\r\nContent-Disposition: form-data; name="file"; filename="cut.csv"\r\n\r\nid,sta')
+      .expect(400);
+    expect(cut.body.code).toBe('INGESTION.BAD_UPLOAD');
+    expect(uploads()).toBe(before);
 
     const fixed = { columns: contract.columns.map((c) => (c.name === 'status' ? { ...c, allowed: [...c.allowed!, 'refunded'] } : c)) };
     await t.http.patch('/api/catalog/datasets/orders').set(admin).send({ contract: fixed }).expect(200);

@@ -55,7 +55,9 @@ export class UploadsService {
         cb(null, chunk);
       },
     });
-    await pipeline(input, meter, fs.createWriteStream(file));
+    // the file opened now, not when the stream gets to it: a refused upload's file is always there to delete
+    const fd = fs.openSync(file, 'w');
+    await pipeline(input, meter, fs.createWriteStream(file, { fd }));
     if (bytes === 0) throw new DomainError('INGESTION.EMPTY_UPLOAD', 'The upload is empty: send the file as the body or as a multipart "file" field', 400);
     return { checksum: hash.digest('hex'), bytes };
   }
@@ -66,7 +68,14 @@ export class UploadsService {
       bad: (m) => new DomainError('INGESTION.BAD_UPLOAD', m, 400),
       noFile: () => new DomainError('INGESTION.EMPTY_UPLOAD', 'The multipart upload has no "file" field', 400),
     });
-    const stored = await this.write(part.stream, file);
+    let stored: { checksum: string; bytes: number };
+    try {
+      stored = await this.write(part.stream, file);
+    } catch (e) {
+      if (e instanceof DomainError) throw e;
+      await part.fields; // a request cut off or malformed rejects here with INGESTION.BAD_UPLOAD (400)
+      throw e;
+    }
     return { ...stored, file, originalName: part.filename, fields: await part.fields };
   }
 }

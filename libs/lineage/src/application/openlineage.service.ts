@@ -229,7 +229,10 @@ export class OpenLineageService implements OnModuleInit {
         await apply(batch);
         return undefined;
       } catch (e) {
-        await tx.query(`ROLLBACK TO SAVEPOINT lineage_apply`);
+        // (if even the rollback fails, the transaction is lost: the original error says why)
+        await tx.query(`ROLLBACK TO SAVEPOINT lineage_apply`).catch(() => {
+          throw e;
+        });
         if (!isDataError(e)) throw e;
         return e;
       } finally {

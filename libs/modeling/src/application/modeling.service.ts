@@ -360,12 +360,13 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
   /** Runs the steps in DAG order, up to PARALLEL at a time; a failed node skips its descendants. */
   private async execute(buildId: string, p: ProjectOrmEntity, project: Project, compiled: CompiledProject, ids: string[], fullRefresh = false): Promise<void> {
     // the heartbeat also notices when a worker took the build as interrupted: no step starts after that
+    let executing = true;
     const heartbeat = setInterval(
       () =>
         void this.ds
           .query(`UPDATE modeling.builds SET heartbeat_at = now() WHERE id = $1 AND status = 'running' RETURNING id`, [buildId])
           .then((r) => {
-            if (!rowsOf(r).length) this.interrupted.add(buildId);
+            if (!rowsOf(r).length && executing) this.interrupted.add(buildId);
           })
           .catch(() => undefined),
       HEARTBEAT_MS,
@@ -374,6 +375,7 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
     try {
       await this.executeSteps(buildId, p, project, compiled, ids, fullRefresh);
     } finally {
+      executing = false;
       clearInterval(heartbeat);
       this.interrupted.delete(buildId);
     }
@@ -505,7 +507,7 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
     // only while the build is still running: a build a worker took as interrupted keeps the states
     // recovery gave its steps, and sends no more events
     const sql = `UPDATE modeling.build_steps SET ${keys.map((k, i) => `${columns[k]} = $${i + 3}`).join(', ')}
-                  WHERE build_id = $1 AND node_id = $2 AND EXISTS (SELECT 1 FROM modeling.builds b WHERE b.id = $1 AND b.status = 'running') RETURNING id`;
+                  WHERE build_id = $1 AND node_id = $2 AND EXISTS (SELECT 1 FROM modeling.builds b WHERE b.id = $1 AND b.status = 'running' FOR SHARE) RETURNING id`;
     if (event) return (await this.outbox.publishAlong(this.ds, sql, params, RUN_EVENTS_TOPIC, event, `${event.runId}:${event.state}`)).length > 0;
     return rowsOf(await this.ds.query(sql, params)).length > 0;
   }

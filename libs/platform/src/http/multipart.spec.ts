@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { multipartFile } from './multipart';
 
 const B = 'XyZ';
@@ -29,5 +29,15 @@ describe('multipartFile (busboy)', () => {
     const f = await multipartFile(request(`--${B}\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\nid,na`), opts);
     await expect(text(f.stream)).rejects.toThrow();
     await expect(f.fields).rejects.toThrow(/^bad: Malformed multipart upload/);
+  });
+
+  it('a client going away mid-upload fails the file stream and the fields instead of leaving them waiting', async () => {
+    const req = Object.assign(new PassThrough(), { headers: { 'content-type': `multipart/form-data; boundary=${B}` }, complete: false });
+    req.write(`--${B}\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\nid,`);
+    const f = await multipartFile(req, opts);
+    const read = text(f.stream);
+    req.emit('close');
+    await expect(read).rejects.toThrow('bad: The upload was cut off: the client went away');
+    await expect(f.fields).rejects.toThrow('client went away');
   });
 });

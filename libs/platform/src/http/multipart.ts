@@ -42,12 +42,23 @@ export function multipartFile(
       found = true;
       // an error before the caller reads (a body cut off) stays on the stream for the caller, never unhandled
       stream.on('error', () => undefined);
+      file = stream;
       resolve({ stream, filename: info.filename, fields: all });
     });
-    bb.on('error', (e) => {
-      const err = opts.bad(`Malformed multipart upload: ${(e as Error).message}`);
+    let file: Readable | undefined;
+    let failed = false;
+    const failWith = (err: Error) => {
+      if (failed) return;
+      failed = true;
+      file?.destroy(err);
       fail(err);
       reject(err);
+    };
+    bb.on('error', (e) => failWith(opts.bad(`Malformed multipart upload: ${(e as Error).message}`)));
+    // a client that goes away mid-upload ends the reading (piping alone would wait forever)
+    req.on('error', () => failWith(opts.bad('The upload was cut off: the client went away')));
+    req.on('close', () => {
+      if ((req as { complete?: boolean }).complete === false) failWith(opts.bad('The upload was cut off: the client went away'));
     });
     bb.on('close', () => {
       done(fields);

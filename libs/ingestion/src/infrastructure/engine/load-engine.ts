@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { PoolClient } from 'pg';
 import { from as copyFromStdin } from 'pg-copy-streams';
 import { DomainError, qualifiedTable, quoteIdent, Warehouse } from '@weir/platform';
-import { ColumnContract, compileContract, CompiledContract, createTableSql, DatasetContract, isViolation, parseType, primaryKey, Violation } from '@weir/catalog';
+import { ColumnContract, compileContract, CompiledContract, createTableSql, DatasetContract, isViolation, parseType, primaryKey, sqlType, Violation } from '@weir/catalog';
 import type { QualityGate, QualityGateResult } from '@weir/quality';
 import { DriftPolicy, RowCounts, SourceFormat, SourceOptions, StrategySpec, assertAccounted } from '../../domain/source';
 import { RawRecord, ReaderBatch, Unparseable, isUnparseable } from '../readers/record';
@@ -58,6 +58,11 @@ const COPY_BUFFER = 1 << 20;
 const PROGRESS_MS = 5000;
 const RECORD_COL = '__weir_record';
 
+/** evolve adds columns up to this many in a contract (PostgreSQL's limit is 1600, and the stage needs one more). */
+const EVOLVE_MAX_COLUMNS = 1500;
+/** …and at most this many in one run; further new fields are dead-lettered as SCHEMA_DRIFT. */
+const EVOLVE_MAX_PER_RUN = 200;
+
 function sanitizeName(field: string): string {
   const s = field
     .trim()
@@ -108,19 +113,28 @@ export class LoadEngine {
       // Drift handling and compilation, once, from the header (CSV) or the first batch (JSON, Parquet).
       const firstBatch: ReaderBatch = first.done ? { records: [] } : first.value;
       const sampleFields = firstBatch.header ?? this.objectKeys(firstBatch.records);
+      /** Fields evolve could not turn into a column (name taken, limits): they stay unknown, and are not tried again. */
+      const unaddable = new Set<string>();
+      let addedThisRun = 0;
       /** drift policy evolve: adds a nullable text column per new source field; returns those added. */
       const evolveWith = async (fields: string[]): Promise<ColumnContract[]> => {
         const fieldsKnown = new Set(compileContract(contract, { mapping: job.options.mapping }).sourceFields);
-        const fresh = fields.filter((f) => !fieldsKnown.has(f));
+        const fresh = fields.filter((f) => !fieldsKnown.has(f) && !unaddable.has(f));
         if (fresh.length === 0) return [];
         const mapping = { ...(job.options.mapping ?? {}) };
         const cols: ColumnContract[] = [];
         for (const f of fresh) {
           const name = sanitizeName(f);
-          if (contract.columns.some((c) => c.name === name) || cols.some((c) => c.name === name)) continue;
+          // a name already taken, or past the limits (PostgreSQL allows 1600 columns; a run adds at most EVOLVE_MAX_PER_RUN)
+          const full = contract.columns.length + cols.length >= EVOLVE_MAX_COLUMNS || addedThisRun + cols.length >= EVOLVE_MAX_PER_RUN;
+          if (full || contract.columns.some((c) => c.name === name) || cols.some((c) => c.name === name)) {
+            unaddable.add(f);
+            continue;
+          }
           cols.push({ name, type: 'text', nullable: true, description: `added by schema drift (evolve) from source field ${JSON.stringify(f)}` });
           if (name !== f) mapping[name] = { ...(mapping[name] ?? {}), from: f };
         }
+        addedThisRun += cols.length;
         if (cols.length > 0) {
           contract = await job.evolve(cols);
           job.options = { ...job.options, mapping };
@@ -186,13 +200,18 @@ export class LoadEngine {
        * catalog) gains the column, so does the stage, and a new COPY with the new column goes on.
        */
       const evolveMidStream = async (fields: string[]): Promise<void> => {
+        if (!fields.some((f) => !unaddable.has(f))) return;
         if (buf) await write(buf);
         buf = '';
         copy.end();
         await finished;
         copiedBefore += Number((copy as unknown as { rowCount: number }).rowCount ?? 0);
-        const added = await evolveWith(fields);
-        for (const c of added) await client.query(`ALTER TABLE ${staged} ADD COLUMN ${quoteIdent(c.name)} text`);
+        await evolveWith(fields);
+        // the stage gains every contract column it lacks (also one added meanwhile by someone else)
+        const have = new Set(
+          (await client.query(`SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped`, [staged])).rows.map((r: { attname: string }) => r.attname),
+        );
+        for (const c of contract.columns) if (!have.has(c.name)) await client.query(`ALTER TABLE ${staged} ADD COLUMN ${quoteIdent(c.name)} ${sqlType(c)}`);
         compiled = compileContract(contract, { mapping: job.options.mapping, nullValues: job.options.nullValues });
         known = new Set(compiled.sourceFields);
         cols = compiled.columns.length;
@@ -203,6 +222,11 @@ export class LoadEngine {
       };
 
       const consume = async (batch: ReaderBatch) => {
+        // evolve: the new fields of a whole batch at once (one COPY restart per batch at most)
+        if (job.drift === 'evolve' && !batch.header && batch !== firstBatch) {
+          const fresh = this.objectKeys(batch.records).filter((k) => !known.has(k) && !unaddable.has(k));
+          if (fresh.length) await evolveMidStream(fresh);
+        }
         for (const rec of batch.records) {
           rowsRead++;
           if (isUnparseable(rec)) {
@@ -220,11 +244,7 @@ export class LoadEngine {
             }
             for (let i = 0; i < cols; i++) values[i] = index![i] < 0 ? undefined : rec[index![i]];
           } else {
-            let unknownKeys = this.unknownKeys(rec, known);
-            if (unknownKeys && job.drift === 'evolve') {
-              await evolveMidStream(unknownKeys);
-              unknownKeys = this.unknownKeys(rec, known); // a field that could not become a column stays unknown
-            }
+            const unknownKeys = this.unknownKeys(rec, known);
             if (unknownKeys) {
               if (job.drift === 'discard_columns') {
                 for (const k of unknownKeys) discarded[k] = (discarded[k] ?? 0) + 1;
