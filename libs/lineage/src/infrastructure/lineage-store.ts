@@ -48,10 +48,10 @@ export function runState(current: string, next: string, nextIsLater: boolean): s
  * Digest of a column-lineage facet (its fields and dataset-level lineage, not who produced it), as
  * sent: a producer that reorders keys between runs only costs a re-check, never a wrong skip.
  */
-const digestOf = (x: unknown): string => createHash('sha1').update(JSON.stringify(x)).digest('hex');
-
-function digest(facet: Json): string {
-  return createHash('sha1').update(JSON.stringify([facet['fields'] ?? null, facet['dataset'] ?? null])).digest('hex');
+function digest(facet: Json, columns?: string[]): string {
+  return createHash('sha1')
+    .update(JSON.stringify([facet['fields'] ?? null, facet['dataset'] ?? null, ...(columns ? [columns] : [])]))
+    .digest('hex');
 }
 
 
@@ -106,17 +106,6 @@ interface RunRow {
  * (no lock, no dead tuple), so replaying an event changes nothing in the graph.
  */
 export class LineageStore {
-  /** Applies one validated event. */
-  apply(tx: Queryable, kind: OpenLineageKind, event: Json): Promise<void> {
-    return this.applyMany(tx, [{ kind, event }]);
-  }
-
-  async applyMany(tx: Queryable, items: StoreItem[], opts: { storeRaw?: boolean } = {}): Promise<void> {
-    if (!items.length) return;
-    if (opts.storeRaw !== false) await this.storeEvents(tx, items);
-    await this.project(tx, items);
-  }
-
   /** Keeps the events as received (lineage.events); returns their ids, in order. */
   async storeEvents(tx: Queryable, items: StoreItem[]): Promise<string[]> {
     const { sql, params } = this.storeEventsSql(items);
@@ -146,7 +135,8 @@ export class LineageStore {
     const datasets = new Map<string, { namespace: string; name: string; facets: Json }>();
     const schemas = new Map<string, Json[][]>(); // dataset -> successive field lists
     const io = new Map<string, { job: string; direction: 'input' | 'output'; dataset: string }>();
-    const lineage = new Map<string, { job: string | null; dataset: string; facet: Json; at: string }>(); // (job, output) -> latest columnLineage
+    // (job, output) -> latest columnLineage; `datasetLevel` and `outputs` (the columns its dataset-level entries reach) are worked out once, below
+    const lineage = new Map<string, { job: string | null; dataset: string; facet: Json; at: string; datasetLevel?: Json[]; outputs?: string[] }>();
     const fields = new Map<string, { dataset: string; name: string; type: string | null; description: string | null }>();
     // what each run of the batch declared (`${direction}\u0001${dataset key}`), and whether it completed
     const runIo = new Map<string, { job: string; io: Set<string>; completed: boolean }>();
@@ -405,7 +395,11 @@ export class LineageStore {
     // job last gave for it (with the output's columns, when dataset-level entries reach them all), and
     // the event time it was given at
     const lineageHash = new Map<string, string>(); // `${job}\u0001${dataset}` (store keys) -> digest of the new facet
-    for (const [k, l] of lineage) lineageHash.set(k, datasetLevelOf(l.facet).length ? digestOf([digest(l.facet), outputFieldsOf(l).sort()]) : digest(l.facet));
+    for (const [k, l] of lineage) {
+      l.datasetLevel = datasetLevelOf(l.facet);
+      l.outputs = l.datasetLevel.length ? outputFieldsOf(l) : [];
+      lineageHash.set(k, l.datasetLevel.length ? digest(l.facet, [...l.outputs].sort()) : digest(l.facet));
+    }
     const known = new Map<string, { hash: string | null; at: Date | null }>();
     // a job whose run completed in this batch: its edges become what that run declared (over all its
     // events), so a job that stops reading or writing a table loses the edge. The run is the one of
@@ -465,11 +459,8 @@ export class LineageStore {
         addField(l.dataset, out, null, null);
         for (const i of (f['inputFields'] as Json[] | undefined) ?? []) addField(key(i['namespace'], i['name']), String(i['field']), null, null);
       }
-      const dsLevel = datasetLevelOf(l.facet);
-      if (dsLevel.length) {
-        for (const out of outputFieldsOf(l)) addField(l.dataset, out, null, null);
-        for (const i of dsLevel) addField(key(i['namespace'], i['name']), String(i['field']), null, null);
-      }
+      for (const out of l.outputs!) addField(l.dataset, out, null, null);
+      for (const i of l.datasetLevel!) addField(key(i['namespace'], i['name']), String(i['field']), null, null);
     }
 
     const fieldIds = new Map<string, string>();
@@ -519,14 +510,11 @@ export class LineageStore {
             for (const t of transformationsOf(i, f)) edges.set(`${target}/${source}/${t.type}/${t.subtype}/${jobId ?? ''}`, { target, source, ...t, job: jobId });
           }
         }
-        const dsLevel = datasetLevelOf(l.facet);
-        if (dsLevel.length) {
-          for (const out of outputFieldsOf(l)) {
-            const target = fieldIds.get(`${outId}\u0001${out}`)!;
-              for (const i of dsLevel) {
-              const source = fieldIds.get(`${dsIds.get(key(i['namespace'], i['name']))}\u0001${String(i['field'])}`)!;
-              for (const t of transformationsOf(i, {}, true)) edges.set(`${target}/${source}/${t.type}/${t.subtype}/${jobId ?? ''}`, { target, source, ...t, job: jobId });
-            }
+        for (const out of l.outputs!) {
+          const target = fieldIds.get(`${outId}\u0001${out}`)!;
+          for (const i of l.datasetLevel!) {
+            const source = fieldIds.get(`${dsIds.get(key(i['namespace'], i['name']))}\u0001${String(i['field'])}`)!;
+            for (const t of transformationsOf(i, {}, true)) edges.set(`${target}/${source}/${t.type}/${t.subtype}/${jobId ?? ''}`, { target, source, ...t, job: jobId });
           }
         }
       }
