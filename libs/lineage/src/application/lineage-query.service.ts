@@ -131,9 +131,14 @@ export class LineageQueryService {
 
   /** Marquez `GET /api/v1/namespaces/:ns/jobs/:name`. */
   async job(ns: string, name: string): Promise<Record<string, unknown>> {
+    return (await this.jobsData([await this.jobId(ns, name)]))[0];
+  }
+
+  /** A job's id by namespace and name; 404 LINEAGE.JOB_NOT_FOUND. */
+  private async jobId(ns: string, name: string): Promise<string> {
     const [r] = await this.ds.query(`SELECT id FROM lineage.jobs WHERE namespace = $1 AND name = $2`, [ns, name]);
     if (!r) throw new NotFoundError('LINEAGE.JOB_NOT_FOUND', `No job ${JSON.stringify(name)} in namespace ${JSON.stringify(ns)}`);
-    return (await this.jobsData([r.id]))[0];
+    return r.id;
   }
 
   /**
@@ -157,8 +162,7 @@ export class LineageQueryService {
   }
 
   async runs(ns: string, job: string, limit = 100, offset = 0): Promise<{ totalCount: number; runs: Record<string, unknown>[] }> {
-    const [j] = await this.ds.query(`SELECT id FROM lineage.jobs WHERE namespace = $1 AND name = $2`, [ns, job]);
-    if (!j) throw new NotFoundError('LINEAGE.JOB_NOT_FOUND', `No job ${JSON.stringify(job)} in namespace ${JSON.stringify(ns)}`);
+    const j = { id: await this.jobId(ns, job) };
     const rows = await this.ds.query(
       `SELECT ${RUN_COLUMNS}, count(*) OVER () AS total
          FROM lineage.runs r JOIN lineage.jobs j ON j.id = r.job_id WHERE r.job_id = $1 ORDER BY r.event_time DESC, r.id LIMIT $2 OFFSET $3`,
