@@ -175,9 +175,8 @@ class Analyzer {
           this.assignments(oc.targetList ?? [], target, cscope, alias, uniqueSrcs(indirect));
         }
         if (!returning(s).length) break;
-        const known = this.knownCols(target);
-        const row = inserted ?? known?.map((c) => ({ name: c, srcs: [{ table: target, column: c, subtype: 'IDENTITY' as const }] }));
-        return this.targets(returning(s), { rels: [{ alias, table: target, ...(row ? { cols: row } : {}) }], ctes: scope.ctes, parent: scope });
+        const row: Rel = inserted ? { alias, table: target, cols: inserted } : this.tableRel(target, alias, false);
+        return this.targets(returning(s), { rels: [row], ctes: scope.ctes, parent: scope });
       }
       case 'CreateTableAsStmt': {
         const target = this.tableName(s.into.rel);
@@ -559,34 +558,22 @@ class Analyzer {
     const indirect: Src[] = [];
     for (const f of s.fromClause ?? []) this.fromItem(f, scope, indirect);
     if (s.whereClause) indirect.push(...this.expr(s.whereClause, scope, 'FILTER').map((x) => ({ ...x, subtype: 'FILTER' as const })));
-    this.assignments(s.targetList ?? [], target, scope, scope.rels[0].alias, uniqueSrcs(indirect));
+    const assigned = this.assignments(s.targetList ?? [], target, scope, scope.rels[0].alias, uniqueSrcs(indirect));
     if (!returning(s).length) return [];
-    // RETURNING sees the updated row: an assigned column comes from its new value, the rest from the table
-    const known = this.knownCols(target);
-    const assigned = new Map<string, Src[]>();
-    for (const t of s.targetList ?? []) {
-      const rt = unwrap(t)[1];
-      if (unwrap(rt.val)[0] !== 'MultiAssignRef') assigned.set(String(rt.name).toLowerCase(), this.expr(rt.val, scope, 'IDENTITY'));
-    }
-    const names = [...new Set([...(known ?? []), ...assigned.keys()])];
-    const cols: OutCol[] = names.map((c) => ({ name: c, srcs: assigned.get(c) ?? [{ table: target, column: c, subtype: 'IDENTITY' as const }] }));
-    // columns not known: the assigned ones as assigned, any other through the table
-    if (!known) cols.push({ name: '*', srcs: [{ table: target, column: '*', subtype: 'IDENTITY' }] });
-    const row: Rel = { alias: scope.rels[0].alias, table: target, cols };
-    const rscope: Scope = { rels: [row, ...scope.rels.slice(1)], ctes: scope.ctes, parent: scope0 };
+    // RETURNING sees the updated row: an assigned column has its new value
+    const rscope: Scope = { rels: [this.rowAfter(target, scope.rels[0].alias, assigned, false), ...scope.rels.slice(1)], ctes: scope.ctes, parent: scope0 };
     return this.targets(returning(s), rscope).map((c) => ({ name: c.name, srcs: uniqueSrcs([...c.srcs, ...indirect]) }));
   }
 
   /** SET assignments of UPDATE / MERGE. `indirect` (the WHERE or ON columns) shapes every assigned column. Returns the columns. */
-  private assignments(list: Node[], target: string, scope: Scope, targetAlias: string, indirect: Src[] = []): string[] {
-    const assigned: string[] = [];
+  private assignments(list: Node[], target: string, scope: Scope, targetAlias: string, indirect: Src[] = []): Map<string, Src[]> {
+    const assigned = new Map<string, Src[]>();
     const multi = new Map<Node, Query>();
     for (const t of list) {
       const rt = unwrap(t)[1];
       const ind: Node[] = rt.indirection ?? [];
       // `SET t.col = …` (the target's own qualifier) names col; `SET arr[1]` / `SET comp.f` assign into column arr / comp
       const column = String(rt.name === targetAlias && ind.length === 1 && unwrap(ind[0])[0] === 'String' ? sval(ind[0]) : rt.name).toLowerCase();
-      assigned.push(column);
       const [vk, vn] = unwrap(rt.val);
       let srcs: Src[];
       if (vk === 'MultiAssignRef') {
@@ -604,8 +591,25 @@ class Analyzer {
       }
       for (const src of srcs) this.edge(src, target, column, typeOf(src.subtype), src.subtype);
       for (const src of indirect) this.edge(src, target, column, 'INDIRECT', src.subtype);
+      assigned.set(column, [...(assigned.get(column) ?? []), ...srcs]);
     }
     return assigned;
+  }
+
+  /**
+   * The target's row as RETURNING sees it after an UPDATE or MERGE: a written column from what was
+   * written (with its old value too when some rows may keep it), the others as they were.
+   */
+  private rowAfter(target: string, alias: string, written: Map<string, Src[]>, mayKeepOld: boolean): Rel {
+    const known = this.knownCols(target);
+    const old = (c: string): Src => ({ table: target, column: c, subtype: 'IDENTITY' });
+    const cols: OutCol[] = [...new Set([...(known ?? []), ...written.keys()])].map((c) => ({
+      name: c,
+      srcs: uniqueSrcs(written.has(c) ? [...(mayKeepOld ? [old(c)] : []), ...written.get(c)!] : [old(c)]),
+    }));
+    // columns not known: the written ones as written, any other through the table
+    if (!known) cols.push({ name: '*', srcs: [old('*')] });
+    return { alias, table: target, cols };
   }
 
   private merge(s: Node, root: Scope): OutCol[] {
@@ -618,15 +622,14 @@ class Analyzer {
     scope.rels.push(...sourceScope.rels);
     const on = s.joinCondition ? this.expr(s.joinCondition, scope, 'JOIN').map((x) => ({ ...x, subtype: 'JOIN' as const })) : [];
     const alias = scope.rels[0].alias;
-    // what each target column may hold afterwards, for RETURNING: its old value, or what a clause assigns
+    // what each clause writes, for RETURNING (a row may also keep its old value)
     const written = new Map<string, Src[]>();
-    const wrote = (col: string, srcs: Src[]) => written.set(col, [...(written.get(col) ?? [{ table: target, column: col, subtype: 'IDENTITY' }]), ...srcs]);
+    const wrote = (col: string, srcs: Src[]) => written.set(col, [...(written.get(col) ?? []), ...srcs]);
     for (const w of s.mergeWhenClauses ?? []) {
       const m = unwrap(w)[1];
       const cond = m.condition ? this.expr(m.condition, scope, 'FILTER').map((x) => ({ ...x, subtype: 'FILTER' as const })) : [];
       if (m.commandType === 'CMD_UPDATE') {
-        this.assignments(m.targetList ?? [], target, scope, alias, uniqueSrcs([...on, ...cond]));
-        if (returning(s).length) for (const t of m.targetList ?? []) if (unwrap(unwrap(t)[1].val)[0] !== 'MultiAssignRef') wrote(String(unwrap(t)[1].name).toLowerCase(), this.expr(unwrap(t)[1].val, scope, 'IDENTITY'));
+        for (const [col, srcs] of this.assignments(m.targetList ?? [], target, scope, alias, uniqueSrcs([...on, ...cond]))) wrote(col, srcs);
       } else if (m.commandType === 'CMD_INSERT') {
         const values: Node[] = m.values ?? [];
         // INSERT VALUES (…) without a column list fills the target's columns in order (when they are known)
@@ -638,16 +641,13 @@ class Analyzer {
           const srcs = this.expr(v, scope, 'IDENTITY');
           for (const src of srcs) this.edge(src, target, col, typeOf(src.subtype), src.subtype);
           for (const src of uniqueSrcs([...on, ...cond])) this.edge(src, target, col, 'INDIRECT', src.subtype);
-          if (returning(s).length) wrote(col, srcs);
+          wrote(col, srcs);
         });
       }
     }
     // MERGE … RETURNING (PostgreSQL 17): the target's row and the source's, as the statement sees them
     if (!returning(s).length) return [];
-    const known = this.knownCols(target);
-    const row: OutCol[] = [...new Set([...(known ?? []), ...written.keys()])].map((c) => ({ name: c, srcs: uniqueSrcs(written.get(c) ?? [{ table: target, column: c, subtype: 'IDENTITY' }]) }));
-    if (!known) row.push({ name: '*', srcs: [{ table: target, column: '*', subtype: 'IDENTITY' }] });
-    const rscope: Scope = { rels: [{ alias, table: target, cols: row }, ...scope.rels.slice(1)], ctes: scope.ctes, parent: scope0 };
+    const rscope: Scope = { rels: [this.rowAfter(target, alias, written, true), ...scope.rels.slice(1)], ctes: scope.ctes, parent: scope0 };
     return this.targets(returning(s), rscope).map((c) => ({ name: c.name, srcs: uniqueSrcs([...c.srcs, ...on]) }));
   }
 }
