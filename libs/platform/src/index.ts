@@ -43,6 +43,8 @@ export { loggerParams, redactUrl, REDACTED_PATHS, requestId } from './observabil
 
 export { Outbox, outboxBackoffMs } from './outbox/outbox';
 export { Retention } from './retention/retention';
+export { periodic, HEARTBEAT_MS, liveStaleMs } from './lifecycle/periodic';
+export type { PeriodicTask } from './lifecycle/periodic';
 export type { RetentionPolicy } from './retention/retention';
 export type { Queryable, OutboxMessage, OutboxHandler } from './outbox/outbox';
 export { OutboxOrmEntity } from './outbox/outbox.orm-entity';

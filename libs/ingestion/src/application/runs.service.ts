@@ -4,7 +4,7 @@ import { DataSource, In } from 'typeorm';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import type { PoolClient } from 'pg';
-import { DomainError, MetricsService, NotFoundError, Outbox, Queryable, rowsOf, RUN_EVENTS_TOPIC, RunStateEvent, WEIR_CONFIG, Warehouse, WeirConfig } from '@weir/platform';
+import { DomainError, HEARTBEAT_MS, liveStaleMs, MetricsService, NotFoundError, Outbox, periodic, PeriodicTask, Queryable, rowsOf, RUN_EVENTS_TOPIC, RunStateEvent, WEIR_CONFIG, Warehouse, WeirConfig } from '@weir/platform';
 import { CATALOG, CatalogPort } from '@weir/catalog';
 import { QUALITY_GATE, QualityGate } from '@weir/quality';
 import { Counter, Histogram } from 'prom-client';
@@ -91,10 +91,6 @@ export interface TriggerRequest {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** A running run whose heartbeat is older than this is taken as interrupted (WEIR_RUN_STALE_SECONDS, default 60). */
-const STALE_MS = Number(process.env['WEIR_RUN_STALE_SECONDS'] ?? 60) * 1000;
-/** How often a running run says it is alive. */
-const HEARTBEAT_MS = 5000;
 
 /**
  * Runs: triggering (idempotent), the worker that executes queued runs (leased with
@@ -106,12 +102,11 @@ export class RunsService implements OnApplicationBootstrap, BeforeApplicationShu
   private readonly engine: LoadEngine;
   private readonly instance = `${os.hostname()}:${process.pid}`;
   private timer?: NodeJS.Timeout;
-  /** A running run whose heartbeat is older than this is taken as interrupted. */
-  staleMs = STALE_MS;
+  /** A running run whose heartbeat is older than this is taken as interrupted (WEIR_RUN_STALE_SECONDS). */
+  staleMs: number;
   /** How often workers look for runs interrupted elsewhere (a dead instance), besides at start. */
-  recoverEveryMs = Math.max(5000, STALE_MS / 2);
-  private lastRecover = 0;
-  private recovering?: Promise<void>;
+  recoverEveryMs: number;
+  private recovery?: PeriodicTask;
   private working = false;
   private stopping = false;
   private current?: Promise<void>;
@@ -129,6 +124,8 @@ export class RunsService implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly outbox: Outbox,
   ) {
     this.engine = new LoadEngine(warehouse);
+    this.staleMs = config.runStaleMs;
+    this.recoverEveryMs = Math.max(5000, this.staleMs / 2);
     const reg = [metrics.registry];
     const labelNames = ['source'] as const;
     this.metrics = {
@@ -144,18 +141,13 @@ export class RunsService implements OnApplicationBootstrap, BeforeApplicationShu
   async onApplicationBootstrap(): Promise<void> {
     if (!this.config.roles.has('worker')) return;
     await this.recover();
-    this.lastRecover = Date.now();
-    this.timer = setInterval(() => {
-      // runs another instance left behind when it died are failed by the survivors, not only at a restart
-      if (!this.recovering && Date.now() - this.lastRecover >= this.recoverEveryMs) {
-        this.lastRecover = Date.now();
-        // while running, never below three heartbeats: a live run is never taken for a dead one
-        this.recovering = this.recover(Math.max(this.staleMs, 3 * HEARTBEAT_MS))
-          .catch((e: unknown) => this.log.error(`recovering interrupted runs: ${(e as Error).message}`))
-          .finally(() => (this.recovering = undefined));
-      }
-      void this.kick();
-    }, 1000);
+    // runs another instance left behind when it died are failed by the survivors, not only at a restart
+    this.recovery = periodic({
+      everyMs: () => this.recoverEveryMs,
+      run: () => this.recover(liveStaleMs(this.staleMs)),
+      onError: (e) => this.log.error(`recovering interrupted runs: ${e.message}`),
+    });
+    this.timer = setInterval(() => void this.kick(), 1000);
     this.timer.unref();
   }
 
@@ -163,7 +155,7 @@ export class RunsService implements OnApplicationBootstrap, BeforeApplicationShu
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
-    await this.recovering;
+    await this.recovery?.stop();
     await this.current?.catch(() => undefined);
   }
 

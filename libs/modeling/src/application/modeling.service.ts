@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash, randomUUID } from 'node:crypto';
-import { ConflictError, DomainError, NotFoundError, Outbox, qualifiedTable, quoteIdent, rowsOf, RUN_EVENTS_TOPIC, RunStateEvent, ValidationError, Warehouse, WEIR_CONFIG, WeirConfig } from '@weir/platform';
+import { ConflictError, DomainError, HEARTBEAT_MS, liveStaleMs, NotFoundError, Outbox, periodic, PeriodicTask, qualifiedTable, quoteIdent, rowsOf, RUN_EVENTS_TOPIC, RunStateEvent, ValidationError, Warehouse, WEIR_CONFIG, WeirConfig } from '@weir/platform';
 import { CATALOG, CatalogPort, classifyChange, ColumnContract, DatasetContract } from '@weir/catalog';
 import { QUALITY_GATE, QUALITY_SUITES, QualityGate, QualitySuites } from '@weir/quality';
 import { CsvParser, inferContract, RunsService, SourcesService } from '@weir/ingestion';
@@ -77,9 +77,6 @@ function contractType(dataType: string, numericPrecision: number | null, numeric
  * YAML tests and suites), then swapped in one transaction; a failure keeps the old version live
  * and skips the node's descendants.
  */
-/** How often a running build says it is alive. */
-const HEARTBEAT_MS = 5000;
-
 @Injectable()
 export class ModelingService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly log = new Logger('modeling');
@@ -87,14 +84,13 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
   private readonly running = new Set<Promise<void>>();
   /** Builds executing in this process, to wait on them without polling. */
   private readonly inProcess = new Map<string, Promise<void>>();
-  /** A running build whose process has not said it is alive for this long is taken as interrupted. */
-  staleMs = Number(process.env['WEIR_RUN_STALE_SECONDS'] ?? 60) * 1000;
+  /** A running build whose process has not said it is alive for this long is taken as interrupted (WEIR_RUN_STALE_SECONDS). */
+  staleMs: number;
   /** How often workers look for builds a dead process left running. */
-  recoverEveryMs = Math.max(5000, this.staleMs / 2);
-  private recoverTimer?: NodeJS.Timeout;
+  recoverEveryMs: number;
+  private recovery?: PeriodicTask;
   /** Builds of this process a worker took as interrupted (their heartbeat found them no longer running). */
   private readonly interrupted = new Set<string>();
-  private recovering?: Promise<void>;
   private readonly roles: ReadonlySet<string>;
 
   constructor(
@@ -110,28 +106,23 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
   ) {
     this.projectsRoot = path.resolve(process.env['WEIR_PROJECTS_ROOT'] || path.join(config.dataDir, 'projects'));
     this.roles = config.roles;
+    this.staleMs = config.runStaleMs;
+    this.recoverEveryMs = Math.max(5000, this.staleMs / 2);
   }
 
   /** Workers fail the builds a dead process left running: at start, then every {@link recoverEveryMs}. */
   async onApplicationBootstrap(): Promise<void> {
     if (!this.roles.has('worker')) return;
     await this.recover().catch((e: unknown) => this.log.error(`recovering interrupted builds: ${(e as Error).message}`));
-    let last = Date.now();
-    this.recoverTimer = setInterval(() => {
-      if (this.recovering || Date.now() - last < this.recoverEveryMs) return;
-      last = Date.now();
-      // while running, never below three heartbeats: a live build is never taken for a dead one
-      this.recovering = this.recover(Math.max(this.staleMs, 3 * HEARTBEAT_MS))
-        .then(() => undefined)
-        .catch((e: unknown) => this.log.error(`recovering interrupted builds: ${(e as Error).message}`))
-        .finally(() => (this.recovering = undefined));
-    }, 1000);
-    this.recoverTimer.unref();
+    this.recovery = periodic({
+      everyMs: () => this.recoverEveryMs,
+      run: () => this.recover(liveStaleMs(this.staleMs)),
+      onError: (e) => this.log.error(`recovering interrupted builds: ${e.message}`),
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {
-    if (this.recoverTimer) clearInterval(this.recoverTimer);
-    await this.recovering;
+    await this.recovery?.stop();
     await Promise.allSettled([...this.running]);
   }
 

@@ -11,6 +11,7 @@ describe('loadConfig', () => {
     expect(c.logLevel).toBe('info');
     expect(c.migrate).toBe('auto');
     expect(c.embeddedPgPort).toBe(5433);
+    expect([c.runStaleMs, c.outboxRetentionDays]).toEqual([60_000, 7]);
   });
 
   it('reads every variable', () => {
@@ -25,15 +26,17 @@ describe('loadConfig', () => {
         WEIR_LOG_LEVEL: 'DEBUG',
         WEIR_MIGRATE: 'off',
         WEIR_PG_PORT: '6543',
+        WEIR_RUN_STALE_SECONDS: '0',
       },
       '/x',
     );
-    expect(c).toMatchObject({ databaseUrl: 'postgres://u:p@db:5432/weir', warehouseUrl: 'postgresql://u@wh/dw', port: 8080, dataDir: '/var/lib/weir', logLevel: 'debug', migrate: 'off', embeddedPgPort: 6543 });
+    expect(c).toMatchObject({ databaseUrl: 'postgres://u:p@db:5432/weir', warehouseUrl: 'postgresql://u@wh/dw', port: 8080, dataDir: '/var/lib/weir', logLevel: 'debug', migrate: 'off', embeddedPgPort: 6543, runStaleMs: 0 });
     expect([...c.roles].sort()).toEqual(['scheduler', 'worker']);
   });
 
   it.each([
     ['PORT', 'abc', /PORT must be a TCP port/],
+    ['WEIR_RUN_STALE_SECONDS', '1m', /WEIR_RUN_STALE_SECONDS must be a whole number of seconds/],
     ['PORT', '70000', /PORT must be a TCP port/],
     ['WEIR_PG_PORT', '-1', /WEIR_PG_PORT must be a TCP port/],
     ['DATABASE_URL', 'mysql://x/y', /DATABASE_URL must be a postgres:\/\/ URL/],

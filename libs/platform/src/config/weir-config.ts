@@ -24,6 +24,8 @@ export interface WeirConfig {
   embeddedPgPort: number;
   /** Days dispatched outbox rows are kept (WEIR_OUTBOX_RETENTION_DAYS, default 7; 0 keeps them). */
   outboxRetentionDays: number;
+  /** A running run or build without a heartbeat for this long is taken as interrupted (WEIR_RUN_STALE_SECONDS, default 60). */
+  runStaleMs: number;
 }
 
 /** Thrown when an environment variable has a bad value; the message names the variable. */
@@ -76,6 +78,13 @@ export function parseRetentionDays(env: Env, name: string, fallback: number): nu
   return Number(raw);
 }
 
+function parseSeconds(env: Env, name: string, fallback: number): number {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number of seconds (got "${raw}")`);
+  return Number(raw);
+}
+
 function parseEnum<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
   const raw = nonEmpty(env, name);
   if (raw === undefined) return fallback;
@@ -117,6 +126,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     migrate: parseEnum(env, 'WEIR_MIGRATE', ['auto', 'off'] as const, 'auto'),
     embeddedPgPort: parsePort(env, 'WEIR_PG_PORT', 5433),
     outboxRetentionDays: parseRetentionDays(env, 'WEIR_OUTBOX_RETENTION_DAYS', 7),
+    runStaleMs: parseSeconds(env, 'WEIR_RUN_STALE_SECONDS', 60) * 1000,
   };
 }
 

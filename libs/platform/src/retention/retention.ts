@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { WEIR_CONFIG } from '../config/config.tokens';
 import type { WeirConfig } from '../config/weir-config';
 import { MetricsService } from '../observability/metrics.service';
+import { periodic, PeriodicTask } from '../lifecycle/periodic';
 
 /** One retention rule: what it deletes, and the statement that deletes at most `limit` rows of it. */
 export interface RetentionPolicy {
@@ -27,8 +28,7 @@ export class Retention implements OnApplicationBootstrap, BeforeApplicationShutd
   private readonly log = new Logger('Retention');
   private readonly policies: RetentionPolicy[] = [];
   private readonly deleted: Counter<'policy'>;
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<unknown>;
+  private task?: PeriodicTask;
   private stopped = false;
   batchSize = 10_000;
   firstSweepMs = 60_000;
@@ -73,26 +73,16 @@ export class Retention implements OnApplicationBootstrap, BeforeApplicationShutd
 
   onApplicationBootstrap(): void {
     if (!this.config.roles.has('worker')) return;
-    const tick = () => {
-      if (this.stopped || this.running) return;
-      this.running = this.sweep()
-        .catch((e: unknown) => this.log.error(`retention sweep failed (next try in ${this.intervalMs / 60_000} min): ${e instanceof Error ? e.message : String(e)}`))
-        .finally(() => (this.running = undefined));
-    };
-    this.timer = setTimeout(() => {
-      tick();
-      this.timer = setInterval(tick, this.intervalMs);
-      this.timer.unref();
-    }, this.firstSweepMs);
-    this.timer.unref();
+    this.task = periodic({
+      everyMs: () => this.intervalMs,
+      firstAfterMs: this.firstSweepMs,
+      run: () => this.sweep(),
+      onError: (e) => this.log.error(`retention sweep failed (next try in ${this.intervalMs / 60_000} min): ${e.message}`),
+    });
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
-    if (this.timer) {
-      clearTimeout(this.timer);
-      clearInterval(this.timer);
-    }
-    await this.running;
+    await this.task?.stop();
   }
 }
