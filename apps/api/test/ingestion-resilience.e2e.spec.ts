@@ -8,7 +8,7 @@ import { createTestDatabase, TestDatabase } from '@weir/platform/testing';
 import { RunsService } from '@weir/ingestion';
 import { createApp } from '../src/app.factory';
 import { ADMIN, admin } from './support/test-app';
-import { tempDataDir } from './support/files';
+import { tempDataDir, until } from './support/files';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const contract = { columns: [{ name: 'id', type: 'bigint', nullable: false, primaryKey: true }, { name: 'payload', type: 'text', nullable: true }] };
@@ -24,16 +24,6 @@ async function appOn(db: TestDatabase, dataDir: string, roles = 'api,scheduler,w
   const app = await createApp({ config, databaseUrl: db.url, warehouseUrl: db.url });
   await app.init();
   return app;
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> {
-  const t0 = Date.now();
-  while (Date.now() - t0 < ms) {
-    const v = await fn();
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 describe('a run killed mid-COPY (SIGKILL) leaves the target unchanged and re-runs clean', () => {

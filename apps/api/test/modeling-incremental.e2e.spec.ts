@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Client } from 'pg';
 import { ModelingService } from '@weir/modeling';
 import { admin, TestApp } from './support/test-app';
-import { startIngestionApp, tempDataDir } from './support/files';
+import { startIngestionApp, tempDataDir, until } from './support/files';
 
 describe('modeling e2e: incremental materializations', () => {
   let t: TestApp;
@@ -219,7 +219,7 @@ describe('modeling e2e: incremental materializations', () => {
     await t.http.post('/api/modeling/projects').set(admin).send({ path: 'slow' }).expect(201);
     const svc = t.app.get(ModelingService);
     const started = (await t.http.post('/api/modeling/builds').set(admin).send({ project: 'slow' }).expect(202)).body;
-    for (let i = 0; i < 100 && (await svc.getBuild(started.id)).steps[0].status !== 'running'; i++) await new Promise((r) => setTimeout(r, 20));
+    await until('the first step to start', async () => (await svc.getBuild(started.id)).steps[0].status === 'running', 10_000);
     // another worker, seeing no heartbeat in time, takes the build as interrupted
     expect(await svc.recover(0)).toEqual([started.id]);
     const b = await svc.waitForBuild(started.id, 30_000);

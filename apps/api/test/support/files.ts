@@ -39,3 +39,14 @@ export async function startIngestionApp(): Promise<{ t: TestApp; files: ReturnTy
     },
   };
 }
+
+/** Polls `fn` until it returns something truthy (every 50 ms, up to `ms`); fails naming `what`. */
+export async function until<T>(what: string, fn: () => Promise<T | undefined | false | null | 0>, ms = 30_000): Promise<T> {
+  const t0 = Date.now();
+  while (Date.now() - t0 < ms) {
+    const v = await fn();
+    if (v) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}

@@ -209,7 +209,7 @@ export class OpenLineageService implements OnModuleInit {
       for (const r of rows) loaded.set(r.id, { kind: r.kind, event: r.payload });
     }
     const items = ids.map((id) => this.pending.get(id)?.item ?? loaded.get(id)).filter((x): x is StoreItem => x !== undefined);
-    await this.applyIsolated(tx, items, (batch) => this.store.project(tx, batch));
+    await this.applyIsolated(tx, msgs, items, (batch) => this.store.project(tx, batch));
     for (const id of ids) this.pending.delete(id);
   }
 
@@ -221,8 +221,11 @@ export class OpenLineageService implements OnModuleInit {
    * lineage.events. So one bad event never holds back the events received with it. When none
    * applies (a bug of ours would look like that), or on any other error, the batch fails and the
    * outbox retries it, then parks it (`weir_outbox_parked`): nothing is dropped quietly.
+   * On a batch's first delivery there is no savepoint of its own (none is needed on the ingest path's
+   * common case): a failure undoes the outbox's savepoint and the batch comes back, isolated then.
    */
-  private async applyIsolated(tx: Queryable, items: StoreItem[], apply: (batch: StoreItem[]) => Promise<void>): Promise<void> {
+  private async applyIsolated(tx: Queryable, msgs: OutboxMessage[], items: StoreItem[], apply: (batch: StoreItem[]) => Promise<void>): Promise<void> {
+    if (msgs.every((m) => m.attempts === 1)) return apply(items);
     const attempt = async (batch: StoreItem[]): Promise<unknown> => {
       await tx.query(`SAVEPOINT lineage_apply`);
       try {
@@ -275,7 +278,7 @@ export class OpenLineageService implements OnModuleInit {
     }
     // the raw events first (outside the isolation, so an event left out of the graph is still kept)
     if (items.length) await this.store.storeEvents(tx, items);
-    await this.applyIsolated(tx, items, (batch) => this.store.project(tx, batch));
+    await this.applyIsolated(tx, msgs, items, (batch) => this.store.project(tx, batch));
   }
 
   /** Posts each event to WEIR_OPENLINEAGE_URL (4 at a time); any failure retries the batch later. */
