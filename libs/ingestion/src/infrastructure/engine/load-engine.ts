@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { PoolClient } from 'pg';
 import { from as copyFromStdin } from 'pg-copy-streams';
 import { DomainError, qualifiedTable, quoteIdent, Warehouse } from '@weir/platform';
-import { ColumnContract, compileContract, CompiledContract, createTableSql, DatasetContract, isViolation, parseType, primaryKey, sqlType, Violation } from '@weir/catalog';
+import { ColumnContract, compileContract, CompiledContract, columnSql, createTableSql, DatasetContract, isViolation, parseType, primaryKey, Violation } from '@weir/catalog';
 import type { QualityGate, QualityGateResult } from '@weir/quality';
 import { DriftPolicy, RowCounts, SourceFormat, SourceOptions, StrategySpec, assertAccounted } from '../../domain/source';
 import { RawRecord, ReaderBatch, Unparseable, isUnparseable } from '../readers/record';
@@ -118,7 +118,7 @@ export class LoadEngine {
       let addedThisRun = 0;
       /** drift policy evolve: adds a nullable text column per new source field; returns those added. */
       const evolveWith = async (fields: string[]): Promise<ColumnContract[]> => {
-        const fieldsKnown = new Set(compileContract(contract, { mapping: job.options.mapping }).sourceFields);
+        const fieldsKnown = compiled ? known : new Set(compileContract(contract, { mapping: job.options.mapping }).sourceFields);
         const fresh = fields.filter((f) => !fieldsKnown.has(f) && !unaddable.has(f));
         if (fresh.length === 0) return [];
         const mapping = { ...(job.options.mapping ?? {}) };
@@ -211,7 +211,8 @@ export class LoadEngine {
         const have = new Set(
           (await client.query(`SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped`, [staged])).rows.map((r: { attname: string }) => r.attname),
         );
-        for (const c of contract.columns) if (!have.has(c.name)) await client.query(`ALTER TABLE ${staged} ADD COLUMN ${quoteIdent(c.name)} ${sqlType(c)}`);
+        const missing = contract.columns.filter((c) => !have.has(c.name));
+        if (missing.length) await client.query(`ALTER TABLE ${staged} ${missing.map((c) => `ADD COLUMN ${columnSql({ ...c, nullable: true })}`).join(', ')}`);
         compiled = compileContract(contract, { mapping: job.options.mapping, nullValues: job.options.nullValues });
         known = new Set(compiled.sourceFields);
         cols = compiled.columns.length;
@@ -222,12 +223,8 @@ export class LoadEngine {
       };
 
       const consume = async (batch: ReaderBatch) => {
-        // evolve: the new fields of a whole batch at once (one COPY restart per batch at most)
-        if (job.drift === 'evolve' && !batch.header && batch !== firstBatch) {
-          const fresh = this.objectKeys(batch.records).filter((k) => !known.has(k) && !unaddable.has(k));
-          if (fresh.length) await evolveMidStream(fresh);
-        }
-        for (const rec of batch.records) {
+        for (let r = 0; r < batch.records.length; r++) {
+          const rec = batch.records[r];
           rowsRead++;
           if (isUnparseable(rec)) {
             await dl.add(rowsRead, { reason: 'UNPARSEABLE', message: (rec as Unparseable).message }, null, (rec as Unparseable).text);
@@ -244,7 +241,12 @@ export class LoadEngine {
             }
             for (let i = 0; i < cols; i++) values[i] = index![i] < 0 ? undefined : rec[index![i]];
           } else {
-            const unknownKeys = this.unknownKeys(rec, known);
+            let unknownKeys = this.unknownKeys(rec, known);
+            if (unknownKeys && job.drift === 'evolve' && unknownKeys.some((k) => !unaddable.has(k))) {
+              // the new fields of the rest of this batch at once: one COPY restart per batch at most
+              await evolveMidStream(this.objectKeys(batch.records.slice(r)).filter((k) => !known.has(k)));
+              unknownKeys = this.unknownKeys(rec, known);
+            }
             if (unknownKeys) {
               if (job.drift === 'discard_columns') {
                 for (const k of unknownKeys) discarded[k] = (discarded[k] ?? 0) + 1;
