@@ -42,7 +42,7 @@ export { MetricsService } from './observability/metrics.service';
 export { loggerParams, redactUrl, REDACTED_PATHS, requestId } from './observability/logging';
 
 export { Outbox, outboxBackoffMs } from './outbox/outbox';
-export { Retention } from './retention/retention';
+export { Retention, deleteOldest } from './retention/retention';
 export { periodic, HEARTBEAT_MS, liveStaleMs } from './lifecycle/periodic';
 export type { PeriodicTask } from './lifecycle/periodic';
 export type { RetentionPolicy } from './retention/retention';

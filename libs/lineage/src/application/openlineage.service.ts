@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { MetricsService, Outbox, OutboxMessage, Queryable, Retention, RUN_EVENTS_TOPIC, RunStateEvent, ValidationError, Warehouse, WEIR_CONFIG, WeirConfig } from '@weir/platform';
+import { deleteOldest, MetricsService, Outbox, OutboxMessage, Queryable, Retention, RUN_EVENTS_TOPIC, RunStateEvent, ValidationError, Warehouse, WEIR_CONFIG, WeirConfig } from '@weir/platform';
 import { Counter } from 'prom-client';
 import { validateOpenLineageEvent } from '../domain/openlineage-validator';
 import { LineageStore, StoreItem } from '../infrastructure/lineage-store';
@@ -67,15 +67,13 @@ export class OpenLineageService implements OnModuleInit {
             this.retentionHeldWarned = true;
             this.log.warn(`lineage.events retention is held back: events received since ${pending.toISOString()} wait to be applied (a parked lineage.apply outbox row?)`);
           }
-          const [{ n }] = await ds.query(
-            `WITH d AS (DELETE FROM lineage.events WHERE id = ANY (ARRAY(
-                SELECT e.id FROM lineage.events e
-                 WHERE e.received_at < now() - make_interval(days => $1) AND ($3::timestamptz IS NULL OR e.received_at < $3)
-                 ORDER BY e.received_at LIMIT $2 FOR UPDATE SKIP LOCKED)) RETURNING 1)
-             SELECT count(*)::int AS n FROM d`,
-            [days, limit, pending],
-          );
-          return n;
+          return deleteOldest(ds, {
+            table: 'lineage.events',
+            where: 'received_at < now() - make_interval(days => $2) AND ($3::timestamptz IS NULL OR received_at < $3)',
+            orderBy: 'received_at',
+            params: [days, pending],
+            limit,
+          });
         },
       });
     }

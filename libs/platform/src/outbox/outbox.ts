@@ -2,7 +2,7 @@ import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBoo
 import { DataSource } from 'typeorm';
 import { WEIR_CONFIG } from '../config/config.tokens';
 import type { WeirConfig } from '../config/weir-config';
-import { Retention } from '../retention/retention';
+import { deleteOldest, Retention } from '../retention/retention';
 import { MetricsService } from '../observability/metrics.service';
 import { Gauge } from 'prom-client';
 
@@ -123,16 +123,14 @@ export class Outbox implements OnApplicationBootstrap, BeforeApplicationShutdown
       retention.register({
         name: 'platform.outbox',
         describe: `dispatched outbox rows older than ${days} days`,
-        deleteBatch: async (ds, limit) => {
-          const [{ n }] = await ds.query(
-            `WITH d AS (DELETE FROM platform.outbox WHERE id = ANY (ARRAY(
-                SELECT id FROM platform.outbox WHERE dispatched_at IS NOT NULL AND dispatched_at < now() - make_interval(days => $1)
-                 ORDER BY dispatched_at LIMIT $2 FOR UPDATE SKIP LOCKED)) RETURNING 1)
-             SELECT count(*)::int AS n FROM d`,
-            [days, limit],
-          );
-          return n;
-        },
+        deleteBatch: (ds, limit) =>
+          deleteOldest(ds, {
+            table: 'platform.outbox',
+            where: 'dispatched_at IS NOT NULL AND dispatched_at < now() - make_interval(days => $2)',
+            orderBy: 'dispatched_at',
+            params: [days],
+            limit,
+          }),
       });
     }
   }

@@ -6,6 +6,21 @@ import type { WeirConfig } from '../config/weir-config';
 import { MetricsService } from '../observability/metrics.service';
 import { periodic, PeriodicTask } from '../lifecycle/periodic';
 
+/**
+ * Deletes at most `limit` rows of `table` (with an `id` key) matching `where`, oldest first by
+ * `orderBy`, skipping rows another sweep holds. `$1` is the limit; `where` refers to its own
+ * `params` as `$2`, `$3`… Returns how many rows it deleted.
+ */
+export async function deleteOldest(ds: DataSource, q: { table: string; where: string; orderBy: string; params: unknown[]; limit: number }): Promise<number> {
+  const [{ n }] = await ds.query(
+    `WITH d AS (DELETE FROM ${q.table} WHERE id = ANY (ARRAY(
+        SELECT id FROM ${q.table} WHERE ${q.where} ORDER BY ${q.orderBy} LIMIT $1 FOR UPDATE SKIP LOCKED)) RETURNING 1)
+     SELECT count(*)::int AS n FROM d`,
+    [q.limit, ...q.params],
+  );
+  return n;
+}
+
 /** One retention rule: what it deletes, and the statement that deletes at most `limit` rows of it. */
 export interface RetentionPolicy {
   /** Short name, used in logs and as the metric label (e.g. `platform.outbox`). */
