@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import pino from 'pino';
-import { ApiKeysService, loadConfigOrExit, redactUrl, resolveDatabase, runMigrations } from '@weir/platform';
+import { ApiKeysService, configOrExit, loadConfigOrExit, redactUrl, resolveDatabase, runMigrations } from '@weir/platform';
 import { lineageConfig } from '@weir/lineage';
 import { createApp } from './app.factory';
 
@@ -12,12 +12,7 @@ import { createApp } from './app.factory';
  */
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
-  try {
-    lineageConfig(); // the lineage slice's settings, checked before anything starts
-  } catch (e) {
-    process.stderr.write(`weir: ${(e as Error).message}\n`);
-    process.exit(78);
-  }
+  configOrExit(() => lineageConfig()); // the lineage slice's settings, checked before anything starts
   // JSON lines from the first one on, before Nest (and its pino logger) exists
   const boot = pino({ level: config.logLevel, base: { pid: process.pid, context: 'weir' } });
   const db = await resolveDatabase(config, (line) => boot.info(line));

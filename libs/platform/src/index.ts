@@ -4,7 +4,7 @@
 export { PlatformModule } from './platform.module';
 export type { PlatformModuleOptions } from './platform.module';
 
-export { loadConfig, loadConfigOrExit, ConfigError, WEIR_ROLES, LOG_LEVELS, parseRetentionDays } from './config/weir-config';
+export { loadConfig, loadConfigOrExit, configOrExit, ConfigError, WEIR_ROLES, LOG_LEVELS, parseRetentionDays } from './config/weir-config';
 export type { WeirConfig, WeirRole, LogLevel } from './config/weir-config';
 export { WEIR_CONFIG } from './config/config.tokens';
 

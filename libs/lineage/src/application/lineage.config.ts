@@ -1,4 +1,4 @@
-import { parseRetentionDays } from '@weir/platform';
+import { ConfigError, parseRetentionDays } from '@weir/platform';
 /** Lineage settings, from the environment (see README). */
 export interface LineageConfig {
   /** Where Weir forwards the OpenLineage events it emits (WEIR_OPENLINEAGE_URL, e.g. `http://marquez:5000/api/v1/lineage`); unset: kept in Weir only. */
@@ -19,16 +19,16 @@ export const PRODUCER = 'https://github.com/weir-data/weir/tree/0.1.0';
 
 export function lineageConfig(env: Record<string, string | undefined> = process.env): LineageConfig {
   const max = env['WEIR_OPENLINEAGE_MAX_BYTES'];
-  if (max !== undefined && max !== '' && !/^\d+$/.test(max)) throw new Error(`Invalid configuration: WEIR_OPENLINEAGE_MAX_BYTES must be a number of bytes (got "${max}")`);
+  if (max !== undefined && max !== '' && !/^\d+$/.test(max)) throw new ConfigError('WEIR_OPENLINEAGE_MAX_BYTES', `must be a number of bytes (got "${max}")`);
   const url = env['WEIR_OPENLINEAGE_URL']?.trim() || undefined;
   if (url !== undefined) {
     let u: URL;
     try {
       u = new URL(url);
     } catch {
-      throw new Error('Invalid configuration: WEIR_OPENLINEAGE_URL must be an http(s) URL');
+      throw new ConfigError('WEIR_OPENLINEAGE_URL', 'must be an http(s) URL');
     }
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('Invalid configuration: WEIR_OPENLINEAGE_URL must be an http(s) URL');
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError('WEIR_OPENLINEAGE_URL', 'must be an http(s) URL');
   }
   return {
     forwardUrl: url,

@@ -132,8 +132,13 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
 
 /** Like {@link loadConfig}, but a bad value ends the process with one clear line (exit code 78, EX_CONFIG). */
 export function loadConfigOrExit(env: Env = process.env): WeirConfig {
+  return configOrExit(() => loadConfig(env));
+}
+
+/** Reads settings (the kernel's or a slice's); a {@link ConfigError} ends the process with one clear line (exit code 78). */
+export function configOrExit<T>(read: () => T): T {
   try {
-    return loadConfig(env);
+    return read();
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`weir: ${e.message}\n`);
