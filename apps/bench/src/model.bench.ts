@@ -50,7 +50,7 @@ async function main(): Promise<void> {
     await modeling.register('bench');
     const timeBuild = async (fullRefresh = false) => {
       const t0 = process.hrtime.bigint();
-      const b = await modeling.waitForBuild((await modeling.build('bench', undefined, fullRefresh)).id, 3_600_000);
+      const b = await modeling.waitForBuild((await modeling.build('bench', undefined, { fullRefresh })).id, 3_600_000);
       const secs = Number(process.hrtime.bigint() - t0) / 1e9;
       if (b.status !== 'succeeded') throw new Error(`build failed: ${JSON.stringify(b.steps)}`);
       return { secs, rows: b.steps[0].rowsAffected };

@@ -8,5 +8,7 @@ export { SourcesService } from './application/sources.service';
 export type { SourceView, SourceInput } from './application/sources.service';
 export { FORMATS, STRATEGIES, DRIFT_POLICIES, assertAccounted } from './domain/source';
 export type { SourceFormat, StrategySpec, DriftPolicy, RowCounts } from './domain/source';
-export { inferContract, columnName } from './domain/infer';
+export { inferContract, columnName, foldName } from './domain/infer';
+export type { ColumnNaming } from './domain/infer';
+export { InferService } from './application/infer.service';
 export { CsvParser } from './infrastructure/readers/csv-parser';

@@ -28,6 +28,6 @@ import { InferController } from './http/infer.controller';
     InferService,
     ScheduleService,
   ],
-  exports: [RunsService, SourcesService],
+  exports: [RunsService, SourcesService, InferService],
 })
 export class IngestionModule {}

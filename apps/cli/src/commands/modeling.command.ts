@@ -26,11 +26,12 @@ export function modelingCommands(program: Command): void {
     .requiredOption('--project <name>', 'a registered project')
     .option('--select <selector>', 'dbt selection (name, +name, name+, tag:x)')
     .option('--full-refresh', 'rebuild incremental models from scratch')
+    .option('--take-over', 'replace relations recorded for another project or for ingestion (recorded in the catalog)')
     .description('build a selection of a project in this process; exit 1 when a step fails')
-    .action(async (opts: { project: string; select?: string; fullRefresh?: boolean }) => {
+    .action(async (opts: { project: string; select?: string; fullRefresh?: boolean; takeOver?: boolean }) => {
       const b = await withContext({ modules, roles: ['worker'], logger: ['error', 'warn', 'log'] }, async (ctx) => {
         const svc = ctx.get(ModelingService);
-        const started = await svc.build(opts.project, opts.select, !!opts.fullRefresh);
+        const started = await svc.build(opts.project, opts.select, { fullRefresh: opts.fullRefresh, takeOver: opts.takeOver });
         return svc.waitForBuild(started.id, 24 * 3600_000);
       });
       for (const s of b.steps) process.stdout.write(`${s.status.padEnd(9)} ${s.node}${s.rowsAffected !== null ? `  ${s.rowsAffected} rows` : ''}${s.error ? `  ${s.error}` : ''}\n`);

@@ -12,6 +12,8 @@ export interface DatasetView {
   tags: string[];
   contract: DatasetContract;
   version: number;
+  /** Who may write the relation: `ingestion` (loaded by sources) or `modeling:<project>` (built by that project). */
+  managedBy: string;
   /** Published version of a versioned dataset (breaking changes need a new one), or null. */
   release: number | null;
   lastLoad: { at: string; runId: string | null; rows: number | null } | null;
@@ -43,7 +45,30 @@ export interface CatalogPort {
    * Creates the dataset, or brings its contract up to date (every change recorded, breaking ones
    * included: used by builds that rebuild the relation). Refuses a name already used for another table.
    */
-  ensureDataset(input: { name: string; schema: string; table: string; contract: DatasetContract; description?: string | null; tags?: string[] }, changedBy: string): Promise<DatasetView>;
+  ensureDataset(input: { name: string; schema: string; table: string; contract: DatasetContract; description?: string | null; tags?: string[]; managedBy: string }, changedBy: string): Promise<DatasetView>;
+  /**
+   * Checks that `managedBy` may write `schema.table` as dataset `name` before anything is written:
+   * a relation (or a name) recorded for another owner is refused with a 409 of code `req.code`
+   * naming the owner, unless `takeOver`, which moves the dataset to the claimant and is recorded
+   * as a catalog change (kind `ownership`). A relation the catalog does not know is anybody's.
+   */
+  claim(req: OwnershipClaim, changedBy: string): Promise<void>;
+}
+
+export interface OwnershipClaim {
+  name: string;
+  schema: string;
+  table: string;
+  /** `ingestion` or `modeling:<project>`. */
+  managedBy: string;
+  takeOver?: boolean;
+  /** The error code of a refusal (the claimant's slice: MODELING.… or INGESTION.RELATION_OWNED_ELSEWHERE). */
+  code: string;
+}
+
+/** `modeling:shop` → `project "shop"`; `ingestion` → `ingestion (a source's dataset)`. */
+export function describeOwner(managedBy: string): string {
+  return managedBy.startsWith('modeling:') ? `project "${managedBy.slice(9)}"` : managedBy === 'ingestion' ? 'ingestion (a source loads it)' : managedBy;
 }
 
 /** Nest token of the {@link CatalogPort}. */

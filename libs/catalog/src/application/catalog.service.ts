@@ -6,7 +6,7 @@ import { ChangeKind, classifyChange, ColumnContract, contractProblems, DatasetCo
 import { columnSql } from '../domain/ddl';
 import { DatasetOrmEntity } from '../infrastructure/dataset.orm-entity';
 import { SchemaChangeOrmEntity } from '../infrastructure/schema-change.orm-entity';
-import { CatalogPort, DatasetView } from './catalog.port';
+import { CatalogPort, DatasetView, describeOwner, OwnershipClaim } from './catalog.port';
 
 export interface CreateDatasetInput {
   name: string;
@@ -59,6 +59,7 @@ function toView(e: DatasetOrmEntity): DatasetView {
     tags: e.tags,
     contract: e.contract,
     version: e.version,
+    managedBy: e.managedBy,
     release: e.release ?? null,
     lastLoad: e.lastLoadAt ? { at: e.lastLoadAt.toISOString(), runId: e.lastLoadRunId, rows: e.lastLoadRows === null ? null : Number(e.lastLoadRows) } : null,
     createdAt: e.createdAt.toISOString(),
@@ -82,7 +83,7 @@ export class CatalogService implements CatalogPort {
     private readonly warehouse: Warehouse,
   ) {}
 
-  async create(input: CreateDatasetInput, changedBy: string): Promise<DatasetView> {
+  async create(input: CreateDatasetInput, changedBy: string, managedBy = 'ingestion'): Promise<DatasetView> {
     validateIdentifier(input.name, 'table');
     if (!/^[a-z_][a-z0-9_]*$/.test(input.name)) throw new ValidationError('CATALOG.INVALID_NAME', 'A dataset name is lower_snake_case');
     const schema = validateIdentifier(input.schema ?? 'raw', 'schema');
@@ -105,6 +106,7 @@ export class CatalogService implements CatalogPort {
           tags: input.tags ?? [],
           contract: input.contract,
           version: 1,
+          managedBy,
         }),
       );
       await this.recordChange(em, saved.id, 1, 'initial', classifyChange(undefined, input.contract).details, input.contract, changedBy);
@@ -185,16 +187,52 @@ export class CatalogService implements CatalogPort {
   }
 
   async ensureDataset(
-    input: { name: string; schema: string; table: string; contract: DatasetContract; description?: string | null; tags?: string[] },
+    input: { name: string; schema: string; table: string; contract: DatasetContract; description?: string | null; tags?: string[]; managedBy: string },
     changedBy: string,
   ): Promise<DatasetView> {
+    await this.claim({ name: input.name, schema: input.schema, table: input.table, managedBy: input.managedBy, code: 'CATALOG.RELATION_OWNED_ELSEWHERE' }, changedBy);
     const current = await this.findDataset(input.name);
-    if (!current) return this.create({ ...input }, changedBy);
+    if (!current) return this.create({ ...input }, changedBy, input.managedBy);
     if (current.schema !== input.schema || current.table !== input.table) {
       throw new ConflictError('CATALOG.DATASET_EXISTS', `A dataset named "${input.name}" already describes ${current.schema}.${current.table}, not ${input.schema}.${input.table}`);
     }
     const { dataset } = await this.update(input.name, { contract: input.contract, allowBreaking: true, skipTableChanges: true, versionChecked: true, ...(input.description !== undefined ? { description: input.description } : {}), ...(input.tags ? { tags: input.tags } : {}) }, changedBy);
     return dataset;
+  }
+
+  async claim(req: OwnershipClaim, changedBy: string): Promise<void> {
+    await this.ds.transaction(async (em) => {
+      // one claim at a time per relation and per name (two builds racing for one relation)
+      await em.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0)), pg_advisory_xact_lock(hashtextextended($2, 0))`, [`weir.claim:${req.schema}.${req.table}`, `weir.claim.name:${req.name}`]);
+      const byTable = await em.findOne(DatasetOrmEntity, { where: { warehouseSchema: req.schema, warehouseTable: req.table }, lock: { mode: 'pessimistic_write' } });
+      const byName = await em.findOne(DatasetOrmEntity, { where: { name: req.name }, lock: { mode: 'pessimistic_write' } });
+      const holder = byTable ?? byName;
+      if (!holder || holder.managedBy === req.managedBy) return; // new, or already the claimant's (other conflicts: create/ensure)
+      if (byName && byTable && byName.id !== byTable.id) {
+        throw new ConflictError(req.code, `${req.schema}.${req.table} is dataset "${byTable.name}" (managed by ${byTable.managedBy}) and the name "${req.name}" is taken by ${byName.warehouseSchema}.${byName.warehouseTable}; nothing can be taken over`, {
+          owner: byTable.managedBy,
+          dataset: byTable.name,
+        });
+      }
+      if (!byTable && byName) {
+        // the name belongs to another relation: a different dataset, not something to take over
+        throw new ConflictError(req.code, `The dataset name "${req.name}" is taken by ${byName.warehouseSchema}.${byName.warehouseTable}, managed by ${byName.managedBy}`, { owner: byName.managedBy, dataset: byName.name });
+      }
+      if (!req.takeOver) {
+        throw new ConflictError(
+          req.code,
+          `${req.schema}.${req.table} belongs to ${describeOwner(holder.managedBy)} (dataset "${holder.name}"), not to ${describeOwner(req.managedBy)}; nothing was written. Send takeOver: true (CLI --take-over) to take it over`,
+          { owner: holder.managedBy, dataset: holder.name, relation: `${req.schema}.${req.table}` },
+        );
+      }
+      const from = holder.managedBy;
+      if (holder.name !== req.name) holder.name = req.name;
+      holder.managedBy = req.managedBy;
+      holder.version += 1;
+      holder.updatedAt = new Date();
+      await em.save(holder);
+      await this.recordChange(em, holder.id, holder.version, 'ownership', [`${req.schema}.${req.table} taken over by ${req.managedBy} from ${from}`], holder.contract, changedBy);
+    });
   }
 
   /** Drops an old, kept-readable version of a versioned dataset (`<table>_v<N>`). */

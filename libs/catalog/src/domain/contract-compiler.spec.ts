@@ -130,7 +130,7 @@ describe('contracts', () => {
         ],
       }),
     ).toEqual([
-      expect.stringMatching(/column 1 "Bad Name": name must be lower_snake_case/),
+      expect.stringMatching(/column 1 "Bad Name": name must be letters, digits and underscores/),
       expect.stringMatching(/column 2 "a": unknown type "varchar"/),
       expect.stringMatching(/column 3 "a": duplicate column name/),
       expect.stringMatching(/column 3 "a": numeric scale 5 exceeds precision 2/),

@@ -32,7 +32,8 @@ export interface ParsedType {
 }
 
 const TYPE_RE = /^\s*([a-z]+)\s*(?:\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\))?\s*$/i;
-const NAME_RE = /^[a-z_][a-z0-9_]{0,62}$/;
+/** Column names: letters, digits and `_`, case kept (dbt seeds keep `sTaTuS` as written); always quoted in SQL. */
+const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 /** Parses a contract type; returns an error message instead of throwing. */
 export function parseType(type: string): ParsedType | string {
@@ -70,7 +71,7 @@ export function contractProblems(contract: DatasetContract | undefined): string[
   contract.columns.forEach((c, i) => {
     const at = `column ${i + 1}${c?.name ? ` "${c.name}"` : ''}`;
     if (!c || typeof c.name !== 'string' || !NAME_RE.test(c.name)) {
-      out.push(`${at}: name must be lower_snake_case letters, digits and underscores (at most 63), not starting with a digit`);
+      out.push(`${at}: name must be letters, digits and underscores (at most 63), not starting with a digit`);
       return;
     }
     if (c.name.startsWith('__weir')) out.push(`${at}: names starting with __weir are reserved`);

@@ -36,6 +36,10 @@ export class DatasetOrmEntity {
   @Column({ type: 'integer', nullable: true })
   release: number | null;
 
+  /** Who may write the relation: `ingestion` (loaded by sources) or `modeling:<project>` (built by that project). */
+  @Column({ name: 'managed_by', type: 'varchar', length: 200, default: 'ingestion' })
+  managedBy: string;
+
   @Column({ name: 'last_load_at', type: 'timestamptz', nullable: true })
   lastLoadAt: Date | null;
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DomainError } from '@weir/platform';
 import { FORMATS, SourceFormat } from '../domain/source';
-import { inferContract } from '../domain/infer';
+import { ColumnNaming, inferContract } from '../domain/infer';
 import { resolveInRoot } from '../infrastructure/input';
 import { openRecords } from '../infrastructure/readers/open-records';
 import { isUnparseable, RawRecord } from '../infrastructure/readers/record';
@@ -16,7 +16,10 @@ export function formatFromName(name: string): SourceFormat | undefined {
   return undefined;
 }
 
-/** `POST /api/ingestion/infer`: proposes a contract from the first N records of a file. */
+/**
+ * Proposes a contract from the first N records of a file, read by the ingestion readers (the same
+ * that load it: BOM stripped, gzip, quoting): `POST /api/ingestion/infer`, and dbt seeds.
+ */
 @Injectable()
 export class InferService {
   constructor(@Inject(INGESTION_CONFIG) private readonly cfg: IngestionConfig) {}
@@ -25,7 +28,7 @@ export class InferService {
     return resolveInRoot(this.cfg.ingestRoot, path);
   }
 
-  async infer(file: string, opts: { format?: SourceFormat; name?: string; rows?: number; delimiter?: string }) {
+  async infer(file: string, opts: { format?: SourceFormat; name?: string; rows?: number; delimiter?: string; naming?: ColumnNaming }) {
     const format = opts.format ?? formatFromName(opts.name ?? file);
     if (!format || !(FORMATS as readonly string[]).includes(format)) {
       throw new DomainError('INGESTION.UNKNOWN_FORMAT', `Cannot tell the format from ${JSON.stringify(opts.name ?? file)}; pass format=csv|ndjson|json|parquet`, 400);
@@ -58,7 +61,7 @@ export class InferService {
     } finally {
       opened.cleanup();
     }
-    const inference = inferContract(fields, records);
+    const inference = inferContract(fields, records, opts.naming);
     return { format, rowsSampled: records.length, fields, contract: { columns: inference.columns }, mapping: inference.mapping, candidateKeys: inference.candidateKeys };
   }
 }

@@ -198,6 +198,8 @@ export class RunsService implements OnApplicationBootstrap, BeforeApplicationShu
       );
     }
     const source = await this.sources.entity(sourceIdOrName);
+    // a dataset a modeling project manages (or another project's seed) is never loaded over
+    await this.sources.claim(await this.catalog.getDataset(source.dataset), source.managedBy, false, `ingestion:${source.name}`);
     const input: RunInput = {};
     let key = req.idempotencyKey;
     if (req.replayOf) {

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { validateCronExpression } from 'cron';
 import { ConflictError, NotFoundError, ValidationError } from '@weir/platform';
-import { CATALOG, CatalogPort, ColumnMapping, DatasetContract, primaryKey } from '@weir/catalog';
+import { CATALOG, CatalogPort, ColumnMapping, DatasetContract, DatasetView, primaryKey } from '@weir/catalog';
 import { CsvOptions, DRIFT_POLICIES, DriftPolicy, FORMATS, SourceFormat, SourceLocation, SourceOptions, SourceSchedule, STRATEGIES, StrategySpec } from '../domain/source';
 import { SourceOrmEntity } from '../infrastructure/source.orm-entity';
 import { RunOrmEntity } from '../infrastructure/run.orm-entity';
@@ -21,6 +21,10 @@ export interface SourceInput {
   jsonPath?: string;
   maxRejectedRatio?: number;
   schedule?: SourceSchedule | null;
+  /** Take the dataset over from the modeling project that manages it (recorded in the catalog). */
+  takeOver?: boolean;
+  /** Set by modeling for a project's seed sources (`modeling:<project>`); users' sources have none. */
+  managedBy?: string | null;
 }
 
 export interface SourceView {
@@ -38,6 +42,8 @@ export interface SourceView {
   maxRejectedRatio: number;
   schedule: SourceSchedule | null;
   watermark: string | null;
+  /** `modeling:<project>` for a project's seed source; null for a user's source. */
+  managedBy: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -58,6 +64,7 @@ export function sourceView(e: SourceOrmEntity): SourceView {
     maxRejectedRatio: e.maxRejectedRatio,
     schedule: e.schedule,
     watermark: e.watermark,
+    managedBy: e.managedBy,
     createdAt: e.createdAt.toISOString(),
     updatedAt: e.updatedAt.toISOString(),
   };
@@ -91,6 +98,7 @@ export class SourcesService {
     this.check(input, dataset.contract);
     const repo = this.ds.getRepository(SourceOrmEntity);
     if (await repo.findOne({ where: { name: input.name } })) throw new ConflictError('INGESTION.SOURCE_EXISTS', `A source named "${input.name}" already exists`);
+    await this.claim(dataset, input.managedBy ?? null, input.takeOver === true, `api:source ${input.name}`);
     const saved = await repo.save(
       repo.create({
         name: input.name,
@@ -103,6 +111,7 @@ export class SourcesService {
         maxRejectedRatio: input.maxRejectedRatio ?? 0.05,
         schedule: input.schedule ?? null,
         watermark: null,
+        managedBy: input.managedBy ?? null,
       }),
     );
     const e = await repo.findOneByOrFail({ id: saved.id });
@@ -167,6 +176,14 @@ export class SourcesService {
     if (problems.length) throw new ValidationError('INGESTION.INVALID_SOURCE', `The source is invalid: ${problems.join('; ')}`, { errors: problems });
   }
 
+  /**
+   * A source loads only a dataset of its own owner: users' sources the datasets of ingestion, a
+   * project's seed sources that project's seeds. Anything else is refused (409) unless taken over.
+   */
+  async claim(dataset: DatasetView, sourceManagedBy: string | null, takeOver: boolean, changedBy: string): Promise<void> {
+    await this.catalog.claim({ name: dataset.name, schema: dataset.schema, table: dataset.table, managedBy: sourceManagedBy ?? 'ingestion', takeOver, code: 'INGESTION.RELATION_OWNED_ELSEWHERE' }, changedBy);
+  }
+
   async list(): Promise<SourceView[]> {
     return (await this.ds.getRepository(SourceOrmEntity).find({ order: { name: 'ASC' } })).map(sourceView);
   }
@@ -201,6 +218,7 @@ export class SourcesService {
     };
     const dataset = await this.catalog.getDataset(merged.dataset);
     this.check(merged, dataset.contract);
+    if (merged.dataset !== e.dataset || patch.takeOver) await this.claim(dataset, e.managedBy, patch.takeOver === true, `api:source ${e.name}`);
     if (patch.strategy && patch.strategy.cursor !== e.strategy.cursor) e.watermark = null;
     Object.assign(e, {
       dataset: merged.dataset,

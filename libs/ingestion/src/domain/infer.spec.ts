@@ -1,4 +1,4 @@
-import { columnName, inferContract } from './infer';
+import { columnName, foldName, inferContract } from './infer';
 import { assertAccounted } from './source';
 import { globToRegExp } from '../application/schedule.service';
 
@@ -22,7 +22,17 @@ describe('inferContract', () => {
 
   it('makes valid, unique column names', () => {
     const taken = new Set<string>();
-    expect(['Order ID', 'orderId', '1st', 'order_id', ''].map((f) => columnName(f, taken))).toEqual(['order_id', 'order_id_2', 'c_1st', 'order_id_3', 'column']);
+    expect(['Order ID', 'orderId', '1st', 'order_id', ''].map((f) => columnName(f, taken))).toEqual(['order_id', 'orderid', 'c_1st', 'order_id_2', 'column']);
+  });
+
+  it('folds names as PostgreSQL folds unquoted identifiers, the same rule for infer and evolve (customerId is customerid, sTaTuS is status)', () => {
+    expect(['customerId', 'sTaTuS', '  Net Amount (€) ', '__x__'].map(foldName)).toEqual(['customerid', 'status', 'net_amount', 'x']);
+    expect(inferContract(['customerId'], [{ customerId: '1' }]).columns[0].name).toBe(foldName('customerId'));
+  });
+
+  it('keeps a valid header exactly with the exact rule (dbt seeds, quote_columns true), folds the others', () => {
+    const taken = new Set<string>();
+    expect(['sTaTuS', 'first name', 'status', '__weir_x'].map((f) => columnName(f, taken, 'exact'))).toEqual(['sTaTuS', 'first_name', 'status', 'weir_x']);
   });
 });
 

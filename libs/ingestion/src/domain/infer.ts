@@ -18,19 +18,36 @@ function fits(type: string, value: string): boolean {
   return typeof c.encode([value]) === 'string';
 }
 
-/** A valid column name for a source field. */
-export function columnName(field: string, taken: Set<string>): string {
-  let s = field
+/**
+ * How a field's name becomes a column's:
+ * - `fold` (inferred contracts, `infer` and drift policy `evolve` alike): the name PostgreSQL gives
+ *   the field written unquoted — trimmed and lower-cased (`customerId` → `customerid`,
+ *   `sTaTuS` → `status`); every run of characters other than a–z, 0–9 and `_` becomes one `_`,
+ *   leading and trailing `_` are dropped, a name starting with a digit gets `c_`, an empty one is
+ *   `column`, at most 63 characters.
+ * - `exact` (dbt seeds with `quote_columns` true, dbt-postgres's default): the header kept as
+ *   written when it is a valid identifier (letters, digits, `_`); otherwise folded as above.
+ */
+export type ColumnNaming = 'fold' | 'exact';
+
+const IDENT = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+/** The column name of a field under the `fold` rule (see {@link ColumnNaming}). */
+export function foldName(field: string): string {
+  const s = field
     .trim()
-    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
     .toLowerCase()
     .replace(/[^a-z0-9_]+/g, '_')
     .replace(/^_+|_+$/g, '');
-  if (s === '') s = 'column';
-  else if (!/^[a-z_]/.test(s)) s = `c_${s}`;
-  s = s.slice(0, 60);
+  const n = s === '' ? 'column' : /^[a-z_]/.test(s) ? s : `c_${s}`;
+  return n.slice(0, 63);
+}
+
+/** A valid, unused column name for a source field (`_2`, `_3`… when the name is taken). */
+export function columnName(field: string, taken: Set<string>, naming: ColumnNaming = 'fold'): string {
+  const s = naming === 'exact' && IDENT.test(field) && !field.startsWith('__weir') ? field : foldName(field);
   let n = s;
-  for (let i = 2; taken.has(n); i++) n = `${s}_${i}`;
+  for (let i = 2; taken.has(n); i++) n = `${s.slice(0, 60)}_${i}`;
   taken.add(n);
   return n;
 }
@@ -40,13 +57,13 @@ export function columnName(field: string, taken: Set<string>): string {
  * (boolean < integer < bigint < numeric < date < timestamp < timestamptz < uuid < text; objects → jsonb),
  * nullable when a value is missing or empty, candidate keys = columns unique and never null.
  */
-export function inferContract(fields: string[], records: Record<string, unknown>[]): Inference {
+export function inferContract(fields: string[], records: Record<string, unknown>[], naming: ColumnNaming = 'fold'): Inference {
   const taken = new Set<string>();
   const columns: ColumnContract[] = [];
   const mapping: Record<string, { from: string }> = {};
   const candidateKeys: string[][] = [];
   for (const f of fields) {
-    const name = columnName(f, taken);
+    const name = columnName(f, taken, naming);
     if (name !== f) mapping[name] = { from: f };
     const values = records.map((r) => r[f]);
     const present = values.filter((v) => v !== null && v !== undefined && v !== '');

@@ -49,6 +49,10 @@ export class CreateSourceRequestDto {
   @ApiPropertyOptional({ example: 'data.items', description: 'json format: where the array is' }) @IsOptional() @IsString() jsonPath?: string;
   @ApiPropertyOptional({ default: 0.05, description: 'A run rejecting a larger fraction fails without publishing' }) @IsOptional() @IsNumber() @Min(0) @Max(1) maxRejectedRatio?: number;
   @ApiPropertyOptional({ type: ScheduleDto, nullable: true }) @IsOptional() @ValidateNested() @Type(() => ScheduleDto) schedule?: ScheduleDto | null;
+  @ApiPropertyOptional({ default: false, description: "load into a dataset a modeling project manages (its model's or seed's relation): the dataset becomes ingestion's, recorded as a catalog change; without it 409 INGESTION.RELATION_OWNED_ELSEWHERE" })
+  @IsOptional()
+  @IsBoolean()
+  takeOver?: boolean;
 }
 
 export class UpdateSourceRequestDto {
@@ -63,6 +67,10 @@ export class UpdateSourceRequestDto {
   @ApiPropertyOptional() @IsOptional() @IsString() jsonPath?: string;
   @ApiPropertyOptional() @IsOptional() @IsNumber() @Min(0) @Max(1) maxRejectedRatio?: number;
   @ApiPropertyOptional({ type: ScheduleDto, nullable: true, description: 'null removes the schedule' }) @IsOptional() @ValidateNested() @Type(() => ScheduleDto) schedule?: ScheduleDto | null;
+  @ApiPropertyOptional({ default: false, description: 'with a new dataset: take it over from the modeling project that manages it' })
+  @IsOptional()
+  @IsBoolean()
+  takeOver?: boolean;
 }
 
 export class TriggerRunRequestDto {

@@ -40,6 +40,10 @@ export class SourceOrmEntity {
   @Column({ type: 'text', nullable: true })
   watermark: string | null;
 
+  /** null for a user's source; `modeling:<project>` for the seed sources a project loads through. */
+  @Column({ name: 'managed_by', type: 'varchar', length: 200, nullable: true })
+  managedBy: string | null;
+
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
   createdAt: Date;
 

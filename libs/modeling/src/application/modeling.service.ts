@@ -7,7 +7,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { ConflictError, DomainError, HEARTBEAT_MS, liveStaleMs, NotFoundError, Outbox, periodic, PeriodicTask, qualifiedTable, quoteIdent, rowsOf, RUN_EVENTS_TOPIC, RunStateEvent, ValidationError, Warehouse, WEIR_CONFIG, WeirConfig } from '@weir/platform';
 import { CATALOG, CatalogPort, classifyChange, ColumnContract, DatasetContract } from '@weir/catalog';
 import { QUALITY_GATE, QUALITY_SUITES, QualityGate, QualitySuites } from '@weir/quality';
-import { CsvParser, inferContract, RunsService, SourcesService } from '@weir/ingestion';
+import { InferService, RunsService, SourcesService } from '@weir/ingestion';
 import { auditParents, compileProject, CompiledNode, CompiledProject, CompileError, DagCycleError, renderDescription, select } from '../domain/compile';
 import { loadProject, Project, ProjectError } from '../domain/project';
 import { yamlTests } from '../domain/yaml-tests';
@@ -15,7 +15,13 @@ import { ProjectOrmEntity } from '../infrastructure/project.orm-entity';
 import { ArchiveLimits, extractProjectArchive } from '../infrastructure/project-archive';
 import { BuildStepOrmEntity } from '../infrastructure/build-step.orm-entity';
 
-type StepPatch = Partial<Pick<BuildStepOrmEntity, 'status' | 'startedAt' | 'finishedAt' | 'rowsAffected' | 'compiledSql' | 'error' | 'refs'>>;
+type StepPatch = Partial<Pick<BuildStepOrmEntity, 'status' | 'startedAt' | 'finishedAt' | 'rowsAffected' | 'compiledSql' | 'error' | 'errorCode' | 'refs'>>;
+
+/** What a build may do beyond building: rebuild incremental models, take over relations recorded for another owner. */
+export interface BuildOptions {
+  fullRefresh?: boolean;
+  takeOver?: boolean;
+}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PARALLEL = 2;
@@ -37,7 +43,8 @@ export interface BuildView {
   status: string;
   startedAt: string;
   finishedAt: string | null;
-  steps: { node: string; materialized: string | null; status: string; startedAt: string | null; finishedAt: string | null; rowsAffected: number | null; error: string | null; refs: Record<string, unknown> | null }[];
+  takeOver: boolean;
+  steps: { node: string; materialized: string | null; status: string; startedAt: string | null; finishedAt: string | null; rowsAffected: number | null; error: string | null; errorCode: string | null; refs: Record<string, unknown> | null }[];
 }
 
 /** information_schema data_type → a contract type. */
@@ -101,6 +108,7 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
     @Inject(QUALITY_SUITES) private readonly suites: QualitySuites,
     private readonly sources: SourcesService,
     private readonly runs: RunsService,
+    private readonly infer: InferService,
     @Inject(WEIR_CONFIG) config: WeirConfig,
     private readonly outbox: Outbox,
   ) {
@@ -266,7 +274,9 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
   }
 
   /** Starts a build of the selection; returns at once with the steps pending. */
-  async build(projectIdOrName: string, selector?: string, fullRefresh = false): Promise<BuildView> {
+  async build(projectIdOrName: string, selector?: string, opts: BuildOptions = {}): Promise<BuildView> {
+    const fullRefresh = opts.fullRefresh === true;
+    const takeOver = opts.takeOver === true;
     const p = await this.entity(projectIdOrName);
     const { project, compiled } = this.compile(p);
     let ids: string[];
@@ -280,15 +290,15 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
     await this.outbox.publishAlong(
       this.ds,
       `SELECT id FROM b`,
-      [b.id, p.id, selector ?? null, fullRefresh, ids, ids.map((id) => compiled.nodes.get(id)!.materialized ?? (id.startsWith('seed.') ? 'seed' : null))],
+      [b.id, p.id, selector ?? null, fullRefresh, ids, ids.map((id) => compiled.nodes.get(id)!.materialized ?? (id.startsWith('seed.') ? 'seed' : null)), takeOver],
       RUN_EVENTS_TOPIC,
       this.buildEvent(b.id, compiled.name, 'START'),
       `${b.id}:START`,
-      `b AS (INSERT INTO modeling.builds (id, project_id, selector, full_refresh, status) VALUES ($1, $2, $3, $4, 'running') RETURNING id),
+      `b AS (INSERT INTO modeling.builds (id, project_id, selector, full_refresh, take_over, status) VALUES ($1, $2, $3, $4, $7, 'running') RETURNING id),
        s AS (INSERT INTO modeling.build_steps (build_id, node_id, materialized, status)
              SELECT b.id, x.node, x.mat, 'pending' FROM b, unnest($5::text[], $6::text[]) WITH ORDINALITY x(node, mat, ord) ORDER BY x.ord)`,
     );
-    const run = this.execute(b.id, p, project, compiled, ids, fullRefresh).catch((e) => this.log.error(`build ${b.id}: ${(e as Error).message}`));
+    const run = this.execute(b.id, p, project, compiled, ids, { fullRefresh, takeOver }).catch((e) => this.log.error(`build ${b.id}: ${(e as Error).message}`));
     this.running.add(run);
     this.inProcess.set(b.id, run);
     void run.finally(() => {
@@ -311,14 +321,14 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
   }
 
   async getBuild(id: string): Promise<BuildView> {
-    type Row = { id: string; project_id: string; selector: string | null; full_refresh: boolean; status: string; started_at: Date; finished_at: Date | null; steps: StepRow[] | null };
-    type StepRow = { node_id: string; materialized: string | null; status: string; started_at: string | null; finished_at: string | null; rows_affected: number | string | null; error: string | null; refs: Record<string, unknown> | null };
+    type Row = { id: string; project_id: string; selector: string | null; full_refresh: boolean; take_over: boolean; status: string; started_at: Date; finished_at: Date | null; steps: StepRow[] | null };
+    type StepRow = { node_id: string; materialized: string | null; status: string; started_at: string | null; finished_at: string | null; rows_affected: number | string | null; error: string | null; error_code: string | null; refs: Record<string, unknown> | null };
     // the build and its steps in one round trip (builds are polled)
     const rows: Row[] = UUID.test(id)
       ? await this.ds.query(
-          `SELECT b.id, b.project_id, b.selector, b.full_refresh, b.status, b.started_at, b.finished_at,
+          `SELECT b.id, b.project_id, b.selector, b.full_refresh, b.take_over, b.status, b.started_at, b.finished_at,
                   (SELECT json_agg(json_build_object('node_id', s.node_id, 'materialized', s.materialized, 'status', s.status, 'started_at', s.started_at, 'finished_at', s.finished_at,
-                                                     'rows_affected', s.rows_affected, 'error', s.error, 'refs', s.refs) ORDER BY s.id)
+                                                     'rows_affected', s.rows_affected, 'error', s.error, 'error_code', s.error_code, 'refs', s.refs) ORDER BY s.id)
                      FROM modeling.build_steps s WHERE s.build_id = b.id) AS steps
              FROM modeling.builds b WHERE b.id = $1`,
           [id],
@@ -332,6 +342,7 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
       projectId: b.project_id,
       selector: b.selector,
       fullRefresh: b.full_refresh,
+      takeOver: b.take_over,
       status: b.status,
       startedAt: b.started_at.toISOString(),
       finishedAt: b.finished_at?.toISOString() ?? null,
@@ -343,13 +354,14 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
         finishedAt: iso(s.finished_at),
         rowsAffected: s.rows_affected === null ? null : Number(s.rows_affected),
         error: s.error,
+        errorCode: s.error_code,
         refs: s.refs,
       })),
     };
   }
 
   /** Runs the steps in DAG order, up to PARALLEL at a time; a failed node skips its descendants. */
-  private async execute(buildId: string, p: ProjectOrmEntity, project: Project, compiled: CompiledProject, ids: string[], fullRefresh = false): Promise<void> {
+  private async execute(buildId: string, p: ProjectOrmEntity, project: Project, compiled: CompiledProject, ids: string[], opts: BuildOptions): Promise<void> {
     // the heartbeat also notices when a worker took the build as interrupted: no step starts after that
     let executing = true;
     const heartbeat = setInterval(
@@ -364,7 +376,7 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
     );
     heartbeat.unref();
     try {
-      await this.executeSteps(buildId, p, project, compiled, ids, fullRefresh);
+      await this.executeSteps(buildId, p, project, compiled, ids, opts);
     } finally {
       executing = false;
       clearInterval(heartbeat);
@@ -372,14 +384,17 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
     }
   }
 
-  private async executeSteps(buildId: string, p: ProjectOrmEntity, project: Project, compiled: CompiledProject, ids: string[], fullRefresh: boolean): Promise<void> {
+  private async executeSteps(buildId: string, p: ProjectOrmEntity, project: Project, compiled: CompiledProject, ids: string[], opts: BuildOptions): Promise<void> {
     const chosen = new Set(ids);
     // a model's audit (its relationships tests) reads other models: build those first
     const auditDeps = auditParents(project, compiled);
     const state = new Map<string, 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped'>(ids.map((id) => [id, 'pending']));
     const skips: Promise<unknown>[] = [];
-    const fail = (id: string, error: string) =>
-      this.updateStep(buildId, id, { status: 'failed', finishedAt: new Date(), error }, this.stepEvent(buildId, compiled, compiled.nodes.get(id)!, 'FAIL', { error: { code: 'MODELING.STEP_FAILED', message: error.slice(0, 2000) } }));
+    const fail = (id: string, e: unknown) => {
+      const error = e instanceof Error ? e.message : String(e);
+      const code = e instanceof DomainError ? e.code : 'MODELING.STEP_FAILED';
+      return this.updateStep(buildId, id, { status: 'failed', finishedAt: new Date(), error, errorCode: code }, this.stepEvent(buildId, compiled, compiled.nodes.get(id)!, 'FAIL', { error: { code, message: error.slice(0, 2000) } }));
+    };
     await new Promise<void>((resolve) => {
       let active = 0;
       const pump = () => {
@@ -398,11 +413,11 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
           }
           active++;
           state.set(id, 'running');
-          void this.step(buildId, id, p, project, compiled, fullRefresh)
+          void this.step(buildId, id, p, project, compiled, opts)
             .then(() => state.set(id, 'succeeded'))
             .catch(async (e) => {
               state.set(id, 'failed');
-              await fail(id, e instanceof Error ? e.message : String(e)).catch((err) => this.log.error(`build ${buildId}: recording ${id} failed: ${(err as Error).message}`));
+              await fail(id, e).catch((err) => this.log.error(`build ${buildId}: recording ${id} failed: ${(err as Error).message}`));
             })
             .finally(() => {
               active--;
@@ -429,26 +444,28 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
     this.log.log(`build ${buildId}: ${failed ? 'failed' : 'succeeded'} (${[...state.entries()].map(([k, v]) => `${k} ${v}`).join(', ')})`);
   }
 
-  private async step(buildId: string, id: string, p: ProjectOrmEntity, project: Project, compiled: CompiledProject, fullRefresh = false): Promise<void> {
+  private async step(buildId: string, id: string, p: ProjectOrmEntity, project: Project, compiled: CompiledProject, opts: BuildOptions): Promise<void> {
     const n = compiled.nodes.get(id)!;
     if (!(await this.updateStep(buildId, id, { status: 'running', startedAt: new Date(), compiledSql: n.compiledSql ?? null }, this.stepEvent(buildId, compiled, n, 'START')))) {
       throw new DomainError('MODELING.INTERRUPTED', `build ${buildId} was taken as interrupted; ${id} not started`, 409);
     }
     const done = (patch: StepPatch): Promise<void> =>
       this.updateStep(buildId, id, { status: 'succeeded', finishedAt: new Date(), ...patch }, this.stepEvent(buildId, compiled, n, 'COMPLETE', patch.rowsAffected != null ? { stats: { rowsWritten: Number(patch.rowsAffected) } } : {})).then(() => undefined);
+    if (n.materialized === 'ephemeral') return done({ error: null, refs: { note: 'ephemeral: inlined as a CTE where referenced' } });
+    // a relation recorded for another project or for ingestion is never written without takeOver
+    await this.catalog.claim({ name: n.name, schema: n.schema, table: n.table, managedBy: `modeling:${p.name}`, takeOver: opts.takeOver, code: 'MODELING.RELATION_OWNED_ELSEWHERE' }, `modeling:${p.name}`);
     if (n.kind === 'seed') return done(await this.seed(p, project, n));
     if (n.kind === 'snapshot') {
       const patch = await this.snapshot(n);
       await this.registerRelation(project, n);
       return done(patch);
     }
-    if (n.materialized === 'ephemeral') return done({ error: null, refs: { note: 'ephemeral: inlined as a CTE where referenced' } });
     // one build of a relation at a time, across builds and processes: they share its scratch
     // relations (`__weir_build_*`, `__weir_incr_*`), and the second must see the first's result
     const release = await this.lockRelation(n);
     try {
       await this.adoptUnaliased(n);
-      if (n.materialized === 'incremental') return await done(await this.incremental(p, project, compiled, n, fullRefresh));
+      if (n.materialized === 'incremental') return await done(await this.incremental(p, project, compiled, n, opts.fullRefresh === true));
       return await done(await this.model(project, compiled, n));
     } finally {
       await release();
@@ -491,7 +508,7 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
    * (one round trip, atomic). No event for ephemeral models, which build nothing.
    */
   private async updateStep(buildId: string, nodeId: string, patch: StepPatch, event: RunStateEvent | undefined): Promise<boolean> {
-    const columns: Record<keyof StepPatch, string> = { status: 'status', startedAt: 'started_at', finishedAt: 'finished_at', rowsAffected: 'rows_affected', compiledSql: 'compiled_sql', error: 'error', refs: 'refs' };
+    const columns: Record<keyof StepPatch, string> = { status: 'status', startedAt: 'started_at', finishedAt: 'finished_at', rowsAffected: 'rows_affected', compiledSql: 'compiled_sql', error: 'error', errorCode: 'error_code', refs: 'refs' };
     const keys = (Object.keys(patch) as (keyof StepPatch)[]).filter((k) => patch[k] !== undefined);
     if (!keys.length) throw new Error(`updateStep ${nodeId}: empty patch`);
     const params: unknown[] = [buildId, nodeId, ...keys.map((k) => (k === 'refs' && patch.refs !== null ? JSON.stringify(patch.refs) : patch[k]))];
@@ -528,24 +545,34 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
     return event;
   }
 
-  /** Seeds load through ingestion (file source, replace): contracts, dead letters and accounting included. */
+  /**
+   * Seeds load through ingestion (file source, replace): contracts, dead letters and accounting
+   * included. The contract is inferred by ingestion's own reader (BOM, quoting and gzip read as the
+   * load reads them); column names follow dbt-postgres: the header as written (`quote_columns`
+   * true, the default), or folded to lower case (`quote_columns: false`). The seed's source is the
+   * project's (managed_by), named `seed_<project>_<seed>` or, when that is over 63 characters, a
+   * prefix and a stable hash of the full name, so no two seeds share one.
+   */
   private async seed(p: ProjectOrmEntity, project: Project, n: CompiledNode): Promise<StepPatch> {
     const file = path.join(project.root, n.path!);
-    const parser = new CsvParser();
-    const rows = [...parser.push(fs.readFileSync(file, 'utf8').slice(0, 1 << 20)), ...parser.push('', true)].filter(Array.isArray) as string[][];
-    const header = rows.shift() ?? [];
-    const inferred = inferContract(header, rows.slice(0, 1000).map((r) => Object.fromEntries(header.map((h, i) => [h, r[i]]))));
-    const contract: DatasetContract = { columns: inferred.columns.map((c) => ({ ...c, primaryKey: false })) };
-    await this.catalog.ensureDataset({ name: n.name, schema: n.schema, table: n.name, contract, tags: ['seed', `project:${p.name}`] }, `modeling:${p.name}`);
-    const sourceName = `seed_${p.name}_${n.name}`.slice(0, 63).toLowerCase();
-    const existing = await this.sources.list();
-    if (!existing.some((s) => s.name === sourceName)) {
-      await this.sources.create({ name: sourceName, dataset: n.name, format: 'csv', strategy: { kind: 'replace' }, drift: 'freeze', maxRejectedRatio: 0, mapping: inferred.mapping });
-    }
-    const { run } = await this.runs.trigger(sourceName, { trigger: 'api', trustedPath: file, createdBy: `modeling:${p.name}` });
+    const quote = n.config['quote_columns'];
+    if (quote !== undefined && typeof quote !== 'boolean') throw new DomainError('MODELING.BAD_CONFIG', `${n.path}: quote_columns must be true or false`, 422);
+    const delimiter = n.config['delimiter'] === undefined ? undefined : String(n.config['delimiter']);
+    const inferred = await this.infer.infer(file, { format: 'csv', rows: 1000, naming: quote === false ? 'fold' : 'exact', ...(delimiter ? { delimiter } : {}) });
+    if (inferred.fields.length === 0) throw new DomainError('MODELING.SEED_FAILED', `${n.path}: the seed has no header row`, 422);
+    const contract: DatasetContract = { columns: inferred.contract.columns.map((c) => ({ ...c, primaryKey: false })) };
+    const managedBy = `modeling:${p.name}`;
+    await this.catalog.ensureDataset({ name: n.name, schema: n.schema, table: n.table, contract, tags: ['seed', `project:${p.name}`], managedBy }, managedBy);
+    const mine = (await this.sources.list()).find((s) => s.managedBy === managedBy && s.dataset === n.name);
+    const sourceName = mine?.name ?? seedSourceName(p.name, n.name);
+    const settings = { format: 'csv' as const, strategy: { kind: 'replace' as const }, drift: 'freeze' as const, maxRejectedRatio: 0, mapping: inferred.mapping, ...(delimiter ? { csv: { delimiter } } : {}) };
+    if (!mine) await this.sources.create({ name: sourceName, dataset: n.name, managedBy, ...settings });
+    else await this.sources.update(sourceName, settings); // the header may have changed since the last build
+    const { run } = await this.runs.trigger(sourceName, { trigger: 'api', trustedPath: file, createdBy: managedBy });
     const r = await this.runs.waitFor(run.id, 3_600_000);
     if (r.status !== 'succeeded') throw new DomainError('MODELING.SEED_FAILED', `seed ${n.name}: ingestion run ${r.id} ${r.status}: ${r.error?.code} ${r.error?.message ?? ''}`, 422);
-    return { rowsAffected: String(r.rowsLoaded), refs: { ingestionRun: r.id } };
+    const renamed = Object.entries(inferred.mapping).map(([col, m]) => `${m.from} → ${col}`);
+    return { rowsAffected: String(r.rowsLoaded), refs: { ingestionRun: r.id, source: sourceName, ...(renamed.length ? { renamedColumns: renamed } : {}) } };
   }
 
   /** A view or table: build a new relation, audit it, swap it in; the old version stays live on failure. */
@@ -625,7 +652,7 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
     }
     const newVersion = published !== null && declared !== undefined && declared > published;
     try {
-      await this.catalog.ensureDataset({ name: n.name, schema: n.schema, table: n.table, contract, description: renderDescription(props?.description, project.docs, props?.file) ?? null, tags: [...n.tags, `project:${project.name}`] }, `modeling:${project.name}`);
+      await this.catalog.ensureDataset({ name: n.name, schema: n.schema, table: n.table, contract, description: renderDescription(props?.description, project.docs, props?.file) ?? null, tags: [...n.tags, `project:${project.name}`], managedBy: `modeling:${project.name}` }, `modeling:${project.name}`);
       await this.syncYamlSuite(project, compiled, n);
       const verdict = await this.gate.check({ dataset: n.name, schema: n.schema, table: building, runId: `build:${n.id}`, rows: rows ?? 0 });
       if (!verdict.passed) {
@@ -635,16 +662,17 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
           422,
         );
       }
+      let replaced: string | undefined;
       await this.warehouse.transaction(async (c) => {
-        const exists = (await c.query(`SELECT to_regclass($1) IS NOT NULL AS e`, [target])).rows[0].e;
-        if (exists && newVersion) {
+        const was = (await c.query(`SELECT relkind FROM pg_class WHERE oid = to_regclass($1)`, [target])).rows[0]?.relkind as string | undefined;
+        if (was !== undefined && (was === 'v') !== (kind === 'VIEW')) replaced = RELATION_KINDS[was] ?? was;
+        if (was !== undefined && newVersion) {
           // the published version stays readable under its versioned name until retired
-          const isView = (await c.query(`SELECT relkind FROM pg_class WHERE oid = $1::regclass`, [target])).rows[0].relkind === 'v';
-          await c.query(`ALTER ${isView ? 'VIEW' : 'TABLE'} ${target} RENAME TO ${quoteIdent(`${n.table}_v${published}`.slice(0, 63))}`);
-        } else if (exists) {
-          const isView = (await c.query(`SELECT relkind FROM pg_class WHERE oid = $1::regclass`, [target])).rows[0].relkind === 'v';
+          await c.query(`ALTER ${dropKind(was)} ${target} RENAME TO ${quoteIdent(`${n.table}_v${published}`.slice(0, 63))}`);
+        } else if (was !== undefined) {
           try {
-            await c.query(`DROP ${isView ? 'VIEW' : 'TABLE'} ${target}`);
+            // whatever the relation was (a view, a table, a materialized view), it is replaced, never written into
+            await c.query(`DROP ${dropKind(was)} ${target}`);
           } catch (e) {
             if ((e as { code?: string }).code === '2BP01') {
               throw new DomainError('MODELING.DEPENDENT_OBJECTS', `${target} has dependent views; build them in the same selection (${n.name}+)`, 409);
@@ -657,6 +685,7 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
       });
       if (declared !== undefined && declared !== published) await this.catalog.setRelease(n.name, declared);
       const refs = {
+        ...(replaced ? { replaced: { was: replaced, now: kind === 'VIEW' ? 'view' : 'table' } } : {}),
         ...(verdict.runIds?.length ? { qualityRuns: verdict.runIds } : {}),
         ...(schemaChange ? { schemaChange } : {}),
         ...(newVersion ? { published: declared, previousVersion: `${n.schema}.${n.table}_v${published}` } : {}),
@@ -682,8 +711,10 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
     if (strategy !== 'append' && uniqueKey.length === 0) throw new DomainError('MODELING.BAD_CONFIG', `${n.path}: incremental_strategy ${strategy} needs unique_key`, 422);
     const onSchemaChange = String(n.config['on_schema_change'] ?? 'ignore');
     const target = qualifiedTable(n.schema, n.table);
-    const exists = (await this.warehouse.query<{ e: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS e`, [target]))[0].e;
-    if (!exists || fullRefresh) return this.model(project, compiled, n, uniqueKey);
+    // an incremental build only ever writes into a table: a view (PostgreSQL would pass the rows
+    // through it into its base table) or any other kind of relation is replaced by a full build
+    const kind = await relationKind(this.warehouse, target);
+    if (kind === undefined || fullRefresh || !TABLE_KINDS.has(kind)) return this.model(project, compiled, n, uniqueKey);
 
     const again = compileProject(project, { modelSchema: p.modelSchema, existing: new Set([n.id]) }).nodes.get(n.id)!;
     const staging = qualifiedTable(n.schema, `__weir_incr_${n.table}`.slice(0, 63));
@@ -805,9 +836,17 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
       const cols = batchCols.map((x) => quoteIdent(x, 'column')).join(', ');
       const checkCols = strategy === 'check' ? (cfg['check_cols'] === 'all' || cfg['check_cols'] === undefined ? batchCols.filter((x) => !keys.includes(x)) : (cfg['check_cols'] as string[])) : [];
       const changeTs = strategy === 'timestamp' ? `b.${quoteIdent(updatedAt)}` : 'now()';
-      const exists = (await c.query(`SELECT to_regclass($1) IS NOT NULL AS e`, [target])).rows[0].e;
+      const relkind = (await c.query(`SELECT relkind FROM pg_class WHERE oid = to_regclass($1)`, [target])).rows[0]?.relkind as string | undefined;
       void stage;
-      if (!exists) {
+      if (relkind !== undefined) {
+        // dbt's valid_snapshot_target: only a table with the snapshot's meta columns is written into
+        const meta = (await c.query(`SELECT array_agg(attname::text) AS a FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped`, [target])).rows[0].a as string[] | null;
+        const missing = ['dbt_scd_id', 'dbt_valid_from', 'dbt_valid_to'].filter((m) => !(meta ?? []).includes(m));
+        if (!TABLE_KINDS.has(relkind) || missing.length) {
+          throw new DomainError('MODELING.NOT_A_SNAPSHOT_TABLE', `${n.path}: ${target} exists as a ${RELATION_KINDS[relkind] ?? relkind}${missing.length ? ` without ${missing.join(', ')}` : ''}, not a snapshot table; nothing was written. Drop or rename it to start the snapshot`, 409);
+        }
+      }
+      if (relkind === undefined) {
         await c.query(
           `CREATE TABLE ${target} AS SELECT b.*, md5(${keyExpr.replace(/"/g, '"')} || '|' || ${changeTs}::text) AS dbt_scd_id, ${changeTs}::timestamptz AS dbt_updated_at,
                   ${changeTs}::timestamptz AS dbt_valid_from, NULL::timestamptz AS dbt_valid_to, false AS dbt_is_deleted FROM __weir_batch b`,
@@ -887,7 +926,7 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
       [n.schema, n.table],
     );
     const contract: DatasetContract = { columns: columns.map((c) => ({ name: c.column_name, type: contractType(c.data_type, c.numeric_precision, c.numeric_scale), nullable: true })) };
-    await this.catalog.ensureDataset({ name: n.name, schema: n.schema, table: n.table, contract, tags: [n.kind, `project:${project.name}`] }, `modeling:${project.name}`);
+    await this.catalog.ensureDataset({ name: n.name, schema: n.schema, table: n.table, contract, tags: [n.kind, `project:${project.name}`], managedBy: `modeling:${project.name}` }, `modeling:${project.name}`);
   }
 
   /** CREATE SCHEMA IF NOT EXISTS races with itself across parallel steps: the loser just retries. */
@@ -914,6 +953,26 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
     if (problems.length) throw new ValidationError('MODELING.UNSUPPORTED_TEST', problems.join('; '));
     await this.suites.upsertSuite(`dbt:${project.name}:${n.name}`.slice(0, 100), n.name, expectations, { source: 'dbt schema.yml', anomalies: { enabled: false } });
   }
+}
+
+/** The ingestion source of a seed: `seed_<project>_<seed>`, or a prefix and a hash of it past 63 characters. */
+export function seedSourceName(project: string, seed: string): string {
+  const full = `seed_${project}_${seed}`.toLowerCase();
+  if (full.length <= 63) return full;
+  return `${full.slice(0, 50)}_${createHash('sha256').update(full).digest('hex').slice(0, 12)}`;
+}
+
+/** pg_class.relkind of the relations a build may meet. */
+const RELATION_KINDS: Record<string, string> = { r: 'table', p: 'partitioned table', v: 'view', m: 'materialized view', f: 'foreign table' };
+const TABLE_KINDS: ReadonlySet<string> = new Set(['r', 'p']);
+
+/** The DROP/ALTER keyword of a relkind. */
+function dropKind(relkind: string): string {
+  return relkind === 'v' ? 'VIEW' : relkind === 'm' ? 'MATERIALIZED VIEW' : relkind === 'f' ? 'FOREIGN TABLE' : 'TABLE';
+}
+
+async function relationKind(warehouse: Warehouse, qualified: string): Promise<string | undefined> {
+  return (await warehouse.query<{ relkind: string }>(`SELECT relkind FROM pg_class WHERE oid = to_regclass($1)`, [qualified]))[0]?.relkind;
 }
 
 const TYPE_ALIASES: Record<string, string> = {

@@ -25,6 +25,10 @@ export class BuildRequestDto {
   @ApiProperty({ example: 'jaffle_shop' }) @IsString() project: string;
   @ApiPropertyOptional({ example: '+orders', description: 'dbt selection: name, +name, name+, tag:x (space-separated union); default all' }) @IsOptional() @IsString() @MaxLength(1000) select?: string;
   @ApiPropertyOptional({ default: false }) @IsOptional() @IsBoolean() fullRefresh?: boolean;
+  @ApiPropertyOptional({ default: false, description: 'replace relations the catalog records for another project or for ingestion (recorded as a catalog change); without it such a step fails with MODELING.RELATION_OWNED_ELSEWHERE' })
+  @IsOptional()
+  @IsBoolean()
+  takeOver?: boolean;
 }
 
 export class CompiledQueryDto {
@@ -58,6 +62,7 @@ class StepDto {
   @ApiProperty({ type: String, nullable: true }) finishedAt: string | null;
   @ApiProperty({ type: Number, nullable: true }) rowsAffected: number | null;
   @ApiProperty({ type: String, nullable: true }) error: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'stable code of a failed step (e.g. MODELING.RELATION_OWNED_ELSEWHERE)' }) errorCode: string | null;
   @ApiProperty({ type: Object, nullable: true }) refs: Record<string, unknown> | null;
 }
 
@@ -66,6 +71,7 @@ export class BuildResponseDto {
   @ApiProperty() projectId: string;
   @ApiProperty({ type: String, nullable: true }) selector: string | null;
   @ApiProperty() fullRefresh: boolean;
+  @ApiProperty() takeOver: boolean;
   @ApiProperty({ enum: ['running', 'succeeded', 'failed'] }) status: string;
   @ApiProperty() startedAt: string;
   @ApiProperty({ type: String, nullable: true }) finishedAt: string | null;
@@ -131,7 +137,7 @@ export class ModelingController {
   @ApiAcceptedResponse({ type: BuildResponseDto })
   async build(@Body() body: BuildRequestDto, @Res({ passthrough: true }) res: Response): Promise<BuildResponseDto> {
     res.status(202);
-    return this.modeling.build(body.project, body.select, body.fullRefresh ?? false);
+    return this.modeling.build(body.project, body.select, { fullRefresh: body.fullRefresh, takeOver: body.takeOver });
   }
 
   @Get('builds/:id')

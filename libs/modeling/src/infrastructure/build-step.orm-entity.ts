@@ -41,6 +41,10 @@ export class BuildStepOrmEntity {
   @Column({ type: 'text', nullable: true })
   error: string | null;
 
+  /** The stable code of a failed step's error (e.g. MODELING.RELATION_OWNED_ELSEWHERE). */
+  @Column({ name: 'error_code', type: 'varchar', length: 100, nullable: true })
+  errorCode: string | null;
+
   /** ingestion run (seeds) or quality runs (audits) behind this step */
   @Column({ type: 'jsonb', nullable: true })
   refs: Record<string, unknown> | null;

@@ -18,6 +18,10 @@ export class BuildOrmEntity {
   @Column({ type: 'text', nullable: true })
   selector: string | null;
 
+  /** The build may take over relations recorded for another owner (recorded as catalog changes). */
+  @Column({ name: 'take_over', type: 'boolean', default: false })
+  takeOver: boolean;
+
   @Column({ name: 'full_refresh', type: 'boolean' })
   fullRefresh: boolean;
 

@@ -5,6 +5,7 @@ import { DomainError, qualifiedTable, quoteIdent, Warehouse } from '@weir/platfo
 import { ColumnContract, compileContract, CompiledContract, columnSql, createTableSql, DatasetContract, isViolation, parseType, primaryKey, Violation } from '@weir/catalog';
 import type { QualityGate, QualityGateResult } from '@weir/quality';
 import { DriftPolicy, RowCounts, SourceFormat, SourceOptions, StrategySpec, assertAccounted } from '../../domain/source';
+import { foldName } from '../../domain/infer';
 import { RawRecord, ReaderBatch, Unparseable, isUnparseable } from '../readers/record';
 import { DeadLetterWriter } from './dead-letter.writer';
 
@@ -63,15 +64,6 @@ const EVOLVE_MAX_COLUMNS = 1500;
 /** …and at most this many in one run; further new fields are dead-lettered as SCHEMA_DRIFT. */
 const EVOLVE_MAX_PER_RUN = 200;
 
-function sanitizeName(field: string): string {
-  const s = field
-    .trim()
-    .toLowerCase()
-    .replace(/[^a-z0-9_]+/g, '_')
-    .replace(/^_+|_+$/g, '');
-  const n = /^[a-z_]/.test(s) ? s : `c_${s}`;
-  return n.slice(0, 63) || 'column';
-}
 
 /**
  * Write–audit–publish for one input: validate every record against the compiled contract,
@@ -124,7 +116,7 @@ export class LoadEngine {
         const mapping = { ...(job.options.mapping ?? {}) };
         const cols: ColumnContract[] = [];
         for (const f of fresh) {
-          const name = sanitizeName(f);
+          const name = foldName(f);
           // a name already taken, or past the limits (PostgreSQL allows 1600 columns; a run adds at most EVOLVE_MAX_PER_RUN)
           const full = contract.columns.length + cols.length >= EVOLVE_MAX_COLUMNS || addedThisRun + cols.length >= EVOLVE_MAX_PER_RUN;
           if (full || contract.columns.some((c) => c.name === name) || cols.some((c) => c.name === name)) {
