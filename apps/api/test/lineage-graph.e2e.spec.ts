@@ -102,6 +102,42 @@ describe('lineage graph e2e: OpenLineage in, Marquez API, outbox-fed events from
     expect((await t.http.get('/api/v1/namespaces/none/jobs').set(admin).expect(404)).body.code).toBe('LINEAGE.NAMESPACE_NOT_FOUND');
   });
 
+  it("accepts real producers' events whose formats do not hold (Spark's bare dataSource.uri, old Airflow's run ids, no offset, no schemaURL) with warnings; START and COMPLETE still pair", async () => {
+    const airflowRun = `scheduled__2022-03-01T00:00:00+00:00/${randomUUID()}`;
+    const spark = (eventType: string, eventTime: string) => {
+      const e: Record<string, unknown> = runEvent({
+        eventType,
+        eventTime,
+        producer: 'spark',
+        run: { runId: airflowRun },
+        job: { namespace: 'legacy', name: 'spark.load' },
+        inputs: [{ namespace: 'file', name: '/data/in.csv', facets: { dataSource: { _producer: 'spark', _schemaURL: 'https://openlineage.io/spec/facets/1-0-1/DatasourceDatasetFacet.json', name: 'file', uri: 'file' } } }],
+        outputs: [{ namespace: 'pg://dwh', name: 'legacy.out' }],
+      });
+      delete e['schemaURL'];
+      return e;
+    };
+    const start = (await t.http.post('/api/v1/lineage').set(admin).send(spark('START', '2026-11-20T10:00:00')).expect(201)).body;
+    expect(start).toMatchObject({ accepted: true, kind: 'RunEvent' });
+    expect(start.warnings.map((w: { kind: string }) => w.kind)).toEqual(expect.arrayContaining(['format:uri', 'schemaURL:missing', 'format:uuid', 'runId:mapped', 'eventTime:utc']));
+    await t.http.post('/api/v1/lineage').set(admin).send(spark('COMPLETE', '2026-11-20T10:05:00')).expect(201);
+    await settle();
+    const runs = (await t.http.get('/api/v1/namespaces/legacy/jobs/spark.load/runs').set(admin).expect(200)).body.runs;
+    expect(runs).toHaveLength(1); // one run: the same UUID v5 for START and COMPLETE
+    expect(runs[0]).toMatchObject({ state: 'COMPLETED', startedAt: '2026-11-20T10:00:00.000Z' });
+    expect(runs[0].facets.weir_originalRunIds).toMatchObject({ runId: airflowRun });
+    const listed = (await t.http.get('/api/v1/events/lineage').query({ withWarnings: 'true', sortDirection: 'asc' }).set(admin).expect(200)).body;
+    expect(listed.totalCount).toBe(2);
+    expect(listed.warnings.map((w: { event: number }) => w.event)).toEqual([0, 1]);
+    expect(listed.events[0].run.runId).toBe(runs[0].id);
+    const metrics = (await t.http.get('/metrics').set(admin).expect(200)).text;
+    expect(metrics).toMatch(/weir_lineage_event_warnings_total\{kind="format:uri"\} 6/);
+    // structurally broken is still refused
+    const broken = spark('START', '2026-11-20T10:00:00');
+    delete (broken['job'] as Record<string, unknown>)['name'];
+    expect((await t.http.post('/api/v1/lineage').set(admin).send(broken).expect(400)).body.code).toBe('LINEAGE.INVALID_EVENT');
+  });
+
   it('answers one dataset, one job and a name search, as Marquez does', async () => {
     const ds = (await t.http.get(`/api/v1/namespaces/${encodeURIComponent('pg://dwh')}/datasets/${encodeURIComponent('mart.orders')}`).set(admin).expect(200)).body;
     expect(ds).toMatchObject({ id: { namespace: 'pg://dwh', name: 'mart.orders' }, fields: [{ name: 'order_id' }, { name: 'total' }] });
@@ -413,7 +449,7 @@ describe('lineage graph e2e: OpenLineage in, Marquez API, outbox-fed events from
   });
 
   it('refuses invalid events with the schema errors, and survives a 12 MB event', async () => {
-    const bad = runEvent({ run: { runId: 'not-a-uuid' }, eventType: 'DONE' });
+    const bad = runEvent({ run: { runId: 12345 }, eventType: 'DONE' }); // structural: a number, not a string (a non-UUID string is a warning)
     const r = await t.http.post('/api/v1/lineage').set(admin).send(bad).expect(400);
     expect(r.headers['content-type']).toContain('application/problem+json');
     expect(r.body.code).toBe('LINEAGE.INVALID_EVENT');

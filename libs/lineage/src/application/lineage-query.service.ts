@@ -79,14 +79,16 @@ export class LineageQueryService {
   }
 
   /** Marquez `GET /api/v1/events/lineage`: the raw events, as received, by event time (ties by arrival). */
-  async events(q: { before?: string; after?: string; sortDirection: 'asc' | 'desc'; limit: number; offset: number }): Promise<{ events: unknown[]; totalCount: number }> {
+  async events(q: { before?: string; after?: string; sortDirection: 'asc' | 'desc'; limit: number; offset: number; withWarnings?: boolean }): Promise<{ events: unknown[]; totalCount: number; warnings: { event: number; warnings: unknown }[] }> {
     const dir = q.sortDirection === 'asc' ? 'ASC' : 'DESC';
     const range = [q.before ?? 'infinity', q.after ?? '-infinity'];
+    const where = `event_time < $1::timestamptz AND event_time >= $2::timestamptz${q.withWarnings ? ' AND warnings IS NOT NULL' : ''}`;
     const [rows, [{ n }]] = await Promise.all([
-      this.ds.query(`SELECT payload FROM lineage.events WHERE event_time < $1::timestamptz AND event_time >= $2::timestamptz ORDER BY event_time ${dir}, id ${dir} LIMIT $3 OFFSET $4`, [...range, q.limit, q.offset]),
-      this.ds.query(`SELECT count(*)::int AS n FROM lineage.events WHERE event_time < $1::timestamptz AND event_time >= $2::timestamptz`, range),
+      this.ds.query(`SELECT payload, warnings FROM lineage.events WHERE ${where} ORDER BY event_time ${dir}, id ${dir} LIMIT $3 OFFSET $4`, [...range, q.limit, q.offset]),
+      this.ds.query(`SELECT count(*)::int AS n FROM lineage.events WHERE ${where}`, range),
     ]);
-    return { events: rows.map((r: { payload: unknown }) => r.payload), totalCount: n };
+    const warnings = (rows as { warnings: unknown }[]).flatMap((r, i) => (r.warnings ? [{ event: i, warnings: r.warnings }] : []));
+    return { events: rows.map((r: { payload: unknown }) => r.payload), totalCount: n, warnings };
   }
 
   private async namespaceExists(ns: string): Promise<void> {

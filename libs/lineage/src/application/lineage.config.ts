@@ -11,6 +11,11 @@ export interface LineageConfig {
   maxEventBytes: number;
   /** Days raw events are kept in lineage.events (WEIR_LINEAGE_EVENTS_RETENTION_DAYS, default 0: forever). The graph keeps what they said. */
   eventRetentionDays: number;
+  /**
+   * WEIR_OPENLINEAGE_STRICT=true: refuse an event whose formats do not hold or that lacks
+   * schemaURL. Default false: such an event is accepted with warnings (as Marquez accepts it).
+   */
+  strict: boolean;
 }
 
 export const LINEAGE_CONFIG = Symbol('LINEAGE_CONFIG');
@@ -36,5 +41,13 @@ export function lineageConfig(env: Record<string, string | undefined> = process.
     namespace: env['WEIR_OPENLINEAGE_NAMESPACE']?.trim() || 'weir',
     maxEventBytes: max ? Number(max) : 32 * 1024 * 1024,
     eventRetentionDays: parseRetentionDays(env, 'WEIR_LINEAGE_EVENTS_RETENTION_DAYS', 0),
+    strict: parseStrict(env['WEIR_OPENLINEAGE_STRICT']),
   };
+}
+
+function parseStrict(v: string | undefined): boolean {
+  const t = v?.trim().toLowerCase();
+  if (t === undefined || t === '' || t === 'false' || t === '0') return false;
+  if (t === 'true' || t === '1') return true;
+  throw new ConfigError('WEIR_OPENLINEAGE_STRICT', `must be true or false (got "${v}")`);
 }

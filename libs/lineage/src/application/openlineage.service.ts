@@ -2,7 +2,8 @@ import { Inject, Injectable, Logger, OnModuleInit, Optional } from '@nestjs/comm
 import { DataSource } from 'typeorm';
 import { deleteOldest, MetricsService, Outbox, OutboxMessage, Queryable, Retention, RUN_EVENTS_TOPIC, RunStateEvent, ValidationError, Warehouse, WEIR_CONFIG, WeirConfig } from '@weir/platform';
 import { Counter } from 'prom-client';
-import { validateOpenLineageEvent } from '../domain/openlineage-validator';
+import { OpenLineageWarning, validateOpenLineageEvent } from '../domain/openlineage-validator';
+import { normalizeOpenLineageEvent } from '../domain/openlineage-normalize';
 import { LineageStore, StoreItem } from '../infrastructure/lineage-store';
 import { LINEAGE_CONFIG, LineageConfig } from './lineage.config';
 import { RunEventTranslator } from './run-event-translator';
@@ -48,8 +49,28 @@ export class OpenLineageService implements OnModuleInit {
     this.unapplied = metrics
       ? new Counter({ name: 'weir_lineage_events_unapplied_total', help: 'Accepted OpenLineage events left out of the graph because PostgreSQL refused their data', labelNames: ['kind'], registers: [metrics.registry] })
       : undefined;
+    this.warned = metrics
+      ? new Counter({ name: 'weir_lineage_event_warnings_total', help: 'Deviations of accepted OpenLineage events (format:uri, format:uuid, format:date-time, schemaURL:missing, runId:mapped, eventTime:utc)', labelNames: ['kind'], registers: [metrics.registry] })
+      : undefined;
   }
   private readonly unapplied?: Counter<'kind'>;
+  private readonly warned?: Counter<'kind'>;
+
+  /**
+   * Validates an event (strict or lenient, per WEIR_OPENLINEAGE_STRICT) and, when lenient, makes it
+   * storable: run ids that are not UUIDs mapped, an eventTime without offset read as UTC.
+   */
+  private check(event: unknown, raw?: string): { ok: true; item: StoreItem } | { ok: false; kind?: string; errors: { path: string; message: string; keyword: string }[] } {
+    const v = validateOpenLineageEvent(event, { strict: this.config.strict });
+    if (!v.ok) return v;
+    if (!v.warnings.length) return { ok: true, item: { kind: v.kind, event: event as Record<string, unknown>, raw } };
+    const n = normalizeOpenLineageEvent(event as Record<string, unknown>, v.warnings);
+    return { ok: true, item: { kind: v.kind, event: n.event, raw: n.changed ? undefined : raw, warnings: v.warnings } };
+  }
+
+  private count(warnings: OpenLineageWarning[] | undefined): void {
+    for (const w of warnings ?? []) this.warned?.inc({ kind: w.kind });
+  }
 
   onModuleInit(): void {
     this.outbox.subscribe<RunStateEvent>(RUN_EVENTS_TOPIC, (msgs, tx) => this.onRunEvents(msgs, tx), { batchSize: 50 });
@@ -80,8 +101,8 @@ export class OpenLineageService implements OnModuleInit {
   }
 
   /** Validates and stores one OpenLineage event. Throws 400 LINEAGE.INVALID_EVENT with the schema errors. */
-  async ingest(event: unknown, raw?: string): Promise<{ kind: string }> {
-    const v = validateOpenLineageEvent(event);
+  async ingest(event: unknown, raw?: string): Promise<{ kind: string; warnings?: OpenLineageWarning[] }> {
+    const v = this.check(event, raw);
     if (!v.ok) {
       const first = v.errors[0];
       throw new ValidationError(
@@ -91,25 +112,29 @@ export class OpenLineageService implements OnModuleInit {
       );
     }
     await new Promise<void>((resolve, reject) => {
-      this.queue.push({ item: { kind: v.kind, event: event as Record<string, unknown>, raw }, done: (e) => (e ? reject(e) : resolve()) });
+      this.queue.push({ item: v.item, done: (e) => (e ? reject(e) : resolve()) });
       this.scheduleFlush();
     });
-    return { kind: v.kind };
+    this.count(v.item.warnings);
+    return { kind: v.item.kind, ...(v.item.warnings ? { warnings: v.item.warnings } : {}) };
   }
 
   /**
    * Validates and stores a batch (OpenLineage's `/api/v1/lineage/batch`): all or nothing; the
    * errors of invalid events carry their index (`/3/run/runId`).
    */
-  async ingestMany(events: unknown[]): Promise<{ accepted: number; kinds: Record<string, number> }> {
+  async ingestMany(events: unknown[]): Promise<{ accepted: number; kinds: Record<string, number>; warnings?: (OpenLineageWarning & { index: number })[] }> {
     if (events.length === 0) throw new ValidationError('LINEAGE.EMPTY_BATCH', 'The batch holds no events');
     if (events.length > OpenLineageService.MAX_BATCH) throw new ValidationError('LINEAGE.BATCH_TOO_LARGE', `A batch holds at most ${OpenLineageService.MAX_BATCH} events (got ${events.length})`);
     const items: StoreItem[] = [];
     const errors: { index: number; path: string; message: string; keyword: string }[] = [];
+    const warnings: (OpenLineageWarning & { index: number })[] = [];
     events.forEach((event, index) => {
-      const v = validateOpenLineageEvent(event);
-      if (v.ok) items.push({ kind: v.kind, event: event as Record<string, unknown> });
-      else for (const e of v.errors) errors.push({ index, ...e, path: `/${index}${e.path}` });
+      const v = this.check(event);
+      if (v.ok) {
+        items.push(v.item);
+        for (const w of v.item.warnings ?? []) warnings.push({ index, ...w, path: `/${index}${w.path}` });
+      } else for (const e of v.errors) errors.push({ index, ...e, path: `/${index}${e.path}` });
     });
     if (errors.length) {
       const bad = new Set(errors.map((e) => e.index)).size;
@@ -119,8 +144,11 @@ export class OpenLineageService implements OnModuleInit {
       throw unstorable(e);
     });
     const kinds: Record<string, number> = {};
-    for (const i of items) kinds[i.kind] = (kinds[i.kind] ?? 0) + 1;
-    return { accepted: items.length, kinds };
+    for (const i of items) {
+      kinds[i.kind] = (kinds[i.kind] ?? 0) + 1;
+      this.count(i.warnings);
+    }
+    return { accepted: items.length, kinds, ...(warnings.length ? { warnings: warnings.slice(0, 1000) } : {}) };
   }
 
   /** Most events in one batch request. */

@@ -4,6 +4,7 @@ import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { openLineageCases, facetSchemaInfo, type FacetBase, type OpenLineageCase } from '../../conformance/openlineage-cases';
 import { ALL_ERRORS_NODE_LIMIT, MAX_ERRORS, validateOpenLineageEvent, type OpenLineageSchemaError, type OpenLineageValidation } from './openlineage-validator';
+import { normalizeOpenLineageEvent, ORIGINAL_IDS_FACET, uuidV5 } from './openlineage-normalize';
 
 const BASE = { _producer: 'https://github.com/OpenLineage/OpenLineage/tree/1.30.0/client/python', _schemaURL: 'https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/BaseFacet' };
 const RUN_ID = '3f5e83fa-3480-44ff-99c5-ff943904e5e8';
@@ -40,10 +41,10 @@ function errorsOf(r: OpenLineageValidation): OpenLineageSchemaError[] {
 
 describe('validateOpenLineageEvent', () => {
   it('accepts a minimal RunEvent, DatasetEvent and JobEvent', () => {
-    expect(validateOpenLineageEvent(runEvent())).toEqual({ ok: true, kind: 'RunEvent' });
-    expect(validateOpenLineageEvent(datasetEvent())).toEqual({ ok: true, kind: 'DatasetEvent' });
-    expect(validateOpenLineageEvent(jobEvent())).toEqual({ ok: true, kind: 'JobEvent' });
-    expect(validateOpenLineageEvent(runEvent({ eventType: undefined }))).toEqual({ ok: true, kind: 'RunEvent' });
+    expect(validateOpenLineageEvent(runEvent())).toEqual({ ok: true, kind: 'RunEvent', warnings: [] });
+    expect(validateOpenLineageEvent(datasetEvent())).toEqual({ ok: true, kind: 'DatasetEvent', warnings: [] });
+    expect(validateOpenLineageEvent(jobEvent())).toEqual({ ok: true, kind: 'JobEvent', warnings: [] });
+    expect(validateOpenLineageEvent(runEvent({ eventType: undefined }))).toEqual({ ok: true, kind: 'RunEvent', warnings: [] });
   });
 
   it('accepts a RunEvent with known and custom facets at every place', () => {
@@ -60,7 +61,7 @@ describe('validateOpenLineageEvent', () => {
         },
       ],
     });
-    expect(validateOpenLineageEvent(event)).toEqual({ ok: true, kind: 'RunEvent' });
+    expect(validateOpenLineageEvent(event)).toEqual({ ok: true, kind: 'RunEvent', warnings: [] });
   });
 
   it('refuses a RunEvent without eventTime, at /eventTime', () => {
@@ -128,7 +129,7 @@ describe('validateOpenLineageEvent', () => {
     expect(errorsOf(withRun)).toEqual([{ path: '/run', keyword: 'not', message: 'must not be present in a DatasetEvent (an event with both run and job is a RunEvent)' }]);
     expect(errorsOf(validateOpenLineageEvent(datasetEvent({ job: { namespace: 'a', name: 'b' } })))[0].path).toBe('/job');
     // run + job + a stray dataset is a RunEvent, as upstream (spec/tests/example_full_event.json is one)
-    expect(validateOpenLineageEvent(runEvent({ dataset: { namespace: 'a', name: 'b' } }))).toEqual({ ok: true, kind: 'RunEvent' });
+    expect(validateOpenLineageEvent(runEvent({ dataset: { namespace: 'a', name: 'b' } }))).toEqual({ ok: true, kind: 'RunEvent', warnings: [] });
   });
 
   it('refuses a RunEvent without job, and an event of no kind', () => {
@@ -185,7 +186,7 @@ describe('validateOpenLineageEvent', () => {
       const event = bigEvent();
       expect(JSON.stringify(event).length).toBeGreaterThan(10_000_000);
       let t = performance.now();
-      expect(validateOpenLineageEvent(event)).toEqual({ ok: true, kind: 'RunEvent' });
+      expect(validateOpenLineageEvent(event)).toEqual({ ok: true, kind: 'RunEvent', warnings: [] });
       expect(performance.now() - t).toBeLessThan(2000);
       // every field broken: more than ALL_ERRORS_NODE_LIMIT values, so the first error only
       for (const f of event['outputs'][0].facets.schema.fields) delete f.name;
@@ -301,10 +302,13 @@ function upstreamValidator(corpusDir: string): (event: unknown) => string[] {
 
   it.each(table)('%s', (_name, c) => {
     const r = validateOpenLineageEvent(c.event);
-    if (c.expect === 'accept') expect(r).toEqual({ ok: true, kind: expect.any(String) });
+    if (c.expect === 'accept') expect(r).toEqual({ ok: true, kind: expect.any(String), warnings: [] });
     else {
       expect(r.ok).toBe(false);
       expect(errorsOf(r).length).toBeGreaterThan(0);
+      // lenient: accepted (with its warning) exactly when only a format or schemaURL is at fault
+      const l = validateOpenLineageEvent(c.event, { strict: false });
+      expect(l.ok).toBe(!!c.lenient);
     }
   });
 
@@ -316,5 +320,46 @@ function upstreamValidator(corpusDir: string): (event: unknown) => string[] {
       if (upstreamExpect === 'accept') expect(problems).toEqual([]);
       else expect(problems.length).toBeGreaterThan(0);
     });
+  });
+});
+
+describe('lenient validation (the default of the service): formats are annotations', () => {
+  const lenient = (e: unknown) => validateOpenLineageEvent(e, { strict: false });
+
+  it("accepts a Spark event's bare dataSource.uri, a producer that is not a URI and a missing schemaURL, with one warning each; strict refuses them", () => {
+    const e = runEvent({ producer: 'spark', schemaURL: undefined, inputs: [{ namespace: 'file', name: '/data/in.csv', facets: { dataSource: { ...BASE, name: 'file', uri: 'file' } } }] });
+    delete e['schemaURL'];
+    const r = lenient(e);
+    expect(r).toMatchObject({ ok: true, kind: 'RunEvent' });
+    expect(r.ok && r.warnings.map((w) => `${w.kind} ${w.path}`).sort()).toEqual(['format:uri /inputs/0/facets/dataSource/uri', 'format:uri /producer', 'schemaURL:missing /schemaURL']);
+    expect(validateOpenLineageEvent(e).ok).toBe(false);
+  });
+
+  it('still refuses what is structurally broken (a missing runId, a wrong type, an eventTime that is not a date-time)', () => {
+    expect(lenient(runEvent({ run: {} })).ok).toBe(false);
+    expect(lenient(runEvent({ eventType: 'DONE' })).ok).toBe(false);
+    expect(lenient(runEvent({ inputs: 'x' })).ok).toBe(false);
+    for (const t of ['yesterday', '2023-07-17', '']) expect([t, lenient(runEvent({ eventTime: t })).ok]).toEqual([t, false]);
+  });
+
+  it('maps a non-UUID run id (and a parent run id) to a stable UUID v5, keeps the originals, reads an eventTime without offset as UTC', () => {
+    const e = runEvent({ eventTime: '2022-03-01T10:00:00.123', run: { runId: 'scheduled__2022-03-01T00:00:00+00:00', facets: { parent: { ...BASE, run: { runId: 'dag_run_1' }, job: { namespace: 'airflow', name: 'dag' } } } } });
+    const r = lenient(e);
+    if (!r.ok) throw new Error(JSON.stringify(r.errors));
+    const n = normalizeOpenLineageEvent(e, r.warnings);
+    expect(n.changed).toBe(true);
+    expect(n.event['eventTime']).toBe('2022-03-01T10:00:00.123Z');
+    const run = n.event['run'] as Json;
+    expect(run['runId']).toBe(uuidV5('scheduled__2022-03-01T00:00:00+00:00'));
+    expect(run['runId']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(run['facets'].parent.run.runId).toBe(uuidV5('dag_run_1'));
+    expect(run['facets'][ORIGINAL_IDS_FACET]).toMatchObject({ runId: 'scheduled__2022-03-01T00:00:00+00:00', parentRunId: 'dag_run_1' });
+    expect(r.warnings.map((w) => w.kind)).toEqual(expect.arrayContaining(['format:uuid', 'format:date-time', 'runId:mapped', 'eventTime:utc']));
+    // the normalized event is strictly valid but for its facets' own formats, and the mapping is stable
+    expect(validateOpenLineageEvent(n.event).ok).toBe(true);
+    expect(uuidV5('dag_run_1')).toBe(uuidV5('dag_run_1'));
+    // RFC 9562's own v5 example: the DNS namespace and "www.example.com"
+    expect(uuidV5('www.example.com', '6ba7b810-9dad-11d1-80b4-00c04fd430c8')).toBe('2ed6657d-e927-568b-95e1-2665a8aea6a2');
+    expect(e['run'].runId).toBe('scheduled__2022-03-01T00:00:00+00:00'); // the input is not changed
   });
 });

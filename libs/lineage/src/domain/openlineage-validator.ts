@@ -14,7 +14,7 @@
  * {@link ALL_ERRORS_NODE_LIMIT} JSON values are reported with their first error only, so a huge,
  * thoroughly broken event cannot make millions of error objects.
  */
-import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import Ajv, { type ErrorObject, type SchemaObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { fastFormats, fullFormats } from 'ajv-formats/dist/formats';
 import { OPENLINEAGE_EVENT_REFS, OPENLINEAGE_EVENT_TYPES, openLineageSchema } from './openlineage-schema';
@@ -260,7 +260,17 @@ export interface OpenLineageSchemaError {
   message: string;
   keyword: string;
 }
-export type OpenLineageValidation = { ok: true; kind: OpenLineageKind } | { ok: false; kind?: OpenLineageKind; errors: OpenLineageSchemaError[] };
+/**
+ * A deviation the lenient mode accepts: a `format` that does not hold (the JSON Schema 2020-12
+ * spec makes formats annotations, and Marquez accepts them) or a missing `schemaURL` (pre-2.0
+ * clients). `kind`: `format:uri`, `format:uuid`, `format:date-time`, `schemaURL:missing`.
+ */
+export interface OpenLineageWarning {
+  kind: string;
+  path: string;
+  message: string;
+}
+export type OpenLineageValidation = { ok: true; kind: OpenLineageKind; warnings: OpenLineageWarning[] } | { ok: false; kind?: OpenLineageKind; errors: OpenLineageSchemaError[] };
 
 /** The most errors returned for one event (the last one says how many more there were). */
 export const MAX_ERRORS = 50;
@@ -282,8 +292,14 @@ const fastUri = predicate(fastFormats.uri);
 /** RFC 3339 time-offset: Z or ±hh:mm (ajv-formats also takes ±hhmm and ±hh). */
 const RFC3339_OFFSET = /(?:[Zz]|[+-]\d\d:\d\d)$/;
 
-function makeAjv(allErrors: boolean): Ajv {
+function makeAjv(allErrors: boolean, lenient: boolean): Ajv {
   const ajv = new Ajv({ allErrors, discriminator: true, strict: true, strictRequired: false, strictTypes: true, code: { optimize: true } });
+  if (lenient) {
+    // formats are annotations: any string passes (the strict validators say which do not hold)
+    for (const f of ['uuid', 'date-time', 'uri']) ajv.addFormat(f, { type: 'string', validate: () => true });
+    ajv.addSchema(withoutRequired(openLineageSchema, 'schemaURL'));
+    return ajv;
+  }
   addFormats(ajv, { mode: 'full', formats: ['uuid'] });
   ajv.addFormat('date-time', { type: 'string', validate: (s: string) => RFC3339_OFFSET.test(s) && fullDateTime(s) });
   ajv.addFormat('uri', { type: 'string', validate: (s: string) => (s.length <= FULL_URI_MAX_LENGTH ? fullUri(s) : fastUri(s)) });
@@ -291,9 +307,17 @@ function makeAjv(allErrors: boolean): Ajv {
   return ajv;
 }
 
+/** A copy of the schema where no definition requires `property` (the event-level `schemaURL`). */
+function withoutRequired(schema: SchemaObject, property: string): SchemaObject {
+  const defs = schema['definitions'] as Record<string, SchemaObject>;
+  const copy: Record<string, SchemaObject> = {};
+  for (const [k, d] of Object.entries(defs)) copy[k] = Array.isArray(d['required']) && d['required'].includes(property) ? { ...d, required: (d['required'] as string[]).filter((r) => r !== property) } : d;
+  return { ...schema, definitions: copy };
+}
+
 type Validators = Record<OpenLineageKind | 'BaseEvent', ValidateFunction>;
-function compile(allErrors: boolean): Validators {
-  const ajv = makeAjv(allErrors);
+function compile(allErrors: boolean, lenient = false): Validators {
+  const ajv = makeAjv(allErrors, lenient);
   const get = (ref: string): ValidateFunction => {
     const v = ajv.getSchema(ref);
     if (!v) throw new Error(`OpenLineage schema: ${ref} not found`);
@@ -310,6 +334,9 @@ function compile(allErrors: boolean): Validators {
 const firstError = compile(false);
 /** every error, for events of at most ALL_ERRORS_NODE_LIMIT values */
 const allErrors = compile(true);
+/** lenient (formats as annotations, schemaURL optional): first error, and every error */
+const lenientFirst = compile(false, true);
+const lenientAll = compile(true, true);
 
 const has = (o: Record<string, unknown>, key: string) => Object.prototype.hasOwnProperty.call(o, key) && o[key] !== undefined;
 
@@ -400,8 +427,13 @@ function run(validators: Validators, which: OpenLineageKind | 'BaseEvent', event
 /**
  * Validates one OpenLineage event (already parsed JSON). Never throws: input that is not an
  * object, has no kind, or is nested too deeply for the validator's stack is reported as errors.
+ * Strict (the default here, `WEIR_OPENLINEAGE_STRICT=true` in the service): every `format` and
+ * `schemaURL` is required to hold. Lenient (`{ strict: false }`): an event that is structurally
+ * valid (required properties, types, facet shapes) is accepted, and what only a format or the
+ * missing `schemaURL` objected to comes back as `warnings`.
  */
-export function validateOpenLineageEvent(event: unknown): OpenLineageValidation {
+export function validateOpenLineageEvent(event: unknown, opts: { strict?: boolean } = {}): OpenLineageValidation {
+  const strict = opts.strict !== false;
   if (event === null || typeof event !== 'object' || Array.isArray(event)) {
     return { ok: false, errors: [{ path: '', keyword: 'type', message: 'must be an object (an OpenLineage RunEvent, DatasetEvent or JobEvent)' }] };
   }
@@ -414,12 +446,40 @@ export function validateOpenLineageEvent(event: unknown): OpenLineageValidation 
       return { ok: false, errors: errors.slice(0, MAX_ERRORS) };
     }
     const first = run(firstError, kind, event);
-    if (!first) return { ok: true, kind };
-    const raw = countValuesUpTo(event, ALL_ERRORS_NODE_LIMIT) > ALL_ERRORS_NODE_LIMIT ? first : run(allErrors, kind, event);
+    if (!first) return { ok: true, kind, warnings: [] };
+    const huge = countValuesUpTo(event, ALL_ERRORS_NODE_LIMIT) > ALL_ERRORS_NODE_LIMIT;
+    if (!strict && !run(lenientFirst, kind, event)) {
+      // structurally valid: what the strict schema objects to is formats and schemaURL only; but
+      // eventTime orders everything: it must be a date-time (one without offset is read as UTC)
+      const time = (event as Record<string, unknown>)['eventTime'];
+      if (typeof time === 'string' && !(RFC3339_OFFSET.test(time) && fullDateTime(time)) && !fullDateTime(`${time}Z`)) {
+        return { ok: false, kind, errors: [{ path: '/eventTime', keyword: 'format', message: 'must be an RFC 3339 date-time (one without an offset is read as UTC)' }] };
+      }
+      return { ok: true, kind, warnings: toWarnings(huge ? first : run(allErrors, kind, event)) };
+    }
+    const raw = strict ? (huge ? first : run(allErrors, kind, event)) : huge ? run(lenientFirst, kind, event) : run(lenientAll, kind, event);
     const errors = toSchemaErrors(raw, kind);
     return { ok: false, kind, errors: errors.length ? errors : [{ path: '', keyword: 'schema', message: `is not a valid ${kind}` }] };
   } catch (e) {
     if (e instanceof RangeError) return { ok: false, kind, errors: [{ path: '', keyword: 'depth', message: 'is nested too deeply to validate' }] };
     throw e;
   }
+}
+
+function toWarnings(raw: ErrorObject[] | null): OpenLineageWarning[] {
+  const out: OpenLineageWarning[] = [];
+  const seen = new Set<string>();
+  for (const e of raw ?? []) {
+    const w =
+      e.keyword === 'format'
+        ? { kind: `format:${String((e.params as { format?: string }).format)}`, path: e.instancePath, message: e.message ?? 'format does not hold' }
+        : e.keyword === 'required'
+          ? { kind: 'schemaURL:missing', path: `${e.instancePath}/${escapePointer(String((e.params as { missingProperty?: string }).missingProperty))}`, message: 'is missing (pre-2.0 client?)' }
+          : undefined;
+    if (!w || seen.has(`${w.kind}\u0000${w.path}`)) continue;
+    seen.add(`${w.kind}\u0000${w.path}`);
+    out.push(w);
+    if (out.length >= MAX_ERRORS) break;
+  }
+  return out;
 }

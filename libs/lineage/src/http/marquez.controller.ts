@@ -81,6 +81,11 @@ export class EventsQueryDto extends PageQueryDto {
   @IsOptional()
   @IsIn(['desc', 'asc'])
   sortDirection?: 'desc' | 'asc';
+
+  @ApiPropertyOptional({ enum: ['true', 'false'], description: 'true: only the events accepted with warnings (formats, a missing schemaURL, mapped run ids)' })
+  @IsOptional()
+  @IsIn(['true', 'false'])
+  withWarnings?: 'true' | 'false';
 }
 
 /**
@@ -100,12 +105,12 @@ export class MarquezController {
   @HttpCode(201)
   @ApiOperation({
     summary: 'Receive an OpenLineage RunEvent, DatasetEvent or JobEvent (spec 2-0-2)',
-    description: 'Validated against Weir\'s schema of the spec; 400 LINEAGE.INVALID_EVENT lists the schema errors (`errors[]`: path, message, keyword). Events up to WEIR_OPENLINEAGE_MAX_BYTES (default 32 MiB), 413 above.',
+    description: 'Validated against Weir\'s schema of the spec; 400 LINEAGE.INVALID_EVENT lists the schema errors (`errors[]`: path, message, keyword). A structurally valid event whose formats do not hold (a bare `dataSource.uri` like "file", a producer that is not a URI, a run id that is not a UUID, a time without offset) or that lacks schemaURL is accepted with `warnings` (unless WEIR_OPENLINEAGE_STRICT=true); a run id that is not a UUID is mapped to its UUID v5, the original kept in run.facets.weir_originalRunIds. Events up to WEIR_OPENLINEAGE_MAX_BYTES (default 32 MiB), 413 above.',
   })
   @ApiBody({ schema: { type: 'object', example: { eventType: 'COMPLETE', eventTime: '2026-11-21T10:00:00Z', producer: 'https://example.com/producer', schemaURL: 'https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent', run: { runId: '0191e7a4-0000-7000-8000-000000000001' }, job: { namespace: 'demo', name: 'load_orders' }, inputs: [{ namespace: 'file', name: '/data/orders.csv' }], outputs: [{ namespace: 'demo', name: 'raw.orders' }] } } })
-  async receive(@Body() body: unknown, @Req() req: { rawBody?: Buffer }): Promise<{ accepted: true; kind: string }> {
+  async receive(@Body() body: unknown, @Req() req: { rawBody?: Buffer }): Promise<{ accepted: true; kind: string; warnings?: unknown[] }> {
     const r = await this.openLineage.ingest(body, req.rawBody?.toString('utf8'));
-    return { accepted: true, kind: r.kind };
+    return { accepted: true, kind: r.kind, ...(r.warnings ? { warnings: r.warnings } : {}) };
   }
 
   @Post('lineage/batch')
@@ -136,9 +141,11 @@ export class MarquezController {
   }
 
   @Get('events/lineage')
-  @ApiOperation({ summary: 'The raw OpenLineage events received and emitted, by eventTime (Marquez shape: { events, totalCount })' })
+  @ApiOperation({
+    summary: 'The raw OpenLineage events received and emitted, by eventTime (Marquez shape: { events, totalCount }; plus warnings: [{ event: index in events, warnings }] for events accepted with warnings)',
+  })
   events(@Query() q: EventsQueryDto) {
-    return this.query.events({ before: q.before, after: q.after, sortDirection: q.sortDirection ?? 'desc', limit: q.limit ?? 100, offset: q.offset ?? 0 });
+    return this.query.events({ before: q.before, after: q.after, sortDirection: q.sortDirection ?? 'desc', limit: q.limit ?? 100, offset: q.offset ?? 0, withWarnings: q.withWarnings === 'true' });
   }
 
   @Get('namespaces')

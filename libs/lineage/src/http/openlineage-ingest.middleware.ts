@@ -55,7 +55,7 @@ export function openLineageIngestMiddleware(service: OpenLineageService, keys: A
           });
         }
         const r = await service.ingest(req.body, req.rawBody!.toString('utf8'));
-        const body = JSON.stringify({ accepted: true, kind: r.kind });
+        const body = JSON.stringify({ accepted: true, kind: r.kind, ...(r.warnings ? { warnings: r.warnings } : {}) });
         res.writeHead(201, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
         res.end(body);
       })

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { rowsOf, type Queryable } from '@weir/platform';
-import type { OpenLineageKind } from '../domain/openlineage-validator';
+import type { OpenLineageKind, OpenLineageWarning } from '../domain/openlineage-validator';
 
  
 type Json = Record<string, any>;
@@ -12,6 +12,8 @@ export interface StoreItem {
   event: Json;
   /** The event's JSON text as received, when there is one (stored as is). */
   raw?: string;
+  /** What a leniently accepted event deviated in (stored with it). */
+  warnings?: OpenLineageWarning[];
 }
 
 const key = (ns: string, name: string) => `${ns}\u0000${name}`;
@@ -116,13 +118,18 @@ export class LineageStore {
   storeEventsSql(items: StoreItem[]): { sql: string; params: unknown[] } {
     // the events travel as one JSON text (no array-literal escaping), their columns are read from it
     return {
-      sql: `INSERT INTO lineage.events (kind, event_type, event_time, run_id, job_namespace, job_name, producer, payload)
+      sql: `INSERT INTO lineage.events (kind, event_type, event_time, run_id, job_namespace, job_name, producer, payload, warnings)
             SELECT k.kind, x.e->>'eventType', (x.e->>'eventTime')::timestamptz, CASE WHEN k.kind = 'RunEvent' THEN (x.e->'run'->>'runId')::uuid END,
-                   x.e->'job'->>'namespace', x.e->'job'->>'name', x.e->>'producer', x.e
+                   x.e->'job'->>'namespace', x.e->'job'->>'name', x.e->>'producer', x.e, w.w
               FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS x(e, n) JOIN unnest($1::varchar[]) WITH ORDINALITY AS k(kind, n) USING (n)
+                   LEFT JOIN jsonb_array_elements($3::jsonb) WITH ORDINALITY AS w(w, wn) ON w.wn = x.n AND jsonb_typeof(w.w) = 'array'
              ORDER BY n
             RETURNING id`,
-      params: [items.map((i) => i.kind), `[${items.map((i) => i.raw ?? JSON.stringify(i.event)).join(',')}]`],
+      params: [
+        items.map((i) => i.kind),
+        `[${items.map((i) => i.raw ?? JSON.stringify(i.event)).join(',')}]`,
+        items.some((i) => i.warnings?.length) ? JSON.stringify(items.map((i) => (i.warnings?.length ? i.warnings : null))) : '[]',
+      ],
     };
   }
 

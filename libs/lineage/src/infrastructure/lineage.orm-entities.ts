@@ -288,6 +288,10 @@ export class LineageEventOrmEntity {
   @Column({ type: 'jsonb' })
   payload: unknown;
 
+  /** Deviations of a leniently accepted event (formats, a missing schemaURL, run ids mapped to UUIDs); null when none. */
+  @Column({ type: 'jsonb', nullable: true })
+  warnings: unknown;
+
   @Column({ name: 'received_at', type: 'timestamptz', default: () => 'now()' })
   receivedAt: Date;
 }
