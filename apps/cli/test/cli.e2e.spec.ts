@@ -3,7 +3,9 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { createTestDatabase, TestDatabase } from '@weir/platform/testing';
-import { hashApiKey } from '@weir/platform';
+import { hashApiKey, loadConfig, PlatformModule } from '@weir/platform';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '../../..');
@@ -36,6 +38,37 @@ describe('weir CLI (real process, real PostgreSQL)', () => {
     expect(first.stderr).toMatch(/applied \d+ migration\(s\):\n  PlatformApiKeys1763750000000/);
     const second = await weir(['migrate'], { DATABASE_URL: db.url });
     expect(second.stderr).toContain('database schema is up to date');
+  }, 60_000);
+
+  it('migrate --revert refuses while a Weir process uses the database (naming the migration and the process); --force goes on; alone it reverts', async () => {
+    const config = loadConfig({ DATABASE_URL: db.url, WEIR_LOG_LEVEL: 'silent', WEIR_ROLES: 'api' });
+    @Module({ imports: [PlatformModule.forRoot({ config, databaseUrl: db.url, warehouseUrl: db.url })] })
+    class RunningWeir {}
+    const running = await NestFactory.createApplicationContext(RunningWeir, { logger: false });
+    await running.init();
+    const c = new Client({ connectionString: db.url });
+    await c.connect();
+    const last = async () => (await c.query(`SELECT name FROM migrations ORDER BY id DESC LIMIT 1`)).rows[0].name as string;
+    try {
+      const before = await last();
+      const refused = await weir(['migrate', '--revert'], { DATABASE_URL: db.url });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain(`refusing to revert ${before}`);
+      expect(refused.stderr).toMatch(/weir:api:\S+:\d+/);
+      expect(await last()).toBe(before);
+      const forced = await weir(['migrate', '--revert', '--force'], { DATABASE_URL: db.url });
+      expect(forced.code).toBe(0);
+      expect(forced.stderr).toContain(`reverted ${before}`);
+      expect(await last()).not.toBe(before);
+    } finally {
+      await running.close();
+    }
+    // no Weir process left: it reverts without --force (not a terminal: no question)
+    const now = await last();
+    const alone = await weir(['migrate', '--revert'], { DATABASE_URL: db.url });
+    expect([alone.code, alone.stderr.trim()]).toEqual([0, `reverted ${now}`]);
+    await c.end();
+    expect((await weir(['migrate'], { DATABASE_URL: db.url })).code).toBe(0);
   }, 60_000);
 
   it('keys create prints the secret once on stdout and stores only its hash; keys list never shows it', async () => {

@@ -20,6 +20,7 @@ import { HealthController } from './health/health.controller';
 import { loggerParams } from './observability/logging';
 import { Outbox } from './outbox/outbox';
 import { Retention } from './retention/retention';
+import { PresenceLock } from './database/presence';
 
 /** What the process resolved at boot and hands to the kernel. */
 export interface PlatformModuleOptions {
@@ -53,6 +54,8 @@ export class PlatformModule implements OnApplicationShutdown {
       controllers: [HealthController, MetricsController, ApiKeysController],
       providers: [
         { provide: WEIR_CONFIG, useValue: opts.config },
+        { provide: 'WEIR_DATABASE_URL', useValue: opts.databaseUrl },
+        PresenceLock,
         { provide: Warehouse, useFactory: () => new Warehouse(opts.warehouseUrl) },
         {
           provide: API_KEY_STORE,
