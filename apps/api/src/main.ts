@@ -58,6 +58,11 @@ async function main(): Promise<void> {
   }
 
   if (config.roles.has('api')) {
+    const server = app.getHttpServer() as import('node:http').Server;
+    // idle keep-alive connections outlive the client's and the load balancer's (never Node's 5 s,
+    // which a client busy for a few seconds races into "other side closed"); headers time out after
+    server.keepAliveTimeout = config.httpKeepAliveMs;
+    server.headersTimeout = config.httpKeepAliveMs + 1000;
     await app.listen(config.port, config.host);
     log.log(`Weir API listening on http://localhost:${config.port} (docs: /docs, health: /health) database ${redactUrl(db.url)}`);
   } else {

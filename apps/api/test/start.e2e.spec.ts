@@ -1,10 +1,12 @@
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { freePort } from '@weir/platform';
 
 const root = path.resolve(__dirname, '../../..');
+const execFileAsync = promisify(execFile);
 
 interface Started {
   child: ChildProcess;
@@ -80,8 +82,15 @@ describe('npm start with no DATABASE_URL (embedded PostgreSQL)', () => {
       // the CLI on the same data directory connects to the running embedded server (never restarts it)
       const cliEnv: Record<string, string | undefined> = { ...process.env, ...env };
       delete cliEnv['DATABASE_URL'];
-      const cli = execFileSync(process.execPath, ['apps/cli/bin/weir.js', 'keys', 'list'], { cwd: root, env: cliEnv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      // (run asynchronously: a synchronous call froze this process's event loop past the server's
+      // keep-alive timeout, and the next fetch reused the connection the server had just closed:
+      // "SocketError: other side closed". The server now keeps idle connections 65 s.)
+      const cli = (await execFileAsync(process.execPath, ['apps/cli/bin/weir.js', 'keys', 'list'], { cwd: root, env: cliEnv, encoding: 'utf8' })).stdout;
       expect(cli).toMatch(/admin\s+weir_\S+…\s+active\s+bootstrap-admin/);
+      expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+      // the server keeps an idle connection open past Node's 5 s default: a client busy for 6 s reuses it safely
+      await fetch(`http://127.0.0.1:${port}/health`);
+      execFileSync('sleep', ['6']);
       expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
 
       first.child.kill('SIGTERM');

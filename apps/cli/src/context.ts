@@ -1,14 +1,14 @@
-import { INestApplicationContext, LogLevel as NestLogLevel, Module } from '@nestjs/common';
+import { INestApplicationContext, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { loadConfigOrExit, PlatformModule, resolveDatabase, runMigrations, WeirRole } from '@weir/platform';
-import { say } from './output';
+import { say, StderrLogger } from './output';
 
 /**
  * Runs `fn` inside a NestJS application context of the kernel plus `modules`, on DATABASE_URL or
  * the embedded PostgreSQL (migrated when WEIR_MIGRATE=auto), then closes everything.
  */
 export async function withContext<T>(
-  opts: { modules?: unknown[]; roles?: WeirRole[]; logger?: NestLogLevel[] | false },
+  opts: { modules?: unknown[]; roles?: WeirRole[] },
   fn: (ctx: INestApplicationContext) => Promise<T>,
 ): Promise<T> {
   const base = loadConfigOrExit();
@@ -18,7 +18,8 @@ export async function withContext<T>(
     if (config.migrate === 'auto') await runMigrations(db.url);
     @Module({ imports: [PlatformModule.forRoot({ config, databaseUrl: db.url, warehouseUrl: db.warehouseUrl }), ...((opts.modules ?? []) as never[])] })
     class CliModule {}
-    const ctx = await NestFactory.createApplicationContext(CliModule, { logger: opts.logger ?? false });
+    // logs on stderr (warn and above; --verbose for more): stdout carries the result alone
+    const ctx = await NestFactory.createApplicationContext(CliModule, { logger: new StderrLogger() });
     await ctx.init();
     try {
       return await fn(ctx);

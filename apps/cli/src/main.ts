@@ -7,6 +7,7 @@ import { ingestCommands } from './commands/ingest.command';
 import { modelingCommands } from './commands/modeling.command';
 import { lineageCommands } from './commands/lineage.command';
 import { retentionCommands } from './commands/retention.command';
+import { setVerbose } from './output';
 
 /** Builds the `weir` program (exported for tests). */
 export function buildProgram(): Command {
@@ -14,6 +15,8 @@ export function buildProgram(): Command {
     .description('Weir: ingest, model, check and trace data on PostgreSQL')
     .version('0.1.0')
     .showHelpAfterError()
+    .option('-v, --verbose', 'log progress (info) on stderr too; default: warnings and errors only')
+    .hook('preAction', (cmd) => setVerbose(!!cmd.opts()['verbose']))
     .addHelpText(
       'after',
       '\nConfiguration comes from the environment (DATABASE_URL, WEIR_DATA_DIR, ...); see README.md.\n' +

@@ -83,6 +83,7 @@ describe('weir CLI (real process, real PostgreSQL)', () => {
     await c.end();
     expect(rows).toEqual([{ role: 'editor', key_hash: hashApiKey(key) }]);
     const list = await weir(['keys', 'list'], { DATABASE_URL: db.url });
+    expect(JSON.parse((await weir(['keys', 'list', '--json'], { DATABASE_URL: db.url })).stdout)).toEqual([expect.objectContaining({ role: 'editor', name: 'nightly-load' })]);
     expect(list.stdout).toMatch(/editor\s+weir_\S+…\s+active\s+nightly-load/);
     expect(list.stdout).not.toContain(key);
   }, 60_000);
@@ -142,6 +143,7 @@ describe('weir load / weir runs show', () => {
     const id = /run ([0-9a-f-]{36})/.exec(r.stdout)![1];
     const again = await weir(['load', `${dir}/people.csv`, '--source', 'people_csv'], { DATABASE_URL: db.url });
     expect(again.stderr).toContain(`already loaded by run ${id}`);
+    expect(r.stdout).not.toMatch(/\[Nest\]|LOG/); // results alone on stdout
     const show = await weir(['runs', 'show', id, '--json'], { DATABASE_URL: db.url });
     expect(JSON.parse(show.stdout)).toMatchObject({ id, status: 'succeeded', rowsRead: 3, rowsLoaded: 2, rowsRejected: 1 });
     const missing = await weir(['runs', 'show', '00000000-0000-0000-0000-000000000000'], { DATABASE_URL: db.url });
@@ -182,8 +184,16 @@ describe('weir project import / weir build', () => {
     expect(imp.stdout.trim().split('\n')).toEqual(['seed.raw_people', 'model.people']);
     const b = await weir(['build', '--project', 'tiny'], { DATABASE_URL: db.url });
     expect(b.code).toBe(0);
-    expect(b.stdout).toMatch(/succeeded\s+seed\.raw_people\s+2 rows/);
-    expect(b.stdout).toMatch(/succeeded\s+model\.people\s+2 rows/);
+    // stdout: the result alone, no log line, no colour (not a terminal)
+    expect(b.stdout.trim().split('\n')).toEqual([expect.stringMatching(/^succeeded\s+seed\.raw_people\s+2 rows$/), expect.stringMatching(/^succeeded\s+model\.people\s+2 rows$/)]);
+    expect(b.stdout + b.stderr).not.toMatch(/\u001b\[/);
+    expect(b.stderr).not.toMatch(/\bLOG\b/);
+    const json = await weir(['build', '--project', 'tiny', '--json'], { DATABASE_URL: db.url });
+    expect(JSON.parse(json.stdout)).toMatchObject({ status: 'succeeded', steps: [{ node: 'seed.raw_people', rowsAffected: 2 }, { node: 'model.people', rowsAffected: 2 }] });
+    // --verbose: the progress logs, on stderr only
+    const verbose = await weir(['build', '--project', 'tiny', '--verbose', '--json'], { DATABASE_URL: db.url });
+    expect(JSON.parse(verbose.stdout)).toMatchObject({ status: 'succeeded' });
+    expect(verbose.stderr).toMatch(/LOG \[modeling\] build [0-9a-f-]{36}: succeeded/);
     const c = new Client({ connectionString: db.url });
     await c.connect();
     expect((await c.query('SELECT name FROM analytics.people ORDER BY id')).rows).toEqual([{ name: 'ANN' }, { name: 'BOB' }]);

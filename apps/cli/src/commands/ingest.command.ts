@@ -3,17 +3,17 @@ import * as path from 'node:path';
 import { Command } from 'commander';
 import { CatalogModule } from '@weir/catalog';
 import { IngestionModule, RunsService, RunView } from '@weir/ingestion';
-import { say } from '../output';
+import { emit, say } from '../output';
 import { withContext } from '../context';
 
 function withIngestion<T>(worker: boolean, fn: (runs: RunsService) => Promise<T>): Promise<T> {
   return withContext(
-    { modules: [CatalogModule, IngestionModule], roles: worker ? ['worker'] : [], logger: worker ? ['error', 'warn', 'log'] : ['error', 'warn'] },
+    { modules: [CatalogModule, IngestionModule], roles: worker ? ['worker'] : [] },
     (ctx) => fn(ctx.get(RunsService)),
   );
 }
 
-export function printRun(r: RunView): void {
+export function formatRun(r: RunView): string {
   const lines = [
     `run ${r.id}  ${r.status.toUpperCase()}  (${r.trigger}, source ${r.sourceId})`,
     `  input      ${r.input.path ?? r.input.originalName ?? (r.input.replayOf ? `dead letters of ${r.input.replayOf}` : '-')}${r.input.bytes ? `, ${r.input.bytes} bytes` : ''}`,
@@ -23,7 +23,7 @@ export function printRun(r: RunView): void {
   if (r.columnsDiscarded) lines.push(`  discarded  ${JSON.stringify(r.columnsDiscarded)}`);
   if (r.watermarkAfter) lines.push(`  watermark  ${r.watermarkBefore ?? '-'} -> ${r.watermarkAfter}`);
   if (r.error) lines.push(`  error      ${r.error.code}: ${r.error.message}`);
-  process.stdout.write(lines.join('\n') + '\n');
+  return lines.join('\n') + '\n';
 }
 
 export function ingestCommands(program: Command): void {
@@ -42,8 +42,7 @@ export function ingestCommands(program: Command): void {
         if (!created) say(`this input was already loaded by run ${queued.id} (same idempotency key ${queued.idempotencyKey}); nothing loaded twice`);
         return runs.waitFor(queued.id, 24 * 3600_000);
       });
-      if (opts.json) process.stdout.write(JSON.stringify(run, null, 2) + '\n');
-      else printRun(run);
+      emit(opts.json, run, () => formatRun(run));
       if (run.status !== 'succeeded') process.exitCode = 1;
     });
 
@@ -55,7 +54,6 @@ export function ingestCommands(program: Command): void {
     .description('show a run: status, row accounting, timing, error')
     .action(async (id: string, opts: { json?: boolean }) => {
       const run = await withIngestion(false, (runs) => runs.get(id));
-      if (opts.json) process.stdout.write(JSON.stringify(run, null, 2) + '\n');
-      else printRun(run);
+      emit(opts.json, run, () => formatRun(run));
     });
 }

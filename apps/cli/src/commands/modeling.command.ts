@@ -5,7 +5,7 @@ import { QualityModule } from '@weir/quality';
 import { IngestionModule } from '@weir/ingestion';
 import { ModelingModule, ModelingService } from '@weir/modeling';
 import { withContext } from '../context';
-import { say } from '../output';
+import { emit, say } from '../output';
 
 const modules = [CatalogModule, QualityModule, IngestionModule, ModelingModule];
 
@@ -15,11 +15,12 @@ export function modelingCommands(program: Command): void {
     .command('import')
     .argument('<dir>', 'a directory in dbt layout (dbt_project.yml, models/, seeds/)')
     .option('--schema <schema>', "models' default warehouse schema", 'analytics')
+    .option('--json', 'print the project (nodes, build order) as JSON')
     .description('register (or refresh) a project from a local directory; it must compile')
-    .action(async (dir: string, opts: { schema: string }) => {
+    .action(async (dir: string, opts: { schema: string; json?: boolean }) => {
       const p = await withContext({ modules }, (ctx) => ctx.get(ModelingService).register(path.resolve(dir), { modelSchema: opts.schema, trusted: true }));
       say(`project ${p.name}: ${p.nodes.length} nodes (${p.nodes.filter((n) => n.kind === 'model').length} models, ${p.nodes.filter((n) => n.kind === 'seed').length} seeds)`);
-      process.stdout.write(p.order.join('\n') + '\n');
+      emit(opts.json, p, () => p.order.join('\n') + '\n');
     });
   program
     .command('build')
@@ -27,14 +28,15 @@ export function modelingCommands(program: Command): void {
     .option('--select <selector>', 'dbt selection (name, +name, name+, tag:x)')
     .option('--full-refresh', 'rebuild incremental models from scratch')
     .option('--take-over', 'replace relations recorded for another project or for ingestion (recorded in the catalog)')
+    .option('--json', 'print the build (steps, rows, errors) as JSON')
     .description('build a selection of a project in this process; exit 1 when a step fails')
-    .action(async (opts: { project: string; select?: string; fullRefresh?: boolean; takeOver?: boolean }) => {
-      const b = await withContext({ modules, roles: ['worker'], logger: ['error', 'warn', 'log'] }, async (ctx) => {
+    .action(async (opts: { project: string; select?: string; fullRefresh?: boolean; takeOver?: boolean; json?: boolean }) => {
+      const b = await withContext({ modules, roles: ['worker'] }, async (ctx) => {
         const svc = ctx.get(ModelingService);
         const started = await svc.build(opts.project, opts.select, { fullRefresh: opts.fullRefresh, takeOver: opts.takeOver });
         return svc.waitForBuild(started.id, 24 * 3600_000);
       });
-      for (const s of b.steps) process.stdout.write(`${s.status.padEnd(9)} ${s.node}${s.rowsAffected !== null ? `  ${s.rowsAffected} rows` : ''}${s.error ? `  ${s.error}` : ''}\n`);
+      emit(opts.json, b, () => b.steps.map((s) => `${s.status.padEnd(9)} ${s.node}${s.rowsAffected !== null ? `  ${s.rowsAffected} rows` : ''}${s.error ? `  ${s.errorCode ? `${s.errorCode}: ` : ''}${s.error}` : ''}\n`).join(''));
       say(`build ${b.id}: ${b.status}`);
       if (b.status !== 'succeeded') process.exitCode = 1;
     });

@@ -2,14 +2,15 @@ import { Command } from 'commander';
 import { Retention } from '@weir/platform';
 import { LineageModule } from '@weir/lineage';
 import { withContext } from '../context';
-import { say } from '../output';
+import { emit, say } from '../output';
 
 /** `weir retention`: applies the retention policies now (workers also do it every hour). */
 export function retentionCommands(program: Command): void {
   program
     .command('retention')
     .description('delete what is kept only for a while (WEIR_OUTBOX_RETENTION_DAYS, WEIR_LINEAGE_EVENTS_RETENTION_DAYS) now; workers do it hourly')
-    .action(async () => {
+    .option('--json', 'print the rows deleted per policy as JSON')
+    .action(async (opts: { json?: boolean }) => {
       const deleted = await withContext({ modules: [LineageModule] }, async (ctx) => {
         const r = ctx.get(Retention);
         const policies = r.list();
@@ -17,6 +18,6 @@ export function retentionCommands(program: Command): void {
         for (const p of policies) say(`${p.name}: deletes ${p.describe}`);
         return r.sweep();
       });
-      for (const [name, n] of Object.entries(deleted)) process.stdout.write(`${name}: ${n} rows deleted\n`);
+      emit(opts.json, deleted, () => Object.entries(deleted).map(([name, n]) => `${name}: ${n} rows deleted\n`).join(''));
     });
 }

@@ -26,6 +26,12 @@ export interface WeirConfig {
   outboxRetentionDays: number;
   /** A running run or build without a heartbeat for this long is taken as interrupted (WEIR_RUN_STALE_SECONDS, default 60). */
   runStaleMs: number;
+  /**
+   * How long an idle HTTP keep-alive connection is kept open (WEIR_HTTP_KEEPALIVE_SECONDS, default
+   * 65: above the 60 s idle timeout of common load balancers, and far above Node's 5 s, which a
+   * client whose event loop is busy for a few seconds can race into a reset connection).
+   */
+  httpKeepAliveMs: number;
 }
 
 /** Thrown when an environment variable has a bad value; the message names the variable. */
@@ -127,6 +133,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     embeddedPgPort: parsePort(env, 'WEIR_PG_PORT', 5433),
     outboxRetentionDays: parseRetentionDays(env, 'WEIR_OUTBOX_RETENTION_DAYS', 7),
     runStaleMs: parseSeconds(env, 'WEIR_RUN_STALE_SECONDS', 60) * 1000,
+    httpKeepAliveMs: parseSeconds(env, 'WEIR_HTTP_KEEPALIVE_SECONDS', 65) * 1000,
   };
 }
 
