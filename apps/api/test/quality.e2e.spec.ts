@@ -35,10 +35,14 @@ describe('quality e2e: suites, runs with evidence, metrics, GX import/export, th
     const bad = await t.http
       .post('/api/quality/suites')
       .set(admin)
-      .send({ name: 'x', dataset: 'orders', expectations: [{ type: 'expect_column_values_to_not_be_null', kwargs: { column: 'nope' } }, { type: 'expect_magic', kwargs: {} }] })
+      .send({ name: 'x', dataset: 'orders', expectations: [{ type: 'expect_column_values_to_not_be_null', kwargs: { column: 'nope' } }, { type: 'expect_column_values_to_be_in_set', kwargs: { column: 'status' } }] })
       .expect(400);
     expect(bad.body).toMatchObject({ code: 'QUALITY.INVALID_SUITE' });
     expect(bad.body.errors).toHaveLength(2);
+    // an unknown type is refused with the supported ones
+    const unknown = await t.http.post('/api/quality/suites').set(admin).send({ name: 'x', dataset: 'orders', expectations: [{ type: 'expect_magic', kwargs: {} }] }).expect(400);
+    expect(unknown.body).toMatchObject({ code: 'QUALITY.UNKNOWN_EXPECTATION_TYPE', unknown: ['expect_magic'], supported: expect.arrayContaining(['expect_column_values_to_be_unique', 'freshness']) });
+    expect(unknown.body.detail).toContain('supported: expect_column_values_to_not_be_null');
 
     const suite = await t.http
       .post('/api/quality/suites')
@@ -92,6 +96,32 @@ describe('quality e2e: suites, runs with evidence, metrics, GX import/export, th
     const out = (await t.http.get(`/api/quality/suites/${imported.id}/gx`).set(admin).expect(200)).body;
     expect(out).toMatchObject({ name: 'gx_suite', expectations: [{ type: 'expect_table_row_count_to_be_between', kwargs: { min_value: 1, max_value: 10 } }] });
     await t.http.delete(`/api/quality/suites/${imported.id}`).set(admin).expect(204);
+  });
+
+  it("exports only GX's own types as expectations, Weir's under meta.weir.expectations; the export imports back unchanged", async () => {
+    const expectations = [
+      { type: 'expect_column_values_to_not_be_null', kwargs: { column: 'id' } },
+      { type: 'freshness', kwargs: { error_after: '1 day' } },
+      { type: 'expect_column_values_to_be_unique', kwargs: { column: 'id' }, severity: 'warn' },
+      { type: 'row_count_change_within', kwargs: { max_change_percent: 50 } },
+    ];
+    const created = (await t.http.post('/api/quality/suites').set(admin).send({ name: 'mixed', dataset: 'orders', expectations }).expect(201)).body;
+    const out = (await t.http.get(`/api/quality/suites/${created.id}/gx`).set(admin).expect(200)).body;
+    expect(out.expectations.map((e: { type: string }) => e.type)).toEqual(['expect_column_values_to_not_be_null', 'expect_column_values_to_be_unique']);
+    expect(out.meta.weir.expectations).toEqual([
+      { index: 1, type: 'freshness', kwargs: { error_after: '1 day' }, meta: { severity: 'error' } },
+      { index: 3, type: 'row_count_change_within', kwargs: { max_change_percent: 50 }, meta: { severity: 'error' } },
+    ]);
+    const back = (await t.http.post('/api/quality/suites/import?dataset=orders&name=mixed_again').set(admin).send(out).expect(201)).body;
+    expect(back.expectations.map((e: { type: string; kwargs: unknown; severity: string }) => [e.type, e.kwargs, e.severity])).toEqual(expectations.map((e) => [e.type, e.kwargs, e.severity ?? 'error']));
+    expect(back.meta?.weir).toBeUndefined();
+    for (const id of [created.id, back.id]) await t.http.delete(`/api/quality/suites/${id}`).set(admin).expect(204);
+
+    const types = (await t.http.get('/api/quality/expectation-types').set(admin).expect(200)).body.items;
+    expect(types.find((x: { type: string }) => x.type === 'freshness')).toMatchObject({ gx: false, kwargs: expect.arrayContaining([expect.objectContaining({ name: 'error_after' })]) });
+    expect(types.find((x: { type: string }) => x.type === 'expect_column_values_to_be_in_set')).toMatchObject({ gx: true, kwargs: expect.arrayContaining([{ name: 'value_set', required: true, description: expect.any(String) }]) });
+    const doc = (await t.http.get('/docs-json').expect(200)).body;
+    expect(doc.components.schemas.ExpectationDto.properties.type.enum).toEqual(expect.arrayContaining(['expect_column_values_to_be_unique', 'custom_sql']));
   });
 
   it('gate: an error-severity failure on staged rows fails the load with QUALITY.GATE_FAILED and leaves the target untouched', async () => {

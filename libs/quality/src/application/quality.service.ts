@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { ConflictError, NotFoundError, Outbox, RUN_EVENTS_TOPIC, RunQuality, RunStateEvent, ValidationError, Warehouse, validateIdentifier } from '@weir/platform';
 import { CATALOG, CatalogPort, DatasetContract, sqlType } from '@weir/catalog';
-import { canonicalType, Expectation, ExpectationResult } from '../domain/expectations';
+import { canonicalType, Expectation, EXPECTATION_KWARGS, EXPECTATION_TYPES, ExpectationResult, isGxType, KwargSpec } from '../domain/expectations';
 import { ColumnInfo, compileSuite } from '../domain/suite-compiler';
 import { runSuite } from '../infrastructure/suite-runner';
 import { SuiteOrmEntity } from '../infrastructure/suite.orm-entity';
@@ -94,6 +94,14 @@ export class QualityService implements QualityGate {
   private async checkSuite(input: SuiteInput): Promise<Expectation[]> {
     const dataset = await this.catalog.getDataset(input.dataset);
     if (!Array.isArray(input.expectations)) throw new ValidationError('QUALITY.INVALID_SUITE', 'expectations must be a list');
+    const unknown = [...new Set(input.expectations.map((e) => String(e?.type)).filter((t) => !canonicalType(t)))];
+    if (unknown.length) {
+      throw new ValidationError(
+        'QUALITY.UNKNOWN_EXPECTATION_TYPE',
+        `Unknown expectation type${unknown.length > 1 ? 's' : ''} ${unknown.map((t) => JSON.stringify(t)).join(', ')}; supported: ${EXPECTATION_TYPES.join(', ')} (GET /api/quality/expectation-types lists their kwargs)`,
+        { unknown, supported: EXPECTATION_TYPES },
+      );
+    }
     const expectations = input.expectations.map((e) => ({
       type: canonicalType(String(e.type)) ?? String(e.type),
       kwargs: e.kwargs ?? {},
@@ -159,10 +167,28 @@ export class QualityService implements QualityGate {
     await this.ds.getRepository(SuiteOrmEntity).delete({ id: e.id });
   }
 
-  /** Imports a GX suite JSON ({name|expectation_suite_name, expectations: [{type|expectation_type, kwargs, meta}]}). */
+  /**
+   * Imports a GX suite JSON ({name|expectation_suite_name, expectations: [{type|expectation_type, kwargs, meta}]});
+   * Weir's own checks exported under `meta.weir.expectations` go back to their places.
+   */
   async importGx(dataset: string, gx: Record<string, unknown>, name?: string): Promise<SuiteView> {
-    const list = gx['expectations'];
-    if (!Array.isArray(list)) throw new ValidationError('QUALITY.INVALID_SUITE', 'A GX suite has an "expectations" list');
+    const gxList = gx['expectations'];
+    if (!Array.isArray(gxList)) throw new ValidationError('QUALITY.INVALID_SUITE', 'A GX suite has an "expectations" list');
+    const meta = (gx['meta'] && typeof gx['meta'] === 'object' ? { ...(gx['meta'] as Record<string, unknown>) } : {}) as Record<string, unknown>;
+    const weir = meta['weir'] && typeof meta['weir'] === 'object' ? { ...(meta['weir'] as Record<string, unknown>) } : undefined;
+    const own = Array.isArray(weir?.['expectations']) ? (weir!['expectations'] as (Record<string, unknown> & { index?: number })[]) : [];
+    const list: Record<string, unknown>[] = [...gxList];
+    for (const o of [...own].sort((a, b) => Number(a.index ?? Infinity) - Number(b.index ?? Infinity))) {
+      const { index, ...x } = o;
+      list.splice(Number.isInteger(index) ? Math.min(Number(index), list.length) : list.length, 0, x);
+    }
+    if (weir) {
+      delete weir['expectations'];
+      delete weir['dataset'];
+      if (Object.keys(weir).length) meta['weir'] = weir;
+      else delete meta['weir'];
+    }
+    gx = { ...gx, meta };
     const suiteName = name ?? (gx['name'] as string) ?? (gx['expectation_suite_name'] as string);
     if (typeof suiteName !== 'string' || suiteName.trim() === '') throw new ValidationError('QUALITY.INVALID_SUITE', 'The suite needs a name (name or expectation_suite_name)');
     const expectations = list.map((x: Record<string, unknown>) => ({
@@ -171,17 +197,27 @@ export class QualityService implements QualityGate {
       meta: x['meta'] as Record<string, unknown> | undefined,
       severity: ((x['meta'] as Record<string, unknown> | undefined)?.['severity'] ?? (x['kwargs'] as Record<string, unknown> | undefined)?.['severity']) as 'warn' | 'error' | undefined,
     }));
-    return this.create({ name: suiteName, dataset, expectations, meta: (gx['meta'] as Record<string, unknown>) ?? null });
+    return this.create({ name: suiteName, dataset, expectations, meta: Object.keys(meta).length ? meta : null });
   }
 
-  /** The suite as GX 1.x suite JSON. */
+  /**
+   * The suite as GX 1.x suite JSON: only GX's own types under `expectations` (real GX refuses
+   * others); Weir's checks (freshness, relationships, …) under `meta.weir.expectations` with their
+   * position, so an import round-trips.
+   */
   async exportGx(id: string): Promise<Record<string, unknown>> {
     const s = await this.entity(id);
+    const all = s.expectations.map((e, index) => ({ index, type: e.type, kwargs: e.kwargs, meta: { ...(e.meta ?? {}), severity: e.severity ?? 'error' } }));
     return {
       name: s.name,
-      expectations: s.expectations.map((e) => ({ type: e.type, kwargs: e.kwargs, meta: { ...(e.meta ?? {}), severity: e.severity ?? 'error' } })),
-      meta: { ...(s.meta ?? {}), weir: { dataset: s.dataset } },
+      expectations: all.filter((e) => isGxType(e.type)).map(({ index: _index, ...e }) => e),
+      meta: { ...(s.meta ?? {}), weir: { dataset: s.dataset, ...(all.some((e) => !isGxType(e.type)) ? { expectations: all.filter((e) => !isGxType(e.type)) } : {}) } },
     };
+  }
+
+  /** Every expectation type Weir runs, with its kwargs and whether GX knows it. */
+  expectationTypes(): { type: string; gx: boolean; kwargs: readonly KwargSpec[] }[] {
+    return EXPECTATION_TYPES.map((type) => ({ type, gx: isGxType(type), kwargs: EXPECTATION_KWARGS[type] }));
   }
 
   /** The SQL the suite compiles to on its dataset (one scan plus grouped queries). */

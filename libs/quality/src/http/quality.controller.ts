@@ -36,6 +36,12 @@ export class QualityController {
     return this.quality.importGx(q.dataset, body, q.name) as Promise<SuiteResponseDto>;
   }
 
+  @Get('expectation-types')
+  @ApiOperation({ summary: "Every expectation type Weir runs, with its kwargs; gx: false for Weir's own (exported under meta.weir.expectations)" })
+  expectationTypes() {
+    return { items: this.quality.expectationTypes() };
+  }
+
   @Get('suites')
   @ApiOkResponse({ type: SuiteListResponseDto })
   async list(@Query() q: ListSuitesQueryDto): Promise<SuiteListResponseDto> {

@@ -1,9 +1,12 @@
+import { EXPECTATION_TYPES } from '../domain/expectations';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsArray, IsIn, IsInt, IsObject, IsOptional, IsString, Length, Max, Min, ValidateNested } from 'class-validator';
 
 export class ExpectationDto {
-  @ApiProperty({ example: 'expect_column_values_to_not_be_null', description: 'GX expectation type' }) @IsString() type: string;
+  @ApiProperty({ example: 'expect_column_values_to_not_be_null', description: 'GX expectation type, or one of Weir\'s own (relationships, freshness, row_count_change_within, custom_sql); kwargs per type: GET /api/quality/expectation-types', enum: EXPECTATION_TYPES })
+  @IsString()
+  type: string;
   @ApiProperty({ example: { column: 'id', mostly: 0.99 }, description: 'GX kwargs (column, value_set, min_value, mostly, row_condition, …)' }) @IsObject() kwargs: Record<string, unknown>;
   @ApiPropertyOptional() @IsOptional() @IsObject() meta?: Record<string, unknown>;
   @ApiPropertyOptional({ enum: ['warn', 'error'], default: 'error' }) @IsOptional() @IsIn(['warn', 'error']) severity?: 'warn' | 'error';
