@@ -3,8 +3,8 @@ import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { Logger, PinoLogger } from 'nestjs-pino';
-import { json, NextFunction, Request, Response, urlencoded } from 'express';
-import { ApiKeysService, DomainError, MetricsService, PlatformModuleOptions } from '@weir/platform';
+import { json, NextFunction, Request, Response } from 'express';
+import { ApiKeysService, DomainError, MetricsService, PlatformModuleOptions, requestId } from '@weir/platform';
 import { AppModule } from './app.module';
 import { lineageConfig, OpenLineageService, openLineageIngestMiddleware } from '@weir/lineage';
 
@@ -42,6 +42,22 @@ export async function createApp(opts: PlatformModuleOptions, extraModules: any[]
   // OpenLineage events carry whole schemas and SQL: their own, larger limit (WEIR_OPENLINEAGE_MAX_BYTES)
   const openLineage = (req: { url?: string; method?: string }) => req.method === 'POST' && /^\/api\/v1\/lineage(\/batch)?\/?(\?|$)/.test(req.url ?? '');
   const olLimit = lineageConfig().maxEventBytes;
+  // the request id first, so every answer carries it, a body refused before the router included
+  app.use((req: Request & { id?: string }, res: Response, next: NextFunction) => {
+    req.id ??= requestId(req, res);
+    next();
+  });
+  // a body that is not JSON on a route that takes JSON: 415 naming the type the route takes
+  // (without it, a form-encoded JSON text became one baffling property name)
+  const rawBody = (req: Request) => streamed(req) || (req.method === 'POST' && /^\/api\/modeling\/projects\/?(\?|$)/.test(req.url ?? ''));
+  app.use((req: Request, _res: Response, next: NextFunction) => {
+    const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+    const type = String(req.headers['content-type'] ?? '');
+    if (['POST', 'PUT', 'PATCH'].includes(req.method) && hasBody && !/\bjson\b/i.test(type) && !rawBody(req)) {
+      return next(new DomainError('PLATFORM.UNSUPPORTED_MEDIA_TYPE', `This route takes application/json, not ${type ? JSON.stringify(type.split(';')[0]) : 'a body without Content-Type'}; send the header Content-Type: application/json`, 415, { accepts: ['application/json'] }));
+    }
+    next();
+  });
   app.use(
     // the raw text is kept so an accepted event is stored as sent, without serialising it again
     json({
@@ -50,7 +66,6 @@ export async function createApp(opts: PlatformModuleOptions, extraModules: any[]
       verify: (req, _res, buf) => void ((req as { rawBody?: Buffer }).rawBody = buf),
     }),
     json({ limit: '1mb', type: (req) => !streamed(req) && !openLineage(req) && /\bjson\b/.test(String(req.headers['content-type'] ?? '')) }),
-    urlencoded({ extended: true, limit: '1mb', type: (req) => !streamed(req) && String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded') }),
     bodyErrors,
   );
   // the one-event-per-request OpenLineage route, ahead of the Nest router (see the middleware)

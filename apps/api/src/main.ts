@@ -15,7 +15,11 @@ async function main(): Promise<void> {
   configOrExit(() => lineageConfig()); // the lineage slice's settings, checked before anything starts
   // JSON lines from the first one on, before Nest (and its pino logger) exists
   const boot = pino({ level: config.logLevel, base: { pid: process.pid, context: 'weir' } });
-  const db = await resolveDatabase(config, (line) => boot.info(line));
+  const db = await resolveDatabase(
+    config,
+    (line) => boot.info(line),
+    (line) => process.stdout.write(`\n${line}\n\n`),
+  );
   try {
     if (config.migrate === 'auto') {
       const { applied } = await runMigrations(db.url);

@@ -114,8 +114,25 @@ describe('API e2e (real app, real PostgreSQL)', () => {
     expect(body.errors.some((m: string) => /name must be longer than or equal to 1/.test(m))).toBe(true);
   });
 
-  it('400 problem+json for a malformed JSON body', async () => {
-    expectProblem(await http.post('/api/platform/api-keys').set(admin).set('Content-Type', 'application/json').send('{"name": '), 400, 'PLATFORM.MALFORMED_BODY');
+  it('400 problem+json for a malformed JSON body, with its request id like every other error', async () => {
+    const res = await http.post('/api/platform/api-keys').set(admin).set('Content-Type', 'application/json').set('X-Request-Id', 'malformed-1').send('{"name": ');
+    const body = expectProblem(res, 400, 'PLATFORM.MALFORMED_BODY');
+    expect([res.headers['x-request-id'], body.requestId]).toEqual(['malformed-1', 'malformed-1']);
+    const generated = await http.post('/api/platform/api-keys').set(admin).set('Content-Type', 'application/json').send('{"name": ');
+    expect(generated.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(JSON.parse(generated.text).requestId).toBe(generated.headers['x-request-id']);
+  });
+
+  it('415 problem+json for a JSON text sent without a JSON Content-Type (curl -d), naming the type the route takes', async () => {
+    const form = await http.post('/api/platform/api-keys').set(admin).set('Content-Type', 'application/x-www-form-urlencoded').send('{"name":"x","role":"viewer"}');
+    const body = expectProblem(form, 415, 'PLATFORM.UNSUPPORTED_MEDIA_TYPE');
+    expect(body.detail).toBe('This route takes application/json, not "application/x-www-form-urlencoded"; send the header Content-Type: application/json');
+    expect(body.requestId).toBe(form.headers['x-request-id']);
+    expectProblem(await http.post('/api/platform/api-keys').set(admin).set('Content-Type', 'text/plain').send('{"name":"x"}'), 415, 'PLATFORM.UNSUPPORTED_MEDIA_TYPE');
+    // nothing was created; a body-less POST and a JSON one still reach the route
+    expect((await http.get('/api/platform/api-keys').set(admin)).body.items.filter((k: { name: string }) => k.name === 'x')).toEqual([]);
+    await http.post('/__e2e/write').set(admin).expect(201);
+    await http.post('/api/platform/api-keys').set(admin).send({ name: 'json-ok', role: 'viewer' }).expect(201);
   });
 
   it('413 problem+json for an oversized body', async () => {

@@ -63,7 +63,8 @@ describe('npm start with no DATABASE_URL (embedded PostgreSQL)', () => {
       expect(ms).toBeLessThan(60_000);
       const key = /\n\s+(weir_[A-Za-z0-9_-]{43})\n/.exec(first.out())?.[1];
       expect(key).toBeDefined();
-      expect(first.out()).toContain(`psql -h 127.0.0.1 -p ${pgPort} -U weir weir`);
+      // the psql line is plain text that pastes into a shell (not a JSON-escaped log field)
+      expect(first.out()).toMatch(new RegExp(`^  connect with: PGPASSWORD="\\$\\(cat [^)]+\\)" psql -h 127\\.0\\.0\\.1 -p ${pgPort} -U weir weir$`, 'm'));
       expect(fs.existsSync(path.join(dataDir, 'pg', 'PG_VERSION'))).toBe(true);
 
       const res = await fetch(`http://127.0.0.1:${port}/api/platform/api-keys`, { headers: { Authorization: `Bearer ${key}`, 'X-Request-Id': 'start-test-1' } });

@@ -38,7 +38,7 @@ export function openLineageIngestMiddleware(service: OpenLineageService, keys: A
       .then(async (principal) => {
         if (!principal || accessDenied(principal, req.method)) return next(); // the guard answers it
         req.principal = principal;
-        req.id = requestId(req, res);
+        req.id ??= requestId(req, res);
         res.locals['route'] = '/api/v1/lineage';
         if (log) {
           res.once('finish', () => {

@@ -50,7 +50,8 @@ export function loggerParams(level: LogLevel): Params {
   return {
     pinoHttp: {
       level,
-      genReqId: requestId,
+      // the app sets req.id before the body parsers (a refused body's answer carries it too)
+      genReqId: (req, res) => (req as { id?: string }).id ?? requestId(req, res),
       quietReqLogger: true,
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
