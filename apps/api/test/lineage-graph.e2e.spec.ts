@@ -487,8 +487,8 @@ describe('lineage graph e2e: OpenLineage in, Marquez API, outbox-fed events from
     expect((await t.http.post('/api/v1/lineage').set('Authorization', `Bearer ${viewer}`).send(ev()).expect(403)).body.code).toBe('PLATFORM.FORBIDDEN');
     const editor = (await t.http.post('/api/platform/api-keys').set(admin).send({ name: 'ol-editor', role: 'editor' }).expect(201)).body.key;
     await t.http.post('/api/v1/lineage').set('Authorization', `Bearer ${editor}`).send(ev()).expect(201);
-    // not JSON: the Nest route answers as before
-    expect((await t.http.post('/api/v1/lineage').set(admin).set('content-type', 'text/plain').send('hello').expect(400)).body.code).toBe('LINEAGE.INVALID_EVENT');
+    // not JSON: 415, naming the type the route takes
+    expect((await t.http.post('/api/v1/lineage').set(admin).set('content-type', 'text/plain').send('hello').expect(415)).body.code).toBe('PLATFORM.UNSUPPORTED_MEDIA_TYPE');
     // the route is labelled in the metrics
     const metrics = (await t.http.get('/metrics').set(admin).expect(200)).text;
     expect(metrics).toMatch(/weir_http_request_duration_seconds_count\{method="POST",route="\/api\/v1\/lineage",status_code="201"\} [1-9]/);
