@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { ConflictError, NotFoundError, ValidationError, Warehouse, qualifiedTable, validateIdentifier } from '@weir/platform';
+import { assertDataPlane, ConflictError, enterReader, prepareReader, NotFoundError, ValidationError, Warehouse, qualifiedTable, validateIdentifier } from '@weir/platform';
 import { ChangeKind, classifyChange, ColumnContract, contractProblems, DatasetContract, sqlType } from '../domain/contract';
 import { columnSql } from '../domain/ddl';
 import { DatasetOrmEntity } from '../infrastructure/dataset.orm-entity';
@@ -88,6 +88,7 @@ export class CatalogService implements CatalogPort {
     if (!/^[a-z_][a-z0-9_]*$/.test(input.name)) throw new ValidationError('CATALOG.INVALID_NAME', 'A dataset name is lower_snake_case');
     const schema = validateIdentifier(input.schema ?? 'raw', 'schema');
     const table = validateIdentifier(input.table ?? input.name, 'table');
+    assertDataPlane(schema, table, `Dataset "${input.name}"`);
     checkContract(input.contract);
     return this.ds.transaction(async (em) => {
       if (await em.findOne(DatasetOrmEntity, { where: { name: input.name } })) {
@@ -201,6 +202,7 @@ export class CatalogService implements CatalogPort {
   }
 
   async claim(req: OwnershipClaim, changedBy: string): Promise<void> {
+    assertDataPlane(req.schema, req.table, `${describeOwner(req.managedBy)} (${req.name})`);
     await this.ds.transaction(async (em) => {
       // one claim at a time per relation and per name (two builds racing for one relation)
       await em.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0)), pg_advisory_xact_lock(hashtextextended($2, 0))`, [`weir.claim:${req.schema}.${req.table}`, `weir.claim.name:${req.name}`]);
@@ -287,8 +289,24 @@ export class CatalogService implements CatalogPort {
   /** The first rows of the dataset's table; PII columns masked unless `unmasked`. */
   async preview(name: string, limit: number, unmasked: boolean): Promise<{ columns: string[]; rows: Record<string, unknown>[]; masked: string[] }> {
     const v = await this.getDataset(name);
+    assertDataPlane(v.schema, v.table, `Dataset "${name}"`); // one recorded before the rule existed
     if (!(await this.tableExists(v.schema, v.table))) throw new NotFoundError('CATALOG.TABLE_NOT_FOUND', `${v.schema}.${v.table} does not exist yet (load or build the dataset first)`);
-    const rows = await this.warehouse.query(`SELECT * FROM ${qualifiedTable(v.schema, v.table)} LIMIT $1`, [Math.max(1, Math.min(limit, 1000))]);
+    // read as the reader role, read-only, bounded in time
+    const client = await this.warehouse.pool.connect();
+    let rows: Record<string, unknown>[];
+    try {
+      const asReader = await prepareReader(client, [{ schema: v.schema, table: v.table }]);
+      await client.query('BEGIN READ ONLY');
+      try {
+        await client.query(`SET LOCAL statement_timeout = 30000`);
+        if (asReader) await enterReader(client);
+        rows = (await client.query(`SELECT * FROM ${qualifiedTable(v.schema, v.table)} LIMIT $1`, [Math.max(1, Math.min(limit, 1000))])).rows;
+      } finally {
+        await client.query('ROLLBACK').catch(() => undefined);
+      }
+    } finally {
+      client.release();
+    }
     const pii = new Set(v.contract.columns.filter((c) => c.pii).map((c) => c.name));
     const masked = unmasked ? [] : [...pii];
     const columns = rows.length ? Object.keys(rows[0]) : v.contract.columns.map((c) => c.name);

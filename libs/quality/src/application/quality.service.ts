@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { ConflictError, NotFoundError, Outbox, RUN_EVENTS_TOPIC, RunQuality, RunStateEvent, ValidationError, Warehouse, validateIdentifier } from '@weir/platform';
+import { ConflictError, NotFoundError, Outbox, RUN_EVENTS_TOPIC, RunQuality, RunStateEvent, ValidationError, Warehouse, validateIdentifier , assertDataPlane , enterReader, prepareReader , ConfigError } from '@weir/platform';
 import { CATALOG, CatalogPort, DatasetContract, sqlType } from '@weir/catalog';
 import { canonicalType, Expectation, EXPECTATION_KWARGS, EXPECTATION_TYPES, ExpectationResult, isGxType, KwargSpec } from '../domain/expectations';
 import { ColumnInfo, compileSuite } from '../domain/suite-compiler';
@@ -70,6 +70,8 @@ function contractColumns(contract: DatasetContract): ColumnInfo[] {
 @Injectable()
 export class QualityService implements QualityGate {
   private readonly log = new Logger('quality');
+  /** statement_timeout of a check's statements (WEIR_CHECK_TIMEOUT_SECONDS, default 600). */
+  checkTimeoutMs = checkTimeoutMs(process.env['WEIR_CHECK_TIMEOUT_SECONDS']);
 
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
@@ -83,8 +85,15 @@ export class QualityService implements QualityGate {
   private async resolveRefs(expectations: Expectation[]): Promise<Expectation[]> {
     return Promise.all(
       expectations.map(async (e) => {
-        if (e.type !== 'relationships' || typeof e.kwargs['to'] !== 'string' || String(e.kwargs['to']).includes('.')) return e;
-        const ref = await this.catalog.findDataset(String(e.kwargs['to']));
+        if (e.type !== 'relationships' || typeof e.kwargs['to'] !== 'string') return e;
+        const to = String(e.kwargs['to']);
+        if (to.includes('.')) {
+          const [schema, table] = to.split('.');
+          assertDataPlane(schema, table, 'A relationships check');
+          return e;
+        }
+        const ref = await this.catalog.findDataset(to);
+        if (ref) assertDataPlane(ref.schema, ref.table, 'A relationships check');
         return ref ? { ...e, kwargs: { ...e.kwargs, to: `${ref.schema}.${ref.table}` } } : e;
       }),
     );
@@ -234,6 +243,7 @@ export class QualityService implements QualityGate {
     const s = await this.entity(id);
     const dataset = await this.catalog.getDataset(s.dataset);
     const target = opts.target ?? { schema: dataset.schema, table: dataset.table };
+    assertDataPlane(target.schema, target.table, 'A suite run');
     validateIdentifier(target.schema, 'schema');
     validateIdentifier(target.table, 'table');
     const masked = new Set(dataset.contract.columns.filter((c) => c.pii).map((c) => c.name));
@@ -251,9 +261,17 @@ export class QualityService implements QualityGate {
     let profile: Record<string, number> = {};
     const cfg: AnomalyConfig = { ...DEFAULT_ANOMALY, ...((s.meta?.['anomalies'] as Partial<AnomalyConfig>) ?? {}) };
     try {
-      // checks only read: a READ ONLY transaction makes sure custom_sql cannot write either
+      // checks read as the reader role (no privilege on Weir's own schemas, none on the server's
+      // files), in a READ ONLY transaction with a statement timeout: custom_sql and row_condition
+      // can neither write nor reach the control plane
+      const refs = expectations.filter((e) => e.type === 'relationships' && typeof e.kwargs['to'] === 'string' && String(e.kwargs['to']).includes('.')).map((e) => {
+        const [schema, table] = String(e.kwargs['to']).split('.');
+        return { schema, table };
+      });
+      const asReader = await prepareReader(client, [target, ...refs], (m) => this.log.warn(m));
       await client.query(`BEGIN READ ONLY`);
-      await client.query(`SET LOCAL statement_timeout = '10min'`);
+      await client.query(`SET LOCAL statement_timeout = ${Math.max(1000, this.checkTimeoutMs)}`);
+      if (asReader) await enterReader(client);
       const exists = (await client.query(`SELECT to_regclass($1) IS NOT NULL AS e`, [`"${target.schema}"."${target.table}"`])).rows[0].e;
       if (!exists) throw new NotFoundError('QUALITY.TABLE_NOT_FOUND', `The table ${target.schema}.${target.table} does not exist (load the dataset first)`);
       const rowCountCheck: Expectation = { type: 'expect_table_row_count_to_be_between', kwargs: { min_value: 0 }, severity: 'warn' };
@@ -463,4 +481,10 @@ function columnMetrics(profile: Record<string, number>, rows: number): NonNullab
     (out[m[2]] ??= {})[key] = key === 'nullCount' ? Math.round(value * rows) : value;
   }
   return out;
+}
+
+function checkTimeoutMs(raw: string | undefined): number {
+  if (raw === undefined || raw.trim() === '') return 600_000;
+  if (!/^\d+$/.test(raw.trim()) || Number(raw) < 1) throw new ConfigError('WEIR_CHECK_TIMEOUT_SECONDS', `must be a whole number of seconds, at least 1 (got "${raw}")`);
+  return Number(raw) * 1000;
 }

@@ -75,7 +75,12 @@ export async function runSuite(
   const scan = compiled.scanSql ? (await query(compiled.scanSql, compiled.params))[0] : {};
   const results: ExpectationResult[] = [];
   for (const plan of compiled.plans) {
-    results.push(await evaluate(plan, scan, columns, compiled, query, opts));
+    // a user's SQL that fails (a permission it lacks, a typo) fails its own check, not the run
+    const own = plan.kind === 'custom_sql' && !plan.error;
+    if (own) await client.query('SAVEPOINT weir_custom_sql');
+    const r = await evaluate(plan, scan, columns, compiled, query, opts);
+    if (own) await client.query(r.exception_info?.raised_exception ? 'ROLLBACK TO SAVEPOINT weir_custom_sql' : 'RELEASE SAVEPOINT weir_custom_sql');
+    results.push(r);
   }
   const profile: Record<string, number> = {};
   const rows = Number((scan as Record<string, unknown>)['p_rows'] ?? 0);
