@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import pino from 'pino';
-import { ApiKeysService, configOrExit, loadConfigOrExit, redactUrl, resolveDatabase, runMigrations } from '@weir/platform';
+import { ApiKeysService, configOrExit, installSafetyNet, loadConfigOrExit, redactUrl, resolveDatabase, runMigrations } from '@weir/platform';
 import { lineageConfig } from '@weir/lineage';
 import { createApp } from './app.factory';
 
@@ -34,6 +34,8 @@ async function main(): Promise<void> {
 
   const app = await createApp({ config, databaseUrl: db.url, warehouseUrl: db.warehouseUrl });
   const log = new Logger('weir');
+  // a stray stream or socket error (one request's or run's) is logged; it never ends the service
+  installSafetyNet({ error: (m) => log.error(m), fatal: (m) => log.fatal(m) });
   let closing: Promise<void> | undefined;
   const shutdown = (signal: string): Promise<void> =>
     (closing ??= (async () => {

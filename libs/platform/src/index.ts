@@ -54,3 +54,4 @@ export { OutboxOrmEntity } from './outbox/outbox.orm-entity';
 export { RUN_EVENTS_TOPIC } from './outbox/run-events';
 export type { RunStateEvent, RunDatasetRef, RunColumnMapping, RunQuality } from './outbox/run-events';
 export { rowsOf } from './database/rows';
+export { installSafetyNet } from './lifecycle/safety-net';

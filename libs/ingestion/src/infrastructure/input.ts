@@ -25,16 +25,56 @@ export function resolveInRoot(root: string, given: string): string {
   if (realRel.startsWith('..') || path.isAbsolute(realRel)) {
     throw new DomainError('INGESTION.PATH_OUTSIDE_ROOT', `The path ${JSON.stringify(given)} is a link to a place outside the ingest root`, 400);
   }
+  assertReadableFile(real, given);
   return real;
+}
+
+/**
+ * Refuses, with a clear 4xx, what cannot be read as a file: a directory, a FIFO, a socket or a
+ * device (INGESTION.NOT_A_FILE: reading a FIFO would wait forever), a file gone meanwhile
+ * (INGESTION.FILE_NOT_FOUND), one Weir may not read (INGESTION.UNREADABLE_INPUT).
+ */
+export function assertReadableFile(file: string, shown: string = file): void {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch (e) {
+    throw fsError(e, shown);
+  }
+  if (!st.isFile()) {
+    const kind = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : 'a device';
+    throw new DomainError('INGESTION.NOT_A_FILE', `${JSON.stringify(shown)} is ${kind}, not a file`, 400);
+  }
+  try {
+    fs.accessSync(file, fs.constants.R_OK);
+  } catch (e) {
+    throw fsError(e, shown);
+  }
+}
+
+/** A file-system error as the problem it is for the caller (never a 500, never a crash). */
+export function fsError(e: unknown, shown: string): Error {
+  const code = (e as { code?: string }).code;
+  if (e instanceof DomainError) return e;
+  if (code === 'ENOENT' || code === 'ENOTDIR') return new DomainError('INGESTION.FILE_NOT_FOUND', `No file ${JSON.stringify(shown)} (it is gone)`, 404);
+  if (code === 'EISDIR') return new DomainError('INGESTION.NOT_A_FILE', `${JSON.stringify(shown)} is a directory, not a file`, 400);
+  if (code === 'EACCES' || code === 'EPERM') return new DomainError('INGESTION.UNREADABLE_INPUT', `Weir may not read ${JSON.stringify(shown)} (permission denied)`, 400);
+  if (code) return new DomainError('INGESTION.UNREADABLE_INPUT', `${JSON.stringify(shown)} cannot be read (${code})`, 400);
+  return e as Error;
 }
 
 /** SHA-256 and size of a file, streamed. */
 export async function fileChecksum(file: string): Promise<{ checksum: string; bytes: number }> {
+  assertReadableFile(file);
   const h = createHash('sha256');
   let bytes = 0;
-  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 })) {
-    h.update(chunk as Buffer);
-    bytes += (chunk as Buffer).length;
+  try {
+    for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 })) {
+      h.update(chunk as Buffer);
+      bytes += (chunk as Buffer).length;
+    }
+  } catch (e) {
+    throw fsError(e, file);
   }
   return { checksum: h.digest('hex'), bytes };
 }
@@ -51,12 +91,21 @@ export function isGzipFile(file: string): boolean {
 
 /** Opens a file as a byte stream, gunzipping `.gz` content (by magic bytes); counts the file bytes read. */
 export function openBytes(file: string): { stream: Readable; bytesRead: () => number } {
+  assertReadableFile(file);
+  let gzip: boolean;
+  try {
+    gzip = isGzipFile(file);
+  } catch (e) {
+    throw fsError(e, file);
+  }
   let n = 0;
   const raw = fs.createReadStream(file, { highWaterMark: 1 << 16 });
   raw.on('data', (c) => (n += (c as Buffer).length));
-  if (!isGzipFile(file)) return { stream: raw, bytesRead: () => n };
+  // (the stream is made only once the file is known readable: nothing above may throw with it open
+  // and unlistened; a later read error reaches the reader's own error handling)
+  if (!gzip) return { stream: raw, bytesRead: () => n };
   const out = new PassThrough({ highWaterMark: 1 << 20 });
-  pipeline(raw, createGunzip(), out).catch((e) => out.destroy(new DomainError('INGESTION.UNREADABLE_INPUT', `gzip: ${(e as Error).message}`, 400)));
+  pipeline(raw, createGunzip(), out).catch((e) => out.destroy((e as { code?: string }).code?.startsWith('Z_') ? new DomainError('INGESTION.UNREADABLE_INPUT', `gzip: ${(e as Error).message}`, 400) : fsError(e, file)));
   return { stream: out, bytesRead: () => n };
 }
 
@@ -88,8 +137,14 @@ export function decodeText(bytes: Readable, encoding: 'utf8' | 'latin1' = 'utf8'
 
 /** Gunzips a `.gz` file to a temp file (Parquet needs random access); returns the path to read and a cleanup. */
 export async function materialize(file: string): Promise<{ file: string; cleanup: () => void }> {
+  assertReadableFile(file);
   if (!isGzipFile(file)) return { file, cleanup: () => undefined };
   const tmp = path.join(os.tmpdir(), `weir-${randomBytes(6).toString('hex')}.parquet`);
-  await pipeline(fs.createReadStream(file), createGunzip(), fs.createWriteStream(tmp));
+  try {
+    await pipeline(fs.createReadStream(file), createGunzip(), fs.createWriteStream(tmp));
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw (e as { code?: string }).code?.startsWith('Z_') ? new DomainError('INGESTION.UNREADABLE_INPUT', `gzip: ${(e as Error).message}`, 400) : fsError(e, file);
+  }
   return { file: tmp, cleanup: () => fs.rmSync(tmp, { force: true }) };
 }
