@@ -4,7 +4,7 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { Logger, PinoLogger } from 'nestjs-pino';
 import { json, NextFunction, Request, Response } from 'express';
-import { ApiKeysService, DomainError, MetricsService, PlatformModuleOptions, requestId } from '@weir/platform';
+import { ApiKeysService, DomainError, inputGuard, MetricsService, PlatformModuleOptions, requestId } from '@weir/platform';
 import { AppModule } from './app.module';
 import { lineageConfig, OpenLineageService, openLineageIngestMiddleware } from '@weir/lineage';
 
@@ -67,6 +67,8 @@ export async function createApp(opts: PlatformModuleOptions, extraModules: any[]
     }),
     json({ limit: '1mb', type: (req) => !streamed(req) && !openLineage(req) && /\bjson\b/.test(String(req.headers['content-type'] ?? '')) }),
     bodyErrors,
+    // NUL characters, lone surrogates and bodies nested too deep: refused here, for every route
+    inputGuard(),
   );
   // the one-event-per-request OpenLineage route, ahead of the Nest router (see the middleware)
   app.use(openLineageIngestMiddleware(app.get(OpenLineageService), app.get(ApiKeysService), { isLevelEnabled: (l) => PinoLogger.root.isLevelEnabled(l), write: (level, o, m) => PinoLogger.root[level](o, m) }));

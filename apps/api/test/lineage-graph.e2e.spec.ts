@@ -455,9 +455,9 @@ describe('lineage graph e2e: OpenLineage in, Marquez API, outbox-fed events from
     expect(r.body.code).toBe('LINEAGE.INVALID_EVENT');
     expect(r.body.errors).toEqual(expect.arrayContaining([expect.objectContaining({ path: '/run/runId' }), expect.objectContaining({ path: '/eventType' })]));
     expect((await t.http.post('/api/v1/lineage').set(admin).set('content-type', 'application/json').send('{"eventTime":').expect(400)).body.code).toBe('PLATFORM.MALFORMED_BODY');
-    // valid OpenLineage that PostgreSQL cannot hold (jsonb refuses \u0000): the sender's 400, not a 500; nothing half-stored
+    // a NUL PostgreSQL cannot hold (jsonb refuses \u0000): refused at the door by the global string rule; nothing half-stored
     const nul = await t.http.post('/api/v1/lineage').set(admin).send(runEvent({ job: { namespace: 'acme', name: 'nul\u0000byte' } })).expect(400);
-    expect(nul.body).toMatchObject({ code: 'LINEAGE.UNSTORABLE_EVENT', sqlstate: expect.stringMatching(/^22/) });
+    expect(nul.body).toMatchObject({ code: 'PLATFORM.INVALID_STRING', pointer: '/job/name' });
     expect((await pg.query(`SELECT count(*)::int AS n FROM lineage.events WHERE job_name LIKE 'nul%'`)).rows[0].n).toBe(0);
 
     // marquez#2078: a huge event (here 12 MB of SQL) is taken in stride

@@ -13,7 +13,7 @@ export { ProblemDetailsFilter } from './errors/problem.filter';
 export { PROBLEM_CONTENT_TYPE, problemType, codeForStatus } from './errors/problem';
 export type { ProblemDetails } from './errors/problem';
 export { ProblemResponseDto } from './errors/problem.dto';
-export { VALIDATION_OPTIONS, validateAs } from './errors/validation';
+export { VALIDATION_OPTIONS, validateAs, Optional } from './errors/validation';
 
 export { controlPlaneOptions, runMigrations, revertLastMigration, migrationsGlob, MIGRATIONS_TABLE } from './database/data-source';
 export type { MigrationReport } from './database/data-source';
@@ -55,3 +55,4 @@ export { RUN_EVENTS_TOPIC } from './outbox/run-events';
 export type { RunStateEvent, RunDatasetRef, RunColumnMapping, RunQuality } from './outbox/run-events';
 export { rowsOf } from './database/rows';
 export { installSafetyNet } from './lifecycle/safety-net';
+export { inputGuard, inputProblem, MAX_BODY_DEPTH } from './http/input-guard';

@@ -23,9 +23,9 @@ export function tempDataDir(): { dir: string; inbox: string; write: (name: strin
 }
 
 /** The real app with its own data dir (inbox) and a SQL client on its database, for ingestion specs. */
-export async function startIngestionApp(): Promise<{ t: TestApp; files: ReturnType<typeof tempDataDir>; pg: Client; close: () => Promise<void> }> {
+export async function startIngestionApp(env: Record<string, string> = {}): Promise<{ t: TestApp; files: ReturnType<typeof tempDataDir>; pg: Client; close: () => Promise<void> }> {
   const files = tempDataDir();
-  const t = await startTestApp({ WEIR_DATA_DIR: files.dir });
+  const t = await startTestApp({ WEIR_DATA_DIR: files.dir, ...env });
   const pg = new Client({ connectionString: t.db.url });
   await pg.connect();
   return {

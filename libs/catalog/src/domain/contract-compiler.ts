@@ -1,3 +1,4 @@
+import { compilePattern } from './pattern';
 import { ColumnContract, DatasetContract, parseType, ParsedType } from './contract';
 import { Violation } from './reason-codes';
 import * as C from './coercers';
@@ -131,7 +132,7 @@ function columnFn(col: ColumnContract, map: ColumnMapping, nullValues: Set<strin
   const dec = map.decimalSeparator && map.decimalSeparator !== '.' ? map.decimalSeparator : undefined;
   const thou = isNumber ? map.thousandsSeparator : undefined;
   const allowed = col.allowed ? new Set(col.allowed) : undefined;
-  const pattern = col.pattern !== undefined ? new RegExp(col.pattern) : undefined;
+  const pattern = col.pattern !== undefined ? compilePattern(col.pattern) : undefined; // linear time (RE2)
   const maxLength = col.maxLength;
   const name = col.name;
   const shown = (v: string) => (col.pii ? MASK : v.length > 200 ? v.slice(0, 200) + '…' : v);

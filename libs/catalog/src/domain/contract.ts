@@ -1,3 +1,4 @@
+import { patternProblem } from './pattern';
 /** Column types a contract may use, as PostgreSQL spells them. `numeric` may carry `(p,s)`. */
 export const BASE_TYPES = ['text', 'integer', 'bigint', 'numeric', 'boolean', 'date', 'timestamp', 'timestamptz', 'uuid', 'jsonb'] as const;
 export type BaseType = (typeof BASE_TYPES)[number];
@@ -86,11 +87,8 @@ export function contractProblems(contract: DatasetContract | undefined): string[
       else if (typeof t !== 'string' && t.base !== 'text') out.push(`${at}: maxLength applies to text columns only`);
     }
     if (c.pattern !== undefined) {
-      try {
-        new RegExp(c.pattern);
-      } catch (e) {
-        out.push(`${at}: pattern is not a valid regular expression (${(e as Error).message})`);
-      }
+      const why = typeof c.pattern === 'string' ? patternProblem(c.pattern) : 'pattern must be a string';
+      if (why) out.push(`${at}: ${why}`);
     }
     if (c.allowed !== undefined && (!Array.isArray(c.allowed) || c.allowed.length === 0 || c.allowed.some((v) => typeof v !== 'string'))) {
       out.push(`${at}: allowed must be a non-empty list of strings`);

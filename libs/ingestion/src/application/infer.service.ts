@@ -35,6 +35,18 @@ export class InferService {
     }
     const limit = opts.rows ?? 1000;
     const csv = format === 'csv' ? { delimiter: opts.delimiter ?? (/\.tsv(\.gz)?$/i.test(opts.name ?? file) ? '\t' : ',') } : undefined;
+    try {
+      return await this.sample(file, format, csv, limit, opts.naming);
+    } catch (e) {
+      // a file its format's reader cannot read (garbage Parquet, JSON nested beyond reason) is the
+      // caller's problem, said plainly; never a 500
+      if (e instanceof DomainError) throw e;
+      const why = e instanceof RangeError ? 'nested too deeply to read' : (e as Error).message;
+      throw new DomainError('INGESTION.UNREADABLE_INPUT', `Cannot read ${JSON.stringify(opts.name ?? file)} as ${format}: ${why}`, 400);
+    }
+  }
+
+  private async sample(file: string, format: SourceFormat, csv: { delimiter: string } | undefined, limit: number, naming?: ColumnNaming) {
     const opened = await openRecords(file, format, { csv });
     const records: Record<string, unknown>[] = [];
     let fields: string[] = [];
@@ -61,7 +73,7 @@ export class InferService {
     } finally {
       opened.cleanup();
     }
-    const inference = inferContract(fields, records, opts.naming);
+    const inference = inferContract(fields, records, naming);
     return { format, rowsSampled: records.length, fields, contract: { columns: inference.columns }, mapping: inference.mapping, candidateKeys: inference.candidateKeys };
   }
 }

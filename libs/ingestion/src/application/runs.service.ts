@@ -12,7 +12,7 @@ import { RunInput, SourceFormat } from '../domain/source';
 import { RunOrmEntity } from '../infrastructure/run.orm-entity';
 import { SourceOrmEntity } from '../infrastructure/source.orm-entity';
 import { LoadEngine, LoadFailedError, LoadResult } from '../infrastructure/engine/load-engine';
-import { fileChecksum, resolveInRoot } from '../infrastructure/input';
+import { assertReadableFile, fileChecksum, resolveInRoot } from '../infrastructure/input';
 import { openRecords } from '../infrastructure/readers/open-records';
 import { InputUnreadableError, ReaderBatch } from '../infrastructure/readers/record';
 import { INGESTION_CONFIG, IngestionConfig } from './ingestion.config';
@@ -211,7 +211,7 @@ export class RunsService implements OnApplicationBootstrap, BeforeApplicationShu
       if (!req.path && !req.trustedPath && !source.location.path) {
         throw new DomainError('INGESTION.NO_INPUT', `Source "${source.name}" has no location.path; give "path" in the request`, 400);
       }
-      if (!fs.statSync(file).isFile()) throw new DomainError('INGESTION.NOT_A_FILE', `${req.path ?? file} is not a file`, 400);
+      assertReadableFile(file, req.path ?? file);
       const sum = await fileChecksum(file);
       Object.assign(input, { path: file, checksum: sum.checksum, bytes: sum.bytes });
     }

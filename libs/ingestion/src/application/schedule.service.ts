@@ -10,6 +10,7 @@ import { WEIR_CONFIG, WeirConfig } from '@weir/platform';
 import { SourceOrmEntity } from '../infrastructure/source.orm-entity';
 import { fileChecksum, resolveInRoot } from '../infrastructure/input';
 import { INGESTION_CONFIG, IngestionConfig } from './ingestion.config';
+import { scheduleProblem } from './schedule-check';
 import { RunsService } from './runs.service';
 import { SourcesService } from './sources.service';
 
@@ -91,15 +92,38 @@ export class ScheduleService implements OnApplicationBootstrap, OnApplicationShu
     this.specs.delete(id);
     if (!source?.schedule) return;
     this.specs.set(id, JSON.stringify([source.schedule.cron, source.schedule.timezone ?? null]));
-    const job = CronJob.from({
-      cronTime: source.schedule.cron,
-      timeZone: source.schedule.timezone,
-      start: false,
-      onTick: () => void this.tick(id, new Date(Math.floor(Date.now() / 1000) * 1000)),
-    });
+    // a stored schedule that cannot be armed (written before it was validated, or by hand) is
+    // disabled with its reason on the source, never fatal to the process
+    const why = scheduleProblem(source.schedule.cron, source.schedule.timezone);
+    let job: CronJob | undefined;
+    try {
+      if (!why) {
+        job = CronJob.from({
+          cronTime: source.schedule.cron,
+          timeZone: source.schedule.timezone,
+          start: false,
+          onTick: () => void this.tick(id, new Date(Math.floor(Date.now() / 1000) * 1000)),
+        });
+      }
+    } catch (e) {
+      job = undefined;
+      void this.disable(source, (e as Error).message.split('\n')[0]);
+      return;
+    }
+    if (!job) {
+      void this.disable(source, why!);
+      return;
+    }
     this.registry.addCronJob(name, job as never);
     job.start();
+    if (source.scheduleError) void this.ds.query(`UPDATE ingestion.sources SET schedule_error = NULL WHERE id = $1`, [id]).catch(() => undefined);
     this.log.log(`source ${source.name}: scheduled "${source.schedule.cron}"${source.schedule.timezone ? ` (${source.schedule.timezone})` : ''}`);
+  }
+
+  private async disable(source: SourceOrmEntity, why: string): Promise<void> {
+    this.log.error(`source ${source.name}: its schedule is disabled: ${why}; change the source's schedule to arm it again`);
+    if (source.scheduleError === why) return;
+    await this.ds.query(`UPDATE ingestion.sources SET schedule_error = $2 WHERE id = $1`, [source.id, why]).catch((e) => this.log.warn(`recording the schedule error of ${source.name}: ${(e as Error).message}`));
   }
 
   /** One tick: claim it, then queue a run per new inbox file (or for location.path). */
@@ -117,7 +141,7 @@ export class ScheduleService implements OnApplicationBootstrap, OnApplicationShu
         return [];
       }
       if (source.location.inbox) {
-        const dir = resolveInRoot(this.cfg.ingestRoot, source.location.inbox);
+        const dir = resolveInRoot(this.cfg.ingestRoot, source.location.inbox, 'dir');
         const re = globToRegExp(source.location.pattern ?? '*');
         const files = fs
           .readdirSync(dir, { withFileTypes: true })

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { validateCronExpression } from 'cron';
-import { ConflictError, NotFoundError, ValidationError } from '@weir/platform';
+import { scheduleCheck } from './schedule-check';
+import { ConflictError, DomainError, NotFoundError, ValidationError } from '@weir/platform';
 import { CATALOG, CatalogPort, ColumnMapping, DatasetContract, DatasetView, primaryKey } from '@weir/catalog';
 import { CsvOptions, DRIFT_POLICIES, DriftPolicy, FORMATS, SourceFormat, SourceLocation, SourceOptions, SourceSchedule, STRATEGIES, StrategySpec } from '../domain/source';
 import { SourceOrmEntity } from '../infrastructure/source.orm-entity';
@@ -41,6 +41,8 @@ export interface SourceView {
   jsonPath: string | null;
   maxRejectedRatio: number;
   schedule: SourceSchedule | null;
+  /** Why the schedule is disabled (it could not be armed), or null. */
+  scheduleError: string | null;
   watermark: string | null;
   /** `modeling:<project>` for a project's seed source; null for a user's source. */
   managedBy: string | null;
@@ -63,6 +65,7 @@ export function sourceView(e: SourceOrmEntity): SourceView {
     jsonPath: e.options.jsonPath ?? null,
     maxRejectedRatio: e.maxRejectedRatio,
     schedule: e.schedule,
+    scheduleError: e.scheduleError ?? null,
     watermark: e.watermark,
     managedBy: e.managedBy,
     createdAt: e.createdAt.toISOString(),
@@ -158,22 +161,19 @@ export class SourcesService {
       }
     }
     if (input.maxRejectedRatio !== undefined && !(input.maxRejectedRatio >= 0 && input.maxRejectedRatio <= 1)) problems.push('maxRejectedRatio must be between 0 and 1');
+    let never: string | undefined;
     if (input.schedule) {
-      const v = validateCronExpression(input.schedule.cron);
-      if (!v.valid) problems.push(`schedule.cron is not a valid cron expression (${v.error?.message ?? 'invalid'})`);
-      if (input.schedule.timezone) {
-        try {
-          new Intl.DateTimeFormat('en', { timeZone: input.schedule.timezone });
-        } catch {
-          problems.push(`schedule.timezone "${input.schedule.timezone}" is not a known time zone`);
-        }
-      }
+      // a schedule that cannot be armed is refused on input (nothing stored), never found at start
+      const why = scheduleCheck(input.schedule.cron, input.schedule.timezone);
+      if (why?.kind === 'invalid') problems.push(why.message);
+      else if (why) never = why.message;
       if (!input.location?.inbox && !input.location?.path) problems.push('a scheduled source needs location.inbox (a folder to watch) or location.path');
     }
     for (const p of [input.location?.path, input.location?.inbox]) {
       if (p !== undefined && (p.includes('\0') || p.split(/[\\/]/).includes('..'))) problems.push(`location paths may not contain ".." (${JSON.stringify(p)})`);
     }
-    if (problems.length) throw new ValidationError('INGESTION.INVALID_SOURCE', `The source is invalid: ${problems.join('; ')}`, { errors: problems });
+    if (problems.length) throw new ValidationError('INGESTION.INVALID_SOURCE', `The source is invalid: ${problems.join('; ')}`, { errors: [...problems, ...(never ? [never] : [])] });
+    if (never) throw new DomainError('INGESTION.INVALID_SCHEDULE', never, 422, { errors: [never] });
   }
 
   /**
@@ -229,6 +229,7 @@ export class SourcesService {
       options: this.options(merged),
       maxRejectedRatio: merged.maxRejectedRatio,
       schedule: merged.schedule ?? null,
+      scheduleError: null,
       updatedAt: new Date(),
     });
     await this.ds.getRepository(SourceOrmEntity).save(e);

@@ -15,6 +15,7 @@ export class SourceResponseDto {
   @ApiProperty({ type: String, nullable: true }) jsonPath: string | null;
   @ApiProperty() maxRejectedRatio: number;
   @ApiProperty({ type: ScheduleDto, nullable: true }) schedule: ScheduleDto | null;
+  @ApiProperty({ type: String, nullable: true, description: 'why the schedule is disabled (it could not be armed); null when armed' }) scheduleError: string | null;
   @ApiProperty({ type: String, nullable: true, description: 'incremental: highest cursor value published' }) watermark: string | null;
   @ApiProperty({ type: String, nullable: true, description: 'modeling:<project> for a project seed source; null for a user source' }) managedBy: string | null;
   @ApiProperty({ format: 'date-time' }) createdAt: string;

@@ -7,8 +7,11 @@ import { PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DomainError } from '@weir/platform';
 
-/** Resolves a path given by a user inside the ingest root; refuses `..` escapes and symlinks out of it. */
-export function resolveInRoot(root: string, given: string): string {
+/**
+ * Resolves a path given by a user inside the ingest root; refuses `..` escapes and symlinks out of
+ * it, and (unless `kind` is `dir`) anything that is not a readable file.
+ */
+export function resolveInRoot(root: string, given: string, kind: 'file' | 'dir' = 'file'): string {
   if (typeof given !== 'string' || given.trim() === '' || given.includes('\0')) {
     throw new DomainError('INGESTION.INVALID_PATH', 'A path is required', 400);
   }
@@ -25,7 +28,8 @@ export function resolveInRoot(root: string, given: string): string {
   if (realRel.startsWith('..') || path.isAbsolute(realRel)) {
     throw new DomainError('INGESTION.PATH_OUTSIDE_ROOT', `The path ${JSON.stringify(given)} is a link to a place outside the ingest root`, 400);
   }
-  assertReadableFile(real, given);
+  if (kind === 'file') assertReadableFile(real, given);
+  else if (!fs.statSync(real).isDirectory()) throw new DomainError('INGESTION.NOT_A_DIRECTORY', `${JSON.stringify(given)} is not a directory`, 400);
   return real;
 }
 

@@ -36,6 +36,10 @@ export class SourceOrmEntity {
   @Column({ type: 'jsonb', nullable: true })
   schedule: SourceSchedule | null;
 
+  /** Why the schedule could not be armed (it is disabled until the source is changed); null when armed or none. */
+  @Column({ name: 'schedule_error', type: 'text', nullable: true })
+  scheduleError: string | null;
+
   /** Incremental strategy: highest cursor value published so far (text form). */
   @Column({ type: 'text', nullable: true })
   watermark: string | null;

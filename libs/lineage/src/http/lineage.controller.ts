@@ -2,12 +2,12 @@ import { Body, Controller, Get, Header, HttpCode, Post, Query, Res } from '@nest
 import type { Response } from 'express';
 import { Type } from 'class-transformer';
 import { IsInt, Max, Min, MinLength } from 'class-validator';
-import { DomainError } from '@weir/platform';
+import { DomainError, Optional } from '@weir/platform';
 import { IMPACT_LIMIT, ImpactReport, LineageQueryService, MAX_DEPTH } from '../application/lineage-query.service';
 import { DepthParam, DirectionParam, FlagParam, NodeIdParam } from './query-params';
 import { GraphTooLargeError, toDot, toMermaid, toSvg, LineageNode } from '../domain/graph-render';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { IsObject, IsOptional, IsString, Length, Matches, ValidateBy, ValidationOptions } from 'class-validator';
+import { IsObject, IsString, Length, Matches, ValidateBy, ValidationOptions } from 'class-validator';
 
 export class ImpactQueryDto {
   @ApiProperty({ example: 'orders', description: 'catalog dataset name, warehouse schema.table, <namespace>:<name> or dataset:<namespace>:<name>' })
@@ -16,7 +16,7 @@ export class ImpactQueryDto {
   dataset: string;
 
   @ApiPropertyOptional({ example: 'amount', description: 'a column of it: only what depends on that column' })
-  @IsOptional()
+  @Optional()
   @IsString()
   @MinLength(1)
   column?: string;
@@ -25,7 +25,7 @@ export class ImpactQueryDto {
   depth?: number;
 
   @ApiPropertyOptional({ default: IMPACT_LIMIT.default, minimum: 1, maximum: IMPACT_LIMIT.max, description: 'most entries per list (the nearest first); `counts` has the totals' })
-  @IsOptional()
+  @Optional()
   @Type(() => Number)
   @IsInt()
   @Min(1)
@@ -73,13 +73,13 @@ export class ParseSqlRequestDto {
   sql: string;
 
   @ApiPropertyOptional({ example: { 'raw.orders': ['id', 'customer_id', 'status'] }, description: 'Known columns per table: expands `*` and resolves unqualified columns in joins' })
-  @IsOptional()
+  @Optional()
   @IsObject()
   @IsColumnMap()
   schemas?: Record<string, string[]>;
 
   @ApiPropertyOptional({ example: 'public', description: 'Schema of unqualified table names in the result (unset: left unqualified)' })
-  @IsOptional()
+  @Optional()
   @Matches(/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/)
   defaultSchema?: string;
 }

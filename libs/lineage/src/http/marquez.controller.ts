@@ -1,8 +1,8 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsISO8601, IsOptional, IsString, Length, Min } from 'class-validator';
-import { ValidationError } from '@weir/platform';
+import { IsIn, IsInt, IsISO8601, IsString, Length, Max, Min } from 'class-validator';
+import { ValidationError, Optional } from '@weir/platform';
 import { OpenLineageService } from '../application/openlineage.service';
 import { LineageQueryService } from '../application/lineage-query.service';
 import { DepthParam, DirectionParam, FlagParam, LimitParam, NodeIdParam } from './query-params';
@@ -33,11 +33,12 @@ export class PageQueryDto {
   @LimitParam(100)
   limit?: number;
 
-  @ApiPropertyOptional({ default: 0, minimum: 0 })
-  @IsOptional()
+  @ApiPropertyOptional({ default: 0, minimum: 0, maximum: 1_000_000_000 })
+  @Optional()
   @Type(() => Number)
   @IsInt()
   @Min(0)
+  @Max(1_000_000_000) // bounded: past bigint PostgreSQL refused the OFFSET (a 500)
   offset?: number;
 }
 
@@ -48,12 +49,12 @@ export class SearchQueryDto {
   q!: string;
 
   @ApiPropertyOptional({ enum: ['DATASET', 'JOB'] })
-  @IsOptional()
+  @Optional()
   @IsIn(['DATASET', 'JOB'])
   filter?: 'DATASET' | 'JOB';
 
   @ApiPropertyOptional({ enum: ['NAME', 'UPDATE_AT'], default: 'NAME' })
-  @IsOptional()
+  @Optional()
   @IsIn(['NAME', 'UPDATE_AT'])
   sort?: 'NAME' | 'UPDATE_AT';
 
@@ -61,29 +62,29 @@ export class SearchQueryDto {
   limit?: number;
 
   @ApiPropertyOptional({ description: 'only this namespace' })
-  @IsOptional()
+  @Optional()
   @IsString()
   namespace?: string;
 }
 
 export class EventsQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ description: 'only events with eventTime before this instant (ISO 8601)', example: '2026-11-22T00:00:00Z' })
-  @IsOptional()
+  @Optional()
   @IsISO8601({ strict: true })
   before?: string;
 
   @ApiPropertyOptional({ description: 'only events with eventTime at or after this instant (ISO 8601)', example: '2026-11-21T00:00:00Z' })
-  @IsOptional()
+  @Optional()
   @IsISO8601({ strict: true })
   after?: string;
 
   @ApiPropertyOptional({ enum: ['desc', 'asc'], default: 'desc', description: 'by eventTime' })
-  @IsOptional()
+  @Optional()
   @IsIn(['desc', 'asc'])
   sortDirection?: 'desc' | 'asc';
 
   @ApiPropertyOptional({ enum: ['true', 'false'], description: 'true: only the events accepted with warnings (formats, a missing schemaURL, mapped run ids)' })
-  @IsOptional()
+  @Optional()
   @IsIn(['true', 'false'])
   withWarnings?: 'true' | 'false';
 }

@@ -1,38 +1,38 @@
 import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBearerAuth, ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { IsBoolean, IsOptional, IsString, Length, Matches, MaxLength } from 'class-validator';
+import { IsBoolean, IsString, Length, Matches, MaxLength } from 'class-validator';
 import type { Request, Response } from 'express';
-import { validateAs } from '@weir/platform';
+import { validateAs, Optional } from '@weir/platform';
 import { archiveLimits, ModelingService } from '../application/modeling.service';
 import { readArchiveBody } from '../infrastructure/project-archive';
 
 export class RegisterProjectRequestDto {
   @ApiProperty({ example: 'jaffle_shop', description: 'Project directory, relative to WEIR_PROJECTS_ROOT ($WEIR_DATA_DIR/projects)' }) @IsString() @Length(1, 1000) path: string;
   @ApiPropertyOptional({ example: 'analytics', description: "Models' default warehouse schema" })
-  @IsOptional()
+  @Optional()
   @Matches(/^[a-z_][a-z0-9_]{0,62}$/)
   modelSchema?: string;
 }
 
 export class ArchiveQueryDto {
   @ApiPropertyOptional({ example: 'analytics' })
-  @IsOptional()
+  @Optional()
   @Matches(/^[a-z_][a-z0-9_]{0,62}$/)
   modelSchema?: string;
 }
 
 export class BuildRequestDto {
   @ApiProperty({ example: 'jaffle_shop' }) @IsString() project: string;
-  @ApiPropertyOptional({ example: '+orders', description: 'dbt selection: name, +name, name+, tag:x (space-separated union); default all' }) @IsOptional() @IsString() @MaxLength(1000) select?: string;
-  @ApiPropertyOptional({ default: false }) @IsOptional() @IsBoolean() fullRefresh?: boolean;
+  @ApiPropertyOptional({ example: '+orders', description: 'dbt selection: name, +name, name+, tag:x (space-separated union); default all' }) @Optional() @IsString() @MaxLength(1000) select?: string;
+  @ApiPropertyOptional({ default: false }) @Optional() @IsBoolean() fullRefresh?: boolean;
   @ApiPropertyOptional({ default: false, description: 'replace relations the catalog records for another project or for ingestion (recorded as a catalog change); without it such a step fails with MODELING.RELATION_OWNED_ELSEWHERE' })
-  @IsOptional()
+  @Optional()
   @IsBoolean()
   takeOver?: boolean;
 }
 
 export class CompiledQueryDto {
-  @ApiPropertyOptional() @IsOptional() @IsString() project?: string;
+  @ApiPropertyOptional() @Optional() @IsString() project?: string;
 }
 
 class NodeDto {

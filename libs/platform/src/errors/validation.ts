@@ -1,4 +1,5 @@
 import { ArgumentMetadata, ValidationPipe } from '@nestjs/common';
+import { ValidateIf } from 'class-validator';
 
 /** The global ValidationPipe settings every route shares (unknown fields are errors, not silently dropped). */
 export const VALIDATION_OPTIONS = { whitelist: true, forbidNonWhitelisted: true, transform: true } as const;
@@ -11,4 +12,14 @@ const pipe = new ValidationPipe(VALIDATION_OPTIONS);
  */
 export function validateAs<T extends object>(metatype: new () => T, value: unknown, type: ArgumentMetadata['type'] = 'body'): Promise<T> {
   return pipe.transform(value ?? {}, { type, metatype }) as Promise<T>;
+}
+
+/**
+ * An optional property that, when present, must be valid: `undefined` (absent) skips its
+ * validators, `null` does not (class-validator's IsOptional lets null through, and `tags: null`
+ * or `location.path: null` then reached the services). Use IsOptional only where null means
+ * something (a schedule removed, a description cleared).
+ */
+export function Optional(): PropertyDecorator {
+  return ValidateIf((_o, v) => v !== undefined);
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { ConflictError, NotFoundError, Outbox, RUN_EVENTS_TOPIC, RunQuality, RunStateEvent, ValidationError, Warehouse, validateIdentifier , assertDataPlane , enterReader, prepareReader , ConfigError } from '@weir/platform';
+import { ConflictError, NotFoundError, Outbox, RUN_EVENTS_TOPIC, RunQuality, RunStateEvent, ValidationError, Warehouse, validateIdentifier , assertDataPlane , enterReader, prepareReader , ConfigError , DomainError } from '@weir/platform';
 import { CATALOG, CatalogPort, DatasetContract, sqlType } from '@weir/catalog';
 import { canonicalType, Expectation, EXPECTATION_KWARGS, EXPECTATION_TYPES, ExpectationResult, isGxType, KwargSpec } from '../domain/expectations';
 import { ColumnInfo, compileSuite } from '../domain/suite-compiler';
@@ -120,6 +120,10 @@ export class QualityService implements QualityGate {
     const compiled = compileSuite({ schema: dataset.schema, table: dataset.table }, contractColumns(dataset.contract), await this.resolveRefs(expectations));
     const problems = compiled.plans.filter((p) => p.error).map((p) => `expectation ${p.index + 1} (${p.expectation.type}): ${p.error}`);
     for (const e of expectations) if (e.severity !== 'warn' && e.severity !== 'error') problems.push(`severity must be warn or error (${e.type})`);
+    if (compiled.plans.some((p) => p.error?.startsWith('row_condition'))) {
+      // a literal that does not fit its column would fail every later run (and every load): refused now
+      throw new DomainError('QUALITY.INVALID_ROW_CONDITION', `The suite is invalid: ${problems.join('; ')}`, 422, { errors: problems });
+    }
     if (problems.length) throw new ValidationError('QUALITY.INVALID_SUITE', `The suite is invalid: ${problems.join('; ')}`, { errors: problems });
     return expectations;
   }
@@ -275,15 +279,38 @@ export class QualityService implements QualityGate {
       const exists = (await client.query(`SELECT to_regclass($1) IS NOT NULL AS e`, [`"${target.schema}"."${target.table}"`])).rows[0].e;
       if (!exists) throw new NotFoundError('QUALITY.TABLE_NOT_FOUND', `The table ${target.schema}.${target.table} does not exist (load the dataset first)`);
       const rowCountCheck: Expectation = { type: 'expect_table_row_count_to_be_between', kwargs: { min_value: 0 }, severity: 'warn' };
-      const run = await runSuite(client, target, [...expectations, rowCountCheck], {
+      const runOpts = {
         masked,
-        resultFormat: 'BASIC',
+        resultFormat: 'BASIC' as const,
         partialCount: 20,
         lastLoadAt: dataset.lastLoad ? new Date(dataset.lastLoad.at) : null,
         previousRowCount: previous.length ? Number(previous[0].value) : null,
         profile: cfg.enabled,
         distinctColumns: cfg.distinctColumns,
-      });
+      };
+      let run: Awaited<ReturnType<typeof runSuite>>;
+      await client.query('SAVEPOINT weir_scan');
+      try {
+        run = await runSuite(client, target, [...expectations, rowCountCheck], runOpts);
+        await client.query('RELEASE SAVEPOINT weir_scan');
+      } catch (e) {
+        // the scan failed as a whole (a column's type changed under a row_condition, say): when warn
+        // checks are among it, run the error-severity checks alone, so a check that is only a warning
+        // can never fail a load; the warn checks are reported as not evaluated
+        await client.query('ROLLBACK TO SAVEPOINT weir_scan');
+        const warns = expectations.filter((x) => x.severity === 'warn');
+        if (!warns.length) throw e;
+        this.log.warn(`suite ${s.name}: the scan failed (${(e as Error).message}); running its ${expectations.length - warns.length} error-severity check(s) alone`);
+        const strict = await runSuite(client, target, [...expectations.filter((x) => x.severity !== 'warn'), rowCountCheck], runOpts);
+        const left = [...strict.results];
+        const last = left.pop()!;
+        const results = expectations.map((x) =>
+          x.severity === 'warn'
+            ? { expectation: x, success: false, severity: 'warn' as const, result: {}, exception_info: { raised_exception: true, exception_message: `not evaluated: the scan failed (${(e as Error).message})` } }
+            : left.shift()!,
+        );
+        run = { ...strict, results: [...results, last] };
+      }
       profile = run.profile;
       rowCount = Number(run.results[run.results.length - 1].result.observed_value ?? 0);
       results = run.results.slice(0, -1);

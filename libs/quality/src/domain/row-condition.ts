@@ -70,8 +70,19 @@ function lex(src: string): Tok[] {
   return out;
 }
 
-/** Compiles a row_condition; `params` receives the literals, `quote` quotes a (checked) column name. */
-export function compileRowCondition(src: string, columns: ReadonlySet<string>, params: unknown[], quote: (c: string) => string): string {
+const NUMERIC_TYPES = /^(smallint|integer|bigint|int[248]?|numeric|decimal|real|double precision|float[48]?)\b/i;
+const BOOLEAN_TYPES = /^(boolean|bool)$/i;
+
+/**
+ * Compiles a row_condition; `params` receives the literals, `quote` quotes a (checked) column name.
+ * `columns` maps each column to its PostgreSQL type (or is a set of names, untyped). A literal is
+ * checked against its column's type here, when the suite is saved, so a condition cannot make every
+ * later scan fail: a number must be finite and compares only with a numeric column (as `numeric`,
+ * which no integer column overflows), a boolean only with a boolean column; a string compares with
+ * the column's text form.
+ */
+export function compileRowCondition(src: string, columns: ReadonlySet<string> | ReadonlyMap<string, string>, params: unknown[], quote: (c: string) => string): string {
+  const typeOf = (c: string): string | undefined => (columns instanceof Map ? columns.get(c) : undefined);
   const toks = lex(src);
   let p = 0;
   const peek = () => toks[p];
@@ -80,7 +91,7 @@ export function compileRowCondition(src: string, columns: ReadonlySet<string>, p
     if (!t || (k && t.k !== k)) throw new RowConditionError(`row_condition: expected ${k ?? 'more'} in ${src}`);
     return t;
   };
-  const column = (): string => {
+  const column = (): { sql: string; name: string } => {
     const t = take('name');
     let name = t.v;
     if (name === 'col' && peek()?.k === 'lp') {
@@ -89,26 +100,34 @@ export function compileRowCondition(src: string, columns: ReadonlySet<string>, p
       take('rp');
     }
     if (!columns.has(name)) throw new RowConditionError(`row_condition names an unknown column ${JSON.stringify(name)}`);
-    return quote(name);
+    return { sql: quote(name), name };
   };
-  const literal = (): string => {
+  const literal = (col: string): string => {
     const t = take();
+    const type = typeOf(col);
     if (t.k === 'num') {
-      params.push(Number(t.v));
-      return `$${params.length}`;
+      const n = Number(t.v);
+      if (!Number.isFinite(n)) throw new RowConditionError(`row_condition: the literal ${t.v} is not a finite number`);
+      if (type !== undefined && !NUMERIC_TYPES.test(type)) throw new RowConditionError(`row_condition: the literal ${t.v} is a number, but column ${JSON.stringify(col)} is ${type}; quote it ("${t.v}") to compare as text`);
+      params.push(t.v);
+      return `$${params.length}::numeric`;
     }
     if (t.k === 'str') {
       params.push(t.v);
       return `$${params.length}`;
     }
-    if (t.k === 'name' && /^(true|false)$/i.test(t.v)) return t.v.toLowerCase();
+    if (t.k === 'name' && /^(true|false)$/i.test(t.v)) {
+      if (type !== undefined && !BOOLEAN_TYPES.test(type)) throw new RowConditionError(`row_condition: the literal ${t.v} is a boolean, but column ${JSON.stringify(col)} is ${type}`);
+      return t.v.toLowerCase();
+    }
     if (t.k === 'name' && /^(null|none)$/i.test(t.v)) return 'NULL';
     throw new RowConditionError(`row_condition: expected a literal, got ${JSON.stringify(t.v)}`);
   };
   const cmp = (): string => {
-    const left = column();
+    const col = column();
+    const left = col.sql;
     const op = take('op').v;
-    const right = literal();
+    const right = literal(col.name);
     if (right === 'NULL') {
       if (op === '==') return `${left} IS NULL`;
       if (op === '!=') return `${left} IS NOT NULL`;

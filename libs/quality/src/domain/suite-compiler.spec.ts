@@ -71,12 +71,24 @@ describe('suite compiler', () => {
     const params: unknown[] = [];
     const set = new Set(['x', 'w', 'name']);
     const q = (c: string) => `"${c}"`;
-    expect(compileRowCondition('x!=1 & w!=6', set, params, q)).toBe('("x" <> $1 AND "w" <> $2)');
-    expect(compileRowCondition('col("name") == "o\'k" | not (x >= 2.5)', set, params, q)).toBe('("name"::text = $3 OR NOT (("x" >= $4)))');
-    expect(params).toEqual([1, 6, "o'k", 2.5]);
+    expect(compileRowCondition('x!=1 & w!=6', set, params, q)).toBe('("x" <> $1::numeric AND "w" <> $2::numeric)');
+    expect(compileRowCondition('col("name") == "o\'k" | not (x >= 2.5)', set, params, q)).toBe('("name"::text = $3 OR NOT (("x" >= $4::numeric)))');
+    expect(params).toEqual(['1', '6', "o'k", '2.5']);
     expect(() => compileRowCondition('x == 1; drop table t', set, [], q)).toThrow(RowConditionError);
     expect(() => compileRowCondition('secret == 1', set, [], q)).toThrow(/unknown column/);
     expect(() => compileRowCondition('x == (select 1)', set, [], q)).toThrow(RowConditionError);
+  });
+
+  it('checks row_condition literals against the column types: a number beyond any type, or of the wrong kind, is refused when the suite is saved', () => {
+    const types = new Map([['id', 'bigint'], ['status', 'text'], ['ok', 'boolean'], ['amount', 'numeric(12,2)']]);
+    const q = (c: string) => `"${c}"`;
+    expect(() => compileRowCondition('id > 1e999999', types, [], q)).toThrow(/the literal 1e999999 is not a finite number/);
+    expect(() => compileRowCondition('status > 5', types, [], q)).toThrow(/the literal 5 is a number, but column "status" is text/);
+    expect(() => compileRowCondition('amount == true', types, [], q)).toThrow(/is a boolean, but column "amount" is numeric\(12,2\)/);
+    // a number past bigint compares as numeric: no overflow at run time
+    const params: unknown[] = [];
+    expect(compileRowCondition('id > 1e30 & status == "5" & ok == false', types, params, q)).toBe('("id" > $1::numeric AND "status"::text = $2 AND "ok" = false)');
+    expect(params).toEqual(['1e30', '5']);
   });
 
   it('resolves GX evaluation parameters without evaluating code', () => {

@@ -107,6 +107,7 @@ export function compileSuite(
   opts: { indexColumn?: string; profile?: boolean; distinctColumns?: string[] } = {},
 ): CompiledSuite {
   const colSet = new Set(columns.map((c) => c.name));
+  const colTypes = new Map(columns.map((c) => [c.name, c.type]));
   const typeOf = new Map(columns.map((c) => [c.name, c.type]));
   const from = `${q(table.schema)}.${q(table.table)}`;
   const params: unknown[] = [];
@@ -149,7 +150,7 @@ export function compileSuite(
         if (parser !== undefined && parser !== 'pandas' && parser !== 'great_expectations' && parser !== 'great_expectations__experimental__') {
           throw new ExpectationError(`condition_parser ${JSON.stringify(parser)} is not supported (pandas, great_expectations)`);
         }
-        rc = compileRowCondition(k['row_condition'], colSet, local, q).replace(/\$(\d+)/g, '$L$1');
+        rc = compileRowCondition(k['row_condition'], colTypes, local, q).replace(/\$(\d+)/g, '$L$1');
       }
       const alias = (name: string) => {
         const a = `c${index}_${name}`;

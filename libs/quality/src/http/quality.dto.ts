@@ -1,22 +1,23 @@
+import { Optional } from '@weir/platform';
 import { EXPECTATION_TYPES } from '../domain/expectations';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsArray, IsIn, IsInt, IsObject, IsOptional, IsString, Length, Max, Min, ValidateNested } from 'class-validator';
+import { IsArray, IsIn, IsInt, IsObject, IsString, Length, Max, Min, ValidateNested } from 'class-validator';
 
 export class ExpectationDto {
   @ApiProperty({ example: 'expect_column_values_to_not_be_null', description: 'GX expectation type, or one of Weir\'s own (relationships, freshness, row_count_change_within, custom_sql); kwargs per type: GET /api/quality/expectation-types', enum: EXPECTATION_TYPES })
   @IsString()
   type: string;
   @ApiProperty({ example: { column: 'id', mostly: 0.99 }, description: 'GX kwargs (column, value_set, min_value, mostly, row_condition, …)' }) @IsObject() kwargs: Record<string, unknown>;
-  @ApiPropertyOptional() @IsOptional() @IsObject() meta?: Record<string, unknown>;
-  @ApiPropertyOptional({ enum: ['warn', 'error'], default: 'error' }) @IsOptional() @IsIn(['warn', 'error']) severity?: 'warn' | 'error';
+  @ApiPropertyOptional() @Optional() @IsObject() meta?: Record<string, unknown>;
+  @ApiPropertyOptional({ enum: ['warn', 'error'], default: 'error' }) @Optional() @IsIn(['warn', 'error']) severity?: 'warn' | 'error';
 }
 
 export class SuiteRequestDto {
   @ApiProperty({ example: 'orders_checks' }) @IsString() @Length(1, 100) name: string;
   @ApiProperty({ example: 'orders' }) @IsString() @Length(1, 63) dataset: string;
   @ApiProperty({ type: [ExpectationDto] }) @IsArray() @ValidateNested({ each: true }) @Type(() => ExpectationDto) expectations: ExpectationDto[];
-  @ApiPropertyOptional() @IsOptional() @IsObject() meta?: Record<string, unknown>;
+  @ApiPropertyOptional() @Optional() @IsObject() meta?: Record<string, unknown>;
 }
 
 export class SuiteResponseDto extends SuiteRequestDto {
@@ -31,16 +32,16 @@ export class SuiteListResponseDto {
 
 export class ImportSuiteQueryDto {
   @ApiProperty({ description: 'dataset the suite attaches to' }) @IsString() dataset: string;
-  @ApiPropertyOptional({ description: 'name (default: the GX suite name)' }) @IsOptional() @IsString() name?: string;
+  @ApiPropertyOptional({ description: 'name (default: the GX suite name)' }) @Optional() @IsString() name?: string;
 }
 
 export class ListSuitesQueryDto {
-  @ApiPropertyOptional() @IsOptional() @IsString() dataset?: string;
+  @ApiPropertyOptional() @Optional() @IsString() dataset?: string;
 }
 
 export class RunSuiteRequestDto {
   @ApiPropertyOptional({ description: 'Run on this table instead of the dataset (e.g. staged rows)', example: 'raw.__weir_stage_x' })
-  @IsOptional()
+  @Optional()
   @IsString()
   table?: string;
 }
@@ -74,8 +75,8 @@ export class QualityRunResponseDto {
 }
 
 export class MetricsQueryDto {
-  @ApiPropertyOptional({ example: 'row_count' }) @IsOptional() @IsString() metric?: string;
-  @ApiPropertyOptional({ default: 100 }) @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(1000) limit?: number;
+  @ApiPropertyOptional({ example: 'row_count' }) @Optional() @IsString() metric?: string;
+  @ApiPropertyOptional({ default: 100 }) @Optional() @Type(() => Number) @IsInt() @Min(1) @Max(1000) limit?: number;
 }
 
 export class MetricPointDto {

@@ -57,6 +57,8 @@ export class LoadFailedError extends DomainError {
 const CHUNK_CHARS = 1 << 16;
 const COPY_BUFFER = 1 << 20;
 const PROGRESS_MS = 5000;
+/** Longest stretch of validation without yielding the event loop. */
+const SLICE_MS = 5;
 const RECORD_COL = '__weir_record';
 
 /** evolve adds columns up to this many in a contract (PostgreSQL's limit is 1600, and the stage needs one more). */
@@ -214,10 +216,16 @@ export class LoadEngine {
         startCopy();
       };
 
+      let slice = Date.now();
       const consume = async (batch: ReaderBatch) => {
         for (let r = 0; r < batch.records.length; r++) {
           const rec = batch.records[r];
           rowsRead++;
+          if (Date.now() - slice > SLICE_MS) {
+            // a long batch (or slow values) gives other requests their turn: the API stays responsive
+            await new Promise((resolve) => setImmediate(resolve));
+            slice = Date.now();
+          }
           if (isUnparseable(rec)) {
             await dl.add(rowsRead, { reason: 'UNPARSEABLE', message: (rec as Unparseable).message }, null, (rec as Unparseable).text);
             continue;
