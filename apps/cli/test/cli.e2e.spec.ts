@@ -54,7 +54,7 @@ describe('weir CLI (real process, real PostgreSQL)', () => {
       const refused = await weir(['migrate', '--revert'], { DATABASE_URL: db.url });
       expect(refused.code).toBe(1);
       expect(refused.stderr).toContain(`refusing to revert ${before}`);
-      expect(refused.stderr).toMatch(/weir:api:\S+:\d+/);
+      expect(refused.stderr).toMatch(/weir:[0-9a-f]{8}:api:\d+:\S+/);
       expect(await last()).toBe(before);
       const forced = await weir(['migrate', '--revert', '--force'], { DATABASE_URL: db.url });
       expect(forced.code).toBe(0);

@@ -17,7 +17,7 @@ export { VALIDATION_OPTIONS, validateAs, Optional } from './errors/validation';
 
 export { controlPlaneOptions, runMigrations, revertLastMigration, migrationsGlob, MIGRATIONS_TABLE } from './database/data-source';
 export type { MigrationReport } from './database/data-source';
-export { PresenceLock, PRESENCE_LOCK_SQL, presenceHolders } from './database/presence';
+export { PresenceLock, PRESENCE_LOCK_SQL, presenceHolders, instanceAliveSql } from './database/presence';
 export type { PresenceHolder } from './database/presence';
 export { startEmbeddedPostgres, freePort } from './database/embedded-postgres';
 export type { EmbeddedPostgresHandle, EmbeddedPostgresOptions } from './database/embedded-postgres';

@@ -68,7 +68,7 @@ export class PlatformModule implements OnApplicationShutdown {
         Retention,
         Outbox,
       ],
-      exports: [WEIR_CONFIG, Warehouse, ApiKeysService, ApiKeyGuard, MetricsService, Outbox, Retention],
+      exports: [WEIR_CONFIG, Warehouse, ApiKeysService, ApiKeyGuard, MetricsService, Outbox, Retention, PresenceLock],
     };
   }
 

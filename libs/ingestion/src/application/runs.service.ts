@@ -3,8 +3,9 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In } from 'typeorm';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import type { PoolClient } from 'pg';
-import { DomainError, HEARTBEAT_MS, liveStaleMs, MetricsService, NotFoundError, Outbox, periodic, PeriodicTask, Queryable, rowsOf, RUN_EVENTS_TOPIC, RunStateEvent, WEIR_CONFIG, Warehouse, WeirConfig } from '@weir/platform';
+import { DomainError, HEARTBEAT_MS, instanceAliveSql, liveStaleMs, MetricsService, NotFoundError, Outbox, periodic, PeriodicTask, Queryable, rowsOf, RUN_EVENTS_TOPIC, RunStateEvent, WEIR_CONFIG, Warehouse, WeirConfig, PresenceLock } from '@weir/platform';
 import { CATALOG, CatalogPort } from '@weir/catalog';
 import { QUALITY_GATE, QualityGate } from '@weir/quality';
 import { Counter, Histogram } from 'prom-client';
@@ -122,6 +123,7 @@ export class RunsService implements OnApplicationBootstrap, BeforeApplicationShu
     @Inject(WEIR_CONFIG) private readonly config: WeirConfig,
     metrics: MetricsService,
     private readonly outbox: Outbox,
+    private readonly presence: PresenceLock,
   ) {
     this.engine = new LoadEngine(warehouse);
     this.staleMs = config.runStaleMs;
@@ -163,12 +165,28 @@ export class RunsService implements OnApplicationBootstrap, BeforeApplicationShu
   async recover(staleMs = this.staleMs): Promise<void> {
     const message = 'the worker running it stopped (crash or kill) before publishing; the target is unchanged, trigger it again';
     const rows = await this.ds.transaction(async (em) => {
+      // stale heartbeat; or claimed by an instance known dead (this one before a restart, or one
+      // whose presence connection is gone and whose heartbeat stopped): no need to wait the timeout
       const stale = await em.query(
         `UPDATE ingestion.runs SET status = 'failed', finished_at = now(), error_code = 'INGESTION.INTERRUPTED', error_message = $2
-          WHERE status = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < now() - $1::interval) RETURNING id, source_id`,
-        [`${staleMs / 1000} seconds`, message],
+          WHERE status = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < now() - $1::interval
+                OR claimed_by = ANY($3::text[])
+                OR (claimed_by IS NOT NULL AND claimed_by <> $4 AND heartbeat_at < now() - $5::interval AND NOT ${instanceAliveSql('claimed_by')}))
+          RETURNING id, source_id`,
+        [`${staleMs / 1000} seconds`, message, this.presence.previousInstances, this.presence.instanceId, `${(2 * HEARTBEAT_MS) / 1000} seconds`],
       );
-      const rs = rowsOf<{ id: string; source_id: string }>(stale);
+      // uploads held by an instance that is gone cannot be read by anyone else: failed clearly
+      const lost = await em.query(
+        `UPDATE ingestion.runs SET status = 'failed', finished_at = now(), error_code = 'INGESTION.UPLOAD_LOST',
+                error_message = 'the instance that received this upload (' || (input->>'heldBy') || ') is gone, and the file with it; upload it again'
+          WHERE status = 'queued' AND input->>'heldBy' IS NOT NULL AND input->>'heldBy' <> $2
+            AND (input->>'heldBy' = ANY($1::text[]) OR (created_at < now() - interval '10 seconds' AND NOT ${instanceAliveSql(`(input->>'heldBy')`)}))
+          RETURNING id, source_id`,
+        [this.presence.previousInstances, this.presence.instanceId],
+      );
+      const lostRows = rowsOf<{ id: string; source_id: string }>(lost);
+      if (lostRows.length) this.log.warn(`failed ${lostRows.length} queued upload run(s) whose instance is gone: ${lostRows.map((r) => r.id).join(', ')}`);
+      const rs = [...rowsOf<{ id: string; source_id: string }>(stale), ...lostRows];
       const sources = rs.length ? await em.getRepository(SourceOrmEntity).findBy({ id: In([...new Set(rs.map((r) => r.source_id))]) }) : [];
       const byId = new Map(sources.map((x) => [x.id, x]));
       for (const r of rs) {
@@ -184,6 +202,53 @@ export class RunsService implements OnApplicationBootstrap, BeforeApplicationShu
           AND NOT EXISTS (SELECT 1 FROM ingestion.runs r WHERE r.status = 'running' AND replace(r.id::text, '-', '') LIKE substr(c.relname, 14) || '%')`,
     );
     for (const o of orphans) await this.warehouse.query(`DROP TABLE IF EXISTS "${o.s}"."${o.t}"`).catch(() => undefined);
+    await this.removeLeftoverUploads();
+  }
+
+  /**
+   * Upload files no queued or running run needs (their run ended while a process was killed before it
+   * could remove them, or the upload never became a run) are removed; a file younger than an hour
+   * without a run may still be arriving and is kept.
+   */
+  private async removeLeftoverUploads(): Promise<void> {
+    const dir = this.cfg.uploadDir;
+    if (!fs.existsSync(dir)) return;
+    const names = fs.readdirSync(dir).filter((n) => /^[0-9a-f-]{36}$/.test(n));
+    if (!names.length) return;
+    const files = names.map((n) => path.join(dir, n));
+    const needed = new Set(
+      rowsOf<{ f: string }>(await this.ds.query(`SELECT input->>'uploadId' AS f FROM ingestion.runs WHERE status IN ('queued', 'running') AND input->>'uploadId' = ANY($1::text[])`, [files])).map((r) => r.f),
+    );
+    const ended = new Set(rowsOf<{ f: string }>(await this.ds.query(`SELECT input->>'uploadId' AS f FROM ingestion.runs WHERE input->>'uploadId' = ANY($1::text[])`, [files])).map((r) => r.f));
+    let removed = 0;
+    for (const f of files) {
+      if (needed.has(f)) continue;
+      const young = Date.now() - (fs.statSync(f, { throwIfNoEntry: false })?.mtimeMs ?? 0) < 3_600_000;
+      if (!ended.has(f) && young) continue;
+      fs.rmSync(f, { force: true });
+      removed++;
+    }
+    if (removed) this.log.warn(`removed ${removed} upload file(s) left behind by ended runs in ${dir}`);
+  }
+
+  /**
+   * A run the idempotency key found: when it is running on an instance that is dead (this one before a
+   * restart, or one gone with its heartbeat stopped), it is failed as interrupted now; returns true.
+   */
+  private async failIfDead(em: { query: (sql: string, p?: unknown[]) => Promise<unknown> }, run: RunOrmEntity): Promise<boolean> {
+    if (run.status !== 'running' || !run.claimedBy || run.claimedBy === this.presence.instanceId) return false;
+    const r = rowsOf<{ id: string }>(
+      await em.query(
+        `UPDATE ingestion.runs SET status = 'failed', finished_at = now(), error_code = 'INGESTION.INTERRUPTED',
+                error_message = 'the worker running it stopped (crash or kill) before publishing; the target is unchanged'
+          WHERE id = $1 AND status = 'running'
+            AND (claimed_by = ANY($2::text[]) OR (heartbeat_at < now() - $3::interval AND NOT ${instanceAliveSql('claimed_by')}))
+          RETURNING id`,
+        [run.id, this.presence.previousInstances, `${(2 * HEARTBEAT_MS) / 1000} seconds`],
+      ),
+    );
+    if (r.length) this.log.warn(`run ${run.id} (same input) was left running by a dead instance: failed as interrupted, running the input again`);
+    return r.length > 0;
   }
 
   /** Creates a queued run, or returns the run that already has this idempotency key. */
@@ -205,7 +270,8 @@ export class RunsService implements OnApplicationBootstrap, BeforeApplicationShu
     if (req.replayOf) {
       input.replayOf = req.replayOf;
     } else if (req.upload) {
-      Object.assign(input, { uploadId: req.upload.file, checksum: req.upload.checksum, bytes: req.upload.bytes, originalName: req.upload.originalName });
+      // the file is on this instance's disk: this instance runs it (another one fails it clearly if this one dies)
+      Object.assign(input, { uploadId: req.upload.file, checksum: req.upload.checksum, bytes: req.upload.bytes, originalName: req.upload.originalName, heldBy: this.presence.instanceId });
     } else {
       const file = req.trustedPath ?? resolveInRoot(this.cfg.ingestRoot, req.path ?? source.location.path ?? '');
       if (!req.path && !req.trustedPath && !source.location.path) {
@@ -220,7 +286,8 @@ export class RunsService implements OnApplicationBootstrap, BeforeApplicationShu
     const result = await this.ds.transaction(async (em) => {
       await em.query(`SELECT id FROM ingestion.sources WHERE id = $1 FOR UPDATE`, [source.id]);
       const existing = await em.findOne(RunOrmEntity, { where: { sourceId: source.id, idempotencyKey: key }, order: { createdAt: 'DESC' } });
-      if (existing && existing.status !== 'failed') return { run: existing, created: false };
+      // the key answers with a succeeded or live run only: one whose instance died is failed now and run again
+      if (existing && existing.status !== 'failed' && !(await this.failIfDead(em, existing))) return { run: existing, created: false };
       const run = await em.save(
         em.create(RunOrmEntity, { sourceId: source.id, status: 'queued', trigger: req.trigger, idempotencyKey: key!, input, createdBy: req.createdBy ?? null }),
       );
@@ -272,9 +339,12 @@ export class RunsService implements OnApplicationBootstrap, BeforeApplicationShu
         // the claim and its START event commit together
         const rows = await this.ds.transaction(async (em) => {
           const claimed = await em.query(
-            `UPDATE ingestion.runs SET status = 'running', started_at = now(), heartbeat_at = now()
-              WHERE id = (SELECT id FROM ingestion.runs WHERE status = 'queued' ORDER BY created_at FOR UPDATE SKIP LOCKED LIMIT 1)
+            // an upload is run by the instance that holds its file (input.heldBy)
+            `UPDATE ingestion.runs SET status = 'running', started_at = now(), heartbeat_at = now(), claimed_by = $1
+              WHERE id = (SELECT id FROM ingestion.runs WHERE status = 'queued' AND (input->>'heldBy' IS NULL OR input->>'heldBy' = $1)
+                           ORDER BY created_at FOR UPDATE SKIP LOCKED LIMIT 1)
               RETURNING id, source_id`,
+            [this.presence.instanceId],
           );
           const rs = rowsOf<{ id: string; source_id: string }>(claimed);
           const source = rs.length ? await em.getRepository(SourceOrmEntity).findOneBy({ id: rs[0].source_id }) : null;

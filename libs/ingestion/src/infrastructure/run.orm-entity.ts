@@ -47,6 +47,10 @@ export class RunOrmEntity {
   @Column({ name: 'heartbeat_at', type: 'timestamptz', nullable: true })
   heartbeatAt: Date | null;
 
+  /** The Weir instance running it (PresenceLock instance id), while and after it runs. */
+  @Column({ name: 'claimed_by', type: 'varchar', length: 100, nullable: true })
+  claimedBy: string | null;
+
   @Column({ name: 'bytes_read', type: 'bigint', default: 0 })
   bytesRead: string;
 

@@ -1,5 +1,8 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { WEIR_CONFIG } from '../config/config.tokens';
 import type { WeirConfig } from '../config/weir-config';
@@ -13,6 +16,14 @@ export interface PresenceHolder {
   applicationName: string;
   clientAddr: string | null;
   since: string;
+}
+
+/**
+ * SQL (a boolean) true when the Weir instance whose id is the text expression `idSql` is alive:
+ * its presence connection is open. An instance that died (crash, kill, host gone) has none.
+ */
+export function instanceAliveSql(idSql: string): string {
+  return `EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.application_name LIKE 'weir:' || ${idSql} || ':%')`;
 }
 
 /** The processes that hold the presence lock on the database `c` is connected to (itself excluded). */
@@ -37,21 +48,59 @@ export async function presenceHolders(c: Pick<Client, 'query'>): Promise<Presenc
  * Holds the presence lock (a session-level shared advisory lock) on its own connection for the
  * life of the process, so tools that would pull the schema from under it (`weir migrate --revert`)
  * can tell that a Weir process uses the database — detected, not guessed. The connection is
- * named `weir:<roles>:<host>:<pid>` (pg_stat_activity.application_name). A lost connection only
+ * named `weir:<instance id>:<roles>:<pid>:<host>` (pg_stat_activity.application_name). A lost connection only
  * loses the lock; it is taken again on the next start.
  */
 @Injectable()
 export class PresenceLock implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly log = new Logger('presence');
   private client?: Client;
+  /** This process's id among Weir's instances (random per start): runs it claims and uploads it holds carry it. */
+  readonly instanceId = randomBytes(4).toString('hex');
 
   constructor(
     @Inject(WEIR_CONFIG) private readonly config: WeirConfig,
     @Inject('WEIR_DATABASE_URL') private readonly url: string,
-  ) {}
+  ) {
+    // at construction, before any start hook: recovery at start already knows the dead instances
+    this.noteInstance();
+  }
+
+  /**
+   * Instances that ran from this data directory on this host before and are dead now (their pid is
+   * gone): their runs can be taken as interrupted at once, not after a heartbeat timeout. Read at
+   * start from `$WEIR_DATA_DIR/instances/<id>` (each live instance keeps a file with its pid).
+   */
+  readonly previousInstances: string[] = [];
+  private instanceFile?: string;
+
+  private noteInstance(): void {
+    try {
+      const dir = path.join(this.config.dataDir, 'instances');
+      fs.mkdirSync(dir, { recursive: true });
+      for (const id of fs.readdirSync(dir)) {
+        const f = path.join(dir, id);
+        const pid = Number(fs.readFileSync(f, 'utf8').trim());
+        let alive = false;
+        try {
+          alive = Number.isInteger(pid) && pid > 0 && (process.kill(pid, 0), true);
+        } catch {
+          alive = false;
+        }
+        if (!alive) {
+          this.previousInstances.push(id);
+          fs.rmSync(f, { force: true });
+        }
+      }
+      this.instanceFile = path.join(dir, this.instanceId);
+      fs.writeFileSync(this.instanceFile, String(process.pid));
+    } catch (e) {
+      this.log.warn(`could not note this instance in ${this.config.dataDir}: ${(e as Error).message}`);
+    }
+  }
 
   async onApplicationBootstrap(): Promise<void> {
-    const name = `weir:${[...this.config.roles].join('+') || 'cli'}:${os.hostname()}:${process.pid}`.slice(0, 63);
+    const name = `weir:${this.instanceId}:${[...this.config.roles].join('+') || 'cli'}:${process.pid}:${os.hostname()}`.slice(0, 63);
     const c = new Client({ connectionString: this.url, application_name: name });
     c.on('error', (e) => this.log.warn(`the presence connection was lost (${e.message}); migrate --revert can no longer see this process`));
     try {
@@ -66,6 +115,7 @@ export class PresenceLock implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   async onApplicationShutdown(): Promise<void> {
+    if (this.instanceFile) fs.rmSync(this.instanceFile, { force: true });
     const c = this.client;
     this.client = undefined;
     await c?.end().catch(() => undefined);

@@ -97,7 +97,11 @@ export class LoadEngine {
     const tStart = Date.now();
     let lastProgress = tStart;
 
-    await this.warehouse.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema, 'schema')}`);
+    await this.warehouse.transaction(async (c) => {
+      // CREATE SCHEMA IF NOT EXISTS races with itself (a unique violation): one at a time per schema
+      await c.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`weir.schema:${schema}`]);
+      await c.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema, 'schema')}`);
+    });
     const client = await this.warehouse.pool.connect();
     let stageCreated = false;
     try {
@@ -406,11 +410,15 @@ export class LoadEngine {
   /** Creates the target for non-replace strategies and checks that it has every contract column. */
   private async ensureTarget(job: LoadJob, contract: DatasetContract, target: string): Promise<void> {
     const { schema, table } = job.dataset;
-    const cols = await this.warehouse.query<{ column_name: string }>(`SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2`, [schema, table]);
-    if (cols.length === 0) {
-      if (job.strategy.kind !== 'replace') await this.warehouse.query(createTableSql(schema, table, contract));
-      return;
-    }
+    // two first loads at once (two instances, two sources) create the table once: the second waits
+    // for the first's lock, then finds the table (PostgreSQL's own CREATE races on pg_type otherwise)
+    const cols = await this.warehouse.transaction(async (c) => {
+      await c.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`weir.table:${schema}.${table}`]);
+      const found = (await c.query(`SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2`, [schema, table])).rows as { column_name: string }[];
+      if (found.length === 0 && job.strategy.kind !== 'replace') await c.query(createTableSql(schema, table, contract));
+      return found;
+    });
+    if (cols.length === 0) return;
     if (job.strategy.kind === 'replace') return;
     const have = new Set(cols.map((c) => c.column_name));
     const missing = contract.columns.filter((c) => !have.has(c.name)).map((c) => c.name);
