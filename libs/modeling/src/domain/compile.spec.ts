@@ -110,3 +110,21 @@ describe('dbt project compiler', () => {
     expect(folderConfig(tree, 'p', ['staging', 'deep'])).toEqual({ materialized: 'view', meta: { owner: 'x' }, tags: ['d'] });
   });
 });
+
+describe('template rendering is bounded (an uploaded project cannot hold the process)', () => {
+  const compile = (sql: string) => () => compileProject(loadProject(project({ 'dbt_project.yml': 'name: t\n', 'models/hostile.sql': sql })));
+  it.each([
+    ['a range of 100 million', '{% for i in range(0, 100000000) %}{% endfor %}select 1', /hostile\.sql.*range\(\) of 100000000 items/s],
+    ['nested loops of 10^10 iterations', '{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}select 1', /hostile\.sql.*more than 1000000 loop iterations/s],
+    ['endless macro recursion', '{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}', /hostile\.sql/],
+    ['output of over 20 MB', '{% set s = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" %}{% for i in range(100000) %}{% for j in range(3) %}{{ s }}{{ s }}{{ s }}{% endfor %}{% endfor %}', /hostile\.sql.*more than 20971520 characters/s],
+  ])('%s fails fast with an error naming the model', (_what, sql, message) => {
+    const t0 = Date.now();
+    expect(compile(sql)).toThrow(message);
+    expect(Date.now() - t0).toBeLessThan(8000);
+  });
+  it('an ordinary loop renders as before', () => {
+    const p = compileProject(loadProject(project({ 'dbt_project.yml': 'name: t\n', 'models/m.sql': "select {% for i in range(3) %}{{ i }} as c{{ i }}{{ ',' if not loop.last }}{% endfor %}" })));
+    expect(p.nodes.get('model.m')!.compiledSql).toBe('select 0 as c0,1 as c1,2 as c2');
+  });
+});

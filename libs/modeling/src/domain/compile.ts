@@ -68,9 +68,78 @@ if (!runtime.__weirGuarded) {
   runtime.__weirGuarded = true;
 }
 
-/** A Jinja-compatible environment: Jinja's delimiters and defaults, no autoescape, undefined is an error. */
+/**
+ * Rendering is bounded, so a project (which API users can upload) cannot hold the process: each
+ * render may take at most {@link TEMPLATE_LIMITS}.steps loop iterations and macro calls, produce at
+ * most `.outputBytes` characters and run at most `.ms` milliseconds (WEIR_TEMPLATE_MAX_MS), and
+ * `range()` makes at most `.rangeItems` numbers. Past a bound the render fails with an error naming
+ * the bound (and compile errors name the model). The counters sit in nunjucks' runtime hooks that
+ * every compiled template calls (loops, calls, output), active only while a bounded render runs.
+ */
+export const TEMPLATE_LIMITS = {
+  steps: 1_000_000,
+  outputBytes: 20 * 1024 * 1024,
+  ms: Number(process.env['WEIR_TEMPLATE_MAX_MS']) > 0 ? Number(process.env['WEIR_TEMPLATE_MAX_MS']) : 5000,
+  rangeItems: 100_000,
+};
+
+export class TemplateLimitError extends Error {}
+
+let budget: { steps: number; bytes: number; deadline: number } | undefined;
+function spend(steps: number, bytes = 0): void {
+  if (!budget) return;
+  budget.steps -= steps;
+  budget.bytes -= bytes;
+  if (budget.steps < 0) throw new TemplateLimitError(`the template runs more than ${TEMPLATE_LIMITS.steps} loop iterations and macro calls`);
+  if (budget.bytes < 0) throw new TemplateLimitError(`the template renders more than ${TEMPLATE_LIMITS.outputBytes} characters`);
+  if (Date.now() > budget.deadline) throw new TemplateLimitError(`the template takes longer than ${TEMPLATE_LIMITS.ms} ms to render`);
+}
+const hooks = runtime as unknown as { fromIterator: (a: unknown) => unknown; suppressValue: (v: unknown, e: boolean) => unknown; callWrap: (...a: unknown[]) => unknown; __weirBounded?: boolean };
+if (!hooks.__weirBounded) {
+  const fromIterator = hooks.fromIterator;
+  hooks.fromIterator = (a: unknown) => {
+    const r = fromIterator(a);
+    spend(Array.isArray(r) ? r.length : r && typeof r === 'object' ? Object.keys(r).length : 1);
+    return r;
+  };
+  const suppressValue = hooks.suppressValue;
+  hooks.suppressValue = (v: unknown, e: boolean) => {
+    const r = suppressValue(v, e);
+    spend(0, typeof r === 'string' ? r.length : 0);
+    return r;
+  };
+  const callWrap = hooks.callWrap;
+  hooks.callWrap = (...a: unknown[]) => {
+    spend(1);
+    return callWrap(...a);
+  };
+  hooks.__weirBounded = true;
+}
+
+function boundedRange(start: number, stop?: number, step = 1): number[] {
+  if (stop === undefined) [start, stop] = [0, start];
+  const n = step === 0 ? Infinity : Math.max(0, Math.ceil((stop - start) / step));
+  if (!(n <= TEMPLATE_LIMITS.rangeItems)) throw new TemplateLimitError(`range() of ${Number.isFinite(n) ? n : 'endless'} items (at most ${TEMPLATE_LIMITS.rangeItems})`);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) out.push(start + i * step);
+  return out;
+}
+
+/** A Jinja-compatible environment: Jinja's delimiters and defaults, no autoescape, undefined is an error; rendering bounded. */
 function environment(): nunjucks.Environment {
-  return new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true, trimBlocks: false, lstripBlocks: false });
+  const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true, trimBlocks: false, lstripBlocks: false });
+  env.addGlobal('range', boundedRange);
+  const render = env.renderString.bind(env) as (src: string, ctx: object) => string;
+  (env as unknown as { renderString: (src: string, ctx: object) => string }).renderString = (src: string, ctx: object) => {
+    const outer = budget;
+    budget = { steps: TEMPLATE_LIMITS.steps, bytes: TEMPLATE_LIMITS.outputBytes, deadline: Date.now() + TEMPLATE_LIMITS.ms };
+    try {
+      return render(src, ctx);
+    } finally {
+      budget = outer;
+    }
+  };
+  return env;
 }
 
 /** nunjucks passes keyword arguments as a trailing object marked `__keywords`. */
