@@ -136,4 +136,27 @@ describe('hostile input e2e: every class the first sweep found is refused with a
     expect([run.status, run.rowsLoaded, run.rowsRejected]).toEqual(['succeeded', 1, 20]);
     expect(Math.max(...latencies)).toBeLessThan(100);
   });
+
+  it('a hostile template is rendered off the event loop and bounded: the project is refused naming the model, /health answers throughout', async () => {
+    const dir = require('node:path').join(files.dir, 'projects', 'loop');
+    const fs = require('node:fs');
+    fs.mkdirSync(require('node:path').join(dir, 'models'), { recursive: true });
+    fs.writeFileSync(require('node:path').join(dir, 'dbt_project.yml'), 'name: loop\n');
+    fs.writeFileSync(require('node:path').join(dir, 'models', 'spin.sql'), '{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}select 1');
+    const pending = t.http.post('/api/modeling/projects').set(admin).send({ path: 'loop' });
+    const registered = pending.then((r) => r);
+    let done = false;
+    void registered.then(() => (done = true));
+    const latencies: number[] = [];
+    while (!done) {
+      const t0 = Date.now();
+      await t.http.get('/health').expect(200);
+      latencies.push(Date.now() - t0);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const r = await registered;
+    expect([r.status, r.body.code]).toEqual([400, 'MODELING.COMPILE_FAILED']);
+    expect(r.body.detail).toMatch(/models\/spin\.sql.*more than 1000000 loop iterations/s);
+    expect(Math.max(...latencies)).toBeLessThan(100);
+  });
 });

@@ -8,8 +8,9 @@ import { ConflictError, DomainError, HEARTBEAT_MS, liveStaleMs, NotFoundError, O
 import { CATALOG, CatalogPort, classifyChange, ColumnContract, DatasetContract } from '@weir/catalog';
 import { QUALITY_GATE, QUALITY_SUITES, QualityGate, QualitySuites } from '@weir/quality';
 import { InferService, RunsService, SourcesService } from '@weir/ingestion';
-import { auditParents, compileProject, CompiledNode, CompiledProject, CompileError, DagCycleError, renderDescription, select } from '../domain/compile';
-import { loadProject, Project, ProjectError } from '../domain/project';
+import { auditParents, CompiledNode, CompiledProject, renderDescription, select } from '../domain/compile';
+import type { Project } from '../domain/project';
+import { ProjectCompileError, ProjectCompiler } from '../infrastructure/project-compiler';
 import { yamlTests } from '../domain/yaml-tests';
 import { ProjectOrmEntity } from '../infrastructure/project.orm-entity';
 import { ArchiveLimits, extractProjectArchive } from '../infrastructure/project-archive';
@@ -99,6 +100,7 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
   /** Builds of this process a worker took as interrupted (their heartbeat found them no longer running). */
   private readonly interrupted = new Set<string>();
   private readonly roles: ReadonlySet<string>;
+  private readonly compiler = new ProjectCompiler();
 
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
@@ -132,6 +134,7 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
   async onApplicationShutdown(): Promise<void> {
     await this.recovery?.stop();
     await Promise.allSettled([...this.running]);
+    await this.compiler.close();
   }
 
   /**
@@ -157,7 +160,7 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
         const p = await em.getRepository(ProjectOrmEntity).findOneBy({ id: r.project_id });
         let compiled: CompiledProject | undefined;
         try {
-          compiled = p ? this.compile(p).compiled : undefined;
+          compiled = p ? (await this.compile(p)).compiled : undefined;
         } catch {
           compiled = undefined; // the project no longer compiles: the build's own event still goes out
         }
@@ -175,12 +178,12 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
     return failed;
   }
 
-  private compile(p: ProjectOrmEntity): { project: Project; compiled: CompiledProject } {
+  /** Loads and compiles a project in the compile worker (templates never render on the request's event loop). */
+  private async compile(p: Pick<ProjectOrmEntity, 'rootPath' | 'modelSchema'>, existing?: Set<string>): Promise<{ project: Project; compiled: CompiledProject }> {
     try {
-      const project = loadProject(p.rootPath);
-      return { project, compiled: compileProject(project, { modelSchema: p.modelSchema }) };
+      return await this.compiler.compile(p.rootPath, p.modelSchema, existing);
     } catch (e) {
-      if (e instanceof CompileError || e instanceof ProjectError || e instanceof DagCycleError) throw new ValidationError('MODELING.COMPILE_FAILED', e.message);
+      if (e instanceof ProjectCompileError) throw new ValidationError('MODELING.COMPILE_FAILED', e.message);
       throw e;
     }
   }
@@ -195,13 +198,13 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
     }
     if (!fs.existsSync(path.join(root, 'dbt_project.yml'))) throw new NotFoundError('MODELING.PROJECT_NOT_FOUND', `No dbt_project.yml in ${JSON.stringify(dir)}`);
     let modelSchema = opts.modelSchema ?? 'analytics';
-    let { project, compiled } = this.compile(Object.assign(new ProjectOrmEntity(), { rootPath: root, modelSchema }));
+    let { project, compiled } = await this.compile({ rootPath: root, modelSchema });
     const repo = this.ds.getRepository(ProjectOrmEntity);
     let e = await repo.findOne({ where: { name: project.name } });
     if (opts.modelSchema === undefined && e && e.modelSchema !== modelSchema) {
       // a refresh without modelSchema keeps the one the project was registered with
       modelSchema = e.modelSchema;
-      ({ project, compiled } = this.compile(Object.assign(new ProjectOrmEntity(), { rootPath: root, modelSchema })));
+      ({ project, compiled } = await this.compile({ rootPath: root, modelSchema }));
     }
     if (e && e.rootPath !== root) throw new ConflictError('MODELING.PROJECT_EXISTS', `A project named "${project.name}" is registered from ${e.rootPath}`);
     e = await repo.save(Object.assign(e ?? repo.create(), { name: project.name, rootPath: root, modelSchema, updatedAt: new Date() }));
@@ -220,7 +223,7 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
     const scratch = path.join(uploads, `.tmp-${randomUUID()}`);
     try {
       const root = await extractProjectArchive(archive, scratch, archiveLimits());
-      const { project } = this.compile(Object.assign(new ProjectOrmEntity(), { rootPath: root, modelSchema: opts.modelSchema ?? 'analytics' }));
+      const { project } = await this.compile({ rootPath: root, modelSchema: opts.modelSchema ?? 'analytics' });
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(project.name)) throw new ValidationError('MODELING.COMPILE_FAILED', `dbt_project.yml: name ${JSON.stringify(project.name)} must be a valid identifier`);
       const final = path.join(uploads, project.name);
       const existing = await this.ds.getRepository(ProjectOrmEntity).findOne({ where: { name: project.name } });
@@ -256,7 +259,7 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
 
   async get(idOrName: string): Promise<ProjectView> {
     const e = await this.entity(idOrName);
-    return this.view(e, this.compile(e).compiled);
+    return this.view(e, (await this.compile(e)).compiled);
   }
 
   async list(): Promise<{ id: string; name: string; rootPath: string }[]> {
@@ -267,7 +270,7 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
   async compiledSql(model: string, projectIdOrName?: string): Promise<{ project: string; model: string; relation: string; materialized: string; sql: string }> {
     const projects = projectIdOrName ? [await this.entity(projectIdOrName)] : await this.ds.getRepository(ProjectOrmEntity).find();
     for (const p of projects) {
-      const n = this.compile(p).compiled.nodes.get(`model.${model}`);
+      const n = (await this.compile(p)).compiled.nodes.get(`model.${model}`);
       if (n) return { project: p.name, model, relation: n.relation, materialized: n.materialized!, sql: n.compiledSql! };
     }
     throw new NotFoundError('MODELING.MODEL_NOT_FOUND', `No model ${JSON.stringify(model)}${projectIdOrName ? ` in project ${projectIdOrName}` : ''}`);
@@ -278,7 +281,7 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
     const fullRefresh = opts.fullRefresh === true;
     const takeOver = opts.takeOver === true;
     const p = await this.entity(projectIdOrName);
-    const { project, compiled } = this.compile(p);
+    const { project, compiled } = await this.compile(p);
     let ids: string[];
     try {
       ids = select(compiled, selector, auditParents(project, compiled)).filter((id) => compiled.nodes.get(id)!.kind !== 'source');
@@ -716,7 +719,7 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
     const kind = await relationKind(this.warehouse, target);
     if (kind === undefined || fullRefresh || !TABLE_KINDS.has(kind)) return this.model(project, compiled, n, uniqueKey);
 
-    const again = compileProject(project, { modelSchema: p.modelSchema, existing: new Set([n.id]) }).nodes.get(n.id)!;
+    const again = (await this.compile(p, new Set([n.id]))).compiled.nodes.get(n.id)!;
     const staging = qualifiedTable(n.schema, `__weir_incr_${n.table}`.slice(0, 63));
     await this.warehouse.query(`DROP TABLE IF EXISTS ${staging}`);
     let dropped = false;

@@ -1,0 +1,27 @@
+/**
+ * The worker thread that loads and compiles dbt projects (see ProjectCompiler): template rendering
+ * runs here, off the event loop that serves requests, under the bounds of TEMPLATE_LIMITS and the
+ * compiler's watchdog.
+ */
+import { parentPort } from 'node:worker_threads';
+import { compileProject, CompileError, DagCycleError, TemplateLimitError } from '../domain/compile';
+import { loadProject, ProjectError } from '../domain/project';
+
+export interface CompileRequest {
+  id: number;
+  root: string;
+  modelSchema: string;
+  existing?: string[];
+}
+
+parentPort?.on('message', (m: CompileRequest) => {
+  try {
+    const project = loadProject(m.root);
+    const compiled = compileProject(project, { modelSchema: m.modelSchema, existing: m.existing ? new Set(m.existing) : undefined });
+    parentPort!.postMessage({ id: m.id, project, compiled });
+  } catch (e) {
+    const err = e as Error;
+    const known = e instanceof CompileError || e instanceof ProjectError || e instanceof DagCycleError || e instanceof TemplateLimitError;
+    parentPort!.postMessage({ id: m.id, error: { known, message: err.message, stack: known ? undefined : err.stack } });
+  }
+});
