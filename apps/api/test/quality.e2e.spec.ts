@@ -113,7 +113,7 @@ describe('quality e2e: suites, runs with evidence, metrics, GX import/export, th
       { index: 3, type: 'row_count_change_within', kwargs: { max_change_percent: 50 }, meta: { severity: 'error' } },
     ]);
     const back = (await t.http.post('/api/quality/suites/import?dataset=orders&name=mixed_again').set(admin).send(out).expect(201)).body;
-    expect(back.expectations.map((e: { type: string; kwargs: unknown; severity: string }) => [e.type, e.kwargs, e.severity])).toEqual(expectations.map((e) => [e.type, e.kwargs, e.severity ?? 'error']));
+    expect(back.expectations.map((e: { type: string; kwargs: unknown; severity: string; meta?: unknown }) => [e.type, e.kwargs, e.severity, e.meta])).toEqual(expectations.map((e) => [e.type, e.kwargs, e.severity ?? 'error', undefined]));
     expect(back.meta?.weir).toBeUndefined();
     for (const id of [created.id, back.id]) await t.http.delete(`/api/quality/suites/${id}`).set(admin).expect(204);
 

@@ -204,12 +204,16 @@ export class QualityService implements QualityGate {
     gx = { ...gx, meta };
     const suiteName = name ?? (gx['name'] as string) ?? (gx['expectation_suite_name'] as string);
     if (typeof suiteName !== 'string' || suiteName.trim() === '') throw new ValidationError('QUALITY.INVALID_SUITE', 'The suite needs a name (name or expectation_suite_name)');
-    const expectations = list.map((x: Record<string, unknown>) => ({
-      type: String(x['type'] ?? x['expectation_type']),
-      kwargs: (x['kwargs'] as Record<string, unknown>) ?? {},
-      meta: x['meta'] as Record<string, unknown> | undefined,
-      severity: ((x['meta'] as Record<string, unknown> | undefined)?.['severity'] ?? (x['kwargs'] as Record<string, unknown> | undefined)?.['severity']) as 'warn' | 'error' | undefined,
-    }));
+    const expectations = list.map((x: Record<string, unknown>) => {
+      // the export carries severity in meta: it becomes the severity again, not a meta key
+      const { severity, ...meta } = (x['meta'] as Record<string, unknown> | undefined) ?? {};
+      return {
+        type: String(x['type'] ?? x['expectation_type']),
+        kwargs: (x['kwargs'] as Record<string, unknown>) ?? {},
+        ...(Object.keys(meta).length ? { meta } : {}),
+        severity: (severity ?? (x['kwargs'] as Record<string, unknown> | undefined)?.['severity']) as 'warn' | 'error' | undefined,
+      };
+    });
     return this.create({ name: suiteName, dataset, expectations, meta: Object.keys(meta).length ? meta : null });
   }
 
