@@ -3,11 +3,9 @@ import * as path from 'node:path';
 import { Client } from 'pg';
 import { INestApplication } from '@nestjs/common';
 import request from 'supertest';
-import { loadConfig } from '@weir/platform';
 import { createTestDatabase, TestDatabase } from '@weir/platform/testing';
 import { RunsService } from '@weir/ingestion';
-import { createApp } from '../src/app.factory';
-import { ADMIN, admin } from './support/test-app';
+import { admin, appOn } from './support/test-app';
 import { tempDataDir, until } from './support/files';
 
 const ROOT = path.resolve(__dirname, '../../..');
@@ -19,12 +17,6 @@ function bigCsv(rows: number, tag: string): string {
   return s;
 }
 
-async function appOn(db: TestDatabase, dataDir: string, roles = 'api,scheduler,worker'): Promise<INestApplication> {
-  const config = loadConfig({ DATABASE_URL: db.url, WEIR_ADMIN_API_KEY: ADMIN, WEIR_LOG_LEVEL: 'silent', WEIR_DATA_DIR: dataDir, WEIR_ROLES: roles });
-  const app = await createApp({ config, databaseUrl: db.url, warehouseUrl: db.url });
-  await app.init();
-  return app;
-}
 
 describe('a run killed mid-COPY (SIGKILL) leaves the target unchanged and re-runs clean', () => {
   let db: TestDatabase;

@@ -4,21 +4,13 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { INestApplication } from '@nestjs/common';
 import request from 'supertest';
-import { loadConfig } from '@weir/platform';
 import { createTestDatabase, TestDatabase } from '@weir/platform/testing';
 import { RunsService } from '@weir/ingestion';
-import { createApp } from '../src/app.factory';
-import { ADMIN, admin } from './support/test-app';
+import { admin, appOn } from './support/test-app';
 import { tempDataDir, until } from './support/files';
 
 const contract = { columns: [{ name: 'id', type: 'bigint', nullable: false }, { name: 'tag', type: 'text', nullable: true }] };
 
-async function appOn(db: TestDatabase, dataDir: string, roles = 'api,worker'): Promise<INestApplication> {
-  const config = loadConfig({ DATABASE_URL: db.url, WEIR_ADMIN_API_KEY: ADMIN, WEIR_LOG_LEVEL: 'silent', WEIR_DATA_DIR: dataDir, WEIR_ROLES: roles });
-  const app = await createApp({ config, databaseUrl: db.url, warehouseUrl: db.url });
-  await app.init();
-  return app;
-}
 
 /** Several instances on one database, each with its own disk (as on two hosts), and restarts after a kill. */
 describe('instances e2e: separate disks, concurrent first loads, dead instances', () => {
