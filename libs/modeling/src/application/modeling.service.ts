@@ -585,7 +585,7 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
     const target = qualifiedTable(n.schema, n.table);
     const fresh = qualifiedTable(n.schema, building);
     const kind = n.materialized === 'view' ? 'VIEW' : 'TABLE';
-    await this.ensureSchema(n.schema);
+    await this.warehouse.ensureSchema(n.schema);
     await this.warehouse.query(`DROP ${kind} IF EXISTS ${fresh}`);
     let rows: number | null = null;
     try {
@@ -826,7 +826,7 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
     const k = keys.map((x) => quoteIdent(x, 'column'));
     const keyExpr = k.length === 1 ? `${k[0]}::text` : `concat_ws('|', ${k.map((x) => `${x}::text`).join(', ')})`;
     const stage = qualifiedTable(n.schema, `__weir_snap_${n.name}`.slice(0, 63));
-    await this.ensureSchema(n.schema);
+    await this.warehouse.ensureSchema(n.schema);
     return this.warehouse.transaction(async (c) => {
       // the batch, one row per key (the latest by updated_at, or the last by content for check)
       const order = strategy === 'timestamp' ? `${quoteIdent(updatedAt, 'column')} DESC NULLS LAST` : `md5(s::text) DESC`;
@@ -930,18 +930,6 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
     );
     const contract: DatasetContract = { columns: columns.map((c) => ({ name: c.column_name, type: contractType(c.data_type, c.numeric_precision, c.numeric_scale), nullable: true })) };
     await this.catalog.ensureDataset({ name: n.name, schema: n.schema, table: n.table, contract, tags: [n.kind, `project:${project.name}`], managedBy: `modeling:${project.name}` }, `modeling:${project.name}`);
-  }
-
-  /** CREATE SCHEMA IF NOT EXISTS races with itself across parallel steps: the loser just retries. */
-  private async ensureSchema(schema: string): Promise<void> {
-    for (let i = 0; ; i++) {
-      try {
-        await this.warehouse.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema, 'schema')}`);
-        return;
-      } catch (e) {
-        if ((e as { code?: string }).code !== '23505' || i >= 2) throw e;
-      }
-    }
   }
 
   /** The model's YAML tests as a quality suite named `dbt:<project>:<model>` (through the quality slice). */

@@ -10,31 +10,38 @@ function badString(s: string): string | undefined {
   return undefined;
 }
 
-const pointer = (parent: string, key: string | number) => `${parent}/${String(key).replace(/~/g, '~0').replace(/\//g, '~1')}`;
+/** Where a value sits, kept as a parent chain: the JSON pointer string is built only for an error. */
+type At = { parent: At | undefined; key: string | number } | undefined;
+function pointer(at: At): string {
+  const keys: string[] = [];
+  for (let a = at; a; a = a.parent) keys.push(String(a.key).replace(/~/g, '~0').replace(/\//g, '~1'));
+  return keys.length ? `/${keys.reverse().join('/')}` : '/';
+}
 
 /**
  * The first problem of a parsed value, walked without recursion: a string (value or key) with a NUL
  * or a lone surrogate (PLATFORM.INVALID_STRING), or nesting deeper than `maxDepth`
- * (PLATFORM.BODY_TOO_DEEP). Undefined when there is none.
+ * (PLATFORM.BODY_TOO_DEEP). Undefined when there is none. (OpenLineage events of megabytes pass
+ * here: nothing is allocated per value but the stack entry.)
  */
 export function inputProblem(value: unknown, where: 'body' | 'query', maxDepth = MAX_BODY_DEPTH): DomainError | undefined {
-  const stack: [unknown, number, string][] = [[value, 0, '']];
+  const stack: [unknown, number, At][] = [[value, 0, undefined]];
   while (stack.length) {
     const [v, depth, at] = stack.pop()!;
     if (typeof v === 'string') {
       const why = badString(v);
-      if (why) return new DomainError('PLATFORM.INVALID_STRING', `The ${where} at ${at || '/'} ${why}`, 400, { pointer: at || '/' });
+      if (why) return new DomainError('PLATFORM.INVALID_STRING', `The ${where} at ${pointer(at)} ${why}`, 400, { pointer: pointer(at) });
       continue;
     }
     if (v === null || typeof v !== 'object') continue;
-    if (depth >= maxDepth) return new DomainError('PLATFORM.BODY_TOO_DEEP', `The ${where} is nested more than ${maxDepth} levels deep (at ${at})`, 400, { maxDepth });
+    if (depth >= maxDepth) return new DomainError('PLATFORM.BODY_TOO_DEEP', `The ${where} is nested more than ${maxDepth} levels deep (at ${pointer(at)})`, 400, { maxDepth });
     if (Array.isArray(v)) {
-      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], depth + 1, pointer(at, i)]);
+      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], depth + 1, { parent: at, key: i }]);
     } else {
       for (const k of Object.keys(v)) {
         const why = badString(k);
-        if (why) return new DomainError('PLATFORM.INVALID_STRING', `A key of the ${where} at ${at || '/'} ${why}`, 400, { pointer: at || '/' });
-        stack.push([(v as Record<string, unknown>)[k], depth + 1, pointer(at, k)]);
+        if (why) return new DomainError('PLATFORM.INVALID_STRING', `A key of the ${where} at ${pointer(at)} ${why}`, 400, { pointer: pointer(at) });
+        stack.push([(v as Record<string, unknown>)[k], depth + 1, { parent: at, key: k }]);
       }
     }
   }

@@ -2,7 +2,7 @@ import { Pool, PoolClient, QueryResultRow } from 'pg';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFromStdin } from 'pg-copy-streams';
-import { columnList, parseQualifiedName, qualifiedTable } from './identifiers';
+import { columnList, parseQualifiedName, qualifiedTable, quoteIdent } from './identifiers';
 import { DomainError } from '../errors/domain-error';
 
 /** A table reference: `"schema.table"`, `"table"` (schema `raw`) or explicit parts. */
@@ -54,6 +54,17 @@ export class Warehouse {
 
   query<R extends QueryResultRow = QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> {
     return this.pool.query<R>(sql, params).then((r) => r.rows);
+  }
+
+  /**
+   * CREATE SCHEMA IF NOT EXISTS, one at a time per schema across processes (it races with itself:
+   * two at once fail with a unique violation on pg_namespace).
+   */
+  async ensureSchema(schema: string): Promise<void> {
+    await this.transaction(async (c) => {
+      await c.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`weir.schema:${schema}`]);
+      await c.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema, 'schema')}`);
+    });
   }
 
   /** Runs `fn` in one transaction on one client; rolls back if it throws. */

@@ -97,11 +97,7 @@ export class LoadEngine {
     const tStart = Date.now();
     let lastProgress = tStart;
 
-    await this.warehouse.transaction(async (c) => {
-      // CREATE SCHEMA IF NOT EXISTS races with itself (a unique violation): one at a time per schema
-      await c.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`weir.schema:${schema}`]);
-      await c.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema, 'schema')}`);
-    });
+    await this.warehouse.ensureSchema(schema);
     const client = await this.warehouse.pool.connect();
     let stageCreated = false;
     try {
