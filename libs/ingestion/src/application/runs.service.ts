@@ -216,15 +216,17 @@ export class RunsService implements OnApplicationBootstrap, BeforeApplicationShu
     const names = fs.readdirSync(dir).filter((n) => /^[0-9a-f-]{36}$/.test(n));
     if (!names.length) return;
     const files = names.map((n) => path.join(dir, n));
-    const needed = new Set(
-      rowsOf<{ f: string }>(await this.ds.query(`SELECT input->>'uploadId' AS f FROM ingestion.runs WHERE status IN ('queued', 'running') AND input->>'uploadId' = ANY($1::text[])`, [files])).map((r) => r.f),
+    // per file: whether some run still needs it (queued or running), absent when no run has it
+    const live = new Map(
+      rowsOf<{ f: string; live: boolean }>(
+        await this.ds.query(`SELECT input->>'uploadId' AS f, bool_or(status IN ('queued', 'running')) AS live FROM ingestion.runs WHERE input->>'uploadId' = ANY($1::text[]) GROUP BY 1`, [files]),
+      ).map((r) => [r.f, r.live]),
     );
-    const ended = new Set(rowsOf<{ f: string }>(await this.ds.query(`SELECT input->>'uploadId' AS f FROM ingestion.runs WHERE input->>'uploadId' = ANY($1::text[])`, [files])).map((r) => r.f));
     let removed = 0;
     for (const f of files) {
-      if (needed.has(f)) continue;
+      if (live.get(f)) continue;
       const young = Date.now() - (fs.statSync(f, { throwIfNoEntry: false })?.mtimeMs ?? 0) < 3_600_000;
-      if (!ended.has(f) && young) continue;
+      if (!live.has(f) && young) continue; // no run yet: maybe still arriving
       fs.rmSync(f, { force: true });
       removed++;
     }

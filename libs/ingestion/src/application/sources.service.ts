@@ -184,6 +184,12 @@ export class SourcesService {
     await this.catalog.claim({ name: dataset.name, schema: dataset.schema, table: dataset.table, managedBy: sourceManagedBy ?? 'ingestion', takeOver, code: 'INGESTION.RELATION_OWNED_ELSEWHERE' }, changedBy);
   }
 
+  /** The source a managing slice keeps for a dataset (a project's seed source), if there is one. */
+  async findManaged(managedBy: string, dataset: string): Promise<SourceView | undefined> {
+    const e = await this.ds.getRepository(SourceOrmEntity).findOne({ where: { managedBy, dataset } });
+    return e ? sourceView(e) : undefined;
+  }
+
   async list(): Promise<SourceView[]> {
     return (await this.ds.getRepository(SourceOrmEntity).find({ order: { name: 'ASC' } })).map(sourceView);
   }

@@ -566,7 +566,7 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
     const contract: DatasetContract = { columns: inferred.contract.columns.map((c) => ({ ...c, primaryKey: false })) };
     const managedBy = `modeling:${p.name}`;
     await this.catalog.ensureDataset({ name: n.name, schema: n.schema, table: n.table, contract, tags: ['seed', `project:${p.name}`], managedBy }, managedBy);
-    const mine = (await this.sources.list()).find((s) => s.managedBy === managedBy && s.dataset === n.name);
+    const mine = await this.sources.findManaged(managedBy, n.name);
     const sourceName = mine?.name ?? seedSourceName(p.name, n.name);
     const settings = { format: 'csv' as const, strategy: { kind: 'replace' as const }, drift: 'freeze' as const, maxRejectedRatio: 0, mapping: inferred.mapping, ...(delimiter ? { csv: { delimiter } } : {}) };
     if (!mine) await this.sources.create({ name: sourceName, dataset: n.name, managedBy, ...settings });
