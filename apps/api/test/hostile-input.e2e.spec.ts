@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { RunsService, ScheduleService } from '@weir/ingestion';
+import { RunsService } from '@weir/ingestion';
 import { admin, TestApp } from './support/test-app';
 import { startIngestionApp, tempDataDir, until } from './support/files';
 
@@ -85,8 +85,8 @@ describe('hostile input e2e: every class the first sweep found is refused with a
     await pg.query(
       `INSERT INTO ingestion.sources (name, dataset, format, location, strategy, drift, options, max_rejected_ratio, schedule) VALUES ('stored_bad', 'orders', 'csv', '{"inbox":"in"}', '{"kind":"append"}', 'freeze', '{}', 0, '{"cron":"0 0 30 2 *"}')`,
     );
-    await t.app.get(ScheduleService).syncFromDatabase();
-    // (recorded on the source by the scheduler, just after it gave up arming it)
+    // the scheduler finds it on its next sync with the database (every 5 s), as it would at a start,
+    // gives up arming it and records why on the source
     const s = await until('the schedule error on the source', async () => {
       const b = (await t.http.get('/api/ingestion/sources/stored_bad').set(admin).expect(200)).body;
       return b.scheduleError ? b : undefined;

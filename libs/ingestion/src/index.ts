@@ -5,7 +5,6 @@ export { IngestionModule } from './ingestion.module';
 export { RunsService } from './application/runs.service';
 export type { RunView, TriggerRequest } from './application/runs.service';
 export { SourcesService } from './application/sources.service';
-export { ScheduleService } from './application/schedule.service';
 export type { SourceView, SourceInput } from './application/sources.service';
 export { FORMATS, STRATEGIES, DRIFT_POLICIES, assertAccounted } from './domain/source';
 export type { SourceFormat, StrategySpec, DriftPolicy, RowCounts } from './domain/source';
