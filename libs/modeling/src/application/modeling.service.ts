@@ -100,7 +100,7 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
   /** Builds of this process a worker took as interrupted (their heartbeat found them no longer running). */
   private readonly interrupted = new Set<string>();
   private readonly roles: ReadonlySet<string>;
-  private readonly compiler = new ProjectCompiler();
+  private readonly compiler: ProjectCompiler;
 
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
@@ -116,6 +116,7 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
   ) {
     this.projectsRoot = path.resolve(process.env['WEIR_PROJECTS_ROOT'] || path.join(config.dataDir, 'projects'));
     this.roles = config.roles;
+    this.compiler = new ProjectCompiler({ maxMs: config.compileMaxMs, maxMb: config.compileMaxMb, templateMaxMs: config.templateMaxMs });
     this.staleMs = config.runStaleMs;
     this.recoverEveryMs = Math.max(5000, this.staleMs / 2);
   }

@@ -79,7 +79,8 @@ if (!runtime.__weirGuarded) {
 export const TEMPLATE_LIMITS = {
   steps: 1_000_000,
   outputBytes: 20 * 1024 * 1024,
-  ms: Number(process.env['WEIR_TEMPLATE_MAX_MS']) > 0 ? Number(process.env['WEIR_TEMPLATE_MAX_MS']) : 5000,
+  /** Set from WEIR_TEMPLATE_MAX_MS by the compile worker, per compile. */
+  ms: 5000,
   rangeItems: 100_000,
 };
 

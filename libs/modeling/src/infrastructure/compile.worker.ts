@@ -4,7 +4,7 @@
  * compiler's watchdog.
  */
 import { parentPort } from 'node:worker_threads';
-import { compileProject, CompileError, DagCycleError, TemplateLimitError } from '../domain/compile';
+import { compileProject, CompileError, DagCycleError, TEMPLATE_LIMITS, TemplateLimitError } from '../domain/compile';
 import { loadProject, ProjectError } from '../domain/project';
 
 export interface CompileRequest {
@@ -12,10 +12,13 @@ export interface CompileRequest {
   root: string;
   modelSchema: string;
   existing?: string[];
+  /** WEIR_TEMPLATE_MAX_MS */
+  templateMaxMs: number;
 }
 
 parentPort?.on('message', (m: CompileRequest) => {
   try {
+    TEMPLATE_LIMITS.ms = m.templateMaxMs;
     const project = loadProject(m.root);
     const compiled = compileProject(project, { modelSchema: m.modelSchema, existing: m.existing ? new Set(m.existing) : undefined });
     parentPort!.postMessage({ id: m.id, project, compiled });

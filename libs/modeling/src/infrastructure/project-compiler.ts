@@ -11,28 +11,34 @@ export class ProjectCompileError extends Error {}
 
 const COMPILED = __filename.endsWith('.js');
 
+/** The bounds of a compile (WEIR_COMPILE_MAX_MS, WEIR_COMPILE_MAX_MB, WEIR_TEMPLATE_MAX_MS). */
+export interface CompileLimits {
+  maxMs: number;
+  maxMb: number;
+  templateMaxMs: number;
+}
+
 /**
  * Loads and compiles projects in a worker thread, so rendering (a project's templates come from API
  * users) never holds the event loop that serves requests. A compile that runs longer than
- * WEIR_COMPILE_MAX_MS (default 120 s) or past the worker's memory bound (WEIR_COMPILE_MAX_MB,
- * default 1024) ends the worker: the request fails with an error, the next compile gets a new one.
+ * `maxMs` or past the worker's memory bound (`maxMb`) ends the worker: the request fails with an
+ * error, the next compile gets a new one. Each template render is bounded by `templateMaxMs`.
  */
 export class ProjectCompiler {
   private readonly log = new Logger('modeling');
   private worker?: Worker;
   private next = 1;
   private readonly pending = new Map<number, { resolve: (v: { project: Project; compiled: CompiledProject }) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
-  readonly maxMs = positive(process.env['WEIR_COMPILE_MAX_MS'], 120_000);
-  readonly maxMb = positive(process.env['WEIR_COMPILE_MAX_MB'], 1024);
+  constructor(private readonly limits: CompileLimits) {}
 
   compile(root: string, modelSchema: string, existing?: Set<string>): Promise<{ project: Project; compiled: CompiledProject }> {
     const w = this.spawn();
     const id = this.next++;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => this.fail(w, new ProjectCompileError(`compiling ${root} took longer than ${this.maxMs} ms (WEIR_COMPILE_MAX_MS); stopped`)), this.maxMs);
+      const timer = setTimeout(() => this.fail(w, new ProjectCompileError(`compiling ${root} took longer than ${this.limits.maxMs} ms (WEIR_COMPILE_MAX_MS); stopped`)), this.limits.maxMs);
       timer.unref();
       this.pending.set(id, { resolve, reject, timer });
-      const req: CompileRequest = { id, root, modelSchema, ...(existing ? { existing: [...existing] } : {}) };
+      const req: CompileRequest = { id, root, modelSchema, templateMaxMs: this.limits.templateMaxMs, ...(existing ? { existing: [...existing] } : {}) };
       w.postMessage(req);
     });
   }
@@ -49,7 +55,7 @@ export class ProjectCompiler {
     const w = new Worker(file, {
       // TypeScript sources (tests, `weir` from the repository) run through the same swc hook as the CLI
       execArgv: COMPILED ? [] : ['-r', path.join(workspaceRoot(), 'tools', 'register.js')],
-      resourceLimits: { maxOldGenerationSizeMb: this.maxMb },
+      resourceLimits: { maxOldGenerationSizeMb: this.limits.maxMb },
     });
     w.unref();
     w.on('message', (m: { id: number; project?: Project; compiled?: CompiledProject; error?: { known: boolean; message: string; stack?: string } }) => {
@@ -81,9 +87,4 @@ export class ProjectCompiler {
     }
     void w.terminate();
   }
-}
-
-function positive(raw: string | undefined, dflt: number): number {
-  const n = Number(raw);
-  return raw !== undefined && raw.trim() !== '' && Number.isFinite(n) && n > 0 ? n : dflt;
 }

@@ -12,6 +12,7 @@ describe('loadConfig', () => {
     expect(c.migrate).toBe('auto');
     expect(c.embeddedPgPort).toBe(5433);
     expect([c.runStaleMs, c.outboxRetentionDays]).toEqual([60_000, 7]);
+    expect([c.httpKeepAliveMs, c.checkTimeoutMs, c.templateMaxMs, c.compileMaxMs, c.compileMaxMb]).toEqual([65_000, 600_000, 5000, 120_000, 1024]);
   });
 
   it('reads every variable', () => {
@@ -27,11 +28,16 @@ describe('loadConfig', () => {
         WEIR_MIGRATE: 'off',
         WEIR_PG_PORT: '6543',
         WEIR_RUN_STALE_SECONDS: '0',
+        WEIR_CHECK_TIMEOUT_SECONDS: '30',
+        WEIR_TEMPLATE_MAX_MS: '2000',
+        WEIR_COMPILE_MAX_MS: '60000',
+        WEIR_COMPILE_MAX_MB: '512',
       },
       '/x',
     );
     expect(c).toMatchObject({ databaseUrl: 'postgres://u:p@db:5432/weir', warehouseUrl: 'postgresql://u@wh/dw', port: 8080, dataDir: '/var/lib/weir', logLevel: 'debug', migrate: 'off', embeddedPgPort: 6543, runStaleMs: 0 });
     expect([...c.roles].sort()).toEqual(['scheduler', 'worker']);
+    expect([c.checkTimeoutMs, c.templateMaxMs, c.compileMaxMs, c.compileMaxMb]).toEqual([30_000, 2000, 60_000, 512]);
   });
 
   it.each([
@@ -47,6 +53,10 @@ describe('loadConfig', () => {
     ['WEIR_LOG_LEVEL', 'loud', /WEIR_LOG_LEVEL must be one of/],
     ['WEIR_MIGRATE', 'yes', /WEIR_MIGRATE must be one of auto, off/],
     ['WEIR_ADMIN_API_KEY', 'short', /WEIR_ADMIN_API_KEY must be at least 16/],
+    ['WEIR_CHECK_TIMEOUT_SECONDS', '0', /WEIR_CHECK_TIMEOUT_SECONDS must be a whole number of seconds, at least 1/],
+    ['WEIR_TEMPLATE_MAX_MS', '5s', /WEIR_TEMPLATE_MAX_MS must be a whole number of milliseconds/],
+    ['WEIR_COMPILE_MAX_MS', '-1', /WEIR_COMPILE_MAX_MS must be a whole number of milliseconds/],
+    ['WEIR_COMPILE_MAX_MB', 'lots', /WEIR_COMPILE_MAX_MB must be a whole number of MiB/],
   ])('rejects %s=%s with one line naming the variable', (name, value, message) => {
     let err: unknown;
     try {

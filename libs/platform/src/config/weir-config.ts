@@ -32,6 +32,14 @@ export interface WeirConfig {
    * client whose event loop is busy for a few seconds can race into a reset connection).
    */
   httpKeepAliveMs: number;
+  /** statement_timeout of a quality check's statements, custom SQL included (WEIR_CHECK_TIMEOUT_SECONDS, default 600). */
+  checkTimeoutMs: number;
+  /** Longest one model template may render (WEIR_TEMPLATE_MAX_MS, default 5000). */
+  templateMaxMs: number;
+  /** Longest a whole project compile may take before its worker is stopped (WEIR_COMPILE_MAX_MS, default 120000). */
+  compileMaxMs: number;
+  /** Heap bound of the compile worker (WEIR_COMPILE_MAX_MB, default 1024). */
+  compileMaxMb: number;
 }
 
 /** Thrown when an environment variable has a bad value; the message names the variable. */
@@ -91,6 +99,14 @@ function parseSeconds(env: Env, name: string, fallback: number): number {
   return Number(raw);
 }
 
+/** A whole number of `unit`, at least 1. */
+function parsePositive(env: Env, name: string, fallback: number, unit: string): number {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new ConfigError(name, `must be a whole number of ${unit}, at least 1 (got "${raw}")`);
+  return Number(raw);
+}
+
 function parseEnum<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
   const raw = nonEmpty(env, name);
   if (raw === undefined) return fallback;
@@ -134,6 +150,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     outboxRetentionDays: parseRetentionDays(env, 'WEIR_OUTBOX_RETENTION_DAYS', 7),
     runStaleMs: parseSeconds(env, 'WEIR_RUN_STALE_SECONDS', 60) * 1000,
     httpKeepAliveMs: parseSeconds(env, 'WEIR_HTTP_KEEPALIVE_SECONDS', 65) * 1000,
+    checkTimeoutMs: parsePositive(env, 'WEIR_CHECK_TIMEOUT_SECONDS', 600, 'seconds') * 1000,
+    templateMaxMs: parsePositive(env, 'WEIR_TEMPLATE_MAX_MS', 5000, 'milliseconds'),
+    compileMaxMs: parsePositive(env, 'WEIR_COMPILE_MAX_MS', 120_000, 'milliseconds'),
+    compileMaxMb: parsePositive(env, 'WEIR_COMPILE_MAX_MB', 1024, 'MiB'),
   };
 }
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { ConflictError, NotFoundError, Outbox, RUN_EVENTS_TOPIC, RunQuality, RunStateEvent, ValidationError, Warehouse, validateIdentifier , assertDataPlane , enterReader, prepareReader , ConfigError , DomainError } from '@weir/platform';
+import { assertDataPlane, ConflictError, DomainError, enterReader, NotFoundError, Outbox, prepareReader, RUN_EVENTS_TOPIC, RunQuality, RunStateEvent, ValidationError, validateIdentifier, Warehouse, WEIR_CONFIG, WeirConfig } from '@weir/platform';
 import { CATALOG, CatalogPort, DatasetContract, sqlType } from '@weir/catalog';
 import { canonicalType, Expectation, EXPECTATION_KWARGS, EXPECTATION_TYPES, ExpectationResult, isGxType, KwargSpec } from '../domain/expectations';
 import { ColumnInfo, compileSuite } from '../domain/suite-compiler';
@@ -70,8 +70,6 @@ function contractColumns(contract: DatasetContract): ColumnInfo[] {
 @Injectable()
 export class QualityService implements QualityGate {
   private readonly log = new Logger('quality');
-  /** statement_timeout of a check's statements (WEIR_CHECK_TIMEOUT_SECONDS, default 600). */
-  checkTimeoutMs = checkTimeoutMs(process.env['WEIR_CHECK_TIMEOUT_SECONDS']);
 
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
@@ -79,7 +77,12 @@ export class QualityService implements QualityGate {
     @Inject(CATALOG) private readonly catalog: CatalogPort,
     @Inject(QUALITY_EVENTS) private readonly events: QualityEvents,
     private readonly outbox: Outbox,
-  ) {}
+    @Inject(WEIR_CONFIG) config: WeirConfig,
+  ) {
+    this.checkTimeoutMs = config.checkTimeoutMs;
+  }
+  /** statement_timeout of a check's statements (WEIR_CHECK_TIMEOUT_SECONDS). */
+  readonly checkTimeoutMs: number;
 
   /** `relationships.to` may name a dataset: resolve it to its warehouse table. */
   private async resolveRefs(expectations: Expectation[]): Promise<Expectation[]> {
@@ -512,10 +515,4 @@ function columnMetrics(profile: Record<string, number>, rows: number): NonNullab
     (out[m[2]] ??= {})[key] = key === 'nullCount' ? Math.round(value * rows) : value;
   }
   return out;
-}
-
-function checkTimeoutMs(raw: string | undefined): number {
-  if (raw === undefined || raw.trim() === '') return 600_000;
-  if (!/^\d+$/.test(raw.trim()) || Number(raw) < 1) throw new ConfigError('WEIR_CHECK_TIMEOUT_SECONDS', `must be a whole number of seconds, at least 1 (got "${raw}")`);
-  return Number(raw) * 1000;
 }
