@@ -8,7 +8,7 @@ describe('installSafetyNet', () => {
   const run = (body: string) =>
     execFileSync(
       process.execPath,
-      ['-r', './tools/register.js', '-e', `const { installSafetyNet } = require('./libs/platform/src/lifecycle/safety-net.ts'); const lines = []; installSafetyNet({ error: (m) => console.log('ERROR ' + m.split('\\n')[0]), fatal: (m) => console.log('FATAL ' + m.split('\\n')[0]) }); ${body}`],
+      ['-r', './tools/register.js', '-e', `const { installSafetyNet } = require('./libs/platform/src/lifecycle/safety-net.ts'); installSafetyNet({ error: (m) => console.log('ERROR ' + m.split('\\n')[0]), fatal: (m) => console.log('FATAL ' + m.split('\\n')[0]) }); ${body}`],
       { cwd: root, encoding: 'utf8' },
     );
 
