@@ -112,6 +112,10 @@ describe('security e2e: the control plane is out of reach of the data plane', ()
         `SELECT pg_ls_dir('/') AS f`,
         `SELECT lo_import('/etc/passwd') AS f`,
         `SELECT * FROM {table} WHERE EXISTS (SELECT 1 FROM catalog.datasets)`,
+        // a plain SET ROLE would be undone by the SQL itself: the role change is refused
+        `SELECT set_config('role', session_user, true) AS a, query_to_xml('select key_hash from platform.api_keys', true, true, '') AS b`,
+        `SELECT set_config('role', session_user, false) AS a`,
+        `SELECT key_hash FROM platform.api_keys`,
       ];
       const s = (
         await t.http
@@ -125,10 +129,95 @@ describe('security e2e: the control plane is out of reach of the data plane', ()
       expect(text).not.toContain('root:');
       expect(text).not.toMatch(/[0-9a-f]{64}/); // no key hash
       for (const r of run.results) expect([r.kwargs?.sql ?? r.type, r.success]).toEqual([expect.anything(), false]);
-      expect(run.results.map((r: { exceptionMessage?: string; detail?: string }) => JSON.stringify(r))).toEqual(probes.map(() => expect.stringMatching(/permission denied/)));
+      expect(run.results.map((r: { exceptionMessage?: string; detail?: string }) => JSON.stringify(r))).toEqual(probes.map(() => expect.stringMatching(/permission denied|cannot set parameter \\"role\\" within security-definer function/)));
       // a plain check still reads the data
       const ok = (await t.http.post(`/api/quality/suites/${suiteId}/runs`).set(editor).send({}).expect(201)).body;
       expect(ok.status).toBe('passed');
+    });
+  });
+
+  describe('loads and builds write as a role without privileges on the control plane', () => {
+    it('a model cannot read the control plane or the server, nor climb back to the service role', async () => {
+      const dir = path.join(files.dir, 'projects', 'peek');
+      const write = (f: string, sql: string) => {
+        fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
+        fs.writeFileSync(path.join(dir, f), sql);
+      };
+      write('dbt_project.yml', 'name: peek\n');
+      const probes: Record<string, string> = {
+        keys: `select key_hash from platform.api_keys`,
+        passwd: `select pg_read_file('/etc/passwd') as f`,
+        climb: `select set_config('role', session_user, true) as a, query_to_xml('select key_hash from platform.api_keys', true, true, '') as b`,
+        second_statement: `select 1 as id; insert into platform.api_keys (name, role, key_hash) values ('pwn', 'admin', repeat('0', 64))`,
+        keys_view: `{{ config(materialized='view') }}\nselect key_hash from platform.api_keys`,
+        keys_incremental: `{{ config(materialized='incremental') }}\nselect key_hash from platform.api_keys`,
+      };
+      for (const [name, sql] of Object.entries(probes)) write(`models/${name}.sql`, sql.startsWith('{{') ? sql : `{{ config(materialized='table') }}\n${sql}`);
+      // a view is made without running its SQL; reading it (a preview, a count, a model) runs it as the reader or the writer
+      write('models/climb_view.sql', `{{ config(materialized='view') }}\nselect set_config('role', session_user, true) as a, query_to_xml('select key_hash from platform.api_keys', true, true, '') as b`);
+      write('models/climb_downstream.sql', `{{ config(materialized='table') }}\nselect * from {{ ref('climb_view') }}`);
+      write('models/fine.sql', `{{ config(materialized='table') }}\nselect id from {{ source('raw', 'orders') }}`);
+      write('models/sources.yml', 'version: 2\nsources:\n  - name: raw\n    schema: raw\n    tables:\n      - name: orders\n');
+      write('snapshots/s.sql', `{% snapshot keys_snap %}{{ config(target_schema='snaps', unique_key='key_hash', strategy='check', check_cols='all') }}select key_hash from platform.api_keys{% endsnapshot %}`);
+      await t.http.post('/api/modeling/projects').set(admin).send({ path: 'peek' }).expect(201);
+      const started = await t.http.post('/api/modeling/builds').set(editor).send({ project: 'peek' }).expect(202);
+      const b = await t.app.get(ModelingService).waitForBuild(started.body.id, 60_000);
+      const steps = new Map(b.steps.map((x) => [x.node, x]));
+      expect(steps.get('model.climb_view')!.status).toBe('succeeded');
+      for (const name of [...Object.keys(probes).map((n) => `model.${n}`), 'model.climb_downstream', 'snapshot.keys_snap']) {
+        const st = steps.get(name)!;
+        expect([name, st.status, st.errorCode, st.error]).toEqual([name, "failed", "MODELING.MODEL_SQL_FAILED", expect.anything()]);
+        // one query, as dbt runs it: a second statement is a syntax error
+        expect([name, st.error]).toEqual([name, expect.stringMatching(name === 'model.second_statement' ? /syntax error at or near ";"/ : /permission denied|cannot set parameter "role" within security-definer function/)]);
+      }
+      expect([steps.get('model.fine')!.status, steps.get('model.fine')!.error]).toEqual(['succeeded', null]);
+      // what a model builds belongs to the writer; nothing reached the control plane
+      const owner = (await pg.query(`SELECT pg_get_userbyid(relowner) AS o FROM pg_class WHERE relname = 'fine' AND relkind = 'r'`)).rows[0]?.o;
+      expect(owner).toBe('weir_writer');
+      expect((await pg.query(`SELECT count(*)::int AS n FROM platform.api_keys WHERE name = 'pwn'`)).rows[0].n).toBe(0);
+      expect((await pg.query(`SELECT count(*)::int AS n FROM pg_class WHERE relname IN ('keys', 'passwd', 'climb', 'keys_view', 'keys_incremental', 'keys_snap', 'climb_downstream')`)).rows[0].n).toBe(0);
+      const preview = await t.http.get('/api/catalog/datasets/climb_view/preview').set(viewer);
+      expect(preview.status).toBeGreaterThanOrEqual(400);
+      expect(JSON.stringify(preview.body)).not.toMatch(/[0-9a-f]{64}/);
+      const listed = await t.http.get('/api/catalog/datasets/climb_view').set(viewer).expect(200);
+      expect(JSON.stringify(listed.body)).not.toMatch(/[0-9a-f]{64}/);
+    });
+
+    it('loads run as the writer: what they create is its own, a table made outside Weir is loaded in place, and the role cannot touch the control plane', async () => {
+      // the orders load above made raw.orders: owned by the writer
+      expect((await pg.query(`SELECT pg_get_userbyid(relowner) AS o FROM pg_class WHERE oid = 'raw.orders'::regclass`)).rows[0].o).toBe('weir_writer');
+      // a table made outside Weir keeps its owner; replace and append load into it
+      await pg.query(`CREATE TABLE raw.outside (id integer PRIMARY KEY, note text)`);
+      await pg.query(`INSERT INTO raw.outside VALUES (1, 'old'), (9, 'gone')`);
+      const before = (await pg.query(`SELECT pg_get_userbyid(relowner) AS o, oid::int AS oid FROM pg_class WHERE oid = 'raw.outside'::regclass`)).rows[0];
+      await t.http.post('/api/catalog/datasets').set(admin).send({ name: 'outside', table: 'outside', contract: { columns: [{ name: 'id', type: 'integer', nullable: false, primaryKey: true }, { name: 'note', type: 'text', nullable: true }] } }).expect(201);
+      for (const [kind, csv, expected] of [
+        ['replace', 'id,note\n1,a\n2,b\n', [[1, 'a'], [2, 'b']]],
+        ['append', 'id,note\n3,c\n', [[1, 'a'], [2, 'b'], [3, 'c']]],
+        ['merge', 'id,note\n1,z\n', [[1, 'z'], [2, 'b'], [3, 'c']]],
+      ] as const) {
+        await t.http.post('/api/ingestion/sources').set(admin).send({ name: `outside_${kind}`, dataset: 'outside', format: 'csv', strategy: { kind } }).expect(201);
+        files.write(`outside_${kind}.csv`, csv);
+        const q = await t.http.post(`/api/ingestion/sources/outside_${kind}/runs`).set(admin).send({ path: `outside_${kind}.csv` }).expect(202);
+        const run = await t.app.get(RunsService).waitFor(q.body.id, 30_000);
+        expect([kind, run.status, run.error]).toEqual([kind, 'succeeded', null]);
+        expect((await pg.query(`SELECT id, note FROM raw.outside ORDER BY id`)).rows.map((r) => [r.id, r.note])).toEqual(expected);
+      }
+      const after = (await pg.query(`SELECT pg_get_userbyid(relowner) AS o, oid::int AS oid FROM pg_class WHERE oid = 'raw.outside'::regclass`)).rows[0];
+      expect(after).toEqual(before);
+      // the role itself: whatever name a bug let through, the database refuses
+      const c = new Client({ connectionString: t.db.url });
+      await c.connect();
+      try {
+        await c.query(`SET ROLE weir_writer`);
+        for (const sql of [`SELECT * FROM platform.api_keys`, `INSERT INTO catalog.datasets (name) VALUES ('x')`, `DROP TABLE ingestion.runs`, `SELECT * FROM public.migrations`, `SELECT pg_read_file('/etc/passwd')`]) {
+          await expect(c.query(sql)).rejects.toThrow(/permission denied|must be owner/);
+        }
+        await c.query(`RESET ROLE`);
+        await expect(c.query(`SELECT platform.weir_write('DELETE FROM platform.api_keys')`)).rejects.toThrow(/permission denied/);
+      } finally {
+        await c.end();
+      }
     });
   });
 

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { Client } from 'pg';
 import { createTestDatabase, type ConformanceSuite } from '@weir/platform/testing';
+import { prepareReader, readAsReader } from '@weir/platform';
 import { canonicalType, Expectation, MAP_EXPECTATIONS } from '../src/domain/expectations';
 import { runSuite } from '../src/infrastructure/suite-runner';
 
@@ -63,7 +64,8 @@ export const gxSuite: ConformanceSuite = {
       for (const f of files) report.skip(f, 'no PostgreSQL (set TEST_DATABASE_URL or DATABASE_URL)');
       return;
     }
-    const db = await createTestDatabase({ migrate: false, prefix: 'weir_gx' });
+    // migrated: the checks run as in the service, through the reader's function (JSON values)
+    const db = await createTestDatabase({ migrate: true, prefix: 'weir_gx' });
     const c = new Client({ connectionString: db.url });
     await c.connect();
     try {
@@ -124,7 +126,9 @@ export const gxSuite: ConformanceSuite = {
             const e: Expectation = { type: spec.expectation_type, kwargs };
             let res;
             try {
-              res = (await runSuite(c, { schema: 'public', table }, [e], { indexColumn: isMap ? 'pk_index' : undefined, resultFormat: 'COMPLETE' })).results[0];
+              await prepareReader(c, [{ schema: 'public', table }]);
+              const read = (text: string, values: unknown[]) => readAsReader(c, text, values);
+              res = (await runSuite(c, { schema: 'public', table }, [e], { indexColumn: isMap ? 'pk_index' : undefined, resultFormat: 'COMPLETE', read })).results[0];
             } catch (err) {
               res = { success: false, result: {}, exception_info: { raised_exception: true, exception_message: (err as Error).message } } as any;
             }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { assertDataPlane, ConflictError, enterReader, prepareReader, NotFoundError, ValidationError, Warehouse, qualifiedTable, validateIdentifier } from '@weir/platform';
+import { assertDataPlane, ConflictError, prepareReader, quoteIdent, readAsReader, NotFoundError, ValidationError, Warehouse, qualifiedTable, validateIdentifier } from '@weir/platform';
 import { ChangeKind, classifyChange, ColumnContract, contractProblems, DatasetContract, sqlType } from '../domain/contract';
 import { columnSql } from '../domain/ddl';
 import { DatasetOrmEntity } from '../infrastructure/dataset.orm-entity';
@@ -295,12 +295,15 @@ export class CatalogService implements CatalogPort {
     const client = await this.warehouse.pool.connect();
     let rows: Record<string, unknown>[];
     try {
-      const asReader = await prepareReader(client, [{ schema: v.schema, table: v.table }]);
+      await prepareReader(client, [{ schema: v.schema, table: v.table }]);
+      // a view runs its SQL when read: through the reader's function, where no role change is allowed
+      const types = (await client.query(`SELECT column_name AS c, data_type AS t FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`, [v.schema, v.table])).rows;
+      // bigint and numeric as text, as before (JSON numbers would round them)
+      const list = types.length ? types.map((x) => (['bigint', 'numeric'].includes(String(x['t'])) ? `${quoteIdent(String(x['c']))}::text AS ${quoteIdent(String(x['c']))}` : quoteIdent(String(x['c'])))).join(', ') : '*';
       await client.query('BEGIN READ ONLY');
       try {
         await client.query(`SET LOCAL statement_timeout = 30000`);
-        if (asReader) await enterReader(client);
-        rows = (await client.query(`SELECT * FROM ${qualifiedTable(v.schema, v.table)} LIMIT $1`, [Math.max(1, Math.min(limit, 1000))])).rows;
+        rows = await readAsReader(client, `SELECT ${list} FROM ${qualifiedTable(v.schema, v.table)} LIMIT $1`, [Math.max(1, Math.min(limit, 1000))]);
       } finally {
         await client.query('ROLLBACK').catch(() => undefined);
       }
@@ -321,9 +324,12 @@ export class CatalogService implements CatalogPort {
   private async rowCount(schema: string, table: string): Promise<{ rowCount: number | null; rowCountExact: boolean; tableExists: boolean }> {
     if (!(await this.tableExists(schema, table))) return { rowCount: null, rowCountExact: true, tableExists: false };
     try {
+      // a view's SQL runs when counted: as the reader, never as the service
+      await prepareReader(this.warehouse.pool, [{ schema, table }]);
       const n = await this.warehouse.transaction(async (c) => {
+        await c.query(`SET TRANSACTION READ ONLY`);
         await c.query(`SET LOCAL statement_timeout = 2000`);
-        return Number((await c.query(`SELECT count(*) AS n FROM ${qualifiedTable(schema, table)}`)).rows[0].n);
+        return Number((await readAsReader(c, `SELECT count(*) AS n FROM ${qualifiedTable(schema, table)}`))[0]['n']);
       });
       return { rowCount: n, rowCountExact: true, tableExists: true };
     } catch {

@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash, randomUUID } from 'node:crypto';
-import { ConflictError, DomainError, HEARTBEAT_MS, liveStaleMs, NotFoundError, Outbox, periodic, PeriodicTask, qualifiedTable, quoteIdent, rowsOf, RUN_EVENTS_TOPIC, RunStateEvent, ValidationError, Warehouse, WEIR_CONFIG, WeirConfig } from '@weir/platform';
+import { ConflictError, DomainError, HEARTBEAT_MS, liveStaleMs, NotFoundError, Outbox, periodic, PeriodicTask, qualifiedTable, quoteIdent, rowsOf, RUN_EVENTS_TOPIC, RunStateEvent, ValidationError, Warehouse, prepareWriter, writeAsWriter, WEIR_CONFIG, WeirConfig } from '@weir/platform';
 import { CATALOG, CatalogPort, classifyChange, ColumnContract, DatasetContract } from '@weir/catalog';
 import { QUALITY_GATE, QUALITY_SUITES, QualityGate, QualitySuites } from '@weir/quality';
 import { InferService, RunsService, SourcesService } from '@weir/ingestion';
@@ -588,10 +588,11 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
     const kind = n.materialized === 'view' ? 'VIEW' : 'TABLE';
     await this.warehouse.ensureSchema(n.schema);
     await this.warehouse.query(`DROP ${kind} IF EXISTS ${fresh}`);
+    await this.prepareWriter(n);
     let rows: number | null = null;
     try {
-      const r = await this.warehouse.pool.query(`CREATE ${kind} ${fresh} AS ${n.compiledSql}`);
-      rows = kind === 'TABLE' ? (r.rowCount ?? null) : null;
+      const r = await writeAsWriter(this.warehouse.pool, `CREATE ${kind} ${fresh} AS ${asSubquery(n.compiledSql!)}`, (m) => this.log.warn(m));
+      rows = kind === 'TABLE' ? r : null;
       if (uniqueKey.length) {
         // incremental models merge on their unique_key: the index makes that (and the key) hold
         await this.warehouse.query(`CREATE UNIQUE INDEX ${quoteIdent(`${building}_uk`.slice(0, 63))} ON ${fresh} (${uniqueKey.map((k) => quoteIdent(k, 'column')).join(', ')})`);
@@ -727,7 +728,8 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
     try {
       let staged: number;
       try {
-        staged = (await this.warehouse.pool.query(`CREATE UNLOGGED TABLE ${staging} AS ${again.compiledSql}`)).rowCount ?? 0;
+        await this.prepareWriter(n);
+        staged = await writeAsWriter(this.warehouse.pool, `CREATE UNLOGGED TABLE ${staging} AS ${asSubquery(again.compiledSql!)}`, (m) => this.log.warn(m));
       } catch (e) {
         throw new DomainError('MODELING.MODEL_SQL_FAILED', `${n.path}: ${(e as Error).message}`, 422);
       }
@@ -828,11 +830,12 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
     const keyExpr = k.length === 1 ? `${k[0]}::text` : `concat_ws('|', ${k.map((x) => `${x}::text`).join(', ')})`;
     const stage = qualifiedTable(n.schema, `__weir_snap_${n.name}`.slice(0, 63));
     await this.warehouse.ensureSchema(n.schema);
+    await this.prepareWriter(n);
     return this.warehouse.transaction(async (c) => {
       // the batch, one row per key (the latest by updated_at, or the last by content for check)
       const order = strategy === 'timestamp' ? `${quoteIdent(updatedAt, 'column')} DESC NULLS LAST` : `md5(s::text) DESC`;
       try {
-        await c.query(`CREATE TEMP TABLE __weir_batch ON COMMIT DROP AS SELECT DISTINCT ON (${k.join(', ')}) s.* FROM (${n.compiledSql}) s ORDER BY ${k.join(', ')}, ${order}`);
+        await writeAsWriter(c, `CREATE TEMP TABLE __weir_batch ON COMMIT DROP AS SELECT DISTINCT ON (${k.join(', ')}) s.* FROM ${asSubquery(n.compiledSql!)} s ORDER BY ${k.join(', ')}, ${order}`, (m) => this.log.warn(m));
       } catch (e) {
         throw new DomainError('MODELING.MODEL_SQL_FAILED', `${n.path}: ${(e as Error).message}`, 422);
       }
@@ -899,6 +902,11 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
     });
   }
 
+  /** A model's SQL runs as the warehouse writer (see writeAsWriter): it may create in its schema and read the data plane. */
+  private async prepareWriter(n: CompiledNode): Promise<void> {
+    await prepareWriter(this.warehouse.pool, n.schema, (m) => this.log.warn(m));
+  }
+
   /**
    * Weir once built an aliased model under its name: when the catalog still records the model at
    * `schema.name` and that relation exists while `schema.alias` does not, it is renamed to the
@@ -952,6 +960,15 @@ export function seedSourceName(project: string, seed: string): string {
   const full = `seed_${project}_${seed}`.toLowerCase();
   if (full.length <= 63) return full;
   return `${full.slice(0, 50)}_${createHash('sha256').update(full).digest('hex').slice(0, 12)}`;
+}
+
+/**
+ * A model's SQL as dbt-postgres runs it: in parentheses (`create table … as (\n<sql>\n)`), so it
+ * is one query — a second statement after a `;` is a syntax error, as in dbt — and a trailing
+ * `-- comment` cannot swallow the closing parenthesis. Trailing semicolons are dropped.
+ */
+export function asSubquery(sql: string): string {
+  return `(\n${sql.replace(/[\s;]+$/, '')}\n)`;
 }
 
 /** pg_class.relkind of the relations a build may meet. */

@@ -7,7 +7,7 @@ import { DomainError } from '../errors/domain-error';
  */
 export const CONTROL_PLANE_SCHEMAS: readonly string[] = ['platform', 'catalog', 'ingestion', 'quality', 'modeling', 'lineage', 'orchestration', 'information_schema'];
 /** Relations of Weir's outside its schemas: the migrations table TypeORM keeps in `public`. */
-const CONTROL_PLANE_RELATIONS: readonly string[] = ['public.migrations'];
+export const CONTROL_PLANE_RELATIONS: readonly string[] = ['public.migrations'];
 
 /** True when `schema` (any letter case) is a control-plane or system schema. */
 export function isControlPlaneSchema(schema: string): boolean {

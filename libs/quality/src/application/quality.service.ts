@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { assertDataPlane, ConflictError, DomainError, enterReader, NotFoundError, Outbox, prepareReader, RUN_EVENTS_TOPIC, RunQuality, RunStateEvent, ValidationError, validateIdentifier, Warehouse, WEIR_CONFIG, WeirConfig } from '@weir/platform';
+import { assertDataPlane, ConflictError, DomainError, NotFoundError, readAsReader, Outbox, prepareReader, RUN_EVENTS_TOPIC, RunQuality, RunStateEvent, ValidationError, validateIdentifier, Warehouse, WEIR_CONFIG, WeirConfig } from '@weir/platform';
 import { CATALOG, CatalogPort, DatasetContract, sqlType } from '@weir/catalog';
 import { canonicalType, Expectation, EXPECTATION_KWARGS, EXPECTATION_TYPES, ExpectationResult, isGxType, KwargSpec } from '../domain/expectations';
 import { ColumnInfo, compileSuite } from '../domain/suite-compiler';
@@ -282,7 +282,6 @@ export class QualityService implements QualityGate {
       const asReader = await prepareReader(client, [target, ...refs], (m) => this.log.warn(m));
       await client.query(`BEGIN READ ONLY`);
       await client.query(`SET LOCAL statement_timeout = ${Math.max(1000, this.checkTimeoutMs)}`);
-      if (asReader) await enterReader(client);
       const exists = (await client.query(`SELECT to_regclass($1) IS NOT NULL AS e`, [`"${target.schema}"."${target.table}"`])).rows[0].e;
       if (!exists) throw new NotFoundError('QUALITY.TABLE_NOT_FOUND', `The table ${target.schema}.${target.table} does not exist (load the dataset first)`);
       const rowCountCheck: Expectation = { type: 'expect_table_row_count_to_be_between', kwargs: { min_value: 0 }, severity: 'warn' };
@@ -294,6 +293,9 @@ export class QualityService implements QualityGate {
         previousRowCount: previous.length ? Number(previous[0].value) : null,
         profile: cfg.enabled,
         distinctColumns: cfg.distinctColumns,
+        // every query a user's SQL (custom_sql, row_condition) is part of runs as the reader, inside
+        // a function where PostgreSQL refuses any change of role
+        ...(asReader ? { read: (text: string, values: unknown[]) => readAsReader(client, text, values, (m) => this.log.warn(m)) } : {}),
       };
       let run: Awaited<ReturnType<typeof runSuite>>;
       await client.query('SAVEPOINT weir_scan');

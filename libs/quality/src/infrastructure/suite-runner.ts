@@ -62,7 +62,11 @@ export async function runSuite(
   client: ClientBase,
   table: { schema: string; table: string },
   expectations: Expectation[],
-  opts: RunOptions & { indexColumn?: string } = {},
+  opts: RunOptions & {
+    indexColumn?: string;
+    /** Runs the queries a user's SQL is part of (default: on `client`, with {@link QUALITY_TYPES}). */
+    read?: (text: string, values: unknown[]) => Promise<Record<string, unknown>[]>;
+  } = {},
 ): Promise<{ compiled: CompiledSuite; results: ExpectationResult[]; columns: ColumnInfo[]; profile: Record<string, number> }> {
   const columns = (
     await client.query<ColumnInfo>({
@@ -71,7 +75,7 @@ export async function runSuite(
     })
   ).rows;
   const compiled = compileSuite(table, columns, expectations, { indexColumn: opts.indexColumn, profile: opts.profile, distinctColumns: opts.distinctColumns });
-  const query = async (text: string, values: unknown[]) => (await client.query({ text, values, types: QUALITY_TYPES })).rows;
+  const query = opts.read ?? (async (text: string, values: unknown[]) => (await client.query({ text, values, types: QUALITY_TYPES })).rows);
   const scan = compiled.scanSql ? (await query(compiled.scanSql, compiled.params))[0] : {};
   const results: ExpectationResult[] = [];
   for (const plan of compiled.plans) {

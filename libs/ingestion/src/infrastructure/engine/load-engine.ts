@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { PoolClient } from 'pg';
 import { from as copyFromStdin } from 'pg-copy-streams';
-import { DomainError, qualifiedTable, quoteIdent, Warehouse } from '@weir/platform';
+import { DomainError, enterWriter, grantLoadTarget, leaveWriter, prepareWriter, qualifiedTable, quoteIdent, Warehouse, WRITER_ROLE } from '@weir/platform';
 import { ColumnContract, compileContract, CompiledContract, columnSql, createTableSql, DatasetContract, isViolation, parseType, primaryKey, Violation } from '@weir/catalog';
 import type { QualityGate, QualityGateResult } from '@weir/quality';
 import { DriftPolicy, RowCounts, SourceFormat, SourceOptions, StrategySpec, assertAccounted } from '../../domain/source';
@@ -98,8 +98,29 @@ export class LoadEngine {
     let lastProgress = tStart;
 
     await this.warehouse.ensureSchema(schema);
+    await prepareWriter(this.warehouse.pool, schema);
     const client = await this.warehouse.pool.connect();
+    // the load's statements run as the warehouse writer, which has no privilege on Weir's own
+    // schemas; the bookkeeping in them (dead letters, the run record) goes back to the service's role
+    const asWriter = await enterWriter(client);
+    const asService = async <T>(fn: () => Promise<T>): Promise<T> => {
+      if (!asWriter) return fn();
+      await leaveWriter(client);
+      let failed = false;
+      try {
+        return await fn();
+      } catch (e) {
+        failed = true;
+        throw e;
+      } finally {
+        // in a transaction fn aborted, this fails too: its ROLLBACK restores the writer
+        await client.query(`SET ROLE ${WRITER_ROLE}`).catch((e) => {
+          if (!failed) throw e;
+        });
+      }
+    };
     let stageCreated = false;
+    let broken = false;
     try {
       const iterator = job.batches[Symbol.asyncIterator]();
       let first = await iterator.next();
@@ -154,7 +175,8 @@ export class LoadEngine {
         }
       }
 
-      await this.ensureTarget(job, contract, target);
+      await this.ensureTarget(job, contract, target, asWriter);
+      const { owned } = await grantLoadTarget(this.warehouse.pool, schema, table);
       await client.query(`SET TIME ZONE 'UTC'`);
       await client.query(
         createTableSql(schema, stage, contract, { withKey: false, unlogged: job.strategy.kind !== 'replace', extraColumns: [`${quoteIdent(RECORD_COL)} bigint NOT NULL`] }),
@@ -307,8 +329,8 @@ export class LoadEngine {
         staged_n -= skipped;
       }
       if (pk.length > 0 && strategy === 'append') {
-        const dups = await this.rejectDuplicatesInBatch(client, job, staged, pk, true);
-        const existing = await this.rejectExistingKeys(client, job, staged, target, pk);
+        const dups = await asService(() => this.rejectDuplicatesInBatch(client, job, staged, pk, true));
+        const existing = await asService(() => this.rejectExistingKeys(client, job, staged, target, pk));
         rejected += dups + existing;
         staged_n -= dups + existing;
       }
@@ -317,7 +339,7 @@ export class LoadEngine {
           await client.query(`ALTER TABLE ${staged} ADD PRIMARY KEY (${keyList})`);
         } catch (e) {
           if ((e as { code?: string }).code !== '23505') throw e;
-          const dups = await this.rejectDuplicatesInBatch(client, job, staged, pk, false);
+          const dups = await asService(() => this.rejectDuplicatesInBatch(client, job, staged, pk, false));
           rejected += dups;
           staged_n -= dups;
           await client.query(`ALTER TABLE ${staged} ADD PRIMARY KEY (${keyList})`);
@@ -348,7 +370,7 @@ export class LoadEngine {
       if ((strategy === 'merge' || strategy === 'incremental') && pk.length > 0 && staged_n > 0 && (await (job.qualityGate.hasChecks?.(job.dataset.name) ?? true))) {
         // the window query only when a key repeats (the common input has none)
         const repeats = (await client.query(`SELECT 1 FROM ${staged} GROUP BY ${keyList} HAVING count(*) > 1 LIMIT 1`)).rowCount;
-        const d = repeats ? await this.dedupeKeepLast(client, job, staged, pk) : 0;
+        const d = repeats ? await asService(() => this.dedupeKeepLast(client, job, staged, pk)) : 0;
         deduplicated += d;
         staged_n -= d;
       }
@@ -370,14 +392,14 @@ export class LoadEngine {
       let result: LoadResult;
       try {
         await client.query(`SET LOCAL lock_timeout = '30s'`);
-        const dedupedAtPublish = await this.publish(client, job, contract, staged, stage, target, pk);
+        const dedupedAtPublish = await this.publish(client, job, contract, staged, stage, target, pk, owned || !asWriter, asService);
         deduplicated += dedupedAtPublish;
         staged_n -= dedupedAtPublish;
         const phases = { stream: tStreamed - tStart, settle: tSettled - tStreamed, publish: Date.now() - tSettled };
         result = { read: rowsRead, loaded: staged_n, rejected, deduplicated, phases, columnsDiscarded: discarded, watermarkAfter, quality };
         assertAccounted(result);
         stageCreated = strategy !== 'replace';
-        await job.recordPublish(client, result);
+        await asService(() => job.recordPublish(client, result));
         await client.query('COMMIT');
       } catch (e) {
         await client.query('ROLLBACK').catch(() => undefined);
@@ -387,7 +409,8 @@ export class LoadEngine {
       return result;
     } finally {
       if (stageCreated) await client.query(`DROP TABLE IF EXISTS ${staged}`).catch(() => undefined);
-      client.release();
+      if (asWriter) await leaveWriter(client).catch(() => (broken = true));
+      client.release(broken);
     }
   }
 
@@ -404,14 +427,17 @@ export class LoadEngine {
   }
 
   /** Creates the target for non-replace strategies and checks that it has every contract column. */
-  private async ensureTarget(job: LoadJob, contract: DatasetContract, target: string): Promise<void> {
+  private async ensureTarget(job: LoadJob, contract: DatasetContract, target: string, asWriter: boolean): Promise<void> {
     const { schema, table } = job.dataset;
     // two first loads at once (two instances, two sources) create the table once: the second waits
     // for the first's lock, then finds the table (PostgreSQL's own CREATE races on pg_type otherwise)
     const cols = await this.warehouse.transaction(async (c) => {
       await c.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`weir.table:${schema}.${table}`]);
       const found = (await c.query(`SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2`, [schema, table])).rows as { column_name: string }[];
-      if (found.length === 0 && job.strategy.kind !== 'replace') await c.query(createTableSql(schema, table, contract));
+      if (found.length === 0 && job.strategy.kind !== 'replace') {
+        if (asWriter) await c.query(`SET LOCAL ROLE ${WRITER_ROLE}`); // the writer owns what loads create
+        await c.query(createTableSql(schema, table, contract));
+      }
       return found;
     });
     if (cols.length === 0) return;
@@ -492,7 +518,18 @@ export class LoadEngine {
   }
 
   /** Applies the strategy inside the publish transaction; returns the rows deduplicated there (merge). */
-  private async publish(client: PoolClient, job: LoadJob, contract: DatasetContract, staged: string, stage: string, target: string, pk: string[]): Promise<number> {
+  /** `owned`: the writer owns the target, so a replace may swap it (else its rows are replaced in place). */
+  private async publish(
+    client: PoolClient,
+    job: LoadJob,
+    contract: DatasetContract,
+    staged: string,
+    stage: string,
+    target: string,
+    pk: string[],
+    owned: boolean,
+    asService: <T>(fn: () => Promise<T>) => Promise<T>,
+  ): Promise<number> {
     const { schema, table } = job.dataset;
     const cols = contract.columns.map((c) => quoteIdent(c.name)).join(', ');
     switch (job.strategy.kind) {
@@ -503,12 +540,13 @@ export class LoadEngine {
         if (exists) {
           await client.query(`LOCK TABLE ${target} IN ACCESS EXCLUSIVE MODE`);
           // views (models) built on the target would follow a renamed table and be dropped with
-          // it: keep the table and replace its rows instead, in this same transaction
+          // it, and only the writer's own table may be swapped (one made outside Weir is not
+          // its): keep the table and replace its rows instead, in this same transaction
           const dependents = await client.query(
             `SELECT 1 FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid WHERE d.refobjid = $1::regclass AND d.deptype = 'n' LIMIT 1`,
             [target],
           );
-          if (dependents.rowCount) {
+          if (dependents.rowCount || !owned) {
             await client.query(`TRUNCATE ${target}`);
             await client.query(`INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${staged}`);
             await client.query(`DROP TABLE ${staged}`);
@@ -543,7 +581,7 @@ export class LoadEngine {
           if ((e as { code?: string }).code !== '21000') throw e;
           await client.query('ROLLBACK TO SAVEPOINT weir_upsert');
         }
-        const deduped = await this.dedupeKeepLast(client, job, staged, pk);
+        const deduped = await asService(() => this.dedupeKeepLast(client, job, staged, pk));
         await client.query(upsert);
         return deduped;
       }
