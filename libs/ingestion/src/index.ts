@@ -2,6 +2,10 @@
  * @weir/ingestion: the only public surface of the ingestion slice.
  */
 export { IngestionModule } from './ingestion.module';
+export { INGESTION_RUNS } from './application/ports/ingestion-runs.port';
+export type { IngestionRunsPort, StartIngestionRun } from './application/ports/ingestion-runs.port';
+export { SEED_LOADER } from './application/ports/seed-loader.port';
+export type { SeedLoaderPort, SeedLoad, SeedLoaded } from './application/ports/seed-loader.port';
 export { RunsService } from './application/runs.service';
 export type { RunView, TriggerRequest } from './application/runs.service';
 export { SourcesService } from './application/sources.service';
@@ -10,5 +14,4 @@ export { FORMATS, STRATEGIES, DRIFT_POLICIES, assertAccounted } from './domain/s
 export type { SourceFormat, StrategySpec, DriftPolicy, RowCounts } from './domain/source';
 export { inferContract, columnName, foldName } from './domain/infer';
 export type { ColumnNaming } from './domain/infer';
-export { InferService } from './application/infer.service';
 export { CsvParser } from './infrastructure/readers/csv-parser';

@@ -1,6 +1,9 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CatalogModule } from '@weir/catalog';
+import { INGESTION_RUNS } from './application/ports/ingestion-runs.port';
+import { SEED_LOADER } from './application/ports/seed-loader.port';
+import { SeedLoaderService } from './application/seed-loader.service';
 import { QualityModule } from '@weir/quality';
 import { WEIR_CONFIG, WeirConfig } from '@weir/platform';
 import { INGESTION_ENTITIES } from './ingestion.entities';
@@ -27,7 +30,10 @@ import { InferController } from './http/infer.controller';
     UploadsService,
     InferService,
     ScheduleService,
+    SeedLoaderService,
+    { provide: INGESTION_RUNS, useExisting: RunsService },
+    { provide: SEED_LOADER, useExisting: SeedLoaderService },
   ],
-  exports: [RunsService, SourcesService, InferService],
+  exports: [INGESTION_RUNS, SEED_LOADER, RunsService, SourcesService],
 })
 export class IngestionModule {}

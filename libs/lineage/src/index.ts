@@ -2,6 +2,8 @@
  * @weir/lineage: the only public surface of the lineage slice (module, port tokens and interfaces, events, DTO types).
  */
 export { LineageModule } from './lineage.module';
+export { LINEAGE_QUERIES } from './application/ports/lineage-queries.port';
+export type { LineageQueriesPort } from './application/ports/lineage-queries.port';
 export { LineageService } from './application/lineage.service';
 export type { ParseRequest } from './application/lineage.service';
 export { sqlLineage, SqlParseError } from './domain/sql-lineage';

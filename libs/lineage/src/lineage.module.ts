@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CatalogModule } from '@weir/catalog';
+import { LINEAGE_QUERIES } from './application/ports/lineage-queries.port';
 import { QualityModule } from '@weir/quality';
 import { LINEAGE_ENTITIES } from './lineage.entities';
 import { LineageController, LineageGraphController } from './http/lineage.controller';
@@ -18,7 +19,7 @@ import { LINEAGE_CONFIG, lineageConfig } from './application/lineage.config';
 @Module({
   imports: [TypeOrmModule.forFeature(LINEAGE_ENTITIES), CatalogModule, QualityModule],
   controllers: [LineageController, LineageGraphController, MarquezController],
-  providers: [LineageService, OpenLineageService, LineageQueryService, { provide: LINEAGE_CONFIG, useFactory: () => lineageConfig() }],
-  exports: [LineageService],
+  providers: [LineageService, OpenLineageService, LineageQueryService, { provide: LINEAGE_CONFIG, useFactory: () => lineageConfig() }, { provide: LINEAGE_QUERIES, useExisting: LineageQueryService }],
+  exports: [LINEAGE_QUERIES, LineageService],
 })
 export class LineageModule {}

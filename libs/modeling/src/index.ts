@@ -4,6 +4,8 @@
  * selection, and dbt YAML tests as quality expectations. Builds and the API come next (issue 5).
  */
 export { ModelingModule } from './modeling.module';
+export { MODEL_BUILDS } from './application/ports/model-builds.port';
+export type { ModelBuildsPort, StartModelBuild } from './application/ports/model-builds.port';
 export { loadProject, folderConfig, ProjectError } from './domain/project';
 export type { Project, ModelFile, SeedFile, ModelProperties, SourceDefinition } from './domain/project';
 export { compileProject, select, topologicalOrder, CompileError, DagCycleError, MATERIALIZATIONS } from './domain/compile';

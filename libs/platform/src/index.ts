@@ -31,7 +31,7 @@ export { Warehouse, CopyFailedError, copyTextValue, resolveTable } from './wareh
 export type { TableRef, CopyOptions } from './warehouse/warehouse';
 export { validateIdentifier, quoteIdent, qualifiedTable, columnList, parseQualifiedName, MAX_IDENTIFIER_BYTES } from './warehouse/identifiers';
 export type { IdentifierKind } from './warehouse/identifiers';
-export { assertDataPlane, isControlPlaneSchema, CONTROL_PLANE_SCHEMAS, READER_ROLE, prepareReader, enterReader } from './warehouse/control-plane';
+export { assertDataPlane, isControlPlaneSchema, CONTROL_PLANE_SCHEMAS, READER_ROLE, prepareReader } from './warehouse/control-plane';
 export { WRITER_ROLE, readAsReader, writeAsWriter, prepareWriter, inlineParameters, enterWriter, leaveWriter, grantLoadTarget } from './warehouse/restricted-sql';
 
 export { ApiKeysService, hashApiKey } from './auth/api-keys.service';

@@ -3,6 +3,9 @@
  * expectation types).
  */
 export { QualityModule } from './quality.module';
+export { QUALITY_RUNS } from './application/ports/quality-runs.port';
+export type { QualityRunsPort, RunQuality } from './application/ports/quality-runs.port';
+export type { QualityRunView } from './application/quality.service';
 export { QUALITY_GATE, PassThroughQualityGate, QUALITY_SUITES } from './application/quality-gate.port';
 export type { QualityGate, QualityGateInput, QualityGateResult, QualityFailure, QualitySuites } from './application/quality-gate.port';
 export { EXPECTATION_TYPES } from './domain/expectations';

@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CatalogModule } from '@weir/catalog';
+import { QualityRunsService } from './application/quality-runs.service';
+import { QUALITY_RUNS } from './application/ports/quality-runs.port';
 import { QUALITY_GATE, QUALITY_SUITES } from './application/quality-gate.port';
 import { QualityService } from './application/quality.service';
 import { QUALITY_ENTITIES } from './quality.entities';
@@ -13,7 +15,8 @@ import { WebhookNotifier } from './application/webhook-notifier';
   imports: [TypeOrmModule.forFeature(QUALITY_ENTITIES), CatalogModule],
   controllers: [QualityController],
   providers: [QualityService, { provide: QUALITY_GATE, useExisting: QualityService },
-    { provide: QUALITY_SUITES, useExisting: QualityService }, { provide: QUALITY_EVENTS, useFactory: () => new QualityEvents() }, WebhookNotifier],
-  exports: [QUALITY_GATE, QUALITY_EVENTS, QUALITY_SUITES],
+    { provide: QUALITY_SUITES, useExisting: QualityService }, { provide: QUALITY_EVENTS, useFactory: () => new QualityEvents() }, WebhookNotifier,
+    QualityRunsService, { provide: QUALITY_RUNS, useExisting: QualityRunsService }],
+  exports: [QUALITY_GATE, QUALITY_EVENTS, QUALITY_SUITES, QUALITY_RUNS],
 })
 export class QualityModule {}

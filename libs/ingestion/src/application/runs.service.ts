@@ -18,6 +18,7 @@ import { openRecords } from '../infrastructure/readers/open-records';
 import { InputUnreadableError, ReaderBatch } from '../infrastructure/readers/record';
 import { INGESTION_CONFIG, IngestionConfig } from './ingestion.config';
 import { SourcesService } from './sources.service';
+import type { IngestionRunsPort, StartIngestionRun } from './ports/ingestion-runs.port';
 
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed';
 
@@ -28,6 +29,8 @@ export interface RunView {
   trigger: string;
   idempotencyKey: string;
   input: RunInput;
+  /** The partition the run loads (`input.partition`), if any. */
+  partition: string | null;
   createdBy: string | null;
   createdAt: string;
   startedAt: string | null;
@@ -59,6 +62,7 @@ export function runView(r: RunOrmEntity): RunView {
     trigger: r.trigger,
     idempotencyKey: r.idempotencyKey,
     input: r.input,
+    partition: r.input?.partition ?? null,
     createdBy: r.createdBy,
     createdAt: r.createdAt.toISOString(),
     startedAt: r.startedAt?.toISOString() ?? null,
@@ -82,13 +86,29 @@ export interface TriggerRequest {
   /** File to load, relative to WEIR_INGEST_ROOT (default: the source's location.path). */
   path?: string;
   idempotencyKey?: string;
-  trigger: 'api' | 'upload' | 'schedule' | 'replay' | 'cli';
+  trigger: 'api' | 'upload' | 'schedule' | 'replay' | 'cli' | 'pipeline';
+  /** A partition of the source's data: recorded on the run, put in place of `{partition}` in the path. */
+  partition?: string;
   createdBy?: string;
   /** Absolute path outside the ingest root: only the local CLI may ask for it. */
   trustedPath?: string;
   /** Upload runs: the uploaded file (already inside the data dir). */
   upload?: { file: string; checksum: string; bytes: number; originalName?: string };
   replayOf?: string;
+}
+
+/** A partition value: letters, digits and `_ . = - /`, no `..`, at most 200 characters. */
+export function assertPartition(p: string): void {
+  if (typeof p !== 'string' || !/^[A-Za-z0-9_.=\-/]{1,200}$/.test(p) || p.split('/').includes('..')) {
+    throw new DomainError('INGESTION.INVALID_PARTITION', `partition ${JSON.stringify(p)}: use 1 to 200 letters, digits and _ . = - / (no "..")`, 400);
+  }
+}
+
+/** `{partition}` in a path is the run's partition; a path that needs one and has none is refused. */
+function partitionPath(p: string, partition: string | undefined): string {
+  if (!p.includes('{partition}')) return p;
+  if (partition === undefined) throw new DomainError('INGESTION.PARTITION_REQUIRED', `The path ${JSON.stringify(p)} holds {partition}: give the run a partition`, 400);
+  return p.split('{partition}').join(partition);
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -98,7 +118,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * FOR UPDATE SKIP LOCKED, so several instances share the queue), recovery of interrupted runs.
  */
 @Injectable()
-export class RunsService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class RunsService implements IngestionRunsPort, OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly log = new Logger('ingestion');
   private readonly engine: LoadEngine;
   private readonly instance = `${os.hostname()}:${process.pid}`;
@@ -275,15 +295,18 @@ export class RunsService implements OnApplicationBootstrap, BeforeApplicationShu
       // the file is on this instance's disk: this instance runs it (another one fails it clearly if this one dies)
       Object.assign(input, { uploadId: req.upload.file, checksum: req.upload.checksum, bytes: req.upload.bytes, originalName: req.upload.originalName, heldBy: this.presence.instanceId });
     } else {
-      const file = req.trustedPath ?? resolveInRoot(this.cfg.ingestRoot, req.path ?? source.location.path ?? '');
       if (!req.path && !req.trustedPath && !source.location.path) {
         throw new DomainError('INGESTION.NO_INPUT', `Source "${source.name}" has no location.path; give "path" in the request`, 400);
       }
-      assertReadableFile(file, req.path ?? file);
+      const given = partitionPath(req.path ?? source.location.path ?? '', req.partition);
+      const file = req.trustedPath ? partitionPath(req.trustedPath, req.partition) : resolveInRoot(this.cfg.ingestRoot, given);
+      assertReadableFile(file, req.trustedPath ? file : given);
       const sum = await fileChecksum(file);
       Object.assign(input, { path: file, checksum: sum.checksum, bytes: sum.bytes });
     }
-    key ??= req.replayOf ? `replay:${req.replayOf}` : `sha256:${input.checksum}`;
+    if (req.partition !== undefined) input.partition = req.partition;
+    // the same bytes for another partition are another run
+    key ??= req.replayOf ? `replay:${req.replayOf}` : `${req.partition !== undefined ? `partition:${req.partition}:` : ''}sha256:${input.checksum}`;
     if (key.length > 200) throw new DomainError('INGESTION.INVALID_IDEMPOTENCY_KEY', 'idempotencyKey is at most 200 characters', 400);
     const result = await this.ds.transaction(async (em) => {
       await em.query(`SELECT id FROM ingestion.sources WHERE id = $1 FOR UPDATE`, [source.id]);
@@ -300,6 +323,19 @@ export class RunsService implements OnApplicationBootstrap, BeforeApplicationShu
       setImmediate(() => void this.kick());
     }
     return { run: runView(result.run), created: result.created };
+  }
+
+  /** INGESTION_RUNS: a run of a source with an input, a partition and an idempotency key. */
+  async start(req: StartIngestionRun): Promise<{ run: RunView; created: boolean }> {
+    if (req.partition !== undefined) assertPartition(req.partition);
+    return this.trigger(req.source, {
+      path: req.input?.path,
+      trustedPath: req.input?.trustedPath,
+      idempotencyKey: req.idempotencyKey,
+      trigger: req.trigger ?? 'api',
+      createdBy: req.createdBy,
+      partition: req.partition,
+    });
   }
 
   async get(id: string): Promise<RunView> {

@@ -62,6 +62,8 @@ export interface RunInput {
   /** Replay runs: the run whose dead letters are re-validated. */
   replayOf?: string;
   originalName?: string;
+  /** The partition of the source's data the run loads (orchestration, backfills). */
+  partition?: string;
 }
 
 /** Row accounting of a run: the invariant Weir guarantees. */

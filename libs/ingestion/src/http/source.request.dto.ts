@@ -76,7 +76,12 @@ export class UpdateSourceRequestDto {
 
 export class TriggerRunRequestDto {
   @ApiPropertyOptional({ example: 'orders-2026-11-21.csv', description: 'File relative to WEIR_INGEST_ROOT (default: the source location.path)' }) @Optional() @IsString() @MaxLength(1000) path?: string;
-  @ApiPropertyOptional({ description: 'Default: sha256 of the file. Re-submitting a key returns the existing run.' }) @Optional() @IsString() @Length(1, 200) idempotencyKey?: string;
+  @ApiPropertyOptional({ description: 'Default: sha256 of the file (with the partition). Re-submitting a key returns the existing run.' }) @Optional() @IsString() @Length(1, 200) idempotencyKey?: string;
+  @ApiPropertyOptional({ example: '2026-12-04', description: 'The partition the run loads: recorded on the run and put in place of {partition} in the path. Letters, digits, _ . = - /' })
+  @Optional()
+  @IsString()
+  @Matches(/^[A-Za-z0-9_.=\-/]{1,200}$/)
+  partition?: string;
 }
 
 export class DeleteSourceQueryDto {

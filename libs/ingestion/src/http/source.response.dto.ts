@@ -35,9 +35,10 @@ export class RunResponseDto {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty({ format: 'uuid' }) sourceId: string;
   @ApiProperty({ enum: ['queued', 'running', 'succeeded', 'failed'] }) status: string;
-  @ApiProperty({ enum: ['api', 'upload', 'schedule', 'replay', 'cli'] }) trigger: string;
+  @ApiProperty({ enum: ['api', 'upload', 'schedule', 'replay', 'cli', 'pipeline'] }) trigger: string;
   @ApiProperty() idempotencyKey: string;
-  @ApiProperty({ type: Object, description: 'path, checksum, bytes, replayOf…' }) input: object;
+  @ApiProperty({ type: Object, description: 'path, checksum, bytes, replayOf, partition…' }) input: object;
+  @ApiProperty({ type: String, nullable: true, description: 'The partition the run loads' }) partition: string | null;
   @ApiProperty({ type: String, nullable: true }) createdBy: string | null;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
   @ApiProperty({ type: String, nullable: true }) startedAt: string | null;

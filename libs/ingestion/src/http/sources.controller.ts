@@ -64,7 +64,7 @@ export class SourcesController {
   @ApiAcceptedResponse({ type: RunResponseDto })
   @ApiOkResponse({ type: RunResponseDto, description: 'Same idempotency key: the existing run, nothing loaded twice' })
   async trigger(@Param('id') id: string, @Body() body: TriggerRunRequestDto, @CurrentPrincipal() p: Principal, @Res({ passthrough: true }) res: Response): Promise<RunResponseDto> {
-    const { run, created } = await this.runs.trigger(id, { path: body.path, idempotencyKey: body.idempotencyKey, trigger: 'api', createdBy: who(p) });
+    const { run, created } = await this.runs.start({ source: id, input: { path: body.path }, partition: body.partition, idempotencyKey: body.idempotencyKey, trigger: 'api', createdBy: who(p) });
     res.status(created ? 202 : 200);
     return run;
   }

@@ -6,6 +6,8 @@ import { QUALITY_SUITES, QualitySuites } from '@weir/quality';
 import { LineageGraph, ResolvedNode, Direction, datasetNodeId, jobNodeId, fieldNodeId, datasetData, jobData } from '../infrastructure/lineage-graph';
 import type { LineageNode } from '../domain/graph-render';
 
+import type { LineageQueriesPort } from './ports/lineage-queries.port';
+
 export const MAX_DEPTH = 20;
 
 export interface ImpactStep {
@@ -33,7 +35,7 @@ export const IMPACT_LIMIT = { default: 1000, max: 50_000 };
 
 /** Reads of the lineage graph: Marquez-compatible API, impact analysis, pictures. */
 @Injectable()
-export class LineageQueryService {
+export class LineageQueryService implements LineageQueriesPort {
   readonly graph: LineageGraph;
 
   constructor(

@@ -7,7 +7,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { ConflictError, DomainError, HEARTBEAT_MS, liveStaleMs, NotFoundError, Outbox, periodic, PeriodicTask, qualifiedTable, quoteIdent, rowsOf, RUN_EVENTS_TOPIC, RunStateEvent, ValidationError, Warehouse, prepareWriter, writeAsWriter, WEIR_CONFIG, WeirConfig } from '@weir/platform';
 import { CATALOG, CatalogPort, classifyChange, ColumnContract, DatasetContract } from '@weir/catalog';
 import { QUALITY_GATE, QUALITY_SUITES, QualityGate, QualitySuites } from '@weir/quality';
-import { InferService, RunsService, SourcesService } from '@weir/ingestion';
+import { SEED_LOADER, SeedLoaderPort } from '@weir/ingestion';
 import { auditParents, CompiledNode, CompiledProject, renderDescription, select } from '../domain/compile';
 import type { Project } from '../domain/project';
 import { ProjectCompileError, ProjectCompiler } from '../infrastructure/project-compiler';
@@ -108,9 +108,7 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
     @Inject(CATALOG) private readonly catalog: CatalogPort,
     @Inject(QUALITY_GATE) private readonly gate: QualityGate,
     @Inject(QUALITY_SUITES) private readonly suites: QualitySuites,
-    private readonly sources: SourcesService,
-    private readonly runs: RunsService,
-    private readonly infer: InferService,
+    @Inject(SEED_LOADER) private readonly seeds: SeedLoaderPort,
     @Inject(WEIR_CONFIG) config: WeirConfig,
     private readonly outbox: Outbox,
   ) {
@@ -558,25 +556,21 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
    * prefix and a stable hash of the full name, so no two seeds share one.
    */
   private async seed(p: ProjectOrmEntity, project: Project, n: CompiledNode): Promise<StepPatch> {
-    const file = path.join(project.root, n.path!);
     const quote = n.config['quote_columns'];
     if (quote !== undefined && typeof quote !== 'boolean') throw new DomainError('MODELING.BAD_CONFIG', `${n.path}: quote_columns must be true or false`, 422);
     const delimiter = n.config['delimiter'] === undefined ? undefined : String(n.config['delimiter']);
-    const inferred = await this.infer.infer(file, { format: 'csv', rows: 1000, naming: quote === false ? 'fold' : 'exact', ...(delimiter ? { delimiter } : {}) });
-    if (inferred.fields.length === 0) throw new DomainError('MODELING.SEED_FAILED', `${n.path}: the seed has no header row`, 422);
-    const contract: DatasetContract = { columns: inferred.contract.columns.map((c) => ({ ...c, primaryKey: false })) };
-    const managedBy = `modeling:${p.name}`;
-    await this.catalog.ensureDataset({ name: n.name, schema: n.schema, table: n.table, contract, tags: ['seed', `project:${p.name}`], managedBy }, managedBy);
-    const mine = await this.sources.findManaged(managedBy, n.name);
-    const sourceName = mine?.name ?? seedSourceName(p.name, n.name);
-    const settings = { format: 'csv' as const, strategy: { kind: 'replace' as const }, drift: 'freeze' as const, maxRejectedRatio: 0, mapping: inferred.mapping, ...(delimiter ? { csv: { delimiter } } : {}) };
-    if (!mine) await this.sources.create({ name: sourceName, dataset: n.name, managedBy, ...settings });
-    else await this.sources.update(sourceName, settings); // the header may have changed since the last build
-    const { run } = await this.runs.trigger(sourceName, { trigger: 'api', trustedPath: file, createdBy: managedBy });
-    const r = await this.runs.waitFor(run.id, 3_600_000);
-    if (r.status !== 'succeeded') throw new DomainError('MODELING.SEED_FAILED', `seed ${n.name}: ingestion run ${r.id} ${r.status}: ${r.error?.code} ${r.error?.message ?? ''}`, 422);
-    const renamed = Object.entries(inferred.mapping).map(([col, m]) => `${m.from} → ${col}`);
-    return { rowsAffected: String(r.rowsLoaded), refs: { ingestionRun: r.id, source: sourceName, ...(renamed.length ? { renamedColumns: renamed } : {}) } };
+    const r = await this.seeds.load({
+      name: n.name,
+      project: p.name,
+      file: path.join(project.root, n.path!),
+      schema: n.schema,
+      table: n.table,
+      managedBy: `modeling:${p.name}`,
+      ...(quote !== undefined ? { quoteColumns: quote } : {}),
+      ...(delimiter ? { delimiter } : {}),
+    });
+    if (!r.ok) throw new DomainError('MODELING.SEED_FAILED', r.reason === 'no_header' ? `${n.path}: ${r.message}` : `seed ${n.name}: ${r.message}`, 422);
+    return { rowsAffected: String(r.run.rowsLoaded), refs: { ingestionRun: r.run.id, source: r.source, ...(r.renamedColumns.length ? { renamedColumns: r.renamedColumns } : {}) } };
   }
 
   /** A view or table: build a new relation, audit it, swap it in; the old version stays live on failure. */
@@ -953,13 +947,6 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
     if (problems.length) throw new ValidationError('MODELING.UNSUPPORTED_TEST', problems.join('; '));
     await this.suites.upsertSuite(`dbt:${project.name}:${n.name}`.slice(0, 100), n.name, expectations, { source: 'dbt schema.yml', anomalies: { enabled: false } });
   }
-}
-
-/** The ingestion source of a seed: `seed_<project>_<seed>`, or a prefix and a hash of it past 63 characters. */
-export function seedSourceName(project: string, seed: string): string {
-  const full = `seed_${project}_${seed}`.toLowerCase();
-  if (full.length <= 63) return full;
-  return `${full.slice(0, 50)}_${createHash('sha256').update(full).digest('hex').slice(0, 12)}`;
 }
 
 /**

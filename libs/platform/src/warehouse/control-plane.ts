@@ -76,8 +76,3 @@ async function grant(client: Queryable, sql: string): Promise<void> {
     await client.query(sql);
   }
 }
-
-/** Inside the read-only transaction: reads from here on run as the reader role. */
-export async function enterReader(client: Queryable): Promise<void> {
-  await client.query(`SET LOCAL ROLE ${READER_ROLE}`);
-}

@@ -250,7 +250,7 @@ export class QualityService implements QualityGate {
   }
 
   /** Runs a suite on its dataset's table, or on `target` (a staging table, for gates). */
-  async run(id: string, opts: { target?: { schema: string; table: string }; trigger?: 'api' | 'gate'; triggerRef?: string } = {}): Promise<QualityRunView> {
+  async run(id: string, opts: { target?: { schema: string; table: string }; trigger?: 'api' | 'gate' | 'pipeline'; triggerRef?: string } = {}): Promise<QualityRunView> {
     const s = await this.entity(id);
     const dataset = await this.catalog.getDataset(s.dataset);
     const target = opts.target ?? { schema: dataset.schema, table: dataset.table };

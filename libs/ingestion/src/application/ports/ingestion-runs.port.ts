@@ -1,0 +1,37 @@
+import type { RunView } from '../runs.service';
+
+/** Nest token of {@link IngestionRunsPort}. */
+export const INGESTION_RUNS = Symbol('INGESTION_RUNS');
+
+/** What starts one run of a source. */
+export interface StartIngestionRun {
+  /** The source, by id or name. */
+  source: string;
+  /**
+   * The file: `path` relative to WEIR_INGEST_ROOT (default: the source's `location.path`), or
+   * `trustedPath`, absolute, for callers inside the process that picked the file themselves.
+   */
+  input?: { path?: string; trustedPath?: string };
+  /**
+   * A partition of the source's data (a date, `2026-12-04`; a key, `region=eu`): recorded on the
+   * run, and put in place of `{partition}` in the file's path. Letters, digits, `_ . = - /` only.
+   */
+  partition?: string;
+  /** The same key answers with the same run (unless that run failed); default: partition and checksum. */
+  idempotencyKey?: string;
+  trigger?: 'api' | 'schedule' | 'cli' | 'pipeline';
+  createdBy?: string;
+}
+
+/**
+ * Ingestion runs as other slices start and follow them (orchestration, modeling's seeds). A
+ * run's end is also published on the run-events topic (`RUN_EVENTS_TOPIC`, COMPLETE or FAIL).
+ */
+export interface IngestionRunsPort {
+  /** Queues a run (idempotent by key); `created` is false when the key answered an existing run. */
+  start(req: StartIngestionRun): Promise<{ run: RunView; created: boolean }>;
+  /** The run now. Throws `INGESTION.RUN_NOT_FOUND`. */
+  get(id: string): Promise<RunView>;
+  /** The run once it succeeded or failed; throws after `timeoutMs`. */
+  waitFor(id: string, timeoutMs?: number): Promise<RunView>;
+}
