@@ -29,6 +29,8 @@ describe('registry check on fixture workspaces', () => {
     ['broken-port-collision', 'ports', /"admin-ui" and "api-http" both use port 3000/],
     ['broken-unregistered-port', 'ports', /apps\/api\/src\/metrics-server\.ts:4 .* uses port 9464, which is not in PORT_REGISTRY\.yaml/],
     ['broken-registry-cycle', 'registry', /dependency cycle (platform -> catalog -> platform|catalog -> platform -> catalog)/],
+    ['broken-unregistered-export', 'barrels', /libs\/catalog\/src\/index\.ts:4 exports catalogInternals, which DOMAIN_REGISTRY\.yaml does not list for slice "catalog"/],
+    ['broken-route-outside-prefix', 'routes', /libs\/catalog\/src\/http\/datasets\.controller\.ts:3 serves \/api\/reports, outside slice "catalog"'s prefixes \(\/api\/catalog\)/],
   ])('%s fails the %s check, naming the offender', async (overlay, checkName, pattern) => {
     const findings = await check(overlay);
     const relevant = findings.filter((f) => f.check === checkName);

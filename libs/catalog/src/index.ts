@@ -3,9 +3,9 @@
  * contract types and the contract compiler).
  */
 export { CatalogModule } from './catalog.module';
-export { CATALOG, describeOwner } from './application/catalog.port';
+export { CATALOG } from './application/catalog.port';
 export type { CatalogPort, DatasetView, OwnershipClaim } from './application/catalog.port';
-export { BASE_TYPES, parseType, sqlType, contractProblems, classifyChange, primaryKey } from './domain/contract';
+export { parseType, sqlType, classifyChange, primaryKey } from './domain/contract';
 export type { ColumnContract, DatasetContract, BaseType, ParsedType, ChangeKind, ContractChange } from './domain/contract';
 export { compileContract, MASK } from './domain/contract-compiler';
 export type { CompiledContract, CompileOptions, ColumnMapping } from './domain/contract-compiler';

@@ -6,10 +6,5 @@
 export { ModelingModule } from './modeling.module';
 export { MODEL_BUILDS } from './application/ports/model-builds.port';
 export type { ModelBuildsPort, StartModelBuild } from './application/ports/model-builds.port';
-export { loadProject, folderConfig, ProjectError } from './domain/project';
-export type { Project, ModelFile, SeedFile, ModelProperties, SourceDefinition } from './domain/project';
-export { compileProject, select, topologicalOrder, CompileError, DagCycleError, MATERIALIZATIONS } from './domain/compile';
-export type { CompiledNode, CompiledProject, CompileOptions } from './domain/compile';
-export { yamlTests } from './domain/yaml-tests';
 export { ModelingService } from './application/modeling.service';
 export type { ProjectView, BuildView } from './application/modeling.service';

@@ -4,18 +4,18 @@
 export { PlatformModule } from './platform.module';
 export type { PlatformModuleOptions } from './platform.module';
 
-export { loadConfig, loadConfigOrExit, configOrExit, ConfigError, WEIR_ROLES, LOG_LEVELS, parseRetentionDays } from './config/weir-config';
+export { loadConfig, loadConfigOrExit, configOrExit, ConfigError, parseRetentionDays } from './config/weir-config';
 export type { WeirConfig, WeirRole, LogLevel } from './config/weir-config';
 export { WEIR_CONFIG } from './config/config.tokens';
 
-export { DomainError, NotFoundError, ConflictError, ValidationError, InvalidIdentifierError } from './errors/domain-error';
+export { DomainError, NotFoundError, ConflictError, ValidationError } from './errors/domain-error';
 export { ProblemDetailsFilter } from './errors/problem.filter';
-export { PROBLEM_CONTENT_TYPE, problemType, codeForStatus } from './errors/problem';
+export { PROBLEM_CONTENT_TYPE } from './errors/problem';
 export type { ProblemDetails } from './errors/problem';
 export { ProblemResponseDto } from './errors/problem.dto';
 export { VALIDATION_OPTIONS, validateAs, Optional } from './errors/validation';
 
-export { controlPlaneOptions, runMigrations, revertLastMigration, migrationsGlob, MIGRATIONS_TABLE } from './database/data-source';
+export { controlPlaneOptions, runMigrations, revertLastMigration, MIGRATIONS_TABLE } from './database/data-source';
 export type { MigrationReport } from './database/data-source';
 export { PresenceLock, PRESENCE_LOCK_SQL, presenceHolders, instanceAliveSql } from './database/presence';
 export type { PresenceHolder } from './database/presence';
@@ -27,33 +27,31 @@ export { workspaceRoot } from './database/workspace-root';
 
 export { multipartFile } from './http/multipart';
 export type { MultipartFile } from './http/multipart';
-export { Warehouse, CopyFailedError, copyTextValue, resolveTable } from './warehouse/warehouse';
+export { Warehouse, copyTextValue } from './warehouse/warehouse';
 export type { TableRef, CopyOptions } from './warehouse/warehouse';
-export { validateIdentifier, quoteIdent, qualifiedTable, columnList, parseQualifiedName, MAX_IDENTIFIER_BYTES } from './warehouse/identifiers';
+export { validateIdentifier, quoteIdent, qualifiedTable, parseQualifiedName } from './warehouse/identifiers';
 export type { IdentifierKind } from './warehouse/identifiers';
-export { assertDataPlane, isControlPlaneSchema, CONTROL_PLANE_SCHEMAS, READER_ROLE, prepareReader } from './warehouse/control-plane';
-export { WRITER_ROLE, readAsReader, writeAsWriter, prepareWriter, inlineParameters, enterWriter, leaveWriter, grantLoadTarget } from './warehouse/restricted-sql';
+export { assertDataPlane, prepareReader } from './warehouse/control-plane';
+export { WRITER_ROLE, readAsReader, writeAsWriter, prepareWriter, enterWriter, leaveWriter, grantLoadTarget } from './warehouse/restricted-sql';
 
 export { ApiKeysService, hashApiKey } from './auth/api-keys.service';
 export type { ApiKeyView, CreatedApiKey } from './auth/api-keys.service';
 export { ApiKeyGuard, extractApiKey } from './auth/api-key.guard';
-export { Public, RequireRole, CurrentPrincipal } from './auth/auth.decorators';
+export { CurrentPrincipal } from './auth/auth.decorators';
 export { API_KEY_ROLES, accessDenied } from './auth/roles';
 export type { ApiKeyRole, Principal } from './auth/roles';
-export { ApiKeyOrmEntity } from './auth/api-key.orm-entity';
 
 export { MetricsService } from './observability/metrics.service';
-export { loggerParams, redactUrl, REDACTED_PATHS, requestId } from './observability/logging';
+export { redactUrl, requestId } from './observability/logging';
 
-export { Outbox, outboxBackoffMs } from './outbox/outbox';
+export { Outbox } from './outbox/outbox';
 export { Retention, deleteOldest } from './retention/retention';
 export { periodic, HEARTBEAT_MS, liveStaleMs } from './lifecycle/periodic';
 export type { PeriodicTask } from './lifecycle/periodic';
 export type { RetentionPolicy } from './retention/retention';
 export type { Queryable, OutboxMessage, OutboxHandler } from './outbox/outbox';
-export { OutboxOrmEntity } from './outbox/outbox.orm-entity';
 export { RUN_EVENTS_TOPIC } from './outbox/run-events';
 export type { RunStateEvent, RunDatasetRef, RunColumnMapping, RunQuality } from './outbox/run-events';
 export { rowsOf } from './database/rows';
 export { installSafetyNet } from './lifecycle/safety-net';
-export { inputGuard, inputProblem, MAX_BODY_DEPTH } from './http/input-guard';
+export { inputGuard } from './http/input-guard';

@@ -4,15 +4,12 @@
  */
 export { QualityModule } from './quality.module';
 export { QUALITY_RUNS } from './application/ports/quality-runs.port';
-export type { QualityRunsPort, RunQuality } from './application/ports/quality-runs.port';
+export type { QualityRunsPort, RunQualityRequest } from './application/ports/quality-runs.port';
 export type { QualityRunView } from './application/quality.service';
-export { QUALITY_GATE, PassThroughQualityGate, QUALITY_SUITES } from './application/quality-gate.port';
+export { QUALITY_GATE, QUALITY_SUITES } from './application/quality-gate.port';
 export type { QualityGate, QualityGateInput, QualityGateResult, QualityFailure, QualitySuites } from './application/quality-gate.port';
-export { EXPECTATION_TYPES } from './domain/expectations';
 export type { Expectation, ExpectationResult, ResultFormat } from './domain/expectations';
 export { QUALITY_EVENTS, QualityEvents } from './application/quality-events';
 export type { QualityAlert } from './application/quality-events';
 export { runSuite } from './infrastructure/suite-runner';
 export type { RunOptions } from './infrastructure/suite-runner';
-export { compileSuite } from './domain/suite-compiler';
-export type { CompiledSuite, ColumnInfo } from './domain/suite-compiler';

@@ -5,7 +5,7 @@ import { readDomainRegistry, readPortRegistry, RegistryFormatError, SliceEntry }
 import { readProjectGraph, SimpleProjectGraph } from './project-graph';
 import { probeMigrations } from './drift';
 
-export type CheckName = 'registry' | 'libs' | 'entities' | 'migrations' | 'imports' | 'ports';
+export type CheckName = 'registry' | 'libs' | 'entities' | 'migrations' | 'imports' | 'ports' | 'barrels' | 'routes';
 
 /** One disagreement between the registries and the code, naming the offender. */
 export interface Finding {
@@ -153,6 +153,70 @@ export function checkPorts(root: string): Finding[] {
   return out;
 }
 
+/** The names a barrel exports, with the line of each; `export *` is reported as `*`. */
+export function barrelExports(file: string): { name: string; line: number }[] {
+  const text = fs.readFileSync(file, 'utf8');
+  const out: { name: string; line: number }[] = [];
+  const lineOf = (i: number) => text.slice(0, i).split('\n').length;
+  for (const m of text.matchAll(/export\s+(?:type\s+)?\{([^}]*)\}/g)) {
+    for (const part of m[1].split(',')) {
+      const name = part.trim().replace(/^type\s+/, '').split(/\s+as\s+/).pop()!.trim();
+      if (name) out.push({ name, line: lineOf(m.index!) });
+    }
+  }
+  for (const m of text.matchAll(/export\s+(?:declare\s+)?(?:abstract\s+)?(?:const|let|function|class|interface|type|enum)\s+([A-Za-z_$][\w$]*)/g)) out.push({ name: m[1], line: lineOf(m.index!) });
+  for (const m of text.matchAll(/export\s+\*/g)) out.push({ name: '*', line: lineOf(m.index!) });
+  return out;
+}
+
+const pascal = (s: string) => s.replace(/(^|_)([a-z])/g, (_, __, c: string) => c.toUpperCase());
+
+/**
+ * (f) a slice's barrel (src/index.ts) exports only what the registry lists for it: its module,
+ * ports, events, types and kernel functions; and everything listed is exported.
+ */
+export function checkBarrels(root: string, slices: SliceEntry[]): Finding[] {
+  const out: Finding[] = [];
+  for (const s of slices.filter((x) => x.status === 'built' && x.lib)) {
+    const file = path.join(root, s.lib!, 'src', 'index.ts');
+    if (!fs.existsSync(file)) continue;
+    const listed = new Set([`${pascal(s.name)}Module`, ...s.ports, ...s.events, ...s.types, ...s.kernel]);
+    const exported = barrelExports(file);
+    for (const e of exported) {
+      if (e.name === '*') out.push({ check: 'barrels', message: `${s.lib}/src/index.ts:${e.line} uses "export *": a barrel names what it exports` });
+      else if (!listed.has(e.name)) {
+        out.push({ check: 'barrels', message: `${s.lib}/src/index.ts:${e.line} exports ${e.name}, which DOMAIN_REGISTRY.yaml does not list for slice "${s.name}" (ports, events, types or kernel)` });
+      }
+    }
+    const names = new Set(exported.map((e) => e.name));
+    for (const l of listed) {
+      if (!names.has(l) && l !== `${pascal(s.name)}Module`) out.push({ check: 'barrels', message: `DOMAIN_REGISTRY.yaml lists ${l} for slice "${s.name}", but ${s.lib}/src/index.ts does not export it` });
+    }
+  }
+  return out;
+}
+
+/** (g) every controller of a slice lies under one of its HTTP prefixes. */
+export function checkRoutes(root: string, slices: SliceEntry[]): Finding[] {
+  const out: Finding[] = [];
+  for (const s of slices.filter((x) => x.status === 'built' && x.lib)) {
+    for (const f of listTsFiles(path.join(root, s.lib!, 'src')).filter((x) => !x.endsWith('.spec.ts'))) {
+      const text = fs.readFileSync(f, 'utf8');
+      for (const m of text.matchAll(/@Controller\(\s*(?:'([^']*)'|"([^"]*)"|`([^`]*)`)?\s*\)/g)) {
+        const route = `/${(m[1] ?? m[2] ?? m[3] ?? '').replace(/^\/+|\/+$/g, '')}`;
+        const ok = s.http_prefixes.some((p) => route === p || route.startsWith(`${p}/`));
+        if (!ok) {
+          out.push({
+            check: 'routes',
+            message: `${rel(root, f)}:${text.slice(0, m.index).split('\n').length} serves ${route}, outside slice "${s.name}"'s prefixes (${s.http_prefixes.join(', ')}); add it to http_prefixes in DOMAIN_REGISTRY.yaml or move the route`,
+          });
+        }
+      }
+    }
+  }
+  return out;
+}
+
 /** Runs every check; returns the findings (empty: the registries and the code agree). */
 export async function checkRegistry(opts: CheckOptions): Promise<Finding[]> {
   let slices: SliceEntry[];
@@ -162,7 +226,7 @@ export async function checkRegistry(opts: CheckOptions): Promise<Finding[]> {
     if (e instanceof RegistryFormatError) return [{ check: 'registry', message: e.message }];
     throw e;
   }
-  const findings: Finding[] = [...checkLibs(opts.root, slices), ...checkEntities(opts.root, slices)];
+  const findings: Finding[] = [...checkLibs(opts.root, slices), ...checkEntities(opts.root, slices), ...checkBarrels(opts.root, slices), ...checkRoutes(opts.root, slices)];
   try {
     findings.push(...checkPorts(opts.root));
   } catch (e) {

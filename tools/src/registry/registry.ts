@@ -12,8 +12,17 @@ export interface SliceEntry {
   schema: string;
   purpose: string;
   http_prefix: string;
+  /** `http_prefix` and the other prefixes the slice's controllers may use (`http_prefixes` in the file). */
+  http_prefixes: string[];
   tables: string[];
+  /** Nest tokens and the classes other slices or apps inject (port tokens, modules' services). */
   ports: string[];
+  /** Event channels and their payload types (topics, emitters). */
+  events: string[];
+  /** Types (interfaces, DTO shapes) the barrel exports. */
+  types: string[];
+  /** Pure domain functions and constants other slices may call (the shared kernel of the slice). */
+  kernel: string[];
   depends_on: string[];
 }
 
@@ -57,6 +66,8 @@ export function readDomainRegistry(root: string): SliceEntry[] {
       if (typeof raw[key] !== 'string' || (raw[key] as string).trim() === '') throw new RegistryFormatError(`${where}: "${key}" is required`);
     }
     if (raw['http_prefix'] !== `/api/${name}`) throw new RegistryFormatError(`${where}: http_prefix must be /api/${name}`);
+    const more = asStringList(raw['http_prefixes'], `${where}: http_prefixes`);
+    for (const m of more) if (!/^\/[a-z0-9/_-]*[a-z0-9]$/.test(m)) throw new RegistryFormatError(`${where}: http_prefixes entry "${m}" must be a path like /api/v1`);
     slices.push({
       name,
       status,
@@ -64,8 +75,12 @@ export function readDomainRegistry(root: string): SliceEntry[] {
       schema: raw['schema'] as string,
       purpose: raw['purpose'] as string,
       http_prefix: raw['http_prefix'] as string,
+      http_prefixes: [raw['http_prefix'] as string, ...more],
       tables: asStringList(raw['tables'], `${where}: tables`),
       ports: asStringList(raw['ports'], `${where}: ports`),
+      events: asStringList(raw['events'], `${where}: events`),
+      types: asStringList(raw['types'], `${where}: types`),
+      kernel: asStringList(raw['kernel'], `${where}: kernel`),
       depends_on: asStringList(raw['depends_on'], `${where}: depends_on`),
     });
   }

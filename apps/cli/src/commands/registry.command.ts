@@ -8,7 +8,7 @@ export function registryCommands(program: Command): void {
   const registry = program.command('registry').description('the domain and port registries (.ai/project)');
   registry
     .command('check')
-    .description('check that the registries, libs, entities, migrations, imports and ports agree')
+    .description('check that the registries, libs, entities, migrations, imports, ports, barrels and routes agree')
     .option('--root <dir>', 'workspace to check', workspaceRoot())
     .option('--no-db', 'skip the migration checks (they need a PostgreSQL server)')
     .action(async (opts: { root: string; db: boolean }) => {
@@ -28,7 +28,7 @@ export function registryCommands(program: Command): void {
         const findings = await checkRegistry({ root, databaseUrl: serverUrl, skipDatabase: !opts.db });
         if (!opts.db) say('registry check: migration checks skipped (--no-db)');
         if (findings.length === 0) {
-          say('registry check: ok (libs, entities, migrations, imports, ports agree with .ai/project)');
+          say('registry check: ok (libs, entities, migrations, imports, ports, barrels, routes agree with .ai/project)');
           return;
         }
         for (const f of findings) say(`registry check [${f.check}]: ${f.message}`);

@@ -1,14 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { NotFoundError, parseQualifiedName, ValidationError } from '@weir/platform';
 import { QualityRunView, QualityService } from './quality.service';
-import type { QualityRunsPort, RunQuality } from './ports/quality-runs.port';
+import type { QualityRunsPort, RunQualityRequest } from './ports/quality-runs.port';
 
 /** QUALITY_RUNS: suites run on demand by other slices. */
 @Injectable()
 export class QualityRunsService implements QualityRunsPort {
   constructor(private readonly quality: QualityService) {}
 
-  async run(req: RunQuality): Promise<QualityRunView[]> {
+  async run(req: RunQualityRequest): Promise<QualityRunView[]> {
     const target = req.table ? parseQualifiedName(req.table, 'raw') : undefined;
     const opts = { target, trigger: req.trigger ?? 'api', triggerRef: req.triggerRef } as const;
     if (req.suite) return [await this.quality.run(req.suite, opts)];

@@ -4,7 +4,7 @@ import type { QualityRunView } from '../quality.service';
 export const QUALITY_RUNS = Symbol('QUALITY_RUNS');
 
 /** What a quality run checks: one suite, or every suite of a dataset; on its table or another. */
-export interface RunQuality {
+export interface RunQualityRequest {
   /** One suite, by id or name. */
   suite?: string;
   /** Every suite of this dataset (when `suite` is not given). */
@@ -19,7 +19,7 @@ export interface RunQuality {
 /** Quality runs as other slices start and read them (orchestration). */
 export interface QualityRunsPort {
   /** Runs the suite(s) now and returns their runs; throws `QUALITY.SUITE_NOT_FOUND` or `QUALITY.NO_SUITES`. */
-  run(req: RunQuality): Promise<QualityRunView[]>;
+  run(req: RunQualityRequest): Promise<QualityRunView[]>;
   /** A run. Throws `QUALITY.RUN_NOT_FOUND`. */
   get(id: string): Promise<QualityRunView>;
 }
