@@ -4,9 +4,10 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { Logger, PinoLogger } from 'nestjs-pino';
 import { json, NextFunction, Request, Response } from 'express';
-import { ApiKeysService, DomainError, inputGuard, MetricsService, PlatformModuleOptions, requestId } from '@weir/platform';
+import { ApiKeysService, inputGuard, MetricsService, PlatformModuleOptions, requestId } from '@weir/platform';
 import { AppModule } from './app.module';
 import { lineageConfig, OpenLineageService, openLineageIngestMiddleware } from '@weir/lineage';
+import { MalformedBodyError, PayloadTooLargeError, UnsupportedMediaTypeError } from '@weir/platform';
 
 /** Builds the OpenAPI document of a created app. */
 export function buildOpenApi(app: INestApplication): OpenAPIObject {
@@ -54,7 +55,7 @@ export async function createApp(opts: PlatformModuleOptions, extraModules: any[]
     const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
     const type = String(req.headers['content-type'] ?? '');
     if (['POST', 'PUT', 'PATCH'].includes(req.method) && hasBody && !/\bjson\b/i.test(type) && !rawBody(req)) {
-      return next(new DomainError('PLATFORM.UNSUPPORTED_MEDIA_TYPE', `This route takes application/json, not ${type ? JSON.stringify(type.split(';')[0]) : 'a body without Content-Type'}; send the header Content-Type: application/json`, 415, { accepts: ['application/json'] }));
+      return next(new UnsupportedMediaTypeError(`This route takes application/json, not ${type ? JSON.stringify(type.split(';')[0]) : 'a body without Content-Type'}; send the header Content-Type: application/json`, { accepts: ['application/json'] }));
     }
     next();
   });
@@ -77,13 +78,13 @@ export async function createApp(opts: PlatformModuleOptions, extraModules: any[]
 }
 
 function bodyErrors(err: { type?: string; status?: number } | undefined, _req: Request, _res: Response, next: NextFunction): void {
-  if (err?.type === 'entity.parse.failed') return next(new DomainError('PLATFORM.MALFORMED_BODY', 'The request body is not valid JSON', 400));
+  if (err?.type === 'entity.parse.failed') return next(new MalformedBodyError('The request body is not valid JSON'));
   if (err?.type === 'entity.too.large') {
     const limit = (err as { limit?: number }).limit ?? 1024 * 1024;
-    return next(new DomainError('PLATFORM.PAYLOAD_TOO_LARGE', `The request body is larger than ${limit >= 1024 * 1024 ? `${Math.round(limit / 1024 / 1024)} MB` : `${limit} bytes`}`, 413));
+    return next(new PayloadTooLargeError(`The request body is larger than ${limit >= 1024 * 1024 ? `${Math.round(limit / 1024 / 1024)} MB` : `${limit} bytes`}`));
   }
   if (err?.type === 'encoding.unsupported' || err?.type === 'charset.unsupported') {
-    return next(new DomainError('PLATFORM.UNSUPPORTED_MEDIA_TYPE', 'The request body encoding or charset is not supported', 415));
+    return next(new UnsupportedMediaTypeError('The request body encoding or charset is not supported'));
   }
   next(err);
 }

@@ -15,3 +15,4 @@ export type { ImpactReport } from './application/lineage-query.service';
 export type { LineageNode, LineageEdge, LineageNodeType } from './domain/graph-render';
 export { openLineageIngestMiddleware } from './http/openlineage-ingest.middleware';
 export type { AccessLog } from './http/openlineage-ingest.middleware';
+export { BadSchemasError, FileNotReadableError } from './lineage.errors';

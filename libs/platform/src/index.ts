@@ -8,9 +8,11 @@ export { loadConfig, loadConfigOrExit, configOrExit, ConfigError, parseRetention
 export type { WeirConfig, WeirRole, LogLevel } from './config/weir-config';
 export { WEIR_CONFIG } from './config/config.tokens';
 
-export { DomainError, NotFoundError, ConflictError, ValidationError } from './errors/domain-error';
+export { DomainError } from './errors/domain-error';
+export type { ErrorKind } from './errors/domain-error';
+export { MalformedBodyError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors/platform.errors';
 export { ProblemDetailsFilter } from './errors/problem.filter';
-export { PROBLEM_CONTENT_TYPE } from './errors/problem';
+export { PROBLEM_CONTENT_TYPE, KIND_STATUS } from './errors/problem';
 export type { ProblemDetails } from './errors/problem';
 export { ProblemResponseDto } from './errors/problem.dto';
 export { VALIDATION_OPTIONS, validateAs, Optional } from './errors/validation';

@@ -76,7 +76,7 @@ function apiKeyStoreContract(name: string, make: () => Promise<{ store: ApiKeySt
       expect(await svc.authenticate(created.key + 'x')).toBeUndefined();
       await svc.revoke(created.id);
       expect(await svc.authenticate(created.key)).toBeUndefined();
-      await expect(svc.revoke('00000000-0000-0000-0000-000000000000')).rejects.toMatchObject({ code: 'PLATFORM.API_KEY_NOT_FOUND', status: 404 });
+      await expect(svc.revoke('00000000-0000-0000-0000-000000000000')).rejects.toMatchObject({ code: 'PLATFORM.API_KEY_NOT_FOUND', kind: 'not_found' });
     });
 
     it('trusts a verified key for cacheMs: revocation here is immediate, elsewhere within cacheMs', async () => {

@@ -13,3 +13,4 @@ export { QUALITY_EVENTS, QualityEvents } from './application/quality-events';
 export type { QualityAlert } from './application/quality-events';
 export { runSuite } from './infrastructure/suite-runner';
 export type { RunOptions } from './infrastructure/suite-runner';
+export { GateFailedError } from './quality.errors';

@@ -180,12 +180,12 @@ export function checkBarrels(root: string, slices: SliceEntry[]): Finding[] {
   for (const s of slices.filter((x) => x.status === 'built' && x.lib)) {
     const file = path.join(root, s.lib!, 'src', 'index.ts');
     if (!fs.existsSync(file)) continue;
-    const listed = new Set([`${pascal(s.name)}Module`, ...s.ports, ...s.events, ...s.types, ...s.kernel]);
+    const listed = new Set([`${pascal(s.name)}Module`, ...s.ports, ...s.events, ...s.types, ...s.kernel, ...s.errors]);
     const exported = barrelExports(file);
     for (const e of exported) {
       if (e.name === '*') out.push({ check: 'barrels', message: `${s.lib}/src/index.ts:${e.line} uses "export *": a barrel names what it exports` });
       else if (!listed.has(e.name)) {
-        out.push({ check: 'barrels', message: `${s.lib}/src/index.ts:${e.line} exports ${e.name}, which DOMAIN_REGISTRY.yaml does not list for slice "${s.name}" (ports, events, types or kernel)` });
+        out.push({ check: 'barrels', message: `${s.lib}/src/index.ts:${e.line} exports ${e.name}, which DOMAIN_REGISTRY.yaml does not list for slice "${s.name}" (ports, events, types, kernel or errors)` });
       }
     }
     const names = new Set(exported.map((e) => e.name));

@@ -23,6 +23,8 @@ export interface SliceEntry {
   types: string[];
   /** Pure domain functions and constants other slices may call (the shared kernel of the slice). */
   kernel: string[];
+  /** Error classes (of `<slice>.errors.ts`) other slices or apps throw or match. */
+  errors: string[];
   depends_on: string[];
 }
 
@@ -81,6 +83,7 @@ export function readDomainRegistry(root: string): SliceEntry[] {
       events: asStringList(raw['events'], `${where}: events`),
       types: asStringList(raw['types'], `${where}: types`),
       kernel: asStringList(raw['kernel'], `${where}: kernel`),
+      errors: asStringList(raw['errors'], `${where}: errors`),
       depends_on: asStringList(raw['depends_on'], `${where}: depends_on`),
     });
   }

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import { Command } from 'commander';
 import { DomainError } from '@weir/platform';
 import { LineageService } from '@weir/lineage';
+import { BadSchemasError, FileNotReadableError } from '@weir/lineage';
 
 /** `weir lineage <file.sql>`: what POST /api/lineage/parse returns, as JSON (no database needed). */
 export function lineageCommands(program: Command): void {
@@ -16,7 +17,7 @@ export function lineageCommands(program: Command): void {
         try {
           return fs.readFileSync(f === '-' ? 0 : f, 'utf8');
         } catch (e) {
-          throw new DomainError('LINEAGE.FILE_NOT_READABLE', `Cannot read the ${what} ${f}: ${(e as Error).message}`, 400);
+          throw new FileNotReadableError(`Cannot read the ${what} ${f}: ${(e as Error).message}`);
         }
       };
       let schemas: Record<string, string[]> | undefined;
@@ -25,7 +26,7 @@ export function lineageCommands(program: Command): void {
           schemas = JSON.parse(read(opts.schemas, 'schemas file'));
         } catch (e) {
           if (e instanceof DomainError) throw e;
-          throw new DomainError('LINEAGE.BAD_SCHEMAS', `${opts.schemas} is not valid JSON: ${(e as Error).message}`, 400);
+          throw new BadSchemasError(`${opts.schemas} is not valid JSON: ${(e as Error).message}`);
         }
       }
       const result = await new LineageService().parse({ sql: read(file, 'SQL file'), schemas, defaultSchema: opts.defaultSchema });

@@ -1,12 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { assertDataPlane, ConflictError, prepareReader, quoteIdent, readAsReader, NotFoundError, ValidationError, Warehouse, qualifiedTable, validateIdentifier } from '@weir/platform';
+import { assertDataPlane, prepareReader, quoteIdent, readAsReader, Warehouse, qualifiedTable, validateIdentifier } from '@weir/platform';
 import { ChangeKind, classifyChange, ColumnContract, contractProblems, DatasetContract, sqlType } from '../domain/contract';
 import { columnSql } from '../domain/ddl';
 import { DatasetOrmEntity } from '../infrastructure/dataset.orm-entity';
 import { SchemaChangeOrmEntity } from '../infrastructure/schema-change.orm-entity';
 import { CatalogPort, DatasetView, describeOwner, OwnershipClaim } from './catalog.port';
+import { BadVersionError, BreakingChangeError, DatasetExistsError, DatasetNotFoundError, InvalidContractError, InvalidNameError, TableNotFoundError, TableTakenError, VersionNotFoundError, VersionedBreakingChangeError, RelationOwnedElsewhereError } from '../catalog.errors';
 
 export interface CreateDatasetInput {
   name: string;
@@ -69,7 +70,7 @@ function toView(e: DatasetOrmEntity): DatasetView {
 
 function checkContract(contract: DatasetContract): void {
   const problems = contractProblems(contract);
-  if (problems.length) throw new ValidationError('CATALOG.INVALID_CONTRACT', `The contract is invalid: ${problems.join('; ')}`, { errors: problems });
+  if (problems.length) throw new InvalidContractError(`The contract is invalid: ${problems.join('; ')}`, { errors: problems });
 }
 
 /**
@@ -85,17 +86,17 @@ export class CatalogService implements CatalogPort {
 
   async create(input: CreateDatasetInput, changedBy: string, managedBy = 'ingestion'): Promise<DatasetView> {
     validateIdentifier(input.name, 'table');
-    if (!/^[a-z_][a-z0-9_]*$/.test(input.name)) throw new ValidationError('CATALOG.INVALID_NAME', 'A dataset name is lower_snake_case');
+    if (!/^[a-z_][a-z0-9_]*$/.test(input.name)) throw new InvalidNameError('A dataset name is lower_snake_case');
     const schema = validateIdentifier(input.schema ?? 'raw', 'schema');
     const table = validateIdentifier(input.table ?? input.name, 'table');
     assertDataPlane(schema, table, `Dataset "${input.name}"`);
     checkContract(input.contract);
     return this.ds.transaction(async (em) => {
       if (await em.findOne(DatasetOrmEntity, { where: { name: input.name } })) {
-        throw new ConflictError('CATALOG.DATASET_EXISTS', `A dataset named "${input.name}" already exists`);
+        throw new DatasetExistsError(`A dataset named "${input.name}" already exists`);
       }
       if (await em.findOne(DatasetOrmEntity, { where: { warehouseSchema: schema, warehouseTable: table } })) {
-        throw new ConflictError('CATALOG.TABLE_TAKEN', `Another dataset already uses the table ${schema}.${table}`);
+        throw new TableTakenError(`Another dataset already uses the table ${schema}.${table}`);
       }
       const saved = await em.save(
         em.create(DatasetOrmEntity, {
@@ -129,7 +130,7 @@ export class CatalogService implements CatalogPort {
 
   async getDataset(name: string): Promise<DatasetView> {
     const v = await this.findDataset(name);
-    if (!v) throw new NotFoundError('CATALOG.DATASET_NOT_FOUND', `No dataset named "${name}"`);
+    if (!v) throw new DatasetNotFoundError(`No dataset named "${name}"`);
     return v;
   }
 
@@ -148,19 +149,15 @@ export class CatalogService implements CatalogPort {
     if (input.contract) checkContract(input.contract);
     return this.ds.transaction(async (em) => {
       const e = await em.findOne(DatasetOrmEntity, { where: { name }, lock: { mode: 'pessimistic_write' } });
-      if (!e) throw new NotFoundError('CATALOG.DATASET_NOT_FOUND', `No dataset named "${name}"`);
+      if (!e) throw new DatasetNotFoundError(`No dataset named "${name}"`);
       let change: { kind: ChangeKind; details: string[] } | undefined;
       if (input.contract) {
         change = classifyChange(e.contract, input.contract);
         if (change.kind === 'breaking' && e.release !== null && !input.versionChecked) {
-          throw new ConflictError(
-            'CATALOG.VERSIONED_BREAKING_CHANGE',
-            `"${name}" is a versioned dataset (v${e.release}): a breaking change (${change.details.join('; ')}) must be published as a new version by its model (config version: ${e.release + 1}); allowBreaking does not apply`,
-            { details: change.details },
-          );
+          throw new VersionedBreakingChangeError(`"${name}" is a versioned dataset (v${e.release}): a breaking change (${change.details.join('; ')}) must be published as a new version by its model (config version: ${e.release + 1}); allowBreaking does not apply`, { details: change.details });
         }
         if (change.kind === 'breaking' && !input.allowBreaking) {
-          throw new ConflictError('CATALOG.BREAKING_CHANGE', `This contract change is breaking (${change.details.join('; ')}); send "allowBreaking": true to accept it`, { details: change.details });
+          throw new BreakingChangeError(`This contract change is breaking (${change.details.join('; ')}); send "allowBreaking": true to accept it`, { details: change.details });
         }
         if (change.kind !== 'none' || change.details.length > 0) {
           if (!input.skipTableChanges && (change.kind === 'additive' || change.kind === 'widening')) await this.applyToTable(e, input.contract);
@@ -195,7 +192,7 @@ export class CatalogService implements CatalogPort {
     const current = await this.findDataset(input.name);
     if (!current) return this.create({ ...input }, changedBy, input.managedBy);
     if (current.schema !== input.schema || current.table !== input.table) {
-      throw new ConflictError('CATALOG.DATASET_EXISTS', `A dataset named "${input.name}" already describes ${current.schema}.${current.table}, not ${input.schema}.${input.table}`);
+      throw new DatasetExistsError(`A dataset named "${input.name}" already describes ${current.schema}.${current.table}, not ${input.schema}.${input.table}`);
     }
     const { dataset } = await this.update(input.name, { contract: input.contract, allowBreaking: true, skipTableChanges: true, versionChecked: true, ...(input.description !== undefined ? { description: input.description } : {}), ...(input.tags ? { tags: input.tags } : {}) }, changedBy);
     return dataset;
@@ -211,17 +208,17 @@ export class CatalogService implements CatalogPort {
       const holder = byTable ?? byName;
       if (!holder || holder.managedBy === req.managedBy) return; // new, or already the claimant's (other conflicts: create/ensure)
       if (byName && byTable && byName.id !== byTable.id) {
-        throw new ConflictError(req.code, `${req.schema}.${req.table} is dataset "${byTable.name}" (managed by ${byTable.managedBy}) and the name "${req.name}" is taken by ${byName.warehouseSchema}.${byName.warehouseTable}; nothing can be taken over`, {
+        throw new RelationOwnedElsewhereError(req.code, `${req.schema}.${req.table} is dataset "${byTable.name}" (managed by ${byTable.managedBy}) and the name "${req.name}" is taken by ${byName.warehouseSchema}.${byName.warehouseTable}; nothing can be taken over`, {
           owner: byTable.managedBy,
           dataset: byTable.name,
         });
       }
       if (!byTable && byName) {
         // the name belongs to another relation: a different dataset, not something to take over
-        throw new ConflictError(req.code, `The dataset name "${req.name}" is taken by ${byName.warehouseSchema}.${byName.warehouseTable}, managed by ${byName.managedBy}`, { owner: byName.managedBy, dataset: byName.name });
+        throw new RelationOwnedElsewhereError(req.code, `The dataset name "${req.name}" is taken by ${byName.warehouseSchema}.${byName.warehouseTable}, managed by ${byName.managedBy}`, { owner: byName.managedBy, dataset: byName.name });
       }
       if (!req.takeOver) {
-        throw new ConflictError(
+        throw new RelationOwnedElsewhereError(
           req.code,
           `${req.schema}.${req.table} belongs to ${describeOwner(holder.managedBy)} (dataset "${holder.name}"), not to ${describeOwner(req.managedBy)}; nothing was written. Send takeOver: true (CLI --take-over) to take it over`,
           { owner: holder.managedBy, dataset: holder.name, relation: `${req.schema}.${req.table}` },
@@ -241,11 +238,11 @@ export class CatalogService implements CatalogPort {
   async retireVersion(name: string, version: number): Promise<{ dropped: string }> {
     const v = await this.getDataset(name);
     if (v.release === null || !Number.isInteger(version) || version >= v.release) {
-      throw new ValidationError('CATALOG.BAD_VERSION', `Only versions below the published one (${v.release ?? 'none'}) can be retired`);
+      throw new BadVersionError(`Only versions below the published one (${v.release ?? 'none'}) can be retired`);
     }
     const rel = qualifiedTable(v.schema, `${v.table}_v${version}`.slice(0, 63));
     const kind = (await this.warehouse.query<{ relkind: string }>(`SELECT c.relkind FROM pg_class c WHERE c.oid = to_regclass($1)`, [rel]))[0]?.relkind;
-    if (!kind) throw new NotFoundError('CATALOG.VERSION_NOT_FOUND', `${rel} does not exist (already retired?)`);
+    if (!kind) throw new VersionNotFoundError(`${rel} does not exist (already retired?)`);
     await this.warehouse.query(`DROP ${kind === 'v' ? 'VIEW' : 'TABLE'} ${rel}`);
     return { dropped: rel };
   }
@@ -290,7 +287,7 @@ export class CatalogService implements CatalogPort {
   async preview(name: string, limit: number, unmasked: boolean): Promise<{ columns: string[]; rows: Record<string, unknown>[]; masked: string[] }> {
     const v = await this.getDataset(name);
     assertDataPlane(v.schema, v.table, `Dataset "${name}"`); // one recorded before the rule existed
-    if (!(await this.tableExists(v.schema, v.table))) throw new NotFoundError('CATALOG.TABLE_NOT_FOUND', `${v.schema}.${v.table} does not exist yet (load or build the dataset first)`);
+    if (!(await this.tableExists(v.schema, v.table))) throw new TableNotFoundError(`${v.schema}.${v.table} does not exist yet (load or build the dataset first)`);
     // read as the reader role, read-only, bounded in time
     const client = await this.warehouse.pool.connect();
     let rows: Record<string, unknown>[];

@@ -1,11 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Warehouse } from '@weir/platform';
 import { CATALOG, CatalogPort, compileContract, MASK, REASON_CODES } from '@weir/catalog';
-import { ValidationError } from '@weir/platform';
+
 import { RunsService } from './runs.service';
 import { SourceOrmEntity } from '../infrastructure/source.orm-entity';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { UnknownReasonError } from '../ingestion.errors';
 
 export interface DeadLetterView {
   id: string;
@@ -55,7 +56,7 @@ export class DeadLettersService {
 
   private checkReason(reason?: string): void {
     if (reason && !(REASON_CODES as readonly string[]).includes(reason)) {
-      throw new ValidationError('INGESTION.UNKNOWN_REASON', `reason must be one of ${REASON_CODES.join(', ')}`);
+      throw new UnknownReasonError(`reason must be one of ${REASON_CODES.join(', ')}`);
     }
   }
 

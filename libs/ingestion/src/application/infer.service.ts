@@ -6,6 +6,7 @@ import { resolveInRoot } from '../infrastructure/input';
 import { openRecords } from '../infrastructure/readers/open-records';
 import { isUnparseable, RawRecord } from '../infrastructure/readers/record';
 import { INGESTION_CONFIG, IngestionConfig } from './ingestion.config';
+import { UnknownFormatError, UnreadableInputError } from '../ingestion.errors';
 
 export function formatFromName(name: string): SourceFormat | undefined {
   const n = name.toLowerCase().replace(/\.gz$/, '');
@@ -31,7 +32,7 @@ export class InferService {
   async infer(file: string, opts: { format?: SourceFormat; name?: string; rows?: number; delimiter?: string; naming?: ColumnNaming }) {
     const format = opts.format ?? formatFromName(opts.name ?? file);
     if (!format || !(FORMATS as readonly string[]).includes(format)) {
-      throw new DomainError('INGESTION.UNKNOWN_FORMAT', `Cannot tell the format from ${JSON.stringify(opts.name ?? file)}; pass format=csv|ndjson|json|parquet`, 400);
+      throw new UnknownFormatError(`Cannot tell the format from ${JSON.stringify(opts.name ?? file)}; pass format=csv|ndjson|json|parquet`);
     }
     const limit = opts.rows ?? 1000;
     const csv = format === 'csv' ? { delimiter: opts.delimiter ?? (/\.tsv(\.gz)?$/i.test(opts.name ?? file) ? '\t' : ',') } : undefined;
@@ -42,7 +43,7 @@ export class InferService {
       // caller's problem, said plainly; never a 500
       if (e instanceof DomainError) throw e;
       const why = e instanceof RangeError ? 'nested too deeply to read' : (e as Error).message;
-      throw new DomainError('INGESTION.UNREADABLE_INPUT', `Cannot read ${JSON.stringify(opts.name ?? file)} as ${format}: ${why}`, 400);
+      throw new UnreadableInputError(`Cannot read ${JSON.stringify(opts.name ?? file)} as ${format}: ${why}`);
     }
   }
 

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { PoolClient } from 'pg';
-import { DomainError, HEARTBEAT_MS, instanceAliveSql, liveStaleMs, MetricsService, NotFoundError, Outbox, periodic, PeriodicTask, Queryable, rowsOf, RUN_EVENTS_TOPIC, RunStateEvent, WEIR_CONFIG, Warehouse, WeirConfig, PresenceLock } from '@weir/platform';
+import { DomainError, HEARTBEAT_MS, instanceAliveSql, liveStaleMs, MetricsService, Outbox, periodic, PeriodicTask, Queryable, rowsOf, RUN_EVENTS_TOPIC, RunStateEvent, WEIR_CONFIG, Warehouse, WeirConfig, PresenceLock } from '@weir/platform';
 import { CATALOG, CatalogPort } from '@weir/catalog';
 import { QUALITY_GATE, QualityGate } from '@weir/quality';
 import { Counter, Histogram } from 'prom-client';
@@ -19,6 +19,7 @@ import { InputUnreadableError, ReaderBatch } from '../infrastructure/readers/rec
 import { INGESTION_CONFIG, IngestionConfig } from './ingestion.config';
 import { SourcesService } from './sources.service';
 import type { IngestionRunsPort, StartIngestionRun } from './ports/ingestion-runs.port';
+import { FileNotFoundError, InterruptedError, InvalidIdempotencyKeyError, InvalidPartitionError, NoInputError, PartitionRequiredError, RunNotFoundError, SeparateWarehouseUnsupportedError } from '../ingestion.errors';
 
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed';
 
@@ -100,14 +101,14 @@ export interface TriggerRequest {
 /** A partition value: letters, digits and `_ . = - /`, no `..`, at most 200 characters. */
 export function assertPartition(p: string): void {
   if (typeof p !== 'string' || !/^[A-Za-z0-9_.=\-/]{1,200}$/.test(p) || p.split('/').includes('..')) {
-    throw new DomainError('INGESTION.INVALID_PARTITION', `partition ${JSON.stringify(p)}: use 1 to 200 letters, digits and _ . = - / (no "..")`, 400);
+    throw new InvalidPartitionError(`partition ${JSON.stringify(p)}: use 1 to 200 letters, digits and _ . = - / (no "..")`);
   }
 }
 
 /** `{partition}` in a path is the run's partition; a path that needs one and has none is refused. */
 function partitionPath(p: string, partition: string | undefined): string {
   if (!p.includes('{partition}')) return p;
-  if (partition === undefined) throw new DomainError('INGESTION.PARTITION_REQUIRED', `The path ${JSON.stringify(p)} holds {partition}: give the run a partition`, 400);
+  if (partition === undefined) throw new PartitionRequiredError(`The path ${JSON.stringify(p)} holds {partition}: give the run a partition`);
   return p.split('{partition}').join(partition);
 }
 
@@ -278,11 +279,7 @@ export class RunsService implements IngestionRunsPort, OnApplicationBootstrap, B
     if (this.config.warehouseUrl !== undefined && this.config.warehouseUrl !== this.config.databaseUrl) {
       // The publish transaction writes the target, the run record and the watermark together;
       // across two databases that would no longer be atomic, so it is refused rather than faked.
-      throw new DomainError(
-        'INGESTION.SEPARATE_WAREHOUSE_UNSUPPORTED',
-        'Ingestion needs the warehouse in the control-plane database (WEIR_WAREHOUSE_URL unset or equal to DATABASE_URL) so that publishing stays one transaction',
-        501,
-      );
+      throw new SeparateWarehouseUnsupportedError('Ingestion needs the warehouse in the control-plane database (WEIR_WAREHOUSE_URL unset or equal to DATABASE_URL) so that publishing stays one transaction');
     }
     const source = await this.sources.entity(sourceIdOrName);
     // a dataset a modeling project manages (or another project's seed) is never loaded over
@@ -296,7 +293,7 @@ export class RunsService implements IngestionRunsPort, OnApplicationBootstrap, B
       Object.assign(input, { uploadId: req.upload.file, checksum: req.upload.checksum, bytes: req.upload.bytes, originalName: req.upload.originalName, heldBy: this.presence.instanceId });
     } else {
       if (!req.path && !req.trustedPath && !source.location.path) {
-        throw new DomainError('INGESTION.NO_INPUT', `Source "${source.name}" has no location.path; give "path" in the request`, 400);
+        throw new NoInputError(`Source "${source.name}" has no location.path; give "path" in the request`);
       }
       const given = partitionPath(req.path ?? source.location.path ?? '', req.partition);
       const file = req.trustedPath ? partitionPath(req.trustedPath, req.partition) : resolveInRoot(this.cfg.ingestRoot, given);
@@ -307,7 +304,7 @@ export class RunsService implements IngestionRunsPort, OnApplicationBootstrap, B
     if (req.partition !== undefined) input.partition = req.partition;
     // the same bytes for another partition are another run
     key ??= req.replayOf ? `replay:${req.replayOf}` : `${req.partition !== undefined ? `partition:${req.partition}:` : ''}sha256:${input.checksum}`;
-    if (key.length > 200) throw new DomainError('INGESTION.INVALID_IDEMPOTENCY_KEY', 'idempotencyKey is at most 200 characters', 400);
+    if (key.length > 200) throw new InvalidIdempotencyKeyError('idempotencyKey is at most 200 characters');
     const result = await this.ds.transaction(async (em) => {
       await em.query(`SELECT id FROM ingestion.sources WHERE id = $1 FOR UPDATE`, [source.id]);
       const existing = await em.findOne(RunOrmEntity, { where: { sourceId: source.id, idempotencyKey: key }, order: { createdAt: 'DESC' } });
@@ -344,7 +341,7 @@ export class RunsService implements IngestionRunsPort, OnApplicationBootstrap, B
 
   async entity(id: string): Promise<RunOrmEntity> {
     const r = UUID.test(id) ? await this.ds.getRepository(RunOrmEntity).findOne({ where: { id } }) : null;
-    if (!r) throw new NotFoundError('INGESTION.RUN_NOT_FOUND', `No run with id ${JSON.stringify(id)}`);
+    if (!r) throw new RunNotFoundError(`No run with id ${JSON.stringify(id)}`);
     return r;
   }
 
@@ -418,7 +415,7 @@ export class RunsService implements IngestionRunsPort, OnApplicationBootstrap, B
         batches = this.replayBatches(run.input.replayOf);
       } else {
         const file = run.input.uploadId ?? run.input.path!;
-        if (!fs.existsSync(file)) throw new DomainError('INGESTION.FILE_NOT_FOUND', `The input file is gone: ${file}`, 404);
+        if (!fs.existsSync(file)) throw new FileNotFoundError(`The input file is gone: ${file}`);
         const opened = await openRecords(file, source.format as SourceFormat, source.options);
         batches = opened.batches;
         cleanup = opened.cleanup;
@@ -509,7 +506,7 @@ export class RunsService implements IngestionRunsPort, OnApplicationBootstrap, B
       [runId, bytes, r.read, r.loaded, r.rejected, r.deduplicated, Object.keys(r.columnsDiscarded).length ? JSON.stringify(r.columnsDiscarded) : null, source.watermark, r.watermarkAfter, JSON.stringify(r.quality)],
     );
     if (done.rowCount !== 1) {
-      throw new DomainError('INGESTION.INTERRUPTED', `Run ${runId} was taken as interrupted (no heartbeat for ${this.staleMs / 1000} s) before it could publish; nothing was published, trigger it again`, 409);
+      throw new InterruptedError(`Run ${runId} was taken as interrupted (no heartbeat for ${this.staleMs / 1000} s) before it could publish; nothing was published, trigger it again`);
     }
     if (source.strategy.kind === 'incremental' && r.watermarkAfter !== source.watermark) {
       await client.query(`UPDATE ingestion.sources SET watermark = $2, updated_at = now() WHERE id = $1`, [source.id, r.watermarkAfter]);

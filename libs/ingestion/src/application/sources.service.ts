@@ -2,11 +2,12 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { scheduleCheck } from './schedule-check';
-import { ConflictError, DomainError, NotFoundError, ValidationError } from '@weir/platform';
+
 import { CATALOG, CatalogPort, ColumnMapping, DatasetContract, DatasetView, primaryKey } from '@weir/catalog';
 import { CsvOptions, DRIFT_POLICIES, DriftPolicy, FORMATS, SourceFormat, SourceLocation, SourceOptions, SourceSchedule, STRATEGIES, StrategySpec } from '../domain/source';
 import { SourceOrmEntity } from '../infrastructure/source.orm-entity';
 import { RunOrmEntity } from '../infrastructure/run.orm-entity';
+import { InvalidScheduleError, InvalidSourceError, SourceExistsError, SourceHasRunsError, SourceNotFoundError } from '../ingestion.errors';
 
 export interface SourceInput {
   name: string;
@@ -100,7 +101,7 @@ export class SourcesService {
     const dataset = await this.catalog.getDataset(input.dataset);
     this.check(input, dataset.contract);
     const repo = this.ds.getRepository(SourceOrmEntity);
-    if (await repo.findOne({ where: { name: input.name } })) throw new ConflictError('INGESTION.SOURCE_EXISTS', `A source named "${input.name}" already exists`);
+    if (await repo.findOne({ where: { name: input.name } })) throw new SourceExistsError(`A source named "${input.name}" already exists`);
     await this.claim(dataset, input.managedBy ?? null, input.takeOver === true, `api:source ${input.name}`);
     const saved = await repo.save(
       repo.create({
@@ -172,8 +173,8 @@ export class SourcesService {
     for (const p of [input.location?.path, input.location?.inbox]) {
       if (p !== undefined && (p.includes('\0') || p.split(/[\\/]/).includes('..'))) problems.push(`location paths may not contain ".." (${JSON.stringify(p)})`);
     }
-    if (problems.length) throw new ValidationError('INGESTION.INVALID_SOURCE', `The source is invalid: ${problems.join('; ')}`, { errors: [...problems, ...(never ? [never] : [])] });
-    if (never) throw new DomainError('INGESTION.INVALID_SCHEDULE', never, 422, { errors: [never] });
+    if (problems.length) throw new InvalidSourceError(`The source is invalid: ${problems.join('; ')}`, { errors: [...problems, ...(never ? [never] : [])] });
+    if (never) throw new InvalidScheduleError(never, { errors: [never] });
   }
 
   /**
@@ -198,7 +199,7 @@ export class SourcesService {
   async entity(idOrName: string): Promise<SourceOrmEntity> {
     const repo = this.ds.getRepository(SourceOrmEntity);
     const e = UUID.test(idOrName) ? await repo.findOne({ where: { id: idOrName } }) : await repo.findOne({ where: { name: idOrName } });
-    if (!e) throw new NotFoundError('INGESTION.SOURCE_NOT_FOUND', `No source ${JSON.stringify(idOrName)}`);
+    if (!e) throw new SourceNotFoundError(`No source ${JSON.stringify(idOrName)}`);
     return e;
   }
 
@@ -247,7 +248,7 @@ export class SourcesService {
     const e = await this.entity(idOrName);
     const runs = await this.ds.getRepository(RunOrmEntity).count({ where: { sourceId: e.id } });
     if (runs > 0 && !force) {
-      throw new ConflictError('INGESTION.SOURCE_HAS_RUNS', `Source "${e.name}" has ${runs} run(s); delete with ?force=true to remove it with its runs and dead letters`);
+      throw new SourceHasRunsError(`Source "${e.name}" has ${runs} run(s); delete with ?force=true to remove it with its runs and dead letters`);
     }
     await this.ds.transaction(async (em) => {
       await em.query(`DELETE FROM ingestion.schedule_ticks WHERE source_id = $1`, [e.id]);

@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Request } from 'express';
 import { DomainError, multipartFile } from '@weir/platform';
 import { INGESTION_CONFIG, IngestionConfig } from './ingestion.config';
+import { BadUploadError, EmptyUploadError, UploadTooLargeError } from '../ingestion.errors';
 
 export interface StoredUpload {
   file: string;
@@ -46,7 +47,7 @@ export class UploadsService {
     const meter = new Transform({
       transform(chunk: Buffer, _e, cb) {
         bytes += chunk.length;
-        if (bytes > max) return cb(new DomainError('INGESTION.UPLOAD_TOO_LARGE', `The upload exceeds WEIR_UPLOAD_MAX_BYTES (${max} bytes)`, 413));
+        if (bytes > max) return cb(new UploadTooLargeError(`The upload exceeds WEIR_UPLOAD_MAX_BYTES (${max} bytes)`));
         hash.update(chunk);
         if (Date.now() - lastLog > 5000) {
           lastLog = Date.now();
@@ -58,15 +59,15 @@ export class UploadsService {
     // the file opened now, not when the stream gets to it: a refused upload's file is always there to delete
     const fd = fs.openSync(file, 'w');
     await pipeline(input, meter, fs.createWriteStream(file, { fd }));
-    if (bytes === 0) throw new DomainError('INGESTION.EMPTY_UPLOAD', 'The upload is empty: send the file as the body or as a multipart "file" field', 400);
+    if (bytes === 0) throw new EmptyUploadError('The upload is empty: send the file as the body or as a multipart "file" field');
     return { checksum: hash.digest('hex'), bytes };
   }
 
   private async multipart(req: Request, file: string): Promise<StoredUpload> {
     const part = await multipartFile(req, {
       maxBytes: this.cfg.uploadMaxBytes,
-      bad: (m) => new DomainError('INGESTION.BAD_UPLOAD', m, 400),
-      noFile: () => new DomainError('INGESTION.EMPTY_UPLOAD', 'The multipart upload has no "file" field', 400),
+      bad: (m) => new BadUploadError(m),
+      noFile: () => new EmptyUploadError('The multipart upload has no "file" field'),
     });
     let stored: { checksum: string; bytes: number };
     try {

@@ -6,6 +6,7 @@ import { createGunzip } from 'node:zlib';
 import { PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DomainError } from '@weir/platform';
+import { FileNotFoundError, InvalidPathError, NotADirectoryError, NotAFileError, PathOutsideRootError, UnreadableInputError } from '../ingestion.errors';
 
 /**
  * Resolves a path given by a user inside the ingest root; refuses `..` escapes and symlinks out of
@@ -13,23 +14,23 @@ import { DomainError } from '@weir/platform';
  */
 export function resolveInRoot(root: string, given: string, kind: 'file' | 'dir' = 'file'): string {
   if (typeof given !== 'string' || given.trim() === '' || given.includes('\0')) {
-    throw new DomainError('INGESTION.INVALID_PATH', 'A path is required', 400);
+    throw new InvalidPathError('A path is required');
   }
   fs.mkdirSync(root, { recursive: true });
   const realRoot = fs.realpathSync(root);
   const candidate = path.resolve(realRoot, given);
   const rel = path.relative(realRoot, candidate);
   if (rel.startsWith('..') || path.isAbsolute(rel)) {
-    throw new DomainError('INGESTION.PATH_OUTSIDE_ROOT', `The path ${JSON.stringify(given)} is outside the ingest root (WEIR_INGEST_ROOT)`, 400);
+    throw new PathOutsideRootError(`The path ${JSON.stringify(given)} is outside the ingest root (WEIR_INGEST_ROOT)`);
   }
-  if (!fs.existsSync(candidate)) throw new DomainError('INGESTION.FILE_NOT_FOUND', `No file ${JSON.stringify(given)} in the ingest root`, 404);
+  if (!fs.existsSync(candidate)) throw new FileNotFoundError(`No file ${JSON.stringify(given)} in the ingest root`);
   const real = fs.realpathSync(candidate);
   const realRel = path.relative(realRoot, real);
   if (realRel.startsWith('..') || path.isAbsolute(realRel)) {
-    throw new DomainError('INGESTION.PATH_OUTSIDE_ROOT', `The path ${JSON.stringify(given)} is a link to a place outside the ingest root`, 400);
+    throw new PathOutsideRootError(`The path ${JSON.stringify(given)} is a link to a place outside the ingest root`);
   }
   if (kind === 'file') assertReadableFile(real, given);
-  else if (!fs.statSync(real).isDirectory()) throw new DomainError('INGESTION.NOT_A_DIRECTORY', `${JSON.stringify(given)} is not a directory`, 400);
+  else if (!fs.statSync(real).isDirectory()) throw new NotADirectoryError(`${JSON.stringify(given)} is not a directory`);
   return real;
 }
 
@@ -47,7 +48,7 @@ export function assertReadableFile(file: string, shown: string = file): void {
   }
   if (!st.isFile()) {
     const kind = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : 'a device';
-    throw new DomainError('INGESTION.NOT_A_FILE', `${JSON.stringify(shown)} is ${kind}, not a file`, 400);
+    throw new NotAFileError(`${JSON.stringify(shown)} is ${kind}, not a file`);
   }
   try {
     fs.accessSync(file, fs.constants.R_OK);
@@ -60,10 +61,10 @@ export function assertReadableFile(file: string, shown: string = file): void {
 export function fsError(e: unknown, shown: string): Error {
   const code = (e as { code?: string }).code;
   if (e instanceof DomainError) return e;
-  if (code === 'ENOENT' || code === 'ENOTDIR') return new DomainError('INGESTION.FILE_NOT_FOUND', `No file ${JSON.stringify(shown)} (it is gone)`, 404);
-  if (code === 'EISDIR') return new DomainError('INGESTION.NOT_A_FILE', `${JSON.stringify(shown)} is a directory, not a file`, 400);
-  if (code === 'EACCES' || code === 'EPERM') return new DomainError('INGESTION.UNREADABLE_INPUT', `Weir may not read ${JSON.stringify(shown)} (permission denied)`, 400);
-  if (code) return new DomainError('INGESTION.UNREADABLE_INPUT', `${JSON.stringify(shown)} cannot be read (${code})`, 400);
+  if (code === 'ENOENT' || code === 'ENOTDIR') return new FileNotFoundError(`No file ${JSON.stringify(shown)} (it is gone)`);
+  if (code === 'EISDIR') return new NotAFileError(`${JSON.stringify(shown)} is a directory, not a file`);
+  if (code === 'EACCES' || code === 'EPERM') return new UnreadableInputError(`Weir may not read ${JSON.stringify(shown)} (permission denied)`);
+  if (code) return new UnreadableInputError(`${JSON.stringify(shown)} cannot be read (${code})`);
   return e as Error;
 }
 
@@ -109,7 +110,7 @@ export function openBytes(file: string): { stream: Readable; bytesRead: () => nu
   // and unlistened; a later read error reaches the reader's own error handling)
   if (!gzip) return { stream: raw, bytesRead: () => n };
   const out = new PassThrough({ highWaterMark: 1 << 20 });
-  pipeline(raw, createGunzip(), out).catch((e) => out.destroy((e as { code?: string }).code?.startsWith('Z_') ? new DomainError('INGESTION.UNREADABLE_INPUT', `gzip: ${(e as Error).message}`, 400) : fsError(e, file)));
+  pipeline(raw, createGunzip(), out).catch((e) => out.destroy((e as { code?: string }).code?.startsWith('Z_') ? new UnreadableInputError(`gzip: ${(e as Error).message}`) : fsError(e, file)));
   return { stream: out, bytesRead: () => n };
 }
 
@@ -148,7 +149,7 @@ export async function materialize(file: string): Promise<{ file: string; cleanup
     await pipeline(fs.createReadStream(file), createGunzip(), fs.createWriteStream(tmp));
   } catch (e) {
     fs.rmSync(tmp, { force: true });
-    throw (e as { code?: string }).code?.startsWith('Z_') ? new DomainError('INGESTION.UNREADABLE_INPUT', `gzip: ${(e as Error).message}`, 400) : fsError(e, file);
+    throw (e as { code?: string }).code?.startsWith('Z_') ? new UnreadableInputError(`gzip: ${(e as Error).message}`) : fsError(e, file);
   }
   return { file: tmp, cleanup: () => fs.rmSync(tmp, { force: true }) };
 }

@@ -1,12 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { NotFoundError, ValidationError, Warehouse } from '@weir/platform';
+import { Warehouse } from '@weir/platform';
 import { CATALOG, CatalogPort } from '@weir/catalog';
 import { QUALITY_SUITES, QualitySuites } from '@weir/quality';
 import { LineageGraph, ResolvedNode, Direction, datasetNodeId, jobNodeId, fieldNodeId, datasetData, jobData } from '../infrastructure/lineage-graph';
 import type { LineageNode } from '../domain/graph-render';
 
 import type { LineageQueriesPort } from './ports/lineage-queries.port';
+import { BadDepthError, BadNodeIdError, ColumnNotFoundError, DatasetNotFoundError, JobNotFoundError, NamespaceNotFoundError, NodeNotFoundError, RunNotFoundError } from '../lineage.errors';
 
 export const MAX_DEPTH = 20;
 
@@ -49,23 +50,23 @@ export class LineageQueryService implements LineageQueriesPort {
 
   private depthOf(depth: number | undefined, fallback: number): number {
     const d = depth ?? fallback;
-    if (!Number.isInteger(d) || d < 0 || d > MAX_DEPTH) throw new ValidationError('LINEAGE.BAD_DEPTH', `depth must be an integer from 0 to ${MAX_DEPTH}`);
+    if (!Number.isInteger(d) || d < 0 || d > MAX_DEPTH) throw new BadDepthError(`depth must be an integer from 0 to ${MAX_DEPTH}`);
     return d;
   }
 
   async node(nodeId: string): Promise<ResolvedNode> {
     if (!/^(dataset|job|datasetField):/.test(nodeId)) {
-      throw new ValidationError('LINEAGE.BAD_NODE_ID', 'nodeId must be dataset:<namespace>:<name>, job:<namespace>:<name> or datasetField:<namespace>:<name>:<field>');
+      throw new BadNodeIdError('nodeId must be dataset:<namespace>:<name>, job:<namespace>:<name> or datasetField:<namespace>:<name>:<field>');
     }
     const n = await this.graph.resolve(nodeId);
-    if (!n) throw new NotFoundError('LINEAGE.NODE_NOT_FOUND', `No node ${JSON.stringify(nodeId)} in the lineage graph`);
+    if (!n) throw new NodeNotFoundError(`No node ${JSON.stringify(nodeId)} in the lineage graph`);
     return n;
   }
 
   /** Marquez `GET /api/v1/lineage`. */
   async lineage(nodeId: string, depth?: number, direction: Direction = 'both'): Promise<{ graph: LineageNode[] }> {
     const n = await this.node(nodeId);
-    if (n.kind === 'field') throw new ValidationError('LINEAGE.BAD_NODE_ID', 'use /api/v1/column-lineage for datasetField nodes');
+    if (n.kind === 'field') throw new BadNodeIdError('use /api/v1/column-lineage for datasetField nodes');
     return { graph: await this.graph.lineage(n, this.depthOf(depth, 20), direction) };
   }
 
@@ -95,7 +96,7 @@ export class LineageQueryService implements LineageQueriesPort {
 
   private async namespaceExists(ns: string): Promise<void> {
     const [row] = await this.ds.query(`SELECT 1 FROM lineage.namespaces WHERE name = $1`, [ns]);
-    if (!row) throw new NotFoundError('LINEAGE.NAMESPACE_NOT_FOUND', `No namespace ${JSON.stringify(ns)}`);
+    if (!row) throw new NamespaceNotFoundError(`No namespace ${JSON.stringify(ns)}`);
   }
 
   async datasets(ns: string, limit = 100, offset = 0): Promise<{ totalCount: number; datasets: Record<string, unknown>[] }> {
@@ -129,7 +130,7 @@ export class LineageQueryService implements LineageQueriesPort {
   /** Marquez `GET /api/v1/namespaces/:ns/datasets/:name`. */
   async dataset(ns: string, name: string): Promise<Record<string, unknown>> {
     const [r] = await this.ds.query(`SELECT id FROM lineage.datasets WHERE namespace = $1 AND name = $2`, [ns, name]);
-    if (!r) throw new NotFoundError('LINEAGE.DATASET_NOT_FOUND', `No dataset ${JSON.stringify(name)} in namespace ${JSON.stringify(ns)}`);
+    if (!r) throw new DatasetNotFoundError(`No dataset ${JSON.stringify(name)} in namespace ${JSON.stringify(ns)}`);
     return datasetData((await this.graph.datasets([r.id]))[0]);
   }
 
@@ -141,7 +142,7 @@ export class LineageQueryService implements LineageQueriesPort {
   /** A job's id by namespace and name; 404 LINEAGE.JOB_NOT_FOUND. */
   private async jobId(ns: string, name: string): Promise<string> {
     const [r] = await this.ds.query(`SELECT id FROM lineage.jobs WHERE namespace = $1 AND name = $2`, [ns, name]);
-    if (!r) throw new NotFoundError('LINEAGE.JOB_NOT_FOUND', `No job ${JSON.stringify(name)} in namespace ${JSON.stringify(ns)}`);
+    if (!r) throw new JobNotFoundError(`No job ${JSON.stringify(name)} in namespace ${JSON.stringify(ns)}`);
     return r.id;
   }
 
@@ -180,7 +181,7 @@ export class LineageQueryService implements LineageQueriesPort {
     const rows = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)
       ? await this.ds.query(`SELECT ${RUN_COLUMNS} FROM lineage.runs r JOIN lineage.jobs j ON j.id = r.job_id WHERE r.id = $1`, [id])
       : [];
-    if (!rows.length) throw new NotFoundError('LINEAGE.RUN_NOT_FOUND', `No run ${JSON.stringify(id)} in the lineage graph`);
+    if (!rows.length) throw new RunNotFoundError(`No run ${JSON.stringify(id)} in the lineage graph`);
     return runData(rows[0]);
   }
 
@@ -198,7 +199,7 @@ export class LineageQueryService implements LineageQueriesPort {
     // the column walk runs beside the dataset walk (its own connection)
     const columnWalk = (async () => {
       const seeds = (await this.ds.query(`SELECT id, name FROM lineage.fields WHERE dataset_id = $1 AND ($2::text IS NULL OR name = $2)`, [start.id, column ?? null])) as { id: string; name: string }[];
-      if (column !== undefined && !seeds.length) throw new NotFoundError('LINEAGE.COLUMN_NOT_FOUND', `The lineage graph knows no column ${JSON.stringify(column)} on ${start.name}`);
+      if (column !== undefined && !seeds.length) throw new ColumnNotFoundError(`The lineage graph knows no column ${JSON.stringify(column)} on ${start.name}`);
       if (!seeds.length) return { seeds, edges: [], fieldRows: [] };
       const edges = await this.graph.downstreamFieldEdges(seeds.map((s) => s.id), d);
       const fieldRows = await this.graph.fields([...new Set([...seeds.map((s) => s.id), ...edges.flatMap((e) => [e.s, e.t])])]);
@@ -380,7 +381,7 @@ export class LineageQueryService implements LineageQueriesPort {
         if (r) return r;
       }
     }
-    throw new NotFoundError('LINEAGE.DATASET_NOT_FOUND', `The lineage graph has no dataset ${JSON.stringify(ref)} (give a catalog name, schema.table, or <namespace>:<name>)`);
+    throw new DatasetNotFoundError(`The lineage graph has no dataset ${JSON.stringify(ref)} (give a catalog name, schema.table, or <namespace>:<name>)`);
   }
 }
 

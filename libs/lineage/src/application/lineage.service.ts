@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { ValidationError } from '@weir/platform';
+
 import { SqlLineage, sqlLineage, SqlParseError } from '../domain/sql-lineage';
+import { SqlParseErrorError } from '../lineage.errors';
 
 export interface ParseRequest {
   sql: string;
@@ -16,7 +17,7 @@ export class LineageService {
       return await sqlLineage(req.sql, { schemas: req.schemas, defaultSchema: req.defaultSchema });
     } catch (e) {
       if (e instanceof SqlParseError) {
-        throw new ValidationError('LINEAGE.SQL_PARSE_ERROR', `The SQL does not parse (PostgreSQL grammar): ${e.message}${e.position ? ` at character ${e.position}` : ''}`);
+        throw new SqlParseErrorError(`The SQL does not parse (PostgreSQL grammar): ${e.message}${e.position ? ` at character ${e.position}` : ''}`);
       }
       throw e;
     }

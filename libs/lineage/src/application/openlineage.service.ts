@@ -1,12 +1,13 @@
 import { Inject, Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { deleteOldest, MetricsService, Outbox, OutboxMessage, Queryable, Retention, RUN_EVENTS_TOPIC, RunStateEvent, ValidationError, Warehouse, WEIR_CONFIG, WeirConfig } from '@weir/platform';
+import { deleteOldest, MetricsService, Outbox, OutboxMessage, Queryable, Retention, RUN_EVENTS_TOPIC, RunStateEvent, Warehouse, WEIR_CONFIG, WeirConfig } from '@weir/platform';
 import { Counter } from 'prom-client';
 import { OpenLineageWarning, validateOpenLineageEvent } from '../domain/openlineage-validator';
 import { normalizeOpenLineageEvent } from '../domain/openlineage-normalize';
 import { LineageStore, StoreItem } from '../infrastructure/lineage-store';
 import { LINEAGE_CONFIG, LineageConfig } from './lineage.config';
 import { RunEventTranslator } from './run-event-translator';
+import { BatchTooLargeError, EmptyBatchError, InvalidEventError, UnstorableEventError } from '../lineage.errors';
 
 /** Outbox topic of the events waiting to be forwarded to WEIR_OPENLINEAGE_URL. */
 export const FORWARD_TOPIC = 'lineage.forward';
@@ -105,11 +106,7 @@ export class OpenLineageService implements OnModuleInit {
     const v = this.check(event, raw);
     if (!v.ok) {
       const first = v.errors[0];
-      throw new ValidationError(
-        'LINEAGE.INVALID_EVENT',
-        `The event is not a valid OpenLineage ${v.kind ?? 'event'} (spec 2-0-2): ${first ? `${first.path || '/'} ${first.message}` : 'invalid'}${v.errors.length > 1 ? ` (and ${v.errors.length - 1} more)` : ''}`,
-        { errors: v.errors },
-      );
+      throw new InvalidEventError(`The event is not a valid OpenLineage ${v.kind ?? 'event'} (spec 2-0-2): ${first ? `${first.path || '/'} ${first.message}` : 'invalid'}${v.errors.length > 1 ? ` (and ${v.errors.length - 1} more)` : ''}`, { errors: v.errors });
     }
     await new Promise<void>((resolve, reject) => {
       this.queue.push({ item: v.item, done: (e) => (e ? reject(e) : resolve()) });
@@ -124,8 +121,8 @@ export class OpenLineageService implements OnModuleInit {
    * errors of invalid events carry their index (`/3/run/runId`).
    */
   async ingestMany(events: unknown[]): Promise<{ accepted: number; kinds: Record<string, number>; warnings?: (OpenLineageWarning & { index: number })[] }> {
-    if (events.length === 0) throw new ValidationError('LINEAGE.EMPTY_BATCH', 'The batch holds no events');
-    if (events.length > OpenLineageService.MAX_BATCH) throw new ValidationError('LINEAGE.BATCH_TOO_LARGE', `A batch holds at most ${OpenLineageService.MAX_BATCH} events (got ${events.length})`);
+    if (events.length === 0) throw new EmptyBatchError('The batch holds no events');
+    if (events.length > OpenLineageService.MAX_BATCH) throw new BatchTooLargeError(`A batch holds at most ${OpenLineageService.MAX_BATCH} events (got ${events.length})`);
     const items: StoreItem[] = [];
     const errors: { index: number; path: string; message: string; keyword: string }[] = [];
     const warnings: (OpenLineageWarning & { index: number })[] = [];
@@ -138,7 +135,7 @@ export class OpenLineageService implements OnModuleInit {
     });
     if (errors.length) {
       const bad = new Set(errors.map((e) => e.index)).size;
-      throw new ValidationError('LINEAGE.INVALID_EVENT', `${bad} of ${events.length} events are not valid OpenLineage (spec 2-0-2); nothing was stored. First: ${errors[0].path} ${errors[0].message}`, { errors: errors.slice(0, 200) });
+      throw new InvalidEventError(`${bad} of ${events.length} events are not valid OpenLineage (spec 2-0-2); nothing was stored. First: ${errors[0].path} ${errors[0].message}`, { errors: errors.slice(0, 200) });
     }
     await this.accept(items).catch((e) => {
       throw unstorable(e);
@@ -338,7 +335,7 @@ function isDataError(e: unknown): boolean {
 function unstorable(e: unknown): Error {
   const code = (e as { code?: unknown }).code;
   if (typeof code === 'string' && code.startsWith('22')) {
-    return new ValidationError('LINEAGE.UNSTORABLE_EVENT', `The event is valid OpenLineage but cannot be stored: ${(e as Error).message}`, { sqlstate: code });
+    return new UnstorableEventError(`The event is valid OpenLineage but cannot be stored: ${(e as Error).message}`, { sqlstate: code });
   }
   return e as Error;
 }

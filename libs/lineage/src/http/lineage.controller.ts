@@ -2,7 +2,7 @@ import { Body, Controller, Get, Header, HttpCode, Post, Query, Res } from '@nest
 import type { Response } from 'express';
 import { Type } from 'class-transformer';
 import { IsInt, Max, Min, MinLength } from 'class-validator';
-import { DomainError, Optional } from '@weir/platform';
+import { Optional } from '@weir/platform';
 import { IMPACT_LIMIT, ImpactReport, LineageQueryService, MAX_DEPTH } from '../application/lineage-query.service';
 import { DepthParam, DirectionParam, FlagParam, NodeIdParam } from './query-params';
 import { GraphTooLargeError, toDot, toMermaid, toSvg, LineageNode } from '../domain/graph-render';
@@ -48,6 +48,7 @@ export class GraphQueryDto {
 }
 
 import { LineageService } from '../application/lineage.service';
+import { RenderTooLargeError } from '../lineage.errors';
 
 export class LineageStatusResponseDto {
   @ApiProperty({ example: 'lineage' }) slice: string;
@@ -172,7 +173,7 @@ export class LineageGraphController {
     try {
       return await render(graph.graph);
     } catch (e) {
-      if (e instanceof GraphTooLargeError) throw new DomainError('LINEAGE.GRAPH_TOO_LARGE', e.message, 422);
+      if (e instanceof GraphTooLargeError) throw new RenderTooLargeError(e.message);
       throw e;
     }
   }

@@ -2,10 +2,11 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestj
 import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsISO8601, IsString, Length, Max, Min } from 'class-validator';
-import { ValidationError, Optional } from '@weir/platform';
+import { Optional } from '@weir/platform';
 import { OpenLineageService } from '../application/openlineage.service';
 import { LineageQueryService } from '../application/lineage-query.service';
 import { DepthParam, DirectionParam, FlagParam, LimitParam, NodeIdParam } from './query-params';
+import { BadBatchError } from '../lineage.errors';
 
 export class LineageQueryDto {
   @NodeIdParam('dataset:postgres://127.0.0.1:5432:weir.raw.orders', 'dataset:<namespace>:<name> or job:<namespace>:<name>')
@@ -123,7 +124,7 @@ export class MarquezController {
   @ApiBody({ schema: { type: 'array', items: { type: 'object' } } })
   async receiveBatch(@Body() body: unknown): Promise<{ accepted: number; kinds: Record<string, number> }> {
     const events = Array.isArray(body) ? body : body && typeof body === 'object' && Array.isArray((body as { events?: unknown }).events) ? (body as { events: unknown[] }).events : undefined;
-    if (!events) throw new ValidationError('LINEAGE.BAD_BATCH', 'A batch is a JSON array of OpenLineage events, or an object { "events": [...] }');
+    if (!events) throw new BadBatchError('A batch is a JSON array of OpenLineage events, or an object { "events": [...] }');
     return this.openLineage.ingestMany(events);
   }
 

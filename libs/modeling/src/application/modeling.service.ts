@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash, randomUUID } from 'node:crypto';
-import { ConflictError, DomainError, HEARTBEAT_MS, liveStaleMs, NotFoundError, Outbox, periodic, PeriodicTask, qualifiedTable, quoteIdent, rowsOf, RUN_EVENTS_TOPIC, RunStateEvent, ValidationError, Warehouse, prepareWriter, writeAsWriter, WEIR_CONFIG, WeirConfig } from '@weir/platform';
+import { DomainError, HEARTBEAT_MS, liveStaleMs, Outbox, periodic, PeriodicTask, qualifiedTable, quoteIdent, rowsOf, RUN_EVENTS_TOPIC, RunStateEvent, Warehouse, prepareWriter, writeAsWriter, WEIR_CONFIG, WeirConfig } from '@weir/platform';
 import { CATALOG, CatalogPort, classifyChange, ColumnContract, DatasetContract } from '@weir/catalog';
 import { QUALITY_GATE, QUALITY_SUITES, QualityGate, QualitySuites } from '@weir/quality';
 import { SEED_LOADER, SeedLoaderPort } from '@weir/ingestion';
@@ -15,6 +15,8 @@ import { yamlTests } from '../domain/yaml-tests';
 import { ProjectOrmEntity } from '../infrastructure/project.orm-entity';
 import { ArchiveLimits, extractProjectArchive } from '../infrastructure/project-archive';
 import { BuildStepOrmEntity } from '../infrastructure/build-step.orm-entity';
+import { BadConfigError, BadSelectorError, BreakingChangeError, BuildNotFoundError, CompileFailedError, ContractViolatedError, DependentObjectsError, InterruptedError, ModelNotFoundError, ModelSqlFailedError, NotASnapshotTableError, PathOutsideRootError, ProjectExistsError, ProjectNotFoundError, SchemaChangedError, SeedFailedError, UnsupportedTestError, VersionRegressionError } from '../modeling.errors';
+import { GateFailedError } from '@weir/quality';
 
 type StepPatch = Partial<Pick<BuildStepOrmEntity, 'status' | 'startedAt' | 'finishedAt' | 'rowsAffected' | 'compiledSql' | 'error' | 'errorCode' | 'refs'>>;
 
@@ -182,7 +184,7 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
     try {
       return await this.compiler.compile(p.rootPath, p.modelSchema, existing);
     } catch (e) {
-      if (e instanceof ProjectCompileError) throw new ValidationError('MODELING.COMPILE_FAILED', e.message);
+      if (e instanceof ProjectCompileError) throw new CompileFailedError(e.message);
       throw e;
     }
   }
@@ -193,9 +195,9 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
     const root = opts.trusted ? path.resolve(dir) : path.resolve(this.projectsRoot, dir);
     const rel = path.relative(fs.realpathSync(this.projectsRoot), fs.existsSync(root) ? fs.realpathSync(root) : root);
     if (!opts.trusted && (rel.startsWith('..') || path.isAbsolute(rel))) {
-      throw new DomainError('MODELING.PATH_OUTSIDE_ROOT', `The project path ${JSON.stringify(dir)} is outside WEIR_PROJECTS_ROOT`, 400);
+      throw new PathOutsideRootError(`The project path ${JSON.stringify(dir)} is outside WEIR_PROJECTS_ROOT`);
     }
-    if (!fs.existsSync(path.join(root, 'dbt_project.yml'))) throw new NotFoundError('MODELING.PROJECT_NOT_FOUND', `No dbt_project.yml in ${JSON.stringify(dir)}`);
+    if (!fs.existsSync(path.join(root, 'dbt_project.yml'))) throw new ProjectNotFoundError(`No dbt_project.yml in ${JSON.stringify(dir)}`);
     let modelSchema = opts.modelSchema ?? 'analytics';
     let { project, compiled } = await this.compile({ rootPath: root, modelSchema });
     const repo = this.ds.getRepository(ProjectOrmEntity);
@@ -205,7 +207,7 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
       modelSchema = e.modelSchema;
       ({ project, compiled } = await this.compile({ rootPath: root, modelSchema }));
     }
-    if (e && e.rootPath !== root) throw new ConflictError('MODELING.PROJECT_EXISTS', `A project named "${project.name}" is registered from ${e.rootPath}`);
+    if (e && e.rootPath !== root) throw new ProjectExistsError(`A project named "${project.name}" is registered from ${e.rootPath}`);
     e = await repo.save(Object.assign(e ?? repo.create(), { name: project.name, rootPath: root, modelSchema, updatedAt: new Date() }));
     this.log.log(`project ${project.name}: ${compiled.nodes.size} nodes from ${root}`);
     return this.view(e, compiled);
@@ -223,10 +225,10 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
     try {
       const root = await extractProjectArchive(archive, scratch, archiveLimits());
       const { project } = await this.compile({ rootPath: root, modelSchema: opts.modelSchema ?? 'analytics' });
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(project.name)) throw new ValidationError('MODELING.COMPILE_FAILED', `dbt_project.yml: name ${JSON.stringify(project.name)} must be a valid identifier`);
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(project.name)) throw new CompileFailedError(`dbt_project.yml: name ${JSON.stringify(project.name)} must be a valid identifier`);
       const final = path.join(uploads, project.name);
       const existing = await this.ds.getRepository(ProjectOrmEntity).findOne({ where: { name: project.name } });
-      if (existing && existing.rootPath !== final) throw new ConflictError('MODELING.PROJECT_EXISTS', `A project named "${project.name}" is registered from ${existing.rootPath}`);
+      if (existing && existing.rootPath !== final) throw new ProjectExistsError(`A project named "${project.name}" is registered from ${existing.rootPath}`);
       const old = `${final}.old-${randomUUID()}`;
       if (fs.existsSync(final)) fs.renameSync(final, old);
       fs.renameSync(root, final);
@@ -252,7 +254,7 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
   async entity(idOrName: string): Promise<ProjectOrmEntity> {
     const repo = this.ds.getRepository(ProjectOrmEntity);
     const e = UUID.test(idOrName) ? await repo.findOne({ where: { id: idOrName } }) : await repo.findOne({ where: { name: idOrName } });
-    if (!e) throw new NotFoundError('MODELING.PROJECT_NOT_FOUND', `No project ${JSON.stringify(idOrName)}`);
+    if (!e) throw new ProjectNotFoundError(`No project ${JSON.stringify(idOrName)}`);
     return e;
   }
 
@@ -272,7 +274,7 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
       const n = (await this.compile(p)).compiled.nodes.get(`model.${model}`);
       if (n) return { project: p.name, model, relation: n.relation, materialized: n.materialized!, sql: n.compiledSql! };
     }
-    throw new NotFoundError('MODELING.MODEL_NOT_FOUND', `No model ${JSON.stringify(model)}${projectIdOrName ? ` in project ${projectIdOrName}` : ''}`);
+    throw new ModelNotFoundError(`No model ${JSON.stringify(model)}${projectIdOrName ? ` in project ${projectIdOrName}` : ''}`);
   }
 
   /** Starts a build of the selection; returns at once with the steps pending. */
@@ -285,7 +287,7 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
     try {
       ids = select(compiled, selector, auditParents(project, compiled)).filter((id) => compiled.nodes.get(id)!.kind !== 'source');
     } catch (e) {
-      throw new ValidationError('MODELING.BAD_SELECTOR', (e as Error).message);
+      throw new BadSelectorError((e as Error).message);
     }
     // the build, its pending steps (in DAG order) and its START event: one statement
     const b = { id: randomUUID() };
@@ -337,7 +339,7 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
         )
       : [];
     const b = rows[0];
-    if (!b) throw new NotFoundError('MODELING.BUILD_NOT_FOUND', `No build ${JSON.stringify(id)}`);
+    if (!b) throw new BuildNotFoundError(`No build ${JSON.stringify(id)}`);
     const iso = (t: string | null) => (t === null ? null : new Date(t).toISOString());
     return {
       id: b.id,
@@ -449,7 +451,7 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
   private async step(buildId: string, id: string, p: ProjectOrmEntity, project: Project, compiled: CompiledProject, opts: BuildOptions): Promise<void> {
     const n = compiled.nodes.get(id)!;
     if (!(await this.updateStep(buildId, id, { status: 'running', startedAt: new Date(), compiledSql: n.compiledSql ?? null }, this.stepEvent(buildId, compiled, n, 'START')))) {
-      throw new DomainError('MODELING.INTERRUPTED', `build ${buildId} was taken as interrupted; ${id} not started`, 409);
+      throw new InterruptedError(`build ${buildId} was taken as interrupted; ${id} not started`);
     }
     const done = (patch: StepPatch): Promise<void> =>
       this.updateStep(buildId, id, { status: 'succeeded', finishedAt: new Date(), ...patch }, this.stepEvent(buildId, compiled, n, 'COMPLETE', patch.rowsAffected != null ? { stats: { rowsWritten: Number(patch.rowsAffected) } } : {})).then(() => undefined);
@@ -557,7 +559,7 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
    */
   private async seed(p: ProjectOrmEntity, project: Project, n: CompiledNode): Promise<StepPatch> {
     const quote = n.config['quote_columns'];
-    if (quote !== undefined && typeof quote !== 'boolean') throw new DomainError('MODELING.BAD_CONFIG', `${n.path}: quote_columns must be true or false`, 422);
+    if (quote !== undefined && typeof quote !== 'boolean') throw new BadConfigError(`${n.path}: quote_columns must be true or false`);
     const delimiter = n.config['delimiter'] === undefined ? undefined : String(n.config['delimiter']);
     const r = await this.seeds.load({
       name: n.name,
@@ -569,7 +571,7 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
       ...(quote !== undefined ? { quoteColumns: quote } : {}),
       ...(delimiter ? { delimiter } : {}),
     });
-    if (!r.ok) throw new DomainError('MODELING.SEED_FAILED', r.reason === 'no_header' ? `${n.path}: ${r.message}` : `seed ${n.name}: ${r.message}`, 422);
+    if (!r.ok) throw new SeedFailedError(r.reason === 'no_header' ? `${n.path}: ${r.message}` : `seed ${n.name}: ${r.message}`);
     return { rowsAffected: String(r.run.rowsLoaded), refs: { ingestionRun: r.run.id, source: r.source, ...(r.renamedColumns.length ? { renamedColumns: r.renamedColumns } : {}) } };
   }
 
@@ -592,7 +594,7 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
         await this.warehouse.query(`CREATE UNIQUE INDEX ${quoteIdent(`${building}_uk`.slice(0, 63))} ON ${fresh} (${uniqueKey.map((k) => quoteIdent(k, 'column')).join(', ')})`);
       }
     } catch (e) {
-      throw new DomainError('MODELING.MODEL_SQL_FAILED', `${n.path}: ${(e as Error).message}`, 422);
+      throw new ModelSqlFailedError(`${n.path}: ${(e as Error).message}`);
     }
     // the dataset's contract follows the built relation; YAML tests become its quality suite
     const columns = await this.warehouse.query<{ column_name: string; data_type: string; numeric_precision: number | null; numeric_scale: number | null; is_nullable: string }>(
@@ -609,7 +611,7 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
       const diff = contractDiff(props?.columns ?? [], built);
       if (diff.length) {
         await this.warehouse.query(`DROP ${kind} IF EXISTS ${fresh}`).catch(() => undefined);
-        throw new DomainError('MODELING.CONTRACT_VIOLATED', `${n.path}: the enforced contract does not match the built columns: ${diff.join('; ')}`, 422);
+        throw new ContractViolatedError(`${n.path}: the enforced contract does not match the built columns: ${diff.join('; ')}`);
       }
     }
     const contract: DatasetContract = {
@@ -634,20 +636,16 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
     const declared = n.config['version'] === undefined ? undefined : Number(n.config['version']);
     if (declared !== undefined && (!Number.isInteger(declared) || declared < 1)) {
       await this.warehouse.query(`DROP ${kind} IF EXISTS ${fresh}`).catch(() => undefined);
-      throw new DomainError('MODELING.BAD_CONFIG', `${n.path}: version must be a positive integer`, 422);
+      throw new BadConfigError(`${n.path}: version must be a positive integer`);
     }
     const published = before?.release ?? null;
     if (published !== null && declared !== undefined && declared < published) {
       await this.warehouse.query(`DROP ${kind} IF EXISTS ${fresh}`).catch(() => undefined);
-      throw new DomainError('MODELING.VERSION_REGRESSION', `${n.path}: version ${declared} is below the published version ${published}`, 422);
+      throw new VersionRegressionError(`${n.path}: version ${declared} is below the published version ${published}`);
     }
     if (change?.kind === 'breaking' && published !== null && (declared === undefined || declared <= published)) {
       await this.warehouse.query(`DROP ${kind} IF EXISTS ${fresh}`).catch(() => undefined);
-      throw new DomainError(
-        'MODELING.BREAKING_CHANGE',
-        `${n.path}: breaking change to ${n.name} v${published} (${change.details.join('; ')}); downstream: ${downstream.join(', ') || 'none'}. Declare version: ${published + 1} to publish it as a new version (v${published} stays readable as ${n.table}_v${published})`,
-        409,
-      );
+      throw new BreakingChangeError(`${n.path}: breaking change to ${n.name} v${published} (${change.details.join('; ')}); downstream: ${downstream.join(', ') || 'none'}. Declare version: ${published + 1} to publish it as a new version (v${published} stays readable as ${n.table}_v${published})`);
     }
     const newVersion = published !== null && declared !== undefined && declared > published;
     try {
@@ -655,11 +653,7 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
       await this.syncYamlSuite(project, compiled, n);
       const verdict = await this.gate.check({ dataset: n.name, schema: n.schema, table: building, runId: `build:${n.id}`, rows: rows ?? 0 });
       if (!verdict.passed) {
-        throw new DomainError(
-          'QUALITY.GATE_FAILED',
-          `audit failed, the old version stays live: ${verdict.failures.filter((f) => f.severity === 'error').map((f) => f.message).join('; ')}`,
-          422,
-        );
+        throw new GateFailedError(`audit failed, the old version stays live: ${verdict.failures.filter((f) => f.severity === 'error').map((f) => f.message).join('; ')}`);
       }
       let replaced: string | undefined;
       await this.warehouse.transaction(async (c) => {
@@ -674,7 +668,7 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
             await c.query(`DROP ${dropKind(was)} ${target}`);
           } catch (e) {
             if ((e as { code?: string }).code === '2BP01') {
-              throw new DomainError('MODELING.DEPENDENT_OBJECTS', `${target} has dependent views; build them in the same selection (${n.name}+)`, 409);
+              throw new DependentObjectsError(`${target} has dependent views; build them in the same selection (${n.name}+)`);
             }
             throw e;
           }
@@ -706,8 +700,8 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
     const keyCfg = n.config['unique_key'];
     const uniqueKey = Array.isArray(keyCfg) ? keyCfg.map(String) : typeof keyCfg === 'string' ? keyCfg.split(',').map((k) => k.trim()).filter(Boolean) : [];
     const strategy = String(n.config['incremental_strategy'] ?? (uniqueKey.length ? 'merge' : 'append'));
-    if (!['append', 'merge', 'delete+insert'].includes(strategy)) throw new DomainError('MODELING.BAD_CONFIG', `${n.path}: incremental_strategy must be append, merge or delete+insert`, 422);
-    if (strategy !== 'append' && uniqueKey.length === 0) throw new DomainError('MODELING.BAD_CONFIG', `${n.path}: incremental_strategy ${strategy} needs unique_key`, 422);
+    if (!['append', 'merge', 'delete+insert'].includes(strategy)) throw new BadConfigError(`${n.path}: incremental_strategy must be append, merge or delete+insert`);
+    if (strategy !== 'append' && uniqueKey.length === 0) throw new BadConfigError(`${n.path}: incremental_strategy ${strategy} needs unique_key`);
     const onSchemaChange = String(n.config['on_schema_change'] ?? 'ignore');
     const target = qualifiedTable(n.schema, n.table);
     // an incremental build only ever writes into a table: a view (PostgreSQL would pass the rows
@@ -725,7 +719,7 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
         await this.prepareWriter(n);
         staged = await writeAsWriter(this.warehouse.pool, `CREATE UNLOGGED TABLE ${staging} AS ${asSubquery(again.compiledSql!)}`, (m) => this.log.warn(m));
       } catch (e) {
-        throw new DomainError('MODELING.MODEL_SQL_FAILED', `${n.path}: ${(e as Error).message}`, 422);
+        throw new ModelSqlFailedError(`${n.path}: ${(e as Error).message}`);
       }
       const both = await this.warehouse.query<{ target: boolean; name: string; type: string }>(
         `SELECT attrelid = $1::regclass AS target, attname AS name, format_type(atttypid, atttypmod) AS type FROM pg_attribute
@@ -737,11 +731,11 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
       const added = incoming.filter((c) => !have.some((h) => h.name === c.name));
       const removed = have.filter((h) => !incoming.some((c) => c.name === h.name));
       if ((added.length || removed.length) && onSchemaChange === 'fail') {
-        throw new DomainError('MODELING.SCHEMA_CHANGED', `${n.path}: the columns changed (added ${added.map((c) => c.name).join(', ') || 'none'}; removed ${removed.map((c) => c.name).join(', ') || 'none'}) and on_schema_change is fail`, 422);
+        throw new SchemaChangedError(`${n.path}: the columns changed (added ${added.map((c) => c.name).join(', ') || 'none'}; removed ${removed.map((c) => c.name).join(', ') || 'none'}) and on_schema_change is fail`);
       }
       const verdict = await this.gate.check({ dataset: n.name, schema: n.schema, table: `__weir_incr_${n.table}`.slice(0, 63), runId: `build:${n.id}`, rows: staged });
       if (!verdict.passed) {
-        throw new DomainError('QUALITY.GATE_FAILED', `audit of the new rows failed, nothing was applied: ${verdict.failures.filter((f) => f.severity === 'error').map((f) => f.message).join('; ')}`, 422);
+        throw new GateFailedError(`audit of the new rows failed, nothing was applied: ${verdict.failures.filter((f) => f.severity === 'error').map((f) => f.message).join('; ')}`);
       }
       let path: string = strategy;
       await this.warehouse.transaction(async (c) => {
@@ -814,11 +808,11 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
     const keys = Array.isArray(keyCfg) ? keyCfg.map(String) : typeof keyCfg === 'string' ? keyCfg.split(',').map((k) => k.trim()).filter(Boolean) : [];
     const strategy = String(cfg['strategy'] ?? '');
     const hardDeletes = String(cfg['hard_deletes'] ?? (cfg['invalidate_hard_deletes'] ? 'invalidate' : 'ignore'));
-    if (keys.length === 0) throw new DomainError('MODELING.BAD_CONFIG', `${n.path}: snapshot ${n.name} needs unique_key`, 422);
-    if (strategy !== 'timestamp' && strategy !== 'check') throw new DomainError('MODELING.BAD_CONFIG', `${n.path}: snapshot strategy must be timestamp or check`, 422);
-    if (!['ignore', 'invalidate', 'new_record'].includes(hardDeletes)) throw new DomainError('MODELING.BAD_CONFIG', `${n.path}: hard_deletes must be ignore, invalidate or new_record`, 422);
+    if (keys.length === 0) throw new BadConfigError(`${n.path}: snapshot ${n.name} needs unique_key`);
+    if (strategy !== 'timestamp' && strategy !== 'check') throw new BadConfigError(`${n.path}: snapshot strategy must be timestamp or check`);
+    if (!['ignore', 'invalidate', 'new_record'].includes(hardDeletes)) throw new BadConfigError(`${n.path}: hard_deletes must be ignore, invalidate or new_record`);
     const updatedAt = strategy === 'timestamp' ? String(cfg['updated_at'] ?? '') : '';
-    if (strategy === 'timestamp' && !updatedAt) throw new DomainError('MODELING.BAD_CONFIG', `${n.path}: the timestamp strategy needs updated_at`, 422);
+    if (strategy === 'timestamp' && !updatedAt) throw new BadConfigError(`${n.path}: the timestamp strategy needs updated_at`);
     const target = n.relation;
     const k = keys.map((x) => quoteIdent(x, 'column'));
     const keyExpr = k.length === 1 ? `${k[0]}::text` : `concat_ws('|', ${k.map((x) => `${x}::text`).join(', ')})`;
@@ -831,7 +825,7 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
       try {
         await writeAsWriter(c, `CREATE TEMP TABLE __weir_batch ON COMMIT DROP AS SELECT DISTINCT ON (${k.join(', ')}) s.* FROM ${asSubquery(n.compiledSql!)} s ORDER BY ${k.join(', ')}, ${order}`, (m) => this.log.warn(m));
       } catch (e) {
-        throw new DomainError('MODELING.MODEL_SQL_FAILED', `${n.path}: ${(e as Error).message}`, 422);
+        throw new ModelSqlFailedError(`${n.path}: ${(e as Error).message}`);
       }
       const batchCols = (await c.query(`SELECT attname AS name FROM pg_attribute WHERE attrelid = 'pg_temp.__weir_batch'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`)).rows.map((r) => r.name as string);
       const cols = batchCols.map((x) => quoteIdent(x, 'column')).join(', ');
@@ -844,7 +838,7 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
         const meta = (await c.query(`SELECT array_agg(attname::text) AS a FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped`, [target])).rows[0].a as string[] | null;
         const missing = ['dbt_scd_id', 'dbt_valid_from', 'dbt_valid_to'].filter((m) => !(meta ?? []).includes(m));
         if (!TABLE_KINDS.has(relkind) || missing.length) {
-          throw new DomainError('MODELING.NOT_A_SNAPSHOT_TABLE', `${n.path}: ${target} exists as a ${RELATION_KINDS[relkind] ?? relkind}${missing.length ? ` without ${missing.join(', ')}` : ''}, not a snapshot table; nothing was written. Drop or rename it to start the snapshot`, 409);
+          throw new NotASnapshotTableError(`${n.path}: ${target} exists as a ${RELATION_KINDS[relkind] ?? relkind}${missing.length ? ` without ${missing.join(', ')}` : ''}, not a snapshot table; nothing was written. Drop or rename it to start the snapshot`);
         }
       }
       if (relkind === undefined) {
@@ -944,7 +938,7 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
           return t ? `${t.schema}.${t.table}` : undefined; // the relation: a model's alias when it has one
         })
       : { expectations: [], problems: [] };
-    if (problems.length) throw new ValidationError('MODELING.UNSUPPORTED_TEST', problems.join('; '));
+    if (problems.length) throw new UnsupportedTestError(problems.join('; '));
     await this.suites.upsertSuite(`dbt:${project.name}:${n.name}`.slice(0, 100), n.name, expectations, { source: 'dbt schema.yml', anomalies: { enabled: false } });
   }
 }

@@ -6,6 +6,7 @@ import { gunzipSync } from 'node:zlib';
 import type { IncomingHttpHeaders } from 'node:http';
 import { extract } from 'tar-stream';
 import { DomainError, multipartFile } from '@weir/platform';
+import { ArchiveTooLargeError, BadArchiveError } from '../modeling.errors';
 
 export interface ArchiveLimits {
   /** Largest accepted request body (compressed archive), bytes. */
@@ -15,7 +16,7 @@ export interface ArchiveLimits {
   maxFiles: number;
 }
 
-const badArchive = (msg: string) => new DomainError('MODELING.BAD_ARCHIVE', msg, 400);
+const badArchive = (msg: string) => new BadArchiveError(msg);
 
 /** Reads a project archive from a request: the raw body, or the multipart `file` field. Bounded by `maxBytes`. */
 export async function readArchiveBody(req: Readable & { headers: IncomingHttpHeaders }, maxBytes: number): Promise<Buffer> {
@@ -35,7 +36,7 @@ export async function readArchiveBody(req: Readable & { headers: IncomingHttpHea
   } catch (e) {
     throw badArchive(`The upload was cut off or malformed: ${(e as Error).message}`);
   }
-  if (bytes > maxBytes) throw new DomainError('MODELING.ARCHIVE_TOO_LARGE', `The project archive exceeds WEIR_PROJECT_ARCHIVE_MAX_BYTES (${maxBytes} bytes)`, 413);
+  if (bytes > maxBytes) throw new ArchiveTooLargeError(`The project archive exceeds WEIR_PROJECT_ARCHIVE_MAX_BYTES (${maxBytes} bytes)`);
   if (bytes === 0) throw badArchive('The request has no archive: send a .tar or .tar.gz as the body (Content-Type application/gzip or application/x-tar) or as a multipart "file" field');
   return Buffer.concat(chunks);
 }

@@ -1,10 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { NotFoundError, ValidationError } from '../errors/domain-error';
+
 import { API_KEY_STORE, ApiKeyRecord, ApiKeyStore } from './api-key.store';
 import { API_KEY_ROLES, ApiKeyRole, Principal } from './roles';
 import { WEIR_CONFIG } from '../config/config.tokens';
 import type { WeirConfig } from '../config/weir-config';
+import { ApiKeyNotFoundError, InvalidNameError, InvalidRoleError } from '../errors/platform.errors';
 
 /** A key as listed: everything but the secret. */
 export type ApiKeyView = Omit<ApiKeyRecord, 'keyHash'>;
@@ -54,10 +55,10 @@ export class ApiKeysService {
 
   async create(name: string, role: ApiKeyRole, createdBy?: string): Promise<CreatedApiKey> {
     if (!(API_KEY_ROLES as readonly string[]).includes(role)) {
-      throw new ValidationError('PLATFORM.INVALID_ROLE', `role must be one of ${API_KEY_ROLES.join(', ')}`);
+      throw new InvalidRoleError(`role must be one of ${API_KEY_ROLES.join(', ')}`);
     }
     const trimmed = name.trim();
-    if (trimmed === '' || trimmed.length > 100) throw new ValidationError('PLATFORM.INVALID_NAME', 'name must be 1 to 100 characters');
+    if (trimmed === '' || trimmed.length > 100) throw new InvalidNameError('name must be 1 to 100 characters');
     const key = KEY_PREFIX + randomBytes(32).toString('base64url');
     const rec = await this.store.insert({ name: trimmed, role, keyHash: hashApiKey(key), keyPrefix: key.slice(0, 12), createdBy: createdBy ?? null });
     return { ...view(rec), key };
@@ -69,7 +70,7 @@ export class ApiKeysService {
 
   async revoke(id: string): Promise<ApiKeyView> {
     const rec = await this.store.revoke(id, new Date());
-    if (!rec) throw new NotFoundError('PLATFORM.API_KEY_NOT_FOUND', `No API key with id ${JSON.stringify(id)}`);
+    if (!rec) throw new ApiKeyNotFoundError(`No API key with id ${JSON.stringify(id)}`);
     this.revocations++;
     this.verified.delete(rec.keyHash);
     return view(rec);

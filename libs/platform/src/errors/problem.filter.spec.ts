@@ -1,5 +1,6 @@
 import { BadRequestException, HttpException, Logger, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
-import { DomainError, NotFoundError } from './domain-error';
+import { DomainError } from './domain-error';
+import { ApiKeyNotFoundError } from './platform.errors';
 import { ProblemDetailsFilter } from './problem.filter';
 
 describe('ProblemDetailsFilter.toProblem', () => {
@@ -8,7 +9,7 @@ describe('ProblemDetailsFilter.toProblem', () => {
   const req = { originalUrl: '/api/x/1?y=2', id: 'req-1' } as never;
 
   it('keeps a domain error code, status and message', () => {
-    const p = filter.toProblem(new NotFoundError('PLATFORM.API_KEY_NOT_FOUND', 'No API key with id "1"', { id: '1' }), req);
+    const p = filter.toProblem(new ApiKeyNotFoundError('No API key with id "1"', { id: '1' }), req);
     expect(p).toEqual({
       type: 'urn:weir:problem:PLATFORM.API_KEY_NOT_FOUND',
       title: 'Not Found',
@@ -45,7 +46,7 @@ describe('ProblemDetailsFilter.toProblem', () => {
   });
 
   it('treats a 5xx domain error as its own status', () => {
-    expect(filter.toProblem(new DomainError('PLATFORM.COPY_FAILED', 'COPY into raw.x failed', 500), req)).toMatchObject({ status: 500, code: 'PLATFORM.COPY_FAILED' });
+    expect(filter.toProblem(new DomainError('PLATFORM.COPY_FAILED', 'internal', 'COPY into raw.x failed'), req)).toMatchObject({ status: 500, code: 'PLATFORM.COPY_FAILED' });
   });
 
   it('reports malformed JSON bodies as 400 PLATFORM.MALFORMED_BODY', () => {

@@ -2,7 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@n
 import { randomUUID } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { DomainError } from './domain-error';
-import { codeForStatus, PROBLEM_CONTENT_TYPE, ProblemDetails, problemType, titleForStatus } from './problem';
+import { codeForStatus, PROBLEM_CONTENT_TYPE, ProblemDetails, problemType, titleForStatus, statusOfKind } from './problem';
 
 /**
  * The one exception filter: every error leaves the API as `application/problem+json`.
@@ -28,10 +28,11 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   toProblem(exception: unknown, req?: Request & { id?: string }): ProblemDetails {
     const base = { instance: req?.originalUrl?.split('?')[0], requestId: req?.id ? String(req.id) : undefined };
     if (exception instanceof DomainError) {
+      const status = statusOfKind(exception.kind);
       return {
         type: problemType(exception.code),
-        title: titleForStatus(exception.status),
-        status: exception.status,
+        title: titleForStatus(status),
+        status,
         detail: exception.message,
         code: exception.code,
         ...base,

@@ -1,4 +1,5 @@
 import { HttpStatus } from '@nestjs/common';
+import type { ErrorKind } from './domain-error';
 
 /** RFC 9457 problem details, as every Weir error response carries them. */
 export interface ProblemDetails {
@@ -33,6 +34,25 @@ const STATUS_CODES: Record<number, string> = {
   429: 'PLATFORM.TOO_MANY_REQUESTS',
   503: 'PLATFORM.UNAVAILABLE',
 };
+
+/** The HTTP status of each kind of domain error: the one place a kind becomes a status. */
+export const KIND_STATUS: Readonly<Record<ErrorKind, number>> = {
+  invalid: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  too_large: 413,
+  unsupported_media_type: 415,
+  unprocessable: 422,
+  internal: 500,
+  unsupported: 501,
+  unavailable: 503,
+};
+
+export function statusOfKind(kind: ErrorKind): number {
+  return KIND_STATUS[kind] ?? 500;
+}
 
 /** Stable code for an HTTP status when nothing more specific is known. */
 export function codeForStatus(status: number): string {

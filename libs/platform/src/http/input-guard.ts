@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { DomainError } from '../errors/domain-error';
+import { BodyTooDeepError, InvalidStringError } from '../errors/platform.errors';
 
 /** Deepest JSON nesting a request body may have (WEIR: one rule for every route). */
 export const MAX_BODY_DEPTH = 100;
@@ -30,17 +31,17 @@ export function inputProblem(value: unknown, where: 'body' | 'query', maxDepth =
     const [v, depth, at] = stack.pop()!;
     if (typeof v === 'string') {
       const why = badString(v);
-      if (why) return new DomainError('PLATFORM.INVALID_STRING', `The ${where} at ${pointer(at)} ${why}`, 400, { pointer: pointer(at) });
+      if (why) return new InvalidStringError(`The ${where} at ${pointer(at)} ${why}`, { pointer: pointer(at) });
       continue;
     }
     if (v === null || typeof v !== 'object') continue;
-    if (depth >= maxDepth) return new DomainError('PLATFORM.BODY_TOO_DEEP', `The ${where} is nested more than ${maxDepth} levels deep (at ${pointer(at)})`, 400, { maxDepth });
+    if (depth >= maxDepth) return new BodyTooDeepError(`The ${where} is nested more than ${maxDepth} levels deep (at ${pointer(at)})`, { maxDepth });
     if (Array.isArray(v)) {
       for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], depth + 1, { parent: at, key: i }]);
     } else {
       for (const k of Object.keys(v)) {
         const why = badString(k);
-        if (why) return new DomainError('PLATFORM.INVALID_STRING', `A key of the ${where} at ${pointer(at)} ${why}`, 400, { pointer: pointer(at) });
+        if (why) return new InvalidStringError(`A key of the ${where} at ${pointer(at)} ${why}`, { pointer: pointer(at) });
         stack.push([(v as Record<string, unknown>)[k], depth + 1, { parent: at, key: k }]);
       }
     }
@@ -61,10 +62,10 @@ export function inputGuard(maxDepth = MAX_BODY_DEPTH) {
       try {
         d = decodeURIComponent(seg);
       } catch {
-        return next(new DomainError('PLATFORM.INVALID_STRING', 'The path is not valid percent-encoded UTF-8', 400));
+        return next(new InvalidStringError('The path is not valid percent-encoded UTF-8'));
       }
       const why = badString(d);
-      if (why) return next(new DomainError('PLATFORM.INVALID_STRING', `The path ${why}`, 400));
+      if (why) return next(new InvalidStringError(`The path ${why}`));
     }
     const problem = inputProblem(req.query, 'query', 8) ?? inputProblem(req.body, 'body', maxDepth);
     next(problem);

@@ -1,4 +1,4 @@
-import { DomainError } from '../errors/domain-error';
+import { ControlPlaneSchemaError } from '../errors/platform.errors';
 
 /**
  * Schemas holding Weir's own state (one per slice, see .ai/project/DOMAIN_REGISTRY.yaml) and
@@ -23,12 +23,7 @@ export function assertDataPlane(schema: string, table: string | undefined, what:
   const s = schema.trim().replace(/^"(.*)"$/, '$1');
   const t = table?.trim().replace(/^"(.*)"$/, '$1');
   if (isControlPlaneSchema(s) || (t !== undefined && CONTROL_PLANE_RELATIONS.includes(`${s}.${t}`.toLowerCase()))) {
-    throw new DomainError(
-      'PLATFORM.CONTROL_PLANE_SCHEMA',
-      `${what} may not name ${t !== undefined ? `${s}.${t}` : `schema ${s}`}: ${CONTROL_PLANE_SCHEMAS.join(', ')}, pg_* and public.migrations hold Weir's and PostgreSQL's own state; use a data schema (raw, staging, analytics, …)`,
-      403,
-      { schema: s },
-    );
+    throw new ControlPlaneSchemaError(`${what} may not name ${t !== undefined ? `${s}.${t}` : `schema ${s}`}: ${CONTROL_PLANE_SCHEMAS.join(', ')}, pg_* and public.migrations hold Weir's and PostgreSQL's own state; use a data schema (raw, staging, analytics, …)`, { schema: s });
   }
 }
 

@@ -1,4 +1,4 @@
-import { InvalidIdentifierError } from '../errors/domain-error';
+import { InvalidIdentifierError } from '../errors/platform.errors';
 import { columnList, parseQualifiedName, qualifiedTable, quoteIdent, validateIdentifier } from './identifiers';
 
 describe('SQL identifiers', () => {

@@ -1,4 +1,4 @@
-import { InvalidIdentifierError } from '../errors/domain-error';
+import { InvalidIdentifierError } from '../errors/platform.errors';
 
 /** PostgreSQL truncates identifiers longer than NAMEDATALEN-1 bytes. */
 export const MAX_IDENTIFIER_BYTES = 63;

@@ -1,5 +1,5 @@
-import { DomainError } from '../errors/domain-error';
 import { CONTROL_PLANE_RELATIONS, CONTROL_PLANE_SCHEMAS, isControlPlaneSchema, READER_ROLE } from './control-plane';
+import { ControlPlaneSchemaError, WriterNotGrantedError } from '../errors/platform.errors';
 
 /**
  * SQL a user wrote (a model, a custom_sql check, a row_condition) runs through two SECURITY
@@ -82,7 +82,7 @@ export async function writeAsWriter(client: Queryable, statement: string, warn: 
 export async function prepareWriter(client: Queryable, schema: string, warn: (m: string) => void = () => undefined): Promise<void> {
   if (!(await canUse(client, WRITER_ROLE, 'platform.weir_write', warn))) return;
   const q = (s: string) => `"${s.replace(/"/g, '""')}"`;
-  if (isControlPlaneSchema(schema)) throw new DomainError('PLATFORM.CONTROL_PLANE_SCHEMA', `schema ${schema} holds Weir's or PostgreSQL's own state`, 403, { schema });
+  if (isControlPlaneSchema(schema)) throw new ControlPlaneSchemaError(`schema ${schema} holds Weir's or PostgreSQL's own state`, { schema });
   const p = (await client.query(`SELECT has_schema_privilege($1, n.oid, 'USAGE') AND has_schema_privilege($1, n.oid, 'CREATE') AS ok FROM pg_namespace n WHERE nspname = $2`, [WRITER_ROLE, schema])).rows[0];
   if (p && p['ok'] !== true) await grantOnce(client, `GRANT USAGE, CREATE ON SCHEMA ${q(schema)} TO ${WRITER_ROLE}`, `schema ${schema}`);
   const missing = (
@@ -111,7 +111,7 @@ async function grantOnce(client: Queryable, sql: string, what: string): Promise<
     const code = (e as { code?: string }).code;
     if (/tuple concurrently updated/.test((e as Error).message)) return void (await client.query(sql));
     if (code === '42501') {
-      throw new DomainError('PLATFORM.WRITER_NOT_GRANTED', `Weir writes as the role ${WRITER_ROLE}, and its own role may not grant it the use of ${what} (${(e as Error).message}); its owner can: ${sql}`, 409);
+      throw new WriterNotGrantedError(`Weir writes as the role ${WRITER_ROLE}, and its own role may not grant it the use of ${what} (${(e as Error).message}); its owner can: ${sql}`);
     }
     throw e;
   }
@@ -221,7 +221,7 @@ export async function grantLoadTarget(client: Queryable, schema: string, table: 
     )
   ).rows[0];
   if (!r) return { exists: false, owned: false };
-  if (isControlPlaneSchema(String(r['schema']))) throw new DomainError('PLATFORM.CONTROL_PLANE_SCHEMA', `${schema}.${table} lies in schema ${r['schema']}, which holds Weir's or PostgreSQL's own state`, 403, { schema: r['schema'] });
+  if (isControlPlaneSchema(String(r['schema']))) throw new ControlPlaneSchemaError(`${schema}.${table} lies in schema ${r['schema']}, which holds Weir's or PostgreSQL's own state`, { schema: r['schema'] });
   if (r['dml'] !== true && r['owned'] !== true) await grantOnce(client, `GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON ${rel} TO ${WRITER_ROLE}`, `${schema}.${table}`);
   return { exists: true, owned: r['owned'] === true };
 }

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFromStdin } from 'pg-copy-streams';
 import { columnList, parseQualifiedName, qualifiedTable, quoteIdent } from './identifiers';
-import { DomainError } from '../errors/domain-error';
+import { CopyFailedError } from '../errors/platform.errors';
 
 /** A table reference: `"schema.table"`, `"table"` (schema `raw`) or explicit parts. */
 export type TableRef = string | { schema: string; table: string };
@@ -16,14 +16,6 @@ export interface CopyOptions {
   header?: boolean;
   /** Use this client (e.g. inside a transaction) instead of one from the pool. */
   client?: PoolClient;
-}
-
-/** Thrown when COPY fails; wraps the driver error with the table it was loading. */
-export class CopyFailedError extends DomainError {
-  constructor(table: string, cause: Error & { code?: string; where?: string }) {
-    super('PLATFORM.COPY_FAILED', `COPY into ${table} failed: ${cause.message}`, 500, { sqlState: cause.code });
-    this.cause = cause;
-  }
 }
 
 export function resolveTable(ref: TableRef, defaultSchema = 'raw'): { schema: string; table: string } {

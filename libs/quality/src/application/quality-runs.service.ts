@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { NotFoundError, parseQualifiedName, ValidationError } from '@weir/platform';
+import { parseQualifiedName } from '@weir/platform';
 import { QualityRunView, QualityService } from './quality.service';
 import type { QualityRunsPort, RunQualityRequest } from './ports/quality-runs.port';
+import { NoSuitesError, NothingToRunError } from '../quality.errors';
 
 /** QUALITY_RUNS: suites run on demand by other slices. */
 @Injectable()
@@ -12,9 +13,9 @@ export class QualityRunsService implements QualityRunsPort {
     const target = req.table ? parseQualifiedName(req.table, 'raw') : undefined;
     const opts = { target, trigger: req.trigger ?? 'api', triggerRef: req.triggerRef } as const;
     if (req.suite) return [await this.quality.run(req.suite, opts)];
-    if (!req.dataset) throw new ValidationError('QUALITY.NOTHING_TO_RUN', 'Name a suite or a dataset');
+    if (!req.dataset) throw new NothingToRunError('Name a suite or a dataset');
     const suites = await this.quality.list(req.dataset);
-    if (suites.length === 0) throw new NotFoundError('QUALITY.NO_SUITES', `Dataset ${JSON.stringify(req.dataset)} has no quality suite`);
+    if (suites.length === 0) throw new NoSuitesError(`Dataset ${JSON.stringify(req.dataset)} has no quality suite`);
     const runs: QualityRunView[] = [];
     for (const s of suites) runs.push(await this.quality.run(s.id, opts));
     return runs;

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { assertDataPlane, ConflictError, DomainError, NotFoundError, readAsReader, Outbox, prepareReader, RUN_EVENTS_TOPIC, RunQuality, RunStateEvent, ValidationError, validateIdentifier, Warehouse, WEIR_CONFIG, WeirConfig } from '@weir/platform';
+import { assertDataPlane, readAsReader, Outbox, prepareReader, RUN_EVENTS_TOPIC, RunQuality, RunStateEvent, validateIdentifier, Warehouse, WEIR_CONFIG, WeirConfig } from '@weir/platform';
 import { CATALOG, CatalogPort, DatasetContract, sqlType } from '@weir/catalog';
 import { canonicalType, Expectation, EXPECTATION_KWARGS, EXPECTATION_TYPES, ExpectationResult, isGxType, KwargSpec } from '../domain/expectations';
 import { ColumnInfo, compileSuite } from '../domain/suite-compiler';
@@ -13,6 +13,7 @@ import { QualityMetricOrmEntity } from '../infrastructure/quality-metric.orm-ent
 import { QualityGate, QualityGateInput, QualityGateResult } from './quality-gate.port';
 import { AnomalyConfig, DEFAULT_ANOMALY, robustZ } from '../domain/anomaly';
 import { QUALITY_EVENTS, QualityAlert, QualityEvents } from './quality-events';
+import { InvalidRowConditionError, InvalidSuiteError, RunNotFoundError, SuiteExistsError, SuiteNotFoundError, TableNotFoundError, UnknownExpectationTypeError } from '../quality.errors';
 
 export interface SuiteInput {
   name: string;
@@ -105,14 +106,10 @@ export class QualityService implements QualityGate {
   /** Normalises and checks expectations against the dataset's columns; every problem in one error. */
   private async checkSuite(input: SuiteInput): Promise<Expectation[]> {
     const dataset = await this.catalog.getDataset(input.dataset);
-    if (!Array.isArray(input.expectations)) throw new ValidationError('QUALITY.INVALID_SUITE', 'expectations must be a list');
+    if (!Array.isArray(input.expectations)) throw new InvalidSuiteError('expectations must be a list');
     const unknown = [...new Set(input.expectations.map((e) => String(e?.type)).filter((t) => !canonicalType(t)))];
     if (unknown.length) {
-      throw new ValidationError(
-        'QUALITY.UNKNOWN_EXPECTATION_TYPE',
-        `Unknown expectation type${unknown.length > 1 ? 's' : ''} ${unknown.map((t) => JSON.stringify(t)).join(', ')}; supported: ${EXPECTATION_TYPES.join(', ')} (GET /api/quality/expectation-types lists their kwargs)`,
-        { unknown, supported: EXPECTATION_TYPES },
-      );
+      throw new UnknownExpectationTypeError(`Unknown expectation type${unknown.length > 1 ? 's' : ''} ${unknown.map((t) => JSON.stringify(t)).join(', ')}; supported: ${EXPECTATION_TYPES.join(', ')} (GET /api/quality/expectation-types lists their kwargs)`, { unknown, supported: EXPECTATION_TYPES });
     }
     const expectations = input.expectations.map((e) => ({
       type: canonicalType(String(e.type)) ?? String(e.type),
@@ -125,16 +122,16 @@ export class QualityService implements QualityGate {
     for (const e of expectations) if (e.severity !== 'warn' && e.severity !== 'error') problems.push(`severity must be warn or error (${e.type})`);
     if (compiled.plans.some((p) => p.error?.startsWith('row_condition'))) {
       // a literal that does not fit its column would fail every later run (and every load): refused now
-      throw new DomainError('QUALITY.INVALID_ROW_CONDITION', `The suite is invalid: ${problems.join('; ')}`, 422, { errors: problems });
+      throw new InvalidRowConditionError(`The suite is invalid: ${problems.join('; ')}`, { errors: problems });
     }
-    if (problems.length) throw new ValidationError('QUALITY.INVALID_SUITE', `The suite is invalid: ${problems.join('; ')}`, { errors: problems });
+    if (problems.length) throw new InvalidSuiteError(`The suite is invalid: ${problems.join('; ')}`, { errors: problems });
     return expectations;
   }
 
   async create(input: SuiteInput): Promise<SuiteView> {
     const expectations = await this.checkSuite(input);
     const repo = this.ds.getRepository(SuiteOrmEntity);
-    if (await repo.findOne({ where: { name: input.name } })) throw new ConflictError('QUALITY.SUITE_EXISTS', `A suite named "${input.name}" already exists`);
+    if (await repo.findOne({ where: { name: input.name } })) throw new SuiteExistsError(`A suite named "${input.name}" already exists`);
     const saved = await repo.save(repo.create({ name: input.name, dataset: input.dataset, expectations, meta: input.meta ?? null }));
     return suiteView(await repo.findOneByOrFail({ id: saved.id }));
   }
@@ -170,7 +167,7 @@ export class QualityService implements QualityGate {
   async entity(id: string): Promise<SuiteOrmEntity> {
     const repo = this.ds.getRepository(SuiteOrmEntity);
     const e = UUID.test(id) ? await repo.findOne({ where: { id } }) : await repo.findOne({ where: { name: id } });
-    if (!e) throw new NotFoundError('QUALITY.SUITE_NOT_FOUND', `No suite ${JSON.stringify(id)}`);
+    if (!e) throw new SuiteNotFoundError(`No suite ${JSON.stringify(id)}`);
     return e;
   }
 
@@ -189,7 +186,7 @@ export class QualityService implements QualityGate {
    */
   async importGx(dataset: string, gx: Record<string, unknown>, name?: string): Promise<SuiteView> {
     const gxList = gx['expectations'];
-    if (!Array.isArray(gxList)) throw new ValidationError('QUALITY.INVALID_SUITE', 'A GX suite has an "expectations" list');
+    if (!Array.isArray(gxList)) throw new InvalidSuiteError('A GX suite has an "expectations" list');
     const meta = (gx['meta'] && typeof gx['meta'] === 'object' ? { ...(gx['meta'] as Record<string, unknown>) } : {}) as Record<string, unknown>;
     const weir = meta['weir'] && typeof meta['weir'] === 'object' ? { ...(meta['weir'] as Record<string, unknown>) } : undefined;
     const own = Array.isArray(weir?.['expectations']) ? (weir!['expectations'] as (Record<string, unknown> & { index?: number })[]) : [];
@@ -206,7 +203,7 @@ export class QualityService implements QualityGate {
     }
     gx = { ...gx, meta };
     const suiteName = name ?? (gx['name'] as string) ?? (gx['expectation_suite_name'] as string);
-    if (typeof suiteName !== 'string' || suiteName.trim() === '') throw new ValidationError('QUALITY.INVALID_SUITE', 'The suite needs a name (name or expectation_suite_name)');
+    if (typeof suiteName !== 'string' || suiteName.trim() === '') throw new InvalidSuiteError('The suite needs a name (name or expectation_suite_name)');
     const expectations = list.map((x: Record<string, unknown>) => {
       // the export carries severity in meta: it becomes the severity again, not a meta key
       const { severity, ...meta } = (x['meta'] as Record<string, unknown> | undefined) ?? {};
@@ -283,7 +280,7 @@ export class QualityService implements QualityGate {
       await client.query(`BEGIN READ ONLY`);
       await client.query(`SET LOCAL statement_timeout = ${Math.max(1000, this.checkTimeoutMs)}`);
       const exists = (await client.query(`SELECT to_regclass($1) IS NOT NULL AS e`, [`"${target.schema}"."${target.table}"`])).rows[0].e;
-      if (!exists) throw new NotFoundError('QUALITY.TABLE_NOT_FOUND', `The table ${target.schema}.${target.table} does not exist (load the dataset first)`);
+      if (!exists) throw new TableNotFoundError(`The table ${target.schema}.${target.table} does not exist (load the dataset first)`);
       const rowCountCheck: Expectation = { type: 'expect_table_row_count_to_be_between', kwargs: { min_value: 0 }, severity: 'warn' };
       const runOpts = {
         masked,
@@ -441,7 +438,7 @@ export class QualityService implements QualityGate {
 
   async getRun(id: string): Promise<QualityRunView> {
     const r = UUID.test(id) ? await this.ds.getRepository(QualityRunOrmEntity).findOne({ where: { id } }) : null;
-    if (!r) throw new NotFoundError('QUALITY.RUN_NOT_FOUND', `No quality run with id ${JSON.stringify(id)}`);
+    if (!r) throw new RunNotFoundError(`No quality run with id ${JSON.stringify(id)}`);
     const results = await this.ds.getRepository(QualityResultOrmEntity).find({ where: { runId: r.id }, order: { expectationIndex: 'ASC' } });
     return {
       id: r.id,

@@ -1,13 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import type { PoolClient } from 'pg';
 import { from as copyFromStdin } from 'pg-copy-streams';
-import { DomainError, enterWriter, grantLoadTarget, leaveWriter, prepareWriter, qualifiedTable, quoteIdent, Warehouse, WRITER_ROLE } from '@weir/platform';
+import { enterWriter, grantLoadTarget, leaveWriter, prepareWriter, qualifiedTable, quoteIdent, Warehouse, WRITER_ROLE } from '@weir/platform';
 import { ColumnContract, compileContract, CompiledContract, columnSql, createTableSql, DatasetContract, isViolation, parseType, primaryKey, Violation } from '@weir/catalog';
 import type { QualityGate, QualityGateResult } from '@weir/quality';
 import { DriftPolicy, RowCounts, SourceFormat, SourceOptions, StrategySpec, assertAccounted } from '../../domain/source';
 import { foldName } from '../../domain/infer';
 import { RawRecord, ReaderBatch, Unparseable, isUnparseable } from '../readers/record';
 import { DeadLetterWriter } from './dead-letter.writer';
+import { EmptyInputError, LoadGateFailedError, NothingToPublishError, StrategyNeedsCursorError, StrategyNeedsKeyError, TableContractMismatchError, TooManyRejectedError } from '../../ingestion.errors';
+export { LoadFailedError } from '../../ingestion.errors';
 
 /** Everything the engine needs to load one input. */
 export interface LoadJob {
@@ -42,18 +44,6 @@ export interface LoadResult extends RowCounts {
   quality: QualityGateResult;
 }
 
-/** A load that stopped on purpose (the run fails with this code); nothing is published. */
-export class LoadFailedError extends DomainError {
-  constructor(
-    code: string,
-    message: string,
-    readonly counts?: Partial<RowCounts>,
-    readonly quality?: QualityGateResult,
-  ) {
-    super(code, message, 422);
-  }
-}
-
 const CHUNK_CHARS = 1 << 16;
 const COPY_BUFFER = 1 << 20;
 const PROGRESS_MS = 5000;
@@ -83,7 +73,7 @@ export class LoadEngine {
     const staged = qualifiedTable(schema, stage);
     const pk = primaryKey(job.dataset.contract);
     if ((job.strategy.kind === 'merge' || job.strategy.kind === 'incremental') && pk.length === 0 && job.strategy.kind === 'merge') {
-      throw new LoadFailedError('INGESTION.STRATEGY_NEEDS_KEY', `Strategy merge needs a primary key in the contract of dataset "${job.dataset.name}"`);
+      throw new StrategyNeedsKeyError(`Strategy merge needs a primary key in the contract of dataset "${job.dataset.name}"`);
     }
     const dl = new DeadLetterWriter(this.warehouse, job.runId);
     const discarded: Record<string, number> = {};
@@ -313,7 +303,7 @@ export class LoadEngine {
       const tStreamed = Date.now();
 
       if (rowsRead === 0 && job.strategy.kind === 'replace') {
-        throw new LoadFailedError('INGESTION.EMPTY_INPUT', 'The input has no records; a replace would empty the table, so nothing was published');
+        throw new EmptyInputError('The input has no records; a replace would empty the table, so nothing was published');
       }
 
       // Settle duplicates and the watermark in SQL, on the stage. Cheap paths first: the primary
@@ -346,14 +336,10 @@ export class LoadEngine {
         }
       }
       if (rowsRead > 0 && rejected / rowsRead > job.maxRejectedRatio) {
-        throw new LoadFailedError(
-          'INGESTION.TOO_MANY_REJECTED',
-          `${rejected} of ${rowsRead} records rejected (${((100 * rejected) / rowsRead).toFixed(2)}%), above the source's maxRejectedRatio ${job.maxRejectedRatio}; nothing was published`,
-          { read: rowsRead, rejected, deduplicated },
-        );
+        throw new TooManyRejectedError(`${rejected} of ${rowsRead} records rejected (${((100 * rejected) / rowsRead).toFixed(2)}%), above the source's maxRejectedRatio ${job.maxRejectedRatio}; nothing was published`, { read: rowsRead, rejected, deduplicated });
       }
       if (strategy === 'replace' && staged_n === 0) {
-        throw new LoadFailedError('INGESTION.NOTHING_TO_PUBLISH', `No record of ${rowsRead} passed; a replace would empty the table, so nothing was published`, {
+        throw new NothingToPublishError(`No record of ${rowsRead} passed; a replace would empty the table, so nothing was published`, {
           read: rowsRead,
           rejected,
           deduplicated,
@@ -378,12 +364,7 @@ export class LoadEngine {
       if (!quality.passed) {
         const errors = quality.failures.filter((f) => f.severity === 'error');
         const links = (quality.runIds ?? []).map((id) => `/api/quality/runs/${id}`).join(', ');
-        throw new LoadFailedError(
-          'QUALITY.GATE_FAILED',
-          `The quality gate failed, nothing was published: ${errors.map((f) => f.message).join('; ')}${links ? ` (see ${links})` : ''}`,
-          { read: rowsRead, rejected, deduplicated },
-          quality,
-        );
+        throw new LoadGateFailedError(`The quality gate failed, nothing was published: ${errors.map((f) => f.message).join('; ')}${links ? ` (see ${links})` : ''}`, { read: rowsRead, rejected, deduplicated }, quality);
       }
 
       // Publish: one transaction merges/swaps into the target and records the run.
@@ -445,19 +426,16 @@ export class LoadEngine {
     const have = new Set(cols.map((c) => c.column_name));
     const missing = contract.columns.filter((c) => !have.has(c.name)).map((c) => c.name);
     if (missing.length > 0) {
-      throw new LoadFailedError(
-        'INGESTION.TABLE_CONTRACT_MISMATCH',
-        `${target} lacks contract columns ${missing.join(', ')} (a breaking contract change?); load once with strategy replace to rebuild it`,
-      );
+      throw new TableContractMismatchError(`${target} lacks contract columns ${missing.join(', ')} (a breaking contract change?); load once with strategy replace to rebuild it`);
     }
   }
 
   private async applyWatermark(client: PoolClient, job: LoadJob, contract: DatasetContract, staged: string): Promise<number> {
     const cursor = job.strategy.cursor;
-    if (!cursor) throw new LoadFailedError('INGESTION.STRATEGY_NEEDS_CURSOR', 'Strategy incremental needs a cursor column');
+    if (!cursor) throw new StrategyNeedsCursorError('Strategy incremental needs a cursor column');
     if (job.watermark === null) return 0;
     const col = contract.columns.find((c) => c.name === cursor);
-    if (!col) throw new LoadFailedError('INGESTION.STRATEGY_NEEDS_CURSOR', `The cursor column ${cursor} is not in the contract`);
+    if (!col) throw new StrategyNeedsCursorError(`The cursor column ${cursor} is not in the contract`);
     const t = parseType(col.type);
     const base = typeof t === 'string' ? 'text' : t.base;
     const temporal = base === 'timestamp' || base === 'timestamptz' || base === 'date';
