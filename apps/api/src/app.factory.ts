@@ -42,7 +42,7 @@ export async function createApp(opts: PlatformModuleOptions, extraModules: any[]
   const streamed = (req: { url?: string }) => /\/(uploads|infer)(\?|$)/.test(req.url ?? '');
   // OpenLineage events carry whole schemas and SQL: their own, larger limit (WEIR_OPENLINEAGE_MAX_BYTES)
   const openLineage = (req: { url?: string; method?: string }) => req.method === 'POST' && /^\/api\/v1\/lineage(\/batch)?\/?(\?|$)/.test(req.url ?? '');
-  const olLimit = lineageConfig().maxEventBytes;
+  const olLimit = lineageConfig(opts.config.env).maxEventBytes;
   // the request id first, so every answer carries it, a body refused before the router included
   app.use((req: Request & { id?: string }, res: Response, next: NextFunction) => {
     req.id ??= requestId(req, res);

@@ -2,7 +2,10 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import pino from 'pino';
 import { ApiKeysService, configOrExit, installSafetyNet, loadConfigOrExit, redactUrl, resolveDatabase, runMigrations } from '@weir/platform';
+import { ingestionConfig } from '@weir/ingestion';
 import { lineageConfig } from '@weir/lineage';
+import { modelingConfig } from '@weir/modeling';
+import { qualityConfig } from '@weir/quality';
 import { createApp } from './app.factory';
 
 /**
@@ -12,7 +15,13 @@ import { createApp } from './app.factory';
  */
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
-  configOrExit(() => lineageConfig()); // the lineage slice's settings, checked before anything starts
+  // every slice's settings, checked before anything starts: a bad value stops here with one line naming it (exit 78)
+  configOrExit(() => {
+    ingestionConfig(config, config.env);
+    qualityConfig(config.env);
+    modelingConfig(config, config.env);
+    lineageConfig(config.env);
+  });
   // JSON lines from the first one on, before Nest (and its pino logger) exists
   const boot = pino({ level: config.logLevel, base: { pid: process.pid, context: 'weir' } });
   const db = await resolveDatabase(

@@ -194,9 +194,7 @@ describe('a separate warehouse database', () => {
 describe('upload size limit', () => {
   it('refuses an upload over WEIR_UPLOAD_MAX_BYTES with 413 and keeps nothing', async () => {
     const files = tempDataDir();
-    process.env['WEIR_UPLOAD_MAX_BYTES'] = '1000';
-    const t = await startTestApp({ WEIR_DATA_DIR: files.dir });
-    delete process.env['WEIR_UPLOAD_MAX_BYTES'];
+    const t = await startTestApp({ WEIR_DATA_DIR: files.dir, WEIR_UPLOAD_MAX_BYTES: '1000' });
     try {
       await t.http.post('/api/catalog/datasets').set(admin).send({ name: 'u', contract }).expect(201);
       const src = (await t.http.post('/api/ingestion/sources').set(admin).send({ name: 'u_src', dataset: 'u', format: 'csv', strategy: { kind: 'append' } }).expect(201)).body;

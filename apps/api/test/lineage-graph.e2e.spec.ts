@@ -46,12 +46,7 @@ describe('lineage graph e2e: OpenLineage in, Marquez API, outbox-fed events from
   let files: ReturnType<typeof tempDataDir>;
   let close: () => Promise<void>;
   beforeAll(async () => {
-    process.env['WEIR_LINEAGE_EVENTS_RETENTION_DAYS'] = '30'; // read when the app starts
-    try {
-      ({ t, pg, files, close } = await startIngestionApp());
-    } finally {
-      delete process.env['WEIR_LINEAGE_EVENTS_RETENTION_DAYS'];
-    }
+    ({ t, pg, files, close } = await startIngestionApp({ WEIR_LINEAGE_EVENTS_RETENTION_DAYS: '30' })); // read when the app starts
   });
   afterAll(() => close?.());
   /** Received events are applied to the graph by the outbox dispatcher, right after the 201: wait for it. */
@@ -696,9 +691,7 @@ describe('lineage graph e2e: OpenLineage in, Marquez API, outbox-fed events from
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
-    process.env['WEIR_OPENLINEAGE_URL'] = `http://127.0.0.1:${port}/api/v1/lineage`;
-    process.env['WEIR_OPENLINEAGE_API_KEY'] = 'receiver-token';
-    const t2 = await startTestApp();
+    const t2 = await startTestApp({ WEIR_OPENLINEAGE_URL: `http://127.0.0.1:${port}/api/v1/lineage`, WEIR_OPENLINEAGE_API_KEY: 'receiver-token' });
     try {
       const outbox = t2.app.get(Outbox);
       const ds = t2.app.get(DataSource);
@@ -718,8 +711,6 @@ describe('lineage graph e2e: OpenLineage in, Marquez API, outbox-fed events from
       await until('the dispatch mark', async () => (await row())[0]?.done, 5_000);
       expect(await row()).toEqual([{ attempts: 2, done: true, last_error: null }]);
     } finally {
-      delete process.env['WEIR_OPENLINEAGE_URL'];
-      delete process.env['WEIR_OPENLINEAGE_API_KEY'];
       await t2.close();
       server.close();
     }

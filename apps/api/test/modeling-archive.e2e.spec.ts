@@ -78,12 +78,13 @@ describe('modeling e2e: project archive upload', () => {
     expect(c.body.sql).toContain("'two' as rev");
     expect(fs.existsSync(path.join(files.dir, 'escape.sql'))).toBe(false);
     expect(fs.readdirSync(path.join(files.dir, 'projects', '.uploads'))).toEqual(['arch']);
-    // an oversized body gets its 413, not a reset connection
-    process.env['WEIR_PROJECT_ARCHIVE_MAX_BYTES'] = '1000';
+    // an oversized body gets its 413, not a reset connection (the limit is read at start)
+    const small = await startIngestionApp({ WEIR_PROJECT_ARCHIVE_MAX_BYTES: '1000' });
     try {
-      expect(await send(Buffer.alloc(100_000, 1), 413)).toMatchObject({ code: 'MODELING.ARCHIVE_TOO_LARGE' });
+      const r = await small.t.http.post('/api/modeling/projects').set(admin).set('content-type', 'application/octet-stream').send(Buffer.alloc(100_000, 1)).expect(413);
+      expect(r.body).toMatchObject({ code: 'MODELING.ARCHIVE_TOO_LARGE' });
     } finally {
-      delete process.env['WEIR_PROJECT_ARCHIVE_MAX_BYTES'];
+      await small.close();
     }
     // JSON registration still validates its body
     expect((await t.http.post('/api/modeling/projects').set(admin).send({ path: 'x', bogus: 1 }).expect(400)).body.code).toBe('PLATFORM.VALIDATION_FAILED');

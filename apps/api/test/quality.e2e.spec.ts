@@ -192,9 +192,7 @@ describe("quality e2e: Weir's own checks, anomalies and alerts", () => {
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    process.env['WEIR_ALERT_WEBHOOK_URL'] = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}/hook`;
-    ({ t, pg, close } = await startIngestionApp());
-    delete process.env['WEIR_ALERT_WEBHOOK_URL'];
+    ({ t, pg, close } = await startIngestionApp({ WEIR_ALERT_WEBHOOK_URL: `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}/hook` }));
     await t.http.post('/api/catalog/datasets').set(admin).send({ name: 'customers', contract: { columns: [{ name: 'id', type: 'bigint', nullable: false, primaryKey: true }] } }).expect(201);
     await t.http
       .post('/api/catalog/datasets')

@@ -125,5 +125,14 @@ describe('npm start with no DATABASE_URL (embedded PostgreSQL)', () => {
     const l = start({ WEIR_LINEAGE_EVENTS_RETENTION_DAYS: '30d', WEIR_DATA_DIR: dataDir });
     expect(await l.exited).toBe(78);
     expect(l.out().trim()).toBe('weir: Invalid configuration: WEIR_LINEAGE_EVENTS_RETENTION_DAYS must be a whole number of days, 0 to keep forever (got "30d")');
-  }, 30_000);
+    // every slice's settings are read the same way, at boot
+    for (const [k, v, line] of [
+      ['WEIR_UPLOAD_MAX_BYTES', '5GB', 'WEIR_UPLOAD_MAX_BYTES must be a number of bytes (got "5GB")'],
+      ['WEIR_ALERT_WEBHOOK_URL', 'ftp://x', 'WEIR_ALERT_WEBHOOK_URL must be an http(s) URL'],
+      ['WEIR_PROJECT_ARCHIVE_MAX_FILES', '-1', 'WEIR_PROJECT_ARCHIVE_MAX_FILES must be a positive whole number (got "-1")'],
+    ]) {
+      const x = start({ [k]: v, WEIR_DATA_DIR: dataDir });
+      expect([k, await x.exited, x.out().trim()]).toEqual([k, 78, `weir: Invalid configuration: ${line}`]);
+    }
+  }, 60_000);
 });

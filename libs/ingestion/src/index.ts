@@ -2,6 +2,8 @@
  * @weir/ingestion: the only public surface of the ingestion slice.
  */
 export { IngestionModule } from './ingestion.module';
+export { ingestionConfig } from './ingestion.config';
+export type { IngestionConfig } from './ingestion.config';
 export { INGESTION_RUNS } from './application/ports/ingestion-runs.port';
 export type { IngestionRunsPort, StartIngestionRun } from './application/ports/ingestion-runs.port';
 export { SEED_LOADER } from './application/ports/seed-loader.port';

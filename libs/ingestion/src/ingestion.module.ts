@@ -7,7 +7,7 @@ import { SeedLoaderService } from './application/seed-loader.service';
 import { QualityModule } from '@weir/quality';
 import { WEIR_CONFIG, WeirConfig } from '@weir/platform';
 import { INGESTION_ENTITIES } from './ingestion.entities';
-import { INGESTION_CONFIG, ingestionConfig } from './application/ingestion.config';
+import { INGESTION_CONFIG, ingestionConfig } from './ingestion.config';
 import { SourcesService } from './application/sources.service';
 import { RunsService } from './application/runs.service';
 import { DeadLettersService } from './application/dead-letters.service';
@@ -23,7 +23,7 @@ import { InferController } from './http/infer.controller';
   imports: [TypeOrmModule.forFeature(INGESTION_ENTITIES), CatalogModule, QualityModule],
   controllers: [SourcesController, RunsController, InferController],
   providers: [
-    { provide: INGESTION_CONFIG, useFactory: (c: WeirConfig) => ingestionConfig(c), inject: [WEIR_CONFIG] },
+    { provide: INGESTION_CONFIG, useFactory: (c: WeirConfig) => ingestionConfig(c, c.env), inject: [WEIR_CONFIG] },
     SourcesService,
     RunsService,
     DeadLettersService,

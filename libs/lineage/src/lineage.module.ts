@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { WEIR_CONFIG, WeirConfig } from '@weir/platform';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CatalogModule } from '@weir/catalog';
 import { LINEAGE_QUERIES } from './application/ports/lineage-queries.port';
@@ -9,7 +10,7 @@ import { MarquezController } from './http/marquez.controller';
 import { LineageService } from './application/lineage.service';
 import { OpenLineageService } from './application/openlineage.service';
 import { LineageQueryService } from './application/lineage-query.service';
-import { LINEAGE_CONFIG, lineageConfig } from './application/lineage.config';
+import { LINEAGE_CONFIG, lineageConfig } from './lineage.config';
 
 /**
  * The lineage slice: SQL column lineage, the graph store fed by OpenLineage events (received,
@@ -19,7 +20,7 @@ import { LINEAGE_CONFIG, lineageConfig } from './application/lineage.config';
 @Module({
   imports: [TypeOrmModule.forFeature(LINEAGE_ENTITIES), CatalogModule, QualityModule],
   controllers: [LineageController, LineageGraphController, MarquezController],
-  providers: [LineageService, OpenLineageService, LineageQueryService, { provide: LINEAGE_CONFIG, useFactory: () => lineageConfig() }, { provide: LINEAGE_QUERIES, useExisting: LineageQueryService }],
+  providers: [LineageService, OpenLineageService, LineageQueryService, { provide: LINEAGE_CONFIG, useFactory: (c: WeirConfig) => lineageConfig(c.env), inject: [WEIR_CONFIG] }, { provide: LINEAGE_QUERIES, useExisting: LineageQueryService }],
   exports: [LINEAGE_QUERIES, LineageService],
 })
 export class LineageModule {}

@@ -4,6 +4,8 @@
  * selection, and dbt YAML tests as quality expectations. Builds and the API come next (issue 5).
  */
 export { ModelingModule } from './modeling.module';
+export { modelingConfig } from './modeling.config';
+export type { ModelingConfig, ArchiveLimits } from './modeling.config';
 export { MODEL_BUILDS } from './application/ports/model-builds.port';
 export type { ModelBuildsPort, StartModelBuild } from './application/ports/model-builds.port';
 export { ModelingService } from './application/modeling.service';

@@ -1,9 +1,11 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { WEIR_CONFIG, WeirConfig } from '@weir/platform';
 import { CatalogModule } from '@weir/catalog';
 import { QualityModule } from '@weir/quality';
 import { IngestionModule } from '@weir/ingestion';
 import { ModelBuildsService } from './application/model-builds.service';
+import { MODELING_CONFIG, modelingConfig } from './modeling.config';
 import { MODEL_BUILDS } from './application/ports/model-builds.port';
 import { MODELING_ENTITIES } from './modeling.entities';
 import { ModelingService } from './application/modeling.service';
@@ -13,7 +15,9 @@ import { ModelingController } from './http/modeling.controller';
 @Module({
   imports: [TypeOrmModule.forFeature(MODELING_ENTITIES), CatalogModule, QualityModule, IngestionModule],
   controllers: [ModelingController],
-  providers: [ModelingService, ModelBuildsService, { provide: MODEL_BUILDS, useExisting: ModelBuildsService }],
+  providers: [
+    { provide: MODELING_CONFIG, useFactory: (c: WeirConfig) => modelingConfig(c, c.env), inject: [WEIR_CONFIG] },
+    ModelingService, ModelBuildsService, { provide: MODEL_BUILDS, useExisting: ModelBuildsService }],
   exports: [MODEL_BUILDS, ModelingService],
 })
 export class ModelingModule {}

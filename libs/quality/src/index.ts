@@ -3,6 +3,8 @@
  * expectation types).
  */
 export { QualityModule } from './quality.module';
+export { qualityConfig } from './quality.config';
+export type { QualityConfig } from './quality.config';
 export { QUALITY_RUNS } from './application/ports/quality-runs.port';
 export type { QualityRunsPort, RunQualityRequest } from './application/ports/quality-runs.port';
 export type { QualityRunView } from './application/quality.service';

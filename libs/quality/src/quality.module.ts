@@ -1,7 +1,9 @@
 import { Module } from '@nestjs/common';
+import { WEIR_CONFIG, WeirConfig } from '@weir/platform';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CatalogModule } from '@weir/catalog';
 import { QualityRunsService } from './application/quality-runs.service';
+import { QUALITY_CONFIG, qualityConfig } from './quality.config';
 import { QUALITY_RUNS } from './application/ports/quality-runs.port';
 import { QUALITY_GATE, QUALITY_SUITES } from './application/quality-gate.port';
 import { QualityService } from './application/quality.service';
@@ -16,6 +18,7 @@ import { WebhookNotifier } from './application/webhook-notifier';
   controllers: [QualityController],
   providers: [QualityService, { provide: QUALITY_GATE, useExisting: QualityService },
     { provide: QUALITY_SUITES, useExisting: QualityService }, { provide: QUALITY_EVENTS, useFactory: () => new QualityEvents() }, WebhookNotifier,
+    { provide: QUALITY_CONFIG, useFactory: (c: WeirConfig) => qualityConfig(c.env), inject: [WEIR_CONFIG] },
     QualityRunsService, { provide: QUALITY_RUNS, useExisting: QualityRunsService }],
   exports: [QUALITY_GATE, QUALITY_EVENTS, QUALITY_SUITES, QUALITY_RUNS],
 })

@@ -5,7 +5,7 @@ import { ColumnNaming, inferContract } from '../domain/infer';
 import { resolveInRoot } from '../infrastructure/input';
 import { openRecords } from '../infrastructure/readers/open-records';
 import { isUnparseable, RawRecord } from '../infrastructure/readers/record';
-import { INGESTION_CONFIG, IngestionConfig } from './ingestion.config';
+import { INGESTION_CONFIG, IngestionConfig } from '../ingestion.config';
 import { UnknownFormatError, UnreadableInputError } from '../ingestion.errors';
 
 export function formatFromName(name: string): SourceFormat | undefined {

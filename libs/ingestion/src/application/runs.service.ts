@@ -16,7 +16,7 @@ import { LoadEngine, LoadFailedError, LoadResult } from '../infrastructure/engin
 import { assertReadableFile, fileChecksum, resolveInRoot } from '../infrastructure/input';
 import { openRecords } from '../infrastructure/readers/open-records';
 import { InputUnreadableError, ReaderBatch } from '../infrastructure/readers/record';
-import { INGESTION_CONFIG, IngestionConfig } from './ingestion.config';
+import { INGESTION_CONFIG, IngestionConfig } from '../ingestion.config';
 import { SourcesService } from './sources.service';
 import type { IngestionRunsPort, StartIngestionRun } from './ports/ingestion-runs.port';
 import { FileNotFoundError, InterruptedError, InvalidIdempotencyKeyError, InvalidPartitionError, NoInputError, PartitionRequiredError, RunNotFoundError, SeparateWarehouseUnsupportedError } from '../ingestion.errors';

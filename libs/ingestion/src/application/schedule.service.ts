@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { WEIR_CONFIG, WeirConfig } from '@weir/platform';
 import { SourceOrmEntity } from '../infrastructure/source.orm-entity';
 import { fileChecksum, resolveInRoot } from '../infrastructure/input';
-import { INGESTION_CONFIG, IngestionConfig } from './ingestion.config';
+import { INGESTION_CONFIG, IngestionConfig } from '../ingestion.config';
 import { scheduleProblem } from './schedule-check';
 import { RunsService } from './runs.service';
 import { SourcesService } from './sources.service';

@@ -6,7 +6,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Request } from 'express';
 import { DomainError, multipartFile } from '@weir/platform';
-import { INGESTION_CONFIG, IngestionConfig } from './ingestion.config';
+import { INGESTION_CONFIG, IngestionConfig } from '../ingestion.config';
 import { BadUploadError, EmptyUploadError, UploadTooLargeError } from '../ingestion.errors';
 
 export interface StoredUpload {

@@ -5,7 +5,7 @@ import { Counter } from 'prom-client';
 import { OpenLineageWarning, validateOpenLineageEvent } from '../domain/openlineage-validator';
 import { normalizeOpenLineageEvent } from '../domain/openlineage-normalize';
 import { LineageStore, StoreItem } from '../infrastructure/lineage-store';
-import { LINEAGE_CONFIG, LineageConfig } from './lineage.config';
+import { LINEAGE_CONFIG, LineageConfig } from '../lineage.config';
 import { RunEventTranslator } from './run-event-translator';
 import { BatchTooLargeError, EmptyBatchError, InvalidEventError, UnstorableEventError } from '../lineage.errors';
 

@@ -1,6 +1,6 @@
 import type { RunDatasetRef, RunStateEvent, Warehouse } from '@weir/platform';
 import { sqlLineage } from '../domain/sql-lineage';
-import { PRODUCER } from './lineage.config';
+import { PRODUCER } from '../lineage.config';
 
  
 type Json = Record<string, any>;

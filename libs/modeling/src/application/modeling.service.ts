@@ -13,7 +13,8 @@ import type { Project } from '../domain/project';
 import { ProjectCompileError, ProjectCompiler } from '../infrastructure/project-compiler';
 import { yamlTests } from '../domain/yaml-tests';
 import { ProjectOrmEntity } from '../infrastructure/project.orm-entity';
-import { ArchiveLimits, extractProjectArchive } from '../infrastructure/project-archive';
+import { extractProjectArchive } from '../infrastructure/project-archive';
+import { MODELING_CONFIG, ModelingConfig } from '../modeling.config';
 import { BuildStepOrmEntity } from '../infrastructure/build-step.orm-entity';
 import { BadConfigError, BadSelectorError, BreakingChangeError, BuildNotFoundError, CompileFailedError, ContractViolatedError, DependentObjectsError, InterruptedError, ModelNotFoundError, ModelSqlFailedError, NotASnapshotTableError, PathOutsideRootError, ProjectExistsError, ProjectNotFoundError, SchemaChangedError, SeedFailedError, UnsupportedTestError, VersionRegressionError } from '../modeling.errors';
 import { GateFailedError } from '@weir/quality';
@@ -112,11 +113,12 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
     @Inject(QUALITY_SUITES) private readonly suites: QualitySuites,
     @Inject(SEED_LOADER) private readonly seeds: SeedLoaderPort,
     @Inject(WEIR_CONFIG) config: WeirConfig,
+    @Inject(MODELING_CONFIG) private readonly modelingConfig: ModelingConfig,
     private readonly outbox: Outbox,
   ) {
-    this.projectsRoot = path.resolve(process.env['WEIR_PROJECTS_ROOT'] || path.join(config.dataDir, 'projects'));
+    this.projectsRoot = modelingConfig.projectsRoot;
     this.roles = config.roles;
-    this.compiler = new ProjectCompiler({ maxMs: config.compileMaxMs, maxMb: config.compileMaxMb, templateMaxMs: config.templateMaxMs });
+    this.compiler = new ProjectCompiler({ maxMs: config.compileMaxMs, maxMb: config.compileMaxMb, templateMaxMs: config.templateMaxMs, env: modelingConfig.templateEnv });
     this.staleMs = config.runStaleMs;
     this.recoverEveryMs = Math.max(5000, this.staleMs / 2);
   }
@@ -223,7 +225,7 @@ export class ModelingService implements OnApplicationBootstrap, OnApplicationShu
     fs.mkdirSync(uploads, { recursive: true });
     const scratch = path.join(uploads, `.tmp-${randomUUID()}`);
     try {
-      const root = await extractProjectArchive(archive, scratch, archiveLimits());
+      const root = await extractProjectArchive(archive, scratch, this.modelingConfig.archive);
       const { project } = await this.compile({ rootPath: root, modelSchema: opts.modelSchema ?? 'analytics' });
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(project.name)) throw new CompileFailedError(`dbt_project.yml: name ${JSON.stringify(project.name)} must be a valid identifier`);
       const final = path.join(uploads, project.name);
@@ -1001,11 +1003,3 @@ export function contractDiff(declared: { name: string; data_type?: string }[], b
   return out;
 }
 
-/** Limits for uploaded project archives (env overrides; defaults fit any real dbt project). */
-export function archiveLimits(): ArchiveLimits {
-  const n = (k: string, d: number) => {
-    const v = Number(process.env[k]);
-    return Number.isFinite(v) && v > 0 ? v : d;
-  };
-  return { maxBytes: n('WEIR_PROJECT_ARCHIVE_MAX_BYTES', 50 * 1048576), maxExtractedBytes: n('WEIR_PROJECT_ARCHIVE_MAX_EXTRACTED_BYTES', 200 * 1048576), maxFiles: n('WEIR_PROJECT_ARCHIVE_MAX_FILES', 20000) };
-}

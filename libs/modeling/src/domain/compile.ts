@@ -169,6 +169,8 @@ export interface CompileOptions {
   vars?: Record<string, unknown>;
   /** Nodes already built (is_incremental() is true for incremental models found here). */
   existing?: ReadonlySet<string>;
+  /** What dbt's `env_var()` reads (the modeling config's `templateEnv`); none when absent. */
+  env?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -266,7 +268,8 @@ export function compileProject(project: Project, opts: CompileOptions = {}): Com
       this: node.relation,
       weir: weirMacros,
       env_var: (n: string, d?: string) => {
-        if (process.env[n] !== undefined) return process.env[n];
+        const v = opts.env?.[n];
+        if (v !== undefined) return v;
         if (d !== undefined) return d;
         throw new Error(`env_var('${n}') is not set`);
       },

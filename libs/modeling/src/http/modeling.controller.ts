@@ -1,9 +1,10 @@
-import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBearerAuth, ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsBoolean, IsString, Length, Matches, MaxLength } from 'class-validator';
 import type { Request, Response } from 'express';
 import { validateAs, Optional } from '@weir/platform';
-import { archiveLimits, ModelingService } from '../application/modeling.service';
+import { ModelingService } from '../application/modeling.service';
+import { MODELING_CONFIG, ModelingConfig } from '../modeling.config';
 import { readArchiveBody } from '../infrastructure/project-archive';
 
 export class RegisterProjectRequestDto {
@@ -90,7 +91,10 @@ export class CompiledResponseDto {
 @ApiBearerAuth()
 @Controller('api/modeling')
 export class ModelingController {
-  constructor(private readonly modeling: ModelingService) {}
+  constructor(
+    private readonly modeling: ModelingService,
+    @Inject(MODELING_CONFIG) private readonly config: ModelingConfig,
+  ) {}
 
   @Post('projects')
   @ApiOperation({
@@ -110,7 +114,7 @@ export class ModelingController {
       return this.modeling.register(body.path, { modelSchema: body.modelSchema });
     }
     const q = await validateAs(ArchiveQueryDto, req.query, 'query');
-    const archive = await readArchiveBody(req, archiveLimits().maxBytes);
+    const archive = await readArchiveBody(req, this.config.archive.maxBytes);
     return this.modeling.registerArchive(archive, { modelSchema: q.modelSchema });
   }
 

@@ -14,13 +14,15 @@ export interface CompileRequest {
   existing?: string[];
   /** WEIR_TEMPLATE_MAX_MS */
   templateMaxMs: number;
+  /** What env_var() reads. */
+  env: Record<string, string>;
 }
 
 parentPort?.on('message', (m: CompileRequest) => {
   try {
     TEMPLATE_LIMITS.ms = m.templateMaxMs;
     const project = loadProject(m.root);
-    const compiled = compileProject(project, { modelSchema: m.modelSchema, existing: m.existing ? new Set(m.existing) : undefined });
+    const compiled = compileProject(project, { modelSchema: m.modelSchema, existing: m.existing ? new Set(m.existing) : undefined, env: m.env });
     parentPort!.postMessage({ id: m.id, project, compiled });
   } catch (e) {
     const err = e as Error;

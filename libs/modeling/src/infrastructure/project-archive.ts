@@ -8,13 +8,8 @@ import { extract } from 'tar-stream';
 import { DomainError, multipartFile } from '@weir/platform';
 import { ArchiveTooLargeError, BadArchiveError } from '../modeling.errors';
 
-export interface ArchiveLimits {
-  /** Largest accepted request body (compressed archive), bytes. */
-  maxBytes: number;
-  /** Largest accepted total size of the extracted files, bytes. */
-  maxExtractedBytes: number;
-  maxFiles: number;
-}
+import type { ArchiveLimits } from '../modeling.config';
+export type { ArchiveLimits };
 
 const badArchive = (msg: string) => new BadArchiveError(msg);
 

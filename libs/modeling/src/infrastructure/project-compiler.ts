@@ -16,6 +16,8 @@ export interface CompileLimits {
   maxMs: number;
   maxMb: number;
   templateMaxMs: number;
+  /** What dbt's env_var() reads. */
+  env?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -38,7 +40,7 @@ export class ProjectCompiler {
       const timer = setTimeout(() => this.fail(w, new ProjectCompileError(`compiling ${root} took longer than ${this.limits.maxMs} ms (WEIR_COMPILE_MAX_MS); stopped`)), this.limits.maxMs);
       timer.unref();
       this.pending.set(id, { resolve, reject, timer });
-      const req: CompileRequest = { id, root, modelSchema, templateMaxMs: this.limits.templateMaxMs, ...(existing ? { existing: [...existing] } : {}) };
+      const req: CompileRequest = { id, root, modelSchema, templateMaxMs: this.limits.templateMaxMs, env: { ...(this.limits.env ?? {}) }, ...(existing ? { existing: [...existing] } : {}) };
       w.postMessage(req);
     });
   }

@@ -40,6 +40,8 @@ export interface WeirConfig {
   compileMaxMs: number;
   /** Heap bound of the compile worker (WEIR_COMPILE_MAX_MB, default 1024). */
   compileMaxMb: number;
+  /** The variables this configuration was read from: each slice's `<slice>.config.ts` reads its own from here. */
+  env: Readonly<Env>;
 }
 
 /** Thrown when an environment variable has a bad value; the message names the variable. */
@@ -154,6 +156,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     templateMaxMs: parsePositive(env, 'WEIR_TEMPLATE_MAX_MS', 5000, 'milliseconds'),
     compileMaxMs: parsePositive(env, 'WEIR_COMPILE_MAX_MS', 120_000, 'milliseconds'),
     compileMaxMb: parsePositive(env, 'WEIR_COMPILE_MAX_MB', 1024, 'MiB'),
+    env: Object.freeze({ ...env }),
   };
 }
 

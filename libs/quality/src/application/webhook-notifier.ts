@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { QUALITY_EVENTS, QualityAlert, QualityEvents } from './quality-events';
+import { QUALITY_CONFIG, QualityConfig } from '../quality.config';
 
 /**
  * Posts every quality alert as JSON to WEIR_ALERT_WEBHOOK_URL, retried with exponential backoff
@@ -8,11 +9,16 @@ import { QUALITY_EVENTS, QualityAlert, QualityEvents } from './quality-events';
 @Injectable()
 export class WebhookNotifier implements OnModuleInit {
   private readonly log = new Logger('quality');
-  readonly url = process.env['WEIR_ALERT_WEBHOOK_URL'];
+  readonly url: string | undefined;
   /** Deliveries still in flight (tests await them). */
   readonly pending = new Set<Promise<boolean>>();
 
-  constructor(@Inject(QUALITY_EVENTS) private readonly events: QualityEvents) {}
+  constructor(
+    @Inject(QUALITY_EVENTS) private readonly events: QualityEvents,
+    @Inject(QUALITY_CONFIG) config: QualityConfig,
+  ) {
+    this.url = config.alertWebhookUrl;
+  }
 
   onModuleInit(): void {
     if (!this.url) return;
