@@ -62,7 +62,9 @@ export class Quality1763780000000 implements MigrationInterface {
         CONSTRAINT "PK_quality_metrics" PRIMARY KEY ("id"),
         CONSTRAINT "FK_quality_metrics_run" FOREIGN KEY ("run_id") REFERENCES "quality"."runs"("id") ON DELETE CASCADE ON UPDATE NO ACTION
       )`);
-    await q.query(`CREATE INDEX "IDX_quality_metrics_dataset_metric" ON "quality"."metrics" ("dataset", "metric", "recorded_at")`);
+    await q.query(
+      `CREATE INDEX "IDX_quality_metrics_dataset_metric" ON "quality"."metrics" ("dataset", "metric", "recorded_at")`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -24,7 +24,9 @@ export class LineageAndOutbox1763810000000 implements MigrationInterface {
         "last_error" text,
         CONSTRAINT "PK_outbox" PRIMARY KEY ("id")
       )`);
-    await q.query(`CREATE INDEX "IDX_outbox_pending" ON "platform"."outbox" ("topic", "available_at", "id") WHERE "dispatched_at" IS NULL`);
+    await q.query(
+      `CREATE INDEX "IDX_outbox_pending" ON "platform"."outbox" ("topic", "available_at", "id") WHERE "dispatched_at" IS NULL`,
+    );
 
     await q.query(`CREATE SCHEMA IF NOT EXISTS "lineage"`);
     await q.query(`
@@ -113,7 +115,9 @@ export class LineageAndOutbox1763810000000 implements MigrationInterface {
         CONSTRAINT "FK_lineage_job_datasets_job" FOREIGN KEY ("job_id") REFERENCES "lineage"."jobs"("id") ON DELETE CASCADE ON UPDATE NO ACTION,
         CONSTRAINT "FK_lineage_job_datasets_dataset" FOREIGN KEY ("dataset_id") REFERENCES "lineage"."datasets"("id") ON DELETE CASCADE ON UPDATE NO ACTION
       )`);
-    await q.query(`CREATE INDEX "IDX_lineage_job_datasets_dataset" ON "lineage"."job_datasets" ("dataset_id", "direction", "job_id")`);
+    await q.query(
+      `CREATE INDEX "IDX_lineage_job_datasets_dataset" ON "lineage"."job_datasets" ("dataset_id", "direction", "job_id")`,
+    );
     await q.query(`
       CREATE TABLE "lineage"."field_edges" (
         "id" BIGSERIAL NOT NULL,
@@ -131,8 +135,12 @@ export class LineageAndOutbox1763810000000 implements MigrationInterface {
         CONSTRAINT "FK_lineage_field_edges_job" FOREIGN KEY ("job_id") REFERENCES "lineage"."jobs"("id") ON DELETE CASCADE ON UPDATE NO ACTION
       )`);
     // one edge per job that asserts it (a DatasetEvent's lineage has no job: 0)
-    await q.query(`CREATE UNIQUE INDEX "UQ_lineage_field_edges" ON "lineage"."field_edges" ("target_field_id", "source_field_id", "type", "subtype", (COALESCE("job_id", 0)))`);
-    await q.query(`CREATE INDEX "IDX_lineage_field_edges_source" ON "lineage"."field_edges" ("source_field_id", "target_field_id")`);
+    await q.query(
+      `CREATE UNIQUE INDEX "UQ_lineage_field_edges" ON "lineage"."field_edges" ("target_field_id", "source_field_id", "type", "subtype", (COALESCE("job_id", 0)))`,
+    );
+    await q.query(
+      `CREATE INDEX "IDX_lineage_field_edges_source" ON "lineage"."field_edges" ("source_field_id", "target_field_id")`,
+    );
     await q.query(`CREATE INDEX "IDX_lineage_field_edges_job" ON "lineage"."field_edges" ("job_id")`);
     await q.query(`
       CREATE TABLE "lineage"."events" (

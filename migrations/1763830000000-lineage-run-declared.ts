@@ -13,7 +13,9 @@ export class LineageRunDeclared1763830000000 implements MigrationInterface {
   async up(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE "lineage"."runs" ADD "declared" jsonb NOT NULL DEFAULT '{}'`);
     await q.query(`ALTER TABLE "lineage"."job_datasets" ADD "column_lineage_at" TIMESTAMP WITH TIME ZONE`);
-    await q.query(`CREATE INDEX "IDX_outbox_dispatched" ON "platform"."outbox" ("dispatched_at") WHERE "dispatched_at" IS NOT NULL`);
+    await q.query(
+      `CREATE INDEX "IDX_outbox_dispatched" ON "platform"."outbox" ("dispatched_at") WHERE "dispatched_at" IS NOT NULL`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -11,13 +11,17 @@ export class RelationOwnership1763850000000 implements MigrationInterface {
   name = 'RelationOwnership1763850000000';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query(`ALTER TABLE "catalog"."datasets" ADD "managed_by" character varying(200) NOT NULL DEFAULT 'ingestion'`);
+    await q.query(
+      `ALTER TABLE "catalog"."datasets" ADD "managed_by" character varying(200) NOT NULL DEFAULT 'ingestion'`,
+    );
     await q.query(`
       UPDATE "catalog"."datasets" d SET managed_by = 'modeling:' || substr(t.tag, 9)
         FROM (SELECT id, min(tag) AS tag FROM "catalog"."datasets", jsonb_array_elements_text(tags) tag WHERE tag LIKE 'project:%' GROUP BY id) t
        WHERE d.id = t.id`);
     await q.query(`ALTER TABLE "ingestion"."sources" ADD "managed_by" character varying(200)`);
-    await q.query(`UPDATE "ingestion"."sources" SET managed_by = d.managed_by FROM "catalog"."datasets" d WHERE d.name = sources.dataset AND sources.name LIKE 'seed\\_%' AND d.managed_by LIKE 'modeling:%'`);
+    await q.query(
+      `UPDATE "ingestion"."sources" SET managed_by = d.managed_by FROM "catalog"."datasets" d WHERE d.name = sources.dataset AND sources.name LIKE 'seed\\_%' AND d.managed_by LIKE 'modeling:%'`,
+    );
     await q.query(`ALTER TABLE "modeling"."build_steps" ADD "error_code" character varying(100)`);
     await q.query(`ALTER TABLE "modeling"."builds" ADD "take_over" boolean NOT NULL DEFAULT false`);
   }

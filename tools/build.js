@@ -11,7 +11,9 @@ const root = path.resolve(__dirname, '..');
 const out = path.join(root, 'dist');
 const quiet = process.argv.includes('--quiet');
 const tsconfig = JSON.parse(fs.readFileSync(path.join(root, 'tsconfig.base.json'), 'utf8'));
-const paths = Object.fromEntries(Object.entries(tsconfig.compilerOptions.paths).map(([k, v]) => [k, v.map((p) => p.replace(/^\.\//, ''))]));
+const paths = Object.fromEntries(
+  Object.entries(tsconfig.compilerOptions.paths).map(([k, v]) => [k, v.map((p) => p.replace(/^\.\//, ''))]),
+);
 
 function walk(dir, acc) {
   if (!fs.existsSync(dir)) return acc;
@@ -24,9 +26,11 @@ function walk(dir, acc) {
   return acc;
 }
 
-const files = [...walk(path.join(root, 'apps'), []), ...walk(path.join(root, 'libs'), []), ...walk(path.join(root, 'migrations'), [])].filter(
-  (f) => !f.includes(`${path.sep}test${path.sep}`),
-);
+const files = [
+  ...walk(path.join(root, 'apps'), []),
+  ...walk(path.join(root, 'libs'), []),
+  ...walk(path.join(root, 'migrations'), []),
+].filter((f) => !f.includes(`${path.sep}test${path.sep}`));
 const started = Date.now();
 let built = 0;
 for (const file of files) {
@@ -65,4 +69,5 @@ const sources = new Set(files.map((f) => path.join(out, path.relative(root, f)).
     }
   }
 })(out);
-if (!quiet || built > 0) process.stderr.write(`build: ${built} of ${files.length} files compiled to dist/ in ${Date.now() - started} ms\n`);
+if (!quiet || built > 0)
+  process.stderr.write(`build: ${built} of ${files.length} files compiled to dist/ in ${Date.now() - started} ms\n`);

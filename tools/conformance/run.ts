@@ -17,9 +17,12 @@ async function main(): Promise<void> {
   // suites that need PostgreSQL use TEST_DATABASE_URL / DATABASE_URL, else a throwaway embedded server
   let stop: (() => Promise<void>) | undefined;
   // suites make their own databases with createTestDatabase(), which reads TEST_DATABASE_URL
-  if (!process.env['TEST_DATABASE_URL'] && process.env['DATABASE_URL']) process.env['TEST_DATABASE_URL'] = process.env['DATABASE_URL'];
+  if (!process.env['TEST_DATABASE_URL'] && process.env['DATABASE_URL'])
+    process.env['TEST_DATABASE_URL'] = process.env['DATABASE_URL'];
   if (!process.env['TEST_DATABASE_URL'] && fs.existsSync(corpora)) {
-    const { startEmbeddedPostgres, freePort } = require(path.join(root, 'libs/platform/src/database/embedded-postgres.ts'));
+    const { startEmbeddedPostgres, freePort } = require(
+      path.join(root, 'libs/platform/src/database/embedded-postgres.ts'),
+    );
     const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'weir-conformance-'));
     fs.chmodSync(dir, 0o755);
     const pg = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), port: await freePort(), ephemeral: true });
@@ -41,7 +44,12 @@ async function runSuites(): Promise<void> {
     .readdirSync(path.join(root, 'libs'))
     .map((lib) => path.join(root, 'libs', lib, 'conformance'))
     .filter((d) => fs.existsSync(d))
-    .flatMap((d) => fs.readdirSync(d).filter((f) => f.endsWith('.conformance.ts')).map((f) => path.join(d, f)))
+    .flatMap((d) =>
+      fs
+        .readdirSync(d)
+        .filter((f) => f.endsWith('.conformance.ts'))
+        .map((f) => path.join(d, f)),
+    )
     .sort();
   let failedTotal = 0;
   for (const file of files) {
@@ -49,7 +57,9 @@ async function runSuites(): Promise<void> {
     for (const suite of suites) {
       const dir = path.join(corpora, suite.corpus);
       if (!fs.existsSync(dir)) {
-        console.log(`${suite.name}: skipped: ${dir} not found (clone with ../shared beside it, or set WEIR_SHARED_DIR)`);
+        console.log(
+          `${suite.name}: skipped: ${dir} not found (clone with ../shared beside it, or set WEIR_SHARED_DIR)`,
+        );
         console.log(`${suite.name}: 0 passed, 0 failed, 0 skipped`);
         continue;
       }
@@ -75,7 +85,9 @@ async function runSuites(): Promise<void> {
       if (suite.minPassRatio !== undefined && passed + failed > 0) {
         const ratio = passed / (passed + failed);
         const ok = ratio >= suite.minPassRatio;
-        console.log(`${suite.name}: ${(ratio * 100).toFixed(1)}% passed, target ≥ ${(suite.minPassRatio * 100).toFixed(0)}%: ${ok ? 'met' : 'NOT met'}`);
+        console.log(
+          `${suite.name}: ${(ratio * 100).toFixed(1)}% passed, target ≥ ${(suite.minPassRatio * 100).toFixed(0)}%: ${ok ? 'met' : 'NOT met'}`,
+        );
         if (!ok) failedTotal += failed;
       } else {
         failedTotal += failed;

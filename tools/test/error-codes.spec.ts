@@ -14,7 +14,8 @@ describe('error codes', () => {
   it('every error class in a *.errors.ts file has its code and kind in its TSDoc line, and no code is declared twice', () => {
     const documented = new Set(errorCodes(root).map((e) => e.code));
     for (const f of listTsFiles(path.join(root, 'libs')).filter((x) => x.endsWith('.errors.ts'))) {
-      for (const m of fs.readFileSync(f, 'utf8').matchAll(/super\('([A-Z]+\.[A-Z_]+)'/g)) expect([path.basename(f), m[1], documented.has(m[1])]).toEqual([path.basename(f), m[1], true]);
+      for (const m of fs.readFileSync(f, 'utf8').matchAll(/super\('([A-Z]+\.[A-Z_]+)'/g))
+        expect([path.basename(f), m[1], documented.has(m[1])]).toEqual([path.basename(f), m[1], true]);
     }
     expect(documented.size).toBeGreaterThan(100);
   });

@@ -28,11 +28,18 @@ export function buildOpenApi(app: INestApplication): OpenAPIObject {
  * Creates the HTTP app exactly as `npm start` runs it (used by main.ts and the e2e tests):
  * JSON logs, metrics middleware, Swagger at /docs (+ /docs-json). Not yet listening.
  */
-export async function createApp(opts: PlatformModuleOptions, extraModules: any[] = []): Promise<NestExpressApplication> {
+export async function createApp(
+  opts: PlatformModuleOptions,
+  extraModules: any[] = [],
+): Promise<NestExpressApplication> {
   const root = extraModules.length
     ? { module: class WeirRootModule {}, imports: [AppModule.forRoot(opts), ...extraModules] }
     : AppModule.forRoot(opts);
-  const app = await NestFactory.create<NestExpressApplication>(root, { bufferLogs: true, abortOnError: false, bodyParser: false });
+  const app = await NestFactory.create<NestExpressApplication>(root, {
+    bufferLogs: true,
+    abortOnError: false,
+    bodyParser: false,
+  });
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
   app.set('query parser', 'extended');
@@ -41,7 +48,8 @@ export async function createApp(opts: PlatformModuleOptions, extraModules: any[]
   // Upload and infer routes stream their raw bodies themselves.
   const streamed = (req: { url?: string }) => /\/(uploads|infer)(\?|$)/.test(req.url ?? '');
   // OpenLineage events carry whole schemas and SQL: their own, larger limit (WEIR_OPENLINEAGE_MAX_BYTES)
-  const openLineage = (req: { url?: string; method?: string }) => req.method === 'POST' && /^\/api\/v1\/lineage(\/batch)?\/?(\?|$)/.test(req.url ?? '');
+  const openLineage = (req: { url?: string; method?: string }) =>
+    req.method === 'POST' && /^\/api\/v1\/lineage(\/batch)?\/?(\?|$)/.test(req.url ?? '');
   const olLimit = lineageConfig(opts.config.env).maxEventBytes;
   // the request id first, so every answer carries it, a body refused before the router included
   app.use((req: Request & { id?: string }, res: Response, next: NextFunction) => {
@@ -50,12 +58,18 @@ export async function createApp(opts: PlatformModuleOptions, extraModules: any[]
   });
   // a body that is not JSON on a route that takes JSON: 415 naming the type the route takes
   // (without it, a form-encoded JSON text became one baffling property name)
-  const rawBody = (req: Request) => streamed(req) || (req.method === 'POST' && /^\/api\/modeling\/projects\/?(\?|$)/.test(req.url ?? ''));
+  const rawBody = (req: Request) =>
+    streamed(req) || (req.method === 'POST' && /^\/api\/modeling\/projects\/?(\?|$)/.test(req.url ?? ''));
   app.use((req: Request, _res: Response, next: NextFunction) => {
     const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
     const type = String(req.headers['content-type'] ?? '');
     if (['POST', 'PUT', 'PATCH'].includes(req.method) && hasBody && !/\bjson\b/i.test(type) && !rawBody(req)) {
-      return next(new UnsupportedMediaTypeError(`This route takes application/json, not ${type ? JSON.stringify(type.split(';')[0]) : 'a body without Content-Type'}; send the header Content-Type: application/json`, { accepts: ['application/json'] }));
+      return next(
+        new UnsupportedMediaTypeError(
+          `This route takes application/json, not ${type ? JSON.stringify(type.split(';')[0]) : 'a body without Content-Type'}; send the header Content-Type: application/json`,
+          { accepts: ['application/json'] },
+        ),
+      );
     }
     next();
   });
@@ -66,22 +80,39 @@ export async function createApp(opts: PlatformModuleOptions, extraModules: any[]
       type: (req) => openLineage(req) && /\bjson\b/.test(String(req.headers['content-type'] ?? '')),
       verify: (req, _res, buf) => void ((req as { rawBody?: Buffer }).rawBody = buf),
     }),
-    json({ limit: '1mb', type: (req) => !streamed(req) && !openLineage(req) && /\bjson\b/.test(String(req.headers['content-type'] ?? '')) }),
+    json({
+      limit: '1mb',
+      type: (req) => !streamed(req) && !openLineage(req) && /\bjson\b/.test(String(req.headers['content-type'] ?? '')),
+    }),
     bodyErrors,
     // NUL characters, lone surrogates and bodies nested too deep: refused here, for every route
     inputGuard(),
   );
   // the one-event-per-request OpenLineage route, ahead of the Nest router (see the middleware)
-  app.use(openLineageIngestMiddleware(app.get(OpenLineageService), app.get(ApiKeysService), { isLevelEnabled: (l) => PinoLogger.root.isLevelEnabled(l), write: (level, o, m) => PinoLogger.root[level](o, m) }));
+  app.use(
+    openLineageIngestMiddleware(app.get(OpenLineageService), app.get(ApiKeysService), {
+      isLevelEnabled: (l) => PinoLogger.root.isLevelEnabled(l),
+      write: (level, o, m) => PinoLogger.root[level](o, m),
+    }),
+  );
   SwaggerModule.setup('docs', app, () => buildOpenApi(app), { jsonDocumentUrl: 'docs-json' });
   return app;
 }
 
-function bodyErrors(err: { type?: string; status?: number } | undefined, _req: Request, _res: Response, next: NextFunction): void {
+function bodyErrors(
+  err: { type?: string; status?: number } | undefined,
+  _req: Request,
+  _res: Response,
+  next: NextFunction,
+): void {
   if (err?.type === 'entity.parse.failed') return next(new MalformedBodyError('The request body is not valid JSON'));
   if (err?.type === 'entity.too.large') {
     const limit = (err as { limit?: number }).limit ?? 1024 * 1024;
-    return next(new PayloadTooLargeError(`The request body is larger than ${limit >= 1024 * 1024 ? `${Math.round(limit / 1024 / 1024)} MB` : `${limit} bytes`}`));
+    return next(
+      new PayloadTooLargeError(
+        `The request body is larger than ${limit >= 1024 * 1024 ? `${Math.round(limit / 1024 / 1024)} MB` : `${limit} bytes`}`,
+      ),
+    );
   }
   if (err?.type === 'encoding.unsupported' || err?.type === 'charset.unsupported') {
     return next(new UnsupportedMediaTypeError('The request body encoding or charset is not supported'));

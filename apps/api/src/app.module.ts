@@ -1,13 +1,18 @@
 import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
-import { ApiKeyGuard, PlatformModule, PlatformModuleOptions, ProblemDetailsFilter, VALIDATION_OPTIONS } from '@weir/platform';
+import {
+  ApiKeyGuard,
+  PlatformModule,
+  PlatformModuleOptions,
+  ProblemDetailsFilter,
+  VALIDATION_OPTIONS,
+} from '@weir/platform';
 import { CatalogModule } from '@weir/catalog';
 import { QualityModule } from '@weir/quality';
 import { IngestionModule } from '@weir/ingestion';
 import { ModelingModule } from '@weir/modeling';
 import { LineageModule } from '@weir/lineage';
 // weir:slice-imports (the slice generator adds imports above this line)
-
 
 /** Composes the kernel and the slice modules. Slices are added to `imports` as they are built. */
 @Module({})

@@ -1,7 +1,15 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import pino from 'pino';
-import { ApiKeysService, configOrExit, installSafetyNet, loadConfigOrExit, redactUrl, resolveDatabase, runMigrations } from '@weir/platform';
+import {
+  ApiKeysService,
+  configOrExit,
+  installSafetyNet,
+  loadConfigOrExit,
+  redactUrl,
+  resolveDatabase,
+  runMigrations,
+} from '@weir/platform';
 import { ingestionConfig } from '@weir/ingestion';
 import { lineageConfig } from '@weir/lineage';
 import { modelingConfig } from '@weir/modeling';
@@ -32,7 +40,11 @@ async function main(): Promise<void> {
   try {
     if (config.migrate === 'auto') {
       const { applied } = await runMigrations(db.url);
-      boot.info(applied.length ? `applied ${applied.length} migration(s): ${applied.join(', ')}` : 'database schema is up to date');
+      boot.info(
+        applied.length
+          ? `applied ${applied.length} migration(s): ${applied.join(', ')}`
+          : 'database schema is up to date',
+      );
     } else {
       boot.info('WEIR_MIGRATE=off: not applying migrations');
     }
@@ -79,7 +91,9 @@ async function main(): Promise<void> {
     server.keepAliveTimeout = config.httpKeepAliveMs;
     server.headersTimeout = config.httpKeepAliveMs + 1000;
     await app.listen(config.port, config.host);
-    log.log(`Weir API listening on http://localhost:${config.port} (docs: /docs, health: /health) database ${redactUrl(db.url)}`);
+    log.log(
+      `Weir API listening on http://localhost:${config.port} (docs: /docs, health: /health) database ${redactUrl(db.url)}`,
+    );
   } else {
     await app.init();
     log.log(`roles ${[...config.roles].join(',')}: no HTTP listener`);

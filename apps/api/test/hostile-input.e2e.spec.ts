@@ -9,31 +9,77 @@ describe('hostile input e2e: every class the first sweep found is refused with a
   let files: ReturnType<typeof tempDataDir>;
   let pg: Client;
   let close: () => Promise<void>;
-  const json = (method: 'post' | 'put' | 'patch', url: string, text: string) => t.http[method](url).set(admin).set('Content-Type', 'application/json').send(text);
+  const json = (method: 'post' | 'put' | 'patch', url: string, text: string) =>
+    t.http[method](url).set(admin).set('Content-Type', 'application/json').send(text);
   const deep = (n: number) => '['.repeat(n) + ']'.repeat(n);
 
   beforeAll(async () => {
     ({ t, files, pg, close } = await startIngestionApp({ WEIR_ROLES: 'api,scheduler,worker' }));
-    await t.http.post('/api/catalog/datasets').set(admin).send({ name: 'orders', contract: { columns: [{ name: 'id', type: 'bigint', nullable: false, primaryKey: true }, { name: 'amount', type: 'numeric(12,2)', nullable: true }] } }).expect(201);
-    await t.http.post('/api/ingestion/sources').set(admin).send({ name: 'orders_src', dataset: 'orders', format: 'csv', strategy: { kind: 'merge' } }).expect(201);
+    await t.http
+      .post('/api/catalog/datasets')
+      .set(admin)
+      .send({
+        name: 'orders',
+        contract: {
+          columns: [
+            { name: 'id', type: 'bigint', nullable: false, primaryKey: true },
+            { name: 'amount', type: 'numeric(12,2)', nullable: true },
+          ],
+        },
+      })
+      .expect(201);
+    await t.http
+      .post('/api/ingestion/sources')
+      .set(admin)
+      .send({ name: 'orders_src', dataset: 'orders', format: 'csv', strategy: { kind: 'merge' } })
+      .expect(201);
   });
   afterAll(() => close?.());
 
   it('a NUL character or a lone surrogate, in a body, a path or a query, is one global 400', async () => {
-    for (const body of ['{"name":"a\\u0000b","role":"viewer"}', '{"name":"a\\ud800b","role":"viewer"}', '{"na\\u0000me":"x"}']) {
+    for (const body of [
+      '{"name":"a\\u0000b","role":"viewer"}',
+      '{"name":"a\\ud800b","role":"viewer"}',
+      '{"na\\u0000me":"x"}',
+    ]) {
       const r = await json('post', '/api/platform/api-keys', body);
       expect([body, r.status, r.body.code]).toEqual([body, 400, 'PLATFORM.INVALID_STRING']);
     }
-    expect((await t.http.get('/api/catalog/datasets/%00').set(admin).expect(400)).body.code).toBe('PLATFORM.INVALID_STRING');
-    expect((await t.http.get('/api/catalog/datasets/%ED%A0%80').set(admin).expect(400)).body.code).toBe('PLATFORM.INVALID_STRING');
-    expect((await t.http.get('/api/catalog/datasets?tag=%00').set(admin).expect(400)).body.code).toBe('PLATFORM.INVALID_STRING');
-    const lineage = await json('post', '/api/v1/lineage', JSON.stringify({ eventTime: '2026-01-01T00:00:00Z', producer: 'https://x.io/\u0000', schemaURL: 'https://x.io/s', job: { namespace: 'n', name: 'j' } }));
+    expect((await t.http.get('/api/catalog/datasets/%00').set(admin).expect(400)).body.code).toBe(
+      'PLATFORM.INVALID_STRING',
+    );
+    expect((await t.http.get('/api/catalog/datasets/%ED%A0%80').set(admin).expect(400)).body.code).toBe(
+      'PLATFORM.INVALID_STRING',
+    );
+    expect((await t.http.get('/api/catalog/datasets?tag=%00').set(admin).expect(400)).body.code).toBe(
+      'PLATFORM.INVALID_STRING',
+    );
+    const lineage = await json(
+      'post',
+      '/api/v1/lineage',
+      JSON.stringify({
+        eventTime: '2026-01-01T00:00:00Z',
+        producer: 'https://x.io/\u0000',
+        schemaURL: 'https://x.io/s',
+        job: { namespace: 'n', name: 'j' },
+      }),
+    );
     expect([lineage.status, lineage.body.code]).toEqual([400, 'PLATFORM.INVALID_STRING']);
-    expect((await pg.query(`SELECT count(*)::int AS n FROM platform.api_keys WHERE name LIKE 'a%b'`)).rows[0].n).toBe(0);
+    expect((await pg.query(`SELECT count(*)::int AS n FROM platform.api_keys WHERE name LIKE 'a%b'`)).rows[0].n).toBe(
+      0,
+    );
   });
 
   it('JSON nested 10,000 levels deep is refused on every route with a body', async () => {
-    for (const [m, url] of [['post', '/api/catalog/datasets'], ['post', '/api/ingestion/sources'], ['post', '/api/quality/suites'], ['post', '/api/v1/lineage'], ['post', '/api/v1/lineage/batch'], ['patch', '/api/catalog/datasets/orders'], ['post', '/api/modeling/builds']] as const) {
+    for (const [m, url] of [
+      ['post', '/api/catalog/datasets'],
+      ['post', '/api/ingestion/sources'],
+      ['post', '/api/quality/suites'],
+      ['post', '/api/v1/lineage'],
+      ['post', '/api/v1/lineage/batch'],
+      ['patch', '/api/catalog/datasets/orders'],
+      ['post', '/api/modeling/builds'],
+    ] as const) {
       const r = await json(m, url, `{"a":${deep(10_000)}}`);
       expect([url, r.status, r.body.code]).toEqual([url, 400, 'PLATFORM.BODY_TOO_DEEP']);
     }
@@ -41,9 +87,14 @@ describe('hostile input e2e: every class the first sweep found is refused with a
   });
 
   it('page and offset beyond any integer are validation errors, not database errors', async () => {
-    expect((await t.http.get('/api/v1/events/lineage?offset=9223372036854775808').set(admin).expect(400)).body.code).toBe('PLATFORM.VALIDATION_FAILED');
+    expect(
+      (await t.http.get('/api/v1/events/lineage?offset=9223372036854775808').set(admin).expect(400)).body.code,
+    ).toBe('PLATFORM.VALIDATION_FAILED');
     const run = '00000000-0000-4000-8000-000000000000';
-    expect((await t.http.get(`/api/ingestion/runs/${run}/dead-letters?page=99999999999999999999`).set(admin).expect(400)).body.code).toBe('PLATFORM.VALIDATION_FAILED');
+    expect(
+      (await t.http.get(`/api/ingestion/runs/${run}/dead-letters?page=99999999999999999999`).set(admin).expect(400))
+        .body.code,
+    ).toBe('PLATFORM.VALIDATION_FAILED');
   });
 
   it('a required nested object missing, or null where an object or string is expected, is a 400', async () => {
@@ -57,18 +108,32 @@ describe('hostile input e2e: every class the first sweep found is refused with a
       const r = await t.http.post('/api/ingestion/sources').set(admin).send(body);
       expect([what, r.status, r.body.code]).toEqual([what, 400, 'PLATFORM.VALIDATION_FAILED']);
     }
-    const tags = await t.http.post('/api/catalog/datasets').set(admin).send({ name: 'y', tags: null, contract: { columns: [{ name: 'id', type: 'text', nullable: true }] } });
+    const tags = await t.http
+      .post('/api/catalog/datasets')
+      .set(admin)
+      .send({ name: 'y', tags: null, contract: { columns: [{ name: 'id', type: 'text', nullable: true }] } });
     expect([tags.status, tags.body.code]).toEqual([400, 'PLATFORM.VALIDATION_FAILED']);
     const noContract = await t.http.post('/api/catalog/datasets').set(admin).send({ name: 'z' });
     expect([noContract.status, noContract.body.code]).toEqual([400, 'PLATFORM.VALIDATION_FAILED']);
     expect((await t.http.get('/api/ingestion/sources/x_src').set(admin)).status).toBe(404);
     // a GX suite import sent as text/plain: 415
-    expect((await t.http.post('/api/quality/suites/import?dataset=orders').set(admin).set('Content-Type', 'text/plain').send('{"expectations":[]}').expect(415)).body.code).toBe('PLATFORM.UNSUPPORTED_MEDIA_TYPE');
+    expect(
+      (
+        await t.http
+          .post('/api/quality/suites/import?dataset=orders')
+          .set(admin)
+          .set('Content-Type', 'text/plain')
+          .send('{"expectations":[]}')
+          .expect(415)
+      ).body.code,
+    ).toBe('PLATFORM.UNSUPPORTED_MEDIA_TYPE');
   });
 
   it('infer on garbage Parquet or on deeply nested JSON is a 400', async () => {
     files.write('garbage.parquet', Buffer.from('PAR1 this is not parquet at all PAR1'));
-    expect((await t.http.post('/api/ingestion/infer?path=garbage.parquet').set(admin).expect(400)).body.code).toBe('INGESTION.UNREADABLE_INPUT');
+    expect((await t.http.post('/api/ingestion/infer?path=garbage.parquet').set(admin).expect(400)).body.code).toBe(
+      'INGESTION.UNREADABLE_INPUT',
+    );
     files.write('deep.ndjson', `{"a":${'{"b":'.repeat(5000)}1${'}'.repeat(5000)}}\n`);
     const d = await t.http.post('/api/ingestion/infer?path=deep.ndjson').set(admin);
     expect([d.status, d.body.code]).toEqual([400, 'INGESTION.UNREADABLE_INPUT']);
@@ -76,7 +141,17 @@ describe('hostile input e2e: every class the first sweep found is refused with a
 
   it('a cron that never fires within a year is refused (422) and nothing is stored; a stored one is disabled with its reason, never stopping a start', async () => {
     for (const cron of ['0 0 30 2 *', '0 0 31 4 *', '0 0 0 31 2 *']) {
-      const r = await t.http.post('/api/ingestion/sources').set(admin).send({ name: 'sched_src', dataset: 'orders', format: 'csv', strategy: { kind: 'append' }, location: { inbox: 'in' }, schedule: { cron } });
+      const r = await t.http
+        .post('/api/ingestion/sources')
+        .set(admin)
+        .send({
+          name: 'sched_src',
+          dataset: 'orders',
+          format: 'csv',
+          strategy: { kind: 'append' },
+          location: { inbox: 'in' },
+          schedule: { cron },
+        });
       expect([cron, r.status, r.body.code]).toEqual([cron, 422, 'INGESTION.INVALID_SCHEDULE']);
       expect(r.body.detail).toMatch(/never fires|does not fire within a year/);
     }
@@ -94,19 +169,69 @@ describe('hostile input e2e: every class the first sweep found is refused with a
     expect(s.scheduleError).toMatch(/never fires/);
     await t.http.get('/health').expect(200);
     // changing the schedule arms it and clears the reason
-    await t.http.patch('/api/ingestion/sources/stored_bad').set(admin).send({ schedule: { cron: '0 3 * * *' } }).expect(200);
-    expect((await t.http.get('/api/ingestion/sources/stored_bad').set(admin).expect(200)).body.scheduleError).toBeNull();
+    await t.http
+      .patch('/api/ingestion/sources/stored_bad')
+      .set(admin)
+      .send({ schedule: { cron: '0 3 * * *' } })
+      .expect(200);
+    expect(
+      (await t.http.get('/api/ingestion/sources/stored_bad').set(admin).expect(200)).body.scheduleError,
+    ).toBeNull();
   });
 
   it('a row_condition literal that does not fit its column is refused when the suite is saved; a failing warning never fails a load', async () => {
-    const bad = await t.http.post('/api/quality/suites').set(admin).send({ name: 'inf', dataset: 'orders', expectations: [{ type: 'expect_column_values_to_not_be_null', kwargs: { column: 'id', row_condition: 'id > 1e999999' }, severity: 'warn' }] });
+    const bad = await t.http
+      .post('/api/quality/suites')
+      .set(admin)
+      .send({
+        name: 'inf',
+        dataset: 'orders',
+        expectations: [
+          {
+            type: 'expect_column_values_to_not_be_null',
+            kwargs: { column: 'id', row_condition: 'id > 1e999999' },
+            severity: 'warn',
+          },
+        ],
+      });
     expect([bad.status, bad.body.code]).toEqual([422, 'QUALITY.INVALID_ROW_CONDITION']);
     expect(bad.body.detail).toContain('1e999999');
     // a warning whose scan fails at run time (its column changed type after it was saved)
-    await t.http.post('/api/quality/suites').set(admin).send({ name: 'warn_only', dataset: 'orders', expectations: [{ type: 'expect_column_values_to_not_be_null', kwargs: { column: 'id', row_condition: 'amount > 5' }, severity: 'warn' }, { type: 'expect_column_values_to_not_be_null', kwargs: { column: 'id' } }] }).expect(201);
-    await t.http.patch('/api/catalog/datasets/orders').set(admin).send({ contract: { columns: [{ name: 'id', type: 'bigint', nullable: false, primaryKey: true }, { name: 'amount', type: 'text', nullable: true }] }, allowBreaking: true }).expect(200);
+    await t.http
+      .post('/api/quality/suites')
+      .set(admin)
+      .send({
+        name: 'warn_only',
+        dataset: 'orders',
+        expectations: [
+          {
+            type: 'expect_column_values_to_not_be_null',
+            kwargs: { column: 'id', row_condition: 'amount > 5' },
+            severity: 'warn',
+          },
+          { type: 'expect_column_values_to_not_be_null', kwargs: { column: 'id' } },
+        ],
+      })
+      .expect(201);
+    await t.http
+      .patch('/api/catalog/datasets/orders')
+      .set(admin)
+      .send({
+        contract: {
+          columns: [
+            { name: 'id', type: 'bigint', nullable: false, primaryKey: true },
+            { name: 'amount', type: 'text', nullable: true },
+          ],
+        },
+        allowBreaking: true,
+      })
+      .expect(200);
     files.write('o.csv', 'id,amount\n1,10\n2,x\n');
-    const q = await t.http.post('/api/ingestion/sources/orders_src/runs').set(admin).send({ path: 'o.csv' }).expect(202);
+    const q = await t.http
+      .post('/api/ingestion/sources/orders_src/runs')
+      .set(admin)
+      .send({ path: 'o.csv' })
+      .expect(202);
     const run = await t.app.get(RunsService).waitFor(q.body.id, 30_000);
     expect([run.status, run.rowsLoaded, run.error]).toEqual(['succeeded', 2, null]);
   });
@@ -115,14 +240,41 @@ describe('hostile input e2e: every class the first sweep found is refused with a
     await t.http
       .post('/api/catalog/datasets')
       .set(admin)
-      .send({ name: 'evil_pattern', contract: { columns: [{ name: 'v', type: 'text', nullable: false, pattern: '(a+)+$' }] } })
+      .send({
+        name: 'evil_pattern',
+        contract: { columns: [{ name: 'v', type: 'text', nullable: false, pattern: '(a+)+$' }] },
+      })
       .expect(201);
-    const backref = await t.http.post('/api/catalog/datasets').set(admin).send({ name: 'backref', contract: { columns: [{ name: 'v', type: 'text', nullable: false, pattern: '(a)\\1' }] } });
-    expect([backref.status, backref.body.code, backref.body.detail]).toEqual([400, 'CATALOG.INVALID_CONTRACT', expect.stringContaining('RE2')]);
-    await t.http.post('/api/ingestion/sources').set(admin).send({ name: 'evil_src', dataset: 'evil_pattern', format: 'csv', strategy: { kind: 'append' }, maxRejectedRatio: 1 }).expect(201);
+    const backref = await t.http
+      .post('/api/catalog/datasets')
+      .set(admin)
+      .send({
+        name: 'backref',
+        contract: { columns: [{ name: 'v', type: 'text', nullable: false, pattern: '(a)\\1' }] },
+      });
+    expect([backref.status, backref.body.code, backref.body.detail]).toEqual([
+      400,
+      'CATALOG.INVALID_CONTRACT',
+      expect.stringContaining('RE2'),
+    ]);
+    await t.http
+      .post('/api/ingestion/sources')
+      .set(admin)
+      .send({
+        name: 'evil_src',
+        dataset: 'evil_pattern',
+        format: 'csv',
+        strategy: { kind: 'append' },
+        maxRejectedRatio: 1,
+      })
+      .expect(201);
     const hostile = 'a'.repeat(50_000) + '!';
     files.write('evil.csv', `v\n${Array(20).fill(hostile).join('\n')}\naaa\n`);
-    const q = await t.http.post('/api/ingestion/sources/evil_src/runs').set(admin).send({ path: 'evil.csv' }).expect(202);
+    const q = await t.http
+      .post('/api/ingestion/sources/evil_src/runs')
+      .set(admin)
+      .send({ path: 'evil.csv' })
+      .expect(202);
     const latencies: number[] = [];
     const runs = t.app.get(RunsService);
 
@@ -142,13 +294,20 @@ describe('hostile input e2e: every class the first sweep found is refused with a
     const fs = require('node:fs');
     fs.mkdirSync(require('node:path').join(dir, 'models'), { recursive: true });
     fs.writeFileSync(require('node:path').join(dir, 'dbt_project.yml'), 'name: loop\n');
-    fs.writeFileSync(require('node:path').join(dir, 'models', 'spin.sql'), '{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}select 1');
+    fs.writeFileSync(
+      require('node:path').join(dir, 'models', 'spin.sql'),
+      '{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}select 1',
+    );
     // a server of its own listening (supertest would start and stop one per request: a stop while
     // another request connects resets it), requests with fetch
     const server = t.app.getHttpServer() as import('node:http').Server;
     if (!server.listening) await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     const base = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}`;
-    const registered = fetch(`${base}/api/modeling/projects`, { method: 'POST', headers: { ...admin, 'Content-Type': 'application/json' }, body: JSON.stringify({ path: 'loop' }) });
+    const registered = fetch(`${base}/api/modeling/projects`, {
+      method: 'POST',
+      headers: { ...admin, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ path: 'loop' }),
+    });
     let done = false;
     void registered.then(() => (done = true));
     const latencies: number[] = [];

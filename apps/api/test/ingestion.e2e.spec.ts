@@ -47,17 +47,34 @@ describe('ingestion e2e: sources, runs, accounting, dead letters', () => {
 
   const waitRun = (id: string) => t.app.get(RunsService).waitFor(id, 60_000);
   const source = async (name: string, body: Record<string, unknown>) =>
-    (await t.http.post('/api/ingestion/sources').set(admin).send({ name, dataset: 'orders', format: 'csv', ...body }).expect(201)).body;
+    (
+      await t.http
+        .post('/api/ingestion/sources')
+        .set(admin)
+        .send({ name, dataset: 'orders', format: 'csv', ...body })
+        .expect(201)
+    ).body;
 
   it('replace: every row loaded, rejected with a reason, or deduplicated — and the counts prove it', async () => {
     files.write('mixed.csv', MIXED);
-    const src = await source('orders_replace', { strategy: { kind: 'replace' }, maxRejectedRatio: 0.9, location: { path: 'mixed.csv' } });
+    const src = await source('orders_replace', {
+      strategy: { kind: 'replace' },
+      maxRejectedRatio: 0.9,
+      location: { path: 'mixed.csv' },
+    });
     const trig = await t.http.post(`/api/ingestion/sources/${src.id}/runs`).set(admin).send({}).expect(202);
     expect(trig.body.status).toBe('queued');
     const run = await waitRun(trig.body.id);
-    expect(run).toMatchObject({ status: 'succeeded', rowsRead: 10, rowsLoaded: 3, rowsRejected: 7, rowsDeduplicated: 0 });
+    expect(run).toMatchObject({
+      status: 'succeeded',
+      rowsRead: 10,
+      rowsLoaded: 3,
+      rowsRejected: 7,
+      rowsDeduplicated: 0,
+    });
     expect(run.rowsRead).toBe(run.rowsLoaded + run.rowsRejected + run.rowsDeduplicated);
-    const rows = (await pg.query(`SELECT id::int, status, amount::text, email, updated_at FROM raw.orders ORDER BY id`)).rows;
+    const rows = (await pg.query(`SELECT id::int, status, amount::text, email, updated_at FROM raw.orders ORDER BY id`))
+      .rows;
     expect(rows.map((r) => r.id)).toEqual([1, 8, 9]);
     expect(rows[0]).toMatchObject({ status: 'new', amount: '10.50' });
     expect(rows[1].email).toBe('quoted, "email"');
@@ -66,12 +83,22 @@ describe('ingestion e2e: sources, runs, accounting, dead letters', () => {
 
     const dl = (await t.http.get(`/api/ingestion/runs/${run.id}/dead-letters`).set(admin).expect(200)).body;
     expect(dl.total).toBe(7);
-    expect(dl.byReason).toEqual({ TYPE_MISMATCH: 1, NULL_IN_REQUIRED: 1, NOT_ALLOWED: 1, PATTERN: 1, TOO_LONG: 1, COLUMN_COUNT: 1, DUPLICATE_KEY_IN_BATCH: 1 });
+    expect(dl.byReason).toEqual({
+      TYPE_MISMATCH: 1,
+      NULL_IN_REQUIRED: 1,
+      NOT_ALLOWED: 1,
+      PATTERN: 1,
+      TOO_LONG: 1,
+      COLUMN_COUNT: 1,
+      DUPLICATE_KEY_IN_BATCH: 1,
+    });
     const byReason = Object.fromEntries(dl.items.map((d: { reason: string }) => [d.reason, d]));
     expect(byReason.TYPE_MISMATCH).toMatchObject({ recordNumber: 2, column: 'amount', value: '1,5' });
     expect(byReason.DUPLICATE_KEY_IN_BATCH).toMatchObject({ recordNumber: 10, column: 'id', value: '1' });
     expect(byReason.NOT_ALLOWED.rawRecord).toMatchObject({ id: '4', status: 'lost', email: '***' });
-    const page = (await t.http.get(`/api/ingestion/runs/${run.id}/dead-letters?reason=PATTERN&pageSize=5`).set(admin).expect(200)).body;
+    const page = (
+      await t.http.get(`/api/ingestion/runs/${run.id}/dead-letters?reason=PATTERN&pageSize=5`).set(admin).expect(200)
+    ).body;
     expect(page.items).toHaveLength(1);
     const csv = await t.http.get(`/api/ingestion/runs/${run.id}/dead-letters.csv`).set(admin).expect(200);
     expect(csv.headers['content-type']).toMatch(/text\/csv/);
@@ -88,9 +115,17 @@ describe('ingestion e2e: sources, runs, accounting, dead letters', () => {
     const runs = (await t.http.get(`/api/ingestion/runs?sourceId=${src.id}`).set(admin).expect(200)).body.items;
     expect(runs).toHaveLength(1);
     expect(again.body.id).toBe(runs[0].id);
-    const keyed1 = await t.http.post(`/api/ingestion/sources/${src.id}/runs`).set(admin).send({ idempotencyKey: 'batch-42' }).expect(202);
+    const keyed1 = await t.http
+      .post(`/api/ingestion/sources/${src.id}/runs`)
+      .set(admin)
+      .send({ idempotencyKey: 'batch-42' })
+      .expect(202);
     await waitRun(keyed1.body.id);
-    const keyed2 = await t.http.post(`/api/ingestion/sources/${src.id}/runs`).set(admin).send({ idempotencyKey: 'batch-42' }).expect(200);
+    const keyed2 = await t.http
+      .post(`/api/ingestion/sources/${src.id}/runs`)
+      .set(admin)
+      .send({ idempotencyKey: 'batch-42' })
+      .expect(200);
     expect(keyed2.body.id).toBe(keyed1.body.id);
   });
 
@@ -99,20 +134,46 @@ describe('ingestion e2e: sources, runs, accounting, dead letters', () => {
     const src = await source('orders_strict', { strategy: { kind: 'replace' }, location: { path: 'mixed.csv' } });
     const r = await t.http.post(`/api/ingestion/sources/${src.id}/runs`).set(admin).send({}).expect(202);
     const run = await waitRun(r.body.id);
-    expect(run).toMatchObject({ status: 'failed', rowsRead: 10, rowsRejected: 7, error: { code: 'INGESTION.TOO_MANY_REJECTED' } });
+    expect(run).toMatchObject({
+      status: 'failed',
+      rowsRead: 10,
+      rowsRejected: 7,
+      error: { code: 'INGESTION.TOO_MANY_REJECTED' },
+    });
     expect((await pg.query(`SELECT count(*)::int AS n FROM raw.orders`)).rows[0].n).toBe(before);
-    expect((await pg.query(`SELECT count(*)::int AS n FROM pg_class WHERE relname LIKE '__weir_stage%'`)).rows[0].n).toBe(0);
+    expect(
+      (await pg.query(`SELECT count(*)::int AS n FROM pg_class WHERE relname LIKE '__weir_stage%'`)).rows[0].n,
+    ).toBe(0);
   });
 
   it('merge: upserts on the key; duplicates in one input keep the last by orderBy, counted as deduplicated', async () => {
     files.write(
       'merge.csv',
-      [HEADER, '1,paid,11,EUR,,2026-02-01T00:00:00Z', '100,new,1,EUR,,2026-02-01T00:00:00Z', '100,paid,2,EUR,,2026-02-03T00:00:00Z', '100,shipped,3,EUR,,2026-02-02T00:00:00Z'].join('\r\n') + '\r\n',
+      [
+        HEADER,
+        '1,paid,11,EUR,,2026-02-01T00:00:00Z',
+        '100,new,1,EUR,,2026-02-01T00:00:00Z',
+        '100,paid,2,EUR,,2026-02-03T00:00:00Z',
+        '100,shipped,3,EUR,,2026-02-02T00:00:00Z',
+      ].join('\r\n') + '\r\n',
     );
-    const src = await source('orders_merge', { strategy: { kind: 'merge', orderBy: 'updated_at' }, location: { path: 'merge.csv' } });
-    const run = await waitRun((await t.http.post(`/api/ingestion/sources/${src.id}/runs`).set(admin).send({}).expect(202)).body.id);
-    expect(run).toMatchObject({ status: 'succeeded', rowsRead: 4, rowsLoaded: 2, rowsRejected: 0, rowsDeduplicated: 2 });
-    const rows = (await pg.query(`SELECT id::int, status, amount::text FROM raw.orders WHERE id IN (1, 100) ORDER BY id`)).rows;
+    const src = await source('orders_merge', {
+      strategy: { kind: 'merge', orderBy: 'updated_at' },
+      location: { path: 'merge.csv' },
+    });
+    const run = await waitRun(
+      (await t.http.post(`/api/ingestion/sources/${src.id}/runs`).set(admin).send({}).expect(202)).body.id,
+    );
+    expect(run).toMatchObject({
+      status: 'succeeded',
+      rowsRead: 4,
+      rowsLoaded: 2,
+      rowsRejected: 0,
+      rowsDeduplicated: 2,
+    });
+    const rows = (
+      await pg.query(`SELECT id::int, status, amount::text FROM raw.orders WHERE id IN (1, 100) ORDER BY id`)
+    ).rows;
     expect(rows).toEqual([
       { id: 1, status: 'paid', amount: '11.00' },
       { id: 100, status: 'paid', amount: '2.00' },
@@ -120,21 +181,51 @@ describe('ingestion e2e: sources, runs, accounting, dead letters', () => {
   });
 
   it('append: keys already in the target are rejected as DUPLICATE_KEY', async () => {
-    files.write('append.csv', [HEADER, '100,new,5,EUR,,2026-03-01T00:00:00Z', '200,new,5,EUR,,2026-03-01T00:00:00Z'].join('\n'));
-    const src = await source('orders_append', { strategy: { kind: 'append' }, location: { path: 'append.csv' }, maxRejectedRatio: 0.5 });
-    const run = await waitRun((await t.http.post(`/api/ingestion/sources/${src.id}/runs`).set(admin).send({}).expect(202)).body.id);
+    files.write(
+      'append.csv',
+      [HEADER, '100,new,5,EUR,,2026-03-01T00:00:00Z', '200,new,5,EUR,,2026-03-01T00:00:00Z'].join('\n'),
+    );
+    const src = await source('orders_append', {
+      strategy: { kind: 'append' },
+      location: { path: 'append.csv' },
+      maxRejectedRatio: 0.5,
+    });
+    const run = await waitRun(
+      (await t.http.post(`/api/ingestion/sources/${src.id}/runs`).set(admin).send({}).expect(202)).body.id,
+    );
     expect(run).toMatchObject({ status: 'succeeded', rowsRead: 2, rowsLoaded: 1, rowsRejected: 1 });
-    expect((await t.http.get(`/api/ingestion/runs/${run.id}/dead-letters`).set(admin)).body.byReason).toEqual({ DUPLICATE_KEY: 1 });
+    expect((await t.http.get(`/api/ingestion/runs/${run.id}/dead-letters`).set(admin)).body.byReason).toEqual({
+      DUPLICATE_KEY: 1,
+    });
   });
 
   it('incremental: only rows above the watermark minus lookback; the watermark advances with the data', async () => {
-    const src = await source('orders_incr', { strategy: { kind: 'incremental', cursor: 'updated_at', lookback: '1 day' } });
-    files.write('incr1.csv', [HEADER, '300,new,1,EUR,,2026-04-01T00:00:00Z', '301,new,1,EUR,,2026-04-05T00:00:00Z'].join('\n'));
-    const r1 = await waitRun((await t.http.post(`/api/ingestion/sources/${src.id}/runs`).set(admin).send({ path: 'incr1.csv' }).expect(202)).body.id);
+    const src = await source('orders_incr', {
+      strategy: { kind: 'incremental', cursor: 'updated_at', lookback: '1 day' },
+    });
+    files.write(
+      'incr1.csv',
+      [HEADER, '300,new,1,EUR,,2026-04-01T00:00:00Z', '301,new,1,EUR,,2026-04-05T00:00:00Z'].join('\n'),
+    );
+    const r1 = await waitRun(
+      (await t.http.post(`/api/ingestion/sources/${src.id}/runs`).set(admin).send({ path: 'incr1.csv' }).expect(202))
+        .body.id,
+    );
     expect(r1).toMatchObject({ status: 'succeeded', rowsLoaded: 2, watermarkBefore: null });
     expect(new Date(r1.watermarkAfter!).toISOString()).toBe('2026-04-05T00:00:00.000Z');
-    files.write('incr2.csv', [HEADER, '300,paid,9,EUR,,2026-04-01T00:00:00Z', '301,paid,9,EUR,,2026-04-04T12:00:00Z', '302,new,1,EUR,,2026-04-06T00:00:00Z'].join('\n'));
-    const r2 = await waitRun((await t.http.post(`/api/ingestion/sources/${src.id}/runs`).set(admin).send({ path: 'incr2.csv' }).expect(202)).body.id);
+    files.write(
+      'incr2.csv',
+      [
+        HEADER,
+        '300,paid,9,EUR,,2026-04-01T00:00:00Z',
+        '301,paid,9,EUR,,2026-04-04T12:00:00Z',
+        '302,new,1,EUR,,2026-04-06T00:00:00Z',
+      ].join('\n'),
+    );
+    const r2 = await waitRun(
+      (await t.http.post(`/api/ingestion/sources/${src.id}/runs`).set(admin).send({ path: 'incr2.csv' }).expect(202))
+        .body.id,
+    );
     // 300 is below watermark - 1 day (skipped, deduplicated); 301 is inside the lookback (re-read, upserted); 302 is new
     expect(r2).toMatchObject({ status: 'succeeded', rowsRead: 3, rowsLoaded: 2, rowsDeduplicated: 1 });
     expect(new Date(r2.watermarkAfter!).toISOString()).toBe('2026-04-06T00:00:00.000Z');
@@ -148,20 +239,77 @@ describe('ingestion e2e: sources, runs, accounting, dead letters', () => {
   });
 
   it('drift policies: freeze rejects, discard_columns drops and counts, evolve adds a recorded nullable column', async () => {
-    await t.http.post('/api/catalog/datasets').set(admin).send({ name: 'people', contract: { columns: [{ name: 'id', type: 'integer', nullable: false, primaryKey: true }, { name: 'name', type: 'text', nullable: true }] } }).expect(201);
+    await t.http
+      .post('/api/catalog/datasets')
+      .set(admin)
+      .send({
+        name: 'people',
+        contract: {
+          columns: [
+            { name: 'id', type: 'integer', nullable: false, primaryKey: true },
+            { name: 'name', type: 'text', nullable: true },
+          ],
+        },
+      })
+      .expect(201);
     files.write('people.csv', 'id,name,Nick Name\n1,Ann,annie\n2,Bob,bobby\n');
-    const mk = (name: string, drift: string) => t.http.post('/api/ingestion/sources').set(admin).send({ name, dataset: 'people', format: 'csv', drift, strategy: { kind: 'replace' }, location: { path: 'people.csv' }, maxRejectedRatio: 1 }).expect(201);
+    const mk = (name: string, drift: string) =>
+      t.http
+        .post('/api/ingestion/sources')
+        .set(admin)
+        .send({
+          name,
+          dataset: 'people',
+          format: 'csv',
+          drift,
+          strategy: { kind: 'replace' },
+          location: { path: 'people.csv' },
+          maxRejectedRatio: 1,
+        })
+        .expect(201);
     const freeze = (await mk('people_freeze', 'freeze')).body;
-    const f = await waitRun((await t.http.post(`/api/ingestion/sources/${freeze.id}/runs`).set(admin).send({ idempotencyKey: 'f' }).expect(202)).body.id);
-    expect(f).toMatchObject({ status: 'failed', rowsRead: 2, rowsRejected: 2, error: { code: 'INGESTION.NOTHING_TO_PUBLISH' } });
-    expect((await t.http.get(`/api/ingestion/runs/${f.id}/dead-letters`).set(admin)).body).toMatchObject({ total: 2, byReason: { SCHEMA_DRIFT: 2 } });
+    const f = await waitRun(
+      (
+        await t.http
+          .post(`/api/ingestion/sources/${freeze.id}/runs`)
+          .set(admin)
+          .send({ idempotencyKey: 'f' })
+          .expect(202)
+      ).body.id,
+    );
+    expect(f).toMatchObject({
+      status: 'failed',
+      rowsRead: 2,
+      rowsRejected: 2,
+      error: { code: 'INGESTION.NOTHING_TO_PUBLISH' },
+    });
+    expect((await t.http.get(`/api/ingestion/runs/${f.id}/dead-letters`).set(admin)).body).toMatchObject({
+      total: 2,
+      byReason: { SCHEMA_DRIFT: 2 },
+    });
 
     const discard = (await mk('people_discard', 'discard_columns')).body;
-    const d = await waitRun((await t.http.post(`/api/ingestion/sources/${discard.id}/runs`).set(admin).send({ idempotencyKey: 'd' }).expect(202)).body.id);
+    const d = await waitRun(
+      (
+        await t.http
+          .post(`/api/ingestion/sources/${discard.id}/runs`)
+          .set(admin)
+          .send({ idempotencyKey: 'd' })
+          .expect(202)
+      ).body.id,
+    );
     expect(d).toMatchObject({ status: 'succeeded', rowsLoaded: 2, columnsDiscarded: { 'Nick Name': 2 } });
 
     const evolve = (await mk('people_evolve', 'evolve')).body;
-    const e = await waitRun((await t.http.post(`/api/ingestion/sources/${evolve.id}/runs`).set(admin).send({ idempotencyKey: 'e' }).expect(202)).body.id);
+    const e = await waitRun(
+      (
+        await t.http
+          .post(`/api/ingestion/sources/${evolve.id}/runs`)
+          .set(admin)
+          .send({ idempotencyKey: 'e' })
+          .expect(202)
+      ).body.id,
+    );
     expect(e).toMatchObject({ status: 'succeeded', rowsLoaded: 2 });
     expect((await pg.query(`SELECT id, name, nick_name FROM raw.people ORDER BY id`)).rows).toEqual([
       { id: 1, name: 'Ann', nick_name: 'annie' },
@@ -173,15 +321,29 @@ describe('ingestion e2e: sources, runs, accounting, dead letters', () => {
 
   it('upload (raw gzip body and multipart), then replay dead letters after a contract fix', async () => {
     const src = await source('orders_upload', { strategy: { kind: 'merge' }, maxRejectedRatio: 1 });
-    const body = gzipSync(Buffer.from([HEADER, '500,new,1,EUR,,2026-05-01T00:00:00Z', '501,refunded,1,EUR,,2026-05-01T00:00:00Z'].join('\n')));
-    const up = await t.http.post(`/api/ingestion/sources/${src.id}/uploads`).set(admin).set('Content-Type', 'application/gzip').send(body).expect(202);
+    const body = gzipSync(
+      Buffer.from(
+        [HEADER, '500,new,1,EUR,,2026-05-01T00:00:00Z', '501,refunded,1,EUR,,2026-05-01T00:00:00Z'].join('\n'),
+      ),
+    );
+    const up = await t.http
+      .post(`/api/ingestion/sources/${src.id}/uploads`)
+      .set(admin)
+      .set('Content-Type', 'application/gzip')
+      .send(body)
+      .expect(202);
     const run = await waitRun(up.body.id);
     expect(run).toMatchObject({ status: 'succeeded', trigger: 'upload', rowsRead: 2, rowsLoaded: 1, rowsRejected: 1 });
-    const multi = await t.http.post(`/api/ingestion/sources/${src.id}/uploads`).set(admin).attach('file', Buffer.from([HEADER, '502,new,1,EUR,,2026-05-01T00:00:00Z'].join('\n')), 'more.csv').expect(202);
+    const multi = await t.http
+      .post(`/api/ingestion/sources/${src.id}/uploads`)
+      .set(admin)
+      .attach('file', Buffer.from([HEADER, '502,new,1,EUR,,2026-05-01T00:00:00Z'].join('\n')), 'more.csv')
+      .expect(202);
     expect((await waitRun(multi.body.id)).rowsLoaded).toBe(1);
     // a multipart body cut off inside the file part: 400, and nothing kept
     // (files of ended runs may be removed meanwhile: what counts is that no new file stays)
-    const uploads = () => (fs.existsSync(path.join(files.dir, 'uploads')) ? fs.readdirSync(path.join(files.dir, 'uploads')) : []);
+    const uploads = () =>
+      fs.existsSync(path.join(files.dir, 'uploads')) ? fs.readdirSync(path.join(files.dir, 'uploads')) : [];
     const before = new Set(uploads());
     const cut = await t.http
       .post(`/api/ingestion/sources/${src.id}/uploads`)
@@ -192,7 +354,9 @@ describe('ingestion e2e: sources, runs, accounting, dead letters', () => {
     expect(cut.body.code).toBe('INGESTION.BAD_UPLOAD');
     expect(uploads().filter((f) => !before.has(f))).toEqual([]);
 
-    const fixed = { columns: contract.columns.map((c) => (c.name === 'status' ? { ...c, allowed: [...c.allowed!, 'refunded'] } : c)) };
+    const fixed = {
+      columns: contract.columns.map((c) => (c.name === 'status' ? { ...c, allowed: [...c.allowed!, 'refunded'] } : c)),
+    };
     await t.http.patch('/api/catalog/datasets/orders').set(admin).send({ contract: fixed }).expect(200);
     const replay = await t.http.post(`/api/ingestion/runs/${run.id}/replay`).set(admin).expect(202);
     const rr = await waitRun(replay.body.id);
@@ -211,9 +375,21 @@ describe('ingestion e2e: sources, runs, accounting, dead letters', () => {
   });
 
   it('PATCH changes a source; DELETE with force removes it with its runs', async () => {
-    const patched = await t.http.patch('/api/ingestion/sources/orders_strict').set(admin).send({ maxRejectedRatio: 0.9, drift: 'discard_columns' }).expect(200);
+    const patched = await t.http
+      .patch('/api/ingestion/sources/orders_strict')
+      .set(admin)
+      .send({ maxRejectedRatio: 0.9, drift: 'discard_columns' })
+      .expect(200);
     expect(patched.body).toMatchObject({ maxRejectedRatio: 0.9, drift: 'discard_columns' });
-    expect((await t.http.patch('/api/ingestion/sources/orders_strict').set(admin).send({ strategy: { kind: 'incremental' } }).expect(400)).body.code).toBe('INGESTION.INVALID_SOURCE');
+    expect(
+      (
+        await t.http
+          .patch('/api/ingestion/sources/orders_strict')
+          .set(admin)
+          .send({ strategy: { kind: 'incremental' } })
+          .expect(400)
+      ).body.code,
+    ).toBe('INGESTION.INVALID_SOURCE');
     await t.http.delete('/api/ingestion/sources/orders_strict').set(admin).expect(409);
     await t.http.delete('/api/ingestion/sources/orders_strict?force=true').set(admin).expect(204);
     await t.http.get('/api/ingestion/sources/orders_strict').set(admin).expect(404);
@@ -221,17 +397,47 @@ describe('ingestion e2e: sources, runs, accounting, dead letters', () => {
 
   it('refuses paths outside the ingest root and invalid sources with clear problems', async () => {
     const src = (await t.http.get('/api/ingestion/sources/orders_merge').set(admin)).body;
-    expect((await t.http.post(`/api/ingestion/sources/${src.id}/runs`).set(admin).send({ path: '../../etc/passwd' }).expect(400)).body.code).toBe('INGESTION.PATH_OUTSIDE_ROOT');
+    expect(
+      (
+        await t.http
+          .post(`/api/ingestion/sources/${src.id}/runs`)
+          .set(admin)
+          .send({ path: '../../etc/passwd' })
+          .expect(400)
+      ).body.code,
+    ).toBe('INGESTION.PATH_OUTSIDE_ROOT');
     require('node:fs').symlinkSync('/etc/hostname', `${files.inbox}/link.csv`);
-    expect((await t.http.post(`/api/ingestion/sources/${src.id}/runs`).set(admin).send({ path: 'link.csv' }).expect(400)).body.code).toBe('INGESTION.PATH_OUTSIDE_ROOT');
-    expect((await t.http.post(`/api/ingestion/sources/${src.id}/runs`).set(admin).send({ path: 'nope.csv' }).expect(404)).body.code).toBe('INGESTION.FILE_NOT_FOUND');
+    expect(
+      (await t.http.post(`/api/ingestion/sources/${src.id}/runs`).set(admin).send({ path: 'link.csv' }).expect(400))
+        .body.code,
+    ).toBe('INGESTION.PATH_OUTSIDE_ROOT');
+    expect(
+      (await t.http.post(`/api/ingestion/sources/${src.id}/runs`).set(admin).send({ path: 'nope.csv' }).expect(404))
+        .body.code,
+    ).toBe('INGESTION.FILE_NOT_FOUND');
     const bad = await t.http
       .post('/api/ingestion/sources')
       .set(admin)
-      .send({ name: 'bad_src', dataset: 'orders', format: 'csv', strategy: { kind: 'incremental', orderBy: 'nope' }, csv: { delimiter: ';;' }, schedule: { cron: 'every minute' } })
+      .send({
+        name: 'bad_src',
+        dataset: 'orders',
+        format: 'csv',
+        strategy: { kind: 'incremental', orderBy: 'nope' },
+        csv: { delimiter: ';;' },
+        schedule: { cron: 'every minute' },
+      })
       .expect(400);
     expect(bad.body.code).toBe('INGESTION.INVALID_SOURCE');
-    expect(bad.body.errors).toEqual(expect.arrayContaining([expect.stringMatching(/needs strategy.cursor/), expect.stringMatching(/orderBy "nope"/), expect.stringMatching(/csv.delimiter/), expect.stringMatching(/schedule.cron/)]));
-    expect((await t.http.delete(`/api/ingestion/sources/${src.id}`).set(admin).expect(409)).body.code).toBe('INGESTION.SOURCE_HAS_RUNS');
+    expect(bad.body.errors).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/needs strategy.cursor/),
+        expect.stringMatching(/orderBy "nope"/),
+        expect.stringMatching(/csv.delimiter/),
+        expect.stringMatching(/schedule.cron/),
+      ]),
+    );
+    expect((await t.http.delete(`/api/ingestion/sources/${src.id}`).set(admin).expect(409)).body.code).toBe(
+      'INGESTION.SOURCE_HAS_RUNS',
+    );
   });
 });

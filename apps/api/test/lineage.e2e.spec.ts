@@ -9,15 +9,34 @@ describe('lineage API e2e: POST /api/lineage/parse', () => {
     const r = await t.http
       .post('/api/lineage/parse')
       .set(admin)
-      .send({ sql: 'INSERT INTO mart.orders SELECT o.id, sum(p.amount) AS paid FROM orders o JOIN payments p ON p.order_id = o.id GROUP BY o.id', defaultSchema: 'raw', schemas: { 'mart.orders': ['id', 'paid'] } })
+      .send({
+        sql: 'INSERT INTO mart.orders SELECT o.id, sum(p.amount) AS paid FROM orders o JOIN payments p ON p.order_id = o.id GROUP BY o.id',
+        defaultSchema: 'raw',
+        schemas: { 'mart.orders': ['id', 'paid'] },
+      })
       .expect(200);
     expect(r.body.tablesRead).toEqual(['raw.orders', 'raw.payments']);
     expect(r.body.tablesWritten).toEqual(['mart.orders']);
     expect(r.body.columnLineage).toEqual(
       expect.arrayContaining([
-        { source: { table: 'raw.orders', column: 'id' }, target: { table: 'mart.orders', column: 'id' }, type: 'DIRECT', subtype: 'IDENTITY' },
-        { source: { table: 'raw.payments', column: 'amount' }, target: { table: 'mart.orders', column: 'paid' }, type: 'DIRECT', subtype: 'AGGREGATION' },
-        { source: { table: 'raw.payments', column: 'order_id' }, target: { table: 'mart.orders', column: 'paid' }, type: 'INDIRECT', subtype: 'JOIN' },
+        {
+          source: { table: 'raw.orders', column: 'id' },
+          target: { table: 'mart.orders', column: 'id' },
+          type: 'DIRECT',
+          subtype: 'IDENTITY',
+        },
+        {
+          source: { table: 'raw.payments', column: 'amount' },
+          target: { table: 'mart.orders', column: 'paid' },
+          type: 'DIRECT',
+          subtype: 'AGGREGATION',
+        },
+        {
+          source: { table: 'raw.payments', column: 'order_id' },
+          target: { table: 'mart.orders', column: 'paid' },
+          type: 'INDIRECT',
+          subtype: 'JOIN',
+        },
       ]),
     );
   });
@@ -25,9 +44,22 @@ describe('lineage API e2e: POST /api/lineage/parse', () => {
   it('answers problem+json for SQL that does not parse and for a bad body; needs a key', async () => {
     const bad = await t.http.post('/api/lineage/parse').set(admin).send({ sql: 'SELEC 1' }).expect(400);
     expect(bad.headers['content-type']).toContain('application/problem+json');
-    expect(bad.body).toMatchObject({ code: 'LINEAGE.SQL_PARSE_ERROR', detail: expect.stringContaining('syntax error') });
-    expect((await t.http.post('/api/lineage/parse').set(admin).send({ sql: 'select 1', schemas: { t: 'a' } }).expect(400)).body.code).toBe('PLATFORM.VALIDATION_FAILED');
-    expect((await t.http.post('/api/lineage/parse').set(admin).send({}).expect(400)).body.code).toBe('PLATFORM.VALIDATION_FAILED');
+    expect(bad.body).toMatchObject({
+      code: 'LINEAGE.SQL_PARSE_ERROR',
+      detail: expect.stringContaining('syntax error'),
+    });
+    expect(
+      (
+        await t.http
+          .post('/api/lineage/parse')
+          .set(admin)
+          .send({ sql: 'select 1', schemas: { t: 'a' } })
+          .expect(400)
+      ).body.code,
+    ).toBe('PLATFORM.VALIDATION_FAILED');
+    expect((await t.http.post('/api/lineage/parse').set(admin).send({}).expect(400)).body.code).toBe(
+      'PLATFORM.VALIDATION_FAILED',
+    );
     await t.http.post('/api/lineage/parse').send({ sql: 'select 1' }).expect(401);
   });
 });

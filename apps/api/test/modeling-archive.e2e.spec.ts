@@ -28,8 +28,14 @@ const project = (v: string): Entry[] => [
   { name: 'arch/', type: 'directory' },
   { name: 'arch/dbt_project.yml', body: 'name: arch\n' },
   { name: 'arch/seeds/people.csv', body: 'id,name\n1,ada\n2,grace\n' },
-  { name: 'arch/models/people_v.sql', body: `{{ config(materialized='table') }}\nselect id, name, '${v}' as rev from {{ ref('people') }}` },
-  { name: 'arch/models/schema.yml', body: 'version: 2\nmodels:\n  - name: people_v\n    columns:\n      - name: id\n        tests: [unique, not_null]\n' },
+  {
+    name: 'arch/models/people_v.sql',
+    body: `{{ config(materialized='table') }}\nselect id, name, '${v}' as rev from {{ ref('people') }}`,
+  },
+  {
+    name: 'arch/models/schema.yml',
+    body: 'version: 2\nmodels:\n  - name: people_v\n    columns:\n      - name: id\n        tests: [unique, not_null]\n',
+  },
 ];
 
 describe('modeling e2e: project archive upload', () => {
@@ -44,7 +50,12 @@ describe('modeling e2e: project archive upload', () => {
   afterAll(() => close?.());
 
   it('registers a .tar.gz (raw body) and builds it; a re-upload refreshes the same project', async () => {
-    const r = await t.http.post('/api/modeling/projects?modelSchema=arch_mart').set(admin).set('content-type', 'application/gzip').send(await tarball(project('one'))).expect(201);
+    const r = await t.http
+      .post('/api/modeling/projects?modelSchema=arch_mart')
+      .set(admin)
+      .set('content-type', 'application/gzip')
+      .send(await tarball(project('one')))
+      .expect(201);
     expect(r.body).toMatchObject({ name: 'arch', modelSchema: 'arch_mart', order: ['seed.people', 'model.people_v'] });
     expect(r.body.rootPath).toBe(path.join(files.dir, 'projects', '.uploads', 'arch'));
     const b = await t.http.post('/api/modeling/builds').set(admin).send({ project: 'arch' }).expect(202);
@@ -55,8 +66,14 @@ describe('modeling e2e: project archive upload', () => {
     ]);
 
     // multipart, plain tar, files at the root: same project, new content
-    const flat = project('two').filter((e) => e.type !== 'directory').map((e) => ({ ...e, name: e.name.replace(/^arch\//, '') }));
-    const r2 = await t.http.post('/api/modeling/projects').set(admin).attach('file', await tarball(flat, false), 'arch.tar').expect(201);
+    const flat = project('two')
+      .filter((e) => e.type !== 'directory')
+      .map((e) => ({ ...e, name: e.name.replace(/^arch\//, '') }));
+    const r2 = await t.http
+      .post('/api/modeling/projects')
+      .set(admin)
+      .attach('file', await tarball(flat, false), 'arch.tar')
+      .expect(201);
     expect(r2.body).toMatchObject({ id: r.body.id, modelSchema: 'arch_mart' }); // kept: no modelSchema given
     const c = await t.http.get('/api/modeling/models/people_v/compiled?project=arch').set(admin).expect(200);
     expect(c.body.sql).toContain("'two' as rev");
@@ -64,15 +81,48 @@ describe('modeling e2e: project archive upload', () => {
   });
 
   it('refuses unsafe or broken archives with a stable code and keeps the registered version', async () => {
-    const send = async (body: Buffer, status = 400) => (await t.http.post('/api/modeling/projects').set(admin).set('content-type', 'application/octet-stream').send(body).expect(status)).body;
-    expect(await send(await tarball([{ name: 'dbt_project.yml', body: 'name: evil\n' }, { name: '../escape.sql', body: 'select 1' }]))).toMatchObject({ code: 'MODELING.BAD_ARCHIVE', detail: expect.stringContaining('Unsafe path') });
-    expect(await send(await tarball([{ name: 'dbt_project.yml', body: 'name: evil\n' }, { name: 'models/x.sql', type: 'symlink', linkname: '/etc/passwd' }]))).toMatchObject({ code: 'MODELING.BAD_ARCHIVE', detail: expect.stringContaining('symlink') });
-    expect(await send(Buffer.from('id,name\n1,a\n'))).toMatchObject({ code: 'MODELING.BAD_ARCHIVE', detail: expect.stringContaining('not a tar') });
-    expect(await send(Buffer.from([0x1f, 0x8b, 8, 0, 1, 2, 3]))).toMatchObject({ code: 'MODELING.BAD_ARCHIVE', detail: expect.stringContaining('gzip') });
-    expect(await send(await tarball([{ name: 'models/x.sql', body: 'select 1' }]))).toMatchObject({ code: 'MODELING.BAD_ARCHIVE', detail: expect.stringContaining('dbt_project.yml') });
+    const send = async (body: Buffer, status = 400) =>
+      (
+        await t.http
+          .post('/api/modeling/projects')
+          .set(admin)
+          .set('content-type', 'application/octet-stream')
+          .send(body)
+          .expect(status)
+      ).body;
+    expect(
+      await send(
+        await tarball([
+          { name: 'dbt_project.yml', body: 'name: evil\n' },
+          { name: '../escape.sql', body: 'select 1' },
+        ]),
+      ),
+    ).toMatchObject({ code: 'MODELING.BAD_ARCHIVE', detail: expect.stringContaining('Unsafe path') });
+    expect(
+      await send(
+        await tarball([
+          { name: 'dbt_project.yml', body: 'name: evil\n' },
+          { name: 'models/x.sql', type: 'symlink', linkname: '/etc/passwd' },
+        ]),
+      ),
+    ).toMatchObject({ code: 'MODELING.BAD_ARCHIVE', detail: expect.stringContaining('symlink') });
+    expect(await send(Buffer.from('id,name\n1,a\n'))).toMatchObject({
+      code: 'MODELING.BAD_ARCHIVE',
+      detail: expect.stringContaining('not a tar'),
+    });
+    expect(await send(Buffer.from([0x1f, 0x8b, 8, 0, 1, 2, 3]))).toMatchObject({
+      code: 'MODELING.BAD_ARCHIVE',
+      detail: expect.stringContaining('gzip'),
+    });
+    expect(await send(await tarball([{ name: 'models/x.sql', body: 'select 1' }]))).toMatchObject({
+      code: 'MODELING.BAD_ARCHIVE',
+      detail: expect.stringContaining('dbt_project.yml'),
+    });
     expect(await send(Buffer.alloc(0))).toMatchObject({ code: 'MODELING.BAD_ARCHIVE' });
     // a project that does not compile: refused, the uploaded one stays as it was
-    const broken = project('three').map((e) => (e.name.endsWith('people_v.sql') ? { ...e, body: "select * from {{ ref('nope') }}" } : e));
+    const broken = project('three').map((e) =>
+      e.name.endsWith('people_v.sql') ? { ...e, body: "select * from {{ ref('nope') }}" } : e,
+    );
     expect(await send(await tarball(broken))).toMatchObject({ code: 'MODELING.COMPILE_FAILED' });
     const c = await t.http.get('/api/modeling/models/people_v/compiled?project=arch').set(admin).expect(200);
     expect(c.body.sql).toContain("'two' as rev");
@@ -81,12 +131,19 @@ describe('modeling e2e: project archive upload', () => {
     // an oversized body gets its 413, not a reset connection (the limit is read at start)
     const small = await startIngestionApp({ WEIR_PROJECT_ARCHIVE_MAX_BYTES: '1000' });
     try {
-      const r = await small.t.http.post('/api/modeling/projects').set(admin).set('content-type', 'application/octet-stream').send(Buffer.alloc(100_000, 1)).expect(413);
+      const r = await small.t.http
+        .post('/api/modeling/projects')
+        .set(admin)
+        .set('content-type', 'application/octet-stream')
+        .send(Buffer.alloc(100_000, 1))
+        .expect(413);
       expect(r.body).toMatchObject({ code: 'MODELING.ARCHIVE_TOO_LARGE' });
     } finally {
       await small.close();
     }
     // JSON registration still validates its body
-    expect((await t.http.post('/api/modeling/projects').set(admin).send({ path: 'x', bogus: 1 }).expect(400)).body.code).toBe('PLATFORM.VALIDATION_FAILED');
+    expect(
+      (await t.http.post('/api/modeling/projects').set(admin).send({ path: 'x', bogus: 1 }).expect(400)).body.code,
+    ).toBe('PLATFORM.VALIDATION_FAILED');
   });
 });

@@ -17,20 +17,36 @@ describe('modeling e2e: incremental materializations', () => {
   };
   const build = async (select?: string, fullRefresh = false) => {
     await t.http.post('/api/modeling/projects').set(admin).send({ path: 'inc' }).expect(201);
-    const b = await t.http.post('/api/modeling/builds').set(admin).send({ project: 'inc', select, fullRefresh }).expect(202);
+    const b = await t.http
+      .post('/api/modeling/builds')
+      .set(admin)
+      .send({ project: 'inc', select, fullRefresh })
+      .expect(202);
     return t.app.get(ModelingService).waitForBuild(b.body.id, 60_000);
   };
   const rows = async (rel: string) => (await pg.query(`SELECT * FROM ${rel} ORDER BY id`)).rows;
 
   beforeAll(async () => {
     ({ t, files, pg, close } = await startIngestionApp());
-    await pg.query(`CREATE SCHEMA IF NOT EXISTS raw; CREATE TABLE raw.events (id int PRIMARY KEY, v text, updated_at int)`);
+    await pg.query(
+      `CREATE SCHEMA IF NOT EXISTS raw; CREATE TABLE raw.events (id int PRIMARY KEY, v text, updated_at int)`,
+    );
     await pg.query(`INSERT INTO raw.events VALUES (1, 'a', 1), (2, 'b', 1)`);
     write('dbt_project.yml', 'name: inc\n');
-    const where = "{% if is_incremental() %} where updated_at > (select coalesce(max(updated_at), 0) from {{ this }}) {% endif %}";
-    write('models/ev_merge.sql', `{{ config(materialized='incremental', unique_key='id') }}\nselect id, v, updated_at from raw.events ${where}`);
-    write('models/ev_append.sql', `{{ config(materialized='incremental') }}\nselect id, v, updated_at from raw.events ${where}`);
-    write('models/ev_di.sql', `{{ config(materialized='incremental', unique_key='id', incremental_strategy='delete+insert') }}\nselect id, v, updated_at from raw.events ${where}`);
+    const where =
+      '{% if is_incremental() %} where updated_at > (select coalesce(max(updated_at), 0) from {{ this }}) {% endif %}';
+    write(
+      'models/ev_merge.sql',
+      `{{ config(materialized='incremental', unique_key='id') }}\nselect id, v, updated_at from raw.events ${where}`,
+    );
+    write(
+      'models/ev_append.sql',
+      `{{ config(materialized='incremental') }}\nselect id, v, updated_at from raw.events ${where}`,
+    );
+    write(
+      'models/ev_di.sql',
+      `{{ config(materialized='incremental', unique_key='id', incremental_strategy='delete+insert') }}\nselect id, v, updated_at from raw.events ${where}`,
+    );
   });
   afterAll(() => close?.());
 
@@ -38,7 +54,9 @@ describe('modeling e2e: incremental materializations', () => {
     const b1 = await build();
     expect(b1.status).toBe('succeeded');
     expect(b1.steps.map((s) => s.rowsAffected)).toEqual([2, 2, 2]);
-    await pg.query(`UPDATE raw.events SET v = 'b2', updated_at = 2 WHERE id = 2; INSERT INTO raw.events VALUES (3, 'c', 2)`);
+    await pg.query(
+      `UPDATE raw.events SET v = 'b2', updated_at = 2 WHERE id = 2; INSERT INTO raw.events VALUES (3, 'c', 2)`,
+    );
     const b2 = await build();
     expect(b2.status).toBe('succeeded');
     expect(b2.steps.map((s) => [s.node, s.rowsAffected, s.refs?.['strategy']])).toEqual([
@@ -66,18 +84,27 @@ describe('modeling e2e: incremental materializations', () => {
   it('merge: staged keys beyond the target are inserted without per-row probes; overlapping ranges, text keys and duplicates still MERGE', async () => {
     await pg.query(`CREATE TABLE raw.keyed (id bigint, k text, v text, batch int)`);
     await pg.query(`INSERT INTO raw.keyed VALUES (10, 'k10', 'a', 1), (20, 'k20', 'a', 1)`);
-    const where = "{% if is_incremental() %} where batch > (select max(batch) from {{ this }}) {% endif %}";
-    write('models/by_id.sql', `{{ config(materialized='incremental', unique_key='id') }}\nselect id, v, batch from raw.keyed ${where}`);
-    write('models/by_text.sql', `{{ config(materialized='incremental', unique_key='k') }}\nselect k, v, batch from raw.keyed ${where}`);
+    const where = '{% if is_incremental() %} where batch > (select max(batch) from {{ this }}) {% endif %}';
+    write(
+      'models/by_id.sql',
+      `{{ config(materialized='incremental', unique_key='id') }}\nselect id, v, batch from raw.keyed ${where}`,
+    );
+    write(
+      'models/by_text.sql',
+      `{{ config(materialized='incremental', unique_key='k') }}\nselect k, v, batch from raw.keyed ${where}`,
+    );
     expect((await build('by_id by_text')).status).toBe('succeeded');
-    const ids = async () => (await pg.query(`SELECT id, v FROM analytics.by_id ORDER BY id`)).rows.map((r) => `${r.id}:${r.v}`);
+    const ids = async () =>
+      (await pg.query(`SELECT id, v FROM analytics.by_id ORDER BY id`)).rows.map((r) => `${r.id}:${r.v}`);
     // 30, 40 lie past 20: one range probe proves nothing matches, a plain INSERT applies them
     await pg.query(`INSERT INTO raw.keyed VALUES (30, 'k30', 'b', 2), (40, 'k40', 'b', 2)`);
     let b = await build('by_id by_text');
-    expect(b.steps.map((s) => [s.node, s.status, s.rowsAffected, s.refs?.['applied'] ?? s.refs?.['strategy']])).toEqual([
-      ['model.by_id', 'succeeded', 2, 'merge (insert-only: staged keys beyond the target)'],
-      ['model.by_text', 'succeeded', 2, 'merge'],
-    ]);
+    expect(b.steps.map((s) => [s.node, s.status, s.rowsAffected, s.refs?.['applied'] ?? s.refs?.['strategy']])).toEqual(
+      [
+        ['model.by_id', 'succeeded', 2, 'merge (insert-only: staged keys beyond the target)'],
+        ['model.by_text', 'succeeded', 2, 'merge'],
+      ],
+    );
     expect(await ids()).toEqual(['10:a', '20:a', '30:b', '40:b']);
     // 15 matches nothing but lies inside the target's range, 20 matches: MERGE inserts one, updates the other
     await pg.query(`INSERT INTO raw.keyed VALUES (15, 'k15', 'c', 3), (20, 'k20', 'c', 3)`);
@@ -88,26 +115,42 @@ describe('modeling e2e: incremental materializations', () => {
     // a key twice in one batch, past the end: refused like MERGE refuses it, and nothing is applied
     await pg.query(`INSERT INTO raw.keyed VALUES (50, 'k50', 'd', 4), (50, 'k50', 'e', 4)`);
     b = await build('by_id');
-    expect(b.steps[0]).toMatchObject({ status: 'failed', error: expect.stringMatching(/duplicate key value violates unique constraint/) });
+    expect(b.steps[0]).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/duplicate key value violates unique constraint/),
+    });
     expect(await ids()).toEqual(['10:a', '15:c', '20:c', '30:b', '40:b']);
     await pg.query(`DELETE FROM raw.keyed WHERE batch = 4`);
     expect((await build('by_id')).steps[0]).toMatchObject({ status: 'succeeded', rowsAffected: 0 });
   });
 
   it('a model with an alias is built, catalogued and incremented under its alias', async () => {
-    write('models/aliased_inc.sql', "{{ config(materialized='incremental', unique_key='id', alias='events_by_alias') }}\nselect id, v, updated_at from raw.events {% if is_incremental() %} where updated_at > (select coalesce(max(updated_at), 0) from {{ this }}) {% endif %}");
-    write('models/aliased_tbl.sql', "{{ config(materialized='table', alias='tbl_by_alias') }}\nselect id from {{ ref('aliased_inc') }}");
+    write(
+      'models/aliased_inc.sql',
+      "{{ config(materialized='incremental', unique_key='id', alias='events_by_alias') }}\nselect id, v, updated_at from raw.events {% if is_incremental() %} where updated_at > (select coalesce(max(updated_at), 0) from {{ this }}) {% endif %}",
+    );
+    write(
+      'models/aliased_tbl.sql',
+      "{{ config(materialized='table', alias='tbl_by_alias') }}\nselect id from {{ ref('aliased_inc') }}",
+    );
     const b1 = await build('aliased_inc+');
     expect(b1.steps.map((s) => [s.node, s.status, s.error])).toEqual([
       ['model.aliased_inc', 'succeeded', null],
       ['model.aliased_tbl', 'succeeded', null],
     ]);
-    const rels = async () => (await pg.query(`SELECT relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE nspname = 'analytics' AND relname LIKE '%alias%' AND relkind IN ('r', 'v') ORDER BY 1`)).rows.map((r) => r.relname);
+    const rels = async () =>
+      (
+        await pg.query(
+          `SELECT relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE nspname = 'analytics' AND relname LIKE '%alias%' AND relkind IN ('r', 'v') ORDER BY 1`,
+        )
+      ).rows.map((r) => r.relname);
     expect(await rels()).toEqual(['events_by_alias', 'tbl_by_alias']);
     expect(await pg.query(`SELECT to_regclass('analytics.aliased_inc') AS r`)).toMatchObject({ rows: [{ r: null }] });
     const ds = (await t.http.get('/api/catalog/datasets/aliased_inc').set(admin).expect(200)).body;
     expect(ds).toMatchObject({ schema: 'analytics', table: 'events_by_alias' });
-    expect((await t.http.get('/api/catalog/datasets/aliased_tbl').set(admin).expect(200)).body).toMatchObject({ table: 'tbl_by_alias' });
+    expect((await t.http.get('/api/catalog/datasets/aliased_tbl').set(admin).expect(200)).body).toMatchObject({
+      table: 'tbl_by_alias',
+    });
     const before = (await pg.query(`SELECT count(*)::int AS n FROM analytics.events_by_alias`)).rows[0].n;
     await pg.query(`INSERT INTO raw.events VALUES (70, 'alias', 70)`);
     const b2 = await build('aliased_inc');
@@ -119,7 +162,8 @@ describe('modeling e2e: incremental materializations', () => {
   });
 
   it('adopts a model built under its name before its alias was honoured: renamed, its history kept', async () => {
-    const sql = (alias: string) => `{{ config(materialized='incremental', unique_key='id'${alias}) }}\nselect id, v, updated_at from raw.events {% if is_incremental() %} where updated_at > (select coalesce(max(updated_at), 0) from {{ this }}) {% endif %}`;
+    const sql = (alias: string) =>
+      `{{ config(materialized='incremental', unique_key='id'${alias}) }}\nselect id, v, updated_at from raw.events {% if is_incremental() %} where updated_at > (select coalesce(max(updated_at), 0) from {{ this }}) {% endif %}`;
     write('models/legacy_inc.sql', sql(''));
     expect((await build('legacy_inc')).steps[0]).toMatchObject({ status: 'succeeded' });
     // history the source no longer has (an incremental model keeps it)
@@ -129,14 +173,19 @@ describe('modeling e2e: incremental materializations', () => {
     expect(await pg.query(`SELECT to_regclass('analytics.legacy_inc') AS r`)).toMatchObject({ rows: [{ r: null }] });
     expect((await pg.query(`SELECT v FROM analytics.legacy_events WHERE id = -1`)).rows).toEqual([{ v: 'history' }]);
     expect((await pg.query(`SELECT to_regclass('analytics.legacy_events_uk') AS r`)).rows[0].r).not.toBeNull();
-    expect((await t.http.get('/api/catalog/datasets/legacy_inc').set(admin).expect(200)).body).toMatchObject({ table: 'legacy_events' });
+    expect((await t.http.get('/api/catalog/datasets/legacy_inc').set(admin).expect(200)).body).toMatchObject({
+      table: 'legacy_events',
+    });
     fs.rmSync(path.join(dir(), 'models', 'legacy_inc.sql'));
   });
 
   it('two builds of one incremental model at once: one waits for the other, both succeed, no row twice', async () => {
     await pg.query(`CREATE TABLE raw.burst (id int PRIMARY KEY, v text)`);
     await pg.query(`INSERT INTO raw.burst SELECT g, 'v' || g FROM generate_series(1, 1000) g`);
-    write('models/burst.sql', "{{ config(materialized='incremental', unique_key='id') }}\nselect id, v from raw.burst {% if is_incremental() %} where id > (select coalesce(max(id), 0) from {{ this }}) {% endif %}");
+    write(
+      'models/burst.sql',
+      "{{ config(materialized='incremental', unique_key='id') }}\nselect id, v from raw.burst {% if is_incremental() %} where id > (select coalesce(max(id), 0) from {{ this }}) {% endif %}",
+    );
     expect((await build('burst')).status).toBe('succeeded');
     await pg.query(`INSERT INTO raw.burst SELECT g, 'v' || g FROM generate_series(1001, 50000) g`);
     const modeling = t.app.get(ModelingService);
@@ -147,31 +196,52 @@ describe('modeling e2e: incremental materializations', () => {
       ['succeeded', null],
     ]);
     expect(done.map((d) => d.steps[0].rowsAffected).sort((x, y) => (x ?? 0) - (y ?? 0))).toEqual([0, 49000]);
-    expect((await pg.query(`SELECT count(*)::int AS n, count(DISTINCT id)::int AS d FROM analytics.burst`)).rows[0]).toEqual({ n: 50000, d: 50000 });
+    expect(
+      (await pg.query(`SELECT count(*)::int AS n, count(DISTINCT id)::int AS d FROM analytics.burst`)).rows[0],
+    ).toEqual({ n: 50000, d: 50000 });
     fs.rmSync(path.join(dir(), 'models', 'burst.sql'));
   });
 
   it('an incremental model with expectations stages the new rows and audits them before applying anything', async () => {
-    write('models/ev_audited.sql', `{{ config(materialized='incremental', unique_key='id') }}\nselect id, v, updated_at from raw.events {% if is_incremental() %} where updated_at > (select coalesce(max(updated_at), 0) from {{ this }}) {% endif %}`);
-    write('models/schema.yml', 'version: 2\nmodels:\n  - name: ev_audited\n    columns:\n      - name: v\n        tests: [not_null]\n');
+    write(
+      'models/ev_audited.sql',
+      `{{ config(materialized='incremental', unique_key='id') }}\nselect id, v, updated_at from raw.events {% if is_incremental() %} where updated_at > (select coalesce(max(updated_at), 0) from {{ this }}) {% endif %}`,
+    );
+    write(
+      'models/schema.yml',
+      'version: 2\nmodels:\n  - name: ev_audited\n    columns:\n      - name: v\n        tests: [not_null]\n',
+    );
     expect((await build('ev_audited')).status).toBe('succeeded');
     const before = await rows('analytics.ev_audited');
     await pg.query(`INSERT INTO raw.events VALUES (90, NULL, 90)`);
     const b = await build('ev_audited');
-    expect(b.steps[0]).toMatchObject({ status: 'failed', error: expect.stringMatching(/audit of the new rows failed, nothing was applied/) });
+    expect(b.steps[0]).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/audit of the new rows failed, nothing was applied/),
+    });
     expect(await rows('analytics.ev_audited')).toEqual(before);
     await pg.query(`DELETE FROM raw.events WHERE id = 90`);
     write('models/schema.yml', 'version: 2\nmodels:\n  - name: typed\n');
   });
 
   it('on_schema_change: fail refuses, append_new_columns adds the column', async () => {
-    const where = "{% if is_incremental() %} where updated_at > (select coalesce(max(updated_at), 0) from {{ this }}) {% endif %}";
-    write('models/ev_merge.sql', `{{ config(materialized='incremental', unique_key='id', on_schema_change='fail') }}\nselect id, v, updated_at, 'x' as extra from raw.events ${where}`);
+    const where =
+      '{% if is_incremental() %} where updated_at > (select coalesce(max(updated_at), 0) from {{ this }}) {% endif %}';
+    write(
+      'models/ev_merge.sql',
+      `{{ config(materialized='incremental', unique_key='id', on_schema_change='fail') }}\nselect id, v, updated_at, 'x' as extra from raw.events ${where}`,
+    );
     await pg.query(`INSERT INTO raw.events VALUES (4, 'd', 3)`);
     const failed = await build('ev_merge');
-    expect(failed.steps[0]).toMatchObject({ status: 'failed', error: expect.stringMatching(/columns changed \(added extra; removed none\) and on_schema_change is fail/) });
+    expect(failed.steps[0]).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/columns changed \(added extra; removed none\) and on_schema_change is fail/),
+    });
     expect((await rows('analytics.ev_merge')).map((r) => r.id)).toEqual([1, 2, 3]);
-    write('models/ev_merge.sql', `{{ config(materialized='incremental', unique_key='id', on_schema_change='append_new_columns') }}\nselect id, v, updated_at, 'x' as extra from raw.events ${where}`);
+    write(
+      'models/ev_merge.sql',
+      `{{ config(materialized='incremental', unique_key='id', on_schema_change='append_new_columns') }}\nselect id, v, updated_at, 'x' as extra from raw.events ${where}`,
+    );
     const ok = await build('ev_merge');
     expect(ok.steps[0]).toMatchObject({ status: 'succeeded', rowsAffected: 1 });
     expect((await rows('analytics.ev_merge')).at(-1)).toEqual({ id: 4, v: 'd', updated_at: 3, extra: 'x' });
@@ -191,7 +261,12 @@ describe('modeling e2e: incremental materializations', () => {
       [id],
     );
     // a live build is left alone: its heartbeat is fresh
-    const live = (await pg.query(`INSERT INTO modeling.builds (project_id, full_refresh, status) VALUES ($1, false, 'running') RETURNING id`, [project])).rows[0].id;
+    const live = (
+      await pg.query(
+        `INSERT INTO modeling.builds (project_id, full_refresh, status) VALUES ($1, false, 'running') RETURNING id`,
+        [project],
+      )
+    ).rows[0].id;
     const svc = t.app.get(ModelingService);
     expect(await svc.recover()).toEqual([id]);
     const b = await svc.getBuild(id);
@@ -200,7 +275,12 @@ describe('modeling e2e: incremental materializations', () => {
       ['model.ev_merge', 'failed', true],
       ['model.ev_di', 'skipped', true],
     ]);
-    const events = (await pg.query(`SELECT payload->>'job' AS job, payload->>'state' AS state, payload->'error'->>'code' AS code FROM platform.outbox WHERE key LIKE '%:FAIL' AND payload->>'slice' = 'modeling' AND (payload->>'runId' = $1 OR payload->'parent'->>'runId' = $1) ORDER BY id`, [id])).rows;
+    const events = (
+      await pg.query(
+        `SELECT payload->>'job' AS job, payload->>'state' AS state, payload->'error'->>'code' AS code FROM platform.outbox WHERE key LIKE '%:FAIL' AND payload->>'slice' = 'modeling' AND (payload->>'runId' = $1 OR payload->'parent'->>'runId' = $1) ORDER BY id`,
+        [id],
+      )
+    ).rows;
     expect(events).toEqual([
       { job: 'model.inc.ev_merge', state: 'FAIL', code: 'MODELING.INTERRUPTED' },
       { job: 'build.inc', state: 'FAIL', code: 'MODELING.INTERRUPTED' },
@@ -214,17 +294,36 @@ describe('modeling e2e: incremental materializations', () => {
     const root = path.join(files.dir, 'projects', 'slow');
     fs.mkdirSync(path.join(root, 'models'), { recursive: true });
     fs.writeFileSync(path.join(root, 'dbt_project.yml'), 'name: slow\n');
-    fs.writeFileSync(path.join(root, 'models', 'slow_a.sql'), "{{ config(materialized='table') }}\nselect 1 as id from pg_sleep(1.5)");
-    fs.writeFileSync(path.join(root, 'models', 'slow_b.sql'), "{{ config(materialized='table') }}\nselect id from {{ ref('slow_a') }}");
+    fs.writeFileSync(
+      path.join(root, 'models', 'slow_a.sql'),
+      "{{ config(materialized='table') }}\nselect 1 as id from pg_sleep(1.5)",
+    );
+    fs.writeFileSync(
+      path.join(root, 'models', 'slow_b.sql'),
+      "{{ config(materialized='table') }}\nselect id from {{ ref('slow_a') }}",
+    );
     await t.http.post('/api/modeling/projects').set(admin).send({ path: 'slow' }).expect(201);
     const svc = t.app.get(ModelingService);
     const started = (await t.http.post('/api/modeling/builds').set(admin).send({ project: 'slow' }).expect(202)).body;
-    await until('the first step to start', async () => (await svc.getBuild(started.id)).steps[0].status === 'running', 10_000);
+    await until(
+      'the first step to start',
+      async () => (await svc.getBuild(started.id)).steps[0].status === 'running',
+      10_000,
+    );
     // another worker, seeing no heartbeat in time, takes the build as interrupted
     expect(await svc.recover(0)).toEqual([started.id]);
     const b = await svc.waitForBuild(started.id, 30_000);
-    expect([b.status, ...b.steps.map((s) => `${s.node} ${s.status}`)]).toEqual(['failed', 'model.slow_a failed', 'model.slow_b skipped']);
-    const events = (await pg.query(`SELECT key FROM platform.outbox WHERE payload->>'slice' = 'modeling' AND (payload->>'runId' = $1 OR payload->'parent'->>'runId' = $1) ORDER BY id`, [started.id])).rows.map((r) => r.key.split(':')[1]);
+    expect([b.status, ...b.steps.map((s) => `${s.node} ${s.status}`)]).toEqual([
+      'failed',
+      'model.slow_a failed',
+      'model.slow_b skipped',
+    ]);
+    const events = (
+      await pg.query(
+        `SELECT key FROM platform.outbox WHERE payload->>'slice' = 'modeling' AND (payload->>'runId' = $1 OR payload->'parent'->>'runId' = $1) ORDER BY id`,
+        [started.id],
+      )
+    ).rows.map((r) => r.key.split(':')[1]);
     // START of the build and of slow_a, then recovery's FAIL for both: no COMPLETE, nothing for slow_b
     expect(events).toEqual(['START', 'START', 'FAIL', 'FAIL']);
   });
@@ -248,7 +347,7 @@ describe('modeling e2e: enforced contracts and schema change classification', ()
   beforeAll(async () => {
     ({ t, files, pg, close } = await startIngestionApp());
     write('dbt_project.yml', 'name: con\nmodels:\n  con:\n    materialized: table\n');
-    write('models/typed.sql', 'select 1::int as id, \'a\'::text as name');
+    write('models/typed.sql', "select 1::int as id, 'a'::text as name");
     write('models/child.sql', "select id from {{ ref('typed') }}");
     write(
       'models/schema.yml',
@@ -261,15 +360,31 @@ describe('modeling e2e: enforced contracts and schema change classification', ()
     expect((await build()).status).toBe('succeeded');
     write('models/typed.sql', "select 1::bigint as id, 'a'::text as name, 2 as extra");
     const b = await build('typed');
-    expect(b.steps[0]).toMatchObject({ status: 'failed', error: expect.stringMatching(/enforced contract does not match.*column id is bigint, the contract says integer; unexpected column extra/) });
-    expect((await pg.query(`SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = 'analytics.typed'::regclass AND attname = 'id'`)).rows[0].t).toBe('integer');
+    expect(b.steps[0]).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(
+        /enforced contract does not match.*column id is bigint, the contract says integer; unexpected column extra/,
+      ),
+    });
+    expect(
+      (
+        await pg.query(
+          `SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = 'analytics.typed'::regclass AND attname = 'id'`,
+        )
+      ).rows[0].t,
+    ).toBe('integer');
   });
 
   it('classifies a breaking change and names the downstream models', async () => {
     write('models/schema.yml', 'version: 2\nmodels:\n  - name: typed\n');
     write('models/typed.sql', 'select 1::int as id');
     const b = await build('typed');
-    expect(b.steps[0]).toMatchObject({ status: 'succeeded', refs: { schemaChange: { kind: 'breaking', details: ['removed column name'], affectedDownstream: ['model.child'] } } });
+    expect(b.steps[0]).toMatchObject({
+      status: 'succeeded',
+      refs: {
+        schemaChange: { kind: 'breaking', details: ['removed column name'], affectedDownstream: ['model.child'] },
+      },
+    });
     const versions = (await t.http.get('/api/catalog/datasets/typed').set(admin).expect(200)).body.versions;
     expect(versions[0]).toMatchObject({ kind: 'breaking', changedBy: 'modeling:con' });
     const changes = (await t.http.get('/api/catalog/datasets/typed/changes').set(admin).expect(200)).body.items;
@@ -306,23 +421,41 @@ describe('modeling e2e: versioned datasets', () => {
 
     write('models/api_orders.sql', '{{ config(version=1) }}\nselect 1 as id');
     const refused = await build();
-    expect(refused.steps[0]).toMatchObject({ status: 'failed', error: expect.stringMatching(/breaking change to api_orders v1 \(removed column note\).*Declare version: 2/) });
+    expect(refused.steps[0]).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/breaking change to api_orders v1 \(removed column note\).*Declare version: 2/),
+    });
     expect((await pg.query('SELECT note FROM analytics.api_orders')).rows).toEqual([{ note: 'x' }]);
 
     write('models/api_orders.sql', '{{ config(version=2) }}\nselect 1 as id');
     const v2 = await build();
-    expect(v2.steps[0]).toMatchObject({ status: 'succeeded', refs: { published: 2, previousVersion: 'analytics.api_orders_v1' } });
+    expect(v2.steps[0]).toMatchObject({
+      status: 'succeeded',
+      refs: { published: 2, previousVersion: 'analytics.api_orders_v1' },
+    });
     expect((await pg.query('SELECT * FROM analytics.api_orders')).rows).toEqual([{ id: 1 }]);
     expect((await pg.query('SELECT * FROM analytics.api_orders_v1')).rows).toEqual([{ id: 1, note: 'x' }]);
     expect((await t.http.get('/api/catalog/datasets/api_orders').set(admin)).body.release).toBe(2);
     // nor can the catalog API force a breaking change onto a versioned dataset
-    const patch = await t.http.patch('/api/catalog/datasets/api_orders').set(admin).send({ contract: { columns: [{ name: 'order_id', type: 'integer', nullable: true }] }, allowBreaking: true });
+    const patch = await t.http
+      .patch('/api/catalog/datasets/api_orders')
+      .set(admin)
+      .send({ contract: { columns: [{ name: 'order_id', type: 'integer', nullable: true }] }, allowBreaking: true });
     expect(patch.status).toBe(409);
-    expect(patch.body).toMatchObject({ code: 'CATALOG.VERSIONED_BREAKING_CHANGE', detail: expect.stringContaining('config version: 3') });
+    expect(patch.body).toMatchObject({
+      code: 'CATALOG.VERSIONED_BREAKING_CHANGE',
+      detail: expect.stringContaining('config version: 3'),
+    });
 
-    expect((await t.http.delete('/api/catalog/datasets/api_orders/versions/1').set(admin).expect(200)).body).toEqual({ dropped: '"analytics"."api_orders_v1"' });
-    expect((await t.http.delete('/api/catalog/datasets/api_orders/versions/1').set(admin).expect(404)).body.code).toBe('CATALOG.VERSION_NOT_FOUND');
-    expect((await t.http.delete('/api/catalog/datasets/api_orders/versions/2').set(admin).expect(400)).body.code).toBe('CATALOG.BAD_VERSION');
+    expect((await t.http.delete('/api/catalog/datasets/api_orders/versions/1').set(admin).expect(200)).body).toEqual({
+      dropped: '"analytics"."api_orders_v1"',
+    });
+    expect((await t.http.delete('/api/catalog/datasets/api_orders/versions/1').set(admin).expect(404)).body.code).toBe(
+      'CATALOG.VERSION_NOT_FOUND',
+    );
+    expect((await t.http.delete('/api/catalog/datasets/api_orders/versions/2').set(admin).expect(400)).body.code).toBe(
+      'CATALOG.BAD_VERSION',
+    );
   });
 });
 
@@ -333,7 +466,9 @@ describe('modeling e2e: the example star schema (examples/shop)', () => {
   let close: () => Promise<void>;
   beforeAll(async () => {
     ({ t, files, pg, close } = await startIngestionApp());
-    fs.cpSync(path.resolve(__dirname, '../../../examples/shop'), path.join(files.dir, 'projects', 'shop'), { recursive: true });
+    fs.cpSync(path.resolve(__dirname, '../../../examples/shop'), path.join(files.dir, 'projects', 'shop'), {
+      recursive: true,
+    });
   });
   afterAll(() => close?.());
 
@@ -344,15 +479,23 @@ describe('modeling e2e: the example star schema (examples/shop)', () => {
     expect(b.status).toBe('succeeded');
     expect(b.steps.find((s) => s.node === 'model.dim_date')).toMatchObject({ rowsAffected: 365 });
     const rows = (
-      await pg.query(`SELECT d.month, count(*)::int AS n, sum(f.amount)::text AS total FROM analytics.fct_orders f JOIN analytics.dim_date d USING (date_key) WHERE f.is_revenue GROUP BY 1 ORDER BY 1`)
+      await pg.query(
+        `SELECT d.month, count(*)::int AS n, sum(f.amount)::text AS total FROM analytics.fct_orders f JOIN analytics.dim_date d USING (date_key) WHERE f.is_revenue GROUP BY 1 ORDER BY 1`,
+      )
     ).rows;
     expect(rows).toEqual([
       { month: 1, n: 2, total: '60.5000000000000000' },
       { month: 2, n: 2, total: '173.0000000000000000' },
       { month: 3, n: 2, total: '84.0000000000000000' },
     ]);
-    const sel = (await t.http.post('/api/modeling/builds').set(admin).send({ project: 'shop', select: 'tag:finance' }).expect(202)).body;
-    expect(sel.steps.map((s: { node: string }) => s.node)).toEqual(['model.dim_date', 'model.dim_customers', 'model.fct_orders']);
+    const sel = (
+      await t.http.post('/api/modeling/builds').set(admin).send({ project: 'shop', select: 'tag:finance' }).expect(202)
+    ).body;
+    expect(sel.steps.map((s: { node: string }) => s.node)).toEqual([
+      'model.dim_date',
+      'model.dim_customers',
+      'model.fct_orders',
+    ]);
     await t.app.get(ModelingService).waitForBuild(sel.id, 60_000);
   });
 });

@@ -24,7 +24,11 @@ describe('quality e2e: suites, runs with evidence, metrics, GX import/export, th
   beforeAll(async () => {
     ({ t, files, pg, close } = await startIngestionApp());
     await t.http.post('/api/catalog/datasets').set(admin).send({ name: 'orders', contract }).expect(201);
-    await t.http.post('/api/ingestion/sources').set(admin).send({ name: 'orders_src', dataset: 'orders', format: 'csv', strategy: { kind: 'merge' } }).expect(201);
+    await t.http
+      .post('/api/ingestion/sources')
+      .set(admin)
+      .send({ name: 'orders_src', dataset: 'orders', format: 'csv', strategy: { kind: 'merge' } })
+      .expect(201);
     files.write('o1.csv', 'id,status,amount,email\n1,new,10,a@x.io\n2,paid,20,b@x.io\n3,bogus,30,c@x.io\n4,,40,\n');
     expect((await load('orders_src', 'o1.csv')).status).toBe('succeeded');
   });
@@ -35,13 +39,28 @@ describe('quality e2e: suites, runs with evidence, metrics, GX import/export, th
     const bad = await t.http
       .post('/api/quality/suites')
       .set(admin)
-      .send({ name: 'x', dataset: 'orders', expectations: [{ type: 'expect_column_values_to_not_be_null', kwargs: { column: 'nope' } }, { type: 'expect_column_values_to_be_in_set', kwargs: { column: 'status' } }] })
+      .send({
+        name: 'x',
+        dataset: 'orders',
+        expectations: [
+          { type: 'expect_column_values_to_not_be_null', kwargs: { column: 'nope' } },
+          { type: 'expect_column_values_to_be_in_set', kwargs: { column: 'status' } },
+        ],
+      })
       .expect(400);
     expect(bad.body).toMatchObject({ code: 'QUALITY.INVALID_SUITE' });
     expect(bad.body.errors).toHaveLength(2);
     // an unknown type is refused with the supported ones
-    const unknown = await t.http.post('/api/quality/suites').set(admin).send({ name: 'x', dataset: 'orders', expectations: [{ type: 'expect_magic', kwargs: {} }] }).expect(400);
-    expect(unknown.body).toMatchObject({ code: 'QUALITY.UNKNOWN_EXPECTATION_TYPE', unknown: ['expect_magic'], supported: expect.arrayContaining(['expect_column_values_to_be_unique', 'freshness']) });
+    const unknown = await t.http
+      .post('/api/quality/suites')
+      .set(admin)
+      .send({ name: 'x', dataset: 'orders', expectations: [{ type: 'expect_magic', kwargs: {} }] })
+      .expect(400);
+    expect(unknown.body).toMatchObject({
+      code: 'QUALITY.UNKNOWN_EXPECTATION_TYPE',
+      unknown: ['expect_magic'],
+      supported: expect.arrayContaining(['expect_column_values_to_be_unique', 'freshness']),
+    });
     expect(unknown.body.detail).toContain('supported: expect_column_values_to_not_be_null');
 
     const suite = await t.http
@@ -55,7 +74,10 @@ describe('quality e2e: suites, runs with evidence, metrics, GX import/export, th
           { type: 'expect_column_values_to_not_be_null', kwargs: { column: 'email' }, severity: 'warn' },
           { type: 'expect_column_mean_to_be_between', kwargs: { column: 'amount', min_value: 0, max_value: 100 } },
           { type: 'expect_column_values_to_be_unique', kwargs: { column: 'id' } },
-          { type: 'expect_column_values_to_match_regex', kwargs: { column: 'email', regex: '@x\\.io$', row_condition: 'id > 1' } },
+          {
+            type: 'expect_column_values_to_match_regex',
+            kwargs: { column: 'email', regex: '@x\\.io$', row_condition: 'id > 1' },
+          },
         ],
       })
       .expect(201);
@@ -68,13 +90,20 @@ describe('quality e2e: suites, runs with evidence, metrics, GX import/export, th
     const run = (await t.http.post(`/api/quality/suites/${suiteId}/runs`).set(admin).send({}).expect(201)).body;
     expect(run).toMatchObject({ status: 'failed', rowCount: 4, target: 'raw.orders' });
     const [inSet, notNull, mean, unique, regex] = run.results;
-    expect(inSet).toMatchObject({ success: false, severity: 'error', elementCount: 4, unexpectedCount: 1, sampleUnexpected: ['bogus'] });
+    expect(inSet).toMatchObject({
+      success: false,
+      severity: 'error',
+      elementCount: 4,
+      unexpectedCount: 1,
+      sampleUnexpected: ['bogus'],
+    });
     expect(notNull).toMatchObject({ success: false, severity: 'warn', unexpectedCount: 1 });
     expect(mean).toMatchObject({ success: true, observedValue: 25 });
     expect(unique).toMatchObject({ success: true, unexpectedCount: 0 });
     expect(regex).toMatchObject({ success: true, elementCount: 3 });
     expect((await t.http.get(`/api/quality/runs/${run.id}`).set(admin).expect(200)).body.results).toHaveLength(5);
-    const metrics = (await t.http.get('/api/quality/datasets/orders/metrics?metric=row_count').set(admin).expect(200)).body.items;
+    const metrics = (await t.http.get('/api/quality/datasets/orders/metrics?metric=row_count').set(admin).expect(200))
+      .body.items;
     expect(metrics[0]).toMatchObject({ metric: 'row_count', value: 4, runId: run.id });
   });
 
@@ -82,7 +111,11 @@ describe('quality e2e: suites, runs with evidence, metrics, GX import/export, th
     const s = await t.http
       .post('/api/quality/suites')
       .set(admin)
-      .send({ name: 'pii_checks', dataset: 'orders', expectations: [{ type: 'expect_column_values_to_match_regex', kwargs: { column: 'email', regex: '^z' } }] })
+      .send({
+        name: 'pii_checks',
+        dataset: 'orders',
+        expectations: [{ type: 'expect_column_values_to_match_regex', kwargs: { column: 'email', regex: '^z' } }],
+      })
       .expect(201);
     const run = (await t.http.post(`/api/quality/suites/${s.body.id}/runs`).set(admin).send({}).expect(201)).body;
     expect(run.results[0].sampleUnexpected).toEqual(['***', '***', '***']);
@@ -90,11 +123,20 @@ describe('quality e2e: suites, runs with evidence, metrics, GX import/export, th
   });
 
   it('imports and exports GX suite JSON', async () => {
-    const gx = { name: 'gx_suite', expectations: [{ expectation_type: 'expect_table_row_count_to_be_between', kwargs: { min_value: 1, max_value: 10 } }] };
-    const imported = (await t.http.post('/api/quality/suites/import?dataset=orders').set(admin).send(gx).expect(201)).body;
+    const gx = {
+      name: 'gx_suite',
+      expectations: [
+        { expectation_type: 'expect_table_row_count_to_be_between', kwargs: { min_value: 1, max_value: 10 } },
+      ],
+    };
+    const imported = (await t.http.post('/api/quality/suites/import?dataset=orders').set(admin).send(gx).expect(201))
+      .body;
     expect(imported.expectations[0]).toMatchObject({ type: 'expect_table_row_count_to_be_between', severity: 'error' });
     const out = (await t.http.get(`/api/quality/suites/${imported.id}/gx`).set(admin).expect(200)).body;
-    expect(out).toMatchObject({ name: 'gx_suite', expectations: [{ type: 'expect_table_row_count_to_be_between', kwargs: { min_value: 1, max_value: 10 } }] });
+    expect(out).toMatchObject({
+      name: 'gx_suite',
+      expectations: [{ type: 'expect_table_row_count_to_be_between', kwargs: { min_value: 1, max_value: 10 } }],
+    });
     await t.http.delete(`/api/quality/suites/${imported.id}`).set(admin).expect(204);
   });
 
@@ -105,23 +147,49 @@ describe('quality e2e: suites, runs with evidence, metrics, GX import/export, th
       { type: 'expect_column_values_to_be_unique', kwargs: { column: 'id' }, severity: 'warn' },
       { type: 'row_count_change_within', kwargs: { max_change_percent: 50 } },
     ];
-    const created = (await t.http.post('/api/quality/suites').set(admin).send({ name: 'mixed', dataset: 'orders', expectations }).expect(201)).body;
+    const created = (
+      await t.http
+        .post('/api/quality/suites')
+        .set(admin)
+        .send({ name: 'mixed', dataset: 'orders', expectations })
+        .expect(201)
+    ).body;
     const out = (await t.http.get(`/api/quality/suites/${created.id}/gx`).set(admin).expect(200)).body;
-    expect(out.expectations.map((e: { type: string }) => e.type)).toEqual(['expect_column_values_to_not_be_null', 'expect_column_values_to_be_unique']);
+    expect(out.expectations.map((e: { type: string }) => e.type)).toEqual([
+      'expect_column_values_to_not_be_null',
+      'expect_column_values_to_be_unique',
+    ]);
     expect(out.meta.weir.expectations).toEqual([
       { index: 1, type: 'freshness', kwargs: { error_after: '1 day' }, meta: { severity: 'error' } },
       { index: 3, type: 'row_count_change_within', kwargs: { max_change_percent: 50 }, meta: { severity: 'error' } },
     ]);
-    const back = (await t.http.post('/api/quality/suites/import?dataset=orders&name=mixed_again').set(admin).send(out).expect(201)).body;
-    expect(back.expectations.map((e: { type: string; kwargs: unknown; severity: string; meta?: unknown }) => [e.type, e.kwargs, e.severity, e.meta])).toEqual(expectations.map((e) => [e.type, e.kwargs, e.severity ?? 'error', undefined]));
+    const back = (
+      await t.http.post('/api/quality/suites/import?dataset=orders&name=mixed_again').set(admin).send(out).expect(201)
+    ).body;
+    expect(
+      back.expectations.map((e: { type: string; kwargs: unknown; severity: string; meta?: unknown }) => [
+        e.type,
+        e.kwargs,
+        e.severity,
+        e.meta,
+      ]),
+    ).toEqual(expectations.map((e) => [e.type, e.kwargs, e.severity ?? 'error', undefined]));
     expect(back.meta?.weir).toBeUndefined();
     for (const id of [created.id, back.id]) await t.http.delete(`/api/quality/suites/${id}`).set(admin).expect(204);
 
     const types = (await t.http.get('/api/quality/expectation-types').set(admin).expect(200)).body.items;
-    expect(types.find((x: { type: string }) => x.type === 'freshness')).toMatchObject({ gx: false, kwargs: expect.arrayContaining([expect.objectContaining({ name: 'error_after' })]) });
-    expect(types.find((x: { type: string }) => x.type === 'expect_column_values_to_be_in_set')).toMatchObject({ gx: true, kwargs: expect.arrayContaining([{ name: 'value_set', required: true, description: expect.any(String) }]) });
+    expect(types.find((x: { type: string }) => x.type === 'freshness')).toMatchObject({
+      gx: false,
+      kwargs: expect.arrayContaining([expect.objectContaining({ name: 'error_after' })]),
+    });
+    expect(types.find((x: { type: string }) => x.type === 'expect_column_values_to_be_in_set')).toMatchObject({
+      gx: true,
+      kwargs: expect.arrayContaining([{ name: 'value_set', required: true, description: expect.any(String) }]),
+    });
     const doc = (await t.http.get('/docs-json').expect(200)).body;
-    expect(doc.components.schemas.ExpectationDto.properties.type.enum).toEqual(expect.arrayContaining(['expect_column_values_to_be_unique', 'custom_sql']));
+    expect(doc.components.schemas.ExpectationDto.properties.type.enum).toEqual(
+      expect.arrayContaining(['expect_column_values_to_be_unique', 'custom_sql']),
+    );
   });
 
   it('gate: an error-severity failure on staged rows fails the load with QUALITY.GATE_FAILED and leaves the target untouched', async () => {
@@ -138,15 +206,29 @@ describe('quality e2e: suites, runs with evidence, metrics, GX import/export, th
 
   it('gate: a merge whose input repeats a key is checked on the rows it would publish (duplicates settled first)', async () => {
     await t.http.post('/api/catalog/datasets').set(admin).send({ name: 'dup_orders', contract }).expect(201);
-    await t.http.post('/api/ingestion/sources').set(admin).send({ name: 'dup_src', dataset: 'dup_orders', format: 'csv', strategy: { kind: 'merge', orderBy: 'amount' } }).expect(201);
+    await t.http
+      .post('/api/ingestion/sources')
+      .set(admin)
+      .send({ name: 'dup_src', dataset: 'dup_orders', format: 'csv', strategy: { kind: 'merge', orderBy: 'amount' } })
+      .expect(201);
     await t.http
       .post('/api/quality/suites')
       .set(admin)
-      .send({ name: 'dup_unique', dataset: 'dup_orders', expectations: [{ type: 'expect_column_values_to_be_unique', kwargs: { column: 'id' } }] })
+      .send({
+        name: 'dup_unique',
+        dataset: 'dup_orders',
+        expectations: [{ type: 'expect_column_values_to_be_unique', kwargs: { column: 'id' } }],
+      })
       .expect(201);
     files.write('dup.csv', 'id,status,amount,email\n1,new,10,\n1,paid,20,\n2,new,5,\n');
     const run = await load('dup_src', 'dup.csv');
-    expect(run).toMatchObject({ status: 'succeeded', rowsRead: 3, rowsLoaded: 2, rowsDeduplicated: 1, rowsRejected: 0 });
+    expect(run).toMatchObject({
+      status: 'succeeded',
+      rowsRead: 3,
+      rowsLoaded: 2,
+      rowsDeduplicated: 1,
+      rowsRejected: 0,
+    });
     expect((await pg.query(`SELECT id::int, status FROM raw.dup_orders ORDER BY id`)).rows).toEqual([
       { id: 1, status: 'paid' },
       { id: 2, status: 'new' },
@@ -157,7 +239,17 @@ describe('quality e2e: suites, runs with evidence, metrics, GX import/export, th
     await t.http
       .put(`/api/quality/suites/${suiteId}`)
       .set(admin)
-      .send({ name: 'orders_checks', dataset: 'orders', expectations: [{ type: 'expect_column_values_to_be_in_set', kwargs: { column: 'status', value_set: ['new', 'paid'] }, severity: 'warn' }] })
+      .send({
+        name: 'orders_checks',
+        dataset: 'orders',
+        expectations: [
+          {
+            type: 'expect_column_values_to_be_in_set',
+            kwargs: { column: 'status', value_set: ['new', 'paid'] },
+            severity: 'warn',
+          },
+        ],
+      })
       .expect(200);
     files.write('o3.csv', 'id,status,amount,email\n6,odd,60,f@x.io\n');
     const run = await load('orders_src', 'o3.csv');
@@ -192,16 +284,38 @@ describe("quality e2e: Weir's own checks, anomalies and alerts", () => {
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    ({ t, pg, close } = await startIngestionApp({ WEIR_ALERT_WEBHOOK_URL: `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}/hook` }));
-    await t.http.post('/api/catalog/datasets').set(admin).send({ name: 'customers', contract: { columns: [{ name: 'id', type: 'bigint', nullable: false, primaryKey: true }] } }).expect(201);
+    ({ t, pg, close } = await startIngestionApp({
+      WEIR_ALERT_WEBHOOK_URL: `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}/hook`,
+    }));
     await t.http
       .post('/api/catalog/datasets')
       .set(admin)
-      .send({ name: 'events', contract: { columns: [{ name: 'id', type: 'bigint', nullable: false, primaryKey: true }, { name: 'customer_id', type: 'bigint', nullable: true }, { name: 'at', type: 'timestamptz', nullable: false }] } })
+      .send({
+        name: 'customers',
+        contract: { columns: [{ name: 'id', type: 'bigint', nullable: false, primaryKey: true }] },
+      })
       .expect(201);
-    await pg.query(`CREATE SCHEMA IF NOT EXISTS raw; CREATE TABLE raw.customers (id bigint PRIMARY KEY); INSERT INTO raw.customers VALUES (1), (2)`);
+    await t.http
+      .post('/api/catalog/datasets')
+      .set(admin)
+      .send({
+        name: 'events',
+        contract: {
+          columns: [
+            { name: 'id', type: 'bigint', nullable: false, primaryKey: true },
+            { name: 'customer_id', type: 'bigint', nullable: true },
+            { name: 'at', type: 'timestamptz', nullable: false },
+          ],
+        },
+      })
+      .expect(201);
+    await pg.query(
+      `CREATE SCHEMA IF NOT EXISTS raw; CREATE TABLE raw.customers (id bigint PRIMARY KEY); INSERT INTO raw.customers VALUES (1), (2)`,
+    );
     await pg.query(`CREATE TABLE raw.events (id bigint PRIMARY KEY, customer_id bigint, at timestamptz NOT NULL)`);
-    await pg.query(`INSERT INTO raw.events SELECT g, CASE WHEN g % 10 = 0 THEN 99 ELSE 1 END, now() - interval '3 hours' FROM generate_series(1, 100) g`);
+    await pg.query(
+      `INSERT INTO raw.events SELECT g, CASE WHEN g % 10 = 0 THEN 99 ELSE 1 END, now() - interval '3 hours' FROM generate_series(1, 100) g`,
+    );
   });
   afterAll(async () => {
     await close?.();
@@ -220,7 +334,10 @@ describe("quality e2e: Weir's own checks, anomalies and alerts", () => {
           meta: { anomalies: { enabled: false } },
           expectations: [
             { type: 'relationships', kwargs: { column: 'customer_id', to: 'customers', field: 'id' } },
-            { type: 'freshness', kwargs: { column: 'at', warn_after: '1 hour', error_after: { count: 1, period: 'day' } } },
+            {
+              type: 'freshness',
+              kwargs: { column: 'at', warn_after: '1 hour', error_after: { count: 1, period: 'day' } },
+            },
             { type: 'row_count_change_within', kwargs: { max_change_percent: 20 } },
             { type: 'custom_sql', kwargs: { sql: 'SELECT id FROM {table} WHERE customer_id > 50' }, severity: 'warn' },
           ],
@@ -229,7 +346,11 @@ describe("quality e2e: Weir's own checks, anomalies and alerts", () => {
     ).body;
     const r1 = (await t.http.post(`/api/quality/suites/${suite.id}/runs`).set(admin).send({}).expect(201)).body;
     const [rel, fresh, change, custom] = r1.results;
-    expect(rel).toMatchObject({ success: false, unexpectedCount: 10, sampleUnexpected: [99, 99, 99, 99, 99, 99, 99, 99, 99, 99] });
+    expect(rel).toMatchObject({
+      success: false,
+      unexpectedCount: 10,
+      sampleUnexpected: [99, 99, 99, 99, 99, 99, 99, 99, 99, 99],
+    });
     expect(fresh).toMatchObject({ success: false, severity: 'warn' });
     expect(fresh.observedValue.age_seconds).toBeGreaterThan(3 * 3600 - 60);
     expect(change).toMatchObject({ success: true, observedValue: null });
@@ -240,13 +361,23 @@ describe("quality e2e: Weir's own checks, anomalies and alerts", () => {
     const writes = await t.http
       .post('/api/quality/suites')
       .set(admin)
-      .send({ name: 'evil', dataset: 'events', expectations: [{ type: 'custom_sql', kwargs: { sql: 'SELECT 1; DROP TABLE raw.events' } }] })
+      .send({
+        name: 'evil',
+        dataset: 'events',
+        expectations: [{ type: 'custom_sql', kwargs: { sql: 'SELECT 1; DROP TABLE raw.events' } }],
+      })
       .expect(400);
     expect(writes.body.errors[0]).toMatch(/one statement/);
   });
 
   it('flags an anomaly with its expected band once there is history, and alerts through the webhook (retried)', async () => {
-    const suite = (await t.http.post('/api/quality/suites').set(admin).send({ name: 'cust_volume', dataset: 'customers', expectations: [] }).expect(201)).body;
+    const suite = (
+      await t.http
+        .post('/api/quality/suites')
+        .set(admin)
+        .send({ name: 'cust_volume', dataset: 'customers', expectations: [] })
+        .expect(201)
+    ).body;
     for (let i = 0; i < 5; i++) {
       await pg.query(`INSERT INTO raw.customers VALUES (${100 + i})`);
       const r = (await t.http.post(`/api/quality/suites/${suite.id}/runs`).set(admin).send({}).expect(201)).body;
@@ -256,12 +387,25 @@ describe("quality e2e: Weir's own checks, anomalies and alerts", () => {
     const spike = (await t.http.post(`/api/quality/suites/${suite.id}/runs`).set(admin).send({}).expect(201)).body;
     expect(spike.status).toBe('warned');
     const anomaly = spike.results.find((r: { type: string }) => r.type === 'anomaly');
-    expect(anomaly).toMatchObject({ success: false, severity: 'warn', kwargs: { metric: 'row_count' }, observedValue: 508 });
-    const stored = await pg.query(`SELECT evidence FROM quality.results WHERE run_id = $1 AND expectation_type = 'anomaly'`, [spike.id]);
+    expect(anomaly).toMatchObject({
+      success: false,
+      severity: 'warn',
+      kwargs: { metric: 'row_count' },
+      observedValue: 508,
+    });
+    const stored = await pg.query(
+      `SELECT evidence FROM quality.results WHERE run_id = $1 AND expectation_type = 'anomaly'`,
+      [spike.id],
+    );
     expect(stored.rows[0].evidence.details.expected_band[1]).toBeLessThan(508);
-    for (let i = 0; i < 50 && !received.some((a) => a.runId === spike.id); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 50 && !received.some((a) => a.runId === spike.id); i++)
+      await new Promise((r) => setTimeout(r, 100));
     const alert = received.find((a) => a.runId === spike.id);
-    expect(alert).toMatchObject({ type: 'quality.run.warned', dataset: 'customers', anomalies: expect.arrayContaining([expect.objectContaining({ metric: 'row_count', value: 508 })]) });
+    expect(alert).toMatchObject({
+      type: 'quality.run.warned',
+      dataset: 'customers',
+      anomalies: expect.arrayContaining([expect.objectContaining({ metric: 'row_count', value: 508 })]),
+    });
     // profile metrics ride along: the mean and max of id jumped too
     expect(alert.anomalies.map((a: { metric: string }) => a.metric)).toEqual(expect.arrayContaining(['max(id)']));
     expect(hits).toBeGreaterThanOrEqual(2);

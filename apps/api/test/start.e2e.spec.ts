@@ -20,7 +20,11 @@ function start(env: Record<string, string>): Started {
   delete e['DATABASE_URL'];
   delete e['WEIR_ADMIN_API_KEY'];
   execFileSync(process.execPath, ['tools/build.js', '--quiet'], { cwd: root, stdio: 'ignore' });
-  const child = spawn(process.execPath, ['dist/apps/api/src/main.js'], { cwd: root, env: e, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['dist/apps/api/src/main.js'], {
+    cwd: root,
+    env: e,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let buf = '';
   child.stdout!.on('data', (d) => (buf += d));
   child.stderr!.on('data', (d) => (buf += d));
@@ -64,10 +68,17 @@ describe('npm start with no DATABASE_URL (embedded PostgreSQL)', () => {
       const key = /\n\s+(weir_[A-Za-z0-9_-]{43})\n/.exec(first.out())?.[1];
       expect(key).toBeDefined();
       // the psql line is plain text that pastes into a shell (not a JSON-escaped log field)
-      expect(first.out()).toMatch(new RegExp(`^  connect with: PGPASSWORD="\\$\\(cat [^)]+\\)" psql -h 127\\.0\\.0\\.1 -p ${pgPort} -U weir weir$`, 'm'));
+      expect(first.out()).toMatch(
+        new RegExp(
+          `^  connect with: PGPASSWORD="\\$\\(cat [^)]+\\)" psql -h 127\\.0\\.0\\.1 -p ${pgPort} -U weir weir$`,
+          'm',
+        ),
+      );
       expect(fs.existsSync(path.join(dataDir, 'pg', 'PG_VERSION'))).toBe(true);
 
-      const res = await fetch(`http://127.0.0.1:${port}/api/platform/api-keys`, { headers: { Authorization: `Bearer ${key}`, 'X-Request-Id': 'start-test-1' } });
+      const res = await fetch(`http://127.0.0.1:${port}/api/platform/api-keys`, {
+        headers: { Authorization: `Bearer ${key}`, 'X-Request-Id': 'start-test-1' },
+      });
       expect(res.status).toBe(200);
       await new Promise((r) => setTimeout(r, 200));
       const lines = first
@@ -86,7 +97,13 @@ describe('npm start with no DATABASE_URL (embedded PostgreSQL)', () => {
       // (run asynchronously: a synchronous call froze this process's event loop past the server's
       // keep-alive timeout, and the next fetch reused the connection the server had just closed:
       // "SocketError: other side closed". The server now keeps idle connections 65 s.)
-      const cli = (await execFileAsync(process.execPath, ['apps/cli/bin/weir.js', 'keys', 'list'], { cwd: root, env: cliEnv, encoding: 'utf8' })).stdout;
+      const cli = (
+        await execFileAsync(process.execPath, ['apps/cli/bin/weir.js', 'keys', 'list'], {
+          cwd: root,
+          env: cliEnv,
+          encoding: 'utf8',
+        })
+      ).stdout;
       expect(cli).toMatch(/admin\s+weir_\S+…\s+active\s+bootstrap-admin/);
       expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
       // the server keeps an idle connection open past Node's 5 s default: a client busy for 6 s reuses it safely
@@ -105,7 +122,9 @@ describe('npm start with no DATABASE_URL (embedded PostgreSQL)', () => {
         await waitForHealth(port, second, 60_000);
         expect(second.out()).not.toContain('Weir created an admin API key');
         expect(second.out()).toContain('database schema is up to date');
-        const again = await fetch(`http://127.0.0.1:${port}/api/platform/api-keys`, { headers: { Authorization: `Bearer ${key}` } });
+        const again = await fetch(`http://127.0.0.1:${port}/api/platform/api-keys`, {
+          headers: { Authorization: `Bearer ${key}` },
+        });
         expect(again.status).toBe(200);
         expect(((await again.json()) as { items: unknown[] }).items).toHaveLength(1);
       } finally {
@@ -120,16 +139,24 @@ describe('npm start with no DATABASE_URL (embedded PostgreSQL)', () => {
   it('stops with one clear line naming a bad variable', async () => {
     const s = start({ PORT: 'eighty', WEIR_DATA_DIR: dataDir });
     expect(await s.exited).toBe(78);
-    expect(s.out().trim()).toBe('weir: Invalid configuration: PORT must be a TCP port between 1 and 65535 (got "eighty")');
+    expect(s.out().trim()).toBe(
+      'weir: Invalid configuration: PORT must be a TCP port between 1 and 65535 (got "eighty")',
+    );
     // a slice's setting too
     const l = start({ WEIR_LINEAGE_EVENTS_RETENTION_DAYS: '30d', WEIR_DATA_DIR: dataDir });
     expect(await l.exited).toBe(78);
-    expect(l.out().trim()).toBe('weir: Invalid configuration: WEIR_LINEAGE_EVENTS_RETENTION_DAYS must be a whole number of days, 0 to keep forever (got "30d")');
+    expect(l.out().trim()).toBe(
+      'weir: Invalid configuration: WEIR_LINEAGE_EVENTS_RETENTION_DAYS must be a whole number of days, 0 to keep forever (got "30d")',
+    );
     // every slice's settings are read the same way, at boot
     for (const [k, v, line] of [
       ['WEIR_UPLOAD_MAX_BYTES', '5GB', 'WEIR_UPLOAD_MAX_BYTES must be a number of bytes (got "5GB")'],
       ['WEIR_ALERT_WEBHOOK_URL', 'ftp://x', 'WEIR_ALERT_WEBHOOK_URL must be an http(s) URL'],
-      ['WEIR_PROJECT_ARCHIVE_MAX_FILES', '-1', 'WEIR_PROJECT_ARCHIVE_MAX_FILES must be a positive whole number (got "-1")'],
+      [
+        'WEIR_PROJECT_ARCHIVE_MAX_FILES',
+        '-1',
+        'WEIR_PROJECT_ARCHIVE_MAX_FILES must be a positive whole number (got "-1")',
+      ],
     ]) {
       const x = start({ [k]: v, WEIR_DATA_DIR: dataDir });
       expect([k, await x.exited, x.out().trim()]).toEqual([k, 78, `weir: Invalid configuration: ${line}`]);

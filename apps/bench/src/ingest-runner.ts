@@ -27,17 +27,40 @@ export const BENCH_CONTRACT: DatasetContract = {
 async function main(): Promise<void> {
   const [mode, source, file, key] = process.argv.slice(2);
   const url = process.env['DATABASE_URL']!;
-  const config = loadConfig({ DATABASE_URL: url, WEIR_LOG_LEVEL: 'warn', WEIR_DATA_DIR: process.env['WEIR_DATA_DIR'], WEIR_ROLES: 'worker' });
-  @Module({ imports: [PlatformModule.forRoot({ config, databaseUrl: url, warehouseUrl: url }), CatalogModule, IngestionModule] })
+  const config = loadConfig({
+    DATABASE_URL: url,
+    WEIR_LOG_LEVEL: 'warn',
+    WEIR_DATA_DIR: process.env['WEIR_DATA_DIR'],
+    WEIR_INGEST_ROOT: process.env['WEIR_INGEST_ROOT'],
+    WEIR_ROLES: 'worker',
+  });
+  @Module({
+    imports: [PlatformModule.forRoot({ config, databaseUrl: url, warehouseUrl: url }), CatalogModule, IngestionModule],
+  })
   class RunnerModule {}
   const app = await NestFactory.createApplicationContext(RunnerModule, { logger: ['error', 'warn'] });
   await app.init();
   try {
     if (mode === 'setup') {
-      await (app.get(CATALOG) as unknown as { create: (i: unknown, by: string) => Promise<unknown> }).create({ name: 'orders', contract: BENCH_CONTRACT }, 'bench');
+      await (app.get(CATALOG) as unknown as { create: (i: unknown, by: string) => Promise<unknown> }).create(
+        { name: 'orders', contract: BENCH_CONTRACT },
+        'bench',
+      );
       const sources = app.get(SourcesService);
-      await sources.create({ name: 'orders_replace', dataset: 'orders', format: 'csv', strategy: { kind: 'replace' }, maxRejectedRatio: 0 });
-      await sources.create({ name: 'orders_merge', dataset: 'orders', format: 'csv', strategy: { kind: 'merge' }, maxRejectedRatio: 0 });
+      await sources.create({
+        name: 'orders_replace',
+        dataset: 'orders',
+        format: 'csv',
+        strategy: { kind: 'replace' },
+        maxRejectedRatio: 0,
+      });
+      await sources.create({
+        name: 'orders_merge',
+        dataset: 'orders',
+        format: 'csv',
+        strategy: { kind: 'merge' },
+        maxRejectedRatio: 0,
+      });
       console.log(JSON.stringify({ setup: true }));
       return;
     }
@@ -52,7 +75,8 @@ async function main(): Promise<void> {
   }
 }
 
-if (require.main === module) main().catch((e) => {
-  console.error(`ingest-runner: ${e instanceof Error ? e.stack : e}`);
-  process.exit(1);
-});
+if (require.main === module)
+  main().catch((e) => {
+    console.error(`ingest-runner: ${e instanceof Error ? e.stack : e}`);
+    process.exit(1);
+  });

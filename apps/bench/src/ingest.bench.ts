@@ -42,7 +42,14 @@ function row(id: number, r: () => number, variant = 0): string {
   const email = `user${customer}@example.com`;
   const k = r();
   const w = WORDS[Math.floor(r() * WORDS.length)];
-  const note = k < 0.6 ? `${w} ${id}` : k < 0.8 ? `"${w}, with comma and ""quotes"" ${id}"` : k < 0.9 ? `"line one\nline two ${w}"` : '';
+  const note =
+    k < 0.6
+      ? `${w} ${id}`
+      : k < 0.8
+        ? `"${w}, with comma and ""quotes"" ${id}"`
+        : k < 0.9
+          ? `"line one\nline two ${w}"`
+          : '';
   return `${id},${customer},${ts},${status},${amount},${currency},${email},${note}\n`;
 }
 
@@ -101,7 +108,9 @@ async function main(): Promise<void> {
       yield* range(ROWS + 1, ROWS + tenth);
     };
     const mergeRows = await writeFile(file2, mergeIds(), 7);
-    console.log(`  ${path.basename(file1)}: ${(fs.statSync(file1).size / 1048576).toFixed(0)} MiB; ${path.basename(file2)}: ${mergeRows} rows`);
+    console.log(
+      `  ${path.basename(file1)}: ${(fs.statSync(file1).size / 1048576).toFixed(0)} MiB; ${path.basename(file2)}: ${mergeRows} rows`,
+    );
 
     await runMigrations(url);
     await c.query(`CREATE SCHEMA baseline; ${TABLE_DDL('baseline.orders')}; ${TABLE_DDL('baseline.stage', true)}`);
@@ -129,7 +138,8 @@ async function main(): Promise<void> {
     const t: Record<'base1' | 'weir1' | 'base2' | 'weir2', number[]> = { base1: [], weir1: [], base2: [], weir2: [] };
     const weirRun = async (source: string, file: string, rows: number, key: string): Promise<number> => {
       const r = weir('load', source, file, key);
-      if (r.run.status !== 'succeeded' || r.run.rowsLoaded !== rows) throw new Error(`${source} run: ${JSON.stringify(r.run)}`);
+      if (r.run.status !== 'succeeded' || r.run.rowsLoaded !== rows)
+        throw new Error(`${source} run: ${JSON.stringify(r.run)}`);
       peak = Math.max(peak, r.maxRssMb);
       return r.seconds;
     };
@@ -159,17 +169,24 @@ async function main(): Promise<void> {
     const weir1 = median(t.weir1);
     const base2 = median(t.base2);
     const weir2 = median(t.weir2);
-    console.log(`baseline replace (psql \\copy): ${base1.toFixed(2)} s, ${Math.round(ROWS / base1)} rows/s (median of ${REPEAT})`);
+    console.log(
+      `baseline replace (psql \\copy): ${base1.toFixed(2)} s, ${Math.round(ROWS / base1)} rows/s (median of ${REPEAT})`,
+    );
     console.log(`weir replace: ${weir1.toFixed(2)} s, ${Math.round(ROWS / weir1)} rows/s`);
-    console.log(`baseline merge (\\copy + INSERT … ON CONFLICT): ${base2.toFixed(2)} s, ${Math.round(mergeRows / base2)} rows/s`);
+    console.log(
+      `baseline merge (\\copy + INSERT … ON CONFLICT): ${base2.toFixed(2)} s, ${Math.round(mergeRows / base2)} rows/s`,
+    );
     console.log(`weir merge: ${weir2.toFixed(2)} s, ${Math.round(mergeRows / weir2)} rows/s`);
 
     const same = await c.query(
       `SELECT (SELECT count(*) FROM raw.orders) AS weir, (SELECT count(*) FROM baseline.orders) AS base,
               (SELECT count(*) FROM (SELECT * FROM raw.orders EXCEPT SELECT * FROM baseline.orders) d) AS diff`,
     );
-    console.log(`check: weir ${same.rows[0].weir} rows, baseline ${same.rows[0].base} rows, ${same.rows[0].diff} differing`);
-    if (Number(same.rows[0].diff) !== 0 || same.rows[0].weir !== same.rows[0].base) throw new Error('Weir and the baseline disagree on the data');
+    console.log(
+      `check: weir ${same.rows[0].weir} rows, baseline ${same.rows[0].base} rows, ${same.rows[0].diff} differing`,
+    );
+    if (Number(same.rows[0].diff) !== 0 || same.rows[0].weir !== same.rows[0].base)
+      throw new Error('Weir and the baseline disagree on the data');
     await c.end();
 
     const result = {
@@ -187,7 +204,9 @@ async function main(): Promise<void> {
       merge_ratio: +(weir2 / base2).toFixed(3),
       peak_rss_mb: peak,
     };
-    console.log(`replace ratio ${result.replace_ratio}, merge ratio ${result.merge_ratio}, peak RSS ${result.peak_rss_mb} MB`);
+    console.log(
+      `replace ratio ${result.replace_ratio}, merge ratio ${result.merge_ratio}, peak RSS ${result.peak_rss_mb} MB`,
+    );
     console.log(JSON.stringify(result));
   } finally {
     await db.close();

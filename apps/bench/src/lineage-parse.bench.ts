@@ -16,7 +16,8 @@ const REPEAT = Number(arg('repeat', '3'));
 function model(i: number): string {
   const src = `raw.src_${i % 20}`;
   const up = i >= 20 ? `mart.m_${i - 20}` : `raw.src_${(i + 1) % 20}`;
-  if (i % 4 === 0) return `CREATE VIEW staging.v_${i} AS SELECT id, customer_id, lower(status) AS status, amount::numeric(12,2) AS amount, created_at FROM ${src} WHERE id IS NOT NULL`;
+  if (i % 4 === 0)
+    return `CREATE VIEW staging.v_${i} AS SELECT id, customer_id, lower(status) AS status, amount::numeric(12,2) AS amount, created_at FROM ${src} WHERE id IS NOT NULL`;
   return `CREATE TABLE mart.m_${i} AS
 WITH base AS (
   SELECT s.id, s.customer_id, s.status, s.amount, s.created_at, u.segment
@@ -53,12 +54,27 @@ async function main(): Promise<void> {
     edges = 0;
     for (const s of sqls) edges += (await sqlLineage(s)).columnLineage.length;
     lin.push(Number(process.hrtime.bigint() - t0) / 1e9);
-    console.log(`  round ${r + 1}: parse only ${base[r].toFixed(3)} s, lineage ${lin[r].toFixed(3)} s (${edges} edges)`);
+    console.log(
+      `  round ${r + 1}: parse only ${base[r].toFixed(3)} s, lineage ${lin[r].toFixed(3)} s (${edges} edges)`,
+    );
   }
   const b = median(base);
   const l = median(lin);
-  console.log(`${MODELS} models: lineage ${l.toFixed(3)} s (target < 2 s), parse only ${b.toFixed(3)} s, ratio ${(l / b).toFixed(2)}`);
-  console.log(JSON.stringify({ bench: 'lineage-parse', models: MODELS, repeat: REPEAT, lineage_s: +l.toFixed(3), parse_only_s: +b.toFixed(3), ratio: +(l / b).toFixed(3), edges, target_met: l < 2 }));
+  console.log(
+    `${MODELS} models: lineage ${l.toFixed(3)} s (target < 2 s), parse only ${b.toFixed(3)} s, ratio ${(l / b).toFixed(2)}`,
+  );
+  console.log(
+    JSON.stringify({
+      bench: 'lineage-parse',
+      models: MODELS,
+      repeat: REPEAT,
+      lineage_s: +l.toFixed(3),
+      parse_only_s: +b.toFixed(3),
+      ratio: +(l / b).toFixed(3),
+      edges,
+      target_met: l < 2,
+    }),
+  );
 }
 
 main().catch((e) => {

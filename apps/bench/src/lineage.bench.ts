@@ -44,33 +44,56 @@ const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
 async function generate(c: Client): Promise<{ jobs: number; edges: number; fieldEdges: number }> {
   const perLayer = Math.ceil(DATASETS / LAYERS);
   await c.query(`INSERT INTO lineage.namespaces (name) VALUES ('bench'), ('bench-jobs')`);
-  await c.query(`INSERT INTO lineage.datasets (id, namespace, name, current_version) SELECT g, 'bench', 'ds_' || lpad(g::text, 6, '0'), 1 FROM generate_series(1, $1::int) g`, [DATASETS]);
+  await c.query(
+    `INSERT INTO lineage.datasets (id, namespace, name, current_version) SELECT g, 'bench', 'ds_' || lpad(g::text, 6, '0'), 1 FROM generate_series(1, $1::int) g`,
+    [DATASETS],
+  );
   await c.query(
     `INSERT INTO lineage.dataset_versions (dataset_id, version, fields)
      SELECT g, 1, (SELECT jsonb_agg(jsonb_build_object('name', 'f' || k, 'type', 'integer')) FROM generate_series(1, $2::int) k) FROM generate_series(1, $1::int) g`,
     [DATASETS, FIELDS],
   );
-  await c.query(`INSERT INTO lineage.fields (id, dataset_id, name, type) SELECT (g - 1) * $2 + k, g, 'f' || k, 'integer' FROM generate_series(1, $1::int) g, generate_series(1, $2::int) k`, [DATASETS, FIELDS]);
+  await c.query(
+    `INSERT INTO lineage.fields (id, dataset_id, name, type) SELECT (g - 1) * $2 + k, g, 'f' || k, 'integer' FROM generate_series(1, $1::int) g, generate_series(1, $2::int) k`,
+    [DATASETS, FIELDS],
+  );
   // job j writes dataset j (layers 1..) and reads two datasets of the previous layer
-  await c.query(`INSERT INTO lineage.jobs (id, namespace, name) SELECT g, 'bench-jobs', 'job_' || lpad(g::text, 6, '0') FROM generate_series($2::int + 1, $1::int) g`, [DATASETS, perLayer]);
+  await c.query(
+    `INSERT INTO lineage.jobs (id, namespace, name) SELECT g, 'bench-jobs', 'job_' || lpad(g::text, 6, '0') FROM generate_series($2::int + 1, $1::int) g`,
+    [DATASETS, perLayer],
+  );
   await c.query(
     `CREATE TEMP TABLE reads AS
      SELECT g AS job_id, ((g - 1) / $2 - 1) * $2 + 1 + (abs(hashint4(g * 2 + r)) % $2) AS src, r
        FROM generate_series($2::int + 1, $1::int) g, generate_series(0, 1) r`,
     [DATASETS, perLayer],
   );
-  await c.query(`DELETE FROM reads a USING reads b WHERE a.job_id = b.job_id AND a.src = b.src AND a.r = 1 AND b.r = 0`);
-  await c.query(`INSERT INTO lineage.job_datasets (job_id, direction, dataset_id) SELECT g, 'output', g FROM generate_series($2::int + 1, $1::int) g`, [DATASETS, perLayer]);
-  await c.query(`INSERT INTO lineage.job_datasets (job_id, direction, dataset_id) SELECT job_id, 'input', src FROM reads`);
+  await c.query(
+    `DELETE FROM reads a USING reads b WHERE a.job_id = b.job_id AND a.src = b.src AND a.r = 1 AND b.r = 0`,
+  );
+  await c.query(
+    `INSERT INTO lineage.job_datasets (job_id, direction, dataset_id) SELECT g, 'output', g FROM generate_series($2::int + 1, $1::int) g`,
+    [DATASETS, perLayer],
+  );
+  await c.query(
+    `INSERT INTO lineage.job_datasets (job_id, direction, dataset_id) SELECT job_id, 'input', src FROM reads`,
+  );
   await c.query(
     `INSERT INTO lineage.field_edges (target_field_id, source_field_id, type, subtype, job_id)
      SELECT (r.job_id - 1) * $1 + k, (r.src - 1) * $1 + k, 'DIRECT', CASE WHEN r.r = 0 THEN 'IDENTITY' ELSE 'TRANSFORMATION' END, r.job_id
        FROM reads r, generate_series(1, $1::int) k`,
     [FIELDS],
   );
-  for (const t of ['datasets', 'fields', 'jobs']) await c.query(`SELECT setval(pg_get_serial_sequence('lineage.${t}', 'id'), (SELECT max(id) FROM lineage.${t}))`);
-  await c.query(`VACUUM ANALYZE lineage.datasets, lineage.dataset_versions, lineage.fields, lineage.jobs, lineage.job_datasets, lineage.field_edges`);
-  const [{ jobs, edges, fe }] = (await c.query(`SELECT (SELECT count(*) FROM lineage.jobs)::int AS jobs, (SELECT count(*) FROM lineage.job_datasets)::int AS edges, (SELECT count(*) FROM lineage.field_edges)::int AS fe`)).rows;
+  for (const t of ['datasets', 'fields', 'jobs'])
+    await c.query(`SELECT setval(pg_get_serial_sequence('lineage.${t}', 'id'), (SELECT max(id) FROM lineage.${t}))`);
+  await c.query(
+    `VACUUM ANALYZE lineage.datasets, lineage.dataset_versions, lineage.fields, lineage.jobs, lineage.job_datasets, lineage.field_edges`,
+  );
+  const [{ jobs, edges, fe }] = (
+    await c.query(
+      `SELECT (SELECT count(*) FROM lineage.jobs)::int AS jobs, (SELECT count(*) FROM lineage.job_datasets)::int AS edges, (SELECT count(*) FROM lineage.field_edges)::int AS fe`,
+    )
+  ).rows;
   return { jobs, edges, fieldEdges: fe };
 }
 
@@ -86,7 +109,17 @@ async function startApi(url: string, port: number, work: string): Promise<ChildP
   const nodeArgs = (process.env['BENCH_API_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
   const start = (roles: string, args: string[] = []) =>
     spawn(process.execPath, [...args, path.join(root, 'dist/apps/api/src/main.js')], {
-      env: { ...process.env, DATABASE_URL: url, PORT: String(port), HOST: '127.0.0.1', WEIR_ADMIN_API_KEY: KEY, WEIR_LOG_LEVEL: 'warn', WEIR_DATA_DIR: work, WEIR_ROLES: roles, WEIR_MIGRATE: 'off' },
+      env: {
+        ...process.env,
+        DATABASE_URL: url,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        WEIR_ADMIN_API_KEY: KEY,
+        WEIR_LOG_LEVEL: 'warn',
+        WEIR_DATA_DIR: work,
+        WEIR_ROLES: roles,
+        WEIR_MIGRATE: 'off',
+      },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
   const children = TOPOLOGY === 'split' ? [start('api', nodeArgs), start('worker')] : [start('api,worker', nodeArgs)];
@@ -111,7 +144,9 @@ async function main(): Promise<void> {
     console.log(`bench lineage: generating ${DATASETS} datasets in ${LAYERS} layers, ${FIELDS} fields each…`);
     const t0 = process.hrtime.bigint();
     const g = await generate(c);
-    console.log(`  ${DATASETS} datasets, ${g.jobs} jobs, ${g.edges} job edges, ${DATASETS * FIELDS} fields, ${g.fieldEdges} field edges in ${(ms(t0) / 1000).toFixed(1)} s`);
+    console.log(
+      `  ${DATASETS} datasets, ${g.jobs} jobs, ${g.edges} job edges, ${DATASETS * FIELDS} fields, ${g.fieldEdges} field edges in ${(ms(t0) / 1000).toFixed(1)} s`,
+    );
     const port = await freePort();
     api = await startApi(url, port, work);
     const headers = { authorization: `Bearer ${KEY}` };
@@ -120,7 +155,9 @@ async function main(): Promise<void> {
     const pick = (i: number, lo: number, hi: number) => lo + (Math.abs(Math.imul(i + 1, 2654435761)) % (hi - lo));
     const name = (id: number) => `ds_${String(id).padStart(6, '0')}`;
     const sample = (dir: 'downstream' | 'upstream') =>
-      Array.from({ length: QUERIES }, (_, i) => (dir === 'downstream' ? pick(i, 1, perLayer * 10) : pick(i, perLayer * 10, DATASETS) + 1));
+      Array.from({ length: QUERIES }, (_, i) =>
+        dir === 'downstream' ? pick(i, 1, perLayer * 10) : pick(i, perLayer * 10, DATASETS) + 1,
+      );
 
     // a keep-alive client timing each request to its last byte (as wrk or autocannon do); the body
     // is parsed and checked after the clock stops, so the client's JSON parse is not counted
@@ -135,7 +172,11 @@ async function main(): Promise<void> {
           })
           .on('error', reject);
       });
-    const timeHttp = async (what: string, ids: number[], q: (id: number) => string): Promise<{ lat: number[]; nodes: number }> => {
+    const timeHttp = async (
+      what: string,
+      ids: number[],
+      q: (id: number) => string,
+    ): Promise<{ lat: number[]; nodes: number }> => {
       for (const id of ids.slice(0, 20)) await get(q(id)); // warm-up
       const lat: number[] = [];
       let nodes = 0;
@@ -144,15 +185,30 @@ async function main(): Promise<void> {
         const res = await get(q(id));
         lat.push(ms(t));
         const body = JSON.parse(res.body) as { graph?: unknown[] };
-        if (res.status !== 200 || !Array.isArray(body.graph)) throw new Error(`${what}: HTTP ${res.status} ${res.body.slice(0, 300)}`);
+        if (res.status !== 200 || !Array.isArray(body.graph))
+          throw new Error(`${what}: HTTP ${res.status} ${res.body.slice(0, 300)}`);
         nodes += body.graph.length;
       }
-      console.log(`  ${what}: p50 ${pct(lat, 50).toFixed(1)} ms, p95 ${pct(lat, 95).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms, ${(nodes / ids.length).toFixed(0)} nodes per graph (${ids.length} queries)`);
+      console.log(
+        `  ${what}: p50 ${pct(lat, 50).toFixed(1)} ms, p95 ${pct(lat, 95).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms, ${(nodes / ids.length).toFixed(0)} nodes per graph (${ids.length} queries)`,
+      );
       return { lat, nodes: nodes / ids.length };
     };
-    const down = await timeHttp('HTTP depth-5 downstream /api/v1/lineage', sample('downstream'), (id) => `/api/v1/lineage?nodeId=${encodeURIComponent(`dataset:bench:${name(id)}`)}&depth=5&direction=downstream`);
-    const up = await timeHttp('HTTP depth-5 upstream   /api/v1/lineage', sample('upstream'), (id) => `/api/v1/lineage?nodeId=${encodeURIComponent(`dataset:bench:${name(id)}`)}&depth=5&direction=upstream`);
-    const col = await timeHttp('HTTP depth-5 upstream   /api/v1/column-lineage', sample('upstream').slice(0, Math.ceil(QUERIES / 3)), (id) => `/api/v1/column-lineage?nodeId=${encodeURIComponent(`datasetField:bench:${name(id)}:f1`)}&depth=5`);
+    const down = await timeHttp(
+      'HTTP depth-5 downstream /api/v1/lineage',
+      sample('downstream'),
+      (id) => `/api/v1/lineage?nodeId=${encodeURIComponent(`dataset:bench:${name(id)}`)}&depth=5&direction=downstream`,
+    );
+    const up = await timeHttp(
+      'HTTP depth-5 upstream   /api/v1/lineage',
+      sample('upstream'),
+      (id) => `/api/v1/lineage?nodeId=${encodeURIComponent(`dataset:bench:${name(id)}`)}&depth=5&direction=upstream`,
+    );
+    const col = await timeHttp(
+      'HTTP depth-5 upstream   /api/v1/column-lineage',
+      sample('upstream').slice(0, Math.ceil(QUERIES / 3)),
+      (id) => `/api/v1/column-lineage?nodeId=${encodeURIComponent(`datasetField:bench:${name(id)}:f1`)}&depth=5`,
+    );
     const all = [...down.lat, ...up.lat];
 
     // baseline: the same downstream walk as one SQL statement, straight to PostgreSQL
@@ -170,14 +226,20 @@ async function main(): Promise<void> {
       );
       sqlLat.push(ms(t));
     }
-    console.log(`  baseline SQL walk (same query shape, no HTTP): p50 ${pct(sqlLat, 50).toFixed(1)} ms, p95 ${pct(sqlLat, 95).toFixed(1)} ms`);
+    console.log(
+      `  baseline SQL walk (same query shape, no HTTP): p50 ${pct(sqlLat, 50).toFixed(1)} ms, p95 ${pct(sqlLat, 95).toFixed(1)} ms`,
+    );
 
     // OpenLineage ingest throughput over HTTP
     // What producers send: each run of a recurring job (500 jobs, each reading 2 of 1000 tables
     // and writing its own) emits START (inputs and outputs with their schema) then COMPLETE (the
     // output's columnLineage and outputStatistics as well), with the same runId.
     const JOBS = 500;
-    const schema = (n: number) => ({ _producer: 'https://example.com/bench', _schemaURL: 'https://openlineage.io/spec/facets/1-2-0/SchemaDatasetFacet.json', fields: Array.from({ length: n }, (_, k) => ({ name: `c${k}`, type: 'integer' })) });
+    const schema = (n: number) => ({
+      _producer: 'https://example.com/bench',
+      _schemaURL: 'https://openlineage.io/spec/facets/1-2-0/SchemaDatasetFacet.json',
+      fields: Array.from({ length: n }, (_, k) => ({ name: `c${k}`, type: 'integer' })),
+    });
     const runIds = new Map<number, string>();
     const event = (i: number, ns = 'bench-ingest') => {
       const run = Math.floor(i / 2);
@@ -192,10 +254,29 @@ async function main(): Promise<void> {
           _producer: 'https://example.com/bench',
           _schemaURL: 'https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json',
           fields: Object.fromEntries(
-            Array.from({ length: 5 }, (_, k) => [`c${k}`, { inputFields: [{ namespace: ns, name: a, field: `c${k}`, transformations: [{ type: 'DIRECT', subtype: 'IDENTITY' }] }, { namespace: ns, name: b, field: `c${k}`, transformations: [{ type: 'INDIRECT', subtype: 'JOIN' }] }] }]),
+            Array.from({ length: 5 }, (_, k) => [
+              `c${k}`,
+              {
+                inputFields: [
+                  {
+                    namespace: ns,
+                    name: a,
+                    field: `c${k}`,
+                    transformations: [{ type: 'DIRECT', subtype: 'IDENTITY' }],
+                  },
+                  { namespace: ns, name: b, field: `c${k}`, transformations: [{ type: 'INDIRECT', subtype: 'JOIN' }] },
+                ],
+              },
+            ]),
           ),
         };
-        output['outputFacets'] = { outputStatistics: { _producer: 'https://example.com/bench', _schemaURL: 'https://openlineage.io/spec/facets/1-0-2/OutputStatisticsOutputDatasetFacet.json', rowCount: 1000 + job } };
+        output['outputFacets'] = {
+          outputStatistics: {
+            _producer: 'https://example.com/bench',
+            _schemaURL: 'https://openlineage.io/spec/facets/1-0-2/OutputStatisticsOutputDatasetFacet.json',
+            rowCount: 1000 + job,
+          },
+        };
       }
       return {
         eventType: complete ? 'COMPLETE' : 'START',
@@ -214,16 +295,30 @@ async function main(): Promise<void> {
     // the same light keep-alive client, so the load generator is not what is measured
     const post = (p: string, body: string) =>
       new Promise<number>((resolve, reject) => {
-        const req = http.request({ host: '127.0.0.1', port, path: p, method: 'POST', agent, headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-        });
+        const req = http.request(
+          {
+            host: '127.0.0.1',
+            port,
+            path: p,
+            method: 'POST',
+            agent,
+            headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          },
+        );
         req.on('error', reject);
         req.end(body);
       });
     const applied = async () => {
       for (;;) {
-        const [{ n }] = (await c.query(`SELECT count(*)::int AS n FROM platform.outbox WHERE topic = 'lineage.apply' AND dispatched_at IS NULL`)).rows;
+        const [{ n }] = (
+          await c.query(
+            `SELECT count(*)::int AS n FROM platform.outbox WHERE topic = 'lineage.apply' AND dispatched_at IS NULL`,
+          )
+        ).rows;
         if (n === 0) return;
         await new Promise((r) => setTimeout(r, 10));
       }
@@ -243,28 +338,51 @@ async function main(): Promise<void> {
       const secs = ms(t) / 1000;
       const n = bodies.length * perBody;
       if (failed) throw new Error(`${label}: ${failed} requests refused`);
-      console.log(`  OpenLineage ingest, ${label}: ${n} RunEvents (START/COMPLETE of runs of 500 jobs; 2 inputs, 1 output, schema, columnLineage), ${clients} clients: accepted in ${acceptSecs.toFixed(2)} s, in the graph after ${secs.toFixed(2)} s = ${(n / secs).toFixed(0)} events/s`);
+      console.log(
+        `  OpenLineage ingest, ${label}: ${n} RunEvents (START/COMPLETE of runs of 500 jobs; 2 inputs, 1 output, schema, columnLineage), ${clients} clients: accepted in ${acceptSecs.toFixed(2)} s, in the graph after ${secs.toFixed(2)} s = ${(n / secs).toFixed(0)} events/s`,
+      );
       return n / secs;
     };
     // warm-up, as for the queries: 400 events of the same shape in another namespace (their own
     // jobs and datasets, so the measured events still create theirs), then the measured runs
     const warm = Array.from({ length: 400 }, (_, i) => JSON.stringify(event(1_000_000 + i, 'bench-warmup')));
-    await Promise.all(Array.from({ length: CLIENTS }, async () => { while (warm.length) await post('/api/v1/lineage', warm.shift()!); }));
+    await Promise.all(
+      Array.from({ length: CLIENTS }, async () => {
+        while (warm.length) await post('/api/v1/lineage', warm.shift()!);
+      }),
+    );
     await applied();
-    const single = await ingest('one event per request (POST /api/v1/lineage)', '/api/v1/lineage', Array.from({ length: EVENTS }, (_, i) => JSON.stringify(event(i))), 1, CLIENTS);
+    const single = await ingest(
+      'one event per request (POST /api/v1/lineage)',
+      '/api/v1/lineage',
+      Array.from({ length: EVENTS }, (_, i) => JSON.stringify(event(i))),
+      1,
+      CLIENTS,
+    );
     const BATCH = 100;
     const batch = await ingest(
       `${BATCH} events per request (POST /api/v1/lineage/batch)`,
       '/api/v1/lineage/batch',
-      Array.from({ length: Math.ceil(EVENTS / BATCH) }, (_, b) => JSON.stringify(Array.from({ length: BATCH }, (_, i) => event(EVENTS + b * BATCH + i)))),
+      Array.from({ length: Math.ceil(EVENTS / BATCH) }, (_, b) =>
+        JSON.stringify(Array.from({ length: BATCH }, (_, i) => event(EVENTS + b * BATCH + i))),
+      ),
       BATCH,
       4,
     );
     agent.destroy();
-    const runsInGraph = (await c.query(`SELECT count(*)::int AS n FROM lineage.runs r JOIN lineage.jobs j ON j.id = r.job_id WHERE j.namespace = 'bench-ingest'`)).rows[0].n;
+    const runsInGraph = (
+      await c.query(
+        `SELECT count(*)::int AS n FROM lineage.runs r JOIN lineage.jobs j ON j.id = r.job_id WHERE j.namespace = 'bench-ingest'`,
+      )
+    ).rows[0].n;
     const total = Math.ceil((EVENTS + Math.ceil(EVENTS / BATCH) * BATCH) / 2);
-    const completed = (await c.query(`SELECT count(*)::int AS n FROM lineage.runs r JOIN lineage.jobs j ON j.id = r.job_id WHERE j.namespace = 'bench-ingest' AND r.state = 'COMPLETE'`)).rows[0].n;
-    if (runsInGraph !== total || completed !== total) throw new Error(`ingest: ${runsInGraph} runs (${completed} complete) in the graph, expected ${total}`);
+    const completed = (
+      await c.query(
+        `SELECT count(*)::int AS n FROM lineage.runs r JOIN lineage.jobs j ON j.id = r.job_id WHERE j.namespace = 'bench-ingest' AND r.state = 'COMPLETE'`,
+      )
+    ).rows[0].n;
+    if (runsInGraph !== total || completed !== total)
+      throw new Error(`ingest: ${runsInGraph} runs (${completed} complete) in the graph, expected ${total}`);
     const eventsPerS = single;
 
     const p95 = pct(all, 95);

@@ -27,7 +27,9 @@ async function main(): Promise<void> {
   try {
     await runMigrations(url);
     console.log(`bench model: building a ${ROWS}-row source table…`);
-    await c.query(`CREATE SCHEMA src; CREATE TABLE src.orders (id bigint PRIMARY KEY, customer_id int, status text, amount numeric(12,2), created_at timestamptz)`);
+    await c.query(
+      `CREATE SCHEMA src; CREATE TABLE src.orders (id bigint PRIMARY KEY, customer_id int, status text, amount numeric(12,2), created_at timestamptz)`,
+    );
     await c.query(
       `INSERT INTO src.orders SELECT g, 1 + (g * 7919) % 100000, (ARRAY['new','paid','shipped'])[1 + g % 3], (g % 100000) / 100.0, timestamptz '2025-01-01' + g * interval '1 second' FROM generate_series(1, $1::bigint) g`,
       [ROWS],
@@ -40,9 +42,22 @@ async function main(): Promise<void> {
       path.join(projectDir, 'models', 'orders_inc.sql'),
       "{{ config(materialized='incremental', unique_key='id') }}\nselect id, customer_id, status, amount, created_at from src.orders\n{% if is_incremental() %} where id > (select max(id) from {{ this }}) {% endif %}",
     );
-    process.env['WEIR_PROJECTS_ROOT'] = path.join(work, 'projects');
-    const config = loadConfig({ DATABASE_URL: url, WEIR_LOG_LEVEL: 'warn', WEIR_DATA_DIR: work, WEIR_ROLES: 'worker' });
-    @Module({ imports: [PlatformModule.forRoot({ config, databaseUrl: url, warehouseUrl: url }), CatalogModule, QualityModule, IngestionModule, ModelingModule] })
+    const config = loadConfig({
+      DATABASE_URL: url,
+      WEIR_LOG_LEVEL: 'warn',
+      WEIR_DATA_DIR: work,
+      WEIR_ROLES: 'worker',
+      WEIR_PROJECTS_ROOT: path.join(work, 'projects'),
+    });
+    @Module({
+      imports: [
+        PlatformModule.forRoot({ config, databaseUrl: url, warehouseUrl: url }),
+        CatalogModule,
+        QualityModule,
+        IngestionModule,
+        ModelingModule,
+      ],
+    })
     class BenchModule {}
     app = await NestFactory.createApplicationContext(BenchModule, { logger: ['error', 'warn'] });
     await app.init();
@@ -75,13 +90,27 @@ async function main(): Promise<void> {
       if (r.rows !== extra) throw new Error(`incremental build applied ${r.rows} rows, expected ${extra}`);
       incs.push(r.secs);
       ratios.push(r.secs / f.secs);
-      console.log(`  pair ${i + 1}: full build ${f.secs.toFixed(2)} s (${f.rows} rows), incremental build ${r.secs.toFixed(3)} s (${r.rows} new rows): ${((100 * r.secs) / f.secs).toFixed(2)}%`);
+      console.log(
+        `  pair ${i + 1}: full build ${f.secs.toFixed(2)} s (${f.rows} rows), incremental build ${r.secs.toFixed(3)} s (${r.rows} new rows): ${((100 * r.secs) / f.secs).toFixed(2)}%`,
+      );
     }
     const total = (await c.query(`SELECT count(*)::int AS n FROM analytics.orders_inc`)).rows[0].n;
     if (total !== next) throw new Error(`unexpected contents: ${total} rows, expected ${next}`);
     const ratio = median(ratios);
-    console.log(`full build ${median(fulls).toFixed(2)} s, incremental build ${median(incs).toFixed(3)} s (medians of ${REPEAT}); incremental / full = ${ratio.toFixed(4)} (median of the pairs' ratios; target ≤ 0.05)`);
-    console.log(JSON.stringify({ bench: 'model', rows: ROWS, new_rows: extra, repeat: REPEAT, full_s: +median(fulls).toFixed(3), incremental_s: +median(incs).toFixed(3), ratio: +ratio.toFixed(4) }));
+    console.log(
+      `full build ${median(fulls).toFixed(2)} s, incremental build ${median(incs).toFixed(3)} s (medians of ${REPEAT}); incremental / full = ${ratio.toFixed(4)} (median of the pairs' ratios; target ≤ 0.05)`,
+    );
+    console.log(
+      JSON.stringify({
+        bench: 'model',
+        rows: ROWS,
+        new_rows: extra,
+        repeat: REPEAT,
+        full_s: +median(fulls).toFixed(3),
+        incremental_s: +median(incs).toFixed(3),
+        ratio: +ratio.toFixed(4),
+      }),
+    );
   } finally {
     await app?.close();
     await db.close();

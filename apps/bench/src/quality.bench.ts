@@ -62,7 +62,9 @@ async function main(): Promise<void> {
   const { client: c } = db;
   try {
     console.log(`bench quality: building a ${ROWS}-row table…`);
-    await c.query(`CREATE SCHEMA bench; CREATE TABLE bench.orders (id bigint, customer_id int, status text, amount numeric(12,2), email text, created_at timestamptz, score double precision)`);
+    await c.query(
+      `CREATE SCHEMA bench; CREATE TABLE bench.orders (id bigint, customer_id int, status text, amount numeric(12,2), email text, created_at timestamptz, score double precision)`,
+    );
     await c.query(
       `INSERT INTO bench.orders SELECT g, 1 + (g * 7919) % 100000, (ARRAY['new','paid','shipped','cancelled','refunded'])[1 + g % 5],
               ((g * 104729) % 1000000) / 100.0, 'user' || (g % 100000) || '@example.com', timestamptz '2025-01-01' + (g % 31536000) * interval '1 second', ((g * 31) % 1000) / 1000.0
@@ -75,24 +77,46 @@ async function main(): Promise<void> {
     let lastStatus = '';
     for (let i = 0; i < REPEAT; i++) {
       t.single.push(await time(() => c.query(SINGLE)));
-      t.per.push(await time(async () => {
-        for (const q of PER_CHECK) await c.query(q);
-      }));
+      t.per.push(
+        await time(async () => {
+          for (const q of PER_CHECK) await c.query(q);
+        }),
+      );
       t.weir.push(
         await time(async () => {
           const r = await runSuite(c, { schema: 'bench', table: 'orders' }, EXPECTATIONS, { resultFormat: 'BASIC' });
-          lastStatus = r.results.every((x) => x.success) ? 'all passed' : `failed: ${r.results.filter((x) => !x.success).map((x) => x.expectation.type).join(', ')}`;
+          lastStatus = r.results.every((x) => x.success)
+            ? 'all passed'
+            : `failed: ${r.results
+                .filter((x) => !x.success)
+                .map((x) => x.expectation.type)
+                .join(', ')}`;
         }),
       );
-      console.log(`  iteration ${i + 1}: single scan ${t.single[i].toFixed(3)} s, per check ${t.per[i].toFixed(3)} s, weir ${t.weir[i].toFixed(3)} s`);
+      console.log(
+        `  iteration ${i + 1}: single scan ${t.single[i].toFixed(3)} s, per check ${t.per[i].toFixed(3)} s, weir ${t.weir[i].toFixed(3)} s`,
+      );
     }
     const a = median(t.single);
     const b = median(t.per);
     const w = median(t.weir);
     console.log(`weir suite: ${lastStatus}`);
-    console.log(`single scan (hand-written): ${a.toFixed(3)} s; one query per check: ${b.toFixed(3)} s; weir: ${w.toFixed(3)} s (medians of ${REPEAT})`);
+    console.log(
+      `single scan (hand-written): ${a.toFixed(3)} s; one query per check: ${b.toFixed(3)} s; weir: ${w.toFixed(3)} s (medians of ${REPEAT})`,
+    );
     console.log(`weir / single scan = ${(w / a).toFixed(3)}; per check / weir = ${(b / w).toFixed(2)}`);
-    console.log(JSON.stringify({ bench: 'quality', rows: ROWS, repeat: REPEAT, single_scan_s: +a.toFixed(3), per_check_s: +b.toFixed(3), weir_s: +w.toFixed(3), ratio: +(w / a).toFixed(3), per_check_over_weir: +(b / w).toFixed(2) }));
+    console.log(
+      JSON.stringify({
+        bench: 'quality',
+        rows: ROWS,
+        repeat: REPEAT,
+        single_scan_s: +a.toFixed(3),
+        per_check_s: +b.toFixed(3),
+        weir_s: +w.toFixed(3),
+        ratio: +(w / a).toFixed(3),
+        per_check_over_weir: +(b / w).toFixed(2),
+      }),
+    );
   } finally {
     await db.close();
   }

@@ -16,7 +16,12 @@ export async function withContext<T>(
   const db = await resolveDatabase(config, say);
   try {
     if (config.migrate === 'auto') await runMigrations(db.url);
-    @Module({ imports: [PlatformModule.forRoot({ config, databaseUrl: db.url, warehouseUrl: db.warehouseUrl }), ...((opts.modules ?? []) as never[])] })
+    @Module({
+      imports: [
+        PlatformModule.forRoot({ config, databaseUrl: db.url, warehouseUrl: db.warehouseUrl }),
+        ...((opts.modules ?? []) as never[]),
+      ],
+    })
     class CliModule {}
     // logs on stderr (warn and above; --verbose for more): stdout carries the result alone
     const ctx = await NestFactory.createApplicationContext(CliModule, { logger: new StderrLogger() });

@@ -30,7 +30,13 @@ export class StderrLogger extends ConsoleLogger {
     super({ logLevels: cliLogLevels(), colors: !!process.stderr.isTTY && !process.env['NO_COLOR'] });
   }
 
-  protected override printMessages(messages: unknown[], context?: string, logLevel?: LogLevel, _stream?: 'stdout' | 'stderr', errorStack?: unknown): void {
+  protected override printMessages(
+    messages: unknown[],
+    context?: string,
+    logLevel?: LogLevel,
+    _stream?: 'stdout' | 'stderr',
+    errorStack?: unknown,
+  ): void {
     super.printMessages(messages, context, logLevel, 'stderr', errorStack);
   }
 }

@@ -11,9 +11,15 @@ const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '../../..');
 const WEIR = path.join(ROOT, 'apps/cli/bin/weir.js');
 
-async function weir(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+async function weir(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [WEIR, ...args], { cwd: ROOT, env: { ...process.env, ...env } });
+    const { stdout, stderr } = await run(process.execPath, [WEIR, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+    });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -48,7 +54,8 @@ describe('weir CLI (real process, real PostgreSQL)', () => {
     await running.init();
     const c = new Client({ connectionString: db.url });
     await c.connect();
-    const last = async () => (await c.query(`SELECT name FROM migrations ORDER BY id DESC LIMIT 1`)).rows[0].name as string;
+    const last = async () =>
+      (await c.query(`SELECT name FROM migrations ORDER BY id DESC LIMIT 1`)).rows[0].name as string;
     try {
       const before = await last();
       const refused = await weir(['migrate', '--revert'], { DATABASE_URL: db.url });
@@ -83,7 +90,9 @@ describe('weir CLI (real process, real PostgreSQL)', () => {
     await c.end();
     expect(rows).toEqual([{ role: 'editor', key_hash: hashApiKey(key) }]);
     const list = await weir(['keys', 'list'], { DATABASE_URL: db.url });
-    expect(JSON.parse((await weir(['keys', 'list', '--json'], { DATABASE_URL: db.url })).stdout)).toEqual([expect.objectContaining({ role: 'editor', name: 'nightly-load' })]);
+    expect(JSON.parse((await weir(['keys', 'list', '--json'], { DATABASE_URL: db.url })).stdout)).toEqual([
+      expect.objectContaining({ role: 'editor', name: 'nightly-load' }),
+    ]);
     expect(list.stdout).toMatch(/editor\s+weir_\S+…\s+active\s+nightly-load/);
     expect(list.stdout).not.toContain(key);
   }, 60_000);
@@ -94,7 +103,9 @@ describe('weir CLI (real process, real PostgreSQL)', () => {
     expect(role.stderr).toContain('must be one of viewer, editor, admin');
     const cfg = await weir(['migrate'], { DATABASE_URL: 'mysql://nope' });
     expect(cfg.code).toBe(78);
-    expect(cfg.stderr.trim()).toBe('weir: Invalid configuration: DATABASE_URL must be a postgres:// URL (got protocol "mysql:")');
+    expect(cfg.stderr.trim()).toBe(
+      'weir: Invalid configuration: DATABASE_URL must be a postgres:// URL (got protocol "mysql:")',
+    );
   }, 60_000);
 
   it('retention applies the retention settings now and says what each policy deleted', async () => {
@@ -102,11 +113,18 @@ describe('weir CLI (real process, real PostgreSQL)', () => {
     await c.connect();
     try {
       await weir(['migrate'], { DATABASE_URL: db.url });
-      await c.query(`INSERT INTO platform.outbox (topic, payload, dispatched_at) VALUES ('t', '{}', now() - interval '9 days'), ('t', '{}', now() - interval '2 days')`);
-      await c.query(`INSERT INTO lineage.events (kind, event_type, event_time, producer, payload, received_at) VALUES ('JobEvent', NULL, now(), 'p', '{}', now() - interval '40 days')`);
+      await c.query(
+        `INSERT INTO platform.outbox (topic, payload, dispatched_at) VALUES ('t', '{}', now() - interval '9 days'), ('t', '{}', now() - interval '2 days')`,
+      );
+      await c.query(
+        `INSERT INTO lineage.events (kind, event_type, event_time, producer, payload, received_at) VALUES ('JobEvent', NULL, now(), 'p', '{}', now() - interval '40 days')`,
+      );
       const r = await weir(['retention'], { DATABASE_URL: db.url, WEIR_LINEAGE_EVENTS_RETENTION_DAYS: '30' });
       expect(r.code).toBe(0);
-      expect(r.stdout.trim().split('\n')).toEqual(['platform.outbox: 1 rows deleted', 'lineage.events: 1 rows deleted']);
+      expect(r.stdout.trim().split('\n')).toEqual([
+        'platform.outbox: 1 rows deleted',
+        'lineage.events: 1 rows deleted',
+      ]);
       expect(r.stderr).toContain('platform.outbox: deletes dispatched outbox rows older than 7 days');
       expect((await c.query(`SELECT count(*)::int AS n FROM platform.outbox`)).rows[0].n).toBe(1);
     } finally {
@@ -122,8 +140,16 @@ describe('weir load / weir runs show', () => {
     db = await createTestDatabase();
     const c = new Client({ connectionString: db.url });
     await c.connect();
-    const contract = { columns: [{ name: 'id', type: 'integer', nullable: false, primaryKey: true }, { name: 'name', type: 'text', nullable: false }] };
-    await c.query(`INSERT INTO catalog.datasets (name, warehouse_schema, warehouse_table, tags, contract, version) VALUES ('people', 'raw', 'people', '[]', $1, 1)`, [JSON.stringify(contract)]);
+    const contract = {
+      columns: [
+        { name: 'id', type: 'integer', nullable: false, primaryKey: true },
+        { name: 'name', type: 'text', nullable: false },
+      ],
+    };
+    await c.query(
+      `INSERT INTO catalog.datasets (name, warehouse_schema, warehouse_table, tags, contract, version) VALUES ('people', 'raw', 'people', '[]', $1, 1)`,
+      [JSON.stringify(contract)],
+    );
     await c.query(
       `INSERT INTO ingestion.sources (name, dataset, format, location, strategy, drift, options, max_rejected_ratio) VALUES ('people_csv', 'people', 'csv', '{}', '{"kind":"replace"}', 'freeze', '{}', 0.5)`,
     );
@@ -145,7 +171,13 @@ describe('weir load / weir runs show', () => {
     expect(again.stderr).toContain(`already loaded by run ${id}`);
     expect(r.stdout).not.toMatch(/\[Nest\]|LOG/); // results alone on stdout
     const show = await weir(['runs', 'show', id, '--json'], { DATABASE_URL: db.url });
-    expect(JSON.parse(show.stdout)).toMatchObject({ id, status: 'succeeded', rowsRead: 3, rowsLoaded: 2, rowsRejected: 1 });
+    expect(JSON.parse(show.stdout)).toMatchObject({
+      id,
+      status: 'succeeded',
+      rowsRead: 3,
+      rowsLoaded: 2,
+      rowsRejected: 1,
+    });
     const missing = await weir(['runs', 'show', '00000000-0000-0000-0000-000000000000'], { DATABASE_URL: db.url });
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('INGESTION.RUN_NOT_FOUND');
@@ -171,7 +203,10 @@ describe('weir project import / weir build', () => {
     fs.writeFileSync(`${dir}/dbt_project.yml`, 'name: tiny\nmodels:\n  tiny:\n    materialized: table\n');
     fs.writeFileSync(`${dir}/seeds/raw_people.csv`, 'id,name\n1,Ann\n2,Bob\n');
     fs.writeFileSync(`${dir}/models/people.sql`, "select id, upper(name) as name from {{ ref('raw_people') }}");
-    fs.writeFileSync(`${dir}/models/schema.yml`, 'version: 2\nmodels:\n  - name: people\n    columns:\n      - name: id\n        tests: [unique, not_null]\n');
+    fs.writeFileSync(
+      `${dir}/models/schema.yml`,
+      'version: 2\nmodels:\n  - name: people\n    columns:\n      - name: id\n        tests: [unique, not_null]\n',
+    );
   });
   afterAll(async () => {
     await db?.drop();
@@ -185,18 +220,30 @@ describe('weir project import / weir build', () => {
     const b = await weir(['build', '--project', 'tiny'], { DATABASE_URL: db.url });
     expect(b.code).toBe(0);
     // stdout: the result alone, no log line, no colour (not a terminal)
-    expect(b.stdout.trim().split('\n')).toEqual([expect.stringMatching(/^succeeded\s+seed\.raw_people\s+2 rows$/), expect.stringMatching(/^succeeded\s+model\.people\s+2 rows$/)]);
+    expect(b.stdout.trim().split('\n')).toEqual([
+      expect.stringMatching(/^succeeded\s+seed\.raw_people\s+2 rows$/),
+      expect.stringMatching(/^succeeded\s+model\.people\s+2 rows$/),
+    ]);
     expect(b.stdout + b.stderr).not.toMatch(/\u001b\[/);
     expect(b.stderr).not.toMatch(/\bLOG\b/);
     const json = await weir(['build', '--project', 'tiny', '--json'], { DATABASE_URL: db.url });
-    expect(JSON.parse(json.stdout)).toMatchObject({ status: 'succeeded', steps: [{ node: 'seed.raw_people', rowsAffected: 2 }, { node: 'model.people', rowsAffected: 2 }] });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      status: 'succeeded',
+      steps: [
+        { node: 'seed.raw_people', rowsAffected: 2 },
+        { node: 'model.people', rowsAffected: 2 },
+      ],
+    });
     // --verbose: the progress logs, on stderr only
     const verbose = await weir(['build', '--project', 'tiny', '--verbose', '--json'], { DATABASE_URL: db.url });
     expect(JSON.parse(verbose.stdout)).toMatchObject({ status: 'succeeded' });
     expect(verbose.stderr).toMatch(/LOG \[modeling\] build [0-9a-f-]{36}: succeeded/);
     const c = new Client({ connectionString: db.url });
     await c.connect();
-    expect((await c.query('SELECT name FROM analytics.people ORDER BY id')).rows).toEqual([{ name: 'ANN' }, { name: 'BOB' }]);
+    expect((await c.query('SELECT name FROM analytics.people ORDER BY id')).rows).toEqual([
+      { name: 'ANN' },
+      { name: 'BOB' },
+    ]);
     await c.end();
   }, 120_000);
 });
@@ -211,7 +258,13 @@ describe('weir lineage', () => {
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out).toMatchObject({ tablesRead: ['raw.s'], tablesWritten: ['mart.t'], unresolved: [] });
-    expect(out.columnLineage.filter((e: { type: string }) => e.type === 'DIRECT').map((e: { source: { column: string }; target: { column: string } }) => `${e.source.column}->${e.target.column}`)).toEqual(['id->id', 'ok->ok']);
+    expect(
+      out.columnLineage
+        .filter((e: { type: string }) => e.type === 'DIRECT')
+        .map(
+          (e: { source: { column: string }; target: { column: string } }) => `${e.source.column}->${e.target.column}`,
+        ),
+    ).toEqual(['id->id', 'ok->ok']);
     fs.writeFileSync(path.join(dir, 'bad.sql'), 'SELEC 1');
     const bad = await weir(['lineage', path.join(dir, 'bad.sql')]);
     expect(bad.code).toBe(1);

@@ -6,7 +6,14 @@ export { CatalogModule } from './catalog.module';
 export { CATALOG } from './application/catalog.port';
 export type { CatalogPort, DatasetView, OwnershipClaim } from './application/catalog.port';
 export { parseType, sqlType, classifyChange, primaryKey } from './domain/contract';
-export type { ColumnContract, DatasetContract, BaseType, ParsedType, ChangeKind, ContractChange } from './domain/contract';
+export type {
+  ColumnContract,
+  DatasetContract,
+  BaseType,
+  ParsedType,
+  ChangeKind,
+  ContractChange,
+} from './domain/contract';
 export { compileContract, MASK } from './domain/contract-compiler';
 export type { CompiledContract, CompileOptions, ColumnMapping } from './domain/contract-compiler';
 export { REASON_CODES, isViolation } from './domain/reason-codes';

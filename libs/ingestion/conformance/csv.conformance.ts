@@ -27,24 +27,36 @@ async function parseFile(file: string): Promise<{ header: string[]; rows: string
 }
 
 const KNOWN_BAD: Record<string, string> = {
-  location_coordinates: 'known-bad upstream fixture (expected JSON is one object and disagrees with the CSV); see corpora/csv/README.txt',
+  location_coordinates:
+    'known-bad upstream fixture (expected JSON is one object and disagrees with the CSV); see corpora/csv/README.txt',
 };
 
 export const csvSpectrum: ConformanceSuite = {
   name: 'csv-spectrum',
   corpus: 'csv/csv-spectrum',
   async run(dir, report) {
-    const names = fs.readdirSync(path.join(dir, 'csvs')).filter((f) => f.endsWith('.csv')).map((f) => f.slice(0, -4)).sort();
+    const names = fs
+      .readdirSync(path.join(dir, 'csvs'))
+      .filter((f) => f.endsWith('.csv'))
+      .map((f) => f.slice(0, -4))
+      .sort();
     for (const name of names) {
       if (KNOWN_BAD[name]) {
         report.skip(name, KNOWN_BAD[name]);
         continue;
       }
-      const expected = JSON.parse(fs.readFileSync(path.join(dir, 'json', `${name}.json`), 'utf8')) as Record<string, string>[];
+      const expected = JSON.parse(fs.readFileSync(path.join(dir, 'json', `${name}.json`), 'utf8')) as Record<
+        string,
+        string
+      >[];
       const { header, rows, unparseable } = await parseFile(path.join(dir, 'csvs', `${name}.csv`));
       const actual = rows.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i]])));
       if (unparseable === 0 && isDeepStrictEqual(actual, expected)) report.pass(name);
-      else report.fail(name, `expected ${JSON.stringify(expected).slice(0, 300)} got ${JSON.stringify(actual).slice(0, 300)} (${unparseable} unparseable)`);
+      else
+        report.fail(
+          name,
+          `expected ${JSON.stringify(expected).slice(0, 300)} got ${JSON.stringify(actual).slice(0, 300)} (${unparseable} unparseable)`,
+        );
     }
   },
 };
@@ -63,16 +75,22 @@ interface ManifestEntry {
 
 /** The CSVW CSV-to-JSON output a plain parser can produce: header as names, all strings, empty cells absent. */
 function toCsvw(url: string, header: string[], rows: string[][], minimal: boolean): unknown {
-  const describes = rows.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i]]).filter(([, v]) => v !== '' && v !== undefined)));
+  const describes = rows.map((r) =>
+    Object.fromEntries(header.map((h, i) => [h, r[i]]).filter(([, v]) => v !== '' && v !== undefined)),
+  );
   if (minimal) return describes;
-  return { tables: [{ url, row: describes.map((d, i) => ({ url: `${url}#row=${i + 2}`, rownum: i + 1, describes: [d] })) }] };
+  return {
+    tables: [{ url, row: describes.map((d, i) => ({ url: `${url}#row=${i + 2}`, rownum: i + 1, describes: [d] })) }],
+  };
 }
 
 export const csvwPlain: ConformanceSuite = {
   name: 'csvw-plain',
   corpus: 'csv/csvw-tests',
   async run(dir, report) {
-    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest-json.jsonld'), 'utf8')) as { entries: ManifestEntry[] };
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest-json.jsonld'), 'utf8')) as {
+      entries: ManifestEntry[];
+    };
     for (const e of manifest.entries) {
       const id = e.id.split('#')[1];
       if (!e.action.split('?')[0].endsWith('.csv')) continue; // metadata-driven tests: not a CSV parser's job

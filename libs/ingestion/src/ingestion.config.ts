@@ -13,9 +13,13 @@ export interface IngestionConfig {
 
 export const INGESTION_CONFIG = Symbol('INGESTION_CONFIG');
 
-export function ingestionConfig(config: Pick<WeirConfig, 'dataDir'>, env: Record<string, string | undefined> = process.env): IngestionConfig {
+export function ingestionConfig(
+  config: Pick<WeirConfig, 'dataDir'>,
+  env: Record<string, string | undefined> = process.env,
+): IngestionConfig {
   const max = env['WEIR_UPLOAD_MAX_BYTES'];
-  if (max !== undefined && !/^\d+$/.test(max)) throw new ConfigError('WEIR_UPLOAD_MAX_BYTES', `must be a number of bytes (got "${max}")`);
+  if (max !== undefined && !/^\d+$/.test(max))
+    throw new ConfigError('WEIR_UPLOAD_MAX_BYTES', `must be a number of bytes (got "${max}")`);
   return {
     ingestRoot: path.resolve(env['WEIR_INGEST_ROOT'] || path.join(config.dataDir, 'inbox')),
     uploadDir: path.join(config.dataDir, 'uploads'),

@@ -17,7 +17,6 @@ import { createTestDatabase, type Reporter } from '@weir/platform/testing';
 import { LineageModule } from '../src/lineage.module';
 import { openLineageCases } from './openlineage-cases';
 
-
 export const openLineageSuite = {
   name: 'openlineage-spec',
   corpus: 'openlineage',
@@ -30,10 +29,18 @@ export const openLineageSuite = {
         if (c.expect === 'accept') {
           if (status === 201) report.pass(c.name);
           else report.fail(c.name, `expected 201 (${c.why}), got ${status}: ${JSON.stringify(body).slice(0, 400)}`);
-        } else if (status === 400 && body.code === 'LINEAGE.INVALID_EVENT' && Array.isArray(body.errors) && body.errors.length > 0) {
+        } else if (
+          status === 400 &&
+          body.code === 'LINEAGE.INVALID_EVENT' &&
+          Array.isArray(body.errors) &&
+          body.errors.length > 0
+        ) {
           report.pass(c.name);
         } else {
-          report.fail(c.name, `expected 400 LINEAGE.INVALID_EVENT with errors (${c.why}), got ${status}: ${JSON.stringify(body).slice(0, 400)}`);
+          report.fail(
+            c.name,
+            `expected 400 LINEAGE.INVALID_EVENT with errors (${c.why}), got ${status}: ${JSON.stringify(body).slice(0, 400)}`,
+          );
         }
       }
     });
@@ -46,26 +53,47 @@ export const openLineageSuite = {
         if (c.lenient) {
           const kinds = (body.warnings ?? []).map((w) => w.kind);
           if (status === 201 && kinds.includes(c.lenient)) report.pass(name);
-          else report.fail(name, `expected 201 with a ${c.lenient} warning, got ${status}: ${JSON.stringify(body).slice(0, 400)}`);
+          else
+            report.fail(
+              name,
+              `expected 201 with a ${c.lenient} warning, got ${status}: ${JSON.stringify(body).slice(0, 400)}`,
+            );
         } else if (status === 400 && body.code === 'LINEAGE.INVALID_EVENT') report.pass(name);
-        else report.fail(name, `expected 400 LINEAGE.INVALID_EVENT (${c.why}: structural, refused in lenient mode too), got ${status}: ${JSON.stringify(body).slice(0, 400)}`);
+        else
+          report.fail(
+            name,
+            `expected 400 LINEAGE.INVALID_EVENT (${c.why}: structural, refused in lenient mode too), got ${status}: ${JSON.stringify(body).slice(0, 400)}`,
+          );
       }
     });
   },
 };
 
-async function post(url: string, event: unknown): Promise<{ status: number; body: { code?: string; errors?: unknown[]; warnings?: { kind: string }[] } }> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) });
-  return { status: res.status, body: (await res.json()) as { code?: string; errors?: unknown[]; warnings?: { kind: string }[] } };
+async function post(
+  url: string,
+  event: unknown,
+): Promise<{ status: number; body: { code?: string; errors?: unknown[]; warnings?: { kind: string }[] } }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(event),
+  });
+  return {
+    status: res.status,
+    body: (await res.json()) as { code?: string; errors?: unknown[]; warnings?: { kind: string }[] },
+  };
 }
 
 /** The lineage slice in a Nest app of its own, on a fresh migrated database, strict or lenient. */
 async function withApp(strict: boolean, fn: (url: string) => Promise<void>): Promise<void> {
   const db = await createTestDatabase({ prefix: 'weir_ol_conformance' });
-  const before = process.env['WEIR_OPENLINEAGE_STRICT'];
-  process.env['WEIR_OPENLINEAGE_STRICT'] = String(strict);
   try {
-    const config = loadConfig({ DATABASE_URL: db.url, WEIR_LOG_LEVEL: 'silent', WEIR_ROLES: 'api' });
+    const config = loadConfig({
+      DATABASE_URL: db.url,
+      WEIR_LOG_LEVEL: 'silent',
+      WEIR_ROLES: 'api',
+      WEIR_OPENLINEAGE_STRICT: String(strict),
+    });
     @Module({
       imports: [PlatformModule.forRoot({ config, databaseUrl: db.url, warehouseUrl: db.url }), LineageModule],
       providers: [
@@ -83,8 +111,6 @@ async function withApp(strict: boolean, fn: (url: string) => Promise<void>): Pro
       await app.close();
     }
   } finally {
-    if (before === undefined) delete process.env['WEIR_OPENLINEAGE_STRICT'];
-    else process.env['WEIR_OPENLINEAGE_STRICT'] = before;
     await db.drop();
   }
 }

@@ -24,7 +24,8 @@ interface Case {
   asserts: 'table' | 'column';
   expected_tables_read: string[] | null;
   expected_tables_written: string[] | null;
-  expected_column_lineage: { source: { table: string | null; column: string }; target: { table: string; column: string } }[] | null;
+  expected_column_lineage:
+    { source: { table: string | null; column: string }; target: { table: string; column: string } }[] | null;
 }
 
 const norm = (t: string | null) => (t === null ? 'null' : t.toLowerCase().replace(/^<default>\./, ''));
@@ -42,10 +43,22 @@ export const sqlLineageSuite = {
     const url = `${await app.getUrl()}/api/lineage/parse`.replace('[::1]', '127.0.0.1');
     try {
       await this.cases(dir, report, async (sql) => {
-        const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sql }) });
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ sql }),
+        });
         const body = await res.json();
         if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${JSON.stringify(body)}`);
-        return body as { tablesRead: string[]; tablesWritten: string[]; columnLineage: { source: { table: string | null; column: string }; target: { table: string; column: string }; type: string }[] };
+        return body as {
+          tablesRead: string[];
+          tablesWritten: string[];
+          columnLineage: {
+            source: { table: string | null; column: string };
+            target: { table: string; column: string };
+            type: string;
+          }[];
+        };
       });
     } finally {
       await app.close();
@@ -54,7 +67,15 @@ export const sqlLineageSuite = {
   async cases(
     dir: string,
     report: Reporter,
-    parse: (sql: string) => Promise<{ tablesRead: string[]; tablesWritten: string[]; columnLineage: { source: { table: string | null; column: string }; target: { table: string; column: string }; type: string }[] }>,
+    parse: (sql: string) => Promise<{
+      tablesRead: string[];
+      tablesWritten: string[];
+      columnLineage: {
+        source: { table: string | null; column: string };
+        target: { table: string; column: string };
+        type: string;
+      }[];
+    }>,
   ): Promise<void> {
     const cases = fs
       .readFileSync(path.join(dir, 'sqllineage_cases.jsonl'), 'utf8')
@@ -70,13 +91,26 @@ export const sqlLineageSuite = {
         continue;
       }
       const problems: string[] = [];
-      if (c.expected_tables_read && !same(got.tablesRead.map(norm), c.expected_tables_read.map(norm))) problems.push(`read ${JSON.stringify(setOf(got.tablesRead.map(norm)))} ≠ ${JSON.stringify(setOf(c.expected_tables_read.map(norm)))}`);
-      if (c.expected_tables_written && !same(got.tablesWritten.map(norm), c.expected_tables_written.map(norm))) problems.push(`written ${JSON.stringify(setOf(got.tablesWritten.map(norm)))} ≠ ${JSON.stringify(setOf(c.expected_tables_written.map(norm)))}`);
+      if (c.expected_tables_read && !same(got.tablesRead.map(norm), c.expected_tables_read.map(norm)))
+        problems.push(
+          `read ${JSON.stringify(setOf(got.tablesRead.map(norm)))} ≠ ${JSON.stringify(setOf(c.expected_tables_read.map(norm)))}`,
+        );
+      if (c.expected_tables_written && !same(got.tablesWritten.map(norm), c.expected_tables_written.map(norm)))
+        problems.push(
+          `written ${JSON.stringify(setOf(got.tablesWritten.map(norm)))} ≠ ${JSON.stringify(setOf(c.expected_tables_written.map(norm)))}`,
+        );
       if (c.expected_column_lineage) {
-        const key = (e: { source: { table: string | null; column: string }; target: { table: string; column: string } }) => `${norm(e.source.table)}.${e.source.column.toLowerCase()} -> ${norm(e.target.table)}.${e.target.column.toLowerCase()}`;
+        const key = (e: {
+          source: { table: string | null; column: string };
+          target: { table: string; column: string };
+        }) =>
+          `${norm(e.source.table)}.${e.source.column.toLowerCase()} -> ${norm(e.target.table)}.${e.target.column.toLowerCase()}`;
         const want = c.expected_column_lineage.map(key);
         const have = got.columnLineage.filter((e) => e.type === 'DIRECT').map(key);
-        if (!same(have, want)) problems.push(`columns: missing ${JSON.stringify(setOf(want).filter((w) => !have.includes(w)))}, extra ${JSON.stringify(setOf(have).filter((h) => !want.includes(h)))}`);
+        if (!same(have, want))
+          problems.push(
+            `columns: missing ${JSON.stringify(setOf(want).filter((w) => !have.includes(w)))}, extra ${JSON.stringify(setOf(have).filter((h) => !want.includes(h)))}`,
+          );
       }
       if (problems.length) report.fail(c.id, problems.join('; '));
       else report.pass(c.id);

@@ -7,7 +7,13 @@ export type { LineageQueriesPort } from './application/ports/lineage-queries.por
 export { LineageService } from './application/lineage.service';
 export type { ParseRequest } from './application/lineage.service';
 export { sqlLineage } from './domain/sql-lineage';
-export type { SqlLineage, SqlLineageOptions, ColumnLineageEdge, TransformationType, TransformationSubtype } from './domain/sql-lineage';
+export type {
+  SqlLineage,
+  SqlLineageOptions,
+  ColumnLineageEdge,
+  TransformationType,
+  TransformationSubtype,
+} from './domain/sql-lineage';
 export { lineageConfig } from './lineage.config';
 export type { LineageConfig } from './lineage.config';
 export { OpenLineageService } from './application/openlineage.service';

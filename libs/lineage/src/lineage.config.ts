@@ -24,7 +24,8 @@ export const PRODUCER = 'https://github.com/weir-data/weir/tree/0.1.0';
 
 export function lineageConfig(env: Record<string, string | undefined> = process.env): LineageConfig {
   const max = env['WEIR_OPENLINEAGE_MAX_BYTES'];
-  if (max !== undefined && max !== '' && !/^\d+$/.test(max)) throw new ConfigError('WEIR_OPENLINEAGE_MAX_BYTES', `must be a number of bytes (got "${max}")`);
+  if (max !== undefined && max !== '' && !/^\d+$/.test(max))
+    throw new ConfigError('WEIR_OPENLINEAGE_MAX_BYTES', `must be a number of bytes (got "${max}")`);
   const url = env['WEIR_OPENLINEAGE_URL']?.trim() || undefined;
   if (url !== undefined) {
     let u: URL;
@@ -33,7 +34,8 @@ export function lineageConfig(env: Record<string, string | undefined> = process.
     } catch {
       throw new ConfigError('WEIR_OPENLINEAGE_URL', 'must be an http(s) URL');
     }
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError('WEIR_OPENLINEAGE_URL', 'must be an http(s) URL');
+    if (u.protocol !== 'http:' && u.protocol !== 'https:')
+      throw new ConfigError('WEIR_OPENLINEAGE_URL', 'must be an http(s) URL');
   }
   return {
     forwardUrl: url,

@@ -20,7 +20,13 @@ import { LINEAGE_CONFIG, lineageConfig } from './lineage.config';
 @Module({
   imports: [TypeOrmModule.forFeature(LINEAGE_ENTITIES), CatalogModule, QualityModule],
   controllers: [LineageController, LineageGraphController, MarquezController],
-  providers: [LineageService, OpenLineageService, LineageQueryService, { provide: LINEAGE_CONFIG, useFactory: (c: WeirConfig) => lineageConfig(c.env), inject: [WEIR_CONFIG] }, { provide: LINEAGE_QUERIES, useExisting: LineageQueryService }],
+  providers: [
+    LineageService,
+    OpenLineageService,
+    LineageQueryService,
+    { provide: LINEAGE_CONFIG, useFactory: (c: WeirConfig) => lineageConfig(c.env), inject: [WEIR_CONFIG] },
+    { provide: LINEAGE_QUERIES, useExisting: LineageQueryService },
+  ],
   exports: [LINEAGE_QUERIES, LineageService],
 })
 export class LineageModule {}

@@ -15,7 +15,6 @@ import { compileProject } from '../src/domain/compile';
 import { loadProject } from '../src/domain/project';
 import { yamlTests } from '../src/domain/yaml-tests';
 
-
 export const jaffleSuite = {
   name: 'dbt-jaffle-shop',
   corpus: 'jaffle_shop',
@@ -29,7 +28,8 @@ export const jaffleSuite = {
     const compiled = compileProject(project, { modelSchema: 'analytics', seedSchema: 'raw' });
     for (const m of project.models) {
       const n = compiled.nodes.get(`model.${m.name}`)!;
-      if (n.compiledSql && !n.compiledSql.includes('{{') && !n.compiledSql.includes('{%')) report.pass(`compile ${m.name}`);
+      if (n.compiledSql && !n.compiledSql.includes('{{') && !n.compiledSql.includes('{%'))
+        report.pass(`compile ${m.name}`);
       else report.fail(`compile ${m.name}`, 'template left in the SQL');
     }
     const db = await createTestDatabase({ migrate: false, prefix: 'weir_jaffle' });
@@ -45,9 +45,18 @@ export const jaffleSuite = {
             const text = fs.readFileSync(path.join(dir, n.path!), 'utf8');
             const rows = [...p.push(text), ...p.push('', true)] as string[][];
             const header = rows.shift()!;
-            const inferred = inferContract(header, rows.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i]]))));
-            await c.query(`CREATE TABLE ${n.relation} (${inferred.columns.map((col) => `"${col.name}" ${sqlType(col)}`).join(', ')})`);
-            for (const r of rows) await c.query(`INSERT INTO ${n.relation} VALUES (${r.map((_, i) => `$${i + 1}`).join(', ')})`, r.map((v) => (v === '' ? null : v)));
+            const inferred = inferContract(
+              header,
+              rows.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i]]))),
+            );
+            await c.query(
+              `CREATE TABLE ${n.relation} (${inferred.columns.map((col) => `"${col.name}" ${sqlType(col)}`).join(', ')})`,
+            );
+            for (const r of rows)
+              await c.query(
+                `INSERT INTO ${n.relation} VALUES (${r.map((_, i) => `$${i + 1}`).join(', ')})`,
+                r.map((v) => (v === '' ? null : v)),
+              );
           } else if (n.kind === 'model') {
             await c.query(`CREATE ${n.materialized === 'view' ? 'VIEW' : 'TABLE'} ${n.relation} AS ${n.compiledSql}`);
           }
@@ -56,8 +65,13 @@ export const jaffleSuite = {
           report.fail(`build ${id}`, (e as Error).message);
         }
       }
-      const counts = (await c.query(`SELECT (SELECT count(*) FROM analytics.customers)::int AS customers, (SELECT count(*) FROM analytics.orders)::int AS orders, (SELECT sum(amount) FROM analytics.orders)::text AS amount`)).rows[0];
-      if (counts.customers === 100 && counts.orders === 99 && counts.amount === '1672') report.pass('row counts and totals');
+      const counts = (
+        await c.query(
+          `SELECT (SELECT count(*) FROM analytics.customers)::int AS customers, (SELECT count(*) FROM analytics.orders)::int AS orders, (SELECT sum(amount) FROM analytics.orders)::text AS amount`,
+        )
+      ).rows[0];
+      if (counts.customers === 100 && counts.orders === 99 && counts.amount === '1672')
+        report.pass('row counts and totals');
       else report.fail('row counts and totals', JSON.stringify(counts));
       for (const [name, props] of project.properties) {
         const node = compiled.nodes.get(`model.${name}`);

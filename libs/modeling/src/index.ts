@@ -9,4 +9,4 @@ export type { ModelingConfig, ArchiveLimits } from './modeling.config';
 export { MODEL_BUILDS } from './application/ports/model-builds.port';
 export type { ModelBuildsPort, StartModelBuild } from './application/ports/model-builds.port';
 export { ModelingService } from './application/modeling.service';
-export type { ProjectView, BuildView } from './application/modeling.service';
+export type { ProjectView, BuildView } from './application/modeling.views';

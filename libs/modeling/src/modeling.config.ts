@@ -24,7 +24,10 @@ export interface ModelingConfig {
 export const MODELING_CONFIG = Symbol('MODELING_CONFIG');
 
 /** Reads and checks the modeling slice's variables; a bad value throws {@link ConfigError} naming it. */
-export function modelingConfig(config: Pick<WeirConfig, 'dataDir'>, env: Record<string, string | undefined> = process.env): ModelingConfig {
+export function modelingConfig(
+  config: Pick<WeirConfig, 'dataDir'>,
+  env: Record<string, string | undefined> = process.env,
+): ModelingConfig {
   const positive = (k: string, d: number) => {
     const v = env[k]?.trim();
     if (v === undefined || v === '') return d;
@@ -38,6 +41,8 @@ export function modelingConfig(config: Pick<WeirConfig, 'dataDir'>, env: Record<
       maxExtractedBytes: positive('WEIR_PROJECT_ARCHIVE_MAX_EXTRACTED_BYTES', 200 * 1048576),
       maxFiles: positive('WEIR_PROJECT_ARCHIVE_MAX_FILES', 20000),
     },
-    templateEnv: Object.freeze(Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'))),
+    templateEnv: Object.freeze(
+      Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string')),
+    ),
   };
 }

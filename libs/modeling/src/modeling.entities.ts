@@ -3,8 +3,4 @@ import { BuildOrmEntity } from './infrastructure/build.orm-entity';
 import { BuildStepOrmEntity } from './infrastructure/build-step.orm-entity';
 
 /** TypeORM entities of the modeling slice, schema "modeling". */
-export const MODELING_ENTITIES: Function[] = [
-  ProjectOrmEntity,
-  BuildOrmEntity,
-  BuildStepOrmEntity,
-];
+export const MODELING_ENTITIES: Function[] = [ProjectOrmEntity, BuildOrmEntity, BuildStepOrmEntity];

@@ -9,6 +9,15 @@ import { MODELING_CONFIG, modelingConfig } from './modeling.config';
 import { MODEL_BUILDS } from './application/ports/model-builds.port';
 import { MODELING_ENTITIES } from './modeling.entities';
 import { ModelingService } from './application/modeling.service';
+import { CompileProjectService } from './application/compile-project.service';
+import { ProjectsService } from './application/projects.service';
+import { BuildRunnerService } from './application/build-runner.service';
+import { StartBuildService } from './application/start-build.service';
+import { BuildRecoveryService } from './application/build-recovery.service';
+import { TableViewMaterializer } from './application/materializers/table-view.materializer';
+import { IncrementalMaterializer } from './application/materializers/incremental.materializer';
+import { SnapshotMaterializer } from './application/materializers/snapshot.materializer';
+import { SeedMaterializer } from './application/materializers/seed.materializer';
 import { ModelingController } from './http/modeling.controller';
 
 /** The modeling slice: dbt-compatible projects, compiled SQL, audited builds. */
@@ -17,7 +26,19 @@ import { ModelingController } from './http/modeling.controller';
   controllers: [ModelingController],
   providers: [
     { provide: MODELING_CONFIG, useFactory: (c: WeirConfig) => modelingConfig(c, c.env), inject: [WEIR_CONFIG] },
-    ModelingService, ModelBuildsService, { provide: MODEL_BUILDS, useExisting: ModelBuildsService }],
+    CompileProjectService,
+    ProjectsService,
+    TableViewMaterializer,
+    IncrementalMaterializer,
+    SnapshotMaterializer,
+    SeedMaterializer,
+    BuildRunnerService,
+    StartBuildService,
+    BuildRecoveryService,
+    ModelingService,
+    ModelBuildsService,
+    { provide: MODEL_BUILDS, useExisting: ModelBuildsService },
+  ],
   exports: [MODEL_BUILDS, ModelingService],
 })
 export class ModelingModule {}

@@ -34,7 +34,15 @@ export type { TableRef, CopyOptions } from './warehouse/warehouse';
 export { validateIdentifier, quoteIdent, qualifiedTable, parseQualifiedName } from './warehouse/identifiers';
 export type { IdentifierKind } from './warehouse/identifiers';
 export { assertDataPlane, prepareReader } from './warehouse/control-plane';
-export { WRITER_ROLE, readAsReader, writeAsWriter, prepareWriter, enterWriter, leaveWriter, grantLoadTarget } from './warehouse/restricted-sql';
+export {
+  WRITER_ROLE,
+  readAsReader,
+  writeAsWriter,
+  prepareWriter,
+  enterWriter,
+  leaveWriter,
+  grantLoadTarget,
+} from './warehouse/restricted-sql';
 
 export { ApiKeysService, hashApiKey } from './auth/api-keys.service';
 export type { ApiKeyView, CreatedApiKey } from './auth/api-keys.service';

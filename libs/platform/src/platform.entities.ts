@@ -2,7 +2,4 @@ import { ApiKeyOrmEntity } from './auth/api-key.orm-entity';
 import { OutboxOrmEntity } from './outbox/outbox.orm-entity';
 
 /** TypeORM entities of the platform slice (the table generator adds to this list). */
-export const PLATFORM_ENTITIES: Function[] = [
-  ApiKeyOrmEntity,
-  OutboxOrmEntity,
-];
+export const PLATFORM_ENTITIES: Function[] = [ApiKeyOrmEntity, OutboxOrmEntity];

@@ -76,7 +76,10 @@ function apiKeyStoreContract(name: string, make: () => Promise<{ store: ApiKeySt
       expect(await svc.authenticate(created.key + 'x')).toBeUndefined();
       await svc.revoke(created.id);
       expect(await svc.authenticate(created.key)).toBeUndefined();
-      await expect(svc.revoke('00000000-0000-0000-0000-000000000000')).rejects.toMatchObject({ code: 'PLATFORM.API_KEY_NOT_FOUND', kind: 'not_found' });
+      await expect(svc.revoke('00000000-0000-0000-0000-000000000000')).rejects.toMatchObject({
+        code: 'PLATFORM.API_KEY_NOT_FOUND',
+        kind: 'not_found',
+      });
     });
 
     it('trusts a verified key for cacheMs: revocation here is immediate, elsewhere within cacheMs', async () => {
@@ -134,7 +137,10 @@ describe('on PostgreSQL', () => {
   let ds: DataSource;
   beforeAll(async () => {
     db = await createTestDatabase();
-    ds = await new DataSource({ ...controlPlaneOptions(db.url, { entities: [ApiKeyOrmEntity] }), logging: false }).initialize();
+    ds = await new DataSource({
+      ...controlPlaneOptions(db.url, { entities: [ApiKeyOrmEntity] }),
+      logging: false,
+    }).initialize();
   });
   afterAll(async () => {
     await ds?.destroy();
@@ -146,7 +152,9 @@ describe('on PostgreSQL', () => {
   });
 
   it('stores only the SHA-256 of the secret', async () => {
-    const svc = new ApiKeysService(new TypeOrmApiKeyStore(ds.getRepository(ApiKeyOrmEntity)), { adminApiKey: undefined });
+    const svc = new ApiKeysService(new TypeOrmApiKeyStore(ds.getRepository(ApiKeyOrmEntity)), {
+      adminApiKey: undefined,
+    });
     const created = await svc.create('hash-check', 'editor');
     const [row] = await ds.query('SELECT key_hash, key_prefix FROM platform.api_keys WHERE id = $1', [created.id]);
     expect(row.key_hash).toBe(hashApiKey(created.key));
@@ -154,6 +162,10 @@ describe('on PostgreSQL', () => {
   });
 
   it('rejects an unknown role at the database too', async () => {
-    await expect(ds.query(`INSERT INTO platform.api_keys (name, role, key_hash, key_prefix) VALUES ('x', 'root', repeat('a', 64), 'weir_x')`)).rejects.toThrow(/CHK_api_keys_role/);
+    await expect(
+      ds.query(
+        `INSERT INTO platform.api_keys (name, role, key_hash, key_prefix) VALUES ('x', 'root', repeat('a', 64), 'weir_x')`,
+      ),
+    ).rejects.toThrow(/CHK_api_keys_role/);
   });
 });

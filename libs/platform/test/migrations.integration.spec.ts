@@ -10,7 +10,9 @@ describe('migrations (real PostgreSQL)', () => {
   const tables = async () => {
     const c = new Client({ connectionString: db.url });
     await c.connect();
-    const r = await c.query(`SELECT table_schema || '.' || table_name AS t FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog','information_schema') ORDER BY 1`);
+    const r = await c.query(
+      `SELECT table_schema || '.' || table_name AS t FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog','information_schema') ORDER BY 1`,
+    );
     await c.end();
     return r.rows.map((x) => x.t);
   };

@@ -45,11 +45,16 @@ describe('Warehouse (real PostgreSQL, real COPY)', () => {
       }
     }
     expect(await wh.copyFrom({ schema: 'raw', table: 'orders' }, ['id', 'note', 'amount'], gen())).toBe(100_000);
-    expect(await wh.query('SELECT count(*)::int AS n, sum(id)::text AS s FROM raw.orders')).toEqual([{ n: 100_000, s: String((99_999 * 100_000) / 2) }]);
+    expect(await wh.query('SELECT count(*)::int AS n, sum(id)::text AS s FROM raw.orders')).toEqual([
+      { n: 100_000, s: String((99_999 * 100_000) / 2) },
+    ]);
   });
 
   it('supports CSV with a header', async () => {
-    const n = await wh.copyFrom('raw.orders', ['id', 'note'], Readable.from(['id,note\n7,"a, b"\n8,""\n']), { format: 'csv', header: true });
+    const n = await wh.copyFrom('raw.orders', ['id', 'note'], Readable.from(['id,note\n7,"a, b"\n8,""\n']), {
+      format: 'csv',
+      header: true,
+    });
     expect(n).toBe(2);
     expect(await wh.query('SELECT id::int, note FROM raw.orders ORDER BY id')).toEqual([
       { id: 7, note: 'a, b' },
@@ -59,13 +64,20 @@ describe('Warehouse (real PostgreSQL, real COPY)', () => {
 
   it('wraps a failing COPY with the table and leaves nothing half-loaded', async () => {
     const bad = Readable.from(['1\tok\t1\n', '1\tdup\t2\n']);
-    await expect(wh.copyFrom('raw.orders', ['id', 'note', 'amount'], bad)).rejects.toMatchObject({ code: 'PLATFORM.COPY_FAILED', message: expect.stringContaining('raw.orders') });
+    await expect(wh.copyFrom('raw.orders', ['id', 'note', 'amount'], bad)).rejects.toMatchObject({
+      code: 'PLATFORM.COPY_FAILED',
+      message: expect.stringContaining('raw.orders'),
+    });
     expect(await wh.query('SELECT count(*)::int AS n FROM raw.orders')).toEqual([{ n: 0 }]);
   });
 
   it('refuses hostile identifiers before any SQL runs', async () => {
-    await expect(wh.copyFrom('raw.orders', ['id"; drop table raw.orders; --'], Readable.from(['1\n']))).rejects.toMatchObject({ code: 'PLATFORM.INVALID_IDENTIFIER' });
-    await expect(wh.copyFrom('x"; drop table y; --', ['id'], Readable.from(['1\n']))).rejects.toMatchObject({ code: 'PLATFORM.INVALID_IDENTIFIER' });
+    await expect(
+      wh.copyFrom('raw.orders', ['id"; drop table raw.orders; --'], Readable.from(['1\n'])),
+    ).rejects.toMatchObject({ code: 'PLATFORM.INVALID_IDENTIFIER' });
+    await expect(wh.copyFrom('x"; drop table y; --', ['id'], Readable.from(['1\n']))).rejects.toMatchObject({
+      code: 'PLATFORM.INVALID_IDENTIFIER',
+    });
     expect(await wh.query(`SELECT to_regclass('raw.orders') IS NOT NULL AS exists`)).toEqual([{ exists: true }]);
   });
 

@@ -9,7 +9,13 @@ export { QUALITY_RUNS } from './application/ports/quality-runs.port';
 export type { QualityRunsPort, RunQualityRequest } from './application/ports/quality-runs.port';
 export type { QualityRunView } from './application/quality.service';
 export { QUALITY_GATE, QUALITY_SUITES } from './application/quality-gate.port';
-export type { QualityGate, QualityGateInput, QualityGateResult, QualityFailure, QualitySuites } from './application/quality-gate.port';
+export type {
+  QualityGate,
+  QualityGateInput,
+  QualityGateResult,
+  QualityFailure,
+  QualitySuites,
+} from './application/quality-gate.port';
 export type { Expectation, ExpectationResult, ResultFormat } from './domain/expectations';
 export { QUALITY_EVENTS, QualityEvents } from './application/quality-events';
 export type { QualityAlert } from './application/quality-events';

@@ -18,7 +18,8 @@ export function qualityConfig(env: Record<string, string | undefined> = process.
     } catch {
       u = undefined;
     }
-    if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) throw new ConfigError('WEIR_ALERT_WEBHOOK_URL', 'must be an http(s) URL');
+    if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:'))
+      throw new ConfigError('WEIR_ALERT_WEBHOOK_URL', 'must be an http(s) URL');
   }
   return { alertWebhookUrl: url };
 }

@@ -16,10 +16,16 @@ import { WebhookNotifier } from './application/webhook-notifier';
 @Module({
   imports: [TypeOrmModule.forFeature(QUALITY_ENTITIES), CatalogModule],
   controllers: [QualityController],
-  providers: [QualityService, { provide: QUALITY_GATE, useExisting: QualityService },
-    { provide: QUALITY_SUITES, useExisting: QualityService }, { provide: QUALITY_EVENTS, useFactory: () => new QualityEvents() }, WebhookNotifier,
+  providers: [
+    QualityService,
+    { provide: QUALITY_GATE, useExisting: QualityService },
+    { provide: QUALITY_SUITES, useExisting: QualityService },
+    { provide: QUALITY_EVENTS, useFactory: () => new QualityEvents() },
+    WebhookNotifier,
     { provide: QUALITY_CONFIG, useFactory: (c: WeirConfig) => qualityConfig(c.env), inject: [WEIR_CONFIG] },
-    QualityRunsService, { provide: QUALITY_RUNS, useExisting: QualityRunsService }],
+    QualityRunsService,
+    { provide: QUALITY_RUNS, useExisting: QualityRunsService },
+  ],
   exports: [QUALITY_GATE, QUALITY_EVENTS, QUALITY_SUITES, QUALITY_RUNS],
 })
 export class QualityModule {}

@@ -21,11 +21,14 @@ export function errorCodes(root: string): ErrorCodeEntry[] {
   for (const f of files) {
     const text = fs.readFileSync(f, 'utf8');
     const file = path.relative(root, f).split(path.sep).join('/');
-    for (const m of text.matchAll(/\/\*\* ((?:`[A-Z]+\.[A-Z_]+`(?:, | or )?)+) \(([a-z_]+)\)(?::\s*([^\n]*?))? \*\//g)) {
+    for (const m of text.matchAll(
+      /\/\*\* ((?:`[A-Z]+\.[A-Z_]+`(?:, | or )?)+) \(([a-z_]+)\)(?::\s*([^\n]*?))? \*\//g,
+    )) {
       const kind = m[2];
       const status = (KIND_STATUS as Record<string, number>)[kind];
       if (status === undefined) throw new Error(`${file}: unknown kind ${kind}`);
-      for (const c of m[1].matchAll(/`([A-Z]+\.[A-Z_]+)`/g)) out.push({ code: c[1], status, kind, meaning: (m[3] ?? '').trim(), file });
+      for (const c of m[1].matchAll(/`([A-Z]+\.[A-Z_]+)`/g))
+        out.push({ code: c[1], status, kind, meaning: (m[3] ?? '').trim(), file });
     }
     for (const m of text.matchAll(/\{ code: '([A-Z]+\.[A-Z_]+)', status: (\d+), meaning: (['"])(.*?)\3 \}/g)) {
       out.push({ code: m[1], status: Number(m[2]), kind: 'edge', meaning: m[4], file });
@@ -34,7 +37,8 @@ export function errorCodes(root: string): ErrorCodeEntry[] {
   const seen = new Map<string, ErrorCodeEntry>();
   for (const e of out) {
     const was = seen.get(e.code);
-    if (was && was.status !== e.status) throw new Error(`${e.code} is declared twice with different statuses (${was.file}, ${e.file})`);
+    if (was && was.status !== e.status)
+      throw new Error(`${e.code} is declared twice with different statuses (${was.file}, ${e.file})`);
     seen.set(e.code, e);
   }
   return [...seen.values()].sort((a, b) => a.code.localeCompare(b.code));
@@ -42,7 +46,9 @@ export function errorCodes(root: string): ErrorCodeEntry[] {
 
 /** The README's table of error codes, as markdown between its markers. */
 export function errorCodeTable(root: string): string {
-  const rows = errorCodes(root).map((e) => `| \`${e.code}\` | ${e.status} | ${e.meaning.replace(/\|/g, '\\|') || '—'} |`);
+  const rows = errorCodes(root).map(
+    (e) => `| \`${e.code}\` | ${e.status} | ${e.meaning.replace(/\|/g, '\\|') || '—'} |`,
+  );
   return [START, '', '| Code | HTTP | Meaning |', '| --- | --- | --- |', ...rows, '', END].join('\n');
 }
 
@@ -50,6 +56,7 @@ export function errorCodeTable(root: string): string {
 export function withErrorCodeTable(root: string, readme: string): string {
   const a = readme.indexOf('<!-- error-codes:start');
   const b = readme.indexOf(END);
-  if (a < 0 || b < 0) throw new Error(`README.md has no error-code table markers (<!-- error-codes:start … <!-- error-codes:end -->)`);
+  if (a < 0 || b < 0)
+    throw new Error(`README.md has no error-code table markers (<!-- error-codes:start … <!-- error-codes:end -->)`);
   return readme.slice(0, a) + errorCodeTable(root) + readme.slice(b + END.length);
 }

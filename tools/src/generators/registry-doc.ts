@@ -17,7 +17,9 @@ export function writeRegistryDoc(tree: Tree, doc: Document): void {
 /** The registered slice, or an error telling the user to register it first. */
 export function requireSlice(doc: Document, name: string, forWhat: string): YAMLMap {
   const slices = doc.get('slices');
-  const registered = isMap(slices) ? slices.items.map((i) => String((i.key as { value?: unknown })?.value ?? i.key)) : [];
+  const registered = isMap(slices)
+    ? slices.items.map((i) => String((i.key as { value?: unknown })?.value ?? i.key))
+    : [];
   const node = isMap(slices) ? slices.get(name) : undefined;
   if (!isMap(node)) {
     throw new Error(
@@ -35,7 +37,12 @@ export function stringList(node: YAMLMap, key: string): string[] {
 }
 
 export const names = {
-  pascal: (s: string) => s.split(/[-_\s]+/).filter(Boolean).map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join(''),
+  pascal: (s: string) =>
+    s
+      .split(/[-_\s]+/)
+      .filter(Boolean)
+      .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+      .join(''),
   kebab: (s: string) => s.replace(/_/g, '-'),
   constant: (s: string) => s.replace(/-/g, '_').toUpperCase(),
 };

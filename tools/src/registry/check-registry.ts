@@ -30,27 +30,46 @@ const rel = (root: string, f: string) => path.relative(root, f).split(path.sep).
 export function checkLibs(root: string, slices: SliceEntry[]): Finding[] {
   const out: Finding[] = [];
   const libsDir = path.join(root, 'libs');
-  const dirs = fs.existsSync(libsDir) ? fs.readdirSync(libsDir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => `libs/${d.name}`) : [];
+  const dirs = fs.existsSync(libsDir)
+    ? fs
+        .readdirSync(libsDir, { withFileTypes: true })
+        .filter((d) => d.isDirectory())
+        .map((d) => `libs/${d.name}`)
+    : [];
   const byLib = new Map(slices.filter((s) => s.lib).map((s) => [s.lib!.replace(/\/$/, ''), s]));
   for (const d of dirs) {
-    if (!byLib.has(d)) out.push({ check: 'libs', message: `${d} is not registered: add it to DOMAIN_REGISTRY.yaml as a built slice (lib: ${d}) or remove it` });
+    if (!byLib.has(d))
+      out.push({
+        check: 'libs',
+        message: `${d} is not registered: add it to DOMAIN_REGISTRY.yaml as a built slice (lib: ${d}) or remove it`,
+      });
   }
   for (const s of slices.filter((x) => x.status === 'built')) {
     const projectFile = path.join(root, s.lib!, 'project.json');
     if (!fs.existsSync(projectFile)) {
-      out.push({ check: 'libs', message: `slice "${s.name}" is registered as built with lib ${s.lib}, but ${s.lib}/project.json does not exist` });
+      out.push({
+        check: 'libs',
+        message: `slice "${s.name}" is registered as built with lib ${s.lib}, but ${s.lib}/project.json does not exist`,
+      });
       continue;
     }
     const project = JSON.parse(fs.readFileSync(projectFile, 'utf8')) as { name?: string; tags?: string[] };
-    if (project.name !== s.name) out.push({ check: 'libs', message: `${s.lib}/project.json: project name must be "${s.name}" (is "${project.name}")` });
-    if (!(project.tags ?? []).includes(`scope:${s.name}`)) out.push({ check: 'libs', message: `${s.lib}/project.json: tags must include "scope:${s.name}"` });
+    if (project.name !== s.name)
+      out.push({
+        check: 'libs',
+        message: `${s.lib}/project.json: project name must be "${s.name}" (is "${project.name}")`,
+      });
+    if (!(project.tags ?? []).includes(`scope:${s.name}`))
+      out.push({ check: 'libs', message: `${s.lib}/project.json: tags must include "scope:${s.name}"` });
   }
   return out;
 }
 
 /** Entity files of the workspace: every non-spec .ts file declaring an @Entity under libs/ and apps/. */
 export function entityFiles(root: string): string[] {
-  return [...listTsFiles(path.join(root, 'libs')), ...listTsFiles(path.join(root, 'apps'))].filter((f) => findEntities(f).length > 0);
+  return [...listTsFiles(path.join(root, 'libs')), ...listTsFiles(path.join(root, 'apps'))].filter(
+    (f) => findEntities(f).length > 0,
+  );
 }
 
 /** (b) every entity's table lies in its slice's schema and is listed in the registry. */
@@ -62,16 +81,30 @@ export function checkEntities(root: string, slices: SliceEntry[]): Finding[] {
     for (const e of findEntities(f)) {
       const where = `${r}:${e.line} entity ${e.className}`;
       if (!slice) {
-        out.push({ check: 'entities', message: `${where} is outside any registered slice lib; entities belong to a slice` });
+        out.push({
+          check: 'entities',
+          message: `${where} is outside any registered slice lib; entities belong to a slice`,
+        });
         continue;
       }
       if (!e.schema) {
-        out.push({ check: 'entities', message: `${where} must name its schema: @Entity({ schema: '${slice.schema}', name: '…' })` });
+        out.push({
+          check: 'entities',
+          message: `${where} must name its schema: @Entity({ schema: '${slice.schema}', name: '…' })`,
+        });
         continue;
       }
-      if (e.schema !== slice.schema) out.push({ check: 'entities', message: `${where} maps to schema "${e.schema}", but slice "${slice.name}" owns schema "${slice.schema}"` });
+      if (e.schema !== slice.schema)
+        out.push({
+          check: 'entities',
+          message: `${where} maps to schema "${e.schema}", but slice "${slice.name}" owns schema "${slice.schema}"`,
+        });
       if (!e.table) out.push({ check: 'entities', message: `${where} must name its table explicitly` });
-      else if (!slice.tables.includes(e.table)) out.push({ check: 'entities', message: `${where} maps table "${e.table}", which is not listed under slice "${slice.name}" tables in DOMAIN_REGISTRY.yaml` });
+      else if (!slice.tables.includes(e.table))
+        out.push({
+          check: 'entities',
+          message: `${where} maps table "${e.table}", which is not listed under slice "${slice.name}" tables in DOMAIN_REGISTRY.yaml`,
+        });
     }
   }
   return out;
@@ -83,15 +116,26 @@ export async function checkMigrations(root: string, slices: SliceEntry[], databa
   const probe = await probeMigrations(root, databaseUrl, entityFiles(root));
   for (const s of slices) {
     for (const t of s.tables) {
-      if (!probe.tables.has(`${s.schema}.${t}`)) out.push({ check: 'migrations', message: `table ${s.schema}.${t} (slice "${s.name}") is listed in DOMAIN_REGISTRY.yaml but no migration creates it` });
+      if (!probe.tables.has(`${s.schema}.${t}`))
+        out.push({
+          check: 'migrations',
+          message: `table ${s.schema}.${t} (slice "${s.name}") is listed in DOMAIN_REGISTRY.yaml but no migration creates it`,
+        });
     }
     for (const qualified of probe.tables) {
       const [schema, table] = qualified.split('.');
-      if (schema === s.schema && !s.tables.includes(table)) out.push({ check: 'migrations', message: `migrations create ${qualified}, which is not listed under slice "${s.name}" tables in DOMAIN_REGISTRY.yaml` });
+      if (schema === s.schema && !s.tables.includes(table))
+        out.push({
+          check: 'migrations',
+          message: `migrations create ${qualified}, which is not listed under slice "${s.name}" tables in DOMAIN_REGISTRY.yaml`,
+        });
     }
   }
   if (probe.driftQueries.length > 0) {
-    const shown = probe.driftQueries.slice(0, 5).map((q) => `    ${q.replace(/\s+/g, ' ').slice(0, 200)}`).join('\n');
+    const shown = probe.driftQueries
+      .slice(0, 5)
+      .map((q) => `    ${q.replace(/\s+/g, ' ').slice(0, 200)}`)
+      .join('\n');
     out.push({
       check: 'migrations',
       message: `entities and migrations differ: a generated migration would not be empty (${probe.driftQueries.length} statement(s)):\n${shown}`,
@@ -132,9 +176,18 @@ export function checkPorts(root: string): Finding[] {
   const ports = readPortRegistry(root);
   const seen = { port: new Map<number, string>(), env: new Map<string, string>(), name: new Set<string>() };
   for (const p of ports) {
-    if (seen.port.has(p.port)) out.push({ check: 'ports', message: `PORT_REGISTRY.yaml: "${p.name}" and "${seen.port.get(p.port)}" both use port ${p.port}` });
-    if (seen.env.has(p.env)) out.push({ check: 'ports', message: `PORT_REGISTRY.yaml: "${p.name}" and "${seen.env.get(p.env)}" both use variable ${p.env}` });
-    if (seen.name.has(p.name)) out.push({ check: 'ports', message: `PORT_REGISTRY.yaml: the name "${p.name}" is used twice` });
+    if (seen.port.has(p.port))
+      out.push({
+        check: 'ports',
+        message: `PORT_REGISTRY.yaml: "${p.name}" and "${seen.port.get(p.port)}" both use port ${p.port}`,
+      });
+    if (seen.env.has(p.env))
+      out.push({
+        check: 'ports',
+        message: `PORT_REGISTRY.yaml: "${p.name}" and "${seen.env.get(p.env)}" both use variable ${p.env}`,
+      });
+    if (seen.name.has(p.name))
+      out.push({ check: 'ports', message: `PORT_REGISTRY.yaml: the name "${p.name}" is used twice` });
     seen.port.set(p.port, p.name);
     seen.env.set(p.env, p.name);
     seen.name.add(p.name);
@@ -145,9 +198,15 @@ export function checkPorts(root: string): Finding[] {
       const where = `${rel(root, f)}:${u.line} (${u.text})`;
       const byPort = u.port !== undefined ? ports.find((p) => p.port === u.port) : undefined;
       const byEnv = u.env !== undefined ? ports.find((p) => p.env === u.env) : undefined;
-      if (u.port !== undefined && !byPort) out.push({ check: 'ports', message: `${where} uses port ${u.port}, which is not in PORT_REGISTRY.yaml` });
-      if (u.env !== undefined && !byEnv) out.push({ check: 'ports', message: `${where} reads ${u.env}, which is not in PORT_REGISTRY.yaml` });
-      if (byPort && byEnv && byPort !== byEnv) out.push({ check: 'ports', message: `${where} pairs ${u.env} with port ${u.port}, but PORT_REGISTRY.yaml gives ${u.env} port ${byEnv.port}` });
+      if (u.port !== undefined && !byPort)
+        out.push({ check: 'ports', message: `${where} uses port ${u.port}, which is not in PORT_REGISTRY.yaml` });
+      if (u.env !== undefined && !byEnv)
+        out.push({ check: 'ports', message: `${where} reads ${u.env}, which is not in PORT_REGISTRY.yaml` });
+      if (byPort && byEnv && byPort !== byEnv)
+        out.push({
+          check: 'ports',
+          message: `${where} pairs ${u.env} with port ${u.port}, but PORT_REGISTRY.yaml gives ${u.env} port ${byEnv.port}`,
+        });
     }
   }
   return out;
@@ -160,11 +219,19 @@ export function barrelExports(file: string): { name: string; line: number }[] {
   const lineOf = (i: number) => text.slice(0, i).split('\n').length;
   for (const m of text.matchAll(/export\s+(?:type\s+)?\{([^}]*)\}/g)) {
     for (const part of m[1].split(',')) {
-      const name = part.trim().replace(/^type\s+/, '').split(/\s+as\s+/).pop()!.trim();
+      const name = part
+        .trim()
+        .replace(/^type\s+/, '')
+        .split(/\s+as\s+/)
+        .pop()!
+        .trim();
       if (name) out.push({ name, line: lineOf(m.index!) });
     }
   }
-  for (const m of text.matchAll(/export\s+(?:declare\s+)?(?:abstract\s+)?(?:const|let|function|class|interface|type|enum)\s+([A-Za-z_$][\w$]*)/g)) out.push({ name: m[1], line: lineOf(m.index!) });
+  for (const m of text.matchAll(
+    /export\s+(?:declare\s+)?(?:abstract\s+)?(?:const|let|function|class|interface|type|enum)\s+([A-Za-z_$][\w$]*)/g,
+  ))
+    out.push({ name: m[1], line: lineOf(m.index!) });
   for (const m of text.matchAll(/export\s+\*/g)) out.push({ name: '*', line: lineOf(m.index!) });
   return out;
 }
@@ -183,14 +250,25 @@ export function checkBarrels(root: string, slices: SliceEntry[]): Finding[] {
     const listed = new Set([`${pascal(s.name)}Module`, ...s.ports, ...s.events, ...s.types, ...s.kernel, ...s.errors]);
     const exported = barrelExports(file);
     for (const e of exported) {
-      if (e.name === '*') out.push({ check: 'barrels', message: `${s.lib}/src/index.ts:${e.line} uses "export *": a barrel names what it exports` });
+      if (e.name === '*')
+        out.push({
+          check: 'barrels',
+          message: `${s.lib}/src/index.ts:${e.line} uses "export *": a barrel names what it exports`,
+        });
       else if (!listed.has(e.name)) {
-        out.push({ check: 'barrels', message: `${s.lib}/src/index.ts:${e.line} exports ${e.name}, which DOMAIN_REGISTRY.yaml does not list for slice "${s.name}" (ports, events, types, kernel or errors)` });
+        out.push({
+          check: 'barrels',
+          message: `${s.lib}/src/index.ts:${e.line} exports ${e.name}, which DOMAIN_REGISTRY.yaml does not list for slice "${s.name}" (ports, events, types, kernel or errors)`,
+        });
       }
     }
     const names = new Set(exported.map((e) => e.name));
     for (const l of listed) {
-      if (!names.has(l) && l !== `${pascal(s.name)}Module`) out.push({ check: 'barrels', message: `DOMAIN_REGISTRY.yaml lists ${l} for slice "${s.name}", but ${s.lib}/src/index.ts does not export it` });
+      if (!names.has(l) && l !== `${pascal(s.name)}Module`)
+        out.push({
+          check: 'barrels',
+          message: `DOMAIN_REGISTRY.yaml lists ${l} for slice "${s.name}", but ${s.lib}/src/index.ts does not export it`,
+        });
     }
   }
   return out;
@@ -226,7 +304,12 @@ export async function checkRegistry(opts: CheckOptions): Promise<Finding[]> {
     if (e instanceof RegistryFormatError) return [{ check: 'registry', message: e.message }];
     throw e;
   }
-  const findings: Finding[] = [...checkLibs(opts.root, slices), ...checkEntities(opts.root, slices), ...checkBarrels(opts.root, slices), ...checkRoutes(opts.root, slices)];
+  const findings: Finding[] = [
+    ...checkLibs(opts.root, slices),
+    ...checkEntities(opts.root, slices),
+    ...checkBarrels(opts.root, slices),
+    ...checkRoutes(opts.root, slices),
+  ];
   try {
     findings.push(...checkPorts(opts.root));
   } catch (e) {

@@ -51,7 +51,10 @@ export async function probeMigrations(root: string, serverUrl: string, entityFil
     ).rows as { table_schema: string; table_name: string }[];
     await c.end();
     const entities = loadEntityClasses(entityFiles);
-    const ds = new DataSource({ ...controlPlaneOptions(url, { root, entities, applicationName: 'weir-registry-check' }), logging: false });
+    const ds = new DataSource({
+      ...controlPlaneOptions(url, { root, entities, applicationName: 'weir-registry-check' }),
+      logging: false,
+    });
     await ds.initialize();
     let driftQueries: string[];
     try {

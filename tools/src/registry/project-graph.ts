@@ -15,7 +15,13 @@ export function readProjectGraph(root: string): SimpleProjectGraph {
   const script = path.join(__dirname, '..', '..', 'bin', 'project-graph.js');
   const out = execFileSync(process.execPath, [script], {
     cwd: root,
-    env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_WORKSPACE_ROOT_PATH: root, NX_VERBOSE_LOGGING: 'false' },
+    env: {
+      ...process.env,
+      NX_DAEMON: 'false',
+      NX_NO_CLOUD: 'true',
+      NX_WORKSPACE_ROOT_PATH: root,
+      NX_VERBOSE_LOGGING: 'false',
+    },
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
     maxBuffer: 64 * 1024 * 1024,

@@ -44,7 +44,8 @@ const NAME = /^[a-z][a-z0-9_]*$/;
 
 function asStringList(v: unknown, where: string): string[] {
   if (v === undefined || v === null) return [];
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new RegistryFormatError(`${where} must be a list of strings`);
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))
+    throw new RegistryFormatError(`${where} must be a list of strings`);
   return v as string[];
 }
 
@@ -53,23 +54,31 @@ export function readDomainRegistry(root: string): SliceEntry[] {
   const file = path.join(root, DOMAIN_REGISTRY_PATH);
   if (!fs.existsSync(file)) throw new RegistryFormatError(`${DOMAIN_REGISTRY_PATH} is missing`);
   const doc = parse(fs.readFileSync(file, 'utf8')) as { slices?: Record<string, Record<string, unknown>> };
-  if (!doc || typeof doc.slices !== 'object' || doc.slices === null) throw new RegistryFormatError(`${DOMAIN_REGISTRY_PATH}: top-level "slices" map is missing`);
+  if (!doc || typeof doc.slices !== 'object' || doc.slices === null)
+    throw new RegistryFormatError(`${DOMAIN_REGISTRY_PATH}: top-level "slices" map is missing`);
   const slices: SliceEntry[] = [];
   for (const [name, raw] of Object.entries(doc.slices)) {
     const where = `${DOMAIN_REGISTRY_PATH}: slice "${name}"`;
     if (!NAME.test(name)) throw new RegistryFormatError(`${where}: name must be lower_snake_case`);
     if (typeof raw !== 'object' || raw === null) throw new RegistryFormatError(`${where} must be a map`);
     const status = raw['status'];
-    if (status !== 'built' && status !== 'planned') throw new RegistryFormatError(`${where}: status must be "built" or "planned"`);
+    if (status !== 'built' && status !== 'planned')
+      throw new RegistryFormatError(`${where}: status must be "built" or "planned"`);
     const lib = raw['lib'];
-    if (status === 'built' && typeof lib !== 'string') throw new RegistryFormatError(`${where}: a built slice needs "lib"`);
-    if (status === 'planned' && lib !== undefined) throw new RegistryFormatError(`${where}: a planned slice has no "lib" yet`);
+    if (status === 'built' && typeof lib !== 'string')
+      throw new RegistryFormatError(`${where}: a built slice needs "lib"`);
+    if (status === 'planned' && lib !== undefined)
+      throw new RegistryFormatError(`${where}: a planned slice has no "lib" yet`);
     for (const key of ['schema', 'purpose', 'http_prefix']) {
-      if (typeof raw[key] !== 'string' || (raw[key] as string).trim() === '') throw new RegistryFormatError(`${where}: "${key}" is required`);
+      if (typeof raw[key] !== 'string' || (raw[key] as string).trim() === '')
+        throw new RegistryFormatError(`${where}: "${key}" is required`);
     }
-    if (raw['http_prefix'] !== `/api/${name}`) throw new RegistryFormatError(`${where}: http_prefix must be /api/${name}`);
+    if (raw['http_prefix'] !== `/api/${name}`)
+      throw new RegistryFormatError(`${where}: http_prefix must be /api/${name}`);
     const more = asStringList(raw['http_prefixes'], `${where}: http_prefixes`);
-    for (const m of more) if (!/^\/[a-z0-9/_-]*[a-z0-9]$/.test(m)) throw new RegistryFormatError(`${where}: http_prefixes entry "${m}" must be a path like /api/v1`);
+    for (const m of more)
+      if (!/^\/[a-z0-9/_-]*[a-z0-9]$/.test(m))
+        throw new RegistryFormatError(`${where}: http_prefixes entry "${m}" must be a path like /api/v1`);
     slices.push({
       name,
       status,
@@ -90,7 +99,8 @@ export function readDomainRegistry(root: string): SliceEntry[] {
   const names = new Set(slices.map((s) => s.name));
   for (const s of slices) {
     for (const d of s.depends_on) {
-      if (!names.has(d)) throw new RegistryFormatError(`${DOMAIN_REGISTRY_PATH}: slice "${s.name}" depends on unknown slice "${d}"`);
+      if (!names.has(d))
+        throw new RegistryFormatError(`${DOMAIN_REGISTRY_PATH}: slice "${s.name}" depends on unknown slice "${d}"`);
       if (d === s.name) throw new RegistryFormatError(`${DOMAIN_REGISTRY_PATH}: slice "${s.name}" depends on itself`);
     }
   }
@@ -128,14 +138,16 @@ export function readPortRegistry(root: string): PortEntry[] {
   const file = path.join(root, PORT_REGISTRY_PATH);
   if (!fs.existsSync(file)) throw new RegistryFormatError(`${PORT_REGISTRY_PATH} is missing`);
   const doc = parse(fs.readFileSync(file, 'utf8')) as { ports?: unknown };
-  if (!doc || !Array.isArray(doc.ports)) throw new RegistryFormatError(`${PORT_REGISTRY_PATH}: top-level "ports" list is missing`);
+  if (!doc || !Array.isArray(doc.ports))
+    throw new RegistryFormatError(`${PORT_REGISTRY_PATH}: top-level "ports" list is missing`);
   return doc.ports.map((raw: Record<string, unknown>, i: number) => {
     const where = `${PORT_REGISTRY_PATH}: entry ${i + 1}`;
     if (typeof raw?.['name'] !== 'string') throw new RegistryFormatError(`${where}: "name" is required`);
     if (typeof raw['port'] !== 'number' || !Number.isInteger(raw['port']) || raw['port'] < 1 || raw['port'] > 65535) {
       throw new RegistryFormatError(`${where} (${raw['name']}): "port" must be an integer 1-65535`);
     }
-    if (typeof raw['env'] !== 'string') throw new RegistryFormatError(`${where} (${raw['name']}): "env" (the variable that overrides it) is required`);
+    if (typeof raw['env'] !== 'string')
+      throw new RegistryFormatError(`${where} (${raw['name']}): "env" (the variable that overrides it) is required`);
     return raw as unknown as PortEntry;
   });
 }

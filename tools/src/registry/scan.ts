@@ -11,7 +11,12 @@ export function listTsFiles(dir: string, opts: { specs?: boolean } = {}): string
       if (e.name === 'node_modules' || e.name.startsWith('.')) continue;
       const p = path.join(d, e.name);
       if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') && (opts.specs || !/\.(spec|test)\.ts$/.test(e.name))) out.push(p);
+      else if (
+        e.name.endsWith('.ts') &&
+        !e.name.endsWith('.d.ts') &&
+        (opts.specs || !/\.(spec|test)\.ts$/.test(e.name))
+      )
+        out.push(p);
     }
   };
   walk(dir);
@@ -24,7 +29,8 @@ function parseFile(file: string): ts.SourceFile {
 
 function stringProp(obj: ts.ObjectLiteralExpression, name: string): string | undefined {
   for (const p of obj.properties) {
-    if (ts.isPropertyAssignment(p) && p.name.getText() === name && ts.isStringLiteralLike(p.initializer)) return p.initializer.text;
+    if (ts.isPropertyAssignment(p) && p.name.getText() === name && ts.isStringLiteralLike(p.initializer))
+      return p.initializer.text;
   }
   return undefined;
 }
@@ -56,7 +62,13 @@ export function findEntities(file: string): EntityDecl[] {
             schema = stringProp(a, 'schema') ?? schema;
           }
         }
-        out.push({ file, line: sf.getLineAndCharacterOfPosition(node.getStart()).line + 1, className: node.name?.text ?? '<anonymous>', schema, table });
+        out.push({
+          file,
+          line: sf.getLineAndCharacterOfPosition(node.getStart()).line + 1,
+          className: node.name?.text ?? '<anonymous>',
+          schema,
+          table,
+        });
       }
     }
     ts.forEachChild(node, visit);
@@ -89,16 +101,28 @@ export function findPortUsages(file: string): PortUsage[] {
   const visit = (node: ts.Node): void => {
     if (ts.isCallExpression(node)) {
       const callee = node.expression.getText();
-      const strs = node.arguments.filter(ts.isStringLiteralLike).map((a) => a.text).filter((s) => PORT_ENV.test(s));
+      const strs = node.arguments
+        .filter(ts.isStringLiteralLike)
+        .map((a) => a.text)
+        .filter((s) => PORT_ENV.test(s));
       const nums = node.arguments.filter(ts.isNumericLiteral).map((a) => Number(a.text));
       if (strs.length > 0) {
         out.push({ file, line: at(node), env: strs[0], port: nums[0], text: node.getText().slice(0, 120) });
       } else if (/(^|\.)listen$/.test(callee) && isFixedPort(nums[0])) {
         out.push({ file, line: at(node), port: nums[0], text: node.getText().slice(0, 120) });
       }
-    } else if (ts.isPropertyAssignment(node) && /^['"]?port['"]?$/i.test(node.name.getText()) && ts.isNumericLiteral(node.initializer) && isFixedPort(Number(node.initializer.text))) {
+    } else if (
+      ts.isPropertyAssignment(node) &&
+      /^['"]?port['"]?$/i.test(node.name.getText()) &&
+      ts.isNumericLiteral(node.initializer) &&
+      isFixedPort(Number(node.initializer.text))
+    ) {
       out.push({ file, line: at(node), port: Number(node.initializer.text), text: node.getText().slice(0, 120) });
-    } else if (ts.isPropertyAccessExpression(node) && node.expression.getText() === 'process.env' && PORT_ENV.test(node.name.text)) {
+    } else if (
+      ts.isPropertyAccessExpression(node) &&
+      node.expression.getText() === 'process.env' &&
+      PORT_ENV.test(node.name.text)
+    ) {
       out.push({ file, line: at(node), env: node.name.text, text: node.getText() });
     } else if (
       ts.isElementAccessExpression(node) &&
@@ -116,6 +140,8 @@ export function findPortUsages(file: string): PortUsage[] {
 
 /** Files under `dir` whose import specifiers start with `@weir/<slice>` (for messages). */
 export function filesImporting(dir: string, slice: string): string[] {
-  const re = new RegExp(`from\\s+['"]@weir/${slice}(?:/[^'"]*)?['"]|require\\(\\s*['"]@weir/${slice}(?:/[^'"]*)?['"]|import\\(\\s*['"]@weir/${slice}`);
+  const re = new RegExp(
+    `from\\s+['"]@weir/${slice}(?:/[^'"]*)?['"]|require\\(\\s*['"]@weir/${slice}(?:/[^'"]*)?['"]|import\\(\\s*['"]@weir/${slice}`,
+  );
   return listTsFiles(dir, { specs: true }).filter((f) => re.test(fs.readFileSync(f, 'utf8')));
 }

@@ -5,7 +5,12 @@ import { Client } from 'pg';
 import { startTestApp, TestApp } from './test-app';
 
 /** A throwaway WEIR_DATA_DIR with an inbox/ (the default ingest root). */
-export function tempDataDir(): { dir: string; inbox: string; write: (name: string, content: string | Buffer) => string; remove: () => void } {
+export function tempDataDir(): {
+  dir: string;
+  inbox: string;
+  write: (name: string, content: string | Buffer) => string;
+  remove: () => void;
+} {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weir-ingest-'));
   const inbox = path.join(dir, 'inbox');
   fs.mkdirSync(inbox, { recursive: true });
@@ -23,7 +28,9 @@ export function tempDataDir(): { dir: string; inbox: string; write: (name: strin
 }
 
 /** The real app with its own data dir (inbox) and a SQL client on its database, for ingestion specs. */
-export async function startIngestionApp(env: Record<string, string> = {}): Promise<{ t: TestApp; files: ReturnType<typeof tempDataDir>; pg: Client; close: () => Promise<void> }> {
+export async function startIngestionApp(
+  env: Record<string, string> = {},
+): Promise<{ t: TestApp; files: ReturnType<typeof tempDataDir>; pg: Client; close: () => Promise<void> }> {
   const files = tempDataDir();
   const t = await startTestApp({ WEIR_DATA_DIR: files.dir, ...env });
   const pg = new Client({ connectionString: t.db.url });
@@ -41,7 +48,11 @@ export async function startIngestionApp(env: Record<string, string> = {}): Promi
 }
 
 /** Polls `fn` until it returns something truthy (every 50 ms, up to `ms`); fails naming `what`. */
-export async function until<T>(what: string, fn: () => Promise<T | undefined | false | null | 0>, ms = 30_000): Promise<T> {
+export async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false | null | 0>,
+  ms = 30_000,
+): Promise<T> {
   const t0 = Date.now();
   while (Date.now() - t0 < ms) {
     const v = await fn();

@@ -32,8 +32,18 @@ export async function startTestApp(env: Record<string, string> = {}, extraModule
 }
 
 /** An app (not listening) on an existing test database with its own data directory and roles: one of several instances. */
-export async function appOn(db: TestDatabase, dataDir: string, roles = 'api,scheduler,worker'): Promise<INestApplication> {
-  const config = loadConfig({ DATABASE_URL: db.url, WEIR_ADMIN_API_KEY: ADMIN, WEIR_LOG_LEVEL: 'silent', WEIR_DATA_DIR: dataDir, WEIR_ROLES: roles });
+export async function appOn(
+  db: TestDatabase,
+  dataDir: string,
+  roles = 'api,scheduler,worker',
+): Promise<INestApplication> {
+  const config = loadConfig({
+    DATABASE_URL: db.url,
+    WEIR_ADMIN_API_KEY: ADMIN,
+    WEIR_LOG_LEVEL: 'silent',
+    WEIR_DATA_DIR: dataDir,
+    WEIR_ROLES: roles,
+  });
   const app = await createApp({ config, databaseUrl: db.url, warehouseUrl: db.url });
   await app.init();
   return app;

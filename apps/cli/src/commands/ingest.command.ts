@@ -7,9 +7,8 @@ import { emit, say } from '../output';
 import { withContext } from '../context';
 
 function withIngestion<T>(worker: boolean, fn: (runs: RunsService) => Promise<T>): Promise<T> {
-  return withContext(
-    { modules: [CatalogModule, IngestionModule], roles: worker ? ['worker'] : [] },
-    (ctx) => fn(ctx.get(RunsService)),
+  return withContext({ modules: [CatalogModule, IngestionModule], roles: worker ? ['worker'] : [] }, (ctx) =>
+    fn(ctx.get(RunsService)),
   );
 }
 
@@ -38,8 +37,16 @@ export function ingestCommands(program: Command): void {
       const abs = path.resolve(file);
       if (!fs.existsSync(abs) || !fs.statSync(abs).isFile()) throw new Error(`no such file: ${file}`);
       const run = await withIngestion(true, async (runs) => {
-        const { run: queued, created } = await runs.trigger(opts.source, { trigger: 'cli', trustedPath: abs, idempotencyKey: opts.key, createdBy: 'cli' });
-        if (!created) say(`this input was already loaded by run ${queued.id} (same idempotency key ${queued.idempotencyKey}); nothing loaded twice`);
+        const { run: queued, created } = await runs.trigger(opts.source, {
+          trigger: 'cli',
+          trustedPath: abs,
+          idempotencyKey: opts.key,
+          createdBy: 'cli',
+        });
+        if (!created)
+          say(
+            `this input was already loaded by run ${queued.id} (same idempotency key ${queued.idempotencyKey}); nothing loaded twice`,
+          );
         return runs.waitFor(queued.id, 24 * 3600_000);
       });
       emit(opts.json, run, () => formatRun(run));

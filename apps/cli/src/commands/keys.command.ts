@@ -8,7 +8,8 @@ function withKeys<T>(fn: (keys: ApiKeysService) => Promise<T>): Promise<T> {
 }
 
 function parseRole(v: string): ApiKeyRole {
-  if (!(API_KEY_ROLES as readonly string[]).includes(v)) throw new InvalidArgumentError(`must be one of ${API_KEY_ROLES.join(', ')}`);
+  if (!(API_KEY_ROLES as readonly string[]).includes(v))
+    throw new InvalidArgumentError(`must be one of ${API_KEY_ROLES.join(', ')}`);
   return v as ApiKeyRole;
 }
 
@@ -31,7 +32,13 @@ export function keysCommands(program: Command): void {
     .option('--json', 'print as JSON')
     .action(async (opts: { json?: boolean }) => {
       const list = await withKeys((k) => k.list());
-      emit(opts.json, list, () => list.map((k) => `${k.id}  ${k.role.padEnd(6)}  ${k.keyPrefix}…  ${k.revokedAt ? 'revoked' : 'active '}  ${k.name}\n`).join(''));
+      emit(opts.json, list, () =>
+        list
+          .map(
+            (k) => `${k.id}  ${k.role.padEnd(6)}  ${k.keyPrefix}…  ${k.revokedAt ? 'revoked' : 'active '}  ${k.name}\n`,
+          )
+          .join(''),
+      );
     });
   keys
     .command('revoke')

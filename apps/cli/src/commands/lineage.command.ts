@@ -8,8 +8,13 @@ import { BadSchemasError, FileNotReadableError } from '@weir/lineage';
 export function lineageCommands(program: Command): void {
   program
     .command('lineage <file>')
-    .description('table and column lineage of a SQL file (or - for stdin), printed as POST /api/lineage/parse returns it')
-    .option('--schemas <file>', 'JSON file mapping "schema.table" to its column names (expands *, resolves ambiguous columns)')
+    .description(
+      'table and column lineage of a SQL file (or - for stdin), printed as POST /api/lineage/parse returns it',
+    )
+    .option(
+      '--schemas <file>',
+      'JSON file mapping "schema.table" to its column names (expands *, resolves ambiguous columns)',
+    )
     .option('--default-schema <name>', 'schema of unqualified table names in the result')
     .option('--compact', 'one line of JSON')
     .action(async (file: string, opts: { schemas?: string; defaultSchema?: string; compact?: boolean }) => {
@@ -29,7 +34,11 @@ export function lineageCommands(program: Command): void {
           throw new BadSchemasError(`${opts.schemas} is not valid JSON: ${(e as Error).message}`);
         }
       }
-      const result = await new LineageService().parse({ sql: read(file, 'SQL file'), schemas, defaultSchema: opts.defaultSchema });
+      const result = await new LineageService().parse({
+        sql: read(file, 'SQL file'),
+        schemas,
+        defaultSchema: opts.defaultSchema,
+      });
       process.stdout.write(`${JSON.stringify(result, null, opts.compact ? undefined : 2)}\n`);
     });
 }

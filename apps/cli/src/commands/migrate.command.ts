@@ -3,7 +3,16 @@ import * as path from 'node:path';
 import { Command } from 'commander';
 import * as readline from 'node:readline/promises';
 import { Client } from 'pg';
-import { loadConfigOrExit, MIGRATIONS_TABLE, PRESENCE_LOCK_SQL, presenceHolders, resolveDatabase, revertLastMigration, runMigrations, workspaceRoot } from '@weir/platform';
+import {
+  loadConfigOrExit,
+  MIGRATIONS_TABLE,
+  PRESENCE_LOCK_SQL,
+  presenceHolders,
+  resolveDatabase,
+  revertLastMigration,
+  runMigrations,
+  workspaceRoot,
+} from '@weir/platform';
 import { say } from '../output';
 
 export function migrateCommands(program: Command): void {
@@ -21,7 +30,11 @@ export function migrateCommands(program: Command): void {
           process.exitCode = await revert(db.url, opts);
         } else {
           const { applied } = await runMigrations(db.url);
-          say(applied.length ? `applied ${applied.length} migration(s):\n  ${applied.join('\n  ')}` : 'database schema is up to date');
+          say(
+            applied.length
+              ? `applied ${applied.length} migration(s):\n  ${applied.join('\n  ')}`
+              : 'database schema is up to date',
+          );
         }
       } finally {
         await db.close();
@@ -33,10 +46,18 @@ export function migrateCommands(program: Command): void {
     .argument('<name>', 'what the migration does, e.g. catalog-add-owner')
     .description('create an empty timestamped migration in migrations/')
     .action((name: string) => {
-      const slug = name.trim().toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+      const slug = name
+        .trim()
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, '-')
+        .replace(/^-|-$/g, '');
       if (!slug) throw new Error('migration name must contain letters or digits');
       const ts = Date.now();
-      const className = slug.split('-').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('') + ts;
+      const className =
+        slug
+          .split('-')
+          .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+          .join('') + ts;
       const file = path.join(workspaceRoot(), 'migrations', `${ts}-${slug}.ts`);
       fs.writeFileSync(
         file,
@@ -58,7 +79,11 @@ async function revert(url: string, opts: { force?: boolean; yes?: boolean }): Pr
   const c = new Client({ connectionString: url, application_name: 'weir-migrate' });
   await c.connect();
   try {
-    const last = (await c.query(`SELECT name FROM "${MIGRATIONS_TABLE}" ORDER BY id DESC LIMIT 1`).catch(() => ({ rows: [] as { name: string }[] }))).rows[0]?.name as string | undefined;
+    const last = (
+      await c
+        .query(`SELECT name FROM "${MIGRATIONS_TABLE}" ORDER BY id DESC LIMIT 1`)
+        .catch(() => ({ rows: [] as { name: string }[] }))
+    ).rows[0]?.name as string | undefined;
     if (!last) {
       say('no migration to revert');
       return 0;
@@ -66,16 +91,25 @@ async function revert(url: string, opts: { force?: boolean; yes?: boolean }): Pr
     const alone = (await c.query(`SELECT pg_try_advisory_lock(${PRESENCE_LOCK_SQL}) AS ok`)).rows[0].ok === true;
     if (!alone) {
       const holders = await presenceHolders(c);
-      const who = holders.map((h) => `  pid ${h.pid} ${h.applicationName || '(unnamed)'}${h.clientAddr ? ` from ${h.clientAddr}` : ''}, connected since ${h.since}`).join('\n');
+      const who = holders
+        .map(
+          (h) =>
+            `  pid ${h.pid} ${h.applicationName || '(unnamed)'}${h.clientAddr ? ` from ${h.clientAddr}` : ''}, connected since ${h.since}`,
+        )
+        .join('\n');
       if (!opts.force) {
-        say(`weir: refusing to revert ${last}: ${holders.length || 'a'} Weir process(es) use this database:\n${who}\nStop them first, or pass --force to revert under them (they will fail on the reverted schema).`);
+        say(
+          `weir: refusing to revert ${last}: ${holders.length || 'a'} Weir process(es) use this database:\n${who}\nStop them first, or pass --force to revert under them (they will fail on the reverted schema).`,
+        );
         return 1;
       }
       say(`weir: --force: reverting ${last} while ${holders.length} Weir process(es) use this database:\n${who}`);
     }
     if (process.stdin.isTTY && process.stderr.isTTY && !opts.yes) {
       const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
-      const answer = await rl.question(`Revert migration ${last}? This undoes its schema change and may drop data. [y/N] `);
+      const answer = await rl.question(
+        `Revert migration ${last}? This undoes its schema change and may drop data. [y/N] `,
+      );
       rl.close();
       if (!/^y(es)?$/i.test(answer.trim())) {
         say('nothing reverted');

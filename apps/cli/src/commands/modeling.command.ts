@@ -18,8 +18,12 @@ export function modelingCommands(program: Command): void {
     .option('--json', 'print the project (nodes, build order) as JSON')
     .description('register (or refresh) a project from a local directory; it must compile')
     .action(async (dir: string, opts: { schema: string; json?: boolean }) => {
-      const p = await withContext({ modules }, (ctx) => ctx.get(ModelingService).register(path.resolve(dir), { modelSchema: opts.schema, trusted: true }));
-      say(`project ${p.name}: ${p.nodes.length} nodes (${p.nodes.filter((n) => n.kind === 'model').length} models, ${p.nodes.filter((n) => n.kind === 'seed').length} seeds)`);
+      const p = await withContext({ modules }, (ctx) =>
+        ctx.get(ModelingService).register(path.resolve(dir), { modelSchema: opts.schema, trusted: true }),
+      );
+      say(
+        `project ${p.name}: ${p.nodes.length} nodes (${p.nodes.filter((n) => n.kind === 'model').length} models, ${p.nodes.filter((n) => n.kind === 'seed').length} seeds)`,
+      );
       emit(opts.json, p, () => p.order.join('\n') + '\n');
     });
   program
@@ -30,14 +34,26 @@ export function modelingCommands(program: Command): void {
     .option('--take-over', 'replace relations recorded for another project or for ingestion (recorded in the catalog)')
     .option('--json', 'print the build (steps, rows, errors) as JSON')
     .description('build a selection of a project in this process; exit 1 when a step fails')
-    .action(async (opts: { project: string; select?: string; fullRefresh?: boolean; takeOver?: boolean; json?: boolean }) => {
-      const b = await withContext({ modules, roles: ['worker'] }, async (ctx) => {
-        const svc = ctx.get(ModelingService);
-        const started = await svc.build(opts.project, opts.select, { fullRefresh: opts.fullRefresh, takeOver: opts.takeOver });
-        return svc.waitForBuild(started.id, 24 * 3600_000);
-      });
-      emit(opts.json, b, () => b.steps.map((s) => `${s.status.padEnd(9)} ${s.node}${s.rowsAffected !== null ? `  ${s.rowsAffected} rows` : ''}${s.error ? `  ${s.errorCode ? `${s.errorCode}: ` : ''}${s.error}` : ''}\n`).join(''));
-      say(`build ${b.id}: ${b.status}`);
-      if (b.status !== 'succeeded') process.exitCode = 1;
-    });
+    .action(
+      async (opts: { project: string; select?: string; fullRefresh?: boolean; takeOver?: boolean; json?: boolean }) => {
+        const b = await withContext({ modules, roles: ['worker'] }, async (ctx) => {
+          const svc = ctx.get(ModelingService);
+          const started = await svc.build(opts.project, opts.select, {
+            fullRefresh: opts.fullRefresh,
+            takeOver: opts.takeOver,
+          });
+          return svc.waitForBuild(started.id, 24 * 3600_000);
+        });
+        emit(opts.json, b, () =>
+          b.steps
+            .map(
+              (s) =>
+                `${s.status.padEnd(9)} ${s.node}${s.rowsAffected !== null ? `  ${s.rowsAffected} rows` : ''}${s.error ? `  ${s.errorCode ? `${s.errorCode}: ` : ''}${s.error}` : ''}\n`,
+            )
+            .join(''),
+        );
+        say(`build ${b.id}: ${b.status}`);
+        if (b.status !== 'succeeded') process.exitCode = 1;
+      },
+    );
 }

@@ -17,7 +17,11 @@ export function registryCommands(program: Command): void {
       let stop: (() => Promise<void>) | undefined;
       if (opts.db && !serverUrl) {
         const dir = path.join(require('node:os').tmpdir(), `weir-registry-check-${process.pid}`);
-        const pg = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), port: await freePort(), ephemeral: true });
+        const pg = await startEmbeddedPostgres({
+          dataDir: path.join(dir, 'pg'),
+          port: await freePort(),
+          ephemeral: true,
+        });
         serverUrl = pg.url;
         stop = async () => {
           await pg.stop();
@@ -28,7 +32,9 @@ export function registryCommands(program: Command): void {
         const findings = await checkRegistry({ root, databaseUrl: serverUrl, skipDatabase: !opts.db });
         if (!opts.db) say('registry check: migration checks skipped (--no-db)');
         if (findings.length === 0) {
-          say('registry check: ok (libs, entities, migrations, imports, ports, barrels, routes agree with .ai/project)');
+          say(
+            'registry check: ok (libs, entities, migrations, imports, ports, barrels, routes agree with .ai/project)',
+          );
           return;
         }
         for (const f of findings) say(`registry check [${f.check}]: ${f.message}`);

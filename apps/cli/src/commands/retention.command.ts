@@ -8,7 +8,9 @@ import { emit, say } from '../output';
 export function retentionCommands(program: Command): void {
   program
     .command('retention')
-    .description('delete what is kept only for a while (WEIR_OUTBOX_RETENTION_DAYS, WEIR_LINEAGE_EVENTS_RETENTION_DAYS) now; workers do it hourly')
+    .description(
+      'delete what is kept only for a while (WEIR_OUTBOX_RETENTION_DAYS, WEIR_LINEAGE_EVENTS_RETENTION_DAYS) now; workers do it hourly',
+    )
     .option('--json', 'print the rows deleted per policy as JSON')
     .action(async (opts: { json?: boolean }) => {
       const deleted = await withContext({ modules: [LineageModule] }, async (ctx) => {
@@ -18,6 +20,10 @@ export function retentionCommands(program: Command): void {
         for (const p of policies) say(`${p.name}: deletes ${p.describe}`);
         return r.sweep();
       });
-      emit(opts.json, deleted, () => Object.entries(deleted).map(([name, n]) => `${name}: ${n} rows deleted\n`).join(''));
+      emit(opts.json, deleted, () =>
+        Object.entries(deleted)
+          .map(([name, n]) => `${name}: ${n} rows deleted\n`)
+          .join(''),
+      );
     });
 }

@@ -45,7 +45,18 @@ export interface CatalogPort {
    * Creates the dataset, or brings its contract up to date (every change recorded, breaking ones
    * included: used by builds that rebuild the relation). Refuses a name already used for another table.
    */
-  ensureDataset(input: { name: string; schema: string; table: string; contract: DatasetContract; description?: string | null; tags?: string[]; managedBy: string }, changedBy: string): Promise<DatasetView>;
+  ensureDataset(
+    input: {
+      name: string;
+      schema: string;
+      table: string;
+      contract: DatasetContract;
+      description?: string | null;
+      tags?: string[];
+      managedBy: string;
+    },
+    changedBy: string,
+  ): Promise<DatasetView>;
   /**
    * Checks that `managedBy` may write `schema.table` as dataset `name` before anything is written:
    * a relation (or a name) recorded for another owner is refused with a 409 of code `req.code`
@@ -68,7 +79,11 @@ export interface OwnershipClaim {
 
 /** `modeling:shop` → `project "shop"`; `ingestion` → `ingestion (a source's dataset)`. */
 export function describeOwner(managedBy: string): string {
-  return managedBy.startsWith('modeling:') ? `project "${managedBy.slice(9)}"` : managedBy === 'ingestion' ? 'ingestion (a source loads it)' : managedBy;
+  return managedBy.startsWith('modeling:')
+    ? `project "${managedBy.slice(9)}"`
+    : managedBy === 'ingestion'
+      ? 'ingestion (a source loads it)'
+      : managedBy;
 }
 
 /** Nest token of the {@link CatalogPort}. */

@@ -1,13 +1,40 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { assertDataPlane, prepareReader, quoteIdent, readAsReader, Warehouse, qualifiedTable, validateIdentifier } from '@weir/platform';
-import { ChangeKind, classifyChange, ColumnContract, contractProblems, DatasetContract, sqlType } from '../domain/contract';
+import {
+  assertDataPlane,
+  prepareReader,
+  quoteIdent,
+  readAsReader,
+  Warehouse,
+  qualifiedTable,
+  validateIdentifier,
+} from '@weir/platform';
+import {
+  ChangeKind,
+  classifyChange,
+  ColumnContract,
+  contractProblems,
+  DatasetContract,
+  sqlType,
+} from '../domain/contract';
 import { columnSql } from '../domain/ddl';
 import { DatasetOrmEntity } from '../infrastructure/dataset.orm-entity';
 import { SchemaChangeOrmEntity } from '../infrastructure/schema-change.orm-entity';
 import { CatalogPort, DatasetView, describeOwner, OwnershipClaim } from './catalog.port';
-import { BadVersionError, BreakingChangeError, DatasetExistsError, DatasetNotFoundError, InvalidContractError, InvalidNameError, TableNotFoundError, TableTakenError, VersionNotFoundError, VersionedBreakingChangeError, RelationOwnedElsewhereError } from '../catalog.errors';
+import {
+  BadVersionError,
+  BreakingChangeError,
+  DatasetExistsError,
+  DatasetNotFoundError,
+  InvalidContractError,
+  InvalidNameError,
+  TableNotFoundError,
+  TableTakenError,
+  VersionNotFoundError,
+  VersionedBreakingChangeError,
+  RelationOwnedElsewhereError,
+} from '../catalog.errors';
 
 export interface CreateDatasetInput {
   name: string;
@@ -62,7 +89,13 @@ function toView(e: DatasetOrmEntity): DatasetView {
     version: e.version,
     managedBy: e.managedBy,
     release: e.release ?? null,
-    lastLoad: e.lastLoadAt ? { at: e.lastLoadAt.toISOString(), runId: e.lastLoadRunId, rows: e.lastLoadRows === null ? null : Number(e.lastLoadRows) } : null,
+    lastLoad: e.lastLoadAt
+      ? {
+          at: e.lastLoadAt.toISOString(),
+          runId: e.lastLoadRunId,
+          rows: e.lastLoadRows === null ? null : Number(e.lastLoadRows),
+        }
+      : null,
     createdAt: e.createdAt.toISOString(),
     updatedAt: e.updatedAt.toISOString(),
   };
@@ -70,7 +103,8 @@ function toView(e: DatasetOrmEntity): DatasetView {
 
 function checkContract(contract: DatasetContract): void {
   const problems = contractProblems(contract);
-  if (problems.length) throw new InvalidContractError(`The contract is invalid: ${problems.join('; ')}`, { errors: problems });
+  if (problems.length)
+    throw new InvalidContractError(`The contract is invalid: ${problems.join('; ')}`, { errors: problems });
 }
 
 /**
@@ -111,7 +145,15 @@ export class CatalogService implements CatalogPort {
           managedBy,
         }),
       );
-      await this.recordChange(em, saved.id, 1, 'initial', classifyChange(undefined, input.contract).details, input.contract, changedBy);
+      await this.recordChange(
+        em,
+        saved.id,
+        1,
+        'initial',
+        classifyChange(undefined, input.contract).details,
+        input.contract,
+        changedBy,
+      );
       return toView((await em.findOneByOrFail(DatasetOrmEntity, { id: saved.id })) as DatasetOrmEntity);
     });
   }
@@ -136,16 +178,29 @@ export class CatalogService implements CatalogPort {
 
   async detail(name: string): Promise<DatasetDetail> {
     const v = await this.getDataset(name);
-    const changes = await this.ds.getRepository(SchemaChangeOrmEntity).find({ where: { datasetId: v.id }, order: { version: 'DESC' } });
+    const changes = await this.ds
+      .getRepository(SchemaChangeOrmEntity)
+      .find({ where: { datasetId: v.id }, order: { version: 'DESC' } });
     const count = await this.rowCount(v.schema, v.table);
     return {
       ...v,
       ...count,
-      versions: changes.map((c) => ({ version: c.version, kind: c.kind, details: c.details, changedBy: c.changedBy, at: c.createdAt.toISOString(), contract: c.contract })),
+      versions: changes.map((c) => ({
+        version: c.version,
+        kind: c.kind,
+        details: c.details,
+        changedBy: c.changedBy,
+        at: c.createdAt.toISOString(),
+        contract: c.contract,
+      })),
     };
   }
 
-  async update(name: string, input: UpdateDatasetInput, changedBy: string): Promise<{ dataset: DatasetView; change?: { kind: ChangeKind; details: string[] } }> {
+  async update(
+    name: string,
+    input: UpdateDatasetInput,
+    changedBy: string,
+  ): Promise<{ dataset: DatasetView; change?: { kind: ChangeKind; details: string[] } }> {
     if (input.contract) checkContract(input.contract);
     return this.ds.transaction(async (em) => {
       const e = await em.findOne(DatasetOrmEntity, { where: { name }, lock: { mode: 'pessimistic_write' } });
@@ -154,13 +209,20 @@ export class CatalogService implements CatalogPort {
       if (input.contract) {
         change = classifyChange(e.contract, input.contract);
         if (change.kind === 'breaking' && e.release !== null && !input.versionChecked) {
-          throw new VersionedBreakingChangeError(`"${name}" is a versioned dataset (v${e.release}): a breaking change (${change.details.join('; ')}) must be published as a new version by its model (config version: ${e.release + 1}); allowBreaking does not apply`, { details: change.details });
+          throw new VersionedBreakingChangeError(
+            `"${name}" is a versioned dataset (v${e.release}): a breaking change (${change.details.join('; ')}) must be published as a new version by its model (config version: ${e.release + 1}); allowBreaking does not apply`,
+            { details: change.details },
+          );
         }
         if (change.kind === 'breaking' && !input.allowBreaking) {
-          throw new BreakingChangeError(`This contract change is breaking (${change.details.join('; ')}); send "allowBreaking": true to accept it`, { details: change.details });
+          throw new BreakingChangeError(
+            `This contract change is breaking (${change.details.join('; ')}); send "allowBreaking": true to accept it`,
+            { details: change.details },
+          );
         }
         if (change.kind !== 'none' || change.details.length > 0) {
-          if (!input.skipTableChanges && (change.kind === 'additive' || change.kind === 'widening')) await this.applyToTable(e, input.contract);
+          if (!input.skipTableChanges && (change.kind === 'additive' || change.kind === 'widening'))
+            await this.applyToTable(e, input.contract);
           e.version += 1;
           await this.recordChange(em, e.id, e.version, change.kind, change.details, input.contract, changedBy);
           e.contract = input.contract;
@@ -180,21 +242,55 @@ export class CatalogService implements CatalogPort {
     const known = new Set(current.contract.columns.map((c) => c.name));
     const fresh = columns.filter((c) => !known.has(c.name)).map((c) => ({ ...c, nullable: true, primaryKey: false }));
     if (fresh.length === 0) return current;
-    const { dataset } = await this.update(name, { contract: { columns: [...current.contract.columns, ...fresh] } }, changedBy);
+    const { dataset } = await this.update(
+      name,
+      { contract: { columns: [...current.contract.columns, ...fresh] } },
+      changedBy,
+    );
     return dataset;
   }
 
   async ensureDataset(
-    input: { name: string; schema: string; table: string; contract: DatasetContract; description?: string | null; tags?: string[]; managedBy: string },
+    input: {
+      name: string;
+      schema: string;
+      table: string;
+      contract: DatasetContract;
+      description?: string | null;
+      tags?: string[];
+      managedBy: string;
+    },
     changedBy: string,
   ): Promise<DatasetView> {
-    await this.claim({ name: input.name, schema: input.schema, table: input.table, managedBy: input.managedBy, code: 'CATALOG.RELATION_OWNED_ELSEWHERE' }, changedBy);
+    await this.claim(
+      {
+        name: input.name,
+        schema: input.schema,
+        table: input.table,
+        managedBy: input.managedBy,
+        code: 'CATALOG.RELATION_OWNED_ELSEWHERE',
+      },
+      changedBy,
+    );
     const current = await this.findDataset(input.name);
     if (!current) return this.create({ ...input }, changedBy, input.managedBy);
     if (current.schema !== input.schema || current.table !== input.table) {
-      throw new DatasetExistsError(`A dataset named "${input.name}" already describes ${current.schema}.${current.table}, not ${input.schema}.${input.table}`);
+      throw new DatasetExistsError(
+        `A dataset named "${input.name}" already describes ${current.schema}.${current.table}, not ${input.schema}.${input.table}`,
+      );
     }
-    const { dataset } = await this.update(input.name, { contract: input.contract, allowBreaking: true, skipTableChanges: true, versionChecked: true, ...(input.description !== undefined ? { description: input.description } : {}), ...(input.tags ? { tags: input.tags } : {}) }, changedBy);
+    const { dataset } = await this.update(
+      input.name,
+      {
+        contract: input.contract,
+        allowBreaking: true,
+        skipTableChanges: true,
+        versionChecked: true,
+        ...(input.description !== undefined ? { description: input.description } : {}),
+        ...(input.tags ? { tags: input.tags } : {}),
+      },
+      changedBy,
+    );
     return dataset;
   }
 
@@ -202,20 +298,37 @@ export class CatalogService implements CatalogPort {
     assertDataPlane(req.schema, req.table, `${describeOwner(req.managedBy)} (${req.name})`);
     await this.ds.transaction(async (em) => {
       // one claim at a time per relation and per name (two builds racing for one relation)
-      await em.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0)), pg_advisory_xact_lock(hashtextextended($2, 0))`, [`weir.claim:${req.schema}.${req.table}`, `weir.claim.name:${req.name}`]);
-      const byTable = await em.findOne(DatasetOrmEntity, { where: { warehouseSchema: req.schema, warehouseTable: req.table }, lock: { mode: 'pessimistic_write' } });
-      const byName = await em.findOne(DatasetOrmEntity, { where: { name: req.name }, lock: { mode: 'pessimistic_write' } });
+      await em.query(
+        `SELECT pg_advisory_xact_lock(hashtextextended($1, 0)), pg_advisory_xact_lock(hashtextextended($2, 0))`,
+        [`weir.claim:${req.schema}.${req.table}`, `weir.claim.name:${req.name}`],
+      );
+      const byTable = await em.findOne(DatasetOrmEntity, {
+        where: { warehouseSchema: req.schema, warehouseTable: req.table },
+        lock: { mode: 'pessimistic_write' },
+      });
+      const byName = await em.findOne(DatasetOrmEntity, {
+        where: { name: req.name },
+        lock: { mode: 'pessimistic_write' },
+      });
       const holder = byTable ?? byName;
       if (!holder || holder.managedBy === req.managedBy) return; // new, or already the claimant's (other conflicts: create/ensure)
       if (byName && byTable && byName.id !== byTable.id) {
-        throw new RelationOwnedElsewhereError(req.code, `${req.schema}.${req.table} is dataset "${byTable.name}" (managed by ${byTable.managedBy}) and the name "${req.name}" is taken by ${byName.warehouseSchema}.${byName.warehouseTable}; nothing can be taken over`, {
-          owner: byTable.managedBy,
-          dataset: byTable.name,
-        });
+        throw new RelationOwnedElsewhereError(
+          req.code,
+          `${req.schema}.${req.table} is dataset "${byTable.name}" (managed by ${byTable.managedBy}) and the name "${req.name}" is taken by ${byName.warehouseSchema}.${byName.warehouseTable}; nothing can be taken over`,
+          {
+            owner: byTable.managedBy,
+            dataset: byTable.name,
+          },
+        );
       }
       if (!byTable && byName) {
         // the name belongs to another relation: a different dataset, not something to take over
-        throw new RelationOwnedElsewhereError(req.code, `The dataset name "${req.name}" is taken by ${byName.warehouseSchema}.${byName.warehouseTable}, managed by ${byName.managedBy}`, { owner: byName.managedBy, dataset: byName.name });
+        throw new RelationOwnedElsewhereError(
+          req.code,
+          `The dataset name "${req.name}" is taken by ${byName.warehouseSchema}.${byName.warehouseTable}, managed by ${byName.managedBy}`,
+          { owner: byName.managedBy, dataset: byName.name },
+        );
       }
       if (!req.takeOver) {
         throw new RelationOwnedElsewhereError(
@@ -230,7 +343,15 @@ export class CatalogService implements CatalogPort {
       holder.version += 1;
       holder.updatedAt = new Date();
       await em.save(holder);
-      await this.recordChange(em, holder.id, holder.version, 'ownership', [`${req.schema}.${req.table} taken over by ${req.managedBy} from ${from}`], holder.contract, changedBy);
+      await this.recordChange(
+        em,
+        holder.id,
+        holder.version,
+        'ownership',
+        [`${req.schema}.${req.table} taken over by ${req.managedBy} from ${from}`],
+        holder.contract,
+        changedBy,
+      );
     });
   }
 
@@ -241,14 +362,21 @@ export class CatalogService implements CatalogPort {
       throw new BadVersionError(`Only versions below the published one (${v.release ?? 'none'}) can be retired`);
     }
     const rel = qualifiedTable(v.schema, `${v.table}_v${version}`.slice(0, 63));
-    const kind = (await this.warehouse.query<{ relkind: string }>(`SELECT c.relkind FROM pg_class c WHERE c.oid = to_regclass($1)`, [rel]))[0]?.relkind;
+    const kind = (
+      await this.warehouse.query<{ relkind: string }>(
+        `SELECT c.relkind FROM pg_class c WHERE c.oid = to_regclass($1)`,
+        [rel],
+      )
+    )[0]?.relkind;
     if (!kind) throw new VersionNotFoundError(`${rel} does not exist (already retired?)`);
     await this.warehouse.query(`DROP ${kind === 'v' ? 'VIEW' : 'TABLE'} ${rel}`);
     return { dropped: rel };
   }
 
   async setTable(name: string, table: string): Promise<void> {
-    await this.ds.getRepository(DatasetOrmEntity).update({ name }, { warehouseTable: validateIdentifier(table, 'table'), updatedAt: new Date() });
+    await this.ds
+      .getRepository(DatasetOrmEntity)
+      .update({ name }, { warehouseTable: validateIdentifier(table, 'table'), updatedAt: new Date() });
   }
 
   async setRelease(name: string, release: number): Promise<void> {
@@ -256,10 +384,20 @@ export class CatalogService implements CatalogPort {
   }
 
   async recordLoad(name: string, load: { runId: string; at: Date; rows: number }): Promise<void> {
-    await this.ds.getRepository(DatasetOrmEntity).update({ name }, { lastLoadAt: load.at, lastLoadRunId: load.runId, lastLoadRows: String(load.rows) });
+    await this.ds
+      .getRepository(DatasetOrmEntity)
+      .update({ name }, { lastLoadAt: load.at, lastLoadRunId: load.runId, lastLoadRows: String(load.rows) });
   }
 
-  private async recordChange(em: EntityManager, datasetId: string, version: number, kind: string, details: string[], contract: DatasetContract, changedBy: string): Promise<void> {
+  private async recordChange(
+    em: EntityManager,
+    datasetId: string,
+    version: number,
+    kind: string,
+    details: string[],
+    contract: DatasetContract,
+    changedBy: string,
+  ): Promise<void> {
     await em.save(em.create(SchemaChangeOrmEntity, { datasetId, version, kind, details, contract, changedBy }));
   }
 
@@ -284,23 +422,43 @@ export class CatalogService implements CatalogPort {
   }
 
   /** The first rows of the dataset's table; PII columns masked unless `unmasked`. */
-  async preview(name: string, limit: number, unmasked: boolean): Promise<{ columns: string[]; rows: Record<string, unknown>[]; masked: string[] }> {
+  async preview(
+    name: string,
+    limit: number,
+    unmasked: boolean,
+  ): Promise<{ columns: string[]; rows: Record<string, unknown>[]; masked: string[] }> {
     const v = await this.getDataset(name);
     assertDataPlane(v.schema, v.table, `Dataset "${name}"`); // one recorded before the rule existed
-    if (!(await this.tableExists(v.schema, v.table))) throw new TableNotFoundError(`${v.schema}.${v.table} does not exist yet (load or build the dataset first)`);
+    if (!(await this.tableExists(v.schema, v.table)))
+      throw new TableNotFoundError(`${v.schema}.${v.table} does not exist yet (load or build the dataset first)`);
     // read as the reader role, read-only, bounded in time
     const client = await this.warehouse.pool.connect();
     let rows: Record<string, unknown>[];
     try {
       await prepareReader(client, [{ schema: v.schema, table: v.table }]);
       // a view runs its SQL when read: through the reader's function, where no role change is allowed
-      const types = (await client.query(`SELECT column_name AS c, data_type AS t FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`, [v.schema, v.table])).rows;
+      const types = (
+        await client.query(
+          `SELECT column_name AS c, data_type AS t FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`,
+          [v.schema, v.table],
+        )
+      ).rows;
       // bigint and numeric as text, as before (JSON numbers would round them)
-      const list = types.length ? types.map((x) => (['bigint', 'numeric'].includes(String(x['t'])) ? `${quoteIdent(String(x['c']))}::text AS ${quoteIdent(String(x['c']))}` : quoteIdent(String(x['c'])))).join(', ') : '*';
+      const list = types.length
+        ? types
+            .map((x) =>
+              ['bigint', 'numeric'].includes(String(x['t']))
+                ? `${quoteIdent(String(x['c']))}::text AS ${quoteIdent(String(x['c']))}`
+                : quoteIdent(String(x['c'])),
+            )
+            .join(', ')
+        : '*';
       await client.query('BEGIN READ ONLY');
       try {
         await client.query(`SET LOCAL statement_timeout = 30000`);
-        rows = await readAsReader(client, `SELECT ${list} FROM ${qualifiedTable(v.schema, v.table)} LIMIT $1`, [Math.max(1, Math.min(limit, 1000))]);
+        rows = await readAsReader(client, `SELECT ${list} FROM ${qualifiedTable(v.schema, v.table)} LIMIT $1`, [
+          Math.max(1, Math.min(limit, 1000)),
+        ]);
       } finally {
         await client.query('ROLLBACK').catch(() => undefined);
       }
@@ -310,15 +468,28 @@ export class CatalogService implements CatalogPort {
     const pii = new Set(v.contract.columns.filter((c) => c.pii).map((c) => c.name));
     const masked = unmasked ? [] : [...pii];
     const columns = rows.length ? Object.keys(rows[0]) : v.contract.columns.map((c) => c.name);
-    return { columns, masked, rows: masked.length ? rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, val]) => [k, pii.has(k) && val !== null ? '***' : val]))) : rows };
+    return {
+      columns,
+      masked,
+      rows: masked.length
+        ? rows.map((r) =>
+            Object.fromEntries(Object.entries(r).map(([k, val]) => [k, pii.has(k) && val !== null ? '***' : val])),
+          )
+        : rows,
+    };
   }
 
   async tableExists(schema: string, table: string): Promise<boolean> {
-    const r = await this.warehouse.query<{ ok: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS ok`, [qualifiedTable(schema, table)]);
+    const r = await this.warehouse.query<{ ok: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS ok`, [
+      qualifiedTable(schema, table),
+    ]);
     return r[0].ok;
   }
 
-  private async rowCount(schema: string, table: string): Promise<{ rowCount: number | null; rowCountExact: boolean; tableExists: boolean }> {
+  private async rowCount(
+    schema: string,
+    table: string,
+  ): Promise<{ rowCount: number | null; rowCountExact: boolean; tableExists: boolean }> {
     if (!(await this.tableExists(schema, table))) return { rowCount: null, rowCountExact: true, tableExists: false };
     try {
       // a view's SQL runs when counted: as the reader, never as the service
@@ -330,7 +501,10 @@ export class CatalogService implements CatalogPort {
       });
       return { rowCount: n, rowCountExact: true, tableExists: true };
     } catch {
-      const r = await this.warehouse.query<{ n: string }>(`SELECT reltuples::bigint AS n FROM pg_class WHERE oid = $1::regclass`, [qualifiedTable(schema, table)]);
+      const r = await this.warehouse.query<{ n: string }>(
+        `SELECT reltuples::bigint AS n FROM pg_class WHERE oid = $1::regclass`,
+        [qualifiedTable(schema, table)],
+      );
       return { rowCount: Math.max(0, Number(r[0]?.n ?? 0)), rowCountExact: false, tableExists: true };
     }
   }

@@ -93,7 +93,8 @@ export function numericCoercer(precision?: number, scale = 0): Coercer {
     }
     if (ok && i === n && fracDigits <= scale && intDigits <= maxInt) return s;
     const m = NUM_RE.exec(s);
-    if (!m || (m[2] === '' && (m[3] === undefined || m[3] === ''))) return fail(`not a number: ${JSON.stringify(s.slice(0, 40))}`);
+    if (!m || (m[2] === '' && (m[3] === undefined || m[3] === '')))
+      return fail(`not a number: ${JSON.stringify(s.slice(0, 40))}`);
     const sign = m[1] === '-' ? '-' : '';
     let intPart = m[2].replace(/^0+/, '');
     let frac = m[3] ?? '';
@@ -106,7 +107,8 @@ export function numericCoercer(precision?: number, scale = 0): Coercer {
         frac = all.slice(all.length - scale);
       }
     }
-    if (intPart.length > maxInt) return fail(`numeric field overflow: ${s.slice(0, 40)} does not fit numeric(${precision},${scale})`);
+    if (intPart.length > maxInt)
+      return fail(`numeric field overflow: ${s.slice(0, 40)} does not fit numeric(${precision},${scale})`);
     const out = (intPart || '0') + (scale > 0 ? '.' + frac.padEnd(scale, '0') : '');
     return sign && /[1-9]/.test(out) ? sign + out : out;
   };
@@ -141,7 +143,7 @@ const TS_RE = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(
 function two(s: string, i: number): number {
   const a = s.charCodeAt(i) - 48;
   const b = s.charCodeAt(i + 1) - 48;
-  return (a >>> 0) <= 9 && (b >>> 0) <= 9 ? a * 10 + b : -1;
+  return a >>> 0 <= 9 && b >>> 0 <= 9 ? a * 10 + b : -1;
 }
 
 /**
@@ -169,7 +171,7 @@ function quickTimestamp(s: string, withZone: boolean): boolean {
     i += 3;
     if (i < n && s.charCodeAt(i) === 46) {
       const f0 = ++i;
-      while (i < n && ((s.charCodeAt(i) - 48) >>> 0) <= 9) i++;
+      while (i < n && (s.charCodeAt(i) - 48) >>> 0 <= 9) i++;
       if (i === f0) return false;
     }
   }
@@ -192,12 +194,16 @@ function timestampCoercer(withZone: boolean): Coercer {
     if (quickTimestamp(s, withZone)) return s;
     const m = TS_RE.exec(s);
     if (!m || !validDate(+m[1], +m[2], +m[3]) || +m[4] > 23 || +m[5] > 59 || (m[6] !== undefined && +m[6] > 59)) {
-      return fail(`not a timestamp (YYYY-MM-DD[T ]HH:MM[:SS[.ffffff]]${withZone ? '[Z|±HH[:MM]]' : ''}): ${JSON.stringify(s.slice(0, 40))}`);
+      return fail(
+        `not a timestamp (YYYY-MM-DD[T ]HH:MM[:SS[.ffffff]]${withZone ? '[Z|±HH[:MM]]' : ''}): ${JSON.stringify(s.slice(0, 40))}`,
+      );
     }
     if (m[8] !== undefined) {
-      if (!withZone) return fail(`timestamp without time zone given an offset (${m[8]}); use timestamptz or drop the offset`);
+      if (!withZone)
+        return fail(`timestamp without time zone given an offset (${m[8]}); use timestamptz or drop the offset`);
       const off = m[8].toUpperCase();
-      if (off !== 'Z' && (+off.slice(1, 3) > 15 || (off.length > 3 && +off.slice(-2) > 59))) return fail(`bad UTC offset ${m[8]}`);
+      if (off !== 'Z' && (+off.slice(1, 3) > 15 || (off.length > 3 && +off.slice(-2) > 59)))
+        return fail(`bad UTC offset ${m[8]}`);
     }
     return s;
   };
@@ -208,11 +214,12 @@ export const coerceTimestamptz = timestampCoercer(true);
 const UUID_RE = /^\{?([0-9a-f]{8})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{12})\}?$/i;
 export const coerceUuid: Coercer = (s) => {
   const m = UUID_RE.exec(s);
-  if (!m || (s.startsWith('{') !== s.endsWith('}'))) return fail(`not a uuid: ${JSON.stringify(s.slice(0, 40))}`);
+  if (!m || s.startsWith('{') !== s.endsWith('}')) return fail(`not a uuid: ${JSON.stringify(s.slice(0, 40))}`);
   return `${m[1]}-${m[2]}-${m[3]}-${m[4]}-${m[5]}`.toLowerCase();
 };
 
-const LONE_SURROGATE_ESCAPE = /\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}/;
+const LONE_SURROGATE_ESCAPE =
+  /\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}/;
 export const coerceJsonb: Coercer = (s) => {
   try {
     JSON.parse(s);
@@ -220,11 +227,13 @@ export const coerceJsonb: Coercer = (s) => {
     return fail('not valid JSON');
   }
   if (s.includes('\\u0000')) return fail('JSON with \\u0000 cannot be stored in jsonb');
-  if (s.includes('\\u') && LONE_SURROGATE_ESCAPE.test(s)) return fail('JSON with an unpaired surrogate escape cannot be stored in jsonb');
+  if (s.includes('\\u') && LONE_SURROGATE_ESCAPE.test(s))
+    return fail('JSON with an unpaired surrogate escape cannot be stored in jsonb');
   return s;
 };
 
-export const coerceText: Coercer = (s) => (s.includes('\u0000') ? fail('text cannot contain NUL (\\u0000) characters') : s);
+export const coerceText: Coercer = (s) =>
+  s.includes('\u0000') ? fail('text cannot contain NUL (\\u0000) characters') : s;
 
 /** Characters that need work in a text value: COPY escapes, and NUL (refused). */
 export const TEXT_SPECIAL = /[\\\t\n\r\u0000]/;

@@ -5,7 +5,8 @@ import { isViolation } from './reason-codes';
 const one = (type: string, extra: Record<string, unknown> = {}, mapping: Record<string, unknown> = {}) =>
   compileContract({ columns: [{ name: 'v', type, nullable: true, ...extra }] }, { mapping: { v: mapping } });
 
-const ok = (type: string, input: unknown, expected: string, extra = {}, mapping = {}) => expect(one(type, extra, mapping).encode([input])).toBe(expected);
+const ok = (type: string, input: unknown, expected: string, extra = {}, mapping = {}) =>
+  expect(one(type, extra, mapping).encode([input])).toBe(expected);
 const bad = (type: string, input: unknown, reason: string, extra = {}, mapping = {}) => {
   const r = one(type, extra, mapping).encode([input]);
   expect(isViolation(r) ? r.reason : r).toBe(reason);
@@ -108,10 +109,17 @@ describe('contract compiler: rules and reason codes', () => {
     expect(c.encode(row)).toMatchObject({ reason, column });
   });
   it('masks the value of a PII column', () => {
-    expect(c.encode(['1', 'new', null, 'no-at-sign', null])).toMatchObject({ reason: 'PATTERN', column: 'email', value: '***' });
+    expect(c.encode(['1', 'new', null, 'no-at-sign', null])).toMatchObject({
+      reason: 'PATTERN',
+      column: 'email',
+      value: '***',
+    });
   });
   it('applies mapping: rename, default, trim, custom nulls', () => {
-    const m = compileContract(contract, { mapping: { id: { from: 'ID' }, status: { default: 'new' }, note: { trim: true } }, nullValues: ['', 'NULL'] });
+    const m = compileContract(contract, {
+      mapping: { id: { from: 'ID' }, status: { default: 'new' }, note: { trim: true } },
+      nullValues: ['', 'NULL'],
+    });
     expect(m.sourceFields).toEqual(['ID', 'status', 'code', 'email', 'note']);
     expect(m.encode(['5', 'NULL', null, null, '  hi  '])).toBe('5\tnew\t\\N\t\\N\thi');
   });
@@ -146,14 +154,35 @@ describe('contracts', () => {
     expect(sqlType({ name: 'a', type: 'timestamptz', nullable: true })).toBe('timestamp with time zone');
   });
   it('classifies changes: additive, widening, breaking', () => {
-    const base: DatasetContract = { columns: [{ name: 'id', type: 'integer', nullable: false, primaryKey: true }, { name: 'n', type: 'text', nullable: false, maxLength: 5 }] };
+    const base: DatasetContract = {
+      columns: [
+        { name: 'id', type: 'integer', nullable: false, primaryKey: true },
+        { name: 'n', type: 'text', nullable: false, maxLength: 5 },
+      ],
+    };
     const withCol = { columns: [...base.columns, { name: 'x', type: 'text', nullable: true }] };
     expect(classifyChange(undefined, base).kind).toBe('initial');
     expect(classifyChange(base, base).kind).toBe('none');
     expect(classifyChange(base, withCol)).toEqual({ kind: 'additive', details: ['added column x (text, nullable)'] });
-    expect(classifyChange(base, { columns: [{ ...base.columns[0], type: 'bigint' }, { ...base.columns[1], maxLength: 10, nullable: true }] }).kind).toBe('widening');
+    expect(
+      classifyChange(base, {
+        columns: [
+          { ...base.columns[0], type: 'bigint' },
+          { ...base.columns[1], maxLength: 10, nullable: true },
+        ],
+      }).kind,
+    ).toBe('widening');
     expect(classifyChange(withCol, base)).toMatchObject({ kind: 'breaking', details: ['removed column x'] });
-    expect(classifyChange(base, { columns: [{ ...base.columns[0], type: 'bigint' }, { ...base.columns[1], maxLength: 3 }] }).kind).toBe('breaking');
-    expect(classifyChange(base, { columns: [...base.columns, { name: 'r', type: 'text', nullable: false }] }).kind).toBe('breaking');
+    expect(
+      classifyChange(base, {
+        columns: [
+          { ...base.columns[0], type: 'bigint' },
+          { ...base.columns[1], maxLength: 3 },
+        ],
+      }).kind,
+    ).toBe('breaking');
+    expect(
+      classifyChange(base, { columns: [...base.columns, { name: 'r', type: 'text', nullable: false }] }).kind,
+    ).toBe('breaking');
   });
 });

@@ -55,7 +55,14 @@ function layoutParser(format: string): (s: string) => string | undefined {
         .reduce((acc, lit, i, arr) => {
           const tok = (format.match(TOKEN_RE) ?? [])[i];
           if (tok) order.push(tok.startsWith('S') ? 'S' : tok);
-          const pat = tok === undefined ? '' : tok === 'YYYY' ? '(\\d{4})' : tok.startsWith('S') ? `(\\d{1,${tok.length}})` : '(\\d{1,2})';
+          const pat =
+            tok === undefined
+              ? ''
+              : tok === 'YYYY'
+                ? '(\\d{4})'
+                : tok.startsWith('S')
+                  ? `(\\d{1,${tok.length}})`
+                  : '(\\d{1,2})';
           return acc + lit + (i < arr.length - 1 ? pat : '');
         }, '') +
       '$',
@@ -127,7 +134,10 @@ function columnFn(col: ColumnContract, map: ColumnMapping, nullValues: Set<strin
   const isText = t.base === 'text';
   const needsEscape = isText || t.base === 'jsonb';
   const trim = map.trim ?? !isText;
-  const layout = map.format && (t.base === 'date' || t.base === 'timestamp' || t.base === 'timestamptz') ? layoutParser(map.format) : undefined;
+  const layout =
+    map.format && (t.base === 'date' || t.base === 'timestamp' || t.base === 'timestamptz')
+      ? layoutParser(map.format)
+      : undefined;
   const isNumber = t.base === 'numeric' || t.base === 'integer' || t.base === 'bigint';
   const dec = map.decimalSeparator && map.decimalSeparator !== '.' ? map.decimalSeparator : undefined;
   const thou = isNumber ? map.thousandsSeparator : undefined;
@@ -141,7 +151,12 @@ function columnFn(col: ColumnContract, map: ColumnMapping, nullValues: Set<strin
   const nullValue = (): string | Violation => {
     if (dflt !== undefined && dflt !== null) return fn(dflt);
     if (col.nullable) return '\\N';
-    return { reason: 'NULL_IN_REQUIRED', column: name, value: null, message: `${name} is required but the value is missing or null` };
+    return {
+      reason: 'NULL_IN_REQUIRED',
+      column: name,
+      value: null,
+      message: `${name} is required but the value is missing or null`,
+    };
   };
 
   const fn = (raw: unknown): string | Violation => {
@@ -155,7 +170,13 @@ function columnFn(col: ColumnContract, map: ColumnMapping, nullValues: Set<strin
     let v = s;
     if (layout) {
       const iso = layout(v);
-      if (iso === undefined) return { reason: 'TYPE_MISMATCH', column: name, value: shown(v), message: `${name}: does not match the format ${map.format}` };
+      if (iso === undefined)
+        return {
+          reason: 'TYPE_MISMATCH',
+          column: name,
+          value: shown(v),
+          message: `${name}: does not match the format ${map.format}`,
+        };
       v = iso;
     } else if (thou || dec) {
       if (thou) v = v.split(thou).join('');
@@ -166,19 +187,47 @@ function columnFn(col: ColumnContract, map: ColumnMapping, nullValues: Set<strin
     if (isText) {
       special = TEXT_SPECIAL.test(v);
       if (special && v.includes('\u0000')) {
-        return { reason: 'TYPE_MISMATCH', column: name, value: shown(s), message: `${name} (${col.type}): text cannot contain NUL (\\u0000) characters` };
+        return {
+          reason: 'TYPE_MISMATCH',
+          column: name,
+          value: shown(s),
+          message: `${name} (${col.type}): text cannot contain NUL (\\u0000) characters`,
+        };
       }
       c = v;
     } else {
       const r = base(v);
-      if (typeof r !== 'string') return { reason: 'TYPE_MISMATCH', column: name, value: shown(s), message: `${name} (${col.type}): ${r.message}` };
+      if (typeof r !== 'string')
+        return {
+          reason: 'TYPE_MISMATCH',
+          column: name,
+          value: shown(s),
+          message: `${name} (${col.type}): ${r.message}`,
+        };
       c = r;
     }
     if (maxLength !== undefined && c.length > maxLength && codePointLength(c) > maxLength) {
-      return { reason: 'TOO_LONG', column: name, value: shown(s), message: `${name}: ${codePointLength(c)} characters, at most ${maxLength} allowed` };
+      return {
+        reason: 'TOO_LONG',
+        column: name,
+        value: shown(s),
+        message: `${name}: ${codePointLength(c)} characters, at most ${maxLength} allowed`,
+      };
     }
-    if (allowed && !allowed.has(c)) return { reason: 'NOT_ALLOWED', column: name, value: shown(s), message: `${name}: not one of the allowed values` };
-    if (pattern && !pattern.test(c)) return { reason: 'PATTERN', column: name, value: shown(s), message: `${name}: does not match the pattern ${col.pattern}` };
+    if (allowed && !allowed.has(c))
+      return {
+        reason: 'NOT_ALLOWED',
+        column: name,
+        value: shown(s),
+        message: `${name}: not one of the allowed values`,
+      };
+    if (pattern && !pattern.test(c))
+      return {
+        reason: 'PATTERN',
+        column: name,
+        value: shown(s),
+        message: `${name}: does not match the pattern ${col.pattern}`,
+      };
     if (isText) return special ? copyEscape(c) : c;
     return needsEscape && TEXT_SPECIAL.test(c) ? copyEscape(c) : c;
   };

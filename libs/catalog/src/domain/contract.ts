@@ -1,6 +1,17 @@
 import { patternProblem } from './pattern';
 /** Column types a contract may use, as PostgreSQL spells them. `numeric` may carry `(p,s)`. */
-export const BASE_TYPES = ['text', 'integer', 'bigint', 'numeric', 'boolean', 'date', 'timestamp', 'timestamptz', 'uuid', 'jsonb'] as const;
+export const BASE_TYPES = [
+  'text',
+  'integer',
+  'bigint',
+  'numeric',
+  'boolean',
+  'date',
+  'timestamp',
+  'timestamptz',
+  'uuid',
+  'jsonb',
+] as const;
 export type BaseType = (typeof BASE_TYPES)[number];
 
 /** One column of a dataset contract. */
@@ -41,7 +52,8 @@ export function parseType(type: string): ParsedType | string {
   const m = TYPE_RE.exec(String(type ?? ''));
   if (!m) return `unknown type ${JSON.stringify(type)}`;
   const base = m[1].toLowerCase() as BaseType;
-  if (!(BASE_TYPES as readonly string[]).includes(base)) return `unknown type ${JSON.stringify(type)} (one of ${BASE_TYPES.join(', ')}, numeric(p,s))`;
+  if (!(BASE_TYPES as readonly string[]).includes(base))
+    return `unknown type ${JSON.stringify(type)} (one of ${BASE_TYPES.join(', ')}, numeric(p,s))`;
   if (m[2] !== undefined) {
     if (base !== 'numeric') return `type ${base} takes no (precision, scale)`;
     const precision = Number(m[2]);
@@ -67,7 +79,8 @@ export function sqlType(col: ColumnContract): string {
 /** Every problem with a contract, as messages naming the column; empty when it is valid. */
 export function contractProblems(contract: DatasetContract | undefined): string[] {
   const out: string[] = [];
-  if (!contract || !Array.isArray(contract.columns) || contract.columns.length === 0) return ['a contract needs at least one column'];
+  if (!contract || !Array.isArray(contract.columns) || contract.columns.length === 0)
+    return ['a contract needs at least one column'];
   const seen = new Set<string>();
   contract.columns.forEach((c, i) => {
     const at = `column ${i + 1}${c?.name ? ` "${c.name}"` : ''}`;
@@ -83,14 +96,18 @@ export function contractProblems(contract: DatasetContract | undefined): string[
     if (typeof c.nullable !== 'boolean') out.push(`${at}: nullable must be true or false`);
     if (c.primaryKey && c.nullable) out.push(`${at}: a primary key column cannot be nullable`);
     if (c.maxLength !== undefined) {
-      if (!Number.isInteger(c.maxLength) || c.maxLength < 1 || c.maxLength > 10_485_760) out.push(`${at}: maxLength must be an integer 1..10485760`);
+      if (!Number.isInteger(c.maxLength) || c.maxLength < 1 || c.maxLength > 10_485_760)
+        out.push(`${at}: maxLength must be an integer 1..10485760`);
       else if (typeof t !== 'string' && t.base !== 'text') out.push(`${at}: maxLength applies to text columns only`);
     }
     if (c.pattern !== undefined) {
       const why = typeof c.pattern === 'string' ? patternProblem(c.pattern) : 'pattern must be a string';
       if (why) out.push(`${at}: ${why}`);
     }
-    if (c.allowed !== undefined && (!Array.isArray(c.allowed) || c.allowed.length === 0 || c.allowed.some((v) => typeof v !== 'string'))) {
+    if (
+      c.allowed !== undefined &&
+      (!Array.isArray(c.allowed) || c.allowed.length === 0 || c.allowed.some((v) => typeof v !== 'string'))
+    ) {
       out.push(`${at}: allowed must be a non-empty list of strings`);
     }
   });
@@ -110,7 +127,12 @@ export interface ContractChange {
   details: string[];
 }
 
-const WIDER: Record<string, string[]> = { integer: ['bigint', 'numeric'], bigint: ['numeric'], date: ['timestamp', 'timestamptz'], timestamp: ['timestamptz'] };
+const WIDER: Record<string, string[]> = {
+  integer: ['bigint', 'numeric'],
+  bigint: ['numeric'],
+  date: ['timestamp', 'timestamptz'],
+  timestamp: ['timestamptz'],
+};
 
 function widens(from: ColumnContract, to: ColumnContract): boolean {
   const a = parseType(from.type) as ParsedType;
@@ -121,7 +143,8 @@ function widens(from: ColumnContract, to: ColumnContract): boolean {
       if (a.precision === undefined) return false;
       return (b.scale ?? 0) >= (a.scale ?? 0) && b.precision - (b.scale ?? 0) >= a.precision - (a.scale ?? 0);
     }
-    if (a.base === 'text') return to.maxLength === undefined || (from.maxLength !== undefined && to.maxLength >= from.maxLength);
+    if (a.base === 'text')
+      return to.maxLength === undefined || (from.maxLength !== undefined && to.maxLength >= from.maxLength);
     return true;
   }
   if (b.base === 'text' && !to.maxLength) return true;
@@ -134,7 +157,11 @@ function widens(from: ColumnContract, to: ColumnContract): boolean {
  * breaking (a column removed, narrowed, made required, a new required column, a key change).
  */
 export function classifyChange(before: DatasetContract | undefined, after: DatasetContract): ContractChange {
-  if (!before) return { kind: 'initial', details: after.columns.map((c) => `column ${c.name} (${c.type}${c.nullable ? ', nullable' : ''})`) };
+  if (!before)
+    return {
+      kind: 'initial',
+      details: after.columns.map((c) => `column ${c.name} (${c.type}${c.nullable ? ', nullable' : ''})`),
+    };
   const details: string[] = [];
   let rank = 0; // 0 none, 1 additive, 2 widening, 3 breaking
   const bump = (r: number, d: string) => {
@@ -151,18 +178,25 @@ export function classifyChange(before: DatasetContract | undefined, after: Datas
       continue;
     }
     if (sqlType(o) !== sqlType(c)) bump(widens(o, c) ? 2 : 3, `column ${name}: type ${sqlType(o)} -> ${sqlType(c)}`);
-    if (o.nullable !== c.nullable) bump(c.nullable ? 2 : 3, `column ${name}: ${c.nullable ? 'now nullable' : 'now required'}`);
-    if (!!o.primaryKey !== !!c.primaryKey) bump(3, `column ${name}: ${c.primaryKey ? 'joined' : 'left'} the primary key`);
+    if (o.nullable !== c.nullable)
+      bump(c.nullable ? 2 : 3, `column ${name}: ${c.nullable ? 'now nullable' : 'now required'}`);
+    if (!!o.primaryKey !== !!c.primaryKey)
+      bump(3, `column ${name}: ${c.primaryKey ? 'joined' : 'left'} the primary key`);
     if (JSON.stringify(o.allowed ?? null) !== JSON.stringify(c.allowed ?? null)) {
       const relaxed = !c.allowed || (o.allowed ?? []).every((v) => c.allowed!.includes(v));
       bump(relaxed ? 2 : 3, `column ${name}: allowed values changed`);
     }
-    if ((o.pattern ?? null) !== (c.pattern ?? null)) bump(c.pattern ? 3 : 2, `column ${name}: pattern ${c.pattern ? 'changed' : 'removed'}`);
+    if ((o.pattern ?? null) !== (c.pattern ?? null))
+      bump(c.pattern ? 3 : 2, `column ${name}: pattern ${c.pattern ? 'changed' : 'removed'}`);
     if (!!o.pii !== !!c.pii || (o.description ?? '') !== (c.description ?? '')) {
       details.push(`column ${name}: ${!!o.pii !== !!c.pii ? 'pii flag' : 'description'} changed`);
     }
   }
-  const order = (cs: ColumnContract[]) => cs.map((c) => c.name).filter((n) => old.has(n) && now.has(n)).join(',');
+  const order = (cs: ColumnContract[]) =>
+    cs
+      .map((c) => c.name)
+      .filter((n) => old.has(n) && now.has(n))
+      .join(',');
   if (order(before.columns) !== order(after.columns)) details.push('column order changed');
   const kind: ChangeKind = (['none', 'additive', 'widening', 'breaking'] as const)[rank];
   return { kind, details };

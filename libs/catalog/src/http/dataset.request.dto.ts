@@ -1,14 +1,38 @@
 import { Optional } from '@weir/platform';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMinSize, IsArray, IsBoolean, IsDefined, IsInt, IsObject, IsOptional, IsString, Length, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import {
+  ArrayMinSize,
+  IsArray,
+  IsBoolean,
+  IsDefined,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
 
 export class ColumnContractDto {
   @ApiProperty({ example: 'order_id' }) @IsString() name: string;
-  @ApiProperty({ example: 'bigint', description: 'text, integer, bigint, numeric, numeric(p,s), boolean, date, timestamp, timestamptz, uuid, jsonb' }) @IsString() type: string;
+  @ApiProperty({
+    example: 'bigint',
+    description: 'text, integer, bigint, numeric, numeric(p,s), boolean, date, timestamp, timestamptz, uuid, jsonb',
+  })
+  @IsString()
+  type: string;
   @ApiProperty() @IsBoolean() nullable: boolean;
   @ApiPropertyOptional() @Optional() @IsBoolean() primaryKey?: boolean;
-  @ApiPropertyOptional({ type: [String], example: ['new', 'paid'] }) @Optional() @IsArray() @IsString({ each: true }) allowed?: string[];
+  @ApiPropertyOptional({ type: [String], example: ['new', 'paid'] })
+  @Optional()
+  @IsArray()
+  @IsString({ each: true })
+  allowed?: string[];
   @ApiPropertyOptional({ example: '^[A-Z]{3}$' }) @Optional() @IsString() pattern?: string;
   @ApiPropertyOptional({ example: 3 }) @Optional() @IsInt() maxLength?: number;
   @ApiPropertyOptional({ description: 'Personal data: masked in dead letters' }) @Optional() @IsBoolean() pii?: boolean;
@@ -30,11 +54,23 @@ export class CreateDatasetRequestDto {
   @Matches(/^[a-z_][a-z0-9_]{0,62}$/, { message: 'name must be lower_snake_case, at most 63 characters' })
   name: string;
 
-  @ApiPropertyOptional({ example: 'raw', description: 'Warehouse schema (default raw)' }) @Optional() @IsString() @Length(1, 63) schema?: string;
-  @ApiPropertyOptional({ example: 'orders', description: 'Warehouse table (default: the name)' }) @Optional() @IsString() @Length(1, 63) table?: string;
+  @ApiPropertyOptional({ example: 'raw', description: 'Warehouse schema (default raw)' })
+  @Optional()
+  @IsString()
+  @Length(1, 63)
+  schema?: string;
+  @ApiPropertyOptional({ example: 'orders', description: 'Warehouse table (default: the name)' })
+  @Optional()
+  @IsString()
+  @Length(1, 63)
+  table?: string;
   @ApiPropertyOptional() @Optional() @IsString() @MaxLength(2000) description?: string;
   @ApiPropertyOptional({ example: 'data-eng@acme.test' }) @Optional() @IsString() @MaxLength(100) owner?: string;
-  @ApiPropertyOptional({ type: [String], example: ['sales'] }) @Optional() @IsArray() @IsString({ each: true }) tags?: string[];
+  @ApiPropertyOptional({ type: [String], example: ['sales'] })
+  @Optional()
+  @IsArray()
+  @IsString({ each: true })
+  tags?: string[];
 
   @ApiProperty({ type: DatasetContractDto })
   @IsDefined()
@@ -45,11 +81,22 @@ export class CreateDatasetRequestDto {
 }
 
 export class UpdateDatasetRequestDto {
-  @ApiPropertyOptional({ type: String, nullable: true, description: 'null clears it' }) @IsOptional() @IsString() @MaxLength(2000) description?: string | null;
-  @ApiPropertyOptional({ type: String, nullable: true, description: 'null clears it' }) @IsOptional() @IsString() @MaxLength(100) owner?: string | null;
+  @ApiPropertyOptional({ type: String, nullable: true, description: 'null clears it' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(2000)
+  description?: string | null;
+  @ApiPropertyOptional({ type: String, nullable: true, description: 'null clears it' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  owner?: string | null;
   @ApiPropertyOptional({ type: [String] }) @Optional() @IsArray() @IsString({ each: true }) tags?: string[];
 
-  @ApiPropertyOptional({ type: DatasetContractDto, description: 'The new contract; the change is classified and recorded' })
+  @ApiPropertyOptional({
+    type: DatasetContractDto,
+    description: 'The new contract; the change is classified and recorded',
+  })
   @Optional()
   @ValidateNested()
   @Type(() => DatasetContractDto)
@@ -67,5 +114,11 @@ export class ListDatasetsQueryDto {
 }
 
 export class PreviewQueryDto {
-  @ApiPropertyOptional({ default: 20, maximum: 1000 }) @Optional() @Type(() => Number) @IsInt() @Min(1) @Max(1000) limit?: number;
+  @ApiPropertyOptional({ default: 20, maximum: 1000 })
+  @Optional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  limit?: number;
 }

@@ -17,7 +17,8 @@ export class DatasetResponseDto {
   @ApiProperty({ type: [String] }) tags: string[];
   @ApiProperty({ type: DatasetContractDto }) contract: DatasetContractDto;
   @ApiProperty() version: number;
-  @ApiProperty({ type: Number, nullable: true, description: 'published version of a versioned dataset' }) release: number | null;
+  @ApiProperty({ type: Number, nullable: true, description: 'published version of a versioned dataset' }) release:
+    number | null;
   @ApiProperty({ type: LastLoadDto, nullable: true }) lastLoad: LastLoadDto | null;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
   @ApiProperty({ format: 'date-time' }) updatedAt: string;
@@ -33,8 +34,10 @@ export class SchemaVersionDto {
 }
 
 export class DatasetDetailResponseDto extends DatasetResponseDto {
-  @ApiProperty({ type: Number, nullable: true, description: 'Rows in the warehouse table; null before the first load' }) rowCount: number | null;
-  @ApiProperty({ description: 'false when the count is the planner estimate (table too large to count in 2 s)' }) rowCountExact: boolean;
+  @ApiProperty({ type: Number, nullable: true, description: 'Rows in the warehouse table; null before the first load' })
+  rowCount: number | null;
+  @ApiProperty({ description: 'false when the count is the planner estimate (table too large to count in 2 s)' })
+  rowCountExact: boolean;
   @ApiProperty() tableExists: boolean;
   @ApiProperty({ type: [SchemaVersionDto], description: 'Newest first' }) versions: SchemaVersionDto[];
 }

@@ -1,9 +1,28 @@
 import { Body, Controller, Delete, Get, Param, ParseIntPipe, Patch, Post, Query } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiBearerAuth, ApiConflictResponse, ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import { CurrentPrincipal, Principal, ProblemResponseDto } from '@weir/platform';
 import { CatalogService } from '../application/catalog.service';
-import { CreateDatasetRequestDto, ListDatasetsQueryDto, PreviewQueryDto, UpdateDatasetRequestDto } from './dataset.request.dto';
-import { DatasetDetailResponseDto, DatasetListResponseDto, DatasetResponseDto, UpdateDatasetResponseDto } from './dataset.response.dto';
+import {
+  CreateDatasetRequestDto,
+  ListDatasetsQueryDto,
+  PreviewQueryDto,
+  UpdateDatasetRequestDto,
+} from './dataset.request.dto';
+import {
+  DatasetDetailResponseDto,
+  DatasetListResponseDto,
+  DatasetResponseDto,
+  UpdateDatasetResponseDto,
+} from './dataset.response.dto';
 
 const who = (p?: Principal) => `api:${p?.name ?? 'unknown'}`;
 
@@ -16,7 +35,10 @@ export class DatasetsController {
   @Post()
   @ApiOperation({ summary: 'Register a dataset with its contract (version 1)' })
   @ApiCreatedResponse({ type: DatasetResponseDto })
-  @ApiBadRequestResponse({ type: ProblemResponseDto, description: 'CATALOG.INVALID_CONTRACT, PLATFORM.VALIDATION_FAILED' })
+  @ApiBadRequestResponse({
+    type: ProblemResponseDto,
+    description: 'CATALOG.INVALID_CONTRACT, PLATFORM.VALIDATION_FAILED',
+  })
   @ApiConflictResponse({ type: ProblemResponseDto, description: 'CATALOG.DATASET_EXISTS, CATALOG.TABLE_TAKEN' })
   create(@Body() body: CreateDatasetRequestDto, @CurrentPrincipal() p: Principal): Promise<DatasetResponseDto> {
     return this.catalog.create(body, who(p));
@@ -38,7 +60,10 @@ export class DatasetsController {
   }
 
   @Get(':name/changes')
-  @ApiOperation({ summary: 'The history of contract changes: version, kind (initial, additive, widening, breaking), details, who, when' })
+  @ApiOperation({
+    summary:
+      'The history of contract changes: version, kind (initial, additive, widening, breaking), details, who, when',
+  })
   @ApiOkResponse({ schema: { type: 'object', properties: { items: { type: 'array', items: { type: 'object' } } } } })
   async changes(@Param('name') name: string) {
     const d = await this.catalog.detail(name);
@@ -53,16 +78,36 @@ export class DatasetsController {
 
   @Get(':name/preview')
   @ApiOperation({ summary: 'The first rows of the dataset (PII columns masked for viewers)' })
-  @ApiOkResponse({ schema: { type: 'object', properties: { columns: { type: 'array', items: { type: 'string' } }, masked: { type: 'array', items: { type: 'string' } }, rows: { type: 'array', items: { type: 'object' } } } } })
+  @ApiOkResponse({
+    schema: {
+      type: 'object',
+      properties: {
+        columns: { type: 'array', items: { type: 'string' } },
+        masked: { type: 'array', items: { type: 'string' } },
+        rows: { type: 'array', items: { type: 'object' } },
+      },
+    },
+  })
   preview(@Param('name') name: string, @Query() q: PreviewQueryDto, @CurrentPrincipal() p: Principal) {
     return this.catalog.preview(name, q.limit ?? 20, p?.role === 'admin' || p?.role === 'editor');
   }
 
   @Patch(':name')
-  @ApiOperation({ summary: 'Change description, owner, tags or the contract (classified, recorded, applied to the table when additive or widening)' })
+  @ApiOperation({
+    summary:
+      'Change description, owner, tags or the contract (classified, recorded, applied to the table when additive or widening)',
+  })
   @ApiOkResponse({ type: UpdateDatasetResponseDto })
-  @ApiConflictResponse({ type: ProblemResponseDto, description: 'CATALOG.BREAKING_CHANGE without allowBreaking; CATALOG.VERSIONED_BREAKING_CHANGE for a versioned dataset (publish a new version through its model)' })
-  async update(@Param('name') name: string, @Body() body: UpdateDatasetRequestDto, @CurrentPrincipal() p: Principal): Promise<UpdateDatasetResponseDto> {
+  @ApiConflictResponse({
+    type: ProblemResponseDto,
+    description:
+      'CATALOG.BREAKING_CHANGE without allowBreaking; CATALOG.VERSIONED_BREAKING_CHANGE for a versioned dataset (publish a new version through its model)',
+  })
+  async update(
+    @Param('name') name: string,
+    @Body() body: UpdateDatasetRequestDto,
+    @CurrentPrincipal() p: Principal,
+  ): Promise<UpdateDatasetResponseDto> {
     const { dataset, change } = await this.catalog.update(name, body, who(p));
     return { ...dataset, ...(change ? { change } : {}) };
   }

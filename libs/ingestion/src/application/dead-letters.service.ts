@@ -45,13 +45,29 @@ export class DeadLettersService {
     const dataset = await this.catalog.findDataset(source.dataset);
     if (!dataset) return new Set();
     const compiled = compileContract(dataset.contract, { mapping: source.options.mapping });
-    return new Set(compiled.sourceFields.filter((_, i) => compiled.pii[i]).concat(dataset.contract.columns.filter((c) => c.pii).map((c) => c.name)));
+    return new Set(
+      compiled.sourceFields
+        .filter((_, i) => compiled.pii[i])
+        .concat(dataset.contract.columns.filter((c) => c.pii).map((c) => c.name)),
+    );
   }
 
   private view(r: Row, pii: Set<string>): DeadLetterView {
     let raw = r.raw_record;
-    if (raw && pii.size) raw = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, pii.has(k) && v !== null && v !== undefined ? MASK : v]));
-    return { id: r.id, recordNumber: Number(r.record_number), reason: r.reason, column: r.column_name, value: r.value, message: r.message, rawRecord: raw, rawText: r.raw_text };
+    if (raw && pii.size)
+      raw = Object.fromEntries(
+        Object.entries(raw).map(([k, v]) => [k, pii.has(k) && v !== null && v !== undefined ? MASK : v]),
+      );
+    return {
+      id: r.id,
+      recordNumber: Number(r.record_number),
+      reason: r.reason,
+      column: r.column_name,
+      value: r.value,
+      message: r.message,
+      rawRecord: raw,
+      rawText: r.raw_text,
+    };
   }
 
   private checkReason(reason?: string): void {
@@ -71,7 +87,10 @@ export class DeadLettersService {
         WHERE run_id = $1 AND ($2::text IS NULL OR reason = $2) ORDER BY record_number, id LIMIT $3 OFFSET $4`,
       [run.id, q.reason ?? null, pageSize, (page - 1) * pageSize],
     );
-    const counts = await this.warehouse.query<{ reason: string; n: string }>(`SELECT reason, count(*) AS n FROM ingestion.dead_letters WHERE run_id = $1 GROUP BY reason`, [run.id]);
+    const counts = await this.warehouse.query<{ reason: string; n: string }>(
+      `SELECT reason, count(*) AS n FROM ingestion.dead_letters WHERE run_id = $1 GROUP BY reason`,
+      [run.id],
+    );
     const byReason = Object.fromEntries(counts.map((c) => [c.reason, Number(c.n)]));
     const total = q.reason ? (byReason[q.reason] ?? 0) : Object.values(byReason).reduce((a, b) => a + b, 0);
     return { items: rows.map((r) => this.view(r, pii)), total, page, pageSize, byReason };
@@ -101,7 +120,11 @@ export class DeadLettersService {
       afterId = rows[rows.length - 1].id;
       yield rows
         .map((r) => this.view(r, pii))
-        .map((d) => [d.recordNumber, d.reason, d.column, d.value, d.message, d.rawRecord, d.rawText].map(esc).join(',') + '\r\n')
+        .map(
+          (d) =>
+            [d.recordNumber, d.reason, d.column, d.value, d.message, d.rawRecord, d.rawText].map(esc).join(',') +
+            '\r\n',
+        )
         .join('');
     }
   }
@@ -111,6 +134,11 @@ export class DeadLettersService {
     const run = await this.runs.entity(runId);
     const source = await this.ds.getRepository(SourceOrmEntity).findOneByOrFail({ id: run.sourceId });
     const dataset = await this.catalog.getDataset(source.dataset);
-    return this.runs.trigger(run.sourceId, { trigger: 'replay', replayOf: run.id, idempotencyKey: `replay:${run.id}:v${dataset.version}`, createdBy });
+    return this.runs.trigger(run.sourceId, {
+      trigger: 'replay',
+      replayOf: run.id,
+      idempotencyKey: `replay:${run.id}:v${dataset.version}`,
+      createdBy,
+    });
   }
 }

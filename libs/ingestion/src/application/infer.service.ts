@@ -29,13 +29,21 @@ export class InferService {
     return resolveInRoot(this.cfg.ingestRoot, path);
   }
 
-  async infer(file: string, opts: { format?: SourceFormat; name?: string; rows?: number; delimiter?: string; naming?: ColumnNaming }) {
+  async infer(
+    file: string,
+    opts: { format?: SourceFormat; name?: string; rows?: number; delimiter?: string; naming?: ColumnNaming },
+  ) {
     const format = opts.format ?? formatFromName(opts.name ?? file);
     if (!format || !(FORMATS as readonly string[]).includes(format)) {
-      throw new UnknownFormatError(`Cannot tell the format from ${JSON.stringify(opts.name ?? file)}; pass format=csv|ndjson|json|parquet`);
+      throw new UnknownFormatError(
+        `Cannot tell the format from ${JSON.stringify(opts.name ?? file)}; pass format=csv|ndjson|json|parquet`,
+      );
     }
     const limit = opts.rows ?? 1000;
-    const csv = format === 'csv' ? { delimiter: opts.delimiter ?? (/\.tsv(\.gz)?$/i.test(opts.name ?? file) ? '\t' : ',') } : undefined;
+    const csv =
+      format === 'csv'
+        ? { delimiter: opts.delimiter ?? (/\.tsv(\.gz)?$/i.test(opts.name ?? file) ? '\t' : ',') }
+        : undefined;
     try {
       return await this.sample(file, format, csv, limit, opts.naming);
     } catch (e) {
@@ -47,7 +55,13 @@ export class InferService {
     }
   }
 
-  private async sample(file: string, format: SourceFormat, csv: { delimiter: string } | undefined, limit: number, naming?: ColumnNaming) {
+  private async sample(
+    file: string,
+    format: SourceFormat,
+    csv: { delimiter: string } | undefined,
+    limit: number,
+    naming?: ColumnNaming,
+  ) {
     const opened = await openRecords(file, format, { csv });
     const records: Record<string, unknown>[] = [];
     let fields: string[] = [];
@@ -75,6 +89,13 @@ export class InferService {
       opened.cleanup();
     }
     const inference = inferContract(fields, records, naming);
-    return { format, rowsSampled: records.length, fields, contract: { columns: inference.columns }, mapping: inference.mapping, candidateKeys: inference.candidateKeys };
+    return {
+      format,
+      rowsSampled: records.length,
+      fields,
+      contract: { columns: inference.columns },
+      mapping: inference.mapping,
+      candidateKeys: inference.candidateKeys,
+    };
   }
 }

@@ -5,7 +5,24 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { PoolClient } from 'pg';
-import { DomainError, HEARTBEAT_MS, instanceAliveSql, liveStaleMs, MetricsService, Outbox, periodic, PeriodicTask, Queryable, rowsOf, RUN_EVENTS_TOPIC, RunStateEvent, WEIR_CONFIG, Warehouse, WeirConfig, PresenceLock } from '@weir/platform';
+import {
+  DomainError,
+  HEARTBEAT_MS,
+  instanceAliveSql,
+  liveStaleMs,
+  MetricsService,
+  Outbox,
+  periodic,
+  PeriodicTask,
+  Queryable,
+  rowsOf,
+  RUN_EVENTS_TOPIC,
+  RunStateEvent,
+  WEIR_CONFIG,
+  Warehouse,
+  WeirConfig,
+  PresenceLock,
+} from '@weir/platform';
 import { CATALOG, CatalogPort } from '@weir/catalog';
 import { QUALITY_GATE, QualityGate } from '@weir/quality';
 import { Counter, Histogram } from 'prom-client';
@@ -19,7 +36,16 @@ import { InputUnreadableError, ReaderBatch } from '../infrastructure/readers/rec
 import { INGESTION_CONFIG, IngestionConfig } from '../ingestion.config';
 import { SourcesService } from './sources.service';
 import type { IngestionRunsPort, StartIngestionRun } from './ports/ingestion-runs.port';
-import { FileNotFoundError, InterruptedError, InvalidIdempotencyKeyError, InvalidPartitionError, NoInputError, PartitionRequiredError, RunNotFoundError, SeparateWarehouseUnsupportedError } from '../ingestion.errors';
+import {
+  FileNotFoundError,
+  InterruptedError,
+  InvalidIdempotencyKeyError,
+  InvalidPartitionError,
+  NoInputError,
+  PartitionRequiredError,
+  RunNotFoundError,
+  SeparateWarehouseUnsupportedError,
+} from '../ingestion.errors';
 
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed';
 
@@ -101,14 +127,17 @@ export interface TriggerRequest {
 /** A partition value: letters, digits and `_ . = - /`, no `..`, at most 200 characters. */
 export function assertPartition(p: string): void {
   if (typeof p !== 'string' || !/^[A-Za-z0-9_.=\-/]{1,200}$/.test(p) || p.split('/').includes('..')) {
-    throw new InvalidPartitionError(`partition ${JSON.stringify(p)}: use 1 to 200 letters, digits and _ . = - / (no "..")`);
+    throw new InvalidPartitionError(
+      `partition ${JSON.stringify(p)}: use 1 to 200 letters, digits and _ . = - / (no "..")`,
+    );
   }
 }
 
 /** `{partition}` in a path is the run's partition; a path that needs one and has none is refused. */
 function partitionPath(p: string, partition: string | undefined): string {
   if (!p.includes('{partition}')) return p;
-  if (partition === undefined) throw new PartitionRequiredError(`The path ${JSON.stringify(p)} holds {partition}: give the run a partition`);
+  if (partition === undefined)
+    throw new PartitionRequiredError(`The path ${JSON.stringify(p)} holds {partition}: give the run a partition`);
   return p.split('{partition}').join(partition);
 }
 
@@ -132,7 +161,14 @@ export class RunsService implements IngestionRunsPort, OnApplicationBootstrap, B
   private working = false;
   private stopping = false;
   private current?: Promise<void>;
-  private readonly metrics: { read: Counter; loaded: Counter; rejected: Counter; deduplicated: Counter; duration: Histogram; runs: Counter };
+  private readonly metrics: {
+    read: Counter;
+    loaded: Counter;
+    rejected: Counter;
+    deduplicated: Counter;
+    duration: Histogram;
+    runs: Counter;
+  };
 
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
@@ -152,12 +188,43 @@ export class RunsService implements IngestionRunsPort, OnApplicationBootstrap, B
     const reg = [metrics.registry];
     const labelNames = ['source'] as const;
     this.metrics = {
-      read: new Counter({ name: 'weir_ingest_rows_read_total', help: 'Rows read by ingestion runs', labelNames, registers: reg }),
-      loaded: new Counter({ name: 'weir_ingest_rows_loaded_total', help: 'Rows published by ingestion runs', labelNames, registers: reg }),
-      rejected: new Counter({ name: 'weir_ingest_rows_rejected_total', help: 'Rows dead-lettered by ingestion runs', labelNames, registers: reg }),
-      deduplicated: new Counter({ name: 'weir_ingest_rows_deduplicated_total', help: 'Rows deduplicated by ingestion runs', labelNames, registers: reg }),
-      runs: new Counter({ name: 'weir_ingest_runs_total', help: 'Finished ingestion runs by status', labelNames: ['source', 'status'], registers: reg }),
-      duration: new Histogram({ name: 'weir_ingest_run_duration_seconds', help: 'Ingestion run duration', labelNames, buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600], registers: reg }),
+      read: new Counter({
+        name: 'weir_ingest_rows_read_total',
+        help: 'Rows read by ingestion runs',
+        labelNames,
+        registers: reg,
+      }),
+      loaded: new Counter({
+        name: 'weir_ingest_rows_loaded_total',
+        help: 'Rows published by ingestion runs',
+        labelNames,
+        registers: reg,
+      }),
+      rejected: new Counter({
+        name: 'weir_ingest_rows_rejected_total',
+        help: 'Rows dead-lettered by ingestion runs',
+        labelNames,
+        registers: reg,
+      }),
+      deduplicated: new Counter({
+        name: 'weir_ingest_rows_deduplicated_total',
+        help: 'Rows deduplicated by ingestion runs',
+        labelNames,
+        registers: reg,
+      }),
+      runs: new Counter({
+        name: 'weir_ingest_runs_total',
+        help: 'Finished ingestion runs by status',
+        labelNames: ['source', 'status'],
+        registers: reg,
+      }),
+      duration: new Histogram({
+        name: 'weir_ingest_run_duration_seconds',
+        help: 'Ingestion run duration',
+        labelNames,
+        buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600],
+        registers: reg,
+      }),
     };
   }
 
@@ -184,7 +251,8 @@ export class RunsService implements IngestionRunsPort, OnApplicationBootstrap, B
 
   /** Fails runs whose worker died (stale heartbeat) and drops staging tables nobody owns. */
   async recover(staleMs = this.staleMs): Promise<void> {
-    const message = 'the worker running it stopped (crash or kill) before publishing; the target is unchanged, trigger it again';
+    const message =
+      'the worker running it stopped (crash or kill) before publishing; the target is unchanged, trigger it again';
     const rows = await this.ds.transaction(async (em) => {
       // stale heartbeat; or claimed by an instance known dead (this one before a restart, or one
       // whose presence connection is gone and whose heartbeat stopped): no need to wait the timeout
@@ -194,7 +262,13 @@ export class RunsService implements IngestionRunsPort, OnApplicationBootstrap, B
                 OR claimed_by = ANY($3::text[])
                 OR (claimed_by IS NOT NULL AND claimed_by <> $4 AND heartbeat_at < now() - $5::interval AND NOT ${instanceAliveSql('claimed_by')}))
           RETURNING id, source_id`,
-        [`${staleMs / 1000} seconds`, message, this.presence.previousInstances, this.presence.instanceId, `${(2 * HEARTBEAT_MS) / 1000} seconds`],
+        [
+          `${staleMs / 1000} seconds`,
+          message,
+          this.presence.previousInstances,
+          this.presence.instanceId,
+          `${(2 * HEARTBEAT_MS) / 1000} seconds`,
+        ],
       );
       // uploads held by an instance that is gone cannot be read by anyone else: failed clearly
       const lost = await em.query(
@@ -206,23 +280,33 @@ export class RunsService implements IngestionRunsPort, OnApplicationBootstrap, B
         [this.presence.previousInstances, this.presence.instanceId],
       );
       const lostRows = rowsOf<{ id: string; source_id: string }>(lost);
-      if (lostRows.length) this.log.warn(`failed ${lostRows.length} queued upload run(s) whose instance is gone: ${lostRows.map((r) => r.id).join(', ')}`);
+      if (lostRows.length)
+        this.log.warn(
+          `failed ${lostRows.length} queued upload run(s) whose instance is gone: ${lostRows.map((r) => r.id).join(', ')}`,
+        );
       const rs = [...rowsOf<{ id: string; source_id: string }>(stale), ...lostRows];
-      const sources = rs.length ? await em.getRepository(SourceOrmEntity).findBy({ id: In([...new Set(rs.map((r) => r.source_id))]) }) : [];
+      const sources = rs.length
+        ? await em.getRepository(SourceOrmEntity).findBy({ id: In([...new Set(rs.map((r) => r.source_id))]) })
+        : [];
       const byId = new Map(sources.map((x) => [x.id, x]));
       for (const r of rs) {
         const source = byId.get(r.source_id);
-        if (source) await this.publishRunEvent(em, r.id, source, 'FAIL', { error: { code: 'INGESTION.INTERRUPTED', message } });
+        if (source)
+          await this.publishRunEvent(em, r.id, source, 'FAIL', { error: { code: 'INGESTION.INTERRUPTED', message } });
       }
       return rs;
     });
-    if (rows.length) this.log.warn(`marked ${rows.length} interrupted run(s) failed: ${rows.map((r: { id: string }) => r.id).join(', ')}`);
+    if (rows.length)
+      this.log.warn(
+        `marked ${rows.length} interrupted run(s) failed: ${rows.map((r: { id: string }) => r.id).join(', ')}`,
+      );
     const orphans = await this.warehouse.query<{ s: string; t: string }>(
       `SELECT n.nspname AS s, c.relname AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relkind = 'r' AND c.relname LIKE '\\_\\_weir\\_stage\\_%'
           AND NOT EXISTS (SELECT 1 FROM ingestion.runs r WHERE r.status = 'running' AND replace(r.id::text, '-', '') LIKE substr(c.relname, 14) || '%')`,
     );
-    for (const o of orphans) await this.warehouse.query(`DROP TABLE IF EXISTS "${o.s}"."${o.t}"`).catch(() => undefined);
+    for (const o of orphans)
+      await this.warehouse.query(`DROP TABLE IF EXISTS "${o.s}"."${o.t}"`).catch(() => undefined);
     await this.removeLeftoverUploads();
   }
 
@@ -240,7 +324,10 @@ export class RunsService implements IngestionRunsPort, OnApplicationBootstrap, B
     // per file: whether some run still needs it (queued or running), absent when no run has it
     const live = new Map(
       rowsOf<{ f: string; live: boolean }>(
-        await this.ds.query(`SELECT input->>'uploadId' AS f, bool_or(status IN ('queued', 'running')) AS live FROM ingestion.runs WHERE input->>'uploadId' = ANY($1::text[]) GROUP BY 1`, [files]),
+        await this.ds.query(
+          `SELECT input->>'uploadId' AS f, bool_or(status IN ('queued', 'running')) AS live FROM ingestion.runs WHERE input->>'uploadId' = ANY($1::text[]) GROUP BY 1`,
+          [files],
+        ),
       ).map((r) => [r.f, r.live]),
     );
     let removed = 0;
@@ -258,7 +345,10 @@ export class RunsService implements IngestionRunsPort, OnApplicationBootstrap, B
    * A run the idempotency key found: when it is running on an instance that is dead (this one before a
    * restart, or one gone with its heartbeat stopped), it is failed as interrupted now; returns true.
    */
-  private async failIfDead(em: { query: (sql: string, p?: unknown[]) => Promise<unknown> }, run: RunOrmEntity): Promise<boolean> {
+  private async failIfDead(
+    em: { query: (sql: string, p?: unknown[]) => Promise<unknown> },
+    run: RunOrmEntity,
+  ): Promise<boolean> {
     if (run.status !== 'running' || !run.claimedBy || run.claimedBy === this.presence.instanceId) return false;
     const r = rowsOf<{ id: string }>(
       await em.query(
@@ -270,7 +360,10 @@ export class RunsService implements IngestionRunsPort, OnApplicationBootstrap, B
         [run.id, this.presence.previousInstances, `${(2 * HEARTBEAT_MS) / 1000} seconds`],
       ),
     );
-    if (r.length) this.log.warn(`run ${run.id} (same input) was left running by a dead instance: failed as interrupted, running the input again`);
+    if (r.length)
+      this.log.warn(
+        `run ${run.id} (same input) was left running by a dead instance: failed as interrupted, running the input again`,
+      );
     return r.length > 0;
   }
 
@@ -279,39 +372,67 @@ export class RunsService implements IngestionRunsPort, OnApplicationBootstrap, B
     if (this.config.warehouseUrl !== undefined && this.config.warehouseUrl !== this.config.databaseUrl) {
       // The publish transaction writes the target, the run record and the watermark together;
       // across two databases that would no longer be atomic, so it is refused rather than faked.
-      throw new SeparateWarehouseUnsupportedError('Ingestion needs the warehouse in the control-plane database (WEIR_WAREHOUSE_URL unset or equal to DATABASE_URL) so that publishing stays one transaction');
+      throw new SeparateWarehouseUnsupportedError(
+        'Ingestion needs the warehouse in the control-plane database (WEIR_WAREHOUSE_URL unset or equal to DATABASE_URL) so that publishing stays one transaction',
+      );
     }
     const source = await this.sources.entity(sourceIdOrName);
     // a dataset a modeling project manages (or another project's seed) is never loaded over
-    await this.sources.claim(await this.catalog.getDataset(source.dataset), source.managedBy, false, `ingestion:${source.name}`);
+    await this.sources.claim(
+      await this.catalog.getDataset(source.dataset),
+      source.managedBy,
+      false,
+      `ingestion:${source.name}`,
+    );
     const input: RunInput = {};
     let key = req.idempotencyKey;
     if (req.replayOf) {
       input.replayOf = req.replayOf;
     } else if (req.upload) {
       // the file is on this instance's disk: this instance runs it (another one fails it clearly if this one dies)
-      Object.assign(input, { uploadId: req.upload.file, checksum: req.upload.checksum, bytes: req.upload.bytes, originalName: req.upload.originalName, heldBy: this.presence.instanceId });
+      Object.assign(input, {
+        uploadId: req.upload.file,
+        checksum: req.upload.checksum,
+        bytes: req.upload.bytes,
+        originalName: req.upload.originalName,
+        heldBy: this.presence.instanceId,
+      });
     } else {
       if (!req.path && !req.trustedPath && !source.location.path) {
         throw new NoInputError(`Source "${source.name}" has no location.path; give "path" in the request`);
       }
       const given = partitionPath(req.path ?? source.location.path ?? '', req.partition);
-      const file = req.trustedPath ? partitionPath(req.trustedPath, req.partition) : resolveInRoot(this.cfg.ingestRoot, given);
+      const file = req.trustedPath
+        ? partitionPath(req.trustedPath, req.partition)
+        : resolveInRoot(this.cfg.ingestRoot, given);
       assertReadableFile(file, req.trustedPath ? file : given);
       const sum = await fileChecksum(file);
       Object.assign(input, { path: file, checksum: sum.checksum, bytes: sum.bytes });
     }
     if (req.partition !== undefined) input.partition = req.partition;
     // the same bytes for another partition are another run
-    key ??= req.replayOf ? `replay:${req.replayOf}` : `${req.partition !== undefined ? `partition:${req.partition}:` : ''}sha256:${input.checksum}`;
+    key ??= req.replayOf
+      ? `replay:${req.replayOf}`
+      : `${req.partition !== undefined ? `partition:${req.partition}:` : ''}sha256:${input.checksum}`;
     if (key.length > 200) throw new InvalidIdempotencyKeyError('idempotencyKey is at most 200 characters');
     const result = await this.ds.transaction(async (em) => {
       await em.query(`SELECT id FROM ingestion.sources WHERE id = $1 FOR UPDATE`, [source.id]);
-      const existing = await em.findOne(RunOrmEntity, { where: { sourceId: source.id, idempotencyKey: key }, order: { createdAt: 'DESC' } });
+      const existing = await em.findOne(RunOrmEntity, {
+        where: { sourceId: source.id, idempotencyKey: key },
+        order: { createdAt: 'DESC' },
+      });
       // the key answers with a succeeded or live run only: one whose instance died is failed now and run again
-      if (existing && existing.status !== 'failed' && !(await this.failIfDead(em, existing))) return { run: existing, created: false };
+      if (existing && existing.status !== 'failed' && !(await this.failIfDead(em, existing)))
+        return { run: existing, created: false };
       const run = await em.save(
-        em.create(RunOrmEntity, { sourceId: source.id, status: 'queued', trigger: req.trigger, idempotencyKey: key!, input, createdBy: req.createdBy ?? null }),
+        em.create(RunOrmEntity, {
+          sourceId: source.id,
+          status: 'queued',
+          trigger: req.trigger,
+          idempotencyKey: key!,
+          input,
+          createdBy: req.createdBy ?? null,
+        }),
       );
       return { run: await em.findOneByOrFail(RunOrmEntity, { id: run.id }), created: true };
     });
@@ -349,7 +470,9 @@ export class RunsService implements IngestionRunsPort, OnApplicationBootstrap, B
     const where: Record<string, unknown> = {};
     if (filter.sourceId) where['sourceId'] = (await this.sources.entity(filter.sourceId)).id;
     if (filter.status) where['status'] = filter.status;
-    const rows = await this.ds.getRepository(RunOrmEntity).find({ where, order: { createdAt: 'DESC' }, take: Math.min(filter.limit ?? 100, 1000) });
+    const rows = await this.ds
+      .getRepository(RunOrmEntity)
+      .find({ where, order: { createdAt: 'DESC' }, take: Math.min(filter.limit ?? 100, 1000) });
     return rows.map(runView);
   }
 
@@ -403,7 +526,9 @@ export class RunsService implements IngestionRunsPort, OnApplicationBootstrap, B
     const run = await this.entity(runId);
     const source = await this.ds.getRepository(SourceOrmEntity).findOneByOrFail({ id: run.sourceId });
     const heartbeat = setInterval(() => {
-      void this.ds.query(`UPDATE ingestion.runs SET heartbeat_at = now() WHERE id = $1`, [runId]).catch(() => undefined);
+      void this.ds
+        .query(`UPDATE ingestion.runs SET heartbeat_at = now() WHERE id = $1`, [runId])
+        .catch(() => undefined);
     }, HEARTBEAT_MS);
     heartbeat.unref();
     let cleanup: () => void = () => undefined;
@@ -421,7 +546,9 @@ export class RunsService implements IngestionRunsPort, OnApplicationBootstrap, B
         cleanup = opened.cleanup;
         bytesRead = opened.bytesRead;
       }
-      this.log.log(`run ${runId}: loading ${run.input.originalName ?? run.input.path ?? `dead letters of ${run.input.replayOf}`} into ${dataset.schema}.${dataset.table} (${source.strategy.kind})`);
+      this.log.log(
+        `run ${runId}: loading ${run.input.originalName ?? run.input.path ?? `dead letters of ${run.input.replayOf}`} into ${dataset.schema}.${dataset.table} (${source.strategy.kind})`,
+      );
       const result = await this.engine.run({
         runId,
         sourceName: source.name,
@@ -434,12 +561,18 @@ export class RunsService implements IngestionRunsPort, OnApplicationBootstrap, B
         watermark: source.watermark,
         batches,
         qualityGate: this.gate,
-        evolve: async (cols) => (await this.catalog.addColumns(dataset.name, cols, `drift:evolve:${source.name}`)).contract,
+        evolve: async (cols) =>
+          (await this.catalog.addColumns(dataset.name, cols, `drift:evolve:${source.name}`)).contract,
         onProgress: (p) => {
           const secs = (Date.now() - started) / 1000;
-          this.log.log(`run ${runId}: ${p.rowsRead} rows read (${Math.round(p.rowsRead / secs)} rows/s), ${p.rowsRejected} rejected`);
+          this.log.log(
+            `run ${runId}: ${p.rowsRead} rows read (${Math.round(p.rowsRead / secs)} rows/s), ${p.rowsRejected} rejected`,
+          );
           void this.ds
-            .query(`UPDATE ingestion.runs SET rows_read = $2, rows_rejected = $3, bytes_read = $4, heartbeat_at = now() WHERE id = $1`, [runId, p.rowsRead, p.rowsRejected, bytesRead()])
+            .query(
+              `UPDATE ingestion.runs SET rows_read = $2, rows_rejected = $3, bytes_read = $4, heartbeat_at = now() WHERE id = $1`,
+              [runId, p.rowsRead, p.rowsRejected, bytesRead()],
+            )
             .catch(() => undefined);
         },
         recordPublish: (client, r) => this.recordSuccess(client, runId, source, r, bytesRead()),
@@ -451,19 +584,24 @@ export class RunsService implements IngestionRunsPort, OnApplicationBootstrap, B
           `(stream ${(result.phases.stream / 1000).toFixed(1)} s, settle ${(result.phases.settle / 1000).toFixed(1)} s, publish ${(result.phases.publish / 1000).toFixed(1)} s)`,
       );
     } catch (e) {
-      const code = e instanceof DomainError ? e.code : e instanceof InputUnreadableError ? 'INGESTION.UNREADABLE_INPUT' : 'INGESTION.LOAD_FAILED';
+      const code =
+        e instanceof DomainError
+          ? e.code
+          : e instanceof InputUnreadableError
+            ? 'INGESTION.UNREADABLE_INPUT'
+            : 'INGESTION.LOAD_FAILED';
       const message = e instanceof Error ? e.message : String(e);
       const counts = e instanceof LoadFailedError ? e.counts : undefined;
       const failed = [
-          runId,
-          code,
-          message.slice(0, 4000),
-          bytesRead(),
-          counts?.read ?? null,
-          counts?.rejected ?? null,
-          counts?.deduplicated ?? null,
-          e instanceof LoadFailedError && e.quality ? JSON.stringify(e.quality) : null,
-        ];
+        runId,
+        code,
+        message.slice(0, 4000),
+        bytesRead(),
+        counts?.read ?? null,
+        counts?.rejected ?? null,
+        counts?.deduplicated ?? null,
+        e instanceof LoadFailedError && e.quality ? JSON.stringify(e.quality) : null,
+      ];
       await this.ds.transaction(async (em) => {
         // a run another worker already failed as interrupted keeps that verdict (and its one FAIL event)
         const updated = rowsOf(
@@ -475,7 +613,11 @@ export class RunsService implements IngestionRunsPort, OnApplicationBootstrap, B
             failed,
           ),
         );
-        if (updated.length) await this.publishRunEvent(em, runId, source, 'FAIL', { error: { code, message: message.slice(0, 2000) }, stats: counts ? { rowsRead: counts.read, rowsRejected: counts.rejected } : undefined });
+        if (updated.length)
+          await this.publishRunEvent(em, runId, source, 'FAIL', {
+            error: { code, message: message.slice(0, 2000) },
+            stats: counts ? { rowsRead: counts.read, rowsRejected: counts.rejected } : undefined,
+          });
       });
       this.metrics.runs.inc({ source: source.name, status: 'failed' });
       this.log.warn(`run ${runId} failed (${code}): ${message}`);
@@ -496,22 +638,46 @@ export class RunsService implements IngestionRunsPort, OnApplicationBootstrap, B
   }
 
   /** In the publish transaction: the run record and the watermark commit with the data. */
-  private async recordSuccess(client: PoolClient, runId: string, source: SourceOrmEntity, r: LoadResult, bytes: number): Promise<void> {
+  private async recordSuccess(
+    client: PoolClient,
+    runId: string,
+    source: SourceOrmEntity,
+    r: LoadResult,
+    bytes: number,
+  ): Promise<void> {
     // only a run still ours publishes: one another worker took as interrupted (a heartbeat it could not
     // see in time) stays failed, and this transaction, the target's change included, rolls back
     const done = await client.query(
       `UPDATE ingestion.runs SET status = 'succeeded', finished_at = now(), heartbeat_at = now(), bytes_read = $2, rows_read = $3, rows_loaded = $4,
               rows_rejected = $5, rows_deduplicated = $6, columns_discarded = $7, watermark_before = $8, watermark_after = $9, quality = $10
         WHERE id = $1 AND status = 'running'`,
-      [runId, bytes, r.read, r.loaded, r.rejected, r.deduplicated, Object.keys(r.columnsDiscarded).length ? JSON.stringify(r.columnsDiscarded) : null, source.watermark, r.watermarkAfter, JSON.stringify(r.quality)],
+      [
+        runId,
+        bytes,
+        r.read,
+        r.loaded,
+        r.rejected,
+        r.deduplicated,
+        Object.keys(r.columnsDiscarded).length ? JSON.stringify(r.columnsDiscarded) : null,
+        source.watermark,
+        r.watermarkAfter,
+        JSON.stringify(r.quality),
+      ],
     );
     if (done.rowCount !== 1) {
-      throw new InterruptedError(`Run ${runId} was taken as interrupted (no heartbeat for ${this.staleMs / 1000} s) before it could publish; nothing was published, trigger it again`);
+      throw new InterruptedError(
+        `Run ${runId} was taken as interrupted (no heartbeat for ${this.staleMs / 1000} s) before it could publish; nothing was published, trigger it again`,
+      );
     }
     if (source.strategy.kind === 'incremental' && r.watermarkAfter !== source.watermark) {
-      await client.query(`UPDATE ingestion.sources SET watermark = $2, updated_at = now() WHERE id = $1`, [source.id, r.watermarkAfter]);
+      await client.query(`UPDATE ingestion.sources SET watermark = $2, updated_at = now() WHERE id = $1`, [
+        source.id,
+        r.watermarkAfter,
+      ]);
     }
-    await this.publishRunEvent(client, runId, source, 'COMPLETE', { stats: { rowsRead: r.read, rowsWritten: r.loaded, rowsRejected: r.rejected, bytes } });
+    await this.publishRunEvent(client, runId, source, 'COMPLETE', {
+      stats: { rowsRead: r.read, rowsWritten: r.loaded, rowsRejected: r.rejected, bytes },
+    });
   }
 
   /**
@@ -520,10 +686,31 @@ export class RunsService implements IngestionRunsPort, OnApplicationBootstrap, B
    * dataset's table; each column fed by its source field (IDENTITY, or TRANSFORMATION when the
    * mapping trims, re-formats or defaults it).
    */
-  private async publishRunEvent(tx: Queryable, runId: string, source: SourceOrmEntity, state: RunStateEvent['state'], extra: Partial<RunStateEvent> = {}): Promise<void> {
+  private async publishRunEvent(
+    tx: Queryable,
+    runId: string,
+    source: SourceOrmEntity,
+    state: RunStateEvent['state'],
+    extra: Partial<RunStateEvent> = {},
+  ): Promise<void> {
     const dataset = await this.catalog.findDataset(source.dataset);
     const table = dataset ? `${dataset.schema}.${dataset.table}` : undefined;
-    const mapping = (source.options as { mapping?: Record<string, { from?: string; trim?: boolean; format?: string; default?: string | null; decimalSeparator?: string; thousandsSeparator?: string }> }).mapping ?? {};
+    const mapping =
+      (
+        source.options as {
+          mapping?: Record<
+            string,
+            {
+              from?: string;
+              trim?: boolean;
+              format?: string;
+              default?: string | null;
+              decimalSeparator?: string;
+              thousandsSeparator?: string;
+            }
+          >;
+        }
+      ).mapping ?? {};
     const cols = dataset?.contract.columns ?? [];
     const input = {
       namespace: 'weir.sources',
@@ -538,12 +725,28 @@ export class RunsService implements IngestionRunsPort, OnApplicationBootstrap, B
       state,
       at: new Date().toISOString(),
       inputs: [input],
-      outputs: table ? [{ name: table, fields: cols.map((c) => ({ name: c.name, type: c.type, ...(c.description ? { description: c.description } : {}) })) }] : [],
+      outputs: table
+        ? [
+            {
+              name: table,
+              fields: cols.map((c) => ({
+                name: c.name,
+                type: c.type,
+                ...(c.description ? { description: c.description } : {}),
+              })),
+            },
+          ]
+        : [],
       columnMappings: table
         ? cols.map((c) => {
             const m = mapping[c.name] ?? {};
             const transformed = !!(m.format || m.decimalSeparator || m.thousandsSeparator || m.default !== undefined);
-            return { output: table, column: c.name, inputs: [{ dataset: { namespace: input.namespace, name: input.name }, column: m.from ?? c.name }], subtype: transformed ? 'TRANSFORMATION' : 'IDENTITY' };
+            return {
+              output: table,
+              column: c.name,
+              inputs: [{ dataset: { namespace: input.namespace, name: input.name }, column: m.from ?? c.name }],
+              subtype: transformed ? 'TRANSFORMATION' : 'IDENTITY',
+            };
           })
         : undefined,
       ...extra,
@@ -555,7 +758,12 @@ export class RunsService implements IngestionRunsPort, OnApplicationBootstrap, B
   private async *replayBatches(runId: string): AsyncGenerator<ReaderBatch> {
     let after = '0';
     while (true) {
-      const rows = await this.warehouse.query<{ id: string; raw_record: Record<string, unknown> | null; raw_text: string | null; reason: string }>(
+      const rows = await this.warehouse.query<{
+        id: string;
+        raw_record: Record<string, unknown> | null;
+        raw_text: string | null;
+        reason: string;
+      }>(
         `SELECT id, raw_record, raw_text, reason FROM ingestion.dead_letters WHERE run_id = $1 AND id > $2 ORDER BY id LIMIT 5000`,
         [runId, after],
       );
@@ -563,7 +771,9 @@ export class RunsService implements IngestionRunsPort, OnApplicationBootstrap, B
       after = rows[rows.length - 1].id;
       yield {
         records: rows.map((r) =>
-          r.raw_record ? r.raw_record : { unparseable: true as const, text: r.raw_text ?? '', message: `still unparseable (was ${r.reason})` },
+          r.raw_record
+            ? r.raw_record
+            : { unparseable: true as const, text: r.raw_text ?? '', message: `still unparseable (was ${r.reason})` },
         ),
       };
     }

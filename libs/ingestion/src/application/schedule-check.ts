@@ -11,10 +11,18 @@ export function scheduleProblem(cron: string, timezone?: string | null, now = ne
 }
 
 /** The same, saying whether the expression is malformed (`invalid`) or well formed but never firing (`never`). */
-export function scheduleCheck(cron: string, timezone?: string | null, now = new Date()): { kind: 'invalid' | 'never'; message: string } | undefined {
+export function scheduleCheck(
+  cron: string,
+  timezone?: string | null,
+  now = new Date(),
+): { kind: 'invalid' | 'never'; message: string } | undefined {
   if (typeof cron !== 'string' || cron.trim() === '') return { kind: 'invalid', message: 'schedule.cron is required' };
   const v = validateCronExpression(cron);
-  if (!v.valid) return { kind: 'invalid', message: `schedule.cron is not a valid cron expression (${v.error?.message ?? 'invalid'})` };
+  if (!v.valid)
+    return {
+      kind: 'invalid',
+      message: `schedule.cron is not a valid cron expression (${v.error?.message ?? 'invalid'})`,
+    };
   if (timezone) {
     try {
       new Intl.DateTimeFormat('en', { timeZone: timezone });
@@ -28,6 +36,10 @@ export function scheduleCheck(cron: string, timezone?: string | null, now = new 
   } catch {
     return { kind: 'never', message: `schedule.cron "${cron}" never fires (no date matches it)` };
   }
-  if (next - now.getTime() > YEAR_MS) return { kind: 'never', message: `schedule.cron "${cron}" does not fire within a year (next: ${new Date(next).toISOString()})` };
+  if (next - now.getTime() > YEAR_MS)
+    return {
+      kind: 'never',
+      message: `schedule.cron "${cron}" does not fire within a year (next: ${new Date(next).toISOString()})`,
+    };
   return undefined;
 }

@@ -16,7 +16,10 @@ import { SourcesService } from './sources.service';
 
 /** `*.csv`, `orders-??.csv.gz` → a RegExp on file names. */
 export function globToRegExp(glob: string): RegExp {
-  const re = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]');
+  const re = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '[^/]*')
+    .replace(/\?/g, '[^/]');
   return new RegExp(`^${re}$`);
 }
 
@@ -53,7 +56,10 @@ export class ScheduleService implements OnApplicationBootstrap, OnApplicationShu
     this.sources.onChange((s, id) => this.register(s, id));
     await this.syncFromDatabase();
     // Other instances change sources too: converge on the database every few seconds.
-    this.sync = setInterval(() => void this.syncFromDatabase().catch((e) => this.log.warn(`schedule sync: ${(e as Error).message}`)), SYNC_MS);
+    this.sync = setInterval(
+      () => void this.syncFromDatabase().catch((e) => this.log.warn(`schedule sync: ${(e as Error).message}`)),
+      SYNC_MS,
+    );
     this.sync.unref();
   }
 
@@ -116,14 +122,23 @@ export class ScheduleService implements OnApplicationBootstrap, OnApplicationShu
     }
     this.registry.addCronJob(name, job as never);
     job.start();
-    if (source.scheduleError) void this.ds.query(`UPDATE ingestion.sources SET schedule_error = NULL WHERE id = $1`, [id]).catch(() => undefined);
-    this.log.log(`source ${source.name}: scheduled "${source.schedule.cron}"${source.schedule.timezone ? ` (${source.schedule.timezone})` : ''}`);
+    if (source.scheduleError)
+      void this.ds
+        .query(`UPDATE ingestion.sources SET schedule_error = NULL WHERE id = $1`, [id])
+        .catch(() => undefined);
+    this.log.log(
+      `source ${source.name}: scheduled "${source.schedule.cron}"${source.schedule.timezone ? ` (${source.schedule.timezone})` : ''}`,
+    );
   }
 
   private async disable(source: SourceOrmEntity, why: string): Promise<void> {
-    this.log.error(`source ${source.name}: its schedule is disabled: ${why}; change the source's schedule to arm it again`);
+    this.log.error(
+      `source ${source.name}: its schedule is disabled: ${why}; change the source's schedule to arm it again`,
+    );
     if (source.scheduleError === why) return;
-    await this.ds.query(`UPDATE ingestion.sources SET schedule_error = $2 WHERE id = $1`, [source.id, why]).catch((e) => this.log.warn(`recording the schedule error of ${source.name}: ${(e as Error).message}`));
+    await this.ds
+      .query(`UPDATE ingestion.sources SET schedule_error = $2 WHERE id = $1`, [source.id, why])
+      .catch((e) => this.log.warn(`recording the schedule error of ${source.name}: ${(e as Error).message}`));
   }
 
   /** One tick: claim it, then queue a run per new inbox file (or for location.path). */
@@ -151,26 +166,39 @@ export class ScheduleService implements OnApplicationBootstrap, OnApplicationShu
         for (const name of files) {
           const file = resolveInRoot(this.cfg.ingestRoot, path.join(source.location.inbox, name));
           const { checksum } = await fileChecksum(file);
-          const seen = await this.ds.query(`SELECT 1 FROM ingestion.inbox_files WHERE source_id = $1 AND checksum = $2`, [sourceId, checksum]);
+          const seen = await this.ds.query(
+            `SELECT 1 FROM ingestion.inbox_files WHERE source_id = $1 AND checksum = $2`,
+            [sourceId, checksum],
+          );
           if (seen.length) continue;
-          const { run } = await this.runs.trigger(sourceId, { trigger: 'schedule', trustedPath: file, createdBy: `schedule:${this.instance}` });
-          await this.ds.query(`INSERT INTO ingestion.inbox_files (source_id, checksum, path, run_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, [
-            sourceId,
-            checksum,
-            path.relative(this.cfg.ingestRoot, file),
-            run.id,
-          ]);
+          const { run } = await this.runs.trigger(sourceId, {
+            trigger: 'schedule',
+            trustedPath: file,
+            createdBy: `schedule:${this.instance}`,
+          });
+          await this.ds.query(
+            `INSERT INTO ingestion.inbox_files (source_id, checksum, path, run_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+            [sourceId, checksum, path.relative(this.cfg.ingestRoot, file), run.id],
+          );
           runIds.push(run.id);
         }
       } else if (source.location.path) {
-        const { run, created } = await this.runs.trigger(sourceId, { trigger: 'schedule', createdBy: `schedule:${this.instance}` });
+        const { run, created } = await this.runs.trigger(sourceId, {
+          trigger: 'schedule',
+          createdBy: `schedule:${this.instance}`,
+        });
         if (created) runIds.push(run.id);
       }
-      if (runIds.length) this.log.log(`source ${source.name}: tick ${scheduledAt.toISOString()} queued ${runIds.length} run(s)`);
+      if (runIds.length)
+        this.log.log(`source ${source.name}: tick ${scheduledAt.toISOString()} queued ${runIds.length} run(s)`);
     } catch (e) {
       this.log.warn(`source ${sourceId}: tick ${scheduledAt.toISOString()} failed: ${(e as Error).message}`);
     }
-    await this.ds.query(`UPDATE ingestion.schedule_ticks SET run_ids = $3 WHERE source_id = $1 AND scheduled_at = $2`, [sourceId, scheduledAt, JSON.stringify(runIds)]);
+    await this.ds.query(`UPDATE ingestion.schedule_ticks SET run_ids = $3 WHERE source_id = $1 AND scheduled_at = $2`, [
+      sourceId,
+      scheduledAt,
+      JSON.stringify(runIds),
+    ]);
     return runIds;
   }
 }

@@ -25,19 +25,57 @@ export class SeedLoaderService implements SeedLoaderPort {
 
   async load(seed: SeedLoad): Promise<SeedLoaded> {
     const { delimiter } = seed;
-    const inferred = await this.infer.infer(seed.file, { format: 'csv', rows: 1000, naming: seed.quoteColumns === false ? 'fold' : 'exact', ...(delimiter ? { delimiter } : {}) });
+    const inferred = await this.infer.infer(seed.file, {
+      format: 'csv',
+      rows: 1000,
+      naming: seed.quoteColumns === false ? 'fold' : 'exact',
+      ...(delimiter ? { delimiter } : {}),
+    });
     if (inferred.fields.length === 0) return { ok: false, reason: 'no_header', message: 'the seed has no header row' };
     // seeds are data as written: no key is guessed, every column may be null (dbt's seeds too)
     const contract: DatasetContract = { columns: inferred.contract.columns.map((c) => ({ ...c, primaryKey: false })) };
-    await this.catalog.ensureDataset({ name: seed.name, schema: seed.schema, table: seed.table, contract, tags: ['seed', `project:${seed.project}`], managedBy: seed.managedBy }, seed.managedBy);
+    await this.catalog.ensureDataset(
+      {
+        name: seed.name,
+        schema: seed.schema,
+        table: seed.table,
+        contract,
+        tags: ['seed', `project:${seed.project}`],
+        managedBy: seed.managedBy,
+      },
+      seed.managedBy,
+    );
     const mine = await this.sources.findManaged(seed.managedBy, seed.name);
     const source = mine?.name ?? seedSourceName(seed.project, seed.name);
-    const settings = { format: 'csv' as const, strategy: { kind: 'replace' as const }, drift: 'freeze' as const, maxRejectedRatio: 0, mapping: inferred.mapping, ...(delimiter ? { csv: { delimiter } } : {}) };
+    const settings = {
+      format: 'csv' as const,
+      strategy: { kind: 'replace' as const },
+      drift: 'freeze' as const,
+      maxRejectedRatio: 0,
+      mapping: inferred.mapping,
+      ...(delimiter ? { csv: { delimiter } } : {}),
+    };
     if (!mine) await this.sources.create({ name: source, dataset: seed.name, managedBy: seed.managedBy, ...settings });
     else await this.sources.update(source, settings); // the header may have changed since the last build
-    const { run } = await this.runs.trigger(source, { trigger: 'api', trustedPath: seed.file, createdBy: seed.managedBy });
+    const { run } = await this.runs.trigger(source, {
+      trigger: 'api',
+      trustedPath: seed.file,
+      createdBy: seed.managedBy,
+    });
     const done = await this.runs.waitFor(run.id, 3_600_000);
-    if (done.status !== 'succeeded') return { ok: false, reason: 'run_failed', message: `ingestion run ${done.id} ${done.status}: ${done.error?.code} ${done.error?.message ?? ''}`, run: done, source };
-    return { ok: true, run: done, source, renamedColumns: Object.entries(inferred.mapping).map(([col, m]) => `${m.from} → ${col}`) };
+    if (done.status !== 'succeeded')
+      return {
+        ok: false,
+        reason: 'run_failed',
+        message: `ingestion run ${done.id} ${done.status}: ${done.error?.code} ${done.error?.message ?? ''}`,
+        run: done,
+        source,
+      };
+    return {
+      ok: true,
+      run: done,
+      source,
+      renamedColumns: Object.entries(inferred.mapping).map(([col, m]) => `${m.from} → ${col}`),
+    };
   }
 }

@@ -4,10 +4,27 @@ import { DataSource } from 'typeorm';
 import { scheduleCheck } from './schedule-check';
 
 import { CATALOG, CatalogPort, ColumnMapping, DatasetContract, DatasetView, primaryKey } from '@weir/catalog';
-import { CsvOptions, DRIFT_POLICIES, DriftPolicy, FORMATS, SourceFormat, SourceLocation, SourceOptions, SourceSchedule, STRATEGIES, StrategySpec } from '../domain/source';
+import {
+  CsvOptions,
+  DRIFT_POLICIES,
+  DriftPolicy,
+  FORMATS,
+  SourceFormat,
+  SourceLocation,
+  SourceOptions,
+  SourceSchedule,
+  STRATEGIES,
+  StrategySpec,
+} from '../domain/source';
 import { SourceOrmEntity } from '../infrastructure/source.orm-entity';
 import { RunOrmEntity } from '../infrastructure/run.orm-entity';
-import { InvalidScheduleError, InvalidSourceError, SourceExistsError, SourceHasRunsError, SourceNotFoundError } from '../ingestion.errors';
+import {
+  InvalidScheduleError,
+  InvalidSourceError,
+  SourceExistsError,
+  SourceHasRunsError,
+  SourceNotFoundError,
+} from '../ingestion.errors';
 
 export interface SourceInput {
   name: string;
@@ -101,7 +118,8 @@ export class SourcesService {
     const dataset = await this.catalog.getDataset(input.dataset);
     this.check(input, dataset.contract);
     const repo = this.ds.getRepository(SourceOrmEntity);
-    if (await repo.findOne({ where: { name: input.name } })) throw new SourceExistsError(`A source named "${input.name}" already exists`);
+    if (await repo.findOne({ where: { name: input.name } }))
+      throw new SourceExistsError(`A source named "${input.name}" already exists`);
     await this.claim(dataset, input.managedBy ?? null, input.takeOver === true, `api:source ${input.name}`);
     const saved = await repo.save(
       repo.create({
@@ -136,44 +154,65 @@ export class SourcesService {
   check(input: Partial<SourceInput>, contract: DatasetContract): void {
     const problems: string[] = [];
     const cols = new Set(contract.columns.map((c) => c.name));
-    if (input.format && !(FORMATS as readonly string[]).includes(input.format)) problems.push(`format must be one of ${FORMATS.join(', ')}`);
-    if (input.drift && !(DRIFT_POLICIES as readonly string[]).includes(input.drift)) problems.push(`drift must be one of ${DRIFT_POLICIES.join(', ')}`);
+    if (input.format && !(FORMATS as readonly string[]).includes(input.format))
+      problems.push(`format must be one of ${FORMATS.join(', ')}`);
+    if (input.drift && !(DRIFT_POLICIES as readonly string[]).includes(input.drift))
+      problems.push(`drift must be one of ${DRIFT_POLICIES.join(', ')}`);
     const s = input.strategy;
     if (s) {
-      if (!(STRATEGIES as readonly string[]).includes(s.kind)) problems.push(`strategy.kind must be one of ${STRATEGIES.join(', ')}`);
-      if (s.kind === 'merge' && primaryKey(contract).length === 0) problems.push('strategy merge needs a primary key in the dataset contract');
+      if (!(STRATEGIES as readonly string[]).includes(s.kind))
+        problems.push(`strategy.kind must be one of ${STRATEGIES.join(', ')}`);
+      if (s.kind === 'merge' && primaryKey(contract).length === 0)
+        problems.push('strategy merge needs a primary key in the dataset contract');
       if (s.kind === 'incremental' && !s.cursor) problems.push('strategy incremental needs strategy.cursor');
       if (s.cursor && !cols.has(s.cursor)) problems.push(`strategy.cursor "${s.cursor}" is not a contract column`);
       if (s.orderBy && !cols.has(s.orderBy)) problems.push(`strategy.orderBy "${s.orderBy}" is not a contract column`);
-      if (s.lookback !== undefined && !/^\s*(\d+(\.\d+)?)(\s+(second|minute|hour|day|week|month|year)s?)?\s*$/i.test(s.lookback)) {
+      if (
+        s.lookback !== undefined &&
+        !/^\s*(\d+(\.\d+)?)(\s+(second|minute|hour|day|week|month|year)s?)?\s*$/i.test(s.lookback)
+      ) {
         problems.push('strategy.lookback must be a number or an interval like "2 hours"');
       }
     }
-    for (const k of Object.keys(input.mapping ?? {})) if (!cols.has(k)) problems.push(`mapping names "${k}", which is not a contract column`);
+    for (const k of Object.keys(input.mapping ?? {}))
+      if (!cols.has(k)) problems.push(`mapping names "${k}", which is not a contract column`);
     const csv = input.csv;
     if (csv) {
-      for (const [k, v] of [['delimiter', csv.delimiter], ['quote', csv.quote], ['escape', csv.escape]] as const) {
-        if (v !== undefined && (typeof v !== 'string' || v.length !== 1 || v === '\n' || v === '\r')) problems.push(`csv.${k} must be one character (not a newline)`);
+      for (const [k, v] of [
+        ['delimiter', csv.delimiter],
+        ['quote', csv.quote],
+        ['escape', csv.escape],
+      ] as const) {
+        if (v !== undefined && (typeof v !== 'string' || v.length !== 1 || v === '\n' || v === '\r'))
+          problems.push(`csv.${k} must be one character (not a newline)`);
       }
-      if (csv.delimiter && csv.delimiter === (csv.quote ?? '"')) problems.push('csv.delimiter and csv.quote must differ');
-      if (csv.encoding && !['utf8', 'latin1'].includes(csv.encoding)) problems.push('csv.encoding must be utf8 or latin1');
+      if (csv.delimiter && csv.delimiter === (csv.quote ?? '"'))
+        problems.push('csv.delimiter and csv.quote must differ');
+      if (csv.encoding && !['utf8', 'latin1'].includes(csv.encoding))
+        problems.push('csv.encoding must be utf8 or latin1');
       if (csv.header === false && !csv.columns) {
         // positional: fields map to contract columns in order
       }
     }
-    if (input.maxRejectedRatio !== undefined && !(input.maxRejectedRatio >= 0 && input.maxRejectedRatio <= 1)) problems.push('maxRejectedRatio must be between 0 and 1');
+    if (input.maxRejectedRatio !== undefined && !(input.maxRejectedRatio >= 0 && input.maxRejectedRatio <= 1))
+      problems.push('maxRejectedRatio must be between 0 and 1');
     let never: string | undefined;
     if (input.schedule) {
       // a schedule that cannot be armed is refused on input (nothing stored), never found at start
       const why = scheduleCheck(input.schedule.cron, input.schedule.timezone);
       if (why?.kind === 'invalid') problems.push(why.message);
       else if (why) never = why.message;
-      if (!input.location?.inbox && !input.location?.path) problems.push('a scheduled source needs location.inbox (a folder to watch) or location.path');
+      if (!input.location?.inbox && !input.location?.path)
+        problems.push('a scheduled source needs location.inbox (a folder to watch) or location.path');
     }
     for (const p of [input.location?.path, input.location?.inbox]) {
-      if (p !== undefined && (p.includes('\0') || p.split(/[\\/]/).includes('..'))) problems.push(`location paths may not contain ".." (${JSON.stringify(p)})`);
+      if (p !== undefined && (p.includes('\0') || p.split(/[\\/]/).includes('..')))
+        problems.push(`location paths may not contain ".." (${JSON.stringify(p)})`);
     }
-    if (problems.length) throw new InvalidSourceError(`The source is invalid: ${problems.join('; ')}`, { errors: [...problems, ...(never ? [never] : [])] });
+    if (problems.length)
+      throw new InvalidSourceError(`The source is invalid: ${problems.join('; ')}`, {
+        errors: [...problems, ...(never ? [never] : [])],
+      });
     if (never) throw new InvalidScheduleError(never, { errors: [never] });
   }
 
@@ -181,8 +220,23 @@ export class SourcesService {
    * A source loads only a dataset of its own owner: users' sources the datasets of ingestion, a
    * project's seed sources that project's seeds. Anything else is refused (409) unless taken over.
    */
-  async claim(dataset: DatasetView, sourceManagedBy: string | null, takeOver: boolean, changedBy: string): Promise<void> {
-    await this.catalog.claim({ name: dataset.name, schema: dataset.schema, table: dataset.table, managedBy: sourceManagedBy ?? 'ingestion', takeOver, code: 'INGESTION.RELATION_OWNED_ELSEWHERE' }, changedBy);
+  async claim(
+    dataset: DatasetView,
+    sourceManagedBy: string | null,
+    takeOver: boolean,
+    changedBy: string,
+  ): Promise<void> {
+    await this.catalog.claim(
+      {
+        name: dataset.name,
+        schema: dataset.schema,
+        table: dataset.table,
+        managedBy: sourceManagedBy ?? 'ingestion',
+        takeOver,
+        code: 'INGESTION.RELATION_OWNED_ELSEWHERE',
+      },
+      changedBy,
+    );
   }
 
   /** The source a managing slice keeps for a dataset (a project's seed source), if there is one. */
@@ -198,7 +252,9 @@ export class SourcesService {
   /** By id or by name. */
   async entity(idOrName: string): Promise<SourceOrmEntity> {
     const repo = this.ds.getRepository(SourceOrmEntity);
-    const e = UUID.test(idOrName) ? await repo.findOne({ where: { id: idOrName } }) : await repo.findOne({ where: { name: idOrName } });
+    const e = UUID.test(idOrName)
+      ? await repo.findOne({ where: { id: idOrName } })
+      : await repo.findOne({ where: { name: idOrName } });
     if (!e) throw new SourceNotFoundError(`No source ${JSON.stringify(idOrName)}`);
     return e;
   }
@@ -225,7 +281,8 @@ export class SourcesService {
     };
     const dataset = await this.catalog.getDataset(merged.dataset);
     this.check(merged, dataset.contract);
-    if (merged.dataset !== e.dataset || patch.takeOver) await this.claim(dataset, e.managedBy, patch.takeOver === true, `api:source ${e.name}`);
+    if (merged.dataset !== e.dataset || patch.takeOver)
+      await this.claim(dataset, e.managedBy, patch.takeOver === true, `api:source ${e.name}`);
     if (patch.strategy && patch.strategy.cursor !== e.strategy.cursor) e.watermark = null;
     Object.assign(e, {
       dataset: merged.dataset,
@@ -248,7 +305,9 @@ export class SourcesService {
     const e = await this.entity(idOrName);
     const runs = await this.ds.getRepository(RunOrmEntity).count({ where: { sourceId: e.id } });
     if (runs > 0 && !force) {
-      throw new SourceHasRunsError(`Source "${e.name}" has ${runs} run(s); delete with ?force=true to remove it with its runs and dead letters`);
+      throw new SourceHasRunsError(
+        `Source "${e.name}" has ${runs} run(s); delete with ?force=true to remove it with its runs and dead letters`,
+      );
     }
     await this.ds.transaction(async (em) => {
       await em.query(`DELETE FROM ingestion.schedule_ticks WHERE source_id = $1`, [e.id]);

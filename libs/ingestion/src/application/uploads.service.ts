@@ -59,7 +59,8 @@ export class UploadsService {
     // the file opened now, not when the stream gets to it: a refused upload's file is always there to delete
     const fd = fs.openSync(file, 'w');
     await pipeline(input, meter, fs.createWriteStream(file, { fd }));
-    if (bytes === 0) throw new EmptyUploadError('The upload is empty: send the file as the body or as a multipart "file" field');
+    if (bytes === 0)
+      throw new EmptyUploadError('The upload is empty: send the file as the body or as a multipart "file" field');
     return { checksum: hash.digest('hex'), bytes };
   }
 

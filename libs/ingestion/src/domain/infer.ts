@@ -11,7 +11,18 @@ export interface Inference {
 /** Types a key is usually made of (amounts and timestamps that happen to be unique are not keys). */
 const KEY_TYPES = new Set(['integer', 'bigint', 'uuid', 'text']);
 
-const ORDER = ['boolean', 'integer', 'bigint', 'numeric', 'date', 'timestamp', 'timestamptz', 'uuid', 'jsonb', 'text'] as const;
+const ORDER = [
+  'boolean',
+  'integer',
+  'bigint',
+  'numeric',
+  'date',
+  'timestamp',
+  'timestamptz',
+  'uuid',
+  'jsonb',
+  'text',
+] as const;
 
 function fits(type: string, value: string): boolean {
   const c = compileContract({ columns: [{ name: 'v', type, nullable: true }] });
@@ -57,7 +68,11 @@ export function columnName(field: string, taken: Set<string>, naming: ColumnNami
  * (boolean < integer < bigint < numeric < date < timestamp < timestamptz < uuid < text; objects → jsonb),
  * nullable when a value is missing or empty, candidate keys = columns unique and never null.
  */
-export function inferContract(fields: string[], records: Record<string, unknown>[], naming: ColumnNaming = 'fold'): Inference {
+export function inferContract(
+  fields: string[],
+  records: Record<string, unknown>[],
+  naming: ColumnNaming = 'fold',
+): Inference {
   const taken = new Set<string>();
   const columns: ColumnContract[] = [];
   const mapping: Record<string, { from: string }> = {};
@@ -69,7 +84,8 @@ export function inferContract(fields: string[], records: Record<string, unknown>
     const present = values.filter((v) => v !== null && v !== undefined && v !== '');
     const nullable = present.length < values.length || present.length === 0;
     let type = 'text';
-    if (present.some((v) => typeof v === 'object')) type = present.every((v) => typeof v === 'object') ? 'jsonb' : 'text';
+    if (present.some((v) => typeof v === 'object'))
+      type = present.every((v) => typeof v === 'object') ? 'jsonb' : 'text';
     else {
       const strs = present.map((v) => String(v).trim());
       for (const t of ORDER) {
@@ -78,7 +94,10 @@ export function inferContract(fields: string[], records: Record<string, unknown>
         if (t === 'numeric') {
           if (strs.every((s) => /^[+-]?\d+\.\d+$/.test(s) || /^[+-]?\d+$/.test(s))) {
             const scale = Math.max(0, ...strs.map((s) => (s.split('.')[1] ?? '').length));
-            const intDigits = Math.max(1, ...strs.map((s) => s.replace(/^[+-]/, '').split('.')[0].replace(/^0+/, '').length));
+            const intDigits = Math.max(
+              1,
+              ...strs.map((s) => s.replace(/^[+-]/, '').split('.')[0].replace(/^0+/, '').length),
+            );
             type = `numeric(${Math.min(1000, Math.max(intDigits + scale, 12 + scale, 1))},${scale})`;
             break;
           }
@@ -93,7 +112,8 @@ export function inferContract(fields: string[], records: Record<string, unknown>
     }
     columns.push({ name, type, nullable });
     const distinct = new Set(present.map((v) => (typeof v === 'object' ? JSON.stringify(v) : String(v))));
-    if (!nullable && present.length > 0 && distinct.size === present.length && KEY_TYPES.has(type)) candidateKeys.push([name]);
+    if (!nullable && present.length > 0 && distinct.size === present.length && KEY_TYPES.has(type))
+      candidateKeys.push([name]);
   }
   // prefer an id-like key: mark the first candidate named *id as primaryKey
   const key = candidateKeys.find(([c]) => /(^|_)id$/.test(c)) ?? candidateKeys[0];

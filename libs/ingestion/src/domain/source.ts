@@ -77,6 +77,8 @@ export interface RowCounts {
 /** Throws when `read ≠ loaded + rejected + deduplicated`: a row was lost or counted twice. */
 export function assertAccounted(c: RowCounts): void {
   if (c.read !== c.loaded + c.rejected + c.deduplicated) {
-    throw new Error(`row accounting broken: read ${c.read} ≠ loaded ${c.loaded} + rejected ${c.rejected} + deduplicated ${c.deduplicated}`);
+    throw new Error(
+      `row accounting broken: read ${c.read} ≠ loaded ${c.loaded} + rejected ${c.rejected} + deduplicated ${c.deduplicated}`,
+    );
   }
 }

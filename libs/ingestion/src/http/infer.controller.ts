@@ -17,14 +17,28 @@ export class InferController {
   ) {}
 
   @Post()
-  @ApiOperation({ summary: 'Propose a contract (types, nullability, candidate keys) from the first N records of a file (?path=) or of the body' })
+  @ApiOperation({
+    summary:
+      'Propose a contract (types, nullability, candidate keys) from the first N records of a file (?path=) or of the body',
+  })
   @ApiConsumes('text/csv', 'application/octet-stream', 'multipart/form-data')
   @ApiOkResponse({ type: InferResponseDto })
   async run(@Query() q: InferQueryDto, @Req() req: Request): Promise<InferResponseDto> {
-    if (q.path) return this.infer.infer(this.infer.resolve(q.path), { format: q.format, rows: q.rows, delimiter: q.delimiter, name: q.path });
+    if (q.path)
+      return this.infer.infer(this.infer.resolve(q.path), {
+        format: q.format,
+        rows: q.rows,
+        delimiter: q.delimiter,
+        name: q.path,
+      });
     const stored = await this.uploads.store(req);
     try {
-      return await this.infer.infer(stored.file, { format: q.format, rows: q.rows, delimiter: q.delimiter, name: stored.originalName ?? (q.format ? `x.${q.format}` : undefined) });
+      return await this.infer.infer(stored.file, {
+        format: q.format,
+        rows: q.rows,
+        delimiter: q.delimiter,
+        name: stored.originalName ?? (q.format ? `x.${q.format}` : undefined),
+      });
     } finally {
       fs.rmSync(stored.file, { force: true });
     }

@@ -1,5 +1,13 @@
 import { Controller, Get, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBearerAuth, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import {
+  ApiAcceptedResponse,
+  ApiBearerAuth,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { Response } from 'express';
 import { CurrentPrincipal, Principal, ProblemResponseDto } from '@weir/platform';
 import { RunsService } from '../application/runs.service';
@@ -52,9 +60,15 @@ export class RunsController {
   }
 
   @Post(':id/replay')
-  @ApiOperation({ summary: 'Re-validate the dead letters against the current contract and load those that pass, as a new run' })
+  @ApiOperation({
+    summary: 'Re-validate the dead letters against the current contract and load those that pass, as a new run',
+  })
   @ApiAcceptedResponse({ type: RunResponseDto })
-  async replay(@Param('id') id: string, @CurrentPrincipal() p: Principal, @Res({ passthrough: true }) res: Response): Promise<RunResponseDto> {
+  async replay(
+    @Param('id') id: string,
+    @CurrentPrincipal() p: Principal,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<RunResponseDto> {
     const { run, created } = await this.letters.replay(id, `api:${p?.name ?? 'unknown'}`);
     res.status(created ? 202 : 200);
     return run;

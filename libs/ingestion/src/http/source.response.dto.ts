@@ -15,9 +15,20 @@ export class SourceResponseDto {
   @ApiProperty({ type: String, nullable: true }) jsonPath: string | null;
   @ApiProperty() maxRejectedRatio: number;
   @ApiProperty({ type: ScheduleDto, nullable: true }) schedule: ScheduleDto | null;
-  @ApiProperty({ type: String, nullable: true, description: 'why the schedule is disabled (it could not be armed); null when armed' }) scheduleError: string | null;
-  @ApiProperty({ type: String, nullable: true, description: 'incremental: highest cursor value published' }) watermark: string | null;
-  @ApiProperty({ type: String, nullable: true, description: 'modeling:<project> for a project seed source; null for a user source' }) managedBy: string | null;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'why the schedule is disabled (it could not be armed); null when armed',
+  })
+  scheduleError: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'incremental: highest cursor value published' }) watermark:
+    string | null;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'modeling:<project> for a project seed source; null for a user source',
+  })
+  managedBy: string | null;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
   @ApiProperty({ format: 'date-time' }) updatedAt: string;
 }
@@ -45,7 +56,8 @@ export class RunResponseDto {
   @ApiProperty({ type: String, nullable: true }) finishedAt: string | null;
   @ApiProperty({ type: Number, nullable: true }) durationMs: number | null;
   @ApiProperty() bytesRead: number;
-  @ApiProperty({ description: 'rows_read = rows_loaded + rows_rejected + rows_deduplicated (succeeded runs)' }) rowsRead: number;
+  @ApiProperty({ description: 'rows_read = rows_loaded + rows_rejected + rows_deduplicated (succeeded runs)' })
+  rowsRead: number;
   @ApiProperty() rowsLoaded: number;
   @ApiProperty() rowsRejected: number;
   @ApiProperty() rowsDeduplicated: number;
@@ -68,7 +80,8 @@ export class DeadLetterDto {
   @ApiProperty({ type: String, nullable: true }) column: string | null;
   @ApiProperty({ type: String, nullable: true, description: '*** for PII columns' }) value: string | null;
   @ApiProperty() message: string;
-  @ApiProperty({ type: Object, nullable: true, description: 'The record as read; PII fields masked' }) rawRecord: Record<string, unknown> | null;
+  @ApiProperty({ type: Object, nullable: true, description: 'The record as read; PII fields masked' })
+  rawRecord: Record<string, unknown> | null;
   @ApiProperty({ type: String, nullable: true }) rawText: string | null;
 }
 
@@ -91,7 +104,19 @@ export class InferResponseDto {
   @ApiProperty() format: string;
   @ApiProperty() rowsSampled: number;
   @ApiProperty({ type: [String] }) fields: string[];
-  @ApiProperty({ type: Object, example: { columns: [{ name: 'id', type: 'bigint', nullable: false, primaryKey: true }] } }) contract: { columns: InferredColumnDto[] };
-  @ApiProperty({ type: Object, description: 'source field for each column whose name had to change' }) mapping: Record<string, { from: string }>;
-  @ApiProperty({ type: 'array', items: { type: 'array', items: { type: 'string' } }, description: 'columns unique and never null in the sample' }) candidateKeys: string[][];
+  @ApiProperty({
+    type: Object,
+    example: { columns: [{ name: 'id', type: 'bigint', nullable: false, primaryKey: true }] },
+  })
+  contract: { columns: InferredColumnDto[] };
+  @ApiProperty({ type: Object, description: 'source field for each column whose name had to change' }) mapping: Record<
+    string,
+    { from: string }
+  >;
+  @ApiProperty({
+    type: 'array',
+    items: { type: 'array', items: { type: 'string' } },
+    description: 'columns unique and never null in the sample',
+  })
+  candidateKeys: string[][];
 }

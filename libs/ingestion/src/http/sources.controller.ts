@@ -1,11 +1,27 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBearerAuth, ApiBody, ApiConflictResponse, ApiConsumes, ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiAcceptedResponse,
+  ApiBearerAuth,
+  ApiBody,
+  ApiConflictResponse,
+  ApiConsumes,
+  ApiCreatedResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { CurrentPrincipal, Principal, ProblemResponseDto } from '@weir/platform';
 import { SourcesService } from '../application/sources.service';
 import { RunsService } from '../application/runs.service';
 import { UploadsService } from '../application/uploads.service';
-import { CreateSourceRequestDto, DeleteSourceQueryDto, TriggerRunRequestDto, UpdateSourceRequestDto } from './source.request.dto';
+import {
+  CreateSourceRequestDto,
+  DeleteSourceQueryDto,
+  TriggerRunRequestDto,
+  UpdateSourceRequestDto,
+} from './source.request.dto';
 import { RunResponseDto, SourceListResponseDto, SourceResponseDto } from './source.response.dto';
 import type { SourceInput } from '../application/sources.service';
 
@@ -22,7 +38,9 @@ export class SourcesController {
   ) {}
 
   @Post()
-  @ApiOperation({ summary: 'Create a source: dataset contract + format + location + strategy + drift policy (+ schedule)' })
+  @ApiOperation({
+    summary: 'Create a source: dataset contract + format + location + strategy + drift policy (+ schedule)',
+  })
   @ApiCreatedResponse({ type: SourceResponseDto })
   @ApiConflictResponse({ type: ProblemResponseDto, description: 'INGESTION.SOURCE_EXISTS' })
   create(@Body() body: CreateSourceRequestDto): Promise<SourceResponseDto> {
@@ -60,25 +78,59 @@ export class SourcesController {
   }
 
   @Post(':id/runs')
-  @ApiOperation({ summary: 'Trigger a run (202 with the queued run; 200 with the existing run when the idempotency key was seen)' })
+  @ApiOperation({
+    summary: 'Trigger a run (202 with the queued run; 200 with the existing run when the idempotency key was seen)',
+  })
   @ApiAcceptedResponse({ type: RunResponseDto })
   @ApiOkResponse({ type: RunResponseDto, description: 'Same idempotency key: the existing run, nothing loaded twice' })
-  async trigger(@Param('id') id: string, @Body() body: TriggerRunRequestDto, @CurrentPrincipal() p: Principal, @Res({ passthrough: true }) res: Response): Promise<RunResponseDto> {
-    const { run, created } = await this.runs.start({ source: id, input: { path: body.path }, partition: body.partition, idempotencyKey: body.idempotencyKey, trigger: 'api', createdBy: who(p) });
+  async trigger(
+    @Param('id') id: string,
+    @Body() body: TriggerRunRequestDto,
+    @CurrentPrincipal() p: Principal,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<RunResponseDto> {
+    const { run, created } = await this.runs.start({
+      source: id,
+      input: { path: body.path },
+      partition: body.partition,
+      idempotencyKey: body.idempotencyKey,
+      trigger: 'api',
+      createdBy: who(p),
+    });
     res.status(created ? 202 : 200);
     return run;
   }
 
   @Post(':id/uploads')
-  @ApiOperation({ summary: 'Upload a file (multipart "file" field or the raw body, .gz accepted), streamed to disk, then loaded as a run' })
+  @ApiOperation({
+    summary:
+      'Upload a file (multipart "file" field or the raw body, .gz accepted), streamed to disk, then loaded as a run',
+  })
   @ApiConsumes('multipart/form-data', 'application/octet-stream', 'text/csv')
-  @ApiBody({ schema: { type: 'object', properties: { file: { type: 'string', format: 'binary' }, idempotencyKey: { type: 'string' } } } })
+  @ApiBody({
+    schema: {
+      type: 'object',
+      properties: { file: { type: 'string', format: 'binary' }, idempotencyKey: { type: 'string' } },
+    },
+  })
   @ApiAcceptedResponse({ type: RunResponseDto })
-  async upload(@Param('id') id: string, @Req() req: Request, @CurrentPrincipal() p: Principal, @Res({ passthrough: true }) res: Response): Promise<RunResponseDto> {
+  async upload(
+    @Param('id') id: string,
+    @Req() req: Request,
+    @CurrentPrincipal() p: Principal,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<RunResponseDto> {
     await this.sources.entity(id);
     const stored = await this.uploads.store(req);
-    const key = stored.fields['idempotencyKey'] ?? (typeof req.query['idempotencyKey'] === 'string' ? req.query['idempotencyKey'] : undefined);
-    const { run, created } = await this.runs.trigger(id, { trigger: 'upload', createdBy: who(p), idempotencyKey: key, upload: stored });
+    const key =
+      stored.fields['idempotencyKey'] ??
+      (typeof req.query['idempotencyKey'] === 'string' ? req.query['idempotencyKey'] : undefined);
+    const { run, created } = await this.runs.trigger(id, {
+      trigger: 'upload',
+      createdBy: who(p),
+      idempotencyKey: key,
+      upload: stored,
+    });
     if (!created) (await import('node:fs')).rmSync(stored.file, { force: true });
     res.status(created ? 202 : 200);
     return run;

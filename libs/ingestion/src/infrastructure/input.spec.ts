@@ -32,7 +32,14 @@ describe('reading inputs never crashes the process: every kind of bad input is a
 
   it('maps file-system errors to problems (permission denied included, which root never meets)', () => {
     const err = (c: string) => Object.assign(new Error(c), { code: c });
-    expect([fsError(err('EACCES'), 'x'), fsError(err('EISDIR'), 'x'), fsError(err('ENOENT'), 'x'), fsError(err('EIO'), 'x')].map((e) => (e as { code?: string }).code)).toEqual([
+    expect(
+      [
+        fsError(err('EACCES'), 'x'),
+        fsError(err('EISDIR'), 'x'),
+        fsError(err('ENOENT'), 'x'),
+        fsError(err('EIO'), 'x'),
+      ].map((e) => (e as { code?: string }).code),
+    ).toEqual([
       'INGESTION.UNREADABLE_INPUT',
       'INGESTION.NOT_A_FILE',
       'INGESTION.FILE_NOT_FOUND',

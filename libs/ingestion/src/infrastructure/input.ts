@@ -6,7 +6,14 @@ import { createGunzip } from 'node:zlib';
 import { PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DomainError } from '@weir/platform';
-import { FileNotFoundError, InvalidPathError, NotADirectoryError, NotAFileError, PathOutsideRootError, UnreadableInputError } from '../ingestion.errors';
+import {
+  FileNotFoundError,
+  InvalidPathError,
+  NotADirectoryError,
+  NotAFileError,
+  PathOutsideRootError,
+  UnreadableInputError,
+} from '../ingestion.errors';
 
 /**
  * Resolves a path given by a user inside the ingest root; refuses `..` escapes and symlinks out of
@@ -30,7 +37,8 @@ export function resolveInRoot(root: string, given: string, kind: 'file' | 'dir' 
     throw new PathOutsideRootError(`The path ${JSON.stringify(given)} is a link to a place outside the ingest root`);
   }
   if (kind === 'file') assertReadableFile(real, given);
-  else if (!fs.statSync(real).isDirectory()) throw new NotADirectoryError(`${JSON.stringify(given)} is not a directory`);
+  else if (!fs.statSync(real).isDirectory())
+    throw new NotADirectoryError(`${JSON.stringify(given)} is not a directory`);
   return real;
 }
 
@@ -61,9 +69,11 @@ export function assertReadableFile(file: string, shown: string = file): void {
 export function fsError(e: unknown, shown: string): Error {
   const code = (e as { code?: string }).code;
   if (e instanceof DomainError) return e;
-  if (code === 'ENOENT' || code === 'ENOTDIR') return new FileNotFoundError(`No file ${JSON.stringify(shown)} (it is gone)`);
+  if (code === 'ENOENT' || code === 'ENOTDIR')
+    return new FileNotFoundError(`No file ${JSON.stringify(shown)} (it is gone)`);
   if (code === 'EISDIR') return new NotAFileError(`${JSON.stringify(shown)} is a directory, not a file`);
-  if (code === 'EACCES' || code === 'EPERM') return new UnreadableInputError(`Weir may not read ${JSON.stringify(shown)} (permission denied)`);
+  if (code === 'EACCES' || code === 'EPERM')
+    return new UnreadableInputError(`Weir may not read ${JSON.stringify(shown)} (permission denied)`);
   if (code) return new UnreadableInputError(`${JSON.stringify(shown)} cannot be read (${code})`);
   return e as Error;
 }
@@ -110,7 +120,13 @@ export function openBytes(file: string): { stream: Readable; bytesRead: () => nu
   // and unlistened; a later read error reaches the reader's own error handling)
   if (!gzip) return { stream: raw, bytesRead: () => n };
   const out = new PassThrough({ highWaterMark: 1 << 20 });
-  pipeline(raw, createGunzip(), out).catch((e) => out.destroy((e as { code?: string }).code?.startsWith('Z_') ? new UnreadableInputError(`gzip: ${(e as Error).message}`) : fsError(e, file)));
+  pipeline(raw, createGunzip(), out).catch((e) =>
+    out.destroy(
+      (e as { code?: string }).code?.startsWith('Z_')
+        ? new UnreadableInputError(`gzip: ${(e as Error).message}`)
+        : fsError(e, file),
+    ),
+  );
   return { stream: out, bytesRead: () => n };
 }
 
@@ -149,7 +165,9 @@ export async function materialize(file: string): Promise<{ file: string; cleanup
     await pipeline(fs.createReadStream(file), createGunzip(), fs.createWriteStream(tmp));
   } catch (e) {
     fs.rmSync(tmp, { force: true });
-    throw (e as { code?: string }).code?.startsWith('Z_') ? new UnreadableInputError(`gzip: ${(e as Error).message}`) : fsError(e, file);
+    throw (e as { code?: string }).code?.startsWith('Z_')
+      ? new UnreadableInputError(`gzip: ${(e as Error).message}`)
+      : fsError(e, file);
   }
   return { file: tmp, cleanup: () => fs.rmSync(tmp, { force: true }) };
 }

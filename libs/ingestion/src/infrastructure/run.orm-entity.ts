@@ -7,7 +7,10 @@ import type { RunInput } from '../domain/source';
 @Index('IDX_runs_source_created', ['sourceId', 'createdAt'])
 @Index('IDX_runs_idempotency', ['sourceId', 'idempotencyKey'])
 @Check('CHK_runs_status', `"status" IN ('queued', 'running', 'succeeded', 'failed')`)
-@Check('CHK_runs_accounting', `"status" <> 'succeeded' OR "rows_read" = "rows_loaded" + "rows_rejected" + "rows_deduplicated"`)
+@Check(
+  'CHK_runs_accounting',
+  `"status" <> 'succeeded' OR "rows_read" = "rows_loaded" + "rows_rejected" + "rows_deduplicated"`,
+)
 export class RunOrmEntity {
   @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'PK_runs' })
   id: string;

@@ -3,11 +3,29 @@ import { DataSource } from 'typeorm';
 import { Warehouse } from '@weir/platform';
 import { CATALOG, CatalogPort } from '@weir/catalog';
 import { QUALITY_SUITES, QualitySuites } from '@weir/quality';
-import { LineageGraph, ResolvedNode, Direction, datasetNodeId, jobNodeId, fieldNodeId, datasetData, jobData } from '../infrastructure/lineage-graph';
+import {
+  LineageGraph,
+  ResolvedNode,
+  Direction,
+  datasetNodeId,
+  jobNodeId,
+  fieldNodeId,
+  datasetData,
+  jobData,
+} from '../infrastructure/lineage-graph';
 import type { LineageNode } from '../domain/graph-render';
 
 import type { LineageQueriesPort } from './ports/lineage-queries.port';
-import { BadDepthError, BadNodeIdError, ColumnNotFoundError, DatasetNotFoundError, JobNotFoundError, NamespaceNotFoundError, NodeNotFoundError, RunNotFoundError } from '../lineage.errors';
+import {
+  BadDepthError,
+  BadNodeIdError,
+  ColumnNotFoundError,
+  DatasetNotFoundError,
+  JobNotFoundError,
+  NamespaceNotFoundError,
+  NodeNotFoundError,
+  RunNotFoundError,
+} from '../lineage.errors';
 
 export const MAX_DEPTH = 20;
 
@@ -19,10 +37,24 @@ export interface ImpactReport {
   node: string;
   depth: number;
   datasets: ({ namespace: string; name: string; depth: number } & ImpactStep)[];
-  columns: ({ namespace: string; dataset: string; column: string; depth: number; transformations: string[] } & ImpactStep)[];
+  columns: ({
+    namespace: string;
+    dataset: string;
+    column: string;
+    depth: number;
+    transformations: string[];
+  } & ImpactStep)[];
   jobs: ({ namespace: string; name: string; jobType: string | null } & ImpactStep)[];
   models: ({ name: string; job: string } & ImpactStep)[];
-  expectations: { suite: string; dataset: string; table: string; expectation: string; column: string | null; index: number; path: string[] }[];
+  expectations: {
+    suite: string;
+    dataset: string;
+    table: string;
+    expectation: string;
+    column: string | null;
+    index: number;
+    path: string[];
+  }[];
   /** Pipelines are listed once the orchestration slice exists. */
   pipelines: never[];
   /** How many of each there are; a list holds at most `limit` (the nearest first) when `truncated` says so. */
@@ -50,13 +82,16 @@ export class LineageQueryService implements LineageQueriesPort {
 
   private depthOf(depth: number | undefined, fallback: number): number {
     const d = depth ?? fallback;
-    if (!Number.isInteger(d) || d < 0 || d > MAX_DEPTH) throw new BadDepthError(`depth must be an integer from 0 to ${MAX_DEPTH}`);
+    if (!Number.isInteger(d) || d < 0 || d > MAX_DEPTH)
+      throw new BadDepthError(`depth must be an integer from 0 to ${MAX_DEPTH}`);
     return d;
   }
 
   async node(nodeId: string): Promise<ResolvedNode> {
     if (!/^(dataset|job|datasetField):/.test(nodeId)) {
-      throw new BadNodeIdError('nodeId must be dataset:<namespace>:<name>, job:<namespace>:<name> or datasetField:<namespace>:<name>:<field>');
+      throw new BadNodeIdError(
+        'nodeId must be dataset:<namespace>:<name>, job:<namespace>:<name> or datasetField:<namespace>:<name>:<field>',
+      );
     }
     const n = await this.graph.resolve(nodeId);
     if (!n) throw new NodeNotFoundError(`No node ${JSON.stringify(nodeId)} in the lineage graph`);
@@ -77,20 +112,34 @@ export class LineageQueryService implements LineageQueriesPort {
   }
 
   async namespaces(): Promise<{ namespaces: { name: string; createdAt: Date; updatedAt: Date }[] }> {
-    const rows = await this.ds.query(`SELECT name, created_at AS "createdAt", updated_at AS "updatedAt" FROM lineage.namespaces ORDER BY name`);
+    const rows = await this.ds.query(
+      `SELECT name, created_at AS "createdAt", updated_at AS "updatedAt" FROM lineage.namespaces ORDER BY name`,
+    );
     return { namespaces: rows };
   }
 
   /** Marquez `GET /api/v1/events/lineage`: the raw events, as received, by event time (ties by arrival). */
-  async events(q: { before?: string; after?: string; sortDirection: 'asc' | 'desc'; limit: number; offset: number; withWarnings?: boolean }): Promise<{ events: unknown[]; totalCount: number; warnings: { event: number; warnings: unknown }[] }> {
+  async events(q: {
+    before?: string;
+    after?: string;
+    sortDirection: 'asc' | 'desc';
+    limit: number;
+    offset: number;
+    withWarnings?: boolean;
+  }): Promise<{ events: unknown[]; totalCount: number; warnings: { event: number; warnings: unknown }[] }> {
     const dir = q.sortDirection === 'asc' ? 'ASC' : 'DESC';
     const range = [q.before ?? 'infinity', q.after ?? '-infinity'];
     const where = `event_time < $1::timestamptz AND event_time >= $2::timestamptz${q.withWarnings ? ' AND warnings IS NOT NULL' : ''}`;
     const [rows, [{ n }]] = await Promise.all([
-      this.ds.query(`SELECT payload, warnings FROM lineage.events WHERE ${where} ORDER BY event_time ${dir}, id ${dir} LIMIT $3 OFFSET $4`, [...range, q.limit, q.offset]),
+      this.ds.query(
+        `SELECT payload, warnings FROM lineage.events WHERE ${where} ORDER BY event_time ${dir}, id ${dir} LIMIT $3 OFFSET $4`,
+        [...range, q.limit, q.offset],
+      ),
       this.ds.query(`SELECT count(*)::int AS n FROM lineage.events WHERE ${where}`, range),
     ]);
-    const warnings = (rows as { warnings: unknown }[]).flatMap((r, i) => (r.warnings ? [{ event: i, warnings: r.warnings }] : []));
+    const warnings = (rows as { warnings: unknown }[]).flatMap((r, i) =>
+      r.warnings ? [{ event: i, warnings: r.warnings }] : [],
+    );
     return { events: rows.map((r: { payload: unknown }) => r.payload), totalCount: n, warnings };
   }
 
@@ -99,9 +148,16 @@ export class LineageQueryService implements LineageQueriesPort {
     if (!row) throw new NamespaceNotFoundError(`No namespace ${JSON.stringify(ns)}`);
   }
 
-  async datasets(ns: string, limit = 100, offset = 0): Promise<{ totalCount: number; datasets: Record<string, unknown>[] }> {
+  async datasets(
+    ns: string,
+    limit = 100,
+    offset = 0,
+  ): Promise<{ totalCount: number; datasets: Record<string, unknown>[] }> {
     await this.namespaceExists(ns);
-    const ids = await this.ds.query(`SELECT id, count(*) OVER () AS total FROM lineage.datasets WHERE namespace = $1 ORDER BY name LIMIT $2 OFFSET $3`, [ns, limit, offset]);
+    const ids = await this.ds.query(
+      `SELECT id, count(*) OVER () AS total FROM lineage.datasets WHERE namespace = $1 ORDER BY name LIMIT $2 OFFSET $3`,
+      [ns, limit, offset],
+    );
     const rows = await this.graph.datasets(ids.map((r: { id: string }) => r.id));
     rows.sort((a, b) => (a.name < b.name ? -1 : 1));
     return { totalCount: Number(ids[0]?.total ?? 0), datasets: rows.map(datasetData) };
@@ -109,7 +165,10 @@ export class LineageQueryService implements LineageQueriesPort {
 
   async jobs(ns: string, limit = 100, offset = 0): Promise<{ totalCount: number; jobs: Record<string, unknown>[] }> {
     await this.namespaceExists(ns);
-    const ids = await this.ds.query(`SELECT id, count(*) OVER () AS total FROM lineage.jobs WHERE namespace = $1 ORDER BY name LIMIT $2 OFFSET $3`, [ns, limit, offset]);
+    const ids = await this.ds.query(
+      `SELECT id, count(*) OVER () AS total FROM lineage.jobs WHERE namespace = $1 ORDER BY name LIMIT $2 OFFSET $3`,
+      [ns, limit, offset],
+    );
     return { totalCount: Number(ids[0]?.total ?? 0), jobs: await this.jobsData(ids.map((r: { id: string }) => r.id)) };
   }
 
@@ -123,7 +182,10 @@ export class LineageQueryService implements LineageQueriesPort {
         )
       : [];
     rows.sort((a, b) => (a.name < b.name ? -1 : 1));
-    const pick = (id: string, dir: string) => io.filter((r: { job_id: string; direction: string }) => r.job_id === id && r.direction === dir).map((r: { namespace: string; name: string }) => ({ namespace: r.namespace, name: r.name }));
+    const pick = (id: string, dir: string) =>
+      io
+        .filter((r: { job_id: string; direction: string }) => r.job_id === id && r.direction === dir)
+        .map((r: { namespace: string; name: string }) => ({ namespace: r.namespace, name: r.name }));
     return rows.map((j) => jobData(j, pick(j.id, 'input'), pick(j.id, 'output')));
   }
 
@@ -150,7 +212,13 @@ export class LineageQueryService implements LineageQueriesPort {
    * Marquez `GET /api/v1/search`: datasets and jobs whose name contains `q` (case-insensitive), by
    * name or by last update, newest first.
    */
-  async search(q: { q: string; filter?: 'DATASET' | 'JOB'; sort: 'NAME' | 'UPDATE_AT'; limit: number; namespace?: string }): Promise<{ totalCount: number; results: Record<string, unknown>[] }> {
+  async search(q: {
+    q: string;
+    filter?: 'DATASET' | 'JOB';
+    sort: 'NAME' | 'UPDATE_AT';
+    limit: number;
+    namespace?: string;
+  }): Promise<{ totalCount: number; results: Record<string, unknown>[] }> {
     const pattern = `%${q.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     const rows = (await this.ds.query(
       `SELECT type, name, namespace, updated_at, count(*) OVER () AS total FROM (
@@ -162,11 +230,22 @@ export class LineageQueryService implements LineageQueriesPort {
     )) as { type: 'DATASET' | 'JOB'; name: string; namespace: string; updated_at: Date; total: string }[];
     return {
       totalCount: Number(rows[0]?.total ?? 0),
-      results: rows.map((r) => ({ type: r.type, name: r.name, namespace: r.namespace, updatedAt: r.updated_at, nodeId: r.type === 'DATASET' ? datasetNodeId(r.namespace, r.name) : jobNodeId(r.namespace, r.name) })),
+      results: rows.map((r) => ({
+        type: r.type,
+        name: r.name,
+        namespace: r.namespace,
+        updatedAt: r.updated_at,
+        nodeId: r.type === 'DATASET' ? datasetNodeId(r.namespace, r.name) : jobNodeId(r.namespace, r.name),
+      })),
     };
   }
 
-  async runs(ns: string, job: string, limit = 100, offset = 0): Promise<{ totalCount: number; runs: Record<string, unknown>[] }> {
+  async runs(
+    ns: string,
+    job: string,
+    limit = 100,
+    offset = 0,
+  ): Promise<{ totalCount: number; runs: Record<string, unknown>[] }> {
     const j = { id: await this.jobId(ns, job) };
     const rows = await this.ds.query(
       `SELECT ${RUN_COLUMNS}, count(*) OVER () AS total
@@ -179,12 +258,14 @@ export class LineageQueryService implements LineageQueriesPort {
   /** Marquez `GET /api/v1/jobs/runs/:id`: one run by its OpenLineage runId. */
   async run(id: string): Promise<Record<string, unknown>> {
     const rows = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)
-      ? await this.ds.query(`SELECT ${RUN_COLUMNS} FROM lineage.runs r JOIN lineage.jobs j ON j.id = r.job_id WHERE r.id = $1`, [id])
+      ? await this.ds.query(
+          `SELECT ${RUN_COLUMNS} FROM lineage.runs r JOIN lineage.jobs j ON j.id = r.job_id WHERE r.id = $1`,
+          [id],
+        )
       : [];
     if (!rows.length) throw new RunNotFoundError(`No run ${JSON.stringify(id)} in the lineage graph`);
     return runData(rows[0]);
   }
-
 
   /**
    * What changing or dropping `dataset` (or one of its columns) would affect downstream: datasets,
@@ -198,11 +279,20 @@ export class LineageQueryService implements LineageQueriesPort {
     const startId = datasetNodeId(start.namespace, start.name);
     // the column walk runs beside the dataset walk (its own connection)
     const columnWalk = (async () => {
-      const seeds = (await this.ds.query(`SELECT id, name FROM lineage.fields WHERE dataset_id = $1 AND ($2::text IS NULL OR name = $2)`, [start.id, column ?? null])) as { id: string; name: string }[];
-      if (column !== undefined && !seeds.length) throw new ColumnNotFoundError(`The lineage graph knows no column ${JSON.stringify(column)} on ${start.name}`);
+      const seeds = (await this.ds.query(
+        `SELECT id, name FROM lineage.fields WHERE dataset_id = $1 AND ($2::text IS NULL OR name = $2)`,
+        [start.id, column ?? null],
+      )) as { id: string; name: string }[];
+      if (column !== undefined && !seeds.length)
+        throw new ColumnNotFoundError(`The lineage graph knows no column ${JSON.stringify(column)} on ${start.name}`);
       if (!seeds.length) return { seeds, edges: [], fieldRows: [] };
-      const edges = await this.graph.downstreamFieldEdges(seeds.map((s) => s.id), d);
-      const fieldRows = await this.graph.fields([...new Set([...seeds.map((s) => s.id), ...edges.flatMap((e) => [e.s, e.t])])]);
+      const edges = await this.graph.downstreamFieldEdges(
+        seeds.map((s) => s.id),
+        d,
+      );
+      const fieldRows = await this.graph.fields([
+        ...new Set([...seeds.map((s) => s.id), ...edges.flatMap((e) => [e.s, e.t])]),
+      ]);
       return { seeds, edges, fieldRows };
     })();
     columnWalk.catch(() => undefined); // awaited below; not unhandled if the dataset walk fails first
@@ -235,7 +325,7 @@ export class LineageQueryService implements LineageQueriesPort {
     const jobNode = (id: string) => jobNodeId(jobById.get(id)!.namespace, jobById.get(id)!.name);
     const dsPath = (id: string): string[] => {
       const out: string[] = [];
-      for (let x: string | undefined = id; x !== undefined; ) {
+      for (let x: string | undefined = id; x !== undefined;) {
         out.push(dsNode(x));
         const r = reachedDs.get(x);
         if (r) out.push(jobNode(r.job));
@@ -258,11 +348,16 @@ export class LineageQueryService implements LineageQueriesPort {
     };
     // each list: every entry counted; the nearest `limit` kept (ties by name), built and given their
     // paths. `reached` maps are in breadth-first order, so only the depths needed are sorted.
-    const pick = <E>(k: 'datasets' | 'columns' | 'jobs' | 'models', ordered: { id: string; depth: number }[], key: (id: string) => string, make: (id: string, depth: number) => E) => {
+    const pick = <E>(
+      k: 'datasets' | 'columns' | 'jobs' | 'models',
+      ordered: { id: string; depth: number }[],
+      key: (id: string) => string,
+      make: (id: string, depth: number) => E,
+    ) => {
       report.counts[k] = ordered.length;
       if (ordered.length > limit) report.truncated = true;
       const out: E[] = [];
-      for (let i = 0; i < ordered.length && out.length < limit; ) {
+      for (let i = 0; i < ordered.length && out.length < limit;) {
         let j = i;
         while (j < ordered.length && ordered[j].depth === ordered[i].depth) j++;
         const level = ordered.slice(i, j).map((x) => ({ ...x, key: key(x.id) }));
@@ -273,12 +368,37 @@ export class LineageQueryService implements LineageQueriesPort {
       (report[k] as unknown[]) = out;
     };
     const dsOrdered = [...reachedDs].filter(([id]) => id !== start.id).map(([id, r]) => ({ id, depth: r!.depth }));
-    pick('datasets', dsOrdered, (id) => dsById.get(id)!.name, (id, depth) => ({ namespace: dsById.get(id)!.namespace, name: dsById.get(id)!.name, depth, path: dsPath(id) }));
+    pick(
+      'datasets',
+      dsOrdered,
+      (id) => dsById.get(id)!.name,
+      (id, depth) => ({ namespace: dsById.get(id)!.namespace, name: dsById.get(id)!.name, depth, path: dsPath(id) }),
+    );
     const jobPath = (id: string) => [...dsPath(reachedJob.get(id)!.from), jobNode(id)];
     const jobOrdered = [...reachedJob].map(([id, r]) => ({ id, depth: r.depth }));
-    pick('jobs', jobOrdered, (id) => jobById.get(id)!.name, (id) => ({ namespace: jobById.get(id)!.namespace, name: jobById.get(id)!.name, jobType: jobById.get(id)!.job_type, path: jobPath(id) }));
-    const modelName = (id: string) => jobById.get(id)!.name.replace(/^model\./, '').split('.').pop()!;
-    pick('models', jobOrdered.filter((j) => jobById.get(j.id)!.job_type === 'MODEL'), modelName, (id) => ({ name: modelName(id), job: jobById.get(id)!.name, path: jobPath(id) }));
+    pick(
+      'jobs',
+      jobOrdered,
+      (id) => jobById.get(id)!.name,
+      (id) => ({
+        namespace: jobById.get(id)!.namespace,
+        name: jobById.get(id)!.name,
+        jobType: jobById.get(id)!.job_type,
+        path: jobPath(id),
+      }),
+    );
+    const modelName = (id: string) =>
+      jobById
+        .get(id)!
+        .name.replace(/^model\./, '')
+        .split('.')
+        .pop()!;
+    pick(
+      'models',
+      jobOrdered.filter((j) => jobById.get(j.id)!.job_type === 'MODEL'),
+      modelName,
+      (id) => ({ name: modelName(id), job: jobById.get(id)!.name, path: jobPath(id) }),
+    );
 
     // columns: from the column (or every column of the dataset) along field edges
     const { seeds, edges, fieldRows } = await columnWalk;
@@ -286,7 +406,9 @@ export class LineageQueryService implements LineageQueriesPort {
     if (seeds.length) {
       const f = new Map(fieldRows.map((r) => [r.id, r]));
       const fid = (id: string) => fieldNodeId(f.get(id)!.namespace, f.get(id)!.dataset, f.get(id)!.name);
-      const reached = new Map<string, { from: string | null; depth: number }>(seeds.map((s) => [s.id, { from: null, depth: 0 }]));
+      const reached = new Map<string, { from: string | null; depth: number }>(
+        seeds.map((s) => [s.id, { from: null, depth: 0 }]),
+      );
       const edgesFrom = new Map<string, typeof edges>();
       for (const e of edges) (edgesFrom.get(e.s) ?? edgesFrom.set(e.s, []).get(e.s)!).push(e);
       // the edges that reach a column from the level before it (their transformations are listed)
@@ -316,13 +438,27 @@ export class LineageQueryService implements LineageQueriesPort {
         if (r.depth === 0) continue;
         colOrdered.push({ id, depth: r.depth });
         const x = f.get(id)!;
-        (affectedColumns.get(x.dataset_id) ?? affectedColumns.set(x.dataset_id, new Set()).get(x.dataset_id)!).add(x.name);
+        (affectedColumns.get(x.dataset_id) ?? affectedColumns.set(x.dataset_id, new Set()).get(x.dataset_id)!).add(
+          x.name,
+        );
       }
-      pick('columns', colOrdered, (id) => f.get(id)!.dataset + f.get(id)!.name, (id, depth) => {
-        const x = f.get(id)!;
-        const transformations = [...new Set(arriving.get(id)!.map((e) => `${e.type}/${e.subtype}`))].sort();
-        return { namespace: x.namespace, dataset: x.dataset, column: x.name, depth, transformations, path: colPath(id) };
-      });
+      pick(
+        'columns',
+        colOrdered,
+        (id) => f.get(id)!.dataset + f.get(id)!.name,
+        (id, depth) => {
+          const x = f.get(id)!;
+          const transformations = [...new Set(arriving.get(id)!.map((e) => `${e.type}/${e.subtype}`))].sort();
+          return {
+            namespace: x.namespace,
+            dataset: x.dataset,
+            column: x.name,
+            depth,
+            transformations,
+            path: colPath(id),
+          };
+        },
+      );
     }
 
     // quality expectations on the affected warehouse tables (and, for a column, on the affected columns)
@@ -330,23 +466,44 @@ export class LineageQueryService implements LineageQueriesPort {
     const prefix = `${this.warehouse.location.database}.`;
     for (const id of reachedDs.keys()) {
       const r = dsById.get(id)!;
-      if (r.namespace === this.warehouse.location.namespace && r.name.startsWith(prefix)) affected.set(r.name.slice(prefix.length), { id });
+      if (r.namespace === this.warehouse.location.namespace && r.name.startsWith(prefix))
+        affected.set(r.name.slice(prefix.length), { id });
     }
     if (affected.size) {
       const suites = await this.suites.listSuites();
       const names = [...new Set(suites.map((s) => s.dataset))];
-      const catalogued = new Map(await Promise.all(names.map(async (n) => [n, await this.catalog.findDataset(n)] as const)));
+      const catalogued = new Map(
+        await Promise.all(names.map(async (n) => [n, await this.catalog.findDataset(n)] as const)),
+      );
       for (const s of suites) {
         const cat = catalogued.get(s.dataset);
         if (!cat) continue;
         const hit = affected.get(`${cat.schema}.${cat.table}`);
         if (!hit) continue;
-        const cols = column !== undefined ? (hit.id === start.id ? new Set([column]) : (affectedColumns.get(hit.id) ?? new Set<string>())) : undefined;
+        const cols =
+          column !== undefined
+            ? hit.id === start.id
+              ? new Set([column])
+              : (affectedColumns.get(hit.id) ?? new Set<string>())
+            : undefined;
         s.expectations.forEach((e, index) => {
           const kw = e.kwargs as Record<string, unknown>;
-          const named = [kw['column'], kw['column_A'], kw['column_B'], ...((kw['column_list'] as unknown[]) ?? [])].filter((c): c is string => typeof c === 'string');
+          const named = [
+            kw['column'],
+            kw['column_A'],
+            kw['column_B'],
+            ...((kw['column_list'] as unknown[]) ?? []),
+          ].filter((c): c is string => typeof c === 'string');
           if (cols && !named.some((c) => cols.has(c))) return;
-          report.expectations.push({ suite: s.name, dataset: s.dataset, table: `${cat.schema}.${cat.table}`, expectation: e.type, column: named[0] ?? null, index, path: dsPath(hit.id) });
+          report.expectations.push({
+            suite: s.name,
+            dataset: s.dataset,
+            table: `${cat.schema}.${cat.table}`,
+            expectation: e.type,
+            column: named[0] ?? null,
+            index,
+            path: dsPath(hit.id),
+          });
         });
       }
     }
@@ -361,7 +518,10 @@ export class LineageQueryService implements LineageQueriesPort {
   /** A dataset by lineage node id, `<namespace>:<name>`, warehouse `schema.table` or catalog name. */
   async findDataset(ref: string): Promise<{ id: string; namespace: string; name: string }> {
     const tryName = async (ns: string, name: string) => {
-      const [r] = await this.ds.query(`SELECT id, namespace, name FROM lineage.datasets WHERE namespace = $1 AND name = $2`, [ns, name]);
+      const [r] = await this.ds.query(
+        `SELECT id, namespace, name FROM lineage.datasets WHERE namespace = $1 AND name = $2`,
+        [ns, name],
+      );
       return r as { id: string; namespace: string; name: string } | undefined;
     };
     const loc = this.warehouse.location;
@@ -381,7 +541,9 @@ export class LineageQueryService implements LineageQueriesPort {
         if (r) return r;
       }
     }
-    throw new DatasetNotFoundError(`The lineage graph has no dataset ${JSON.stringify(ref)} (give a catalog name, schema.table, or <namespace>:<name>)`);
+    throw new DatasetNotFoundError(
+      `The lineage graph has no dataset ${JSON.stringify(ref)} (give a catalog name, schema.table, or <namespace>:<name>)`,
+    );
   }
 }
 
@@ -390,10 +552,21 @@ const RUN_COLUMNS = `r.id, r.state, r.parent_run_id, r.nominal_start_time, r.nom
   j.namespace AS job_namespace, j.name AS job_name`;
 
 /** A run in Marquez's shape (its states named as Marquez names them). */
-function runData(r: Record<string, unknown> & { started_at: Date | null; ended_at: Date | null }): Record<string, unknown> {
+function runData(
+  r: Record<string, unknown> & { started_at: Date | null; ended_at: Date | null },
+): Record<string, unknown> {
   return {
     id: r['id'],
-    state: r['state'] === 'START' ? 'RUNNING' : r['state'] === 'COMPLETE' ? 'COMPLETED' : r['state'] === 'FAIL' ? 'FAILED' : r['state'] === 'ABORT' ? 'ABORTED' : r['state'],
+    state:
+      r['state'] === 'START'
+        ? 'RUNNING'
+        : r['state'] === 'COMPLETE'
+          ? 'COMPLETED'
+          : r['state'] === 'FAIL'
+            ? 'FAILED'
+            : r['state'] === 'ABORT'
+              ? 'ABORTED'
+              : r['state'],
     createdAt: r['created_at'],
     updatedAt: r['updated_at'],
     nominalStartTime: r['nominal_start_time'],

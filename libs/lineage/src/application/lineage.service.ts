@@ -17,7 +17,9 @@ export class LineageService {
       return await sqlLineage(req.sql, { schemas: req.schemas, defaultSchema: req.defaultSchema });
     } catch (e) {
       if (e instanceof SqlParseError) {
-        throw new SqlParseErrorError(`The SQL does not parse (PostgreSQL grammar): ${e.message}${e.position ? ` at character ${e.position}` : ''}`);
+        throw new SqlParseErrorError(
+          `The SQL does not parse (PostgreSQL grammar): ${e.message}${e.position ? ` at character ${e.position}` : ''}`,
+        );
       }
       throw e;
     }

@@ -1,6 +1,18 @@
 import { Inject, Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { deleteOldest, MetricsService, Outbox, OutboxMessage, Queryable, Retention, RUN_EVENTS_TOPIC, RunStateEvent, Warehouse, WEIR_CONFIG, WeirConfig } from '@weir/platform';
+import {
+  deleteOldest,
+  MetricsService,
+  Outbox,
+  OutboxMessage,
+  Queryable,
+  Retention,
+  RUN_EVENTS_TOPIC,
+  RunStateEvent,
+  Warehouse,
+  WEIR_CONFIG,
+  WeirConfig,
+} from '@weir/platform';
 import { Counter } from 'prom-client';
 import { OpenLineageWarning, validateOpenLineageEvent } from '../domain/openlineage-validator';
 import { normalizeOpenLineageEvent } from '../domain/openlineage-normalize';
@@ -48,10 +60,20 @@ export class OpenLineageService implements OnModuleInit {
   ) {
     this.translator = new RunEventTranslator(warehouse, config.namespace);
     this.unapplied = metrics
-      ? new Counter({ name: 'weir_lineage_events_unapplied_total', help: 'Accepted OpenLineage events left out of the graph because PostgreSQL refused their data', labelNames: ['kind'], registers: [metrics.registry] })
+      ? new Counter({
+          name: 'weir_lineage_events_unapplied_total',
+          help: 'Accepted OpenLineage events left out of the graph because PostgreSQL refused their data',
+          labelNames: ['kind'],
+          registers: [metrics.registry],
+        })
       : undefined;
     this.warned = metrics
-      ? new Counter({ name: 'weir_lineage_event_warnings_total', help: 'Deviations of accepted OpenLineage events (format:uri, format:uuid, format:date-time, schemaURL:missing, runId:mapped, eventTime:utc)', labelNames: ['kind'], registers: [metrics.registry] })
+      ? new Counter({
+          name: 'weir_lineage_event_warnings_total',
+          help: 'Deviations of accepted OpenLineage events (format:uri, format:uuid, format:date-time, schemaURL:missing, runId:mapped, eventTime:utc)',
+          labelNames: ['kind'],
+          registers: [metrics.registry],
+        })
       : undefined;
   }
   private readonly unapplied?: Counter<'kind'>;
@@ -61,7 +83,12 @@ export class OpenLineageService implements OnModuleInit {
    * Validates an event (strict or lenient, per WEIR_OPENLINEAGE_STRICT) and, when lenient, makes it
    * storable: run ids that are not UUIDs mapped, an eventTime without offset read as UTC.
    */
-  private check(event: unknown, raw?: string): { ok: true; item: StoreItem } | { ok: false; kind?: string; errors: { path: string; message: string; keyword: string }[] } {
+  private check(
+    event: unknown,
+    raw?: string,
+  ):
+    | { ok: true; item: StoreItem }
+    | { ok: false; kind?: string; errors: { path: string; message: string; keyword: string }[] } {
     const v = validateOpenLineageEvent(event, { strict: this.config.strict });
     if (!v.ok) return v;
     if (!v.warnings.length) return { ok: true, item: { kind: v.kind, event: event as Record<string, unknown>, raw } };
@@ -75,8 +102,11 @@ export class OpenLineageService implements OnModuleInit {
 
   onModuleInit(): void {
     this.outbox.subscribe<RunStateEvent>(RUN_EVENTS_TOPIC, (msgs, tx) => this.onRunEvents(msgs, tx), { batchSize: 50 });
-    this.outbox.subscribe<{ events: string[] }>(APPLY_TOPIC, (msgs, tx) => this.onReceived(msgs, tx), { batchSize: 10 });
-    if (this.config.forwardUrl) this.outbox.subscribe<unknown>(FORWARD_TOPIC, (msgs) => this.forward(msgs), { batchSize: 50, maxAttempts: 30 });
+    this.outbox.subscribe<{ events: string[] }>(APPLY_TOPIC, (msgs, tx) => this.onReceived(msgs, tx), {
+      batchSize: 10,
+    });
+    if (this.config.forwardUrl)
+      this.outbox.subscribe<unknown>(FORWARD_TOPIC, (msgs) => this.forward(msgs), { batchSize: 50, maxAttempts: 30 });
     const days = this.config.eventRetentionDays;
     if (this.retention && days > 0) {
       this.retention.register({
@@ -87,7 +117,9 @@ export class OpenLineageService implements OnModuleInit {
           const pending = await this.outbox.oldestPending(APPLY_TOPIC);
           if (pending && pending.getTime() < Date.now() - days * 86_400_000 && !this.retentionHeldWarned) {
             this.retentionHeldWarned = true;
-            this.log.warn(`lineage.events retention is held back: events received since ${pending.toISOString()} wait to be applied (a parked lineage.apply outbox row?)`);
+            this.log.warn(
+              `lineage.events retention is held back: events received since ${pending.toISOString()} wait to be applied (a parked lineage.apply outbox row?)`,
+            );
           }
           return deleteOldest(ds, {
             table: 'lineage.events',
@@ -106,7 +138,10 @@ export class OpenLineageService implements OnModuleInit {
     const v = this.check(event, raw);
     if (!v.ok) {
       const first = v.errors[0];
-      throw new InvalidEventError(`The event is not a valid OpenLineage ${v.kind ?? 'event'} (spec 2-0-2): ${first ? `${first.path || '/'} ${first.message}` : 'invalid'}${v.errors.length > 1 ? ` (and ${v.errors.length - 1} more)` : ''}`, { errors: v.errors });
+      throw new InvalidEventError(
+        `The event is not a valid OpenLineage ${v.kind ?? 'event'} (spec 2-0-2): ${first ? `${first.path || '/'} ${first.message}` : 'invalid'}${v.errors.length > 1 ? ` (and ${v.errors.length - 1} more)` : ''}`,
+        { errors: v.errors },
+      );
     }
     await new Promise<void>((resolve, reject) => {
       this.queue.push({ item: v.item, done: (e) => (e ? reject(e) : resolve()) });
@@ -120,9 +155,16 @@ export class OpenLineageService implements OnModuleInit {
    * Validates and stores a batch (OpenLineage's `/api/v1/lineage/batch`): all or nothing; the
    * errors of invalid events carry their index (`/3/run/runId`).
    */
-  async ingestMany(events: unknown[]): Promise<{ accepted: number; kinds: Record<string, number>; warnings?: (OpenLineageWarning & { index: number })[] }> {
+  async ingestMany(events: unknown[]): Promise<{
+    accepted: number;
+    kinds: Record<string, number>;
+    warnings?: (OpenLineageWarning & { index: number })[];
+  }> {
     if (events.length === 0) throw new EmptyBatchError('The batch holds no events');
-    if (events.length > OpenLineageService.MAX_BATCH) throw new BatchTooLargeError(`A batch holds at most ${OpenLineageService.MAX_BATCH} events (got ${events.length})`);
+    if (events.length > OpenLineageService.MAX_BATCH)
+      throw new BatchTooLargeError(
+        `A batch holds at most ${OpenLineageService.MAX_BATCH} events (got ${events.length})`,
+      );
     const items: StoreItem[] = [];
     const errors: { index: number; path: string; message: string; keyword: string }[] = [];
     const warnings: (OpenLineageWarning & { index: number })[] = [];
@@ -135,7 +177,10 @@ export class OpenLineageService implements OnModuleInit {
     });
     if (errors.length) {
       const bad = new Set(errors.map((e) => e.index)).size;
-      throw new InvalidEventError(`${bad} of ${events.length} events are not valid OpenLineage (spec 2-0-2); nothing was stored. First: ${errors[0].path} ${errors[0].message}`, { errors: errors.slice(0, 200) });
+      throw new InvalidEventError(
+        `${bad} of ${events.length} events are not valid OpenLineage (spec 2-0-2); nothing was stored. First: ${errors[0].path} ${errors[0].message}`,
+        { errors: errors.slice(0, 200) },
+      );
     }
     await this.accept(items).catch((e) => {
       throw unstorable(e);
@@ -210,7 +255,13 @@ export class OpenLineageService implements OnModuleInit {
   /** Keeps the events and queues their application, in one statement (one round trip, atomic). */
   private async accept(items: StoreItem[]): Promise<void> {
     const { sql, params } = this.store.storeEventsSql(items);
-    const payload = await this.outbox.publishWith<{ events: string[] }>(this.ds, APPLY_TOPIC, sql, `SELECT jsonb_build_object('events', jsonb_agg(id::text ORDER BY id)) FROM src`, params);
+    const payload = await this.outbox.publishWith<{ events: string[] }>(
+      this.ds,
+      APPLY_TOPIC,
+      sql,
+      `SELECT jsonb_build_object('events', jsonb_agg(id::text ORDER BY id)) FROM src`,
+      params,
+    );
     // ids come back in insertion order
     if (this.weir.roles.has('worker')) {
       const now = Date.now();
@@ -228,10 +279,15 @@ export class OpenLineageService implements OnModuleInit {
     const missing = ids.filter((id) => !this.pending.has(id));
     const loaded = new Map<string, StoreItem>();
     if (missing.length) {
-      const rows = (await tx.query(`SELECT id::text AS id, kind, payload FROM lineage.events WHERE id = ANY($1::bigint[])`, [missing])) as { id: string; kind: StoreItem['kind']; payload: Record<string, unknown> }[];
+      const rows = (await tx.query(
+        `SELECT id::text AS id, kind, payload FROM lineage.events WHERE id = ANY($1::bigint[])`,
+        [missing],
+      )) as { id: string; kind: StoreItem['kind']; payload: Record<string, unknown> }[];
       for (const r of rows) loaded.set(r.id, { kind: r.kind, event: r.payload });
     }
-    const items = ids.map((id) => this.pending.get(id)?.item ?? loaded.get(id)).filter((x): x is StoreItem => x !== undefined);
+    const items = ids
+      .map((id) => this.pending.get(id)?.item ?? loaded.get(id))
+      .filter((x): x is StoreItem => x !== undefined);
     await this.applyIsolated(tx, msgs, items, (batch) => this.store.project(tx, batch));
     for (const id of ids) this.pending.delete(id);
   }
@@ -247,7 +303,12 @@ export class OpenLineageService implements OnModuleInit {
    * On a batch's first delivery there is no savepoint of its own (none is needed on the ingest path's
    * common case): a failure undoes the outbox's savepoint and the batch comes back, isolated then.
    */
-  private async applyIsolated(tx: Queryable, msgs: OutboxMessage[], items: StoreItem[], apply: (batch: StoreItem[]) => Promise<void>): Promise<void> {
+  private async applyIsolated(
+    tx: Queryable,
+    msgs: OutboxMessage[],
+    items: StoreItem[],
+    apply: (batch: StoreItem[]) => Promise<void>,
+  ): Promise<void> {
     if (msgs.every((m) => m.attempts === 1)) return apply(items);
     const attempt = async (batch: StoreItem[]): Promise<unknown> => {
       await tx.query(`SAVEPOINT lineage_apply`);
@@ -280,7 +341,11 @@ export class OpenLineageService implements OnModuleInit {
 
   private badEvent(item: StoreItem, e: unknown): void {
     this.unapplied?.inc({ kind: item.kind });
-    const ev = item.event as { job?: { namespace?: string; name?: string }; run?: { runId?: string }; eventType?: string };
+    const ev = item.event as {
+      job?: { namespace?: string; name?: string };
+      run?: { runId?: string };
+      eventType?: string;
+    };
     this.log.error(
       `an OpenLineage ${item.kind} (job ${ev.job?.namespace}/${ev.job?.name}, run ${ev.run?.runId ?? '-'}, ${ev.eventType ?? ''}) could not be applied to the graph and is left out of it: ${(e as Error).message}`,
     );
@@ -293,11 +358,14 @@ export class OpenLineageService implements OnModuleInit {
       const v = validateOpenLineageEvent(event);
       if (!v.ok) {
         // a bug of ours, not the run's: keep the run's event out of the graph, say so loudly
-        this.log.error(`run event ${m.payload.job}/${m.payload.runId} ${m.payload.state} translates to an invalid OpenLineage event: ${JSON.stringify(v.errors.slice(0, 3))}`);
+        this.log.error(
+          `run event ${m.payload.job}/${m.payload.runId} ${m.payload.state} translates to an invalid OpenLineage event: ${JSON.stringify(v.errors.slice(0, 3))}`,
+        );
         continue;
       }
       items.push({ kind: v.kind, event });
-      if (this.config.forwardUrl) await this.outbox.publish(tx, FORWARD_TOPIC, event, `${m.payload.runId}:${m.payload.state}`);
+      if (this.config.forwardUrl)
+        await this.outbox.publish(tx, FORWARD_TOPIC, event, `${m.payload.runId}:${m.payload.state}`);
     }
     // the raw events first (outside the isolation, so an event left out of the graph is still kept)
     if (items.length) await this.store.storeEvents(tx, items);
@@ -313,7 +381,12 @@ export class OpenLineageService implements OnModuleInit {
     const worker = async () => {
       while (next < msgs.length) {
         const m = msgs[next++];
-        const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(m.payload), signal: AbortSignal.timeout(10_000) });
+        const res = await fetch(url, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify(m.payload),
+          signal: AbortSignal.timeout(10_000),
+        });
         if (!res.ok) throw new Error(`${new URL(url).host} answered HTTP ${res.status} for event ${m.key}`);
         await res.arrayBuffer().catch(() => undefined);
       }
@@ -335,7 +408,9 @@ function isDataError(e: unknown): boolean {
 function unstorable(e: unknown): Error {
   const code = (e as { code?: unknown }).code;
   if (typeof code === 'string' && code.startsWith('22')) {
-    return new UnstorableEventError(`The event is valid OpenLineage but cannot be stored: ${(e as Error).message}`, { sqlstate: code });
+    return new UnstorableEventError(`The event is valid OpenLineage but cannot be stored: ${(e as Error).message}`, {
+      sqlstate: code,
+    });
   }
   return e as Error;
 }

@@ -2,11 +2,11 @@ import type { RunDatasetRef, RunStateEvent, Warehouse } from '@weir/platform';
 import { sqlLineage } from '../domain/sql-lineage';
 import { PRODUCER } from '../lineage.config';
 
- 
 type Json = Record<string, any>;
 
 const SCHEMA_URL = 'https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent';
-const facetUrl = (facet: string, version: string) => `https://openlineage.io/spec/facets/${version}/${facet}.json#/$defs/${facet}`;
+const facetUrl = (facet: string, version: string) =>
+  `https://openlineage.io/spec/facets/${version}/${facet}.json#/$defs/${facet}`;
 const base = (facet: string, version: string) => ({ _producer: PRODUCER, _schemaURL: facetUrl(facet, version) });
 
 interface Field {
@@ -41,8 +41,21 @@ export class RunEventTranslator {
     const dsFacets = (ref: RunDatasetRef): Json => {
       const facets: Json = {};
       const fs = ref.fields ?? fields.get(ref.name);
-      if (!ref.namespace) facets['dataSource'] = { ...base('DatasourceDatasetFacet', '1-0-1'), name: this.warehouse.location.namespace, uri: this.warehouse.location.namespace };
-      if (fs?.length) facets['schema'] = { ...base('SchemaDatasetFacet', '1-2-0'), fields: fs.map((f) => ({ name: f.name, ...(f.type ? { type: f.type } : {}), ...(f.description ? { description: f.description } : {}) })) };
+      if (!ref.namespace)
+        facets['dataSource'] = {
+          ...base('DatasourceDatasetFacet', '1-0-1'),
+          name: this.warehouse.location.namespace,
+          uri: this.warehouse.location.namespace,
+        };
+      if (fs?.length)
+        facets['schema'] = {
+          ...base('SchemaDatasetFacet', '1-2-0'),
+          fields: fs.map((f) => ({
+            name: f.name,
+            ...(f.type ? { type: f.type } : {}),
+            ...(f.description ? { description: f.description } : {}),
+          })),
+        };
       return facets;
     };
 
@@ -57,11 +70,21 @@ export class RunEventTranslator {
         if (cols && cols.size) {
           out['facets']['columnLineage'] = {
             ...base('ColumnLineageDatasetFacet', '1-2-0'),
-            fields: Object.fromEntries([...cols.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([col, ins]) => [col, { inputFields: ins }])),
+            fields: Object.fromEntries(
+              [...cols.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([col, ins]) => [col, { inputFields: ins }]),
+            ),
           };
         }
       }
-      if (e.stats?.rowsWritten !== undefined) for (const out of outputs) out['outputFacets'] = { outputStatistics: { ...base('OutputStatisticsOutputDatasetFacet', '1-0-2'), rowCount: e.stats.rowsWritten, ...(e.stats.bytes !== undefined ? { size: e.stats.bytes } : {}) } };
+      if (e.stats?.rowsWritten !== undefined)
+        for (const out of outputs)
+          out['outputFacets'] = {
+            outputStatistics: {
+              ...base('OutputStatisticsOutputDatasetFacet', '1-0-2'),
+              rowCount: e.stats.rowsWritten,
+              ...(e.stats.bytes !== undefined ? { size: e.stats.bytes } : {}),
+            },
+          };
     }
 
     // quality evidence on the dataset it is about (an input of the check, as dbt's test events do)
@@ -74,7 +97,12 @@ export class RunEventTranslator {
       }
       input['facets']['dataQualityAssertions'] = {
         ...base('DataQualityAssertionsDatasetFacet', '1-1-0'),
-        assertions: q.assertions.map((a) => ({ assertion: a.assertion, success: a.success, ...(a.column ? { column: a.column } : {}), ...(a.severity ? { severity: a.severity } : {}) })),
+        assertions: q.assertions.map((a) => ({
+          assertion: a.assertion,
+          success: a.success,
+          ...(a.column ? { column: a.column } : {}),
+          ...(a.severity ? { severity: a.severity } : {}),
+        })),
       };
       input['inputFacets'] = {
         dataQualityMetrics: {
@@ -86,9 +114,26 @@ export class RunEventTranslator {
     }
 
     const runFacets: Json = {};
-    if (e.parent) runFacets['parent'] = { ...base('ParentRunFacet', '1-1-0'), run: { runId: e.parent.runId }, job: { namespace: this.namespace, name: e.parent.job } };
-    if (e.error) runFacets['errorMessage'] = { ...base('ErrorMessageRunFacet', '1-0-1'), message: `${e.error.code}: ${e.error.message}`, programmingLanguage: e.sql ? 'sql' : 'typescript' };
-    const jobFacets: Json = { jobType: { ...base('JobTypeJobFacet', '2-0-3'), processingType: 'BATCH', integration: 'WEIR', jobType: e.jobType } };
+    if (e.parent)
+      runFacets['parent'] = {
+        ...base('ParentRunFacet', '1-1-0'),
+        run: { runId: e.parent.runId },
+        job: { namespace: this.namespace, name: e.parent.job },
+      };
+    if (e.error)
+      runFacets['errorMessage'] = {
+        ...base('ErrorMessageRunFacet', '1-0-1'),
+        message: `${e.error.code}: ${e.error.message}`,
+        programmingLanguage: e.sql ? 'sql' : 'typescript',
+      };
+    const jobFacets: Json = {
+      jobType: {
+        ...base('JobTypeJobFacet', '2-0-3'),
+        processingType: 'BATCH',
+        integration: 'WEIR',
+        jobType: e.jobType,
+      },
+    };
     if (e.sql) jobFacets['sql'] = { ...base('SQLJobFacet', '1-1-0'), query: e.sql, dialect: 'postgres' };
 
     return {
@@ -119,16 +164,23 @@ export class RunEventTranslator {
     return out;
   }
 
-  private async sqlColumnLineage(e: RunStateEvent, fields: Map<string, Field[]>): Promise<Map<string, Map<string, Json[]>>> {
+  private async sqlColumnLineage(
+    e: RunStateEvent,
+    fields: Map<string, Field[]>,
+  ): Promise<Map<string, Map<string, Json[]>>> {
     const out = new Map<string, Map<string, Json[]>>();
     const target = e.outputs[0];
     if (!target || target.namespace) return out;
     const schemas: Record<string, string[]> = {};
-    for (const i of e.inputs) if (!i.namespace) schemas[i.name] = (i.fields ?? fields.get(i.name) ?? []).map((f) => f.name);
+    for (const i of e.inputs)
+      if (!i.namespace) schemas[i.name] = (i.fields ?? fields.get(i.name) ?? []).map((f) => f.name);
     const [schema, table] = target.name.split('.');
     let result;
     try {
-      result = await sqlLineage(`CREATE TABLE "${schema.replace(/"/g, '""')}"."${table.replace(/"/g, '""')}" AS ${e.sql!.replace(/;\s*$/, '')}`, { schemas });
+      result = await sqlLineage(
+        `CREATE TABLE "${schema.replace(/"/g, '""')}"."${table.replace(/"/g, '""')}" AS ${e.sql!.replace(/;\s*$/, '')}`,
+        { schemas },
+      );
     } catch {
       return out; // lineage is best effort: a model whose SQL the parser refuses still gets its run events
     }
@@ -139,7 +191,12 @@ export class RunEventTranslator {
       cols.set(edge.target.column, byCol);
       const src = this.datasetId({ name: edge.source.table });
       const k = `${src.name}\u0000${edge.source.column}`;
-      const input = byCol.get(k) ?? { namespace: src.namespace, name: src.name, field: edge.source.column, transformations: [] as Json[] };
+      const input = byCol.get(k) ?? {
+        namespace: src.namespace,
+        name: src.name,
+        field: edge.source.column,
+        transformations: [] as Json[],
+      };
       byCol.set(k, input);
       if (!input['transformations'].some((t: Json) => t['type'] === edge.type && t['subtype'] === edge.subtype)) {
         input['transformations'].push({ type: edge.type, subtype: edge.subtype, description: '', masking: false });

@@ -3,8 +3,20 @@ import type { LineageEdge, LineageNode } from './graph-render';
 
 const PG = 'postgres://db:5432';
 
-const dataset = (namespace: string, name: string): LineageNode => ({ id: `dataset:${namespace}:${name}`, type: 'DATASET', data: { namespace, name }, inEdges: [], outEdges: [] });
-const job = (namespace: string, name: string): LineageNode => ({ id: `job:${namespace}:${name}`, type: 'JOB', data: { namespace, name, type: 'BATCH' }, inEdges: [], outEdges: [] });
+const dataset = (namespace: string, name: string): LineageNode => ({
+  id: `dataset:${namespace}:${name}`,
+  type: 'DATASET',
+  data: { namespace, name },
+  inEdges: [],
+  outEdges: [],
+});
+const job = (namespace: string, name: string): LineageNode => ({
+  id: `job:${namespace}:${name}`,
+  type: 'JOB',
+  data: { namespace, name, type: 'BATCH' },
+  inEdges: [],
+  outEdges: [],
+});
 const field = (namespace: string, ds: string, name: string, type?: string): LineageNode => ({
   id: `datasetField:${namespace}:${ds}:${name}`,
   type: 'DATASET_FIELD',
@@ -74,7 +86,10 @@ describe('toMermaid', () => {
 
   it('neutralises names that try to close the label, add click handlers, directives or comments', () => {
     const evil = dataset('ns', 'x"]; click n0 call alert(1)');
-    const evil2 = job('ns"])\n%%{init: {"securityLevel": "loose"}}%%\nclick n1 href "javascript:alert(1)"', 'a|b`c`<img src=x onerror=alert(1)>&amp;#quot;');
+    const evil2 = job(
+      'ns"])\n%%{init: {"securityLevel": "loose"}}%%\nclick n1 href "javascript:alert(1)"',
+      'a|b`c`<img src=x onerror=alert(1)>&amp;#quot;',
+    );
     link(evil, evil2);
     const mmd = toMermaid([evil, evil2]);
     for (const line of mmd.trimEnd().split('\n')) expect(line).toMatch(MERMAID_LINE);
@@ -88,7 +103,13 @@ describe('toMermaid', () => {
   });
 
   it('keeps unicode, and reads names from data, not from the id', () => {
-    const d: LineageNode = { id: 'dataset:a:b:c', type: 'DATASET', data: { namespace: 'a:b', name: 'заказы 📦' }, inEdges: [], outEdges: [] };
+    const d: LineageNode = {
+      id: 'dataset:a:b:c',
+      type: 'DATASET',
+      data: { namespace: 'a:b', name: 'заказы 📦' },
+      inEdges: [],
+      outEdges: [],
+    };
     expect(toMermaid([d])).toBe('flowchart LR\n  n0[("заказы #128230;<br/>a#58;b")]\n');
   });
 
@@ -145,7 +166,11 @@ describe('toDot', () => {
   it('deduplicates and drops dangling edges like toMermaid', () => {
     const { orders, totals, etl } = small();
     orders.outEdges.push({ origin: orders.id, destination: etl.id }, { origin: orders.id, destination: 'job:x:y' });
-    expect(toDot([orders, etl, totals]).split('\n').filter((l) => l.includes('->'))).toEqual(['  n1 -> n2;', '  n2 -> n0;']);
+    expect(
+      toDot([orders, etl, totals])
+        .split('\n')
+        .filter((l) => l.includes('->')),
+    ).toEqual(['  n1 -> n2;', '  n2 -> n0;']);
   });
 
   it('escapes quotes, backslashes and newlines so a name cannot add statements', () => {
@@ -192,7 +217,8 @@ describe('toSvg', () => {
     const svg = await toSvg(nodes, { focus: etl.id });
     expect(svg).toMatch(/^(<\?xml|<svg)/);
     expect(svg).toContain('<svg');
-    for (const label of ['public.orders', 'mart.totals', 'build_totals', 'postgres://db:5432']) expect(svg).toContain(`>${label}</text>`);
+    for (const label of ['public.orders', 'mart.totals', 'build_totals', 'postgres://db:5432'])
+      expect(svg).toContain(`>${label}</text>`);
     expect(svg.match(/class="node"/g)).toHaveLength(3);
     expect(svg.match(/class="edge"/g)).toHaveLength(2);
     expect(svg).toContain('fill="#fde68a"');
@@ -250,6 +276,8 @@ describe('GraphTooLargeError', () => {
     const nodes = many(DEFAULT_MAX_NODES);
     expect(() => toDot(nodes)).not.toThrow();
     expect(() => toDot([...nodes, nodes[0]])).not.toThrow(); // the same id twice counts once
-    expect(() => toDot([...nodes, dataset('ns', 'one_more')])).toThrow(expect.objectContaining({ nodeCount: DEFAULT_MAX_NODES + 1 }));
+    expect(() => toDot([...nodes, dataset('ns', 'one_more')])).toThrow(
+      expect.objectContaining({ nodeCount: DEFAULT_MAX_NODES + 1 }),
+    );
   });
 });

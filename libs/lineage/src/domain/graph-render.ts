@@ -58,7 +58,9 @@ export class GraphTooLargeError extends Error {
     /** The limit that was exceeded. */
     readonly maxNodes: number,
   ) {
-    super(`lineage graph has ${nodeCount} nodes, more than the ${maxNodes} that can be rendered as a picture; ask for a smaller depth`);
+    super(
+      `lineage graph has ${nodeCount} nodes, more than the ${maxNodes} that can be rendered as a picture; ask for a smaller depth`,
+    );
     this.name = 'GraphTooLargeError';
   }
 }
@@ -139,7 +141,12 @@ function prepare(input: readonly LineageNode[], opts: GraphRenderOptions = {}): 
   const merged = new Map<string, LineageNode>();
   for (const n of input) {
     const seen = merged.get(n.id);
-    if (seen) merged.set(n.id, { ...seen, inEdges: [...(seen.inEdges ?? []), ...(n.inEdges ?? [])], outEdges: [...(seen.outEdges ?? []), ...(n.outEdges ?? [])] });
+    if (seen)
+      merged.set(n.id, {
+        ...seen,
+        inEdges: [...(seen.inEdges ?? []), ...(n.inEdges ?? [])],
+        outEdges: [...(seen.outEdges ?? []), ...(n.outEdges ?? [])],
+      });
     else merged.set(n.id, n);
   }
   if (merged.size > max) throw new GraphTooLargeError(merged.size, max);
@@ -205,7 +212,11 @@ export function escapeMermaid(s: string): string {
   return out;
 }
 
-const mermaidLabel = (lines: string[]): string => `"${lines.flatMap((l) => clean(l).split('\n')).map(escapeMermaid).join('<br/>')}"`;
+const mermaidLabel = (lines: string[]): string =>
+  `"${lines
+    .flatMap((l) => clean(l).split('\n'))
+    .map(escapeMermaid)
+    .join('<br/>')}"`;
 
 function mermaidNode(p: PNode): string {
   const label = mermaidLabel(p.lines);
@@ -234,7 +245,8 @@ export function toMermaid(nodes: readonly LineageNode[], opts?: GraphRenderOptio
     for (const p of grp.members) out.push(`    ${mermaidNode(p)}`);
     out.push('  end');
   }
-  for (const e of g.edges) out.push(e.label === undefined ? `  ${e.from} --> ${e.to}` : `  ${e.from} -->|${mermaidLabel([e.label])}| ${e.to}`);
+  for (const e of g.edges)
+    out.push(e.label === undefined ? `  ${e.from} --> ${e.to}` : `  ${e.from} -->|${mermaidLabel([e.label])}| ${e.to}`);
   if (g.focusKey !== undefined) {
     out.push('  classDef focus fill:#fde68a,stroke:#b45309,stroke-width:3px');
     out.push(`  class ${g.focusKey} focus`);
@@ -249,7 +261,9 @@ export function toMermaid(nodes: readonly LineageNode[], opts?: GraphRenderOptio
  * stay literal) and line breaks become the `\n` label escape.
  */
 export function quoteDot(s: string): string {
-  return `"${clean(s).replace(/[\\"]/g, (c) => `\\${c}`).replace(/\n/g, '\\n')}"`;
+  return `"${clean(s)
+    .replace(/[\\"]/g, (c) => `\\${c}`)
+    .replace(/\n/g, '\\n')}"`;
 }
 
 const dotLabel = (lines: string[]): string => quoteDot(lines.join('\n'));
@@ -280,14 +294,22 @@ function dotNode(p: PNode, focus: boolean): string {
  */
 export function toDot(nodes: readonly LineageNode[], opts?: GraphRenderOptions): string {
   const g = prepare(nodes, opts);
-  const out = ['digraph lineage {', '  rankdir=LR;', '  node [fontname="Helvetica", fontsize=11];', '  edge [fontname="Helvetica", fontsize=9];'];
+  const out = [
+    'digraph lineage {',
+    '  rankdir=LR;',
+    '  node [fontname="Helvetica", fontsize=11];',
+    '  edge [fontname="Helvetica", fontsize=9];',
+  ];
   for (const p of g.plain) out.push(`  ${dotNode(p, p.key === g.focusKey)}`);
   for (const grp of g.groups) {
     out.push(`  subgraph cluster_${grp.key} {`, `    label=${dotLabel(grp.title)};`, '    style=rounded;');
     for (const p of grp.members) out.push(`    ${dotNode(p, p.key === g.focusKey)}`);
     out.push('  }');
   }
-  for (const e of g.edges) out.push(e.label === undefined ? `  ${e.from} -> ${e.to};` : `  ${e.from} -> ${e.to} [label=${quoteDot(e.label)}];`);
+  for (const e of g.edges)
+    out.push(
+      e.label === undefined ? `  ${e.from} -> ${e.to};` : `  ${e.from} -> ${e.to} [label=${quoteDot(e.label)}];`,
+    );
   out.push('}');
   return `${out.join('\n')}\n`;
 }
@@ -324,7 +346,9 @@ export async function toSvg(nodes: readonly LineageNode[], opts?: GraphRenderOpt
   const instance = await graphviz();
   const result = instance.render(dot, { format: 'svg', engine: 'dot' });
   if (result.status !== 'success') {
-    throw new GraphRenderError(`graphviz failed: ${result.errors.map((e) => e.message.trim()).join('; ') || 'unknown error'}`);
+    throw new GraphRenderError(
+      `graphviz failed: ${result.errors.map((e) => e.message.trim()).join('; ') || 'unknown error'}`,
+    );
   }
   return result.output;
 }

@@ -30,14 +30,21 @@ const isObj = (v: unknown): v is Json => v !== null && typeof v === 'object' && 
  * facet `weir_originalRunIds`; an `eventTime` without an offset is read as UTC (`Z` appended).
  * Returns the event unchanged (same object) when there is nothing to do.
  */
-export function normalizeOpenLineageEvent(event: Json, warnings: OpenLineageWarning[]): { event: Json; changed: boolean } {
+export function normalizeOpenLineageEvent(
+  event: Json,
+  warnings: OpenLineageWarning[],
+): { event: Json; changed: boolean } {
   const needs = warnings.some((w) => w.kind === 'format:uuid' || w.kind === 'format:date-time');
   if (!needs) return { event, changed: false };
   const e: Json = structuredClone(event);
   let changed = false;
   if (typeof e['eventTime'] === 'string' && NO_OFFSET.test(e['eventTime'])) {
     e['eventTime'] = `${e['eventTime']}Z`;
-    warnings.push({ kind: 'eventTime:utc', path: '/eventTime', message: `has no offset; read as UTC (${e['eventTime'] as string})` });
+    warnings.push({
+      kind: 'eventTime:utc',
+      path: '/eventTime',
+      message: `has no offset; read as UTC (${e['eventTime'] as string})`,
+    });
     changed = true;
   }
   const originals: Json = {};
@@ -46,7 +53,11 @@ export function normalizeOpenLineageEvent(event: Json, warnings: OpenLineageWarn
     const original = holder[key] as string;
     holder[key] = uuidV5(original);
     originals[label] = original;
-    warnings.push({ kind: 'runId:mapped', path, message: `${JSON.stringify(original)} is not a UUID; mapped to ${holder[key] as string} (UUID v5), the original kept in run.facets.${ORIGINAL_IDS_FACET}` });
+    warnings.push({
+      kind: 'runId:mapped',
+      path,
+      message: `${JSON.stringify(original)} is not a UUID; mapped to ${holder[key] as string} (UUID v5), the original kept in run.facets.${ORIGINAL_IDS_FACET}`,
+    });
     changed = true;
   };
   const run = e['run'];
@@ -56,10 +67,18 @@ export function normalizeOpenLineageEvent(event: Json, warnings: OpenLineageWarn
     const parent = facets && isObj(facets['parent']) ? facets['parent'] : undefined;
     if (parent) {
       mapId(parent['run'], 'runId', '/run/facets/parent/run/runId', 'parentRunId');
-      if (isObj(parent['root'])) mapId(parent['root']['run'], 'runId', '/run/facets/parent/root/run/runId', 'rootRunId');
+      if (isObj(parent['root']))
+        mapId(parent['root']['run'], 'runId', '/run/facets/parent/root/run/runId', 'rootRunId');
     }
     if (Object.keys(originals).length) {
-      run['facets'] = { ...(facets ?? {}), [ORIGINAL_IDS_FACET]: { _producer: 'urn:weir:lineage', _schemaURL: 'urn:weir:facets:OriginalRunIdsRunFacet', ...originals } };
+      run['facets'] = {
+        ...(facets ?? {}),
+        [ORIGINAL_IDS_FACET]: {
+          _producer: 'urn:weir:lineage',
+          _schemaURL: 'urn:weir:facets:OriginalRunIdsRunFacet',
+          ...originals,
+        },
+      };
     }
   }
   return { event: changed ? e : event, changed };

@@ -97,19 +97,34 @@ const qualityMetricsProps: Props = {
   bytes: int,
   fileCount: int,
   lastUpdated: dateTime,
-  columnMetrics: mapOf(obj({ nullCount: int, distinctCount: int, sum: num, count: num, min: num, max: num, quantiles: mapOf(num) })),
+  columnMetrics: mapOf(
+    obj({ nullCount: int, distinctCount: int, sum: num, count: num, min: num, max: num, quantiles: mapOf(num) }),
+  ),
 };
 const qualityAssertionsProps: Props = {
   assertions: arrayOf(
     obj(
-      { assertion: str, success: bool, column: str, severity: str, name: str, description: str, expected: str, actual: str, content: str, contentType: str, params: anyObject },
+      {
+        assertion: str,
+        success: bool,
+        column: str,
+        severity: str,
+        name: str,
+        description: str,
+        expected: str,
+        actual: str,
+        content: str,
+        contentType: str,
+        params: anyObject,
+      },
       ['assertion', 'success'],
     ),
   ),
 };
 const statisticsProps: Props = { rowCount: int, size: int, fileCount: int };
 const runRef = (facetsBase: string): SchemaObject => obj({ runId: uuid, facets: mapOf(ref(facetsBase)) }, ['runId']);
-const jobRef = (facetsBase: string): SchemaObject => obj({ namespace: name, name, facets: mapOf(ref(facetsBase)) }, ['namespace', 'name']);
+const jobRef = (facetsBase: string): SchemaObject =>
+  obj({ namespace: name, name, facets: mapOf(ref(facetsBase)) }, ['namespace', 'name']);
 const baseEventProps: Props = { eventTime: dateTime, producer: uri, schemaURL: uri };
 const BASE_EVENT_REQUIRED = ['eventTime', 'producer', 'schemaURL'];
 const datasetProps: Props = { namespace: name, name, facets: ref('DatasetFacets') };
@@ -129,9 +144,18 @@ const definitions: Record<string, SchemaObject> = {
     },
     [...BASE_EVENT_REQUIRED, 'run', 'job'],
   ),
-  DatasetEvent: obj({ ...baseEventProps, dataset: ref('StaticDataset'), run: notPresent, job: notPresent }, [...BASE_EVENT_REQUIRED, 'dataset']),
+  DatasetEvent: obj({ ...baseEventProps, dataset: ref('StaticDataset'), run: notPresent, job: notPresent }, [
+    ...BASE_EVENT_REQUIRED,
+    'dataset',
+  ]),
   JobEvent: obj(
-    { ...baseEventProps, job: ref('Job'), inputs: arrayOf(ref('InputDataset')), outputs: arrayOf(ref('OutputDataset')), run: notPresent },
+    {
+      ...baseEventProps,
+      job: ref('Job'),
+      inputs: arrayOf(ref('InputDataset')),
+      outputs: arrayOf(ref('OutputDataset')),
+      run: notPresent,
+    },
     [...BASE_EVENT_REQUIRED, 'job'],
   ),
   Run: obj({ runId: uuid, facets: ref('RunFacets') }, ['runId']),
@@ -206,21 +230,37 @@ const definitions: Record<string, SchemaObject> = {
   NominalTimeRunFacet: facet({ nominalStartTime: dateTime, nominalEndTime: dateTime }, ['nominalStartTime']), // 1-0-1
   ParentRunFacet: facet(
     // 1-2-0; the forwarded facets of the parent and root are only checked as base facets, as upstream
-    { run: runRef('RunFacet'), job: jobRef('JobFacet'), root: obj({ run: runRef('RunFacet'), job: jobRef('JobFacet') }, ['run', 'job']) },
+    {
+      run: runRef('RunFacet'),
+      job: jobRef('JobFacet'),
+      root: obj({ run: runRef('RunFacet'), job: jobRef('JobFacet') }, ['run', 'job']),
+    },
     ['run', 'job'],
   ),
-  ErrorMessageRunFacet: facet({ message: str, programmingLanguage: str, stackTrace: str }, ['message', 'programmingLanguage']), // 1-0-1
+  ErrorMessageRunFacet: facet({ message: str, programmingLanguage: str, stackTrace: str }, [
+    'message',
+    'programmingLanguage',
+  ]), // 1-0-1
   ProcessingEngineRunFacet: facet({ version: str, name: str, openlineageAdapterVersion: str }, ['version']), // 1-1-1
-  EnvironmentVariablesRunFacet: facet({ environmentVariables: arrayOf(obj({ name: str, value: str }, ['name', 'value'])) }, ['environmentVariables']), // 1-0-0
+  EnvironmentVariablesRunFacet: facet(
+    { environmentVariables: arrayOf(obj({ name: str, value: str }, ['name', 'value'])) },
+    ['environmentVariables'],
+  ), // 1-0-0
   ExternalQueryRunFacet: facet({ externalQueryId: str, source: str }, ['externalQueryId', 'source']), // 1-0-2
   ExtractionErrorRunFacet: facet(
     // 1-1-2
-    { totalTasks: int, failedTasks: int, errors: arrayOf(obj({ errorMessage: str, stackTrace: str, task: str, taskNumber: int }, ['errorMessage'])) },
+    {
+      totalTasks: int,
+      failedTasks: int,
+      errors: arrayOf(obj({ errorMessage: str, stackTrace: str, task: str, taskNumber: int }, ['errorMessage'])),
+    },
     ['totalTasks', 'failedTasks', 'errors'],
   ),
   ExecutionParametersRunFacet: facet({
     // 1-0-0: the only closed object of the spec (additionalProperties: false on a parameter)
-    parameters: arrayOf(obj({ key: str, name: str, description: str, value: str }, ['key'], { additionalProperties: false })),
+    parameters: arrayOf(
+      obj({ key: str, name: str, description: str, value: str }, ['key'], { additionalProperties: false }),
+    ),
   }),
   JobDependenciesRunFacet: facet({
     // 1-0-1
@@ -229,7 +269,13 @@ const definitions: Record<string, SchemaObject> = {
     trigger_rule: str,
   }),
   JobDependency: obj(
-    { job: obj({ namespace: str, name: str }, ['namespace', 'name']), run: obj({ runId: uuid }, ['runId']), dependency_type: str, sequence_trigger_rule: str, status_trigger_rule: str },
+    {
+      job: obj({ namespace: str, name: str }, ['namespace', 'name']),
+      run: obj({ runId: uuid }, ['runId']),
+      dependency_type: str,
+      sequence_trigger_rule: str,
+      status_trigger_rule: str,
+    },
     ['job'],
   ),
   TagsRunFacet: facet({ tags: arrayOf(obj(tagFields, ['key', 'value'])) }), // 1-0-0
@@ -238,7 +284,18 @@ const definitions: Record<string, SchemaObject> = {
     {
       tests: arrayOf(
         obj(
-          { name: str, status: str, severity: str, type: str, description: str, expected: str, actual: str, content: str, contentType: str, params: anyObject },
+          {
+            name: str,
+            status: str,
+            severity: str,
+            type: str,
+            description: str,
+            expected: str,
+            actual: str,
+            content: str,
+            contentType: str,
+            params: anyObject,
+          },
           ['name', 'status'],
         ),
       ),
@@ -254,7 +311,10 @@ const definitions: Record<string, SchemaObject> = {
       processingType: str,
       integration: str,
       jobType: str,
-      emissionPattern: obj({ eventTrigger: str, eventContentMode: str, windowDuration: { type: 'integer', minimum: 1 } }, ['eventTrigger', 'eventContentMode']),
+      emissionPattern: obj(
+        { eventTrigger: str, eventContentMode: str, windowDuration: { type: 'integer', minimum: 1 } },
+        ['eventTrigger', 'eventContentMode'],
+      ),
     },
     ['processingType', 'integration'],
   ),
@@ -271,11 +331,26 @@ const definitions: Record<string, SchemaObject> = {
 
   // ---- dataset facets
   SchemaDatasetFacet: deletableFacet({ fields: arrayOf(ref('SchemaDatasetFacetField')) }), // 1-2-0
-  SchemaDatasetFacetField: obj({ name, type: name, description: str, ordinal_position: int, fields: arrayOf(ref('SchemaDatasetFacetField')) }, ['name']),
+  SchemaDatasetFacetField: obj(
+    { name, type: name, description: str, ordinal_position: int, fields: arrayOf(ref('SchemaDatasetFacetField')) },
+    ['name'],
+  ),
   ColumnLineageDatasetFacet: deletableFacet(
     // 1-2-0 (transformationDescription and transformationType are deprecated, still accepted)
     {
-      fields: { ...mapOf(obj({ inputFields: arrayOf(ref('ColumnLineageInputField')), transformationDescription: str, transformationType: str }, ['inputFields'])), propertyNames: { maxLength: MAX_NAME_LENGTH } },
+      fields: {
+        ...mapOf(
+          obj(
+            {
+              inputFields: arrayOf(ref('ColumnLineageInputField')),
+              transformationDescription: str,
+              transformationType: str,
+            },
+            ['inputFields'],
+          ),
+        ),
+        propertyNames: { maxLength: MAX_NAME_LENGTH },
+      },
       dataset: arrayOf(ref('ColumnLineageInputField')),
     },
     ['fields'],
@@ -292,7 +367,9 @@ const definitions: Record<string, SchemaObject> = {
   DatasourceDatasetFacet: deletableFacet({ name: str, uri }), // 1-0-1
   DocumentationDatasetFacet: deletableFacet({ description: str, contentType: str }, ['description']), // 1-1-0
   OwnershipDatasetFacet: deletableFacet({ owners }), // 1-0-1
-  SymlinksDatasetFacet: deletableFacet({ identifiers: arrayOf(obj({ namespace: str, name: str, type: str }, ['namespace', 'name', 'type'])) }), // 1-0-1
+  SymlinksDatasetFacet: deletableFacet({
+    identifiers: arrayOf(obj({ namespace: str, name: str, type: str }, ['namespace', 'name', 'type'])),
+  }), // 1-0-1
   LifecycleStateChangeDatasetFacet: deletableFacet(
     // 1-0-1
     {
@@ -304,16 +381,29 @@ const definitions: Record<string, SchemaObject> = {
   DatasetVersionDatasetFacet: deletableFacet({ datasetVersion: str }, ['datasetVersion']), // 1-0-1
   DatasetTypeDatasetFacet: deletableFacet({ datasetType: str, subType: str }, ['datasetType']), // 1-0-1
   StorageDatasetFacet: deletableFacet({ storageLayer: str, fileFormat: str }, ['storageLayer']), // 1-0-1
-  HierarchyDatasetFacet: deletableFacet({ hierarchy: arrayOf(obj({ type: str, name: str }, ['type', 'name'])) }, ['hierarchy']), // 1-0-0
+  HierarchyDatasetFacet: deletableFacet({ hierarchy: arrayOf(obj({ type: str, name: str }, ['type', 'name'])) }, [
+    'hierarchy',
+  ]), // 1-0-0
   CatalogDatasetFacet: deletableFacet(
     // 1-1-0
-    { framework: str, type: str, name: str, metadataUri: str, warehouseUri: str, source: str, catalogProperties: mapOf(str) },
+    {
+      framework: str,
+      type: str,
+      name: str,
+      metadataUri: str,
+      warehouseUri: str,
+      source: str,
+      catalogProperties: mapOf(str),
+    },
     ['framework', 'type', 'name'],
   ),
   TagsDatasetFacet: deletableFacet({ tags: arrayOf(obj({ ...tagFields, field: str }, ['key', 'value'])) }), // 1-0-0
   DataQualityMetricsDatasetFacet: deletableFacet(qualityMetricsProps, ['columnMetrics']), // 1-0-0
   DataQualityAssertionsDatasetFacet: deletableFacet(qualityAssertionsProps, ['assertions']), // Weir: the 1-1-0 input facet's shape, as dbt sends it
-  LineageDatasetFacet: deletableFacet({ inputs: arrayOf(ref('LineageInput')), fields: mapOf(ref('LineageFieldEntry')) }), // LineageFacet 1-0-0
+  LineageDatasetFacet: deletableFacet({
+    inputs: arrayOf(ref('LineageInput')),
+    fields: mapOf(ref('LineageFieldEntry')),
+  }), // LineageFacet 1-0-0
 
   // ---- input / output dataset facets
   DataQualityMetricsInputDatasetFacet: facet(qualityMetricsProps, ['columnMetrics']), // 1-0-3
@@ -325,20 +415,46 @@ const definitions: Record<string, SchemaObject> = {
 
   // ---- explicit lineage (LineageFacet 1-0-0); upstream oneOfs are told apart by `type`
   LineageTransformation: obj({ type: str, subtype: str, description: str, masking: bool }, ['type']),
-  LineageInput: { type: 'object', discriminator: { propertyName: 'type' }, oneOf: [ref('LineageDatasetInput'), ref('LineageJobInput')] },
+  LineageInput: {
+    type: 'object',
+    discriminator: { propertyName: 'type' },
+    oneOf: [ref('LineageDatasetInput'), ref('LineageJobInput')],
+  },
   LineageDatasetInput: obj(
-    { namespace: str, name: str, type: oneValue('DATASET'), field: str, transformations: arrayOf(ref('LineageTransformation')) },
+    {
+      namespace: str,
+      name: str,
+      type: oneValue('DATASET'),
+      field: str,
+      transformations: arrayOf(ref('LineageTransformation')),
+    },
     ['namespace', 'name', 'type'],
   ),
   LineageJobInput: obj(
-    { namespace: str, name: str, type: oneValue('JOB'), runId: uuid, transformations: arrayOf(ref('LineageTransformation')) },
+    {
+      namespace: str,
+      name: str,
+      type: oneValue('JOB'),
+      runId: uuid,
+      transformations: arrayOf(ref('LineageTransformation')),
+    },
     ['type'],
     { dependencies: { namespace: ['name'], name: ['namespace'] } },
   ),
   LineageFieldEntry: obj({ inputs: arrayOf(ref('LineageInput')) }, ['inputs']),
-  LineageEntry: { type: 'object', discriminator: { propertyName: 'type' }, oneOf: [ref('LineageDatasetEntry'), ref('LineageJobEntry')] },
+  LineageEntry: {
+    type: 'object',
+    discriminator: { propertyName: 'type' },
+    oneOf: [ref('LineageDatasetEntry'), ref('LineageJobEntry')],
+  },
   LineageDatasetEntry: obj(
-    { namespace: str, name: str, type: oneValue('DATASET'), inputs: arrayOf(ref('LineageInput')), fields: mapOf(ref('LineageFieldEntry')) },
+    {
+      namespace: str,
+      name: str,
+      type: oneValue('DATASET'),
+      inputs: arrayOf(ref('LineageInput')),
+      fields: mapOf(ref('LineageFieldEntry')),
+    },
     ['namespace', 'name', 'type'],
   ),
   LineageJobEntry: obj(
@@ -351,11 +467,19 @@ const definitions: Record<string, SchemaObject> = {
   BaseSubsetCondition: {
     type: 'object',
     discriminator: { propertyName: 'type' },
-    oneOf: [ref('LocationSubsetCondition'), ref('PartitionSubsetCondition'), ref('BinarySubsetCondition'), ref('CompareSubsetCondition')],
+    oneOf: [
+      ref('LocationSubsetCondition'),
+      ref('PartitionSubsetCondition'),
+      ref('BinarySubsetCondition'),
+      ref('CompareSubsetCondition'),
+    ],
   },
   LocationSubsetCondition: obj({ type: oneValue('location'), locations: arrayOf(str) }, ['locations', 'type']),
   PartitionSubsetCondition: obj(
-    { type: oneValue('partition'), partitions: arrayOf(obj({ identifier: str, dimensions: anyObject }, ['dimensions'])) },
+    {
+      type: oneValue('partition'),
+      partitions: arrayOf(obj({ identifier: str, dimensions: anyObject }, ['dimensions'])),
+    },
     ['partitions', 'type'],
   ),
   BinarySubsetCondition: obj(
@@ -366,14 +490,20 @@ const definitions: Record<string, SchemaObject> = {
     { type: oneValue('compare'), left: ref('CompareExpression'), right: ref('CompareExpression'), comparison: str },
     ['left', 'right', 'comparison', 'type'],
   ),
-  CompareExpression: { type: 'object', discriminator: { propertyName: 'type' }, oneOf: [ref('FieldCompareExpression'), ref('LiteralCompareExpression')] },
+  CompareExpression: {
+    type: 'object',
+    discriminator: { propertyName: 'type' },
+    oneOf: [ref('FieldCompareExpression'), ref('LiteralCompareExpression')],
+  },
   FieldCompareExpression: obj({ type: oneValue('field'), field: str }, ['field', 'type']),
   LiteralCompareExpression: obj({ type: oneValue('literal'), value: str }, ['value', 'type']),
 };
 
 const knownKeys = (map: string): string[] => Object.keys((definitions[map] as { properties: Props }).properties);
 /** Facet keys whose shape the schema checks, by where they sit in an event (any other key: base facet only). */
-export const KNOWN_FACETS: Readonly<Record<'run' | 'job' | 'dataset' | 'inputDataset' | 'outputDataset', readonly string[]>> = {
+export const KNOWN_FACETS: Readonly<
+  Record<'run' | 'job' | 'dataset' | 'inputDataset' | 'outputDataset', readonly string[]>
+> = {
   run: knownKeys('RunFacets'),
   job: knownKeys('JobFacets'),
   dataset: knownKeys('DatasetFacets'),

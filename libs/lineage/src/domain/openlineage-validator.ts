@@ -270,7 +270,9 @@ export interface OpenLineageWarning {
   path: string;
   message: string;
 }
-export type OpenLineageValidation = { ok: true; kind: OpenLineageKind; warnings: OpenLineageWarning[] } | { ok: false; kind?: OpenLineageKind; errors: OpenLineageSchemaError[] };
+export type OpenLineageValidation =
+  | { ok: true; kind: OpenLineageKind; warnings: OpenLineageWarning[] }
+  | { ok: false; kind?: OpenLineageKind; errors: OpenLineageSchemaError[] };
 
 /** The most errors returned for one event (the last one says how many more there were). */
 export const MAX_ERRORS = 50;
@@ -283,7 +285,8 @@ type StringCheck = (s: string) => boolean;
 function predicate(format: unknown): StringCheck {
   if (typeof format === 'function') return format as StringCheck;
   if (format instanceof RegExp) return (s) => format.test(s);
-  if (format && typeof format === 'object' && 'validate' in format) return predicate((format as { validate: unknown }).validate);
+  if (format && typeof format === 'object' && 'validate' in format)
+    return predicate((format as { validate: unknown }).validate);
   throw new Error('unsupported ajv-formats format');
 }
 const fullDateTime = predicate(fullFormats['date-time']);
@@ -293,7 +296,14 @@ const fastUri = predicate(fastFormats.uri);
 const RFC3339_OFFSET = /(?:[Zz]|[+-]\d\d:\d\d)$/;
 
 function makeAjv(allErrors: boolean, lenient: boolean): Ajv {
-  const ajv = new Ajv({ allErrors, discriminator: true, strict: true, strictRequired: false, strictTypes: true, code: { optimize: true } });
+  const ajv = new Ajv({
+    allErrors,
+    discriminator: true,
+    strict: true,
+    strictRequired: false,
+    strictTypes: true,
+    code: { optimize: true },
+  });
   if (lenient) {
     // formats are annotations: any string passes (the strict validators say which do not hold)
     for (const f of ['uuid', 'date-time', 'uri']) ajv.addFormat(f, { type: 'string', validate: () => true });
@@ -302,7 +312,10 @@ function makeAjv(allErrors: boolean, lenient: boolean): Ajv {
   }
   addFormats(ajv, { mode: 'full', formats: ['uuid'] });
   ajv.addFormat('date-time', { type: 'string', validate: (s: string) => RFC3339_OFFSET.test(s) && fullDateTime(s) });
-  ajv.addFormat('uri', { type: 'string', validate: (s: string) => (s.length <= FULL_URI_MAX_LENGTH ? fullUri(s) : fastUri(s)) });
+  ajv.addFormat('uri', {
+    type: 'string',
+    validate: (s: string) => (s.length <= FULL_URI_MAX_LENGTH ? fullUri(s) : fastUri(s)),
+  });
   ajv.addSchema(openLineageSchema);
   return ajv;
 }
@@ -311,7 +324,11 @@ function makeAjv(allErrors: boolean, lenient: boolean): Ajv {
 function withoutRequired(schema: SchemaObject, property: string): SchemaObject {
   const defs = schema['definitions'] as Record<string, SchemaObject>;
   const copy: Record<string, SchemaObject> = {};
-  for (const [k, d] of Object.entries(defs)) copy[k] = Array.isArray(d['required']) && d['required'].includes(property) ? { ...d, required: (d['required'] as string[]).filter((r) => r !== property) } : d;
+  for (const [k, d] of Object.entries(defs))
+    copy[k] =
+      Array.isArray(d['required']) && d['required'].includes(property)
+        ? { ...d, required: (d['required'] as string[]).filter((r) => r !== property) }
+        : d;
   return { ...schema, definitions: copy };
 }
 
@@ -338,7 +355,8 @@ const allErrors = compile(true);
 const lenientFirst = compile(false, true);
 const lenientAll = compile(true, true);
 
-const has = (o: Record<string, unknown>, key: string) => Object.prototype.hasOwnProperty.call(o, key) && o[key] !== undefined;
+const has = (o: Record<string, unknown>, key: string) =>
+  Object.prototype.hasOwnProperty.call(o, key) && o[key] !== undefined;
 
 /**
  * The kind of an event, as the spec tells them apart: `run` and `job` make a RunEvent (a stray
@@ -364,30 +382,58 @@ function toSchemaError(e: ErrorObject, kind: OpenLineageKind | undefined): OpenL
     case 'if': // "must match else schema": the real error is reported beside it
       return undefined;
     case 'required':
-      return { path: `${e.instancePath}/${escapePointer(String(p['missingProperty']))}`, keyword: 'required', message: e.message ?? 'is required' };
+      return {
+        path: `${e.instancePath}/${escapePointer(String(p['missingProperty']))}`,
+        keyword: 'required',
+        message: e.message ?? 'is required',
+      };
     case 'dependencies':
-      return { path: `${e.instancePath}/${escapePointer(String(p['missingProperty']))}`, keyword: 'required', message: `must be present when "${String(p['property'])}" is` };
+      return {
+        path: `${e.instancePath}/${escapePointer(String(p['missingProperty']))}`,
+        keyword: 'required',
+        message: `must be present when "${String(p['property'])}" is`,
+      };
     case 'additionalProperties':
-      return { path: `${e.instancePath}/${escapePointer(String(p['additionalProperty']))}`, keyword: e.keyword, message: 'is not allowed here' };
+      return {
+        path: `${e.instancePath}/${escapePointer(String(p['additionalProperty']))}`,
+        keyword: e.keyword,
+        message: 'is not allowed here',
+      };
     case 'enum':
-      return { path: e.instancePath, keyword: e.keyword, message: `must be one of ${(p['allowedValues'] as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` };
+      return {
+        path: e.instancePath,
+        keyword: e.keyword,
+        message: `must be one of ${(p['allowedValues'] as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`,
+      };
     case 'discriminator':
       if (p['tagValue'] === undefined) return undefined; // the missing tag is reported by `required`
       return {
         path: `${e.instancePath}/${escapePointer(String(p['tag']))}`,
         keyword: e.keyword,
-        message: p['error'] === 'mapping' ? `unknown ${String(p['tag'])} ${JSON.stringify(p['tagValue'])}` : (e.message ?? 'invalid tag'),
+        message:
+          p['error'] === 'mapping'
+            ? `unknown ${String(p['tag'])} ${JSON.stringify(p['tagValue'])}`
+            : (e.message ?? 'invalid tag'),
       };
     case 'not':
-      if (kind === 'DatasetEvent') return { path: e.instancePath, keyword: e.keyword, message: 'must not be present in a DatasetEvent (an event with both run and job is a RunEvent)' };
-      if (kind === 'JobEvent') return { path: e.instancePath, keyword: e.keyword, message: 'must not be present in a JobEvent' };
+      if (kind === 'DatasetEvent')
+        return {
+          path: e.instancePath,
+          keyword: e.keyword,
+          message: 'must not be present in a DatasetEvent (an event with both run and job is a RunEvent)',
+        };
+      if (kind === 'JobEvent')
+        return { path: e.instancePath, keyword: e.keyword, message: 'must not be present in a JobEvent' };
       return { path: e.instancePath, keyword: e.keyword, message: e.message ?? 'must not be valid' };
     default:
       return { path: e.instancePath, keyword: e.keyword, message: e.message ?? `fails ${e.keyword}` };
   }
 }
 
-function toSchemaErrors(raw: ErrorObject[] | null | undefined, kind: OpenLineageKind | undefined): OpenLineageSchemaError[] {
+function toSchemaErrors(
+  raw: ErrorObject[] | null | undefined,
+  kind: OpenLineageKind | undefined,
+): OpenLineageSchemaError[] {
   const all: OpenLineageSchemaError[] = [];
   const seen = new Set<string>();
   for (const e of raw ?? []) {
@@ -435,14 +481,26 @@ function run(validators: Validators, which: OpenLineageKind | 'BaseEvent', event
 export function validateOpenLineageEvent(event: unknown, opts: { strict?: boolean } = {}): OpenLineageValidation {
   const strict = opts.strict !== false;
   if (event === null || typeof event !== 'object' || Array.isArray(event)) {
-    return { ok: false, errors: [{ path: '', keyword: 'type', message: 'must be an object (an OpenLineage RunEvent, DatasetEvent or JobEvent)' }] };
+    return {
+      ok: false,
+      errors: [
+        { path: '', keyword: 'type', message: 'must be an object (an OpenLineage RunEvent, DatasetEvent or JobEvent)' },
+      ],
+    };
   }
   const kind = openLineageKindOf(event as Record<string, unknown>);
   try {
     if (!kind) {
-      const base = countValuesUpTo(event, ALL_ERRORS_NODE_LIMIT) > ALL_ERRORS_NODE_LIMIT ? run(firstError, 'BaseEvent', event) : run(allErrors, 'BaseEvent', event);
+      const base =
+        countValuesUpTo(event, ALL_ERRORS_NODE_LIMIT) > ALL_ERRORS_NODE_LIMIT
+          ? run(firstError, 'BaseEvent', event)
+          : run(allErrors, 'BaseEvent', event);
       const errors = toSchemaErrors(base, undefined);
-      errors.push({ path: '', keyword: 'required', message: "must have 'run' and 'job' (RunEvent), 'dataset' (DatasetEvent) or 'job' (JobEvent)" });
+      errors.push({
+        path: '',
+        keyword: 'required',
+        message: "must have 'run' and 'job' (RunEvent), 'dataset' (DatasetEvent) or 'job' (JobEvent)",
+      });
       return { ok: false, errors: errors.slice(0, MAX_ERRORS) };
     }
     const first = run(firstError, kind, event);
@@ -453,15 +511,36 @@ export function validateOpenLineageEvent(event: unknown, opts: { strict?: boolea
       // eventTime orders everything: it must be a date-time (one without offset is read as UTC)
       const time = (event as Record<string, unknown>)['eventTime'];
       if (typeof time === 'string' && !(RFC3339_OFFSET.test(time) && fullDateTime(time)) && !fullDateTime(`${time}Z`)) {
-        return { ok: false, kind, errors: [{ path: '/eventTime', keyword: 'format', message: 'must be an RFC 3339 date-time (one without an offset is read as UTC)' }] };
+        return {
+          ok: false,
+          kind,
+          errors: [
+            {
+              path: '/eventTime',
+              keyword: 'format',
+              message: 'must be an RFC 3339 date-time (one without an offset is read as UTC)',
+            },
+          ],
+        };
       }
       return { ok: true, kind, warnings: toWarnings(huge ? first : run(allErrors, kind, event)) };
     }
-    const raw = strict ? (huge ? first : run(allErrors, kind, event)) : huge ? run(lenientFirst, kind, event) : run(lenientAll, kind, event);
+    const raw = strict
+      ? huge
+        ? first
+        : run(allErrors, kind, event)
+      : huge
+        ? run(lenientFirst, kind, event)
+        : run(lenientAll, kind, event);
     const errors = toSchemaErrors(raw, kind);
-    return { ok: false, kind, errors: errors.length ? errors : [{ path: '', keyword: 'schema', message: `is not a valid ${kind}` }] };
+    return {
+      ok: false,
+      kind,
+      errors: errors.length ? errors : [{ path: '', keyword: 'schema', message: `is not a valid ${kind}` }],
+    };
   } catch (e) {
-    if (e instanceof RangeError) return { ok: false, kind, errors: [{ path: '', keyword: 'depth', message: 'is nested too deeply to validate' }] };
+    if (e instanceof RangeError)
+      return { ok: false, kind, errors: [{ path: '', keyword: 'depth', message: 'is nested too deeply to validate' }] };
     throw e;
   }
 }
@@ -472,9 +551,17 @@ function toWarnings(raw: ErrorObject[] | null): OpenLineageWarning[] {
   for (const e of raw ?? []) {
     const w =
       e.keyword === 'format'
-        ? { kind: `format:${String((e.params as { format?: string }).format)}`, path: e.instancePath, message: e.message ?? 'format does not hold' }
+        ? {
+            kind: `format:${String((e.params as { format?: string }).format)}`,
+            path: e.instancePath,
+            message: e.message ?? 'format does not hold',
+          }
         : e.keyword === 'required'
-          ? { kind: 'schemaURL:missing', path: `${e.instancePath}/${escapePointer(String((e.params as { missingProperty?: string }).missingProperty))}`, message: 'is missing (pre-2.0 client?)' }
+          ? {
+              kind: 'schemaURL:missing',
+              path: `${e.instancePath}/${escapePointer(String((e.params as { missingProperty?: string }).missingProperty))}`,
+              message: 'is missing (pre-2.0 client?)',
+            }
           : undefined;
     if (!w || seen.has(`${w.kind}\u0000${w.path}`)) continue;
     seen.add(`${w.kind}\u0000${w.path}`);

@@ -10,7 +10,8 @@
 import { parse } from 'libpg-query';
 
 export type TransformationType = 'DIRECT' | 'INDIRECT';
-export type TransformationSubtype = 'IDENTITY' | 'TRANSFORMATION' | 'AGGREGATION' | 'JOIN' | 'FILTER' | 'GROUP_BY' | 'SORT' | 'WINDOW' | 'CONDITIONAL';
+export type TransformationSubtype =
+  'IDENTITY' | 'TRANSFORMATION' | 'AGGREGATION' | 'JOIN' | 'FILTER' | 'GROUP_BY' | 'SORT' | 'WINDOW' | 'CONDITIONAL';
 
 export interface ColumnRefOut {
   table: string | null;
@@ -77,9 +78,41 @@ interface Query {
 }
 
 const AGGREGATES = new Set([
-  'count', 'sum', 'avg', 'min', 'max', 'array_agg', 'string_agg', 'json_agg', 'jsonb_agg', 'json_object_agg', 'jsonb_object_agg', 'bool_and', 'bool_or', 'every',
-  'bit_and', 'bit_or', 'stddev', 'stddev_pop', 'stddev_samp', 'variance', 'var_pop', 'var_samp', 'percentile_cont', 'percentile_disc', 'mode', 'corr', 'covar_pop',
-  'covar_samp', 'regr_slope', 'regr_intercept', 'listagg', 'group_concat', 'collect_set', 'collect_list', 'approx_count_distinct',
+  'count',
+  'sum',
+  'avg',
+  'min',
+  'max',
+  'array_agg',
+  'string_agg',
+  'json_agg',
+  'jsonb_agg',
+  'json_object_agg',
+  'jsonb_object_agg',
+  'bool_and',
+  'bool_or',
+  'every',
+  'bit_and',
+  'bit_or',
+  'stddev',
+  'stddev_pop',
+  'stddev_samp',
+  'variance',
+  'var_pop',
+  'var_samp',
+  'percentile_cont',
+  'percentile_disc',
+  'mode',
+  'corr',
+  'covar_pop',
+  'covar_samp',
+  'regr_slope',
+  'regr_intercept',
+  'listagg',
+  'group_concat',
+  'collect_set',
+  'collect_list',
+  'approx_count_distinct',
 ]);
 const RANK = { IDENTITY: 0, TRANSFORMATION: 1, AGGREGATION: 2 } as Record<string, number>;
 
@@ -123,22 +156,37 @@ class Analyzer {
       else if (ch === ')') {
         if (depth === 0) return rest.slice(0, i).trim() || undefined;
         depth--;
-      } else if (depth === 0 && (ch === ',' || ch === ';' || /^\s(from|where|group|order|limit|union|into)\b/i.test(rest.slice(i, i + 7)))) return rest.slice(0, i).trim() || undefined;
+      } else if (
+        depth === 0 &&
+        (ch === ',' || ch === ';' || /^\s(from|where|group|order|limit|union|into)\b/i.test(rest.slice(i, i + 7)))
+      )
+        return rest.slice(0, i).trim() || undefined;
     }
     return rest.trim() || undefined;
   }
 
   constructor(private readonly opts: SqlLineageOptions) {
-    for (const [t, cols] of Object.entries(opts.schemas ?? {})) this.known.set(t.toLowerCase(), cols.map((c) => c.toLowerCase()));
+    for (const [t, cols] of Object.entries(opts.schemas ?? {}))
+      this.known.set(
+        t.toLowerCase(),
+        cols.map((c) => c.toLowerCase()),
+      );
   }
 
   tableName(rv: Node): string {
-    const parts = [rv.catalogname, rv.schemaname ?? (this.opts.defaultSchema || undefined), rv.relname].filter(Boolean) as string[];
+    const parts = [rv.catalogname, rv.schemaname ?? (this.opts.defaultSchema || undefined), rv.relname].filter(
+      Boolean,
+    ) as string[];
     return parts.join('.').toLowerCase();
   }
 
   private knownCols(table: string): string[] | undefined {
-    return this.known.get(table) ?? (this.opts.defaultSchema && table.startsWith(`${this.opts.defaultSchema.toLowerCase()}.`) ? this.known.get(table.slice(this.opts.defaultSchema.length + 1)) : undefined);
+    return (
+      this.known.get(table) ??
+      (this.opts.defaultSchema && table.startsWith(`${this.opts.defaultSchema.toLowerCase()}.`)
+        ? this.known.get(table.slice(this.opts.defaultSchema.length + 1))
+        : undefined)
+    );
   }
 
   /** Analyses one statement; returns the columns of its RETURNING list (for data-modifying CTEs). */
@@ -148,7 +196,12 @@ class Analyzer {
       case 'SelectStmt': {
         const q = this.select(s, root);
         const into = s.intoClause ?? selectBody(s.larg ?? {}).intoClause;
-        if (into) this.emit(this.tableName(into.rel), q, into.colNames?.map((c: Node) => sval(c).toLowerCase()));
+        if (into)
+          this.emit(
+            this.tableName(into.rel),
+            q,
+            into.colNames?.map((c: Node) => sval(c).toLowerCase()),
+          );
         break;
       }
       case 'InsertStmt': {
@@ -163,15 +216,25 @@ class Analyzer {
           const q = this.select(unwrap(s.selectStmt)[1], scope);
           this.emit(target, q, targetCols);
           const names = targetCols ?? (q.cols.some((c) => c.name === '*') ? undefined : this.knownCols(target));
-          if (names || !q.cols.some((c) => c.name === '*')) inserted = q.cols.map((c, i) => ({ name: names?.[i] ?? c.name, srcs: c.srcs }));
+          if (names || !q.cols.some((c) => c.name === '*'))
+            inserted = q.cols.map((c, i) => ({ name: names?.[i] ?? c.name, srcs: c.srcs }));
           // an unexpanded `*`: EXCLUDED.col reads col from the tables behind it, as the wildcard edge says
           else inserted = q.cols;
         }
         const oc = s.onConflictClause;
         if (oc?.action === 'ONCONFLICT_UPDATE') {
           // ON CONFLICT … DO UPDATE SET col = EXCLUDED.col …: an UPDATE of the target from the proposed row
-          const cscope: Scope = { rels: [{ alias, table: target }, { alias: 'excluded', ...(inserted ? { cols: inserted } : {}) }], ctes: scope.ctes, parent: scope };
-          const indirect = oc.whereClause ? this.expr(oc.whereClause, cscope, 'FILTER').map((x) => ({ ...x, subtype: 'FILTER' as const })) : [];
+          const cscope: Scope = {
+            rels: [
+              { alias, table: target },
+              { alias: 'excluded', ...(inserted ? { cols: inserted } : {}) },
+            ],
+            ctes: scope.ctes,
+            parent: scope,
+          };
+          const indirect = oc.whereClause
+            ? this.expr(oc.whereClause, cscope, 'FILTER').map((x) => ({ ...x, subtype: 'FILTER' as const }))
+            : [];
           this.assignments(oc.targetList ?? [], target, cscope, alias, uniqueSrcs(indirect));
         }
         if (!returning(s).length) break;
@@ -190,7 +253,11 @@ class Analyzer {
         const target = this.tableName(s.view);
         this.written.add(target);
         const q = this.select(unwrap(s.query)[1], root);
-        this.emit(target, q, s.aliases?.map((c: Node) => sval(c).toLowerCase()));
+        this.emit(
+          target,
+          q,
+          s.aliases?.map((c: Node) => sval(c).toLowerCase()),
+        );
         break;
       }
       case 'CreateStmt':
@@ -200,7 +267,12 @@ class Analyzer {
         if (s.removeType === 'OBJECT_TABLE' || s.removeType === 'OBJECT_VIEW') {
           for (const o of s.objects ?? []) {
             const name = (unwrap(o)[1].items ?? []).map(sval).join('.').toLowerCase();
-            this.dropped.set(this.opts.defaultSchema && !name.includes('.') ? `${this.opts.defaultSchema.toLowerCase()}.${name}` : name, this.step);
+            this.dropped.set(
+              this.opts.defaultSchema && !name.includes('.')
+                ? `${this.opts.defaultSchema.toLowerCase()}.${name}`
+                : name,
+              this.step,
+            );
           }
         }
         break;
@@ -219,12 +291,27 @@ class Analyzer {
         const scope = this.withCtes(s.withClause, root);
         const target = this.tableName(s.relation);
         this.written.add(target);
-        const inner: Scope = { rels: [this.tableRel(target, s.relation.alias?.aliasname?.toLowerCase() ?? String(s.relation.relname).toLowerCase(), false)], ctes: scope.ctes, parent: scope };
+        const inner: Scope = {
+          rels: [
+            this.tableRel(
+              target,
+              s.relation.alias?.aliasname?.toLowerCase() ?? String(s.relation.relname).toLowerCase(),
+              false,
+            ),
+          ],
+          ctes: scope.ctes,
+          parent: scope,
+        };
         for (const u of s.usingClause ?? []) this.fromItem(u, inner);
-        const filter = s.whereClause ? this.expr(s.whereClause, inner, 'FILTER').map((x) => ({ ...x, subtype: 'FILTER' as const })) : [];
+        const filter = s.whereClause
+          ? this.expr(s.whereClause, inner, 'FILTER').map((x) => ({ ...x, subtype: 'FILTER' as const }))
+          : [];
         if (!returning(s).length) break;
         // the deleted rows, as RETURNING hands them on, shaped by the WHERE
-        return this.targets(returning(s), inner).map((c) => ({ name: c.name, srcs: uniqueSrcs([...c.srcs, ...filter]) }));
+        return this.targets(returning(s), inner).map((c) => ({
+          name: c.name,
+          srcs: uniqueSrcs([...c.srcs, ...filter]),
+        }));
       }
       default:
         // DDL without data flow (DROP, ALTER, COMMENT, …): no lineage
@@ -237,7 +324,13 @@ class Analyzer {
   private tableRel(table: string, alias: string, read = true): Rel {
     if (read) this.read.add(table);
     const known = this.knownCols(table);
-    return { alias, table, ...(known ? { cols: known.map((c) => ({ name: c, srcs: [{ table, column: c, subtype: 'IDENTITY' as const }] })) } : {}) };
+    return {
+      alias,
+      table,
+      ...(known
+        ? { cols: known.map((c) => ({ name: c, srcs: [{ table, column: c, subtype: 'IDENTITY' as const }] })) }
+        : {}),
+    };
   }
 
   /** Target columns of an INSERT/CTAS get the select's columns by position (or by name). */
@@ -247,7 +340,9 @@ class Analyzer {
       if (!name || name === '?column?') return;
       for (const s of c.srcs) this.edge(s, target, name, typeOf(s.subtype), s.subtype);
     });
-    const targets = q.cols.map((c, i) => (c.name === '*' ? '*' : (targetCols?.[i] ?? c.name))).filter((n) => n && n !== '?column?');
+    const targets = q.cols
+      .map((c, i) => (c.name === '*' ? '*' : (targetCols?.[i] ?? c.name)))
+      .filter((n) => n && n !== '?column?');
     for (const s of q.indirect) for (const t of targets) this.edge(s, target, t, 'INDIRECT', s.subtype);
   }
 
@@ -272,7 +367,10 @@ class Analyzer {
       if (qk !== 'SelectStmt') {
         // data-modifying CTE (INSERT / UPDATE / DELETE … RETURNING): a statement, read through its RETURNING list
         const returned = this.statement(cte.ctequery, inner);
-        ctes.set(name, returned.map((col, i) => ({ name: aliases?.[i] ?? col.name, srcs: col.srcs })));
+        ctes.set(
+          name,
+          returned.map((col, i) => ({ name: aliases?.[i] ?? col.name, srcs: col.srcs })),
+        );
         continue;
       }
       if (withClause.recursive) {
@@ -281,11 +379,17 @@ class Analyzer {
         if (qn.op && qn.op !== 'SETOP_NONE') {
           // (the seed sees the WITH that belongs to the whole UNION)
           const seed = this.select(selectBody(qn.larg), this.withCtes(qn.withClause, inner));
-          ctes.set(name, seed.cols.map((col, i) => ({ name: aliases?.[i] ?? col.name, srcs: col.srcs })));
+          ctes.set(
+            name,
+            seed.cols.map((col, i) => ({ name: aliases?.[i] ?? col.name, srcs: col.srcs })),
+          );
         }
       }
       const q = this.select(qn, inner);
-      ctes.set(name, q.cols.map((col, i) => ({ name: aliases?.[i] ?? col.name, srcs: col.srcs })));
+      ctes.set(
+        name,
+        q.cols.map((col, i) => ({ name: aliases?.[i] ?? col.name, srcs: col.srcs })),
+      );
       this.cteIndirect.set(name, q.indirect);
     }
     return inner;
@@ -297,34 +401,52 @@ class Analyzer {
       const l = this.select(selectBody(s.larg), scoped);
       const r = this.select(selectBody(s.rarg), scoped);
       if (s.intoClause) this.written.add(this.tableName(s.intoClause.rel));
-      return { cols: l.cols.map((c, i) => ({ name: c.name, srcs: uniqueSrcs([...c.srcs, ...(r.cols[i]?.srcs ?? [])]) })), indirect: uniqueSrcs([...l.indirect, ...r.indirect]) };
+      return {
+        cols: l.cols.map((c, i) => ({ name: c.name, srcs: uniqueSrcs([...c.srcs, ...(r.cols[i]?.srcs ?? [])]) })),
+        indirect: uniqueSrcs([...l.indirect, ...r.indirect]),
+      };
     }
     if (s.valuesLists) {
       const rows: Node[][] = s.valuesLists.map((v: Node) => unwrap(v)[1].items ?? []);
-      const cols: OutCol[] = (rows[0] ?? []).map((_: Node, i: number) => ({ name: `column${i + 1}`, srcs: [] as Src[] }));
+      const cols: OutCol[] = (rows[0] ?? []).map((_: Node, i: number) => ({
+        name: `column${i + 1}`,
+        srcs: [] as Src[],
+      }));
       for (const row of rows) row.forEach((item, i) => cols[i]?.srcs.push(...this.expr(item, scoped, 'IDENTITY')));
       return { cols, indirect: [] };
     }
     const scope: Scope = { rels: [], ctes: scoped.ctes, parent: scoped === outer ? outer : scoped };
-    if (s.windowClause?.length) scope.windows = new Map(s.windowClause.map((w: Node) => [String(unwrap(w)[1].name).toLowerCase(), unwrap(w)[1]]));
+    if (s.windowClause?.length)
+      scope.windows = new Map(s.windowClause.map((w: Node) => [String(unwrap(w)[1].name).toLowerCase(), unwrap(w)[1]]));
     const indirect: Src[] = [];
     if (s.intoClause) this.written.add(this.tableName(s.intoClause.rel));
     for (const f of s.fromClause ?? []) this.fromItem(f, scope, indirect);
     const cols = this.targets(s.targetList ?? [], scope);
     // LIMIT (SELECT …) / OFFSET (SELECT …) decide which rows there are
-    for (const l of [s.limitCount, s.limitOffset]) if (l) indirect.push(...this.expr(l, scope, 'FILTER').map((x) => ({ ...x, subtype: 'FILTER' as const })));
-    if (s.whereClause) indirect.push(...this.expr(s.whereClause, scope, 'FILTER').map((x) => ({ ...x, subtype: 'FILTER' as const })));
-    if (s.havingClause) indirect.push(...this.expr(s.havingClause, scope, 'FILTER').map((x) => ({ ...x, subtype: 'FILTER' as const })));
+    for (const l of [s.limitCount, s.limitOffset])
+      if (l) indirect.push(...this.expr(l, scope, 'FILTER').map((x) => ({ ...x, subtype: 'FILTER' as const })));
+    if (s.whereClause)
+      indirect.push(...this.expr(s.whereClause, scope, 'FILTER').map((x) => ({ ...x, subtype: 'FILTER' as const })));
+    if (s.havingClause)
+      indirect.push(...this.expr(s.havingClause, scope, 'FILTER').map((x) => ({ ...x, subtype: 'FILTER' as const })));
     // GROUP BY 2 / ORDER BY 2 name the second output column
     const positional = (n: Node): Src[] | undefined => {
       const [k, c] = unwrap(n);
       const pos = k === 'A_Const' ? c.ival?.ival : undefined;
       return typeof pos === 'number' && cols[pos - 1] ? cols[pos - 1].srcs : undefined;
     };
-    for (const g of s.groupClause ?? []) indirect.push(...(positional(g) ?? this.expr(g, scope, 'GROUP_BY', cols)).map((x) => ({ ...x, subtype: 'GROUP_BY' as const })));
+    for (const g of s.groupClause ?? [])
+      indirect.push(
+        ...(positional(g) ?? this.expr(g, scope, 'GROUP_BY', cols)).map((x) => ({
+          ...x,
+          subtype: 'GROUP_BY' as const,
+        })),
+      );
     for (const o of s.sortClause ?? []) {
       const node = unwrap(o)[1].node;
-      indirect.push(...(positional(node) ?? this.expr(node, scope, 'SORT', cols)).map((x) => ({ ...x, subtype: 'SORT' as const })));
+      indirect.push(
+        ...(positional(node) ?? this.expr(node, scope, 'SORT', cols)).map((x) => ({ ...x, subtype: 'SORT' as const })),
+      );
     }
     return { cols: cols.map((c) => ({ name: c.name, srcs: uniqueSrcs(c.srcs) })), indirect: uniqueSrcs(indirect) };
   }
@@ -336,7 +458,9 @@ class Analyzer {
       const rt = unwrap(t)[1];
       const [vk, vn] = unwrap(rt.val);
       if (vk === 'ColumnRef' && unwrap(vn.fields[vn.fields.length - 1])[0] === 'A_Star') {
-        cols.push(...this.star(vn.fields.length > 1 ? sval(vn.fields[vn.fields.length - 2]).toLowerCase() : undefined, scope));
+        cols.push(
+          ...this.star(vn.fields.length > 1 ? sval(vn.fields[vn.fields.length - 2]).toLowerCase() : undefined, scope),
+        );
         continue;
       }
       const srcs = this.expr(rt.val, scope, 'IDENTITY');
@@ -349,7 +473,9 @@ class Analyzer {
 
   /** `*` or `alias.*`: the known columns of the relations, or a wildcard per physical table. */
   private star(alias: string | undefined, scope: Scope): OutCol[] {
-    const rels = alias ? scope.rels.filter((r) => r.alias === alias || (r.table && (r.table === alias || r.table.endsWith(`.${alias}`)))) : scope.rels;
+    const rels = alias
+      ? scope.rels.filter((r) => r.alias === alias || (r.table && (r.table === alias || r.table.endsWith(`.${alias}`))))
+      : scope.rels;
     const out: OutCol[] = [];
     for (const r of rels) {
       if (r.cols) out.push(...r.cols);
@@ -366,7 +492,10 @@ class Analyzer {
       if (!f.schemaname && scope.ctes.has(name)) {
         const cols = scope.ctes.get(name)!;
         const renamed = f.alias?.colnames?.map((c: Node) => sval(c).toLowerCase());
-        scope.rels.push({ alias: alias ?? name, cols: renamed ? cols.map((c, i) => ({ name: renamed[i] ?? c.name, srcs: c.srcs })) : cols });
+        scope.rels.push({
+          alias: alias ?? name,
+          cols: renamed ? cols.map((c, i) => ({ name: renamed[i] ?? c.name, srcs: c.srcs })) : cols,
+        });
         // filters, joins and groupings inside the CTE shape every row read from it
         for (const x of this.cteIndirect.get(name) ?? []) indirect.push(x);
         return;
@@ -377,13 +506,20 @@ class Analyzer {
     if (k === 'RangeTableSample') {
       // t TABLESAMPLE method (args) [REPEATABLE (seed)]: the table, sampled; the arguments decide which rows
       this.fromItem(f.relation, scope, indirect);
-      for (const a of [...(f.args ?? []), ...(f.repeatable ? [f.repeatable] : [])]) indirect.push(...this.expr(a, scope, 'FILTER').map((x) => ({ ...x, subtype: 'FILTER' as const })));
+      for (const a of [...(f.args ?? []), ...(f.repeatable ? [f.repeatable] : [])])
+        indirect.push(...this.expr(a, scope, 'FILTER').map((x) => ({ ...x, subtype: 'FILTER' as const })));
       return;
     }
     if (k === 'RangeSubselect') {
-      const q = this.select(unwrap(f.subquery)[1], f.lateral ? scope : { rels: [], ctes: scope.ctes, parent: scope.parent });
+      const q = this.select(
+        unwrap(f.subquery)[1],
+        f.lateral ? scope : { rels: [], ctes: scope.ctes, parent: scope.parent },
+      );
       const renamed = f.alias?.colnames?.map((c: Node) => sval(c).toLowerCase());
-      scope.rels.push({ alias: f.alias?.aliasname?.toLowerCase() ?? '', cols: q.cols.map((c, i) => ({ name: renamed?.[i] ?? c.name, srcs: c.srcs })) });
+      scope.rels.push({
+        alias: f.alias?.aliasname?.toLowerCase() ?? '',
+        cols: q.cols.map((c, i) => ({ name: renamed?.[i] ?? c.name, srcs: c.srcs })),
+      });
       indirect.push(...q.indirect);
       return;
     }
@@ -396,7 +532,8 @@ class Analyzer {
       if (f.isNatural) {
         // NATURAL JOIN: the columns both sides have (known only when their columns are)
         const [l, r] = [scope.rels.slice(before, middle), scope.rels.slice(middle)];
-        if ([...l, ...r].some((x) => !x.cols)) this.unresolved.add(`NATURAL JOIN columns (a side's columns are unknown)`);
+        if ([...l, ...r].some((x) => !x.cols))
+          this.unresolved.add(`NATURAL JOIN columns (a side's columns are unknown)`);
         const names = (rels: Rel[]) => new Set(rels.flatMap((x) => (x.cols ?? []).map((c) => c.name)));
         const rn = names(r);
         natural.push(...[...names(l)].filter((n) => n !== '*' && rn.has(n)));
@@ -407,14 +544,16 @@ class Analyzer {
           const known = r.cols?.find((c) => c.name === col);
           if (known) indirect.push(...known.srcs.map((x) => ({ ...x, subtype: 'JOIN' as const })));
           // USING names a column each side has; NATURAL's come only from the columns known
-          else if (r.table && !r.cols && using.includes(col)) indirect.push({ table: r.table, column: col, subtype: 'JOIN' });
+          else if (r.table && !r.cols && using.includes(col))
+            indirect.push({ table: r.table, column: col, subtype: 'JOIN' });
         }
       }
       if (f.quals) indirect.push(...this.expr(f.quals, scope, 'JOIN').map((x) => ({ ...x, subtype: 'JOIN' as const })));
       return;
     }
     if (k === 'RangeFunction') {
-      for (const fn of f.functions ?? []) for (const item of unwrap(fn)[1].items ?? []) this.expr(item, scope, 'TRANSFORMATION');
+      for (const fn of f.functions ?? [])
+        for (const item of unwrap(fn)[1].items ?? []) this.expr(item, scope, 'TRANSFORMATION');
       scope.rels.push({ alias: f.alias?.aliasname?.toLowerCase() ?? '', cols: [] });
     }
   }
@@ -423,7 +562,8 @@ class Analyzer {
   expr(n: Node | undefined, scope: Scope, how: TransformationSubtype, outputs?: OutCol[]): Src[] {
     if (!n) return [];
     const [k, e] = unwrap(n);
-    const sub = (x: Node | undefined, h: TransformationSubtype = how === 'IDENTITY' ? 'TRANSFORMATION' : how) => this.expr(x, scope, h, outputs);
+    const sub = (x: Node | undefined, h: TransformationSubtype = how === 'IDENTITY' ? 'TRANSFORMATION' : how) =>
+      this.expr(x, scope, h, outputs);
     switch (k) {
       case 'ColumnRef':
         return this.column(e.fields, scope, how, outputs);
@@ -437,9 +577,22 @@ class Analyzer {
         const fname = (e.funcname ?? []).map(sval).pop()?.toLowerCase() ?? '';
         const agg = AGGREGATES.has(fname) || e.agg_star || e.agg_filter || e.agg_order;
         const inner: TransformationSubtype = agg ? 'AGGREGATION' : how === 'IDENTITY' ? 'TRANSFORMATION' : how;
-        const star: Src[] = e.agg_star ? scope.rels.filter((r) => r.table).map((r) => ({ table: r.table!, column: '*', subtype: 'AGGREGATION' as const })) : [];
-        const out = star.concat((e.args ?? []).flatMap((a: Node) => this.expr(a, scope, how === 'IDENTITY' || how === 'TRANSFORMATION' || how === 'AGGREGATION' ? upgrade(how, inner) : how)));
-        if (e.agg_filter) out.push(...this.expr(e.agg_filter, scope, 'FILTER').map((x) => ({ ...x, subtype: 'FILTER' as const })));
+        const star: Src[] = e.agg_star
+          ? scope.rels
+              .filter((r) => r.table)
+              .map((r) => ({ table: r.table!, column: '*', subtype: 'AGGREGATION' as const }))
+          : [];
+        const out = star.concat(
+          (e.args ?? []).flatMap((a: Node) =>
+            this.expr(
+              a,
+              scope,
+              how === 'IDENTITY' || how === 'TRANSFORMATION' || how === 'AGGREGATION' ? upgrade(how, inner) : how,
+            ),
+          ),
+        );
+        if (e.agg_filter)
+          out.push(...this.expr(e.agg_filter, scope, 'FILTER').map((x) => ({ ...x, subtype: 'FILTER' as const })));
         if (e.over) {
           // the window's partition and order columns shape the value: INDIRECT (WINDOW) for this column;
           // OVER w / OVER (w ORDER BY …) take them from the named window too
@@ -450,8 +603,12 @@ class Analyzer {
             if (w) windows.push(w);
           }
           for (const w of windows) {
-            for (const p of w.partitionClause ?? []) out.push(...this.expr(p, scope, 'WINDOW').map((x) => ({ ...x, subtype: 'WINDOW' as const })));
-            for (const o of w.orderClause ?? []) out.push(...this.expr(unwrap(o)[1].node, scope, 'WINDOW').map((x) => ({ ...x, subtype: 'WINDOW' as const })));
+            for (const p of w.partitionClause ?? [])
+              out.push(...this.expr(p, scope, 'WINDOW').map((x) => ({ ...x, subtype: 'WINDOW' as const })));
+            for (const o of w.orderClause ?? [])
+              out.push(
+                ...this.expr(unwrap(o)[1].node, scope, 'WINDOW').map((x) => ({ ...x, subtype: 'WINDOW' as const })),
+              );
           }
         }
         for (const o of e.agg_order ?? []) out.push(...this.expr(unwrap(o)[1].node, scope, inner));
@@ -462,7 +619,10 @@ class Analyzer {
         if (e.arg) out.push(...sub(e.arg, 'CONDITIONAL').map((x) => ({ ...x, subtype: 'CONDITIONAL' as const })));
         for (const w of e.args ?? []) {
           const cw = unwrap(w)[1];
-          out.push(...sub(cw.expr, 'CONDITIONAL').map((x) => ({ ...x, subtype: 'CONDITIONAL' as const })), ...sub(cw.result));
+          out.push(
+            ...sub(cw.expr, 'CONDITIONAL').map((x) => ({ ...x, subtype: 'CONDITIONAL' as const })),
+            ...sub(cw.result),
+          );
         }
         if (e.defresult) out.push(...sub(e.defresult));
         return out;
@@ -471,8 +631,14 @@ class Analyzer {
         const q = this.select(unwrap(e.subselect)[1], { rels: [], ctes: scope.ctes, parent: scope });
         const out: Src[] = e.testexpr ? sub(e.testexpr) : [];
         // a scalar (or ARRAY) subquery's value flows through; EXISTS / IN only filter
-        if (e.subLinkType === 'EXPR_SUBLINK' || e.subLinkType === 'ARRAY_SUBLINK') out.push(...q.cols.flatMap((c) => c.srcs.map((s) => ({ ...s, subtype: upgrade(how, s.subtype) }))));
-        else out.push(...q.cols.flatMap((c) => c.srcs.map((s) => ({ ...s, subtype: RANK[how] === undefined ? how : ('FILTER' as const) }))));
+        if (e.subLinkType === 'EXPR_SUBLINK' || e.subLinkType === 'ARRAY_SUBLINK')
+          out.push(...q.cols.flatMap((c) => c.srcs.map((s) => ({ ...s, subtype: upgrade(how, s.subtype) }))));
+        else
+          out.push(
+            ...q.cols.flatMap((c) =>
+              c.srcs.map((s) => ({ ...s, subtype: RANK[how] === undefined ? how : ('FILTER' as const) })),
+            ),
+          );
         // the subquery's own filters and joins shape the value as well
         for (const x of q.indirect) out.push(x);
         return out;
@@ -507,18 +673,32 @@ class Analyzer {
     const names = fields.map((f) => (unwrap(f)[0] === 'A_Star' ? '*' : sval(f).toLowerCase()));
     const col = names[names.length - 1];
     const qual = names.slice(0, -1);
-    if (col === '*') return this.star(qual.length ? qual[qual.length - 1] : undefined, scope).flatMap((c) => c.srcs.map((s) => ({ ...s, subtype: upgrade(how, s.subtype) })));
+    if (col === '*')
+      return this.star(qual.length ? qual[qual.length - 1] : undefined, scope).flatMap((c) =>
+        c.srcs.map((s) => ({ ...s, subtype: upgrade(how, s.subtype) })),
+      );
     for (let sc: Scope | undefined = scope; sc; sc = sc.parent) {
       let rels: Rel[];
       if (qual.length) {
         const alias = qual[qual.length - 1];
         const full = qual.join('.');
-        rels = sc.rels.filter((r) => r.alias === alias || r.table === full || (r.table && r.table.endsWith(`.${full}`)));
+        rels = sc.rels.filter(
+          (r) => r.alias === alias || r.table === full || (r.table && r.table.endsWith(`.${full}`)),
+        );
       } else {
         const having = sc.rels.filter((r) => r.cols?.some((c) => c.name === col || c.name === '*'));
         const exact = sc.rels.filter((r) => r.cols?.some((c) => c.name === col));
         const open = sc.rels.filter((r) => !r.cols && r.table);
-        rels = exact.length === 1 ? exact : having.length === 1 && open.length === 0 ? having : exact.length === 0 && having.length === 0 && open.length === 1 ? open : exact.length + open.length > 1 || having.length > 1 ? sc.rels : [];
+        rels =
+          exact.length === 1
+            ? exact
+            : having.length === 1 && open.length === 0
+              ? having
+              : exact.length === 0 && having.length === 0 && open.length === 1
+                ? open
+                : exact.length + open.length > 1 || having.length > 1
+                  ? sc.rels
+                  : [];
         if (rels.length > 1) {
           this.unresolved.add(col);
           return [{ table: null, column: col, subtype: how }];
@@ -536,7 +716,12 @@ class Analyzer {
         const c = r.cols.find((x) => x.name === col);
         if (c) return c.srcs.map((s) => ({ ...s, subtype: upgrade(how, s.subtype) }));
         const star = r.cols.filter((x) => x.name === '*');
-        if (star.length) return star.flatMap((x) => x.srcs.filter((s) => s.table).map((s) => ({ table: s.table, column: col, subtype: upgrade(how, s.subtype) })));
+        if (star.length)
+          return star.flatMap((x) =>
+            x.srcs
+              .filter((s) => s.table)
+              .map((s) => ({ table: s.table, column: col, subtype: upgrade(how, s.subtype) })),
+          );
         if (r.table) return [{ table: r.table, column: col, subtype: how }];
         this.unresolved.add(`${r.alias}.${col}`);
         return [{ table: null, column: col, subtype: how }];
@@ -554,33 +739,59 @@ class Analyzer {
     const scope0 = this.withCtes(s.withClause, root);
     const target = this.tableName(s.relation);
     this.written.add(target);
-    const scope: Scope = { rels: [{ alias: s.relation.alias?.aliasname?.toLowerCase() ?? String(s.relation.relname).toLowerCase(), table: target }], ctes: scope0.ctes, parent: scope0 };
+    const scope: Scope = {
+      rels: [
+        {
+          alias: s.relation.alias?.aliasname?.toLowerCase() ?? String(s.relation.relname).toLowerCase(),
+          table: target,
+        },
+      ],
+      ctes: scope0.ctes,
+      parent: scope0,
+    };
     const indirect: Src[] = [];
     for (const f of s.fromClause ?? []) this.fromItem(f, scope, indirect);
-    if (s.whereClause) indirect.push(...this.expr(s.whereClause, scope, 'FILTER').map((x) => ({ ...x, subtype: 'FILTER' as const })));
+    if (s.whereClause)
+      indirect.push(...this.expr(s.whereClause, scope, 'FILTER').map((x) => ({ ...x, subtype: 'FILTER' as const })));
     const assigned = this.assignments(s.targetList ?? [], target, scope, scope.rels[0].alias, uniqueSrcs(indirect));
     if (!returning(s).length) return [];
     // RETURNING sees the updated row: an assigned column has its new value
-    const rscope: Scope = { rels: [this.rowAfter(target, scope.rels[0].alias, assigned, false), ...scope.rels.slice(1)], ctes: scope.ctes, parent: scope0 };
-    return this.targets(returning(s), rscope).map((c) => ({ name: c.name, srcs: uniqueSrcs([...c.srcs, ...indirect]) }));
+    const rscope: Scope = {
+      rels: [this.rowAfter(target, scope.rels[0].alias, assigned, false), ...scope.rels.slice(1)],
+      ctes: scope.ctes,
+      parent: scope0,
+    };
+    return this.targets(returning(s), rscope).map((c) => ({
+      name: c.name,
+      srcs: uniqueSrcs([...c.srcs, ...indirect]),
+    }));
   }
 
   /** SET assignments of UPDATE / MERGE. `indirect` (the WHERE or ON columns) shapes every assigned column. Returns the columns. */
-  private assignments(list: Node[], target: string, scope: Scope, targetAlias: string, indirect: Src[] = []): Map<string, Src[]> {
+  private assignments(
+    list: Node[],
+    target: string,
+    scope: Scope,
+    targetAlias: string,
+    indirect: Src[] = [],
+  ): Map<string, Src[]> {
     const assigned = new Map<string, Src[]>();
     const multi = new Map<Node, Query>();
     for (const t of list) {
       const rt = unwrap(t)[1];
       const ind: Node[] = rt.indirection ?? [];
       // `SET t.col = …` (the target's own qualifier) names col; `SET arr[1]` / `SET comp.f` assign into column arr / comp
-      const column = String(rt.name === targetAlias && ind.length === 1 && unwrap(ind[0])[0] === 'String' ? sval(ind[0]) : rt.name).toLowerCase();
+      const column = String(
+        rt.name === targetAlias && ind.length === 1 && unwrap(ind[0])[0] === 'String' ? sval(ind[0]) : rt.name,
+      ).toLowerCase();
       const [vk, vn] = unwrap(rt.val);
       let srcs: Src[];
       if (vk === 'MultiAssignRef') {
         // SET (a, b) = (SELECT x, y …) or = ROW(x, y): by position
         const [sk, sn] = unwrap(vn.source);
         if (sk === 'SubLink') {
-          if (!multi.has(vn.source)) multi.set(vn.source, this.select(unwrap(sn.subselect)[1], { rels: [], ctes: scope.ctes, parent: scope }));
+          if (!multi.has(vn.source))
+            multi.set(vn.source, this.select(unwrap(sn.subselect)[1], { rels: [], ctes: scope.ctes, parent: scope }));
           const q = multi.get(vn.source)!;
           srcs = [...(q.cols[vn.colno - 1]?.srcs ?? []), ...q.indirect];
         } else {
@@ -616,25 +827,48 @@ class Analyzer {
     const scope0 = this.withCtes(s.withClause, root);
     const target = this.tableName(s.relation);
     this.written.add(target);
-    const scope: Scope = { rels: [{ alias: s.relation.alias?.aliasname?.toLowerCase() ?? String(s.relation.relname).toLowerCase(), table: target }], ctes: scope0.ctes, parent: scope0 };
+    const scope: Scope = {
+      rels: [
+        {
+          alias: s.relation.alias?.aliasname?.toLowerCase() ?? String(s.relation.relname).toLowerCase(),
+          table: target,
+        },
+      ],
+      ctes: scope0.ctes,
+      parent: scope0,
+    };
     const sourceScope: Scope = { rels: [], ctes: scope0.ctes, parent: scope0 };
     this.fromItem(s.sourceRelation, sourceScope);
     scope.rels.push(...sourceScope.rels);
-    const on = s.joinCondition ? this.expr(s.joinCondition, scope, 'JOIN').map((x) => ({ ...x, subtype: 'JOIN' as const })) : [];
+    const on = s.joinCondition
+      ? this.expr(s.joinCondition, scope, 'JOIN').map((x) => ({ ...x, subtype: 'JOIN' as const }))
+      : [];
     const alias = scope.rels[0].alias;
     // what each clause writes, for RETURNING (a row may also keep its old value)
     const written = new Map<string, Src[]>();
     const wrote = (col: string, srcs: Src[]) => written.set(col, [...(written.get(col) ?? []), ...srcs]);
     for (const w of s.mergeWhenClauses ?? []) {
       const m = unwrap(w)[1];
-      const cond = m.condition ? this.expr(m.condition, scope, 'FILTER').map((x) => ({ ...x, subtype: 'FILTER' as const })) : [];
+      const cond = m.condition
+        ? this.expr(m.condition, scope, 'FILTER').map((x) => ({ ...x, subtype: 'FILTER' as const }))
+        : [];
       if (m.commandType === 'CMD_UPDATE') {
-        for (const [col, srcs] of this.assignments(m.targetList ?? [], target, scope, alias, uniqueSrcs([...on, ...cond]))) wrote(col, srcs);
+        for (const [col, srcs] of this.assignments(
+          m.targetList ?? [],
+          target,
+          scope,
+          alias,
+          uniqueSrcs([...on, ...cond]),
+        ))
+          wrote(col, srcs);
       } else if (m.commandType === 'CMD_INSERT') {
         const values: Node[] = m.values ?? [];
         // INSERT VALUES (…) without a column list fills the target's columns in order (when they are known)
-        const cols: string[] = m.targetList?.length ? m.targetList.map((t: Node) => String(unwrap(t)[1].name).toLowerCase()) : (this.knownCols(target) ?? []);
-        if (!m.targetList?.length && !cols.length && values.length) this.unresolved.add(`${target}(columns of INSERT without a column list)`);
+        const cols: string[] = m.targetList?.length
+          ? m.targetList.map((t: Node) => String(unwrap(t)[1].name).toLowerCase())
+          : (this.knownCols(target) ?? []);
+        if (!m.targetList?.length && !cols.length && values.length)
+          this.unresolved.add(`${target}(columns of INSERT without a column list)`);
         values.forEach((v, i) => {
           const col = cols[i];
           if (!col) return;
@@ -647,7 +881,11 @@ class Analyzer {
     }
     // MERGE … RETURNING (PostgreSQL 17): the target's row and the source's, as the statement sees them
     if (!returning(s).length) return [];
-    const rscope: Scope = { rels: [this.rowAfter(target, alias, written, true), ...scope.rels.slice(1)], ctes: scope.ctes, parent: scope0 };
+    const rscope: Scope = {
+      rels: [this.rowAfter(target, alias, written, true), ...scope.rels.slice(1)],
+      ctes: scope.ctes,
+      parent: scope0,
+    };
     return this.targets(returning(s), rscope).map((c) => ({ name: c.name, srcs: uniqueSrcs([...c.srcs, ...on]) }));
   }
 }
@@ -676,7 +914,8 @@ function selectBody(n: Node): Node {
   return n?.SelectStmt ?? n;
 }
 
-const typeOf = (st: TransformationSubtype): TransformationType => (st === 'IDENTITY' || st === 'TRANSFORMATION' || st === 'AGGREGATION' ? 'DIRECT' : 'INDIRECT');
+const typeOf = (st: TransformationSubtype): TransformationType =>
+  st === 'IDENTITY' || st === 'TRANSFORMATION' || st === 'AGGREGATION' ? 'DIRECT' : 'INDIRECT';
 
 /** The subtype of a value seen through another expression or relation: INDIRECT stays INDIRECT, else the strongest DIRECT one. */
 function upgrade(how: TransformationSubtype, inner: TransformationSubtype): TransformationSubtype {
@@ -715,14 +954,30 @@ export async function sqlLineage(sql: string, opts: SqlLineageOptions = {}): Pro
   // across a script: a table written by one statement and read by a later one is intermediate;
   // a dropped table is gone; a renamed one is known by its new name
   const intermediate = new Set<string>();
-  steps.forEach((st, i) => st.written.forEach((t) => steps.slice(i + 1).some((later) => later.read.has(t)) && intermediate.add(t)));
+  steps.forEach((st, i) =>
+    st.written.forEach((t) => steps.slice(i + 1).some((later) => later.read.has(t)) && intermediate.add(t)),
+  );
   const rename = (t: string) => {
     for (let n = 0; n < 10 && a.renamed.has(t); n++) t = a.renamed.get(t)!;
     return t;
   };
   const lastWrite = (t: string) => steps.reduce((last, st, i) => (st.written.has(t) ? i : last), -1);
   const gone = (t: string) => a.dropped.has(t) && a.dropped.get(t)! > lastWrite(t);
-  const written = new Set(steps.flatMap((st) => [...st.written]).filter((t) => !intermediate.has(t) && !gone(t)).map(rename));
-  const read = new Set(steps.flatMap((st) => [...st.read]).filter((t) => !intermediate.has(t) || steps.some((st) => st.read.has(t) && st.written.has(t))));
-  return { tablesRead: [...read].sort(), tablesWritten: [...written].sort(), columnLineage: a.edges, unresolved: [...a.unresolved].sort() };
+  const written = new Set(
+    steps
+      .flatMap((st) => [...st.written])
+      .filter((t) => !intermediate.has(t) && !gone(t))
+      .map(rename),
+  );
+  const read = new Set(
+    steps
+      .flatMap((st) => [...st.read])
+      .filter((t) => !intermediate.has(t) || steps.some((st) => st.read.has(t) && st.written.has(t))),
+  );
+  return {
+    tablesRead: [...read].sort(),
+    tablesWritten: [...written].sort(),
+    columnLineage: a.edges,
+    unresolved: [...a.unresolved].sort(),
+  };
 }

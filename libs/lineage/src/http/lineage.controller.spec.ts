@@ -4,7 +4,10 @@ import { LineageService } from '../application/lineage.service';
 
 describe('LineageController', () => {
   it('answers its status route', async () => {
-    const moduleRef = await Test.createTestingModule({ controllers: [LineageController], providers: [LineageService] }).compile();
+    const moduleRef = await Test.createTestingModule({
+      controllers: [LineageController],
+      providers: [LineageService],
+    }).compile();
     expect(moduleRef.get(LineageController).status()).toEqual({ slice: 'lineage', status: 'ok' });
   });
 });

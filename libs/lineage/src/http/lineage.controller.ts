@@ -10,7 +10,10 @@ import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOpt
 import { IsObject, IsString, Length, Matches, ValidateBy, ValidationOptions } from 'class-validator';
 
 export class ImpactQueryDto {
-  @ApiProperty({ example: 'orders', description: 'catalog dataset name, warehouse schema.table, <namespace>:<name> or dataset:<namespace>:<name>' })
+  @ApiProperty({
+    example: 'orders',
+    description: 'catalog dataset name, warehouse schema.table, <namespace>:<name> or dataset:<namespace>:<name>',
+  })
   @IsString()
   @MinLength(1)
   dataset: string;
@@ -24,7 +27,12 @@ export class ImpactQueryDto {
   @DepthParam(MAX_DEPTH, 'job hops followed downstream')
   depth?: number;
 
-  @ApiPropertyOptional({ default: IMPACT_LIMIT.default, minimum: 1, maximum: IMPACT_LIMIT.max, description: 'most entries per list (the nearest first); `counts` has the totals' })
+  @ApiPropertyOptional({
+    default: IMPACT_LIMIT.default,
+    minimum: 1,
+    maximum: IMPACT_LIMIT.max,
+    description: 'most entries per list (the nearest first); `counts` has the totals',
+  })
   @Optional()
   @Type(() => Number)
   @IsInt()
@@ -60,7 +68,11 @@ const IsColumnMap = (opts?: ValidationOptions) =>
     {
       name: 'isColumnMap',
       validator: {
-        validate: (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((cols) => Array.isArray(cols) && cols.every((c) => typeof c === 'string')),
+        validate: (v: unknown) =>
+          typeof v === 'object' &&
+          v !== null &&
+          !Array.isArray(v) &&
+          Object.values(v).every((cols) => Array.isArray(cols) && cols.every((c) => typeof c === 'string')),
         defaultMessage: () => 'schemas must map "schema.table" to an array of column names',
       },
     },
@@ -68,38 +80,55 @@ const IsColumnMap = (opts?: ValidationOptions) =>
   );
 
 export class ParseSqlRequestDto {
-  @ApiProperty({ example: 'INSERT INTO mart.orders SELECT o.id, sum(p.amount) AS paid FROM raw.orders o JOIN raw.payments p ON p.order_id = o.id GROUP BY o.id' })
+  @ApiProperty({
+    example:
+      'INSERT INTO mart.orders SELECT o.id, sum(p.amount) AS paid FROM raw.orders o JOIN raw.payments p ON p.order_id = o.id GROUP BY o.id',
+  })
   @IsString()
   @Length(1, 1_000_000)
   sql: string;
 
-  @ApiPropertyOptional({ example: { 'raw.orders': ['id', 'customer_id', 'status'] }, description: 'Known columns per table: expands `*` and resolves unqualified columns in joins' })
+  @ApiPropertyOptional({
+    example: { 'raw.orders': ['id', 'customer_id', 'status'] },
+    description: 'Known columns per table: expands `*` and resolves unqualified columns in joins',
+  })
   @Optional()
   @IsObject()
   @IsColumnMap()
   schemas?: Record<string, string[]>;
 
-  @ApiPropertyOptional({ example: 'public', description: 'Schema of unqualified table names in the result (unset: left unqualified)' })
+  @ApiPropertyOptional({
+    example: 'public',
+    description: 'Schema of unqualified table names in the result (unset: left unqualified)',
+  })
   @Optional()
   @Matches(/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/)
   defaultSchema?: string;
 }
 
 class TableColumnDto {
-  @ApiProperty({ type: String, nullable: true, description: 'null when the column could not be tied to one table' }) table: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'null when the column could not be tied to one table' })
+  table: string | null;
   @ApiProperty() column: string;
 }
 class ColumnLineageDto {
   @ApiProperty({ type: TableColumnDto }) source: TableColumnDto;
   @ApiProperty({ type: TableColumnDto }) target: TableColumnDto;
   @ApiProperty({ enum: ['DIRECT', 'INDIRECT'] }) type: string;
-  @ApiProperty({ enum: ['IDENTITY', 'TRANSFORMATION', 'AGGREGATION', 'JOIN', 'FILTER', 'GROUP_BY', 'SORT', 'WINDOW', 'CONDITIONAL'] }) subtype: string;
+  @ApiProperty({
+    enum: ['IDENTITY', 'TRANSFORMATION', 'AGGREGATION', 'JOIN', 'FILTER', 'GROUP_BY', 'SORT', 'WINDOW', 'CONDITIONAL'],
+  })
+  subtype: string;
 }
 export class ParseSqlResponseDto {
   @ApiProperty({ type: [String] }) tablesRead: string[];
   @ApiProperty({ type: [String] }) tablesWritten: string[];
   @ApiProperty({ type: [ColumnLineageDto] }) columnLineage: ColumnLineageDto[];
-  @ApiProperty({ type: [String], description: 'column references that could not be tied to one table (reported, not guessed)' }) unresolved: string[];
+  @ApiProperty({
+    type: [String],
+    description: 'column references that could not be tied to one table (reported, not guessed)',
+  })
+  unresolved: string[];
 }
 
 @ApiTags('lineage')
@@ -119,13 +148,13 @@ export class LineageController {
   @HttpCode(200)
   @ApiOperation({
     summary: 'Table and column lineage of any SQL (one or more statements), from the PostgreSQL parser',
-    description: 'DIRECT edges (IDENTITY, TRANSFORMATION, AGGREGATION) feed output values; INDIRECT edges (JOIN, FILTER, GROUP_BY, SORT, WINDOW, CONDITIONAL) shape them. 400 LINEAGE.SQL_PARSE_ERROR when the SQL does not parse.',
+    description:
+      'DIRECT edges (IDENTITY, TRANSFORMATION, AGGREGATION) feed output values; INDIRECT edges (JOIN, FILTER, GROUP_BY, SORT, WINDOW, CONDITIONAL) shape them. 400 LINEAGE.SQL_PARSE_ERROR when the SQL does not parse.',
   })
   @ApiOkResponse({ type: ParseSqlResponseDto })
   parse(@Body() body: ParseSqlRequestDto): Promise<ParseSqlResponseDto> {
     return this.lineage.parse(body);
   }
-
 }
 
 /** Impact analysis and pictures of the graph (the store's read side). */
@@ -138,7 +167,8 @@ export class LineageGraphController {
   @Get('impact')
   @ApiOperation({
     summary: 'What changing or dropping a dataset (or one column) would affect downstream',
-    description: 'Every downstream dataset, column (with the DIRECT/INDIRECT transformations that tie it), job, model and quality expectation, each with the path of node ids that leads to it. 404 LINEAGE.DATASET_NOT_FOUND / LINEAGE.COLUMN_NOT_FOUND.',
+    description:
+      'Every downstream dataset, column (with the DIRECT/INDIRECT transformations that tie it), job, model and quality expectation, each with the path of node ids that leads to it. 404 LINEAGE.DATASET_NOT_FOUND / LINEAGE.COLUMN_NOT_FOUND.',
   })
   impact(@Query() q: ImpactQueryDto): Promise<ImpactReport> {
     return this.query.impact(q.dataset, q.column, q.depth, q.limit);
@@ -169,7 +199,10 @@ export class LineageGraphController {
 
   private async draw<T>(q: GraphQueryDto, render: (nodes: LineageNode[]) => T | Promise<T>): Promise<T> {
     const depth = q.depth ?? 2;
-    const graph = q.columns || q.nodeId.startsWith('datasetField:') ? await this.query.columnLineage(q.nodeId, depth, q.direction !== 'upstream') : await this.query.lineage(q.nodeId, depth, q.direction ?? 'both');
+    const graph =
+      q.columns || q.nodeId.startsWith('datasetField:')
+        ? await this.query.columnLineage(q.nodeId, depth, q.direction !== 'upstream')
+        : await this.query.lineage(q.nodeId, depth, q.direction ?? 'both');
     try {
       return await render(graph.graph);
     } catch (e) {

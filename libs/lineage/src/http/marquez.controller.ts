@@ -1,5 +1,13 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProperty,
+  ApiPropertyOptional,
+  ApiTags,
+} from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsISO8601, IsString, Length, Max, Min } from 'class-validator';
 import { Optional } from '@weir/platform';
@@ -9,7 +17,10 @@ import { DepthParam, DirectionParam, FlagParam, LimitParam, NodeIdParam } from '
 import { BadBatchError } from '../lineage.errors';
 
 export class LineageQueryDto {
-  @NodeIdParam('dataset:postgres://127.0.0.1:5432:weir.raw.orders', 'dataset:<namespace>:<name> or job:<namespace>:<name>')
+  @NodeIdParam(
+    'dataset:postgres://127.0.0.1:5432:weir.raw.orders',
+    'dataset:<namespace>:<name> or job:<namespace>:<name>',
+  )
   nodeId: string;
 
   @DepthParam(20, 'job hops from the node')
@@ -20,7 +31,10 @@ export class LineageQueryDto {
 }
 
 export class ColumnLineageQueryDto {
-  @NodeIdParam('datasetField:postgres://127.0.0.1:5432:weir.mart.orders:amount', 'datasetField:<namespace>:<name>:<field>, or a dataset/job node for all its fields')
+  @NodeIdParam(
+    'datasetField:postgres://127.0.0.1:5432:weir.mart.orders:amount',
+    'datasetField:<namespace>:<name>:<field>, or a dataset/job node for all its fields',
+  )
   nodeId: string;
 
   @DepthParam(20)
@@ -69,12 +83,18 @@ export class SearchQueryDto {
 }
 
 export class EventsQueryDto extends PageQueryDto {
-  @ApiPropertyOptional({ description: 'only events with eventTime before this instant (ISO 8601)', example: '2026-11-22T00:00:00Z' })
+  @ApiPropertyOptional({
+    description: 'only events with eventTime before this instant (ISO 8601)',
+    example: '2026-11-22T00:00:00Z',
+  })
   @Optional()
   @IsISO8601({ strict: true })
   before?: string;
 
-  @ApiPropertyOptional({ description: 'only events with eventTime at or after this instant (ISO 8601)', example: '2026-11-21T00:00:00Z' })
+  @ApiPropertyOptional({
+    description: 'only events with eventTime at or after this instant (ISO 8601)',
+    example: '2026-11-21T00:00:00Z',
+  })
   @Optional()
   @IsISO8601({ strict: true })
   after?: string;
@@ -84,7 +104,10 @@ export class EventsQueryDto extends PageQueryDto {
   @IsIn(['desc', 'asc'])
   sortDirection?: 'desc' | 'asc';
 
-  @ApiPropertyOptional({ enum: ['true', 'false'], description: 'true: only the events accepted with warnings (formats, a missing schemaURL, mapped run ids)' })
+  @ApiPropertyOptional({
+    enum: ['true', 'false'],
+    description: 'true: only the events accepted with warnings (formats, a missing schemaURL, mapped run ids)',
+  })
   @Optional()
   @IsIn(['true', 'false'])
   withWarnings?: 'true' | 'false';
@@ -107,10 +130,28 @@ export class MarquezController {
   @HttpCode(201)
   @ApiOperation({
     summary: 'Receive an OpenLineage RunEvent, DatasetEvent or JobEvent (spec 2-0-2)',
-    description: 'Validated against Weir\'s schema of the spec; 400 LINEAGE.INVALID_EVENT lists the schema errors (`errors[]`: path, message, keyword). A structurally valid event whose formats do not hold (a bare `dataSource.uri` like "file", a producer that is not a URI, a run id that is not a UUID, a time without offset) or that lacks schemaURL is accepted with `warnings` (unless WEIR_OPENLINEAGE_STRICT=true); a run id that is not a UUID is mapped to its UUID v5, the original kept in run.facets.weir_originalRunIds. Events up to WEIR_OPENLINEAGE_MAX_BYTES (default 32 MiB), 413 above.',
+    description:
+      'Validated against Weir\'s schema of the spec; 400 LINEAGE.INVALID_EVENT lists the schema errors (`errors[]`: path, message, keyword). A structurally valid event whose formats do not hold (a bare `dataSource.uri` like "file", a producer that is not a URI, a run id that is not a UUID, a time without offset) or that lacks schemaURL is accepted with `warnings` (unless WEIR_OPENLINEAGE_STRICT=true); a run id that is not a UUID is mapped to its UUID v5, the original kept in run.facets.weir_originalRunIds. Events up to WEIR_OPENLINEAGE_MAX_BYTES (default 32 MiB), 413 above.',
   })
-  @ApiBody({ schema: { type: 'object', example: { eventType: 'COMPLETE', eventTime: '2026-11-21T10:00:00Z', producer: 'https://example.com/producer', schemaURL: 'https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent', run: { runId: '0191e7a4-0000-7000-8000-000000000001' }, job: { namespace: 'demo', name: 'load_orders' }, inputs: [{ namespace: 'file', name: '/data/orders.csv' }], outputs: [{ namespace: 'demo', name: 'raw.orders' }] } } })
-  async receive(@Body() body: unknown, @Req() req: { rawBody?: Buffer }): Promise<{ accepted: true; kind: string; warnings?: unknown[] }> {
+  @ApiBody({
+    schema: {
+      type: 'object',
+      example: {
+        eventType: 'COMPLETE',
+        eventTime: '2026-11-21T10:00:00Z',
+        producer: 'https://example.com/producer',
+        schemaURL: 'https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent',
+        run: { runId: '0191e7a4-0000-7000-8000-000000000001' },
+        job: { namespace: 'demo', name: 'load_orders' },
+        inputs: [{ namespace: 'file', name: '/data/orders.csv' }],
+        outputs: [{ namespace: 'demo', name: 'raw.orders' }],
+      },
+    },
+  })
+  async receive(
+    @Body() body: unknown,
+    @Req() req: { rawBody?: Buffer },
+  ): Promise<{ accepted: true; kind: string; warnings?: unknown[] }> {
     const r = await this.openLineage.ingest(body, req.rawBody?.toString('utf8'));
     return { accepted: true, kind: r.kind, ...(r.warnings ? { warnings: r.warnings } : {}) };
   }
@@ -119,24 +160,36 @@ export class MarquezController {
   @HttpCode(201)
   @ApiOperation({
     summary: 'Receive a batch of OpenLineage events (a JSON array, or { "events": [...] }), all or nothing',
-    description: 'Up to 1000 events. 400 LINEAGE.INVALID_EVENT when any is invalid (errors[].path starts with the event\'s index); nothing is stored then.',
+    description:
+      "Up to 1000 events. 400 LINEAGE.INVALID_EVENT when any is invalid (errors[].path starts with the event's index); nothing is stored then.",
   })
   @ApiBody({ schema: { type: 'array', items: { type: 'object' } } })
   async receiveBatch(@Body() body: unknown): Promise<{ accepted: number; kinds: Record<string, number> }> {
-    const events = Array.isArray(body) ? body : body && typeof body === 'object' && Array.isArray((body as { events?: unknown }).events) ? (body as { events: unknown[] }).events : undefined;
-    if (!events) throw new BadBatchError('A batch is a JSON array of OpenLineage events, or an object { "events": [...] }');
+    const events = Array.isArray(body)
+      ? body
+      : body && typeof body === 'object' && Array.isArray((body as { events?: unknown }).events)
+        ? (body as { events: unknown[] }).events
+        : undefined;
+    if (!events)
+      throw new BadBatchError('A batch is a JSON array of OpenLineage events, or an object { "events": [...] }');
     return this.openLineage.ingestMany(events);
   }
 
   @Get('lineage')
-  @ApiOperation({ summary: 'Dataset/job lineage graph around a node (Marquez shape: { graph: [{ id, type, data, inEdges, outEdges }] })' })
+  @ApiOperation({
+    summary:
+      'Dataset/job lineage graph around a node (Marquez shape: { graph: [{ id, type, data, inEdges, outEdges }] })',
+  })
   @ApiOkResponse({ schema: { type: 'object', properties: { graph: { type: 'array', items: { type: 'object' } } } } })
   lineage(@Query() q: LineageQueryDto) {
     return this.query.lineage(q.nodeId, q.depth, q.direction);
   }
 
   @Get('column-lineage')
-  @ApiOperation({ summary: 'Column lineage graph around a field, a dataset or a job (Marquez shape, DATASET_FIELD nodes); upstream, plus downstream with withDownstream=true' })
+  @ApiOperation({
+    summary:
+      'Column lineage graph around a field, a dataset or a job (Marquez shape, DATASET_FIELD nodes); upstream, plus downstream with withDownstream=true',
+  })
   @ApiOkResponse({ schema: { type: 'object', properties: { graph: { type: 'array', items: { type: 'object' } } } } })
   columnLineage(@Query() q: ColumnLineageQueryDto) {
     return this.query.columnLineage(q.nodeId, q.depth, q.withDownstream ?? false);
@@ -144,10 +197,18 @@ export class MarquezController {
 
   @Get('events/lineage')
   @ApiOperation({
-    summary: 'The raw OpenLineage events received and emitted, by eventTime (Marquez shape: { events, totalCount }; plus warnings: [{ event: index in events, warnings }] for events accepted with warnings)',
+    summary:
+      'The raw OpenLineage events received and emitted, by eventTime (Marquez shape: { events, totalCount }; plus warnings: [{ event: index in events, warnings }] for events accepted with warnings)',
   })
   events(@Query() q: EventsQueryDto) {
-    return this.query.events({ before: q.before, after: q.after, sortDirection: q.sortDirection ?? 'desc', limit: q.limit ?? 100, offset: q.offset ?? 0, withWarnings: q.withWarnings === 'true' });
+    return this.query.events({
+      before: q.before,
+      after: q.after,
+      sortDirection: q.sortDirection ?? 'desc',
+      limit: q.limit ?? 100,
+      offset: q.offset ?? 0,
+      withWarnings: q.withWarnings === 'true',
+    });
   }
 
   @Get('namespaces')
@@ -163,9 +224,18 @@ export class MarquezController {
   }
 
   @Get('search')
-  @ApiOperation({ summary: 'Datasets and jobs whose name contains q (Marquez shape: { totalCount, results: [{ type, name, namespace, updatedAt, nodeId }] })' })
+  @ApiOperation({
+    summary:
+      'Datasets and jobs whose name contains q (Marquez shape: { totalCount, results: [{ type, name, namespace, updatedAt, nodeId }] })',
+  })
   search(@Query() q: SearchQueryDto) {
-    return this.query.search({ q: q.q, filter: q.filter, sort: q.sort ?? 'NAME', limit: q.limit ?? 10, namespace: q.namespace });
+    return this.query.search({
+      q: q.q,
+      filter: q.filter,
+      sort: q.sort ?? 'NAME',
+      limit: q.limit ?? 10,
+      namespace: q.namespace,
+    });
   }
 
   @Get('namespaces/:namespace/datasets/:dataset')

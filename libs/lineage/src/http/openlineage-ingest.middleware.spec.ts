@@ -6,7 +6,10 @@ import { AccessLog, openLineageIngestMiddleware } from './openlineage-ingest.mid
 describe('openLineageIngestMiddleware', () => {
   const principal = (role: Principal['role']): Principal => ({ keyId: 'k', name: 'k', role });
   const keys = (p?: Principal) => ({ authenticate: jest.fn(async () => p) }) as unknown as ApiKeysService;
-  const service = (fail?: Error) => ({ ingest: jest.fn(async () => (fail ? Promise.reject(fail) : { kind: 'RunEvent' })) }) as unknown as OpenLineageService;
+  const service = (fail?: Error) =>
+    ({
+      ingest: jest.fn(async () => (fail ? Promise.reject(fail) : { kind: 'RunEvent' })),
+    }) as unknown as OpenLineageService;
   const call = async (mw: ReturnType<typeof openLineageIngestMiddleware>, over: Record<string, unknown> = {}) => {
     const headers: Record<string, string> = {};
     const ee = new EventEmitter();
@@ -25,7 +28,15 @@ describe('openLineageIngestMiddleware', () => {
         ee.emit('finish');
       },
     });
-    const req = { method: 'POST', url: '/api/v1/lineage', originalUrl: '/api/v1/lineage', headers: { authorization: 'Bearer secret' }, body: { a: 1 }, rawBody: Buffer.from('{"a":1}'), ...over };
+    const req = {
+      method: 'POST',
+      url: '/api/v1/lineage',
+      originalUrl: '/api/v1/lineage',
+      headers: { authorization: 'Bearer secret' },
+      body: { a: 1 },
+      rawBody: Buffer.from('{"a":1}'),
+      ...over,
+    };
     const next = jest.fn();
     mw(req as never, res as never, next);
     await new Promise((r) => setImmediate(r));
@@ -57,15 +68,30 @@ describe('openLineageIngestMiddleware', () => {
     expect(s.ingest).not.toHaveBeenCalled();
   });
 
-  it('logs one summary line per request at pino-http\'s levels', async () => {
+  it("logs one summary line per request at pino-http's levels", async () => {
     const lines: [string, Record<string, unknown>, string][] = [];
     const log: AccessLog = { isLevelEnabled: () => true, write: (level, o, m) => void lines.push([level, o, m]) };
     await call(openLineageIngestMiddleware(service(), keys(principal('admin')), log));
-    expect(lines).toEqual([['info', expect.objectContaining({ reqId: expect.any(String), req: expect.objectContaining({ method: 'POST' }), res: expect.objectContaining({ statusCode: 201 }), responseTime: expect.any(Number) }), 'request completed']]);
+    expect(lines).toEqual([
+      [
+        'info',
+        expect.objectContaining({
+          reqId: expect.any(String),
+          req: expect.objectContaining({ method: 'POST' }),
+          res: expect.objectContaining({ statusCode: 201 }),
+          responseTime: expect.any(Number),
+        }),
+        'request completed',
+      ],
+    ]);
     const { res } = await call(openLineageIngestMiddleware(service(new Error('bad')), keys(principal('admin')), log));
     res.statusCode = 400; // as the problem filter answers
     res.emit('finish');
-    expect(lines[1]).toEqual(['warn', expect.objectContaining({ res: expect.objectContaining({ statusCode: 400 }) }), 'request completed']);
+    expect(lines[1]).toEqual([
+      'warn',
+      expect.objectContaining({ res: expect.objectContaining({ statusCode: 400 }) }),
+      'request completed',
+    ]);
   });
 
   it('hands errors to next(err), for the problem+json filter', async () => {

@@ -28,7 +28,11 @@ export interface AccessLog {
  * `MarquezController.receive` stays the documented route (OpenAPI) and the fallback.
  */
 export function openLineageIngestMiddleware(service: OpenLineageService, keys: ApiKeysService, log?: AccessLog) {
-  return (req: Request & { rawBody?: Buffer; id?: unknown; principal?: Principal }, res: Response, next: NextFunction): void => {
+  return (
+    req: Request & { rawBody?: Buffer; id?: unknown; principal?: Principal },
+    res: Response,
+    next: NextFunction,
+  ): void => {
     if (req.method !== 'POST' || req.rawBody === undefined || !INGEST.test(req.url)) return next();
     const secret = extractApiKey(req);
     if (!secret) return next();
@@ -47,7 +51,12 @@ export function openLineageIngestMiddleware(service: OpenLineageService, keys: A
             try {
               if (!log.isLevelEnabled(level)) return;
               // the raw req and res, as pino-http logs them: the logger's serializers shape them
-              const line = { reqId: req.id, req, res, responseTime: Math.round(Number(process.hrtime.bigint() - t0) / 1e6) };
+              const line = {
+                reqId: req.id,
+                req,
+                res,
+                responseTime: Math.round(Number(process.hrtime.bigint() - t0) / 1e6),
+              };
               log.write(level, line, status >= 500 ? 'request errored' : 'request completed'); // pino-http's messages
             } catch {
               // a log line is never worth a request
@@ -56,7 +65,10 @@ export function openLineageIngestMiddleware(service: OpenLineageService, keys: A
         }
         const r = await service.ingest(req.body, req.rawBody!.toString('utf8'));
         const body = JSON.stringify({ accepted: true, kind: r.kind, ...(r.warnings ? { warnings: r.warnings } : {}) });
-        res.writeHead(201, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+        res.writeHead(201, {
+          'Content-Type': 'application/json; charset=utf-8',
+          'Content-Length': Buffer.byteLength(body),
+        });
         res.end(body);
       })
       .catch(next);

@@ -77,14 +77,27 @@ export class LineageGraph {
          JOIN lineage.fields f ON f.dataset_id = d.id AND f.name = c.f LIMIT 1`,
       [cands.map((c) => c[0]), cands.map((c) => c[1]), cands.map((c) => c[2])],
     );
-    return rows[0] ? { kind: 'field', id: rows[0].id, datasetId: rows[0].dataset_id, namespace: rows[0].namespace, name: rows[0].name, field: rows[0].field } : undefined;
+    return rows[0]
+      ? {
+          kind: 'field',
+          id: rows[0].id,
+          datasetId: rows[0].dataset_id,
+          namespace: rows[0].namespace,
+          name: rows[0].name,
+          field: rows[0].field,
+        }
+      : undefined;
   }
 
   /**
    * Dataset/job lineage around a node: the jobs within `depth` job hops downstream and/or upstream,
    * each with all its inputs and outputs (Marquez's `/lineage` shape).
    */
-  async lineage(start: ResolvedNode & { kind: 'dataset' | 'job' }, depth: number, direction: Direction = 'both'): Promise<LineageNode[]> {
+  async lineage(
+    start: ResolvedNode & { kind: 'dataset' | 'job' },
+    depth: number,
+    direction: Direction = 'both',
+  ): Promise<LineageNode[]> {
     const isDataset = start.kind === 'dataset';
     // one round trip, planned once per connection: the walk, the edges and the nodes as one JSON document
     const [row] = await this.prepared<{ edges: [string, string, string][]; datasets: DatasetRow[]; jobs: JobRow[] }>(
@@ -118,7 +131,14 @@ export class LineageGraph {
          (SELECT coalesce(json_agg(json_build_object('id', j.id::text, 'namespace', j.namespace, 'name', j.name, 'facets', j.facets, 'latest_run_id', j.latest_run_id,
                    'state', r.state, 'started_at', r.started_at, 'ended_at', r.ended_at, 'created_at', j.created_at, 'updated_at', j.updated_at)), '[]')
             FROM lineage.jobs j LEFT JOIN lineage.runs r ON r.id = j.latest_run_id WHERE j.id = ANY (ARRAY(SELECT job_id FROM js))) AS jobs`,
-      [isDataset, isDataset ? start.id : null, isDataset ? null : start.id, depth, direction !== 'upstream', direction !== 'downstream'],
+      [
+        isDataset,
+        isDataset ? start.id : null,
+        isDataset ? null : start.id,
+        depth,
+        direction !== 'upstream',
+        direction !== 'downstream',
+      ],
     );
     const edges = row.edges.map(([job_id, direction, dataset_id]) => ({ job_id, direction, dataset_id }));
     const datasets = row.datasets;
@@ -133,13 +153,28 @@ export class LineageGraph {
       const m = e.direction === 'input' ? inputsOf : outputsOf;
       (m.get(e.job_id) ?? m.set(e.job_id, []).get(e.job_id)!).push({ namespace: d.namespace, name: d.name });
     }
-    for (const d of datasets) nodes.set(d.id + 'd', { id: datasetNodeId(d.namespace, d.name), type: 'DATASET', data: datasetData(d), inEdges: [], outEdges: [] });
-    for (const j of jobRows) nodes.set(j.id + 'j', { id: jobNodeId(j.namespace, j.name), type: 'JOB', data: jobData(j, inputsOf.get(j.id) ?? [], outputsOf.get(j.id) ?? []), inEdges: [], outEdges: [] });
+    for (const d of datasets)
+      nodes.set(d.id + 'd', {
+        id: datasetNodeId(d.namespace, d.name),
+        type: 'DATASET',
+        data: datasetData(d),
+        inEdges: [],
+        outEdges: [],
+      });
+    for (const j of jobRows)
+      nodes.set(j.id + 'j', {
+        id: jobNodeId(j.namespace, j.name),
+        type: 'JOB',
+        data: jobData(j, inputsOf.get(j.id) ?? [], outputsOf.get(j.id) ?? []),
+        inEdges: [],
+        outEdges: [],
+      });
     for (const e of edges) {
       const dn = nodes.get(e.dataset_id + 'd')!;
       const jn = nodes.get(e.job_id + 'j');
       if (!jn) continue;
-      const edge: LineageEdge = e.direction === 'input' ? { origin: dn.id, destination: jn.id } : { origin: jn.id, destination: dn.id };
+      const edge: LineageEdge =
+        e.direction === 'input' ? { origin: dn.id, destination: jn.id } : { origin: jn.id, destination: dn.id };
       (e.direction === 'input' ? dn.outEdges : dn.inEdges).push(edge);
       (e.direction === 'input' ? jn.inEdges : jn.outEdges).push(edge);
     }
@@ -148,7 +183,11 @@ export class LineageGraph {
 
   /** A named (prepared once per connection) statement on the control-plane pool. */
   private async prepared<T>(name: string, text: string, values: unknown[]): Promise<T[]> {
-    const pool = (this.ds.driver as unknown as { master: { query(q: { name: string; text: string; values: unknown[] }): Promise<{ rows: T[] }> } }).master;
+    const pool = (
+      this.ds.driver as unknown as {
+        master: { query(q: { name: string; text: string; values: unknown[] }): Promise<{ rows: T[] }> };
+      }
+    ).master;
     return (await pool.query({ name, text, values })).rows;
   }
 
@@ -159,7 +198,10 @@ export class LineageGraph {
   async columnLineage(start: ResolvedNode, depth: number, withDownstream: boolean): Promise<LineageNode[]> {
     // one round trip, planned once per connection: the seeds (the field, a dataset's fields or a
     // job's output fields), the walk both ways, and the fields and edges among them as JSON
-    const [row] = await this.prepared<{ fields: [string, string, string | null, string, string, number][]; edges: [string, string, string, string, string | null][] }>(
+    const [row] = await this.prepared<{
+      fields: [string, string, string | null, string, string, number][];
+      edges: [string, string, string, string, string | null][];
+    }>(
       'weir_column_lineage_walk',
       `WITH RECURSIVE
         seeds AS (
@@ -184,7 +226,14 @@ export class LineageGraph {
             FROM lineage.field_edges e WHERE e.target_field_id = ANY (ARRAY(SELECT id FROM ids)) AND e.source_field_id = ANY (ARRAY(SELECT id FROM ids))) AS edges`,
       [start.id, depth, withDownstream, start.kind],
     );
-    const fields = row.fields.map(([id, field, type, namespace, dataset, current_version]) => ({ id, field, type, namespace, dataset, current_version }));
+    const fields = row.fields.map(([id, field, type, namespace, dataset, current_version]) => ({
+      id,
+      field,
+      type,
+      namespace,
+      dataset,
+      current_version,
+    }));
     const edges = row.edges.map(([t, s, type, subtype, description]) => ({ t, s, type, subtype, description }));
     const byId = new Map(fields.map((f) => [f.id, f]));
     const nodes = new Map<string, LineageNode>();
@@ -192,7 +241,14 @@ export class LineageGraph {
       nodes.set(f.id, {
         id: fieldNodeId(f.namespace, f.dataset, f.field),
         type: 'DATASET_FIELD',
-        data: { namespace: f.namespace, dataset: f.dataset, datasetVersion: f.current_version, field: f.field, fieldType: f.type, inputFields: [] as unknown[] },
+        data: {
+          namespace: f.namespace,
+          dataset: f.dataset,
+          datasetVersion: f.current_version,
+          field: f.field,
+          fieldType: f.type,
+          inputFields: [] as unknown[],
+        },
         inEdges: [],
         outEdges: [],
       });
@@ -202,14 +258,22 @@ export class LineageGraph {
       const t = nodes.get(e.t)!;
       const s = nodes.get(e.s)!;
       const src = byId.get(e.s)!;
-      const inputs = t.data['inputFields'] as { namespace: string; dataset: string; field: string; transformations: unknown[] }[];
-      let input = inputs.find((i) => i.namespace === src.namespace && i.dataset === src.dataset && i.field === src.field);
+      const inputs = t.data['inputFields'] as {
+        namespace: string;
+        dataset: string;
+        field: string;
+        transformations: unknown[];
+      }[];
+      let input = inputs.find(
+        (i) => i.namespace === src.namespace && i.dataset === src.dataset && i.field === src.field,
+      );
       if (!input) {
         input = { namespace: src.namespace, dataset: src.dataset, field: src.field, transformations: [] };
         inputs.push(input);
       }
       const tr = input.transformations as { type: string; subtype: string }[];
-      if (!tr.some((x) => x.type === e.type && x.subtype === e.subtype)) tr.push({ type: e.type, subtype: e.subtype, ...(e.description ? { description: e.description } : {}) });
+      if (!tr.some((x) => x.type === e.type && x.subtype === e.subtype))
+        tr.push({ type: e.type, subtype: e.subtype, ...(e.description ? { description: e.description } : {}) });
       const k = `${e.s}>${e.t}`;
       if (seen.has(k)) continue;
       seen.add(k);
@@ -219,13 +283,20 @@ export class LineageGraph {
     }
     for (const n of nodes.values()) {
       const inputs = n.data['inputFields'] as { transformations: { type: string; subtype: string }[] }[];
-      for (const i of inputs) Object.assign(i, { transformationType: i.transformations.some((t) => t.type === 'DIRECT') ? 'DIRECT' : 'INDIRECT', transformationDescription: i.transformations.map((t) => `${t.type}/${t.subtype}`).join(', ') });
+      for (const i of inputs)
+        Object.assign(i, {
+          transformationType: i.transformations.some((t) => t.type === 'DIRECT') ? 'DIRECT' : 'INDIRECT',
+          transformationDescription: i.transformations.map((t) => `${t.type}/${t.subtype}`).join(', '),
+        });
     }
     return [...nodes.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   /** Everything downstream of a dataset (job hops ≤ depth): the (from, job, to) steps, for paths. */
-  async downstreamSteps(datasetId: string, depth: number): Promise<{ from_id: string; job_id: string; to_id: string }[]> {
+  async downstreamSteps(
+    datasetId: string,
+    depth: number,
+  ): Promise<{ from_id: string; job_id: string; to_id: string }[]> {
     return this.ds.query(
       `WITH RECURSIVE walk(dataset_id, depth) AS (
          SELECT $1::bigint, 0
@@ -243,7 +314,10 @@ export class LineageGraph {
   }
 
   /** Field edges downstream of some fields (≤ depth hops). */
-  async downstreamFieldEdges(fieldIds: string[], depth: number): Promise<{ s: string; t: string; type: string; subtype: string }[]> {
+  async downstreamFieldEdges(
+    fieldIds: string[],
+    depth: number,
+  ): Promise<{ s: string; t: string; type: string; subtype: string }[]> {
     return this.ds.query(
       `WITH RECURSIVE walk(field_id, depth) AS (
          SELECT unnest($1::bigint[]), 0
@@ -284,10 +358,15 @@ export class LineageGraph {
   /** Just the names and job types of jobs, for lists of many. */
   async jobNames(ids: string[]): Promise<{ id: string; namespace: string; name: string; job_type: string | null }[]> {
     if (!ids.length) return [];
-    return this.ds.query(`SELECT id, namespace, name, facets->'jobType'->>'jobType' AS job_type FROM lineage.jobs WHERE id = ANY($1::bigint[])`, [ids]);
+    return this.ds.query(
+      `SELECT id, namespace, name, facets->'jobType'->>'jobType' AS job_type FROM lineage.jobs WHERE id = ANY($1::bigint[])`,
+      [ids],
+    );
   }
 
-  async fields(ids: string[]): Promise<{ id: string; dataset_id: string; name: string; namespace: string; dataset: string }[]> {
+  async fields(
+    ids: string[],
+  ): Promise<{ id: string; dataset_id: string; name: string; namespace: string; dataset: string }[]> {
     if (!ids.length) return [];
     return this.ds.query(
       `SELECT f.id, f.dataset_id, f.name, d.namespace, d.name AS dataset FROM lineage.fields f JOIN lineage.datasets d ON d.id = f.dataset_id WHERE f.id = ANY($1::bigint[])`,
@@ -309,13 +388,22 @@ export function datasetData(d: DatasetRow): Record<string, unknown> {
     createdAt: d.created_at,
     updatedAt: d.updated_at,
     currentVersion: d.current_version,
-    fields: (d.fields ?? []).map((f) => ({ name: f.name, type: f.type ?? null, tags: [], description: f.description ?? null })),
+    fields: (d.fields ?? []).map((f) => ({
+      name: f.name,
+      type: f.type ?? null,
+      tags: [],
+      description: f.description ?? null,
+    })),
     description: docs?.description ?? null,
     facets,
   };
 }
 
-export function jobData(j: JobRow, inputs: { namespace: string; name: string }[], outputs: { namespace: string; name: string }[]): Record<string, unknown> {
+export function jobData(
+  j: JobRow,
+  inputs: { namespace: string; name: string }[],
+  outputs: { namespace: string; name: string }[],
+): Record<string, unknown> {
   const facets = j.facets ?? {};
   const jobType = facets['jobType'] as { processingType?: string; jobType?: string } | undefined;
   const docs = facets['documentation'] as { description?: string } | undefined;
@@ -330,7 +418,9 @@ export function jobData(j: JobRow, inputs: { namespace: string; name: string }[]
     inputs,
     outputs,
     description: docs?.description ?? null,
-    latestRun: j.latest_run_id ? { id: j.latest_run_id, state: j.state, startedAt: j.started_at, endedAt: j.ended_at } : null,
+    latestRun: j.latest_run_id
+      ? { id: j.latest_run_id, state: j.state, startedAt: j.started_at, endedAt: j.ended_at }
+      : null,
     facets,
   };
 }

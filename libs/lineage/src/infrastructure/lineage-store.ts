@@ -3,7 +3,6 @@ import { isDeepStrictEqual } from 'node:util';
 import { rowsOf, type Queryable } from '@weir/platform';
 import type { OpenLineageKind, OpenLineageWarning } from '../domain/openlineage-validator';
 
- 
 type Json = Record<string, any>;
 
 /** One validated event to apply. */
@@ -33,10 +32,20 @@ function oneRowPerKey<R extends { inserted: boolean }>(rows: R[], keyOf: (r: R) 
 const byKey = <T>(a: [string, T], b: [string, T]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
 
 /** Facets kept on the dataset node: everything but the per-run ones (those stay in lineage.events). */
-const RUN_SCOPED_DATASET_FACETS = new Set(['columnLineage', 'dataQualityMetrics', 'dataQualityAssertions', 'outputStatistics', 'inputStatistics']);
-const keptFacets = (f: Json) => Object.fromEntries(Object.entries(f).filter(([k]) => !RUN_SCOPED_DATASET_FACETS.has(k)));
+const RUN_SCOPED_DATASET_FACETS = new Set([
+  'columnLineage',
+  'dataQualityMetrics',
+  'dataQualityAssertions',
+  'outputStatistics',
+  'inputStatistics',
+]);
+const keptFacets = (f: Json) =>
+  Object.fromEntries(Object.entries(f).filter(([k]) => !RUN_SCOPED_DATASET_FACETS.has(k)));
 /** Facets as stored: one sent as `{"_deleted": true}` removes the facet (OpenLineage's way to delete one). */
-const withoutDeleted = (f: Json): Json => Object.fromEntries(Object.entries(f).filter(([, v]) => !(v && typeof v === 'object' && (v as Json)['_deleted'] === true)));
+const withoutDeleted = (f: Json): Json =>
+  Object.fromEntries(
+    Object.entries(f).filter(([, v]) => !(v && typeof v === 'object' && (v as Json)['_deleted'] === true)),
+  );
 const TERMINAL = new Set(['COMPLETE', 'FAIL', 'ABORT']);
 
 /** The state a run keeps when an event in state `next` arrives: an end beats a non-end, else the later event wins. */
@@ -56,25 +65,37 @@ function digest(facet: Json, columns?: string[]): string {
     .digest('hex');
 }
 
-
 /** Transformation of an OpenLineage input field, with the deprecated 1-0 fields as fallback. */
-function transformationsOf(inputField: Json, outputField: Json, datasetLevel = false): { type: 'DIRECT' | 'INDIRECT'; subtype: string; description: string | null }[] {
+function transformationsOf(
+  inputField: Json,
+  outputField: Json,
+  datasetLevel = false,
+): { type: 'DIRECT' | 'INDIRECT'; subtype: string; description: string | null }[] {
   const ts = Array.isArray(inputField['transformations']) ? (inputField['transformations'] as Json[]) : [];
   // dataset-level lineage affects the whole dataset, not a value: INDIRECT unless told otherwise
   if (!ts.length && datasetLevel) return [{ type: 'INDIRECT', subtype: 'INDIRECT', description: null }];
   if (ts.length) {
     return ts.map((t) => ({
       type: t['type'] === 'INDIRECT' ? 'INDIRECT' : 'DIRECT',
-      subtype: typeof t['subtype'] === 'string' && t['subtype'] ? String(t['subtype']).toUpperCase().slice(0, 16) : t['type'] === 'INDIRECT' ? 'INDIRECT' : 'TRANSFORMATION',
+      subtype:
+        typeof t['subtype'] === 'string' && t['subtype']
+          ? String(t['subtype']).toUpperCase().slice(0, 16)
+          : t['type'] === 'INDIRECT'
+            ? 'INDIRECT'
+            : 'TRANSFORMATION',
       description: typeof t['description'] === 'string' ? t['description'] : null,
     }));
   }
-  const legacy = typeof outputField['transformationType'] === 'string' ? String(outputField['transformationType']).toUpperCase() : '';
+  const legacy =
+    typeof outputField['transformationType'] === 'string'
+      ? String(outputField['transformationType']).toUpperCase()
+      : '';
   return [
     {
       type: 'DIRECT',
       subtype: legacy === 'IDENTITY' ? 'IDENTITY' : 'TRANSFORMATION',
-      description: typeof outputField['transformationDescription'] === 'string' ? outputField['transformationDescription'] : null,
+      description:
+        typeof outputField['transformationDescription'] === 'string' ? outputField['transformationDescription'] : null,
     },
   ];
 }
@@ -82,7 +103,12 @@ function transformationsOf(inputField: Json, outputField: Json, datasetLevel = f
 /** The dataset-level entries of a column-lineage facet (OpenLineage 1-2-0 `dataset`): inputs that affect the whole output. */
 function datasetLevelOf(facet: Json): Json[] {
   const d = facet['dataset'];
-  return Array.isArray(d) ? (d as Json[]).filter((i) => i && typeof i['namespace'] === 'string' && typeof i['name'] === 'string' && typeof i['field'] === 'string') : [];
+  return Array.isArray(d)
+    ? (d as Json[]).filter(
+        (i) =>
+          i && typeof i['namespace'] === 'string' && typeof i['name'] === 'string' && typeof i['field'] === 'string',
+      )
+    : [];
 }
 
 interface RunRow {
@@ -128,7 +154,9 @@ export class LineageStore {
       params: [
         items.map((i) => i.kind),
         `[${items.map((i) => i.raw ?? JSON.stringify(i.event)).join(',')}]`,
-        items.some((i) => i.warnings?.length) ? JSON.stringify(items.map((i) => (i.warnings?.length ? i.warnings : null))) : '[]',
+        items.some((i) => i.warnings?.length)
+          ? JSON.stringify(items.map((i) => (i.warnings?.length ? i.warnings : null)))
+          : '[]',
       ],
     };
   }
@@ -143,20 +171,35 @@ export class LineageStore {
     const schemas = new Map<string, Json[][]>(); // dataset -> successive field lists
     const io = new Map<string, { job: string; direction: 'input' | 'output'; dataset: string }>();
     // (job, output) -> latest columnLineage; `datasetLevel` and `outputs` (the columns its dataset-level entries reach) are worked out once, below
-    const lineage = new Map<string, { job: string | null; dataset: string; facet: Json; at: string; datasetLevel?: Json[]; outputs?: string[] }>();
-    const fields = new Map<string, { dataset: string; name: string; type: string | null; description: string | null }>();
+    const lineage = new Map<
+      string,
+      { job: string | null; dataset: string; facet: Json; at: string; datasetLevel?: Json[]; outputs?: string[] }
+    >();
+    const fields = new Map<
+      string,
+      { dataset: string; name: string; type: string | null; description: string | null }
+    >();
     // what each run of the batch declared (`${direction}\u0001${dataset key}`), and whether it completed
     const runIo = new Map<string, { job: string; io: Set<string>; completed: boolean }>();
     const addField = (dataset: string, name: string, type: string | null, description: string | null) => {
       const k = `${dataset}\u0001${name}`;
       const seen = fields.get(k);
-      fields.set(k, { dataset, name, type: type ?? seen?.type ?? null, description: description ?? seen?.description ?? null });
+      fields.set(k, {
+        dataset,
+        name,
+        type: type ?? seen?.type ?? null,
+        description: description ?? seen?.description ?? null,
+      });
     };
     const addDataset = (d: Json, facets: Json) => {
       const k = key(d['namespace'], d['name']);
       namespaces.add(d['namespace']);
       const seen = datasets.get(k);
-      datasets.set(k, { namespace: d['namespace'], name: d['name'], facets: { ...(seen?.facets ?? {}), ...keptFacets(facets) } });
+      datasets.set(k, {
+        namespace: d['namespace'],
+        name: d['name'],
+        facets: { ...(seen?.facets ?? {}), ...keptFacets(facets) },
+      });
       return k;
     };
 
@@ -168,7 +211,12 @@ export class LineageStore {
         jobKey = key(job['namespace'], job['name']);
         namespaces.add(job['namespace']);
         const seen = jobs.get(jobKey);
-        jobs.set(jobKey, { namespace: job['namespace'], name: job['name'], facets: { ...(seen?.facets ?? {}), ...((job['facets'] as Json) ?? {}) }, run: run?.['runId'] ?? seen?.run ?? null });
+        jobs.set(jobKey, {
+          namespace: job['namespace'],
+          name: job['name'],
+          facets: { ...(seen?.facets ?? {}), ...((job['facets'] as Json) ?? {}) },
+          run: run?.['runId'] ?? seen?.run ?? null,
+        });
       }
       let declared: Set<string> | undefined;
       if (run && jobKey) {
@@ -203,8 +251,14 @@ export class LineageStore {
             parent: fresh.parent ?? seen.parent,
             nominalStart: fresh.nominalStart ?? seen.nominalStart,
             nominalEnd: fresh.nominalEnd ?? seen.nominalEnd,
-            startedAt: [seen.startedAt, fresh.startedAt].filter((x): x is string => !!x).sort((a, b) => Date.parse(a) - Date.parse(b))[0] ?? null,
-            endedAt: [seen.endedAt, fresh.endedAt].filter((x): x is string => !!x).sort((a, b) => Date.parse(b) - Date.parse(a))[0] ?? null,
+            startedAt:
+              [seen.startedAt, fresh.startedAt]
+                .filter((x): x is string => !!x)
+                .sort((a, b) => Date.parse(a) - Date.parse(b))[0] ?? null,
+            endedAt:
+              [seen.endedAt, fresh.endedAt]
+                .filter((x): x is string => !!x)
+                .sort((a, b) => Date.parse(b) - Date.parse(a))[0] ?? null,
             eventTime: later ? at : seen.eventTime,
             facets: { ...seen.facets, ...facets },
           });
@@ -213,15 +267,23 @@ export class LineageStore {
       const list: { d: Json; direction?: 'input' | 'output' }[] =
         kind === 'DatasetEvent'
           ? [{ d: event['dataset'] as Json }]
-          : [...((event['inputs'] as Json[] | undefined) ?? []).map((d) => ({ d, direction: 'input' as const })), ...((event['outputs'] as Json[] | undefined) ?? []).map((d) => ({ d, direction: 'output' as const }))];
+          : [
+              ...((event['inputs'] as Json[] | undefined) ?? []).map((d) => ({ d, direction: 'input' as const })),
+              ...((event['outputs'] as Json[] | undefined) ?? []).map((d) => ({ d, direction: 'output' as const })),
+            ];
       for (const { d, direction } of list) {
         const facets = (d['facets'] as Json | undefined) ?? {};
         const dk = addDataset(d, facets);
-        if (direction && jobKey) io.set(`${jobKey}\u0001${direction}\u0001${dk}`, { job: jobKey, direction, dataset: dk });
+        if (direction && jobKey)
+          io.set(`${jobKey}\u0001${direction}\u0001${dk}`, { job: jobKey, direction, dataset: dk });
         if (direction) declared?.add(`${direction}\u0001${dk}`);
         const schema = facets['schema'] as Json | undefined;
         if (schema && Array.isArray(schema['fields']) && !schema['_deleted']) {
-          const fs = (schema['fields'] as Json[]).map((f) => ({ name: String(f['name']), ...(f['type'] !== undefined ? { type: String(f['type']) } : {}), ...(f['description'] ? { description: String(f['description']) } : {}) }));
+          const fs = (schema['fields'] as Json[]).map((f) => ({
+            name: String(f['name']),
+            ...(f['type'] !== undefined ? { type: String(f['type']) } : {}),
+            ...(f['description'] ? { description: String(f['description']) } : {}),
+          }));
           const seq = schemas.get(dk) ?? [];
           if (JSON.stringify(seq[seq.length - 1]) !== JSON.stringify(fs)) seq.push(fs);
           schemas.set(dk, seq);
@@ -236,7 +298,8 @@ export class LineageStore {
           const at = String(event['eventTime']);
           const seen = lineage.get(lk);
           // the latest facet (by event time) wins; in a tie, the one received last
-          if (!seen || Date.parse(at) >= Date.parse(seen.at)) lineage.set(lk, { job: jobKey, dataset: dk, facet: cl, at });
+          if (!seen || Date.parse(at) >= Date.parse(seen.at))
+            lineage.set(lk, { job: jobKey, dataset: dk, facet: cl, at });
         }
       }
     }
@@ -245,29 +308,49 @@ export class LineageStore {
     // existing ones by `= ANY(array)` on indexed columns (a superset, narrowed here), then UPDATEs by
     // primary key only the rows whose content changes. No join against the unnested input: on a
     // large graph the planner misjudges such joins and scans whole tables.
-    await tx.query(`INSERT INTO lineage.namespaces (name) SELECT n FROM unnest($1::varchar[]) n ORDER BY 1 ON CONFLICT (name) DO NOTHING`, [[...namespaces].sort()]);
+    await tx.query(
+      `INSERT INTO lineage.namespaces (name) SELECT n FROM unnest($1::varchar[]) n ORDER BY 1 ON CONFLICT (name) DO NOTHING`,
+      [[...namespaces].sort()],
+    );
 
     const jobIds = new Map<string, string>();
     if (jobs.size) {
       const js = [...jobs.entries()].sort(byKey).map(([, j]) => j);
-      const rows = rowsOf<{ id: string; namespace: string; name: string; facets: Json; latest_run_id: string | null; inserted: boolean }>(
+      const rows = rowsOf<{
+        id: string;
+        namespace: string;
+        name: string;
+        facets: Json;
+        latest_run_id: string | null;
+        inserted: boolean;
+      }>(
         await tx.query(
           `WITH ins AS (INSERT INTO lineage.jobs (namespace, name, facets, latest_run_id) SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::jsonb[], $4::uuid[])
                         ON CONFLICT (namespace, name) DO NOTHING RETURNING id, namespace, name, facets, latest_run_id)
            SELECT *, true AS inserted FROM ins
            UNION ALL SELECT id, namespace, name, facets, latest_run_id, false FROM lineage.jobs WHERE namespace = ANY($5::varchar[]) AND name = ANY($2::varchar[])`,
-          [js.map((j) => j.namespace), js.map((j) => j.name), js.map((j) => JSON.stringify(withoutDeleted(j.facets))), js.map((j) => j.run), [...new Set(js.map((j) => j.namespace))]],
+          [
+            js.map((j) => j.namespace),
+            js.map((j) => j.name),
+            js.map((j) => JSON.stringify(withoutDeleted(j.facets))),
+            js.map((j) => j.run),
+            [...new Set(js.map((j) => j.namespace))],
+          ],
         ),
       );
       const found = oneRowPerKey(rows, (r) => key(r.namespace, r.name));
       const changed: { id: string; facets: Json; run: string | null }[] = [];
       for (const [k, j] of jobs) {
         const r = found.get(k);
-        if (!r) throw new Error(`lineage: job ${j.namespace}/${j.name} neither inserted nor found (concurrent insert not yet visible); the batch is retried`);
+        if (!r)
+          throw new Error(
+            `lineage: job ${j.namespace}/${j.name} neither inserted nor found (concurrent insert not yet visible); the batch is retried`,
+          );
         jobIds.set(k, r.id);
         if (r.inserted) continue;
         const merged = withoutDeleted({ ...r.facets, ...j.facets });
-        if (!isDeepStrictEqual(merged, r.facets) || (j.run !== null && j.run !== r.latest_run_id)) changed.push({ id: r.id, facets: merged, run: j.run ?? r.latest_run_id });
+        if (!isDeepStrictEqual(merged, r.facets) || (j.run !== null && j.run !== r.latest_run_id))
+          changed.push({ id: r.id, facets: merged, run: j.run ?? r.latest_run_id });
       }
       if (changed.length) {
         changed.sort((a, b) => Number(a.id) - Number(b.id));
@@ -281,7 +364,15 @@ export class LineageStore {
 
     // datasets, with their current schema version
     const ds = [...datasets.entries()].sort(byKey).map(([, d]) => d);
-    const dsRows = rowsOf<{ id: string; namespace: string; name: string; facets: Json; current_version: number; fields: Json[] | null; inserted: boolean }>(
+    const dsRows = rowsOf<{
+      id: string;
+      namespace: string;
+      name: string;
+      facets: Json;
+      current_version: number;
+      fields: Json[] | null;
+      inserted: boolean;
+    }>(
       await tx.query(
         `WITH ins AS (INSERT INTO lineage.datasets (namespace, name, facets) SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::jsonb[])
                       ON CONFLICT (namespace, name) DO NOTHING RETURNING id, namespace, name, facets, current_version)
@@ -290,7 +381,12 @@ export class LineageStore {
          SELECT d.id, d.namespace, d.name, d.facets, d.current_version, v.fields, false FROM lineage.datasets d
            LEFT JOIN lineage.dataset_versions v ON v.dataset_id = d.id AND v.version = d.current_version
           WHERE d.namespace = ANY($4::varchar[]) AND d.name = ANY($2::varchar[])`,
-        [ds.map((d) => d.namespace), ds.map((d) => d.name), ds.map((d) => JSON.stringify(withoutDeleted(d.facets))), [...new Set(ds.map((d) => d.namespace))]],
+        [
+          ds.map((d) => d.namespace),
+          ds.map((d) => d.name),
+          ds.map((d) => JSON.stringify(withoutDeleted(d.facets))),
+          [...new Set(ds.map((d) => d.namespace))],
+        ],
       ),
     );
     const dsFound = oneRowPerKey(dsRows, (r) => key(r.namespace, r.name));
@@ -298,7 +394,10 @@ export class LineageStore {
     const dsChanged: { id: string; facets: Json }[] = [];
     for (const [k, d] of datasets) {
       const r = dsFound.get(k);
-      if (!r) throw new Error(`lineage: dataset ${d.namespace}/${d.name} neither inserted nor found (concurrent insert not yet visible); the batch is retried`);
+      if (!r)
+        throw new Error(
+          `lineage: dataset ${d.namespace}/${d.name} neither inserted nor found (concurrent insert not yet visible); the batch is retried`,
+        );
       dsIds.set(k, r.id);
       if (r.inserted) continue;
       const merged = withoutDeleted({ ...r.facets, ...d.facets });
@@ -315,15 +414,29 @@ export class LineageStore {
     // a run completing in this batch makes its job's edges what the run declared: concurrent
     // batches touching the same jobs take turns from here on (each sees the other's runs)
     const completedHere = [...runs.values()].filter((r) => runIo.get(r.id)?.completed);
-    const completingJobs = [...new Set(completedHere.map((r) => jobIds.get(r.job)!))].sort((a, b) => Number(a) - Number(b));
-    if (completingJobs.length) await tx.query(`SELECT id FROM lineage.jobs WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE`, [completingJobs]);
+    const completingJobs = [...new Set(completedHere.map((r) => jobIds.get(r.job)!))].sort(
+      (a, b) => Number(a) - Number(b),
+    );
+    if (completingJobs.length)
+      await tx.query(`SELECT id FROM lineage.jobs WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE`, [
+        completingJobs,
+      ]);
 
     // runs; each keeps the set of datasets its events declared ({"i<dataset id>": 1, "o<id>": 1})
-    const runRows: { id: string; job_id: string; state: string; ended_at: Date | null; declared: Record<string, number>; superseded: boolean }[] = [];
+    const runRows: {
+      id: string;
+      job_id: string;
+      state: string;
+      ended_at: Date | null;
+      declared: Record<string, number>;
+      superseded: boolean;
+    }[] = [];
     if (runs.size) {
       const rs = [...runs.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
-      runRows.push(...rowsOf<(typeof runRows)[number]>(await tx.query(
-        `INSERT INTO lineage.runs (id, job_id, state, parent_run_id, nominal_start_time, nominal_end_time, started_at, ended_at, event_time, facets, declared)
+      runRows.push(
+        ...rowsOf<(typeof runRows)[number]>(
+          await tx.query(
+            `INSERT INTO lineage.runs (id, job_id, state, parent_run_id, nominal_start_time, nominal_end_time, started_at, ended_at, event_time, facets, declared)
          SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::varchar[], $4::uuid[], $5::timestamptz[], $6::timestamptz[], $7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::jsonb[], $11::jsonb[])
          ON CONFLICT (id) DO UPDATE SET
            state = CASE
@@ -341,20 +454,31 @@ export class LineageStore {
            -- another run of the job completed later (seen at statement start; this batch's own runs are compared below)
            state = 'COMPLETE' AND EXISTS (SELECT 1 FROM lineage.runs o WHERE o.job_id = lineage.runs.job_id AND o.event_time > lineage.runs.ended_at
                                             AND o.id <> lineage.runs.id AND o.state = 'COMPLETE' AND o.ended_at > lineage.runs.ended_at) AS superseded`,
-        [
-          rs.map((r) => r.id),
-          rs.map((r) => jobIds.get(r.job)),
-          rs.map((r) => r.state),
-          rs.map((r) => r.parent),
-          rs.map((r) => r.nominalStart),
-          rs.map((r) => r.nominalEnd),
-          rs.map((r) => r.startedAt),
-          rs.map((r) => r.endedAt),
-          rs.map((r) => r.eventTime),
-          rs.map((r) => JSON.stringify(r.facets)),
-          rs.map((r) => JSON.stringify(Object.fromEntries([...(runIo.get(r.id)?.io ?? [])].map((d) => [`${d.slice(0, 1)}${dsIds.get(d.slice(d.indexOf('\u0001') + 1))}`, 1])))),
-        ],
-      )));
+            [
+              rs.map((r) => r.id),
+              rs.map((r) => jobIds.get(r.job)),
+              rs.map((r) => r.state),
+              rs.map((r) => r.parent),
+              rs.map((r) => r.nominalStart),
+              rs.map((r) => r.nominalEnd),
+              rs.map((r) => r.startedAt),
+              rs.map((r) => r.endedAt),
+              rs.map((r) => r.eventTime),
+              rs.map((r) => JSON.stringify(r.facets)),
+              rs.map((r) =>
+                JSON.stringify(
+                  Object.fromEntries(
+                    [...(runIo.get(r.id)?.io ?? [])].map((d) => [
+                      `${d.slice(0, 1)}${dsIds.get(d.slice(d.indexOf('\u0001') + 1))}`,
+                      1,
+                    ]),
+                  ),
+                ),
+              ),
+            ],
+          ),
+        ),
+      );
     }
 
     // schema versions: a new one each time the field list differs from the current one
@@ -378,7 +502,12 @@ export class LineageStore {
                       ON CONFLICT (dataset_id, version) DO NOTHING RETURNING dataset_id, version)
          UPDATE lineage.datasets d SET current_version = m.version FROM (SELECT dataset_id, max(version) AS version FROM ins GROUP BY 1) m
           WHERE d.id = ANY($1::bigint[]) AND d.id = m.dataset_id AND d.current_version < m.version`,
-        [newVersions.map((v) => v.id), newVersions.map((v) => v.version), newVersions.map((v) => JSON.stringify(v.fields)), runOf],
+        [
+          newVersions.map((v) => v.id),
+          newVersions.map((v) => v.version),
+          newVersions.map((v) => JSON.stringify(v.fields)),
+          runOf,
+        ],
       );
     }
 
@@ -386,7 +515,14 @@ export class LineageStore {
     const changedSchemas = new Set(newVersions.map((v) => v.id));
     for (const [dk, seq] of schemas) {
       if (!changedSchemas.has(dsIds.get(dk)!)) continue;
-      for (const fs of seq) for (const f of fs) addField(dk, String(f['name']), (f['type'] as string | undefined) ?? null, (f['description'] as string | undefined) ?? null);
+      for (const fs of seq)
+        for (const f of fs)
+          addField(
+            dk,
+            String(f['name']),
+            (f['type'] as string | undefined) ?? null,
+            (f['description'] as string | undefined) ?? null,
+          );
     }
 
     // dataset-level lineage (the facet's `dataset` entries) feeds every column of the output: those
@@ -428,13 +564,27 @@ export class LineageStore {
     }
     // what a completing run declared in earlier batches, and a later event took away, comes back
     for (const [job, keep] of target) {
-      for (const d of keep) edgeKeys.set(`${job}/${d}`, { job, direction: d[0] === 'i' ? 'input' : 'output', dataset: d.slice(1) });
+      for (const d of keep)
+        edgeKeys.set(`${job}/${d}`, { job, direction: d[0] === 'i' ? 'input' : 'output', dataset: d.slice(1) });
     }
     const current = new Map<string, Set<string>>(); // job id -> its edges, for the jobs in `target`
-    for (const x of edgeKeys.values()) if (target.has(x.job)) (current.get(x.job) ?? current.set(x.job, new Set()).get(x.job)!).add(`${x.direction[0]}${x.dataset}`);
+    for (const x of edgeKeys.values())
+      if (target.has(x.job))
+        (current.get(x.job) ?? current.set(x.job, new Set()).get(x.job)!).add(`${x.direction[0]}${x.dataset}`);
     if (edgeKeys.size || target.size) {
-      const es = [...edgeKeys.values()].sort((a, b) => Number(a.job) - Number(b.job) || (a.direction < b.direction ? -1 : 1) || Number(a.dataset) - Number(b.dataset));
-      const rows = rowsOf<{ job_id: string; dataset_id: string; hash: string | null; at: Date | null; direction: 'input' | 'output' | null }>(
+      const es = [...edgeKeys.values()].sort(
+        (a, b) =>
+          Number(a.job) - Number(b.job) ||
+          (a.direction < b.direction ? -1 : 1) ||
+          Number(a.dataset) - Number(b.dataset),
+      );
+      const rows = rowsOf<{
+        job_id: string;
+        dataset_id: string;
+        hash: string | null;
+        at: Date | null;
+        direction: 'input' | 'output' | null;
+      }>(
         await tx.query(
           `WITH ins AS (INSERT INTO lineage.job_datasets (job_id, direction, dataset_id) SELECT * FROM unnest($1::bigint[], $2::varchar[], $3::bigint[])
                         ON CONFLICT (job_id, direction, dataset_id) DO NOTHING RETURNING job_id)
@@ -452,19 +602,22 @@ export class LineageStore {
     }
     const stale: { job: string; direction: 'input' | 'output'; dataset: string }[] = [];
     for (const [job, keep] of target) {
-      for (const d of current.get(job) ?? []) if (!keep.has(d)) stale.push({ job, direction: d[0] === 'i' ? 'input' : 'output', dataset: d.slice(1) });
+      for (const d of current.get(job) ?? [])
+        if (!keep.has(d)) stale.push({ job, direction: d[0] === 'i' ? 'input' : 'output', dataset: d.slice(1) });
     }
     await this.dropJobEdges(tx, stale);
     // lineage that did not change since its job last said it, or older than what it said last: nothing to do
     for (const [k, l] of [...lineage.entries()]) {
       if (!l.job) continue;
       const was = known.get(`${jobIds.get(l.job)}\u0001${dsIds.get(l.dataset)}`);
-      if (was && (was.hash === lineageHash.get(k) || (was.at !== null && new Date(l.at).getTime() < was.at.getTime()))) lineage.delete(k);
+      if (was && (was.hash === lineageHash.get(k) || (was.at !== null && new Date(l.at).getTime() < was.at.getTime())))
+        lineage.delete(k);
     }
     for (const l of lineage.values()) {
       for (const [out, f] of Object.entries((l.facet['fields'] as Json) ?? {}) as [string, Json][]) {
         addField(l.dataset, out, null, null);
-        for (const i of (f['inputFields'] as Json[] | undefined) ?? []) addField(key(i['namespace'], i['name']), String(i['field']), null, null);
+        for (const i of (f['inputFields'] as Json[] | undefined) ?? [])
+          addField(key(i['namespace'], i['name']), String(i['field']), null, null);
       }
       for (const out of l.outputs!) addField(l.dataset, out, null, null);
       for (const i of l.datasetLevel!) addField(key(i['namespace'], i['name']), String(i['field']), null, null);
@@ -472,25 +625,47 @@ export class LineageStore {
 
     const fieldIds = new Map<string, string>();
     if (fields.size) {
-      const fs = [...fields.values()].map((f) => ({ ...f, datasetId: dsIds.get(f.dataset)! })).sort((a, b) => (a.datasetId === b.datasetId ? (a.name < b.name ? -1 : 1) : Number(a.datasetId) - Number(b.datasetId)));
-      const rows = rowsOf<{ id: string; dataset_id: string; name: string; type: string | null; description: string | null; inserted: boolean }>(
+      const fs = [...fields.values()]
+        .map((f) => ({ ...f, datasetId: dsIds.get(f.dataset)! }))
+        .sort((a, b) =>
+          a.datasetId === b.datasetId ? (a.name < b.name ? -1 : 1) : Number(a.datasetId) - Number(b.datasetId),
+        );
+      const rows = rowsOf<{
+        id: string;
+        dataset_id: string;
+        name: string;
+        type: string | null;
+        description: string | null;
+        inserted: boolean;
+      }>(
         await tx.query(
           `WITH ins AS (INSERT INTO lineage.fields (dataset_id, name, type, description) SELECT * FROM unnest($1::bigint[], $2::varchar[], $3::varchar[], $4::text[])
                         ON CONFLICT (dataset_id, name) DO NOTHING RETURNING id, dataset_id, name, type, description)
            SELECT *, true AS inserted FROM ins
            UNION ALL SELECT id, dataset_id, name, type, description, false FROM lineage.fields WHERE dataset_id = ANY($5::bigint[]) AND name = ANY($6::varchar[])`,
-          [fs.map((f) => f.datasetId), fs.map((f) => f.name), fs.map((f) => f.type), fs.map((f) => f.description), [...new Set(fs.map((f) => f.datasetId))], [...new Set(fs.map((f) => f.name))]],
+          [
+            fs.map((f) => f.datasetId),
+            fs.map((f) => f.name),
+            fs.map((f) => f.type),
+            fs.map((f) => f.description),
+            [...new Set(fs.map((f) => f.datasetId))],
+            [...new Set(fs.map((f) => f.name))],
+          ],
         ),
       );
       const found = oneRowPerKey(rows, (r) => `${r.dataset_id}\u0001${r.name}`);
       const changed: { id: string; type: string | null; description: string | null }[] = [];
       for (const f of fs) {
         const r = found.get(`${f.datasetId}\u0001${f.name}`);
-        if (!r) throw new Error(`lineage: field ${f.name} neither inserted nor found (concurrent insert not yet visible); the batch is retried`);
+        if (!r)
+          throw new Error(
+            `lineage: field ${f.name} neither inserted nor found (concurrent insert not yet visible); the batch is retried`,
+          );
         fieldIds.set(`${f.datasetId}\u0001${f.name}`, r.id);
         const type = f.type ?? r.type;
         const description = f.description ?? r.description;
-        if (!r.inserted && (type !== r.type || description !== r.description)) changed.push({ id: r.id, type, description });
+        if (!r.inserted && (type !== r.type || description !== r.description))
+          changed.push({ id: r.id, type, description });
       }
       if (changed.length) {
         changed.sort((a, b) => Number(a.id) - Number(b.id));
@@ -505,7 +680,17 @@ export class LineageStore {
     // that output (columns it no longer names included)
     if (lineage.size) {
       const restated = new Set<string>(); // `${output dataset id}/${job id}`
-      const edges = new Map<string, { target: string; source: string; type: string; subtype: string; job: string | null; description: string | null }>();
+      const edges = new Map<
+        string,
+        {
+          target: string;
+          source: string;
+          type: string;
+          subtype: string;
+          job: string | null;
+          description: string | null;
+        }
+      >();
       for (const l of lineage.values()) {
         const jobId = l.job ? jobIds.get(l.job)! : null;
         const outId = dsIds.get(l.dataset)!;
@@ -514,19 +699,41 @@ export class LineageStore {
           const target = fieldIds.get(`${outId}\u0001${out}`)!;
           for (const i of (f['inputFields'] as Json[] | undefined) ?? []) {
             const source = fieldIds.get(`${dsIds.get(key(i['namespace'], i['name']))}\u0001${String(i['field'])}`)!;
-            for (const t of transformationsOf(i, f)) edges.set(`${target}/${source}/${t.type}/${t.subtype}/${jobId ?? ''}`, { target, source, ...t, job: jobId });
+            for (const t of transformationsOf(i, f))
+              edges.set(`${target}/${source}/${t.type}/${t.subtype}/${jobId ?? ''}`, {
+                target,
+                source,
+                ...t,
+                job: jobId,
+              });
           }
         }
         for (const out of l.outputs!) {
           const target = fieldIds.get(`${outId}\u0001${out}`)!;
           for (const i of l.datasetLevel!) {
             const source = fieldIds.get(`${dsIds.get(key(i['namespace'], i['name']))}\u0001${String(i['field'])}`)!;
-            for (const t of transformationsOf(i, {}, true)) edges.set(`${target}/${source}/${t.type}/${t.subtype}/${jobId ?? ''}`, { target, source, ...t, job: jobId });
+            for (const t of transformationsOf(i, {}, true))
+              edges.set(`${target}/${source}/${t.type}/${t.subtype}/${jobId ?? ''}`, {
+                target,
+                source,
+                ...t,
+                job: jobId,
+              });
           }
         }
       }
-      const ek = (t: string, s: string, type: string, subtype: string, job: string | null) => `${t}/${s}/${type}/${subtype}/${job ?? ''}`;
-      const existing = rowsOf<{ id: string; t: string; s: string; type: string; subtype: string; job_id: string | null; description: string | null; d: string }>(
+      const ek = (t: string, s: string, type: string, subtype: string, job: string | null) =>
+        `${t}/${s}/${type}/${subtype}/${job ?? ''}`;
+      const existing = rowsOf<{
+        id: string;
+        t: string;
+        s: string;
+        type: string;
+        subtype: string;
+        job_id: string | null;
+        description: string | null;
+        d: string;
+      }>(
         await tx.query(
           `SELECT e.id, e.target_field_id AS t, e.source_field_id AS s, e.type, e.subtype, e.job_id, e.description, f.dataset_id AS d
              FROM lineage.field_edges e JOIN lineage.fields f ON f.id = e.target_field_id
@@ -537,26 +744,53 @@ export class LineageStore {
       const have = new Map(existing.map((e) => [ek(e.t, e.s, e.type, e.subtype, e.job_id), e]));
       const want = new Map([...edges.values()].map((e) => [ek(e.target, e.source, e.type, e.subtype, e.job), e]));
       // what the same job said before about these outputs and says no more
-      const gone = existing.filter((e) => restated.has(`${e.d}/${e.job_id ?? ''}`) && !want.has(ek(e.t, e.s, e.type, e.subtype, e.job_id)));
+      const gone = existing.filter(
+        (e) => restated.has(`${e.d}/${e.job_id ?? ''}`) && !want.has(ek(e.t, e.s, e.type, e.subtype, e.job_id)),
+      );
       const upsert = [...want.entries()]
         .filter(([k, e]) => have.get(k)?.description !== e.description || !have.has(k))
         .map(([, e]) => e)
-        .sort((a, b) => Number(a.target) - Number(b.target) || Number(a.source) - Number(b.source) || (a.type + a.subtype < b.type + b.subtype ? -1 : 1));
-      if (gone.length) await tx.query(`DELETE FROM lineage.field_edges WHERE id = ANY($1::bigint[])`, [gone.map((e) => e.id)]);
+        .sort(
+          (a, b) =>
+            Number(a.target) - Number(b.target) ||
+            Number(a.source) - Number(b.source) ||
+            (a.type + a.subtype < b.type + b.subtype ? -1 : 1),
+        );
+      if (gone.length)
+        await tx.query(`DELETE FROM lineage.field_edges WHERE id = ANY($1::bigint[])`, [gone.map((e) => e.id)]);
       if (upsert.length) {
         await tx.query(
           `INSERT INTO lineage.field_edges (target_field_id, source_field_id, type, subtype, job_id, description)
            SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::varchar[], $4::varchar[], $5::bigint[], $6::text[])
            ON CONFLICT (target_field_id, source_field_id, type, subtype, (COALESCE(job_id, 0))) DO UPDATE SET description = EXCLUDED.description, updated_at = now()`,
-          [upsert.map((e) => e.target), upsert.map((e) => e.source), upsert.map((e) => e.type), upsert.map((e) => e.subtype), upsert.map((e) => e.job), upsert.map((e) => e.description)],
+          [
+            upsert.map((e) => e.target),
+            upsert.map((e) => e.source),
+            upsert.map((e) => e.type),
+            upsert.map((e) => e.subtype),
+            upsert.map((e) => e.job),
+            upsert.map((e) => e.description),
+          ],
         );
       }
-      const stamped = [...lineage.entries()].filter(([, l]) => l.job).map(([k, l]) => ({ job: jobIds.get(l.job!)!, dataset: dsIds.get(l.dataset)!, hash: lineageHash.get(k)!, at: l.at }));
+      const stamped = [...lineage.entries()]
+        .filter(([, l]) => l.job)
+        .map(([k, l]) => ({
+          job: jobIds.get(l.job!)!,
+          dataset: dsIds.get(l.dataset)!,
+          hash: lineageHash.get(k)!,
+          at: l.at,
+        }));
       if (stamped.length) {
         await tx.query(
           `UPDATE lineage.job_datasets jd SET column_lineage_hash = x.h, column_lineage_at = x.at FROM unnest($1::bigint[], $2::bigint[], $3::varchar[], $4::timestamptz[]) AS x(j, d, h, at)
             WHERE jd.job_id = ANY($1::bigint[]) AND jd.job_id = x.j AND jd.direction = 'output' AND jd.dataset_id = x.d`,
-          [stamped.map((x) => x.job), stamped.map((x) => x.dataset), stamped.map((x) => x.hash), stamped.map((x) => x.at)],
+          [
+            stamped.map((x) => x.job),
+            stamped.map((x) => x.dataset),
+            stamped.map((x) => x.hash),
+            stamped.map((x) => x.at),
+          ],
         );
       }
     }
@@ -569,9 +803,15 @@ export class LineageStore {
    * run of the job change nothing; JobEvents (design-time lineage) add edges, kept until the next
    * completed run.
    */
-  private async dropJobEdges(tx: Queryable, stale: { job: string; direction: 'input' | 'output'; dataset: string }[]): Promise<void> {
+  private async dropJobEdges(
+    tx: Queryable,
+    stale: { job: string; direction: 'input' | 'output'; dataset: string }[],
+  ): Promise<void> {
     if (!stale.length) return;
-    stale.sort((a, b) => Number(a.job) - Number(b.job) || (a.direction < b.direction ? -1 : 1) || Number(a.dataset) - Number(b.dataset));
+    stale.sort(
+      (a, b) =>
+        Number(a.job) - Number(b.job) || (a.direction < b.direction ? -1 : 1) || Number(a.dataset) - Number(b.dataset),
+    );
     const outputs = stale.filter((e) => e.direction === 'output');
     if (outputs.length) {
       await tx.query(

@@ -1,21 +1,22 @@
 import { Injectable } from '@nestjs/common';
-import { BuildView, ModelingService } from './modeling.service';
+import type { BuildView } from './modeling.views';
 import type { ModelBuildsPort, StartModelBuild } from './ports/model-builds.port';
+import { StartBuildService } from './start-build.service';
 
 /** MODEL_BUILDS: builds as other slices start and follow them. */
 @Injectable()
 export class ModelBuildsService implements ModelBuildsPort {
-  constructor(private readonly modeling: ModelingService) {}
+  constructor(private readonly builds: StartBuildService) {}
 
   start(req: StartModelBuild): Promise<BuildView> {
-    return this.modeling.build(req.project, req.select, { fullRefresh: req.fullRefresh, takeOver: req.takeOver });
+    return this.builds.build(req.project, req.select, { fullRefresh: req.fullRefresh, takeOver: req.takeOver });
   }
 
   get(id: string): Promise<BuildView> {
-    return this.modeling.getBuild(id);
+    return this.builds.getBuild(id);
   }
 
   waitFor(id: string, timeoutMs?: number): Promise<BuildView> {
-    return this.modeling.waitForBuild(id, timeoutMs);
+    return this.builds.waitForBuild(id, timeoutMs);
   }
 }

@@ -57,8 +57,21 @@ const q = (s: string) => `"${s.replace(/"/g, '""')}"`;
  * in a template goes through runtime.memberLookup, so the keys that reach Function, prototypes or
  * property descriptors are refused there (projects can be uploaded by API users).
  */
-const FORBIDDEN_MEMBERS = new Set(['constructor', '__proto__', 'prototype', '__defineGetter__', '__defineSetter__', '__lookupGetter__', '__lookupSetter__', 'call', 'apply', 'bind']);
-const runtime = (nunjucks as unknown as { runtime: { memberLookup: (obj: unknown, val: unknown) => unknown; __weirGuarded?: boolean } }).runtime;
+const FORBIDDEN_MEMBERS = new Set([
+  'constructor',
+  '__proto__',
+  'prototype',
+  '__defineGetter__',
+  '__defineSetter__',
+  '__lookupGetter__',
+  '__lookupSetter__',
+  'call',
+  'apply',
+  'bind',
+]);
+const runtime = (
+  nunjucks as unknown as { runtime: { memberLookup: (obj: unknown, val: unknown) => unknown; __weirGuarded?: boolean } }
+).runtime;
 if (!runtime.__weirGuarded) {
   const lookup = runtime.memberLookup;
   runtime.memberLookup = (obj: unknown, val: unknown) => {
@@ -91,11 +104,21 @@ function spend(steps: number, bytes = 0): void {
   if (!budget) return;
   budget.steps -= steps;
   budget.bytes -= bytes;
-  if (budget.steps < 0) throw new TemplateLimitError(`the template runs more than ${TEMPLATE_LIMITS.steps} loop iterations and macro calls`);
-  if (budget.bytes < 0) throw new TemplateLimitError(`the template renders more than ${TEMPLATE_LIMITS.outputBytes} characters`);
-  if (Date.now() > budget.deadline) throw new TemplateLimitError(`the template takes longer than ${TEMPLATE_LIMITS.ms} ms to render`);
+  if (budget.steps < 0)
+    throw new TemplateLimitError(
+      `the template runs more than ${TEMPLATE_LIMITS.steps} loop iterations and macro calls`,
+    );
+  if (budget.bytes < 0)
+    throw new TemplateLimitError(`the template renders more than ${TEMPLATE_LIMITS.outputBytes} characters`);
+  if (Date.now() > budget.deadline)
+    throw new TemplateLimitError(`the template takes longer than ${TEMPLATE_LIMITS.ms} ms to render`);
 }
-const hooks = runtime as unknown as { fromIterator: (a: unknown) => unknown; suppressValue: (v: unknown, e: boolean) => unknown; callWrap: (...a: unknown[]) => unknown; __weirBounded?: boolean };
+const hooks = runtime as unknown as {
+  fromIterator: (a: unknown) => unknown;
+  suppressValue: (v: unknown, e: boolean) => unknown;
+  callWrap: (...a: unknown[]) => unknown;
+  __weirBounded?: boolean;
+};
 if (!hooks.__weirBounded) {
   const fromIterator = hooks.fromIterator;
   hooks.fromIterator = (a: unknown) => {
@@ -120,7 +143,10 @@ if (!hooks.__weirBounded) {
 function boundedRange(start: number, stop?: number, step = 1): number[] {
   if (stop === undefined) [start, stop] = [0, start];
   const n = step === 0 ? Infinity : Math.max(0, Math.ceil((stop - start) / step));
-  if (!(n <= TEMPLATE_LIMITS.rangeItems)) throw new TemplateLimitError(`range() of ${Number.isFinite(n) ? n : 'endless'} items (at most ${TEMPLATE_LIMITS.rangeItems})`);
+  if (!(n <= TEMPLATE_LIMITS.rangeItems))
+    throw new TemplateLimitError(
+      `range() of ${Number.isFinite(n) ? n : 'endless'} items (at most ${TEMPLATE_LIMITS.rangeItems})`,
+    );
   const out: number[] = [];
   for (let i = 0; i < n; i++) out.push(start + i * step);
   return out;
@@ -128,12 +154,24 @@ function boundedRange(start: number, stop?: number, step = 1): number[] {
 
 /** A Jinja-compatible environment: Jinja's delimiters and defaults, no autoescape, undefined is an error; rendering bounded. */
 function environment(): nunjucks.Environment {
-  const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true, trimBlocks: false, lstripBlocks: false });
+  const env = new nunjucks.Environment(null, {
+    autoescape: false,
+    throwOnUndefined: true,
+    trimBlocks: false,
+    lstripBlocks: false,
+  });
   env.addGlobal('range', boundedRange);
   const render = env.renderString.bind(env) as (src: string, ctx: object) => string;
-  (env as unknown as { renderString: (src: string, ctx: object) => string }).renderString = (src: string, ctx: object) => {
+  (env as unknown as { renderString: (src: string, ctx: object) => string }).renderString = (
+    src: string,
+    ctx: object,
+  ) => {
     const outer = budget;
-    budget = { steps: TEMPLATE_LIMITS.steps, bytes: TEMPLATE_LIMITS.outputBytes, deadline: Date.now() + TEMPLATE_LIMITS.ms };
+    budget = {
+      steps: TEMPLATE_LIMITS.steps,
+      bytes: TEMPLATE_LIMITS.outputBytes,
+      deadline: Date.now() + TEMPLATE_LIMITS.ms,
+    };
     try {
       return render(src, ctx);
     } finally {
@@ -187,13 +225,34 @@ export function compileProject(project: Project, opts: CompileOptions = {}): Com
   for (const s of project.seeds) {
     const config = folderConfig(project.seedConfigTree, project.name, s.folders);
     const schema = String(config['schema'] ?? seedSchema);
-    nodes.set(`seed.${s.name}`, { id: `seed.${s.name}`, kind: 'seed', name: s.name, path: s.path, schema, table: s.name, relation: `${q(schema)}.${q(s.name)}`, config, tags: tagsOf(config), dependsOn: [] });
+    nodes.set(`seed.${s.name}`, {
+      id: `seed.${s.name}`,
+      kind: 'seed',
+      name: s.name,
+      path: s.path,
+      schema,
+      table: s.name,
+      relation: `${q(schema)}.${q(s.name)}`,
+      config,
+      tags: tagsOf(config),
+      dependsOn: [],
+    });
   }
   for (const src of project.sources) {
     for (const t of src.tables) {
       const schema = src.schema ?? src.name;
       const id = `source.${src.name}.${t.name}`;
-      nodes.set(id, { id, kind: 'source', name: `${src.name}.${t.name}`, schema, table: t.identifier ?? t.name, relation: `${q(schema)}.${q(t.identifier ?? t.name)}`, config: {}, tags: [], dependsOn: [] });
+      nodes.set(id, {
+        id,
+        kind: 'source',
+        name: `${src.name}.${t.name}`,
+        schema,
+        table: t.identifier ?? t.name,
+        relation: `${q(schema)}.${q(t.identifier ?? t.name)}`,
+        config: {},
+        tags: [],
+        dependsOn: [],
+      });
     }
   }
   // model relations are known before rendering (schema/alias come from configs outside the SQL,
@@ -216,7 +275,11 @@ export function compileProject(project: Project, opts: CompileOptions = {}): Com
     } catch {
       // errors are reported by the real pass below, with their line
     }
-    const config = { ...folderConfig(project.modelConfigTree, project.name, m.folders), ...(project.properties.get(m.name)?.config ?? {}), ...collected };
+    const config = {
+      ...folderConfig(project.modelConfigTree, project.name, m.folders),
+      ...(project.properties.get(m.name)?.config ?? {}),
+      ...collected,
+    };
     preConfig.set(m.name, config);
     const schema = String(config['schema'] ?? modelSchema);
     const alias = String(config['alias'] ?? m.name);
@@ -239,7 +302,11 @@ export function compileProject(project: Project, opts: CompileOptions = {}): Com
   for (const m of project.models) {
     const node = nodes.get(`model.${m.name}`)!;
     if (!(MATERIALIZATIONS as readonly string[]).includes(node.materialized!)) {
-      throw new CompileError(m.path, undefined, `materialized must be one of ${MATERIALIZATIONS.join(', ')} (got ${JSON.stringify(node.materialized)})`);
+      throw new CompileError(
+        m.path,
+        undefined,
+        `materialized must be one of ${MATERIALIZATIONS.join(', ')} (got ${JSON.stringify(node.materialized)})`,
+      );
     }
     const deps = new Set<string>();
     const ctx = {
@@ -283,8 +350,11 @@ export function compileProject(project: Project, opts: CompileOptions = {}): Com
   }
   // snapshots: {% snapshot name %} … {% endsnapshot %} blocks, rendered like models
   for (const f of project.snapshots) {
-    const blocks = [...f.sql.matchAll(/{%-?\s*snapshot\s+([A-Za-z_][A-Za-z0-9_]*)\s*-?%}([\s\S]*?){%-?\s*endsnapshot\s*-?%}/g)];
-    if (blocks.length === 0) throw new CompileError(f.path, undefined, 'no {% snapshot name %} … {% endsnapshot %} block');
+    const blocks = [
+      ...f.sql.matchAll(/{%-?\s*snapshot\s+([A-Za-z_][A-Za-z0-9_]*)\s*-?%}([\s\S]*?){%-?\s*endsnapshot\s*-?%}/g),
+    ];
+    if (blocks.length === 0)
+      throw new CompileError(f.path, undefined, 'no {% snapshot name %} … {% endsnapshot %} block');
     for (const [whole, name, body] of blocks) {
       const line = f.sql.slice(0, f.sql.indexOf(whole)).split('\n').length;
       const collected: Record<string, unknown> = {};
@@ -312,7 +382,11 @@ export function compileProject(project: Project, opts: CompileOptions = {}): Com
           .trim();
       } catch (e) {
         const ce = toCompileError(f.path, e as Error);
-        throw new CompileError(f.path, ce.line !== undefined ? ce.line + line - 1 : line, ce.message.replace(/^[^:]+:(\d+: )?/, ''));
+        throw new CompileError(
+          f.path,
+          ce.line !== undefined ? ce.line + line - 1 : line,
+          ce.message.replace(/^[^:]+:(\d+: )?/, ''),
+        );
       }
       const schema = String(collected['target_schema'] ?? collected['schema'] ?? 'snapshots');
       nodes.set(`snapshot.${name}`, {
@@ -339,12 +413,15 @@ export function compileProject(project: Project, opts: CompileOptions = {}): Com
     const ctes: string[] = [];
     n.compiledSql = n.compiledSql.replace(/__weir_ephemeral__([A-Za-z0-9_]+)__/g, (_m, name: string) => {
       const eph = byName(name)!;
-      if (!ctes.some((c) => c.startsWith(`__dbt__cte__${name} `))) ctes.push(`__dbt__cte__${name} as (\n${eph.compiledSql}\n)`);
+      if (!ctes.some((c) => c.startsWith(`__dbt__cte__${name} `)))
+        ctes.push(`__dbt__cte__${name} as (\n${eph.compiledSql}\n)`);
       return `__dbt__cte__${name}`;
     });
     const body = n.compiledSql;
     const withHead = /^\s*with\s+/i.exec(body);
-    n.compiledSql = withHead ? `with ${ctes.join(',\n')},\n${body.slice(withHead[0].length)}` : `with ${ctes.join(',\n')}\n${body}`;
+    n.compiledSql = withHead
+      ? `with ${ctes.join(',\n')},\n${body.slice(withHead[0].length)}`
+      : `with ${ctes.join(',\n')}\n${body}`;
   }
   return { name: project.name, nodes, order };
 }
@@ -403,7 +480,8 @@ export function auditParents(project: Project, compiled: CompiledProject): (id: 
     const out: string[] = [];
     for (const col of props?.columns ?? []) {
       for (const t of col.tests ?? []) {
-        const to = t && typeof t === 'object' ? (t as Record<string, { to?: unknown }>)['relationships']?.to : undefined;
+        const to =
+          t && typeof t === 'object' ? (t as Record<string, { to?: unknown }>)['relationships']?.to : undefined;
         const m = typeof to === 'string' ? /ref\(\s*['"]([A-Za-z0-9_]+)['"]\s*\)/.exec(to) : null;
         if (m) for (const k of [`model.${m[1]}`, `seed.${m[1]}`]) if (compiled.nodes.has(k) && k !== id) out.push(k);
       }
@@ -412,10 +490,15 @@ export function auditParents(project: Project, compiled: CompiledProject): (id: 
   };
 }
 
-export function select(project: CompiledProject, selector: string | undefined, extraParents: (id: string) => string[] = () => []): string[] {
+export function select(
+  project: CompiledProject,
+  selector: string | undefined,
+  extraParents: (id: string) => string[] = () => [],
+): string[] {
   if (!selector || selector.trim() === '' || selector.trim() === '*') return project.order;
   const children = new Map<string, string[]>();
-  for (const n of project.nodes.values()) for (const d of n.dependsOn) children.set(d, [...(children.get(d) ?? []), n.id]);
+  for (const n of project.nodes.values())
+    for (const d of n.dependsOn) children.set(d, [...(children.get(d) ?? []), n.id]);
   const walk = (id: string, next: (id: string) => string[], acc: Set<string>) => {
     for (const x of next(id)) {
       if (!acc.has(x)) {
@@ -442,7 +525,11 @@ export function select(project: CompiledProject, selector: string | undefined, e
 }
 
 /** Renders `{{ doc('name') }}` in a YAML description from the project's `{% docs %}` blocks. */
-export function renderDescription(text: string | undefined, docs: Map<string, string>, file = 'schema.yml'): string | undefined {
+export function renderDescription(
+  text: string | undefined,
+  docs: Map<string, string>,
+  file = 'schema.yml',
+): string | undefined {
   if (!text || !text.includes('{{')) return text;
   try {
     return environment()

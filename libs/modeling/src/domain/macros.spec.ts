@@ -2,7 +2,9 @@ import { weirMacros } from './macros';
 
 describe('weir macros', () => {
   it('surrogate_key hashes the columns, NULL-safe, and refuses anything but column names', () => {
-    expect(weirMacros.surrogate_key(['a', 'o.b'])).toBe("md5(concat_ws('|', coalesce(a::text, '_weir_null_'), coalesce(o.b::text, '_weir_null_')))");
+    expect(weirMacros.surrogate_key(['a', 'o.b'])).toBe(
+      "md5(concat_ws('|', coalesce(a::text, '_weir_null_'), coalesce(o.b::text, '_weir_null_')))",
+    );
     expect(() => weirMacros.surrogate_key(['a; drop table x'])).toThrow(/list of column names/);
     expect(() => weirMacros.surrogate_key([])).toThrow();
   });

@@ -70,7 +70,8 @@ function walk(dir: string, ext: string[], acc: string[] = []): string[] {
   return acc;
 }
 
-const list = (v: unknown, dflt: string[]): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : dflt);
+const list = (v: unknown, dflt: string[]): string[] =>
+  Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : dflt;
 
 /** Reads a project directory in dbt's layout. Throws {@link ProjectError} naming the bad file. */
 export function loadProject(root: string): Project {
@@ -83,14 +84,17 @@ export function loadProject(root: string): Project {
     throw new ProjectError(`dbt_project.yml: ${(e as Error).message}`);
   }
   const name = String(cfg['name'] ?? '');
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new ProjectError(`dbt_project.yml: name must be an identifier (got ${JSON.stringify(cfg['name'])})`);
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+    throw new ProjectError(`dbt_project.yml: name must be an identifier (got ${JSON.stringify(cfg['name'])})`);
   const rel = (p: string) => path.relative(root, p).split(path.sep).join('/');
   /** A configured folder, which must stay inside the project (no absolute paths, no `..` out). */
   const inside = (key: string, p: string) => {
     const full = path.resolve(root, p);
     const r = path.relative(root, full);
-    if (r.startsWith('..') || path.isAbsolute(r)) throw new ProjectError(`dbt_project.yml: ${key} ${JSON.stringify(p)} is outside the project`);
-    if (fs.existsSync(full) && path.relative(fs.realpathSync(root), fs.realpathSync(full)).startsWith('..')) throw new ProjectError(`dbt_project.yml: ${key} ${JSON.stringify(p)} leads outside the project`);
+    if (r.startsWith('..') || path.isAbsolute(r))
+      throw new ProjectError(`dbt_project.yml: ${key} ${JSON.stringify(p)} is outside the project`);
+    if (fs.existsSync(full) && path.relative(fs.realpathSync(root), fs.realpathSync(full)).startsWith('..'))
+      throw new ProjectError(`dbt_project.yml: ${key} ${JSON.stringify(p)} leads outside the project`);
     return full;
   };
   const models: ModelFile[] = [];
@@ -100,7 +104,10 @@ export function loadProject(root: string): Project {
   for (const mp of list(cfg['model-paths'] ?? cfg['source-paths'], ['models'])) {
     const base = inside('model-paths', mp);
     for (const f of walk(base, ['.sql'])) {
-      const folders = path.relative(base, path.dirname(f)).split(path.sep).filter((x) => x && x !== '.');
+      const folders = path
+        .relative(base, path.dirname(f))
+        .split(path.sep)
+        .filter((x) => x && x !== '.');
       models.push({ name: path.basename(f, '.sql'), path: rel(f), folders, sql: fs.readFileSync(f, 'utf8') });
     }
     for (const f of walk(base, ['.yml', '.yaml'])) {
@@ -115,24 +122,40 @@ export function loadProject(root: string): Project {
         properties.set(m['name'], { ...(m as unknown as ModelProperties), file: rel(f) });
       }
       for (const s of (doc['sources'] as Record<string, unknown>[] | undefined) ?? []) {
-        sources.push({ name: String(s['name']), schema: s['schema'] as string | undefined, tables: ((s['tables'] as { name: string; identifier?: string }[]) ?? []).map((t) => ({ name: t.name, identifier: t.identifier })) });
+        sources.push({
+          name: String(s['name']),
+          schema: s['schema'] as string | undefined,
+          tables: ((s['tables'] as { name: string; identifier?: string }[]) ?? []).map((t) => ({
+            name: t.name,
+            identifier: t.identifier,
+          })),
+        });
       }
     }
     for (const f of walk(base, ['.md'])) {
       const text = fs.readFileSync(f, 'utf8');
-      for (const m of text.matchAll(/{%-?\s*docs\s+([A-Za-z_][A-Za-z0-9_]*)\s*-?%}([\s\S]*?){%-?\s*enddocs\s*-?%}/g)) docs.set(m[1], m[2].trim());
+      for (const m of text.matchAll(/{%-?\s*docs\s+([A-Za-z_][A-Za-z0-9_]*)\s*-?%}([\s\S]*?){%-?\s*enddocs\s*-?%}/g))
+        docs.set(m[1], m[2].trim());
     }
   }
   const seeds: SeedFile[] = [];
   for (const sp of list(cfg['seed-paths'] ?? cfg['data-paths'], ['seeds'])) {
     const base = inside('seed-paths', sp);
     for (const f of walk(base, ['.csv'])) {
-      seeds.push({ name: path.basename(f, '.csv'), path: rel(f), folders: path.relative(base, path.dirname(f)).split(path.sep).filter((x) => x && x !== '.') });
+      seeds.push({
+        name: path.basename(f, '.csv'),
+        path: rel(f),
+        folders: path
+          .relative(base, path.dirname(f))
+          .split(path.sep)
+          .filter((x) => x && x !== '.'),
+      });
     }
   }
   const snapshots: Project['snapshots'] = [];
   for (const sp of list(cfg['snapshot-paths'], ['snapshots'])) {
-    for (const f of walk(inside('snapshot-paths', sp), ['.sql'])) snapshots.push({ name: path.basename(f, '.sql'), path: rel(f), sql: fs.readFileSync(f, 'utf8') });
+    for (const f of walk(inside('snapshot-paths', sp), ['.sql']))
+      snapshots.push({ name: path.basename(f, '.sql'), path: rel(f), sql: fs.readFileSync(f, 'utf8') });
   }
   const names = new Map<string, string>();
   for (const n of [...models.map((m) => [m.name, m.path]), ...seeds.map((s) => [s.name, s.path])]) {
@@ -158,7 +181,11 @@ export function loadProject(root: string): Project {
  * dbt's hierarchical config: `models: { <project>: { materialized: table, staging: { +materialized: view } } }`
  * applies to models/staging/*. Keys may carry dbt 1.x's `+` prefix. Deeper levels win.
  */
-export function folderConfig(tree: Record<string, unknown>, projectName: string, folders: string[]): Record<string, unknown> {
+export function folderConfig(
+  tree: Record<string, unknown>,
+  projectName: string,
+  folders: string[],
+): Record<string, unknown> {
   const DICT_CONFIGS = new Set(['meta', 'contract', 'persist_docs', 'grants', 'docs', 'post_hook', 'pre_hook']);
   const out: Record<string, unknown> = {};
   const apply = (level: unknown) => {

@@ -1,5 +1,15 @@
 import { Body, Controller, Get, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBearerAuth, ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import {
+  ApiAcceptedResponse,
+  ApiBearerAuth,
+  ApiBody,
+  ApiConsumes,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProperty,
+  ApiPropertyOptional,
+  ApiTags,
+} from '@nestjs/swagger';
 import { IsBoolean, IsString, Length, Matches, MaxLength } from 'class-validator';
 import type { Request, Response } from 'express';
 import { validateAs, Optional } from '@weir/platform';
@@ -8,7 +18,13 @@ import { MODELING_CONFIG, ModelingConfig } from '../modeling.config';
 import { readArchiveBody } from '../infrastructure/project-archive';
 
 export class RegisterProjectRequestDto {
-  @ApiProperty({ example: 'jaffle_shop', description: 'Project directory, relative to WEIR_PROJECTS_ROOT ($WEIR_DATA_DIR/projects)' }) @IsString() @Length(1, 1000) path: string;
+  @ApiProperty({
+    example: 'jaffle_shop',
+    description: 'Project directory, relative to WEIR_PROJECTS_ROOT ($WEIR_DATA_DIR/projects)',
+  })
+  @IsString()
+  @Length(1, 1000)
+  path: string;
   @ApiPropertyOptional({ example: 'analytics', description: "Models' default warehouse schema" })
   @Optional()
   @Matches(/^[a-z_][a-z0-9_]{0,62}$/)
@@ -24,9 +40,20 @@ export class ArchiveQueryDto {
 
 export class BuildRequestDto {
   @ApiProperty({ example: 'jaffle_shop' }) @IsString() project: string;
-  @ApiPropertyOptional({ example: '+orders', description: 'dbt selection: name, +name, name+, tag:x (space-separated union); default all' }) @Optional() @IsString() @MaxLength(1000) select?: string;
+  @ApiPropertyOptional({
+    example: '+orders',
+    description: 'dbt selection: name, +name, name+, tag:x (space-separated union); default all',
+  })
+  @Optional()
+  @IsString()
+  @MaxLength(1000)
+  select?: string;
   @ApiPropertyOptional({ default: false }) @Optional() @IsBoolean() fullRefresh?: boolean;
-  @ApiPropertyOptional({ default: false, description: 'replace relations the catalog records for another project or for ingestion (recorded as a catalog change); without it such a step fails with MODELING.RELATION_OWNED_ELSEWHERE' })
+  @ApiPropertyOptional({
+    default: false,
+    description:
+      'replace relations the catalog records for another project or for ingestion (recorded as a catalog change); without it such a step fails with MODELING.RELATION_OWNED_ELSEWHERE',
+  })
   @Optional()
   @IsBoolean()
   takeOver?: boolean;
@@ -63,7 +90,12 @@ class StepDto {
   @ApiProperty({ type: String, nullable: true }) finishedAt: string | null;
   @ApiProperty({ type: Number, nullable: true }) rowsAffected: number | null;
   @ApiProperty({ type: String, nullable: true }) error: string | null;
-  @ApiProperty({ type: String, nullable: true, description: 'stable code of a failed step (e.g. MODELING.RELATION_OWNED_ELSEWHERE)' }) errorCode: string | null;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'stable code of a failed step (e.g. MODELING.RELATION_OWNED_ELSEWHERE)',
+  })
+  errorCode: string | null;
   @ApiProperty({ type: Object, nullable: true }) refs: Record<string, unknown> | null;
 }
 
@@ -104,7 +136,13 @@ export class ModelingController {
       '(Content-Type application/gzip, application/x-tar or application/octet-stream) or as a multipart "file" field, ' +
       'with `?modelSchema=`; extracted to WEIR_PROJECTS_ROOT/.uploads/<project name> once it compiles.',
   })
-  @ApiConsumes('application/json', 'application/gzip', 'application/x-tar', 'application/octet-stream', 'multipart/form-data')
+  @ApiConsumes(
+    'application/json',
+    'application/gzip',
+    'application/x-tar',
+    'application/octet-stream',
+    'multipart/form-data',
+  )
   @ApiBody({ type: RegisterProjectRequestDto })
   @ApiOkResponse({ type: ProjectResponseDto })
   async register(@Req() req: Request): Promise<ProjectResponseDto> {

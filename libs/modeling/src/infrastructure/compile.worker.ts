@@ -22,11 +22,19 @@ parentPort?.on('message', (m: CompileRequest) => {
   try {
     TEMPLATE_LIMITS.ms = m.templateMaxMs;
     const project = loadProject(m.root);
-    const compiled = compileProject(project, { modelSchema: m.modelSchema, existing: m.existing ? new Set(m.existing) : undefined, env: m.env });
+    const compiled = compileProject(project, {
+      modelSchema: m.modelSchema,
+      existing: m.existing ? new Set(m.existing) : undefined,
+      env: m.env,
+    });
     parentPort!.postMessage({ id: m.id, project, compiled });
   } catch (e) {
     const err = e as Error;
-    const known = e instanceof CompileError || e instanceof ProjectError || e instanceof DagCycleError || e instanceof TemplateLimitError;
+    const known =
+      e instanceof CompileError ||
+      e instanceof ProjectError ||
+      e instanceof DagCycleError ||
+      e instanceof TemplateLimitError;
     parentPort!.postMessage({ id: m.id, error: { known, message: err.message, stack: known ? undefined : err.stack } });
   }
 });

@@ -14,10 +14,19 @@ export type { ArchiveLimits };
 const badArchive = (msg: string) => new BadArchiveError(msg);
 
 /** Reads a project archive from a request: the raw body, or the multipart `file` field. Bounded by `maxBytes`. */
-export async function readArchiveBody(req: Readable & { headers: IncomingHttpHeaders }, maxBytes: number): Promise<Buffer> {
+export async function readArchiveBody(
+  req: Readable & { headers: IncomingHttpHeaders },
+  maxBytes: number,
+): Promise<Buffer> {
   const type = String(req.headers['content-type'] ?? '');
   const source: Readable = type.startsWith('multipart/form-data')
-    ? (await multipartFile(req, { maxBytes, bad: badArchive, noFile: () => badArchive('The multipart upload has no "file" field') })).stream
+    ? (
+        await multipartFile(req, {
+          maxBytes,
+          bad: badArchive,
+          noFile: () => badArchive('The multipart upload has no "file" field'),
+        })
+      ).stream
     : req;
   const chunks: Buffer[] = [];
   let bytes = 0;
@@ -31,8 +40,12 @@ export async function readArchiveBody(req: Readable & { headers: IncomingHttpHea
   } catch (e) {
     throw badArchive(`The upload was cut off or malformed: ${(e as Error).message}`);
   }
-  if (bytes > maxBytes) throw new ArchiveTooLargeError(`The project archive exceeds WEIR_PROJECT_ARCHIVE_MAX_BYTES (${maxBytes} bytes)`);
-  if (bytes === 0) throw badArchive('The request has no archive: send a .tar or .tar.gz as the body (Content-Type application/gzip or application/x-tar) or as a multipart "file" field');
+  if (bytes > maxBytes)
+    throw new ArchiveTooLargeError(`The project archive exceeds WEIR_PROJECT_ARCHIVE_MAX_BYTES (${maxBytes} bytes)`);
+  if (bytes === 0)
+    throw badArchive(
+      'The request has no archive: send a .tar or .tar.gz as the body (Content-Type application/gzip or application/x-tar) or as a multipart "file" field',
+    );
   return Buffer.concat(chunks);
 }
 
@@ -48,7 +61,9 @@ export async function extractProjectArchive(archive: Buffer, dest: string, limit
     try {
       tarBytes = gunzipSync(archive, { maxOutputLength: limits.maxExtractedBytes + 1024 * 1024 });
     } catch (e) {
-      throw badArchive(`The archive is not valid gzip (or inflates beyond ${limits.maxExtractedBytes} bytes): ${(e as Error).message}`);
+      throw badArchive(
+        `The archive is not valid gzip (or inflates beyond ${limits.maxExtractedBytes} bytes): ${(e as Error).message}`,
+      );
     }
   } else if (archive[0] === 0x50 && archive[1] === 0x4b) {
     throw badArchive('Zip archives are not supported: send a .tar or .tar.gz (e.g. `tar czf project.tgz -C <dir> .`)');
@@ -67,17 +82,22 @@ export async function extractProjectArchive(archive: Buffer, dest: string, limit
       const header = entry.header;
       const name = header.name.replace(/\\/g, '/');
       const parts = name.split('/').filter((s) => s !== '' && s !== '.');
-      if (name.startsWith('/') || /^[a-zA-Z]:/.test(name) || parts.includes('..')) throw badArchive(`Unsafe path in archive: ${JSON.stringify(header.name)}`);
+      if (name.startsWith('/') || /^[a-zA-Z]:/.test(name) || parts.includes('..'))
+        throw badArchive(`Unsafe path in archive: ${JSON.stringify(header.name)}`);
       if (header.type === 'directory') {
         if (parts.length) fs.mkdirSync(path.join(dest, ...parts), { recursive: true });
         entry.resume();
         continue;
       }
-      if (header.type !== 'file' && header.type !== 'contiguous-file') throw badArchive(`Archive entry ${JSON.stringify(header.name)} is a ${header.type}: only files and directories are accepted`);
+      if (header.type !== 'file' && header.type !== 'contiguous-file')
+        throw badArchive(
+          `Archive entry ${JSON.stringify(header.name)} is a ${header.type}: only files and directories are accepted`,
+        );
       if (!parts.length) throw badArchive('Archive entry with an empty name');
       if (++files > limits.maxFiles) throw badArchive(`The archive has more than ${limits.maxFiles} files`);
       total += header.size ?? 0;
-      if (total > limits.maxExtractedBytes) throw badArchive(`The archive extracts to more than ${limits.maxExtractedBytes} bytes`);
+      if (total > limits.maxExtractedBytes)
+        throw badArchive(`The archive extracts to more than ${limits.maxExtractedBytes} bytes`);
       const file = path.join(dest, ...parts);
       fs.mkdirSync(path.dirname(file), { recursive: true });
       try {
@@ -93,6 +113,7 @@ export async function extractProjectArchive(archive: Buffer, dest: string, limit
   }
   if (fs.existsSync(path.join(dest, 'dbt_project.yml'))) return dest;
   const top = fs.readdirSync(dest, { withFileTypes: true });
-  if (top.length === 1 && top[0].isDirectory() && fs.existsSync(path.join(dest, top[0].name, 'dbt_project.yml'))) return path.join(dest, top[0].name);
+  if (top.length === 1 && top[0].isDirectory() && fs.existsSync(path.join(dest, top[0].name, 'dbt_project.yml')))
+    return path.join(dest, top[0].name);
   throw badArchive('The archive has no dbt_project.yml at its root (or in its only top-level directory)');
 }

@@ -30,17 +30,44 @@ export class ProjectCompiler {
   private readonly log = new Logger('modeling');
   private worker?: Worker;
   private next = 1;
-  private readonly pending = new Map<number, { resolve: (v: { project: Project; compiled: CompiledProject }) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  private readonly pending = new Map<
+    number,
+    {
+      resolve: (v: { project: Project; compiled: CompiledProject }) => void;
+      reject: (e: Error) => void;
+      timer: NodeJS.Timeout;
+    }
+  >();
   constructor(private readonly limits: CompileLimits) {}
 
-  compile(root: string, modelSchema: string, existing?: Set<string>): Promise<{ project: Project; compiled: CompiledProject }> {
+  compile(
+    root: string,
+    modelSchema: string,
+    existing?: Set<string>,
+  ): Promise<{ project: Project; compiled: CompiledProject }> {
     const w = this.spawn();
     const id = this.next++;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => this.fail(w, new ProjectCompileError(`compiling ${root} took longer than ${this.limits.maxMs} ms (WEIR_COMPILE_MAX_MS); stopped`)), this.limits.maxMs);
+      const timer = setTimeout(
+        () =>
+          this.fail(
+            w,
+            new ProjectCompileError(
+              `compiling ${root} took longer than ${this.limits.maxMs} ms (WEIR_COMPILE_MAX_MS); stopped`,
+            ),
+          ),
+        this.limits.maxMs,
+      );
       timer.unref();
       this.pending.set(id, { resolve, reject, timer });
-      const req: CompileRequest = { id, root, modelSchema, templateMaxMs: this.limits.templateMaxMs, env: { ...(this.limits.env ?? {}) }, ...(existing ? { existing: [...existing] } : {}) };
+      const req: CompileRequest = {
+        id,
+        root,
+        modelSchema,
+        templateMaxMs: this.limits.templateMaxMs,
+        env: { ...(this.limits.env ?? {}) },
+        ...(existing ? { existing: [...existing] } : {}),
+      };
       w.postMessage(req);
     });
   }
@@ -60,20 +87,34 @@ export class ProjectCompiler {
       resourceLimits: { maxOldGenerationSizeMb: this.limits.maxMb },
     });
     w.unref();
-    w.on('message', (m: { id: number; project?: Project; compiled?: CompiledProject; error?: { known: boolean; message: string; stack?: string } }) => {
-      const p = this.pending.get(m.id);
-      if (!p) return;
-      this.pending.delete(m.id);
-      clearTimeout(p.timer);
-      if (m.error) {
-        if (!m.error.known) this.log.error(`compile worker: ${m.error.stack ?? m.error.message}`);
-        p.reject(m.error.known ? new ProjectCompileError(m.error.message) : new Error(m.error.message));
-      } else p.resolve({ project: m.project!, compiled: m.compiled! });
-    });
+    w.on(
+      'message',
+      (m: {
+        id: number;
+        project?: Project;
+        compiled?: CompiledProject;
+        error?: { known: boolean; message: string; stack?: string };
+      }) => {
+        const p = this.pending.get(m.id);
+        if (!p) return;
+        this.pending.delete(m.id);
+        clearTimeout(p.timer);
+        if (m.error) {
+          if (!m.error.known) this.log.error(`compile worker: ${m.error.stack ?? m.error.message}`);
+          p.reject(m.error.known ? new ProjectCompileError(m.error.message) : new Error(m.error.message));
+        } else p.resolve({ project: m.project!, compiled: m.compiled! });
+      },
+    );
     w.on('error', (e) => this.fail(w, new ProjectCompileError(`the compile worker stopped: ${e.message}`)));
     w.on('exit', (code) => {
       if (this.worker === w) this.worker = undefined;
-      if (this.pending.size) this.fail(w, new ProjectCompileError(`the compile worker exited (code ${code}) during a compile${code ? ' (past its memory bound, WEIR_COMPILE_MAX_MB?)' : ''}`));
+      if (this.pending.size)
+        this.fail(
+          w,
+          new ProjectCompileError(
+            `the compile worker exited (code ${code}) during a compile${code ? ' (past its memory bound, WEIR_COMPILE_MAX_MB?)' : ''}`,
+          ),
+        );
     });
     this.worker = w;
     return w;

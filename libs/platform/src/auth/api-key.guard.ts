@@ -41,7 +41,11 @@ export class ApiKeyGuard implements CanActivate {
     const secret = extractApiKey(req);
     if (!secret) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="weir"');
-      throw problem(HttpStatus.UNAUTHORIZED, 'PLATFORM.UNAUTHENTICATED', 'An API key is required: send "Authorization: Bearer <key>" or "X-API-Key: <key>"');
+      throw problem(
+        HttpStatus.UNAUTHORIZED,
+        'PLATFORM.UNAUTHENTICATED',
+        'An API key is required: send "Authorization: Bearer <key>" or "X-API-Key: <key>"',
+      );
     }
     const principal = await this.keys.authenticate(secret);
     if (!principal) {
@@ -49,7 +53,11 @@ export class ApiKeyGuard implements CanActivate {
       throw problem(HttpStatus.UNAUTHORIZED, 'PLATFORM.INVALID_API_KEY', 'The API key is unknown or revoked');
     }
     req.principal = principal;
-    const denied = accessDenied(principal, req.method, this.reflector.getAllAndOverride<ApiKeyRole | undefined>(REQUIRED_ROLE, targets));
+    const denied = accessDenied(
+      principal,
+      req.method,
+      this.reflector.getAllAndOverride<ApiKeyRole | undefined>(REQUIRED_ROLE, targets),
+    );
     if (denied) throw problem(HttpStatus.FORBIDDEN, 'PLATFORM.FORBIDDEN', denied);
     return true;
   }

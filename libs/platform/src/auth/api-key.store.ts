@@ -73,7 +73,13 @@ export class InMemoryApiKeyStore implements ApiKeyStore {
   async insert(key: NewApiKey): Promise<ApiKeyRecord> {
     if ([...this.rows.values()].some((r) => r.keyHash === key.keyHash)) throw new Error('duplicate key hash');
     // strictly increasing timestamps keep "newest first" deterministic, as the database's now() per transaction does
-    const row: ApiKeyRecord = { ...key, id: randomUUID(), createdAt: new Date(Date.now() + this.seq++), lastUsedAt: null, revokedAt: null };
+    const row: ApiKeyRecord = {
+      ...key,
+      id: randomUUID(),
+      createdAt: new Date(Date.now() + this.seq++),
+      lastUsedAt: null,
+      revokedAt: null,
+    };
     this.rows.set(row.id, row);
     return { ...row };
   }

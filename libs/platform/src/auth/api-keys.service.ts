@@ -60,7 +60,13 @@ export class ApiKeysService {
     const trimmed = name.trim();
     if (trimmed === '' || trimmed.length > 100) throw new InvalidNameError('name must be 1 to 100 characters');
     const key = KEY_PREFIX + randomBytes(32).toString('base64url');
-    const rec = await this.store.insert({ name: trimmed, role, keyHash: hashApiKey(key), keyPrefix: key.slice(0, 12), createdBy: createdBy ?? null });
+    const rec = await this.store.insert({
+      name: trimmed,
+      role,
+      keyHash: hashApiKey(key),
+      keyPrefix: key.slice(0, 12),
+      createdBy: createdBy ?? null,
+    });
     return { ...view(rec), key };
   }
 

@@ -21,7 +21,9 @@ export const READ_ONLY_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'O
  * when it may: the rule of the global guard, for every handler that checks a key itself.
  */
 export function accessDenied(principal: Principal, method: string, required?: ApiKeyRole): string | undefined {
-  if (required && roleRank(principal.role) < roleRank(required)) return `This operation needs the ${required} role; the key "${principal.name}" has ${principal.role}`;
-  if (principal.role === 'viewer' && !READ_ONLY_METHODS.has(method.toUpperCase())) return `Viewer keys may only read (GET); ${method} needs the editor role`;
+  if (required && roleRank(principal.role) < roleRank(required))
+    return `This operation needs the ${required} role; the key "${principal.name}" has ${principal.role}`;
+  if (principal.role === 'viewer' && !READ_ONLY_METHODS.has(method.toUpperCase()))
+    return `Viewer keys may only read (GET); ${method} needs the editor role`;
   return undefined;
 }

@@ -12,7 +12,9 @@ describe('loadConfig', () => {
     expect(c.migrate).toBe('auto');
     expect(c.embeddedPgPort).toBe(5433);
     expect([c.runStaleMs, c.outboxRetentionDays]).toEqual([60_000, 7]);
-    expect([c.httpKeepAliveMs, c.checkTimeoutMs, c.templateMaxMs, c.compileMaxMs, c.compileMaxMb]).toEqual([65_000, 600_000, 5000, 120_000, 1024]);
+    expect([c.httpKeepAliveMs, c.checkTimeoutMs, c.templateMaxMs, c.compileMaxMs, c.compileMaxMb]).toEqual([
+      65_000, 600_000, 5000, 120_000, 1024,
+    ]);
   });
 
   it('reads every variable', () => {
@@ -35,7 +37,16 @@ describe('loadConfig', () => {
       },
       '/x',
     );
-    expect(c).toMatchObject({ databaseUrl: 'postgres://u:p@db:5432/weir', warehouseUrl: 'postgresql://u@wh/dw', port: 8080, dataDir: '/var/lib/weir', logLevel: 'debug', migrate: 'off', embeddedPgPort: 6543, runStaleMs: 0 });
+    expect(c).toMatchObject({
+      databaseUrl: 'postgres://u:p@db:5432/weir',
+      warehouseUrl: 'postgresql://u@wh/dw',
+      port: 8080,
+      dataDir: '/var/lib/weir',
+      logLevel: 'debug',
+      migrate: 'off',
+      embeddedPgPort: 6543,
+      runStaleMs: 0,
+    });
     expect([...c.roles].sort()).toEqual(['scheduler', 'worker']);
     expect([c.checkTimeoutMs, c.templateMaxMs, c.compileMaxMs, c.compileMaxMb]).toEqual([30_000, 2000, 60_000, 512]);
   });

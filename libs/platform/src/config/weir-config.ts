@@ -90,7 +90,8 @@ function parsePostgresUrl(env: Env, name: string): string | undefined {
 export function parseRetentionDays(env: Env, name: string, fallback: number): number {
   const raw = nonEmpty(env, name);
   if (raw === undefined) return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) > 36500) throw new ConfigError(name, `must be a whole number of days, 0 to keep forever (got "${raw}")`);
+  if (!/^\d+$/.test(raw) || Number(raw) > 36500)
+    throw new ConfigError(name, `must be a whole number of days, 0 to keep forever (got "${raw}")`);
   return Number(raw);
 }
 
@@ -105,7 +106,8 @@ function parseSeconds(env: Env, name: string, fallback: number): number {
 function parsePositive(env: Env, name: string, fallback: number, unit: string): number {
   const raw = nonEmpty(env, name);
   if (raw === undefined) return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new ConfigError(name, `must be a whole number of ${unit}, at least 1 (got "${raw}")`);
+  if (!/^\d+$/.test(raw) || Number(raw) < 1)
+    throw new ConfigError(name, `must be a whole number of ${unit}, at least 1 (got "${raw}")`);
   return Number(raw);
 }
 
@@ -125,10 +127,16 @@ function parseEnum<T extends string>(env: Env, name: string, allowed: readonly T
  */
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): WeirConfig {
   const rolesRaw = nonEmpty(env, 'WEIR_ROLES') ?? 'api,scheduler,worker';
-  const roles = rolesRaw.split(',').map((r) => r.trim().toLowerCase()).filter((r) => r !== '');
+  const roles = rolesRaw
+    .split(',')
+    .map((r) => r.trim().toLowerCase())
+    .filter((r) => r !== '');
   for (const r of roles) {
     if (!(WEIR_ROLES as readonly string[]).includes(r)) {
-      throw new ConfigError('WEIR_ROLES', `must be a comma-separated list of ${WEIR_ROLES.join(', ')} (unknown role "${r}")`);
+      throw new ConfigError(
+        'WEIR_ROLES',
+        `must be a comma-separated list of ${WEIR_ROLES.join(', ')} (unknown role "${r}")`,
+      );
     }
   }
   if (roles.length === 0) throw new ConfigError('WEIR_ROLES', 'must name at least one role');

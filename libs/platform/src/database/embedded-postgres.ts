@@ -114,7 +114,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     persistent: !opts.ephemeral,
     createPostgresUser: root,
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', "unix_socket_directories=", '-c', 'max_connections=200'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'],
     onLog: (m: string) => {
       lines.push(m);
       if (lines.length > 50) lines.shift();
@@ -125,14 +125,18 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   const fresh = !fs.existsSync(path.join(dataDir, 'PG_VERSION'));
   if (fresh) {
     if (fs.existsSync(dataDir) && fs.readdirSync(dataDir).length > 0) {
-      throw new Error(`embedded PostgreSQL: ${dataDir} exists, is not empty and holds no cluster (no PG_VERSION); move it away or set WEIR_DATA_DIR`);
+      throw new Error(
+        `embedded PostgreSQL: ${dataDir} exists, is not empty and holds no cluster (no PG_VERSION); move it away or set WEIR_DATA_DIR`,
+      );
     }
     log(`embedded PostgreSQL: initialising a new cluster in ${dataDir}`);
     await pg.initialise();
   } else {
     const running = runningPostmaster(dataDir);
     if (running) {
-      log(`embedded PostgreSQL: already running on ${dataDir} (pid ${running.pid}, port ${running.port}); connecting to it`);
+      log(
+        `embedded PostgreSQL: already running on ${dataDir} (pid ${running.pid}, port ${running.port}); connecting to it`,
+      );
       const url = `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${running.port}/${database}`;
       return {
         url,

@@ -36,12 +36,14 @@ export async function presenceHolders(c: Pick<Client, 'query'>): Promise<Presenc
         AND a.pid <> pg_backend_pid()
       ORDER BY a.backend_start`,
   );
-  return r.rows.map((x: { pid: number; application_name: string; client_addr: string | null; backend_start: Date }) => ({
-    pid: x.pid,
-    applicationName: x.application_name,
-    clientAddr: x.client_addr,
-    since: new Date(x.backend_start).toISOString(),
-  }));
+  return r.rows.map(
+    (x: { pid: number; application_name: string; client_addr: string | null; backend_start: Date }) => ({
+      pid: x.pid,
+      applicationName: x.application_name,
+      clientAddr: x.client_addr,
+      since: new Date(x.backend_start).toISOString(),
+    }),
+  );
 }
 
 /**
@@ -100,9 +102,15 @@ export class PresenceLock implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    const name = `weir:${this.instanceId}:${[...this.config.roles].join('+') || 'cli'}:${process.pid}:${os.hostname()}`.slice(0, 63);
+    const name =
+      `weir:${this.instanceId}:${[...this.config.roles].join('+') || 'cli'}:${process.pid}:${os.hostname()}`.slice(
+        0,
+        63,
+      );
     const c = new Client({ connectionString: this.url, application_name: name });
-    c.on('error', (e) => this.log.warn(`the presence connection was lost (${e.message}); migrate --revert can no longer see this process`));
+    c.on('error', (e) =>
+      this.log.warn(`the presence connection was lost (${e.message}); migrate --revert can no longer see this process`),
+    );
     try {
       await c.connect();
       // waits while a migrate --revert holds the lock alone (the schema is changing under us)

@@ -78,7 +78,9 @@ export class WriterNotGrantedError extends DomainError {
 /** `PLATFORM.INVALID_IDENTIFIER` (invalid): A name given for a schema, table or column is not a safe SQL identifier */
 export class InvalidIdentifierError extends DomainError {
   constructor(kind: string, value: string, reason: string) {
-    super('PLATFORM.INVALID_IDENTIFIER', 'invalid', `Invalid ${kind} name ${JSON.stringify(value)}: ${reason}`, { kind });
+    super('PLATFORM.INVALID_IDENTIFIER', 'invalid', `Invalid ${kind} name ${JSON.stringify(value)}: ${reason}`, {
+      kind,
+    });
   }
 }
 
@@ -103,7 +105,11 @@ export class InternalError extends DomainError {
  */
 export const EDGE_CODES: readonly { code: string; status: number; meaning: string }[] = [
   { code: 'PLATFORM.BAD_REQUEST', status: 400, meaning: 'The request is malformed (no more specific code applies)' },
-  { code: 'PLATFORM.VALIDATION_FAILED', status: 400, meaning: 'The body, path or query does not match the route (each problem in `errors`)' },
+  {
+    code: 'PLATFORM.VALIDATION_FAILED',
+    status: 400,
+    meaning: 'The body, path or query does not match the route (each problem in `errors`)',
+  },
   { code: 'PLATFORM.UNAUTHENTICATED', status: 401, meaning: 'No API key was sent' },
   { code: 'PLATFORM.INVALID_API_KEY', status: 401, meaning: 'The API key is unknown or revoked' },
   { code: 'PLATFORM.FORBIDDEN', status: 403, meaning: "The key's role may not do this" },

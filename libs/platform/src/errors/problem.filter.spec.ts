@@ -1,4 +1,10 @@
-import { BadRequestException, HttpException, Logger, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
+import {
+  BadRequestException,
+  HttpException,
+  Logger,
+  NotFoundException,
+  ServiceUnavailableException,
+} from '@nestjs/common';
 import { DomainError } from './domain-error';
 import { ApiKeyNotFoundError } from './platform.errors';
 import { ProblemDetailsFilter } from './problem.filter';
@@ -31,8 +37,16 @@ describe('ProblemDetailsFilter.toProblem', () => {
   });
 
   it('maps Nest HTTP errors by status', () => {
-    expect(filter.toProblem(new NotFoundException('Cannot GET /nope'), req)).toMatchObject({ status: 404, code: 'PLATFORM.NOT_FOUND', detail: 'Cannot GET /nope' });
-    expect(filter.toProblem(new HttpException({ code: 'PLATFORM.FORBIDDEN', message: 'no' }, 403), req)).toMatchObject({ status: 403, code: 'PLATFORM.FORBIDDEN', detail: 'no' });
+    expect(filter.toProblem(new NotFoundException('Cannot GET /nope'), req)).toMatchObject({
+      status: 404,
+      code: 'PLATFORM.NOT_FOUND',
+      detail: 'Cannot GET /nope',
+    });
+    expect(filter.toProblem(new HttpException({ code: 'PLATFORM.FORBIDDEN', message: 'no' }, 403), req)).toMatchObject({
+      status: 403,
+      code: 'PLATFORM.FORBIDDEN',
+      detail: 'no',
+    });
   });
 
   it('hides unknown errors behind a 500 with an error id, never the message or stack', () => {
@@ -46,16 +60,36 @@ describe('ProblemDetailsFilter.toProblem', () => {
   });
 
   it('treats a 5xx domain error as its own status', () => {
-    expect(filter.toProblem(new DomainError('PLATFORM.COPY_FAILED', 'internal', 'COPY into raw.x failed'), req)).toMatchObject({ status: 500, code: 'PLATFORM.COPY_FAILED' });
+    expect(
+      filter.toProblem(new DomainError('PLATFORM.COPY_FAILED', 'internal', 'COPY into raw.x failed'), req),
+    ).toMatchObject({ status: 500, code: 'PLATFORM.COPY_FAILED' });
   });
 
   it('reports malformed JSON bodies as 400 PLATFORM.MALFORMED_BODY', () => {
-    const bodyParserError = Object.assign(new SyntaxError('Unexpected token } in JSON at position 9'), { status: 400, expose: true, type: 'entity.parse.failed' });
-    expect(filter.toProblem(bodyParserError, req)).toMatchObject({ status: 400, code: 'PLATFORM.MALFORMED_BODY', detail: 'The request body is not valid JSON' });
+    const bodyParserError = Object.assign(new SyntaxError('Unexpected token } in JSON at position 9'), {
+      status: 400,
+      expose: true,
+      type: 'entity.parse.failed',
+    });
+    expect(filter.toProblem(bodyParserError, req)).toMatchObject({
+      status: 400,
+      code: 'PLATFORM.MALFORMED_BODY',
+      detail: 'The request body is not valid JSON',
+    });
   });
 
   it('reports an unhealthy terminus check as 503 PLATFORM.UNHEALTHY naming the check', () => {
-    const e = new ServiceUnavailableException({ status: 'error', info: {}, error: { database: { status: 'down', message: 'ECONNREFUSED' } }, details: { database: { status: 'down', message: 'ECONNREFUSED' } } });
-    expect(filter.toProblem(e, req)).toMatchObject({ status: 503, code: 'PLATFORM.UNHEALTHY', detail: 'Unhealthy: database is down', checks: { database: { status: 'down' } } });
+    const e = new ServiceUnavailableException({
+      status: 'error',
+      info: {},
+      error: { database: { status: 'down', message: 'ECONNREFUSED' } },
+      details: { database: { status: 'down', message: 'ECONNREFUSED' } },
+    });
+    expect(filter.toProblem(e, req)).toMatchObject({
+      status: 503,
+      code: 'PLATFORM.UNHEALTHY',
+      detail: 'Unhealthy: database is down',
+      checks: { database: { status: 'down' } },
+    });
   });
 });

@@ -2,7 +2,14 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@n
 import { randomUUID } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { DomainError } from './domain-error';
-import { codeForStatus, PROBLEM_CONTENT_TYPE, ProblemDetails, problemType, titleForStatus, statusOfKind } from './problem';
+import {
+  codeForStatus,
+  PROBLEM_CONTENT_TYPE,
+  ProblemDetails,
+  problemType,
+  titleForStatus,
+  statusOfKind,
+} from './problem';
 
 /**
  * The one exception filter: every error leaves the API as `application/problem+json`.
@@ -58,7 +65,9 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       if (status === 503 && explicit['status'] === 'error' && typeof explicit['details'] === 'object') {
         // @nestjs/terminus: a dependency is down; say which, without driver internals
         const checks = explicit['details'] as Record<string, { status?: string }>;
-        const down = Object.entries(checks).filter(([, v]) => v?.status !== 'up').map(([k]) => k);
+        const down = Object.entries(checks)
+          .filter(([, v]) => v?.status !== 'up')
+          .map(([k]) => k);
         return {
           type: problemType('PLATFORM.UNHEALTHY'),
           title: titleForStatus(503),
@@ -72,14 +81,30 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       if (status >= 500 && status !== 503) {
         return this.internal(exception, base);
       }
-      return { type: problemType(code), title: titleForStatus(status), status, detail, code, ...base, ...(errors ? { errors } : {}) };
+      return {
+        type: problemType(code),
+        title: titleForStatus(status),
+        status,
+        detail,
+        code,
+        ...base,
+        ...(errors ? { errors } : {}),
+      };
     }
     const maybeHttp = exception as { status?: unknown; type?: unknown; expose?: unknown; message?: unknown };
-    if (typeof maybeHttp?.status === 'number' && maybeHttp.status >= 400 && maybeHttp.status < 500 && maybeHttp.expose === true) {
+    if (
+      typeof maybeHttp?.status === 'number' &&
+      maybeHttp.status >= 400 &&
+      maybeHttp.status < 500 &&
+      maybeHttp.expose === true
+    ) {
       // body-parser / raw-body errors (malformed JSON, payload too large) carry a safe status
       const status = maybeHttp.status;
       const code = maybeHttp.type === 'entity.parse.failed' ? 'PLATFORM.MALFORMED_BODY' : codeForStatus(status);
-      const detail = maybeHttp.type === 'entity.parse.failed' ? 'The request body is not valid JSON' : String(maybeHttp.message ?? titleForStatus(status));
+      const detail =
+        maybeHttp.type === 'entity.parse.failed'
+          ? 'The request body is not valid JSON'
+          : String(maybeHttp.message ?? titleForStatus(status));
       return { type: problemType(code), title: titleForStatus(status), status, detail, code, ...base };
     }
     return this.internal(exception, base);

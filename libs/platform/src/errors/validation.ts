@@ -10,7 +10,11 @@ const pipe = new ValidationPipe(VALIDATION_OPTIONS);
  * Validates a value exactly as the global pipe would (same options, same 400 PLATFORM.VALIDATION_FAILED),
  * for a route that reads its own body, e.g. one that takes JSON or an upload on the same path.
  */
-export function validateAs<T extends object>(metatype: new () => T, value: unknown, type: ArgumentMetadata['type'] = 'body'): Promise<T> {
+export function validateAs<T extends object>(
+  metatype: new () => T,
+  value: unknown,
+  type: ArgumentMetadata['type'] = 'body',
+): Promise<T> {
   return pipe.transform(value ?? {}, { type, metatype }) as Promise<T>;
 }
 

@@ -16,8 +16,21 @@ export class HealthController {
   @Public()
   @HealthCheck()
   @ApiOperation({ summary: 'Liveness and database reachability; public' })
-  @ApiOkResponse({ description: 'Healthy', schema: { example: { status: 'ok', info: { database: { status: 'up' } }, error: {}, details: { database: { status: 'up' } } } } })
-  @ApiServiceUnavailableResponse({ type: ProblemResponseDto, description: 'A dependency is down (code PLATFORM.UNHEALTHY)' })
+  @ApiOkResponse({
+    description: 'Healthy',
+    schema: {
+      example: {
+        status: 'ok',
+        info: { database: { status: 'up' } },
+        error: {},
+        details: { database: { status: 'up' } },
+      },
+    },
+  })
+  @ApiServiceUnavailableResponse({
+    type: ProblemResponseDto,
+    description: 'A dependency is down (code PLATFORM.UNHEALTHY)',
+  })
   check(): Promise<HealthCheckResult> {
     return this.health.check([() => this.db.pingCheck('database', { timeout: 2000 })]);
   }

@@ -2,9 +2,17 @@ import { inputProblem } from './input-guard';
 
 describe('inputProblem: one rule for strings and depth, without recursion', () => {
   it('names where a NUL or a lone surrogate is, as a JSON pointer (keys escaped)', () => {
-    expect(inputProblem({ a: [{ 'b/c~': 'x\u0000y' }] }, 'body')).toMatchObject({ code: 'PLATFORM.INVALID_STRING', extra: { pointer: '/a/0/b~1c~0' } });
-    expect(inputProblem({ ok: 'fine', ['k\ud800']: 1 }, 'body')).toMatchObject({ code: 'PLATFORM.INVALID_STRING', extra: { pointer: '/' } });
-    expect(inputProblem('top\u0000', 'query')?.message).toBe('The query at / contains a NUL character (\\u0000), which PostgreSQL cannot store');
+    expect(inputProblem({ a: [{ 'b/c~': 'x\u0000y' }] }, 'body')).toMatchObject({
+      code: 'PLATFORM.INVALID_STRING',
+      extra: { pointer: '/a/0/b~1c~0' },
+    });
+    expect(inputProblem({ ok: 'fine', ['k\ud800']: 1 }, 'body')).toMatchObject({
+      code: 'PLATFORM.INVALID_STRING',
+      extra: { pointer: '/' },
+    });
+    expect(inputProblem('top\u0000', 'query')?.message).toBe(
+      'The query at / contains a NUL character (\\u0000), which PostgreSQL cannot store',
+    );
     expect(inputProblem({ a: ['emoji 😀 is well formed'], n: 1, z: null }, 'body')).toBeUndefined();
   });
 

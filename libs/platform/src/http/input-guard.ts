@@ -7,7 +7,8 @@ export const MAX_BODY_DEPTH = 100;
 
 function badString(s: string): string | undefined {
   if (s.includes('\u0000')) return 'contains a NUL character (\\u0000), which PostgreSQL cannot store';
-  if (!(s as string & { isWellFormed(): boolean }).isWellFormed()) return 'contains a lone surrogate (not well-formed UTF-16)';
+  if (!(s as string & { isWellFormed(): boolean }).isWellFormed())
+    return 'contains a lone surrogate (not well-formed UTF-16)';
   return undefined;
 }
 
@@ -25,7 +26,11 @@ function pointer(at: At): string {
  * (PLATFORM.BODY_TOO_DEEP). Undefined when there is none. (OpenLineage events of megabytes pass
  * here: nothing is allocated per value but the stack entry.)
  */
-export function inputProblem(value: unknown, where: 'body' | 'query', maxDepth = MAX_BODY_DEPTH): DomainError | undefined {
+export function inputProblem(
+  value: unknown,
+  where: 'body' | 'query',
+  maxDepth = MAX_BODY_DEPTH,
+): DomainError | undefined {
   const stack: [unknown, number, At][] = [[value, 0, undefined]];
   while (stack.length) {
     const [v, depth, at] = stack.pop()!;
@@ -35,13 +40,17 @@ export function inputProblem(value: unknown, where: 'body' | 'query', maxDepth =
       continue;
     }
     if (v === null || typeof v !== 'object') continue;
-    if (depth >= maxDepth) return new BodyTooDeepError(`The ${where} is nested more than ${maxDepth} levels deep (at ${pointer(at)})`, { maxDepth });
+    if (depth >= maxDepth)
+      return new BodyTooDeepError(`The ${where} is nested more than ${maxDepth} levels deep (at ${pointer(at)})`, {
+        maxDepth,
+      });
     if (Array.isArray(v)) {
       for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], depth + 1, { parent: at, key: i }]);
     } else {
       for (const k of Object.keys(v)) {
         const why = badString(k);
-        if (why) return new InvalidStringError(`A key of the ${where} at ${pointer(at)} ${why}`, { pointer: pointer(at) });
+        if (why)
+          return new InvalidStringError(`A key of the ${where} at ${pointer(at)} ${why}`, { pointer: pointer(at) });
         stack.push([(v as Record<string, unknown>)[k], depth + 1, { parent: at, key: k }]);
       }
     }

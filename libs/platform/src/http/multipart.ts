@@ -58,7 +58,8 @@ export function multipartFile(
     // a client that goes away mid-upload ends the reading (piping alone would wait forever)
     req.on('error', () => failWith(opts.bad('The upload was cut off: the client went away')));
     req.on('close', () => {
-      if ((req as { complete?: boolean }).complete === false) failWith(opts.bad('The upload was cut off: the client went away'));
+      if ((req as { complete?: boolean }).complete === false)
+        failWith(opts.bad('The upload was cut off: the client went away'));
     });
     bb.on('close', () => {
       done(fields);

@@ -18,7 +18,13 @@ export interface PeriodicTask {
  * then every `everyMs()` (read at each tick, so it can change), one pass at a time. A failing pass
  * is reported to `onError` and the next one comes on schedule. The timer never keeps the process up.
  */
-export function periodic(opts: { everyMs: () => number; firstAfterMs?: number; tickMs?: number; run: () => Promise<unknown>; onError: (e: Error) => void }): PeriodicTask {
+export function periodic(opts: {
+  everyMs: () => number;
+  firstAfterMs?: number;
+  tickMs?: number;
+  run: () => Promise<unknown>;
+  onError: (e: Error) => void;
+}): PeriodicTask {
   let last = Date.now() - opts.everyMs() + (opts.firstAfterMs ?? opts.everyMs());
   let running: Promise<unknown> | undefined;
   let stopped = false;

@@ -8,12 +8,19 @@ describe('installSafetyNet', () => {
   const run = (body: string) =>
     execFileSync(
       process.execPath,
-      ['-r', './tools/register.js', '-e', `const { installSafetyNet } = require('./libs/platform/src/lifecycle/safety-net.ts'); installSafetyNet({ error: (m) => console.log('ERROR ' + m.split('\\n')[0]), fatal: (m) => console.log('FATAL ' + m.split('\\n')[0]) }); ${body}`],
+      [
+        '-r',
+        './tools/register.js',
+        '-e',
+        `const { installSafetyNet } = require('./libs/platform/src/lifecycle/safety-net.ts'); installSafetyNet({ error: (m) => console.log('ERROR ' + m.split('\\n')[0]), fatal: (m) => console.log('FATAL ' + m.split('\\n')[0]) }); ${body}`,
+      ],
       { cwd: root, encoding: 'utf8' },
     );
 
   it('logs an unlistened stream error (EISDIR) and keeps the process alive', () => {
-    const out = run(`require('node:fs').createReadStream('/').on('data', () => undefined); setTimeout(() => console.log('still serving'), 300);`);
+    const out = run(
+      `require('node:fs').createReadStream('/').on('data', () => undefined); setTimeout(() => console.log('still serving'), 300);`,
+    );
     expect(out).toMatch(/^ERROR an uncaught error EISDIR was not handled where it happened/m);
     expect(out).toContain('still serving');
   });
@@ -22,7 +29,9 @@ describe('installSafetyNet', () => {
     let status = 0;
     let out = '';
     try {
-      run(`setTimeout(() => { throw new TypeError('a bug'); }, 10); setTimeout(() => console.log('still serving'), 300);`);
+      run(
+        `setTimeout(() => { throw new TypeError('a bug'); }, 10); setTimeout(() => console.log('still serving'), 300);`,
+      );
     } catch (e) {
       status = (e as { status: number }).status;
       out = String((e as { stdout: string }).stdout);

@@ -5,13 +5,18 @@
  * concerns one request or run), instead of taking every in-flight request and run down with it.
  * Anything else is a bug of unknown reach: it is logged and the process exits (1), as Node would.
  */
-export function installSafetyNet(log: { error: (m: string) => void; fatal: (m: string) => void }, exit: (code: number) => void = (c) => process.exit(c)): () => void {
+export function installSafetyNet(
+  log: { error: (m: string) => void; fatal: (m: string) => void },
+  exit: (code: number) => void = (c) => process.exit(c),
+): () => void {
   const handle = (kind: string) => (e: unknown) => {
     const err = e instanceof Error ? e : new Error(String(e));
     const code = (err as { code?: unknown }).code;
     const systemError = typeof code === 'string' && /^E[A-Z0-9]+$/.test(code);
     if (systemError) {
-      log.error(`an ${kind} ${code} was not handled where it happened (${err.message}); Weir keeps serving\n${err.stack ?? ''}`);
+      log.error(
+        `an ${kind} ${code} was not handled where it happened (${err.message}); Weir keeps serving\n${err.stack ?? ''}`,
+      );
       return;
     }
     log.fatal(`${kind}: ${err.stack ?? err.message}; exiting`);

@@ -8,10 +8,21 @@ describe('logging', () => {
     const sink = new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) });
     const opts = loggerParams('info').pinoHttp as { redact: pino.LoggerOptions['redact'] };
     const log = pino({ redact: opts.redact }, sink);
-    log.info({ req: { headers: { authorization: 'Bearer weir_secret1', 'x-api-key': 'weir_secret2' } }, created: { key: 'weir_secret3' }, db: { password: 'hunter2' } }, 'hello');
+    log.info(
+      {
+        req: { headers: { authorization: 'Bearer weir_secret1', 'x-api-key': 'weir_secret2' } },
+        created: { key: 'weir_secret3' },
+        db: { password: 'hunter2' },
+      },
+      'hello',
+    );
     const out = lines.join('');
     expect(out).not.toMatch(/weir_secret|hunter2/);
-    expect(JSON.parse(out)).toMatchObject({ req: { headers: { authorization: '[redacted]', 'x-api-key': '[redacted]' } }, created: { key: '[redacted]' }, db: { password: '[redacted]' } });
+    expect(JSON.parse(out)).toMatchObject({
+      req: { headers: { authorization: '[redacted]', 'x-api-key': '[redacted]' } },
+      created: { key: '[redacted]' },
+      db: { password: '[redacted]' },
+    });
   });
 
   it('hides the password of a connection URL', () => {

@@ -29,7 +29,11 @@ export class MetricsService {
       res.on('finish', () => {
         const routePath = req.route?.path as string | undefined;
         // handlers mounted ahead of the Nest router name their route in res.locals.route
-        const route = routePath ? `${req.baseUrl ?? ''}${routePath}` : typeof res.locals?.['route'] === 'string' ? (res.locals['route'] as string) : 'unmatched';
+        const route = routePath
+          ? `${req.baseUrl ?? ''}${routePath}`
+          : typeof res.locals?.['route'] === 'string'
+            ? (res.locals['route'] as string)
+            : 'unmatched';
         end({ method: req.method, route, status_code: String(res.statusCode) });
       });
       next();

@@ -1,4 +1,11 @@
-import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, Optional } from '@nestjs/common';
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  Optional,
+} from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { WEIR_CONFIG } from '../config/config.tokens';
 import type { WeirConfig } from '../config/weir-config';
@@ -80,10 +87,12 @@ export class Outbox implements OnApplicationBootstrap, BeforeApplicationShutdown
           const r: { at: number; rows: Promise<Row[]>; done: boolean } = {
             at: Date.now(),
             done: false,
-            rows: this.ds.query(
-              `SELECT topic, attempts, count(*)::int AS n, extract(epoch FROM now() - min(created_at))::float8 AS age
+            rows: this.ds
+              .query(
+                `SELECT topic, attempts, count(*)::int AS n, extract(epoch FROM now() - min(created_at))::float8 AS age
                  FROM platform.outbox WHERE dispatched_at IS NULL GROUP BY topic, attempts`,
-            ).catch(() => []) as Promise<Row[]>, // the database away: no outbox figures, the rest still served
+              )
+              .catch(() => []) as Promise<Row[]>, // the database away: no outbox figures, the rest still served
           };
           void r.rows.finally(() => {
             r.done = true;
@@ -106,17 +115,25 @@ export class Outbox implements OnApplicationBootstrap, BeforeApplicationShutdown
             fill(this, rs);
           },
         });
-      gauge('weir_outbox_pending', 'Outbox events waiting to be dispatched, by topic (parked ones excluded)', (g, rs) => {
-        for (const r of rs) if (!parkedRow(r)) g.inc({ topic: r.topic }, r.n);
-      });
+      gauge(
+        'weir_outbox_pending',
+        'Outbox events waiting to be dispatched, by topic (parked ones excluded)',
+        (g, rs) => {
+          for (const r of rs) if (!parkedRow(r)) g.inc({ topic: r.topic }, r.n);
+        },
+      );
       gauge('weir_outbox_parked', 'Outbox events parked after their last attempt failed, by topic', (g, rs) => {
         for (const r of rs) if (parkedRow(r)) g.inc({ topic: r.topic }, r.n);
       });
-      gauge('weir_outbox_oldest_pending_seconds', 'Age of the oldest outbox event waiting to be dispatched, by topic', (g, rs) => {
-        const oldest = new Map<string, number>();
-        for (const r of rs) if (!parkedRow(r)) oldest.set(r.topic, Math.max(oldest.get(r.topic) ?? 0, r.age));
-        for (const [topic, age] of oldest) g.set({ topic }, age);
-      });
+      gauge(
+        'weir_outbox_oldest_pending_seconds',
+        'Age of the oldest outbox event waiting to be dispatched, by topic',
+        (g, rs) => {
+          const oldest = new Map<string, number>();
+          for (const r of rs) if (!parkedRow(r)) oldest.set(r.topic, Math.max(oldest.get(r.topic) ?? 0, r.age));
+          for (const [topic, age] of oldest) g.set({ topic }, age);
+        },
+      );
     }
     const days = config.outboxRetentionDays;
     if (retention && days > 0) {
@@ -137,13 +154,20 @@ export class Outbox implements OnApplicationBootstrap, BeforeApplicationShutdown
 
   /** When the oldest event of `topic` still to dispatch was written (parked ones included); null when none is. */
   async oldestPending(topic: string): Promise<Date | null> {
-    const [row] = await this.ds.query(`SELECT min(created_at) AS at FROM platform.outbox WHERE topic = $1 AND dispatched_at IS NULL`, [topic]);
+    const [row] = await this.ds.query(
+      `SELECT min(created_at) AS at FROM platform.outbox WHERE topic = $1 AND dispatched_at IS NULL`,
+      [topic],
+    );
     return row?.at ?? null;
   }
 
   /** Writes an event in the caller's transaction (`tx` must be the connection doing the state change). */
   async publish(tx: Queryable, topic: string, payload: unknown, key?: string): Promise<void> {
-    await tx.query(`INSERT INTO platform.outbox (topic, key, payload) VALUES ($1, $2, $3)`, [topic, key ?? null, JSON.stringify(payload)]);
+    await tx.query(`INSERT INTO platform.outbox (topic, key, payload) VALUES ($1, $2, $3)`, [
+      topic,
+      key ?? null,
+      JSON.stringify(payload),
+    ]);
     this.kick();
   }
 
@@ -152,7 +176,13 @@ export class Outbox implements OnApplicationBootstrap, BeforeApplicationShutdown
    * RETURNING, visible as `src`) and writes one event whose payload is `payloadSql`, computed over
    * `src`. For hot paths where a state change and its event are a single INSERT (one round trip).
    */
-  async publishWith<T = unknown>(q: Queryable, topic: string, cte: string, payloadSql: string, params: unknown[]): Promise<T> {
+  async publishWith<T = unknown>(
+    q: Queryable,
+    topic: string,
+    cte: string,
+    payloadSql: string,
+    params: unknown[],
+  ): Promise<T> {
     const rows = (await q.query(
       `WITH src AS (${cte}), ev AS (INSERT INTO platform.outbox (topic, payload) SELECT $${params.length + 1}, (${payloadSql}) RETURNING payload) SELECT payload FROM ev`,
       [...params, topic],
@@ -169,7 +199,15 @@ export class Outbox implements OnApplicationBootstrap, BeforeApplicationShutdown
    * statements must sit at the top level of the WITH, so a multi-table change goes there and
    * `statement` selects from it). Returns the rows the statement returned.
    */
-  async publishAlong<R = Record<string, unknown>>(q: Queryable, statement: string, params: unknown[], topic: string, payload: unknown, key?: string, ctes?: string): Promise<R[]> {
+  async publishAlong<R = Record<string, unknown>>(
+    q: Queryable,
+    statement: string,
+    params: unknown[],
+    topic: string,
+    payload: unknown,
+    key?: string,
+    ctes?: string,
+  ): Promise<R[]> {
     const n = params.length;
     const res = (await q.query(
       `WITH ${ctes ? `${ctes}, ` : ''}src AS (${statement}), ev AS (INSERT INTO platform.outbox (topic, key, payload) SELECT $${n + 1}, $${n + 2}, $${n + 3}::jsonb WHERE EXISTS (SELECT 1 FROM src)) SELECT * FROM src`,
@@ -181,9 +219,18 @@ export class Outbox implements OnApplicationBootstrap, BeforeApplicationShutdown
   }
 
   /** Registers the handler of a topic (one per topic per process). */
-  subscribe<T>(topic: string, handler: OutboxHandler<T>, opts: { batchSize?: number; maxAttempts?: number } = {}): void {
+  subscribe<T>(
+    topic: string,
+    handler: OutboxHandler<T>,
+    opts: { batchSize?: number; maxAttempts?: number } = {},
+  ): void {
     if (this.subs.has(topic)) throw new Error(`outbox topic "${topic}" already has a handler`);
-    this.subs.set(topic, { topic, handler: handler as OutboxHandler, batchSize: opts.batchSize ?? 100, maxAttempts: opts.maxAttempts ?? 20 });
+    this.subs.set(topic, {
+      topic,
+      handler: handler as OutboxHandler,
+      batchSize: opts.batchSize ?? 100,
+      maxAttempts: opts.maxAttempts ?? 20,
+    });
   }
 
   onApplicationBootstrap(): void {
@@ -284,7 +331,10 @@ export class Outbox implements OnApplicationBootstrap, BeforeApplicationShutdown
       await qr.query(`SAVEPOINT outbox_handler`);
       try {
         await sub.handler(rows, qr);
-        await qr.query(`UPDATE platform.outbox SET dispatched_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = ANY($1::bigint[])`, [ids]);
+        await qr.query(
+          `UPDATE platform.outbox SET dispatched_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = ANY($1::bigint[])`,
+          [ids],
+        );
       } catch (e) {
         const attempts = Math.max(...rows.map((r) => r.attempts));
         const message = (e as Error).message ?? String(e);
@@ -294,8 +344,12 @@ export class Outbox implements OnApplicationBootstrap, BeforeApplicationShutdown
           `UPDATE platform.outbox SET attempts = attempts + 1, last_error = $2, available_at = now() + $3::interval WHERE id = ANY($1::bigint[])`,
           [ids, message.slice(0, 4000), `${outboxBackoffMs(attempts) / 1000} seconds`],
         );
-        if (parked) this.log.error(`topic ${sub.topic}: ${ids.length} event(s) parked after ${attempts} attempts: ${message}`);
-        else this.log.warn(`topic ${sub.topic}: ${ids.length} event(s) will be retried in ${outboxBackoffMs(attempts) / 1000} s (attempt ${attempts}): ${message}`);
+        if (parked)
+          this.log.error(`topic ${sub.topic}: ${ids.length} event(s) parked after ${attempts} attempts: ${message}`);
+        else
+          this.log.warn(
+            `topic ${sub.topic}: ${ids.length} event(s) will be retried in ${outboxBackoffMs(attempts) / 1000} s (attempt ${attempts}): ${message}`,
+          );
         await qr.commitTransaction();
         return 0;
       }

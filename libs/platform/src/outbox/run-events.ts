@@ -29,7 +29,10 @@ export interface RunColumnMapping {
 export interface RunQuality {
   dataset: RunDatasetRef;
   rowCount?: number;
-  columnMetrics?: Record<string, { nullCount?: number; distinctCount?: number; min?: number; max?: number; sum?: number; count?: number }>;
+  columnMetrics?: Record<
+    string,
+    { nullCount?: number; distinctCount?: number; min?: number; max?: number; sum?: number; count?: number }
+  >;
   assertions: { assertion: string; success: boolean; column?: string; severity?: 'error' | 'warn' }[];
 }
 

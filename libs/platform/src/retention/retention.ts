@@ -11,7 +11,10 @@ import { periodic, PeriodicTask } from '../lifecycle/periodic';
  * `orderBy`, skipping rows another sweep holds. `$1` is the limit; `where` refers to its own
  * `params` as `$2`, `$3`… Returns how many rows it deleted.
  */
-export async function deleteOldest(ds: DataSource, q: { table: string; where: string; orderBy: string; params: unknown[]; limit: number }): Promise<number> {
+export async function deleteOldest(
+  ds: DataSource,
+  q: { table: string; where: string; orderBy: string; params: unknown[]; limit: number },
+): Promise<number> {
   const [{ n }] = await ds.query(
     `WITH d AS (DELETE FROM ${q.table} WHERE id = ANY (ARRAY(
         SELECT id FROM ${q.table} WHERE ${q.where} ORDER BY ${q.orderBy} LIMIT $1 FOR UPDATE SKIP LOCKED)) RETURNING 1)
@@ -54,11 +57,17 @@ export class Retention implements OnApplicationBootstrap, BeforeApplicationShutd
     @Inject(WEIR_CONFIG) private readonly config: WeirConfig,
     metrics: MetricsService,
   ) {
-    this.deleted = new Counter({ name: 'weir_retention_deleted_rows_total', help: 'Rows deleted by retention policies', labelNames: ['policy'], registers: [metrics.registry] });
+    this.deleted = new Counter({
+      name: 'weir_retention_deleted_rows_total',
+      help: 'Rows deleted by retention policies',
+      labelNames: ['policy'],
+      registers: [metrics.registry],
+    });
   }
 
   register(policy: RetentionPolicy): void {
-    if (this.policies.some((p) => p.name === policy.name)) throw new Error(`retention policy "${policy.name}" is already registered`);
+    if (this.policies.some((p) => p.name === policy.name))
+      throw new Error(`retention policy "${policy.name}" is already registered`);
     this.policies.push(policy);
   }
 
@@ -92,7 +101,8 @@ export class Retention implements OnApplicationBootstrap, BeforeApplicationShutd
       everyMs: () => this.intervalMs,
       firstAfterMs: this.firstSweepMs,
       run: () => this.sweep(),
-      onError: (e) => this.log.error(`retention sweep failed (next try in ${this.intervalMs / 60_000} min): ${e.message}`),
+      onError: (e) =>
+        this.log.error(`retention sweep failed (next try in ${this.intervalMs / 60_000} min): ${e.message}`),
     });
   }
 

@@ -14,7 +14,9 @@ export interface TestDatabase {
 export function testServerUrl(): string {
   const url = process.env['TEST_DATABASE_URL'];
   if (!url) {
-    throw new Error('TEST_DATABASE_URL is not set: run tests through jest (its global setup starts an embedded PostgreSQL) or point it at a server');
+    throw new Error(
+      'TEST_DATABASE_URL is not set: run tests through jest (its global setup starts an embedded PostgreSQL) or point it at a server',
+    );
   }
   return url;
 }

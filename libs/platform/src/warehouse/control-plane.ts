@@ -5,13 +5,25 @@ import { ControlPlaneSchemaError } from '../errors/platform.errors';
  * PostgreSQL's catalogs. Nothing made or read on behalf of a request may name them: datasets,
  * models, seeds, snapshots, suite targets and referenced tables live in data-plane schemas.
  */
-export const CONTROL_PLANE_SCHEMAS: readonly string[] = ['platform', 'catalog', 'ingestion', 'quality', 'modeling', 'lineage', 'orchestration', 'information_schema'];
+export const CONTROL_PLANE_SCHEMAS: readonly string[] = [
+  'platform',
+  'catalog',
+  'ingestion',
+  'quality',
+  'modeling',
+  'lineage',
+  'orchestration',
+  'information_schema',
+];
 /** Relations of Weir's outside its schemas: the migrations table TypeORM keeps in `public`. */
 export const CONTROL_PLANE_RELATIONS: readonly string[] = ['public.migrations'];
 
 /** True when `schema` (any letter case) is a control-plane or system schema. */
 export function isControlPlaneSchema(schema: string): boolean {
-  const s = schema.trim().replace(/^"(.*)"$/, '$1').toLowerCase();
+  const s = schema
+    .trim()
+    .replace(/^"(.*)"$/, '$1')
+    .toLowerCase();
   return CONTROL_PLANE_SCHEMAS.includes(s) || s.startsWith('pg_');
 }
 
@@ -23,7 +35,10 @@ export function assertDataPlane(schema: string, table: string | undefined, what:
   const s = schema.trim().replace(/^"(.*)"$/, '$1');
   const t = table?.trim().replace(/^"(.*)"$/, '$1');
   if (isControlPlaneSchema(s) || (t !== undefined && CONTROL_PLANE_RELATIONS.includes(`${s}.${t}`.toLowerCase()))) {
-    throw new ControlPlaneSchemaError(`${what} may not name ${t !== undefined ? `${s}.${t}` : `schema ${s}`}: ${CONTROL_PLANE_SCHEMAS.join(', ')}, pg_* and public.migrations hold Weir's and PostgreSQL's own state; use a data schema (raw, staging, analytics, …)`, { schema: s });
+    throw new ControlPlaneSchemaError(
+      `${what} may not name ${t !== undefined ? `${s}.${t}` : `schema ${s}`}: ${CONTROL_PLANE_SCHEMAS.join(', ')}, pg_* and public.migrations hold Weir's and PostgreSQL's own state; use a data schema (raw, staging, analytics, …)`,
+      { schema: s },
+    );
   }
 }
 
@@ -38,11 +53,23 @@ let readerMissingWarned = false;
  * on their schemas, SELECT on the tables, granted by the service's role when missing: schemas and
  * tables made outside Weir) and says whether the role can be used. Refuses control-plane relations.
  */
-export async function prepareReader(client: Queryable, relations: { schema: string; table: string }[], warn: (m: string) => void = () => undefined): Promise<boolean> {
+export async function prepareReader(
+  client: Queryable,
+  relations: { schema: string; table: string }[],
+  warn: (m: string) => void = () => undefined,
+): Promise<boolean> {
   for (const r of relations) assertDataPlane(r.schema, r.table, 'A check');
-  const ok = (await client.query(`SELECT to_regrole($1) IS NOT NULL AND pg_has_role(current_user, $1, 'MEMBER') AS ok`, [READER_ROLE])).rows[0]['ok'] === true;
+  const ok =
+    (
+      await client.query(`SELECT to_regrole($1) IS NOT NULL AND pg_has_role(current_user, $1, 'MEMBER') AS ok`, [
+        READER_ROLE,
+      ])
+    ).rows[0]['ok'] === true;
   if (!ok) {
-    if (!readerMissingWarned) warn(`the role ${READER_ROLE} is missing or not granted to ${'the service'}: checks and previews run with the service's own privileges (run the migrations as a role with CREATEROLE)`);
+    if (!readerMissingWarned)
+      warn(
+        `the role ${READER_ROLE} is missing or not granted to ${'the service'}: checks and previews run with the service's own privileges (run the migrations as a role with CREATEROLE)`,
+      );
     readerMissingWarned = true;
     return false;
   }
@@ -57,7 +84,8 @@ export async function prepareReader(client: Queryable, relations: { schema: stri
     ).rows[0];
     if (!p) continue; // no such table: the caller says so
     // two checks granting at once may collide ("tuple concurrently updated"): the winner's grant is as good
-    if (p['usage'] !== true) await grant(client, `GRANT USAGE ON SCHEMA "${r.schema.replace(/"/g, '""')}" TO ${READER_ROLE}`);
+    if (p['usage'] !== true)
+      await grant(client, `GRANT USAGE ON SCHEMA "${r.schema.replace(/"/g, '""')}" TO ${READER_ROLE}`);
     if (p['sel'] !== true) await grant(client, `GRANT SELECT ON ${rel} TO ${READER_ROLE}`);
   }
   return true;

@@ -17,10 +17,18 @@ export function validateIdentifier(name: unknown, kind: IdentifierKind = 'identi
   if (typeof name !== 'string') throw new InvalidIdentifierError(kind, String(name), 'must be a string');
   if (name.length === 0) throw new InvalidIdentifierError(kind, name, 'must not be empty');
   if (Buffer.byteLength(name, 'utf8') > MAX_IDENTIFIER_BYTES) {
-    throw new InvalidIdentifierError(kind, name, `must be at most ${MAX_IDENTIFIER_BYTES} bytes (PostgreSQL would truncate it)`);
+    throw new InvalidIdentifierError(
+      kind,
+      name,
+      `must be at most ${MAX_IDENTIFIER_BYTES} bytes (PostgreSQL would truncate it)`,
+    );
   }
   if (!IDENTIFIER.test(name)) {
-    throw new InvalidIdentifierError(kind, name, 'may contain only letters, digits and underscores, and must not start with a digit');
+    throw new InvalidIdentifierError(
+      kind,
+      name,
+      'may contain only letters, digits and underscores, and must not start with a digit',
+    );
   }
   if (kind === 'schema' && RESERVED_PREFIX.test(name)) {
     throw new InvalidIdentifierError(kind, name, 'must not start with pg_ (reserved by PostgreSQL)');
@@ -55,7 +63,9 @@ export function columnList(columns: readonly string[]): string {
 /** Splits `schema.table` (or `table`, with a default schema) into validated parts. */
 export function parseQualifiedName(name: string, defaultSchema: string): { schema: string; table: string } {
   const parts = String(name).split('.');
-  if (parts.length === 1) return { schema: validateIdentifier(defaultSchema, 'schema'), table: validateIdentifier(parts[0], 'table') };
-  if (parts.length === 2) return { schema: validateIdentifier(parts[0], 'schema'), table: validateIdentifier(parts[1], 'table') };
+  if (parts.length === 1)
+    return { schema: validateIdentifier(defaultSchema, 'schema'), table: validateIdentifier(parts[0], 'table') };
+  if (parts.length === 2)
+    return { schema: validateIdentifier(parts[0], 'schema'), table: validateIdentifier(parts[1], 'table') };
   throw new InvalidIdentifierError('table', name, 'must be "table" or "schema.table"');
 }

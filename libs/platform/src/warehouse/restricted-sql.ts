@@ -14,7 +14,9 @@ export const WRITER_ROLE = 'weir_writer';
 // node-pg's own conversion of a parameter to its text form (arrays, dates, buffers, JSON), untyped upstream
 const { prepareValue } = require('pg/lib/utils') as { prepareValue: (v: unknown) => unknown };
 
-type Queryable = { query: (sql: string, params?: unknown[]) => Promise<{ rows: Record<string, unknown>[]; rowCount?: number | null }> };
+type Queryable = {
+  query: (sql: string, params?: unknown[]) => Promise<{ rows: Record<string, unknown>[]; rowCount?: number | null }>;
+};
 
 /** Whether a role and its function can be used by this session; cached per process. */
 const usable = new Map<string, Promise<boolean>>();
@@ -37,7 +39,9 @@ async function canUse(client: Queryable, role: string, fn: string, warn: (m: str
   const ok = await p;
   if (!ok && !warned.has(fn)) {
     warned.add(fn);
-    warn(`the role ${role} or ${fn} is missing (the migrations ran without CREATEROLE?): SQL written by users runs with the service's own privileges`);
+    warn(
+      `the role ${role} or ${fn} is missing (the migrations ran without CREATEROLE?): SQL written by users runs with the service's own privileges`,
+    );
   }
   return ok;
 }
@@ -55,7 +59,12 @@ export function forgetRoleCache(): void {
  * exactly as it types an untyped parameter. One statement only: the query is wrapped in a
  * sub-select. Falls back to a direct query, with a warning, when the role is missing.
  */
-export async function readAsReader(client: Queryable, text: string, values: unknown[] = [], warn: (m: string) => void = () => undefined): Promise<Record<string, unknown>[]> {
+export async function readAsReader(
+  client: Queryable,
+  text: string,
+  values: unknown[] = [],
+  warn: (m: string) => void = () => undefined,
+): Promise<Record<string, unknown>[]> {
   if (!(await canUse(client, READER_ROLE, 'platform.weir_read', warn))) return (await client.query(text, values)).rows;
   const r = await client.query(`SELECT platform.weir_read($1) AS r`, [inlineParameters(text, values)]);
   return r.rows[0]['r'] as Record<string, unknown>[];
@@ -66,8 +75,13 @@ export async function readAsReader(client: Queryable, text: string, values: unkn
  * table) as `weir_writer`, through `platform.weir_write`. What it creates is owned by the writer;
  * it cannot reach Weir's own schemas or the server's files. Returns the statement's row count.
  */
-export async function writeAsWriter(client: Queryable, statement: string, warn: (m: string) => void = () => undefined): Promise<number> {
-  if (!(await canUse(client, WRITER_ROLE, 'platform.weir_write', warn))) return (await client.query(statement)).rowCount ?? 0;
+export async function writeAsWriter(
+  client: Queryable,
+  statement: string,
+  warn: (m: string) => void = () => undefined,
+): Promise<number> {
+  if (!(await canUse(client, WRITER_ROLE, 'platform.weir_write', warn)))
+    return (await client.query(statement)).rowCount ?? 0;
   const r = await client.query(`SELECT platform.weir_write($1) AS n`, [statement]);
   return Number(r.rows[0]['n'] ?? 0);
 }
@@ -79,12 +93,23 @@ export async function writeAsWriter(client: Queryable, statement: string, warn: 
  * SQL may name any of them, not only its `ref`s and `source`s. Control-plane and system schemas
  * are never granted; `schema` itself is refused in SQL too when it is one of them.
  */
-export async function prepareWriter(client: Queryable, schema: string, warn: (m: string) => void = () => undefined): Promise<void> {
+export async function prepareWriter(
+  client: Queryable,
+  schema: string,
+  warn: (m: string) => void = () => undefined,
+): Promise<void> {
   if (!(await canUse(client, WRITER_ROLE, 'platform.weir_write', warn))) return;
   const q = (s: string) => `"${s.replace(/"/g, '""')}"`;
-  if (isControlPlaneSchema(schema)) throw new ControlPlaneSchemaError(`schema ${schema} holds Weir's or PostgreSQL's own state`, { schema });
-  const p = (await client.query(`SELECT has_schema_privilege($1, n.oid, 'USAGE') AND has_schema_privilege($1, n.oid, 'CREATE') AS ok FROM pg_namespace n WHERE nspname = $2`, [WRITER_ROLE, schema])).rows[0];
-  if (p && p['ok'] !== true) await grantOnce(client, `GRANT USAGE, CREATE ON SCHEMA ${q(schema)} TO ${WRITER_ROLE}`, `schema ${schema}`);
+  if (isControlPlaneSchema(schema))
+    throw new ControlPlaneSchemaError(`schema ${schema} holds Weir's or PostgreSQL's own state`, { schema });
+  const p = (
+    await client.query(
+      `SELECT has_schema_privilege($1, n.oid, 'USAGE') AND has_schema_privilege($1, n.oid, 'CREATE') AS ok FROM pg_namespace n WHERE nspname = $2`,
+      [WRITER_ROLE, schema],
+    )
+  ).rows[0];
+  if (p && p['ok'] !== true)
+    await grantOnce(client, `GRANT USAGE, CREATE ON SCHEMA ${q(schema)} TO ${WRITER_ROLE}`, `schema ${schema}`);
   const missing = (
     await client.query(
       `SELECT n.nspname AS s, c.relname AS t, has_schema_privilege($1, n.oid, 'USAGE') AS usage
@@ -100,8 +125,18 @@ export async function prepareWriter(client: Queryable, schema: string, warn: (m:
   const tables = missing.filter((m) => m.t !== null).map((m) => `${q(m.s)}.${q(m.t!)}`);
   // a role that does not own a schema or table only gets a warning from PostgreSQL here: the
   // model that reads it then fails with "permission denied", naming it
-  if (schemas.length) await grantOnce(client, `GRANT USAGE ON SCHEMA ${schemas.map(q).join(', ')} TO ${WRITER_ROLE}`, `schemas ${schemas.join(', ')}`);
-  for (let i = 0; i < tables.length; i += 500) await grantOnce(client, `GRANT SELECT ON ${tables.slice(i, i + 500).join(', ')} TO ${WRITER_ROLE}`, 'the data plane');
+  if (schemas.length)
+    await grantOnce(
+      client,
+      `GRANT USAGE ON SCHEMA ${schemas.map(q).join(', ')} TO ${WRITER_ROLE}`,
+      `schemas ${schemas.join(', ')}`,
+    );
+  for (let i = 0; i < tables.length; i += 500)
+    await grantOnce(
+      client,
+      `GRANT SELECT ON ${tables.slice(i, i + 500).join(', ')} TO ${WRITER_ROLE}`,
+      'the data plane',
+    );
 }
 
 async function grantOnce(client: Queryable, sql: string, what: string): Promise<void> {
@@ -111,7 +146,9 @@ async function grantOnce(client: Queryable, sql: string, what: string): Promise<
     const code = (e as { code?: string }).code;
     if (/tuple concurrently updated/.test((e as Error).message)) return void (await client.query(sql));
     if (code === '42501') {
-      throw new WriterNotGrantedError(`Weir writes as the role ${WRITER_ROLE}, and its own role may not grant it the use of ${what} (${(e as Error).message}); its owner can: ${sql}`);
+      throw new WriterNotGrantedError(
+        `Weir writes as the role ${WRITER_ROLE}, and its own role may not grant it the use of ${what} (${(e as Error).message}); its owner can: ${sql}`,
+      );
     }
     throw e;
   }
@@ -163,7 +200,8 @@ export function inlineParameters(text: string, values: readonly unknown[]): stri
       const param = /^\$(\d+)/.exec(text.slice(i));
       if (param && !(i > 0 && /[A-Za-z0-9_$]/.test(text[i - 1]))) {
         const k = Number(param[1]);
-        if (k < 1 || k > values.length) throw new Error(`inlineParameters: $${k} has no value (${values.length} given)`);
+        if (k < 1 || k > values.length)
+          throw new Error(`inlineParameters: $${k} has no value (${values.length} given)`);
         out += literal(values[k - 1]);
         i += param[0].length;
         continue;
@@ -210,7 +248,11 @@ export async function leaveWriter(client: Queryable): Promise<void> {
  * refused when it lies in a control-plane schema, whatever name reached here. Returns whether
  * the writer owns it (only an owner may swap it for a new table).
  */
-export async function grantLoadTarget(client: Queryable, schema: string, table: string): Promise<{ exists: boolean; owned: boolean }> {
+export async function grantLoadTarget(
+  client: Queryable,
+  schema: string,
+  table: string,
+): Promise<{ exists: boolean; owned: boolean }> {
   const rel = `"${schema.replace(/"/g, '""')}"."${table.replace(/"/g, '""')}"`;
   const r = (
     await client.query(
@@ -221,7 +263,16 @@ export async function grantLoadTarget(client: Queryable, schema: string, table: 
     )
   ).rows[0];
   if (!r) return { exists: false, owned: false };
-  if (isControlPlaneSchema(String(r['schema']))) throw new ControlPlaneSchemaError(`${schema}.${table} lies in schema ${r['schema']}, which holds Weir's or PostgreSQL's own state`, { schema: r['schema'] });
-  if (r['dml'] !== true && r['owned'] !== true) await grantOnce(client, `GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON ${rel} TO ${WRITER_ROLE}`, `${schema}.${table}`);
+  if (isControlPlaneSchema(String(r['schema'])))
+    throw new ControlPlaneSchemaError(
+      `${schema}.${table} lies in schema ${r['schema']}, which holds Weir's or PostgreSQL's own state`,
+      { schema: r['schema'] },
+    );
+  if (r['dml'] !== true && r['owned'] !== true)
+    await grantOnce(
+      client,
+      `GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON ${rel} TO ${WRITER_ROLE}`,
+      `${schema}.${table}`,
+    );
   return { exists: true, owned: r['owned'] === true };
 }

@@ -19,7 +19,9 @@ export interface CopyOptions {
 }
 
 export function resolveTable(ref: TableRef, defaultSchema = 'raw'): { schema: string; table: string } {
-  return typeof ref === 'string' ? parseQualifiedName(ref, defaultSchema) : parseQualifiedName(`${ref.schema}.${ref.table}`, defaultSchema);
+  return typeof ref === 'string'
+    ? parseQualifiedName(ref, defaultSchema)
+    : parseQualifiedName(`${ref.schema}.${ref.table}`, defaultSchema);
 }
 
 /**
@@ -38,8 +40,15 @@ export class Warehouse {
   constructor(url: string, opts: { max?: number; applicationName?: string } = {}) {
     const u = new URL(url);
     const host = u.hostname || decodeURIComponent(u.searchParams.get('host') ?? 'localhost');
-    this.location = { namespace: `postgres://${host}:${u.port || '5432'}`, database: decodeURIComponent(u.pathname.replace(/^\//, '')) || 'postgres' };
-    this.pool = new Pool({ connectionString: url, max: opts.max ?? 10, application_name: opts.applicationName ?? 'weir-warehouse' });
+    this.location = {
+      namespace: `postgres://${host}:${u.port || '5432'}`,
+      database: decodeURIComponent(u.pathname.replace(/^\//, '')) || 'postgres',
+    };
+    this.pool = new Pool({
+      connectionString: url,
+      max: opts.max ?? 10,
+      application_name: opts.applicationName ?? 'weir-warehouse',
+    });
     // An idle client's error (server restart) must not crash the process; the next checkout reconnects.
     this.pool.on('error', () => undefined);
   }
@@ -80,7 +89,12 @@ export class Warehouse {
    * `source` must yield data in the chosen COPY format. Returns the number of rows PostgreSQL
    * reports as copied. Identifiers are validated and quoted; a bad one throws before any I/O.
    */
-  async copyFrom(table: TableRef, columns: readonly string[], source: Readable | AsyncIterable<Buffer | string>, options: CopyOptions = {}): Promise<number> {
+  async copyFrom(
+    table: TableRef,
+    columns: readonly string[],
+    source: Readable | AsyncIterable<Buffer | string>,
+    options: CopyOptions = {},
+  ): Promise<number> {
     const { schema, table: name } = resolveTable(table);
     const target = qualifiedTable(schema, name);
     const cols = columnList(columns);

@@ -59,9 +59,16 @@ export class PassThroughQualityGate implements QualityGate {
 /** Managing suites from other slices (token {@link QUALITY_SUITES}). */
 export interface QualitySuites {
   /** Creates or replaces the suite `name` on `dataset`; an empty list removes it. */
-  upsertSuite(name: string, dataset: string, expectations: import('../domain/expectations').Expectation[], meta?: Record<string, unknown>): Promise<void>;
+  upsertSuite(
+    name: string,
+    dataset: string,
+    expectations: import('../domain/expectations').Expectation[],
+    meta?: Record<string, unknown>,
+  ): Promise<void>;
   /** Every suite (or those on `dataset`), with its expectations: for impact analysis. */
-  listSuites(dataset?: string): Promise<{ name: string; dataset: string; expectations: import('../domain/expectations').Expectation[] }[]>;
+  listSuites(
+    dataset?: string,
+  ): Promise<{ name: string; dataset: string; expectations: import('../domain/expectations').Expectation[] }[]>;
 }
 
 export const QUALITY_SUITES = Symbol('QUALITY_SUITES');

@@ -1,9 +1,29 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { assertDataPlane, readAsReader, Outbox, prepareReader, RUN_EVENTS_TOPIC, RunQuality, RunStateEvent, validateIdentifier, Warehouse, WEIR_CONFIG, WeirConfig } from '@weir/platform';
+import {
+  assertDataPlane,
+  readAsReader,
+  Outbox,
+  prepareReader,
+  RUN_EVENTS_TOPIC,
+  RunQuality,
+  RunStateEvent,
+  validateIdentifier,
+  Warehouse,
+  WEIR_CONFIG,
+  WeirConfig,
+} from '@weir/platform';
 import { CATALOG, CatalogPort, DatasetContract, sqlType } from '@weir/catalog';
-import { canonicalType, Expectation, EXPECTATION_KWARGS, EXPECTATION_TYPES, ExpectationResult, isGxType, KwargSpec } from '../domain/expectations';
+import {
+  canonicalType,
+  Expectation,
+  EXPECTATION_KWARGS,
+  EXPECTATION_TYPES,
+  ExpectationResult,
+  isGxType,
+  KwargSpec,
+} from '../domain/expectations';
 import { ColumnInfo, compileSuite } from '../domain/suite-compiler';
 import { runSuite } from '../infrastructure/suite-runner';
 import { SuiteOrmEntity } from '../infrastructure/suite.orm-entity';
@@ -13,7 +33,15 @@ import { QualityMetricOrmEntity } from '../infrastructure/quality-metric.orm-ent
 import { QualityGate, QualityGateInput, QualityGateResult } from './quality-gate.port';
 import { AnomalyConfig, DEFAULT_ANOMALY, robustZ } from '../domain/anomaly';
 import { QUALITY_EVENTS, QualityAlert, QualityEvents } from './quality-events';
-import { InvalidRowConditionError, InvalidSuiteError, RunNotFoundError, SuiteExistsError, SuiteNotFoundError, TableNotFoundError, UnknownExpectationTypeError } from '../quality.errors';
+import {
+  InvalidRowConditionError,
+  InvalidSuiteError,
+  RunNotFoundError,
+  SuiteExistsError,
+  SuiteNotFoundError,
+  TableNotFoundError,
+  UnknownExpectationTypeError,
+} from '../quality.errors';
 
 export interface SuiteInput {
   name: string;
@@ -57,7 +85,15 @@ export interface QualityRunView {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function suiteView(e: SuiteOrmEntity): SuiteView {
-  return { id: e.id, name: e.name, dataset: e.dataset, expectations: e.expectations, meta: e.meta, createdAt: e.createdAt.toISOString(), updatedAt: e.updatedAt.toISOString() };
+  return {
+    id: e.id,
+    name: e.name,
+    dataset: e.dataset,
+    expectations: e.expectations,
+    meta: e.meta,
+    createdAt: e.createdAt.toISOString(),
+    updatedAt: e.updatedAt.toISOString(),
+  };
 }
 
 function contractColumns(contract: DatasetContract): ColumnInfo[] {
@@ -109,7 +145,10 @@ export class QualityService implements QualityGate {
     if (!Array.isArray(input.expectations)) throw new InvalidSuiteError('expectations must be a list');
     const unknown = [...new Set(input.expectations.map((e) => String(e?.type)).filter((t) => !canonicalType(t)))];
     if (unknown.length) {
-      throw new UnknownExpectationTypeError(`Unknown expectation type${unknown.length > 1 ? 's' : ''} ${unknown.map((t) => JSON.stringify(t)).join(', ')}; supported: ${EXPECTATION_TYPES.join(', ')} (GET /api/quality/expectation-types lists their kwargs)`, { unknown, supported: EXPECTATION_TYPES });
+      throw new UnknownExpectationTypeError(
+        `Unknown expectation type${unknown.length > 1 ? 's' : ''} ${unknown.map((t) => JSON.stringify(t)).join(', ')}; supported: ${EXPECTATION_TYPES.join(', ')} (GET /api/quality/expectation-types lists their kwargs)`,
+        { unknown, supported: EXPECTATION_TYPES },
+      );
     }
     const expectations = input.expectations.map((e) => ({
       type: canonicalType(String(e.type)) ?? String(e.type),
@@ -117,35 +156,57 @@ export class QualityService implements QualityGate {
       ...(e.meta ? { meta: e.meta } : {}),
       severity: (e.severity ?? (e.kwargs?.['severity'] as 'warn' | 'error' | undefined) ?? 'error') as 'warn' | 'error',
     }));
-    const compiled = compileSuite({ schema: dataset.schema, table: dataset.table }, contractColumns(dataset.contract), await this.resolveRefs(expectations));
-    const problems = compiled.plans.filter((p) => p.error).map((p) => `expectation ${p.index + 1} (${p.expectation.type}): ${p.error}`);
-    for (const e of expectations) if (e.severity !== 'warn' && e.severity !== 'error') problems.push(`severity must be warn or error (${e.type})`);
+    const compiled = compileSuite(
+      { schema: dataset.schema, table: dataset.table },
+      contractColumns(dataset.contract),
+      await this.resolveRefs(expectations),
+    );
+    const problems = compiled.plans
+      .filter((p) => p.error)
+      .map((p) => `expectation ${p.index + 1} (${p.expectation.type}): ${p.error}`);
+    for (const e of expectations)
+      if (e.severity !== 'warn' && e.severity !== 'error') problems.push(`severity must be warn or error (${e.type})`);
     if (compiled.plans.some((p) => p.error?.startsWith('row_condition'))) {
       // a literal that does not fit its column would fail every later run (and every load): refused now
       throw new InvalidRowConditionError(`The suite is invalid: ${problems.join('; ')}`, { errors: problems });
     }
-    if (problems.length) throw new InvalidSuiteError(`The suite is invalid: ${problems.join('; ')}`, { errors: problems });
+    if (problems.length)
+      throw new InvalidSuiteError(`The suite is invalid: ${problems.join('; ')}`, { errors: problems });
     return expectations;
   }
 
   async create(input: SuiteInput): Promise<SuiteView> {
     const expectations = await this.checkSuite(input);
     const repo = this.ds.getRepository(SuiteOrmEntity);
-    if (await repo.findOne({ where: { name: input.name } })) throw new SuiteExistsError(`A suite named "${input.name}" already exists`);
-    const saved = await repo.save(repo.create({ name: input.name, dataset: input.dataset, expectations, meta: input.meta ?? null }));
+    if (await repo.findOne({ where: { name: input.name } }))
+      throw new SuiteExistsError(`A suite named "${input.name}" already exists`);
+    const saved = await repo.save(
+      repo.create({ name: input.name, dataset: input.dataset, expectations, meta: input.meta ?? null }),
+    );
     return suiteView(await repo.findOneByOrFail({ id: saved.id }));
   }
 
   async replace(id: string, input: SuiteInput): Promise<SuiteView> {
     const e = await this.entity(id);
     const expectations = await this.checkSuite(input);
-    Object.assign(e, { name: input.name, dataset: input.dataset, expectations, meta: input.meta ?? null, updatedAt: new Date() });
+    Object.assign(e, {
+      name: input.name,
+      dataset: input.dataset,
+      expectations,
+      meta: input.meta ?? null,
+      updatedAt: new Date(),
+    });
     await this.ds.getRepository(SuiteOrmEntity).save(e);
     return suiteView(e);
   }
 
   /** Creates or replaces the suite `name` (used by other slices, e.g. dbt YAML tests); an empty list removes it. */
-  async upsertSuite(name: string, dataset: string, expectations: Expectation[], meta?: Record<string, unknown>): Promise<void> {
+  async upsertSuite(
+    name: string,
+    dataset: string,
+    expectations: Expectation[],
+    meta?: Record<string, unknown>,
+  ): Promise<void> {
     const repo = this.ds.getRepository(SuiteOrmEntity);
     const existing = await repo.findOne({ where: { name } });
     if (expectations.length === 0) {
@@ -153,7 +214,15 @@ export class QualityService implements QualityGate {
       return;
     }
     const checked = await this.checkSuite({ name, dataset, expectations, meta });
-    await repo.save(Object.assign(existing ?? repo.create(), { name, dataset, expectations: checked, meta: meta ?? null, updatedAt: new Date() }));
+    await repo.save(
+      Object.assign(existing ?? repo.create(), {
+        name,
+        dataset,
+        expectations: checked,
+        meta: meta ?? null,
+        updatedAt: new Date(),
+      }),
+    );
   }
 
   async listSuites(dataset?: string): Promise<{ name: string; dataset: string; expectations: Expectation[] }[]> {
@@ -161,7 +230,9 @@ export class QualityService implements QualityGate {
   }
 
   async list(dataset?: string): Promise<SuiteView[]> {
-    return (await this.ds.getRepository(SuiteOrmEntity).find({ where: dataset ? { dataset } : {}, order: { name: 'ASC' } })).map(suiteView);
+    return (
+      await this.ds.getRepository(SuiteOrmEntity).find({ where: dataset ? { dataset } : {}, order: { name: 'ASC' } })
+    ).map(suiteView);
   }
 
   async entity(id: string): Promise<SuiteOrmEntity> {
@@ -187,9 +258,14 @@ export class QualityService implements QualityGate {
   async importGx(dataset: string, gx: Record<string, unknown>, name?: string): Promise<SuiteView> {
     const gxList = gx['expectations'];
     if (!Array.isArray(gxList)) throw new InvalidSuiteError('A GX suite has an "expectations" list');
-    const meta = (gx['meta'] && typeof gx['meta'] === 'object' ? { ...(gx['meta'] as Record<string, unknown>) } : {}) as Record<string, unknown>;
-    const weir = meta['weir'] && typeof meta['weir'] === 'object' ? { ...(meta['weir'] as Record<string, unknown>) } : undefined;
-    const own = Array.isArray(weir?.['expectations']) ? (weir!['expectations'] as (Record<string, unknown> & { index?: number })[]) : [];
+    const meta = (
+      gx['meta'] && typeof gx['meta'] === 'object' ? { ...(gx['meta'] as Record<string, unknown>) } : {}
+    ) as Record<string, unknown>;
+    const weir =
+      meta['weir'] && typeof meta['weir'] === 'object' ? { ...(meta['weir'] as Record<string, unknown>) } : undefined;
+    const own = Array.isArray(weir?.['expectations'])
+      ? (weir!['expectations'] as (Record<string, unknown> & { index?: number })[])
+      : [];
     const list: Record<string, unknown>[] = [...gxList];
     for (const o of [...own].sort((a, b) => Number(a.index ?? Infinity) - Number(b.index ?? Infinity))) {
       const { index, ...x } = o;
@@ -203,7 +279,8 @@ export class QualityService implements QualityGate {
     }
     gx = { ...gx, meta };
     const suiteName = name ?? (gx['name'] as string) ?? (gx['expectation_suite_name'] as string);
-    if (typeof suiteName !== 'string' || suiteName.trim() === '') throw new InvalidSuiteError('The suite needs a name (name or expectation_suite_name)');
+    if (typeof suiteName !== 'string' || suiteName.trim() === '')
+      throw new InvalidSuiteError('The suite needs a name (name or expectation_suite_name)');
     const expectations = list.map((x: Record<string, unknown>) => {
       // the export carries severity in meta: it becomes the severity again, not a meta key
       const { severity, ...meta } = (x['meta'] as Record<string, unknown> | undefined) ?? {};
@@ -211,7 +288,8 @@ export class QualityService implements QualityGate {
         type: String(x['type'] ?? x['expectation_type']),
         kwargs: (x['kwargs'] as Record<string, unknown>) ?? {},
         ...(Object.keys(meta).length ? { meta } : {}),
-        severity: (severity ?? (x['kwargs'] as Record<string, unknown> | undefined)?.['severity']) as 'warn' | 'error' | undefined,
+        severity: (severity ?? (x['kwargs'] as Record<string, unknown> | undefined)?.['severity']) as
+          'warn' | 'error' | undefined,
       };
     });
     return this.create({ name: suiteName, dataset, expectations, meta: Object.keys(meta).length ? meta : null });
@@ -224,11 +302,22 @@ export class QualityService implements QualityGate {
    */
   async exportGx(id: string): Promise<Record<string, unknown>> {
     const s = await this.entity(id);
-    const all = s.expectations.map((e, index) => ({ index, type: e.type, kwargs: e.kwargs, meta: { ...(e.meta ?? {}), severity: e.severity ?? 'error' } }));
+    const all = s.expectations.map((e, index) => ({
+      index,
+      type: e.type,
+      kwargs: e.kwargs,
+      meta: { ...(e.meta ?? {}), severity: e.severity ?? 'error' },
+    }));
     return {
       name: s.name,
       expectations: all.filter((e) => isGxType(e.type)).map(({ index: _index, ...e }) => e),
-      meta: { ...(s.meta ?? {}), weir: { dataset: s.dataset, ...(all.some((e) => !isGxType(e.type)) ? { expectations: all.filter((e) => !isGxType(e.type)) } : {}) } },
+      meta: {
+        ...(s.meta ?? {}),
+        weir: {
+          dataset: s.dataset,
+          ...(all.some((e) => !isGxType(e.type)) ? { expectations: all.filter((e) => !isGxType(e.type)) } : {}),
+        },
+      },
     };
   }
 
@@ -238,16 +327,33 @@ export class QualityService implements QualityGate {
   }
 
   /** The SQL the suite compiles to on its dataset (one scan plus grouped queries). */
-  async sql(id: string): Promise<{ scan: string; params: unknown[]; queries: { expectation: number; sql: string; params: unknown[] }[] }> {
+  async sql(
+    id: string,
+  ): Promise<{ scan: string; params: unknown[]; queries: { expectation: number; sql: string; params: unknown[] }[] }> {
     const s = await this.entity(id);
     const dataset = await this.catalog.getDataset(s.dataset);
-    const c = compileSuite({ schema: dataset.schema, table: dataset.table }, contractColumns(dataset.contract), await this.resolveRefs(s.expectations));
-    const queries = c.plans.flatMap((p) => [p.groupedSql, p.kind === 'distinct' ? p.distinctSql : undefined].filter((x): x is string => !!x).map((sql) => ({ expectation: p.index, sql, params: p.params })));
+    const c = compileSuite(
+      { schema: dataset.schema, table: dataset.table },
+      contractColumns(dataset.contract),
+      await this.resolveRefs(s.expectations),
+    );
+    const queries = c.plans.flatMap((p) =>
+      [p.groupedSql, p.kind === 'distinct' ? p.distinctSql : undefined]
+        .filter((x): x is string => !!x)
+        .map((sql) => ({ expectation: p.index, sql, params: p.params })),
+    );
     return { scan: c.scanSql, params: c.params, queries };
   }
 
   /** Runs a suite on its dataset's table, or on `target` (a staging table, for gates). */
-  async run(id: string, opts: { target?: { schema: string; table: string }; trigger?: 'api' | 'gate' | 'pipeline'; triggerRef?: string } = {}): Promise<QualityRunView> {
+  async run(
+    id: string,
+    opts: {
+      target?: { schema: string; table: string };
+      trigger?: 'api' | 'gate' | 'pipeline';
+      triggerRef?: string;
+    } = {},
+  ): Promise<QualityRunView> {
     const s = await this.entity(id);
     const dataset = await this.catalog.getDataset(s.dataset);
     const target = opts.target ?? { schema: dataset.schema, table: dataset.table };
@@ -272,16 +378,30 @@ export class QualityService implements QualityGate {
       // checks read as the reader role (no privilege on Weir's own schemas, none on the server's
       // files), in a READ ONLY transaction with a statement timeout: custom_sql and row_condition
       // can neither write nor reach the control plane
-      const refs = expectations.filter((e) => e.type === 'relationships' && typeof e.kwargs['to'] === 'string' && String(e.kwargs['to']).includes('.')).map((e) => {
-        const [schema, table] = String(e.kwargs['to']).split('.');
-        return { schema, table };
-      });
+      const refs = expectations
+        .filter(
+          (e) =>
+            e.type === 'relationships' && typeof e.kwargs['to'] === 'string' && String(e.kwargs['to']).includes('.'),
+        )
+        .map((e) => {
+          const [schema, table] = String(e.kwargs['to']).split('.');
+          return { schema, table };
+        });
       const asReader = await prepareReader(client, [target, ...refs], (m) => this.log.warn(m));
       await client.query(`BEGIN READ ONLY`);
       await client.query(`SET LOCAL statement_timeout = ${Math.max(1000, this.checkTimeoutMs)}`);
-      const exists = (await client.query(`SELECT to_regclass($1) IS NOT NULL AS e`, [`"${target.schema}"."${target.table}"`])).rows[0].e;
-      if (!exists) throw new TableNotFoundError(`The table ${target.schema}.${target.table} does not exist (load the dataset first)`);
-      const rowCountCheck: Expectation = { type: 'expect_table_row_count_to_be_between', kwargs: { min_value: 0 }, severity: 'warn' };
+      const exists = (
+        await client.query(`SELECT to_regclass($1) IS NOT NULL AS e`, [`"${target.schema}"."${target.table}"`])
+      ).rows[0].e;
+      if (!exists)
+        throw new TableNotFoundError(
+          `The table ${target.schema}.${target.table} does not exist (load the dataset first)`,
+        );
+      const rowCountCheck: Expectation = {
+        type: 'expect_table_row_count_to_be_between',
+        kwargs: { min_value: 0 },
+        severity: 'warn',
+      };
       const runOpts = {
         masked,
         resultFormat: 'BASIC' as const,
@@ -292,7 +412,9 @@ export class QualityService implements QualityGate {
         distinctColumns: cfg.distinctColumns,
         // every query a user's SQL (custom_sql, row_condition) is part of runs as the reader, inside
         // a function where PostgreSQL refuses any change of role
-        ...(asReader ? { read: (text: string, values: unknown[]) => readAsReader(client, text, values, (m) => this.log.warn(m)) } : {}),
+        ...(asReader
+          ? { read: (text: string, values: unknown[]) => readAsReader(client, text, values, (m) => this.log.warn(m)) }
+          : {}),
       };
       let run: Awaited<ReturnType<typeof runSuite>>;
       await client.query('SAVEPOINT weir_scan');
@@ -306,13 +428,29 @@ export class QualityService implements QualityGate {
         await client.query('ROLLBACK TO SAVEPOINT weir_scan');
         const warns = expectations.filter((x) => x.severity === 'warn');
         if (!warns.length) throw e;
-        this.log.warn(`suite ${s.name}: the scan failed (${(e as Error).message}); running its ${expectations.length - warns.length} error-severity check(s) alone`);
-        const strict = await runSuite(client, target, [...expectations.filter((x) => x.severity !== 'warn'), rowCountCheck], runOpts);
+        this.log.warn(
+          `suite ${s.name}: the scan failed (${(e as Error).message}); running its ${expectations.length - warns.length} error-severity check(s) alone`,
+        );
+        const strict = await runSuite(
+          client,
+          target,
+          [...expectations.filter((x) => x.severity !== 'warn'), rowCountCheck],
+          runOpts,
+        );
         const left = [...strict.results];
         const last = left.pop()!;
         const results = expectations.map((x) =>
           x.severity === 'warn'
-            ? { expectation: x, success: false, severity: 'warn' as const, result: {}, exception_info: { raised_exception: true, exception_message: `not evaluated: the scan failed (${(e as Error).message})` } }
+            ? {
+                expectation: x,
+                success: false,
+                severity: 'warn' as const,
+                result: {},
+                exception_info: {
+                  raised_exception: true,
+                  exception_message: `not evaluated: the scan failed (${(e as Error).message})`,
+                },
+              }
             : left.shift()!,
         );
         run = { ...strict, results: [...results, last] };
@@ -329,10 +467,14 @@ export class QualityService implements QualityGate {
     }
     // metrics of this run, then anomalies against their history (same trigger kind, runs that did not fail)
     // for a gate run, row_count is the load volume (the staged rows)
-    const metrics: { metric: string; value: number }[] = [{ metric: 'row_count', value: rowCount }, ...Object.entries(profile).map(([metric, value]) => ({ metric, value }))];
+    const metrics: { metric: string; value: number }[] = [
+      { metric: 'row_count', value: rowCount },
+      ...Object.entries(profile).map(([metric, value]) => ({ metric, value })),
+    ];
     for (const x of results) {
       const col = (x.expectation.kwargs['column'] as string | undefined) ?? '';
-      if (typeof x.result.observed_value === 'number' && Number.isFinite(x.result.observed_value)) metrics.push({ metric: `${x.expectation.type}(${col})`, value: x.result.observed_value });
+      if (typeof x.result.observed_value === 'number' && Number.isFinite(x.result.observed_value))
+        metrics.push({ metric: `${x.expectation.type}(${col})`, value: x.result.observed_value });
     }
     const anomalies: QualityAlert['anomalies'] = [];
     if (cfg.enabled) {
@@ -342,13 +484,26 @@ export class QualityService implements QualityGate {
             WHERE m.dataset = $1 AND m.metric = $2 AND r.trigger = $3 AND r.status <> 'failed' ORDER BY m.recorded_at DESC, m.id DESC LIMIT $4`,
           [s.dataset, m.metric, trigger, cfg.history],
         );
-        const verdict = robustZ(m.value, hist.map((h: { value: number }) => Number(h.value)), cfg);
+        const verdict = robustZ(
+          m.value,
+          hist.map((h: { value: number }) => Number(h.value)),
+          cfg,
+        );
         if (!verdict) continue;
         results.push({
           expectation: { type: 'anomaly', kwargs: { metric: m.metric }, severity: cfg.severity },
           success: !verdict.anomalous,
           severity: cfg.severity,
-          result: { observed_value: m.value, details: { expected_band: verdict.band, median: verdict.median, mad: verdict.mad, robust_z: Number.isFinite(verdict.z) ? verdict.z : null, history: verdict.history } },
+          result: {
+            observed_value: m.value,
+            details: {
+              expected_band: verdict.band,
+              median: verdict.median,
+              mad: verdict.mad,
+              robust_z: Number.isFinite(verdict.z) ? verdict.z : null,
+              history: verdict.history,
+            },
+          },
         });
         if (verdict.anomalous) anomalies.push({ metric: m.metric, value: m.value, band: verdict.band, z: verdict.z });
       }
@@ -385,7 +540,11 @@ export class QualityService implements QualityGate {
           }),
         ),
       );
-      await em.save(metrics.map((m) => em.create(QualityMetricOrmEntity, { dataset: s.dataset, runId: r.id, metric: m.metric, value: m.value })));
+      await em.save(
+        metrics.map((m) =>
+          em.create(QualityMetricOrmEntity, { dataset: s.dataset, runId: r.id, metric: m.metric, value: m.value }),
+        ),
+      );
       // the run is recorded once, when it is done: its START and its end are published with it
       const table = { name: `${dataset.schema}.${dataset.table}` };
       const quality: RunQuality = {
@@ -395,12 +554,26 @@ export class QualityService implements QualityGate {
         assertions: results.map((x) => ({
           assertion: x.expectation.type,
           success: x.success,
-          ...(typeof x.expectation.kwargs['column'] === 'string' ? { column: x.expectation.kwargs['column'] as string } : {}),
+          ...(typeof x.expectation.kwargs['column'] === 'string'
+            ? { column: x.expectation.kwargs['column'] as string }
+            : {}),
           severity: x.severity === 'warn' ? ('warn' as const) : ('error' as const),
         })),
       };
-      const base = { slice: 'quality' as const, job: `quality.${s.name}`, jobType: 'TEST', runId: r.id, inputs: [table], outputs: [] };
-      await this.outbox.publish(em, RUN_EVENTS_TOPIC, { ...base, state: 'START', at: startedAt.toISOString() } satisfies RunStateEvent, `${r.id}:START`);
+      const base = {
+        slice: 'quality' as const,
+        job: `quality.${s.name}`,
+        jobType: 'TEST',
+        runId: r.id,
+        inputs: [table],
+        outputs: [],
+      };
+      await this.outbox.publish(
+        em,
+        RUN_EVENTS_TOPIC,
+        { ...base, state: 'START', at: startedAt.toISOString() } satisfies RunStateEvent,
+        `${r.id}:START`,
+      );
       const failures = results.filter((x) => !x.success && x.severity === 'error').length;
       await this.outbox.publish(
         em,
@@ -410,7 +583,14 @@ export class QualityService implements QualityGate {
           state: status === 'failed' ? 'FAIL' : 'COMPLETE',
           at: r.finishedAt.toISOString(),
           quality: [quality],
-          ...(status === 'failed' ? { error: { code: 'QUALITY.RUN_FAILED', message: `${failures} error-severity expectation(s) failed on ${table.name}` } } : {}),
+          ...(status === 'failed'
+            ? {
+                error: {
+                  code: 'QUALITY.RUN_FAILED',
+                  message: `${failures} error-severity expectation(s) failed on ${table.name}`,
+                },
+              }
+            : {}),
         } satisfies RunStateEvent,
         `${r.id}:END`,
       );
@@ -427,19 +607,27 @@ export class QualityService implements QualityGate {
         triggerRef: opts.triggerRef ?? null,
         failures: results
           .filter((r) => !r.success)
-          .map((r) => ({ type: r.expectation.type, severity: r.severity, message: `${r.expectation.type}(${JSON.stringify(r.expectation.kwargs['column'] ?? r.expectation.kwargs['metric'] ?? '')}) failed` })),
+          .map((r) => ({
+            type: r.expectation.type,
+            severity: r.severity,
+            message: `${r.expectation.type}(${JSON.stringify(r.expectation.kwargs['column'] ?? r.expectation.kwargs['metric'] ?? '')}) failed`,
+          })),
         anomalies,
         at: new Date().toISOString(),
       });
     }
-    this.log.log(`suite ${s.name} on ${target.schema}.${target.table}: ${status} (${results.filter((r) => !r.success).length} of ${results.length} failed)`);
+    this.log.log(
+      `suite ${s.name} on ${target.schema}.${target.table}: ${status} (${results.filter((r) => !r.success).length} of ${results.length} failed)`,
+    );
     return this.getRun(saved.id);
   }
 
   async getRun(id: string): Promise<QualityRunView> {
     const r = UUID.test(id) ? await this.ds.getRepository(QualityRunOrmEntity).findOne({ where: { id } }) : null;
     if (!r) throw new RunNotFoundError(`No quality run with id ${JSON.stringify(id)}`);
-    const results = await this.ds.getRepository(QualityResultOrmEntity).find({ where: { runId: r.id }, order: { expectationIndex: 'ASC' } });
+    const results = await this.ds
+      .getRepository(QualityResultOrmEntity)
+      .find({ where: { runId: r.id }, order: { expectationIndex: 'ASC' } });
     return {
       id: r.id,
       suiteId: r.suiteId,
@@ -461,15 +649,26 @@ export class QualityService implements QualityGate {
           success: x.success,
           ...(ev['observed_value'] !== undefined ? { observedValue: ev['observed_value'] } : {}),
           ...(ev['element_count'] !== undefined ? { elementCount: ev['element_count'] as number } : {}),
-          ...(ev['unexpected_count'] !== undefined ? { unexpectedCount: ev['unexpected_count'] as number, unexpectedPercent: ev['unexpected_percent'] as number | null } : {}),
-          ...(Array.isArray(ev['partial_unexpected_list']) ? { sampleUnexpected: ev['partial_unexpected_list'] as unknown[] } : {}),
+          ...(ev['unexpected_count'] !== undefined
+            ? {
+                unexpectedCount: ev['unexpected_count'] as number,
+                unexpectedPercent: ev['unexpected_percent'] as number | null,
+              }
+            : {}),
+          ...(Array.isArray(ev['partial_unexpected_list'])
+            ? { sampleUnexpected: ev['partial_unexpected_list'] as unknown[] }
+            : {}),
           ...(x.exception ? { exception: x.exception } : {}),
         };
       }),
     };
   }
 
-  async metrics(dataset: string, metric?: string, limit = 100): Promise<{ metric: string; value: number; runId: string; at: string }[]> {
+  async metrics(
+    dataset: string,
+    metric?: string,
+    limit = 100,
+  ): Promise<{ metric: string; value: number; runId: string; at: string }[]> {
     const rows = await this.ds.getRepository(QualityMetricOrmEntity).find({
       where: metric ? { dataset, metric } : { dataset },
       order: { recordedAt: 'DESC', id: 'DESC' },
@@ -488,7 +687,11 @@ export class QualityService implements QualityGate {
     const failures: QualityGateResult['failures'] = [];
     const runIds: string[] = [];
     for (const s of suites) {
-      const run = await this.run(s.id, { target: { schema: input.schema, table: input.table }, trigger: 'gate', triggerRef: input.runId });
+      const run = await this.run(s.id, {
+        target: { schema: input.schema, table: input.table },
+        trigger: 'gate',
+        triggerRef: input.runId,
+      });
       runIds.push(run.id);
       for (const r of run.results.filter((x) => !x.success)) {
         failures.push({
@@ -506,7 +709,13 @@ export class QualityService implements QualityGate {
 /** OpenLineage column metrics from the profile of a run (`null_ratio(c)`, `min(c)`, `distinct_count(c)` …). */
 function columnMetrics(profile: Record<string, number>, rows: number): NonNullable<RunQuality['columnMetrics']> {
   const out: NonNullable<RunQuality['columnMetrics']> = {};
-  const names: Record<string, 'nullCount' | 'distinctCount' | 'min' | 'max' | 'sum'> = { null_ratio: 'nullCount', distinct_count: 'distinctCount', min: 'min', max: 'max', sum: 'sum' };
+  const names: Record<string, 'nullCount' | 'distinctCount' | 'min' | 'max' | 'sum'> = {
+    null_ratio: 'nullCount',
+    distinct_count: 'distinctCount',
+    min: 'min',
+    max: 'max',
+    sum: 'sum',
+  };
   for (const [metric, value] of Object.entries(profile)) {
     const m = /^(\w+)\((.+)\)$/.exec(metric);
     const key = m ? names[m[1]] : undefined;

@@ -31,7 +31,12 @@ export class WebhookNotifier implements OnModuleInit {
   async deliver(alert: QualityAlert, attempts = 3): Promise<boolean> {
     for (let i = 0; i < attempts; i++) {
       try {
-        const res = await fetch(this.url!, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(alert), signal: AbortSignal.timeout(5000) });
+        const res = await fetch(this.url!, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(alert),
+          signal: AbortSignal.timeout(5000),
+        });
         if (res.ok) return true;
         this.log.warn(`alert webhook answered ${res.status} (attempt ${i + 1}/${attempts})`);
       } catch (e) {

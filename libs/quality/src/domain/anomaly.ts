@@ -12,7 +12,13 @@ export interface AnomalyConfig {
   distinctColumns?: string[];
 }
 
-export const DEFAULT_ANOMALY: AnomalyConfig = { enabled: true, history: 20, minHistory: 5, threshold: 3.5, severity: 'warn' };
+export const DEFAULT_ANOMALY: AnomalyConfig = {
+  enabled: true,
+  history: 20,
+  minHistory: 5,
+  threshold: 3.5,
+  severity: 'warn',
+};
 
 export interface AnomalyVerdict {
   anomalous: boolean;
@@ -34,7 +40,11 @@ const median = (xs: number[]) => {
  * history), the mean absolute deviation stands in (× 1.2533); when that is 0 too, any change is
  * an anomaly. Returns undefined while the history is shorter than `minHistory`.
  */
-export function robustZ(value: number, history: number[], cfg: Pick<AnomalyConfig, 'minHistory' | 'threshold'>): AnomalyVerdict | undefined {
+export function robustZ(
+  value: number,
+  history: number[],
+  cfg: Pick<AnomalyConfig, 'minHistory' | 'threshold'>,
+): AnomalyVerdict | undefined {
   if (history.length < cfg.minHistory) return undefined;
   const med = median(history);
   let mad = median(history.map((x) => Math.abs(x - med)));
@@ -46,5 +56,12 @@ export function robustZ(value: number, history: number[], cfg: Pick<AnomalyConfi
   }
   const z = scale === 0 ? (value === med ? 0 : Infinity * Math.sign(value - med)) : (value - med) / scale;
   const half = cfg.threshold * scale;
-  return { anomalous: Math.abs(z) > cfg.threshold, z, median: med, mad, band: [med - half, med + half], history: history.length };
+  return {
+    anomalous: Math.abs(z) > cfg.threshold,
+    z,
+    median: med,
+    mad,
+    band: [med - half, med + half],
+    history: history.length,
+  };
 }

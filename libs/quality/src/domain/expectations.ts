@@ -31,7 +31,12 @@ export const TABLE_EXPECTATIONS = [
 /** Weir's own checks (not in GX). */
 export const WEIR_EXPECTATIONS = ['relationships', 'freshness', 'row_count_change_within', 'custom_sql'] as const;
 
-export const EXPECTATION_TYPES = [...MAP_EXPECTATIONS, ...AGGREGATE_EXPECTATIONS, ...TABLE_EXPECTATIONS, ...WEIR_EXPECTATIONS] as const;
+export const EXPECTATION_TYPES = [
+  ...MAP_EXPECTATIONS,
+  ...AGGREGATE_EXPECTATIONS,
+  ...TABLE_EXPECTATIONS,
+  ...WEIR_EXPECTATIONS,
+] as const;
 export type ExpectationType = (typeof EXPECTATION_TYPES)[number];
 
 /** True for the types Great Expectations itself knows (exported as GX; Weir's own are kept apart). */
@@ -49,7 +54,10 @@ export interface KwargSpec {
 const K = {
   column: { name: 'column', required: true, description: 'the column checked' },
   mostly: { name: 'mostly', description: 'fraction (0..1) of non-null rows that must pass' },
-  rowCondition: { name: 'row_condition', description: 'only rows where this condition holds (GX great_expectations syntax, or a SQL predicate)' },
+  rowCondition: {
+    name: 'row_condition',
+    description: 'only rows where this condition holds (GX great_expectations syntax, or a SQL predicate)',
+  },
   conditionParser: { name: 'condition_parser', description: 'how row_condition is written: great_expectations or sql' },
   min: { name: 'min_value', description: 'lower bound (null: none)' },
   max: { name: 'max_value', description: 'upper bound (null: none)' },
@@ -69,8 +77,17 @@ export const EXPECTATION_KWARGS: Readonly<Record<ExpectationType, readonly Kwarg
   expect_column_values_to_be_in_set: [K.column, K.valueSet, ...MAP],
   expect_column_values_to_not_be_in_set: [K.column, K.valueSet, ...MAP],
   expect_column_values_to_be_between: [K.column, ...BETWEEN, ...MAP],
-  expect_column_value_lengths_to_be_between: [K.column, ...BETWEEN, { name: 'value', description: 'an exact length (instead of min/max)' }, ...MAP],
-  expect_column_values_to_match_regex: [K.column, { name: 'regex', required: true, description: 'a regular expression (PostgreSQL syntax) the values match' }, ...MAP],
+  expect_column_value_lengths_to_be_between: [
+    K.column,
+    ...BETWEEN,
+    { name: 'value', description: 'an exact length (instead of min/max)' },
+    ...MAP,
+  ],
+  expect_column_values_to_match_regex: [
+    K.column,
+    { name: 'regex', required: true, description: 'a regular expression (PostgreSQL syntax) the values match' },
+    ...MAP,
+  ],
   expect_column_values_to_be_unique: [K.column, ...MAP],
   expect_column_pair_values_a_to_be_greater_than_b: [
     { name: 'column_A', required: true, description: 'the column expected greater' },
@@ -89,11 +106,36 @@ export const EXPECTATION_KWARGS: Readonly<Record<ExpectationType, readonly Kwarg
   expect_column_to_exist: [K.column, { name: 'column_index', description: 'its expected position (0-based)' }],
   expect_table_columns_to_match_ordered_list: [K.columnList],
   expect_table_row_count_to_be_between: [K.min, K.max, K.rowCondition, K.conditionParser],
-  expect_table_row_count_to_equal: [{ name: 'value', required: true, description: 'the exact row count' }, K.rowCondition, K.conditionParser],
-  relationships: [K.column, { name: 'to', required: true, description: 'the referenced dataset (or schema.table)' }, { name: 'field', required: true, description: 'the referenced column' }, K.rowCondition],
-  freshness: [{ name: 'column', description: 'a timestamp column (default: the time of the last load)' }, { name: 'warn_after', description: 'age that warns, e.g. "2 hours"' }, { name: 'error_after', description: 'age that fails, e.g. "1 day"' }],
-  row_count_change_within: [{ name: 'max_change_percent', required: true, description: 'largest change of the row count since the last run, in percent' }],
-  custom_sql: [{ name: 'sql', required: true, description: 'a SELECT returning the failing rows; {table} is the table under test' }],
+  expect_table_row_count_to_equal: [
+    { name: 'value', required: true, description: 'the exact row count' },
+    K.rowCondition,
+    K.conditionParser,
+  ],
+  relationships: [
+    K.column,
+    { name: 'to', required: true, description: 'the referenced dataset (or schema.table)' },
+    { name: 'field', required: true, description: 'the referenced column' },
+    K.rowCondition,
+  ],
+  freshness: [
+    { name: 'column', description: 'a timestamp column (default: the time of the last load)' },
+    { name: 'warn_after', description: 'age that warns, e.g. "2 hours"' },
+    { name: 'error_after', description: 'age that fails, e.g. "1 day"' },
+  ],
+  row_count_change_within: [
+    {
+      name: 'max_change_percent',
+      required: true,
+      description: 'largest change of the row count since the last run, in percent',
+    },
+  ],
+  custom_sql: [
+    {
+      name: 'sql',
+      required: true,
+      description: 'a SELECT returning the failing rows; {table} is the table under test',
+    },
+  ],
 };
 
 /** Aliases GX used over time. */

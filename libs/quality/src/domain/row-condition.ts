@@ -81,7 +81,12 @@ const BOOLEAN_TYPES = /^(boolean|bool)$/i;
  * which no integer column overflows), a boolean only with a boolean column; a string compares with
  * the column's text form.
  */
-export function compileRowCondition(src: string, columns: ReadonlySet<string> | ReadonlyMap<string, string>, params: unknown[], quote: (c: string) => string): string {
+export function compileRowCondition(
+  src: string,
+  columns: ReadonlySet<string> | ReadonlyMap<string, string>,
+  params: unknown[],
+  quote: (c: string) => string,
+): string {
   const typeOf = (c: string): string | undefined => (columns instanceof Map ? columns.get(c) : undefined);
   const toks = lex(src);
   let p = 0;
@@ -99,7 +104,8 @@ export function compileRowCondition(src: string, columns: ReadonlySet<string> | 
       name = take('str').v;
       take('rp');
     }
-    if (!columns.has(name)) throw new RowConditionError(`row_condition names an unknown column ${JSON.stringify(name)}`);
+    if (!columns.has(name))
+      throw new RowConditionError(`row_condition names an unknown column ${JSON.stringify(name)}`);
     return { sql: quote(name), name };
   };
   const literal = (col: string): string => {
@@ -108,7 +114,10 @@ export function compileRowCondition(src: string, columns: ReadonlySet<string> | 
     if (t.k === 'num') {
       const n = Number(t.v);
       if (!Number.isFinite(n)) throw new RowConditionError(`row_condition: the literal ${t.v} is not a finite number`);
-      if (type !== undefined && !NUMERIC_TYPES.test(type)) throw new RowConditionError(`row_condition: the literal ${t.v} is a number, but column ${JSON.stringify(col)} is ${type}; quote it ("${t.v}") to compare as text`);
+      if (type !== undefined && !NUMERIC_TYPES.test(type))
+        throw new RowConditionError(
+          `row_condition: the literal ${t.v} is a number, but column ${JSON.stringify(col)} is ${type}; quote it ("${t.v}") to compare as text`,
+        );
       params.push(t.v);
       return `$${params.length}::numeric`;
     }
@@ -117,7 +126,10 @@ export function compileRowCondition(src: string, columns: ReadonlySet<string> | 
       return `$${params.length}`;
     }
     if (t.k === 'name' && /^(true|false)$/i.test(t.v)) {
-      if (type !== undefined && !BOOLEAN_TYPES.test(type)) throw new RowConditionError(`row_condition: the literal ${t.v} is a boolean, but column ${JSON.stringify(col)} is ${type}`);
+      if (type !== undefined && !BOOLEAN_TYPES.test(type))
+        throw new RowConditionError(
+          `row_condition: the literal ${t.v} is a boolean, but column ${JSON.stringify(col)} is ${type}`,
+        );
       return t.v.toLowerCase();
     }
     if (t.k === 'name' && /^(null|none)$/i.test(t.v)) return 'NULL';
@@ -162,6 +174,7 @@ export function compileRowCondition(src: string, columns: ReadonlySet<string> | 
     return e;
   };
   const sql = expr();
-  if (p !== toks.length) throw new RowConditionError(`row_condition: unexpected ${JSON.stringify(toks[p].v)} in ${src}`);
+  if (p !== toks.length)
+    throw new RowConditionError(`row_condition: unexpected ${JSON.stringify(toks[p].v)} in ${src}`);
   return `(${sql})`;
 }

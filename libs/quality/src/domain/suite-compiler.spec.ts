@@ -13,7 +13,10 @@ describe('suite compiler', () => {
   it('puts every row-wise and aggregate check into ONE scan with FILTER clauses and bound values', () => {
     const c = compileSuite(table, cols, [
       { type: 'expect_column_values_to_be_in_set', kwargs: { column: 'status', value_set: ['new', "o'hara"] } },
-      { type: 'expect_column_values_to_be_between', kwargs: { column: 'amount', min_value: 0, max_value: 10, strict_max: true } },
+      {
+        type: 'expect_column_values_to_be_between',
+        kwargs: { column: 'amount', min_value: 0, max_value: 10, strict_max: true },
+      },
       { type: 'expect_column_mean_to_be_between', kwargs: { column: 'amount', min_value: 1 } },
       { type: 'expect_table_row_count_to_be_between', kwargs: { min_value: 1 } },
     ]);
@@ -33,7 +36,9 @@ describe('suite compiler', () => {
     // the row count is computed once and shared by every check that needs it
     expect(c.plans[1].aliases['element']).toBe('c0_element');
     expect(c.plans[3].aliases['observed']).toBe('c0_element');
-    expect(c.plans[1].unexpectedWhere).toBe('TRUE AND "amount" IS NOT NULL AND NOT COALESCE("amount" >= $1 AND "amount" < $2, FALSE)');
+    expect(c.plans[1].unexpectedWhere).toBe(
+      'TRUE AND "amount" IS NOT NULL AND NOT COALESCE("amount" >= $1 AND "amount" < $2, FALSE)',
+    );
     expect(c.plans[1].params).toEqual([0, 10]);
   });
 
@@ -44,7 +49,9 @@ describe('suite compiler', () => {
     ]);
     expect(c.scanSql).toBe('');
     expect(c.plans[0].groupedSql).toContain('count(*) OVER (PARTITION BY "id")');
-    expect(c.plans[1].distinctSql).toBe('SELECT "status" AS value, count(*)::int AS count FROM "raw"."orders" WHERE TRUE AND "status" IS NOT NULL GROUP BY "status" ORDER BY "status"');
+    expect(c.plans[1].distinctSql).toBe(
+      'SELECT "status" AS value, count(*)::int AS count FROM "raw"."orders" WHERE TRUE AND "status" IS NOT NULL GROUP BY "status" ORDER BY "status"',
+    );
   });
 
   it('quotes odd column names, refuses unknown columns and bad kwargs per expectation', () => {
@@ -72,7 +79,9 @@ describe('suite compiler', () => {
     const set = new Set(['x', 'w', 'name']);
     const q = (c: string) => `"${c}"`;
     expect(compileRowCondition('x!=1 & w!=6', set, params, q)).toBe('("x" <> $1::numeric AND "w" <> $2::numeric)');
-    expect(compileRowCondition('col("name") == "o\'k" | not (x >= 2.5)', set, params, q)).toBe('("name"::text = $3 OR NOT (("x" >= $4::numeric)))');
+    expect(compileRowCondition('col("name") == "o\'k" | not (x >= 2.5)', set, params, q)).toBe(
+      '("name"::text = $3 OR NOT (("x" >= $4::numeric)))',
+    );
     expect(params).toEqual(['1', '6', "o'k", '2.5']);
     expect(() => compileRowCondition('x == 1; drop table t', set, [], q)).toThrow(RowConditionError);
     expect(() => compileRowCondition('secret == 1', set, [], q)).toThrow(/unknown column/);
@@ -80,14 +89,27 @@ describe('suite compiler', () => {
   });
 
   it('checks row_condition literals against the column types: a number beyond any type, or of the wrong kind, is refused when the suite is saved', () => {
-    const types = new Map([['id', 'bigint'], ['status', 'text'], ['ok', 'boolean'], ['amount', 'numeric(12,2)']]);
+    const types = new Map([
+      ['id', 'bigint'],
+      ['status', 'text'],
+      ['ok', 'boolean'],
+      ['amount', 'numeric(12,2)'],
+    ]);
     const q = (c: string) => `"${c}"`;
-    expect(() => compileRowCondition('id > 1e999999', types, [], q)).toThrow(/the literal 1e999999 is not a finite number/);
-    expect(() => compileRowCondition('status > 5', types, [], q)).toThrow(/the literal 5 is a number, but column "status" is text/);
-    expect(() => compileRowCondition('amount == true', types, [], q)).toThrow(/is a boolean, but column "amount" is numeric\(12,2\)/);
+    expect(() => compileRowCondition('id > 1e999999', types, [], q)).toThrow(
+      /the literal 1e999999 is not a finite number/,
+    );
+    expect(() => compileRowCondition('status > 5', types, [], q)).toThrow(
+      /the literal 5 is a number, but column "status" is text/,
+    );
+    expect(() => compileRowCondition('amount == true', types, [], q)).toThrow(
+      /is a boolean, but column "amount" is numeric\(12,2\)/,
+    );
     // a number past bigint compares as numeric: no overflow at run time
     const params: unknown[] = [];
-    expect(compileRowCondition('id > 1e30 & status == "5" & ok == false', types, params, q)).toBe('("id" > $1::numeric AND "status"::text = $2 AND "ok" = false)');
+    expect(compileRowCondition('id > 1e30 & status == "5" & ok == false', types, params, q)).toBe(
+      '("id" > $1::numeric AND "status"::text = $2 AND "ok" = false)',
+    );
     expect(params).toEqual(['1e30', '5']);
   });
 

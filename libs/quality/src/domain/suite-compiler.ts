@@ -44,7 +44,13 @@ export interface CompiledSuite {
 
 const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
-const UNITS: Record<string, number> = { weeks: 604_800_000, days: 86_400_000, hours: 3_600_000, minutes: 60_000, seconds: 1000 };
+const UNITS: Record<string, number> = {
+  weeks: 604_800_000,
+  days: 86_400_000,
+  hours: 3_600_000,
+  minutes: 60_000,
+  seconds: 1000,
+};
 
 /**
  * GX evaluation parameters ({"$PARAMETER": "now() - timedelta(days=1)"}, `datetime(2020, 1, 1)`),
@@ -70,7 +76,9 @@ export function resolveParameter(v: unknown, now: Date = new Date()): unknown {
     }
     return new Date(t).toISOString().replace('Z', '');
   }
-  throw new ExpectationError(`unsupported $PARAMETER expression ${JSON.stringify(expr)} (now(), now() ± timedelta(unit=n), datetime(y, m, d[, h, mi, s]))`);
+  throw new ExpectationError(
+    `unsupported $PARAMETER expression ${JSON.stringify(expr)} (now(), now() ± timedelta(unit=n), datetime(y, m, d[, h, mi, s]))`,
+  );
 }
 
 /** `3600`, `{count: 2, period: 'hour'}` or `"2 hours"` → seconds. */
@@ -119,7 +127,15 @@ export function compileSuite(
 
   expectations.forEach((e, index) => {
     const type = canonicalType(e.type);
-    const base: CheckPlan = { index, type: (type ?? e.type) as ExpectationType, expectation: e, kind: 'map', columns: [], aliases: {}, params: [] };
+    const base: CheckPlan = {
+      index,
+      type: (type ?? e.type) as ExpectationType,
+      expectation: e,
+      kind: 'map',
+      columns: [],
+      aliases: {},
+      params: [],
+    };
     // values of this check are numbered $L1, $L2… and renumbered for the scan (offset) or its own queries
     const local: unknown[] = base.params;
     const p = (v: unknown) => {
@@ -129,7 +145,11 @@ export function compileSuite(
     try {
       if (!type) throw new ExpectationError(`unknown expectation type ${JSON.stringify(e.type)}`);
       const k = Object.fromEntries(Object.entries(e.kwargs ?? {}).map(([key, v]) => [key, resolveParameter(v)]));
-      if (k['mostly'] !== undefined && k['mostly'] !== null && !(typeof k['mostly'] === 'number' && k['mostly'] >= 0 && k['mostly'] <= 1)) {
+      if (
+        k['mostly'] !== undefined &&
+        k['mostly'] !== null &&
+        !(typeof k['mostly'] === 'number' && k['mostly'] >= 0 && k['mostly'] <= 1)
+      ) {
         throw new ExpectationError('mostly must be a number greater than or equal to 0 and less than or equal to 1');
       }
       const col = (name: string): string => {
@@ -141,14 +161,23 @@ export function compileSuite(
       const colList = (): string[] => {
         const v = k['column_list'];
         if (!Array.isArray(v) || v.length === 0) throw new ExpectationError('column_list is required');
-        for (const c of v) if (typeof c !== 'string' || !colSet.has(c)) throw new ExpectationError(`column ${JSON.stringify(c)} does not exist`);
+        for (const c of v)
+          if (typeof c !== 'string' || !colSet.has(c))
+            throw new ExpectationError(`column ${JSON.stringify(c)} does not exist`);
         return v as string[];
       };
       let rc = 'TRUE';
       if (typeof k['row_condition'] === 'string' && k['row_condition'].trim() !== '') {
         const parser = k['condition_parser'];
-        if (parser !== undefined && parser !== 'pandas' && parser !== 'great_expectations' && parser !== 'great_expectations__experimental__') {
-          throw new ExpectationError(`condition_parser ${JSON.stringify(parser)} is not supported (pandas, great_expectations)`);
+        if (
+          parser !== undefined &&
+          parser !== 'pandas' &&
+          parser !== 'great_expectations' &&
+          parser !== 'great_expectations__experimental__'
+        ) {
+          throw new ExpectationError(
+            `condition_parser ${JSON.stringify(parser)} is not supported (pandas, great_expectations)`,
+          );
         }
         rc = compileRowCondition(k['row_condition'], colTypes, local, q).replace(/\$(\d+)/g, '$L$1');
       }
@@ -197,7 +226,8 @@ export function compileSuite(
           } else if (type === 'expect_column_values_to_be_between') {
             const lo = k['min_value'];
             const hi = k['max_value'];
-            if ((lo === undefined || lo === null) && (hi === undefined || hi === null)) throw new ExpectationError('min_value or max_value is required');
+            if ((lo === undefined || lo === null) && (hi === undefined || hi === null))
+              throw new ExpectationError('min_value or max_value is required');
             const conds: string[] = [];
             if (lo !== undefined && lo !== null) conds.push(`${qc} ${k['strict_min'] ? '>' : '>='} ${p(lo)}`);
             if (hi !== undefined && hi !== null) conds.push(`${qc} ${k['strict_max'] ? '<' : '<='} ${p(hi)}`);
@@ -242,9 +272,13 @@ export function compileSuite(
           const cols = colList();
           base.columns = cols;
           const ignore = k['ignore_row_if'] ?? 'all_values_are_missing';
-          const domain = ignore === 'any_value_is_missing' ? cols.map((c) => `${q(c)} IS NOT NULL`).join(' AND ') : `NOT (${cols.map((c) => `${q(c)} IS NULL`).join(' AND ')})`;
+          const domain =
+            ignore === 'any_value_is_missing'
+              ? cols.map((c) => `${q(c)} IS NOT NULL`).join(' AND ')
+              : `NOT (${cols.map((c) => `${q(c)} IS NULL`).join(' AND ')})`;
           const pairs: string[] = [];
-          for (let i = 0; i < cols.length; i++) for (let j = i + 1; j < cols.length; j++) pairs.push(`${q(cols[i])} = ${q(cols[j])}`);
+          for (let i = 0; i < cols.length; i++)
+            for (let j = i + 1; j < cols.length; j++) pairs.push(`${q(cols[i])} = ${q(cols[j])}`);
           const bad = `COALESCE(${pairs.join(' OR ') || 'FALSE'}, FALSE)`;
           add('element', `count(*) FILTER (WHERE ${rc})`);
           add('missing', `count(*) FILTER (WHERE ${rc} AND NOT (${domain}))`);
@@ -257,7 +291,10 @@ export function compileSuite(
           const cols = type === 'expect_column_values_to_be_unique' ? [col('column')] : colList();
           base.columns = cols;
           const ignore = k['ignore_row_if'] ?? (cols.length === 1 ? 'any_value_is_missing' : 'all_values_are_missing');
-          const domain = ignore === 'any_value_is_missing' ? cols.map((c) => `${q(c)} IS NOT NULL`).join(' AND ') : `NOT (${cols.map((c) => `${q(c)} IS NULL`).join(' AND ')})`;
+          const domain =
+            ignore === 'any_value_is_missing'
+              ? cols.map((c) => `${q(c)} IS NOT NULL`).join(' AND ')
+              : `NOT (${cols.map((c) => `${q(c)} IS NULL`).join(' AND ')})`;
           const keys = cols.map(q).join(', ');
           const inner = `SELECT *, count(*) OVER (PARTITION BY ${keys}) AS __weir_n FROM ${from} WHERE ${rc}`;
           base.aliases = { element: 'element', missing: 'missing', unexpected: 'unexpected' };
@@ -272,7 +309,12 @@ export function compileSuite(
           const c = col('column');
           base.kind = 'aggregate';
           base.columns = [c];
-          const fn = type === 'expect_column_mean_to_be_between' ? 'avg' : type === 'expect_column_min_to_be_between' ? 'min' : 'max';
+          const fn =
+            type === 'expect_column_mean_to_be_between'
+              ? 'avg'
+              : type === 'expect_column_min_to_be_between'
+                ? 'min'
+                : 'max';
           // the mean of a text column holding numbers: cast (a non-number raises, reported as the check's error)
           const arg = fn === 'avg' && isTextual(c) ? `NULLIF(${q(c)}, '')::double precision` : q(c);
           add('observed', `${fn}(${arg}) FILTER (WHERE ${rc})`);
@@ -295,7 +337,10 @@ export function compileSuite(
         }
         case 'expect_table_row_count_to_be_between':
         case 'expect_table_row_count_to_equal':
-          if (type === 'expect_table_row_count_to_equal' && !(Number.isInteger(k['value']) && (k['value'] as number) >= 0)) {
+          if (
+            type === 'expect_table_row_count_to_equal' &&
+            !(Number.isInteger(k['value']) && (k['value'] as number) >= 0)
+          ) {
             throw new ExpectationError(`value ${JSON.stringify(k['value'])} is not a valid integer`);
           }
           num(k['min_value'], 'min_value');
@@ -312,8 +357,10 @@ export function compileSuite(
           const c = col('column');
           const to = k['to'];
           const field = k['field'];
-          if (typeof to !== 'string' || !/^([A-Za-z_][A-Za-z0-9_]*\.)?[A-Za-z_][A-Za-z0-9_]*$/.test(to)) throw new ExpectationError('to must be a dataset name or schema.table');
-          if (typeof field !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(field)) throw new ExpectationError('field must be a column name');
+          if (typeof to !== 'string' || !/^([A-Za-z_][A-Za-z0-9_]*\.)?[A-Za-z_][A-Za-z0-9_]*$/.test(to))
+            throw new ExpectationError('to must be a dataset name or schema.table');
+          if (typeof field !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(field))
+            throw new ExpectationError('field must be a column name');
           const [ts, tt] = to.includes('.') ? to.split('.') : ['raw', to];
           base.columns = [c];
           const bad = `NOT EXISTS (SELECT 1 FROM ${q(ts)}.${q(tt)} __weir_ref WHERE __weir_ref.${q(field)} = ${from}.${q(c)})`;
@@ -332,7 +379,8 @@ export function compileSuite(
             add('observed', `max(${q(c)}) FILTER (WHERE ${rc})`);
           }
           for (const key of ['warn_after', 'error_after']) if (k[key] !== undefined) durationSeconds(k[key], key);
-          if (k['warn_after'] === undefined && k['error_after'] === undefined) throw new ExpectationError('warn_after or error_after is required');
+          if (k['warn_after'] === undefined && k['error_after'] === undefined)
+            throw new ExpectationError('warn_after or error_after is required');
           break;
         }
         case 'row_count_change_within': {
@@ -346,7 +394,8 @@ export function compileSuite(
           // a read-only SELECT returning the failing rows; {table} is the table under test
           base.kind = 'custom_sql';
           const sql = k['sql'];
-          if (typeof sql !== 'string' || !/^\s*(select|with)\b/i.test(sql)) throw new ExpectationError('sql must be a SELECT (or WITH … SELECT) returning the failing rows');
+          if (typeof sql !== 'string' || !/^\s*(select|with)\b/i.test(sql))
+            throw new ExpectationError('sql must be a SELECT (or WITH … SELECT) returning the failing rows');
           const body = sql.trim().replace(/;\s*$/, '');
           if (body.includes(';')) throw new ExpectationError('sql must be one statement');
           base.distinctSql = body.replace(/\{table\}/g, from);
@@ -358,7 +407,8 @@ export function compileSuite(
     }
     // the scan gets this check's values after the ones already there
     const offset = params.length;
-    for (let i = scanFrom; i < select.length; i++) select[i] = select[i].replace(/\$L(\d+)/g, (_m, n) => `$${offset + Number(n)}`);
+    for (let i = scanFrom; i < select.length; i++)
+      select[i] = select[i].replace(/\$L(\d+)/g, (_m, n) => `$${offset + Number(n)}`);
     if (select.length > scanFrom) params.push(...local);
     scanFrom = select.length;
     for (const key of ['groupedSql', 'unexpectedWhere', 'distinctSql'] as const) {

@@ -37,7 +37,10 @@ export class QualityController {
   }
 
   @Get('expectation-types')
-  @ApiOperation({ summary: "Every expectation type Weir runs, with its kwargs; gx: false for Weir's own (exported under meta.weir.expectations)" })
+  @ApiOperation({
+    summary:
+      "Every expectation type Weir runs, with its kwargs; gx: false for Weir's own (exported under meta.weir.expectations)",
+  })
   expectationTypes() {
     return { items: this.quality.expectationTypes() };
   }
@@ -87,7 +90,9 @@ export class QualityController {
   }
 
   @Get('runs/:id')
-  @ApiOperation({ summary: 'A quality run: per expectation success, observed value, counts, samples (PII masked), severity' })
+  @ApiOperation({
+    summary: 'A quality run: per expectation success, observed value, counts, samples (PII masked), severity',
+  })
   @ApiOkResponse({ type: QualityRunResponseDto })
   getRun(@Param('id') id: string): Promise<QualityRunResponseDto> {
     return this.quality.getRun(id);

@@ -5,18 +5,33 @@ import { Type } from 'class-transformer';
 import { IsArray, IsIn, IsInt, IsObject, IsString, Length, Max, Min, ValidateNested } from 'class-validator';
 
 export class ExpectationDto {
-  @ApiProperty({ example: 'expect_column_values_to_not_be_null', description: 'GX expectation type, or one of Weir\'s own (relationships, freshness, row_count_change_within, custom_sql); kwargs per type: GET /api/quality/expectation-types', enum: EXPECTATION_TYPES })
+  @ApiProperty({
+    example: 'expect_column_values_to_not_be_null',
+    description:
+      "GX expectation type, or one of Weir's own (relationships, freshness, row_count_change_within, custom_sql); kwargs per type: GET /api/quality/expectation-types",
+    enum: EXPECTATION_TYPES,
+  })
   @IsString()
   type: string;
-  @ApiProperty({ example: { column: 'id', mostly: 0.99 }, description: 'GX kwargs (column, value_set, min_value, mostly, row_condition, …)' }) @IsObject() kwargs: Record<string, unknown>;
+  @ApiProperty({
+    example: { column: 'id', mostly: 0.99 },
+    description: 'GX kwargs (column, value_set, min_value, mostly, row_condition, …)',
+  })
+  @IsObject()
+  kwargs: Record<string, unknown>;
   @ApiPropertyOptional() @Optional() @IsObject() meta?: Record<string, unknown>;
-  @ApiPropertyOptional({ enum: ['warn', 'error'], default: 'error' }) @Optional() @IsIn(['warn', 'error']) severity?: 'warn' | 'error';
+  @ApiPropertyOptional({ enum: ['warn', 'error'], default: 'error' }) @Optional() @IsIn(['warn', 'error']) severity?:
+    'warn' | 'error';
 }
 
 export class SuiteRequestDto {
   @ApiProperty({ example: 'orders_checks' }) @IsString() @Length(1, 100) name: string;
   @ApiProperty({ example: 'orders' }) @IsString() @Length(1, 63) dataset: string;
-  @ApiProperty({ type: [ExpectationDto] }) @IsArray() @ValidateNested({ each: true }) @Type(() => ExpectationDto) expectations: ExpectationDto[];
+  @ApiProperty({ type: [ExpectationDto] })
+  @IsArray()
+  @ValidateNested({ each: true })
+  @Type(() => ExpectationDto)
+  expectations: ExpectationDto[];
   @ApiPropertyOptional() @Optional() @IsObject() meta?: Record<string, unknown>;
 }
 
@@ -40,7 +55,10 @@ export class ListSuitesQueryDto {
 }
 
 export class RunSuiteRequestDto {
-  @ApiPropertyOptional({ description: 'Run on this table instead of the dataset (e.g. staged rows)', example: 'raw.__weir_stage_x' })
+  @ApiPropertyOptional({
+    description: 'Run on this table instead of the dataset (e.g. staged rows)',
+    example: 'raw.__weir_stage_x',
+  })
   @Optional()
   @IsString()
   table?: string;
@@ -56,7 +74,8 @@ export class ResultDto {
   @ApiPropertyOptional() elementCount?: number;
   @ApiPropertyOptional() unexpectedCount?: number;
   @ApiPropertyOptional({ type: Number, nullable: true }) unexpectedPercent?: number | null;
-  @ApiPropertyOptional({ type: [Object], description: 'up to 20 unexpected values, PII masked' }) sampleUnexpected?: unknown[];
+  @ApiPropertyOptional({ type: [Object], description: 'up to 20 unexpected values, PII masked' })
+  sampleUnexpected?: unknown[];
   @ApiPropertyOptional() exception?: string;
 }
 
@@ -93,5 +112,9 @@ export class MetricsResponseDto {
 export class SuiteSqlResponseDto {
   @ApiProperty({ description: 'the one scan for every row-wise and aggregate expectation' }) scan: string;
   @ApiProperty({ type: [Object] }) params: unknown[];
-  @ApiProperty({ type: [Object], description: 'grouped queries (uniqueness, distinct sets)' }) queries: { expectation: number; sql: string; params: unknown[] }[];
+  @ApiProperty({ type: [Object], description: 'grouped queries (uniqueness, distinct sets)' }) queries: {
+    expectation: number;
+    sql: string;
+    params: unknown[];
+  }[];
 }

@@ -1,7 +1,14 @@
 import type { ClientBase } from 'pg';
 import { types as pgTypes } from 'pg';
 import { canonicalType, Expectation, ExpectationResult, ResultFormat } from '../domain/expectations';
-import { CheckPlan, ColumnInfo, CompiledSuite, compileSuite, durationSeconds, resolveParameter } from '../domain/suite-compiler';
+import {
+  CheckPlan,
+  ColumnInfo,
+  CompiledSuite,
+  compileSuite,
+  durationSeconds,
+  resolveParameter,
+} from '../domain/suite-compiler';
 
 /** Values as GX reports them: numbers as numbers, timestamps as ISO text. */
 const parsers: Record<number, (v: string) => unknown> = {
@@ -12,7 +19,8 @@ const parsers: Record<number, (v: string) => unknown> = {
   1082: (v) => v, // date
 };
 export const QUALITY_TYPES = {
-  getTypeParser: (oid: number, format?: 'text' | 'binary') => parsers[oid] ?? pgTypes.getTypeParser(oid, format ?? 'text'),
+  getTypeParser: (oid: number, format?: 'text' | 'binary') =>
+    parsers[oid] ?? pgTypes.getTypeParser(oid, format ?? 'text'),
 };
 
 export interface RunOptions {
@@ -47,7 +55,8 @@ function within(v: number | string | null | undefined, k: Record<string, unknown
   if (v === null || v === undefined) return false;
   const lo = k['min_value'];
   const hi = k['max_value'];
-  const cmp = (a: unknown, b: unknown) => (typeof a === 'number' && typeof b === 'number' ? a - b : String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0);
+  const cmp = (a: unknown, b: unknown) =>
+    typeof a === 'number' && typeof b === 'number' ? a - b : String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0;
   if (lo !== undefined && lo !== null && (k['strict_min'] ? cmp(v, lo) <= 0 : cmp(v, lo) < 0)) return false;
   if (hi !== undefined && hi !== null && (k['strict_max'] ? cmp(v, hi) >= 0 : cmp(v, hi) > 0)) return false;
   return true;
@@ -67,15 +76,26 @@ export async function runSuite(
     /** Runs the queries a user's SQL is part of (default: on `client`, with {@link QUALITY_TYPES}). */
     read?: (text: string, values: unknown[]) => Promise<Record<string, unknown>[]>;
   } = {},
-): Promise<{ compiled: CompiledSuite; results: ExpectationResult[]; columns: ColumnInfo[]; profile: Record<string, number> }> {
+): Promise<{
+  compiled: CompiledSuite;
+  results: ExpectationResult[];
+  columns: ColumnInfo[];
+  profile: Record<string, number>;
+}> {
   const columns = (
     await client.query<ColumnInfo>({
       text: `SELECT column_name AS name, data_type AS type FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`,
       values: [table.schema, table.table],
     })
   ).rows;
-  const compiled = compileSuite(table, columns, expectations, { indexColumn: opts.indexColumn, profile: opts.profile, distinctColumns: opts.distinctColumns });
-  const query = opts.read ?? (async (text: string, values: unknown[]) => (await client.query({ text, values, types: QUALITY_TYPES })).rows);
+  const compiled = compileSuite(table, columns, expectations, {
+    indexColumn: opts.indexColumn,
+    profile: opts.profile,
+    distinctColumns: opts.distinctColumns,
+  });
+  const query =
+    opts.read ??
+    (async (text: string, values: unknown[]) => (await client.query({ text, values, types: QUALITY_TYPES })).rows);
   const scan = compiled.scanSql ? (await query(compiled.scanSql, compiled.params))[0] : {};
   const results: ExpectationResult[] = [];
   for (const plan of compiled.plans) {
@@ -83,7 +103,12 @@ export async function runSuite(
     const own = plan.kind === 'custom_sql' && !plan.error;
     if (own) await client.query('SAVEPOINT weir_custom_sql');
     const r = await evaluate(plan, scan, columns, compiled, query, opts);
-    if (own) await client.query(r.exception_info?.raised_exception ? 'ROLLBACK TO SAVEPOINT weir_custom_sql' : 'RELEASE SAVEPOINT weir_custom_sql');
+    if (own)
+      await client.query(
+        r.exception_info?.raised_exception
+          ? 'ROLLBACK TO SAVEPOINT weir_custom_sql'
+          : 'RELEASE SAVEPOINT weir_custom_sql',
+      );
     results.push(r);
   }
   const profile: Record<string, number> = {};
@@ -108,7 +133,13 @@ async function evaluate(
   const e = plan.expectation;
   const k = Object.fromEntries(Object.entries(e.kwargs ?? {}).map(([key, v]) => [key, resolveParameter(v)]));
   const severity = e.severity ?? (k['severity'] === 'warn' ? 'warn' : 'error');
-  const fail = (message: string): ExpectationResult => ({ expectation: e, success: false, severity, result: {}, exception_info: { raised_exception: true, exception_message: message } });
+  const fail = (message: string): ExpectationResult => ({
+    expectation: e,
+    success: false,
+    severity,
+    result: {},
+    exception_info: { raised_exception: true, exception_message: message },
+  });
   if (plan.error) return fail(plan.error);
   const format = resultFormatOf(e, opts.resultFormat ?? 'BASIC');
   const type = canonicalType(e.type)!;
@@ -148,7 +179,10 @@ async function evaluate(
         if (format === 'COMPLETE') {
           result.unexpected_list = values;
           if (compiled.indexColumn) {
-            result.unexpected_index_list = rows.map((r) => ({ ...Object.fromEntries(plan.columns.map((c) => [c, show(c, r[c])])), [compiled.indexColumn!]: r[compiled.indexColumn!] }));
+            result.unexpected_index_list = rows.map((r) => ({
+              ...Object.fromEntries(plan.columns.map((c) => [c, show(c, r[c])])),
+              [compiled.indexColumn!]: r[compiled.indexColumn!],
+            }));
           }
         }
       }
@@ -162,53 +196,128 @@ async function evaluate(
         observed = nonnull === 0 ? null : Number(scan[a['distinct']]) / nonnull;
       } else observed = scan[a['observed']] ?? null;
       if (type === 'expect_table_row_count_to_equal') {
-        return { expectation: e, success: Number(observed) === Number(k['value']), severity, result: { observed_value: Number(observed) } };
+        return {
+          expectation: e,
+          success: Number(observed) === Number(k['value']),
+          severity,
+          result: { observed_value: Number(observed) },
+        };
       }
       const success = observed === null ? false : within(observed as number | string, k);
-      return { expectation: e, success, severity, result: { observed_value: typeof observed === 'string' && /^-?\d+(\.\d+)?$/.test(observed) ? Number(observed) : observed } };
+      return {
+        expectation: e,
+        success,
+        severity,
+        result: {
+          observed_value:
+            typeof observed === 'string' && /^-?\d+(\.\d+)?$/.test(observed) ? Number(observed) : observed,
+        },
+      };
     }
     if (plan.kind === 'freshness') {
       const raw = plan.columns.length ? scan[plan.aliases['observed']] : (opts.lastLoadAt ?? null);
-      const latest = raw === null || raw === undefined ? null : new Date(typeof raw === 'string' && !/[zZ]|[+-]\d\d(:?\d\d)?$/.test(raw) ? `${raw}Z` : (raw as string | Date));
+      const latest =
+        raw === null || raw === undefined
+          ? null
+          : new Date(
+              typeof raw === 'string' && !/[zZ]|[+-]\d\d(:?\d\d)?$/.test(raw) ? `${raw}Z` : (raw as string | Date),
+            );
       if (!latest || Number.isNaN(latest.getTime())) {
-        return { expectation: e, success: false, severity, result: { observed_value: null, details: { reason: plan.columns.length ? 'no value' : 'never loaded' } } };
+        return {
+          expectation: e,
+          success: false,
+          severity,
+          result: { observed_value: null, details: { reason: plan.columns.length ? 'no value' : 'never loaded' } },
+        };
       }
       const age = ((opts.now ?? new Date()).getTime() - latest.getTime()) / 1000;
       const errorAfter = k['error_after'] !== undefined ? durationSeconds(k['error_after']) : undefined;
       const warnAfter = k['warn_after'] !== undefined ? durationSeconds(k['warn_after']) : undefined;
-      const level = errorAfter !== undefined && age > errorAfter ? 'error' : warnAfter !== undefined && age > warnAfter ? 'warn' : undefined;
+      const level =
+        errorAfter !== undefined && age > errorAfter
+          ? 'error'
+          : warnAfter !== undefined && age > warnAfter
+            ? 'warn'
+            : undefined;
       return {
         expectation: e,
         success: level === undefined,
         severity: level ?? severity,
-        result: { observed_value: { latest: latest.toISOString(), age_seconds: Math.round(age) }, details: { warn_after_seconds: warnAfter ?? null, error_after_seconds: errorAfter ?? null } },
+        result: {
+          observed_value: { latest: latest.toISOString(), age_seconds: Math.round(age) },
+          details: { warn_after_seconds: warnAfter ?? null, error_after_seconds: errorAfter ?? null },
+        },
       };
     }
     if (plan.kind === 'row_count_change') {
       const current = Number(scan[plan.aliases['observed']]);
       const previous = opts.previousRowCount;
       if (previous === null || previous === undefined) {
-        return { expectation: e, success: true, severity, result: { observed_value: null, details: { row_count: current, previous_row_count: null, reason: 'no previous run to compare with' } } };
+        return {
+          expectation: e,
+          success: true,
+          severity,
+          result: {
+            observed_value: null,
+            details: { row_count: current, previous_row_count: null, reason: 'no previous run to compare with' },
+          },
+        };
       }
       const change = previous === 0 ? (current === 0 ? 0 : Infinity) : (100 * Math.abs(current - previous)) / previous;
       const success = change <= Number(k['max_change_percent']);
-      return { expectation: e, success, severity, result: { observed_value: Number.isFinite(change) ? change : null, details: { row_count: current, previous_row_count: previous } } };
+      return {
+        expectation: e,
+        success,
+        severity,
+        result: {
+          observed_value: Number.isFinite(change) ? change : null,
+          details: { row_count: current, previous_row_count: previous },
+        },
+      };
     }
     if (plan.kind === 'custom_sql') {
-      const n = Number((await query(`SELECT count(*) AS n FROM (${plan.distinctSql}) __weir_custom`, plan.params))[0]['n']);
-      const rows = n > 0 ? await query(`SELECT * FROM (${plan.distinctSql}) __weir_custom LIMIT ${opts.partialCount ?? 20}`, plan.params) : [];
+      const n = Number(
+        (await query(`SELECT count(*) AS n FROM (${plan.distinctSql}) __weir_custom`, plan.params))[0]['n'],
+      );
+      const rows =
+        n > 0
+          ? await query(
+              `SELECT * FROM (${plan.distinctSql}) __weir_custom LIMIT ${opts.partialCount ?? 20}`,
+              plan.params,
+            )
+          : [];
       const masked = opts.masked;
-      const sample = rows.map((r) => (masked?.size ? Object.fromEntries(Object.entries(r).map(([c, v]) => [c, masked.has(c) && v !== null ? '***' : v])) : r));
-      return { expectation: e, success: n === 0, severity, result: { unexpected_count: n, partial_unexpected_list: sample } };
+      const sample = rows.map((r) =>
+        masked?.size
+          ? Object.fromEntries(Object.entries(r).map(([c, v]) => [c, masked.has(c) && v !== null ? '***' : v]))
+          : r,
+      );
+      return {
+        expectation: e,
+        success: n === 0,
+        severity,
+        result: { unexpected_count: n, partial_unexpected_list: sample },
+      };
     }
     if (plan.kind === 'distinct') {
       const rows = await query(plan.distinctSql!, plan.params);
       const observed = rows.map((r) => r['value']);
       const set = k['value_set'];
       const allowed = Array.isArray(set) ? set : null;
-      const same = (x: unknown, y: unknown) => x === y || (typeof x === 'number' && typeof y === 'string' && String(x) === y) || (typeof y === 'number' && typeof x === 'string' && String(y) === x);
+      const same = (x: unknown, y: unknown) =>
+        x === y ||
+        (typeof x === 'number' && typeof y === 'string' && String(x) === y) ||
+        (typeof y === 'number' && typeof x === 'string' && String(y) === x);
       const success = allowed === null ? true : observed.every((v) => allowed.some((s) => same(s, v)));
-      return { expectation: e, success, severity, result: { observed_value: observed, details: { value_counts: rows.map((r) => ({ value: r['value'], count: r['count'] })) } } };
+      return {
+        expectation: e,
+        success,
+        severity,
+        result: {
+          observed_value: observed,
+          details: { value_counts: rows.map((r) => ({ value: r['value'], count: r['count'] })) },
+        },
+      };
     }
     // table metadata
     const names = columns.map((c) => c.name);
@@ -220,12 +329,16 @@ async function evaluate(
       return { expectation: e, success, severity, result: {} };
     }
     const list = k['column_list'];
-    const success = list === null || list === undefined ? true : Array.isArray(list) && list.length === names.length && list.every((c, i) => c === names[i]);
+    const success =
+      list === null || list === undefined
+        ? true
+        : Array.isArray(list) && list.length === names.length && list.every((c, i) => c === names[i]);
     const result: ExpectationResult['result'] = { observed_value: names };
     if (!success && Array.isArray(list)) {
       const mismatched = [];
       for (let i = 0; i < Math.max(list.length, names.length); i++) {
-        if (list[i] !== names[i]) mismatched.push({ 'Expected Column Position': i, Expected: list[i] ?? null, Found: names[i] ?? null });
+        if (list[i] !== names[i])
+          mismatched.push({ 'Expected Column Position': i, Expected: list[i] ?? null, Found: names[i] ?? null });
       }
       result.details = { mismatched };
     }
@@ -235,9 +348,19 @@ async function evaluate(
   }
 }
 
-async function samples(plan: CheckPlan, compiled: CompiledSuite, query: (t: string, v: unknown[]) => Promise<Record<string, unknown>[]>, limit?: number) {
-  const cols = [...new Set([...plan.columns, ...(compiled.indexColumn ? [compiled.indexColumn] : [])])].map((c) => `"${c.replace(/"/g, '""')}"`).join(', ');
+async function samples(
+  plan: CheckPlan,
+  compiled: CompiledSuite,
+  query: (t: string, v: unknown[]) => Promise<Record<string, unknown>[]>,
+  limit?: number,
+) {
+  const cols = [...new Set([...plan.columns, ...(compiled.indexColumn ? [compiled.indexColumn] : [])])]
+    .map((c) => `"${c.replace(/"/g, '""')}"`)
+    .join(', ');
   const order = compiled.indexColumn ? ` ORDER BY "${compiled.indexColumn.replace(/"/g, '""')}"` : '';
   const source = plan.distinctSql && plan.groupedSql ? `(${plan.distinctSql}) s` : compiled.table;
-  return query(`SELECT ${cols} FROM ${source} WHERE ${plan.unexpectedWhere}${order}${limit !== undefined ? ` LIMIT ${limit}` : ''}`, plan.params);
+  return query(
+    `SELECT ${cols} FROM ${source} WHERE ${plan.unexpectedWhere}${order}${limit !== undefined ? ` LIMIT ${limit}` : ''}`,
+    plan.params,
+  );
 }

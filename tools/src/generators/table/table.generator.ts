@@ -22,17 +22,25 @@ export async function tableGenerator(tree: Tree, options: TableGeneratorSchema):
   const doc = readRegistryDoc(tree);
   const slice = requireSlice(doc, sliceName, `add table "${table}"`);
   if (slice.get('status') !== 'built') {
-    throw new Error(`Refusing to add table "${table}": slice "${sliceName}" is registered but not built yet. Run: npx nx g @weir/tools:slice ${sliceName}`);
+    throw new Error(
+      `Refusing to add table "${table}": slice "${sliceName}" is registered but not built yet. Run: npx nx g @weir/tools:slice ${sliceName}`,
+    );
   }
-  if (!TABLE.test(table)) throw new Error(`Refusing to add table "${table}": a table name is lower_snake_case, starts with a letter, at most 63 characters`);
-  if (stringList(slice, 'tables').includes(table)) throw new Error(`Refusing to add table "${table}": slice "${sliceName}" already lists it`);
+  if (!TABLE.test(table))
+    throw new Error(
+      `Refusing to add table "${table}": a table name is lower_snake_case, starts with a letter, at most 63 characters`,
+    );
+  if (stringList(slice, 'tables').includes(table))
+    throw new Error(`Refusing to add table "${table}": slice "${sliceName}" already lists it`);
   const schema = String(slice.get('schema'));
   const lib = String(slice.get('lib'));
   const sliceKebab = names.kebab(sliceName);
   const entitiesFile = `${lib}/src/${sliceKebab}.entities.ts`;
   const entitiesText = tree.read(entitiesFile, 'utf-8');
   if (entitiesText === null || !/_ENTITIES: Function\[\] = \[/.test(entitiesText)) {
-    throw new Error(`Refusing to add table "${table}": ${entitiesFile} (the slice's entity list) is missing or has an unexpected shape`);
+    throw new Error(
+      `Refusing to add table "${table}": ${entitiesFile} (the slice's entity list) is missing or has an unexpected shape`,
+    );
   }
 
   const kebab = names.kebab(table);
@@ -48,7 +56,10 @@ export async function tableGenerator(tree: Tree, options: TableGeneratorSchema):
     entitiesFile,
     entitiesText
       .replace(/^/, `import { ${Entity} } from './infrastructure/${kebab}.orm-entity';\n`)
-      .replace(/(_ENTITIES: Function\[\] = \[)([\s\S]*?)(\n?\];)/, (_m, open: string, body: string) => `${open}${body.replace(/\s*$/, '')}\n  ${Entity},\n];`),
+      .replace(
+        /(_ENTITIES: Function\[\] = \[)([\s\S]*?)(\n?\];)/,
+        (_m, open: string, body: string) => `${open}${body.replace(/\s*$/, '')}\n  ${Entity},\n];`,
+      ),
   );
 
   const ts = options.timestamp ?? Date.now();

@@ -4,7 +4,9 @@ import type { Violation } from '@weir/catalog';
 
 /** jsonb refuses NUL and unpaired surrogates: store U+FFFD instead, so a dead letter is never lost. */
 function jsonbSafe(_k: string, v: unknown): unknown {
-  return typeof v === 'string' ? (v as string & { toWellFormed(): string }).toWellFormed().replace(/\u0000/g, '\ufffd') : v;
+  return typeof v === 'string'
+    ? (v as string & { toWellFormed(): string }).toWellFormed().replace(/\u0000/g, '\ufffd')
+    : v;
 }
 
 const noNul = (s: string) => (s.includes('\u0000') ? s.replace(/\u0000/g, '\ufffd') : s);
@@ -25,7 +27,12 @@ export class DeadLetterWriter {
   ) {}
 
   /** Adds one; resolves once a full batch was flushed (so memory stays bounded). */
-  async add(recordNumber: number, v: Violation, raw: Record<string, unknown> | null, rawText: string | null): Promise<void> {
+  async add(
+    recordNumber: number,
+    v: Violation,
+    raw: Record<string, unknown> | null,
+    rawText: string | null,
+  ): Promise<void> {
     const line =
       [
         this.runId,
@@ -48,6 +55,10 @@ export class DeadLetterWriter {
     const batch = this.lines;
     this.lines = [];
     this.chars = 0;
-    await this.warehouse.copyFrom({ schema: 'ingestion', table: 'dead_letters' }, COLUMNS, Readable.from([batch.join('')]));
+    await this.warehouse.copyFrom(
+      { schema: 'ingestion', table: 'dead_letters' },
+      COLUMNS,
+      Readable.from([batch.join('')]),
+    );
   }
 }

@@ -1,14 +1,49 @@
 import { randomBytes } from 'node:crypto';
 import type { PoolClient } from 'pg';
 import { from as copyFromStdin } from 'pg-copy-streams';
-import { enterWriter, grantLoadTarget, leaveWriter, prepareWriter, qualifiedTable, quoteIdent, Warehouse, WRITER_ROLE } from '@weir/platform';
-import { ColumnContract, compileContract, CompiledContract, columnSql, createTableSql, DatasetContract, isViolation, parseType, primaryKey, Violation } from '@weir/catalog';
+import {
+  enterWriter,
+  grantLoadTarget,
+  leaveWriter,
+  prepareWriter,
+  qualifiedTable,
+  quoteIdent,
+  Warehouse,
+  WRITER_ROLE,
+} from '@weir/platform';
+import {
+  ColumnContract,
+  compileContract,
+  CompiledContract,
+  columnSql,
+  createTableSql,
+  DatasetContract,
+  isViolation,
+  parseType,
+  primaryKey,
+  Violation,
+} from '@weir/catalog';
 import type { QualityGate, QualityGateResult } from '@weir/quality';
-import { DriftPolicy, RowCounts, SourceFormat, SourceOptions, StrategySpec, assertAccounted } from '../../domain/source';
+import {
+  DriftPolicy,
+  RowCounts,
+  SourceFormat,
+  SourceOptions,
+  StrategySpec,
+  assertAccounted,
+} from '../../domain/source';
 import { foldName } from '../../domain/infer';
 import { RawRecord, ReaderBatch, Unparseable, isUnparseable } from '../readers/record';
 import { DeadLetterWriter } from './dead-letter.writer';
-import { EmptyInputError, LoadGateFailedError, NothingToPublishError, StrategyNeedsCursorError, StrategyNeedsKeyError, TableContractMismatchError, TooManyRejectedError } from '../../ingestion.errors';
+import {
+  EmptyInputError,
+  LoadGateFailedError,
+  NothingToPublishError,
+  StrategyNeedsCursorError,
+  StrategyNeedsKeyError,
+  TableContractMismatchError,
+  TooManyRejectedError,
+} from '../../ingestion.errors';
 export { LoadFailedError } from '../../ingestion.errors';
 
 /** Everything the engine needs to load one input. */
@@ -56,7 +91,6 @@ const EVOLVE_MAX_COLUMNS = 1500;
 /** …and at most this many in one run; further new fields are dead-lettered as SCHEMA_DRIFT. */
 const EVOLVE_MAX_PER_RUN = 200;
 
-
 /**
  * Write–audit–publish for one input: validate every record against the compiled contract,
  * COPY good rows into a staging table and bad ones into dead letters, settle duplicates and
@@ -72,8 +106,14 @@ export class LoadEngine {
     const target = qualifiedTable(schema, table);
     const staged = qualifiedTable(schema, stage);
     const pk = primaryKey(job.dataset.contract);
-    if ((job.strategy.kind === 'merge' || job.strategy.kind === 'incremental') && pk.length === 0 && job.strategy.kind === 'merge') {
-      throw new StrategyNeedsKeyError(`Strategy merge needs a primary key in the contract of dataset "${job.dataset.name}"`);
+    if (
+      (job.strategy.kind === 'merge' || job.strategy.kind === 'incremental') &&
+      pk.length === 0 &&
+      job.strategy.kind === 'merge'
+    ) {
+      throw new StrategyNeedsKeyError(
+        `Strategy merge needs a primary key in the contract of dataset "${job.dataset.name}"`,
+      );
     }
     const dl = new DeadLetterWriter(this.warehouse, job.runId);
     const discarded: Record<string, number> = {};
@@ -123,7 +163,9 @@ export class LoadEngine {
       let addedThisRun = 0;
       /** drift policy evolve: adds a nullable text column per new source field; returns those added. */
       const evolveWith = async (fields: string[]): Promise<ColumnContract[]> => {
-        const fieldsKnown = compiled ? known : new Set(compileContract(contract, { mapping: job.options.mapping }).sourceFields);
+        const fieldsKnown = compiled
+          ? known
+          : new Set(compileContract(contract, { mapping: job.options.mapping }).sourceFields);
         const fresh = fields.filter((f) => !fieldsKnown.has(f) && !unaddable.has(f));
         if (fresh.length === 0) return [];
         const mapping = { ...(job.options.mapping ?? {}) };
@@ -131,12 +173,19 @@ export class LoadEngine {
         for (const f of fresh) {
           const name = foldName(f);
           // a name already taken, or past the limits (PostgreSQL allows 1600 columns; a run adds at most EVOLVE_MAX_PER_RUN)
-          const full = contract.columns.length + cols.length >= EVOLVE_MAX_COLUMNS || addedThisRun + cols.length >= EVOLVE_MAX_PER_RUN;
+          const full =
+            contract.columns.length + cols.length >= EVOLVE_MAX_COLUMNS ||
+            addedThisRun + cols.length >= EVOLVE_MAX_PER_RUN;
           if (full || contract.columns.some((c) => c.name === name) || cols.some((c) => c.name === name)) {
             unaddable.add(f);
             continue;
           }
-          cols.push({ name, type: 'text', nullable: true, description: `added by schema drift (evolve) from source field ${JSON.stringify(f)}` });
+          cols.push({
+            name,
+            type: 'text',
+            nullable: true,
+            description: `added by schema drift (evolve) from source field ${JSON.stringify(f)}`,
+          });
           if (name !== f) mapping[name] = { ...(mapping[name] ?? {}), from: f };
         }
         addedThisRun += cols.length;
@@ -154,11 +203,19 @@ export class LoadEngine {
         const pos = new Map(header.map((h, i) => [h, i]));
         index = Int32Array.from(compiled.sourceFields.map((f) => pos.get(f) ?? -1));
         const unknown = header.filter((h) => !known.has(h));
-        const required = contract.columns.filter((c, i) => !c.nullable && index![i] === -1 && job.options.mapping?.[c.name]?.default == null).map((c) => compiled!.sourceFields[contract.columns.indexOf(c)]);
+        const required = contract.columns
+          .filter((c, i) => !c.nullable && index![i] === -1 && job.options.mapping?.[c.name]?.default == null)
+          .map((c) => compiled!.sourceFields[contract.columns.indexOf(c)]);
         if (job.drift === 'freeze' && (unknown.length > 0 || required.length > 0)) {
           headerViolation = {
             reason: 'SCHEMA_DRIFT',
-            message: [unknown.length ? `unknown columns ${unknown.join(', ')}` : '', required.length ? `missing required columns ${required.join(', ')}` : ''].filter(Boolean).join('; ') + ' (drift policy freeze)',
+            message:
+              [
+                unknown.length ? `unknown columns ${unknown.join(', ')}` : '',
+                required.length ? `missing required columns ${required.join(', ')}` : '',
+              ]
+                .filter(Boolean)
+                .join('; ') + ' (drift policy freeze)',
           };
         } else if (job.drift === 'discard_columns') {
           for (const u of unknown) discarded[u] = 0;
@@ -169,7 +226,11 @@ export class LoadEngine {
       const { owned } = await grantLoadTarget(this.warehouse.pool, schema, table);
       await client.query(`SET TIME ZONE 'UTC'`);
       await client.query(
-        createTableSql(schema, stage, contract, { withKey: false, unlogged: job.strategy.kind !== 'replace', extraColumns: [`${quoteIdent(RECORD_COL)} bigint NOT NULL`] }),
+        createTableSql(schema, stage, contract, {
+          withKey: false,
+          unlogged: job.strategy.kind !== 'replace',
+          extraColumns: [`${quoteIdent(RECORD_COL)} bigint NOT NULL`],
+        }),
       );
       stageCreated = true;
 
@@ -180,7 +241,12 @@ export class LoadEngine {
       let copyError: Error | undefined;
       let finished!: Promise<void>;
       const startCopy = () => {
-        copy = client.query(copyFromStdin(`COPY ${staged} (${[...compiled!.columns, RECORD_COL].map((c) => quoteIdent(c)).join(', ')}) FROM STDIN`, { highWaterMark: COPY_BUFFER }));
+        copy = client.query(
+          copyFromStdin(
+            `COPY ${staged} (${[...compiled!.columns, RECORD_COL].map((c) => quoteIdent(c)).join(', ')}) FROM STDIN`,
+            { highWaterMark: COPY_BUFFER },
+          ),
+        );
         copy.on('error', (e: Error) => (copyError = e));
         const c = copy;
         finished = new Promise<void>((resolve, reject) => {
@@ -198,7 +264,8 @@ export class LoadEngine {
       let cols = compiled.columns.length;
       let values: unknown[] = new Array(cols);
       let encode = compiled.encode;
-      const rawOf = (r: RawRecord): Record<string, unknown> => (Array.isArray(r) ? Object.fromEntries((header ?? []).map((h, i) => [h, r[i] ?? null])) : r);
+      const rawOf = (r: RawRecord): Record<string, unknown> =>
+        Array.isArray(r) ? Object.fromEntries((header ?? []).map((h, i) => [h, r[i] ?? null])) : r;
       let objectFields = compiled.sourceFields;
       /**
        * evolve, for a field first seen after the first batch (JSON, Parquet): the rows so far are
@@ -215,10 +282,18 @@ export class LoadEngine {
         await evolveWith(fields);
         // the stage gains every contract column it lacks (also one added meanwhile by someone else)
         const have = new Set(
-          (await client.query(`SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped`, [staged])).rows.map((r: { attname: string }) => r.attname),
+          (
+            await client.query(
+              `SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped`,
+              [staged],
+            )
+          ).rows.map((r: { attname: string }) => r.attname),
         );
         const missing = contract.columns.filter((c) => !have.has(c.name));
-        if (missing.length) await client.query(`ALTER TABLE ${staged} ${missing.map((c) => `ADD COLUMN ${columnSql({ ...c, nullable: true })}`).join(', ')}`);
+        if (missing.length)
+          await client.query(
+            `ALTER TABLE ${staged} ${missing.map((c) => `ADD COLUMN ${columnSql({ ...c, nullable: true })}`).join(', ')}`,
+          );
         compiled = compileContract(contract, { mapping: job.options.mapping, nullValues: job.options.nullValues });
         known = new Set(compiled.sourceFields);
         cols = compiled.columns.length;
@@ -239,7 +314,12 @@ export class LoadEngine {
             slice = Date.now();
           }
           if (isUnparseable(rec)) {
-            await dl.add(rowsRead, { reason: 'UNPARSEABLE', message: (rec as Unparseable).message }, null, (rec as Unparseable).text);
+            await dl.add(
+              rowsRead,
+              { reason: 'UNPARSEABLE', message: (rec as Unparseable).message },
+              null,
+              (rec as Unparseable).text,
+            );
             continue;
           }
           if (headerViolation) {
@@ -248,7 +328,12 @@ export class LoadEngine {
           }
           if (Array.isArray(rec)) {
             if (rec.length !== header!.length) {
-              await dl.add(rowsRead, { reason: 'COLUMN_COUNT', message: `${rec.length} fields, the header has ${header!.length}` }, null, JSON.stringify(rec));
+              await dl.add(
+                rowsRead,
+                { reason: 'COLUMN_COUNT', message: `${rec.length} fields, the header has ${header!.length}` },
+                null,
+                JSON.stringify(rec),
+              );
               continue;
             }
             for (let i = 0; i < cols; i++) values[i] = index![i] < 0 ? undefined : rec[index![i]];
@@ -263,7 +348,15 @@ export class LoadEngine {
               if (job.drift === 'discard_columns') {
                 for (const k of unknownKeys) discarded[k] = (discarded[k] ?? 0) + 1;
               } else {
-                await dl.add(rowsRead, { reason: 'SCHEMA_DRIFT', message: `unknown fields ${unknownKeys.join(', ')} (drift policy ${job.drift})` }, rec, null);
+                await dl.add(
+                  rowsRead,
+                  {
+                    reason: 'SCHEMA_DRIFT',
+                    message: `unknown fields ${unknownKeys.join(', ')} (drift policy ${job.drift})`,
+                  },
+                  rec,
+                  null,
+                );
                 continue;
               }
             }
@@ -280,7 +373,8 @@ export class LoadEngine {
             buf = '';
           }
         }
-        if (header && job.drift === 'discard_columns') for (const u of Object.keys(discarded)) discarded[u] += batch.records.length;
+        if (header && job.drift === 'discard_columns')
+          for (const u of Object.keys(discarded)) discarded[u] += batch.records.length;
         if (job.onProgress && Date.now() - lastProgress >= PROGRESS_MS) {
           lastProgress = Date.now();
           job.onProgress({ rowsRead, rowsRejected: dl.count });
@@ -303,7 +397,9 @@ export class LoadEngine {
       const tStreamed = Date.now();
 
       if (rowsRead === 0 && job.strategy.kind === 'replace') {
-        throw new EmptyInputError('The input has no records; a replace would empty the table, so nothing was published');
+        throw new EmptyInputError(
+          'The input has no records; a replace would empty the table, so nothing was published',
+        );
       }
 
       // Settle duplicates and the watermark in SQL, on the stage. Cheap paths first: the primary
@@ -336,35 +432,60 @@ export class LoadEngine {
         }
       }
       if (rowsRead > 0 && rejected / rowsRead > job.maxRejectedRatio) {
-        throw new TooManyRejectedError(`${rejected} of ${rowsRead} records rejected (${((100 * rejected) / rowsRead).toFixed(2)}%), above the source's maxRejectedRatio ${job.maxRejectedRatio}; nothing was published`, { read: rowsRead, rejected, deduplicated });
+        throw new TooManyRejectedError(
+          `${rejected} of ${rowsRead} records rejected (${((100 * rejected) / rowsRead).toFixed(2)}%), above the source's maxRejectedRatio ${job.maxRejectedRatio}; nothing was published`,
+          { read: rowsRead, rejected, deduplicated },
+        );
       }
       if (strategy === 'replace' && staged_n === 0) {
-        throw new NothingToPublishError(`No record of ${rowsRead} passed; a replace would empty the table, so nothing was published`, {
-          read: rowsRead,
-          rejected,
-          deduplicated,
-        });
+        throw new NothingToPublishError(
+          `No record of ${rowsRead} passed; a replace would empty the table, so nothing was published`,
+          {
+            read: rowsRead,
+            rejected,
+            deduplicated,
+          },
+        );
       }
 
       let watermarkAfter: string | null = job.watermark;
       if (strategy === 'incremental' && job.strategy.cursor) {
-        const m = (await client.query(`SELECT max(${quoteIdent(job.strategy.cursor)})::text AS m FROM ${staged}`)).rows[0].m as string | null;
-        if (m !== null) watermarkAfter = job.watermark === null ? m : await this.greatest(client, contract, job.strategy.cursor, job.watermark, m);
+        const m = (await client.query(`SELECT max(${quoteIdent(job.strategy.cursor)})::text AS m FROM ${staged}`))
+          .rows[0].m as string | null;
+        if (m !== null)
+          watermarkAfter =
+            job.watermark === null ? m : await this.greatest(client, contract, job.strategy.cursor, job.watermark, m);
       }
       // merge / incremental settle a key's duplicates at publish time (the fast path finds none);
       // when there are checks to run, settle them first, so the gate sees what would be published
-      if ((strategy === 'merge' || strategy === 'incremental') && pk.length > 0 && staged_n > 0 && (await (job.qualityGate.hasChecks?.(job.dataset.name) ?? true))) {
+      if (
+        (strategy === 'merge' || strategy === 'incremental') &&
+        pk.length > 0 &&
+        staged_n > 0 &&
+        (await (job.qualityGate.hasChecks?.(job.dataset.name) ?? true))
+      ) {
         // the window query only when a key repeats (the common input has none)
-        const repeats = (await client.query(`SELECT 1 FROM ${staged} GROUP BY ${keyList} HAVING count(*) > 1 LIMIT 1`)).rowCount;
+        const repeats = (await client.query(`SELECT 1 FROM ${staged} GROUP BY ${keyList} HAVING count(*) > 1 LIMIT 1`))
+          .rowCount;
         const d = repeats ? await asService(() => this.dedupeKeepLast(client, job, staged, pk)) : 0;
         deduplicated += d;
         staged_n -= d;
       }
-      const quality = await job.qualityGate.check({ dataset: job.dataset.name, schema, table: stage, runId: job.runId, rows: staged_n });
+      const quality = await job.qualityGate.check({
+        dataset: job.dataset.name,
+        schema,
+        table: stage,
+        runId: job.runId,
+        rows: staged_n,
+      });
       if (!quality.passed) {
         const errors = quality.failures.filter((f) => f.severity === 'error');
         const links = (quality.runIds ?? []).map((id) => `/api/quality/runs/${id}`).join(', ');
-        throw new LoadGateFailedError(`The quality gate failed, nothing was published: ${errors.map((f) => f.message).join('; ')}${links ? ` (see ${links})` : ''}`, { read: rowsRead, rejected, deduplicated }, quality);
+        throw new LoadGateFailedError(
+          `The quality gate failed, nothing was published: ${errors.map((f) => f.message).join('; ')}${links ? ` (see ${links})` : ''}`,
+          { read: rowsRead, rejected, deduplicated },
+          quality,
+        );
       }
 
       // Publish: one transaction merges/swaps into the target and records the run.
@@ -373,11 +494,30 @@ export class LoadEngine {
       let result: LoadResult;
       try {
         await client.query(`SET LOCAL lock_timeout = '30s'`);
-        const dedupedAtPublish = await this.publish(client, job, contract, staged, stage, target, pk, owned || !asWriter, asService);
+        const dedupedAtPublish = await this.publish(
+          client,
+          job,
+          contract,
+          staged,
+          stage,
+          target,
+          pk,
+          owned || !asWriter,
+          asService,
+        );
         deduplicated += dedupedAtPublish;
         staged_n -= dedupedAtPublish;
         const phases = { stream: tStreamed - tStart, settle: tSettled - tStreamed, publish: Date.now() - tSettled };
-        result = { read: rowsRead, loaded: staged_n, rejected, deduplicated, phases, columnsDiscarded: discarded, watermarkAfter, quality };
+        result = {
+          read: rowsRead,
+          loaded: staged_n,
+          rejected,
+          deduplicated,
+          phases,
+          columnsDiscarded: discarded,
+          watermarkAfter,
+          quality,
+        };
         assertAccounted(result);
         stageCreated = strategy !== 'replace';
         await asService(() => job.recordPublish(client, result));
@@ -408,13 +548,23 @@ export class LoadEngine {
   }
 
   /** Creates the target for non-replace strategies and checks that it has every contract column. */
-  private async ensureTarget(job: LoadJob, contract: DatasetContract, target: string, asWriter: boolean): Promise<void> {
+  private async ensureTarget(
+    job: LoadJob,
+    contract: DatasetContract,
+    target: string,
+    asWriter: boolean,
+  ): Promise<void> {
     const { schema, table } = job.dataset;
     // two first loads at once (two instances, two sources) create the table once: the second waits
     // for the first's lock, then finds the table (PostgreSQL's own CREATE races on pg_type otherwise)
     const cols = await this.warehouse.transaction(async (c) => {
       await c.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`weir.table:${schema}.${table}`]);
-      const found = (await c.query(`SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2`, [schema, table])).rows as { column_name: string }[];
+      const found = (
+        await c.query(
+          `SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2`,
+          [schema, table],
+        )
+      ).rows as { column_name: string }[];
       if (found.length === 0 && job.strategy.kind !== 'replace') {
         if (asWriter) await c.query(`SET LOCAL ROLE ${WRITER_ROLE}`); // the writer owns what loads create
         await c.query(createTableSql(schema, table, contract));
@@ -426,11 +576,18 @@ export class LoadEngine {
     const have = new Set(cols.map((c) => c.column_name));
     const missing = contract.columns.filter((c) => !have.has(c.name)).map((c) => c.name);
     if (missing.length > 0) {
-      throw new TableContractMismatchError(`${target} lacks contract columns ${missing.join(', ')} (a breaking contract change?); load once with strategy replace to rebuild it`);
+      throw new TableContractMismatchError(
+        `${target} lacks contract columns ${missing.join(', ')} (a breaking contract change?); load once with strategy replace to rebuild it`,
+      );
     }
   }
 
-  private async applyWatermark(client: PoolClient, job: LoadJob, contract: DatasetContract, staged: string): Promise<number> {
+  private async applyWatermark(
+    client: PoolClient,
+    job: LoadJob,
+    contract: DatasetContract,
+    staged: string,
+  ): Promise<number> {
     const cursor = job.strategy.cursor;
     if (!cursor) throw new StrategyNeedsCursorError('Strategy incremental needs a cursor column');
     if (job.watermark === null) return 0;
@@ -440,17 +597,34 @@ export class LoadEngine {
     const base = typeof t === 'string' ? 'text' : t.base;
     const temporal = base === 'timestamp' || base === 'timestamptz' || base === 'date';
     const lookback = job.strategy.lookback ?? (temporal ? '0 seconds' : '0');
-    const bound = temporal ? `($1::${base === 'date' ? 'timestamp' : base} - $2::interval)` : base === 'text' ? `$1::text` : `($1::numeric - $2::numeric)`;
+    const bound = temporal
+      ? `($1::${base === 'date' ? 'timestamp' : base} - $2::interval)`
+      : base === 'text'
+        ? `$1::text`
+        : `($1::numeric - $2::numeric)`;
     const params = base === 'text' ? [job.watermark] : [job.watermark, lookback];
     const r = await client.query(`DELETE FROM ${staged} WHERE ${quoteIdent(cursor)} <= ${bound}`, params);
     return r.rowCount ?? 0;
   }
 
   /** replace/append: a key seen twice in the input keeps its first record; later ones are rejected. */
-  private async rejectDuplicatesInBatch(client: PoolClient, job: LoadJob, staged: string, pk: string[], precheck: boolean): Promise<number> {
+  private async rejectDuplicatesInBatch(
+    client: PoolClient,
+    job: LoadJob,
+    staged: string,
+    pk: string[],
+    precheck: boolean,
+  ): Promise<number> {
     const keys = pk.map((c) => quoteIdent(c)).join(', ');
-    if (precheck && (await client.query(`SELECT 1 FROM ${staged} GROUP BY ${keys} HAVING count(*) > 1 LIMIT 1`)).rowCount === 0) return 0;
-    const keyText = pk.length === 1 ? `d.${quoteIdent(pk[0])}::text` : `concat_ws(',', ${pk.map((c) => `d.${quoteIdent(c)}::text`).join(', ')})`;
+    if (
+      precheck &&
+      (await client.query(`SELECT 1 FROM ${staged} GROUP BY ${keys} HAVING count(*) > 1 LIMIT 1`)).rowCount === 0
+    )
+      return 0;
+    const keyText =
+      pk.length === 1
+        ? `d.${quoteIdent(pk[0])}::text`
+        : `concat_ws(',', ${pk.map((c) => `d.${quoteIdent(c)}::text`).join(', ')})`;
     const ranked = `SELECT *, row_number() OVER w AS __rn, first_value(${quoteIdent(RECORD_COL)}) OVER w AS __first FROM ${staged} WINDOW w AS (PARTITION BY ${keys} ORDER BY ${quoteIdent(RECORD_COL)})`;
     await client.query(
       `INSERT INTO ingestion.dead_letters (run_id, record_number, reason, column_name, value, message, raw_record)
@@ -459,14 +633,25 @@ export class LoadEngine {
          FROM (${ranked}) d WHERE d.__rn > 1`,
       [job.runId, pk.join(',')],
     );
-    const del = await client.query(`DELETE FROM ${staged} s USING (${ranked}) d WHERE d.__rn > 1 AND s.${quoteIdent(RECORD_COL)} = d.${quoteIdent(RECORD_COL)}`);
+    const del = await client.query(
+      `DELETE FROM ${staged} s USING (${ranked}) d WHERE d.__rn > 1 AND s.${quoteIdent(RECORD_COL)} = d.${quoteIdent(RECORD_COL)}`,
+    );
     return del.rowCount ?? 0;
   }
 
   /** append: records whose key is already in the target are rejected (DUPLICATE_KEY). */
-  private async rejectExistingKeys(client: PoolClient, job: LoadJob, staged: string, target: string, pk: string[]): Promise<number> {
+  private async rejectExistingKeys(
+    client: PoolClient,
+    job: LoadJob,
+    staged: string,
+    target: string,
+    pk: string[],
+  ): Promise<number> {
     const on = pk.map((c) => `t.${quoteIdent(c)} = s.${quoteIdent(c)}`).join(' AND ');
-    const keyText = pk.length === 1 ? `s.${quoteIdent(pk[0])}::text` : `concat_ws(',', ${pk.map((c) => `s.${quoteIdent(c)}::text`).join(', ')})`;
+    const keyText =
+      pk.length === 1
+        ? `s.${quoteIdent(pk[0])}::text`
+        : `concat_ws(',', ${pk.map((c) => `s.${quoteIdent(c)}::text`).join(', ')})`;
     await client.query(
       `INSERT INTO ingestion.dead_letters (run_id, record_number, reason, column_name, value, message, raw_record)
        SELECT $1, s.${quoteIdent(RECORD_COL)}, 'DUPLICATE_KEY', $2, ${keyText}, 'primary key already in the target (strategy append)', to_jsonb(s) - '${RECORD_COL}'
@@ -480,7 +665,12 @@ export class LoadEngine {
   /** merge/incremental: within the input, a key keeps its last record by orderBy (then input order). */
   private async dedupeKeepLast(client: PoolClient, job: LoadJob, staged: string, pk: string[]): Promise<number> {
     const keys = pk.map((c) => quoteIdent(c)).join(', ');
-    const order = [job.strategy.orderBy ? `${quoteIdent(job.strategy.orderBy)} DESC NULLS LAST` : '', `${quoteIdent(RECORD_COL)} DESC`].filter(Boolean).join(', ');
+    const order = [
+      job.strategy.orderBy ? `${quoteIdent(job.strategy.orderBy)} DESC NULLS LAST` : '',
+      `${quoteIdent(RECORD_COL)} DESC`,
+    ]
+      .filter(Boolean)
+      .join(', ');
     const del = await client.query(
       `DELETE FROM ${staged} s USING (SELECT ${quoteIdent(RECORD_COL)} AS r, row_number() OVER (PARTITION BY ${keys} ORDER BY ${order}) AS rn FROM ${staged}) d
         WHERE d.rn > 1 AND s.${quoteIdent(RECORD_COL)} = d.r`,
@@ -488,10 +678,27 @@ export class LoadEngine {
     return del.rowCount ?? 0;
   }
 
-  private async greatest(client: PoolClient, contract: DatasetContract, cursor: string, a: string, b: string): Promise<string> {
+  private async greatest(
+    client: PoolClient,
+    contract: DatasetContract,
+    cursor: string,
+    a: string,
+    b: string,
+  ): Promise<string> {
     const col = contract.columns.find((c) => c.name === cursor)!;
     const t = parseType(col.type);
-    const cast = typeof t === 'string' ? 'text' : t.base === 'timestamp' ? 'timestamp' : t.base === 'timestamptz' ? 'timestamptz' : t.base === 'date' ? 'date' : t.base === 'text' ? 'text' : 'numeric';
+    const cast =
+      typeof t === 'string'
+        ? 'text'
+        : t.base === 'timestamp'
+          ? 'timestamp'
+          : t.base === 'timestamptz'
+            ? 'timestamptz'
+            : t.base === 'date'
+              ? 'date'
+              : t.base === 'text'
+                ? 'text'
+                : 'numeric';
     return (await client.query(`SELECT greatest($1::${cast}, $2::${cast})::text AS g`, [a, b])).rows[0].g;
   }
 
@@ -534,7 +741,10 @@ export class LoadEngine {
         }
         await client.query(`ALTER TABLE ${staged} RENAME TO ${quoteIdent(table)}`);
         if (exists) await client.query(`DROP TABLE ${qualifiedTable(schema, old)}`);
-        if (pk.length > 0) await client.query(`ALTER TABLE ${target} RENAME CONSTRAINT ${quoteIdent(`${stage}_pkey`)} TO ${quoteIdent(`${table}_pkey`.slice(0, 63))}`);
+        if (pk.length > 0)
+          await client.query(
+            `ALTER TABLE ${target} RENAME CONSTRAINT ${quoteIdent(`${stage}_pkey`)} TO ${quoteIdent(`${table}_pkey`.slice(0, 63))}`,
+          );
         return 0;
       }
       case 'append':
@@ -547,7 +757,9 @@ export class LoadEngine {
           return 0;
         }
         const nonKey = contract.columns.filter((c) => !c.primaryKey).map((c) => quoteIdent(c.name));
-        const action = nonKey.length ? `DO UPDATE SET ${nonKey.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}` : 'DO NOTHING';
+        const action = nonKey.length
+          ? `DO UPDATE SET ${nonKey.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`
+          : 'DO NOTHING';
         const upsert = `INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${staged} ON CONFLICT (${pk.map((c) => quoteIdent(c)).join(', ')}) ${action}`;
         // Fast path: no key twice in the input. PostgreSQL refuses to update a row twice (21000);
         // only then are duplicates settled (last by orderBy, then input order) and the upsert retried.

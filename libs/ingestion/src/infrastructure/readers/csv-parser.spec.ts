@@ -18,11 +18,39 @@ const parseInPieces = (text: string, opts = {}) => {
 
 describe('CsvParser (RFC 4180)', () => {
   it.each([
-    ['plain LF', 'a,b\n1,2\n', [['a', 'b'], ['1', '2']]],
-    ['CRLF', 'a,b\r\n1,2\r\n', [['a', 'b'], ['1', '2']]],
-    ['no final newline', 'a,b\n1,2', [['a', 'b'], ['1', '2']]],
+    [
+      'plain LF',
+      'a,b\n1,2\n',
+      [
+        ['a', 'b'],
+        ['1', '2'],
+      ],
+    ],
+    [
+      'CRLF',
+      'a,b\r\n1,2\r\n',
+      [
+        ['a', 'b'],
+        ['1', '2'],
+      ],
+    ],
+    [
+      'no final newline',
+      'a,b\n1,2',
+      [
+        ['a', 'b'],
+        ['1', '2'],
+      ],
+    ],
     ['blank lines are not records', 'a\n\n1\r\n\r\n', [['a'], ['1']]],
-    ['empty fields', ',,\n"",x,""\n', [['', '', ''], ['', 'x', '']]],
+    [
+      'empty fields',
+      ',,\n"",x,""\n',
+      [
+        ['', '', ''],
+        ['', 'x', ''],
+      ],
+    ],
     ['quoted delimiter', '"a,b",c\n', [['a,b', 'c']]],
     ['doubled quotes', '"say ""hi""",x\n', [['say "hi"', 'x']]],
     ['embedded LF and CRLF', '"l1\nl2","l3\r\nl4"\n', [['l1\nl2', 'l3\r\nl4']]],
@@ -37,7 +65,8 @@ describe('CsvParser (RFC 4180)', () => {
 
   it('supports another delimiter, quote and a backslash escape', () => {
     expect(parse("a;'b;c';'d\\'e'\n", { delimiter: ';', quote: "'", escape: '\\' })).toEqual([['a', 'b;c', "d'e"]]);
-    for (const r of parseInPieces("a;'b;c';'d\\'e'\n", { delimiter: ';', quote: "'", escape: '\\' })) expect(r).toEqual([['a', 'b;c', "d'e"]]);
+    for (const r of parseInPieces("a;'b;c';'d\\'e'\n", { delimiter: ';', quote: "'", escape: '\\' }))
+      expect(r).toEqual([['a', 'b;c', "d'e"]]);
     expect(parse('a\tb\n', { delimiter: '\t' })).toEqual([['a', 'b']]);
   });
 
@@ -51,7 +80,8 @@ describe('CsvParser (RFC 4180)', () => {
 
   it('handles many records across many chunk sizes identically', () => {
     let text = 'id,note\n';
-    for (let i = 0; i < 500; i++) text += i % 7 === 0 ? `${i},"multi\nline ""${i}"", with comma"\r\n` : `${i},plain ${i}\n`;
+    for (let i = 0; i < 500; i++)
+      text += i % 7 === 0 ? `${i},"multi\nline ""${i}"", with comma"\r\n` : `${i},plain ${i}\n`;
     const whole = parse(text);
     expect(whole).toHaveLength(501);
     for (const size of [1, 2, 3, 7, 64, 1000]) {

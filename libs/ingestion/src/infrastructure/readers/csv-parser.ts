@@ -56,7 +56,11 @@ export class CsvParser {
   }
 
   /** Parses one record holding the quote character; undefined when it runs past the text (not final). */
-  private slowRecord(s: string, start: number, final: boolean): { record?: string[] | Unparseable; next: number } | undefined {
+  private slowRecord(
+    s: string,
+    start: number,
+    final: boolean,
+  ): { record?: string[] | Unparseable; next: number } | undefined {
     const { d, q, e } = this;
     const n = s.length;
     const fields: string[] = [];
@@ -115,7 +119,10 @@ export class CsvParser {
         const nl = s.indexOf('\n', i);
         if (nl === -1 && !final) return undefined;
         const end = nl === -1 ? n : nl;
-        return { record: bad(s.slice(start, end), `unexpected ${JSON.stringify(c)} after a closing quote`), next: end + 1 };
+        return {
+          record: bad(s.slice(start, end), `unexpected ${JSON.stringify(c)} after a closing quote`),
+          next: end + 1,
+        };
       }
       // unquoted field: up to the next delimiter or line end (quotes inside are literal)
       const nd = s.indexOf(d, i);

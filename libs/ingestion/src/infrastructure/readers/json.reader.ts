@@ -45,7 +45,8 @@ export async function* readNdjson(text: Readable): AsyncGenerator<ReaderBatch> {
  */
 export async function* readJsonArray(text: Readable, jsonPath?: string): AsyncGenerator<ReaderBatch> {
   const { parser } = require('stream-json') as typeof import('stream-json');
-  const { streamArray } = require('stream-json/streamers/StreamArray') as typeof import('stream-json/streamers/StreamArray');
+  const { streamArray } =
+    require('stream-json/streamers/StreamArray') as typeof import('stream-json/streamers/StreamArray');
   const { pick } = require('stream-json/filters/Pick') as typeof import('stream-json/filters/Pick');
   const { chain } = require('stream-chain') as { chain: (fns: unknown[]) => Readable };
   const steps: unknown[] = [text, parser()];
@@ -62,7 +63,9 @@ export async function* readJsonArray(text: Readable, jsonPath?: string): AsyncGe
       }
     }
   } catch (e) {
-    throw new InputUnreadableError(`not a readable JSON array${jsonPath ? ` at ${jsonPath}` : ''}: ${(e as Error).message}`);
+    throw new InputUnreadableError(
+      `not a readable JSON array${jsonPath ? ` at ${jsonPath}` : ''}: ${(e as Error).message}`,
+    );
   }
   if (batch.length > 0) yield { records: batch };
 }

@@ -6,7 +6,8 @@ function normalize(v: unknown): unknown {
   if (v instanceof Date) return v.toISOString();
   if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
   if (Array.isArray(v)) return v.map(normalize);
-  if (typeof v === 'object') return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, normalize(x)]));
+  if (typeof v === 'object')
+    return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, normalize(x)]));
   return v;
 }
 
@@ -28,7 +29,12 @@ export async function* readParquet(file: string): AsyncGenerator<ReaderBatch> {
   let start = 0;
   for (const rg of metadata.row_groups) {
     const n = Number(rg.num_rows);
-    const rows = (await hp.parquetReadObjects({ file: asyncBuffer, metadata, rowStart: start, rowEnd: start + n })) as Record<string, unknown>[];
+    const rows = (await hp.parquetReadObjects({
+      file: asyncBuffer,
+      metadata,
+      rowStart: start,
+      rowEnd: start + n,
+    })) as Record<string, unknown>[];
     start += n;
     yield { records: rows.map((r) => normalize(r) as RawRecord) };
   }

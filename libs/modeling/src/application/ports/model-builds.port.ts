@@ -1,4 +1,4 @@
-import type { BuildView } from '../modeling.service';
+import type { BuildView } from '../modeling.views';
 
 /** Nest token of {@link ModelBuildsPort}. */
 export const MODEL_BUILDS = Symbol('MODEL_BUILDS');

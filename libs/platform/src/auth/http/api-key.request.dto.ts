@@ -8,7 +8,11 @@ export class CreateApiKeyRequestDto {
   @Length(1, 100)
   name: string;
 
-  @ApiProperty({ enum: API_KEY_ROLES, example: 'editor', description: 'viewer: read only; editor: read and write; admin: also manages keys' })
+  @ApiProperty({
+    enum: API_KEY_ROLES,
+    example: 'editor',
+    description: 'viewer: read only; editor: read and write; admin: also manages keys',
+  })
   @IsIn(API_KEY_ROLES as unknown as string[])
   role: ApiKeyRole;
 }

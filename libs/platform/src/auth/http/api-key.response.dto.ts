@@ -6,7 +6,8 @@ export class ApiKeyResponseDto {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty() name: string;
   @ApiProperty({ enum: API_KEY_ROLES }) role: ApiKeyRole;
-  @ApiProperty({ description: 'First characters of the key, to recognise it', example: 'weir_Xk3pQ9a' }) keyPrefix: string;
+  @ApiProperty({ description: 'First characters of the key, to recognise it', example: 'weir_Xk3pQ9a' })
+  keyPrefix: string;
   @ApiProperty({ type: String, nullable: true }) createdBy: string | null;
   @ApiProperty({ type: String, format: 'date-time' }) createdAt: string;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) lastUsedAt: string | null;

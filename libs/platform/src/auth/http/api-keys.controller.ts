@@ -1,5 +1,16 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiForbiddenResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags, ApiUnauthorizedResponse, ApiBadRequestResponse } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiForbiddenResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiSecurity,
+  ApiTags,
+  ApiUnauthorizedResponse,
+  ApiBadRequestResponse,
+} from '@nestjs/swagger';
 import { ApiKeysService } from '../api-keys.service';
 import { CurrentPrincipal, RequireRole } from '../auth.decorators';
 import { Principal } from '../roles';
@@ -18,10 +29,16 @@ export class ApiKeysController {
   constructor(private readonly keys: ApiKeysService) {}
 
   @Post()
-  @ApiOperation({ summary: 'Create an API key', description: 'Returns the secret once, as `key`; only its hash is stored.' })
+  @ApiOperation({
+    summary: 'Create an API key',
+    description: 'Returns the secret once, as `key`; only its hash is stored.',
+  })
   @ApiCreatedResponse({ type: CreatedApiKeyResponseDto })
   @ApiBadRequestResponse({ type: ProblemResponseDto })
-  async create(@Body() body: CreateApiKeyRequestDto, @CurrentPrincipal() who: Principal): Promise<CreatedApiKeyResponseDto> {
+  async create(
+    @Body() body: CreateApiKeyRequestDto,
+    @CurrentPrincipal() who: Principal,
+  ): Promise<CreatedApiKeyResponseDto> {
     return CreatedApiKeyResponseDto.fromCreated(await this.keys.create(body.name, body.role, who?.name));
   }
 
@@ -34,7 +51,10 @@ export class ApiKeysController {
 
   @Delete(':id')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Revoke an API key', description: 'Idempotent: revoking a revoked key returns it unchanged.' })
+  @ApiOperation({
+    summary: 'Revoke an API key',
+    description: 'Idempotent: revoking a revoked key returns it unchanged.',
+  })
   @ApiOkResponse({ type: ApiKeyResponseDto })
   @ApiNotFoundResponse({ type: ProblemResponseDto })
   async revoke(@Param('id') id: string): Promise<ApiKeyResponseDto> {
