@@ -41,108 +41,29 @@ export class TableViewMaterializer implements Materializer {
     n: CompiledNode,
     uniqueKey: string[] = [],
   ): Promise<StepPatch> {
-    const building = `__weir_build_${n.table}`.slice(0, 63);
-    // the relation is the model's alias when it has one (config alias), else its name
-    const target = qualifiedTable(n.schema, n.table);
-    const fresh = qualifiedTable(n.schema, building);
-    const kind = n.materialized === 'view' ? 'VIEW' : 'TABLE';
-    await this.warehouse.ensureSchema(n.schema);
-    await this.warehouse.query(`DROP ${kind} IF EXISTS ${fresh}`);
-    await prepareModelWriter(this.warehouse, n, (m) => this.log.warn(m));
-    let rows: number | null = null;
+    const b = relationsOf(n);
+    const rows = await this.buildBeside(n, b, uniqueKey);
+    const drop = () => this.warehouse.query(`DROP ${b.kind} IF EXISTS ${b.fresh}`).catch(() => undefined);
     try {
-      const r = await writeAsWriter(
-        this.warehouse.pool,
-        `CREATE ${kind} ${fresh} AS ${asSubquery(n.compiledSql!)}`,
-        (m) => this.log.warn(m),
-      );
-      rows = kind === 'TABLE' ? r : null;
-      if (uniqueKey.length) {
-        // incremental models merge on their unique_key: the index makes that (and the key) hold
-        await this.warehouse.query(
-          `CREATE UNIQUE INDEX ${quoteIdent(`${building}_uk`.slice(0, 63))} ON ${fresh} (${uniqueKey.map((k) => quoteIdent(k, 'column')).join(', ')})`,
-        );
-      }
-    } catch (e) {
-      throw new ModelSqlFailedError(`${n.path}: ${(e as Error).message}`);
-    }
-    // the dataset's contract follows the built relation; YAML tests become its quality suite
-    const columns = await this.warehouse.query<{
-      column_name: string;
-      data_type: string;
-      numeric_precision: number | null;
-      numeric_scale: number | null;
-      is_nullable: string;
-    }>(
-      `SELECT column_name, data_type, numeric_precision, numeric_scale, is_nullable FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`,
-      [n.schema, building],
-    );
-    const props = project.properties.get(n.name);
-    const enforced = (n.config['contract'] as { enforced?: unknown } | undefined)?.enforced === true;
-    if (enforced) {
-      const built = await this.warehouse.query<{ name: string; type: string }>(
-        `SELECT attname AS name, format_type(atttypid, atttypmod) AS type FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
-        [fresh],
-      );
-      const diff = contractDiff(props?.columns ?? [], built);
-      if (diff.length) {
-        await this.warehouse.query(`DROP ${kind} IF EXISTS ${fresh}`).catch(() => undefined);
-        throw new ContractViolatedError(
-          `${n.path}: the enforced contract does not match the built columns: ${diff.join('; ')}`,
-        );
-      }
-    }
-    const contract: DatasetContract = {
-      columns: columns.map((c): ColumnContract => ({
-        name: c.column_name,
-        type: contractType(c.data_type, c.numeric_precision, c.numeric_scale),
-        nullable: true,
-        ...(props?.columns?.find((x) => x.name === c.column_name)?.description
+      const props = project.properties.get(n.name);
+      const contract = await this.builtContract(project, n, b);
+      // classify the schema change against the live version, and name who reads this model
+      const before = await this.catalog.findDataset(n.name);
+      const change = before ? classifyChange(before.contract, contract) : undefined;
+      const downstream = [...compiled.nodes.values()].filter((x) => x.dependsOn.includes(n.id)).map((x) => x.id);
+      const schemaChange =
+        change && change.kind !== 'none'
           ? {
-              description: renderDescription(
-                props!.columns!.find((x) => x.name === c.column_name)!.description,
-                project.docs,
-                props!.file,
-              ),
+              kind: change.kind,
+              details: change.details,
+              ...(change.kind === 'breaking' ? { affectedDownstream: downstream } : {}),
             }
-          : {}),
-      })),
-    };
-    // classify the schema change against the live version, and name who reads this model
-    const before = await this.catalog.findDataset(n.name);
-    const change = before ? classifyChange(before.contract, contract) : undefined;
-    const downstream = [...compiled.nodes.values()].filter((x) => x.dependsOn.includes(n.id)).map((x) => x.id);
-    const schemaChange =
-      change && change.kind !== 'none'
-        ? {
-            kind: change.kind,
-            details: change.details,
-            ...(change.kind === 'breaking' ? { affectedDownstream: downstream } : {}),
-          }
-        : undefined;
-    if (schemaChange?.kind === 'breaking')
-      this.log.warn(
-        `${n.id}: breaking schema change (${change!.details.join('; ')}); downstream: ${downstream.join(', ') || 'none'}`,
-      );
-    // versioned datasets (config `version: N`): a breaking change needs a new version; the old one stays readable
-    const declared = n.config['version'] === undefined ? undefined : Number(n.config['version']);
-    if (declared !== undefined && (!Number.isInteger(declared) || declared < 1)) {
-      await this.warehouse.query(`DROP ${kind} IF EXISTS ${fresh}`).catch(() => undefined);
-      throw new BadConfigError(`${n.path}: version must be a positive integer`);
-    }
-    const published = before?.release ?? null;
-    if (published !== null && declared !== undefined && declared < published) {
-      await this.warehouse.query(`DROP ${kind} IF EXISTS ${fresh}`).catch(() => undefined);
-      throw new VersionRegressionError(`${n.path}: version ${declared} is below the published version ${published}`);
-    }
-    if (change?.kind === 'breaking' && published !== null && (declared === undefined || declared <= published)) {
-      await this.warehouse.query(`DROP ${kind} IF EXISTS ${fresh}`).catch(() => undefined);
-      throw new BreakingChangeError(
-        `${n.path}: breaking change to ${n.name} v${published} (${change.details.join('; ')}); downstream: ${downstream.join(', ') || 'none'}. Declare version: ${published + 1} to publish it as a new version (v${published} stays readable as ${n.table}_v${published})`,
-      );
-    }
-    const newVersion = published !== null && declared !== undefined && declared > published;
-    try {
+          : undefined;
+      if (change?.kind === 'breaking')
+        this.log.warn(
+          `${n.id}: breaking schema change (${change.details.join('; ')}); downstream: ${downstream.join(', ') || 'none'}`,
+        );
+      const version = checkVersion(n, before?.release ?? null, change, downstream);
       await this.catalog.ensureDataset(
         {
           name: n.name,
@@ -159,59 +80,134 @@ export class TableViewMaterializer implements Materializer {
       const verdict = await this.gate.check({
         dataset: n.name,
         schema: n.schema,
-        table: building,
+        table: b.building,
         runId: `build:${n.id}`,
         rows: rows ?? 0,
       });
       if (!verdict.passed) {
-        throw new GateFailedError(
-          `audit failed, the old version stays live: ${verdict.failures
-            .filter((f) => f.severity === 'error')
-            .map((f) => f.message)
-            .join('; ')}`,
-        );
+        const errors = verdict.failures.filter((f) => f.severity === 'error').map((f) => f.message);
+        throw new GateFailedError(`audit failed, the old version stays live: ${errors.join('; ')}`);
       }
-      let replaced: string | undefined;
-      await this.warehouse.transaction(async (c) => {
-        const was = (await c.query(`SELECT relkind FROM pg_class WHERE oid = to_regclass($1)`, [target])).rows[0]
-          ?.relkind as string | undefined;
-        if (was !== undefined && (was === 'v') !== (kind === 'VIEW')) replaced = RELATION_KINDS[was] ?? was;
-        if (was !== undefined && newVersion) {
-          // the published version stays readable under its versioned name until retired
-          await c.query(
-            `ALTER ${dropKind(was)} ${target} RENAME TO ${quoteIdent(`${n.table}_v${published}`.slice(0, 63))}`,
-          );
-        } else if (was !== undefined) {
-          try {
-            // whatever the relation was (a view, a table, a materialized view), it is replaced, never written into
-            await c.query(`DROP ${dropKind(was)} ${target}`);
-          } catch (e) {
-            if ((e as { code?: string }).code === '2BP01') {
-              throw new DependentObjectsError(
-                `${target} has dependent views; build them in the same selection (${n.name}+)`,
-              );
-            }
-            throw e;
-          }
-        }
-        await c.query(`ALTER ${kind} ${fresh} RENAME TO ${quoteIdent(n.table)}`);
-        if (uniqueKey.length)
-          await c.query(
-            `ALTER INDEX ${qualifiedTable(n.schema, `${building}_uk`.slice(0, 63))} RENAME TO ${quoteIdent(`${n.table}_uk`.slice(0, 63))}`,
-          );
-      });
-      if (declared !== undefined && declared !== published) await this.catalog.setRelease(n.name, declared);
+      const replaced = await this.swapIn(n, b, uniqueKey, version);
+      if (version.declared !== undefined && version.declared !== version.published)
+        await this.catalog.setRelease(n.name, version.declared);
       const refs = {
-        ...(replaced ? { replaced: { was: replaced, now: kind === 'VIEW' ? 'view' : 'table' } } : {}),
+        ...(replaced ? { replaced: { was: replaced, now: b.kind === 'VIEW' ? 'view' : 'table' } } : {}),
         ...(verdict.runIds?.length ? { qualityRuns: verdict.runIds } : {}),
         ...(schemaChange ? { schemaChange } : {}),
-        ...(newVersion ? { published: declared, previousVersion: `${n.schema}.${n.table}_v${published}` } : {}),
+        ...(version.newVersion
+          ? { published: version.declared, previousVersion: `${n.schema}.${n.table}_v${version.published}` }
+          : {}),
       };
       return { rowsAffected: rows === null ? null : String(rows), refs: Object.keys(refs).length ? refs : null };
     } catch (e) {
-      await this.warehouse.query(`DROP ${kind} IF EXISTS ${fresh}`).catch(() => undefined);
+      await drop();
       throw e;
     }
+  }
+
+  /** Builds the model beside its live relation (as the warehouse writer); returns a table's row count. */
+  private async buildBeside(n: CompiledNode, b: BuildRelations, uniqueKey: string[]): Promise<number | null> {
+    await this.warehouse.ensureSchema(n.schema);
+    await this.warehouse.query(`DROP ${b.kind} IF EXISTS ${b.fresh}`);
+    await prepareModelWriter(this.warehouse, n, (m) => this.log.warn(m));
+    try {
+      const r = await writeAsWriter(
+        this.warehouse.pool,
+        `CREATE ${b.kind} ${b.fresh} AS ${asSubquery(n.compiledSql!)}`,
+        (m) => this.log.warn(m),
+      );
+      if (uniqueKey.length) {
+        // incremental models merge on their unique_key: the index makes that (and the key) hold
+        const cols = uniqueKey.map((k) => quoteIdent(k, 'column')).join(', ');
+        await this.warehouse.query(
+          `CREATE UNIQUE INDEX ${quoteIdent(`${b.building}_uk`.slice(0, 63))} ON ${b.fresh} (${cols})`,
+        );
+      }
+      return b.kind === 'TABLE' ? r : null;
+    } catch (e) {
+      throw new ModelSqlFailedError(`${n.path}: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * The dataset's contract, read from the built relation (with the YAML's descriptions); with
+   * `contract: {enforced: true}` the built columns must match the declared ones exactly.
+   */
+  private async builtContract(project: Project, n: CompiledNode, b: BuildRelations): Promise<DatasetContract> {
+    const columns = await this.warehouse.query<{
+      column_name: string;
+      data_type: string;
+      numeric_precision: number | null;
+      numeric_scale: number | null;
+    }>(
+      `SELECT column_name, data_type, numeric_precision, numeric_scale FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`,
+      [n.schema, b.building],
+    );
+    const props = project.properties.get(n.name);
+    if ((n.config['contract'] as { enforced?: unknown } | undefined)?.enforced === true) {
+      const built = await this.warehouse.query<{ name: string; type: string }>(
+        `SELECT attname AS name, format_type(atttypid, atttypmod) AS type FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
+        [b.fresh],
+      );
+      const diff = contractDiff(props?.columns ?? [], built);
+      if (diff.length) {
+        throw new ContractViolatedError(
+          `${n.path}: the enforced contract does not match the built columns: ${diff.join('; ')}`,
+        );
+      }
+    }
+    return {
+      columns: columns.map((c): ColumnContract => {
+        const described = props?.columns?.find((x) => x.name === c.column_name)?.description;
+        return {
+          name: c.column_name,
+          type: contractType(c.data_type, c.numeric_precision, c.numeric_scale),
+          nullable: true,
+          ...(described ? { description: renderDescription(described, project.docs, props!.file) } : {}),
+        };
+      }),
+    };
+  }
+
+  /**
+   * One transaction: whatever the live relation was (a view, a table, a materialized view) is
+   * replaced — never written into — or, for a new version, kept readable under its versioned name;
+   * the new one takes its name. Returns the old relation's kind when it changed.
+   */
+  private async swapIn(
+    n: CompiledNode,
+    b: BuildRelations,
+    uniqueKey: string[],
+    v: VersionCheck,
+  ): Promise<string | undefined> {
+    let replaced: string | undefined;
+    await this.warehouse.transaction(async (c) => {
+      const was = (await c.query(`SELECT relkind FROM pg_class WHERE oid = to_regclass($1)`, [b.target])).rows[0]
+        ?.relkind as string | undefined;
+      if (was !== undefined && (was === 'v') !== (b.kind === 'VIEW')) replaced = RELATION_KINDS[was] ?? was;
+      if (was !== undefined && v.newVersion) {
+        const versioned = quoteIdent(`${n.table}_v${v.published}`.slice(0, 63));
+        await c.query(`ALTER ${dropKind(was)} ${b.target} RENAME TO ${versioned}`);
+      } else if (was !== undefined) {
+        try {
+          await c.query(`DROP ${dropKind(was)} ${b.target}`);
+        } catch (e) {
+          if ((e as { code?: string }).code === '2BP01') {
+            throw new DependentObjectsError(
+              `${b.target} has dependent views; build them in the same selection (${n.name}+)`,
+            );
+          }
+          throw e;
+        }
+      }
+      await c.query(`ALTER ${b.kind} ${b.fresh} RENAME TO ${quoteIdent(n.table)}`);
+      if (uniqueKey.length) {
+        const index = qualifiedTable(n.schema, `${b.building}_uk`.slice(0, 63));
+        await c.query(`ALTER INDEX ${index} RENAME TO ${quoteIdent(`${n.table}_uk`.slice(0, 63))}`);
+      }
+    });
+    return replaced;
   }
 
   /** The model's YAML tests as a quality suite named `dbt:<project>:<model>` (through the quality slice). */
@@ -229,4 +225,55 @@ export class TableViewMaterializer implements Materializer {
       anomalies: { enabled: false },
     });
   }
+}
+
+/** The relations of one build of a model: the live one, the one built beside it, and their kind. */
+interface BuildRelations {
+  /** `"schema"."table"`: the relation is the model's alias when it has one (config alias), else its name. */
+  target: string;
+  /** The scratch relation's name, and it quoted. */
+  building: string;
+  fresh: string;
+  kind: 'VIEW' | 'TABLE';
+}
+
+function relationsOf(n: CompiledNode): BuildRelations {
+  const building = `__weir_build_${n.table}`.slice(0, 63);
+  return {
+    target: qualifiedTable(n.schema, n.table),
+    building,
+    fresh: qualifiedTable(n.schema, building),
+    kind: n.materialized === 'view' ? 'VIEW' : 'TABLE',
+  };
+}
+
+interface VersionCheck {
+  declared: number | undefined;
+  published: number | null;
+  newVersion: boolean;
+}
+
+/**
+ * Versioned datasets (config `version: N`): a breaking change needs a new version, a version never
+ * goes down, and the published version stays readable (`<table>_v<N>`) when a new one goes live.
+ */
+function checkVersion(
+  n: CompiledNode,
+  published: number | null,
+  change: { kind: string; details: string[] } | undefined,
+  downstream: string[],
+): VersionCheck {
+  const declared = n.config['version'] === undefined ? undefined : Number(n.config['version']);
+  if (declared !== undefined && (!Number.isInteger(declared) || declared < 1)) {
+    throw new BadConfigError(`${n.path}: version must be a positive integer`);
+  }
+  if (published !== null && declared !== undefined && declared < published) {
+    throw new VersionRegressionError(`${n.path}: version ${declared} is below the published version ${published}`);
+  }
+  if (change?.kind === 'breaking' && published !== null && (declared === undefined || declared <= published)) {
+    throw new BreakingChangeError(
+      `${n.path}: breaking change to ${n.name} v${published} (${change.details.join('; ')}); downstream: ${downstream.join(', ') || 'none'}. Declare version: ${published + 1} to publish it as a new version (v${published} stays readable as ${n.table}_v${published})`,
+    );
+  }
+  return { declared, published, newVersion: published !== null && declared !== undefined && declared > published };
 }
