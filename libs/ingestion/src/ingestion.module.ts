@@ -4,6 +4,11 @@ import { CatalogModule } from '@weir/catalog';
 import { INGESTION_RUNS } from './application/ports/ingestion-runs.port';
 import { SEED_LOADER } from './application/ports/seed-loader.port';
 import { SeedLoaderService } from './application/seed-loader.service';
+import { TriggerRunService } from './application/trigger-run.service';
+import { RunWorkerService } from './application/run-worker.service';
+import { RunRecoveryService } from './application/run-recovery.service';
+import { RunEventsPublisher } from './application/run-events.publisher';
+import { RunMetrics } from './application/run-metrics';
 import { QualityModule } from '@weir/quality';
 import { WEIR_CONFIG, WeirConfig } from '@weir/platform';
 import { INGESTION_ENTITIES } from './ingestion.entities';
@@ -26,6 +31,11 @@ import { InferController } from './http/infer.controller';
     { provide: INGESTION_CONFIG, useFactory: (c: WeirConfig) => ingestionConfig(c, c.env), inject: [WEIR_CONFIG] },
     SourcesService,
     RunsService,
+    TriggerRunService,
+    RunWorkerService,
+    RunRecoveryService,
+    RunEventsPublisher,
+    RunMetrics,
     DeadLettersService,
     UploadsService,
     InferService,
