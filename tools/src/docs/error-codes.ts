@@ -30,7 +30,9 @@ export function errorCodes(root: string): ErrorCodeEntry[] {
       for (const c of m[1].matchAll(/`([A-Z]+\.[A-Z_]+)`/g))
         out.push({ code: c[1], status, kind, meaning: (m[3] ?? '').trim(), file });
     }
-    for (const m of text.matchAll(/\{ code: '([A-Z]+\.[A-Z_]+)', status: (\d+), meaning: (['"])(.*?)\3 \}/g)) {
+    for (const m of text.matchAll(
+      /\{\s*code: '([A-Z]+\.[A-Z_]+)',\s*status: (\d+),\s*meaning:\s*(['"])(.*?)\3,?\s*\}/gs,
+    )) {
       out.push({ code: m[1], status: Number(m[2]), kind: 'edge', meaning: m[4], file });
     }
   }
