@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { PoolClient } from 'pg';
 import { qualifiedTable, quoteIdent, Warehouse, writeAsWriter } from '@weir/platform';
 import { GateFailedError, QUALITY_GATE, QualityGate } from '@weir/quality';
 import type { CompiledNode, CompiledProject } from '../../domain/compile';
@@ -40,114 +41,36 @@ export class IncrementalMaterializer implements Materializer {
     n: CompiledNode,
     fullRefresh: boolean,
   ): Promise<StepPatch> {
-    const keyCfg = n.config['unique_key'];
-    const uniqueKey = Array.isArray(keyCfg)
-      ? keyCfg.map(String)
-      : typeof keyCfg === 'string'
-        ? keyCfg
-            .split(',')
-            .map((k) => k.trim())
-            .filter(Boolean)
-        : [];
-    const strategy = String(n.config['incremental_strategy'] ?? (uniqueKey.length ? 'merge' : 'append'));
-    if (!['append', 'merge', 'delete+insert'].includes(strategy))
-      throw new BadConfigError(`${n.path}: incremental_strategy must be append, merge or delete+insert`);
-    if (strategy !== 'append' && uniqueKey.length === 0)
-      throw new BadConfigError(`${n.path}: incremental_strategy ${strategy} needs unique_key`);
-    const onSchemaChange = String(n.config['on_schema_change'] ?? 'ignore');
+    const cfg = incrementalConfig(n);
     const target = qualifiedTable(n.schema, n.table);
     // an incremental build only ever writes into a table: a view (PostgreSQL would pass the rows
     // through it into its base table) or any other kind of relation is replaced by a full build
     const kind = await relationKind(this.warehouse, target);
     if (kind === undefined || fullRefresh || !TABLE_KINDS.has(kind))
-      return this.tables.model(project, compiled, n, uniqueKey);
+      return this.tables.model(project, compiled, n, cfg.uniqueKey);
 
     const again = (await this.compiler.compile(p, new Set([n.id]))).compiled.nodes.get(n.id)!;
-    const staging = qualifiedTable(n.schema, `__weir_incr_${n.table}`.slice(0, 63));
+    const stagingName = `__weir_incr_${n.table}`.slice(0, 63);
+    const staging = qualifiedTable(n.schema, stagingName);
     await this.warehouse.query(`DROP TABLE IF EXISTS ${staging}`);
     let dropped = false;
     try {
-      let staged: number;
-      try {
-        await prepareModelWriter(this.warehouse, n, (m) => this.log.warn(m));
-        staged = await writeAsWriter(
-          this.warehouse.pool,
-          `CREATE UNLOGGED TABLE ${staging} AS ${asSubquery(again.compiledSql!)}`,
-          (m) => this.log.warn(m),
-        );
-      } catch (e) {
-        throw new ModelSqlFailedError(`${n.path}: ${(e as Error).message}`);
-      }
-      const both = await this.warehouse.query<{ target: boolean; name: string; type: string }>(
-        `SELECT attrelid = $1::regclass AS target, attname AS name, format_type(atttypid, atttypmod) AS type FROM pg_attribute
-          WHERE attrelid IN ($1::regclass, $2::regclass) AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
-        [target, staging],
-      );
-      const have = both.filter((x) => x.target);
-      const incoming = both.filter((x) => !x.target);
-      const added = incoming.filter((c) => !have.some((h) => h.name === c.name));
-      const removed = have.filter((h) => !incoming.some((c) => c.name === h.name));
-      if ((added.length || removed.length) && onSchemaChange === 'fail') {
-        throw new SchemaChangedError(
-          `${n.path}: the columns changed (added ${added.map((c) => c.name).join(', ') || 'none'}; removed ${removed.map((c) => c.name).join(', ') || 'none'}) and on_schema_change is fail`,
-        );
-      }
+      const staged = await this.stage(n, again.compiledSql!, staging);
+      const cols = await this.columnChanges(n, target, staging, cfg.onSchemaChange);
       const verdict = await this.gate.check({
         dataset: n.name,
         schema: n.schema,
-        table: `__weir_incr_${n.table}`.slice(0, 63),
+        table: stagingName,
         runId: `build:${n.id}`,
         rows: staged,
       });
       if (!verdict.passed) {
-        throw new GateFailedError(
-          `audit of the new rows failed, nothing was applied: ${verdict.failures
-            .filter((f) => f.severity === 'error')
-            .map((f) => f.message)
-            .join('; ')}`,
-        );
+        const errors = verdict.failures.filter((f) => f.severity === 'error').map((f) => f.message);
+        throw new GateFailedError(`audit of the new rows failed, nothing was applied: ${errors.join('; ')}`);
       }
-      let path: string = strategy;
+      let path = cfg.strategy;
       await this.warehouse.transaction(async (c) => {
-        // other builds of this model wait on the step's advisory lock; this keeps writers outside
-        // Weir out between the key-range check and the apply (readers are not blocked)
-        await c.query(`LOCK TABLE ${target} IN SHARE ROW EXCLUSIVE MODE`);
-        if (onSchemaChange === 'append_new_columns' || onSchemaChange === 'sync_all_columns') {
-          for (const a of added)
-            await c.query(`ALTER TABLE ${target} ADD COLUMN ${quoteIdent(a.name, 'column')} ${a.type}`);
-        }
-        if (onSchemaChange === 'sync_all_columns')
-          for (const r of removed) await c.query(`ALTER TABLE ${target} DROP COLUMN ${quoteIdent(r.name, 'column')}`);
-        const now =
-          onSchemaChange === 'append_new_columns' || onSchemaChange === 'sync_all_columns'
-            ? incoming
-            : incoming.filter((x) => have.some((h) => h.name === x.name));
-        const list = now.map((x) => quoteIdent(x.name, 'column')).join(', ');
-        if (strategy === 'append') {
-          await c.query(`INSERT INTO ${target} (${list}) SELECT ${list} FROM ${staging}`);
-        } else if (strategy === 'delete+insert') {
-          const keys = uniqueKey.map((k) => quoteIdent(k, 'column')).join(', ');
-          await c.query(
-            `DELETE FROM ${target} t WHERE (${uniqueKey.map((k) => `t.${quoteIdent(k)}`).join(', ')}) IN (SELECT ${keys} FROM ${staging})`,
-          );
-          await c.query(`INSERT INTO ${target} (${list}) SELECT ${list} FROM ${staging}`);
-        } else if (await this.keyRangesDisjoint(c, target, staging, uniqueKey, have, incoming)) {
-          // merge, when no key of the target lies within the staged keys' range (rows past the end,
-          // the usual increment): nothing can match, so a plain INSERT does the MERGE's work without
-          // probing the key index once per row (about 40% of the MERGE's time on 20k rows)
-          path = 'merge (insert-only: staged keys beyond the target)';
-          await c.query(`INSERT INTO ${target} (${list}) SELECT ${list} FROM ${staging}`);
-        } else {
-          const on = uniqueKey.map((k) => `t.${quoteIdent(k)} = s.${quoteIdent(k)}`).join(' AND ');
-          const set = now
-            .filter((x) => !uniqueKey.includes(x.name))
-            .map((x) => `${quoteIdent(x.name)} = s.${quoteIdent(x.name)}`);
-          await c.query(
-            `MERGE INTO ${target} t USING ${staging} s ON ${on}
-               ${set.length ? `WHEN MATCHED THEN UPDATE SET ${set.join(', ')}` : ''}
-               WHEN NOT MATCHED THEN INSERT (${list}) VALUES (${now.map((x) => `s.${quoteIdent(x.name)}`).join(', ')})`,
-          );
-        }
+        path = await this.apply(c, cfg, target, staging, cols);
         await c.query(`DROP TABLE ${staging}`);
       });
       dropped = true;
@@ -155,14 +78,101 @@ export class IncrementalMaterializer implements Materializer {
         rowsAffected: String(staged),
         compiledSql: again.compiledSql ?? null,
         refs: {
-          strategy,
-          ...(path !== strategy ? { applied: path } : {}),
+          strategy: cfg.strategy,
+          ...(path !== cfg.strategy ? { applied: path } : {}),
           ...(verdict.runIds?.length ? { qualityRuns: verdict.runIds } : {}),
         },
       };
     } finally {
       if (!dropped) await this.warehouse.query(`DROP TABLE IF EXISTS ${staging}`).catch(() => undefined);
     }
+  }
+
+  /** The new rows (the model's SQL with is_incremental() true) into an unlogged staging table, as the writer. */
+  private async stage(n: CompiledNode, sql: string, staging: string): Promise<number> {
+    try {
+      await prepareModelWriter(this.warehouse, n, (m) => this.log.warn(m));
+      return await writeAsWriter(this.warehouse.pool, `CREATE UNLOGGED TABLE ${staging} AS ${asSubquery(sql)}`, (m) =>
+        this.log.warn(m),
+      );
+    } catch (e) {
+      throw new ModelSqlFailedError(`${n.path}: ${(e as Error).message}`);
+    }
+  }
+
+  /** The target's and the staged columns, and what changed between them (on_schema_change: fail refuses a change). */
+  private async columnChanges(
+    n: CompiledNode,
+    target: string,
+    staging: string,
+    onSchemaChange: string,
+  ): Promise<ColumnChanges> {
+    const both = await this.warehouse.query<{ target: boolean; name: string; type: string }>(
+      `SELECT attrelid = $1::regclass AS target, attname AS name, format_type(atttypid, atttypmod) AS type FROM pg_attribute
+        WHERE attrelid IN ($1::regclass, $2::regclass) AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
+      [target, staging],
+    );
+    const have = both.filter((x) => x.target);
+    const incoming = both.filter((x) => !x.target);
+    const added = incoming.filter((c) => !have.some((h) => h.name === c.name));
+    const removed = have.filter((h) => !incoming.some((c) => c.name === h.name));
+    if ((added.length || removed.length) && onSchemaChange === 'fail') {
+      throw new SchemaChangedError(
+        `${n.path}: the columns changed (added ${added.map((c) => c.name).join(', ') || 'none'}; removed ${removed.map((c) => c.name).join(', ') || 'none'}) and on_schema_change is fail`,
+      );
+    }
+    return { have, incoming, added, removed };
+  }
+
+  /** In the apply transaction: settles the columns, then applies the staged rows by strategy; returns the path taken. */
+  private async apply(
+    c: PoolClient,
+    cfg: IncrementalConfig,
+    target: string,
+    staging: string,
+    cols: ColumnChanges,
+  ): Promise<string> {
+    const { uniqueKey, strategy, onSchemaChange } = cfg;
+    // other builds of this model wait on the step's advisory lock; this keeps writers outside
+    // Weir out between the key-range check and the apply (readers are not blocked)
+    await c.query(`LOCK TABLE ${target} IN SHARE ROW EXCLUSIVE MODE`);
+    const evolve = onSchemaChange === 'append_new_columns' || onSchemaChange === 'sync_all_columns';
+    if (evolve)
+      for (const a of cols.added)
+        await c.query(`ALTER TABLE ${target} ADD COLUMN ${quoteIdent(a.name, 'column')} ${a.type}`);
+    if (onSchemaChange === 'sync_all_columns')
+      for (const r of cols.removed) await c.query(`ALTER TABLE ${target} DROP COLUMN ${quoteIdent(r.name, 'column')}`);
+    const now = evolve ? cols.incoming : cols.incoming.filter((x) => cols.have.some((h) => h.name === x.name));
+    const list = now.map((x) => quoteIdent(x.name, 'column')).join(', ');
+    const insert = `INSERT INTO ${target} (${list}) SELECT ${list} FROM ${staging}`;
+    if (strategy === 'append') {
+      await c.query(insert);
+      return strategy;
+    }
+    if (strategy === 'delete+insert') {
+      const keys = uniqueKey.map((k) => quoteIdent(k, 'column')).join(', ');
+      const tkeys = uniqueKey.map((k) => `t.${quoteIdent(k)}`).join(', ');
+      await c.query(`DELETE FROM ${target} t WHERE (${tkeys}) IN (SELECT ${keys} FROM ${staging})`);
+      await c.query(insert);
+      return strategy;
+    }
+    if (await this.keyRangesDisjoint(c, target, staging, uniqueKey, cols.have, cols.incoming)) {
+      // merge, when no key of the target lies within the staged keys' range (rows past the end,
+      // the usual increment): nothing can match, so a plain INSERT does the MERGE's work without
+      // probing the key index once per row (about 40% of the MERGE's time on 20k rows)
+      await c.query(insert);
+      return 'merge (insert-only: staged keys beyond the target)';
+    }
+    const on = uniqueKey.map((k) => `t.${quoteIdent(k)} = s.${quoteIdent(k)}`).join(' AND ');
+    const set = now
+      .filter((x) => !uniqueKey.includes(x.name))
+      .map((x) => `${quoteIdent(x.name)} = s.${quoteIdent(x.name)}`);
+    await c.query(
+      `MERGE INTO ${target} t USING ${staging} s ON ${on}
+         ${set.length ? `WHEN MATCHED THEN UPDATE SET ${set.join(', ')}` : ''}
+         WHEN NOT MATCHED THEN INSERT (${list}) VALUES (${now.map((x) => `s.${quoteIdent(x.name)}`).join(', ')})`,
+    );
+    return strategy;
   }
 
   /**
@@ -191,4 +201,37 @@ export class IncrementalMaterializer implements Materializer {
     );
     return r.rows[0].disjoint === true;
   }
+}
+
+type Column = { name: string; type: string };
+interface ColumnChanges {
+  have: Column[];
+  incoming: Column[];
+  added: Column[];
+  removed: Column[];
+}
+
+interface IncrementalConfig {
+  uniqueKey: string[];
+  strategy: string;
+  onSchemaChange: string;
+}
+
+/** unique_key (a list or "a, b"), incremental_strategy (default merge with a key, else append) and on_schema_change. */
+function incrementalConfig(n: CompiledNode): IncrementalConfig {
+  const keyCfg = n.config['unique_key'];
+  const uniqueKey = Array.isArray(keyCfg)
+    ? keyCfg.map(String)
+    : typeof keyCfg === 'string'
+      ? keyCfg
+          .split(',')
+          .map((k) => k.trim())
+          .filter(Boolean)
+      : [];
+  const strategy = String(n.config['incremental_strategy'] ?? (uniqueKey.length ? 'merge' : 'append'));
+  if (!['append', 'merge', 'delete+insert'].includes(strategy))
+    throw new BadConfigError(`${n.path}: incremental_strategy must be append, merge or delete+insert`);
+  if (strategy !== 'append' && uniqueKey.length === 0)
+    throw new BadConfigError(`${n.path}: incremental_strategy ${strategy} needs unique_key`);
+  return { uniqueKey, strategy, onSchemaChange: String(n.config['on_schema_change'] ?? 'ignore') };
 }
