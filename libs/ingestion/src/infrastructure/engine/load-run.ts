@@ -1,0 +1,461 @@
+import type { PoolClient } from 'pg';
+import {
+  enterWriter,
+  grantLoadTarget,
+  leaveWriter,
+  prepareWriter,
+  qualifiedTable,
+  quoteIdent,
+  Warehouse,
+  WRITER_ROLE,
+} from '@weir/platform';
+import {
+  ColumnContract,
+  compileContract,
+  CompiledContract,
+  columnSql,
+  createTableSql,
+  DatasetContract,
+  primaryKey,
+  Violation,
+} from '@weir/catalog';
+import type { QualityGateResult } from '@weir/quality';
+import { assertAccounted } from '../../domain/source';
+import { foldName } from '../../domain/infer';
+import { EmptyInputError, LoadGateFailedError, StrategyNeedsKeyError } from '../../ingestion.errors';
+import { isUnparseable, RawRecord, ReaderBatch, Unparseable } from '../readers/record';
+import { DeadLetterWriter } from './dead-letter.writer';
+import type { LoadJob, LoadResult } from './load-engine';
+import { PUBLISHERS } from './publishers';
+import { settle, Settled } from './settle';
+import { RECORD_COL } from './settle.sql';
+import { ensureTarget } from './target';
+import { StageCopy } from './stage-copy';
+
+/** COPY text is written in chunks of about this many characters. */
+const CHUNK_CHARS = 1 << 16;
+const PROGRESS_MS = 5000;
+/** Longest stretch of validation without yielding the event loop. */
+const SLICE_MS = 5;
+/** evolve adds columns up to this many in a contract (PostgreSQL's limit is 1600, and the stage needs one more). */
+const EVOLVE_MAX_COLUMNS = 1500;
+/** …and at most this many in one run; further new fields are dead-lettered as SCHEMA_DRIFT. */
+const EVOLVE_MAX_PER_RUN = 200;
+
+/**
+ * One load, write–audit–publish: {@link prepare} (drift, contract, target, stage), {@link stream}
+ * (validate every record, COPY good rows into the stage, dead-letter bad ones), {@link settle}
+ * (watermark, duplicates, limits, in SQL), {@link audit} (the quality gate) and {@link publish}
+ * (one transaction with the run record). Any failure before COMMIT leaves the target untouched.
+ */
+export class LoadRun {
+  private readonly schema: string;
+  private readonly stage: string;
+  private readonly target: string;
+  private readonly staged: string;
+  private readonly pk: string[];
+  private readonly dl: DeadLetterWriter;
+  private readonly discarded: Record<string, number> = {};
+  private contract: DatasetContract;
+  private compiled?: CompiledContract;
+  private known = new Set<string>();
+  private header?: string[];
+  private index?: Int32Array;
+  private headerViolation?: Violation;
+  /** Fields evolve could not turn into a column (name taken, limits): they stay unknown, and are not tried again. */
+  private readonly unaddable = new Set<string>();
+  private addedThisRun = 0;
+  private rowsRead = 0;
+  private readonly tStart = Date.now();
+  private lastProgress = Date.now();
+  private client!: PoolClient;
+  private asWriter = false;
+  private copy!: StageCopy;
+  private buf = '';
+
+  constructor(
+    private readonly warehouse: Warehouse,
+    private readonly job: LoadJob,
+  ) {
+    const { schema, table } = job.dataset;
+    this.schema = schema;
+    this.stage = `__weir_stage_${job.runId.replace(/-/g, '').slice(0, 16)}`;
+    this.target = qualifiedTable(schema, table);
+    this.staged = qualifiedTable(schema, this.stage);
+    this.pk = primaryKey(job.dataset.contract);
+    this.contract = job.dataset.contract;
+    if (job.strategy.kind === 'merge' && this.pk.length === 0) {
+      throw new StrategyNeedsKeyError(
+        `Strategy merge needs a primary key in the contract of dataset "${job.dataset.name}"`,
+      );
+    }
+    this.dl = new DeadLetterWriter(warehouse, job.runId);
+  }
+
+  async execute(): Promise<LoadResult> {
+    await this.warehouse.ensureSchema(this.schema);
+    await prepareWriter(this.warehouse.pool, this.schema);
+    this.client = await this.warehouse.pool.connect();
+    // the load's statements run as the warehouse writer, which has no privilege on Weir's own
+    // schemas; the bookkeeping in them (dead letters, the run record) goes back to the service's role
+    this.asWriter = await enterWriter(this.client);
+    let stageCreated = false;
+    let broken = false;
+    try {
+      const iterator = this.job.batches[Symbol.asyncIterator]();
+      const first = await iterator.next();
+      const firstBatch: ReaderBatch = first.done ? { records: [] } : first.value;
+      const owned = await this.prepare(firstBatch);
+      stageCreated = true;
+      await this.stream(iterator, first.done ? undefined : firstBatch);
+      const tStreamed = Date.now();
+      const settled = await settle({
+        client: this.client,
+        job: this.job,
+        contract: this.contract,
+        staged: this.staged,
+        target: this.target,
+        pk: this.pk,
+        rowsRead: this.rowsRead,
+        copied: this.copy.rows,
+        rejected: this.dl.count,
+        asService: this.asService,
+      });
+      const quality = await this.audit(settled);
+      try {
+        const result = await this.publish(owned, settled, quality, tStreamed);
+        stageCreated = this.job.strategy.kind !== 'replace';
+        return result;
+      } catch (e) {
+        stageCreated = true;
+        throw e;
+      }
+    } finally {
+      if (stageCreated) await this.client.query(`DROP TABLE IF EXISTS ${this.staged}`).catch(() => undefined);
+      if (this.asWriter) await leaveWriter(this.client).catch(() => (broken = true));
+      this.client.release(broken);
+    }
+  }
+
+  /** Bookkeeping in Weir's own tables (dead letters, the run record) runs as the service's role. */
+  private readonly asService = async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (!this.asWriter) return fn();
+    await leaveWriter(this.client);
+    let failed = false;
+    try {
+      return await fn();
+    } catch (e) {
+      failed = true;
+      throw e;
+    } finally {
+      // in a transaction fn aborted, this fails too: its ROLLBACK restores the writer
+      await this.client.query(`SET ROLE ${WRITER_ROLE}`).catch((e) => {
+        if (!failed) throw e;
+      });
+    }
+  };
+
+  /**
+   * Drift handling and compilation, once, from the header (CSV) or the first batch (JSON, Parquet);
+   * the target made or checked, the stage created. Returns whether the writer owns the target.
+   */
+  private async prepare(firstBatch: ReaderBatch): Promise<boolean> {
+    const { job } = this;
+    if (job.drift === 'evolve') await this.evolveWith(firstBatch.header ?? objectKeys(firstBatch.records));
+    this.compile();
+    if (firstBatch.header) this.readHeader(firstBatch.header);
+    await ensureTarget(this.warehouse, job, this.contract, this.target, this.asWriter);
+    const { owned } = await grantLoadTarget(this.warehouse.pool, this.schema, job.dataset.table);
+    await this.client.query(`SET TIME ZONE 'UTC'`);
+    await this.client.query(
+      createTableSql(this.schema, this.stage, this.contract, {
+        withKey: false,
+        unlogged: job.strategy.kind !== 'replace',
+        extraColumns: [`${quoteIdent(RECORD_COL)} bigint NOT NULL`],
+      }),
+    );
+    return owned || !this.asWriter;
+  }
+
+  private compile(): void {
+    this.compiled = compileContract(this.contract, {
+      mapping: this.job.options.mapping,
+      nullValues: this.job.options.nullValues,
+    });
+    this.known = new Set(this.compiled.sourceFields);
+  }
+
+  /** CSV: where each contract column is in a row, and what freeze or discard_columns say of the header. */
+  private readHeader(given: string[]): void {
+    const { job } = this;
+    const compiled = this.compiled!;
+    const header = given.length > 0 ? given : compiled.sourceFields;
+    const pos = new Map(header.map((h, i) => [h, i]));
+    const index = Int32Array.from(compiled.sourceFields.map((f) => pos.get(f) ?? -1));
+    this.header = header;
+    this.index = index;
+    const unknown = header.filter((h) => !this.known.has(h));
+    const required = this.contract.columns
+      .filter((c, i) => !c.nullable && index[i] === -1 && job.options.mapping?.[c.name]?.default == null)
+      .map((c) => compiled.sourceFields[this.contract.columns.indexOf(c)]);
+    if (job.drift === 'freeze' && (unknown.length > 0 || required.length > 0)) {
+      const what = [
+        unknown.length ? `unknown columns ${unknown.join(', ')}` : '',
+        required.length ? `missing required columns ${required.join(', ')}` : '',
+      ];
+      this.headerViolation = {
+        reason: 'SCHEMA_DRIFT',
+        message: what.filter(Boolean).join('; ') + ' (drift policy freeze)',
+      };
+    } else if (job.drift === 'discard_columns') {
+      for (const u of unknown) this.discarded[u] = 0;
+    }
+  }
+
+  /** drift policy evolve: adds a nullable text column per new source field; returns those added. */
+  private async evolveWith(fields: string[]): Promise<ColumnContract[]> {
+    const { job } = this;
+    const fieldsKnown = this.compiled
+      ? this.known
+      : new Set(compileContract(this.contract, { mapping: job.options.mapping }).sourceFields);
+    const fresh = fields.filter((f) => !fieldsKnown.has(f) && !this.unaddable.has(f));
+    if (fresh.length === 0) return [];
+    const mapping = { ...(job.options.mapping ?? {}) };
+    const cols: ColumnContract[] = [];
+    for (const f of fresh) {
+      const name = foldName(f);
+      // a name already taken, or past the limits (PostgreSQL allows 1600 columns; a run adds at most EVOLVE_MAX_PER_RUN)
+      const full =
+        this.contract.columns.length + cols.length >= EVOLVE_MAX_COLUMNS ||
+        this.addedThisRun + cols.length >= EVOLVE_MAX_PER_RUN;
+      if (full || this.contract.columns.some((c) => c.name === name) || cols.some((c) => c.name === name)) {
+        this.unaddable.add(f);
+        continue;
+      }
+      const description = `added by schema drift (evolve) from source field ${JSON.stringify(f)}`;
+      cols.push({ name, type: 'text', nullable: true, description });
+      if (name !== f) mapping[name] = { ...(mapping[name] ?? {}), from: f };
+    }
+    this.addedThisRun += cols.length;
+    if (cols.length > 0) {
+      this.contract = await job.evolve(cols);
+      job.options = { ...job.options, mapping };
+    }
+    return cols;
+  }
+
+  /** COPY good rows into the stage, bad ones into dead letters, batch by batch. */
+  private async stream(iterator: AsyncIterator<ReaderBatch>, first: ReaderBatch | undefined): Promise<void> {
+    this.copy = new StageCopy(this.client, this.staged, [...this.compiled!.columns, RECORD_COL]);
+    try {
+      if (first) await this.consume(first);
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) await this.consume(next.value);
+      if (this.buf) await this.copy.write(this.buf);
+      this.buf = '';
+      await this.copy.end();
+    } catch (e) {
+      await this.copy.abort(e);
+    }
+    await this.dl.flush();
+    if (this.rowsRead === 0 && this.job.strategy.kind === 'replace') {
+      throw new EmptyInputError('The input has no records; a replace would empty the table, so nothing was published');
+    }
+  }
+
+  /** The hot loop: every record of a batch validated and encoded (its state kept in locals). */
+  private async consume(batch: ReaderBatch): Promise<void> {
+    const { dl, discarded, header, index, headerViolation, job } = this;
+    const drift = job.drift;
+    let compiled = this.compiled!;
+    let cols = compiled.columns.length;
+    let values: unknown[] = new Array(cols);
+    let encode = compiled.encode;
+    let objectFields = compiled.sourceFields;
+    let known = this.known;
+    let rowsRead = this.rowsRead;
+    let buf = this.buf;
+    let slice = Date.now();
+    const rawOf = (r: RawRecord): Record<string, unknown> =>
+      Array.isArray(r) ? Object.fromEntries((header ?? []).map((h, i) => [h, r[i] ?? null])) : r;
+    for (let r = 0; r < batch.records.length; r++) {
+      const rec = batch.records[r];
+      rowsRead++;
+      if (Date.now() - slice > SLICE_MS) {
+        // a long batch (or slow values) gives other requests their turn: the API stays responsive
+        await new Promise((resolve) => setImmediate(resolve));
+        slice = Date.now();
+      }
+      if (isUnparseable(rec)) {
+        await dl.add(
+          rowsRead,
+          { reason: 'UNPARSEABLE', message: (rec as Unparseable).message },
+          null,
+          (rec as Unparseable).text,
+        );
+        continue;
+      }
+      if (headerViolation) {
+        await dl.add(rowsRead, headerViolation, rawOf(rec), null);
+        continue;
+      }
+      if (Array.isArray(rec)) {
+        if (rec.length !== header!.length) {
+          const message = `${rec.length} fields, the header has ${header!.length}`;
+          await dl.add(rowsRead, { reason: 'COLUMN_COUNT', message }, null, JSON.stringify(rec));
+          continue;
+        }
+        for (let i = 0; i < cols; i++) values[i] = index![i] < 0 ? undefined : rec[index![i]];
+      } else {
+        let unknownKeys = unknownKeysOf(rec, known);
+        if (unknownKeys && drift === 'evolve' && unknownKeys.some((k) => !this.unaddable.has(k))) {
+          // the new fields of the rest of this batch at once: one COPY restart per batch at most
+          this.buf = buf;
+          await this.evolveMidStream(objectKeys(batch.records.slice(r)).filter((k) => !known.has(k)));
+          buf = this.buf;
+          compiled = this.compiled!;
+          cols = compiled.columns.length;
+          values = new Array(cols);
+          encode = compiled.encode;
+          objectFields = compiled.sourceFields;
+          known = this.known;
+          unknownKeys = unknownKeysOf(rec, known);
+        }
+        if (unknownKeys) {
+          if (drift === 'discard_columns') {
+            for (const k of unknownKeys) discarded[k] = (discarded[k] ?? 0) + 1;
+          } else {
+            const message = `unknown fields ${unknownKeys.join(', ')} (drift policy ${drift})`;
+            await dl.add(rowsRead, { reason: 'SCHEMA_DRIFT', message }, rec, null);
+            continue;
+          }
+        }
+        for (let i = 0; i < cols; i++) values[i] = rec[objectFields[i]];
+      }
+      const v = encode(values);
+      if (typeof v !== 'string') {
+        await dl.add(rowsRead, v, rawOf(rec), null);
+        continue;
+      }
+      buf += v + '\t' + rowsRead + '\n';
+      if (buf.length >= CHUNK_CHARS) {
+        await this.copy.write(buf);
+        buf = '';
+      }
+    }
+    this.buf = buf;
+    this.rowsRead = rowsRead;
+    if (header && drift === 'discard_columns')
+      for (const u of Object.keys(discarded)) discarded[u] += batch.records.length;
+    if (job.onProgress && Date.now() - this.lastProgress >= PROGRESS_MS) {
+      this.lastProgress = Date.now();
+      job.onProgress({ rowsRead, rowsRejected: dl.count });
+    }
+  }
+
+  /**
+   * evolve, for a field first seen after the first batch (JSON, Parquet): the rows so far are
+   * committed to the stage by ending its COPY, the contract (and the target, through the
+   * catalog) gains the column, so does the stage, and a new COPY with the new column goes on.
+   */
+  private async evolveMidStream(fields: string[]): Promise<void> {
+    if (!fields.some((f) => !this.unaddable.has(f))) return;
+    if (this.buf) await this.copy.write(this.buf);
+    this.buf = '';
+    await this.copy.end();
+    await this.evolveWith(fields);
+    // the stage gains every contract column it lacks (also one added meanwhile by someone else)
+    const have = new Set(
+      (
+        await this.client.query(
+          `SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped`,
+          [this.staged],
+        )
+      ).rows.map((r: { attname: string }) => r.attname),
+    );
+    const missing = this.contract.columns.filter((c) => !have.has(c.name));
+    if (missing.length)
+      await this.client.query(
+        `ALTER TABLE ${this.staged} ${missing.map((c) => `ADD COLUMN ${columnSql({ ...c, nullable: true })}`).join(', ')}`,
+      );
+    this.compile();
+    this.copy.start([...this.compiled!.columns, RECORD_COL]);
+  }
+
+  /** The quality gate on the stage: an error-severity failure stops the load, nothing published. */
+  private async audit(s: Settled): Promise<QualityGateResult> {
+    const { job } = this;
+    const quality = await job.qualityGate.check({
+      dataset: job.dataset.name,
+      schema: this.schema,
+      table: this.stage,
+      runId: job.runId,
+      rows: s.staged,
+    });
+    if (!quality.passed) {
+      const errors = quality.failures.filter((f) => f.severity === 'error');
+      const links = (quality.runIds ?? []).map((id) => `/api/quality/runs/${id}`).join(', ');
+      throw new LoadGateFailedError(
+        `The quality gate failed, nothing was published: ${errors.map((f) => f.message).join('; ')}${links ? ` (see ${links})` : ''}`,
+        { read: this.rowsRead, rejected: s.rejected, deduplicated: s.deduplicated },
+        quality,
+      );
+    }
+    return quality;
+  }
+
+  /** Publish: one transaction merges or swaps into the target (by strategy) and records the run. */
+  private async publish(
+    owned: boolean,
+    s: Settled,
+    quality: QualityGateResult,
+    tStreamed: number,
+  ): Promise<LoadResult> {
+    const { job, client } = this;
+    const tSettled = Date.now();
+    await client.query('BEGIN');
+    try {
+      await client.query(`SET LOCAL lock_timeout = '30s'`);
+      const deduped = await PUBLISHERS[job.strategy.kind]({
+        client,
+        strategy: job.strategy,
+        dataset: job.dataset,
+        contract: this.contract,
+        staged: this.staged,
+        stage: this.stage,
+        target: this.target,
+        pk: this.pk,
+        owned,
+        asService: this.asService,
+      });
+      const result: LoadResult = {
+        read: this.rowsRead,
+        loaded: s.staged - deduped,
+        rejected: s.rejected,
+        deduplicated: s.deduplicated + deduped,
+        phases: { stream: tStreamed - this.tStart, settle: tSettled - tStreamed, publish: Date.now() - tSettled },
+        columnsDiscarded: this.discarded,
+        watermarkAfter: s.watermarkAfter,
+        quality,
+      };
+      assertAccounted(result);
+      await this.asService(() => job.recordPublish(client, result));
+      await client.query('COMMIT');
+      return result;
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    }
+  }
+}
+
+function objectKeys(records: (RawRecord | Unparseable)[]): string[] {
+  const keys = new Set<string>();
+  for (const r of records) if (!Array.isArray(r) && !isUnparseable(r)) for (const k of Object.keys(r)) keys.add(k);
+  return [...keys];
+}
+
+function unknownKeysOf(rec: Record<string, unknown>, known: Set<string>): string[] | undefined {
+  let out: string[] | undefined;
+  for (const k in rec) if (!known.has(k)) (out ??= []).push(k);
+  return out;
+}
