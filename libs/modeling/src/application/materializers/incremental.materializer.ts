@@ -9,7 +9,7 @@ import { BadConfigError, ModelSqlFailedError, SchemaChangedError } from '../../m
 import { CompileProjectService } from '../compile-project.service';
 import type { StepPatch } from '../modeling.views';
 import type { Materializer, StepContext } from './materializer';
-import { asSubquery, prepareModelWriter, relationKind, TABLE_KINDS } from './relations';
+import { asSubquery, prepareModelWriter, relationKind, TABLE_KINDS, uniqueKeyOf } from './relations';
 import { TableViewMaterializer } from './table-view.materializer';
 
 /** `incremental`: new rows staged, audited and applied by strategy (append, merge, delete+insert). */
@@ -219,15 +219,7 @@ interface IncrementalConfig {
 
 /** unique_key (a list or "a, b"), incremental_strategy (default merge with a key, else append) and on_schema_change. */
 function incrementalConfig(n: CompiledNode): IncrementalConfig {
-  const keyCfg = n.config['unique_key'];
-  const uniqueKey = Array.isArray(keyCfg)
-    ? keyCfg.map(String)
-    : typeof keyCfg === 'string'
-      ? keyCfg
-          .split(',')
-          .map((k) => k.trim())
-          .filter(Boolean)
-      : [];
+  const uniqueKey = uniqueKeyOf(n.config['unique_key']);
   const strategy = String(n.config['incremental_strategy'] ?? (uniqueKey.length ? 'merge' : 'append'));
   if (!['append', 'merge', 'delete+insert'].includes(strategy))
     throw new BadConfigError(`${n.path}: incremental_strategy must be append, merge or delete+insert`);

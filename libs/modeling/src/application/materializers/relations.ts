@@ -110,3 +110,13 @@ export async function prepareModelWriter(
 ): Promise<void> {
   await prepareWriter(warehouse.pool, n.schema, warn);
 }
+
+/** dbt's `unique_key`: a list, or one string of comma-separated columns. */
+export function uniqueKeyOf(value: unknown): string[] {
+  if (Array.isArray(value)) return value.map(String);
+  if (typeof value !== 'string') return [];
+  return value
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean);
+}

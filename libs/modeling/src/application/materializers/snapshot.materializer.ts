@@ -7,7 +7,7 @@ import type { Project } from '../../domain/project';
 import { BadConfigError, ModelSqlFailedError, NotASnapshotTableError } from '../../modeling.errors';
 import type { StepPatch } from '../modeling.views';
 import type { Materializer, StepContext } from './materializer';
-import { asSubquery, contractType, prepareModelWriter, RELATION_KINDS, TABLE_KINDS } from './relations';
+import { asSubquery, contractType, prepareModelWriter, RELATION_KINDS, TABLE_KINDS, uniqueKeyOf } from './relations';
 
 /** `snapshot`: dbt's SCD2 tables (timestamp or check strategy, hard deletes), recorded in the catalog. */
 @Injectable()
@@ -212,15 +212,7 @@ interface SnapshotConfig {
 /** unique_key, strategy (timestamp needs updated_at), check_cols and hard_deletes, checked. */
 function snapshotConfig(n: CompiledNode): SnapshotConfig {
   const cfg = n.config;
-  const keyCfg = cfg['unique_key'];
-  const keys = Array.isArray(keyCfg)
-    ? keyCfg.map(String)
-    : typeof keyCfg === 'string'
-      ? keyCfg
-          .split(',')
-          .map((k) => k.trim())
-          .filter(Boolean)
-      : [];
+  const keys = uniqueKeyOf(cfg['unique_key']);
   const strategy = String(cfg['strategy'] ?? '');
   const hardDeletes = String(cfg['hard_deletes'] ?? (cfg['invalidate_hard_deletes'] ? 'invalidate' : 'ignore'));
   if (keys.length === 0) throw new BadConfigError(`${n.path}: snapshot ${n.name} needs unique_key`);
