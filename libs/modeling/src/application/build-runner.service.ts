@@ -121,18 +121,6 @@ export class BuildRunnerService {
       ids.map((id) => [id, 'pending']),
     );
     const skips: Promise<unknown>[] = [];
-    const fail = (id: string, e: unknown) => {
-      const error = e instanceof Error ? e.message : String(e);
-      const code = e instanceof DomainError ? e.code : 'MODELING.STEP_FAILED';
-      return this.updateStep(
-        buildId,
-        id,
-        { status: 'failed', finishedAt: new Date(), error, errorCode: code },
-        stepEvent(buildId, compiled, compiled.nodes.get(id)!, 'FAIL', {
-          error: { code, message: error.slice(0, 2000) },
-        }),
-      );
-    };
     await new Promise<void>((resolve) => {
       let active = 0;
       const pump = () => {
@@ -167,7 +155,7 @@ export class BuildRunnerService {
             .then(() => state.set(id, 'succeeded'))
             .catch(async (e) => {
               state.set(id, 'failed');
-              await fail(id, e).catch((err) =>
+              await this.recordFailure(buildId, compiled, id, e).catch((err) =>
                 this.log.error(`build ${buildId}: recording ${id} failed: ${(err as Error).message}`),
               );
             })
@@ -182,35 +170,44 @@ export class BuildRunnerService {
     });
     // the skipped steps are recorded before the build ends (a reader of the ended build sees them)
     await Promise.all(skips);
+    await this.endBuild(buildId, compiled, state);
+  }
+
+  /** A step that failed: its state, its error code (MODELING.STEP_FAILED when unexpected) and its FAIL event. */
+  private recordFailure(buildId: string, compiled: CompiledProject, id: string, e: unknown): Promise<boolean> {
+    const error = e instanceof Error ? e.message : String(e);
+    const code = e instanceof DomainError ? e.code : 'MODELING.STEP_FAILED';
+    return this.updateStep(
+      buildId,
+      id,
+      { status: 'failed', finishedAt: new Date(), error, errorCode: code },
+      stepEvent(buildId, compiled, compiled.nodes.get(id)!, 'FAIL', {
+        error: { code, message: error.slice(0, 2000) },
+      }),
+    );
+  }
+
+  /** The build's end and its COMPLETE or FAIL event, in one statement; a build already taken as interrupted keeps that. */
+  private async endBuild(buildId: string, compiled: CompiledProject, state: Map<string, string>): Promise<void> {
     const failed = [...state.values()].some((s) => s === 'failed' || s === 'skipped');
     const ended = failed ? 'FAIL' : 'COMPLETE';
+    const summary = [...state.entries()].map(([k, v]) => `${k} ${v}`);
+    const error = {
+      code: 'MODELING.BUILD_FAILED',
+      message: [...state.entries()]
+        .filter(([, v]) => v !== 'succeeded')
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', '),
+    };
     await this.outbox.publishAlong(
       this.ds,
-      // a build another worker took as interrupted keeps that verdict (and its one FAIL event)
       `UPDATE modeling.builds SET status = $2, finished_at = $3 WHERE id = $1 AND status = 'running' RETURNING id`,
       [buildId, failed ? 'failed' : 'succeeded', new Date()],
       RUN_EVENTS_TOPIC,
-      buildEvent(
-        buildId,
-        compiled.name,
-        ended,
-        failed
-          ? {
-              error: {
-                code: 'MODELING.BUILD_FAILED',
-                message: [...state.entries()]
-                  .filter(([, v]) => v !== 'succeeded')
-                  .map(([k, v]) => `${k} ${v}`)
-                  .join(', '),
-              },
-            }
-          : {},
-      ),
+      buildEvent(buildId, compiled.name, ended, failed ? { error } : {}),
       `${buildId}:${ended}`,
     );
-    this.log.log(
-      `build ${buildId}: ${failed ? 'failed' : 'succeeded'} (${[...state.entries()].map(([k, v]) => `${k} ${v}`).join(', ')})`,
-    );
+    this.log.log(`build ${buildId}: ${failed ? 'failed' : 'succeeded'} (${summary.join(', ')})`);
   }
 
   private async step(
