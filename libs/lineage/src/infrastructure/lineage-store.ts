@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { rowsOf, type Queryable } from '@weir/platform';
 import type { OpenLineageKind, OpenLineageWarning } from '../domain/openlineage-validator';
+import { datasetLevelOf, foldEvents, graphKey as key } from '../domain/graph-delta';
 
 type Json = Record<string, any>;
 
@@ -14,8 +15,6 @@ export interface StoreItem {
   /** What a leniently accepted event deviated in (stored with it). */
   warnings?: OpenLineageWarning[];
 }
-
-const key = (ns: string, name: string) => `${ns}\u0000${name}`;
 
 /**
  * The rows of an insert-or-find statement (`INSERT … ON CONFLICT DO NOTHING RETURNING …, true AS
@@ -31,30 +30,11 @@ function oneRowPerKey<R extends { inserted: boolean }>(rows: R[], keyOf: (r: R) 
 }
 const byKey = <T>(a: [string, T], b: [string, T]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
 
-/** Facets kept on the dataset node: everything but the per-run ones (those stay in lineage.events). */
-const RUN_SCOPED_DATASET_FACETS = new Set([
-  'columnLineage',
-  'dataQualityMetrics',
-  'dataQualityAssertions',
-  'outputStatistics',
-  'inputStatistics',
-]);
-const keptFacets = (f: Json) =>
-  Object.fromEntries(Object.entries(f).filter(([k]) => !RUN_SCOPED_DATASET_FACETS.has(k)));
 /** Facets as stored: one sent as `{"_deleted": true}` removes the facet (OpenLineage's way to delete one). */
 const withoutDeleted = (f: Json): Json =>
   Object.fromEntries(
     Object.entries(f).filter(([, v]) => !(v && typeof v === 'object' && (v as Json)['_deleted'] === true)),
   );
-const TERMINAL = new Set(['COMPLETE', 'FAIL', 'ABORT']);
-
-/** The state a run keeps when an event in state `next` arrives: an end beats a non-end, else the later event wins. */
-export function runState(current: string, next: string, nextIsLater: boolean): string {
-  if (TERMINAL.has(current) && !TERMINAL.has(next)) return current;
-  if (!TERMINAL.has(current) && TERMINAL.has(next)) return next;
-  return nextIsLater ? next : current;
-}
-
 /**
  * Digest of a column-lineage facet (its fields and dataset-level lineage, not who produced it), as
  * sent: a producer that reorders keys between runs only costs a re-check, never a wrong skip.
@@ -100,30 +80,6 @@ function transformationsOf(
   ];
 }
 
-/** The dataset-level entries of a column-lineage facet (OpenLineage 1-2-0 `dataset`): inputs that affect the whole output. */
-function datasetLevelOf(facet: Json): Json[] {
-  const d = facet['dataset'];
-  return Array.isArray(d)
-    ? (d as Json[]).filter(
-        (i) =>
-          i && typeof i['namespace'] === 'string' && typeof i['name'] === 'string' && typeof i['field'] === 'string',
-      )
-    : [];
-}
-
-interface RunRow {
-  id: string;
-  job: string;
-  state: string;
-  parent: string | null;
-  nominalStart: string | null;
-  nominalEnd: string | null;
-  startedAt: string | null;
-  endedAt: string | null;
-  eventTime: string;
-  facets: Json;
-}
-
 /**
  * Writes accepted OpenLineage events into the `lineage` graph, on the caller's transaction.
  * A batch of events costs a fixed number of statements (arrays unnested server-side), whatever
@@ -163,146 +119,11 @@ export class LineageStore {
 
   /** Applies events (already validated) to the graph. */
   async project(tx: Queryable, items: StoreItem[]): Promise<void> {
-    // fold the batch, in order
-    const namespaces = new Set<string>();
-    const jobs = new Map<string, { namespace: string; name: string; facets: Json; run: string | null }>();
-    const runs = new Map<string, RunRow>();
-    const datasets = new Map<string, { namespace: string; name: string; facets: Json }>();
-    const schemas = new Map<string, Json[][]>(); // dataset -> successive field lists
-    const io = new Map<string, { job: string; direction: 'input' | 'output'; dataset: string }>();
-    // (job, output) -> latest columnLineage; `datasetLevel` and `outputs` (the columns its dataset-level entries reach) are worked out once, below
-    const lineage = new Map<
-      string,
-      { job: string | null; dataset: string; facet: Json; at: string; datasetLevel?: Json[]; outputs?: string[] }
-    >();
-    const fields = new Map<
-      string,
-      { dataset: string; name: string; type: string | null; description: string | null }
-    >();
-    // what each run of the batch declared (`${direction}\u0001${dataset key}`), and whether it completed
-    const runIo = new Map<string, { job: string; io: Set<string>; completed: boolean }>();
-    const addField = (dataset: string, name: string, type: string | null, description: string | null) => {
-      const k = `${dataset}\u0001${name}`;
-      const seen = fields.get(k);
-      fields.set(k, {
-        dataset,
-        name,
-        type: type ?? seen?.type ?? null,
-        description: description ?? seen?.description ?? null,
-      });
-    };
-    const addDataset = (d: Json, facets: Json) => {
-      const k = key(d['namespace'], d['name']);
-      namespaces.add(d['namespace']);
-      const seen = datasets.get(k);
-      datasets.set(k, {
-        namespace: d['namespace'],
-        name: d['name'],
-        facets: { ...(seen?.facets ?? {}), ...keptFacets(facets) },
-      });
-      return k;
-    };
-
-    for (const { kind, event } of items) {
-      const job = event['job'] as Json | undefined;
-      const run = event['run'] as Json | undefined;
-      let jobKey: string | null = null;
-      if (job) {
-        jobKey = key(job['namespace'], job['name']);
-        namespaces.add(job['namespace']);
-        const seen = jobs.get(jobKey);
-        jobs.set(jobKey, {
-          namespace: job['namespace'],
-          name: job['name'],
-          facets: { ...(seen?.facets ?? {}), ...((job['facets'] as Json) ?? {}) },
-          run: run?.['runId'] ?? seen?.run ?? null,
-        });
-      }
-      let declared: Set<string> | undefined;
-      if (run && jobKey) {
-        const state = (event['eventType'] as string | undefined) ?? 'OTHER';
-        const r = runIo.get(run['runId']) ?? { job: jobKey, io: new Set<string>(), completed: false };
-        if (state === 'COMPLETE') r.completed = true;
-        runIo.set(run['runId'], r);
-        declared = r.io;
-        const at = String(event['eventTime']);
-        const facets = (run['facets'] as Json | undefined) ?? {};
-        const seen = runs.get(run['runId']);
-        const fresh: RunRow = {
-          id: run['runId'],
-          job: jobKey,
-          state,
-          parent: facets['parent']?.['run']?.['runId'] ?? null,
-          nominalStart: facets['nominalTime']?.['nominalStartTime'] ?? null,
-          nominalEnd: facets['nominalTime']?.['nominalEndTime'] ?? null,
-          startedAt: state === 'START' || state === 'RUNNING' ? at : null,
-          endedAt: TERMINAL.has(state) ? at : null,
-          eventTime: at,
-          facets,
-        };
-        if (!seen) runs.set(fresh.id, fresh);
-        else {
-          const later = Date.parse(at) >= Date.parse(seen.eventTime);
-          runs.set(fresh.id, {
-            id: fresh.id,
-            job: jobKey,
-            // a run's end is final: a START or RUNNING arriving after it (or stamped the same millisecond) does not reopen it
-            state: runState(seen.state, state, later),
-            parent: fresh.parent ?? seen.parent,
-            nominalStart: fresh.nominalStart ?? seen.nominalStart,
-            nominalEnd: fresh.nominalEnd ?? seen.nominalEnd,
-            startedAt:
-              [seen.startedAt, fresh.startedAt]
-                .filter((x): x is string => !!x)
-                .sort((a, b) => Date.parse(a) - Date.parse(b))[0] ?? null,
-            endedAt:
-              [seen.endedAt, fresh.endedAt]
-                .filter((x): x is string => !!x)
-                .sort((a, b) => Date.parse(b) - Date.parse(a))[0] ?? null,
-            eventTime: later ? at : seen.eventTime,
-            facets: { ...seen.facets, ...facets },
-          });
-        }
-      }
-      const list: { d: Json; direction?: 'input' | 'output' }[] =
-        kind === 'DatasetEvent'
-          ? [{ d: event['dataset'] as Json }]
-          : [
-              ...((event['inputs'] as Json[] | undefined) ?? []).map((d) => ({ d, direction: 'input' as const })),
-              ...((event['outputs'] as Json[] | undefined) ?? []).map((d) => ({ d, direction: 'output' as const })),
-            ];
-      for (const { d, direction } of list) {
-        const facets = (d['facets'] as Json | undefined) ?? {};
-        const dk = addDataset(d, facets);
-        if (direction && jobKey)
-          io.set(`${jobKey}\u0001${direction}\u0001${dk}`, { job: jobKey, direction, dataset: dk });
-        if (direction) declared?.add(`${direction}\u0001${dk}`);
-        const schema = facets['schema'] as Json | undefined;
-        if (schema && Array.isArray(schema['fields']) && !schema['_deleted']) {
-          const fs = (schema['fields'] as Json[]).map((f) => ({
-            name: String(f['name']),
-            ...(f['type'] !== undefined ? { type: String(f['type']) } : {}),
-            ...(f['description'] ? { description: String(f['description']) } : {}),
-          }));
-          const seq = schemas.get(dk) ?? [];
-          if (JSON.stringify(seq[seq.length - 1]) !== JSON.stringify(fs)) seq.push(fs);
-          schemas.set(dk, seq);
-        }
-        const cl = facets['columnLineage'] as Json | undefined;
-        if (cl && !cl['_deleted']) {
-          for (const f of Object.values((cl['fields'] as Json) ?? {}) as Json[]) {
-            for (const i of (f['inputFields'] as Json[] | undefined) ?? []) addDataset(i, {});
-          }
-          for (const i of datasetLevelOf(cl)) addDataset(i, {});
-          const lk = `${jobKey ?? ''}\u0001${dk}`;
-          const at = String(event['eventTime']);
-          const seen = lineage.get(lk);
-          // the latest facet (by event time) wins; in a tie, the one received last
-          if (!seen || Date.parse(at) >= Date.parse(seen.at))
-            lineage.set(lk, { job: jobKey, dataset: dk, facet: cl, at });
-        }
-      }
-    }
+    // fold the batch, in order (pure: domain/graph-delta.ts), then write each table
+    const delta = foldEvents(items);
+    const { namespaces, jobs, runs, datasets, schemas, io, lineage, fields, runIo } = delta;
+    const addField = delta.addField.bind(delta);
+    void fields;
 
     // Each table: one INSERT … ON CONFLICT DO NOTHING of the new rows that also reads back the
     // existing ones by `= ANY(array)` on indexed columns (a superset, narrowed here), then UPDATEs by
