@@ -3,6 +3,11 @@ import { WEIR_CONFIG, WeirConfig } from '@weir/platform';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CatalogModule } from '@weir/catalog';
 import { QualityRunsService } from './application/quality-runs.service';
+import { DataSource } from 'typeorm';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import { SUITE_STORE } from './application/ports/suite-store.port';
+import { TypeOrmSuiteStore } from './infrastructure/suite.store';
+import { SuiteOrmEntity } from './infrastructure/suite.orm-entity';
 import { QUALITY_CONFIG, qualityConfig } from './quality.config';
 import { QUALITY_RUNS } from './application/ports/quality-runs.port';
 import { QUALITY_GATE, QUALITY_SUITES } from './application/quality-gate.port';
@@ -24,6 +29,11 @@ import { WebhookNotifier } from './application/webhook-notifier';
     WebhookNotifier,
     { provide: QUALITY_CONFIG, useFactory: (c: WeirConfig) => qualityConfig(c.env), inject: [WEIR_CONFIG] },
     QualityRunsService,
+    {
+      provide: SUITE_STORE,
+      useFactory: (ds: DataSource) => new TypeOrmSuiteStore(ds.getRepository(SuiteOrmEntity)),
+      inject: [getDataSourceToken()],
+    },
     { provide: QUALITY_RUNS, useExisting: QualityRunsService },
   ],
   exports: [QUALITY_GATE, QUALITY_EVENTS, QUALITY_SUITES, QUALITY_RUNS],

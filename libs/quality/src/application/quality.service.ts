@@ -26,7 +26,7 @@ import {
 } from '../domain/expectations';
 import { ColumnInfo, compileSuite } from '../domain/suite-compiler';
 import { runSuite } from '../infrastructure/suite-runner';
-import { SuiteOrmEntity } from '../infrastructure/suite.orm-entity';
+import { SUITE_STORE, SuiteNameTakenError, SuiteRecord, SuiteStore } from './ports/suite-store.port';
 import { QualityRunOrmEntity } from '../infrastructure/quality-run.orm-entity';
 import { QualityResultOrmEntity } from '../infrastructure/quality-result.orm-entity';
 import { QualityMetricOrmEntity } from '../infrastructure/quality-metric.orm-entity';
@@ -84,7 +84,7 @@ export interface QualityRunView {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-function suiteView(e: SuiteOrmEntity): SuiteView {
+function suiteView(e: SuiteRecord): SuiteView {
   return {
     id: e.id,
     name: e.name,
@@ -115,6 +115,7 @@ export class QualityService implements QualityGate {
     @Inject(QUALITY_EVENTS) private readonly events: QualityEvents,
     private readonly outbox: Outbox,
     @Inject(WEIR_CONFIG) config: WeirConfig,
+    @Inject(SUITE_STORE) private readonly store: SuiteStore,
   ) {
     this.checkTimeoutMs = config.checkTimeoutMs;
   }
@@ -177,27 +178,32 @@ export class QualityService implements QualityGate {
 
   async create(input: SuiteInput): Promise<SuiteView> {
     const expectations = await this.checkSuite(input);
-    const repo = this.ds.getRepository(SuiteOrmEntity);
-    if (await repo.findOne({ where: { name: input.name } }))
-      throw new SuiteExistsError(`A suite named "${input.name}" already exists`);
-    const saved = await repo.save(
-      repo.create({ name: input.name, dataset: input.dataset, expectations, meta: input.meta ?? null }),
-    );
-    return suiteView(await repo.findOneByOrFail({ id: saved.id }));
+    try {
+      return suiteView(
+        await this.store.insert({ name: input.name, dataset: input.dataset, expectations, meta: input.meta ?? null }),
+      );
+    } catch (e) {
+      if (e instanceof SuiteNameTakenError) throw new SuiteExistsError(e.message);
+      throw e;
+    }
   }
 
   async replace(id: string, input: SuiteInput): Promise<SuiteView> {
     const e = await this.entity(id);
     const expectations = await this.checkSuite(input);
-    Object.assign(e, {
-      name: input.name,
-      dataset: input.dataset,
-      expectations,
-      meta: input.meta ?? null,
-      updatedAt: new Date(),
-    });
-    await this.ds.getRepository(SuiteOrmEntity).save(e);
-    return suiteView(e);
+    try {
+      const saved = await this.store.update(e.id, {
+        name: input.name,
+        dataset: input.dataset,
+        expectations,
+        meta: input.meta ?? null,
+      });
+      if (!saved) throw new SuiteNotFoundError(`No suite ${JSON.stringify(id)}`);
+      return suiteView(saved);
+    } catch (err) {
+      if (err instanceof SuiteNameTakenError) throw new SuiteExistsError(err.message);
+      throw err;
+    }
   }
 
   /** Creates or replaces the suite `name` (used by other slices, e.g. dbt YAML tests); an empty list removes it. */
@@ -207,22 +213,15 @@ export class QualityService implements QualityGate {
     expectations: Expectation[],
     meta?: Record<string, unknown>,
   ): Promise<void> {
-    const repo = this.ds.getRepository(SuiteOrmEntity);
-    const existing = await repo.findOne({ where: { name } });
+    const existing = await this.store.findByName(name);
     if (expectations.length === 0) {
-      if (existing) await repo.delete({ id: existing.id });
+      if (existing) await this.store.remove(existing.id);
       return;
     }
     const checked = await this.checkSuite({ name, dataset, expectations, meta });
-    await repo.save(
-      Object.assign(existing ?? repo.create(), {
-        name,
-        dataset,
-        expectations: checked,
-        meta: meta ?? null,
-        updatedAt: new Date(),
-      }),
-    );
+    const suite = { name, dataset, expectations: checked, meta: meta ?? null };
+    if (existing) await this.store.update(existing.id, suite);
+    else await this.store.insert(suite);
   }
 
   async listSuites(dataset?: string): Promise<{ name: string; dataset: string; expectations: Expectation[] }[]> {
@@ -230,14 +229,11 @@ export class QualityService implements QualityGate {
   }
 
   async list(dataset?: string): Promise<SuiteView[]> {
-    return (
-      await this.ds.getRepository(SuiteOrmEntity).find({ where: dataset ? { dataset } : {}, order: { name: 'ASC' } })
-    ).map(suiteView);
+    return (await this.store.list(dataset)).map(suiteView);
   }
 
-  async entity(id: string): Promise<SuiteOrmEntity> {
-    const repo = this.ds.getRepository(SuiteOrmEntity);
-    const e = UUID.test(id) ? await repo.findOne({ where: { id } }) : await repo.findOne({ where: { name: id } });
+  async entity(id: string): Promise<SuiteRecord> {
+    const e = UUID.test(id) ? await this.store.findById(id) : await this.store.findByName(id);
     if (!e) throw new SuiteNotFoundError(`No suite ${JSON.stringify(id)}`);
     return e;
   }
@@ -248,7 +244,7 @@ export class QualityService implements QualityGate {
 
   async remove(id: string): Promise<void> {
     const e = await this.entity(id);
-    await this.ds.getRepository(SuiteOrmEntity).delete({ id: e.id });
+    await this.store.remove(e.id);
   }
 
   /**
@@ -679,11 +675,11 @@ export class QualityService implements QualityGate {
 
   /** QualityGate: the dataset's suites on the staged rows; error-severity failures block publishing. */
   async hasChecks(dataset: string): Promise<boolean> {
-    return (await this.ds.getRepository(SuiteOrmEntity).count({ where: { dataset } })) > 0;
+    return (await this.store.countFor(dataset)) > 0;
   }
 
   async check(input: QualityGateInput): Promise<QualityGateResult> {
-    const suites = await this.ds.getRepository(SuiteOrmEntity).find({ where: { dataset: input.dataset } });
+    const suites = await this.store.list(input.dataset);
     const failures: QualityGateResult['failures'] = [];
     const runIds: string[] = [];
     for (const s of suites) {
