@@ -1,4 +1,5 @@
 import { prepareWriter, Warehouse } from '@weir/platform';
+import type { ColumnContract } from '@weir/catalog';
 import type { CompiledNode } from '../../domain/compile';
 
 /** information_schema data_type → a contract type. */
@@ -119,4 +120,22 @@ export function uniqueKeyOf(value: unknown): string[] {
     .split(',')
     .map((k) => k.trim())
     .filter(Boolean);
+}
+
+/** The columns of a relation as contract columns (PostgreSQL's types in the contract's spelling), all nullable. */
+export async function relationColumns(warehouse: Warehouse, schema: string, table: string): Promise<ColumnContract[]> {
+  const columns = await warehouse.query<{
+    column_name: string;
+    data_type: string;
+    numeric_precision: number | null;
+    numeric_scale: number | null;
+  }>(
+    `SELECT column_name, data_type, numeric_precision, numeric_scale FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`,
+    [schema, table],
+  );
+  return columns.map((c) => ({
+    name: c.column_name,
+    type: contractType(c.data_type, c.numeric_precision, c.numeric_scale),
+    nullable: true,
+  }));
 }

@@ -7,7 +7,7 @@ import type { Project } from '../../domain/project';
 import { BadConfigError, ModelSqlFailedError, NotASnapshotTableError } from '../../modeling.errors';
 import type { StepPatch } from '../modeling.views';
 import type { Materializer, StepContext } from './materializer';
-import { asSubquery, contractType, prepareModelWriter, RELATION_KINDS, TABLE_KINDS, uniqueKeyOf } from './relations';
+import { asSubquery, prepareModelWriter, relationColumns, RELATION_KINDS, TABLE_KINDS, uniqueKeyOf } from './relations';
 
 /** `snapshot`: dbt's SCD2 tables (timestamp or check strategy, hard deletes), recorded in the catalog. */
 @Injectable()
@@ -165,22 +165,7 @@ export class SnapshotMaterializer implements Materializer {
 
   /** Records a built relation (snapshot) as a catalog dataset, its contract read from the table. */
   private async registerRelation(project: Project, n: CompiledNode): Promise<void> {
-    const columns = await this.warehouse.query<{
-      column_name: string;
-      data_type: string;
-      numeric_precision: number | null;
-      numeric_scale: number | null;
-    }>(
-      `SELECT column_name, data_type, numeric_precision, numeric_scale FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`,
-      [n.schema, n.table],
-    );
-    const contract: DatasetContract = {
-      columns: columns.map((c) => ({
-        name: c.column_name,
-        type: contractType(c.data_type, c.numeric_precision, c.numeric_scale),
-        nullable: true,
-      })),
-    };
+    const contract: DatasetContract = { columns: await relationColumns(this.warehouse, n.schema, n.table) };
     await this.catalog.ensureDataset(
       {
         name: n.name,

@@ -16,7 +16,7 @@ import {
 } from '../../modeling.errors';
 import type { StepPatch } from '../modeling.views';
 import type { Materializer, StepContext } from './materializer';
-import { asSubquery, contractDiff, contractType, dropKind, prepareModelWriter, RELATION_KINDS } from './relations';
+import { asSubquery, contractDiff, dropKind, prepareModelWriter, RELATION_KINDS, relationColumns } from './relations';
 
 /** `view` and `table`: built beside the live relation, audited, then swapped in one transaction. */
 @Injectable()
@@ -135,15 +135,7 @@ export class TableViewMaterializer implements Materializer {
    * `contract: {enforced: true}` the built columns must match the declared ones exactly.
    */
   private async builtContract(project: Project, n: CompiledNode, b: BuildRelations): Promise<DatasetContract> {
-    const columns = await this.warehouse.query<{
-      column_name: string;
-      data_type: string;
-      numeric_precision: number | null;
-      numeric_scale: number | null;
-    }>(
-      `SELECT column_name, data_type, numeric_precision, numeric_scale FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`,
-      [n.schema, b.building],
-    );
+    const columns = await relationColumns(this.warehouse, n.schema, b.building);
     const props = project.properties.get(n.name);
     if ((n.config['contract'] as { enforced?: unknown } | undefined)?.enforced === true) {
       const built = await this.warehouse.query<{ name: string; type: string }>(
@@ -159,13 +151,8 @@ export class TableViewMaterializer implements Materializer {
     }
     return {
       columns: columns.map((c): ColumnContract => {
-        const described = props?.columns?.find((x) => x.name === c.column_name)?.description;
-        return {
-          name: c.column_name,
-          type: contractType(c.data_type, c.numeric_precision, c.numeric_scale),
-          nullable: true,
-          ...(described ? { description: renderDescription(described, project.docs, props!.file) } : {}),
-        };
+        const described = props?.columns?.find((x) => x.name === c.name)?.description;
+        return described ? { ...c, description: renderDescription(described, project.docs, props!.file) } : c;
       }),
     };
   }
