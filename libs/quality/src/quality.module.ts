@@ -6,6 +6,8 @@ import { QualityRunsService } from './application/quality-runs.service';
 import { DataSource } from 'typeorm';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import { SUITE_STORE } from './application/ports/suite-store.port';
+import { QUALITY_RUN_STORE } from './application/ports/quality-run-store.port';
+import { TypeOrmQualityRunStore } from './infrastructure/quality-run.store';
 import { TypeOrmSuiteStore } from './infrastructure/suite.store';
 import { SuiteOrmEntity } from './infrastructure/suite.orm-entity';
 import { QUALITY_CONFIG, qualityConfig } from './quality.config';
@@ -32,6 +34,11 @@ import { WebhookNotifier } from './application/webhook-notifier';
     {
       provide: SUITE_STORE,
       useFactory: (ds: DataSource) => new TypeOrmSuiteStore(ds.getRepository(SuiteOrmEntity)),
+      inject: [getDataSourceToken()],
+    },
+    {
+      provide: QUALITY_RUN_STORE,
+      useFactory: (ds: DataSource) => new TypeOrmQualityRunStore(ds),
       inject: [getDataSourceToken()],
     },
     { provide: QUALITY_RUNS, useExisting: QualityRunsService },

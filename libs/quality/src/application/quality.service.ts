@@ -1,6 +1,4 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import {
   assertDataPlane,
   readAsReader,
@@ -27,9 +25,7 @@ import {
 import { ColumnInfo, compileSuite } from '../domain/suite-compiler';
 import { runSuite } from '../infrastructure/suite-runner';
 import { SUITE_STORE, SuiteNameTakenError, SuiteRecord, SuiteStore } from './ports/suite-store.port';
-import { QualityRunOrmEntity } from '../infrastructure/quality-run.orm-entity';
-import { QualityResultOrmEntity } from '../infrastructure/quality-result.orm-entity';
-import { QualityMetricOrmEntity } from '../infrastructure/quality-metric.orm-entity';
+import { QUALITY_RUN_STORE, QualityRunStore } from './ports/quality-run-store.port';
 import { QualityGate, QualityGateInput, QualityGateResult } from './quality-gate.port';
 import { AnomalyConfig, DEFAULT_ANOMALY, robustZ } from '../domain/anomaly';
 import { QUALITY_EVENTS, QualityAlert, QualityEvents } from './quality-events';
@@ -109,13 +105,13 @@ export class QualityService implements QualityGate {
   private readonly log = new Logger('quality');
 
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
     private readonly warehouse: Warehouse,
     @Inject(CATALOG) private readonly catalog: CatalogPort,
     @Inject(QUALITY_EVENTS) private readonly events: QualityEvents,
     private readonly outbox: Outbox,
     @Inject(WEIR_CONFIG) config: WeirConfig,
     @Inject(SUITE_STORE) private readonly store: SuiteStore,
+    @Inject(QUALITY_RUN_STORE) private readonly runStore: QualityRunStore,
   ) {
     this.checkTimeoutMs = config.checkTimeoutMs;
   }
@@ -359,11 +355,7 @@ export class QualityService implements QualityGate {
     const masked = new Set(dataset.contract.columns.filter((c) => c.pii).map((c) => c.name));
     const startedAt = new Date();
     const trigger = opts.trigger ?? 'api';
-    const previous = await this.ds.query(
-      `SELECT m.value FROM quality.metrics m JOIN quality.runs r ON r.id = m.run_id
-        WHERE m.dataset = $1 AND m.metric = 'row_count' AND r.trigger = $2 ORDER BY m.recorded_at DESC, m.id DESC LIMIT 1`,
-      [s.dataset, trigger],
-    );
+    const previous = await this.runStore.history(s.dataset, 'row_count', trigger, 1, false);
     const expectations = await this.resolveRefs(s.expectations);
     const client = await this.warehouse.pool.connect();
     let results: ExpectationResult[];
@@ -403,7 +395,7 @@ export class QualityService implements QualityGate {
         resultFormat: 'BASIC' as const,
         partialCount: 20,
         lastLoadAt: dataset.lastLoad ? new Date(dataset.lastLoad.at) : null,
-        previousRowCount: previous.length ? Number(previous[0].value) : null,
+        previousRowCount: previous.length ? previous[0] : null,
         profile: cfg.enabled,
         distinctColumns: cfg.distinctColumns,
         // every query a user's SQL (custom_sql, row_condition) is part of runs as the reader, inside
@@ -475,16 +467,8 @@ export class QualityService implements QualityGate {
     const anomalies: QualityAlert['anomalies'] = [];
     if (cfg.enabled) {
       for (const m of metrics) {
-        const hist = await this.ds.query(
-          `SELECT m.value FROM quality.metrics m JOIN quality.runs r ON r.id = m.run_id
-            WHERE m.dataset = $1 AND m.metric = $2 AND r.trigger = $3 AND r.status <> 'failed' ORDER BY m.recorded_at DESC, m.id DESC LIMIT $4`,
-          [s.dataset, m.metric, trigger, cfg.history],
-        );
-        const verdict = robustZ(
-          m.value,
-          hist.map((h: { value: number }) => Number(h.value)),
-          cfg,
-        );
+        const hist = await this.runStore.history(s.dataset, m.metric, trigger, cfg.history, true);
+        const verdict = robustZ(m.value, hist, cfg);
         if (!verdict) continue;
         results.push({
           expectation: { type: 'anomaly', kwargs: { metric: m.metric }, severity: cfg.severity },
@@ -507,40 +491,29 @@ export class QualityService implements QualityGate {
     const failedError = results.some((r) => !r.success && r.severity === 'error');
     const failedWarn = results.some((r) => !r.success && r.severity === 'warn');
     const status = failedError ? 'failed' : failedWarn ? 'warned' : 'passed';
-    const saved = await this.ds.transaction(async (em) => {
-      const r = await em.save(
-        em.create(QualityRunOrmEntity, {
-          suiteId: s.id,
-          dataset: s.dataset,
-          targetSchema: target.schema,
-          targetTable: target.table,
-          status,
-          trigger,
-          triggerRef: opts.triggerRef ?? null,
-          startedAt,
-          finishedAt: new Date(),
-          rowCount: String(rowCount),
-        }),
-      );
-      await em.save(
-        results.map((x, i) =>
-          em.create(QualityResultOrmEntity, {
-            runId: r.id,
-            expectationIndex: i,
-            expectationType: x.expectation.type,
-            kwargs: x.expectation.kwargs,
-            severity: x.severity,
-            success: x.success,
-            evidence: x.result as Record<string, unknown>,
-            exception: x.exception_info?.raised_exception ? (x.exception_info.exception_message ?? 'error') : null,
-          }),
-        ),
-      );
-      await em.save(
-        metrics.map((m) =>
-          em.create(QualityMetricOrmEntity, { dataset: s.dataset, runId: r.id, metric: m.metric, value: m.value }),
-        ),
-      );
+    const finishedAt = new Date();
+    const run = {
+      suiteId: s.id,
+      dataset: s.dataset,
+      targetSchema: target.schema,
+      targetTable: target.table,
+      status,
+      trigger,
+      triggerRef: opts.triggerRef ?? null,
+      startedAt,
+      finishedAt,
+      rowCount,
+    } as const;
+    const recorded = results.map((x, i) => ({
+      expectationIndex: i,
+      expectationType: x.expectation.type,
+      kwargs: x.expectation.kwargs,
+      severity: x.severity,
+      success: x.success,
+      evidence: x.result as Record<string, unknown>,
+      exception: x.exception_info?.raised_exception ? (x.exception_info.exception_message ?? 'error') : null,
+    }));
+    const savedId = await this.runStore.record(run, recorded, metrics, async (em, runId) => {
       // the run is recorded once, when it is done: its START and its end are published with it
       const table = { name: `${dataset.schema}.${dataset.table}` };
       const quality: RunQuality = {
@@ -560,7 +533,7 @@ export class QualityService implements QualityGate {
         slice: 'quality' as const,
         job: `quality.${s.name}`,
         jobType: 'TEST',
-        runId: r.id,
+        runId,
         inputs: [table],
         outputs: [],
       };
@@ -568,7 +541,7 @@ export class QualityService implements QualityGate {
         em,
         RUN_EVENTS_TOPIC,
         { ...base, state: 'START', at: startedAt.toISOString() } satisfies RunStateEvent,
-        `${r.id}:START`,
+        `${runId}:START`,
       );
       const failures = results.filter((x) => !x.success && x.severity === 'error').length;
       await this.outbox.publish(
@@ -577,7 +550,7 @@ export class QualityService implements QualityGate {
         {
           ...base,
           state: status === 'failed' ? 'FAIL' : 'COMPLETE',
-          at: r.finishedAt.toISOString(),
+          at: finishedAt.toISOString(),
           quality: [quality],
           ...(status === 'failed'
             ? {
@@ -588,14 +561,13 @@ export class QualityService implements QualityGate {
               }
             : {}),
         } satisfies RunStateEvent,
-        `${r.id}:END`,
+        `${runId}:END`,
       );
-      return r;
     });
     if (status !== 'passed') {
       this.events.emitAlert({
         type: status === 'failed' ? 'quality.run.failed' : 'quality.run.warned',
-        runId: saved.id,
+        runId: savedId,
         suite: s.name,
         dataset: s.dataset,
         target: `${target.schema}.${target.table}`,
@@ -615,15 +587,13 @@ export class QualityService implements QualityGate {
     this.log.log(
       `suite ${s.name} on ${target.schema}.${target.table}: ${status} (${results.filter((r) => !r.success).length} of ${results.length} failed)`,
     );
-    return this.getRun(saved.id);
+    return this.getRun(savedId);
   }
 
   async getRun(id: string): Promise<QualityRunView> {
-    const r = UUID.test(id) ? await this.ds.getRepository(QualityRunOrmEntity).findOne({ where: { id } }) : null;
+    const r = await this.runStore.get(id);
     if (!r) throw new RunNotFoundError(`No quality run with id ${JSON.stringify(id)}`);
-    const results = await this.ds
-      .getRepository(QualityResultOrmEntity)
-      .find({ where: { runId: r.id }, order: { expectationIndex: 'ASC' } });
+    const results = r.results;
     return {
       id: r.id,
       suiteId: r.suiteId,
@@ -634,7 +604,7 @@ export class QualityService implements QualityGate {
       triggerRef: r.triggerRef,
       startedAt: r.startedAt.toISOString(),
       finishedAt: r.finishedAt.toISOString(),
-      rowCount: Number(r.rowCount),
+      rowCount: r.rowCount,
       results: results.map((x) => {
         const ev = x.evidence as Record<string, unknown>;
         return {
@@ -665,12 +635,8 @@ export class QualityService implements QualityGate {
     metric?: string,
     limit = 100,
   ): Promise<{ metric: string; value: number; runId: string; at: string }[]> {
-    const rows = await this.ds.getRepository(QualityMetricOrmEntity).find({
-      where: metric ? { dataset, metric } : { dataset },
-      order: { recordedAt: 'DESC', id: 'DESC' },
-      take: Math.min(limit, 1000),
-    });
-    return rows.map((m) => ({ metric: m.metric, value: m.value, runId: m.runId, at: m.recordedAt.toISOString() }));
+    const rows = await this.runStore.metrics(dataset, metric, Math.min(limit, 1000));
+    return rows.map((m) => ({ metric: m.metric, value: m.value, runId: m.runId, at: m.at.toISOString() }));
   }
 
   /** QualityGate: the dataset's suites on the staged rows; error-severity failures block publishing. */
