@@ -37,6 +37,8 @@ const CHUNK_CHARS = 1 << 16;
 const PROGRESS_MS = 5000;
 /** Longest stretch of validation without yielding the event loop. */
 const SLICE_MS = 5;
+/** A stretch this long means one value held the loop: the yield then waits for pending I/O. */
+const SLOW_VALUE_MS = 20;
 /** evolve adds columns up to this many in a contract (PostgreSQL's limit is 1600, and the stage needs one more). */
 const EVOLVE_MAX_COLUMNS = 1500;
 /** …and at most this many in one run; further new fields are dead-lettered as SCHEMA_DRIFT. */
@@ -72,6 +74,8 @@ export class LoadRun {
   private asWriter = false;
   private copy!: StageCopy;
   private buf = '';
+  /** When the loop last gave the event loop its turn. */
+  private slice = Date.now();
 
   constructor(
     private readonly warehouse: Warehouse,
@@ -274,15 +278,19 @@ export class LoadRun {
     let known = this.known;
     let rowsRead = this.rowsRead;
     let buf = this.buf;
-    let slice = Date.now();
+    // the time slice runs on across batches: a slow last record of one batch makes the next batch yield first
+    let slice = this.slice;
     const rawOf = (r: RawRecord): Record<string, unknown> =>
       Array.isArray(r) ? Object.fromEntries((header ?? []).map((h, i) => [h, r[i] ?? null])) : r;
     for (let r = 0; r < batch.records.length; r++) {
       const rec = batch.records[r];
       rowsRead++;
-      if (Date.now() - slice > SLICE_MS) {
-        // a long batch (or slow values) gives other requests their turn: the API stays responsive
-        await new Promise((resolve) => setImmediate(resolve));
+      const held = Date.now() - slice;
+      if (held > SLICE_MS) {
+        // a long batch (or slow values) gives other requests their turn: the API stays responsive.
+        // After a value that alone held the loop (a pathological pattern match), a request needs
+        // more than the next tick (its own database round trip): pending I/O gets a 5 ms turn
+        await new Promise((resolve) => (held > SLOW_VALUE_MS ? setTimeout(resolve, 5) : setImmediate(resolve)));
         slice = Date.now();
       }
       if (isUnparseable(rec)) {
@@ -344,6 +352,7 @@ export class LoadRun {
     }
     this.buf = buf;
     this.rowsRead = rowsRead;
+    this.slice = slice;
     if (header && drift === 'discard_columns')
       for (const u of Object.keys(discarded)) discarded[u] += batch.records.length;
     if (job.onProgress && Date.now() - this.lastProgress >= PROGRESS_MS) {
