@@ -12,11 +12,11 @@ import { openRecords } from '../infrastructure/readers/open-records';
 import { InputUnreadableError, ReaderBatch } from '../infrastructure/readers/record';
 import { RunOrmEntity } from '../infrastructure/run.orm-entity';
 import { SourceOrmEntity } from '../infrastructure/source.orm-entity';
-import { FileNotFoundError, InterruptedError, RunNotFoundError } from '../ingestion.errors';
+import { FileNotFoundError, InterruptedError } from '../ingestion.errors';
 import { RunEventsPublisher } from './run-events.publisher';
 import { RunMetrics } from './run-metrics';
 import { RunRecoveryService } from './run-recovery.service';
-import { UUID } from './run.views';
+import { findRun } from './run.views';
 
 /**
  * run-worker: claims queued runs one at a time (FOR UPDATE SKIP LOCKED, so instances share the
@@ -64,9 +64,7 @@ export class RunWorkerService implements OnApplicationBootstrap, BeforeApplicati
   }
 
   private async entity(id: string): Promise<RunOrmEntity> {
-    const r = UUID.test(id) ? await this.ds.getRepository(RunOrmEntity).findOne({ where: { id } }) : null;
-    if (!r) throw new RunNotFoundError(`No run with id ${JSON.stringify(id)}`);
-    return r;
+    return findRun(this.ds, id);
   }
 
   /** Executes queued runs one after the other until none is left. */

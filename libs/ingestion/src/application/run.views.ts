@@ -1,6 +1,7 @@
 import type { RunInput } from '../domain/source';
-import type { RunOrmEntity } from '../infrastructure/run.orm-entity';
-import { InvalidPartitionError, PartitionRequiredError } from '../ingestion.errors';
+import type { DataSource } from 'typeorm';
+import { RunOrmEntity } from '../infrastructure/run.orm-entity';
+import { InvalidPartitionError, PartitionRequiredError, RunNotFoundError } from '../ingestion.errors';
 
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed';
 
@@ -97,3 +98,10 @@ export function partitionPath(p: string, partition: string | undefined): string 
 }
 
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The run with this id; `INGESTION.RUN_NOT_FOUND` when there is none (or the id is not a UUID). */
+export async function findRun(ds: DataSource, id: string): Promise<RunOrmEntity> {
+  const r = UUID.test(id) ? await ds.getRepository(RunOrmEntity).findOne({ where: { id } }) : null;
+  if (!r) throw new RunNotFoundError(`No run with id ${JSON.stringify(id)}`);
+  return r;
+}

@@ -7,15 +7,10 @@ import type { RunInput } from '../domain/source';
 import { assertReadableFile, fileChecksum, resolveInRoot } from '../infrastructure/input';
 import { RunOrmEntity } from '../infrastructure/run.orm-entity';
 import { INGESTION_CONFIG, IngestionConfig } from '../ingestion.config';
-import {
-  InvalidIdempotencyKeyError,
-  NoInputError,
-  RunNotFoundError,
-  SeparateWarehouseUnsupportedError,
-} from '../ingestion.errors';
+import { InvalidIdempotencyKeyError, NoInputError, SeparateWarehouseUnsupportedError } from '../ingestion.errors';
 import type { StartIngestionRun } from './ports/ingestion-runs.port';
 import { RunWorkerService } from './run-worker.service';
-import { assertPartition, partitionPath, RunView, runView, TriggerRequest, UUID } from './run.views';
+import { assertPartition, findRun, partitionPath, RunView, runView, TriggerRequest } from './run.views';
 import { SourcesService } from './sources.service';
 
 /**
@@ -156,9 +151,7 @@ export class TriggerRunService {
   }
 
   async entity(id: string): Promise<RunOrmEntity> {
-    const r = UUID.test(id) ? await this.ds.getRepository(RunOrmEntity).findOne({ where: { id } }) : null;
-    if (!r) throw new RunNotFoundError(`No run with id ${JSON.stringify(id)}`);
-    return r;
+    return findRun(this.ds, id);
   }
 
   async list(filter: { sourceId?: string; status?: string; limit?: number }): Promise<RunView[]> {
