@@ -87,16 +87,18 @@ export async function writeAsWriter(
 }
 
 /**
- * Lets the writer create relations in `schema` (USAGE and CREATE) and read the data plane: USAGE
+ * Lets the writer create relations in `schema` (USAGE and CREATE) and, with `readDataPlane` (a
+ * model's SQL may name any table, not only its `ref`s and `source`s), read the data plane: USAGE
  * on every data-plane schema and SELECT on every relation in them, granted by the service's role
- * where missing (schemas and tables made outside Weir, or before the writer existed), as a model's
- * SQL may name any of them, not only its `ref`s and `source`s. Control-plane and system schemas
- * are never granted; `schema` itself is refused in SQL too when it is one of them.
+ * where missing (schemas and tables made outside Weir, or before the writer existed). A load reads
+ * no other table and skips that scan. Control-plane and system schemas are never granted; `schema`
+ * itself is refused in SQL too when it is one of them.
  */
 export async function prepareWriter(
   client: Queryable,
   schema: string,
   warn: (m: string) => void = () => undefined,
+  readDataPlane = true,
 ): Promise<void> {
   if (!(await canUse(client, WRITER_ROLE, 'platform.weir_write', warn))) return;
   const q = (s: string) => `"${s.replace(/"/g, '""')}"`;
@@ -110,6 +112,7 @@ export async function prepareWriter(
   ).rows[0];
   if (p && p['ok'] !== true)
     await grantOnce(client, `GRANT USAGE, CREATE ON SCHEMA ${q(schema)} TO ${WRITER_ROLE}`, `schema ${schema}`);
+  if (!readDataPlane) return;
   const missing = (
     await client.query(
       `SELECT n.nspname AS s, c.relname AS t, has_schema_privilege($1, n.oid, 'USAGE') AS usage

@@ -98,7 +98,7 @@ export class LoadRun {
 
   async execute(): Promise<LoadResult> {
     await this.warehouse.ensureSchema(this.schema);
-    await prepareWriter(this.warehouse.pool, this.schema);
+    await prepareWriter(this.warehouse.pool, this.schema, undefined, false); // the target: grantLoadTarget
     this.client = await this.warehouse.pool.connect();
     // the load's statements run as the warehouse writer, which has no privilege on Weir's own
     // schemas; the bookkeeping in them (dead letters, the run record) goes back to the service's role
