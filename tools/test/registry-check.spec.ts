@@ -71,6 +71,11 @@ describe('registry check on fixture workspaces', () => {
       'routes',
       /libs\/catalog\/src\/http\/datasets\.controller\.ts:3 serves \/api\/reports, outside slice "catalog"'s prefixes \(\/api\/catalog\)/,
     ],
+    [
+      'broken-unregistered-repository',
+      'ports',
+      /libs\/catalog\/src\/application\/ports\/dataset-store\.port\.ts declares port DATASET_STORE, which DOMAIN_REGISTRY\.yaml does not list for slice "catalog"/,
+    ],
   ])('%s fails the %s check, naming the offender', async (overlay, checkName, pattern) => {
     const findings = await check(overlay);
     const relevant = findings.filter((f) => f.check === checkName);

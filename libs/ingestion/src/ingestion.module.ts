@@ -19,6 +19,10 @@ import { DeadLettersService } from './application/dead-letters.service';
 import { UploadsService } from './application/uploads.service';
 import { InferService } from './application/infer.service';
 import { ScheduleService } from './application/schedule.service';
+import { RUN_LEDGER } from './application/ports/run-ledger.port';
+import { SOURCE_REPOSITORY } from './application/ports/source-repository.port';
+import { PgRunLedger } from './infrastructure/run-ledger.repository';
+import { PgSourceRepository } from './infrastructure/source.repository';
 import { SourcesController } from './http/sources.controller';
 import { RunsController } from './http/runs.controller';
 import { InferController } from './http/infer.controller';
@@ -29,6 +33,8 @@ import { InferController } from './http/infer.controller';
   controllers: [SourcesController, RunsController, InferController],
   providers: [
     { provide: INGESTION_CONFIG, useFactory: (c: WeirConfig) => ingestionConfig(c, c.env), inject: [WEIR_CONFIG] },
+    { provide: RUN_LEDGER, useClass: PgRunLedger },
+    { provide: SOURCE_REPOSITORY, useClass: PgSourceRepository },
     SourcesService,
     RunsService,
     TriggerRunService,

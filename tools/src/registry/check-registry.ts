@@ -274,6 +274,44 @@ export function checkBarrels(root: string, slices: SliceEntry[]): Finding[] {
   return out;
 }
 
+/**
+ * (h) every port token a slice declares (`export const X = Symbol(` in application/ports) is
+ * registered, among its ports (other slices inject it) or its repositories (internal); and every
+ * registered repository is declared there and not exported from the barrel.
+ */
+export function checkPortTokens(root: string, slices: SliceEntry[]): Finding[] {
+  const out: Finding[] = [];
+  for (const s of slices.filter((x) => x.status === 'built' && x.lib)) {
+    const dir = path.join(root, s.lib!, 'src', 'application', 'ports');
+    const declared = new Map<string, string>();
+    for (const f of fs.existsSync(dir) ? listTsFiles(dir).filter((x) => !x.endsWith('.spec.ts')) : []) {
+      for (const m of fs.readFileSync(f, 'utf8').matchAll(/export const ([A-Z][A-Z0-9_]*)\s*=\s*Symbol\(/g))
+        declared.set(m[1], rel(root, f));
+    }
+    for (const [token, file] of declared)
+      if (!s.ports.includes(token) && !s.repositories.includes(token))
+        out.push({
+          check: 'ports',
+          message: `${file} declares port ${token}, which DOMAIN_REGISTRY.yaml does not list for slice "${s.name}" (ports or repositories)`,
+        });
+    const barrel = path.join(root, s.lib!, 'src', 'index.ts');
+    const exported = new Set(fs.existsSync(barrel) ? barrelExports(barrel).map((e) => e.name) : []);
+    for (const r of s.repositories) {
+      if (!declared.has(r))
+        out.push({
+          check: 'ports',
+          message: `DOMAIN_REGISTRY.yaml lists repository ${r} for slice "${s.name}", but no file in ${s.lib}/src/application/ports declares it`,
+        });
+      if (exported.has(r))
+        out.push({
+          check: 'ports',
+          message: `${s.lib}/src/index.ts exports repository ${r}: a repository port is the slice's own, reach the slice through its ports`,
+        });
+    }
+  }
+  return out;
+}
+
 /** (g) every controller of a slice lies under one of its HTTP prefixes. */
 export function checkRoutes(root: string, slices: SliceEntry[]): Finding[] {
   const out: Finding[] = [];
@@ -309,6 +347,7 @@ export async function checkRegistry(opts: CheckOptions): Promise<Finding[]> {
     ...checkEntities(opts.root, slices),
     ...checkBarrels(opts.root, slices),
     ...checkRoutes(opts.root, slices),
+    ...checkPortTokens(opts.root, slices),
   ];
   try {
     findings.push(...checkPorts(opts.root));

@@ -25,6 +25,8 @@ export interface SliceEntry {
   kernel: string[];
   /** Error classes (of `<slice>.errors.ts`) other slices or apps throw or match. */
   errors: string[];
+  /** The slice's own repository ports (tokens in application/ports, not exported from the barrel). */
+  repositories: string[];
   depends_on: string[];
 }
 
@@ -93,6 +95,7 @@ export function readDomainRegistry(root: string): SliceEntry[] {
       types: asStringList(raw['types'], `${where}: types`),
       kernel: asStringList(raw['kernel'], `${where}: kernel`),
       errors: asStringList(raw['errors'], `${where}: errors`),
+      repositories: asStringList(raw['repositories'], `${where}: repositories`),
       depends_on: asStringList(raw['depends_on'], `${where}: depends_on`),
     });
   }

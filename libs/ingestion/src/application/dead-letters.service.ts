@@ -3,9 +3,7 @@ import { Warehouse } from '@weir/platform';
 import { CATALOG, CatalogPort, compileContract, MASK, REASON_CODES } from '@weir/catalog';
 
 import { RunsService } from './runs.service';
-import { SourceOrmEntity } from '../infrastructure/source.orm-entity';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { SourcesService } from './sources.service';
 import { UnknownReasonError } from '../ingestion.errors';
 
 export interface DeadLetterView {
@@ -37,11 +35,11 @@ export class DeadLettersService {
     private readonly warehouse: Warehouse,
     private readonly runs: RunsService,
     @Inject(CATALOG) private readonly catalog: CatalogPort,
-    @InjectDataSource() private readonly ds: DataSource,
+    private readonly sources: SourcesService,
   ) {}
 
   private async piiFields(sourceId: string): Promise<Set<string>> {
-    const source = await this.ds.getRepository(SourceOrmEntity).findOneByOrFail({ id: sourceId });
+    const source = await this.sources.entity(sourceId);
     const dataset = await this.catalog.findDataset(source.dataset);
     if (!dataset) return new Set();
     const compiled = compileContract(dataset.contract, { mapping: source.options.mapping });
@@ -132,7 +130,7 @@ export class DeadLettersService {
   /** Re-validates the run's dead letters against the current contract; those that pass load as a new run. */
   async replay(runId: string, createdBy?: string) {
     const run = await this.runs.entity(runId);
-    const source = await this.ds.getRepository(SourceOrmEntity).findOneByOrFail({ id: run.sourceId });
+    const source = await this.sources.entity(run.sourceId);
     const dataset = await this.catalog.getDataset(source.dataset);
     return this.runs.trigger(run.sourceId, {
       trigger: 'replay',

@@ -1,21 +1,20 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, In } from 'typeorm';
 import {
   HEARTBEAT_MS,
-  instanceAliveSql,
   liveStaleMs,
   periodic,
   PeriodicTask,
   PresenceLock,
-  rowsOf,
   Warehouse,
   WEIR_CONFIG,
   WeirConfig,
 } from '@weir/platform';
-import { SourceOrmEntity } from '../infrastructure/source.orm-entity';
+import { dropOrphanStages } from '../infrastructure/engine/stage-copy';
+import { Liveness, RUN_LEDGER, RunLedger } from './ports/run-ledger.port';
+import type { SourceRecord } from './ports/source-repository.port';
+import { SourcesService } from './sources.service';
 import { INGESTION_CONFIG, IngestionConfig } from '../ingestion.config';
 import { RunEventsPublisher } from './run-events.publisher';
 
@@ -34,7 +33,8 @@ export class RunRecoveryService {
   private recovery?: PeriodicTask;
 
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
+    @Inject(RUN_LEDGER) private readonly ledger: RunLedger,
+    private readonly sources: SourcesService,
     private readonly warehouse: Warehouse,
     @Inject(INGESTION_CONFIG) private readonly cfg: IngestionConfig,
     @Inject(WEIR_CONFIG) config: WeirConfig,
@@ -62,60 +62,35 @@ export class RunRecoveryService {
   async recover(staleMs = this.staleMs): Promise<void> {
     const message =
       'the worker running it stopped (crash or kill) before publishing; the target is unchanged, trigger it again';
-    const rows = await this.ds.transaction(async (em) => {
+    const live: Liveness = {
+      instanceId: this.presence.instanceId,
+      previousInstances: this.presence.previousInstances,
+      graceMs: 2 * HEARTBEAT_MS,
+    };
+    const rows = await this.ledger.transaction(async (tx) => {
       // stale heartbeat; or claimed by an instance known dead (this one before a restart, or one
       // whose presence connection is gone and whose heartbeat stopped): no need to wait the timeout
-      const stale = await em.query(
-        `UPDATE ingestion.runs SET status = 'failed', finished_at = now(), error_code = 'INGESTION.INTERRUPTED', error_message = $2
-          WHERE status = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < now() - $1::interval
-                OR claimed_by = ANY($3::text[])
-                OR (claimed_by IS NOT NULL AND claimed_by <> $4 AND heartbeat_at < now() - $5::interval AND NOT ${instanceAliveSql('claimed_by')}))
-          RETURNING id, source_id`,
-        [
-          `${staleMs / 1000} seconds`,
-          message,
-          this.presence.previousInstances,
-          this.presence.instanceId,
-          `${(2 * HEARTBEAT_MS) / 1000} seconds`,
-        ],
-      );
+      const stale = await this.ledger.failInterrupted(tx, staleMs, live, message);
       // uploads held by an instance that is gone cannot be read by anyone else: failed clearly
-      const lost = await em.query(
-        `UPDATE ingestion.runs SET status = 'failed', finished_at = now(), error_code = 'INGESTION.UPLOAD_LOST',
-                error_message = 'the instance that received this upload (' || (input->>'heldBy') || ') is gone, and the file with it; upload it again'
-          WHERE status = 'queued' AND input->>'heldBy' IS NOT NULL AND input->>'heldBy' <> $2
-            AND (input->>'heldBy' = ANY($1::text[]) OR (created_at < now() - interval '10 seconds' AND NOT ${instanceAliveSql(`(input->>'heldBy')`)}))
-          RETURNING id, source_id`,
-        [this.presence.previousInstances, this.presence.instanceId],
-      );
-      const lostRows = rowsOf<{ id: string; source_id: string }>(lost);
-      if (lostRows.length)
+      const lost = await this.ledger.failLostUploads(tx, live);
+      if (lost.length)
         this.log.warn(
-          `failed ${lostRows.length} queued upload run(s) whose instance is gone: ${lostRows.map((r) => r.id).join(', ')}`,
+          `failed ${lost.length} queued upload run(s) whose instance is gone: ${lost.map((r) => r.id).join(', ')}`,
         );
-      const rs = [...rowsOf<{ id: string; source_id: string }>(stale), ...lostRows];
-      const sources = rs.length
-        ? await em.getRepository(SourceOrmEntity).findBy({ id: In([...new Set(rs.map((r) => r.source_id))]) })
-        : [];
-      const byId = new Map(sources.map((x) => [x.id, x]));
-      for (const r of rs) {
-        const source = byId.get(r.source_id);
-        if (source)
-          await this.events.publish(em, r.id, source, 'FAIL', { error: { code: 'INGESTION.INTERRUPTED', message } });
+      const sources = new Map<string, SourceRecord | null>();
+      for (const r of [...stale, ...lost]) {
+        if (!sources.has(r.sourceId)) sources.set(r.sourceId, await this.sources.entity(r.sourceId).catch(() => null));
+        const source = sources.get(r.sourceId);
+        const code = lost.includes(r) ? 'INGESTION.UPLOAD_LOST' : 'INGESTION.INTERRUPTED';
+        if (source) await this.events.publish(tx, r.id, source, 'FAIL', { error: { code, message } });
       }
-      return rs;
+      return [...stale, ...lost];
     });
     if (rows.length)
       this.log.warn(
         `marked ${rows.length} interrupted run(s) failed: ${rows.map((r: { id: string }) => r.id).join(', ')}`,
       );
-    const orphans = await this.warehouse.query<{ s: string; t: string }>(
-      `SELECT n.nspname AS s, c.relname AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind = 'r' AND c.relname LIKE '\\_\\_weir\\_stage\\_%'
-          AND NOT EXISTS (SELECT 1 FROM ingestion.runs r WHERE r.status = 'running' AND replace(r.id::text, '-', '') LIKE substr(c.relname, 14) || '%')`,
-    );
-    for (const o of orphans)
-      await this.warehouse.query(`DROP TABLE IF EXISTS "${o.s}"."${o.t}"`).catch(() => undefined);
+    await dropOrphanStages(this.warehouse);
     await this.removeLeftoverUploads();
   }
 
@@ -131,14 +106,7 @@ export class RunRecoveryService {
     if (!names.length) return;
     const files = names.map((n) => path.join(dir, n));
     // per file: whether some run still needs it (queued or running), absent when no run has it
-    const live = new Map(
-      rowsOf<{ f: string; live: boolean }>(
-        await this.ds.query(
-          `SELECT input->>'uploadId' AS f, bool_or(status IN ('queued', 'running')) AS live FROM ingestion.runs WHERE input->>'uploadId' = ANY($1::text[]) GROUP BY 1`,
-          [files],
-        ),
-      ).map((r) => [r.f, r.live]),
-    );
+    const live = await this.ledger.uploadsInUse(files);
     let removed = 0;
     for (const f of files) {
       if (live.get(f)) continue;

@@ -1,22 +1,22 @@
 import * as fs from 'node:fs';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import type { PoolClient } from 'pg';
-import { DataSource } from 'typeorm';
-import { DomainError, HEARTBEAT_MS, PresenceLock, rowsOf, Warehouse, WEIR_CONFIG, WeirConfig } from '@weir/platform';
+import { DomainError, HEARTBEAT_MS, PresenceLock, Queryable, Warehouse, WEIR_CONFIG, WeirConfig } from '@weir/platform';
 import { CATALOG, CatalogPort } from '@weir/catalog';
 import { QUALITY_GATE, QualityGate } from '@weir/quality';
 import type { SourceFormat } from '../domain/source';
 import { LoadEngine, LoadFailedError, LoadResult } from '../infrastructure/engine/load-engine';
 import { openRecords } from '../infrastructure/readers/open-records';
 import { InputUnreadableError, ReaderBatch } from '../infrastructure/readers/record';
-import { RunOrmEntity } from '../infrastructure/run.orm-entity';
-import { SourceOrmEntity } from '../infrastructure/source.orm-entity';
+import { replayBatches } from '../infrastructure/readers/replay.reader';
+import type { SourceOrmEntity } from '../infrastructure/source.orm-entity';
+import type { RunRecord } from '../domain/run';
 import { FileNotFoundError, InterruptedError } from '../ingestion.errors';
 import { RunEventsPublisher } from './run-events.publisher';
 import { RunMetrics } from './run-metrics';
 import { RunRecoveryService } from './run-recovery.service';
 import { findRun } from './run.views';
+import { RUN_LEDGER, RunFailure, RunLedger } from './ports/run-ledger.port';
+import { SourcesService } from './sources.service';
 
 /**
  * run-worker: claims queued runs one at a time (FOR UPDATE SKIP LOCKED, so instances share the
@@ -33,7 +33,8 @@ export class RunWorkerService implements OnApplicationBootstrap, BeforeApplicati
   private current?: Promise<void>;
 
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
+    @Inject(RUN_LEDGER) private readonly ledger: RunLedger,
+    private readonly sources: SourcesService,
     private readonly warehouse: Warehouse,
     @Inject(CATALOG) private readonly catalog: CatalogPort,
     @Inject(QUALITY_GATE) private readonly gate: QualityGate,
@@ -63,8 +64,8 @@ export class RunWorkerService implements OnApplicationBootstrap, BeforeApplicati
     await this.current?.catch(() => undefined);
   }
 
-  private async entity(id: string): Promise<RunOrmEntity> {
-    return findRun(this.ds, id);
+  private async entity(id: string): Promise<RunRecord> {
+    return findRun(this.ledger, id);
   }
 
   /** Executes queued runs one after the other until none is left. */
@@ -74,22 +75,14 @@ export class RunWorkerService implements OnApplicationBootstrap, BeforeApplicati
     try {
       while (!this.stopping) {
         // the claim and its START event commit together
-        const rows = await this.ds.transaction(async (em) => {
-          const claimed = await em.query(
-            // an upload is run by the instance that holds its file (input.heldBy)
-            `UPDATE ingestion.runs SET status = 'running', started_at = now(), heartbeat_at = now(), claimed_by = $1
-              WHERE id = (SELECT id FROM ingestion.runs WHERE status = 'queued' AND (input->>'heldBy' IS NULL OR input->>'heldBy' = $1)
-                           ORDER BY created_at FOR UPDATE SKIP LOCKED LIMIT 1)
-              RETURNING id, source_id`,
-            [this.presence.instanceId],
-          );
-          const rs = rowsOf<{ id: string; source_id: string }>(claimed);
-          const source = rs.length ? await em.getRepository(SourceOrmEntity).findOneBy({ id: rs[0].source_id }) : null;
-          if (source) await this.events.publish(em, rs[0].id, source, 'START');
-          return rs;
+        const claimed = await this.ledger.transaction(async (tx) => {
+          const run = await this.ledger.claimNext(tx, this.presence.instanceId);
+          const source = run ? await this.sources.entity(run.sourceId).catch(() => null) : null;
+          if (run && source) await this.events.publish(tx, run.id, source, 'START');
+          return run;
         });
-        if (!rows.length) break;
-        this.current = this.execute(rows[0].id);
+        if (!claimed) break;
+        this.current = this.execute(claimed.id);
         await this.current;
       }
     } catch (e) {
@@ -103,12 +96,8 @@ export class RunWorkerService implements OnApplicationBootstrap, BeforeApplicati
   async execute(runId: string): Promise<void> {
     const started = Date.now();
     const run = await this.entity(runId);
-    const source = await this.ds.getRepository(SourceOrmEntity).findOneByOrFail({ id: run.sourceId });
-    const heartbeat = setInterval(() => {
-      void this.ds
-        .query(`UPDATE ingestion.runs SET heartbeat_at = now() WHERE id = $1`, [runId])
-        .catch(() => undefined);
-    }, HEARTBEAT_MS);
+    const source = await this.sources.entity(run.sourceId);
+    const heartbeat = setInterval(() => void this.ledger.heartbeat(runId).catch(() => undefined), HEARTBEAT_MS);
     heartbeat.unref();
     let cleanup: () => void = () => undefined;
     let bytesRead = () => 0;
@@ -116,7 +105,7 @@ export class RunWorkerService implements OnApplicationBootstrap, BeforeApplicati
       const dataset = await this.catalog.getDataset(source.dataset);
       let batches: AsyncIterable<ReaderBatch>;
       if (run.input.replayOf) {
-        batches = this.replayBatches(run.input.replayOf);
+        batches = replayBatches(this.warehouse, run.input.replayOf);
       } else {
         const file = run.input.uploadId ?? run.input.path!;
         if (!fs.existsSync(file)) throw new FileNotFoundError(`The input file is gone: ${file}`);
@@ -147,11 +136,8 @@ export class RunWorkerService implements OnApplicationBootstrap, BeforeApplicati
           this.log.log(
             `run ${runId}: ${p.rowsRead} rows read (${Math.round(p.rowsRead / secs)} rows/s), ${p.rowsRejected} rejected`,
           );
-          void this.ds
-            .query(
-              `UPDATE ingestion.runs SET rows_read = $2, rows_rejected = $3, bytes_read = $4, heartbeat_at = now() WHERE id = $1`,
-              [runId, p.rowsRead, p.rowsRejected, bytesRead()],
-            )
+          void this.ledger
+            .progress(runId, { rowsRead: p.rowsRead, rowsRejected: p.rowsRejected, bytesRead: bytesRead() })
             .catch(() => undefined);
         },
         recordPublish: (client, r) => this.recordSuccess(client, runId, source, r, bytesRead()),
@@ -171,29 +157,19 @@ export class RunWorkerService implements OnApplicationBootstrap, BeforeApplicati
             : 'INGESTION.LOAD_FAILED';
       const message = e instanceof Error ? e.message : String(e);
       const counts = e instanceof LoadFailedError ? e.counts : undefined;
-      const failed = [
-        runId,
+      const failure: RunFailure = {
         code,
-        message.slice(0, 4000),
-        bytesRead(),
-        counts?.read ?? null,
-        counts?.rejected ?? null,
-        counts?.deduplicated ?? null,
-        e instanceof LoadFailedError && e.quality ? JSON.stringify(e.quality) : null,
-      ];
-      await this.ds.transaction(async (em) => {
-        // a run another worker already failed as interrupted keeps that verdict (and its one FAIL event)
-        const updated = rowsOf(
-          await em.query(
-            `UPDATE ingestion.runs SET status = 'failed', finished_at = now(), error_code = $2, error_message = $3, bytes_read = $4,
-                    rows_read = COALESCE($5, rows_read), rows_rejected = COALESCE($6, rows_rejected), rows_deduplicated = COALESCE($7, rows_deduplicated),
-                    quality = COALESCE($8, quality)
-              WHERE id = $1 AND status = 'running' RETURNING id`,
-            failed,
-          ),
-        );
-        if (updated.length)
-          await this.events.publish(em, runId, source, 'FAIL', {
+        message,
+        bytesRead: bytesRead(),
+        rowsRead: counts?.read ?? null,
+        rowsRejected: counts?.rejected ?? null,
+        rowsDeduplicated: counts?.deduplicated ?? null,
+        quality: e instanceof LoadFailedError && e.quality ? e.quality : null,
+      };
+      // a run another worker already failed as interrupted keeps that verdict (and its one FAIL event)
+      await this.ledger.transaction(async (tx) => {
+        if (await this.ledger.fail(tx, runId, failure))
+          await this.events.publish(tx, runId, source, 'FAIL', {
             error: { code, message: message.slice(0, 2000) },
             stats: counts ? { rowsRead: counts.read, rowsRejected: counts.rejected } : undefined,
           });
@@ -209,7 +185,7 @@ export class RunWorkerService implements OnApplicationBootstrap, BeforeApplicati
 
   /** In the publish transaction: the run record and the watermark commit with the data. */
   private async recordSuccess(
-    client: PoolClient,
+    client: Queryable,
     runId: string,
     source: SourceOrmEntity,
     r: LoadResult,
@@ -217,61 +193,25 @@ export class RunWorkerService implements OnApplicationBootstrap, BeforeApplicati
   ): Promise<void> {
     // only a run still ours publishes: one another worker took as interrupted (a heartbeat it could not
     // see in time) stays failed, and this transaction, the target's change included, rolls back
-    const done = await client.query(
-      `UPDATE ingestion.runs SET status = 'succeeded', finished_at = now(), heartbeat_at = now(), bytes_read = $2, rows_read = $3, rows_loaded = $4,
-              rows_rejected = $5, rows_deduplicated = $6, columns_discarded = $7, watermark_before = $8, watermark_after = $9, quality = $10
-        WHERE id = $1 AND status = 'running'`,
-      [
-        runId,
-        bytes,
-        r.read,
-        r.loaded,
-        r.rejected,
-        r.deduplicated,
-        Object.keys(r.columnsDiscarded).length ? JSON.stringify(r.columnsDiscarded) : null,
-        source.watermark,
-        r.watermarkAfter,
-        JSON.stringify(r.quality),
-      ],
-    );
-    if (done.rowCount !== 1) {
+    const done = await this.ledger.succeed(client, runId, {
+      bytesRead: bytes,
+      rowsRead: r.read,
+      rowsLoaded: r.loaded,
+      rowsRejected: r.rejected,
+      rowsDeduplicated: r.deduplicated,
+      columnsDiscarded: Object.keys(r.columnsDiscarded).length ? r.columnsDiscarded : null,
+      watermarkBefore: source.watermark,
+      watermarkAfter: r.watermarkAfter,
+      quality: r.quality,
+      advanceSourceWatermark: source.strategy.kind === 'incremental' && r.watermarkAfter !== source.watermark,
+    });
+    if (!done) {
       throw new InterruptedError(
         `Run ${runId} was taken as interrupted (no heartbeat for ${this.recovery.staleMs / 1000} s) before it could publish; nothing was published, trigger it again`,
       );
     }
-    if (source.strategy.kind === 'incremental' && r.watermarkAfter !== source.watermark) {
-      await client.query(`UPDATE ingestion.sources SET watermark = $2, updated_at = now() WHERE id = $1`, [
-        source.id,
-        r.watermarkAfter,
-      ]);
-    }
     await this.events.publish(client, runId, source, 'COMPLETE', {
       stats: { rowsRead: r.read, rowsWritten: r.loaded, rowsRejected: r.rejected, bytes },
     });
-  }
-
-  /** Replay input: the dead letters of a run, as records (unparseable ones stay unparseable). */
-  private async *replayBatches(runId: string): AsyncGenerator<ReaderBatch> {
-    let after = '0';
-    while (true) {
-      const rows = await this.warehouse.query<{
-        id: string;
-        raw_record: Record<string, unknown> | null;
-        raw_text: string | null;
-        reason: string;
-      }>(
-        `SELECT id, raw_record, raw_text, reason FROM ingestion.dead_letters WHERE run_id = $1 AND id > $2 ORDER BY id LIMIT 5000`,
-        [runId, after],
-      );
-      if (rows.length === 0) return;
-      after = rows[rows.length - 1].id;
-      yield {
-        records: rows.map((r) =>
-          r.raw_record
-            ? r.raw_record
-            : { unparseable: true as const, text: r.raw_text ?? '', message: `still unparseable (was ${r.reason})` },
-        ),
-      };
-    }
   }
 }

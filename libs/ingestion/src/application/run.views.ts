@@ -1,9 +1,9 @@
 import type { RunInput } from '../domain/source';
-import type { DataSource } from 'typeorm';
-import { RunOrmEntity } from '../infrastructure/run.orm-entity';
+import type { RunRecord, RunStatus } from '../domain/run';
+import type { RunLedger } from './ports/run-ledger.port';
 import { InvalidPartitionError, PartitionRequiredError, RunNotFoundError } from '../ingestion.errors';
 
-export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed';
+export type { RunStatus } from '../domain/run';
 
 export interface RunView {
   id: string;
@@ -33,15 +33,15 @@ export interface RunView {
   error: { code: string; message: string } | null;
 }
 
-export function runView(r: RunOrmEntity): RunView {
+export function runView(r: RunRecord): RunView {
   const started = r.startedAt?.getTime();
   const end = r.finishedAt?.getTime() ?? (r.status === 'running' ? Date.now() : undefined);
   const durationMs = started !== undefined && end !== undefined ? end - started : null;
-  const rowsRead = Number(r.rowsRead);
+  const rowsRead = r.rowsRead;
   return {
     id: r.id,
     sourceId: r.sourceId,
-    status: r.status as RunStatus,
+    status: r.status,
     trigger: r.trigger,
     idempotencyKey: r.idempotencyKey,
     input: r.input,
@@ -51,11 +51,11 @@ export function runView(r: RunOrmEntity): RunView {
     startedAt: r.startedAt?.toISOString() ?? null,
     finishedAt: r.finishedAt?.toISOString() ?? null,
     durationMs,
-    bytesRead: Number(r.bytesRead),
+    bytesRead: r.bytesRead,
     rowsRead,
-    rowsLoaded: Number(r.rowsLoaded),
-    rowsRejected: Number(r.rowsRejected),
-    rowsDeduplicated: Number(r.rowsDeduplicated),
+    rowsLoaded: r.rowsLoaded,
+    rowsRejected: r.rowsRejected,
+    rowsDeduplicated: r.rowsDeduplicated,
     rate: durationMs && durationMs > 0 ? Math.round((rowsRead * 1000) / durationMs) : null,
     columnsDiscarded: r.columnsDiscarded,
     watermarkBefore: r.watermarkBefore,
@@ -100,8 +100,8 @@ export function partitionPath(p: string, partition: string | undefined): string 
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The run with this id; `INGESTION.RUN_NOT_FOUND` when there is none (or the id is not a UUID). */
-export async function findRun(ds: DataSource, id: string): Promise<RunOrmEntity> {
-  const r = UUID.test(id) ? await ds.getRepository(RunOrmEntity).findOne({ where: { id } }) : null;
+export async function findRun(ledger: RunLedger, id: string): Promise<RunRecord> {
+  const r = UUID.test(id) ? await ledger.find(id) : null;
   if (!r) throw new RunNotFoundError(`No run with id ${JSON.stringify(id)}`);
   return r;
 }

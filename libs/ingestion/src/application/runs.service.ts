@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { IngestionRunsPort, StartIngestionRun } from './ports/ingestion-runs.port';
 import { RunRecoveryService } from './run-recovery.service';
 import { RunWorkerService } from './run-worker.service';
-import type { RunOrmEntity } from '../infrastructure/run.orm-entity';
+import type { RunRecord } from '../domain/run';
 import type { RunView, TriggerRequest } from './run.views';
 import { TriggerRunService } from './trigger-run.service';
 
@@ -53,7 +53,7 @@ export class RunsService implements IngestionRunsPort {
   }
 
   /** The run's record (the slice's own services). */
-  entity(id: string): Promise<RunOrmEntity> {
+  entity(id: string): Promise<RunRecord> {
     return this.triggers.entity(id);
   }
 

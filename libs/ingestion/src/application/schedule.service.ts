@@ -1,13 +1,11 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { CronJob } from 'cron';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { WEIR_CONFIG, WeirConfig } from '@weir/platform';
-import { SourceOrmEntity } from '../infrastructure/source.orm-entity';
+import { SOURCE_REPOSITORY, SourceRecord, SourceRepository } from './ports/source-repository.port';
 import { fileChecksum, resolveInRoot } from '../infrastructure/input';
 import { INGESTION_CONFIG, IngestionConfig } from '../ingestion.config';
 import { scheduleProblem } from './schedule-check';
@@ -43,7 +41,7 @@ export class ScheduleService implements OnApplicationBootstrap, OnApplicationShu
 
   constructor(
     private readonly registry: SchedulerRegistry,
-    @InjectDataSource() private readonly ds: DataSource,
+    @Inject(SOURCE_REPOSITORY) private readonly repo: SourceRepository,
     private readonly sources: SourcesService,
     private readonly runs: RunsService,
     @Inject(INGESTION_CONFIG) private readonly cfg: IngestionConfig,
@@ -66,7 +64,7 @@ export class ScheduleService implements OnApplicationBootstrap, OnApplicationShu
   /** Registers, changes or removes jobs so they match the sources' schedules in the database. */
   async syncFromDatabase(): Promise<void> {
     if (!this.active) return;
-    const all = await this.ds.getRepository(SourceOrmEntity).find();
+    const all = await this.repo.list();
     const seen = new Set<string>();
     for (const s of all) {
       seen.add(s.id);
@@ -88,7 +86,7 @@ export class ScheduleService implements OnApplicationBootstrap, OnApplicationShu
   }
 
   /** Adds, replaces or removes the source's cron job. */
-  register(source: SourceOrmEntity | null, id: string): void {
+  register(source: SourceRecord | null, id: string): void {
     if (!this.active) return;
     const name = jobName(id);
     if (this.registry.doesExist('cron', name)) {
@@ -122,32 +120,25 @@ export class ScheduleService implements OnApplicationBootstrap, OnApplicationShu
     }
     this.registry.addCronJob(name, job as never);
     job.start();
-    if (source.scheduleError)
-      void this.ds
-        .query(`UPDATE ingestion.sources SET schedule_error = NULL WHERE id = $1`, [id])
-        .catch(() => undefined);
+    if (source.scheduleError) void this.repo.setScheduleError(id, null).catch(() => undefined);
     this.log.log(
       `source ${source.name}: scheduled "${source.schedule.cron}"${source.schedule.timezone ? ` (${source.schedule.timezone})` : ''}`,
     );
   }
 
-  private async disable(source: SourceOrmEntity, why: string): Promise<void> {
+  private async disable(source: SourceRecord, why: string): Promise<void> {
     this.log.error(
       `source ${source.name}: its schedule is disabled: ${why}; change the source's schedule to arm it again`,
     );
     if (source.scheduleError === why) return;
-    await this.ds
-      .query(`UPDATE ingestion.sources SET schedule_error = $2 WHERE id = $1`, [source.id, why])
+    await this.repo
+      .setScheduleError(source.id, why)
       .catch((e) => this.log.warn(`recording the schedule error of ${source.name}: ${(e as Error).message}`));
   }
 
   /** One tick: claim it, then queue a run per new inbox file (or for location.path). */
   async tick(sourceId: string, scheduledAt: Date): Promise<string[]> {
-    const claimed = await this.ds.query(
-      `INSERT INTO ingestion.schedule_ticks (source_id, scheduled_at, claimed_by, run_ids) VALUES ($1, $2, $3, '[]') ON CONFLICT DO NOTHING RETURNING source_id`,
-      [sourceId, scheduledAt, this.instance],
-    );
-    if (claimed.length === 0) return [];
+    if (!(await this.repo.claimTick(sourceId, scheduledAt, this.instance))) return [];
     const runIds: string[] = [];
     try {
       const source = await this.sources.entity(sourceId);
@@ -166,20 +157,13 @@ export class ScheduleService implements OnApplicationBootstrap, OnApplicationShu
         for (const name of files) {
           const file = resolveInRoot(this.cfg.ingestRoot, path.join(source.location.inbox, name));
           const { checksum } = await fileChecksum(file);
-          const seen = await this.ds.query(
-            `SELECT 1 FROM ingestion.inbox_files WHERE source_id = $1 AND checksum = $2`,
-            [sourceId, checksum],
-          );
-          if (seen.length) continue;
+          if (await this.repo.inboxFileSeen(sourceId, checksum)) continue;
           const { run } = await this.runs.trigger(sourceId, {
             trigger: 'schedule',
             trustedPath: file,
             createdBy: `schedule:${this.instance}`,
           });
-          await this.ds.query(
-            `INSERT INTO ingestion.inbox_files (source_id, checksum, path, run_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
-            [sourceId, checksum, path.relative(this.cfg.ingestRoot, file), run.id],
-          );
+          await this.repo.recordInboxFile(sourceId, checksum, path.relative(this.cfg.ingestRoot, file), run.id);
           runIds.push(run.id);
         }
       } else if (source.location.path) {
@@ -194,11 +178,7 @@ export class ScheduleService implements OnApplicationBootstrap, OnApplicationShu
     } catch (e) {
       this.log.warn(`source ${sourceId}: tick ${scheduledAt.toISOString()} failed: ${(e as Error).message}`);
     }
-    await this.ds.query(`UPDATE ingestion.schedule_ticks SET run_ids = $3 WHERE source_id = $1 AND scheduled_at = $2`, [
-      sourceId,
-      scheduledAt,
-      JSON.stringify(runIds),
-    ]);
+    await this.repo.recordTickRuns(sourceId, scheduledAt, runIds);
     return runIds;
   }
 }

@@ -1,6 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { scheduleCheck } from './schedule-check';
 
 import { CATALOG, CatalogPort, ColumnMapping, DatasetContract, DatasetView, primaryKey } from '@weir/catalog';
@@ -16,8 +14,8 @@ import {
   STRATEGIES,
   StrategySpec,
 } from '../domain/source';
-import { SourceOrmEntity } from '../infrastructure/source.orm-entity';
-import { RunOrmEntity } from '../infrastructure/run.orm-entity';
+import { SOURCE_REPOSITORY, SourceRecord, SourceRepository } from './ports/source-repository.port';
+import { RUN_LEDGER, RunLedger } from './ports/run-ledger.port';
 import {
   InvalidScheduleError,
   InvalidSourceError,
@@ -68,7 +66,7 @@ export interface SourceView {
   updatedAt: string;
 }
 
-export function sourceView(e: SourceOrmEntity): SourceView {
+export function sourceView(e: SourceRecord): SourceView {
   return {
     id: e.id,
     name: e.name,
@@ -94,7 +92,7 @@ export function sourceView(e: SourceOrmEntity): SourceView {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Listeners told when a source's schedule may have changed (the scheduler). */
-export type SourceChangeListener = (source: SourceOrmEntity | null, id: string) => void;
+export type SourceChangeListener = (source: SourceRecord | null, id: string) => void;
 
 /** Sources: a dataset contract + format + location + strategy + drift policy (+ schedule). */
 @Injectable()
@@ -102,7 +100,8 @@ export class SourcesService {
   private listeners: SourceChangeListener[] = [];
 
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
+    @Inject(SOURCE_REPOSITORY) private readonly repo: SourceRepository,
+    @Inject(RUN_LEDGER) private readonly ledger: RunLedger,
     @Inject(CATALOG) private readonly catalog: CatalogPort,
   ) {}
 
@@ -110,33 +109,29 @@ export class SourcesService {
     this.listeners.push(l);
   }
 
-  private changed(e: SourceOrmEntity | null, id: string): void {
+  private changed(e: SourceRecord | null, id: string): void {
     for (const l of this.listeners) l(e, id);
   }
 
   async create(input: SourceInput): Promise<SourceView> {
     const dataset = await this.catalog.getDataset(input.dataset);
     this.check(input, dataset.contract);
-    const repo = this.ds.getRepository(SourceOrmEntity);
-    if (await repo.findOne({ where: { name: input.name } }))
+    if (await this.repo.findByName(input.name))
       throw new SourceExistsError(`A source named "${input.name}" already exists`);
     await this.claim(dataset, input.managedBy ?? null, input.takeOver === true, `api:source ${input.name}`);
-    const saved = await repo.save(
-      repo.create({
-        name: input.name,
-        dataset: input.dataset,
-        format: input.format,
-        location: input.location ?? {},
-        strategy: input.strategy,
-        drift: input.drift ?? 'freeze',
-        options: this.options(input),
-        maxRejectedRatio: input.maxRejectedRatio ?? 0.05,
-        schedule: input.schedule ?? null,
-        watermark: null,
-        managedBy: input.managedBy ?? null,
-      }),
-    );
-    const e = await repo.findOneByOrFail({ id: saved.id });
+    const e = await this.repo.create({
+      name: input.name,
+      dataset: input.dataset,
+      format: input.format,
+      location: input.location ?? {},
+      strategy: input.strategy,
+      drift: input.drift ?? 'freeze',
+      options: this.options(input),
+      maxRejectedRatio: input.maxRejectedRatio ?? 0.05,
+      schedule: input.schedule ?? null,
+      watermark: null,
+      managedBy: input.managedBy ?? null,
+    });
     this.changed(e, e.id);
     return sourceView(e);
   }
@@ -241,20 +236,17 @@ export class SourcesService {
 
   /** The source a managing slice keeps for a dataset (a project's seed source), if there is one. */
   async findManaged(managedBy: string, dataset: string): Promise<SourceView | undefined> {
-    const e = await this.ds.getRepository(SourceOrmEntity).findOne({ where: { managedBy, dataset } });
+    const e = await this.repo.findManaged(managedBy, dataset);
     return e ? sourceView(e) : undefined;
   }
 
   async list(): Promise<SourceView[]> {
-    return (await this.ds.getRepository(SourceOrmEntity).find({ order: { name: 'ASC' } })).map(sourceView);
+    return (await this.repo.list()).map(sourceView);
   }
 
   /** By id or by name. */
-  async entity(idOrName: string): Promise<SourceOrmEntity> {
-    const repo = this.ds.getRepository(SourceOrmEntity);
-    const e = UUID.test(idOrName)
-      ? await repo.findOne({ where: { id: idOrName } })
-      : await repo.findOne({ where: { name: idOrName } });
+  async entity(idOrName: string): Promise<SourceRecord> {
+    const e = UUID.test(idOrName) ? await this.repo.findById(idOrName) : await this.repo.findByName(idOrName);
     if (!e) throw new SourceNotFoundError(`No source ${JSON.stringify(idOrName)}`);
     return e;
   }
@@ -296,24 +288,20 @@ export class SourcesService {
       scheduleError: null,
       updatedAt: new Date(),
     });
-    await this.ds.getRepository(SourceOrmEntity).save(e);
+    await this.repo.save(e);
     this.changed(e, e.id);
     return sourceView(e);
   }
 
   async remove(idOrName: string, force: boolean): Promise<void> {
     const e = await this.entity(idOrName);
-    const runs = await this.ds.getRepository(RunOrmEntity).count({ where: { sourceId: e.id } });
+    const runs = await this.ledger.countForSource(e.id);
     if (runs > 0 && !force) {
       throw new SourceHasRunsError(
         `Source "${e.name}" has ${runs} run(s); delete with ?force=true to remove it with its runs and dead letters`,
       );
     }
-    await this.ds.transaction(async (em) => {
-      await em.query(`DELETE FROM ingestion.schedule_ticks WHERE source_id = $1`, [e.id]);
-      await em.query(`DELETE FROM ingestion.inbox_files WHERE source_id = $1`, [e.id]);
-      await em.delete(SourceOrmEntity, { id: e.id });
-    });
+    await this.repo.remove(e.id);
     this.changed(null, e.id);
   }
 }

@@ -1,14 +1,13 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
-import { HEARTBEAT_MS, instanceAliveSql, PresenceLock, rowsOf, WEIR_CONFIG, WeirConfig } from '@weir/platform';
+import { HEARTBEAT_MS, PresenceLock, WEIR_CONFIG, WeirConfig } from '@weir/platform';
 import { CATALOG, CatalogPort } from '@weir/catalog';
 import type { RunInput } from '../domain/source';
 import { assertReadableFile, fileChecksum, resolveInRoot } from '../infrastructure/input';
-import { RunOrmEntity } from '../infrastructure/run.orm-entity';
+import type { RunRecord, RunStatus } from '../domain/run';
 import { INGESTION_CONFIG, IngestionConfig } from '../ingestion.config';
 import { InvalidIdempotencyKeyError, NoInputError, SeparateWarehouseUnsupportedError } from '../ingestion.errors';
 import type { StartIngestionRun } from './ports/ingestion-runs.port';
+import { Liveness, RUN_LEDGER, RunLedger } from './ports/run-ledger.port';
 import { RunWorkerService } from './run-worker.service';
 import { assertPartition, findRun, partitionPath, RunView, runView, TriggerRequest } from './run.views';
 import { SourcesService } from './sources.service';
@@ -22,7 +21,7 @@ export class TriggerRunService {
   private readonly log = new Logger('ingestion');
 
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
+    @Inject(RUN_LEDGER) private readonly ledger: RunLedger,
     private readonly sources: SourcesService,
     @Inject(CATALOG) private readonly catalog: CatalogPort,
     @Inject(INGESTION_CONFIG) private readonly cfg: IngestionConfig,
@@ -31,30 +30,13 @@ export class TriggerRunService {
     private readonly worker: RunWorkerService,
   ) {}
 
-  /**
-   * A run the idempotency key found: when it is running on an instance that is dead (this one before a
-   * restart, or one gone with its heartbeat stopped), it is failed as interrupted now; returns true.
-   */
-  private async failIfDead(
-    em: { query: (sql: string, p?: unknown[]) => Promise<unknown> },
-    run: RunOrmEntity,
-  ): Promise<boolean> {
-    if (run.status !== 'running' || !run.claimedBy || run.claimedBy === this.presence.instanceId) return false;
-    const r = rowsOf<{ id: string }>(
-      await em.query(
-        `UPDATE ingestion.runs SET status = 'failed', finished_at = now(), error_code = 'INGESTION.INTERRUPTED',
-                error_message = 'the worker running it stopped (crash or kill) before publishing; the target is unchanged'
-          WHERE id = $1 AND status = 'running'
-            AND (claimed_by = ANY($2::text[]) OR (heartbeat_at < now() - $3::interval AND NOT ${instanceAliveSql('claimed_by')}))
-          RETURNING id`,
-        [run.id, this.presence.previousInstances, `${(2 * HEARTBEAT_MS) / 1000} seconds`],
-      ),
-    );
-    if (r.length)
-      this.log.warn(
-        `run ${run.id} (same input) was left running by a dead instance: failed as interrupted, running the input again`,
-      );
-    return r.length > 0;
+  /** Which instances count as dead when a run they hold is found. */
+  private liveness(): Liveness {
+    return {
+      instanceId: this.presence.instanceId,
+      previousInstances: this.presence.previousInstances,
+      graceMs: 2 * HEARTBEAT_MS,
+    };
   }
 
   /** Creates a queued run, or returns the run that already has this idempotency key. */
@@ -105,26 +87,24 @@ export class TriggerRunService {
       ? `replay:${req.replayOf}`
       : `${req.partition !== undefined ? `partition:${req.partition}:` : ''}sha256:${input.checksum}`;
     if (key.length > 200) throw new InvalidIdempotencyKeyError('idempotencyKey is at most 200 characters');
-    const result = await this.ds.transaction(async (em) => {
-      await em.query(`SELECT id FROM ingestion.sources WHERE id = $1 FOR UPDATE`, [source.id]);
-      const existing = await em.findOne(RunOrmEntity, {
-        where: { sourceId: source.id, idempotencyKey: key },
-        order: { createdAt: 'DESC' },
-      });
+    const result = await this.ledger.transaction(async (tx) => {
+      await this.ledger.lockSource(tx, source.id);
+      const existing = await this.ledger.latestByKey(tx, source.id, key!);
       // the key answers with a succeeded or live run only: one whose instance died is failed now and run again
-      if (existing && existing.status !== 'failed' && !(await this.failIfDead(em, existing)))
-        return { run: existing, created: false };
-      const run = await em.save(
-        em.create(RunOrmEntity, {
-          sourceId: source.id,
-          status: 'queued',
-          trigger: req.trigger,
-          idempotencyKey: key!,
-          input,
-          createdBy: req.createdBy ?? null,
-        }),
-      );
-      return { run: await em.findOneByOrFail(RunOrmEntity, { id: run.id }), created: true };
+      if (existing && existing.status !== 'failed') {
+        if (!(await this.ledger.failIfDead(tx, existing.id, this.liveness()))) return { run: existing, created: false };
+        this.log.warn(
+          `run ${existing.id} (same input) was left running by a dead instance: failed as interrupted, running the input again`,
+        );
+      }
+      const run = await this.ledger.create(tx, {
+        sourceId: source.id,
+        trigger: req.trigger,
+        idempotencyKey: key!,
+        input,
+        createdBy: req.createdBy ?? null,
+      });
+      return { run, created: true };
     });
     if (result.created) {
       this.log.log(`run ${result.run.id} queued for source ${source.name} (${req.trigger}, key ${key})`);
@@ -150,17 +130,16 @@ export class TriggerRunService {
     return runView(await this.entity(id));
   }
 
-  async entity(id: string): Promise<RunOrmEntity> {
-    return findRun(this.ds, id);
+  async entity(id: string): Promise<RunRecord> {
+    return findRun(this.ledger, id);
   }
 
   async list(filter: { sourceId?: string; status?: string; limit?: number }): Promise<RunView[]> {
-    const where: Record<string, unknown> = {};
-    if (filter.sourceId) where['sourceId'] = (await this.sources.entity(filter.sourceId)).id;
-    if (filter.status) where['status'] = filter.status;
-    const rows = await this.ds
-      .getRepository(RunOrmEntity)
-      .find({ where, order: { createdAt: 'DESC' }, take: Math.min(filter.limit ?? 100, 1000) });
+    const rows = await this.ledger.list({
+      sourceId: filter.sourceId ? (await this.sources.entity(filter.sourceId)).id : undefined,
+      status: filter.status as RunStatus | undefined,
+      limit: Math.min(filter.limit ?? 100, 1000),
+    });
     return rows.map(runView);
   }
 

@@ -64,6 +64,8 @@ export interface RunInput {
   originalName?: string;
   /** The partition of the source's data the run loads (orchestration, backfills). */
   partition?: string;
+  /** Upload runs: the instance holding the file (only it can run the run). */
+  heldBy?: string;
 }
 
 /** Row accounting of a run: the invariant Weir guarantees. */

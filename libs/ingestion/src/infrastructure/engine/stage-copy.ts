@@ -1,6 +1,6 @@
 import type { PoolClient } from 'pg';
 import { from as copyFromStdin } from 'pg-copy-streams';
-import { quoteIdent } from '@weir/platform';
+import { quoteIdent, Warehouse } from '@weir/platform';
 
 /** Bytes buffered between the encoder and the socket: a few MB keep both Node and PostgreSQL busy. */
 const COPY_BUFFER = 1 << 20;
@@ -60,4 +60,14 @@ export class StageCopy {
     await this.finished.catch(() => undefined);
     throw this.error ?? cause;
   }
+}
+
+/** Drops stage tables (`__weir_stage_<run>`) whose run is no longer running: a process died holding them. */
+export async function dropOrphanStages(warehouse: Warehouse): Promise<void> {
+  const orphans = await warehouse.query<{ s: string; t: string }>(
+    `SELECT n.nspname AS s, c.relname AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind = 'r' AND c.relname LIKE '\\_\\_weir\\_stage\\_%'
+        AND NOT EXISTS (SELECT 1 FROM ingestion.runs r WHERE r.status = 'running' AND replace(r.id::text, '-', '') LIKE substr(c.relname, 14) || '%')`,
+  );
+  for (const o of orphans) await warehouse.query(`DROP TABLE IF EXISTS "${o.s}"."${o.t}"`).catch(() => undefined);
 }

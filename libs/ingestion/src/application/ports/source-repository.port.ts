@@ -1,0 +1,32 @@
+import type { SourceOrmEntity } from '../../infrastructure/source.orm-entity';
+
+/** Inject with `@Inject(SOURCE_REPOSITORY)`: ingestion's sources, schedule ticks and inbox files (internal). */
+export const SOURCE_REPOSITORY = Symbol('SOURCE_REPOSITORY');
+
+/** A source as stored (ingestion.sources). */
+export type SourceRecord = SourceOrmEntity;
+/** The fields a new source is created with. */
+export type NewSource = Omit<SourceRecord, 'id' | 'createdAt' | 'updatedAt' | 'scheduleError'>;
+
+/**
+ * Sources by id or name, their schedule state, and the ticks and inbox files of their schedules.
+ * A tick is claimed once across instances; an inbox file (by checksum) is run once per source.
+ */
+export interface SourceRepository {
+  findById(id: string): Promise<SourceRecord | null>;
+  findByName(name: string): Promise<SourceRecord | null>;
+  /** The source a managing slice keeps for a dataset (a project's seed source). */
+  findManaged(managedBy: string, dataset: string): Promise<SourceRecord | null>;
+  /** By name. */
+  list(): Promise<SourceRecord[]>;
+  create(source: NewSource): Promise<SourceRecord>;
+  save(source: SourceRecord): Promise<void>;
+  /** Removes the source with its ticks and inbox files (runs and dead letters cascade). */
+  remove(id: string): Promise<void>;
+  setScheduleError(id: string, error: string | null): Promise<void>;
+  /** True when this instance claimed the tick (nobody had). */
+  claimTick(sourceId: string, scheduledAt: Date, instanceId: string): Promise<boolean>;
+  recordTickRuns(sourceId: string, scheduledAt: Date, runIds: string[]): Promise<void>;
+  inboxFileSeen(sourceId: string, checksum: string): Promise<boolean>;
+  recordInboxFile(sourceId: string, checksum: string, relativePath: string, runId: string): Promise<void>;
+}

@@ -1,0 +1,84 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import type { NewSource, SourceRecord, SourceRepository } from '../application/ports/source-repository.port';
+import { SourceOrmEntity } from './source.orm-entity';
+
+/** Sources in PostgreSQL (ingestion.sources, schedule_ticks, inbox_files). */
+@Injectable()
+export class PgSourceRepository implements SourceRepository {
+  constructor(@InjectDataSource() private readonly ds: DataSource) {}
+
+  private get repo() {
+    return this.ds.getRepository(SourceOrmEntity);
+  }
+
+  findById(id: string): Promise<SourceRecord | null> {
+    return this.repo.findOne({ where: { id } });
+  }
+
+  findByName(name: string): Promise<SourceRecord | null> {
+    return this.repo.findOne({ where: { name } });
+  }
+
+  findManaged(managedBy: string, dataset: string): Promise<SourceRecord | null> {
+    return this.repo.findOne({ where: { managedBy, dataset } });
+  }
+
+  list(): Promise<SourceRecord[]> {
+    return this.repo.find({ order: { name: 'ASC' } });
+  }
+
+  async create(source: NewSource): Promise<SourceRecord> {
+    const saved = await this.repo.save(this.repo.create(source));
+    return this.repo.findOneByOrFail({ id: saved.id });
+  }
+
+  async save(source: SourceRecord): Promise<void> {
+    await this.repo.save(source);
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.ds.transaction(async (em) => {
+      await em.query(`DELETE FROM ingestion.schedule_ticks WHERE source_id = $1`, [id]);
+      await em.query(`DELETE FROM ingestion.inbox_files WHERE source_id = $1`, [id]);
+      await em.delete(SourceOrmEntity, { id });
+    });
+  }
+
+  async setScheduleError(id: string, error: string | null): Promise<void> {
+    await this.ds.query(`UPDATE ingestion.sources SET schedule_error = $2 WHERE id = $1`, [id, error]);
+  }
+
+  async claimTick(sourceId: string, scheduledAt: Date, instanceId: string): Promise<boolean> {
+    const claimed = await this.ds.query(
+      `INSERT INTO ingestion.schedule_ticks (source_id, scheduled_at, claimed_by, run_ids) VALUES ($1, $2, $3, '[]')
+       ON CONFLICT DO NOTHING RETURNING source_id`,
+      [sourceId, scheduledAt, instanceId],
+    );
+    return claimed.length > 0;
+  }
+
+  async recordTickRuns(sourceId: string, scheduledAt: Date, runIds: string[]): Promise<void> {
+    await this.ds.query(`UPDATE ingestion.schedule_ticks SET run_ids = $3 WHERE source_id = $1 AND scheduled_at = $2`, [
+      sourceId,
+      scheduledAt,
+      JSON.stringify(runIds),
+    ]);
+  }
+
+  async inboxFileSeen(sourceId: string, checksum: string): Promise<boolean> {
+    const seen = await this.ds.query(`SELECT 1 FROM ingestion.inbox_files WHERE source_id = $1 AND checksum = $2`, [
+      sourceId,
+      checksum,
+    ]);
+    return seen.length > 0;
+  }
+
+  async recordInboxFile(sourceId: string, checksum: string, relativePath: string, runId: string): Promise<void> {
+    await this.ds.query(
+      `INSERT INTO ingestion.inbox_files (source_id, checksum, path, run_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+      [sourceId, checksum, relativePath, runId],
+    );
+  }
+}
