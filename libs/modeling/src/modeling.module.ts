@@ -14,18 +14,25 @@ import { ProjectsService } from './application/projects.service';
 import { BuildRunnerService } from './application/build-runner.service';
 import { StartBuildService } from './application/start-build.service';
 import { BuildRecoveryService } from './application/build-recovery.service';
-import { TableViewMaterializer } from './application/materializers/table-view.materializer';
-import { IncrementalMaterializer } from './application/materializers/incremental.materializer';
-import { SnapshotMaterializer } from './application/materializers/snapshot.materializer';
-import { SeedMaterializer } from './application/materializers/seed.materializer';
+import { TableViewMaterializer } from './infrastructure/materializers/table-view.materializer';
+import { IncrementalMaterializer } from './infrastructure/materializers/incremental.materializer';
+import { SnapshotMaterializer } from './infrastructure/materializers/snapshot.materializer';
+import { SeedMaterializer } from './infrastructure/materializers/seed.materializer';
 import { ModelingController } from './http/modeling.controller';
 
 /** The modeling slice: dbt-compatible projects, compiled SQL, audited builds. */
+import { BUILD_STORE } from './application/ports/build-store.port';
+import { PROJECT_REPOSITORY } from './application/ports/project-repository.port';
+import { PgBuildStore } from './infrastructure/build.store';
+import { PgProjectRepository } from './infrastructure/project.repository';
+
 @Module({
   imports: [TypeOrmModule.forFeature(MODELING_ENTITIES), CatalogModule, QualityModule, IngestionModule],
   controllers: [ModelingController],
   providers: [
     { provide: MODELING_CONFIG, useFactory: (c: WeirConfig) => modelingConfig(c, c.env), inject: [WEIR_CONFIG] },
+    { provide: BUILD_STORE, useClass: PgBuildStore },
+    { provide: PROJECT_REPOSITORY, useClass: PgProjectRepository },
     CompileProjectService,
     ProjectsService,
     TableViewMaterializer,

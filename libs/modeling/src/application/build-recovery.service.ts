@@ -1,18 +1,8 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
-import {
-  liveStaleMs,
-  Outbox,
-  periodic,
-  PeriodicTask,
-  rowsOf,
-  RUN_EVENTS_TOPIC,
-  WEIR_CONFIG,
-  WeirConfig,
-} from '@weir/platform';
+import { liveStaleMs, periodic, PeriodicTask, RunStateEvent, WEIR_CONFIG, WeirConfig } from '@weir/platform';
 import type { CompiledProject } from '../domain/compile';
-import { ProjectOrmEntity } from '../infrastructure/project.orm-entity';
+import { BUILD_STORE, BuildStore } from './ports/build-store.port';
+import { PROJECT_REPOSITORY, ProjectRepository } from './ports/project-repository.port';
 import { buildEvent, stepEvent } from './build-events';
 import { BuildRunnerService } from './build-runner.service';
 import { CompileProjectService } from './compile-project.service';
@@ -32,8 +22,8 @@ export class BuildRecoveryService implements OnApplicationBootstrap, OnApplicati
   private readonly roles: ReadonlySet<string>;
 
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
-    private readonly outbox: Outbox,
+    @Inject(BUILD_STORE) private readonly store: BuildStore,
+    @Inject(PROJECT_REPOSITORY) private readonly projects: ProjectRepository,
     private readonly compiler: CompileProjectService,
     private readonly runner: BuildRunnerService,
     @Inject(WEIR_CONFIG) config: WeirConfig,
@@ -69,41 +59,25 @@ export class BuildRecoveryService implements OnApplicationBootstrap, OnApplicati
   async recover(staleMs = this.staleMs): Promise<string[]> {
     const message =
       'interrupted: the process running the build stopped (crash or kill) before it ended; build it again';
-    const failed = await this.ds.transaction(async (em) => {
-      const rows = rowsOf<{ id: string; project_id: string; started: string[] | null }>(
-        await em.query(
-          `WITH b AS (UPDATE modeling.builds SET status = 'failed', finished_at = now()
-                       WHERE status = 'running' AND heartbeat_at < now() - $1::interval RETURNING id, project_id),
-                s AS (UPDATE modeling.build_steps st SET status = CASE WHEN st.status = 'running' THEN 'failed' ELSE 'skipped' END,
-                             finished_at = CASE WHEN st.status = 'running' THEN now() END, error = $2
-                        FROM b WHERE st.build_id = b.id AND st.status IN ('running', 'pending') RETURNING st.build_id, st.node_id, st.status)
-           SELECT b.id, b.project_id, (SELECT array_agg(s.node_id) FROM s WHERE s.build_id = b.id AND s.status = 'failed') AS started FROM b`,
-          [`${staleMs / 1000} seconds`, message],
-        ),
-      );
-      for (const r of rows) {
-        const p = await em.getRepository(ProjectOrmEntity).findOneBy({ id: r.project_id });
-        let compiled: CompiledProject | undefined;
-        try {
-          compiled = p ? (await this.compiler.compile(p)).compiled : undefined;
-        } catch {
-          compiled = undefined; // the project no longer compiles: the build's own event still goes out
-        }
-        const error = { error: { code: 'MODELING.INTERRUPTED', message } };
-        for (const nodeId of r.started ?? []) {
-          const n = compiled?.nodes.get(nodeId);
-          const ev = n && compiled ? stepEvent(r.id, compiled, n, 'FAIL', error) : undefined;
-          if (ev) await this.outbox.publish(em, RUN_EVENTS_TOPIC, ev, `${ev.runId}:FAIL`);
-        }
-        await this.outbox.publish(
-          em,
-          RUN_EVENTS_TOPIC,
-          buildEvent(r.id, compiled?.name ?? p?.name ?? 'unknown', 'FAIL', error),
-          `${r.id}:FAIL`,
-        );
+    const stale = await this.store.failStale(staleMs, message, async (b) => {
+      const p = await this.projects.findById(b.projectId);
+      let compiled: CompiledProject | undefined;
+      try {
+        compiled = p ? (await this.compiler.compile(p)).compiled : undefined;
+      } catch {
+        compiled = undefined; // the project no longer compiles: the build's own event still goes out
       }
-      return rows.map((r) => r.id);
+      const error = { error: { code: 'MODELING.INTERRUPTED', message } };
+      const events: RunStateEvent[] = [];
+      for (const nodeId of b.started) {
+        const n = compiled?.nodes.get(nodeId);
+        const ev = n && compiled ? stepEvent(b.id, compiled, n, 'FAIL', error) : undefined;
+        if (ev) events.push(ev);
+      }
+      events.push(buildEvent(b.id, compiled?.name ?? p?.name ?? 'unknown', 'FAIL', error));
+      return events;
     });
+    const failed = stale.map((b) => b.id);
     if (failed.length) this.log.warn(`marked ${failed.length} interrupted build(s) failed: ${failed.join(', ')}`);
     return failed;
   }

@@ -1,27 +1,17 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
-import {
-  DomainError,
-  HEARTBEAT_MS,
-  Outbox,
-  quoteIdent,
-  qualifiedTable,
-  rowsOf,
-  RUN_EVENTS_TOPIC,
-  RunStateEvent,
-  Warehouse,
-} from '@weir/platform';
+import { DomainError, HEARTBEAT_MS, RunStateEvent, Warehouse } from '@weir/platform';
 import { CATALOG, CatalogPort } from '@weir/catalog';
 import { auditParents, CompiledNode, CompiledProject } from '../domain/compile';
 import type { Project } from '../domain/project';
 import { ProjectOrmEntity } from '../infrastructure/project.orm-entity';
+import { lockRelation, renameUnaliased } from '../infrastructure/relation-lock';
 import { InterruptedError } from '../modeling.errors';
+import { BUILD_STORE, BuildStore } from './ports/build-store.port';
 import { buildEvent, stepEvent } from './build-events';
-import { IncrementalMaterializer } from './materializers/incremental.materializer';
-import { SeedMaterializer } from './materializers/seed.materializer';
-import { SnapshotMaterializer } from './materializers/snapshot.materializer';
-import { TableViewMaterializer } from './materializers/table-view.materializer';
+import { IncrementalMaterializer } from '../infrastructure/materializers/incremental.materializer';
+import { SeedMaterializer } from '../infrastructure/materializers/seed.materializer';
+import { SnapshotMaterializer } from '../infrastructure/materializers/snapshot.materializer';
+import { TableViewMaterializer } from '../infrastructure/materializers/table-view.materializer';
 import { BuildOptions, StepPatch } from './modeling.views';
 
 /** Steps of one build at a time, at most this many at once. */
@@ -43,10 +33,9 @@ export class BuildRunnerService {
   private readonly interrupted = new Set<string>();
 
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
+    @Inject(BUILD_STORE) private readonly store: BuildStore,
     private readonly warehouse: Warehouse,
     @Inject(CATALOG) private readonly catalog: CatalogPort,
-    private readonly outbox: Outbox,
     private readonly tables: TableViewMaterializer,
     private readonly incrementals: IncrementalMaterializer,
     private readonly snapshots: SnapshotMaterializer,
@@ -86,12 +75,10 @@ export class BuildRunnerService {
     let executing = true;
     const heartbeat = setInterval(
       () =>
-        void this.ds
-          .query(`UPDATE modeling.builds SET heartbeat_at = now() WHERE id = $1 AND status = 'running' RETURNING id`, [
-            buildId,
-          ])
-          .then((r) => {
-            if (!rowsOf(r).length && executing) this.interrupted.add(buildId);
+        void this.store
+          .heartbeat(buildId)
+          .then((alive) => {
+            if (!alive && executing) this.interrupted.add(buildId);
           })
           .catch(() => undefined),
       HEARTBEAT_MS,
@@ -199,13 +186,10 @@ export class BuildRunnerService {
         .map(([k, v]) => `${k} ${v}`)
         .join(', '),
     };
-    await this.outbox.publishAlong(
-      this.ds,
-      `UPDATE modeling.builds SET status = $2, finished_at = $3 WHERE id = $1 AND status = 'running' RETURNING id`,
-      [buildId, failed ? 'failed' : 'succeeded', new Date()],
-      RUN_EVENTS_TOPIC,
+    await this.store.end(
+      buildId,
+      failed ? 'failed' : 'succeeded',
       buildEvent(buildId, compiled.name, ended, failed ? { error } : {}),
-      `${buildId}:${ended}`,
     );
     this.log.log(`build ${buildId}: ${failed ? 'failed' : 'succeeded'} (${summary.join(', ')})`);
   }
@@ -261,7 +245,7 @@ export class BuildRunnerService {
     if (n.kind === 'snapshot') return done(await this.snapshots.materialize(ctx));
     // one build of a relation at a time, across builds and processes: they share its scratch
     // relations (`__weir_build_*`, `__weir_incr_*`), and the second must see the first's result
-    const release = await this.lockRelation(n);
+    const release = await lockRelation(this.warehouse, n);
     try {
       await this.adoptUnaliased(n);
       return await done(await (n.materialized === 'incremental' ? this.incrementals : this.tables).materialize(ctx));
@@ -270,97 +254,19 @@ export class BuildRunnerService {
     }
   }
 
-  /** A session-level advisory lock on the relation a model builds, on its own connection; waits for a holder. */
-  private async lockRelation(n: CompiledNode): Promise<() => Promise<void>> {
-    const client = await this.warehouse.pool.connect();
-    const key = `weir.build:${n.schema}.${n.table}`;
-    try {
-      await client.query(`SELECT pg_advisory_lock(hashtextextended($1, 0))`, [key]);
-    } catch (e) {
-      client.release(true);
-      throw e;
-    }
-    return async () => {
-      try {
-        await client.query(`SELECT pg_advisory_unlock(hashtextextended($1, 0))`, [key]);
-        client.release();
-      } catch {
-        client.release(true); // a broken connection ends the session, and the lock with it
-      }
-    };
-  }
-
-  /**
-   * Updates a step and, in the same statement, publishes its state change through the outbox
-   * (one round trip, atomic). No event for ephemeral models, which build nothing.
-   */
-  private async updateStep(
-    buildId: string,
-    nodeId: string,
-    patch: StepPatch,
-    event: RunStateEvent | undefined,
-  ): Promise<boolean> {
-    const columns: Record<keyof StepPatch, string> = {
-      status: 'status',
-      startedAt: 'started_at',
-      finishedAt: 'finished_at',
-      rowsAffected: 'rows_affected',
-      compiledSql: 'compiled_sql',
-      error: 'error',
-      errorCode: 'error_code',
-      refs: 'refs',
-    };
-    const keys = (Object.keys(patch) as (keyof StepPatch)[]).filter((k) => patch[k] !== undefined);
-    if (!keys.length) throw new Error(`updateStep ${nodeId}: empty patch`);
-    const params: unknown[] = [
-      buildId,
-      nodeId,
-      ...keys.map((k) => (k === 'refs' && patch.refs !== null ? JSON.stringify(patch.refs) : patch[k])),
-    ];
-    // only while the build is still running: a build a worker took as interrupted keeps the states
-    // recovery gave its steps, and sends no more events
-    const sql = `UPDATE modeling.build_steps SET ${keys.map((k, i) => `${columns[k]} = $${i + 3}`).join(', ')}
-                  WHERE build_id = $1 AND node_id = $2 AND EXISTS (SELECT 1 FROM modeling.builds b WHERE b.id = $1 AND b.status = 'running' FOR SHARE) RETURNING id`;
-    if (event)
-      return (
-        (await this.outbox.publishAlong(this.ds, sql, params, RUN_EVENTS_TOPIC, event, `${event.runId}:${event.state}`))
-          .length > 0
-      );
-    return rowsOf(await this.ds.query(sql, params)).length > 0;
+  /** Updates a step with its event (none for ephemeral models, which build nothing). */
+  private updateStep(buildId: string, nodeId: string, patch: StepPatch, event: RunStateEvent | undefined) {
+    return this.store.updateStep(buildId, nodeId, patch, event);
   }
 
   /**
    * Weir once built an aliased model under its name: when the catalog still records the model at
-   * `schema.name` and that relation exists while `schema.alias` does not, it is renamed to the
-   * alias (with its unique index and versioned copies' naming following), so its data, an
-   * incremental model's history in particular, carries over instead of being rebuilt beside it.
+   * `schema.name`, that relation is renamed to the alias (see renameUnaliased) and the catalog follows.
    */
   private async adoptUnaliased(n: CompiledNode): Promise<void> {
     if (n.table === n.name || n.kind !== 'model') return;
     const ds = await this.catalog.findDataset(n.name);
     if (!ds || ds.schema !== n.schema || ds.table !== n.name) return;
-    const atAlias = await this.warehouse.transaction(async (c) => {
-      const [{ old, kind, fresh }] = (
-        await c.query(
-          `SELECT to_regclass($1) AS old, (SELECT relkind FROM pg_class WHERE oid = to_regclass($1)) AS kind, to_regclass($2) AS fresh`,
-          [qualifiedTable(n.schema, n.name), qualifiedTable(n.schema, n.table)],
-        )
-      ).rows;
-      if (!old || fresh) return fresh !== null;
-      await c.query(
-        `ALTER ${kind === 'v' ? 'VIEW' : 'TABLE'} ${qualifiedTable(n.schema, n.name)} RENAME TO ${quoteIdent(n.table)}`,
-      );
-      const uk = (await c.query(`SELECT to_regclass($1) AS i`, [qualifiedTable(n.schema, `${n.name}_uk`.slice(0, 63))]))
-        .rows[0].i;
-      if (uk)
-        await c.query(
-          `ALTER INDEX ${qualifiedTable(n.schema, `${n.name}_uk`.slice(0, 63))} RENAME TO ${quoteIdent(`${n.table}_uk`.slice(0, 63))}`,
-        );
-      this.log.warn(
-        `${n.id}: ${n.schema}.${n.name} was built before its alias was honoured; renamed to ${n.schema}.${n.table}`,
-      );
-      return true;
-    });
-    if (atAlias) await this.catalog.setTable(n.name, n.table);
+    if (await renameUnaliased(this.warehouse, n, (m) => this.log.warn(m))) await this.catalog.setTable(n.name, n.table);
   }
 }

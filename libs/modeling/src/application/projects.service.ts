@@ -2,11 +2,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import type { CompiledProject } from '../domain/compile';
 import { extractProjectArchive } from '../infrastructure/project-archive';
-import { ProjectOrmEntity } from '../infrastructure/project.orm-entity';
+import { PROJECT_REPOSITORY, ProjectRecord, ProjectRepository } from './ports/project-repository.port';
 import { MODELING_CONFIG, ModelingConfig } from '../modeling.config';
 import {
   CompileFailedError,
@@ -25,7 +23,7 @@ export class ProjectsService {
   private readonly projectsRoot: string;
 
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
+    @Inject(PROJECT_REPOSITORY) private readonly repo: ProjectRepository,
     private readonly compiler: CompileProjectService,
     @Inject(MODELING_CONFIG) private readonly config: ModelingConfig,
   ) {
@@ -44,8 +42,7 @@ export class ProjectsService {
       throw new ProjectNotFoundError(`No dbt_project.yml in ${JSON.stringify(dir)}`);
     let modelSchema = opts.modelSchema ?? 'analytics';
     let { project, compiled } = await this.compiler.compile({ rootPath: root, modelSchema });
-    const repo = this.ds.getRepository(ProjectOrmEntity);
-    let e = await repo.findOne({ where: { name: project.name } });
+    let e = await this.repo.findByName(project.name);
     if (opts.modelSchema === undefined && e && e.modelSchema !== modelSchema) {
       // a refresh without modelSchema keeps the one the project was registered with
       modelSchema = e.modelSchema;
@@ -53,9 +50,7 @@ export class ProjectsService {
     }
     if (e && e.rootPath !== root)
       throw new ProjectExistsError(`A project named "${project.name}" is registered from ${e.rootPath}`);
-    e = await repo.save(
-      Object.assign(e ?? repo.create(), { name: project.name, rootPath: root, modelSchema, updatedAt: new Date() }),
-    );
+    e = await this.repo.upsert({ name: project.name, rootPath: root, modelSchema });
     this.log.log(`project ${project.name}: ${compiled.nodes.size} nodes from ${root}`);
     return this.view(e, compiled);
   }
@@ -77,7 +72,7 @@ export class ProjectsService {
           `dbt_project.yml: name ${JSON.stringify(project.name)} must be a valid identifier`,
         );
       const final = path.join(uploads, project.name);
-      const existing = await this.ds.getRepository(ProjectOrmEntity).findOne({ where: { name: project.name } });
+      const existing = await this.repo.findByName(project.name);
       if (existing && existing.rootPath !== final)
         throw new ProjectExistsError(`A project named "${project.name}" is registered from ${existing.rootPath}`);
       const old = `${final}.old-${randomUUID()}`;
@@ -91,7 +86,7 @@ export class ProjectsService {
     }
   }
 
-  private view(e: ProjectOrmEntity, compiled: CompiledProject): ProjectView {
+  private view(e: ProjectRecord, compiled: CompiledProject): ProjectView {
     return {
       id: e.id,
       name: e.name,
@@ -110,11 +105,8 @@ export class ProjectsService {
     };
   }
 
-  async entity(idOrName: string): Promise<ProjectOrmEntity> {
-    const repo = this.ds.getRepository(ProjectOrmEntity);
-    const e = UUID.test(idOrName)
-      ? await repo.findOne({ where: { id: idOrName } })
-      : await repo.findOne({ where: { name: idOrName } });
+  async entity(idOrName: string): Promise<ProjectRecord> {
+    const e = UUID.test(idOrName) ? await this.repo.findById(idOrName) : await this.repo.findByName(idOrName);
     if (!e) throw new ProjectNotFoundError(`No project ${JSON.stringify(idOrName)}`);
     return e;
   }
@@ -125,7 +117,7 @@ export class ProjectsService {
   }
 
   async list(): Promise<{ id: string; name: string; rootPath: string }[]> {
-    return (await this.ds.getRepository(ProjectOrmEntity).find({ order: { name: 'ASC' } })).map((p) => ({
+    return (await this.repo.list()).map((p) => ({
       id: p.id,
       name: p.name,
       rootPath: p.rootPath,
@@ -137,9 +129,7 @@ export class ProjectsService {
     model: string,
     projectIdOrName?: string,
   ): Promise<{ project: string; model: string; relation: string; materialized: string; sql: string }> {
-    const projects = projectIdOrName
-      ? [await this.entity(projectIdOrName)]
-      : await this.ds.getRepository(ProjectOrmEntity).find();
+    const projects = projectIdOrName ? [await this.entity(projectIdOrName)] : await this.repo.list();
     for (const p of projects) {
       const n = (await this.compiler.compile(p)).compiled.nodes.get(`model.${model}`);
       if (n)

@@ -14,8 +14,8 @@ import {
   UnsupportedTestError,
   VersionRegressionError,
 } from '../../modeling.errors';
-import type { StepPatch } from '../modeling.views';
-import type { Materializer, StepContext } from './materializer';
+import type { StepPatch } from '../../application/modeling.views';
+import type { Materializer, StepContext } from '../../application/ports/materializer.port';
 import { asSubquery, contractDiff, dropKind, prepareModelWriter, RELATION_KINDS, relationColumns } from './relations';
 
 /** `view` and `table`: built beside the live relation, audited, then swapped in one transaction. */

@@ -3,10 +3,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import { SEED_LOADER, SeedLoaderPort } from '@weir/ingestion';
 import type { CompiledNode } from '../../domain/compile';
 import type { Project } from '../../domain/project';
-import type { ProjectOrmEntity } from '../../infrastructure/project.orm-entity';
+import type { ProjectOrmEntity } from '../project.orm-entity';
 import { BadConfigError, SeedFailedError } from '../../modeling.errors';
-import type { StepPatch } from '../modeling.views';
-import type { Materializer, StepContext } from './materializer';
+import type { StepPatch } from '../../application/modeling.views';
+import type { Materializer, StepContext } from '../../application/ports/materializer.port';
 
 /** `seed`: a CSV of the project loaded through ingestion (SEED_LOADER), accounted like any load. */
 @Injectable()

@@ -5,8 +5,8 @@ import { CATALOG, CatalogPort, DatasetContract } from '@weir/catalog';
 import type { CompiledNode } from '../../domain/compile';
 import type { Project } from '../../domain/project';
 import { BadConfigError, ModelSqlFailedError, NotASnapshotTableError } from '../../modeling.errors';
-import type { StepPatch } from '../modeling.views';
-import type { Materializer, StepContext } from './materializer';
+import type { StepPatch } from '../../application/modeling.views';
+import type { Materializer, StepContext } from '../../application/ports/materializer.port';
 import { asSubquery, prepareModelWriter, relationColumns, RELATION_KINDS, TABLE_KINDS, uniqueKeyOf } from './relations';
 
 /** `snapshot`: dbt's SCD2 tables (timestamp or check strategy, hard deletes), recorded in the catalog. */

@@ -4,11 +4,11 @@ import { qualifiedTable, quoteIdent, Warehouse, writeAsWriter } from '@weir/plat
 import { GateFailedError, QUALITY_GATE, QualityGate } from '@weir/quality';
 import type { CompiledNode, CompiledProject } from '../../domain/compile';
 import type { Project } from '../../domain/project';
-import type { ProjectOrmEntity } from '../../infrastructure/project.orm-entity';
+import type { ProjectOrmEntity } from '../project.orm-entity';
 import { BadConfigError, ModelSqlFailedError, SchemaChangedError } from '../../modeling.errors';
-import { CompileProjectService } from '../compile-project.service';
-import type { StepPatch } from '../modeling.views';
-import type { Materializer, StepContext } from './materializer';
+import { CompileProjectService } from '../../application/compile-project.service';
+import type { StepPatch } from '../../application/modeling.views';
+import type { Materializer, StepContext } from '../../application/ports/materializer.port';
 import { asSubquery, prepareModelWriter, relationKind, TABLE_KINDS, uniqueKeyOf } from './relations';
 import { TableViewMaterializer } from './table-view.materializer';
 

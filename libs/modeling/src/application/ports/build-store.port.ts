@@ -1,0 +1,49 @@
+import type { RunStateEvent } from '@weir/platform';
+import type { BuildView, StepPatch } from '../modeling.views';
+
+/** Inject with `@Inject(BUILD_STORE)`: modeling's builds and their steps (internal to modeling). */
+export const BUILD_STORE = Symbol('BUILD_STORE');
+
+/** A build to record, running, with its steps pending in DAG order. */
+export interface NewBuild {
+  id: string;
+  projectId: string;
+  selector: string | null;
+  fullRefresh: boolean;
+  takeOver: boolean;
+  steps: { nodeId: string; materialized: string | null }[];
+}
+
+/** A build recovery failed: its project, and the steps that had started (now failed). */
+export interface StaleBuild {
+  id: string;
+  projectId: string;
+  started: string[];
+}
+
+/**
+ * Builds and their steps. Every state change is published with its run event through the outbox
+ * in the same statement or transaction (event key `<runId>:<state>`), and happens only while the
+ * build is running: a build recovery failed keeps the states it was given and sends no more events.
+ */
+export interface BuildStore {
+  /** Records the build (running) with its pending steps and its START event, atomically. */
+  create(build: NewBuild, start: RunStateEvent): Promise<void>;
+  /** The build with its steps in DAG order; null when there is none (or `id` is not a UUID). */
+  find(id: string): Promise<BuildView | null>;
+  /** The process running the build is alive; false when the build is no longer running. */
+  heartbeat(id: string): Promise<boolean>;
+  /** Changes a step (and publishes `event`, if any); false when the build is no longer running. */
+  updateStep(buildId: string, nodeId: string, patch: StepPatch, event?: RunStateEvent): Promise<boolean>;
+  /** running → succeeded or failed, with its event; false when the build had already ended. */
+  end(buildId: string, status: 'succeeded' | 'failed', event: RunStateEvent): Promise<boolean>;
+  /**
+   * Fails the running builds without a heartbeat for `staleMs`: running steps failed, pending ones
+   * skipped, both with `message`; the events `eventsOf` gives for each commit with them.
+   */
+  failStale(
+    staleMs: number,
+    message: string,
+    eventsOf: (b: StaleBuild) => Promise<RunStateEvent[]>,
+  ): Promise<StaleBuild[]>;
+}
