@@ -3,6 +3,8 @@ import { WEIR_CONFIG, WeirConfig } from '@weir/platform';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CatalogModule } from '@weir/catalog';
 import { LINEAGE_QUERIES } from './application/ports/lineage-queries.port';
+import { LINEAGE_GRAPH_WRITER } from './application/ports/lineage-graph-writer.port';
+import { LineageStore } from './infrastructure/lineage.store';
 import { QualityModule } from '@weir/quality';
 import { LINEAGE_ENTITIES } from './lineage.entities';
 import { LineageController, LineageGraphController } from './http/lineage.controller';
@@ -24,6 +26,8 @@ import { LINEAGE_CONFIG, lineageConfig } from './lineage.config';
     LineageService,
     OpenLineageService,
     LineageQueryService,
+    LineageStore,
+    { provide: LINEAGE_GRAPH_WRITER, useExisting: LineageStore },
     { provide: LINEAGE_CONFIG, useFactory: (c: WeirConfig) => lineageConfig(c.env), inject: [WEIR_CONFIG] },
     { provide: LINEAGE_QUERIES, useExisting: LineageQueryService },
   ],

@@ -10,9 +10,10 @@ import {
   datasetNodeId,
   jobNodeId,
   fieldNodeId,
-  datasetData,
-  jobData,
-} from '../infrastructure/lineage-graph';
+} from '../infrastructure/lineage-graph.repository';
+import { datasetData, jobData } from '../infrastructure/marquez-shape.mapper';
+import { LineageReadRepository, type RunRow } from '../infrastructure/lineage-read.repository';
+import type { EventsQuery, SearchQuery } from '../infrastructure/lineage-read.sql';
 import type { LineageNode } from '../domain/graph-render';
 
 import type { LineageQueriesPort } from './ports/lineage-queries.port';
@@ -70,14 +71,16 @@ export const IMPACT_LIMIT = { default: 1000, max: 50_000 };
 @Injectable()
 export class LineageQueryService implements LineageQueriesPort {
   readonly graph: LineageGraph;
+  private readonly reads: LineageReadRepository;
 
   constructor(
-    private readonly ds: DataSource,
+    ds: DataSource,
     private readonly warehouse: Warehouse,
     @Inject(CATALOG) private readonly catalog: CatalogPort,
     @Inject(QUALITY_SUITES) private readonly suites: QualitySuites,
   ) {
     this.graph = new LineageGraph(ds);
+    this.reads = new LineageReadRepository(ds);
   }
 
   private depthOf(depth: number | undefined, fallback: number): number {
@@ -112,40 +115,20 @@ export class LineageQueryService implements LineageQueriesPort {
   }
 
   async namespaces(): Promise<{ namespaces: { name: string; createdAt: Date; updatedAt: Date }[] }> {
-    const rows = await this.ds.query(
-      `SELECT name, created_at AS "createdAt", updated_at AS "updatedAt" FROM lineage.namespaces ORDER BY name`,
-    );
-    return { namespaces: rows };
+    return { namespaces: await this.reads.namespaces() };
   }
 
   /** Marquez `GET /api/v1/events/lineage`: the raw events, as received, by event time (ties by arrival). */
-  async events(q: {
-    before?: string;
-    after?: string;
-    sortDirection: 'asc' | 'desc';
-    limit: number;
-    offset: number;
-    withWarnings?: boolean;
-  }): Promise<{ events: unknown[]; totalCount: number; warnings: { event: number; warnings: unknown }[] }> {
-    const dir = q.sortDirection === 'asc' ? 'ASC' : 'DESC';
-    const range = [q.before ?? 'infinity', q.after ?? '-infinity'];
-    const where = `event_time < $1::timestamptz AND event_time >= $2::timestamptz${q.withWarnings ? ' AND warnings IS NOT NULL' : ''}`;
-    const [rows, [{ n }]] = await Promise.all([
-      this.ds.query(
-        `SELECT payload, warnings FROM lineage.events WHERE ${where} ORDER BY event_time ${dir}, id ${dir} LIMIT $3 OFFSET $4`,
-        [...range, q.limit, q.offset],
-      ),
-      this.ds.query(`SELECT count(*)::int AS n FROM lineage.events WHERE ${where}`, range),
-    ]);
-    const warnings = (rows as { warnings: unknown }[]).flatMap((r, i) =>
-      r.warnings ? [{ event: i, warnings: r.warnings }] : [],
-    );
-    return { events: rows.map((r: { payload: unknown }) => r.payload), totalCount: n, warnings };
+  async events(
+    q: EventsQuery,
+  ): Promise<{ events: unknown[]; totalCount: number; warnings: { event: number; warnings: unknown }[] }> {
+    const { rows, total } = await this.reads.events(q);
+    const warnings = rows.flatMap((r, i) => (r.warnings ? [{ event: i, warnings: r.warnings }] : []));
+    return { events: rows.map((r) => r.payload), totalCount: total, warnings };
   }
 
   private async namespaceExists(ns: string): Promise<void> {
-    const [row] = await this.ds.query(`SELECT 1 FROM lineage.namespaces WHERE name = $1`, [ns]);
-    if (!row) throw new NamespaceNotFoundError(`No namespace ${JSON.stringify(ns)}`);
+    if (!(await this.reads.namespaceExists(ns))) throw new NamespaceNotFoundError(`No namespace ${JSON.stringify(ns)}`);
   }
 
   async datasets(
@@ -154,44 +137,31 @@ export class LineageQueryService implements LineageQueriesPort {
     offset = 0,
   ): Promise<{ totalCount: number; datasets: Record<string, unknown>[] }> {
     await this.namespaceExists(ns);
-    const ids = await this.ds.query(
-      `SELECT id, count(*) OVER () AS total FROM lineage.datasets WHERE namespace = $1 ORDER BY name LIMIT $2 OFFSET $3`,
-      [ns, limit, offset],
-    );
-    const rows = await this.graph.datasets(ids.map((r: { id: string }) => r.id));
+    const ids = await this.reads.page('datasets', ns, limit, offset);
+    const rows = await this.graph.datasets(ids.map((r) => r.id));
     rows.sort((a, b) => (a.name < b.name ? -1 : 1));
     return { totalCount: Number(ids[0]?.total ?? 0), datasets: rows.map(datasetData) };
   }
 
   async jobs(ns: string, limit = 100, offset = 0): Promise<{ totalCount: number; jobs: Record<string, unknown>[] }> {
     await this.namespaceExists(ns);
-    const ids = await this.ds.query(
-      `SELECT id, count(*) OVER () AS total FROM lineage.jobs WHERE namespace = $1 ORDER BY name LIMIT $2 OFFSET $3`,
-      [ns, limit, offset],
-    );
-    return { totalCount: Number(ids[0]?.total ?? 0), jobs: await this.jobsData(ids.map((r: { id: string }) => r.id)) };
+    const ids = await this.reads.page('jobs', ns, limit, offset);
+    return { totalCount: Number(ids[0]?.total ?? 0), jobs: await this.jobsData(ids.map((r) => r.id)) };
   }
 
   /** Jobs in Marquez's shape (with their inputs, outputs and latest run), by name. */
   private async jobsData(jobIds: string[]): Promise<Record<string, unknown>[]> {
     const rows = await this.graph.jobs(jobIds);
-    const io = jobIds.length
-      ? await this.ds.query(
-          `SELECT jd.job_id, jd.direction, d.namespace, d.name FROM lineage.job_datasets jd JOIN lineage.datasets d ON d.id = jd.dataset_id WHERE jd.job_id = ANY($1::bigint[]) ORDER BY d.namespace, d.name`,
-          [jobIds],
-        )
-      : [];
+    const io = jobIds.length ? await this.reads.jobDatasets(jobIds) : [];
     rows.sort((a, b) => (a.name < b.name ? -1 : 1));
     const pick = (id: string, dir: string) =>
-      io
-        .filter((r: { job_id: string; direction: string }) => r.job_id === id && r.direction === dir)
-        .map((r: { namespace: string; name: string }) => ({ namespace: r.namespace, name: r.name }));
+      io.filter((r) => r.job_id === id && r.direction === dir).map((r) => ({ namespace: r.namespace, name: r.name }));
     return rows.map((j) => jobData(j, pick(j.id, 'input'), pick(j.id, 'output')));
   }
 
   /** Marquez `GET /api/v1/namespaces/:ns/datasets/:name`. */
   async dataset(ns: string, name: string): Promise<Record<string, unknown>> {
-    const [r] = await this.ds.query(`SELECT id FROM lineage.datasets WHERE namespace = $1 AND name = $2`, [ns, name]);
+    const r = await this.reads.dataset(ns, name);
     if (!r) throw new DatasetNotFoundError(`No dataset ${JSON.stringify(name)} in namespace ${JSON.stringify(ns)}`);
     return datasetData((await this.graph.datasets([r.id]))[0]);
   }
@@ -203,31 +173,17 @@ export class LineageQueryService implements LineageQueriesPort {
 
   /** A job's id by namespace and name; 404 LINEAGE.JOB_NOT_FOUND. */
   private async jobId(ns: string, name: string): Promise<string> {
-    const [r] = await this.ds.query(`SELECT id FROM lineage.jobs WHERE namespace = $1 AND name = $2`, [ns, name]);
-    if (!r) throw new JobNotFoundError(`No job ${JSON.stringify(name)} in namespace ${JSON.stringify(ns)}`);
-    return r.id;
+    const id = await this.reads.jobId(ns, name);
+    if (!id) throw new JobNotFoundError(`No job ${JSON.stringify(name)} in namespace ${JSON.stringify(ns)}`);
+    return id;
   }
 
   /**
    * Marquez `GET /api/v1/search`: datasets and jobs whose name contains `q` (case-insensitive), by
    * name or by last update, newest first.
    */
-  async search(q: {
-    q: string;
-    filter?: 'DATASET' | 'JOB';
-    sort: 'NAME' | 'UPDATE_AT';
-    limit: number;
-    namespace?: string;
-  }): Promise<{ totalCount: number; results: Record<string, unknown>[] }> {
-    const pattern = `%${q.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    const rows = (await this.ds.query(
-      `SELECT type, name, namespace, updated_at, count(*) OVER () AS total FROM (
-         SELECT 'DATASET' AS type, name, namespace, updated_at FROM lineage.datasets WHERE $2::text IS DISTINCT FROM 'JOB' AND name ILIKE $1 AND ($4::text IS NULL OR namespace = $4)
-         UNION ALL
-         SELECT 'JOB', name, namespace, updated_at FROM lineage.jobs WHERE $2::text IS DISTINCT FROM 'DATASET' AND name ILIKE $1 AND ($4::text IS NULL OR namespace = $4)) x
-        ORDER BY ${q.sort === 'UPDATE_AT' ? 'updated_at DESC, name, namespace, type' : 'name, namespace, type'} LIMIT $3`,
-      [pattern, q.filter ?? null, q.limit, q.namespace ?? null],
-    )) as { type: 'DATASET' | 'JOB'; name: string; namespace: string; updated_at: Date; total: string }[];
+  async search(q: SearchQuery): Promise<{ totalCount: number; results: Record<string, unknown>[] }> {
+    const rows = await this.reads.search(q);
     return {
       totalCount: Number(rows[0]?.total ?? 0),
       results: rows.map((r) => ({
@@ -247,24 +203,17 @@ export class LineageQueryService implements LineageQueriesPort {
     offset = 0,
   ): Promise<{ totalCount: number; runs: Record<string, unknown>[] }> {
     const j = { id: await this.jobId(ns, job) };
-    const rows = await this.ds.query(
-      `SELECT ${RUN_COLUMNS}, count(*) OVER () AS total
-         FROM lineage.runs r JOIN lineage.jobs j ON j.id = r.job_id WHERE r.job_id = $1 ORDER BY r.event_time DESC, r.id LIMIT $2 OFFSET $3`,
-      [j.id, limit, offset],
-    );
+    const rows = await this.reads.runsOfJob(j.id, limit, offset);
     return { totalCount: Number(rows[0]?.total ?? 0), runs: rows.map(runData) };
   }
 
   /** Marquez `GET /api/v1/jobs/runs/:id`: one run by its OpenLineage runId. */
   async run(id: string): Promise<Record<string, unknown>> {
-    const rows = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)
-      ? await this.ds.query(
-          `SELECT ${RUN_COLUMNS} FROM lineage.runs r JOIN lineage.jobs j ON j.id = r.job_id WHERE r.id = $1`,
-          [id],
-        )
-      : [];
-    if (!rows.length) throw new RunNotFoundError(`No run ${JSON.stringify(id)} in the lineage graph`);
-    return runData(rows[0]);
+    const row = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)
+      ? await this.reads.run(id)
+      : undefined;
+    if (!row) throw new RunNotFoundError(`No run ${JSON.stringify(id)} in the lineage graph`);
+    return runData(row);
   }
 
   /**
@@ -279,10 +228,7 @@ export class LineageQueryService implements LineageQueriesPort {
     const startId = datasetNodeId(start.namespace, start.name);
     // the column walk runs beside the dataset walk (its own connection)
     const columnWalk = (async () => {
-      const seeds = (await this.ds.query(
-        `SELECT id, name FROM lineage.fields WHERE dataset_id = $1 AND ($2::text IS NULL OR name = $2)`,
-        [start.id, column ?? null],
-      )) as { id: string; name: string }[];
+      const seeds = await this.reads.fieldsOf(start.id, column ?? null);
       if (column !== undefined && !seeds.length)
         throw new ColumnNotFoundError(`The lineage graph knows no column ${JSON.stringify(column)} on ${start.name}`);
       if (!seeds.length) return { seeds, edges: [], fieldRows: [] };
@@ -517,13 +463,7 @@ export class LineageQueryService implements LineageQueriesPort {
 
   /** A dataset by lineage node id, `<namespace>:<name>`, warehouse `schema.table` or catalog name. */
   async findDataset(ref: string): Promise<{ id: string; namespace: string; name: string }> {
-    const tryName = async (ns: string, name: string) => {
-      const [r] = await this.ds.query(
-        `SELECT id, namespace, name FROM lineage.datasets WHERE namespace = $1 AND name = $2`,
-        [ns, name],
-      );
-      return r as { id: string; namespace: string; name: string } | undefined;
-    };
+    const tryName = (ns: string, name: string) => this.reads.dataset(ns, name);
     const loc = this.warehouse.location;
     if (ref.startsWith('dataset:')) {
       const n = await this.graph.resolve(ref);
@@ -547,14 +487,8 @@ export class LineageQueryService implements LineageQueriesPort {
   }
 }
 
-/** What a run in Marquez's shape is made of. */
-const RUN_COLUMNS = `r.id, r.state, r.parent_run_id, r.nominal_start_time, r.nominal_end_time, r.started_at, r.ended_at, r.event_time, r.facets, r.created_at, r.updated_at,
-  j.namespace AS job_namespace, j.name AS job_name`;
-
 /** A run in Marquez's shape (its states named as Marquez names them). */
-function runData(
-  r: Record<string, unknown> & { started_at: Date | null; ended_at: Date | null },
-): Record<string, unknown> {
+function runData(r: RunRow): Record<string, unknown> {
   return {
     id: r['id'],
     state:

@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import {
-  deleteOldest,
   MetricsService,
   Outbox,
   OutboxMessage,
@@ -16,7 +15,7 @@ import {
 import { Counter } from 'prom-client';
 import { OpenLineageWarning, validateOpenLineageEvent } from '../domain/openlineage-validator';
 import { normalizeOpenLineageEvent } from '../domain/openlineage-normalize';
-import { LineageStore, StoreItem } from '../infrastructure/lineage-store';
+import { LINEAGE_GRAPH_WRITER, LineageGraphWriter, StoreItem } from './ports/lineage-graph-writer.port';
 import { LINEAGE_CONFIG, LineageConfig } from '../lineage.config';
 import { RunEventTranslator } from './run-event-translator';
 import { BatchTooLargeError, EmptyBatchError, InvalidEventError, UnstorableEventError } from '../lineage.errors';
@@ -39,7 +38,6 @@ export const APPLY_TOPIC = 'lineage.apply';
 @Injectable()
 export class OpenLineageService implements OnModuleInit {
   private readonly log = new Logger('OpenLineage');
-  private readonly store = new LineageStore();
   readonly translator: RunEventTranslator;
   /** Accepted events waiting for the next write (one transaction per batch: group commit). */
   private queue: { item: StoreItem; done: (e?: Error) => void }[] = [];
@@ -55,6 +53,7 @@ export class OpenLineageService implements OnModuleInit {
     warehouse: Warehouse,
     @Inject(LINEAGE_CONFIG) private readonly config: LineageConfig,
     @Inject(WEIR_CONFIG) private readonly weir: WeirConfig,
+    @Inject(LINEAGE_GRAPH_WRITER) private readonly store: LineageGraphWriter,
     @Optional() private readonly retention?: Retention,
     @Optional() metrics?: MetricsService,
   ) {
@@ -121,13 +120,7 @@ export class OpenLineageService implements OnModuleInit {
               `lineage.events retention is held back: events received since ${pending.toISOString()} wait to be applied (a parked lineage.apply outbox row?)`,
             );
           }
-          return deleteOldest(ds, {
-            table: 'lineage.events',
-            where: 'received_at < now() - make_interval(days => $2) AND ($3::timestamptz IS NULL OR received_at < $3)',
-            orderBy: 'received_at',
-            params: [days, pending],
-            limit,
-          });
+          return this.store.deleteOldEvents(ds, limit, days, pending);
         },
       });
     }
@@ -254,14 +247,7 @@ export class OpenLineageService implements OnModuleInit {
 
   /** Keeps the events and queues their application, in one statement (one round trip, atomic). */
   private async accept(items: StoreItem[]): Promise<void> {
-    const { sql, params } = this.store.storeEventsSql(items);
-    const payload = await this.outbox.publishWith<{ events: string[] }>(
-      this.ds,
-      APPLY_TOPIC,
-      sql,
-      `SELECT jsonb_build_object('events', jsonb_agg(id::text ORDER BY id)) FROM src`,
-      params,
-    );
+    const events = await this.store.storeEventsAndPublish(this.ds, this.outbox, APPLY_TOPIC, items);
     // ids come back in insertion order
     if (this.weir.roles.has('worker')) {
       const now = Date.now();
@@ -269,7 +255,7 @@ export class OpenLineageService implements OnModuleInit {
         if (now - p.at < 60_000 && this.pending.size < 50_000) break;
         this.pending.delete(id);
       }
-      payload.events.forEach((id, i) => this.pending.set(id, { item: items[i], at: now }));
+      events.forEach((id, i) => this.pending.set(id, { item: items[i], at: now }));
     }
   }
 
@@ -277,18 +263,11 @@ export class OpenLineageService implements OnModuleInit {
   private async onReceived(msgs: OutboxMessage<{ events: string[] }>[], tx: Queryable): Promise<void> {
     const ids = msgs.flatMap((m) => m.payload.events).sort((a, b) => Number(a) - Number(b));
     const missing = ids.filter((id) => !this.pending.has(id));
-    const loaded = new Map<string, StoreItem>();
-    if (missing.length) {
-      const rows = (await tx.query(
-        `SELECT id::text AS id, kind, payload FROM lineage.events WHERE id = ANY($1::bigint[])`,
-        [missing],
-      )) as { id: string; kind: StoreItem['kind']; payload: Record<string, unknown> }[];
-      for (const r of rows) loaded.set(r.id, { kind: r.kind, event: r.payload });
-    }
+    const loaded = missing.length ? await this.store.loadEvents(tx, missing) : new Map<string, StoreItem>();
     const items = ids
       .map((id) => this.pending.get(id)?.item ?? loaded.get(id))
       .filter((x): x is StoreItem => x !== undefined);
-    await this.applyIsolated(tx, msgs, items, (batch) => this.store.project(tx, batch));
+    await this.applyIsolated(tx, msgs, items);
     for (const id of ids) this.pending.delete(id);
   }
 
@@ -303,29 +282,9 @@ export class OpenLineageService implements OnModuleInit {
    * On a batch's first delivery there is no savepoint of its own (none is needed on the ingest path's
    * common case): a failure undoes the outbox's savepoint and the batch comes back, isolated then.
    */
-  private async applyIsolated(
-    tx: Queryable,
-    msgs: OutboxMessage[],
-    items: StoreItem[],
-    apply: (batch: StoreItem[]) => Promise<void>,
-  ): Promise<void> {
-    if (msgs.every((m) => m.attempts === 1)) return apply(items);
-    const attempt = async (batch: StoreItem[]): Promise<unknown> => {
-      await tx.query(`SAVEPOINT lineage_apply`);
-      try {
-        await apply(batch);
-        return undefined;
-      } catch (e) {
-        // (if even the rollback fails, the transaction is lost: the original error says why)
-        await tx.query(`ROLLBACK TO SAVEPOINT lineage_apply`).catch(() => {
-          throw e;
-        });
-        if (!isDataError(e)) throw e;
-        return e;
-      } finally {
-        await tx.query(`RELEASE SAVEPOINT lineage_apply`).catch(() => undefined);
-      }
-    };
+  private async applyIsolated(tx: Queryable, msgs: OutboxMessage[], items: StoreItem[]): Promise<void> {
+    if (msgs.every((m) => m.attempts === 1)) return this.store.project(tx, items);
+    const attempt = (batch: StoreItem[]): Promise<unknown> => this.store.tryProject(tx, batch);
     if (!items.length) return;
     const failed = await attempt(items);
     if (!failed) return;
@@ -369,7 +328,7 @@ export class OpenLineageService implements OnModuleInit {
     }
     // the raw events first (outside the isolation, so an event left out of the graph is still kept)
     if (items.length) await this.store.storeEvents(tx, items);
-    await this.applyIsolated(tx, msgs, items, (batch) => this.store.project(tx, batch));
+    await this.applyIsolated(tx, msgs, items);
   }
 
   /** Posts each event to WEIR_OPENLINEAGE_URL (4 at a time); any failure retries the batch later. */
@@ -393,12 +352,6 @@ export class OpenLineageService implements OnModuleInit {
     };
     await Promise.all([worker(), worker(), worker(), worker()]);
   }
-}
-
-/** PostgreSQL refusing the data itself (class 22, NOT NULL, CHECK), which no retry will change. */
-function isDataError(e: unknown): boolean {
-  const code = (e as { code?: unknown }).code;
-  return typeof code === 'string' && (code.startsWith('22') || code === '23502' || code === '23514');
 }
 
 /**
