@@ -1,15 +1,30 @@
 import { Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
+import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { Warehouse } from '@weir/platform';
 import { CATALOG_ENTITIES } from './catalog.entities';
 import { CatalogService } from './application/catalog.service';
 import { CATALOG } from './application/catalog.port';
+import { DATASET_REPOSITORY } from './application/ports/dataset-repository.port';
+import { DATASET_TABLES } from './application/ports/dataset-tables.port';
+import { TypeOrmDatasetRepository } from './infrastructure/dataset.repository';
+import { WarehouseDatasetTables } from './infrastructure/dataset-table.repository';
 import { DatasetsController } from './http/datasets.controller';
 
 /** The catalog slice: datasets, contracts, versions. Exports the {@link CATALOG} port. */
 @Module({
   imports: [TypeOrmModule.forFeature(CATALOG_ENTITIES)],
   controllers: [DatasetsController],
-  providers: [CatalogService, { provide: CATALOG, useExisting: CatalogService }],
+  providers: [
+    CatalogService,
+    { provide: CATALOG, useExisting: CatalogService },
+    {
+      provide: DATASET_REPOSITORY,
+      useFactory: (ds: DataSource) => new TypeOrmDatasetRepository(ds),
+      inject: [getDataSourceToken()],
+    },
+    { provide: DATASET_TABLES, useFactory: (w: Warehouse) => new WarehouseDatasetTables(w), inject: [Warehouse] },
+  ],
   exports: [CATALOG],
 })
 export class CatalogModule {}

@@ -10,7 +10,7 @@ import { Client } from 'pg';
 import { createTestDatabase, type ConformanceSuite } from '@weir/platform/testing';
 import { prepareReader, readAsReader } from '@weir/platform';
 import { canonicalType, Expectation, MAP_EXPECTATIONS } from '../src/domain/expectations';
-import { runSuite } from '../src/infrastructure/suite-runner';
+import { runSuite } from '../src/infrastructure/suite.runner';
 
 const BACKEND = 'postgresql';
 const asList = (v: unknown): string[] | undefined =>

@@ -7,7 +7,7 @@ export { qualityConfig } from './quality.config';
 export type { QualityConfig } from './quality.config';
 export { QUALITY_RUNS } from './application/ports/quality-runs.port';
 export type { QualityRunsPort, RunQualityRequest } from './application/ports/quality-runs.port';
-export type { QualityRunView } from './application/quality.service';
+export type { QualityRunView } from './application/quality.views';
 export { QUALITY_GATE, QUALITY_SUITES } from './application/quality-gate.port';
 export type {
   QualityGate,
@@ -17,8 +17,8 @@ export type {
   QualitySuites,
 } from './application/quality-gate.port';
 export type { Expectation, ExpectationResult, ResultFormat } from './domain/expectations';
-export { QUALITY_EVENTS, QualityEvents } from './application/quality-events';
-export type { QualityAlert } from './application/quality-events';
-export { runSuite } from './infrastructure/suite-runner';
-export type { RunOptions } from './infrastructure/suite-runner';
+export { QUALITY_EVENTS, QualityEvents } from './application/quality.events';
+export type { QualityAlert } from './application/quality.events';
+export { runSuite } from './infrastructure/suite.runner';
+export type { RunOptions } from './infrastructure/suite.runner';
 export { GateFailedError } from './quality.errors';

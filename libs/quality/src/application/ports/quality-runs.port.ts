@@ -1,4 +1,4 @@
-import type { QualityRunView } from '../quality.service';
+import type { QualityRunView } from '../quality.views';
 
 /** Nest token of {@link QualityRunsPort}. */
 export const QUALITY_RUNS = Symbol('QUALITY_RUNS');

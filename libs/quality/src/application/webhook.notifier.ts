@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { QUALITY_EVENTS, QualityAlert, QualityEvents } from './quality-events';
+import { QUALITY_EVENTS, QualityAlert, QualityEvents } from './quality.events';
 import { QUALITY_CONFIG, QualityConfig } from '../quality.config';
 
 /**

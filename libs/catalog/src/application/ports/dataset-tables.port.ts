@@ -1,0 +1,35 @@
+import type { DatasetContract } from '../../domain/contract';
+
+/** A table's row count for the dataset's page. */
+export interface TableRowCount {
+  /** Rows in the table (null when it does not exist yet). */
+  rowCount: number | null;
+  /** False when counting failed (a slow view, say) and the planner's estimate is shown. */
+  rowCountExact: boolean;
+  tableExists: boolean;
+}
+
+/**
+ * The warehouse relations behind datasets (token {@link DATASET_TABLES}). Promises: anything that
+ * reads a relation's rows (preview, count) runs as the restricted reader role, read-only and bounded
+ * in time, since a view runs its SQL when read; names are validated identifiers, quoted.
+ * Adapter: WarehouseDatasetTables (infrastructure/dataset-table.repository.ts).
+ */
+export interface DatasetTables {
+  exists(schema: string, table: string): Promise<boolean>;
+  /**
+   * Applies an additive or widening contract change to the table (new nullable columns, wider
+   * types, dropped NOT NULL) in one transaction; nothing when the table does not exist.
+   */
+  applyContractChange(schema: string, table: string, from: DatasetContract, to: DatasetContract): Promise<void>;
+  /** `pg_class.relkind` of the relation (`r` table, `v` view …), undefined when there is none. */
+  relationKind(schema: string, table: string): Promise<string | undefined>;
+  /** Drops the relation: a view when `kind` is `v`, a table otherwise. */
+  drop(schema: string, table: string, kind: string): Promise<void>;
+  /** The first `limit` rows as the reader (bigint and numeric as text). */
+  preview(schema: string, table: string, limit: number): Promise<Record<string, unknown>[]>;
+  /** The exact row count as the reader (2 s at most), else the planner's estimate. */
+  rowCount(schema: string, table: string): Promise<TableRowCount>;
+}
+
+export const DATASET_TABLES = Symbol('DATASET_TABLES');

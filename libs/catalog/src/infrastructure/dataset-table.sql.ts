@@ -1,0 +1,84 @@
+import { qualifiedTable, quoteIdent } from '@weir/platform';
+import { ColumnContract, DatasetContract, sqlType } from '../domain/contract';
+import { columnSql } from '../domain/ddl';
+import type { SqlQuery } from './dataset.sql';
+
+/** SQL on the warehouse relations behind datasets; every name goes through quoteIdent/qualifiedTable. */
+
+export const BEGIN_READ_ONLY = 'BEGIN READ ONLY';
+export const ROLLBACK = 'ROLLBACK';
+export const SET_TRANSACTION_READ_ONLY = 'SET TRANSACTION READ ONLY';
+/** How long a preview may read. */
+export const PREVIEW_TIMEOUT_MS = 30000;
+/** How long an exact count may take before the estimate is shown. */
+export const COUNT_TIMEOUT_MS = 2000;
+
+export const statementTimeoutSql = (ms: number): string => `SET LOCAL statement_timeout = ${ms}`;
+
+/** Whether the relation exists (as `ok`). */
+export function tableExistsQuery(schema: string, table: string): SqlQuery {
+  return { text: `SELECT to_regclass($1) IS NOT NULL AS ok`, values: [qualifiedTable(schema, table)] };
+}
+
+/** The relation's kind (as `relkind`), no row when there is none. */
+export function relationKindQuery(schema: string, table: string): SqlQuery {
+  return {
+    text: `SELECT c.relkind FROM pg_class c WHERE c.oid = to_regclass($1)`,
+    values: [qualifiedTable(schema, table)],
+  };
+}
+
+export function dropRelationSql(schema: string, table: string, kind: string): string {
+  return `DROP ${kind === 'v' ? 'VIEW' : 'TABLE'} ${qualifiedTable(schema, table)}`;
+}
+
+/** ALTER TABLE statements taking the table from one contract to an additive or widening next one. */
+export function contractChangeSql(schema: string, table: string, from: DatasetContract, to: DatasetContract): string[] {
+  const target = qualifiedTable(schema, table);
+  const old = new Map<string, ColumnContract>(from.columns.map((c) => [c.name, c]));
+  const stmts: string[] = [];
+  for (const c of to.columns) {
+    const o = old.get(c.name);
+    if (!o) stmts.push(`ALTER TABLE ${target} ADD COLUMN ${columnSql({ ...c, nullable: true })}`);
+    else {
+      if (sqlType(o) !== sqlType(c)) stmts.push(`ALTER TABLE ${target} ALTER COLUMN "${c.name}" TYPE ${sqlType(c)}`);
+      if (!o.nullable && c.nullable) stmts.push(`ALTER TABLE ${target} ALTER COLUMN "${c.name}" DROP NOT NULL`);
+    }
+  }
+  return stmts;
+}
+
+/** The relation's columns and their types (as `c`, `t`), in order. */
+export function columnTypesQuery(schema: string, table: string): SqlQuery {
+  return {
+    text: `SELECT column_name AS c, data_type AS t FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`,
+    values: [schema, table],
+  };
+}
+
+/** The first rows ($1 of them); bigint and numeric as text (JSON numbers would round them). */
+export function previewSql(schema: string, table: string, columns: { c: string; t: string }[]): string {
+  const list = columns.length
+    ? columns
+        .map((x) =>
+          ['bigint', 'numeric'].includes(String(x.t))
+            ? `${quoteIdent(String(x.c))}::text AS ${quoteIdent(String(x.c))}`
+            : quoteIdent(String(x.c)),
+        )
+        .join(', ')
+    : '*';
+  return `SELECT ${list} FROM ${qualifiedTable(schema, table)} LIMIT $1`;
+}
+
+/** The exact count (as `n`). */
+export function countSql(schema: string, table: string): string {
+  return `SELECT count(*) AS n FROM ${qualifiedTable(schema, table)}`;
+}
+
+/** The planner's estimate (as `n`). */
+export function estimatedCountQuery(schema: string, table: string): SqlQuery {
+  return {
+    text: `SELECT reltuples::bigint AS n FROM pg_class WHERE oid = $1::regclass`,
+    values: [qualifiedTable(schema, table)],
+  };
+}

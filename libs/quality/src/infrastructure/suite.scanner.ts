@@ -1,0 +1,147 @@
+import { Logger } from '@nestjs/common';
+import type { PoolClient } from 'pg';
+import { prepareReader, readAsReader, Warehouse } from '@weir/platform';
+import type { Expectation, ExpectationResult } from '../domain/expectations';
+import { TableNotFoundError } from '../quality.errors';
+import type { SuiteScan, SuiteScanner, SuiteScanRequest } from '../application/ports/suite-scanner.port';
+import { runSuite, RunOptions } from './suite.runner';
+import {
+  BEGIN_READ_ONLY,
+  COMMIT,
+  releaseSavepointSql,
+  ROLLBACK,
+  rollbackToSavepointSql,
+  SCAN_SAVEPOINT,
+  savepointSql,
+  statementTimeoutSql,
+  tableExistsQuery,
+} from './suite-scan.sql';
+
+type Target = { schema: string; table: string };
+type ScanOptions = Parameters<typeof runSuite>[3];
+
+/** Appended to every scan: its observed value is the table's row count (then taken off the results). */
+const rowCountCheck = (): Expectation => ({
+  type: 'expect_table_row_count_to_be_between',
+  kwargs: { min_value: 0 },
+  severity: 'warn',
+});
+
+/** Tables a relationships check reads besides the target (`to` resolved to `schema.table`). */
+function referencedTables(expectations: Expectation[]): Target[] {
+  return expectations
+    .filter(
+      (e) => e.type === 'relationships' && typeof e.kwargs['to'] === 'string' && String(e.kwargs['to']).includes('.'),
+    )
+    .map((e) => {
+      const [schema, table] = String(e.kwargs['to']).split('.');
+      return { schema, table };
+    });
+}
+
+/** A failed scan's warn checks, as results: not evaluated. */
+function notEvaluated(x: Expectation, e: unknown): ExpectationResult {
+  return {
+    expectation: x,
+    success: false,
+    severity: 'warn' as const,
+    result: {},
+    exception_info: {
+      raised_exception: true,
+      exception_message: `not evaluated: the scan failed (${(e as Error).message})`,
+    },
+  };
+}
+
+/**
+ * The SUITE_SCANNER on the warehouse: checks read as the reader role (no privilege on Weir's own
+ * schemas, none on the server's files), in a READ ONLY transaction with a statement timeout.
+ */
+export class PgSuiteScanner implements SuiteScanner {
+  private readonly log = new Logger('quality');
+
+  constructor(
+    private readonly warehouse: Warehouse,
+    /** statement_timeout of a check's statements (WEIR_CHECK_TIMEOUT_SECONDS). */
+    readonly checkTimeoutMs: number,
+  ) {}
+
+  async scan(req: SuiteScanRequest): Promise<SuiteScan> {
+    const { target, expectations } = req;
+    const client = await this.warehouse.pool.connect();
+    try {
+      const asReader = await prepareReader(client, [target, ...referencedTables(expectations)], (m) =>
+        this.log.warn(m),
+      );
+      await client.query(BEGIN_READ_ONLY);
+      await client.query(statementTimeoutSql(this.checkTimeoutMs));
+      const exists = (await client.query(tableExistsQuery(target))).rows[0].e;
+      if (!exists)
+        throw new TableNotFoundError(
+          `The table ${target.schema}.${target.table} does not exist (load the dataset first)`,
+        );
+      const runOpts: RunOptions & ScanOptions = {
+        masked: req.masked,
+        resultFormat: 'BASIC' as const,
+        partialCount: 20,
+        lastLoadAt: req.lastLoadAt,
+        previousRowCount: req.previousRowCount,
+        profile: req.profile,
+        distinctColumns: req.distinctColumns,
+        // every query a user's SQL (custom_sql, row_condition) is part of runs as the reader, inside
+        // a function where PostgreSQL refuses any change of role
+        ...(asReader
+          ? { read: (text: string, values: unknown[]) => readAsReader(client, text, values, (m) => this.log.warn(m)) }
+          : {}),
+      };
+      const run = await this.scanOrStrict(client, req, runOpts);
+      await client.query(COMMIT);
+      return {
+        profile: run.profile,
+        rowCount: Number(run.results[run.results.length - 1].result.observed_value ?? 0),
+        results: run.results.slice(0, -1),
+      };
+    } catch (e) {
+      await client.query(ROLLBACK).catch(() => undefined);
+      throw e;
+    } finally {
+      client.release();
+    }
+  }
+
+  /**
+   * The one scan; when it fails as a whole (a column's type changed under a row_condition, say) and
+   * warn checks are among it, the error-severity checks run alone, so a check that is only a
+   * warning can never fail a load; the warn checks are reported as not evaluated.
+   */
+  private async scanOrStrict(
+    client: PoolClient,
+    req: SuiteScanRequest,
+    runOpts: ScanOptions,
+  ): Promise<{ results: ExpectationResult[]; profile: Record<string, number> }> {
+    const { target, expectations } = req;
+    await client.query(savepointSql(SCAN_SAVEPOINT));
+    try {
+      const run = await runSuite(client, target, [...expectations, rowCountCheck()], runOpts);
+      await client.query(releaseSavepointSql(SCAN_SAVEPOINT));
+      return run;
+    } catch (e) {
+      await client.query(rollbackToSavepointSql(SCAN_SAVEPOINT));
+      const warns = expectations.filter((x) => x.severity === 'warn');
+      if (!warns.length) throw e;
+      this.log.warn(
+        `suite ${req.suite}: the scan failed (${(e as Error).message}); running its ${expectations.length - warns.length} error-severity check(s) alone`,
+      );
+      const strict = await runSuite(
+        client,
+        target,
+        [...expectations.filter((x) => x.severity !== 'warn'), rowCountCheck()],
+        runOpts,
+      );
+      const left = [...strict.results];
+      const last = left.pop()!;
+      const results = expectations.map((x) => (x.severity === 'warn' ? notEvaluated(x, e) : left.shift()!));
+      return { ...strict, results: [...results, last] };
+    }
+  }
+}
