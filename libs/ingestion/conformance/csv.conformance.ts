@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { decodeText, openBytes } from '../src/infrastructure/input';
+import { decodeText, openBytes } from '../src/infrastructure/input-file.util';
 import { readCsv } from '../src/infrastructure/readers/csv.reader';
 import type { ConformanceSuite } from '@weir/platform/testing';
 

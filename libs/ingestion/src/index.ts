@@ -14,4 +14,4 @@ export { SourcesService } from './application/sources.service';
 export type { SourceView, SourceInput } from './application/sources.service';
 export type { SourceFormat, StrategySpec, DriftPolicy } from './domain/source';
 export { inferContract } from './domain/infer';
-export { CsvParser } from './infrastructure/readers/csv-parser';
+export { CsvParser } from './infrastructure/readers/csv.parser';

@@ -8,7 +8,7 @@ import { TriggerRunService } from './application/trigger-run.service';
 import { RunWorkerService } from './application/run-worker.service';
 import { RunRecoveryService } from './application/run-recovery.service';
 import { RunEventsPublisher } from './application/run-events.publisher';
-import { RunMetrics } from './application/run-metrics';
+import { RunMetrics } from './application/run.metrics';
 import { QualityModule } from '@weir/quality';
 import { WEIR_CONFIG, WeirConfig } from '@weir/platform';
 import { INGESTION_ENTITIES } from './ingestion.entities';

@@ -4,8 +4,8 @@ import { Warehouse } from '@weir/platform';
 import { createTestDatabase, TestDatabase } from '@weir/platform/testing';
 import type { DatasetContract } from '@weir/catalog';
 import type { QualityGate } from '@weir/quality';
-import { LoadEngine, LoadFailedError, LoadJob, LoadResult } from '../src/infrastructure/engine/load-engine';
-import type { ReaderBatch } from '../src/infrastructure/readers/record';
+import { LoadEngine, LoadFailedError, LoadJob, LoadResult } from '../src/infrastructure/engine/load.engine';
+import type { ReaderBatch } from '../src/infrastructure/readers/record.types';
 import type { StrategySpec } from '../src/domain/source';
 
 /**

@@ -27,8 +27,8 @@ export { resolveDatabase } from './database/database-startup';
 export type { ResolvedDatabase } from './database/database-startup';
 export { workspaceRoot } from './database/workspace-root';
 
-export { multipartFile } from './http/multipart';
-export type { MultipartFile } from './http/multipart';
+export { multipartFile } from './http/multipart.parser';
+export type { MultipartFile } from './http/multipart.parser';
 export { Warehouse, copyTextValue } from './warehouse/warehouse';
 export type { TableRef, CopyOptions } from './warehouse/warehouse';
 export { validateIdentifier, quoteIdent, qualifiedTable, parseQualifiedName } from './warehouse/identifiers';
@@ -64,4 +64,4 @@ export { RUN_EVENTS_TOPIC } from './outbox/run-events';
 export type { RunStateEvent, RunDatasetRef, RunColumnMapping, RunQuality } from './outbox/run-events';
 export { rowsOf } from './database/rows';
 export { installSafetyNet } from './lifecycle/safety-net';
-export { inputGuard } from './http/input-guard';
+export { inputGuard } from './http/input.guard';

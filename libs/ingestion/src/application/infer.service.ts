@@ -2,9 +2,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DomainError } from '@weir/platform';
 import { FORMATS, SourceFormat } from '../domain/source';
 import { ColumnNaming, inferContract } from '../domain/infer';
-import { resolveInRoot } from '../infrastructure/input';
-import { openRecords } from '../infrastructure/readers/open-records';
-import { isUnparseable, RawRecord } from '../infrastructure/readers/record';
+import { resolveInRoot } from '../infrastructure/input-file.util';
+import { openRecords } from '../infrastructure/readers/open-records.reader';
+import { isUnparseable, RawRecord } from '../infrastructure/readers/record.types';
 import { INGESTION_CONFIG, IngestionConfig } from '../ingestion.config';
 import { UnknownFormatError, UnreadableInputError } from '../ingestion.errors';
 

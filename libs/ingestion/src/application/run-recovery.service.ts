@@ -11,7 +11,7 @@ import {
   WEIR_CONFIG,
   WeirConfig,
 } from '@weir/platform';
-import { dropOrphanStages } from '../infrastructure/engine/stage-copy';
+import { dropOrphanStages } from '../infrastructure/engine/stage-copy.writer';
 import { Liveness, RUN_LEDGER, RunLedger } from './ports/run-ledger.port';
 import type { SourceRecord } from './ports/source-repository.port';
 import { SourcesService } from './sources.service';

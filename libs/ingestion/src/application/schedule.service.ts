@@ -6,9 +6,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { WEIR_CONFIG, WeirConfig } from '@weir/platform';
 import { SOURCE_REPOSITORY, SourceRecord, SourceRepository } from './ports/source-repository.port';
-import { fileChecksum, resolveInRoot } from '../infrastructure/input';
+import { fileChecksum, resolveInRoot } from '../infrastructure/input-file.util';
 import { INGESTION_CONFIG, IngestionConfig } from '../ingestion.config';
-import { scheduleProblem } from './schedule-check';
+import { scheduleProblem } from '../domain/schedule-check';
 import { RunsService } from './runs.service';
 import { SourcesService } from './sources.service';
 

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { scheduleCheck } from './schedule-check';
+import { scheduleCheck } from '../domain/schedule-check';
 
 import { CATALOG, CatalogPort, ColumnMapping, DatasetContract, DatasetView, primaryKey } from '@weir/catalog';
 import {

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { HEARTBEAT_MS, PresenceLock, WEIR_CONFIG, WeirConfig } from '@weir/platform';
 import { CATALOG, CatalogPort } from '@weir/catalog';
 import type { RunInput } from '../domain/source';
-import { assertReadableFile, fileChecksum, resolveInRoot } from '../infrastructure/input';
+import { assertReadableFile, fileChecksum, resolveInRoot } from '../infrastructure/input-file.util';
 import type { RunRecord, RunStatus } from '../domain/run';
 import { INGESTION_CONFIG, IngestionConfig } from '../ingestion.config';
 import { InvalidIdempotencyKeyError, NoInputError, SeparateWarehouseUnsupportedError } from '../ingestion.errors';

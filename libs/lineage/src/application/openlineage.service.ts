@@ -17,7 +17,7 @@ import { OpenLineageWarning, validateOpenLineageEvent } from '../domain/openline
 import { normalizeOpenLineageEvent } from '../domain/openlineage-normalize';
 import { LINEAGE_GRAPH_WRITER, LineageGraphWriter, StoreItem } from './ports/lineage-graph-writer.port';
 import { LINEAGE_CONFIG, LineageConfig } from '../lineage.config';
-import { RunEventTranslator } from './run-event-translator';
+import { RunEventTranslator } from './run-event.translator';
 import { BatchTooLargeError, EmptyBatchError, InvalidEventError, UnstorableEventError } from '../lineage.errors';
 
 /** Outbox topic of the events waiting to be forwarded to WEIR_OPENLINEAGE_URL. */

@@ -4,7 +4,7 @@ import { Type } from 'class-transformer';
 import { IsInt, Max, Min, MinLength } from 'class-validator';
 import { Optional } from '@weir/platform';
 import { IMPACT_LIMIT, ImpactReport, LineageQueryService, MAX_DEPTH } from '../application/lineage-query.service';
-import { DepthParam, DirectionParam, FlagParam, NodeIdParam } from './query-params';
+import { DepthParam, DirectionParam, FlagParam, NodeIdParam } from './query-params.decorators';
 import { GraphTooLargeError, toDot, toMermaid, toSvg, LineageNode } from '../domain/graph-render';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsObject, IsString, Length, Matches, ValidateBy, ValidationOptions } from 'class-validator';

@@ -13,7 +13,7 @@ import { IsIn, IsInt, IsISO8601, IsString, Length, Max, Min } from 'class-valida
 import { Optional } from '@weir/platform';
 import { OpenLineageService } from '../application/openlineage.service';
 import { LineageQueryService } from '../application/lineage-query.service';
-import { DepthParam, DirectionParam, FlagParam, LimitParam, NodeIdParam } from './query-params';
+import { DepthParam, DirectionParam, FlagParam, LimitParam, NodeIdParam } from './query-params.decorators';
 import { BadBatchError } from '../lineage.errors';
 
 export class LineageQueryDto {

@@ -3,7 +3,7 @@ import { liveStaleMs, periodic, PeriodicTask, RunStateEvent, WEIR_CONFIG, WeirCo
 import type { CompiledProject } from '../domain/compile';
 import { BUILD_STORE, BuildStore } from './ports/build-store.port';
 import { PROJECT_REPOSITORY, ProjectRepository } from './ports/project-repository.port';
-import { buildEvent, stepEvent } from './build-events';
+import { buildEvent, stepEvent } from './build.events';
 import { BuildRunnerService } from './build-runner.service';
 import { CompileProjectService } from './compile-project.service';
 

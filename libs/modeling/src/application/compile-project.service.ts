@@ -2,7 +2,7 @@ import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { WEIR_CONFIG, WeirConfig } from '@weir/platform';
 import type { CompiledProject } from '../domain/compile';
 import type { Project } from '../domain/project';
-import { ProjectCompileError, ProjectCompiler } from '../infrastructure/project-compiler';
+import { ProjectCompileError, ProjectCompiler } from '../infrastructure/project.compiler';
 import type { ProjectOrmEntity } from '../infrastructure/project.orm-entity';
 import { MODELING_CONFIG, ModelingConfig } from '../modeling.config';
 import { CompileFailedError } from '../modeling.errors';

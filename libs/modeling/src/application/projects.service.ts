@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { CompiledProject } from '../domain/compile';
-import { extractProjectArchive } from '../infrastructure/project-archive';
+import { extractProjectArchive } from '../infrastructure/project-archive.extractor';
 import { PROJECT_REPOSITORY, ProjectRecord, ProjectRepository } from './ports/project-repository.port';
 import { MODELING_CONFIG, ModelingConfig } from '../modeling.config';
 import {

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { auditParents, select } from '../domain/compile';
 import { BadSelectorError, BuildNotFoundError } from '../modeling.errors';
-import { buildEvent } from './build-events';
+import { buildEvent } from './build.events';
 import { BuildRunnerService } from './build-runner.service';
 import { CompileProjectService } from './compile-project.service';
 import { BuildOptions, BuildView } from './modeling.views';

@@ -15,7 +15,7 @@ import type { Request, Response } from 'express';
 import { validateAs, Optional } from '@weir/platform';
 import { ModelingService } from '../application/modeling.service';
 import { MODELING_CONFIG, ModelingConfig } from '../modeling.config';
-import { readArchiveBody } from '../infrastructure/project-archive';
+import { readArchiveBody } from '../infrastructure/project-archive.extractor';
 
 export class RegisterProjectRequestDto {
   @ApiProperty({

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { CsvOptions } from '../../domain/source';
-import { CsvParser } from './csv-parser';
-import { ReaderBatch } from './record';
+import { CsvParser } from './csv.parser';
+import { ReaderBatch } from './record.types';
 
 /**
  * Streams CSV records in batches from decoded text (UTF-8 or Latin-1, BOM already removed).

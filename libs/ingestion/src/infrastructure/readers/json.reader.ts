@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { InputUnreadableError, RawRecord, ReaderBatch, Unparseable } from './record';
+import { InputUnreadableError, RawRecord, ReaderBatch, Unparseable } from './record.types';
 
 const BATCH = 2000;
 

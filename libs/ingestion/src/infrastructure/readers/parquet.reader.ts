@@ -1,4 +1,4 @@
-import { InputUnreadableError, RawRecord, ReaderBatch } from './record';
+import { InputUnreadableError, RawRecord, ReaderBatch } from './record.types';
 
 function normalize(v: unknown): unknown {
   if (v === null || v === undefined) return null;

@@ -1,5 +1,5 @@
 import type { Warehouse } from '@weir/platform';
-import type { ReaderBatch } from './record';
+import type { ReaderBatch } from './record.types';
 
 /** Replay input: the dead letters of a run, as records, 5,000 at a time (unparseable ones stay unparseable). */
 export async function* replayBatches(warehouse: Warehouse, runId: string): AsyncGenerator<ReaderBatch> {

@@ -9,7 +9,7 @@ import { BadConfigError, ModelSqlFailedError, SchemaChangedError } from '../../m
 import { CompileProjectService } from '../../application/compile-project.service';
 import type { StepPatch } from '../../application/modeling.views';
 import type { Materializer, StepContext } from '../../application/ports/materializer.port';
-import { asSubquery, prepareModelWriter, relationKind, TABLE_KINDS, uniqueKeyOf } from './relations';
+import { asSubquery, prepareModelWriter, relationKind, TABLE_KINDS, uniqueKeyOf } from './relations.util';
 import { TableViewMaterializer } from './table-view.materializer';
 
 /** `incremental`: new rows staged, audited and applied by strategy (append, merge, delete+insert). */

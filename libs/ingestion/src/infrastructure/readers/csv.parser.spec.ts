@@ -1,5 +1,5 @@
-import { CsvParser } from './csv-parser';
-import { isUnparseable } from './record';
+import { CsvParser } from './csv.parser';
+import { isUnparseable } from './record.types';
 
 const parse = (text: string, opts = {}) => {
   const p = new CsvParser(opts);

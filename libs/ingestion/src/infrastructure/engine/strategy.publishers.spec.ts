@@ -1,6 +1,6 @@
 import type { PoolClient } from 'pg';
 import type { DatasetContract } from '@weir/catalog';
-import { PUBLISHERS, PublishContext } from './publishers';
+import { PUBLISHERS, PublishContext } from './strategy.publishers';
 
 /** A client that records the SQL it is sent and answers from a script (unit tests of the SQL each publisher emits). */
 function recordingClient(answer: (sql: string) => { rows?: unknown[]; rowCount?: number } | Error = () => ({})) {

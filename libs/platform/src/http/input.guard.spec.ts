@@ -1,4 +1,4 @@
-import { inputProblem } from './input-guard';
+import { inputProblem } from './input.guard';
 
 describe('inputProblem: one rule for strings and depth, without recursion', () => {
   it('names where a NUL or a lone surrogate is, as a JSON pointer (keys escaped)', () => {

@@ -1,9 +1,9 @@
 import type { SourceFormat, SourceOptions } from '../../domain/source';
-import { decodeText, materialize, openBytes } from '../input';
+import { decodeText, materialize, openBytes } from '../input-file.util';
 import { readCsv } from './csv.reader';
 import { readJsonArray, readNdjson } from './json.reader';
 import { readParquet } from './parquet.reader';
-import type { ReaderBatch } from './record';
+import type { ReaderBatch } from './record.types';
 import * as fs from 'node:fs';
 
 /** Opens a file (gzipped or not) as batches of records for its format. */

@@ -1,7 +1,7 @@
 import { Warehouse, WRITER_ROLE } from '@weir/platform';
 import { createTableSql, DatasetContract } from '@weir/catalog';
 import { TableContractMismatchError } from '../../ingestion.errors';
-import type { LoadJob } from './load-engine';
+import type { LoadJob } from './load.engine';
 
 /**
  * Creates the target for non-replace strategies (as the warehouse writer, so the writer owns it)

@@ -1,5 +1,5 @@
 import { PassThrough, Readable } from 'node:stream';
-import { multipartFile } from './multipart';
+import { multipartFile } from './multipart.parser';
 
 const B = 'XyZ';
 const part = (name: string, body: string, filename?: string) =>

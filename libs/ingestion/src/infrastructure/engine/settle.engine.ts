@@ -2,7 +2,7 @@ import type { PoolClient } from 'pg';
 import { quoteIdent } from '@weir/platform';
 import type { DatasetContract } from '@weir/catalog';
 import { NothingToPublishError, TooManyRejectedError } from '../../ingestion.errors';
-import type { LoadJob } from './load-engine';
+import type { LoadJob } from './load.engine';
 import { applyWatermark, dedupeKeepLast, greatest, rejectDuplicatesInBatch, rejectExistingKeys } from './settle.sql';
 
 /** What the settle phase works on. */

@@ -1,4 +1,4 @@
-import type { Unparseable } from './record';
+import type { Unparseable } from './record.types';
 
 /**
  * An incremental RFC 4180 CSV parser tuned for the common case: a record without the quote

@@ -23,14 +23,14 @@ import type { QualityGateResult } from '@weir/quality';
 import { assertAccounted } from '../../domain/source';
 import { foldName } from '../../domain/infer';
 import { EmptyInputError, LoadGateFailedError, StrategyNeedsKeyError } from '../../ingestion.errors';
-import { isUnparseable, RawRecord, ReaderBatch, Unparseable } from '../readers/record';
+import { isUnparseable, RawRecord, ReaderBatch, Unparseable } from '../readers/record.types';
 import { DeadLetterWriter } from './dead-letter.writer';
-import type { LoadJob, LoadResult } from './load-engine';
-import { PUBLISHERS } from './publishers';
-import { settle, Settled } from './settle';
+import type { LoadJob, LoadResult } from './load.engine';
+import { PUBLISHERS } from './strategy.publishers';
+import { settle, Settled } from './settle.engine';
 import { RECORD_COL } from './settle.sql';
-import { ensureTarget } from './target';
-import { StageCopy } from './stage-copy';
+import { ensureTarget } from './target.ddl';
+import { StageCopy } from './stage-copy.writer';
 
 /** COPY text is written in chunks of about this many characters. */
 const CHUNK_CHARS = 1 << 16;

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { assertReadableFile, fileChecksum, fsError, openBytes, resolveInRoot } from './input';
+import { assertReadableFile, fileChecksum, fsError, openBytes, resolveInRoot } from './input-file.util';
 
 describe('reading inputs never crashes the process: every kind of bad input is a clear problem', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weir-input-'));

@@ -3,8 +3,8 @@ import type { Warehouse } from '@weir/platform';
 import { ColumnContract, DatasetContract, isViolation } from '@weir/catalog';
 import type { QualityGate, QualityGateResult } from '@weir/quality';
 import type { DriftPolicy, RowCounts, SourceFormat, SourceOptions, StrategySpec } from '../../domain/source';
-import type { ReaderBatch } from '../readers/record';
-import { LoadRun } from './load-run';
+import type { ReaderBatch } from '../readers/record.types';
+import { LoadRun } from './load-run.engine';
 export { LoadFailedError } from '../../ingestion.errors';
 
 /** Everything the engine needs to load one input. */

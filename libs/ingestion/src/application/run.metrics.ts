@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Histogram } from 'prom-client';
 import { MetricsService } from '@weir/platform';
-import type { LoadResult } from '../infrastructure/engine/load-engine';
+import type { LoadResult } from '../infrastructure/engine/load.engine';
 
 /** Prometheus counters of ingestion runs (rows read, loaded, rejected, deduplicated; runs; durations). */
 @Injectable()
