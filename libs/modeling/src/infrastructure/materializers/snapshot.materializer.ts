@@ -7,7 +7,14 @@ import type { Project } from '../../domain/project';
 import { BadConfigError, ModelSqlFailedError, NotASnapshotTableError } from '../../modeling.errors';
 import type { StepPatch } from '../../application/modeling.views';
 import type { Materializer, StepContext } from '../../application/ports/materializer.port';
-import { asSubquery, prepareModelWriter, relationColumns, RELATION_KINDS, TABLE_KINDS, uniqueKeyOf } from './relations.util';
+import {
+  asSubquery,
+  prepareModelWriter,
+  relationColumns,
+  RELATION_KINDS,
+  TABLE_KINDS,
+  uniqueKeyOf,
+} from './relations.util';
 
 /** `snapshot`: dbt's SCD2 tables (timestamp or check strategy, hard deletes), recorded in the catalog. */
 @Injectable()

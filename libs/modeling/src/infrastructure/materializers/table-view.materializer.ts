@@ -16,7 +16,14 @@ import {
 } from '../../modeling.errors';
 import type { StepPatch } from '../../application/modeling.views';
 import type { Materializer, StepContext } from '../../application/ports/materializer.port';
-import { asSubquery, contractDiff, dropKind, prepareModelWriter, RELATION_KINDS, relationColumns } from './relations.util';
+import {
+  asSubquery,
+  contractDiff,
+  dropKind,
+  prepareModelWriter,
+  RELATION_KINDS,
+  relationColumns,
+} from './relations.util';
 
 /** `view` and `table`: built beside the live relation, audited, then swapped in one transaction. */
 @Injectable()
