@@ -18,6 +18,7 @@ import { arg, benchDatabase, median } from './support';
 
 const ROWS = Number(arg('rows', '2000000'));
 const REPEAT = Number(arg('repeat', '3'));
+const PROFILE = arg('profile', '');
 
 /** Deterministic PRNG (mulberry32). */
 function rng(seed: number) {
@@ -122,7 +123,9 @@ async function main(): Promise<void> {
     const runner = path.join(root, 'dist/apps/bench/src/ingest-runner.js');
     const env = { ...process.env, DATABASE_URL: url, WEIR_DATA_DIR: work, WEIR_INGEST_ROOT: inbox };
     const weir = (...args: string[]) => {
-      const r = spawnSync(process.execPath, [runner, ...args], { env, encoding: 'utf8', maxBuffer: 64 << 20 });
+      // --profile <dir>: each load's process writes a V8 CPU profile there (open it in Chrome DevTools)
+      const prof = PROFILE ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(PROFILE)] : [];
+      const r = spawnSync(process.execPath, [...prof, runner, ...args], { env, encoding: 'utf8', maxBuffer: 64 << 20 });
       if (r.status !== 0) throw new Error(`weir runner failed: ${r.stderr}`);
       // the figures are the runner's last JSON line; anything else it printed (a stray log line) is shown, not parsed
       const lines = r.stdout.trim().split('\n');
