@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   const url = process.env['DATABASE_URL']!;
   const config = loadConfig({
     DATABASE_URL: url,
-    WEIR_LOG_LEVEL: 'warn',
+    WEIR_LOG_LEVEL: process.env['WEIR_BENCH_VERBOSE'] === '1' ? 'info' : 'warn',
     WEIR_DATA_DIR: process.env['WEIR_DATA_DIR'],
     WEIR_INGEST_ROOT: process.env['WEIR_INGEST_ROOT'],
     WEIR_ROLES: 'worker',
@@ -38,7 +38,11 @@ async function main(): Promise<void> {
     imports: [PlatformModule.forRoot({ config, databaseUrl: url, warehouseUrl: url }), CatalogModule, IngestionModule],
   })
   class RunnerModule {}
-  const app = await NestFactory.createApplicationContext(RunnerModule, { logger: ['error', 'warn'] });
+  // --verbose (WEIR_BENCH_VERBOSE=1): the run's own log lines too (phases: stream, settle, publish)
+  const verbose = process.env['WEIR_BENCH_VERBOSE'] === '1';
+  const app = await NestFactory.createApplicationContext(RunnerModule, {
+    logger: verbose ? ['error', 'warn', 'log'] : ['error', 'warn'],
+  });
   await app.init();
   try {
     if (mode === 'setup') {

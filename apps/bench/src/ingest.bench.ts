@@ -121,7 +121,13 @@ async function main(): Promise<void> {
     const root = path.resolve(__dirname, '..', '..', '..');
     execFileSync(process.execPath, [path.join(root, 'tools/build.js'), '--quiet'], { stdio: 'inherit' });
     const runner = path.join(root, 'dist/apps/bench/src/ingest-runner.js');
-    const env = { ...process.env, DATABASE_URL: url, WEIR_DATA_DIR: work, WEIR_INGEST_ROOT: inbox };
+    const env = {
+      ...process.env,
+      DATABASE_URL: url,
+      WEIR_DATA_DIR: work,
+      WEIR_INGEST_ROOT: inbox,
+      ...(process.argv.includes('--verbose') ? { WEIR_BENCH_VERBOSE: '1' } : {}),
+    };
     const weir = (...args: string[]) => {
       // --profile <dir>: each load's process writes a V8 CPU profile there (open it in Chrome DevTools)
       const prof = PROFILE ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(PROFILE)] : [];

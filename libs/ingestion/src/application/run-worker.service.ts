@@ -8,7 +8,6 @@ import { LoadEngine, LoadFailedError, LoadResult } from '../infrastructure/engin
 import { openRecords } from '../infrastructure/readers/open-records.reader';
 import { InputUnreadableError, ReaderBatch } from '../infrastructure/readers/record.types';
 import { replayBatches } from '../infrastructure/readers/replay.reader';
-import type { SourceOrmEntity } from '../infrastructure/source.orm-entity';
 import type { RunRecord } from '../domain/run';
 import { FileNotFoundError, InterruptedError } from '../ingestion.errors';
 import { RunEventsPublisher } from './run-events.publisher';
@@ -16,6 +15,7 @@ import { RunMetrics } from './run.metrics';
 import { RunRecoveryService } from './run-recovery.service';
 import { findRun } from './run.views';
 import { RUN_LEDGER, RunFailure, RunLedger } from './ports/run-ledger.port';
+import type { SourceRecord } from './ports/source-repository.port';
 import { SourcesService } from './sources.service';
 
 /**
@@ -149,33 +149,7 @@ export class RunWorkerService implements OnApplicationBootstrap, BeforeApplicati
           `(stream ${(result.phases.stream / 1000).toFixed(1)} s, settle ${(result.phases.settle / 1000).toFixed(1)} s, publish ${(result.phases.publish / 1000).toFixed(1)} s)`,
       );
     } catch (e) {
-      const code =
-        e instanceof DomainError
-          ? e.code
-          : e instanceof InputUnreadableError
-            ? 'INGESTION.UNREADABLE_INPUT'
-            : 'INGESTION.LOAD_FAILED';
-      const message = e instanceof Error ? e.message : String(e);
-      const counts = e instanceof LoadFailedError ? e.counts : undefined;
-      const failure: RunFailure = {
-        code,
-        message,
-        bytesRead: bytesRead(),
-        rowsRead: counts?.read ?? null,
-        rowsRejected: counts?.rejected ?? null,
-        rowsDeduplicated: counts?.deduplicated ?? null,
-        quality: e instanceof LoadFailedError && e.quality ? e.quality : null,
-      };
-      // a run another worker already failed as interrupted keeps that verdict (and its one FAIL event)
-      await this.ledger.transaction(async (tx) => {
-        if (await this.ledger.fail(tx, runId, failure))
-          await this.events.publish(tx, runId, source, 'FAIL', {
-            error: { code, message: message.slice(0, 2000) },
-            stats: counts ? { rowsRead: counts.read, rowsRejected: counts.rejected } : undefined,
-          });
-      });
-      this.metrics.metrics.runs.inc({ source: source.name, status: 'failed' });
-      this.log.warn(`run ${runId} failed (${code}): ${message}`);
+      await this.recordFailure(runId, source, e, bytesRead());
     } finally {
       clearInterval(heartbeat);
       cleanup();
@@ -183,11 +157,42 @@ export class RunWorkerService implements OnApplicationBootstrap, BeforeApplicati
     }
   }
 
+  /** The run failed, with its reason and the counts known, and its FAIL event; a run already failed keeps its verdict. */
+  private async recordFailure(runId: string, source: SourceRecord, e: unknown, bytes: number): Promise<void> {
+    const code =
+      e instanceof DomainError
+        ? e.code
+        : e instanceof InputUnreadableError
+          ? 'INGESTION.UNREADABLE_INPUT'
+          : 'INGESTION.LOAD_FAILED';
+    const message = e instanceof Error ? e.message : String(e);
+    const counts = e instanceof LoadFailedError ? e.counts : undefined;
+    const failure: RunFailure = {
+      code,
+      message,
+      bytesRead: bytes,
+      rowsRead: counts?.read ?? null,
+      rowsRejected: counts?.rejected ?? null,
+      rowsDeduplicated: counts?.deduplicated ?? null,
+      quality: e instanceof LoadFailedError && e.quality ? e.quality : null,
+    };
+    // a run another worker already failed as interrupted keeps that verdict (and its one FAIL event)
+    await this.ledger.transaction(async (tx) => {
+      if (await this.ledger.fail(tx, runId, failure))
+        await this.events.publish(tx, runId, source, 'FAIL', {
+          error: { code, message: message.slice(0, 2000) },
+          stats: counts ? { rowsRead: counts.read, rowsRejected: counts.rejected } : undefined,
+        });
+    });
+    this.metrics.metrics.runs.inc({ source: source.name, status: 'failed' });
+    this.log.warn(`run ${runId} failed (${code}): ${message}`);
+  }
+
   /** In the publish transaction: the run record and the watermark commit with the data. */
   private async recordSuccess(
     client: Queryable,
     runId: string,
-    source: SourceOrmEntity,
+    source: SourceRecord,
     r: LoadResult,
     bytes: number,
   ): Promise<void> {

@@ -15,6 +15,13 @@ import type { LineageGraph } from '../infrastructure/lineage-graph.repository';
 import type { LineageReadRepository } from '../infrastructure/lineage-read.repository';
 import { ColumnNotFoundError } from '../lineage.errors';
 
+/** A model's name from its job's (`model.<project>.<name>` or `<name>`). */
+const modelNameOf = (job: string) =>
+  job
+    .replace(/^model\./, '')
+    .split('.')
+    .pop()!;
+
 /**
  * impact-analysis: what a change to a dataset (or one of its columns) reaches downstream — the
  * datasets, jobs and models along job steps, the columns along field edges, and the quality
@@ -91,12 +98,7 @@ export class ImpactAnalysis {
         path: jobPath(id),
       }),
     );
-    const modelName = (id: string) =>
-      jobById
-        .get(id)!
-        .name.replace(/^model\./, '')
-        .split('.')
-        .pop()!;
+    const modelName = (id: string) => modelNameOf(jobById.get(id)!.name);
     pick(
       'models',
       jobOrdered.filter((j) => jobById.get(j.id)!.job_type === 'MODEL'),
@@ -104,13 +106,7 @@ export class ImpactAnalysis {
       (id) => ({ name: modelName(id), job: jobById.get(id)!.name, path: jobPath(id) }),
     );
     const affectedColumns = this.columnImpact(await columnRows, pick);
-    const warehouseTables = new Map<string, string>(); // "schema.table" -> dataset id
-    const prefix = `${this.warehouse.location.database}.`;
-    for (const id of walk.datasets.keys()) {
-      const r = dsById.get(id)!;
-      if (r.namespace === this.warehouse.location.namespace && r.name.startsWith(prefix))
-        warehouseTables.set(r.name.slice(prefix.length), id);
-    }
+    const warehouseTables = this.warehouseTables([...walk.datasets.keys()], dsById);
     const cols = (id: string) =>
       column === undefined ? undefined : id === start.id ? new Set([column]) : (affectedColumns.get(id) ?? new Set());
     report.expectations = await this.expectationImpact(warehouseTables, cols, dsPath);
@@ -120,6 +116,21 @@ export class ImpactAnalysis {
       report.truncated = true;
     }
     return report;
+  }
+
+  /** The reached datasets that are warehouse tables, by "schema.table". */
+  private warehouseTables(
+    ids: string[],
+    dsById: Map<string, { namespace: string; name: string }>,
+  ): Map<string, string> {
+    const out = new Map<string, string>();
+    const prefix = `${this.warehouse.location.database}.`;
+    for (const id of ids) {
+      const r = dsById.get(id)!;
+      if (r.namespace === this.warehouse.location.namespace && r.name.startsWith(prefix))
+        out.set(r.name.slice(prefix.length), id);
+    }
+    return out;
   }
 
   /** The column (or every column of the dataset) and the field edges and fields downstream of it. */

@@ -38,56 +38,72 @@ export class RunEventTranslator {
   async translate(e: RunStateEvent): Promise<Json> {
     const refs = [...e.inputs, ...e.outputs, ...(e.quality ?? []).map((q) => q.dataset)];
     const fields = await this.fieldsOf(refs);
-    const dsFacets = (ref: RunDatasetRef): Json => {
-      const facets: Json = {};
-      const fs = ref.fields ?? fields.get(ref.name);
-      if (!ref.namespace)
-        facets['dataSource'] = {
-          ...base('DatasourceDatasetFacet', '1-0-1'),
-          name: this.warehouse.location.namespace,
-          uri: this.warehouse.location.namespace,
-        };
-      if (fs?.length)
-        facets['schema'] = {
-          ...base('SchemaDatasetFacet', '1-2-0'),
-          fields: fs.map((f) => ({
-            name: f.name,
-            ...(f.type ? { type: f.type } : {}),
-            ...(f.description ? { description: f.description } : {}),
-          })),
-        };
-      return facets;
-    };
-
+    const dsFacets = (ref: RunDatasetRef) => this.datasetFacets(ref, fields);
     const inputs: Json[] = e.inputs.map((ref) => ({ ...this.datasetId(ref), facets: dsFacets(ref) }));
     const outputs: Json[] = e.outputs.map((ref) => ({ ...this.datasetId(ref), facets: dsFacets(ref) }));
+    if (e.state === 'COMPLETE' && outputs.length) await this.addOutputFacets(e, outputs, fields);
+    this.addQualityFacets(e, inputs, dsFacets);
+    return {
+      eventType: e.state,
+      eventTime: e.at,
+      producer: PRODUCER,
+      schemaURL: SCHEMA_URL,
+      run: { runId: e.runId, facets: this.runFacets(e) },
+      job: { namespace: this.namespace, name: e.job, facets: this.jobFacets(e) },
+      inputs,
+      outputs,
+    };
+  }
 
-    // column lineage: from the model's SQL, or from the declared mappings
-    if (e.state === 'COMPLETE' && outputs.length) {
-      const lineage = e.sql ? await this.sqlColumnLineage(e, fields) : this.mappedColumnLineage(e);
-      for (const [i, out] of outputs.entries()) {
-        const cols = lineage.get(e.outputs[i].name);
-        if (cols && cols.size) {
-          out['facets']['columnLineage'] = {
-            ...base('ColumnLineageDatasetFacet', '1-2-0'),
-            fields: Object.fromEntries(
-              [...cols.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([col, ins]) => [col, { inputFields: ins }]),
-            ),
-          };
-        }
+  /** A dataset's facets: its data source (warehouse tables) and its schema, when known. */
+  private datasetFacets(ref: RunDatasetRef, fields: Map<string, Field[]>): Json {
+    const facets: Json = {};
+    const fs = ref.fields ?? fields.get(ref.name);
+    if (!ref.namespace)
+      facets['dataSource'] = {
+        ...base('DatasourceDatasetFacet', '1-0-1'),
+        name: this.warehouse.location.namespace,
+        uri: this.warehouse.location.namespace,
+      };
+    if (fs?.length)
+      facets['schema'] = {
+        ...base('SchemaDatasetFacet', '1-2-0'),
+        fields: fs.map((f) => ({
+          name: f.name,
+          ...(f.type ? { type: f.type } : {}),
+          ...(f.description ? { description: f.description } : {}),
+        })),
+      };
+    return facets;
+  }
+
+  /** A completed run's outputs: column lineage (from the model's SQL, or the declared mappings) and row counts. */
+  private async addOutputFacets(e: RunStateEvent, outputs: Json[], fields: Map<string, Field[]>): Promise<void> {
+    const lineage = e.sql ? await this.sqlColumnLineage(e, fields) : this.mappedColumnLineage(e);
+    for (const [i, out] of outputs.entries()) {
+      const cols = lineage.get(e.outputs[i].name);
+      if (cols && cols.size) {
+        out['facets']['columnLineage'] = {
+          ...base('ColumnLineageDatasetFacet', '1-2-0'),
+          fields: Object.fromEntries(
+            [...cols.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([col, ins]) => [col, { inputFields: ins }]),
+          ),
+        };
       }
-      if (e.stats?.rowsWritten !== undefined)
-        for (const out of outputs)
-          out['outputFacets'] = {
-            outputStatistics: {
-              ...base('OutputStatisticsOutputDatasetFacet', '1-0-2'),
-              rowCount: e.stats.rowsWritten,
-              ...(e.stats.bytes !== undefined ? { size: e.stats.bytes } : {}),
-            },
-          };
     }
+    if (e.stats?.rowsWritten !== undefined)
+      for (const out of outputs)
+        out['outputFacets'] = {
+          outputStatistics: {
+            ...base('OutputStatisticsOutputDatasetFacet', '1-0-2'),
+            rowCount: e.stats.rowsWritten,
+            ...(e.stats.bytes !== undefined ? { size: e.stats.bytes } : {}),
+          },
+        };
+  }
 
-    // quality evidence on the dataset it is about (an input of the check, as dbt's test events do)
+  /** Quality evidence on the dataset it is about (an input of the check, as dbt's test events do). */
+  private addQualityFacets(e: RunStateEvent, inputs: Json[], dsFacets: (ref: RunDatasetRef) => Json): void {
     for (const q of e.quality ?? []) {
       const id = this.datasetId(q.dataset);
       let input = inputs.find((i) => i['namespace'] === id.namespace && i['name'] === id.name);
@@ -112,7 +128,9 @@ export class RunEventTranslator {
         },
       };
     }
+  }
 
+  private runFacets(e: RunStateEvent): Json {
     const runFacets: Json = {};
     if (e.parent)
       runFacets['parent'] = {
@@ -126,6 +144,10 @@ export class RunEventTranslator {
         message: `${e.error.code}: ${e.error.message}`,
         programmingLanguage: e.sql ? 'sql' : 'typescript',
       };
+    return runFacets;
+  }
+
+  private jobFacets(e: RunStateEvent): Json {
     const jobFacets: Json = {
       jobType: {
         ...base('JobTypeJobFacet', '2-0-3'),
@@ -135,17 +157,7 @@ export class RunEventTranslator {
       },
     };
     if (e.sql) jobFacets['sql'] = { ...base('SQLJobFacet', '1-1-0'), query: e.sql, dialect: 'postgres' };
-
-    return {
-      eventType: e.state,
-      eventTime: e.at,
-      producer: PRODUCER,
-      schemaURL: SCHEMA_URL,
-      run: { runId: e.runId, facets: runFacets },
-      job: { namespace: this.namespace, name: e.job, facets: jobFacets },
-      inputs,
-      outputs,
-    };
+    return jobFacets;
   }
 
   /** Columns of the warehouse tables among `refs` that do not list theirs (information_schema). */
