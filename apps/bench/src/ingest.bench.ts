@@ -19,6 +19,7 @@ import { arg, benchDatabase, median } from './support';
 const ROWS = Number(arg('rows', '2000000'));
 const REPEAT = Number(arg('repeat', '3'));
 const PROFILE = arg('profile', '');
+const VERBOSE = process.argv.includes('--verbose');
 
 /** Deterministic PRNG (mulberry32). */
 function rng(seed: number) {
@@ -126,7 +127,7 @@ async function main(): Promise<void> {
       DATABASE_URL: url,
       WEIR_DATA_DIR: work,
       WEIR_INGEST_ROOT: inbox,
-      ...(process.argv.includes('--verbose') ? { WEIR_BENCH_VERBOSE: '1' } : {}),
+      ...(VERBOSE ? { WEIR_BENCH_VERBOSE: '1' } : {}),
     };
     const weir = (...args: string[]) => {
       // --profile <dir>: each load's process writes a V8 CPU profile there (open it in Chrome DevTools)
@@ -137,7 +138,10 @@ async function main(): Promise<void> {
       const lines = r.stdout.trim().split('\n');
       const last = [...lines].reverse().find((l) => l.startsWith('{'));
       const other = lines.filter((l) => l !== last && l.trim());
-      if (other.length) console.log(`  weir runner said: ${other.join('\n  ').slice(0, 2000)}`);
+      if (other.length) {
+        const shown = VERBOSE ? other.filter((l) => / succeeded: /.test(l)) : other;
+        console.log(`  weir runner said: ${shown.join('\n  ').slice(0, 2000)}`);
+      }
       if (!last) throw new Error(`weir runner printed no result: ${r.stdout.slice(-2000)} ${r.stderr.slice(-2000)}`);
       return JSON.parse(last);
     };

@@ -106,6 +106,42 @@ describe('LoadEngine on PostgreSQL', () => {
     expect(left).toEqual([{ relname: 'orders', owner: 'weir_writer' }]);
   });
 
+  it('replace: the stage keeps its key while streaming; a duplicate in a later COPY segment drops it, nothing is lost', async () => {
+    // ~30 bytes a row: 400k rows span more than one COPY segment (SEGMENT_BYTES)
+    const n = 400_000;
+    const big = (dupAt?: number) =>
+      Array.from({ length: n }, (_, i) => [
+        String(dupAt !== undefined && i === n - 1 ? dupAt : i + 1),
+        `name ${i}`,
+        '1.00',
+      ]);
+    const engine = new LoadEngine(warehouse);
+    const clean = await engine.run(job({ kind: 'replace' }, big()));
+    expect([clean.read, clean.loaded, clean.rejected]).toEqual([n, n, 0]);
+    // the key of the last record repeats one of the first segment's: that segment was committed long before
+    const j = job({ kind: 'replace' }, big(7));
+    const r = await engine.run(j);
+    expect([r.read, r.loaded, r.rejected, r.deduplicated]).toEqual([n, n - 1, 1, 0]);
+    const dl = (await pg.query(`SELECT reason, record_number FROM ingestion.dead_letters WHERE run_id = $1`, [j.runId]))
+      .rows;
+    expect(dl).toEqual([{ reason: 'DUPLICATE_KEY_IN_BATCH', record_number: String(n) }]);
+    const { rows: stats } = await pg.query(
+      `SELECT count(*)::int AS c, count(DISTINCT id)::int AS d, max(id) AS m FROM raw.orders`,
+    );
+    expect(stats[0]).toEqual({ c: n - 1, d: n - 1, m: n - 1 });
+    const pk = await pg.query(
+      `SELECT conname FROM pg_constraint WHERE conrelid = 'raw.orders'::regclass AND contype = 'p'`,
+    );
+    expect(pk.rows).toEqual([{ conname: 'orders_pkey' }]);
+    // the target as the first test left it, for the tests after this one
+    await engine.run(
+      job({ kind: 'replace' }, [
+        ['1', 'a', '1.50'],
+        ['3', 'c', ''],
+      ]),
+    );
+  });
+
   it('merge: keys update in place, new keys are inserted, a key twice in the input keeps its last record', async () => {
     const r = await new LoadEngine(warehouse).run(
       job({ kind: 'merge' }, [

@@ -122,6 +122,7 @@ export class LoadRun {
         pk: this.pk,
         rowsRead: this.rowsRead,
         copied: this.copy.rows,
+        keyed: this.keyedStage && this.copy.stillKeyed,
         rejected: this.dl.count,
         asService: this.asService,
       });
@@ -139,6 +140,11 @@ export class LoadRun {
       if (this.asWriter) await leaveWriter(this.client).catch(() => (broken = true));
       this.client.release(broken);
     }
+  }
+
+  /** A replace with a primary key streams into a stage that has the key (the index built beside the COPY). */
+  private get keyedStage(): boolean {
+    return this.job.strategy.kind === 'replace' && this.pk.length > 0;
   }
 
   /** Bookkeeping in Weir's own tables (dead letters, the run record) runs as the service's role. */
@@ -173,7 +179,8 @@ export class LoadRun {
     await this.client.query(`SET TIME ZONE 'UTC'`);
     await this.client.query(
       createTableSql(this.schema, this.stage, this.contract, {
-        withKey: false,
+        // a replace's stage becomes the target: its key is built while rows stream in (see StageCopy)
+        withKey: this.keyedStage,
         unlogged: job.strategy.kind !== 'replace',
         extraColumns: [`${quoteIdent(RECORD_COL)} bigint NOT NULL`],
       }),
@@ -251,6 +258,10 @@ export class LoadRun {
   /** COPY good rows into the stage, bad ones into dead letters, batch by batch. */
   private async stream(iterator: AsyncIterator<ReaderBatch>, first: ReaderBatch | undefined): Promise<void> {
     this.copy = new StageCopy(this.client, this.staged, [...this.compiled!.columns, RECORD_COL]);
+    if (this.keyedStage)
+      this.copy.keyed(async () => {
+        await this.client.query(`ALTER TABLE ${this.staged} DROP CONSTRAINT ${quoteIdent(`${this.stage}_pkey`)}`);
+      });
     try {
       if (first) await this.consume(first);
       for (let next = await iterator.next(); !next.done; next = await iterator.next()) await this.consume(next.value);

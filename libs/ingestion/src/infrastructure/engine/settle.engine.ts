@@ -17,6 +17,8 @@ export interface SettleContext {
   /** Rows COPYed into the stage, and rows dead-lettered while streaming. */
   copied: number;
   rejected: number;
+  /** The stage already has its primary key (it was built while streaming, and no key came twice). */
+  keyed?: boolean;
   asService: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
@@ -49,7 +51,7 @@ export async function settle(ctx: SettleContext): Promise<Settled> {
     s.rejected += dups + existing;
     s.staged -= dups + existing;
   }
-  if (strategy === 'replace' && pk.length > 0) {
+  if (strategy === 'replace' && pk.length > 0 && !ctx.keyed) {
     try {
       await client.query(`ALTER TABLE ${staged} ADD PRIMARY KEY (${keyList})`);
     } catch (e) {
