@@ -19,15 +19,13 @@ import {
   primaryKey,
   Violation,
 } from '@weir/catalog';
-import type { QualityGateResult } from '@weir/quality';
-import { assertAccounted } from '../../domain/source';
-import { foldName } from '../../domain/infer';
-import { EmptyInputError, LoadGateFailedError, StrategyNeedsKeyError } from '../../ingestion.errors';
-import { isUnparseable, RawRecord, ReaderBatch, Unparseable } from '../readers/record.types';
+import { driftColumns } from '../../domain/drift';
+import { EmptyInputError, StrategyNeedsKeyError } from '../../ingestion.errors';
+import { isUnparseable, objectKeys, RawRecord, ReaderBatch, unknownKeysOf, Unparseable } from '../readers/record.types';
 import { DeadLetterWriter } from './dead-letter.writer';
 import type { LoadJob, LoadResult } from './load.engine';
-import { PUBLISHERS } from './strategy.publishers';
-import { settle, Settled } from './settle.engine';
+import { auditStage, PhaseContext, publishStage } from './publish.engine';
+import { settle } from './settle.engine';
 import { RECORD_COL } from './settle.sql';
 import { ensureTarget } from './target.ddl';
 import { StageCopy } from './stage-copy.writer';
@@ -39,16 +37,11 @@ const PROGRESS_MS = 5000;
 const SLICE_MS = 5;
 /** A stretch this long means one value held the loop: the yield then waits for pending I/O. */
 const SLOW_VALUE_MS = 20;
-/** evolve adds columns up to this many in a contract (PostgreSQL's limit is 1600, and the stage needs one more). */
-const EVOLVE_MAX_COLUMNS = 1500;
-/** …and at most this many in one run; further new fields are dead-lettered as SCHEMA_DRIFT. */
-const EVOLVE_MAX_PER_RUN = 200;
-
 /**
  * One load, write–audit–publish: {@link prepare} (drift, contract, target, stage), {@link stream}
- * (validate every record, COPY good rows into the stage, dead-letter bad ones), {@link settle}
- * (watermark, duplicates, limits, in SQL), {@link audit} (the quality gate) and {@link publish}
- * (one transaction with the run record). Any failure before COMMIT leaves the target untouched.
+ * (validate every record, COPY good rows into the stage, dead-letter bad ones), settle
+ * (watermark, duplicates, limits, in SQL), then publish.engine.ts: the audit (the quality gate) and
+ * the publish (one transaction with the run record). Any failure before COMMIT leaves the target untouched.
  */
 export class LoadRun {
   private readonly schema: string;
@@ -126,9 +119,9 @@ export class LoadRun {
         rejected: this.dl.count,
         asService: this.asService,
       });
-      const quality = await this.audit(settled);
+      const quality = await auditStage(this.phaseContext(), settled);
       try {
-        const result = await this.publish(owned, settled, quality, tStreamed);
+        const result = await publishStage(this.phaseContext(), owned, settled, quality, tStreamed);
         stageCreated = this.job.strategy.kind !== 'replace';
         return result;
       } catch (e) {
@@ -140,6 +133,24 @@ export class LoadRun {
       if (this.asWriter) await leaveWriter(this.client).catch(() => (broken = true));
       this.client.release(broken);
     }
+  }
+
+  /** What the audit and publish phases work with (publish.engine.ts). */
+  private phaseContext(): PhaseContext {
+    return {
+      job: this.job,
+      client: this.client,
+      schema: this.schema,
+      stage: this.stage,
+      staged: this.staged,
+      target: this.target,
+      pk: this.pk,
+      contract: this.contract,
+      rowsRead: this.rowsRead,
+      discarded: this.discarded,
+      tStart: this.tStart,
+      asService: this.asService,
+    };
   }
 
   /** A replace with a primary key streams into a stage that has the key (the index built beside the COPY). */
@@ -229,29 +240,17 @@ export class LoadRun {
     const fieldsKnown = this.compiled
       ? this.known
       : new Set(compileContract(this.contract, { mapping: job.options.mapping }).sourceFields);
-    const fresh = fields.filter((f) => !fieldsKnown.has(f) && !this.unaddable.has(f));
-    if (fresh.length === 0) return [];
-    const mapping = { ...(job.options.mapping ?? {}) };
-    const cols: ColumnContract[] = [];
-    for (const f of fresh) {
-      const name = foldName(f);
-      // a name already taken, or past the limits (PostgreSQL allows 1600 columns; a run adds at most EVOLVE_MAX_PER_RUN)
-      const full =
-        this.contract.columns.length + cols.length >= EVOLVE_MAX_COLUMNS ||
-        this.addedThisRun + cols.length >= EVOLVE_MAX_PER_RUN;
-      if (full || this.contract.columns.some((c) => c.name === name) || cols.some((c) => c.name === name)) {
-        this.unaddable.add(f);
-        continue;
-      }
-      const description = `added by schema drift (evolve) from source field ${JSON.stringify(f)}`;
-      cols.push({ name, type: 'text', nullable: true, description });
-      if (name !== f) mapping[name] = { ...(mapping[name] ?? {}), from: f };
-    }
+    const { cols, mapping } = driftColumns(fields, {
+      known: fieldsKnown,
+      unaddable: this.unaddable,
+      columns: this.contract.columns.map((c) => c.name),
+      addedThisRun: this.addedThisRun,
+      mapping: job.options.mapping ?? {},
+    });
+    if (cols.length === 0) return [];
     this.addedThisRun += cols.length;
-    if (cols.length > 0) {
-      this.contract = await job.evolve(cols);
-      job.options = { ...job.options, mapping };
-    }
+    this.contract = await job.evolve(cols);
+    job.options = { ...job.options, mapping };
     return cols;
   }
 
@@ -400,82 +399,4 @@ export class LoadRun {
     this.compile();
     this.copy.start([...this.compiled!.columns, RECORD_COL]);
   }
-
-  /** The quality gate on the stage: an error-severity failure stops the load, nothing published. */
-  private async audit(s: Settled): Promise<QualityGateResult> {
-    const { job } = this;
-    const quality = await job.qualityGate.check({
-      dataset: job.dataset.name,
-      schema: this.schema,
-      table: this.stage,
-      runId: job.runId,
-      rows: s.staged,
-    });
-    if (!quality.passed) {
-      const errors = quality.failures.filter((f) => f.severity === 'error');
-      const links = (quality.runIds ?? []).map((id) => `/api/quality/runs/${id}`).join(', ');
-      throw new LoadGateFailedError(
-        `The quality gate failed, nothing was published: ${errors.map((f) => f.message).join('; ')}${links ? ` (see ${links})` : ''}`,
-        { read: this.rowsRead, rejected: s.rejected, deduplicated: s.deduplicated },
-        quality,
-      );
-    }
-    return quality;
-  }
-
-  /** Publish: one transaction merges or swaps into the target (by strategy) and records the run. */
-  private async publish(
-    owned: boolean,
-    s: Settled,
-    quality: QualityGateResult,
-    tStreamed: number,
-  ): Promise<LoadResult> {
-    const { job, client } = this;
-    const tSettled = Date.now();
-    await client.query('BEGIN');
-    try {
-      await client.query(`SET LOCAL lock_timeout = '30s'`);
-      const deduped = await PUBLISHERS[job.strategy.kind]({
-        client,
-        strategy: job.strategy,
-        dataset: job.dataset,
-        contract: this.contract,
-        staged: this.staged,
-        stage: this.stage,
-        target: this.target,
-        pk: this.pk,
-        owned,
-        asService: this.asService,
-      });
-      const result: LoadResult = {
-        read: this.rowsRead,
-        loaded: s.staged - deduped,
-        rejected: s.rejected,
-        deduplicated: s.deduplicated + deduped,
-        phases: { stream: tStreamed - this.tStart, settle: tSettled - tStreamed, publish: Date.now() - tSettled },
-        columnsDiscarded: this.discarded,
-        watermarkAfter: s.watermarkAfter,
-        quality,
-      };
-      assertAccounted(result);
-      await this.asService(() => job.recordPublish(client, result));
-      await client.query('COMMIT');
-      return result;
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    }
-  }
-}
-
-function objectKeys(records: (RawRecord | Unparseable)[]): string[] {
-  const keys = new Set<string>();
-  for (const r of records) if (!Array.isArray(r) && !isUnparseable(r)) for (const k of Object.keys(r)) keys.add(k);
-  return [...keys];
-}
-
-function unknownKeysOf(rec: Record<string, unknown>, known: Set<string>): string[] | undefined {
-  let out: string[] | undefined;
-  for (const k in rec) if (!known.has(k)) (out ??= []).push(k);
-  return out;
 }

@@ -23,3 +23,17 @@ export class InputUnreadableError extends Error {
     this.name = 'InputUnreadableError';
   }
 }
+
+/** The keys of the object records among `records`. */
+export function objectKeys(records: (RawRecord | Unparseable)[]): string[] {
+  const keys = new Set<string>();
+  for (const r of records) if (!Array.isArray(r) && !isUnparseable(r)) for (const k of Object.keys(r)) keys.add(k);
+  return [...keys];
+}
+
+/** The keys of `rec` not in `known`, or undefined when there are none (the common case allocates nothing). */
+export function unknownKeysOf(rec: Record<string, unknown>, known: Set<string>): string[] | undefined {
+  let out: string[] | undefined;
+  for (const k in rec) if (!known.has(k)) (out ??= []).push(k);
+  return out;
+}
