@@ -19,7 +19,7 @@ import {
   primaryKey,
   Violation,
 } from '@weir/catalog';
-import { driftColumns } from '../../domain/drift';
+import { driftColumns, headerPlan } from '../../domain/drift';
 import { EmptyInputError, StrategyNeedsKeyError } from '../../ingestion.errors';
 import { isUnparseable, objectKeys, RawRecord, ReaderBatch, unknownKeysOf, Unparseable } from '../readers/record.types';
 import { DeadLetterWriter } from './dead-letter.writer';
@@ -224,29 +224,11 @@ export class LoadRun {
 
   /** CSV: where each contract column is in a row, and what freeze or discard_columns say of the header. */
   private readHeader(given: string[]): void {
-    const { job } = this;
-    const compiled = this.compiled!;
-    const header = given.length > 0 ? given : compiled.sourceFields;
-    const pos = new Map(header.map((h, i) => [h, i]));
-    const index = Int32Array.from(compiled.sourceFields.map((f) => pos.get(f) ?? -1));
-    this.header = header;
-    this.index = index;
-    const unknown = header.filter((h) => !this.known.has(h));
-    const required = this.contract.columns
-      .filter((c, i) => !c.nullable && index[i] === -1 && job.options.mapping?.[c.name]?.default == null)
-      .map((c) => compiled.sourceFields[this.contract.columns.indexOf(c)]);
-    if (job.drift === 'freeze' && (unknown.length > 0 || required.length > 0)) {
-      const what = [
-        unknown.length ? `unknown columns ${unknown.join(', ')}` : '',
-        required.length ? `missing required columns ${required.join(', ')}` : '',
-      ];
-      this.headerViolation = {
-        reason: 'SCHEMA_DRIFT',
-        message: what.filter(Boolean).join('; ') + ' (drift policy freeze)',
-      };
-    } else if (job.drift === 'discard_columns') {
-      for (const u of unknown) this.discarded[u] = 0;
-    }
+    const plan = headerPlan(given, this.compiled!, this.contract, this.job.drift, this.job.options.mapping ?? {});
+    this.header = plan.header;
+    this.index = plan.index;
+    this.headerViolation = plan.violation;
+    if (this.job.drift === 'discard_columns') for (const u of plan.unknown) this.discarded[u] = 0;
   }
 
   /** drift policy evolve: adds a nullable text column per new source field; returns those added. */
