@@ -93,9 +93,13 @@ describe('LoadEngine on PostgreSQL', () => {
       { id: 3, name: 'c', amount: null },
     ]);
     const reasons = (
-      await pg.query(`SELECT reason FROM ingestion.dead_letters WHERE run_id = $1 ORDER BY record_number`, [j.runId])
+      await pg.query(`SELECT reason, message FROM ingestion.dead_letters WHERE run_id = $1 ORDER BY record_number`, [
+        j.runId,
+      ])
     ).rows;
     expect(reasons.map((x) => x.reason)).toEqual(['TYPE_MISMATCH', 'DUPLICATE_KEY_IN_BATCH']);
+    // the duplicate came in the stage's first COPY: sent again with record numbers, the first is named
+    expect(reasons[1].message).toBe('duplicate primary key in this input; record 1 has it first');
     expect(recorded.at(-1)).toMatchObject({ read: 4, loaded: 2 });
     // what the load made belongs to the warehouse writer, and no stage is left behind
     const left = (
@@ -122,9 +126,17 @@ describe('LoadEngine on PostgreSQL', () => {
     const j = job({ kind: 'replace' }, big(7));
     const r = await engine.run(j);
     expect([r.read, r.loaded, r.rejected, r.deduplicated]).toEqual([n, n - 1, 1, 0]);
-    const dl = (await pg.query(`SELECT reason, record_number FROM ingestion.dead_letters WHERE run_id = $1`, [j.runId]))
-      .rows;
-    expect(dl).toEqual([{ reason: 'DUPLICATE_KEY_IN_BATCH', record_number: String(n) }]);
+    const dl = (
+      await pg.query(`SELECT reason, record_number, message FROM ingestion.dead_letters WHERE run_id = $1`, [j.runId])
+    ).rows;
+    // the first record with key 7 was committed without its number (a keyed stage numbers no row)
+    expect(dl).toEqual([
+      {
+        reason: 'DUPLICATE_KEY_IN_BATCH',
+        record_number: String(n),
+        message: 'duplicate primary key in this input; an earlier record has it first',
+      },
+    ]);
     const { rows: stats } = await pg.query(
       `SELECT count(*)::int AS c, count(DISTINCT id)::int AS d, max(id) AS m FROM raw.orders`,
     );

@@ -70,9 +70,10 @@ export class LoadRun {
   private client!: PoolClient;
   private asWriter = false;
   private copy!: StageCopy;
-  /** The COPY text not yet handed over: `out` up to `off`. */
+  /** The COPY text not yet handed over: `out` up to `off`, and its rows' record numbers while they go without. */
   private out = Buffer.allocUnsafe(CHUNK_BYTES);
   private off = 0;
+  private records: number[] = [];
   /** When the loop last gave the event loop its turn. */
   private slice = Date.now();
 
@@ -121,7 +122,7 @@ export class LoadRun {
         pk: this.pk,
         rowsRead: this.rowsRead,
         copied: this.copy.rows,
-        keyed: this.keyedStage && this.copy.stillKeyed,
+        keyed: this.keyedStage && !this.copy.numbered,
         rejected: this.dl.count,
         asService: this.asService,
       });
@@ -145,9 +146,11 @@ export class LoadRun {
   private async flushOut(): Promise<void> {
     if (this.off === 0) return;
     const chunk = this.out.subarray(0, this.off);
+    const records = this.records;
     this.out = Buffer.allocUnsafe(CHUNK_BYTES);
     this.off = 0;
-    await this.copy.write(chunk);
+    this.records = [];
+    await this.copy.write(chunk, this.copy.numbered ? undefined : records);
   }
 
   /** What the audit and publish phases work with (publish.engine.ts). */
@@ -208,7 +211,8 @@ export class LoadRun {
         // a replace's stage becomes the target: its key is built while rows stream in (see StageCopy)
         withKey: this.keyedStage,
         unlogged: job.strategy.kind !== 'replace',
-        extraColumns: [`${quoteIdent(RECORD_COL)} bigint NOT NULL`],
+        // a keyed stage's rows have no record number unless a duplicate key came (see StageCopy)
+        extraColumns: [`${quoteIdent(RECORD_COL)} bigint${this.keyedStage ? '' : ' NOT NULL'}`],
       }),
     );
     return owned || !this.asWriter;
@@ -253,11 +257,16 @@ export class LoadRun {
 
   /** COPY good rows into the stage, bad ones into dead letters, batch by batch. */
   private async stream(iterator: AsyncIterator<ReaderBatch>, first: ReaderBatch | undefined): Promise<void> {
-    this.copy = new StageCopy(this.client, this.staged, [...this.compiled!.columns, RECORD_COL]);
-    if (this.keyedStage)
-      this.copy.keyed(async () => {
-        await this.client.query(`ALTER TABLE ${this.staged} DROP CONSTRAINT ${quoteIdent(`${this.stage}_pkey`)}`);
-      });
+    const dropKey = async () => {
+      await this.client.query(`ALTER TABLE ${this.staged} DROP CONSTRAINT ${quoteIdent(`${this.stage}_pkey`)}`);
+    };
+    this.copy = new StageCopy(
+      this.client,
+      this.staged,
+      RECORD_COL,
+      this.compiled!.columns,
+      this.keyedStage ? { dropKey } : undefined,
+    );
     try {
       if (first) await this.consume(first);
       for (let next = await iterator.next(); !next.done; next = await iterator.next()) await this.consume(next.value);
@@ -285,6 +294,8 @@ export class LoadRun {
     let rowsRead = this.rowsRead;
     let out = this.out;
     let off = this.off;
+    let records = this.records;
+    let numbered = this.copy.numbered;
     // the time slice runs on across batches: a slow last record of one batch makes the next batch yield first
     let slice = this.slice;
     const rawOf = (r: RawRecord): Record<string, unknown> =>
@@ -326,9 +337,12 @@ export class LoadRun {
           // the new fields of the rest of this batch at once: one COPY restart per batch at most
           this.off = off;
           this.out = out;
+          this.records = records;
           await this.evolveMidStream(objectKeys(batch.records.slice(r)).filter((k) => !known.has(k)));
           out = this.out;
           off = this.off;
+          records = this.records;
+          numbered = this.copy.numbered;
           compiled = this.compiled!;
           cols = compiled.columns.length;
           values = new Array(cols);
@@ -355,17 +369,22 @@ export class LoadRun {
       }
       // at most 3 bytes a UTF-16 unit, a tab, the record number and a newline
       if (off + v.length * 3 + 24 > out.length) {
-        if (off > 0) await this.copy.write(out.subarray(0, off));
+        if (off > 0) await this.copy.write(out.subarray(0, off), numbered ? undefined : records);
         out = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, v.length * 3 + 24));
         off = 0;
+        records = [];
+        numbered = this.copy.numbered; // a duplicate key in a keyed stage numbers the rows from now on
       }
       off += out.write(v, off);
-      out[off++] = 9;
-      off += out.write(String(rowsRead), off, 'latin1');
+      if (numbered) {
+        out[off++] = 9;
+        off += out.write(String(rowsRead), off, 'latin1');
+      } else records.push(rowsRead);
       out[off++] = 10;
     }
     this.out = out;
     this.off = off;
+    this.records = records;
     this.rowsRead = rowsRead;
     this.slice = slice;
     if (header && drift === 'discard_columns')
@@ -401,6 +420,6 @@ export class LoadRun {
         `ALTER TABLE ${this.staged} ${missing.map((c) => `ADD COLUMN ${columnSql({ ...c, nullable: true })}`).join(', ')}`,
       );
     this.compile();
-    this.copy.start([...this.compiled!.columns, RECORD_COL]);
+    this.copy.start(this.compiled!.columns);
   }
 }

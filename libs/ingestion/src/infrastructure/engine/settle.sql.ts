@@ -57,11 +57,13 @@ export async function rejectDuplicatesInBatch(
     pk.length === 1
       ? `d.${quoteIdent(pk[0])}::text`
       : `concat_ws(',', ${pk.map((c) => `d.${quoteIdent(c)}::text`).join(', ')})`;
-  const ranked = `SELECT *, row_number() OVER w AS __rn, first_value(${quoteIdent(RECORD_COL)}) OVER w AS __first FROM ${staged} WINDOW w AS (PARTITION BY ${keys} ORDER BY ${quoteIdent(RECORD_COL)})`;
+  // rows without a record number were committed to a keyed stage before any duplicate came: they are first
+  const ranked = `SELECT *, row_number() OVER w AS __rn, first_value(${quoteIdent(RECORD_COL)}) OVER w AS __first FROM ${staged} WINDOW w AS (PARTITION BY ${keys} ORDER BY ${quoteIdent(RECORD_COL)} NULLS FIRST)`;
   await client.query(
     `INSERT INTO ingestion.dead_letters (run_id, record_number, reason, column_name, value, message, raw_record)
      SELECT $1, d.${quoteIdent(RECORD_COL)}, 'DUPLICATE_KEY_IN_BATCH', $2, ${keyText},
-            'duplicate primary key in this input; record ' || d.__first || ' has it first', to_jsonb(d) - '${RECORD_COL}' - '__rn' - '__first'
+            CASE WHEN d.__first IS NULL THEN 'duplicate primary key in this input; an earlier record has it first'
+                 ELSE 'duplicate primary key in this input; record ' || d.__first || ' has it first' END, to_jsonb(d) - '${RECORD_COL}' - '__rn' - '__first'
        FROM (${ranked}) d WHERE d.__rn > 1`,
     [runId, pk.join(',')],
   );

@@ -8,50 +8,65 @@ const COPY_BUFFER = 1 << 20;
 /** With a keyed stage, a COPY is ended and a new one started after this many bytes (the segment kept to send again). */
 export const SEGMENT_BYTES = 8 << 20;
 
+/** Appends `\t<record number>` to each row of COPY text (rows end in a newline byte; values escape theirs). */
+export function numberRows(chunk: Buffer, records: number[]): Buffer {
+  const parts: Buffer[] = [];
+  let start = 0;
+  for (let r = 0; r < records.length; r++) {
+    const nl = chunk.indexOf(10, start);
+    parts.push(chunk.subarray(start, nl), Buffer.from(`\t${records[r]}\n`, 'latin1'));
+    start = nl + 1;
+  }
+  return Buffer.concat(parts);
+}
+
 /**
  * `COPY stage (columns…) FROM STDIN` as a writable with backpressure. A COPY can be ended and a new
  * one started with more columns (drift policy evolve, a field first seen mid-stream); `rows` counts
- * the rows of every COPY ended so far.
+ * the rows of every COPY ended so far. Rows carry their record number in a last column
+ * (`recordColumn`), which settling uses to name duplicates and keep the first.
  *
  * A stage that has its primary key while rows stream in ({@link keyed}) lets PostgreSQL build the
- * index beside the parsing, as `COPY` into the target would, instead of after it. Its text is sent
- * in segments, each kept until its COPY ends: when one fails on a duplicate key (23505), the key is
- * dropped (`onDuplicateKey`), the segment sent again, and the duplicates are settled in SQL later.
+ * index beside the parsing, as `COPY` into the target would, instead of after it, and its rows go
+ * without record numbers (parsing them was a tenth of PostgreSQL's COPY time): a key cannot come
+ * twice there. The text goes in segments, each kept with its rows' record numbers until its COPY
+ * ends: when one fails on a duplicate key (23505), the key is dropped (`dropKey`), the segment sent
+ * again with record numbers, and so is every row after it; the rows committed before have none,
+ * and come first (their keys came first).
  */
 export class StageCopy {
   private copy!: ReturnType<typeof copyFromStdin>;
   private finished!: Promise<void>;
   private error?: Error;
   private columns: readonly string[] = [];
-  private segment: Buffer[] = [];
+  private segment: { chunk: Buffer; records: number[] }[] = [];
   private segmentBytes = 0;
-  private onDuplicateKey?: () => Promise<void>;
+  private dropKey?: () => Promise<void>;
   /** Rows of the COPYs ended so far. */
   rows = 0;
 
   constructor(
     private readonly client: PoolClient,
     private readonly staged: string,
+    private readonly recordColumn: string,
     columns: readonly string[],
+    keyed?: { dropKey: () => Promise<void> },
   ) {
+    this.dropKey = keyed?.dropKey;
     this.start(columns);
   }
 
-  /** The stage has its primary key: keep segments; on a duplicate, `dropKey` and send the segment again. */
-  keyed(dropKey: () => Promise<void>): void {
-    this.onDuplicateKey = dropKey;
+  /** Whether rows must carry their record number (`\t<n>` before the newline): not while the stage is keyed. */
+  get numbered(): boolean {
+    return this.dropKey === undefined;
   }
 
-  /** Whether the stage still has its key (no duplicate was met). */
-  get stillKeyed(): boolean {
-    return this.onDuplicateKey !== undefined;
-  }
-
-  /** Starts a COPY of these columns (after {@link end}). */
+  /** Starts a COPY of these columns (after {@link end}); the record column is added while rows are numbered. */
   start(columns: readonly string[]): void {
     this.columns = columns;
+    const all = this.numbered ? [...columns, this.recordColumn] : columns;
     const copy = this.client.query(
-      copyFromStdin(`COPY ${this.staged} (${columns.map((c) => quoteIdent(c)).join(', ')}) FROM STDIN`, {
+      copyFromStdin(`COPY ${this.staged} (${all.map((c) => quoteIdent(c)).join(', ')}) FROM STDIN`, {
         highWaterMark: COPY_BUFFER,
       }),
     );
@@ -64,16 +79,19 @@ export class StageCopy {
     this.copy = copy;
   }
 
-  /** Writes COPY text; waits when the socket is full; throws the COPY's error if it failed. */
-  async write(text: string | Buffer): Promise<void> {
+  /**
+   * Writes COPY text; waits when the socket is full; throws the COPY's error if it failed. Rows
+   * written while not {@link numbered} come with their record numbers (`records`).
+   */
+  async write(chunk: Buffer, records?: number[]): Promise<void> {
     if (this.error) await this.recover();
-    // kept as bytes: the text is a rope of many small strings, several times its size in memory
-    const s = this.onDuplicateKey && typeof text === 'string' ? Buffer.from(text) : text;
-    if (this.onDuplicateKey) {
-      this.segment.push(s as Buffer);
-      this.segmentBytes += s.length;
+    let data = chunk;
+    if (records && this.numbered) data = numberRows(chunk, records);
+    else if (records) {
+      this.segment.push({ chunk, records });
+      this.segmentBytes += chunk.length;
     }
-    if (!this.copy.write(s)) {
+    if (!this.copy.write(data)) {
       const copy = this.copy;
       // a failed COPY never drains: its error ends the wait too
       await new Promise<void>((r) => {
@@ -86,7 +104,7 @@ export class StageCopy {
         copy.on('error', done);
       });
     }
-    if (this.onDuplicateKey && this.segmentBytes >= SEGMENT_BYTES) {
+    if (!this.numbered && this.segmentBytes >= SEGMENT_BYTES) {
       await this.end();
       this.start(this.columns);
     }
@@ -106,20 +124,20 @@ export class StageCopy {
     this.segmentBytes = 0;
   }
 
-  /** A COPY of a keyed stage failed on a duplicate key: the key goes, the segment is sent again. Else rethrows. */
+  /** A COPY of a keyed stage failed on a duplicate key: the key goes, the segment is sent again, numbered. Else rethrows. */
   private async recover(): Promise<void> {
     const e = this.error;
-    if (!this.onDuplicateKey || (e as { code?: string } | undefined)?.code !== '23505') throw e;
+    if (!this.dropKey || (e as { code?: string } | undefined)?.code !== '23505') throw e;
     await this.finished.catch(() => undefined);
     this.error = undefined;
-    const dropKey = this.onDuplicateKey;
-    this.onDuplicateKey = undefined;
+    const dropKey = this.dropKey;
+    this.dropKey = undefined;
     const again = this.segment;
     this.segment = [];
     this.segmentBytes = 0;
     await dropKey();
     this.start(this.columns);
-    for (const s of again) await this.write(s);
+    for (const s of again) await this.write(s.chunk, s.records);
   }
 
   /** Aborts the current COPY; rethrows its own error if it had one, else `cause`. */
