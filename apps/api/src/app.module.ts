@@ -12,6 +12,7 @@ import { QualityModule } from '@weir/quality';
 import { IngestionModule } from '@weir/ingestion';
 import { ModelingModule } from '@weir/modeling';
 import { LineageModule } from '@weir/lineage';
+import { OrchestrationModule } from '@weir/orchestration';
 // weir:slice-imports (the slice generator adds imports above this line)
 
 /** Composes the kernel and the slice modules. Slices are added to `imports` as they are built. */
@@ -27,6 +28,7 @@ export class AppModule {
         IngestionModule,
         ModelingModule,
         LineageModule,
+        OrchestrationModule,
         // weir:slice-modules (the slice generator adds modules above this line)
       ],
       providers: [

@@ -13,6 +13,7 @@ import {
 import { ingestionConfig } from '@weir/ingestion';
 import { lineageConfig } from '@weir/lineage';
 import { modelingConfig } from '@weir/modeling';
+import { orchestrationConfig } from '@weir/orchestration';
 import { qualityConfig } from '@weir/quality';
 import { createApp } from './app.factory';
 
@@ -29,6 +30,7 @@ async function main(): Promise<void> {
     qualityConfig(config.env);
     modelingConfig(config, config.env);
     lineageConfig(config.env);
+    orchestrationConfig(config.env);
   });
   // JSON lines from the first one on, before Nest (and its pino logger) exists
   const boot = pino({ level: config.logLevel, base: { pid: process.pid, context: 'weir' } });

@@ -38,6 +38,7 @@ export {
   WRITER_ROLE,
   readAsReader,
   writeAsWriter,
+  inlineParameters,
   prepareWriter,
   enterWriter,
   leaveWriter,

@@ -1,0 +1,209 @@
+import { Client } from 'pg';
+import { admin, TestApp } from './support/test-app';
+import { startIngestionApp, tempDataDir } from './support/files';
+
+/**
+ * Orchestration on the real app: pipelines defined and validated over REST (every version kept),
+ * run by hand, their steps leased by the worker and run through the other slices' ports; retries
+ * with backoff, a failed step skipping its descendants, idempotency keys, cancel.
+ */
+describe('orchestration e2e', () => {
+  let t: TestApp;
+  let files: ReturnType<typeof tempDataDir>;
+  let pg: Client;
+  let close: () => Promise<void>;
+  const waitRun = async (id: string) => {
+    for (let i = 0; i < 600; i++) {
+      const r = (await t.http.get(`/api/orchestration/runs/${id}`).set(admin).expect(200)).body;
+      if (['succeeded', 'failed', 'cancelled'].includes(r.status)) return r;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    throw new Error(`run ${id} did not end`);
+  };
+
+  beforeAll(async () => {
+    ({ t, files, pg, close } = await startIngestionApp({ WEIR_STEP_POLL_MS: '50' }));
+    await t.http
+      .post('/api/catalog/datasets')
+      .set(admin)
+      .send({
+        name: 'visits',
+        contract: {
+          columns: [
+            { name: 'id', type: 'integer', nullable: false, primaryKey: true },
+            { name: 'day', type: 'date', nullable: false },
+          ],
+        },
+      })
+      .expect(201);
+    await t.http
+      .post('/api/ingestion/sources')
+      .set(admin)
+      .send({
+        name: 'visits_daily',
+        dataset: 'visits',
+        format: 'csv',
+        location: { path: 'visits/{partition}.csv' },
+        strategy: { kind: 'merge' },
+      })
+      .expect(201);
+    await t.http
+      .post('/api/quality/suites')
+      .set(admin)
+      .send({
+        name: 'visits_checks',
+        dataset: 'visits',
+        expectations: [{ type: 'expect_column_values_to_not_be_null', kwargs: { column: 'day' } }],
+      })
+      .expect(201);
+    files.write('visits/2026-12-01.csv', 'id,day\n1,2026-12-01\n2,2026-12-01\n3,2026-12-01\n');
+    // a schema made outside Weir: its owner lets Weir's writer role use it (as a DBA would)
+    await pg.query(`CREATE SCHEMA IF NOT EXISTS mart; GRANT USAGE, CREATE ON SCHEMA mart TO weir_writer`);
+  });
+  afterAll(() => close?.());
+
+  it('refuses a definition with every problem named: unknown step, cycle with its path, bad time zone, typo', async () => {
+    const r = await t.http
+      .post('/api/orchestration/pipelines')
+      .set(admin)
+      .send({
+        name: 'broken',
+        schedule: { cron: '0 2 * * *', timezone: 'Mars/Olympus' },
+        steps: [
+          { id: 'a', kind: 'sql', sql: 'select 1', depends_on: ['c'] },
+          { id: 'b', kind: 'sql', sql: 'select 1', depends_on: ['a'] },
+          { id: 'c', kind: 'sql', sql: 'select 1', depends_on: ['b'] },
+          { id: 'd', kind: 'ingest', sorce: 'x', depends_on: ['lod'] },
+        ],
+      })
+      .expect(400);
+    expect(r.body.code).toBe('ORCHESTRATION.INVALID_PIPELINE');
+    const problems = (r.body.problems as string[]).join('\n');
+    expect(problems).toMatch(/unknown step "lod"/);
+    expect(problems).toMatch(/cycle: a -> b -> c -> a/);
+    expect(problems).toMatch(/Mars\/Olympus/);
+    expect(problems).toMatch(/sorce/);
+  });
+
+  it('runs a pipeline across slices by hand: ingest a partition, check it, publish a summary with the partition bound', async () => {
+    const def = {
+      name: 'visits_daily',
+      partitions: { kind: 'daily', start: '2026-11-01' },
+      steps: [
+        { id: 'load', kind: 'ingest', source: 'visits_daily' },
+        { id: 'check', kind: 'check', suite: 'visits_checks', depends_on: 'load' },
+        {
+          id: 'summary',
+          kind: 'sql',
+          depends_on: ['check'],
+          sql: `CREATE TABLE IF NOT EXISTS mart.visit_days AS SELECT $1::date AS day, count(*) AS n FROM raw.visits WHERE day >= $2::timestamptz AND day < $3::timestamptz`,
+        },
+      ],
+    };
+    const created = (await t.http.post('/api/orchestration/pipelines').set(admin).send(def).expect(201)).body;
+    expect([created.name, created.version, created.spec.steps.length]).toEqual(['visits_daily', 1, 3]);
+    await t.http.post('/api/orchestration/pipelines').set(admin).send(def).expect(409);
+
+    const started = await t.http
+      .post('/api/orchestration/pipelines/visits_daily/runs')
+      .set(admin)
+      .send({ partition: '2026-12-01', idempotencyKey: 'visits:2026-12-01' })
+      .expect(201);
+    const again = await t.http
+      .post('/api/orchestration/pipelines/visits_daily/runs')
+      .set(admin)
+      .send({ partition: '2026-12-01', idempotencyKey: 'visits:2026-12-01' })
+      .expect(200);
+    expect(again.body.id).toBe(started.body.id);
+    const run = await waitRun(started.body.id);
+    expect([run.status, run.steps.map((s: { error: unknown }) => s.error)]).toEqual(['succeeded', [null, null, null]]);
+    expect(run.steps.map((s: { step: string; status: string }) => [s.step, s.status])).toEqual([
+      ['load', 'succeeded'],
+      ['check', 'succeeded'],
+      ['summary', 'succeeded'],
+    ]);
+    const load = run.steps[0];
+    expect(load.output).toMatchObject({ rowsRead: 3, rowsLoaded: 3 });
+    // the step links to the ingestion run underneath, which ran the partition's file
+    const ing = (await t.http.get(`/api/ingestion/runs/${load.ref.ingestionRun}`).set(admin).expect(200)).body;
+    expect([ing.partition, ing.trigger, ing.rowsLoaded]).toEqual(['2026-12-01', 'pipeline', 3]);
+    expect(run.steps[1].ref.qualityRuns).toHaveLength(1);
+    expect((await pg.query(`SELECT day::text, n::int FROM mart.visit_days`)).rows).toEqual([
+      { day: '2026-12-01', n: 3 },
+    ]);
+    const listed = (await t.http.get('/api/orchestration/runs?pipeline=visits_daily&partition=2026-12-01').set(admin))
+      .body.items;
+    expect(listed.map((r: { id: string }) => r.id)).toEqual([run.id]);
+  });
+
+  it('retries a failing step with backoff, then fails it and skips its descendants; all_done still runs', async () => {
+    await t.http
+      .post('/api/orchestration/pipelines')
+      .set(admin)
+      .send({
+        name: 'flaky',
+        steps: [
+          {
+            id: 'bad',
+            kind: 'sql',
+            sql: 'SELECT * FROM mart.no_such_table',
+            retries: { max_attempts: 3, base_delay: '20ms' },
+          },
+          { id: 'after', kind: 'sql', sql: 'SELECT 1', depends_on: ['bad'] },
+          { id: 'later', kind: 'sql', sql: 'SELECT 1', depends_on: ['after'] },
+          { id: 'cleanup', kind: 'sql', sql: 'SELECT 1', depends_on: ['bad'], trigger_rule: 'all_done' },
+        ],
+      })
+      .expect(201);
+    const started = (await t.http.post('/api/orchestration/pipelines/flaky/runs').set(admin).send({}).expect(201)).body;
+    const run = await waitRun(started.id);
+    expect(run.status).toBe('failed');
+    const by = Object.fromEntries(run.steps.map((s: { step: string }) => [s.step, s]));
+    expect([by.bad.status, by.bad.attempt, by.bad.maxAttempts]).toEqual(['failed', 3, 3]);
+    expect(by.bad.error.message).toMatch(/no_such_table/);
+    expect([by.after.status, by.later.status, by.cleanup.status]).toEqual(['skipped', 'skipped', 'succeeded']);
+    expect(by.after.error.message).toMatch(/upstream "bad"/);
+  });
+
+  it('keeps every version; a run records the version it ran; the name cannot change; delete', async () => {
+    const v2 = await t.http
+      .put('/api/orchestration/pipelines/flaky')
+      .set(admin)
+      .send({ name: 'flaky', steps: [{ id: 'ok', kind: 'sql', sql: 'SELECT 1' }] })
+      .expect(200);
+    expect(v2.body.version).toBe(2);
+    const versions = (await t.http.get('/api/orchestration/pipelines/flaky/versions').set(admin).expect(200)).body
+      .items;
+    expect(versions.map((v: { version: number }) => v.version)).toEqual([2, 1]);
+    const v1 = (await t.http.get('/api/orchestration/pipelines/flaky/versions/1').set(admin).expect(200)).body;
+    expect(v1.steps.map((s: { id: string }) => s.id)).toEqual(['bad', 'after', 'later', 'cleanup']);
+    const r = (await t.http.post('/api/orchestration/pipelines/flaky/runs').set(admin).send({}).expect(201)).body;
+    expect(r.version).toBe(2);
+    expect((await waitRun(r.id)).status).toBe('succeeded');
+    await t.http.put('/api/orchestration/pipelines/flaky').set(admin).send({ name: 'renamed', steps: [] }).expect(400);
+    await t.http.delete('/api/orchestration/pipelines/flaky').set(admin).expect(204);
+    await t.http.get('/api/orchestration/pipelines/flaky').set(admin).expect(404);
+  });
+
+  it('cancels a run: its waiting steps are cancelled; a pipeline with a run going is not deleted', async () => {
+    await t.http
+      .post('/api/orchestration/pipelines')
+      .set(admin)
+      .send({
+        name: 'slow',
+        steps: [
+          { id: 'sleep', kind: 'sql', sql: 'SELECT pg_sleep(1)' },
+          { id: 'next', kind: 'sql', sql: 'SELECT 1', depends_on: ['sleep'] },
+        ],
+      })
+      .expect(201);
+    const r = (await t.http.post('/api/orchestration/pipelines/slow/runs').set(admin).send({}).expect(201)).body;
+    // a pipeline with a run going is not deleted unless forced
+    const refused = await t.http.delete('/api/orchestration/pipelines/slow').set(admin).expect(409);
+    expect(refused.body.code).toBe('ORCHESTRATION.PIPELINE_HAS_RUNS');
+    const c = (await t.http.post(`/api/orchestration/runs/${r.id}/cancel`).set(admin).expect(200)).body;
+    expect(c.status).toBe('cancelled');
+    expect(c.steps.find((s: { step: string }) => s.step === 'next').status).toBe('cancelled');
+    await t.http.get('/api/orchestration/runs/00000000-0000-0000-0000-000000000000').set(admin).expect(404);
+  });
+});

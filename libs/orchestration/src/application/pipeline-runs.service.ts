@@ -1,0 +1,181 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { PipelineSpec } from '../domain/pipeline';
+import { runOutcome, settle } from '../domain/step-plan';
+import { InvalidRunRequestError, PipelineRunNotFoundError } from '../orchestration.errors';
+import { PIPELINE_STORE, PipelineStore } from './ports/pipeline-store.port';
+import { PipelineRunStatus, RUN_QUEUE, RunQueue, StepChanges } from './ports/run-queue.port';
+import { PipelineRunView, pipelineRunView } from './pipeline.views';
+import { PipelinesService } from './pipelines.service';
+
+/** What triggers a run: by hand (API, CLI), a schedule, a backfill, another pipeline. */
+export interface TriggerPipelineRun {
+  partition?: string;
+  params?: Record<string, unknown>;
+  /** The same key answers with the same run unless it failed or was cancelled; default: a new run each time. */
+  idempotencyKey?: string;
+  trigger?: 'api' | 'cli' | 'schedule' | 'backfill' | 'pipeline' | 'dataset';
+  createdBy?: string | null;
+}
+
+/** A partition key: letters, digits and `_ . = - /`, no `..`, at most 200 characters. */
+const PARTITION = /^[A-Za-z0-9_.=\-/]{1,200}$/;
+
+/**
+ * trigger-pipeline-run: a run of a pipeline's current version with its steps pending, then planned
+ * (its first steps queued) once the pipeline has a free slot (`maxActiveRuns`); the reads of runs;
+ * cancel. Planning (after every step's end) lives here too: {@link replan}.
+ */
+@Injectable()
+export class PipelineRunsService {
+  private readonly log = new Logger('orchestration');
+  /** Called after a run was planned with steps queued (the worker takes them at once). */
+  onQueued?: () => void;
+
+  constructor(
+    private readonly pipelines: PipelinesService,
+    @Inject(PIPELINE_STORE) private readonly store: PipelineStore,
+    @Inject(RUN_QUEUE) private readonly queue: RunQueue,
+  ) {}
+
+  async trigger(idOrName: string, req: TriggerPipelineRun): Promise<{ run: PipelineRunView; created: boolean }> {
+    const p = await this.pipelines.entity(idOrName);
+    if (req.partition !== undefined && (!PARTITION.test(req.partition) || req.partition.split('/').includes('..')))
+      throw new InvalidRunRequestError(
+        `partition ${JSON.stringify(req.partition)}: use 1 to 200 letters, digits and _ . = - / (no "..")`,
+      );
+    if (
+      p.spec.partitions?.kind === 'static' &&
+      req.partition !== undefined &&
+      !p.spec.partitions.values?.includes(req.partition)
+    )
+      throw new InvalidRunRequestError(`partition "${req.partition}" is not one of pipeline ${p.name}'s partitions`);
+    if (
+      req.idempotencyKey !== undefined &&
+      (typeof req.idempotencyKey !== 'string' || req.idempotencyKey.length > 200 || !req.idempotencyKey)
+    )
+      throw new InvalidRunRequestError('idempotencyKey: 1 to 200 characters');
+    if (
+      req.params !== undefined &&
+      (typeof req.params !== 'object' || req.params === null || Array.isArray(req.params))
+    )
+      throw new InvalidRunRequestError('params: an object');
+    const key =
+      req.idempotencyKey ?? `${req.partition !== undefined ? `partition:${req.partition}:` : ''}${randomUUID()}`;
+    const existing = req.idempotencyKey ? await this.queue.findLive(p.id, key) : null;
+    if (existing) return { run: pipelineRunView(existing, p.name), created: false };
+    const run = await this.queue.create({
+      pipelineId: p.id,
+      version: p.version,
+      trigger: req.trigger ?? 'api',
+      partition: req.partition ?? null,
+      params: req.params ?? {},
+      idempotencyKey: key,
+      createdBy: req.createdBy ?? null,
+      steps: p.spec.steps.map((s) => ({ stepId: s.id, kind: s.kind, maxAttempts: s.retries.maxAttempts })),
+    });
+    this.log.log(
+      `pipeline ${p.name}: run ${run.id} queued (${run.trigger}${run.partition ? `, partition ${run.partition}` : ''})`,
+    );
+    await this.promote(p.id);
+    return { run: pipelineRunView((await this.queue.find(run.id))!.run, p.name), created: true };
+  }
+
+  /** Starts queued runs of the pipeline, oldest first, while it has fewer than `maxActiveRuns` running. */
+  async promote(pipelineId: string): Promise<void> {
+    const p = await this.store.findById(pipelineId);
+    if (!p) return;
+    const running = (await this.queue.list({ pipelineId, status: 'running', limit: 1000 })).length;
+    const free = p.spec.maxActiveRuns - running;
+    if (free <= 0) return;
+    const queued = (await this.queue.list({ pipelineId, status: 'queued', limit: 1000 })).reverse().slice(0, free);
+    for (const r of queued) await this.replan(r.id);
+  }
+
+  /** Plans a run: the steps whose upstream allows it are queued, the others skipped; its end once all are done. */
+  async replan(runId: string): Promise<void> {
+    const found = await this.queue.find(runId);
+    if (!found) return;
+    const spec = await this.specOf(found.run.pipelineId, found.run.version);
+    if (!spec) return;
+    let queued = false;
+    await this.queue.plan(runId, (states): StepChanges => {
+      const plan = settle(spec.steps, states);
+      const outcome = runOutcome(plan.states);
+      queued = plan.ready.length > 0;
+      return {
+        queue: plan.ready,
+        skip: plan.skip.map((s) => ({ stepId: s.id, reason: s.reason })),
+        end:
+          outcome === 'running'
+            ? undefined
+            : { status: outcome, error: outcome === 'failed' ? this.failureOf(plan.states) : null },
+      };
+    });
+    if (queued) this.onQueued?.();
+    const after = await this.queue.find(runId);
+    if (after && ['succeeded', 'failed', 'cancelled'].includes(after.run.status)) {
+      const p = await this.store.findById(after.run.pipelineId);
+      this.log.log(`pipeline ${p?.name ?? after.run.pipelineId}: run ${runId} ${after.run.status}`);
+      await this.promote(after.run.pipelineId);
+    }
+  }
+
+  private failureOf(states: Map<string, string>): string {
+    const failed = [...states].filter(([, s]) => s === 'failed').map(([id]) => id);
+    return `step(s) failed: ${failed.join(', ')}`;
+  }
+
+  private async specOf(pipelineId: string, version: number): Promise<PipelineSpec | null> {
+    return this.store.version(pipelineId, version);
+  }
+
+  async get(id: string): Promise<PipelineRunView> {
+    const found = await this.queue.find(id);
+    if (!found) throw new PipelineRunNotFoundError(`No pipeline run ${JSON.stringify(id)}`);
+    const p = await this.store.findById(found.run.pipelineId);
+    return pipelineRunView(found.run, p?.name ?? '', found.steps);
+  }
+
+  async list(filter: {
+    pipeline?: string;
+    status?: string;
+    partition?: string;
+    limit?: number;
+  }): Promise<PipelineRunView[]> {
+    const p = filter.pipeline ? await this.pipelines.entity(filter.pipeline) : undefined;
+    const statuses = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
+    if (filter.status !== undefined && !statuses.includes(filter.status))
+      throw new InvalidRunRequestError(`status: one of ${statuses.join(', ')}`);
+    const rows = await this.queue.list({
+      pipelineId: p?.id,
+      status: filter.status as PipelineRunStatus | undefined,
+      partition: filter.partition,
+      limit: Math.min(Math.max(filter.limit ?? 100, 1), 1000),
+    });
+    const names = new Map((await this.store.list()).map((x) => [x.id, x.name]));
+    return rows.map((r) => pipelineRunView(r, names.get(r.pipelineId) ?? ''));
+  }
+
+  /** Cancels a run: its queued and pending steps are cancelled, a running step stops at its next lease renewal. */
+  async cancel(id: string): Promise<PipelineRunView> {
+    const found = await this.queue.find(id);
+    if (!found) throw new PipelineRunNotFoundError(`No pipeline run ${JSON.stringify(id)}`);
+    if (await this.queue.cancel(id)) {
+      this.log.warn(`pipeline run ${id}: cancelled`);
+      await this.promote(found.run.pipelineId);
+    }
+    return this.get(id);
+  }
+
+  /** The run once it ended (tests, CLI). */
+  async waitFor(id: string, timeoutMs = 600_000): Promise<PipelineRunView> {
+    const t0 = Date.now();
+    while (Date.now() - t0 < timeoutMs) {
+      const r = await this.get(id);
+      if (['succeeded', 'failed', 'cancelled'].includes(r.status)) return r;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    throw new Error(`pipeline run ${id} did not end within ${timeoutMs} ms`);
+  }
+}

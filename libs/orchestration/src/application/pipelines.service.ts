@@ -1,0 +1,112 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { PipelineSpec } from '../domain/pipeline';
+import { parsePipelineSpec, PipelineSpecError } from '../domain/pipeline-spec';
+import {
+  InvalidPipelineError,
+  PipelineExistsError,
+  PipelineHasRunsError,
+  PipelineNotFoundError,
+} from '../orchestration.errors';
+import { PIPELINE_STORE, PipelineRecord, PipelineStore } from './ports/pipeline-store.port';
+import { RUN_QUEUE, RunQueue } from './ports/run-queue.port';
+import { PipelineView, pipelineView } from './pipeline.views';
+
+/** register-pipeline: pipelines defined, changed (a new version each time), read and removed. */
+@Injectable()
+export class PipelinesService {
+  private readonly log = new Logger('orchestration');
+
+  constructor(
+    @Inject(PIPELINE_STORE) private readonly store: PipelineStore,
+    @Inject(RUN_QUEUE) private readonly queue: RunQueue,
+  ) {}
+
+  /** Validates a definition (REST JSON or parsed YAML); every problem at once, each with its path. */
+  async validate(raw: unknown, self?: string): Promise<PipelineSpec> {
+    let spec: PipelineSpec;
+    try {
+      spec = parsePipelineSpec(raw);
+    } catch (e) {
+      if (e instanceof PipelineSpecError)
+        throw new InvalidPipelineError(`The pipeline definition is invalid: ${e.message}`, { problems: e.problems });
+      throw e;
+    }
+    // the pipelines it names must exist (another one's sub-DAG, or the partition it waits for)
+    const problems: string[] = [];
+    for (const [i, s] of spec.steps.entries()) {
+      const other = s.kind === 'pipeline' ? s.pipeline : s.kind === 'wait_for' ? s.pipeline : null;
+      if (other && other !== self && !(await this.store.findByName(other)))
+        problems.push(`steps[${i}].pipeline: unknown pipeline "${other}"`);
+    }
+    if (problems.length)
+      throw new InvalidPipelineError(`The pipeline definition is invalid: ${problems.join('; ')}`, { problems });
+    return spec;
+  }
+
+  async create(raw: unknown, by: string | null): Promise<PipelineView> {
+    const spec = await this.validate(raw);
+    const p = await this.store.create(spec, by);
+    if (!p) throw new PipelineExistsError(`A pipeline named "${spec.name}" already exists; PUT it to change it`);
+    this.log.log(`pipeline ${p.name}: created (${spec.steps.length} steps)`);
+    return pipelineView(p);
+  }
+
+  /** A new version when the definition changed; the name cannot change. */
+  async update(idOrName: string, raw: unknown, by: string | null): Promise<PipelineView> {
+    const current = await this.entity(idOrName);
+    const spec = await this.validate(raw, current.name);
+    if (spec.name !== current.name)
+      throw new InvalidPipelineError(`name: a pipeline keeps its name ("${current.name}"); create a new one instead`);
+    const p = await this.store.update(current.id, spec, by);
+    if (p.version !== current.version) this.log.log(`pipeline ${p.name}: version ${p.version}`);
+    return pipelineView(p);
+  }
+
+  /** Create or update by the name in the definition (YAML apply). */
+  async apply(raw: unknown, by: string | null): Promise<{ pipeline: PipelineView; created: boolean }> {
+    const spec = await this.validate(raw, (raw as { name?: string })?.name);
+    const existing = await this.store.findByName(spec.name);
+    if (!existing) return { pipeline: await this.create(spec, by), created: true };
+    return { pipeline: pipelineView(await this.store.update(existing.id, spec, by)), created: false };
+  }
+
+  async entity(idOrName: string): Promise<PipelineRecord> {
+    const p = (await this.store.findById(idOrName)) ?? (await this.store.findByName(idOrName));
+    if (!p) throw new PipelineNotFoundError(`No pipeline ${JSON.stringify(idOrName)}`);
+    return p;
+  }
+
+  async get(idOrName: string): Promise<PipelineView> {
+    return pipelineView(await this.entity(idOrName));
+  }
+
+  async list(): Promise<PipelineView[]> {
+    return (await this.store.list()).map(pipelineView);
+  }
+
+  async versions(idOrName: string): Promise<{ version: number; createdAt: string; createdBy: string | null }[]> {
+    const p = await this.entity(idOrName);
+    return (await this.store.versions(p.id)).map((v) => ({ ...v, createdAt: v.createdAt.toISOString() }));
+  }
+
+  async version(idOrName: string, version: number): Promise<PipelineSpec> {
+    const p = await this.entity(idOrName);
+    const spec = await this.store.version(p.id, version);
+    if (!spec) throw new PipelineNotFoundError(`Pipeline ${p.name} has no version ${version}`);
+    return spec;
+  }
+
+  /** Removes the pipeline with its versions and runs; refused while a run is going unless `force` (which cancels them). */
+  async remove(idOrName: string, force: boolean): Promise<void> {
+    const p = await this.entity(idOrName);
+    const active = await this.queue.list({ pipelineId: p.id, limit: 1000 });
+    const going = active.filter((r) => r.status === 'queued' || r.status === 'running');
+    if (going.length && !force)
+      throw new PipelineHasRunsError(
+        `Pipeline ${p.name} has ${going.length} run(s) not finished; cancel them or delete with ?force=true`,
+      );
+    for (const r of going) await this.queue.cancel(r.id);
+    await this.store.remove(p.id);
+    this.log.log(`pipeline ${p.name}: removed`);
+  }
+}

@@ -1,0 +1,116 @@
+import type { StepKind } from '../../domain/pipeline';
+import type { StepState } from '../../domain/step-plan';
+
+/** Inject with `@Inject(RUN_QUEUE)`: pipeline runs and the queue of their steps (internal to orchestration). */
+export const RUN_QUEUE = Symbol('RUN_QUEUE');
+
+export type PipelineRunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface StepRunRecord {
+  id: string;
+  runId: string;
+  stepId: string;
+  kind: StepKind;
+  status: StepState;
+  attempt: number;
+  maxAttempts: number;
+  readyAt: Date | null;
+  leaseOwner: string | null;
+  leaseExpiresAt: Date | null;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  errorCode: string | null;
+  error: string | null;
+  ref: Record<string, unknown> | null;
+  output: Record<string, unknown> | null;
+}
+
+export interface PipelineRunRecord {
+  id: string;
+  pipelineId: string;
+  version: number;
+  status: PipelineRunStatus;
+  trigger: string;
+  partition: string | null;
+  params: Record<string, unknown>;
+  idempotencyKey: string;
+  createdBy: string | null;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  error: string | null;
+}
+
+export interface NewPipelineRun {
+  pipelineId: string;
+  version: number;
+  trigger: string;
+  partition: string | null;
+  params: Record<string, unknown>;
+  idempotencyKey: string;
+  createdBy: string | null;
+  steps: { stepId: string; kind: StepKind; maxAttempts: number }[];
+}
+
+/** A step leased to a worker until `leaseExpiresAt` (renewed by its heartbeat). */
+export interface LeasedStep extends StepRunRecord {
+  partition: string | null;
+  params: Record<string, unknown>;
+  pipelineId: string;
+  version: number;
+}
+
+/** What a planning pass changes: steps made ready (queued now), steps skipped with their reason. */
+export interface StepChanges {
+  queue: string[];
+  skip: { stepId: string; reason: string }[];
+  /** The run's end, once every step is terminal. */
+  end?: { status: 'succeeded' | 'failed'; error: string | null };
+}
+
+/**
+ * Pipeline runs and their step runs: the run queue. Steps are leased with FOR UPDATE SKIP LOCKED,
+ * so workers on any instance share it and no step is leased twice; a lease not renewed expires and
+ * the step is taken back. Planning a run (which steps become ready or skipped, the run's end) is
+ * serialised per run.
+ */
+export interface RunQueue {
+  /** The newest run of the pipeline with this key that did not fail or get cancelled. */
+  findLive(pipelineId: string, key: string): Promise<PipelineRunRecord | null>;
+  /** A run with its steps pending. */
+  create(run: NewPipelineRun): Promise<PipelineRunRecord>;
+  find(id: string): Promise<{ run: PipelineRunRecord; steps: StepRunRecord[] } | null>;
+  list(filter: {
+    pipelineId?: string;
+    status?: PipelineRunStatus;
+    partition?: string;
+    limit: number;
+  }): Promise<PipelineRunRecord[]>;
+  activeRuns(pipelineId: string): Promise<number>;
+  /**
+   * Plans the run under its lock: `decide` gets the steps' states and returns the changes, which
+   * are applied in the same transaction (a run's first plan also marks it running).
+   */
+  plan(runId: string, decide: (states: Map<string, StepState>) => StepChanges): Promise<void>;
+  /** Leases the step ready longest (status queued, ready_at passed) to `owner` for `leaseMs`. */
+  lease(owner: string, leaseMs: number): Promise<LeasedStep | null>;
+  /** Renews a lease; false when the step is no longer this owner's (taken back, cancelled). */
+  renew(stepRunId: string, owner: string, leaseMs: number): Promise<boolean>;
+  /** Records a link to the run underneath (ingestion run, build, quality runs) while the step runs. */
+  setRef(stepRunId: string, ref: Record<string, unknown>): Promise<void>;
+  /** The attempt succeeded. False when the lease was lost. */
+  succeed(stepRunId: string, owner: string, output: Record<string, unknown> | null): Promise<boolean>;
+  /**
+   * The attempt failed: queued again after `retryInMs` when attempts are left (status retrying →
+   * queued at ready_at), else failed. False when the lease was lost.
+   */
+  fail(
+    stepRunId: string,
+    owner: string,
+    failure: { code: string; message: string; retryInMs: number | null },
+  ): Promise<boolean>;
+  /** Steps whose lease expired: queued again when attempts are left, else failed; returns their runs. */
+  reclaimExpired(): Promise<string[]>;
+  /** Cancels the run's queued and pending steps and the run itself; returns whether it was still going. */
+  cancel(runId: string): Promise<boolean>;
+}

@@ -1,0 +1,169 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { inlineParameters, Warehouse, writeAsWriter } from '@weir/platform';
+import { INGESTION_RUNS, IngestionRunsPort } from '@weir/ingestion';
+import { MODEL_BUILDS, ModelBuildsPort } from '@weir/modeling';
+import { QUALITY_RUNS, QualityRunsPort } from '@weir/quality';
+import type { Partitions, Step } from '../domain/pipeline';
+import { StepFailedError, StepUnsupportedError } from '../orchestration.errors';
+
+/** What a step runs with: its run's partition and parameters, a way to record links, and whether to go on. */
+export interface StepContext {
+  runId: string;
+  stepRunId: string;
+  partition: string | null;
+  partitions: Partitions | null;
+  params: Record<string, unknown>;
+  /** Records the run underneath (ingestion run, build, quality runs) on the step run. */
+  link(ref: Record<string, unknown>): Promise<void>;
+  /** False once the step was cancelled or its lease lost: stop waiting. */
+  alive(): boolean;
+}
+
+/** A step's counts, as recorded on the step run. */
+export type StepOutput = Record<string, unknown> | null;
+
+const POLL_MS = 200;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The start and end (exclusive) of a time partition, ISO, in UTC; null for static partitions. */
+export function partitionBounds(p: Partitions | null, key: string | null): { start: string; end: string } | null {
+  if (!p || !key || p.kind === 'static') return null;
+  const start = new Date(
+    p.kind === 'monthly' && /^\d{4}-\d{2}$/.test(key)
+      ? `${key}-01T00:00:00Z`
+      : key.length === 10
+        ? `${key}T00:00:00Z`
+        : key,
+  );
+  if (Number.isNaN(start.getTime())) return null;
+  const end = new Date(start);
+  if (p.kind === 'hourly') end.setUTCHours(end.getUTCHours() + 1);
+  else if (p.kind === 'daily') end.setUTCDate(end.getUTCDate() + 1);
+  else end.setUTCMonth(end.getUTCMonth() + 1);
+  return { start: start.toISOString(), end: end.toISOString() };
+}
+
+/**
+ * run-step: one attempt of a step, through the port of the slice that does the work — an ingestion
+ * run (INGESTION_RUNS), a build (MODEL_BUILDS), a quality suite (QUALITY_RUNS) or a statement on the
+ * warehouse as its writer. Throws when the attempt failed (the worker retries or fails the step).
+ */
+@Injectable()
+export class StepExecutorService {
+  constructor(
+    @Inject(INGESTION_RUNS) private readonly ingestion: IngestionRunsPort,
+    @Inject(MODEL_BUILDS) private readonly builds: ModelBuildsPort,
+    @Inject(QUALITY_RUNS) private readonly quality: QualityRunsPort,
+    private readonly warehouse: Warehouse,
+  ) {}
+
+  async execute(step: Step, ctx: StepContext): Promise<StepOutput> {
+    switch (step.kind) {
+      case 'ingest':
+        return this.ingest(step, ctx);
+      case 'build':
+        return this.build(step, ctx);
+      case 'check':
+        return this.check(step, ctx);
+      case 'sql':
+        return this.sql(step, ctx);
+      default:
+        throw new StepUnsupportedError(
+          `step ${step.id}: kind "${step.kind}" is defined but not run by this version of Weir yet`,
+        );
+    }
+  }
+
+  private async ingest(step: Extract<Step, { kind: 'ingest' }>, ctx: StepContext): Promise<StepOutput> {
+    const { run } = await this.ingestion.start({
+      source: step.source,
+      input: step.path ? { path: step.path } : undefined,
+      partition: ctx.partition ?? undefined,
+      // one ingestion run per step of this pipeline run; a retry of a failed one loads again
+      idempotencyKey: `pipeline:${ctx.runId}:${step.id}`,
+      trigger: 'pipeline',
+      createdBy: `pipeline-run:${ctx.runId}`,
+    });
+    await ctx.link({ ingestionRun: run.id });
+    let r = run;
+    while (r.status !== 'succeeded' && r.status !== 'failed') {
+      if (!ctx.alive()) throw new StepFailedError(`step ${step.id}: stopped (cancelled or lease lost)`);
+      await sleep(POLL_MS);
+      r = await this.ingestion.get(run.id);
+    }
+    if (r.status === 'failed')
+      throw new StepFailedError(`ingestion run ${r.id} failed: ${r.error?.code ?? ''}: ${r.error?.message ?? ''}`, {
+        ingestionRun: r.id,
+      });
+    return {
+      rowsRead: r.rowsRead,
+      rowsLoaded: r.rowsLoaded,
+      rowsRejected: r.rowsRejected,
+      rowsDeduplicated: r.rowsDeduplicated,
+    };
+  }
+
+  private async build(step: Extract<Step, { kind: 'build' }>, ctx: StepContext): Promise<StepOutput> {
+    const b = await this.builds.start({
+      project: step.project,
+      select: step.select ?? undefined,
+      fullRefresh: step.fullRefresh,
+    });
+    await ctx.link({ build: b.id });
+    let v = b;
+    while (v.status === 'running') {
+      if (!ctx.alive()) throw new StepFailedError(`step ${step.id}: stopped (cancelled or lease lost)`);
+      await sleep(POLL_MS);
+      v = await this.builds.get(b.id);
+    }
+    const failed = v.steps.filter((s) => s.status !== 'succeeded');
+    if (v.status !== 'succeeded')
+      throw new StepFailedError(
+        `build ${v.id} ${v.status}: ${failed.map((s) => `${s.node} ${s.status}${s.error ? ` (${s.error})` : ''}`).join(', ')}`,
+        { build: v.id },
+      );
+    return {
+      models: v.steps.length,
+      rowsAffected: v.steps.reduce((n, s) => n + (s.rowsAffected ?? 0), 0),
+    };
+  }
+
+  private async check(step: Extract<Step, { kind: 'check' }>, ctx: StepContext): Promise<StepOutput> {
+    const runs = await this.quality.run({
+      suite: step.suite,
+      trigger: 'pipeline',
+      triggerRef: `pipeline-run:${ctx.runId}`,
+    });
+    await ctx.link({ qualityRuns: runs.map((r) => r.id) });
+    const failed = runs.filter((r) => r.status === 'failed');
+    if (failed.length)
+      throw new StepFailedError(
+        `suite ${step.suite} failed on ${failed.map((r) => r.target).join(', ')}: ${failed
+          .flatMap((r) => r.results.filter((x) => !x.success && x.severity === 'error').map((x) => x.type))
+          .join(', ')}`,
+        { qualityRuns: failed.map((r) => r.id) },
+      );
+    return {
+      rows: runs.reduce((n, r) => n + r.rowCount, 0),
+      status: runs.some((r) => r.status === 'warned') ? 'warned' : 'passed',
+    };
+  }
+
+  /** One statement as the warehouse writer; $1 is the partition key, $2 and $3 its start and end (time partitions). */
+  private async sql(step: Extract<Step, { kind: 'sql' }>, ctx: StepContext): Promise<StepOutput> {
+    const bounds = partitionBounds(ctx.partitions, ctx.partition);
+    const statement = inlineParameters(step.sql, [ctx.partition, bounds?.start ?? null, bounds?.end ?? null]);
+    const client = await this.warehouse.pool.connect();
+    try {
+      const rows = await writeAsWriter(client, statement);
+      return { rowsAffected: rows };
+    } catch (e) {
+      const err = e as { message?: string; code?: string };
+      throw new StepFailedError(`step ${step.id}: the statement failed: ${err.message ?? String(e)}`, {
+        sqlstate: err.code,
+      });
+    } finally {
+      client.release();
+    }
+  }
+}

@@ -1,0 +1,164 @@
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { DomainError, PresenceLock, WEIR_CONFIG, WeirConfig } from '@weir/platform';
+import { backoffMs } from '../domain/backoff';
+import type { Step } from '../domain/pipeline';
+import { ORCHESTRATION_CONFIG, OrchestrationConfig } from '../orchestration.config';
+import { StepTimeoutError } from '../orchestration.errors';
+import { PIPELINE_STORE, PipelineStore } from './ports/pipeline-store.port';
+import { LeasedStep, RUN_QUEUE, RunQueue } from './ports/run-queue.port';
+import { PipelineRunsService } from './pipeline-runs.service';
+import { StepExecutorService } from './step-executor.service';
+
+/** Steps one process runs at once (most of a step's time is waiting on the slice underneath). */
+const SLOTS = 4;
+
+/**
+ * run-worker: leases ready steps (the run queue's FOR UPDATE SKIP LOCKED, shared by every instance
+ * with the worker role), runs each through its executor while renewing the lease, and records the
+ * attempt: success, a retry after a backoff with full jitter, or the step's failure; then plans the
+ * run. Leases that expired (a dead worker) are taken back and their steps retried elsewhere.
+ */
+@Injectable()
+export class StepWorkerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly log = new Logger('orchestration');
+  private timer?: NodeJS.Timeout;
+  private readonly running = new Set<Promise<void>>();
+  private pumping = false;
+  private stopping = false;
+
+  constructor(
+    @Inject(RUN_QUEUE) private readonly queue: RunQueue,
+    @Inject(PIPELINE_STORE) private readonly store: PipelineStore,
+    @Inject(ORCHESTRATION_CONFIG) private readonly cfg: OrchestrationConfig,
+    @Inject(WEIR_CONFIG) private readonly config: WeirConfig,
+    private readonly presence: PresenceLock,
+    private readonly runs: PipelineRunsService,
+    private readonly executor: StepExecutorService,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.config.roles.has('worker')) return;
+    this.runs.onQueued = () => setImmediate(() => void this.pump());
+    this.timer = setInterval(() => void this.tick(), this.cfg.pollMs);
+    this.timer.unref();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    if (this.timer) clearInterval(this.timer);
+    await Promise.allSettled([...this.running]);
+  }
+
+  /** Takes back expired leases (and plans their runs), then fills the free slots. */
+  async tick(): Promise<void> {
+    try {
+      for (const runId of await this.queue.reclaimExpired()) {
+        this.log.warn(`pipeline run ${runId}: a step's lease expired (its worker died); taken back`);
+        await this.runs.replan(runId);
+      }
+    } catch (e) {
+      this.log.error(`reclaiming expired leases: ${(e as Error).message}`);
+    }
+    await this.pump();
+  }
+
+  /** Leases steps while a slot is free and a step is ready. */
+  async pump(): Promise<void> {
+    if (this.pumping || this.stopping || !this.config.roles.has('worker')) return;
+    this.pumping = true;
+    try {
+      while (this.running.size < SLOTS && !this.stopping) {
+        const step = await this.queue.lease(this.presence.instanceId, this.cfg.leaseMs);
+        if (!step) break;
+        const p = this.execute(step).finally(() => {
+          this.running.delete(p);
+          setImmediate(() => void this.pump());
+        });
+        this.running.add(p);
+      }
+    } catch (e) {
+      this.log.error(`leasing steps: ${(e as Error).message}`);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /** Runs one leased attempt to its end and records it. Never throws. */
+  async execute(leased: LeasedStep): Promise<void> {
+    const owner = this.presence.instanceId;
+    let alive = true;
+    const renew = setInterval(
+      () => {
+        void this.queue
+          .renew(leased.id, owner, this.cfg.leaseMs)
+          .then((ok) => {
+            if (!ok) alive = false;
+          })
+          .catch(() => undefined);
+      },
+      Math.max(200, this.cfg.leaseMs / 3),
+    );
+    renew.unref();
+    try {
+      const spec = await this.store.version(leased.pipelineId, leased.version);
+      const step = spec?.steps.find((s) => s.id === leased.stepId);
+      if (!spec || !step) throw new Error(`step ${leased.stepId} is not in version ${leased.version} of its pipeline`);
+      this.log.log(
+        `pipeline run ${leased.runId}: step ${step.id} (${step.kind}) attempt ${leased.attempt}/${leased.maxAttempts}`,
+      );
+      const output = await this.withTimeout(step, () =>
+        this.executor.execute(step, {
+          runId: leased.runId,
+          stepRunId: leased.id,
+          partition: leased.partition,
+          partitions: spec.partitions,
+          params: leased.params,
+          link: (ref) => this.queue.setRef(leased.id, ref),
+          alive: () => alive && !this.stopping,
+        }),
+      );
+      if (!(await this.queue.succeed(leased.id, owner, output)))
+        this.log.warn(
+          `pipeline run ${leased.runId}: step ${step.id} ended after its lease was lost; its result is dropped`,
+        );
+      await this.runs.replan(leased.runId);
+    } catch (e) {
+      await this.recordFailure(leased, e);
+    } finally {
+      clearInterval(renew);
+    }
+  }
+
+  private async recordFailure(leased: LeasedStep, e: unknown): Promise<void> {
+    const spec = await this.store.version(leased.pipelineId, leased.version).catch(() => null);
+    const step = spec?.steps.find((s) => s.id === leased.stepId);
+    const code = e instanceof DomainError ? e.code : 'ORCHESTRATION.STEP_FAILED';
+    const message = e instanceof Error ? e.message : String(e);
+    const retry = step && leased.attempt < leased.maxAttempts ? backoffMs(step.retries, leased.attempt) : null;
+    try {
+      await this.queue.fail(leased.id, this.presence.instanceId, { code, message, retryInMs: retry });
+      this.log.warn(
+        `pipeline run ${leased.runId}: step ${leased.stepId} attempt ${leased.attempt} failed (${code}): ${message}${retry !== null ? `; retry in ${retry} ms` : ''}`,
+      );
+      await this.runs.replan(leased.runId);
+    } catch (err) {
+      this.log.error(`recording the failure of step ${leased.stepId}: ${(err as Error).message}`);
+    }
+  }
+
+  private async withTimeout<T>(step: Step, work: () => Promise<T>): Promise<T> {
+    if (step.timeoutMs === null) return work();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new StepTimeoutError(`step ${step.id} ran past its timeout of ${step.timeoutMs} ms`)),
+        step.timeoutMs!,
+      );
+    });
+    try {
+      return await Promise.race([work(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

@@ -1,0 +1,10 @@
+/**
+ * @weir/orchestration: the only public surface of the orchestration slice (module, port tokens and interfaces, events, DTO types).
+ */
+export { OrchestrationModule } from './orchestration.module';
+export { PipelinesService } from './application/pipelines.service';
+export { PipelineRunsService } from './application/pipeline-runs.service';
+export type { PipelineView, PipelineRunView, StepRunView } from './application/pipeline.views';
+export type { PipelineSpec } from './domain/pipeline';
+export { orchestrationConfig } from './orchestration.config';
+export type { OrchestrationConfig } from './orchestration.config';

@@ -1,0 +1,25 @@
+import { Column, Entity, PrimaryGeneratedColumn, Unique } from 'typeorm';
+import type { PipelineSpec } from '../domain/pipeline';
+
+/** orchestration.pipelines: a pipeline and its current version. */
+@Entity({ schema: 'orchestration', name: 'pipelines' })
+@Unique('UQ_pipelines_name', ['name'])
+export class PipelineOrmEntity {
+  @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'PK_pipelines' })
+  id: string;
+
+  @Column({ type: 'varchar', length: 63 })
+  name: string;
+
+  @Column({ type: 'integer' })
+  version: number;
+
+  @Column({ type: 'jsonb' })
+  spec: PipelineSpec;
+
+  @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
+  createdAt: Date;
+
+  @Column({ name: 'updated_at', type: 'timestamptz', default: () => 'now()' })
+  updatedAt: Date;
+}

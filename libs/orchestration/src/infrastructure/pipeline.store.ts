@@ -1,0 +1,68 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { isDeepStrictEqual } from 'node:util';
+import type { PipelineSpec } from '../domain/pipeline';
+import type { PipelineRecord, PipelineStore } from '../application/ports/pipeline-store.port';
+import { PipelineOrmEntity } from './pipeline.orm-entity';
+import { PipelineVersionOrmEntity } from './pipeline-version.orm-entity';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Pipelines in PostgreSQL (orchestration.pipelines, pipeline_versions). */
+@Injectable()
+export class PgPipelineStore implements PipelineStore {
+  constructor(@InjectDataSource() private readonly ds: DataSource) {}
+
+  findById(id: string): Promise<PipelineRecord | null> {
+    return UUID.test(id) ? this.ds.getRepository(PipelineOrmEntity).findOneBy({ id }) : Promise.resolve(null);
+  }
+
+  findByName(name: string): Promise<PipelineRecord | null> {
+    return this.ds.getRepository(PipelineOrmEntity).findOneBy({ name });
+  }
+
+  list(): Promise<PipelineRecord[]> {
+    return this.ds.getRepository(PipelineOrmEntity).find({ order: { name: 'ASC' } });
+  }
+
+  async create(spec: PipelineSpec, by: string | null): Promise<PipelineRecord | null> {
+    return this.ds.transaction(async (em) => {
+      const rows = (await em.query(
+        `INSERT INTO orchestration.pipelines (name, version, spec) VALUES ($1, 1, $2)
+         ON CONFLICT ON CONSTRAINT "UQ_pipelines_name" DO NOTHING RETURNING id`,
+        [spec.name, JSON.stringify(spec)],
+      )) as { id: string }[];
+      if (!rows.length) return null;
+      await em.insert(PipelineVersionOrmEntity, { pipelineId: rows[0].id, version: 1, spec, createdBy: by });
+      return em.findOneByOrFail(PipelineOrmEntity, { id: rows[0].id });
+    });
+  }
+
+  async update(id: string, spec: PipelineSpec, by: string | null): Promise<PipelineRecord> {
+    return this.ds.transaction(async (em) => {
+      const p = await em.findOneOrFail(PipelineOrmEntity, { where: { id }, lock: { mode: 'pessimistic_write' } });
+      if (isDeepStrictEqual(p.spec, spec)) return p;
+      const version = p.version + 1;
+      await em.insert(PipelineVersionOrmEntity, { pipelineId: id, version, spec, createdBy: by });
+      await em.update(PipelineOrmEntity, { id }, { version, spec, updatedAt: new Date() });
+      return em.findOneByOrFail(PipelineOrmEntity, { id });
+    });
+  }
+
+  async version(id: string, version: number): Promise<PipelineSpec | null> {
+    const v = await this.ds.getRepository(PipelineVersionOrmEntity).findOneBy({ pipelineId: id, version });
+    return v?.spec ?? null;
+  }
+
+  async versions(id: string): Promise<{ version: number; createdAt: Date; createdBy: string | null }[]> {
+    const vs = await this.ds
+      .getRepository(PipelineVersionOrmEntity)
+      .find({ where: { pipelineId: id }, order: { version: 'DESC' } });
+    return vs.map((v) => ({ version: v.version, createdAt: v.createdAt, createdBy: v.createdBy }));
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.ds.getRepository(PipelineOrmEntity).delete({ id });
+  }
+}

@@ -1,0 +1,198 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { rowsOf } from '@weir/platform';
+import type { StepKind } from '../domain/pipeline';
+import type { StepState } from '../domain/step-plan';
+import type {
+  LeasedStep,
+  NewPipelineRun,
+  PipelineRunRecord,
+  PipelineRunStatus,
+  RunQueue,
+  StepChanges,
+  StepRunRecord,
+} from '../application/ports/run-queue.port';
+import * as q from './run-queue.sql';
+
+type Row = Record<string, unknown>;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const date = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));
+
+function runOf(r: Row): PipelineRunRecord {
+  return {
+    id: r['id'] as string,
+    pipelineId: r['pipeline_id'] as string,
+    version: Number(r['version']),
+    status: r['status'] as PipelineRunStatus,
+    trigger: r['trigger'] as string,
+    partition: (r['partition'] as string | null) ?? null,
+    params: (r['params'] as Record<string, unknown>) ?? {},
+    idempotencyKey: r['idempotency_key'] as string,
+    createdBy: (r['created_by'] as string | null) ?? null,
+    createdAt: date(r['created_at'])!,
+    startedAt: date(r['started_at']),
+    finishedAt: date(r['finished_at']),
+    error: (r['error'] as string | null) ?? null,
+  };
+}
+
+function stepOf(r: Row): StepRunRecord {
+  return {
+    id: String(r['id']),
+    runId: r['run_id'] as string,
+    stepId: r['step_id'] as string,
+    kind: r['kind'] as StepKind,
+    status: r['status'] as StepState,
+    attempt: Number(r['attempt']),
+    maxAttempts: Number(r['max_attempts']),
+    readyAt: date(r['ready_at']),
+    leaseOwner: (r['lease_owner'] as string | null) ?? null,
+    leaseExpiresAt: date(r['lease_expires_at']),
+    startedAt: date(r['started_at']),
+    finishedAt: date(r['finished_at']),
+    errorCode: (r['error_code'] as string | null) ?? null,
+    error: (r['error'] as string | null) ?? null,
+    ref: (r['ref'] as Record<string, unknown> | null) ?? null,
+    output: (r['output'] as Record<string, unknown> | null) ?? null,
+  };
+}
+
+/** The run queue in PostgreSQL (orchestration.runs, step_runs), SQL from run-queue.sql.ts. */
+@Injectable()
+export class PgRunQueue implements RunQueue {
+  constructor(@InjectDataSource() private readonly ds: DataSource) {}
+
+  private async run(s: q.Sql, tx: { query: DataSource['query'] } = this.ds): Promise<Row[]> {
+    return rowsOf<Row>(await tx.query(s.sql, s.params));
+  }
+
+  async findLive(pipelineId: string, key: string): Promise<PipelineRunRecord | null> {
+    const [r] = await this.run(q.findLiveSql(pipelineId, key));
+    return r ? runOf(r) : null;
+  }
+
+  async create(run: NewPipelineRun): Promise<PipelineRunRecord> {
+    return runOf((await this.run(q.createRunSql(run)))[0]);
+  }
+
+  async find(id: string): Promise<{ run: PipelineRunRecord; steps: StepRunRecord[] } | null> {
+    if (!UUID.test(id)) return null;
+    const [r] = await this.run({ sql: `SELECT ${q.RUN_COLUMNS} FROM orchestration.runs WHERE id = $1`, params: [id] });
+    if (!r) return null;
+    const steps = await this.run({
+      sql: `SELECT ${q.STEP_COLUMNS} FROM orchestration.step_runs WHERE run_id = $1 ORDER BY id`,
+      params: [id],
+    });
+    return { run: runOf(r), steps: steps.map(stepOf) };
+  }
+
+  async list(f: {
+    pipelineId?: string;
+    status?: PipelineRunStatus;
+    partition?: string;
+    limit: number;
+  }): Promise<PipelineRunRecord[]> {
+    return (await this.run(q.listRunsSql(f))).map(runOf);
+  }
+
+  async activeRuns(pipelineId: string): Promise<number> {
+    const [r] = await this.run({
+      sql: `SELECT count(*)::int AS n FROM orchestration.runs WHERE pipeline_id = $1 AND status IN ('queued', 'running')`,
+      params: [pipelineId],
+    });
+    return Number(r['n']);
+  }
+
+  async plan(runId: string, decide: (states: Map<string, StepState>) => StepChanges): Promise<void> {
+    await this.ds.transaction(async (em) => {
+      const [run] = rowsOf<Row>(
+        await em.query(`SELECT status FROM orchestration.runs WHERE id = $1 FOR UPDATE`, [runId]),
+      );
+      if (!run || !['queued', 'running'].includes(run['status'] as string)) return;
+      const rows = rowsOf<Row>(
+        await em.query(`SELECT step_id, status FROM orchestration.step_runs WHERE run_id = $1`, [runId]),
+      );
+      const changes = decide(new Map(rows.map((r) => [r['step_id'] as string, r['status'] as StepState])));
+      if (changes.queue.length)
+        await em.query(
+          `UPDATE orchestration.step_runs SET status = 'queued', ready_at = now()
+            WHERE run_id = $1 AND step_id = ANY($2::text[]) AND status = 'pending'`,
+          [runId, changes.queue],
+        );
+      for (const s of changes.skip)
+        await em.query(
+          `UPDATE orchestration.step_runs SET status = 'skipped', finished_at = now(), error = $3
+            WHERE run_id = $1 AND step_id = $2 AND status = 'pending'`,
+          [runId, s.stepId, s.reason],
+        );
+      if (changes.end)
+        await em.query(
+          `UPDATE orchestration.runs SET status = $2, finished_at = now(), error = $3,
+                  started_at = COALESCE(started_at, now()) WHERE id = $1`,
+          [runId, changes.end.status, changes.end.error],
+        );
+      else if (run['status'] === 'queued')
+        await em.query(`UPDATE orchestration.runs SET status = 'running', started_at = now() WHERE id = $1`, [runId]);
+    });
+  }
+
+  async lease(owner: string, leaseMs: number): Promise<LeasedStep | null> {
+    const [r] = await this.run(q.leaseSql(owner, leaseMs));
+    if (!r) return null;
+    return {
+      ...stepOf(r),
+      partition: (r['partition'] as string | null) ?? null,
+      params: (r['params'] as Record<string, unknown>) ?? {},
+      pipelineId: r['pipeline_id'] as string,
+      version: Number(r['version']),
+    };
+  }
+
+  async renew(stepRunId: string, owner: string, leaseMs: number): Promise<boolean> {
+    return (await this.run(q.renewSql(stepRunId, owner, leaseMs))).length > 0;
+  }
+
+  async setRef(stepRunId: string, ref: Record<string, unknown>): Promise<void> {
+    await this.run({
+      sql: `UPDATE orchestration.step_runs SET ref = COALESCE(ref, '{}'::jsonb) || $2::jsonb WHERE id = $1`,
+      params: [stepRunId, JSON.stringify(ref)],
+    });
+  }
+
+  async succeed(stepRunId: string, owner: string, output: Record<string, unknown> | null): Promise<boolean> {
+    return (await this.run(q.succeedSql(stepRunId, owner, output))).length > 0;
+  }
+
+  async fail(
+    stepRunId: string,
+    owner: string,
+    failure: { code: string; message: string; retryInMs: number | null },
+  ): Promise<boolean> {
+    return (await this.run(q.failSql(stepRunId, owner, failure))).length > 0;
+  }
+
+  async reclaimExpired(): Promise<string[]> {
+    return [...new Set((await this.run(q.reclaimSql())).map((r) => r['run_id'] as string))];
+  }
+
+  async cancel(runId: string): Promise<boolean> {
+    return this.ds.transaction(async (em) => {
+      const rows = rowsOf<Row>(
+        await em.query(
+          `UPDATE orchestration.runs SET status = 'cancelled', finished_at = now(), error = 'cancelled',
+                  started_at = COALESCE(started_at, now())
+            WHERE id = $1 AND status IN ('queued', 'running') RETURNING id`,
+          [runId],
+        ),
+      );
+      if (!rows.length) return false;
+      await em.query(
+        `UPDATE orchestration.step_runs SET status = 'cancelled', finished_at = now(), lease_owner = NULL, lease_expires_at = NULL
+          WHERE run_id = $1 AND status IN ('pending', 'queued', 'retrying', 'running')`,
+        [runId],
+      );
+      return true;
+    });
+  }
+}

@@ -1,0 +1,113 @@
+import type { NewPipelineRun } from '../application/ports/run-queue.port';
+
+/** A statement and its bound parameters. */
+export interface Sql {
+  sql: string;
+  params: unknown[];
+}
+
+export const RUN_COLUMNS = `id, pipeline_id, version, status, trigger, partition, params, idempotency_key, created_by,
+  created_at, started_at, finished_at, error`;
+export const STEP_COLUMNS = `id, run_id, step_id, kind, status, attempt, max_attempts, ready_at, lease_owner,
+  lease_expires_at, started_at, finished_at, error_code, error, ref, output`;
+
+/** The run and its pending steps, in one statement. */
+export const createRunSql = (r: NewPipelineRun): Sql => ({
+  sql: `WITH r AS (INSERT INTO orchestration.runs (pipeline_id, version, status, trigger, partition, params, idempotency_key, created_by)
+                   VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7) RETURNING ${RUN_COLUMNS}),
+             s AS (INSERT INTO orchestration.step_runs (run_id, step_id, kind, status, max_attempts)
+                   SELECT r.id, x.step, x.kind, 'pending', x.max FROM r, unnest($8::text[], $9::text[], $10::int[]) x(step, kind, max))
+        SELECT * FROM r`,
+  params: [
+    r.pipelineId,
+    r.version,
+    r.trigger,
+    r.partition,
+    JSON.stringify(r.params),
+    r.idempotencyKey,
+    r.createdBy,
+    r.steps.map((s) => s.stepId),
+    r.steps.map((s) => s.kind),
+    r.steps.map((s) => s.maxAttempts),
+  ],
+});
+
+export const findLiveSql = (pipelineId: string, key: string): Sql => ({
+  sql: `SELECT ${RUN_COLUMNS} FROM orchestration.runs
+         WHERE pipeline_id = $1 AND idempotency_key = $2 AND status NOT IN ('failed', 'cancelled')
+         ORDER BY created_at DESC LIMIT 1`,
+  params: [pipelineId, key],
+});
+
+export function listRunsSql(f: { pipelineId?: string; status?: string; partition?: string; limit: number }): Sql {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (f.pipelineId !== undefined) where.push(`pipeline_id = $${params.push(f.pipelineId)}`);
+  if (f.status !== undefined) where.push(`status = $${params.push(f.status)}`);
+  if (f.partition !== undefined) where.push(`partition = $${params.push(f.partition)}`);
+  return {
+    sql: `SELECT ${RUN_COLUMNS} FROM orchestration.runs${where.length ? ` WHERE ${where.join(' AND ')}` : ''}
+          ORDER BY created_at DESC LIMIT $${params.push(f.limit)}`,
+    params,
+  };
+}
+
+/**
+ * Leases the step ready longest: queued, its time come, its run not cancelled; running as `owner`
+ * until the lease expires. SKIP LOCKED: concurrent workers take different steps.
+ */
+export const leaseSql = (owner: string, leaseMs: number): Sql => ({
+  sql: `UPDATE orchestration.step_runs s
+           SET status = 'running', attempt = s.attempt + 1, lease_owner = $1,
+               lease_expires_at = now() + $2::interval, started_at = COALESCE(s.started_at, now()), error = NULL, error_code = NULL
+          FROM orchestration.runs r
+         WHERE s.id = (SELECT q.id FROM orchestration.step_runs q
+                        WHERE q.status = 'queued' AND q.ready_at <= now()
+                        ORDER BY q.ready_at, q.id FOR UPDATE SKIP LOCKED LIMIT 1)
+           AND r.id = s.run_id
+        RETURNING s.id, s.run_id, s.step_id, s.kind, s.status, s.attempt, s.max_attempts, s.ready_at, s.lease_owner,
+                  s.lease_expires_at, s.started_at, s.finished_at, s.error_code, s.error, s.ref, s.output,
+                  r.partition, r.params, r.pipeline_id, r.version`,
+  params: [owner, `${leaseMs / 1000} seconds`],
+});
+
+export const renewSql = (id: string, owner: string, leaseMs: number): Sql => ({
+  sql: `UPDATE orchestration.step_runs SET lease_expires_at = now() + $3::interval
+         WHERE id = $1 AND lease_owner = $2 AND status = 'running' RETURNING id`,
+  params: [id, owner, `${leaseMs / 1000} seconds`],
+});
+
+export const succeedSql = (id: string, owner: string, output: Record<string, unknown> | null): Sql => ({
+  sql: `UPDATE orchestration.step_runs SET status = 'succeeded', finished_at = now(), lease_owner = NULL,
+               lease_expires_at = NULL, output = $3
+         WHERE id = $1 AND lease_owner = $2 AND status = 'running' RETURNING run_id`,
+  params: [id, owner, output === null ? null : JSON.stringify(output)],
+});
+
+/** A failed attempt: queued again after the backoff while attempts are left, else failed. */
+export const failSql = (
+  id: string,
+  owner: string,
+  f: { code: string; message: string; retryInMs: number | null },
+): Sql => ({
+  sql: `UPDATE orchestration.step_runs
+           SET status = CASE WHEN $5::bigint IS NOT NULL AND attempt < max_attempts THEN 'queued' ELSE 'failed' END,
+               ready_at = CASE WHEN $5::bigint IS NOT NULL AND attempt < max_attempts THEN now() + ($5::bigint * interval '1 millisecond') ELSE ready_at END,
+               finished_at = CASE WHEN $5::bigint IS NOT NULL AND attempt < max_attempts THEN NULL ELSE now() END,
+               error_code = $3, error = $4, lease_owner = NULL, lease_expires_at = NULL
+         WHERE id = $1 AND lease_owner = $2 AND status = 'running' RETURNING run_id, status`,
+  params: [id, owner, f.code, f.message.slice(0, 4000), f.retryInMs],
+});
+
+/** Leases that expired: the step goes back to the queue while attempts are left, else fails. */
+export const reclaimSql = (): Sql => ({
+  sql: `UPDATE orchestration.step_runs
+           SET status = CASE WHEN attempt < max_attempts THEN 'queued' ELSE 'failed' END,
+               ready_at = now(), finished_at = CASE WHEN attempt < max_attempts THEN NULL ELSE now() END,
+               error_code = 'ORCHESTRATION.LEASE_EXPIRED',
+               error = 'the worker running it stopped renewing its lease (crash or kill); ' ||
+                       CASE WHEN attempt < max_attempts THEN 'queued again' ELSE 'no attempt left' END,
+               lease_owner = NULL, lease_expires_at = NULL
+         WHERE status = 'running' AND lease_expires_at < now() RETURNING run_id`,
+  params: [],
+});

@@ -1,0 +1,12 @@
+import { PipelineOrmEntity } from './infrastructure/pipeline.orm-entity';
+import { PipelineVersionOrmEntity } from './infrastructure/pipeline-version.orm-entity';
+import { PipelineRunOrmEntity } from './infrastructure/pipeline-run.orm-entity';
+import { StepRunOrmEntity } from './infrastructure/step-run.orm-entity';
+
+/** TypeORM entities of the orchestration slice, schema "orchestration" (the table generator adds to this list). */
+export const ORCHESTRATION_ENTITIES: Function[] = [
+  PipelineOrmEntity,
+  PipelineVersionOrmEntity,
+  PipelineRunOrmEntity,
+  StepRunOrmEntity,
+];

@@ -1,0 +1,69 @@
+import { DomainError } from '@weir/platform';
+
+/**
+ * Every error the orchestration slice raises on purpose: one class per stable code. The kind, not the
+ * class, decides the HTTP status (in the problem filter); the message becomes problem+json `detail`.
+ */
+
+/** `ORCHESTRATION.INVALID_PIPELINE` (invalid): every problem of the definition, each with its path (also in `problems`) */
+export class InvalidPipelineError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('ORCHESTRATION.INVALID_PIPELINE', 'invalid', message, extra);
+  }
+}
+
+/** `ORCHESTRATION.PIPELINE_NOT_FOUND` (not_found): No pipeline … */
+export class PipelineNotFoundError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('ORCHESTRATION.PIPELINE_NOT_FOUND', 'not_found', message, extra);
+  }
+}
+
+/** `ORCHESTRATION.PIPELINE_EXISTS` (conflict): A pipeline named … already exists */
+export class PipelineExistsError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('ORCHESTRATION.PIPELINE_EXISTS', 'conflict', message, extra);
+  }
+}
+
+/** `ORCHESTRATION.PIPELINE_HAS_RUNS` (conflict): the pipeline has runs that are not finished */
+export class PipelineHasRunsError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('ORCHESTRATION.PIPELINE_HAS_RUNS', 'conflict', message, extra);
+  }
+}
+
+/** `ORCHESTRATION.RUN_NOT_FOUND` (not_found): No pipeline run … */
+export class PipelineRunNotFoundError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('ORCHESTRATION.RUN_NOT_FOUND', 'not_found', message, extra);
+  }
+}
+
+/** `ORCHESTRATION.INVALID_RUN_REQUEST` (invalid): a bad partition, idempotency key or parameters */
+export class InvalidRunRequestError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('ORCHESTRATION.INVALID_RUN_REQUEST', 'invalid', message, extra);
+  }
+}
+
+/** `ORCHESTRATION.STEP_FAILED` (unprocessable): a step's own failure, as recorded on the step run */
+export class StepFailedError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('ORCHESTRATION.STEP_FAILED', 'unprocessable', message, extra);
+  }
+}
+
+/** `ORCHESTRATION.STEP_TIMEOUT` (unavailable): the step ran past its timeout */
+export class StepTimeoutError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('ORCHESTRATION.STEP_TIMEOUT', 'unavailable', message, extra);
+  }
+}
+
+/** `ORCHESTRATION.STEP_UNSUPPORTED` (unsupported): a step kind this version cannot run yet */
+export class StepUnsupportedError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('ORCHESTRATION.STEP_UNSUPPORTED', 'unsupported', message, extra);
+  }
+}

@@ -1,0 +1,34 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { WEIR_CONFIG, WeirConfig } from '@weir/platform';
+import { IngestionModule } from '@weir/ingestion';
+import { ModelingModule } from '@weir/modeling';
+import { QualityModule } from '@weir/quality';
+import { ORCHESTRATION_ENTITIES } from './orchestration.entities';
+import { ORCHESTRATION_CONFIG, orchestrationConfig } from './orchestration.config';
+import { PIPELINE_STORE } from './application/ports/pipeline-store.port';
+import { RUN_QUEUE } from './application/ports/run-queue.port';
+import { PipelinesService } from './application/pipelines.service';
+import { PipelineRunsService } from './application/pipeline-runs.service';
+import { StepExecutorService } from './application/step-executor.service';
+import { StepWorkerService } from './application/step-worker.service';
+import { PgPipelineStore } from './infrastructure/pipeline.store';
+import { PgRunQueue } from './infrastructure/run-queue.repository';
+import { PipelinesController } from './http/pipelines.controller';
+
+/** The orchestration slice: pipelines (DAGs of steps across the slices), their runs and the run queue. */
+@Module({
+  imports: [TypeOrmModule.forFeature(ORCHESTRATION_ENTITIES), IngestionModule, ModelingModule, QualityModule],
+  controllers: [PipelinesController],
+  providers: [
+    { provide: ORCHESTRATION_CONFIG, useFactory: (c: WeirConfig) => orchestrationConfig(c.env), inject: [WEIR_CONFIG] },
+    { provide: PIPELINE_STORE, useClass: PgPipelineStore },
+    { provide: RUN_QUEUE, useClass: PgRunQueue },
+    PipelinesService,
+    PipelineRunsService,
+    StepExecutorService,
+    StepWorkerService,
+  ],
+  exports: [PipelinesService, PipelineRunsService],
+})
+export class OrchestrationModule {}
