@@ -1,0 +1,144 @@
+import { DataSource } from 'typeorm';
+import { controlPlaneOptions } from '@weir/platform';
+import { createTestDatabase, TestDatabase } from '@weir/platform/testing';
+import type { RunQueue } from '../src/application/ports/run-queue.port';
+import { PgRunQueue } from '../src/infrastructure/run-queue.repository';
+import { ORCHESTRATION_ENTITIES } from '../src/orchestration.entities';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The run queue on PostgreSQL: leases shared by workers, renewals, retries, expiry, cancel. */
+describe('RunQueue contract: PostgreSQL (orchestration.runs, step_runs)', () => {
+  let db: TestDatabase;
+  let ds: DataSource;
+  let queue: RunQueue;
+  let pipelineId: string;
+  const newRun = (key: string, steps = ['a', 'b']) =>
+    queue.create({
+      pipelineId,
+      version: 1,
+      trigger: 'api',
+      partition: '2026-12-01',
+      params: { x: 1 },
+      idempotencyKey: key,
+      createdBy: null,
+      steps: steps.map((s) => ({ stepId: s, kind: 'sql' as const, maxAttempts: 2 })),
+    });
+  const queueAll = (runId: string, ids: string[]) => queue.plan(runId, () => ({ queue: ids, skip: [] }));
+
+  beforeAll(async () => {
+    db = await createTestDatabase({ prefix: 'weir_run_queue' });
+    ds = await new DataSource({
+      ...controlPlaneOptions(db.url, { entities: ORCHESTRATION_ENTITIES }),
+      logging: false,
+    }).initialize();
+    queue = new PgRunQueue(ds);
+  });
+  afterAll(async () => {
+    await ds?.destroy();
+    await db?.drop();
+  });
+  beforeEach(async () => {
+    await ds.query('DELETE FROM orchestration.pipelines');
+    [{ id: pipelineId }] = await ds.query(
+      `INSERT INTO orchestration.pipelines (name, version, spec) VALUES ('p', 1, '{}') RETURNING id`,
+    );
+  });
+
+  it('creates a run with its steps pending; the first plan queues steps and marks the run running', async () => {
+    const r = await newRun('k1');
+    expect([r.status, r.partition, r.params]).toEqual(['queued', '2026-12-01', { x: 1 }]);
+    expect((await queue.find(r.id))!.steps.map((s) => [s.stepId, s.status, s.attempt])).toEqual([
+      ['a', 'pending', 0],
+      ['b', 'pending', 0],
+    ]);
+    await queueAll(r.id, ['a']);
+    const found = (await queue.find(r.id))!;
+    expect(found.run.status).toBe('running');
+    expect(found.steps.map((s) => s.status)).toEqual(['queued', 'pending']);
+    expect((await queue.findLive(pipelineId, 'k1'))?.id).toBe(r.id);
+    expect(await queue.activeRuns(pipelineId)).toBe(1);
+  });
+
+  it('leases each ready step to one worker only, with the run partition and params', async () => {
+    const r = await newRun('k2', ['a', 'b', 'c']);
+    await queueAll(r.id, ['a', 'b', 'c']);
+    const leased = await Promise.all([1, 2, 3, 4, 5].map((i) => queue.lease(`w${i}`, 30_000)));
+    const got = leased.filter((l) => l !== null);
+    expect(got.length).toBe(3);
+    expect(new Set(got.map((l) => l!.stepId)).size).toBe(3);
+    expect(got[0]).toMatchObject({ status: 'running', attempt: 1, partition: '2026-12-01', params: { x: 1 } });
+    expect(await queue.lease('w9', 30_000)).toBeNull();
+  });
+
+  it('renews only its own lease; success ends it; a lost lease records nothing', async () => {
+    const r = await newRun('k3');
+    await queueAll(r.id, ['a']);
+    const l = (await queue.lease('w1', 30_000))!;
+    expect(await queue.renew(l.id, 'w1', 30_000)).toBe(true);
+    expect(await queue.renew(l.id, 'w2', 30_000)).toBe(false);
+    expect(await queue.succeed(l.id, 'w2', null)).toBe(false);
+    expect(await queue.succeed(l.id, 'w1', { rows: 3 })).toBe(true);
+    const s = (await queue.find(r.id))!.steps[0];
+    expect([s.status, s.output, s.leaseOwner]).toEqual(['succeeded', { rows: 3 }, null]);
+  });
+
+  it('a failed attempt waits its backoff before another lease; the last attempt fails the step', async () => {
+    const r = await newRun('k4', ['a']);
+    await queueAll(r.id, ['a']);
+    const l1 = (await queue.lease('w1', 30_000))!;
+    expect(await queue.fail(l1.id, 'w1', { code: 'X', message: 'boom', retryInMs: 300 })).toBe(true);
+    let s = (await queue.find(r.id))!.steps[0];
+    expect([s.status, s.attempt, s.error]).toEqual(['queued', 1, 'boom']);
+    expect(await queue.lease('w1', 30_000)).toBeNull(); // not before its backoff
+    await sleep(350);
+    const l2 = (await queue.lease('w2', 30_000))!;
+    expect([l2.stepId, l2.attempt]).toEqual(['a', 2]);
+    expect(await queue.fail(l2.id, 'w2', { code: 'X', message: 'boom again', retryInMs: 10 })).toBe(true);
+    s = (await queue.find(r.id))!.steps[0];
+    expect([s.status, s.attempt, s.errorCode, s.finishedAt !== null]).toEqual(['failed', 2, 'X', true]);
+  });
+
+  it('takes back an expired lease (a dead worker): queued again while attempts are left, else failed', async () => {
+    const r = await newRun('k5', ['a']);
+    await queueAll(r.id, ['a']);
+    await queue.lease('dead-1', 50);
+    await sleep(120);
+    expect(await queue.reclaimExpired()).toEqual([r.id]);
+    let s = (await queue.find(r.id))!.steps[0];
+    expect([s.status, s.errorCode]).toEqual(['queued', 'ORCHESTRATION.LEASE_EXPIRED']);
+    const again = (await queue.lease('w2', 50))!;
+    expect(again.attempt).toBe(2);
+    await sleep(120);
+    await queue.reclaimExpired();
+    s = (await queue.find(r.id))!.steps[0];
+    expect([s.status, s.error]).toEqual([
+      'failed',
+      'the worker running it stopped renewing its lease (crash or kill); no attempt left',
+    ]);
+    expect(await queue.reclaimExpired()).toEqual([]);
+  });
+
+  it('plans under the run lock: skips with their reason, the run ends once; cancel stops the rest', async () => {
+    const r = await newRun('k6', ['a', 'b']);
+    await queue.plan(r.id, () => ({ queue: [], skip: [{ stepId: 'b', reason: 'upstream "a" failed' }] }));
+    expect((await queue.find(r.id))!.steps[1]).toMatchObject({ status: 'skipped', error: 'upstream "a" failed' });
+    await queue.plan(r.id, () => ({ queue: [], skip: [], end: { status: 'failed', error: 'a failed' } }));
+    expect((await queue.find(r.id))!.run).toMatchObject({ status: 'failed', error: 'a failed' });
+    // an ended run is planned no more, and cannot be cancelled
+    let asked = false;
+    await queue.plan(r.id, () => {
+      asked = true;
+      return { queue: [], skip: [] };
+    });
+    expect(asked).toBe(false);
+    expect(await queue.cancel(r.id)).toBe(false);
+    const c = await newRun('k7', ['a', 'b']);
+    await queueAll(c.id, ['a']);
+    expect(await queue.cancel(c.id)).toBe(true);
+    const found = (await queue.find(c.id))!;
+    expect([found.run.status, ...found.steps.map((s) => s.status)]).toEqual(['cancelled', 'cancelled', 'cancelled']);
+    expect(await queue.lease('w1', 30_000)).toBeNull();
+    expect(await queue.findLive(pipelineId, 'k7')).toBeNull();
+  });
+});
