@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import { admin, TestApp } from './support/test-app';
 import { startIngestionApp, tempDataDir } from './support/files';
+import { SchedulerService } from '@weir/orchestration';
 
 /**
  * Orchestration on the real app: pipelines defined and validated over REST (every version kept),
@@ -22,7 +23,7 @@ describe('orchestration e2e', () => {
   };
 
   beforeAll(async () => {
-    ({ t, files, pg, close } = await startIngestionApp({ WEIR_STEP_POLL_MS: '50' }));
+    ({ t, files, pg, close } = await startIngestionApp({ WEIR_STEP_POLL_MS: '50', WEIR_SCHEDULER_TICK_MS: '100' }));
     await t.http
       .post('/api/catalog/datasets')
       .set(admin)
@@ -183,6 +184,42 @@ describe('orchestration e2e', () => {
     await t.http.put('/api/orchestration/pipelines/flaky').set(admin).send({ name: 'renamed', steps: [] }).expect(400);
     await t.http.delete('/api/orchestration/pipelines/flaky').set(admin).expect(204);
     await t.http.get('/api/orchestration/pipelines/flaky').set(admin).expect(404);
+  });
+
+  it('a schedule fires each tick once, with the run it started; two scheduler passes at once claim a tick once', async () => {
+    await t.http
+      .post('/api/orchestration/pipelines')
+      .set(admin)
+      .send({
+        name: 'every_second',
+        schedule: { every: '1s', catchup: 'none' },
+        steps: [{ id: 's', kind: 'sql', sql: 'SELECT 1' }],
+      })
+      .expect(201);
+    const ticks = async () =>
+      (
+        await pg.query(
+          `SELECT t.scheduled_at, t.run_id FROM orchestration.schedule_ticks t JOIN orchestration.pipelines p ON p.id = t.pipeline_id
+            WHERE p.name = 'every_second' ORDER BY 1`,
+        )
+      ).rows as { scheduled_at: Date; run_id: string | null }[];
+    for (let i = 0; i < 100 && (await ticks()).filter((x) => x.run_id).length < 3; i++)
+      await new Promise((r) => setTimeout(r, 100));
+    const fired = (await ticks()).filter((x) => x.run_id);
+    expect(fired.length).toBeGreaterThanOrEqual(3);
+    // one run per tick, its key the tick's time, started by the schedule
+    const runs = (await t.http.get('/api/orchestration/runs?pipeline=every_second&limit=1000').set(admin)).body.items;
+    for (const f of fired) {
+      const r = runs.find((x: { id: string }) => x.id === f.run_id);
+      expect([r.trigger, r.idempotencyKey]).toEqual(['schedule', `schedule:${new Date(f.scheduled_at).toISOString()}`]);
+    }
+    expect(new Set(runs.map((r: { idempotencyKey: string }) => r.idempotencyKey)).size).toBe(runs.length);
+    // two schedulers passing at the same moment: the tick is claimed by one of them only
+    const scheduler = t.app.get(SchedulerService);
+    const now = new Date(Math.ceil(Date.now() / 1000) * 1000 + 5000);
+    const [a, b] = await Promise.all([scheduler.pass(now), scheduler.pass(now)]);
+    expect(a.length + b.length).toBe(1);
+    await t.http.delete('/api/orchestration/pipelines/every_second?force=true').set(admin).expect(204);
   });
 
   it('cancels a run: its waiting steps are cancelled; a pipeline with a run going is not deleted', async () => {

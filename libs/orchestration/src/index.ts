@@ -4,6 +4,7 @@
 export { OrchestrationModule } from './orchestration.module';
 export { PipelinesService } from './application/pipelines.service';
 export { PipelineRunsService } from './application/pipeline-runs.service';
+export { SchedulerService } from './application/scheduler.service';
 export type { PipelineView, PipelineRunView, StepRunView } from './application/pipeline.views';
 export type { PipelineSpec } from './domain/pipeline';
 export { orchestrationConfig } from './orchestration.config';

@@ -6,6 +6,8 @@ export interface OrchestrationConfig {
   leaseMs: number;
   /** How often idle workers look for ready steps (WEIR_STEP_POLL_MS, default 500). */
   pollMs: number;
+  /** How often schedulers look for due ticks (WEIR_SCHEDULER_TICK_MS, default 1000). */
+  tickMs: number;
 }
 
 export const ORCHESTRATION_CONFIG = Symbol('ORCHESTRATION_CONFIG');
@@ -18,5 +20,9 @@ export function orchestrationConfig(env: Record<string, string | undefined>): Or
     if (!/^\d+$/.test(v) || Number(v) <= 0) throw new ConfigError(k, `must be a positive whole number (got "${v}")`);
     return Number(v);
   };
-  return { leaseMs: positive('WEIR_STEP_LEASE_SECONDS', 60) * 1000, pollMs: positive('WEIR_STEP_POLL_MS', 500) };
+  return {
+    leaseMs: positive('WEIR_STEP_LEASE_SECONDS', 60) * 1000,
+    pollMs: positive('WEIR_STEP_POLL_MS', 500),
+    tickMs: positive('WEIR_SCHEDULER_TICK_MS', 1000),
+  };
 }

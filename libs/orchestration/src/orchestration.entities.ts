@@ -2,6 +2,7 @@ import { PipelineOrmEntity } from './infrastructure/pipeline.orm-entity';
 import { PipelineVersionOrmEntity } from './infrastructure/pipeline-version.orm-entity';
 import { PipelineRunOrmEntity } from './infrastructure/pipeline-run.orm-entity';
 import { StepRunOrmEntity } from './infrastructure/step-run.orm-entity';
+import { ScheduleTickOrmEntity } from './infrastructure/schedule-tick.orm-entity';
 
 /** TypeORM entities of the orchestration slice, schema "orchestration" (the table generator adds to this list). */
 export const ORCHESTRATION_ENTITIES: Function[] = [
@@ -9,4 +10,5 @@ export const ORCHESTRATION_ENTITIES: Function[] = [
   PipelineVersionOrmEntity,
   PipelineRunOrmEntity,
   StepRunOrmEntity,
+  ScheduleTickOrmEntity,
 ];

@@ -8,6 +8,9 @@ import { ORCHESTRATION_ENTITIES } from './orchestration.entities';
 import { ORCHESTRATION_CONFIG, orchestrationConfig } from './orchestration.config';
 import { PIPELINE_STORE } from './application/ports/pipeline-store.port';
 import { RUN_QUEUE } from './application/ports/run-queue.port';
+import { TICK_LEDGER } from './application/ports/tick-ledger.port';
+import { SchedulerService } from './application/scheduler.service';
+import { PgTickLedger } from './infrastructure/tick-ledger.repository';
 import { PipelinesService } from './application/pipelines.service';
 import { PipelineRunsService } from './application/pipeline-runs.service';
 import { StepExecutorService } from './application/step-executor.service';
@@ -24,10 +27,12 @@ import { PipelinesController } from './http/pipelines.controller';
     { provide: ORCHESTRATION_CONFIG, useFactory: (c: WeirConfig) => orchestrationConfig(c.env), inject: [WEIR_CONFIG] },
     { provide: PIPELINE_STORE, useClass: PgPipelineStore },
     { provide: RUN_QUEUE, useClass: PgRunQueue },
+    { provide: TICK_LEDGER, useClass: PgTickLedger },
     PipelinesService,
     PipelineRunsService,
     StepExecutorService,
     StepWorkerService,
+    SchedulerService,
   ],
   exports: [PipelinesService, PipelineRunsService],
 })

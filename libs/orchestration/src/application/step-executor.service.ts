@@ -28,13 +28,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The start and end (exclusive) of a time partition, ISO, in UTC; null for static partitions. */
 export function partitionBounds(p: Partitions | null, key: string | null): { start: string; end: string } | null {
   if (!p || !key || p.kind === 'static') return null;
-  const start = new Date(
+  const text =
     p.kind === 'monthly' && /^\d{4}-\d{2}$/.test(key)
       ? `${key}-01T00:00:00Z`
-      : key.length === 10
+      : /^\d{4}-\d{2}-\d{2}$/.test(key)
         ? `${key}T00:00:00Z`
-        : key,
-  );
+        : /^\d{4}-\d{2}-\d{2}T\d{2}$/.test(key)
+          ? `${key}:00:00Z`
+          : key;
+  const start = new Date(text);
   if (Number.isNaN(start.getTime())) return null;
   const end = new Date(start);
   if (p.kind === 'hourly') end.setUTCHours(end.getUTCHours() + 1);

@@ -1,0 +1,26 @@
+import type { PipelineSpec } from '../../domain/pipeline';
+
+/** Inject with `@Inject(TICK_LEDGER)`: the scheduled times of pipelines, each claimed once (internal). */
+export const TICK_LEDGER = Symbol('TICK_LEDGER');
+
+/** A pipeline with a schedule, when its schedule began, and the last tick fired. */
+export interface ScheduledPipeline {
+  id: string;
+  name: string;
+  spec: PipelineSpec;
+  /** When the pipeline (with its schedule) was defined: no tick before. */
+  scheduledSince: Date;
+  lastTick: Date | null;
+}
+
+/**
+ * Ticks of schedules: a (pipeline, scheduled time) row, inserted once — with N schedulers, the one
+ * whose insert wins fires the tick, so each tick runs exactly once.
+ */
+export interface TickLedger {
+  scheduled(): Promise<ScheduledPipeline[]>;
+  /** True when this instance claimed the tick (nobody had). */
+  claim(pipelineId: string, at: Date, by: string): Promise<boolean>;
+  /** The run the tick started. */
+  recordRun(pipelineId: string, at: Date, runId: string): Promise<void>;
+}

@@ -1,0 +1,74 @@
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { PresenceLock, WEIR_CONFIG, WeirConfig } from '@weir/platform';
+import { dueTicks, partitionOfTick } from '../domain/schedule';
+import { ORCHESTRATION_CONFIG, OrchestrationConfig } from '../orchestration.config';
+import { TICK_LEDGER, TickLedger } from './ports/tick-ledger.port';
+import { PipelineRunsService } from './pipeline-runs.service';
+
+/**
+ * schedule-pipelines: on instances with the scheduler role, a pass every `tickMs` fires each
+ * pipeline's due ticks (cron in its time zone, or an interval; `catchup` for ticks missed while
+ * every instance was down). A tick is claimed by inserting its (pipeline, time) row: with several
+ * schedulers it fires exactly once. Schedules change with their pipeline, no restart.
+ */
+@Injectable()
+export class SchedulerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly log = new Logger('orchestration');
+  private timer?: NodeJS.Timeout;
+  private passing?: Promise<void>;
+
+  constructor(
+    @Inject(TICK_LEDGER) private readonly ticks: TickLedger,
+    @Inject(ORCHESTRATION_CONFIG) private readonly cfg: OrchestrationConfig,
+    @Inject(WEIR_CONFIG) private readonly config: WeirConfig,
+    private readonly presence: PresenceLock,
+    private readonly runs: PipelineRunsService,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.config.roles.has('scheduler')) return;
+    this.timer = setInterval(() => {
+      if (!this.passing)
+        this.passing = this.pass()
+          .then(() => undefined)
+          .finally(() => (this.passing = undefined));
+    }, this.cfg.tickMs);
+    this.timer.unref();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.passing;
+  }
+
+  /** One pass: every scheduled pipeline's due ticks, each claimed once and run. Returns the runs started. */
+  async pass(now = new Date()): Promise<string[]> {
+    const started: string[] = [];
+    try {
+      for (const p of await this.ticks.scheduled()) {
+        const schedule = p.spec.schedule!;
+        for (const at of dueTicks(schedule, p.lastTick, p.scheduledSince, now)) {
+          if (!(await this.ticks.claim(p.id, at, this.presence.instanceId))) continue;
+          try {
+            const { run } = await this.runs.trigger(p.id, {
+              trigger: 'schedule',
+              idempotencyKey: `schedule:${at.toISOString()}`,
+              partition: partitionOfTick(p.spec.partitions, at, schedule.timezone) ?? undefined,
+              createdBy: `scheduler:${this.presence.instanceId}`,
+            });
+            await this.ticks.recordRun(p.id, at, run.id);
+            started.push(run.id);
+            this.log.log(`pipeline ${p.name}: tick ${at.toISOString()} → run ${run.id}`);
+          } catch (e) {
+            this.log.error(
+              `pipeline ${p.name}: tick ${at.toISOString()} could not start a run: ${(e as Error).message}`,
+            );
+          }
+        }
+      }
+    } catch (e) {
+      this.log.error(`scheduler pass: ${(e as Error).message}`);
+    }
+    return started;
+  }
+}
