@@ -222,6 +222,73 @@ describe('orchestration e2e', () => {
     await t.http.delete('/api/orchestration/pipelines/every_second?force=true').set(admin).expect(204);
   });
 
+  it('backfills 60 daily partitions 4 at a time; a failing partition is a gap, closed by a re-run', async () => {
+    const def = (failOn: string) => ({
+      name: 'daily_facts',
+      partitions: { kind: 'daily', start: '2026-10-01' },
+      max_active_runs: 4,
+      steps: [
+        {
+          id: 'fact',
+          kind: 'sql',
+          sql: `SELECT CASE WHEN $1 = '${failOn}' THEN 1 / 0 ELSE 1 END, pg_sleep(0.02)`,
+        },
+      ],
+    });
+    await t.http.post('/api/orchestration/pipelines').set(admin).send(def('2026-11-15')).expect(201);
+    const bf = (
+      await t.http
+        .post('/api/orchestration/pipelines/daily_facts/backfills')
+        .set(admin)
+        .send({ from: '2026-11-01', to: '2026-12-30', maxParallel: 4 })
+        .expect(201)
+    ).body;
+    expect([bf.partitions, bf.from, bf.to, bf.maxParallel]).toEqual([60, '2026-11-01', '2026-12-30', 4]);
+    let peak = 0;
+    let view = bf;
+    for (let i = 0; i < 1200 && view.status === 'running'; i++) {
+      const { rows } = await pg.query(
+        `SELECT count(*)::int AS n FROM orchestration.runs WHERE backfill_id = $1 AND status IN ('queued', 'running')`,
+        [bf.id],
+      );
+      peak = Math.max(peak, rows[0].n);
+      await new Promise((r) => setTimeout(r, 25));
+      view = (await t.http.get(`/api/orchestration/backfills/${bf.id}`).set(admin).expect(200)).body;
+    }
+    expect(view.status).toBe('failed');
+    expect(view.counts).toMatchObject({ succeeded: 59, failed: 1, notStarted: 0 });
+    expect(peak).toBeGreaterThan(1);
+    expect(peak).toBeLessThanOrEqual(4);
+    const page = (
+      await t.http
+        .get('/api/orchestration/pipelines/daily_facts/partitions?from=2026-11-01&to=2026-12-30&gaps=true')
+        .set(admin)
+    ).body;
+    expect([page.total, page.gaps, page.items.map((x: { partition: string }) => x.partition)]).toEqual([
+      60,
+      1,
+      ['2026-11-15'],
+    ]);
+    // the cause fixed, the partition run again: no gap left
+    await t.http.put('/api/orchestration/pipelines/daily_facts').set(admin).send(def('never')).expect(200);
+    const rerun = (
+      await t.http
+        .post('/api/orchestration/pipelines/daily_facts/runs')
+        .set(admin)
+        .send({ partition: '2026-11-15' })
+        .expect(201)
+    ).body;
+    expect((await waitRun(rerun.id)).status).toBe('succeeded');
+    const after = (
+      await t.http.get('/api/orchestration/pipelines/daily_facts/partitions?from=2026-11-01&to=2026-12-30').set(admin)
+    ).body;
+    expect(after.gaps).toBe(0);
+    expect(after.items.find((x: { partition: string }) => x.partition === '2026-11-15')).toMatchObject({
+      status: 'succeeded',
+      gap: false,
+    });
+  });
+
   it('cancels a run: its waiting steps are cancelled; a pipeline with a run going is not deleted', async () => {
     await t.http
       .post('/api/orchestration/pipelines')

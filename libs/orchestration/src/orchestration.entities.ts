@@ -3,6 +3,7 @@ import { PipelineVersionOrmEntity } from './infrastructure/pipeline-version.orm-
 import { PipelineRunOrmEntity } from './infrastructure/pipeline-run.orm-entity';
 import { StepRunOrmEntity } from './infrastructure/step-run.orm-entity';
 import { ScheduleTickOrmEntity } from './infrastructure/schedule-tick.orm-entity';
+import { BackfillOrmEntity } from './infrastructure/backfill.orm-entity';
 
 /** TypeORM entities of the orchestration slice, schema "orchestration" (the table generator adds to this list). */
 export const ORCHESTRATION_ENTITIES: Function[] = [
@@ -11,4 +12,5 @@ export const ORCHESTRATION_ENTITIES: Function[] = [
   PipelineRunOrmEntity,
   StepRunOrmEntity,
   ScheduleTickOrmEntity,
+  BackfillOrmEntity,
 ];

@@ -9,6 +9,10 @@ import { ORCHESTRATION_CONFIG, orchestrationConfig } from './orchestration.confi
 import { PIPELINE_STORE } from './application/ports/pipeline-store.port';
 import { RUN_QUEUE } from './application/ports/run-queue.port';
 import { TICK_LEDGER } from './application/ports/tick-ledger.port';
+import { BACKFILL_STORE } from './application/ports/backfill-store.port';
+import { BackfillsService } from './application/backfills.service';
+import { PartitionsService } from './application/partitions.service';
+import { PgBackfillStore } from './infrastructure/backfill.store';
 import { SchedulerService } from './application/scheduler.service';
 import { PgTickLedger } from './infrastructure/tick-ledger.repository';
 import { PipelinesService } from './application/pipelines.service';
@@ -28,11 +32,14 @@ import { PipelinesController } from './http/pipelines.controller';
     { provide: PIPELINE_STORE, useClass: PgPipelineStore },
     { provide: RUN_QUEUE, useClass: PgRunQueue },
     { provide: TICK_LEDGER, useClass: PgTickLedger },
+    { provide: BACKFILL_STORE, useClass: PgBackfillStore },
     PipelinesService,
     PipelineRunsService,
     StepExecutorService,
     StepWorkerService,
     SchedulerService,
+    BackfillsService,
+    PartitionsService,
   ],
   exports: [PipelinesService, PipelineRunsService],
 })

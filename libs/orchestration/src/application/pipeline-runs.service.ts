@@ -4,7 +4,7 @@ import type { PipelineSpec } from '../domain/pipeline';
 import { runOutcome, settle } from '../domain/step-plan';
 import { InvalidRunRequestError, PipelineRunNotFoundError } from '../orchestration.errors';
 import { PIPELINE_STORE, PipelineStore } from './ports/pipeline-store.port';
-import { PipelineRunStatus, RUN_QUEUE, RunQueue, StepChanges } from './ports/run-queue.port';
+import { PipelineRunRecord, PipelineRunStatus, RUN_QUEUE, RunQueue, StepChanges } from './ports/run-queue.port';
 import { PipelineRunView, pipelineRunView } from './pipeline.views';
 import { PipelinesService } from './pipelines.service';
 
@@ -16,6 +16,8 @@ export interface TriggerPipelineRun {
   idempotencyKey?: string;
   trigger?: 'api' | 'cli' | 'schedule' | 'backfill' | 'pipeline' | 'dataset';
   createdBy?: string | null;
+  /** The backfill starting it. */
+  backfillId?: string;
 }
 
 /** A partition key: letters, digits and `_ . = - /`, no `..`, at most 200 characters. */
@@ -31,6 +33,8 @@ export class PipelineRunsService {
   private readonly log = new Logger('orchestration');
   /** Called after a run was planned with steps queued (the worker takes them at once). */
   onQueued?: () => void;
+  /** Called when a run ended (backfills advance). */
+  readonly onRunEnded: ((run: PipelineRunRecord) => Promise<void>)[] = [];
 
   constructor(
     private readonly pipelines: PipelinesService,
@@ -72,6 +76,7 @@ export class PipelineRunsService {
       params: req.params ?? {},
       idempotencyKey: key,
       createdBy: req.createdBy ?? null,
+      backfillId: req.backfillId ?? null,
       steps: p.spec.steps.map((s) => ({ stepId: s.id, kind: s.kind, maxAttempts: s.retries.maxAttempts })),
     });
     this.log.log(
@@ -118,6 +123,8 @@ export class PipelineRunsService {
       const p = await this.store.findById(after.run.pipelineId);
       this.log.log(`pipeline ${p?.name ?? after.run.pipelineId}: run ${runId} ${after.run.status}`);
       await this.promote(after.run.pipelineId);
+      for (const f of this.onRunEnded)
+        await f(after.run).catch((e: Error) => this.log.error(`after run ${runId}: ${e.message}`));
     }
   }
 

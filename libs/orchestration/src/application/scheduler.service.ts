@@ -3,6 +3,7 @@ import { PresenceLock, WEIR_CONFIG, WeirConfig } from '@weir/platform';
 import { dueTicks, partitionOfTick } from '../domain/schedule';
 import { ORCHESTRATION_CONFIG, OrchestrationConfig } from '../orchestration.config';
 import { TICK_LEDGER, TickLedger } from './ports/tick-ledger.port';
+import { BackfillsService } from './backfills.service';
 import { PipelineRunsService } from './pipeline-runs.service';
 
 /**
@@ -23,6 +24,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     @Inject(WEIR_CONFIG) private readonly config: WeirConfig,
     private readonly presence: PresenceLock,
     private readonly runs: PipelineRunsService,
+    private readonly backfills: BackfillsService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -66,6 +68,8 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
           }
         }
       }
+      // backfills go on as slots free (also after a restart)
+      await this.backfills.advanceAll();
     } catch (e) {
       this.log.error(`scheduler pass: ${(e as Error).message}`);
     }

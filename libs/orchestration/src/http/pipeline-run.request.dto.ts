@@ -49,3 +49,54 @@ export class DeletePipelineQueryDto {
   @IsIn(['true', 'false'])
   force?: string;
 }
+
+/** `POST /api/orchestration/pipelines/:id/backfills`. */
+export class BackfillRequestDto {
+  @ApiPropertyOptional({ example: '2026-11-01', description: 'First partition (default: the pipeline start)' })
+  @Optional()
+  @IsString()
+  from?: string;
+
+  @ApiPropertyOptional({ example: '2026-11-30', description: 'Last partition (default: the current one)' })
+  @Optional()
+  @IsString()
+  to?: string;
+
+  @ApiPropertyOptional({ enum: ['oldest', 'newest'], default: 'oldest' })
+  @Optional()
+  @IsIn(['oldest', 'newest'])
+  order?: 'oldest' | 'newest';
+
+  @ApiPropertyOptional({ default: 1, minimum: 1, maximum: 64 })
+  @Optional()
+  @IsInt()
+  @Min(1)
+  @Max(64)
+  maxParallel?: number;
+}
+
+/** `GET /api/orchestration/pipelines/:id/partitions`. */
+export class PartitionsQueryDto {
+  @ApiPropertyOptional() @Optional() @IsString() from?: string;
+  @ApiPropertyOptional() @Optional() @IsString() to?: string;
+
+  @ApiPropertyOptional({ description: 'Only the gaps' })
+  @Optional()
+  @IsIn(['true', 'false'])
+  gaps?: string;
+
+  @ApiPropertyOptional({ default: 100, maximum: 1000 })
+  @Optional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  limit?: number;
+
+  @ApiPropertyOptional({ default: 0 })
+  @Optional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  offset?: number;
+}

@@ -6,7 +6,15 @@ import type { PipelineSpec } from '../domain/pipeline';
 import type { PipelineRunView, PipelineView } from '../application/pipeline.views';
 import { PipelineRunsService } from '../application/pipeline-runs.service';
 import { PipelinesService } from '../application/pipelines.service';
-import { DeletePipelineQueryDto, ListRunsQueryDto, TriggerRunRequestDto } from './pipeline-run.request.dto';
+import {
+  BackfillRequestDto,
+  DeletePipelineQueryDto,
+  ListRunsQueryDto,
+  PartitionsQueryDto,
+  TriggerRunRequestDto,
+} from './pipeline-run.request.dto';
+import { BackfillsService, BackfillView } from '../application/backfills.service';
+import { PartitionsService, PartitionView } from '../application/partitions.service';
 
 /** Pipelines (DAGs of steps across the slices) and their runs. */
 @ApiTags('orchestration')
@@ -16,6 +24,8 @@ export class PipelinesController {
   constructor(
     private readonly pipelines: PipelinesService,
     private readonly runs: PipelineRunsService,
+    private readonly backfills: BackfillsService,
+    private readonly partitions: PartitionsService,
   ) {}
 
   @Post('pipelines')
@@ -99,5 +109,54 @@ export class PipelinesController {
   @HttpCode(200)
   cancel(@Param('id') id: string): Promise<PipelineRunView> {
     return this.runs.cancel(id);
+  }
+
+  @Post('pipelines/:id/backfills')
+  @ApiOperation({ summary: 'Backfill a range of partitions, at most maxParallel at once (201 with its progress)' })
+  backfill(
+    @Param('id') id: string,
+    @Body() body: BackfillRequestDto,
+    @CurrentPrincipal() p?: Principal,
+  ): Promise<BackfillView> {
+    return this.backfills.create(id, body, p?.name ?? null);
+  }
+
+  @Get('pipelines/:id/backfills')
+  async listBackfills(@Param('id') id: string): Promise<{ items: BackfillView[] }> {
+    return { items: await this.backfills.list(id) };
+  }
+
+  @Get('backfills/:id')
+  getBackfill(@Param('id') id: string): Promise<BackfillView> {
+    return this.backfills.get(id);
+  }
+
+  @Post('backfills/:id/pause')
+  @HttpCode(200)
+  pauseBackfill(@Param('id') id: string): Promise<BackfillView> {
+    return this.backfills.pause(id);
+  }
+
+  @Post('backfills/:id/resume')
+  @HttpCode(200)
+  resumeBackfill(@Param('id') id: string): Promise<BackfillView> {
+    return this.backfills.resume(id);
+  }
+
+  @Post('backfills/:id/cancel')
+  @HttpCode(200)
+  cancelBackfill(@Param('id') id: string): Promise<BackfillView> {
+    return this.backfills.cancel(id);
+  }
+
+  @Get('pipelines/:id/partitions')
+  @ApiOperation({
+    summary: "Each partition's latest status, and the gaps (never succeeded, or failed after the last success)",
+  })
+  partitionsPage(
+    @Param('id') id: string,
+    @Query() q: PartitionsQueryDto,
+  ): Promise<{ total: number; gaps: number; items: PartitionView[] }> {
+    return this.partitions.page(id, { ...q, gaps: q.gaps === 'true' });
   }
 }

@@ -5,6 +5,8 @@ import { PipelineOrmEntity } from './pipeline.orm-entity';
 @Entity({ schema: 'orchestration', name: 'runs' })
 @Index('IDX_orchestration_runs_pipeline_created', ['pipelineId', 'createdAt'])
 @Index('IDX_orchestration_runs_key', ['pipelineId', 'idempotencyKey'])
+@Index('IDX_orchestration_runs_partition', ['pipelineId', 'partition', 'createdAt'])
+@Index('IDX_orchestration_runs_backfill', ['backfillId'])
 @Check('CHK_orchestration_runs_status', `"status" IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')`)
 export class PipelineRunOrmEntity {
   @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'PK_orchestration_runs' })
@@ -50,4 +52,8 @@ export class PipelineRunOrmEntity {
 
   @Column({ type: 'text', nullable: true })
   error: string | null;
+
+  /** The backfill that started the run, if one did. */
+  @Column({ name: 'backfill_id', type: 'uuid', nullable: true })
+  backfillId: string | null;
 }

@@ -7,6 +7,7 @@ import type { StepState } from '../domain/step-plan';
 import type {
   LeasedStep,
   NewPipelineRun,
+  PartitionState,
   PipelineRunRecord,
   PipelineRunStatus,
   RunQueue,
@@ -34,6 +35,7 @@ function runOf(r: Row): PipelineRunRecord {
     startedAt: date(r['started_at']),
     finishedAt: date(r['finished_at']),
     error: (r['error'] as string | null) ?? null,
+    backfillId: (r['backfill_id'] as string | null) ?? null,
   };
 }
 
@@ -102,6 +104,30 @@ export class PgRunQueue implements RunQueue {
       params: [pipelineId],
     });
     return Number(r['n']);
+  }
+
+  async activeOfBackfill(backfillId: string): Promise<number> {
+    const [r] = await this.run({
+      sql: `SELECT count(*)::int AS n FROM orchestration.runs WHERE backfill_id = $1 AND status IN ('queued', 'running')`,
+      params: [backfillId],
+    });
+    return Number(r['n']);
+  }
+
+  async partitionStates(pipelineId: string): Promise<Map<string, PartitionState>> {
+    const rows = await this.run(q.partitionStatesSql(pipelineId));
+    return new Map(
+      rows.map((r) => [
+        r['partition'] as string,
+        {
+          partition: r['partition'] as string,
+          runId: r['id'] as string,
+          status: r['status'] as PipelineRunStatus,
+          createdAt: date(r['created_at'])!,
+          lastSuccessAt: date(r['last_success']),
+        },
+      ]),
+    );
   }
 
   async plan(runId: string, decide: (states: Map<string, StepState>) => StepChanges): Promise<void> {

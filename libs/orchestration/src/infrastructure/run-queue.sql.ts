@@ -7,14 +7,14 @@ export interface Sql {
 }
 
 export const RUN_COLUMNS = `id, pipeline_id, version, status, trigger, partition, params, idempotency_key, created_by,
-  created_at, started_at, finished_at, error`;
+  created_at, started_at, finished_at, error, backfill_id`;
 export const STEP_COLUMNS = `id, run_id, step_id, kind, status, attempt, max_attempts, ready_at, lease_owner,
   lease_expires_at, started_at, finished_at, error_code, error, ref, output`;
 
 /** The run and its pending steps, in one statement. */
 export const createRunSql = (r: NewPipelineRun): Sql => ({
-  sql: `WITH r AS (INSERT INTO orchestration.runs (pipeline_id, version, status, trigger, partition, params, idempotency_key, created_by)
-                   VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7) RETURNING ${RUN_COLUMNS}),
+  sql: `WITH r AS (INSERT INTO orchestration.runs (pipeline_id, version, status, trigger, partition, params, idempotency_key, created_by, backfill_id)
+                   VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $11) RETURNING ${RUN_COLUMNS}),
              s AS (INSERT INTO orchestration.step_runs (run_id, step_id, kind, status, max_attempts)
                    SELECT r.id, x.step, x.kind, 'pending', x.max FROM r, unnest($8::text[], $9::text[], $10::int[]) x(step, kind, max))
         SELECT * FROM r`,
@@ -29,7 +29,18 @@ export const createRunSql = (r: NewPipelineRun): Sql => ({
     r.steps.map((s) => s.stepId),
     r.steps.map((s) => s.kind),
     r.steps.map((s) => s.maxAttempts),
+    r.backfillId ?? null,
   ],
+});
+
+/** Per partition: its latest run, and when a run of it last succeeded (index on pipeline, partition, created_at). */
+export const partitionStatesSql = (pipelineId: string): Sql => ({
+  sql: `SELECT DISTINCT ON (partition) partition, id, status, created_at,
+               (SELECT max(s.created_at) FROM orchestration.runs s
+                 WHERE s.pipeline_id = r.pipeline_id AND s.partition = r.partition AND s.status = 'succeeded') AS last_success
+          FROM orchestration.runs r WHERE pipeline_id = $1 AND partition IS NOT NULL
+         ORDER BY partition, created_at DESC`,
+  params: [pipelineId],
 });
 
 export const findLiveSql = (pipelineId: string, key: string): Sql => ({

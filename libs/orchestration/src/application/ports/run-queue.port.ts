@@ -39,6 +39,17 @@ export interface PipelineRunRecord {
   startedAt: Date | null;
   finishedAt: Date | null;
   error: string | null;
+  /** The backfill that started it. */
+  backfillId: string | null;
+}
+
+/** The latest run of each partition that has one, with when it last succeeded. */
+export interface PartitionState {
+  partition: string;
+  runId: string;
+  status: PipelineRunStatus;
+  createdAt: Date;
+  lastSuccessAt: Date | null;
 }
 
 export interface NewPipelineRun {
@@ -49,6 +60,7 @@ export interface NewPipelineRun {
   params: Record<string, unknown>;
   idempotencyKey: string;
   createdBy: string | null;
+  backfillId?: string | null;
   steps: { stepId: string; kind: StepKind; maxAttempts: number }[];
 }
 
@@ -87,6 +99,10 @@ export interface RunQueue {
     limit: number;
   }): Promise<PipelineRunRecord[]>;
   activeRuns(pipelineId: string): Promise<number>;
+  /** Runs of a backfill that are queued or running. */
+  activeOfBackfill(backfillId: string): Promise<number>;
+  /** Per partition of the pipeline that has runs: the latest, and when one last succeeded. */
+  partitionStates(pipelineId: string): Promise<Map<string, PartitionState>>;
   /**
    * Plans the run under its lock: `decide` gets the steps' states and returns the changes, which
    * are applied in the same transaction (a run's first plan also marks it running).
