@@ -36,6 +36,7 @@ export async function appOn(
   db: TestDatabase,
   dataDir: string,
   roles = 'api,scheduler,worker',
+  env: Record<string, string> = {},
 ): Promise<INestApplication> {
   const config = loadConfig({
     DATABASE_URL: db.url,
@@ -43,6 +44,7 @@ export async function appOn(
     WEIR_LOG_LEVEL: 'silent',
     WEIR_DATA_DIR: dataDir,
     WEIR_ROLES: roles,
+    ...env,
   });
   const app = await createApp({ config, databaseUrl: db.url, warehouseUrl: db.url });
   await app.init();
