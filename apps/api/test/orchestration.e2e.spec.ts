@@ -135,6 +135,11 @@ describe('orchestration e2e', () => {
     const listed = (await t.http.get('/api/orchestration/runs?pipeline=visits_daily&partition=2026-12-01').set(admin))
       .body.items;
     expect(listed.map((r: { id: string }) => r.id)).toEqual([run.id]);
+    // Prometheus: the run by pipeline and status, its steps' durations, the queue's depth
+    const metrics = (await t.http.get('/metrics').set(admin).expect(200)).text;
+    expect(metrics).toMatch(/weir_pipeline_runs_total\{pipeline="visits_daily",status="succeeded"\} 1/);
+    expect(metrics).toMatch(/weir_pipeline_step_duration_seconds_count\{kind="ingest",outcome="succeeded"\} 1/);
+    expect(metrics).toMatch(/weir_pipeline_queue_depth \d+/);
   });
 
   it('retries a failing step with backoff, then fails it and skips its descendants; all_done still runs', async () => {

@@ -12,6 +12,7 @@ import { TICK_LEDGER } from './application/ports/tick-ledger.port';
 import { BACKFILL_STORE } from './application/ports/backfill-store.port';
 import { BackfillsService } from './application/backfills.service';
 import { PartitionsService } from './application/partitions.service';
+import { OrchestrationMetrics } from './application/orchestration.metrics';
 import { PgBackfillStore } from './infrastructure/backfill.store';
 import { SchedulerService } from './application/scheduler.service';
 import { PgTickLedger } from './infrastructure/tick-ledger.repository';
@@ -40,6 +41,7 @@ import { PipelinesController } from './http/pipelines.controller';
     SchedulerService,
     BackfillsService,
     PartitionsService,
+    OrchestrationMetrics,
   ],
   exports: [PipelinesService, PipelineRunsService],
 })

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type { PipelineSpec } from '../domain/pipeline';
 import { runOutcome, settle } from '../domain/step-plan';
 import { InvalidRunRequestError, PipelineRunNotFoundError } from '../orchestration.errors';
@@ -7,6 +7,7 @@ import { PIPELINE_STORE, PipelineStore } from './ports/pipeline-store.port';
 import { PipelineRunRecord, PipelineRunStatus, RUN_QUEUE, RunQueue, StepChanges } from './ports/run-queue.port';
 import { PipelineRunView, pipelineRunView } from './pipeline.views';
 import { PipelinesService } from './pipelines.service';
+import { OrchestrationMetrics } from './orchestration.metrics';
 
 /** What triggers a run: by hand (API, CLI), a schedule, a backfill, another pipeline. */
 export interface TriggerPipelineRun {
@@ -40,6 +41,7 @@ export class PipelineRunsService {
     private readonly pipelines: PipelinesService,
     @Inject(PIPELINE_STORE) private readonly store: PipelineStore,
     @Inject(RUN_QUEUE) private readonly queue: RunQueue,
+    @Optional() private readonly metrics?: OrchestrationMetrics,
   ) {}
 
   async trigger(idOrName: string, req: TriggerPipelineRun): Promise<{ run: PipelineRunView; created: boolean }> {
@@ -122,6 +124,7 @@ export class PipelineRunsService {
     if (after && ['succeeded', 'failed', 'cancelled'].includes(after.run.status)) {
       const p = await this.store.findById(after.run.pipelineId);
       this.log.log(`pipeline ${p?.name ?? after.run.pipelineId}: run ${runId} ${after.run.status}`);
+      this.metrics?.runs.inc({ pipeline: p?.name ?? after.run.pipelineId, status: after.run.status });
       await this.promote(after.run.pipelineId);
       for (const f of this.onRunEnded)
         await f(after.run).catch((e: Error) => this.log.error(`after run ${runId}: ${e.message}`));
@@ -170,6 +173,8 @@ export class PipelineRunsService {
     if (!found) throw new PipelineRunNotFoundError(`No pipeline run ${JSON.stringify(id)}`);
     if (await this.queue.cancel(id)) {
       this.log.warn(`pipeline run ${id}: cancelled`);
+      const p = await this.store.findById(found.run.pipelineId);
+      this.metrics?.runs.inc({ pipeline: p?.name ?? found.run.pipelineId, status: 'cancelled' });
       await this.promote(found.run.pipelineId);
     }
     return this.get(id);

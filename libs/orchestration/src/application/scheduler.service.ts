@@ -4,6 +4,7 @@ import { dueTicks, partitionOfTick } from '../domain/schedule';
 import { ORCHESTRATION_CONFIG, OrchestrationConfig } from '../orchestration.config';
 import { TICK_LEDGER, TickLedger } from './ports/tick-ledger.port';
 import { BackfillsService } from './backfills.service';
+import { OrchestrationMetrics } from './orchestration.metrics';
 import { PipelineRunsService } from './pipeline-runs.service';
 
 /**
@@ -25,6 +26,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     private readonly presence: PresenceLock,
     private readonly runs: PipelineRunsService,
     private readonly backfills: BackfillsService,
+    private readonly metrics: OrchestrationMetrics,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -59,6 +61,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
               createdBy: `scheduler:${this.presence.instanceId}`,
             });
             await this.ticks.recordRun(p.id, at, run.id);
+            this.metrics.scheduleLag.observe(Math.max(0, Date.now() - at.getTime()) / 1000);
             started.push(run.id);
             this.log.log(`pipeline ${p.name}: tick ${at.toISOString()} → run ${run.id}`);
           } catch (e) {

@@ -8,6 +8,7 @@ import { PIPELINE_STORE, PipelineStore } from './ports/pipeline-store.port';
 import { LeasedStep, RUN_QUEUE, RunQueue } from './ports/run-queue.port';
 import { PipelineRunsService } from './pipeline-runs.service';
 import { StepExecutorService } from './step-executor.service';
+import { OrchestrationMetrics } from './orchestration.metrics';
 
 /** Steps one process runs at once (most of a step's time is waiting on the slice underneath). */
 const SLOTS = 4;
@@ -34,6 +35,7 @@ export class StepWorkerService implements OnApplicationBootstrap, BeforeApplicat
     private readonly presence: PresenceLock,
     private readonly runs: PipelineRunsService,
     private readonly executor: StepExecutorService,
+    private readonly metrics: OrchestrationMetrics,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -53,6 +55,7 @@ export class StepWorkerService implements OnApplicationBootstrap, BeforeApplicat
   async tick(): Promise<void> {
     try {
       for (const runId of await this.queue.reclaimExpired()) {
+        this.metrics.leaseExpiries.inc();
         this.log.warn(`pipeline run ${runId}: a step's lease expired (its worker died); taken back`);
         await this.runs.replan(runId);
       }
@@ -86,6 +89,9 @@ export class StepWorkerService implements OnApplicationBootstrap, BeforeApplicat
   /** Runs one leased attempt to its end and records it. Never throws. */
   async execute(leased: LeasedStep): Promise<void> {
     const owner = this.presence.instanceId;
+    const t0 = Date.now();
+    const took = (outcome: string) =>
+      this.metrics.stepDuration.observe({ kind: leased.kind, outcome }, (Date.now() - t0) / 1000);
     let alive = true;
     const renew = setInterval(
       () => {
@@ -117,12 +123,14 @@ export class StepWorkerService implements OnApplicationBootstrap, BeforeApplicat
           alive: () => alive && !this.stopping,
         }),
       );
+      took('succeeded');
       if (!(await this.queue.succeed(leased.id, owner, output)))
         this.log.warn(
           `pipeline run ${leased.runId}: step ${step.id} ended after its lease was lost; its result is dropped`,
         );
       await this.runs.replan(leased.runId);
     } catch (e) {
+      took('failed');
       await this.recordFailure(leased, e);
     } finally {
       clearInterval(renew);

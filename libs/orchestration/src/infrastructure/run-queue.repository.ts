@@ -106,6 +106,14 @@ export class PgRunQueue implements RunQueue {
     return Number(r['n']);
   }
 
+  async readyDepth(): Promise<number> {
+    const [r] = await this.run({
+      sql: `SELECT count(*)::int AS n FROM orchestration.step_runs WHERE status = 'queued' AND ready_at <= now()`,
+      params: [],
+    });
+    return Number(r['n']);
+  }
+
   async activeOfBackfill(backfillId: string): Promise<number> {
     const [r] = await this.run({
       sql: `SELECT count(*)::int AS n FROM orchestration.runs WHERE backfill_id = $1 AND status IN ('queued', 'running')`,

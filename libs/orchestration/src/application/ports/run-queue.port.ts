@@ -99,6 +99,8 @@ export interface RunQueue {
     limit: number;
   }): Promise<PipelineRunRecord[]>;
   activeRuns(pipelineId: string): Promise<number>;
+  /** Steps queued whose time has come (the queue's depth). */
+  readyDepth(): Promise<number>;
   /** Runs of a backfill that are queued or running. */
   activeOfBackfill(backfillId: string): Promise<number>;
   /** Per partition of the pipeline that has runs: the latest, and when one last succeeded. */
