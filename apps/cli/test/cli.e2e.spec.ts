@@ -273,3 +273,41 @@ describe('weir lineage', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });
+
+describe('weir pipelines', () => {
+  let db: TestDatabase;
+  const fs = require('node:fs') as typeof import('node:fs');
+  const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'weir-pipelines-'));
+  beforeAll(async () => (db = await createTestDatabase()));
+  afterAll(async () => {
+    await db?.drop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('applies the YAML files of a project, lists them, runs one and waits; a bad file names every problem', async () => {
+    fs.mkdirSync(path.join(dir, 'pipelines'));
+    fs.writeFileSync(
+      path.join(dir, 'pipelines', 'hello.yml'),
+      'name: hello\nschedule: "@daily"\nsteps:\n  - id: one\n    kind: sql\n    sql: select 1\n  - id: two\n    kind: sql\n    sql: select 2\n    depends_on: one\n',
+    );
+    const env = { DATABASE_URL: db.url };
+    const applied = await weir(['pipelines', 'apply', dir], env);
+    expect([applied.code, applied.stderr]).toEqual([0, expect.stringMatching(/pipeline hello created/)]);
+    const again = await weir(['pipelines', 'apply', dir], env);
+    expect(again.stderr).toMatch(/pipeline hello at version 1/);
+    const listed = await weir(['pipelines', 'list'], env);
+    expect(listed.stdout).toMatch(/^hello {2}v1 {2}2 steps {2}schedule 0 0 \* \* \* \(UTC\)/m);
+    const ran = await weir(['pipelines', 'run', 'hello'], env);
+    expect(ran.code).toBe(0);
+    expect(ran.stdout).toMatch(/of hello v1: succeeded/);
+    expect(ran.stdout).toMatch(/succeeded one \(sql\) attempt 1\/1/);
+    const runs = await weir(['pipelines', 'runs', 'hello', '--json'], env);
+    expect(JSON.parse(runs.stdout).map((r: { trigger: string }) => r.trigger)).toEqual(['cli']);
+
+    fs.writeFileSync(path.join(dir, 'pipelines', 'z_bad.yml'), 'name: bad\nsteps:\n  - id: a\n    kind: sqll\n');
+    const bad = await weir(['pipelines', 'apply', dir], env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/z_bad\.yml/);
+    expect(bad.stderr).toMatch(/steps\[0\]\.kind/);
+  }, 120_000);
+});

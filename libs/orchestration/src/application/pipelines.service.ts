@@ -44,7 +44,10 @@ export class PipelinesService {
   }
 
   async create(raw: unknown, by: string | null): Promise<PipelineView> {
-    const spec = await this.validate(raw);
+    return this.createValid(await this.validate(raw), by);
+  }
+
+  private async createValid(spec: PipelineSpec, by: string | null): Promise<PipelineView> {
     const p = await this.store.create(spec, by);
     if (!p) throw new PipelineExistsError(`A pipeline named "${spec.name}" already exists; PUT it to change it`);
     this.log.log(`pipeline ${p.name}: created (${spec.steps.length} steps)`);
@@ -66,7 +69,7 @@ export class PipelinesService {
   async apply(raw: unknown, by: string | null): Promise<{ pipeline: PipelineView; created: boolean }> {
     const spec = await this.validate(raw, (raw as { name?: string })?.name);
     const existing = await this.store.findByName(spec.name);
-    if (!existing) return { pipeline: await this.create(spec, by), created: true };
+    if (!existing) return { pipeline: await this.createValid(spec, by), created: true };
     return { pipeline: pipelineView(await this.store.update(existing.id, spec, by)), created: false };
   }
 

@@ -606,3 +606,39 @@ describe('topologicalOrder', () => {
     expect(() => topologicalOrder([step('a', ['nope'])])).toThrow(PipelineSpecError);
   });
 });
+
+describe('a stored definition reads back as itself (GET, edit, PUT)', () => {
+  it('parses its own output to the same spec, for every step kind and option', () => {
+    const raw = {
+      name: 'round_trip',
+      description: 'all of it',
+      schedule: { cron: '30 2 * * *', timezone: 'Europe/Berlin', catchup: 'all' },
+      partitions: { kind: 'daily', start: '2026-01-01' },
+      max_active_runs: 2,
+      concurrency: 3,
+      steps: [
+        {
+          id: 'load',
+          kind: 'ingest',
+          source: 'orders',
+          path: 'in/{partition}.csv',
+          retries: { max_attempts: 3, base_delay: '2s', max_delay: '1m' },
+          timeout: '10m',
+          pool: 'loads',
+        },
+        { id: 'build', kind: 'build', project: 'shop', select: 'tag:daily', full_refresh: true, depends_on: ['load'] },
+        { id: 'check', kind: 'check', suite: 's', depends_on: 'build', trigger_rule: 'all_done' },
+        { id: 'sql', kind: 'sql', sql: 'select 1', depends_on: ['check'] },
+        { id: 'wait', kind: 'wait_for', dataset: 'orders', fresh_within: '1h', wait: '30m' },
+      ],
+    };
+    const once = parsePipelineSpec(raw);
+    expect(parsePipelineSpec(JSON.parse(JSON.stringify(once)))).toEqual(once);
+    const every = parsePipelineSpec({
+      name: 'ev',
+      schedule: { every: '15m' },
+      steps: [{ id: 'a', kind: 'sql', sql: 'select 1' }],
+    });
+    expect(parsePipelineSpec(JSON.parse(JSON.stringify(every)))).toEqual(every);
+  });
+});

@@ -223,7 +223,7 @@ function parseSteps(rawSteps: unknown[], pipelineName: string, problems: string[
         ? { ...DEFAULT_RETRY_POLICY }
         : parseRetries(retriesField.value, `${path}.retries`, problems);
 
-    const timeoutField = f.take('timeout');
+    const timeoutField = f.take('timeout', 'timeoutMs');
     const timeoutMs =
       timeoutField === undefined ? null : positiveDuration(timeoutField.value, `${path}.timeout`, problems);
 
@@ -269,7 +269,7 @@ const KIND_KEYS: Record<StepKind, readonly (readonly string[])[]> = {
   build: [['project'], ['select'], ['full_refresh', 'fullRefresh']],
   check: [['suite']],
   sql: [['sql']],
-  wait_for: [['pipeline'], ['dataset'], ['fresh_within', 'freshWithin'], ['wait']],
+  wait_for: [['pipeline'], ['dataset'], ['fresh_within', 'freshWithin', 'freshWithinMs'], ['wait', 'waitMs']],
   pipeline: [['pipeline']],
 };
 const ALL_KIND_KEYS = [...new Set(Object.values(KIND_KEYS).flat(2))];
@@ -329,13 +329,13 @@ function parseKindFields(
         if (typeof datasetField.value === 'string' && datasetField.value.trim() !== '') dataset = datasetField.value;
         else problems.push(`${path}.dataset: expected a non-empty string, got ${show(datasetField.value)}`);
       }
-      const freshField = f.take('fresh_within', 'freshWithin');
+      const freshField = f.take('fresh_within', 'freshWithin', 'freshWithinMs');
       let freshWithinMs: number | null = null;
       if (freshField !== undefined && freshField.value !== null) {
         if (!hasDataset) problems.push(`${path}.${freshField.key}: only with dataset`);
         freshWithinMs = positiveDuration(freshField.value, `${path}.${freshField.key}`, problems);
       }
-      const waitField = f.take('wait');
+      const waitField = f.take('wait', 'waitMs');
       const waitMs = (waitField && positiveDuration(waitField.value, `${path}.wait`, problems)) ?? DEFAULT_WAIT_MS;
       step = { ...base, kind, pipeline, dataset, freshWithinMs, waitMs };
       break;
@@ -401,10 +401,10 @@ function parseRetries(v: unknown, path: string, problems: string[]): RetryPolicy
     if (typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= MAX_ATTEMPTS) policy.maxAttempts = n;
     else problems.push(`${path}.${attempts.key}: ${show(n)} must be a whole number 1..${MAX_ATTEMPTS}`);
   }
-  const base = f.take('base_delay', 'baseDelay');
+  const base = f.take('base_delay', 'baseDelay', 'baseDelayMs');
   const baseMs = base === undefined ? null : parseDuration(base.value, `${path}.${base.key}`, problems);
   if (baseMs !== null) policy.baseDelayMs = baseMs;
-  const max = f.take('max_delay', 'maxDelay');
+  const max = f.take('max_delay', 'maxDelay', 'maxDelayMs');
   const maxMs = max === undefined ? null : parseDuration(max.value, `${path}.${max.key}`, problems);
   if (maxMs !== null) {
     policy.maxDelayMs = maxMs;
@@ -549,7 +549,7 @@ function parseSchedule(v: unknown, problems: string[]): Schedule | null {
     }
   }
   const cron = f.take('cron');
-  const every = f.take('every');
+  const every = f.take('every', 'everyMs');
   const hasCron = cron !== undefined && cron.value !== null;
   const hasEvery = every !== undefined && every.value !== null;
   if (hasCron === hasEvery) problems.push('schedule: give exactly one of cron or every');
@@ -634,10 +634,12 @@ function parsePartitions(v: unknown, problems: string[]): Partitions | null {
   }
   const partitions: Partitions = { kind: kind as Partitions['kind'], start: null, values: null };
   if (kind === 'static') {
-    if (startField !== undefined) problems.push('partitions.start: only for hourly, daily and monthly partitions');
+    if (startField !== undefined && startField.value !== null)
+      problems.push('partitions.start: only for hourly, daily and monthly partitions');
     partitions.values = staticValues(valuesField?.value, problems);
   } else {
-    if (valuesField !== undefined) problems.push('partitions.values: only for static partitions');
+    if (valuesField !== undefined && valuesField.value !== null)
+      problems.push('partitions.values: only for static partitions');
     partitions.start = isoStart(startField?.value, problems);
   }
   return problems.length > before ? null : partitions;
