@@ -41,7 +41,12 @@ describe('RunQueue contract: PostgreSQL (orchestration.runs, step_runs)', () => 
   beforeEach(async () => {
     await ds.query('DELETE FROM orchestration.pipelines');
     [{ id: pipelineId }] = await ds.query(
-      `INSERT INTO orchestration.pipelines (name, version, spec) VALUES ('p', 1, '{}') RETURNING id`,
+      `INSERT INTO orchestration.pipelines (name, version, spec) VALUES ('p', 1, '{"concurrency": 10}') RETURNING id`,
+    );
+    await ds.query(
+      `INSERT INTO orchestration.pipeline_versions (pipeline_id, version, spec) VALUES ($1, 1, '{"concurrency": 10}'),
+              ($1, 2, '{"concurrency": 1}')`,
+      [pipelineId],
     );
   });
 
@@ -63,12 +68,32 @@ describe('RunQueue contract: PostgreSQL (orchestration.runs, step_runs)', () => 
   it('leases each ready step to one worker only, with the run partition and params', async () => {
     const r = await newRun('k2', ['a', 'b', 'c']);
     await queueAll(r.id, ['a', 'b', 'c']);
+    // five workers at once, then whatever they left: every step leased once, none twice
     const leased = await Promise.all([1, 2, 3, 4, 5].map((i) => queue.lease(`w${i}`, 30_000)));
+    for (let l = await queue.lease('w6', 30_000); l; l = await queue.lease('w6', 30_000)) leased.push(l);
     const got = leased.filter((l) => l !== null);
     expect(got.length).toBe(3);
     expect(new Set(got.map((l) => l!.stepId)).size).toBe(3);
     expect(got[0]).toMatchObject({ status: 'running', attempt: 1, partition: '2026-12-01', params: { x: 1 } });
     expect(await queue.lease('w9', 30_000)).toBeNull();
+  });
+
+  it("keeps a run's steps running at once within its version's concurrency", async () => {
+    const r = await queue.create({
+      pipelineId,
+      version: 2,
+      trigger: 'api',
+      partition: null,
+      params: {},
+      idempotencyKey: 'conc',
+      createdBy: null,
+      steps: ['a', 'b', 'c'].map((s) => ({ stepId: s, kind: 'sql' as const, maxAttempts: 1 })),
+    });
+    await queueAll(r.id, ['a', 'b', 'c']);
+    const first = (await queue.lease('w1', 30_000))!;
+    expect(await Promise.all([queue.lease('w2', 30_000), queue.lease('w3', 30_000)])).toEqual([null, null]);
+    await queue.succeed(first.id, 'w1', null);
+    expect((await queue.lease('w2', 30_000))?.stepId).toBe('b');
   });
 
   it('renews only its own lease; success ends it; a lost lease records nothing', async () => {

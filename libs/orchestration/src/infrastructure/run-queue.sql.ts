@@ -64,8 +64,8 @@ export function listRunsSql(f: { pipelineId?: string; status?: string; partition
 }
 
 /**
- * Leases the step ready longest: queued, its time come, its run not cancelled; running as `owner`
- * until the lease expires. SKIP LOCKED: concurrent workers take different steps.
+ * Leases the step ready longest: queued, its time come, its run below its `concurrency`; running
+ * as `owner` until the lease expires. SKIP LOCKED: concurrent workers take different steps.
  */
 export const leaseSql = (owner: string, leaseMs: number): Sql => ({
   sql: `UPDATE orchestration.step_runs s
@@ -73,8 +73,15 @@ export const leaseSql = (owner: string, leaseMs: number): Sql => ({
                lease_expires_at = now() + $2::interval, started_at = COALESCE(s.started_at, now()), error = NULL, error_code = NULL
           FROM orchestration.runs r
          WHERE s.id = (SELECT q.id FROM orchestration.step_runs q
+                         JOIN orchestration.runs qr ON qr.id = q.run_id
+                         JOIN orchestration.pipeline_versions v ON v.pipeline_id = qr.pipeline_id AND v.version = qr.version
                         WHERE q.status = 'queued' AND q.ready_at <= now()
-                        ORDER BY q.ready_at, q.id FOR UPDATE SKIP LOCKED LIMIT 1)
+                          -- the run's concurrency: steps of one run running at once
+                          AND (SELECT count(*) FROM orchestration.step_runs x WHERE x.run_id = q.run_id AND x.status = 'running')
+                              < COALESCE((v.spec->>'concurrency')::int, 4)
+                          -- one lease of a run at a time, so that count holds (others take another run's step)
+                          AND pg_try_advisory_xact_lock(hashtextextended('weir.run:' || q.run_id::text, 0))
+                        ORDER BY q.ready_at, q.id FOR UPDATE OF q SKIP LOCKED LIMIT 1)
            AND r.id = s.run_id
         RETURNING s.id, s.run_id, s.step_id, s.kind, s.status, s.attempt, s.max_attempts, s.ready_at, s.lease_owner,
                   s.lease_expires_at, s.started_at, s.finished_at, s.error_code, s.error, s.ref, s.output,
