@@ -92,7 +92,7 @@ describe('RunQueue contract: PostgreSQL (orchestration.runs, step_runs)', () => 
     await queueAll(r.id, ['a', 'b', 'c']);
     const first = (await queue.lease('w1', 30_000))!;
     expect(await Promise.all([queue.lease('w2', 30_000), queue.lease('w3', 30_000)])).toEqual([null, null]);
-    await queue.succeed(first.id, 'w1', null);
+    await queue.succeed(first.id, 'w1', 1, null);
     expect((await queue.lease('w2', 30_000))?.stepId).toBe('b');
   });
 
@@ -100,10 +100,13 @@ describe('RunQueue contract: PostgreSQL (orchestration.runs, step_runs)', () => 
     const r = await newRun('k3');
     await queueAll(r.id, ['a']);
     const l = (await queue.lease('w1', 30_000))!;
-    expect(await queue.renew(l.id, 'w1', 30_000)).toBe(true);
-    expect(await queue.renew(l.id, 'w2', 30_000)).toBe(false);
-    expect(await queue.succeed(l.id, 'w2', null)).toBe(false);
-    expect(await queue.succeed(l.id, 'w1', { rows: 3 })).toBe(true);
+    expect(await queue.renew(l.id, 'w1', 1, 30_000)).toBe(true);
+    expect(await queue.renew(l.id, 'w2', 1, 30_000)).toBe(false);
+    // an older attempt of the same owner holds the lease no more
+    expect(await queue.renew(l.id, 'w1', 0, 30_000)).toBe(false);
+    expect(await queue.succeed(l.id, 'w2', 1, null)).toBe(false);
+    expect(await queue.succeed(l.id, 'w1', 0, null)).toBe(false);
+    expect(await queue.succeed(l.id, 'w1', 1, { rows: 3 })).toBe(true);
     const s = (await queue.find(r.id))!.steps[0];
     expect([s.status, s.output, s.leaseOwner]).toEqual(['succeeded', { rows: 3 }, null]);
   });
@@ -112,14 +115,14 @@ describe('RunQueue contract: PostgreSQL (orchestration.runs, step_runs)', () => 
     const r = await newRun('k4', ['a']);
     await queueAll(r.id, ['a']);
     const l1 = (await queue.lease('w1', 30_000))!;
-    expect(await queue.fail(l1.id, 'w1', { code: 'X', message: 'boom', retryInMs: 300 })).toBe(true);
+    expect(await queue.fail(l1.id, 'w1', 1, { code: 'X', message: 'boom', retryInMs: 300 })).toBe(true);
     let s = (await queue.find(r.id))!.steps[0];
     expect([s.status, s.attempt, s.error]).toEqual(['queued', 1, 'boom']);
     expect(await queue.lease('w1', 30_000)).toBeNull(); // not before its backoff
     await sleep(350);
     const l2 = (await queue.lease('w2', 30_000))!;
     expect([l2.stepId, l2.attempt]).toEqual(['a', 2]);
-    expect(await queue.fail(l2.id, 'w2', { code: 'X', message: 'boom again', retryInMs: 10 })).toBe(true);
+    expect(await queue.fail(l2.id, 'w2', 2, { code: 'X', message: 'boom again', retryInMs: 10 })).toBe(true);
     s = (await queue.find(r.id))!.steps[0];
     expect([s.status, s.attempt, s.errorCode, s.finishedAt !== null]).toEqual(['failed', 2, 'X', true]);
   });
@@ -142,6 +145,21 @@ describe('RunQueue contract: PostgreSQL (orchestration.runs, step_runs)', () => 
       'the worker running it stopped renewing its lease (crash or kill); no attempt left',
     ]);
     expect(await queue.reclaimExpired()).toEqual([]);
+  });
+
+  it('finds the runs nothing moves on: running with no step queued or running, and queued ones', async () => {
+    const stuck = await newRun('st1', ['a']);
+    await queueAll(stuck.id, []); // running, its only step still pending: a plan was lost
+    const moving = await newRun('st2', ['a']);
+    await queueAll(moving.id, ['a']);
+    const waiting = await newRun('st3', ['a']);
+    const stalled = await queue.stalledRuns();
+    expect(stalled.map((r) => [r.id, r.status]).sort()).toEqual(
+      [
+        [stuck.id, 'running'],
+        [waiting.id, 'queued'],
+      ].sort(),
+    );
   });
 
   it('plans under the run lock: skips with their reason, the run ends once; cancel stops the rest', async () => {

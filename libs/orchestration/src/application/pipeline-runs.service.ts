@@ -69,7 +69,11 @@ export class PipelineRunsService {
     const key =
       req.idempotencyKey ?? `${req.partition !== undefined ? `partition:${req.partition}:` : ''}${randomUUID()}`;
     const existing = req.idempotencyKey ? await this.queue.findLive(p.id, key) : null;
-    if (existing) return { run: pipelineRunView(existing, p.name), created: false };
+    if (existing) {
+      // a queued run whose promotion was lost to an error gets its chance again
+      if (existing.status === 'queued') await this.promote(p.id);
+      return { run: pipelineRunView((await this.queue.find(existing.id))?.run ?? existing, p.name), created: false };
+    }
     const run = await this.queue.create({
       pipelineId: p.id,
       version: p.version,

@@ -1,6 +1,10 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { PresenceLock, WEIR_CONFIG, WeirConfig } from '@weir/platform';
+import type { PipelineSpec } from '../domain/pipeline';
 import { dueTicks, partitionOfTick } from '../domain/schedule';
+
+/** A claimed tick without its run after this long is started again (its start failed, or its process died). */
+const STARTED_WITHIN_MS = 30_000;
 import { ORCHESTRATION_CONFIG, OrchestrationConfig } from '../orchestration.config';
 import { TICK_LEDGER, TickLedger } from './ports/tick-ledger.port';
 import { BackfillsService } from './backfills.service';
@@ -45,6 +49,27 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     await this.passing;
   }
 
+  /** Starts the run of a claimed tick and records it on the tick; undefined when it could not start. */
+  private async start(pipelineId: string, name: string, spec: PipelineSpec, at: Date): Promise<string | undefined> {
+    try {
+      const { run } = await this.runs.trigger(pipelineId, {
+        trigger: 'schedule',
+        idempotencyKey: `schedule:${at.toISOString()}`,
+        partition: partitionOfTick(spec.partitions, at) ?? undefined,
+        createdBy: `scheduler:${this.presence.instanceId}`,
+      });
+      await this.ticks.recordRun(pipelineId, at, run.id);
+      this.metrics.scheduleLag.observe(Math.max(0, Date.now() - at.getTime()) / 1000);
+      this.log.log(`pipeline ${name}: tick ${at.toISOString()} → run ${run.id}`);
+      return run.id;
+    } catch (e) {
+      this.log.error(
+        `pipeline ${name}: tick ${at.toISOString()} could not start a run (retried): ${(e as Error).message}`,
+      );
+      return undefined;
+    }
+  }
+
   /** One pass: every scheduled pipeline's due ticks, each claimed once and run. Returns the runs started. */
   async pass(now = new Date()): Promise<string[]> {
     const started: string[] = [];
@@ -53,23 +78,16 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
         const schedule = p.spec.schedule!;
         for (const at of dueTicks(schedule, p.lastTick, p.scheduledSince, now)) {
           if (!(await this.ticks.claim(p.id, at, this.presence.instanceId))) continue;
-          try {
-            const { run } = await this.runs.trigger(p.id, {
-              trigger: 'schedule',
-              idempotencyKey: `schedule:${at.toISOString()}`,
-              partition: partitionOfTick(p.spec.partitions, at, schedule.timezone) ?? undefined,
-              createdBy: `scheduler:${this.presence.instanceId}`,
-            });
-            await this.ticks.recordRun(p.id, at, run.id);
-            this.metrics.scheduleLag.observe(Math.max(0, Date.now() - at.getTime()) / 1000);
-            started.push(run.id);
-            this.log.log(`pipeline ${p.name}: tick ${at.toISOString()} → run ${run.id}`);
-          } catch (e) {
-            this.log.error(
-              `pipeline ${p.name}: tick ${at.toISOString()} could not start a run: ${(e as Error).message}`,
-            );
-          }
+          const id = await this.start(p.id, p.name, p.spec, at);
+          if (id) started.push(id);
         }
+      }
+      // a tick claimed whose run never started (its start failed, or its process died): started now,
+      // idempotently (the run's key is the tick's time)
+      const specs = new Map((await this.ticks.scheduled()).map((p) => [p.id, p]));
+      for (const t of await this.ticks.unstarted(STARTED_WITHIN_MS)) {
+        const p = specs.get(t.pipelineId);
+        if (p) await this.start(p.id, p.name, p.spec, t.at);
       }
       // backfills go on as slots free (also after a restart)
       await this.backfills.advanceAll();

@@ -51,8 +51,11 @@ export class StepWorkerService implements OnApplicationBootstrap, BeforeApplicat
     await Promise.allSettled([...this.running]);
   }
 
-  /** Takes back expired leases (and plans their runs), then fills the free slots. */
+  private ticks = 0;
+
+  /** Takes back expired leases (and plans their runs), now and then plans runs nothing moves on, then fills the free slots. */
   async tick(): Promise<void> {
+    if (++this.ticks % 10 === 0) await this.sweep();
     try {
       for (const runId of await this.queue.reclaimExpired()) {
         this.metrics.leaseExpiries.inc();
@@ -63,6 +66,18 @@ export class StepWorkerService implements OnApplicationBootstrap, BeforeApplicat
       this.log.error(`reclaiming expired leases: ${(e as Error).message}`);
     }
     await this.pump();
+  }
+
+  /** Runs a lost plan left still (an error after a step's end): planned again, queued ones promoted. */
+  async sweep(): Promise<void> {
+    try {
+      const stalled = await this.queue.stalledRuns();
+      for (const r of stalled.filter((x) => x.status === 'running')) await this.runs.replan(r.id);
+      for (const p of new Set(stalled.filter((x) => x.status === 'queued').map((x) => x.pipelineId)))
+        await this.runs.promote(p);
+    } catch (e) {
+      this.log.error(`planning stalled runs: ${(e as Error).message}`);
+    }
   }
 
   /** Leases steps while a slot is free and a step is ready. */
@@ -96,7 +111,7 @@ export class StepWorkerService implements OnApplicationBootstrap, BeforeApplicat
     const renew = setInterval(
       () => {
         void this.queue
-          .renew(leased.id, owner, this.cfg.leaseMs)
+          .renew(leased.id, owner, leased.attempt, this.cfg.leaseMs)
           .then((ok) => {
             if (!ok) alive = false;
           })
@@ -112,19 +127,22 @@ export class StepWorkerService implements OnApplicationBootstrap, BeforeApplicat
       this.log.log(
         `pipeline run ${leased.runId}: step ${step.id} (${step.kind}) attempt ${leased.attempt}/${leased.maxAttempts}`,
       );
-      const output = await this.withTimeout(step, () =>
-        this.executor.execute(step, {
-          runId: leased.runId,
-          stepRunId: leased.id,
-          partition: leased.partition,
-          partitions: spec.partitions,
-          params: leased.params,
-          link: (ref) => this.queue.setRef(leased.id, ref),
-          alive: () => alive && !this.stopping,
-        }),
+      const output = await this.withTimeout(
+        step,
+        () => (alive = false),
+        () =>
+          this.executor.execute(step, {
+            runId: leased.runId,
+            stepRunId: leased.id,
+            partition: leased.partition,
+            partitions: spec.partitions,
+            params: leased.params,
+            link: (ref) => this.queue.setRef(leased.id, ref),
+            alive: () => alive && !this.stopping,
+          }),
       );
       took('succeeded');
-      if (!(await this.queue.succeed(leased.id, owner, output)))
+      if (!(await this.queue.succeed(leased.id, owner, leased.attempt, output)))
         this.log.warn(
           `pipeline run ${leased.runId}: step ${step.id} ended after its lease was lost; its result is dropped`,
         );
@@ -144,7 +162,7 @@ export class StepWorkerService implements OnApplicationBootstrap, BeforeApplicat
     const message = e instanceof Error ? e.message : String(e);
     const retry = step && leased.attempt < leased.maxAttempts ? backoffMs(step.retries, leased.attempt) : null;
     try {
-      await this.queue.fail(leased.id, this.presence.instanceId, { code, message, retryInMs: retry });
+      await this.queue.fail(leased.id, this.presence.instanceId, leased.attempt, { code, message, retryInMs: retry });
       this.log.warn(
         `pipeline run ${leased.runId}: step ${leased.stepId} attempt ${leased.attempt} failed (${code}): ${message}${retry !== null ? `; retry in ${retry} ms` : ''}`,
       );
@@ -154,14 +172,15 @@ export class StepWorkerService implements OnApplicationBootstrap, BeforeApplicat
     }
   }
 
-  private async withTimeout<T>(step: Step, work: () => Promise<T>): Promise<T> {
+  /** The attempt, failed past the step's timeout; `stop` tells the work to give up (it stops waiting on its slice). */
+  private async withTimeout<T>(step: Step, stop: () => void, work: () => Promise<T>): Promise<T> {
     if (step.timeoutMs === null) return work();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new StepTimeoutError(`step ${step.id} ran past its timeout of ${step.timeoutMs} ms`)),
-        step.timeoutMs!,
-      );
+      timer = setTimeout(() => {
+        stop();
+        reject(new StepTimeoutError(`step ${step.id} ran past its timeout of ${step.timeoutMs} ms`));
+      }, step.timeoutMs!);
     });
     try {
       return await Promise.race([work(), timeout]);

@@ -78,13 +78,18 @@ describe('dueTicks', () => {
 });
 
 describe('partitionOfTick', () => {
-  it('is the period that ended at the tick, in the time zone', () => {
+  it('is the UTC period that ended at the tick (complete, whatever the schedule zone)', () => {
     const t = new Date('2026-12-05T00:30:00Z'); // 01:30 in Berlin
     expect(partitionOfTick({ kind: 'daily', start: '2026-01-01', values: null }, t, 'Europe/Berlin')).toBe(
       '2026-12-04',
     );
     expect(partitionOfTick({ kind: 'hourly', start: '2026-01-01', values: null }, t, 'Europe/Berlin')).toBe(
-      '2026-12-05T00',
+      '2026-12-04T23',
+    );
+    // a Tokyo 01:00 tick is 16:00Z the day before: the day it processes has ended in UTC
+    const tokyo = new Date('2026-03-10T16:00:00Z');
+    expect(partitionOfTick({ kind: 'daily', start: '2026-01-01', values: null }, tokyo, 'Asia/Tokyo')).toBe(
+      '2026-03-09',
     );
     expect(
       partitionOfTick({ kind: 'monthly', start: '2026-01-01', values: null }, new Date('2026-01-01T06:00:00Z'), 'UTC'),

@@ -58,15 +58,17 @@ export function dueTicks(s: Schedule, last: Date | null, scheduledSince: Date, n
 
 /**
  * The partition a scheduled run processes: the period that ended at its tick (the day before a
- * daily tick, the hour before an hourly one, the month before a monthly one), in the schedule's
- * time zone; none for static partitions or a pipeline without partitions.
+ * daily tick, the hour before an hourly one, the month before a monthly one). Partition keys and
+ * their bounds are UTC periods (as the `sql` step's `$2`, `$3` are), so the key is taken in UTC:
+ * a key is always a complete period, whatever the schedule's time zone.
  */
-export function partitionOfTick(p: Partitions | null, tick: Date, timezone: string): string | null {
+export function partitionOfTick(p: Partitions | null, tick: Date, timezone = 'UTC'): string | null {
+  void timezone; // the schedule's zone decides when ticks fire, not which UTC period they process
   if (!p || p.kind === 'static') return null;
   const parts = (d: Date) =>
     Object.fromEntries(
       new Intl.DateTimeFormat('en-CA', {
-        timeZone: timezone,
+        timeZone: 'UTC',
         year: 'numeric',
         month: '2-digit',
         day: '2-digit',

@@ -51,7 +51,11 @@ export class PgBackfillStore implements BackfillStore {
     step: (b: BackfillRecord) => Promise<{ started: number; end?: 'succeeded' | 'failed' }>,
   ): Promise<void> {
     await this.ds.transaction(async (em) => {
-      const e = await em.findOne(BackfillOrmEntity, { where: { id }, lock: { mode: 'pessimistic_write' } });
+      // another advance holds it (possibly this very call's caller, through a run it started): skip, the next pass goes on
+      const e = await em.findOne(BackfillOrmEntity, {
+        where: { id },
+        lock: { mode: 'pessimistic_write', onLocked: 'skip_locked' },
+      });
       if (!e || e.status !== 'running') return;
       const r = await step(record(e));
       await em.update(

@@ -183,8 +183,16 @@ export class PgRunQueue implements RunQueue {
     };
   }
 
-  async renew(stepRunId: string, owner: string, leaseMs: number): Promise<boolean> {
-    return (await this.run(q.renewSql(stepRunId, owner, leaseMs))).length > 0;
+  async renew(stepRunId: string, owner: string, attempt: number, leaseMs: number): Promise<boolean> {
+    return (await this.run(q.renewSql(stepRunId, owner, attempt, leaseMs))).length > 0;
+  }
+
+  async stalledRuns(): Promise<{ id: string; pipelineId: string; status: PipelineRunStatus }[]> {
+    return (await this.run(q.stalledRunsSql())).map((r) => ({
+      id: r['id'] as string,
+      pipelineId: r['pipeline_id'] as string,
+      status: r['status'] as PipelineRunStatus,
+    }));
   }
 
   async setRef(stepRunId: string, ref: Record<string, unknown>): Promise<void> {
@@ -194,16 +202,22 @@ export class PgRunQueue implements RunQueue {
     });
   }
 
-  async succeed(stepRunId: string, owner: string, output: Record<string, unknown> | null): Promise<boolean> {
-    return (await this.run(q.succeedSql(stepRunId, owner, output))).length > 0;
+  async succeed(
+    stepRunId: string,
+    owner: string,
+    attempt: number,
+    output: Record<string, unknown> | null,
+  ): Promise<boolean> {
+    return (await this.run(q.succeedSql(stepRunId, owner, attempt, output))).length > 0;
   }
 
   async fail(
     stepRunId: string,
     owner: string,
+    attempt: number,
     failure: { code: string; message: string; retryInMs: number | null },
   ): Promise<boolean> {
-    return (await this.run(q.failSql(stepRunId, owner, failure))).length > 0;
+    return (await this.run(q.failSql(stepRunId, owner, attempt, failure))).length > 0;
   }
 
   async reclaimExpired(): Promise<string[]> {

@@ -79,7 +79,8 @@ export const leaseSql = (owner: string, leaseMs: number): Sql => ({
                           -- the run's concurrency: steps of one run running at once
                           AND (SELECT count(*) FROM orchestration.step_runs x WHERE x.run_id = q.run_id AND x.status = 'running')
                               < COALESCE((v.spec->>'concurrency')::int, 4)
-                          -- one lease of a run at a time, so that count holds (others take another run's step)
+                          -- one lease of a run at a time (a lease committed after this statement began is not
+                          -- counted: across instances the limit can be passed by one, briefly)
                           AND pg_try_advisory_xact_lock(hashtextextended('weir.run:' || q.run_id::text, 0))
                         ORDER BY q.ready_at, q.id FOR UPDATE OF q SKIP LOCKED LIMIT 1)
            AND r.id = s.run_id
@@ -89,23 +90,30 @@ export const leaseSql = (owner: string, leaseMs: number): Sql => ({
   params: [owner, `${leaseMs / 1000} seconds`],
 });
 
-export const renewSql = (id: string, owner: string, leaseMs: number): Sql => ({
+/** A lease is its step, its owner and its attempt: an older attempt of the same owner no longer holds it. */
+export const renewSql = (id: string, owner: string, attempt: number, leaseMs: number): Sql => ({
   sql: `UPDATE orchestration.step_runs SET lease_expires_at = now() + $3::interval
-         WHERE id = $1 AND lease_owner = $2 AND status = 'running' RETURNING id`,
-  params: [id, owner, `${leaseMs / 1000} seconds`],
+         WHERE id = $1 AND lease_owner = $2 AND attempt = $4 AND status = 'running' RETURNING id`,
+  params: [id, owner, `${leaseMs / 1000} seconds`, attempt],
 });
 
-export const succeedSql = (id: string, owner: string, output: Record<string, unknown> | null): Sql => ({
+export const succeedSql = (
+  id: string,
+  owner: string,
+  attempt: number,
+  output: Record<string, unknown> | null,
+): Sql => ({
   sql: `UPDATE orchestration.step_runs SET status = 'succeeded', finished_at = now(), lease_owner = NULL,
                lease_expires_at = NULL, output = $3
-         WHERE id = $1 AND lease_owner = $2 AND status = 'running' RETURNING run_id`,
-  params: [id, owner, output === null ? null : JSON.stringify(output)],
+         WHERE id = $1 AND lease_owner = $2 AND attempt = $4 AND status = 'running' RETURNING run_id`,
+  params: [id, owner, output === null ? null : JSON.stringify(output), attempt],
 });
 
 /** A failed attempt: queued again after the backoff while attempts are left, else failed. */
 export const failSql = (
   id: string,
   owner: string,
+  attempt: number,
   f: { code: string; message: string; retryInMs: number | null },
 ): Sql => ({
   sql: `UPDATE orchestration.step_runs
@@ -113,8 +121,8 @@ export const failSql = (
                ready_at = CASE WHEN $5::bigint IS NOT NULL AND attempt < max_attempts THEN now() + ($5::bigint * interval '1 millisecond') ELSE ready_at END,
                finished_at = CASE WHEN $5::bigint IS NOT NULL AND attempt < max_attempts THEN NULL ELSE now() END,
                error_code = $3, error = $4, lease_owner = NULL, lease_expires_at = NULL
-         WHERE id = $1 AND lease_owner = $2 AND status = 'running' RETURNING run_id, status`,
-  params: [id, owner, f.code, f.message.slice(0, 4000), f.retryInMs],
+         WHERE id = $1 AND lease_owner = $2 AND attempt = $6 AND status = 'running' RETURNING run_id, status`,
+  params: [id, owner, f.code, f.message.slice(0, 4000), f.retryInMs, attempt],
 });
 
 /** Leases that expired: the step goes back to the queue while attempts are left, else fails. */
@@ -127,5 +135,13 @@ export const reclaimSql = (): Sql => ({
                        CASE WHEN attempt < max_attempts THEN 'queued again' ELSE 'no attempt left' END,
                lease_owner = NULL, lease_expires_at = NULL
          WHERE status = 'running' AND lease_expires_at < now() RETURNING run_id`,
+  params: [],
+});
+
+/** Active runs that no step moves on: a running run with no queued or running step, a queued run. */
+export const stalledRunsSql = (): Sql => ({
+  sql: `SELECT r.id, r.pipeline_id, r.status FROM orchestration.runs r
+         WHERE r.status IN ('queued', 'running')
+           AND NOT EXISTS (SELECT 1 FROM orchestration.step_runs s WHERE s.run_id = r.id AND s.status IN ('queued', 'running'))`,
   params: [],
 });

@@ -13,7 +13,7 @@ export class PgTickLedger implements TickLedger {
   async scheduled(): Promise<ScheduledPipeline[]> {
     const rows = rowsOf<{ id: string; name: string; spec: PipelineSpec; since: Date; last: Date | null }>(
       await this.ds.query(
-        `SELECT p.id, p.name, p.spec, p.created_at AS since,
+        `SELECT p.id, p.name, p.spec, p.updated_at AS since,
                 (SELECT max(t.scheduled_at) FROM orchestration.schedule_ticks t WHERE t.pipeline_id = p.id) AS last
            FROM orchestration.pipelines p WHERE jsonb_typeof(p.spec->'schedule') = 'object'`,
       ),
@@ -34,6 +34,18 @@ export class PgTickLedger implements TickLedger {
       [pipelineId, at, by],
     );
     return rowsOf(r).length > 0;
+  }
+
+  async unstarted(olderThanMs: number): Promise<{ pipelineId: string; at: Date }[]> {
+    const rows = rowsOf<{ pipeline_id: string; scheduled_at: Date }>(
+      await this.ds.query(
+        `SELECT pipeline_id, scheduled_at FROM orchestration.schedule_ticks
+          WHERE run_id IS NULL AND created_at < now() - $1::interval AND created_at > now() - interval '1 hour'
+          ORDER BY scheduled_at LIMIT 100`,
+        [`${olderThanMs / 1000} seconds`],
+      ),
+    );
+    return rows.map((r) => ({ pipelineId: r.pipeline_id, at: new Date(r.scheduled_at) }));
   }
 
   async recordRun(pipelineId: string, at: Date, runId: string): Promise<void> {

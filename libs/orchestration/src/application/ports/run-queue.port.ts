@@ -112,12 +112,12 @@ export interface RunQueue {
   plan(runId: string, decide: (states: Map<string, StepState>) => StepChanges): Promise<void>;
   /** Leases the step ready longest (status queued, ready_at passed) to `owner` for `leaseMs`. */
   lease(owner: string, leaseMs: number): Promise<LeasedStep | null>;
-  /** Renews a lease; false when the step is no longer this owner's (taken back, cancelled). */
-  renew(stepRunId: string, owner: string, leaseMs: number): Promise<boolean>;
+  /** Renews a lease (the owner's attempt); false when it no longer holds it (taken back, cancelled, retried). */
+  renew(stepRunId: string, owner: string, attempt: number, leaseMs: number): Promise<boolean>;
   /** Records a link to the run underneath (ingestion run, build, quality runs) while the step runs. */
   setRef(stepRunId: string, ref: Record<string, unknown>): Promise<void>;
   /** The attempt succeeded. False when the lease was lost. */
-  succeed(stepRunId: string, owner: string, output: Record<string, unknown> | null): Promise<boolean>;
+  succeed(stepRunId: string, owner: string, attempt: number, output: Record<string, unknown> | null): Promise<boolean>;
   /**
    * The attempt failed: queued again after `retryInMs` when attempts are left (status retrying →
    * queued at ready_at), else failed. False when the lease was lost.
@@ -125,8 +125,11 @@ export interface RunQueue {
   fail(
     stepRunId: string,
     owner: string,
+    attempt: number,
     failure: { code: string; message: string; retryInMs: number | null },
   ): Promise<boolean>;
+  /** Runs nothing moves on (a plan lost to an error): running with no step queued or running, or queued. */
+  stalledRuns(): Promise<{ id: string; pipelineId: string; status: PipelineRunStatus }[]>;
   /** Steps whose lease expired: queued again when attempts are left, else failed; returns their runs. */
   reclaimExpired(): Promise<string[]>;
   /** Cancels the run's queued and pending steps and the run itself; returns whether it was still going. */

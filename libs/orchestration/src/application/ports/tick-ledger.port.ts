@@ -8,7 +8,7 @@ export interface ScheduledPipeline {
   id: string;
   name: string;
   spec: PipelineSpec;
-  /** When the pipeline (with its schedule) was defined: no tick before. */
+  /** When the pipeline was last defined (its schedule as it is now): no tick before. */
   scheduledSince: Date;
   lastTick: Date | null;
 }
@@ -23,4 +23,6 @@ export interface TickLedger {
   claim(pipelineId: string, at: Date, by: string): Promise<boolean>;
   /** The run the tick started. */
   recordRun(pipelineId: string, at: Date, runId: string): Promise<void>;
+  /** Ticks claimed at least `olderThanMs` ago whose run was never recorded (the start failed, the process died). */
+  unstarted(olderThanMs: number): Promise<{ pipelineId: string; at: Date }[]>;
 }
