@@ -65,6 +65,28 @@ describe('RunQueue contract: PostgreSQL (orchestration.runs, step_runs)', () => 
     expect(await queue.activeRuns(pipelineId)).toBe(1);
   });
 
+  it('two triggers with one key at once: one creates the run, the other gets it; promotion is one at a time', async () => {
+    const mk = () =>
+      queue.createOrFind({
+        pipelineId,
+        version: 1,
+        trigger: 'api',
+        partition: null,
+        params: {},
+        idempotencyKey: 'same',
+        createdBy: null,
+        steps: [{ stepId: 'a', kind: 'sql' as const, maxAttempts: 1 }],
+      });
+    const [x, y] = await Promise.all([mk(), mk()]);
+    expect([x.created, y.created].sort()).toEqual([false, true]);
+    expect(x.run.id).toBe(y.run.id);
+    let inner: boolean | undefined;
+    const outer = await queue.whilePromoting(pipelineId, async () => {
+      inner = await queue.whilePromoting(pipelineId, async () => undefined);
+    });
+    expect([outer, inner]).toEqual([true, false]);
+  });
+
   it('leases each ready step to one worker only, with the run partition and params', async () => {
     const r = await newRun('k2', ['a', 'b', 'c']);
     await queueAll(r.id, ['a', 'b', 'c']);

@@ -68,13 +68,7 @@ export class PipelineRunsService {
       throw new InvalidRunRequestError('params: an object');
     const key =
       req.idempotencyKey ?? `${req.partition !== undefined ? `partition:${req.partition}:` : ''}${randomUUID()}`;
-    const existing = req.idempotencyKey ? await this.queue.findLive(p.id, key) : null;
-    if (existing) {
-      // a queued run whose promotion was lost to an error gets its chance again
-      if (existing.status === 'queued') await this.promote(p.id);
-      return { run: pipelineRunView((await this.queue.find(existing.id))?.run ?? existing, p.name), created: false };
-    }
-    const run = await this.queue.create({
+    const { run, created } = await this.queue.createOrFind({
       pipelineId: p.id,
       version: p.version,
       trigger: req.trigger ?? 'api',
@@ -85,6 +79,11 @@ export class PipelineRunsService {
       backfillId: req.backfillId ?? null,
       steps: p.spec.steps.map((s) => ({ stepId: s.id, kind: s.kind, maxAttempts: s.retries.maxAttempts })),
     });
+    if (!created) {
+      // a queued run whose promotion was lost to an error gets its chance again
+      if (run.status === 'queued') await this.promote(p.id);
+      return { run: pipelineRunView((await this.queue.find(run.id))?.run ?? run, p.name), created: false };
+    }
     this.log.log(
       `pipeline ${p.name}: run ${run.id} queued (${run.trigger}${run.partition ? `, partition ${run.partition}` : ''})`,
     );
@@ -92,15 +91,21 @@ export class PipelineRunsService {
     return { run: pipelineRunView((await this.queue.find(run.id))!.run, p.name), created: true };
   }
 
-  /** Starts queued runs of the pipeline, oldest first, while it has fewer than `maxActiveRuns` running. */
+  /**
+   * Starts queued runs of the pipeline, oldest first, while it has fewer than `maxActiveRuns`
+   * running; under the pipeline's promotion lock, so two instances cannot both fill the same slot
+   * (one that finds the lock held leaves it to the holder, and to the worker's sweep).
+   */
   async promote(pipelineId: string): Promise<void> {
     const p = await this.store.findById(pipelineId);
     if (!p) return;
-    const running = (await this.queue.list({ pipelineId, status: 'running', limit: 1000 })).length;
-    const free = p.spec.maxActiveRuns - running;
-    if (free <= 0) return;
-    const queued = (await this.queue.list({ pipelineId, status: 'queued', limit: 1000 })).reverse().slice(0, free);
-    for (const r of queued) await this.replan(r.id);
+    await this.queue.whilePromoting(pipelineId, async () => {
+      const running = (await this.queue.list({ pipelineId, status: 'running', limit: 1000 })).length;
+      const free = p.spec.maxActiveRuns - running;
+      if (free <= 0) return;
+      const queued = (await this.queue.list({ pipelineId, status: 'queued', limit: 1000 })).reverse().slice(0, free);
+      for (const r of queued) await this.replan(r.id);
+    });
   }
 
   /** Plans a run: the steps whose upstream allows it are queued, the others skipped; its end once all are done. */

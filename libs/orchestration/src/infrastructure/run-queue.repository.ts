@@ -78,6 +78,31 @@ export class PgRunQueue implements RunQueue {
     return runOf((await this.run(q.createRunSql(run)))[0]);
   }
 
+  async createOrFind(run: NewPipelineRun): Promise<{ run: PipelineRunRecord; created: boolean }> {
+    return this.ds.transaction(async (em) => {
+      // two triggers with one key wait for each other here: the second finds the first's run
+      await em.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [
+        `weir.run-key:${run.pipelineId}:${run.idempotencyKey}`,
+      ]);
+      const [live] = await this.run(q.findLiveSql(run.pipelineId, run.idempotencyKey), em);
+      if (live) return { run: runOf(live), created: false };
+      return { run: runOf((await this.run(q.createRunSql(run), em))[0]), created: true };
+    });
+  }
+
+  async whilePromoting(pipelineId: string, fn: () => Promise<void>): Promise<boolean> {
+    return this.ds.transaction(async (em) => {
+      const [r] = rowsOf<Row>(
+        await em.query(`SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS ok`, [
+          `weir.promote:${pipelineId}`,
+        ]),
+      );
+      if (r['ok'] !== true) return false;
+      await fn();
+      return true;
+    });
+  }
+
   async find(id: string): Promise<{ run: PipelineRunRecord; steps: StepRunRecord[] } | null> {
     if (!UUID.test(id)) return null;
     const [r] = await this.run({ sql: `SELECT ${q.RUN_COLUMNS} FROM orchestration.runs WHERE id = $1`, params: [id] });

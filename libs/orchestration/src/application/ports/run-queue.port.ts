@@ -91,6 +91,13 @@ export interface RunQueue {
   findLive(pipelineId: string, key: string): Promise<PipelineRunRecord | null>;
   /** A run with its steps pending. */
   create(run: NewPipelineRun): Promise<PipelineRunRecord>;
+  /**
+   * The live run of the pipeline with the run's key (not failed or cancelled), or a new one: one
+   * of two triggers with the same key at once creates it, the other gets it.
+   */
+  createOrFind(run: NewPipelineRun): Promise<{ run: PipelineRunRecord; created: boolean }>;
+  /** Runs `fn` while holding the pipeline's promotion lock; false (fn not run) when another holds it. */
+  whilePromoting(pipelineId: string, fn: () => Promise<void>): Promise<boolean>;
   find(id: string): Promise<{ run: PipelineRunRecord; steps: StepRunRecord[] } | null>;
   list(filter: {
     pipelineId?: string;
