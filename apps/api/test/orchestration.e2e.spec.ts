@@ -136,8 +136,14 @@ describe('orchestration e2e', () => {
       .body.items;
     expect(listed.map((r: { id: string }) => r.id)).toEqual([run.id]);
     // Prometheus: the run by pipeline and status, its steps' durations, the queue's depth
-    const metrics = (await t.http.get('/metrics').set(admin).expect(200)).text;
-    expect(metrics).toMatch(/weir_pipeline_runs_total\{pipeline="visits_daily",status="succeeded"\} 1/);
+    // (counted just after the run's end is committed: the scrape may come first, so it is polled)
+    const runsLine = /weir_pipeline_runs_total\{pipeline="visits_daily",status="succeeded"\} 1/;
+    let metrics = '';
+    for (let i = 0; i < 100 && !runsLine.test(metrics); i++) {
+      metrics = (await t.http.get('/metrics').set(admin).expect(200)).text;
+      if (!runsLine.test(metrics)) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(metrics).toMatch(runsLine);
     expect(metrics).toMatch(/weir_pipeline_step_duration_seconds_count\{kind="ingest",outcome="succeeded"\} 1/);
     expect(metrics).toMatch(/weir_pipeline_queue_depth \d+/);
   });
