@@ -1,4 +1,4 @@
-import { ConfigError } from '@weir/platform';
+import { parsePositive } from '@weir/platform';
 
 /** Orchestration settings, from the environment (see README). */
 export interface OrchestrationConfig {
@@ -12,17 +12,11 @@ export interface OrchestrationConfig {
 
 export const ORCHESTRATION_CONFIG = Symbol('ORCHESTRATION_CONFIG');
 
-/** Reads and checks the orchestration slice's variables; a bad value throws {@link ConfigError} naming it. */
+/** Reads and checks the orchestration slice's variables; a bad value throws `ConfigError` naming it. */
 export function orchestrationConfig(env: Record<string, string | undefined>): OrchestrationConfig {
-  const positive = (k: string, d: number) => {
-    const v = env[k]?.trim();
-    if (v === undefined || v === '') return d;
-    if (!/^\d+$/.test(v) || Number(v) <= 0) throw new ConfigError(k, `must be a positive whole number (got "${v}")`);
-    return Number(v);
-  };
   return {
-    leaseMs: positive('WEIR_STEP_LEASE_SECONDS', 60) * 1000,
-    pollMs: positive('WEIR_STEP_POLL_MS', 500),
-    tickMs: positive('WEIR_SCHEDULER_TICK_MS', 1000),
+    leaseMs: parsePositive(env, 'WEIR_STEP_LEASE_SECONDS', 60, 'seconds') * 1000,
+    pollMs: parsePositive(env, 'WEIR_STEP_POLL_MS', 500, 'milliseconds'),
+    tickMs: parsePositive(env, 'WEIR_SCHEDULER_TICK_MS', 1000, 'milliseconds'),
   };
 }

@@ -4,7 +4,14 @@
 export { PlatformModule } from './platform.module';
 export type { PlatformModuleOptions } from './platform.module';
 
-export { loadConfig, loadConfigOrExit, configOrExit, ConfigError, parseRetentionDays } from './config/weir-config';
+export {
+  loadConfig,
+  loadConfigOrExit,
+  configOrExit,
+  ConfigError,
+  parsePositive,
+  parseRetentionDays,
+} from './config/weir-config';
 export type { WeirConfig, WeirRole, LogLevel } from './config/weir-config';
 export { WEIR_CONFIG } from './config/config.tokens';
 
@@ -63,6 +70,6 @@ export type { RetentionPolicy } from './retention/retention';
 export type { Queryable, OutboxMessage, OutboxHandler } from './outbox/outbox';
 export { RUN_EVENTS_TOPIC } from './outbox/run-events';
 export type { RunStateEvent, RunDatasetRef, RunColumnMapping, RunQuality } from './outbox/run-events';
-export { rowsOf } from './database/rows';
+export { isUuid, rowsOf } from './database/rows';
 export { installSafetyNet } from './lifecycle/safety-net';
 export { inputGuard } from './http/input.guard';

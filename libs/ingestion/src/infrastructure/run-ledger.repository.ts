@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { Queryable, rowsOf } from '@weir/platform';
+import { isUuid, Queryable, rowsOf } from '@weir/platform';
 import type { Liveness, NewRun, RunFailure, RunLedger, RunSuccess } from '../application/ports/run-ledger.port';
 import type { RunRecord, RunRef, RunStatus } from '../domain/run';
 import * as q from './run-ledger.sql';
@@ -36,14 +36,8 @@ export function runRecordOf(r: Record<string, unknown>): RunRecord {
   };
 }
 
-/** Rows of a TypeORM query (an array, or [rows, count] for UPDATE … RETURNING) or a pg QueryResult. */
-function resultRows<T>(result: unknown): T[] {
-  const rows = (result as { rows?: unknown }).rows;
-  return Array.isArray(rows) ? (rows as T[]) : rowsOf<T>(result);
-}
 const refs = (rows: Record<string, unknown>[]): RunRef[] =>
   rows.map((r) => ({ id: r['id'] as string, sourceId: r['source_id'] as string }));
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The run ledger in PostgreSQL (ingestion.runs), SQL from run-ledger.sql.ts. */
 @Injectable()
@@ -51,7 +45,7 @@ export class PgRunLedger implements RunLedger {
   constructor(@InjectDataSource() private readonly ds: DataSource) {}
 
   private async run(tx: Queryable, s: q.Sql): Promise<Record<string, unknown>[]> {
-    return resultRows<Record<string, unknown>>(await tx.query(s.sql, s.params));
+    return rowsOf<Record<string, unknown>>(await tx.query(s.sql, s.params));
   }
 
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
@@ -72,7 +66,7 @@ export class PgRunLedger implements RunLedger {
   }
 
   async find(id: string): Promise<RunRecord | null> {
-    if (!UUID.test(id)) return null;
+    if (!isUuid(id)) return null;
     const [r] = await this.run(this.ds, q.findRunSql(id));
     return r ? runRecordOf(r) : null;
   }

@@ -1,12 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { Outbox, rowsOf, RUN_EVENTS_TOPIC, RunStateEvent } from '@weir/platform';
+import { isUuid, Outbox, rowsOf, RUN_EVENTS_TOPIC, RunStateEvent } from '@weir/platform';
 import type { BuildStore, NewBuild, StaleBuild } from '../application/ports/build-store.port';
 import type { BuildView, StepPatch } from '../application/modeling.views';
 import * as q from './build-store.sql';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const keyOf = (e: RunStateEvent) => `${e.runId}:${e.state}`;
 
 interface BuildRow {
@@ -72,7 +71,7 @@ export class PgBuildStore implements BuildStore {
   }
 
   async find(id: string): Promise<BuildView | null> {
-    if (!UUID.test(id)) return null;
+    if (!isUuid(id)) return null;
     const s = q.findBuildSql(id);
     const [row] = (await this.ds.query(s.sql, s.params)) as BuildRow[];
     return row ? buildView(row) : null;

@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In } from 'typeorm';
+import { isUuid } from '@weir/platform';
 import type { BackfillRecord, BackfillStatus, BackfillStore } from '../application/ports/backfill-store.port';
 import { BackfillOrmEntity } from './backfill.orm-entity';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const record = (e: BackfillOrmEntity): BackfillRecord => ({ ...e, status: e.status as BackfillStatus });
 
 /** Backfills in PostgreSQL (orchestration.backfills). */
@@ -27,7 +27,7 @@ export class PgBackfillStore implements BackfillStore {
   }
 
   async find(id: string): Promise<BackfillRecord | null> {
-    if (!UUID.test(id)) return null;
+    if (!isUuid(id)) return null;
     const e = await this.repo.findOneBy({ id });
     return e ? record(e) : null;
   }

@@ -1,13 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { isUuid } from '@weir/platform';
 import { isDeepStrictEqual } from 'node:util';
 import type { PipelineSpec } from '../domain/pipeline';
 import type { PipelineRecord, PipelineStore } from '../application/ports/pipeline-store.port';
 import { PipelineOrmEntity } from './pipeline.orm-entity';
 import { PipelineVersionOrmEntity } from './pipeline-version.orm-entity';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Pipelines in PostgreSQL (orchestration.pipelines, pipeline_versions). */
 @Injectable()
@@ -15,7 +14,7 @@ export class PgPipelineStore implements PipelineStore {
   constructor(@InjectDataSource() private readonly ds: DataSource) {}
 
   findById(id: string): Promise<PipelineRecord | null> {
-    return UUID.test(id) ? this.ds.getRepository(PipelineOrmEntity).findOneBy({ id }) : Promise.resolve(null);
+    return isUuid(id) ? this.ds.getRepository(PipelineOrmEntity).findOneBy({ id }) : Promise.resolve(null);
   }
 
   findByName(name: string): Promise<PipelineRecord | null> {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { rowsOf } from '@weir/platform';
+import { isUuid, rowsOf } from '@weir/platform';
 import type { StepKind } from '../domain/pipeline';
 import type { StepState } from '../domain/step-plan';
 import type {
@@ -17,7 +17,6 @@ import type {
 import * as q from './run-queue.sql';
 
 type Row = Record<string, unknown>;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const date = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));
 
 function runOf(r: Row): PipelineRunRecord {
@@ -104,7 +103,7 @@ export class PgRunQueue implements RunQueue {
   }
 
   async find(id: string): Promise<{ run: PipelineRunRecord; steps: StepRunRecord[] } | null> {
-    if (!UUID.test(id)) return null;
+    if (!isUuid(id)) return null;
     const [r] = await this.run({ sql: `SELECT ${q.RUN_COLUMNS} FROM orchestration.runs WHERE id = $1`, params: [id] });
     if (!r) return null;
     const steps = await this.run({

@@ -103,7 +103,7 @@ function parseSeconds(env: Env, name: string, fallback: number): number {
 }
 
 /** A whole number of `unit`, at least 1. */
-function parsePositive(env: Env, name: string, fallback: number, unit: string): number {
+export function parsePositive(env: Env, name: string, fallback: number, unit: string): number {
   const raw = nonEmpty(env, name);
   if (raw === undefined) return fallback;
   if (!/^\d+$/.test(raw) || Number(raw) < 1)
