@@ -74,7 +74,8 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
   async pass(now = new Date()): Promise<string[]> {
     const started: string[] = [];
     try {
-      for (const p of await this.ticks.scheduled()) {
+      const scheduled = await this.ticks.scheduled();
+      for (const p of scheduled) {
         const schedule = p.spec.schedule!;
         for (const at of dueTicks(schedule, p.lastTick, p.scheduledSince, now)) {
           if (!(await this.ticks.claim(p.id, at, this.presence.instanceId))) continue;
@@ -84,7 +85,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
       }
       // a tick claimed whose run never started (its start failed, or its process died): started now,
       // idempotently (the run's key is the tick's time)
-      const specs = new Map((await this.ticks.scheduled()).map((p) => [p.id, p]));
+      const specs = new Map(scheduled.map((p) => [p.id, p]));
       for (const t of await this.ticks.unstarted(STARTED_WITHIN_MS)) {
         const p = specs.get(t.pipelineId);
         if (p) await this.start(p.id, p.name, p.spec, t.at);
