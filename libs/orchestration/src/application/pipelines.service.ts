@@ -102,8 +102,10 @@ export class PipelinesService {
   /** Removes the pipeline with its versions and runs; refused while a run is going unless `force` (which cancels them). */
   async remove(idOrName: string, force: boolean): Promise<void> {
     const p = await this.entity(idOrName);
-    const active = await this.queue.list({ pipelineId: p.id, limit: 1000 });
-    const going = active.filter((r) => r.status === 'queued' || r.status === 'running');
+    // every run not finished, queued or running (not only the newest 1000 of all its runs)
+    const going = [];
+    for (const status of ['queued', 'running'] as const)
+      going.push(...(await this.queue.list({ pipelineId: p.id, status, limit: 100_000 })));
     if (going.length && !force)
       throw new PipelineHasRunsError(
         `Pipeline ${p.name} has ${going.length} run(s) not finished; cancel them or delete with ?force=true`,
