@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { Warehouse } from '@weir/platform';
+import { Outbox, Warehouse } from '@weir/platform';
 import { CATALOG_ENTITIES } from './catalog.entities';
 import { CatalogService } from './application/catalog.service';
 import { CATALOG } from './application/catalog.port';
@@ -20,8 +20,8 @@ import { DatasetsController } from './http/datasets.controller';
     { provide: CATALOG, useExisting: CatalogService },
     {
       provide: DATASET_REPOSITORY,
-      useFactory: (ds: DataSource) => new TypeOrmDatasetRepository(ds),
-      inject: [getDataSourceToken()],
+      useFactory: (ds: DataSource, outbox: Outbox) => new TypeOrmDatasetRepository(ds, outbox),
+      inject: [getDataSourceToken(), Outbox],
     },
     { provide: DATASET_TABLES, useFactory: (w: Warehouse) => new WarehouseDatasetTables(w), inject: [Warehouse] },
   ],

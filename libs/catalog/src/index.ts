@@ -5,6 +5,8 @@
 export { CatalogModule } from './catalog.module';
 export { CATALOG } from './application/catalog.port';
 export type { CatalogPort, DatasetView, OwnershipClaim } from './application/catalog.port';
+export { DATASET_UPDATED_TOPIC } from './application/dataset.events';
+export type { DatasetUpdated } from './application/dataset.events';
 export { parseType, sqlType, classifyChange, primaryKey } from './domain/contract';
 export type {
   ColumnContract,

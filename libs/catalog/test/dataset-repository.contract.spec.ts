@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { controlPlaneOptions } from '@weir/platform';
+import { controlPlaneOptions, loadConfig, Outbox } from '@weir/platform';
 import { createTestDatabase, TestDatabase } from '@weir/platform/testing';
 import type { DatasetRepository, NewDataset } from '../src/application/ports/dataset-repository.port';
 import { TypeOrmDatasetRepository } from '../src/infrastructure/dataset.repository';
@@ -196,6 +196,53 @@ describe('on PostgreSQL', () => {
   datasetRepositoryContract('TypeORM (catalog.datasets, schema_changes)', async () => {
     await ds.query('DELETE FROM catalog.schema_changes');
     await ds.query('DELETE FROM catalog.datasets');
-    return new TypeOrmDatasetRepository(ds);
+    return new TypeOrmDatasetRepository(ds, outbox());
+  });
+  const outbox = () => new Outbox(ds, loadConfig({ DATABASE_URL: db.url, WEIR_ROLES: 'api' }));
+
+  it('publishes each recorded load on weir.dataset.updated in the same statement; none for an unknown dataset', async () => {
+    await ds.query('DELETE FROM catalog.schema_changes');
+    await ds.query('DELETE FROM catalog.datasets');
+    await ds.query(`DELETE FROM platform.outbox WHERE topic = 'weir.dataset.updated'`);
+    const repo = new TypeOrmDatasetRepository(ds, outbox());
+    await repo.transaction((tx) => tx.insert(aDataset()));
+    const runId = '00000000-0000-0000-0000-0000000000bb';
+    await repo.recordLoad('orders', {
+      runId,
+      at: new Date('2026-12-01T10:00:00.250Z'),
+      rows: 42,
+      job: 'ingestion.orders_csv',
+    });
+    await repo.recordLoad('nope', { runId, at: new Date(), rows: 1 });
+    await repo.recordLoad('orders', { runId, at: new Date('2026-12-01T11:00:00Z'), rows: null });
+    const events = await ds.query(
+      `SELECT key, payload FROM platform.outbox WHERE topic = 'weir.dataset.updated' ORDER BY id`,
+    );
+    expect(events).toEqual([
+      {
+        key: `${runId}:orders`,
+        payload: {
+          dataset: 'orders',
+          schema: 'raw',
+          table: 'orders',
+          runId,
+          rows: 42,
+          job: 'ingestion.orders_csv',
+          at: '2026-12-01T10:00:00.250Z',
+        },
+      },
+      {
+        key: `${runId}:orders`,
+        payload: {
+          dataset: 'orders',
+          schema: 'raw',
+          table: 'orders',
+          runId,
+          rows: null,
+          job: null,
+          at: '2026-12-01T11:00:00.000Z',
+        },
+      },
+    ]);
   });
 });

@@ -102,7 +102,9 @@ function buildStoreContract(name: string, make: () => Promise<Harness>) {
     });
 
     it('recovery fails stale builds: running steps failed, pending skipped, with the events it is given', async () => {
-      const stale = newBuild();
+      // the build's parent (the pipeline run that asked for it) comes back with it: its FAIL event names it
+      const parent = { job: 'pipeline.daily', runId: '00000000-0000-4000-8000-000000000001' };
+      const stale = { ...newBuild(), parent };
       await store.create(stale, ev(stale.id, 'START'));
       await store.updateStep(stale.id, 'seed.p.raw', { status: 'succeeded' });
       await store.updateStep(stale.id, 'model.p.a', { status: 'running' });
@@ -114,7 +116,7 @@ function buildStoreContract(name: string, make: () => Promise<Harness>) {
         seen.push(b.id);
         return [...b.started.map((s) => ev(`${b.id}/${s}`, 'FAIL')), ev(b.id, 'FAIL')];
       });
-      expect(failed).toEqual([{ id: stale.id, projectId: h.projectId, started: ['model.p.a'] }]);
+      expect(failed).toEqual([{ id: stale.id, projectId: h.projectId, started: ['model.p.a'], parent }]);
       expect(seen).toEqual([stale.id]);
       const got = (await store.find(stale.id))!;
       expect(got.status).toBe('failed');

@@ -10,6 +10,9 @@ import { PIPELINE_STORE } from './application/ports/pipeline-store.port';
 import { RUN_QUEUE } from './application/ports/run-queue.port';
 import { TICK_LEDGER } from './application/ports/tick-ledger.port';
 import { BACKFILL_STORE } from './application/ports/backfill-store.port';
+import { DATASET_TRIGGERS } from './application/ports/dataset-triggers.port';
+import { DatasetTriggersService } from './application/dataset-triggers.service';
+import { PgDatasetTriggers } from './infrastructure/dataset-triggers.repository';
 import { BackfillsService } from './application/backfills.service';
 import { PartitionsService } from './application/partitions.service';
 import { OrchestrationMetrics } from './application/orchestration.metrics';
@@ -34,6 +37,8 @@ import { PipelinesController } from './http/pipelines.controller';
     { provide: RUN_QUEUE, useClass: PgRunQueue },
     { provide: TICK_LEDGER, useClass: PgTickLedger },
     { provide: BACKFILL_STORE, useClass: PgBackfillStore },
+    { provide: DATASET_TRIGGERS, useClass: PgDatasetTriggers },
+    DatasetTriggersService,
     PipelinesService,
     PipelineRunsService,
     StepExecutorService,

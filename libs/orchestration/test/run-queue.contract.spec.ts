@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { controlPlaneOptions } from '@weir/platform';
+import { controlPlaneOptions, loadConfig, Outbox, RunStateEvent } from '@weir/platform';
 import { createTestDatabase, TestDatabase } from '@weir/platform/testing';
 import type { RunQueue } from '../src/application/ports/run-queue.port';
 import { PgRunQueue } from '../src/infrastructure/run-queue.repository';
@@ -32,7 +32,7 @@ describe('RunQueue contract: PostgreSQL (orchestration.runs, step_runs)', () => 
       ...controlPlaneOptions(db.url, { entities: ORCHESTRATION_ENTITIES }),
       logging: false,
     }).initialize();
-    queue = new PgRunQueue(ds);
+    queue = new PgRunQueue(ds, new Outbox(ds, loadConfig({ DATABASE_URL: db.url, WEIR_ROLES: 'api' })));
   });
   afterAll(async () => {
     await ds?.destroy();
@@ -205,5 +205,44 @@ describe('RunQueue contract: PostgreSQL (orchestration.runs, step_runs)', () => 
     expect([found.run.status, ...found.steps.map((s) => s.status)]).toEqual(['cancelled', 'cancelled', 'cancelled']);
     expect(await queue.lease('w1', 30_000)).toBeNull();
     expect(await queue.findLive(pipelineId, 'k7')).toBeNull();
+  });
+
+  it('publishes the run event of each state change with it, once: START, COMPLETE or FAIL, ABORT', async () => {
+    await ds.query(`DELETE FROM platform.outbox`);
+    const announce = (id: string) => (state: RunStateEvent['state'], error: string | null) =>
+      ({
+        slice: 'orchestration',
+        job: 'pipeline.p',
+        jobType: 'DAG',
+        runId: id,
+        state,
+        at: 'now',
+        inputs: [],
+        outputs: [],
+        ...(error ? { error: { code: 'X', message: error } } : {}),
+      }) as RunStateEvent;
+    const events = async () =>
+      (
+        (await ds.query(`SELECT key, payload FROM platform.outbox WHERE topic = 'weir.run' ORDER BY id`)) as {
+          key: string;
+          payload: RunStateEvent;
+        }[]
+      ).map((r) => `${r.key.split(':')[1]}${r.payload.error ? `(${r.payload.error.message})` : ''}`);
+    const a = await newRun('ev1', ['a']);
+    await queue.plan(a.id, () => ({ queue: ['a'], skip: [] }), announce(a.id));
+    await queue.plan(a.id, () => ({ queue: [], skip: [] }), announce(a.id)); // running: no second START
+    await queue.plan(
+      a.id,
+      () => ({ queue: [], skip: [], end: { status: 'failed', error: 'step(s) failed: a' } }),
+      announce(a.id),
+    );
+    await queue.plan(a.id, () => ({ queue: [], skip: [], end: { status: 'succeeded', error: null } }), announce(a.id)); // ended: nothing
+    expect(await events()).toEqual(['START', 'FAIL(step(s) failed: a)']);
+    const b = await newRun('ev2', ['a']);
+    await queue.plan(b.id, () => ({ queue: [], skip: [], end: { status: 'succeeded', error: null } }), announce(b.id));
+    const c = await newRun('ev3', ['a']);
+    expect(await queue.cancel(c.id, announce(c.id))).toBe(true);
+    expect(await queue.cancel(c.id, announce(c.id))).toBe(false);
+    expect(await events()).toEqual(['START', 'FAIL(step(s) failed: a)', 'START', 'COMPLETE', 'ABORT(cancelled)']);
   });
 });

@@ -35,8 +35,12 @@ export interface CatalogPort {
    * Returns the new view; columns already present are ignored.
    */
   addColumns(name: string, columns: ColumnContract[], changedBy: string): Promise<DatasetView>;
-  /** Records a successful load (shown as the dataset's last load). */
-  recordLoad(name: string, load: { runId: string; at: Date; rows: number }): Promise<void>;
+  /**
+   * Records a successful load or build (shown as the dataset's last load) and publishes it on
+   * `DATASET_UPDATED_TOPIC` in the same statement (data-aware schedules listen to it).
+   * `job` names the writer (`ingestion.<source>`, `model.<project>.<name>`).
+   */
+  recordLoad(name: string, load: { runId: string; at: Date; rows: number | null; job?: string }): Promise<void>;
   /** Sets the published version of a versioned dataset. */
   setRelease(name: string, release: number): Promise<void>;
   /** Records that a dataset's relation was renamed (same schema, new table name); the caller renamed it. */

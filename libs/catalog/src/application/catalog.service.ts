@@ -249,7 +249,7 @@ export class CatalogService implements CatalogPort {
     await this.datasets.setRelease(name, release);
   }
 
-  async recordLoad(name: string, load: { runId: string; at: Date; rows: number }): Promise<void> {
+  async recordLoad(name: string, load: { runId: string; at: Date; rows: number | null; job?: string }): Promise<void> {
     await this.datasets.recordLoad(name, load);
   }
 

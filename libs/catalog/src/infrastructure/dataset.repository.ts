@@ -1,4 +1,6 @@
 import { DataSource, EntityManager } from 'typeorm';
+import { Outbox } from '@weir/platform';
+import { DATASET_UPDATED_TOPIC } from '../application/dataset.events';
 import type {
   DatasetChanges,
   DatasetRecord,
@@ -9,7 +11,7 @@ import type {
   SchemaChangeRecord,
 } from '../application/ports/dataset-repository.port';
 import { DatasetOrmEntity } from './dataset.orm-entity';
-import { claimLockQuery } from './dataset.sql';
+import { claimLockQuery, recordLoadSql } from './dataset.sql';
 import { SchemaChangeOrmEntity } from './schema-change.orm-entity';
 
 const record = (e: DatasetOrmEntity): DatasetRecord => ({
@@ -105,7 +107,10 @@ class TypeOrmDatasetTransaction implements DatasetTransaction {
 
 /** catalog.datasets and catalog.schema_changes through TypeORM. */
 export class TypeOrmDatasetRepository implements DatasetRepository {
-  constructor(private readonly ds: DataSource) {}
+  constructor(
+    private readonly ds: DataSource,
+    private readonly outbox: Outbox,
+  ) {}
 
   async findByName(name: string): Promise<DatasetRecord | undefined> {
     const e = await this.ds.getRepository(DatasetOrmEntity).findOne({ where: { name } });
@@ -145,9 +150,8 @@ export class TypeOrmDatasetRepository implements DatasetRepository {
     await this.ds.getRepository(DatasetOrmEntity).update({ name }, { release, updatedAt: new Date() });
   }
 
-  async recordLoad(name: string, load: { runId: string; at: Date; rows: number }): Promise<void> {
-    await this.ds
-      .getRepository(DatasetOrmEntity)
-      .update({ name }, { lastLoadAt: load.at, lastLoadRunId: load.runId, lastLoadRows: String(load.rows) });
+  async recordLoad(name: string, load: { runId: string; at: Date; rows: number | null; job?: string }): Promise<void> {
+    const s = recordLoadSql(name, load);
+    await this.outbox.publishEach(this.ds, s.sql, s.params, DATASET_UPDATED_TOPIC, s.payload, s.key);
   }
 }

@@ -15,3 +15,21 @@ export function claimLockQuery(relation: string, name: string): SqlQuery {
     values: [`weir.claim:${relation}`, `weir.claim.name:${name}`],
   };
 }
+
+/**
+ * A dataset's last load, and its publish event: one event per dataset row updated (none when there
+ * is no such dataset), its payload a {@link DatasetUpdated}, its key `<runId>:<dataset>`.
+ */
+export function recordLoadSql(
+  name: string,
+  load: { runId: string; at: Date; rows: number | null; job?: string },
+): { sql: string; params: unknown[]; payload: string; key: string } {
+  return {
+    sql: `UPDATE catalog.datasets SET last_load_at = $2, last_load_run_id = $3, last_load_rows = $4
+           WHERE name = $1 RETURNING name, warehouse_schema, warehouse_table`,
+    params: [name, load.at, load.runId, load.rows === null ? null : String(load.rows), load.job ?? null],
+    payload: `jsonb_build_object('dataset', src.name, 'schema', src.warehouse_schema, 'table', src.warehouse_table,
+               'runId', $3::text, 'rows', $4::bigint, 'job', $5::text, 'at', to_char($2::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))`,
+    key: `$3::text || ':' || src.name`,
+  };
+}

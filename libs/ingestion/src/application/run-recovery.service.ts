@@ -82,7 +82,11 @@ export class RunRecoveryService {
         if (!sources.has(r.sourceId)) sources.set(r.sourceId, await this.sources.entity(r.sourceId).catch(() => null));
         const source = sources.get(r.sourceId);
         const code = lost.includes(r) ? 'INGESTION.UPLOAD_LOST' : 'INGESTION.INTERRUPTED';
-        if (source) await this.events.publish(tx, r.id, source, 'FAIL', { error: { code, message } });
+        if (source)
+          await this.events.publish(tx, r.id, source, 'FAIL', {
+            error: { code, message },
+            ...(r.parent ? { parent: r.parent } : {}),
+          });
       }
       return [...stale, ...lost];
     });

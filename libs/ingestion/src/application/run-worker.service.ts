@@ -8,7 +8,7 @@ import { LoadEngine, LoadFailedError, LoadResult } from '../infrastructure/engin
 import { openRecords } from '../infrastructure/readers/open-records.reader';
 import { InputUnreadableError, ReaderBatch } from '../infrastructure/readers/record.types';
 import { replayBatches } from '../infrastructure/readers/replay.reader';
-import type { RunRecord } from '../domain/run';
+import type { RunRecord, RunRef } from '../domain/run';
 import { FileNotFoundError, InterruptedError } from '../ingestion.errors';
 import { RunEventsPublisher } from './run-events.publisher';
 import { RunMetrics } from './run.metrics';
@@ -17,6 +17,12 @@ import { findRun } from './run.views';
 import { RUN_LEDGER, RunFailure, RunLedger } from './ports/run-ledger.port';
 import type { SourceRecord } from './ports/source-repository.port';
 import { SourcesService } from './sources.service';
+
+/** The run's OpenLineage parent (the pipeline run that asked for it), for its events. */
+const parentOf = (run: RunRecord | RunRef) => {
+  const parent = 'input' in run ? run.input.parent : run.parent;
+  return parent ? { parent } : {};
+};
 
 /**
  * run-worker: claims queued runs one at a time (FOR UPDATE SKIP LOCKED, so instances share the
@@ -78,7 +84,7 @@ export class RunWorkerService implements OnApplicationBootstrap, BeforeApplicati
         const claimed = await this.ledger.transaction(async (tx) => {
           const run = await this.ledger.claimNext(tx, this.presence.instanceId);
           const source = run ? await this.sources.entity(run.sourceId).catch(() => null) : null;
-          if (run && source) await this.events.publish(tx, run.id, source, 'START');
+          if (run && source) await this.events.publish(tx, run.id, source, 'START', parentOf(run));
           return run;
         });
         if (!claimed) break;
@@ -140,16 +146,21 @@ export class RunWorkerService implements OnApplicationBootstrap, BeforeApplicati
             .progress(runId, { rowsRead: p.rowsRead, rowsRejected: p.rowsRejected, bytesRead: bytesRead() })
             .catch(() => undefined);
         },
-        recordPublish: (client, r) => this.recordSuccess(client, runId, source, r, bytesRead()),
+        recordPublish: (client, r) => this.recordSuccess(client, run, source, r, bytesRead()),
       });
-      await this.catalog.recordLoad(dataset.name, { runId, at: new Date(), rows: result.loaded });
+      await this.catalog.recordLoad(dataset.name, {
+        runId,
+        at: new Date(),
+        rows: result.loaded,
+        job: `ingestion.${source.name}`,
+      });
       this.metrics.count(source.name, 'succeeded', result, started);
       this.log.log(
         `run ${runId} succeeded: read ${result.read} = loaded ${result.loaded} + rejected ${result.rejected} + deduplicated ${result.deduplicated} in ${((Date.now() - started) / 1000).toFixed(1)} s ` +
           `(stream ${(result.phases.stream / 1000).toFixed(1)} s, settle ${(result.phases.settle / 1000).toFixed(1)} s, publish ${(result.phases.publish / 1000).toFixed(1)} s)`,
       );
     } catch (e) {
-      await this.recordFailure(runId, source, e, bytesRead());
+      await this.recordFailure(runId, source, e, bytesRead(), run);
     } finally {
       clearInterval(heartbeat);
       cleanup();
@@ -158,7 +169,13 @@ export class RunWorkerService implements OnApplicationBootstrap, BeforeApplicati
   }
 
   /** The run failed, with its reason and the counts known, and its FAIL event; a run already failed keeps its verdict. */
-  private async recordFailure(runId: string, source: SourceRecord, e: unknown, bytes: number): Promise<void> {
+  private async recordFailure(
+    runId: string,
+    source: SourceRecord,
+    e: unknown,
+    bytes: number,
+    run: RunRecord,
+  ): Promise<void> {
     const code =
       e instanceof DomainError
         ? e.code
@@ -182,6 +199,7 @@ export class RunWorkerService implements OnApplicationBootstrap, BeforeApplicati
         await this.events.publish(tx, runId, source, 'FAIL', {
           error: { code, message: message.slice(0, 2000) },
           stats: counts ? { rowsRead: counts.read, rowsRejected: counts.rejected } : undefined,
+          ...parentOf(run),
         });
     });
     this.metrics.metrics.runs.inc({ source: source.name, status: 'failed' });
@@ -191,11 +209,12 @@ export class RunWorkerService implements OnApplicationBootstrap, BeforeApplicati
   /** In the publish transaction: the run record and the watermark commit with the data. */
   private async recordSuccess(
     client: Queryable,
-    runId: string,
+    run: RunRecord,
     source: SourceRecord,
     r: LoadResult,
     bytes: number,
   ): Promise<void> {
+    const runId = run.id;
     // only a run still ours publishes: one another worker took as interrupted (a heartbeat it could not
     // see in time) stays failed, and this transaction, the target's change included, rolls back
     const done = await this.ledger.succeed(client, runId, {
@@ -217,6 +236,7 @@ export class RunWorkerService implements OnApplicationBootstrap, BeforeApplicati
     }
     await this.events.publish(client, runId, source, 'COMPLETE', {
       stats: { rowsRead: r.read, rowsWritten: r.loaded, rowsRejected: r.rejected, bytes },
+      ...parentOf(run),
     });
   }
 }

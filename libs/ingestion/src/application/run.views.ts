@@ -78,6 +78,8 @@ export interface TriggerRequest {
   /** Upload runs: the uploaded file (already inside the data dir). */
   upload?: { file: string; checksum: string; bytes: number; originalName?: string };
   replayOf?: string;
+  /** The run that asked for this one (a pipeline run): the OpenLineage parent of the run's events. */
+  parent?: { job: string; runId: string };
 }
 
 /** A partition value: letters, digits and `_ . = - /`, no `..`, at most 200 characters. */

@@ -82,6 +82,7 @@ export class TriggerRunService {
       Object.assign(input, { path: file, checksum: sum.checksum, bytes: sum.bytes });
     }
     if (req.partition !== undefined) input.partition = req.partition;
+    if (req.parent) input.parent = { job: req.parent.job, runId: req.parent.runId };
     // the same bytes for another partition are another run
     key ??= req.replayOf
       ? `replay:${req.replayOf}`
@@ -123,6 +124,7 @@ export class TriggerRunService {
       trigger: req.trigger ?? 'api',
       createdBy: req.createdBy,
       partition: req.partition,
+      parent: req.parent,
     });
   }
 

@@ -35,4 +35,6 @@ export interface RunRecord {
 export interface RunRef {
   id: string;
   sourceId: string;
+  /** The run that asked for it (a pipeline run): its OpenLineage parent. */
+  parent?: { job: string; runId: string };
 }

@@ -37,7 +37,11 @@ export function runRecordOf(r: Record<string, unknown>): RunRecord {
 }
 
 const refs = (rows: Record<string, unknown>[]): RunRef[] =>
-  rows.map((r) => ({ id: r['id'] as string, sourceId: r['source_id'] as string }));
+  rows.map((r) => ({
+    id: r['id'] as string,
+    sourceId: r['source_id'] as string,
+    ...(r['parent'] ? { parent: r['parent'] as { job: string; runId: string } } : {}),
+  }));
 
 /** The run ledger in PostgreSQL (ingestion.runs), SQL from run-ledger.sql.ts. */
 @Injectable()
@@ -215,7 +219,7 @@ export class InMemoryRunLedger implements RunLedger {
     const r = queued[0];
     if (!r) return null;
     Object.assign(r, { status: 'running', startedAt: new Date(), heartbeatAt: new Date(), claimedBy: instanceId });
-    return { id: r.id, sourceId: r.sourceId };
+    return { id: r.id, sourceId: r.sourceId, ...(r.input.parent ? { parent: r.input.parent } : {}) };
   }
 
   async heartbeat(id: string): Promise<void> {
@@ -281,7 +285,7 @@ export class InMemoryRunLedger implements RunLedger {
     const stale = (r: RunRecord) => !r.heartbeatAt || r.heartbeatAt.getTime() < Date.now() - staleMs;
     const hit = [...this.runs.values()].filter((r) => r.status === 'running' && (stale(r) || this.dead(r, live)));
     for (const r of hit) this.interrupt(r, 'INGESTION.INTERRUPTED', message);
-    return hit.map((r) => ({ id: r.id, sourceId: r.sourceId }));
+    return hit.map((r) => ({ id: r.id, sourceId: r.sourceId, ...(r.input.parent ? { parent: r.input.parent } : {}) }));
   }
 
   async failLostUploads(_tx: Queryable, live: Liveness): Promise<RunRef[]> {
@@ -298,7 +302,7 @@ export class InMemoryRunLedger implements RunLedger {
         'INGESTION.UPLOAD_LOST',
         `the instance that received this upload (${r.input.heldBy}) is gone, and the file with it; upload it again`,
       );
-    return hit.map((r) => ({ id: r.id, sourceId: r.sourceId }));
+    return hit.map((r) => ({ id: r.id, sourceId: r.sourceId, ...(r.input.parent ? { parent: r.input.parent } : {}) }));
   }
 
   async uploadsInUse(files: string[]): Promise<Map<string, boolean>> {

@@ -56,7 +56,7 @@ export const claimNextSql = (instanceId: string): Sql => ({
   sql: `UPDATE ingestion.runs SET status = 'running', started_at = now(), heartbeat_at = now(), claimed_by = $1
          WHERE id = (SELECT id FROM ingestion.runs WHERE status = 'queued' AND (input->>'heldBy' IS NULL OR input->>'heldBy' = $1)
                       ORDER BY created_at FOR UPDATE SKIP LOCKED LIMIT 1)
-         RETURNING id, source_id`,
+         RETURNING id, source_id, input->'parent' AS parent`,
   params: [instanceId],
 });
 
@@ -129,7 +129,7 @@ export const failInterruptedSql = (staleMs: number, live: Liveness, message: str
          WHERE status = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < now() - $1::interval
                OR claimed_by = ANY($3::text[])
                OR (claimed_by IS NOT NULL AND claimed_by <> $4 AND heartbeat_at < now() - $5::interval AND NOT ${instanceAliveSql('claimed_by')}))
-         RETURNING id, source_id`,
+         RETURNING id, source_id, input->'parent' AS parent`,
   params: [seconds(staleMs), message, live.previousInstances, live.instanceId, seconds(live.graceMs)],
 });
 
@@ -138,7 +138,7 @@ export const failLostUploadsSql = (live: Liveness): Sql => ({
                error_message = 'the instance that received this upload (' || (input->>'heldBy') || ') is gone, and the file with it; upload it again'
          WHERE status = 'queued' AND input->>'heldBy' IS NOT NULL AND input->>'heldBy' <> $2
            AND (input->>'heldBy' = ANY($1::text[]) OR (created_at < now() - $3::interval AND NOT ${instanceAliveSql(`(input->>'heldBy')`)}))
-         RETURNING id, source_id`,
+         RETURNING id, source_id, input->'parent' AS parent`,
   params: [live.previousInstances, live.instanceId, seconds(UPLOAD_ARRIVAL_MS)],
 });
 

@@ -74,7 +74,12 @@ export class BuildRecoveryService implements OnApplicationBootstrap, OnApplicati
         const ev = n && compiled ? stepEvent(b.id, compiled, n, 'FAIL', error) : undefined;
         if (ev) events.push(ev);
       }
-      events.push(buildEvent(b.id, compiled?.name ?? p?.name ?? 'unknown', 'FAIL', error));
+      events.push(
+        buildEvent(b.id, compiled?.name ?? p?.name ?? 'unknown', 'FAIL', {
+          ...error,
+          ...(b.parent ? { parent: b.parent } : {}),
+        }),
+      );
       return events;
     });
     const failed = stale.map((b) => b.id);

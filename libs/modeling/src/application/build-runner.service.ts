@@ -7,7 +7,7 @@ import { ProjectOrmEntity } from '../infrastructure/project.orm-entity';
 import { lockRelation, renameUnaliased } from '../infrastructure/relation.lock';
 import { InterruptedError } from '../modeling.errors';
 import { BUILD_STORE, BuildStore } from './ports/build-store.port';
-import { buildEvent, stepEvent } from './build.events';
+import { buildEvent, stepEvent, stepRunId } from './build.events';
 import { IncrementalMaterializer } from '../infrastructure/materializers/incremental.materializer';
 import { SeedMaterializer } from '../infrastructure/materializers/seed.materializer';
 import { SnapshotMaterializer } from '../infrastructure/materializers/snapshot.materializer';
@@ -157,7 +157,7 @@ export class BuildRunnerService {
     });
     // the skipped steps are recorded before the build ends (a reader of the ended build sees them)
     await Promise.all(skips);
-    await this.endBuild(buildId, compiled, state);
+    await this.endBuild(buildId, compiled, state, opts.parent);
   }
 
   /** A step that failed: its state, its error code (MODELING.STEP_FAILED when unexpected) and its FAIL event. */
@@ -175,7 +175,12 @@ export class BuildRunnerService {
   }
 
   /** The build's end and its COMPLETE or FAIL event, in one statement; a build already taken as interrupted keeps that. */
-  private async endBuild(buildId: string, compiled: CompiledProject, state: Map<string, string>): Promise<void> {
+  private async endBuild(
+    buildId: string,
+    compiled: CompiledProject,
+    state: Map<string, string>,
+    parent?: BuildOptions['parent'],
+  ): Promise<void> {
     const failed = [...state.values()].some((s) => s === 'failed' || s === 'skipped');
     const ended = failed ? 'FAIL' : 'COMPLETE';
     const summary = [...state.entries()].map(([k, v]) => `${k} ${v}`);
@@ -189,7 +194,7 @@ export class BuildRunnerService {
     await this.store.end(
       buildId,
       failed ? 'failed' : 'succeeded',
-      buildEvent(buildId, compiled.name, ended, failed ? { error } : {}),
+      buildEvent(buildId, compiled.name, ended, { ...(failed ? { error } : {}), ...(parent ? { parent } : {}) }),
     );
     this.log.log(`build ${buildId}: ${failed ? 'failed' : 'succeeded'} (${summary.join(', ')})`);
   }
@@ -213,8 +218,8 @@ export class BuildRunnerService {
     ) {
       throw new InterruptedError(`build ${buildId} was taken as interrupted; ${id} not started`);
     }
-    const done = (patch: StepPatch): Promise<void> =>
-      this.updateStep(
+    const done = async (patch: StepPatch): Promise<void> => {
+      const recorded = await this.updateStep(
         buildId,
         id,
         { status: 'succeeded', finishedAt: new Date(), ...patch },
@@ -225,7 +230,16 @@ export class BuildRunnerService {
           'COMPLETE',
           patch.rowsAffected != null ? { stats: { rowsWritten: Number(patch.rowsAffected) } } : {},
         ),
-      ).then(() => undefined);
+      );
+      // the relation's new data is the dataset's last load, published to data-aware schedules
+      if (recorded && n.materialized !== 'ephemeral')
+        await this.catalog.recordLoad(n.name, {
+          runId: stepRunId(buildId, n.id),
+          at: new Date(),
+          rows: patch.rowsAffected != null ? Number(patch.rowsAffected) : null,
+          job: `${n.kind}.${compiled.name}.${n.name}`,
+        });
+    };
     if (n.materialized === 'ephemeral')
       return done({ error: null, refs: { note: 'ephemeral: inlined as a CTE where referenced' } });
     // a relation recorded for another project or for ingestion is never written without takeOver

@@ -9,7 +9,11 @@ export class ModelBuildsService implements ModelBuildsPort {
   constructor(private readonly builds: StartBuildService) {}
 
   start(req: StartModelBuild): Promise<BuildView> {
-    return this.builds.build(req.project, req.select, { fullRefresh: req.fullRefresh, takeOver: req.takeOver });
+    return this.builds.build(req.project, req.select, {
+      fullRefresh: req.fullRefresh,
+      takeOver: req.takeOver,
+      parent: req.parent,
+    });
   }
 
   get(id: string): Promise<BuildView> {

@@ -14,6 +14,8 @@ export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 export interface BuildOptions {
   fullRefresh?: boolean;
   takeOver?: boolean;
+  /** The run that asked for the build (a pipeline run): the OpenLineage parent of the build's run. */
+  parent?: { job: string; runId: string };
 }
 
 export interface ProjectView {

@@ -42,14 +42,15 @@ export class StartBuildService {
         selector: selector ?? null,
         fullRefresh,
         takeOver,
+        parent: opts.parent ?? null,
         steps: ids.map((id) => ({
           nodeId: id,
           materialized: compiled.nodes.get(id)!.materialized ?? (id.startsWith('seed.') ? 'seed' : null),
         })),
       },
-      buildEvent(b.id, compiled.name, 'START'),
+      buildEvent(b.id, compiled.name, 'START', opts.parent ? { parent: opts.parent } : {}),
     );
-    this.runner.launch(b.id, p, project, compiled, ids, { fullRefresh, takeOver });
+    this.runner.launch(b.id, p, project, compiled, ids, { fullRefresh, takeOver, parent: opts.parent });
     return this.getBuild(b.id);
   }
 

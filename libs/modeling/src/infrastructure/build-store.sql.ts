@@ -19,8 +19,9 @@ export const createBuildSql = (b: NewBuild): Sql => ({
     b.steps.map((s) => s.nodeId),
     b.steps.map((s) => s.materialized),
     b.takeOver,
+    b.parent ? JSON.stringify(b.parent) : null,
   ],
-  ctes: `b AS (INSERT INTO modeling.builds (id, project_id, selector, full_refresh, take_over, status) VALUES ($1, $2, $3, $4, $7, 'running') RETURNING id),
+  ctes: `b AS (INSERT INTO modeling.builds (id, project_id, selector, full_refresh, take_over, status, parent) VALUES ($1, $2, $3, $4, $7, 'running', $8::jsonb) RETURNING id),
        s AS (INSERT INTO modeling.build_steps (build_id, node_id, materialized, status)
              SELECT b.id, x.node, x.mat, 'pending' FROM b, unnest($5::text[], $6::text[]) WITH ORDINALITY x(node, mat, ord) ORDER BY x.ord)`,
 });
@@ -78,10 +79,10 @@ export const endBuildSql = (id: string, status: 'succeeded' | 'failed', at: Date
 /** Stale builds failed, their running steps failed and pending ones skipped; the started steps per build. */
 export const failStaleSql = (staleMs: number, message: string): Sql => ({
   sql: `WITH b AS (UPDATE modeling.builds SET status = 'failed', finished_at = now()
-                    WHERE status = 'running' AND heartbeat_at < now() - $1::interval RETURNING id, project_id),
+                    WHERE status = 'running' AND heartbeat_at < now() - $1::interval RETURNING id, project_id, parent),
              s AS (UPDATE modeling.build_steps st SET status = CASE WHEN st.status = 'running' THEN 'failed' ELSE 'skipped' END,
                           finished_at = CASE WHEN st.status = 'running' THEN now() END, error = $2
                      FROM b WHERE st.build_id = b.id AND st.status IN ('running', 'pending') RETURNING st.build_id, st.node_id, st.status)
-        SELECT b.id, b.project_id, (SELECT array_agg(s.node_id) FROM s WHERE s.build_id = b.id AND s.status = 'failed') AS started FROM b`,
+        SELECT b.id, b.project_id, b.parent, (SELECT array_agg(s.node_id) FROM s WHERE s.build_id = b.id AND s.status = 'failed') AS started FROM b`,
   params: [`${staleMs / 1000} seconds`, message],
 });

@@ -22,6 +22,10 @@ export class BuildOrmEntity {
   @Column({ name: 'take_over', type: 'boolean', default: false })
   takeOver: boolean;
 
+  /** The run that asked for it (a pipeline run, `{ job, runId }`): its OpenLineage parent. */
+  @Column({ type: 'jsonb', nullable: true })
+  parent: { job: string; runId: string } | null;
+
   @Column({ name: 'full_refresh', type: 'boolean' })
   fullRefresh: boolean;
 

@@ -103,10 +103,18 @@ export class PgBuildStore implements BuildStore {
   ): Promise<StaleBuild[]> {
     return this.ds.transaction(async (em) => {
       const s = q.failStaleSql(staleMs, message);
-      const rows = rowsOf<{ id: string; project_id: string; started: string[] | null }>(
-        await em.query(s.sql, s.params),
-      );
-      const out = rows.map((r) => ({ id: r.id, projectId: r.project_id, started: r.started ?? [] }));
+      const rows = rowsOf<{
+        id: string;
+        project_id: string;
+        started: string[] | null;
+        parent: StaleBuild['parent'];
+      }>(await em.query(s.sql, s.params));
+      const out = rows.map((r) => ({
+        id: r.id,
+        projectId: r.project_id,
+        started: r.started ?? [],
+        parent: r.parent ?? null,
+      }));
       for (const b of out)
         for (const ev of await eventsOf(b)) await this.outbox.publish(em, RUN_EVENTS_TOPIC, ev, keyOf(ev));
       return out;
@@ -117,6 +125,7 @@ export class PgBuildStore implements BuildStore {
 interface MemoryBuild {
   view: BuildView;
   heartbeatAt: number;
+  parent: StaleBuild['parent'];
 }
 
 /**
@@ -134,6 +143,7 @@ export class InMemoryBuildStore implements BuildStore {
   async create(build: NewBuild, start: RunStateEvent): Promise<void> {
     this.builds.set(build.id, {
       heartbeatAt: Date.now(),
+      parent: build.parent ?? null,
       view: {
         id: build.id,
         projectId: build.projectId,
@@ -214,7 +224,7 @@ export class InMemoryBuildStore implements BuildStore {
           started.push(s.node);
         } else if (s.status === 'pending') Object.assign(s, { status: 'skipped', finishedAt: null, error: message });
       }
-      out.push({ id: b.view.id, projectId: b.view.projectId, started });
+      out.push({ id: b.view.id, projectId: b.view.projectId, started, parent: b.parent });
     }
     for (const b of out) for (const ev of await eventsOf(b)) this.publish(ev);
     return out;

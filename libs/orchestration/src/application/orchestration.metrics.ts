@@ -13,6 +13,7 @@ export class OrchestrationMetrics {
   readonly stepDuration: Histogram;
   readonly leaseExpiries: Counter;
   readonly scheduleLag: Histogram;
+  readonly datasetTriggers: Counter;
 
   constructor(metrics: MetricsService, @Inject(RUN_QUEUE) queue: RunQueue) {
     const registers = [metrics.registry];
@@ -38,6 +39,12 @@ export class OrchestrationMetrics {
       name: 'weir_pipeline_schedule_lag_seconds',
       help: 'Time from a tick to the start of its run',
       buckets: [0.1, 0.25, 0.5, 1, 2, 5, 15, 60],
+      registers,
+    });
+    this.datasetTriggers = new Counter({
+      name: 'weir_pipeline_dataset_triggers_total',
+      help: 'Pipeline runs started by dataset updates (data-aware schedules), by pipeline',
+      labelNames: ['pipeline'],
       registers,
     });
     new Gauge({

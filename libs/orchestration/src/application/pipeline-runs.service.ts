@@ -7,6 +7,7 @@ import { PIPELINE_STORE, PipelineStore } from './ports/pipeline-store.port';
 import { PipelineRunRecord, PipelineRunStatus, RUN_QUEUE, RunQueue, StepChanges } from './ports/run-queue.port';
 import { PipelineRunView, pipelineRunView } from './pipeline.views';
 import { PipelinesService } from './pipelines.service';
+import { pipelineRunEvent } from './pipeline-run.events';
 import { OrchestrationMetrics } from './orchestration.metrics';
 
 /** What triggers a run: by hand (API, CLI), a schedule, a backfill, another pipeline. */
@@ -114,20 +115,25 @@ export class PipelineRunsService {
     if (!found) return;
     const spec = await this.specOf(found.run.pipelineId, found.run.version);
     if (!spec) return;
+    const name = spec.name;
     let queued = false;
-    await this.queue.plan(runId, (states): StepChanges => {
-      const plan = settle(spec.steps, states);
-      const outcome = runOutcome(plan.states);
-      queued = plan.ready.length > 0;
-      return {
-        queue: plan.ready,
-        skip: plan.skip.map((s) => ({ stepId: s.id, reason: s.reason })),
-        end:
-          outcome === 'running'
-            ? undefined
-            : { status: outcome, error: outcome === 'failed' ? this.failureOf(plan.states) : null },
-      };
-    });
+    await this.queue.plan(
+      runId,
+      (states): StepChanges => {
+        const plan = settle(spec.steps, states);
+        const outcome = runOutcome(plan.states);
+        queued = plan.ready.length > 0;
+        return {
+          queue: plan.ready,
+          skip: plan.skip.map((s) => ({ stepId: s.id, reason: s.reason })),
+          end:
+            outcome === 'running'
+              ? undefined
+              : { status: outcome, error: outcome === 'failed' ? this.failureOf(plan.states) : null },
+        };
+      },
+      (state, error) => pipelineRunEvent(name, runId, state, error),
+    );
     if (queued) this.onQueued?.();
     const after = await this.queue.find(runId);
     if (after && ['succeeded', 'failed', 'cancelled'].includes(after.run.status)) {
@@ -180,9 +186,9 @@ export class PipelineRunsService {
   async cancel(id: string): Promise<PipelineRunView> {
     const found = await this.queue.find(id);
     if (!found) throw new PipelineRunNotFoundError(`No pipeline run ${JSON.stringify(id)}`);
-    if (await this.queue.cancel(id)) {
+    const p = await this.store.findById(found.run.pipelineId);
+    if (await this.queue.cancel(id, (state, error) => pipelineRunEvent(p?.name ?? 'unknown', id, state, error))) {
       this.log.warn(`pipeline run ${id}: cancelled`);
-      const p = await this.store.findById(found.run.pipelineId);
       this.metrics?.runs.inc({ pipeline: p?.name ?? found.run.pipelineId, status: 'cancelled' });
       await this.promote(found.run.pipelineId);
     }

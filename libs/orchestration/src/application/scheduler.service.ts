@@ -77,6 +77,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
       const scheduled = await this.ticks.scheduled();
       for (const p of scheduled) {
         const schedule = p.spec.schedule!;
+        if (schedule.datasets) continue; // data-aware: fired by dataset updates (DatasetTriggersService)
         for (const at of dueTicks(schedule, p.lastTick, p.scheduledSince, now)) {
           if (!(await this.ticks.claim(p.id, at, this.presence.instanceId))) continue;
           const id = await this.start(p.id, p.name, p.spec, at);

@@ -5,10 +5,13 @@ import { MODEL_BUILDS, ModelBuildsPort } from '@weir/modeling';
 import { QUALITY_RUNS, QualityRunsPort } from '@weir/quality';
 import type { Partitions, Step } from '../domain/pipeline';
 import { StepFailedError, StepUnsupportedError } from '../orchestration.errors';
+import { parentOf } from './pipeline-run.events';
 
 /** What a step runs with: its run's partition and parameters, a way to record links, and whether to go on. */
 export interface StepContext {
   runId: string;
+  /** The pipeline's name (its runs are OpenLineage job `pipeline.<name>`, the parent of the runs steps start). */
+  pipeline: string;
   stepRunId: string;
   partition: string | null;
   partitions: Partitions | null;
@@ -85,6 +88,7 @@ export class StepExecutorService {
       idempotencyKey: `pipeline:${ctx.runId}:${step.id}`,
       trigger: 'pipeline',
       createdBy: `pipeline-run:${ctx.runId}`,
+      parent: parentOf(ctx.pipeline, ctx.runId),
     });
     await ctx.link({ ingestionRun: run.id });
     let r = run;
@@ -110,6 +114,7 @@ export class StepExecutorService {
       project: step.project,
       select: step.select ?? undefined,
       fullRefresh: step.fullRefresh,
+      parent: parentOf(ctx.pipeline, ctx.runId),
     });
     await ctx.link({ build: b.id });
     let v = b;
@@ -135,6 +140,7 @@ export class StepExecutorService {
       suite: step.suite,
       trigger: 'pipeline',
       triggerRef: `pipeline-run:${ctx.runId}`,
+      parent: parentOf(ctx.pipeline, ctx.runId),
     });
     await ctx.link({ qualityRuns: runs.map((r) => r.id) });
     const failed = runs.filter((r) => r.status === 'failed');

@@ -133,6 +133,7 @@ export class StepWorkerService implements OnApplicationBootstrap, BeforeApplicat
         () =>
           this.executor.execute(step, {
             runId: leased.runId,
+            pipeline: spec.name,
             stepRunId: leased.id,
             partition: leased.partition,
             partitions: spec.partitions,

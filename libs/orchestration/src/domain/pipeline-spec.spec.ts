@@ -402,6 +402,39 @@ steps:
       });
     });
 
+    it('takes datasets as a data-aware schedule (all by default, or any); the stored form reparses identically', () => {
+      const all = parsePipelineSpec(spec([sql('a')], { schedule: { datasets: ['orders', 'raw.customers'] } }));
+      expect(all.schedule).toEqual({
+        cron: null,
+        everyMs: null,
+        timezone: 'UTC',
+        catchup: 'none',
+        datasets: ['orders', 'raw.customers'],
+        when: 'all',
+      });
+      expect(parsePipelineSpec(JSON.parse(JSON.stringify(all)))).toEqual(all);
+      const any = parsePipelineSpec(spec([sql('a')], { schedule: { datasets: ['orders'], when: 'any' } }));
+      expect(any.schedule?.when).toBe('any');
+      expect(parsePipelineSpec(JSON.parse(JSON.stringify(any)))).toEqual(any);
+    });
+
+    it('refuses a data-aware schedule with a clock, an empty or bad list, or a when without datasets', () => {
+      expect(problemsOf(spec([sql('a')], { schedule: { datasets: ['a'], every: '1h' } }))).toEqual([
+        'schedule: give exactly one of cron, every or datasets',
+      ]);
+      expect(problemsOf(spec([sql('a')], { schedule: { datasets: [] } }))).toEqual([
+        'schedule.datasets: expected a list of 1 to 50 dataset names, got 0 names',
+      ]);
+      expect(problemsOf(spec([sql('a')], { schedule: { datasets: ['a b', 'c', 'c'], when: 'both' } }))).toEqual([
+        'schedule.datasets[0]: "a b" is not a dataset name (^[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}$)',
+        'schedule.datasets: "c" is listed twice',
+        'schedule.when: "both" must be one of all, any',
+      ]);
+      expect(problemsOf(spec([sql('a')], { schedule: { cron: '@daily', when: 'any' } }))).toEqual([
+        'schedule.when: only with datasets',
+      ]);
+    });
+
     it('names the bad value in each problem', () => {
       expect(problemsOf(spec([sql('a')], { schedule: { cron: '61 * * * *', timezone: 'Mars/Olympus' } }))).toEqual([
         'schedule.timezone: unknown time zone "Mars/Olympus"',
@@ -425,11 +458,13 @@ steps:
     });
 
     it('needs exactly one of cron or every, and a known catchup', () => {
-      expect(problemsOf(spec([sql('a')], { schedule: {} }))).toEqual(['schedule: give exactly one of cron or every']);
+      expect(problemsOf(spec([sql('a')], { schedule: {} }))).toEqual([
+        'schedule: give exactly one of cron, every or datasets',
+      ]);
       expect(
         problemsOf(spec([sql('a')], { schedule: { cron: '@daily', every: '1h', catchup: 'some', tz: 'UTC' } })),
       ).toEqual([
-        'schedule: give exactly one of cron or every',
+        'schedule: give exactly one of cron, every or datasets',
         'schedule.catchup: "some" must be one of none, latest, all',
         'schedule: unknown key "tz"',
       ]);

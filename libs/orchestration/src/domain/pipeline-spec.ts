@@ -39,6 +39,11 @@ export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = Object.freeze({
 });
 /** How long a `wait_for` step waits by default. */
 export const DEFAULT_WAIT_MS = 3_600_000;
+/** Datasets one data-aware schedule may wait for. */
+const MAX_TRIGGER_DATASETS = 50;
+/** A catalog dataset's name as a data-aware schedule names it. */
+const DATASET_NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}$/;
+
 /** A schedule's `every` below this is a mistake rather than a schedule. */
 export const MIN_EVERY_MS = 1000;
 /** The cron aliases accepted, as the five-field expressions they are stored as. */
@@ -552,7 +557,33 @@ function parseSchedule(v: unknown, problems: string[]): Schedule | null {
   const every = f.take('every', 'everyMs');
   const hasCron = cron !== undefined && cron.value !== null;
   const hasEvery = every !== undefined && every.value !== null;
-  if (hasCron === hasEvery) problems.push('schedule: give exactly one of cron or every');
+  const datasets = f.take('datasets');
+  const hasDatasets = datasets !== undefined && datasets.value !== null;
+  if ([hasCron, hasEvery, hasDatasets].filter(Boolean).length !== 1)
+    problems.push('schedule: give exactly one of cron, every or datasets');
+  if (hasDatasets) {
+    const names = datasets.value;
+    if (!Array.isArray(names) || names.length === 0 || names.length > MAX_TRIGGER_DATASETS)
+      problems.push(
+        `schedule.datasets: expected a list of 1 to ${MAX_TRIGGER_DATASETS} dataset names, got ${Array.isArray(names) ? `${names.length} names` : typeName(names)}`,
+      );
+    else {
+      names.forEach((n, i) => {
+        if (typeof n !== 'string' || !DATASET_NAME_RE.test(n))
+          problems.push(`schedule.datasets[${i}]: ${show(n)} is not a dataset name (${DATASET_NAME_RE.source})`);
+      });
+      const dup = names.find((n, i) => names.indexOf(n) !== i);
+      if (dup !== undefined) problems.push(`schedule.datasets: ${show(dup)} is listed twice`);
+      schedule.datasets = names.filter((n): n is string => typeof n === 'string');
+      schedule.when = 'all';
+    }
+  }
+  const when = f.take('when');
+  if (when !== undefined && when.value !== null) {
+    if (!hasDatasets) problems.push('schedule.when: only with datasets');
+    else if (when.value === 'all' || when.value === 'any') schedule.when = when.value;
+    else problems.push(`schedule.when: ${show(when.value)} must be one of all, any`);
+  }
   if (hasCron) {
     if (typeof cron.value !== 'string') problems.push(`schedule.cron: expected a string, got ${typeName(cron.value)}`);
     // with a bad zone the cron is still checked, in UTC, so both problems show at once

@@ -81,6 +81,13 @@ export interface Schedule {
   /** IANA time zone (default UTC). */
   timezone: string;
   catchup: 'none' | 'latest' | 'all';
+  /**
+   * Data-aware: run when these catalog datasets are updated (their loads and builds, published by
+   * the catalog) instead of on a clock. Only on dataset schedules.
+   */
+  datasets?: string[];
+  /** `all` (default, as Airflow's dataset schedules): each of `datasets` updated since the last run; `any`: each update. */
+  when?: 'all' | 'any';
 }
 
 export interface Partitions {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { isUuid, rowsOf } from '@weir/platform';
+import { isUuid, Outbox, Queryable, rowsOf, RUN_EVENTS_TOPIC, RunStateEvent } from '@weir/platform';
 import type { StepKind } from '../domain/pipeline';
 import type { StepState } from '../domain/step-plan';
 import type {
@@ -10,6 +10,7 @@ import type {
   PartitionState,
   PipelineRunRecord,
   PipelineRunStatus,
+  RunAnnouncer,
   RunQueue,
   StepChanges,
   StepRunRecord,
@@ -62,7 +63,21 @@ function stepOf(r: Row): StepRunRecord {
 /** The run queue in PostgreSQL (orchestration.runs, step_runs), SQL from run-queue.sql.ts. */
 @Injectable()
 export class PgRunQueue implements RunQueue {
-  constructor(@InjectDataSource() private readonly ds: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    private readonly outbox: Outbox,
+  ) {}
+
+  /** The run's event, in the transaction of its state change (key `<runId>:<state>`: written once). */
+  private async announce(
+    tx: Queryable,
+    runId: string,
+    state: RunStateEvent['state'],
+    error: string | null,
+    a?: RunAnnouncer,
+  ) {
+    if (a) await this.outbox.publish(tx, RUN_EVENTS_TOPIC, a(state, error), `${runId}:${state}`);
+  }
 
   private async run(s: q.Sql, tx: { query: DataSource['query'] } = this.ds): Promise<Row[]> {
     return rowsOf<Row>(await tx.query(s.sql, s.params));
@@ -162,7 +177,11 @@ export class PgRunQueue implements RunQueue {
     );
   }
 
-  async plan(runId: string, decide: (states: Map<string, StepState>) => StepChanges): Promise<void> {
+  async plan(
+    runId: string,
+    decide: (states: Map<string, StepState>) => StepChanges,
+    announce?: RunAnnouncer,
+  ): Promise<void> {
     await this.ds.transaction(async (em) => {
       const [run] = rowsOf<Row>(
         await em.query(`SELECT status FROM orchestration.runs WHERE id = $1 FOR UPDATE`, [runId]),
@@ -184,13 +203,16 @@ export class PgRunQueue implements RunQueue {
             WHERE run_id = $1 AND step_id = $2 AND status = 'pending'`,
           [runId, s.stepId, s.reason],
         );
-      if (changes.end)
+      if (run['status'] === 'queued') await this.announce(em, runId, 'START', null, announce);
+      if (changes.end) {
         await em.query(
           `UPDATE orchestration.runs SET status = $2, finished_at = now(), error = $3,
                   started_at = COALESCE(started_at, now()) WHERE id = $1`,
           [runId, changes.end.status, changes.end.error],
         );
-      else if (run['status'] === 'queued')
+        const state = changes.end.status === 'succeeded' ? 'COMPLETE' : 'FAIL';
+        await this.announce(em, runId, state, changes.end.error, announce);
+      } else if (run['status'] === 'queued')
         await em.query(`UPDATE orchestration.runs SET status = 'running', started_at = now() WHERE id = $1`, [runId]);
     });
   }
@@ -248,7 +270,7 @@ export class PgRunQueue implements RunQueue {
     return [...new Set((await this.run(q.reclaimSql())).map((r) => r['run_id'] as string))];
   }
 
-  async cancel(runId: string): Promise<boolean> {
+  async cancel(runId: string, announce?: RunAnnouncer): Promise<boolean> {
     return this.ds.transaction(async (em) => {
       const rows = rowsOf<Row>(
         await em.query(
@@ -259,6 +281,7 @@ export class PgRunQueue implements RunQueue {
         ),
       );
       if (!rows.length) return false;
+      await this.announce(em, runId, 'ABORT', 'cancelled', announce);
       await em.query(
         `UPDATE orchestration.step_runs SET status = 'cancelled', finished_at = now(), lease_owner = NULL, lease_expires_at = NULL
           WHERE run_id = $1 AND status IN ('pending', 'queued', 'retrying', 'running')`,

@@ -218,6 +218,29 @@ export class Outbox implements OnApplicationBootstrap, BeforeApplicationShutdown
     return rows;
   }
 
+  /**
+   * One statement, atomic even outside a transaction: runs `statement` (a data-modifying statement
+   * with RETURNING, visible as `src`) and writes one event per row it returned, whose payload
+   * (`payloadSql`, jsonb) and key (`keySql`) are expressions over that row's columns. Returns the rows.
+   */
+  async publishEach<R = Record<string, unknown>>(
+    q: Queryable,
+    statement: string,
+    params: unknown[],
+    topic: string,
+    payloadSql: string,
+    keySql = 'NULL',
+  ): Promise<R[]> {
+    const n = params.length;
+    const res = (await q.query(
+      `WITH src AS (${statement}), ev AS (INSERT INTO platform.outbox (topic, key, payload) SELECT $${n + 1}, ${keySql}, (${payloadSql})::jsonb FROM src) SELECT * FROM src`,
+      [...params, topic],
+    )) as R[] | { rows: R[] };
+    const rows = Array.isArray(res) ? res : res.rows;
+    if (rows.length) this.kick();
+    return rows;
+  }
+
   /** Registers the handler of a topic (one per topic per process). */
   subscribe<T>(
     topic: string,

@@ -38,7 +38,7 @@ export interface RunQuality {
 
 export interface RunStateEvent {
   /** Publishing slice. */
-  slice: 'ingestion' | 'modeling' | 'quality';
+  slice: 'ingestion' | 'modeling' | 'quality' | 'orchestration';
   /** Stable job name, e.g. `ingestion.orders_csv`, `model.fct_orders`, `quality.orders_suite`. */
   job: string;
   /** What kind of job, for OpenLineage's jobType facet (e.g. INGESTION, MODEL, TEST). */
@@ -47,6 +47,7 @@ export interface RunStateEvent {
   state: 'START' | 'COMPLETE' | 'FAIL' | 'ABORT';
   /** ISO-8601 with offset. */
   at: string;
+  /** The run that asked for this one (a pipeline run, a build): OpenLineage's `parent` run facet. */
   parent?: { job: string; runId: string };
   inputs: RunDatasetRef[];
   outputs: RunDatasetRef[];

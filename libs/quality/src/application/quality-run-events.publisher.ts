@@ -14,6 +14,8 @@ export interface QualityRunEventInput {
   rowCount: number;
   profile: Record<string, number>;
   results: ExpectationResult[];
+  /** The run that asked for it (a pipeline run): its OpenLineage parent. */
+  parent?: { job: string; runId: string };
 }
 
 /** OpenLineage column metrics from the profile of a run (`null_ratio(c)`, `min(c)`, `distinct_count(c)` …). */
@@ -66,6 +68,7 @@ export class QualityRunEventsPublisher {
       runId: run.runId,
       inputs: [table],
       outputs: [],
+      ...(run.parent ? { parent: run.parent } : {}),
     };
     await this.outbox.publish(
       tx,

@@ -18,7 +18,7 @@ export class QualityRunsService implements QualityRunsPort {
 
   async run(req: RunQualityRequest): Promise<QualityRunView[]> {
     const target = req.table ? parseQualifiedName(req.table, 'raw') : undefined;
-    const opts = { target, trigger: req.trigger ?? 'api', triggerRef: req.triggerRef } as const;
+    const opts = { target, trigger: req.trigger ?? 'api', triggerRef: req.triggerRef, parent: req.parent } as const;
     if (req.suite) return [await this.runner.run(req.suite, opts)];
     if (!req.dataset) throw new NothingToRunError('Name a suite or a dataset');
     const suites = await this.suites.list(req.dataset);

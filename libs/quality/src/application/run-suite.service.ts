@@ -20,6 +20,8 @@ export interface RunSuiteOptions {
   target?: { schema: string; table: string };
   trigger?: 'api' | 'gate' | 'pipeline';
   triggerRef?: string;
+  /** The run that asked (a pipeline run, an ingestion run): the OpenLineage parent of this run. */
+  parent?: { job: string; runId: string };
 }
 
 /**
@@ -103,6 +105,7 @@ export class RunSuiteService {
         rowCount,
         profile,
         results,
+        parent: opts.parent,
       }),
     );
     if (status !== 'passed')

@@ -73,7 +73,8 @@ export interface DatasetRepository {
   transaction<T>(fn: (tx: DatasetTransaction) => Promise<T>): Promise<T>;
   setTable(name: string, table: string): Promise<void>;
   setRelease(name: string, release: number): Promise<void>;
-  recordLoad(name: string, load: { runId: string; at: Date; rows: number }): Promise<void>;
+  /** The dataset's last load, and its publish event ({@link DATASET_UPDATED_TOPIC}) in the same statement. */
+  recordLoad(name: string, load: { runId: string; at: Date; rows: number | null; job?: string }): Promise<void>;
 }
 
 export const DATASET_REPOSITORY = Symbol('DATASET_REPOSITORY');

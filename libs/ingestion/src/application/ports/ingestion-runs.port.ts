@@ -21,6 +21,8 @@ export interface StartIngestionRun {
   idempotencyKey?: string;
   trigger?: 'api' | 'schedule' | 'cli' | 'pipeline';
   createdBy?: string;
+  /** The run that asked for this one (a pipeline run): the OpenLineage parent of the run's events. */
+  parent?: { job: string; runId: string };
 }
 
 /**

@@ -11,6 +11,8 @@ export interface NewBuild {
   selector: string | null;
   fullRefresh: boolean;
   takeOver: boolean;
+  /** The run that asked for it (a pipeline run): its OpenLineage parent. */
+  parent?: { job: string; runId: string } | null;
   steps: { nodeId: string; materialized: string | null }[];
 }
 
@@ -19,6 +21,7 @@ export interface StaleBuild {
   id: string;
   projectId: string;
   started: string[];
+  parent: { job: string; runId: string } | null;
 }
 
 /**

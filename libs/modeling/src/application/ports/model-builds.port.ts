@@ -13,6 +13,8 @@ export interface StartModelBuild {
   fullRefresh?: boolean;
   /** Take over relations recorded for another owner (see MODELING.RELATION_OWNED_ELSEWHERE). */
   takeOver?: boolean;
+  /** The run that asked for the build (a pipeline run): the OpenLineage parent of the build's run. */
+  parent?: { job: string; runId: string };
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { RunStateEvent } from '@weir/platform';
 import type { StepKind } from '../../domain/pipeline';
 import type { StepState } from '../../domain/step-plan';
 
@@ -64,6 +65,12 @@ export interface NewPipelineRun {
   steps: { stepId: string; kind: StepKind; maxAttempts: number }[];
 }
 
+/**
+ * The event of a run's state change, published with the change (same transaction): START when
+ * the run starts, COMPLETE or FAIL when it ends, ABORT when it is cancelled.
+ */
+export type RunAnnouncer = (state: RunStateEvent['state'], error: string | null) => RunStateEvent;
+
 /** A step leased to a worker until `leaseExpiresAt` (renewed by its heartbeat). */
 export interface LeasedStep extends StepRunRecord {
   partition: string | null;
@@ -116,7 +123,7 @@ export interface RunQueue {
    * Plans the run under its lock: `decide` gets the steps' states and returns the changes, which
    * are applied in the same transaction (a run's first plan also marks it running).
    */
-  plan(runId: string, decide: (states: Map<string, StepState>) => StepChanges): Promise<void>;
+  plan(runId: string, decide: (states: Map<string, StepState>) => StepChanges, announce?: RunAnnouncer): Promise<void>;
   /** Leases the step ready longest (status queued, ready_at passed) to `owner` for `leaseMs`. */
   lease(owner: string, leaseMs: number): Promise<LeasedStep | null>;
   /** Renews a lease (the owner's attempt); false when it no longer holds it (taken back, cancelled, retried). */
@@ -140,5 +147,5 @@ export interface RunQueue {
   /** Steps whose lease expired: queued again when attempts are left, else failed; returns their runs. */
   reclaimExpired(): Promise<string[]>;
   /** Cancels the run's queued and pending steps and the run itself; returns whether it was still going. */
-  cancel(runId: string): Promise<boolean>;
+  cancel(runId: string, announce?: RunAnnouncer): Promise<boolean>;
 }

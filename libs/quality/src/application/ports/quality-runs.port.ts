@@ -14,6 +14,8 @@ export interface RunQualityRequest {
   trigger?: 'api' | 'pipeline';
   /** Who asked: a pipeline run, a step. Kept on the run. */
   triggerRef?: string;
+  /** The run that asked (a pipeline run): the OpenLineage parent of the quality runs' events. */
+  parent?: { job: string; runId: string };
 }
 
 /** Quality runs as other slices start and read them (orchestration). */
