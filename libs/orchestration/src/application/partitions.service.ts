@@ -40,7 +40,11 @@ export class PartitionsService {
       throw new InvalidRunRequestError((e as Error).message);
     }
     const states = await this.queue.partitionStates(p.id);
-    const all = keys.map((k): PartitionView => {
+    const isGap = (k: string) => {
+      const s = states.get(k);
+      return !s || s.status === 'failed' || s.status === 'cancelled';
+    };
+    const view = (k: string): PartitionView => {
       const s = states.get(k);
       return {
         partition: k,
@@ -48,13 +52,15 @@ export class PartitionsService {
         runId: s?.runId ?? null,
         lastRunAt: s?.createdAt.toISOString() ?? null,
         lastSuccessAt: s?.lastSuccessAt?.toISOString() ?? null,
-        gap: !s || s.status === 'failed' || s.status === 'cancelled',
+        gap: isGap(k),
       };
-    });
-    const gaps = all.filter((x) => x.gap).length;
-    const shown = q.gaps ? all.filter((x) => x.gap) : all;
+    };
+    // the views of the page only (a range can hold 100,000 partitions)
+    let gaps = 0;
+    for (const k of keys) if (isGap(k)) gaps++;
     const offset = Math.max(q.offset ?? 0, 0);
     const limit = Math.min(Math.max(q.limit ?? 100, 1), 1000);
-    return { total: keys.length, gaps, items: shown.slice(offset, offset + limit) };
+    const shown = q.gaps ? keys.filter(isGap) : keys;
+    return { total: keys.length, gaps, items: shown.slice(offset, offset + limit).map(view) };
   }
 }

@@ -55,7 +55,17 @@ export function partitionKeys(p: Partitions, from?: string, to?: string): string
   const b = to === undefined ? periodStart(kind, keyOf(kind, now))! : periodStart(kind, to);
   if (!b) throw new RangeError(`to: "${to}" is not a ${kind} partition key`);
   const out: string[] = [];
-  for (let d = a < first ? first : a; d <= b; d = step(kind, d)) {
+  const lo = a < first ? first : a;
+  if (kind !== 'monthly') {
+    // UTC hours and days have a fixed length: plain arithmetic (a page can cover 100,000 keys)
+    const len = kind === 'hourly' ? 3_600_000 : 86_400_000;
+    const n = Math.floor((b.getTime() - lo.getTime()) / len) + 1;
+    if (n > MAX_PARTITIONS) throw new RangeError(`more than ${MAX_PARTITIONS} partitions in the range`);
+    for (let i = 0, t = lo.getTime(); i < n; i++, t += len)
+      out.push(new Date(t).toISOString().slice(0, kind === 'hourly' ? 13 : 10));
+    return out;
+  }
+  for (let d = lo; d <= b; d = step(kind, d)) {
     if (out.length >= MAX_PARTITIONS) throw new RangeError(`more than ${MAX_PARTITIONS} partitions in the range`);
     out.push(keyOf(kind, d));
   }

@@ -33,13 +33,19 @@ export const createRunSql = (r: NewPipelineRun): Sql => ({
   ],
 });
 
-/** Per partition: its latest run, and when a run of it last succeeded (index on pipeline, partition, created_at). */
+/**
+ * Per partition: its latest run, and when a run of it last succeeded. The latest runs come from
+ * one DISTINCT ON pass and the last successes from one hashed aggregate joined to them (a
+ * correlated max per run row was one index probe per run: ~0.5 s at 50,000 partitions).
+ */
 export const partitionStatesSql = (pipelineId: string): Sql => ({
-  sql: `SELECT DISTINCT ON (partition) partition, id, status, created_at,
-               (SELECT max(s.created_at) FROM orchestration.runs s
-                 WHERE s.pipeline_id = r.pipeline_id AND s.partition = r.partition AND s.status = 'succeeded') AS last_success
-          FROM orchestration.runs r WHERE pipeline_id = $1 AND partition IS NOT NULL
-         ORDER BY partition, created_at DESC`,
+  sql: `SELECT l.partition, l.id, l.status, l.created_at, s.last_success
+          FROM (SELECT DISTINCT ON (partition) partition, id, status, created_at
+                  FROM orchestration.runs WHERE pipeline_id = $1 AND partition IS NOT NULL
+                 ORDER BY partition, created_at DESC) l
+          LEFT JOIN (SELECT partition, max(created_at) AS last_success FROM orchestration.runs
+                      WHERE pipeline_id = $1 AND partition IS NOT NULL AND status = 'succeeded'
+                      GROUP BY partition) s ON s.partition = l.partition`,
   params: [pipelineId],
 });
 
