@@ -4,6 +4,7 @@ import { PipelineRunOrmEntity } from './infrastructure/pipeline-run.orm-entity';
 import { StepRunOrmEntity } from './infrastructure/step-run.orm-entity';
 import { ScheduleTickOrmEntity } from './infrastructure/schedule-tick.orm-entity';
 import { BackfillOrmEntity } from './infrastructure/backfill.orm-entity';
+import { PoolOrmEntity } from './infrastructure/pool.orm-entity';
 
 /** TypeORM entities of the orchestration slice, schema "orchestration" (the table generator adds to this list). */
 export const ORCHESTRATION_ENTITIES: Function[] = [
@@ -13,4 +14,5 @@ export const ORCHESTRATION_ENTITIES: Function[] = [
   StepRunOrmEntity,
   ScheduleTickOrmEntity,
   BackfillOrmEntity,
+  PoolOrmEntity,
 ];
