@@ -127,7 +127,7 @@ export const poolRoomSql = (pool: string, defaultSlots: number): Sql => ({
 export const claimSql = (id: string, owner: string, leaseMs: number): Sql => ({
   sql: `UPDATE orchestration.step_runs s
            SET status = 'running', attempt = s.attempt + 1, lease_owner = $1,
-               lease_expires_at = now() + $2::interval, started_at = COALESCE(s.started_at, now()), error = NULL, error_code = NULL
+               lease_expires_at = now() + $2::interval, started_at = COALESCE(s.started_at, statement_timestamp()), error = NULL, error_code = NULL
           FROM orchestration.runs r
          WHERE s.id = $3 AND s.status = 'queued' AND r.id = s.run_id
         RETURNING s.id, s.run_id, s.step_id, s.kind, s.status, s.pool, s.attempt, s.max_attempts, s.ready_at, s.lease_owner,
