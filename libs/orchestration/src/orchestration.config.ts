@@ -8,6 +8,8 @@ export interface OrchestrationConfig {
   pollMs: number;
   /** How often schedulers look for due ticks (WEIR_SCHEDULER_TICK_MS, default 1000). */
   tickMs: number;
+  /** Slots of a pool not defined with `PUT /api/orchestration/pools/:name` (WEIR_DEFAULT_POOL_SLOTS, default 16). */
+  defaultPoolSlots: number;
 }
 
 export const ORCHESTRATION_CONFIG = Symbol('ORCHESTRATION_CONFIG');
@@ -18,5 +20,6 @@ export function orchestrationConfig(env: Record<string, string | undefined>): Or
     leaseMs: parsePositive(env, 'WEIR_STEP_LEASE_SECONDS', 60, 'seconds') * 1000,
     pollMs: parsePositive(env, 'WEIR_STEP_POLL_MS', 500, 'milliseconds'),
     tickMs: parsePositive(env, 'WEIR_SCHEDULER_TICK_MS', 1000, 'milliseconds'),
+    defaultPoolSlots: parsePositive(env, 'WEIR_DEFAULT_POOL_SLOTS', 16, 'slots'),
   };
 }

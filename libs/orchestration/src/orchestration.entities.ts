@@ -5,6 +5,7 @@ import { StepRunOrmEntity } from './infrastructure/step-run.orm-entity';
 import { ScheduleTickOrmEntity } from './infrastructure/schedule-tick.orm-entity';
 import { BackfillOrmEntity } from './infrastructure/backfill.orm-entity';
 import { DatasetUpdateOrmEntity } from './infrastructure/dataset-update.orm-entity';
+import { PoolOrmEntity } from './infrastructure/pool.orm-entity';
 
 /** TypeORM entities of the orchestration slice, schema "orchestration" (the table generator adds to this list). */
 export const ORCHESTRATION_ENTITIES: Function[] = [
@@ -15,4 +16,5 @@ export const ORCHESTRATION_ENTITIES: Function[] = [
   ScheduleTickOrmEntity,
   BackfillOrmEntity,
   DatasetUpdateOrmEntity,
+  PoolOrmEntity,
 ];

@@ -67,3 +67,38 @@ export class StepUnsupportedError extends DomainError {
     super('ORCHESTRATION.STEP_UNSUPPORTED', 'unsupported', message, extra);
   }
 }
+
+/** `ORCHESTRATION.WAIT_TIMED_OUT` (unavailable): a wait_for step gave up after its `wait` */
+export class WaitTimedOutError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('ORCHESTRATION.WAIT_TIMED_OUT', 'unavailable', message, extra);
+  }
+}
+
+/** `ORCHESTRATION.WAIT_TARGET_NOT_FOUND` (not_found): the pipeline or dataset a wait_for step waits for does not exist */
+export class WaitTargetNotFoundError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('ORCHESTRATION.WAIT_TARGET_NOT_FOUND', 'not_found', message, extra);
+  }
+}
+
+/** `ORCHESTRATION.SUB_PIPELINE_REFUSED` (unprocessable): a pipeline step that would run a pipeline of its own chain again, or nest too deep */
+export class SubPipelineRefusedError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('ORCHESTRATION.SUB_PIPELINE_REFUSED', 'unprocessable', message, extra);
+  }
+}
+
+/** `ORCHESTRATION.INVALID_POOL` (invalid): a bad pool name, slots or description */
+export class InvalidPoolError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('ORCHESTRATION.INVALID_POOL', 'invalid', message, extra);
+  }
+}
+
+/** `ORCHESTRATION.POOL_NOT_FOUND` (not_found): No pool … defined */
+export class PoolNotFoundError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('ORCHESTRATION.POOL_NOT_FOUND', 'not_found', message, extra);
+  }
+}

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { WEIR_CONFIG, WeirConfig } from '@weir/platform';
+import { CatalogModule } from '@weir/catalog';
 import { IngestionModule } from '@weir/ingestion';
 import { ModelingModule } from '@weir/modeling';
 import { QualityModule } from '@weir/quality';
@@ -26,11 +27,22 @@ import { StepWorkerService } from './application/step-worker.service';
 import { PgPipelineStore } from './infrastructure/pipeline.store';
 import { PgRunQueue } from './infrastructure/run-queue.repository';
 import { PipelinesController } from './http/pipelines.controller';
+import { POOL_STORE } from './application/ports/pool-store.port';
+import { PgPoolStore } from './infrastructure/pool.store';
+import { PoolsService } from './application/pools.service';
+import { PoolsController } from './http/pools.controller';
+import { DependencyStepsService } from './application/dependency-steps.service';
 
 /** The orchestration slice: pipelines (DAGs of steps across the slices), their runs and the run queue. */
 @Module({
-  imports: [TypeOrmModule.forFeature(ORCHESTRATION_ENTITIES), IngestionModule, ModelingModule, QualityModule],
-  controllers: [PipelinesController],
+  imports: [
+    TypeOrmModule.forFeature(ORCHESTRATION_ENTITIES),
+    CatalogModule,
+    IngestionModule,
+    ModelingModule,
+    QualityModule,
+  ],
+  controllers: [PipelinesController, PoolsController],
   providers: [
     { provide: ORCHESTRATION_CONFIG, useFactory: (c: WeirConfig) => orchestrationConfig(c.env), inject: [WEIR_CONFIG] },
     { provide: PIPELINE_STORE, useClass: PgPipelineStore },
@@ -47,6 +59,9 @@ import { PipelinesController } from './http/pipelines.controller';
     BackfillsService,
     PartitionsService,
     OrchestrationMetrics,
+    { provide: POOL_STORE, useClass: PgPoolStore },
+    PoolsService,
+    DependencyStepsService,
   ],
   exports: [PipelinesService, PipelineRunsService],
 })

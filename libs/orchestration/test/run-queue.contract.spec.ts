@@ -25,6 +25,28 @@ describe('RunQueue contract: PostgreSQL (orchestration.runs, step_runs)', () => 
       steps: steps.map((s) => ({ stepId: s, kind: 'sql' as const, maxAttempts: 2 })),
     });
   const queueAll = (runId: string, ids: string[]) => queue.plan(runId, () => ({ queue: ids, skip: [] }));
+  /** A run (of its own key) with its steps queued at once, each in the pool given (null: none). */
+  const pooledRun = async (key: string, steps: [string, string | null][], kind: 'sql' | 'wait_for' = 'sql') => {
+    const r = await queue.create({
+      pipelineId,
+      version: 1,
+      trigger: 'api',
+      partition: null,
+      params: {},
+      idempotencyKey: key,
+      createdBy: null,
+      steps: steps.map(([stepId, pool]) => ({ stepId, kind, maxAttempts: 1, pool })),
+    });
+    await queueAll(
+      r.id,
+      steps.map(([id]) => id),
+    );
+    return r;
+  };
+  const leaseAll = async (n: number, opts?: Parameters<RunQueue['lease']>[2]) =>
+    (await Promise.all(Array.from({ length: n }, (_, i) => queue.lease(`w${i}`, 30_000, opts)))).filter(
+      (l) => l !== null,
+    );
 
   beforeAll(async () => {
     db = await createTestDatabase({ prefix: 'weir_run_queue' });
@@ -40,6 +62,7 @@ describe('RunQueue contract: PostgreSQL (orchestration.runs, step_runs)', () => 
   });
   beforeEach(async () => {
     await ds.query('DELETE FROM orchestration.pipelines');
+    await ds.query('DELETE FROM orchestration.pools');
     [{ id: pipelineId }] = await ds.query(
       `INSERT INTO orchestration.pipelines (name, version, spec) VALUES ('p', 1, '{"concurrency": 10}') RETURNING id`,
     );
@@ -244,5 +267,72 @@ describe('RunQueue contract: PostgreSQL (orchestration.runs, step_runs)', () => 
     expect(await queue.cancel(c.id, announce(c.id))).toBe(true);
     expect(await queue.cancel(c.id, announce(c.id))).toBe(false);
     expect(await events()).toEqual(['START', 'FAIL(step(s) failed: a)', 'START', 'COMPLETE', 'ABORT(cancelled)']);
+  });
+
+  it('a pool is shared by the steps of every run: never more running than its slots, others go on', async () => {
+    await ds.query(`INSERT INTO orchestration.pools (name, slots) VALUES ('small', 2)`);
+    await pooledRun('pa', [
+      ['a1', 'small'],
+      ['a2', 'small'],
+      ['free', null],
+    ]);
+    await pooledRun('pb', [
+      ['b1', 'small'],
+      ['b2', 'small'],
+    ]);
+    // ten workers at once: two of the pool and the step outside it
+    const got = await leaseAll(10);
+    expect(got.filter((l) => l!.pool === 'small')).toHaveLength(2);
+    expect(got.filter((l) => l!.pool === null).map((l) => l!.stepId)).toEqual(['free']);
+    expect(await queue.lease('w', 30_000)).toBeNull();
+    const done = got.find((l) => l!.pool === 'small')!;
+    await queue.succeed(done.id, done.leaseOwner!, done.attempt, null);
+    const next = (await leaseAll(5)).map((l) => l!.stepId);
+    expect(next).toHaveLength(1);
+    const running = (await ds.query(
+      `SELECT count(*)::int AS n FROM orchestration.step_runs WHERE pool = 'small' AND status = 'running'`,
+    )) as { n: number }[];
+    expect(running[0].n).toBe(2);
+  });
+
+  it('a pool not defined has the default slots; 0 slots hold its steps queued; a slot freed by a failure', async () => {
+    await pooledRun('pd', [
+      ['x1', 'undefined_pool'],
+      ['x2', 'undefined_pool'],
+      ['y1', 'paused'],
+    ]);
+    await ds.query(`INSERT INTO orchestration.pools (name, slots) VALUES ('paused', 0)`);
+    const got = await leaseAll(6, { defaultPoolSlots: 1 });
+    expect(got.map((l) => l!.stepId)).toHaveLength(1);
+    expect(got[0]!.pool).toBe('undefined_pool');
+    expect(await queue.fail(got[0]!.id, got[0]!.leaseOwner!, 1, { code: 'X', message: 'x', retryInMs: null })).toBe(
+      true,
+    );
+    expect((await queue.lease('w', 30_000, { defaultPoolSlots: 1 }))?.pool).toBe('undefined_pool');
+    expect(await queue.lease('w', 30_000, { defaultPoolSlots: 1 })).toBeNull();
+    await ds.query(`UPDATE orchestration.pools SET slots = 1 WHERE name = 'paused'`);
+    expect((await queue.lease('w', 30_000, { defaultPoolSlots: 1 }))?.stepId).toBe('y1');
+  });
+
+  it('under contention from many workers at once, a pool of 3 over 30 ready steps runs 3', async () => {
+    await ds.query(`INSERT INTO orchestration.pools (name, slots) VALUES ('three', 3)`);
+    for (let i = 0; i < 10; i++)
+      await pooledRun(`pc${i}`, [
+        ['s1', 'three'],
+        ['s2', 'three'],
+        ['s3', 'three'],
+      ]);
+    // rounds of 20 workers leasing at once, until none gets a step
+    const got = [];
+    for (let round = 0; round < 5; round++) got.push(...(await leaseAll(20)));
+    expect(got).toHaveLength(3);
+  });
+
+  it('leases only the kinds asked for (waiting steps apart from work)', async () => {
+    await pooledRun('kw', [['w', null]], 'wait_for');
+    await pooledRun('ks', [['s', null]], 'sql');
+    expect((await queue.lease('w1', 30_000, { notKinds: ['wait_for', 'pipeline'] }))?.stepId).toBe('s');
+    expect(await queue.lease('w1', 30_000, { notKinds: ['wait_for', 'pipeline'] })).toBeNull();
+    expect((await queue.lease('w1', 30_000, { kinds: ['wait_for', 'pipeline'] }))?.stepId).toBe('w');
   });
 });

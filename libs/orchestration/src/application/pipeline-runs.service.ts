@@ -78,7 +78,12 @@ export class PipelineRunsService {
       idempotencyKey: key,
       createdBy: req.createdBy ?? null,
       backfillId: req.backfillId ?? null,
-      steps: p.spec.steps.map((s) => ({ stepId: s.id, kind: s.kind, maxAttempts: s.retries.maxAttempts })),
+      steps: p.spec.steps.map((s) => ({
+        stepId: s.id,
+        kind: s.kind,
+        maxAttempts: s.retries.maxAttempts,
+        pool: s.pool,
+      })),
     });
     if (!created) {
       // a queued run whose promotion was lost to an error gets its chance again
@@ -182,13 +187,21 @@ export class PipelineRunsService {
     return rows.map((r) => pipelineRunView(r, names.get(r.pipelineId) ?? ''));
   }
 
-  /** Cancels a run: its queued and pending steps are cancelled, a running step stops at its next lease renewal. */
+  /**
+   * Cancels a run: its queued and pending steps are cancelled, a running step stops at its next lease
+   * renewal; the child runs of its `pipeline` steps are cancelled with it.
+   */
   async cancel(id: string): Promise<PipelineRunView> {
     const found = await this.queue.find(id);
     if (!found) throw new PipelineRunNotFoundError(`No pipeline run ${JSON.stringify(id)}`);
     const p = await this.store.findById(found.run.pipelineId);
     if (await this.queue.cancel(id, (state, error) => pipelineRunEvent(p?.name ?? 'unknown', id, state, error))) {
       this.log.warn(`pipeline run ${id}: cancelled`);
+      for (const s of found.steps)
+        if (typeof s.ref?.['pipelineRun'] === 'string')
+          await this.cancel(s.ref['pipelineRun']).catch((e: Error) =>
+            this.log.error(`cancelling child run ${String(s.ref?.['pipelineRun'])}: ${e.message}`),
+          );
       this.metrics?.runs.inc({ pipeline: p?.name ?? found.run.pipelineId, status: 'cancelled' });
       await this.promote(found.run.pipelineId);
     }

@@ -34,7 +34,7 @@ export interface StepRunView {
   /** When a queued retry may start. */
   nextAttemptAt: string | null;
   error: { code: string | null; message: string } | null;
-  /** Links to the runs of the slice underneath: ingestion run, build, quality runs. */
+  /** Links to the runs underneath: ingestion run, build, quality runs, or the child pipeline run (`pipelineRun`). */
   ref: Record<string, unknown> | null;
   output: Record<string, unknown> | null;
 }

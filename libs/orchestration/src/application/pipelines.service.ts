@@ -38,9 +38,47 @@ export class PipelinesService {
       if (other && other !== self && !(await this.store.findByName(other)))
         problems.push(`steps[${i}].pipeline: unknown pipeline "${other}"`);
     }
+    if (!problems.length) problems.push(...(await this.subPipelineCycles(spec)));
     if (problems.length)
       throw new InvalidPipelineError(`The pipeline definition is invalid: ${problems.join('; ')}`, { problems });
     return spec;
+  }
+
+  /**
+   * `pipeline` steps that would run this pipeline again (through the current versions of the
+   * pipelines they run), each with the path: `a -> b -> c -> a`. (`wait_for` steps are no edges:
+   * waiting on each other ends in a timeout, not an endless run.)
+   */
+  private async subPipelineCycles(spec: PipelineSpec): Promise<string[]> {
+    const children = new Map<string, string[]>();
+    const childrenOf = async (name: string): Promise<string[]> => {
+      if (name === spec.name) return spec.steps.flatMap((s) => (s.kind === 'pipeline' ? [s.pipeline] : []));
+      if (!children.has(name)) {
+        const p = await this.store.findByName(name);
+        children.set(name, p ? p.spec.steps.flatMap((s) => (s.kind === 'pipeline' ? [s.pipeline] : [])) : []);
+      }
+      return children.get(name)!;
+    };
+    // depth first from each child, with the path so far; a pipeline seen once is not walked again
+    const seen = new Set<string>();
+    const pathBack = async (name: string, path: string[]): Promise<string[] | null> => {
+      if (name === spec.name) return path;
+      if (seen.has(name)) return null;
+      seen.add(name);
+      for (const c of await childrenOf(name)) {
+        const found = await pathBack(c, [...path, c]);
+        if (found) return found;
+      }
+      return null;
+    };
+    const problems: string[] = [];
+    for (const [i, s] of spec.steps.entries()) {
+      if (s.kind !== 'pipeline') continue;
+      seen.clear();
+      const path = await pathBack(s.pipeline, [spec.name, s.pipeline]);
+      if (path) problems.push(`steps[${i}].pipeline: a cycle of pipeline steps: ${path.join(' -> ')}`);
+    }
+    return problems;
   }
 
   async create(raw: unknown, by: string | null): Promise<PipelineView> {

@@ -6,6 +6,7 @@ import { QUALITY_RUNS, QualityRunsPort } from '@weir/quality';
 import type { Partitions, Step } from '../domain/pipeline';
 import { StepFailedError, StepUnsupportedError } from '../orchestration.errors';
 import { parentOf } from './pipeline-run.events';
+import { DependencyStepsService } from './dependency-steps.service';
 
 /** What a step runs with: its run's partition and parameters, a way to record links, and whether to go on. */
 export interface StepContext {
@@ -13,10 +14,12 @@ export interface StepContext {
   /** The pipeline's name (its runs are OpenLineage job `pipeline.<name>`, the parent of the runs steps start). */
   pipeline: string;
   stepRunId: string;
+  /** This attempt's number (a later attempt of the step holds it after a lost lease). */
+  attempt: number;
   partition: string | null;
   partitions: Partitions | null;
   params: Record<string, unknown>;
-  /** Records the run underneath (ingestion run, build, quality runs) on the step run. */
+  /** Records the run underneath (ingestion run, build, quality runs, child pipeline run) on the step run. */
   link(ref: Record<string, unknown>): Promise<void>;
   /** False once the step was cancelled or its lease lost: stop waiting. */
   alive(): boolean;
@@ -51,7 +54,8 @@ export function partitionBounds(p: Partitions | null, key: string | null): { sta
 /**
  * run-step: one attempt of a step, through the port of the slice that does the work — an ingestion
  * run (INGESTION_RUNS), a build (MODEL_BUILDS), a quality suite (QUALITY_RUNS) or a statement on the
- * warehouse as its writer. Throws when the attempt failed (the worker retries or fails the step).
+ * warehouse as its writer; `wait_for` and `pipeline` steps wait on other pipelines and datasets
+ * (DependencyStepsService). Throws when the attempt failed (the worker retries or fails the step).
  */
 @Injectable()
 export class StepExecutorService {
@@ -60,6 +64,7 @@ export class StepExecutorService {
     @Inject(MODEL_BUILDS) private readonly builds: ModelBuildsPort,
     @Inject(QUALITY_RUNS) private readonly quality: QualityRunsPort,
     private readonly warehouse: Warehouse,
+    private readonly dependencies: DependencyStepsService,
   ) {}
 
   async execute(step: Step, ctx: StepContext): Promise<StepOutput> {
@@ -72,10 +77,15 @@ export class StepExecutorService {
         return this.check(step, ctx);
       case 'sql':
         return this.sql(step, ctx);
-      default:
-        throw new StepUnsupportedError(
-          `step ${step.id}: kind "${step.kind}" is defined but not run by this version of Weir yet`,
-        );
+      case 'wait_for':
+        return this.dependencies.waitFor(step, ctx);
+      case 'pipeline':
+        return this.dependencies.subPipeline(step, ctx);
+      default: {
+        // a stored version from a newer Weir, with a kind this one does not know
+        const other = step as { id: string; kind: string };
+        throw new StepUnsupportedError(`step ${other.id}: kind "${other.kind}" is not run by this version of Weir`);
+      }
     }
   }
 

@@ -12,6 +12,13 @@ import { OrchestrationMetrics } from './orchestration.metrics';
 
 /** Steps one process runs at once (most of a step's time is waiting on the slice underneath). */
 const SLOTS = 4;
+/**
+ * `wait_for` and `pipeline` steps only wait (a query now and then): they have slots of their own,
+ * so that waiting steps never hold the slots of the work they wait for (a parent pipeline step and
+ * its child's steps on one instance).
+ */
+const WAITING_KINDS = ['wait_for', 'pipeline'] as const;
+const WAITING_SLOTS = 64;
 
 /**
  * run-worker: leases ready steps (the run queue's FOR UPDATE SKIP LOCKED, shared by every instance
@@ -24,6 +31,8 @@ export class StepWorkerService implements OnApplicationBootstrap, BeforeApplicat
   private readonly log = new Logger('orchestration');
   private timer?: NodeJS.Timeout;
   private readonly running = new Set<Promise<void>>();
+  private working = 0;
+  private waiting = 0;
   private pumping = false;
   private stopping = false;
 
@@ -85,10 +94,21 @@ export class StepWorkerService implements OnApplicationBootstrap, BeforeApplicat
     if (this.pumping || this.stopping || !this.config.roles.has('worker')) return;
     this.pumping = true;
     try {
-      while (this.running.size < SLOTS && !this.stopping) {
-        const step = await this.queue.lease(this.presence.instanceId, this.cfg.leaseMs);
+      while (!this.stopping) {
+        const work = this.working < SLOTS;
+        const wait = this.waiting < WAITING_SLOTS;
+        if (!work && !wait) break;
+        const step = await this.queue.lease(this.presence.instanceId, this.cfg.leaseMs, {
+          defaultPoolSlots: this.cfg.defaultPoolSlots,
+          ...(work && wait ? {} : work ? { notKinds: WAITING_KINDS } : { kinds: WAITING_KINDS }),
+        });
         if (!step) break;
+        const waits = (WAITING_KINDS as readonly string[]).includes(step.kind);
+        if (waits) this.waiting++;
+        else this.working++;
         const p = this.execute(step).finally(() => {
+          if (waits) this.waiting--;
+          else this.working--;
           this.running.delete(p);
           setImmediate(() => void this.pump());
         });
@@ -135,6 +155,7 @@ export class StepWorkerService implements OnApplicationBootstrap, BeforeApplicat
             runId: leased.runId,
             pipeline: spec.name,
             stepRunId: leased.id,
+            attempt: leased.attempt,
             partition: leased.partition,
             partitions: spec.partitions,
             params: leased.params,

@@ -298,7 +298,7 @@ steps:
     ]);
   });
 
-  it('needs exactly one of pipeline or dataset in a wait_for step, fresh_within only with a dataset', () => {
+  it('needs exactly one of pipeline or dataset in a wait_for step; fresh_within with either', () => {
     expect(
       problemsOf(
         spec([
@@ -312,11 +312,13 @@ steps:
     ).toEqual([
       'steps[0]: a wait_for step needs exactly one of pipeline or dataset',
       'steps[1]: a wait_for step needs exactly one of pipeline or dataset',
-      'steps[2].fresh_within: only with dataset',
       'steps[3].fresh_within: must be more than 0',
       'steps[3].wait: bad duration "forever" (expected ms, or a string like "500ms", "30s", "5m", "1h", "1d")',
       'steps[4].pipeline: a pipeline cannot run or wait for itself ("nightly")',
     ]);
+    // a pipeline that succeeded within the last hour (for runs without a partition)
+    const ok = parsePipelineSpec(spec([{ id: 'c', kind: 'wait_for', pipeline: 'other', fresh_within: '1h' }]));
+    expect(ok.steps[0]).toMatchObject({ pipeline: 'other', dataset: null, freshWithinMs: 3_600_000 });
   });
 
   it('checks dependencies: list or string, known, not itself, not repeated', () => {

@@ -337,7 +337,6 @@ function parseKindFields(
       const freshField = f.take('fresh_within', 'freshWithin', 'freshWithinMs');
       let freshWithinMs: number | null = null;
       if (freshField !== undefined && freshField.value !== null) {
-        if (!hasDataset) problems.push(`${path}.${freshField.key}: only with dataset`);
         freshWithinMs = positiveDuration(freshField.value, `${path}.${freshField.key}`, problems);
       }
       const waitField = f.take('wait', 'waitMs');

@@ -5,6 +5,7 @@ import { isUuid, Outbox, Queryable, rowsOf, RUN_EVENTS_TOPIC, RunStateEvent } fr
 import type { StepKind } from '../domain/pipeline';
 import type { StepState } from '../domain/step-plan';
 import type {
+  LeaseOptions,
   LeasedStep,
   NewPipelineRun,
   PartitionState,
@@ -46,6 +47,7 @@ function stepOf(r: Row): StepRunRecord {
     stepId: r['step_id'] as string,
     kind: r['kind'] as StepKind,
     status: r['status'] as StepState,
+    pool: (r['pool'] as string | null) ?? null,
     attempt: Number(r['attempt']),
     maxAttempts: Number(r['max_attempts']),
     readyAt: date(r['ready_at']),
@@ -217,8 +219,38 @@ export class PgRunQueue implements RunQueue {
     });
   }
 
-  async lease(owner: string, leaseMs: number): Promise<LeasedStep | null> {
-    const [r] = await this.run(q.leaseSql(owner, leaseMs));
+  /**
+   * In one transaction: a candidate (locked), then for a pooled step the pool's lock and its count
+   * taken again under it (see poolRoomSql: why the pool's slots cannot be passed); a pool found full
+   * leaves its step to a later lease and the next candidate is tried.
+   */
+  async lease(owner: string, leaseMs: number, opts: LeaseOptions = {}): Promise<LeasedStep | null> {
+    const defaultSlots = opts.defaultPoolSlots ?? q.DEFAULT_POOL_SLOTS;
+    const r = await this.ds.transaction(async (em) => {
+      const skip: string[] = [];
+      let poolLocked = false;
+      for (let tries = 0; tries < 5; tries++) {
+        const [c] = await this.run(q.leaseCandidateSql(opts, skip), em);
+        if (!c) return null;
+        const pool = (c['pool'] as string | null) ?? null;
+        if (pool !== null) {
+          const [lock] = await this.run(q.poolLockSql(pool, !poolLocked), em);
+          if (lock['ok'] !== true) {
+            skip.push(String(c['id']));
+            continue;
+          }
+          poolLocked = true;
+          const [room] = await this.run(q.poolRoomSql(pool, defaultSlots), em);
+          if (room['room'] !== true) {
+            skip.push(String(c['id']));
+            continue;
+          }
+        }
+        const [row] = await this.run(q.claimSql(String(c['id']), owner, leaseMs), em);
+        return row ?? null;
+      }
+      return null;
+    });
     if (!r) return null;
     return {
       ...stepOf(r),

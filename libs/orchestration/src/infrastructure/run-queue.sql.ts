@@ -1,4 +1,7 @@
-import type { NewPipelineRun } from '../application/ports/run-queue.port';
+import type { LeaseOptions, NewPipelineRun } from '../application/ports/run-queue.port';
+
+/** The slots of a pool not defined in orchestration.pools, unless the caller says otherwise. */
+export const DEFAULT_POOL_SLOTS = 16;
 
 /** A statement and its bound parameters. */
 export interface Sql {
@@ -8,15 +11,16 @@ export interface Sql {
 
 export const RUN_COLUMNS = `id, pipeline_id, version, status, trigger, partition, params, idempotency_key, created_by,
   created_at, started_at, finished_at, error, backfill_id`;
-export const STEP_COLUMNS = `id, run_id, step_id, kind, status, attempt, max_attempts, ready_at, lease_owner,
+export const STEP_COLUMNS = `id, run_id, step_id, kind, status, pool, attempt, max_attempts, ready_at, lease_owner,
   lease_expires_at, started_at, finished_at, error_code, error, ref, output`;
 
 /** The run and its pending steps, in one statement. */
 export const createRunSql = (r: NewPipelineRun): Sql => ({
   sql: `WITH r AS (INSERT INTO orchestration.runs (pipeline_id, version, status, trigger, partition, params, idempotency_key, created_by, backfill_id)
                    VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $11) RETURNING ${RUN_COLUMNS}),
-             s AS (INSERT INTO orchestration.step_runs (run_id, step_id, kind, status, max_attempts)
-                   SELECT r.id, x.step, x.kind, 'pending', x.max FROM r, unnest($8::text[], $9::text[], $10::int[]) x(step, kind, max))
+             s AS (INSERT INTO orchestration.step_runs (run_id, step_id, kind, status, max_attempts, pool)
+                   SELECT r.id, x.step, x.kind, 'pending', x.max, x.pool
+                     FROM r, unnest($8::text[], $9::text[], $10::int[], $12::text[]) x(step, kind, max, pool))
         SELECT * FROM r`,
   params: [
     r.pipelineId,
@@ -30,6 +34,7 @@ export const createRunSql = (r: NewPipelineRun): Sql => ({
     r.steps.map((s) => s.kind),
     r.steps.map((s) => s.maxAttempts),
     r.backfillId ?? null,
+    r.steps.map((s) => s.pool ?? null),
   ],
 });
 
@@ -70,30 +75,71 @@ export function listRunsSql(f: { pipelineId?: string; status?: string; partition
 }
 
 /**
- * Leases the step ready longest: queued, its time come, its run below its `concurrency`; running
- * as `owner` until the lease expires. SKIP LOCKED: concurrent workers take different steps.
+ * The step ready longest that may be leased: queued, its time come, its run below its `concurrency`,
+ * its pool (if any) below its slots, of the kinds asked for, not among `skip`; locked for the lease
+ * (SKIP LOCKED: concurrent workers take different steps). The pool's count here is a sieve only:
+ * it is taken again under the pool's lock ({@link poolRoomSql}) before the step is leased.
  */
-export const leaseSql = (owner: string, leaseMs: number): Sql => ({
+export const leaseCandidateSql = (opts: LeaseOptions, skip: string[]): Sql => ({
+  sql: `SELECT q.id, q.pool FROM orchestration.step_runs q
+          JOIN orchestration.runs qr ON qr.id = q.run_id
+          JOIN orchestration.pipeline_versions v ON v.pipeline_id = qr.pipeline_id AND v.version = qr.version
+         WHERE q.status = 'queued' AND q.ready_at <= now()
+           AND ($1::text[] IS NULL OR q.kind = ANY($1::text[]))
+           AND ($2::text[] IS NULL OR q.kind <> ALL($2::text[]))
+           AND q.id <> ALL($3::bigint[])
+           -- the run's concurrency: steps of one run running at once
+           AND (SELECT count(*) FROM orchestration.step_runs x WHERE x.run_id = q.run_id AND x.status = 'running')
+               < COALESCE((v.spec->>'concurrency')::int, 4)
+           AND (q.pool IS NULL OR (SELECT count(*) FROM orchestration.step_runs x WHERE x.pool = q.pool AND x.status = 'running')
+               < COALESCE((SELECT p.slots FROM orchestration.pools p WHERE p.name = q.pool), $4::int))
+           -- one lease of a run at a time (a lease committed after this statement began is not
+           -- counted: across instances the run's concurrency can be passed by one, briefly)
+           AND pg_try_advisory_xact_lock(hashtextextended('weir.run:' || q.run_id::text, 0))
+         ORDER BY q.ready_at, q.id FOR UPDATE OF q SKIP LOCKED LIMIT 1`,
+  params: [
+    opts.kinds ? [...opts.kinds] : null,
+    opts.notKinds ? [...opts.notKinds] : null,
+    skip,
+    opts.defaultPoolSlots ?? DEFAULT_POOL_SLOTS,
+  ],
+});
+
+/**
+ * The lock of a pool, held by the transaction leasing one of its steps until it commits. `wait`:
+ * block until it is free (only while the transaction holds no other pool's lock: no deadlock).
+ */
+export const poolLockSql = (pool: string, wait: boolean): Sql => ({
+  sql: wait
+    ? `SELECT pg_advisory_xact_lock(hashtextextended('weir.pool:' || $1, 0)), true AS ok`
+    : `SELECT pg_try_advisory_xact_lock(hashtextextended('weir.pool:' || $1, 0)) AS ok`,
+  params: [pool],
+});
+
+/**
+ * Whether the pool has a free slot, counted under its lock. A statement of its own: under READ
+ * COMMITTED it sees every lease committed before it began, and a lease of the pool not committed
+ * yet cannot exist (its transaction would hold the pool's lock). Steps leave `running` (success,
+ * failure, expiry, cancel) without the lock, which only lowers the count; so the count never passes
+ * the pool's slots, whatever the number of workers and instances.
+ */
+export const poolRoomSql = (pool: string, defaultSlots: number): Sql => ({
+  sql: `SELECT (SELECT count(*) FROM orchestration.step_runs WHERE pool = $1 AND status = 'running')
+               < COALESCE((SELECT slots FROM orchestration.pools WHERE name = $1), $2::int) AS room`,
+  params: [pool, defaultSlots],
+});
+
+/** The candidate leased: running as `owner` until the lease expires. */
+export const claimSql = (id: string, owner: string, leaseMs: number): Sql => ({
   sql: `UPDATE orchestration.step_runs s
            SET status = 'running', attempt = s.attempt + 1, lease_owner = $1,
-               lease_expires_at = now() + $2::interval, started_at = COALESCE(s.started_at, now()), error = NULL, error_code = NULL
+               lease_expires_at = now() + $2::interval, started_at = COALESCE(s.started_at, statement_timestamp()), error = NULL, error_code = NULL
           FROM orchestration.runs r
-         WHERE s.id = (SELECT q.id FROM orchestration.step_runs q
-                         JOIN orchestration.runs qr ON qr.id = q.run_id
-                         JOIN orchestration.pipeline_versions v ON v.pipeline_id = qr.pipeline_id AND v.version = qr.version
-                        WHERE q.status = 'queued' AND q.ready_at <= now()
-                          -- the run's concurrency: steps of one run running at once
-                          AND (SELECT count(*) FROM orchestration.step_runs x WHERE x.run_id = q.run_id AND x.status = 'running')
-                              < COALESCE((v.spec->>'concurrency')::int, 4)
-                          -- one lease of a run at a time (a lease committed after this statement began is not
-                          -- counted: across instances the limit can be passed by one, briefly)
-                          AND pg_try_advisory_xact_lock(hashtextextended('weir.run:' || q.run_id::text, 0))
-                        ORDER BY q.ready_at, q.id FOR UPDATE OF q SKIP LOCKED LIMIT 1)
-           AND r.id = s.run_id
-        RETURNING s.id, s.run_id, s.step_id, s.kind, s.status, s.attempt, s.max_attempts, s.ready_at, s.lease_owner,
+         WHERE s.id = $3 AND s.status = 'queued' AND r.id = s.run_id
+        RETURNING s.id, s.run_id, s.step_id, s.kind, s.status, s.pool, s.attempt, s.max_attempts, s.ready_at, s.lease_owner,
                   s.lease_expires_at, s.started_at, s.finished_at, s.error_code, s.error, s.ref, s.output,
                   r.partition, r.params, r.pipeline_id, r.version`,
-  params: [owner, `${leaseMs / 1000} seconds`],
+  params: [owner, `${leaseMs / 1000} seconds`, id],
 });
 
 /** A lease is its step, its owner and its attempt: an older attempt of the same owner no longer holds it. */

@@ -29,6 +29,10 @@ export class StepRunOrmEntity {
   @Column({ type: 'varchar', length: 16 })
   status: string;
 
+  /** The step's pool (a named concurrency limit, orchestration.pools), copied from the step when the run is created. */
+  @Column({ type: 'varchar', length: 63, nullable: true })
+  pool: string | null;
+
   @Column({ type: 'integer', default: 0 })
   attempt: number;
 
@@ -57,7 +61,7 @@ export class StepRunOrmEntity {
   @Column({ type: 'text', nullable: true })
   error: string | null;
 
-  /** The run of the slice underneath: { ingestionRun } | { build } | { qualityRuns } | … */
+  /** The run underneath: { ingestionRun } | { build } | { qualityRuns } | { pipelineRun } (a `pipeline` step's child run). */
   @Column({ type: 'jsonb', nullable: true })
   ref: Record<string, unknown> | null;
 

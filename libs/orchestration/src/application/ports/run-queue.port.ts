@@ -13,6 +13,8 @@ export interface StepRunRecord {
   stepId: string;
   kind: StepKind;
   status: StepState;
+  /** The step's pool (a named concurrency limit), or null. */
+  pool: string | null;
   attempt: number;
   maxAttempts: number;
   readyAt: Date | null;
@@ -62,7 +64,17 @@ export interface NewPipelineRun {
   idempotencyKey: string;
   createdBy: string | null;
   backfillId?: string | null;
-  steps: { stepId: string; kind: StepKind; maxAttempts: number }[];
+  steps: { stepId: string; kind: StepKind; maxAttempts: number; pool?: string | null }[];
+}
+
+/** What a worker may lease. */
+export interface LeaseOptions {
+  /** Only steps of these kinds (default: any). */
+  kinds?: readonly StepKind[];
+  /** Not steps of these kinds. */
+  notKinds?: readonly StepKind[];
+  /** The slots of a pool not defined in orchestration.pools (default 16). */
+  defaultPoolSlots?: number;
 }
 
 /**
@@ -124,8 +136,12 @@ export interface RunQueue {
    * are applied in the same transaction (a run's first plan also marks it running).
    */
   plan(runId: string, decide: (states: Map<string, StepState>) => StepChanges, announce?: RunAnnouncer): Promise<void>;
-  /** Leases the step ready longest (status queued, ready_at passed) to `owner` for `leaseMs`. */
-  lease(owner: string, leaseMs: number): Promise<LeasedStep | null>;
+  /**
+   * Leases the step ready longest (status queued, ready_at passed) to `owner` for `leaseMs`, within
+   * its run's `concurrency` and its pool's slots: a step of pool P is leased only while fewer than
+   * slots(P) step runs of P are running, counted across every instance.
+   */
+  lease(owner: string, leaseMs: number, opts?: LeaseOptions): Promise<LeasedStep | null>;
   /** Renews a lease (the owner's attempt); false when it no longer holds it (taken back, cancelled, retried). */
   renew(stepRunId: string, owner: string, attempt: number, leaseMs: number): Promise<boolean>;
   /** Records a link to the run underneath (ingestion run, build, quality runs) while the step runs. */
