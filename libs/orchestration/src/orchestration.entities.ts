@@ -6,6 +6,7 @@ import { ScheduleTickOrmEntity } from './infrastructure/schedule-tick.orm-entity
 import { BackfillOrmEntity } from './infrastructure/backfill.orm-entity';
 import { DatasetUpdateOrmEntity } from './infrastructure/dataset-update.orm-entity';
 import { PoolOrmEntity } from './infrastructure/pool.orm-entity';
+import { PartitionStateOrmEntity } from './infrastructure/partition-state.orm-entity';
 
 /** TypeORM entities of the orchestration slice, schema "orchestration" (the table generator adds to this list). */
 export const ORCHESTRATION_ENTITIES: Function[] = [
@@ -17,4 +18,5 @@ export const ORCHESTRATION_ENTITIES: Function[] = [
   BackfillOrmEntity,
   DatasetUpdateOrmEntity,
   PoolOrmEntity,
+  PartitionStateOrmEntity,
 ];

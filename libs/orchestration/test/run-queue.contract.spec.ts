@@ -335,4 +335,57 @@ describe('RunQueue contract: PostgreSQL (orchestration.runs, step_runs)', () => 
     expect(await queue.lease('w1', 30_000, { notKinds: ['wait_for', 'pipeline'] })).toBeNull();
     expect((await queue.lease('w1', 30_000, { kinds: ['wait_for', 'pipeline'] }))?.stepId).toBe('w');
   });
+
+  it('keeps each partition’s latest run and last success (a trigger on runs); pages gaps and counts covered ones', async () => {
+    const run = async (partition: string, status: string, createdAt: string) =>
+      (
+        await ds.query(
+          `INSERT INTO orchestration.runs (pipeline_id, version, status, trigger, partition, params, idempotency_key, created_at, finished_at)
+           VALUES ($1, 1, $2, 'api', $3, '{}', $4, $5, $5) RETURNING id`,
+          [pipelineId, status, partition, `${partition}:${createdAt}`, createdAt],
+        )
+      )[0].id as string;
+    await run('2026-12-01', 'succeeded', '2026-12-02T00:00:00Z');
+    const failedAfter = await run('2026-12-01', 'failed', '2026-12-03T00:00:00Z'); // a gap again
+    await run('2026-12-02', 'failed', '2026-12-02T01:00:00Z');
+    const rerun = await run('2026-12-02', 'queued', '2026-12-04T00:00:00Z');
+    await run('2026-12-03', 'succeeded', '2026-12-04T00:00:00Z');
+    await run('2026-12-03', 'failed', '2026-12-01T00:00:00Z'); // older: not the latest
+    await ds.query(`UPDATE orchestration.runs SET status = 'succeeded' WHERE id = $1`, [rerun]);
+    const states = await queue.partitionStates(pipelineId);
+    expect([...states.values()].map((s) => [s.partition, s.status]).sort()).toEqual([
+      ['2026-12-01', 'failed'],
+      ['2026-12-02', 'succeeded'],
+      ['2026-12-03', 'succeeded'],
+    ]);
+    expect(states.get('2026-12-01')).toMatchObject({ runId: failedAfter });
+    expect(states.get('2026-12-01')!.lastSuccessAt!.toISOString()).toBe('2026-12-02T00:00:00.000Z');
+    expect([...(await queue.partitionStates(pipelineId, ['2026-12-03', 'x'])).keys()]).toEqual(['2026-12-03']);
+    const range = {
+      kind: 'daily' as const,
+      first: new Date('2026-11-30T00:00:00Z'),
+      last: new Date('2026-12-04T00:00:00Z'),
+      count: 5,
+    };
+    expect(await queue.partitionsCovered(pipelineId, range)).toBe(2);
+    const gaps = await queue.gapsPage(pipelineId, range, 0, 10);
+    expect(gaps.map((g) => [g.partition, g.state?.status ?? null])).toEqual([
+      ['2026-11-30', null],
+      ['2026-12-01', 'failed'],
+      ['2026-12-04', null],
+    ]);
+    expect((await queue.gapsPage(pipelineId, range, 1, 1)).map((g) => g.partition)).toEqual(['2026-12-01']);
+    const hours = {
+      kind: 'hourly' as const,
+      first: new Date('2026-12-01T22:00:00Z'),
+      last: new Date('2026-12-02T01:00:00Z'),
+      count: 4,
+    };
+    expect((await queue.gapsPage(pipelineId, hours, 0, 10)).map((g) => g.partition)).toEqual([
+      '2026-12-01T22',
+      '2026-12-01T23',
+      '2026-12-02T00',
+      '2026-12-02T01',
+    ]);
+  });
 });

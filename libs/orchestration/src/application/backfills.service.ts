@@ -82,7 +82,7 @@ export class BackfillsService {
       }
       const started = Math.max(take, 0);
       if (b.nextIndex + started < b.partitions.length || active + started > 0) return { started };
-      const states = await this.queue.partitionStates(b.pipelineId);
+      const states = await this.queue.partitionStates(b.pipelineId, b.partitions);
       const failed = b.partitions.some((k) => states.get(k)?.status !== 'succeeded');
       this.log.log(`backfill ${b.id}: ${failed ? 'failed' : 'succeeded'}`);
       return { started, end: failed ? 'failed' : 'succeeded' };
@@ -131,7 +131,7 @@ export class BackfillsService {
   }
 
   private async view(b: BackfillRecord): Promise<BackfillView> {
-    const states = await this.queue.partitionStates(b.pipelineId);
+    const states = await this.queue.partitionStates(b.pipelineId, b.partitions);
     const counts = { succeeded: 0, failed: 0, running: 0, queued: 0, cancelled: 0, notStarted: 0 };
     for (const [i, k] of b.partitions.entries()) {
       const s = i < b.nextIndex ? states.get(k)?.status : undefined;

@@ -29,3 +29,30 @@ describe('partitionKeys', () => {
     expect(periodStart('daily', '2026-12-01')?.toISOString()).toBe('2026-12-01T00:00:00.000Z');
   });
 });
+
+describe('partitionRange and keysAt: a range counted, not listed; a page of its keys', () => {
+  const { partitionRange, keysAt, partitionKeys } = jest.requireActual('./partitions') as typeof import('./partitions');
+  it('agrees with partitionKeys for hourly, daily and monthly ranges, at any offset', () => {
+    for (const [kind, start, from, to] of [
+      ['hourly', '2026-03-28T22:00:00Z', '2026-03-29T00', '2026-03-30T05'],
+      ['daily', '2024-02-27', '2024-02-01', '2024-03-02'],
+      ['monthly', '2023-11-01', '2023-10', '2024-03'],
+    ] as const) {
+      const p = { kind, start, values: null };
+      const all = partitionKeys(p, from, to);
+      const r = partitionRange(p, from, to);
+      expect(r.count).toBe(all.length);
+      expect(keysAt(r, 0, 1000)).toEqual(all);
+      expect(keysAt(r, 3, 2)).toEqual(all.slice(3, 5));
+      expect(keysAt(r, all.length - 1, 10)).toEqual(all.slice(-1));
+    }
+  });
+  it('counts an empty range as 0 and refuses a bad key or more than 100,000 partitions', () => {
+    const p = { kind: 'daily' as const, start: '2026-01-10', values: null };
+    expect(partitionRange(p, '2026-01-01', '2026-01-05').count).toBe(0);
+    expect(() => partitionRange(p, '2026-13-01')).toThrow('from: "2026-13-01" is not a daily partition key');
+    expect(() => partitionRange({ kind: 'hourly', start: '2000-01-01', values: null })).toThrow(
+      'more than 100000 partitions',
+    );
+  });
+});

@@ -71,3 +71,58 @@ export function partitionKeys(p: Partitions, from?: string, to?: string): string
   }
   return out;
 }
+
+/** A range of time partitions: its first and last period, and how many partitions it holds. */
+export interface PartitionRange {
+  kind: 'hourly' | 'daily' | 'monthly';
+  first: Date;
+  last: Date;
+  count: number;
+}
+
+/** The keys' form: a regular expression matching a key of this kind (and nothing else). */
+export const KEY_PATTERN: Record<PartitionRange['kind'], string> = {
+  hourly: '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}$',
+  daily: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$',
+  monthly: '^[0-9]{4}-[0-9]{2}$',
+};
+
+/** The key of a period start. */
+export const partitionKey = (kind: PartitionRange['kind'], d: Date): string => keyOf(kind, d);
+
+/**
+ * The time partitions from `from` to `to` (both included, as {@link partitionKeys} reads them)
+ * without listing them: a page reads only its own keys ({@link keysAt}). Empty ranges have count 0.
+ */
+export function partitionRange(p: Partitions, from?: string, to?: string): PartitionRange {
+  if (p.kind === 'static') throw new RangeError('static partitions have no range');
+  const kind = p.kind;
+  const first = periodStart(kind, keyOf(kind, new Date(p.start!.length === 10 ? `${p.start}T00:00:00Z` : p.start!)))!;
+  const a = from === undefined ? first : periodStart(kind, from);
+  if (!a) throw new RangeError(`from: "${from}" is not a ${kind} partition key`);
+  const b = to === undefined ? periodStart(kind, keyOf(kind, new Date()))! : periodStart(kind, to);
+  if (!b) throw new RangeError(`to: "${to}" is not a ${kind} partition key`);
+  const lo = a < first ? first : a;
+  const months = (d: Date) => d.getUTCFullYear() * 12 + d.getUTCMonth();
+  const count =
+    b < lo
+      ? 0
+      : kind === 'monthly'
+        ? months(b) - months(lo) + 1
+        : Math.floor((b.getTime() - lo.getTime()) / (kind === 'hourly' ? 3_600_000 : 86_400_000)) + 1;
+  if (count > MAX_PARTITIONS) throw new RangeError(`more than ${MAX_PARTITIONS} partitions in the range`);
+  return { kind, first: lo, last: b, count };
+}
+
+/** `n` keys of the range from position `offset` (oldest first). */
+export function keysAt(r: PartitionRange, offset: number, n: number): string[] {
+  const out: string[] = [];
+  for (let i = offset; i < Math.min(r.count, offset + n); i++) {
+    const d = new Date(r.first);
+    if (r.kind === 'hourly') d.setUTCHours(d.getUTCHours() + i);
+    else if (r.kind === 'daily') d.setUTCDate(d.getUTCDate() + i);
+    else d.setUTCMonth(d.getUTCMonth() + i);
+    out.push(keyOf(r.kind, d));
+  }
+  return out;
+}

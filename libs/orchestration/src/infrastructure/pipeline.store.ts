@@ -8,6 +8,9 @@ import type { PipelineRecord, PipelineStore } from '../application/ports/pipelin
 import { PipelineOrmEntity } from './pipeline.orm-entity';
 import { PipelineVersionOrmEntity } from './pipeline-version.orm-entity';
 
+/** Pipeline versions kept in memory (oldest read dropped first). */
+const VERSION_CACHE_SIZE = 2000;
+
 /** Pipelines in PostgreSQL (orchestration.pipelines, pipeline_versions). */
 @Injectable()
 export class PgPipelineStore implements PipelineStore {
@@ -49,9 +52,18 @@ export class PgPipelineStore implements PipelineStore {
     });
   }
 
+  /** A version never changes once written: read once per process (every step attempt and plan needs its spec). */
+  private readonly versionCache = new Map<string, PipelineSpec>();
+
   async version(id: string, version: number): Promise<PipelineSpec | null> {
+    const key = `${id}:${version}`;
+    const hit = this.versionCache.get(key);
+    if (hit) return hit;
     const v = await this.ds.getRepository(PipelineVersionOrmEntity).findOneBy({ pipelineId: id, version });
-    return v?.spec ?? null;
+    if (!v) return null;
+    if (this.versionCache.size >= VERSION_CACHE_SIZE) this.versionCache.delete(this.versionCache.keys().next().value!);
+    this.versionCache.set(key, v.spec);
+    return v.spec;
   }
 
   async versions(id: string): Promise<{ version: number; createdAt: Date; createdBy: string | null }[]> {
@@ -62,6 +74,7 @@ export class PgPipelineStore implements PipelineStore {
   }
 
   async remove(id: string): Promise<void> {
+    for (const k of [...this.versionCache.keys()]) if (k.startsWith(`${id}:`)) this.versionCache.delete(k);
     await this.ds.getRepository(PipelineOrmEntity).delete({ id });
   }
 }

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { isUuid, Outbox, Queryable, rowsOf, RUN_EVENTS_TOPIC, RunStateEvent } from '@weir/platform';
 import type { StepKind } from '../domain/pipeline';
+import type { PartitionRange } from '../domain/partitions';
 import type { StepState } from '../domain/step-plan';
 import type {
   LeaseOptions,
@@ -59,6 +60,16 @@ function stepOf(r: Row): StepRunRecord {
     error: (r['error'] as string | null) ?? null,
     ref: (r['ref'] as Record<string, unknown> | null) ?? null,
     output: (r['output'] as Record<string, unknown> | null) ?? null,
+  };
+}
+
+function partitionStateOf(r: Row): PartitionState {
+  return {
+    partition: r['partition'] as string,
+    runId: r['id'] as string,
+    status: r['status'] as PipelineRunStatus,
+    createdAt: date(r['created_at'])!,
+    lastSuccessAt: date(r['last_success']),
   };
 }
 
@@ -163,20 +174,26 @@ export class PgRunQueue implements RunQueue {
     return Number(r['n']);
   }
 
-  async partitionStates(pipelineId: string): Promise<Map<string, PartitionState>> {
-    const rows = await this.run(q.partitionStatesSql(pipelineId));
-    return new Map(
-      rows.map((r) => [
-        r['partition'] as string,
-        {
-          partition: r['partition'] as string,
-          runId: r['id'] as string,
-          status: r['status'] as PipelineRunStatus,
-          createdAt: date(r['created_at'])!,
-          lastSuccessAt: date(r['last_success']),
-        },
-      ]),
-    );
+  async partitionStates(pipelineId: string, keys?: string[]): Promise<Map<string, PartitionState>> {
+    const rows = await this.run(q.partitionStatesSql(pipelineId, keys));
+    return new Map(rows.map((r) => [r['partition'] as string, partitionStateOf(r)]));
+  }
+
+  async partitionsCovered(pipelineId: string, range: PartitionRange): Promise<number> {
+    const [r] = await this.run(q.partitionsCoveredSql(pipelineId, range));
+    return Number(r['n']);
+  }
+
+  async gapsPage(
+    pipelineId: string,
+    range: PartitionRange,
+    offset: number,
+    limit: number,
+  ): Promise<{ partition: string; state: PartitionState | null }[]> {
+    return (await this.run(q.gapsPageSql(pipelineId, range, offset, limit))).map((r) => ({
+      partition: r['partition'] as string,
+      state: r['id'] ? partitionStateOf(r) : null,
+    }));
   }
 
   async plan(

@@ -1,4 +1,5 @@
 import type { LeaseOptions, NewPipelineRun } from '../application/ports/run-queue.port';
+import { KEY_PATTERN, partitionKey, PartitionRange } from '../domain/partitions';
 
 /** The slots of a pool not defined in orchestration.pools, unless the caller says otherwise. */
 export const DEFAULT_POOL_SLOTS = 16;
@@ -38,20 +39,35 @@ export const createRunSql = (r: NewPipelineRun): Sql => ({
   ],
 });
 
-/**
- * Per partition: its latest run, and when a run of it last succeeded. The latest runs come from
- * one DISTINCT ON pass and the last successes from one hashed aggregate joined to them (a
- * correlated max per run row was one index probe per run: ~0.5 s at 50,000 partitions).
- */
-export const partitionStatesSql = (pipelineId: string): Sql => ({
-  sql: `SELECT l.partition, l.id, l.status, l.created_at, s.last_success
-          FROM (SELECT DISTINCT ON (partition) partition, id, status, created_at
-                  FROM orchestration.runs WHERE pipeline_id = $1 AND partition IS NOT NULL
-                 ORDER BY partition, created_at DESC) l
-          LEFT JOIN (SELECT partition, max(created_at) AS last_success FROM orchestration.runs
-                      WHERE pipeline_id = $1 AND partition IS NOT NULL AND status = 'succeeded'
-                      GROUP BY partition) s ON s.partition = l.partition`,
-  params: [pipelineId],
+/** Per partition (all, or those of `keys`): its latest run and its last success (orchestration.partition_states). */
+export const partitionStatesSql = (pipelineId: string, keys?: string[]): Sql => ({
+  sql: `SELECT partition, run_id AS id, status, last_run_at AS created_at, last_success_at AS last_success
+          FROM orchestration.partition_states WHERE pipeline_id = $1${keys ? ' AND partition = ANY($2::text[])' : ''}`,
+  params: keys ? [pipelineId, keys] : [pipelineId],
+});
+
+const SERIES_STEP = { hourly: '1 hour', daily: '1 day', monthly: '1 month' } as const;
+const KEY_FORMAT = { hourly: 'YYYY-MM-DD"T"HH24', daily: 'YYYY-MM-DD', monthly: 'YYYY-MM' } as const;
+/** A UTC instant as a timestamp without time zone (the series steps in UTC whatever the session's zone). */
+const utc = (d: Date) => d.toISOString().slice(0, 19).replace('T', ' ');
+
+/** Partitions of the range that are not gaps: one index range scan of partition_states. */
+export const partitionsCoveredSql = (pipelineId: string, r: PartitionRange): Sql => ({
+  sql: `SELECT count(*)::int AS n FROM orchestration.partition_states
+         WHERE pipeline_id = $1 AND partition BETWEEN $2 AND $3 AND partition ~ $4
+           AND status NOT IN ('failed', 'cancelled')`,
+  params: [pipelineId, partitionKey(r.kind, r.first), partitionKey(r.kind, r.last), KEY_PATTERN[r.kind]],
+});
+
+/** The gaps of a range, paged: its keys made by generate_series, each looked up in partition_states. */
+export const gapsPageSql = (pipelineId: string, r: PartitionRange, offset: number, limit: number): Sql => ({
+  sql: `SELECT k.key AS partition, s.run_id AS id, s.status, s.last_run_at AS created_at, s.last_success_at AS last_success
+          FROM generate_series($2::timestamp, $3::timestamp, $4::interval) AS g(t)
+          CROSS JOIN LATERAL (SELECT to_char(g.t, $5) AS key) k
+          LEFT JOIN orchestration.partition_states s ON s.pipeline_id = $1 AND s.partition = k.key
+         WHERE s.status IS NULL OR s.status IN ('failed', 'cancelled')
+         ORDER BY g.t OFFSET $6 LIMIT $7`,
+  params: [pipelineId, utc(r.first), utc(r.last), SERIES_STEP[r.kind], KEY_FORMAT[r.kind], offset, limit],
 });
 
 export const findLiveSql = (pipelineId: string, key: string): Sql => ({

@@ -1,5 +1,6 @@
 import type { RunStateEvent } from '@weir/platform';
 import type { StepKind } from '../../domain/pipeline';
+import type { PartitionRange } from '../../domain/partitions';
 import type { StepState } from '../../domain/step-plan';
 
 /** Inject with `@Inject(RUN_QUEUE)`: pipeline runs and the queue of their steps (internal to orchestration). */
@@ -130,7 +131,16 @@ export interface RunQueue {
   /** Runs of a backfill that are queued or running. */
   activeOfBackfill(backfillId: string): Promise<number>;
   /** Per partition of the pipeline that has runs: the latest, and when one last succeeded. */
-  partitionStates(pipelineId: string): Promise<Map<string, PartitionState>>;
+  partitionStates(pipelineId: string, keys?: string[]): Promise<Map<string, PartitionState>>;
+  /** How many partitions of the range are not gaps (their latest run is queued, running or succeeded). */
+  partitionsCovered(pipelineId: string, range: PartitionRange): Promise<number>;
+  /** The gaps of the range (no run, or the latest failed or was cancelled), oldest first, paged. */
+  gapsPage(
+    pipelineId: string,
+    range: PartitionRange,
+    offset: number,
+    limit: number,
+  ): Promise<{ partition: string; state: PartitionState | null }[]>;
   /**
    * Plans the run under its lock: `decide` gets the steps' states and returns the changes, which
    * are applied in the same transaction (a run's first plan also marks it running).
