@@ -8,6 +8,12 @@ export interface OrchestrationConfig {
   pollMs: number;
   /** How often schedulers look for due ticks (WEIR_SCHEDULER_TICK_MS, default 1000). */
   tickMs: number;
+  /** Attempts to post an alert delivery before it is failed (WEIR_ALERT_MAX_ATTEMPTS, default 5). */
+  alertMaxAttempts: number;
+  /** First retry of a delivery after about this long, doubling, at most 5 minutes (WEIR_ALERT_RETRY_BASE_MS, default 1000). */
+  alertRetryBaseMs: number;
+  /** One post to a destination may take this long (WEIR_ALERT_TIMEOUT_MS, default 10000). */
+  alertTimeoutMs: number;
 }
 
 export const ORCHESTRATION_CONFIG = Symbol('ORCHESTRATION_CONFIG');
@@ -18,5 +24,8 @@ export function orchestrationConfig(env: Record<string, string | undefined>): Or
     leaseMs: parsePositive(env, 'WEIR_STEP_LEASE_SECONDS', 60, 'seconds') * 1000,
     pollMs: parsePositive(env, 'WEIR_STEP_POLL_MS', 500, 'milliseconds'),
     tickMs: parsePositive(env, 'WEIR_SCHEDULER_TICK_MS', 1000, 'milliseconds'),
+    alertMaxAttempts: Math.min(parsePositive(env, 'WEIR_ALERT_MAX_ATTEMPTS', 5, 'attempts'), 20),
+    alertRetryBaseMs: parsePositive(env, 'WEIR_ALERT_RETRY_BASE_MS', 1000, 'milliseconds'),
+    alertTimeoutMs: parsePositive(env, 'WEIR_ALERT_TIMEOUT_MS', 10_000, 'milliseconds'),
   };
 }

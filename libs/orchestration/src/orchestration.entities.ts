@@ -4,6 +4,9 @@ import { PipelineRunOrmEntity } from './infrastructure/pipeline-run.orm-entity';
 import { StepRunOrmEntity } from './infrastructure/step-run.orm-entity';
 import { ScheduleTickOrmEntity } from './infrastructure/schedule-tick.orm-entity';
 import { BackfillOrmEntity } from './infrastructure/backfill.orm-entity';
+import { AlertDestinationOrmEntity } from './infrastructure/alert-destination.orm-entity';
+import { AlertDeliveryOrmEntity } from './infrastructure/alert-delivery.orm-entity';
+import { SlaMissOrmEntity } from './infrastructure/sla-miss.orm-entity';
 
 /** TypeORM entities of the orchestration slice, schema "orchestration" (the table generator adds to this list). */
 export const ORCHESTRATION_ENTITIES: Function[] = [
@@ -13,4 +16,7 @@ export const ORCHESTRATION_ENTITIES: Function[] = [
   StepRunOrmEntity,
   ScheduleTickOrmEntity,
   BackfillOrmEntity,
+  AlertDestinationOrmEntity,
+  AlertDeliveryOrmEntity,
+  SlaMissOrmEntity,
 ];

@@ -23,17 +23,27 @@ import { StepWorkerService } from './application/step-worker.service';
 import { PgPipelineStore } from './infrastructure/pipeline.store';
 import { PgRunQueue } from './infrastructure/run-queue.repository';
 import { PipelinesController } from './http/pipelines.controller';
+import { ALERT_STORE } from './application/ports/alert-store.port';
+import { SLA_LEDGER } from './application/ports/sla-ledger.port';
+import { PgAlertStore } from './infrastructure/alert.store';
+import { PgSlaLedger } from './infrastructure/sla-ledger.repository';
+import { AlertsService } from './application/alerts.service';
+import { AlertSourcesService } from './application/alert-sources.service';
+import { SlaService } from './application/sla.service';
+import { AlertsController } from './http/alerts.controller';
 
-/** The orchestration slice: pipelines (DAGs of steps across the slices), their runs and the run queue. */
+/** The orchestration slice: pipelines (DAGs of steps across the slices), their runs and the run queue, alerts and SLAs. */
 @Module({
   imports: [TypeOrmModule.forFeature(ORCHESTRATION_ENTITIES), IngestionModule, ModelingModule, QualityModule],
-  controllers: [PipelinesController],
+  controllers: [PipelinesController, AlertsController],
   providers: [
     { provide: ORCHESTRATION_CONFIG, useFactory: (c: WeirConfig) => orchestrationConfig(c.env), inject: [WEIR_CONFIG] },
     { provide: PIPELINE_STORE, useClass: PgPipelineStore },
     { provide: RUN_QUEUE, useClass: PgRunQueue },
     { provide: TICK_LEDGER, useClass: PgTickLedger },
     { provide: BACKFILL_STORE, useClass: PgBackfillStore },
+    { provide: ALERT_STORE, useClass: PgAlertStore },
+    { provide: SLA_LEDGER, useClass: PgSlaLedger },
     PipelinesService,
     PipelineRunsService,
     StepExecutorService,
@@ -42,6 +52,9 @@ import { PipelinesController } from './http/pipelines.controller';
     BackfillsService,
     PartitionsService,
     OrchestrationMetrics,
+    AlertsService,
+    AlertSourcesService,
+    SlaService,
   ],
   exports: [PipelinesService, PipelineRunsService],
 })

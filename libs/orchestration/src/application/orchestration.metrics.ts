@@ -5,7 +5,8 @@ import { RUN_QUEUE, RunQueue } from './ports/run-queue.port';
 
 /**
  * Prometheus metrics of orchestration: runs by pipeline and status, step durations, the queue's
- * depth (read at scrape time), lease expiries and schedule lag (a run's start minus its tick).
+ * depth (read at scrape time), lease expiries, schedule lag (a run's start minus its tick), SLA
+ * misses and alert delivery attempts.
  */
 @Injectable()
 export class OrchestrationMetrics {
@@ -13,6 +14,8 @@ export class OrchestrationMetrics {
   readonly stepDuration: Histogram;
   readonly leaseExpiries: Counter;
   readonly scheduleLag: Histogram;
+  readonly slaMisses: Counter;
+  readonly alertDeliveries: Counter;
 
   constructor(metrics: MetricsService, @Inject(RUN_QUEUE) queue: RunQueue) {
     const registers = [metrics.registry];
@@ -38,6 +41,18 @@ export class OrchestrationMetrics {
       name: 'weir_pipeline_schedule_lag_seconds',
       help: 'Time from a tick to the start of its run',
       buckets: [0.1, 0.25, 0.5, 1, 2, 5, 15, 60],
+      registers,
+    });
+    this.slaMisses = new Counter({
+      name: 'weir_pipeline_sla_misses_total',
+      help: "Scheduled runs that did not succeed within their pipeline's SLA, by pipeline",
+      labelNames: ['pipeline'],
+      registers,
+    });
+    this.alertDeliveries = new Counter({
+      name: 'weir_alert_delivery_attempts_total',
+      help: 'Attempts to post alerts to their destinations, by outcome (delivered, retry, failed)',
+      labelNames: ['outcome'],
       registers,
     });
     new Gauge({
