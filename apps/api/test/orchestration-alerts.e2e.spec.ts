@@ -124,6 +124,21 @@ describe('orchestration alerts and SLAs e2e', () => {
     expect(at('/flaky')[0]!.body).toMatchObject({ text: expect.stringMatching(/Test alert from Weir/) });
   });
 
+  it("a delivery a process recorded but never posted (it died) is posted by the workers' poll", async () => {
+    await pg.query(
+      `INSERT INTO orchestration.alert_deliveries (destination_id, alert_type, dedupe_key, payload, max_attempts, attempts)
+       SELECT id, 'test', 'left-over', '{"type": "left_over"}', 5, 1 FROM orchestration.alert_destinations WHERE name = 'ops_json'`,
+    );
+    await until('the left-over delivery', async () => at('/json', 'left_over').length);
+    const row = await until('its record', async () => {
+      const { rows } = await pg.query(
+        `SELECT status, attempts FROM orchestration.alert_deliveries WHERE dedupe_key = 'left-over' AND status = 'delivered'`,
+      );
+      return rows[0];
+    });
+    expect(row).toEqual({ status: 'delivered', attempts: 2 });
+  });
+
   it('a step failing every attempt: retries_exhausted then run_failed, in json and Slack format, each recorded', async () => {
     await t.http
       .post('/api/orchestration/pipelines')

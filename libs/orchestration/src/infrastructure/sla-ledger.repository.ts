@@ -20,7 +20,10 @@ export class PgSlaLedger implements SlaLedger {
                   t.scheduled_at + (p.spec->>'sla')::bigint * interval '1 millisecond' AS deadline
              FROM orchestration.schedule_ticks t
              JOIN orchestration.pipelines p ON p.id = t.pipeline_id
-            WHERE jsonb_typeof(p.spec->'sla') = 'number')
+            WHERE jsonb_typeof(p.spec->'sla') = 'number'
+              -- a range of the primary key per pipeline with an SLA: ticks whose deadline is within the last day
+              AND t.scheduled_at > $1::timestamptz - interval '1 day' - (p.spec->>'sla')::bigint * interval '1 millisecond'
+              AND t.scheduled_at <= $1::timestamptz)
          SELECT t.pipeline_id, t.name, t.scheduled_at, t.deadline, t.run_id, r.status, r.partition
            FROM t LEFT JOIN orchestration.runs r ON r.id = t.run_id
           WHERE t.deadline <= $1 AND t.deadline > $1 - interval '1 day' AND t.deadline >= t.updated_at
