@@ -10,6 +10,12 @@ export interface OrchestrationConfig {
   tickMs: number;
   /** Slots of a pool not defined with `PUT /api/orchestration/pools/:name` (WEIR_DEFAULT_POOL_SLOTS, default 16). */
   defaultPoolSlots: number;
+  /** Attempts to post an alert delivery before it is failed (WEIR_ALERT_MAX_ATTEMPTS, default 5). */
+  alertMaxAttempts: number;
+  /** First retry of a delivery after about this long, doubling, at most 5 minutes (WEIR_ALERT_RETRY_BASE_MS, default 1000). */
+  alertRetryBaseMs: number;
+  /** One post to a destination may take this long (WEIR_ALERT_TIMEOUT_MS, default 10000). */
+  alertTimeoutMs: number;
 }
 
 export const ORCHESTRATION_CONFIG = Symbol('ORCHESTRATION_CONFIG');
@@ -21,5 +27,8 @@ export function orchestrationConfig(env: Record<string, string | undefined>): Or
     pollMs: parsePositive(env, 'WEIR_STEP_POLL_MS', 500, 'milliseconds'),
     tickMs: parsePositive(env, 'WEIR_SCHEDULER_TICK_MS', 1000, 'milliseconds'),
     defaultPoolSlots: parsePositive(env, 'WEIR_DEFAULT_POOL_SLOTS', 16, 'slots'),
+    alertMaxAttempts: Math.min(parsePositive(env, 'WEIR_ALERT_MAX_ATTEMPTS', 5, 'attempts'), 20),
+    alertRetryBaseMs: parsePositive(env, 'WEIR_ALERT_RETRY_BASE_MS', 1000, 'milliseconds'),
+    alertTimeoutMs: parsePositive(env, 'WEIR_ALERT_TIMEOUT_MS', 10_000, 'milliseconds'),
   };
 }

@@ -7,6 +7,9 @@ import { BackfillOrmEntity } from './infrastructure/backfill.orm-entity';
 import { DatasetUpdateOrmEntity } from './infrastructure/dataset-update.orm-entity';
 import { PoolOrmEntity } from './infrastructure/pool.orm-entity';
 import { PartitionStateOrmEntity } from './infrastructure/partition-state.orm-entity';
+import { AlertDestinationOrmEntity } from './infrastructure/alert-destination.orm-entity';
+import { AlertDeliveryOrmEntity } from './infrastructure/alert-delivery.orm-entity';
+import { SlaMissOrmEntity } from './infrastructure/sla-miss.orm-entity';
 
 /** TypeORM entities of the orchestration slice, schema "orchestration" (the table generator adds to this list). */
 export const ORCHESTRATION_ENTITIES: Function[] = [
@@ -19,4 +22,7 @@ export const ORCHESTRATION_ENTITIES: Function[] = [
   DatasetUpdateOrmEntity,
   PoolOrmEntity,
   PartitionStateOrmEntity,
+  AlertDestinationOrmEntity,
+  AlertDeliveryOrmEntity,
+  SlaMissOrmEntity,
 ];

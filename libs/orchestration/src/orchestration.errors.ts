@@ -102,3 +102,31 @@ export class PoolNotFoundError extends DomainError {
     super('ORCHESTRATION.POOL_NOT_FOUND', 'not_found', message, extra);
   }
 }
+
+/** `ORCHESTRATION.INVALID_ALERT_DESTINATION` (invalid): every problem of the destination (also in `problems`) */
+export class InvalidAlertDestinationError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('ORCHESTRATION.INVALID_ALERT_DESTINATION', 'invalid', message, extra);
+  }
+}
+
+/** `ORCHESTRATION.ALERT_DESTINATION_NOT_FOUND` (not_found): No alert destination … */
+export class AlertDestinationNotFoundError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('ORCHESTRATION.ALERT_DESTINATION_NOT_FOUND', 'not_found', message, extra);
+  }
+}
+
+/** `ORCHESTRATION.ALERT_DESTINATION_EXISTS` (conflict): An alert destination named … already exists */
+export class AlertDestinationExistsError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('ORCHESTRATION.ALERT_DESTINATION_EXISTS', 'conflict', message, extra);
+  }
+}
+
+/** `ORCHESTRATION.ALERT_DESTINATION_IN_USE` (conflict): pipelines name the destination in their `alerts` */
+export class AlertDestinationInUseError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('ORCHESTRATION.ALERT_DESTINATION_IN_USE', 'conflict', message, extra);
+  }
+}

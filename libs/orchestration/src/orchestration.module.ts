@@ -32,8 +32,16 @@ import { PgPoolStore } from './infrastructure/pool.store';
 import { PoolsService } from './application/pools.service';
 import { PoolsController } from './http/pools.controller';
 import { DependencyStepsService } from './application/dependency-steps.service';
+import { ALERT_STORE } from './application/ports/alert-store.port';
+import { SLA_LEDGER } from './application/ports/sla-ledger.port';
+import { PgAlertStore } from './infrastructure/alert.store';
+import { PgSlaLedger } from './infrastructure/sla-ledger.repository';
+import { AlertsService } from './application/alerts.service';
+import { AlertSourcesService } from './application/alert-sources.service';
+import { SlaService } from './application/sla.service';
+import { AlertsController } from './http/alerts.controller';
 
-/** The orchestration slice: pipelines (DAGs of steps across the slices), their runs and the run queue. */
+/** The orchestration slice: pipelines (DAGs of steps across the slices), their runs and the run queue, alerts and SLAs. */
 @Module({
   imports: [
     TypeOrmModule.forFeature(ORCHESTRATION_ENTITIES),
@@ -42,7 +50,7 @@ import { DependencyStepsService } from './application/dependency-steps.service';
     ModelingModule,
     QualityModule,
   ],
-  controllers: [PipelinesController, PoolsController],
+  controllers: [PipelinesController, PoolsController, AlertsController],
   providers: [
     { provide: ORCHESTRATION_CONFIG, useFactory: (c: WeirConfig) => orchestrationConfig(c.env), inject: [WEIR_CONFIG] },
     { provide: PIPELINE_STORE, useClass: PgPipelineStore },
@@ -51,6 +59,8 @@ import { DependencyStepsService } from './application/dependency-steps.service';
     { provide: BACKFILL_STORE, useClass: PgBackfillStore },
     { provide: DATASET_TRIGGERS, useClass: PgDatasetTriggers },
     DatasetTriggersService,
+    { provide: ALERT_STORE, useClass: PgAlertStore },
+    { provide: SLA_LEDGER, useClass: PgSlaLedger },
     PipelinesService,
     PipelineRunsService,
     StepExecutorService,
@@ -62,6 +72,9 @@ import { DependencyStepsService } from './application/dependency-steps.service';
     { provide: POOL_STORE, useClass: PgPoolStore },
     PoolsService,
     DependencyStepsService,
+    AlertsService,
+    AlertSourcesService,
+    SlaService,
   ],
   exports: [PipelinesService, PipelineRunsService],
 })

@@ -5,7 +5,8 @@ import { RUN_QUEUE, RunQueue } from './ports/run-queue.port';
 
 /**
  * Prometheus metrics of orchestration: runs by pipeline and status, step durations, the queue's
- * depth (read at scrape time), lease expiries and schedule lag (a run's start minus its tick).
+ * depth (read at scrape time), lease expiries, schedule lag (a run's start minus its tick), SLA
+ * misses and alert delivery attempts.
  */
 @Injectable()
 export class OrchestrationMetrics {
@@ -14,6 +15,8 @@ export class OrchestrationMetrics {
   readonly leaseExpiries: Counter;
   readonly scheduleLag: Histogram;
   readonly datasetTriggers: Counter;
+  readonly slaMisses: Counter;
+  readonly alertDeliveries: Counter;
 
   constructor(metrics: MetricsService, @Inject(RUN_QUEUE) queue: RunQueue) {
     const registers = [metrics.registry];
@@ -45,6 +48,18 @@ export class OrchestrationMetrics {
       name: 'weir_pipeline_dataset_triggers_total',
       help: 'Pipeline runs started by dataset updates (data-aware schedules), by pipeline',
       labelNames: ['pipeline'],
+      registers,
+    });
+    this.slaMisses = new Counter({
+      name: 'weir_pipeline_sla_misses_total',
+      help: "Scheduled runs that did not succeed within their pipeline's SLA, by pipeline",
+      labelNames: ['pipeline'],
+      registers,
+    });
+    this.alertDeliveries = new Counter({
+      name: 'weir_alert_delivery_attempts_total',
+      help: 'Attempts to post alerts to their destinations, by outcome (delivered, retry, failed)',
+      labelNames: ['outcome'],
       registers,
     });
     new Gauge({

@@ -4,7 +4,14 @@ import type { PipelineSpec } from '../domain/pipeline';
 import { runOutcome, settle } from '../domain/step-plan';
 import { InvalidRunRequestError, PipelineRunNotFoundError } from '../orchestration.errors';
 import { PIPELINE_STORE, PipelineStore } from './ports/pipeline-store.port';
-import { PipelineRunRecord, PipelineRunStatus, RUN_QUEUE, RunQueue, StepChanges } from './ports/run-queue.port';
+import {
+  LeasedStep,
+  PipelineRunRecord,
+  PipelineRunStatus,
+  RUN_QUEUE,
+  RunQueue,
+  StepChanges,
+} from './ports/run-queue.port';
 import { PipelineRunView, pipelineRunView } from './pipeline.views';
 import { PipelinesService } from './pipelines.service';
 import { pipelineRunEvent } from './pipeline-run.events';
@@ -37,6 +44,8 @@ export class PipelineRunsService {
   onQueued?: () => void;
   /** Called when a run ended (backfills advance). */
   readonly onRunEnded: ((run: PipelineRunRecord) => Promise<void>)[] = [];
+  /** Called when a step failed for good: its last attempt failed (alerts). */
+  readonly onStepFailed: ((step: LeasedStep, error: { code: string; message: string }) => Promise<void>)[] = [];
 
   constructor(
     private readonly pipelines: PipelinesService,
@@ -149,6 +158,12 @@ export class PipelineRunsService {
       for (const f of this.onRunEnded)
         await f(after.run).catch((e: Error) => this.log.error(`after run ${runId}: ${e.message}`));
     }
+  }
+
+  /** A step's last attempt failed (the worker tells, before the run is planned again). Never throws. */
+  async stepFailed(step: LeasedStep, error: { code: string; message: string }): Promise<void> {
+    for (const f of this.onStepFailed)
+      await f(step, error).catch((e: Error) => this.log.error(`after step ${step.stepId} failed: ${e.message}`));
   }
 
   private failureOf(states: Map<string, string>): string {

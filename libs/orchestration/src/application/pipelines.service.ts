@@ -9,6 +9,7 @@ import {
 } from '../orchestration.errors';
 import { PIPELINE_STORE, PipelineRecord, PipelineStore } from './ports/pipeline-store.port';
 import { RUN_QUEUE, RunQueue } from './ports/run-queue.port';
+import { ALERT_STORE, AlertStore } from './ports/alert-store.port';
 import { PipelineView, pipelineView } from './pipeline.views';
 
 /** register-pipeline: pipelines defined, changed (a new version each time), read and removed. */
@@ -19,6 +20,7 @@ export class PipelinesService {
   constructor(
     @Inject(PIPELINE_STORE) private readonly store: PipelineStore,
     @Inject(RUN_QUEUE) private readonly queue: RunQueue,
+    @Inject(ALERT_STORE) private readonly alerts: AlertStore,
   ) {}
 
   /** Validates a definition (REST JSON or parsed YAML); every problem at once, each with its path. */
@@ -38,6 +40,10 @@ export class PipelinesService {
       if (other && other !== self && !(await this.store.findByName(other)))
         problems.push(`steps[${i}].pipeline: unknown pipeline "${other}"`);
     }
+    // the alert destinations it names must exist
+    for (const [i, name] of spec.alerts.entries())
+      if (!(await this.alerts.findDestination(name)))
+        problems.push(`alerts[${i}]: unknown alert destination "${name}"`);
     if (!problems.length) problems.push(...(await this.subPipelineCycles(spec)));
     if (problems.length)
       throw new InvalidPipelineError(`The pipeline definition is invalid: ${problems.join('; ')}`, { problems });

@@ -184,10 +184,15 @@ export class StepWorkerService implements OnApplicationBootstrap, BeforeApplicat
     const message = e instanceof Error ? e.message : String(e);
     const retry = step && leased.attempt < leased.maxAttempts ? backoffMs(step.retries, leased.attempt) : null;
     try {
-      await this.queue.fail(leased.id, this.presence.instanceId, leased.attempt, { code, message, retryInMs: retry });
+      const recorded = await this.queue.fail(leased.id, this.presence.instanceId, leased.attempt, {
+        code,
+        message,
+        retryInMs: retry,
+      });
       this.log.warn(
         `pipeline run ${leased.runId}: step ${leased.stepId} attempt ${leased.attempt} failed (${code}): ${message}${retry !== null ? `; retry in ${retry} ms` : ''}`,
       );
+      if (recorded && retry === null) await this.runs.stepFailed(leased, { code, message });
       await this.runs.replan(leased.runId);
     } catch (err) {
       this.log.error(`recording the failure of step ${leased.stepId}: ${(err as Error).message}`);

@@ -43,6 +43,8 @@ describe('parsePipelineSpec', () => {
       partitions: null,
       maxActiveRuns: 1,
       concurrency: 4,
+      sla: null,
+      alerts: [],
     });
   });
 
@@ -653,6 +655,8 @@ describe('a stored definition reads back as itself (GET, edit, PUT)', () => {
       partitions: { kind: 'daily', start: '2026-01-01' },
       max_active_runs: 2,
       concurrency: 3,
+      sla: '2h30m',
+      alerts: ['ops', 'slack-data'],
       steps: [
         {
           id: 'load',
@@ -670,6 +674,7 @@ describe('a stored definition reads back as itself (GET, edit, PUT)', () => {
       ],
     };
     const once = parsePipelineSpec(raw);
+    expect([once.sla, once.alerts]).toEqual([9_000_000, ['ops', 'slack-data']]);
     expect(parsePipelineSpec(JSON.parse(JSON.stringify(once)))).toEqual(once);
     const every = parsePipelineSpec({
       name: 'ev',
@@ -677,5 +682,38 @@ describe('a stored definition reads back as itself (GET, edit, PUT)', () => {
       steps: [{ id: 'a', kind: 'sql', sql: 'select 1' }],
     });
     expect(parsePipelineSpec(JSON.parse(JSON.stringify(every)))).toEqual(every);
+  });
+});
+
+describe('sla and alerts', () => {
+  const scheduled = { schedule: { every: '1h' } };
+  it('takes an SLA as a duration or ms, and alert destinations as a name or a list', () => {
+    expect(parsePipelineSpec(spec([sql('a')], { ...scheduled, sla: '30m' })).sla).toBe(1_800_000);
+    expect(parsePipelineSpec(spec([sql('a')], { ...scheduled, sla: 5000 })).sla).toBe(5000);
+    expect(parsePipelineSpec(spec([sql('a')], { alerts: 'ops' })).alerts).toEqual(['ops']);
+    expect(parsePipelineSpec(spec([sql('a')], { alerts: ['ops', 'ops', 'team_b'] })).alerts).toEqual(['ops', 'team_b']);
+  });
+
+  it('names every problem: a zero or bad SLA, an SLA without a schedule, bad destination names', () => {
+    const problems = (raw: unknown) => {
+      try {
+        parsePipelineSpec(raw);
+        return [];
+      } catch (e) {
+        return (e as PipelineSpecError).problems;
+      }
+    };
+    expect(problems(spec([sql('a')], { ...scheduled, sla: 0 }))).toEqual(['sla: must be more than 0']);
+    expect(problems(spec([sql('a')], { ...scheduled, sla: 'soon' }))[0]).toMatch(/^sla: bad duration "soon"/);
+    expect(problems(spec([sql('a')], { sla: '1h' }))).toEqual([
+      'sla: only for a pipeline with a schedule (it is counted from each scheduled time)',
+    ]);
+    expect(problems(spec([sql('a')], { alerts: ['Ops!', 3] }))).toEqual([
+      'alerts[0]: "Ops!" must match ^[a-z][a-z0-9_-]{0,62}$',
+      'alerts[1]: 3 must match ^[a-z][a-z0-9_-]{0,62}$',
+    ]);
+    expect(problems(spec([sql('a')], { alerts: { ops: true } }))).toEqual([
+      'alerts: expected a list of alert destination names, got an object',
+    ]);
   });
 });

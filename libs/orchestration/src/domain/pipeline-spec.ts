@@ -29,6 +29,8 @@ export class PipelineSpecError extends Error {
 export const PIPELINE_NAME_RE = /^[a-z][a-z0-9_]{0,62}$/;
 export const STEP_ID_RE = /^[A-Za-z0-9_-]{1,100}$/;
 export const POOL_RE = /^[a-z][a-z0-9_-]{0,62}$/;
+/** An alert destination's name. */
+export const DESTINATION_NAME_RE = /^[a-z][a-z0-9_-]{0,62}$/;
 export const PARTITION_VALUE_RE = /^[A-Za-z0-9_.=\-/]{1,200}$/;
 export const MAX_STEPS = 500;
 export const MAX_ATTEMPTS = 20;
@@ -123,6 +125,12 @@ export function parsePipelineSpec(raw: unknown): PipelineSpec {
       ? null
       : parsePartitions(partitionsField.value, problems);
 
+  const slaField = top.take('sla');
+  const sla = slaField === undefined ? null : positiveDuration(slaField.value, 'sla', problems);
+  if (sla !== null && (scheduleField === undefined || scheduleField.value === null))
+    problems.push('sla: only for a pipeline with a schedule (it is counted from each scheduled time)');
+  const alerts = parseAlerts(top.take('alerts'), problems);
+
   const stepsField = top.take('steps');
   let steps: Step[] = [];
   if (stepsField === undefined) problems.push('steps: required (a non-empty list)');
@@ -136,7 +144,24 @@ export function parsePipelineSpec(raw: unknown): PipelineSpec {
   top.reportUnknown();
 
   if (problems.length > 0) throw new PipelineSpecError(problems);
-  return { name, description, steps, schedule, partitions, maxActiveRuns, concurrency };
+  return { name, description, steps, schedule, partitions, maxActiveRuns, concurrency, sla, alerts };
+}
+
+/** `alerts`: destination names (a single name is a list of one); duplicates are dropped. */
+function parseAlerts(field: { key: string; value: unknown } | undefined, problems: string[]): string[] {
+  if (field === undefined || field.value === null) return [];
+  const list = typeof field.value === 'string' ? [field.value] : field.value;
+  if (!Array.isArray(list)) {
+    problems.push(`alerts: expected a list of alert destination names, got ${typeName(field.value)}`);
+    return [];
+  }
+  const out: string[] = [];
+  list.forEach((d, i) => {
+    if (typeof d !== 'string' || !DESTINATION_NAME_RE.test(d))
+      problems.push(`alerts[${i}]: ${show(d)} must match ${DESTINATION_NAME_RE.source}`);
+    else if (!out.includes(d)) out.push(d);
+  });
+  return out;
 }
 
 /**

@@ -109,4 +109,8 @@ export interface PipelineSpec {
   maxActiveRuns: number;
   /** Steps of one run at once (default 4). */
   concurrency: number;
+  /** A scheduled run must succeed within this many ms after its tick, else an SLA miss (needs a schedule). */
+  sla: number | null;
+  /** Alert destinations (by name) that get this pipeline's alerts; empty: the destinations without a pipeline filter. */
+  alerts: string[];
 }

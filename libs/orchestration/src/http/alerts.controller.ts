@@ -1,0 +1,71 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CurrentPrincipal, type Principal } from '@weir/platform';
+import { AlertsService } from '../application/alerts.service';
+import type { AlertDeliveryView, AlertDestinationView, SlaMissView } from '../application/alert.views';
+import { SlaService } from '../application/sla.service';
+import { ListDeliveriesQueryDto, ListSlaMissesQueryDto } from './alert.request.dto';
+
+/**
+ * Alert destinations (webhooks: `json` or Slack blocks), their deliveries, and SLA misses. Like every
+ * route: viewers read, editors and admins write; destination URLs are shown masked.
+ */
+@ApiTags('orchestration')
+@ApiBearerAuth()
+@Controller('api/orchestration')
+export class AlertsController {
+  constructor(
+    private readonly alerts: AlertsService,
+    private readonly sla: SlaService,
+  ) {}
+
+  @Post('alert-destinations')
+  @ApiOperation({
+    summary: 'Add an alert destination: {name, url, format: json | slack, events?, pipelines?} (201, URL masked)',
+  })
+  create(@Body() body: unknown, @CurrentPrincipal() p?: Principal): Promise<AlertDestinationView> {
+    return this.alerts.create(body, p?.name ?? null);
+  }
+
+  @Get('alert-destinations')
+  async list(): Promise<{ items: AlertDestinationView[] }> {
+    return { items: await this.alerts.list() };
+  }
+
+  @Get('alert-destinations/:name')
+  get(@Param('name') name: string): Promise<AlertDestinationView> {
+    return this.alerts.get(name);
+  }
+
+  @Put('alert-destinations/:name')
+  @ApiOperation({ summary: 'Replace an alert destination (its name stays)' })
+  update(@Param('name') name: string, @Body() body: unknown): Promise<AlertDestinationView> {
+    return this.alerts.update(name, body);
+  }
+
+  @Delete('alert-destinations/:name')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Remove an alert destination and its deliveries (409 while a pipeline names it)' })
+  async remove(@Param('name') name: string): Promise<void> {
+    await this.alerts.remove(name);
+  }
+
+  @Post('alert-destinations/:name/test')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Send a test alert now; answers with its delivery (status, HTTP status, error)' })
+  test(@Param('name') name: string, @CurrentPrincipal() p?: Principal): Promise<AlertDeliveryView> {
+    return this.alerts.test(name, p?.name ?? null);
+  }
+
+  @Get('alert-deliveries')
+  @ApiOperation({ summary: 'Recent alert deliveries, newest first, with every attempt' })
+  async deliveries(@Query() q: ListDeliveriesQueryDto): Promise<{ items: AlertDeliveryView[] }> {
+    return { items: await this.alerts.deliveries(q) };
+  }
+
+  @Get('sla-misses')
+  @ApiOperation({ summary: 'Scheduled runs that did not succeed within their pipeline’s SLA, newest first' })
+  async slaMisses(@Query() q: ListSlaMissesQueryDto): Promise<{ items: SlaMissView[] }> {
+    return { items: await this.sla.list(q) };
+  }
+}
