@@ -115,23 +115,21 @@ export class PipelineRunsService {
     const p = await this.store.findById(pipelineId);
     if (!p) return;
     await this.queue.whilePromoting(pipelineId, async () => {
-      const running = (await this.queue.list({ pipelineId, status: 'running', limit: 1000 })).length;
-      const free = p.spec.maxActiveRuns - running;
+      const free = p.spec.maxActiveRuns - (await this.queue.countRuns(pipelineId, 'running'));
       if (free <= 0) return;
-      const queued = (await this.queue.list({ pipelineId, status: 'queued', limit: 1000 })).reverse().slice(0, free);
-      for (const r of queued) await this.replan(r.id);
+      for (const r of await this.queue.oldestQueued(pipelineId, free)) await this.replan(r.id);
     });
   }
 
   /** Plans a run: the steps whose upstream allows it are queued, the others skipped; its end once all are done. */
   async replan(runId: string): Promise<void> {
-    const found = await this.queue.find(runId);
-    if (!found) return;
+    const found = { run: await this.queue.findRun(runId) };
+    if (!found.run) return;
     const spec = await this.specOf(found.run.pipelineId, found.run.version);
     if (!spec) return;
     const name = spec.name;
     let queued = false;
-    await this.queue.plan(
+    const status = await this.queue.plan(
       runId,
       (states): StepChanges => {
         const plan = settle(spec.steps, states);
@@ -149,8 +147,10 @@ export class PipelineRunsService {
       (state, error) => pipelineRunEvent(name, runId, state, error),
     );
     if (queued) this.onQueued?.();
-    const after = await this.queue.find(runId);
-    if (after && ['succeeded', 'failed', 'cancelled'].includes(after.run.status)) {
+    // ended by this plan: read once more for the hooks (alerts, backfills)
+    const after =
+      status && status !== 'running' && status !== 'queued' ? { run: await this.queue.findRun(runId) } : null;
+    if (after?.run && ['succeeded', 'failed', 'cancelled'].includes(after.run.status)) {
       const p = await this.store.findById(after.run.pipelineId);
       this.log.log(`pipeline ${p?.name ?? after.run.pipelineId}: run ${runId} ${after.run.status}`);
       this.metrics?.runs.inc({ pipeline: p?.name ?? after.run.pipelineId, status: after.run.status });

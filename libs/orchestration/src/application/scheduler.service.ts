@@ -5,6 +5,17 @@ import { dueTicks, partitionOfTick } from '../domain/schedule';
 
 /** A claimed tick without its run after this long is started again (its start failed, or its process died). */
 const STARTED_WITHIN_MS = 30_000;
+/** Runs of claimed ticks started at once (each start is a few statements; the control-plane pool has 10 connections). */
+const START_PARALLEL = 4;
+
+/** Runs `fn` over `items`, at most `limit` at once. */
+async function eachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await fn(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+}
 import { ORCHESTRATION_CONFIG, OrchestrationConfig } from '../orchestration.config';
 import { TICK_LEDGER, TickLedger } from './ports/tick-ledger.port';
 import { BackfillsService } from './backfills.service';
@@ -75,18 +86,22 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     const started: string[] = [];
     try {
       const scheduled = await this.ticks.scheduled();
+      const specs = new Map(scheduled.map((p) => [p.id, p]));
+      const due: { pipelineId: string; at: Date }[] = [];
       for (const p of scheduled) {
         const schedule = p.spec.schedule!;
         if (schedule.datasets) continue; // data-aware: fired by dataset updates (DatasetTriggersService)
-        for (const at of dueTicks(schedule, p.lastTick, p.scheduledSince, now)) {
-          if (!(await this.ticks.claim(p.id, at, this.presence.instanceId))) continue;
-          const id = await this.start(p.id, p.name, p.spec, at);
-          if (id) started.push(id);
-        }
+        for (const at of dueTicks(schedule, p.lastTick, p.scheduledSince, now)) due.push({ pipelineId: p.id, at });
       }
+      // every due tick claimed in one statement (each by one instance), their runs started a few at a time
+      const claimed = due.length ? await this.ticks.claimMany(due, this.presence.instanceId) : [];
+      await eachLimited(claimed, START_PARALLEL, async (t) => {
+        const p = specs.get(t.pipelineId)!;
+        const id = await this.start(p.id, p.name, p.spec, t.at);
+        if (id) started.push(id);
+      });
       // a tick claimed whose run never started (its start failed, or its process died): started now,
       // idempotently (the run's key is the tick's time)
-      const specs = new Map(scheduled.map((p) => [p.id, p]));
       for (const t of await this.ticks.unstarted(STARTED_WITHIN_MS)) {
         const p = specs.get(t.pipelineId);
         if (p) await this.start(p.id, p.name, p.spec, t.at);

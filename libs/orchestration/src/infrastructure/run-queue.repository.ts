@@ -141,6 +141,30 @@ export class PgRunQueue implements RunQueue {
     return { run: runOf(r), steps: steps.map(stepOf) };
   }
 
+  async findRun(id: string): Promise<PipelineRunRecord | null> {
+    if (!isUuid(id)) return null;
+    const [r] = await this.run({ sql: `SELECT ${q.RUN_COLUMNS} FROM orchestration.runs WHERE id = $1`, params: [id] });
+    return r ? runOf(r) : null;
+  }
+
+  async countRuns(pipelineId: string, status: PipelineRunStatus): Promise<number> {
+    const [r] = await this.run({
+      sql: `SELECT count(*)::int AS n FROM orchestration.runs WHERE pipeline_id = $1 AND status = $2`,
+      params: [pipelineId, status],
+    });
+    return Number(r['n']);
+  }
+
+  async oldestQueued(pipelineId: string, limit: number): Promise<PipelineRunRecord[]> {
+    return (
+      await this.run({
+        sql: `SELECT ${q.RUN_COLUMNS} FROM orchestration.runs WHERE pipeline_id = $1 AND status = 'queued'
+               ORDER BY created_at, id LIMIT $2`,
+        params: [pipelineId, limit],
+      })
+    ).map(runOf);
+  }
+
   async list(f: {
     pipelineId?: string;
     status?: PipelineRunStatus;
@@ -200,12 +224,13 @@ export class PgRunQueue implements RunQueue {
     runId: string,
     decide: (states: Map<string, StepState>) => StepChanges,
     announce?: RunAnnouncer,
-  ): Promise<void> {
-    await this.ds.transaction(async (em) => {
+  ): Promise<PipelineRunStatus | null> {
+    return this.ds.transaction(async (em) => {
       const [run] = rowsOf<Row>(
         await em.query(`SELECT status FROM orchestration.runs WHERE id = $1 FOR UPDATE`, [runId]),
       );
-      if (!run || !['queued', 'running'].includes(run['status'] as string)) return;
+      // a run already ended is not planned again (and its end is not told twice)
+      if (!run || !['queued', 'running'].includes(run['status'] as string)) return null;
       const rows = rowsOf<Row>(
         await em.query(`SELECT step_id, status FROM orchestration.step_runs WHERE run_id = $1`, [runId]),
       );
@@ -231,8 +256,11 @@ export class PgRunQueue implements RunQueue {
         );
         const state = changes.end.status === 'succeeded' ? 'COMPLETE' : 'FAIL';
         await this.announce(em, runId, state, changes.end.error, announce);
-      } else if (run['status'] === 'queued')
+        return changes.end.status;
+      }
+      if (run['status'] === 'queued')
         await em.query(`UPDATE orchestration.runs SET status = 'running', started_at = now() WHERE id = $1`, [runId]);
+      return 'running';
     });
   }
 
@@ -244,11 +272,27 @@ export class PgRunQueue implements RunQueue {
   async lease(owner: string, leaseMs: number, opts: LeaseOptions = {}): Promise<LeasedStep | null> {
     const defaultSlots = opts.defaultPoolSlots ?? q.DEFAULT_POOL_SLOTS;
     const r = await this.ds.transaction(async (em) => {
+      // Locks are taken so that no two leases can wait for each other: a lease waits for a run's
+      // lock only while it holds no lock, and for a pool's only while it holds no pool's; the holder
+      // of a pool's lock never waits. Every other lock is tried, and its step skipped when taken.
       const skip: string[] = [];
       let poolLocked = false;
-      for (let tries = 0; tries < 5; tries++) {
+      let runLocked = false;
+      for (let tries = 0; tries < 8; tries++) {
         const [c] = await this.run(q.leaseCandidateSql(opts, skip), em);
         if (!c) return null;
+        const runId = c['run_id'] as string;
+        const [rl] = await this.run(q.runLockSql(runId, !runLocked && !poolLocked), em);
+        if (rl['ok'] !== true) {
+          skip.push(String(c['id']));
+          continue;
+        }
+        runLocked = true;
+        const [rr] = await this.run(q.runRoomSql(runId, Number(c['concurrency'])), em);
+        if (rr['room'] !== true) {
+          skip.push(String(c['id']));
+          continue;
+        }
         const pool = (c['pool'] as string | null) ?? null;
         if (pool !== null) {
           const [lock] = await this.run(q.poolLockSql(pool, !poolLocked), em);

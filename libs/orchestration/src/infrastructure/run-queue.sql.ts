@@ -94,10 +94,11 @@ export function listRunsSql(f: { pipelineId?: string; status?: string; partition
  * The step ready longest that may be leased: queued, its time come, its run below its `concurrency`,
  * its pool (if any) below its slots, of the kinds asked for, not among `skip`; locked for the lease
  * (SKIP LOCKED: concurrent workers take different steps). The pool's count here is a sieve only:
- * it is taken again under the pool's lock ({@link poolRoomSql}) before the step is leased.
+ * it is taken again under the pool's lock ({@link poolRoomSql}) before the step is leased; the
+ * run's count likewise under the run's lock ({@link runRoomSql}).
  */
 export const leaseCandidateSql = (opts: LeaseOptions, skip: string[]): Sql => ({
-  sql: `SELECT q.id, q.pool FROM orchestration.step_runs q
+  sql: `SELECT q.id, q.pool, q.run_id, COALESCE((v.spec->>'concurrency')::int, 4) AS concurrency FROM orchestration.step_runs q
           JOIN orchestration.runs qr ON qr.id = q.run_id
           JOIN orchestration.pipeline_versions v ON v.pipeline_id = qr.pipeline_id AND v.version = qr.version
          WHERE q.status = 'queued' AND q.ready_at <= now()
@@ -109,9 +110,6 @@ export const leaseCandidateSql = (opts: LeaseOptions, skip: string[]): Sql => ({
                < COALESCE((v.spec->>'concurrency')::int, 4)
            AND (q.pool IS NULL OR (SELECT count(*) FROM orchestration.step_runs x WHERE x.pool = q.pool AND x.status = 'running')
                < COALESCE((SELECT p.slots FROM orchestration.pools p WHERE p.name = q.pool), $4::int))
-           -- one lease of a run at a time (a lease committed after this statement began is not
-           -- counted: across instances the run's concurrency can be passed by one, briefly)
-           AND pg_try_advisory_xact_lock(hashtextextended('weir.run:' || q.run_id::text, 0))
          ORDER BY q.ready_at, q.id FOR UPDATE OF q SKIP LOCKED LIMIT 1`,
   params: [
     opts.kinds ? [...opts.kinds] : null,
@@ -119,6 +117,27 @@ export const leaseCandidateSql = (opts: LeaseOptions, skip: string[]): Sql => ({
     skip,
     opts.defaultPoolSlots ?? DEFAULT_POOL_SLOTS,
   ],
+});
+
+/**
+ * The lock of a run's leases, held by the transaction leasing one of its steps until it commits.
+ * `wait`: block until it is free (only while the transaction holds no other lock: no deadlock).
+ */
+export const runLockSql = (runId: string, wait: boolean): Sql => ({
+  sql: wait
+    ? `SELECT pg_advisory_xact_lock(hashtextextended('weir.run:' || $1, 0)), true AS ok`
+    : `SELECT pg_try_advisory_xact_lock(hashtextextended('weir.run:' || $1, 0)) AS ok`,
+  params: [runId],
+});
+
+/**
+ * Whether the run may start one more step (its `concurrency`), counted under the run's lock: as for
+ * pools ({@link poolRoomSql}), a statement of its own sees every lease committed before it, and no
+ * other lease of the run is in progress; so a run never has more steps running than its concurrency.
+ */
+export const runRoomSql = (runId: string, concurrency: number): Sql => ({
+  sql: `SELECT (SELECT count(*) FROM orchestration.step_runs WHERE run_id = $1 AND status = 'running') < $2::int AS room`,
+  params: [runId, concurrency],
 });
 
 /**

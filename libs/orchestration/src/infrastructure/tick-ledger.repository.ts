@@ -37,6 +37,19 @@ export class PgTickLedger implements TickLedger {
     return rowsOf(r).length > 0;
   }
 
+  async claimMany(ticks: { pipelineId: string; at: Date }[], by: string): Promise<{ pipelineId: string; at: Date }[]> {
+    if (!ticks.length) return [];
+    const rows = rowsOf<{ pipeline_id: string; scheduled_at: Date }>(
+      await this.ds.query(
+        `INSERT INTO orchestration.schedule_ticks (pipeline_id, scheduled_at, claimed_by)
+         SELECT p, t, $3 FROM unnest($1::uuid[], $2::timestamptz[]) AS x(p, t)
+         ON CONFLICT DO NOTHING RETURNING pipeline_id, scheduled_at`,
+        [ticks.map((t) => t.pipelineId), ticks.map((t) => t.at.toISOString()), by],
+      ),
+    );
+    return rows.map((r) => ({ pipelineId: r.pipeline_id, at: new Date(r.scheduled_at) }));
+  }
+
   async unstarted(olderThanMs: number): Promise<{ pipelineId: string; at: Date }[]> {
     const rows = rowsOf<{ pipeline_id: string; scheduled_at: Date }>(
       await this.ds.query(

@@ -119,6 +119,12 @@ export interface RunQueue {
   /** Runs `fn` while holding the pipeline's promotion lock; false (fn not run) when another holds it. */
   whilePromoting(pipelineId: string, fn: () => Promise<void>): Promise<boolean>;
   find(id: string): Promise<{ run: PipelineRunRecord; steps: StepRunRecord[] } | null>;
+  /** The run without its steps. */
+  findRun(id: string): Promise<PipelineRunRecord | null>;
+  /** Runs of the pipeline in this status. */
+  countRuns(pipelineId: string, status: PipelineRunStatus): Promise<number>;
+  /** The oldest queued runs of the pipeline, oldest first. */
+  oldestQueued(pipelineId: string, limit: number): Promise<PipelineRunRecord[]>;
   list(filter: {
     pipelineId?: string;
     status?: PipelineRunStatus;
@@ -143,9 +149,14 @@ export interface RunQueue {
   ): Promise<{ partition: string; state: PartitionState | null }[]>;
   /**
    * Plans the run under its lock: `decide` gets the steps' states and returns the changes, which
-   * are applied in the same transaction (a run's first plan also marks it running).
+   * are applied in the same transaction (a run's first plan also marks it running). Returns the
+   * run's status after the plan, or null when there was nothing to plan (no such run, or it had ended).
    */
-  plan(runId: string, decide: (states: Map<string, StepState>) => StepChanges, announce?: RunAnnouncer): Promise<void>;
+  plan(
+    runId: string,
+    decide: (states: Map<string, StepState>) => StepChanges,
+    announce?: RunAnnouncer,
+  ): Promise<PipelineRunStatus | null>;
   /**
    * Leases the step ready longest (status queued, ready_at passed) to `owner` for `leaseMs`, within
    * its run's `concurrency` and its pool's slots: a step of pool P is leased only while fewer than

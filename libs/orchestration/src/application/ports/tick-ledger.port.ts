@@ -21,6 +21,8 @@ export interface TickLedger {
   scheduled(): Promise<ScheduledPipeline[]>;
   /** True when this instance claimed the tick (nobody had). */
   claim(pipelineId: string, at: Date, by: string): Promise<boolean>;
+  /** Claims the ticks nobody had, in one statement; returns those this instance claimed. */
+  claimMany(ticks: { pipelineId: string; at: Date }[], by: string): Promise<{ pipelineId: string; at: Date }[]>;
   /** The run the tick started. */
   recordRun(pipelineId: string, at: Date, runId: string): Promise<void>;
   /** Ticks claimed at least `olderThanMs` ago whose run was never recorded (the start failed, the process died). */
