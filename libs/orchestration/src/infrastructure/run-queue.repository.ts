@@ -319,6 +319,7 @@ export class PgRunQueue implements RunQueue {
       params: (r['params'] as Record<string, unknown>) ?? {},
       pipelineId: r['pipeline_id'] as string,
       version: Number(r['version']),
+      trigger: r['trigger'] as string,
     };
   }
 

@@ -173,7 +173,7 @@ export const claimSql = (id: string, owner: string, leaseMs: number): Sql => ({
          WHERE s.id = $3 AND s.status = 'queued' AND r.id = s.run_id
         RETURNING s.id, s.run_id, s.step_id, s.kind, s.status, s.pool, s.attempt, s.max_attempts, s.ready_at, s.lease_owner,
                   s.lease_expires_at, s.started_at, s.finished_at, s.error_code, s.error, s.ref, s.output,
-                  r.partition, r.params, r.pipeline_id, r.version`,
+                  r.partition, r.params, r.pipeline_id, r.version, r.trigger`,
   params: [owner, `${leaseMs / 1000} seconds`, id],
 });
 

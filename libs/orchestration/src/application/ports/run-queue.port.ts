@@ -90,6 +90,8 @@ export interface LeasedStep extends StepRunRecord {
   params: Record<string, unknown>;
   pipelineId: string;
   version: number;
+  /** What started the step's run (api, schedule, backfill, dataset, pipeline …). */
+  trigger: string;
 }
 
 /** What a planning pass changes: steps made ready (queued now), steps skipped with their reason. */
