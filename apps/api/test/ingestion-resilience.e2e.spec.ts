@@ -207,9 +207,16 @@ describe('scheduled ingestion with two instances on one database', () => {
       const runs = await runsOf();
       expect(runs).toHaveLength(2);
       expect(runs.every((r) => r.trigger === 'schedule')).toBe(true);
-      const ticks = (
-        await pg.query(`SELECT scheduled_at, claimed_by FROM ingestion.schedule_ticks WHERE source_id = $1`, [src.id])
-      ).rows;
+      // the source's schedule is a one-step pipeline: its ticks are orchestration's, each claimed once
+      const ticksOf = async () =>
+        (
+          await pg.query(
+            `SELECT t.scheduled_at, t.claimed_by FROM orchestration.schedule_ticks t
+               JOIN orchestration.pipelines p ON p.id = t.pipeline_id WHERE p.managed_by = $1`,
+            [`ingestion:source:${src.id}`],
+          )
+        ).rows;
+      const ticks = await ticksOf();
       expect(ticks.length).toBeGreaterThanOrEqual(3);
       expect(new Set(ticks.map((t) => t.scheduled_at.toISOString())).size).toBe(ticks.length);
       expect((await pg.query(`SELECT count(*)::int AS n FROM raw.events`)).rows[0].n).toBe(3);
@@ -229,14 +236,16 @@ describe('scheduled ingestion with two instances on one database', () => {
       // removing the schedule through one instance stops ticks on both (no restart)
       await http.patch(`/api/ingestion/sources/${src.id}`).set(admin).send({ schedule: null }).expect(200);
       await new Promise((r) => setTimeout(r, 6500));
-      const n1 = (
-        await pg.query(`SELECT count(*)::int AS n FROM ingestion.schedule_ticks WHERE source_id = $1`, [src.id])
-      ).rows[0].n;
+      const n1 = (await ticksOf()).length;
       await new Promise((r) => setTimeout(r, 2000));
-      const n2 = (
-        await pg.query(`SELECT count(*)::int AS n FROM ingestion.schedule_ticks WHERE source_id = $1`, [src.id])
-      ).rows[0].n;
-      expect(n2).toBe(n1);
+      expect((await ticksOf()).length).toBe(n1);
+      // the pipeline stays (with its runs), unscheduled; people cannot change it, only the source can
+      const p = (await http.get('/api/orchestration/pipelines').set(admin).expect(200)).body.items.find(
+        (x: { managedBy: string | null }) => x.managedBy === `ingestion:source:${src.id}`,
+      );
+      expect([p.name, p.spec.schedule]).toEqual(['source_events_inbox', null]);
+      const refused = await http.delete(`/api/orchestration/pipelines/${p.id}`).set(admin).expect(409);
+      expect(refused.body.code).toBe('ORCHESTRATION.PIPELINE_MANAGED');
       expect(a.get(RunsService)).toBeDefined();
     } finally {
       await pg.end();

@@ -208,4 +208,37 @@ describe('orchestration: lineage of pipeline runs, data-aware schedules', () => 
     expect(await runsOf('on_any_visit')).toHaveLength(2);
     expect(await runsOf('on_both')).toHaveLength(2);
   }, 180_000);
+
+  it('defines the pipelines of a registered dbt-layout project (pipelines/*.yml); an invalid one refuses the registration, by file', async () => {
+    const root = path.join(files.dir, 'projects', 'with_pipes');
+    fs.mkdirSync(path.join(root, 'models'), { recursive: true });
+    fs.mkdirSync(path.join(root, 'pipelines'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'dbt_project.yml'), 'name: with_pipes\n');
+    fs.writeFileSync(path.join(root, 'models', 'one.sql'), 'select 1 as one\n');
+    fs.writeFileSync(
+      path.join(root, 'pipelines', 'nightly.yml'),
+      'name: nightly_pipes\nschedule:\n  cron: "0 3 * * *"\n  timezone: Europe/Paris\nsteps:\n  - id: build\n    kind: build\n    project: with_pipes\n',
+    );
+    fs.writeFileSync(
+      path.join(root, 'pipelines', 'broken.yaml'),
+      'name: broken_pipes\nsteps:\n  - id: a\n    kind: teleport\n',
+    );
+    const refused = await t.http.post('/api/modeling/projects').set(admin).send({ path: 'with_pipes' }).expect(400);
+    expect(refused.body.code).toBe('ORCHESTRATION.INVALID_PIPELINE');
+    expect(refused.body.problems).toEqual([
+      expect.stringMatching(/^pipelines\/broken\.yaml: steps\[0\]\.kind: .*teleport/),
+    ]);
+    expect((await t.http.get('/api/modeling/projects/with_pipes').set(admin)).status).toBe(404);
+    expect((await t.http.get('/api/orchestration/pipelines/nightly_pipes').set(admin)).status).toBe(404);
+    fs.rmSync(path.join(root, 'pipelines', 'broken.yaml'));
+    await t.http.post('/api/modeling/projects').set(admin).send({ path: 'with_pipes' }).expect(201);
+    const p = await get('/api/orchestration/pipelines/nightly_pipes');
+    expect([p.version, p.spec.schedule.timezone, p.spec.steps[0].project]).toEqual([1, 'Europe/Paris', 'with_pipes']);
+    // a refresh with the file changed makes a new version; unchanged, none
+    await t.http.post('/api/modeling/projects').set(admin).send({ path: 'with_pipes' }).expect(201);
+    expect((await get('/api/orchestration/pipelines/nightly_pipes')).version).toBe(1);
+    fs.appendFileSync(path.join(root, 'pipelines', 'nightly.yml'), 'max_active_runs: 2\n');
+    await t.http.post('/api/modeling/projects').set(admin).send({ path: 'with_pipes' }).expect(201);
+    expect((await get('/api/orchestration/pipelines/nightly_pipes')).version).toBe(2);
+  });
 });

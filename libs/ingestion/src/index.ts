@@ -5,7 +5,7 @@ export { IngestionModule } from './ingestion.module';
 export { ingestionConfig } from './ingestion.config';
 export type { IngestionConfig } from './ingestion.config';
 export { INGESTION_RUNS } from './application/ports/ingestion-runs.port';
-export type { IngestionRunsPort, StartIngestionRun } from './application/ports/ingestion-runs.port';
+export type { IngestionRunsPort, StartIngestionRun, StartDueRuns } from './application/ports/ingestion-runs.port';
 export { SEED_LOADER } from './application/ports/seed-loader.port';
 export type { SeedLoaderPort, SeedLoad, SeedLoaded } from './application/ports/seed-loader.port';
 export { RunsService } from './application/runs.service';

@@ -1,14 +1,7 @@
 import { SourceOrmEntity } from './infrastructure/source.orm-entity';
 import { RunOrmEntity } from './infrastructure/run.orm-entity';
 import { DeadLetterOrmEntity } from './infrastructure/dead-letter.orm-entity';
-import { ScheduleTickOrmEntity } from './infrastructure/schedule-tick.orm-entity';
 import { InboxFileOrmEntity } from './infrastructure/inbox-file.orm-entity';
 
 /** TypeORM entities of the ingestion slice, schema "ingestion" (the table generator adds to this list). */
-export const INGESTION_ENTITIES: Function[] = [
-  SourceOrmEntity,
-  RunOrmEntity,
-  DeadLetterOrmEntity,
-  ScheduleTickOrmEntity,
-  InboxFileOrmEntity,
-];
+export const INGESTION_ENTITIES: Function[] = [SourceOrmEntity, RunOrmEntity, DeadLetterOrmEntity, InboxFileOrmEntity];

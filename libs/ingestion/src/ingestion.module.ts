@@ -18,7 +18,7 @@ import { RunsService } from './application/runs.service';
 import { DeadLettersService } from './application/dead-letters.service';
 import { UploadsService } from './application/uploads.service';
 import { InferService } from './application/infer.service';
-import { ScheduleService } from './application/schedule.service';
+import { DueRunsService } from './application/due-runs.service';
 import { RUN_LEDGER } from './application/ports/run-ledger.port';
 import { SOURCE_REPOSITORY } from './application/ports/source-repository.port';
 import { PgRunLedger } from './infrastructure/run-ledger.repository';
@@ -45,7 +45,7 @@ import { InferController } from './http/infer.controller';
     DeadLettersService,
     UploadsService,
     InferService,
-    ScheduleService,
+    DueRunsService,
     SeedLoaderService,
     { provide: INGESTION_RUNS, useExisting: RunsService },
     { provide: SEED_LOADER, useExisting: SeedLoaderService },

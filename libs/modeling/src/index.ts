@@ -10,3 +10,4 @@ export { MODEL_BUILDS } from './application/ports/model-builds.port';
 export type { ModelBuildsPort, StartModelBuild } from './application/ports/model-builds.port';
 export { ModelingService } from './application/modeling.service';
 export type { ProjectView, BuildView } from './application/modeling.views';
+export type { ProjectHook } from './application/projects.service';

@@ -33,6 +33,13 @@ export class PipelineHasRunsError extends DomainError {
   }
 }
 
+/** `ORCHESTRATION.PIPELINE_MANAGED` (conflict): the pipeline is kept by another slice (a source's schedule); change it there */
+export class PipelineManagedError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('ORCHESTRATION.PIPELINE_MANAGED', 'conflict', message, extra);
+  }
+}
+
 /** `ORCHESTRATION.RUN_NOT_FOUND` (not_found): No pipeline run … */
 export class PipelineRunNotFoundError extends DomainError {
   constructor(message: string, extra?: Record<string, unknown>) {

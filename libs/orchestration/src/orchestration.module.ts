@@ -13,6 +13,8 @@ import { TICK_LEDGER } from './application/ports/tick-ledger.port';
 import { BACKFILL_STORE } from './application/ports/backfill-store.port';
 import { DATASET_TRIGGERS } from './application/ports/dataset-triggers.port';
 import { DatasetTriggersService } from './application/dataset-triggers.service';
+import { SourceSchedulesService } from './application/source-schedules.service';
+import { ProjectPipelinesService } from './application/project-pipelines.service';
 import { PgDatasetTriggers } from './infrastructure/dataset-triggers.repository';
 import { BackfillsService } from './application/backfills.service';
 import { PartitionsService } from './application/partitions.service';
@@ -59,6 +61,8 @@ import { AlertsController } from './http/alerts.controller';
     { provide: BACKFILL_STORE, useClass: PgBackfillStore },
     { provide: DATASET_TRIGGERS, useClass: PgDatasetTriggers },
     DatasetTriggersService,
+    SourceSchedulesService,
+    ProjectPipelinesService,
     { provide: ALERT_STORE, useClass: PgAlertStore },
     { provide: SLA_LEDGER, useClass: PgSlaLedger },
     PipelinesService,

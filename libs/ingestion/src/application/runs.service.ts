@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import type { IngestionRunsPort, StartIngestionRun } from './ports/ingestion-runs.port';
+import type { IngestionRunsPort, StartDueRuns, StartIngestionRun } from './ports/ingestion-runs.port';
+import { DueRunsService } from './due-runs.service';
 import { RunRecoveryService } from './run-recovery.service';
 import { RunWorkerService } from './run-worker.service';
 import type { RunRecord } from '../domain/run';
@@ -20,6 +21,7 @@ export class RunsService implements IngestionRunsPort {
     private readonly triggers: TriggerRunService,
     private readonly worker: RunWorkerService,
     private readonly recovery: RunRecoveryService,
+    private readonly due: DueRunsService,
   ) {}
 
   /** A running run whose heartbeat is older than this is taken as interrupted (WEIR_RUN_STALE_SECONDS). */
@@ -42,6 +44,10 @@ export class RunsService implements IngestionRunsPort {
 
   trigger(sourceIdOrName: string, req: TriggerRequest): Promise<{ run: RunView; created: boolean }> {
     return this.triggers.trigger(sourceIdOrName, req);
+  }
+
+  startDue(req: StartDueRuns): Promise<{ runs: RunView[]; created: number }> {
+    return this.due.startDue(req);
   }
 
   start(req: StartIngestionRun): Promise<{ run: RunView; created: boolean }> {

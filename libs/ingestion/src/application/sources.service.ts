@@ -240,6 +240,14 @@ export class SourcesService {
     return e ? sourceView(e) : undefined;
   }
 
+  /**
+   * Why the source's schedule cannot be armed (the orchestration slice could not make its one-step
+   * pipeline), or null once it is armed again: shown as the source's `scheduleError`.
+   */
+  async setScheduleError(id: string, why: string | null): Promise<void> {
+    await this.repo.setScheduleError(id, why);
+  }
+
   async list(): Promise<SourceView[]> {
     return (await this.repo.list()).map(sourceView);
   }

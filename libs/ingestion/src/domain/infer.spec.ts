@@ -1,6 +1,6 @@
 import { columnName, foldName, inferContract } from './infer';
 import { assertAccounted } from './source';
-import { globToRegExp } from '../application/schedule.service';
+import { globToRegExp } from '../application/due-runs.service';
 
 describe('inferContract', () => {
   it('picks the narrowest type, nullability and id-like keys', () => {

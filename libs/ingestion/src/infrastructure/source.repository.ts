@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import type { NewSource, SourceRecord, SourceRepository } from '../application/ports/source-repository.port';
 import { SourceOrmEntity } from './source.orm-entity';
 
-/** Sources in PostgreSQL (ingestion.sources, schedule_ticks, inbox_files). */
+/** Sources in PostgreSQL (ingestion.sources, inbox_files). */
 @Injectable()
 export class PgSourceRepository implements SourceRepository {
   constructor(@InjectDataSource() private readonly ds: DataSource) {}
@@ -40,7 +40,6 @@ export class PgSourceRepository implements SourceRepository {
 
   async remove(id: string): Promise<void> {
     await this.ds.transaction(async (em) => {
-      await em.query(`DELETE FROM ingestion.schedule_ticks WHERE source_id = $1`, [id]);
       await em.query(`DELETE FROM ingestion.inbox_files WHERE source_id = $1`, [id]);
       await em.delete(SourceOrmEntity, { id });
     });
@@ -48,23 +47,6 @@ export class PgSourceRepository implements SourceRepository {
 
   async setScheduleError(id: string, error: string | null): Promise<void> {
     await this.ds.query(`UPDATE ingestion.sources SET schedule_error = $2 WHERE id = $1`, [id, error]);
-  }
-
-  async claimTick(sourceId: string, scheduledAt: Date, instanceId: string): Promise<boolean> {
-    const claimed = await this.ds.query(
-      `INSERT INTO ingestion.schedule_ticks (source_id, scheduled_at, claimed_by, run_ids) VALUES ($1, $2, $3, '[]')
-       ON CONFLICT DO NOTHING RETURNING source_id`,
-      [sourceId, scheduledAt, instanceId],
-    );
-    return claimed.length > 0;
-  }
-
-  async recordTickRuns(sourceId: string, scheduledAt: Date, runIds: string[]): Promise<void> {
-    await this.ds.query(`UPDATE ingestion.schedule_ticks SET run_ids = $3 WHERE source_id = $1 AND scheduled_at = $2`, [
-      sourceId,
-      scheduledAt,
-      JSON.stringify(runIds),
-    ]);
   }
 
   async inboxFileSeen(sourceId: string, checksum: string): Promise<boolean> {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { BuildRecoveryService } from './build-recovery.service';
 import { BuildOptions, BuildView, ProjectView } from './modeling.views';
-import { ProjectsService } from './projects.service';
+import { ProjectHook, ProjectsService } from './projects.service';
 import { StartBuildService } from './start-build.service';
 
 export type { BuildOptions, BuildView, ProjectView } from './modeling.views';
@@ -18,6 +18,11 @@ export class ModelingService {
     private readonly builds: StartBuildService,
     private readonly recovery: BuildRecoveryService,
   ) {}
+
+  /** Adds what another slice does when a project is registered or refreshed (see {@link ProjectHook}). */
+  addProjectHook(hook: ProjectHook): void {
+    this.projects.addHook(hook);
+  }
 
   register(dir: string, opts: { modelSchema?: string; trusted?: boolean } = {}): Promise<ProjectView> {
     return this.projects.register(dir, opts);

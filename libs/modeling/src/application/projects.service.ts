@@ -16,10 +16,25 @@ import {
 import { CompileProjectService } from './compile-project.service';
 import { ProjectView, UUID } from './modeling.views';
 
+/**
+ * What another slice does with a project's folder when it is registered or refreshed: `check` runs
+ * before the project is recorded (a throw refuses the registration, nothing recorded), `registered`
+ * after (orchestration's `pipelines/*.yml`).
+ */
+export interface ProjectHook {
+  check(root: string, project: string): Promise<void>;
+  registered(root: string, project: string): Promise<void>;
+}
+
 /** register-project (a folder or an uploaded archive) and the reads of registered projects. */
 @Injectable()
 export class ProjectsService {
   private readonly log = new Logger('modeling');
+  private readonly hooks: ProjectHook[] = [];
+
+  addHook(hook: ProjectHook): void {
+    this.hooks.push(hook);
+  }
   private readonly projectsRoot: string;
 
   constructor(
@@ -50,8 +65,10 @@ export class ProjectsService {
     }
     if (e && e.rootPath !== root)
       throw new ProjectExistsError(`A project named "${project.name}" is registered from ${e.rootPath}`);
+    for (const h of this.hooks) await h.check(root, project.name);
     e = await this.repo.upsert({ name: project.name, rootPath: root, modelSchema });
     this.log.log(`project ${project.name}: ${compiled.nodes.size} nodes from ${root}`);
+    for (const h of this.hooks) await h.registered(root, project.name);
     return this.view(e, compiled);
   }
 

@@ -8,6 +8,8 @@ export interface PipelineView {
   name: string;
   version: number;
   spec: PipelineSpec;
+  /** What keeps it (`ingestion:source:<id>`: a source's schedule; change it there), or null. */
+  managedBy: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -17,6 +19,7 @@ export const pipelineView = (p: PipelineRecord): PipelineView => ({
   name: p.name,
   version: p.version,
   spec: p.spec,
+  managedBy: p.managedBy ?? null,
   createdAt: p.createdAt.toISOString(),
   updatedAt: p.updatedAt.toISOString(),
 });

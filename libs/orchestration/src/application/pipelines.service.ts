@@ -5,6 +5,7 @@ import {
   InvalidPipelineError,
   PipelineExistsError,
   PipelineHasRunsError,
+  PipelineManagedError,
   PipelineNotFoundError,
 } from '../orchestration.errors';
 import { PIPELINE_STORE, PipelineRecord, PipelineStore } from './ports/pipeline-store.port';
@@ -101,6 +102,7 @@ export class PipelinesService {
   /** A new version when the definition changed; the name cannot change. */
   async update(idOrName: string, raw: unknown, by: string | null): Promise<PipelineView> {
     const current = await this.entity(idOrName);
+    this.refuseManaged(current);
     const spec = await this.validate(raw, current.name);
     if (spec.name !== current.name)
       throw new InvalidPipelineError(`name: a pipeline keeps its name ("${current.name}"); create a new one instead`);
@@ -114,6 +116,7 @@ export class PipelinesService {
     const spec = await this.validate(raw, (raw as { name?: string })?.name);
     const existing = await this.store.findByName(spec.name);
     if (!existing) return { pipeline: await this.createValid(spec, by), created: true };
+    this.refuseManaged(existing);
     return { pipeline: pipelineView(await this.store.update(existing.id, spec, by)), created: false };
   }
 
@@ -146,6 +149,54 @@ export class PipelinesService {
   /** Removes the pipeline with its versions and runs; refused while a run is going unless `force` (which cancels them). */
   async remove(idOrName: string, force: boolean): Promise<void> {
     const p = await this.entity(idOrName);
+    this.refuseManaged(p);
+    await this.removeRecord(p, force);
+  }
+
+  /** A pipeline another slice keeps (a source's schedule) is changed there, never here. */
+  private refuseManaged(p: PipelineRecord): void {
+    if (p.managedBy)
+      throw new PipelineManagedError(
+        `Pipeline ${p.name} is kept by ${p.managedBy.startsWith('ingestion:source:') ? `the schedule of source ${p.managedBy.slice('ingestion:source:'.length)}` : p.managedBy}; change its schedule there`,
+      );
+  }
+
+  /**
+   * For the slice's own keepers (source schedules): the pipeline `managedBy` keeps, created or
+   * brought to `raw` (a new version when it changed); errors as for people's definitions.
+   */
+  async keep(managedBy: string, raw: unknown): Promise<PipelineRecord> {
+    const spec = await this.validate(raw);
+    const current = await this.store.findManaged(managedBy);
+    if (current) return this.store.update(current.id, spec, managedBy);
+    const created = await this.store.create(spec, managedBy, managedBy);
+    if (created) {
+      this.log.log(`pipeline ${spec.name}: created for ${managedBy}`);
+      return created;
+    }
+    // another instance made it at the same moment, or the name is someone else's
+    const raced = await this.store.findManaged(managedBy);
+    if (raced) return this.store.update(raced.id, spec, managedBy);
+    throw new PipelineExistsError(`A pipeline named "${spec.name}" already exists`);
+  }
+
+  /** The pipeline `managedBy` keeps, removed with its runs (its keeper is gone). */
+  async forget(managedBy: string): Promise<void> {
+    const p = await this.store.findManaged(managedBy);
+    if (p) await this.removeRecord(p, true);
+  }
+
+  /** The pipeline `managedBy` keeps, or null. */
+  kept(managedBy: string): Promise<PipelineRecord | null> {
+    return this.store.findManaged(managedBy);
+  }
+
+  /** Pipelines kept by keepers whose key starts with `prefix`. */
+  async managed(prefix: string): Promise<PipelineRecord[]> {
+    return (await this.store.list()).filter((p) => p.managedBy?.startsWith(prefix));
+  }
+
+  private async removeRecord(p: PipelineRecord, force: boolean): Promise<void> {
     // every run not finished, queued or running (not only the newest 1000 of all its runs)
     const going = [];
     for (const status of ['queued', 'running'] as const)

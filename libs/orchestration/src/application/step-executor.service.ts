@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { inlineParameters, Warehouse, writeAsWriter } from '@weir/platform';
-import { INGESTION_RUNS, IngestionRunsPort } from '@weir/ingestion';
+import { INGESTION_RUNS, IngestionRunsPort, RunView } from '@weir/ingestion';
 import { MODEL_BUILDS, ModelBuildsPort } from '@weir/modeling';
 import { QUALITY_RUNS, QualityRunsPort } from '@weir/quality';
 import type { Partitions, Step } from '../domain/pipeline';
@@ -13,6 +13,8 @@ export interface StepContext {
   runId: string;
   /** The pipeline's name (its runs are OpenLineage job `pipeline.<name>`, the parent of the runs steps start). */
   pipeline: string;
+  /** What started the run (`schedule`, `api`, `backfill` …). */
+  trigger: string;
   stepRunId: string;
   /** This attempt's number (a later attempt of the step holds it after a lost lease). */
   attempt: number;
@@ -89,33 +91,49 @@ export class StepExecutorService {
     }
   }
 
+  /**
+   * The source's input: `path`, or what a scheduled load of the source takes (each inbox file not
+   * loaded before, or `location.path`); one run per step of this pipeline run unless `skip_loaded`
+   * (then the same bytes answer with the run that loaded them). Waits for every run.
+   */
   private async ingest(step: Extract<Step, { kind: 'ingest' }>, ctx: StepContext): Promise<StepOutput> {
-    const { run } = await this.ingestion.start({
+    const common = {
       source: step.source,
-      input: step.path ? { path: step.path } : undefined,
       partition: ctx.partition ?? undefined,
-      // one ingestion run per step of this pipeline run; a retry of a failed one loads again
-      idempotencyKey: `pipeline:${ctx.runId}:${step.id}`,
-      trigger: 'pipeline',
+      // a retry of a failed run loads again (a failed run never answers a key)
+      idempotencyKey: step.skipLoaded ? undefined : `pipeline:${ctx.runId}:${step.id}`,
+      trigger: ctx.trigger === 'schedule' ? ('schedule' as const) : ('pipeline' as const),
       createdBy: `pipeline-run:${ctx.runId}`,
       parent: parentOf(ctx.pipeline, ctx.runId),
-    });
-    await ctx.link({ ingestionRun: run.id });
-    let r = run;
-    while (r.status !== 'succeeded' && r.status !== 'failed') {
-      if (!ctx.alive()) throw new StepFailedError(`step ${step.id}: stopped (cancelled or lease lost)`);
-      await sleep(POLL_MS);
-      r = await this.ingestion.get(run.id);
+    };
+    const started = step.path
+      ? [(await this.ingestion.start({ ...common, input: { path: step.path } })).run]
+      : (await this.ingestion.startDue(common)).runs;
+    const ids = started.map((r) => r.id);
+    await ctx.link({ ingestionRuns: ids, ...(ids.length === 1 ? { ingestionRun: ids[0] } : {}) });
+    const ended: RunView[] = [];
+    for (const run of started) {
+      let r = run;
+      while (r.status !== 'succeeded' && r.status !== 'failed') {
+        if (!ctx.alive()) throw new StepFailedError(`step ${step.id}: stopped (cancelled or lease lost)`);
+        await sleep(POLL_MS);
+        r = await this.ingestion.get(run.id);
+      }
+      ended.push(r);
     }
-    if (r.status === 'failed')
-      throw new StepFailedError(`ingestion run ${r.id} failed: ${r.error?.code ?? ''}: ${r.error?.message ?? ''}`, {
-        ingestionRun: r.id,
-      });
+    const failed = ended.filter((r) => r.status === 'failed');
+    if (failed.length)
+      throw new StepFailedError(
+        failed.map((r) => `ingestion run ${r.id} failed: ${r.error?.code ?? ''}: ${r.error?.message ?? ''}`).join('; '),
+        { ingestionRuns: failed.map((r) => r.id) },
+      );
+    const sum = (f: (r: RunView) => number) => ended.reduce((n, r) => n + f(r), 0);
     return {
-      rowsRead: r.rowsRead,
-      rowsLoaded: r.rowsLoaded,
-      rowsRejected: r.rowsRejected,
-      rowsDeduplicated: r.rowsDeduplicated,
+      runs: ended.length,
+      rowsRead: sum((r) => r.rowsRead),
+      rowsLoaded: sum((r) => r.rowsLoaded),
+      rowsRejected: sum((r) => r.rowsRejected),
+      rowsDeduplicated: sum((r) => r.rowsDeduplicated),
     };
   }
 

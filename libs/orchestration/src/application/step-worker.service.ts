@@ -154,6 +154,7 @@ export class StepWorkerService implements OnApplicationBootstrap, BeforeApplicat
           this.executor.execute(step, {
             runId: leased.runId,
             pipeline: spec.name,
+            trigger: leased.trigger,
             stepRunId: leased.id,
             attempt: leased.attempt,
             partition: leased.partition,

@@ -445,10 +445,14 @@ steps:
         'schedule.cron: bad cron "61 * * * *": Field value (61) is out of range',
       ]);
       expect(problemsOf(spec([sql('a')], { schedule: 'every day' }))).toEqual([
-        'schedule: bad cron "every day": expected 5 fields (minute hour day-of-month month day-of-week), got 2',
+        'schedule: bad cron "every day": expected 5 fields (minute hour day-of-month month day-of-week), or 6 with seconds first, got 2',
       ]);
-      expect(problemsOf(spec([sql('a')], { schedule: { cron: '* * * * * *' } }))[0]).toMatch(
-        /^schedule\.cron: bad cron "\* \* \* \* \* \*": expected 5 fields/,
+      expect(problemsOf(spec([sql('a')], { schedule: { cron: '* * * * * * *' } }))[0]).toMatch(
+        /^schedule\.cron: bad cron "\* \* \* \* \* \* \*": expected 5 fields .*got 7/,
+      );
+      // seconds first, as the cron library (and sources' schedules) read it
+      expect(parsePipelineSpec(spec([sql('a')], { schedule: { cron: '*/10 * * * * *' } })).schedule?.cron).toBe(
+        '*/10 * * * * *',
       );
       expect(problemsOf(spec([sql('a')], { schedule: { cron: '@reboot' } }))[0]).toMatch(
         /^schedule\.cron: bad cron "@reboot": unknown alias/,

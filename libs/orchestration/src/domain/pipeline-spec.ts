@@ -295,7 +295,7 @@ function parseSteps(rawSteps: unknown[], pipelineName: string, problems: string[
 type StepBaseFields = Pick<Step, 'id' | 'dependsOn' | 'retries' | 'timeoutMs' | 'triggerRule' | 'pool'>;
 
 const KIND_KEYS: Record<StepKind, readonly (readonly string[])[]> = {
-  ingest: [['source'], ['path']],
+  ingest: [['source'], ['path'], ['skip_loaded', 'skipLoaded']],
   build: [['project'], ['select'], ['full_refresh', 'fullRefresh']],
   check: [['suite']],
   sql: [['sql']],
@@ -315,14 +315,22 @@ function parseKindFields(
   const before = problems.length;
   let step: Step;
   switch (kind) {
-    case 'ingest':
+    case 'ingest': {
+      const sl = f.take('skip_loaded', 'skipLoaded');
+      let skipLoaded = false;
+      if (sl !== undefined && sl.value !== null) {
+        if (typeof sl.value === 'boolean') skipLoaded = sl.value;
+        else problems.push(`${path}.${sl.key}: expected true or false, got ${show(sl.value)}`);
+      }
       step = {
         ...base,
         kind,
         source: requiredString(f, 'source', path, problems),
         path: optionalString(f, 'path', path, problems),
+        ...(skipLoaded ? { skipLoaded } : {}),
       };
       break;
+    }
     case 'build': {
       const fr = f.take('full_refresh', 'fullRefresh');
       let fullRefresh = false;
@@ -641,7 +649,10 @@ function checkCron(expr: string, timezone: string, path: string, problems: strin
   };
   if (cron.startsWith('@')) return bad(`unknown alias (one of ${Object.keys(CRON_ALIASES).join(', ')})`);
   const fields = cron === '' ? 0 : cron.split(' ').length;
-  if (fields !== 5) return bad(`expected 5 fields (minute hour day-of-month month day-of-week), got ${fields}`);
+  if (fields !== 5 && fields !== 6)
+    return bad(
+      `expected 5 fields (minute hour day-of-month month day-of-week), or 6 with seconds first, got ${fields}`,
+    );
   let time: CronTime;
   try {
     time = new CronTime(cron, timezone);

@@ -38,6 +38,12 @@ export interface IngestStep extends StepBase {
   kind: 'ingest';
   source: string;
   path: string | null;
+  /**
+   * Input whose bytes this source already loaded is not loaded again (the source's own schedules
+   * work so). Default: each pipeline run loads its input. Without `path`, a source with an inbox
+   * loads each file not loaded before, whatever this says.
+   */
+  skipLoaded?: boolean;
 }
 /** Build a model selection of a project (MODEL_BUILDS). */
 export interface BuildStep extends StepBase {

@@ -1,4 +1,4 @@
-import { Column, Entity, PrimaryGeneratedColumn, Unique } from 'typeorm';
+import { Column, Entity, Index, PrimaryGeneratedColumn, Unique } from 'typeorm';
 import type { PipelineSpec } from '../domain/pipeline';
 
 /** orchestration.pipelines: a pipeline and its current version. */
@@ -16,6 +16,11 @@ export class PipelineOrmEntity {
 
   @Column({ type: 'jsonb' })
   spec: PipelineSpec;
+
+  /** What keeps the pipeline (`ingestion:source:<id>`: a source's schedule); null: defined by people. */
+  @Index('UQ_orchestration_pipelines_managed_by', { unique: true })
+  @Column({ name: 'managed_by', type: 'varchar', length: 200, nullable: true })
+  managedBy: string | null;
 
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
   createdAt: Date;

@@ -28,12 +28,16 @@ export class PgPipelineStore implements PipelineStore {
     return this.ds.getRepository(PipelineOrmEntity).find({ order: { name: 'ASC' } });
   }
 
-  async create(spec: PipelineSpec, by: string | null): Promise<PipelineRecord | null> {
+  findManaged(managedBy: string): Promise<PipelineRecord | null> {
+    return this.ds.getRepository(PipelineOrmEntity).findOneBy({ managedBy });
+  }
+
+  async create(spec: PipelineSpec, by: string | null, managedBy: string | null = null): Promise<PipelineRecord | null> {
     return this.ds.transaction(async (em) => {
       const rows = (await em.query(
-        `INSERT INTO orchestration.pipelines (name, version, spec) VALUES ($1, 1, $2)
-         ON CONFLICT ON CONSTRAINT "UQ_pipelines_name" DO NOTHING RETURNING id`,
-        [spec.name, JSON.stringify(spec)],
+        `INSERT INTO orchestration.pipelines (name, version, spec, managed_by) VALUES ($1, 1, $2, $3)
+         ON CONFLICT DO NOTHING RETURNING id`,
+        [spec.name, JSON.stringify(spec), managedBy],
       )) as { id: string }[];
       if (!rows.length) return null;
       await em.insert(PipelineVersionOrmEntity, { pipelineId: rows[0].id, version: 1, spec, createdBy: by });

@@ -29,9 +29,28 @@ export interface StartIngestionRun {
  * Ingestion runs as other slices start and follow them (orchestration, modeling's seeds). A
  * run's end is also published on the run-events topic (`RUN_EVENTS_TOPIC`, COMPLETE or FAIL).
  */
+/** What a scheduled load of a source runs (see {@link IngestionRunsPort.startDue}). */
+export interface StartDueRuns {
+  /** The source, by id or name. */
+  source: string;
+  partition?: string;
+  trigger?: 'schedule' | 'pipeline';
+  createdBy?: string;
+  /** The run that asked (a pipeline run): the OpenLineage parent of the runs' events. */
+  parent?: { job: string; runId: string };
+  /** For `location.path`: the key of its run (default: its bytes, so the same file answers with the same run). */
+  idempotencyKey?: string;
+}
+
 export interface IngestionRunsPort {
   /** Queues a run (idempotent by key); `created` is false when the key answered an existing run. */
   start(req: StartIngestionRun): Promise<{ run: RunView; created: boolean }>;
+  /**
+   * The runs a scheduled load of the source starts: one per inbox file not loaded before
+   * (`location.inbox`, `pattern`), or one of `location.path` (the same bytes answer with the same
+   * run). `created`: how many are new.
+   */
+  startDue(req: StartDueRuns): Promise<{ runs: RunView[]; created: number }>;
   /** The run now. Throws `INGESTION.RUN_NOT_FOUND`. */
   get(id: string): Promise<RunView>;
   /** The run once it succeeded or failed; throws after `timeoutMs`. */

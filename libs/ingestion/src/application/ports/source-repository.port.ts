@@ -21,12 +21,9 @@ export interface SourceRepository {
   list(): Promise<SourceRecord[]>;
   create(source: NewSource): Promise<SourceRecord>;
   save(source: SourceRecord): Promise<void>;
-  /** Removes the source with its ticks and inbox files (runs and dead letters cascade). */
+  /** Removes the source with its inbox files (runs and dead letters cascade). */
   remove(id: string): Promise<void>;
   setScheduleError(id: string, error: string | null): Promise<void>;
-  /** True when this instance claimed the tick (nobody had). */
-  claimTick(sourceId: string, scheduledAt: Date, instanceId: string): Promise<boolean>;
-  recordTickRuns(sourceId: string, scheduledAt: Date, runIds: string[]): Promise<void>;
   inboxFileSeen(sourceId: string, checksum: string): Promise<boolean>;
   recordInboxFile(sourceId: string, checksum: string, relativePath: string, runId: string): Promise<void>;
 }

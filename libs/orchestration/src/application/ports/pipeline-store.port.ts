@@ -9,6 +9,8 @@ export interface PipelineRecord {
   name: string;
   version: number;
   spec: PipelineSpec;
+  /** What keeps it (`ingestion:source:<id>`), or null for pipelines people define. */
+  managedBy: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -21,8 +23,10 @@ export interface PipelineStore {
   findById(id: string): Promise<PipelineRecord | null>;
   findByName(name: string): Promise<PipelineRecord | null>;
   list(): Promise<PipelineRecord[]>;
-  /** Version 1 of a new pipeline; null when the name is taken. */
-  create(spec: PipelineSpec, by: string | null): Promise<PipelineRecord | null>;
+  /** The pipeline kept by `managedBy`. */
+  findManaged(managedBy: string): Promise<PipelineRecord | null>;
+  /** Version 1 of a new pipeline; null when the name (or `managedBy`) is taken. */
+  create(spec: PipelineSpec, by: string | null, managedBy?: string | null): Promise<PipelineRecord | null>;
   /** A new version when the spec differs from the current one (else the record as it is). */
   update(id: string, spec: PipelineSpec, by: string | null): Promise<PipelineRecord>;
   /** A version of the pipeline, or null. */

@@ -1,0 +1,57 @@
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { ModelingService } from '@weir/modeling';
+import { InvalidPipelineError } from '../orchestration.errors';
+import { readPipelineFiles } from '../infrastructure/pipeline-files.reader';
+import { PipelinesService } from './pipelines.service';
+
+/**
+ * project-pipelines: a registered dbt-layout project may hold pipelines (`pipelines/*.yml`, the
+ * same keys as the REST JSON). Registering or refreshing the project checks them first — an
+ * invalid one refuses the registration with every problem, by file — then defines or changes them
+ * (a new version when one changed), as `weir pipelines apply <dir>` does.
+ */
+@Injectable()
+export class ProjectPipelinesService implements OnModuleInit {
+  private readonly log = new Logger('orchestration');
+
+  constructor(
+    private readonly modeling: ModelingService,
+    private readonly pipelines: PipelinesService,
+  ) {}
+
+  onModuleInit(): void {
+    this.modeling.addProjectHook({
+      check: (root) => this.check(root),
+      registered: (root, name) => this.apply(root, name),
+    });
+  }
+
+  /** Every problem of the project's pipeline files, each with its file; throws ORCHESTRATION.INVALID_PIPELINE. */
+  async check(root: string): Promise<void> {
+    const problems: string[] = [];
+    for (const f of readPipelineFiles(root)) {
+      if (f.error !== undefined) {
+        problems.push(`${f.file}: ${f.error}`);
+        continue;
+      }
+      try {
+        const name = (f.raw as { name?: unknown } | null)?.name;
+        await this.pipelines.validate(f.raw, typeof name === 'string' ? name : undefined);
+      } catch (e) {
+        const listed = (e as { extra?: { problems?: string[] } }).extra?.problems;
+        for (const p of listed ?? [(e as Error).message]) problems.push(`${f.file}: ${p}`);
+      }
+    }
+    if (problems.length)
+      throw new InvalidPipelineError(`The project's pipelines are invalid: ${problems.join('; ')}`, { problems });
+  }
+
+  async apply(root: string, project: string): Promise<void> {
+    for (const f of readPipelineFiles(root)) {
+      const { pipeline, created } = await this.pipelines.apply(f.raw, `project:${project}`);
+      this.log.log(
+        `project ${project}: ${f.file}: pipeline ${pipeline.name} ${created ? 'created' : `at version ${pipeline.version}`}`,
+      );
+    }
+  }
+}
