@@ -7,7 +7,7 @@ import { ingestCommands } from './commands/ingest.command';
 import { modelingCommands } from './commands/modeling.command';
 import { lineageCommands } from './commands/lineage.command';
 import { retentionCommands } from './commands/retention.command';
-import { pipelineCommands } from './commands/pipelines.command';
+import { pipelineCommands, runsCommands } from './commands/pipelines.command';
 import { setVerbose } from './output';
 
 /** Builds the `weir` program (exported for tests). */
@@ -31,6 +31,7 @@ export function buildProgram(): Command {
   lineageCommands(program);
   retentionCommands(program);
   pipelineCommands(program);
+  runsCommands(program);
   return program;
 }
 

@@ -303,6 +303,14 @@ describe('weir pipelines', () => {
     expect(ran.stdout).toMatch(/succeeded one \(sql\) attempt 1\/1/);
     const runs = await weir(['pipelines', 'runs', 'hello', '--json'], env);
     expect(JSON.parse(runs.stdout).map((r: { trigger: string }) => r.trigger)).toEqual(['cli']);
+    // weir runs …: pipeline runs too
+    const listed2 = await weir(['runs', 'list', '--pipeline', 'hello', '--json'], env);
+    const [only] = JSON.parse(listed2.stdout);
+    expect(only).toMatchObject({ pipeline: 'hello', status: 'succeeded' });
+    const shown = await weir(['runs', 'show', only.id], env);
+    expect([shown.code, shown.stdout]).toEqual([0, expect.stringMatching(/of hello v1: succeeded/)]);
+    const cancelled = await weir(['runs', 'cancel', only.id, '--json'], env);
+    expect(JSON.parse(cancelled.stdout).status).toBe('succeeded'); // an ended run stays as it ended
 
     fs.writeFileSync(path.join(dir, 'pipelines', 'z_bad.yml'), 'name: bad\nsteps:\n  - id: a\n    kind: sqll\n');
     const bad = await weir(['pipelines', 'apply', dir], env);

@@ -52,15 +52,4 @@ export function ingestCommands(program: Command): void {
       emit(opts.json, run, () => formatRun(run));
       if (run.status !== 'succeeded') process.exitCode = 1;
     });
-
-  const runsCmd = program.command('runs').description('ingestion runs');
-  runsCmd
-    .command('show')
-    .argument('<id>', 'run id')
-    .option('--json', 'print as JSON')
-    .description('show a run: status, row accounting, timing, error')
-    .action(async (id: string, opts: { json?: boolean }) => {
-      const run = await withIngestion(false, (runs) => runs.get(id));
-      emit(opts.json, run, () => formatRun(run));
-    });
 }

@@ -8,6 +8,8 @@ import { IngestionModule } from '@weir/ingestion';
 import { ModelingModule } from '@weir/modeling';
 import { OrchestrationModule, PipelineRunsService, PipelineRunView, PipelinesService } from '@weir/orchestration';
 import { withContext } from '../context';
+import { RunsService } from '@weir/ingestion';
+import { formatRun } from './ingest.command';
 import { emit, say } from '../output';
 
 const modules = [CatalogModule, QualityModule, IngestionModule, ModelingModule, OrchestrationModule];
@@ -35,6 +37,66 @@ export function formatPipelineRun(r: PipelineRunView): string {
       )
       .join('')
   );
+}
+
+/** `weir runs …`: ingestion runs and pipeline runs. */
+export function runsCommands(program: Command): void {
+  const runsCmd = program.command('runs').description('ingestion runs and pipeline runs');
+  runsCmd
+    .command('show')
+    .argument('<id>', 'an ingestion run or a pipeline run')
+    .option('--json', 'print as JSON')
+    .description(
+      'show a run: an ingestion run (status, row accounting, timing, error) or a pipeline run with its steps',
+    )
+    .action(async (id: string, opts: { json?: boolean }) => {
+      const found = await withContext({ modules }, async (ctx) => {
+        try {
+          return { ingestion: await ctx.get(RunsService).get(id) };
+        } catch (e) {
+          if ((e as { code?: string }).code !== 'INGESTION.RUN_NOT_FOUND') throw e;
+          // not an ingestion run: a pipeline run, or neither (the ingestion error says so)
+          const pipeline = await ctx
+            .get(PipelineRunsService)
+            .get(id)
+            .catch(() => undefined);
+          if (!pipeline) throw e;
+          return { pipeline };
+        }
+      });
+      if (found.ingestion) emit(opts.json, found.ingestion, () => formatRun(found.ingestion));
+      else emit(opts.json, found.pipeline, () => formatPipelineRun(found.pipeline!));
+    });
+  runsCmd
+    .command('list')
+    .option('--pipeline <name>', 'runs of this pipeline (default: all)')
+    .option('--status <status>', 'queued | running | succeeded | failed | cancelled')
+    .option('--partition <key>')
+    .option('--limit <n>', 'at most this many (default 100)')
+    .option('--json', 'print as JSON')
+    .description('pipeline runs, newest first')
+    .action(
+      async (opts: { pipeline?: string; status?: string; partition?: string; limit?: string; json?: boolean }) => {
+        const items = await withContext({ modules }, (ctx) =>
+          ctx.get(PipelineRunsService).list({
+            pipeline: opts.pipeline,
+            status: opts.status,
+            partition: opts.partition,
+            limit: opts.limit ? Number(opts.limit) : undefined,
+          }),
+        );
+        emit(opts.json, items, () => items.map((r) => formatPipelineRun(r)).join(''));
+      },
+    );
+  runsCmd
+    .command('cancel')
+    .argument('<id>', 'a pipeline run')
+    .option('--json', 'print as JSON')
+    .description('cancel a pipeline run: its queued steps are cancelled, running ones stop at their next lease renewal')
+    .action(async (id: string, opts: { json?: boolean }) => {
+      const run = await withContext({ modules }, (ctx) => ctx.get(PipelineRunsService).cancel(id));
+      emit(opts.json, run, () => formatPipelineRun(run));
+    });
 }
 
 export function pipelineCommands(program: Command): void {
