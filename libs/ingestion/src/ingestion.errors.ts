@@ -47,6 +47,13 @@ export class FileNotFoundError extends DomainError {
   }
 }
 
+/** `INGESTION.CANCELLED` (conflict): the run was cancelled (by hand, or its pipeline run was); nothing was published */
+export class RunCancelledError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('INGESTION.CANCELLED', 'conflict', message, extra);
+  }
+}
+
 /** `INGESTION.INTERRUPTED` (conflict): Run … was taken as interrupted (no heartbeat for … s) before it could publish; nothing was published, trigger it again */
 export class InterruptedError extends DomainError {
   constructor(message: string, extra?: Record<string, unknown>) {

@@ -19,6 +19,7 @@ import { DeadLettersService } from './application/dead-letters.service';
 import { UploadsService } from './application/uploads.service';
 import { InferService } from './application/infer.service';
 import { DueRunsService } from './application/due-runs.service';
+import { CancelRunService } from './application/cancel-run.service';
 import { RUN_LEDGER } from './application/ports/run-ledger.port';
 import { SOURCE_REPOSITORY } from './application/ports/source-repository.port';
 import { PgRunLedger } from './infrastructure/run-ledger.repository';
@@ -46,6 +47,7 @@ import { InferController } from './http/infer.controller';
     UploadsService,
     InferService,
     DueRunsService,
+    CancelRunService,
     SeedLoaderService,
     { provide: INGESTION_RUNS, useExisting: RunsService },
     { provide: SEED_LOADER, useExisting: SeedLoaderService },

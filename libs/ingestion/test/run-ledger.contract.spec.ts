@@ -167,6 +167,27 @@ function runLedgerContract(name: string, make: () => Promise<Harness>) {
       expect(await ledger.transaction((tx) => ledger.fail(tx, queued.id, f))).toBe(false);
     });
 
+    it('cancels a queued run at once, asks a running one to stop (its heartbeat says so), leaves an ended one', async () => {
+      const parent = { job: 'pipeline.p', runId: '00000000-0000-4000-8000-000000000009' };
+      const q1 = await queue({ idempotencyKey: 'c1', input: { parent } });
+      expect(await ledger.transaction((tx) => ledger.cancelQueued(tx, q1.id, 'cancelled before it started'))).toEqual({
+        id: q1.id,
+        sourceId: src,
+        parent,
+      });
+      expect(await ledger.find(q1.id)).toMatchObject({ status: 'failed', errorCode: 'INGESTION.CANCELLED' });
+      expect(await ledger.transaction((tx) => ledger.cancelQueued(tx, q1.id, 'again'))).toBeNull();
+      const r1 = await queue({ idempotencyKey: 'c2' });
+      await claim();
+      expect(await ledger.heartbeat(r1.id)).toBe(false);
+      expect(await ledger.transaction((tx) => ledger.cancelQueued(tx, r1.id, 'x'))).toBeNull();
+      expect(await ledger.requestCancel(r1.id)).toBe(true);
+      expect(await ledger.heartbeat(r1.id)).toBe(true);
+      expect((await ledger.find(r1.id))!.status).toBe('running');
+      await ledger.transaction((tx) => ledger.succeed(tx, r1.id, success()));
+      expect(await ledger.requestCancel(r1.id)).toBe(false);
+    });
+
     it('fails as interrupted the runs with a stale heartbeat or a dead instance, not live ones', async () => {
       const a = await queue();
       await claim();

@@ -101,6 +101,19 @@ function buildStoreContract(name: string, make: () => Promise<Harness>) {
       expect(await h.events()).toEqual([`${b.id}:START`, `${b.id}:FAIL`]);
     });
 
+    it('records a cancel request on a running build only', async () => {
+      const b = newBuild();
+      await store.create(b, ev(b.id, 'START'));
+      expect(await store.cancelRequested(b.id)).toBe(false);
+      expect(await store.requestCancel(b.id)).toBe(true);
+      expect(await store.cancelRequested(b.id)).toBe(true);
+      await store.end(b.id, 'failed', ev(b.id, 'ABORT'));
+      const ended = newBuild();
+      await store.create(ended, ev(ended.id, 'START'));
+      await store.end(ended.id, 'succeeded', ev(ended.id, 'COMPLETE'));
+      expect(await store.requestCancel(ended.id)).toBe(false);
+    });
+
     it('recovery fails stale builds: running steps failed, pending skipped, with the events it is given', async () => {
       // the build's parent (the pipeline run that asked for it) comes back with it: its FAIL event names it
       const parent = { job: 'pipeline.daily', runId: '00000000-0000-4000-8000-000000000001' };

@@ -9,7 +9,7 @@ import { openRecords } from '../infrastructure/readers/open-records.reader';
 import { InputUnreadableError, ReaderBatch } from '../infrastructure/readers/record.types';
 import { replayBatches } from '../infrastructure/readers/replay.reader';
 import type { RunRecord, RunRef } from '../domain/run';
-import { FileNotFoundError, InterruptedError } from '../ingestion.errors';
+import { FileNotFoundError, InterruptedError, RunCancelledError } from '../ingestion.errors';
 import { RunEventsPublisher } from './run-events.publisher';
 import { RunMetrics } from './run.metrics';
 import { RunRecoveryService } from './run-recovery.service';
@@ -17,6 +17,18 @@ import { findRun } from './run.views';
 import { RUN_LEDGER, RunFailure, RunLedger } from './ports/run-ledger.port';
 import type { SourceRecord } from './ports/source-repository.port';
 import { SourcesService } from './sources.service';
+
+const cancelled = (runId: string) =>
+  new RunCancelledError(`Run ${runId} was cancelled before it published; the target is unchanged`);
+
+/** The batches until the run is cancelled: then the load stops with INGESTION.CANCELLED. */
+async function* stopOnAbort<T>(batches: AsyncIterable<T>, signal: AbortSignal, runId: string): AsyncIterable<T> {
+  for await (const b of batches) {
+    if (signal.aborted) throw cancelled(runId);
+    yield b;
+  }
+  if (signal.aborted) throw cancelled(runId);
+}
 
 /** The run's OpenLineage parent (the pipeline run that asked for it), for its events. */
 const parentOf = (run: RunRecord | RunRef) => {
@@ -33,6 +45,18 @@ const parentOf = (run: RunRecord | RunRef) => {
 export class RunWorkerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly log = new Logger('ingestion');
   private readonly engine: LoadEngine;
+  /** How often a running run beats (and learns of a cancel request made on another instance). */
+  heartbeatMs = HEARTBEAT_MS;
+  /** Runs executing in this process, to stop at once when cancelled here. */
+  private readonly cancels = new Map<string, AbortController>();
+
+  /** Stops a run executing in this process before it publishes; false when it does not run here. */
+  cancelLocal(runId: string): boolean {
+    const c = this.cancels.get(runId);
+    if (!c) return false;
+    c.abort();
+    return true;
+  }
   private timer?: NodeJS.Timeout;
   private working = false;
   private stopping = false;
@@ -103,7 +127,22 @@ export class RunWorkerService implements OnApplicationBootstrap, BeforeApplicati
     const started = Date.now();
     const run = await this.entity(runId);
     const source = await this.sources.entity(run.sourceId);
-    const heartbeat = setInterval(() => void this.ledger.heartbeat(runId).catch(() => undefined), HEARTBEAT_MS);
+    // the heartbeat also carries a cancel request: the load stops before it publishes anything
+    const cancel = new AbortController();
+    this.cancels.set(runId, cancel);
+    const heartbeat = setInterval(
+      () =>
+        void this.ledger
+          .heartbeat(runId)
+          .then((asked) => {
+            if (asked && !cancel.signal.aborted) {
+              this.log.warn(`run ${runId}: cancel requested; stopping before anything is published`);
+              cancel.abort();
+            }
+          })
+          .catch(() => undefined),
+      this.heartbeatMs,
+    );
     heartbeat.unref();
     let cleanup: () => void = () => undefined;
     let bytesRead = () => 0;
@@ -123,6 +162,7 @@ export class RunWorkerService implements OnApplicationBootstrap, BeforeApplicati
       this.log.log(
         `run ${runId}: loading ${run.input.originalName ?? run.input.path ?? `dead letters of ${run.input.replayOf}`} into ${dataset.schema}.${dataset.table} (${source.strategy.kind})`,
       );
+      batches = stopOnAbort(batches, cancel.signal, runId);
       const result = await this.engine.run({
         runId,
         sourceName: source.name,
@@ -146,7 +186,11 @@ export class RunWorkerService implements OnApplicationBootstrap, BeforeApplicati
             .progress(runId, { rowsRead: p.rowsRead, rowsRejected: p.rowsRejected, bytesRead: bytesRead() })
             .catch(() => undefined);
         },
-        recordPublish: (client, r) => this.recordSuccess(client, run, source, r, bytesRead()),
+        recordPublish: (client, r) => {
+          // a cancel that came while the load settled: the publish transaction rolls back
+          if (cancel.signal.aborted) throw cancelled(runId);
+          return this.recordSuccess(client, run, source, r, bytesRead());
+        },
       });
       await this.catalog.recordLoad(dataset.name, {
         runId,
@@ -163,6 +207,7 @@ export class RunWorkerService implements OnApplicationBootstrap, BeforeApplicati
       await this.recordFailure(runId, source, e, bytesRead(), run);
     } finally {
       clearInterval(heartbeat);
+      this.cancels.delete(runId);
       cleanup();
       if (run.input.uploadId) fs.rmSync(run.input.uploadId, { force: true });
     }
@@ -196,7 +241,7 @@ export class RunWorkerService implements OnApplicationBootstrap, BeforeApplicati
     // a run another worker already failed as interrupted keeps that verdict (and its one FAIL event)
     await this.ledger.transaction(async (tx) => {
       if (await this.ledger.fail(tx, runId, failure))
-        await this.events.publish(tx, runId, source, 'FAIL', {
+        await this.events.publish(tx, runId, source, code === 'INGESTION.CANCELLED' ? 'ABORT' : 'FAIL', {
           error: { code, message: message.slice(0, 2000) },
           stats: counts ? { rowsRead: counts.read, rowsRejected: counts.rejected } : undefined,
           ...parentOf(run),

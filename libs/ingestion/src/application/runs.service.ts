@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { IngestionRunsPort, StartDueRuns, StartIngestionRun } from './ports/ingestion-runs.port';
 import { DueRunsService } from './due-runs.service';
+import { CancelRunService } from './cancel-run.service';
 import { RunRecoveryService } from './run-recovery.service';
 import { RunWorkerService } from './run-worker.service';
 import type { RunRecord } from '../domain/run';
@@ -22,7 +23,12 @@ export class RunsService implements IngestionRunsPort {
     private readonly worker: RunWorkerService,
     private readonly recovery: RunRecoveryService,
     private readonly due: DueRunsService,
+    private readonly cancels: CancelRunService,
   ) {}
+
+  cancel(id: string): Promise<RunView> {
+    return this.cancels.cancel(id);
+  }
 
   /** A running run whose heartbeat is older than this is taken as interrupted (WEIR_RUN_STALE_SECONDS). */
   get staleMs(): number {

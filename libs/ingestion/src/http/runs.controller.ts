@@ -1,4 +1,4 @@
-import { Controller, Get, Param, Post, Query, Res } from '@nestjs/common';
+import { Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBearerAuth,
@@ -57,6 +57,17 @@ export class RunsController {
     if (!first.done) res.write(first.value);
     for await (const chunk of lines) if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
     res.end();
+  }
+
+  @Post(':id/cancel')
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      'Cancel a run: a queued one fails at once (INGESTION.CANCELLED); a running one stops at its next heartbeat, before publishing anything',
+  })
+  @ApiOkResponse({ type: RunResponseDto })
+  async cancel(@Param('id') id: string): Promise<RunResponseDto> {
+    return this.runs.cancel(id);
   }
 
   @Post(':id/replay')

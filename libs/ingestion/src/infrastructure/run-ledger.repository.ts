@@ -87,8 +87,17 @@ export class PgRunLedger implements RunLedger {
     return refs(await this.run(tx, q.claimNextSql(instanceId)))[0] ?? null;
   }
 
-  async heartbeat(id: string): Promise<void> {
-    await this.run(this.ds, q.heartbeatSql(id));
+  async heartbeat(id: string): Promise<boolean> {
+    const [r] = await this.run(this.ds, q.heartbeatSql(id));
+    return r?.['cancel'] === true;
+  }
+
+  async cancelQueued(tx: Queryable, id: string, message: string): Promise<RunRef | null> {
+    return refs(await this.run(tx, q.cancelQueuedSql(id, message)))[0] ?? null;
+  }
+
+  async requestCancel(id: string): Promise<boolean> {
+    return (await this.run(this.ds, q.requestCancelSql(id))).length > 0;
   }
 
   async progress(id: string, p: { rowsRead: number; rowsRejected: number; bytesRead: number }): Promise<void> {
@@ -222,9 +231,31 @@ export class InMemoryRunLedger implements RunLedger {
     return { id: r.id, sourceId: r.sourceId, ...(r.input.parent ? { parent: r.input.parent } : {}) };
   }
 
-  async heartbeat(id: string): Promise<void> {
+  private readonly cancelRequested = new Set<string>();
+
+  async heartbeat(id: string): Promise<boolean> {
     const r = this.runs.get(id);
     if (r) r.heartbeatAt = new Date();
+    return this.cancelRequested.has(id);
+  }
+
+  async cancelQueued(_tx: Queryable, id: string, message: string): Promise<RunRef | null> {
+    const r = this.runs.get(id);
+    if (!r || r.status !== 'queued') return null;
+    Object.assign(r, {
+      status: 'failed',
+      finishedAt: new Date(),
+      errorCode: 'INGESTION.CANCELLED',
+      errorMessage: message,
+    });
+    return { id: r.id, sourceId: r.sourceId, ...(r.input.parent ? { parent: r.input.parent } : {}) };
+  }
+
+  async requestCancel(id: string): Promise<boolean> {
+    const r = this.runs.get(id);
+    if (!r || r.status !== 'running') return false;
+    this.cancelRequested.add(id);
+    return true;
   }
 
   async progress(id: string, p: { rowsRead: number; rowsRejected: number; bytesRead: number }): Promise<void> {

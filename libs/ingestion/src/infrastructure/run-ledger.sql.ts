@@ -61,7 +61,21 @@ export const claimNextSql = (instanceId: string): Sql => ({
 });
 
 export const heartbeatSql = (id: string): Sql => ({
-  sql: `UPDATE ingestion.runs SET heartbeat_at = now() WHERE id = $1`,
+  sql: `UPDATE ingestion.runs SET heartbeat_at = now() WHERE id = $1 RETURNING cancel_requested_at IS NOT NULL AS cancel`,
+  params: [id],
+});
+
+/** A queued run cancelled: failed at once (nothing was read). */
+export const cancelQueuedSql = (id: string, message: string): Sql => ({
+  sql: `UPDATE ingestion.runs SET status = 'failed', finished_at = now(), error_code = 'INGESTION.CANCELLED', error_message = $2
+         WHERE id = $1 AND status = 'queued' RETURNING id, source_id, input->'parent' AS parent`,
+  params: [id, message],
+});
+
+/** A running run asked to stop: its worker sees it at its next heartbeat. */
+export const requestCancelSql = (id: string): Sql => ({
+  sql: `UPDATE ingestion.runs SET cancel_requested_at = COALESCE(cancel_requested_at, now())
+         WHERE id = $1 AND status = 'running' RETURNING id`,
   params: [id],
 });
 

@@ -31,6 +31,16 @@ export class BuildRunnerService {
   readonly inProcess = new Map<string, Promise<void>>();
   /** Builds of this process a worker took as interrupted (their heartbeat found them no longer running). */
   private readonly interrupted = new Set<string>();
+  /** Builds asked to stop: no step of theirs starts any more. */
+  private readonly cancelling = new Set<string>();
+
+  /** Stops a build running in this process from starting steps (those running end; each is atomic). */
+  cancel(buildId: string): boolean {
+    if (!this.inProcess.has(buildId)) return false;
+    if (!this.cancelling.has(buildId)) this.log.warn(`build ${buildId}: cancelled; no further step starts`);
+    this.cancelling.add(buildId);
+    return true;
+  }
 
   constructor(
     @Inject(BUILD_STORE) private readonly store: BuildStore,
@@ -77,8 +87,10 @@ export class BuildRunnerService {
       () =>
         void this.store
           .heartbeat(buildId)
-          .then((alive) => {
+          .then(async (alive) => {
             if (!alive && executing) this.interrupted.add(buildId);
+            if (alive && executing && !this.cancelling.has(buildId) && (await this.store.cancelRequested(buildId)))
+              this.cancel(buildId);
           })
           .catch(() => undefined),
       HEARTBEAT_MS,
@@ -90,6 +102,7 @@ export class BuildRunnerService {
       executing = false;
       clearInterval(heartbeat);
       this.interrupted.delete(buildId);
+      this.cancelling.delete(buildId);
     }
   }
 
@@ -126,6 +139,16 @@ export class BuildRunnerService {
                 },
                 undefined,
               ).catch((e) =>
+                this.log.error(`build ${buildId}: recording ${id} skipped failed: ${(e as Error).message}`),
+              ),
+            );
+            continue;
+          }
+          if (this.cancelling.has(buildId)) {
+            // cancelled: what has not started never starts (what runs ends: each step is atomic)
+            state.set(id, 'skipped');
+            skips.push(
+              this.updateStep(buildId, id, { status: 'skipped', error: 'cancelled' }, undefined).catch((e) =>
                 this.log.error(`build ${buildId}: recording ${id} skipped failed: ${(e as Error).message}`),
               ),
             );
@@ -182,10 +205,11 @@ export class BuildRunnerService {
     parent?: BuildOptions['parent'],
   ): Promise<void> {
     const failed = [...state.values()].some((s) => s === 'failed' || s === 'skipped');
-    const ended = failed ? 'FAIL' : 'COMPLETE';
+    const cancelled = failed && this.cancelling.has(buildId);
+    const ended = cancelled ? 'ABORT' : failed ? 'FAIL' : 'COMPLETE';
     const summary = [...state.entries()].map(([k, v]) => `${k} ${v}`);
     const error = {
-      code: 'MODELING.BUILD_FAILED',
+      code: cancelled ? 'MODELING.CANCELLED' : 'MODELING.BUILD_FAILED',
       message: [...state.entries()]
         .filter(([, v]) => v !== 'succeeded')
         .map(([k, v]) => `${k} ${v}`)

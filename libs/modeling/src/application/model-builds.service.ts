@@ -20,6 +20,10 @@ export class ModelBuildsService implements ModelBuildsPort {
     return this.builds.getBuild(id);
   }
 
+  cancel(id: string): Promise<BuildView> {
+    return this.builds.cancelBuild(id);
+  }
+
   waitFor(id: string, timeoutMs?: number): Promise<BuildView> {
     return this.builds.waitForBuild(id, timeoutMs);
   }

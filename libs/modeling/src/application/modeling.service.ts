@@ -55,6 +55,10 @@ export class ModelingService {
     return this.builds.waitForBuild(id, timeoutMs);
   }
 
+  cancelBuild(id: string): Promise<BuildView> {
+    return this.builds.cancelBuild(id);
+  }
+
   getBuild(id: string): Promise<BuildView> {
     return this.builds.getBuild(id);
   }

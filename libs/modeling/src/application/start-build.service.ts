@@ -54,6 +54,18 @@ export class StartBuildService {
     return this.getBuild(b.id);
   }
 
+  /**
+   * cancel-build: no step of the build starts any more (steps running end: each is atomic, so
+   * nothing is half-built); the build ends failed with `MODELING.CANCELLED` and its ABORT event.
+   * Told at once when this process runs it, else at its runner's next heartbeat. An ended build
+   * stays as it ended.
+   */
+  async cancelBuild(id: string): Promise<BuildView> {
+    await this.getBuild(id); // MODELING.BUILD_NOT_FOUND
+    if (await this.store.requestCancel(id)) this.runner.cancel(id);
+    return this.getBuild(id);
+  }
+
   async waitForBuild(id: string, timeoutMs = 600_000): Promise<BuildView> {
     const local = this.runner.inProcess.get(id);
     if (local) await local;

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBearerAuth,
@@ -186,5 +186,16 @@ export class ModelingController {
   @ApiOkResponse({ type: BuildResponseDto })
   getBuild(@Param('id') id: string): Promise<BuildResponseDto> {
     return this.modeling.getBuild(id);
+  }
+
+  @Post('builds/:id/cancel')
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      'Cancel a build: no step starts any more (running ones end, each atomic); it ends failed with MODELING.CANCELLED',
+  })
+  @ApiOkResponse({ type: BuildResponseDto })
+  cancelBuild(@Param('id') id: string): Promise<BuildResponseDto> {
+    return this.modeling.cancelBuild(id);
   }
 }

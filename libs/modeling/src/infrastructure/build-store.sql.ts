@@ -38,6 +38,18 @@ export const findBuildSql = (id: string): Sql => ({
   params: [id],
 });
 
+/** A running build asked to stop: no step starts after its runner sees it. */
+export const requestCancelSql = (id: string): Sql => ({
+  sql: `UPDATE modeling.builds SET cancel_requested_at = COALESCE(cancel_requested_at, now())
+         WHERE id = $1 AND status = 'running' RETURNING id`,
+  params: [id],
+});
+
+export const cancelRequestedSql = (id: string): Sql => ({
+  sql: `SELECT 1 FROM modeling.builds WHERE id = $1 AND cancel_requested_at IS NOT NULL`,
+  params: [id],
+});
+
 export const heartbeatSql = (id: string): Sql => ({
   sql: `UPDATE modeling.builds SET heartbeat_at = now() WHERE id = $1 AND status = 'running' RETURNING id`,
   params: [id],

@@ -38,6 +38,10 @@ export class BuildOrmEntity {
   @Column({ name: 'finished_at', type: 'timestamptz', nullable: true })
   finishedAt: Date | null;
 
+  /** Someone asked to cancel the build: no step starts after its next heartbeat. */
+  @Column({ name: 'cancel_requested_at', type: 'timestamptz', nullable: true })
+  cancelRequestedAt: Date | null;
+
   /** Touched every few seconds by the process running the build. */
   @Column({ name: 'heartbeat_at', type: 'timestamptz', default: () => 'now()' })
   heartbeatAt: Date;

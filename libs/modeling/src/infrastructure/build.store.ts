@@ -82,6 +82,16 @@ export class PgBuildStore implements BuildStore {
     return rowsOf(await this.ds.query(s.sql, s.params)).length > 0;
   }
 
+  async requestCancel(id: string): Promise<boolean> {
+    const s = q.requestCancelSql(id);
+    return rowsOf(await this.ds.query(s.sql, s.params)).length > 0;
+  }
+
+  async cancelRequested(id: string): Promise<boolean> {
+    const s = q.cancelRequestedSql(id);
+    return rowsOf(await this.ds.query(s.sql, s.params)).length > 0;
+  }
+
   async updateStep(buildId: string, nodeId: string, patch: StepPatch, event?: RunStateEvent): Promise<boolean> {
     const s = q.updateStepSql(buildId, nodeId, patch);
     if (event)
@@ -179,6 +189,18 @@ export class InMemoryBuildStore implements BuildStore {
     if (b?.view.status !== 'running') return false;
     b.heartbeatAt = Date.now();
     return true;
+  }
+
+  private readonly cancels = new Set<string>();
+
+  async requestCancel(id: string): Promise<boolean> {
+    if (this.builds.get(id)?.view.status !== 'running') return false;
+    this.cancels.add(id);
+    return true;
+  }
+
+  async cancelRequested(id: string): Promise<boolean> {
+    return this.cancels.has(id);
   }
 
   async updateStep(buildId: string, nodeId: string, patch: StepPatch, event?: RunStateEvent): Promise<boolean> {

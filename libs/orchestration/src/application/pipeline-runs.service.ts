@@ -42,6 +42,8 @@ export class PipelineRunsService {
   private readonly log = new Logger('orchestration');
   /** Called after a run was planned with steps queued (the worker takes them at once). */
   onQueued?: () => void;
+  /** Called when a run was cancelled (workers of this process stop its steps at once). */
+  readonly onCancelled: ((runId: string) => void)[] = [];
   /** Called when a run ended (backfills advance). */
   readonly onRunEnded: ((run: PipelineRunRecord) => Promise<void>)[] = [];
   /** Called when a step failed for good: its last attempt failed (alerts). */
@@ -212,6 +214,7 @@ export class PipelineRunsService {
     const p = await this.store.findById(found.run.pipelineId);
     if (await this.queue.cancel(id, (state, error) => pipelineRunEvent(p?.name ?? 'unknown', id, state, error))) {
       this.log.warn(`pipeline run ${id}: cancelled`);
+      for (const f of this.onCancelled) f(id);
       for (const s of found.steps)
         if (typeof s.ref?.['pipelineRun'] === 'string')
           await this.cancel(s.ref['pipelineRun']).catch((e: Error) =>

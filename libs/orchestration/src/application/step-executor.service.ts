@@ -25,6 +25,8 @@ export interface StepContext {
   link(ref: Record<string, unknown>): Promise<void>;
   /** False once the step was cancelled or its lease lost: stop waiting. */
   alive(): boolean;
+  /** Whether the step was cancelled (not only its lease lost): then the run underneath is stopped too. */
+  cancelled(): Promise<boolean>;
 }
 
 /** A step's counts, as recorded on the step run. */
@@ -115,7 +117,7 @@ export class StepExecutorService {
     for (const run of started) {
       let r = run;
       while (r.status !== 'succeeded' && r.status !== 'failed') {
-        if (!ctx.alive()) throw new StepFailedError(`step ${step.id}: stopped (cancelled or lease lost)`);
+        if (!ctx.alive()) await this.stopped(step, ctx, () => Promise.all(ids.map((id) => this.ingestion.cancel(id))));
         await sleep(POLL_MS);
         r = await this.ingestion.get(run.id);
       }
@@ -147,7 +149,7 @@ export class StepExecutorService {
     await ctx.link({ build: b.id });
     let v = b;
     while (v.status === 'running') {
-      if (!ctx.alive()) throw new StepFailedError(`step ${step.id}: stopped (cancelled or lease lost)`);
+      if (!ctx.alive()) await this.stopped(step, ctx, () => this.builds.cancel(b.id));
       await sleep(POLL_MS);
       v = await this.builds.get(b.id);
     }
@@ -183,6 +185,17 @@ export class StepExecutorService {
       rows: runs.reduce((n, r) => n + r.rowCount, 0),
       status: runs.some((r) => r.status === 'warned') ? 'warned' : 'passed',
     };
+  }
+
+  /**
+   * A step that stops waiting: when it was cancelled, the run underneath is cancelled through its
+   * port (it stops before publishing anything); when only its lease was lost, the run goes on for
+   * the attempt that took the step over.
+   */
+  private async stopped(step: Step, ctx: StepContext, stopUnderlying: () => Promise<unknown>): Promise<never> {
+    const cancelled = await ctx.cancelled().catch(() => false);
+    if (cancelled) await stopUnderlying().catch(() => undefined);
+    throw new StepFailedError(`step ${step.id}: stopped (${cancelled ? 'cancelled' : 'lease lost'})`);
   }
 
   /** One statement as the warehouse writer; $1 is the partition key, $2 and $3 its start and end (time partitions). */

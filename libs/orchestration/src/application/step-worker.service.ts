@@ -50,6 +50,7 @@ export class StepWorkerService implements OnApplicationBootstrap, BeforeApplicat
   onApplicationBootstrap(): void {
     if (!this.config.roles.has('worker')) return;
     this.runs.onQueued = () => setImmediate(() => void this.pump());
+    this.runs.onCancelled.push((runId) => this.stopRun(runId));
     this.timer = setInterval(() => void this.tick(), this.cfg.pollMs);
     this.timer.unref();
   }
@@ -61,6 +62,8 @@ export class StepWorkerService implements OnApplicationBootstrap, BeforeApplicat
   }
 
   private ticks = 0;
+  /** Steps running in this process, by step run id. */
+  private readonly local = new Map<string, { runId: string; stop: () => void }>();
 
   /** Takes back expired leases (and plans their runs), now and then plans runs nothing moves on, then fills the free slots. */
   async tick(): Promise<void> {
@@ -140,6 +143,8 @@ export class StepWorkerService implements OnApplicationBootstrap, BeforeApplicat
       Math.max(200, this.cfg.leaseMs / 3),
     );
     renew.unref();
+    // a cancel of the run on this instance tells the step at once (elsewhere: at its next renewal)
+    this.local.set(leased.id, { runId: leased.runId, stop: () => (alive = false) });
     try {
       const spec = await this.store.version(leased.pipelineId, leased.version);
       const step = spec?.steps.find((s) => s.id === leased.stepId);
@@ -162,6 +167,7 @@ export class StepWorkerService implements OnApplicationBootstrap, BeforeApplicat
             params: leased.params,
             link: (ref) => this.queue.setRef(leased.id, ref),
             alive: () => alive && !this.stopping,
+            cancelled: async () => (await this.queue.stepStatus(leased.id)) === 'cancelled',
           }),
       );
       took('succeeded');
@@ -175,7 +181,13 @@ export class StepWorkerService implements OnApplicationBootstrap, BeforeApplicat
       await this.recordFailure(leased, e);
     } finally {
       clearInterval(renew);
+      this.local.delete(leased.id);
     }
+  }
+
+  /** The steps of a cancelled run running here stop waiting now. */
+  stopRun(runId: string): void {
+    for (const s of this.local.values()) if (s.runId === runId) s.stop();
   }
 
   private async recordFailure(leased: LeasedStep, e: unknown): Promise<void> {

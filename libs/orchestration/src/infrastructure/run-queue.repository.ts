@@ -141,6 +141,15 @@ export class PgRunQueue implements RunQueue {
     return { run: runOf(r), steps: steps.map(stepOf) };
   }
 
+  async stepStatus(stepRunId: string): Promise<StepState | null> {
+    if (!/^\d+$/.test(stepRunId)) return null;
+    const [r] = await this.run({
+      sql: `SELECT status FROM orchestration.step_runs WHERE id = $1`,
+      params: [stepRunId],
+    });
+    return r ? (r['status'] as StepState) : null;
+  }
+
   async findRun(id: string): Promise<PipelineRunRecord | null> {
     if (!isUuid(id)) return null;
     const [r] = await this.run({ sql: `SELECT ${q.RUN_COLUMNS} FROM orchestration.runs WHERE id = $1`, params: [id] });

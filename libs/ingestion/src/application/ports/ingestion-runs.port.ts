@@ -53,6 +53,11 @@ export interface IngestionRunsPort {
   startDue(req: StartDueRuns): Promise<{ runs: RunView[]; created: number }>;
   /** The run now. Throws `INGESTION.RUN_NOT_FOUND`. */
   get(id: string): Promise<RunView>;
+  /**
+   * Cancels the run: a queued one fails at once (`INGESTION.CANCELLED`), a running one stops at its
+   * worker's next heartbeat before publishing anything. An ended run stays as it ended.
+   */
+  cancel(id: string): Promise<RunView>;
   /** The run once it succeeded or failed; throws after `timeoutMs`. */
   waitFor(id: string, timeoutMs?: number): Promise<RunView>;
 }

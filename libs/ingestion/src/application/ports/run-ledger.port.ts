@@ -76,7 +76,12 @@ export interface RunLedger {
    * take the same run.
    */
   claimNext(tx: Queryable, instanceId: string): Promise<RunRef | null>;
-  heartbeat(id: string): Promise<void>;
+  /** The worker is alive; true when someone asked to cancel the run meanwhile. */
+  heartbeat(id: string): Promise<boolean>;
+  /** A queued run cancelled (failed, `INGESTION.CANCELLED`); null when it was not queued. */
+  cancelQueued(tx: Queryable, id: string, message: string): Promise<RunRef | null>;
+  /** A running run asked to stop; false when it was not running. */
+  requestCancel(id: string): Promise<boolean>;
   progress(id: string, p: { rowsRead: number; rowsRejected: number; bytesRead: number }): Promise<void>;
   /** running → succeeded with its counts; false when the run is no longer running. */
   succeed(tx: Queryable, id: string, s: RunSuccess): Promise<boolean>;

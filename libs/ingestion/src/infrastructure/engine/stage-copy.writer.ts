@@ -142,9 +142,11 @@ export class StageCopy {
 
   /** Aborts the current COPY; rethrows its own error if it had one, else `cause`. */
   async abort(cause: unknown): Promise<never> {
+    // an error the COPY had before is the reason; one the abort itself causes is not
+    const before = this.error;
     this.copy.destroy(cause as Error);
     await this.finished.catch(() => undefined);
-    throw this.error ?? cause;
+    throw before ?? cause;
   }
 }
 

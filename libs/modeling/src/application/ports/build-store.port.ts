@@ -36,6 +36,10 @@ export interface BuildStore {
   find(id: string): Promise<BuildView | null>;
   /** The process running the build is alive; false when the build is no longer running. */
   heartbeat(id: string): Promise<boolean>;
+  /** Asks a running build to stop (no step starts after); false when it is not running. */
+  requestCancel(id: string): Promise<boolean>;
+  /** Whether someone asked the build to stop. */
+  cancelRequested(id: string): Promise<boolean>;
   /** Changes a step (and publishes `event`, if any); false when the build is no longer running. */
   updateStep(buildId: string, nodeId: string, patch: StepPatch, event?: RunStateEvent): Promise<boolean>;
   /** running → succeeded or failed, with its event; false when the build had already ended. */

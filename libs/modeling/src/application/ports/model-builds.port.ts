@@ -26,6 +26,11 @@ export interface ModelBuildsPort {
   start(req: StartModelBuild): Promise<BuildView>;
   /** The build now. Throws `MODELING.BUILD_NOT_FOUND`. */
   get(id: string): Promise<BuildView>;
+  /**
+   * Cancels the build: no step starts any more (running ones end, each atomic); it ends failed
+   * with `MODELING.CANCELLED`. An ended build stays as it ended.
+   */
+  cancel(id: string): Promise<BuildView>;
   /** The build once no step is left running; throws after `timeoutMs`. */
   waitFor(id: string, timeoutMs?: number): Promise<BuildView>;
 }

@@ -121,6 +121,8 @@ export interface RunQueue {
   /** Runs `fn` while holding the pipeline's promotion lock; false (fn not run) when another holds it. */
   whilePromoting(pipelineId: string, fn: () => Promise<void>): Promise<boolean>;
   find(id: string): Promise<{ run: PipelineRunRecord; steps: StepRunRecord[] } | null>;
+  /** A step run's status now (null: no such step run). */
+  stepStatus(stepRunId: string): Promise<StepState | null>;
   /** The run without its steps. */
   findRun(id: string): Promise<PipelineRunRecord | null>;
   /** Runs of the pipeline in this status. */
