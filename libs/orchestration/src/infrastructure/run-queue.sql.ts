@@ -1,4 +1,4 @@
-import type { LeaseOptions, NewPipelineRun } from '../application/ports/run-queue.port';
+import type { LeaseOptions, NewPipelineRun, StepChanges } from '../application/ports/run-queue.port';
 import { KEY_PATTERN, partitionKey, PartitionRange } from '../domain/partitions';
 
 /** The slots of a pool not defined in orchestration.pools, unless the caller says otherwise. */
@@ -77,6 +77,14 @@ export const findLiveSql = (pipelineId: string, key: string): Sql => ({
   params: [pipelineId, key],
 });
 
+/** The oldest queued runs of a pipeline, as many as it has free slots (`maxActive` less those running). */
+export const startableSql = (pipelineId: string, maxActive: number): Sql => ({
+  sql: `SELECT ${RUN_COLUMNS} FROM orchestration.runs WHERE pipeline_id = $1 AND status = 'queued'
+         ORDER BY created_at, id
+         LIMIT greatest(0, $2::int - (SELECT count(*) FROM orchestration.runs WHERE pipeline_id = $1 AND status = 'running'))`,
+  params: [pipelineId, maxActive],
+});
+
 export function listRunsSql(f: { pipelineId?: string; status?: string; partition?: string; limit: number }): Sql {
   const where: string[] = [];
   const params: unknown[] = [];
@@ -91,11 +99,63 @@ export function listRunsSql(f: { pipelineId?: string; status?: string; partition
 }
 
 /**
+ * A run's status and its steps' states (`steps`: step id → state); with `pipelineId`, the runs of
+ * that pipeline running (`running`).
+ */
+export const planReadSql = (runId: string, pipelineId: string | null = null): Sql => ({
+  sql: `SELECT r.status, (SELECT json_object_agg(s.step_id, s.status) FROM orchestration.step_runs s WHERE s.run_id = r.id) AS steps,
+               CASE WHEN $2::uuid IS NULL THEN 0
+                    ELSE (SELECT count(*) FROM orchestration.runs x WHERE x.pipeline_id = $2::uuid AND x.status = 'running') END AS running
+          FROM orchestration.runs r WHERE r.id = $1`,
+  params: [runId, pipelineId],
+});
+
+/**
+ * A plan's locks, in one statement: with `pipelineId` the pipeline's promotion lock first (blocking:
+ * its holder waits for no other lock but its own run's row, which no other plan of a start holds
+ * without it), then the run's row (FOR UPDATE); its status.
+ */
+export const planLockSql = (runId: string, pipelineId: string | null): Sql => ({
+  sql: `WITH l AS MATERIALIZED (SELECT CASE WHEN $2::text IS NULL THEN true
+                                            ELSE (SELECT true FROM (SELECT pg_advisory_xact_lock(hashtextextended('weir.promote:' || $2::text, 0))) w) END AS ok)
+        SELECT r.status FROM l, orchestration.runs r WHERE r.id = $1 FOR UPDATE OF r`,
+  params: [runId, pipelineId],
+});
+
+/**
+ * A plan's changes in one statement (under the run's lock): steps queued, steps skipped with their
+ * reason (`ctes`), and the run's status (`statement`, a row when it changed: running, or its end).
+ */
+export const planApplySql = (
+  runId: string,
+  c: StepChanges,
+  status: 'running' | 'succeeded' | 'failed',
+): { ctes: string; statement: string; params: unknown[] } => ({
+  ctes: `queued AS (UPDATE orchestration.step_runs SET status = 'queued', ready_at = now()
+                     WHERE run_id = $1 AND step_id = ANY($2::text[]) AND status = 'pending'),
+         skipped AS (UPDATE orchestration.step_runs s SET status = 'skipped', finished_at = now(), error = x.reason
+                       FROM unnest($3::text[], $4::text[]) AS x(step_id, reason)
+                      WHERE s.run_id = $1 AND s.step_id = x.step_id AND s.status = 'pending')`,
+  statement: `UPDATE orchestration.runs SET status = $5::text, started_at = COALESCE(started_at, now()),
+                     finished_at = CASE WHEN $5::text = 'running' THEN finished_at ELSE now() END,
+                     error = CASE WHEN $5::text = 'running' THEN error ELSE $6::text END
+               WHERE id = $1 AND status <> $5::text RETURNING id`,
+  params: [
+    runId,
+    c.queue,
+    c.skip.map((s) => s.stepId),
+    c.skip.map((s) => s.reason),
+    status,
+    c.end?.error ?? null,
+  ],
+});
+
+/**
  * The step ready longest that may be leased: queued, its time come, its run below its `concurrency`,
  * its pool (if any) below its slots, of the kinds asked for, not among `skip`; locked for the lease
  * (SKIP LOCKED: concurrent workers take different steps). The pool's count here is a sieve only:
- * it is taken again under the pool's lock ({@link poolRoomSql}) before the step is leased; the
- * run's count likewise under the run's lock ({@link runRoomSql}).
+ * both are counted again under the pool's and the run's locks ({@link claimSql}) before the step
+ * is leased.
  */
 export const leaseCandidateSql = (opts: LeaseOptions, skip: string[]): Sql => ({
   sql: `SELECT q.id, q.pool, q.run_id, COALESCE((v.spec->>'concurrency')::int, 4) AS concurrency FROM orchestration.step_runs q
@@ -120,61 +180,58 @@ export const leaseCandidateSql = (opts: LeaseOptions, skip: string[]): Sql => ({
 });
 
 /**
- * The lock of a run's leases, held by the transaction leasing one of its steps until it commits.
- * `wait`: block until it is free (only while the transaction holds no other lock: no deadlock).
+ * The lease's locks on the candidate of {@link leaseCandidateSql}, in the statement that finds it:
+ * the run's lock (`waitRun`: block until it is free, only while the transaction holds no other lock:
+ * no deadlock), then, only once the run's is held, the pool's (`waitPool`: block, only while the
+ * transaction holds no other pool's lock). `run_ok` / `pool_ok`: whether each was taken. A lock is
+ * held by the transaction until it commits. The room of the run and of the pool is then counted by
+ * {@link claimSql}, a statement begun after the locks were taken (see there why it must be).
  */
-export const runLockSql = (runId: string, wait: boolean): Sql => ({
-  sql: wait
-    ? `SELECT pg_advisory_xact_lock(hashtextextended('weir.run:' || $1, 0)), true AS ok`
-    : `SELECT pg_try_advisory_xact_lock(hashtextextended('weir.run:' || $1, 0)) AS ok`,
-  params: [runId],
-});
+export const leaseCandidateLockSql = (opts: LeaseOptions, skip: string[], waitRun: boolean, waitPool: boolean): Sql => {
+  const c = leaseCandidateSql(opts, skip);
+  const lock = (wait: boolean, key: string) =>
+    wait
+      ? `(SELECT true FROM (SELECT pg_advisory_xact_lock(hashtextextended(${key}, 0))) w)`
+      : `pg_try_advisory_xact_lock(hashtextextended(${key}, 0))`;
+  return {
+    // the candidate is materialised (one row) before its locks are taken; OFFSET 0 keeps the run's
+    // lock a step of its own, taken before the pool's (the CASE takes the pool's only after it)
+    sql: `WITH c AS MATERIALIZED (${c.sql})
+          SELECT c.id, c.pool, c.run_id, c.concurrency, x.run_ok,
+                 CASE WHEN NOT x.run_ok THEN false WHEN c.pool IS NULL THEN true
+                      ELSE ${lock(waitPool, `'weir.pool:' || c.pool`)} END AS pool_ok
+            FROM c CROSS JOIN LATERAL (SELECT ${lock(waitRun, `'weir.run:' || c.run_id`)} AS run_ok OFFSET 0) x`,
+    params: c.params,
+  };
+};
 
 /**
- * Whether the run may start one more step (its `concurrency`), counted under the run's lock: as for
- * pools ({@link poolRoomSql}), a statement of its own sees every lease committed before it, and no
- * other lease of the run is in progress; so a run never has more steps running than its concurrency.
+ * The candidate leased (running as `owner` until the lease expires) if its run and its pool have
+ * room, counted in this statement, under their locks ({@link leaseCandidateLockSql}): under READ
+ * COMMITTED a statement sees every lease committed before it began, and no other lease of the run
+ * or of the pool is in progress (its transaction would hold the lock). Steps leave `running`
+ * (success, failure, expiry, cancel) without the locks, which only lowers the counts; so a run
+ * never has more steps running than its `concurrency`, nor a pool more than its slots, whatever
+ * the number of workers and instances. No row: no room (the step is left queued).
  */
-export const runRoomSql = (runId: string, concurrency: number): Sql => ({
-  sql: `SELECT (SELECT count(*) FROM orchestration.step_runs WHERE run_id = $1 AND status = 'running') < $2::int AS room`,
-  params: [runId, concurrency],
-});
-
-/**
- * The lock of a pool, held by the transaction leasing one of its steps until it commits. `wait`:
- * block until it is free (only while the transaction holds no other pool's lock: no deadlock).
- */
-export const poolLockSql = (pool: string, wait: boolean): Sql => ({
-  sql: wait
-    ? `SELECT pg_advisory_xact_lock(hashtextextended('weir.pool:' || $1, 0)), true AS ok`
-    : `SELECT pg_try_advisory_xact_lock(hashtextextended('weir.pool:' || $1, 0)) AS ok`,
-  params: [pool],
-});
-
-/**
- * Whether the pool has a free slot, counted under its lock. A statement of its own: under READ
- * COMMITTED it sees every lease committed before it began, and a lease of the pool not committed
- * yet cannot exist (its transaction would hold the pool's lock). Steps leave `running` (success,
- * failure, expiry, cancel) without the lock, which only lowers the count; so the count never passes
- * the pool's slots, whatever the number of workers and instances.
- */
-export const poolRoomSql = (pool: string, defaultSlots: number): Sql => ({
-  sql: `SELECT (SELECT count(*) FROM orchestration.step_runs WHERE pool = $1 AND status = 'running')
-               < COALESCE((SELECT slots FROM orchestration.pools WHERE name = $1), $2::int) AS room`,
-  params: [pool, defaultSlots],
-});
-
-/** The candidate leased: running as `owner` until the lease expires. */
-export const claimSql = (id: string, owner: string, leaseMs: number): Sql => ({
+export const claimSql = (
+  id: string,
+  owner: string,
+  leaseMs: number,
+  room: { concurrency: number; pool: string | null; defaultSlots: number },
+): Sql => ({
   sql: `UPDATE orchestration.step_runs s
            SET status = 'running', attempt = s.attempt + 1, lease_owner = $1,
                lease_expires_at = now() + $2::interval, started_at = COALESCE(s.started_at, statement_timestamp()), error = NULL, error_code = NULL
           FROM orchestration.runs r
          WHERE s.id = $3 AND s.status = 'queued' AND r.id = s.run_id
+           AND (SELECT count(*) FROM orchestration.step_runs x WHERE x.run_id = s.run_id AND x.status = 'running') < $4::int
+           AND ($5::text IS NULL OR (SELECT count(*) FROM orchestration.step_runs x WHERE x.pool = $5 AND x.status = 'running')
+                < COALESCE((SELECT p.slots FROM orchestration.pools p WHERE p.name = $5), $6::int))
         RETURNING s.id, s.run_id, s.step_id, s.kind, s.status, s.pool, s.attempt, s.max_attempts, s.ready_at, s.lease_owner,
                   s.lease_expires_at, s.started_at, s.finished_at, s.error_code, s.error, s.ref, s.output,
                   r.partition, r.params, r.pipeline_id, r.version, r.trigger`,
-  params: [owner, `${leaseMs / 1000} seconds`, id],
+  params: [owner, `${leaseMs / 1000} seconds`, id, room.concurrency, room.pool, room.defaultSlots],
 });
 
 /** A lease is its step, its owner and its attempt: an older attempt of the same owner no longer holds it. */
