@@ -140,14 +140,7 @@ export const planApplySql = (
                      finished_at = CASE WHEN $5::text = 'running' THEN finished_at ELSE now() END,
                      error = CASE WHEN $5::text = 'running' THEN error ELSE $6::text END
                WHERE id = $1 AND status <> $5::text RETURNING id`,
-  params: [
-    runId,
-    c.queue,
-    c.skip.map((s) => s.stepId),
-    c.skip.map((s) => s.reason),
-    status,
-    c.end?.error ?? null,
-  ],
+  params: [runId, c.queue, c.skip.map((s) => s.stepId), c.skip.map((s) => s.reason), status, c.end?.error ?? null],
 });
 
 /**
