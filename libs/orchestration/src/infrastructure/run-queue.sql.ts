@@ -143,6 +143,10 @@ export const planApplySql = (
   params: [runId, c.queue, c.skip.map((s) => s.stepId), c.skip.map((s) => s.reason), status, c.end?.error ?? null],
 });
 
+/** A step's run's `concurrency` (its version's), over `q`; null when the version is missing. */
+const CONCURRENCY = `SELECT COALESCE((v.spec->>'concurrency')::int, 4) FROM orchestration.runs qr
+    JOIN orchestration.pipeline_versions v ON v.pipeline_id = qr.pipeline_id AND v.version = qr.version WHERE qr.id = q.run_id`;
+
 /**
  * The step ready longest that may be leased: queued, its time come, its run below its `concurrency`,
  * its pool (if any) below its slots, of the kinds asked for, not among `skip`; locked for the lease
@@ -151,16 +155,16 @@ export const planApplySql = (
  * is leased.
  */
 export const leaseCandidateSql = (opts: LeaseOptions, skip: string[]): Sql => ({
-  sql: `SELECT q.id, q.pool, q.run_id, COALESCE((v.spec->>'concurrency')::int, 4) AS concurrency FROM orchestration.step_runs q
-          JOIN orchestration.runs qr ON qr.id = q.run_id
-          JOIN orchestration.pipeline_versions v ON v.pipeline_id = qr.pipeline_id AND v.version = qr.version
+  // queued steps in the queue's order (IDX_step_runs_queued), each tested as it comes: the scan
+  // stops at the first that passes (the version's concurrency is a scalar subquery, not a join,
+  // so that nothing makes the planner read and sort every queued step first)
+  sql: `SELECT q.id, q.pool, q.run_id, (${CONCURRENCY}) AS concurrency FROM orchestration.step_runs q
          WHERE q.status = 'queued' AND q.ready_at <= now()
            AND ($1::text[] IS NULL OR q.kind = ANY($1::text[]))
            AND ($2::text[] IS NULL OR q.kind <> ALL($2::text[]))
            AND q.id <> ALL($3::bigint[])
-           -- the run's concurrency: steps of one run running at once
-           AND (SELECT count(*) FROM orchestration.step_runs x WHERE x.run_id = q.run_id AND x.status = 'running')
-               < COALESCE((v.spec->>'concurrency')::int, 4)
+           -- the run's concurrency: steps of one run running at once (none when the run's version is missing)
+           AND (SELECT count(*) FROM orchestration.step_runs x WHERE x.run_id = q.run_id AND x.status = 'running') < (${CONCURRENCY})
            AND (q.pool IS NULL OR (SELECT count(*) FROM orchestration.step_runs x WHERE x.pool = q.pool AND x.status = 'running')
                < COALESCE((SELECT p.slots FROM orchestration.pools p WHERE p.name = q.pool), $4::int))
          ORDER BY q.ready_at, q.id FOR UPDATE OF q SKIP LOCKED LIMIT 1`,
