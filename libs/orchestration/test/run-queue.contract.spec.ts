@@ -376,6 +376,18 @@ describe('RunQueue contract: PostgreSQL (orchestration.runs, step_runs)', () => 
     expect(got).toHaveLength(3);
   });
 
+  it('wakes the workers listening on any connection when told that steps were queued', async () => {
+    let woken = 0;
+    const stop = await queue.onWake(() => woken++);
+    try {
+      await queue.wakeWorkers();
+      for (let i = 0; i < 100 && !woken; i++) await sleep(20);
+      expect(woken).toBe(1);
+    } finally {
+      await stop();
+    }
+  });
+
   it('leases only the kinds asked for (waiting steps apart from work)', async () => {
     await pooledRun('kw', [['w', null]], 'wait_for');
     await pooledRun('ks', [['s', null]], 'sql');

@@ -40,8 +40,8 @@ const PARTITION = /^[A-Za-z0-9_.=\-/]{1,200}$/;
 @Injectable()
 export class PipelineRunsService {
   private readonly log = new Logger('orchestration');
-  /** Called after a run was planned with steps queued (the worker takes them at once). */
-  onQueued?: () => void;
+  /** Called after a run was planned with `count` steps queued (the worker takes them at once). */
+  onQueued?: (count: number) => void;
   /** Called when a run ended (backfills advance). */
   readonly onRunEnded: ((run: PipelineRunRecord) => Promise<void>)[] = [];
   /** Called when a step failed for good: its last attempt failed (alerts). */
@@ -146,13 +146,13 @@ export class PipelineRunsService {
     const spec = await this.specOf(found.run.pipelineId, found.run.version);
     if (!spec) return;
     const name = spec.name;
-    let queued = false;
+    let queued = 0;
     const status = await this.queue.plan(
       runId,
       (states): StepChanges => {
         const plan = settle(spec.steps, states);
         const outcome = runOutcome(plan.states);
-        queued = plan.ready.length > 0;
+        queued = plan.ready.length;
         return {
           queue: plan.ready,
           skip: plan.skip.map((s) => ({ stepId: s.id, reason: s.reason })),
@@ -165,7 +165,7 @@ export class PipelineRunsService {
       (state, error) => pipelineRunEvent(name, runId, state, error),
       { queued: run?.status === 'queued', startIf },
     );
-    if (queued) this.onQueued?.();
+    if (queued) this.onQueued?.(queued);
     // ended by this plan: read once more for the hooks (alerts, backfills)
     const after =
       status && status !== 'running' && status !== 'queued' ? { run: await this.queue.findRun(runId) } : null;

@@ -41,6 +41,7 @@ export class StepWorkerService implements OnApplicationBootstrap, BeforeApplicat
    */
   private waitingMaybe = true;
   private stopping = false;
+  private stopWake?: () => Promise<void>;
 
   constructor(
     @Inject(RUN_QUEUE) private readonly queue: RunQueue,
@@ -55,10 +56,19 @@ export class StepWorkerService implements OnApplicationBootstrap, BeforeApplicat
 
   onApplicationBootstrap(): void {
     if (!this.config.roles.has('worker')) return;
-    this.runs.onQueued = () => {
+    this.runs.onQueued = (count) => {
       this.waitingMaybe = true;
+      // more than this process has free slots for: the other instances take the rest now, not at their poll
+      if (count > this.cfg.stepSlots - this.working) void this.queue.wakeWorkers();
       setImmediate(() => void this.pump());
     };
+    void this.queue
+      .onWake(() => {
+        this.waitingMaybe = true;
+        setImmediate(() => void this.pump());
+      })
+      .then((stop) => (this.stopWake = stop))
+      .catch((e: Error) => this.log.warn(`listening for queued steps (the poll goes on): ${e.message}`));
     this.timer = setInterval(() => void this.tick(), this.cfg.pollMs);
     this.timer.unref();
   }
@@ -66,6 +76,7 @@ export class StepWorkerService implements OnApplicationBootstrap, BeforeApplicat
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
+    await this.stopWake?.();
     await Promise.allSettled([...this.running]);
   }
 

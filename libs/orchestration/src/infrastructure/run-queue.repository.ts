@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { Client } from 'pg';
 import { isUuid, Outbox, Queryable, rowsOf, RUN_EVENTS_TOPIC, RunStateEvent } from '@weir/platform';
 import type { StepKind } from '../domain/pipeline';
 import type { PartitionRange } from '../domain/partitions';
@@ -21,6 +22,8 @@ import type {
 import * as q from './run-queue.sql';
 
 type Row = Record<string, unknown>;
+/** The channel of {@link PgRunQueue.wakeWorkers}. */
+const WAKE_CHANNEL = 'weir_steps_queued';
 const date = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));
 
 function runOf(r: Row): PipelineRunRecord {
@@ -164,6 +167,27 @@ export class PgRunQueue implements RunQueue {
         params: [pipelineId, limit],
       })
     ).map(runOf);
+  }
+
+  async wakeWorkers(): Promise<void> {
+    await this.ds.query(`SELECT pg_notify($1, '')`, [WAKE_CHANNEL]).catch(() => undefined);
+  }
+
+  async onWake(fn: () => void): Promise<() => Promise<void>> {
+    // a connection of its own (LISTEN holds it); lost (a server restart): the worker's poll goes on
+    const url = (this.ds.options as { url?: string }).url;
+    if (!url) throw new Error('the control plane has no URL to listen on');
+    const c = new Client({
+      connectionString: url,
+      application_name: 'weir-step-wake',
+    });
+    c.on('error', () => undefined);
+    c.on('notification', (n) => {
+      if (n.channel === WAKE_CHANNEL) fn();
+    });
+    await c.connect();
+    await c.query(`LISTEN ${WAKE_CHANNEL}`);
+    return () => c.end().catch(() => undefined);
   }
 
   async startable(pipelineId: string, maxActiveRuns: number): Promise<PipelineRunRecord[]> {

@@ -137,6 +137,13 @@ export interface RunQueue {
   findRun(id: string): Promise<PipelineRunRecord | null>;
   /** Runs of the pipeline in this status. */
   countRuns(pipelineId: string, status: PipelineRunStatus): Promise<number>;
+  /**
+   * Tells the workers of every instance that steps were queued (they lease at once instead of at
+   * their next poll). Never throws.
+   */
+  wakeWorkers(): Promise<void>;
+  /** Calls `fn` when some instance called {@link wakeWorkers}; returns how to stop listening. */
+  onWake(fn: () => void): Promise<() => Promise<void>>;
   /** The oldest queued runs of the pipeline, oldest first. */
   oldestQueued(pipelineId: string, limit: number): Promise<PipelineRunRecord[]>;
   /**
