@@ -309,41 +309,10 @@ export class PgRunQueue implements RunQueue {
     });
   }
 
-  /**
-   * In one transaction of four round trips (BEGIN, candidate with its locks, claim with its room
-   * counted, COMMIT): a candidate (its row locked), the run's lock and for a pooled step the pool's,
-   * then the claim, which counts the run's and the pool's room under those locks (see claimSql: why
-   * neither can be passed); a step without room is left to a later lease and the next candidate
-   * tried.
-   */
+  /** One statement (see leaseSql): the run's and pool's locks are held for its time only. */
   async lease(owner: string, leaseMs: number, opts: LeaseOptions = {}): Promise<LeasedStep | null> {
-    const defaultSlots = opts.defaultPoolSlots ?? q.DEFAULT_POOL_SLOTS;
-    const r = await this.ds.transaction(async (em) => {
-      // Locks are taken so that no two leases can wait for each other: a lease waits for a run's
-      // lock only while it holds no lock, and for a pool's only while it holds no pool's; the holder
-      // of a pool's lock never waits. Every other lock is tried, and its step skipped when taken.
-      const skip: string[] = [];
-      let poolLocked = false;
-      let runLocked = false;
-      for (let tries = 0; tries < 8; tries++) {
-        const [c] = await this.run(q.leaseCandidateLockSql(opts, skip, !runLocked && !poolLocked, !poolLocked), em);
-        if (!c) return null;
-        if (c['run_ok'] === true) runLocked = true;
-        const pool = (c['pool'] as string | null) ?? null;
-        if (pool !== null && c['pool_ok'] === true) poolLocked = true;
-        if (c['run_ok'] !== true || c['pool_ok'] !== true) {
-          skip.push(String(c['id']));
-          continue;
-        }
-        const [row] = await this.run(
-          q.claimSql(String(c['id']), owner, leaseMs, { concurrency: Number(c['concurrency']), pool, defaultSlots }),
-          em,
-        );
-        if (row) return row;
-        skip.push(String(c['id']));
-      }
-      return null;
-    });
+    const [row] = await this.run(q.leaseSql(owner, leaseMs, opts));
+    const r = (row?.['leased'] as Row | null) ?? null;
     if (!r) return null;
     return {
       ...stepOf(r),

@@ -143,92 +143,21 @@ export const planApplySql = (
   params: [runId, c.queue, c.skip.map((s) => s.stepId), c.skip.map((s) => s.reason), status, c.end?.error ?? null],
 });
 
-/** A step's run's `concurrency` (its version's), over `q`; null when the version is missing. */
-const CONCURRENCY = `SELECT COALESCE((v.spec->>'concurrency')::int, 4) FROM orchestration.runs qr
-    JOIN orchestration.pipeline_versions v ON v.pipeline_id = qr.pipeline_id AND v.version = qr.version WHERE qr.id = q.run_id`;
-
 /**
- * The step ready longest that may be leased: queued, its time come, its run below its `concurrency`,
- * its pool (if any) below its slots, of the kinds asked for, not among `skip`; locked for the lease
- * (SKIP LOCKED: concurrent workers take different steps). The pool's count here is a sieve only:
- * both are counted again under the pool's and the run's locks ({@link claimSql}) before the step
- * is leased.
+ * A step's lease in one statement: orchestration.lease_step (migration 1763990000000: the
+ * candidate, the run's and pool's locks, their room counted under them, the claim), the locks
+ * held only for this statement's own transaction. `leased`: the step with its run's partition,
+ * params, pipeline, version and trigger (jsonb), or null.
  */
-export const leaseCandidateSql = (opts: LeaseOptions, skip: string[]): Sql => ({
-  // queued steps in the queue's order (IDX_step_runs_queued), each tested as it comes: the scan
-  // stops at the first that passes (the version's concurrency is a scalar subquery, not a join,
-  // so that nothing makes the planner read and sort every queued step first)
-  sql: `SELECT q.id, q.pool, q.run_id, (${CONCURRENCY}) AS concurrency FROM orchestration.step_runs q
-         WHERE q.status = 'queued' AND q.ready_at <= now()
-           AND ($1::text[] IS NULL OR q.kind = ANY($1::text[]))
-           AND ($2::text[] IS NULL OR q.kind <> ALL($2::text[]))
-           AND q.id <> ALL($3::bigint[])
-           -- the run's concurrency: steps of one run running at once (none when the run's version is missing)
-           AND (SELECT count(*) FROM orchestration.step_runs x WHERE x.run_id = q.run_id AND x.status = 'running') < (${CONCURRENCY})
-           AND (q.pool IS NULL OR (SELECT count(*) FROM orchestration.step_runs x WHERE x.pool = q.pool AND x.status = 'running')
-               < COALESCE((SELECT p.slots FROM orchestration.pools p WHERE p.name = q.pool), $4::int))
-         ORDER BY q.ready_at, q.id FOR UPDATE OF q SKIP LOCKED LIMIT 1`,
+export const leaseSql = (owner: string, leaseMs: number, opts: LeaseOptions): Sql => ({
+  sql: `SELECT orchestration.lease_step($1, $2::interval, $3::text[], $4::text[], $5::int) AS leased`,
   params: [
+    owner,
+    `${leaseMs / 1000} seconds`,
     opts.kinds ? [...opts.kinds] : null,
     opts.notKinds ? [...opts.notKinds] : null,
-    skip,
     opts.defaultPoolSlots ?? DEFAULT_POOL_SLOTS,
   ],
-});
-
-/**
- * The lease's locks on the candidate of {@link leaseCandidateSql}, in the statement that finds it:
- * the run's lock (`waitRun`: block until it is free, only while the transaction holds no other lock:
- * no deadlock), then, only once the run's is held, the pool's (`waitPool`: block, only while the
- * transaction holds no other pool's lock). `run_ok` / `pool_ok`: whether each was taken. A lock is
- * held by the transaction until it commits. The room of the run and of the pool is then counted by
- * {@link claimSql}, a statement begun after the locks were taken (see there why it must be).
- */
-export const leaseCandidateLockSql = (opts: LeaseOptions, skip: string[], waitRun: boolean, waitPool: boolean): Sql => {
-  const c = leaseCandidateSql(opts, skip);
-  const lock = (wait: boolean, key: string) =>
-    wait
-      ? `(SELECT true FROM (SELECT pg_advisory_xact_lock(hashtextextended(${key}, 0))) w)`
-      : `pg_try_advisory_xact_lock(hashtextextended(${key}, 0))`;
-  return {
-    // the candidate is materialised (one row) before its locks are taken; OFFSET 0 keeps the run's
-    // lock a step of its own, taken before the pool's (the CASE takes the pool's only after it)
-    sql: `WITH c AS MATERIALIZED (${c.sql})
-          SELECT c.id, c.pool, c.run_id, c.concurrency, x.run_ok,
-                 CASE WHEN NOT x.run_ok THEN false WHEN c.pool IS NULL THEN true
-                      ELSE ${lock(waitPool, `'weir.pool:' || c.pool`)} END AS pool_ok
-            FROM c CROSS JOIN LATERAL (SELECT ${lock(waitRun, `'weir.run:' || c.run_id`)} AS run_ok OFFSET 0) x`,
-    params: c.params,
-  };
-};
-
-/**
- * The candidate leased (running as `owner` until the lease expires) if its run and its pool have
- * room, counted in this statement, under their locks ({@link leaseCandidateLockSql}): under READ
- * COMMITTED a statement sees every lease committed before it began, and no other lease of the run
- * or of the pool is in progress (its transaction would hold the lock). Steps leave `running`
- * (success, failure, expiry, cancel) without the locks, which only lowers the counts; so a run
- * never has more steps running than its `concurrency`, nor a pool more than its slots, whatever
- * the number of workers and instances. No row: no room (the step is left queued).
- */
-export const claimSql = (
-  id: string,
-  owner: string,
-  leaseMs: number,
-  room: { concurrency: number; pool: string | null; defaultSlots: number },
-): Sql => ({
-  sql: `UPDATE orchestration.step_runs s
-           SET status = 'running', attempt = s.attempt + 1, lease_owner = $1,
-               lease_expires_at = now() + $2::interval, started_at = COALESCE(s.started_at, statement_timestamp()), error = NULL, error_code = NULL
-          FROM orchestration.runs r
-         WHERE s.id = $3 AND s.status = 'queued' AND r.id = s.run_id
-           AND (SELECT count(*) FROM orchestration.step_runs x WHERE x.run_id = s.run_id AND x.status = 'running') < $4::int
-           AND ($5::text IS NULL OR (SELECT count(*) FROM orchestration.step_runs x WHERE x.pool = $5 AND x.status = 'running')
-                < COALESCE((SELECT p.slots FROM orchestration.pools p WHERE p.name = $5), $6::int))
-        RETURNING s.id, s.run_id, s.step_id, s.kind, s.status, s.pool, s.attempt, s.max_attempts, s.ready_at, s.lease_owner,
-                  s.lease_expires_at, s.started_at, s.finished_at, s.error_code, s.error, s.ref, s.output,
-                  r.partition, r.params, r.pipeline_id, r.version, r.trigger`,
-  params: [owner, `${leaseMs / 1000} seconds`, id, room.concurrency, room.pool, room.defaultSlots],
 });
 
 /** A lease is its step, its owner and its attempt: an older attempt of the same owner no longer holds it. */
