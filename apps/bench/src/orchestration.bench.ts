@@ -219,6 +219,21 @@ async function main(): Promise<void> {
       `    tick claimed: p50 ${pct(claimLag, 50).toFixed(0)} ms, p95 ${pct(claimLag, 95).toFixed(0)} ms; first step leased: p50 ${pct(leaseLag, 50).toFixed(0)} ms, p95 ${pct(leaseLag, 95).toFixed(0)} ms`,
     );
 
+    // The runs' events (START, COMPLETE: platform.outbox) are dispatched to their consumers (lineage)
+    // by the same processes after the runs ended: the backlog of the window is drained before the
+    // dispatch pairs and the partitions page are timed, else they measure it (the bare loop does not
+    // wait on those processes). Done when none is left, or none was dispatched for 3 s (parked ones).
+    const t3 = Date.now();
+    for (let last = -1, still = 0; Date.now() - t3 < 300_000;) {
+      const [{ n }] = (await c.query(`SELECT count(*)::int AS n FROM platform.outbox WHERE dispatched_at IS NULL`))
+        .rows;
+      if (n === 0 || (n === last && ++still >= 12)) break;
+      if (n !== last) still = 0;
+      last = n;
+      await sleep(250);
+    }
+    console.log(`  run events of the window dispatched (outbox drained) in ${((Date.now() - t3) / 1000).toFixed(1)} s`);
+
     // ---- dispatch overhead ----
     const slots = INSTANCES * SLOTS_PER_PROCESS;
     const pipe = await api('POST', '/api/orchestration/pipelines', {
