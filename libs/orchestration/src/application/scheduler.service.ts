@@ -2,6 +2,11 @@ import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBoo
 import { PresenceLock, WEIR_CONFIG, WeirConfig } from '@weir/platform';
 import type { PipelineSpec } from '../domain/pipeline';
 import { dueTicks, fireTimes, partitionOfTick } from '../domain/schedule';
+import { ORCHESTRATION_CONFIG, OrchestrationConfig } from '../orchestration.config';
+import { ScheduledPipeline, TICK_LEDGER, TickLedger } from './ports/tick-ledger.port';
+import { BackfillsService } from './backfills.service';
+import { OrchestrationMetrics } from './orchestration.metrics';
+import { PipelineRunsService } from './pipeline-runs.service';
 
 /** A claimed tick without its run after this long is started again (its start failed, or its process died). */
 const STARTED_WITHIN_MS = 30_000;
@@ -23,11 +28,6 @@ async function eachLimited<T>(items: T[], limit: number, fn: (item: T) => Promis
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
-import { ORCHESTRATION_CONFIG, OrchestrationConfig } from '../orchestration.config';
-import { ScheduledPipeline, TICK_LEDGER, TickLedger } from './ports/tick-ledger.port';
-import { BackfillsService } from './backfills.service';
-import { OrchestrationMetrics } from './orchestration.metrics';
-import { PipelineRunsService } from './pipeline-runs.service';
 
 /**
  * schedule-pipelines: on instances with the scheduler role, a pass every `tickMs` fires each
