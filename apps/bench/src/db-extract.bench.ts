@@ -78,7 +78,10 @@ async function main(): Promise<void> {
       const lines = r.stdout.trim().split('\n');
       const last = [...lines].reverse().find((l) => l.startsWith('{'));
       const other = lines.filter((l) => l !== last && l.trim());
-      if (other.length) console.log(`  weir runner said: ${other.join('\n  ').slice(0, 2000)}`);
+      if (other.length) {
+        const shown = VERBOSE ? other.filter((l) => / succeeded: /.test(l)) : other;
+        console.log(`  weir runner said: ${shown.join('\n  ').slice(0, 2000)}`);
+      }
       if (!last) throw new Error(`weir runner printed no result: ${r.stdout.slice(-2000)} ${r.stderr.slice(-2000)}`);
       return JSON.parse(last);
     };
