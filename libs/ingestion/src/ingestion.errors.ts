@@ -249,3 +249,17 @@ export class UploadLostError extends DomainError {
     super('INGESTION.UPLOAD_LOST', 'unavailable', message, extra);
   }
 }
+
+/** `INGESTION.SOURCE_UNREACHABLE` (unavailable): Cannot connect to the source database …: … (its secrets are never shown) */
+export class SourceUnreachableError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('INGESTION.SOURCE_UNREACHABLE', 'unavailable', message, extra);
+  }
+}
+
+/** `INGESTION.SOURCE_QUERY_FAILED` (unprocessable): The source database refused the read: … (table or column missing, permission) */
+export class SourceQueryFailedError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('INGESTION.SOURCE_QUERY_FAILED', 'unprocessable', message, extra);
+  }
+}

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { scheduleCheck } from '../domain/schedule-check';
+import { ConnectorSpec, connectorProblems, isQueryConnector } from '../domain/connector';
 
 import { CATALOG, CatalogPort, ColumnMapping, DatasetContract, DatasetView, primaryKey } from '@weir/catalog';
 import {
@@ -27,7 +28,10 @@ import {
 export interface SourceInput {
   name: string;
   dataset: string;
-  format: SourceFormat;
+  /** The file format (file sources); none for a database source (`connector`). */
+  format?: SourceFormat;
+  /** Where records come from: files (default), or a database (see domain/connector.ts). */
+  connector?: ConnectorSpec | null;
   location?: SourceLocation;
   strategy: StrategySpec;
   drift?: DriftPolicy;
@@ -47,7 +51,10 @@ export interface SourceView {
   id: string;
   name: string;
   dataset: string;
-  format: string;
+  /** The file format; null for a database source. */
+  format: string | null;
+  /** `{kind: 'file'}`, or the database connector (secrets as their environment-variable references). */
+  connector: ConnectorSpec;
   location: SourceLocation;
   strategy: StrategySpec;
   drift: string;
@@ -72,6 +79,7 @@ export function sourceView(e: SourceRecord): SourceView {
     name: e.name,
     dataset: e.dataset,
     format: e.format,
+    connector: e.connector ?? { kind: 'file' },
     location: e.location,
     strategy: e.strategy,
     drift: e.drift,
@@ -88,6 +96,9 @@ export function sourceView(e: SourceRecord): SourceView {
     updatedAt: e.updatedAt.toISOString(),
   };
 }
+
+/** A file source: no connector, or `{kind: 'file'}`. */
+const isFile = (c: ConnectorSpec | null | undefined) => !c || c.kind === 'file';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -122,7 +133,8 @@ export class SourcesService {
     const e = await this.repo.create({
       name: input.name,
       dataset: input.dataset,
-      format: input.format,
+      format: isFile(input.connector) ? (input.format ?? null) : null,
+      connector: isFile(input.connector) ? null : input.connector!,
       location: input.location ?? {},
       strategy: input.strategy,
       drift: input.drift ?? 'freeze',
@@ -149,8 +161,20 @@ export class SourcesService {
   check(input: Partial<SourceInput>, contract: DatasetContract): void {
     const problems: string[] = [];
     const cols = new Set(contract.columns.map((c) => c.name));
-    if (input.format && !(FORMATS as readonly string[]).includes(input.format))
-      problems.push(`format must be one of ${FORMATS.join(', ')}`);
+    if (input.connector !== undefined && input.connector !== null)
+      problems.push(...connectorProblems(input.connector, [...cols]));
+    if (isFile(input.connector)) {
+      if (!input.format) problems.push('format is required for a file source (or give a database connector)');
+      else if (!(FORMATS as readonly string[]).includes(input.format))
+        problems.push(`format must be one of ${FORMATS.join(', ')}`);
+    } else if (input.format) problems.push('format is for file sources; a database source reads typed rows');
+    const mode = (input.connector as { mode?: string } | null | undefined)?.mode;
+    if (isQueryConnector(input.connector) && input.strategy) {
+      if (mode === 'incremental' && input.strategy.kind !== 'incremental')
+        problems.push('connector.mode incremental needs strategy incremental (with its cursor)');
+      if (mode === 'full' && input.strategy.kind === 'incremental')
+        problems.push('strategy incremental needs connector.mode incremental (the source reads past the watermark)');
+    }
     if (input.drift && !(DRIFT_POLICIES as readonly string[]).includes(input.drift))
       problems.push(`drift must be one of ${DRIFT_POLICIES.join(', ')}`);
     const s = input.strategy;
@@ -268,7 +292,8 @@ export class SourcesService {
     const merged: SourceInput = {
       name: e.name,
       dataset: patch.dataset ?? e.dataset,
-      format: (patch.format ?? e.format) as SourceFormat,
+      format: (patch.format ?? e.format ?? undefined) as SourceFormat | undefined,
+      connector: patch.connector === undefined ? e.connector : patch.connector,
       location: patch.location ?? e.location,
       strategy: patch.strategy ?? e.strategy,
       drift: (patch.drift ?? e.drift) as DriftPolicy,
@@ -286,7 +311,8 @@ export class SourcesService {
     if (patch.strategy && patch.strategy.cursor !== e.strategy.cursor) e.watermark = null;
     Object.assign(e, {
       dataset: merged.dataset,
-      format: merged.format,
+      format: isFile(merged.connector) ? (merged.format ?? null) : null,
+      connector: isFile(merged.connector) ? null : merged.connector!,
       location: merged.location ?? {},
       strategy: merged.strategy,
       drift: merged.drift,

@@ -89,7 +89,24 @@ export class CreateSourceRequestDto {
   @IsString()
   @Length(1, 63)
   dataset: string;
-  @ApiProperty({ enum: FORMATS }) @IsIn(FORMATS as unknown as string[]) format: 'csv' | 'ndjson' | 'json' | 'parquet';
+  @ApiPropertyOptional({ enum: FORMATS, description: 'the file format (file sources; not for a database connector)' })
+  @Optional()
+  @IsIn(FORMATS as unknown as string[])
+  format?: 'csv' | 'ndjson' | 'json' | 'parquet';
+  @ApiPropertyOptional({
+    description:
+      'where records come from: {kind: "file"} (default) or a database: {kind: "postgres_query" | "mysql_query", connection, table | query, columns, mode: "full" | "incremental", tieBreaker}, {kind: "postgres_cdc", connection, table, deletes, truncate, …}; secrets only as {"env": "VARIABLE"}',
+    example: {
+      kind: 'postgres_query',
+      connection: { host: 'db.internal', database: 'shop', user: 'weir', password: { env: 'SHOP_PG_PASSWORD' } },
+      table: 'public.orders',
+      mode: 'incremental',
+      tieBreaker: 'id',
+    },
+  })
+  @Optional()
+  @IsObject()
+  connector?: Record<string, unknown>;
   @ApiPropertyOptional({ type: SourceLocationDto })
   @Optional()
   @ValidateNested()
@@ -160,6 +177,10 @@ export class CreateSourceRequestDto {
 
 export class UpdateSourceRequestDto {
   @ApiPropertyOptional() @Optional() @IsString() @Length(1, 63) dataset?: string;
+  @ApiPropertyOptional({ description: 'the connector (see create)' }) @Optional() @IsObject() connector?: Record<
+    string,
+    unknown
+  >;
   @ApiPropertyOptional({ enum: FORMATS }) @Optional() @IsIn(FORMATS as unknown as string[]) format?:
     'csv' | 'ndjson' | 'json' | 'parquet';
   @ApiPropertyOptional({ type: SourceLocationDto })

@@ -5,7 +5,14 @@ export class SourceResponseDto {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty() name: string;
   @ApiProperty() dataset: string;
-  @ApiProperty() format: string;
+  @ApiProperty({ type: String, nullable: true, description: 'the file format; null for a database source' })
+  format: string | null;
+  @ApiProperty({
+    type: Object,
+    description:
+      '{kind: "file"}, or a database connector (postgres_query, mysql_query, postgres_cdc); secrets only as {"env": "VARIABLE"}',
+  })
+  connector: object;
   @ApiProperty({ type: SourceLocationDto }) location: SourceLocationDto;
   @ApiProperty({ type: StrategyDto }) strategy: StrategyDto;
   @ApiProperty() drift: string;

@@ -1,5 +1,6 @@
 import { Column, Entity, PrimaryGeneratedColumn, Unique } from 'typeorm';
 import type { SourceLocation, SourceOptions, SourceSchedule, StrategySpec } from '../domain/source';
+import type { ConnectorSpec } from '../domain/connector';
 
 /** ingestion.sources: a dataset contract + format + location + strategy + drift policy. */
 @Entity({ schema: 'ingestion', name: 'sources' })
@@ -15,8 +16,13 @@ export class SourceOrmEntity {
   @Column({ type: 'varchar', length: 63 })
   dataset: string;
 
-  @Column({ type: 'varchar', length: 16 })
-  format: string;
+  /** The file format (file sources); null for a database source. */
+  @Column({ type: 'varchar', length: 16, nullable: true })
+  format: string | null;
+
+  /** Where records come from: null for files (`format`, `location`), else a database connector. */
+  @Column({ type: 'jsonb', nullable: true })
+  connector: ConnectorSpec | null;
 
   @Column({ type: 'jsonb' })
   location: SourceLocation;
