@@ -330,7 +330,7 @@ describe('ingestion from databases e2e', () => {
     expect(before.n).toBe(1000);
 
     await src.query(
-      `INSERT INTO public.big SELECT i, 'p-' || i || repeat('x', 60), timestamptz '2026-01-01' + i * interval '1 second' FROM generate_series(1001, 400000) i`,
+      `INSERT INTO public.big SELECT i, 'p-' || i || repeat('x', 60), timestamptz '2026-01-01' + i * interval '1 second' FROM generate_series(1001, 1500000) i`,
     );
     const child = cli();
     const exited = new Promise((r) => child.on('exit', (_c, sig) => r(sig)));
@@ -356,7 +356,7 @@ describe('ingestion from databases e2e', () => {
       ['failed', 'INGESTION.INTERRUPTED'],
       ['succeeded', null],
     ]);
-    expect(runs[2]).toMatchObject({ rows_read: 399_000, rows_loaded: 399_000 });
+    expect(runs[2]).toMatchObject({ rows_read: 1_499_000, rows_loaded: 1_499_000 });
     // target EXCEPT source and source EXCEPT target are both empty
     const digest = async (c: Client, table: string) =>
       (

@@ -1,35 +1,18 @@
+import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { quoteIdent } from '@weir/platform';
+import { to as copyTo } from 'pg-copy-streams';
+import { inlineParameters, quoteIdent } from '@weir/platform';
 import type { QueryConnector } from '../../domain/connector';
 import { SourceQueryFailedError, SourceUnreachableError } from '../../ingestion.errors';
+import { readCsv } from '../readers/csv.reader';
 import type { ReaderBatch } from '../readers/record.types';
 import { ResolvedConnection, scrub } from './connection.util';
 import type { QueryPlan } from './query-plan.util';
 
+/** Rows per batch handed to the engine (the COPY stream itself is read as fast as it is consumed). */
 export const DEFAULT_FETCH_SIZE = 10_000;
 
-/** pg-cursor (no published types): a portal read `n` rows at a time. */
-interface Cursor {
-  read(n: number): Promise<unknown[]>;
-  close(): Promise<void>;
-  _result: { fields?: { name: string }[] };
-}
-type CursorClass = new (
-  sql: string,
-  params: unknown[],
-  config: { rowMode: 'array'; types: { getTypeParser: (oid: number) => (v: string) => string } },
-) => Cursor;
-const CursorImpl = require('pg-cursor') as CursorClass;
-
-const identity = (v: string) => v;
-/** bytea in hex text form → base64. */
-const bytea = (v: string) => Buffer.from(v.startsWith('\\x') ? v.slice(2) : v, 'hex').toString('base64');
-/**
- * Every value as PostgreSQL's own text (numeric exact, bigint whole, timestamptz in UTC with its
- * offset, booleans t/f, json as its text, uuid), bytea as base64: what the contract validates,
- * as it would a CSV field.
- */
-const TEXT_TYPES = { getTypeParser: (oid: number) => (oid === 17 ? bytea : identity) };
+const BYTEA = 17;
 
 const qualified = (t: string) =>
   t
@@ -37,12 +20,16 @@ const qualified = (t: string) =>
     .map((p) => quoteIdent(p))
     .join('.');
 
-/** The SELECT of a plan, and its parameters. */
-export function postgresSelect(c: QueryConnector, plan: QueryPlan): { sql: string; params: string[] } {
+/**
+ * The SELECT of a plan, and its parameters. `list` is the select list over the source rows
+ * (`weir_src`), default every column.
+ */
+export function postgresSelect(c: QueryConnector, plan: QueryPlan, list = '*'): { sql: string; params: string[] } {
   const inner = c.table
     ? `SELECT ${plan.columns!.map((x) => quoteIdent(x)).join(', ')} FROM ${qualified(c.table)}`
     : c.query!.trim();
-  if (!plan.cursor) return { sql: c.table ? inner : `SELECT * FROM (${inner}) AS weir_src`, params: [] };
+  if (!plan.cursor)
+    return { sql: c.table && list === '*' ? inner : `SELECT ${list} FROM (${inner}) AS weir_src`, params: [] };
   const cur = `weir_src.${quoteIdent(plan.cursor)}`;
   const tb = plan.tieBreaker ? `weir_src.${quoteIdent(plan.tieBreaker)}` : undefined;
   const params: string[] = [];
@@ -57,15 +44,18 @@ export function postgresSelect(c: QueryConnector, plan: QueryPlan): { sql: strin
     where = ` WHERE ${where}`;
   }
   return {
-    sql: `SELECT * FROM (${inner}) AS weir_src${where} ORDER BY ${cur}${tb ? `, ${tb}` : ''}`,
+    sql: `SELECT ${list} FROM (${inner}) AS weir_src${where} ORDER BY ${cur}${tb ? `, ${tb}` : ''}`,
     params,
   };
 }
 
 /**
- * postgres_query: a server-side cursor (pg-cursor) in a read-only repeatable-read transaction,
- * `fetchSize` rows a round trip, the next fetch in flight while a batch is validated: never the
- * whole result in memory. The batches carry the result's column names as their header.
+ * postgres_query: the rows stream out of the source as `COPY (SELECT …) TO STDOUT` (CSV) inside a
+ * read-only repeatable-read transaction, into the same CSV reader files go through — the server
+ * streams, nothing is buffered whole, and no row is decoded twice (a row cursor costs a protocol
+ * message decoded per row in JavaScript: 2.2× psql's own copy; COPY is what psql does). Values are
+ * PostgreSQL's text (numeric exact, timestamptz in UTC with its offset, booleans t/f, json, uuid),
+ * bytea as base64; NULL is a marker of this read, so an empty string stays an empty string.
  */
 export async function openPostgresQuery(
   c: QueryConnector,
@@ -94,57 +84,78 @@ export async function openPostgresQuery(
     );
   }
   let closed = false;
-  let cursor: Cursor | undefined;
+  let stream: (NodeJS.ReadableStream & { destroy?: (e?: Error) => void }) | undefined;
+  let streaming = false;
   const close = async () => {
     if (closed) return;
     closed = true;
-    if (cursor) await cursor.close().catch(() => undefined);
+    if (streaming) {
+      // stopped mid-COPY (cancelled, or the run failed): closing the connection ends the COPY and
+      // its transaction on the server (a ROLLBACK would wait behind the COPY)
+      stream?.destroy?.();
+      await client.end().catch(() => undefined);
+      return;
+    }
     await client.query('ROLLBACK').catch(() => undefined);
     await client.end().catch(() => undefined);
   };
-  const { sql, params } = postgresSelect(c, plan);
-  const fetchSize = c.fetchSize ?? DEFAULT_FETCH_SIZE;
   const failed = (e: unknown) =>
     new SourceQueryFailedError(
       `The source database ${conn.shown} refused the read: ${scrub((e as Error).message, conn)}`,
     );
+  const rowsPerBatch = c.fetchSize ?? DEFAULT_FETCH_SIZE;
+  const nullMark = `weir_null_${randomBytes(8).toString('hex')}`;
+  let copySql: string;
   try {
     await client.query(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`);
     await client.query(`SET LOCAL TIME ZONE 'UTC'; SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL extra_float_digits = 3`);
+    // the result's columns and types (no row read), for the select list: bytea as base64
+    const probe = postgresSelect(c, plan);
+    const shape = await client.query({
+      text: `SELECT * FROM (${probe.sql}) AS weir_shape LIMIT 0`,
+      values: probe.params,
+    });
+    const list = shape.fields
+      .map((f) =>
+        f.dataTypeID === BYTEA
+          ? `encode(weir_src.${quoteIdent(f.name)}, 'base64') AS ${quoteIdent(f.name)}`
+          : `weir_src.${quoteIdent(f.name)}`,
+      )
+      .join(', ');
+    const { sql, params } = postgresSelect(c, plan, list || '*');
+    copySql = `COPY (${inlineParameters(sql, params)}) TO STDOUT WITH (FORMAT csv, HEADER true, NULL '${nullMark}')`;
   } catch (e) {
     await close();
     throw failed(e);
   }
   const batches = (async function* (): AsyncGenerator<ReaderBatch> {
     try {
-      cursor = client.query(
-        new CursorImpl(sql, params, { rowMode: 'array', types: TEXT_TYPES }) as never,
-      ) as unknown as Cursor;
-      let next = cursor.read(fetchSize);
-      let header: string[] | undefined;
-      while (!signal.aborted) {
-        let rows: string[][];
-        try {
-          rows = (await next) as string[][];
-        } catch (e) {
-          throw failed(e);
-        }
-        if (!header) {
-          header = (cursor._result.fields ?? []).map((f) => f.name);
-          if (rows.length === 0) {
-            yield { header, records: [] };
-            break;
+      const out = client.query(copyTo(copySql));
+      stream = out;
+      streaming = true;
+      out.setEncoding('utf8'); // pg-copy-streams hands the rows over in chunks of tens of kB
+      let pending: ReaderBatch | undefined;
+      try {
+        for await (const b of readCsv(out as never)) {
+          if (signal.aborted) break;
+          for (const r of b.records)
+            if (Array.isArray(r)) for (let i = 0; i < r.length; i++) if (r[i] === nullMark) (r as unknown[])[i] = null;
+          // batches of about rowsPerBatch rows (the CSV reader's follow the stream's chunks)
+          if (pending) {
+            for (const r of b.records) pending.records.push(r);
+            if (b.header) pending.header = b.header;
+          } else pending = b;
+          if (pending.records.length >= rowsPerBatch) {
+            yield pending;
+            pending = undefined;
           }
-          if (rows.length === fetchSize) next = cursor.read(fetchSize);
-          yield { header, records: rows };
-          if (rows.length < fetchSize) break;
-          continue;
         }
-        if (rows.length === 0) break;
-        if (rows.length === fetchSize) next = cursor.read(fetchSize);
-        yield { records: rows };
-        if (rows.length < fetchSize) break;
+      } catch (e) {
+        if (signal.aborted) return;
+        throw failed(e);
       }
+      if (!signal.aborted) streaming = false; // read to its end
+      if (pending && !signal.aborted) yield pending;
     } finally {
       await close();
     }
