@@ -51,6 +51,20 @@ export function flattener(fields: string[]): (r: Record<string, unknown>) => Rec
   };
 }
 
+/**
+ * The checkpoint as an API expects it: a timestamp (PostgreSQL's text, `2026-01-01 00:00:08+00`)
+ * as ISO 8601 in UTC (to the millisecond, never above the stored value: the engine drops rows at or
+ * below the watermark, so a bound a little lower loses nothing); anything else as stored.
+ */
+export function asApiValue(stored: string, type: string): string {
+  if (!/^(timestamp|timestamptz|date)\b/.test(type)) return stored;
+  let s = stored.trim().replace(' ', 'T');
+  if (/[+-]\d\d$/.test(s)) s += ':00';
+  else if (type.startsWith('timestamp') && !/(Z|[+-]\d\d:\d\d)$/.test(s) && s.includes('T')) s += 'Z';
+  const ms = Date.parse(s);
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : stored;
+}
+
 interface Page {
   url: string;
   /** Query (GET) or body (POST) parameters added for this page. */
@@ -106,9 +120,13 @@ export async function openHttpJson(c: HttpJsonConnector, req: ConnectorReadReque
     return `${method} ${u.origin}${u.pathname}`;
   })();
   const flat = flattener(req.contract.columns.map((col) => req.source.options.mapping?.[col.name]?.from ?? col.name));
+  const cursorCol = req.contract.columns.find((col) => col.name === req.source.strategy.cursor);
+  const stored = parseQueryWatermark(req.watermark)?.cursor;
   const since =
     req.source.strategy.kind === 'incremental' && c.incremental
-      ? (parseQueryWatermark(req.watermark)?.cursor ?? c.incremental.initial)
+      ? stored !== undefined
+        ? asApiValue(stored, cursorCol?.type ?? 'text')
+        : c.incremental.initial
       : undefined;
   let bytes = 0;
   let lastStart = 0;
