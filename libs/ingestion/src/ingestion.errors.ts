@@ -263,3 +263,24 @@ export class SourceQueryFailedError extends DomainError {
     super('INGESTION.SOURCE_QUERY_FAILED', 'unprocessable', message, extra);
   }
 }
+
+/** `INGESTION.SOURCE_ACCESS_DENIED` (forbidden): The source refused the credentials: … (an object store's or an API's 401/403; the secret is never shown) */
+export class SourceAccessDeniedError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('INGESTION.SOURCE_ACCESS_DENIED', 'forbidden', message, extra);
+  }
+}
+
+/** `INGESTION.OBJECT_CHANGED` (conflict): The object changed since its run was queued (another ETag): its new version is queued by the next scheduled load */
+export class ObjectChangedError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('INGESTION.OBJECT_CHANGED', 'conflict', message, extra);
+  }
+}
+
+/** `INGESTION.SOURCE_HTTP_FAILED` (unprocessable): The API answered an error (or no JSON) after its retries: … */
+export class SourceHttpFailedError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('INGESTION.SOURCE_HTTP_FAILED', 'unprocessable', message, extra);
+  }
+}

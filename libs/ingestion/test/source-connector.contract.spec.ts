@@ -10,7 +10,7 @@ import type { DatasetContract } from '@weir/catalog';
 import type { QualityGate } from '@weir/quality';
 import type { ConnectorSpec } from '../src/domain/connector';
 import { parseQueryWatermark } from '../src/domain/connector';
-import type { StrategySpec } from '../src/domain/source';
+import type { RunInput, StrategySpec } from '../src/domain/source';
 import type { SourceRecord } from '../src/application/ports/source-repository.port';
 import { SourceConnectorsReader } from '../src/infrastructure/connectors/source-connectors.reader';
 import { LoadEngine, LoadResult } from '../src/infrastructure/engine/load.engine';
@@ -61,8 +61,8 @@ interface Harness {
   format: string | null;
   /** Adds rows to the source (a new file for files). */
   add(rows: Row[]): Promise<void>;
-  /** A read's input (the file source's latest file). */
-  input(): { path?: string };
+  /** A read's input (the file source's latest file, the latest object). */
+  input(): RunInput;
   /** Live connections of the source named weir-source (for the cancellation check), or null when not a database. */
   liveReads(): Promise<number | null>;
   done(): Promise<void>;
@@ -376,3 +376,176 @@ connectorContract(
   },
   MYSQL_UP,
 );
+
+// http_json: a local API serving the rows 100 a page (offset/limit); the engine keeps rows past the checkpoint
+connectorContract(
+  'http_json',
+  async () => {
+    const http = require('node:http') as typeof import('node:http');
+    const all: Row[] = [];
+    const server = http.createServer((req, res) => {
+      const u = new URL(req.url!, 'http://x');
+      const o = Number(u.searchParams.get('offset'));
+      const l = Number(u.searchParams.get('limit'));
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          results: all.slice(o, o + l).map(([id, name, amount, at]) => ({ id, name, amount, updated_at: at })),
+        }),
+      );
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}/rows`;
+    return {
+      connector: (mode) => ({
+        kind: 'http_json',
+        url,
+        recordPath: 'results',
+        pagination: { type: 'offset', offsetParam: 'offset', limitParam: 'limit', limit: 100 },
+        ...(mode === 'incremental' ? { incremental: { param: 'updated_since' } } : {}),
+      }),
+      format: null,
+      add: async (r) => void all.push(...r),
+      input: () => ({}),
+      liveReads: async () => null,
+      async done() {
+        server.closeAllConnections();
+        await new Promise((r) => server.close(r));
+      },
+    };
+  },
+  true,
+  false,
+);
+
+// s3: objects in a local S3-compatible server (s3rver, in a child process); a new object per addition
+let s3rver: { endpoint: string; stop: () => void } | undefined;
+async function startS3rver(): Promise<{ endpoint: string; stop: () => void }> {
+  if (s3rver) return s3rver;
+  const { spawn } = require('node:child_process') as typeof import('node:child_process');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weir-s3rver-'));
+  const script = `const S3rver = require('s3rver');
+    new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: ${JSON.stringify(dir)},
+      configureBuckets: [{ name: 'contract' }] }).run().then(({ port }) => console.log('PORT ' + port));`;
+  const child = spawn(process.execPath, ['--openssl-legacy-provider', '-e', script], {
+    cwd: path.resolve(__dirname, '../../..'),
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      const m = /PORT (\d+)/.exec((out += String(d)));
+      if (m) resolve(Number(m[1]));
+    });
+    child.on('exit', (code) => reject(new Error(`s3rver exited (${code})`)));
+  });
+  s3rver = {
+    endpoint: `http://127.0.0.1:${port}`,
+    stop: () => {
+      child.kill('SIGTERM');
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return s3rver;
+}
+afterAll(() => s3rver?.stop());
+
+connectorContract(
+  's3',
+  async () => {
+    const { endpoint } = await startS3rver();
+    const { S3Client, PutObjectCommand } = require('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
+    const client = new S3Client({
+      region: 'us-east-1',
+      endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    });
+    const env = `WEIR_TEST_S3_${randomUUID().slice(0, 8).toUpperCase()}`;
+    process.env[env] = 'S3RVER';
+    const prefix = randomUUID().slice(0, 8);
+    const all: Row[] = [];
+    let object: { bucket: string; key: string; etag: string; size: number } | undefined;
+    let n = 0;
+    return {
+      connector: () => ({
+        kind: 's3',
+        endpoint,
+        forcePathStyle: true,
+        accessKeyId: { env },
+        secretAccessKey: { env },
+      }),
+      format: 'ndjson',
+      async add(r) {
+        all.push(...r);
+        const key = `${prefix}/f${++n}.ndjson`;
+        const body = all
+          .map(([id, name, amount, at]) => JSON.stringify({ id, name, amount, updated_at: at }))
+          .join('\n');
+        const put = await client.send(new PutObjectCommand({ Bucket: 'contract', Key: key, Body: body }));
+        object = { bucket: 'contract', key, etag: (put.ETag ?? '').replace(/"/g, ''), size: body.length };
+      },
+      input: () => ({ object }),
+      liveReads: async () => null,
+      async done() {
+        delete process.env[env];
+        client.destroy();
+      },
+    };
+  },
+  true,
+  false,
+);
+
+describe('s3: an object gone or changed after its run was queued', () => {
+  it('fails the read with INGESTION.FILE_NOT_FOUND or INGESTION.OBJECT_CHANGED', async () => {
+    const { endpoint } = await startS3rver();
+    const { S3Client, PutObjectCommand } = require('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
+    const client = new S3Client({
+      region: 'us-east-1',
+      endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    });
+    process.env['WEIR_TEST_S3_GONE'] = 'S3RVER';
+    try {
+      await client.send(new PutObjectCommand({ Bucket: 'contract', Key: 'gone/a.ndjson', Body: '{"id": 1}' }));
+      const source = {
+        name: 'src',
+        format: 'ndjson',
+        connector: {
+          kind: 's3',
+          endpoint,
+          forcePathStyle: true,
+          accessKeyId: { env: 'WEIR_TEST_S3_GONE' },
+          secretAccessKey: { env: 'WEIR_TEST_S3_GONE' },
+        },
+        location: { inbox: 's3://contract/gone/' },
+        strategy: { kind: 'append' },
+        options: {},
+      } as unknown as SourceRecord;
+      const reader = new SourceConnectorsReader(null as unknown as Warehouse);
+      const listed = await reader.listObjects(source);
+      expect(listed.map((o) => o.key)).toEqual(['gone/a.ndjson']);
+      const open = (key: string, etag: string) =>
+        reader.open({
+          runId: randomUUID(),
+          source,
+          input: { object: { bucket: 'contract', key, etag, size: 1 } },
+          contract,
+          watermark: null,
+          signal: new AbortController().signal,
+        });
+      await expect(open('gone/never.ndjson', 'x')).rejects.toMatchObject({ code: 'INGESTION.FILE_NOT_FOUND' });
+      await expect(open('gone/a.ndjson', 'another-etag')).rejects.toMatchObject({ code: 'INGESTION.OBJECT_CHANGED' });
+      const read = await open('gone/a.ndjson', listed[0].etag);
+      const got = [];
+      for await (const b of read.batches) got.push(...b.records);
+      await read.close();
+      expect(got).toEqual([{ id: 1 }]);
+    } finally {
+      delete process.env['WEIR_TEST_S3_GONE'];
+      client.destroy();
+    }
+  });
+});

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
 import { CatalogModule } from '@weir/catalog';
-import { IngestionModule, RunsService, RunView } from '@weir/ingestion';
+import { IngestionModule, RunsService, RunView, SourcesService } from '@weir/ingestion';
 import { emit, say } from '../output';
 import { withContext } from '../context';
 
@@ -25,6 +25,14 @@ export function formatRun(r: RunView): string {
   return lines.join('\n') + '\n';
 }
 
+/** Whether the source reads objects of a store (its runs: one per new object). */
+async function isObjectStoreSource(name: string): Promise<boolean> {
+  return withContext({ modules: [CatalogModule, IngestionModule], roles: [] }, async (ctx) => {
+    const s = await ctx.get(SourcesService).get(name);
+    return s.connector.kind === 's3' && !!s.location.inbox;
+  });
+}
+
 export function ingestCommands(program: Command): void {
   program
     .command('load')
@@ -39,6 +47,19 @@ export function ingestCommands(program: Command): void {
       const abs = file === undefined ? undefined : path.resolve(file);
       if (abs !== undefined && (!fs.existsSync(abs) || !fs.statSync(abs).isFile()))
         throw new Error(`no such file: ${file}`);
+      if (abs === undefined && (await isObjectStoreSource(opts.source))) {
+        // an object-store source: every new object of its location, each once, in key order
+        const done = await withIngestion(true, async (runs) => {
+          const { runs: queued } = await runs.startDue({ source: opts.source, trigger: 'cli', createdBy: 'cli' });
+          if (!queued.length) say('no new object to load');
+          const out: RunView[] = [];
+          for (const q of queued) out.push(await runs.waitFor(q.id, 24 * 3600_000));
+          return out;
+        });
+        for (const r of done) emit(opts.json, r, () => formatRun(r));
+        if (done.some((r) => r.status !== 'succeeded')) process.exitCode = 1;
+        return;
+      }
       const run = await withIngestion(true, async (runs) => {
         const { run: queued, created } = await runs.trigger(opts.source, {
           trigger: 'cli',

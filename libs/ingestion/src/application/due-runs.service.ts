@@ -6,10 +6,22 @@ import type { StartDueRuns } from './ports/ingestion-runs.port';
 import { fileChecksum, resolveInRoot } from '../infrastructure/input-file.util';
 import { INGESTION_CONFIG, IngestionConfig } from '../ingestion.config';
 import { NoInputError } from '../ingestion.errors';
-import { isQueryConnector } from '../domain/connector';
-import { TriggerRunService } from './trigger-run.service';
+import { isPulledConnector } from '../domain/connector';
+import { objectLedgerKey, TriggerRunService } from './trigger-run.service';
+import { SOURCE_CONNECTORS, SourceConnectors } from './ports/source-connector.port';
 import { SourcesService } from './sources.service';
 import type { RunView } from './run.views';
+
+/**
+ * An object whose run failed for one of these (its process died, the store or its credentials
+ * failed) is queued again by the next scheduled load; any other failure is final for that version.
+ */
+const RETRIED = new Set([
+  'INGESTION.INTERRUPTED',
+  'INGESTION.SOURCE_UNREACHABLE',
+  'INGESTION.SOURCE_ACCESS_DENIED',
+  'INGESTION.UPLOAD_LOST',
+]);
 
 /** `*.csv`, `orders-??.csv.gz` → a RegExp on file names. */
 export function globToRegExp(glob: string): RegExp {
@@ -23,8 +35,9 @@ export function globToRegExp(glob: string): RegExp {
 /**
  * start-due-runs: what a scheduled load of a source runs (its schedule is a one-step pipeline of
  * the orchestration slice): a run per inbox file not loaded before (`location.inbox` and its
- * `pattern`; each file once, by checksum, in name order), or one run of `location.path` (the same
- * bytes answer with the same run).
+ * `pattern`; each file once, by checksum, in name order), a run per new object of an `s3` source
+ * (each version once, by bucket, key and ETag, in key order), one run of a database or API source,
+ * or one run of `location.path` (the same bytes answer with the same run).
  */
 @Injectable()
 export class DueRunsService {
@@ -35,6 +48,7 @@ export class DueRunsService {
     private readonly sources: SourcesService,
     private readonly triggers: TriggerRunService,
     @Inject(INGESTION_CONFIG) private readonly cfg: IngestionConfig,
+    @Inject(SOURCE_CONNECTORS) private readonly connectors: SourceConnectors,
   ) {}
 
   async startDue(req: StartDueRuns): Promise<{ runs: RunView[]; created: number }> {
@@ -45,8 +59,23 @@ export class DueRunsService {
       parent: req.parent,
       partition: req.partition,
     } as const;
-    if (isQueryConnector(source.connector)) {
-      // a database source: one run reading past its watermark (the pipeline's key makes a retry the same run)
+    if (source.connector?.kind === 's3' && source.location.inbox) {
+      // an object store: a run per object version not loaded before, in key order (listing every page)
+      const ignore = source.connector.changed === 'ignore';
+      const runs: RunView[] = [];
+      for (const obj of await this.connectors.listObjects(source)) {
+        const ledger = objectLedgerKey(obj, ignore);
+        const prior = await this.repo.inboxFileRun(source.id, ledger);
+        if (prior && !(prior.status === 'failed' && RETRIED.has(prior.errorCode ?? ''))) continue;
+        const { run } = await this.triggers.trigger(source.id, { ...base, object: obj });
+        await this.repo.recordInboxFile(source.id, ledger, `s3://${obj.bucket}/${obj.key}`, run.id);
+        runs.push(run);
+      }
+      if (runs.length) this.log.log(`source ${source.name}: ${runs.length} new object(s) queued`);
+      return { runs, created: runs.length };
+    }
+    if (isPulledConnector(source.connector)) {
+      // a database or API source: one run reading past its watermark (the pipeline's key makes a retry the same run)
       const { run, created } = await this.triggers.trigger(source.id, { ...base, idempotencyKey: req.idempotencyKey });
       return { runs: [run], created: created ? 1 : 0 };
     }

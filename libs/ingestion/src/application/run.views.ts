@@ -1,3 +1,4 @@
+import type { StoredObject } from '../domain/remote-connector';
 import type { RunInput } from '../domain/source';
 import type { RunRecord, RunStatus } from '../domain/run';
 import type { RunLedger } from './ports/run-ledger.port';
@@ -80,6 +81,8 @@ export interface TriggerRequest {
   replayOf?: string;
   /** The run that asked for this one (a pipeline run): the OpenLineage parent of the run's events. */
   parent?: { job: string; runId: string };
+  /** An object-store source: the object (that version) a scheduled load found. */
+  object?: StoredObject;
 }
 
 /** A partition value: letters, digits and `_ . = - /`, no `..`, at most 200 characters. */

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { scheduleCheck } from '../domain/schedule-check';
-import { ConnectorSpec, connectorProblems, isQueryConnector } from '../domain/connector';
+import { ConnectorSpec, connectorProblems, isPulledConnector, isQueryConnector, readsFiles } from '../domain/connector';
+import { parseS3Url } from '../domain/remote-connector';
 
 import { CATALOG, CatalogPort, ColumnMapping, DatasetContract, DatasetView, primaryKey } from '@weir/catalog';
 import {
@@ -133,7 +134,7 @@ export class SourcesService {
     const e = await this.repo.create({
       name: input.name,
       dataset: input.dataset,
-      format: isFile(input.connector) ? (input.format ?? null) : null,
+      format: readsFiles(input.connector) ? (input.format ?? null) : null,
       connector: isFile(input.connector) ? null : input.connector!,
       location: input.location ?? {},
       strategy: input.strategy,
@@ -163,7 +164,7 @@ export class SourcesService {
     const cols = new Set(contract.columns.map((c) => c.name));
     if (input.connector !== undefined && input.connector !== null)
       problems.push(...connectorProblems(input.connector, [...cols]));
-    if (isFile(input.connector)) {
+    if (readsFiles(input.connector)) {
       if (!input.format) problems.push('format is required for a file source (or give a database connector)');
       else if (!(FORMATS as readonly string[]).includes(input.format))
         problems.push(`format must be one of ${FORMATS.join(', ')}`);
@@ -221,10 +222,12 @@ export class SourcesService {
       const why = scheduleCheck(input.schedule.cron, input.schedule.timezone);
       if (why?.kind === 'invalid') problems.push(why.message);
       else if (why) never = why.message;
-      if (!input.location?.inbox && !input.location?.path)
+      if (!input.location?.inbox && !input.location?.path && !isPulledConnector(input.connector))
         problems.push('a scheduled source needs location.inbox (a folder to watch) or location.path');
     }
+    problems.push(...this.objectStoreProblems(input));
     for (const p of [input.location?.path, input.location?.inbox]) {
+      if (p !== undefined && p.startsWith('s3://')) continue;
       if (p !== undefined && (p.includes('\0') || p.split(/[\\/]/).includes('..')))
         problems.push(`location paths may not contain ".." (${JSON.stringify(p)})`);
     }
@@ -233,6 +236,30 @@ export class SourcesService {
         errors: [...problems, ...(never ? [never] : [])],
       });
     if (never) throw new InvalidScheduleError(never, { errors: [never] });
+  }
+
+  /** An `s3` source names its objects by s3:// URLs (and only it does); `http_json` incremental needs its strategy. */
+  private objectStoreProblems(input: Partial<SourceInput>): string[] {
+    const problems: string[] = [];
+    const s3 = input.connector?.kind === 's3';
+    for (const k of ['inbox', 'path'] as const) {
+      const v = input.location?.[k];
+      if (v === undefined) continue;
+      const isUrl = typeof v === 'string' && v.startsWith('s3://');
+      if (isUrl && !s3) problems.push(`location.${k}: an s3:// location needs connector {"kind": "s3", …}`);
+      else if (s3 && !isUrl) problems.push(`location.${k}: an s3 source's location is s3://bucket/prefix/`);
+      else if (isUrl && !parseS3Url(v)) problems.push(`location.${k}: s3://bucket/prefix/ (a valid bucket name)`);
+    }
+    if (s3 && !input.location?.inbox && !input.location?.path)
+      problems.push(
+        'location.inbox: an s3 source needs "s3://bucket/prefix/" (with a pattern) or location.path "s3://bucket/key"',
+      );
+    const c = input.connector;
+    if (c?.kind === 'http_json' && input.strategy) {
+      if (c.incremental && input.strategy.kind !== 'incremental')
+        problems.push('connector.incremental needs strategy incremental (with its cursor)');
+    }
+    return problems;
   }
 
   /**
@@ -311,7 +338,7 @@ export class SourcesService {
     if (patch.strategy && patch.strategy.cursor !== e.strategy.cursor) e.watermark = null;
     Object.assign(e, {
       dataset: merged.dataset,
-      format: isFile(merged.connector) ? (merged.format ?? null) : null,
+      format: readsFiles(merged.connector) ? (merged.format ?? null) : null,
       connector: isFile(merged.connector) ? null : merged.connector!,
       location: merged.location ?? {},
       strategy: merged.strategy,

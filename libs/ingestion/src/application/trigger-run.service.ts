@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { isQueryConnector } from '../domain/connector';
+import { createHash } from 'node:crypto';
+import { isPulledConnector } from '../domain/connector';
+import { SOURCE_CONNECTORS, SourceConnectors, StoredObject } from './ports/source-connector.port';
 import { HEARTBEAT_MS, PresenceLock, WEIR_CONFIG, WeirConfig } from '@weir/platform';
 import { CATALOG, CatalogPort } from '@weir/catalog';
 import type { RunInput } from '../domain/source';
@@ -13,6 +15,16 @@ import { Liveness, RUN_LEDGER, RunLedger } from './ports/run-ledger.port';
 import { RunWorkerService } from './run-worker.service';
 import { assertPartition, findRun, partitionPath, RunView, runView, TriggerRequest } from './run.views';
 import { SourcesService } from './sources.service';
+
+/**
+ * The ledger key of an object (sha256 of bucket, key and ETag; without the ETag when changed
+ * objects are ignored): each object version is loaded once per source.
+ */
+export function objectLedgerKey(o: StoredObject, ignoreChanges = false): string {
+  return createHash('sha256')
+    .update(`s3\0${o.bucket}\0${o.key}${ignoreChanges ? '' : `\0${o.etag}`}`)
+    .digest('hex');
+}
 
 /**
  * trigger-run: a queued run of a source (idempotent by key: the same key answers the same run, unless
@@ -30,6 +42,7 @@ export class TriggerRunService {
     @Inject(WEIR_CONFIG) private readonly config: WeirConfig,
     private readonly presence: PresenceLock,
     private readonly worker: RunWorkerService,
+    @Inject(SOURCE_CONNECTORS) private readonly connectors: SourceConnectors,
   ) {}
 
   /** Which instances count as dead when a run they hold is found. */
@@ -71,9 +84,24 @@ export class TriggerRunService {
         originalName: req.upload.originalName,
         heldBy: this.presence.instanceId,
       });
-    } else if (isQueryConnector(source.connector)) {
-      // a database source's input is its query, past the watermark the run starts from
+    } else if (isPulledConnector(source.connector)) {
+      // a database or API source's input is its query, past the watermark the run starts from
       input.query = { watermark: source.watermark };
+    } else if (source.connector?.kind === 's3') {
+      // an object: the version a scheduled load listed, or one named by hand (s3://bucket/key or a key)
+      const given = req.path ?? source.location.path;
+      if (!req.object && !given)
+        throw new NoInputError(
+          `Source "${source.name}" reads objects: give "path" (s3://bucket/key) or let its schedule (or pipeline) load the new objects of ${source.location.inbox ?? 'its location'}`,
+        );
+      const obj = req.object ?? (await this.connectors.statObject(source, partitionPath(given!, req.partition)));
+      Object.assign(input, {
+        path: `s3://${obj.bucket}/${obj.key}`,
+        checksum: obj.etag,
+        bytes: obj.size,
+        object: obj,
+      });
+      key ??= `${req.partition !== undefined ? `partition:${req.partition}:` : ''}s3:${objectLedgerKey(obj, source.connector.changed === 'ignore')}`;
     } else {
       if (!req.path && !req.trustedPath && !source.location.path) {
         throw new NoInputError(`Source "${source.name}" has no location.path; give "path" in the request`);

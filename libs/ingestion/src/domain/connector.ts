@@ -5,7 +5,12 @@
  * stored: only references to environment variables (`{"env": "SRC_PG_PASSWORD"}`).
  */
 
-export const CONNECTOR_KINDS = ['file', 'postgres_query', 'mysql_query', 'postgres_cdc'] as const;
+import type { HttpJsonConnector, S3Connector } from './remote-connector';
+import { httpJsonProblems, s3Problems } from './remote-connector';
+
+export type { HttpAuth, HttpJsonConnector, HttpPagination, S3Connector } from './remote-connector';
+
+export const CONNECTOR_KINDS = ['file', 'postgres_query', 'mysql_query', 'postgres_cdc', 's3', 'http_json'] as const;
 export type ConnectorKind = (typeof CONNECTOR_KINDS)[number];
 
 /** A secret: the name of the environment variable holding it (read when connecting, never stored or shown). */
@@ -70,7 +75,7 @@ export interface CdcConnector {
   lagAlertBytes?: number;
 }
 
-export type ConnectorSpec = FileConnector | QueryConnector | CdcConnector;
+export type ConnectorSpec = FileConnector | QueryConnector | CdcConnector | S3Connector | HttpJsonConnector;
 
 const ENV_NAME = /^[A-Z_][A-Z0-9_]{0,127}$/;
 
@@ -166,6 +171,8 @@ export function connectorProblems(raw: unknown, columns: string[]): string[] {
     unknown(['kind']);
     return problems;
   }
+  if (o['kind'] === 's3') return s3Problems(o);
+  if (o['kind'] === 'http_json') return httpJsonProblems(o);
   problems.push(...connectionProblems(o['connection'], 'connector.connection'));
   if (o['kind'] === 'postgres_cdc') {
     unknown(CDC_KEYS);
@@ -212,6 +219,13 @@ export function connectorProblems(raw: unknown, columns: string[]): string[] {
 /** A database connector read through runs (not `file`, not the continuous `postgres_cdc`). */
 export const isQueryConnector = (c: ConnectorSpec | null | undefined): c is QueryConnector =>
   !!c && (c.kind === 'postgres_query' || c.kind === 'mysql_query');
+
+/** A source read through runs that reads its input itself, as a query does (one run per trigger): `http_json` too. */
+export const isPulledConnector = (c: ConnectorSpec | null | undefined): c is QueryConnector | HttpJsonConnector =>
+  isQueryConnector(c) || c?.kind === 'http_json';
+
+/** A source whose records are files in a format: no connector, `file`, or objects in `s3`. */
+export const readsFiles = (c: ConnectorSpec | null | undefined): boolean => !c || c.kind === 'file' || c.kind === 's3';
 
 /**
  * The watermark of an incremental query source. Without a tie-breaker it is the cursor's value (as

@@ -1,4 +1,5 @@
 import type { ColumnMapping } from '@weir/catalog';
+import type { StoredObject } from './remote-connector';
 
 export const FORMATS = ['csv', 'ndjson', 'json', 'parquet'] as const;
 export type SourceFormat = (typeof FORMATS)[number];
@@ -66,6 +67,8 @@ export interface RunInput {
   partition?: string;
   /** Upload runs: the instance holding the file (only it can run the run). */
   heldBy?: string;
+  /** An object-store source's run: the object (that version) it loads; `path` is its s3:// URL. */
+  object?: StoredObject;
   /** A database source's run: the watermark it read past (null: from the start). */
   query?: { watermark: string | null };
   /** The run that asked for this one (a pipeline run, `{ job, runId }`): its OpenLineage parent. */

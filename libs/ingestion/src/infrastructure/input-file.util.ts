@@ -131,6 +131,47 @@ export function openBytes(file: string): { stream: Readable; bytesRead: () => nu
 }
 
 /**
+ * A byte stream gunzipped when it starts with gzip's magic bytes (an object's body: its name may
+ * not say), passed through otherwise; a corrupt gzip fails it with INGESTION.UNREADABLE_INPUT.
+ */
+export function gunzipIfGzipped(src: Readable): Readable {
+  async function* bytes(): AsyncGenerator<Buffer> {
+    const it = src[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    let head = Buffer.alloc(0);
+    let done = false;
+    while (head.length < 2 && !done) {
+      const n = await it.next();
+      if (n.done) done = true;
+      else head = Buffer.concat([head, Buffer.from(n.value)]);
+    }
+    async function* all(): AsyncGenerator<Buffer> {
+      if (head.length) yield head;
+      while (!done) {
+        const n = await it.next();
+        if (n.done) return;
+        yield Buffer.from(n.value);
+      }
+    }
+    if (!(head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b)) {
+      yield* all();
+      return;
+    }
+    const gunzip = createGunzip();
+    const input = Readable.from(all());
+    input.on('error', (e) => gunzip.destroy(e));
+    input.pipe(gunzip);
+    try {
+      for await (const c of gunzip) yield c as Buffer;
+    } catch (e) {
+      throw (e as { code?: string }).code?.startsWith('Z_')
+        ? new UnreadableInputError(`gzip: ${(e as Error).message}`)
+        : e;
+    }
+  }
+  return Readable.from(bytes(), { objectMode: false, highWaterMark: 1 << 16 });
+}
+
+/**
  * Decodes bytes to text (UTF-8 through the WHATWG TextDecoder, which keeps characters split across
  * chunks and is faster than StringDecoder here; or Latin-1) and drops a leading BOM.
  */

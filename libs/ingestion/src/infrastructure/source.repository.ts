@@ -57,9 +57,23 @@ export class PgSourceRepository implements SourceRepository {
     return seen.length > 0;
   }
 
+  async inboxFileRun(
+    sourceId: string,
+    checksum: string,
+  ): Promise<{ runId: string; status: string; errorCode: string | null } | null> {
+    const rows = (await this.ds.query(
+      `SELECT f.run_id, r.status, r.error_code FROM ingestion.inbox_files f LEFT JOIN ingestion.runs r ON r.id = f.run_id
+        WHERE f.source_id = $1 AND f.checksum = $2`,
+      [sourceId, checksum],
+    )) as { run_id: string; status: string | null; error_code: string | null }[];
+    if (!rows.length) return null;
+    return { runId: rows[0].run_id, status: rows[0].status ?? 'gone', errorCode: rows[0].error_code };
+  }
+
   async recordInboxFile(sourceId: string, checksum: string, relativePath: string, runId: string): Promise<void> {
     await this.ds.query(
-      `INSERT INTO ingestion.inbox_files (source_id, checksum, path, run_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+      `INSERT INTO ingestion.inbox_files (source_id, checksum, path, run_id) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (source_id, checksum) DO UPDATE SET run_id = EXCLUDED.run_id, path = EXCLUDED.path, seen_at = now()`,
       [sourceId, checksum, relativePath, runId],
     );
   }

@@ -34,7 +34,7 @@ export interface StartDueRuns {
   /** The source, by id or name. */
   source: string;
   partition?: string;
-  trigger?: 'schedule' | 'pipeline';
+  trigger?: 'schedule' | 'pipeline' | 'cli';
   createdBy?: string;
   /** The run that asked (a pipeline run): the OpenLineage parent of the runs' events. */
   parent?: { job: string; runId: string };

@@ -2,6 +2,9 @@ import type { DatasetContract } from '@weir/catalog';
 import type { ReaderBatch } from '../../infrastructure/readers/record.types';
 import type { RunInput } from '../../domain/source';
 import type { SourceRecord } from './source-repository.port';
+import type { StoredObject } from '../../domain/remote-connector';
+
+export type { StoredObject } from '../../domain/remote-connector';
 
 /** Nest token of {@link SourceConnectors}: where a run's records come from, whatever the source. */
 export const SOURCE_CONNECTORS = Symbol('SOURCE_CONNECTORS');
@@ -45,4 +48,11 @@ export interface ConnectorRead {
  */
 export interface SourceConnectors {
   open(req: ConnectorReadRequest): Promise<ConnectorRead>;
+  /**
+   * An object-store source's objects (its `location.inbox` URL and `pattern`, every page of the
+   * listing), in key order, with their ETags.
+   */
+  listObjects(source: SourceRecord, signal?: AbortSignal): Promise<StoredObject[]>;
+  /** One object of an object-store source (`s3://bucket/key`, or a key in its location's bucket). */
+  statObject(source: SourceRecord, url: string): Promise<StoredObject>;
 }

@@ -25,5 +25,11 @@ export interface SourceRepository {
   remove(id: string): Promise<void>;
   setScheduleError(id: string, error: string | null): Promise<void>;
   inboxFileSeen(sourceId: string, checksum: string): Promise<boolean>;
+  /** The run that took an inbox file or an object (by its ledger key), its status and error code, or null. */
+  inboxFileRun(
+    sourceId: string,
+    checksum: string,
+  ): Promise<{ runId: string; status: string; errorCode: string | null } | null>;
+  /** Records the run of an inbox file or object (a later run of it, after a transient failure, replaces it). */
   recordInboxFile(sourceId: string, checksum: string, relativePath: string, runId: string): Promise<void>;
 }

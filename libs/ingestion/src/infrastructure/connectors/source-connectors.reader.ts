@@ -9,7 +9,11 @@ import type {
 } from '../../application/ports/source-connector.port';
 import { isQueryConnector, parseQueryWatermark, QueryConnector } from '../../domain/connector';
 import type { SourceFormat } from '../../domain/source';
-import { FileNotFoundError, UnknownFormatError } from '../../ingestion.errors';
+import { FileNotFoundError, InvalidPathError, NoInputError, UnknownFormatError } from '../../ingestion.errors';
+import { parseS3Url, S3Connector, StoredObject } from '../../domain/remote-connector';
+import type { SourceRecord } from '../../application/ports/source-repository.port';
+import { listObjects, openObject, statObject } from './s3-object.reader';
+import { openHttpJson } from './http-json.reader';
 import { openRecords } from '../readers/open-records.reader';
 import { replayBatches } from '../readers/replay.reader';
 import { resolveConnection } from './connection.util';
@@ -51,9 +55,43 @@ export class SourceConnectorsReader implements SourceConnectors {
     }
     const c = req.source.connector;
     if (isQueryConnector(c)) return this.openQuery(req, c);
+    if (c?.kind === 's3') return this.openS3(req, c);
+    if (c?.kind === 'http_json') return openHttpJson(c, req);
     if (c && c.kind !== 'file')
       throw new UnknownFormatError(`Source "${req.source.name}" (${c.kind}) is not read through runs`);
     return this.openFile(req);
+  }
+
+  async listObjects(source: SourceRecord, signal?: AbortSignal): Promise<StoredObject[]> {
+    const c = source.connector;
+    const loc = source.location.inbox ? parseS3Url(source.location.inbox) : null;
+    if (c?.kind !== 's3' || !loc)
+      throw new NoInputError(
+        `Source "${source.name}" has no object-store location (location.inbox "s3://bucket/prefix/")`,
+      );
+    return listObjects(c, loc.bucket, loc.key, source.location.pattern, signal);
+  }
+
+  async statObject(source: SourceRecord, url: string): Promise<StoredObject> {
+    const c = source.connector;
+    if (c?.kind !== 's3') throw new NoInputError(`Source "${source.name}" is not an object-store source`);
+    const base = parseS3Url(source.location.inbox ?? source.location.path ?? '');
+    const at = url.startsWith('s3://') ? parseS3Url(url) : base ? { bucket: base.bucket, key: url } : null;
+    if (!at || !at.key)
+      throw new InvalidPathError(`${JSON.stringify(url)} is not s3://bucket/key (or a key of the source's bucket)`);
+    return statObject(c, at.bucket, at.key);
+  }
+
+  private async openS3(req: ConnectorReadRequest, c: S3Connector): Promise<ConnectorRead> {
+    const obj = req.input.object;
+    if (!obj) throw new NoInputError(`A run of the object-store source "${req.source.name}" names no object`);
+    const opened = await openObject(c, obj, req.source.format as SourceFormat, req.source.options, req.signal);
+    return {
+      batches: opened.batches,
+      bytesRead: opened.bytesRead,
+      description: `s3://${obj.bucket}/${obj.key} (ETag ${obj.etag})`,
+      close: opened.close,
+    };
   }
 
   private async openFile(req: ConnectorReadRequest): Promise<ConnectorRead> {

@@ -5,6 +5,8 @@ import { readJsonArray, readNdjson } from './json.reader';
 import { readParquet } from './parquet.reader';
 import type { ReaderBatch } from './record.types';
 import * as fs from 'node:fs';
+import type { Readable } from 'node:stream';
+import { gunzipIfGzipped } from '../input-file.util';
 
 /** Opens a file (gzipped or not) as batches of records for its format. */
 export async function openRecords(
@@ -36,4 +38,29 @@ export async function openRecords(
     case 'json':
       return { batches: readJsonArray(text, options.jsonPath), bytesRead, cleanup };
   }
+}
+
+/**
+ * A text format (csv, ndjson, json) from a byte stream (an object store's body: gunzipped when its
+ * bytes are gzip), parsed as it arrives: never downloaded whole first.
+ */
+export function openRecordStream(
+  bytes: Readable,
+  format: Exclude<SourceFormat, 'parquet'>,
+  options: SourceOptions,
+): { batches: AsyncIterable<ReaderBatch>; cleanup: () => void } {
+  const plain = gunzipIfGzipped(bytes);
+  const text = decodeText(plain, format === 'csv' ? (options.csv?.encoding ?? 'utf8') : 'utf8');
+  const cleanup = () => {
+    bytes.destroy();
+    plain.destroy();
+    text.destroy();
+  };
+  const batches =
+    format === 'csv'
+      ? readCsv(text, options.csv)
+      : format === 'ndjson'
+        ? readNdjson(text)
+        : readJsonArray(text, options.jsonPath);
+  return { batches, cleanup };
 }

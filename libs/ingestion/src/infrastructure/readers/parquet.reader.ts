@@ -18,10 +18,22 @@ function normalize(v: unknown): unknown {
 export async function* readParquet(file: string): AsyncGenerator<ReaderBatch> {
   // hyparquet is ESM-only; Node 20.19+ loads it with require()
   const hp = require('hyparquet');
+  yield* readParquetBuffer(() => hp.asyncBufferFromFile(file));
+}
+
+/** Random access to bytes (hyparquet's AsyncBuffer): a file, or an object read by ranges. */
+export interface AsyncBuffer {
+  byteLength: number;
+  slice(start: number, end?: number): Promise<ArrayBuffer> | ArrayBuffer;
+}
+
+/** Parquet from any random-access bytes (an object in S3 read by range requests, never downloaded whole). */
+export async function* readParquetBuffer(open: () => Promise<AsyncBuffer>): AsyncGenerator<ReaderBatch> {
+  const hp = require('hyparquet');
   let metadata: { row_groups: { num_rows: bigint | number }[] };
   let asyncBuffer: unknown;
   try {
-    asyncBuffer = await hp.asyncBufferFromFile(file);
+    asyncBuffer = await open();
     metadata = await hp.parquetMetadataAsync(asyncBuffer);
   } catch (e) {
     throw new InputUnreadableError(`not a readable Parquet file: ${(e as Error).message}`);
