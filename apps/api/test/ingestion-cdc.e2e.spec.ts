@@ -142,61 +142,75 @@ describe('postgres_cdc sources', () => {
     expect((await pg.query(`SELECT count(*)::int AS n FROM raw.orders`)).rows[0].n).toBe(2000);
 
     // 10,000 changes in transactions of 50; the live ids are known to pick updates and deletes from
-    const live = new Set<number>(Array.from({ length: 2000 }, (_, i) => i + 1));
-    let next = 2001;
+    // two writers at once (their commits interleave, one may start right where the other ended),
+    // each with its own rows (even and odd ids) so they never wait on each other
+    const src2 = new Client({ connectionString: source.url });
+    await src2.connect();
+    const writers = [0, 1].map((w) => ({
+      c: w === 0 ? src : src2,
+      live: new Set<number>(Array.from({ length: 1000 }, (_, i) => 2 * i + 2 - w)),
+      next: 2002 - w,
+    }));
     let seed = 42;
     const rnd = (n: number) => {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;
       return seed % n;
     };
-    const pick = () => [...live][rnd(live.size)];
+    type Writer = (typeof writers)[number];
+    const pick = (w: Writer) => [...w.live][rnd(w.live.size)];
     let changes = 0;
     let noteAdded = false;
-    const txn = async (withNote: boolean) => {
-      await src.query('BEGIN');
+    const txn = async (w: Writer) => {
+      const withNote = noteAdded;
+      await w.c.query('BEGIN');
       for (let i = 0; i < 50; i++) {
         const r = rnd(10);
-        if (r < 4 || live.size < 100) {
-          const id = next++;
-          await src.query(`INSERT INTO orders (id, customer, amount, status) VALUES ($1, $2, $3, 'new')`, [
+        if (r < 4 || w.live.size < 100) {
+          const id = w.next;
+          w.next += 2;
+          await w.c.query(`INSERT INTO orders (id, customer, amount, status) VALUES ($1, $2, $3, 'new')`, [
             id,
             `c${id % 97}`,
             (id % 1000) + 0.5,
           ]);
-          live.add(id);
+          w.live.add(id);
         } else if (r < 8) {
-          const id = pick();
-          await src.query(
+          await w.c.query(
             `UPDATE orders SET amount = amount + 1, status = $2, updated_at = clock_timestamp()${withNote ? `, note = 'n' || id` : ''} WHERE id = $1`,
-            [id, ['paid', 'shipped', 'late'][rnd(3)]],
+            [pick(w), ['paid', 'shipped', 'late'][rnd(3)]],
           );
         } else {
-          const id = pick();
-          await src.query(`DELETE FROM orders WHERE id = $1`, [id]);
-          live.delete(id);
+          const id = pick(w);
+          await w.c.query(`DELETE FROM orders WHERE id = $1`, [id]);
+          w.live.delete(id);
         }
         changes++;
       }
-      await src.query('COMMIT');
+      await w.c.query('COMMIT');
     };
-    const special = async () => {
+    const special = async (w: Writer) => {
       // several updates of one row in one transaction; a row inserted and deleted in one transaction
-      const id = pick();
-      await src.query('BEGIN');
+      const id = pick(w);
+      await w.c.query('BEGIN');
       for (let k = 1; k <= 5; k++)
-        await src.query(`UPDATE orders SET amount = $2, status = $3 WHERE id = $1`, [id, k, `u${k}`]);
-      const ghost = next++;
-      await src.query(`INSERT INTO orders (id, customer, amount, status) VALUES ($1, 'ghost', 1, 'new')`, [ghost]);
-      await src.query(`DELETE FROM orders WHERE id = $1`, [ghost]);
-      await src.query('COMMIT');
+        await w.c.query(`UPDATE orders SET amount = $2, status = $3 WHERE id = $1`, [id, k, `u${k}`]);
+      const ghost = w.next;
+      w.next += 2;
+      await w.c.query(`INSERT INTO orders (id, customer, amount, status) VALUES ($1, 'ghost', 1, 'new')`, [ghost]);
+      await w.c.query(`DELETE FROM orders WHERE id = $1`, [ghost]);
+      await w.c.query('COMMIT');
       changes += 7;
     };
+    const write = (upTo: number) =>
+      Promise.all(
+        writers.map(async (w) => {
+          while (changes < upTo) await txn(w);
+        }),
+      );
 
-    await special();
+    await special(writers[0]);
     // the consumer is killed while changes stream in, part of them applied
-    const writing = (async () => {
-      while (changes < 6000) await txn(false);
-    })();
+    const writing = write(6000);
     await until('changes being applied', async () => (await status('orders_cdc')).changesRead > 2000 + 3000, 30_000);
     w1.child.kill('SIGKILL');
     expect(await w1.exited).toBe('SIGKILL');
@@ -205,8 +219,9 @@ describe('postgres_cdc sources', () => {
     // a new column mid-stream (drift evolve adds it to the contract and the target)
     await src.query(`ALTER TABLE orders ADD COLUMN note text`);
     noteAdded = true;
-    await special();
-    while (changes < 10_000) await txn(noteAdded);
+    await special(writers[1]);
+    await write(10_000);
+    await src2.end();
     const end = (await src.query(`SELECT pg_current_wal_lsn()::text AS lsn`)).rows[0].lsn as string;
 
     // another instance with the worker role takes the stream over from the slot's position

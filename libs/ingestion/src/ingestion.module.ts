@@ -65,6 +65,6 @@ import { CdcMetrics } from './application/cdc.metrics';
     { provide: INGESTION_RUNS, useExisting: RunsService },
     { provide: SEED_LOADER, useExisting: SeedLoaderService },
   ],
-  exports: [INGESTION_RUNS, SEED_LOADER, RunsService, SourcesService],
+  exports: [INGESTION_RUNS, SEED_LOADER, RunsService, SourcesService, CdcStreamsService],
 })
 export class IngestionModule {}

@@ -59,6 +59,6 @@ export const sourceTableSql = `SELECT c.relreplident AS ident,
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')`;
 
 /** On the source: the slot's lag (to its confirmed position) and retained WAL (from its restart position). */
-export const slotLagSql = `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint AS lag,
-    pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint AS retained
+export const slotLagSql = `SELECT GREATEST(0, pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn))::bigint AS lag,
+    GREATEST(0, pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn))::bigint AS retained
   FROM pg_replication_slots WHERE slot_name = $1`;

@@ -13,7 +13,7 @@ import {
   Warehouse,
 } from '@weir/platform';
 import { ColumnContract, DatasetContract, primaryKey } from '@weir/catalog';
-import { CdcBatch, cdcDrift, CdcRow, lsnValue, ResolvedCdcConnector, splitTable } from '../../domain/cdc';
+import { CdcBatch, cdcDrift, CdcRow, lsnText, lsnValue, ResolvedCdcConnector, splitTable } from '../../domain/cdc';
 import { ConnectionSpec, resolveSecret } from '../../domain/connector';
 import {
   CdcSchemaDriftError,
@@ -453,7 +453,7 @@ class CdcConsumer {
       if (!this.tx && this.batch.empty && !this.flushing && !q._messageQueue.length && !q._processing) {
         if (lsnValue(lsn) > lsnValue(this.ackLsn)) this.ackLsn = lsn;
       }
-      if (reply) void service.acknowledge(this.ackLsn);
+      if (reply) void this.ack(this.ackLsn);
     });
     service.on('error', (e: Error) => this.failWith?.(e));
     this.timer = setInterval(
@@ -464,7 +464,7 @@ class CdcConsumer {
       Math.max(10, Math.floor(this.c.batchMs / 4)),
     );
     this.timer.unref();
-    const status = setInterval(() => void service.acknowledge(this.ackLsn).catch(() => undefined), 10_000);
+    const status = setInterval(() => void this.ack(this.ackLsn)?.catch(() => undefined), 10_000);
     status.unref();
     try {
       const subscribed = service.subscribe(plugin, this.c.slot, this.ackLsn);
@@ -476,6 +476,17 @@ class CdcConsumer {
     } finally {
       clearInterval(status);
     }
+  }
+
+  /**
+   * Reports `lsn` to the server as written, flushed and applied. The library sends the LSN it is
+   * given plus one; the server skips, on a restart, every transaction whose commit record starts
+   * before the flushed position — and the next commit may start exactly at the end of the last one
+   * applied — so it is given one less, and the server gets `lsn` itself.
+   */
+  private ack(lsn: string): Promise<boolean> | undefined {
+    const v = lsnValue(lsn);
+    return this.service?.acknowledge(lsnText(v > 0n ? v - 1n : 0n));
   }
 
   /** Runs `fn` after everything queued before it (messages and timed flushes never interleave). */
@@ -611,7 +622,7 @@ class CdcConsumer {
       this.confirmed = lsnValue(lsn);
       this.ackLsn = lsn;
       // only now: the server may forget these changes
-      await this.service?.acknowledge(lsn);
+      await this.ack(lsn);
       this.job.onBatch({
         read: b.read,
         applied,
