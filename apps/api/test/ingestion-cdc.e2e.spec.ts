@@ -379,4 +379,89 @@ describe('postgres_cdc sources', () => {
       (await src.query(`SELECT count(*)::int AS n FROM pg_publication WHERE pubname LIKE 'weir_t_%'`)).rows[0].n,
     ).toBe(0);
   }, 90_000);
+
+  it('dead-letters a change the contract refuses; freeze fails on a new column; a paused source past maxSlotBytes is failed and its slot dropped', async () => {
+    await src.query(`CREATE TABLE public.t_freeze (id bigint PRIMARY KEY, v text)`);
+    await src.query(`INSERT INTO public.t_freeze SELECT g, 'v' || g FROM generate_series(1, 5) g`);
+    await dataset('t_freeze', [
+      { name: 'id', type: 'bigint', nullable: false, primaryKey: true },
+      { name: 'v', type: 'text', nullable: false },
+    ]);
+    await src.query(`CREATE TABLE public.t_pause (id bigint PRIMARY KEY, v text)`);
+    await src.query(`INSERT INTO public.t_pause SELECT g, 'v' || g FROM generate_series(1, 5) g`);
+    await dataset('t_pause', [
+      { name: 'id', type: 'bigint', nullable: false, primaryKey: true },
+      { name: 'v', type: 'text', nullable: true },
+    ]);
+    for (const [name, extra] of [
+      ['t_freeze', {}],
+      ['t_pause', { maxSlotBytes: 4096 }],
+    ] as const)
+      await http
+        .post('/api/ingestion/sources')
+        .set(admin)
+        .send({
+          name,
+          dataset: name,
+          strategy: { kind: 'merge' },
+          drift: 'freeze',
+          connector: { kind: 'postgres_cdc', connection, table: `public.${name}`, batchMs: 50, ...extra },
+        })
+        .expect(201);
+    // a second worker instance beside the one already running: each stream has one consumer
+    const w = await appOn(db, files.dir, 'worker', { WEIR_CDC_POLL_MS: '100', WEIR_CDC_CHECK_MS: '200' });
+    apps.push(w);
+    for (const t of ['t_freeze', 't_pause'])
+      await until(`${t} streaming`, async () => (await status(t)).state === 'streaming', 30_000);
+    const holders = (
+      await src.query(
+        `SELECT count(*)::int AS n FROM pg_replication_slots WHERE slot_name = 'weir_t_freeze' AND active`,
+      )
+    ).rows[0].n;
+    expect(holders).toBe(1);
+
+    // a NULL the contract refuses: dead-lettered with its reason, the rest applied
+    await src.query(`INSERT INTO t_freeze VALUES (6, NULL), (7, 'ok')`);
+    const s1 = await until('the dead letter', async () => {
+      const s = await status('t_freeze');
+      return s.deadLetters === 1 ? s : undefined;
+    });
+    expect(s1.state).toBe('streaming');
+    expect((await pg.query(`SELECT reason, record FROM ingestion.cdc_dead_letters`)).rows).toEqual([
+      { reason: 'REQUIRED', record: { id: '6', v: null } },
+    ]);
+    expect((await pg.query(`SELECT v FROM raw.t_freeze WHERE id = 7`)).rows).toEqual([{ v: 'ok' }]);
+    // a new column under drift freeze: the stream fails, the contract is unchanged
+    await src.query(`ALTER TABLE t_freeze ADD COLUMN extra int`);
+    await src.query(`INSERT INTO t_freeze VALUES (8, 'x', 1)`);
+    const s2 = await until('the drift failure', async () => {
+      const s = await status('t_freeze');
+      return s.state === 'failed' ? s : undefined;
+    });
+    expect(s2.error.code).toBe('INGESTION.CDC_SCHEMA_DRIFT');
+    expect(s2.error.message).toMatch(/extra/);
+    expect((await pg.query(`SELECT count(*)::int AS n FROM raw.t_freeze WHERE id = 8`)).rows[0].n).toBe(0);
+
+    // paused: the slot keeps the changes until it retains more than maxSlotBytes
+    expect((await http.post('/api/ingestion/sources/t_pause/cdc/pause').set(admin).expect(200)).body.state).toBe(
+      'paused',
+    );
+    await src.query(`INSERT INTO t_pause SELECT g, repeat('x', 100) FROM generate_series(6, 500) g`);
+    const s3 = await until('the size limit', async () => {
+      const s = await status('t_pause');
+      return s.state === 'failed' ? s : undefined;
+    });
+    expect(s3.error.code).toBe('INGESTION.CDC_SLOT_TOO_LARGE');
+    expect(
+      (await src.query(`SELECT count(*)::int AS n FROM pg_replication_slots WHERE slot_name = 'weir_t_pause'`)).rows[0]
+        .n,
+    ).toBe(0);
+    // resumed: a new snapshot, and the target equals the source again
+    expect((await http.post('/api/ingestion/sources/t_pause/cdc/resume').set(admin).expect(200)).body.state).toBe(
+      'snapshotting',
+    );
+    await until('the new snapshot', async () => (await status('t_pause')).state === 'streaming', 30_000);
+    expect(await differences('t_pause', 'raw.t_pause', ['id', 'v'])).toEqual([0, 0]);
+    expect((await pg.query(`SELECT count(*)::int AS n FROM raw.t_pause`)).rows[0].n).toBe(500);
+  }, 90_000);
 });

@@ -558,7 +558,7 @@ class CdcConsumer {
   private async flush(): Promise<void> {
     if (this.batch.empty || !this.batch.lastLsn) return;
     const b = this.batch;
-    const lsn = b.lastLsn as string;
+    const lsn = lsnText(lsnValue(b.lastLsn as string));
     this.batch = new CdcBatch(this.pk);
     this.flushing = true;
     try {
