@@ -237,7 +237,9 @@ class CdcConsumer {
   private batchStarted = 0;
   private tx: { skip: boolean; ops: TxOp[]; commitLsn: string } | null = null;
   private chain: Promise<unknown> = Promise.resolve();
-  private flushing = false;
+  /** Batches handed to {@link apply} and not yet committed (at most two: one applying, the next read meanwhile). */
+  private applying = 0;
+  private applied: Promise<void> = Promise.resolve();
   private timer?: NodeJS.Timeout;
   private failWith?: (e: unknown) => void;
   private finish?: () => void;
@@ -281,6 +283,7 @@ class CdcConsumer {
     if (this.timer) clearInterval(this.timer);
     // a batch being applied commits (or not) before the connection closes; the rest is re-sent
     await this.chain.catch(() => undefined);
+    await this.applied.catch(() => undefined);
     await this.service?.stop().catch(() => undefined);
     this.finish?.();
   }
@@ -450,7 +453,7 @@ class CdcConsumer {
       const q = service as unknown as { _messageQueue: unknown[]; _processing: boolean };
       // idle (everything received is applied): the server's position is confirmed, so the slot
       // does not hold WAL for other tables' traffic
-      if (!this.tx && this.batch.empty && !this.flushing && !q._messageQueue.length && !q._processing) {
+      if (!this.tx && this.batch.empty && !this.applying && !q._messageQueue.length && !q._processing) {
         if (lsnValue(lsn) > lsnValue(this.ackLsn)) this.ackLsn = lsn;
       }
       if (reply) void this.ack(this.ackLsn);
@@ -528,6 +531,7 @@ class CdcConsumer {
         if (this.c.truncate === 'refuse') {
           // everything committed before this transaction is applied; the stream stops before it
           await this.flush();
+          await this.applied;
           throw new CdcTruncateRefusedError(
             `${this.c.table} was truncated on the source (transaction committed at ${this.tx.commitLsn}) and the source's truncate setting is refuse: the target keeps its rows. Empty it yourself or set truncate apply, then resume (or delete and re-create the source to snapshot again)`,
           );
@@ -554,13 +558,26 @@ class CdcConsumer {
     }
   }
 
-  /** Applies the batch and its confirmed LSN in one transaction; acknowledges after COMMIT. */
+  /**
+   * Closes the batch and hands it to {@link apply}, after the previous one is committed: batches
+   * commit in order, and the next batch is read while one is applied.
+   */
   private async flush(): Promise<void> {
     if (this.batch.empty || !this.batch.lastLsn) return;
     const b = this.batch;
-    const lsn = lsnText(lsnValue(b.lastLsn as string));
     this.batch = new CdcBatch(this.pk);
-    this.flushing = true;
+    this.applying++;
+    const previous = this.applied;
+    const next = previous.then(() => this.apply(b));
+    this.applied = next;
+    next.catch((e) => this.failWith?.(e));
+    // at most one batch waits while another is applied (memory stays bounded)
+    await previous;
+  }
+
+  /** Applies the batch and its confirmed LSN in one transaction; acknowledges after COMMIT. */
+  private async apply(b: CdcBatch): Promise<void> {
+    const lsn = lsnText(lsnValue(b.lastLsn as string));
     try {
       const soft = this.c.deletes === 'soft';
       const dead: CdcDeadLetter[] = [];
@@ -631,7 +648,7 @@ class CdcConsumer {
         latencyMs: b.firstCommitAt ? Date.now() - b.firstCommitAt.getTime() : 0,
       });
     } finally {
-      this.flushing = false;
+      this.applying--;
     }
   }
 }
