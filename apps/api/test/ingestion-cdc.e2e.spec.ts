@@ -464,4 +464,51 @@ describe('postgres_cdc sources', () => {
     expect(await differences('t_pause', 'raw.t_pause', ['id', 'v'])).toEqual([0, 0]);
     expect((await pg.query(`SELECT count(*)::int AS n FROM raw.t_pause`)).rows[0].n).toBe(500);
   }, 90_000);
+
+  it('keeps what a stream is made of on update; a slot dropped outside Weir fails the stream, and resuming snapshots again', async () => {
+    await src.query(`CREATE TABLE public.t_gone (id bigint PRIMARY KEY, v text)`);
+    await src.query(`INSERT INTO public.t_gone SELECT g, 'v' || g FROM generate_series(1, 5) g`);
+    await dataset('t_gone', [
+      { name: 'id', type: 'bigint', nullable: false, primaryKey: true },
+      { name: 'v', type: 'text', nullable: true },
+    ]);
+    const connector = { kind: 'postgres_cdc', connection, table: 'public.t_gone', batchMs: 50 };
+    await http
+      .post('/api/ingestion/sources')
+      .set(admin)
+      .send({ name: 't_gone', dataset: 't_gone', strategy: { kind: 'merge' }, connector })
+      .expect(201);
+    const refused = await http
+      .patch('/api/ingestion/sources/t_gone')
+      .set(admin)
+      .send({ connector: { ...connector, table: 'public.t_pause' } })
+      .expect(400);
+    expect(refused.body.detail).toMatch(/keeps its table/);
+    await http
+      .patch('/api/ingestion/sources/t_gone')
+      .set(admin)
+      .send({ connector: { ...connector, batchChanges: 100 } })
+      .expect(200);
+    await until('t_gone streaming', async () => (await status('t_gone')).state === 'streaming', 30_000);
+    // the slot dropped by hand while no consumer runs on it (paused)
+    await http.post('/api/ingestion/sources/t_gone/cdc/pause').set(admin).expect(200);
+    await until(
+      'the consumer to let go',
+      async () =>
+        (await src.query(`SELECT active FROM pg_replication_slots WHERE slot_name = 'weir_t_gone'`)).rows[0]?.active ===
+        false,
+    );
+    await src.query(`SELECT pg_drop_replication_slot('weir_t_gone')`);
+    await src.query(`INSERT INTO t_gone VALUES (6, 'lost to the stream')`);
+    await http.post('/api/ingestion/sources/t_gone/cdc/resume').set(admin).expect(200);
+    const failed = await until('the failure', async () => {
+      const s = await status('t_gone');
+      return s.state === 'failed' ? s : undefined;
+    });
+    expect(failed.error.code).toBe('INGESTION.CDC_SNAPSHOT_FAILED');
+    expect(failed.error.message).toMatch(/no longer exists/);
+    await http.post('/api/ingestion/sources/t_gone/cdc/resume').set(admin).expect(200);
+    await until('the new snapshot', async () => (await status('t_gone')).state === 'streaming', 30_000);
+    expect(await differences('t_gone', 'raw.t_gone', ['id', 'v'])).toEqual([0, 0]);
+  }, 60_000);
 });

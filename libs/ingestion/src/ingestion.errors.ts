@@ -291,3 +291,10 @@ export class NotCdcSourceError extends DomainError {
     super('INGESTION.NOT_CDC_SOURCE', 'invalid', message, extra);
   }
 }
+
+/** `INGESTION.CDC_SNAPSHOT_FAILED` (unprocessable): the initial snapshot of a CDC source could not be loaded (a row breaks the contract, or the slot is gone): the stream is failed, nothing of it is kept */
+export class CdcSnapshotFailedError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('INGESTION.CDC_SNAPSHOT_FAILED', 'unprocessable', message, extra);
+  }
+}

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { primaryKey } from '@weir/catalog';
 import { resolveCdc, ResolvedCdcConnector } from '../domain/cdc';
 import type { CdcConnector } from '../domain/connector';
-import { NotCdcSourceError } from '../ingestion.errors';
+import { InvalidSourceError, NotCdcSourceError } from '../ingestion.errors';
 import { CDC_REPLICATION, CdcReplication } from './ports/cdc-replication.port';
 import { CDC_STREAM_STORE, CdcStreamRecord, CdcStreamStore } from './ports/cdc-stream-store.port';
 import type { SourceRecord } from './ports/source-repository.port';
@@ -56,6 +56,26 @@ export class CdcStreamsService implements OnModuleInit {
       beforeCreate: async (input, contract) => {
         if (input.connector?.kind !== 'postgres_cdc') return;
         await this.replication.check(resolveCdc(input.connector, input.name), primaryKey(contract));
+      },
+      beforeUpdate: async (e, merged) => {
+        const before = cdcOf(e);
+        if (!before) {
+          if (merged.connector?.kind === 'postgres_cdc')
+            throw new InvalidSourceError('A source cannot become a postgres_cdc source: create a new source', {
+              errors: ['connector.kind: a CDC source is created as one'],
+            });
+          return;
+        }
+        const after = merged.connector?.kind === 'postgres_cdc' ? resolveCdc(merged.connector, e.name) : undefined;
+        // what the stream is made of stays; batch sizes, deletes, truncate, limits and the connection may change
+        const fixed = ['table', 'slot', 'publication'] as const;
+        const changed: string[] = after ? fixed.filter((k) => after[k] !== before[k]) : ['kind'];
+        if (merged.dataset !== e.dataset) changed.push('dataset');
+        if (changed.length)
+          throw new InvalidSourceError(
+            `A postgres_cdc source keeps its ${changed.join(', ')}: delete it (its slot goes with it) and create another`,
+            { errors: changed.map((k) => `connector.${k}: fixed for a CDC source`) },
+          );
       },
       afterCreate: async (e) => {
         const c = cdcOf(e);

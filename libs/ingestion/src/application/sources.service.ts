@@ -112,6 +112,7 @@ export type SourceChangeListener = (source: SourceRecord | null, id: string) => 
 export interface SourceHooks {
   beforeCreate?(input: SourceInput, contract: DatasetContract): Promise<void>;
   afterCreate?(source: SourceRecord): Promise<void>;
+  beforeUpdate?(source: SourceRecord, merged: SourceInput): Promise<void>;
   beforeRemove?(source: SourceRecord, force: boolean): Promise<void>;
 }
 
@@ -316,6 +317,7 @@ export class SourcesService {
     };
     const dataset = await this.catalog.getDataset(merged.dataset);
     this.check(merged, dataset.contract);
+    for (const h of this.hooks) await h.beforeUpdate?.(e, merged);
     if (merged.dataset !== e.dataset || patch.takeOver)
       await this.claim(dataset, e.managedBy, patch.takeOver === true, `api:source ${e.name}`);
     if (patch.strategy && patch.strategy.cursor !== e.strategy.cursor) e.watermark = null;

@@ -17,6 +17,7 @@ import { CdcBatch, cdcDrift, CdcRow, lsnText, lsnValue, ResolvedCdcConnector, sp
 import { ConnectionSpec, resolveSecret } from '../../domain/connector';
 import {
   CdcSchemaDriftError,
+  CdcSnapshotFailedError,
   CdcSourceUnsuitableError,
   CdcTruncateRefusedError,
   ReplicaIdentityError,
@@ -383,7 +384,16 @@ class CdcConsumer {
           copyToStdout(`COPY (SELECT ${list} FROM ${qualifiedTable(this.src.schema, this.src.table)}) TO STDOUT`),
         );
         const into = w.query(copyFromStdin(`COPY ${this.target} (${list}) FROM STDIN`));
-        await pipeline(out, into);
+        try {
+          await pipeline(out, into);
+        } catch (e) {
+          // a row the target refuses fails the whole snapshot: retrying would fail the same way
+          if (/^2[23]/.test((e as { code?: string }).code ?? ''))
+            throw new CdcSnapshotFailedError(
+              `The snapshot of ${this.c.table} breaks the dataset contract (${(e as Error).message}); fix the rows or the contract, then resume the source`,
+            );
+          throw e;
+        }
         const n = Number((into as unknown as { rowCount: number }).rowCount ?? 0);
         const ok = await this.store.saveProgress(w, this.job.sourceId, this.job.owner, {
           lsn: slot.consistent_point,
@@ -426,6 +436,19 @@ class CdcConsumer {
   }
 
   private async stream(): Promise<void> {
+    const admin = await this.sourceClient();
+    try {
+      const slot = await admin.query(`SELECT 1 FROM pg_replication_slots WHERE slot_name = $1`, [this.c.slot]);
+      if (!slot.rowCount) {
+        // its changes since the confirmed LSN are gone: only a new snapshot can make the target right
+        await this.store.resetPosition(this.job.sourceId);
+        throw new CdcSnapshotFailedError(
+          `The replication slot ${this.c.slot} no longer exists on the source (dropped outside Weir?): the changes since ${this.ackLsn} are lost; resume the source to take a new snapshot`,
+        );
+      }
+    } finally {
+      await admin.end().catch(() => undefined);
+    }
     const service = new LogicalReplicationService(clientConfig(this.c.connection), {
       acknowledge: { auto: false, timeoutSeconds: 0 },
       flowControl: { enabled: true },
