@@ -1,7 +1,7 @@
 /* eslint-disable no-console -- a command-line report */
 /**
  * `npm run bench:orchestration -- [--pipelines 1000] [--minutes 10] [--instances 3] [--steps 200]
- * [--partitions 50000] [--compress 10] [--repeat 3]`: starts `instances` processes of the compiled
+ * [--partitions 50000] [--compress 10] [--repeat 3] [--slots 4]`: starts `instances` processes of the compiled
  * Weir (WEIR_ROLES=api,scheduler,worker, one database) and measures:
  *
  * - schedule lag: `pipelines` pipelines (one no-op `sql` step each) on a one-minute schedule for
@@ -14,7 +14,7 @@
  *   tick of the window; also the claim lag (tick row inserted) and the first step lease lag. Each
  *   (pipeline, time) must have exactly one tick and one run.
  * - dispatch overhead: one run of a pipeline with `steps` independent no-op steps (`SELECT 1`,
- *   concurrency 64) through Weir's workers (4 slots per process), time from the steps queued to the
+ *   concurrency 64) through Weir's workers (`slots` per process, WEIR_STEP_SLOTS), time from the steps queued to the
  *   last one finished, per step; baseline in the same run: a bare loop on the same
  *   orchestration.step_runs table, as many connections as Weir has worker slots, each doing
  *   `BEGIN; SELECT … FOR UPDATE SKIP LOCKED LIMIT 1; SELECT 1; UPDATE … succeeded; COMMIT` over the
@@ -42,8 +42,8 @@ const PARTITIONS = Number(arg('partitions', '50000'));
 const COMPRESS = Number(arg('compress', '10'));
 const REPEAT = Number(arg('repeat', '3'));
 const KEEP = process.argv.includes('--keep');
-/** Worker slots per process (SLOTS in libs/orchestration/src/application/step-worker.service.ts). */
-const SLOTS_PER_PROCESS = 4;
+/** Worker slots per process (WEIR_STEP_SLOTS, passed to each instance; the bare loop gets as many connections in all). */
+const SLOTS_PER_PROCESS = Number(arg('slots', '4'));
 const PERIOD_MS = Math.round(60_000 / COMPRESS);
 const KEY = 'bench-admin-key-0123456789abcdef';
 const root = path.resolve(__dirname, '..', '..', '..');
@@ -83,6 +83,7 @@ async function startInstances(url: string, work: string): Promise<Instance[]> {
         WEIR_DATA_DIR: dataDir,
         WEIR_ROLES: 'api,scheduler,worker',
         WEIR_MIGRATE: 'off',
+        WEIR_STEP_SLOTS: String(SLOTS_PER_PROCESS),
       },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
@@ -217,6 +218,21 @@ async function main(): Promise<void> {
     console.log(
       `    tick claimed: p50 ${pct(claimLag, 50).toFixed(0)} ms, p95 ${pct(claimLag, 95).toFixed(0)} ms; first step leased: p50 ${pct(leaseLag, 50).toFixed(0)} ms, p95 ${pct(leaseLag, 95).toFixed(0)} ms`,
     );
+
+    // The runs' events (START, COMPLETE: platform.outbox) are dispatched to their consumers (lineage)
+    // by the same processes after the runs ended: the backlog of the window is drained before the
+    // dispatch pairs and the partitions page are timed, else they measure it (the bare loop does not
+    // wait on those processes). Done when none is left, or none was dispatched for 3 s (parked ones).
+    const t3 = Date.now();
+    for (let last = -1, still = 0; Date.now() - t3 < 300_000;) {
+      const [{ n }] = (await c.query(`SELECT count(*)::int AS n FROM platform.outbox WHERE dispatched_at IS NULL`))
+        .rows;
+      if (n === 0 || (n === last && ++still >= 12)) break;
+      if (n !== last) still = 0;
+      last = n;
+      await sleep(250);
+    }
+    console.log(`  run events of the window dispatched (outbox drained) in ${((Date.now() - t3) / 1000).toFixed(1)} s`);
 
     // ---- dispatch overhead ----
     const slots = INSTANCES * SLOTS_PER_PROCESS;

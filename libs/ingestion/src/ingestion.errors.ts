@@ -250,6 +250,20 @@ export class UploadLostError extends DomainError {
   }
 }
 
+/** `INGESTION.SOURCE_UNREACHABLE` (unavailable): Cannot connect to the source database …: … (its secrets are never shown) */
+export class SourceUnreachableError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('INGESTION.SOURCE_UNREACHABLE', 'unavailable', message, extra);
+  }
+}
+
+/** `INGESTION.SOURCE_QUERY_FAILED` (unprocessable): The source database refused the read: … (table or column missing, permission) */
+export class SourceQueryFailedError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('INGESTION.SOURCE_QUERY_FAILED', 'unprocessable', message, extra);
+  }
+}
+
 /** `INGESTION.REPLICA_IDENTITY` (unprocessable): a CDC source table whose changes cannot be keyed: it needs a primary key (or REPLICA IDENTITY FULL) matching the dataset contract's primary key */
 export class ReplicaIdentityError extends DomainError {
   constructor(message: string, extra?: Record<string, unknown>) {

@@ -24,6 +24,8 @@ import { RUN_LEDGER } from './application/ports/run-ledger.port';
 import { SOURCE_REPOSITORY } from './application/ports/source-repository.port';
 import { PgRunLedger } from './infrastructure/run-ledger.repository';
 import { PgSourceRepository } from './infrastructure/source.repository';
+import { SOURCE_CONNECTORS } from './application/ports/source-connector.port';
+import { SourceConnectorsReader } from './infrastructure/connectors/source-connectors.reader';
 import { SourcesController } from './http/sources.controller';
 import { RunsController } from './http/runs.controller';
 import { InferController } from './http/infer.controller';
@@ -44,6 +46,7 @@ import { CdcMetrics } from './application/cdc.metrics';
     { provide: INGESTION_CONFIG, useFactory: (c: WeirConfig) => ingestionConfig(c, c.env), inject: [WEIR_CONFIG] },
     { provide: RUN_LEDGER, useClass: PgRunLedger },
     { provide: SOURCE_REPOSITORY, useClass: PgSourceRepository },
+    { provide: SOURCE_CONNECTORS, useClass: SourceConnectorsReader },
     SourcesService,
     RunsService,
     TriggerRunService,

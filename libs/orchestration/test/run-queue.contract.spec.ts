@@ -110,6 +110,18 @@ describe('RunQueue contract: PostgreSQL (orchestration.runs, step_runs)', () => 
     expect([outer, inner]).toEqual([true, false]);
   });
 
+  it('starts a queued run only while its pipeline has a free slot, counted under the pipeline lock across plans at once', async () => {
+    const runs = await Promise.all(['m1', 'm2', 'm3', 'm4'].map((k) => newRun(k, ['a'])));
+    const startIf = { pipelineId, maxActiveRuns: 2 };
+    const got = await Promise.all(
+      runs.map((r) => queue.plan(r.id, () => ({ queue: ['a'], skip: [] }), undefined, { queued: true, startIf })),
+    );
+    expect(got.sort()).toEqual(['queued', 'queued', 'running', 'running']);
+    expect(await queue.countRuns(pipelineId, 'running')).toBe(2);
+    expect((await queue.startable(pipelineId, 2)).length).toBe(0);
+    expect((await queue.startable(pipelineId, 3)).length).toBe(1);
+  });
+
   it('leases each ready step to one worker only, with the run partition and params', async () => {
     const r = await newRun('k2', ['a', 'b', 'c']);
     await queueAll(r.id, ['a', 'b', 'c']);
@@ -139,6 +151,42 @@ describe('RunQueue contract: PostgreSQL (orchestration.runs, step_runs)', () => 
     expect(await Promise.all([queue.lease('w2', 30_000), queue.lease('w3', 30_000)])).toEqual([null, null]);
     await queue.succeed(first.id, 'w1', 1, null);
     expect((await queue.lease('w2', 30_000))?.stepId).toBe('b');
+  });
+
+  it("under contention from many workers at once, a run's concurrency of 1 runs one step", async () => {
+    const r = await queue.create({
+      pipelineId,
+      version: 2,
+      trigger: 'api',
+      partition: null,
+      params: {},
+      idempotencyKey: 'conc-many',
+      createdBy: null,
+      steps: Array.from({ length: 10 }, (_, i) => ({ stepId: `s${i}`, kind: 'sql' as const, maxAttempts: 1 })),
+    });
+    await queueAll(
+      r.id,
+      Array.from({ length: 10 }, (_, i) => `s${i}`),
+    );
+    const got = [];
+    for (let round = 0; round < 3; round++) got.push(...(await leaseAll(20)));
+    expect(got).toHaveLength(1);
+  });
+
+  it('a run whose last steps end at once ends once, whichever plan sees it; a plan that changes nothing leaves it running', async () => {
+    const r = await newRun('ends', ['a', 'b']);
+    await queueAll(r.id, ['a', 'b']);
+    const [x, y] = await leaseAll(2);
+    const decide = (states: Map<string, string>) =>
+      [...states.values()].every((s) => s === 'succeeded')
+        ? { queue: [], skip: [], end: { status: 'succeeded' as const, error: null } }
+        : { queue: [], skip: [] };
+    await queue.succeed(x!.id, x!.leaseOwner!, 1, null);
+    expect(await queue.plan(r.id, decide)).toBe('running');
+    await queue.succeed(y!.id, y!.leaseOwner!, 1, null);
+    const ends = await Promise.all([queue.plan(r.id, decide), queue.plan(r.id, decide), queue.plan(r.id, decide)]);
+    expect(ends.sort()).toEqual([null, null, 'succeeded']);
+    expect((await queue.findRun(r.id))!.status).toBe('succeeded');
   });
 
   it('renews only its own lease; success ends it; a lost lease records nothing', async () => {
@@ -326,6 +374,18 @@ describe('RunQueue contract: PostgreSQL (orchestration.runs, step_runs)', () => 
     const got = [];
     for (let round = 0; round < 5; round++) got.push(...(await leaseAll(20)));
     expect(got).toHaveLength(3);
+  });
+
+  it('wakes the workers listening on any connection when told that steps were queued', async () => {
+    let woken = 0;
+    const stop = await queue.onWake(() => woken++);
+    try {
+      await queue.wakeWorkers();
+      for (let i = 0; i < 100 && !woken; i++) await sleep(20);
+      expect(woken).toBe(1);
+    } finally {
+      await stop();
+    }
   });
 
   it('leases only the kinds asked for (waiting steps apart from work)', async () => {

@@ -28,14 +28,17 @@ export function formatRun(r: RunView): string {
 export function ingestCommands(program: Command): void {
   program
     .command('load')
-    .argument('<file>', 'a local file (csv, ndjson, json, parquet, or .gz of them)')
+    .argument('[file]', 'a local file (csv, ndjson, json, parquet, or .gz of them); none for a database source')
     .requiredOption('--source <name>', 'the ingestion source (name or id) whose contract and strategy apply')
     .option('--key <idempotencyKey>', 'idempotency key (default: the file checksum)')
     .option('--json', 'print the run as JSON')
-    .description('load a local file through a source, in this process; exit 1 when the run fails')
-    .action(async (file: string, opts: { source: string; key?: string; json?: boolean }) => {
-      const abs = path.resolve(file);
-      if (!fs.existsSync(abs) || !fs.statSync(abs).isFile()) throw new Error(`no such file: ${file}`);
+    .description(
+      'load a local file (or, for a database source, its table or query) through a source, in this process; exit 1 when the run fails',
+    )
+    .action(async (file: string | undefined, opts: { source: string; key?: string; json?: boolean }) => {
+      const abs = file === undefined ? undefined : path.resolve(file);
+      if (abs !== undefined && (!fs.existsSync(abs) || !fs.statSync(abs).isFile()))
+        throw new Error(`no such file: ${file}`);
       const run = await withIngestion(true, async (runs) => {
         const { run: queued, created } = await runs.trigger(opts.source, {
           trigger: 'cli',

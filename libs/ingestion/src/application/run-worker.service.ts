@@ -5,16 +5,16 @@ import { CATALOG, CatalogPort } from '@weir/catalog';
 import { QUALITY_GATE, QualityGate } from '@weir/quality';
 import type { SourceFormat } from '../domain/source';
 import { LoadEngine, LoadFailedError, LoadResult } from '../infrastructure/engine/load.engine';
-import { openRecords } from '../infrastructure/readers/open-records.reader';
-import { InputUnreadableError, ReaderBatch } from '../infrastructure/readers/record.types';
-import { replayBatches } from '../infrastructure/readers/replay.reader';
+import { InputUnreadableError } from '../infrastructure/readers/record.types';
+import { parseQueryWatermark } from '../domain/connector';
 import type { RunRecord, RunRef } from '../domain/run';
-import { FileNotFoundError, InterruptedError, RunCancelledError } from '../ingestion.errors';
+import { InterruptedError, RunCancelledError } from '../ingestion.errors';
 import { RunEventsPublisher } from './run-events.publisher';
 import { RunMetrics } from './run.metrics';
 import { RunRecoveryService } from './run-recovery.service';
 import { findRun } from './run.views';
 import { RUN_LEDGER, RunFailure, RunLedger } from './ports/run-ledger.port';
+import { ConnectorRead, SOURCE_CONNECTORS, SourceConnectors } from './ports/source-connector.port';
 import type { SourceRecord } from './ports/source-repository.port';
 import { SourcesService } from './sources.service';
 
@@ -73,6 +73,7 @@ export class RunWorkerService implements OnApplicationBootstrap, BeforeApplicati
     private readonly events: RunEventsPublisher,
     private readonly metrics: RunMetrics,
     private readonly recovery: RunRecoveryService,
+    @Inject(SOURCE_CONNECTORS) private readonly connectors: SourceConnectors,
   ) {
     this.engine = new LoadEngine(warehouse);
   }
@@ -144,24 +145,27 @@ export class RunWorkerService implements OnApplicationBootstrap, BeforeApplicati
       this.heartbeatMs,
     );
     heartbeat.unref();
-    let cleanup: () => void = () => undefined;
-    let bytesRead = () => 0;
+    let read: ConnectorRead | undefined;
+    const bytesRead = () => read?.bytesRead() ?? 0;
     try {
       const dataset = await this.catalog.getDataset(source.dataset);
-      let batches: AsyncIterable<ReaderBatch>;
-      if (run.input.replayOf) {
-        batches = replayBatches(this.warehouse, run.input.replayOf);
-      } else {
-        const file = run.input.uploadId ?? run.input.path!;
-        if (!fs.existsSync(file)) throw new FileNotFoundError(`The input file is gone: ${file}`);
-        const opened = await openRecords(file, source.format as SourceFormat, source.options);
-        batches = opened.batches;
-        cleanup = opened.cleanup;
-        bytesRead = opened.bytesRead;
-      }
+      read = await this.connectors.open({
+        runId,
+        source,
+        input: run.input,
+        contract: dataset.contract,
+        watermark: source.watermark,
+        signal: cancel.signal,
+      });
+      let batches = read.batches;
       this.log.log(
-        `run ${runId}: loading ${run.input.originalName ?? run.input.path ?? `dead letters of ${run.input.replayOf}`} into ${dataset.schema}.${dataset.table} (${source.strategy.kind})`,
+        `run ${runId}: loading ${read.description} into ${dataset.schema}.${dataset.table} (${source.strategy.kind})`,
       );
+      // a query source without a tie-breaker keeps the cursor's value alone as its watermark
+      const watermark =
+        read.pushdown && !read.pushdown.tieBreaker
+          ? (parseQueryWatermark(source.watermark)?.cursor ?? null)
+          : source.watermark;
       batches = stopOnAbort(batches, cancel.signal, runId);
       const result = await this.engine.run({
         runId,
@@ -172,7 +176,8 @@ export class RunWorkerService implements OnApplicationBootstrap, BeforeApplicati
         drift: source.drift as 'evolve' | 'freeze' | 'discard_columns',
         options: source.options,
         maxRejectedRatio: source.maxRejectedRatio,
-        watermark: source.watermark,
+        watermark,
+        pushdown: read.pushdown,
         batches,
         qualityGate: this.gate,
         evolve: async (cols) =>
@@ -208,7 +213,7 @@ export class RunWorkerService implements OnApplicationBootstrap, BeforeApplicati
     } finally {
       clearInterval(heartbeat);
       this.cancels.delete(runId);
-      cleanup();
+      await read?.close().catch(() => undefined);
       if (run.input.uploadId) fs.rmSync(run.input.uploadId, { force: true });
     }
   }

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { scheduleCheck } from '../domain/schedule-check';
-import { ConnectorSpec, connectorProblems } from '../domain/connector';
+import { ConnectorSpec, connectorProblems, isQueryConnector } from '../domain/connector';
 
 import { CATALOG, CatalogPort, ColumnMapping, DatasetContract, DatasetView, primaryKey } from '@weir/catalog';
 import {
@@ -186,6 +186,13 @@ export class SourcesService {
       else if (!(FORMATS as readonly string[]).includes(input.format))
         problems.push(`format must be one of ${FORMATS.join(', ')}`);
     } else if (input.format) problems.push('format is for file sources; a database source reads typed rows');
+    const mode = (input.connector as { mode?: string } | null | undefined)?.mode;
+    if (isQueryConnector(input.connector) && input.strategy) {
+      if (mode === 'incremental' && input.strategy.kind !== 'incremental')
+        problems.push('connector.mode incremental needs strategy incremental (with its cursor)');
+      if (mode === 'full' && input.strategy.kind === 'incremental')
+        problems.push('strategy incremental needs connector.mode incremental (the source reads past the watermark)');
+    }
     if (input.drift && !(DRIFT_POLICIES as readonly string[]).includes(input.drift))
       problems.push(`drift must be one of ${DRIFT_POLICIES.join(', ')}`);
     const s = input.strategy;

@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { isQueryConnector } from '../domain/connector';
 import { HEARTBEAT_MS, PresenceLock, WEIR_CONFIG, WeirConfig } from '@weir/platform';
 import { CATALOG, CatalogPort } from '@weir/catalog';
 import type { RunInput } from '../domain/source';
@@ -69,6 +71,9 @@ export class TriggerRunService {
         originalName: req.upload.originalName,
         heldBy: this.presence.instanceId,
       });
+    } else if (isQueryConnector(source.connector)) {
+      // a database source's input is its query, past the watermark the run starts from
+      input.query = { watermark: source.watermark };
     } else {
       if (!req.path && !req.trustedPath && !source.location.path) {
         throw new NoInputError(`Source "${source.name}" has no location.path; give "path" in the request`);
@@ -84,9 +89,12 @@ export class TriggerRunService {
     if (req.partition !== undefined) input.partition = req.partition;
     if (req.parent) input.parent = { job: req.parent.job, runId: req.parent.runId };
     // the same bytes for another partition are another run
-    key ??= req.replayOf
-      ? `replay:${req.replayOf}`
-      : `${req.partition !== undefined ? `partition:${req.partition}:` : ''}sha256:${input.checksum}`;
+    // a database source: each trigger reads afresh (the same key answers the same run: a retry)
+    key ??= input.query
+      ? `query:${new Date().toISOString()}:${randomUUID().slice(0, 8)}`
+      : req.replayOf
+        ? `replay:${req.replayOf}`
+        : `${req.partition !== undefined ? `partition:${req.partition}:` : ''}sha256:${input.checksum}`;
     if (key.length > 200) throw new InvalidIdempotencyKeyError('idempotencyKey is at most 200 characters');
     const result = await this.ledger.transaction(async (tx) => {
       await this.ledger.lockSource(tx, source.id);

@@ -208,3 +208,39 @@ export function connectorProblems(raw: unknown, columns: string[]): string[] {
   positive('fetchSize', 1_000_000);
   return problems;
 }
+
+/** A database connector read through runs (not `file`, not the continuous `postgres_cdc`). */
+export const isQueryConnector = (c: ConnectorSpec | null | undefined): c is QueryConnector =>
+  !!c && (c.kind === 'postgres_query' || c.kind === 'mysql_query');
+
+/**
+ * The watermark of an incremental query source. Without a tie-breaker it is the cursor's value (as
+ * files' is); with one it is `{"cursor": …, "tieBreaker": …}` (JSON), the last row loaded, so rows
+ * sharing that cursor value and arriving later (a larger tie-breaker) are still read.
+ */
+export interface QueryCheckpoint {
+  cursor: string;
+  tieBreaker?: string;
+}
+
+export function parseQueryWatermark(w: string | null): QueryCheckpoint | null {
+  if (w === null) return null;
+  if (w.startsWith('{')) {
+    try {
+      const o = JSON.parse(w) as Record<string, unknown>;
+      if (typeof o['cursor'] === 'string')
+        return typeof o['tieBreaker'] === 'string'
+          ? { cursor: o['cursor'], tieBreaker: o['tieBreaker'] }
+          : { cursor: o['cursor'] };
+    } catch {
+      /* a cursor value that starts with { */
+    }
+  }
+  return { cursor: w };
+}
+
+/** The stored form of a checkpoint (the cursor alone without a tie-breaker value). */
+export function formatQueryWatermark(c: QueryCheckpoint | null): string | null {
+  if (c === null) return null;
+  return c.tieBreaker === undefined ? c.cursor : JSON.stringify({ cursor: c.cursor, tieBreaker: c.tieBreaker });
+}

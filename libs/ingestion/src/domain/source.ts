@@ -66,6 +66,8 @@ export interface RunInput {
   partition?: string;
   /** Upload runs: the instance holding the file (only it can run the run). */
   heldBy?: string;
+  /** A database source's run: the watermark it read past (null: from the start). */
+  query?: { watermark: string | null };
   /** The run that asked for this one (a pipeline run, `{ job, runId }`): its OpenLineage parent. */
   parent?: { job: string; runId: string };
 }

@@ -255,8 +255,9 @@ export class BuildRunnerService {
           patch.rowsAffected != null ? { stats: { rowsWritten: Number(patch.rowsAffected) } } : {},
         ),
       );
-      // the relation's new data is the dataset's last load, published to data-aware schedules
-      if (recorded && n.materialized !== 'ephemeral')
+      // the relation's new data is the dataset's last load, published to data-aware schedules (a seed's
+      // load is recorded by the ingestion run that loaded it)
+      if (recorded && n.materialized !== 'ephemeral' && n.kind !== 'seed')
         await this.catalog.recordLoad(n.name, {
           runId: stepRunId(buildId, n.id),
           at: new Date(),

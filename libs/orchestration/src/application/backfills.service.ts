@@ -72,7 +72,7 @@ export class BackfillsService {
       const take = Math.min(b.maxParallel - active, b.partitions.length - b.nextIndex);
       for (let i = 0; i < take; i++) {
         const partition = b.partitions[b.nextIndex + i];
-        await this.runs.trigger(b.pipelineId, {
+        await this.runs.start(b.pipelineId, {
           partition,
           trigger: 'backfill',
           idempotencyKey: `backfill:${b.id}:${partition}`,

@@ -73,7 +73,7 @@ export class DatasetTriggersService implements OnModuleInit {
   private async fire(p: { id: string; name: string }, updates: SeenUpdate[]): Promise<string> {
     const events = updates.map((x) => x.eventId).sort((a, b) => Number(a) - Number(b));
     const key = `datasets:${createHash('sha256').update(events.join(',')).digest('hex').slice(0, 40)}`;
-    const { run, created } = await this.runs.trigger(p.id, {
+    const { run, created } = await this.runs.start(p.id, {
       trigger: 'dataset',
       idempotencyKey: key,
       params: { datasets: updates.map((x) => ({ dataset: x.dataset, runId: x.runId, at: x.at })) },

@@ -96,7 +96,7 @@ export class DependencyStepsService {
       throw new SubPipelineRefusedError(
         `step ${step.id}: pipeline ${child.name} would run ${chain.length + 1} pipelines deep (at most ${MAX_PIPELINE_DEPTH}): ${[...names.reverse(), child.name].join(' -> ')}`,
       );
-    const { run } = await this.runs.trigger(child.id, {
+    const { run } = await this.runs.start(child.id, {
       partition: ctx.partition ?? undefined,
       params: ctx.params,
       idempotencyKey: `pipeline-step:${ctx.runId}:${step.id}`,

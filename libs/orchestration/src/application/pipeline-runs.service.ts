@@ -3,7 +3,7 @@ import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type { PipelineSpec } from '../domain/pipeline';
 import { runOutcome, settle } from '../domain/step-plan';
 import { InvalidRunRequestError, PipelineRunNotFoundError } from '../orchestration.errors';
-import { PIPELINE_STORE, PipelineStore } from './ports/pipeline-store.port';
+import { PIPELINE_STORE, PipelineRecord, PipelineStore } from './ports/pipeline-store.port';
 import {
   LeasedStep,
   PipelineRunRecord,
@@ -40,8 +40,8 @@ const PARTITION = /^[A-Za-z0-9_.=\-/]{1,200}$/;
 @Injectable()
 export class PipelineRunsService {
   private readonly log = new Logger('orchestration');
-  /** Called after a run was planned with steps queued (the worker takes them at once). */
-  onQueued?: () => void;
+  /** Called after a run was planned with `count` steps queued (the worker takes them at once). */
+  onQueued?: (count: number) => void;
   /** Called when a run was cancelled (workers of this process stop its steps at once). */
   readonly onCancelled: ((runId: string) => void)[] = [];
   /** Called when a run ended (backfills advance). */
@@ -57,6 +57,18 @@ export class PipelineRunsService {
   ) {}
 
   async trigger(idOrName: string, req: TriggerPipelineRun): Promise<{ run: PipelineRunView; created: boolean }> {
+    const { run, created, pipeline } = await this.start(idOrName, req);
+    return { run: pipelineRunView((await this.queue.findRun(run.id)) ?? run, pipeline), created };
+  }
+
+  /**
+   * {@link trigger} without the view: the run as it was created or found (its status before its
+   * promotion), for callers that only need its id (the scheduler).
+   */
+  async start(
+    idOrName: string,
+    req: TriggerPipelineRun,
+  ): Promise<{ run: PipelineRunRecord; created: boolean; pipeline: string }> {
     const p = await this.pipelines.entity(idOrName);
     if (req.partition !== undefined && (!PARTITION.test(req.partition) || req.partition.split('/').includes('..')))
       throw new InvalidRunRequestError(
@@ -98,45 +110,51 @@ export class PipelineRunsService {
     });
     if (!created) {
       // a queued run whose promotion was lost to an error gets its chance again
-      if (run.status === 'queued') await this.promote(p.id);
-      return { run: pipelineRunView((await this.queue.find(run.id))?.run ?? run, p.name), created: false };
+      if (run.status === 'queued') await this.promote(p.id, p);
+      return { run, created: false, pipeline: p.name };
     }
     this.log.log(
       `pipeline ${p.name}: run ${run.id} queued (${run.trigger}${run.partition ? `, partition ${run.partition}` : ''})`,
     );
-    await this.promote(p.id);
-    return { run: pipelineRunView((await this.queue.find(run.id))!.run, p.name), created: true };
+    await this.promote(p.id, p);
+    return { run, created: true, pipeline: p.name };
   }
 
   /**
    * Starts queued runs of the pipeline, oldest first, while it has fewer than `maxActiveRuns`
-   * running; under the pipeline's promotion lock, so two instances cannot both fill the same slot
-   * (one that finds the lock held leaves it to the holder, and to the worker's sweep).
+   * running: each start counts the running runs under the pipeline's lock in its plan's transaction,
+   * so two instances cannot both fill the same slot.
    */
-  async promote(pipelineId: string): Promise<void> {
-    const p = await this.store.findById(pipelineId);
+  async promote(pipelineId: string, known?: PipelineRecord): Promise<void> {
+    const p = known ?? (await this.store.findById(pipelineId));
     if (!p) return;
-    await this.queue.whilePromoting(pipelineId, async () => {
-      const free = p.spec.maxActiveRuns - (await this.queue.countRuns(pipelineId, 'running'));
-      if (free <= 0) return;
-      for (const r of await this.queue.oldestQueued(pipelineId, free)) await this.replan(r.id);
-    });
+    // each start counts the pipeline's running runs under the pipeline's lock, in its plan's
+    // transaction (PlanOptions.startIf): no transaction waits here for another connection
+    for (const r of await this.queue.startable(pipelineId, p.spec.maxActiveRuns))
+      await this.replan(r.id, r, { pipelineId, maxActiveRuns: p.spec.maxActiveRuns });
   }
 
-  /** Plans a run: the steps whose upstream allows it are queued, the others skipped; its end once all are done. */
-  async replan(runId: string): Promise<void> {
-    const found = { run: await this.queue.findRun(runId) };
+  /**
+   * Plans a run: the steps whose upstream allows it are queued, the others skipped; its end once all
+   * are done. `run`: its pipeline and version when the caller knows them (a leased step: one read less).
+   */
+  async replan(
+    runId: string,
+    run?: { pipelineId: string; version: number; status?: string },
+    startIf?: { pipelineId: string; maxActiveRuns: number },
+  ): Promise<void> {
+    const found = { run: run ?? (await this.queue.findRun(runId)) };
     if (!found.run) return;
     const spec = await this.specOf(found.run.pipelineId, found.run.version);
     if (!spec) return;
     const name = spec.name;
-    let queued = false;
+    let queued = 0;
     const status = await this.queue.plan(
       runId,
       (states): StepChanges => {
         const plan = settle(spec.steps, states);
         const outcome = runOutcome(plan.states);
-        queued = plan.ready.length > 0;
+        queued = plan.ready.length;
         return {
           queue: plan.ready,
           skip: plan.skip.map((s) => ({ stepId: s.id, reason: s.reason })),
@@ -147,16 +165,18 @@ export class PipelineRunsService {
         };
       },
       (state, error) => pipelineRunEvent(name, runId, state, error),
+      { queued: run?.status === 'queued', startIf },
     );
-    if (queued) this.onQueued?.();
+    if (queued) this.onQueued?.(queued);
     // ended by this plan: read once more for the hooks (alerts, backfills)
     const after =
       status && status !== 'running' && status !== 'queued' ? { run: await this.queue.findRun(runId) } : null;
     if (after?.run && ['succeeded', 'failed', 'cancelled'].includes(after.run.status)) {
-      const p = await this.store.findById(after.run.pipelineId);
-      this.log.log(`pipeline ${p?.name ?? after.run.pipelineId}: run ${runId} ${after.run.status}`);
-      this.metrics?.runs.inc({ pipeline: p?.name ?? after.run.pipelineId, status: after.run.status });
-      await this.promote(after.run.pipelineId);
+      this.log.log(`pipeline ${name}: run ${runId} ${after.run.status}`);
+      this.metrics?.runs.inc({ pipeline: name, status: after.run.status });
+      // a slot freed: the oldest queued run takes it (read after this end committed, so a run queued
+      // while this one still counted as running is seen here)
+      if ((await this.queue.oldestQueued(after.run.pipelineId, 1)).length) await this.promote(after.run.pipelineId);
       for (const f of this.onRunEnded)
         await f(after.run).catch((e: Error) => this.log.error(`after run ${runId}: ${e.message}`));
     }

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { PipelineSpec } from '../domain/pipeline';
 import { parsePipelineSpec, PipelineSpecError } from '../domain/pipeline-spec';
@@ -168,6 +169,8 @@ export class PipelinesService {
   async keep(managedBy: string, raw: unknown): Promise<PipelineRecord> {
     const spec = await this.validate(raw);
     const current = await this.store.findManaged(managedBy);
+    // unchanged (the keepers compare every few seconds): no write
+    if (current && isDeepStrictEqual(current.spec, spec)) return current;
     if (current) return this.store.update(current.id, spec, managedBy);
     const created = await this.store.create(spec, managedBy, managedBy);
     if (created) {

@@ -1,12 +1,24 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { PresenceLock, WEIR_CONFIG, WeirConfig } from '@weir/platform';
 import type { PipelineSpec } from '../domain/pipeline';
-import { dueTicks, partitionOfTick } from '../domain/schedule';
+import { dueTicks, fireTimes, partitionOfTick } from '../domain/schedule';
+import { ORCHESTRATION_CONFIG, OrchestrationConfig } from '../orchestration.config';
+import { ScheduledPipeline, TICK_LEDGER, TickLedger } from './ports/tick-ledger.port';
+import { BackfillsService } from './backfills.service';
+import { OrchestrationMetrics } from './orchestration.metrics';
+import { PipelineRunsService } from './pipeline-runs.service';
 
 /** A claimed tick without its run after this long is started again (its start failed, or its process died). */
 const STARTED_WITHIN_MS = 30_000;
 /** Runs of claimed ticks started at once (each start is a few statements; the control-plane pool has 10 connections). */
 const START_PARALLEL = 4;
+
+/**
+ * Due ticks claimed per statement: a pass claims a share at a time, in an order of its own, so the
+ * schedulers of every instance that wake for the same ticks (the same instant) start their runs
+ * together instead of one claiming them all.
+ */
+const CLAIM_CHUNK = 16;
 
 /** Runs `fn` over `items`, at most `limit` at once. */
 async function eachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -16,11 +28,6 @@ async function eachLimited<T>(items: T[], limit: number, fn: (item: T) => Promis
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
-import { ORCHESTRATION_CONFIG, OrchestrationConfig } from '../orchestration.config';
-import { TICK_LEDGER, TickLedger } from './ports/tick-ledger.port';
-import { BackfillsService } from './backfills.service';
-import { OrchestrationMetrics } from './orchestration.metrics';
-import { PipelineRunsService } from './pipeline-runs.service';
 
 /**
  * schedule-pipelines: on instances with the scheduler role, a pass every `tickMs` fires each
@@ -32,6 +39,8 @@ import { PipelineRunsService } from './pipeline-runs.service';
 export class SchedulerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly log = new Logger('orchestration');
   private timer?: NodeJS.Timeout;
+  private wake?: NodeJS.Timeout;
+  private stopped = false;
   private passing?: Promise<void>;
 
   constructor(
@@ -46,24 +55,48 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
 
   onApplicationBootstrap(): void {
     if (!this.config.roles.has('scheduler')) return;
-    this.timer = setInterval(() => {
-      if (!this.passing)
-        this.passing = this.pass()
-          .then(() => undefined)
-          .finally(() => (this.passing = undefined));
-    }, this.cfg.tickMs);
+    this.timer = setInterval(() => this.kick(), this.cfg.tickMs);
     this.timer.unref();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.wake) clearTimeout(this.wake);
     await this.passing;
+  }
+
+  private kick(): void {
+    if (!this.passing && !this.stopped)
+      this.passing = this.pass()
+        .then(() => undefined)
+        .finally(() => (this.passing = undefined));
+  }
+
+  /**
+   * A pass at the next tick due before the next regular pass (`tickMs`), at its instant: a tick
+   * waits for no poll (the schedules of the pass just done; one changed since is seen by the next).
+   */
+  private wakeAtNextTick(scheduled: ScheduledPipeline[]): void {
+    if (this.stopped || !this.timer) return;
+    const now = Date.now();
+    const horizon = new Date(now + this.cfg.tickMs);
+    let next = Infinity;
+    for (const p of scheduled) {
+      if (p.spec.schedule?.datasets) continue;
+      const [t] = fireTimes(p.spec.schedule!, new Date(now), horizon, 1);
+      if (t && t.getTime() < next) next = t.getTime();
+    }
+    if (next === Infinity) return;
+    if (this.wake) clearTimeout(this.wake);
+    this.wake = setTimeout(() => this.kick(), Math.max(0, next - Date.now()) + 1);
+    this.wake.unref();
   }
 
   /** Starts the run of a claimed tick and records it on the tick; undefined when it could not start. */
   private async start(pipelineId: string, name: string, spec: PipelineSpec, at: Date): Promise<string | undefined> {
     try {
-      const { run } = await this.runs.trigger(pipelineId, {
+      const { run } = await this.runs.start(pipelineId, {
         trigger: 'schedule',
         idempotencyKey: `schedule:${at.toISOString()}`,
         partition: partitionOfTick(spec.partitions, at) ?? undefined,
@@ -93,13 +126,20 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
         if (schedule.datasets) continue; // data-aware: fired by dataset updates (DatasetTriggersService)
         for (const at of dueTicks(schedule, p.lastTick, p.scheduledSince, now)) due.push({ pipelineId: p.id, at });
       }
-      // every due tick claimed in one statement (each by one instance), their runs started a few at a time
-      const claimed = due.length ? await this.ticks.claimMany(due, this.presence.instanceId) : [];
-      await eachLimited(claimed, START_PARALLEL, async (t) => {
-        const p = specs.get(t.pipelineId)!;
-        const id = await this.start(p.id, p.name, p.spec, t.at);
-        if (id) started.push(id);
-      });
+      // due ticks claimed a share at a time (each by one instance), their runs started a few at a time
+      for (let i = due.length - 1; i > 0; i--) {
+        const j = Math.floor(Math.random() * (i + 1));
+        [due[i], due[j]] = [due[j], due[i]];
+      }
+      for (let i = 0; i < due.length; i += CLAIM_CHUNK) {
+        const claimed = await this.ticks.claimMany(due.slice(i, i + CLAIM_CHUNK), this.presence.instanceId);
+        await eachLimited(claimed, START_PARALLEL, async (t) => {
+          const p = specs.get(t.pipelineId)!;
+          const id = await this.start(p.id, p.name, p.spec, t.at);
+          if (id) started.push(id);
+        });
+      }
+      this.wakeAtNextTick(scheduled);
       // a tick claimed whose run never started (its start failed, or its process died): started now,
       // idempotently (the run's key is the tick's time)
       for (const t of await this.ticks.unstarted(STARTED_WITHIN_MS)) {

@@ -10,8 +10,6 @@ import { PipelineRunsService } from './pipeline-runs.service';
 import { StepExecutorService } from './step-executor.service';
 import { OrchestrationMetrics } from './orchestration.metrics';
 
-/** Steps one process runs at once (most of a step's time is waiting on the slice underneath). */
-const SLOTS = 4;
 /**
  * `wait_for` and `pipeline` steps only wait (a query now and then): they have slots of their own,
  * so that waiting steps never hold the slots of the work they wait for (a parent pipeline step and
@@ -34,7 +32,16 @@ export class StepWorkerService implements OnApplicationBootstrap, BeforeApplicat
   private working = 0;
   private waiting = 0;
   private pumping = false;
+  /** A pump was asked for while one was leasing: it goes round once more (a step queued meanwhile is not left to the poll). */
+  private pumpAgain = false;
+  /**
+   * Whether a waiting step may be ready: false once a lease for them found none, true again when a
+   * plan here queued steps or at the poll. With every work slot taken, a pump (after each step's
+   * end) asks for a waiting step only then, not with an empty lease after every step.
+   */
+  private waitingMaybe = true;
   private stopping = false;
+  private stopWake?: () => Promise<void>;
 
   constructor(
     @Inject(RUN_QUEUE) private readonly queue: RunQueue,
@@ -49,7 +56,19 @@ export class StepWorkerService implements OnApplicationBootstrap, BeforeApplicat
 
   onApplicationBootstrap(): void {
     if (!this.config.roles.has('worker')) return;
-    this.runs.onQueued = () => setImmediate(() => void this.pump());
+    this.runs.onQueued = (count) => {
+      this.waitingMaybe = true;
+      // more than this process has free slots for: the other instances take the rest now, not at their poll
+      if (count > this.cfg.stepSlots - this.working) void this.queue.wakeWorkers();
+      setImmediate(() => void this.pump());
+    };
+    void this.queue
+      .onWake(() => {
+        this.waitingMaybe = true;
+        setImmediate(() => void this.pump());
+      })
+      .then((stop) => (this.stopWake = stop))
+      .catch((e: Error) => this.log.warn(`listening for queued steps (the poll goes on): ${e.message}`));
     this.runs.onCancelled.push((runId) => this.stopRun(runId));
     this.timer = setInterval(() => void this.tick(), this.cfg.pollMs);
     this.timer.unref();
@@ -58,6 +77,7 @@ export class StepWorkerService implements OnApplicationBootstrap, BeforeApplicat
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
+    await this.stopWake?.();
     await Promise.allSettled([...this.running]);
   }
 
@@ -77,6 +97,7 @@ export class StepWorkerService implements OnApplicationBootstrap, BeforeApplicat
     } catch (e) {
       this.log.error(`reclaiming expired leases: ${(e as Error).message}`);
     }
+    this.waitingMaybe = true;
     await this.pump();
   }
 
@@ -94,18 +115,36 @@ export class StepWorkerService implements OnApplicationBootstrap, BeforeApplicat
 
   /** Leases steps while a slot is free and a step is ready. */
   async pump(): Promise<void> {
-    if (this.pumping || this.stopping || !this.config.roles.has('worker')) return;
+    if (this.stopping || !this.config.roles.has('worker')) return;
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
     this.pumping = true;
     try {
+      do {
+        this.pumpAgain = false;
+        await this.fill();
+      } while (this.pumpAgain && !this.stopping);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private async fill(): Promise<void> {
+    try {
       while (!this.stopping) {
-        const work = this.working < SLOTS;
-        const wait = this.waiting < WAITING_SLOTS;
+        const work = this.working < this.cfg.stepSlots;
+        const wait = this.waiting < WAITING_SLOTS && (work || this.waitingMaybe);
         if (!work && !wait) break;
         const step = await this.queue.lease(this.presence.instanceId, this.cfg.leaseMs, {
           defaultPoolSlots: this.cfg.defaultPoolSlots,
           ...(work && wait ? {} : work ? { notKinds: WAITING_KINDS } : { kinds: WAITING_KINDS }),
         });
-        if (!step) break;
+        if (!step) {
+          if (wait) this.waitingMaybe = false;
+          break;
+        }
         const waits = (WAITING_KINDS as readonly string[]).includes(step.kind);
         if (waits) this.waiting++;
         else this.working++;
@@ -119,8 +158,6 @@ export class StepWorkerService implements OnApplicationBootstrap, BeforeApplicat
       }
     } catch (e) {
       this.log.error(`leasing steps: ${(e as Error).message}`);
-    } finally {
-      this.pumping = false;
     }
   }
 
@@ -175,7 +212,7 @@ export class StepWorkerService implements OnApplicationBootstrap, BeforeApplicat
         this.log.warn(
           `pipeline run ${leased.runId}: step ${step.id} ended after its lease was lost; its result is dropped`,
         );
-      await this.runs.replan(leased.runId);
+      await this.runs.replan(leased.runId, { pipelineId: leased.pipelineId, version: leased.version });
     } catch (e) {
       took('failed');
       await this.recordFailure(leased, e);
@@ -206,7 +243,7 @@ export class StepWorkerService implements OnApplicationBootstrap, BeforeApplicat
         `pipeline run ${leased.runId}: step ${leased.stepId} attempt ${leased.attempt} failed (${code}): ${message}${retry !== null ? `; retry in ${retry} ms` : ''}`,
       );
       if (recorded && retry === null) await this.runs.stepFailed(leased, { code, message });
-      await this.runs.replan(leased.runId);
+      await this.runs.replan(leased.runId, { pipelineId: leased.pipelineId, version: leased.version });
     } catch (err) {
       this.log.error(`recording the failure of step ${leased.stepId}: ${(err as Error).message}`);
     }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { Client } from 'pg';
 import { isUuid, Outbox, Queryable, rowsOf, RUN_EVENTS_TOPIC, RunStateEvent } from '@weir/platform';
 import type { StepKind } from '../domain/pipeline';
 import type { PartitionRange } from '../domain/partitions';
@@ -12,6 +13,7 @@ import type {
   PartitionState,
   PipelineRunRecord,
   PipelineRunStatus,
+  PlanOptions,
   RunAnnouncer,
   RunQueue,
   StepChanges,
@@ -20,6 +22,8 @@ import type {
 import * as q from './run-queue.sql';
 
 type Row = Record<string, unknown>;
+/** The channel of {@link PgRunQueue.wakeWorkers}. */
+const WAKE_CHANNEL = 'weir_steps_queued';
 const date = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));
 
 function runOf(r: Row): PipelineRunRecord {
@@ -174,6 +178,31 @@ export class PgRunQueue implements RunQueue {
     ).map(runOf);
   }
 
+  async wakeWorkers(): Promise<void> {
+    await this.ds.query(`SELECT pg_notify($1, '')`, [WAKE_CHANNEL]).catch(() => undefined);
+  }
+
+  async onWake(fn: () => void): Promise<() => Promise<void>> {
+    // a connection of its own (LISTEN holds it); lost (a server restart): the worker's poll goes on
+    const url = (this.ds.options as { url?: string }).url;
+    if (!url) throw new Error('the control plane has no URL to listen on');
+    const c = new Client({
+      connectionString: url,
+      application_name: 'weir-step-wake',
+    });
+    c.on('error', () => undefined);
+    c.on('notification', (n) => {
+      if (n.channel === WAKE_CHANNEL) fn();
+    });
+    await c.connect();
+    await c.query(`LISTEN ${WAKE_CHANNEL}`);
+    return () => c.end().catch(() => undefined);
+  }
+
+  async startable(pipelineId: string, maxActiveRuns: number): Promise<PipelineRunRecord[]> {
+    return (await this.run(q.startableSql(pipelineId, maxActiveRuns))).map(runOf);
+  }
+
   async list(f: {
     pipelineId?: string;
     status?: PipelineRunStatus;
@@ -229,98 +258,70 @@ export class PgRunQueue implements RunQueue {
     }));
   }
 
+  /**
+   * First a read without the lock (one round trip): when `decide` changes nothing on a running run
+   * (a step ended and others still run, the common case), that is the plan. A step's end is
+   * committed before its run is planned, so of two steps ending at once the later one's plan sees
+   * both: a plan that reads a state a little old changes nothing that a later plan would not see.
+   * Otherwise (a change, a run's first plan) the run is locked, its states read again (a statement
+   * begun under the lock sees every plan committed before), `decide` asked again, and its changes
+   * applied in one statement with the run's event.
+   */
   async plan(
     runId: string,
     decide: (states: Map<string, StepState>) => StepChanges,
     announce?: RunAnnouncer,
+    opts: PlanOptions = {},
   ): Promise<PipelineRunStatus | null> {
+    const statesOf = (r: Row) => new Map(Object.entries((r['steps'] as Record<string, StepState> | null) ?? {}));
+    if (!opts.queued) {
+      const [seen] = await this.run(q.planReadSql(runId));
+      if (!seen || !['queued', 'running'].includes(seen['status'] as string)) return null;
+      if (seen['status'] === 'running') {
+        const c = decide(statesOf(seen));
+        if (!c.queue.length && !c.skip.length && !c.end) return 'running';
+      }
+    }
     return this.ds.transaction(async (em) => {
-      const [run] = rowsOf<Row>(
-        await em.query(`SELECT status FROM orchestration.runs WHERE id = $1 FOR UPDATE`, [runId]),
-      );
+      // the pipeline's lock first (a start counts its running runs under it), then the run's row
+      const [run] = await this.run(q.planLockSql(runId, opts.startIf?.pipelineId ?? null), em);
       // a run already ended is not planned again (and its end is not told twice)
       if (!run || !['queued', 'running'].includes(run['status'] as string)) return null;
-      const rows = rowsOf<Row>(
-        await em.query(`SELECT step_id, status FROM orchestration.step_runs WHERE run_id = $1`, [runId]),
-      );
-      const changes = decide(new Map(rows.map((r) => [r['step_id'] as string, r['status'] as StepState])));
-      if (changes.queue.length)
-        await em.query(
-          `UPDATE orchestration.step_runs SET status = 'queued', ready_at = now()
-            WHERE run_id = $1 AND step_id = ANY($2::text[]) AND status = 'pending'`,
-          [runId, changes.queue],
+      const starts = run['status'] === 'queued';
+      // a statement begun under the locks: it sees every plan and start committed before
+      const [fresh] = await this.run(q.planReadSql(runId, starts ? (opts.startIf?.pipelineId ?? null) : null), em);
+      if (starts && opts.startIf && Number(fresh['running']) >= opts.startIf.maxActiveRuns) return 'queued';
+      const changes = decide(statesOf(fresh));
+      const status: PipelineRunStatus = changes.end ? changes.end.status : 'running';
+      const events: { state: RunStateEvent['state']; error: string | null }[] = [];
+      if (starts) events.push({ state: 'START', error: null });
+      if (changes.end)
+        events.push({ state: changes.end.status === 'succeeded' ? 'COMPLETE' : 'FAIL', error: changes.end.error });
+      if (!changes.queue.length && !changes.skip.length && !changes.end && !starts) return status;
+      const apply = q.planApplySql(runId, changes, status);
+      if (announce && events.length === 1) {
+        const [e] = events;
+        await this.outbox.publishAlong(
+          em,
+          apply.statement,
+          apply.params,
+          RUN_EVENTS_TOPIC,
+          announce(e.state, e.error),
+          `${runId}:${e.state}`,
+          apply.ctes,
         );
-      for (const s of changes.skip)
-        await em.query(
-          `UPDATE orchestration.step_runs SET status = 'skipped', finished_at = now(), error = $3
-            WHERE run_id = $1 AND step_id = $2 AND status = 'pending'`,
-          [runId, s.stepId, s.reason],
-        );
-      if (run['status'] === 'queued') await this.announce(em, runId, 'START', null, announce);
-      if (changes.end) {
-        await em.query(
-          `UPDATE orchestration.runs SET status = $2, finished_at = now(), error = $3,
-                  started_at = COALESCE(started_at, now()) WHERE id = $1`,
-          [runId, changes.end.status, changes.end.error],
-        );
-        const state = changes.end.status === 'succeeded' ? 'COMPLETE' : 'FAIL';
-        await this.announce(em, runId, state, changes.end.error, announce);
-        return changes.end.status;
+      } else {
+        await em.query(`WITH ${apply.ctes} ${apply.statement}`, apply.params);
+        for (const e of events) await this.announce(em, runId, e.state, e.error, announce);
       }
-      if (run['status'] === 'queued')
-        await em.query(`UPDATE orchestration.runs SET status = 'running', started_at = now() WHERE id = $1`, [runId]);
-      return 'running';
+      return status;
     });
   }
 
-  /**
-   * In one transaction: a candidate (locked), then for a pooled step the pool's lock and its count
-   * taken again under it (see poolRoomSql: why the pool's slots cannot be passed); a pool found full
-   * leaves its step to a later lease and the next candidate is tried.
-   */
+  /** One statement (see leaseSql): the run's and pool's locks are held for its time only. */
   async lease(owner: string, leaseMs: number, opts: LeaseOptions = {}): Promise<LeasedStep | null> {
-    const defaultSlots = opts.defaultPoolSlots ?? q.DEFAULT_POOL_SLOTS;
-    const r = await this.ds.transaction(async (em) => {
-      // Locks are taken so that no two leases can wait for each other: a lease waits for a run's
-      // lock only while it holds no lock, and for a pool's only while it holds no pool's; the holder
-      // of a pool's lock never waits. Every other lock is tried, and its step skipped when taken.
-      const skip: string[] = [];
-      let poolLocked = false;
-      let runLocked = false;
-      for (let tries = 0; tries < 8; tries++) {
-        const [c] = await this.run(q.leaseCandidateSql(opts, skip), em);
-        if (!c) return null;
-        const runId = c['run_id'] as string;
-        const [rl] = await this.run(q.runLockSql(runId, !runLocked && !poolLocked), em);
-        if (rl['ok'] !== true) {
-          skip.push(String(c['id']));
-          continue;
-        }
-        runLocked = true;
-        const [rr] = await this.run(q.runRoomSql(runId, Number(c['concurrency'])), em);
-        if (rr['room'] !== true) {
-          skip.push(String(c['id']));
-          continue;
-        }
-        const pool = (c['pool'] as string | null) ?? null;
-        if (pool !== null) {
-          const [lock] = await this.run(q.poolLockSql(pool, !poolLocked), em);
-          if (lock['ok'] !== true) {
-            skip.push(String(c['id']));
-            continue;
-          }
-          poolLocked = true;
-          const [room] = await this.run(q.poolRoomSql(pool, defaultSlots), em);
-          if (room['room'] !== true) {
-            skip.push(String(c['id']));
-            continue;
-          }
-        }
-        const [row] = await this.run(q.claimSql(String(c['id']), owner, leaseMs), em);
-        return row ?? null;
-      }
-      return null;
-    });
+    const [row] = await this.run(q.leaseSql(owner, leaseMs, opts));
+    const r = (row?.['leased'] as Row | null) ?? null;
     if (!r) return null;
     return {
       ...stepOf(r),

@@ -1,4 +1,4 @@
-import type { LeaseOptions, NewPipelineRun } from '../application/ports/run-queue.port';
+import type { LeaseOptions, NewPipelineRun, StepChanges } from '../application/ports/run-queue.port';
 import { KEY_PATTERN, partitionKey, PartitionRange } from '../domain/partitions';
 
 /** The slots of a pool not defined in orchestration.pools, unless the caller says otherwise. */
@@ -77,6 +77,14 @@ export const findLiveSql = (pipelineId: string, key: string): Sql => ({
   params: [pipelineId, key],
 });
 
+/** The oldest queued runs of a pipeline, as many as it has free slots (`maxActive` less those running). */
+export const startableSql = (pipelineId: string, maxActive: number): Sql => ({
+  sql: `SELECT ${RUN_COLUMNS} FROM orchestration.runs WHERE pipeline_id = $1 AND status = 'queued'
+         ORDER BY created_at, id
+         LIMIT greatest(0, $2::int - (SELECT count(*) FROM orchestration.runs WHERE pipeline_id = $1 AND status = 'running'))`,
+  params: [pipelineId, maxActive],
+});
+
 export function listRunsSql(f: { pipelineId?: string; status?: string; partition?: string; limit: number }): Sql {
   const where: string[] = [];
   const params: unknown[] = [];
@@ -91,90 +99,65 @@ export function listRunsSql(f: { pipelineId?: string; status?: string; partition
 }
 
 /**
- * The step ready longest that may be leased: queued, its time come, its run below its `concurrency`,
- * its pool (if any) below its slots, of the kinds asked for, not among `skip`; locked for the lease
- * (SKIP LOCKED: concurrent workers take different steps). The pool's count here is a sieve only:
- * it is taken again under the pool's lock ({@link poolRoomSql}) before the step is leased; the
- * run's count likewise under the run's lock ({@link runRoomSql}).
+ * A run's status and its steps' states (`steps`: step id → state); with `pipelineId`, the runs of
+ * that pipeline running (`running`).
  */
-export const leaseCandidateSql = (opts: LeaseOptions, skip: string[]): Sql => ({
-  sql: `SELECT q.id, q.pool, q.run_id, COALESCE((v.spec->>'concurrency')::int, 4) AS concurrency FROM orchestration.step_runs q
-          JOIN orchestration.runs qr ON qr.id = q.run_id
-          JOIN orchestration.pipeline_versions v ON v.pipeline_id = qr.pipeline_id AND v.version = qr.version
-         WHERE q.status = 'queued' AND q.ready_at <= now()
-           AND ($1::text[] IS NULL OR q.kind = ANY($1::text[]))
-           AND ($2::text[] IS NULL OR q.kind <> ALL($2::text[]))
-           AND q.id <> ALL($3::bigint[])
-           -- the run's concurrency: steps of one run running at once
-           AND (SELECT count(*) FROM orchestration.step_runs x WHERE x.run_id = q.run_id AND x.status = 'running')
-               < COALESCE((v.spec->>'concurrency')::int, 4)
-           AND (q.pool IS NULL OR (SELECT count(*) FROM orchestration.step_runs x WHERE x.pool = q.pool AND x.status = 'running')
-               < COALESCE((SELECT p.slots FROM orchestration.pools p WHERE p.name = q.pool), $4::int))
-         ORDER BY q.ready_at, q.id FOR UPDATE OF q SKIP LOCKED LIMIT 1`,
+export const planReadSql = (runId: string, pipelineId: string | null = null): Sql => ({
+  sql: `SELECT r.status, (SELECT json_object_agg(s.step_id, s.status) FROM orchestration.step_runs s WHERE s.run_id = r.id) AS steps,
+               CASE WHEN $2::uuid IS NULL THEN 0
+                    ELSE (SELECT count(*) FROM orchestration.runs x WHERE x.pipeline_id = $2::uuid AND x.status = 'running') END AS running
+          FROM orchestration.runs r WHERE r.id = $1`,
+  params: [runId, pipelineId],
+});
+
+/**
+ * A plan's locks, in one statement: with `pipelineId` the pipeline's promotion lock first (blocking:
+ * its holder waits for no other lock but its own run's row, which no other plan of a start holds
+ * without it), then the run's row (FOR UPDATE); its status.
+ */
+export const planLockSql = (runId: string, pipelineId: string | null): Sql => ({
+  sql: `WITH l AS MATERIALIZED (SELECT CASE WHEN $2::text IS NULL THEN true
+                                            ELSE (SELECT true FROM (SELECT pg_advisory_xact_lock(hashtextextended('weir.promote:' || $2::text, 0))) w) END AS ok)
+        SELECT r.status FROM l, orchestration.runs r WHERE r.id = $1 FOR UPDATE OF r`,
+  params: [runId, pipelineId],
+});
+
+/**
+ * A plan's changes in one statement (under the run's lock): steps queued, steps skipped with their
+ * reason (`ctes`), and the run's status (`statement`, a row when it changed: running, or its end).
+ */
+export const planApplySql = (
+  runId: string,
+  c: StepChanges,
+  status: 'running' | 'succeeded' | 'failed',
+): { ctes: string; statement: string; params: unknown[] } => ({
+  ctes: `queued AS (UPDATE orchestration.step_runs SET status = 'queued', ready_at = now()
+                     WHERE run_id = $1 AND step_id = ANY($2::text[]) AND status = 'pending'),
+         skipped AS (UPDATE orchestration.step_runs s SET status = 'skipped', finished_at = now(), error = x.reason
+                       FROM unnest($3::text[], $4::text[]) AS x(step_id, reason)
+                      WHERE s.run_id = $1 AND s.step_id = x.step_id AND s.status = 'pending')`,
+  statement: `UPDATE orchestration.runs SET status = $5::text, started_at = COALESCE(started_at, now()),
+                     finished_at = CASE WHEN $5::text = 'running' THEN finished_at ELSE now() END,
+                     error = CASE WHEN $5::text = 'running' THEN error ELSE $6::text END
+               WHERE id = $1 AND status <> $5::text RETURNING id`,
+  params: [runId, c.queue, c.skip.map((s) => s.stepId), c.skip.map((s) => s.reason), status, c.end?.error ?? null],
+});
+
+/**
+ * A step's lease in one statement: orchestration.lease_step (migration 1763996000000: the
+ * candidate, the run's and pool's locks, their room counted under them, the claim), the locks
+ * held only for this statement's own transaction. `leased`: the step with its run's partition,
+ * params, pipeline, version and trigger (jsonb), or null.
+ */
+export const leaseSql = (owner: string, leaseMs: number, opts: LeaseOptions): Sql => ({
+  sql: `SELECT orchestration.lease_step($1, $2::interval, $3::text[], $4::text[], $5::int) AS leased`,
   params: [
+    owner,
+    `${leaseMs / 1000} seconds`,
     opts.kinds ? [...opts.kinds] : null,
     opts.notKinds ? [...opts.notKinds] : null,
-    skip,
     opts.defaultPoolSlots ?? DEFAULT_POOL_SLOTS,
   ],
-});
-
-/**
- * The lock of a run's leases, held by the transaction leasing one of its steps until it commits.
- * `wait`: block until it is free (only while the transaction holds no other lock: no deadlock).
- */
-export const runLockSql = (runId: string, wait: boolean): Sql => ({
-  sql: wait
-    ? `SELECT pg_advisory_xact_lock(hashtextextended('weir.run:' || $1, 0)), true AS ok`
-    : `SELECT pg_try_advisory_xact_lock(hashtextextended('weir.run:' || $1, 0)) AS ok`,
-  params: [runId],
-});
-
-/**
- * Whether the run may start one more step (its `concurrency`), counted under the run's lock: as for
- * pools ({@link poolRoomSql}), a statement of its own sees every lease committed before it, and no
- * other lease of the run is in progress; so a run never has more steps running than its concurrency.
- */
-export const runRoomSql = (runId: string, concurrency: number): Sql => ({
-  sql: `SELECT (SELECT count(*) FROM orchestration.step_runs WHERE run_id = $1 AND status = 'running') < $2::int AS room`,
-  params: [runId, concurrency],
-});
-
-/**
- * The lock of a pool, held by the transaction leasing one of its steps until it commits. `wait`:
- * block until it is free (only while the transaction holds no other pool's lock: no deadlock).
- */
-export const poolLockSql = (pool: string, wait: boolean): Sql => ({
-  sql: wait
-    ? `SELECT pg_advisory_xact_lock(hashtextextended('weir.pool:' || $1, 0)), true AS ok`
-    : `SELECT pg_try_advisory_xact_lock(hashtextextended('weir.pool:' || $1, 0)) AS ok`,
-  params: [pool],
-});
-
-/**
- * Whether the pool has a free slot, counted under its lock. A statement of its own: under READ
- * COMMITTED it sees every lease committed before it began, and a lease of the pool not committed
- * yet cannot exist (its transaction would hold the pool's lock). Steps leave `running` (success,
- * failure, expiry, cancel) without the lock, which only lowers the count; so the count never passes
- * the pool's slots, whatever the number of workers and instances.
- */
-export const poolRoomSql = (pool: string, defaultSlots: number): Sql => ({
-  sql: `SELECT (SELECT count(*) FROM orchestration.step_runs WHERE pool = $1 AND status = 'running')
-               < COALESCE((SELECT slots FROM orchestration.pools WHERE name = $1), $2::int) AS room`,
-  params: [pool, defaultSlots],
-});
-
-/** The candidate leased: running as `owner` until the lease expires. */
-export const claimSql = (id: string, owner: string, leaseMs: number): Sql => ({
-  sql: `UPDATE orchestration.step_runs s
-           SET status = 'running', attempt = s.attempt + 1, lease_owner = $1,
-               lease_expires_at = now() + $2::interval, started_at = COALESCE(s.started_at, statement_timestamp()), error = NULL, error_code = NULL
-          FROM orchestration.runs r
-         WHERE s.id = $3 AND s.status = 'queued' AND r.id = s.run_id
-        RETURNING s.id, s.run_id, s.step_id, s.kind, s.status, s.pool, s.attempt, s.max_attempts, s.ready_at, s.lease_owner,
-                  s.lease_expires_at, s.started_at, s.finished_at, s.error_code, s.error, s.ref, s.output,
-                  r.partition, r.params, r.pipeline_id, r.version, r.trigger`,
-  params: [owner, `${leaseMs / 1000} seconds`, id],
 });
 
 /** A lease is its step, its owner and its attempt: an older attempt of the same owner no longer holds it. */

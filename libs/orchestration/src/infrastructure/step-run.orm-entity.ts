@@ -5,6 +5,7 @@ import { PipelineRunOrmEntity } from './pipeline-run.orm-entity';
 @Entity({ schema: 'orchestration', name: 'step_runs' })
 @Unique('UQ_step_runs_run_step', ['runId', 'stepId'])
 @Index('IDX_step_runs_ready', ['status', 'readyAt'])
+@Index('IDX_step_runs_queued', ['readyAt', 'id'], { where: `status = 'queued'` })
 @Check(
   'CHK_step_runs_status',
   `"status" IN ('pending', 'queued', 'running', 'retrying', 'succeeded', 'failed', 'skipped', 'cancelled')`,

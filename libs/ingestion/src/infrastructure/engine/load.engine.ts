@@ -18,6 +18,11 @@ export interface LoadJob {
   options: SourceOptions;
   maxRejectedRatio: number;
   watermark: string | null;
+  /**
+   * An incremental query source filtered past the watermark itself (nothing is skipped here);
+   * with a tie-breaker, the watermark is `{"cursor", "tieBreaker"}` of the last row (domain/connector.ts).
+   */
+  pushdown?: { tieBreaker?: string };
   /** The records, batch by batch (CSV batches carry the header first). */
   batches: AsyncIterable<ReaderBatch>;
   /** Adds nullable text columns to the dataset (drift policy evolve); returns the new contract. */

@@ -1,6 +1,7 @@
 import type { PoolClient } from 'pg';
 import { quoteIdent } from '@weir/platform';
 import type { DatasetContract } from '@weir/catalog';
+import { formatQueryWatermark, parseQueryWatermark, QueryCheckpoint } from '../../domain/connector';
 import { NothingToPublishError, TooManyRejectedError } from '../../ingestion.errors';
 import type { LoadJob } from './load.engine';
 import { applyWatermark, dedupeKeepLast, greatest, rejectDuplicatesInBatch, rejectExistingKeys } from './settle.sql';
@@ -40,7 +41,7 @@ export async function settle(ctx: SettleContext): Promise<Settled> {
   const strategy = job.strategy.kind;
   const keyList = pk.map((c) => quoteIdent(c)).join(', ');
   const s: Settled = { staged: ctx.copied, rejected: ctx.rejected, deduplicated: 0, watermarkAfter: job.watermark };
-  if (strategy === 'incremental') {
+  if (strategy === 'incremental' && !job.pushdown) {
     const skipped = await applyWatermark(client, job.strategy, job.watermark, ctx.contract, staged);
     s.deduplicated += skipped;
     s.staged -= skipped;
@@ -84,10 +85,39 @@ export async function settle(ctx: SettleContext): Promise<Settled> {
 /** The new watermark: the largest cursor value staged, never below the current one. */
 async function watermarkAfter(ctx: SettleContext, cursor: string): Promise<string | null> {
   const { job, client } = ctx;
+  if (job.pushdown?.tieBreaker) return checkpointAfter(ctx, cursor, job.pushdown.tieBreaker);
   const m = (await client.query(`SELECT max(${quoteIdent(cursor)})::text AS m FROM ${ctx.staged}`)).rows[0].m as
     string | null;
   if (m === null) return job.watermark;
   return job.watermark === null ? m : greatest(client, ctx.contract, cursor, job.watermark, m);
+}
+
+/**
+ * A query source with a tie-breaker: the last (cursor, tie-breaker) staged, never before the
+ * current checkpoint; stored as `{"cursor", "tieBreaker"}`.
+ */
+async function checkpointAfter(ctx: SettleContext, cursor: string, tie: string): Promise<string | null> {
+  const { job, client } = ctx;
+  const current = parseQueryWatermark(job.watermark);
+  const c = quoteIdent(cursor);
+  const t = quoteIdent(tie);
+  const last = (
+    await client.query(
+      `SELECT ${c}::text AS c, ${t}::text AS t FROM ${ctx.staged} WHERE ${c} IS NOT NULL ORDER BY ${c} DESC, ${t} DESC NULLS LAST LIMIT 1`,
+    )
+  ).rows[0] as { c: string; t: string | null } | undefined;
+  if (!last) return job.watermark;
+  const next: QueryCheckpoint = last.t === null ? { cursor: last.c } : { cursor: last.c, tieBreaker: last.t };
+  if (current) {
+    // the later of the two, compared as the columns' types
+    const g = await greatest(client, ctx.contract, cursor, current.cursor, next.cursor);
+    if (g !== next.cursor) return job.watermark;
+    if (current.cursor === next.cursor && current.tieBreaker !== undefined && next.tieBreaker !== undefined) {
+      const gt = await greatest(client, ctx.contract, tie, current.tieBreaker, next.tieBreaker);
+      if (gt !== next.tieBreaker) return job.watermark;
+    }
+  }
+  return formatQueryWatermark(next);
 }
 
 /**

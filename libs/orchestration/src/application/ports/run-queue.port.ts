@@ -94,6 +94,18 @@ export interface LeasedStep extends StepRunRecord {
   trigger: string;
 }
 
+/** How a run is planned. */
+export interface PlanOptions {
+  /** The run is known queued (its first plan changes it): no read without the lock. */
+  queued?: boolean;
+  /**
+   * A queued run starts only while its pipeline has fewer than `maxActiveRuns` running, counted
+   * under the pipeline's lock (taken in the plan's transaction, before the run's): two plans on any
+   * instances cannot both take the last slot. Without it, a queued run starts whatever runs.
+   */
+  startIf?: { pipelineId: string; maxActiveRuns: number };
+}
+
 /** What a planning pass changes: steps made ready (queued now), steps skipped with their reason. */
 export interface StepChanges {
   queue: string[];
@@ -127,8 +139,20 @@ export interface RunQueue {
   findRun(id: string): Promise<PipelineRunRecord | null>;
   /** Runs of the pipeline in this status. */
   countRuns(pipelineId: string, status: PipelineRunStatus): Promise<number>;
+  /**
+   * Tells the workers of every instance that steps were queued (they lease at once instead of at
+   * their next poll). Never throws.
+   */
+  wakeWorkers(): Promise<void>;
+  /** Calls `fn` when some instance called {@link wakeWorkers}; returns how to stop listening. */
+  onWake(fn: () => void): Promise<() => Promise<void>>;
   /** The oldest queued runs of the pipeline, oldest first. */
   oldestQueued(pipelineId: string, limit: number): Promise<PipelineRunRecord[]>;
+  /**
+   * The oldest queued runs of the pipeline that may start while fewer than `maxActiveRuns` run (as
+   * many as there are free slots), oldest first, in one statement (under the promotion lock).
+   */
+  startable(pipelineId: string, maxActiveRuns: number): Promise<PipelineRunRecord[]>;
   list(filter: {
     pipelineId?: string;
     status?: PipelineRunStatus;
@@ -153,13 +177,16 @@ export interface RunQueue {
   ): Promise<{ partition: string; state: PartitionState | null }[]>;
   /**
    * Plans the run under its lock: `decide` gets the steps' states and returns the changes, which
-   * are applied in the same transaction (a run's first plan also marks it running). Returns the
+   * are applied in the same transaction (a run's first plan also marks it running). `decide` may
+   * be asked twice (a read without the lock first: when it changes nothing on a running run, the
+   * lock is not taken), so it must not count its calls. See {@link PlanOptions} for a queued run. Returns the
    * run's status after the plan, or null when there was nothing to plan (no such run, or it had ended).
    */
   plan(
     runId: string,
     decide: (states: Map<string, StepState>) => StepChanges,
     announce?: RunAnnouncer,
+    opts?: PlanOptions,
   ): Promise<PipelineRunStatus | null>;
   /**
    * Leases the step ready longest (status queued, ready_at passed) to `owner` for `leaseMs`, within

@@ -1,0 +1,119 @@
+import * as fs from 'node:fs';
+import { Injectable } from '@nestjs/common';
+import { Warehouse } from '@weir/platform';
+import { parseType } from '@weir/catalog';
+import type {
+  ConnectorRead,
+  ConnectorReadRequest,
+  SourceConnectors,
+} from '../../application/ports/source-connector.port';
+import { isQueryConnector, parseQueryWatermark, QueryConnector } from '../../domain/connector';
+import type { SourceFormat } from '../../domain/source';
+import { FileNotFoundError, UnknownFormatError } from '../../ingestion.errors';
+import { openRecords } from '../readers/open-records.reader';
+import { replayBatches } from '../readers/replay.reader';
+import { resolveConnection } from './connection.util';
+import { openMysqlQuery } from './mysql-query.reader';
+import { openPostgresQuery } from './postgres-query.reader';
+import { queryPlan, withCheckpoint } from './query-plan.util';
+
+/** The batches until `signal` fires: then the read ends (the run's own check fails it as cancelled). */
+async function* untilAborted<T>(batches: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
+  if (signal.aborted) return;
+  for await (const b of batches) {
+    yield b;
+    if (signal.aborted) return;
+  }
+}
+
+/**
+ * The SOURCE_CONNECTORS adapter: a replay reads a run's dead letters; a file source its file with
+ * today's readers; `postgres_query` and `mysql_query` their database, past the checkpoint.
+ */
+@Injectable()
+export class SourceConnectorsReader implements SourceConnectors {
+  constructor(private readonly warehouse: Warehouse) {}
+
+  async open(req: ConnectorReadRequest): Promise<ConnectorRead> {
+    const read = await this.openRead(req);
+    return { ...read, batches: untilAborted(read.batches, req.signal) };
+  }
+
+  private async openRead(req: ConnectorReadRequest): Promise<ConnectorRead> {
+    if (req.input.replayOf) {
+      const replayOf = req.input.replayOf;
+      return {
+        batches: replayBatches(this.warehouse, replayOf),
+        bytesRead: () => 0,
+        description: `dead letters of ${replayOf}`,
+        close: async () => undefined,
+      };
+    }
+    const c = req.source.connector;
+    if (isQueryConnector(c)) return this.openQuery(req, c);
+    if (c && c.kind !== 'file')
+      throw new UnknownFormatError(`Source "${req.source.name}" (${c.kind}) is not read through runs`);
+    return this.openFile(req);
+  }
+
+  private async openFile(req: ConnectorReadRequest): Promise<ConnectorRead> {
+    const file = req.input.uploadId ?? req.input.path!;
+    if (!fs.existsSync(file)) throw new FileNotFoundError(`The input file is gone: ${file}`);
+    const opened = await openRecords(file, req.source.format as SourceFormat, req.source.options);
+    return {
+      batches: opened.batches,
+      bytesRead: opened.bytesRead,
+      description: req.input.originalName ?? req.input.path ?? file,
+      close: async () => opened.cleanup(),
+    };
+  }
+
+  private async openQuery(req: ConnectorReadRequest, c: QueryConnector): Promise<ConnectorRead> {
+    const { source, contract } = req;
+    let plan = queryPlan(c, contract, source.options, source.strategy);
+    if (plan.cursor && source.watermark !== null) {
+      const cp = parseQueryWatermark(source.watermark)!;
+      plan = withCheckpoint(plan, source.watermark, await this.bound(req, cp.cursor, c.kind === 'mysql_query'));
+    }
+    const conn = resolveConnection(c.connection, c.kind === 'mysql_query' ? 3306 : 5432);
+    const opened =
+      c.kind === 'postgres_query'
+        ? await openPostgresQuery(c, conn, plan, req.signal)
+        : await openMysqlQuery(c, conn, plan, req.signal);
+    const what = c.table ? `table ${c.table}` : 'a query';
+    return {
+      batches: opened.batches,
+      bytesRead: () => 0,
+      description: `${what} of ${c.kind === 'postgres_query' ? 'PostgreSQL' : 'MySQL'} ${conn.shown}${
+        plan.bound !== undefined ? ` past ${source.watermark}` : ''
+      }`,
+      pushdown: plan.cursor ? { tieBreaker: plan.tieBreaker ? c.tieBreaker : undefined } : undefined,
+      close: opened.close,
+    };
+  }
+
+  /**
+   * The watermark less the lookback, in the cursor's type (computed by the warehouse, as the
+   * engine bounds a file's rows); for MySQL a timestamp in UTC without its offset.
+   */
+  private async bound(req: ConnectorReadRequest, cursor: string, mysql: boolean): Promise<string> {
+    const { strategy } = req.source;
+    const col = req.contract.columns.find((x) => x.name === strategy.cursor);
+    const t = col ? parseType(col.type) : 'text';
+    const base = typeof t === 'string' ? 'text' : t.base;
+    const lookback = strategy.lookback;
+    if (base === 'timestamp' || base === 'timestamptz' || base === 'date') {
+      const cast = base === 'timestamptz' ? 'timestamptz' : 'timestamp';
+      const expr = `($1::${cast} - $2::interval)`;
+      const sql = mysql
+        ? `SELECT to_char(${cast === 'timestamptz' ? `${expr} AT TIME ZONE 'UTC'` : expr}, 'YYYY-MM-DD HH24:MI:SS.US') AS b`
+        : `SELECT ${expr}::text AS b`;
+      const unit = lookback && /^\s*\d+(\.\d+)?\s*$/.test(lookback) ? `${lookback} seconds` : (lookback ?? '0 seconds');
+      return (await this.warehouse.query<{ b: string }>(sql, [cursor, unit]))[0].b;
+    }
+    if (base === 'text' || !lookback) return cursor;
+    return (
+      await this.warehouse.query<{ b: string }>(`SELECT ($1::numeric - $2::numeric)::text AS b`, [cursor, lookback])
+    )[0].b;
+  }
+}
