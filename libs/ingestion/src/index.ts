@@ -12,6 +12,8 @@ export { RunsService } from './application/runs.service';
 export type { RunView, TriggerRequest } from './application/runs.service';
 export { SourcesService } from './application/sources.service';
 export type { SourceView, SourceInput } from './application/sources.service';
+export { CdcStreamsService } from './application/cdc-streams.service';
+export type { CdcStatusView } from './application/cdc-streams.service';
 export type { SourceFormat, StrategySpec, DriftPolicy } from './domain/source';
 export { inferContract } from './domain/infer';
 export { CsvParser } from './infrastructure/readers/csv.parser';

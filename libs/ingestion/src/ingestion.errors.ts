@@ -284,3 +284,52 @@ export class SourceHttpFailedError extends DomainError {
     super('INGESTION.SOURCE_HTTP_FAILED', 'unprocessable', message, extra);
   }
 }
+
+/** `INGESTION.REPLICA_IDENTITY` (unprocessable): a CDC source table whose changes cannot be keyed: it needs a primary key (or REPLICA IDENTITY FULL) matching the dataset contract's primary key */
+export class ReplicaIdentityError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('INGESTION.REPLICA_IDENTITY', 'unprocessable', message, extra);
+  }
+}
+
+/** `INGESTION.CDC_SOURCE_UNSUITABLE` (unprocessable): the source database cannot be replicated from (unreachable, wal_level not logical, no such table, no replication privilege) */
+export class CdcSourceUnsuitableError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('INGESTION.CDC_SOURCE_UNSUITABLE', 'unprocessable', message, extra);
+  }
+}
+
+/** `INGESTION.CDC_SCHEMA_DRIFT` (unprocessable): the source table changed (a new column, a type change) and the drift policy freeze refuses it: the stream is failed */
+export class CdcSchemaDriftError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('INGESTION.CDC_SCHEMA_DRIFT', 'unprocessable', message, extra);
+  }
+}
+
+/** `INGESTION.CDC_TRUNCATE_REFUSED` (unprocessable): the source table was truncated and the source's truncate setting is refuse: the stream is failed before that transaction */
+export class CdcTruncateRefusedError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('INGESTION.CDC_TRUNCATE_REFUSED', 'unprocessable', message, extra);
+  }
+}
+
+/** `INGESTION.CDC_SLOT_TOO_LARGE` (unprocessable): a paused or failed CDC source retained more WAL than its maxSlotBytes: its slot was dropped and the stream failed */
+export class CdcSlotTooLargeError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('INGESTION.CDC_SLOT_TOO_LARGE', 'unprocessable', message, extra);
+  }
+}
+
+/** `INGESTION.NOT_CDC_SOURCE` (invalid): the source is not a postgres_cdc source (it has no stream) */
+export class NotCdcSourceError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('INGESTION.NOT_CDC_SOURCE', 'invalid', message, extra);
+  }
+}
+
+/** `INGESTION.CDC_SNAPSHOT_FAILED` (unprocessable): the initial snapshot of a CDC source could not be loaded (a row breaks the contract, or the slot is gone): the stream is failed, nothing of it is kept */
+export class CdcSnapshotFailedError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('INGESTION.CDC_SNAPSHOT_FAILED', 'unprocessable', message, extra);
+  }
+}

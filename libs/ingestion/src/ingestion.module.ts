@@ -29,11 +29,19 @@ import { SourceConnectorsReader } from './infrastructure/connectors/source-conne
 import { SourcesController } from './http/sources.controller';
 import { RunsController } from './http/runs.controller';
 import { InferController } from './http/infer.controller';
+import { CdcController } from './http/cdc.controller';
+import { CDC_STREAM_STORE } from './application/ports/cdc-stream-store.port';
+import { CDC_REPLICATION } from './application/ports/cdc-replication.port';
+import { PgCdcStreamStore } from './infrastructure/cdc/cdc-stream.store';
+import { PgCdcReplication } from './infrastructure/cdc/pg-cdc.engine';
+import { CdcStreamsService } from './application/cdc-streams.service';
+import { CdcConsumersService } from './application/cdc-consumers.service';
+import { CdcMetrics } from './application/cdc.metrics';
 
 /** The ingestion slice: sources, accounted runs, dead letters, uploads, schedules. */
 @Module({
   imports: [TypeOrmModule.forFeature(INGESTION_ENTITIES), CatalogModule, QualityModule],
-  controllers: [SourcesController, RunsController, InferController],
+  controllers: [SourcesController, RunsController, InferController, CdcController],
   providers: [
     { provide: INGESTION_CONFIG, useFactory: (c: WeirConfig) => ingestionConfig(c, c.env), inject: [WEIR_CONFIG] },
     { provide: RUN_LEDGER, useClass: PgRunLedger },
@@ -52,9 +60,14 @@ import { InferController } from './http/infer.controller';
     DueRunsService,
     CancelRunService,
     SeedLoaderService,
+    { provide: CDC_STREAM_STORE, useClass: PgCdcStreamStore },
+    { provide: CDC_REPLICATION, useClass: PgCdcReplication },
+    CdcStreamsService,
+    CdcConsumersService,
+    CdcMetrics,
     { provide: INGESTION_RUNS, useExisting: RunsService },
     { provide: SEED_LOADER, useExisting: SeedLoaderService },
   ],
-  exports: [INGESTION_RUNS, SEED_LOADER, RunsService, SourcesService],
+  exports: [INGESTION_RUNS, SEED_LOADER, RunsService, SourcesService, CdcStreamsService],
 })
 export class IngestionModule {}

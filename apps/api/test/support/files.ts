@@ -61,3 +61,38 @@ export async function until<T>(
   }
   throw new Error(`timed out waiting for ${what}`);
 }
+
+/**
+ * A PostgreSQL with wal_level=logical (a CDC source), in a child process (see
+ * logical-postgres.main.ts); `stop` ends it and removes its data.
+ */
+export async function startLogicalPostgres(): Promise<{ url: string; stop: () => Promise<void> }> {
+  const { spawn } = await import('node:child_process');
+  const root = path.resolve(__dirname, '../../../..');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weir-cdc-src-'));
+  const child = spawn(
+    process.execPath,
+    ['-r', './tools/register.js', 'apps/api/test/support/logical-postgres.main.ts', path.join(dir, 'pg')],
+    { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (line) resolve((JSON.parse(line) as { url: string }).url);
+    });
+    child.on('exit', (code) => reject(new Error(`logical PostgreSQL exited (${code}): ${err}`)));
+  });
+  return {
+    url,
+    async stop() {
+      const exited = new Promise((r) => child.on('exit', r));
+      child.stdin!.end();
+      await exited;
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

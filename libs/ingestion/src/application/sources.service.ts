@@ -106,10 +106,22 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Listeners told when a source's schedule may have changed (the scheduler). */
 export type SourceChangeListener = (source: SourceRecord | null, id: string) => void;
 
+/**
+ * What another service of the slice does around a source's life (CDC: checks the source database
+ * at creation, makes the stream, drops the slot on removal). A hook that throws stops the action.
+ */
+export interface SourceHooks {
+  beforeCreate?(input: SourceInput, contract: DatasetContract): Promise<void>;
+  afterCreate?(source: SourceRecord): Promise<void>;
+  beforeUpdate?(source: SourceRecord, merged: SourceInput): Promise<void>;
+  beforeRemove?(source: SourceRecord, force: boolean): Promise<void>;
+}
+
 /** Sources: a dataset contract + format + location + strategy + drift policy (+ schedule). */
 @Injectable()
 export class SourcesService {
   private listeners: SourceChangeListener[] = [];
+  private hooks: SourceHooks[] = [];
 
   constructor(
     @Inject(SOURCE_REPOSITORY) private readonly repo: SourceRepository,
@@ -121,6 +133,10 @@ export class SourcesService {
     this.listeners.push(l);
   }
 
+  addHooks(h: SourceHooks): void {
+    this.hooks.push(h);
+  }
+
   private changed(e: SourceRecord | null, id: string): void {
     for (const l of this.listeners) l(e, id);
   }
@@ -130,6 +146,7 @@ export class SourcesService {
     this.check(input, dataset.contract);
     if (await this.repo.findByName(input.name))
       throw new SourceExistsError(`A source named "${input.name}" already exists`);
+    for (const h of this.hooks) await h.beforeCreate?.(input, dataset.contract);
     await this.claim(dataset, input.managedBy ?? null, input.takeOver === true, `api:source ${input.name}`);
     const e = await this.repo.create({
       name: input.name,
@@ -145,6 +162,7 @@ export class SourcesService {
       watermark: null,
       managedBy: input.managedBy ?? null,
     });
+    for (const h of this.hooks) await h.afterCreate?.(e);
     this.changed(e, e.id);
     return sourceView(e);
   }
@@ -333,6 +351,7 @@ export class SourcesService {
     };
     const dataset = await this.catalog.getDataset(merged.dataset);
     this.check(merged, dataset.contract);
+    for (const h of this.hooks) await h.beforeUpdate?.(e, merged);
     if (merged.dataset !== e.dataset || patch.takeOver)
       await this.claim(dataset, e.managedBy, patch.takeOver === true, `api:source ${e.name}`);
     if (patch.strategy && patch.strategy.cursor !== e.strategy.cursor) e.watermark = null;
@@ -362,6 +381,7 @@ export class SourcesService {
         `Source "${e.name}" has ${runs} run(s); delete with ?force=true to remove it with its runs and dead letters`,
       );
     }
+    for (const h of this.hooks) await h.beforeRemove?.(e, force);
     await this.repo.remove(e.id);
     this.changed(null, e.id);
   }

@@ -14,6 +14,8 @@ export interface EmbeddedPostgresOptions {
   /** Remove the data directory on stop (tests). */
   ephemeral?: boolean;
   onLog?: (line: string) => void;
+  /** More server flags, e.g. `['-c', 'wal_level=logical']` (after Weir's own, so they may override them). */
+  postgresFlags?: string[];
 }
 
 /** A running embedded PostgreSQL. */
@@ -114,7 +116,15 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     persistent: !opts.ephemeral,
     createPostgresUser: root,
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'],
+    postgresFlags: [
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      '-c',
+      'max_connections=200',
+      ...(opts.postgresFlags ?? []),
+    ],
     onLog: (m: string) => {
       lines.push(m);
       if (lines.length > 50) lines.shift();
