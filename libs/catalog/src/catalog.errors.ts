@@ -81,3 +81,31 @@ export class RelationOwnedElsewhereError extends DomainError {
     super(code, 'conflict', message, extra);
   }
 }
+
+/** `CATALOG.INVALID_EXPORT` (invalid): The export request is invalid: … (every problem with its path) */
+export class InvalidExportError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('CATALOG.INVALID_EXPORT', 'invalid', message, extra);
+  }
+}
+
+/** `CATALOG.EXPORT_TARGET_REFUSED` (forbidden): … is outside the export root (…): exports go to a folder inside it */
+export class ExportTargetRefusedError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('CATALOG.EXPORT_TARGET_REFUSED', 'forbidden', message, extra);
+  }
+}
+
+/** `CATALOG.EXPORT_TARGET_FAILED` (unavailable): Writing s3://…/… failed: … */
+export class ExportTargetError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('CATALOG.EXPORT_TARGET_FAILED', 'unavailable', message, extra);
+  }
+}
+
+/** `CATALOG.CODEC_UNAVAILABLE` (unsupported): zstd needs a Node.js runtime with zstd in zlib (22.15 or later; …) */
+export class CodecUnavailableError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('CATALOG.CODEC_UNAVAILABLE', 'unsupported', message, extra);
+  }
+}

@@ -3,6 +3,9 @@
  * contract types and the contract compiler).
  */
 export { CatalogModule } from './catalog.module';
+export { LakeExportService } from './application/lake-export.service';
+export type { ExportResult } from './application/lake-export.service';
+export type { ExportRequest } from './domain/lake-export';
 export { CATALOG } from './application/catalog.port';
 export type { CatalogPort, DatasetView, OwnershipClaim } from './application/catalog.port';
 export { DATASET_UPDATED_TOPIC } from './application/dataset.events';

@@ -11,6 +11,7 @@ import {
 } from '@nestjs/swagger';
 import { CurrentPrincipal, Principal, ProblemResponseDto } from '@weir/platform';
 import { CatalogService } from '../application/catalog.service';
+import { LakeExportService } from '../application/lake-export.service';
 import {
   CreateDatasetRequestDto,
   ListDatasetsQueryDto,
@@ -30,7 +31,10 @@ const who = (p?: Principal) => `api:${p?.name ?? 'unknown'}`;
 @ApiBearerAuth()
 @Controller('api/catalog/datasets')
 export class DatasetsController {
-  constructor(private readonly catalog: CatalogService) {}
+  constructor(
+    private readonly catalog: CatalogService,
+    private readonly lake: LakeExportService,
+  ) {}
 
   @Post()
   @ApiOperation({ summary: 'Register a dataset with its contract (version 1)' })
@@ -90,6 +94,18 @@ export class DatasetsController {
   })
   preview(@Param('name') name: string, @Query() q: PreviewQueryDto, @CurrentPrincipal() p: Principal) {
     return this.catalog.preview(name, q.limit ?? 20, p?.role === 'admin' || p?.role === 'editor');
+  }
+
+  @Post(':name/exports')
+  @ApiOperation({
+    summary:
+      'Export the dataset (or model) as Parquet to a folder under the export root or s3://bucket/prefix: Hive partitions, snappy/gzip/brotli/zstd, row groups, a _manifest.json; incremental: only new partitions',
+  })
+  @ApiCreatedResponse({ schema: { type: 'object' } })
+  @ApiBadRequestResponse({ type: ProblemResponseDto, description: 'CATALOG.INVALID_EXPORT' })
+  @ApiNotFoundResponse({ type: ProblemResponseDto, description: 'CATALOG.DATASET_NOT_FOUND, CATALOG.TABLE_NOT_FOUND' })
+  exportLake(@Param('name') name: string, @Body() body: Record<string, unknown>) {
+    return this.lake.export(name, body);
   }
 
   @Patch(':name')

@@ -1,0 +1,81 @@
+import type { ExportCodec, ExportColumn, ExportS3Options, ExportTarget } from '../../domain/lake-export';
+
+/** One exported partition of a dataset to a target (catalog.exports). */
+export interface ExportedPartition {
+  /** `order_date=2026-11-21` (empty when the export is not partitioned). */
+  partition: string;
+  values: Record<string, string | null>;
+  rows: number;
+  files: ExportedFile[];
+  datasetVersion: number;
+  exportedAt: Date;
+}
+
+export interface ExportedFile {
+  /** Relative to the target. */
+  path: string;
+  rows: number;
+  bytes: number;
+  sha256: string;
+}
+
+/**
+ * The record of what was exported where (token {@link EXPORT_RECORDS}), so an incremental export
+ * writes only partitions not exported before. Adapter: TypeOrmExportRecords.
+ */
+export interface ExportRecords {
+  list(datasetId: string, target: string): Promise<ExportedPartition[]>;
+  /** Records the partitions written (replacing earlier records of the same ones); with `replaceAll`, drops every other record of the target. */
+  save(datasetId: string, target: string, parts: ExportedPartition[], replaceAll: boolean): Promise<void>;
+}
+export const EXPORT_RECORDS = Symbol('EXPORT_RECORDS');
+
+/** What an export reads: text values in `columns` order, after the partition columns' text values. */
+export interface ExportRead {
+  schema: string;
+  table: string;
+  columns: ExportColumn[];
+  partitionBy: string[];
+  /** Only these partitions (values in `partitionBy` order); undefined: all rows. */
+  only?: (string | null)[][];
+}
+
+/**
+ * Reads a dataset's rows for an export (token {@link EXPORT_READER}): as the reader role,
+ * read-only, streamed (never the whole relation in memory), ordered by the partition columns.
+ * Each row: the partition columns' text values, then the columns' values as text (date: days since
+ * 1970-01-01, timestamps: microseconds since the epoch, the rest PostgreSQL's text form).
+ */
+export interface ExportReader {
+  partitionValues(schema: string, table: string, partitionBy: string[]): Promise<(string | null)[][]>;
+  rows(read: ExportRead): AsyncIterable<(string | null)[][]>;
+}
+export const EXPORT_READER = Symbol('EXPORT_READER');
+
+export interface ParquetFileOptions {
+  columns: ExportColumn[];
+  compression: ExportCodec;
+  rowGroupSize: number;
+  kv: Record<string, string>;
+}
+
+/** A Parquet file being written: rows in, size and checksum out. */
+export interface ParquetFileSink {
+  append(values: (string | null)[]): Promise<void>;
+  close(): Promise<ExportedFile>;
+}
+
+/** A folder or bucket prefix the files go to. */
+export interface LakeTarget {
+  /** Removes a partition's earlier files (a rewrite). */
+  clear(relDir: string): Promise<void>;
+  open(relPath: string, options: ParquetFileOptions): Promise<ParquetFileSink>;
+  writeText(relPath: string, text: string): Promise<void>;
+}
+
+/** Opens targets (token {@link LAKE_TARGETS}); refuses a codec the runtime lacks (a message). */
+export interface LakeTargets {
+  codecProblem(codec: ExportCodec): string | undefined;
+  open(target: ExportTarget, s3?: ExportS3Options): Promise<LakeTarget>;
+}
+export const LAKE_TARGETS = Symbol('LAKE_TARGETS');
