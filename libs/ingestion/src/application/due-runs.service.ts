@@ -6,7 +6,7 @@ import type { StartDueRuns } from './ports/ingestion-runs.port';
 import { fileChecksum, resolveInRoot } from '../infrastructure/input-file.util';
 import { INGESTION_CONFIG, IngestionConfig } from '../ingestion.config';
 import { NoInputError } from '../ingestion.errors';
-import { isQueryConnector } from '../domain/connector';
+import { readsAfresh } from '../domain/connector';
 import { TriggerRunService } from './trigger-run.service';
 import { SourcesService } from './sources.service';
 import type { RunView } from './run.views';
@@ -45,7 +45,7 @@ export class DueRunsService {
       parent: req.parent,
       partition: req.partition,
     } as const;
-    if (isQueryConnector(source.connector)) {
+    if (readsAfresh(source.connector)) {
       // a database source: one run reading past its watermark (the pipeline's key makes a retry the same run)
       const { run, created } = await this.triggers.trigger(source.id, { ...base, idempotencyKey: req.idempotencyKey });
       return { runs: [run], created: created ? 1 : 0 };

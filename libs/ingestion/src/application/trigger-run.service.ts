@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { isQueryConnector } from '../domain/connector';
+import { readsAfresh } from '../domain/connector';
 import { HEARTBEAT_MS, PresenceLock, WEIR_CONFIG, WeirConfig } from '@weir/platform';
 import { CATALOG, CatalogPort } from '@weir/catalog';
 import type { RunInput } from '../domain/source';
@@ -71,8 +71,8 @@ export class TriggerRunService {
         originalName: req.upload.originalName,
         heldBy: this.presence.instanceId,
       });
-    } else if (isQueryConnector(source.connector)) {
-      // a database source's input is its query, past the watermark the run starts from
+    } else if (readsAfresh(source.connector)) {
+      // a database or tap source's input is its read, past the checkpoint the run starts from
       input.query = { watermark: source.watermark };
     } else {
       if (!req.path && !req.trustedPath && !source.location.path) {
