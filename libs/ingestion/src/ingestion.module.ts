@@ -26,11 +26,16 @@ import { PgRunLedger } from './infrastructure/run-ledger.repository';
 import { PgSourceRepository } from './infrastructure/source.repository';
 import { SOURCE_CONNECTORS } from './application/ports/source-connector.port';
 import { SourceConnectorsReader } from './infrastructure/connectors/source-connectors.reader';
+import { STREAM_CONSUMERS } from './application/ports/stream-consumer.port';
+import { STREAM_LEASES } from './application/ports/stream-lease.port';
+import { StreamConsumersService } from './application/stream-consumers.service';
+import { NatsJetStreamReader } from './infrastructure/streams/nats-jetstream.reader';
+import { StreamLeaseStore } from './infrastructure/streams/stream-lease.store';
 import { SourcesController } from './http/sources.controller';
 import { RunsController } from './http/runs.controller';
 import { InferController } from './http/infer.controller';
 
-/** The ingestion slice: sources, accounted runs, dead letters, uploads, schedules. */
+/** The ingestion slice: sources, accounted runs, dead letters, uploads, schedules, stream consumers. */
 @Module({
   imports: [TypeOrmModule.forFeature(INGESTION_ENTITIES), CatalogModule, QualityModule],
   controllers: [SourcesController, RunsController, InferController],
@@ -39,6 +44,9 @@ import { InferController } from './http/infer.controller';
     { provide: RUN_LEDGER, useClass: PgRunLedger },
     { provide: SOURCE_REPOSITORY, useClass: PgSourceRepository },
     { provide: SOURCE_CONNECTORS, useClass: SourceConnectorsReader },
+    { provide: STREAM_CONSUMERS, useClass: NatsJetStreamReader },
+    { provide: STREAM_LEASES, useClass: StreamLeaseStore },
+    StreamConsumersService,
     SourcesService,
     RunsService,
     TriggerRunService,

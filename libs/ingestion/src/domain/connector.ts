@@ -266,6 +266,10 @@ export interface StreamConnector {
   ackWaitMs?: number;
 }
 
+/** A stream source's durable consumer: given, or `weir_<source name>`. */
+export const streamDurable = (sourceName: string, c: StreamConnector): string =>
+  c.durable ?? `weir_${sourceName}`.replace(/[^A-Za-z0-9_-]/g, '_');
+
 const TAP_KEYS = [
   'kind',
   'protocol',
