@@ -63,6 +63,6 @@ import { InferController } from './http/infer.controller';
     { provide: INGESTION_RUNS, useExisting: RunsService },
     { provide: SEED_LOADER, useExisting: SeedLoaderService },
   ],
-  exports: [INGESTION_RUNS, SEED_LOADER, RunsService, SourcesService],
+  exports: [INGESTION_RUNS, SEED_LOADER, RunsService, SourcesService, StreamConsumersService],
 })
 export class IngestionModule {}

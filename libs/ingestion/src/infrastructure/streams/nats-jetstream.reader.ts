@@ -53,8 +53,8 @@ const messageOf = (m: JsMsg): StreamMessage & { msg: JsMsg } => ({
 });
 
 /**
- * STREAM_CONSUMERS on NATS JetStream: a durable pull consumer (explicit acks, at most two batches
- * unacknowledged, redelivery after ackWaitMs), created on first use on the stream the producer
+ * STREAM_CONSUMERS on NATS JetStream: a durable pull consumer (AckPolicy.All: a batch's last
+ * message acknowledges it; at most four batches unacknowledged, redelivery after ackWaitMs), created on first use on the stream the producer
  * owns. Messages are pulled continuously into a local buffer bounded by max_ack_pending.
  */
 @Injectable()
@@ -69,7 +69,7 @@ export class NatsJetStreamReader implements StreamConsumers {
       const jsm = await nc.jetstreamManager();
       const config = {
         ack_wait: nanos(c.ackWaitMs ?? 60_000),
-        max_ack_pending: Math.max(1000, batch * 2),
+        max_ack_pending: Math.max(1000, batch * 4),
         max_batch: Math.max(1000, batch),
       };
       const existing = await jsm.consumers.info(c.stream, durable).catch((e: Error) => {
@@ -87,17 +87,23 @@ export class NatsJetStreamReader implements StreamConsumers {
         existing &&
         committed !== null &&
         existing.num_ack_pending === 0 &&
+        existing.config.ack_policy === AckPolicy.All &&
         existing.delivered.stream_seq === committed &&
         existing.config.max_ack_pending === config.max_ack_pending &&
         existing.config.ack_wait === config.ack_wait &&
         (existing.config.filter_subject ?? undefined) === c.subject;
       if (!positioned) {
-        if (existing && (committed !== null || existing.config.filter_subject !== c.subject))
-          await jsm.consumers.delete(c.stream, durable);
-        if (!existing || committed !== null || existing.config.filter_subject !== c.subject)
+        const recreate =
+          committed !== null ||
+          existing?.config.filter_subject !== c.subject ||
+          existing?.config.ack_policy !== AckPolicy.All;
+        if (existing && recreate) await jsm.consumers.delete(c.stream, durable);
+        if (!existing || recreate)
           await jsm.consumers.add(c.stream, {
             durable_name: durable,
-            ack_policy: AckPolicy.Explicit,
+            // one consumer per source (leased), batches committed in order: acking a batch's last
+            // message acknowledges the batch
+            ack_policy: AckPolicy.All,
             ...start,
             ...(c.subject ? { filter_subject: c.subject } : {}),
             ...config,
@@ -193,7 +199,10 @@ class NatsSubscription implements StreamSubscription {
   }
 
   async ack(batch: StreamMessage[]): Promise<void> {
-    for (const m of batch) (m as StreamMessage & { msg: JsMsg }).msg.ack();
+    // AckPolicy.All: the last message acknowledges every one before it (the batch, and any earlier)
+    let last = batch[0] as StreamMessage & { msg: JsMsg };
+    for (const m of batch) if (m.sequence > last.sequence) last = m as StreamMessage & { msg: JsMsg };
+    last.msg.ack();
     await this.nc.flush();
   }
 
