@@ -232,7 +232,7 @@ describe('ingestion from Singer taps and Airbyte sources e2e', () => {
     expect(second).toMatchObject({ rowsRead: 3, rowsLoaded: 3 });
     expect(await ids(s.ds)).toEqual(range(1, 12));
 
-    const f = await setup({ protocol: 'airbyte', fail_after: 2 }, { protocol: 'airbyte' });
+    const f = await setup({ protocol: 'airbyte', fail_after: 2 }, { protocol: 'airbyte', catalog: 'catalog.json' });
     f.add(range(1, 5).map((i) => user(i)));
     const failed = await run(f.id);
     expect(failed.error).toMatchObject({ code: 'INGESTION.TAP_FAILED' });

@@ -330,6 +330,8 @@ function tapProblems(o: Record<string, unknown>): string[] {
   if (!isPath(o['command'])) problems.push('connector.command: the tap executable (a path inside WEIR_TAP_ROOT)');
   if (!isPath(o['config'])) problems.push('connector.config: the tap config file (a path inside WEIR_TAP_ROOT)');
   if (o['catalog'] !== undefined && !isPath(o['catalog'])) problems.push('connector.catalog: a file path');
+  if (o['protocol'] === 'airbyte' && o['catalog'] === undefined)
+    problems.push('connector.catalog: an Airbyte source reads with its configured catalog (a file path)');
   for (const k of ['command', 'config', 'catalog'])
     if (isPath(o[k]) && (o[k] as string).split(/[\\/]/).includes('..'))
       problems.push(`connector.${k}: may not contain ".."`);
