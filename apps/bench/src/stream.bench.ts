@@ -10,10 +10,12 @@
  * not answer. Last line: {"bench":"stream","messages":…,"messages_per_s":…,"latency_p50_ms":…,"latency_p95_ms":…}.
  */
 import 'reflect-metadata';
+import { spawn } from 'node:child_process';
 import * as net from 'node:net';
+import * as path from 'node:path';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { connect, StringCodec } from 'nats';
+import { connect } from 'nats';
 import { loadConfig, PlatformModule, runMigrations } from '@weir/platform';
 import { CatalogModule, CATALOG } from '@weir/catalog';
 import { QualityModule } from '@weir/quality';
@@ -36,6 +38,32 @@ const answers = (url: string) =>
     s.on('error', () => resolve(false));
     s.on('timeout', () => (s.destroy(), resolve(false)));
   });
+
+/** The producer: `node -e PRODUCER <nats> <subject> <messages> <keys> <rate>`. */
+const PRODUCER = `
+const { connect, StringCodec } = require('nats');
+const [url, subject, M, K, R] = process.argv.slice(1);
+const messages = Number(M), keys = Number(K), rate = Number(R);
+(async () => {
+  const nc = await connect({ servers: url });
+  const sc = StringCodec();
+  const kinds = ['view', 'click', 'buy', 'refund'];
+  const t0 = Date.now();
+  for (let i = 0; i < messages; i += 10000) {
+    const n = Math.min(10000, messages - i);
+    for (let j = 0; j < n; j++) {
+      const k = i + j;
+      nc.publish(subject + '.' + kinds[k % 4], sc.encode('{"id":' + ((k % keys) + 1) + ',"kind":"' + kinds[k % 4] + '","amount":"' + (k % 10000) / 100 + '","seq":' + (k + 1) + '}'));
+    }
+    await nc.flush();
+    if (rate > 0) {
+      const due = t0 + ((i + n) / rate) * 1000;
+      if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+    }
+  }
+  await nc.close();
+})().catch((e) => { console.error(e); process.exit(1); });
+`;
 
 const pct = (xs: Float64Array, p: number) => xs[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))];
 
@@ -122,27 +150,20 @@ async function main(): Promise<void> {
     console.log(
       `bench stream: ${MESSAGES} messages (${KEYS} keys) to ${stream}, batches of ${BATCH} or ${BATCH_MS} ms…`,
     );
-    const sc = StringCodec();
-    const kinds = ['view', 'click', 'buy', 'refund'];
+    // the producer is another process (as it would be): core publishes, which the stream stores
+    // (a flush every 10,000 keeps it within the server's pace); latency starts when JetStream
+    // stored the message
     const t0 = Date.now();
-    // core publishes, which the stream stores (a flush every WINDOW messages keeps the producer
-    // within the server's pace); latency starts when JetStream stored the message
-    const WINDOW = 10_000;
-    for (let i = 0; i < MESSAGES; i += WINDOW) {
-      const n = Math.min(WINDOW, MESSAGES - i);
-      for (let j = 0; j < n; j++) {
-        const k = i + j;
-        nc.publish(
-          `${subject}.${kinds[k % 4]}`,
-          sc.encode(`{"id":${(k % KEYS) + 1},"kind":"${kinds[k % 4]}","amount":"${(k % 10000) / 100}","seq":${k + 1}}`),
-        );
-      }
-      await nc.flush();
-      if (RATE > 0) {
-        const due = t0 + ((i + n) / RATE) * 1000;
-        if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
-      }
-    }
+    const producer = spawn(
+      process.execPath,
+      ['-e', PRODUCER, NATS, subject, String(MESSAGES), String(KEYS), String(RATE)],
+      {
+        cwd: path.resolve(__dirname, '../../..'),
+        stdio: ['ignore', 'inherit', 'inherit'],
+      },
+    );
+    const code = await new Promise((r) => producer.on('exit', r));
+    if (code !== 0) throw new Error(`the producer failed (exit ${code})`);
     const published = Date.now();
     console.log(
       `  published in ${((published - t0) / 1000).toFixed(1)} s (${Math.round(MESSAGES / ((published - t0) / 1000))} messages/s)`,
