@@ -11,6 +11,8 @@ export type { SeedLoaderPort, SeedLoad, SeedLoaded } from './application/ports/s
 export { RunsService } from './application/runs.service';
 export type { RunView, TriggerRequest } from './application/runs.service';
 export { SourcesService } from './application/sources.service';
+export { StreamConsumersService } from './application/stream-consumers.service';
+export type { StreamStatus } from './application/stream-consumers.service';
 export type { SourceView, SourceInput } from './application/sources.service';
 export { CdcStreamsService } from './application/cdc-streams.service';
 export type { CdcStatusView } from './application/cdc-streams.service';

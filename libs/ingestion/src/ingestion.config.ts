@@ -9,6 +9,8 @@ export interface IngestionConfig {
   uploadDir: string;
   /** Largest accepted upload, bytes (WEIR_UPLOAD_MAX_BYTES, default 5 GiB). */
   uploadMaxBytes: number;
+  /** Tap executables and their config files (singer sources) must be inside (WEIR_TAP_ROOT, default $WEIR_DATA_DIR/taps). */
+  tapRoot: string;
 }
 
 export const INGESTION_CONFIG = Symbol('INGESTION_CONFIG');
@@ -24,5 +26,6 @@ export function ingestionConfig(
     ingestRoot: path.resolve(env['WEIR_INGEST_ROOT'] || path.join(config.dataDir, 'inbox')),
     uploadDir: path.join(config.dataDir, 'uploads'),
     uploadMaxBytes: max ? Number(max) : 5 * 1024 ** 3,
+    tapRoot: path.resolve(env['WEIR_TAP_ROOT'] || path.join(config.dataDir, 'taps')),
   };
 }

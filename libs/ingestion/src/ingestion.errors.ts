@@ -333,3 +333,31 @@ export class CdcSnapshotFailedError extends DomainError {
     super('INGESTION.CDC_SNAPSHOT_FAILED', 'unprocessable', message, extra);
   }
 }
+
+/** `INGESTION.TAP_FAILED` (unprocessable): The tap exited with code …: … (the tail of its stderr, secrets masked); nothing was published */
+export class TapFailedError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('INGESTION.TAP_FAILED', 'unprocessable', message, extra);
+  }
+}
+
+/** `INGESTION.TAP_SCHEMA_MISMATCH` (unprocessable): The tap's SCHEMA of stream … lacks the required contract columns … */
+export class TapSchemaMismatchError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('INGESTION.TAP_SCHEMA_MISMATCH', 'unprocessable', message, extra);
+  }
+}
+
+/** `INGESTION.TAP_NOT_ALLOWED` (forbidden): The tap's command or files must be inside WEIR_TAP_ROOT (…) */
+export class TapNotAllowedError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('INGESTION.TAP_NOT_ALLOWED', 'forbidden', message, extra);
+  }
+}
+
+/** `INGESTION.STREAM_NOT_FOUND` (not_found): Source … is not a stream source (nats_jetstream) */
+export class StreamNotFoundError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('INGESTION.STREAM_NOT_FOUND', 'not_found', message, extra);
+  }
+}

@@ -26,6 +26,11 @@ import { PgRunLedger } from './infrastructure/run-ledger.repository';
 import { PgSourceRepository } from './infrastructure/source.repository';
 import { SOURCE_CONNECTORS } from './application/ports/source-connector.port';
 import { SourceConnectorsReader } from './infrastructure/connectors/source-connectors.reader';
+import { STREAM_CONSUMERS } from './application/ports/stream-consumer.port';
+import { STREAM_LEASES } from './application/ports/stream-lease.port';
+import { StreamConsumersService } from './application/stream-consumers.service';
+import { NatsJetStreamReader } from './infrastructure/streams/nats-jetstream.reader';
+import { StreamLeaseStore } from './infrastructure/streams/stream-lease.store';
 import { SourcesController } from './http/sources.controller';
 import { RunsController } from './http/runs.controller';
 import { InferController } from './http/infer.controller';
@@ -38,7 +43,7 @@ import { CdcStreamsService } from './application/cdc-streams.service';
 import { CdcConsumersService } from './application/cdc-consumers.service';
 import { CdcMetrics } from './application/cdc.metrics';
 
-/** The ingestion slice: sources, accounted runs, dead letters, uploads, schedules. */
+/** The ingestion slice: sources, accounted runs, dead letters, uploads, schedules, stream consumers. */
 @Module({
   imports: [TypeOrmModule.forFeature(INGESTION_ENTITIES), CatalogModule, QualityModule],
   controllers: [SourcesController, RunsController, InferController, CdcController],
@@ -47,6 +52,9 @@ import { CdcMetrics } from './application/cdc.metrics';
     { provide: RUN_LEDGER, useClass: PgRunLedger },
     { provide: SOURCE_REPOSITORY, useClass: PgSourceRepository },
     { provide: SOURCE_CONNECTORS, useClass: SourceConnectorsReader },
+    { provide: STREAM_CONSUMERS, useClass: NatsJetStreamReader },
+    { provide: STREAM_LEASES, useClass: StreamLeaseStore },
+    StreamConsumersService,
     SourcesService,
     RunsService,
     TriggerRunService,
@@ -68,6 +76,6 @@ import { CdcMetrics } from './application/cdc.metrics';
     { provide: INGESTION_RUNS, useExisting: RunsService },
     { provide: SEED_LOADER, useExisting: SeedLoaderService },
   ],
-  exports: [INGESTION_RUNS, SEED_LOADER, RunsService, SourcesService, CdcStreamsService],
+  exports: [INGESTION_RUNS, SEED_LOADER, RunsService, SourcesService, CdcStreamsService, StreamConsumersService],
 })
 export class IngestionModule {}

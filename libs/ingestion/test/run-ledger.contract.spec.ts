@@ -87,6 +87,14 @@ function runLedgerContract(name: string, make: () => Promise<Harness>) {
       expect(await ledger.countForSource(h.sourceIds[1])).toBe(1);
     });
 
+    it('starts a run at once on an instance (a stream batch): running, never claimed by another', async () => {
+      const r = await ledger.transaction((tx) => ledger.start(tx, newRun({ trigger: 'stream' }), ME));
+      expect(r).toMatchObject({ status: 'running', claimedBy: ME, trigger: 'stream' });
+      expect(r.startedAt).toBeInstanceOf(Date);
+      expect(await ledger.transaction((tx) => ledger.claimNext(tx, 'other-2'))).toBeNull();
+      expect(await ledger.transaction((tx) => ledger.succeed(tx, r.id, success()))).toBe(true);
+    });
+
     it('claims the oldest queued run once, and an upload only on the instance holding it', async () => {
       const held = await queue({ input: { uploadId: '/up/1', heldBy: 'other-2' } });
       await sleep(5);

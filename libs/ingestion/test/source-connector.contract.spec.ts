@@ -16,7 +16,7 @@ import { SourceConnectorsReader } from '../src/infrastructure/connectors/source-
 import { LoadEngine, LoadResult } from '../src/infrastructure/engine/load.engine';
 
 /**
- * One contract every source connector passes (files, postgres_query, mysql_query): a real load
+ * One contract every source connector passes (files, postgres_query, mysql_query, http_json, s3, singer): a real load
  * through the engine accounts for every row read (loaded + rejected + deduplicated), bad records
  * become dead letters with a reason, a read resumes from the stored checkpoint (nothing lost,
  * nothing doubled), and a cancelled read stops and releases its source.
@@ -54,6 +54,10 @@ const rows = (from: number, to: number): Row[] => {
     ]);
   return out;
 };
+
+/** Where the singer harness puts its tap (the readers' WEIR_TAP_ROOT). */
+const TAP_ROOT = fs.mkdtempSync(path.join(os.tmpdir(), 'weir-conn-taps-'));
+afterAll(() => fs.rmSync(TAP_ROOT, { recursive: true, force: true }));
 
 /** What a harness gives: a source of rows that can grow, and its connector. */
 interface Harness {
@@ -121,7 +125,7 @@ function connectorContract(name: string, make: () => Promise<Harness>, enabled =
         [runId, sourceId, runId],
       );
       const src = source(strategy, watermark);
-      const read = await new SourceConnectorsReader(warehouse).open({
+      const read = await new SourceConnectorsReader(warehouse, { tapRoot: TAP_ROOT }).open({
         runId,
         source: src,
         input: h.input(),
@@ -144,8 +148,11 @@ function connectorContract(name: string, make: () => Promise<Harness>, enabled =
           options: {},
           maxRejectedRatio: 1,
           watermark:
-            read.pushdown && !read.pushdown.tieBreaker ? (parseQueryWatermark(watermark)?.cursor ?? null) : watermark,
+            read.pushdown && !read.pushdown.tieBreaker && !read.checkpoint
+              ? (parseQueryWatermark(watermark)?.cursor ?? null)
+              : watermark,
           pushdown: read.pushdown,
+          checkpoint: read.checkpoint,
           batches: read.batches,
           evolve: async () => contract,
           qualityGate: passing,
@@ -227,9 +234,10 @@ function connectorContract(name: string, make: () => Promise<Harness>, enabled =
       const src = source({ kind: 'replace' }, null);
       (src as { connector: unknown }).connector = (() => {
         const c = h.connector('full');
+        if (c?.kind === 'singer') return { ...c, batchRecords: 100 };
         return c && c.kind !== 'file' ? { ...c, fetchSize: 100 } : c;
       })();
-      const read = await new SourceConnectorsReader(warehouse).open({
+      const read = await new SourceConnectorsReader(warehouse, { tapRoot: TAP_ROOT }).open({
         runId: randomUUID(),
         source: src,
         input: h.input(),
@@ -491,6 +499,66 @@ connectorContract(
         delete process.env[env];
         client.destroy();
       },
+    };
+  },
+  true,
+  false,
+);
+
+// singer: a tap (written here) reading a file of rows, past the id in its STATE, records of another
+// stream interleaved; it runs slowly on a large input so a cancel finds it alive (liveReads: its pid)
+connectorContract(
+  'singer',
+  async () => {
+    const dir = fs.mkdtempSync(path.join(TAP_ROOT, 'h-'));
+    const rel = path.basename(dir);
+    const data = path.join(dir, 'rows.ndjson');
+    const pidFile = path.join(dir, 'pid');
+    fs.writeFileSync(data, '');
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ data, pid: pidFile }));
+    fs.writeFileSync(
+      path.join(dir, 'tap'),
+      `#!${process.execPath}
+const fs = require('fs');
+const a = process.argv.slice(2);
+const cfg = JSON.parse(fs.readFileSync(a[a.indexOf('--config') + 1], 'utf8'));
+fs.writeFileSync(cfg.pid, String(process.pid));
+const since = a.includes('--state') ? JSON.parse(fs.readFileSync(a[a.indexOf('--state') + 1], 'utf8')).bookmarks.things : 0;
+const out = (m) => fs.writeSync(1, JSON.stringify(m) + '\\n');
+const rows = fs.readFileSync(cfg.data, 'utf8').split('\\n').filter(Boolean).map((l) => JSON.parse(l)).filter((r) => r.id > since);
+out({ type: 'SCHEMA', stream: 'things', schema: { properties: { id: {}, name: {}, amount: {}, updated_at: {} } }, key_properties: ['id'] });
+let last = since;
+for (const r of rows) {
+  out({ type: 'RECORD', stream: 'things', record: r });
+  if (r.id % 7 === 0) out({ type: 'RECORD', stream: 'other', record: { x: r.id } });
+  last = r.id;
+  if (r.id % 10 === 0) out({ type: 'STATE', value: { bookmarks: { things: last } } });
+  if (rows.length > 1000 && r.id % 100 === 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+}
+out({ type: 'STATE', value: { bookmarks: { things: last } } });
+`,
+      { mode: 0o755 },
+    );
+    return {
+      connector: () => ({ kind: 'singer', command: `${rel}/tap`, config: `${rel}/config.json`, stream: 'things' }),
+      format: null,
+      async add(r) {
+        fs.appendFileSync(
+          data,
+          r.map(([id, name, amount, at]) => JSON.stringify({ id, name, amount, updated_at: at }) + '\n').join(''),
+        );
+      },
+      input: () => ({}),
+      async liveReads() {
+        if (!fs.existsSync(pidFile)) return 0;
+        try {
+          process.kill(Number(fs.readFileSync(pidFile, 'utf8')), 0);
+          return 1;
+        } catch {
+          return 0;
+        }
+      },
+      done: async () => fs.rmSync(dir, { recursive: true, force: true }),
     };
   },
   true,

@@ -163,7 +163,7 @@ export class RunWorkerService implements OnApplicationBootstrap, BeforeApplicati
       );
       // a query source without a tie-breaker keeps the cursor's value alone as its watermark
       const watermark =
-        read.pushdown && !read.pushdown.tieBreaker
+        read.pushdown && !read.pushdown.tieBreaker && !read.checkpoint
           ? (parseQueryWatermark(source.watermark)?.cursor ?? null)
           : source.watermark;
       batches = stopOnAbort(batches, cancel.signal, runId);
@@ -178,6 +178,7 @@ export class RunWorkerService implements OnApplicationBootstrap, BeforeApplicati
         maxRejectedRatio: source.maxRejectedRatio,
         watermark,
         pushdown: read.pushdown,
+        checkpoint: read.checkpoint,
         batches,
         qualityGate: this.gate,
         evolve: async (cols) =>
@@ -194,7 +195,7 @@ export class RunWorkerService implements OnApplicationBootstrap, BeforeApplicati
         recordPublish: (client, r) => {
           // a cancel that came while the load settled: the publish transaction rolls back
           if (cancel.signal.aborted) throw cancelled(runId);
-          return this.recordSuccess(client, run, source, r, bytesRead());
+          return this.recordSuccess(client, run, source, r, bytesRead(), !!read?.checkpoint);
         },
       });
       await this.catalog.recordLoad(dataset.name, {
@@ -204,6 +205,8 @@ export class RunWorkerService implements OnApplicationBootstrap, BeforeApplicati
         job: `ingestion.${source.name}`,
       });
       this.metrics.count(source.name, 'succeeded', result, started);
+      const summary = read.summary?.();
+      if (summary) this.log.log(`run ${runId}: ${summary}`);
       this.log.log(
         `run ${runId} succeeded: read ${result.read} = loaded ${result.loaded} + rejected ${result.rejected} + deduplicated ${result.deduplicated} in ${((Date.now() - started) / 1000).toFixed(1)} s ` +
           `(stream ${(result.phases.stream / 1000).toFixed(1)} s, settle ${(result.phases.settle / 1000).toFixed(1)} s, publish ${(result.phases.publish / 1000).toFixed(1)} s)`,
@@ -263,6 +266,7 @@ export class RunWorkerService implements OnApplicationBootstrap, BeforeApplicati
     source: SourceRecord,
     r: LoadResult,
     bytes: number,
+    ownCheckpoint = false,
   ): Promise<void> {
     const runId = run.id;
     // only a run still ours publishes: one another worker took as interrupted (a heartbeat it could not
@@ -277,7 +281,9 @@ export class RunWorkerService implements OnApplicationBootstrap, BeforeApplicati
       watermarkBefore: source.watermark,
       watermarkAfter: r.watermarkAfter,
       quality: r.quality,
-      advanceSourceWatermark: source.strategy.kind === 'incremental' && r.watermarkAfter !== source.watermark,
+      // an incremental source's cursor, or the checkpoint a source keeps itself (a tap's STATE)
+      advanceSourceWatermark:
+        (source.strategy.kind === 'incremental' || ownCheckpoint) && r.watermarkAfter !== source.watermark,
     });
     if (!done) {
       throw new InterruptedError(

@@ -186,7 +186,7 @@ export class SourcesService {
       if (!input.format) problems.push('format is required for a file source (or give a database connector)');
       else if (!(FORMATS as readonly string[]).includes(input.format))
         problems.push(`format must be one of ${FORMATS.join(', ')}`);
-    } else if (input.format) problems.push('format is for file sources; a database source reads typed rows');
+    } else if (input.format) problems.push('format is for file sources; a connector reads records itself');
     const mode = (input.connector as { mode?: string } | null | undefined)?.mode;
     if (isQueryConnector(input.connector) && input.strategy) {
       if (mode === 'incremental' && input.strategy.kind !== 'incremental')
@@ -194,6 +194,8 @@ export class SourcesService {
       if (mode === 'full' && input.strategy.kind === 'incremental')
         problems.push('strategy incremental needs connector.mode incremental (the source reads past the watermark)');
     }
+    if (input.connector?.kind === 'nats_jetstream' && input.strategy && input.strategy.kind !== 'merge')
+      problems.push('a nats_jetstream source needs strategy merge (redelivered messages merge on the key)');
     if (input.drift && !(DRIFT_POLICIES as readonly string[]).includes(input.drift))
       problems.push(`drift must be one of ${DRIFT_POLICIES.join(', ')}`);
     const s = input.strategy;

@@ -10,7 +10,16 @@ import { httpJsonProblems, s3Problems } from './remote-connector';
 
 export type { HttpAuth, HttpJsonConnector, HttpPagination, S3Connector } from './remote-connector';
 
-export const CONNECTOR_KINDS = ['file', 'postgres_query', 'mysql_query', 'postgres_cdc', 's3', 'http_json'] as const;
+export const CONNECTOR_KINDS = [
+  'file',
+  'postgres_query',
+  'mysql_query',
+  'postgres_cdc',
+  's3',
+  'http_json',
+  'singer',
+  'nats_jetstream',
+] as const;
 export type ConnectorKind = (typeof CONNECTOR_KINDS)[number];
 
 /** A secret: the name of the environment variable holding it (read when connecting, never stored or shown). */
@@ -75,7 +84,8 @@ export interface CdcConnector {
   lagAlertBytes?: number;
 }
 
-export type ConnectorSpec = FileConnector | QueryConnector | CdcConnector | S3Connector | HttpJsonConnector;
+export type ConnectorSpec =
+  FileConnector | QueryConnector | CdcConnector | S3Connector | HttpJsonConnector | TapConnector | StreamConnector;
 
 const ENV_NAME = /^[A-Z_][A-Z0-9_]{0,127}$/;
 
@@ -173,6 +183,8 @@ export function connectorProblems(raw: unknown, columns: string[]): string[] {
   }
   if (o['kind'] === 's3') return s3Problems(o);
   if (o['kind'] === 'http_json') return httpJsonProblems(o);
+  if (o['kind'] === 'singer') return tapProblems(o);
+  if (o['kind'] === 'nats_jetstream') return streamProblems(o);
   problems.push(...connectionProblems(o['connection'], 'connector.connection'));
   if (o['kind'] === 'postgres_cdc') {
     unknown(CDC_KEYS);
@@ -216,16 +228,195 @@ export function connectorProblems(raw: unknown, columns: string[]): string[] {
   return problems;
 }
 
+/** A Singer tap or an Airbyte source run as an executable per run (stdout: the protocol's messages). */
+export interface TapConnector {
+  kind: 'singer';
+  /** `singer` (default) or `airbyte` (its `read` command and messages). */
+  protocol?: 'singer' | 'airbyte';
+  /** The executable, a path inside WEIR_TAP_ROOT (an operator's allow-list of taps). */
+  command: string;
+  /** Extra arguments before the protocol's own (`--config …`). */
+  args?: string[];
+  /** The tap's config file (a path inside WEIR_TAP_ROOT); secrets are merged into a temporary copy. */
+  config: string;
+  /** Singer `--catalog` / Airbyte `--catalog` (the configured catalog), inside WEIR_TAP_ROOT. */
+  catalog?: string;
+  /** The stream whose records this source loads (records of other streams are counted and skipped). */
+  stream: string;
+  /** Config keys filled from environment variables (`{"password": {"env": "TAP_PG_PASSWORD"}}`). */
+  secrets?: Record<string, SecretRef>;
+  /** The tap's own environment variables, from references. */
+  env?: Record<string, SecretRef>;
+  /** Records per batch handed to the engine (default 5000). */
+  batchRecords?: number;
+}
+
+/** A NATS JetStream stream consumed continuously (a durable pull consumer) into a dataset, merged on its key. */
+export interface StreamConnector {
+  kind: 'nats_jetstream';
+  /** `nats://host:port` (default nats://127.0.0.1:4222); or `url` as a reference when it holds credentials. */
+  servers?: string[];
+  url?: SecretRef;
+  /** Token or user/password, as references. */
+  token?: SecretRef;
+  user?: string;
+  password?: SecretRef;
+  /** The JetStream stream (it exists: the producer owns it). */
+  stream: string;
+  /** Only messages on these subjects (a filter of the consumer). */
+  subject?: string;
+  /** The durable consumer's name (default `weir_<source name>`). */
+  durable?: string;
+  /** Where a new consumer starts: `all` (default) or `new`. */
+  deliver?: 'all' | 'new';
+  /** A micro-batch closes at this many messages or this many ms, whichever first. */
+  batchMessages?: number;
+  batchMs?: number;
+  /** How long a delivered message waits for its ack before it is redelivered (default 60 s). */
+  ackWaitMs?: number;
+}
+
+/** A stream source's durable consumer: given, or `weir_<source name>`. */
+export const streamDurable = (sourceName: string, c: StreamConnector): string =>
+  c.durable ?? `weir_${sourceName}`.replace(/[^A-Za-z0-9_-]/g, '_');
+
+const TAP_KEYS = [
+  'kind',
+  'protocol',
+  'command',
+  'args',
+  'config',
+  'catalog',
+  'stream',
+  'secrets',
+  'env',
+  'batchRecords',
+];
+const STREAM_KEYS = [
+  'kind',
+  'servers',
+  'url',
+  'token',
+  'user',
+  'password',
+  'stream',
+  'subject',
+  'durable',
+  'deliver',
+  'batchMessages',
+  'batchMs',
+  'ackWaitMs',
+];
+const NATS_NAME = /^[A-Za-z0-9_-]{1,255}$/;
+const NATS_SUBJECT = /^([A-Za-z0-9_$-]+|\*|>)(\.([A-Za-z0-9_$-]+|\*|>))*$/;
+const isPath = (v: unknown) => typeof v === 'string' && v.length > 0 && v.length <= 1024 && !v.includes('\0');
+
+function unknownKeys(o: Record<string, unknown>, keys: string[]): string[] {
+  return Object.keys(o)
+    .filter((k) => !keys.includes(k))
+    .map((k) => `connector.${k}: unknown (one of ${keys.join(', ')})`);
+}
+
+function intProblem(o: Record<string, unknown>, k: string, max: number): string[] {
+  return o[k] !== undefined && (!Number.isInteger(o[k]) || (o[k] as number) < 1 || (o[k] as number) > max)
+    ? [`connector.${k}: an integer 1..${max}`]
+    : [];
+}
+
+/** A map of names to secret references at `path`. */
+function secretMapProblems(v: unknown, path: string, names: RegExp): string[] {
+  if (v === undefined) return [];
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return [`${path}: an object of {"env": …} references`];
+  return Object.entries(v).flatMap(([k, ref]) => [
+    ...(names.test(k) ? [] : [`${path}.${k}: not a valid name`]),
+    ...secretProblems(ref, `${path}.${k}`),
+  ]);
+}
+
+function tapProblems(o: Record<string, unknown>): string[] {
+  const problems = unknownKeys(o, TAP_KEYS);
+  if (o['protocol'] !== undefined && !['singer', 'airbyte'].includes(o['protocol'] as string))
+    problems.push('connector.protocol: singer or airbyte');
+  if (!isPath(o['command'])) problems.push('connector.command: the tap executable (a path inside WEIR_TAP_ROOT)');
+  if (!isPath(o['config'])) problems.push('connector.config: the tap config file (a path inside WEIR_TAP_ROOT)');
+  if (o['catalog'] !== undefined && !isPath(o['catalog'])) problems.push('connector.catalog: a file path');
+  if (o['protocol'] === 'airbyte' && o['catalog'] === undefined)
+    problems.push('connector.catalog: an Airbyte source reads with its configured catalog (a file path)');
+  for (const k of ['command', 'config', 'catalog'])
+    if (isPath(o[k]) && (o[k] as string).split(/[\\/]/).includes('..'))
+      problems.push(`connector.${k}: may not contain ".."`);
+  if (
+    o['args'] !== undefined &&
+    (!Array.isArray(o['args']) || o['args'].some((a) => typeof a !== 'string' || a.length > 1024))
+  )
+    problems.push('connector.args: a list of strings');
+  if (typeof o['stream'] !== 'string' || !o['stream'].length || o['stream'].length > 255)
+    problems.push('connector.stream: the tap stream this source loads');
+  problems.push(...secretMapProblems(o['secrets'], 'connector.secrets', /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/));
+  problems.push(...secretMapProblems(o['env'], 'connector.env', ENV_NAME));
+  problems.push(...intProblem(o, 'batchRecords', 1_000_000));
+  return problems;
+}
+
+function streamProblems(o: Record<string, unknown>): string[] {
+  const problems = unknownKeys(o, STREAM_KEYS);
+  if (o['servers'] !== undefined && o['url'] !== undefined) problems.push('connector: give servers or url, not both');
+  if (
+    o['servers'] !== undefined &&
+    (!Array.isArray(o['servers']) ||
+      !o['servers'].length ||
+      o['servers'].some((s) => typeof s !== 'string' || !/^(nats|tls):\/\/[^\s/@]+$/.test(s)))
+  )
+    problems.push(
+      'connector.servers: a list of nats://host:port (credentials go in url, token or password references)',
+    );
+  problems.push(
+    ...secretProblems(o['url'], 'connector.url'),
+    ...secretProblems(o['token'], 'connector.token'),
+    ...secretProblems(o['password'], 'connector.password'),
+  );
+  if (o['user'] !== undefined && (typeof o['user'] !== 'string' || !o['user'].length))
+    problems.push('connector.user: a user name');
+  if ((o['password'] === undefined) !== (o['user'] === undefined))
+    problems.push('connector: user and password go together');
+  if (typeof o['stream'] !== 'string' || !NATS_NAME.test(o['stream']))
+    problems.push('connector.stream: the JetStream stream name (letters, digits, _ and -)');
+  if (o['durable'] !== undefined && (typeof o['durable'] !== 'string' || !NATS_NAME.test(o['durable'])))
+    problems.push('connector.durable: letters, digits, _ and -');
+  if (o['subject'] !== undefined && (typeof o['subject'] !== 'string' || !NATS_SUBJECT.test(o['subject'])))
+    problems.push('connector.subject: a NATS subject (tokens separated by dots; * and > as wildcards)');
+  if (o['deliver'] !== undefined && !['all', 'new'].includes(o['deliver'] as string))
+    problems.push('connector.deliver: all or new');
+  problems.push(
+    ...intProblem(o, 'batchMessages', 100_000),
+    ...intProblem(o, 'batchMs', 600_000),
+    ...intProblem(o, 'ackWaitMs', 3_600_000),
+  );
+  return problems;
+}
+
 /** A database connector read through runs (not `file`, not the continuous `postgres_cdc`). */
 export const isQueryConnector = (c: ConnectorSpec | null | undefined): c is QueryConnector =>
   !!c && (c.kind === 'postgres_query' || c.kind === 'mysql_query');
 
-/** A source read through runs that reads its input itself, as a query does (one run per trigger): `http_json` too. */
-export const isPulledConnector = (c: ConnectorSpec | null | undefined): c is QueryConnector | HttpJsonConnector =>
-  isQueryConnector(c) || c?.kind === 'http_json';
+/**
+ * A source each trigger reads afresh through one run, past its stored checkpoint: a database
+ * query, an HTTP API, a tap.
+ */
+export const isPulledConnector = (
+  c: ConnectorSpec | null | undefined,
+): c is QueryConnector | HttpJsonConnector | TapConnector =>
+  isQueryConnector(c) || c?.kind === 'http_json' || c?.kind === 'singer';
+
+/** The same question, as the tap and stream code asks it. */
+export const readsAfresh = (c: ConnectorSpec | null | undefined): boolean => isPulledConnector(c);
 
 /** A source whose records are files in a format: no connector, `file`, or objects in `s3`. */
 export const readsFiles = (c: ConnectorSpec | null | undefined): boolean => !c || c.kind === 'file' || c.kind === 's3';
+
+/** A source consumed continuously by its own service, not through runs (`postgres_cdc`, `nats_jetstream`). */
+export const isContinuous = (c: ConnectorSpec | null | undefined): boolean =>
+  c?.kind === 'postgres_cdc' || c?.kind === 'nats_jetstream';
 
 /**
  * The watermark of an incremental query source. Without a tie-breaker it is the cursor's value (as

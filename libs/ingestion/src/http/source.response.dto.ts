@@ -53,7 +53,7 @@ export class RunResponseDto {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty({ format: 'uuid' }) sourceId: string;
   @ApiProperty({ enum: ['queued', 'running', 'succeeded', 'failed'] }) status: string;
-  @ApiProperty({ enum: ['api', 'upload', 'schedule', 'replay', 'cli', 'pipeline'] }) trigger: string;
+  @ApiProperty({ enum: ['api', 'upload', 'schedule', 'replay', 'cli', 'pipeline', 'stream'] }) trigger: string;
   @ApiProperty() idempotencyKey: string;
   @ApiProperty({ type: Object, description: 'path, checksum, bytes, replayOf, partition…' }) input: object;
   @ApiProperty({ type: String, nullable: true, description: 'The partition the run loads' }) partition: string | null;
@@ -126,4 +126,25 @@ export class InferResponseDto {
     description: 'columns unique and never null in the sample',
   })
   candidateKeys: string[][];
+}
+
+export class StreamLagDto {
+  @ApiProperty({ description: 'messages not yet delivered to the consumer (num_pending)' }) pending: number;
+  @ApiProperty({ description: 'delivered, not yet acknowledged (the batch being loaded)' }) ackPending: number;
+  @ApiProperty({ description: 'the last stream sequence acknowledged' }) ackedSequence: number;
+}
+
+export class StreamStatusResponseDto {
+  @ApiProperty() source: string;
+  @ApiProperty({ description: 'the JetStream stream' }) stream: string;
+  @ApiProperty({ description: 'the durable consumer' }) durable: string;
+  @ApiProperty({ enum: ['consuming', 'waiting'] }) state: string;
+  @ApiProperty({ type: String, nullable: true, description: 'the instance holding the lease' }) heldBy: string | null;
+  @ApiProperty({ type: StreamLagDto, nullable: true }) lag: StreamLagDto | null;
+  @ApiProperty({ type: String, nullable: true }) lagError: string | null;
+  @ApiProperty({ type: Number, nullable: true, description: 'the last stream sequence committed into the dataset' })
+  committedSequence: number | null;
+  @ApiProperty({ type: RunResponseDto, nullable: true, description: 'the last committed micro-batch (a run)' })
+  lastBatch: RunResponseDto | null;
+  @ApiProperty({ type: RunResponseDto, nullable: true }) lastFailure: RunResponseDto | null;
 }

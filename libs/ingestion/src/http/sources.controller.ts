@@ -22,7 +22,13 @@ import {
   TriggerRunRequestDto,
   UpdateSourceRequestDto,
 } from './source.request.dto';
-import { RunResponseDto, SourceListResponseDto, SourceResponseDto } from './source.response.dto';
+import {
+  RunResponseDto,
+  SourceListResponseDto,
+  SourceResponseDto,
+  StreamStatusResponseDto,
+} from './source.response.dto';
+import { StreamConsumersService } from '../application/stream-consumers.service';
 import type { SourceInput } from '../application/sources.service';
 
 const who = (p?: Principal) => `api:${p?.name ?? 'unknown'}`;
@@ -35,6 +41,7 @@ export class SourcesController {
     private readonly sources: SourcesService,
     private readonly runs: RunsService,
     private readonly uploads: UploadsService,
+    private readonly streams: StreamConsumersService,
   ) {}
 
   @Post()
@@ -60,6 +67,14 @@ export class SourcesController {
   @ApiNotFoundResponse({ type: ProblemResponseDto })
   get(@Param('id') id: string): Promise<SourceResponseDto> {
     return this.sources.get(id);
+  }
+
+  @Get(':id/stream')
+  @ApiOperation({ summary: 'A stream source (nats_jetstream): its consumer lease, lag and last micro-batches' })
+  @ApiOkResponse({ type: StreamStatusResponseDto })
+  @ApiNotFoundResponse({ type: ProblemResponseDto, description: 'INGESTION.STREAM_NOT_FOUND' })
+  stream(@Param('id') id: string): Promise<StreamStatusResponseDto> {
+    return this.streams.status(id) as Promise<StreamStatusResponseDto>;
   }
 
   @Patch(':id')

@@ -69,6 +69,10 @@ export class PgRunLedger implements RunLedger {
     return runRecordOf((await this.run(tx, q.createRunSql(run)))[0]);
   }
 
+  async start(tx: Queryable, run: NewRun, instanceId: string): Promise<RunRecord> {
+    return runRecordOf((await this.run(tx, q.startRunSql(run, instanceId)))[0]);
+  }
+
   async find(id: string): Promise<RunRecord | null> {
     if (!isUuid(id)) return null;
     const [r] = await this.run(this.ds, q.findRunSql(id));
@@ -199,6 +203,12 @@ export class InMemoryRunLedger implements RunLedger {
       errorMessage: null,
     };
     this.runs.set(id, r);
+    return { ...r };
+  }
+
+  async start(tx: Queryable, run: NewRun, instanceId: string): Promise<RunRecord> {
+    const r = this.runs.get((await this.create(tx, run)).id)!;
+    Object.assign(r, { status: 'running', startedAt: new Date(), heartbeatAt: new Date(), claimedBy: instanceId });
     return { ...r };
   }
 

@@ -29,6 +29,12 @@ export const createRunSql = (r: NewRun): Sql => ({
   params: [r.sourceId, r.trigger, r.idempotencyKey, JSON.stringify(r.input), r.createdBy],
 });
 
+export const startRunSql = (r: NewRun, instanceId: string): Sql => ({
+  sql: `INSERT INTO ingestion.runs (source_id, status, trigger, idempotency_key, input, created_by, started_at, heartbeat_at, claimed_by)
+        VALUES ($1, 'running', $2, $3, $4, $5, now(), now(), $6) RETURNING ${RUN_COLUMNS}`,
+  params: [r.sourceId, r.trigger, r.idempotencyKey, JSON.stringify(r.input), r.createdBy, instanceId],
+});
+
 export const findRunSql = (id: string): Sql => ({
   sql: `SELECT ${RUN_COLUMNS} FROM ingestion.runs WHERE id = $1`,
   params: [id],

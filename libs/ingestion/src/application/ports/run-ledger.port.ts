@@ -66,6 +66,8 @@ export interface RunLedger {
   latestByKey(tx: Queryable, sourceId: string, key: string): Promise<RunRecord | null>;
   /** A queued run. */
   create(tx: Queryable, run: NewRun): Promise<RunRecord>;
+  /** A run that starts at once on `instanceId` (a stream's micro-batch), never queued. */
+  start(tx: Queryable, run: NewRun, instanceId: string): Promise<RunRecord>;
   find(id: string): Promise<RunRecord | null>;
   /** Newest first. */
   list(filter: { sourceId?: string; status?: RunStatus; limit: number }): Promise<RunRecord[]>;

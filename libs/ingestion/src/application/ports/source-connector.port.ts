@@ -37,13 +37,20 @@ export interface ConnectorRead {
    * more), and the tie-breaker column the new watermark records beside the cursor.
    */
   pushdown?: { tieBreaker?: string };
+  /**
+   * A source that keeps its own checkpoint (a Singer/Airbyte tap's STATE): the checkpoint to store
+   * once the records read are published (asked after the batches end; null keeps the stored one).
+   */
+  checkpoint?: () => string | null;
+  /** What the read skipped or noticed, for the run's log after it ends (records of other streams). */
+  summary?: () => string | null;
   /** Releases the file or the connection (idempotent; also after a failure). */
   close: () => Promise<void>;
 }
 
 /**
  * The source connector port: one contract for every kind of source (files, `postgres_query`,
- * `mysql_query`, and later object storage, HTTP APIs, streams). A read is resumable from the
+ * `mysql_query`, `singer` taps, and later object storage, HTTP APIs). A read is resumable from the
  * stored checkpoint, which only the publish transaction advances.
  */
 export interface SourceConnectors {

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { Warehouse } from '@weir/platform';
 import { parseType } from '@weir/catalog';
 import type {
@@ -7,7 +7,8 @@ import type {
   ConnectorReadRequest,
   SourceConnectors,
 } from '../../application/ports/source-connector.port';
-import { isQueryConnector, parseQueryWatermark, QueryConnector } from '../../domain/connector';
+import { isQueryConnector, parseQueryWatermark, QueryConnector, TapConnector } from '../../domain/connector';
+import { INGESTION_CONFIG, IngestionConfig } from '../../ingestion.config';
 import type { SourceFormat } from '../../domain/source';
 import { FileNotFoundError, InvalidPathError, NoInputError, UnknownFormatError } from '../../ingestion.errors';
 import { parseS3Url, S3Connector, StoredObject } from '../../domain/remote-connector';
@@ -20,6 +21,7 @@ import { resolveConnection } from './connection.util';
 import { openMysqlQuery } from './mysql-query.reader';
 import { openPostgresQuery } from './postgres-query.reader';
 import { queryPlan, withCheckpoint } from './query-plan.util';
+import { openTap } from './tap.reader';
 
 /** The batches until `signal` fires: then the read ends (the run's own check fails it as cancelled). */
 async function* untilAborted<T>(batches: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
@@ -36,7 +38,12 @@ async function* untilAborted<T>(batches: AsyncIterable<T>, signal: AbortSignal):
  */
 @Injectable()
 export class SourceConnectorsReader implements SourceConnectors {
-  constructor(private readonly warehouse: Warehouse) {}
+  private readonly log = new Logger('ingestion');
+
+  constructor(
+    private readonly warehouse: Warehouse,
+    @Optional() @Inject(INGESTION_CONFIG) private readonly config?: Pick<IngestionConfig, 'tapRoot'>,
+  ) {}
 
   async open(req: ConnectorReadRequest): Promise<ConnectorRead> {
     const read = await this.openRead(req);
@@ -57,6 +64,7 @@ export class SourceConnectorsReader implements SourceConnectors {
     if (isQueryConnector(c)) return this.openQuery(req, c);
     if (c?.kind === 's3') return this.openS3(req, c);
     if (c?.kind === 'http_json') return openHttpJson(c, req);
+    if (c?.kind === 'singer') return this.openTap(req, c);
     if (c && c.kind !== 'file')
       throw new UnknownFormatError(`Source "${req.source.name}" (${c.kind}) is not read through runs`);
     return this.openFile(req);
@@ -103,6 +111,33 @@ export class SourceConnectorsReader implements SourceConnectors {
       bytesRead: opened.bytesRead,
       description: req.input.originalName ?? req.input.path ?? file,
       close: async () => opened.cleanup(),
+    };
+  }
+
+  /** A Singer tap or Airbyte source: its STATE is the checkpoint (the engine skips nothing itself). */
+  private async openTap(req: ConnectorReadRequest, c: TapConnector): Promise<ConnectorRead> {
+    if (!this.config) throw new UnknownFormatError('Taps are not configured here (no WEIR_TAP_ROOT)');
+    const tap = await openTap(c, {
+      tapRoot: this.config.tapRoot,
+      watermark: req.watermark,
+      contract: req.contract,
+      signal: req.signal,
+      log: (level, m) =>
+        level === 'warn' ? this.log.warn(`run ${req.runId}: ${m}`) : this.log.log(`run ${req.runId}: ${m}`),
+    });
+    return {
+      batches: tap.batches,
+      bytesRead: () => 0,
+      description: tap.description,
+      pushdown: {},
+      checkpoint: tap.checkpoint,
+      summary: () => {
+        const other = Object.entries(tap.skipped);
+        return other.length
+          ? `records of other streams skipped: ${other.map(([s, n]) => `${s} ${n}`).join(', ')}`
+          : null;
+      },
+      close: tap.close,
     };
   }
 

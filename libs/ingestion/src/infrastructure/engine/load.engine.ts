@@ -23,6 +23,8 @@ export interface LoadJob {
    * with a tie-breaker, the watermark is `{"cursor", "tieBreaker"}` of the last row (domain/connector.ts).
    */
   pushdown?: { tieBreaker?: string };
+  /** A source keeping its own checkpoint (a tap's STATE): the watermark after the load is this, not a cursor's. */
+  checkpoint?: () => string | null;
   /** The records, batch by batch (CSV batches carry the header first). */
   batches: AsyncIterable<ReaderBatch>;
   /** Adds nullable text columns to the dataset (drift policy evolve); returns the new contract. */

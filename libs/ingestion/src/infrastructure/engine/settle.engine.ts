@@ -76,7 +76,8 @@ export async function settle(ctx: SettleContext): Promise<Settled> {
       counts,
     );
   }
-  if (strategy === 'incremental' && job.strategy.cursor)
+  if (job.checkpoint) s.watermarkAfter = job.checkpoint() ?? job.watermark;
+  else if (strategy === 'incremental' && job.strategy.cursor)
     s.watermarkAfter = await watermarkAfter(ctx, job.strategy.cursor);
   await settleKeysBeforeGate(ctx, s, keyList);
   return s;
