@@ -238,4 +238,47 @@ describe('catalog: Parquet lake export e2e', () => {
       expect((await duckRows(q))[0]).toEqual(want);
     }
   });
+
+  it('a pipeline step of kind export writes the dataset to the lake ({partition} in the target)', async () => {
+    await t.http
+      .post('/api/orchestration/pipelines')
+      .set(admin)
+      .send({
+        name: 'lake_nightly',
+        partitions: { kind: 'static', values: ['p1'] },
+        steps: [
+          {
+            id: 'to_lake',
+            kind: 'export',
+            dataset: 'lake_orders',
+            target: 'nightly/{partition}',
+            partition_by: ['order_date'],
+            compression: 'snappy',
+          },
+        ],
+      })
+      .expect(201);
+    const run = (
+      await t.http
+        .post('/api/orchestration/pipelines/lake_nightly/runs')
+        .set(admin)
+        .send({ partition: 'p1' })
+        .expect(201)
+    ).body;
+    let r = run;
+    for (let i = 0; i < 600 && !['succeeded', 'failed', 'cancelled'].includes(r.status); i++) {
+      await new Promise((res) => setTimeout(res, 100));
+      r = (await t.http.get(`/api/orchestration/runs/${run.id}`).set(admin).expect(200)).body;
+    }
+    expect(r.status).toBe('succeeded');
+    const total = Number((await pg.query(`SELECT count(*)::int AS n FROM raw.lake_orders`)).rows[0].n);
+    expect(r.steps[0].output).toMatchObject({ rows: total });
+    const manifest = JSON.parse(fs.readFileSync(path.join(root, 'nightly', 'p1', '_manifest.json'), 'utf8'));
+    expect(manifest.files.reduce((n: number, f: { rows: number }) => n + f.rows, 0)).toBe(total);
+    expect(
+      (await duckRows(`SELECT count(*)::INTEGER AS n FROM read_parquet('${root}/nightly/p1/**/*.parquet')`))[0],
+    ).toEqual({
+      n: total,
+    });
+  });
 });

@@ -208,7 +208,7 @@ steps:
       'steps[1].id: duplicate id "load" (also steps[0])',
       'steps[1].project: required',
       'steps[2].id: "has space" must match ^[A-Za-z0-9_-]{1,100}$',
-      'steps[2].kind: unknown kind "teleport" (one of ingest, build, check, sql, wait_for, pipeline)',
+      'steps[2].kind: unknown kind "teleport" (one of ingest, build, check, sql, wait_for, pipeline, export)',
       'steps[3].timeout: must be more than 0',
       'steps[3].trigger_rule: unknown trigger rule "any" (one of all_success, all_done, one_failed)',
       'steps[3].pool: "Big Pool" must match ^[a-z][a-z0-9_-]{0,62}$ or be null',
@@ -262,7 +262,7 @@ steps:
       'steps[0]: unknown key "sorce" (did you mean "source"?)',
       'steps[1]: key "project" does not apply to kind "sql"',
       'steps[1]: unknown key "zzz"',
-      'steps[2].kind: unknown kind "nope" (one of ingest, build, check, sql, wait_for, pipeline)',
+      'steps[2].kind: unknown kind "nope" (one of ingest, build, check, sql, wait_for, pipeline, export)',
       'steps[2]: unknown key "zzz"',
       'spec: unknown key "stpes" (did you mean "steps"?)',
     ]);
@@ -719,5 +719,40 @@ describe('sla and alerts', () => {
     expect(problems(spec([sql('a')], { alerts: { ops: true } }))).toEqual([
       'alerts: expected a list of alert destination names, got an object',
     ]);
+  });
+});
+
+describe('parsePipelineSpec: export steps', () => {
+  it('takes an export step with its target, partition columns, codec and incremental flag; refuses bad ones with their path', () => {
+    const p = parsePipelineSpec({
+      name: 'lake',
+      steps: [
+        {
+          id: 'e',
+          kind: 'export',
+          dataset: 'orders',
+          target: 'lake/{partition}',
+          partition_by: ['day'],
+          incremental: true,
+        },
+      ],
+    });
+    expect(p.steps[0]).toMatchObject({
+      kind: 'export',
+      dataset: 'orders',
+      target: 'lake/{partition}',
+      partitionBy: ['day'],
+      compression: null,
+      incremental: true,
+    });
+    expect(parsePipelineSpec(JSON.parse(JSON.stringify(p)))).toEqual(p);
+    expect(() =>
+      parsePipelineSpec({
+        name: 'lake',
+        steps: [{ id: 'e', kind: 'export', partition_by: 'day', incremental: 'yes' }],
+      }),
+    ).toThrow(
+      /steps\[0\]\.partition_by: expected a list of column names.*steps\[0\]\.incremental: expected true or false/s,
+    );
   });
 });

@@ -301,6 +301,7 @@ const KIND_KEYS: Record<StepKind, readonly (readonly string[])[]> = {
   sql: [['sql']],
   wait_for: [['pipeline'], ['dataset'], ['fresh_within', 'freshWithin', 'freshWithinMs'], ['wait', 'waitMs']],
   pipeline: [['pipeline']],
+  export: [['dataset'], ['target'], ['partition_by', 'partitionBy'], ['compression'], ['incremental']],
 };
 const ALL_KIND_KEYS = [...new Set(Object.values(KIND_KEYS).flat(2))];
 
@@ -350,6 +351,31 @@ function parseKindFields(
     case 'check':
       step = { ...base, kind, suite: requiredString(f, 'suite', path, problems) };
       break;
+    case 'export': {
+      const pb = f.take('partition_by', 'partitionBy');
+      let partitionBy: string[] = [];
+      if (pb !== undefined && pb.value !== null) {
+        if (Array.isArray(pb.value) && pb.value.every((c) => typeof c === 'string' && c.length > 0))
+          partitionBy = pb.value as string[];
+        else problems.push(`${path}.${pb.key}: expected a list of column names, got ${show(pb.value)}`);
+      }
+      const inc = f.take('incremental');
+      let incremental = false;
+      if (inc !== undefined && inc.value !== null) {
+        if (typeof inc.value === 'boolean') incremental = inc.value;
+        else problems.push(`${path}.incremental: expected true or false, got ${show(inc.value)}`);
+      }
+      step = {
+        ...base,
+        kind,
+        dataset: requiredString(f, 'dataset', path, problems),
+        target: requiredString(f, 'target', path, problems),
+        partitionBy,
+        compression: optionalString(f, 'compression', path, problems),
+        incremental,
+      };
+      break;
+    }
     case 'sql':
       step = { ...base, kind, sql: requiredString(f, 'sql', path, problems) };
       break;

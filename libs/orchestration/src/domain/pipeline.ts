@@ -3,7 +3,7 @@
  * These are the validated shapes (see pipeline-spec.ts for the validation of raw input).
  */
 
-export const STEP_KINDS = ['ingest', 'build', 'check', 'sql', 'wait_for', 'pipeline'] as const;
+export const STEP_KINDS = ['ingest', 'build', 'check', 'sql', 'wait_for', 'pipeline', 'export'] as const;
 export type StepKind = (typeof STEP_KINDS)[number];
 
 export const TRIGGER_RULES = ['all_success', 'all_done', 'one_failed'] as const;
@@ -77,7 +77,18 @@ export interface PipelineStep extends StepBase {
   kind: 'pipeline';
   pipeline: string;
 }
-export type Step = IngestStep | BuildStep | CheckStep | SqlStep | WaitForStep | PipelineStep;
+/** Export a dataset (or a model's relation) to Parquet files (the catalog's lake export). */
+export interface ExportStep extends StepBase {
+  kind: 'export';
+  dataset: string;
+  /** A folder under the export root or `s3://bucket/prefix`; `{partition}` becomes the run's partition. */
+  target: string;
+  partitionBy: string[];
+  compression: string | null;
+  /** Only partitions not exported to the target before. */
+  incremental: boolean;
+}
+export type Step = IngestStep | BuildStep | CheckStep | SqlStep | WaitForStep | PipelineStep | ExportStep;
 
 export interface Schedule {
   /** Five-field cron, or an alias (@hourly, @daily, @weekly, @monthly, @yearly). */
