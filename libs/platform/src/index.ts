@@ -11,6 +11,8 @@ export {
   ConfigError,
   parsePositive,
   parseRetentionDays,
+  environmentVariable,
+  processEnvironment,
 } from './config/weir-config';
 export type { WeirConfig, WeirRole, LogLevel } from './config/weir-config';
 export { WEIR_CONFIG } from './config/config.tokens';

@@ -1,3 +1,4 @@
+import { environmentVariable } from '@weir/platform';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -44,7 +45,7 @@ class LocalLakeTarget implements LakeTarget {
   }
 }
 
-const env = (ref?: { env: string }) => (ref ? process.env[ref.env] : undefined);
+const env = (ref?: { env: string }) => (ref ? environmentVariable(ref.env) : undefined);
 
 /** An S3 prefix: each file is staged in a temporary folder, then put as one object. */
 class S3LakeTarget implements LakeTarget {
@@ -138,10 +139,10 @@ export class FileLakeTargets implements LakeTargets {
     const accessKeyId = env(s3.accessKeyId);
     const secretAccessKey = env(s3.secretAccessKey);
     for (const [k, ref] of Object.entries({ accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey }))
-      if (ref && !process.env[ref.env])
+      if (ref && !environmentVariable(ref.env))
         throw new ExportTargetError(`s3.${k}: the environment variable ${ref.env} is not set`);
     const client = new S3Client({
-      region: s3.region ?? process.env['AWS_REGION'] ?? 'us-east-1',
+      region: s3.region ?? environmentVariable('AWS_REGION') ?? 'us-east-1',
       endpoint: s3.endpoint,
       forcePathStyle: s3.forcePathStyle,
       credentials:

@@ -1,3 +1,5 @@
+import { environmentVariable } from '@weir/platform';
+
 /**
  * Where a source's records come from (its connector). `file` (the default: a source's `format`,
  * `location` and readers) or a database: `postgres_query`, `mysql_query` (a table or a SELECT,
@@ -134,9 +136,12 @@ export function shownConnection(c: ConnectionSpec): ConnectionSpec {
 }
 
 /** Reads a secret reference from the environment; throws naming the variable (never its value) when unset. */
-export function resolveSecret(ref: SecretRef | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function resolveSecret(
+  ref: SecretRef | undefined,
+  env: (name: string) => string | undefined = environmentVariable,
+): string | undefined {
   if (!ref) return undefined;
-  const v = env[ref.env];
+  const v = env(ref.env);
   if (v === undefined || v === '')
     throw new Error(`the environment variable ${ref.env} (a secret of this source) is not set`);
   return v;

@@ -185,3 +185,18 @@ export function configOrExit<T>(read: () => T): T {
     throw e;
   }
 }
+
+/**
+ * An environment variable read when it is used: a secret a source names by reference
+ * (`{"env": "SRC_PG_PASSWORD"}`: read at connect time, never stored, returned or logged) or a
+ * client library's own variable (`AWS_REGION`). With the loaders above, the only readers of the
+ * process environment.
+ */
+export function environmentVariable(name: string): string | undefined {
+  return process.env[name];
+}
+
+/** The process environment as it is now (a tap's PATH, HOME and LANG are handed over from it). */
+export function processEnvironment(): Readonly<Record<string, string | undefined>> {
+  return process.env;
+}

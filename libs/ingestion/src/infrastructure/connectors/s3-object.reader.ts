@@ -1,3 +1,4 @@
+import { environmentVariable } from '@weir/platform';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -36,7 +37,7 @@ export function s3Client(c: S3Connector): { client: S3Client; secrets: string[] 
     throw new SourceAccessDeniedError(`Cannot sign requests to the object store: ${(e as Error).message}`);
   }
   const client = new S3Client({
-    region: c.region ?? process.env['AWS_REGION'] ?? 'us-east-1',
+    region: c.region ?? environmentVariable('AWS_REGION') ?? 'us-east-1',
     endpoint: c.endpoint,
     forcePathStyle: c.forcePathStyle,
     credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, sessionToken } : undefined,

@@ -1,3 +1,4 @@
+import { processEnvironment } from '@weir/platform';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -53,7 +54,7 @@ type AirbyteState = Record<string, unknown>;
  * LANG and the connector's `env` references only: none of Weir's own.
  */
 export async function openTap(c: TapConnector, o: TapOptions): Promise<TapRead> {
-  const env = o.env ?? process.env;
+  const env = o.env ?? processEnvironment();
   const protocol = c.protocol ?? 'singer';
   const command = insideRoot(o.tapRoot, c.command, 'command');
   const configPath = insideRoot(o.tapRoot, c.config, 'config');
@@ -61,7 +62,7 @@ export async function openTap(c: TapConnector, o: TapOptions): Promise<TapRead> 
   if (!fs.existsSync(command)) throw new TapNotAllowedError(`The tap's command does not exist: ${c.command}`);
   const secretValues: string[] = [];
   const secret = (ref: { env: string }) => {
-    const v = resolveSecret(ref, env)!;
+    const v = resolveSecret(ref, (n) => env[n])!;
     if (v.length >= 4) secretValues.push(v);
     return v;
   };

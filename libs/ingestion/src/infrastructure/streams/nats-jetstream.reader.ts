@@ -1,3 +1,4 @@
+import { processEnvironment } from '@weir/platform';
 import { Injectable } from '@nestjs/common';
 import {
   AckPolicy,
@@ -19,22 +20,25 @@ import type {
 import { SourceUnreachableError } from '../../ingestion.errors';
 
 /** Connection options from the connector (secrets read from the environment, never shown). */
-function options(c: StreamConnector, env: NodeJS.ProcessEnv): ConnectionOptions {
+function options(c: StreamConnector, env: Readonly<Record<string, string | undefined>>): ConnectionOptions {
   const o: ConnectionOptions = {
-    servers: c.url ? resolveSecret(c.url, env)! : (c.servers ?? ['nats://127.0.0.1:4222']),
+    servers: c.url ? resolveSecret(c.url, (n) => env[n])! : (c.servers ?? ['nats://127.0.0.1:4222']),
     name: 'weir-stream',
     timeout: 5000,
     maxReconnectAttempts: -1,
   };
-  if (c.token) o.token = resolveSecret(c.token, env);
+  if (c.token) o.token = resolveSecret(c.token, (n) => env[n]);
   if (c.user) {
     o.user = c.user;
-    o.pass = resolveSecret(c.password, env);
+    o.pass = resolveSecret(c.password, (n) => env[n]);
   }
   return o;
 }
 
-async function connectTo(c: StreamConnector, env: NodeJS.ProcessEnv): Promise<NatsConnection> {
+async function connectTo(
+  c: StreamConnector,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<NatsConnection> {
   try {
     return await connect(options(c, env));
   } catch (e) {
@@ -59,7 +63,7 @@ const messageOf = (m: JsMsg): StreamMessage & { msg: JsMsg } => ({
  */
 @Injectable()
 export class NatsJetStreamReader implements StreamConsumers {
-  env: NodeJS.ProcessEnv = process.env;
+  env: Readonly<Record<string, string | undefined>> = processEnvironment();
 
   async open(name: string, c: StreamConnector, committed: number | null): Promise<StreamSubscription> {
     const nc = await connectTo(c, this.env);
