@@ -1,3 +1,4 @@
+import { pgClientConfig, resolveConnection } from '../connectors/connection.util';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { pipeline } from 'node:stream/promises';
 import { Client, ClientConfig } from 'pg';
@@ -14,7 +15,7 @@ import {
 } from '@weir/platform';
 import { ColumnContract, DatasetContract, primaryKey } from '@weir/catalog';
 import { CdcBatch, cdcDrift, CdcRow, lsnText, lsnValue, ResolvedCdcConnector, splitTable } from '../../domain/cdc';
-import { ConnectionSpec, resolveSecret } from '../../domain/connector';
+import type { ConnectionSpec } from '../../domain/connector';
 import {
   CdcSchemaDriftError,
   CdcSnapshotFailedError,
@@ -38,22 +39,7 @@ import {
 
 /** A pg client configuration for a connection spec (secrets read from the environment now). */
 export function clientConfig(c: ConnectionSpec): ClientConfig {
-  const ssl =
-    c.ssl === 'require'
-      ? { rejectUnauthorized: false }
-      : c.ssl === 'verify-full'
-        ? { rejectUnauthorized: true }
-        : undefined;
-  const base: ClientConfig = { application_name: 'weir-cdc', ssl, connectionTimeoutMillis: 10_000 };
-  if (c.url) return { ...base, connectionString: resolveSecret(c.url) };
-  return {
-    ...base,
-    host: c.host,
-    port: c.port ?? 5432,
-    database: c.database,
-    user: c.user,
-    password: resolveSecret(c.password),
-  };
+  return pgClientConfig(resolveConnection(c, 5432), 'weir-cdc', 10_000);
 }
 
 /** A stream that lost its lease while applying: the batch rolled back, another consumer has it. */

@@ -1,3 +1,4 @@
+import type { ClientConfig } from 'pg';
 import { redactUrl } from '@weir/platform';
 import { ConnectionSpec, resolveSecret } from '../../domain/connector';
 import { SourceUnreachableError } from '../../ingestion.errors';
@@ -38,6 +39,26 @@ export function resolveConnection(c: ConnectionSpec, defaultPort: number): Resol
     }
   }
   return { url, host: c.host, port: c.port, database: c.database, user: c.user, password, ssl: c.ssl, secrets, shown };
+}
+
+/** A node-postgres client configuration for a resolved connection (TLS as the spec says). */
+export function pgClientConfig(conn: ResolvedConnection, applicationName: string, timeoutMs: number): ClientConfig {
+  return {
+    connectionString: conn.url,
+    host: conn.url ? undefined : conn.host,
+    port: conn.url ? undefined : (conn.port ?? 5432),
+    database: conn.url ? undefined : conn.database,
+    user: conn.url ? undefined : conn.user,
+    password: conn.url ? undefined : conn.password,
+    ssl:
+      conn.ssl === 'require'
+        ? { rejectUnauthorized: false }
+        : conn.ssl === 'verify-full'
+          ? { rejectUnauthorized: true }
+          : undefined,
+    application_name: applicationName,
+    connectionTimeoutMillis: timeoutMs,
+  };
 }
 
 /** A driver's message without any secret of the connection (nor a URL's password). */

@@ -6,7 +6,7 @@ import type { QueryConnector } from '../../domain/connector';
 import { SourceQueryFailedError, SourceUnreachableError } from '../../ingestion.errors';
 import { readCsv } from '../readers/csv.reader';
 import type { ReaderBatch } from '../readers/record.types';
-import { ResolvedConnection, scrub } from './connection.util';
+import { pgClientConfig, ResolvedConnection, scrub } from './connection.util';
 import type { QueryPlan } from './query-plan.util';
 
 /** Rows per batch handed to the engine (the COPY stream itself is read as fast as it is consumed). */
@@ -63,17 +63,7 @@ export async function openPostgresQuery(
   plan: QueryPlan,
   signal: AbortSignal,
 ): Promise<{ batches: AsyncIterable<ReaderBatch>; close: () => Promise<void> }> {
-  const client = new Client({
-    connectionString: conn.url,
-    host: conn.url ? undefined : conn.host,
-    port: conn.url ? undefined : conn.port,
-    database: conn.url ? undefined : conn.database,
-    user: conn.url ? undefined : conn.user,
-    password: conn.url ? undefined : conn.password,
-    ssl: conn.ssl === 'require' ? { rejectUnauthorized: false } : conn.ssl === 'verify-full' ? true : undefined,
-    application_name: 'weir-source',
-    connectionTimeoutMillis: 15_000,
-  });
+  const client = new Client(pgClientConfig(conn, 'weir-source', 15_000));
   client.on('error', () => undefined); // a dropped connection fails the next read instead
   try {
     await client.connect();
