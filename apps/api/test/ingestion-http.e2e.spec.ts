@@ -11,7 +11,8 @@ import { startIngestionApp, until } from './support/files';
 /**
  * `http_json` sources end to end against a local HTTP server the test starts: cursor, Link, page
  * and offset pagination; bearer, basic and OAuth2 client credentials from environment references;
- * nested fields by `from` paths, arrays kept as jsonb; incremental by a cursor parameter (the
+ * nested fields by `from` paths, arrays and objects kept as jsonb, arrays unnested into a child
+ * dataset; an API key in the query string from an environment reference; incremental by a cursor parameter (the
  * checkpoint); flaky (503/429 with Retry-After), rate-limited, slow, malformed and drifting APIs;
  * a page cap; and a run SIGKILLed mid-batch resumed from the stored checkpoint.
  */
@@ -53,10 +54,15 @@ describe('ingestion from HTTP JSON APIs e2e', () => {
   const hits: Record<string, number[]> = {};
   let flakyFailures = 0;
   let slowPageMs = 0;
+  let orders: Record<string, unknown>[] = [];
+  const keysSeen: string[] = [];
   const tag = randomUUID().slice(0, 8).toUpperCase();
   const TOKEN_ENV = `API_TOKEN_${tag}`;
   const PASS_ENV = `API_PASS_${tag}`;
   const CLIENT_SECRET_ENV = `API_CLIENT_SECRET_${tag}`;
+  const KEY_ENV = `API_KEY_${tag}`;
+  /** An API key taken in the query string: characters a query string encodes (space, /, +, =). */
+  const API_KEY = 'k3y s3cr3t/+=v4lue';
 
   const json = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
     res.writeHead(status, { 'content-type': 'application/json', ...headers });
@@ -68,6 +74,7 @@ describe('ingestion from HTTP JSON APIs e2e', () => {
     process.env[TOKEN_ENV] = TOKEN;
     process.env[PASS_ENV] = 'pw-secret';
     process.env[CLIENT_SECRET_ENV] = 'client-secret';
+    process.env[KEY_ENV] = API_KEY;
     server = http.createServer((req, res) => {
       const u = new URL(req.url!, 'http://x');
       (hits[u.pathname] ??= []).push(Date.now());
@@ -123,6 +130,20 @@ describe('ingestion from HTTP JSON APIs e2e', () => {
           const ok = auth === `Basic ${Buffer.from('weir-client:client-secret').toString('base64')}`;
           return ok ? json(res, 200, { access_token: 'oauth-access', expires_in: 3600 }) : json(res, 401, {});
         }
+        case '/orders': {
+          // orders with their line items, 2 a page (page number pagination)
+          const p = Number(u.searchParams.get('page'));
+          return json(res, 200, { orders: orders.slice((p - 1) * 2, p * 2) });
+        }
+        case '/keyed': {
+          // an API key in the query string; a wrong one is echoed back, with the request's URL
+          const key = u.searchParams.get('api_key') ?? '';
+          keysSeen.push(key);
+          if (key !== API_KEY) return json(res, 401, { error: `invalid api_key ${key}` });
+          if (u.searchParams.get('mode') === 'echo') return json(res, 400, { error: `bad request ${req.url}` });
+          if (u.searchParams.get('mode') === 'garbage') return json(res, 200, `not json ${req.url}`);
+          return json(res, 200, rows.slice(0, 3));
+        }
         case '/secure':
           return auth === 'Bearer oauth-access' ? json(res, 200, rows.slice(0, 2)) : json(res, 401, {});
         default:
@@ -133,7 +154,7 @@ describe('ingestion from HTTP JSON APIs e2e', () => {
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
   afterAll(async () => {
-    for (const v of [TOKEN_ENV, PASS_ENV, CLIENT_SECRET_ENV]) delete process.env[v];
+    for (const v of [TOKEN_ENV, PASS_ENV, CLIENT_SECRET_ENV, KEY_ENV]) delete process.env[v];
     server?.closeAllConnections();
     await new Promise((r) => server?.close(r));
     await close?.();
@@ -329,6 +350,172 @@ describe('ingestion from HTTP JSON APIs e2e', () => {
     data = data.map((r) => ({ ...r, extra: `e${r.id}` }));
     expect(await run(d.id)).toMatchObject({ status: 'succeeded', rowsLoaded: 10 });
     expect((await pg.query(`SELECT extra FROM raw.${d.ds} WHERE id = 3`)).rows[0].extra).toBe('e3');
+  });
+
+  /** A dataset with its own contract and an http_json source of it. */
+  async function sourceOf(name: string, columns: unknown[], body: Record<string, unknown>) {
+    await t.http.post('/api/catalog/datasets').set(admin).send({ name, contract: { columns } }).expect(201);
+    const res = await t.http
+      .post('/api/ingestion/sources')
+      .set(admin)
+      .send({ name: `${name}_src`, dataset: name, strategy: { kind: 'merge' }, maxRejectedRatio: 1, ...body })
+      .expect(201);
+    return res.body.id as string;
+  }
+
+  it('arrays and objects kept as jsonb as they came; line items unnested into a child dataset (composite key), every row accounted for; idempotent re-run', async () => {
+    const customer = (i: number) => ({ name: `n${i}`, address: { city: `c${i}` } });
+    orders = [
+      {
+        id: 1,
+        customer: customer(1),
+        note: 'fragile',
+        line_items: [
+          { sku: 'A', qty: 1 },
+          { sku: 'B', qty: 2, options: { gift: true, wrap: ['red', 'gold'] } },
+        ],
+      },
+      { id: 2, customer: customer(2), note: '{"looks": "like json"}', line_items: [] },
+      { id: 3, customer: customer(3), note: 12 },
+      { id: 4, customer: customer(4), line_items: [{ sku: 'C', qty: 5 }] },
+      { id: 5, customer: customer(5), line_items: 'oops' },
+    ];
+    const connector = {
+      kind: 'http_json',
+      url: `${base}/orders`,
+      recordPath: 'orders',
+      pagination: { type: 'page', param: 'page' },
+    };
+    const parent = await sourceOf(
+      `orders_${tag.toLowerCase()}`,
+      [
+        { name: 'id', type: 'bigint', nullable: false, primaryKey: true },
+        { name: 'city', type: 'text', nullable: true },
+        { name: 'address', type: 'jsonb', nullable: true },
+        { name: 'customer', type: 'jsonb', nullable: true },
+        { name: 'note', type: 'jsonb', nullable: true },
+        { name: 'line_items', type: 'jsonb', nullable: true },
+      ],
+      {
+        connector,
+        mapping: { city: { from: 'customer.address.city' }, address: { from: 'customer.address' } },
+      },
+    );
+    expect(await run(parent)).toMatchObject({ status: 'succeeded', rowsRead: 5, rowsLoaded: 5, rowsRejected: 0 });
+    const p = (
+      await pg.query(
+        `SELECT id::int, city, address, customer, note, jsonb_typeof(note) AS nt, line_items, jsonb_typeof(line_items) AS lt
+           FROM raw.orders_${tag.toLowerCase()} ORDER BY id`,
+      )
+    ).rows;
+    expect(p[0]).toEqual({
+      id: 1,
+      city: 'c1',
+      address: { city: 'c1' },
+      customer: customer(1),
+      note: 'fragile',
+      nt: 'string',
+      line_items: orders[0].line_items,
+      lt: 'array',
+    });
+    // a string is kept a JSON string (not parsed as JSON text), an empty array an empty array, a missing one NULL
+    expect(p.slice(1).map((r) => [r.note, r.nt, r.line_items, r.lt])).toEqual([
+      ['{"looks": "like json"}', 'string', [], 'array'],
+      [12, 'number', null, null],
+      [null, null, [{ sku: 'C', qty: 5 }], 'array'],
+      [null, null, 'oops', 'string'],
+    ]);
+
+    // the child: one row per line item, keyed by its order and position; 'oops' is one rejected row
+    const childName = `order_items_${tag.toLowerCase()}`;
+    const child = await sourceOf(
+      childName,
+      [
+        { name: 'order_id', type: 'bigint', nullable: false, primaryKey: true },
+        { name: '_index', type: 'integer', nullable: false, primaryKey: true },
+        { name: 'sku', type: 'text', nullable: false },
+        { name: 'qty', type: 'integer', nullable: true },
+        { name: 'city', type: 'text', nullable: true },
+        { name: 'options', type: 'jsonb', nullable: true },
+      ],
+      {
+        connector: { ...connector, unnest: { path: 'line_items' } },
+        mapping: { order_id: { from: '_parent.id' }, city: { from: '_parent.customer.address.city' } },
+      },
+    );
+    const items = async () =>
+      (await pg.query(`SELECT order_id::int, _index, sku, qty, city, options FROM raw.${childName} ORDER BY 1, 2`))
+        .rows;
+    const expected = [
+      { order_id: 1, _index: 0, sku: 'A', qty: 1, city: 'c1', options: null },
+      { order_id: 1, _index: 1, sku: 'B', qty: 2, city: 'c1', options: { gift: true, wrap: ['red', 'gold'] } },
+      { order_id: 4, _index: 0, sku: 'C', qty: 5, city: 'c4', options: null },
+    ];
+    const c1 = await run(child);
+    expect(c1).toMatchObject({ status: 'succeeded', rowsRead: 4, rowsLoaded: 3, rowsRejected: 1, rowsDeduplicated: 0 });
+    expect(await items()).toEqual(expected);
+    const letters = (await t.http.get(`/api/ingestion/runs/${c1.id}/dead-letters`).set(admin).expect(200)).body;
+    expect(JSON.stringify(letters)).toContain('line_items is not an array');
+    // the same API again: the same rows, nothing doubled
+    const c2 = await run(child);
+    expect(c2).toMatchObject({ status: 'succeeded', rowsRead: 4, rowsLoaded: 3, rowsRejected: 1 });
+    expect(c2.rowsRead).toBe(c2.rowsLoaded + c2.rowsRejected + c2.rowsDeduplicated);
+    expect(await items()).toEqual(expected);
+    // a changed line item is merged on its key
+    (orders[3].line_items as { qty: number }[])[0].qty = 6;
+    expect(await run(child)).toMatchObject({ status: 'succeeded', rowsLoaded: 3 });
+    expect((await items())[2]).toMatchObject({ order_id: 4, sku: 'C', qty: 6 });
+  });
+
+  it('an API key in the query string from an env reference reaches the API and never shows in runs or errors', async () => {
+    data = Array.from({ length: 5 }, (_, i) => rec(i + 1));
+    const keyed = (params: Record<string, unknown>) =>
+      source({ kind: 'http_json', url: `${base}/keyed`, params: { api_key: { env: KEY_ENV }, ...params } });
+    const ok = await keyed({ q: 'open' });
+    expect(ok.body.connector.params).toEqual({ api_key: { env: KEY_ENV }, q: 'open' });
+    keysSeen.length = 0;
+    const r = await run(ok.id);
+    expect(r).toMatchObject({ status: 'succeeded', rowsLoaded: 3 });
+    expect(keysSeen).toEqual([API_KEY]);
+    const forms = [API_KEY, encodeURIComponent(API_KEY), new URLSearchParams({ k: API_KEY }).toString().slice(2)];
+    const leaks = (x: unknown) => forms.filter((f) => JSON.stringify(x).includes(f));
+    // an API that echoes the request's URL (the key URL-encoded) in an error or a body that is not JSON
+    for (const [mode, code] of [
+      ['echo', 'INGESTION.SOURCE_HTTP_FAILED'],
+      ['garbage', 'INGESTION.SOURCE_HTTP_FAILED'],
+    ]) {
+      const s = await keyed({ mode });
+      const failed = await run(s.id);
+      expect(failed).toMatchObject({ status: 'failed', error: { code } });
+      expect(failed.error!.message).toContain('***');
+      const view = (await t.http.get(`/api/ingestion/runs/${failed.id}`).set(admin).expect(200)).body;
+      const list = (await t.http.get(`/api/ingestion/runs?sourceId=${s.id}`).set(admin).expect(200)).body;
+      const src = (await t.http.get(`/api/ingestion/sources/${s.id}`).set(admin).expect(200)).body;
+      expect(leaks([failed, view, list, src])).toEqual([]);
+      const stored = (await pg.query(`SELECT * FROM ingestion.runs WHERE source_id = $1`, [s.id])).rows;
+      expect(leaks(stored)).toEqual([]);
+    }
+    // a wrong key: refused, the key the API echoes back not shown either
+    process.env[KEY_ENV] = 'wrong key/+';
+    const denied = await run(ok.id);
+    process.env[KEY_ENV] = API_KEY;
+    expect(denied).toMatchObject({ status: 'failed', error: { code: 'INGESTION.SOURCE_ACCESS_DENIED' } });
+    expect(denied.error!.message).toContain('***');
+    expect(JSON.stringify(denied)).not.toMatch(/wrong/);
+    // in clear, the key is refused at creation (in params or in the URL), and not shown back
+    await t.http.post('/api/catalog/datasets').set(admin).send({ name: 'api_clear_key', contract }).expect(201);
+    for (const connector of [
+      { kind: 'http_json', url: `${base}/keyed`, params: { api_key: 'clear-key-value' } },
+      { kind: 'http_json', url: `${base}/keyed?api_key=clear-key-value` },
+    ]) {
+      const bad = await t.http
+        .post('/api/ingestion/sources')
+        .set(admin)
+        .send({ name: 'api_clear_key_src', dataset: 'api_clear_key', connector, strategy: { kind: 'append' } })
+        .expect(400);
+      expect(JSON.stringify(bad.body)).toMatch(/api_key/);
+      expect(JSON.stringify(bad.body)).not.toContain('clear-key-value');
+    }
   });
 
   it('a run SIGKILLed mid-batch publishes nothing; the next run resumes from the stored checkpoint, nothing lost or doubled', async () => {

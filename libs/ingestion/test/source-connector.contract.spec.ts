@@ -16,7 +16,7 @@ import { SourceConnectorsReader } from '../src/infrastructure/connectors/source-
 import { LoadEngine, LoadResult } from '../src/infrastructure/engine/load.engine';
 
 /**
- * One contract every source connector passes (files, postgres_query, mysql_query, http_json, s3, singer): a real load
+ * One contract every source connector passes (files, postgres_query, mysql_query, http_json with and without unnest, s3, singer): a real load
  * through the engine accounts for every row read (loaded + rejected + deduplicated), bad records
  * become dead letters with a reason, a read resumes from the stored checkpoint (nothing lost,
  * nothing doubled), and a cancelled read stops and releases its source.
@@ -410,6 +410,51 @@ connectorContract(
         url,
         recordPath: 'results',
         pagination: { type: 'offset', offsetParam: 'offset', limitParam: 'limit', limit: 100 },
+        ...(mode === 'incremental' ? { incremental: { param: 'updated_since' } } : {}),
+      }),
+      format: null,
+      add: async (r) => void all.push(...r),
+      input: () => ({}),
+      liveReads: async () => null,
+      async done() {
+        server.closeAllConnections();
+        await new Promise((r) => server.close(r));
+      },
+    };
+  },
+  true,
+  false,
+);
+
+// http_json with unnest: the rows are the elements of each record's array (3 a record, the API
+// serving 10 records a page); the accounting is of those rows
+connectorContract(
+  'http_json (unnest)',
+  async () => {
+    const http = require('node:http') as typeof import('node:http');
+    const all: Row[] = [];
+    const server = http.createServer((req, res) => {
+      const u = new URL(req.url!, 'http://x');
+      const o = Number(u.searchParams.get('offset'));
+      const l = Number(u.searchParams.get('limit'));
+      const groups: { batch: number; rows: object[] }[] = [];
+      for (let i = 0; i < all.length; i += 3)
+        groups.push({
+          batch: i / 3,
+          rows: all.slice(i, i + 3).map(([id, name, amount, at]) => ({ id, name, amount, updated_at: at })),
+        });
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ results: groups.slice(o, o + l) }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}/batches`;
+    return {
+      connector: (mode) => ({
+        kind: 'http_json',
+        url,
+        recordPath: 'results',
+        unnest: { path: 'rows' },
+        pagination: { type: 'offset', offsetParam: 'offset', limitParam: 'limit', limit: 10 },
         ...(mode === 'incremental' ? { incremental: { param: 'updated_since' } } : {}),
       }),
       format: null,

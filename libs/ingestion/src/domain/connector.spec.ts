@@ -116,3 +116,47 @@ describe('connector kinds', () => {
     expect(streamDurable('x', { ...c, durable: 'mine' })).toBe('mine');
   });
 });
+
+describe('connectorProblems: http_json params and unnest', () => {
+  const http = (extra: Record<string, unknown>) =>
+    connectorProblems({ kind: 'http_json', url: 'https://api.example.com/v1/orders', ...extra }, []);
+
+  it('accepts query parameters in clear or as env references, and an unnest', () => {
+    expect(
+      http({
+        params: { api_key: { env: 'SRC_API_KEY' }, q: 'open', token: { env: 'SRC_TOKEN' } },
+        unnest: { path: 'items.line_items', parent: 'order', index: 'position' },
+      }),
+    ).toEqual([]);
+    expect(http({ unnest: { path: 'line_items' } })).toEqual([]);
+  });
+
+  it('refuses a secret query parameter in clear (in params or the URL) without showing it', () => {
+    const p = [
+      ...http({ params: { api_key: 'clear-key-1', page_size: 5, other: { env: 'lower' } } }),
+      ...connectorProblems({ kind: 'http_json', url: 'https://x.example/v1?API_KEY=clear-key-2&q=1' }, []),
+    ];
+    expect(p).toEqual([
+      'connector.params.api_key: a secret is given as {"env": "VARIABLE"}, never in clear',
+      'connector.params.page_size: a string or {"env": "VARIABLE"}',
+      'connector.params.other: expected {"env": "VARIABLE_NAME"} (upper case, digits, _)',
+      'connector.url: the query parameter API_KEY is a secret: give it in params as {"env": "VARIABLE"}, never in the URL',
+    ]);
+    expect(JSON.stringify(p)).not.toContain('clear-key');
+  });
+
+  it('names every problem of an unnest', () => {
+    expect(http({ unnest: 'line_items' })).toEqual([
+      'connector.unnest: expected {"path": …} (the array of each record to read as rows)',
+    ]);
+    expect(http({ unnest: { path: 'a..b', parent: 'p.q', index: 3, as: 'x' } })).toEqual([
+      'connector.unnest.as: unknown (one of path, parent, index)',
+      'connector.unnest.path: a field path (line_items)',
+      'connector.unnest.parent: a field name (no dots)',
+      'connector.unnest.index: a field name (no dots)',
+    ]);
+    expect(http({ unnest: { path: 'x', parent: 'same', index: 'same' } })).toEqual([
+      'connector.unnest: parent and index must differ',
+    ]);
+  });
+});

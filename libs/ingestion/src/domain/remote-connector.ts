@@ -46,13 +46,32 @@ export type HttpPagination =
   /** `offsetParam` = 0, limit, 2·limit, … with `limitParam` = limit, until a short page. */
   | { type: 'offset'; offsetParam: string; limitParam: string; limit: number };
 
+/**
+ * Each record (at `recordPath`) yields one row per element of its array at `path` (an empty,
+ * null or missing array: none): the element's fields (a scalar or array element as `value`), its
+ * position as `index` (default `_index`) and the whole record as `parent` (default `_parent`), so
+ * the child contract maps `order_id` with `from: "_parent.id"`. `_index` and `_parent` are
+ * only added when the contract reads them. A record whose `path` holds something other than an
+ * array is one rejected row.
+ */
+export interface HttpUnnest {
+  path: string;
+  /** The field holding the record (default `_parent`). */
+  parent?: string;
+  /** The field holding the element's position from 0 (default `_index`). */
+  index?: string;
+}
+
 /** A JSON API read page by page. */
 export interface HttpJsonConnector {
   kind: 'http_json';
   url: string;
   method?: 'GET' | 'POST';
-  /** Query parameters sent with every request. */
-  params?: Record<string, string>;
+  /**
+   * Query parameters sent with every request (POST: added to the body): a value in clear or an
+   * environment reference (an API key taken in the query string: `{"api_key": {"env": "SRC_KEY"}}`).
+   */
+  params?: Record<string, string | SecretRef>;
   /** POST: the JSON body (pagination and incremental parameters are added to it). */
   body?: Record<string, unknown>;
   /** Extra headers: a value in clear or an environment reference. */
@@ -61,6 +80,8 @@ export interface HttpJsonConnector {
   /** Where the records are in a response (`data.items`); default the response itself (an array). */
   recordPath?: string;
   pagination?: HttpPagination;
+  /** One row per element of an array of each record (a child dataset's source): see {@link HttpUnnest}. */
+  unnest?: HttpUnnest;
   /** Incremental (strategy incremental): the watermark is sent as this parameter (`updated_since`). */
   incremental?: { param: string; initial?: string };
   /** Requests per second at most (default unlimited). */
@@ -94,6 +115,7 @@ const HTTP_KEYS = [
   'auth',
   'recordPath',
   'pagination',
+  'unnest',
   'incremental',
   'rateLimit',
   'retries',
@@ -104,6 +126,10 @@ const HTTP_KEYS = [
 ];
 const PATH = /^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/;
 const PARAM = /^[A-Za-z0-9_.\-[\]]{1,100}$/;
+const FIELD = /^[A-Za-z0-9_$-]{1,100}$/;
+/** Query parameter names that carry a secret: never in clear (in `params` or the URL). */
+export const SECRET_PARAM =
+  /^(api[_-]?key|apikey|key|token|access[_-]?token|auth[_-]?token|secret|client[_-]?secret|password|passwd|signature|sig)$/i;
 const HEADER = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -114,6 +140,11 @@ function httpUrlProblem(v: unknown, path: string): string[] {
     const u = new URL(v);
     if (u.protocol !== 'http:' && u.protocol !== 'https:') return [`${path}: an http(s) URL`];
     if (u.username || u.password) return [`${path}: no credentials in the URL (give them as auth, env references)`];
+    const secrets = [...new Set([...u.searchParams.keys()].filter((k) => SECRET_PARAM.test(k)))];
+    if (secrets.length)
+      return [
+        `${path}: the query parameter ${secrets.join(', ')} is a secret: give it in params as {"env": "VARIABLE"}, never in the URL`,
+      ];
   } catch {
     return [`${path}: an http(s) URL`];
   }
@@ -237,6 +268,20 @@ function paginationProblems(g: unknown): string[] {
   return problems;
 }
 
+function unnestProblems(u: unknown): string[] {
+  const p = 'connector.unnest';
+  if (!isObject(u)) return [`${p}: expected {"path": …} (the array of each record to read as rows)`];
+  const problems: string[] = [];
+  for (const k of Object.keys(u))
+    if (!['path', 'parent', 'index'].includes(k)) problems.push(`${p}.${k}: unknown (one of path, parent, index)`);
+  if (typeof u['path'] !== 'string' || !PATH.test(u['path'])) problems.push(`${p}.path: a field path (line_items)`);
+  for (const k of ['parent', 'index'])
+    if (u[k] !== undefined && (typeof u[k] !== 'string' || !FIELD.test(u[k] as string)))
+      problems.push(`${p}.${k}: a field name (no dots)`);
+  if ((u['parent'] ?? '_parent') === (u['index'] ?? '_index')) problems.push(`${p}: parent and index must differ`);
+  return problems;
+}
+
 /** Every problem of an `http_json` connector (its `kind` already checked). */
 export function httpJsonProblems(o: Record<string, unknown>): string[] {
   const problems: string[] = [];
@@ -250,10 +295,16 @@ export function httpJsonProblems(o: Record<string, unknown>): string[] {
     else if (o['method'] !== 'POST') problems.push('connector.body: only with method POST');
   }
   if (o['params'] !== undefined) {
-    if (!isObject(o['params'])) problems.push('connector.params: an object of strings');
+    if (!isObject(o['params'])) problems.push('connector.params: an object of strings or {"env": …} references');
     else
-      for (const [k, v] of Object.entries(o['params']))
-        if (!PARAM.test(k) || typeof v !== 'string') problems.push(`connector.params.${k}: a string`);
+      for (const [k, v] of Object.entries(o['params'])) {
+        if (!PARAM.test(k)) problems.push(`connector.params.${k}: not a parameter name`);
+        else if (typeof v === 'string') {
+          if (SECRET_PARAM.test(k))
+            problems.push(`connector.params.${k}: a secret is given as {"env": "VARIABLE"}, never in clear`);
+        } else if (isObject(v)) problems.push(...secretProblems(v, `connector.params.${k}`));
+        else problems.push(`connector.params.${k}: a string or {"env": "VARIABLE"}`);
+      }
   }
   if (o['headers'] !== undefined) {
     if (!isObject(o['headers'])) problems.push('connector.headers: an object');
@@ -269,6 +320,7 @@ export function httpJsonProblems(o: Record<string, unknown>): string[] {
   if (o['recordPath'] !== undefined && (typeof o['recordPath'] !== 'string' || !PATH.test(o['recordPath'])))
     problems.push('connector.recordPath: a field path (data.items)');
   if (o['pagination'] !== undefined) problems.push(...paginationProblems(o['pagination']));
+  if (o['unnest'] !== undefined) problems.push(...unnestProblems(o['unnest']));
   if (o['incremental'] !== undefined) {
     const inc = o['incremental'];
     if (!isObject(inc)) problems.push('connector.incremental: expected {"param": …}');

@@ -1,6 +1,6 @@
 import type { ConnectorRead, ConnectorReadRequest } from '../../application/ports/source-connector.port';
 import { HttpJsonConnector, parseQueryWatermark, resolveSecret, SecretRef } from '../../domain/connector';
-import { valueAt } from '../../domain/remote-connector';
+import { HttpUnnest, valueAt } from '../../domain/remote-connector';
 import { SourceAccessDeniedError, SourceHttpFailedError } from '../../ingestion.errors';
 import type { RawRecord, ReaderBatch, Unparseable } from '../readers/record.types';
 
@@ -48,6 +48,58 @@ export function flattener(fields: string[]): (r: Record<string, unknown>) => Rec
     for (const f of dotted) if (!(f in r)) out[f] = valueAt(r, f);
     for (const root of roots) delete out[root];
     return out;
+  };
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const unparseable = (v: unknown, message: string): Unparseable => ({
+  unparseable: true,
+  text: JSON.stringify(v).slice(0, 100_000),
+  message,
+});
+
+/**
+ * What one record of a page becomes: its rows, shaped for the contract. `fields` are the source
+ * fields the contract reads (`from` or the column name), `jsonb` those of its jsonb columns.
+ * - unnest: one row per element of the array at `unnest.path` (see {@link HttpUnnest}), the record
+ *   under `_parent` and the position as `_index` when the contract reads them;
+ * - dotted `from` paths flattened ({@link flattener});
+ * - a jsonb column's value kept as the JSON it is: a string becomes a JSON string (the engine
+ *   would otherwise parse a string as JSON text), arrays and objects are stored as they came.
+ */
+export function recordShaper(
+  unnest: HttpUnnest | undefined,
+  fields: string[],
+  jsonb: string[],
+): (item: unknown) => (RawRecord | Unparseable)[] {
+  const flat = flattener(fields);
+  const strings = jsonb.length ? jsonb : undefined;
+  const shape = (r: Record<string, unknown>): RawRecord => {
+    let out = flat(r);
+    if (strings)
+      for (const f of strings)
+        if (typeof out[f] === 'string') {
+          if (out === r) out = { ...r };
+          out[f] = JSON.stringify(out[f]);
+        }
+    return out;
+  };
+  if (!unnest) return (item) => [isRecord(item) ? shape(item) : unparseable(item, 'not a JSON object')];
+  const parentKey = unnest.parent ?? '_parent';
+  const indexKey = unnest.index ?? '_index';
+  const withParent = fields.some((f) => f === parentKey || f.startsWith(`${parentKey}.`));
+  const withIndex = fields.includes(indexKey);
+  return (item) => {
+    if (!isRecord(item)) return [unparseable(item, 'not a JSON object')];
+    const list = valueAt(item, unnest.path);
+    if (list === undefined || list === null) return [];
+    if (!Array.isArray(list)) return [unparseable(item, `${unnest.path} is not an array (connector.unnest.path)`)];
+    return list.map((e, i) => {
+      const row: Record<string, unknown> = isRecord(e) ? { ...e } : { value: e };
+      if (withIndex) row[indexKey] = i;
+      if (withParent) row[parentKey] = item;
+      return shape(row);
+    });
   };
 }
 
@@ -107,7 +159,17 @@ export async function openHttpJson(c: HttpJsonConnector, req: ConnectorReadReque
   else if (auth?.type === 'header') headers[auth.name] = secret(auth.value);
   else if (auth?.type === 'oauth2')
     oauth = { clientId: secret(auth.clientId), clientSecret: secret(auth.clientSecret), expires: 0 };
-  for (const s of [...secrets]) secrets.push(Buffer.from(s).toString('base64'));
+  // query parameters: an API key in the query string resolved like a header's secret
+  const params: Record<string, string> = {};
+  for (const [k, v] of Object.entries(c.params ?? {})) params[k] = secret(v);
+  // a secret as it may appear in a message: itself, base64 (basic auth), URL-encoded (a query string)
+  for (const s of [...secrets])
+    for (const form of [
+      Buffer.from(s).toString('base64'),
+      encodeURIComponent(s),
+      new URLSearchParams({ s }).toString().slice(2),
+    ])
+      if (form !== s) secrets.push(form);
 
   const method = c.method ?? 'GET';
   const retries = c.retries ?? 5;
@@ -119,7 +181,12 @@ export async function openHttpJson(c: HttpJsonConnector, req: ConnectorReadReque
     const u = new URL(c.url);
     return `${method} ${u.origin}${u.pathname}`;
   })();
-  const flat = flattener(req.contract.columns.map((col) => req.source.options.mapping?.[col.name]?.from ?? col.name));
+  const fieldOf = (col: { name: string }) => req.source.options.mapping?.[col.name]?.from ?? col.name;
+  const rowsOf = recordShaper(
+    c.unnest,
+    req.contract.columns.map(fieldOf),
+    req.contract.columns.filter((col) => /^\s*jsonb\s*$/i.test(col.type)).map(fieldOf),
+  );
   const cursorCol = req.contract.columns.find((col) => col.name === req.source.strategy.cursor);
   const stored = parseQueryWatermark(req.watermark)?.cursor;
   const since =
@@ -167,10 +234,10 @@ export async function openHttpJson(c: HttpJsonConnector, req: ConnectorReadReque
   /** One page's JSON, after its retries. */
   const fetchPage = async (page: Page, n: number): Promise<{ json: unknown; res: Response }> => {
     const u = new URL(page.url);
-    const params: Record<string, string | number> = { ...(c.params ?? {}), ...page.extra };
+    const sent: Record<string, string | number> = { ...params, ...page.extra };
     let body: string | undefined;
-    if (method === 'GET') for (const [k, v] of Object.entries(params)) u.searchParams.set(k, String(v));
-    else body = JSON.stringify({ ...(c.body ?? {}), ...params });
+    if (method === 'GET') for (const [k, v] of Object.entries(sent)) u.searchParams.set(k, String(v));
+    else body = JSON.stringify({ ...(c.body ?? {}), ...sent });
     let refreshed = false;
     for (let attempt = 0; ; attempt++) {
       if (local.signal.aborted) throw new SourceHttpFailedError(`${shown}: the read was stopped`);
@@ -209,7 +276,7 @@ export async function openHttpJson(c: HttpJsonConnector, req: ConnectorReadReque
             return { json: JSON.parse(text), res };
           } catch (e) {
             throw new SourceHttpFailedError(
-              `${shown} page ${n} is not JSON (${scrub((e as Error).message)}): ${JSON.stringify(scrub(text.slice(0, 120)))}`,
+              `${shown} page ${n} is not JSON (${scrub((e as Error).message)}): ${JSON.stringify(scrub(text).slice(0, 120))}`,
             );
           }
         }
@@ -232,7 +299,7 @@ export async function openHttpJson(c: HttpJsonConnector, req: ConnectorReadReque
         delay = retryAfterMs(res.headers.get('retry-after'));
       }
       if (attempt >= retries)
-        throw new SourceHttpFailedError(`${shown} page ${n} failed after ${retries + 1} attempts: ${why!}`);
+        throw new SourceHttpFailedError(`${shown} page ${n} failed after ${retries + 1} attempts: ${scrub(why!)}`);
       // exponential backoff with full jitter, unless the server said when
       delay ??= Math.min(backoff * 2 ** attempt, 60_000) * (0.5 + Math.random() / 2);
       await sleep(delay, local.signal);
@@ -262,11 +329,8 @@ export async function openHttpJson(c: HttpJsonConnector, req: ConnectorReadReque
         throw new SourceHttpFailedError(
           `${shown} page ${n}: no array of records ${c.recordPath ? `at ${c.recordPath}` : '(the response is not an array; set recordPath)'}`,
         );
-      const records: (RawRecord | Unparseable)[] = items.map((v) =>
-        v !== null && typeof v === 'object' && !Array.isArray(v)
-          ? flat(v as Record<string, unknown>)
-          : { unparseable: true as const, text: JSON.stringify(v).slice(0, 100_000), message: 'not a JSON object' },
-      );
+      const records: (RawRecord | Unparseable)[] = [];
+      for (const item of items) for (const r of rowsOf(item)) records.push(r);
       if (records.length) yield { records };
       if (local.signal.aborted) return;
       let next: Page | undefined;
