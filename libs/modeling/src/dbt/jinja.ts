@@ -329,6 +329,11 @@ function memberLookup(obj: unknown, val: unknown): unknown {
   }
   if (Array.isArray(obj)) {
     if (typeof val === 'number') return obj[val < 0 ? obj.length + val : val];
+    // array subclasses (result tables and rows) have their own members: `table.rows`, `row['id']`
+    if (Object.getPrototypeOf(obj) !== Array.prototype && key in obj) {
+      const v = (obj as unknown as Record<string, unknown>)[key];
+      return typeof v === 'function' ? (...a: unknown[]) => (v as (...x: unknown[]) => unknown).apply(obj, a) : v;
+    }
     const m = LIST_METHODS[key];
     if (m) return (...a: unknown[]) => m(obj, ...a);
     if (key === 'length') return obj.length;
