@@ -30,6 +30,7 @@ import { type DbtPackage, type DbtProject, includeMacros, type SqlFile } from '.
 import { pyModules, PyDatetime } from './pymodules';
 import { Column, Relation, type RelationType } from './relation';
 import type { SqlResult, SyncSql } from './sync-sql';
+import { strategyMacros } from './materialize';
 
 export interface DbtTarget {
   name: string;
@@ -580,7 +581,15 @@ export class DbtRuntime {
       this.scope.ephemerals?.add(node.unique_id);
       return new Relation(null, null, node.name, 'cte', undefined, undefined, `__dbt__cte__${node.name}`);
     }
-    return this.relationOf(node);
+    const rel = this.relationOf(node);
+    const et = node.config['event_time'];
+    if (this.eventWindow && et && this.scope.node?.config['materialized'] === 'incremental') {
+      const c = quoteIdent(String(et));
+      return Object.assign(Object.create(Relation.prototype) as Relation, rel, {
+        cteName: `(select * from ${rel.render()} where ${c} >= '${this.eventWindow.start}'::timestamp and ${c} < '${this.eventWindow.end}'::timestamp) _dbt_et_filter_subq_${node.name}`,
+      });
+    }
+    return rel;
   }
 
   resolveRef(name: string, pkg: string | null, version: string | number | null = null): ManifestNode | undefined {
@@ -775,7 +784,38 @@ export class DbtRuntime {
 
   /** Macros written in TypeScript that projects may still override (a project macro of the same name wins). */
   private builtinMacros(): Record<string, (...a: unknown[]) => unknown> {
-    return {};
+    return strategyMacros(this);
+  }
+
+  /** The `model` dict of the node being rendered (macros written in TypeScript read its config). */
+  currentNodeContext(): Record<string, unknown> | undefined {
+    return this.scope.node ? this.nodeContext(this.scope.node) : undefined;
+  }
+
+  /** Compiled SQL of a node, memoised per invocation (microbatch windows are compiled each). */
+  readonly compiledCache = new Map<string, { sql: string; ephemerals: Set<string> }>();
+  private eventWindow?: { start: string; end: string };
+
+  compileNode(n: ManifestNode, window?: { eventTimeStart: string; eventTimeEnd: string }): string {
+    if (!window) {
+      const hit = this.compiledCache.get(n.unique_id);
+      if (hit) return this.injectCtes(hit.sql, hit.ephemerals, this.compiledCache);
+    }
+    const outerWindow = this.eventWindow;
+    this.eventWindow = window ? { start: window.eventTimeStart, end: window.eventTimeEnd } : undefined;
+    try {
+      const r = this.render(n.raw_code, n.original_file_path, { node: n, execute: true });
+      for (const e of r.ephemerals) {
+        const en = this.manifest.nodes.get(e)!;
+        if (!this.compiledCache.has(e)) this.compileNode(en);
+      }
+      if (!window) this.compiledCache.set(n.unique_id, { sql: r.sql, ephemerals: r.ephemerals });
+      const sql = this.injectCtes(r.sql, r.ephemerals, this.compiledCache);
+      if (!window) n.compiled_code = sql;
+      return sql;
+    } finally {
+      this.eventWindow = outerWindow;
+    }
   }
 
   // ---------------------------------------------------------------- rendering
