@@ -58,9 +58,62 @@ export function substitutePlaceholders(sql: string, schema: string, database: st
   return sql.split('{schema}').join(schema).split('{database}').join(quoteIdent(database));
 }
 
-/** run_sql_file: the file split on ';', pieces with nothing but white space left out. */
+/**
+ * run_sql_file: the file split on ';' into statements, pieces with nothing but white space and
+ * comments left out. A ';' inside a `--` or block comment, a quoted literal or identifier, or a
+ * dollar-quoted body does not split: the corpus's rendered scripts open with a `--` comment line
+ * holding a ';' (and an apostrophe), where a bare split would cut the comment in two.
+ */
 export function splitStatements(sql: string): string[] {
-  return sql.split(';').filter((s) => s.trim() !== '');
+  const pieces: string[] = [];
+  let start = 0;
+  let meaningful = false; // the current piece has something besides white space and comments
+  const end = (i: number) => {
+    if (meaningful) pieces.push(sql.slice(start, i));
+    start = i + 1;
+    meaningful = false;
+  };
+  let i = 0;
+  while (i < sql.length) {
+    const ch = sql[i]!;
+    const next = sql[i + 1];
+    if (ch === '-' && next === '-') {
+      const nl = sql.indexOf('\n', i);
+      i = nl === -1 ? sql.length : nl + 1;
+    } else if (ch === '/' && next === '*') {
+      let depth = 1;
+      i += 2;
+      while (i < sql.length && depth > 0) {
+        const two = sql.slice(i, i + 2);
+        if (two === '/*' || two === '*/') {
+          depth += two === '/*' ? 1 : -1;
+          i += 2;
+        } else i++;
+      }
+    } else if (ch === "'" || ch === '"') {
+      meaningful = true;
+      i++;
+      while (i < sql.length) {
+        if (sql[i] === ch && sql[i + 1] === ch) i += 2;
+        else if (sql[i] === ch) break;
+        else i++;
+      }
+      i++;
+    } else if (ch === '$' && /^\$[A-Za-z_]*\$/.test(sql.slice(i, i + 64)) && !/[A-Za-z0-9_]/.test(sql[i - 1] ?? '')) {
+      const tag = /^\$[A-Za-z_]*\$/.exec(sql.slice(i, i + 64))![0];
+      meaningful = true;
+      const close = sql.indexOf(tag, i + tag.length);
+      i = close === -1 ? sql.length : close + tag.length;
+    } else if (ch === ';') {
+      end(i);
+      i++;
+    } else {
+      if (!/\s/.test(ch)) meaningful = true;
+      i++;
+    }
+  }
+  end(sql.length);
+  return pieces;
 }
 
 /** A short name for the assertion in a report line: the kind and what it is about. */
@@ -356,7 +409,11 @@ export async function checkAssertion(
   ctx: AssertionContext,
 ): Promise<string | null> {
   const pure = checkOutcome(a, outcome);
-  if (pure !== undefined) return pure;
+  if (pure !== undefined)
+    // a results check after an invocation that threw (step_fails holds then): say what it threw
+    return pure === null || a.kind === 'step_succeeds' || !outcome.error
+      ? pure
+      : `${pure} (the invocation threw: ${short(outcome.error, 200)})`;
   try {
     switch (a.kind) {
       case 'relation_rows': {
