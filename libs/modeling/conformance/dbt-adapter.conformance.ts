@@ -117,6 +117,7 @@ export async function runCase(
   corpusDir: string,
   c: DbtAdapterCase,
   log: (line: string) => void,
+  timeoutMs = CASE_TIMEOUT_MS,
 ): Promise<string | null> {
   const db = await createTestDatabase({ migrate: false, prefix: 'weir_dbtad' });
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'weir-dbtad-'));
@@ -132,10 +133,7 @@ export async function runCase(
     const target: DbtTarget = { name: 'default', schema, database: db.name, threads: 4, type: 'postgres' };
     const progress = { step: 0 };
     const timeout = new Promise<string>((resolve) => {
-      timer = setTimeout(
-        () => resolve(`step ${progress.step}: timed out after ${CASE_TIMEOUT_MS / 1000} s`),
-        CASE_TIMEOUT_MS,
-      );
+      timer = setTimeout(() => resolve(`step ${progress.step}: timed out after ${timeoutMs / 1000} s`), timeoutMs);
     });
     return await Promise.race([
       // caught here too: after a timeout the steps may go on (and fail) in the background
