@@ -147,7 +147,7 @@ export class Materializer {
       return this.microbatch(n, existing, fullRefresh);
     if (!existing || existing.type !== 'table' || fullRefresh) {
       // validate the strategy before building, as dbt resolves its macro first
-      if (existing && !fullRefresh) this.rt.callMacro(this.strategyLookup(strategy), [], n, undefined, false);
+      if (existing && !fullRefresh) this.strategyLookup(strategy);
       return this.buildAndSwap(n, 'table', this.compiled(n));
     }
     const sql = this.compiled(n);
