@@ -344,7 +344,8 @@ function memberLookup(obj: unknown, val: unknown): unknown {
     const has = key in o;
     if (has) {
       const v = o[key];
-      if (typeof v === 'function' && !isMacro(v))
+      // methods of a class are bound to their object; own members (functions, classes) are returned as they are
+      if (typeof v === 'function' && !isMacro(v) && !Object.prototype.hasOwnProperty.call(o, key))
         return (...a: unknown[]) => (v as (...x: unknown[]) => unknown).apply(o, a);
       return v;
     }

@@ -145,9 +145,9 @@ export class Materializer {
     const fullRefresh = this.rt.shouldFullRefresh();
     if (strategy === 'microbatch' && n.config['event_time'] !== undefined)
       return this.microbatch(n, existing, fullRefresh);
+    // the strategy's macro must exist even when this run builds the table whole
+    this.strategyLookup(strategy);
     if (!existing || existing.type !== 'table' || fullRefresh) {
-      // validate the strategy before building, as dbt resolves its macro first
-      if (existing && !fullRefresh) this.strategyLookup(strategy);
       return this.buildAndSwap(n, 'table', this.compiled(n));
     }
     const sql = this.compiled(n);
@@ -169,7 +169,7 @@ export class Materializer {
               temp_relation: temp,
               unique_key: n.config['unique_key'] ?? null,
               dest_columns: dest,
-              incremental_predicates: n.config['incremental_predicates'] ?? null,
+              incremental_predicates: n.config['incremental_predicates'] ?? n.config['predicates'] ?? null,
             },
           ],
           n,
@@ -207,7 +207,7 @@ export class Materializer {
   /** on_schema_change: ignore | fail | append_new_columns | sync_all_columns; returns the columns to write. */
   private schemaChanges(n: ManifestNode, temp: Relation, target: Relation): Column[] {
     const mode = String(n.config['on_schema_change'] ?? 'ignore');
-    const tempCols = this.rt.columnsOf(temp.incorporate({ schema: this.tempSchema(), __keywords: true }));
+    const tempCols = this.rt.columnsOf(temp.incorporate({ path: { schema: this.tempSchema() }, __keywords: true }));
     const targetCols = this.rt.columnsOf(target);
     if (mode === 'ignore' || !['fail', 'append_new_columns', 'sync_all_columns'].includes(mode)) return targetCols;
     const lower = (cs: Column[]) => new Map(cs.map((c) => [c.name.toLowerCase(), c]));
@@ -240,7 +240,8 @@ export class Materializer {
           `alter table ${target.render()} alter column ${q(c.name)} type ${c.data_type} using ${q(c.name)}::${c.data_type}`,
         );
     }
-    return this.rt.columnsOf(target);
+    // the new rows are written with the columns the model's SQL has (dbt's source_columns)
+    return tempCols;
   }
 
   private tempSchema(): string {
@@ -403,6 +404,9 @@ export class Materializer {
       dbt_is_deleted: 'dbt_is_deleted',
       ...((cfg['snapshot_meta_column_names'] as Record<string, string>) ?? {}),
     };
+    // dbt writes these names unquoted: PostgreSQL folds them to lower case
+    for (const k of Object.keys(names) as (keyof typeof names)[])
+      if (/^[A-Za-z_][A-Za-z0-9_$]*$/.test(names[k])) names[k] = names[k].toLowerCase();
     const hardDeletes = String(
       cfg['hard_deletes'] ?? (cfg['invalidate_hard_deletes'] === true ? 'invalidate' : 'ignore'),
     );
@@ -674,7 +678,7 @@ export function strategyMacros(rt: DbtRuntime): Record<string, (...a: unknown[])
     let del = '';
     if (Array.isArray(key) && key.length) {
       del = `delete from ${target}\n    using ${source}\n    where (\n${key.map((k) => `        ${source}.${k} = ${target}.${k}`).join('\n        and ')}\n${p.map((x) => `        and ${x}`).join('\n')}\n    );\n`;
-    } else if (key) {
+    } else if (key && !Array.isArray(key)) {
       del = `delete from ${target}\n    where (${String(key)}) in (\n        select (${String(key)})\n        from ${source}\n    )${p.map((x) => `\n    and ${x}`).join('')};\n`;
     }
     return `${del}\ninsert into ${target} (${cols(a)})\n(\n    select ${cols(a)}\n    from ${source}\n)`;
@@ -710,7 +714,8 @@ export function strategyMacros(rt: DbtRuntime): Record<string, (...a: unknown[])
     get_incremental_merge_sql: (...x: unknown[]) => merge(arg(x), rt.currentNodeContext()),
     get_incremental_default_sql: (...x: unknown[]) => {
       const a = arg(x);
-      return a['unique_key'] ? deleteInsert(a) : append(a);
+      const k = a['unique_key'];
+      return (Array.isArray(k) ? k.length : k) ? deleteInsert(a) : append(a);
     },
     get_incremental_microbatch_sql: (...x: unknown[]) => deleteInsert(arg(x)),
   };

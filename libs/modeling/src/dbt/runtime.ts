@@ -17,15 +17,7 @@ import {
   truthy,
   withJinja,
 } from './jinja';
-import {
-  configKey,
-  folderConfig,
-  type MacroInfo,
-  type Manifest,
-  type ManifestNode,
-  mergeConfig,
-  type SourceDefinition,
-} from './manifest';
+import { configKey, folderConfig, type MacroInfo, type Manifest, type ManifestNode, mergeConfig } from './manifest';
 import { type DbtPackage, type DbtProject, includeMacros, type SqlFile } from './project';
 import { pyModules, PyDatetime } from './pymodules';
 import { Column, Relation, type RelationType } from './relation';
@@ -119,6 +111,7 @@ export class DbtRuntime {
     this.env = jinjaEnvironment();
     this.invocationId = opts.invocationId ?? randomUUID();
     this.globals = this.baseGlobals();
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the context closures outlive any one call
     const self = this;
     // every name a template looks up resolves here: the render's extras, the context, the macros
     (this.env as unknown as { globals: unknown }).globals = new Proxy(this.globals, {
@@ -270,6 +263,7 @@ export class DbtRuntime {
   }
 
   private baseGlobals(): Record<string, unknown> {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the context closures outlive any one call
     const self = this;
     const dyn = <T>(f: () => T) => Object.assign(f, { __dynamic: true });
     // nunjucks' own globals (range, cycler, joiner) and the Jinja additions of jinjaEnvironment()
@@ -784,7 +778,142 @@ export class DbtRuntime {
 
   /** Macros written in TypeScript that projects may still override (a project macro of the same name wins). */
   private builtinMacros(): Record<string, (...a: unknown[]) => unknown> {
-    return strategyMacros(this);
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the context closures outlive any one call
+    const self = this;
+    const arg = (a: unknown[], i: number, name: string, dflt: unknown = null) => {
+      const { positional, kwargs } = splitArgs(a);
+      return kwargs[name] !== undefined ? kwargs[name] : positional[i] !== undefined ? positional[i] : dflt;
+    };
+    const rel = (v: unknown) => v as Relation;
+    const run = (sql: string) => {
+      if (self.scope.execute) self.exec(sql);
+      return '';
+    };
+    const tableAs = (a: unknown[]) => {
+      const temporary = truthy(arg(a, 0, 'temporary', false));
+      const r = rel(arg(a, 1, 'relation'));
+      const sql = String(arg(a, 2, 'compiled_code', arg(a, 2, 'sql', '')));
+      const name = temporary ? r.include({ database: false, schema: false, __keywords: true }) : r;
+      return `create ${temporary ? 'temporary ' : ''}table ${name.render()}\n  as (\n${sql}\n  );`;
+    };
+    const viewAs = (a: unknown[]) =>
+      `create view ${rel(arg(a, 0, 'relation')).render()}\n  as (\n${String(arg(a, 1, 'sql', ''))}\n  );`;
+    const stamp = () =>
+      new Date()
+        .toISOString()
+        .replace(/[-:TZ.]/g, '')
+        .slice(8, 17);
+    const macros: Record<string, (...a: unknown[]) => unknown> = {
+      ...strategyMacros(this),
+      create_table_as: (...a) => tableAs(a),
+      get_create_table_as_sql: (...a) => tableAs(a),
+      create_view_as: (...a) => viewAs(a),
+      get_create_view_as_sql: (...a) => viewAs(a),
+      drop_relation: (...a) => {
+        if (self.scope.execute) self.dropRelation(rel(arg(a, 0, 'relation')));
+        return '';
+      },
+      drop_relation_if_exists: (...a) => {
+        const r = arg(a, 0, 'relation');
+        if (r && self.scope.execute) self.dropRelation(rel(r));
+        return '';
+      },
+      truncate_relation: (...a) => run(`truncate table ${rel(arg(a, 0, 'relation')).render()}`),
+      rename_relation: (...a) => {
+        const from = rel(arg(a, 0, 'from_relation'));
+        const to = rel(arg(a, 1, 'to_relation'));
+        return run(
+          `alter ${from.type === 'view' ? 'view' : 'table'} ${from.render()} rename to ${quoteIdent(String(to.identifier))}`,
+        );
+      },
+      create_schema: (...a) =>
+        run(`create schema if not exists ${quoteIdent(String(rel(arg(a, 0, 'relation')).schema))}`),
+      drop_schema: (...a) =>
+        run(`drop schema if exists ${quoteIdent(String(rel(arg(a, 0, 'relation')).schema))} cascade`),
+      make_temp_relation: (...a) => {
+        const r = rel(arg(a, 0, 'base_relation'));
+        return r.incorporate({
+          path: {
+            identifier: `${r.identifier}${String(arg(a, 1, 'suffix', '__dbt_tmp'))}${stamp()}`,
+            schema: null,
+            database: null,
+          },
+          __keywords: true,
+        });
+      },
+      make_intermediate_relation: (...a) => {
+        const r = rel(arg(a, 0, 'base_relation'));
+        return r.incorporate({
+          path: { identifier: `${r.identifier}${String(arg(a, 1, 'suffix', '__dbt_tmp'))}` },
+          __keywords: true,
+        });
+      },
+      make_backup_relation: (...a) => {
+        const r = rel(arg(a, 0, 'base_relation'));
+        const type = arg(a, 1, 'backup_relation_type', r.type) as Relation['type'];
+        return r.incorporate({
+          path: { identifier: `${r.identifier}${String(arg(a, 2, 'suffix', '__dbt_backup'))}` },
+          type,
+          __keywords: true,
+        });
+      },
+      load_cached_relation: (...a) => {
+        const r = rel(arg(a, 0, 'relation'));
+        return self.scope.execute ? self.getRelation(r.database, r.schema, r.identifier) : null;
+      },
+      load_relation: (...a) => {
+        const r = rel(arg(a, 0, 'relation'));
+        return self.scope.execute ? self.getRelation(r.database, r.schema, r.identifier) : null;
+      },
+      get_columns_in_relation: (...a) => (self.scope.execute ? self.columnsOf(rel(arg(a, 0, 'relation'))) : []),
+      get_columns_in_query: (...a) =>
+        self.scope.execute ? self.columnsOfQuery(String(arg(a, 0, 'select_sql'))).map((c) => c.name) : [],
+      get_empty_subquery_sql: (...a) =>
+        `select * from (\n${String(arg(a, 0, 'select_sql'))}\n) as __dbt_sbq\nwhere false\nlimit 0`,
+      get_select_subquery: (...a) => `select * from (\n${String(arg(a, 0, 'sql'))}\n) as __dbt_sbq`,
+      snapshot_get_time: () => 'now()::timestamp without time zone',
+      current_timestamp: () => 'now()',
+      get_where_subquery: (...a) => {
+        const r = arg(a, 0, 'relation');
+        const where = self.currentConfig()['where'];
+        return where ? `(select * from ${String(r)} where ${String(where)}) dbt_subquery` : r;
+      },
+      get_quoted_csv: (...a) =>
+        (arg(a, 0, 'column_names', []) as string[]).map((c) => quoteIdent(String(c))).join(', '),
+      run_hooks: () => '',
+      set_sql_header: () => '',
+      persist_docs: () => '',
+      apply_grants: () => '',
+      should_revoke: () => false,
+      alter_column_type: (...a) => {
+        const r = rel(arg(a, 0, 'relation'));
+        const c = quoteIdent(String(arg(a, 1, 'column_name')));
+        return run(
+          `alter table ${r.render()} alter column ${c} type ${String(arg(a, 2, 'new_column_type'))} using ${c}::${String(arg(a, 2, 'new_column_type'))}`,
+        );
+      },
+      alter_relation_add_remove_columns: (...a) => {
+        const r = rel(arg(a, 0, 'relation'));
+        for (const c of (arg(a, 1, 'add_columns', []) as Column[]) ?? [])
+          run(`alter table ${r.render()} add column ${c.quoted} ${c.data_type}`);
+        for (const c of (arg(a, 2, 'remove_columns', []) as Column[]) ?? [])
+          run(`alter table ${r.render()} drop column ${c.quoted}`);
+        return '';
+      },
+      incremental_validate_on_schema_change: (...a) => {
+        const v = arg(a, 0, 'on_schema_change');
+        const ok = ['ignore', 'fail', 'append_new_columns', 'sync_all_columns'];
+        return ok.includes(String(v)) ? v : arg(a, 1, 'default', 'ignore');
+      },
+      py_current_timestring: () => stamp(),
+      check_schema_exists: (...a) =>
+        self.scope.execute
+          ? self.query(`select 1 from pg_namespace where nspname = $1`, [String(arg(a, 1, 'schema'))]).rows.length > 0
+          : false,
+      list_relations_without_caching: (...a) =>
+        self.scope.execute ? self.listRelations(String(rel(arg(a, 0, 'schema_relation')).schema)) : [],
+    };
+    return macros;
   }
 
   /** The `model` dict of the node being rendered (macros written in TypeScript read its config). */
