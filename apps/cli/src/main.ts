@@ -8,6 +8,7 @@ import { modelingCommands } from './commands/modeling.command';
 import { lineageCommands } from './commands/lineage.command';
 import { retentionCommands } from './commands/retention.command';
 import { pipelineCommands, runsCommands } from './commands/pipelines.command';
+import { dbtCommands } from './commands/dbt.command';
 import { setVerbose } from './output';
 
 /** Builds the `weir` program (exported for tests). */
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   retentionCommands(program);
   pipelineCommands(program);
   runsCommands(program);
+  dbtCommands(program);
   return program;
 }
 

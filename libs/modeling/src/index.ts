@@ -11,3 +11,7 @@ export type { ModelBuildsPort, StartModelBuild } from './application/ports/model
 export { ModelingService } from './application/modeling.service';
 export type { ProjectView, BuildView } from './application/modeling.views';
 export type { ProjectHook } from './application/projects.service';
+export { invokeDbt, parseDbtArgs } from './dbt/invocation';
+export type { DbtInvocationOptions, DbtInvocationResult, DbtNodeResult } from './dbt/invocation';
+export { resolveTarget } from './dbt/profile';
+export type { DbtTarget } from './dbt/runtime';

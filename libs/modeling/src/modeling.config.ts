@@ -19,6 +19,8 @@ export interface ModelingConfig {
   archive: ArchiveLimits;
   /** What dbt's `env_var()` reads: the process environment at start. */
   templateEnv: Readonly<Record<string, string>>;
+  /** DBT_PROFILES_DIR: where `weir dbt` looks for profiles.yml (for the target's schema and threads). */
+  dbtProfilesDir?: string;
 }
 
 export const MODELING_CONFIG = Symbol('MODELING_CONFIG');
@@ -41,6 +43,7 @@ export function modelingConfig(
       maxExtractedBytes: positive('WEIR_PROJECT_ARCHIVE_MAX_EXTRACTED_BYTES', 200 * 1048576),
       maxFiles: positive('WEIR_PROJECT_ARCHIVE_MAX_FILES', 20000),
     },
+    dbtProfilesDir: env['DBT_PROFILES_DIR'] || undefined,
     templateEnv: Object.freeze(
       Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string')),
     ),

@@ -634,7 +634,7 @@ export class Materializer {
     let main = sql;
     if (cfg['store_failures'] === true || this.rt.opts.flags['STORE_FAILURES'] === true) {
       const schema = `${this.rt.opts.target.schema}_${String(cfg['schema'] ?? 'dbt_test__audit')}`;
-      const table = String(cfg['alias'] ?? n.name).slice(0, 63);
+      const table = n.alias;
       this.exec(`create schema if not exists ${q(schema)}`);
       this.exec(`drop table if exists ${q(schema)}.${q(table)} cascade`);
       this.exec(`create table ${q(schema)}.${q(table)} as (\n${sql}\n)`);

@@ -520,7 +520,7 @@ export class ProjectParser {
       return;
     }
     n.schema = `${this.rt.opts.target.schema}_${String(cfg['schema'] ?? 'dbt_test__audit')}`;
-    n.alias = String(cfg['alias'] ?? name);
+    n.alias = String(cfg['alias'] ?? testAlias(name));
     this.rt.manifest.nodes.set(n.unique_id, n);
   }
 
@@ -587,12 +587,13 @@ export function syntheticTestName(
   const unique = clean.join('__');
   const prefix = namespace ? `${namespace}_` : '';
   const base = target.kind === 'source' ? `source_${testName}_${target.name}` : `${testName}_${target.name}`;
-  let name = `${prefix}${base}${unique ? `_${unique}` : ''}`;
-  if (name.length > 63) {
-    const hash = createHash('md5').update(name).digest('hex');
-    name = `${prefix}${base}`.slice(0, 30) + `_${hash}`;
-  }
-  return name;
+  return `${prefix}${base}${unique ? `_${unique}` : ''}`;
+}
+
+/** A test's relation name (store_failures): its name, or when that passes 63 characters a prefix and a hash, as dbt does. */
+export function testAlias(name: string): string {
+  if (name.length < 64) return name;
+  return `${name.slice(0, 30)}_${createHash('md5').update(name).digest('hex')}`;
 }
 
 /** The `{% snapshot name %}…{% endsnapshot %}` blocks of a snapshot file. */

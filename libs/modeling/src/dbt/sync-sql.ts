@@ -29,15 +29,19 @@ export class SqlError extends Error {
 const COMPILED = __filename.endsWith('.js');
 
 export class SyncSql {
-  private readonly worker: Worker;
-  private readonly port: MessagePort;
-  private readonly signal: Int32Array;
+  private worker?: Worker;
+  private port!: MessagePort;
+  private signal!: Int32Array;
   private closed = false;
 
+  /** The worker starts at the first statement: parsing a project needs no connection. */
   constructor(
-    url: string,
+    private readonly url: string,
     private readonly timeoutMs = 6 * 60 * 60 * 1000,
-  ) {
+  ) {}
+
+  private start(): void {
+    const url = this.url;
     const flag = new SharedArrayBuffer(4);
     this.signal = new Int32Array(flag);
     const { port1, port2 } = new MessageChannel();
@@ -54,6 +58,7 @@ export class SyncSql {
   /** Runs one statement (or several separated by `;`, answering the last) and waits for it. */
   query(sql: string, params?: unknown[]): SqlResult {
     if (this.closed) throw new SqlError('the connection is closed');
+    if (!this.worker) this.start();
     Atomics.store(this.signal, 0, 0);
     this.port.postMessage({ sql, params });
     const r = Atomics.wait(this.signal, 0, 0, this.timeoutMs);
@@ -67,6 +72,10 @@ export class SyncSql {
 
   close(): void {
     if (this.closed) return;
+    if (!this.worker) {
+      this.closed = true;
+      return;
+    }
     try {
       Atomics.store(this.signal, 0, 0);
       this.port.postMessage('close');
@@ -75,7 +84,7 @@ export class SyncSql {
     } finally {
       this.closed = true;
       this.port.close();
-      void this.worker.terminate();
+      void this.worker?.terminate();
     }
   }
 }
