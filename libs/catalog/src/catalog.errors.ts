@@ -103,7 +103,7 @@ export class ExportTargetError extends DomainError {
   }
 }
 
-/** `CATALOG.CODEC_UNAVAILABLE` (unsupported): zstd needs a Node.js runtime with zstd in zlib (22.15 or later; …) */
+/** `CATALOG.CODEC_UNAVAILABLE` (unsupported): zstd is unavailable: neither node:zlib's (Node.js 22.15+) nor the WebAssembly one loaded */
 export class CodecUnavailableError extends DomainError {
   constructor(message: string, extra?: Record<string, unknown>) {
     super('CATALOG.CODEC_UNAVAILABLE', 'unsupported', message, extra);

@@ -68,7 +68,7 @@ export class LakeExportService {
       throw new InvalidExportError(`The export request is invalid: ${problems.join('; ')}`, { errors: problems });
     const req = body as ExportRequest;
     const compression = req.compression ?? 'snappy';
-    const codec = this.lakes.codecProblem(compression);
+    const codec = await this.lakes.codecProblem(compression);
     if (codec) throw new CodecUnavailableError(codec);
     const root = this.config.exportRoot;
     const target = resolveTarget(req.target, root, path.resolve);

@@ -12,7 +12,7 @@ import type {
   ParquetFileSink,
 } from '../application/ports/lake-export.port';
 import { ExportTargetError, ExportTargetRefusedError } from '../catalog.errors';
-import { codecProblem, ParquetFileWriter } from './parquet-file.writer';
+import { codecProblem, openParquetFile } from './parquet-file.writer';
 
 /** A folder under the export root; files are written beside their final name and renamed into place. */
 class LocalLakeTarget implements LakeTarget {
@@ -26,7 +26,7 @@ class LocalLakeTarget implements LakeTarget {
     const file = path.join(this.dir, relPath);
     await fs.promises.mkdir(path.dirname(file), { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;
-    const w = new ParquetFileWriter(tmp, relPath, options);
+    const w = await openParquetFile(tmp, relPath, options);
     return {
       append: (v) => w.append(v),
       close: async () => {
@@ -76,7 +76,7 @@ class S3LakeTarget implements LakeTarget {
 
   async open(relPath: string, options: ParquetFileOptions): Promise<ParquetFileSink> {
     const tmp = path.join(this.stage, `${Math.random().toString(36).slice(2)}.parquet`);
-    const w = new ParquetFileWriter(tmp, relPath, options);
+    const w = await openParquetFile(tmp, relPath, options);
     return {
       append: (v) => w.append(v),
       close: async (): Promise<ExportedFile> => {
@@ -119,7 +119,7 @@ class S3LakeTarget implements LakeTarget {
 export class FileLakeTargets implements LakeTargets {
   constructor(private readonly root: string) {}
 
-  codecProblem(codec: ExportCodec): string | undefined {
+  codecProblem(codec: ExportCodec): Promise<string | undefined> {
     return codecProblem(codec);
   }
 

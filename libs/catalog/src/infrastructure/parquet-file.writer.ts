@@ -4,6 +4,7 @@ import * as zlib from 'node:zlib';
 import type { ExportCodec, ExportColumn } from '../domain/lake-export';
 import { unscaledDecimal } from '../domain/lake-export';
 import type { ExportedFile, ParquetFileOptions, ParquetFileSink } from '../application/ports/lake-export.port';
+import { zstdCompress, zstdProblem } from './zstd.codec';
 
 type Compressor = (input: Uint8Array) => Uint8Array;
 type CompressionCodec = 'UNCOMPRESSED' | 'SNAPPY' | 'GZIP' | 'BROTLI' | 'ZSTD';
@@ -35,13 +36,11 @@ const hw = require('hyparquet-writer') as {
   ByteWriter: new (size?: number) => ByteSink;
   ParquetWriter: new (o: Record<string, unknown>) => PqWriter;
 };
-const zstd = (zlib as unknown as { zstdCompressSync?: (b: Uint8Array) => Buffer }).zstdCompressSync;
-
-/** Compressors hyparquet-writer lacks (it has SNAPPY): from node:zlib. */
+/** Compressors hyparquet-writer lacks (it has SNAPPY): node:zlib's; zstd's see zstd.codec (loaded before a file opens). */
 const COMPRESSORS: Partial<Record<CompressionCodec, Compressor>> = {
   GZIP: (b) => zlib.gzipSync(b),
   BROTLI: (b) => zlib.brotliCompressSync(b, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 4 } }),
-  ...(zstd ? { ZSTD: (b: Uint8Array) => zstd(b) } : {}),
+  ZSTD: zstdCompress,
 };
 
 const CODEC: Record<ExportCodec, CompressionCodec> = {
@@ -52,11 +51,9 @@ const CODEC: Record<ExportCodec, CompressionCodec> = {
   none: 'UNCOMPRESSED',
 };
 
-/** Why a codec cannot be written here (zstd before Node.js 22.15), or undefined. */
-export function codecProblem(codec: ExportCodec): string | undefined {
-  if (codec === 'zstd' && !zstd)
-    return `zstd needs a Node.js runtime with zstd in zlib (22.15 or later; this is ${process.version}): use snappy, gzip or brotli`;
-  return undefined;
+/** Why a codec cannot be written here (zstd with neither node:zlib's nor the WebAssembly one), or undefined; loads zstd. */
+export async function codecProblem(codec: ExportCodec): Promise<string | undefined> {
+  return codec === 'zstd' ? zstdProblem() : undefined;
 }
 
 /** Bytes of a FIXED_LEN_BYTE_ARRAY holding any unscaled value of `precision` digits. */
@@ -146,7 +143,18 @@ function hashingFileWriter(fd: number): { sink: ByteSink; hash: Hash; bytes: () 
   return { sink, hash, bytes: () => bytes };
 }
 
-/** Writes one Parquet file at `file` (local), a row group per `rowGroupSize` rows. */
+/** A ParquetFileWriter, once its codec is ready (zstd's WebAssembly loaded); throws if the codec is unavailable. */
+export async function openParquetFile(
+  file: string,
+  relPath: string,
+  o: ParquetFileOptions,
+): Promise<ParquetFileWriter> {
+  const problem = await codecProblem(o.compression);
+  if (problem) throw new Error(problem);
+  return new ParquetFileWriter(file, relPath, o);
+}
+
+/** Writes one Parquet file at `file` (local), a row group per `rowGroupSize` rows (see openParquetFile). */
 export class ParquetFileWriter implements ParquetFileSink {
   private readonly fd: number;
   private readonly out: ReturnType<typeof hashingFileWriter>;

@@ -75,7 +75,8 @@ export interface LakeTarget {
 
 /** Opens targets (token {@link LAKE_TARGETS}); refuses a codec the runtime lacks (a message). */
 export interface LakeTargets {
-  codecProblem(codec: ExportCodec): string | undefined;
+  /** Why `codec` cannot be written here, or undefined (and the codec is then ready to write). */
+  codecProblem(codec: ExportCodec): Promise<string | undefined>;
   open(target: ExportTarget, s3?: ExportS3Options): Promise<LakeTarget>;
 }
 export const LAKE_TARGETS = Symbol('LAKE_TARGETS');
