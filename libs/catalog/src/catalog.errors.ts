@@ -96,7 +96,7 @@ export class ExportTargetRefusedError extends DomainError {
   }
 }
 
-/** `CATALOG.EXPORT_TARGET_FAILED` (unavailable): Writing s3://…/… failed: … */
+/** `CATALOG.EXPORT_TARGET_FAILED` (unavailable): an S3 call failed (Writing/Listing s3://…/… failed: …) or a credential's variable is unset */
 export class ExportTargetError extends DomainError {
   constructor(message: string, extra?: Record<string, unknown>) {
     super('CATALOG.EXPORT_TARGET_FAILED', 'unavailable', message, extra);

@@ -60,16 +60,32 @@ class S3LakeTarget implements LakeTarget {
     return this.prefix ? `${this.prefix}/${rel}` : rel;
   }
 
+  /** An S3 call; its failure as CATALOG.EXPORT_TARGET_FAILED (the service's message, never the credentials). */
+  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      throw new ExportTargetError(`${what} s3://${this.bucket}/${this.key('')} failed: ${(e as Error).message}`);
+    }
+  }
+
   async clear(relDir: string): Promise<void> {
     const Prefix = `${this.key(relDir)}/`;
     let token: string | undefined;
     do {
-      const r = await this.client.send(
-        new ListObjectsV2Command({ Bucket: this.bucket, Prefix, ContinuationToken: token }),
+      const r = await this.call('Listing', () =>
+        this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix, ContinuationToken: token })),
       );
       const keys = (r.Contents ?? []).map((o) => ({ Key: o.Key as string }));
-      if (keys.length)
-        await this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys } }));
+      if (keys.length) {
+        const d = await this.call('Deleting under', () =>
+          this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys } })),
+        );
+        if (d.Errors?.length)
+          throw new ExportTargetError(
+            `Deleting ${d.Errors.length} earlier object(s) under s3://${this.bucket}/${Prefix} failed: ${d.Errors[0].Key}: ${d.Errors[0].Message ?? d.Errors[0].Code}`,
+          );
+      }
       token = r.IsTruncated ? r.NextContinuationToken : undefined;
     } while (token);
   }
@@ -104,13 +120,15 @@ class S3LakeTarget implements LakeTarget {
   }
 
   async writeText(relPath: string, text: string): Promise<void> {
-    await this.client.send(
-      new PutObjectCommand({
-        Bucket: this.bucket,
-        Key: this.key(relPath),
-        Body: text,
-        ContentType: 'application/json',
-      }),
+    await this.call('Writing to', () =>
+      this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: this.key(relPath),
+          Body: text,
+          ContentType: 'application/json',
+        }),
+      ),
     );
   }
 }
