@@ -234,6 +234,31 @@ describe('catalog: Parquet lake export e2e', () => {
     }
   });
 
+  it('a view (whose query may call user functions) is read as the reader role; a plain table directly, read-only', async () => {
+    await t.http
+      .post('/api/catalog/datasets')
+      .set(admin)
+      .send({
+        name: 'lake_who',
+        contract: {
+          columns: [
+            { name: 'id', type: 'bigint', nullable: false },
+            { name: 'who', type: 'text', nullable: true },
+            { name: 'ro', type: 'text', nullable: true },
+          ],
+        },
+      })
+      .expect(201);
+    await pg.query(`CREATE VIEW raw.lake_who AS SELECT id, current_user::text AS who,
+      current_setting('transaction_read_only') AS ro FROM raw.lake_orders WHERE id <= 10`);
+    await t.http.post('/api/catalog/datasets/lake_who/exports').set(admin).send({ target: 'who' }).expect(201);
+    const rows = await duckRows(
+      `SELECT count(*)::INT AS n, min(who) AS who, min(ro) AS ro FROM read_parquet('${root}/who/*.parquet')`,
+    );
+    const reader = (await pg.query(`SELECT to_regrole('weir_reader') IS NOT NULL AS ok`)).rows[0].ok;
+    expect(rows[0]).toEqual({ n: 10, who: reader ? 'weir_reader' : expect.any(String), ro: 'on' });
+  });
+
   it('a pipeline step of kind export writes the dataset to the lake ({partition} in the target)', async () => {
     await t.http
       .post('/api/orchestration/pipelines')

@@ -28,7 +28,7 @@ class LocalLakeTarget implements LakeTarget {
     const tmp = `${file}.${process.pid}.tmp`;
     const w = await openParquetFile(tmp, relPath, options);
     return {
-      append: (v) => w.append(v),
+      append: (rows, from, to, skip) => w.append(rows, from, to, skip),
       close: async () => {
         const f = await w.close();
         await fs.promises.rename(tmp, file);
@@ -94,7 +94,7 @@ class S3LakeTarget implements LakeTarget {
     const tmp = path.join(this.stage, `${Math.random().toString(36).slice(2)}.parquet`);
     const w = await openParquetFile(tmp, relPath, options);
     return {
-      append: (v) => w.append(v),
+      append: (rows, from, to, skip) => w.append(rows, from, to, skip),
       close: async (): Promise<ExportedFile> => {
         const f = await w.close();
         try {

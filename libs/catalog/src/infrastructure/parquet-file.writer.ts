@@ -114,7 +114,16 @@ function converter(c: ExportColumn): (v: string) => unknown {
       return (v) => v === 'true' || v === 't';
     case 'decimal': {
       const scale = c.scale ?? 0;
-      return (v) => unscaledDecimal(v, scale);
+      return (v) => {
+        // PostgreSQL writes numeric(p,s) with exactly s decimals: the digits without the point
+        const dot = v.indexOf('.');
+        if (scale > 0 && dot >= 0 && v.length - dot - 1 === scale) {
+          const digits = v.slice(0, dot) + v.slice(dot + 1);
+          // up to 15 digits are exact as a double, which BigInt takes faster than a string
+          return digits.length <= 15 ? BigInt(Number(digits)) : BigInt(digits);
+        }
+        return unscaledDecimal(v, scale);
+      };
     }
     default:
       return (v) => v;
@@ -183,12 +192,23 @@ export class ParquetFileWriter implements ParquetFileSink {
     this.cols = o.columns.map(() => []);
   }
 
-  async append(values: (string | null)[]): Promise<void> {
-    for (let i = 0; i < this.convert.length; i++) {
-      const v = values[i];
-      this.cols[i].push(v === null ? null : this.convert[i](v));
+  async append(rows: (string | null)[][], from: number, to: number, skip: number): Promise<void> {
+    while (from < to) {
+      // up to the end of the row group, a column at a time
+      const end = Math.min(to, from + this.o.rowGroupSize - this.n);
+      for (let i = 0; i < this.convert.length; i++) {
+        const col = this.cols[i];
+        const convert = this.convert[i];
+        const f = skip + i;
+        for (let r = from; r < end; r++) {
+          const v = rows[r][f];
+          col.push(v === null ? null : convert(v));
+        }
+      }
+      this.n += end - from;
+      from = end;
+      if (this.n >= this.o.rowGroupSize) await this.flushGroup();
     }
-    if (++this.n >= this.o.rowGroupSize) await this.flushGroup();
   }
 
   private async flushGroup(): Promise<void> {
