@@ -15,6 +15,7 @@ const events = {
       { name: 'order_date', type: 'date', nullable: false },
       { name: 'amount', type: 'numeric(12,2)', nullable: true },
       { name: 'big', type: 'numeric(30,4)', nullable: true },
+      { name: 'small', type: 'numeric(6,3)', nullable: true },
       { name: 'qty', type: 'integer', nullable: true },
       { name: 'paid', type: 'boolean', nullable: true },
       { name: 'at', type: 'timestamptz', nullable: true },
@@ -31,6 +32,7 @@ const insert = (from: number, to: number, day: string) => `
   SELECT g, DATE '${day}' + (g % 3),
          CASE WHEN g % 11 = 0 THEN NULL ELSE round((g % 1000) * 1.37 - 400, 2) END,
          CASE WHEN g % 13 = 0 THEN NULL ELSE 12345678901234567890.1234 * (g % 5 - 2) END,
+         CASE WHEN g % 17 = 0 THEN NULL ELSE (g % 1999 - 999) * 1.001 END,
          CASE WHEN g % 7 = 0 THEN NULL ELSE g % 500 END,
          CASE WHEN g % 5 = 0 THEN NULL ELSE g % 2 = 0 END,
          CASE WHEN g % 9 = 0 THEN NULL ELSE timestamptz '2026-11-21 10:00:00.123456+02' + g * interval '37 seconds 1 microsecond' END,
@@ -42,14 +44,14 @@ const insert = (from: number, to: number, day: string) => `
 
 /** The same per-row fingerprint in PostgreSQL and DuckDB. */
 const PG_FINGERPRINT = `SELECT count(*)::int AS n, coalesce(sum(amount), 0)::text AS amount,
-  md5(string_agg(concat_ws('|', id, order_date, coalesce(amount::text, '~'), coalesce(big::text, '~'), coalesce(qty::text, '~'),
+  md5(string_agg(concat_ws('|', id, order_date, coalesce(amount::text, '~'), coalesce(big::text, '~'), coalesce(small::text, '~'), coalesce(qty::text, '~'),
      coalesce(paid::text, '~'), coalesce(((extract(epoch FROM at) * 1000000)::bigint)::text, '~'),
      coalesce(((extract(epoch FROM local_at) * 1000000)::bigint)::text, '~'), coalesce(uid::text, '~'),
      coalesce(payload::text, '~'), coalesce(note, '~')), ',' ORDER BY id)) AS md5
   FROM raw.lake_orders`;
 const duckFingerprint = (glob: string) => `SELECT count(*)::INT AS n, coalesce(sum(amount), 0)::VARCHAR AS amount,
   md5(string_agg(concat_ws('|', id, strftime(order_date, '%Y-%m-%d'), coalesce(amount::VARCHAR, '~'), coalesce(big::VARCHAR, '~'),
-     coalesce(qty::VARCHAR, '~'), coalesce(paid::VARCHAR, '~'), coalesce(epoch_us("at")::VARCHAR, '~'),
+     coalesce(small::VARCHAR, '~'), coalesce(qty::VARCHAR, '~'), coalesce(paid::VARCHAR, '~'), coalesce(epoch_us("at")::VARCHAR, '~'),
      coalesce(epoch_us(local_at)::VARCHAR, '~'), coalesce(uid::VARCHAR, '~'), coalesce(payload, '~'), coalesce(note, '~')), ',' ORDER BY id)) AS md5
   FROM read_parquet('${glob}', hive_partitioning = true)`;
 
@@ -68,7 +70,7 @@ describe('catalog: Parquet lake export e2e', () => {
     await t.http.post('/api/catalog/datasets').set(admin).send(events).expect(201);
     await pg.query(`CREATE SCHEMA IF NOT EXISTS raw`);
     await pg.query(`CREATE TABLE raw.lake_orders (id bigint PRIMARY KEY, order_date date NOT NULL, amount numeric(12,2),
-      big numeric(30,4), qty integer, paid boolean, at timestamptz, local_at timestamp, uid uuid, payload jsonb, note text)`);
+      big numeric(30,4), small numeric(6,3), qty integer, paid boolean, at timestamptz, local_at timestamp, uid uuid, payload jsonb, note text)`);
     await pg.query(insert(1, 3000, '2026-11-21'));
     duck = await (await DuckDBInstance.create(':memory:')).connect();
   });
@@ -115,6 +117,7 @@ describe('catalog: Parquet lake export e2e', () => {
       id: 'BIGINT',
       amount: 'DECIMAL(12,2)',
       big: 'DECIMAL(30,4)',
+      small: 'DECIMAL(6,3)',
       qty: 'INTEGER',
       paid: 'BOOLEAN',
       at: 'TIMESTAMP WITH TIME ZONE',
@@ -130,6 +133,20 @@ describe('catalog: Parquet lake export e2e', () => {
          FROM parquet_metadata('${dir}/order_date=2026-11-21/part-00000.parquet')`,
     );
     expect(groups[0]).toEqual({ m: 300, codecs: '[ZSTD]' });
+    // each row group's statistics (min, max, null count) are those of its rows
+    const file = `${dir}/order_date=2026-11-21/part-00000.parquet`;
+    for (const col of ['id', 'qty', 'amount', 'big', 'small', 'at', 'local_at', 'uid', 'note']) {
+      const stated = await duckRows(
+        `SELECT row_group_id::INT AS g, stats_min_value AS min, stats_max_value AS max, stats_null_count::INT AS nulls
+           FROM parquet_metadata('${file}') WHERE path_in_schema = '${col}' ORDER BY 1`,
+      );
+      const actual = await duckRows(
+        `SELECT (file_row_number // 300)::INT AS g, min("${col}")::VARCHAR AS min, max("${col}")::VARCHAR AS max,
+                (count(*) - count("${col}"))::INT AS nulls
+           FROM read_parquet('${file}', file_row_number = true) GROUP BY 1 ORDER BY 1`,
+      );
+      expect({ col, stats: stated }).toEqual({ col, stats: actual });
+    }
 
     const manifest = JSON.parse(fs.readFileSync(path.join(dir, '_manifest.json'), 'utf8'));
     expect(manifest).toMatchObject({

@@ -2,9 +2,9 @@ import { createHash, Hash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import type { ExportCodec, ExportColumn } from '../domain/lake-export';
-import { unscaledDecimal } from '../domain/lake-export';
 import type { ExportedFile, ParquetFileOptions, ParquetFileSink } from '../application/ports/lake-export.port';
 import { zstdCompress, zstdProblem } from './zstd.codec';
+import { columnBuffer, ColumnBuffer, ColumnResult, Writer } from './parquet-columns';
 
 type Compressor = (input: Uint8Array) => Uint8Array;
 type CompressionCodec = 'UNCOMPRESSED' | 'SNAPPY' | 'GZIP' | 'BROTLI' | 'ZSTD';
@@ -27,8 +27,13 @@ interface ByteSink {
   ensure(size: number): void;
   finish(): void;
 }
+/** hyparquet-writer's ParquetWriter: the header, the footer, and the row groups written (see flushGroup). */
 interface PqWriter {
-  write(o: { columnData: { name: string; data: unknown[] }[]; rowGroupSize: number }): void | Promise<void>;
+  writer: Writer;
+  compressors: Record<string, Compressor | undefined>;
+  row_groups: Record<string, unknown>[];
+  num_rows: bigint;
+  pendingIndexes: ColumnResult[];
   finish(): void | Promise<void>;
 }
 // hyparquet-writer is ESM-only; Node 20.19+ loads it with require()
@@ -100,36 +105,6 @@ export function schemaElement(c: ExportColumn): SchemaElement {
   }
 }
 
-/** Text (as an ExportReader reads it) to the value hyparquet-writer takes for the column. */
-function converter(c: ExportColumn): (v: string) => unknown {
-  switch (c.kind) {
-    case 'int32':
-    case 'date':
-      return (v) => Number(v);
-    case 'int64':
-    case 'timestamp':
-    case 'timestamptz':
-      return (v) => BigInt(v);
-    case 'boolean':
-      return (v) => v === 'true' || v === 't';
-    case 'decimal': {
-      const scale = c.scale ?? 0;
-      return (v) => {
-        // PostgreSQL writes numeric(p,s) with exactly s decimals: the digits without the point
-        const dot = v.indexOf('.');
-        if (scale > 0 && dot >= 0 && v.length - dot - 1 === scale) {
-          const digits = v.slice(0, dot) + v.slice(dot + 1);
-          // up to 15 digits are exact as a double, which BigInt takes faster than a string
-          return digits.length <= 15 ? BigInt(Number(digits)) : BigInt(digits);
-        }
-        return unscaledDecimal(v, scale);
-      };
-    }
-    default:
-      return (v) => v;
-  }
-}
-
 /** A ByteWriter that spills to a file descriptor past 1 MB, hashing what it writes. */
 function hashingFileWriter(fd: number): { sink: ByteSink; hash: Hash; bytes: () => number } {
   const sink = new hw.ByteWriter(1 << 20);
@@ -168,8 +143,8 @@ export class ParquetFileWriter implements ParquetFileSink {
   private readonly fd: number;
   private readonly out: ReturnType<typeof hashingFileWriter>;
   private readonly pw: PqWriter;
-  private readonly convert: ((v: string) => unknown)[];
-  private cols: unknown[][];
+  private readonly buffers: ColumnBuffer[];
+  private readonly schema: SchemaElement[];
   private n = 0;
   private rows = 0;
 
@@ -180,49 +155,66 @@ export class ParquetFileWriter implements ParquetFileSink {
   ) {
     this.fd = fs.openSync(file, 'w');
     this.out = hashingFileWriter(this.fd);
+    this.schema = [{ name: 'root', num_children: o.columns.length }, ...o.columns.map(schemaElement)];
     this.pw = new hw.ParquetWriter({
       writer: this.out.sink,
-      schema: [{ name: 'root', num_children: o.columns.length }, ...o.columns.map(schemaElement)],
+      schema: this.schema,
       codec: CODEC[o.compression],
       compressors: COMPRESSORS,
       kvMetadata: Object.entries(o.kv).map(([key, value]) => ({ key, value })),
       createdBy: 'weir (hyparquet-writer)',
     });
-    this.convert = o.columns.map(converter);
-    this.cols = o.columns.map(() => []);
+    this.buffers = o.columns.map((c) => columnBuffer(c, o.rowGroupSize));
   }
 
   async append(rows: (string | null)[][], from: number, to: number, skip: number): Promise<void> {
     while (from < to) {
       // up to the end of the row group, a column at a time
       const end = Math.min(to, from + this.o.rowGroupSize - this.n);
-      for (let i = 0; i < this.convert.length; i++) {
-        const col = this.cols[i];
-        const convert = this.convert[i];
+      for (let i = 0; i < this.buffers.length; i++) {
+        const b = this.buffers[i];
         const f = skip + i;
-        for (let r = from; r < end; r++) {
-          const v = rows[r][f];
-          col.push(v === null ? null : convert(v));
-        }
+        for (let r = from; r < end; r++) b.push(rows[r][f]);
       }
       this.n += end - from;
       from = end;
-      if (this.n >= this.o.rowGroupSize) await this.flushGroup();
+      if (this.n >= this.o.rowGroupSize) this.flushGroup();
     }
   }
 
-  private async flushGroup(): Promise<void> {
+  /** Writes the buffered rows as a row group (as hyparquet-writer's ParquetWriter.write would, with its footer). */
+  private flushGroup(): void {
     if (this.n === 0) return;
-    const columnData = this.o.columns.map((c, i) => ({ name: c.name, data: this.cols[i] }));
-    await this.pw.write({ columnData, rowGroupSize: this.n });
+    const writer = this.pw.writer;
+    const start = writer.offset;
+    const codec = CODEC[this.o.compression];
+    const columns = this.buffers.map((b, i) => {
+      const element = this.schema[i + 1];
+      const r = b.write(writer, {
+        element,
+        schemaPath: [this.schema[0], element],
+        codec,
+        compressors: this.pw.compressors,
+      });
+      this.pw.pendingIndexes.push(r);
+      return r.chunk;
+    });
+    let total = 0n;
+    for (const c of columns) total += c.meta_data?.total_uncompressed_size ?? 0n;
+    this.pw.num_rows += BigInt(this.n);
+    this.pw.row_groups.push({
+      columns,
+      total_byte_size: total,
+      num_rows: BigInt(this.n),
+      total_compressed_size: BigInt(writer.offset - start),
+    });
     this.rows += this.n;
     this.n = 0;
-    this.cols = this.o.columns.map(() => []);
   }
 
   async close(): Promise<ExportedFile> {
     try {
-      await this.flushGroup();
+      this.flushGroup();
       await this.pw.finish();
     } finally {
       fs.closeSync(this.fd);
