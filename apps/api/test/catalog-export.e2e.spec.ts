@@ -23,6 +23,7 @@ const events = {
       { name: 'uid', type: 'uuid', nullable: true },
       { name: 'payload', type: 'jsonb', nullable: true },
       { name: 'note', type: 'text', nullable: true },
+      { name: 'tag', type: 'text', nullable: true },
     ],
   },
 };
@@ -39,7 +40,8 @@ const insert = (from: number, to: number, day: string) => `
          CASE WHEN g % 10 = 0 THEN NULL ELSE timestamp '2026-01-01 00:00:00' + g * interval '1 minute' END,
          CASE WHEN g % 6 = 0 THEN NULL ELSE md5(g::text)::uuid END,
          CASE WHEN g % 4 = 0 THEN NULL ELSE jsonb_build_object('g', g, 's', 'x"y', 'a', jsonb_build_array(1, 2.5)) END,
-         CASE WHEN g % 3 = 0 THEN NULL WHEN g % 8 = 0 THEN '' ELSE 'note ' || g || E' tab\\t nl\\n é ' || repeat('z', g % 20) END
+         CASE WHEN g % 3 = 0 THEN NULL WHEN g % 8 = 0 THEN '' ELSE 'note ' || g || E' tab\\t nl\\n é ' || repeat('z', g % 20) END,
+         CASE WHEN g % 19 = 0 THEN NULL ELSE (ARRAY['b', 'é', '\uffff', '𝄞', 'a'])[1 + g % 5] END
     FROM generate_series(${from}, ${to}) g`;
 
 /** The same per-row fingerprint in PostgreSQL and DuckDB. */
@@ -47,12 +49,12 @@ const PG_FINGERPRINT = `SELECT count(*)::int AS n, coalesce(sum(amount), 0)::tex
   md5(string_agg(concat_ws('|', id, order_date, coalesce(amount::text, '~'), coalesce(big::text, '~'), coalesce(small::text, '~'), coalesce(qty::text, '~'),
      coalesce(paid::text, '~'), coalesce(((extract(epoch FROM at) * 1000000)::bigint)::text, '~'),
      coalesce(((extract(epoch FROM local_at) * 1000000)::bigint)::text, '~'), coalesce(uid::text, '~'),
-     coalesce(payload::text, '~'), coalesce(note, '~')), ',' ORDER BY id)) AS md5
+     coalesce(payload::text, '~'), coalesce(note, '~'), coalesce(tag, '~')), ',' ORDER BY id)) AS md5
   FROM raw.lake_orders`;
 const duckFingerprint = (glob: string) => `SELECT count(*)::INT AS n, coalesce(sum(amount), 0)::VARCHAR AS amount,
   md5(string_agg(concat_ws('|', id, strftime(order_date, '%Y-%m-%d'), coalesce(amount::VARCHAR, '~'), coalesce(big::VARCHAR, '~'),
      coalesce(small::VARCHAR, '~'), coalesce(qty::VARCHAR, '~'), coalesce(paid::VARCHAR, '~'), coalesce(epoch_us("at")::VARCHAR, '~'),
-     coalesce(epoch_us(local_at)::VARCHAR, '~'), coalesce(uid::VARCHAR, '~'), coalesce(payload, '~'), coalesce(note, '~')), ',' ORDER BY id)) AS md5
+     coalesce(epoch_us(local_at)::VARCHAR, '~'), coalesce(uid::VARCHAR, '~'), coalesce(payload, '~'), coalesce(note, '~'), coalesce(tag, '~')), ',' ORDER BY id)) AS md5
   FROM read_parquet('${glob}', hive_partitioning = true)`;
 
 describe('catalog: Parquet lake export e2e', () => {
@@ -70,7 +72,7 @@ describe('catalog: Parquet lake export e2e', () => {
     await t.http.post('/api/catalog/datasets').set(admin).send(events).expect(201);
     await pg.query(`CREATE SCHEMA IF NOT EXISTS raw`);
     await pg.query(`CREATE TABLE raw.lake_orders (id bigint PRIMARY KEY, order_date date NOT NULL, amount numeric(12,2),
-      big numeric(30,4), small numeric(6,3), qty integer, paid boolean, at timestamptz, local_at timestamp, uid uuid, payload jsonb, note text)`);
+      big numeric(30,4), small numeric(6,3), qty integer, paid boolean, at timestamptz, local_at timestamp, uid uuid, payload jsonb, note text, tag text)`);
     await pg.query(insert(1, 3000, '2026-11-21'));
     duck = await (await DuckDBInstance.create(':memory:')).connect();
   });
@@ -133,9 +135,24 @@ describe('catalog: Parquet lake export e2e', () => {
          FROM parquet_metadata('${dir}/order_date=2026-11-21/part-00000.parquet')`,
     );
     expect(groups[0]).toEqual({ m: 300, codecs: '[ZSTD]' });
-    // each row group's statistics (min, max, null count) are those of its rows
-    const file = `${dir}/order_date=2026-11-21/part-00000.parquet`;
-    for (const col of ['id', 'qty', 'amount', 'big', 'small', 'at', 'local_at', 'uid', 'note']) {
+    // a few distinct strings: a dictionary; mostly distinct ones: plain
+    const enc = await duckRows(
+      `SELECT path_in_schema AS col, min(encodings) AS e FROM parquet_metadata('${dir}/order_date=2026-11-22/part-00000.parquet')
+        WHERE path_in_schema IN ('tag', 'note') GROUP BY 1 ORDER BY 1`,
+    );
+    expect(enc).toEqual([
+      { col: 'note', e: 'PLAIN' },
+      { col: 'tag', e: 'PLAIN, RLE_DICTIONARY' },
+    ]);
+    // each row group's statistics (min, max, null count) are those of its rows (long strings' bounds
+    // truncated to 16 bytes, the max rounded up: they still bound the values in UTF-8 byte order)
+    const file = `${dir}/order_date=2026-11-22/part-00000.parquet`;
+    const bounds = (x: Record<string, unknown>, y: Record<string, unknown>) =>
+      x['g'] === y['g'] &&
+      x['nulls'] === y['nulls'] &&
+      Buffer.compare(Buffer.from(String(x['min'])), Buffer.from(String(y['min']))) <= 0 &&
+      Buffer.compare(Buffer.from(String(x['max'])), Buffer.from(String(y['max']))) >= 0;
+    for (const col of ['id', 'qty', 'amount', 'big', 'small', 'at', 'local_at', 'uid', 'note', 'tag']) {
       const stated = await duckRows(
         `SELECT row_group_id::INT AS g, stats_min_value AS min, stats_max_value AS max, stats_null_count::INT AS nulls
            FROM parquet_metadata('${file}') WHERE path_in_schema = '${col}' ORDER BY 1`,
@@ -145,7 +162,12 @@ describe('catalog: Parquet lake export e2e', () => {
                 (count(*) - count("${col}"))::INT AS nulls
            FROM read_parquet('${file}', file_row_number = true) GROUP BY 1 ORDER BY 1`,
       );
-      expect({ col, stats: stated }).toEqual({ col, stats: actual });
+      if (col === 'note') {
+        expect(stated).toHaveLength(actual.length);
+        stated.forEach((x, i) =>
+          expect({ col, x, y: actual[i], bounds: bounds(x, actual[i]) }).toMatchObject({ bounds: true }),
+        );
+      } else expect({ col, stats: stated }).toEqual({ col, stats: actual });
     }
 
     const manifest = JSON.parse(fs.readFileSync(path.join(dir, '_manifest.json'), 'utf8'));

@@ -7,8 +7,9 @@ import type { SchemaElement } from './parquet-file.writer';
  * The buffers of one column of a row group being written. Fixed-width integer columns (INT32:
  * integer, date, decimal up to 9 digits; INT64: bigint, timestamps, decimal up to 18 digits) are
  * kept in typed arrays and written here as PLAIN data pages (v2, definition levels RLE-encoded,
- * min/max/null-count statistics): their values are the page bytes, with no per-value objects. Every
- * other column goes through hyparquet-writer's writeColumn (dictionary, strings, UUID, wide decimals).
+ * min/max/null-count statistics): their values are the page bytes, with no per-value objects. Text
+ * columns (strings, jsonb) get a dictionary while their distinct values stay few, else PLAIN byte
+ * arrays. The rest (boolean, UUID, wide decimals) goes through hyparquet-writer's writeColumn.
  */
 
 /** hyparquet-writer's byte sink, as its encoders use it. */
@@ -17,6 +18,7 @@ export interface Writer {
   appendBytes(b: Uint8Array): void;
 }
 interface ByteWriterLike extends Writer {
+  appendUint8(b: number): void;
   getBytes(): Uint8Array;
 }
 type Compressor = (input: Uint8Array) => Uint8Array;
@@ -232,6 +234,194 @@ class Int64Column extends FixedWidthColumn {
   }
 }
 
+/** UTF-8 byte order (code point order) of two strings, as Parquet orders BYTE_ARRAY statistics. */
+export function compareUtf8(a: string, b: string): number {
+  if (a === b) return 0;
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  if (i === n) return a.length - b.length;
+  const x = a.charCodeAt(i);
+  const y = b.charCodeAt(i);
+  // UTF-16 order is code point order unless a surrogate meets U+E000..U+FFFF
+  if (x < 0xd800 || y < 0xd800 || (x >= 0xe000 && y >= 0xe000)) return x - y;
+  const cp = (c: number) => (c >= 0xd800 && c <= 0xdfff ? 0x10000 : c); // a surrogate: past the BMP
+  return cp(x) - cp(y) || x - y;
+}
+
+/** Text columns (strings, jsonb): a dictionary while distinct values stay few, else PLAIN byte arrays. */
+class TextColumn implements ColumnBuffer {
+  private defs: Uint8Array;
+  private values: string[] = [];
+  private n = 0;
+
+  constructor(capacity: number) {
+    this.defs = new Uint8Array(capacity);
+  }
+
+  push(v: string | null): void {
+    if (this.n === this.defs.length) {
+      const defs = new Uint8Array(this.defs.length * 2 || 1024);
+      defs.set(this.defs);
+      this.defs = defs;
+    }
+    if (v === null) this.defs[this.n++] = 0;
+    else {
+      this.defs[this.n++] = 1;
+      this.values.push(v);
+    }
+  }
+
+  /** The dictionary and each value's index, or undefined when it would not pay (too many distinct values). */
+  private dictionary(): { dict: string[]; bytes: number; idx: Int32Array } | undefined {
+    const values = this.values;
+    if (!values.length) return undefined;
+    const limit = Math.min(values.length >> 1, 1 << 16);
+    const map = new Map<string, number>();
+    const dict: string[] = [];
+    const idx = new Int32Array(values.length);
+    let bytes = 0;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      let k = map.get(v);
+      if (k === undefined) {
+        k = dict.length;
+        if (k >= limit) return undefined;
+        map.set(v, k);
+        dict.push(v);
+        bytes += 4 + Buffer.byteLength(v);
+        if (bytes > PAGE_BYTES) return undefined;
+      }
+      idx[i] = k;
+    }
+    return { dict, bytes, idx };
+  }
+
+  write(writer: Writer, ctx: ColumnContext): ColumnResult {
+    const { element, codec, compressors } = ctx;
+    const compress = compressors[codec];
+    const values = this.values;
+    const n = this.n;
+    const defs = this.defs;
+    const offsetStart = writer.offset;
+    let uncompressed = 0;
+    let pages = 0;
+    // min and max in UTF-8 byte order (over the dictionary when there is one)
+    const d = this.dictionary();
+    let min: string | undefined;
+    let max: string | undefined;
+    for (const v of d ? d.dict : values) {
+      if (min === undefined || compareUtf8(v, min) < 0) min = v;
+      if (max === undefined || compareUtf8(v, max) > 0) max = v;
+    }
+    const page = (type: string, header: Record<string, unknown>, levels: Uint8Array | undefined, plain: Uint8Array) => {
+      const data = compress ? compress(plain) : plain;
+      const headerStart = writer.offset;
+      const lv = levels?.length ?? 0;
+      hwPage.writePageHeader(writer, {
+        type,
+        uncompressed_page_size: lv + plain.length,
+        compressed_page_size: lv + data.length,
+        ...header,
+      });
+      uncompressed += writer.offset - headerStart + lv + plain.length;
+      if (levels) writer.appendBytes(levels);
+      writer.appendBytes(data);
+    };
+    let dictionaryOffset: bigint | undefined;
+    if (d) {
+      dictionaryOffset = BigInt(writer.offset);
+      page(
+        'DICTIONARY_PAGE',
+        { dictionary_page_header: { num_values: d.dict.length, encoding: 'PLAIN' } },
+        undefined,
+        plainBytes(d.dict, 0, d.dict.length, d.bytes),
+      );
+    }
+    const dataOffset = BigInt(writer.offset);
+    const bitWidth = d ? Math.max(1, Math.ceil(Math.log2(d.dict.length))) : 0;
+    let vi = 0;
+    for (let r0 = 0; r0 < n;) {
+      // rows of a page: about PAGE_BYTES of values
+      let r1 = r0;
+      let present = 0;
+      let bytes = 0;
+      while (r1 < n && bytes < PAGE_BYTES) {
+        if (defs[r1]) {
+          bytes += d ? 4 : 4 + values[vi + present].length;
+          present++;
+        }
+        r1++;
+      }
+      const levels = new hwBytes.ByteWriter(64);
+      const defLength = hwEncoding.writeRleBitPackedHybrid(levels, defs.subarray(r0, r1), 1);
+      let plain: Uint8Array;
+      if (d) {
+        const w = new hwBytes.ByteWriter(1024);
+        w.appendUint8(bitWidth);
+        hwEncoding.writeRleBitPackedHybrid(w, d.idx.subarray(vi, vi + present), bitWidth);
+        plain = w.getBytes();
+      } else plain = plainBytes(values, vi, vi + present);
+      vi += present;
+      page(
+        'DATA_PAGE_V2',
+        {
+          data_page_header_v2: {
+            num_values: r1 - r0,
+            num_nulls: r1 - r0 - present,
+            num_rows: r1 - r0,
+            encoding: d ? 'RLE_DICTIONARY' : 'PLAIN',
+            definition_levels_byte_length: defLength,
+            repetition_levels_byte_length: 0,
+            is_compressed: true,
+          },
+        },
+        levels.getBytes(),
+        plain,
+      );
+      pages++;
+      r0 = r1;
+    }
+    const encoding = d ? 'RLE_DICTIONARY' : 'PLAIN';
+    const chunk = {
+      meta_data: {
+        type: element.type,
+        encodings: d ? ['PLAIN', 'RLE_DICTIONARY'] : ['PLAIN'],
+        path_in_schema: ctx.schemaPath.slice(1).map((s) => s.name),
+        codec,
+        num_values: BigInt(n),
+        total_compressed_size: BigInt(writer.offset - offsetStart),
+        total_uncompressed_size: BigInt(uncompressed),
+        data_page_offset: dataOffset,
+        dictionary_page_offset: dictionaryOffset,
+        statistics: { min_value: min, max_value: max, null_count: BigInt(n - values.length) },
+        encoding_stats: [
+          ...(d ? [{ page_type: 'DICTIONARY_PAGE', encoding: 'PLAIN', count: 1 }] : []),
+          { page_type: 'DATA_PAGE_V2', encoding, count: pages },
+        ],
+      },
+      file_offset: BigInt(offsetStart),
+    };
+    this.values = [];
+    this.n = 0;
+    return { chunk };
+  }
+}
+
+/** PLAIN byte arrays: each value's UTF-8 length (4 bytes, little-endian) then its bytes. */
+function plainBytes(values: string[], from: number, to: number, size?: number): Uint8Array {
+  let total = size ?? 0;
+  if (size === undefined) for (let i = from; i < to; i++) total += 4 + Buffer.byteLength(values[i]);
+  const out = Buffer.allocUnsafe(total);
+  let o = 0;
+  for (let i = from; i < to; i++) {
+    const len = out.write(values[i], o + 4);
+    out.writeUInt32LE(len, o);
+    o += 4 + len;
+  }
+  return out;
+}
+
 /** Any other column: JS values, written by hyparquet-writer's writeColumn. */
 class ValuesColumn implements ColumnBuffer {
   private values: unknown[] = [];
@@ -298,6 +488,9 @@ export function columnBuffer(c: ExportColumn, capacity: number): ColumnBuffer {
         return typeof d === 'bigint' ? d : BigInt(d);
       });
     }
+    case 'string':
+    case 'json':
+      return new TextColumn(cap);
     default:
       return new ValuesColumn((v) => v);
   }
