@@ -200,29 +200,52 @@ class Int32Column extends FixedWidthColumn {
 /** INT64: bigint, timestamps (µs), decimal(p ≤ 18, s) (unscaled). */
 class Int64Column extends FixedWidthColumn {
   private vals: BigInt64Array;
+  /** The same bytes as 32-bit halves (little-endian: low, high), written without a BigInt. */
+  private halves: Int32Array;
+  private min = Infinity;
+  private max = -Infinity;
+  /** Whether a value went in as a BigInt (more than 15 digits): statistics then scan the values. */
+  private wide = false;
   constructor(
     capacity: number,
     private readonly digits: (v: string) => string | bigint,
   ) {
     super(capacity, 8);
     this.vals = new BigInt64Array(capacity);
+    this.halves = new Int32Array(this.vals.buffer);
   }
   protected grow(capacity: number): void {
     const vals = new BigInt64Array(capacity);
     vals.set(this.vals);
     this.vals = vals;
+    this.halves = new Int32Array(vals.buffer);
   }
   protected put(v: string): void {
     const d = this.digits(v);
-    // up to 15 digits are exact as a double, which BigInt takes faster than a string
-    // (PostgreSQL's bigint, timestamps in µs and numeric(18) all fit in 64 bits)
-    this.vals[this.nn] = typeof d === 'bigint' ? d : d.length <= 15 ? BigInt(Number(d)) : BigInt(d);
+    if (typeof d === 'string' && d.length <= 15) {
+      // up to 15 digits are exact as a double: its 64-bit two's complement as two 32-bit halves
+      const x = Number(d);
+      const hi = Math.floor(x / 4294967296);
+      this.halves[2 * this.nn] = x - hi * 4294967296; // stored modulo 2^32: the low word's bits
+      this.halves[2 * this.nn + 1] = hi;
+      if (x < this.min) this.min = x;
+      if (x > this.max) this.max = x;
+    } else {
+      // (PostgreSQL's bigint, timestamps in µs and numeric(18) all fit in 64 bits)
+      this.vals[this.nn] = typeof d === 'bigint' ? d : BigInt(d);
+      this.wide = true;
+    }
   }
   protected bytes(from: number, count: number): Uint8Array {
     return new Uint8Array(this.vals.buffer, from * 8, count * 8);
   }
   protected stats() {
+    const narrow = { min: this.min, max: this.max, wide: this.wide };
+    this.min = Infinity;
+    this.max = -Infinity;
+    this.wide = false;
     if (!this.nn) return {};
+    if (!narrow.wide) return { min_value: BigInt(narrow.min), max_value: BigInt(narrow.max) };
     let min = this.vals[0];
     let max = min;
     for (let i = 1; i < this.nn; i++) {
