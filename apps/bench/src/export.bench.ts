@@ -5,7 +5,9 @@
  * hyparquet-writer, one file) against DuckDB's own `COPY (SELECT * FROM read_csv(…)) TO 'x.parquet'`
  * of the same rows from a CSV written in the same run. Both outputs are read back by DuckDB and
  * compared (count, sum of amounts). `ratio` = Weir's median seconds / DuckDB's.
- * Last line: {"bench":"export","rows":…,"weir_s":…,"duckdb_s":…,"ratio":…}.
+ * Last line: {"bench":"export","rows":…,"weir_s":…,"weir_cpu_s":…,"duckdb_s":…,"ratio":…} (`weir_cpu_s`: the
+ * Node.js process's CPU seconds during Weir's export, PostgreSQL's not counted; steadier than wall
+ * clock on a busy machine).
  */
 import 'reflect-metadata';
 import * as fs from 'node:fs';
@@ -87,16 +89,20 @@ async function main(): Promise<void> {
     const want = (await c.query(`SELECT count(*)::text AS n, sum(amount)::text AS s FROM raw.orders`)).rows[0];
 
     const weir: number[] = [];
+    const weirCpu: number[] = [];
     const ddb: number[] = [];
     const ratios: number[] = [];
     for (let i = 0; i < REPEAT; i++) {
       let t0 = process.hrtime.bigint();
+      const cpu0 = process.cpuUsage();
       const r = await lake.export('orders', {
         target: `bench-${i}`,
         compression: COMPRESSION,
         maxRowsPerFile: 100_000_000,
       });
       const w = Number(process.hrtime.bigint() - t0) / 1e9;
+      const cpu = process.cpuUsage(cpu0);
+      const wc = (cpu.user + cpu.system) / 1e6;
       if (r.rows !== ROWS) throw new Error(`Weir exported ${r.rows} rows, expected ${ROWS}`);
       const gotW = await check(path.join(work, 'exports', `bench-${i}`, '*.parquet'));
       if (gotW['n'] !== want.n || gotW['s'] !== want.s)
@@ -114,9 +120,10 @@ async function main(): Promise<void> {
         throw new Error(`DuckDB's file reads back as ${JSON.stringify(gotD)}, expected ${JSON.stringify(want)}`);
       const wBytes = r.written.reduce((n, p) => n + p.files.reduce((m, f) => m + f.bytes, 0), 0);
       console.log(
-        `  run ${i + 1}: Weir ${w.toFixed(2)} s (${(wBytes / 1e6).toFixed(1)} MB), DuckDB CSV→Parquet ${d.toFixed(2)} s (${(fs.statSync(out).size / 1e6).toFixed(1)} MB): ${(w / d).toFixed(2)}×`,
+        `  run ${i + 1}: Weir ${w.toFixed(2)} s (CPU ${wc.toFixed(2)} s, ${(wBytes / 1e6).toFixed(1)} MB), DuckDB CSV→Parquet ${d.toFixed(2)} s (${(fs.statSync(out).size / 1e6).toFixed(1)} MB): ${(w / d).toFixed(2)}×`,
       );
       weir.push(w);
+      weirCpu.push(wc);
       ddb.push(d);
       ratios.push(w / d);
       fs.rmSync(path.join(work, 'exports', `bench-${i}`), { recursive: true, force: true });
@@ -133,6 +140,7 @@ async function main(): Promise<void> {
         compression: COMPRESSION,
         repeat: REPEAT,
         weir_s: +median(weir).toFixed(3),
+        weir_cpu_s: +median(weirCpu).toFixed(3),
         duckdb_s: +median(ddb).toFixed(3),
         ratio: +ratio.toFixed(3),
       }),

@@ -96,14 +96,14 @@ export class ExportTargetRefusedError extends DomainError {
   }
 }
 
-/** `CATALOG.EXPORT_TARGET_FAILED` (unavailable): Writing s3://…/… failed: … */
+/** `CATALOG.EXPORT_TARGET_FAILED` (unavailable): an S3 call failed (Writing/Listing s3://…/… failed: …) or a credential's variable is unset */
 export class ExportTargetError extends DomainError {
   constructor(message: string, extra?: Record<string, unknown>) {
     super('CATALOG.EXPORT_TARGET_FAILED', 'unavailable', message, extra);
   }
 }
 
-/** `CATALOG.CODEC_UNAVAILABLE` (unsupported): zstd needs a Node.js runtime with zstd in zlib (22.15 or later; …) */
+/** `CATALOG.CODEC_UNAVAILABLE` (unsupported): zstd is unavailable: neither node:zlib's (Node.js 22.15+) nor the WebAssembly one loaded */
 export class CodecUnavailableError extends DomainError {
   constructor(message: string, extra?: Record<string, unknown>) {
     super('CATALOG.CODEC_UNAVAILABLE', 'unsupported', message, extra);

@@ -68,7 +68,7 @@ export class LakeExportService {
       throw new InvalidExportError(`The export request is invalid: ${problems.join('; ')}`, { errors: problems });
     const req = body as ExportRequest;
     const compression = req.compression ?? 'snappy';
-    const codec = this.lakes.codecProblem(compression);
+    const codec = await this.lakes.codecProblem(compression);
     if (codec) throw new CodecUnavailableError(codec);
     const root = this.config.exportRoot;
     const target = resolveTarget(req.target, root, path.resolve);
@@ -120,7 +120,9 @@ export class LakeExportService {
         partitionBy: by,
         only,
       })) {
-        for (const row of batch) {
+        // runs of rows of one partition and file go to the sink together
+        for (let r = 0; r < batch.length;) {
+          const row = batch[r];
           if (!current || !same(current, row)) {
             await closeFile();
             current = row.slice(0, k);
@@ -140,9 +142,16 @@ export class LakeExportService {
             await closeFile();
             sink = await lake.open(partFile((part as ExportedPartition).partition, part!.files.length), options);
           }
-          await sink.append(k ? row.slice(k) : row);
-          inFile++;
-          part!.rows++;
+          let end = Math.min(batch.length, r + (maxRows - inFile));
+          for (let e = r + 1; e < end; e++)
+            if (!same(current, batch[e])) {
+              end = e;
+              break;
+            }
+          await sink.append(batch, r, end, k);
+          inFile += end - r;
+          part!.rows += end - r;
+          r = end;
         }
       }
       await closeFile();

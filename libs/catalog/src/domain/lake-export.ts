@@ -5,7 +5,7 @@ import { ColumnContract, DatasetContract, parseType } from './contract';
  * Parquet, Hive-style partition paths and where a local target may lie.
  */
 
-/** Page compression of the Parquet files. `zstd` needs a Node.js runtime with zstd in zlib (22.15+). */
+/** Page compression of the Parquet files (`zstd`: node:zlib's on Node.js 22.15+, else WebAssembly). */
 export const EXPORT_CODECS = ['snappy', 'zstd', 'gzip', 'brotli', 'none'] as const;
 export type ExportCodec = (typeof EXPORT_CODECS)[number];
 

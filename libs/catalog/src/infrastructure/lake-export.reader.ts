@@ -1,5 +1,5 @@
 import { to as copyTo } from 'pg-copy-streams';
-import { prepareReader, Warehouse } from '@weir/platform';
+import { prepareReader, qualifiedTable, Warehouse } from '@weir/platform';
 import type { ExportRead, ExportReader } from '../application/ports/lake-export.port';
 import { BEGIN_READ_ONLY, ROLLBACK } from './dataset-table.sql';
 import { copyAsReaderSql, EXPORT_SESSION_SQL, exportRowsSql, partitionValuesSql } from './lake-export.sql';
@@ -19,7 +19,47 @@ export function copyField(f: string): string | null {
   );
 }
 
-/** EXPORT_READER on the warehouse: COPY … TO STDOUT as the reader, in a read-only transaction. */
+/**
+ * The rows of a chunk of COPY text (complete lines from `start`), `n` fields each, appended to
+ * `out`; returns where the unfinished line starts. Fields are sliced between tabs (COPY escapes
+ * tabs, newlines and backslashes inside values), unescaped only when they hold a backslash.
+ */
+export function parseCopyLines(text: string, start: number, n: number, out: (string | null)[][]): number {
+  let pos = start;
+  for (;;) {
+    const eol = text.indexOf('\n', pos);
+    if (eol < 0) return pos;
+    const row: (string | null)[] = new Array(n);
+    let s = pos;
+    for (let i = 0; i < n; i++) {
+      const end = i === n - 1 ? eol : text.indexOf('\t', s);
+      if (end < 0 || end > eol) throw new Error(`COPY row with fewer than ${n} fields: ${text.slice(pos, eol)}`);
+      const f = text.slice(s, end);
+      row[i] = f.indexOf('\\') < 0 ? f : copyField(f);
+      s = end + 1;
+    }
+    out.push(row);
+    pos = eol + 1;
+  }
+}
+
+/**
+ * Whether `schema.table` can be COPYed directly by the service's own connection: an ordinary table
+ * (not a view, whose query may call user functions) without row-level security (policies run user
+ * expressions) or inheritance children (a child may be a foreign table), which the service may
+ * read. Reading such a table runs no user code, so the reader role's function adds nothing but a
+ * tuplestore PostgreSQL fills before the first row streams.
+ */
+export const DIRECT_COPY_SQL = `SELECT c.relkind = 'r' AND NOT c.relrowsecurity
+    AND NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhparent = c.oid)
+    AND has_table_privilege(c.oid, 'SELECT') AS ok
+  FROM pg_class c WHERE c.oid = to_regclass($1)`;
+
+/**
+ * EXPORT_READER on the warehouse: COPY … TO STDOUT in a read-only transaction, as the reader
+ * (through `platform.weir_read_rows`) unless the relation is a plain table the service may read
+ * (see DIRECT_COPY_SQL).
+ */
 export class WarehouseExportReader implements ExportReader {
   constructor(private readonly warehouse: Warehouse) {}
 
@@ -44,7 +84,9 @@ export class WarehouseExportReader implements ExportReader {
     const client = await this.warehouse.pool.connect();
     let broken = false;
     try {
-      const reader = await prepareReader(client, [{ schema, table }]);
+      const direct =
+        (await client.query<{ ok: boolean }>(DIRECT_COPY_SQL, [qualifiedTable(schema, table)])).rows[0]?.ok === true;
+      const reader = !direct && (await prepareReader(client, [{ schema, table }]));
       const fn =
         reader &&
         (
@@ -62,16 +104,9 @@ export class WarehouseExportReader implements ExportReader {
         try {
           for await (const chunk of stream as AsyncIterable<string>) {
             const text = rest + chunk;
-            const end = text.lastIndexOf('\n');
-            if (end < 0) {
-              rest = text;
-              continue;
-            }
-            rest = text.slice(end + 1);
-            const lines = text.slice(0, end).split('\n');
-            const batch: (string | null)[][] = new Array(lines.length);
-            for (let i = 0; i < lines.length; i++) batch[i] = lines[i].split('\t').map(copyField);
-            yield batch;
+            const batch: (string | null)[][] = [];
+            rest = text.slice(parseCopyLines(text, 0, n, batch));
+            if (batch.length) yield batch;
           }
         } catch (e) {
           broken = true;

@@ -12,7 +12,7 @@ import type {
   ParquetFileSink,
 } from '../application/ports/lake-export.port';
 import { ExportTargetError, ExportTargetRefusedError } from '../catalog.errors';
-import { codecProblem, ParquetFileWriter } from './parquet-file.writer';
+import { codecProblem, openParquetFile } from './parquet-file.writer';
 
 /** A folder under the export root; files are written beside their final name and renamed into place. */
 class LocalLakeTarget implements LakeTarget {
@@ -26,9 +26,9 @@ class LocalLakeTarget implements LakeTarget {
     const file = path.join(this.dir, relPath);
     await fs.promises.mkdir(path.dirname(file), { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;
-    const w = new ParquetFileWriter(tmp, relPath, options);
+    const w = await openParquetFile(tmp, relPath, options);
     return {
-      append: (v) => w.append(v),
+      append: (rows, from, to, skip) => w.append(rows, from, to, skip),
       close: async () => {
         const f = await w.close();
         await fs.promises.rename(tmp, file);
@@ -60,25 +60,41 @@ class S3LakeTarget implements LakeTarget {
     return this.prefix ? `${this.prefix}/${rel}` : rel;
   }
 
+  /** An S3 call; its failure as CATALOG.EXPORT_TARGET_FAILED (the service's message, never the credentials). */
+  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      throw new ExportTargetError(`${what} s3://${this.bucket}/${this.key('')} failed: ${(e as Error).message}`);
+    }
+  }
+
   async clear(relDir: string): Promise<void> {
     const Prefix = `${this.key(relDir)}/`;
     let token: string | undefined;
     do {
-      const r = await this.client.send(
-        new ListObjectsV2Command({ Bucket: this.bucket, Prefix, ContinuationToken: token }),
+      const r = await this.call('Listing', () =>
+        this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix, ContinuationToken: token })),
       );
       const keys = (r.Contents ?? []).map((o) => ({ Key: o.Key as string }));
-      if (keys.length)
-        await this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys } }));
+      if (keys.length) {
+        const d = await this.call('Deleting under', () =>
+          this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys } })),
+        );
+        if (d.Errors?.length)
+          throw new ExportTargetError(
+            `Deleting ${d.Errors.length} earlier object(s) under s3://${this.bucket}/${Prefix} failed: ${d.Errors[0].Key}: ${d.Errors[0].Message ?? d.Errors[0].Code}`,
+          );
+      }
       token = r.IsTruncated ? r.NextContinuationToken : undefined;
     } while (token);
   }
 
   async open(relPath: string, options: ParquetFileOptions): Promise<ParquetFileSink> {
     const tmp = path.join(this.stage, `${Math.random().toString(36).slice(2)}.parquet`);
-    const w = new ParquetFileWriter(tmp, relPath, options);
+    const w = await openParquetFile(tmp, relPath, options);
     return {
-      append: (v) => w.append(v),
+      append: (rows, from, to, skip) => w.append(rows, from, to, skip),
       close: async (): Promise<ExportedFile> => {
         const f = await w.close();
         try {
@@ -104,13 +120,15 @@ class S3LakeTarget implements LakeTarget {
   }
 
   async writeText(relPath: string, text: string): Promise<void> {
-    await this.client.send(
-      new PutObjectCommand({
-        Bucket: this.bucket,
-        Key: this.key(relPath),
-        Body: text,
-        ContentType: 'application/json',
-      }),
+    await this.call('Writing to', () =>
+      this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: this.key(relPath),
+          Body: text,
+          ContentType: 'application/json',
+        }),
+      ),
     );
   }
 }
@@ -119,7 +137,7 @@ class S3LakeTarget implements LakeTarget {
 export class FileLakeTargets implements LakeTargets {
   constructor(private readonly root: string) {}
 
-  codecProblem(codec: ExportCodec): string | undefined {
+  codecProblem(codec: ExportCodec): Promise<string | undefined> {
     return codecProblem(codec);
   }
 

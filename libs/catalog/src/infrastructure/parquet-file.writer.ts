@@ -2,8 +2,9 @@ import { createHash, Hash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import type { ExportCodec, ExportColumn } from '../domain/lake-export';
-import { unscaledDecimal } from '../domain/lake-export';
 import type { ExportedFile, ParquetFileOptions, ParquetFileSink } from '../application/ports/lake-export.port';
+import { zstdCompress, zstdProblem } from './zstd.codec';
+import { columnBuffer, ColumnBuffer, ColumnResult, Writer } from './parquet-columns';
 
 type Compressor = (input: Uint8Array) => Uint8Array;
 type CompressionCodec = 'UNCOMPRESSED' | 'SNAPPY' | 'GZIP' | 'BROTLI' | 'ZSTD';
@@ -26,8 +27,13 @@ interface ByteSink {
   ensure(size: number): void;
   finish(): void;
 }
+/** hyparquet-writer's ParquetWriter: the header, the footer, and the row groups written (see flushGroup). */
 interface PqWriter {
-  write(o: { columnData: { name: string; data: unknown[] }[]; rowGroupSize: number }): void | Promise<void>;
+  writer: Writer;
+  compressors: Record<string, Compressor | undefined>;
+  row_groups: Record<string, unknown>[];
+  num_rows: bigint;
+  pendingIndexes: ColumnResult[];
   finish(): void | Promise<void>;
 }
 // hyparquet-writer is ESM-only; Node 20.19+ loads it with require()
@@ -35,13 +41,11 @@ const hw = require('hyparquet-writer') as {
   ByteWriter: new (size?: number) => ByteSink;
   ParquetWriter: new (o: Record<string, unknown>) => PqWriter;
 };
-const zstd = (zlib as unknown as { zstdCompressSync?: (b: Uint8Array) => Buffer }).zstdCompressSync;
-
-/** Compressors hyparquet-writer lacks (it has SNAPPY): from node:zlib. */
+/** Compressors hyparquet-writer lacks (it has SNAPPY): node:zlib's; zstd's see zstd.codec (loaded before a file opens). */
 const COMPRESSORS: Partial<Record<CompressionCodec, Compressor>> = {
   GZIP: (b) => zlib.gzipSync(b),
   BROTLI: (b) => zlib.brotliCompressSync(b, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 4 } }),
-  ...(zstd ? { ZSTD: (b: Uint8Array) => zstd(b) } : {}),
+  ZSTD: zstdCompress,
 };
 
 const CODEC: Record<ExportCodec, CompressionCodec> = {
@@ -52,11 +56,9 @@ const CODEC: Record<ExportCodec, CompressionCodec> = {
   none: 'UNCOMPRESSED',
 };
 
-/** Why a codec cannot be written here (zstd before Node.js 22.15), or undefined. */
-export function codecProblem(codec: ExportCodec): string | undefined {
-  if (codec === 'zstd' && !zstd)
-    return `zstd needs a Node.js runtime with zstd in zlib (22.15 or later; this is ${process.version}): use snappy, gzip or brotli`;
-  return undefined;
+/** Why a codec cannot be written here (zstd with neither node:zlib's nor the WebAssembly one), or undefined; loads zstd. */
+export async function codecProblem(codec: ExportCodec): Promise<string | undefined> {
+  return codec === 'zstd' ? zstdProblem() : undefined;
 }
 
 /** Bytes of a FIXED_LEN_BYTE_ARRAY holding any unscaled value of `precision` digits. */
@@ -103,27 +105,6 @@ export function schemaElement(c: ExportColumn): SchemaElement {
   }
 }
 
-/** Text (as an ExportReader reads it) to the value hyparquet-writer takes for the column. */
-function converter(c: ExportColumn): (v: string) => unknown {
-  switch (c.kind) {
-    case 'int32':
-    case 'date':
-      return (v) => Number(v);
-    case 'int64':
-    case 'timestamp':
-    case 'timestamptz':
-      return (v) => BigInt(v);
-    case 'boolean':
-      return (v) => v === 'true' || v === 't';
-    case 'decimal': {
-      const scale = c.scale ?? 0;
-      return (v) => unscaledDecimal(v, scale);
-    }
-    default:
-      return (v) => v;
-  }
-}
-
 /** A ByteWriter that spills to a file descriptor past 1 MB, hashing what it writes. */
 function hashingFileWriter(fd: number): { sink: ByteSink; hash: Hash; bytes: () => number } {
   const sink = new hw.ByteWriter(1 << 20);
@@ -146,13 +127,24 @@ function hashingFileWriter(fd: number): { sink: ByteSink; hash: Hash; bytes: () 
   return { sink, hash, bytes: () => bytes };
 }
 
-/** Writes one Parquet file at `file` (local), a row group per `rowGroupSize` rows. */
+/** A ParquetFileWriter, once its codec is ready (zstd's WebAssembly loaded); throws if the codec is unavailable. */
+export async function openParquetFile(
+  file: string,
+  relPath: string,
+  o: ParquetFileOptions,
+): Promise<ParquetFileWriter> {
+  const problem = await codecProblem(o.compression);
+  if (problem) throw new Error(problem);
+  return new ParquetFileWriter(file, relPath, o);
+}
+
+/** Writes one Parquet file at `file` (local), a row group per `rowGroupSize` rows (see openParquetFile). */
 export class ParquetFileWriter implements ParquetFileSink {
   private readonly fd: number;
   private readonly out: ReturnType<typeof hashingFileWriter>;
   private readonly pw: PqWriter;
-  private readonly convert: ((v: string) => unknown)[];
-  private cols: unknown[][];
+  private readonly buffers: ColumnBuffer[];
+  private readonly schema: SchemaElement[];
   private n = 0;
   private rows = 0;
 
@@ -163,38 +155,66 @@ export class ParquetFileWriter implements ParquetFileSink {
   ) {
     this.fd = fs.openSync(file, 'w');
     this.out = hashingFileWriter(this.fd);
+    this.schema = [{ name: 'root', num_children: o.columns.length }, ...o.columns.map(schemaElement)];
     this.pw = new hw.ParquetWriter({
       writer: this.out.sink,
-      schema: [{ name: 'root', num_children: o.columns.length }, ...o.columns.map(schemaElement)],
+      schema: this.schema,
       codec: CODEC[o.compression],
       compressors: COMPRESSORS,
       kvMetadata: Object.entries(o.kv).map(([key, value]) => ({ key, value })),
       createdBy: 'weir (hyparquet-writer)',
     });
-    this.convert = o.columns.map(converter);
-    this.cols = o.columns.map(() => []);
+    this.buffers = o.columns.map((c) => columnBuffer(c, o.rowGroupSize));
   }
 
-  async append(values: (string | null)[]): Promise<void> {
-    for (let i = 0; i < this.convert.length; i++) {
-      const v = values[i];
-      this.cols[i].push(v === null ? null : this.convert[i](v));
+  async append(rows: (string | null)[][], from: number, to: number, skip: number): Promise<void> {
+    while (from < to) {
+      // up to the end of the row group, a column at a time
+      const end = Math.min(to, from + this.o.rowGroupSize - this.n);
+      for (let i = 0; i < this.buffers.length; i++) {
+        const b = this.buffers[i];
+        const f = skip + i;
+        for (let r = from; r < end; r++) b.push(rows[r][f]);
+      }
+      this.n += end - from;
+      from = end;
+      if (this.n >= this.o.rowGroupSize) this.flushGroup();
     }
-    if (++this.n >= this.o.rowGroupSize) await this.flushGroup();
   }
 
-  private async flushGroup(): Promise<void> {
+  /** Writes the buffered rows as a row group (as hyparquet-writer's ParquetWriter.write would, with its footer). */
+  private flushGroup(): void {
     if (this.n === 0) return;
-    const columnData = this.o.columns.map((c, i) => ({ name: c.name, data: this.cols[i] }));
-    await this.pw.write({ columnData, rowGroupSize: this.n });
+    const writer = this.pw.writer;
+    const start = writer.offset;
+    const codec = CODEC[this.o.compression];
+    const columns = this.buffers.map((b, i) => {
+      const element = this.schema[i + 1];
+      const r = b.write(writer, {
+        element,
+        schemaPath: [this.schema[0], element],
+        codec,
+        compressors: this.pw.compressors,
+      });
+      this.pw.pendingIndexes.push(r);
+      return r.chunk;
+    });
+    let total = 0n;
+    for (const c of columns) total += c.meta_data?.total_uncompressed_size ?? 0n;
+    this.pw.num_rows += BigInt(this.n);
+    this.pw.row_groups.push({
+      columns,
+      total_byte_size: total,
+      num_rows: BigInt(this.n),
+      total_compressed_size: BigInt(writer.offset - start),
+    });
     this.rows += this.n;
     this.n = 0;
-    this.cols = this.o.columns.map(() => []);
   }
 
   async close(): Promise<ExportedFile> {
     try {
-      await this.flushGroup();
+      this.flushGroup();
       await this.pw.finish();
     } finally {
       fs.closeSync(this.fd);

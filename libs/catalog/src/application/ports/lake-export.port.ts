@@ -41,8 +41,8 @@ export interface ExportRead {
 }
 
 /**
- * Reads a dataset's rows for an export (token {@link EXPORT_READER}): as the reader role,
- * read-only, streamed (never the whole relation in memory), ordered by the partition columns.
+ * Reads a dataset's rows for an export (token {@link EXPORT_READER}): read-only, as the reader role
+ * wherever reading could run user code (views), streamed (never the whole relation in memory), ordered by the partition columns.
  * Each row: the partition columns' text values, then the columns' values as text (date: days since
  * 1970-01-01, timestamps: microseconds since the epoch, the rest PostgreSQL's text form).
  */
@@ -61,7 +61,8 @@ export interface ParquetFileOptions {
 
 /** A Parquet file being written: rows in, size and checksum out. */
 export interface ParquetFileSink {
-  append(values: (string | null)[]): Promise<void>;
+  /** Rows `from` to `to` (exclusive) of a batch, each row's values starting at field `skip` (after the partition values). */
+  append(rows: (string | null)[][], from: number, to: number, skip: number): Promise<void>;
   close(): Promise<ExportedFile>;
 }
 
@@ -75,7 +76,8 @@ export interface LakeTarget {
 
 /** Opens targets (token {@link LAKE_TARGETS}); refuses a codec the runtime lacks (a message). */
 export interface LakeTargets {
-  codecProblem(codec: ExportCodec): string | undefined;
+  /** Why `codec` cannot be written here, or undefined (and the codec is then ready to write). */
+  codecProblem(codec: ExportCodec): Promise<string | undefined>;
   open(target: ExportTarget, s3?: ExportS3Options): Promise<LakeTarget>;
 }
 export const LAKE_TARGETS = Symbol('LAKE_TARGETS');
