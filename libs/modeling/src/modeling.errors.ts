@@ -145,6 +145,20 @@ export class VersionRegressionError extends DomainError {
   }
 }
 
+/** `MODELING.ARTIFACT_NOT_FOUND` (not_found): the build has no such dbt artifact (not a dbt build, or not written by its command). */
+export class ArtifactNotFoundError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('MODELING.ARTIFACT_NOT_FOUND', 'not_found', message, extra);
+  }
+}
+
+/** `MODELING.TEST_FAILED` (unprocessable): recorded on the step of a dbt data test that failed (its failures under refs.dbt). */
+export class TestFailedError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('MODELING.TEST_FAILED', 'unprocessable', message, extra);
+  }
+}
+
 /** `MODELING.STEP_FAILED` (internal): recorded on a build step that stopped on an unexpected error. */
 export class StepFailedError extends DomainError {
   constructor(message: string, extra?: Record<string, unknown>) {

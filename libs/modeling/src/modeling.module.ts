@@ -25,6 +25,9 @@ import { BUILD_STORE } from './application/ports/build-store.port';
 import { PROJECT_REPOSITORY } from './application/ports/project-repository.port';
 import { PgBuildStore } from './infrastructure/build.store';
 import { PgProjectRepository } from './infrastructure/project.repository';
+import { DBT_RUNNER } from './application/ports/dbt-runner.port';
+import { DbtBuildsService } from './application/dbt-builds.service';
+import { DbtInvocationsRunner } from './infrastructure/dbt-invocations.runner';
 
 @Module({
   imports: [TypeOrmModule.forFeature(MODELING_ENTITIES), CatalogModule, QualityModule, IngestionModule],
@@ -42,6 +45,8 @@ import { PgProjectRepository } from './infrastructure/project.repository';
     BuildRunnerService,
     StartBuildService,
     BuildRecoveryService,
+    DbtBuildsService,
+    { provide: DBT_RUNNER, useFactory: () => new DbtInvocationsRunner() },
     ModelingService,
     ModelBuildsService,
     { provide: MODEL_BUILDS, useExisting: ModelBuildsService },

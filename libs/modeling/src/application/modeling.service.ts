@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { BuildRecoveryService } from './build-recovery.service';
+import { DbtBuildsService } from './dbt-builds.service';
 import { BuildOptions, BuildView, ProjectView } from './modeling.views';
 import { ProjectHook, ProjectsService } from './projects.service';
 import { StartBuildService } from './start-build.service';
@@ -17,6 +18,7 @@ export class ModelingService {
     private readonly projects: ProjectsService,
     private readonly builds: StartBuildService,
     private readonly recovery: BuildRecoveryService,
+    private readonly dbt: DbtBuildsService,
   ) {}
 
   /** Adds what another slice does when a project is registered or refreshed (see {@link ProjectHook}). */
@@ -61,6 +63,11 @@ export class ModelingService {
 
   getBuild(id: string): Promise<BuildView> {
     return this.builds.getBuild(id);
+  }
+
+  /** An artifact of a dbt build (manifest.json, run_results.json, catalog.json), as dbt wrote it. */
+  async buildArtifact(id: string, name: string): Promise<string> {
+    return this.dbt.artifact(await this.builds.getBuild(id), name);
   }
 
   /** Fails the builds a dead process left running; returns their ids. */

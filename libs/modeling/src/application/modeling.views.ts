@@ -16,6 +16,14 @@ export interface BuildOptions {
   takeOver?: boolean;
   /** The run that asked for the build (a pipeline run): the OpenLineage parent of the build's run. */
   parent?: { job: string; runId: string };
+  /**
+   * Run the build with the dbt runtime, dbt's semantics: this command (build, run, seed, test,
+   * snapshot, compile, docs generate) over the selection; `exclude`, `vars`, `failFast` as dbt's flags.
+   */
+  command?: 'build' | 'run' | 'seed' | 'test' | 'snapshot' | 'compile' | 'docs generate';
+  exclude?: string;
+  vars?: Record<string, unknown>;
+  failFast?: boolean;
 }
 
 export interface ProjectView {
@@ -39,6 +47,9 @@ export interface BuildView {
   id: string;
   projectId: string;
   selector: string | null;
+  /** dbt's command when the dbt runtime ran the build; null for Weir's own builds. */
+  command: string | null;
+  dbtArgs: Record<string, unknown> | null;
   fullRefresh: boolean;
   status: string;
   startedAt: string;

@@ -4,6 +4,7 @@ import { auditParents, select } from '../domain/compile';
 import { BadSelectorError, BuildNotFoundError } from '../modeling.errors';
 import { buildEvent } from './build.events';
 import { BuildRunnerService } from './build-runner.service';
+import { DbtBuildsService } from './dbt-builds.service';
 import { CompileProjectService } from './compile-project.service';
 import { BuildOptions, BuildView } from './modeling.views';
 import { BUILD_STORE, BuildStore } from './ports/build-store.port';
@@ -17,6 +18,7 @@ export class StartBuildService {
     private readonly projects: ProjectsService,
     private readonly compiler: CompileProjectService,
     private readonly runner: BuildRunnerService,
+    private readonly dbt: DbtBuildsService,
   ) {}
 
   /** Starts a build of the selection; returns at once with the steps pending. */
@@ -24,6 +26,18 @@ export class StartBuildService {
     const fullRefresh = opts.fullRefresh === true;
     const takeOver = opts.takeOver === true;
     const p = await this.projects.entity(projectIdOrName);
+    if (opts.command) {
+      const id = await this.dbt.start(p, {
+        command: opts.command,
+        select: selector,
+        exclude: opts.exclude,
+        vars: opts.vars,
+        fullRefresh,
+        failFast: opts.failFast,
+        parent: opts.parent,
+      });
+      return this.getBuild(id);
+    }
     const { project, compiled } = await this.compiler.compile(p);
     let ids: string[];
     try {
@@ -62,12 +76,15 @@ export class StartBuildService {
    */
   async cancelBuild(id: string): Promise<BuildView> {
     await this.getBuild(id); // MODELING.BUILD_NOT_FOUND
-    if (await this.store.requestCancel(id)) this.runner.cancel(id);
+    if (await this.store.requestCancel(id)) {
+      this.runner.cancel(id);
+      this.dbt.cancel(id);
+    }
     return this.getBuild(id);
   }
 
   async waitForBuild(id: string, timeoutMs = 600_000): Promise<BuildView> {
-    const local = this.runner.inProcess.get(id);
+    const local = this.runner.inProcess.get(id) ?? this.dbt.inProcess.get(id);
     if (local) await local;
     const t0 = Date.now();
     while (Date.now() - t0 < timeoutMs) {

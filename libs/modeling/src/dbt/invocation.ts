@@ -32,6 +32,27 @@ export interface DbtInvocationOptions {
   log?: (line: string) => void;
   /** 'YYYY-MM-DD HH:MM:SS': microbatch windows end here instead of now. */
   microbatchEndTime?: string;
+  /** Where artifacts go (default `<projectDir>/target`). */
+  targetPath?: string;
+  /** Parse and select only: the result's `plan` lists the nodes the command would run, in order. */
+  planOnly?: boolean;
+  /** Told before each node runs, and with each node's result. */
+  onNodeStart?: (uniqueId: string) => void;
+  onNodeResult?: (result: DbtNodeResult) => void;
+  /** Asked between nodes: true stops the invocation (the nodes left are skipped). */
+  shouldStop?: () => boolean;
+}
+
+/** A node an invocation runs. */
+export interface DbtPlannedNode {
+  unique_id: string;
+  name: string;
+  resource_type: string;
+  materialized: string | null;
+  relation_name: string | null;
+  /** schema.identifier of what it reads and builds (lineage). */
+  inputs: string[];
+  output: string | null;
 }
 
 export interface DbtNodeResult {
@@ -56,6 +77,8 @@ export interface DbtInvocationResult {
   output?: string[];
   /** An error that stopped the whole invocation (parse, selection), dbt's wording. */
   error?: string;
+  /** planOnly: the nodes in order. */
+  plan?: DbtPlannedNode[];
 }
 
 export interface ParsedArgs {
@@ -238,7 +261,7 @@ export async function invokeDbt(opts: DbtInvocationOptions): Promise<DbtInvocati
     return { success: false, results: [], error: (e as Error).message };
   }
   const sql = new SyncSql(opts.connectionString);
-  const targetDir = path.join(opts.projectDir, 'target');
+  const targetDir = opts.targetPath ?? path.join(opts.projectDir, 'target');
   try {
     if (args.command === 'debug') {
       try {
@@ -328,7 +351,8 @@ export async function invokeDbt(opts: DbtInvocationOptions): Promise<DbtInvocati
       return { success: true, results: [], output: lines };
     }
     ids = topoOrder(rt, ids, args.command === 'build');
-    const results = runNodes(rt, ids, args, log, project.root.root);
+    if (opts.planOnly) return { success: true, results: [], plan: planOf(rt, ids, args.command) };
+    const results = runNodes(rt, ids, args, log, project.root.root, opts);
     if (args.command === 'docs generate') writeCatalog(rt, targetDir);
     writeRunResults(rt, results, args, targetDir, (Date.now() - t0) / 1000);
     writeManifest(rt, graph, targetDir);
@@ -398,12 +422,40 @@ function topoOrder(rt: DbtRuntime, ids: string[], build: boolean): string[] {
   return out;
 }
 
+/** The nodes an invocation runs (ephemeral models only run inside what refs them). */
+function planOf(rt: DbtRuntime, ids: string[], command: string): DbtPlannedNode[] {
+  const plain = (id: string): string[] => {
+    const n = rt.manifest.nodes.get(id);
+    if (n)
+      return n.config['materialized'] === 'ephemeral'
+        ? n.depends_on.nodes.flatMap(plain)
+        : n.relation_name
+          ? [`${n.schema}.${n.alias}`]
+          : [];
+    const s = rt.manifest.sources.get(id);
+    return s ? [`${s.schema}.${s.identifier}`] : [];
+  };
+  return ids
+    .map((id) => rt.manifest.nodes.get(id)!)
+    .filter((n) => n.config['materialized'] !== 'ephemeral' || command === 'compile')
+    .map((n) => ({
+      unique_id: n.unique_id,
+      name: n.name,
+      resource_type: n.resource_type,
+      materialized: n.resource_type === 'test' ? 'test' : ((n.config['materialized'] as string | undefined) ?? null),
+      relation_name: n.relation_name,
+      inputs: [...new Set(n.depends_on.nodes.flatMap(plain))],
+      output: n.relation_name ? `${n.schema}.${n.alias}` : null,
+    }));
+}
+
 function runNodes(
   rt: DbtRuntime,
   ids: string[],
   args: ParsedArgs,
   log: (l: string) => void,
   root: string,
+  hooks: Pick<DbtInvocationOptions, 'onNodeStart' | 'onNodeResult' | 'shouldStop'> = {},
 ): DbtNodeResult[] {
   const results: DbtNodeResult[] = [];
   const failed = new Set<string>();
@@ -428,6 +480,8 @@ function runNodes(
     const t = Date.now();
     let outcome: NodeOutcome;
     const label = describe(n);
+    if (!stop && hooks.shouldStop?.()) stop = true;
+    if (!stop && !ancestorsFailed(rt, n, failed)) hooks.onNodeStart?.(id);
     if (stop || ancestorsFailed(rt, n, failed)) {
       outcome = { status: 'skipped', message: 'SKIP', rowsAffected: -1, failures: null };
       failed.add(id);
@@ -472,7 +526,7 @@ function runNodes(
       if (outcome.status === 'error') log(`  ${outcome.message.split('\n').join('\n  ')}`);
     }
     const completed = now();
-    results.push({
+    const result: DbtNodeResult = {
       unique_id: id,
       name: n.name,
       resource_type: n.resource_type,
@@ -491,7 +545,9 @@ function runNodes(
         { name: 'execute', started_at: started, completed_at: completed },
       ],
       batch_results: outcome.batchResults ?? null,
-    });
+    };
+    results.push(result);
+    hooks.onNodeResult?.(result);
   }
   results.push(...runHooks(rt, 'on-run-end', args, log));
   return results;

@@ -10,12 +10,13 @@ import {
   ApiPropertyOptional,
   ApiTags,
 } from '@nestjs/swagger';
-import { IsBoolean, IsString, Length, Matches, MaxLength } from 'class-validator';
+import { IsBoolean, IsIn, IsObject, IsString, Length, Matches, MaxLength } from 'class-validator';
 import type { Request, Response } from 'express';
 import { validateAs, Optional } from '@weir/platform';
 import { ModelingService } from '../application/modeling.service';
 import { MODELING_CONFIG, ModelingConfig } from '../modeling.config';
 import { readArchiveBody } from '../infrastructure/project-archive.extractor';
+import { BadSelectorError } from '../modeling.errors';
 
 export class RegisterProjectRequestDto {
   @ApiProperty({
@@ -57,6 +58,27 @@ export class BuildRequestDto {
   @Optional()
   @IsBoolean()
   takeOver?: boolean;
+  @ApiPropertyOptional({
+    enum: ['build', 'run', 'seed', 'test', 'snapshot', 'compile', 'docs generate'],
+    description:
+      "run the build with the dbt runtime, dbt's semantics: this command over dbt's selection (graph operators, tag:, path:, config.*:, resource_type:, source:, state:…); its steps are dbt's nodes (tests included) and its artifacts are served at /builds/:id/artifacts/:name. Without it, Weir's own build (audited swap, catalog, contracts)",
+  })
+  @Optional()
+  @IsIn(['build', 'run', 'seed', 'test', 'snapshot', 'compile', 'docs generate'])
+  command?: 'build' | 'run' | 'seed' | 'test' | 'snapshot' | 'compile' | 'docs generate';
+  @ApiPropertyOptional({ description: "dbt's --exclude (with command)", example: 'tag:nightly' })
+  @Optional()
+  @IsString()
+  @MaxLength(1000)
+  exclude?: string;
+  @ApiPropertyOptional({ description: "dbt's --vars (with command)", example: { start_date: '2026-01-01' } })
+  @Optional()
+  @IsObject()
+  vars?: Record<string, unknown>;
+  @ApiPropertyOptional({ description: "dbt's --fail-fast (with command)", default: false })
+  @Optional()
+  @IsBoolean()
+  failFast?: boolean;
 }
 
 export class CompiledQueryDto {
@@ -103,6 +125,10 @@ export class BuildResponseDto {
   @ApiProperty() id: string;
   @ApiProperty() projectId: string;
   @ApiProperty({ type: String, nullable: true }) selector: string | null;
+  @ApiProperty({ type: String, nullable: true, description: "dbt's command when the dbt runtime ran the build" })
+  command: string | null;
+  @ApiProperty({ type: Object, nullable: true, description: 'exclude, vars, failFast of a dbt build' })
+  dbtArgs: Record<string, unknown> | null;
   @ApiProperty() fullRefresh: boolean;
   @ApiProperty() takeOver: boolean;
   @ApiProperty({ enum: ['running', 'succeeded', 'failed'] }) status: string;
@@ -179,7 +205,30 @@ export class ModelingController {
   @ApiAcceptedResponse({ type: BuildResponseDto })
   async build(@Body() body: BuildRequestDto, @Res({ passthrough: true }) res: Response): Promise<BuildResponseDto> {
     res.status(202);
-    return this.modeling.build(body.project, body.select, { fullRefresh: body.fullRefresh, takeOver: body.takeOver });
+    if (
+      body.command === undefined &&
+      (body.exclude !== undefined || body.vars !== undefined || body.failFast !== undefined)
+    )
+      throw new BadSelectorError('exclude, vars and failFast need a command (dbt builds)');
+    return this.modeling.build(body.project, body.select, {
+      fullRefresh: body.fullRefresh,
+      takeOver: body.takeOver,
+      command: body.command,
+      exclude: body.exclude,
+      vars: body.vars,
+      failFast: body.failFast,
+    });
+  }
+
+  @Get('builds/:id/artifacts/:name')
+  @ApiOperation({
+    summary:
+      'An artifact of a dbt build as dbt wrote it: manifest.json (v12), run_results.json (v6), catalog.json (v1, docs generate)',
+  })
+  @ApiOkResponse({ schema: { type: 'object' } })
+  async artifact(@Param('id') id: string, @Param('name') name: string, @Res() res: Response): Promise<void> {
+    const text = await this.modeling.buildArtifact(id, name);
+    res.status(200).type('application/json').send(text);
   }
 
   @Get('builds/:id')

@@ -16,7 +16,7 @@ export class BuildStepOrmEntity {
   build?: BuildOrmEntity;
 
   /** model.<name> | seed.<name> */
-  @Column({ name: 'node_id', type: 'varchar', length: 200 })
+  @Column({ name: 'node_id', type: 'varchar', length: 600 })
   nodeId: string;
 
   @Column({ type: 'varchar', length: 20, nullable: true })

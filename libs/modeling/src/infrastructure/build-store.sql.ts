@@ -20,15 +20,17 @@ export const createBuildSql = (b: NewBuild): Sql => ({
     b.steps.map((s) => s.materialized),
     b.takeOver,
     b.parent ? JSON.stringify(b.parent) : null,
+    b.command ?? null,
+    b.dbtArgs ? JSON.stringify(b.dbtArgs) : null,
   ],
-  ctes: `b AS (INSERT INTO modeling.builds (id, project_id, selector, full_refresh, take_over, status, parent) VALUES ($1, $2, $3, $4, $7, 'running', $8::jsonb) RETURNING id),
+  ctes: `b AS (INSERT INTO modeling.builds (id, project_id, selector, full_refresh, take_over, status, parent, command, dbt_args) VALUES ($1, $2, $3, $4, $7, 'running', $8::jsonb, $9, $10::jsonb) RETURNING id),
        s AS (INSERT INTO modeling.build_steps (build_id, node_id, materialized, status)
              SELECT b.id, x.node, x.mat, 'pending' FROM b, unnest($5::text[], $6::text[]) WITH ORDINALITY x(node, mat, ord) ORDER BY x.ord)`,
 });
 
 /** The build and its steps in one round trip (builds are polled). */
 export const findBuildSql = (id: string): Sql => ({
-  sql: `SELECT b.id, b.project_id, b.selector, b.full_refresh, b.take_over, b.status, b.started_at, b.finished_at,
+  sql: `SELECT b.id, b.project_id, b.selector, b.full_refresh, b.take_over, b.status, b.started_at, b.finished_at, b.command, b.dbt_args,
                (SELECT json_agg(json_build_object('node_id', s.node_id, 'materialized', s.materialized, 'status', s.status,
                                                   'started_at', s.started_at, 'finished_at', s.finished_at,
                                                   'rows_affected', s.rows_affected, 'error', s.error, 'error_code', s.error_code,

@@ -26,6 +26,14 @@ export class BuildOrmEntity {
   @Column({ type: 'jsonb', nullable: true })
   parent: { job: string; runId: string } | null;
 
+  /** dbt's command when the dbt runtime runs the build (build, run, seed, test …); null for Weir's own builds. */
+  @Column({ type: 'varchar', length: 30, nullable: true })
+  command: string | null;
+
+  /** The dbt invocation's other arguments: select, exclude, vars, failFast. */
+  @Column({ name: 'dbt_args', type: 'jsonb', nullable: true })
+  dbtArgs: Record<string, unknown> | null;
+
   @Column({ name: 'full_refresh', type: 'boolean' })
   fullRefresh: boolean;
 

@@ -14,6 +14,8 @@ interface BuildRow {
   selector: string | null;
   full_refresh: boolean;
   take_over: boolean;
+  command: string | null;
+  dbt_args: Record<string, unknown> | null;
   status: string;
   started_at: Date;
   finished_at: Date | null;
@@ -38,6 +40,8 @@ function buildView(b: BuildRow): BuildView {
     id: b.id,
     projectId: b.project_id,
     selector: b.selector,
+    command: b.command ?? null,
+    dbtArgs: b.dbt_args ?? null,
     fullRefresh: b.full_refresh,
     takeOver: b.take_over,
     status: b.status,
@@ -158,6 +162,8 @@ export class InMemoryBuildStore implements BuildStore {
         id: build.id,
         projectId: build.projectId,
         selector: build.selector,
+        command: build.command ?? null,
+        dbtArgs: build.dbtArgs ?? null,
         fullRefresh: build.fullRefresh,
         takeOver: build.takeOver,
         status: 'running',

@@ -6,6 +6,7 @@
 import { parentPort } from 'node:worker_threads';
 import { compileProject, CompileError, DagCycleError, TEMPLATE_LIMITS, TemplateLimitError } from '../domain/compile';
 import { loadProject, ProjectError } from '../domain/project';
+import { compileWithDbtRuntime } from '../dbt/legacy-compile';
 
 export interface CompileRequest {
   id: number;
@@ -22,11 +23,22 @@ parentPort?.on('message', (m: CompileRequest) => {
   try {
     TEMPLATE_LIMITS.ms = m.templateMaxMs;
     const project = loadProject(m.root);
-    const compiled = compileProject(project, {
-      modelSchema: m.modelSchema,
-      existing: m.existing ? new Set(m.existing) : undefined,
-      env: m.env,
-    });
+    let compiled;
+    try {
+      compiled = compileProject(project, {
+        modelSchema: m.modelSchema,
+        existing: m.existing ? new Set(m.existing) : undefined,
+        env: m.env,
+      });
+    } catch (first) {
+      // what the first compiler cannot render (macros, packages, dbt's Jinja), the dbt runtime parses
+      if (!(first instanceof CompileError)) throw first;
+      try {
+        compiled = compileWithDbtRuntime(m.root, m.modelSchema, m.env);
+      } catch {
+        throw first;
+      }
+    }
     parentPort!.postMessage({ id: m.id, project, compiled });
   } catch (e) {
     const err = e as Error;

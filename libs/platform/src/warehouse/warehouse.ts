@@ -37,7 +37,10 @@ export class Warehouse {
    */
   readonly location: { namespace: string; database: string };
 
-  constructor(url: string, opts: { max?: number; applicationName?: string } = {}) {
+  constructor(
+    private readonly url: string,
+    opts: { max?: number; applicationName?: string } = {},
+  ) {
     const u = new URL(url);
     const host = u.hostname || decodeURIComponent(u.searchParams.get('host') ?? 'localhost');
     this.location = {
@@ -51,6 +54,11 @@ export class Warehouse {
     });
     // An idle client's error (server restart) must not crash the process; the next checkout reconnects.
     this.pool.on('error', () => undefined);
+  }
+
+  /** The warehouse's connection string, for a worker thread that opens its own session (never logged or returned). */
+  connectionString(): string {
+    return this.url;
   }
 
   query<R extends QueryResultRow = QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> {

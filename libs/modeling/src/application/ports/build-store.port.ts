@@ -14,6 +14,9 @@ export interface NewBuild {
   /** The run that asked for it (a pipeline run): its OpenLineage parent. */
   parent?: { job: string; runId: string } | null;
   steps: { nodeId: string; materialized: string | null }[];
+  /** dbt runtime builds: the command and its other arguments. */
+  command?: string | null;
+  dbtArgs?: Record<string, unknown> | null;
 }
 
 /** A build recovery failed: its project, and the steps that had started (now failed). */

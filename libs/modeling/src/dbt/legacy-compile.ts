@@ -1,0 +1,103 @@
+/**
+ * A project compiled by the dbt runtime, in the shape Weir's own builds use (CompiledProject):
+ * the projects Weir's first compiler cannot read — macros, packages, dbt's cross-database macros,
+ * `adapter.dispatch`, Jinja it did not have — still register, list their nodes and build. Parsed
+ * with `execute` false (no warehouse connection): SQL that only exists when dbt executes
+ * (`{% if execute %}` branches, `run_query` results) is what a dbt build (`command`) renders.
+ */
+import type { CompiledNode, CompiledProject } from '../domain/compile';
+import { DagCycleError } from '../domain/compile';
+import type { ManifestNode } from './manifest';
+import { ProjectParser } from './parse';
+import { loadProject } from './project';
+import { DbtRuntime } from './runtime';
+import { SyncSql } from './sync-sql';
+
+const q = (s: string) => `"${s.replace(/"/g, '""')}"`;
+
+export function compileWithDbtRuntime(root: string, modelSchema: string, env: Record<string, string>): CompiledProject {
+  const project = loadProject(root);
+  // never connects: nothing executes while parsing
+  const sql = new SyncSql('postgres://127.0.0.1:1/unused');
+  const rt = new DbtRuntime(project, {
+    target: { name: 'weir', schema: modelSchema, database: '', threads: 1, type: 'postgres' },
+    cliVars: {},
+    env,
+    sql,
+    flags: {},
+    log: () => undefined,
+  });
+  new ProjectParser(rt).parse();
+  const legacyId = (id: string): string | undefined => {
+    const n = rt.manifest.nodes.get(id);
+    if (n)
+      return n.resource_type === 'model' || n.resource_type === 'seed' || n.resource_type === 'snapshot'
+        ? `${n.resource_type}.${n.name}`
+        : undefined;
+    const s = rt.manifest.sources.get(id);
+    return s ? `source.${s.source_name}.${s.name}` : undefined;
+  };
+  const nodes = new Map<string, CompiledNode>();
+  const rendered = new Map<string, { sql: string; ephemerals: Set<string> }>();
+  const render = (n: ManifestNode): string => {
+    let r = rendered.get(n.unique_id);
+    if (!r) {
+      const out = rt.render(n.raw_code, n.original_file_path, { node: n, execute: false });
+      r = { sql: out.sql, ephemerals: out.ephemerals };
+      rendered.set(n.unique_id, r);
+      for (const e of out.ephemerals) render(rt.manifest.nodes.get(e)!);
+    }
+    return rt.injectCtes(r.sql, r.ephemerals, rendered);
+  };
+  for (const s of rt.manifest.sources.values()) {
+    const id = `source.${s.source_name}.${s.name}`;
+    nodes.set(id, {
+      id,
+      kind: 'source',
+      name: `${s.source_name}.${s.name}`,
+      schema: s.schema,
+      table: s.identifier,
+      relation: `${q(s.schema)}.${q(s.identifier)}`,
+      config: {},
+      tags: s.tags,
+      dependsOn: [],
+    });
+  }
+  for (const n of rt.manifest.nodes.values()) {
+    const id = legacyId(n.unique_id);
+    if (!id) continue;
+    const kind = n.resource_type as 'model' | 'seed' | 'snapshot';
+    nodes.set(id, {
+      id,
+      kind,
+      name: n.name,
+      path: n.original_file_path,
+      schema: n.schema,
+      table: n.alias,
+      relation: `${q(n.schema)}.${q(n.alias)}`,
+      config: {
+        ...n.config,
+        ...(n.config['pre-hook'] ? { pre_hook: n.config['pre-hook'] } : {}),
+        ...(n.config['post-hook'] ? { post_hook: n.config['post-hook'] } : {}),
+      },
+      ...(kind === 'model' ? { materialized: String(n.config['materialized'] ?? 'view') } : {}),
+      tags: n.tags,
+      dependsOn: n.depends_on.nodes.map(legacyId).filter((x): x is string => !!x),
+      ...(kind !== 'seed' ? { compiledSql: render(n) } : {}),
+    });
+  }
+  sql.close();
+  // dependencies first
+  const order: string[] = [];
+  const state = new Map<string, number>();
+  const visit = (id: string, trail: string[]) => {
+    if (state.get(id) === 2) return;
+    if (state.get(id) === 1) throw new DagCycleError([...trail, id]);
+    state.set(id, 1);
+    for (const d of nodes.get(id)?.dependsOn ?? []) visit(d, [...trail, id]);
+    state.set(id, 2);
+    order.push(id);
+  };
+  for (const id of [...nodes.keys()].sort()) visit(id, []);
+  return { name: project.root.name, nodes, order };
+}
