@@ -7,6 +7,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import nunjucks from 'nunjucks';
 import { AgateTable } from './agate';
+import { weirMacros } from '../domain/macros';
 import {
   jinjaEnvironment,
   JinjaError,
@@ -134,6 +135,16 @@ export class DbtRuntime {
   private loadMacros(): void {
     const files: SqlFile[] = [...includeMacros(), ...this.project.packages.flatMap((p) => p.macros)];
     for (const f of files) this.loadMacroFile(f);
+    // Weir's own macros (weir.surrogate_key, weir.dim_date), as in Weir's builds
+    this.macros.set(
+      'weir',
+      new Map(
+        Object.entries(weirMacros).map(([k, f]) => [
+          k,
+          Object.assign((...a: unknown[]) => (f as (...x: unknown[]) => string)(...a), { __weirMacro: true }),
+        ]),
+      ),
+    );
     for (const [name, fn] of Object.entries(this.builtinMacros())) {
       const pkg = this.macros.get('dbt') ?? new Map<string, MacroFn>();
       this.macros.set('dbt', pkg);
