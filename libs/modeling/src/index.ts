@@ -11,3 +11,5 @@ export type { ModelBuildsPort, StartModelBuild } from './application/ports/model
 export { ModelingService } from './application/modeling.service';
 export type { ProjectView, BuildView } from './application/modeling.views';
 export type { ProjectHook } from './application/projects.service';
+export { invokeDbt } from './dbt/invocation';
+export type { DbtInvocationOptions, DbtInvocationResult, DbtTarget } from './dbt/invocation';
