@@ -35,7 +35,6 @@ function layout(models: number): { staging: number; intermediate: number; marts:
   return { staging, intermediate, marts: Math.max(0, models - staging - intermediate) };
 }
 
-const COLUMNS = ['id', 'customer_id', 'status', 'amount', 'created_at', 'label'];
 const STATUSES = ['new', 'paid', 'shipped', 'returned'];
 
 /** Generates the project in `dir`; the number of test nodes dbt will parse. */
