@@ -388,12 +388,15 @@ export class ProjectParser {
       column: string | null,
       test: unknown,
     ) => this.addGenericTest(p, target, column, test);
+    // the package's first model, seed or snapshot of each name (the tests added below are none)
+    const byName = new Map<string, ManifestNode>();
+    for (const n of this.rt.manifest.nodes.values())
+      if (n.package_name === p.name && ['model', 'seed', 'snapshot'].includes(n.resource_type) && !byName.has(n.name))
+        byName.set(n.name, n);
     for (const [key, props] of [...this.props.models, ...this.props.seeds, ...this.props.snapshots]) {
       if (!key.startsWith(`${p.name}.`)) continue;
       const name = String(props.entry['name']);
-      const node = [...this.rt.manifest.nodes.values()].find(
-        (n) => n.package_name === p.name && n.name === name && ['model', 'seed', 'snapshot'].includes(n.resource_type),
-      );
+      const node = byName.get(name);
       if (!node) continue;
       const target = { uid: node.unique_id, name, kind: node.resource_type as 'model', file: props.file };
       for (const t of [...asList(props.entry['tests']), ...asList(props.entry['data_tests'])]) attach(target, null, t);

@@ -65,9 +65,29 @@ function walk(dir: string, exts: string[], acc: string[] = []): string[] {
 const list = (v: unknown, dflt: string[]): string[] =>
   Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : dflt;
 
+/**
+ * Parsed YAML by file text, shared by the invocations of the process (a project's YAML is parsed
+ * again by every dbt command); each read gets its own copy. Emptied past YAML_CHARS_MAX characters.
+ */
+const parsedYaml = new Map<string, unknown>();
+let yamlChars = 0;
+const YAML_CHARS_MAX = 32 * 1024 * 1024;
+
+function parseYamlCached(text: string): unknown {
+  if (parsedYaml.has(text)) return structuredClone(parsedYaml.get(text));
+  const doc: unknown = parseYaml(text);
+  if (yamlChars + text.length > YAML_CHARS_MAX) {
+    parsedYaml.clear();
+    yamlChars = 0;
+  }
+  parsedYaml.set(text, doc);
+  yamlChars += text.length;
+  return structuredClone(doc);
+}
+
 function readYaml(file: string, rel: string): Record<string, unknown> {
   try {
-    const doc = parseYaml(fs.readFileSync(file, 'utf8'));
+    const doc = parseYamlCached(fs.readFileSync(file, 'utf8'));
     if (doc === null || doc === undefined) return {};
     if (typeof doc !== 'object' || Array.isArray(doc)) throw new Error('the file is not a YAML mapping');
     return doc as Record<string, unknown>;

@@ -87,6 +87,33 @@ interface RenderScope {
 
 const quoteIdent = (s: string) => `"${String(s).replace(/"/g, '""')}"`;
 
+/**
+ * Compiled template code by file and source, shared by the runtimes of the process: the code
+ * nunjucks compiles does not depend on the environment it is compiled for (the environments of
+ * jinjaEnvironment() all have the same options and tags), as with nunjucks' precompiled
+ * templates. Emptied when the sources kept pass COMPILED_CHARS_MAX characters.
+ */
+const compiledCode = new Map<string, Record<string, unknown>>();
+let compiledChars = 0;
+const COMPILED_CHARS_MAX = 64 * 1024 * 1024;
+
+function compileTemplate(src: string, env: nunjucks.Environment, file: string): nunjucks.Template {
+  const key = `${file}\u0000${src}`;
+  const code = compiledCode.get(key);
+  if (code) return new nunjucks.Template({ type: 'code', obj: code } as unknown as string, env, file, true);
+  const tmpl = new nunjucks.Template(src, env, file, true);
+  const compiled = tmpl as unknown as { rootRenderFunc: unknown; blocks: Record<string, unknown> };
+  const obj: Record<string, unknown> = { root: compiled.rootRenderFunc };
+  for (const [name, block] of Object.entries(compiled.blocks ?? {})) obj[`b_${name}`] = block;
+  if (compiledChars + key.length > COMPILED_CHARS_MAX) {
+    compiledCode.clear();
+    compiledChars = 0;
+  }
+  compiledCode.set(key, obj);
+  compiledChars += key.length;
+  return tmpl;
+}
+
 export class DbtRuntime {
   readonly env: nunjucks.Environment;
   readonly manifest: Manifest = {
@@ -168,7 +195,7 @@ export class DbtRuntime {
     const src = DbtRuntime.macroSource(f.source);
     let exported: Record<string, MacroFn>;
     try {
-      const tmpl = new nunjucks.Template(src, this.env, `${f.package}/${f.path}`, true);
+      const tmpl = compileTemplate(src, this.env, `${f.package}/${f.path}`);
       exported = withJinja(() => {
         let out: Record<string, MacroFn> = {};
         (
@@ -253,10 +280,18 @@ export class DbtRuntime {
   /** An object of a package's macros (`dbt.dateadd`, `dbt_utils.star`). */
   private namespaceObject(pkg: string): Record<string, unknown> {
     const m = this.macros.get(pkg);
+    const hit = this.namespaces.get(pkg);
+    if (hit && hit.macros === m && hit.size === (m?.size ?? 0)) return hit.obj;
     const obj: Record<string, unknown> = {};
     if (m) for (const [k, v] of m) obj[k] = v;
+    this.namespaces.set(pkg, { macros: m, size: m?.size ?? 0, obj });
     return obj;
   }
+  /** namespaceObject()'s objects, rebuilt when the package's macros change. */
+  private readonly namespaces = new Map<
+    string,
+    { macros: Map<string, MacroFn> | undefined; size: number; obj: Record<string, unknown> }
+  >();
 
   // ---------------------------------------------------------------- context
 
@@ -597,13 +632,28 @@ export class DbtRuntime {
     return rel;
   }
 
+  /** Models, seeds and snapshots by name, in manifest order: rebuilt when the manifest's nodes change. */
+  private refIndex?: { nodes: Map<string, ManifestNode>; size: number; byName: Map<string, ManifestNode[]> };
+
+  private refableNamed(name: string): ManifestNode[] {
+    const nodes = this.manifest.nodes;
+    let ix = this.refIndex;
+    const stale = (l: ManifestNode[] | undefined) => l?.some((n) => nodes.get(n.unique_id) !== n) ?? false;
+    if (!ix || ix.nodes !== nodes || ix.size !== nodes.size || stale(ix.byName.get(name))) {
+      const byName = new Map<string, ManifestNode[]>();
+      for (const n of nodes.values()) {
+        if (n.resource_type !== 'model' && n.resource_type !== 'seed' && n.resource_type !== 'snapshot') continue;
+        const l = byName.get(n.name);
+        if (l) l.push(n);
+        else byName.set(n.name, [n]);
+      }
+      ix = this.refIndex = { nodes, size: nodes.size, byName };
+    }
+    return ix.byName.get(name) ?? [];
+  }
+
   resolveRef(name: string, pkg: string | null, version: string | number | null = null): ManifestNode | undefined {
-    const candidates = [...this.manifest.nodes.values()].filter(
-      (n) =>
-        (n.resource_type === 'model' || n.resource_type === 'seed' || n.resource_type === 'snapshot') &&
-        n.name === name &&
-        (pkg === null || n.package_name === pkg),
-    );
+    const candidates = this.refableNamed(name).filter((n) => pkg === null || n.package_name === pkg);
     if (version !== null) return candidates.find((n) => String(n.version) === String(version));
     const latest = candidates.filter(
       (n) =>
@@ -989,7 +1039,7 @@ export class DbtRuntime {
       const sql = withJinja(() => {
         let tmpl = this.templates.get(src);
         if (!tmpl) {
-          tmpl = new nunjucks.Template(src, this.env, file, true);
+          tmpl = compileTemplate(src, this.env, file);
           if (this.templates.size < 50_000) this.templates.set(src, tmpl);
         }
         return tmpl.render({});
