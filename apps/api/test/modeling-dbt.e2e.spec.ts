@@ -133,6 +133,33 @@ describe('modeling e2e: dbt builds (command, selection, artifacts)', () => {
     });
   });
 
+  it("Weir's own build audits a model with its custom generic tests too (custom_sql), refusing the swap when one fails", async () => {
+    const ok = await t.http.post('/api/modeling/builds').set(admin).send({ project: 'shop' }).expect(202);
+    const b = await t.app.get(ModelingService).waitForBuild(ok.body.id, 120_000);
+    expect(b.steps.filter((s) => s.status !== 'succeeded')).toEqual([]);
+    const suites = await t.http.get('/api/quality/suites').set(admin).expect(200);
+    const suite = (suites.body.items ?? suites.body).find((x: { name: string }) => x.name === 'dbt:shop:customers');
+    expect(suite).toBeDefined();
+    const full = await t.http.get(`/api/quality/suites/${suite.id}`).set(admin).expect(200);
+    const types = full.body.expectations.map((e: { type: string }) => e.type).sort();
+    expect(types).toEqual(
+      ['custom_sql', 'expect_column_values_to_be_unique', 'expect_column_values_to_not_be_null'].sort(),
+    );
+    // a customer with no positive orders fails is_positive: the new customers is not swapped in
+    write(
+      'shop/models/marts/customers.sql',
+      "select customer, 0 as orders, 0 as amount from {{ ref('stg_orders') }} group by customer\n",
+    );
+    const bad = await t.http
+      .post('/api/modeling/builds')
+      .set(admin)
+      .send({ project: 'shop', select: 'customers' })
+      .expect(202);
+    const failed = await t.app.get(ModelingService).waitForBuild(bad.body.id, 120_000);
+    expect(failed.status).toBe('failed');
+    expect((await pg.query(`select min(orders)::int as m from analytics.customers`)).rows[0].m).toBeGreaterThan(0);
+  });
+
   it('refuses a bad selector and a bad command with problem+json', async () => {
     const bad = await t.http
       .post('/api/modeling/builds')

@@ -626,16 +626,30 @@ function runOne(rt: DbtRuntime, mat: Materializer, n: ManifestNode, args: Parsed
 export function compile(rt: DbtRuntime, n: ManifestNode): string {
   if (n.resource_type !== 'test' || !n.test_metadata) return rt.compileNode(n);
   if (n.compiled_code !== undefined) return n.compiled_code;
-  const meta = n.test_metadata;
+  const parent = n.attached_node ? rt.manifest.nodes.get(n.attached_node) : undefined;
+  const ephemeral = parent?.config['materialized'] === 'ephemeral';
+  const sql = compileGenericTest(rt, n, { execute: true });
+  if (parent && ephemeral) rt.compileNode(parent);
+  n.compiled_code = rt.injectCtes(sql, ephemeral ? new Set([parent!.unique_id]) : new Set<string>(), rt.compiledCache);
+  return n.compiled_code;
+}
+
+/**
+ * A generic test's SQL: its test macro called with the YAML's arguments (`ref(...)`/`source(...)`
+ * strings evaluated, Jinja rendered) and `model` the tested relation — or `model` given, as the
+ * audit of Weir's builds gives `{table}` — wrapped by the test's `where`.
+ */
+export function compileGenericTest(rt: DbtRuntime, n: ManifestNode, o: { execute: boolean; model?: string }): string {
+  const meta = n.test_metadata!;
   const macro = meta.namespace ? rt.findMacro(`test_${meta.name}`, meta.namespace) : rt.findMacro(`test_${meta.name}`);
   if (!macro) throw new DbtError(`'test_${meta.name}' is undefined`);
   const kwargs: Record<string, unknown> = { __keywords: true };
   const evalArg = (v: unknown): unknown => {
     if (typeof v === 'string') {
       if (/^\s*(ref|source)\s*\(.*\)\s*$/s.test(v))
-        return rt.render(`{{ ${v} }}`, n.original_file_path, { node: n, execute: true }).sql;
+        return rt.render(`{{ ${v} }}`, n.original_file_path, { node: n, execute: o.execute }).sql;
       if (v.includes('{{') || v.includes('{%'))
-        return rt.render(v, n.original_file_path, { node: n, execute: true }).sql;
+        return rt.render(v, n.original_file_path, { node: n, execute: o.execute }).sql;
     }
     return v;
   };
@@ -648,16 +662,12 @@ export function compile(rt: DbtRuntime, n: ManifestNode): string {
     !parent && n.sources[0]
       ? [...rt.manifest.sources.values()].find((s) => s.source_name === n.sources[0][0] && s.name === n.sources[0][1])
       : undefined;
-  let model = parent ? rt.relationOf(parent).render() : src ? src.relation_name : '';
-  if (parent?.config['materialized'] === 'ephemeral') model = `__dbt__cte__${parent.name}`;
+  let model = o.model ?? (parent ? rt.relationOf(parent).render() : src ? src.relation_name : '');
+  if (o.model === undefined && parent?.config['materialized'] === 'ephemeral') model = `__dbt__cte__${parent.name}`;
   const where = n.config['where'];
   if (where) model = `(select * from ${model} where ${String(where)}) dbt_subquery`;
   kwargs['model'] = { toString: () => model, render: () => model };
-  const sql = String(rt.callMacro(macro, [kwargs], n));
-  const ephemerals = parent?.config['materialized'] === 'ephemeral' ? new Set([parent.unique_id]) : new Set<string>();
-  if (parent && ephemerals.size) rt.compileNode(parent);
-  n.compiled_code = rt.injectCtes(sql, ephemerals, rt.compiledCache);
-  return n.compiled_code;
+  return String(rt.callMacro(macro, [kwargs], n, undefined, o.execute));
 }
 
 function runOperation(rt: DbtRuntime, args: ParsedArgs, log: (l: string) => void): DbtInvocationResult {

@@ -5,7 +5,8 @@
  * with `execute` false (no warehouse connection): SQL that only exists when dbt executes
  * (`{% if execute %}` branches, `run_query` results) is what a dbt build (`command`) renders.
  */
-import type { CompiledNode, CompiledProject } from '../domain/compile';
+import type { CompiledNode, CompiledProject, DbtTestSql } from '../domain/compile';
+import { compileGenericTest } from './invocation';
 import { DagCycleError } from '../domain/compile';
 import type { ManifestNode } from './manifest';
 import { ProjectParser } from './parse';
@@ -15,19 +16,55 @@ import { SyncSql } from './sync-sql';
 
 const q = (s: string) => `"${s.replace(/"/g, '""')}"`;
 
-export function compileWithDbtRuntime(root: string, modelSchema: string, env: Record<string, string>): CompiledProject {
+/** The project parsed by the dbt runtime, `execute` false (it never connects). */
+function parsed(root: string, modelSchema: string, env: Record<string, string>): DbtRuntime {
   const project = loadProject(root);
-  // never connects: nothing executes while parsing
-  const sql = new SyncSql('postgres://127.0.0.1:1/unused');
   const rt = new DbtRuntime(project, {
     target: { name: 'weir', schema: modelSchema, database: '', threads: 1, type: 'postgres' },
     cliVars: {},
     env,
-    sql,
+    sql: new SyncSql('postgres://127.0.0.1:1/unused'),
     flags: {},
     log: () => undefined,
   });
   new ProjectParser(rt).parse();
+  return rt;
+}
+
+/**
+ * The generic tests of the root project's models, compiled with `{table}` for the relation under
+ * test (the audit of Weir's builds runs them as `custom_sql` on the relation built beside the live one).
+ */
+export function compileDbtTests(
+  root: string,
+  modelSchema: string,
+  env: Record<string, string>,
+): Record<string, DbtTestSql[]> {
+  const rt = parsed(root, modelSchema, env);
+  const out: Record<string, DbtTestSql[]> = {};
+  for (const n of rt.manifest.nodes.values()) {
+    if (n.resource_type !== 'test' || !n.test_metadata || !n.attached_node) continue;
+    const parent = rt.manifest.nodes.get(n.attached_node);
+    if (!parent || parent.resource_type !== 'model' || parent.package_name !== rt.rootName) continue;
+    let sql: string;
+    try {
+      sql = compileGenericTest(rt, n, { execute: false, model: '{table}' });
+    } catch {
+      continue;
+    }
+    (out[parent.name] ??= []).push({
+      test: n.test_metadata.name,
+      column: n.column_name ?? null,
+      sql,
+      severity: String(n.config['severity'] ?? 'error').toLowerCase() === 'warn' ? 'warn' : 'error',
+    });
+  }
+  return out;
+}
+
+export function compileWithDbtRuntime(root: string, modelSchema: string, env: Record<string, string>): CompiledProject {
+  const rt = parsed(root, modelSchema, env);
+  const project = rt.project;
   const legacyId = (id: string): string | undefined => {
     const n = rt.manifest.nodes.get(id);
     if (n)
@@ -75,8 +112,9 @@ export function compileWithDbtRuntime(root: string, modelSchema: string, env: Re
       schema: n.schema,
       table: n.alias,
       relation: `${q(n.schema)}.${q(n.alias)}`,
+      // dbt's defaults left out (null): Weir's materializers read what the project set
       config: {
-        ...n.config,
+        ...Object.fromEntries(Object.entries(n.config).filter(([, v]) => v !== null && v !== undefined)),
         ...(n.config['pre-hook'] ? { pre_hook: n.config['pre-hook'] } : {}),
         ...(n.config['post-hook'] ? { post_hook: n.config['post-hook'] } : {}),
       },
@@ -86,7 +124,6 @@ export function compileWithDbtRuntime(root: string, modelSchema: string, env: Re
       ...(kind !== 'seed' ? { compiledSql: render(n) } : {}),
     });
   }
-  sql.close();
   // dependencies first
   const order: string[] = [];
   const state = new Map<string, number>();

@@ -31,6 +31,19 @@ export interface CompiledProject {
   nodes: Map<string, CompiledNode>;
   /** Node ids in an order where every node comes after what it depends on. */
   order: string[];
+  /**
+   * The generic tests of each model (by model name) as the dbt runtime compiles them, with `{table}`
+   * for the relation under test: the audit runs the ones Weir has no expectation for as `custom_sql`.
+   */
+  dbtTests?: Record<string, DbtTestSql[]>;
+}
+
+/** A dbt generic test of a model, compiled: its failing rows' SELECT over `{table}`. */
+export interface DbtTestSql {
+  test: string;
+  column: string | null;
+  sql: string;
+  severity: 'error' | 'warn';
 }
 
 /** A model that cannot compile: names the file and the line. */

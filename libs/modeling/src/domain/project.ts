@@ -39,6 +39,7 @@ export interface ColumnProperties {
   name: string;
   description?: string;
   tests?: unknown[];
+  data_tests?: unknown[];
   data_type?: string;
 }
 

@@ -6,7 +6,7 @@
 import { parentPort } from 'node:worker_threads';
 import { compileProject, CompileError, DagCycleError, TEMPLATE_LIMITS, TemplateLimitError } from '../domain/compile';
 import { loadProject, ProjectError } from '../domain/project';
-import { compileWithDbtRuntime } from '../dbt/legacy-compile';
+import { compileDbtTests, compileWithDbtRuntime } from '../dbt/legacy-compile';
 
 export interface CompileRequest {
   id: number;
@@ -38,6 +38,11 @@ parentPort?.on('message', (m: CompileRequest) => {
       } catch {
         throw first;
       }
+    }
+    try {
+      compiled.dbtTests = compileDbtTests(m.root, m.modelSchema, m.env);
+    } catch {
+      // a project the dbt runtime cannot parse keeps the built-in tests only
     }
     parentPort!.postMessage({ id: m.id, project, compiled });
   } catch (e) {

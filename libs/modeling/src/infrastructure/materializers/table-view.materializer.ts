@@ -208,10 +208,14 @@ export class TableViewMaterializer implements Materializer {
   private async syncYamlSuite(project: Project, compiled: CompiledProject, n: CompiledNode): Promise<void> {
     const props = project.properties.get(n.name);
     const { expectations, problems } = props
-      ? yamlTests(props, (ref) => {
-          const t = compiled.nodes.get(`model.${ref}`) ?? compiled.nodes.get(`seed.${ref}`);
-          return t ? `${t.schema}.${t.table}` : undefined; // the relation: a model's alias when it has one
-        })
+      ? yamlTests(
+          props,
+          (ref) => {
+            const t = compiled.nodes.get(`model.${ref}`) ?? compiled.nodes.get(`seed.${ref}`);
+            return t ? `${t.schema}.${t.table}` : undefined; // the relation: a model's alias when it has one
+          },
+          compiled.dbtTests?.[n.name],
+        )
       : { expectations: [], problems: [] };
     if (problems.length) throw new UnsupportedTestError(problems.join('; '));
     await this.suites.upsertSuite(`dbt:${project.name}:${n.name}`.slice(0, 100), n.name, expectations, {
