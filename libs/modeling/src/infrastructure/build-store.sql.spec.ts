@@ -14,7 +14,7 @@ describe('build store SQL', () => {
       ],
     });
     expect(s.ctes).toMatch(/WITH ORDINALITY x\(node, mat, ord\) ORDER BY x\.ord/);
-    expect(s.params).toEqual(['b', 'p', null, true, ['seed.x', 'model.y'], ['seed', null], false, null]);
+    expect(s.params).toEqual(['b', 'p', null, true, ['seed.x', 'model.y'], ['seed', null], false, null, null, null]);
   });
 
   it('sets only the fields given, refs as JSON, and only while the build runs', () => {
