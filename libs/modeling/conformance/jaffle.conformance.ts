@@ -5,6 +5,7 @@
  * embedded server otherwise).
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { createTestDatabase, type Reporter } from '@weir/platform/testing';
@@ -14,6 +15,7 @@ import { runSuite } from '@weir/quality';
 import { compileProject } from '../src/domain/compile';
 import { loadProject } from '../src/domain/project';
 import { yamlTests } from '../src/domain/yaml-tests';
+import { invokeDbt } from '../src/dbt/invocation';
 
 export const jaffleSuite = {
   name: 'dbt-jaffle-shop',
@@ -92,7 +94,34 @@ export const jaffleSuite = {
       await c.end();
       await db.drop();
     }
+    await dbtBuild(dir, report);
   },
 };
+
+/** jaffle_shop through the dbt runtime, unchanged: `dbt build` (3 seeds, 5 models, 20 tests) and `docs generate`. */
+async function dbtBuild(dir: string, report: Reporter): Promise<void> {
+  const db = await createTestDatabase({ migrate: false, prefix: 'weir_jaffle_dbt' });
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'weir-jaffle-'));
+  try {
+    fs.cpSync(dir, work, { recursive: true });
+    const target = { name: 'dev', schema: 'analytics', database: db.name, threads: 1, type: 'postgres' as const };
+    const build = await invokeDbt({ projectDir: work, args: ['build'], connectionString: db.url, target });
+    const counts = (s: string) => build.results.filter((r) => r.resource_type === s).length;
+    if (build.success && counts('seed') === 3 && counts('model') === 5 && counts('test') === 20)
+      report.pass('dbt build');
+    else
+      report.fail(
+        'dbt build',
+        `${build.error ?? ''} ${JSON.stringify(build.results.filter((r) => r.status !== 'success' && r.status !== 'pass').map((r) => [r.name, r.message]))}`,
+      );
+    const docs = await invokeDbt({ projectDir: work, args: ['docs', 'generate'], connectionString: db.url, target });
+    const catalog = JSON.parse(fs.readFileSync(path.join(work, 'target', 'catalog.json'), 'utf8')) as { nodes: object };
+    if (docs.success && Object.keys(catalog.nodes).length === 8) report.pass('dbt docs generate');
+    else report.fail('dbt docs generate', `${docs.error ?? ''} catalog nodes ${Object.keys(catalog.nodes).length}`);
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+    await db.drop();
+  }
+}
 
 export const suites = [jaffleSuite];
