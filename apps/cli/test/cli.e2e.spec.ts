@@ -246,6 +246,28 @@ describe('weir project import / weir build', () => {
     ]);
     await c.end();
   }, 120_000);
+
+  it("weir dbt runs dbt's commands with dbt's lines, exit codes and artifacts", async () => {
+    const env = { DATABASE_URL: db.url };
+    const b = await weir(['dbt', 'build', '--project-dir', dir, '--target-schema', 'tiny_dbt'], env);
+    expect([b.code, b.stderr]).toEqual([0, expect.anything()]);
+    expect(b.stdout).toMatch(/OK seed file tiny_dbt\.raw_people \.\.\. \[INSERT 2 in/);
+    expect(b.stdout).toMatch(/PASS test unique_people_id/);
+    expect(b.stdout).toMatch(/Done\. PASS=4 WARN=0 ERROR=0 SKIP=0 TOTAL=4/);
+    const rr = JSON.parse(fs.readFileSync(`${dir}/target/run_results.json`, 'utf8'));
+    expect(rr.results.map((r: { unique_id: string }) => r.unique_id)).toContain('model.tiny.people');
+    const ls = await weir(
+      ['dbt', 'ls', '--project-dir', dir, '--select', 'people+', '--target-schema', 'tiny_dbt'],
+      env,
+    );
+    expect(ls.stdout.trim().split('\n')).toEqual(['tiny.not_null_people_id', 'tiny.people', 'tiny.unique_people_id']);
+    // a failing model: exit 1, dbt's error line naming the model and the line
+    fs.writeFileSync(`${dir}/models/broken.sql`, 'select 1 as id\nfrom {{ ref("nowhere") }}');
+    const broken = await weir(['dbt', 'run', '--project-dir', dir, '--target-schema', 'tiny_dbt'], env);
+    expect(broken.code).toBe(2);
+    expect(broken.stdout).toMatch(/depends on a node named 'nowhere' which was not found/);
+    fs.rmSync(`${dir}/models/broken.sql`);
+  }, 120_000);
 });
 
 describe('weir lineage', () => {
