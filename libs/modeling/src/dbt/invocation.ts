@@ -407,12 +407,15 @@ function runNodes(
 ): DbtNodeResult[] {
   const results: DbtNodeResult[] = [];
   const failed = new Set<string>();
+  const testFailed = new Set<string>();
   const mat = new Materializer(rt, (n) => compile(rt, n));
   const total = ids.filter(
     (id) => rt.manifest.nodes.get(id)?.config['materialized'] !== 'ephemeral' || args.command === 'compile',
   ).length;
   let index = 0;
   let stop = false;
+  // dbt creates the schemas of the selected nodes before on-run-start
+  if (['run', 'build', 'seed', 'snapshot'].includes(args.command)) rt.createSchemas(ids);
   const hookResults = runHooks(rt, 'on-run-start', args, log);
   results.push(...hookResults);
   for (const id of ids) {
@@ -428,7 +431,7 @@ function runNodes(
     const t = Date.now();
     let outcome: NodeOutcome;
     const label = describe(n);
-    if (stop || ancestorsFailed(rt, n, failed)) {
+    if (stop || ancestorsFailed(rt, n, failed) || (n.resource_type !== 'test' && ancestorsFailed(rt, n, testFailed))) {
       outcome = { status: 'skipped', message: 'SKIP', rowsAffected: -1, failures: null };
       failed.add(id);
       log(
@@ -454,6 +457,9 @@ function runNodes(
       }
       if (outcome.status === 'error' || outcome.status === 'fail') {
         failed.add(id);
+        // in build, what depends on a tested node waits on its tests: a failed test skips them
+        if (args.command === 'build' && n.resource_type === 'test')
+          for (const p of n.depends_on.nodes) testFailed.add(p);
         if (args.failFast) stop = true;
       }
       const secs = ((Date.now() - t) / 1000).toFixed(2);

@@ -42,7 +42,11 @@ export class DbtError extends Error {
     readonly kind: 'Compilation Error' | 'Runtime Error' | 'Database Error' | 'Parsing Error' = 'Compilation Error',
   ) {
     super(message);
+    DbtError.last = this;
   }
+
+  /** The last DbtError made (what a template error wraps). */
+  static last: DbtError | undefined;
 }
 
 type MacroFn = ((...a: unknown[]) => unknown) & { __weirMacro?: boolean };
@@ -621,6 +625,18 @@ export class DbtRuntime {
     return new Relation(src.database, src.schema, src.identifier, 'table');
   }
 
+  /** The schemas the nodes build in (dbt creates them before the run starts). */
+  createSchemas(ids: string[]): void {
+    const schemas = new Set<string>();
+    for (const id of ids) {
+      const n = this.manifest.nodes.get(id);
+      if (!n || !['model', 'seed', 'snapshot'].includes(n.resource_type)) continue;
+      if (n.config['materialized'] === 'ephemeral') continue;
+      schemas.add(n.schema);
+    }
+    for (const s of schemas) this.exec(`create schema if not exists ${quoteIdent(s)}`);
+  }
+
   relationOf(n: ManifestNode): Relation {
     const type: RelationType =
       n.config['materialized'] === 'view' ? 'view' : n.config['materialized'] === 'ephemeral' ? 'cte' : 'table';
@@ -751,8 +767,9 @@ export class DbtRuntime {
 
   // ---------------------------------------------------------------- incremental helpers
 
-  shouldFullRefresh(): boolean {
-    const cfg = this.scope.node?.config['full_refresh'];
+  /** --full-refresh, unless the node's `full_refresh` config says otherwise. */
+  shouldFullRefresh(n: ManifestNode | undefined = this.scope.node): boolean {
+    const cfg = n?.config['full_refresh'];
     if (cfg === true || cfg === false) return cfg;
     return this.opts.flags['FULL_REFRESH'] === true;
   }
@@ -1031,8 +1048,10 @@ export class DbtRuntime {
 
   /** `Compilation Error in model x (models/x.sql), line 7: …` — dbt's wording, with the line. */
   templateError(e: Error, node: ManifestNode | undefined, file: string): DbtError {
-    const inner =
-      (e as { cause?: unknown }).cause instanceof DbtError ? ((e as { cause?: unknown }).cause as DbtError) : undefined;
+    // nunjucks rewraps what a template throws as a plain Error of the same message: the kind of
+    // the DbtError (a database error from run_query) comes from the last one thrown
+    const last = DbtError.last;
+    const inner = last && last !== e && e.message.includes(last.message) ? last : undefined;
     if (e instanceof DbtError && /^(Compilation|Runtime|Database) Error in /.test(e.message)) return e;
     const { line, message } = templateErrorLine(e);
     const kind = e instanceof DbtError ? e.kind : (inner?.kind ?? 'Compilation Error');
