@@ -164,6 +164,7 @@ describe('hooks', () => {
           `  - "create table if not exists {{ target.schema }}.audit (what text, at serial)"`,
           `on-run-end:`,
           `  - "insert into {{ target.schema }}.audit (what) values ('end')"`,
+          `  - "{% for r in results %}insert into {{ target.schema }}.audit (what) values ('{{ r.node.name }} {{ r.status }} {{ schemas | join(\\",\\") }}');{% endfor %}"`,
           `models:`,
           `  hooks:`,
           `    +post-hook: "insert into {{ target.schema }}.audit (what) values ('project post {{ this.name }}')"`,
@@ -184,6 +185,7 @@ describe('hooks', () => {
       'project post hooked',
       'post 2',
       'end',
+      `hooked success ${p.schema}`,
     ]);
   });
 });

@@ -499,7 +499,7 @@ function runNodes(
       batch_results: outcome.batchResults ?? null,
     });
   }
-  results.push(...runHooks(rt, 'on-run-end', args, log));
+  results.push(...runHooks(rt, 'on-run-end', args, log, results));
   return results;
 }
 
@@ -508,6 +508,7 @@ function runHooks(
   which: 'on-run-start' | 'on-run-end',
   args: ParsedArgs,
   log: (l: string) => void,
+  done: DbtNodeResult[] = [],
 ): DbtNodeResult[] {
   if (!['run', 'build', 'seed', 'snapshot', 'test'].includes(args.command)) return [];
   const out: DbtNodeResult[] = [];
@@ -518,8 +519,7 @@ function runHooks(
       const sql = rt.render(n.raw_code, 'dbt_project.yml', {
         node: undefined,
         execute: true,
-        extra:
-          which === 'on-run-end' ? { results: [], schemas: [rt.opts.target.schema], database_schemas: [] } : undefined,
+        extra: which === 'on-run-end' ? rt.runEndContext(done) : undefined,
       }).sql;
       if (sql.trim()) rt.query(sql);
       out.push({

@@ -625,6 +625,22 @@ export class DbtRuntime {
     return new Relation(src.database, src.schema, src.identifier, 'table');
   }
 
+  /** on-run-end's `results` (each with its `node`), `schemas` and `database_schemas`. */
+  runEndContext(done: { unique_id: string; status: string; message: string | null }[]): Record<string, unknown> {
+    const results = done
+      .filter((r) => this.manifest.nodes.get(r.unique_id)?.resource_type !== 'operation')
+      .map((r) => {
+        const n = this.manifest.nodes.get(r.unique_id);
+        return { ...r, node: n ? this.nodeContext(n) : null };
+      });
+    const built = results
+      .map((r) => this.manifest.nodes.get(r.unique_id))
+      .filter((n): n is ManifestNode => !!n && n.resource_type !== 'test' && n.config['materialized'] !== 'ephemeral');
+    const schemas = [...new Set(built.map((n) => n.schema))];
+    const databaseSchemas = [...new Set(built.map((n) => `${n.database}.${n.schema}`))].map((x) => x.split('.'));
+    return { results, schemas, database_schemas: databaseSchemas };
+  }
+
   /** The schemas the nodes build in (dbt creates them before the run starts). */
   createSchemas(ids: string[]): void {
     const schemas = new Set<string>();
