@@ -73,6 +73,23 @@ describe('selection', () => {
     });
     expect(await ls('-s', 'state:modified', '--state', state)).toEqual(['marts.m1']);
     expect(await ls('-s', 'state:modified+', '--state', state)).toEqual(['marts.m1', 'marts.m2']);
+    // a seed's contents, a config in dbt_project.yml
+    p.write({ 'seeds/raw_s.csv': 'id\n1\n2\n' });
+    expect((await p.dbt(['ls', '-s', 'state:modified', '--state', state])).output).toEqual([
+      'sel.marts.m1',
+      'sel.raw_s',
+    ]);
+    p.write({
+      'dbt_project.yml': projectYml(
+        'sel',
+        `models:\n  sel:\n    marts:\n      +materialized: table\n    other:\n      +materialized: table\n`,
+      ),
+    });
+    expect((await p.dbt(['ls', '-s', 'state:modified', '--state', state])).output).toEqual([
+      'sel.marts.m1',
+      'sel.other',
+      'sel.raw_s',
+    ]);
   });
 });
 

@@ -105,6 +105,9 @@ describe('snapshots', () => {
       { id: 2, name: 'b', current: true },
       { id: 3, name: 'c', current: true },
     ]);
+    // a snapshot's fqn carries its file's name
+    const ls = await p.dbt(['ls', '-s', 'path:snapshots/snaps.sql']);
+    expect(ls.output).toEqual(['snp.snaps.snap_check', 'snp.snaps.snap_cur', 'snp.snaps.snap_ts']);
     r = await p.dbt(['run', '-s', 'current_people']);
     expect(r.success).toBe(true);
     expect(await p.rows(`select * from ${p.schema}.current_people order by id`)).toEqual([

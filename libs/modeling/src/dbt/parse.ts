@@ -6,6 +6,8 @@
  * then names through generate_schema_name / generate_alias_name, and dependencies resolved.
  */
 import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { ColumnInfo, ManifestNode, ResourceType, SourceDefinition } from './manifest';
 import { configKey, mergeConfig } from './manifest';
 import type { DbtPackage, SqlFile } from './project';
@@ -154,7 +156,14 @@ export class ProjectParser {
       for (const f of p.seeds) this.addSeed(p, f);
       for (const f of p.models) this.addSqlNode(p, f, 'model', f.source);
       for (const f of p.snapshots)
-        for (const block of snapshotBlocks(f)) this.addSqlNode(p, { ...f, name: block.name }, 'snapshot', block.sql);
+        // a snapshot's fqn has its file's name before its own (dbt's SnapshotParser.get_fqn)
+        for (const block of snapshotBlocks(f))
+          this.addSqlNode(
+            p,
+            { ...f, name: block.name, folders: [...f.folders, path.basename(f.path, '.sql')] },
+            'snapshot',
+            block.sql,
+          );
       for (const [key, props] of this.props.snapshots) {
         if (!key.startsWith(`${p.name}.`) || !props.entry['relation']) continue;
         const name = String(props.entry['name']);
@@ -317,7 +326,9 @@ export class ProjectParser {
       n.columns = columnsOf(props.entry);
       n.patch_path = `${p.name}://${props.file}`;
     }
-    n.checksum = checksum(f.path);
+    // a seed's checksum is its file's contents (state:modified sees an edited CSV)
+    const file = path.join(p.root, f.path);
+    n.checksum = checksum(fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : f.path);
     this.finish(n, cfg);
   }
 

@@ -225,7 +225,9 @@ export class DbtRuntime {
     let search: string[];
     const configured = namespace ? dispatchCfg.find((d) => d.macro_namespace === namespace) : undefined;
     if (configured) search = configured.search_order;
-    else if (!namespace) search = [this.rootName, ...(this.scope.package ? [this.scope.package] : []), 'dbt'];
+    // no namespace: the rendering node's own package, the root project, then dbt's (as dbt's MacroNamespace)
+    else if (!namespace)
+      search = [...new Set([...(this.scope.package ? [this.scope.package] : []), this.rootName, 'dbt'])];
     else if (namespace === 'dbt') search = [this.rootName, 'dbt'];
     else search = [namespace];
     const tried: string[] = [];
