@@ -105,6 +105,22 @@ describe('snapshots', () => {
       { id: 2, name: 'b', current: true },
       { id: 3, name: 'c', current: true },
     ]);
+    // a second snapshot with the key still gone adds nothing; when it comes back, its deletion
+    // record is closed and a new current row opens
+    r = await p.dbt(['snapshot', '-s', 'snap_ts']);
+    expect(await p.col(`select count(*)::int from ${p.schema}.snap_ts`)).toEqual([5]);
+    await fx.client.query(`insert into ${src} values (2, 'b2', '2024-01-03')`);
+    r = await p.dbt(['snapshot', '-s', 'snap_ts']);
+    expect(statuses(r)).toEqual({ snap_ts: 'success' });
+    expect(
+      await p.rows(
+        `select name, dbt_is_deleted, dbt_valid_to is null as current from ${p.schema}.snap_ts where id = 2 order by name, dbt_is_deleted`,
+      ),
+    ).toEqual([
+      { name: 'b', dbt_is_deleted: 'False', current: false },
+      { name: 'b', dbt_is_deleted: 'True', current: false },
+      { name: 'b2', dbt_is_deleted: 'False', current: true },
+    ]);
     // a snapshot's fqn carries its file's name
     const ls = await p.dbt(['ls', '-s', 'path:snapshots/snaps.sql']);
     expect(ls.output).toEqual(['snp.snaps.snap_check', 'snp.snaps.snap_cur', 'snp.snaps.snap_ts']);
@@ -112,7 +128,7 @@ describe('snapshots', () => {
     expect(r.success).toBe(true);
     expect(await p.rows(`select * from ${p.schema}.current_people order by id`)).toEqual([
       { id: 1, name: 'a2', dbt_is_deleted: 'False' },
-      { id: 2, name: 'b', dbt_is_deleted: 'True' },
+      { id: 2, name: 'b2', dbt_is_deleted: 'False' },
       { id: 3, name: 'c', dbt_is_deleted: 'False' },
     ]);
   });
