@@ -20,12 +20,15 @@ describe('packages and dispatch', () => {
       {
         'dbt_project.yml': projectYml(
           'root_proj',
-          `dispatch:\n  - macro_namespace: my_pkg\n    search_order: ['root_proj', 'my_pkg']\n`,
+          `dispatch:\n  - macro_namespace: my_pkg\n    search_order: ['root_proj', 'my_pkg']\nmodels:\n  my_pkg:\n    +materialized: table\nvars:\n  my_pkg:\n    pkg_var: from_root\n`,
         ),
         'packages.yml': `packages:\n  - local: ../my_pkg\n`,
         'macros/overrides.sql': `{% macro default__greet() %}'root'{% endmacro %}`,
         'models/uses_pkg.sql': `select {{ my_pkg.add_one(1) }} as v, {{ my_pkg.greet() }} as g, {{ my_pkg.plain_greet() }} as pg, id from {{ ref('pkg_model') }}`,
-        '../my_pkg/dbt_project.yml': projectYml('my_pkg'),
+        '../my_pkg/dbt_project.yml': projectYml(
+          'my_pkg',
+          `models:\n  my_pkg:\n    +materialized: view\n    +tags: [from_pkg]\nvars:\n  pkg_var: pkg_default\n  other_var: pkg_other\n`,
+        ),
         '../my_pkg/macros/m.sql': [
           `{% macro add_one(x) %}({{ x }} + 1){% endmacro %}`,
           `{% macro greet() %}{{ return(adapter.dispatch('greet', 'my_pkg')()) }}{% endmacro %}`,
@@ -33,7 +36,7 @@ describe('packages and dispatch', () => {
           `{% macro plain_greet() %}{{ return(adapter.dispatch('plain', 'my_pkg')()) }}{% endmacro %}`,
           `{% macro default__plain() %}'pkg_plain'{% endmacro %}`,
         ].join('\n'),
-        '../my_pkg/models/pkg_model.sql': `select 7 as id`,
+        '../my_pkg/models/pkg_model.sql': `select 7 as id, '{{ var("pkg_var") }}' as pv, '{{ var("other_var") }}' as ov`,
       },
       { name: 'root_proj' },
     );
@@ -42,6 +45,12 @@ describe('packages and dispatch', () => {
     expect(statuses(r)).toEqual({ pkg_model: 'success', uses_pkg: 'success' });
     expect(byName(r, 'pkg_model').unique_id).toBe('model.my_pkg.pkg_model');
     expect(await p.rows(`select * from ${p.schema}.uses_pkg`)).toEqual([{ v: 2, g: 'root', pg: 'pkg_plain', id: 7 }]);
+    // the root project's configs and vars win over the package's own
+    expect(await p.rows(`select * from ${p.schema}.pkg_model`)).toEqual([{ id: 7, pv: 'from_root', ov: 'pkg_other' }]);
+    expect(await p.col(`select table_type from information_schema.tables where table_name = 'pkg_model'`)).toEqual([
+      'BASE TABLE',
+    ]);
+    expect((await p.dbt(['ls', '-s', 'tag:from_pkg'])).output).toEqual(['my_pkg.pkg_model']);
     const manifest = p.artifact('manifest.json') as {
       macros: Record<string, unknown>;
       parent_map: Record<string, string[]>;
