@@ -56,6 +56,9 @@ describe('selection', () => {
     expect(await ls('-s', 'tag:nightly,path:models/marts')).toEqual(['marts.m2']);
     expect(await ls('-s', 'stg_a+', '--exclude', 'm2')).toEqual(['marts.m1', 'staging.stg_a']);
     expect(await ls('-s', 'stg_a', 'other')).toEqual(['other', 'staging.stg_a']);
+    expect(await ls('-s', 'stg_*', '--exclude', 'tag:nightly')).toEqual(['staging.stg_b']);
+    expect(await ls('-s', 'models/staging/stg_a.sql')).toEqual(['staging.stg_a']);
+    expect(await ls('-s', 'marts')).toEqual(['marts.m1', 'marts.m2']);
     const seeds = await p.dbt(['ls', '-s', 'resource_type:seed']);
     expect(seeds.output).toEqual(['sel.raw_s']);
     const all = await p.dbt(['ls', '-s', 'source:raw+']);

@@ -1069,7 +1069,7 @@ export class DbtRuntime {
     // nunjucks rewraps what a template throws as a plain Error of the same message: the kind of
     // the DbtError (a database error from run_query) comes from the last one thrown
     const last = DbtError.last;
-    const inner = last && last !== e && e.message.includes(last.message) ? last : undefined;
+    const inner = last && last !== e && last.message && e.message.includes(last.message) ? last : undefined;
     if (e instanceof DbtError && /^(Compilation|Runtime|Database) Error in /.test(e.message)) return e;
     const { line, message } = templateErrorLine(e);
     const kind = e instanceof DbtError ? e.kind : (inner?.kind ?? 'Compilation Error');
