@@ -179,6 +179,11 @@ describe('hooks', () => {
           `    +post-hook: "insert into {{ target.schema }}.audit (what) values ('project post {{ this.name }}')"`,
         ].join('\n') + '\n',
       ),
+      'packages.yml': `packages:\n  - local: ../hook_pkg\n`,
+      '../hook_pkg/dbt_project.yml': projectYml(
+        'hook_pkg',
+        `on-run-start:\n  - "create table if not exists {{ target.schema }}.audit (what text, at serial); insert into {{ target.schema }}.audit (what) values ('pkg start')"\n`,
+      ),
       'models/hooked.sql': [
         `{{ config(materialized='table',`,
         `   pre_hook="insert into {{ target.schema }}.audit (what) values ('pre')",`,
@@ -190,12 +195,39 @@ describe('hooks', () => {
     expect(r.error).toBeUndefined();
     expect(byName(r, 'hooked').status).toBe('success');
     expect(await p.col(`select what from ${p.schema}.audit order by at`)).toEqual([
+      'pkg start',
       'pre',
       'project post hooked',
       'post 2',
       'end',
       `hooked success ${p.schema}`,
     ]);
+    // the hooks' results, named as dbt names them
+    expect(r.results.filter((x) => x.resource_type === 'operation').map((x) => [x.status, x.message])).toEqual([
+      ['success', 'hook_pkg.on-run-start.0 passed'],
+      ['success', 'hooks.on-run-start.1 passed'],
+      ['success', 'hooks.on-run-end.0 passed'],
+      ['success', 'hooks.on-run-end.1 passed'],
+    ]);
+  });
+
+  it('a failing on-run-start hook skips the hooks after it and fails the command; models still run', async () => {
+    const p = fx.project({
+      'dbt_project.yml': projectYml(
+        'hookfail',
+        `on-run-start:\n  - "select * from no_such_table"\n  - "create table {{ target.schema }}.never (x int)"\n`,
+      ),
+      'models/m.sql': `select 1 as x`,
+    });
+    const r = await p.dbt(['run']);
+    expect(r.success).toBe(false);
+    expect(r.results.map((x) => [x.name, x.status])).toEqual([
+      ['hookfail-on-run-start-0', 'error'],
+      ['hookfail-on-run-start-1', 'skipped'],
+      ['m', 'success'],
+    ]);
+    expect(r.results[0].message).toMatch(/^hookfail\.on-run-start\.0 failed, error:\n .*no_such_table/);
+    expect(await p.col(`select count(*)::int from pg_tables where tablename = 'never'`)).toEqual([0]);
   });
 });
 

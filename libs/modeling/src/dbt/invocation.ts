@@ -512,40 +512,47 @@ function runHooks(
 ): DbtNodeResult[] {
   if (!['run', 'build', 'seed', 'snapshot', 'test'].includes(args.command)) return [];
   const out: DbtNodeResult[] = [];
-  for (const n of rt.manifest.nodes.values()) {
-    if (n.resource_type !== 'operation' || !n.tags.includes(which)) continue;
+  // packages' hooks first (by name), the root project's last; after a failure the rest are skipped
+  const hooks = [...rt.manifest.nodes.values()]
+    .filter((n) => n.resource_type === 'operation' && n.tags.includes(which))
+    .sort((a, b) => {
+      const ka = a.package_name === rt.rootName ? '\uffff' : a.package_name;
+      const kb = b.package_name === rt.rootName ? '\uffff' : b.package_name;
+      return ka < kb ? -1 : ka > kb ? 1 : (a.index ?? 0) - (b.index ?? 0);
+    });
+  let failed = false;
+  hooks.forEach((n, i) => {
     const t = Date.now();
+    const hookName = `${n.package_name}.${which}.${i}`;
+    const result = (status: DbtNodeResult['status'], message: string): DbtNodeResult => ({
+      unique_id: n.unique_id,
+      name: n.name,
+      resource_type: 'operation',
+      status,
+      message,
+      execution_time: (Date.now() - t) / 1000,
+      failures: status === 'success' ? 0 : 1,
+      adapter_response: {},
+    });
+    if (failed) {
+      out.push(result('skipped', `${hookName} skipped`));
+      return;
+    }
     try {
       const sql = rt.render(n.raw_code, 'dbt_project.yml', {
         node: undefined,
         execute: true,
+        package: n.package_name,
         extra: which === 'on-run-end' ? rt.runEndContext(done) : undefined,
       }).sql;
       if (sql.trim()) rt.query(sql);
-      out.push({
-        unique_id: n.unique_id,
-        name: n.name,
-        resource_type: 'operation',
-        status: 'success',
-        message: 'OK',
-        execution_time: (Date.now() - t) / 1000,
-        failures: null,
-        adapter_response: {},
-      });
+      out.push(result('success', `${hookName} passed`));
     } catch (e) {
+      failed = true;
       log(`${which} hook failed: ${(e as Error).message}`);
-      out.push({
-        unique_id: n.unique_id,
-        name: n.name,
-        resource_type: 'operation',
-        status: 'error',
-        message: (e as Error).message,
-        execution_time: (Date.now() - t) / 1000,
-        failures: null,
-        adapter_response: {},
-      });
+      out.push(result('error', `${hookName} failed, error:\n ${(e as Error).message}`));
     }
-  }
+  });
   return out;
 }
 

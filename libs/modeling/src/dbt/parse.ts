@@ -359,29 +359,28 @@ export class ProjectParser {
     this.finish(n, cfg);
   }
 
+  /** on-run-start / on-run-end of every package (dbt runs a package's hooks too). */
   private addHooks(): void {
-    const root = this.rt.project.root;
-    for (const [key, name] of [
-      ['on-run-start', 'on-run-start'],
-      ['on-run-end', 'on-run-end'],
-    ] as const) {
-      asList(root.config[key]).forEach((sql, i) => {
-        const f: SqlFile = {
-          package: root.name,
-          path: 'dbt_project.yml',
-          resourcePath: '',
-          folders: [],
-          name: `${root.name}-${name}-${i}`,
-          source: String(sql),
-        };
-        const n = this.baseNode(root, f, 'operation', String(sql));
-        n.unique_id = `operation.${root.name}.${root.name}-${name}-${i}`;
-        n.index = i;
-        n.tags = [name];
-        n.config = { ...DEFAULTS['operation'], tags: [name] };
-        n.path = `hooks/${root.name}-${name}-${i}.sql`;
-        this.rt.manifest.nodes.set(n.unique_id, n);
-      });
+    for (const pkg of this.rt.project.packages) {
+      for (const name of ['on-run-start', 'on-run-end'] as const) {
+        asList(pkg.config[name]).forEach((sql, i) => {
+          const f: SqlFile = {
+            package: pkg.name,
+            path: 'dbt_project.yml',
+            resourcePath: '',
+            folders: [],
+            name: `${pkg.name}-${name}-${i}`,
+            source: String(sql),
+          };
+          const n = this.baseNode(pkg, f, 'operation', String(sql));
+          n.unique_id = `operation.${pkg.name}.${pkg.name}-${name}-${i}`;
+          n.index = i;
+          n.tags = [name];
+          n.config = { ...DEFAULTS['operation'], tags: [name] };
+          n.path = `hooks/${pkg.name}-${name}-${i}.sql`;
+          this.rt.manifest.nodes.set(n.unique_id, n);
+        });
+      }
     }
   }
 

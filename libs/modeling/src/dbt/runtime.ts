@@ -629,15 +629,21 @@ export class DbtRuntime {
 
   /** on-run-end's `results` (each with its `node`), `schemas` and `database_schemas`. */
   runEndContext(done: { unique_id: string; status: string; message: string | null }[]): Record<string, unknown> {
+    // results: the nodes', and on-run-start hooks' only when they failed; schemas: of the
+    // models, seeds and snapshots that did not fail
     const results = done
-      .filter((r) => this.manifest.nodes.get(r.unique_id)?.resource_type !== 'operation')
+      .filter((r) => this.manifest.nodes.get(r.unique_id)?.resource_type !== 'operation' || r.status === 'error')
       .map((r) => {
         const n = this.manifest.nodes.get(r.unique_id);
         return { ...r, node: n ? this.nodeContext(n) : null };
       });
     const built = results
+      .filter((r) => !['error', 'fail', 'skipped'].includes(r.status))
       .map((r) => this.manifest.nodes.get(r.unique_id))
-      .filter((n): n is ManifestNode => !!n && n.resource_type !== 'test' && n.config['materialized'] !== 'ephemeral');
+      .filter(
+        (n): n is ManifestNode =>
+          !!n && ['model', 'seed', 'snapshot'].includes(n.resource_type) && n.config['materialized'] !== 'ephemeral',
+      );
     const schemas = [...new Set(built.map((n) => n.schema))];
     const databaseSchemas = [...new Set(built.map((n) => `${n.database}.${n.schema}`))].map((x) => x.split('.'));
     return { results, schemas, database_schemas: databaseSchemas };
