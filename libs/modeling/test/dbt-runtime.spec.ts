@@ -110,11 +110,14 @@ describe('the Jinja context', () => {
     const p = fx.project({
       'dbt_project.yml': projectYml(
         'yamljinja',
-        `models:\n  yamljinja:\n    custom:\n      +schema: "{{ 'custom' }}"\n`,
+        `models:\n  yamljinja:\n    custom:\n      +schema: "{{ 'custom' }}"\n    off:\n      +enabled: "{{ target.name == 'prod' }}"\n`,
       ),
       'models/custom/in_custom.sql': `select 1 as x`,
       'models/sources.yml': `version: 2\nsources:\n  - name: raw\n    schema: "{{ target.schema }}_raw"\n    tables:\n      - name: events\n`,
       'models/from_source.sql': `select * from {{ source('raw', 'events') }}`,
+      'models/off/off_by_folder.sql': `select 1 as x`,
+      'models/off_by_yaml.sql': `select 1 as x`,
+      'models/props.yml': `version: 2\nmodels:\n  - name: off_by_yaml\n    config:\n      enabled: "{{ target.name != 'dev' }}"\n`,
     });
     await fx.client.query(`create schema ${p.schema}_raw; create table ${p.schema}_raw.events as select 1 as e`);
     let r = await p.dbt(['run']);
@@ -122,6 +125,12 @@ describe('the Jinja context', () => {
     expect(statuses(r)).toEqual({ in_custom: 'success', from_source: 'success' });
     expect(await p.col(`select x from ${p.schema}_custom.in_custom`)).toEqual([1]);
     expect(await p.col(`select e from ${p.schema}.from_source`)).toEqual([1]);
+    // a rendered False is false (dbt renders YAML natively): both models are disabled
+    const manifest = p.artifact('manifest.json') as { disabled: Record<string, unknown> };
+    expect(Object.keys(manifest.disabled).sort()).toEqual([
+      'model.yamljinja.off_by_folder',
+      'model.yamljinja.off_by_yaml',
+    ]);
     // the project's own generate_schema_name: the custom schema verbatim
     p.write({
       'macros/gsn.sql': `{% macro generate_schema_name(custom_schema_name, node) -%}{{ custom_schema_name ~ '_' ~ target.schema if custom_schema_name else target.schema }}{%- endmacro %}`,

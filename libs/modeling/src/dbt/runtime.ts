@@ -1168,7 +1168,7 @@ export class DbtRuntime {
 
   renderValue(v: unknown): unknown {
     if (typeof v === 'string' && (v.includes('{{') || v.includes('{%')))
-      return this.render(v, 'dbt_project.yml', { execute: false, parsing: true }).sql;
+      return nativeValue(this.render(v, 'dbt_project.yml', { execute: false, parsing: true }).sql);
     if (Array.isArray(v)) return v.map((x) => this.renderValue(x));
     if (v && typeof v === 'object')
       return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, this.renderValue(x)]));
@@ -1199,6 +1199,19 @@ export class DbtRuntime {
     if (m) return `${m[1]}with ${ctes.join(',\n')},\n${sql.slice(m[0].length)}`;
     return `with ${ctes.join(',\n')}\n${sql}`;
   }
+}
+
+/**
+ * dbt renders YAML values with Jinja's native environment: a rendered `True`, `False`, `None`
+ * or number is that value, not its text (`enabled: "{{ target.name == 'prod' }}"`).
+ */
+function nativeValue(text: string): unknown {
+  const t = text.trim();
+  if (t === 'True') return true;
+  if (t === 'False') return false;
+  if (t === 'None') return null;
+  if (/^-?(0|[1-9]\d*)(\.\d+)?$/.test(t)) return Number(t);
+  return text;
 }
 
 export { JinjaError };
