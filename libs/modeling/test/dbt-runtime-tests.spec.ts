@@ -52,6 +52,18 @@ models:
               config:
                 store_failures: true
           - is_even:
+              name: val_even_view
+              config:
+                store_failures_as: view
+                severity: warn
+                tags: [thresholds]
+          - is_even:
+              name: val_even_never_stored
+              config:
+                store_failures: false
+                severity: warn
+                tags: [thresholds]
+          - is_even:
               name: val_even_limited
               config:
                 limit: 1
@@ -104,6 +116,8 @@ describe('data tests', () => {
       val_accepted_error: 'fail',
       is_odd_nums_val: 'fail',
       val_even_limited: 'fail',
+      val_even_view: 'warn',
+      val_even_never_stored: 'warn',
       source_ids_even: 'fail',
       source_not_null_raw_src_nums_val: 'fail',
       assert_small_ids: 'pass',
@@ -129,9 +143,23 @@ describe('data tests', () => {
     expect(Object.keys(manifest.disabled).some((k) => k.startsWith('test.tst.not_null_nums_val'))).toBe(true);
 
     // only warnings: the command succeeds
-    const w = await p.dbt(['test', '--select', 'tag:thresholds']);
-    expect(statuses(w)).toEqual({ val_accepted_thresholds: 'warn' });
+    const w = await p.dbt(['test', '--select', 'tag:thresholds', '--store-failures']);
+    expect(statuses(w)).toEqual({
+      val_accepted_thresholds: 'warn',
+      val_even_view: 'warn',
+      val_even_never_stored: 'warn',
+    });
     expect(w.success).toBe(true);
+    // --store-failures stores what does not say otherwise; store_failures_as: view stores a view
+    expect(
+      await p.rows(
+        `select table_name, table_type from information_schema.tables where table_schema = '${p.schema}_dbt_test__audit' order by 1`,
+      ),
+    ).toEqual([
+      { table_name: 'is_odd_nums_val', table_type: 'BASE TABLE' },
+      { table_name: 'val_accepted_thresholds', table_type: 'BASE TABLE' },
+      { table_name: 'val_even_view', table_type: 'VIEW' },
+    ]);
 
     // the tests of one model, and of a source
     const m = await p.dbt(['test', '--select', 'source:raw']);

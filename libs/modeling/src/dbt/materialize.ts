@@ -643,12 +643,21 @@ export class Materializer {
     const errorIf = String(cfg['error_if'] ?? '!= 0');
     const limit = cfg['limit'] !== undefined && cfg['limit'] !== null ? ` limit ${Number(cfg['limit'])}` : '';
     let main = sql;
-    if (cfg['store_failures'] === true || this.rt.opts.flags['STORE_FAILURES'] === true) {
-      const schema = `${this.rt.opts.target.schema}_${String(cfg['schema'] ?? 'dbt_test__audit')}`;
-      const table = String(cfg['alias'] ?? n.name).slice(0, 63);
+    // the test's store_failures (else --store-failures); store_failures_as (table, view,
+    // ephemeral) wins over both
+    const storeAs = cfg['store_failures_as'] ? String(cfg['store_failures_as']).toLowerCase() : null;
+    const configured = cfg['store_failures'];
+    const store = storeAs
+      ? storeAs !== 'ephemeral'
+      : configured === true || (configured !== false && this.rt.opts.flags['STORE_FAILURES'] === true);
+    if (store) {
+      const schema = n.schema;
+      const table = n.alias.slice(0, 63);
+      const kind = storeAs === 'view' ? 'view' : 'table';
       this.exec(`create schema if not exists ${q(schema)}`);
-      this.exec(`drop table if exists ${q(schema)}.${q(table)} cascade`);
-      this.exec(`create table ${q(schema)}.${q(table)} as (\n${sql}\n)`);
+      const old = this.rt.getRelation(null, schema, table);
+      if (old) this.exec(`drop ${old.type === 'view' ? 'view' : 'table'} if exists ${q(schema)}.${q(table)} cascade`);
+      this.exec(`create ${kind} ${q(schema)}.${q(table)} as (\n${sql}\n)`);
       main = `select * from ${q(schema)}.${q(table)}`;
     }
     const r = this.exec(

@@ -529,8 +529,8 @@ export class ProjectParser {
       this.rt.manifest.disabled.set(n.unique_id, n);
       return;
     }
-    n.schema = `${this.rt.opts.target.schema}_${String(cfg['schema'] ?? 'dbt_test__audit')}`;
-    n.alias = String(cfg['alias'] ?? name);
+    // the audit schema through generate_schema_name (a project's override applies), as dbt names it
+    this.rt.nameNode(n);
     this.rt.manifest.nodes.set(n.unique_id, n);
   }
 
