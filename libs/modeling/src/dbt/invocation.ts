@@ -459,12 +459,15 @@ function runNodes(
 ): DbtNodeResult[] {
   const results: DbtNodeResult[] = [];
   const failed = new Set<string>();
+  const testFailed = new Set<string>();
   const mat = new Materializer(rt, (n) => compile(rt, n));
   const total = ids.filter(
     (id) => rt.manifest.nodes.get(id)?.config['materialized'] !== 'ephemeral' || args.command === 'compile',
   ).length;
   let index = 0;
   let stop = false;
+  // dbt creates the schemas of the selected nodes before on-run-start
+  if (['run', 'build', 'seed', 'snapshot'].includes(args.command)) rt.createSchemas(ids);
   const hookResults = runHooks(rt, 'on-run-start', args, log);
   results.push(...hookResults);
   for (const id of ids) {
@@ -480,9 +483,11 @@ function runNodes(
     const t = Date.now();
     let outcome: NodeOutcome;
     const label = describe(n);
+    const skipped =
+      stop || ancestorsFailed(rt, n, failed) || (n.resource_type !== 'test' && ancestorsFailed(rt, n, testFailed));
     if (!stop && hooks.shouldStop?.()) stop = true;
-    if (!stop && !ancestorsFailed(rt, n, failed)) hooks.onNodeStart?.(id);
-    if (stop || ancestorsFailed(rt, n, failed)) {
+    if (!stop && !skipped) hooks.onNodeStart?.(id);
+    if (stop || skipped) {
       outcome = { status: 'skipped', message: 'SKIP', rowsAffected: -1, failures: null };
       failed.add(id);
       log(
@@ -508,6 +513,9 @@ function runNodes(
       }
       if (outcome.status === 'error' || outcome.status === 'fail') {
         failed.add(id);
+        // in build, what depends on a tested node waits on its tests: a failed test skips them
+        if (args.command === 'build' && n.resource_type === 'test')
+          for (const p of n.depends_on.nodes) testFailed.add(p);
         if (args.failFast) stop = true;
       }
       const secs = ((Date.now() - t) / 1000).toFixed(2);
@@ -549,7 +557,7 @@ function runNodes(
     results.push(result);
     hooks.onNodeResult?.(result);
   }
-  results.push(...runHooks(rt, 'on-run-end', args, log));
+  results.push(...runHooks(rt, 'on-run-end', args, log, results));
   return results;
 }
 
@@ -558,44 +566,51 @@ function runHooks(
   which: 'on-run-start' | 'on-run-end',
   args: ParsedArgs,
   log: (l: string) => void,
+  done: DbtNodeResult[] = [],
 ): DbtNodeResult[] {
   if (!['run', 'build', 'seed', 'snapshot', 'test'].includes(args.command)) return [];
   const out: DbtNodeResult[] = [];
-  for (const n of rt.manifest.nodes.values()) {
-    if (n.resource_type !== 'operation' || !n.tags.includes(which)) continue;
+  // packages' hooks first (by name), the root project's last; after a failure the rest are skipped
+  const hooks = [...rt.manifest.nodes.values()]
+    .filter((n) => n.resource_type === 'operation' && n.tags.includes(which))
+    .sort((a, b) => {
+      const ka = a.package_name === rt.rootName ? '\uffff' : a.package_name;
+      const kb = b.package_name === rt.rootName ? '\uffff' : b.package_name;
+      return ka < kb ? -1 : ka > kb ? 1 : (a.index ?? 0) - (b.index ?? 0);
+    });
+  let failed = false;
+  hooks.forEach((n, i) => {
     const t = Date.now();
+    const hookName = `${n.package_name}.${which}.${i}`;
+    const result = (status: DbtNodeResult['status'], message: string): DbtNodeResult => ({
+      unique_id: n.unique_id,
+      name: n.name,
+      resource_type: 'operation',
+      status,
+      message,
+      execution_time: (Date.now() - t) / 1000,
+      failures: status === 'success' ? 0 : 1,
+      adapter_response: {},
+    });
+    if (failed) {
+      out.push(result('skipped', `${hookName} skipped`));
+      return;
+    }
     try {
       const sql = rt.render(n.raw_code, 'dbt_project.yml', {
         node: undefined,
         execute: true,
-        extra:
-          which === 'on-run-end' ? { results: [], schemas: [rt.opts.target.schema], database_schemas: [] } : undefined,
+        package: n.package_name,
+        extra: which === 'on-run-end' ? rt.runEndContext(done) : undefined,
       }).sql;
       if (sql.trim()) rt.query(sql);
-      out.push({
-        unique_id: n.unique_id,
-        name: n.name,
-        resource_type: 'operation',
-        status: 'success',
-        message: 'OK',
-        execution_time: (Date.now() - t) / 1000,
-        failures: null,
-        adapter_response: {},
-      });
+      out.push(result('success', `${hookName} passed`));
     } catch (e) {
+      failed = true;
       log(`${which} hook failed: ${(e as Error).message}`);
-      out.push({
-        unique_id: n.unique_id,
-        name: n.name,
-        resource_type: 'operation',
-        status: 'error',
-        message: (e as Error).message,
-        execution_time: (Date.now() - t) / 1000,
-        failures: null,
-        adapter_response: {},
-      });
+      out.push(result('error', `${hookName} failed, error:\n ${(e as Error).message}`));
     }
-  }
+  });
   return out;
 }
 

@@ -808,14 +808,23 @@ export const safe = (s: string): unknown => new runtime.SafeString(s);
 
 /** nunjucks' error message → the message and its template line (runtime lines count from 0). */
 export function templateErrorLine(err: Error): { line?: number; message: string } {
-  const m = /\[Line (\d+), Column (\d+)\]\s*([\s\S]*)$/.exec(err.message);
+  const m = /\[Line (\d+), Column (\d+)\]\s*([\s\S]*)$/.exec(dbtWording(err.message));
   if (!m)
     return {
-      message: err.message
-        .replace(/^\(unknown path\)\s*/, '')
+      message: dbtWording(err.message)
+        .replace(/^\([^)\n]*\)\s*/, '')
         .replace(/^\s*(Error:\s*)?/, '')
         .trim(),
     };
   const rt = /^\s*\w*Error:/.test(m[3]);
   return { line: Number(m[1]) + (rt ? 1 : 0), message: m[3].replace(/^\s*(\w*Error:\s*)?/, '').trim() };
+}
+
+/** nunjucks' wording of an undefined call → Jinja's (as dbt prints it). */
+function dbtWording(message: string): string {
+  return message.replace(
+    /Unable to call `([^`]+)`, which is undefined or falsey/g,
+    (_m, name: string) =>
+      `'${name.split('.').pop()}' is undefined. This can happen when calling a macro that does not exist. Check for typos and/or install package dependencies with "dbt deps".`,
+  );
 }

@@ -142,7 +142,7 @@ export class Materializer {
   private incremental(n: ManifestNode): NodeOutcome {
     const strategy = String(n.config['incremental_strategy'] ?? 'default');
     const existing = this.existing(n);
-    const fullRefresh = this.rt.shouldFullRefresh();
+    const fullRefresh = this.rt.shouldFullRefresh(n);
     if (strategy === 'microbatch' && n.config['event_time'] !== undefined)
       return this.microbatch(n, existing, fullRefresh);
     // the strategy's macro must exist even when this run builds the table whole
@@ -346,7 +346,7 @@ export class Materializer {
     const types = table.columns.map((c, i) => overrides[c] ?? table.types[i]);
     const target = this.relation(n).incorporate({ type: 'table', __keywords: true });
     const existing = this.existing(n);
-    const fullRefresh = this.rt.shouldFullRefresh();
+    const fullRefresh = this.rt.shouldFullRefresh(n);
     this.hooks(n, 'pre-hook', false);
     this.exec('begin');
     try {
@@ -512,6 +512,13 @@ export class Materializer {
     const isNull = (a: string) => ukNames.map((k) => `${a}.${k} is null`).join(' and ');
     const notNull = (a: string) => ukNames.map((k) => `${a}.${k} is not null`).join(' and ');
     const ua = o.updatedAt;
+    // new_record: a key whose current row is its deletion record counts as changed when it
+    // comes back, and is not deleted again while it stays away
+    const hasDeletedCol =
+      o.hardDeletes === 'new_record' &&
+      this.rt.columnsOf(target).some((x) => x.name.toLowerCase() === names.dbt_is_deleted.toLowerCase());
+    const alreadyDeleted = hasDeletedCol ? `snapshotted_data.${c(names.dbt_is_deleted)} = 'True'` : null;
+    const changed = alreadyDeleted ? `(${o.rowChanged} or ${alreadyDeleted})` : o.rowChanged;
     const staging = `
       with snapshot_query as (\n${sql}\n),
       snapshotted_data as (
@@ -530,13 +537,13 @@ export class Materializer {
       insertions as (
         select 'insert' as dbt_change_type, source_data.* from insertions_source_data as source_data
         left outer join snapshotted_data on ${join('snapshotted_data', 'source_data')}
-        where ${isNull('snapshotted_data')} or (${notNull('snapshotted_data')} and (${o.rowChanged}))
+        where ${isNull('snapshotted_data')} or (${notNull('snapshotted_data')} and (${changed}))
       ),
       updates as (
         select 'update' as dbt_change_type, source_data.*, snapshotted_data.${c(names.dbt_scd_id)}
         from updates_source_data as source_data
         join snapshotted_data on ${join('snapshotted_data', 'source_data')}
-        where (${o.rowChanged})
+        where (${changed})
       )${
         o.hardDeletes !== 'ignore'
           ? `,
@@ -544,7 +551,7 @@ export class Materializer {
         select 'delete' as dbt_change_type, snapshotted_data.*, ${o.now} as __weir_deleted_at
         from snapshotted_data
         left join deletes_source_data as source_data on ${join('snapshotted_data', 'source_data')}
-        where ${isNull('source_data')}
+        where ${isNull('source_data')}${alreadyDeleted ? ` and not (${alreadyDeleted})` : ''}
       )`
           : ''
       }
@@ -578,11 +585,15 @@ export class Materializer {
     );
     let rows = upd.rowCount ?? 0;
     if (o.hardDeletes !== 'ignore') {
+      // the deleted keys, taken once: closing their rows must not hide them from the new records
+      const delName = `${tempName}_del`;
+      this.exec(
+        `create temporary table ${q(delName)} as ${staging.replace(/select \* from insertions$/, 'select * from deletes')}`,
+      );
       const del = this.exec(
-        `${staging.replace(/select \* from insertions$/, '')}
-         update ${target.render()} as dbt_internal_dest
+        `update ${target.render()} as dbt_internal_dest
             set ${c(names.dbt_valid_to)} = d.__weir_deleted_at
-           from deletes as d
+           from ${q(delName)} as d
           where d.${c(names.dbt_scd_id)}::text = dbt_internal_dest.${c(names.dbt_scd_id)}::text
             and ${current.replace(new RegExp(`\\${c(names.dbt_valid_to)}`, 'g'), `dbt_internal_dest.${c(names.dbt_valid_to)}`)}`,
       );
@@ -602,14 +613,14 @@ export class Materializer {
               ].includes(x),
           );
         const ins = this.exec(
-          `${staging.replace(/select \* from insertions$/, '')}
-           insert into ${target.render()} (${[...cols, names.dbt_valid_from, names.dbt_valid_to, names.dbt_updated_at, names.dbt_scd_id, names.dbt_is_deleted].map(q).join(', ')})
+          `insert into ${target.render()} (${[...cols, names.dbt_valid_from, names.dbt_valid_to, names.dbt_updated_at, names.dbt_scd_id, names.dbt_is_deleted].map(q).join(', ')})
            select ${cols.map((x) => `d.${q(x)}`).join(', ')}, d.__weir_deleted_at, ${o.validToCurrent ?? 'null'}, d.__weir_deleted_at,
                   md5(d.${q(names.dbt_scd_id)} || '|deleted'), 'True'
-             from deletes d`,
+             from ${q(delName)} d`,
         );
         rows += ins.rowCount ?? 0;
       }
+      this.exec(`drop table ${q(delName)}`);
     }
     const isDeletedCol = o.hardDeletes === 'new_record' && targetNames.has(names.dbt_is_deleted.toLowerCase());
     const cols = insertCols.filter((x) => x !== names.dbt_is_deleted);
@@ -632,12 +643,21 @@ export class Materializer {
     const errorIf = String(cfg['error_if'] ?? '!= 0');
     const limit = cfg['limit'] !== undefined && cfg['limit'] !== null ? ` limit ${Number(cfg['limit'])}` : '';
     let main = sql;
-    if (cfg['store_failures'] === true || this.rt.opts.flags['STORE_FAILURES'] === true) {
-      const schema = `${this.rt.opts.target.schema}_${String(cfg['schema'] ?? 'dbt_test__audit')}`;
-      const table = n.alias;
+    // the test's store_failures (else --store-failures); store_failures_as (table, view,
+    // ephemeral) wins over both
+    const storeAs = cfg['store_failures_as'] ? String(cfg['store_failures_as']).toLowerCase() : null;
+    const configured = cfg['store_failures'];
+    const store = storeAs
+      ? storeAs !== 'ephemeral'
+      : configured === true || (configured !== false && this.rt.opts.flags['STORE_FAILURES'] === true);
+    if (store) {
+      const schema = n.schema;
+      const table = n.alias.slice(0, 63);
+      const kind = storeAs === 'view' ? 'view' : 'table';
       this.exec(`create schema if not exists ${q(schema)}`);
-      this.exec(`drop table if exists ${q(schema)}.${q(table)} cascade`);
-      this.exec(`create table ${q(schema)}.${q(table)} as (\n${sql}\n)`);
+      const old = this.rt.getRelation(null, schema, table);
+      if (old) this.exec(`drop ${old.type === 'view' ? 'view' : 'table'} if exists ${q(schema)}.${q(table)} cascade`);
+      this.exec(`create ${kind} ${q(schema)}.${q(table)} as (\n${sql}\n)`);
       main = `select * from ${q(schema)}.${q(table)}`;
     }
     const r = this.exec(

@@ -6,6 +6,8 @@
  * then names through generate_schema_name / generate_alias_name, and dependencies resolved.
  */
 import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { ColumnInfo, ManifestNode, ResourceType, SourceDefinition } from './manifest';
 import { configKey, mergeConfig } from './manifest';
 import type { DbtPackage, SqlFile } from './project';
@@ -154,7 +156,14 @@ export class ProjectParser {
       for (const f of p.seeds) this.addSeed(p, f);
       for (const f of p.models) this.addSqlNode(p, f, 'model', f.source);
       for (const f of p.snapshots)
-        for (const block of snapshotBlocks(f)) this.addSqlNode(p, { ...f, name: block.name }, 'snapshot', block.sql);
+        // a snapshot's fqn has its file's name before its own (dbt's SnapshotParser.get_fqn)
+        for (const block of snapshotBlocks(f))
+          this.addSqlNode(
+            p,
+            { ...f, name: block.name, folders: [...f.folders, path.basename(f.path, '.sql')] },
+            'snapshot',
+            block.sql,
+          );
       for (const [key, props] of this.props.snapshots) {
         if (!key.startsWith(`${p.name}.`) || !props.entry['relation']) continue;
         const name = String(props.entry['name']);
@@ -317,7 +326,9 @@ export class ProjectParser {
       n.columns = columnsOf(props.entry);
       n.patch_path = `${p.name}://${props.file}`;
     }
-    n.checksum = checksum(f.path);
+    // a seed's checksum is its file's contents (state:modified sees an edited CSV)
+    const file = path.join(p.root, f.path);
+    n.checksum = checksum(fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : f.path);
     this.finish(n, cfg);
   }
 
@@ -348,29 +359,28 @@ export class ProjectParser {
     this.finish(n, cfg);
   }
 
+  /** on-run-start / on-run-end of every package (dbt runs a package's hooks too). */
   private addHooks(): void {
-    const root = this.rt.project.root;
-    for (const [key, name] of [
-      ['on-run-start', 'on-run-start'],
-      ['on-run-end', 'on-run-end'],
-    ] as const) {
-      asList(root.config[key]).forEach((sql, i) => {
-        const f: SqlFile = {
-          package: root.name,
-          path: 'dbt_project.yml',
-          resourcePath: '',
-          folders: [],
-          name: `${root.name}-${name}-${i}`,
-          source: String(sql),
-        };
-        const n = this.baseNode(root, f, 'operation', String(sql));
-        n.unique_id = `operation.${root.name}.${root.name}-${name}-${i}`;
-        n.index = i;
-        n.tags = [name];
-        n.config = { ...DEFAULTS['operation'], tags: [name] };
-        n.path = `hooks/${root.name}-${name}-${i}.sql`;
-        this.rt.manifest.nodes.set(n.unique_id, n);
-      });
+    for (const pkg of this.rt.project.packages) {
+      for (const name of ['on-run-start', 'on-run-end'] as const) {
+        asList(pkg.config[name]).forEach((sql, i) => {
+          const f: SqlFile = {
+            package: pkg.name,
+            path: 'dbt_project.yml',
+            resourcePath: '',
+            folders: [],
+            name: `${pkg.name}-${name}-${i}`,
+            source: String(sql),
+          };
+          const n = this.baseNode(pkg, f, 'operation', String(sql));
+          n.unique_id = `operation.${pkg.name}.${pkg.name}-${name}-${i}`;
+          n.index = i;
+          n.tags = [name];
+          n.config = { ...DEFAULTS['operation'], tags: [name] };
+          n.path = `hooks/${pkg.name}-${name}-${i}.sql`;
+          this.rt.manifest.nodes.set(n.unique_id, n);
+        });
+      }
     }
   }
 
@@ -522,7 +532,8 @@ export class ProjectParser {
       this.rt.manifest.disabled.set(n.unique_id, n);
       return;
     }
-    n.schema = `${this.rt.opts.target.schema}_${String(cfg['schema'] ?? 'dbt_test__audit')}`;
+    // the audit schema through generate_schema_name (a project's override applies), as dbt names it
+    this.rt.nameNode(n);
     n.alias = String(cfg['alias'] ?? testAlias(name));
     this.rt.manifest.nodes.set(n.unique_id, n);
   }

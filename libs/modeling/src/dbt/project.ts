@@ -172,7 +172,11 @@ export function loadPackage(root: string): DbtPackage {
     seeds: files('seed-paths', seedPaths, ['.csv']),
     snapshots: files('snapshot-paths', snapshotPaths, ['.sql']),
     tests: files('test-paths', testPaths, ['.sql']),
-    macros: files('macro-paths', macroPaths, ['.sql']),
+    // generic tests in a `generic/` folder of the test paths are macros (`{% test x(...) %}`)
+    macros: [
+      ...files('macro-paths', macroPaths, ['.sql']),
+      ...files('test-paths', testPaths, ['.sql']).filter((f) => f.folders.includes('generic')),
+    ],
     analyses: files('analysis-paths', analysisPaths, ['.sql']),
     properties,
     docs,

@@ -43,7 +43,11 @@ export class DbtError extends Error {
     readonly kind: 'Compilation Error' | 'Runtime Error' | 'Database Error' | 'Parsing Error' = 'Compilation Error',
   ) {
     super(message);
+    DbtError.last = this;
   }
+
+  /** The last DbtError made (what a template error wraps). */
+  static last: DbtError | undefined;
 }
 
 type MacroFn = ((...a: unknown[]) => unknown) & { __weirMacro?: boolean };
@@ -259,7 +263,9 @@ export class DbtRuntime {
     let search: string[];
     const configured = namespace ? dispatchCfg.find((d) => d.macro_namespace === namespace) : undefined;
     if (configured) search = configured.search_order;
-    else if (!namespace) search = [this.rootName, ...(this.scope.package ? [this.scope.package] : []), 'dbt'];
+    // no namespace: the rendering node's own package, the root project, then dbt's (as dbt's MacroNamespace)
+    else if (!namespace)
+      search = [...new Set([...(this.scope.package ? [this.scope.package] : []), this.rootName, 'dbt'])];
     else if (namespace === 'dbt') search = [this.rootName, 'dbt'];
     else search = [namespace];
     const tried: string[] = [];
@@ -682,6 +688,40 @@ export class DbtRuntime {
     return new Relation(src.database, src.schema, src.identifier, 'table');
   }
 
+  /** on-run-end's `results` (each with its `node`), `schemas` and `database_schemas`. */
+  runEndContext(done: { unique_id: string; status: string; message: string | null }[]): Record<string, unknown> {
+    // results: the nodes', and on-run-start hooks' only when they failed; schemas: of the
+    // models, seeds and snapshots that did not fail
+    const results = done
+      .filter((r) => this.manifest.nodes.get(r.unique_id)?.resource_type !== 'operation' || r.status === 'error')
+      .map((r) => {
+        const n = this.manifest.nodes.get(r.unique_id);
+        return { ...r, node: n ? this.nodeContext(n) : null };
+      });
+    const built = results
+      .filter((r) => !['error', 'fail', 'skipped'].includes(r.status))
+      .map((r) => this.manifest.nodes.get(r.unique_id))
+      .filter(
+        (n): n is ManifestNode =>
+          !!n && ['model', 'seed', 'snapshot'].includes(n.resource_type) && n.config['materialized'] !== 'ephemeral',
+      );
+    const schemas = [...new Set(built.map((n) => n.schema))];
+    const databaseSchemas = [...new Set(built.map((n) => `${n.database}.${n.schema}`))].map((x) => x.split('.'));
+    return { results, schemas, database_schemas: databaseSchemas };
+  }
+
+  /** The schemas the nodes build in (dbt creates them before the run starts). */
+  createSchemas(ids: string[]): void {
+    const schemas = new Set<string>();
+    for (const id of ids) {
+      const n = this.manifest.nodes.get(id);
+      if (!n || !['model', 'seed', 'snapshot'].includes(n.resource_type)) continue;
+      if (n.config['materialized'] === 'ephemeral') continue;
+      schemas.add(n.schema);
+    }
+    for (const s of schemas) this.exec(`create schema if not exists ${quoteIdent(s)}`);
+  }
+
   relationOf(n: ManifestNode): Relation {
     const type: RelationType =
       n.config['materialized'] === 'view' ? 'view' : n.config['materialized'] === 'ephemeral' ? 'cte' : 'table';
@@ -812,8 +852,9 @@ export class DbtRuntime {
 
   // ---------------------------------------------------------------- incremental helpers
 
-  shouldFullRefresh(): boolean {
-    const cfg = this.scope.node?.config['full_refresh'];
+  /** --full-refresh, unless the node's `full_refresh` config says otherwise. */
+  shouldFullRefresh(n: ManifestNode | undefined = this.scope.node): boolean {
+    const cfg = n?.config['full_refresh'];
     if (cfg === true || cfg === false) return cfg;
     return this.opts.flags['FULL_REFRESH'] === true;
   }
@@ -1092,8 +1133,10 @@ export class DbtRuntime {
 
   /** `Compilation Error in model x (models/x.sql), line 7: …` — dbt's wording, with the line. */
   templateError(e: Error, node: ManifestNode | undefined, file: string): DbtError {
-    const inner =
-      (e as { cause?: unknown }).cause instanceof DbtError ? ((e as { cause?: unknown }).cause as DbtError) : undefined;
+    // nunjucks rewraps what a template throws as a plain Error of the same message: the kind of
+    // the DbtError (a database error from run_query) comes from the last one thrown
+    const last = DbtError.last;
+    const inner = last && last !== e && last.message && e.message.includes(last.message) ? last : undefined;
     if (e instanceof DbtError && /^(Compilation|Runtime|Database) Error in /.test(e.message)) return e;
     const { line, message } = templateErrorLine(e);
     const kind = e instanceof DbtError ? e.kind : (inner?.kind ?? 'Compilation Error');
@@ -1186,7 +1229,7 @@ export class DbtRuntime {
 
   renderValue(v: unknown): unknown {
     if (typeof v === 'string' && (v.includes('{{') || v.includes('{%')))
-      return this.render(v, 'dbt_project.yml', { execute: false, parsing: true }).sql;
+      return nativeValue(this.render(v, 'dbt_project.yml', { execute: false, parsing: true }).sql);
     if (Array.isArray(v)) return v.map((x) => this.renderValue(x));
     if (v && typeof v === 'object')
       return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, this.renderValue(x)]));
@@ -1217,6 +1260,19 @@ export class DbtRuntime {
     if (m) return `${m[1]}with ${ctes.join(',\n')},\n${sql.slice(m[0].length)}`;
     return `with ${ctes.join(',\n')}\n${sql}`;
   }
+}
+
+/**
+ * dbt renders YAML values with Jinja's native environment: a rendered `True`, `False`, `None`
+ * or number is that value, not its text (`enabled: "{{ target.name == 'prod' }}"`).
+ */
+function nativeValue(text: string): unknown {
+  const t = text.trim();
+  if (t === 'True') return true;
+  if (t === 'False') return false;
+  if (t === 'None') return null;
+  if (/^-?(0|[1-9]\d*)(\.\d+)?$/.test(t)) return Number(t);
+  return text;
 }
 
 export { JinjaError };

@@ -148,8 +148,11 @@ function selectTerm(g: SelectableGraph, term: string): Set<string> {
   if (colon > 0) {
     method = t.slice(0, colon);
     value = t.slice(colon + 1);
-  } else if (t.includes('/') || t.endsWith('.sql') || t.endsWith('.csv')) {
-    method = t.endsWith('.sql') || t.endsWith('.csv') ? 'file' : 'path';
+  } else if (t.includes('/') || t.includes('\\')) {
+    // dbt's default method: a path when it looks like one, a file by its extension, else an fqn
+    method = 'path';
+  } else if (/\.(sql|py|csv)$/i.test(t)) {
+    method = 'file';
   }
   const base = new Set<string>();
   for (const id of [...g.nodes.keys(), ...g.sources.keys()]) if (matchesMethod(g, id, method, value)) base.add(id);
