@@ -160,6 +160,23 @@ describe('modeling e2e: dbt builds (command, selection, artifacts)', () => {
     expect((await pg.query(`select min(orders)::int as m from analytics.customers`)).rows[0].m).toBeGreaterThan(0);
   });
 
+  it('lists builds newest first with their step counts, by project and status, page by page', async () => {
+    const all = await t.http.get('/api/modeling/builds?project=shop&limit=2').set(admin).expect(200);
+    expect(all.body.items).toHaveLength(2);
+    expect(all.body.items[0].startedAt >= all.body.items[1].startedAt).toBe(true);
+    expect(all.body.items[0].steps.total).toBeGreaterThan(0);
+    const next = await t.http
+      .get(`/api/modeling/builds?project=shop&limit=2&before=${encodeURIComponent(all.body.next)}`)
+      .set(admin)
+      .expect(200);
+    expect(next.body.items.every((b: { startedAt: string }) => b.startedAt < all.body.items[1].startedAt)).toBe(true);
+    const failed = await t.http.get('/api/modeling/builds?status=failed').set(admin).expect(200);
+    expect(failed.body.items.length).toBeGreaterThan(0);
+    expect(failed.body.items.every((b: { status: string }) => b.status === 'failed')).toBe(true);
+    const bad = await t.http.get('/api/modeling/builds?status=nope').set(admin).expect(400);
+    expect(bad.headers['content-type']).toMatch(/problem\+json/);
+  });
+
   it('refuses a bad selector and a bad command with problem+json', async () => {
     const bad = await t.http
       .post('/api/modeling/builds')

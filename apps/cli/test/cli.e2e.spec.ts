@@ -267,6 +267,12 @@ describe('weir project import / weir build', () => {
     expect(broken.code).toBe(2);
     expect(broken.stdout).toMatch(/depends on a node named 'nowhere' which was not found/);
     fs.rmSync(`${dir}/models/broken.sql`);
+    // builds list: Weir's builds (this file's import test runs one); an unknown project is refused
+    const builds = await weir(['builds', 'list', '--json'], env);
+    expect(builds.code).toBe(0);
+    expect(Array.isArray(JSON.parse(builds.stdout))).toBe(true);
+    const unknown = await weir(['builds', 'list', '--project', 'nope'], env);
+    expect([unknown.code, unknown.stderr]).toEqual([1, expect.stringMatching(/MODELING\.PROJECT_NOT_FOUND/)]);
   }, 120_000);
 });
 

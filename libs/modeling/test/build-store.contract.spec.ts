@@ -121,11 +121,12 @@ function buildStoreContract(name: string, make: () => Promise<Harness>) {
       await store.create(stale, ev(stale.id, 'START'));
       await store.updateStep(stale.id, 'seed.p.raw', { status: 'succeeded' });
       await store.updateStep(stale.id, 'model.p.a', { status: 'running' });
-      await sleep(40);
+      // margins wide enough for a busy machine: the fresh build must stay younger than the bound
+      await sleep(1500);
       const fresh = newBuild();
       await store.create(fresh, ev(fresh.id, 'START'));
       const seen: string[] = [];
-      const failed = await store.failStale(30, 'interrupted', async (b) => {
+      const failed = await store.failStale(1000, 'interrupted', async (b) => {
         seen.push(b.id);
         return [...b.started.map((s) => ev(`${b.id}/${s}`, 'FAIL')), ev(b.id, 'FAIL')];
       });

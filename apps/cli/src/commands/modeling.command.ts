@@ -27,6 +27,28 @@ export function modelingCommands(program: Command): void {
       emit(opts.json, p, () => p.order.join('\n') + '\n');
     });
   program
+    .command('builds')
+    .description('builds of modeling projects')
+    .command('list')
+    .option('--project <name>', 'a project')
+    .option('--status <status>', 'running | succeeded | failed')
+    .option('--limit <n>', 'at most n (default 50)', (v) => Number(v))
+    .option('--json', 'print the builds as JSON')
+    .description('builds, newest first, with their step counts')
+    .action(async (opts: { project?: string; status?: string; limit?: number; json?: boolean }) => {
+      const page = await withContext({ modules }, (ctx) =>
+        ctx.get(ModelingService).listBuilds({ project: opts.project, status: opts.status, limit: opts.limit }),
+      );
+      emit(opts.json, page.items, () =>
+        page.items
+          .map(
+            (b) =>
+              `${b.id}  ${b.status.padEnd(9)} ${b.startedAt}  ${b.command ? `dbt ${b.command}` : 'weir'}${b.selector ? ` ${b.selector}` : ''}  ${b.steps.succeeded}/${b.steps.total} ok${b.steps.failed ? `, ${b.steps.failed} failed` : ''}${b.steps.skipped ? `, ${b.steps.skipped} skipped` : ''}\n`,
+          )
+          .join(''),
+      );
+    });
+  program
     .command('build')
     .requiredOption('--project <name>', 'a registered project')
     .option('--select <selector>', 'dbt selection (name, +name, name+, tag:x)')

@@ -1,3 +1,6 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { INGESTION_CONFIG, IngestionConfig } from '../ingestion.config';
 import { Inject, Injectable } from '@nestjs/common';
 import { scheduleCheck } from '../domain/schedule-check';
 import { ConnectorSpec, connectorProblems, isPulledConnector, isQueryConnector, readsFiles } from '../domain/connector';
@@ -127,7 +130,22 @@ export class SourcesService {
     @Inject(SOURCE_REPOSITORY) private readonly repo: SourceRepository,
     @Inject(RUN_LEDGER) private readonly ledger: RunLedger,
     @Inject(CATALOG) private readonly catalog: CatalogPort,
+    @Inject(INGESTION_CONFIG) private readonly cfg: IngestionConfig,
   ) {}
+
+  /** A local inbox folder exists from the moment a source names it (inside the ingest root). */
+  private ensureInbox(location: SourceLocation | undefined): void {
+    const inbox = location?.inbox;
+    if (!inbox || /^[a-z0-9]+:\/\//i.test(inbox) || inbox.split(/[\\/]/).includes('..')) return;
+    const root = path.resolve(this.cfg.ingestRoot);
+    const dir = path.resolve(root, inbox);
+    if (path.relative(root, dir).startsWith('..')) return;
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+    } catch {
+      // the first scheduled tick reports a folder it cannot read as the source's scheduleError
+    }
+  }
 
   onChange(l: SourceChangeListener): void {
     this.listeners.push(l);
@@ -163,6 +181,7 @@ export class SourcesService {
       managedBy: input.managedBy ?? null,
     });
     for (const h of this.hooks) await h.afterCreate?.(e);
+    this.ensureInbox(e.location);
     this.changed(e, e.id);
     return sourceView(e);
   }
@@ -371,6 +390,7 @@ export class SourcesService {
       updatedAt: new Date(),
     });
     await this.repo.save(e);
+    this.ensureInbox(e.location);
     this.changed(e, e.id);
     return sourceView(e);
   }

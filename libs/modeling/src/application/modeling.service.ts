@@ -65,6 +65,10 @@ export class ModelingService {
     return this.builds.getBuild(id);
   }
 
+  listBuilds(f: { project?: string; status?: string; limit?: number; before?: string }) {
+    return this.builds.listBuilds(f);
+  }
+
   /** An artifact of a dbt build (manifest.json, run_results.json, catalog.json), as dbt wrote it. */
   async buildArtifact(id: string, name: string): Promise<string> {
     return this.dbt.artifact(await this.builds.getBuild(id), name);

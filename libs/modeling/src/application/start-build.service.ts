@@ -7,7 +7,7 @@ import { BuildRunnerService } from './build-runner.service';
 import { DbtBuildsService } from './dbt-builds.service';
 import { CompileProjectService } from './compile-project.service';
 import { BuildOptions, BuildView } from './modeling.views';
-import { BUILD_STORE, BuildStore } from './ports/build-store.port';
+import { BUILD_STORE, BuildStore, BuildSummary } from './ports/build-store.port';
 import { ProjectsService } from './projects.service';
 
 /** start-build: a build of a selection, recorded with its pending steps and START event, then run; and its reads. */
@@ -93,6 +93,19 @@ export class StartBuildService {
       await new Promise((r) => setTimeout(r, 50));
     }
     throw new Error(`build ${id} did not finish within ${timeoutMs} ms`);
+  }
+
+  /** Builds newest first: of a project, of a status; `before` (a startedAt) pages back. */
+  async listBuilds(f: {
+    project?: string;
+    status?: string;
+    limit?: number;
+    before?: string;
+  }): Promise<{ items: BuildSummary[]; next: string | null }> {
+    const projectId = f.project ? (await this.projects.entity(f.project)).id : undefined;
+    const limit = Math.min(Math.max(f.limit ?? 50, 1), 500);
+    const items = await this.store.list({ projectId, status: f.status, limit, before: f.before });
+    return { items, next: items.length === limit ? items[items.length - 1].startedAt : null };
   }
 
   async getBuild(id: string): Promise<BuildView> {

@@ -10,7 +10,20 @@ import {
   ApiPropertyOptional,
   ApiTags,
 } from '@nestjs/swagger';
-import { IsBoolean, IsIn, IsObject, IsString, Length, Matches, MaxLength } from 'class-validator';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsISO8601,
+  IsObject,
+  IsString,
+  Length,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+} from 'class-validator';
+import { Type } from 'class-transformer';
 import type { Request, Response } from 'express';
 import { validateAs, Optional } from '@weir/platform';
 import { ModelingService } from '../application/modeling.service';
@@ -79,6 +92,50 @@ export class BuildRequestDto {
   @Optional()
   @IsBoolean()
   failFast?: boolean;
+}
+
+export class BuildListQueryDto {
+  @ApiPropertyOptional({ description: 'a project id or name' }) @Optional() @IsString() project?: string;
+  @ApiPropertyOptional({ enum: ['running', 'succeeded', 'failed'] })
+  @Optional()
+  @IsIn(['running', 'succeeded', 'failed'])
+  status?: string;
+  @ApiPropertyOptional({ default: 50, maximum: 500 })
+  @Optional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  limit?: number;
+  @ApiPropertyOptional({ description: 'the `next` of the previous page (a startedAt)' })
+  @Optional()
+  @IsISO8601()
+  before?: string;
+}
+
+class BuildStepCountsDto {
+  @ApiProperty() total: number;
+  @ApiProperty() succeeded: number;
+  @ApiProperty() failed: number;
+  @ApiProperty() skipped: number;
+  @ApiProperty() running: number;
+  @ApiProperty() pending: number;
+}
+
+class BuildSummaryDto {
+  @ApiProperty() id: string;
+  @ApiProperty() projectId: string;
+  @ApiProperty({ type: String, nullable: true }) selector: string | null;
+  @ApiProperty({ type: String, nullable: true }) command: string | null;
+  @ApiProperty({ enum: ['running', 'succeeded', 'failed'] }) status: string;
+  @ApiProperty() startedAt: string;
+  @ApiProperty({ type: String, nullable: true }) finishedAt: string | null;
+  @ApiProperty({ type: BuildStepCountsDto }) steps: BuildStepCountsDto;
+}
+
+export class BuildListResponseDto {
+  @ApiProperty({ type: [BuildSummaryDto] }) items: BuildSummaryDto[];
+  @ApiProperty({ type: String, nullable: true, description: 'pass as before for the next page' }) next: string | null;
 }
 
 export class CompiledQueryDto {
@@ -229,6 +286,15 @@ export class ModelingController {
   async artifact(@Param('id') id: string, @Param('name') name: string, @Res() res: Response): Promise<void> {
     const text = await this.modeling.buildArtifact(id, name);
     res.status(200).type('application/json').send(text);
+  }
+
+  @Get('builds')
+  @ApiOperation({
+    summary: 'Builds, newest first, with their step counts (filters: project, status; next page: before)',
+  })
+  @ApiOkResponse({ type: BuildListResponseDto })
+  listBuilds(@Query() q: BuildListQueryDto): Promise<BuildListResponseDto> {
+    return this.modeling.listBuilds({ project: q.project, status: q.status, limit: q.limit, before: q.before });
   }
 
   @Get('builds/:id')

@@ -100,3 +100,21 @@ export const failStaleSql = (staleMs: number, message: string): Sql => ({
         SELECT b.id, b.project_id, b.parent, (SELECT array_agg(s.node_id) FROM s WHERE s.build_id = b.id AND s.status = 'failed') AS started FROM b`,
   params: [`${staleMs / 1000} seconds`, message],
 });
+
+/** Builds newest first with their steps counted by status. */
+export const listBuildsSql = (f: { projectId?: string; status?: string; limit: number; before?: string }): Sql => ({
+  sql: `SELECT b.id, b.project_id, b.selector, b.command, b.status, b.started_at, b.finished_at,
+               count(s.id)::int AS total,
+               (count(*) FILTER (WHERE s.status = 'succeeded'))::int AS succeeded,
+               (count(*) FILTER (WHERE s.status = 'failed'))::int AS failed,
+               (count(*) FILTER (WHERE s.status = 'skipped'))::int AS skipped,
+               (count(*) FILTER (WHERE s.status = 'running'))::int AS running,
+               (count(*) FILTER (WHERE s.status = 'pending'))::int AS pending
+          FROM modeling.builds b LEFT JOIN modeling.build_steps s ON s.build_id = b.id
+         WHERE ($1::uuid IS NULL OR b.project_id = $1) AND ($2::text IS NULL OR b.status = $2)
+           AND ($3::timestamptz IS NULL OR b.started_at < $3)
+         GROUP BY b.id
+         ORDER BY b.started_at DESC, b.id DESC
+         LIMIT $4`,
+  params: [f.projectId ?? null, f.status ?? null, f.before ?? null, f.limit],
+});

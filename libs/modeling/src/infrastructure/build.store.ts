@@ -2,7 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { isUuid, Outbox, rowsOf, RUN_EVENTS_TOPIC, RunStateEvent } from '@weir/platform';
-import type { BuildStore, NewBuild, StaleBuild } from '../application/ports/build-store.port';
+import type {
+  BuildListFilter,
+  BuildStore,
+  BuildSummary,
+  NewBuild,
+  StaleBuild,
+} from '../application/ports/build-store.port';
 import type { BuildView, StepPatch } from '../application/modeling.views';
 import * as q from './build-store.sql';
 
@@ -81,6 +87,36 @@ export class PgBuildStore implements BuildStore {
     return row ? buildView(row) : null;
   }
 
+  async list(filter: BuildListFilter): Promise<BuildSummary[]> {
+    const s = q.listBuildsSql(filter);
+    const rows = (await this.ds.query(s.sql, s.params)) as (Record<string, number> & {
+      id: string;
+      project_id: string;
+      selector: string | null;
+      command: string | null;
+      status: string;
+      started_at: Date;
+      finished_at: Date | null;
+    })[];
+    return rows.map((r) => ({
+      id: r.id,
+      projectId: r.project_id,
+      selector: r.selector,
+      command: r.command,
+      status: r.status,
+      startedAt: r.started_at.toISOString(),
+      finishedAt: r.finished_at?.toISOString() ?? null,
+      steps: {
+        total: r['total'],
+        succeeded: r['succeeded'],
+        failed: r['failed'],
+        skipped: r['skipped'],
+        running: r['running'],
+        pending: r['pending'],
+      },
+    }));
+  }
+
   async heartbeat(id: string): Promise<boolean> {
     const s = q.heartbeatSql(id);
     return rowsOf(await this.ds.query(s.sql, s.params)).length > 0;
@@ -152,6 +188,33 @@ export class InMemoryBuildStore implements BuildStore {
 
   private publish(e: RunStateEvent): void {
     if (!this.events.some((x) => x.key === keyOf(e))) this.events.push({ key: keyOf(e), event: e });
+  }
+
+  async list(f: BuildListFilter): Promise<BuildSummary[]> {
+    const count = (v: BuildView, st: string) => v.steps.filter((x) => x.status === st).length;
+    return [...this.builds.values()]
+      .map((b) => b.view)
+      .filter((v) => (!f.projectId || v.projectId === f.projectId) && (!f.status || v.status === f.status))
+      .filter((v) => !f.before || v.startedAt < f.before)
+      .sort((a, b) => (a.startedAt < b.startedAt ? 1 : -1))
+      .slice(0, f.limit)
+      .map((v) => ({
+        id: v.id,
+        projectId: v.projectId,
+        selector: v.selector,
+        command: v.command,
+        status: v.status,
+        startedAt: v.startedAt,
+        finishedAt: v.finishedAt,
+        steps: {
+          total: v.steps.length,
+          succeeded: count(v, 'succeeded'),
+          failed: count(v, 'failed'),
+          skipped: count(v, 'skipped'),
+          running: count(v, 'running'),
+          pending: count(v, 'pending'),
+        },
+      }));
   }
 
   async create(build: NewBuild, start: RunStateEvent): Promise<void> {

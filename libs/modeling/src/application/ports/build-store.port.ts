@@ -19,6 +19,25 @@ export interface NewBuild {
   dbtArgs?: Record<string, unknown> | null;
 }
 
+export interface BuildListFilter {
+  projectId?: string;
+  status?: string;
+  limit: number;
+  before?: string;
+}
+
+/** A build in a list: what it ran and how its steps ended. */
+export interface BuildSummary {
+  id: string;
+  projectId: string;
+  selector: string | null;
+  command: string | null;
+  status: string;
+  startedAt: string;
+  finishedAt: string | null;
+  steps: { total: number; succeeded: number; failed: number; skipped: number; running: number; pending: number };
+}
+
 /** A build recovery failed: its project, and the steps that had started (now failed). */
 export interface StaleBuild {
   id: string;
@@ -37,6 +56,8 @@ export interface BuildStore {
   create(build: NewBuild, start: RunStateEvent): Promise<void>;
   /** The build with its steps in DAG order; null when there is none (or `id` is not a UUID). */
   find(id: string): Promise<BuildView | null>;
+  /** Builds newest first (a project's, of a status; `before` a startedAt ISO time for the next page), with step counts. */
+  list(filter: BuildListFilter): Promise<BuildSummary[]>;
   /** The process running the build is alive; false when the build is no longer running. */
   heartbeat(id: string): Promise<boolean>;
   /** Asks a running build to stop (no step starts after); false when it is not running. */
