@@ -89,6 +89,12 @@ describe('quality e2e: suites, runs with evidence, metrics, GX import/export, th
 
     const run = (await t.http.post(`/api/quality/suites/${suiteId}/runs`).set(admin).send({}).expect(201)).body;
     expect(run).toMatchObject({ status: 'failed', rowCount: 4, target: 'raw.orders' });
+    // the runs list: newest first, the suite's, by status
+    const listed = (await t.http.get(`/api/quality/runs?suite=${suiteId}&status=failed`).set(admin).expect(200)).body;
+    expect(listed.items[0]).toMatchObject({ id: run.id, status: 'failed', dataset: 'orders', rowCount: 4 });
+    expect(listed.items[0].failed).toBeGreaterThan(0);
+    const none = (await t.http.get(`/api/quality/runs?suite=${suiteId}&status=passed`).set(admin).expect(200)).body;
+    expect(none.items).toEqual([]);
     const [inSet, notNull, mean, unique, regex] = run.results;
     expect(inSet).toMatchObject({
       success: false,

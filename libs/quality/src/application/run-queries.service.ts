@@ -14,6 +14,21 @@ export class RunQueriesService {
     return runView(r);
   }
 
+  /** Runs newest first (filters: dataset, suite, status; `before` a startedAt pages back), without their results. */
+  async listRuns(f: { dataset?: string; suite?: string; status?: string; before?: string; limit?: number }) {
+    const limit = Math.min(Math.max(f.limit ?? 50, 1), 500);
+    const items = (
+      await this.runStore.list({
+        dataset: f.dataset,
+        suiteId: f.suite,
+        status: f.status,
+        before: f.before ? new Date(f.before) : undefined,
+        limit,
+      })
+    ).map((r) => ({ ...r, startedAt: r.startedAt.toISOString(), finishedAt: r.finishedAt.toISOString() }));
+    return { items, next: items.length === limit ? items[items.length - 1].startedAt : null };
+  }
+
   /** A dataset's metric history (one metric or all), newest first, at most 1000 points. */
   async metrics(dataset: string, metric?: string, limit = 100): Promise<MetricPointView[]> {
     const rows = await this.runStore.metrics(dataset, metric, Math.min(limit, 1000));

@@ -39,3 +39,24 @@ export class MetricPointDto {
 export class MetricsResponseDto {
   @ApiProperty({ type: [MetricPointDto], description: 'newest first' }) items: MetricPointDto[];
 }
+
+class QualityRunSummaryDto {
+  @ApiProperty() id: string;
+  @ApiProperty() suiteId: string;
+  @ApiProperty() dataset: string;
+  @ApiProperty() targetSchema: string;
+  @ApiProperty() targetTable: string;
+  @ApiProperty({ enum: ['passed', 'warned', 'failed'] }) status: string;
+  @ApiProperty() trigger: string;
+  @ApiProperty({ type: String, nullable: true }) triggerRef: string | null;
+  @ApiProperty() startedAt: string;
+  @ApiProperty() finishedAt: string;
+  @ApiProperty() rowCount: number;
+  @ApiProperty({ description: 'expectations checked' }) expectations: number;
+  @ApiProperty({ description: 'expectations that failed' }) failed: number;
+}
+
+export class QualityRunListResponseDto {
+  @ApiProperty({ type: [QualityRunSummaryDto] }) items: QualityRunSummaryDto[];
+  @ApiProperty({ type: String, nullable: true, description: 'pass as before for the next page' }) next: string | null;
+}

@@ -6,8 +6,8 @@ import { RegisterSuiteService } from '../application/register-suite.service';
 import { RunQueriesService } from '../application/run-queries.service';
 import { RunSuiteService } from '../application/run-suite.service';
 import { SuiteQueriesService } from '../application/suite-queries.service';
-import { MetricsQueryDto, RunSuiteRequestDto } from './quality-run.request.dto';
-import { MetricsResponseDto, QualityRunResponseDto } from './quality-run.response.dto';
+import { MetricsQueryDto, QualityRunListQueryDto, RunSuiteRequestDto } from './quality-run.request.dto';
+import { MetricsResponseDto, QualityRunListResponseDto, QualityRunResponseDto } from './quality-run.response.dto';
 import { ImportSuiteQueryDto, ListSuitesQueryDto, SuiteRequestDto } from './suite.request.dto';
 import { SuiteListResponseDto, SuiteResponseDto, SuiteSqlResponseDto } from './suite.response.dto';
 
@@ -89,6 +89,15 @@ export class QualityController {
   @ApiCreatedResponse({ type: QualityRunResponseDto })
   run(@Param('id') id: string, @Body() body: RunSuiteRequestDto): Promise<QualityRunResponseDto> {
     return this.runner.run(id, { target: body.table ? parseQualifiedName(body.table, 'raw') : undefined });
+  }
+
+  @Get('runs')
+  @ApiOperation({
+    summary: 'Quality runs, newest first, without their results (filters: dataset, suite, status; next page: before)',
+  })
+  @ApiOkResponse({ type: QualityRunListResponseDto })
+  listRuns(@Query() q: QualityRunListQueryDto): Promise<QualityRunListResponseDto> {
+    return this.runs.listRuns(q);
   }
 
   @Get('runs/:id')

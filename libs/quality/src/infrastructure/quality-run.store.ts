@@ -7,6 +7,7 @@ import type {
   QualityResultRecord,
   QualityRunRecord,
   QualityRunStore,
+  QualityRunSummary,
 } from '../application/ports/quality-run-store.port';
 import { QualityMetricOrmEntity } from './quality-metric.orm-entity';
 import { QualityResultOrmEntity } from './quality-result.orm-entity';
@@ -35,6 +36,41 @@ export class TypeOrmQualityRunStore implements QualityRunStore {
       await along?.(em, r.id);
       return r.id;
     });
+  }
+
+  async list(f: {
+    dataset?: string;
+    suiteId?: string;
+    status?: string;
+    before?: Date;
+    limit: number;
+  }): Promise<QualityRunSummary[]> {
+    const rows = (await this.ds.query(
+      `SELECT r.id, r.suite_id, r.dataset, r.target_schema, r.target_table, r.status, r.trigger, r.trigger_ref,
+              r.started_at, r.finished_at, r.row_count,
+              (SELECT count(*)::int FROM quality.results x WHERE x.run_id = r.id) AS expectations,
+              (SELECT count(*)::int FROM quality.results x WHERE x.run_id = r.id AND NOT x.success) AS failed
+         FROM quality.runs r
+        WHERE ($1::text IS NULL OR r.dataset = $1) AND ($2::uuid IS NULL OR r.suite_id = $2)
+          AND ($3::text IS NULL OR r.status = $3) AND ($4::timestamptz IS NULL OR r.started_at < $4)
+        ORDER BY r.started_at DESC, r.id DESC LIMIT $5`,
+      [f.dataset ?? null, f.suiteId ?? null, f.status ?? null, f.before ?? null, f.limit],
+    )) as Record<string, unknown>[];
+    return rows.map((r) => ({
+      id: String(r['id']),
+      suiteId: String(r['suite_id']),
+      dataset: String(r['dataset']),
+      targetSchema: String(r['target_schema']),
+      targetTable: String(r['target_table']),
+      status: r['status'] as NewQualityRun['status'],
+      trigger: String(r['trigger']),
+      triggerRef: (r['trigger_ref'] as string | null) ?? null,
+      startedAt: r['started_at'] as Date,
+      finishedAt: r['finished_at'] as Date,
+      rowCount: Number(r['row_count']),
+      expectations: Number(r['expectations']),
+      failed: Number(r['failed']),
+    }));
   }
 
   async get(id: string): Promise<QualityRunRecord | undefined> {
@@ -112,6 +148,25 @@ export class InMemoryQualityRunStore implements QualityRunStore {
     const at = new Date();
     for (const m of metrics) this.points.push({ ...m, dataset: run.dataset, runId: id, at, seq: this.seq++ });
     return id;
+  }
+
+  async list(f: {
+    dataset?: string;
+    suiteId?: string;
+    status?: string;
+    before?: Date;
+    limit: number;
+  }): Promise<QualityRunSummary[]> {
+    return [...this.runs.values()]
+      .filter((r) => (!f.dataset || r.dataset === f.dataset) && (!f.suiteId || r.suiteId === f.suiteId))
+      .filter((r) => (!f.status || r.status === f.status) && (!f.before || r.startedAt < f.before))
+      .sort((a, b) => b.startedAt.getTime() - a.startedAt.getTime())
+      .slice(0, f.limit)
+      .map(({ results, ...r }) => ({
+        ...r,
+        expectations: results.length,
+        failed: results.filter((x) => !x.success).length,
+      }));
   }
 
   async get(id: string): Promise<QualityRunRecord | undefined> {

@@ -31,6 +31,13 @@ export interface QualityRunRecord extends NewQualityRun {
   results: QualityResultRecord[];
 }
 
+/** A run in a list: what was checked, when, how it ended, how many expectations failed. */
+export interface QualityRunSummary extends NewQualityRun {
+  id: string;
+  expectations: number;
+  failed: number;
+}
+
 export interface MetricPoint {
   metric: string;
   value: number;
@@ -55,6 +62,14 @@ export interface QualityRunStore {
     along?: (tx: Queryable, runId: string) => Promise<void>,
   ): Promise<string>;
   get(id: string): Promise<QualityRunRecord | undefined>;
+  /** Runs newest first, without their results (a dataset's, a suite's, of a status; `before` a startedAt). */
+  list(f: {
+    dataset?: string;
+    suiteId?: string;
+    status?: string;
+    before?: Date;
+    limit: number;
+  }): Promise<QualityRunSummary[]>;
   /**
    * The latest values of a dataset's metric, newest first, from runs with this trigger (gate runs
    * and API runs are separate series); `withoutFailed` leaves out failed runs.
