@@ -15,3 +15,4 @@ export { invokeDbt, parseDbtArgs } from './dbt/invocation';
 export type { DbtInvocationOptions, DbtInvocationResult, DbtNodeResult } from './dbt/invocation';
 export { resolveTarget } from './dbt/profile';
 export type { DbtTarget } from './dbt/runtime';
+export { compileModelSql, projectRootOf } from './dbt/legacy-compile';

@@ -5,13 +5,15 @@
  * with `execute` false (no warehouse connection): SQL that only exists when dbt executes
  * (`{% if execute %}` branches, `run_query` results) is what a dbt build (`command`) renders.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { CompiledNode, CompiledProject, DbtTestSql } from '../domain/compile';
 import { compileGenericTest } from './invocation';
 import { DagCycleError } from '../domain/compile';
 import type { ManifestNode } from './manifest';
 import { ProjectParser } from './parse';
 import { loadProject } from './project';
-import { DbtRuntime } from './runtime';
+import { DbtError, DbtRuntime } from './runtime';
 import { SyncSql } from './sync-sql';
 
 const q = (s: string) => `"${s.replace(/"/g, '""')}"`;
@@ -137,4 +139,49 @@ export function compileWithDbtRuntime(root: string, modelSchema: string, env: Re
   };
   for (const id of [...nodes.keys()].sort()) visit(id, []);
   return { name: project.root.name, nodes, order };
+}
+
+/**
+ * One model's SQL as the dbt runtime compiles it without a warehouse (`execute` false): by model
+ * name, or by its file (a path inside the project). For lineage of a model file with Jinja.
+ */
+export function compileModelSql(
+  root: string,
+  modelOrFile: string,
+  modelSchema = 'analytics',
+  env: Record<string, string> = {},
+): { model: string; sql: string } {
+  const rt = parsed(root, modelSchema, env);
+  const rel = path.isAbsolute(modelOrFile) ? path.relative(root, modelOrFile).split(path.sep).join('/') : modelOrFile;
+  const n = [...rt.manifest.nodes.values()].find(
+    (x) =>
+      (x.resource_type === 'model' || x.resource_type === 'snapshot') &&
+      x.package_name === rt.rootName &&
+      (x.name === modelOrFile || x.original_file_path === rel),
+  );
+  if (!n) throw new DbtError(`No model ${JSON.stringify(modelOrFile)} in the project at ${root}`);
+  const out = rt.render(n.raw_code, n.original_file_path, { node: n, execute: false });
+  const rendered = new Map<string, { sql: string; ephemerals: Set<string> }>();
+  const visit = (ids: Set<string>) => {
+    for (const e of ids) {
+      if (rendered.has(e)) continue;
+      const en = rt.manifest.nodes.get(e)!;
+      const r = rt.render(en.raw_code, en.original_file_path, { node: en, execute: false });
+      rendered.set(e, { sql: r.sql, ephemerals: r.ephemerals });
+      visit(r.ephemerals);
+    }
+  };
+  visit(out.ephemerals);
+  return { model: n.name, sql: rt.injectCtes(out.sql, out.ephemerals, rendered) };
+}
+
+/** The dbt project a file belongs to: the nearest folder above it with a dbt_project.yml. */
+export function projectRootOf(file: string): string | undefined {
+  let dir = path.dirname(path.resolve(file));
+  for (;;) {
+    if (fs.existsSync(path.join(dir, 'dbt_project.yml'))) return dir;
+    const up = path.dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
+  }
 }
