@@ -9,19 +9,50 @@ import { AppModule } from './app.module';
 import { lineageConfig, OpenLineageService, openLineageIngestMiddleware } from '@weir/lineage';
 import { MalformedBodyError, PayloadTooLargeError, UnsupportedMediaTypeError } from '@weir/platform';
 
+/** The OpenAPI tags, one per slice, with what their routes do. */
+export const OPENAPI_TAGS: Record<string, string> = {
+  platform:
+    'Health, Prometheus metrics and API keys (create, list, revoke). Keys carry a role: viewer, editor or admin.',
+  catalog:
+    'Datasets and their versioned contracts (columns, types, keys), search, previews, profiles and exports of the published tables.',
+  ingestion:
+    'Sources (files, uploads, S3, HTTP, databases, CDC, streams, Singer taps), schema inference, ingestion runs and their dead letters.',
+  quality:
+    'Expectation suites over datasets, quality runs with their results and samples, Great Expectations import and export.',
+  modeling: 'SQL and dbt projects: upload, compile, build models into the warehouse, build history and artifacts.',
+  lineage:
+    'Table and column lineage: graph, impact analysis, pictures (Mermaid, DOT, SVG) and the OpenLineage/Marquez-compatible /api/v1 routes.',
+  orchestration:
+    'Pipelines of steps on schedules or dataset triggers, runs and cancellation, backfills over partitions, pools, alert destinations and SLA misses.',
+};
+
 /** Builds the OpenAPI document of a created app. */
 export function buildOpenApi(app: INestApplication): OpenAPIObject {
-  const config = new DocumentBuilder()
+  const builder = new DocumentBuilder()
     .setTitle('Weir API')
     .setDescription(
       'Ingest, model, check and trace data on PostgreSQL. Every route but /health needs an API key ' +
         '(Authorization: Bearer <key> or X-API-Key). Errors are application/problem+json with a stable `code`.',
     )
     .setVersion('0.1.0')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'Weir API key' })
-    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'api-key')
-    .build();
-  return SwaggerModule.createDocument(app, config);
+    // a Weir key is an opaque random string, not a JWT: no bearerFormat (Nest's default claims JWT)
+    .addBearerAuth({
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: undefined,
+      description: 'A Weir API key (`weir keys create`), sent as Authorization: Bearer <key>',
+    })
+    .addApiKey(
+      {
+        type: 'apiKey',
+        in: 'header',
+        name: 'X-API-Key',
+        description: 'The same Weir API key, in the X-API-Key header',
+      },
+      'api-key',
+    );
+  for (const [name, description] of Object.entries(OPENAPI_TAGS)) builder.addTag(name, description);
+  return SwaggerModule.createDocument(app, builder.build());
 }
 
 /**

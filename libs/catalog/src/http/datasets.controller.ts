@@ -76,6 +76,12 @@ export class DatasetsController {
 
   @Delete(':name/versions/:version')
   @ApiOperation({ summary: 'Retire an old version of a versioned dataset (drops <table>_v<N>)' })
+  @ApiOkResponse({
+    schema: {
+      type: 'object',
+      properties: { dropped: { type: 'string', description: 'the table dropped', example: 'raw.orders_v1' } },
+    },
+  })
   retire(@Param('name') name: string, @Param('version', ParseIntPipe) version: number) {
     return this.catalog.retireVersion(name, version);
   }

@@ -1,6 +1,7 @@
 import { Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CdcStatusView, CdcStreamsService } from '../application/cdc-streams.service';
+import { CdcStatusResponseDto } from './cdc.response.dto';
 
 @ApiTags('ingestion')
 @ApiBearerAuth()
@@ -13,7 +14,7 @@ export class CdcController {
     summary:
       "A postgres_cdc source's stream: state, slot, lag (WAL bytes), confirmed LSN, last change applied, counts, error",
   })
-  @ApiOkResponse({ description: 'The stream status' })
+  @ApiOkResponse({ type: CdcStatusResponseDto, description: 'The stream status' })
   status(@Param('id') id: string): Promise<CdcStatusView> {
     return this.streams.status(id);
   }
@@ -24,6 +25,7 @@ export class CdcController {
     summary:
       'Pause a CDC source: its consumer stops; the slot keeps changes up to maxSlotBytes, then the source is failed and the slot dropped',
   })
+  @ApiOkResponse({ type: CdcStatusResponseDto, description: 'The stream status, paused' })
   pause(@Param('id') id: string): Promise<CdcStatusView> {
     return this.streams.pause(id);
   }
@@ -34,6 +36,7 @@ export class CdcController {
     summary:
       'Resume a paused or failed CDC source from its confirmed LSN (a source whose slot was dropped takes a new snapshot)',
   })
+  @ApiOkResponse({ type: CdcStatusResponseDto, description: 'The stream status, resumed' })
   resume(@Param('id') id: string): Promise<CdcStatusView> {
     return this.streams.resume(id);
   }

@@ -49,6 +49,10 @@ export class RunsController {
   @Get(':id/dead-letters.csv')
   @ApiOperation({ summary: 'Download the dead letters as CSV' })
   @ApiProduces('text/csv')
+  @ApiOkResponse({
+    description: 'A header line, then one line per dead letter, streamed',
+    content: { 'text/csv': { schema: { type: 'string' } } },
+  })
   async deadLettersCsv(@Param('id') id: string, @Query() q: DeadLettersQueryDto, @Res() res: Response): Promise<void> {
     const lines = this.letters.csv(id, q.reason);
     const first = await lines.next(); // errors (unknown run) surface before headers are sent

@@ -6,6 +6,7 @@ import {
   ApiConflictResponse,
   ApiConsumes,
   ApiCreatedResponse,
+  ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
@@ -87,6 +88,7 @@ export class SourcesController {
   @Delete(':id')
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete a source (refused while it has runs, unless force=true)' })
+  @ApiNoContentResponse({ description: 'Deleted; no body' })
   @ApiConflictResponse({ type: ProblemResponseDto, description: 'INGESTION.SOURCE_HAS_RUNS' })
   async remove(@Param('id') id: string, @Query() q: DeleteSourceQueryDto): Promise<void> {
     await this.sources.remove(id, q.force === 'true');

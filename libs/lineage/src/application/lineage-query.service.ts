@@ -147,8 +147,8 @@ export class LineageQueryService implements LineageQueriesPort {
   }
 
   /**
-   * Marquez `GET /api/v1/search`: datasets and jobs whose name contains `q` (case-insensitive), by
-   * name or by last update, newest first.
+   * Marquez `GET /api/v1/search`: datasets and jobs whose name contains `q` (case-insensitive):
+   * exact matches first, then prefix matches, then the rest; each group by name or by last update.
    */
   async search(q: SearchQuery): Promise<{ totalCount: number; results: Record<string, unknown>[] }> {
     const rows = await this.reads.search(q);

@@ -6,7 +6,15 @@ import { Optional } from '@weir/platform';
 import { IMPACT_LIMIT, ImpactReport, LineageQueryService, MAX_DEPTH } from '../application/lineage-query.service';
 import { DepthParam, DirectionParam, FlagParam, NodeIdParam } from './query-params.decorators';
 import { GraphTooLargeError, toDot, toMermaid, toSvg, LineageNode } from '../domain/graph-render';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiProperty,
+  ApiPropertyOptional,
+  ApiTags,
+} from '@nestjs/swagger';
 import { IsObject, IsString, Length, Matches, ValidateBy, ValidationOptions } from 'class-validator';
 
 export class ImpactQueryDto {
@@ -157,6 +165,15 @@ export class LineageController {
   }
 }
 
+/** An impact list: the items reached, each with the path of node ids that leads to it. */
+const IMPACT_LIST = {
+  type: 'array' as const,
+  items: {
+    type: 'object' as const,
+    properties: { path: { type: 'array' as const, items: { type: 'string' as const } } },
+  },
+};
+
 /** Impact analysis and pictures of the graph (the store's read side). */
 @ApiTags('lineage')
 @ApiBearerAuth()
@@ -170,6 +187,29 @@ export class LineageGraphController {
     description:
       'Every downstream dataset, column (with the DIRECT/INDIRECT transformations that tie it), job, model and quality expectation, each with the path of node ids that leads to it. 404 LINEAGE.DATASET_NOT_FOUND / LINEAGE.COLUMN_NOT_FOUND.',
   })
+  @ApiOkResponse({
+    schema: {
+      type: 'object',
+      properties: {
+        node: { type: 'string', description: 'the node id analysed' },
+        depth: { type: 'integer' },
+        datasets: IMPACT_LIST,
+        columns: IMPACT_LIST,
+        jobs: IMPACT_LIST,
+        models: IMPACT_LIST,
+        expectations: IMPACT_LIST,
+        pipelines: IMPACT_LIST,
+        counts: {
+          type: 'object',
+          properties: Object.fromEntries(
+            ['datasets', 'columns', 'jobs', 'models', 'expectations'].map((k) => [k, { type: 'integer' }]),
+          ),
+        },
+        limit: { type: 'integer' },
+        truncated: { type: 'boolean', description: 'true when a list holds only the nearest `limit`' },
+      },
+    },
+  })
   impact(@Query() q: ImpactQueryDto): Promise<ImpactReport> {
     return this.query.impact(q.dataset, q.column, q.depth, q.limit);
   }
@@ -177,6 +217,8 @@ export class LineageGraphController {
   @Get('graph.mmd')
   @Header('content-type', 'text/vnd.mermaid; charset=utf-8')
   @ApiOperation({ summary: 'The lineage around a node as a Mermaid flowchart' })
+  @ApiProduces('text/vnd.mermaid')
+  @ApiOkResponse({ content: { 'text/vnd.mermaid': { schema: { type: 'string' } } } })
   async mermaid(@Query() q: GraphQueryDto): Promise<string> {
     return this.draw(q, (nodes) => toMermaid(nodes, { focus: q.nodeId, maxNodes: 2000 }));
   }
@@ -184,12 +226,16 @@ export class LineageGraphController {
   @Get('graph.dot')
   @Header('content-type', 'text/vnd.graphviz; charset=utf-8')
   @ApiOperation({ summary: 'The lineage around a node as Graphviz DOT' })
+  @ApiProduces('text/vnd.graphviz')
+  @ApiOkResponse({ content: { 'text/vnd.graphviz': { schema: { type: 'string' } } } })
   async dot(@Query() q: GraphQueryDto): Promise<string> {
     return this.draw(q, (nodes) => toDot(nodes, { focus: q.nodeId, maxNodes: 2000 }));
   }
 
   @Get('graph.svg')
   @ApiOperation({ summary: 'The lineage around a node drawn as SVG (Graphviz); at most 500 nodes' })
+  @ApiProduces('image/svg+xml')
+  @ApiOkResponse({ content: { 'image/svg+xml': { schema: { type: 'string' } } } })
   async svg(@Query() q: GraphQueryDto, @Res() res: Response): Promise<void> {
     const svg = await this.draw(q, (nodes) => toSvg(nodes, { focus: q.nodeId, maxNodes: 500 }));
     res.setHeader('content-type', 'image/svg+xml; charset=utf-8');

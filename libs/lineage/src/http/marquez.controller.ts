@@ -2,6 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestj
 import {
   ApiBearerAuth,
   ApiBody,
+  ApiCreatedResponse,
   ApiOkResponse,
   ApiOperation,
   ApiProperty,
@@ -113,6 +114,19 @@ export class EventsQueryDto extends PageQueryDto {
   withWarnings?: 'true' | 'false';
 }
 
+const obj = { type: 'object' as const };
+const objects = { type: 'array' as const, items: obj };
+/** A Marquez page: `{ totalCount, <key>: [...] }`. */
+const page = (key: string) => ({
+  type: 'object' as const,
+  properties: { totalCount: { type: 'integer' as const }, [key]: objects },
+});
+const WARNINGS = {
+  type: 'array' as const,
+  description: 'present when the event was accepted although a format did not hold (path, message)',
+  items: obj,
+};
+
 /**
  * OpenLineage's HTTP endpoint and the Marquez-compatible read API, so OpenLineage producers
  * (Airflow, Spark, dbt-ol …) and Marquez clients talk to Weir unchanged.
@@ -148,6 +162,16 @@ export class MarquezController {
       },
     },
   })
+  @ApiCreatedResponse({
+    schema: {
+      type: 'object',
+      properties: {
+        accepted: { type: 'boolean', enum: [true] },
+        kind: { type: 'string', enum: ['RunEvent', 'DatasetEvent', 'JobEvent'] },
+        warnings: WARNINGS,
+      },
+    },
+  })
   async receive(
     @Body() body: unknown,
     @Req() req: { rawBody?: Buffer },
@@ -164,6 +188,16 @@ export class MarquezController {
       "Up to 1000 events. 400 LINEAGE.INVALID_EVENT when any is invalid (errors[].path starts with the event's index); nothing is stored then.",
   })
   @ApiBody({ schema: { type: 'array', items: { type: 'object' } } })
+  @ApiCreatedResponse({
+    schema: {
+      type: 'object',
+      properties: {
+        accepted: { type: 'integer', description: 'events stored' },
+        kinds: { type: 'object', additionalProperties: { type: 'integer' }, example: { RunEvent: 2 } },
+        warnings: { ...WARNINGS, description: 'events accepted with warnings, by index in the batch' },
+      },
+    },
+  })
   async receiveBatch(@Body() body: unknown): Promise<{ accepted: number; kinds: Record<string, number> }> {
     const events = Array.isArray(body)
       ? body
@@ -200,6 +234,19 @@ export class MarquezController {
     summary:
       'The raw OpenLineage events received and emitted, by eventTime (Marquez shape: { events, totalCount }; plus warnings: [{ event: index in events, warnings }] for events accepted with warnings)',
   })
+  @ApiOkResponse({
+    schema: {
+      type: 'object',
+      properties: {
+        events: objects,
+        totalCount: { type: 'integer' },
+        warnings: {
+          type: 'array',
+          items: { type: 'object', properties: { event: { type: 'integer' }, warnings: objects } },
+        },
+      },
+    },
+  })
   events(@Query() q: EventsQueryDto) {
     return this.query.events({
       before: q.before,
@@ -213,12 +260,31 @@ export class MarquezController {
 
   @Get('namespaces')
   @ApiOperation({ summary: 'Namespaces of the lineage graph' })
+  @ApiOkResponse({
+    schema: {
+      type: 'object',
+      properties: {
+        namespaces: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              name: { type: 'string' },
+              createdAt: { type: 'string', format: 'date-time' },
+              updatedAt: { type: 'string', format: 'date-time' },
+            },
+          },
+        },
+      },
+    },
+  })
   namespaces() {
     return this.query.namespaces();
   }
 
   @Get('namespaces/:namespace/datasets')
   @ApiOperation({ summary: 'Datasets of a namespace (URL-encode the namespace)' })
+  @ApiOkResponse({ schema: page('datasets') })
   datasets(@Param('namespace') ns: string, @Query() q: PageQueryDto) {
     return this.query.datasets(ns, q.limit, q.offset);
   }
@@ -226,7 +292,28 @@ export class MarquezController {
   @Get('search')
   @ApiOperation({
     summary:
-      'Datasets and jobs whose name contains q (Marquez shape: { totalCount, results: [{ type, name, namespace, updatedAt, nodeId }] })',
+      'Datasets and jobs whose name contains q: exact, then prefix matches first (Marquez shape: { totalCount, results: [{ type, name, namespace, updatedAt, nodeId }] })',
+  })
+  @ApiOkResponse({
+    schema: {
+      type: 'object',
+      properties: {
+        totalCount: { type: 'integer' },
+        results: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              type: { type: 'string', enum: ['DATASET', 'JOB'] },
+              name: { type: 'string' },
+              namespace: { type: 'string' },
+              updatedAt: { type: 'string', format: 'date-time' },
+              nodeId: { type: 'string', example: 'dataset:pg://dwh:mart.orders' },
+            },
+          },
+        },
+      },
+    },
   })
   search(@Query() q: SearchQueryDto) {
     return this.query.search({
@@ -240,30 +327,35 @@ export class MarquezController {
 
   @Get('namespaces/:namespace/datasets/:dataset')
   @ApiOperation({ summary: 'One dataset, with its current fields and facets (URL-encode namespace and name)' })
+  @ApiOkResponse({ schema: { ...obj, description: 'Marquez dataset: id, name, namespace, fields, facets, …' } })
   dataset(@Param('namespace') ns: string, @Param('dataset') name: string) {
     return this.query.dataset(ns, name);
   }
 
   @Get('namespaces/:namespace/jobs/:job')
   @ApiOperation({ summary: 'One job, with its inputs, outputs and latest run' })
+  @ApiOkResponse({ schema: { ...obj, description: 'Marquez job: id, name, namespace, inputs, outputs, latestRun, …' } })
   job(@Param('namespace') ns: string, @Param('job') name: string) {
     return this.query.job(ns, name);
   }
 
   @Get('namespaces/:namespace/jobs')
   @ApiOperation({ summary: 'Jobs of a namespace, with their inputs, outputs and latest run' })
+  @ApiOkResponse({ schema: page('jobs') })
   jobs(@Param('namespace') ns: string, @Query() q: PageQueryDto) {
     return this.query.jobs(ns, q.limit, q.offset);
   }
 
   @Get('jobs/runs/:id')
   @ApiOperation({ summary: 'One run by its OpenLineage runId' })
+  @ApiOkResponse({ schema: { ...obj, description: 'Marquez run: id, state, startedAt, endedAt, facets, …' } })
   run(@Param('id') id: string) {
     return this.query.run(id);
   }
 
   @Get('namespaces/:namespace/jobs/:job/runs')
   @ApiOperation({ summary: 'Runs of a job, newest first' })
+  @ApiOkResponse({ schema: page('runs') })
   runs(@Param('namespace') ns: string, @Param('job') job: string, @Query() q: PageQueryDto) {
     return this.query.runs(ns, job, q.limit, q.offset);
   }

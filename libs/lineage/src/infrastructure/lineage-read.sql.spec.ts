@@ -23,13 +23,15 @@ describe('lineage read SQL', () => {
     expect(w.count.params).toEqual(['b', 'a']);
   });
 
-  it('search escapes LIKE wildcards and orders by name or by update', () => {
+  it('search escapes LIKE wildcards, ranks exact then prefix matches first, then orders by name or by update', () => {
     const byName = searchSql({ q: 'a_b%c\\', sort: 'NAME', limit: 5 });
-    expect(byName.params).toEqual(['%a\\_b\\%c\\\\%', null, 5, null]);
-    expect(byName.sql).toContain('ORDER BY name, namespace, type LIMIT $3');
+    expect(byName.params).toEqual(['%a\\_b\\%c\\\\%', null, 5, null, 'a_b%c\\', 'a\\_b\\%c\\\\%']);
+    expect(byName.sql).toContain(
+      "ORDER BY CASE WHEN lower(name) = lower($5) OR lower(regexp_replace(name, '^.*[.]', '')) = lower($5) THEN 0 WHEN name ILIKE $6 OR regexp_replace(name, '^.*[.]', '') ILIKE $6 THEN 1 ELSE 2 END, name, namespace, type LIMIT $3",
+    );
     const byUpdate = searchSql({ q: 'x', sort: 'UPDATE_AT', limit: 5, filter: 'JOB', namespace: 'etl' });
-    expect(byUpdate.sql).toContain('ORDER BY updated_at DESC, name, namespace, type LIMIT $3');
-    expect(byUpdate.params).toEqual(['%x%', 'JOB', 5, 'etl']);
+    expect(byUpdate.sql).toContain('ELSE 2 END, updated_at DESC, name, namespace, type LIMIT $3');
+    expect(byUpdate.params).toEqual(['%x%', 'JOB', 5, 'etl', 'x', 'x%']);
   });
 
   it('runs: a page of a job, or one by id, in Marquez columns; a page of a namespace by name', () => {

@@ -39,17 +39,21 @@ export interface SearchQuery {
 
 /**
  * Datasets and jobs whose name contains `q` (case-insensitive; `\`, `%` and `_` match themselves),
- * by name or by last update (newest first), with the count of all that match (`total`).
+ * with the count of all that match (`total`). Exact matches come first, then prefix matches, then
+ * the rest; each band by name or by last update (newest first). A name matches exactly or by prefix
+ * whole (`mart.orders`) or by its last dotted part (`orders` in `mart.orders`).
  */
 export function searchSql(q: SearchQuery): SqlStatement {
-  const pattern = `%${q.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const escaped = q.q.replace(/[\\%_]/g, (c) => `\\${c}`);
+  const last = `regexp_replace(name, '^.*[.]', '')`;
+  const rank = `CASE WHEN lower(name) = lower($5) OR lower(${last}) = lower($5) THEN 0 WHEN name ILIKE $6 OR ${last} ILIKE $6 THEN 1 ELSE 2 END`;
   return {
     sql: `SELECT type, name, namespace, updated_at, count(*) OVER () AS total FROM (
          SELECT 'DATASET' AS type, name, namespace, updated_at FROM lineage.datasets WHERE $2::text IS DISTINCT FROM 'JOB' AND name ILIKE $1 AND ($4::text IS NULL OR namespace = $4)
          UNION ALL
          SELECT 'JOB', name, namespace, updated_at FROM lineage.jobs WHERE $2::text IS DISTINCT FROM 'DATASET' AND name ILIKE $1 AND ($4::text IS NULL OR namespace = $4)) x
-        ORDER BY ${q.sort === 'UPDATE_AT' ? 'updated_at DESC, name, namespace, type' : 'name, namespace, type'} LIMIT $3`,
-    params: [pattern, q.filter ?? null, q.limit, q.namespace ?? null],
+        ORDER BY ${rank}, ${q.sort === 'UPDATE_AT' ? 'updated_at DESC, name, namespace, type' : 'name, namespace, type'} LIMIT $3`,
+    params: [`%${escaped}%`, q.filter ?? null, q.limit, q.namespace ?? null, q.q, `${escaped}%`],
   };
 }
 

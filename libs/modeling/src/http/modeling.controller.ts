@@ -152,6 +152,16 @@ class NodeDto {
   @ApiProperty({ type: [String] }) dependsOn: string[];
 }
 
+class ProjectSummaryDto {
+  @ApiProperty() id: string;
+  @ApiProperty() name: string;
+  @ApiProperty() rootPath: string;
+}
+
+export class ProjectListResponseDto {
+  @ApiProperty({ type: [ProjectSummaryDto] }) items: ProjectSummaryDto[];
+}
+
 export class ProjectResponseDto {
   @ApiProperty() id: string;
   @ApiProperty() name: string;
@@ -240,11 +250,14 @@ export class ModelingController {
   }
 
   @Get('projects')
-  async list(): Promise<{ items: { id: string; name: string; rootPath: string }[] }> {
+  @ApiOperation({ summary: 'List the registered projects' })
+  @ApiOkResponse({ type: ProjectListResponseDto })
+  async list(): Promise<ProjectListResponseDto> {
     return { items: await this.modeling.list() };
   }
 
   @Get('projects/:id')
+  @ApiOperation({ summary: 'A project: its model schema, nodes (models, seeds, tests) and build order' })
   @ApiOkResponse({ type: ProjectResponseDto })
   get(@Param('id') id: string): Promise<ProjectResponseDto> {
     return this.modeling.get(id);
@@ -298,6 +311,7 @@ export class ModelingController {
   }
 
   @Get('builds/:id')
+  @ApiOperation({ summary: 'A build: its status and steps (one per model, seed, snapshot or test)' })
   @ApiOkResponse({ type: BuildResponseDto })
   getBuild(@Param('id') id: string): Promise<BuildResponseDto> {
     return this.modeling.getBuild(id);

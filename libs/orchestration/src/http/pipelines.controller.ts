@@ -1,5 +1,12 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Post, Put, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { Response } from 'express';
 import { CurrentPrincipal, type Principal } from '@weir/platform';
 import type { PipelineSpec } from '../domain/pipeline';
@@ -15,6 +22,16 @@ import {
 } from './pipeline-run.request.dto';
 import { BackfillsService, BackfillView } from '../application/backfills.service';
 import { PartitionsService, PartitionView } from '../application/partitions.service';
+import {
+  BackfillListResponseDto,
+  BackfillResponseDto,
+  PartitionPageResponseDto,
+  PipelineListResponseDto,
+  PipelineResponseDto,
+  PipelineRunListResponseDto,
+  PipelineRunResponseDto,
+  PipelineVersionListResponseDto,
+} from './orchestration.response.dto';
 
 /** Pipelines (DAGs of steps across the slices) and their runs. */
 @ApiTags('orchestration')
@@ -33,33 +50,46 @@ export class PipelinesController {
     summary:
       'Define a pipeline (validated: unknown steps or references, cycles with their path, bad cron or time zone)',
   })
+  @ApiCreatedResponse({ type: PipelineResponseDto })
   create(@Body() body: unknown, @CurrentPrincipal() p?: Principal): Promise<PipelineView> {
     return this.pipelines.create(body, p?.name ?? null);
   }
 
   @Get('pipelines')
+  @ApiOperation({ summary: 'List pipelines' })
+  @ApiOkResponse({ type: PipelineListResponseDto })
   async list(): Promise<{ items: PipelineView[] }> {
     return { items: await this.pipelines.list() };
   }
 
   @Get('pipelines/:id')
+  @ApiOperation({ summary: 'A pipeline (by id or name) with its current definition' })
+  @ApiOkResponse({ type: PipelineResponseDto })
   get(@Param('id') id: string): Promise<PipelineView> {
     return this.pipelines.get(id);
   }
 
   @Put('pipelines/:id')
   @ApiOperation({ summary: 'Change a pipeline: a new version when the definition differs (every version is kept)' })
+  @ApiOkResponse({ type: PipelineResponseDto })
   update(@Param('id') id: string, @Body() body: unknown, @CurrentPrincipal() p?: Principal): Promise<PipelineView> {
     return this.pipelines.update(id, body, p?.name ?? null);
   }
 
   @Delete('pipelines/:id')
   @HttpCode(204)
+  @ApiOperation({
+    summary:
+      'Delete a pipeline with its versions and runs (refused while a run is going, unless force=true cancels it)',
+  })
+  @ApiNoContentResponse({ description: 'Deleted; no body' })
   async remove(@Param('id') id: string, @Query() q: DeletePipelineQueryDto): Promise<void> {
     await this.pipelines.remove(id, q.force === 'true');
   }
 
   @Get('pipelines/:id/versions')
+  @ApiOperation({ summary: "A pipeline's versions, each with who made it and when" })
+  @ApiOkResponse({ type: PipelineVersionListResponseDto })
   async versions(
     @Param('id') id: string,
   ): Promise<{ items: { version: number; createdAt: string; createdBy: string | null }[] }> {
@@ -67,6 +97,8 @@ export class PipelinesController {
   }
 
   @Get('pipelines/:id/versions/:version')
+  @ApiOperation({ summary: 'The definition of one version of a pipeline' })
+  @ApiOkResponse({ schema: { type: 'object', description: 'the pipeline definition (spec) of that version' } })
   version(@Param('id') id: string, @Param('version', ParseIntPipe) version: number): Promise<PipelineSpec> {
     return this.pipelines.version(id, version);
   }
@@ -75,6 +107,8 @@ export class PipelinesController {
   @ApiOperation({
     summary: 'Run a pipeline by hand (201 with the queued run; 200 with the run its idempotency key already has)',
   })
+  @ApiCreatedResponse({ type: PipelineRunResponseDto, description: 'The queued run' })
+  @ApiOkResponse({ type: PipelineRunResponseDto, description: 'The run the idempotency key already has' })
   async trigger(
     @Param('id') id: string,
     @Body() body: TriggerRunRequestDto,
@@ -93,6 +127,8 @@ export class PipelinesController {
   }
 
   @Get('runs')
+  @ApiOperation({ summary: 'Pipeline runs, newest first (filter by pipeline, status)' })
+  @ApiOkResponse({ type: PipelineRunListResponseDto })
   async listRuns(@Query() q: ListRunsQueryDto): Promise<{ items: PipelineRunView[] }> {
     return { items: await this.runs.list(q) };
   }
@@ -101,18 +137,25 @@ export class PipelinesController {
   @ApiOperation({
     summary: 'A pipeline run with its steps: attempts, timings, errors, counts, links to the runs underneath',
   })
+  @ApiOkResponse({ type: PipelineRunResponseDto })
   getRun(@Param('id') id: string): Promise<PipelineRunView> {
     return this.runs.get(id);
   }
 
   @Post('runs/:id/cancel')
   @HttpCode(200)
+  @ApiOperation({
+    summary:
+      'Cancel a run: queued steps are cancelled, a running step stops at its next lease renewal, child runs with it',
+  })
+  @ApiOkResponse({ type: PipelineRunResponseDto })
   cancel(@Param('id') id: string): Promise<PipelineRunView> {
     return this.runs.cancel(id);
   }
 
   @Post('pipelines/:id/backfills')
   @ApiOperation({ summary: 'Backfill a range of partitions, at most maxParallel at once (201 with its progress)' })
+  @ApiCreatedResponse({ type: BackfillResponseDto })
   backfill(
     @Param('id') id: string,
     @Body() body: BackfillRequestDto,
@@ -122,29 +165,39 @@ export class PipelinesController {
   }
 
   @Get('pipelines/:id/backfills')
+  @ApiOperation({ summary: "A pipeline's backfills with their progress" })
+  @ApiOkResponse({ type: BackfillListResponseDto })
   async listBackfills(@Param('id') id: string): Promise<{ items: BackfillView[] }> {
     return { items: await this.backfills.list(id) };
   }
 
   @Get('backfills/:id')
+  @ApiOperation({ summary: 'A backfill: status, range and counts of its partitions by state' })
+  @ApiOkResponse({ type: BackfillResponseDto })
   getBackfill(@Param('id') id: string): Promise<BackfillView> {
     return this.backfills.get(id);
   }
 
   @Post('backfills/:id/pause')
   @HttpCode(200)
+  @ApiOperation({ summary: 'Pause a backfill: no new partition starts; running ones finish' })
+  @ApiOkResponse({ type: BackfillResponseDto })
   pauseBackfill(@Param('id') id: string): Promise<BackfillView> {
     return this.backfills.pause(id);
   }
 
   @Post('backfills/:id/resume')
   @HttpCode(200)
+  @ApiOperation({ summary: 'Resume a paused backfill' })
+  @ApiOkResponse({ type: BackfillResponseDto })
   resumeBackfill(@Param('id') id: string): Promise<BackfillView> {
     return this.backfills.resume(id);
   }
 
   @Post('backfills/:id/cancel')
   @HttpCode(200)
+  @ApiOperation({ summary: 'Cancel a backfill and its runs not finished' })
+  @ApiOkResponse({ type: BackfillResponseDto })
   cancelBackfill(@Param('id') id: string): Promise<BackfillView> {
     return this.backfills.cancel(id);
   }
@@ -153,6 +206,7 @@ export class PipelinesController {
   @ApiOperation({
     summary: "Each partition's latest status, and the gaps (never succeeded, or failed after the last success)",
   })
+  @ApiOkResponse({ type: PartitionPageResponseDto })
   partitionsPage(
     @Param('id') id: string,
     @Query() q: PartitionsQueryDto,

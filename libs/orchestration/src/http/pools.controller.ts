@@ -1,9 +1,17 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Put, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { Response } from 'express';
 import { CurrentPrincipal, type Principal } from '@weir/platform';
 import { PoolsService, PoolView } from '../application/pools.service';
 import { PutPoolRequestDto } from './pool.request.dto';
+import { PoolListResponseDto, PoolResponseDto } from './orchestration.response.dto';
 
 /** Pools: named concurrency limits shared by the steps of every pipeline. */
 @ApiTags('orchestration')
@@ -14,17 +22,22 @@ export class PoolsController {
 
   @Get()
   @ApiOperation({ summary: 'Pools: defined ones, and those named by steps (default slots), with their step runs now' })
+  @ApiOkResponse({ type: PoolListResponseDto })
   async list(): Promise<{ items: PoolView[] }> {
     return { items: await this.pools.list() };
   }
 
   @Get(':name')
+  @ApiOperation({ summary: 'A pool: its slots and its step runs now' })
+  @ApiOkResponse({ type: PoolResponseDto })
   get(@Param('name') name: string): Promise<PoolView> {
     return this.pools.get(name);
   }
 
   @Put(':name')
   @ApiOperation({ summary: 'Define a pool or change its slots (201 when defined, 200 when changed)' })
+  @ApiCreatedResponse({ type: PoolResponseDto, description: 'Defined' })
+  @ApiOkResponse({ type: PoolResponseDto, description: 'Changed' })
   async put(
     @Param('name') name: string,
     @Body() body: PutPoolRequestDto,
@@ -39,6 +52,7 @@ export class PoolsController {
   @Delete(':name')
   @HttpCode(204)
   @ApiOperation({ summary: 'Remove a pool definition (its steps get the default slots)' })
+  @ApiNoContentResponse({ description: 'Removed; no body' })
   async remove(@Param('name') name: string): Promise<void> {
     await this.pools.remove(name);
   }

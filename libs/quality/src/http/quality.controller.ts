@@ -1,5 +1,13 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import { parseQualifiedName } from '@weir/platform';
 import { GxSuiteService } from '../application/gx-suite.service';
 import { RegisterSuiteService } from '../application/register-suite.service';
@@ -43,23 +51,44 @@ export class QualityController {
     summary:
       "Every expectation type Weir runs, with its kwargs; gx: false for Weir's own (exported under meta.weir.expectations)",
   })
+  @ApiOkResponse({
+    schema: {
+      type: 'object',
+      properties: {
+        items: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              type: { type: 'string', example: 'expect_column_values_to_not_be_null' },
+              gx: { type: 'boolean', description: 'false for an expectation type of Weir only' },
+              kwargs: { type: 'array', items: { type: 'object' } },
+            },
+          },
+        },
+      },
+    },
+  })
   expectationTypes() {
     return { items: this.suites.expectationTypes() };
   }
 
   @Get('suites')
+  @ApiOperation({ summary: 'List suites, optionally of one dataset' })
   @ApiOkResponse({ type: SuiteListResponseDto })
   async list(@Query() q: ListSuitesQueryDto): Promise<SuiteListResponseDto> {
     return { items: (await this.suites.list(q.dataset)) as SuiteResponseDto[] };
   }
 
   @Get('suites/:id')
+  @ApiOperation({ summary: 'A suite with its expectations' })
   @ApiOkResponse({ type: SuiteResponseDto })
   get(@Param('id') id: string): Promise<SuiteResponseDto> {
     return this.suites.get(id) as Promise<SuiteResponseDto>;
   }
 
   @Put('suites/:id')
+  @ApiOperation({ summary: "Replace a suite's dataset, name and expectations" })
   @ApiOkResponse({ type: SuiteResponseDto })
   replace(@Param('id') id: string, @Body() body: SuiteRequestDto): Promise<SuiteResponseDto> {
     return this.register.replace(id, body) as Promise<SuiteResponseDto>;
@@ -67,12 +96,19 @@ export class QualityController {
 
   @Delete('suites/:id')
   @HttpCode(204)
+  @ApiOperation({ summary: 'Delete a suite' })
+  @ApiNoContentResponse({ description: 'Deleted; no body' })
   async remove(@Param('id') id: string): Promise<void> {
     await this.register.remove(id);
   }
 
   @Get('suites/:id/gx')
   @ApiOperation({ summary: 'Export the suite as GX suite JSON' })
+  @ApiOkResponse({
+    description:
+      'A Great Expectations suite: expectation_suite_name, expectations [{expectation_type, kwargs, meta}], meta',
+    schema: { type: 'object', additionalProperties: true },
+  })
   exportGx(@Param('id') id: string): Promise<Record<string, unknown>> {
     return this.gx.exportGx(id);
   }
