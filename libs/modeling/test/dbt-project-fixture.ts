@@ -1,3 +1,4 @@
+import { environmentVariable } from '@weir/platform';
 /**
  * A throwaway dbt project for the runtime specs: files written into a temp folder, `dbt <args>`
  * through invokeDbt against one test database (each project in its own target schema), and
@@ -85,7 +86,7 @@ export async function dbtFixture(prefix: string): Promise<DbtFixture> {
             log: (l) => lines.push(l),
           });
           // DBT_SPEC_DEBUG=1 prints each invocation's console lines
-          if (process.env['DBT_SPEC_DEBUG'])
+          if (environmentVariable('DBT_SPEC_DEBUG'))
             // eslint-disable-next-line no-console -- opt-in debugging output
             console.log([`dbt ${args.join(' ')}`, ...lines, r.error ?? ''].join('\n'));
           return { ...r, lines };

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { compareUtf8, unscaledDecimalText } from './parquet-columns';
+import { compareUtf8, unscaledDecimalText } from './parquet-columns.writer';
 import { ParquetFileWriter } from './parquet-file.writer';
 
 describe('Parquet column helpers', () => {

@@ -3,8 +3,8 @@ import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import type { ExportCodec, ExportColumn } from '../domain/lake-export';
 import type { ExportedFile, ParquetFileOptions, ParquetFileSink } from '../application/ports/lake-export.port';
-import { zstdCompress, zstdProblem } from './zstd.codec';
-import { columnBuffer, ColumnBuffer, ColumnResult, Writer } from './parquet-columns';
+import { zstdCompress, zstdProblem } from './zstd-codec.util';
+import { columnBuffer, ColumnBuffer, ColumnResult, Writer } from './parquet-columns.writer';
 
 type Compressor = (input: Uint8Array) => Uint8Array;
 type CompressionCodec = 'UNCOMPRESSED' | 'SNAPPY' | 'GZIP' | 'BROTLI' | 'ZSTD';

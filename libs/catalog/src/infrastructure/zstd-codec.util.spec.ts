@@ -1,5 +1,5 @@
 import * as zlib from 'node:zlib';
-import type * as Codec from './zstd.codec';
+import type * as Codec from './zstd-codec.util';
 
 const hasNodeZstd = 'zstdCompressSync' in zlib;
 
@@ -10,7 +10,7 @@ describe('zstd codec', () => {
   afterEach(() => jest.resetModules());
 
   it('compresses with node:zlib or the WebAssembly zstd; the frames decompress to the input', async () => {
-    const codec = require('./zstd.codec') as typeof Codec; // a fresh module (its zstd state) per test
+    const codec = require('./zstd-codec.util') as typeof Codec; // a fresh module (its zstd state) per test
     const input = Buffer.from('weir '.repeat(10_000));
     // node:zlib's is there from the start; the WebAssembly one only once loaded
     if (!hasNodeZstd) expect(() => codec.zstdCompress(input)).toThrow(/not loaded/);
@@ -28,7 +28,7 @@ describe('zstd codec', () => {
       init: () => Promise.reject(new Error('no wasm here')),
       compress: () => new Uint8Array(),
     }));
-    const codec = require('./zstd.codec') as typeof Codec; // a fresh module (its zstd state) per test
+    const codec = require('./zstd-codec.util') as typeof Codec; // a fresh module (its zstd state) per test
     expect(await codec.zstdProblem()).toMatch(/no zstd in zlib .*no wasm here.*use snappy, gzip or brotli/);
     expect(await codec.loadZstd()).toBeUndefined();
   });
