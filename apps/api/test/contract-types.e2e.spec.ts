@@ -259,5 +259,28 @@ describe('contract types e2e: smallint, real, double precision, varchar(n), char
     );
     const ds = (await t.http.get('/api/catalog/datasets/types_csv').set(admin).expect(200)).body;
     expect(ds.contract.columns.map((c: { nullable: boolean }) => c.nullable)).toEqual(COLUMNS.map((c) => c !== 'id'));
+
+    // widening changes are applied to the loaded table at once; narrowing a varchar is breaking
+    const widen = (over: Record<string, string>) => ({
+      contract: { columns: contract.columns.map((c) => (over[c.name] ? { ...c, type: over[c.name] } : c)) },
+    });
+    const w = await t.http
+      .patch('/api/catalog/datasets/types_csv')
+      .set(admin)
+      .send(widen({ s: 'integer', r: 'double precision', vc: 'varchar(10)', ba: 'numeric[]' }))
+      .expect(200);
+    expect(w.body.change.kind).toBe('widening');
+    const types = Object.fromEntries((await columnTypes('types_csv')).map((r) => [r[0], [r[1], r[3]]]));
+    expect([types.s, types.r, types.vc]).toEqual([
+      ['integer', null],
+      ['double precision', null],
+      ['character varying', 10],
+    ]);
+    const narrowed = await t.http
+      .patch('/api/catalog/datasets/types_csv')
+      .set(admin)
+      .send(widen({ s: 'integer', r: 'double precision', vc: 'varchar(2)', ba: 'numeric[]' }))
+      .expect(409);
+    expect(narrowed.body.code).toBe('CATALOG.BREAKING_CHANGE');
   });
 });
