@@ -273,6 +273,88 @@ describe('catalog: Parquet lake export e2e', () => {
     }
   });
 
+  it('the newer contract types: smallint INT32, real FLOAT, double DOUBLE, bytea binary, arrays as JSON, the rest as strings', async () => {
+    const columns = [
+      { name: 'id', type: 'bigint', primaryKey: true },
+      { name: 's', type: 'smallint' },
+      { name: 'r', type: 'real' },
+      { name: 'd', type: 'double precision' },
+      { name: 'vc', type: 'varchar(5)' },
+      { name: 'ch', type: 'char(3)' },
+      { name: 'tm', type: 'time' },
+      { name: 'iv', type: 'interval' },
+      { name: 'by', type: 'bytea' },
+      { name: 'js', type: 'json' },
+      { name: 'ta', type: 'text[]' },
+      { name: 'ba', type: 'bigint[]' },
+    ];
+    await t.http
+      .post('/api/catalog/datasets')
+      .set(admin)
+      .send({ name: 'lake_types', contract: { columns } })
+      .expect(201);
+    await pg.query(`CREATE TABLE raw.lake_types (id bigint PRIMARY KEY, s smallint, r real, d double precision, vc varchar(5),
+      ch char(3), tm time, iv interval, by bytea, js json, ta text[], ba bigint[])`);
+    await pg.query(`INSERT INTO raw.lake_types VALUES
+      (1, -32768, 1.5, 'Infinity', 'abc', 'xy', '13:45:06.5', '1 day 02:00:00', '\\xdeadbeef', '{"a": [1, 2]}', '{a,"b c",NULL}', '{1,2}'),
+      (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`);
+    await t.http.post('/api/catalog/datasets/lake_types/exports').set(admin).send({ target: 'types' }).expect(201);
+    const glob = `${path.join(root, 'types')}/*.parquet`;
+    const types = Object.fromEntries(
+      (await duckRows(`DESCRIBE SELECT * FROM read_parquet('${glob}')`)).map((r) => [
+        r['column_name'],
+        r['column_type'],
+      ]),
+    );
+    expect(types).toEqual({
+      id: 'BIGINT',
+      s: 'INTEGER',
+      r: 'FLOAT',
+      d: 'DOUBLE',
+      vc: 'VARCHAR',
+      ch: 'VARCHAR',
+      tm: 'VARCHAR',
+      iv: 'VARCHAR',
+      by: 'BLOB',
+      js: 'VARCHAR',
+      ta: 'VARCHAR',
+      ba: 'VARCHAR',
+    });
+    const rows = await duckRows(
+      `SELECT id::INT AS id, s, r::VARCHAR AS r, d::VARCHAR AS d, vc, ch, tm, iv, hex("by") AS "by", js, ta, ba FROM read_parquet('${glob}') ORDER BY id`,
+    );
+    expect(rows).toEqual([
+      {
+        id: 1,
+        s: -32768,
+        r: '1.5',
+        d: 'inf',
+        vc: 'abc',
+        ch: 'xy', // char(n) as PostgreSQL's text: trailing blanks dropped
+        tm: '13:45:06.5',
+        iv: '1 day 02:00:00',
+        by: 'DEADBEEF',
+        js: '{"a": [1, 2]}',
+        ta: '["a","b c",null]',
+        ba: '[1,2]',
+      },
+      {
+        id: 2,
+        s: null,
+        r: null,
+        d: null,
+        vc: null,
+        ch: null,
+        tm: null,
+        iv: null,
+        by: null,
+        js: null,
+        ta: null,
+        ba: null,
+      },
+    ]);
+  });
+
   it('a view (whose query may call user functions) is read as the reader role; a plain table directly, read-only', async () => {
     await t.http
       .post('/api/catalog/datasets')

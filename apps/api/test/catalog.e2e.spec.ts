@@ -171,7 +171,7 @@ describe('catalog API e2e', () => {
         name: 'bad',
         contract: {
           columns: [
-            { name: 'x', type: 'varchar', nullable: true },
+            { name: 'x', type: 'varchar2', nullable: true },
             { name: 'x', type: 'numeric(2,5)', nullable: true, primaryKey: true },
           ],
         },

@@ -1,6 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { assertDataPlane, qualifiedTable, validateIdentifier } from '@weir/platform';
-import { ChangeKind, classifyChange, ColumnContract, contractProblems, DatasetContract } from '../domain/contract';
+import {
+  ChangeKind,
+  classifyChange,
+  ColumnContract,
+  contractProblems,
+  DatasetContract,
+  DatasetContractInput,
+  withDefaults,
+} from '../domain/contract';
 import { DATASET_REPOSITORY, DatasetRecord, DatasetRepository } from './ports/dataset-repository.port';
 import { DATASET_TABLES, DatasetTables } from './ports/dataset-tables.port';
 import { CatalogPort, DatasetView, describeOwner, OwnershipClaim } from './catalog.port';
@@ -19,10 +27,12 @@ import {
   RelationOwnedElsewhereError,
 } from '../catalog.errors';
 
-function checkContract(contract: DatasetContract): void {
+/** The contract with its defaults filled in (`nullable` omitted: true, false for a key column); throws when invalid. */
+function checkContract(contract: DatasetContractInput): DatasetContract {
   const problems = contractProblems(contract);
   if (problems.length)
     throw new InvalidContractError(`The contract is invalid: ${problems.join('; ')}`, { errors: problems });
+  return withDefaults(contract);
 }
 
 /**
@@ -42,7 +52,7 @@ export class CatalogService implements CatalogPort {
     const schema = validateIdentifier(input.schema ?? 'raw', 'schema');
     const table = validateIdentifier(input.table ?? input.name, 'table');
     assertDataPlane(schema, table, `Dataset "${input.name}"`);
-    checkContract(input.contract);
+    const contract = checkContract(input.contract);
     return this.datasets.transaction(async (tx) => {
       if (await tx.findByName(input.name)) {
         throw new DatasetExistsError(`A dataset named "${input.name}" already exists`);
@@ -57,7 +67,7 @@ export class CatalogService implements CatalogPort {
         description: input.description ?? null,
         owner: input.owner ?? null,
         tags: input.tags ?? [],
-        contract: input.contract,
+        contract,
         version: 1,
         managedBy,
       });
@@ -65,8 +75,8 @@ export class CatalogService implements CatalogPort {
         datasetId: saved.id,
         version: 1,
         kind: 'initial',
-        details: classifyChange(undefined, input.contract).details,
-        contract: input.contract,
+        details: classifyChange(undefined, contract).details,
+        contract,
         changedBy,
       });
       return toView(saved);
@@ -111,27 +121,27 @@ export class CatalogService implements CatalogPort {
     input: UpdateDatasetInput,
     changedBy: string,
   ): Promise<{ dataset: DatasetView; change?: { kind: ChangeKind; details: string[] } }> {
-    if (input.contract) checkContract(input.contract);
+    const contract = input.contract ? checkContract(input.contract) : undefined;
     return this.datasets.transaction(async (tx) => {
       const e = await tx.findByName(name, true);
       if (!e) throw new DatasetNotFoundError(`No dataset named "${name}"`);
       let change: { kind: ChangeKind; details: string[] } | undefined;
-      if (input.contract) {
-        change = classifyChange(e.contract, input.contract);
+      if (contract) {
+        change = classifyChange(e.contract, contract);
         checkBreaking(name, e, change, input);
         if (change.kind !== 'none' || change.details.length > 0) {
           if (!input.skipTableChanges && (change.kind === 'additive' || change.kind === 'widening'))
-            await this.tables.applyContractChange(e.schema, e.table, e.contract, input.contract);
+            await this.tables.applyContractChange(e.schema, e.table, e.contract, contract);
           e.version += 1;
           await tx.recordChange({
             datasetId: e.id,
             version: e.version,
             kind: change.kind,
             details: change.details,
-            contract: input.contract,
+            contract,
             changedBy,
           });
-          e.contract = input.contract;
+          e.contract = contract;
         }
       }
       if (input.description !== undefined) e.description = input.description;

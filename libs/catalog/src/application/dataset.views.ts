@@ -1,4 +1,4 @@
-import type { DatasetContract } from '../domain/contract';
+import type { DatasetContract, DatasetContractInput } from '../domain/contract';
 import type { DatasetView } from './catalog.port';
 import type { DatasetRecord } from './ports/dataset-repository.port';
 
@@ -9,14 +9,15 @@ export interface CreateDatasetInput {
   description?: string | null;
   owner?: string | null;
   tags?: string[];
-  contract: DatasetContract;
+  /** `nullable` may be left out (default true; false for a primary key column). */
+  contract: DatasetContractInput;
 }
 
 export interface UpdateDatasetInput {
   description?: string | null;
   owner?: string | null;
   tags?: string[];
-  contract?: DatasetContract;
+  contract?: DatasetContractInput;
   /** Accept a breaking contract change (the warehouse table is then rebuilt by the next `replace` load). */
   allowBreaking?: boolean;
   /** Record the change only; the caller rebuilds the relation itself (model builds). */

@@ -6,6 +6,8 @@
 export interface Fail {
   fail: true;
   message: string;
+  /** The value is too long for its column (dead-lettered as TOO_LONG, not TYPE_MISMATCH). */
+  tooLong?: boolean;
 }
 export type Coerced = string | Fail;
 export type Coercer = (s: string) => Coerced;
@@ -237,3 +239,158 @@ export const coerceText: Coercer = (s) =>
 
 /** Characters that need work in a text value: COPY escapes, and NUL (refused). */
 export const TEXT_SPECIAL = /[\\\t\n\r\u0000]/;
+
+const SMALLINT_MIN = '32768';
+export const coerceSmallint: Coercer = (s) => (plainDigits(s, 5) ? s : intIn(s, 5, SMALLINT_MIN));
+
+const FLOAT_RE = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+const FLOAT_SPECIAL_RE = /^(?:[+-]?(?:inf|infinity)|nan)$/i;
+
+/** real (`single`) or double precision: decimal or exponent notation, NaN, ±Infinity; refuses what PostgreSQL finds out of range. */
+export function floatCoercer(single: boolean): Coercer {
+  const name = single ? 'real' : 'double precision';
+  return (s) => {
+    if (FLOAT_SPECIAL_RE.test(s)) return s;
+    if (!FLOAT_RE.test(s)) return fail(`not a number: ${JSON.stringify(s.slice(0, 40))}`);
+    const n = single ? Math.fround(Number(s)) : Number(s);
+    if (!Number.isFinite(n) || (n === 0 && /[1-9]/.test(s.replace(/[eE].*$/, ''))))
+      return fail(`out of range for type ${name}: ${s.slice(0, 40)}`);
+    return s;
+  };
+}
+export const coerceReal = floatCoercer(true);
+export const coerceDouble = floatCoercer(false);
+
+const TIME_RE = /^(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?$/;
+/** time: `HH:MM[:SS[.ffffff]]` (24:00:00 allowed, as in PostgreSQL). */
+export const coerceTime: Coercer = (s) => {
+  const m = TIME_RE.exec(s);
+  const h = m ? +m[1] : -1;
+  const ok =
+    m !== null &&
+    +m[2] <= 59 &&
+    (m[3] === undefined || +m[3] <= 59) &&
+    (h <= 23 || (h === 24 && +m[2] === 0 && !/[1-9]/.test((m[3] ?? '') + (m[4] ?? ''))));
+  return ok ? s : fail(`not a time (HH:MM[:SS[.ffffff]]): ${JSON.stringify(s.slice(0, 40))}`);
+};
+
+/** Interval units (PostgreSQL's spellings) and how many months, days or microseconds one is. */
+const INTERVAL_UNITS: Record<string, { field: string; months?: number; days?: number; micros?: number }> = {};
+for (const [names, spec] of [
+  ['y yr yrs year years', { field: 'year', months: 12 }],
+  ['decade decades', { field: 'decade', months: 120 }],
+  ['c century centuries', { field: 'century', months: 1200 }],
+  ['mil mils millennium millennia', { field: 'millennium', months: 12000 }],
+  ['mon mons month months', { field: 'month', months: 1 }],
+  ['w week weeks', { field: 'week', days: 7 }],
+  ['d day days', { field: 'day', days: 1 }],
+  ['h hr hrs hour hours', { field: 'hour', micros: 3_600_000_000 }],
+  ['m min mins minute minutes', { field: 'minute', micros: 60_000_000 }],
+  ['s sec secs second seconds', { field: 'second', micros: 1_000_000 }],
+  ['ms msec msecs millisecond milliseconds', { field: 'ms', micros: 1000 }],
+  ['us usec usecs microsecond microseconds', { field: 'us', micros: 1 }],
+] as const)
+  for (const n of names.split(' ')) INTERVAL_UNITS[n] = spec;
+const INTERVAL_PART_RE = /([+-]?\d+(?:\.\d+)?)\s*([a-z]+)|([+-]?)(\d+):(\d{2})(?::(\d{2})(?:\.\d+)?)?/gy;
+const ISO_INTERVAL_RE =
+  /^P(?!$)(?:([+-]?\d+(?:\.\d+)?)Y)?(?:([+-]?\d+(?:\.\d+)?)M)?(?:([+-]?\d+(?:\.\d+)?)W)?(?:([+-]?\d+(?:\.\d+)?)D)?(?:T(?=[+\-\d])(?:([+-]?\d+(?:\.\d+)?)H)?(?:([+-]?\d+(?:\.\d+)?)M)?(?:([+-]?\d+(?:\.\d+)?)S)?)?$/;
+/** Well inside PostgreSQL's limits (int32 months and days, int64 microseconds), so COPY never overflows. */
+const INTERVAL_MAX = { months: 2e9, days: 2e9, micros: 9e18 };
+
+/**
+ * interval, validated cheaply and parsed by PostgreSQL: its unit form (`[@] 1 year 2 mons 3 days
+ * [-]04:05:06 [ago]`, units y/yr/year, mon/month, w/week, d/day, h/hr/hour, m/min/minute,
+ * s/sec/second, ms, us, decade, century, millennium, each at most once, a clock time instead of
+ * hours/minutes/seconds) or ISO 8601 designators (`P1Y2M3DT4H5M6.5S`, `P2W`).
+ */
+export const coerceInterval: Coercer = (s) => {
+  const bad = () =>
+    fail(`not an interval (e.g. '1 day 02:00:00', '3 hours 30 minutes', 'P1DT2H'): ${JSON.stringify(s.slice(0, 40))}`);
+  let months = 0;
+  let days = 0;
+  let micros = 0;
+  const iso = ISO_INTERVAL_RE.exec(s);
+  if (iso) {
+    const per = [
+      [12, 0, 0],
+      [1, 0, 0],
+      [0, 7, 0],
+      [0, 1, 0],
+      [0, 0, 3_600_000_000],
+      [0, 0, 60_000_000],
+      [0, 0, 1_000_000],
+    ];
+    per.forEach(([mo, d, us], i) => {
+      const v = iso[i + 1] === undefined ? 0 : Number(iso[i + 1]);
+      months += v * mo;
+      days += v * d + (mo ? (v * mo - Math.trunc(v * mo)) * 30 : 0);
+      micros += v * us + (d ? (v * d - Math.trunc(v * d)) * 86_400_000_000 : 0);
+    });
+  } else {
+    let rest = s.trim();
+    if (rest.startsWith('@')) rest = rest.slice(1).trimStart();
+    if (/\sago$/i.test(rest)) rest = rest.slice(0, -3).trimEnd();
+    rest = rest.toLowerCase();
+    if (rest === '') return bad();
+    const seen = new Set<string>();
+    INTERVAL_PART_RE.lastIndex = 0;
+    let at = 0;
+    while (at < rest.length) {
+      INTERVAL_PART_RE.lastIndex = at;
+      const m = INTERVAL_PART_RE.exec(rest);
+      if (!m) return bad();
+      at = INTERVAL_PART_RE.lastIndex;
+      if (at < rest.length && !/\s/.test(rest[at])) return bad();
+      while (at < rest.length && /\s/.test(rest[at])) at++;
+      if (m[2] !== undefined) {
+        const unit = INTERVAL_UNITS[m[2]];
+        if (!unit || seen.has(unit.field)) return bad();
+        seen.add(unit.field);
+        const v = Number(m[1]);
+        if (unit.months) {
+          months += v * unit.months;
+          days += (v * unit.months - Math.trunc(v * unit.months)) * 30;
+        } else if (unit.days) {
+          days += v * unit.days;
+          micros += (v * unit.days - Math.trunc(v * unit.days)) * 86_400_000_000;
+        } else micros += v * (unit.micros as number);
+      } else {
+        // a clock time stands for hours, minutes and seconds
+        if (['hour', 'minute', 'second', 'ms', 'us', 'clock'].some((f) => seen.has(f))) return bad();
+        seen.add('clock');
+        if (+m[5] > 59 || (m[6] !== undefined && +m[6] > 59)) return bad();
+        micros += (m[3] === '-' ? -1 : 1) * (+m[4] * 3_600_000_000 + +m[5] * 60_000_000 + +(m[6] ?? 0) * 1_000_000);
+      }
+    }
+    for (const f of ['hour', 'minute', 'second', 'ms', 'us']) if (seen.has(f) && seen.has('clock')) return bad();
+  }
+  if (
+    Math.abs(months) > INTERVAL_MAX.months ||
+    Math.abs(days) > INTERVAL_MAX.days ||
+    Math.abs(micros) > INTERVAL_MAX.micros
+  )
+    return fail(`interval out of range: ${s.slice(0, 40)}`);
+  return s;
+};
+
+const HEX_RE = /^\\x(?:[0-9a-fA-F]{2})*$/;
+const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/** bytea: `\x` then hex digits (PostgreSQL's hex format), or standard padded base64 (RFC 4648); written as `\x…`. */
+export const coerceBytea: Coercer = (s) => {
+  if (s.startsWith('\\x'))
+    return HEX_RE.test(s)
+      ? '\\x' + s.slice(2).toLowerCase()
+      : fail(`not hex bytes (\\x followed by pairs of hex digits)`);
+  if (!BASE64_RE.test(s)) return fail(`not bytes: expected \\x followed by hex digits, or base64`);
+  return '\\x' + Buffer.from(s, 'base64').toString('hex');
+};
+
+/** json: any valid JSON, kept as written (PostgreSQL's json keeps the text). */
+export const coerceJson: Coercer = (s) => {
+  try {
+    JSON.parse(s);
+  } catch {
+    return fail('not valid JSON');
+  }
+  return s;
+};

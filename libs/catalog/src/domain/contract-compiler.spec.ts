@@ -131,7 +131,7 @@ describe('contracts', () => {
       contractProblems({
         columns: [
           { name: 'Bad Name', type: 'text', nullable: true },
-          { name: 'a', type: 'varchar', nullable: true },
+          { name: 'a', type: 'varchar2', nullable: true },
           { name: 'a', type: 'numeric(2,5)', nullable: true },
           { name: 'k', type: 'integer', nullable: true, primaryKey: true, maxLength: 3 },
           { name: 'p', type: 'text', nullable: true, pattern: '(' },
@@ -139,7 +139,9 @@ describe('contracts', () => {
       }),
     ).toEqual([
       expect.stringMatching(/column 1 "Bad Name": name must be letters, digits and underscores/),
-      expect.stringMatching(/column 2 "a": unknown type "varchar"/),
+      expect.stringMatching(
+        /column 2 "a": unknown type "varchar2" \(supported: text, varchar\(n\), char\(n\), smallint/,
+      ),
       expect.stringMatching(/column 3 "a": duplicate column name/),
       expect.stringMatching(/column 3 "a": numeric scale 5 exceeds precision 2/),
       expect.stringMatching(/column 4 "k": a primary key column cannot be nullable/),

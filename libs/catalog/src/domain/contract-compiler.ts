@@ -101,8 +101,86 @@ function coercerFor(t: ParsedType): C.Coercer {
       return C.coerceUuid;
     case 'jsonb':
       return C.coerceJsonb;
+    case 'varchar':
+    case 'char':
+      return C.coerceText;
+    case 'smallint':
+      return C.coerceSmallint;
+    case 'real':
+      return C.coerceReal;
+    case 'double precision':
+      return C.coerceDouble;
+    case 'time':
+      return C.coerceTime;
+    case 'interval':
+      return C.coerceInterval;
+    case 'bytea':
+      return C.coerceBytea;
+    case 'json':
+      return C.coerceJson;
   }
 }
+
+/** The elements of an array value: a JSON array, or a one-dimensional PostgreSQL array literal `{a,"b c",NULL}`. */
+export function arrayElements(s: string): (string | null)[] | string {
+  if (s.startsWith('[')) {
+    let v: unknown;
+    try {
+      v = JSON.parse(s);
+    } catch {
+      return 'not a JSON array';
+    }
+    if (!Array.isArray(v)) return 'not a JSON array';
+    const out: (string | null)[] = [];
+    for (const e of v) {
+      if (e === null) out.push(null);
+      else if (typeof e === 'object') return 'nested arrays and objects are not supported (one dimension)';
+      else out.push(String(e));
+    }
+    return out;
+  }
+  if (!s.startsWith('{') || !s.endsWith('}')) return 'not an array: expected {a,b,…} (PostgreSQL) or [a,b,…] (JSON)';
+  const out: (string | null)[] = [];
+  const body = s.slice(1, -1);
+  if (body.trim() === '') return out;
+  let i = 0;
+  const n = body.length;
+  for (;;) {
+    while (i < n && body[i] === ' ') i++;
+    if (body[i] === '"') {
+      let v = '';
+      i++;
+      for (;;) {
+        if (i >= n) return 'unterminated quoted element';
+        const c = body[i++];
+        if (c === '"') break;
+        if (c === '\\') {
+          if (i >= n) return 'unterminated quoted element';
+          v += body[i++];
+        } else v += c;
+      }
+      while (i < n && body[i] === ' ') i++;
+      out.push(v);
+    } else {
+      let v = '';
+      while (i < n && body[i] !== ',') {
+        const c = body[i++];
+        if (c === '{' || c === '}' || c === '"' || c === '\\')
+          return 'nested arrays are not supported (one dimension); quote special characters';
+        v += c;
+      }
+      v = v.trim();
+      if (v === '') return 'empty element (quote it: "")';
+      out.push(v.toUpperCase() === 'NULL' ? null : v);
+    }
+    if (i >= n) return out;
+    if (body[i] !== ',') return `unexpected ${JSON.stringify(body[i])} after an element`;
+    i++;
+  }
+}
+
+/** An element as a quoted PostgreSQL array element. */
+const quoteElement = (v: string) => '"' + v.replace(/[\\"]/g, '\\$&') + '"';
 
 /** Escapes a value for COPY text format. */
 function copyEscape(v: string): string {
@@ -130,20 +208,48 @@ type ColumnFn = (raw: unknown) => string | Violation;
 
 function columnFn(col: ColumnContract, map: ColumnMapping, nullValues: Set<string>): ColumnFn {
   const t = parseType(col.type) as ParsedType;
-  const base = coercerFor(t);
-  const isText = t.base === 'text';
-  const needsEscape = isText || t.base === 'jsonb';
+  const elementCoercer = coercerFor(t);
+  const isStringType = t.base === 'text' || t.base === 'varchar' || t.base === 'char';
+  const isText = isStringType && !t.array;
+  const needsEscape = isText || t.array || t.base === 'jsonb' || t.base === 'json' || t.base === 'bytea';
   const trim = map.trim ?? !isText;
+  const elementMax = isStringType ? (t.length ?? col.maxLength) : undefined;
+  const base: C.Coercer = t.array
+    ? (v) => {
+        const els = arrayElements(v);
+        if (typeof els === 'string') return { fail: true, message: els };
+        let out = '{';
+        for (let k = 0; k < els.length; k++) {
+          const e = els[k];
+          let c: string;
+          if (e === null) c = 'NULL';
+          else {
+            const r = elementCoercer(isStringType ? e : e.trim());
+            if (typeof r !== 'string') return { fail: true, message: `element ${k + 1}: ${r.message}` };
+            if (elementMax !== undefined && r.length > elementMax && codePointLength(r) > elementMax)
+              return {
+                fail: true,
+                tooLong: true,
+                message: `element ${k + 1}: ${codePointLength(r)} characters, at most ${elementMax} allowed`,
+              };
+            c = quoteElement(r);
+          }
+          out += k === 0 ? c : ',' + c;
+        }
+        return out + '}';
+      }
+    : elementCoercer;
   const layout =
     map.format && (t.base === 'date' || t.base === 'timestamp' || t.base === 'timestamptz')
       ? layoutParser(map.format)
       : undefined;
-  const isNumber = t.base === 'numeric' || t.base === 'integer' || t.base === 'bigint';
+  const isNumber =
+    !t.array && ['numeric', 'integer', 'bigint', 'smallint', 'real', 'double precision'].includes(t.base);
   const dec = map.decimalSeparator && map.decimalSeparator !== '.' ? map.decimalSeparator : undefined;
   const thou = isNumber ? map.thousandsSeparator : undefined;
   const allowed = col.allowed ? new Set(col.allowed) : undefined;
   const pattern = col.pattern !== undefined ? compilePattern(col.pattern) : undefined; // linear time (RE2)
-  const maxLength = col.maxLength;
+  const maxLength = t.array ? undefined : isStringType ? (t.length ?? col.maxLength) : undefined;
   const name = col.name;
   const shown = (v: string) => (col.pii ? MASK : v.length > 200 ? v.slice(0, 200) + '…' : v);
   const dflt = map.default === undefined ? undefined : map.default;
@@ -199,7 +305,7 @@ function columnFn(col: ColumnContract, map: ColumnMapping, nullValues: Set<strin
       const r = base(v);
       if (typeof r !== 'string')
         return {
-          reason: 'TYPE_MISMATCH',
+          reason: r.tooLong ? 'TOO_LONG' : 'TYPE_MISMATCH',
           column: name,
           value: shown(s),
           message: `${name} (${col.type}): ${r.message}`,
@@ -211,7 +317,7 @@ function columnFn(col: ColumnContract, map: ColumnMapping, nullValues: Set<strin
         reason: 'TOO_LONG',
         column: name,
         value: shown(s),
-        message: `${name}: ${codePointLength(c)} characters, at most ${maxLength} allowed`,
+        message: `${name} (${col.type}): ${codePointLength(c)} characters, at most ${maxLength} allowed`,
       };
     }
     if (allowed && !allowed.has(c))

@@ -36,7 +36,19 @@ export interface ExportRequest {
 
 /** How a column is read from PostgreSQL (as text) and written to Parquet. */
 export type ExportKind =
-  'string' | 'json' | 'int32' | 'int64' | 'decimal' | 'boolean' | 'date' | 'timestamp' | 'timestamptz' | 'uuid';
+  | 'string'
+  | 'json'
+  | 'int32'
+  | 'int64'
+  | 'float'
+  | 'double'
+  | 'binary'
+  | 'decimal'
+  | 'boolean'
+  | 'date'
+  | 'timestamp'
+  | 'timestamptz'
+  | 'uuid';
 
 export interface ExportColumn {
   name: string;
@@ -46,6 +58,8 @@ export interface ExportColumn {
   scale?: number;
   /** The contract type, for the manifest. */
   type: string;
+  /** An array column: read as its JSON text (`to_json`), written as a JSON string. */
+  array?: boolean;
 }
 
 export const DEFAULT_ROW_GROUP_SIZE = 100_000;
@@ -54,13 +68,19 @@ export const DEFAULT_MAX_ROWS_PER_FILE = 1_000_000;
 export const NULL_PARTITION = '__HIVE_DEFAULT_PARTITION__';
 export const MANIFEST_FILE = '_manifest.json';
 
-/** The Parquet side of a contract column: numeric(p,s) as DECIMAL; unbounded numeric as its exact text. */
+/**
+ * The Parquet side of a contract column: numeric(p,s) as DECIMAL; unbounded numeric as its exact
+ * text; smallint as INT32, real as FLOAT, double precision as DOUBLE, bytea as binary BYTE_ARRAY;
+ * arrays as their JSON text; varchar, char, time, interval and json as strings.
+ */
 export function exportColumn(c: ColumnContract): ExportColumn {
   const t = parseType(c.type);
   if (typeof t === 'string') throw new Error(t);
   // every column OPTIONAL: a contract's NOT NULL is not a promise a view keeps
   const base = { name: c.name, nullable: true, type: c.type };
+  if (t.array) return { ...base, kind: 'json', array: true };
   switch (t.base) {
+    case 'smallint':
     case 'integer':
       return { ...base, kind: 'int32' };
     case 'bigint':
@@ -79,6 +99,13 @@ export function exportColumn(c: ColumnContract): ExportColumn {
       return { ...base, kind: 'timestamptz' };
     case 'uuid':
       return { ...base, kind: 'uuid' };
+    case 'real':
+      return { ...base, kind: 'float' };
+    case 'double precision':
+      return { ...base, kind: 'double' };
+    case 'bytea':
+      return { ...base, kind: 'binary' };
+    case 'json':
     case 'jsonb':
       return { ...base, kind: 'json' };
     default:

@@ -1,6 +1,7 @@
 import { Optional } from '@weir/platform';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
+import { SUPPORTED_TYPES } from '../domain/contract';
 import {
   ArrayMinSize,
   IsArray,
@@ -20,13 +21,16 @@ import {
 
 export class ColumnContractDto {
   @ApiProperty({ example: 'order_id' }) @IsString() name: string;
-  @ApiProperty({
-    example: 'bigint',
-    description: 'text, integer, bigint, numeric, numeric(p,s), boolean, date, timestamp, timestamptz, uuid, jsonb',
-  })
+  @ApiProperty({ example: 'bigint', description: SUPPORTED_TYPES })
   @IsString()
   type: string;
-  @ApiProperty() @IsBoolean() nullable: boolean;
+  @ApiPropertyOptional({
+    default: true,
+    description: 'Whether NULL is allowed (default true; false for a primaryKey column)',
+  })
+  @Optional()
+  @IsBoolean()
+  nullable?: boolean;
   @ApiPropertyOptional() @Optional() @IsBoolean() primaryKey?: boolean;
   @ApiPropertyOptional({ type: [String], example: ['new', 'paid'] })
   @Optional()
@@ -34,7 +38,10 @@ export class ColumnContractDto {
   @IsString({ each: true })
   allowed?: string[];
   @ApiPropertyOptional({ example: '^[A-Z]{3}$' }) @Optional() @IsString() pattern?: string;
-  @ApiPropertyOptional({ example: 3 }) @Optional() @IsInt() maxLength?: number;
+  @ApiPropertyOptional({ example: 3, description: 'text only: the column becomes varchar(maxLength)' })
+  @Optional()
+  @IsInt()
+  maxLength?: number;
   @ApiPropertyOptional({ description: 'Personal data: masked in dead letters' }) @Optional() @IsBoolean() pii?: boolean;
   @ApiPropertyOptional() @Optional() @IsString() @MaxLength(2000) description?: string;
 }

@@ -11,9 +11,12 @@ export function sqlLiteral(v: string): string {
 /** One column as the text an export reads (see ExportReader). */
 export function exportExpression(c: ExportColumn): string {
   const q = quoteIdent(c.name);
+  if (c.array) return `to_json(${q})::text`;
   switch (c.kind) {
     case 'date':
       return `(${q} - DATE '1970-01-01')::text`;
+    case 'binary':
+      return `encode(${q}, 'hex')`;
     case 'timestamp':
     case 'timestamptz':
       return `(extract(epoch FROM ${q}) * 1000000)::bigint::text`;

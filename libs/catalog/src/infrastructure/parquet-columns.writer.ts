@@ -504,6 +504,11 @@ export function columnBuffer(c: ExportColumn, capacity: number): ColumnBuffer {
       return new ValuesColumn((v) => BigInt(v));
     case 'boolean':
       return new ValuesColumn((v) => v === 'true' || v === 't');
+    case 'float':
+    case 'double':
+      return new ValuesColumn(Number); // PostgreSQL's text: digits, NaN, Infinity, -Infinity
+    case 'binary':
+      return new ValuesColumn((v) => new Uint8Array(Buffer.from(v, 'hex'))); // read as encode(…, 'hex')
     case 'decimal': {
       const scale = c.scale ?? 0;
       return new ValuesColumn((v) => {

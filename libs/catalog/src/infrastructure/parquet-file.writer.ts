@@ -11,7 +11,7 @@ type CompressionCodec = 'UNCOMPRESSED' | 'SNAPPY' | 'GZIP' | 'BROTLI' | 'ZSTD';
 /** The parts of hyparquet's SchemaElement an export uses. */
 export interface SchemaElement {
   name: string;
-  type?: 'BOOLEAN' | 'INT32' | 'INT64' | 'BYTE_ARRAY' | 'FIXED_LEN_BYTE_ARRAY';
+  type?: 'BOOLEAN' | 'INT32' | 'INT64' | 'FLOAT' | 'DOUBLE' | 'BYTE_ARRAY' | 'FIXED_LEN_BYTE_ARRAY';
   type_length?: number;
   repetition_type?: 'OPTIONAL' | 'REQUIRED';
   num_children?: number;
@@ -74,6 +74,12 @@ export function schemaElement(c: ExportColumn): SchemaElement {
       return { ...base, type: 'INT64' };
     case 'boolean':
       return { ...base, type: 'BOOLEAN' };
+    case 'float':
+      return { ...base, type: 'FLOAT' };
+    case 'double':
+      return { ...base, type: 'DOUBLE' };
+    case 'binary':
+      return { ...base, type: 'BYTE_ARRAY' };
     case 'date':
       return { ...base, type: 'INT32', converted_type: 'DATE', logical_type: { type: 'DATE' } };
     case 'timestamptz':
