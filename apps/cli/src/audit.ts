@@ -34,7 +34,8 @@ interface Invocation {
   options: Record<string, unknown>;
   at: Date;
   t0: number;
-  recorded: boolean;
+  /** The row once written: a command that opens several contexts updates it at each one's end. */
+  rowId?: string;
 }
 
 let current: Invocation | undefined;
@@ -63,20 +64,44 @@ export function beginCommand(cmd: Command): void {
     return;
   }
   const options = Object.fromEntries(Object.entries(cmd.opts()).filter(([k]) => !OUTPUT_OPTIONS.has(k)));
-  current = { route, args, options, at: new Date(), t0: Date.now(), recorded: false };
+  current = { route, args, options, at: new Date(), t0: Date.now() };
+}
+
+const FAILED_STATUSES = new Set(['failed', 'cancelled', 'interrupted', 'timed_out']);
+
+/** How a context's result ended: a run or build it waited for may have failed without throwing. */
+function failureOf(result: unknown): { failed: boolean; code: string | null } {
+  if (typeof result !== 'object' || result === null) return { failed: false, code: null };
+  const r = result as { status?: unknown; error?: { code?: unknown } | null; errorCode?: unknown };
+  const failed = typeof r.status === 'string' && FAILED_STATUSES.has(r.status);
+  const code = typeof r.error?.code === 'string' ? r.error.code : typeof r.errorCode === 'string' ? r.errorCode : null;
+  return { failed, code: failed ? code : null };
 }
 
 /**
- * Records the current command (once) through `q`; a command that does not change anything records
- * nothing. An insert that fails is a warning on stderr, never the command's failure.
+ * Records the current command through `q` when it changes something: once per command, the row
+ * updated when the command opens another context. `error` is what it threw; `result` what it
+ * returned (a run or build that ended `failed` or `cancelled` makes the row `failed`). An insert that
+ * fails is a warning on stderr, never the command's failure.
  */
-export async function recordCommand(q: Queryable, error?: unknown): Promise<void> {
+export async function recordCommand(q: Queryable, outcome: { error?: unknown; result?: unknown }): Promise<void> {
   const c = current;
-  if (!c || c.recorded) return;
-  c.recorded = true;
-  const failed = error !== undefined || (process.exitCode !== undefined && process.exitCode !== 0);
+  if (!c) return;
+  const fromResult = failureOf(outcome.result);
+  const failed =
+    outcome.error !== undefined || fromResult.failed || (process.exitCode !== undefined && process.exitCode !== 0);
+  const errorCode = outcome.error instanceof DomainError ? outcome.error.code : fromResult.code;
   try {
-    await recordAudit(q, {
+    if (c.rowId) {
+      await q.query(`UPDATE platform.audit_log SET outcome = $2, error_code = $3, duration_ms = $4 WHERE id = $1`, [
+        c.rowId,
+        failed ? 'failed' : 'ok',
+        errorCode,
+        Date.now() - c.t0,
+      ]);
+      return;
+    }
+    c.rowId = await recordAudit(q, {
       at: c.at,
       actor: `cli:${osUser()}`,
       actorName: null,
@@ -87,7 +112,7 @@ export async function recordCommand(q: Queryable, error?: unknown): Promise<void
       diff: { args: c.args, options: c.options },
       status: null,
       outcome: failed ? 'failed' : 'ok',
-      errorCode: error instanceof DomainError ? error.code : null,
+      errorCode,
       durationMs: Date.now() - c.t0,
       requestId: null,
     });
@@ -98,11 +123,11 @@ export async function recordCommand(q: Queryable, error?: unknown): Promise<void
 
 /** Records the current command through a connection of its own to `databaseUrl` (commands without a Nest context). */
 export async function auditWith(databaseUrl: string, error?: unknown): Promise<void> {
-  if (!current || current.recorded) return;
+  if (!current) return;
   const client = new Client({ connectionString: databaseUrl });
   try {
     await client.connect();
-    await recordCommand(client, error);
+    await recordCommand(client, { error });
   } catch (e) {
     say(`weir: warning: the audit log row of "${current.route}" was not written: ${(e as Error).message}`);
   } finally {

@@ -31,11 +31,11 @@ export async function withContext<T>(
     await ctx.init();
     try {
       const result = await fn(ctx);
-      await recordCommand(ctx.get(DataSource));
+      await recordCommand(ctx.get(DataSource), { result });
       return result;
     } catch (e) {
       // a command that changes something records one audit row, failed ones included
-      await recordCommand(ctx.get(DataSource), e);
+      await recordCommand(ctx.get(DataSource), { error: e });
       throw e;
     } finally {
       await ctx.close();

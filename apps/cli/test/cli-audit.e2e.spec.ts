@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -97,5 +98,27 @@ describe('weir CLI audit log (real process, real PostgreSQL)', () => {
       },
     ]);
     expect(JSON.stringify(rows)).not.toContain(key.key);
+  }, 120_000);
+
+  it('records a data-changing command that failed with its code, and one that succeeded', async () => {
+    const env = { DATABASE_URL: db.url, WEIR_LOG_LEVEL: 'silent' };
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'weir-audit-')), 'orders.csv');
+    fs.writeFileSync(file, 'id\n1\n');
+    const load = await weir(['load', file, '--source', 'no_such_source'], env);
+    expect(load.code).toBe(1);
+    expect((await weir(['retention', '--json'], env)).code).toBe(0);
+    const { rows } = await pg.query(
+      `SELECT route, resource_id, diff, outcome, error_code FROM platform.audit_log WHERE route IN ('weir load', 'weir retention') ORDER BY id`,
+    );
+    expect(rows).toEqual([
+      {
+        route: 'weir load',
+        resource_id: file,
+        diff: { args: [file], options: { source: 'no_such_source' } },
+        outcome: 'failed',
+        error_code: expect.stringMatching(/^INGESTION\./),
+      },
+      { route: 'weir retention', resource_id: null, diff: { args: [], options: {} }, outcome: 'ok', error_code: null },
+    ]);
   }, 120_000);
 });

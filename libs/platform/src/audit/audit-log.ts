@@ -79,13 +79,13 @@ export function outcomeOf(status: number): AuditOutcome {
 const cut = (s: string | null | undefined, n: number): string | null =>
   s === null || s === undefined ? null : s.length > n ? s.slice(0, n) : s;
 
-/** Writes one audit row (the diff redacted and capped here). Used by the API and by `weir` commands. */
-export async function recordAudit(q: Queryable, e: AuditEntry): Promise<void> {
+/** Writes one audit row (the diff redacted and capped here) and returns its id. Used by the API and by `weir` commands. */
+export async function recordAudit(q: Queryable, e: AuditEntry): Promise<string> {
   const diff = e.diff === undefined || e.diff === null ? null : JSON.stringify(redactForAudit(e.diff));
-  await q.query(
+  const res = await q.query(
     `INSERT INTO platform.audit_log
        (at, actor, actor_name, method, route, path, resource_id, diff, status, outcome, error_code, duration_ms, request_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12, $13)`,
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12, $13) RETURNING id::text AS id`,
     [
       e.at ?? new Date(),
       cut(e.actor, 200),
@@ -102,6 +102,9 @@ export async function recordAudit(q: Queryable, e: AuditEntry): Promise<void> {
       cut(e.requestId, 128),
     ],
   );
+  // a pg client answers { rows }, TypeORM the rows themselves
+  const rows = (Array.isArray(res) ? res : (res as { rows: { id: string }[] }).rows) as { id: string }[];
+  return rows[0].id;
 }
 
 /** The resource a route acts on: its `:id` or `:name` parameter, else its last parameter. */
@@ -206,6 +209,7 @@ export class AuditLog {
     }
     this.pending++;
     const p = recordAudit(this.ds, entry)
+      .then(() => undefined)
       .catch((e: Error) => {
         this.dropped?.inc({ reason: 'error' });
         this.log.warn(`audit row of ${entry.method} ${entry.route ?? entry.path} not written: ${e.message}`);
