@@ -4,7 +4,7 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { Logger, PinoLogger } from 'nestjs-pino';
 import { json, NextFunction, Request, Response } from 'express';
-import { ApiKeysService, inputGuard, MetricsService, PlatformModuleOptions, requestId } from '@weir/platform';
+import { ApiKeysService, AuditLog, inputGuard, MetricsService, PlatformModuleOptions, requestId } from '@weir/platform';
 import { AppModule } from './app.module';
 import { lineageConfig, OpenLineageService, openLineageIngestMiddleware } from '@weir/lineage';
 import { MalformedBodyError, PayloadTooLargeError, UnsupportedMediaTypeError } from '@weir/platform';
@@ -87,6 +87,9 @@ export async function createApp(
     req.id ??= requestId(req, res);
     next();
   });
+  // every POST, PUT, PATCH and DELETE is recorded in platform.audit_log once answered: ahead of the
+  // body checks and the router, so what they refuse is recorded too
+  app.use(app.get(AuditLog).middleware());
   // a body that is not JSON on a route that takes JSON: 415 naming the type the route takes
   // (without it, a form-encoded JSON text became one baffling property name)
   const rawBody = (req: Request) =>

@@ -779,7 +779,7 @@ describe('lineage graph e2e: OpenLineage in, Marquez API, outbox-fed events from
         )
       ).rows.map((r) => `${r.r === done ? 'done' : 'running'}:${r.e}`);
     const retention = t.app.get(Retention);
-    expect(retention.list().map((p) => p.name)).toEqual(['platform.outbox', 'lineage.events']);
+    expect(retention.list().map((p) => p.name)).toEqual(['platform.outbox', 'platform.audit_log', 'lineage.events']);
     // an older event still waiting to be applied (here: parked) holds back everything received after it
     const parked = (
       await pg.query(

@@ -10,6 +10,7 @@ import { retentionCommands } from './commands/retention.command';
 import { pipelineCommands, runsCommands } from './commands/pipelines.command';
 import { dbtCommands } from './commands/dbt.command';
 import { setVerbose } from './output';
+import { beginCommand } from './audit';
 
 /** Builds the `weir` program (exported for tests). */
 export function buildProgram(): Command {
@@ -18,7 +19,10 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError()
     .option('-v, --verbose', 'log progress (info) on stderr too; default: warnings and errors only')
-    .hook('preAction', (cmd) => setVerbose(!!cmd.opts()['verbose']))
+    .hook('preAction', (cmd, action) => {
+      setVerbose(!!cmd.opts()['verbose']);
+      beginCommand(action);
+    })
     .addHelpText(
       'after',
       '\nConfiguration comes from the environment (DATABASE_URL, WEIR_DATA_DIR, ...); see README.md.\n' +

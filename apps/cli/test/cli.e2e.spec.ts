@@ -123,6 +123,7 @@ describe('weir CLI (real process, real PostgreSQL)', () => {
       expect(r.code).toBe(0);
       expect(r.stdout.trim().split('\n')).toEqual([
         'platform.outbox: 1 rows deleted',
+        'platform.audit_log: 0 rows deleted',
         'lineage.events: 1 rows deleted',
       ]);
       expect(r.stderr).toContain('platform.outbox: deletes dispatched outbox rows older than 7 days');

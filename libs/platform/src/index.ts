@@ -66,6 +66,9 @@ export { redactUrl, requestId } from './observability/logging';
 
 export { Outbox } from './outbox/outbox';
 export { Retention, deleteOldest } from './retention/retention';
+export { AuditLog, recordAudit, outcomeOf } from './audit/audit-log';
+export type { AuditEntry, AuditRecord, AuditQuery, AuditOutcome } from './audit/audit-log';
+export { redactForAudit } from './audit/redact';
 export { periodic, HEARTBEAT_MS, liveStaleMs } from './lifecycle/periodic';
 export type { PeriodicTask } from './lifecycle/periodic';
 export type { RetentionPolicy } from './retention/retention';

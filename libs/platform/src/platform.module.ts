@@ -21,6 +21,8 @@ import { loggerParams } from './observability/logging';
 import { Outbox } from './outbox/outbox';
 import { Retention } from './retention/retention';
 import { PresenceLock } from './database/presence';
+import { AuditLog } from './audit/audit-log';
+import { AuditController } from './audit/http/audit.controller';
 
 /** What the process resolved at boot and hands to the kernel. */
 export interface PlatformModuleOptions {
@@ -33,7 +35,7 @@ export interface PlatformModuleOptions {
 
 /**
  * The kernel every slice stands on: config, TypeORM on the control plane, the warehouse pool,
- * API keys (service, guard, `/api/platform/api-keys`), logging, `/health` and `/metrics`.
+ * API keys (service, guard, `/api/platform/api-keys`), the audit log (`/api/platform/audit`), logging, `/health` and `/metrics`.
  * Global, imported once by the app with {@link PlatformModule.forRoot}.
  */
 @Module({})
@@ -51,7 +53,7 @@ export class PlatformModule implements OnApplicationShutdown {
         TerminusModule.forRoot({ errorLogStyle: 'json' }),
         ScheduleModule.forRoot(),
       ],
-      controllers: [HealthController, MetricsController, ApiKeysController],
+      controllers: [HealthController, MetricsController, ApiKeysController, AuditController],
       providers: [
         { provide: WEIR_CONFIG, useValue: opts.config },
         { provide: 'WEIR_DATABASE_URL', useValue: opts.databaseUrl },
@@ -67,8 +69,19 @@ export class PlatformModule implements OnApplicationShutdown {
         MetricsService,
         Retention,
         Outbox,
+        AuditLog,
       ],
-      exports: [WEIR_CONFIG, Warehouse, ApiKeysService, ApiKeyGuard, MetricsService, Outbox, Retention, PresenceLock],
+      exports: [
+        WEIR_CONFIG,
+        Warehouse,
+        ApiKeysService,
+        ApiKeyGuard,
+        MetricsService,
+        Outbox,
+        Retention,
+        PresenceLock,
+        AuditLog,
+      ],
     };
   }
 

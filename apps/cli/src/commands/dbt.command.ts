@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { loadConfigOrExit, resolveDatabase } from '@weir/platform';
 import { invokeDbt, modelingConfig, resolveTarget } from '@weir/modeling';
 import { say } from '../output';
+import { auditWith } from '../audit';
 
 /**
  * `weir dbt <command> [dbt flags]`: dbt's commands on a project folder, with dbt's semantics and
@@ -55,6 +56,10 @@ export function dbtCommands(program: Command): void {
           log: (line) => process.stdout.write(`${line}\n`),
         });
         if (!r.success) process.exitCode = r.error && !r.results.length ? 2 : 1;
+        await auditWith(db.url);
+      } catch (e) {
+        await auditWith(db.url, e);
+        throw e;
       } finally {
         await db.close();
       }

@@ -14,6 +14,7 @@ import {
   workspaceRoot,
 } from '@weir/platform';
 import { say } from '../output';
+import { auditWith } from '../audit';
 
 export function migrateCommands(program: Command): void {
   program
@@ -26,16 +27,22 @@ export function migrateCommands(program: Command): void {
       const config = loadConfigOrExit();
       const db = await resolveDatabase(config, say);
       try {
-        if (opts.revert) {
-          process.exitCode = await revert(db.url, opts);
-        } else {
-          const { applied } = await runMigrations(db.url);
-          say(
-            applied.length
-              ? `applied ${applied.length} migration(s):\n  ${applied.join('\n  ')}`
-              : 'database schema is up to date',
-          );
+        try {
+          if (opts.revert) {
+            process.exitCode = await revert(db.url, opts);
+          } else {
+            const { applied } = await runMigrations(db.url);
+            say(
+              applied.length
+                ? `applied ${applied.length} migration(s):\n  ${applied.join('\n  ')}`
+                : 'database schema is up to date',
+            );
+          }
+        } catch (e) {
+          await auditWith(db.url, e);
+          throw e;
         }
+        await auditWith(db.url);
       } finally {
         await db.close();
       }

@@ -24,6 +24,8 @@ export interface WeirConfig {
   embeddedPgPort: number;
   /** Days dispatched outbox rows are kept (WEIR_OUTBOX_RETENTION_DAYS, default 7; 0 keeps them). */
   outboxRetentionDays: number;
+  /** Days audit log rows are kept (WEIR_AUDIT_RETENTION_DAYS, default 365; 0 keeps them). */
+  auditRetentionDays: number;
   /** A running run or build without a heartbeat for this long is taken as interrupted (WEIR_RUN_STALE_SECONDS, default 60). */
   runStaleMs: number;
   /**
@@ -158,6 +160,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     migrate: parseEnum(env, 'WEIR_MIGRATE', ['auto', 'off'] as const, 'auto'),
     embeddedPgPort: parsePort(env, 'WEIR_PG_PORT', 5433),
     outboxRetentionDays: parseRetentionDays(env, 'WEIR_OUTBOX_RETENTION_DAYS', 7),
+    auditRetentionDays: parseRetentionDays(env, 'WEIR_AUDIT_RETENTION_DAYS', 365),
     runStaleMs: parseSeconds(env, 'WEIR_RUN_STALE_SECONDS', 60) * 1000,
     httpKeepAliveMs: parseSeconds(env, 'WEIR_HTTP_KEEPALIVE_SECONDS', 65) * 1000,
     checkTimeoutMs: parsePositive(env, 'WEIR_CHECK_TIMEOUT_SECONDS', 600, 'seconds') * 1000,

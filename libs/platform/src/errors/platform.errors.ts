@@ -26,6 +26,13 @@ export class ControlPlaneSchemaError extends DomainError {
   }
 }
 
+/** `PLATFORM.INVALID_AUDIT_QUERY` (invalid): cursor is not one this API returned (take nextCursor from the previous page) */
+export class InvalidAuditQueryError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('PLATFORM.INVALID_AUDIT_QUERY', 'invalid', message, extra);
+  }
+}
+
 /** `PLATFORM.INVALID_NAME` (invalid): name must be 1 to 100 characters */
 export class InvalidNameError extends DomainError {
   constructor(message: string, extra?: Record<string, unknown>) {

@@ -35,7 +35,7 @@ export interface RetentionPolicy {
 }
 
 /**
- * Deletes what is kept only for a while (dispatched outbox rows, old raw lineage events), so the
+ * Deletes what is kept only for a while (dispatched outbox rows, old raw lineage events, old audit rows), so the
  * control-plane tables do not grow without bound. Slices register their policies at module init;
  * worker processes sweep a minute after start and then every hour, in batches of
  * {@link Retention.batchSize} rows (short transactions, no long locks), and `weir retention` sweeps
