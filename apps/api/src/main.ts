@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import pino from 'pino';
 import {
   ApiKeysService,
+  authConfig,
   configOrExit,
   installSafetyNet,
   loadConfigOrExit,
@@ -26,6 +27,7 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit();
   // every slice's settings, checked before anything starts: a bad value stops here with one line naming it (exit 78)
   configOrExit(() => {
+    authConfig(config.env);
     ingestionConfig(config, config.env);
     qualityConfig(config.env);
     modelingConfig(config, config.env);

@@ -93,9 +93,82 @@ describe('weir CLI (real process, real PostgreSQL)', () => {
     expect(JSON.parse((await weir(['keys', 'list', '--json'], { DATABASE_URL: db.url })).stdout)).toEqual([
       expect.objectContaining({ role: 'editor', name: 'nightly-load' }),
     ]);
-    expect(list.stdout).toMatch(/editor\s+weir_\S+…\s+active\s+nightly-load/);
+    expect(list.stdout).toMatch(/editor\s+weir_\S+…\s+active\s+expires -\s+used -\s+nightly-load/);
     expect(list.stdout).not.toContain(key);
-  }, 60_000);
+  }, 300_000);
+
+  // each `weir` starts a process that compiles the CLI: on a busy machine one takes seconds, so these tests run few
+  it('keys create --expires-in / --expires-at set an expiry, shown by keys list; a bad one is refused', async () => {
+    const env = { DATABASE_URL: db.url };
+    const r = await weir(
+      ['keys', 'create', '--role', 'viewer', '--name', 'quarterly', '--expires-in', '90d', '--json'],
+      env,
+    );
+    expect(r.code).toBe(0);
+    const days = (Date.parse(JSON.parse(r.stdout).expiresAt) - Date.now()) / 86_400_000;
+    expect(days).toBeGreaterThan(89.9);
+    expect(days).toBeLessThanOrEqual(90);
+    const at = await weir(
+      ['keys', 'create', '--role', 'viewer', '--name', 'until-2099', '--expires-at', '2099-01-31T00:00:00Z'],
+      env,
+    );
+    expect(at.code).toBe(0);
+    expect(at.stderr).toContain('expires 2099-01-31T00:00:00Z');
+    const refused = await weir(
+      ['keys', 'create', '--role', 'viewer', '--name', 'bad', '--expires-at', '2001-01-01'],
+      env,
+    );
+    expect(refused.code).not.toBe(0);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toContain('is not in the future');
+    // an expired key is listed as such
+    const c = new Client({ connectionString: db.url });
+    await c.connect();
+    await c.query(`UPDATE platform.api_keys SET expires_at = now() - interval '1 hour' WHERE name = 'quarterly'`);
+    await c.end();
+    const list = (await weir(['keys', 'list'], env)).stdout;
+    expect(list).toMatch(/active\s+expires 2099-01-31T00:00:00Z\s+used -\s+until-2099/);
+    expect(list).toMatch(/viewer\s+weir_\S+…\s+expired\s+expires \S+\s+used -\s+quarterly/);
+    expect(list).not.toContain('bad');
+  }, 300_000);
+
+  it('keys rotate gives a key a new secret (once, on stdout), with or without a grace for the old one', async () => {
+    const env = { DATABASE_URL: db.url };
+    const created = JSON.parse(
+      (await weir(['keys', 'create', '--role', 'editor', '--name', 'loader', '--json'], env)).stdout,
+    );
+    const { id, key: old } = created as { id: string; key: string };
+    const row = async () => {
+      const c = new Client({ connectionString: db.url });
+      await c.connect();
+      const q = 'SELECT key_hash, previous_key_hash, previous_valid_until FROM platform.api_keys WHERE id = $1';
+      const found = (await c.query(q, [id])).rows[0];
+      await c.end();
+      return found as { key_hash: string; previous_key_hash: string | null; previous_valid_until: Date | null };
+    };
+    const r = await weir(['keys', 'rotate', 'loader', '--grace', '1h'], env);
+    expect(r.code).toBe(0);
+    const fresh = r.stdout.trim();
+    expect(fresh).toMatch(/^weir_[A-Za-z0-9_-]{43}$/);
+    expect(fresh).not.toBe(old);
+    expect(r.stderr).toMatch(/rotated key "loader" \(.+\); the old secret works until \S+Z/);
+    const graced = await row();
+    expect(graced.key_hash).toBe(hashApiKey(fresh));
+    expect(graced.previous_key_hash).toBe(hashApiKey(old));
+    const graceH = (graced.previous_valid_until!.getTime() - Date.now()) / 3_600_000;
+    expect(graceH).toBeGreaterThan(0.9);
+    expect(graceH).toBeLessThanOrEqual(1);
+    // by id, without grace: only the newest secret is left
+    const again = await weir(['keys', 'rotate', id, '--json'], env);
+    expect(again.code).toBe(0);
+    const j = JSON.parse(again.stdout);
+    expect(j).toMatchObject({ id, name: 'loader', role: 'editor', previousValidUntil: null });
+    expect(again.stderr).toContain('the old secret no longer works');
+    expect(await row()).toEqual({ key_hash: hashApiKey(j.key), previous_key_hash: null, previous_valid_until: null });
+    const unknown = await weir(['keys', 'rotate', 'nobody', '--grace', '1h'], env);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toContain('PLATFORM.API_KEY_NOT_FOUND');
+  }, 300_000);
 
   it('refuses a bad role and a bad variable with clear messages', async () => {
     const role = await weir(['keys', 'create', '--role', 'root'], { DATABASE_URL: db.url });

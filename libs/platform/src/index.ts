@@ -56,6 +56,8 @@ export {
 
 export { ApiKeysService, hashApiKey } from './auth/api-keys.service';
 export type { ApiKeyView, CreatedApiKey } from './auth/api-keys.service';
+export { parseKeyDuration, resolveKeyExpiry } from './auth/key-durations';
+export { authConfig } from './auth/auth.config';
 export { ApiKeyGuard, extractApiKey } from './auth/api-key.guard';
 export { CurrentPrincipal } from './auth/auth.decorators';
 export { API_KEY_ROLES, accessDenied } from './auth/roles';

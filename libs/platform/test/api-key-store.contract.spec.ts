@@ -118,6 +118,63 @@ function apiKeyStoreContract(name: string, make: () => Promise<{ store: ApiKeySt
       expect(await svc.authenticate(k.key)).toBeUndefined(); // and not remembered
     });
 
+    it('rotates: a new secret for the same key, the old one found by hash until the service says its grace ended', async () => {
+      const k = await store.insert(aKey({ name: 'rot', expiresAt: new Date('2099-01-01T00:00:00Z') }));
+      expect(k.expiresAt?.toISOString()).toBe('2099-01-01T00:00:00.000Z');
+      expect((await store.findActiveByName('rot')).map((r) => r.id)).toEqual([k.id]);
+      const until = new Date(Date.now() + 60_000);
+      const change = {
+        keyHash: hashApiKey('new-secret'),
+        keyPrefix: 'weir_newnewn',
+        previousKeyHash: k.keyHash,
+        previousValidUntil: until,
+        expiresAt: k.expiresAt,
+        rotatedAt: new Date(),
+      };
+      const rotated = await store.rotate(k.id, change);
+      expect(rotated).toMatchObject({ id: k.id, name: 'rot', keyPrefix: 'weir_newnewn', previousKeyHash: k.keyHash });
+      expect((await store.findActiveByHash(hashApiKey('new-secret')))?.id).toBe(k.id);
+      expect((await store.findActiveByHash(k.keyHash))?.id).toBe(k.id);
+      await store.revoke(k.id, new Date());
+      expect(await store.findActiveByHash(k.keyHash)).toBeUndefined();
+      expect(await store.findActiveByName('rot')).toEqual([]);
+      expect(await store.rotate(k.id, change)).toBeUndefined();
+    });
+
+    it('backs ApiKeysService: expiry, rotation with and without grace, resolution by name', async () => {
+      const svc = new ApiKeysService(store, { adminApiKey: undefined });
+      svc.cacheMs = 0;
+      const soon = await svc.create('soon', 'viewer', undefined, { expiresAt: new Date(Date.now() + 60_000) });
+      expect(await svc.verify(soon.key)).toEqual({ principal: { keyId: soon.id, name: 'soon', role: 'viewer' } });
+      const past = await store.insert(aKey({ name: 'past', expiresAt: new Date(Date.now() - 1000) }));
+      const pastSecret = 'the-secret-of-past';
+      await store.rotate(past.id, {
+        keyHash: hashApiKey(pastSecret),
+        keyPrefix: past.keyPrefix,
+        previousKeyHash: null,
+        previousValidUntil: null,
+        expiresAt: past.expiresAt,
+        rotatedAt: new Date(),
+      });
+      expect(await svc.verify(pastSecret)).toMatchObject({ failure: 'expired', keyId: past.id });
+      expect(await svc.verify('weir_nothing')).toEqual({ failure: 'unknown' });
+      const a = await svc.create('a', 'editor');
+      const r1 = await svc.rotate('a', { graceMs: 60_000 });
+      expect(r1.id).toBe(a.id);
+      expect(await svc.authenticate(a.key)).toMatchObject({ name: 'a' });
+      expect(await svc.authenticate(r1.key)).toMatchObject({ name: 'a' });
+      const r2 = await svc.rotate(a.id);
+      expect(await svc.authenticate(a.key)).toBeUndefined();
+      expect(await svc.authenticate(r1.key)).toBeUndefined();
+      expect(await svc.authenticate(r2.key)).toMatchObject({ keyId: a.id, role: 'editor' });
+      expect(JSON.stringify(r2)).not.toContain('keyHash');
+      await svc.create('a', 'viewer');
+      await expect(svc.rotate('a')).rejects.toMatchObject({ code: 'PLATFORM.API_KEY_AMBIGUOUS' });
+      await expect(svc.rotate('past')).rejects.toMatchObject({ code: 'PLATFORM.INVALID_EXPIRY' });
+      const renewed = await svc.rotate('past', { expiresAt: new Date(Date.now() + 60_000) });
+      expect(await svc.authenticate(renewed.key)).toMatchObject({ name: 'past' });
+    });
+
     it('bootstraps one admin key only when none can be used', async () => {
       const svc = new ApiKeysService(store, { adminApiKey: undefined });
       const first = await svc.bootstrapAdminKey();

@@ -14,16 +14,41 @@ export interface ApiKeyRecord {
   createdAt: Date;
   lastUsedAt: Date | null;
   revokedAt: Date | null;
+  /** Null: never expires. */
+  expiresAt: Date | null;
+  rotatedAt: Date | null;
+  /** The secret the last rotation replaced (its hash), accepted until `previousValidUntil`. */
+  previousKeyHash: string | null;
+  previousValidUntil: Date | null;
 }
 
-export type NewApiKey = Pick<ApiKeyRecord, 'name' | 'role' | 'keyHash' | 'keyPrefix' | 'createdBy'>;
+export type NewApiKey = Pick<ApiKeyRecord, 'name' | 'role' | 'keyHash' | 'keyPrefix' | 'createdBy'> & {
+  expiresAt?: Date | null;
+};
+
+/** What a rotation writes: the new secret's hash, and the old one's while its grace lasts (else null). */
+export interface ApiKeyRotation {
+  keyHash: string;
+  keyPrefix: string;
+  previousKeyHash: string | null;
+  previousValidUntil: Date | null;
+  expiresAt: Date | null;
+  rotatedAt: Date;
+}
 
 /** Storage port for API keys. Adapters: {@link TypeOrmApiKeyStore} (platform.api_keys), {@link InMemoryApiKeyStore}. */
 export interface ApiKeyStore {
   insert(key: NewApiKey): Promise<ApiKeyRecord>;
-  /** Active (not revoked) key with this hash. */
+  /**
+   * The not revoked key whose secret, or whose previous secret (replaced by a rotation), has this
+   * hash; the caller checks expiry and the previous secret's grace.
+   */
   findActiveByHash(keyHash: string): Promise<ApiKeyRecord | undefined>;
   findById(id: string): Promise<ApiKeyRecord | undefined>;
+  /** Not revoked keys with this name (names are not unique), newest first. */
+  findActiveByName(name: string): Promise<ApiKeyRecord[]>;
+  /** Replaces a not revoked key's secret; undefined when there is no such key or it is revoked. */
+  rotate(id: string, rotation: ApiKeyRotation): Promise<ApiKeyRecord | undefined>;
   /** All keys, newest first. */
   list(): Promise<ApiKeyRecord[]>;
   /** Sets revoked_at if not yet set; returns the record, or undefined when there is no such key. */
@@ -40,11 +65,36 @@ export class TypeOrmApiKeyStore implements ApiKeyStore {
   constructor(private readonly repo: Repository<ApiKeyOrmEntity>) {}
 
   async insert(key: NewApiKey): Promise<ApiKeyRecord> {
-    const saved = await this.repo.save(this.repo.create({ ...key, lastUsedAt: null, revokedAt: null }));
+    const saved = await this.repo.save(
+      this.repo.create({
+        ...key,
+        expiresAt: key.expiresAt ?? null,
+        lastUsedAt: null,
+        revokedAt: null,
+        rotatedAt: null,
+        previousKeyHash: null,
+        previousValidUntil: null,
+      }),
+    );
     return (await this.findById(saved.id))!;
   }
   async findActiveByHash(keyHash: string): Promise<ApiKeyRecord | undefined> {
-    return (await this.repo.findOne({ where: { keyHash, revokedAt: IsNull() } })) ?? undefined;
+    return (
+      (await this.repo.findOne({
+        where: [
+          { keyHash, revokedAt: IsNull() },
+          { previousKeyHash: keyHash, revokedAt: IsNull() },
+        ],
+      })) ?? undefined
+    );
+  }
+  findActiveByName(name: string): Promise<ApiKeyRecord[]> {
+    return this.repo.find({ where: { name, revokedAt: IsNull() }, order: { createdAt: 'DESC', id: 'ASC' } });
+  }
+  async rotate(id: string, rotation: ApiKeyRotation): Promise<ApiKeyRecord | undefined> {
+    if (!UUID.test(id)) return undefined;
+    const r = await this.repo.update({ id, revokedAt: IsNull() }, rotation);
+    return r.affected ? this.findById(id) : undefined;
   }
   async findById(id: string): Promise<ApiKeyRecord | undefined> {
     if (!UUID.test(id)) return undefined;
@@ -77,15 +127,30 @@ export class InMemoryApiKeyStore implements ApiKeyStore {
       ...key,
       id: randomUUID(),
       createdAt: new Date(Date.now() + this.seq++),
+      expiresAt: key.expiresAt ?? null,
       lastUsedAt: null,
       revokedAt: null,
+      rotatedAt: null,
+      previousKeyHash: null,
+      previousValidUntil: null,
     };
     this.rows.set(row.id, row);
     return { ...row };
   }
   async findActiveByHash(keyHash: string): Promise<ApiKeyRecord | undefined> {
-    const r = [...this.rows.values()].find((x) => x.keyHash === keyHash && x.revokedAt === null);
+    const r = [...this.rows.values()].find(
+      (x) => (x.keyHash === keyHash || x.previousKeyHash === keyHash) && x.revokedAt === null,
+    );
     return r && { ...r };
+  }
+  async findActiveByName(name: string): Promise<ApiKeyRecord[]> {
+    return (await this.list()).filter((r) => r.name === name && r.revokedAt === null);
+  }
+  async rotate(id: string, rotation: ApiKeyRotation): Promise<ApiKeyRecord | undefined> {
+    const r = this.rows.get(id);
+    if (!r || r.revokedAt !== null) return undefined;
+    Object.assign(r, rotation);
+    return { ...r };
   }
   async findById(id: string): Promise<ApiKeyRecord | undefined> {
     const r = this.rows.get(id);

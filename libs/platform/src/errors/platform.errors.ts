@@ -12,6 +12,20 @@ export class ApiKeyNotFoundError extends DomainError {
   }
 }
 
+/** `PLATFORM.API_KEY_AMBIGUOUS` (conflict): Several active API keys are named …; give the key's id */
+export class ApiKeyAmbiguousError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('PLATFORM.API_KEY_AMBIGUOUS', 'conflict', message, extra);
+  }
+}
+
+/** `PLATFORM.API_KEY_REVOKED` (conflict): The API key … is revoked; a revoked key cannot be rotated */
+export class ApiKeyRevokedError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('PLATFORM.API_KEY_REVOKED', 'conflict', message, extra);
+  }
+}
+
 /** `PLATFORM.BODY_TOO_DEEP` (invalid): The … is nested more than … levels deep (at …) */
 export class BodyTooDeepError extends DomainError {
   constructor(message: string, extra?: Record<string, unknown>) {
@@ -30,6 +44,13 @@ export class ControlPlaneSchemaError extends DomainError {
 export class InvalidAuditQueryError extends DomainError {
   constructor(message: string, extra?: Record<string, unknown>) {
     super('PLATFORM.INVALID_AUDIT_QUERY', 'invalid', message, extra);
+  }
+}
+
+/** `PLATFORM.INVALID_EXPIRY` (invalid): An expiry or grace period is malformed, in the past, or both forms were given */
+export class InvalidExpiryError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('PLATFORM.INVALID_EXPIRY', 'invalid', message, extra);
   }
 }
 
@@ -119,11 +140,17 @@ export const EDGE_CODES: readonly { code: string; status: number; meaning: strin
   },
   { code: 'PLATFORM.UNAUTHENTICATED', status: 401, meaning: 'No API key was sent' },
   { code: 'PLATFORM.INVALID_API_KEY', status: 401, meaning: 'The API key is unknown or revoked' },
+  { code: 'PLATFORM.KEY_EXPIRED', status: 401, meaning: 'The API key has passed its expiry date (`expiresAt`)' },
   { code: 'PLATFORM.FORBIDDEN', status: 403, meaning: "The key's role may not do this" },
   { code: 'PLATFORM.NOT_FOUND', status: 404, meaning: 'No such route' },
   { code: 'PLATFORM.METHOD_NOT_ALLOWED', status: 405, meaning: 'The route does not take this method' },
   { code: 'PLATFORM.CONFLICT', status: 409, meaning: 'A conflict with no more specific code' },
   { code: 'PLATFORM.TOO_MANY_REQUESTS', status: 429, meaning: 'Too many requests' },
+  {
+    code: 'PLATFORM.RATE_LIMITED',
+    status: 429,
+    meaning: 'The key made more than `WEIR_RATE_LIMIT_PER_MINUTE` requests; wait `Retry-After` seconds',
+  },
   { code: 'PLATFORM.UNAVAILABLE', status: 503, meaning: 'A dependency is unavailable' },
   { code: 'PLATFORM.UNHEALTHY', status: 503, meaning: '/health: a check is down (named in `checks`)' },
 ];

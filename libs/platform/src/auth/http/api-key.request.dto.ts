@@ -1,5 +1,5 @@
-import { ApiProperty } from '@nestjs/swagger';
-import { IsIn, IsString, Length } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIn, IsOptional, IsString, Length } from 'class-validator';
 import { API_KEY_ROLES, ApiKeyRole } from '../roles';
 
 export class CreateApiKeyRequestDto {
@@ -15,4 +15,51 @@ export class CreateApiKeyRequestDto {
   })
   @IsIn(API_KEY_ROLES as unknown as string[])
   role: ApiKeyRole;
+
+  @ApiPropertyOptional({
+    type: String,
+    format: 'date-time',
+    example: '2027-03-01T00:00:00Z',
+    description: 'When the key stops working (401 PLATFORM.KEY_EXPIRED); not with expiresIn. Absent: never.',
+  })
+  @IsOptional()
+  @IsString()
+  @Length(1, 40)
+  expiresAt?: string;
+
+  @ApiPropertyOptional({
+    example: '90d',
+    description: 'When the key stops working, from now: a number and s, m, h, d or w; not with expiresAt',
+  })
+  @IsOptional()
+  @IsString()
+  @Length(1, 20)
+  expiresIn?: string;
+}
+
+export class RotateApiKeyRequestDto {
+  @ApiPropertyOptional({
+    example: '1h',
+    description: 'How long the replaced secret keeps working (s, m, h, d; at most 30 days). Absent: it stops at once.',
+  })
+  @IsOptional()
+  @IsString()
+  @Length(1, 20)
+  grace?: string;
+
+  @ApiPropertyOptional({
+    type: String,
+    format: 'date-time',
+    description: 'A new expiry for the key; absent (and no expiresIn): it keeps its own',
+  })
+  @IsOptional()
+  @IsString()
+  @Length(1, 40)
+  expiresAt?: string;
+
+  @ApiPropertyOptional({ example: '90d', description: 'A new expiry, from now; not with expiresAt' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 20)
+  expiresIn?: string;
 }

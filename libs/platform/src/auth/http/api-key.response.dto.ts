@@ -10,8 +10,25 @@ export class ApiKeyResponseDto {
   keyPrefix: string;
   @ApiProperty({ type: String, nullable: true }) createdBy: string | null;
   @ApiProperty({ type: String, format: 'date-time' }) createdAt: string;
-  @ApiProperty({ type: String, format: 'date-time', nullable: true }) lastUsedAt: string | null;
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'Last request made with the key (recorded at most once a minute)',
+  })
+  lastUsedAt: string | null;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) revokedAt: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'Null: never expires' })
+  expiresAt: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'When the secret was last replaced' })
+  rotatedAt: string | null;
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'Until when the secret replaced by the last rotation still works (its grace period)',
+  })
+  previousValidUntil: string | null;
 
   static from(v: ApiKeyView): ApiKeyResponseDto {
     return Object.assign(new ApiKeyResponseDto(), {
@@ -23,6 +40,9 @@ export class ApiKeyResponseDto {
       createdAt: v.createdAt.toISOString(),
       lastUsedAt: v.lastUsedAt ? v.lastUsedAt.toISOString() : null,
       revokedAt: v.revokedAt ? v.revokedAt.toISOString() : null,
+      expiresAt: v.expiresAt ? v.expiresAt.toISOString() : null,
+      rotatedAt: v.rotatedAt ? v.rotatedAt.toISOString() : null,
+      previousValidUntil: v.previousValidUntil ? v.previousValidUntil.toISOString() : null,
     });
   }
 }

@@ -12,9 +12,10 @@ import {
   ApiBadRequestResponse,
 } from '@nestjs/swagger';
 import { ApiKeysService } from '../api-keys.service';
+import { parseKeyDuration, resolveKeyExpiry } from '../key-durations';
 import { CurrentPrincipal, RequireRole } from '../auth.decorators';
 import { Principal } from '../roles';
-import { CreateApiKeyRequestDto } from './api-key.request.dto';
+import { CreateApiKeyRequestDto, RotateApiKeyRequestDto } from './api-key.request.dto';
 import { ApiKeyListResponseDto, ApiKeyResponseDto, CreatedApiKeyResponseDto } from './api-key.response.dto';
 import { ProblemResponseDto } from '../../errors/problem.dto';
 
@@ -31,7 +32,8 @@ export class ApiKeysController {
   @Post()
   @ApiOperation({
     summary: 'Create an API key',
-    description: 'Returns the secret once, as `key`; only its hash is stored.',
+    description:
+      'Returns the secret once, as `key`; only its hash is stored. `expiresAt` (an instant) or `expiresIn` (`90d`) sets when it stops working.',
   })
   @ApiCreatedResponse({ type: CreatedApiKeyResponseDto })
   @ApiBadRequestResponse({ type: ProblemResponseDto })
@@ -39,7 +41,24 @@ export class ApiKeysController {
     @Body() body: CreateApiKeyRequestDto,
     @CurrentPrincipal() who: Principal,
   ): Promise<CreatedApiKeyResponseDto> {
-    return CreatedApiKeyResponseDto.fromCreated(await this.keys.create(body.name, body.role, who?.name));
+    const expiresAt = resolveKeyExpiry({ expiresAt: body.expiresAt, expiresIn: body.expiresIn });
+    return CreatedApiKeyResponseDto.fromCreated(await this.keys.create(body.name, body.role, who?.name, { expiresAt }));
+  }
+
+  @Post(':id/rotate')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Rotate an API key',
+    description:
+      "Gives the key (same id, name and role) a new secret, returned once as `key`. The old secret keeps working for `grace` (e.g. `1h`), else it stops at once. `:id` may be the key's name when one active key has it.",
+  })
+  @ApiOkResponse({ type: CreatedApiKeyResponseDto })
+  @ApiNotFoundResponse({ type: ProblemResponseDto })
+  @ApiBadRequestResponse({ type: ProblemResponseDto })
+  async rotate(@Param('id') id: string, @Body() body: RotateApiKeyRequestDto): Promise<CreatedApiKeyResponseDto> {
+    const graceMs = body.grace === undefined ? 0 : parseKeyDuration(body.grace, 'grace');
+    const expiresAt = resolveKeyExpiry({ expiresAt: body.expiresAt, expiresIn: body.expiresIn });
+    return CreatedApiKeyResponseDto.fromCreated(await this.keys.rotate(id, { graceMs, expiresAt }));
   }
 
   @Get()
