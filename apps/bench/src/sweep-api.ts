@@ -710,14 +710,28 @@ async function main(): Promise<void> {
     const rssTimer = setInterval(() => (maxRss = Math.max(maxRss, rssMb(pid))), 100);
 
     // the request pool: every operation's hostile variants, the targeted ones, shuffled, cycled to --requests
-    const pool: Req[] = [...targeted(ctx)];
-    for (const op of ops) pool.push(...hostile(op, ctx));
-    for (let i = pool.length - 1; i > 0; i--) {
-      const j = Math.floor(rnd() * (i + 1));
-      [pool[i], pool[j]] = [pool[j], pool[i]];
-    }
+    // every operation's hostile variants (and the targeted ones, split into their kinds as groups), each
+    // group shuffled, then taken round-robin: the first requests already reach every operation
+    const shuffle = <T>(xs: T[]): T[] => {
+      for (let i = xs.length - 1; i > 0; i--) {
+        const j = Math.floor(rnd() * (i + 1));
+        [xs[i], xs[j]] = [xs[j], xs[i]];
+      }
+      return xs;
+    };
+    const groups: Req[][] = ops.map((op) => shuffle(hostile(op, ctx))).filter((g) => g.length);
+    const byKind = new Map<string, Req[]>();
+    for (const r of targeted(ctx)) byKind.set(r.kind, [...(byKind.get(r.kind) ?? []), r]);
+    groups.push(...[...byKind.values()].map(shuffle));
+    shuffle(groups);
+    const pool: Req[] = [];
+    for (let round = 0; pool.length < groups.reduce((n, g) => n + g.length, 0); round++)
+      for (const g of groups) if (round < g.length) pool.push(g[round]);
     const reqs: Req[] = [];
     for (let i = 0; reqs.length < REQUESTS; i++) reqs.push(pool[i % pool.length]);
+    console.log(
+      `  ${pool.length} distinct hostile requests in ${groups.length} groups (operations and targeted kinds)`,
+    );
     const phase2Share = Math.max(20, Math.floor(REQUESTS * 0.1));
     const phase1 = reqs.slice(0, REQUESTS - phase2Share);
 
