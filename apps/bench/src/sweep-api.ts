@@ -48,7 +48,6 @@ const rnd = (): number => {
   state ^= state << 5;
   return (state >>> 0) / 0x1_0000_0000;
 };
-const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
 
 const pct = (xs: number[], p: number): number => {
   if (!xs.length) return 0;
