@@ -129,6 +129,13 @@ describe('hostile input e2e: every class the first sweep found is refused with a
     ).toBe('PLATFORM.UNSUPPORTED_MEDIA_TYPE');
   });
 
+  it('a GX suite import with no body, or a body that is not an object, is a 400 (not a 500)', async () => {
+    const none = await t.http.post('/api/quality/suites/import?dataset=orders&name=x').set(admin);
+    expect([none.status, none.body.code]).toEqual([400, 'QUALITY.INVALID_SUITE']);
+    const list = await json('post', '/api/quality/suites/import?dataset=orders&name=x', '[{"expectations":[]}]');
+    expect([list.status, list.body.code]).toEqual([400, 'QUALITY.INVALID_SUITE']);
+  });
+
   it('infer on garbage Parquet or on deeply nested JSON is a 400', async () => {
     files.write('garbage.parquet', Buffer.from('PAR1 this is not parquet at all PAR1'));
     expect((await t.http.post('/api/ingestion/infer?path=garbage.parquet').set(admin).expect(400)).body.code).toBe(

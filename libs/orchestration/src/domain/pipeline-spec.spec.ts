@@ -754,5 +754,13 @@ describe('parsePipelineSpec: export steps', () => {
     ).toThrow(
       /steps\[0\]\.partition_by: expected a list of column names.*steps\[0\]\.incremental: expected true or false/s,
     );
+    for (const target of ['../../etc', 'lake/../../x', 's3://bucket/a/../b', '..\\..\\x'])
+      expect(() =>
+        parsePipelineSpec({ name: 'lake', steps: [{ id: 'e', kind: 'export', dataset: 'orders', target }] }),
+      ).toThrow(/steps\[0\]\.target: .* climbs out of the export root/);
+    for (const target of ['lake/../lake2/{partition}', '/srv/exports/x', 's3://bucket/lake'])
+      expect(
+        parsePipelineSpec({ name: 'lake', steps: [{ id: 'e', kind: 'export', dataset: 'orders', target }] }).steps[0],
+      ).toMatchObject({ target });
   });
 });

@@ -369,7 +369,7 @@ function parseKindFields(
         ...base,
         kind,
         dataset: requiredString(f, 'dataset', path, problems),
-        target: requiredString(f, 'target', path, problems),
+        target: exportTarget(requiredString(f, 'target', path, problems), path, problems),
         partitionBy,
         compression: optionalString(f, 'compression', path, problems),
         incremental,
@@ -426,6 +426,26 @@ function pipelineRef(v: unknown, path: string, self: string, problems: string[])
     return null;
   }
   return v;
+}
+
+/**
+ * An export target climbing out of where it is taken from (`../x`, `a/../../x`, `..` in an S3
+ * prefix) is refused when the pipeline is defined, not at its first run; absolute folders are
+ * checked against the export root when the step runs.
+ */
+function exportTarget(target: string, path: string, problems: string[]): string {
+  const s3 = /^s3:\/\/[^/]*\/?(.*)$/.exec(target);
+  const segments = (s3 ? s3[1] : target).split(/[\\/]+/);
+  let depth = 0;
+  for (const seg of segments) {
+    if (seg === '..') depth--;
+    else if (seg !== '' && seg !== '.') depth++;
+    if (depth < 0 || (s3 && (seg === '..' || seg === '.'))) {
+      problems.push(`${path}.target: ${target} climbs out of the export root (no ..)`);
+      break;
+    }
+  }
+  return target;
 }
 
 function requiredString(f: Fields, key: string, path: string, problems: string[]): string {

@@ -30,7 +30,10 @@ export class GxSuiteService {
    * Imports a GX suite JSON ({name|expectation_suite_name, expectations: [{type|expectation_type, kwargs, meta}]});
    * Weir's own checks exported under `meta.weir.expectations` go back to their places.
    */
-  async importGx(dataset: string, gx: Json, name?: string): Promise<SuiteView> {
+  async importGx(dataset: string, gx: Json | undefined, name?: string): Promise<SuiteView> {
+    // no body, or JSON that is not an object (a list, a number): not a suite
+    if (!gx || typeof gx !== 'object' || Array.isArray(gx))
+      throw new InvalidSuiteError('A GX suite is a JSON object with an "expectations" list');
     const gxList = gx['expectations'];
     if (!Array.isArray(gxList)) throw new InvalidSuiteError('A GX suite has an "expectations" list');
     const meta = (gx['meta'] && typeof gx['meta'] === 'object' ? { ...(gx['meta'] as Json) } : {}) as Json;
