@@ -569,6 +569,8 @@ async function startApi(url: string, port: number, work: string): Promise<ChildP
       PORT: String(port),
       HOST: '127.0.0.1',
       WEIR_ADMIN_API_KEY: ADMIN,
+      // thousands of requests on three keys: the per-key rate limit would answer most of them 429
+      WEIR_RATE_LIMIT_PER_MINUTE: '0',
       WEIR_LOG_LEVEL: 'warn',
       WEIR_DATA_DIR: path.join(work, 'data'),
       WEIR_MIGRATE: 'auto',
@@ -768,7 +770,8 @@ async function main(): Promise<void> {
     const a0 = await snapshot(c);
     await new Promise((r) => setTimeout(r, 3000));
     const a1 = await snapshot(c);
-    const volatile = new Set(diff(a0, a1));
+    // the audit log records every request, refused ones included: its rows are the point, not a change
+    const volatile = new Set([...diff(a0, a1), 'platform.audit_log']);
     // phase 1: hostile requests, in chunks; a chunk whose mutating requests were all refused must change nothing
     let changedByRefused = 0;
     const changedTables = new Set<string>();
