@@ -77,7 +77,11 @@ function classify(query: string): string | undefined {
   const q = query.replace(/\s+/g, ' ').trim();
   if (/^COPY /i.test(q)) return 'copy';
   if (/RENAME TO/i.test(q)) return 'swap';
-  if (/^(UPDATE|INSERT INTO) "?(ingestion|modeling|orchestration)"?\."?(runs|builds|build_steps|step_runs)/i.test(q))
+  if (
+    /^(WITH .*)?(UPDATE|INSERT INTO) "?(ingestion|modeling|orchestration)"?\."?(runs|builds|build_steps|step_runs)/i.test(
+      q,
+    )
+  )
     return 'checkpoint';
   if (/^(INSERT INTO|MERGE INTO|UPDATE|DELETE FROM) "?raw"?\./i.test(q)) return 'publish';
   if (/__weir_stage|__weir_record/i.test(q)) return 'settle';
@@ -271,11 +275,14 @@ async function main(): Promise<void> {
       let observed = 'startup';
       for (;;) {
         if (exited) break;
-        const ph = await phaseNow(before);
-        if (ph) observed = ph;
-        // the random moment counts from the first run the child created (not from its process start)
-        if (deadline === Infinity && (ph || (await newRuns(before)).length))
+        // until the child created its run, its statements are its start (the recovery of what a dead
+        // process left included); the random moment counts from then
+        if (deadline === Infinity && (await newRuns(before)).length) {
           deadline = Date.now() + Math.round(fraction * durations[workload]);
+          observed = workload === 'build' ? 'build' : 'reading';
+        }
+        const ph = deadline === Infinity ? undefined : await phaseNow();
+        if (ph) observed = ph;
         if (observed === target || Date.now() >= deadline) break;
         await sleep(5);
       }
@@ -368,8 +375,8 @@ async function main(): Promise<void> {
       return new Map(rows.map((r) => [r.id, r.status]));
     }
 
-    /** Where the child is: its active statement, else whether a run of it exists yet ('reading'). */
-    async function phaseNow(m: { at: string }): Promise<string | undefined> {
+    /** Where the child is, by its active statements (undefined: none says). */
+    async function phaseNow(): Promise<string | undefined> {
       const { rows } = await c.query(
         `SELECT query FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
             AND state IN ('active', 'idle in transaction') AND backend_type = 'client backend'`,
@@ -378,13 +385,7 @@ async function main(): Promise<void> {
         const ph = classify(r.query as string);
         if (ph) return ph;
       }
-      const started = (
-        await c.query(
-          `SELECT (SELECT count(*) FROM ingestion.runs WHERE created_at >= $1 AND status = 'running')::int AS i`,
-          [m.at],
-        )
-      ).rows[0].i as number;
-      return started > 0 ? 'reading' : undefined;
+      return undefined;
     }
 
     /** The round's checks; returns a summary and records failures. */
