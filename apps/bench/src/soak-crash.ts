@@ -1,6 +1,6 @@
 /* eslint-disable no-console -- a command-line report */
 /**
- * `npm run soak:crash -- [--rounds 20] [--seed 1] [--rows 300000] [--keep]`: crash soak. Each round runs one
+ * `npm run soak:crash -- [--rounds 20] [--seed n] [--rows 100000] [--keep] [--ts] [--verbose]`: crash soak. Each round runs one
  * workload in a child process (the `weir` CLI, as a user would), SIGKILLs it at a random moment,
  * restarts it (the same command again: the next process recovers what the dead one left — stale
  * runs and builds failed, expired step leases taken back), re-runs it to completion and checks:
