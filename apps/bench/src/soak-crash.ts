@@ -34,7 +34,11 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
-import { runMigrations } from '@weir/platform';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { loadConfig, PlatformModule, runMigrations } from '@weir/platform';
+import { CATALOG, CatalogModule } from '@weir/catalog';
+import { IngestionModule, SourcesService } from '@weir/ingestion';
 import { arg, benchDatabase } from './support';
 
 const ROUNDS = Number(arg('rounds', '20'));
@@ -45,7 +49,7 @@ const TS = process.argv.includes('--ts');
 const KEEP = process.argv.includes('--keep');
 const VERBOSE = process.argv.includes('--verbose');
 const ROOT = path.resolve(__dirname, '..', '..', '..');
-const WEIR = TS ? [path.join(ROOT, 'apps/cli/bin/weir.js')] : [path.join(ROOT, 'dist/apps/bench/src/soak-cli.js')];
+const WEIR = TS ? [path.join(ROOT, 'apps/cli/bin/weir.js')] : [path.join(ROOT, 'dist/apps/cli/src/soak-main.js')];
 /** Keys drawn from 1..KEYS: a file repeats some keys and updates others loaded before. */
 const KEYS = Math.max(10, Math.round(ROWS * 0.8));
 const STATUSES = ['new', 'paid', 'shipped', 'cancelled', 'refunded'];
@@ -508,11 +512,6 @@ async function main(): Promise<void> {
 
 /** The dataset `orders` and its merge source, through the catalog and ingestion services (no HTTP needed). */
 async function defineSource(url: string, work: string): Promise<void> {
-  const { Module } = await import('@nestjs/common');
-  const { NestFactory } = await import('@nestjs/core');
-  const { loadConfig, PlatformModule } = await import('@weir/platform');
-  const { CATALOG, CatalogModule } = await import('@weir/catalog');
-  const { IngestionModule, SourcesService } = await import('@weir/ingestion');
   const config = loadConfig({ DATABASE_URL: url, WEIR_LOG_LEVEL: 'warn', WEIR_DATA_DIR: work, WEIR_ROLES: 'api' });
   @Module({
     imports: [PlatformModule.forRoot({ config, databaseUrl: url, warehouseUrl: url }), CatalogModule, IngestionModule],

@@ -2,14 +2,14 @@
  * The `weir` commands the crash soak runs in its children (load, project import, build, pipelines
  * run), the CLI's own code compiled to dist/ by tools/build.js, so a child starts without a
  * TypeScript compiler in the process (the whole CLI needs tools/src, which dist/ does not hold):
- * `node -r reflect-metadata dist/apps/bench/src/soak-cli.js <command> …`.
+ * `node -r reflect-metadata dist/apps/cli/src/soak-main.js <command> …`.
  */
 import 'reflect-metadata';
 import { Command } from 'commander';
 import { DomainError } from '@weir/platform';
-import { ingestCommands } from '../../cli/src/commands/ingest.command';
-import { modelingCommands } from '../../cli/src/commands/modeling.command';
-import { pipelineCommands } from '../../cli/src/commands/pipelines.command';
+import { ingestCommands } from './commands/ingest.command';
+import { modelingCommands } from './commands/modeling.command';
+import { pipelineCommands } from './commands/pipelines.command';
 
 const program = new Command('weir').showHelpAfterError();
 ingestCommands(program);
