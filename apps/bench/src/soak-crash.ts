@@ -295,10 +295,11 @@ async function main(): Promise<void> {
       if (exited) {
         killedAt = 'none (it ended first)';
       } else {
-        // what had already committed before the kill (a run that succeeded a moment before is not a failure)
-        for (const r of await newRuns(before)) if (r.status === 'succeeded') preKill.add(r.id);
         child.kill();
         await child.code;
+        // what the dead process had committed (a final status written just before the kill landed is
+        // not a failure); read after its exit and before any restart, so no later process wrote it
+        for (const r of await newRuns(before)) if (r.status === 'succeeded') preKill.add(r.id);
         killedAt = observed;
       }
       kills[killedAt] = (kills[killedAt] ?? 0) + 1;
