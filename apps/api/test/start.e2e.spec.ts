@@ -104,7 +104,7 @@ describe('npm start with no DATABASE_URL (embedded PostgreSQL)', () => {
           encoding: 'utf8',
         })
       ).stdout;
-      expect(cli).toMatch(/admin\s+weir_\S+…\s+active\s+bootstrap-admin/);
+      expect(cli).toMatch(/admin\s+weir_\S+…\s+active\s.*bootstrap-admin/);
       expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
       // the server keeps an idle connection open past Node's 5 s default: a client busy for 6 s reuses it safely
       await fetch(`http://127.0.0.1:${port}/health`);
