@@ -66,6 +66,7 @@ describe('modeling e2e: relation kinds, ownership and seeds', () => {
 
     it('every transition pair (view, table, incremental, ephemeral): upstream unchanged, the model rebuilt as its new kind', async () => {
       const first = await build('switch');
+      expect(first.steps.filter((s) => s.status !== 'succeeded').map((s) => [s.node, s.status, s.error])).toEqual([]);
       expect(first.status).toBe('succeeded');
       for (const [a, b] of pairs)
         write('switch', `models/m_${a}_${b}.sql`, `${config(b)}\nselect * from {{ ref('base') }}`);
