@@ -117,6 +117,7 @@ export async function recordCommand(q: Queryable, outcome: { error?: unknown; re
       requestId: null,
     });
   } catch (e) {
+    if ((e as { code?: string }).code === '42P01') return;
     say(`weir: warning: the audit log row of "${c.route}" was not written: ${(e as Error).message}`);
   }
 }
@@ -129,6 +130,8 @@ export async function auditWith(databaseUrl: string, error?: unknown): Promise<v
     await client.connect();
     await recordCommand(client, { error });
   } catch (e) {
+    // a database without the audit log (not migrated yet, or `migrate --revert` just removed it) has none to write
+    if ((e as { code?: string }).code === '42P01') return;
     say(`weir: warning: the audit log row of "${current.route}" was not written: ${(e as Error).message}`);
   } finally {
     await client.end().catch(() => undefined);
