@@ -18,6 +18,22 @@ import { SyncSql } from './sync-sql';
 
 const q = (s: string) => `"${s.replace(/"/g, '""')}"`;
 
+/** A node's SQL rendered with `execute` false, its ephemeral models injected as CTEs (each rendered once). */
+function parseTimeRenderer(rt: DbtRuntime): (n: ManifestNode) => string {
+  const rendered = new Map<string, { sql: string; ephemerals: Set<string> }>();
+  const render = (n: ManifestNode): string => {
+    let r = rendered.get(n.unique_id);
+    if (!r) {
+      const out = rt.render(n.raw_code, n.original_file_path, { node: n, execute: false });
+      r = { sql: out.sql, ephemerals: out.ephemerals };
+      rendered.set(n.unique_id, r);
+      for (const e of out.ephemerals) render(rt.manifest.nodes.get(e)!);
+    }
+    return rt.injectCtes(r.sql, r.ephemerals, rendered);
+  };
+  return render;
+}
+
 /** The project parsed by the dbt runtime, `execute` false (it never connects). */
 function parsed(root: string, modelSchema: string, env: Record<string, string>): DbtRuntime {
   const project = loadProject(root);
@@ -77,17 +93,7 @@ export function compileWithDbtRuntime(root: string, modelSchema: string, env: Re
     return s ? `source.${s.source_name}.${s.name}` : undefined;
   };
   const nodes = new Map<string, CompiledNode>();
-  const rendered = new Map<string, { sql: string; ephemerals: Set<string> }>();
-  const render = (n: ManifestNode): string => {
-    let r = rendered.get(n.unique_id);
-    if (!r) {
-      const out = rt.render(n.raw_code, n.original_file_path, { node: n, execute: false });
-      r = { sql: out.sql, ephemerals: out.ephemerals };
-      rendered.set(n.unique_id, r);
-      for (const e of out.ephemerals) render(rt.manifest.nodes.get(e)!);
-    }
-    return rt.injectCtes(r.sql, r.ephemerals, rendered);
-  };
+  const render = parseTimeRenderer(rt);
   for (const s of rt.manifest.sources.values()) {
     const id = `source.${s.source_name}.${s.name}`;
     nodes.set(id, {
@@ -160,19 +166,7 @@ export function compileModelSql(
       (x.name === modelOrFile || x.original_file_path === rel),
   );
   if (!n) throw new DbtError(`No model ${JSON.stringify(modelOrFile)} in the project at ${root}`);
-  const out = rt.render(n.raw_code, n.original_file_path, { node: n, execute: false });
-  const rendered = new Map<string, { sql: string; ephemerals: Set<string> }>();
-  const visit = (ids: Set<string>) => {
-    for (const e of ids) {
-      if (rendered.has(e)) continue;
-      const en = rt.manifest.nodes.get(e)!;
-      const r = rt.render(en.raw_code, en.original_file_path, { node: en, execute: false });
-      rendered.set(e, { sql: r.sql, ephemerals: r.ephemerals });
-      visit(r.ephemerals);
-    }
-  };
-  visit(out.ephemerals);
-  return { model: n.name, sql: rt.injectCtes(out.sql, out.ephemerals, rendered) };
+  return { model: n.name, sql: parseTimeRenderer(rt)(n) };
 }
 
 /** The dbt project a file belongs to: the nearest folder above it with a dbt_project.yml. */

@@ -146,13 +146,13 @@ export class Materializer {
     if (strategy === 'microbatch' && n.config['event_time'] !== undefined)
       return this.microbatch(n, existing, fullRefresh);
     // the strategy's macro must exist even when this run builds the table whole
-    this.strategyLookup(strategy);
+    this.rt.strategyMacro(strategy);
     if (!existing || existing.type !== 'table' || fullRefresh) {
       return this.buildAndSwap(n, 'table', this.compiled(n));
     }
     const sql = this.compiled(n);
     const target = this.relation(n).incorporate({ type: 'table', __keywords: true });
-    const strategyMacro = this.strategyLookup(strategy);
+    const strategyMacro = this.rt.strategyMacro(strategy);
     this.hooks(n, 'pre-hook', false);
     this.exec('begin');
     try {
@@ -190,18 +190,6 @@ export class Materializer {
       this.exec('rollback');
       throw e;
     }
-  }
-
-  private strategyLookup(strategy: string) {
-    const wrapped = this.rt.findMacro('__weir_strategy_lookup');
-    void wrapped;
-    const name = `get_incremental_${strategy.replace(/\+/g, '_')}_sql`;
-    const m = this.rt.findMacro(name);
-    if (!m)
-      throw new DbtError(
-        `dbt could not find an incremental strategy macro with the name "${name}" in ${this.rt.rootName}`,
-      );
-    return m;
   }
 
   /** on_schema_change: ignore | fail | append_new_columns | sync_all_columns; returns the columns to write. */

@@ -867,7 +867,8 @@ export class DbtRuntime {
     return r !== null && r.type === 'table' && !this.shouldFullRefresh();
   }
 
-  private strategyMacro(strategy: string): MacroFn {
+  /** The macro of an incremental strategy (`get_incremental_<name>_sql`), as dbt's adapter finds it. */
+  strategyMacro(strategy: string): MacroFn {
     const name = `get_incremental_${strategy.replace(/\+/g, '_')}_sql`;
     const m = this.findMacro(name);
     if (!m)
