@@ -9,8 +9,11 @@
  *   each key over every file it generated (merge: in-file duplicates, updates across rounds), with
  *   its row count and an md5 checksum; the models (`orders_inc`, incremental on `version`, and the
  *   table `customer_totals`) equal the same SQL run directly on `raw.orders`;
- * - the killed run (ingestion run, build, pipeline run, and the runs the pipeline started) ended
- *   failed — never succeeded, unless it had already succeeded when the kill came;
+ * - the killed work ended failed, never succeeded: an ingestion run or build the dead process was
+ *   executing (`running` at the kill) ends failed; a run still `queued` at the kill had not started,
+ *   and the restart's worker may take it from the queue and complete it; a pipeline run may go on
+ *   and succeed (the orchestrator retries), but only through a new attempt of every step the dead
+ *   process held — never by the killed attempt;
  * - nothing is left behind: no relation but the expected ones in `raw`/`analytics`, none named like
  *   a stage (`__weir…`, `…__dbt_tmp`, `…__dbt_backup`) anywhere, no advisory lock, no running run,
  *   build or leased step, no replication slot;
@@ -19,12 +22,13 @@
  *
  * Workloads, rotated: `load` (a CSV of `rows` rows through a merge source: `weir load`), `build`
  * (`weir build` of a table and an incremental model), `pipeline` (`weir pipelines run`: ingest →
- * build). Each round picks a phase to kill in (the workload's: reading, copy, settle, publish, swap,
+ * build), and — when NATS answers (WEIR_SOAK_NATS_URL, default nats://127.0.0.1:4222) — `stream`
+ * (a worker process, `WEIR_ROLES=worker`, consuming a JetStream source merged into `raw.events`;
+ * the restart is a new worker that runs until every published message is committed, then SIGTERM). Each round picks a phase to kill in (the workload's: reading, copy, settle, publish, swap,
  * build, audit, checkpoint) and polls pg_stat_activity (and the run tables) every few ms; it kills
  * when that phase shows, else at a random moment within the workload's measured duration, and
- * records the phase actually observed at the kill. CDC and stream consumers are not driven here
- * (they have no CLI command to run as a child; their kills are covered by the ingestion-cdc and
- * ingestion-stream e2e tests): the run says so.
+ * records the phase actually observed at the kill. CDC consumers are not driven here (their kills
+ * are covered by the ingestion-cdc e2e tests): the run says so.
  *
  * Last line: {"soak":"crash","rounds":…,"kills_by_phase":{…},"rows_lost":0,"rows_doubled":0,"leftovers":0,…}.
  * Exit 1 when a round failed a check.
@@ -36,9 +40,10 @@ import * as path from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { loadConfig, PlatformModule, runMigrations } from '@weir/platform';
+import { freePort, loadConfig, PlatformModule, runMigrations } from '@weir/platform';
 import { CATALOG, CatalogModule } from '@weir/catalog';
 import { IngestionModule, SourcesService } from '@weir/ingestion';
+import { connect, JetStreamManager, NatsConnection, StringCodec } from 'nats';
 import { arg, benchDatabase } from './support';
 
 const ROUNDS = Number(arg('rounds', '20'));
@@ -69,12 +74,17 @@ const rand = rng(SEED);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-type Workload = 'load' | 'build' | 'pipeline';
+type Workload = 'load' | 'build' | 'pipeline' | 'stream';
 const PHASES: Record<Workload, string[]> = {
   load: ['reading', 'copy', 'settle', 'publish', 'swap', 'checkpoint'],
   build: ['build', 'audit', 'swap', 'checkpoint'],
   pipeline: ['reading', 'copy', 'publish', 'build', 'swap', 'checkpoint'],
+  stream: ['reading', 'copy', 'publish', 'checkpoint'],
 };
+/** NATS with JetStream for the stream-consumer rounds (skipped, visibly, when none answers). */
+const NATS_URL = process.env['WEIR_SOAK_NATS_URL'] ?? 'nats://127.0.0.1:4222';
+/** Messages published for each stream round (a tenth of --rows, at least 1,000). */
+const STREAM_MESSAGES = Math.max(1000, Math.round(ROWS / 10));
 
 /** What a statement of the child says about where it is. */
 function classify(query: string): string | undefined {
@@ -118,20 +128,41 @@ function expectedChecksum(rows: Map<number, Row>): { n: number; md5: string } {
 
 interface Child {
   code: Promise<{ code: number | null; signal: string | null }>;
-  kill(): void;
+  kill(signal?: NodeJS.Signals): void;
   out: () => string;
 }
 
-function weir(args: string[], env: NodeJS.ProcessEnv): Child {
-  const p = spawn(process.execPath, [...WEIR, ...args], { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+function child(argv: string[], env: NodeJS.ProcessEnv): Child {
+  const p = spawn(process.execPath, argv, { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  p.stdout.on('data', (d) => (out += d));
-  p.stderr.on('data', (d) => (out += d));
+  p.stdout.on('data', (d) => (out = (out + d).slice(-20_000)));
+  p.stderr.on('data', (d) => (out = (out + d).slice(-20_000)));
   return {
     code: new Promise((r) => p.on('exit', (code, signal) => r({ code, signal }))),
-    kill: () => p.kill('SIGKILL'),
+    kill: (signal = 'SIGKILL') => p.kill(signal),
     out: () => out,
   };
+}
+
+/** The `weir` CLI, as a user runs it. */
+const weir = (args: string[], env: NodeJS.ProcessEnv): Child => child([...WEIR, ...args], env);
+
+/** A Weir worker process (the service with `WEIR_ROLES=worker`): it consumes the stream sources. */
+const worker = (env: NodeJS.ProcessEnv, port: number): Child =>
+  child(
+    TS
+      ? ['-r', path.join(ROOT, 'tools/register.js'), path.join(ROOT, 'apps/api/src/main.ts')]
+      : [path.join(ROOT, 'dist/apps/api/src/main.js')],
+    { ...env, WEIR_ROLES: 'worker', PORT: String(port), WEIR_STREAM_POLL_MS: '200' },
+  );
+
+/** Whether NATS answers (the stream rounds need it). */
+async function natsConnection(): Promise<NatsConnection | undefined> {
+  try {
+    return await connect({ servers: NATS_URL, timeout: 3000 });
+  } catch {
+    return undefined;
+  }
 }
 
 async function main(): Promise<void> {
@@ -159,14 +190,21 @@ async function main(): Promise<void> {
   let leftovers = 0;
   let killedSucceeded = 0;
   let restarts = 0;
+  let nc: NatsConnection | undefined;
+  let jsm: JetStreamManager | undefined;
+  const streamName = `WEIR_SOAK_${process.pid}`;
+  const subject = `weirsoak.${process.pid}`;
   const t0 = Date.now();
   try {
     await runMigrations(url);
     console.log(
       `soak crash: ${ROUNDS} rounds, seed ${SEED}, ${ROWS} rows a file (keys 1..${KEYS}), database ${db.name}`,
     );
+    nc = await natsConnection();
     console.log(
-      '  CDC / stream consumers: not driven (no CLI command runs one as a child; their kills are in the ingestion-cdc and ingestion-stream e2e tests)',
+      nc
+        ? `  stream consumer: a worker process consuming a NATS JetStream source (${NATS_URL}), ${STREAM_MESSAGES} messages a round; CDC consumers are not driven here (their kills are in the ingestion-cdc e2e tests)`
+        : `  stream consumer: SKIPPED (no NATS server answers at ${NATS_URL}); CDC consumers are not driven here (their kills are in the ingestion-cdc e2e tests)`,
     );
 
     // ---- setup: the dataset and its merge source (through the CLI's own modules), the project and its pipeline ----
@@ -176,7 +214,11 @@ async function main(): Promise<void> {
       if (code !== 0) throw new Error(`${what}: exit ${code}\n${ch.out()}`);
       return ch.out();
     };
-    await defineSource(url, work);
+    if (nc) {
+      jsm = await nc.jetstreamManager();
+      await jsm.streams.add({ name: streamName, subjects: [`${subject}.>`] });
+    }
+    await defineSources(url, work, nc ? { stream: streamName, subject: `${subject}.>` } : undefined);
     const project = path.join(work, 'project');
     fs.mkdirSync(path.join(project, 'models'), { recursive: true });
     fs.mkdirSync(path.join(project, 'pipelines'), { recursive: true });
@@ -228,7 +270,67 @@ async function main(): Promise<void> {
       };
     };
 
-    const commands: Record<Workload, (round: number) => { args: string[]; prepare?: () => () => void }> = {
+    // the stream: each round publishes messages (keys repeat and update across rounds); the dataset
+    // `events` must hold the last message of each key, in stream order
+    const streamExpected = new Map<number, Row>();
+    let streamSeq = 0;
+    const publish = async (): Promise<() => void> => {
+      version++;
+      const js = nc!.jetstream();
+      const sc = StringCodec();
+      const next = new Map<number, Row>();
+      const streamKeys = Math.max(10, Math.round(STREAM_MESSAGES * 0.8));
+      for (let i = 0; i < STREAM_MESSAGES; i += 500) {
+        const acks = [];
+        for (let j = i; j < Math.min(STREAM_MESSAGES, i + 500); j++) {
+          const id = 1 + Math.floor(rand() * streamKeys);
+          const r: Row = {
+            customer: 1 + Math.floor(rand() * 5000),
+            cents: Math.floor(rand() * 1_000_000),
+            status: pick(STATUSES),
+            version,
+          };
+          next.delete(id);
+          next.set(id, r);
+          const msg = { id, customer_id: r.customer, amount: fmtAmount(r.cents), status: r.status, version };
+          acks.push(js.publish(`${subject}.orders`, sc.encode(JSON.stringify(msg))));
+        }
+        for (const a of await Promise.all(acks)) streamSeq = Math.max(streamSeq, a.seq);
+      }
+      return () => {
+        for (const [id, r] of next) streamExpected.set(id, r);
+      };
+    };
+    /** Runs a worker until the stream source has committed every published message, then stops it (SIGTERM). */
+    const consumeAll = async (): Promise<{ ok: boolean; out: string }> => {
+      const w = worker(env, await freePort());
+      let exitedEarly = false;
+      void w.code.then(() => (exitedEarly = true));
+      const until = Date.now() + 180_000;
+      let ok = false;
+      while (!exitedEarly && Date.now() < until) {
+        const { rows } = await c.query(
+          `SELECT s.watermark, (SELECT count(*)::int FROM ingestion.runs r WHERE r.source_id = s.id AND r.status IN ('queued', 'running')) AS live
+             FROM ingestion.sources s WHERE s.name = 'events_stream'`,
+        );
+        if (rows[0] && Number(rows[0].watermark ?? 0) >= streamSeq && rows[0].live === 0) {
+          ok = true;
+          break;
+        }
+        await sleep(100);
+      }
+      w.kill('SIGTERM');
+      const t = setTimeout(() => w.kill('SIGKILL'), 30_000);
+      const { signal } = await w.code;
+      clearTimeout(t);
+      if (signal === 'SIGKILL') return { ok: false, out: `the worker did not stop within 30 s of SIGTERM\n${w.out()}` };
+      return { ok, out: w.out() };
+    };
+
+    const commands: Record<
+      Workload,
+      (round: number) => { args: string[]; prepare?: () => (() => void) | Promise<() => void> }
+    > = {
       load: (round) => {
         const file = path.join(inbox, `load-${round}.csv`);
         return { args: ['load', file, '--source', 'orders_merge'], prepare: () => writeFile(file) };
@@ -238,11 +340,12 @@ async function main(): Promise<void> {
         args: ['pipelines', 'run', 'soak_pipe', '--key', `soak-round-${round}`],
         prepare: () => writeFile(path.join(inbox, 'pipe.csv')),
       }),
+      stream: () => ({ args: [], prepare: publish }),
     };
 
     // a first, complete load, project and build: the state every round starts from, and how long
     // each workload works once its process is up (the kill moments fall within that)
-    const durations: Record<Workload, number> = { load: 0, build: 0, pipeline: 0 };
+    const durations: Record<Workload, number> = { load: 0, build: 0, pipeline: 0, stream: 0 };
     {
       const apply = writeFile(path.join(inbox, 'load-0.csv'));
       let m = await marks();
@@ -255,26 +358,34 @@ async function main(): Promise<void> {
       await run(commands.build(0).args, 'first build');
       durations.build = await workMs(m);
       durations.pipeline = durations.load + durations.build;
+      if (nc) {
+        const applyStream = await publish();
+        m = await marks();
+        const first = await consumeAll();
+        if (!first.ok) throw new Error(`first stream consumption did not complete\n${first.out}`);
+        applyStream();
+        durations.stream = await workMs(m);
+      }
       console.log(
-        `  setup: first load ${(durations.load / 1000).toFixed(1)} s, first build ${(durations.build / 1000).toFixed(1)} s of work (process start not counted)`,
+        `  setup: first load ${(durations.load / 1000).toFixed(1)} s, first build ${(durations.build / 1000).toFixed(1)} s${nc ? `, first stream consumption ${(durations.stream / 1000).toFixed(1)} s` : ''} of work (process start not counted)`,
       );
       await verify(0, 'setup');
     }
 
     // ---- rounds ----
-    const order: Workload[] = ['load', 'build', 'pipeline'];
+    const order: Workload[] = nc ? ['load', 'build', 'pipeline', 'stream'] : ['load', 'build', 'pipeline'];
     for (let round = 1; round <= ROUNDS; round++) {
       const workload = order[(round - 1) % order.length];
       const cmd = commands[workload](round);
-      const apply = cmd.prepare?.();
+      const apply = await cmd.prepare?.();
       const target = pick(PHASES[workload]);
       const fraction = 0.02 + 0.96 * rand();
       let deadline = Infinity;
       const before = await marks();
       const tr = Date.now();
-      const child = weir(cmd.args, env);
+      const proc = workload === 'stream' ? worker(env, await freePort()) : weir(cmd.args, env);
       let exited: { code: number | null; signal: string | null } | undefined;
-      void child.code.then((e) => (exited = e));
+      void proc.code.then((e) => (exited = e));
       // poll until the target phase shows or the deadline passes
       let observed = 'startup';
       for (;;) {
@@ -291,15 +402,23 @@ async function main(): Promise<void> {
         await sleep(5);
       }
       let killedAt: string;
-      const preKill = new Set<string>();
+      /** Each new run's status as the dead process left it (read after its exit, before any restart). */
+      const atKill = new Map<string, string>();
+      /** The pipeline steps the dead process held (running), with their attempt number. */
+      let heldSteps: { id: string; attempt: number }[] = [];
       if (exited) {
         killedAt = 'none (it ended first)';
       } else {
-        child.kill();
-        await child.code;
-        // what the dead process had committed (a final status written just before the kill landed is
-        // not a failure); read after its exit and before any restart, so no later process wrote it
-        for (const r of await newRuns(before)) if (r.status === 'succeeded') preKill.add(r.id);
+        proc.kill();
+        await proc.code;
+        for (const r of await newRuns(before)) atKill.set(r.id, r.status);
+        heldSteps = (
+          await c.query(
+            `SELECT s.id::text, s.attempt FROM orchestration.step_runs s JOIN orchestration.runs r ON r.id = s.run_id
+              WHERE r.created_at >= $1 AND s.status = 'running'`,
+            [before.at],
+          )
+        ).rows;
         killedAt = observed;
       }
       kills[killedAt] = (kills[killedAt] ?? 0) + 1;
@@ -313,6 +432,12 @@ async function main(): Promise<void> {
       let lastOut = '';
       while (!ok && attempts < 4) {
         attempts++;
+        if (workload === 'stream') {
+          const r = await consumeAll();
+          ok = r.ok;
+          lastOut = r.out;
+          continue;
+        }
         const again = weir(cmd.args, env);
         const { code } = await again.code;
         ok = code === 0;
@@ -323,22 +448,48 @@ async function main(): Promise<void> {
       if (!ok) failures.push(`round ${round} (${workload}): the re-run did not complete: ${lastOut.slice(-500)}`);
       apply?.();
 
-      // the killed runs: failed, never succeeded (unless they had before the kill)
+      // the killed work: an ingestion run or build the dead process was executing (running at the kill)
+      // ends failed, never succeeded. A run still queued at the kill had not started: the restart's
+      // worker may take it from the queue and complete it. A pipeline run is the orchestrator's: it
+      // may go on and succeed, but only by a new attempt of each step the dead process held (that
+      // attempt's own ingestion run or build is a new one), never by the killed attempt.
       const after = await runsById(killedRuns.map((r) => r.id));
       for (const r of killedRuns) {
         const status = after.get(r.id);
-        if (status === 'succeeded' && !preKill.has(r.id) && killedAt !== 'none (it ended first)') {
-          // a pipeline run whose killed step a restart retried is the orchestrator's promise, not a lie
-          killedSucceeded++;
-          failures.push(`round ${round} (${workload}): the killed ${r.kind} ${r.id} ended succeeded`);
-        } else if (status === 'running' || status === 'queued') {
+        const was = atKill.get(r.id);
+        if (status === 'running' || status === 'queued') {
           failures.push(`round ${round} (${workload}): the killed ${r.kind} ${r.id} is still ${status}`);
+        } else if (status === 'succeeded' && was === 'running' && r.kind !== 'pipeline run') {
+          killedSucceeded++;
+          failures.push(
+            `round ${round} (${workload}): the killed ${r.kind} ${r.id} (running at the kill) ended succeeded`,
+          );
+        }
+      }
+      if (heldSteps.length) {
+        const now = new Map(
+          (
+            await c.query(`SELECT id::text, status, attempt FROM orchestration.step_runs WHERE id::text = ANY($1)`, [
+              heldSteps.map((s) => s.id),
+            ])
+          ).rows.map((s) => [s.id as string, s as { status: string; attempt: number }]),
+        );
+        for (const h of heldSteps) {
+          const s = now.get(h.id);
+          if (s && s.status === 'succeeded' && s.attempt <= h.attempt) {
+            killedSucceeded++;
+            failures.push(
+              `round ${round} (${workload}): pipeline step ${h.id} held by the dead process (attempt ${h.attempt}) ended succeeded without a new attempt`,
+            );
+          }
         }
       }
       const v = await verify(round, workload);
       console.log(
         `  round ${String(round).padStart(2)} ${workload.padEnd(8)} target ${target.padEnd(10)} killed at ${killedAt.padEnd(10)} after ${((Date.now() - tr) / 1000).toFixed(1).padStart(4)} s; killed runs: ${
-          killedRuns.map((r) => `${r.kind} ${after.get(r.id)}`).join(', ') || 'none'
+          killedRuns
+            .map((r) => `${r.kind} ${atKill.has(r.id) ? `${atKill.get(r.id)}→` : ''}${after.get(r.id)}`)
+            .join(', ') || 'none'
         }; restarts ${attempts}; ${v}`,
       );
     }
@@ -393,15 +544,13 @@ async function main(): Promise<void> {
       return undefined;
     }
 
-    /** The round's checks; returns a summary and records failures. */
-    async function verify(round: number, workload: string): Promise<string> {
-      const fail = (m: string) => failures.push(`round ${round} (${workload}): ${m}`);
-      // raw.orders against the harness's own expectation
-      const exp = expectedChecksum(expected);
+    /** A table against the rows it must hold: keys lost or stale, rows doubled, count and checksum. */
+    async function compare(table: string, want: Map<number, Row>) {
+      const exp = expectedChecksum(want);
       const actual = new Map<number, string>();
       let total = 0;
       const res = await c.query(
-        `SELECT id::bigint AS id, id || '|' || customer_id || '|' || amount || '|' || status || '|' || version AS v FROM raw.orders`,
+        `SELECT id::bigint AS id, id || '|' || customer_id || '|' || amount || '|' || status || '|' || version AS v FROM ${table}`,
       );
       for (const r of res.rows) {
         total++;
@@ -409,24 +558,44 @@ async function main(): Promise<void> {
       }
       let lost = 0;
       let doubled = total - actual.size;
-      for (const [id, r] of expected) {
-        const want = `${id}|${r.customer}|${fmtAmount(r.cents)}|${r.status}|${r.version}`;
-        if (actual.get(id) !== want) lost++;
+      for (const [id, r] of want) {
+        if (actual.get(id) !== `${id}|${r.customer}|${fmtAmount(r.cents)}|${r.status}|${r.version}`) lost++;
       }
-      for (const id of actual.keys()) if (!expected.has(id)) doubled++;
+      for (const id of actual.keys()) if (!want.has(id)) doubled++;
       const [{ n, h }] = (
         await c.query(
-          `SELECT count(*)::int AS n, md5(string_agg(id || '|' || customer_id || '|' || amount || '|' || status || '|' || version, ',' ORDER BY id)) AS h FROM raw.orders`,
+          `SELECT count(*)::int AS n, coalesce(md5(string_agg(id || '|' || customer_id || '|' || amount || '|' || status || '|' || version, ',' ORDER BY id)), md5('')) AS h FROM ${table}`,
         )
       ).rows;
-      if (lost) fail(`${lost} keys of raw.orders missing or not their last version`);
-      if (doubled) fail(`${doubled} rows of raw.orders doubled or never loaded`);
-      if (n !== exp.n || h !== exp.md5) fail(`raw.orders: ${n} rows md5 ${h}, expected ${exp.n} rows md5 ${exp.md5}`);
+      return { exp, n: n as number, h: h as string, lost, doubled };
+    }
+
+    /** The round's checks; returns a summary and records failures. */
+    async function verify(round: number, workload: string): Promise<string> {
+      const fail = (m: string) => failures.push(`round ${round} (${workload}): ${m}`);
+      // raw.orders (and the stream's raw.events) against the harness's own expectation
+      const tables: [string, Map<number, Row>][] = [['raw.orders', expected]];
+      if (nc) tables.push(['raw.events', streamExpected]);
+      let n = 0;
+      let h = '';
+      let lost = 0;
+      let doubled = 0;
+      for (const [table, want] of tables) {
+        const r = await compare(table, want);
+        if (r.lost) fail(`${r.lost} keys of ${table} missing or not their last version`);
+        if (r.doubled) fail(`${r.doubled} rows of ${table} doubled or never loaded`);
+        if (r.n !== r.exp.n || r.h !== r.exp.md5)
+          fail(`${table}: ${r.n} rows md5 ${r.h}, expected ${r.exp.n} rows md5 ${r.exp.md5}`);
+        lost += r.lost;
+        doubled += r.doubled;
+        if (table === 'raw.orders') ({ n, h } = r);
+        else if (workload === 'stream') ({ n, h } = r);
+      }
       rowsLost += lost;
       rowsDoubled += doubled;
 
       // the models, after a round that built them: the same SQL on the source
-      if (workload !== 'load') {
+      if (workload === 'build' || workload === 'pipeline') {
         const diff = async (a: string, b: string) =>
           (await c.query(`SELECT count(*)::int AS n FROM ((${a} EXCEPT ALL ${b}) UNION ALL (${b} EXCEPT ALL ${a})) d`))
             .rows[0].n as number;
@@ -448,7 +617,7 @@ async function main(): Promise<void> {
       const rels = await c.query(
         `SELECT n.nspname || '.' || c.relname AS r FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
           WHERE c.relkind IN ('r', 'v', 'm', 'p') AND n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'
-            AND ((n.nspname IN ('raw', 'analytics') AND c.relname NOT IN ('orders', 'orders_inc', 'customer_totals'))
+            AND ((n.nspname IN ('raw', 'analytics') AND c.relname NOT IN ('orders', 'events', 'orders_inc', 'customer_totals'))
                  OR c.relname LIKE '%\\_\\_weir%' OR c.relname LIKE '%\\_\\_dbt\\_tmp%' OR c.relname LIKE '%\\_\\_dbt\\_backup%')`,
       );
       left.push(...rels.rows.map((r) => `relation ${r.r}`));
@@ -480,11 +649,13 @@ async function main(): Promise<void> {
            FROM ingestion.sources s`,
       );
       if (wm.rows.some((r) => !r.ok)) fail(`a source's watermark is not its last succeeded run's`);
-      return `raw.orders ${n} rows md5 ${h.slice(0, 8)}${lost || doubled ? ` LOST ${lost} DOUBLED ${doubled}` : ''}${left.length ? ` LEFTOVERS ${left.length}` : ''}`;
+      return `${workload === 'stream' ? 'raw.events' : 'raw.orders'} ${n} rows md5 ${h.slice(0, 8)}${lost || doubled ? ` LOST ${lost} DOUBLED ${doubled}` : ''}${left.length ? ` LEFTOVERS ${left.length}` : ''}`;
     }
   } catch (e) {
     failures.push(`the soak stopped: ${(e as Error).stack ?? String(e)}`);
   } finally {
+    if (jsm) await jsm.streams.delete(streamName).catch(() => undefined);
+    await nc?.close().catch(() => undefined);
     await db.close({ keep: KEEP });
   }
   for (const f of failures) console.log(`FAIL ${f}`);
@@ -511,8 +682,11 @@ async function main(): Promise<void> {
   if (failures.length) process.exitCode = 1;
 }
 
-/** The dataset `orders` and its merge source, through the catalog and ingestion services (no HTTP needed). */
-async function defineSource(url: string, work: string): Promise<void> {
+/**
+ * The dataset `orders` and its merge source, and (with NATS) the dataset `events` and its stream
+ * source, through the catalog and ingestion services (no HTTP needed).
+ */
+async function defineSources(url: string, work: string, stream?: { stream: string; subject: string }): Promise<void> {
   const config = loadConfig({ DATABASE_URL: url, WEIR_LOG_LEVEL: 'warn', WEIR_DATA_DIR: work, WEIR_ROLES: 'api' });
   @Module({
     imports: [PlatformModule.forRoot({ config, databaseUrl: url, warehouseUrl: url }), CatalogModule, IngestionModule],
@@ -520,22 +694,18 @@ async function defineSource(url: string, work: string): Promise<void> {
   class SetupModule {}
   const app = await NestFactory.createApplicationContext(SetupModule, { logger: ['error', 'warn'] });
   await app.init();
+  const contract = {
+    columns: [
+      { name: 'id', type: 'bigint', nullable: false, primaryKey: true },
+      { name: 'customer_id', type: 'bigint', nullable: false },
+      { name: 'amount', type: 'numeric(12,2)', nullable: false },
+      { name: 'status', type: 'text', nullable: false, allowed: STATUSES },
+      { name: 'version', type: 'integer', nullable: false },
+    ],
+  };
+  const catalog = app.get(CATALOG) as unknown as { create: (i: unknown, by: string) => Promise<unknown> };
   try {
-    await (app.get(CATALOG) as unknown as { create: (i: unknown, by: string) => Promise<unknown> }).create(
-      {
-        name: 'orders',
-        contract: {
-          columns: [
-            { name: 'id', type: 'bigint', nullable: false, primaryKey: true },
-            { name: 'customer_id', type: 'bigint', nullable: false },
-            { name: 'amount', type: 'numeric(12,2)', nullable: false },
-            { name: 'status', type: 'text', nullable: false, allowed: STATUSES },
-            { name: 'version', type: 'integer', nullable: false },
-          ],
-        },
-      },
-      'soak',
-    );
+    await catalog.create({ name: 'orders', contract }, 'soak');
     await app.get(SourcesService).create({
       name: 'orders_merge',
       dataset: 'orders',
@@ -543,6 +713,24 @@ async function defineSource(url: string, work: string): Promise<void> {
       strategy: { kind: 'merge' },
       maxRejectedRatio: 0,
     });
+    if (stream) {
+      await catalog.create({ name: 'events', contract }, 'soak');
+      await app.get(SourcesService).create({
+        name: 'events_stream',
+        dataset: 'events',
+        connector: {
+          kind: 'nats_jetstream',
+          servers: [NATS_URL],
+          stream: stream.stream,
+          subject: stream.subject,
+          batchMessages: 1000,
+          batchMs: 200,
+          ackWaitMs: 5000,
+        },
+        strategy: { kind: 'merge' },
+        maxRejectedRatio: 0,
+      } as Parameters<SourcesService['create']>[0]);
+    }
   } finally {
     await app.close();
   }
