@@ -2,6 +2,7 @@ import request from 'supertest';
 import { Controller, Get, INestApplication, Module, Post } from '@nestjs/common';
 import { createTestDatabase, TestDatabase } from '@weir/platform/testing';
 import { loadConfig, PROBLEM_CONTENT_TYPE } from '@weir/platform';
+import { DataSource } from 'typeorm';
 import { createApp } from '../src/app.factory';
 
 const ADMIN = 'e2e-admin-key-0123456789abcdef';
@@ -58,6 +59,27 @@ describe('API e2e (real app, real PostgreSQL)', () => {
     const res = await http.get('/health').expect(200);
     expect(res.body).toMatchObject({ status: 'ok', details: { database: { status: 'up' } } });
     expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('GET /health answers while every connection of the request pool is held (its own connection)', async () => {
+    const ds = app.get(DataSource);
+    const held = [];
+    for (let i = 0; i < 10; i++) {
+      const qr = ds.createQueryRunner();
+      await qr.connect();
+      held.push(qr);
+    }
+    try {
+      // the pool is exhausted: a query through it waits for a connection
+      const waiting = ds.query('SELECT 1').then(() => 'answered');
+      const first = await Promise.race([waiting, new Promise((r) => setTimeout(() => r('waits'), 300))]);
+      expect(first).toBe('waits');
+      const res = await http.get('/health').timeout(1500);
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ status: 'ok', details: { database: { status: 'up' } } });
+    } finally {
+      for (const qr of held) await qr.release();
+    }
   });
 
   it('echoes a sane X-Request-Id and replaces an unsafe one', async () => {

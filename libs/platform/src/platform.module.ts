@@ -17,6 +17,7 @@ import { ApiKeysController } from './auth/http/api-keys.controller';
 import { MetricsService } from './observability/metrics.service';
 import { MetricsController } from './observability/metrics.controller';
 import { HealthController } from './health/health.controller';
+import { DatabaseProbe } from './health/database-probe';
 import { loggerParams } from './observability/logging';
 import { Outbox } from './outbox/outbox';
 import { Retention } from './retention/retention';
@@ -58,6 +59,7 @@ export class PlatformModule implements OnApplicationShutdown {
         { provide: WEIR_CONFIG, useValue: opts.config },
         { provide: 'WEIR_DATABASE_URL', useValue: opts.databaseUrl },
         PresenceLock,
+        DatabaseProbe,
         { provide: Warehouse, useFactory: () => new Warehouse(opts.warehouseUrl) },
         {
           provide: API_KEY_STORE,
