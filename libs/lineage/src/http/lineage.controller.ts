@@ -112,6 +112,17 @@ export class ParseSqlRequestDto {
   @Optional()
   @Matches(/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/)
   defaultSchema?: string;
+
+  @ApiPropertyOptional({
+    example: 'analytics.fct_orders',
+    description:
+      'The relation a plain SELECT produces (a model, a view): its output columns become this table\'s, and it is listed in tablesWritten. Unset: a plain SELECT\'s output columns come back with `"table": null`',
+  })
+  @Optional()
+  @Matches(/^[A-Za-z_][A-Za-z0-9_$]{0,62}(\.[A-Za-z_][A-Za-z0-9_$]{0,62}){0,2}$/, {
+    message: 'target must be a table name: table, schema.table or database.schema.table',
+  })
+  target?: string;
 }
 
 class TableColumnDto {
@@ -119,9 +130,18 @@ class TableColumnDto {
   table: string | null;
   @ApiProperty() column: string;
 }
+class TargetColumnDto {
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'null for an output column of a plain SELECT sent without `target` (the query result)',
+  })
+  table: string | null;
+  @ApiProperty() column: string;
+}
 class ColumnLineageDto {
   @ApiProperty({ type: TableColumnDto }) source: TableColumnDto;
-  @ApiProperty({ type: TableColumnDto }) target: TableColumnDto;
+  @ApiProperty({ type: TargetColumnDto }) target: TargetColumnDto;
   @ApiProperty({ enum: ['DIRECT', 'INDIRECT'] }) type: string;
   @ApiProperty({
     enum: ['IDENTITY', 'TRANSFORMATION', 'AGGREGATION', 'JOIN', 'FILTER', 'GROUP_BY', 'SORT', 'WINDOW', 'CONDITIONAL'],
