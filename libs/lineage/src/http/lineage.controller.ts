@@ -194,6 +194,9 @@ const IMPACT_LIST = {
   },
 };
 
+const PICTURE =
+  'Direct column edges (the value flows: IDENTITY, TRANSFORMATION, AGGREGATION) are drawn solid and blue, indirect ones (JOIN, FILTER, GROUP_BY, SORT, WINDOW, CONDITIONAL) dashed and violet; every picture has a legend of what it shows.';
+
 /** Impact analysis and pictures of the graph (the store's read side). */
 @ApiTags('lineage')
 @ApiBearerAuth()
@@ -236,7 +239,7 @@ export class LineageGraphController {
 
   @Get('graph.mmd')
   @Header('content-type', 'text/vnd.mermaid; charset=utf-8')
-  @ApiOperation({ summary: 'The lineage around a node as a Mermaid flowchart' })
+  @ApiOperation({ summary: 'The lineage around a node as a Mermaid flowchart', description: PICTURE })
   @ApiProduces('text/vnd.mermaid')
   @ApiOkResponse({ content: { 'text/vnd.mermaid': { schema: { type: 'string' } } } })
   async mermaid(@Query() q: GraphQueryDto): Promise<string> {
@@ -245,7 +248,7 @@ export class LineageGraphController {
 
   @Get('graph.dot')
   @Header('content-type', 'text/vnd.graphviz; charset=utf-8')
-  @ApiOperation({ summary: 'The lineage around a node as Graphviz DOT' })
+  @ApiOperation({ summary: 'The lineage around a node as Graphviz DOT', description: PICTURE })
   @ApiProduces('text/vnd.graphviz')
   @ApiOkResponse({ content: { 'text/vnd.graphviz': { schema: { type: 'string' } } } })
   async dot(@Query() q: GraphQueryDto): Promise<string> {
@@ -253,7 +256,10 @@ export class LineageGraphController {
   }
 
   @Get('graph.svg')
-  @ApiOperation({ summary: 'The lineage around a node drawn as SVG (Graphviz); at most 500 nodes' })
+  @ApiOperation({
+    summary: 'The lineage around a node drawn as SVG (Graphviz); at most 500 nodes',
+    description: PICTURE,
+  })
   @ApiProduces('image/svg+xml')
   @ApiOkResponse({ content: { 'image/svg+xml': { schema: { type: 'string' } } } })
   async svg(@Query() q: GraphQueryDto, @Res() res: Response): Promise<void> {
