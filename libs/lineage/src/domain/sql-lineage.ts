@@ -1043,8 +1043,8 @@ export interface UpstreamRelation {
  * Known columns of the relations a query reads (for `schemas`), worked out from the relations
  * themselves, dependencies first: a relation's own `columns`, else the output columns of its SQL
  * (read with what is known so far). One whose columns stay unknown (an unexpandable `*`, SQL the
- * parser refuses) is left out: its `*` stays a wildcard and its columns stay unqualified guesses
- * never made. `known` (columns the caller knows) wins over what is worked out.
+ * parser refuses) is left out, never half-listed: a `*` over it stays a wildcard, and a column of
+ * it that is not qualified stays unresolved in a join. `known` (columns the caller knows) wins.
  */
 export async function upstreamSchemas(
   upstream: UpstreamRelation[],
