@@ -1372,9 +1372,18 @@ describe('lineage graph e2e: OpenLineage in, Marquez API, outbox-fed events from
         .expect(200);
       expect(dot.text).toMatch(/^digraph lineage \{/);
       expect(dot.text).toContain('subgraph cluster_');
+      // the model's column lineage: stg_orders.amount flows into amount (direct, solid); the join key
+      // dim_customers.customer_id only shapes it (indirect, dashed); and a legend says which is which
+      expect(dot.text).toMatch(/^ {2}n\d+ -> n\d+ \[style=solid, color="#1d4ed8", [^\n]*class="direct"/m);
+      expect(dot.text).toMatch(
+        /^ {2}n\d+ -> n\d+ \[style=dashed, color="#7c3aed", class="indirect", tooltip="[^"\n]*INDIRECT\/JOIN/m,
+      );
+      expect(dot.text).toContain('  subgraph cluster_legend {');
+      expect(mmd.text).toContain('  subgraph legend["Legend"]');
       const svg = await t.http.get('/api/lineage/graph.svg').query({ nodeId, depth: 1 }).set(admin).expect(200);
       expect(svg.headers['content-type']).toContain('image/svg+xml');
       expect(String(svg.body ?? svg.text)).toContain('<svg');
+      expect(String(svg.body ?? svg.text)).toContain('class="cluster legend"');
     });
   });
 

@@ -41,6 +41,43 @@ describe('lineage API e2e: POST /api/lineage/parse', () => {
     );
   });
 
+  it('gives a plain SELECT lineage to its output columns: table null, or the target it names', async () => {
+    const sql = 'SELECT o.id, upper(o.status) AS status FROM raw.orders o WHERE o.amount > 0';
+    const plain = (await t.http.post('/api/lineage/parse').set(admin).send({ sql }).expect(200)).body;
+    expect(plain.tablesWritten).toEqual([]);
+    expect(plain.columnLineage).toEqual(
+      expect.arrayContaining([
+        {
+          source: { table: 'raw.orders', column: 'id' },
+          target: { table: null, column: 'id' },
+          type: 'DIRECT',
+          subtype: 'IDENTITY',
+        },
+        {
+          source: { table: 'raw.orders', column: 'status' },
+          target: { table: null, column: 'status' },
+          type: 'DIRECT',
+          subtype: 'TRANSFORMATION',
+        },
+        {
+          source: { table: 'raw.orders', column: 'amount' },
+          target: { table: null, column: 'status' },
+          type: 'INDIRECT',
+          subtype: 'FILTER',
+        },
+      ]),
+    );
+    const named = (
+      await t.http.post('/api/lineage/parse').set(admin).send({ sql, target: 'analytics.orders' }).expect(200)
+    ).body;
+    expect(named.tablesWritten).toEqual(['analytics.orders']);
+    expect(named.columnLineage.map((e: { target: { table: string } }) => e.target.table)).toEqual(
+      Array(plain.columnLineage.length).fill('analytics.orders'),
+    );
+    const bad = await t.http.post('/api/lineage/parse').set(admin).send({ sql, target: 'a; drop table x' }).expect(400);
+    expect(bad.body).toMatchObject({ code: 'PLATFORM.VALIDATION_FAILED', detail: expect.stringContaining('target') });
+  });
+
   it('answers problem+json for SQL that does not parse and for a bad body; needs a key', async () => {
     const bad = await t.http.post('/api/lineage/parse').set(admin).send({ sql: 'SELEC 1' }).expect(400);
     expect(bad.headers['content-type']).toContain('application/problem+json');

@@ -374,6 +374,125 @@ describe('weir lineage', () => {
     expect((await weir(['lineage', path.join(dir, 'missing.sql')])).stderr).toContain('LINEAGE.FILE_NOT_READABLE');
     fs.rmSync(dir, { recursive: true, force: true });
   });
+
+  /** `source -> target subtype` of the edges of one type, sorted. */
+  const edges = (out: { columnLineage: Record<string, any>[] }, type: 'DIRECT' | 'INDIRECT') =>
+    out.columnLineage
+      .filter((e) => e.type === type)
+      .map((e) => `${e.source.table}.${e.source.column} -> ${e.target.table}.${e.target.column} ${e.subtype}`)
+      .sort();
+
+  it('gives a plain SELECT (with or without CTEs) column lineage to its output columns', async () => {
+    const fs = require('node:fs') as typeof import('node:fs');
+    const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'weir-lineage-'));
+    try {
+      fs.writeFileSync(
+        path.join(dir, 'q.sql'),
+        'SELECT o.id, o.amount AS total, lower(c.email) AS email FROM raw.orders o JOIN raw.customers c ON c.id = o.customer_id WHERE o.ok',
+      );
+      const plain = JSON.parse((await weir(['lineage', path.join(dir, 'q.sql')])).stdout);
+      expect(edges(plain, 'DIRECT')).toEqual([
+        'raw.customers.email -> null.email TRANSFORMATION',
+        'raw.orders.amount -> null.total IDENTITY',
+        'raw.orders.id -> null.id IDENTITY',
+      ]);
+      expect(edges(plain, 'INDIRECT')).toEqual(
+        expect.arrayContaining([
+          'raw.customers.id -> null.total JOIN',
+          'raw.orders.customer_id -> null.email JOIN',
+          'raw.orders.ok -> null.id FILTER',
+        ]),
+      );
+      expect(plain.tablesWritten).toEqual([]);
+      const named = JSON.parse((await weir(['lineage', path.join(dir, 'q.sql'), '--target', 'mart.q'])).stdout);
+      expect(named.tablesWritten).toEqual(['mart.q']);
+      expect(edges(named, 'DIRECT')).toContain('raw.orders.amount -> mart.q.total IDENTITY');
+      fs.writeFileSync(
+        path.join(dir, 'cte.sql'),
+        'WITH big AS (SELECT id, amount FROM raw.orders WHERE amount > 100), agg AS (SELECT count(*) AS n, sum(b.amount) AS s FROM big b) SELECT n, s * 2 AS double_s FROM agg',
+      );
+      const cte = JSON.parse((await weir(['lineage', path.join(dir, 'cte.sql')])).stdout);
+      // through both CTEs to the table; count(*) counts rows, which the CTE's WHERE decides
+      expect(edges(cte, 'DIRECT')).toEqual(['raw.orders.amount -> null.double_s AGGREGATION']);
+      expect(edges(cte, 'INDIRECT')).toEqual([
+        'raw.orders.amount -> null.double_s FILTER',
+        'raw.orders.amount -> null.n FILTER',
+      ]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it("compiles a dbt model first (ref, ephemeral ref, Jinja), names its relation and knows its upstream's columns", async () => {
+    const fs = require('node:fs') as typeof import('node:fs');
+    const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'weir-lineage-dbt-'));
+    try {
+      const put = (f: string, text: string) => {
+        fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
+        fs.writeFileSync(path.join(dir, f), text);
+      };
+      put('dbt_project.yml', 'name: tiny\nconfig-version: 2\nversion: "1.0"\nprofile: tiny\n');
+      put('seeds/raw_orders.csv', 'id,customer_id,status,amount_cents\n1,1,done,100\n');
+      put('seeds/raw_customers.csv', 'id,name\n1,Ann\n');
+      put(
+        'models/stg_orders.sql',
+        "select id as order_id, customer_id, status, amount_cents / 100.0 as amount from {{ ref('raw_orders') }}",
+      );
+      put(
+        'models/done_orders.sql',
+        "{{ config(materialized='ephemeral') }}\nselect * from {{ ref('stg_orders') }} where status = 'done'",
+      );
+      put(
+        'models/customer_totals.sql',
+        [
+          "{% set cols = ['name'] %}",
+          'with orders as (select * from {{ ref("done_orders") }})',
+          'select c.id as customer_id, {% for x in cols %}upper(c.{{ x }}) as {{ x }}{% endfor %}, sum(amount) as total',
+          "from {{ ref('raw_customers') }} c join orders on orders.customer_id = c.id",
+          'group by c.id, c.name',
+        ].join('\n'),
+      );
+      // a SQL file of the project that is no model, without Jinja: plain SQL
+      put('analyses/adhoc.sql', 'select t.a from ext.t');
+      const byName = await weir(['lineage', 'customer_totals', '--project-dir', dir]);
+      expect([byName.code, byName.stderr]).toEqual([0, '']);
+      const out = JSON.parse(byName.stdout);
+      expect(out).toMatchObject({
+        tablesRead: ['analytics.raw_customers', 'analytics.stg_orders'],
+        tablesWritten: ['analytics.customer_totals'],
+        // `amount` is unqualified in a join: it resolves because stg_orders' columns are worked out from its SQL
+        unresolved: [],
+      });
+      expect(edges(out, 'DIRECT')).toEqual([
+        'analytics.raw_customers.id -> analytics.customer_totals.customer_id IDENTITY',
+        'analytics.raw_customers.name -> analytics.customer_totals.name TRANSFORMATION',
+        'analytics.stg_orders.amount -> analytics.customer_totals.total AGGREGATION',
+      ]);
+      expect(edges(out, 'INDIRECT')).toEqual(
+        expect.arrayContaining([
+          // the ephemeral model's WHERE, inlined as a CTE, filters every row
+          'analytics.stg_orders.status -> analytics.customer_totals.total FILTER',
+          'analytics.stg_orders.customer_id -> analytics.customer_totals.name JOIN',
+          'analytics.raw_customers.name -> analytics.customer_totals.customer_id GROUP_BY',
+        ]),
+      );
+      // by file: the same
+      const byFile = await weir(['lineage', path.join(dir, 'models/customer_totals.sql'), '--compact']);
+      expect(JSON.parse(byFile.stdout)).toEqual(out);
+      // the model's own file without Jinja is a model too: its seed's * would expand
+      const stg = JSON.parse((await weir(['lineage', path.join(dir, 'models/stg_orders.sql')])).stdout);
+      expect(edges(stg, 'DIRECT')).toEqual([
+        'analytics.raw_orders.amount_cents -> analytics.stg_orders.amount TRANSFORMATION',
+        'analytics.raw_orders.customer_id -> analytics.stg_orders.customer_id IDENTITY',
+        'analytics.raw_orders.id -> analytics.stg_orders.order_id IDENTITY',
+        'analytics.raw_orders.status -> analytics.stg_orders.status IDENTITY',
+      ]);
+      const adhoc = JSON.parse((await weir(['lineage', path.join(dir, 'analyses/adhoc.sql')])).stdout);
+      expect(edges(adhoc, 'DIRECT')).toEqual(['ext.t.a -> null.a IDENTITY']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
 
 describe('weir pipelines', () => {

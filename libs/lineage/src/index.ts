@@ -6,11 +6,12 @@ export { LINEAGE_QUERIES } from './application/ports/lineage-queries.port';
 export type { LineageQueriesPort } from './application/ports/lineage-queries.port';
 export { LineageService } from './application/lineage.service';
 export type { ParseRequest } from './application/lineage.service';
-export { sqlLineage } from './domain/sql-lineage';
+export { sqlLineage, upstreamSchemas } from './domain/sql-lineage';
 export type {
   SqlLineage,
   SqlLineageOptions,
   ColumnLineageEdge,
+  UpstreamRelation,
   TransformationType,
   TransformationSubtype,
 } from './domain/sql-lineage';

@@ -16,3 +16,4 @@ export type { DbtInvocationOptions, DbtInvocationResult, DbtNodeResult } from '.
 export { resolveTarget } from './dbt/profile';
 export type { DbtTarget } from './dbt/runtime';
 export { compileModelSql, projectRootOf } from './dbt/legacy-compile';
+export type { ModelUpstream } from './dbt/legacy-compile';

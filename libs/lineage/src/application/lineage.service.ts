@@ -7,6 +7,8 @@ export interface ParseRequest {
   sql: string;
   schemas?: Record<string, string[]>;
   defaultSchema?: string;
+  /** The relation a plain SELECT produces (a model's): its output columns are this table's. */
+  target?: string;
 }
 
 /** SQL lineage for the API, the CLI and the conformance suite: one code path. */
@@ -14,7 +16,7 @@ export interface ParseRequest {
 export class LineageService {
   async parse(req: ParseRequest): Promise<SqlLineage> {
     try {
-      return await sqlLineage(req.sql, { schemas: req.schemas, defaultSchema: req.defaultSchema });
+      return await sqlLineage(req.sql, { schemas: req.schemas, defaultSchema: req.defaultSchema, target: req.target });
     } catch (e) {
       if (e instanceof SqlParseError) {
         throw new SqlParseErrorError(

@@ -186,19 +186,16 @@ export class RunEventTranslator {
     const schemas: Record<string, string[]> = {};
     for (const i of e.inputs)
       if (!i.namespace) schemas[i.name] = (i.fields ?? fields.get(i.name) ?? []).map((f) => f.name);
-    const [schema, table] = target.name.split('.');
     let result;
     try {
-      result = await sqlLineage(
-        `CREATE TABLE "${schema.replace(/"/g, '""')}"."${table.replace(/"/g, '""')}" AS ${e.sql!.replace(/;\s*$/, '')}`,
-        { schemas },
-      );
+      // the model's SELECT, its output columns the target's
+      result = await sqlLineage(e.sql!, { schemas, target: target.name });
     } catch {
       return out; // lineage is best effort: a model whose SQL the parser refuses still gets its run events
     }
     const cols = new Map<string, Map<string, Json>>();
     for (const edge of result.columnLineage) {
-      if (!edge.source.table) continue;
+      if (!edge.source.table || edge.target.table !== target.name.toLowerCase()) continue;
       const byCol = cols.get(edge.target.column) ?? new Map<string, Json>();
       cols.set(edge.target.column, byCol);
       const src = this.datasetId({ name: edge.source.table });

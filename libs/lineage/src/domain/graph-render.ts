@@ -11,6 +11,12 @@
  * - every edge appears in the origin's `outEdges` and in the destination's `inEdges`: it is drawn
  *   once; edges to nodes that are not in the list are dropped;
  * - DATASET_FIELD nodes are grouped per dataset (Mermaid `subgraph`, DOT `cluster_<n>`);
+ * - a column edge is DIRECT when one of the transformations its destination lists for its origin
+ *   (`inputFields`) is DIRECT (the value flows), INDIRECT when they all are INDIRECT (it only
+ *   shapes the value: join, filter, group by, …): direct edges are solid and blue, indirect ones
+ *   dashed and violet, edges whose kind is not given plain;
+ * - every picture ends with a legend of what it shows (node kinds, the focus, edge kinds; both
+ *   column edge kinds as soon as there is a column edge);
  * - more than `maxNodes` nodes (default {@link DEFAULT_MAX_NODES}) throws {@link GraphTooLargeError}.
  */
 import type { Viz } from '@viz-js/viz' with { 'resolution-mode': 'import' };
@@ -85,11 +91,18 @@ interface PGroup {
   title: string[];
   members: PNode[];
 }
+/** How an edge is drawn: a dataset/job edge, or a column edge of a kind (`column`: kind not given). */
+export type EdgeKind = 'flow' | 'direct' | 'indirect' | 'column';
 interface PEdge {
   from: string;
   to: string;
   label?: string;
+  kind: EdgeKind;
+  /** A column edge's transformations (`DIRECT/IDENTITY, INDIRECT/FILTER`), when given. */
+  transformations?: string;
 }
+/** An entry of the legend. */
+type LegendItem = 'dataset' | 'job' | 'field' | 'focus' | EdgeKind;
 interface Prepared {
   /** nodes not in a field group, sorted by id */
   plain: PNode[];
@@ -97,6 +110,51 @@ interface Prepared {
   groups: PGroup[];
   edges: PEdge[];
   focusKey?: string;
+  /** what the legend lists, in this order */
+  legend: LegendItem[];
+}
+
+/** Colours and texts of the legend, shared by the formats. */
+const EDGE_COLOUR = { direct: '#1d4ed8', indirect: '#7c3aed' } as const;
+const LEGEND_TEXT: Record<LegendItem, string> = {
+  dataset: 'dataset',
+  job: 'job',
+  field: 'column (in a box per dataset)',
+  focus: 'the node asked for',
+  flow: 'read / written by a job',
+  direct: 'direct: the value flows (identity, transformation, aggregation)',
+  indirect: 'indirect: shapes the value (join, filter, group by, sort, window, conditional)',
+  column: 'column lineage, kind not given',
+};
+const LEGEND_ORDER: LegendItem[] = ['dataset', 'job', 'field', 'focus', 'flow', 'direct', 'indirect', 'column'];
+
+/**
+ * The kind of an edge: between two DATASET_FIELD nodes, from the transformations the destination
+ * lists for the origin (`inputFields[].transformations[].type`, or Marquez's `transformationType`).
+ */
+function edgeKind(origin: LineageNode, destination: LineageNode): Pick<PEdge, 'kind' | 'transformations'> {
+  if (origin.type !== 'DATASET_FIELD' || destination.type !== 'DATASET_FIELD') return { kind: 'flow' };
+  const o = origin.data ?? {};
+  const inputs = (destination.data ?? {})['inputFields'];
+  const input = Array.isArray(inputs)
+    ? (inputs as Record<string, unknown>[]).find(
+        (i) =>
+          i &&
+          text(i, 'namespace') === text(o, 'namespace') &&
+          text(i, 'dataset') === text(o, 'dataset') &&
+          text(i, 'field') === text(o, 'field'),
+      )
+    : undefined;
+  if (!input) return { kind: 'column' };
+  const listed = Array.isArray(input['transformations'])
+    ? (input['transformations'] as Record<string, unknown>[]).filter((t) => t && text(t, 'type'))
+    : [];
+  const types = listed.length ? listed.map((t) => text(t, 'type') as string) : [text(input, 'transformationType')];
+  const transformations = listed.length
+    ? listed.map((t) => [text(t, 'type'), text(t, 'subtype')].filter(Boolean).join('/')).join(', ')
+    : text(input, 'transformationDescription');
+  const kind: EdgeKind = types.includes('DIRECT') ? 'direct' : types.includes('INDIRECT') ? 'indirect' : 'column';
+  return { kind, ...(transformations ? { transformations } : {}) };
 }
 
 const byId = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -180,15 +238,26 @@ function prepare(input: readonly LineageNode[], opts: GraphRenderOptions = {}): 
     }
   }
   const sorted = [...edges.values()].sort((a, b) => byId(a.origin, b.origin) || byId(a.destination, b.destination));
+  const drawn: PEdge[] = sorted.map((e) => ({
+    from: keyOf.get(e.origin) as string,
+    to: keyOf.get(e.destination) as string,
+    label: opts.edgeLabel?.({ origin: e.origin, destination: e.destination }) || undefined,
+    ...edgeKind(merged.get(e.origin) as LineageNode, merged.get(e.destination) as LineageNode),
+  }));
+  const focusKey = opts.focus === undefined ? undefined : keyOf.get(opts.focus);
+  const shown = new Set<LegendItem>();
+  for (const p of [...plain, ...[...groups.values()].flatMap((g) => g.members)])
+    if (p.shape !== 'other') shown.add(p.shape);
+  for (const e of drawn) shown.add(e.kind);
+  // the two kinds of column edge go together: one tells what the other is not
+  if (shown.has('direct') || shown.has('indirect') || shown.has('column')) shown.add('direct').add('indirect');
+  if (focusKey !== undefined) shown.add('focus');
   return {
     plain,
     groups: [...groups.values()],
-    edges: sorted.map((e) => ({
-      from: keyOf.get(e.origin) as string,
-      to: keyOf.get(e.destination) as string,
-      label: opts.edgeLabel?.({ origin: e.origin, destination: e.destination }) || undefined,
-    })),
-    focusKey: opts.focus === undefined ? undefined : keyOf.get(opts.focus),
+    edges: drawn,
+    focusKey,
+    legend: ids.length ? LEGEND_ORDER.filter((i) => shown.has(i)) : [],
   };
 }
 
@@ -230,9 +299,18 @@ function mermaidNode(p: PNode): string {
   }
 }
 
+/** Mermaid's link of an edge kind: indirect edges dotted (`-.->`), the others solid. */
+const mermaidArrow = (kind: EdgeKind): string => (kind === 'indirect' ? '-.->' : '-->');
+/** `linkStyle` of a column edge kind (flow and kind-not-given edges keep Mermaid's default). */
+const MERMAID_LINK_STYLE: Partial<Record<EdgeKind, string>> = {
+  direct: `stroke:${EDGE_COLOUR.direct},stroke-width:2px`,
+  indirect: `stroke:${EDGE_COLOUR.indirect},stroke-width:1.5px,stroke-dasharray:6 4`,
+};
+
 /**
  * Mermaid `flowchart LR` of the graph: datasets as cylinders, jobs as stadiums, fields as
- * rectangles inside one `subgraph` per dataset, the focus node in class `focus`.
+ * rectangles inside one `subgraph` per dataset, the focus node in class `focus`; direct column
+ * edges solid and blue, indirect ones dotted and violet (`linkStyle`), and a `legend` subgraph.
  *
  * @throws GraphTooLargeError above `opts.maxNodes` nodes.
  */
@@ -245,11 +323,40 @@ export function toMermaid(nodes: readonly LineageNode[], opts?: GraphRenderOptio
     for (const p of grp.members) out.push(`    ${mermaidNode(p)}`);
     out.push('  end');
   }
-  for (const e of g.edges)
-    out.push(e.label === undefined ? `  ${e.from} --> ${e.to}` : `  ${e.from} -->|${mermaidLabel([e.label])}| ${e.to}`);
+  // linkStyle addresses links by their position in the text
+  const styled = new Map<EdgeKind, number[]>();
+  let link = 0;
+  const styleLink = (kind: EdgeKind) => {
+    if (MERMAID_LINK_STYLE[kind]) styled.set(kind, [...(styled.get(kind) ?? []), link]);
+    link++;
+  };
+  for (const e of g.edges) {
+    const arrow = mermaidArrow(e.kind);
+    out.push(
+      e.label === undefined
+        ? `  ${e.from} ${arrow} ${e.to}`
+        : `  ${e.from} ${arrow}|${mermaidLabel([e.label])}| ${e.to}`,
+    );
+    styleLink(e.kind);
+  }
+  if (g.legend.length) {
+    out.push(`  subgraph legend[${mermaidLabel(['Legend'])}]`, '    direction LR');
+    for (const item of g.legend) {
+      const label = mermaidLabel([LEGEND_TEXT[item]]);
+      if (item === 'dataset') out.push(`    legend_dataset[(${label})]`);
+      else if (item === 'job') out.push(`    legend_job([${label}])`);
+      else if (item === 'field' || item === 'focus') out.push(`    legend_${item}[${label}]`);
+      else {
+        out.push(`    legend_${item}_from[" "] ${mermaidArrow(item)}|${label}| legend_${item}_to[" "]`);
+        styleLink(item);
+      }
+    }
+    out.push('  end');
+  }
+  for (const [kind, links] of styled) out.push(`  linkStyle ${links.join(',')} ${MERMAID_LINK_STYLE[kind]}`);
   if (g.focusKey !== undefined) {
     out.push('  classDef focus fill:#fde68a,stroke:#b45309,stroke-width:3px');
-    out.push(`  class ${g.focusKey} focus`);
+    out.push(`  class ${g.focusKey}${g.legend.includes('focus') ? ',legend_focus' : ''} focus`);
   }
   return `${out.join('\n')}\n`;
 }
@@ -285,10 +392,67 @@ function dotNode(p: PNode, focus: boolean): string {
   return `${p.key} ${attrs(a)};`;
 }
 
+/** DOT attributes of an edge kind (flow and kind-not-given edges keep the defaults). */
+const DOT_EDGE: Partial<Record<EdgeKind, Array<[string, string]>>> = {
+  direct: [
+    ['style', 'solid'],
+    ['color', `"${EDGE_COLOUR.direct}"`],
+    ['penwidth', '1.6'],
+  ],
+  indirect: [
+    ['style', 'dashed'],
+    ['color', `"${EDGE_COLOUR.indirect}"`],
+  ],
+};
+
+function dotEdge(e: PEdge): string {
+  const a: Array<[string, string]> = [];
+  if (e.label !== undefined) a.push(['label', quoteDot(e.label)]);
+  if (DOT_EDGE[e.kind]) a.push(...DOT_EDGE[e.kind]!, ['class', `"${e.kind}"`]);
+  if (e.transformations) a.push(['tooltip', quoteDot(e.transformations)]);
+  return a.length ? `${e.from} -> ${e.to} ${attrs(a)};` : `${e.from} -> ${e.to};`;
+}
+
+/** The legend: a cluster of sample nodes and edges, in class `legend` (SVG). */
+function dotLegend(items: LegendItem[]): string[] {
+  if (!items.length) return [];
+  const out = [
+    '  subgraph cluster_legend {',
+    `    label=${quoteDot('Legend')};`,
+    '    style="rounded,dashed";',
+    '    color="#9ca3af";',
+    '    class="legend";',
+    '    node [fontsize=9, class="legend"];',
+    '    edge [fontsize=9, class="legend"];',
+  ];
+  for (const item of items) {
+    const label = quoteDot(LEGEND_TEXT[item]);
+    if (item === 'dataset') out.push(`    legend_dataset [label=${label}, shape=cylinder];`);
+    else if (item === 'job') out.push(`    legend_job [label=${label}, shape=box, style="rounded"];`);
+    else if (item === 'field') out.push(`    legend_field [label=${label}, shape=box];`);
+    else if (item === 'focus')
+      out.push(
+        `    legend_focus [label=${label}, shape=box, fillcolor="#fde68a", color="#b45309", penwidth=2, style="filled,bold"];`,
+      );
+    else {
+      // a sample arrow between two dots, its meaning as its label
+      out.push(
+        `    legend_${item}_from [label="", shape=point, width=0.06];`,
+        `    legend_${item}_to [label="", shape=point, width=0.06];`,
+        `    legend_${item}_from -> legend_${item}_to ${attrs([['label', label], ...(DOT_EDGE[item] ?? [])])};`,
+      );
+    }
+  }
+  out.push('  }');
+  return out;
+}
+
 /**
  * Graphviz DOT (`digraph lineage { rankdir=LR; … }`) of the graph: datasets as cylinders, jobs as
  * rounded boxes, fields as boxes inside one `subgraph cluster_<n>` per dataset, the focus node
- * filled and bold.
+ * filled and bold; direct column edges solid and blue, indirect ones dashed and violet (SVG
+ * classes `direct`, `indirect`; their transformations as the tooltip), and a
+ * `cluster_legend`.
  *
  * @throws GraphTooLargeError above `opts.maxNodes` nodes.
  */
@@ -306,10 +470,8 @@ export function toDot(nodes: readonly LineageNode[], opts?: GraphRenderOptions):
     for (const p of grp.members) out.push(`    ${dotNode(p, p.key === g.focusKey)}`);
     out.push('  }');
   }
-  for (const e of g.edges)
-    out.push(
-      e.label === undefined ? `  ${e.from} -> ${e.to};` : `  ${e.from} -> ${e.to} [label=${quoteDot(e.label)}];`,
-    );
+  for (const e of g.edges) out.push(`  ${dotEdge(e)}`);
+  out.push(...dotLegend(g.legend));
   out.push('}');
   return `${out.join('\n')}\n`;
 }

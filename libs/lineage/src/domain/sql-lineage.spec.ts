@@ -1,4 +1,4 @@
-import { sqlLineage, SqlParseError } from './sql-lineage';
+import { sqlLineage, sqlOutputColumns, SqlParseError, upstreamSchemas } from './sql-lineage';
 
 const direct = (r: Awaited<ReturnType<typeof sqlLineage>>) =>
   r.columnLineage
@@ -243,6 +243,113 @@ describe('sqlLineage (libpg-query AST)', () => {
       's.v -> audit.v IDENTITY',
       's.v -> d.v IDENTITY',
     ]);
+  });
+
+  it('gives a plain SELECT lineage to its own output columns: table null, or the target named', async () => {
+    const sql =
+      'SELECT a, b AS c, upper(x) AS y, count(*) AS n FROM t JOIN u ON u.id = t.uid WHERE t.ok GROUP BY a, b, x';
+    const r = await sqlLineage(sql);
+    expect(direct(r)).toEqual([
+      'null.a -> null.a IDENTITY',
+      'null.b -> null.c IDENTITY',
+      'null.x -> null.y TRANSFORMATION',
+      't.* -> null.n AGGREGATION',
+      'u.* -> null.n AGGREGATION',
+    ]);
+    // a, b and x are not qualified and neither table's columns are known: reported, not guessed
+    expect(r.unresolved).toEqual(['a', 'b', 'x']);
+    expect([r.tablesRead, r.tablesWritten]).toEqual([['t', 'u'], []]);
+    expect(indirect(r)).toEqual(
+      expect.arrayContaining(['t.uid -> y JOIN', 'u.id -> c JOIN', 't.ok -> a FILTER', 'null.x -> n GROUP_BY']),
+    );
+    // qualified (or known) columns resolve; the target names the result and is written
+    const named = await sqlLineage('SELECT t.a, t.b AS c, upper(u.x) AS y FROM t JOIN u ON u.id = t.uid ORDER BY t.a', {
+      target: 'mart.out',
+      defaultSchema: 'public',
+    });
+    expect(direct(named)).toEqual([
+      'public.t.a -> mart.out.a IDENTITY',
+      'public.t.b -> mart.out.c IDENTITY',
+      'public.u.x -> mart.out.y TRANSFORMATION',
+    ]);
+    expect(indirect(named)).toEqual([
+      'public.t.a -> a SORT',
+      'public.t.a -> c SORT',
+      'public.t.a -> y SORT',
+      'public.t.uid -> a JOIN',
+      'public.t.uid -> c JOIN',
+      'public.t.uid -> y JOIN',
+      'public.u.id -> a JOIN',
+      'public.u.id -> c JOIN',
+      'public.u.id -> y JOIN',
+    ]);
+    expect([named.tablesRead, named.tablesWritten]).toEqual([['public.t', 'public.u'], ['mart.out']]);
+    // an unqualified target takes the default schema
+    expect((await sqlLineage('SELECT t.a FROM t', { target: 'OUT', defaultSchema: 'x' })).tablesWritten).toEqual([
+      'x.out',
+    ]);
+    // the target names only a plain SELECT's result: an INSERT keeps its own table
+    const ins = await sqlLineage('INSERT INTO o SELECT a FROM s', { target: 'mart.out' });
+    expect([direct(ins), ins.tablesWritten]).toEqual([['s.a -> o.a IDENTITY'], ['o']]);
+  });
+
+  it('resolves a plain SELECT with CTEs (a compiled model) end to end, and its * with known columns', async () => {
+    const model = `
+      with customers as (select * from analytics.stg_customers),
+      paid as (select p.order_id, sum(p.amount) as total from analytics.stg_payments p where p.status = 'ok' group by p.order_id),
+      final as (
+        select c.customer_id, c.first_name || ' ' || c.last_name as name, paid.total,
+               case when paid.total > 100 then 'big' else 'small' end as size
+        from customers c join analytics.stg_orders o on o.customer_id = c.customer_id
+        left join paid on paid.order_id = o.order_id)
+      select * from final`;
+    const r = await sqlLineage(model, { target: 'analytics.customers' });
+    expect(direct(r)).toEqual([
+      'analytics.stg_customers.customer_id -> analytics.customers.customer_id IDENTITY',
+      'analytics.stg_customers.first_name -> analytics.customers.name TRANSFORMATION',
+      'analytics.stg_customers.last_name -> analytics.customers.name TRANSFORMATION',
+      'analytics.stg_payments.amount -> analytics.customers.total AGGREGATION',
+    ]);
+    expect(indirect(r)).toEqual(
+      expect.arrayContaining([
+        'analytics.stg_payments.amount -> size CONDITIONAL',
+        'analytics.stg_orders.customer_id -> total JOIN',
+        'analytics.stg_payments.status -> name FILTER',
+        'analytics.stg_payments.order_id -> customer_id GROUP_BY',
+      ]),
+    );
+    expect(r.unresolved).toEqual([]);
+    expect(await sqlOutputColumns(model)).toEqual(['customer_id', 'name', 'total', 'size']);
+    // select * from an unknown table: a wildcard edge; with its columns known, one edge per column
+    expect(direct(await sqlLineage('select * from raw.orders', { target: 'stg.orders' }))).toEqual([
+      'raw.orders.* -> stg.orders.* IDENTITY',
+    ]);
+    expect(await sqlOutputColumns('select * from raw.orders')).toEqual(['*']);
+    expect(
+      direct(await sqlLineage('select * from raw.orders', { schemas: { 'raw.orders': ['id', 'amount'] } })),
+    ).toEqual(['raw.orders.amount -> null.amount IDENTITY', 'raw.orders.id -> null.id IDENTITY']);
+    expect(await sqlOutputColumns('INSERT INTO o SELECT 1')).toBeUndefined();
+  });
+
+  it("works out the columns of upstream relations, dependencies first, the caller's own winning", async () => {
+    const schemas = await upstreamSchemas(
+      [
+        { relation: 'analytics.raw_customers', columns: ['ID', 'first_name'] },
+        { relation: 'raw.events' },
+        // a model over the seed: its * expands, its rename is its column
+        { relation: 'analytics.stg_customers', sql: 'select id as customer_id, * from analytics.raw_customers' },
+        // over a relation whose columns are unknown: its own stay unknown
+        { relation: 'analytics.stg_events', sql: 'select * from raw.events' },
+        { relation: 'analytics.broken', sql: 'select from where (' },
+        { relation: 'analytics.given', sql: 'select 1 as x' },
+      ],
+      { 'Analytics.Given': ['y'] },
+    );
+    expect(schemas).toEqual({
+      'analytics.raw_customers': ['id', 'first_name'],
+      'analytics.stg_customers': ['customer_id', 'id', 'first_name'],
+      'analytics.given': ['y'],
+    });
   });
 
   it('stays bounded when a CTE is reused again and again', async () => {

@@ -6,6 +6,10 @@
  * ON CONFLICT DO UPDATE, CREATE TABLE AS, CREATE VIEW, MERGE, UPDATE … FROM and DELETE … USING.
  * A column that cannot be tied to one table is reported with `table: null` and listed in
  * `unresolved`, never guessed.
+ *
+ * A plain SELECT (a query, a dbt model's compiled SQL) has lineage to its own output columns: to
+ * `opts.target` when one is named (the relation the query produces, a model's for instance, which
+ * is then listed as written), else to `table: null`, the query's result.
  */
 import { parse } from 'libpg-query';
 
@@ -19,7 +23,8 @@ export interface ColumnRefOut {
 }
 export interface ColumnLineageEdge {
   source: ColumnRefOut;
-  target: { table: string; column: string };
+  /** `table` is null for an output column of a plain SELECT without `target`: the query's result. */
+  target: { table: string | null; column: string };
   type: TransformationType;
   subtype: TransformationSubtype;
 }
@@ -35,6 +40,11 @@ export interface SqlLineageOptions {
   schemas?: Record<string, string[]>;
   /** Schema of unqualified table names in the output; unset keeps them unqualified. */
   defaultSchema?: string;
+  /**
+   * The relation a plain SELECT produces (`schema.table`, e.g. a dbt model's): its output columns
+   * are this table's columns, and it is listed as written. Unset: they have `table: null`.
+   */
+  target?: string;
 }
 
 export class SqlParseError extends Error {
@@ -202,6 +212,13 @@ class Analyzer {
             q,
             into.colNames?.map((c: Node) => sval(c).toLowerCase()),
           );
+        else {
+          // a plain query: lineage to its own output columns (the target's when one is named)
+          const target = this.target();
+          if (target) this.written.add(target);
+          this.emit(target, q);
+          this.output = q.cols.map((c) => c.name);
+        }
         break;
       }
       case 'InsertStmt': {
@@ -334,7 +351,17 @@ class Analyzer {
   }
 
   /** Target columns of an INSERT/CTAS get the select's columns by position (or by name). */
-  private emit(target: string, q: Query, targetCols?: string[]): void {
+  /** `opts.target`, named as tables are (lower case, `defaultSchema` when unqualified); null when unset. */
+  private target(): string | null {
+    const t = this.opts.target?.trim().toLowerCase();
+    if (!t) return null;
+    return t.includes('.') || !this.opts.defaultSchema ? t : `${this.opts.defaultSchema.toLowerCase()}.${t}`;
+  }
+
+  /** Output column names of the last plain SELECT (`*` where a relation's columns are unknown). */
+  output: string[] | undefined;
+
+  private emit(target: string | null, q: Query, targetCols?: string[]): void {
     q.cols.forEach((c, i) => {
       const name = c.name === '*' ? '*' : (targetCols?.[i] ?? c.name);
       if (!name || name === '?column?') return;
@@ -348,7 +375,13 @@ class Analyzer {
 
   private readonly edgeKeys = new Set<string>();
 
-  private edge(s: Src, table: string, column: string, type: TransformationType, subtype: TransformationSubtype): void {
+  private edge(
+    s: Src,
+    table: string | null,
+    column: string,
+    type: TransformationType,
+    subtype: TransformationSubtype,
+  ): void {
     const key = JSON.stringify([s.table, s.column, table, column, type, subtype]);
     if (this.edgeKeys.has(key)) return;
     this.edgeKeys.add(key);
@@ -934,6 +967,19 @@ function defaultName(val: Node): string | undefined {
 
 /** Lineage of one or more statements. Tables both written and read by a script are intermediate: listed as written only. */
 export async function sqlLineage(sql: string, opts: SqlLineageOptions = {}): Promise<SqlLineage> {
+  return (await analyse(sql, opts)).lineage;
+}
+
+/**
+ * The output column names of the (last) plain SELECT of `sql` — a dbt model's columns, so that a
+ * model reading it can expand its `*` — with `*` where a relation's columns are unknown; undefined
+ * when there is no plain SELECT.
+ */
+export async function sqlOutputColumns(sql: string, opts: SqlLineageOptions = {}): Promise<string[] | undefined> {
+  return (await analyse(sql, opts)).output;
+}
+
+async function analyse(sql: string, opts: SqlLineageOptions): Promise<{ lineage: SqlLineage; output?: string[] }> {
   let ast: { stmts?: { stmt: Node }[] };
   try {
     ast = (await parse(sql)) as unknown as { stmts?: { stmt: Node }[] };
@@ -975,9 +1021,51 @@ export async function sqlLineage(sql: string, opts: SqlLineageOptions = {}): Pro
       .filter((t) => !intermediate.has(t) || steps.some((st) => st.read.has(t) && st.written.has(t))),
   );
   return {
-    tablesRead: [...read].sort(),
-    tablesWritten: [...written].sort(),
-    columnLineage: a.edges,
-    unresolved: [...a.unresolved].sort(),
+    lineage: {
+      tablesRead: [...read].sort(),
+      tablesWritten: [...written].sort(),
+      columnLineage: a.edges,
+      unresolved: [...a.unresolved].sort(),
+    },
+    output: a.output,
   };
+}
+
+/** A relation a query reads, as a dbt project knows it: its columns (a seed's header), or the SQL that makes it (a model's). */
+export interface UpstreamRelation {
+  /** `schema.table`, as the query names it. */
+  relation: string;
+  columns?: string[];
+  sql?: string;
+}
+
+/**
+ * Known columns of the relations a query reads (for `schemas`), worked out from the relations
+ * themselves, dependencies first: a relation's own `columns`, else the output columns of its SQL
+ * (read with what is known so far). One whose columns stay unknown (an unexpandable `*`, SQL the
+ * parser refuses) is left out, never half-listed: a `*` over it stays a wildcard, and a column of
+ * it that is not qualified stays unresolved in a join. `known` (columns the caller knows) wins.
+ */
+export async function upstreamSchemas(
+  upstream: UpstreamRelation[],
+  known: Record<string, string[]> = {},
+): Promise<Record<string, string[]>> {
+  const schemas: Record<string, string[]> = {};
+  const lower = (xs: Record<string, string[]>) =>
+    Object.fromEntries(Object.entries(xs).map(([t, cols]) => [t.toLowerCase(), cols]));
+  const given = lower(known);
+  for (const u of upstream) {
+    const rel = u.relation.toLowerCase();
+    if (given[rel]) continue;
+    let cols = u.columns;
+    if (!cols && u.sql) {
+      try {
+        cols = await sqlOutputColumns(u.sql, { schemas: { ...schemas, ...given } });
+      } catch (e) {
+        if (!(e instanceof SqlParseError)) throw e;
+      }
+    }
+    if (cols?.length && !cols.includes('*')) schemas[rel] = cols.map((c) => c.toLowerCase());
+  }
+  return { ...schemas, ...given };
 }

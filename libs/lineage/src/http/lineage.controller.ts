@@ -112,6 +112,17 @@ export class ParseSqlRequestDto {
   @Optional()
   @Matches(/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/)
   defaultSchema?: string;
+
+  @ApiPropertyOptional({
+    example: 'analytics.fct_orders',
+    description:
+      'The relation a plain SELECT produces (a model, a view): its output columns become this table\'s, and it is listed in tablesWritten. Unset: a plain SELECT\'s output columns come back with `"table": null`',
+  })
+  @Optional()
+  @Matches(/^[A-Za-z_][A-Za-z0-9_$]{0,62}(\.[A-Za-z_][A-Za-z0-9_$]{0,62}){0,2}$/, {
+    message: 'target must be a table name: table, schema.table or database.schema.table',
+  })
+  target?: string;
 }
 
 class TableColumnDto {
@@ -119,9 +130,18 @@ class TableColumnDto {
   table: string | null;
   @ApiProperty() column: string;
 }
+class TargetColumnDto {
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'null for an output column of a plain SELECT sent without `target` (the query result)',
+  })
+  table: string | null;
+  @ApiProperty() column: string;
+}
 class ColumnLineageDto {
   @ApiProperty({ type: TableColumnDto }) source: TableColumnDto;
-  @ApiProperty({ type: TableColumnDto }) target: TableColumnDto;
+  @ApiProperty({ type: TargetColumnDto }) target: TargetColumnDto;
   @ApiProperty({ enum: ['DIRECT', 'INDIRECT'] }) type: string;
   @ApiProperty({
     enum: ['IDENTITY', 'TRANSFORMATION', 'AGGREGATION', 'JOIN', 'FILTER', 'GROUP_BY', 'SORT', 'WINDOW', 'CONDITIONAL'],
@@ -174,6 +194,9 @@ const IMPACT_LIST = {
   },
 };
 
+const PICTURE =
+  'Direct column edges (the value flows: IDENTITY, TRANSFORMATION, AGGREGATION) are drawn solid and blue, indirect ones (JOIN, FILTER, GROUP_BY, SORT, WINDOW, CONDITIONAL) dashed and violet; every picture has a legend of what it shows.';
+
 /** Impact analysis and pictures of the graph (the store's read side). */
 @ApiTags('lineage')
 @ApiBearerAuth()
@@ -216,7 +239,7 @@ export class LineageGraphController {
 
   @Get('graph.mmd')
   @Header('content-type', 'text/vnd.mermaid; charset=utf-8')
-  @ApiOperation({ summary: 'The lineage around a node as a Mermaid flowchart' })
+  @ApiOperation({ summary: 'The lineage around a node as a Mermaid flowchart', description: PICTURE })
   @ApiProduces('text/vnd.mermaid')
   @ApiOkResponse({ content: { 'text/vnd.mermaid': { schema: { type: 'string' } } } })
   async mermaid(@Query() q: GraphQueryDto): Promise<string> {
@@ -225,7 +248,7 @@ export class LineageGraphController {
 
   @Get('graph.dot')
   @Header('content-type', 'text/vnd.graphviz; charset=utf-8')
-  @ApiOperation({ summary: 'The lineage around a node as Graphviz DOT' })
+  @ApiOperation({ summary: 'The lineage around a node as Graphviz DOT', description: PICTURE })
   @ApiProduces('text/vnd.graphviz')
   @ApiOkResponse({ content: { 'text/vnd.graphviz': { schema: { type: 'string' } } } })
   async dot(@Query() q: GraphQueryDto): Promise<string> {
@@ -233,7 +256,10 @@ export class LineageGraphController {
   }
 
   @Get('graph.svg')
-  @ApiOperation({ summary: 'The lineage around a node drawn as SVG (Graphviz); at most 500 nodes' })
+  @ApiOperation({
+    summary: 'The lineage around a node drawn as SVG (Graphviz); at most 500 nodes',
+    description: PICTURE,
+  })
   @ApiProduces('image/svg+xml')
   @ApiOkResponse({ content: { 'image/svg+xml': { schema: { type: 'string' } } } })
   async svg(@Query() q: GraphQueryDto, @Res() res: Response): Promise<void> {

@@ -14,6 +14,7 @@ import type { ManifestNode } from './manifest';
 import { ProjectParser } from './parse';
 import { loadProject } from './project';
 import { DbtError, DbtRuntime } from './runtime';
+import { readSeed } from './seed-file';
 import { SyncSql } from './sync-sql';
 
 const q = (s: string) => `"${s.replace(/"/g, '""')}"`;
@@ -147,16 +148,29 @@ export function compileWithDbtRuntime(root: string, modelSchema: string, env: Re
   return { name: project.root.name, nodes, order };
 }
 
+/** A relation a model reads (directly, or through ephemeral models), for its column lineage. */
+export interface ModelUpstream {
+  /** `schema.table`, as the compiled SQL names it. */
+  relation: string;
+  kind: 'model' | 'snapshot' | 'seed' | 'source';
+  /** A model's SQL as compiled here (a snapshot's columns are left unknown: its meta columns are the materialization's). */
+  sql?: string;
+  /** A seed's columns (its CSV header); a source's columns as its YAML declares them (when it does). */
+  columns?: string[];
+}
+
 /**
  * One model's SQL as the dbt runtime compiles it without a warehouse (`execute` false): by model
- * name, or by its file (a path inside the project). For lineage of a model file with Jinja.
+ * name, or by its file (a path inside the project). For lineage of a model file with Jinja:
+ * `relation` is what it builds, `upstream` every relation it reads, dependencies first (an
+ * ephemeral model is in its SQL as a CTE, what the ephemeral model reads is upstream).
  */
 export function compileModelSql(
   root: string,
   modelOrFile: string,
   modelSchema = 'analytics',
   env: Record<string, string> = {},
-): { model: string; sql: string } {
+): { model: string; relation: string; sql: string; upstream: ModelUpstream[] } {
   const rt = parsed(root, modelSchema, env);
   const rel = path.isAbsolute(modelOrFile) ? path.relative(root, modelOrFile).split(path.sep).join('/') : modelOrFile;
   const n = [...rt.manifest.nodes.values()].find(
@@ -166,7 +180,52 @@ export function compileModelSql(
       (x.name === modelOrFile || x.original_file_path === rel),
   );
   if (!n) throw new DbtError(`No model ${JSON.stringify(modelOrFile)} in the project at ${root}`);
-  return { model: n.name, sql: parseTimeRenderer(rt)(n) };
+  const render = parseTimeRenderer(rt);
+  const upstream: ModelUpstream[] = [];
+  const seen = new Set<string>([n.unique_id]);
+  const visit = (id: string): void => {
+    if (seen.has(id)) return;
+    seen.add(id);
+    const s = rt.manifest.sources.get(id);
+    if (s) {
+      const declared = Object.values(s.columns ?? {}).map((c) => c.name);
+      upstream.push({
+        relation: `${s.schema}.${s.identifier}`,
+        kind: 'source',
+        ...(declared.length ? { columns: declared } : {}),
+      });
+      return;
+    }
+    const u = rt.manifest.nodes.get(id);
+    if (!u) return;
+    for (const d of u.depends_on.nodes) visit(d);
+    const relation = `${u.schema}.${u.alias}`;
+    if (u.resource_type === 'seed') {
+      const file = path.join(root, u.original_file_path);
+      let columns: string[] | undefined;
+      try {
+        columns = readSeed(fs.readFileSync(file, 'utf8'), String(u.config['delimiter'] ?? ',')).columns;
+      } catch {
+        columns = undefined; // a package's seed, or a file that cannot be read: its columns stay unknown
+      }
+      upstream.push({ relation, kind: 'seed', ...(columns?.length ? { columns } : {}) });
+    } else if (u.resource_type === 'snapshot') {
+      // its columns are its query's and the snapshot's own (dbt_valid_from, …, which the materialization decides)
+      upstream.push({ relation, kind: 'snapshot' });
+    } else if (u.resource_type === 'model') {
+      // an ephemeral model is inlined as a CTE: only what it reads is a relation
+      if (u.config['materialized'] === 'ephemeral') return;
+      let sql: string | undefined;
+      try {
+        sql = render(u);
+      } catch {
+        sql = undefined; // lineage is best effort upstream: its columns stay unknown
+      }
+      upstream.push({ relation, kind: u.resource_type, ...(sql !== undefined ? { sql } : {}) });
+    }
+  };
+  for (const d of n.depends_on.nodes) visit(d);
+  return { model: n.name, relation: `${n.schema}.${n.alias}`, sql: render(n), upstream };
 }
 
 /** The dbt project a file belongs to: the nearest folder above it with a dbt_project.yml. */
