@@ -58,7 +58,11 @@ export class PlatformModule implements OnApplicationShutdown {
         { provide: WEIR_CONFIG, useValue: opts.config },
         { provide: 'WEIR_DATABASE_URL', useValue: opts.databaseUrl },
         PresenceLock,
-        { provide: Warehouse, useFactory: () => new Warehouse(opts.warehouseUrl) },
+        {
+          provide: Warehouse,
+          useFactory: () =>
+            new Warehouse(opts.warehouseUrl, { requestTimeoutMs: opts.config.requestStatementTimeoutMs }),
+        },
         {
           provide: API_KEY_STORE,
           useFactory: (ds: DataSource) => new TypeOrmApiKeyStore(ds.getRepository(ApiKeyOrmEntity)),
