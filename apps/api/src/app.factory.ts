@@ -115,10 +115,15 @@ export async function createApp(
       verify: (req, _res, buf) => void ((req as { rawBody?: Buffer }).rawBody = buf),
     }),
     json({
-      limit: '1mb',
+      limit: opts.config.bodyMaxBytes,
       type: (req) => !streamed(req) && !openLineage(req) && /\bjson\b/.test(String(req.headers['content-type'] ?? '')),
     }),
-    bodyErrors,
+    // a refusal names the limit and the setting it comes from
+    bodyErrors((req) =>
+      openLineage(req)
+        ? { limit: olLimit, setting: 'WEIR_OPENLINEAGE_MAX_BYTES' }
+        : { limit: opts.config.bodyMaxBytes, setting: 'WEIR_BODY_MAX_BYTES' },
+    ),
     // NUL characters, lone surrogates and bodies nested too deep: refused here, for every route
     inputGuard(),
   );
@@ -133,23 +138,34 @@ export async function createApp(
   return app;
 }
 
-function bodyErrors(
-  err: { type?: string; status?: number } | undefined,
-  _req: Request,
-  _res: Response,
-  next: NextFunction,
-): void {
-  if (err?.type === 'entity.parse.failed') return next(new MalformedBodyError('The request body is not valid JSON'));
-  if (err?.type === 'entity.too.large') {
-    const limit = (err as { limit?: number }).limit ?? 1024 * 1024;
-    return next(
-      new PayloadTooLargeError(
-        `The request body is larger than ${limit >= 1024 * 1024 ? `${Math.round(limit / 1024 / 1024)} MB` : `${limit} bytes`}`,
-      ),
-    );
-  }
-  if (err?.type === 'encoding.unsupported' || err?.type === 'charset.unsupported') {
-    return next(new UnsupportedMediaTypeError('The request body encoding or charset is not supported'));
-  }
-  next(err);
+/** `n` bytes as a person reads it: `1 MiB`, `512 KiB`, `1500 bytes`. */
+function formatBytes(n: number): string {
+  for (const [unit, size] of [
+    ['GiB', 1024 ** 3],
+    ['MiB', 1024 ** 2],
+    ['KiB', 1024],
+  ] as const)
+    if (n >= size && n % size === 0) return `${n / size} ${unit}`;
+  return `${n} bytes`;
+}
+
+/** The body parsers' failures as problems with their own codes; `limitOf` says which limit a request had. */
+function bodyErrors(limitOf: (req: Request) => { limit: number; setting: string }) {
+  return (err: { type?: string; status?: number } | undefined, req: Request, _res: Response, next: NextFunction) => {
+    if (err?.type === 'entity.parse.failed') return next(new MalformedBodyError('The request body is not valid JSON'));
+    if (err?.type === 'entity.too.large') {
+      const { limit, setting } = limitOf(req);
+      const shown = formatBytes(limit);
+      return next(
+        new PayloadTooLargeError(
+          `The request body is larger than ${shown}, the most ${setting} allows${shown === `${limit} bytes` ? '' : ` (${limit} bytes)`}`,
+          { limitBytes: limit, setting },
+        ),
+      );
+    }
+    if (err?.type === 'encoding.unsupported' || err?.type === 'charset.unsupported') {
+      return next(new UnsupportedMediaTypeError('The request body encoding or charset is not supported'));
+    }
+    next(err);
+  };
 }

@@ -11,6 +11,7 @@ import {
   resolveDatabase,
   runMigrations,
 } from '@weir/platform';
+import { catalogConfig } from '@weir/catalog';
 import { ingestionConfig } from '@weir/ingestion';
 import { lineageConfig } from '@weir/lineage';
 import { modelingConfig } from '@weir/modeling';
@@ -28,6 +29,7 @@ async function main(): Promise<void> {
   // every slice's settings, checked before anything starts: a bad value stops here with one line naming it (exit 78)
   configOrExit(() => {
     authConfig(config.env);
+    catalogConfig(config, config.env);
     ingestionConfig(config, config.env);
     qualityConfig(config.env);
     modelingConfig(config, config.env);

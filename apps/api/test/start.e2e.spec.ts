@@ -150,7 +150,12 @@ describe('npm start with no DATABASE_URL (embedded PostgreSQL)', () => {
     );
     // every slice's settings are read the same way, at boot
     for (const [k, v, line] of [
-      ['WEIR_UPLOAD_MAX_BYTES', '5GB', 'WEIR_UPLOAD_MAX_BYTES must be a number of bytes (got "5GB")'],
+      ['WEIR_UPLOAD_MAX_BYTES', '5GB', 'WEIR_UPLOAD_MAX_BYTES must be a whole number of bytes, at least 1 (got "5GB")'],
+      [
+        'WEIR_PREVIEW_MAX_ROWS',
+        'all',
+        'WEIR_PREVIEW_MAX_ROWS must be a whole number of rows, from 1 to 100000 (got "all")',
+      ],
       ['WEIR_ALERT_WEBHOOK_URL', 'ftp://x', 'WEIR_ALERT_WEBHOOK_URL must be an http(s) URL'],
       [
         'WEIR_PROJECT_ARCHIVE_MAX_FILES',
@@ -161,5 +166,5 @@ describe('npm start with no DATABASE_URL (embedded PostgreSQL)', () => {
       const x = start({ [k]: v, WEIR_DATA_DIR: dataDir });
       expect([k, await x.exited, x.out().trim()]).toEqual([k, 78, `weir: Invalid configuration: ${line}`]);
     }
-  }, 60_000);
+  }, 90_000);
 });

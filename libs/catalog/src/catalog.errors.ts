@@ -33,6 +33,13 @@ export class DatasetNotFoundError extends DomainError {
   }
 }
 
+/** `CATALOG.PREVIEW_LIMIT_TOO_LARGE` (invalid): limit … is above the most rows a preview may return, … (WEIR_PREVIEW_MAX_ROWS) */
+export class PreviewLimitTooLargeError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('CATALOG.PREVIEW_LIMIT_TOO_LARGE', 'invalid', message, extra);
+  }
+}
+
 /** `CATALOG.INVALID_CONTRACT` (invalid): The contract is invalid: … */
 export class InvalidContractError extends DomainError {
   constructor(message: string, extra?: Record<string, unknown>) {

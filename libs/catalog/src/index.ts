@@ -3,6 +3,8 @@
  * contract types and the contract compiler).
  */
 export { CatalogModule } from './catalog.module';
+export { catalogConfig } from './catalog.config';
+export type { CatalogConfig } from './catalog.config';
 export { LakeExportService } from './application/lake-export.service';
 export type { ExportResult } from './application/lake-export.service';
 export type { ExportRequest } from './domain/lake-export';

@@ -19,9 +19,9 @@ export function ingestionConfig(
   config: Pick<WeirConfig, 'dataDir'>,
   env: Record<string, string | undefined> = process.env,
 ): IngestionConfig {
-  const max = env['WEIR_UPLOAD_MAX_BYTES'];
-  if (max !== undefined && !/^\d+$/.test(max))
-    throw new ConfigError('WEIR_UPLOAD_MAX_BYTES', `must be a number of bytes (got "${max}")`);
+  const max = env['WEIR_UPLOAD_MAX_BYTES']?.trim();
+  if (max && (!/^\d+$/.test(max) || Number(max) < 1 || !Number.isSafeInteger(Number(max))))
+    throw new ConfigError('WEIR_UPLOAD_MAX_BYTES', `must be a whole number of bytes, at least 1 (got "${max}")`);
   return {
     ingestRoot: path.resolve(env['WEIR_INGEST_ROOT'] || path.join(config.dataDir, 'inbox')),
     uploadDir: path.join(config.dataDir, 'uploads'),

@@ -12,6 +12,20 @@ export class ArchiveTooLargeError extends DomainError {
   }
 }
 
+/** `MODELING.ARCHIVE_EXTRACTS_TOO_LARGE` (too_large): The project archive inflates or extracts to more than WEIR_PROJECT_ARCHIVE_MAX_EXTRACTED_BYTES (… bytes) */
+export class ArchiveExtractsTooLargeError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('MODELING.ARCHIVE_EXTRACTS_TOO_LARGE', 'too_large', message, extra);
+  }
+}
+
+/** `MODELING.ARCHIVE_TOO_MANY_FILES` (unprocessable): The project archive holds more than WEIR_PROJECT_ARCHIVE_MAX_FILES (…) files and directories */
+export class ArchiveTooManyFilesError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('MODELING.ARCHIVE_TOO_MANY_FILES', 'unprocessable', message, extra);
+  }
+}
+
 /** `MODELING.BAD_ARCHIVE` (invalid) */
 export class BadArchiveError extends DomainError {
   constructor(message: string, extra?: Record<string, unknown>) {

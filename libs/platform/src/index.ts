@@ -19,7 +19,12 @@ export { WEIR_CONFIG } from './config/config.tokens';
 
 export { DomainError } from './errors/domain-error';
 export type { ErrorKind } from './errors/domain-error';
-export { MalformedBodyError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors/platform.errors';
+export {
+  MalformedBodyError,
+  PayloadTooLargeError,
+  StatementTimeoutError,
+  UnsupportedMediaTypeError,
+} from './errors/platform.errors';
 export { ProblemDetailsFilter } from './errors/problem.filter';
 export { PROBLEM_CONTENT_TYPE, KIND_STATUS } from './errors/problem';
 export type { ProblemDetails } from './errors/problem';
@@ -39,7 +44,14 @@ export { workspaceRoot } from './database/workspace-root';
 export { multipartFile } from './http/multipart.parser';
 export type { MultipartFile } from './http/multipart.parser';
 export { Warehouse, copyTextValue } from './warehouse/warehouse';
-export type { TableRef, CopyOptions } from './warehouse/warehouse';
+export type { TableRef, CopyOptions, WarehouseLease } from './warehouse/warehouse';
+export {
+  REQUEST_TIMEOUT_SETTING,
+  statementTimeoutSql,
+  tighterTimeout,
+  isStatementTimeout,
+  asStatementTimeout,
+} from './warehouse/statement-timeout';
 export { validateIdentifier, quoteIdent, qualifiedTable, parseQualifiedName } from './warehouse/identifiers';
 export type { IdentifierKind } from './warehouse/identifiers';
 export { assertDataPlane, prepareReader } from './warehouse/control-plane';

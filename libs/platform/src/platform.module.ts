@@ -60,7 +60,11 @@ export class PlatformModule implements OnApplicationShutdown {
         { provide: 'WEIR_DATABASE_URL', useValue: opts.databaseUrl },
         PresenceLock,
         DatabaseProbe,
-        { provide: Warehouse, useFactory: () => new Warehouse(opts.warehouseUrl) },
+        {
+          provide: Warehouse,
+          useFactory: () =>
+            new Warehouse(opts.warehouseUrl, { requestTimeoutMs: opts.config.requestStatementTimeoutMs }),
+        },
         {
           provide: API_KEY_STORE,
           useFactory: (ds: DataSource) => new TypeOrmApiKeyStore(ds.getRepository(ApiKeyOrmEntity)),

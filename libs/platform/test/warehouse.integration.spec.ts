@@ -93,4 +93,78 @@ describe('Warehouse (real PostgreSQL, real COPY)', () => {
     });
     expect(await wh.query('SELECT id::int FROM raw.orders ORDER BY id')).toEqual([{ id: 101 }, { id: 102 }]);
   });
+
+  describe('statements on behalf of a request', () => {
+    // one connection: every lease reuses it, so a setting left behind would show
+    let bounded: Warehouse;
+    let sessionDefault: string;
+    beforeAll(async () => {
+      bounded = new Warehouse(db.url, { max: 1, requestTimeoutMs: 200 });
+      sessionDefault = (await bounded.query<{ statement_timeout: string }>('SHOW statement_timeout'))[0]
+        .statement_timeout;
+    });
+    afterAll(() => bounded?.close());
+    const current = () => bounded.query<{ statement_timeout: string }>('SHOW statement_timeout');
+
+    it('bounds every statement by WEIR_REQUEST_STATEMENT_TIMEOUT_MS and answers PLATFORM.STATEMENT_TIMEOUT', async () => {
+      expect(await bounded.forRequest(async (c) => (await c.query('SHOW statement_timeout')).rows)).toEqual([
+        { statement_timeout: '200ms' },
+      ]);
+      const t0 = Date.now();
+      const e = await bounded.requestQuery('SELECT pg_sleep(5)').catch((x: unknown) => x);
+      expect(Date.now() - t0).toBeLessThan(4000);
+      expect(e).toMatchObject({
+        code: 'PLATFORM.STATEMENT_TIMEOUT',
+        kind: 'unavailable',
+        extra: { timeoutMs: 200, setting: 'WEIR_REQUEST_STATEMENT_TIMEOUT_MS' },
+      });
+      // statements in a transaction the work opens are bounded too
+      const inTx = await bounded
+        .forRequest(async (c) => {
+          await c.query('BEGIN');
+          await c.query('SELECT pg_sleep(5)');
+        })
+        .catch((x: unknown) => x);
+      expect(inTx).toMatchObject({ code: 'PLATFORM.STATEMENT_TIMEOUT' });
+      // the connection goes back without the bound (or is discarded): other work is not cut short
+      expect(await current()).toEqual([{ statement_timeout: sessionDefault }]);
+      expect(await bounded.query('SELECT pg_sleep(0.3), 1 AS ok')).toEqual([{ pg_sleep: '', ok: 1 }]);
+    });
+
+    it('never hands a transaction left open, aborted or not, to the next user of the connection', async () => {
+      const leftOpen = await bounded
+        .forRequest(async (c) => {
+          await c.query('BEGIN');
+          await c.query('INSERT INTO raw.orders (id) VALUES (999)');
+          throw new Error('the work failed before it committed');
+        })
+        .catch((x: unknown) => x);
+      expect(leftOpen).toMatchObject({ message: 'the work failed before it committed' });
+      // the same (only) connection: no transaction open, nothing written, the bound gone
+      expect(await bounded.query('SELECT txid_current_if_assigned() IS NULL AS fresh')).toEqual([{ fresh: true }]);
+      expect(await wh.query('SELECT count(*)::int AS n FROM raw.orders WHERE id = 999')).toEqual([{ n: 0 }]);
+      expect(await current()).toEqual([{ statement_timeout: sessionDefault }]);
+    });
+
+    it('keeps a tighter bound of the caller; other errors pass through unchanged', async () => {
+      expect(
+        await bounded.forRequest(async (c) => (await c.query('SHOW statement_timeout')).rows, { timeoutMs: 50 }),
+      ).toEqual([{ statement_timeout: '50ms' }]);
+      expect(
+        await bounded.forRequest(async (c) => (await c.query('SHOW statement_timeout')).rows, { timeoutMs: 5000 }),
+      ).toEqual([{ statement_timeout: '200ms' }]);
+      await expect(bounded.requestQuery('SELECT * FROM raw.nope')).rejects.toMatchObject({ code: '42P01' });
+      expect(await current()).toEqual([{ statement_timeout: sessionDefault }]);
+    });
+
+    it('a lease without a bound leaves the session as it is', async () => {
+      const lease = await bounded.lease();
+      expect((await lease.client.query('SHOW statement_timeout')).rows).toEqual([
+        { statement_timeout: sessionDefault },
+      ]);
+      await lease.release();
+      await lease.release(); // once only
+      expect(await current()).toEqual([{ statement_timeout: sessionDefault }]);
+    });
+  });
 });

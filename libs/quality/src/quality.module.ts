@@ -25,7 +25,7 @@ import { TypeOrmQualityRunStore } from './infrastructure/quality-run.store';
 import { SuiteOrmEntity } from './infrastructure/suite.orm-entity';
 import { PgSuiteScanner } from './infrastructure/suite.scanner';
 import { TypeOrmSuiteStore } from './infrastructure/suite.store';
-import { QUALITY_CONFIG, qualityConfig } from './quality.config';
+import { QUALITY_CONFIG, QualityConfig, qualityConfig } from './quality.config';
 import { QUALITY_ENTITIES } from './quality.entities';
 
 /** The quality slice: GX-compatible suites, runs with evidence, metric history, and the QUALITY_GATE port. */
@@ -61,8 +61,9 @@ import { QUALITY_ENTITIES } from './quality.entities';
     },
     {
       provide: SUITE_SCANNER,
-      useFactory: (w: Warehouse, c: WeirConfig) => new PgSuiteScanner(w, c.checkTimeoutMs),
-      inject: [Warehouse, WEIR_CONFIG],
+      useFactory: (w: Warehouse, c: WeirConfig, q: QualityConfig) =>
+        new PgSuiteScanner(w, c.checkTimeoutMs, q.sampleMax),
+      inject: [Warehouse, WEIR_CONFIG, QUALITY_CONFIG],
     },
   ],
   exports: [QUALITY_GATE, QUALITY_EVENTS, QUALITY_SUITES, QUALITY_RUNS],

@@ -25,7 +25,9 @@ import {
   VersionNotFoundError,
   VersionedBreakingChangeError,
   RelationOwnedElsewhereError,
+  PreviewLimitTooLargeError,
 } from '../catalog.errors';
+import { CATALOG_CONFIG, CatalogConfig } from '../catalog.config';
 
 /** The contract with its defaults filled in (`nullable` omitted: true, false for a key column); throws when invalid. */
 function checkContract(contract: DatasetContractInput): DatasetContract {
@@ -44,6 +46,7 @@ export class CatalogService implements CatalogPort {
   constructor(
     @Inject(DATASET_REPOSITORY) private readonly datasets: DatasetRepository,
     @Inject(DATASET_TABLES) private readonly tables: DatasetTables,
+    @Inject(CATALOG_CONFIG) private readonly config: CatalogConfig,
   ) {}
 
   async create(input: CreateDatasetInput, changedBy: string, managedBy = 'ingestion'): Promise<DatasetView> {
@@ -116,10 +119,15 @@ export class CatalogService implements CatalogPort {
     };
   }
 
+  /**
+   * Changes a dataset. `forRequest`: asked for over HTTP, so the table change (an ALTER TABLE) is
+   * bounded by WEIR_REQUEST_STATEMENT_TIMEOUT_MS; past it nothing changes, neither table nor contract.
+   */
   async update(
     name: string,
     input: UpdateDatasetInput,
     changedBy: string,
+    opts: { forRequest?: boolean } = {},
   ): Promise<{ dataset: DatasetView; change?: { kind: ChangeKind; details: string[] } }> {
     const contract = input.contract ? checkContract(input.contract) : undefined;
     return this.datasets.transaction(async (tx) => {
@@ -131,7 +139,7 @@ export class CatalogService implements CatalogPort {
         checkBreaking(name, e, change, input);
         if (change.kind !== 'none' || change.details.length > 0) {
           if (!input.skipTableChanges && (change.kind === 'additive' || change.kind === 'widening'))
-            await this.tables.applyContractChange(e.schema, e.table, e.contract, contract);
+            await this.tables.applyContractChange(e.schema, e.table, e.contract, contract, opts);
           e.version += 1;
           await tx.recordChange({
             datasetId: e.id,
@@ -263,18 +271,29 @@ export class CatalogService implements CatalogPort {
     await this.datasets.recordLoad(name, load);
   }
 
-  /** The first rows of the dataset's table; PII columns masked unless `unmasked`. */
+  /**
+   * The first `limit` rows of the dataset's table (default 20, or WEIR_PREVIEW_MAX_ROWS when that is
+   * lower); PII columns masked unless `unmasked`. A limit above WEIR_PREVIEW_MAX_ROWS is refused
+   * (`CATALOG.PREVIEW_LIMIT_TOO_LARGE`), not cut: a client never takes a cut list for the whole.
+   */
   async preview(
     name: string,
-    limit: number,
+    asked: number | undefined,
     unmasked: boolean,
   ): Promise<{ columns: string[]; rows: Record<string, unknown>[]; masked: string[] }> {
+    const max = this.config.previewMaxRows;
+    const limit = asked ?? Math.min(20, max);
+    if (limit > max)
+      throw new PreviewLimitTooLargeError(
+        `limit ${limit} is above the most rows a preview may return, ${max} (WEIR_PREVIEW_MAX_ROWS): ask for ${max} or fewer, or export the dataset`,
+        { limit, maxRows: max, setting: 'WEIR_PREVIEW_MAX_ROWS' },
+      );
     const v = await this.getDataset(name);
     assertDataPlane(v.schema, v.table, `Dataset "${name}"`); // one recorded before the rule existed
     if (!(await this.tables.exists(v.schema, v.table)))
       throw new TableNotFoundError(`${v.schema}.${v.table} does not exist yet (load or build the dataset first)`);
-    // read as the reader role, read-only, bounded in time
-    const rows = await this.tables.preview(v.schema, v.table, Math.max(1, Math.min(limit, 1000)));
+    // read as the reader role, read-only, bounded by WEIR_REQUEST_STATEMENT_TIMEOUT_MS
+    const rows = await this.tables.preview(v.schema, v.table, limit);
     const pii = new Set(v.contract.columns.filter((c) => c.pii).map((c) => c.name));
     const masked = unmasked ? [] : [...pii];
     const columns = rows.length ? Object.keys(rows[0]) : v.contract.columns.map((c) => c.name);

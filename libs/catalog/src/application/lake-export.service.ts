@@ -60,7 +60,11 @@ export class LakeExportService {
     @Inject(CATALOG_CONFIG) private readonly config: CatalogConfig,
   ) {}
 
-  async export(name: string, body: unknown): Promise<ExportResult> {
+  /**
+   * Exports the dataset. `forRequest` (asked for over HTTP): reading the relation is bounded by
+   * WEIR_REQUEST_STATEMENT_TIMEOUT_MS; a pipeline's `export` step is not.
+   */
+  async export(name: string, body: unknown, opts: { forRequest?: boolean } = {}): Promise<ExportResult> {
     const ds = await this.catalog.getDataset(name);
     assertDataPlane(ds.schema, ds.table, `Dataset "${name}"`);
     const problems = exportRequestProblems(body, ds.contract);
@@ -85,7 +89,7 @@ export class LakeExportService {
     let skipped = 0;
     if (req.incremental) {
       const done = new Set(previous.map((p) => p.partition));
-      const all = await this.reader.partitionValues(ds.schema, ds.table, by);
+      const all = await this.reader.partitionValues(ds.schema, ds.table, by, opts);
       only = all.filter((v) => !done.has(partitionPath(by, v)));
       skipped = all.length - only.length;
     }
@@ -119,6 +123,7 @@ export class LakeExportService {
         columns,
         partitionBy: by,
         only,
+        forRequest: opts.forRequest,
       })) {
         // runs of rows of one partition and file go to the sink together
         for (let r = 0; r < batch.length;) {

@@ -13,7 +13,6 @@ import {
   IsString,
   Length,
   Matches,
-  Max,
   MaxLength,
   Min,
   ValidateNested,
@@ -121,11 +120,15 @@ export class ListDatasetsQueryDto {
 }
 
 export class PreviewQueryDto {
-  @ApiPropertyOptional({ default: 20, maximum: 1000 })
+  @ApiPropertyOptional({
+    default: 20,
+    minimum: 1,
+    description:
+      'Rows to return (default 20, or WEIR_PREVIEW_MAX_ROWS when lower), at most WEIR_PREVIEW_MAX_ROWS (default 1000); a larger limit is refused (400 CATALOG.PREVIEW_LIMIT_TOO_LARGE)',
+  })
   @Optional()
   @Type(() => Number)
   @IsInt()
   @Min(1)
-  @Max(1000)
   limit?: number;
 }

@@ -7,6 +7,7 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiServiceUnavailableResponse,
   ApiTags,
 } from '@nestjs/swagger';
 import { CurrentPrincipal, Principal, ProblemResponseDto } from '@weir/platform';
@@ -87,7 +88,13 @@ export class DatasetsController {
   }
 
   @Get(':name/preview')
-  @ApiOperation({ summary: 'The first rows of the dataset (PII columns masked for viewers)' })
+  @ApiOperation({
+    summary: 'The first rows of the dataset (PII columns masked for viewers)',
+    description:
+      'At most WEIR_PREVIEW_MAX_ROWS rows (a larger `limit`: 400 CATALOG.PREVIEW_LIMIT_TOO_LARGE); the read is bounded by WEIR_REQUEST_STATEMENT_TIMEOUT_MS (503 PLATFORM.STATEMENT_TIMEOUT past it).',
+  })
+  @ApiBadRequestResponse({ type: ProblemResponseDto, description: 'CATALOG.PREVIEW_LIMIT_TOO_LARGE' })
+  @ApiServiceUnavailableResponse({ type: ProblemResponseDto, description: 'PLATFORM.STATEMENT_TIMEOUT' })
   @ApiOkResponse({
     schema: {
       type: 'object',
@@ -99,7 +106,7 @@ export class DatasetsController {
     },
   })
   preview(@Param('name') name: string, @Query() q: PreviewQueryDto, @CurrentPrincipal() p: Principal) {
-    return this.catalog.preview(name, q.limit ?? 20, p?.role === 'admin' || p?.role === 'editor');
+    return this.catalog.preview(name, q.limit, p?.role === 'admin' || p?.role === 'editor');
   }
 
   @Post(':name/exports')
@@ -110,8 +117,13 @@ export class DatasetsController {
   @ApiCreatedResponse({ schema: { type: 'object' } })
   @ApiBadRequestResponse({ type: ProblemResponseDto, description: 'CATALOG.INVALID_EXPORT' })
   @ApiNotFoundResponse({ type: ProblemResponseDto, description: 'CATALOG.DATASET_NOT_FOUND, CATALOG.TABLE_NOT_FOUND' })
+  @ApiServiceUnavailableResponse({
+    type: ProblemResponseDto,
+    description:
+      'PLATFORM.STATEMENT_TIMEOUT: reading the relation took longer than WEIR_REQUEST_STATEMENT_TIMEOUT_MS (a pipeline `export` step is not bound by it)',
+  })
   exportLake(@Param('name') name: string, @Body() body: Record<string, unknown>) {
-    return this.lake.export(name, body);
+    return this.lake.export(name, body, { forRequest: true });
   }
 
   @Patch(':name')
@@ -130,7 +142,7 @@ export class DatasetsController {
     @Body() body: UpdateDatasetRequestDto,
     @CurrentPrincipal() p: Principal,
   ): Promise<UpdateDatasetResponseDto> {
-    const { dataset, change } = await this.catalog.update(name, body, who(p));
+    const { dataset, change } = await this.catalog.update(name, body, who(p), { forRequest: true });
     return { ...dataset, ...(change ? { change } : {}) };
   }
 }

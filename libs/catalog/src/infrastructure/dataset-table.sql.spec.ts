@@ -7,7 +7,6 @@ import {
   estimatedCountQuery,
   previewSql,
   relationKindQuery,
-  statementTimeoutSql,
   tableExistsQuery,
 } from './dataset-table.sql';
 import { claimLockQuery } from './dataset.sql';
@@ -78,9 +77,8 @@ describe('dataset table SQL: what each builder emits', () => {
     });
   });
 
-  it('counts exactly under a statement timeout', () => {
+  it('counts exactly', () => {
     expect(countSql('raw', 'orders')).toBe('SELECT count(*) AS n FROM "raw"."orders"');
-    expect(statementTimeoutSql(2000)).toBe('SET LOCAL statement_timeout = 2000');
   });
 
   it('claims lock the relation and the name, both bound as parameters', () => {

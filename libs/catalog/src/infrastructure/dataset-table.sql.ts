@@ -5,15 +5,15 @@ import type { SqlQuery } from './dataset.sql';
 
 /** SQL on the warehouse relations behind datasets; every name goes through quoteIdent/qualifiedTable. */
 
+export const BEGIN = 'BEGIN';
 export const BEGIN_READ_ONLY = 'BEGIN READ ONLY';
+export const COMMIT = 'COMMIT';
 export const ROLLBACK = 'ROLLBACK';
-export const SET_TRANSACTION_READ_ONLY = 'SET TRANSACTION READ ONLY';
-/** How long a preview may read. */
-export const PREVIEW_TIMEOUT_MS = 30000;
-/** How long an exact count may take before the estimate is shown. */
+/**
+ * How long an exact count may take before the estimate is shown (less when
+ * WEIR_REQUEST_STATEMENT_TIMEOUT_MS is lower). A preview's bound is that setting.
+ */
 export const COUNT_TIMEOUT_MS = 2000;
-
-export const statementTimeoutSql = (ms: number): string => `SET LOCAL statement_timeout = ${ms}`;
 
 /** Whether the relation exists (as `ok`). */
 export function tableExistsQuery(schema: string, table: string): SqlQuery {

@@ -1,5 +1,5 @@
 import { to as copyTo } from 'pg-copy-streams';
-import { prepareReader, qualifiedTable, Warehouse } from '@weir/platform';
+import { asStatementTimeout, prepareReader, qualifiedTable, Warehouse, type WarehouseLease } from '@weir/platform';
 import type { ExportRead, ExportReader } from '../application/ports/lake-export.port';
 import { BEGIN_READ_ONLY, ROLLBACK } from './dataset-table.sql';
 import { copyAsReaderSql, EXPORT_SESSION_SQL, exportRowsSql, partitionValuesSql } from './lake-export.sql';
@@ -63,13 +63,19 @@ export const DIRECT_COPY_SQL = `SELECT c.relkind = 'r' AND NOT c.relrowsecurity
 export class WarehouseExportReader implements ExportReader {
   constructor(private readonly warehouse: Warehouse) {}
 
-  async partitionValues(schema: string, table: string, partitionBy: string[]): Promise<(string | null)[][]> {
+  async partitionValues(
+    schema: string,
+    table: string,
+    partitionBy: string[],
+    opts: { forRequest?: boolean } = {},
+  ): Promise<(string | null)[][]> {
     const out: (string | null)[][] = [];
     for await (const batch of this.copy(
       schema,
       table,
       partitionValuesSql(schema, table, partitionBy),
       partitionBy.length,
+      opts.forRequest === true,
     ))
       out.push(...batch);
     return out;
@@ -77,11 +83,38 @@ export class WarehouseExportReader implements ExportReader {
 
   rows(read: ExportRead): AsyncIterable<(string | null)[][]> {
     const sql = exportRowsSql(read.schema, read.table, read.columns, read.partitionBy, read.only);
-    return this.copy(read.schema, read.table, sql, read.partitionBy.length + read.columns.length);
+    return this.copy(
+      read.schema,
+      read.table,
+      sql,
+      read.partitionBy.length + read.columns.length,
+      read.forRequest === true,
+    );
   }
 
-  private async *copy(schema: string, table: string, query: string, n: number): AsyncIterable<(string | null)[][]> {
-    const client = await this.warehouse.pool.connect();
+  private async *copy(
+    schema: string,
+    table: string,
+    query: string,
+    n: number,
+    forRequest: boolean,
+  ): AsyncIterable<(string | null)[][]> {
+    const ms = forRequest ? this.warehouse.requestTimeoutMs : undefined;
+    try {
+      yield* this.copyOn(await this.warehouse.lease(ms), schema, table, query, n);
+    } catch (e) {
+      throw ms === undefined ? e : asStatementTimeout(e, ms);
+    }
+  }
+
+  private async *copyOn(
+    lease: WarehouseLease,
+    schema: string,
+    table: string,
+    query: string,
+    n: number,
+  ): AsyncIterable<(string | null)[][]> {
+    const client = lease.client;
     let broken = false;
     try {
       const direct =
@@ -119,7 +152,7 @@ export class WarehouseExportReader implements ExportReader {
         if (!broken) await client.query(ROLLBACK).catch(() => undefined);
       }
     } finally {
-      client.release(broken ? new Error('export read stopped mid-COPY') : undefined);
+      await lease.release(broken ? new Error('export read stopped mid-COPY') : undefined);
     }
   }
 }

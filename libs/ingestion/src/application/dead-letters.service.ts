@@ -28,7 +28,10 @@ interface Row {
   raw_text: string | null;
 }
 
-/** Reading dead letters (paged, by reason, as CSV) with PII masked, and replaying them. */
+/**
+ * Reading dead letters (paged, by reason, as CSV) with PII masked, and replaying them. Reads are
+ * asked for over HTTP: each statement is bounded by WEIR_REQUEST_STATEMENT_TIMEOUT_MS.
+ */
 @Injectable()
 export class DeadLettersService {
   constructor(
@@ -80,12 +83,12 @@ export class DeadLettersService {
     const page = q.page ?? 1;
     const pageSize = q.pageSize ?? 100;
     const pii = await this.piiFields(run.sourceId);
-    const rows = await this.warehouse.query<Row>(
+    const rows = await this.warehouse.requestQuery<Row>(
       `SELECT id, record_number, reason, column_name, value, message, raw_record, raw_text FROM ingestion.dead_letters
         WHERE run_id = $1 AND ($2::text IS NULL OR reason = $2) ORDER BY record_number, id LIMIT $3 OFFSET $4`,
       [run.id, q.reason ?? null, pageSize, (page - 1) * pageSize],
     );
-    const counts = await this.warehouse.query<{ reason: string; n: string }>(
+    const counts = await this.warehouse.requestQuery<{ reason: string; n: string }>(
       `SELECT reason, count(*) AS n FROM ingestion.dead_letters WHERE run_id = $1 GROUP BY reason`,
       [run.id],
     );
@@ -108,7 +111,7 @@ export class DeadLettersService {
     let after = 0;
     let afterId = '0';
     while (true) {
-      const rows = await this.warehouse.query<Row>(
+      const rows = await this.warehouse.requestQuery<Row>(
         `SELECT id, record_number, reason, column_name, value, message, raw_record, raw_text FROM ingestion.dead_letters
           WHERE run_id = $1 AND ($2::text IS NULL OR reason = $2) AND (record_number, id) > ($3, $4) ORDER BY record_number, id LIMIT 5000`,
         [run.id, reason ?? null, after, afterId],

@@ -47,7 +47,13 @@ export class UploadsService {
     const meter = new Transform({
       transform(chunk: Buffer, _e, cb) {
         bytes += chunk.length;
-        if (bytes > max) return cb(new UploadTooLargeError(`The upload exceeds WEIR_UPLOAD_MAX_BYTES (${max} bytes)`));
+        if (bytes > max)
+          return cb(
+            new UploadTooLargeError(`The upload exceeds WEIR_UPLOAD_MAX_BYTES (${max} bytes)`, {
+              limitBytes: max,
+              setting: 'WEIR_UPLOAD_MAX_BYTES',
+            }),
+          );
         hash.update(chunk);
         if (Date.now() - lastLog > 5000) {
           lastLog = Date.now();

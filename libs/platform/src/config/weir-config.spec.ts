@@ -15,6 +15,7 @@ describe('loadConfig', () => {
     expect([c.httpKeepAliveMs, c.checkTimeoutMs, c.templateMaxMs, c.compileMaxMs, c.compileMaxMb]).toEqual([
       65_000, 600_000, 5000, 120_000, 1024,
     ]);
+    expect([c.bodyMaxBytes, c.requestStatementTimeoutMs]).toEqual([1_048_576, 30_000]);
   });
 
   it('reads every variable', () => {
@@ -34,6 +35,8 @@ describe('loadConfig', () => {
         WEIR_TEMPLATE_MAX_MS: '2000',
         WEIR_COMPILE_MAX_MS: '60000',
         WEIR_COMPILE_MAX_MB: '512',
+        WEIR_BODY_MAX_BYTES: '4096',
+        WEIR_REQUEST_STATEMENT_TIMEOUT_MS: '250',
       },
       '/x',
     );
@@ -49,6 +52,7 @@ describe('loadConfig', () => {
     });
     expect([...c.roles].sort()).toEqual(['scheduler', 'worker']);
     expect([c.checkTimeoutMs, c.templateMaxMs, c.compileMaxMs, c.compileMaxMb]).toEqual([30_000, 2000, 60_000, 512]);
+    expect([c.bodyMaxBytes, c.requestStatementTimeoutMs]).toEqual([4096, 250]);
   });
 
   it.each([
@@ -68,6 +72,15 @@ describe('loadConfig', () => {
     ['WEIR_TEMPLATE_MAX_MS', '5s', /WEIR_TEMPLATE_MAX_MS must be a whole number of milliseconds/],
     ['WEIR_COMPILE_MAX_MS', '-1', /WEIR_COMPILE_MAX_MS must be a whole number of milliseconds/],
     ['WEIR_COMPILE_MAX_MB', 'lots', /WEIR_COMPILE_MAX_MB must be a whole number of MiB/],
+    ['WEIR_BODY_MAX_BYTES', '1mb', /WEIR_BODY_MAX_BYTES must be a whole number of bytes, from 1 to 1073741824/],
+    ['WEIR_BODY_MAX_BYTES', '0', /WEIR_BODY_MAX_BYTES must be a whole number of bytes, from 1/],
+    [
+      'WEIR_REQUEST_STATEMENT_TIMEOUT_MS',
+      '0',
+      /WEIR_REQUEST_STATEMENT_TIMEOUT_MS must be a whole number of milliseconds/,
+    ],
+    ['WEIR_REQUEST_STATEMENT_TIMEOUT_MS', '30s', /WEIR_REQUEST_STATEMENT_TIMEOUT_MS must be a whole number/],
+    ['WEIR_REQUEST_STATEMENT_TIMEOUT_MS', '2147483648', /from 1 to 2147483647/],
   ])('rejects %s=%s with one line naming the variable', (name, value, message) => {
     let err: unknown;
     try {

@@ -42,6 +42,17 @@ export interface WeirConfig {
   compileMaxMs: number;
   /** Heap bound of the compile worker (WEIR_COMPILE_MAX_MB, default 1024). */
   compileMaxMb: number;
+  /**
+   * Largest JSON request body, bytes (WEIR_BODY_MAX_BYTES, default 1 MiB); larger ones are refused
+   * with 413 `PLATFORM.PAYLOAD_TOO_LARGE`. Uploads and OpenLineage events have their own limits.
+   */
+  bodyMaxBytes: number;
+  /**
+   * statement_timeout of every warehouse statement made on behalf of an HTTP request: previews,
+   * counts, dead letters, suite runs and exports asked for over HTTP (WEIR_REQUEST_STATEMENT_TIMEOUT_MS,
+   * default 30000). Past it the statement is cancelled and the answer is 503 `PLATFORM.STATEMENT_TIMEOUT`.
+   */
+  requestStatementTimeoutMs: number;
   /** The variables this configuration was read from: each slice's `<slice>.config.ts` reads its own from here. */
   env: Readonly<Env>;
 }
@@ -113,6 +124,15 @@ export function parsePositive(env: Env, name: string, fallback: number, unit: st
   return Number(raw);
 }
 
+/** A whole number of `unit`, from 1 to `max`. */
+function parseBounded(env: Env, name: string, fallback: number, unit: string, max: number): number {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > max)
+    throw new ConfigError(name, `must be a whole number of ${unit}, from 1 to ${max} (got "${raw}")`);
+  return Number(raw);
+}
+
 function parseEnum<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
   const raw = nonEmpty(env, name);
   if (raw === undefined) return fallback;
@@ -167,6 +187,14 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     templateMaxMs: parsePositive(env, 'WEIR_TEMPLATE_MAX_MS', 5000, 'milliseconds'),
     compileMaxMs: parsePositive(env, 'WEIR_COMPILE_MAX_MS', 120_000, 'milliseconds'),
     compileMaxMb: parsePositive(env, 'WEIR_COMPILE_MAX_MB', 1024, 'MiB'),
+    bodyMaxBytes: parseBounded(env, 'WEIR_BODY_MAX_BYTES', 1024 * 1024, 'bytes', 1024 ** 3),
+    requestStatementTimeoutMs: parseBounded(
+      env,
+      'WEIR_REQUEST_STATEMENT_TIMEOUT_MS',
+      30_000,
+      'milliseconds',
+      2_147_483_647, // PostgreSQL's largest statement_timeout
+    ),
     env: Object.freeze({ ...env }),
   };
 }

@@ -82,10 +82,17 @@ export class MalformedBodyError extends DomainError {
   }
 }
 
-/** `PLATFORM.PAYLOAD_TOO_LARGE` (too_large): The request body is larger than … MB` : `… bytes`} */
+/** `PLATFORM.PAYLOAD_TOO_LARGE` (too_large): The request body is larger than `WEIR_BODY_MAX_BYTES` (default 1 MiB; OpenLineage events: `WEIR_OPENLINEAGE_MAX_BYTES`) */
 export class PayloadTooLargeError extends DomainError {
   constructor(message: string, extra?: Record<string, unknown>) {
     super('PLATFORM.PAYLOAD_TOO_LARGE', 'too_large', message, extra);
+  }
+}
+
+/** `PLATFORM.STATEMENT_TIMEOUT` (unavailable): A warehouse statement ran longer than its statement timeout (`WEIR_REQUEST_STATEMENT_TIMEOUT_MS` for one made on behalf of a request) and was cancelled */
+export class StatementTimeoutError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('PLATFORM.STATEMENT_TIMEOUT', 'unavailable', message, extra);
   }
 }
 

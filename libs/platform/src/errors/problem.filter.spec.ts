@@ -92,4 +92,17 @@ describe('ProblemDetailsFilter.toProblem', () => {
       checks: { database: { status: 'down' } },
     });
   });
+
+  it('turns a cancelled statement no route handled into 503 PLATFORM.STATEMENT_TIMEOUT, not a 500', () => {
+    const pgError = Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' });
+    const p = filter.toProblem(pgError, req);
+    expect(p).toMatchObject({ status: 503, code: 'PLATFORM.STATEMENT_TIMEOUT' });
+    expect(p.errorId).toBeUndefined();
+    expect(p.detail).not.toContain('canceling statement');
+    // another SQLSTATE stays an internal error
+    expect(filter.toProblem(Object.assign(new Error('boom'), { code: '42P01' }), req)).toMatchObject({
+      status: 500,
+      code: 'PLATFORM.INTERNAL',
+    });
+  });
 });

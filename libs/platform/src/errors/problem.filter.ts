@@ -2,6 +2,8 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@n
 import { randomUUID } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { DomainError } from './domain-error';
+import { StatementTimeoutError } from './platform.errors';
+import { isStatementTimeout } from '../warehouse/statement-timeout';
 import {
   codeForStatus,
   PROBLEM_CONTENT_TYPE,
@@ -106,6 +108,15 @@ export class ProblemDetailsFilter implements ExceptionFilter {
           ? 'The request body is not valid JSON'
           : String(maybeHttp.message ?? titleForStatus(status));
       return { type: problemType(code), title: titleForStatus(status), status, detail, code, ...base };
+    }
+    if (isStatementTimeout(exception)) {
+      // a cancelled statement no route turned into its own problem: still a 503 with its code, never a 500
+      return this.toProblem(
+        new StatementTimeoutError(
+          'A database statement ran longer than its statement timeout (or was cancelled by an operator) and was cancelled',
+        ),
+        req,
+      );
     }
     return this.internal(exception, base);
   }

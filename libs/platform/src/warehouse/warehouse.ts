@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { from as copyFromStdin } from 'pg-copy-streams';
 import { columnList, parseQualifiedName, qualifiedTable, quoteIdent } from './identifiers';
 import { CopyFailedError } from '../errors/platform.errors';
+import { asStatementTimeout, statementTimeoutSql, tighterTimeout } from './statement-timeout';
 
 /** A table reference: `"schema.table"`, `"table"` (schema `raw`) or explicit parts. */
 export type TableRef = string | { schema: string; table: string };
@@ -16,6 +17,13 @@ export interface CopyOptions {
   header?: boolean;
   /** Use this client (e.g. inside a transaction) instead of one from the pool. */
   client?: PoolClient;
+}
+
+/** A client checked out by {@link Warehouse.lease}: give it back with `release`, once. */
+export interface WarehouseLease {
+  client: PoolClient;
+  /** Puts the session's statement_timeout back and returns the client (`broken`: discards it). */
+  release(broken?: Error): Promise<void>;
 }
 
 export function resolveTable(ref: TableRef, defaultSchema = 'raw'): { schema: string; table: string } {
@@ -37,10 +45,17 @@ export class Warehouse {
    */
   readonly location: { namespace: string; database: string };
 
+  /**
+   * statement_timeout of every statement made on behalf of an HTTP request
+   * (WEIR_REQUEST_STATEMENT_TIMEOUT_MS): see {@link forRequest}.
+   */
+  readonly requestTimeoutMs: number;
+
   constructor(
     private readonly url: string,
-    opts: { max?: number; applicationName?: string } = {},
+    opts: { max?: number; applicationName?: string; requestTimeoutMs?: number } = {},
   ) {
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
     const u = new URL(url);
     const host = u.hostname || decodeURIComponent(u.searchParams.get('host') ?? 'localhost');
     this.location = {
@@ -63,6 +78,64 @@ export class Warehouse {
 
   query<R extends QueryResultRow = QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> {
     return this.pool.query<R>(sql, params).then((r) => r.rows);
+  }
+
+  /**
+   * A client of the pool; with `statementTimeoutMs`, every statement on it (those of the
+   * transactions it opens included, unless one sets its own with SET LOCAL) is bounded by it until
+   * `release`, which ends any transaction left open (rolled back: a cancelled statement leaves
+   * one aborted) and resets the session's timeout before the client goes back to the pool. A
+   * client whose reset fails is discarded, never reused.
+   */
+  async lease(statementTimeoutMs?: number): Promise<WarehouseLease> {
+    const client = await this.pool.connect();
+    if (statementTimeoutMs !== undefined) {
+      try {
+        await client.query(statementTimeoutSql(statementTimeoutMs, 'session'));
+      } catch (e) {
+        client.release(e as Error);
+        throw e;
+      }
+    }
+    let released = false;
+    return {
+      client,
+      release: async (broken?: Error) => {
+        if (released) return;
+        released = true;
+        if (broken) return client.release(broken);
+        if (statementTimeoutMs === undefined) return client.release();
+        try {
+          // one round trip; ROLLBACK first, or it would undo the RESET made inside the transaction
+          await client.query('ROLLBACK; RESET statement_timeout');
+          client.release();
+        } catch (e) {
+          client.release(e as Error);
+        }
+      },
+    };
+  }
+
+  /**
+   * Runs `fn` on behalf of an HTTP request: on one client whose every statement is bounded by
+   * WEIR_REQUEST_STATEMENT_TIMEOUT_MS (or by `timeoutMs` when it is lower). A statement it
+   * cancels rejects with `PLATFORM.STATEMENT_TIMEOUT` (503) naming the setting, never a 500.
+   */
+  async forRequest<T>(fn: (client: PoolClient) => Promise<T>, opts: { timeoutMs?: number } = {}): Promise<T> {
+    const ms = tighterTimeout(this.requestTimeoutMs, opts.timeoutMs);
+    const lease = await this.lease(ms);
+    try {
+      return await fn(lease.client);
+    } catch (e) {
+      throw asStatementTimeout(e, ms);
+    } finally {
+      await lease.release();
+    }
+  }
+
+  /** One statement on behalf of an HTTP request (see {@link forRequest}). */
+  requestQuery<R extends QueryResultRow = QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> {
+    return this.forRequest(async (c) => (await c.query<R>(sql, params)).rows);
   }
 
   /**

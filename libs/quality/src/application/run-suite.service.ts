@@ -22,6 +22,8 @@ export interface RunSuiteOptions {
   triggerRef?: string;
   /** The run that asked (a pipeline run, an ingestion run): the OpenLineage parent of this run. */
   parent?: { job: string; runId: string };
+  /** Asked for over HTTP, the client waiting: the scan is bounded by WEIR_REQUEST_STATEMENT_TIMEOUT_MS too. */
+  forRequest?: boolean;
 }
 
 /**
@@ -65,6 +67,7 @@ export class RunSuiteService {
       previousRowCount: previous.length ? previous[0] : null,
       profile: cfg.enabled,
       distinctColumns: cfg.distinctColumns,
+      forRequest: opts.forRequest,
     });
     const { rowCount, profile, results } = scan;
     // metrics of this run, then anomalies against their history (same trigger kind, runs that did not fail)

@@ -6,9 +6,10 @@ import {
   ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiServiceUnavailableResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import { parseQualifiedName } from '@weir/platform';
+import { parseQualifiedName, ProblemResponseDto } from '@weir/platform';
 import { GxSuiteService } from '../application/gx-suite.service';
 import { RegisterSuiteService } from '../application/register-suite.service';
 import { RunQueriesService } from '../application/run-queries.service';
@@ -121,10 +122,18 @@ export class QualityController {
   }
 
   @Post('suites/:id/runs')
-  @ApiOperation({ summary: 'Run a suite on its dataset (or on a given table)' })
+  @ApiOperation({
+    summary: 'Run a suite on its dataset (or on a given table)',
+    description:
+      'Runs while the request waits: every statement is bounded by WEIR_REQUEST_STATEMENT_TIMEOUT_MS (and WEIR_CHECK_TIMEOUT_SECONDS); past it the answer is 503 PLATFORM.STATEMENT_TIMEOUT and no run is recorded. A pipeline `quality` step is bounded by the check timeout only.',
+  })
   @ApiCreatedResponse({ type: QualityRunResponseDto })
+  @ApiServiceUnavailableResponse({ type: ProblemResponseDto, description: 'PLATFORM.STATEMENT_TIMEOUT' })
   run(@Param('id') id: string, @Body() body: RunSuiteRequestDto): Promise<QualityRunResponseDto> {
-    return this.runner.run(id, { target: body.table ? parseQualifiedName(body.table, 'raw') : undefined });
+    return this.runner.run(id, {
+      target: body.table ? parseQualifiedName(body.table, 'raw') : undefined,
+      forRequest: true,
+    });
   }
 
   @Get('runs')

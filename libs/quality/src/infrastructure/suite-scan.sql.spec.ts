@@ -6,20 +6,12 @@ import {
   rollbackToSavepointSql,
   SCAN_SAVEPOINT,
   savepointSql,
-  statementTimeoutSql,
   tableExistsQuery,
 } from './suite-scan.sql';
 
 describe('suite scan SQL: what each statement emits', () => {
   it('the transaction is read-only and ends with COMMIT or ROLLBACK', () => {
     expect([BEGIN_READ_ONLY, COMMIT, ROLLBACK]).toEqual(['BEGIN READ ONLY', 'COMMIT', 'ROLLBACK']);
-  });
-
-  it('the check timeout is never below one second', () => {
-    expect(statementTimeoutSql(600_000)).toBe('SET LOCAL statement_timeout = 600000');
-    expect(statementTimeoutSql(1500)).toBe('SET LOCAL statement_timeout = 1500');
-    expect(statementTimeoutSql(10)).toBe('SET LOCAL statement_timeout = 1000');
-    expect(statementTimeoutSql(0)).toBe('SET LOCAL statement_timeout = 1000');
   });
 
   it('the scan savepoint is set, released, or rolled back to', () => {

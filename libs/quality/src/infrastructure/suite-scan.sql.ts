@@ -19,11 +19,6 @@ export const savepointSql = (name: string): string => `SAVEPOINT ${name}`;
 export const releaseSavepointSql = (name: string): string => `RELEASE SAVEPOINT ${name}`;
 export const rollbackToSavepointSql = (name: string): string => `ROLLBACK TO SAVEPOINT ${name}`;
 
-/** The check timeout of the transaction's statements, never below one second. */
-export function statementTimeoutSql(ms: number): string {
-  return `SET LOCAL statement_timeout = ${Math.max(1000, ms)}`;
-}
-
 /** Whether `schema.table` exists (as `e`); the names are validated identifiers, quoted here. */
 export function tableExistsQuery(target: { schema: string; table: string }): SqlQuery {
   return { text: `SELECT to_regclass($1) IS NOT NULL AS e`, values: [`"${target.schema}"."${target.table}"`] };

@@ -1,5 +1,6 @@
 import type { ClientBase } from 'pg';
 import { types as pgTypes } from 'pg';
+import { isStatementTimeout } from '@weir/platform';
 import { canonicalType, Expectation, ExpectationResult, ResultFormat } from '../domain/expectations';
 import {
   CheckPlan,
@@ -34,8 +35,14 @@ export interface RunOptions {
   /** row_count_change_within: the dataset's row count at its previous quality run. */
   previousRowCount?: number | null;
   now?: Date;
-  /** How many unexpected values to keep in partial lists (default 20). */
+  /** How many unexpected values to keep in partial lists when a check does not say (default 20, GX's). */
   partialCount?: number;
+  /**
+   * Most unexpected values one check keeps (WEIR_QUALITY_SAMPLE_MAX): a check's
+   * `result_format.partial_unexpected_count` and a `COMPLETE` format's lists are cut to it.
+   * Undefined: no cap (GX's own behaviour).
+   */
+  sampleMax?: number;
   /** Columns whose values are masked in results (PII). */
   masked?: ReadonlySet<string>;
 }
@@ -47,6 +54,28 @@ function resultFormatOf(e: Expectation, dflt: ResultFormat): ResultFormat {
     return ((rf as { result_format: string }).result_format.toUpperCase() as ResultFormat) ?? dflt;
   }
   return dflt;
+}
+
+/**
+ * How many unexpected values a check keeps: `partial` in its partial list (its
+ * `result_format.partial_unexpected_count`, else `partialCount`, else 20), and with `COMPLETE`,
+ * `complete` in its full lists (undefined: all of them). Both are cut to `sampleMax` when set.
+ */
+export function sampleSizes(
+  e: Expectation,
+  format: ResultFormat,
+  opts: Pick<RunOptions, 'partialCount' | 'sampleMax'>,
+): { partial: number; complete?: number } {
+  const rf = e.kwargs?.['result_format'];
+  const asked =
+    rf && typeof rf === 'object' ? (rf as { partial_unexpected_count?: unknown }).partial_unexpected_count : undefined;
+  const wanted =
+    typeof asked === 'number' && Number.isSafeInteger(asked) && asked >= 0 ? asked : (opts.partialCount ?? 20);
+  const cap = opts.sampleMax;
+  return {
+    partial: cap === undefined ? wanted : Math.min(wanted, cap),
+    ...(format === 'COMPLETE' ? { complete: cap } : {}),
+  };
 }
 
 const pct = (n: number, d: number): number | null => (d === 0 ? null : (100 * n) / d);
@@ -168,6 +197,9 @@ async function evaluate(
     if (plan.kind === 'distinct') return await evaluateDistinct(c);
     return evaluateTableMetadata(c);
   } catch (err) {
+    // a cancelled statement aborted the scan's transaction: the scan fails as a whole (custom_sql,
+    // inside its own savepoint, fails only its check)
+    if (isStatementTimeout(err) && plan.kind !== 'custom_sql') throw err;
     return fail((err as Error).message);
   }
 }
@@ -195,8 +227,9 @@ async function evaluateMap(c: Check): Promise<ExpectationResult> {
       result.unexpected_percent_total = pct(unexpected, element);
       result.unexpected_percent_nonmissing = pct(unexpected, nonmissing);
     }
-    const limit = format === 'COMPLETE' ? undefined : (opts.partialCount ?? 20);
-    const rows = unexpected > 0 ? await samples(plan, compiled, query, limit) : [];
+    const sizes = sampleSizes(e, format, opts);
+    const limit = format === 'COMPLETE' ? sizes.complete : sizes.partial;
+    const rows = unexpected > 0 && limit !== 0 ? await samples(plan, compiled, query, limit) : [];
     const show = (c: string, v: unknown) => (opts.masked?.has(c) && v !== null ? '***' : v);
     const values = rows.map((r) =>
       type === 'expect_column_pair_values_a_to_be_greater_than_b'
@@ -205,9 +238,12 @@ async function evaluateMap(c: Check): Promise<ExpectationResult> {
           ? show(plan.columns[0], r[plan.columns[0]])
           : Object.fromEntries(plan.columns.map((c) => [c, show(c, r[c])])),
     );
-    result.partial_unexpected_list = values.slice(0, opts.partialCount ?? 20);
+    result.partial_unexpected_list = values.slice(0, sizes.partial);
     if (format === 'COMPLETE') {
       result.unexpected_list = values;
+      // cut to WEIR_QUALITY_SAMPLE_MAX: said, so a short list is not read as all of them
+      if (sizes.complete !== undefined && unexpected > values.length)
+        result.details = { unexpected_list_limit: sizes.complete };
       if (compiled.indexColumn) {
         result.unexpected_index_list = rows.map((r) => ({
           ...Object.fromEntries(plan.columns.map((c) => [c, show(c, r[c])])),
@@ -314,11 +350,12 @@ function evaluateRowCountChange(c: Check): ExpectationResult {
 
 /** custom_sql: every row the user's query returns is unexpected (run as the reader). */
 async function evaluateCustomSql(c: Check): Promise<ExpectationResult> {
-  const { e, severity, plan, query, opts } = c;
+  const { e, severity, plan, query, opts, format } = c;
   const n = Number((await query(`SELECT count(*) AS n FROM (${plan.distinctSql}) __weir_custom`, plan.params))[0]['n']);
+  const { partial } = sampleSizes(e, format, opts);
   const rows =
-    n > 0
-      ? await query(`SELECT * FROM (${plan.distinctSql}) __weir_custom LIMIT ${opts.partialCount ?? 20}`, plan.params)
+    n > 0 && partial > 0
+      ? await query(`SELECT * FROM (${plan.distinctSql}) __weir_custom LIMIT ${partial}`, plan.params)
       : [];
   const masked = opts.masked;
   const sample = rows.map((r) =>

@@ -1,6 +1,13 @@
 import { Logger } from '@nestjs/common';
 import type { PoolClient } from 'pg';
-import { prepareReader, readAsReader, Warehouse } from '@weir/platform';
+import {
+  asStatementTimeout,
+  prepareReader,
+  readAsReader,
+  REQUEST_TIMEOUT_SETTING,
+  statementTimeoutSql,
+  Warehouse,
+} from '@weir/platform';
 import type { Expectation, ExpectationResult } from '../domain/expectations';
 import { TableNotFoundError } from '../quality.errors';
 import type { SuiteScan, SuiteScanner, SuiteScanRequest } from '../application/ports/suite-scanner.port';
@@ -13,7 +20,6 @@ import {
   rollbackToSavepointSql,
   SCAN_SAVEPOINT,
   savepointSql,
-  statementTimeoutSql,
   tableExistsQuery,
 } from './suite-scan.sql';
 
@@ -55,7 +61,9 @@ function notEvaluated(x: Expectation, e: unknown): ExpectationResult {
 
 /**
  * The SUITE_SCANNER on the warehouse: checks read as the reader role (no privilege on Weir's own
- * schemas, none on the server's files), in a READ ONLY transaction with a statement timeout.
+ * schemas, none on the server's files), in a READ ONLY transaction with a statement timeout: the
+ * check timeout, or for a run asked for over HTTP the lower of it and the request's
+ * (WEIR_REQUEST_STATEMENT_TIMEOUT_MS), which then bounds every statement of the scan.
  */
 export class PgSuiteScanner implements SuiteScanner {
   private readonly log = new Logger('quality');
@@ -64,17 +72,37 @@ export class PgSuiteScanner implements SuiteScanner {
     private readonly warehouse: Warehouse,
     /** statement_timeout of a check's statements (WEIR_CHECK_TIMEOUT_SECONDS). */
     readonly checkTimeoutMs: number,
+    /** Most unexpected values one check keeps (WEIR_QUALITY_SAMPLE_MAX). */
+    readonly sampleMax: number = 1000,
   ) {}
 
+  /** The bound of a scan's statements and the setting it comes from. */
+  private bound(forRequest: boolean): { ms: number; setting: string } {
+    return forRequest && this.warehouse.requestTimeoutMs < this.checkTimeoutMs
+      ? { ms: this.warehouse.requestTimeoutMs, setting: REQUEST_TIMEOUT_SETTING }
+      : { ms: this.checkTimeoutMs, setting: 'WEIR_CHECK_TIMEOUT_SECONDS' };
+  }
+
   async scan(req: SuiteScanRequest): Promise<SuiteScan> {
+    const { ms, setting } = this.bound(req.forRequest === true);
+    try {
+      return await this.scanBounded(req, ms);
+    } catch (e) {
+      throw asStatementTimeout(e, ms, setting);
+    }
+  }
+
+  private async scanBounded(req: SuiteScanRequest, ms: number): Promise<SuiteScan> {
     const { target, expectations } = req;
-    const client = await this.warehouse.pool.connect();
+    // over HTTP, the grants and look-ups ahead of the transaction are bounded too
+    const lease = await this.warehouse.lease(req.forRequest ? ms : undefined);
+    const client = lease.client;
     try {
       const asReader = await prepareReader(client, [target, ...referencedTables(expectations)], (m) =>
         this.log.warn(m),
       );
       await client.query(BEGIN_READ_ONLY);
-      await client.query(statementTimeoutSql(this.checkTimeoutMs));
+      await client.query(statementTimeoutSql(ms));
       const exists = (await client.query(tableExistsQuery(target))).rows[0].e;
       if (!exists)
         throw new TableNotFoundError(
@@ -84,6 +112,7 @@ export class PgSuiteScanner implements SuiteScanner {
         masked: req.masked,
         resultFormat: 'BASIC' as const,
         partialCount: 20,
+        sampleMax: this.sampleMax,
         lastLoadAt: req.lastLoadAt,
         previousRowCount: req.previousRowCount,
         profile: req.profile,
@@ -105,7 +134,7 @@ export class PgSuiteScanner implements SuiteScanner {
       await client.query(ROLLBACK).catch(() => undefined);
       throw e;
     } finally {
-      client.release();
+      await lease.release();
     }
   }
 

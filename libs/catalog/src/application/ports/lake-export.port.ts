@@ -38,16 +38,25 @@ export interface ExportRead {
   partitionBy: string[];
   /** Only these partitions (values in `partitionBy` order); undefined: all rows. */
   only?: (string | null)[][];
+  /** Asked for over HTTP: every statement bounded by WEIR_REQUEST_STATEMENT_TIMEOUT_MS. */
+  forRequest?: boolean;
 }
 
 /**
  * Reads a dataset's rows for an export (token {@link EXPORT_READER}): read-only, as the reader role
  * wherever reading could run user code (views), streamed (never the whole relation in memory), ordered by the partition columns.
+ * `forRequest` (an export asked for over HTTP): a statement past WEIR_REQUEST_STATEMENT_TIMEOUT_MS is
+ * cancelled and rejects with `PLATFORM.STATEMENT_TIMEOUT`.
  * Each row: the partition columns' text values, then the columns' values as text (date: days since
  * 1970-01-01, timestamps: microseconds since the epoch, the rest PostgreSQL's text form).
  */
 export interface ExportReader {
-  partitionValues(schema: string, table: string, partitionBy: string[]): Promise<(string | null)[][]>;
+  partitionValues(
+    schema: string,
+    table: string,
+    partitionBy: string[],
+    opts?: { forRequest?: boolean },
+  ): Promise<(string | null)[][]>;
   rows(read: ExportRead): AsyncIterable<(string | null)[][]>;
 }
 export const EXPORT_READER = Symbol('EXPORT_READER');

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Client } from 'pg';
-import { Queryable, Warehouse } from '@weir/platform';
+import { asStatementTimeout, Queryable, Warehouse } from '@weir/platform';
 import type { StreamLease, StreamLeases } from '../../application/ports/stream-lease.port';
 
 const LOCK = (sourceId: string) => [`weir.stream:${sourceId}`];
@@ -16,10 +16,13 @@ export class StreamLeaseStore implements StreamLeases {
   private readonly log = new Logger('streams');
 
   private readonly url: string;
+  /** {@link holder} answers a request: bounded by WEIR_REQUEST_STATEMENT_TIMEOUT_MS. */
+  private readonly requestTimeoutMs: number;
 
   /** On the database of the runs and the data (where the publish transactions run). */
   constructor(warehouse: Warehouse) {
     this.url = (warehouse.pool as unknown as { options: { connectionString: string } }).options.connectionString;
+    this.requestTimeoutMs = warehouse.requestTimeoutMs;
   }
 
   async tryAcquire(sourceId: string, instanceId: string): Promise<StreamLease | null> {
@@ -53,7 +56,7 @@ export class StreamLeaseStore implements StreamLeases {
   }
 
   async holder(sourceId: string): Promise<string | null> {
-    const c = new Client({ connectionString: this.url });
+    const c = new Client({ connectionString: this.url, statement_timeout: this.requestTimeoutMs });
     await c.connect();
     try {
       const r = await c.query(
@@ -64,6 +67,8 @@ export class StreamLeaseStore implements StreamLeases {
       );
       const app = r.rows[0]?.app as string | undefined;
       return app ? (app.startsWith(APP) ? app.slice(APP.length) : app) : null;
+    } catch (e) {
+      throw asStatementTimeout(e, this.requestTimeoutMs);
     } finally {
       await c.end().catch(() => undefined);
     }
