@@ -9,7 +9,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { CurrentPrincipal, Principal, ProblemResponseDto } from '@weir/platform';
+import { CurrentPrincipal, Principal, ProblemResponseDto, seesPii } from '@weir/platform';
 import { CatalogService } from '../application/catalog.service';
 import { LakeExportService } from '../application/lake-export.service';
 import {
@@ -87,7 +87,9 @@ export class DatasetsController {
   }
 
   @Get(':name/preview')
-  @ApiOperation({ summary: 'The first rows of the dataset (PII columns masked for viewers)' })
+  @ApiOperation({
+    summary: 'The first rows of the dataset (values of PII columns masked as *** unless the key is an admin key)',
+  })
   @ApiOkResponse({
     schema: {
       type: 'object',
@@ -99,19 +101,19 @@ export class DatasetsController {
     },
   })
   preview(@Param('name') name: string, @Query() q: PreviewQueryDto, @CurrentPrincipal() p: Principal) {
-    return this.catalog.preview(name, q.limit ?? 20, p?.role === 'admin' || p?.role === 'editor');
+    return this.catalog.preview(name, q.limit ?? 20, seesPii(p));
   }
 
   @Post(':name/exports')
   @ApiOperation({
     summary:
-      'Export the dataset (or model) as Parquet to a folder under the export root or s3://bucket/prefix: Hive partitions, snappy/gzip/brotli/zstd, row groups, a _manifest.json; incremental: only new partitions',
+      'Export the dataset (or model) as Parquet to a folder under the export root or s3://bucket/prefix: Hive partitions, snappy/gzip/brotli/zstd, row groups, a _manifest.json; incremental: only new partitions; PII columns masked unless the key is an admin key',
   })
   @ApiCreatedResponse({ schema: { type: 'object' } })
   @ApiBadRequestResponse({ type: ProblemResponseDto, description: 'CATALOG.INVALID_EXPORT' })
   @ApiNotFoundResponse({ type: ProblemResponseDto, description: 'CATALOG.DATASET_NOT_FOUND, CATALOG.TABLE_NOT_FOUND' })
-  exportLake(@Param('name') name: string, @Body() body: Record<string, unknown>) {
-    return this.lake.export(name, body);
+  exportLake(@Param('name') name: string, @Body() body: Record<string, unknown>, @CurrentPrincipal() p: Principal) {
+    return this.lake.export(name, body, { unmasked: seesPii(p) });
   }
 
   @Patch(':name')
