@@ -1,5 +1,6 @@
 // Shared jest settings: swc transform (decorator metadata on), @weir/* aliases, one embedded
-// PostgreSQL per run when TEST_DATABASE_URL is not set.
+// PostgreSQL per run when TEST_DATABASE_URL is not set, one log folder per run whose logs are
+// grepped for declared secrets and PII at the end (libs/platform/src/testing/test-logs.ts).
 const path = require('node:path');
 const root = __dirname;
 
@@ -35,4 +36,6 @@ module.exports = {
   testTimeout: 60000,
   reporters: ['default', path.join(root, 'tools/jest/summary-reporter.js')],
   setupFiles: ['reflect-metadata'],
+  // stdout, stderr and console copied into the run's log folder (grepped for secrets at the end)
+  setupFilesAfterEnv: [path.join(root, 'libs/platform/src/testing/jest-capture-output.ts')],
 };

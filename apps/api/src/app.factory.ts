@@ -72,6 +72,10 @@ export async function createApp(
     bodyParser: false,
   });
   app.useLogger(app.get(Logger));
+  // what Nest logged while it was created goes out now, and the buffer is detached: without this,
+  // a process that never listens (WEIR_ROLES without api, the e2e apps) kept every later log line
+  // in that buffer, in memory, unwritten (Nest flushes it on listen only)
+  app.flushLogs();
   app.disable('x-powered-by');
   app.set('query parser', 'extended');
   app.use(app.get(MetricsService).middleware());

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { RunsService } from '@weir/ingestion';
+import { registerSensitive } from '@weir/platform/testing';
 import { admin, TestApp } from './support/test-app';
 import { startIngestionApp, until } from './support/files';
 
@@ -75,6 +76,13 @@ describe('ingestion from HTTP JSON APIs e2e', () => {
     process.env[PASS_ENV] = 'pw-secret';
     process.env[CLIENT_SECRET_ENV] = 'client-secret';
     process.env[KEY_ENV] = API_KEY;
+    // none of them may reach a log line of the test run (checked when it ends)
+    registerSensitive('secret', {
+      [TOKEN_ENV]: TOKEN,
+      [PASS_ENV]: 'pw-secret',
+      [CLIENT_SECRET_ENV]: 'client-secret',
+      [KEY_ENV]: API_KEY,
+    });
     server = http.createServer((req, res) => {
       const u = new URL(req.url!, 'http://x');
       (hits[u.pathname] ??= []).push(Date.now());

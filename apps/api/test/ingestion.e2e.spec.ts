@@ -95,7 +95,14 @@ describe('ingestion e2e: sources, runs, accounting, dead letters', () => {
     const byReason = Object.fromEntries(dl.items.map((d: { reason: string }) => [d.reason, d]));
     expect(byReason.TYPE_MISMATCH).toMatchObject({ recordNumber: 2, column: 'amount', value: '1,5' });
     expect(byReason.DUPLICATE_KEY_IN_BATCH).toMatchObject({ recordNumber: 10, column: 'id', value: '1' });
-    expect(byReason.NOT_ALLOWED.rawRecord).toMatchObject({ id: '4', status: 'lost', email: '***' });
+    // an admin key sees PII in clear; a viewer (or editor) key gets it masked
+    expect(byReason.NOT_ALLOWED.rawRecord).toMatchObject({ id: '4', status: 'lost', email: 'd@x.io' });
+    const viewer = {
+      Authorization: `Bearer ${(await t.http.post('/api/platform/api-keys').set(admin).send({ name: 'dl-viewer', role: 'viewer' }).expect(201)).body.key}`,
+    };
+    const masked = (await t.http.get(`/api/ingestion/runs/${run.id}/dead-letters`).set(viewer).expect(200)).body;
+    const maskedByReason = Object.fromEntries(masked.items.map((d: { reason: string }) => [d.reason, d]));
+    expect(maskedByReason.NOT_ALLOWED.rawRecord).toMatchObject({ id: '4', status: 'lost', email: '***' });
     const page = (
       await t.http.get(`/api/ingestion/runs/${run.id}/dead-letters?reason=PATTERN&pageSize=5`).set(admin).expect(200)
     ).body;
@@ -103,7 +110,10 @@ describe('ingestion e2e: sources, runs, accounting, dead letters', () => {
     const csv = await t.http.get(`/api/ingestion/runs/${run.id}/dead-letters.csv`).set(admin).expect(200);
     expect(csv.headers['content-type']).toMatch(/text\/csv/);
     expect(csv.text.split('\r\n')[0]).toBe('record_number,reason,column,value,message,raw_record,raw_text');
-    expect(csv.text).not.toContain('d@x.io');
+    expect(csv.text).toContain('d@x.io');
+    const maskedCsv = await t.http.get(`/api/ingestion/runs/${run.id}/dead-letters.csv`).set(viewer).expect(200);
+    expect(maskedCsv.text).toContain('***');
+    expect(maskedCsv.text).not.toContain('d@x.io');
 
     const ds = (await t.http.get('/api/catalog/datasets/orders').set(admin).expect(200)).body;
     expect(ds).toMatchObject({ rowCount: 3, lastLoad: { runId: run.id, rows: 3 } });

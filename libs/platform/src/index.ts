@@ -72,7 +72,7 @@ export { parseKeyDuration, resolveKeyExpiry } from './auth/key-durations';
 export { authConfig } from './auth/auth.config';
 export { ApiKeyGuard, extractApiKey } from './auth/api-key.guard';
 export { CurrentPrincipal } from './auth/auth.decorators';
-export { API_KEY_ROLES, accessDenied } from './auth/roles';
+export { API_KEY_ROLES, accessDenied, seesPii } from './auth/roles';
 export type { ApiKeyRole, Principal } from './auth/roles';
 
 export { MetricsService } from './observability/metrics.service';

@@ -18,7 +18,7 @@ import { MetricsService } from './observability/metrics.service';
 import { MetricsController } from './observability/metrics.controller';
 import { HealthController } from './health/health.controller';
 import { DatabaseProbe } from './health/database-probe';
-import { loggerParams } from './observability/logging';
+import { LogDestination, loggerParams } from './observability/logging';
 import { Outbox } from './outbox/outbox';
 import { Retention } from './retention/retention';
 import { PresenceLock } from './database/presence';
@@ -32,6 +32,8 @@ export interface PlatformModuleOptions {
   databaseUrl: string;
   /** Data-plane database URL (WEIR_WAREHOUSE_URL, else the control-plane one). */
   warehouseUrl: string;
+  /** Where the logs go instead of stdout (the tests: the run's log file, grepped for secrets). */
+  logDestination?: LogDestination;
 }
 
 /**
@@ -48,7 +50,7 @@ export class PlatformModule implements OnApplicationShutdown {
       module: PlatformModule,
       global: true,
       imports: [
-        LoggerModule.forRoot(loggerParams(opts.config.logLevel)),
+        LoggerModule.forRoot(loggerParams(opts.config.logLevel, opts.logDestination)),
         TypeOrmModule.forRoot({ ...controlPlaneOptions(opts.databaseUrl), autoLoadEntities: true }),
         TypeOrmModule.forFeature(PLATFORM_ENTITIES),
         TerminusModule.forRoot({ errorLogStyle: 'json' }),

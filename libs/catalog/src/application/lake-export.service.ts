@@ -8,6 +8,7 @@ import {
   ExportRequest,
   exportRequestProblems,
   MANIFEST_FILE,
+  maskedExportColumn,
   partFile,
   partitionPath,
   resolveTarget,
@@ -43,12 +44,24 @@ export interface ExportResult {
   files: number;
   /** Partitions left as they were (an incremental export: exported before). */
   skipped: number;
+  /** PII columns whose values were masked in the files written (none for a caller who sees PII). */
+  masked: string[];
+}
+
+/** Who asks for an export. */
+export interface ExportCaller {
+  /** Whether PII columns are written in clear (an admin key); else they are masked (see ExportColumn.mask). */
+  unmasked: boolean;
+  /** Asked for over HTTP: reading the relation is bounded by WEIR_REQUEST_STATEMENT_TIMEOUT_MS. */
+  forRequest?: boolean;
 }
 
 /**
  * Exports a dataset (or a model's relation) to Parquet files in a local folder under the export
  * root or an S3 prefix: Hive-style partitions, a `_manifest.json` listing every file of the target
  * with rows, bytes and sha256; incremental exports write only partitions not exported before.
+ * PII columns are masked unless the caller sees PII (`***` in text columns, NULL in others); a
+ * masked export cannot be partitioned by a PII column (its values would be the folder names).
  */
 @Injectable()
 export class LakeExportService {
@@ -61,13 +74,24 @@ export class LakeExportService {
   ) {}
 
   /**
-   * Exports the dataset. `forRequest` (asked for over HTTP): reading the relation is bounded by
+   * Exports the dataset. `caller.forRequest` (asked for over HTTP): reading the relation is bounded by
    * WEIR_REQUEST_STATEMENT_TIMEOUT_MS; a pipeline's `export` step is not.
    */
-  async export(name: string, body: unknown, opts: { forRequest?: boolean } = {}): Promise<ExportResult> {
+  async export(name: string, body: unknown, caller: ExportCaller): Promise<ExportResult> {
     const ds = await this.catalog.getDataset(name);
     assertDataPlane(ds.schema, ds.table, `Dataset "${name}"`);
+    const pii = caller.unmasked
+      ? new Set<string>()
+      : new Set(ds.contract.columns.filter((c) => c.pii).map((c) => c.name));
     const problems = exportRequestProblems(body, ds.contract);
+    const asked = (body as { partitionBy?: unknown } | null)?.partitionBy;
+    if (Array.isArray(asked))
+      asked.forEach((c, i) => {
+        if (typeof c === 'string' && pii.has(c))
+          problems.push(
+            `partitionBy[${i}]: ${c} is a PII column, masked for this key: its values would be the folder names (an admin key exports it in clear)`,
+          );
+      });
     if (problems.length)
       throw new InvalidExportError(`The export request is invalid: ${problems.join('; ')}`, { errors: problems });
     const req = body as ExportRequest;
@@ -83,13 +107,16 @@ export class LakeExportService {
       throw new TableNotFoundError(`${ds.schema}.${ds.table} does not exist yet (load or build the dataset first)`);
 
     const by = req.partitionBy ?? [];
-    const columns = ds.contract.columns.filter((c) => !by.includes(c.name)).map(exportColumn);
+    const columns = ds.contract.columns
+      .filter((c) => !by.includes(c.name))
+      .map((c) => (pii.has(c.name) ? maskedExportColumn(c) : exportColumn(c)));
+    const masked = columns.filter((c) => c.mask).map((c) => c.name);
     const previous = await this.records.list(ds.id, targetKey);
     let only: (string | null)[][] | undefined;
     let skipped = 0;
     if (req.incremental) {
       const done = new Set(previous.map((p) => p.partition));
-      const all = await this.reader.partitionValues(ds.schema, ds.table, by, opts);
+      const all = await this.reader.partitionValues(ds.schema, ds.table, by, { forRequest: caller.forRequest });
       only = all.filter((v) => !done.has(partitionPath(by, v)));
       skipped = all.length - only.length;
     }
@@ -98,7 +125,11 @@ export class LakeExportService {
       columns,
       compression,
       rowGroupSize: req.rowGroupSize ?? DEFAULT_ROW_GROUP_SIZE,
-      kv: { 'weir.dataset': ds.name, 'weir.dataset_version': String(ds.version) },
+      kv: {
+        'weir.dataset': ds.name,
+        'weir.dataset_version': String(ds.version),
+        ...(masked.length ? { 'weir.masked': masked.join(',') } : {}),
+      },
     };
     const maxRows = req.maxRowsPerFile ?? DEFAULT_MAX_ROWS_PER_FILE;
     const written: ExportedPartition[] = [];
@@ -108,7 +139,7 @@ export class LakeExportService {
     let sink: ParquetFileSink | undefined;
     let inFile = 0;
     const closeFile = async () => {
-      if (sink && part) part.files.push(await sink.close());
+      if (sink && part) part.files.push({ ...(await sink.close()), ...(masked.length ? { masked } : {}) });
       sink = undefined;
       inFile = 0;
     };
@@ -123,7 +154,7 @@ export class LakeExportService {
         columns,
         partitionBy: by,
         only,
-        forRequest: opts.forRequest,
+        forRequest: caller.forRequest,
       })) {
         // runs of rows of one partition and file go to the sink together
         for (let r = 0; r < batch.length;) {
@@ -176,7 +207,12 @@ export class LakeExportService {
       compression,
       rowGroupSize: options.rowGroupSize,
       partitionBy: by,
-      columns: columns.map((c) => ({ name: c.name, type: c.type, parquet: c.kind })),
+      columns: columns.map((c) => ({
+        name: c.name,
+        type: c.type,
+        parquet: c.kind,
+        ...(c.mask ? { masked: true } : {}),
+      })),
       rows: all.reduce((n, p) => n + p.rows, 0),
       files: all.flatMap((p) =>
         p.files.map((f) => ({ ...f, partition: p.values, datasetVersion: p.datasetVersion, exportedAt: p.exportedAt })),
@@ -192,6 +228,7 @@ export class LakeExportService {
       rows: written.reduce((n, p) => n + p.rows, 0),
       files: written.reduce((n, p) => n + p.files.length, 0),
       skipped,
+      masked,
     };
   }
 }

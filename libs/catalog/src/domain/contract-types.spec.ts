@@ -1,6 +1,7 @@
 import { compileContract } from './contract-compiler';
 import { classifyChange, contractProblems, DatasetContract, sqlType, withDefaults } from './contract';
-import { exportColumn } from './lake-export';
+import { exportColumn, maskedExportColumn } from './lake-export';
+import { exportExpression } from '../infrastructure/lake-export.sql';
 import { isViolation } from './reason-codes';
 
 const one = (type: string, extra: Record<string, unknown> = {}) =>
@@ -213,5 +214,38 @@ describe('contract types data engineers use', () => {
     expect(
       ['smallint', 'real', 'double precision', 'bytea', 'json', 'time', 'interval', 'varchar(3)', 'text[]'].map(k),
     ).toEqual(['int32', 'float', 'double', 'binary', 'json', 'string', 'string', 'string', 'json']);
+  });
+
+  it('masks a PII column in an export: *** in text columns, NULL in others, the Parquet type kept', () => {
+    const m = (type: string) => maskedExportColumn({ name: 'v', type, nullable: true, pii: true });
+    const types = [
+      'text',
+      'varchar(3)',
+      'char(2)',
+      'text[]',
+      'date',
+      'integer',
+      'uuid',
+      'jsonb',
+      'interval',
+      'numeric',
+    ];
+    expect(types.map((t) => m(t).mask)).toEqual([
+      'text',
+      'text',
+      'text',
+      'null',
+      'null',
+      'null',
+      'null',
+      'null',
+      'null',
+      'null',
+    ]);
+    for (const t of types)
+      expect([t, m(t).kind]).toEqual([t, exportColumn({ name: 'v', type: t, nullable: true }).kind]);
+    expect(exportExpression(m('text'))).toBe(`CASE WHEN "v" IS NULL THEN NULL ELSE '***' END`);
+    expect(exportExpression(m('date'))).toBe('NULL::text');
+    expect(exportExpression(exportColumn({ name: 'v', type: 'text', nullable: true }))).toBe('"v"::text');
   });
 });

@@ -48,7 +48,10 @@ export interface ColumnContract {
   pattern?: string;
   /** Maximum length in characters (text only); the column becomes varchar(n). */
   maxLength?: number;
-  /** Personal data: masked in dead letters and logs. */
+  /**
+   * Personal data: shown in clear to admin keys only — masked for other keys in previews, dead
+   * letters and exports, masked for every key in quality evidence, never logged.
+   */
   pii?: boolean;
   description?: string;
 }

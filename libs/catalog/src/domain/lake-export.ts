@@ -60,6 +60,12 @@ export interface ExportColumn {
   type: string;
   /** An array column: read as its JSON text (`to_json`), written as a JSON string. */
   array?: boolean;
+  /**
+   * A PII column in an export for a caller who does not see PII: `text` (a text, varchar or char
+   * column) writes `***` for each value but NULL; `null` (any other type, whose Parquet type
+   * `***` would not fit) writes NULL. The column keeps its name and Parquet type.
+   */
+  mask?: 'text' | 'null';
 }
 
 export const DEFAULT_ROW_GROUP_SIZE = 100_000;
@@ -111,6 +117,14 @@ export function exportColumn(c: ColumnContract): ExportColumn {
     default:
       return { ...base, kind: 'string' };
   }
+}
+
+/** A contract column as a masked export writes it (see {@link ExportColumn.mask}). */
+export function maskedExportColumn(c: ColumnContract): ExportColumn {
+  const col = exportColumn(c);
+  const t = parseType(c.type);
+  const textual = typeof t !== 'string' && !t.array && (t.base === 'text' || t.base === 'varchar' || t.base === 'char');
+  return { ...col, mask: textual ? 'text' : 'null' };
 }
 
 /** Every problem with an export request against the dataset's contract, with its path. */

@@ -41,7 +41,13 @@ export class ColumnContractDto {
   @Optional()
   @IsInt()
   maxLength?: number;
-  @ApiPropertyOptional({ description: 'Personal data: masked in dead letters' }) @Optional() @IsBoolean() pii?: boolean;
+  @ApiPropertyOptional({
+    description:
+      'Personal data: in clear for admin keys only; masked (***) for other keys in previews, dead letters and exports, in quality evidence for every key; never logged',
+  })
+  @Optional()
+  @IsBoolean()
+  pii?: boolean;
   @ApiPropertyOptional() @Optional() @IsString() @MaxLength(2000) description?: string;
 }
 

@@ -10,7 +10,7 @@ import {
   ApiServiceUnavailableResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import { CurrentPrincipal, Principal, ProblemResponseDto } from '@weir/platform';
+import { CurrentPrincipal, Principal, ProblemResponseDto, seesPii } from '@weir/platform';
 import { CatalogService } from '../application/catalog.service';
 import { LakeExportService } from '../application/lake-export.service';
 import {
@@ -89,7 +89,7 @@ export class DatasetsController {
 
   @Get(':name/preview')
   @ApiOperation({
-    summary: 'The first rows of the dataset (PII columns masked for viewers)',
+    summary: 'The first rows of the dataset (values of PII columns masked as *** unless the key is an admin key)',
     description:
       'At most WEIR_PREVIEW_MAX_ROWS rows (a larger `limit`: 400 CATALOG.PREVIEW_LIMIT_TOO_LARGE); the read is bounded by WEIR_REQUEST_STATEMENT_TIMEOUT_MS (503 PLATFORM.STATEMENT_TIMEOUT past it).',
   })
@@ -106,13 +106,13 @@ export class DatasetsController {
     },
   })
   preview(@Param('name') name: string, @Query() q: PreviewQueryDto, @CurrentPrincipal() p: Principal) {
-    return this.catalog.preview(name, q.limit, p?.role === 'admin' || p?.role === 'editor');
+    return this.catalog.preview(name, q.limit, seesPii(p));
   }
 
   @Post(':name/exports')
   @ApiOperation({
     summary:
-      'Export the dataset (or model) as Parquet to a folder under the export root or s3://bucket/prefix: Hive partitions, snappy/gzip/brotli/zstd, row groups, a _manifest.json; incremental: only new partitions',
+      'Export the dataset (or model) as Parquet to a folder under the export root or s3://bucket/prefix: Hive partitions, snappy/gzip/brotli/zstd, row groups, a _manifest.json; incremental: only new partitions; PII columns masked unless the key is an admin key',
   })
   @ApiCreatedResponse({ schema: { type: 'object' } })
   @ApiBadRequestResponse({ type: ProblemResponseDto, description: 'CATALOG.INVALID_EXPORT' })
@@ -122,8 +122,8 @@ export class DatasetsController {
     description:
       'PLATFORM.STATEMENT_TIMEOUT: reading the relation took longer than WEIR_REQUEST_STATEMENT_TIMEOUT_MS (a pipeline `export` step is not bound by it)',
   })
-  exportLake(@Param('name') name: string, @Body() body: Record<string, unknown>) {
-    return this.lake.export(name, body, { forRequest: true });
+  exportLake(@Param('name') name: string, @Body() body: Record<string, unknown>, @CurrentPrincipal() p: Principal) {
+    return this.lake.export(name, body, { unmasked: seesPii(p), forRequest: true });
   }
 
   @Patch(':name')

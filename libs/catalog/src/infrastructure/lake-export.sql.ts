@@ -1,4 +1,5 @@
 import { qualifiedTable, quoteIdent } from '@weir/platform';
+import { MASK } from '../domain/contract-compiler';
 import type { ExportColumn } from '../domain/lake-export';
 
 /** SQL of lake exports; names through quoteIdent/qualifiedTable, values as quoted literals. */
@@ -11,6 +12,9 @@ export function sqlLiteral(v: string): string {
 /** One column as the text an export reads (see ExportReader). */
 export function exportExpression(c: ExportColumn): string {
   const q = quoteIdent(c.name);
+  // a masked PII column: its values never leave PostgreSQL
+  if (c.mask === 'null') return 'NULL::text';
+  if (c.mask === 'text') return `CASE WHEN ${q} IS NULL THEN NULL ELSE ${sqlLiteral(MASK)} END`;
   if (c.array) return `to_json(${q})::text`;
   switch (c.kind) {
     case 'date':

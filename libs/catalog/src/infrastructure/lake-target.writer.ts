@@ -54,7 +54,16 @@ class S3LakeTarget implements LakeTarget {
     private readonly bucket: string,
     private readonly prefix: string,
     private readonly stage: string,
+    /** The credentials' values: taken out of any message (a store may quote the request it refused). */
+    private readonly secrets: string[],
   ) {}
+
+  /** CATALOG.EXPORT_TARGET_FAILED with `message`, the credentials masked. */
+  private failed(message: string): ExportTargetError {
+    let m = message;
+    for (const s of this.secrets) m = m.split(s).join('***');
+    return new ExportTargetError(m);
+  }
 
   private key(rel: string): string {
     return this.prefix ? `${this.prefix}/${rel}` : rel;
@@ -65,7 +74,7 @@ class S3LakeTarget implements LakeTarget {
     try {
       return await fn();
     } catch (e) {
-      throw new ExportTargetError(`${what} s3://${this.bucket}/${this.key('')} failed: ${(e as Error).message}`);
+      throw this.failed(`${what} s3://${this.bucket}/${this.key('')} failed: ${(e as Error).message}`);
     }
   }
 
@@ -82,7 +91,7 @@ class S3LakeTarget implements LakeTarget {
           this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys } })),
         );
         if (d.Errors?.length)
-          throw new ExportTargetError(
+          throw this.failed(
             `Deleting ${d.Errors.length} earlier object(s) under s3://${this.bucket}/${Prefix} failed: ${d.Errors[0].Key}: ${d.Errors[0].Message ?? d.Errors[0].Code}`,
           );
       }
@@ -108,9 +117,7 @@ class S3LakeTarget implements LakeTarget {
             }),
           );
         } catch (e) {
-          throw new ExportTargetError(
-            `Writing s3://${this.bucket}/${this.key(relPath)} failed: ${(e as Error).message}`,
-          );
+          throw this.failed(`Writing s3://${this.bucket}/${this.key(relPath)} failed: ${(e as Error).message}`);
         } finally {
           await fs.promises.rm(tmp, { force: true });
         }
@@ -159,19 +166,18 @@ export class FileLakeTargets implements LakeTargets {
     for (const [k, ref] of Object.entries({ accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey }))
       if (ref && !environmentVariable(ref.env))
         throw new ExportTargetError(`s3.${k}: the environment variable ${ref.env} is not set`);
+    const sessionToken = env(s3.sessionToken);
     const client = new S3Client({
       region: s3.region ?? environmentVariable('AWS_REGION') ?? 'us-east-1',
       endpoint: s3.endpoint,
       forcePathStyle: s3.forcePathStyle,
-      credentials:
-        accessKeyId && secretAccessKey
-          ? { accessKeyId, secretAccessKey, sessionToken: env(s3.sessionToken) }
-          : undefined,
+      credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, sessionToken } : undefined,
       maxAttempts: 4,
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
     });
     const stage = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'weir-export-'));
-    return new S3LakeTarget(client, target.bucket, target.prefix, stage);
+    const secrets = [accessKeyId, secretAccessKey, sessionToken].filter((v): v is string => !!v);
+    return new S3LakeTarget(client, target.bucket, target.prefix, stage, secrets);
   }
 }

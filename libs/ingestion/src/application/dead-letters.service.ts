@@ -29,8 +29,9 @@ interface Row {
 }
 
 /**
- * Reading dead letters (paged, by reason, as CSV) with PII masked, and replaying them. Reads are
- * asked for over HTTP: each statement is bounded by WEIR_REQUEST_STATEMENT_TIMEOUT_MS.
+ * Reading dead letters (paged, by reason, as CSV) with PII masked unless `unmasked` (admin keys),
+ * and replaying them. Reads are asked for over HTTP: each statement is bounded by
+ * WEIR_REQUEST_STATEMENT_TIMEOUT_MS.
  */
 @Injectable()
 export class DeadLettersService {
@@ -41,7 +42,9 @@ export class DeadLettersService {
     private readonly sources: SourcesService,
   ) {}
 
-  private async piiFields(sourceId: string): Promise<Set<string>> {
+  /** The fields masked for a caller: the source fields and columns that are PII; none when `unmasked`. */
+  private async piiFields(sourceId: string, unmasked: boolean): Promise<Set<string>> {
+    if (unmasked) return new Set();
     const source = await this.sources.entity(sourceId);
     const dataset = await this.catalog.findDataset(source.dataset);
     if (!dataset) return new Set();
@@ -53,21 +56,37 @@ export class DeadLettersService {
     );
   }
 
+  /**
+   * A dead letter as a caller sees it. Masked (`pii` holds the PII fields; empty for an admin key or
+   * a dataset without PII): the raw record's PII fields, the value when its column (a key's columns
+   * for DUPLICATE_KEY) is PII, and — the text of an unparseable record cannot be split into fields —
+   * its raw text and any quoted excerpt in its message (V8's JSON errors quote the input).
+   */
   private view(r: Row, pii: Set<string>): DeadLetterView {
     let raw = r.raw_record;
-    if (raw && pii.size)
-      raw = Object.fromEntries(
-        Object.entries(raw).map(([k, v]) => [k, pii.has(k) && v !== null && v !== undefined ? MASK : v]),
-      );
+    let value = r.value;
+    let message = r.message;
+    let rawText = r.raw_text;
+    if (pii.size) {
+      if (raw)
+        raw = Object.fromEntries(
+          Object.entries(raw).map(([k, v]) => [k, pii.has(k) && v !== null && v !== undefined ? MASK : v]),
+        );
+      if (value !== null && r.column_name?.split(',').some((c) => pii.has(c))) value = MASK;
+      if (rawText !== null) {
+        rawText = MASK;
+        message = message.replace(/"(?:[^"\\]|\\.)*"/g, `"${MASK}"`);
+      }
+    }
     return {
       id: r.id,
       recordNumber: Number(r.record_number),
       reason: r.reason,
       column: r.column_name,
-      value: r.value,
-      message: r.message,
+      value,
+      message,
       rawRecord: raw,
-      rawText: r.raw_text,
+      rawText,
     };
   }
 
@@ -77,12 +96,12 @@ export class DeadLettersService {
     }
   }
 
-  async page(runId: string, q: { reason?: string; page?: number; pageSize?: number }) {
+  async page(runId: string, q: { reason?: string; page?: number; pageSize?: number }, unmasked: boolean) {
     const run = await this.runs.entity(runId);
     this.checkReason(q.reason);
     const page = q.page ?? 1;
     const pageSize = q.pageSize ?? 100;
-    const pii = await this.piiFields(run.sourceId);
+    const pii = await this.piiFields(run.sourceId, unmasked);
     const rows = await this.warehouse.requestQuery<Row>(
       `SELECT id, record_number, reason, column_name, value, message, raw_record, raw_text FROM ingestion.dead_letters
         WHERE run_id = $1 AND ($2::text IS NULL OR reason = $2) ORDER BY record_number, id LIMIT $3 OFFSET $4`,
@@ -97,11 +116,11 @@ export class DeadLettersService {
     return { items: rows.map((r) => this.view(r, pii)), total, page, pageSize, byReason };
   }
 
-  /** Streams the run's dead letters as CSV lines (header first), PII masked. */
-  async *csv(runId: string, reason?: string): AsyncGenerator<string> {
+  /** Streams the run's dead letters as CSV lines (header first), PII masked unless `unmasked`. */
+  async *csv(runId: string, reason: string | undefined, unmasked: boolean): AsyncGenerator<string> {
     const run = await this.runs.entity(runId);
     this.checkReason(reason);
-    const pii = await this.piiFields(run.sourceId);
+    const pii = await this.piiFields(run.sourceId, unmasked);
     const esc = (v: unknown) => {
       if (v === null || v === undefined) return '';
       const s = typeof v === 'string' ? v : JSON.stringify(v);

@@ -9,7 +9,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { CurrentPrincipal, Principal, ProblemResponseDto } from '@weir/platform';
+import { CurrentPrincipal, Principal, ProblemResponseDto, seesPii } from '@weir/platform';
 import { RunsService } from '../application/runs.service';
 import { DeadLettersService } from '../application/dead-letters.service';
 import { DeadLettersQueryDto, ListRunsQueryDto } from './source.request.dto';
@@ -40,21 +40,32 @@ export class RunsController {
   }
 
   @Get(':id/dead-letters')
-  @ApiOperation({ summary: 'Rejected records of a run, paged, filterable by reason; PII masked' })
+  @ApiOperation({
+    summary: 'Rejected records of a run, paged, filterable by reason; PII masked unless the key is an admin key',
+  })
   @ApiOkResponse({ type: DeadLetterPageDto })
-  deadLetters(@Param('id') id: string, @Query() q: DeadLettersQueryDto): Promise<DeadLetterPageDto> {
-    return this.letters.page(id, q);
+  deadLetters(
+    @Param('id') id: string,
+    @Query() q: DeadLettersQueryDto,
+    @CurrentPrincipal() p: Principal,
+  ): Promise<DeadLetterPageDto> {
+    return this.letters.page(id, q, seesPii(p));
   }
 
   @Get(':id/dead-letters.csv')
-  @ApiOperation({ summary: 'Download the dead letters as CSV' })
+  @ApiOperation({ summary: 'Download the dead letters as CSV (PII masked unless the key is an admin key)' })
   @ApiProduces('text/csv')
   @ApiOkResponse({
     description: 'A header line, then one line per dead letter, streamed',
     content: { 'text/csv': { schema: { type: 'string' } } },
   })
-  async deadLettersCsv(@Param('id') id: string, @Query() q: DeadLettersQueryDto, @Res() res: Response): Promise<void> {
-    const lines = this.letters.csv(id, q.reason);
+  async deadLettersCsv(
+    @Param('id') id: string,
+    @Query() q: DeadLettersQueryDto,
+    @CurrentPrincipal() p: Principal,
+    @Res() res: Response,
+  ): Promise<void> {
+    const lines = this.letters.csv(id, q.reason, seesPii(p));
     const first = await lines.next(); // errors (unknown run) surface before headers are sent
     res.setHeader('Content-Type', 'text/csv; charset=utf-8');
     res.setHeader('Content-Disposition', `attachment; filename="dead-letters-${id}.csv"`);

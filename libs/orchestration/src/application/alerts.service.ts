@@ -7,14 +7,16 @@ import {
   OnApplicationBootstrap,
   Optional,
 } from '@nestjs/common';
-import { WEIR_CONFIG, WeirConfig } from '@weir/platform';
+import { AuditLog, WEIR_CONFIG, WeirConfig } from '@weir/platform';
 import {
   Alert,
   AlertDestinationSpecError,
   alertPayload,
   deliveryBackoffMs,
+  maskUrl,
   parseAlertDestination,
   routesTo,
+  withoutUrlSecrets,
 } from '../domain/alert';
 import { ORCHESTRATION_CONFIG, OrchestrationConfig } from '../orchestration.config';
 import {
@@ -61,7 +63,14 @@ export class AlertsService implements OnApplicationBootstrap, BeforeApplicationS
     @Inject(ORCHESTRATION_CONFIG) private readonly cfg: OrchestrationConfig,
     @Inject(WEIR_CONFIG) private readonly config: WeirConfig,
     @Optional() private readonly metrics?: OrchestrationMetrics,
-  ) {}
+    @Optional() audit?: AuditLog,
+  ) {
+    // a destination's URL is a secret (its path or query is often the token): the audit log keeps
+    // what the answers show, scheme and host
+    audit?.maskBodyField('/api/orchestration/alert-destinations', 'url', (v) =>
+      typeof v === 'string' ? maskUrl(v) : v,
+    );
+  }
 
   onApplicationBootstrap(): void {
     if (!this.config.roles.has('worker')) return;
@@ -250,7 +259,10 @@ export class AlertsService implements OnApplicationBootstrap, BeforeApplicationS
         signal: AbortSignal.timeout(this.cfg.alertTimeoutMs),
       });
       status = res.status;
-      if (!res.ok) error = `HTTP ${res.status}: ${(await res.text().catch(() => '')).slice(0, 200)}`.trim();
+      // the receiver's answer may quote the URL it was called on (its token): taken out
+      if (!res.ok)
+        error =
+          `HTTP ${res.status}: ${withoutUrlSecrets((await res.text().catch(() => '')).slice(0, 2000), c.url).slice(0, 200)}`.trim();
       else await res.body?.cancel().catch(() => undefined);
     } catch (e) {
       // the cause names the failure (refused, timed out); never the URL, which may hold a secret

@@ -76,15 +76,20 @@ export class StepExecutorService {
   /**
    * A dataset written to the lake as Parquet (the catalog's export: Hive partitions, a manifest);
    * `{partition}` in the target becomes the run's partition. The catalog refuses a bad request
-   * or target with its own error, which fails the step.
+   * or target with its own error, which fails the step. A pipeline runs as no key: PII columns
+   * are masked, as for an editor (an admin exports them in clear through the export route).
    */
   private async export(step: Extract<Step, { kind: 'export' }>, ctx: StepContext): Promise<StepOutput> {
-    const r = await this.lake.export(step.dataset, {
-      target: step.target.replace(/\{partition\}/g, ctx.partition ?? ''),
-      ...(step.partitionBy.length ? { partitionBy: step.partitionBy } : {}),
-      ...(step.compression ? { compression: step.compression } : {}),
-      incremental: step.incremental,
-    });
+    const r = await this.lake.export(
+      step.dataset,
+      {
+        target: step.target.replace(/\{partition\}/g, ctx.partition ?? ''),
+        ...(step.partitionBy.length ? { partitionBy: step.partitionBy } : {}),
+        ...(step.compression ? { compression: step.compression } : {}),
+        incremental: step.incremental,
+      },
+      { unmasked: false },
+    );
     await ctx.link({ export: r.manifest });
     return { rows: r.rows, files: r.files, partitionsSkipped: r.skipped, manifest: r.manifest };
   }

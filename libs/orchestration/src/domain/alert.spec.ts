@@ -7,6 +7,7 @@ import {
   maskUrl,
   parseAlertDestination,
   routesTo,
+  withoutUrlSecrets,
 } from './alert';
 
 const failed: Alert = {
@@ -158,5 +159,23 @@ describe('maskUrl', () => {
     expect(maskUrl('http://user:pw@127.0.0.1:8080/hook?token=1')).toBe('http://127.0.0.1:8080/…');
     expect(maskUrl('http://127.0.0.1:8080')).toBe('http://127.0.0.1:8080/');
     expect(maskUrl('nope')).toBe('<unparseable url>');
+  });
+});
+
+describe('withoutUrlSecrets', () => {
+  it("takes the URL's path, segments and query values out of a receiver's answer, as written, decoded or encoded", () => {
+    const url = 'https://hooks.example.com/services/T0123456/B0123456/s3cr3t%2Ftoken+xyz?sig=abc%20def12&x=1';
+    const answer = [
+      'no such hook: /services/T0123456/B0123456/s3cr3t%2Ftoken+xyz?sig=abc%20def12&x=1',
+      'token s3cr3t/token+xyz',
+      'sig abc def12',
+      'team T0123456',
+      'x=1 stays, so does webhook',
+    ].join('\n');
+    const out = withoutUrlSecrets(answer, url);
+    for (const s of ['T0123456', 'B0123456', 's3cr3t', 'abc def12', 'abc%20def12']) expect(out).not.toContain(s);
+    expect(out).toContain('x=1 stays, so does webhook');
+    expect(out).toContain('no such hook: …');
+    expect(withoutUrlSecrets('anything', 'not a url')).toBe('anything');
   });
 });

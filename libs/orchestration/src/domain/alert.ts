@@ -140,6 +140,44 @@ export function maskUrl(url: string): string {
 }
 
 /**
+ * `text` (a receiver's answer) without the parts of `url` that may be secret, as written, decoded
+ * or encoded: its path and query, each path segment and each query value of 8 characters or more
+ * become `…`.
+ */
+export function withoutUrlSecrets(text: string, url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return text;
+  }
+  const parts = new Set<string>();
+  const add = (p: string) => {
+    if (p.length < 8) return;
+    parts.add(p);
+    for (const f of [
+      () => decodeURIComponent(p),
+      () => encodeURIComponent(p),
+      () => encodeURIComponent(decodeURIComponent(p)),
+    ])
+      try {
+        parts.add(f());
+      } catch {
+        // not valid percent-encoding: the text as written is enough
+      }
+  };
+  add(u.pathname + u.search);
+  add(u.pathname);
+  add(u.search.slice(1));
+  for (const seg of u.pathname.split('/')) add(seg);
+  for (const [, v] of u.searchParams) add(v);
+  let out = text;
+  for (const p of [...parts].filter((p) => p.length >= 8).sort((a, b) => b.length - a.length))
+    out = out.split(p).join('…');
+  return out;
+}
+
+/**
  * The delay in ms before retrying a delivery after attempt `attempt` (1-based) failed: exponential
  * (`baseMs * 2^(attempt-1)`, at most `maxMs`) with equal jitter (half fixed, half random), so a
  * receiver that is down is not hammered and a retry never comes at once.

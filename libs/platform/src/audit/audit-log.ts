@@ -168,6 +168,7 @@ export class AuditLog {
   maxPending = 1000;
   private readonly dropped?: Counter<'reason'>;
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly fieldMasks: { prefix: string; field: string; mask: (value: unknown) => unknown }[] = [];
 
   constructor(
     private readonly ds: DataSource,
@@ -198,6 +199,27 @@ export class AuditLog {
           }),
       });
     }
+  }
+
+  /**
+   * A top-level body field of the requests under `prefix` that holds a secret no field-name rule
+   * catches (an alert destination's `url`, whose path is often the token): recorded as `mask` makes
+   * it, accepted or refused. The slice owning the route says so once, when it starts.
+   */
+  maskBodyField(prefix: string, field: string, mask: (value: unknown) => unknown): void {
+    this.fieldMasks.push({ prefix: prefix.toLowerCase(), field, mask });
+  }
+
+  /** The body as recorded: the masks of {@link maskBodyField} applied (redactForAudit does the rest when written). */
+  private bodyOf(path: string, body: unknown): unknown {
+    if (!body || typeof body !== 'object' || !Object.keys(body).length) return null;
+    if (Array.isArray(body)) return body;
+    let out = body as Record<string, unknown>;
+    const p = path.toLowerCase(); // routes match in any letter case
+    for (const m of this.fieldMasks)
+      if ((p === m.prefix || p.startsWith(`${m.prefix}/`)) && out[m.field] !== undefined)
+        out = { ...out, [m.field]: m.mask(out[m.field]) };
+    return out;
   }
 
   /** Writes a row in the background: never throws, never waits. */
@@ -266,15 +288,16 @@ export class AuditLog {
             ? (res.locals['route'] as string)
             : null;
         const status = res.writableFinished || res.headersSent ? res.statusCode : 499; // 499: the client went away
+        const path = (req.originalUrl ?? req.url ?? '').split('?')[0];
         const entry: AuditEntry = {
           at,
           actor: req.principal?.keyId ?? 'anonymous',
           actorName: req.principal?.name ?? null,
           method: req.method,
           route,
-          path: (req.originalUrl ?? req.url ?? '').split('?')[0],
+          path,
           resourceId: resourceOf(req.params as Record<string, unknown> | undefined),
-          diff: req.body && typeof req.body === 'object' && Object.keys(req.body).length ? req.body : null,
+          diff: this.bodyOf(path, req.body),
           status,
           outcome: outcomeOf(status),
           errorCode,

@@ -13,6 +13,15 @@ export interface Principal {
   role: ApiKeyRole;
 }
 
+/**
+ * Whether `principal` sees the values of PII columns (contract columns with `pii: true`) in clear:
+ * admin keys do; editor and viewer keys, and a request without a key, get them masked in previews,
+ * dead letters and exports. The one rule every slice asks.
+ */
+export function seesPii(principal: Pick<Principal, 'role'> | undefined): boolean {
+  return principal?.role === 'admin';
+}
+
 /** HTTP methods a viewer may use. */
 export const READ_ONLY_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
 

@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import { DomainError } from './domain-error';
 import { ApiKeyNotFoundError } from './platform.errors';
-import { ProblemDetailsFilter } from './problem.filter';
+import { ProblemDetailsFilter, withoutRowValues } from './problem.filter';
 
 describe('ProblemDetailsFilter.toProblem', () => {
   beforeAll(() => Logger.overrideLogger(false));
@@ -104,5 +104,44 @@ describe('ProblemDetailsFilter.toProblem', () => {
       status: 500,
       code: 'PLATFORM.INTERNAL',
     });
+  });
+});
+
+describe('withoutRowValues', () => {
+  const pgError = (message: string, fields: Record<string, string>) => Object.assign(new Error(message), fields);
+
+  it('masks the row values a PostgreSQL error quotes in its detail, where and (data errors) message', () => {
+    const dup = withoutRowValues(
+      pgError('duplicate key value violates unique constraint "people_pkey"', {
+        code: '23505',
+        detail: 'Key (email)=(ada@x.io) already exists.',
+      }),
+    );
+    expect(dup).toMatchObject({
+      message: 'duplicate key value violates unique constraint "people_pkey"',
+      detail: 'Key (email)=(***) already exists.',
+    });
+    const check = withoutRowValues(
+      pgError('new row for relation "people" violates check constraint "c"', {
+        code: '23514',
+        detail: 'Failing row contains (1, ada@x.io, null).',
+      }),
+    );
+    expect((check as unknown as { detail: string }).detail).toBe('Failing row contains (***).');
+    const cast = withoutRowValues(
+      pgError('invalid input syntax for type integer: "ada@x.io"', {
+        code: '22P02',
+        where: 'COPY people, line 2, column score: "ada@x.io"',
+      }),
+    );
+    expect(cast.message).toBe('invalid input syntax for type integer: "***"');
+    expect(cast.stack).not.toContain('ada@x.io');
+    expect((cast as unknown as { where: string }).where).toBe('COPY people, line 2, column score: "***"');
+    expect(cast).toBeInstanceOf(Error);
+  });
+
+  it('leaves other errors as they are', () => {
+    const e = new Error('boom "quoted"');
+    expect(withoutRowValues(e)).toBe(e);
   });
 });

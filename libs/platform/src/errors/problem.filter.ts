@@ -124,7 +124,11 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   private internal(exception: unknown, base: { instance?: string; requestId?: string }): ProblemDetails {
     const errorId = randomUUID();
     const err = exception instanceof Error ? exception : new Error(String(exception));
-    this.logger.error({ errorId, err, requestId: base.requestId }, `Unhandled error ${errorId}: ${err.message}`);
+    const logged = withoutRowValues(err);
+    this.logger.error(
+      { errorId, err: logged, requestId: base.requestId },
+      `Unhandled error ${errorId}: ${logged.message}`,
+    );
     return {
       type: problemType('PLATFORM.INTERNAL'),
       title: 'Internal Server Error',
@@ -135,4 +139,33 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       ...base,
     };
   }
+}
+
+/**
+ * A PostgreSQL error as it is logged: the row values it quotes masked — in `detail` and `where`
+ * (`Key (email)=(…) already exists`, `Failing row contains (…)`, `COPY t, line 2, column c: "…"`)
+ * and, for a data exception (SQLSTATE class 22: `invalid input syntax for type integer: "…"`), in
+ * its message —, since a value may be personal data (a PII column) and no log line may hold one.
+ * Other errors as they are.
+ */
+export function withoutRowValues<E extends Error>(err: E): E {
+  const e = err as E & { detail?: unknown; where?: unknown; code?: unknown };
+  const dataError = typeof e.code === 'string' && /^22[0-9A-Z]{3}$/.test(e.code);
+  if (typeof e.detail !== 'string' && typeof e.where !== 'string' && !dataError) return err;
+  const mask = (s: string) =>
+    s
+      .replace(
+        /(Key \([^)]*\)=\().*?(\) (?:already exists|is not present|is still referenced|conflicts with))/g,
+        '$1***$2',
+      )
+      .replace(/(Failing row contains \().*(\))/g, '$1***$2')
+      .replace(/"(?:[^"\\]|\\.)*"/g, '"***"');
+  const message = dataError ? mask(err.message) : err.message;
+  const copy = Object.assign(Object.create(Object.getPrototypeOf(err) as object) as E, err, {
+    message,
+    stack: dataError && err.stack ? err.stack.split(err.message).join(message) : err.stack,
+  }) as E & { detail?: unknown; where?: unknown };
+  if (typeof e.detail === 'string') copy.detail = mask(e.detail);
+  if (typeof e.where === 'string') copy.where = mask(e.where);
+  return copy;
 }

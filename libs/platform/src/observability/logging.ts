@@ -42,29 +42,33 @@ export function redactUrl(url: string): string {
   }
 }
 
+/** Where log lines go instead of stdout (the test run's log file): pino's DestinationStream. */
+export interface LogDestination {
+  write(line: string): void;
+}
+
 /**
  * nestjs-pino options: JSON lines, the request id (`reqId`) on every line logged while a request
- * is handled, one summary line per request, secrets redacted.
+ * is handled, one summary line per request, secrets redacted; to stdout, or to `destination`.
  */
-export function loggerParams(level: LogLevel): Params {
-  return {
-    pinoHttp: {
-      level,
-      // the app sets req.id before the body parsers (a refused body's answer carries it too)
-      genReqId: (req, res) => (req as { id?: string }).id ?? requestId(req, res),
-      quietReqLogger: true,
-      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-      customLogLevel: (_req, res, err) =>
-        err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
-      autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/metrics' },
-      serializers: {
-        req: (req: { id: unknown; method: string; url: string }) => ({
-          id: req.id,
-          method: req.method,
-          url: String(req.url).split('?')[0],
-        }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
+export function loggerParams(level: LogLevel, destination?: LogDestination): Params {
+  const options: Params['pinoHttp'] = {
+    level,
+    // the app sets req.id before the body parsers (a refused body's answer carries it too)
+    genReqId: (req, res) => (req as { id?: string }).id ?? requestId(req, res),
+    quietReqLogger: true,
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    customLogLevel: (_req, res, err) =>
+      err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+    autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/metrics' },
+    serializers: {
+      req: (req: { id: unknown; method: string; url: string }) => ({
+        id: req.id,
+        method: req.method,
+        url: String(req.url).split('?')[0],
+      }),
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
   };
+  return { pinoHttp: destination ? [options, destination] : options };
 }

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { freePort, startEmbeddedPostgres } from '../database/embedded-postgres';
+import { TEST_LOG_DIR_ENV } from './test-logs';
 
 /** The parts of Jest's configs this setup reads. */
 interface JestConfigs {
@@ -34,7 +35,7 @@ export function runNeedsDatabase(c: JestConfigs): boolean {
 }
 
 /**
- * Jest global setup: when `TEST_DATABASE_URL` is unset and the run holds integration or e2e specs,
+ * Jest global setup: makes the run's log folder (`WEIR_TEST_LOG_DIR`, see test-logs.ts); when `TEST_DATABASE_URL` is unset and the run holds integration or e2e specs,
  * starts one embedded PostgreSQL for the whole run (throwaway data directory, free port) and
  * exports its URL to the test workers.
  */
@@ -42,6 +43,11 @@ export default async function globalSetup(
   globalConfig?: JestConfigs['global'],
   projectConfig?: JestConfigs['project'],
 ): Promise<void> {
+  // the run's log folder: every app a spec starts logs into it, the teardown greps it (test-logs.ts)
+  // (one given in WEIR_TEST_LOG_DIR is used, checked and kept)
+  const own = !process.env[TEST_LOG_DIR_ENV];
+  if (own) process.env[TEST_LOG_DIR_ENV] = fs.mkdtempSync(path.join(os.tmpdir(), 'weir-test-logs-'));
+  (globalThis as Record<string, unknown>)['__WEIR_TEST_LOGS__'] = { dir: process.env[TEST_LOG_DIR_ENV], own };
   if (process.env['TEST_DATABASE_URL']) return;
   if (!runNeedsDatabase({ global: globalConfig, project: projectConfig })) {
     process.stderr.write('\n[weir tests] unit specs only: no database started\n');

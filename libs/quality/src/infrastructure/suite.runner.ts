@@ -121,6 +121,7 @@ export async function runSuite(
     indexColumn: opts.indexColumn,
     profile: opts.profile,
     distinctColumns: opts.distinctColumns,
+    masked: opts.masked,
   });
   const query =
     opts.read ??
@@ -200,8 +201,18 @@ async function evaluate(
     // a cancelled statement aborted the scan's transaction: the scan fails as a whole (custom_sql,
     // inside its own savepoint, fails only its check)
     if (isStatementTimeout(err) && plan.kind !== 'custom_sql') throw err;
-    return fail((err as Error).message);
+    // a data error on a PII column quotes the value (`invalid input syntax for type …: "…"`)
+    const message = (err as Error).message;
+    return fail(plan.columns.some((col) => opts.masked?.has(col)) ? maskQuoted(message) : message);
   }
+}
+
+/** What a masked value reads as in results. */
+const MASK = '***';
+
+/** A message with every double-quoted excerpt masked (PostgreSQL quotes the offending value in data errors). */
+export function maskQuoted(message: string): string {
+  return message.replace(/"(?:[^"\\]|\\.)*"/g, `"${MASK}"`);
 }
 
 /** Row-wise checks: counts from the scan (or a grouped query), samples of unexpected values when some failed. */
@@ -230,7 +241,7 @@ async function evaluateMap(c: Check): Promise<ExpectationResult> {
     const sizes = sampleSizes(e, format, opts);
     const limit = format === 'COMPLETE' ? sizes.complete : sizes.partial;
     const rows = unexpected > 0 && limit !== 0 ? await samples(plan, compiled, query, limit) : [];
-    const show = (c: string, v: unknown) => (opts.masked?.has(c) && v !== null ? '***' : v);
+    const show = (c: string, v: unknown) => (opts.masked?.has(c) && v !== null ? MASK : v);
     const values = rows.map((r) =>
       type === 'expect_column_pair_values_a_to_be_greater_than_b'
         ? plan.columns.map((c) => show(c, r[c]))
@@ -247,7 +258,7 @@ async function evaluateMap(c: Check): Promise<ExpectationResult> {
       if (compiled.indexColumn) {
         result.unexpected_index_list = rows.map((r) => ({
           ...Object.fromEntries(plan.columns.map((c) => [c, show(c, r[c])])),
-          [compiled.indexColumn!]: r[compiled.indexColumn!],
+          [compiled.indexColumn!]: show(compiled.indexColumn!, r[compiled.indexColumn!]),
         }));
       }
     }
@@ -257,7 +268,7 @@ async function evaluateMap(c: Check): Promise<ExpectationResult> {
 
 /** Aggregate checks: the observed value from the scan, within its bounds. */
 function evaluateAggregate(c: Check): ExpectationResult {
-  const { e, k, severity, type, plan, scan } = c;
+  const { e, k, severity, type, plan, scan, opts } = c;
   const a = plan.aliases;
   let observed: unknown;
   if (type === 'expect_column_proportion_of_unique_values_to_be_between') {
@@ -273,12 +284,21 @@ function evaluateAggregate(c: Check): ExpectationResult {
     };
   }
   const success = observed === null ? false : within(observed as number | string, k);
+  // the min, max or mean of a PII column is (or may be) one of its values; a proportion is not
+  const hidden =
+    observed !== null &&
+    type !== 'expect_column_proportion_of_unique_values_to_be_between' &&
+    plan.columns.some((col) => opts.masked?.has(col));
   return {
     expectation: e,
     success,
     severity,
     result: {
-      observed_value: typeof observed === 'string' && /^-?\d+(\.\d+)?$/.test(observed) ? Number(observed) : observed,
+      observed_value: hidden
+        ? MASK
+        : typeof observed === 'string' && /^-?\d+(\.\d+)?$/.test(observed)
+          ? Number(observed)
+          : observed,
     },
   };
 }
@@ -313,7 +333,10 @@ function evaluateFreshness(c: Check): ExpectationResult {
     success: level === undefined,
     severity: level ?? severity,
     result: {
-      observed_value: { latest: latest.toISOString(), age_seconds: Math.round(age) },
+      observed_value: {
+        latest: plan.columns.some((col) => opts.masked?.has(col)) ? MASK : latest.toISOString(),
+        age_seconds: Math.round(age),
+      },
       details: { warn_after_seconds: warnAfter ?? null, error_after_seconds: errorAfter ?? null },
     },
   };
@@ -360,7 +383,7 @@ async function evaluateCustomSql(c: Check): Promise<ExpectationResult> {
   const masked = opts.masked;
   const sample = rows.map((r) =>
     masked?.size
-      ? Object.fromEntries(Object.entries(r).map(([c, v]) => [c, masked.has(c) && v !== null ? '***' : v]))
+      ? Object.fromEntries(Object.entries(r).map(([c, v]) => [c, masked.has(c) && v !== null ? MASK : v]))
       : r,
   );
   return {
@@ -373,9 +396,10 @@ async function evaluateCustomSql(c: Check): Promise<ExpectationResult> {
 
 /** Distinct-set checks: the GROUP BY of the column against the value set. */
 async function evaluateDistinct(c: Check): Promise<ExpectationResult> {
-  const { e, k, severity, plan, query } = c;
+  const { e, k, severity, plan, query, opts } = c;
   const rows = await query(plan.distinctSql!, plan.params);
   const observed = rows.map((r) => r['value']);
+  const hidden = plan.columns.some((col) => opts.masked?.has(col));
   const set = k['value_set'];
   const allowed = Array.isArray(set) ? set : null;
   const same = (x: unknown, y: unknown) =>
@@ -388,8 +412,9 @@ async function evaluateDistinct(c: Check): Promise<ExpectationResult> {
     success,
     severity,
     result: {
-      observed_value: observed,
-      details: { value_counts: rows.map((r) => ({ value: r['value'], count: r['count'] })) },
+      // a PII column's distinct values: masked, their counts kept (the verdict is on the real values)
+      observed_value: hidden ? observed.map(() => MASK) : observed,
+      details: { value_counts: rows.map((r) => ({ value: hidden ? MASK : r['value'], count: r['count'] })) },
     },
   };
 }

@@ -11,7 +11,7 @@ import {
 import type { Expectation, ExpectationResult } from '../domain/expectations';
 import { TableNotFoundError } from '../quality.errors';
 import type { SuiteScan, SuiteScanner, SuiteScanRequest } from '../application/ports/suite-scanner.port';
-import { runSuite, RunOptions } from './suite.runner';
+import { maskQuoted, runSuite, RunOptions } from './suite.runner';
 import {
   BEGIN_READ_ONLY,
   COMMIT,
@@ -57,6 +57,20 @@ function notEvaluated(x: Expectation, e: unknown): ExpectationResult {
       exception_message: `not evaluated: the scan failed (${(e as Error).message})`,
     },
   };
+}
+
+/**
+ * A failed scan's error with every quoted excerpt of its message and detail masked: on a table with
+ * PII columns a data error (`invalid input syntax for type …: "…"`) may quote a PII value, and the
+ * message goes to the run, the answer and the log.
+ */
+function masked(e: unknown): unknown {
+  if (!(e instanceof Error)) return e;
+  e.message = maskQuoted(e.message);
+  if (e.stack) e.stack = maskQuoted(e.stack); // it repeats the message
+  const d = e as Error & { detail?: unknown };
+  if (typeof d.detail === 'string') d.detail = maskQuoted(d.detail);
+  return e;
 }
 
 /**
@@ -132,7 +146,7 @@ export class PgSuiteScanner implements SuiteScanner {
       };
     } catch (e) {
       await client.query(ROLLBACK).catch(() => undefined);
-      throw e;
+      throw req.masked.size ? masked(e) : e;
     } finally {
       await lease.release();
     }
@@ -154,8 +168,9 @@ export class PgSuiteScanner implements SuiteScanner {
       const run = await runSuite(client, target, [...expectations, rowCountCheck()], runOpts);
       await client.query(releaseSavepointSql(SCAN_SAVEPOINT));
       return run;
-    } catch (e) {
+    } catch (err) {
       await client.query(rollbackToSavepointSql(SCAN_SAVEPOINT));
+      const e = req.masked.size ? masked(err) : err;
       const warns = expectations.filter((x) => x.severity === 'warn');
       if (!warns.length) throw e;
       this.log.warn(

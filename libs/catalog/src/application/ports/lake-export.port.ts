@@ -17,6 +17,8 @@ export interface ExportedFile {
   rows: number;
   bytes: number;
   sha256: string;
+  /** PII columns written masked in this file (absent: none). */
+  masked?: string[];
 }
 
 /**
