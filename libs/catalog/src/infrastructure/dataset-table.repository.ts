@@ -7,6 +7,7 @@ import {
   contractChangeSql,
   COUNT_TIMEOUT_MS,
   countSql,
+  dependentRelationsQuery,
   dropRelationSql,
   estimatedCountQuery,
   previewSql,
@@ -42,6 +43,14 @@ export class WarehouseDatasetTables implements DatasetTables {
 
   async drop(schema: string, table: string, kind: string): Promise<void> {
     await this.warehouse.query(dropRelationSql(schema, table, kind));
+  }
+
+  async dependentRelations(
+    schema: string,
+    table: string,
+  ): Promise<{ schema: string; name: string; kind: 'view' | 'foreign_key' }[]> {
+    const q = dependentRelationsQuery(schema, table);
+    return this.warehouse.query<{ schema: string; name: string; kind: 'view' | 'foreign_key' }>(q.text, q.values);
   }
 
   async preview(schema: string, table: string, limit: number): Promise<Record<string, unknown>[]> {

@@ -39,7 +39,7 @@ export class DeadLettersService {
   ) {}
 
   private async piiFields(sourceId: string): Promise<Set<string>> {
-    const source = await this.sources.entity(sourceId);
+    const source = await this.sources.entity(sourceId, true); // a deleted source's runs stay readable
     const dataset = await this.catalog.findDataset(source.dataset);
     if (!dataset) return new Set();
     const compiled = compileContract(dataset.contract, { mapping: source.options.mapping });
