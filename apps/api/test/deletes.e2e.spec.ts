@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { Client } from 'pg';
 import { AuditLog, Outbox } from '@weir/platform';
 import { ModelingService } from '@weir/modeling';
+import { SourceInput, SourcesService } from '@weir/ingestion';
 import { admin, TestApp } from './support/test-app';
 import { startIngestionApp, tempDataDir } from './support/files';
 
@@ -237,6 +238,17 @@ describe('deletes e2e: 409 while in use, soft where history stays', () => {
 
   it('a project: 409 while a pipeline step builds it or a build runs; soft-deleted, its builds readable', async () => {
     await pipeline({ name: 'shop_nightly', steps: [{ id: 'build', kind: 'build', project: 'shop' }] });
+    // a seed's source, as a build of the project keeps it (no worker here to load a seed)
+    await post('/api/catalog/datasets', { name: 'regions', contract });
+    await t.app.get(SourcesService).create({
+      name: 'seed_shop_regions',
+      dataset: 'regions',
+      format: 'csv',
+      strategy: { kind: 'replace' },
+      location: { path: 'orders.csv' },
+      managedBy: 'modeling:shop',
+      takeOver: true,
+    } as SourceInput);
     const b = await post('/api/modeling/builds', { project: 'shop' }, 202);
     const built = await t.app.get(ModelingService).waitForBuild(b.id, 60_000);
     expect(built.status).toBe('succeeded');
@@ -264,6 +276,8 @@ describe('deletes e2e: 409 while in use, soft where history stays', () => {
     await t.http.delete('/api/modeling/projects/shop').set(admin).expect(204);
 
     await t.http.get('/api/modeling/projects/shop').set(admin).expect(404);
+    // its seed's source went with it
+    await t.http.get('/api/ingestion/sources/seed_shop_regions').set(admin).expect(404);
     expect((await t.http.get('/api/modeling/projects').set(admin).expect(200)).body.items).toEqual([]);
     expect((await t.http.get(`/api/modeling/builds/${b.id}`).set(admin).expect(200)).body).toMatchObject({
       id: b.id,

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { CATALOG, CatalogPort } from '@weir/catalog';
+import { SEED_LOADER, SeedLoaderPort } from '@weir/ingestion';
 import type { CompiledProject } from '../domain/compile';
 import { extractProjectArchive } from '../infrastructure/project-archive.extractor';
 import { Dependent, describeDependents } from '@weir/platform';
@@ -47,6 +48,7 @@ export class ProjectsService implements OnModuleInit {
     @Inject(PROJECT_REPOSITORY) private readonly repo: ProjectRepository,
     @Inject(BUILD_STORE) private readonly builds: BuildStore,
     @Inject(CATALOG) private readonly catalog: CatalogPort,
+    @Inject(SEED_LOADER) private readonly seeds: SeedLoaderPort,
     private readonly compiler: CompileProjectService,
     @Inject(MODELING_CONFIG) private readonly config: ModelingConfig,
   ) {
@@ -152,7 +154,8 @@ export class ProjectsService implements OnModuleInit {
   /**
    * Deletes a project, softly: gone from names and lists (registering the name again makes a new
    * project), its builds and their steps stay readable (`GET /builds/:id`, `?project=<its id>`).
-   * Its files, the relations it built and their catalog datasets stay. Refused with
+   * Its seeds' sources are deleted with it (softly too); its files, the relations it built and
+   * their catalog datasets stay. Refused with
    * MODELING.PROJECT_IN_USE while a build of it is running or a pipeline step builds it.
    */
   async remove(idOrName: string): Promise<void> {
@@ -169,8 +172,10 @@ export class ProjectsService implements OnModuleInit {
         ),
         { dependents },
       );
+    // its seeds' sources go with it (their runs stay); a new registration makes them again
+    const seeds = await this.seeds.forget(`modeling:${p.name}`);
     await this.repo.remove(p.id);
-    this.log.log(`project ${p.name}: deleted`);
+    this.log.log(`project ${p.name}: deleted${seeds.length ? ` (with its seed sources ${seeds.join(', ')})` : ''}`);
   }
 
   /**
