@@ -352,7 +352,6 @@ export class SourcesService implements OnModuleInit {
     return (await this.repo.list()).map(sourceView);
   }
 
-  /** By id or by name. */
   /** The source by id or name; a deleted one only by id and `withDeleted` (reads of its runs). */
   async entity(idOrName: string, withDeleted = false): Promise<SourceRecord> {
     const e = UUID.test(idOrName)

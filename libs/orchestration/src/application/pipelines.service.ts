@@ -234,7 +234,12 @@ export class PipelinesService {
         describeDependents(
           `Pipeline "${p.name}"`,
           all,
-          runs.length ? 'cancel its runs or delete with ?force=true' : 'change those pipelines first',
+          [
+            dependents.length ? 'change those pipelines first' : '',
+            runs.length ? 'cancel its runs or delete with ?force=true' : '',
+          ]
+            .filter(Boolean)
+            .join('; '),
         ),
         { dependents: all },
       );
