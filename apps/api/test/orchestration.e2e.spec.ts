@@ -315,7 +315,10 @@ describe('orchestration e2e', () => {
     const r = (await t.http.post('/api/orchestration/pipelines/slow/runs').set(admin).send({}).expect(201)).body;
     // a pipeline with a run going is not deleted unless forced
     const refused = await t.http.delete('/api/orchestration/pipelines/slow').set(admin).expect(409);
-    expect(refused.body.code).toBe('ORCHESTRATION.PIPELINE_HAS_RUNS');
+    expect(refused.body.code).toBe('ORCHESTRATION.PIPELINE_IN_USE');
+    expect(refused.body.dependents).toEqual([
+      { kind: 'pipeline_run', name: r.id, detail: expect.stringMatching(/run$/), overridable: true },
+    ]);
     const c = (await t.http.post(`/api/orchestration/runs/${r.id}/cancel`).set(admin).expect(200)).body;
     expect(c.status).toBe('cancelled');
     expect(c.steps.find((s: { step: string }) => s.step === 'next').status).toBe('cancelled');

@@ -129,7 +129,7 @@ describe('weir CLI (real process, real PostgreSQL)', () => {
     const list = (await weir(['keys', 'list'], env)).stdout;
     expect(list).toMatch(/active\s+expires 2099-01-31T00:00:00Z\s+used -\s+until-2099/);
     expect(list).toMatch(/viewer\s+weir_\S+…\s+expired\s+expires \S+\s+used -\s+quarterly/);
-    expect(list).not.toContain('bad');
+    expect(list).not.toMatch(/\bbad\b/); // the refused key (not a 'bad' inside a random id)
   }, 300_000);
 
   it('keys rotate gives a key a new secret (once, on stdout), with or without a grace for the old one', async () => {
@@ -319,6 +319,24 @@ describe('weir project import / weir build', () => {
       { name: 'BOB' },
     ]);
     await c.end();
+  }, 120_000);
+
+  it('deletes a project softly: its builds stay readable by the project id', async () => {
+    const env = { DATABASE_URL: db.url };
+    const before = JSON.parse((await weir(['builds', 'list', '--project', 'tiny', '--json'], env)).stdout);
+    expect(before.length).toBeGreaterThan(0);
+    const c = new Client({ connectionString: db.url });
+    await c.connect();
+    const { rows } = await c.query(`SELECT id FROM modeling.projects WHERE name = 'tiny' AND deleted_at IS NULL`);
+    await c.end();
+    const deleted = await weir(['project', 'delete', 'tiny'], env);
+    expect([deleted.code, deleted.stderr]).toEqual([0, expect.stringMatching(/project tiny: deleted/)]);
+    const again = await weir(['project', 'delete', 'tiny'], env);
+    expect([again.code, again.stderr]).toEqual([1, expect.stringMatching(/No project "tiny"/)]);
+    const after = JSON.parse((await weir(['builds', 'list', '--project', rows[0].id, '--json'], env)).stdout);
+    expect(after.map((b: { id: string }) => b.id)).toEqual(before.map((b: { id: string }) => b.id));
+    // registered again for the tests below
+    expect((await weir(['project', 'import', dir], env)).code).toBe(0);
   }, 120_000);
 
   it("weir dbt runs dbt's commands with dbt's lines, exit codes and artifacts", async () => {
@@ -538,5 +556,31 @@ describe('weir pipelines', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/z_bad\.yml/);
     expect(bad.stderr).toMatch(/steps\[0\]\.kind/);
+  }, 120_000);
+
+  it('deletes a pipeline softly: refused while another pipeline runs it; its runs stay readable', async () => {
+    const env = { DATABASE_URL: db.url };
+    const other = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'weir-pipelines-caller-'));
+    try {
+      fs.writeFileSync(
+        path.join(other, 'caller.yml'),
+        'name: caller\nsteps:\n  - id: sub\n    kind: pipeline\n    pipeline: hello\n',
+      );
+      expect((await weir(['pipelines', 'apply', other], env)).code).toBe(0);
+    } finally {
+      fs.rmSync(other, { recursive: true, force: true });
+    }
+    const [run] = JSON.parse((await weir(['pipelines', 'runs', 'hello', '--json'], env)).stdout);
+    const refused = await weir(['pipelines', 'delete', 'hello'], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(
+      /Pipeline "hello" is in use: pipeline "caller" \(step "sub" runs it as a sub-pipeline\)/,
+    );
+    expect((await weir(['pipelines', 'delete', 'caller'], env)).code).toBe(0);
+    const deleted = await weir(['pipelines', 'delete', 'hello'], env);
+    expect([deleted.code, deleted.stderr]).toEqual([0, expect.stringMatching(/pipeline hello: deleted/)]);
+    expect((await weir(['pipelines', 'list'], env)).stdout).not.toMatch(/^hello /m);
+    const shown = await weir(['runs', 'show', run.id], env);
+    expect([shown.code, shown.stdout]).toEqual([0, expect.stringMatching(/of hello v1: succeeded/)]);
   }, 120_000);
 });

@@ -26,6 +26,13 @@ export class DatasetExistsError extends DomainError {
   }
 }
 
+/** `CATALOG.DATASET_IN_USE` (conflict): Dataset "…" is in use: … (the 409 lists them as `dependents`) */
+export class DatasetInUseError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('CATALOG.DATASET_IN_USE', 'conflict', message, extra);
+  }
+}
+
 /** `CATALOG.DATASET_NOT_FOUND` (not_found): No dataset named "…" */
 export class DatasetNotFoundError extends DomainError {
   constructor(message: string, extra?: Record<string, unknown>) {

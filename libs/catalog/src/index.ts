@@ -9,7 +9,7 @@ export { LakeExportService } from './application/lake-export.service';
 export type { ExportResult } from './application/lake-export.service';
 export type { ExportRequest } from './domain/lake-export';
 export { CATALOG } from './application/catalog.port';
-export type { CatalogPort, DatasetView, OwnershipClaim } from './application/catalog.port';
+export type { CatalogPort, DatasetView, OwnershipClaim, DatasetDependentsProbe } from './application/catalog.port';
 export { DATASET_UPDATED_TOPIC } from './application/dataset.events';
 export type { DatasetUpdated } from './application/dataset.events';
 export { parseType, sqlType, classifyChange, primaryKey } from './domain/contract';

@@ -64,6 +64,28 @@ function datasetRepositoryContract(name: string, make: () => Promise<DatasetRepo
       expect(await repo.findByName('orders')).toBeUndefined();
     });
 
+    it('removes a dataset with its contract versions; the name is free again, the others stay', async () => {
+      const d = await repo.transaction(async (tx) => {
+        const e = await tx.insert(aDataset());
+        await tx.recordChange({
+          datasetId: e.id,
+          version: 1,
+          kind: 'initial',
+          details: [],
+          contract: e.contract,
+          changedBy: 't',
+        });
+        return e;
+      });
+      const other = await repo.transaction((tx) => tx.insert(aDataset({ name: 'other', table: 'other' })));
+      await repo.transaction((tx) => tx.remove(d.id));
+      expect(await repo.findByName('orders')).toBeUndefined();
+      expect(await repo.changes(d.id)).toEqual([]);
+      expect(await repo.findByName('other')).toEqual(other);
+      const again = await repo.transaction((tx) => tx.insert(aDataset()));
+      expect(again.id).not.toBe(d.id);
+    });
+
     it('lists by name, filtered by tag and by owner', async () => {
       await repo.transaction(async (tx) => {
         await tx.insert(aDataset({ name: 'zeta', table: 'zeta', tags: ['a'], owner: 'x' }));

@@ -159,10 +159,10 @@ export class SourceExistsError extends DomainError {
   }
 }
 
-/** `INGESTION.SOURCE_HAS_RUNS` (conflict): Source "…" has … run(s); delete with ?force=true to remove it with its runs and dead letters */
-export class SourceHasRunsError extends DomainError {
+/** `INGESTION.SOURCE_IN_USE` (conflict): Source "…" is in use: … (a run going, a pipeline step; listed as `dependents`) */
+export class SourceInUseError extends DomainError {
   constructor(message: string, extra?: Record<string, unknown>) {
-    super('INGESTION.SOURCE_HAS_RUNS', 'conflict', message, extra);
+    super('INGESTION.SOURCE_IN_USE', 'conflict', message, extra);
   }
 }
 

@@ -124,6 +124,13 @@ export class ProjectExistsError extends DomainError {
   }
 }
 
+/** `MODELING.PROJECT_IN_USE` (conflict): Project "…" is in use: … (a build running, pipeline steps; listed as `dependents`) */
+export class ProjectInUseError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('MODELING.PROJECT_IN_USE', 'conflict', message, extra);
+  }
+}
+
 /** `MODELING.PROJECT_NOT_FOUND` (not_found): No dbt_project.yml in … */
 export class ProjectNotFoundError extends DomainError {
   constructor(message: string, extra?: Record<string, unknown>) {

@@ -26,10 +26,10 @@ export class PipelineExistsError extends DomainError {
   }
 }
 
-/** `ORCHESTRATION.PIPELINE_HAS_RUNS` (conflict): the pipeline has runs that are not finished */
-export class PipelineHasRunsError extends DomainError {
+/** `ORCHESTRATION.PIPELINE_IN_USE` (conflict): Pipeline "…" is in use: … (runs not finished, other pipelines' steps; listed as `dependents`) */
+export class PipelineInUseError extends DomainError {
   constructor(message: string, extra?: Record<string, unknown>) {
-    super('ORCHESTRATION.PIPELINE_HAS_RUNS', 'conflict', message, extra);
+    super('ORCHESTRATION.PIPELINE_IN_USE', 'conflict', message, extra);
   }
 }
 

@@ -40,6 +40,7 @@ import { PgAlertStore } from './infrastructure/alert.store';
 import { PgSlaLedger } from './infrastructure/sla-ledger.repository';
 import { AlertsService } from './application/alerts.service';
 import { AlertSourcesService } from './application/alert-sources.service';
+import { PipelineDependentsService } from './application/pipeline-dependents.service';
 import { SlaService } from './application/sla.service';
 import { AlertsController } from './http/alerts.controller';
 
@@ -63,6 +64,7 @@ import { AlertsController } from './http/alerts.controller';
     DatasetTriggersService,
     SourceSchedulesService,
     ProjectPipelinesService,
+    PipelineDependentsService,
     { provide: ALERT_STORE, useClass: PgAlertStore },
     { provide: SLA_LEDGER, useClass: PgSlaLedger },
     PipelinesService,

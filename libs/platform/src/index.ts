@@ -29,6 +29,8 @@ export { ProblemDetailsFilter } from './errors/problem.filter';
 export { PROBLEM_CONTENT_TYPE, KIND_STATUS } from './errors/problem';
 export type { ProblemDetails } from './errors/problem';
 export { ProblemResponseDto } from './errors/problem.dto';
+export { describeDependents, DependentDto, InUseProblemDto } from './errors/dependents';
+export type { Dependent } from './errors/dependents';
 export { VALIDATION_OPTIONS, validateAs, Optional } from './errors/validation';
 
 export { controlPlaneOptions, runMigrations, revertLastMigration, MIGRATIONS_TABLE } from './database/data-source';

@@ -15,6 +15,7 @@ export type {
   QualityGateResult,
   QualityFailure,
   QualitySuites,
+  SuiteDependentsProbe,
 } from './application/quality-gate.port';
 export type { Expectation, ExpectationResult, ResultFormat } from './domain/expectations';
 export { QUALITY_EVENTS, QualityEvents } from './application/quality.events';

@@ -54,6 +54,13 @@ export class SuiteExistsError extends DomainError {
   }
 }
 
+/** `QUALITY.SUITE_IN_USE` (conflict): Suite "…" is in use: … (pipeline steps that run it; listed as `dependents`) */
+export class SuiteInUseError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('QUALITY.SUITE_IN_USE', 'conflict', message, extra);
+  }
+}
+
 /** `QUALITY.SUITE_NOT_FOUND` (not_found): No suite … */
 export class SuiteNotFoundError extends DomainError {
   constructor(message: string, extra?: Record<string, unknown>) {

@@ -4,6 +4,8 @@ import { CatalogModule } from '@weir/catalog';
 import { QualityModule } from '@weir/quality';
 import { IngestionModule } from '@weir/ingestion';
 import { ModelingModule, ModelingService } from '@weir/modeling';
+import { LineageModule } from '@weir/lineage';
+import { OrchestrationModule } from '@weir/orchestration';
 import { withContext } from '../context';
 import { emit, say } from '../output';
 
@@ -25,6 +27,19 @@ export function modelingCommands(program: Command): void {
         `project ${p.name}: ${p.nodes.length} nodes (${p.nodes.filter((n) => n.kind === 'model').length} models, ${p.nodes.filter((n) => n.kind === 'seed').length} seeds)`,
       );
       emit(opts.json, p, () => p.order.join('\n') + '\n');
+    });
+  project
+    .command('delete')
+    .argument('<name>', 'a registered project, by name or id')
+    .description(
+      'delete a project (soft: its builds stay readable; its files and relations stay); refused while a build runs or a pipeline step builds it',
+    )
+    .action(async (name: string) => {
+      // with orchestration: its pipelines say which of their steps build the project
+      await withContext({ modules: [...modules, OrchestrationModule, LineageModule] }, (ctx) =>
+        ctx.get(ModelingService).remove(name),
+      );
+      say(`project ${name}: deleted`);
     });
   program
     .command('builds')

@@ -134,6 +134,17 @@ export function pipelineCommands(program: Command): void {
       });
     });
   pipelines
+    .command('delete')
+    .argument('<name>', 'a pipeline, by name or id')
+    .option('--force', 'cancel its runs that are not finished, and delete')
+    .description(
+      'delete a pipeline (soft: its versions and runs stay readable); refused while another pipeline names it or a run is going (unless --force)',
+    )
+    .action(async (name: string, opts: { force?: boolean }) => {
+      await withContext({ modules }, (ctx) => ctx.get(PipelinesService).remove(name, opts.force === true));
+      say(`pipeline ${name}: deleted`);
+    });
+  pipelines
     .command('list')
     .option('--json', 'print as JSON')
     .description('the pipelines, their versions and schedules')

@@ -1,3 +1,4 @@
+import type { Dependent } from '@weir/platform';
 import type { ColumnContract, DatasetContract } from '../domain/contract';
 
 /** A dataset as other slices see it. */
@@ -68,7 +69,16 @@ export interface CatalogPort {
    * as a catalog change (kind `ownership`). A relation the catalog does not know is anybody's.
    */
   claim(req: OwnershipClaim, changedBy: string): Promise<void>;
+  /**
+   * Adds what another slice knows uses datasets (its sources, suites, models, pipeline steps …):
+   * asked before a dataset is deleted; any dependent it names refuses the deletion with
+   * CATALOG.DATASET_IN_USE (409), listed as `dependents`. A slice registers it once, at start.
+   */
+  addDependentsProbe(probe: DatasetDependentsProbe): void;
 }
+
+/** What uses `dataset` in one slice (nothing: an empty list). */
+export type DatasetDependentsProbe = (dataset: DatasetView) => Promise<Dependent[]>;
 
 export interface OwnershipClaim {
   name: string;

@@ -1,5 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { assertDataPlane, qualifiedTable, validateIdentifier } from '@weir/platform';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { assertDataPlane, Dependent, describeDependents, qualifiedTable, validateIdentifier } from '@weir/platform';
 import {
   ChangeKind,
   classifyChange,
@@ -11,12 +11,13 @@ import {
 } from '../domain/contract';
 import { DATASET_REPOSITORY, DatasetRecord, DatasetRepository } from './ports/dataset-repository.port';
 import { DATASET_TABLES, DatasetTables } from './ports/dataset-tables.port';
-import { CatalogPort, DatasetView, describeOwner, OwnershipClaim } from './catalog.port';
+import { CatalogPort, DatasetDependentsProbe, DatasetView, describeOwner, OwnershipClaim } from './catalog.port';
 import { CreateDatasetInput, DatasetDetail, toView, UpdateDatasetInput } from './dataset.views';
 import {
   BadVersionError,
   BreakingChangeError,
   DatasetExistsError,
+  DatasetInUseError,
   DatasetNotFoundError,
   InvalidContractError,
   InvalidNameError,
@@ -43,6 +44,9 @@ function checkContract(contract: DatasetContractInput): DatasetContract {
  */
 @Injectable()
 export class CatalogService implements CatalogPort {
+  private readonly log = new Logger('catalog');
+  private readonly probes: DatasetDependentsProbe[] = [];
+
   constructor(
     @Inject(DATASET_REPOSITORY) private readonly datasets: DatasetRepository,
     @Inject(DATASET_TABLES) private readonly tables: DatasetTables,
@@ -245,6 +249,76 @@ export class CatalogService implements CatalogPort {
     });
   }
 
+  addDependentsProbe(probe: DatasetDependentsProbe): void {
+    this.probes.push(probe);
+  }
+
+  /**
+   * Deletes a dataset from the catalog (its contract versions and export records with it), refused
+   * with CATALOG.DATASET_IN_USE while anything uses it (what the other slices' probes name). The
+   * warehouse table stays unless `dropTable`: then it is dropped, with the kept versions of a
+   * versioned dataset (`<table>_v<N>`), refused while views or foreign keys of other relations
+   * need them (never DROP … CASCADE). `force` deletes although jobs of other systems read it (the
+   * overridable dependents: what their lineage says); never past Weir's own dependents. The run
+   * history of the other slices (loads, checks, builds, lineage) names datasets and stays.
+   */
+  async remove(name: string, opts: { dropTable: boolean; force?: boolean }): Promise<DatasetDeleted> {
+    const v = await this.getDataset(name);
+    const dependents: Dependent[] = (await Promise.all(this.probes.map((p) => p(v))))
+      .flat()
+      .filter((d) => !(opts.force && d.overridable));
+    const relations: { table: string; kind: string }[] = [];
+    if (opts.dropTable) {
+      assertDataPlane(v.schema, v.table, `Dataset "${name}"`);
+      const versions = v.release
+        ? Array.from({ length: v.release - 1 }, (_, i) => `${v.table}_v${i + 1}`.slice(0, 63))
+        : [];
+      const tables = [v.table, ...versions];
+      for (const table of tables) {
+        const kind = await this.tables.relationKind(v.schema, table);
+        if (!kind) continue;
+        relations.push({ table, kind });
+        for (const r of await this.tables.dependentRelations(v.schema, table)) {
+          if (r.schema === v.schema && tables.includes(r.name)) continue; // dropped with it
+          const rel = `${v.schema}.${table}`;
+          dependents.push(
+            r.kind === 'view'
+              ? { kind: 'view', name: `${r.schema}.${r.name}`, detail: `a warehouse view reading ${rel}` }
+              : { kind: 'table', name: `${r.schema}.${r.name}`, detail: `has a foreign key to ${rel}` },
+          );
+        }
+      }
+    }
+    if (dependents.length)
+      throw new DatasetInUseError(
+        describeDependents(
+          `Dataset "${name}"`,
+          dependents,
+          dependents.every((d) => d.overridable)
+            ? 'delete with ?force=true if they no longer read it'
+            : 'delete or change them first',
+        ),
+        { dependents },
+      );
+    // the relations first: when a drop fails, the dataset is still in the catalog and can be deleted again
+    const dropped: string[] = [];
+    for (const r of relations) {
+      await this.tables.drop(v.schema, r.table, r.kind);
+      dropped.push(`${v.schema}.${r.table}`);
+    }
+    await this.datasets.transaction(async (tx) => {
+      const e = await tx.findByName(name, true);
+      if (e) await tx.remove(e.id);
+    });
+    this.log.log(`dataset ${name}: deleted (${dropped.length ? `dropped ${dropped.join(', ')}` : 'table kept'})`);
+    return {
+      name,
+      relation: `${v.schema}.${v.table}`,
+      tableDropped: dropped.length > 0,
+      dropped,
+    };
+  }
+
   /** Drops an old, kept-readable version of a versioned dataset (`<table>_v<N>`). */
   async retireVersion(name: string, version: number): Promise<{ dropped: string }> {
     const v = await this.getDataset(name);
@@ -311,6 +385,17 @@ export class CatalogService implements CatalogPort {
   tableExists(schema: string, table: string): Promise<boolean> {
     return this.tables.exists(schema, table);
   }
+}
+
+/** What deleting a dataset did. */
+export interface DatasetDeleted {
+  name: string;
+  /** `schema.table` of the dataset. */
+  relation: string;
+  /** Whether its relation was dropped (`dropTable`) or kept. */
+  tableDropped: boolean;
+  /** The relations dropped (the table, and kept versions of a versioned dataset). */
+  dropped: string[];
 }
 
 /** A breaking change is refused on a versioned dataset (unless its model checked it), and without allowBreaking. */

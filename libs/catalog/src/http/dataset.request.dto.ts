@@ -7,6 +7,7 @@ import {
   IsArray,
   IsBoolean,
   IsDefined,
+  IsIn,
   IsInt,
   IsObject,
   IsOptional,
@@ -137,4 +138,26 @@ export class PreviewQueryDto {
   @IsInt()
   @Min(1)
   limit?: number;
+}
+
+export class DeleteDatasetQueryDto {
+  @ApiPropertyOptional({
+    enum: ['true', 'false'],
+    default: 'false',
+    description:
+      'Also drop the warehouse table (and the kept versions of a versioned dataset). Default false: the catalog entry goes, the data stays',
+  })
+  @Optional()
+  @IsIn(['true', 'false'])
+  dropTable?: 'true' | 'false';
+
+  @ApiPropertyOptional({
+    enum: ['true', 'false'],
+    default: 'false',
+    description:
+      "Delete although jobs of other systems read the dataset (known from their OpenLineage events). Weir's own dependents (sources, suites, models, pipelines, views) always refuse",
+  })
+  @Optional()
+  @IsIn(['true', 'false'])
+  force?: 'true' | 'false';
 }

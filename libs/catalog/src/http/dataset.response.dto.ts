@@ -54,3 +54,10 @@ export class UpdateDatasetResponseDto extends DatasetResponseDto {
 export class DatasetListResponseDto {
   @ApiProperty({ type: [DatasetResponseDto] }) items: DatasetResponseDto[];
 }
+
+export class DatasetDeletedResponseDto {
+  @ApiProperty({ example: 'orders' }) name: string;
+  @ApiProperty({ example: 'raw.orders', description: 'The warehouse relation of the dataset' }) relation: string;
+  @ApiProperty({ description: 'Whether the relation was dropped (dropTable=true) or kept' }) tableDropped: boolean;
+  @ApiProperty({ type: [String], example: ['raw.orders'], description: 'The relations dropped' }) dropped: string[];
+}

@@ -10,16 +10,18 @@ import {
   ApiServiceUnavailableResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import { CurrentPrincipal, Principal, ProblemResponseDto, seesPii } from '@weir/platform';
+import { CurrentPrincipal, InUseProblemDto, Principal, ProblemResponseDto, seesPii } from '@weir/platform';
 import { CatalogService } from '../application/catalog.service';
 import { LakeExportService } from '../application/lake-export.service';
 import {
   CreateDatasetRequestDto,
+  DeleteDatasetQueryDto,
   ListDatasetsQueryDto,
   PreviewQueryDto,
   UpdateDatasetRequestDto,
 } from './dataset.request.dto';
 import {
+  DatasetDeletedResponseDto,
   DatasetDetailResponseDto,
   DatasetListResponseDto,
   DatasetResponseDto,
@@ -73,6 +75,21 @@ export class DatasetsController {
   async changes(@Param('name') name: string) {
     const d = await this.catalog.detail(name);
     return { items: d.versions.map(({ contract: _c, ...v }) => v) };
+  }
+
+  @Delete(':name')
+  @ApiOperation({
+    summary:
+      'Delete a dataset from the catalog (its contract history with it); the warehouse table stays unless dropTable=true. Refused while a source, suite, model, pipeline or (with dropTable) a view uses it',
+  })
+  @ApiOkResponse({ type: DatasetDeletedResponseDto })
+  @ApiNotFoundResponse({ type: ProblemResponseDto, description: 'CATALOG.DATASET_NOT_FOUND' })
+  @ApiConflictResponse({
+    type: InUseProblemDto,
+    description: 'CATALOG.DATASET_IN_USE, with `dependents`: what uses the dataset (delete or change them first)',
+  })
+  remove(@Param('name') name: string, @Query() q: DeleteDatasetQueryDto): Promise<DatasetDeletedResponseDto> {
+    return this.catalog.remove(name, { dropTable: q.dropTable === 'true', force: q.force === 'true' });
   }
 
   @Delete(':name/versions/:version')

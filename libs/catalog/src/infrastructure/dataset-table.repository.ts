@@ -10,6 +10,7 @@ import {
   contractChangeSql,
   COUNT_TIMEOUT_MS,
   countSql,
+  dependentRelationsQuery,
   dropRelationSql,
   estimatedCountQuery,
   previewSql,
@@ -67,6 +68,17 @@ export class WarehouseDatasetTables implements DatasetTables {
 
   async drop(schema: string, table: string, kind: string): Promise<void> {
     await this.warehouse.requestQuery(dropRelationSql(schema, table, kind));
+  }
+
+  async dependentRelations(
+    schema: string,
+    table: string,
+  ): Promise<{ schema: string; name: string; kind: 'view' | 'foreign_key' }[]> {
+    const q = dependentRelationsQuery(schema, table);
+    return this.warehouse.requestQuery<{ schema: string; name: string; kind: 'view' | 'foreign_key' }>(
+      q.text,
+      q.values,
+    );
   }
 
   preview(schema: string, table: string, limit: number): Promise<Record<string, unknown>[]> {

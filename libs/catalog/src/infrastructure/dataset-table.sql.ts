@@ -28,6 +28,28 @@ export function relationKindQuery(schema: string, table: string): SqlQuery {
   };
 }
 
+/**
+ * Relations a plain DROP of the relation would fail on (as `schema`, `name`, `kind`): views and
+ * materialized views whose rules read it, tables with a foreign key to it. None when it does not exist.
+ */
+export function dependentRelationsQuery(schema: string, table: string): SqlQuery {
+  return {
+    text: `WITH t AS (SELECT to_regclass($1) AS oid)
+           SELECT DISTINCT n.nspname AS schema, v.relname AS name, 'view' AS kind
+             FROM t JOIN pg_depend d ON d.refobjid = t.oid AND d.refclassid = 'pg_class'::regclass AND d.classid = 'pg_rewrite'::regclass
+             JOIN pg_rewrite r ON r.oid = d.objid
+             JOIN pg_class v ON v.oid = r.ev_class AND v.oid <> t.oid
+             JOIN pg_namespace n ON n.oid = v.relnamespace
+           UNION
+           SELECT DISTINCT n.nspname, c.relname, 'foreign_key'
+             FROM t JOIN pg_constraint k ON k.confrelid = t.oid AND k.contype = 'f' AND k.conrelid <> t.oid
+             JOIN pg_class c ON c.oid = k.conrelid
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+           ORDER BY 1, 2`,
+    values: [qualifiedTable(schema, table)],
+  };
+}
+
 export function dropRelationSql(schema: string, table: string, kind: string): string {
   return `DROP ${kind === 'v' ? 'VIEW' : 'TABLE'} ${qualifiedTable(schema, table)}`;
 }

@@ -103,6 +103,11 @@ class TypeOrmDatasetTransaction implements DatasetTransaction {
       }),
     );
   }
+
+  async remove(id: string): Promise<void> {
+    // schema_changes and exports go with it (ON DELETE CASCADE)
+    await this.em.delete(DatasetOrmEntity, { id });
+  }
 }
 
 /** catalog.datasets and catalog.schema_changes through TypeORM. */

@@ -93,6 +93,8 @@ export class CdcStreamsService implements OnModuleInit {
             `source ${e.name}: could not drop slot ${c.slot} / publication ${c.publication} (${(err as Error).message}); drop them on the source by hand`,
           );
         }
+        // a deleted source's stream stays as history, never consumed again
+        await this.store.setState(e.id, 'paused', ['snapshotting', 'streaming', 'failed']);
       },
     });
   }

@@ -45,7 +45,7 @@ export class DeadLettersService {
   /** The fields masked for a caller: the source fields and columns that are PII; none when `unmasked`. */
   private async piiFields(sourceId: string, unmasked: boolean): Promise<Set<string>> {
     if (unmasked) return new Set();
-    const source = await this.sources.entity(sourceId);
+    const source = await this.sources.entity(sourceId, true); // a deleted source's runs stay readable
     const dataset = await this.catalog.findDataset(source.dataset);
     if (!dataset) return new Set();
     const compiled = compileContract(dataset.contract, { mapping: source.options.mapping });

@@ -23,6 +23,12 @@ export class SeedLoaderService implements SeedLoaderPort {
     @Inject(CATALOG) private readonly catalog: CatalogPort,
   ) {}
 
+  async forget(managedBy: string): Promise<string[]> {
+    const kept = (await this.sources.list()).filter((s) => s.managedBy === managedBy);
+    for (const s of kept) await this.sources.remove(s.id, false);
+    return kept.map((s) => s.name);
+  }
+
   async load(seed: SeedLoad): Promise<SeedLoaded> {
     const { delimiter } = seed;
     const inferred = await this.infer.infer(seed.file, {

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { INGESTION_CONFIG, IngestionConfig } from '../ingestion.config';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { Dependent, describeDependents } from '@weir/platform';
 import { scheduleCheck } from '../domain/schedule-check';
 import { ConnectorSpec, connectorProblems, isPulledConnector, isQueryConnector, readsFiles } from '../domain/connector';
 import { parseS3Url } from '../domain/remote-connector';
@@ -25,7 +26,7 @@ import {
   InvalidScheduleError,
   InvalidSourceError,
   SourceExistsError,
-  SourceHasRunsError,
+  SourceInUseError,
   SourceNotFoundError,
 } from '../ingestion.errors';
 
@@ -120,11 +121,15 @@ export interface SourceHooks {
   beforeRemove?(source: SourceRecord, force: boolean): Promise<void>;
 }
 
+/** What uses a source in another slice (orchestration: the pipeline steps that ingest it). */
+export type SourceDependentsProbe = (source: SourceView) => Promise<Dependent[]>;
+
 /** Sources: a dataset contract + format + location + strategy + drift policy (+ schedule). */
 @Injectable()
-export class SourcesService {
+export class SourcesService implements OnModuleInit {
   private listeners: SourceChangeListener[] = [];
   private hooks: SourceHooks[] = [];
+  private probes: SourceDependentsProbe[] = [];
 
   constructor(
     @Inject(SOURCE_REPOSITORY) private readonly repo: SourceRepository,
@@ -132,6 +137,11 @@ export class SourcesService {
     @Inject(CATALOG) private readonly catalog: CatalogPort,
     @Inject(INGESTION_CONFIG) private readonly cfg: IngestionConfig,
   ) {}
+
+  onModuleInit(): void {
+    // a dataset that sources load is not deleted from the catalog
+    this.catalog.addDependentsProbe((d) => this.datasetDependents(d.name));
+  }
 
   /** A local inbox folder exists from the moment a source names it (inside the ingest root). */
   private ensureInbox(location: SourceLocation | undefined): void {
@@ -342,9 +352,11 @@ export class SourcesService {
     return (await this.repo.list()).map(sourceView);
   }
 
-  /** By id or by name. */
-  async entity(idOrName: string): Promise<SourceRecord> {
-    const e = UUID.test(idOrName) ? await this.repo.findById(idOrName) : await this.repo.findByName(idOrName);
+  /** The source by id or name; a deleted one only by id and `withDeleted` (reads of its runs). */
+  async entity(idOrName: string, withDeleted = false): Promise<SourceRecord> {
+    const e = UUID.test(idOrName)
+      ? await this.repo.findById(idOrName, withDeleted)
+      : await this.repo.findByName(idOrName);
     if (!e) throw new SourceNotFoundError(`No source ${JSON.stringify(idOrName)}`);
     return e;
   }
@@ -395,16 +407,54 @@ export class SourcesService {
     return sourceView(e);
   }
 
+  /** Adds what another slice knows uses sources (orchestration: pipeline steps that ingest them). */
+  addDependentsProbe(probe: SourceDependentsProbe): void {
+    this.probes.push(probe);
+  }
+
+  /** Sources (not deleted) that load `dataset`, as dependents of it. */
+  async datasetDependents(dataset: string): Promise<Dependent[]> {
+    return (await this.repo.list())
+      .filter((s) => s.dataset === dataset)
+      .map((s) => ({
+        kind: 'source',
+        name: s.name,
+        detail: s.managedBy ? `loads it (kept by ${s.managedBy})` : 'loads it',
+      }));
+  }
+
+  /**
+   * Deletes a source, softly: gone from names and lists (the name can be used again), its runs and
+   * dead letters stay readable by run id and `?sourceId=<its id>`. Refused with
+   * INGESTION.SOURCE_IN_USE while a run of it is queued or running or a pipeline step ingests it.
+   * `force`: go on when a CDC source's replication slot cannot be dropped (drop it by hand).
+   */
   async remove(idOrName: string, force: boolean): Promise<void> {
     const e = await this.entity(idOrName);
-    const runs = await this.ledger.countForSource(e.id);
-    if (runs > 0 && !force) {
-      throw new SourceHasRunsError(
-        `Source "${e.name}" has ${runs} run(s); delete with ?force=true to remove it with its runs and dead letters`,
+    const dependents: Dependent[] = (await Promise.all(this.probes.map((p) => p(sourceView(e))))).flat();
+    const going = await this.goingRuns(e.id);
+    const refuse = (runs: { id: string; status: string }[]) => {
+      const all = [
+        ...runs.map((r) => ({ kind: 'ingestion_run', name: r.id, detail: `${r.status} run` })),
+        ...dependents,
+      ];
+      return new SourceInUseError(
+        describeDependents(`Source "${e.name}"`, all, runs.length ? 'wait for or cancel its runs' : undefined),
+        { dependents: all },
       );
-    }
+    };
+    if (going.length || dependents.length) throw refuse(going);
     for (const h of this.hooks) await h.beforeRemove?.(e, force);
-    await this.repo.remove(e.id);
+    // checked again under the source's lock: a run queued meanwhile keeps it
+    const { going: raced } = await this.repo.remove(e.id);
+    if (raced.length) throw refuse(raced);
     this.changed(null, e.id);
+  }
+
+  private async goingRuns(sourceId: string): Promise<{ id: string; status: string }[]> {
+    const runs = [];
+    for (const status of ['running', 'queued'] as const)
+      runs.push(...(await this.ledger.list({ sourceId, status, limit: 1000 })));
+    return runs.map((r) => ({ id: r.id, status: r.status }));
   }
 }

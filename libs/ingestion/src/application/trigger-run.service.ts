@@ -9,7 +9,12 @@ import type { RunInput } from '../domain/source';
 import { assertReadableFile, fileChecksum, resolveInRoot } from '../infrastructure/input-file.util';
 import type { RunRecord, RunStatus } from '../domain/run';
 import { INGESTION_CONFIG, IngestionConfig } from '../ingestion.config';
-import { InvalidIdempotencyKeyError, NoInputError, SeparateWarehouseUnsupportedError } from '../ingestion.errors';
+import {
+  InvalidIdempotencyKeyError,
+  NoInputError,
+  SeparateWarehouseUnsupportedError,
+  SourceNotFoundError,
+} from '../ingestion.errors';
 import type { StartIngestionRun } from './ports/ingestion-runs.port';
 import { Liveness, RUN_LEDGER, RunLedger } from './ports/run-ledger.port';
 import { RunWorkerService } from './run-worker.service';
@@ -125,7 +130,8 @@ export class TriggerRunService {
         : `${req.partition !== undefined ? `partition:${req.partition}:` : ''}sha256:${input.checksum}`;
     if (key.length > 200) throw new InvalidIdempotencyKeyError('idempotencyKey is at most 200 characters');
     const result = await this.ledger.transaction(async (tx) => {
-      await this.ledger.lockSource(tx, source.id);
+      if (!(await this.ledger.lockSource(tx, source.id)))
+        throw new SourceNotFoundError(`Source ${JSON.stringify(source.name)} was deleted`);
       const existing = await this.ledger.latestByKey(tx, source.id, key!);
       // the key answers with a succeeded or live run only: one whose instance died is failed now and run again
       if (existing && existing.status !== 'failed') {
@@ -174,7 +180,8 @@ export class TriggerRunService {
 
   async list(filter: { sourceId?: string; status?: string; limit?: number }): Promise<RunView[]> {
     const rows = await this.ledger.list({
-      sourceId: filter.sourceId ? (await this.sources.entity(filter.sourceId)).id : undefined,
+      // by id, a deleted source's runs too (its history stays)
+      sourceId: filter.sourceId ? (await this.sources.entity(filter.sourceId, true)).id : undefined,
       status: filter.status as RunStatus | undefined,
       limit: Math.min(filter.limit ?? 100, 1000),
     });

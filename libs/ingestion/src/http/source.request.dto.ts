@@ -249,7 +249,11 @@ export class TriggerRunRequestDto {
 }
 
 export class DeleteSourceQueryDto {
-  @ApiPropertyOptional({ description: 'Also delete the runs and dead letters' })
+  @ApiPropertyOptional({
+    enum: ['true', 'false'],
+    description:
+      'A CDC source: delete it although its replication slot could not be dropped (drop it on the source by hand). Runs and dead letters are kept either way',
+  })
   @Optional()
   @IsIn(['true', 'false'])
   force?: string;

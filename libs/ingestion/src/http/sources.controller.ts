@@ -13,7 +13,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { CurrentPrincipal, Principal, ProblemResponseDto } from '@weir/platform';
+import { CurrentPrincipal, InUseProblemDto, Principal, ProblemResponseDto } from '@weir/platform';
 import { SourcesService } from '../application/sources.service';
 import { RunsService } from '../application/runs.service';
 import { UploadsService } from '../application/uploads.service';
@@ -87,9 +87,17 @@ export class SourcesController {
 
   @Delete(':id')
   @HttpCode(204)
-  @ApiOperation({ summary: 'Delete a source (refused while it has runs, unless force=true)' })
+  @ApiOperation({
+    summary:
+      'Delete a source (soft: its runs and dead letters stay readable, its name is free); refused while a run of it is queued or running or a pipeline step ingests it',
+  })
   @ApiNoContentResponse({ description: 'Deleted; no body' })
-  @ApiConflictResponse({ type: ProblemResponseDto, description: 'INGESTION.SOURCE_HAS_RUNS' })
+  @ApiNotFoundResponse({ type: ProblemResponseDto, description: 'INGESTION.SOURCE_NOT_FOUND' })
+  @ApiConflictResponse({
+    type: InUseProblemDto,
+    description:
+      'INGESTION.SOURCE_IN_USE, with `dependents`: its queued or running runs, the pipeline steps ingesting it',
+  })
   async remove(@Param('id') id: string, @Query() q: DeleteSourceQueryDto): Promise<void> {
     await this.sources.remove(id, q.force === 'true');
   }

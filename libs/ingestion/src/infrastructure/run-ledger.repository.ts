@@ -56,8 +56,8 @@ export class PgRunLedger implements RunLedger {
     return this.ds.transaction((em) => work(em));
   }
 
-  async lockSource(tx: Queryable, sourceId: string): Promise<void> {
-    await this.run(tx, q.lockSourceSql(sourceId));
+  async lockSource(tx: Queryable, sourceId: string): Promise<boolean> {
+    return (await this.run(tx, q.lockSourceSql(sourceId))).length > 0;
   }
 
   async latestByKey(tx: Queryable, sourceId: string, key: string): Promise<RunRecord | null> {
@@ -163,7 +163,9 @@ export class InMemoryRunLedger implements RunLedger {
     }
   }
 
-  async lockSource(): Promise<void> {}
+  async lockSource(): Promise<boolean> {
+    return true;
+  }
 
   private copy(r: RunRecord | undefined): RunRecord | null {
     return r ? { ...r } : null;

@@ -13,8 +13,9 @@ export const RUN_COLUMNS = `id, source_id, status, trigger, idempotency_key, inp
   heartbeat_at, claimed_by, bytes_read, rows_read, rows_loaded, rows_rejected, rows_deduplicated, columns_discarded,
   watermark_before, watermark_after, quality, error_code, error_message`;
 
+/** The source's row, locked (none when it was deleted). */
 export const lockSourceSql = (sourceId: string): Sql => ({
-  sql: `SELECT id FROM ingestion.sources WHERE id = $1 FOR UPDATE`,
+  sql: `SELECT id FROM ingestion.sources WHERE id = $1 AND deleted_at IS NULL FOR UPDATE`,
   params: [sourceId],
 });
 

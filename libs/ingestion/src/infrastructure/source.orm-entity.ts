@@ -1,10 +1,10 @@
-import { Column, Entity, PrimaryGeneratedColumn, Unique } from 'typeorm';
+import { Column, DeleteDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 import type { SourceLocation, SourceOptions, SourceSchedule, StrategySpec } from '../domain/source';
 import type { ConnectorSpec } from '../domain/connector';
 
 /** ingestion.sources: a dataset contract + format + location + strategy + drift policy. */
 @Entity({ schema: 'ingestion', name: 'sources' })
-@Unique('UQ_sources_name', ['name'])
+@Index('UQ_sources_name', ['name'], { unique: true, where: '"deleted_at" IS NULL' })
 export class SourceOrmEntity {
   @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'PK_sources' })
   id: string;
@@ -59,4 +59,11 @@ export class SourceOrmEntity {
 
   @Column({ name: 'updated_at', type: 'timestamptz', default: () => 'now()' })
   updatedAt: Date;
+
+  /**
+   * When it was deleted (soft: its history stays readable); null while it exists. TypeORM's reads
+   * (find…) leave deleted rows out unless `withDeleted`; raw SQL says `deleted_at IS NULL` itself.
+   */
+  @DeleteDateColumn({ name: 'deleted_at', type: 'timestamptz', nullable: true })
+  deletedAt: Date | null;
 }

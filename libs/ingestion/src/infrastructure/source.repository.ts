@@ -13,8 +13,8 @@ export class PgSourceRepository implements SourceRepository {
     return this.ds.getRepository(SourceOrmEntity);
   }
 
-  findById(id: string): Promise<SourceRecord | null> {
-    return this.repo.findOne({ where: { id } });
+  findById(id: string, withDeleted = false): Promise<SourceRecord | null> {
+    return this.repo.findOne({ where: { id }, withDeleted });
   }
 
   findByName(name: string): Promise<SourceRecord | null> {
@@ -38,10 +38,19 @@ export class PgSourceRepository implements SourceRepository {
     await this.repo.save(source);
   }
 
-  async remove(id: string): Promise<void> {
-    await this.ds.transaction(async (em) => {
-      await em.query(`DELETE FROM ingestion.inbox_files WHERE source_id = $1`, [id]);
-      await em.delete(SourceOrmEntity, { id });
+  async remove(id: string): Promise<{ going: { id: string; status: string }[] }> {
+    return this.ds.transaction(async (em) => {
+      const live = await em.query(`SELECT id FROM ingestion.sources WHERE id = $1 AND deleted_at IS NULL FOR UPDATE`, [
+        id,
+      ]);
+      if (!live.length) return { going: [] };
+      const going = (await em.query(
+        `SELECT id, status FROM ingestion.runs WHERE source_id = $1 AND status IN ('queued', 'running') ORDER BY created_at`,
+        [id],
+      )) as { id: string; status: string }[];
+      if (!going.length)
+        await em.query(`UPDATE ingestion.sources SET deleted_at = now(), updated_at = now() WHERE id = $1`, [id]);
+      return { going };
     });
   }
 

@@ -1,6 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { Warehouse } from '@weir/platform';
+import { Dependent, Warehouse } from '@weir/platform';
 import { CATALOG, CatalogPort } from '@weir/catalog';
 import { QUALITY_SUITES, QualitySuites } from '@weir/quality';
 import {
@@ -16,6 +16,7 @@ import type { EventsQuery, SearchQuery } from '../infrastructure/lineage-read.sq
 import type { LineageNode } from '../domain/graph-render';
 import { IMPACT_LIMIT, ImpactReport, MAX_DEPTH } from '../domain/impact';
 import { ImpactAnalysis } from './impact-analysis.service';
+import { LINEAGE_CONFIG, LineageConfig } from '../lineage.config';
 
 import type { LineageQueriesPort } from './ports/lineage-queries.port';
 import {
@@ -33,7 +34,7 @@ export type { ImpactReport, ImpactStep } from '../domain/impact';
 
 /** Reads of the lineage graph: Marquez-compatible API, impact analysis, pictures. */
 @Injectable()
-export class LineageQueryService implements LineageQueriesPort {
+export class LineageQueryService implements LineageQueriesPort, OnModuleInit {
   readonly graph: LineageGraph;
   private readonly reads: LineageReadRepository;
   private readonly impacts: ImpactAnalysis;
@@ -43,12 +44,34 @@ export class LineageQueryService implements LineageQueriesPort {
     private readonly warehouse: Warehouse,
     @Inject(CATALOG) private readonly catalog: CatalogPort,
     @Inject(QUALITY_SUITES) private readonly suites: QualitySuites,
+    @Inject(LINEAGE_CONFIG) private readonly config: LineageConfig,
   ) {
     this.graph = new LineageGraph(ds);
     this.reads = new LineageReadRepository(ds);
     this.impacts = new ImpactAnalysis(this.graph, this.reads, warehouse, catalog, suites, (ref) =>
       this.findDataset(ref),
     );
+  }
+
+  onModuleInit(): void {
+    // a dataset other systems read (as their OpenLineage events say) is not deleted from the catalog
+    this.catalog.addDependentsProbe((d) => this.externalReaders(d.schema, d.table));
+  }
+
+  /**
+   * Jobs of other systems (OpenLineage namespaces other than Weir's own) whose current lineage reads
+   * the warehouse relation `schema.table`. Weir's own jobs are left to their slices, which know
+   * whether the source, project or pipeline behind them still exists.
+   */
+  async externalReaders(schema: string, table: string): Promise<Dependent[]> {
+    const loc = this.warehouse.location;
+    const jobs = await this.reads.readers(loc.namespace, `${loc.database}.${schema}.${table}`, this.config.namespace);
+    return jobs.map((j) => ({
+      kind: 'job',
+      name: `${j.namespace}:${j.name}`,
+      detail: 'reads it (its OpenLineage events say so; ?force=true deletes anyway)',
+      overridable: true,
+    }));
   }
 
   private depthOf(depth: number | undefined, fallback: number): number {

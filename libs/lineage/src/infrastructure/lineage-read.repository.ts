@@ -68,6 +68,21 @@ export class LineageReadRepository {
     return r;
   }
 
+  /**
+   * Jobs outside namespace `except` whose current lineage reads the dataset (an input edge), by
+   * namespace and name.
+   */
+  readers(ns: string, name: string, except: string): Promise<{ namespace: string; name: string }[]> {
+    return this.ds.query(
+      `SELECT j.namespace, j.name FROM lineage.datasets d
+         JOIN lineage.job_datasets jd ON jd.dataset_id = d.id AND jd.direction = 'input'
+         JOIN lineage.jobs j ON j.id = jd.job_id
+        WHERE d.namespace = $1 AND d.name = $2 AND j.namespace <> $3
+        ORDER BY j.namespace, j.name`,
+      [ns, name, except],
+    );
+  }
+
   /** A job's id by namespace and name; undefined when unknown. */
   async jobId(ns: string, name: string): Promise<string | undefined> {
     const [r] = await this.ds.query(`SELECT id FROM lineage.jobs WHERE namespace = $1 AND name = $2`, [ns, name]);

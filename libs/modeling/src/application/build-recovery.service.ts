@@ -60,7 +60,7 @@ export class BuildRecoveryService implements OnApplicationBootstrap, OnApplicati
     const message =
       'interrupted: the process running the build stopped (crash or kill) before it ended; build it again';
     const stale = await this.store.failStale(staleMs, message, async (b) => {
-      const p = await this.projects.findById(b.projectId);
+      const p = await this.projects.findById(b.projectId, true);
       let compiled: CompiledProject | undefined;
       try {
         compiled = p ? (await this.compiler.compile(p)).compiled : undefined;

@@ -34,6 +34,11 @@ export class ModelingService {
     return this.projects.registerArchive(archive, opts);
   }
 
+  /** Deletes a project (soft; refused while a build runs or a pipeline step builds it). */
+  remove(idOrName: string): Promise<void> {
+    return this.projects.remove(idOrName);
+  }
+
   get(idOrName: string): Promise<ProjectView> {
     return this.projects.get(idOrName);
   }

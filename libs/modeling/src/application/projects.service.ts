@@ -1,16 +1,21 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { CATALOG, CatalogPort } from '@weir/catalog';
+import { SEED_LOADER, SeedLoaderPort } from '@weir/ingestion';
 import type { CompiledProject } from '../domain/compile';
 import { extractProjectArchive } from '../infrastructure/project-archive.extractor';
+import { Dependent, describeDependents } from '@weir/platform';
 import { PROJECT_REPOSITORY, ProjectRecord, ProjectRepository } from './ports/project-repository.port';
+import { BUILD_STORE, BuildStore } from './ports/build-store.port';
 import { MODELING_CONFIG, ModelingConfig } from '../modeling.config';
 import {
   CompileFailedError,
   ModelNotFoundError,
   PathOutsideRootError,
   ProjectExistsError,
+  ProjectInUseError,
   ProjectNotFoundError,
 } from '../modeling.errors';
 import { CompileProjectService } from './compile-project.service';
@@ -24,11 +29,13 @@ import { ProjectView, UUID } from './modeling.views';
 export interface ProjectHook {
   check(root: string, project: string): Promise<void>;
   registered(root: string, project: string): Promise<void>;
+  /** What uses the project in the hook's slice (pipeline steps that build it): asked before it is deleted. */
+  dependents?(project: { id: string; name: string }): Promise<Dependent[]>;
 }
 
 /** register-project (a folder or an uploaded archive) and the reads of registered projects. */
 @Injectable()
-export class ProjectsService {
+export class ProjectsService implements OnModuleInit {
   private readonly log = new Logger('modeling');
   private readonly hooks: ProjectHook[] = [];
 
@@ -39,10 +46,18 @@ export class ProjectsService {
 
   constructor(
     @Inject(PROJECT_REPOSITORY) private readonly repo: ProjectRepository,
+    @Inject(BUILD_STORE) private readonly builds: BuildStore,
+    @Inject(CATALOG) private readonly catalog: CatalogPort,
+    @Inject(SEED_LOADER) private readonly seeds: SeedLoaderPort,
     private readonly compiler: CompileProjectService,
     @Inject(MODELING_CONFIG) private readonly config: ModelingConfig,
   ) {
     this.projectsRoot = config.projectsRoot;
+  }
+
+  onModuleInit(): void {
+    // a dataset a project builds, or its models read, is not deleted from the catalog
+    this.catalog.addDependentsProbe((d) => this.datasetDependents(d));
   }
 
   /** Registers the project at `dir` (under WEIR_PROJECTS_ROOT unless `trusted`, as from the CLI). */
@@ -122,8 +137,11 @@ export class ProjectsService {
     };
   }
 
-  async entity(idOrName: string): Promise<ProjectRecord> {
-    const e = UUID.test(idOrName) ? await this.repo.findById(idOrName) : await this.repo.findByName(idOrName);
+  /** The project by id or name; a deleted one only by id and `withDeleted` (reads of its builds). */
+  async entity(idOrName: string, withDeleted = false): Promise<ProjectRecord> {
+    const e = UUID.test(idOrName)
+      ? await this.repo.findById(idOrName, withDeleted)
+      : await this.repo.findByName(idOrName);
     if (!e) throw new ProjectNotFoundError(`No project ${JSON.stringify(idOrName)}`);
     return e;
   }
@@ -131,6 +149,69 @@ export class ProjectsService {
   async get(idOrName: string): Promise<ProjectView> {
     const e = await this.entity(idOrName);
     return this.view(e, (await this.compiler.compile(e)).compiled);
+  }
+
+  /**
+   * Deletes a project, softly: gone from names and lists (registering the name again makes a new
+   * project), its builds and their steps stay readable (`GET /builds/:id`, `?project=<its id>`).
+   * Its seeds' sources are deleted with it (softly too); its files, the relations it built and
+   * their catalog datasets stay. Refused with
+   * MODELING.PROJECT_IN_USE while a build of it is running or a pipeline step builds it.
+   */
+  async remove(idOrName: string): Promise<void> {
+    const p = await this.entity(idOrName);
+    const running = await this.builds.list({ projectId: p.id, status: 'running', limit: 1000 });
+    const dependents: Dependent[] = running.map((b) => ({ kind: 'build', name: b.id, detail: 'running build' }));
+    for (const h of this.hooks) if (h.dependents) dependents.push(...(await h.dependents({ id: p.id, name: p.name })));
+    if (dependents.length)
+      throw new ProjectInUseError(
+        describeDependents(
+          `Project "${p.name}"`,
+          dependents,
+          running.length ? 'wait for or cancel its builds' : undefined,
+        ),
+        { dependents },
+      );
+    // its seeds' sources go with it (their runs stay); a new registration makes them again
+    const seeds = await this.seeds.forget(`modeling:${p.name}`);
+    await this.repo.remove(p.id);
+    this.log.log(`project ${p.name}: deleted${seeds.length ? ` (with its seed sources ${seeds.join(', ')})` : ''}`);
+  }
+
+  /**
+   * What in the live projects uses a catalog dataset: the project that builds it (its
+   * `modeling:<project>` owner), and the models that read its relation as a dbt source. A project
+   * that does not compile now is left out (it cannot build either).
+   */
+  async datasetDependents(d: { name: string; schema: string; table: string; managedBy: string }): Promise<Dependent[]> {
+    const out: Dependent[] = [];
+    const projects = await this.repo.list();
+    const owner = d.managedBy.startsWith('modeling:') ? d.managedBy.slice('modeling:'.length) : null;
+    if (owner && projects.some((p) => p.name === owner))
+      out.push({ kind: 'project', name: owner, detail: 'builds it' });
+    for (const p of projects) {
+      let compiled: CompiledProject;
+      try {
+        compiled = (await this.compiler.compile(p)).compiled;
+      } catch (e) {
+        this.log.warn(`project ${p.name} does not compile (${(e as Error).message}): its models are not asked`);
+        continue;
+      }
+      const sources = new Set(
+        [...compiled.nodes.values()]
+          .filter((n) => n.kind === 'source' && n.schema === d.schema && n.table === d.table)
+          .map((n) => n.id),
+      );
+      if (!sources.size) continue;
+      for (const n of compiled.nodes.values())
+        if (n.kind !== 'source' && n.dependsOn.some((id) => sources.has(id)))
+          out.push({
+            kind: n.kind,
+            name: `${p.name}.${n.name}`,
+            detail: `reads ${d.schema}.${d.table} as a dbt source`,
+          });
+    }
+    return out;
   }
 
   async list(): Promise<{ id: string; name: string; rootPath: string }[]> {

@@ -102,7 +102,8 @@ export class StartBuildService {
     limit?: number;
     before?: string;
   }): Promise<{ items: BuildSummary[]; next: string | null }> {
-    const projectId = f.project ? (await this.projects.entity(f.project)).id : undefined;
+    // by id, a deleted project's builds too (its history stays)
+    const projectId = f.project ? (await this.projects.entity(f.project, true)).id : undefined;
     const limit = Math.min(Math.max(f.limit ?? 50, 1), 500);
     const items = await this.store.list({ projectId, status: f.status, limit, before: f.before });
     return { items, next: items.length === limit ? items[items.length - 1].startedAt : null };

@@ -1,9 +1,12 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBearerAuth,
   ApiBody,
+  ApiConflictResponse,
   ApiConsumes,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiProperty,
@@ -25,7 +28,7 @@ import {
 } from 'class-validator';
 import { Type } from 'class-transformer';
 import type { Request, Response } from 'express';
-import { validateAs, Optional } from '@weir/platform';
+import { InUseProblemDto, Optional, ProblemResponseDto, validateAs } from '@weir/platform';
 import { ModelingService } from '../application/modeling.service';
 import { MODELING_CONFIG, ModelingConfig } from '../modeling.config';
 import { readArchiveBody } from '../infrastructure/project-archive.extractor';
@@ -261,6 +264,22 @@ export class ModelingController {
   @ApiOkResponse({ type: ProjectResponseDto })
   get(@Param('id') id: string): Promise<ProjectResponseDto> {
     return this.modeling.get(id);
+  }
+
+  @Delete('projects/:id')
+  @HttpCode(204)
+  @ApiOperation({
+    summary:
+      'Delete a project (soft: its builds stay readable, its name is free; its files and the relations it built stay); refused while a build of it runs or a pipeline step builds it',
+  })
+  @ApiNoContentResponse({ description: 'Deleted; no body' })
+  @ApiNotFoundResponse({ type: ProblemResponseDto, description: 'MODELING.PROJECT_NOT_FOUND' })
+  @ApiConflictResponse({
+    type: InUseProblemDto,
+    description: 'MODELING.PROJECT_IN_USE, with `dependents`: its running builds, the pipeline steps that build it',
+  })
+  async remove(@Param('id') id: string): Promise<void> {
+    await this.modeling.remove(id);
   }
 
   @Get('models/:name/compiled')

@@ -1,8 +1,8 @@
-import { Column, Entity, PrimaryGeneratedColumn, Unique } from 'typeorm';
+import { Column, DeleteDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
 /** modeling.projects: a registered dbt-layout project (its files stay where they are). */
 @Entity({ schema: 'modeling', name: 'projects' })
-@Unique('UQ_projects_name', ['name'])
+@Index('UQ_projects_name', ['name'], { unique: true, where: '"deleted_at" IS NULL' })
 export class ProjectOrmEntity {
   @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'PK_projects' })
   id: string;
@@ -22,4 +22,11 @@ export class ProjectOrmEntity {
 
   @Column({ name: 'updated_at', type: 'timestamptz', default: () => 'now()' })
   updatedAt: Date;
+
+  /**
+   * When it was deleted (soft: its history stays readable); null while it exists. TypeORM's reads
+   * (find…) leave deleted rows out unless `withDeleted`; raw SQL says `deleted_at IS NULL` itself.
+   */
+  @DeleteDateColumn({ name: 'deleted_at', type: 'timestamptz', nullable: true })
+  deletedAt: Date | null;
 }

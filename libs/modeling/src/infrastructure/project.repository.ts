@@ -13,8 +13,8 @@ export class PgProjectRepository implements ProjectRepository {
     return this.ds.getRepository(ProjectOrmEntity);
   }
 
-  findById(id: string): Promise<ProjectRecord | null> {
-    return this.repo.findOne({ where: { id } });
+  findById(id: string, withDeleted = false): Promise<ProjectRecord | null> {
+    return this.repo.findOne({ where: { id }, withDeleted });
   }
 
   findByName(name: string): Promise<ProjectRecord | null> {
@@ -23,6 +23,10 @@ export class PgProjectRepository implements ProjectRepository {
 
   list(): Promise<ProjectRecord[]> {
     return this.repo.find({ order: { name: 'ASC' } });
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.repo.softDelete({ id });
   }
 
   async upsert(p: { name: string; rootPath: string; modelSchema: string }): Promise<ProjectRecord> {

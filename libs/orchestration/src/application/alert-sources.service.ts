@@ -36,7 +36,7 @@ export class AlertSourcesService implements OnModuleInit {
   }
 
   private async nameOf(pipelineId: string): Promise<string> {
-    return (await this.pipelines.findById(pipelineId))?.name ?? pipelineId;
+    return (await this.pipelines.findById(pipelineId, true))?.name ?? pipelineId;
   }
 
   async runFailed(run: PipelineRunRecord): Promise<void> {

@@ -85,7 +85,7 @@ export class DependencyStepsService {
     if (!child) throw new PipelineNotFoundError(`step ${step.id}: no pipeline ${JSON.stringify(step.pipeline)}`);
     const chain = await this.chainOf(ctx.runId);
     const names = await Promise.all(
-      chain.map(async (r) => (await this.store.findById(r.pipelineId))?.name ?? r.pipelineId),
+      chain.map(async (r) => (await this.store.findById(r.pipelineId, true))?.name ?? r.pipelineId),
     );
     const at = chain.findIndex((r) => r.pipelineId === child.id);
     if (at >= 0)

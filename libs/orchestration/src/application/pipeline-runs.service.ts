@@ -126,7 +126,7 @@ export class PipelineRunsService {
    * so two instances cannot both fill the same slot.
    */
   async promote(pipelineId: string, known?: PipelineRecord): Promise<void> {
-    const p = known ?? (await this.store.findById(pipelineId));
+    const p = known ?? (await this.store.findById(pipelineId, true));
     if (!p) return;
     // each start counts the pipeline's running runs under the pipeline's lock, in its plan's
     // transaction (PlanOptions.startIf): no transaction waits here for another connection
@@ -200,7 +200,7 @@ export class PipelineRunsService {
   async get(id: string): Promise<PipelineRunView> {
     const found = await this.queue.find(id);
     if (!found) throw new PipelineRunNotFoundError(`No pipeline run ${JSON.stringify(id)}`);
-    const p = await this.store.findById(found.run.pipelineId);
+    const p = await this.store.findById(found.run.pipelineId, true);
     return pipelineRunView(found.run, p?.name ?? '', found.steps);
   }
 
@@ -210,7 +210,8 @@ export class PipelineRunsService {
     partition?: string;
     limit?: number;
   }): Promise<PipelineRunView[]> {
-    const p = filter.pipeline ? await this.pipelines.entity(filter.pipeline) : undefined;
+    // by id, a deleted pipeline's runs too (its history stays)
+    const p = filter.pipeline ? await this.pipelines.entity(filter.pipeline, true) : undefined;
     const statuses = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
     if (filter.status !== undefined && !statuses.includes(filter.status))
       throw new InvalidRunRequestError(`status: one of ${statuses.join(', ')}`);
@@ -220,7 +221,7 @@ export class PipelineRunsService {
       partition: filter.partition,
       limit: Math.min(Math.max(filter.limit ?? 100, 1), 1000),
     });
-    const names = new Map((await this.store.list()).map((x) => [x.id, x.name]));
+    const names = new Map((await this.store.list(true)).map((x) => [x.id, x.name]));
     return rows.map((r) => pipelineRunView(r, names.get(r.pipelineId) ?? ''));
   }
 
@@ -231,7 +232,7 @@ export class PipelineRunsService {
   async cancel(id: string): Promise<PipelineRunView> {
     const found = await this.queue.find(id);
     if (!found) throw new PipelineRunNotFoundError(`No pipeline run ${JSON.stringify(id)}`);
-    const p = await this.store.findById(found.run.pipelineId);
+    const p = await this.store.findById(found.run.pipelineId, true);
     if (await this.queue.cancel(id, (state, error) => pipelineRunEvent(p?.name ?? 'unknown', id, state, error))) {
       this.log.warn(`pipeline run ${id}: cancelled`);
       for (const f of this.onCancelled) f(id);

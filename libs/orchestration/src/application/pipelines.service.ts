@@ -1,11 +1,12 @@
 import { isDeepStrictEqual } from 'node:util';
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Dependent, describeDependents } from '@weir/platform';
 import type { PipelineSpec } from '../domain/pipeline';
 import { parsePipelineSpec, PipelineSpecError } from '../domain/pipeline-spec';
 import {
   InvalidPipelineError,
   PipelineExistsError,
-  PipelineHasRunsError,
+  PipelineInUseError,
   PipelineManagedError,
   PipelineNotFoundError,
 } from '../orchestration.errors';
@@ -121,8 +122,9 @@ export class PipelinesService {
     return { pipeline: pipelineView(await this.store.update(existing.id, spec, by)), created: false };
   }
 
-  async entity(idOrName: string): Promise<PipelineRecord> {
-    const p = (await this.store.findById(idOrName)) ?? (await this.store.findByName(idOrName));
+  /** The pipeline by id or name; a deleted one only by id and `withDeleted` (reads of its runs). */
+  async entity(idOrName: string, withDeleted = false): Promise<PipelineRecord> {
+    const p = (await this.store.findById(idOrName, withDeleted)) ?? (await this.store.findByName(idOrName));
     if (!p) throw new PipelineNotFoundError(`No pipeline ${JSON.stringify(idOrName)}`);
     return p;
   }
@@ -147,11 +149,30 @@ export class PipelinesService {
     return spec;
   }
 
-  /** Removes the pipeline with its versions and runs; refused while a run is going unless `force` (which cancels them). */
+  /**
+   * Deletes the pipeline, softly: gone from names, lists and schedules (the name can be used again),
+   * its versions, runs and their steps stay readable (`GET /runs/:id`, `?pipeline=<its id>`).
+   * Refused with ORCHESTRATION.PIPELINE_IN_USE while another pipeline's step runs it or waits for
+   * it, and while a run of it is queued or running unless `force` (which cancels them).
+   */
   async remove(idOrName: string, force: boolean): Promise<void> {
     const p = await this.entity(idOrName);
     this.refuseManaged(p);
-    await this.removeRecord(p, force);
+    await this.removeRecord(p, force, await this.usedBy(p.name));
+  }
+
+  /** Other pipelines (not deleted) whose `pipeline` or `wait_for` steps name `name`. */
+  private async usedBy(name: string): Promise<Dependent[]> {
+    const out: Dependent[] = [];
+    for (const other of await this.store.list()) {
+      if (other.name === name) continue;
+      for (const s of other.spec.steps)
+        if (s.kind === 'pipeline' && s.pipeline === name)
+          out.push({ kind: 'pipeline', name: other.name, detail: `step "${s.id}" runs it as a sub-pipeline` });
+        else if (s.kind === 'wait_for' && s.pipeline === name)
+          out.push({ kind: 'pipeline', name: other.name, detail: `step "${s.id}" waits for its partition` });
+    }
+    return out;
   }
 
   /** A pipeline another slice keeps (a source's schedule) is changed there, never here. */
@@ -199,17 +220,32 @@ export class PipelinesService {
     return (await this.store.list()).filter((p) => p.managedBy?.startsWith(prefix));
   }
 
-  private async removeRecord(p: PipelineRecord, force: boolean): Promise<void> {
+  private async removeRecord(p: PipelineRecord, force: boolean, dependents: Dependent[] = []): Promise<void> {
     // every run not finished, queued or running (not only the newest 1000 of all its runs)
     const going = [];
     for (const status of ['queued', 'running'] as const)
       going.push(...(await this.queue.list({ pipelineId: p.id, status, limit: 100_000 })));
-    if (going.length && !force)
-      throw new PipelineHasRunsError(
-        `Pipeline ${p.name} has ${going.length} run(s) not finished; cancel them or delete with ?force=true`,
+    const runs: Dependent[] = force
+      ? []
+      : going.map((r) => ({ kind: 'pipeline_run', name: r.id, detail: `${r.status} run`, overridable: true }));
+    if (runs.length || dependents.length) {
+      const all = [...runs, ...dependents];
+      throw new PipelineInUseError(
+        describeDependents(
+          `Pipeline "${p.name}"`,
+          all,
+          [
+            dependents.length ? 'change those pipelines first' : '',
+            runs.length ? 'cancel its runs or delete with ?force=true' : '',
+          ]
+            .filter(Boolean)
+            .join('; '),
+        ),
+        { dependents: all },
       );
+    }
     for (const r of going) await this.queue.cancel(r.id);
     await this.store.remove(p.id);
-    this.log.log(`pipeline ${p.name}: removed`);
+    this.log.log(`pipeline ${p.name}: deleted`);
   }
 }

@@ -3,6 +3,7 @@ import { ModelingService } from '@weir/modeling';
 import { InvalidPipelineError } from '../orchestration.errors';
 import { readPipelineFiles } from '../infrastructure/pipeline-files.reader';
 import { PipelinesService } from './pipelines.service';
+import { PipelineDependentsService } from './pipeline-dependents.service';
 
 /**
  * project-pipelines: a registered dbt-layout project may hold pipelines (`pipelines/*.yml`, the
@@ -17,12 +18,14 @@ export class ProjectPipelinesService implements OnModuleInit {
   constructor(
     private readonly modeling: ModelingService,
     private readonly pipelines: PipelinesService,
+    private readonly dependents: PipelineDependentsService,
   ) {}
 
   onModuleInit(): void {
     this.modeling.addProjectHook({
       check: (root) => this.check(root),
       registered: (root, name) => this.apply(root, name),
+      dependents: (project) => this.dependents.ofProject(project),
     });
   }
 

@@ -1,14 +1,16 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Post, Put, Query, Res } from '@nestjs/common';
 import {
   ApiBearerAuth,
+  ApiConflictResponse,
   ApiCreatedResponse,
   ApiNoContentResponse,
+  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { CurrentPrincipal, type Principal } from '@weir/platform';
+import { CurrentPrincipal, InUseProblemDto, type Principal, ProblemResponseDto } from '@weir/platform';
 import type { PipelineSpec } from '../domain/pipeline';
 import type { PipelineRunView, PipelineView } from '../application/pipeline.views';
 import { PipelineRunsService } from '../application/pipeline-runs.service';
@@ -80,9 +82,15 @@ export class PipelinesController {
   @HttpCode(204)
   @ApiOperation({
     summary:
-      'Delete a pipeline with its versions and runs (refused while a run is going, unless force=true cancels it)',
+      'Delete a pipeline (soft: its versions and runs stay readable, its name is free); refused while another pipeline runs it or waits for it, and while a run is going unless force=true cancels it',
   })
   @ApiNoContentResponse({ description: 'Deleted; no body' })
+  @ApiNotFoundResponse({ type: ProblemResponseDto, description: 'ORCHESTRATION.PIPELINE_NOT_FOUND' })
+  @ApiConflictResponse({
+    type: InUseProblemDto,
+    description:
+      'ORCHESTRATION.PIPELINE_IN_USE, with `dependents`: its queued or running runs, the steps of other pipelines that name it; ORCHESTRATION.PIPELINE_MANAGED',
+  })
   async remove(@Param('id') id: string, @Query() q: DeletePipelineQueryDto): Promise<void> {
     await this.pipelines.remove(id, q.force === 'true');
   }

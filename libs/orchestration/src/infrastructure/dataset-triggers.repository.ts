@@ -10,7 +10,8 @@ export class PgDatasetTriggers implements DatasetTriggers {
     return rowsOf<{ id: string; name: string; spec: PipelineSpec }>(
       await tx.query(
         `SELECT id, name, spec FROM orchestration.pipelines
-          WHERE jsonb_typeof(spec->'schedule'->'datasets') = 'array' AND spec->'schedule'->'datasets' ? $1 ORDER BY name`,
+          WHERE deleted_at IS NULL AND jsonb_typeof(spec->'schedule'->'datasets') = 'array' AND spec->'schedule'->'datasets' ? $1
+          ORDER BY name`,
         [dataset],
       ),
     );

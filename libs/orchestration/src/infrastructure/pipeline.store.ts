@@ -16,16 +16,18 @@ const VERSION_CACHE_SIZE = 2000;
 export class PgPipelineStore implements PipelineStore {
   constructor(@InjectDataSource() private readonly ds: DataSource) {}
 
-  findById(id: string): Promise<PipelineRecord | null> {
-    return isUuid(id) ? this.ds.getRepository(PipelineOrmEntity).findOneBy({ id }) : Promise.resolve(null);
+  findById(id: string, withDeleted = false): Promise<PipelineRecord | null> {
+    return isUuid(id)
+      ? this.ds.getRepository(PipelineOrmEntity).findOne({ where: { id }, withDeleted })
+      : Promise.resolve(null);
   }
 
   findByName(name: string): Promise<PipelineRecord | null> {
     return this.ds.getRepository(PipelineOrmEntity).findOneBy({ name });
   }
 
-  list(): Promise<PipelineRecord[]> {
-    return this.ds.getRepository(PipelineOrmEntity).find({ order: { name: 'ASC' } });
+  list(withDeleted = false): Promise<PipelineRecord[]> {
+    return this.ds.getRepository(PipelineOrmEntity).find({ order: { name: 'ASC' }, withDeleted });
   }
 
   findManaged(managedBy: string): Promise<PipelineRecord | null> {
@@ -78,7 +80,7 @@ export class PgPipelineStore implements PipelineStore {
   }
 
   async remove(id: string): Promise<void> {
-    for (const k of [...this.versionCache.keys()]) if (k.startsWith(`${id}:`)) this.versionCache.delete(k);
-    await this.ds.getRepository(PipelineOrmEntity).delete({ id });
+    // soft: the versions stay (its runs name the version they ran), and so do the cached ones
+    await this.ds.getRepository(PipelineOrmEntity).softDelete({ id });
   }
 }

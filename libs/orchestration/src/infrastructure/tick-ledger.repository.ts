@@ -15,7 +15,7 @@ export class PgTickLedger implements TickLedger {
       await this.ds.query(
         `SELECT p.id, p.name, p.spec, p.updated_at AS since,
                 (SELECT max(t.scheduled_at) FROM orchestration.schedule_ticks t WHERE t.pipeline_id = p.id) AS last
-           FROM orchestration.pipelines p WHERE jsonb_typeof(p.spec->'schedule') = 'object'
+           FROM orchestration.pipelines p WHERE p.deleted_at IS NULL AND jsonb_typeof(p.spec->'schedule') = 'object'
             AND jsonb_typeof(p.spec->'schedule'->'datasets') IS DISTINCT FROM 'array'`,
       ),
     );

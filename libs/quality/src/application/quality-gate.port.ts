@@ -69,6 +69,18 @@ export interface QualitySuites {
   listSuites(
     dataset?: string,
   ): Promise<{ name: string; dataset: string; expectations: import('../domain/expectations').Expectation[] }[]>;
+  /**
+   * Adds what another slice knows uses suites (orchestration: pipeline `check` steps): asked before
+   * a suite is deleted; any dependent refuses it with QUALITY.SUITE_IN_USE (409).
+   */
+  addDependentsProbe(probe: SuiteDependentsProbe): void;
 }
+
+/** What uses a suite in one slice (nothing: an empty list). */
+export type SuiteDependentsProbe = (suite: {
+  id: string;
+  name: string;
+  dataset: string;
+}) => Promise<import('@weir/platform').Dependent[]>;
 
 export const QUALITY_SUITES = Symbol('QUALITY_SUITES');

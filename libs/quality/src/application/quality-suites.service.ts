@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Expectation } from '../domain/expectations';
-import type { QualitySuites } from './quality-gate.port';
+import type { QualitySuites, SuiteDependentsProbe } from './quality-gate.port';
 import { RegisterSuiteService } from './register-suite.service';
 import { SuiteQueriesService } from './suite-queries.service';
 
@@ -19,6 +19,10 @@ export class QualitySuitesService implements QualitySuites {
     meta?: Record<string, unknown>,
   ): Promise<void> {
     return this.register.upsert(name, dataset, expectations, meta);
+  }
+
+  addDependentsProbe(probe: SuiteDependentsProbe): void {
+    this.register.addDependentsProbe(probe);
   }
 
   listSuites(dataset?: string): Promise<{ name: string; dataset: string; expectations: Expectation[] }[]> {

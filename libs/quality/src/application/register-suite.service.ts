@@ -1,6 +1,9 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { describeDependents } from '@weir/platform';
+import { CATALOG, CatalogPort } from '@weir/catalog';
 import type { Expectation } from '../domain/expectations';
-import { SuiteExistsError, SuiteNotFoundError } from '../quality.errors';
+import { SuiteExistsError, SuiteInUseError, SuiteNotFoundError } from '../quality.errors';
+import type { SuiteDependentsProbe } from './quality-gate.port';
 import { SUITE_STORE, SuiteNameTakenError, SuiteStore } from './ports/suite-store.port';
 import { SuiteInput, suiteView, SuiteView } from './quality.views';
 import { SuiteQueriesService } from './suite-queries.service';
@@ -11,12 +14,26 @@ import { SuiteValidationService } from './suite-validation.service';
  * manage (QUALITY_SUITES.upsertSuite: dbt YAML tests).
  */
 @Injectable()
-export class RegisterSuiteService {
+export class RegisterSuiteService implements OnModuleInit {
+  private readonly probes: SuiteDependentsProbe[] = [];
+
   constructor(
     @Inject(SUITE_STORE) private readonly store: SuiteStore,
     private readonly validation: SuiteValidationService,
     private readonly suites: SuiteQueriesService,
+    @Inject(CATALOG) private readonly catalog: CatalogPort,
   ) {}
+
+  onModuleInit(): void {
+    // a dataset that suites check is not deleted from the catalog
+    this.catalog.addDependentsProbe(async (d) =>
+      (await this.store.list(d.name)).map((s) => ({ kind: 'suite', name: s.name, detail: 'checks it' })),
+    );
+  }
+
+  addDependentsProbe(probe: SuiteDependentsProbe): void {
+    this.probes.push(probe);
+  }
 
   async create(input: SuiteInput): Promise<SuiteView> {
     const expectations = await this.validation.check(input);
@@ -48,8 +65,18 @@ export class RegisterSuiteService {
     }
   }
 
+  /**
+   * Deletes a suite, softly: gone from names, lists and the checks of its dataset (the name can be
+   * used again), its runs, results and metrics stay readable (`GET /runs?suite=<its id>`). Refused
+   * with QUALITY.SUITE_IN_USE while a pipeline step runs it.
+   */
   async remove(id: string): Promise<void> {
     const e = await this.suites.find(id);
+    const dependents = (await Promise.all(this.probes.map((p) => p(e)))).flat();
+    if (dependents.length)
+      throw new SuiteInUseError(describeDependents(`Suite "${e.name}"`, dependents, 'change those steps first'), {
+        dependents,
+      });
     await this.store.remove(e.id);
   }
 

@@ -2,14 +2,16 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from
 import {
   ApiBearerAuth,
   ApiBody,
+  ApiConflictResponse,
   ApiCreatedResponse,
   ApiNoContentResponse,
+  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiServiceUnavailableResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import { parseQualifiedName, ProblemResponseDto } from '@weir/platform';
+import { InUseProblemDto, parseQualifiedName, ProblemResponseDto } from '@weir/platform';
 import { GxSuiteService } from '../application/gx-suite.service';
 import { RegisterSuiteService } from '../application/register-suite.service';
 import { RunQueriesService } from '../application/run-queries.service';
@@ -97,8 +99,16 @@ export class QualityController {
 
   @Delete('suites/:id')
   @HttpCode(204)
-  @ApiOperation({ summary: 'Delete a suite' })
+  @ApiOperation({
+    summary:
+      'Delete a suite (soft: its runs, results and metrics stay readable, its name is free); refused while a pipeline step runs it',
+  })
   @ApiNoContentResponse({ description: 'Deleted; no body' })
+  @ApiNotFoundResponse({ type: ProblemResponseDto, description: 'QUALITY.SUITE_NOT_FOUND' })
+  @ApiConflictResponse({
+    type: InUseProblemDto,
+    description: 'QUALITY.SUITE_IN_USE, with `dependents`: the pipeline steps that run it',
+  })
   async remove(@Param('id') id: string): Promise<void> {
     await this.register.remove(id);
   }

@@ -60,7 +60,7 @@ export class TypeOrmSuiteStore implements SuiteStore {
   }
 
   async remove(id: string): Promise<void> {
-    if (UUID.test(id)) await this.repo.delete({ id });
+    if (UUID.test(id)) await this.repo.softDelete({ id });
   }
 
   private async findEntity(id: string): Promise<SuiteOrmEntity | null> {

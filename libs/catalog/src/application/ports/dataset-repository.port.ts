@@ -56,6 +56,8 @@ export interface DatasetTransaction {
   update(id: string, changes: DatasetChanges): Promise<void>;
   /** Records a contract version; a version already recorded for the dataset is refused. */
   recordChange(change: NewSchemaChange): Promise<void>;
+  /** Deletes dataset `id` with its contract versions and export records (the warehouse is not touched). */
+  remove(id: string): Promise<void>;
 }
 
 /**

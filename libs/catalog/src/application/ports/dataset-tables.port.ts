@@ -35,6 +35,15 @@ export interface DatasetTables {
   relationKind(schema: string, table: string): Promise<string | undefined>;
   /** Drops the relation: a view when `kind` is `v`, a table otherwise. */
   drop(schema: string, table: string, kind: string): Promise<void>;
+  /**
+   * What in the warehouse would stop the relation from being dropped without CASCADE: views (and
+   * materialized views) reading it, tables whose foreign keys point at it. Empty when there is none
+   * or the relation does not exist.
+   */
+  dependentRelations(
+    schema: string,
+    table: string,
+  ): Promise<{ schema: string; name: string; kind: 'view' | 'foreign_key' }[]>;
   /** The first `limit` rows as the reader (bigint and numeric as text). */
   preview(schema: string, table: string, limit: number): Promise<Record<string, unknown>[]>;
   /** The exact row count as the reader (2 s at most, less when the request bound is lower), else the planner's estimate. */

@@ -60,8 +60,8 @@ export interface Liveness {
 export interface RunLedger {
   /** Runs `work` in one transaction. */
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
-  /** Serialises the triggers of one source until the transaction ends. */
-  lockSource(tx: Queryable, sourceId: string): Promise<void>;
+  /** Serialises the triggers of one source until the transaction ends; false when it was deleted. */
+  lockSource(tx: Queryable, sourceId: string): Promise<boolean>;
   /** The newest run of the source with this idempotency key. */
   latestByKey(tx: Queryable, sourceId: string, key: string): Promise<RunRecord | null>;
   /** A queued run. */

@@ -30,4 +30,9 @@ export type SeedLoaded =
  */
 export interface SeedLoaderPort {
   load(seed: SeedLoad): Promise<SeedLoaded>;
+  /**
+   * Deletes (softly, as any source: their runs stay) the seed sources `managedBy` keeps, when its
+   * project is deleted; returns their names. Their datasets and tables stay.
+   */
+  forget(managedBy: string): Promise<string[]>;
 }

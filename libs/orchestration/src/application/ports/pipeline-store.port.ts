@@ -20,9 +20,12 @@ export interface PipelineRecord {
  * (`versions`), and a run records the version it ran.
  */
 export interface PipelineStore {
-  findById(id: string): Promise<PipelineRecord | null>;
+  /** By id; a deleted pipeline only `withDeleted` (the history of its runs reads it). */
+  findById(id: string, withDeleted?: boolean): Promise<PipelineRecord | null>;
+  /** The pipeline (not deleted) of that name. */
   findByName(name: string): Promise<PipelineRecord | null>;
-  list(): Promise<PipelineRecord[]>;
+  /** By name; the deleted ones too with `withDeleted`. */
+  list(withDeleted?: boolean): Promise<PipelineRecord[]>;
   /** The pipeline kept by `managedBy`. */
   findManaged(managedBy: string): Promise<PipelineRecord | null>;
   /** Version 1 of a new pipeline; null when the name (or `managedBy`) is taken. */
@@ -32,5 +35,6 @@ export interface PipelineStore {
   /** A version of the pipeline, or null. */
   version(id: string, version: number): Promise<PipelineSpec | null>;
   versions(id: string): Promise<{ version: number; createdAt: Date; createdBy: string | null }[]>;
+  /** Deletes the pipeline softly: its versions, runs and ticks stay; its name and keeper are free again. */
   remove(id: string): Promise<void>;
 }

@@ -27,6 +27,7 @@ export interface SuiteStore {
   /** The suites of a dataset (or all), by name. */
   list(dataset?: string): Promise<SuiteRecord[]>;
   countFor(dataset: string): Promise<number>;
+  /** Deletes the suite softly: no read above finds it again; its runs stay. */
   remove(id: string): Promise<void>;
 }
 
