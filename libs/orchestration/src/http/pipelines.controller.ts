@@ -2,13 +2,14 @@ import { Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Post, Put
 import {
   ApiBearerAuth,
   ApiCreatedResponse,
+  ApiForbiddenResponse,
   ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { CurrentPrincipal, type Principal } from '@weir/platform';
+import { CurrentPrincipal, type Principal, ProblemResponseDto, seesPii } from '@weir/platform';
 import type { PipelineSpec } from '../domain/pipeline';
 import type { PipelineRunView, PipelineView } from '../application/pipeline.views';
 import { PipelineRunsService } from '../application/pipeline-runs.service';
@@ -33,6 +34,9 @@ import {
   PipelineVersionListResponseDto,
 } from './orchestration.response.dto';
 
+const CLEAR_PII_FORBIDDEN =
+  'PLATFORM.FORBIDDEN: a viewer key, or an export step with `pii: clear` (PII in clear) from a key that is not an admin key';
+
 /** Pipelines (DAGs of steps across the slices) and their runs. */
 @ApiTags('orchestration')
 @ApiBearerAuth()
@@ -51,8 +55,9 @@ export class PipelinesController {
       'Define a pipeline (validated: unknown steps or references, cycles with their path, bad cron or time zone)',
   })
   @ApiCreatedResponse({ type: PipelineResponseDto })
+  @ApiForbiddenResponse({ type: ProblemResponseDto, description: CLEAR_PII_FORBIDDEN })
   create(@Body() body: unknown, @CurrentPrincipal() p?: Principal): Promise<PipelineView> {
-    return this.pipelines.create(body, p?.name ?? null);
+    return this.pipelines.create(body, { name: p?.name ?? null, seesPii: seesPii(p) });
   }
 
   @Get('pipelines')
@@ -72,8 +77,9 @@ export class PipelinesController {
   @Put('pipelines/:id')
   @ApiOperation({ summary: 'Change a pipeline: a new version when the definition differs (every version is kept)' })
   @ApiOkResponse({ type: PipelineResponseDto })
+  @ApiForbiddenResponse({ type: ProblemResponseDto, description: CLEAR_PII_FORBIDDEN })
   update(@Param('id') id: string, @Body() body: unknown, @CurrentPrincipal() p?: Principal): Promise<PipelineView> {
-    return this.pipelines.update(id, body, p?.name ?? null);
+    return this.pipelines.update(id, body, { name: p?.name ?? null, seesPii: seesPii(p) });
   }
 
   @Delete('pipelines/:id')
