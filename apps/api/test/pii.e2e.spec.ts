@@ -6,7 +6,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { RunsService } from '@weir/ingestion';
 import { describeLeaks, findLeaks, registerSensitive, SensitiveValue } from '@weir/platform/testing';
 import { admin, TestApp } from './support/test-app';
-import { startIngestionApp } from './support/files';
+import { startIngestionApp, tempDataDir, until } from './support/files';
 
 /**
  * PII by role, over HTTP on PostgreSQL: columns flagged `pii` are shown in clear to admin keys and
@@ -16,7 +16,8 @@ import { startIngestionApp } from './support/files';
  * by a PII column); quality evidence is masked when recorded, for every key (samples, the min or
  * max of a PII column, its distinct values, a data error quoting a value). Every PII value the data
  * holds is declared to the test run's log sink: none may reach a log line (checked here and by the
- * run's teardown).
+ * run's teardown). A pipeline's export step masks too, unless it says `pii: clear`, which only an
+ * admin key may define (over REST or in a project's pipelines/*.yml; an editor gets 403).
  */
 const tag = randomBytes(4).toString('hex');
 const pii = {
@@ -64,6 +65,7 @@ const contacts = {
 
 describe('PII masking by role e2e', () => {
   let t: TestApp;
+  let files: ReturnType<typeof tempDataDir>;
   let close: () => Promise<void>;
   let exportRoot: string;
   const keys: Record<'admin' | 'editor' | 'viewer', Record<string, string>> = { admin, editor: {}, viewer: {} };
@@ -83,7 +85,7 @@ describe('PII masking by role e2e', () => {
 
   beforeAll(async () => {
     exportRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'weir-pii-export-'));
-    ({ t, close } = await startIngestionApp({ WEIR_EXPORT_ROOT: exportRoot }));
+    ({ t, files, close } = await startIngestionApp({ WEIR_EXPORT_ROOT: exportRoot }));
     registerSensitive('pii', Object.fromEntries(mine.map((v) => [v.label, v.value])));
     for (const role of ['editor', 'viewer'] as const) {
       const k = await t.http
@@ -333,6 +335,124 @@ describe('PII masking by role e2e', () => {
     }
     expect(status).toBe('succeeded');
     expect(await read('from_pipeline')).toEqual(await read('masked'));
+    duck.closeSync();
+  });
+
+  it('a pipeline export step: masked by default; `pii: clear` in clear, defined by an admin key only (an editor gets 403 by REST or a project, nothing stored)', async () => {
+    const duck = await (await DuckDBInstance.create(':memory:')).connect();
+    const read = async (dir: string) =>
+      (
+        await duck.runAndReadAll(
+          `SELECT id::INT AS id, email, phone, born::VARCHAR AS born, score, city FROM read_parquet('${path.join(exportRoot, dir, '*.parquet')}') ORDER BY id`,
+        )
+      ).getRowObjectsJS();
+    const exportStep = (target: string, extra: Record<string, unknown> = {}) => ({
+      id: 'e',
+      kind: 'export',
+      dataset: 'people',
+      target,
+      ...extra,
+    });
+    /** Runs the pipeline (started with `auth`) to its end; the export step's output. */
+    const run = async (pipeline: string, auth: Record<string, string>) => {
+      const id = (await t.http.post(`/api/orchestration/pipelines/${pipeline}/runs`).set(auth).send({}).expect(201))
+        .body.id;
+      const ended = await until(`run of ${pipeline} ended`, async () => {
+        const r = (await t.http.get(`/api/orchestration/runs/${id}`).set(admin).expect(200)).body;
+        return ['succeeded', 'failed', 'cancelled'].includes(r.status) ? r : undefined;
+      });
+      expect([pipeline, ended.status]).toEqual([pipeline, 'succeeded']);
+      return ended.steps[0].output as { pii: string; masked: string[]; rows: number; manifest: string };
+    };
+    const masked = ['born', 'email', 'phone', 'score'];
+
+    // an editor defines a default export step: it masks, and says so
+    await t.http
+      .post('/api/orchestration/pipelines')
+      .set(keys.editor)
+      .send({ name: 'lake_default', steps: [exportStep('pipe_default')] })
+      .expect(201);
+    const byDefault = await run('lake_default', keys.editor);
+    expect([byDefault.pii, byDefault.masked.sort()]).toEqual(['masked', masked]);
+    expect((await read('pipe_default'))[0]).toMatchObject({ id: 1, email: '***', born: null, score: null });
+
+    // an editor may not ask for PII in clear: not by POST, not by PUT, not through a project
+    const clearDef = { name: 'lake_clear', steps: [exportStep('pipe_clear', { pii: 'clear' })] };
+    const refused = await t.http.post('/api/orchestration/pipelines').set(keys.editor).send(clearDef).expect(403);
+    expect(refused.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(refused.body).toMatchObject({ status: 403, code: 'PLATFORM.FORBIDDEN', steps: ['e'] });
+    expect(refused.body.detail).toMatch(/step "e" \(steps\[0\]\) asks for PII in clear \(pii: clear\)/);
+    expect((await t.http.get('/api/orchestration/pipelines/lake_clear').set(admin)).status).toBe(404);
+    const put = await t.http
+      .put('/api/orchestration/pipelines/lake_default')
+      .set(keys.editor)
+      .send({ name: 'lake_default', steps: [exportStep('pipe_default', { pii: 'clear' })] })
+      .expect(403);
+    expect(put.body.code).toBe('PLATFORM.FORBIDDEN');
+    const versions = (await t.http.get('/api/orchestration/pipelines/lake_default/versions').set(admin).expect(200))
+      .body.items;
+    expect(versions).toHaveLength(1);
+
+    const project = path.join(files.dir, 'projects', 'pii_lake');
+    fs.mkdirSync(path.join(project, 'models'), { recursive: true });
+    fs.mkdirSync(path.join(project, 'pipelines'), { recursive: true });
+    fs.writeFileSync(path.join(project, 'dbt_project.yml'), 'name: pii_lake\n');
+    fs.writeFileSync(path.join(project, 'models', 'one.sql'), 'select 1 as one\n');
+    fs.writeFileSync(
+      path.join(project, 'pipelines', 'lake.yml'),
+      'name: lake_project\nsteps:\n  - id: out\n    kind: export\n    dataset: people\n    target: pipe_project\n    pii: clear\n',
+    );
+    const fromProject = await t.http
+      .post('/api/modeling/projects')
+      .set(keys.editor)
+      .send({ path: 'pii_lake' })
+      .expect(403);
+    expect(fromProject.body).toMatchObject({ code: 'PLATFORM.FORBIDDEN', steps: ['out'] });
+    expect(fromProject.body.detail).toMatch(/^pipelines\/lake\.yml: Pipeline lake_project: step "out"/);
+    expect((await t.http.get('/api/modeling/projects/pii_lake').set(admin)).status).toBe(404);
+    expect((await t.http.get('/api/orchestration/pipelines/lake_project').set(admin)).status).toBe(404);
+    await t.http.post('/api/modeling/projects').set(admin).send({ path: 'pii_lake' }).expect(201);
+    const kept = (await t.http.get('/api/orchestration/pipelines/lake_project').set(admin).expect(200)).body;
+    expect(kept.spec.steps[0]).toMatchObject({ id: 'out', pii: 'clear' });
+
+    // an admin key defines it; anyone who may run the pipeline runs it as defined: PII in clear
+    const made = (await t.http.post('/api/orchestration/pipelines').set(admin).send(clearDef).expect(201)).body;
+    expect(made.spec.steps[0]).toMatchObject({ kind: 'export', pii: 'clear' });
+    const inClear = await run('lake_clear', keys.editor);
+    expect([inClear.pii, inClear.masked, inClear.rows]).toEqual(['clear', [], 3]);
+    expect(await read('pipe_clear')).toEqual([
+      { id: 1, email: pii.ada, phone: pii.phone, born: '1990-01-02', score: 7, city: 'Paris' },
+      { id: 2, email: pii.bob, phone: null, born: '1985-06-30', score: 42, city: 'Lyon' },
+      { id: 3, email: pii.eve, phone: null, born: null, score: null, city: 'Nice' },
+    ]);
+    const manifest = JSON.parse(fs.readFileSync(path.join(exportRoot, 'pipe_clear', '_manifest.json'), 'utf8'));
+    expect(manifest.columns.filter((c: { masked?: boolean }) => c.masked)).toEqual([]);
+    // the editor may still change it back to masked (the default), never keep it in clear
+    await t.http
+      .put('/api/orchestration/pipelines/lake_clear')
+      .set(keys.editor)
+      .send({ ...clearDef, description: 'still clear' })
+      .expect(403);
+    await t.http
+      .put('/api/orchestration/pipelines/lake_clear')
+      .set(keys.editor)
+      .send({ name: 'lake_clear', steps: [exportStep('pipe_clear')] })
+      .expect(200);
+    expect((await run('lake_clear', keys.editor)).masked.sort()).toEqual(masked);
+    expect((await read('pipe_clear'))[0]).toMatchObject({ id: 1, email: '***', score: null });
+
+    // the audit log has both: the editor's refusal and the admin's definition with its body
+    const audited = await until('audit rows of the pipeline definitions', async () => {
+      const items = (
+        await t.http.get('/api/platform/audit?route=/api/orchestration/pipelines&limit=500').set(admin).expect(200)
+      ).body.items as { method: string; outcome: string; errorCode: string | null; diff: any; actorName: string }[];
+      const posts = items.filter((i) => i.method === 'POST' && i.diff?.name === 'lake_clear');
+      return posts.length >= 2 ? posts : undefined;
+    });
+    expect(audited.map((a) => [a.actorName, a.outcome, a.errorCode, a.diff.steps[0].pii]).reverse()).toEqual([
+      ['pii-editor', 'refused', 'PLATFORM.FORBIDDEN', 'clear'],
+      ['WEIR_ADMIN_API_KEY', 'ok', null, 'clear'],
+    ]);
     duck.closeSync();
   });
 

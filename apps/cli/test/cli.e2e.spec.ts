@@ -583,4 +583,24 @@ describe('weir pipelines', () => {
     const shown = await weir(['runs', 'show', run.id], env);
     expect([shown.code, shown.stdout]).toEqual([0, expect.stringMatching(/of hello v1: succeeded/)]);
   }, 120_000);
+
+  it('applies an export step with PII in clear: the CLI runs as the operator, as an admin key', async () => {
+    const file = path.join(dir, 'lake.yml');
+    fs.writeFileSync(
+      file,
+      'name: lake_clear\nsteps:\n  - id: out\n    kind: export\n    dataset: people\n    target: lake\n    pii: clear\n',
+    );
+    const applied = await weir(['pipelines', 'apply', file], { DATABASE_URL: db.url });
+    expect([applied.code, applied.stderr]).toEqual([0, expect.stringMatching(/pipeline lake_clear created/)]);
+    const c = new Client({ connectionString: db.url });
+    await c.connect();
+    try {
+      const { rows } = await c.query(
+        `SELECT v.spec, v.created_by FROM orchestration.pipeline_versions v JOIN orchestration.pipelines p ON p.id = v.pipeline_id WHERE p.name = 'lake_clear'`,
+      );
+      expect(rows.map((r) => [r.created_by, r.spec.steps[0].pii])).toEqual([['cli', 'clear']]);
+    } finally {
+      await c.end();
+    }
+  }, 60_000);
 });

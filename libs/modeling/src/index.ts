@@ -10,7 +10,7 @@ export { MODEL_BUILDS } from './application/ports/model-builds.port';
 export type { ModelBuildsPort, StartModelBuild } from './application/ports/model-builds.port';
 export { ModelingService } from './application/modeling.service';
 export type { ProjectView, BuildView } from './application/modeling.views';
-export type { ProjectHook } from './application/projects.service';
+export type { ProjectCaller, ProjectHook } from './application/projects.service';
 export { invokeDbt, parseDbtArgs } from './dbt/invocation';
 export type { DbtInvocationOptions, DbtInvocationResult, DbtNodeResult } from './dbt/invocation';
 export { resolveTarget } from './dbt/profile';

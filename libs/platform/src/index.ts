@@ -20,6 +20,7 @@ export { WEIR_CONFIG } from './config/config.tokens';
 export { DomainError } from './errors/domain-error';
 export type { ErrorKind } from './errors/domain-error';
 export {
+  ForbiddenError,
   MalformedBodyError,
   PayloadTooLargeError,
   StatementTimeoutError,

@@ -21,7 +21,10 @@ export function modelingCommands(program: Command): void {
     .description('register (or refresh) a project from a local directory; it must compile')
     .action(async (dir: string, opts: { schema: string; json?: boolean }) => {
       const p = await withContext({ modules }, (ctx) =>
-        ctx.get(ModelingService).register(path.resolve(dir), { modelSchema: opts.schema, trusted: true }),
+        // the CLI runs as the operator: it sees PII as an admin key does
+        ctx
+          .get(ModelingService)
+          .register(path.resolve(dir), { modelSchema: opts.schema, trusted: true, seesPii: true }),
       );
       say(
         `project ${p.name}: ${p.nodes.length} nodes (${p.nodes.filter((n) => n.kind === 'model').length} models, ${p.nodes.filter((n) => n.kind === 'seed').length} seeds)`,

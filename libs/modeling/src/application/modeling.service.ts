@@ -26,11 +26,14 @@ export class ModelingService {
     this.projects.addHook(hook);
   }
 
-  register(dir: string, opts: { modelSchema?: string; trusted?: boolean } = {}): Promise<ProjectView> {
+  register(
+    dir: string,
+    opts: { modelSchema?: string; trusted?: boolean; seesPii?: boolean } = {},
+  ): Promise<ProjectView> {
     return this.projects.register(dir, opts);
   }
 
-  registerArchive(archive: Buffer, opts: { modelSchema?: string } = {}): Promise<ProjectView> {
+  registerArchive(archive: Buffer, opts: { modelSchema?: string; seesPii?: boolean } = {}): Promise<ProjectView> {
     return this.projects.registerArchive(archive, opts);
   }
 

@@ -21,14 +21,19 @@ import {
 import { CompileProjectService } from './compile-project.service';
 import { ProjectView, UUID } from './modeling.views';
 
+/** Who registers a project: whether it sees PII in clear (an admin key, or the CLI). */
+export interface ProjectCaller {
+  seesPii: boolean;
+}
+
 /**
  * What another slice does with a project's folder when it is registered or refreshed: `check` runs
  * before the project is recorded (a throw refuses the registration, nothing recorded), `registered`
- * after (orchestration's `pipelines/*.yml`).
+ * after (orchestration's `pipelines/*.yml`, which may hold what only a caller who sees PII may define).
  */
 export interface ProjectHook {
-  check(root: string, project: string): Promise<void>;
-  registered(root: string, project: string): Promise<void>;
+  check(root: string, project: string, caller: ProjectCaller): Promise<void>;
+  registered(root: string, project: string, caller: ProjectCaller): Promise<void>;
   /** What uses the project in the hook's slice (pipeline steps that build it): asked before it is deleted. */
   dependents?(project: { id: string; name: string }): Promise<Dependent[]>;
 }
@@ -60,8 +65,15 @@ export class ProjectsService implements OnModuleInit {
     this.catalog.addDependentsProbe((d) => this.datasetDependents(d));
   }
 
-  /** Registers the project at `dir` (under WEIR_PROJECTS_ROOT unless `trusted`, as from the CLI). */
-  async register(dir: string, opts: { modelSchema?: string; trusted?: boolean } = {}): Promise<ProjectView> {
+  /**
+   * Registers the project at `dir` (under WEIR_PROJECTS_ROOT unless `trusted`, as from the CLI).
+   * `seesPii`: the caller sees PII in clear (an admin key, the CLI; default not), told to the hooks.
+   */
+  async register(
+    dir: string,
+    opts: { modelSchema?: string; trusted?: boolean; seesPii?: boolean } = {},
+  ): Promise<ProjectView> {
+    const caller: ProjectCaller = { seesPii: opts.seesPii === true };
     fs.mkdirSync(this.projectsRoot, { recursive: true });
     const root = opts.trusted ? path.resolve(dir) : path.resolve(this.projectsRoot, dir);
     const rel = path.relative(fs.realpathSync(this.projectsRoot), fs.existsSync(root) ? fs.realpathSync(root) : root);
@@ -80,10 +92,10 @@ export class ProjectsService implements OnModuleInit {
     }
     if (e && e.rootPath !== root)
       throw new ProjectExistsError(`A project named "${project.name}" is registered from ${e.rootPath}`);
-    for (const h of this.hooks) await h.check(root, project.name);
+    for (const h of this.hooks) await h.check(root, project.name, caller);
     e = await this.repo.upsert({ name: project.name, rootPath: root, modelSchema });
     this.log.log(`project ${project.name}: ${compiled.nodes.size} nodes from ${root}`);
-    for (const h of this.hooks) await h.registered(root, project.name);
+    for (const h of this.hooks) await h.registered(root, project.name, caller);
     return this.view(e, compiled);
   }
 
@@ -92,7 +104,7 @@ export class ProjectsService implements OnModuleInit {
    * compiled there, and only then swapped into `$WEIR_PROJECTS_ROOT/.uploads/<project name>`; a bad
    * archive or a project that does not compile leaves the registered version untouched.
    */
-  async registerArchive(archive: Buffer, opts: { modelSchema?: string } = {}): Promise<ProjectView> {
+  async registerArchive(archive: Buffer, opts: { modelSchema?: string; seesPii?: boolean } = {}): Promise<ProjectView> {
     const uploads = path.join(this.projectsRoot, '.uploads');
     fs.mkdirSync(uploads, { recursive: true });
     const scratch = path.join(uploads, `.tmp-${randomUUID()}`);
@@ -112,7 +124,7 @@ export class ProjectsService implements OnModuleInit {
       fs.renameSync(root, final);
       fs.rmSync(old, { recursive: true, force: true });
       this.log.log(`project ${project.name}: archive of ${archive.length} bytes extracted to ${final}`);
-      return await this.register(final, { modelSchema: opts.modelSchema });
+      return await this.register(final, { modelSchema: opts.modelSchema, seesPii: opts.seesPii });
     } finally {
       fs.rmSync(scratch, { recursive: true, force: true });
     }

@@ -28,7 +28,15 @@ import {
 } from 'class-validator';
 import { Type } from 'class-transformer';
 import type { Request, Response } from 'express';
-import { InUseProblemDto, Optional, ProblemResponseDto, validateAs } from '@weir/platform';
+import {
+  CurrentPrincipal,
+  InUseProblemDto,
+  Optional,
+  type Principal,
+  ProblemResponseDto,
+  seesPii,
+  validateAs,
+} from '@weir/platform';
 import { ModelingService } from '../application/modeling.service';
 import { MODELING_CONFIG, ModelingConfig } from '../modeling.config';
 import { readArchiveBody } from '../infrastructure/project-archive.extractor';
@@ -230,7 +238,8 @@ export class ModelingController {
     description:
       'JSON `{path, modelSchema?}`: a directory under WEIR_PROJECTS_ROOT. Or an archive: a .tar / .tar.gz as the body ' +
       '(Content-Type application/gzip, application/x-tar or application/octet-stream) or as a multipart "file" field, ' +
-      'with `?modelSchema=`; extracted to WEIR_PROJECTS_ROOT/.uploads/<project name> once it compiles.',
+      'with `?modelSchema=`; extracted to WEIR_PROJECTS_ROOT/.uploads/<project name> once it compiles. ' +
+      'Its `pipelines/*.yml` are defined too; an export step with `pii: clear` needs an admin key (else 403 PLATFORM.FORBIDDEN, nothing registered).',
   })
   @ApiConsumes(
     'application/json',
@@ -241,15 +250,15 @@ export class ModelingController {
   )
   @ApiBody({ type: RegisterProjectRequestDto })
   @ApiOkResponse({ type: ProjectResponseDto })
-  async register(@Req() req: Request): Promise<ProjectResponseDto> {
+  async register(@Req() req: Request, @CurrentPrincipal() p?: Principal): Promise<ProjectResponseDto> {
     const type = String(req.headers['content-type'] ?? '');
     if (/\bjson\b/.test(type)) {
       const body = await validateAs(RegisterProjectRequestDto, req.body);
-      return this.modeling.register(body.path, { modelSchema: body.modelSchema });
+      return this.modeling.register(body.path, { modelSchema: body.modelSchema, seesPii: seesPii(p) });
     }
     const q = await validateAs(ArchiveQueryDto, req.query, 'query');
     const archive = await readArchiveBody(req, this.config.archive.maxBytes);
-    return this.modeling.registerArchive(archive, { modelSchema: q.modelSchema });
+    return this.modeling.registerArchive(archive, { modelSchema: q.modelSchema, seesPii: seesPii(p) });
   }
 
   @Get('projects')

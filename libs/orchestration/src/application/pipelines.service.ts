@@ -1,8 +1,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { Dependent, describeDependents } from '@weir/platform';
+import { Dependent, describeDependents, ForbiddenError } from '@weir/platform';
 import type { PipelineSpec } from '../domain/pipeline';
-import { parsePipelineSpec, PipelineSpecError } from '../domain/pipeline-spec';
+import { clearPiiSteps, parsePipelineSpec, PipelineSpecError } from '../domain/pipeline-spec';
 import {
   InvalidPipelineError,
   PipelineExistsError,
@@ -14,6 +14,16 @@ import { PIPELINE_STORE, PipelineRecord, PipelineStore } from './ports/pipeline-
 import { RUN_QUEUE, RunQueue } from './ports/run-queue.port';
 import { ALERT_STORE, AlertStore } from './ports/alert-store.port';
 import { PipelineView, pipelineView } from './pipeline.views';
+
+/**
+ * Who defines a pipeline: the name its versions record (`createdBy`), and whether it sees PII in
+ * clear (an admin key, or the CLI, which runs as the operator) — only then may an export step
+ * write PII in clear (`pii: clear`).
+ */
+export interface PipelineAuthor {
+  name: string | null;
+  seesPii: boolean;
+}
 
 /** register-pipeline: pipelines defined, changed (a new version each time), read and removed. */
 @Injectable()
@@ -54,6 +64,29 @@ export class PipelinesService {
   }
 
   /**
+   * An export step with `pii: clear` writes PII columns in clear to its target on every run,
+   * whoever starts it: only an author who sees PII may define one (PLATFORM.FORBIDDEN naming the
+   * steps, before anything is stored). `where` prefixes the message (a project's file).
+   */
+  authorize(spec: PipelineSpec, author: PipelineAuthor, where = ''): void {
+    const clear = clearPiiSteps(spec);
+    if (!clear.length || author.seesPii) return;
+    throw new ForbiddenError(
+      `${where}Pipeline ${spec.name}: ${clear.join(', ')} ${clear.length > 1 ? 'ask' : 'asks'} for PII in clear (pii: clear), which only an admin key may define; ${author.name ? `the key "${author.name}" gets` : 'this caller gets'} PII masked. Leave pii out (masked, the default) or have an admin apply it`,
+      { steps: spec.steps.flatMap((s) => (s.kind === 'export' && s.pii === 'clear' ? [s.id] : [])) },
+    );
+  }
+
+  /** Logged (names only, never values) whenever a version with a clear-PII export step is stored. */
+  private noteClearPii(spec: PipelineSpec, version: number, author: PipelineAuthor): void {
+    const clear = clearPiiSteps(spec);
+    if (clear.length)
+      this.log.log(
+        `pipeline ${spec.name} v${version}: ${clear.join(', ')} exports PII in clear (defined by ${author.name ?? 'an unnamed caller'})`,
+      );
+  }
+
+  /**
    * `pipeline` steps that would run this pipeline again (through the current versions of the
    * pipelines they run), each with the path: `a -> b -> c -> a`. (`wait_for` steps are no edges:
    * waiting on each other ends in a timeout, not an endless run.)
@@ -90,36 +123,47 @@ export class PipelinesService {
     return problems;
   }
 
-  async create(raw: unknown, by: string | null): Promise<PipelineView> {
-    return this.createValid(await this.validate(raw), by);
+  async create(raw: unknown, by: PipelineAuthor): Promise<PipelineView> {
+    const spec = await this.validate(raw);
+    this.authorize(spec, by);
+    return this.createValid(spec, by);
   }
 
-  private async createValid(spec: PipelineSpec, by: string | null): Promise<PipelineView> {
-    const p = await this.store.create(spec, by);
+  private async createValid(spec: PipelineSpec, by: PipelineAuthor): Promise<PipelineView> {
+    const p = await this.store.create(spec, by.name);
     if (!p) throw new PipelineExistsError(`A pipeline named "${spec.name}" already exists; PUT it to change it`);
     this.log.log(`pipeline ${p.name}: created (${spec.steps.length} steps)`);
+    this.noteClearPii(spec, p.version, by);
     return pipelineView(p);
   }
 
   /** A new version when the definition changed; the name cannot change. */
-  async update(idOrName: string, raw: unknown, by: string | null): Promise<PipelineView> {
+  async update(idOrName: string, raw: unknown, by: PipelineAuthor): Promise<PipelineView> {
     const current = await this.entity(idOrName);
     this.refuseManaged(current);
     const spec = await this.validate(raw, current.name);
     if (spec.name !== current.name)
       throw new InvalidPipelineError(`name: a pipeline keeps its name ("${current.name}"); create a new one instead`);
-    const p = await this.store.update(current.id, spec, by);
+    this.authorize(spec, by);
+    const p = await this.updateValid(current, spec, by);
     if (p.version !== current.version) this.log.log(`pipeline ${p.name}: version ${p.version}`);
     return pipelineView(p);
   }
 
+  private async updateValid(current: PipelineRecord, spec: PipelineSpec, by: PipelineAuthor): Promise<PipelineRecord> {
+    const p = await this.store.update(current.id, spec, by.name);
+    if (p.version !== current.version) this.noteClearPii(spec, p.version, by);
+    return p;
+  }
+
   /** Create or update by the name in the definition (YAML apply). */
-  async apply(raw: unknown, by: string | null): Promise<{ pipeline: PipelineView; created: boolean }> {
+  async apply(raw: unknown, by: PipelineAuthor): Promise<{ pipeline: PipelineView; created: boolean }> {
     const spec = await this.validate(raw, (raw as { name?: string })?.name);
+    this.authorize(spec, by);
     const existing = await this.store.findByName(spec.name);
     if (!existing) return { pipeline: await this.createValid(spec, by), created: true };
     this.refuseManaged(existing);
-    return { pipeline: pipelineView(await this.store.update(existing.id, spec, by)), created: false };
+    return { pipeline: pipelineView(await this.updateValid(existing, spec, by)), created: false };
   }
 
   /** The pipeline by id or name; a deleted one only by id and `withDeleted` (reads of its runs). */

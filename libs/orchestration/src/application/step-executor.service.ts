@@ -77,9 +77,11 @@ export class StepExecutorService {
    * A dataset written to the lake as Parquet (the catalog's export: Hive partitions, a manifest);
    * `{partition}` in the target becomes the run's partition. The catalog refuses a bad request
    * or target with its own error, which fails the step. A pipeline runs as no key: PII columns
-   * are masked, as for an editor (an admin exports them in clear through the export route).
+   * are masked, as for an editor, unless the step says `pii: clear` (which only an admin key, or
+   * the CLI, may define). The output names the columns masked (as the manifest does).
    */
   private async export(step: Extract<Step, { kind: 'export' }>, ctx: StepContext): Promise<StepOutput> {
+    const clear = step.pii === 'clear';
     const r = await this.lake.export(
       step.dataset,
       {
@@ -88,10 +90,17 @@ export class StepExecutorService {
         ...(step.compression ? { compression: step.compression } : {}),
         incremental: step.incremental,
       },
-      { unmasked: false },
+      { unmasked: clear },
     );
     await ctx.link({ export: r.manifest });
-    return { rows: r.rows, files: r.files, partitionsSkipped: r.skipped, manifest: r.manifest };
+    return {
+      rows: r.rows,
+      files: r.files,
+      partitionsSkipped: r.skipped,
+      manifest: r.manifest,
+      pii: clear ? 'clear' : 'masked',
+      masked: r.masked,
+    };
   }
 
   async execute(step: Step, ctx: StepContext): Promise<StepOutput> {

@@ -1,6 +1,7 @@
 import { parse as parseYaml } from 'yaml';
 import type { Step } from './pipeline';
 import {
+  clearPiiSteps,
   DEFAULT_WAIT_MS,
   PipelineSpecError,
   parseDuration,
@@ -762,5 +763,43 @@ describe('parsePipelineSpec: export steps', () => {
       expect(
         parsePipelineSpec({ name: 'lake', steps: [{ id: 'e', kind: 'export', dataset: 'orders', target }] }).steps[0],
       ).toMatchObject({ target });
+  });
+
+  it('pii: masked by default (nothing stored), clear only when asked; anything else refused with its path', () => {
+    const step = (extra: Record<string, unknown>) => ({ kind: 'export', dataset: 'people', target: 'lake', ...extra });
+    const p = parsePipelineSpec({
+      name: 'lake',
+      steps: [
+        { id: 'plain', ...step({}) },
+        { id: 'masked', ...step({ pii: 'masked' }) },
+        { id: 'clear', ...step({ pii: 'clear' }) },
+        { id: 'unset', ...step({ pii: null }) },
+      ],
+    });
+    expect(p.steps.map((s) => [s.id, 'pii' in s ? (s as { pii?: string }).pii : 'absent'])).toEqual([
+      ['plain', 'absent'],
+      ['masked', 'absent'],
+      ['clear', 'clear'],
+      ['unset', 'absent'],
+    ]);
+    // a stored definition read back is the same (and one without the key stays as it was)
+    expect(parsePipelineSpec(JSON.parse(JSON.stringify(p)))).toEqual(p);
+    expect(clearPiiSteps(p)).toEqual(['step "clear" (steps[2])']);
+    expect(clearPiiSteps(parsePipelineSpec({ name: 'lake', steps: [{ id: 'e', ...step({}) }] }))).toEqual([]);
+
+    expect(
+      problemsOf({
+        name: 'lake',
+        steps: [
+          { id: 'a', ...step({ pii: 'CLEAR' }) },
+          { id: 'b', ...step({ pii: true }) },
+          { id: 'c', kind: 'sql', sql: 'SELECT 1', pii: 'clear' },
+        ],
+      }),
+    ).toEqual([
+      'steps[0].pii: "CLEAR" must be one of masked, clear',
+      'steps[1].pii: true must be one of masked, clear',
+      'steps[2]: key "pii" does not apply to kind "sql"',
+    ]);
   });
 });

@@ -197,6 +197,16 @@ export function topologicalOrder(steps: Step[]): string[] {
   return order;
 }
 
+/**
+ * The export steps that write PII columns in clear (`pii: clear`), each as `step "<id>"
+ * (steps[<i>])`: what only an admin key may define.
+ */
+export function clearPiiSteps(spec: Pick<PipelineSpec, 'steps'>): string[] {
+  return spec.steps.flatMap((s, i) =>
+    s.kind === 'export' && s.pii === 'clear' ? [`step "${s.id}" (steps[${i}])`] : [],
+  );
+}
+
 // ---- steps ----
 
 function parseSteps(rawSteps: unknown[], pipelineName: string, problems: string[]): Step[] {
@@ -301,7 +311,7 @@ const KIND_KEYS: Record<StepKind, readonly (readonly string[])[]> = {
   sql: [['sql']],
   wait_for: [['pipeline'], ['dataset'], ['fresh_within', 'freshWithin', 'freshWithinMs'], ['wait', 'waitMs']],
   pipeline: [['pipeline']],
-  export: [['dataset'], ['target'], ['partition_by', 'partitionBy'], ['compression'], ['incremental']],
+  export: [['dataset'], ['target'], ['partition_by', 'partitionBy'], ['compression'], ['incremental'], ['pii']],
 };
 const ALL_KIND_KEYS = [...new Set(Object.values(KIND_KEYS).flat(2))];
 
@@ -365,6 +375,13 @@ function parseKindFields(
         if (typeof inc.value === 'boolean') incremental = inc.value;
         else problems.push(`${path}.incremental: expected true or false, got ${show(inc.value)}`);
       }
+      const piiField = f.take('pii');
+      let clear = false;
+      if (piiField !== undefined && piiField.value !== null) {
+        if (piiField.value === 'clear') clear = true;
+        else if (piiField.value !== 'masked')
+          problems.push(`${path}.pii: ${show(piiField.value)} must be one of masked, clear`);
+      }
       step = {
         ...base,
         kind,
@@ -373,6 +390,8 @@ function parseKindFields(
         partitionBy,
         compression: optionalString(f, 'compression', path, problems),
         incremental,
+        // only when clear: a definition without it (every one made before the option) stays the same
+        ...(clear ? { pii: 'clear' as const } : {}),
       };
       break;
     }

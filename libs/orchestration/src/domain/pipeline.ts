@@ -87,6 +87,11 @@ export interface ExportStep extends StepBase {
   compression: string | null;
   /** Only partitions not exported to the target before. */
   incremental: boolean;
+  /**
+   * `clear`: PII columns are written in clear, as for an admin key; only an admin key (or the CLI)
+   * may define such a step. Absent (`pii: masked`, the default): masked, as for an editor key.
+   */
+  pii?: 'clear';
 }
 export type Step = IngestStep | BuildStep | CheckStep | SqlStep | WaitForStep | PipelineStep | ExportStep;
 

@@ -3,6 +3,7 @@ import {
   ApiBearerAuth,
   ApiConflictResponse,
   ApiCreatedResponse,
+  ApiForbiddenResponse,
   ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
@@ -10,7 +11,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { CurrentPrincipal, InUseProblemDto, type Principal, ProblemResponseDto } from '@weir/platform';
+import { CurrentPrincipal, InUseProblemDto, type Principal, ProblemResponseDto, seesPii } from '@weir/platform';
 import type { PipelineSpec } from '../domain/pipeline';
 import type { PipelineRunView, PipelineView } from '../application/pipeline.views';
 import { PipelineRunsService } from '../application/pipeline-runs.service';
@@ -35,6 +36,9 @@ import {
   PipelineVersionListResponseDto,
 } from './orchestration.response.dto';
 
+const CLEAR_PII_FORBIDDEN =
+  'PLATFORM.FORBIDDEN: a viewer key, or an export step with `pii: clear` (PII in clear) from a key that is not an admin key';
+
 /** Pipelines (DAGs of steps across the slices) and their runs. */
 @ApiTags('orchestration')
 @ApiBearerAuth()
@@ -53,8 +57,9 @@ export class PipelinesController {
       'Define a pipeline (validated: unknown steps or references, cycles with their path, bad cron or time zone)',
   })
   @ApiCreatedResponse({ type: PipelineResponseDto })
+  @ApiForbiddenResponse({ type: ProblemResponseDto, description: CLEAR_PII_FORBIDDEN })
   create(@Body() body: unknown, @CurrentPrincipal() p?: Principal): Promise<PipelineView> {
-    return this.pipelines.create(body, p?.name ?? null);
+    return this.pipelines.create(body, { name: p?.name ?? null, seesPii: seesPii(p) });
   }
 
   @Get('pipelines')
@@ -74,8 +79,9 @@ export class PipelinesController {
   @Put('pipelines/:id')
   @ApiOperation({ summary: 'Change a pipeline: a new version when the definition differs (every version is kept)' })
   @ApiOkResponse({ type: PipelineResponseDto })
+  @ApiForbiddenResponse({ type: ProblemResponseDto, description: CLEAR_PII_FORBIDDEN })
   update(@Param('id') id: string, @Body() body: unknown, @CurrentPrincipal() p?: Principal): Promise<PipelineView> {
-    return this.pipelines.update(id, body, p?.name ?? null);
+    return this.pipelines.update(id, body, { name: p?.name ?? null, seesPii: seesPii(p) });
   }
 
   @Delete('pipelines/:id')

@@ -40,6 +40,13 @@ export class ControlPlaneSchemaError extends DomainError {
   }
 }
 
+/** `PLATFORM.FORBIDDEN` (forbidden): The key's role may not do this */
+export class ForbiddenError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('PLATFORM.FORBIDDEN', 'forbidden', message, extra);
+  }
+}
+
 /** `PLATFORM.INVALID_AUDIT_QUERY` (invalid): cursor is not one this API returned (take nextCursor from the previous page) */
 export class InvalidAuditQueryError extends DomainError {
   constructor(message: string, extra?: Record<string, unknown>) {
