@@ -186,6 +186,105 @@ describe('hostile input e2e: every class the first sweep found is refused with a
     ).toBeNull();
   });
 
+  it('schedules that never fire, or fire more often than WEIR_MIN_SCHEDULE_INTERVAL_SECONDS (default 60), are refused with 422 at create and update', async () => {
+    const pipeline = (schedule: unknown, extra: Record<string, unknown> = {}) => ({
+      name: 'sched_pl',
+      schedule,
+      steps: [{ id: 'noop', kind: 'sql', sql: 'SELECT 1' }],
+      ...extra,
+    });
+    const cases: [unknown, string, RegExp][] = [
+      ['0 0 30 2 *', 'never_fires', /^schedule\.cron "0 0 30 2 \*" never fires/],
+      [{ cron: '0 0 31 4 *', timezone: 'Europe/Paris' }, 'never_fires', /never fires/],
+      [
+        { cron: '* * * * * *' },
+        'too_frequent',
+        /fires every 1 s, more often than the minimum interval of 1 min \(WEIR_MIN_SCHEDULE_INTERVAL_SECONDS\)/,
+      ],
+      [{ cron: '*/30 * * * * *' }, 'too_frequent', /fires every 30 s, .*WEIR_MIN_SCHEDULE_INTERVAL_SECONDS/],
+      [{ every: '5s' }, 'too_frequent', /^schedule\.every fires every 5 s, .*WEIR_MIN_SCHEDULE_INTERVAL_SECONDS/],
+    ];
+    for (const [schedule, reason, message] of cases) {
+      const r = await t.http.post('/api/orchestration/pipelines').set(admin).send(pipeline(schedule));
+      expect([schedule, r.status, r.headers['content-type'], r.body.code, r.body.reason]).toEqual([
+        schedule,
+        422,
+        expect.stringMatching(/^application\/problem\+json/),
+        'ORCHESTRATION.INVALID_SCHEDULE',
+        reason,
+      ]);
+      expect(r.body.detail).toMatch(message);
+    }
+    expect((await t.http.get('/api/orchestration/pipelines/sched_pl').set(admin)).status).toBe(404);
+    // with other problems, the schedule's is listed with them (400, every problem at once)
+    const both = await t.http
+      .post('/api/orchestration/pipelines')
+      .set(admin)
+      .send(pipeline('* * * * * *', { concurrency: 0 }));
+    expect([both.status, both.body.code]).toEqual([400, 'ORCHESTRATION.INVALID_PIPELINE']);
+    expect(both.body.problems).toEqual([
+      expect.stringMatching(/^concurrency/),
+      expect.stringMatching(/fires every 1 s/),
+    ]);
+    // every minute is the minimum: accepted; changing it to every second is refused, the stored version stays
+    await t.http.post('/api/orchestration/pipelines').set(admin).send(pipeline('* * * * *')).expect(201);
+    const put = await t.http.put('/api/orchestration/pipelines/sched_pl').set(admin).send(pipeline('*/5 * * * * *'));
+    expect([put.status, put.body.code, put.body.reason]).toEqual([
+      422,
+      'ORCHESTRATION.INVALID_SCHEDULE',
+      'too_frequent',
+    ]);
+    const kept = (await t.http.get('/api/orchestration/pipelines/sched_pl').set(admin).expect(200)).body;
+    expect([kept.version, kept.spec.schedule.cron]).toEqual([1, '* * * * *']);
+    await t.http.delete('/api/orchestration/pipelines/sched_pl?force=true').set(admin).expect(204);
+
+    // a source's schedule the same way (its own code), at create and at change
+    const src = {
+      name: 'sched_often',
+      dataset: 'orders',
+      format: 'csv',
+      strategy: { kind: 'append' },
+      location: { inbox: 'in' },
+    };
+    const often = await t.http
+      .post('/api/ingestion/sources')
+      .set(admin)
+      .send({ ...src, schedule: { cron: '*/10 * * * * *' } });
+    expect([often.status, often.body.code, often.body.reason]).toEqual([
+      422,
+      'INGESTION.INVALID_SCHEDULE',
+      'too_frequent',
+    ]);
+    expect(often.body.detail).toMatch(
+      /fires every 10 s, more often than the minimum interval of 1 min \(WEIR_MIN_SCHEDULE_INTERVAL_SECONDS\)/,
+    );
+    await t.http
+      .post('/api/ingestion/sources')
+      .set(admin)
+      .send({ ...src, schedule: { cron: '*/15 * * * *' } })
+      .expect(201);
+    const patch = await t.http
+      .patch('/api/ingestion/sources/sched_often')
+      .set(admin)
+      .send({ schedule: { cron: '* * * * * *' } });
+    expect([patch.status, patch.body.code, patch.body.reason]).toEqual([
+      422,
+      'INGESTION.INVALID_SCHEDULE',
+      'too_frequent',
+    ]);
+    expect((await t.http.get('/api/ingestion/sources/sched_often').set(admin).expect(200)).body.schedule).toMatchObject(
+      {
+        cron: '*/15 * * * *',
+      },
+    );
+    const never = await t.http
+      .patch('/api/ingestion/sources/sched_often')
+      .set(admin)
+      .send({ schedule: { cron: '0 0 30 2 *' } });
+    expect([never.status, never.body.reason]).toEqual([422, 'never_fires']);
+    await t.http.delete('/api/ingestion/sources/sched_often').set(admin).expect(204);
+  });
+
   it('a row_condition literal that does not fit its column is refused when the suite is saved; a failing warning never fails a load', async () => {
     const bad = await t.http
       .post('/api/quality/suites')

@@ -163,8 +163,9 @@ describe('scheduled ingestion with two instances on one database', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     files = tempDataDir();
-    a = await appOn(db, files.dir);
-    b = await appOn(db, files.dir);
+    // a schedule of every second: below the default minimum interval (60 s), allowed here
+    a = await appOn(db, files.dir, undefined, { WEIR_MIN_SCHEDULE_INTERVAL_SECONDS: '1' });
+    b = await appOn(db, files.dir, undefined, { WEIR_MIN_SCHEDULE_INTERVAL_SECONDS: '1' });
   });
   afterAll(async () => {
     await a?.close();

@@ -23,7 +23,12 @@ describe('orchestration: lineage of pipeline runs, data-aware schedules', () => 
   let scheduledRun: { id: string; steps: { step: string; ref: Record<string, unknown> | null }[] };
 
   beforeAll(async () => {
-    ({ t, files, pg, close } = await startIngestionApp({ WEIR_STEP_POLL_MS: '50', WEIR_SCHEDULER_TICK_MS: '100' }));
+    ({ t, files, pg, close } = await startIngestionApp({
+      WEIR_STEP_POLL_MS: '50',
+      WEIR_SCHEDULER_TICK_MS: '100',
+      // schedules of every second, below the default minimum interval (60 s)
+      WEIR_MIN_SCHEDULE_INTERVAL_SECONDS: '1',
+    }));
     await t.http
       .post('/api/catalog/datasets')
       .set(admin)

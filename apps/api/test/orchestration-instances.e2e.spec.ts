@@ -44,7 +44,8 @@ describe('orchestration: three scheduler+worker processes on one database', () =
 
   it(`claims each of ${PIPELINES * TICKS_EACH} ticks once, with exactly one run each, and every run completes`, async () => {
     // an API-only instance in this process defines the pipelines; it neither schedules nor runs steps
-    const api = await appOn(db, files.dir, 'api');
+    // (schedules of one second: below the default minimum interval, so this instance allows them)
+    const api = await appOn(db, files.dir, 'api', { WEIR_MIN_SCHEDULE_INTERVAL_SECONDS: '1' });
     apps.push(api);
     const http = request(api.getHttpServer());
     const spec = (i: number, schedule: boolean) => ({

@@ -11,12 +11,14 @@ export interface IngestionConfig {
   uploadMaxBytes: number;
   /** Tap executables and their config files (singer sources) must be inside (WEIR_TAP_ROOT, default $WEIR_DATA_DIR/taps). */
   tapRoot: string;
+  /** The shortest time between two ticks a source's schedule may have (WEIR_MIN_SCHEDULE_INTERVAL_SECONDS, platform's). */
+  minScheduleIntervalMs: number;
 }
 
 export const INGESTION_CONFIG = Symbol('INGESTION_CONFIG');
 
 export function ingestionConfig(
-  config: Pick<WeirConfig, 'dataDir'>,
+  config: Pick<WeirConfig, 'dataDir'> & Partial<Pick<WeirConfig, 'minScheduleIntervalMs'>>,
   env: Record<string, string | undefined> = process.env,
 ): IngestionConfig {
   const max = env['WEIR_UPLOAD_MAX_BYTES']?.trim();
@@ -27,5 +29,6 @@ export function ingestionConfig(
     uploadDir: path.join(config.dataDir, 'uploads'),
     uploadMaxBytes: max ? Number(max) : 5 * 1024 ** 3,
     tapRoot: path.resolve(env['WEIR_TAP_ROOT'] || path.join(config.dataDir, 'taps')),
+    minScheduleIntervalMs: config.minScheduleIntervalMs ?? 60_000,
   };
 }

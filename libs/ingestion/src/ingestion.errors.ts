@@ -82,7 +82,7 @@ export class InvalidPathError extends DomainError {
   }
 }
 
-/** `INGESTION.INVALID_SCHEDULE` (unprocessable) */
+/** `INGESTION.INVALID_SCHEDULE` (unprocessable): a source's cron never fires, or fires more often than WEIR_MIN_SCHEDULE_INTERVAL_SECONDS (`reason`: never_fires, too_frequent) */
 export class InvalidScheduleError extends DomainError {
   constructor(message: string, extra?: Record<string, unknown>) {
     super('INGESTION.INVALID_SCHEDULE', 'unprocessable', message, extra);

@@ -12,6 +12,13 @@ export class InvalidPipelineError extends DomainError {
   }
 }
 
+/** `ORCHESTRATION.INVALID_SCHEDULE` (unprocessable): the schedule never fires, or fires more often than WEIR_MIN_SCHEDULE_INTERVAL_SECONDS (`reason`: never_fires, too_frequent) */
+export class InvalidScheduleError extends DomainError {
+  constructor(message: string, extra?: Record<string, unknown>) {
+    super('ORCHESTRATION.INVALID_SCHEDULE', 'unprocessable', message, extra);
+  }
+}
+
 /** `ORCHESTRATION.PIPELINE_NOT_FOUND` (not_found): No pipeline … */
 export class PipelineNotFoundError extends DomainError {
   constructor(message: string, extra?: Record<string, unknown>) {

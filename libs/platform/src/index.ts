@@ -43,6 +43,7 @@ export type { EmbeddedPostgresHandle, EmbeddedPostgresOptions } from './database
 export { resolveDatabase } from './database/database-startup';
 export type { ResolvedDatabase } from './database/database-startup';
 export { workspaceRoot } from './database/workspace-root';
+export { cronGapBelow, describeInterval } from './lifecycle/cron-interval';
 
 export { multipartFile } from './http/multipart.parser';
 export type { MultipartFile } from './http/multipart.parser';

@@ -265,12 +265,18 @@ export class SourcesService implements OnModuleInit {
     }
     if (input.maxRejectedRatio !== undefined && !(input.maxRejectedRatio >= 0 && input.maxRejectedRatio <= 1))
       problems.push('maxRejectedRatio must be between 0 and 1');
-    let never: string | undefined;
+    let refused: { kind: 'never' | 'too_frequent'; message: string } | undefined;
     if (input.schedule) {
-      // a schedule that cannot be armed is refused on input (nothing stored), never found at start
-      const why = scheduleCheck(input.schedule.cron, input.schedule.timezone);
+      // a schedule that cannot be armed is refused on input (nothing stored), never found at start;
+      // so is one firing more often than WEIR_MIN_SCHEDULE_INTERVAL_SECONDS allows
+      const why = scheduleCheck(
+        input.schedule.cron,
+        input.schedule.timezone,
+        new Date(),
+        this.cfg.minScheduleIntervalMs,
+      );
       if (why?.kind === 'invalid') problems.push(why.message);
-      else if (why) never = why.message;
+      else if (why) refused = { kind: why.kind, message: why.message };
       if (!input.location?.inbox && !input.location?.path && !isPulledConnector(input.connector))
         problems.push('a scheduled source needs location.inbox (a folder to watch) or location.path');
     }
@@ -282,9 +288,13 @@ export class SourcesService implements OnModuleInit {
     }
     if (problems.length)
       throw new InvalidSourceError(`The source is invalid: ${problems.join('; ')}`, {
-        errors: [...problems, ...(never ? [never] : [])],
+        errors: [...problems, ...(refused ? [refused.message] : [])],
       });
-    if (never) throw new InvalidScheduleError(never, { errors: [never] });
+    if (refused)
+      throw new InvalidScheduleError(refused.message, {
+        reason: refused.kind === 'never' ? 'never_fires' : 'too_frequent',
+        errors: [refused.message],
+      });
   }
 
   /** An `s3` source names its objects by s3:// URLs (and only it does); `http_json` incremental needs its strategy. */

@@ -1,10 +1,12 @@
 import { isDeepStrictEqual } from 'node:util';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { Dependent, describeDependents, ForbiddenError } from '@weir/platform';
+import { Dependent, describeDependents, ForbiddenError, WEIR_CONFIG, WeirConfig } from '@weir/platform';
 import type { PipelineSpec } from '../domain/pipeline';
-import { clearPiiSteps, parsePipelineSpec, PipelineSpecError } from '../domain/pipeline-spec';
+import { clearPiiSteps, parsePipelineSpec, PipelineSpecError, scheduleOf } from '../domain/pipeline-spec';
+import { scheduleRefusal } from '../domain/schedule';
 import {
   InvalidPipelineError,
+  InvalidScheduleError,
   PipelineExistsError,
   PipelineInUseError,
   PipelineManagedError,
@@ -34,18 +36,29 @@ export class PipelinesService {
     @Inject(PIPELINE_STORE) private readonly store: PipelineStore,
     @Inject(RUN_QUEUE) private readonly queue: RunQueue,
     @Inject(ALERT_STORE) private readonly alerts: AlertStore,
+    @Inject(WEIR_CONFIG) private readonly config: WeirConfig,
   ) {}
 
-  /** Validates a definition (REST JSON or parsed YAML); every problem at once, each with its path. */
-  async validate(raw: unknown, self?: string): Promise<PipelineSpec> {
+  /**
+   * Validates a definition (REST JSON or parsed YAML); every problem at once, each with its path
+   * (400). A definition whose only problem is its schedule — one that never fires, or fires more
+   * often than WEIR_MIN_SCHEDULE_INTERVAL_SECONDS (`minIntervalMs`) — is refused with
+   * ORCHESTRATION.INVALID_SCHEDULE (422).
+   */
+  async validate(raw: unknown, self?: string, opts: { minIntervalMs?: number } = {}): Promise<PipelineSpec> {
+    const minIntervalMs = opts.minIntervalMs ?? this.config.minScheduleIntervalMs;
     let spec: PipelineSpec;
     try {
       spec = parsePipelineSpec(raw);
     } catch (e) {
-      if (e instanceof PipelineSpecError)
-        throw new InvalidPipelineError(`The pipeline definition is invalid: ${e.message}`, { problems: e.problems });
+      if (e instanceof PipelineSpecError) {
+        const refused = scheduleRefusal(scheduleOf(raw), minIntervalMs);
+        const problems = [...e.problems, ...(refused ? [refused.message] : [])];
+        throw new InvalidPipelineError(`The pipeline definition is invalid: ${problems.join('; ')}`, { problems });
+      }
       throw e;
     }
+    const refused = scheduleRefusal(spec.schedule, minIntervalMs);
     // the pipelines it names must exist (another one's sub-DAG, or the partition it waits for)
     const problems: string[] = [];
     for (const [i, s] of spec.steps.entries()) {
@@ -58,8 +71,12 @@ export class PipelinesService {
       if (!(await this.alerts.findDestination(name)))
         problems.push(`alerts[${i}]: unknown alert destination "${name}"`);
     if (!problems.length) problems.push(...(await this.subPipelineCycles(spec)));
-    if (problems.length)
+    if (problems.length) {
+      if (refused) problems.push(refused.message);
       throw new InvalidPipelineError(`The pipeline definition is invalid: ${problems.join('; ')}`, { problems });
+    }
+    if (refused)
+      throw new InvalidScheduleError(refused.message, { reason: refused.reason, problems: [refused.message] });
     return spec;
   }
 
@@ -232,7 +249,9 @@ export class PipelinesService {
    * brought to `raw` (a new version when it changed); errors as for people's definitions.
    */
   async keep(managedBy: string, raw: unknown): Promise<PipelineRecord> {
-    const spec = await this.validate(raw);
+    // how often a source's schedule may fire was checked by its slice when it was set: one stored
+    // before WEIR_MIN_SCHEDULE_INTERVAL_SECONDS was raised keeps firing, as people's pipelines do
+    const spec = await this.validate(raw, undefined, { minIntervalMs: 0 });
     const current = await this.store.findManaged(managedBy);
     // unchanged (the keepers compare every few seconds): no write
     if (current && isDeepStrictEqual(current.spec, spec)) return current;

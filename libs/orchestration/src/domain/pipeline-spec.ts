@@ -701,9 +701,6 @@ function parseSchedule(v: unknown, problems: string[]): Schedule | null {
   return schedule;
 }
 
-/** Any date a real cron fires after; fixed so validation does not depend on the clock. */
-const CRON_PROBE_FROM = new Date('2000-01-01T00:00:00Z');
-
 /** The five-field cron (aliases mapped), or null with a problem naming the expression. */
 function checkCron(expr: string, timezone: string, path: string, problems: string[]): string | null {
   const trimmed = expr.trim().replace(/\s+/g, ' ');
@@ -718,18 +715,24 @@ function checkCron(expr: string, timezone: string, path: string, problems: strin
     return bad(
       `expected 5 fields (minute hour day-of-month month day-of-week), or 6 with seconds first, got ${fields}`,
     );
-  let time: CronTime;
   try {
-    time = new CronTime(cron, timezone);
+    new CronTime(cron, timezone);
   } catch (e) {
     return bad(e instanceof Error ? e.message : String(e));
   }
-  try {
-    time.getNextDateFrom(CRON_PROBE_FROM);
-  } catch {
-    return bad('it never fires (no date matches it)');
-  }
+  // one that never fires, or fires too often, is well formed: scheduleRefusal (422) says so
   return cron;
+}
+
+/**
+ * The schedule of a definition that has problems elsewhere, when the schedule itself has none
+ * (so its refusal, if any, is listed with them), else null.
+ */
+export function scheduleOf(raw: unknown): Schedule | null {
+  if (!isObject(raw) || raw['schedule'] === undefined || raw['schedule'] === null) return null;
+  const problems: string[] = [];
+  const schedule = parseSchedule(raw['schedule'], problems);
+  return problems.length ? null : schedule;
 }
 
 function knownTimeZone(tz: string): boolean {

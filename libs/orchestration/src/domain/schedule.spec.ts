@@ -1,5 +1,5 @@
 import type { Schedule } from './pipeline';
-import { dueTicks, fireTimes, ON_TIME_GRACE_MS, partitionOfTick } from './schedule';
+import { dueTicks, fireTimes, ON_TIME_GRACE_MS, partitionOfTick, scheduleRefusal } from './schedule';
 
 const cron = (expr: string, timezone = 'UTC', catchup: Schedule['catchup'] = 'none'): Schedule => ({
   cron: expr,
@@ -96,5 +96,42 @@ describe('partitionOfTick', () => {
     ).toBe('2025-12');
     expect(partitionOfTick({ kind: 'static', start: null, values: ['a'] }, t, 'UTC')).toBeNull();
     expect(partitionOfTick(null, t, 'UTC')).toBeNull();
+  });
+});
+
+describe('scheduleRefusal', () => {
+  const MIN = 60_000;
+  const every = (ms: number): Schedule => ({ cron: null, everyMs: ms, timezone: 'UTC', catchup: 'none' });
+
+  it('refuses a cron that never fires, saying so', () => {
+    for (const c of ['0 0 30 2 *', '0 0 31 4 *', '0 0 0 31 2 *'])
+      expect(scheduleRefusal(cron(c), MIN)).toEqual({
+        reason: 'never_fires',
+        message: `schedule.cron "${c}" never fires: no date matches it (a day that no month has, such as 30 February)`,
+      });
+  });
+
+  it('refuses a schedule firing more often than the minimum interval, naming the setting', () => {
+    expect(scheduleRefusal(cron('* * * * * *'), MIN)).toEqual({
+      reason: 'too_frequent',
+      message:
+        'schedule.cron "* * * * * *" fires every 1 s, more often than the minimum interval of 1 min (WEIR_MIN_SCHEDULE_INTERVAL_SECONDS)',
+    });
+    expect(scheduleRefusal(cron('*/30 * * * * *', 'Europe/Paris'), MIN)?.message).toMatch(/every 30 s, more often/);
+    expect(scheduleRefusal(cron('*/5 * * * *'), 10 * MIN)?.message).toMatch(/every 5 min, more often than .* 10 min/);
+    expect(scheduleRefusal(every(5000), MIN)).toEqual({
+      reason: 'too_frequent',
+      message:
+        'schedule.every fires every 5 s, more often than the minimum interval of 1 min (WEIR_MIN_SCHEDULE_INTERVAL_SECONDS)',
+    });
+  });
+
+  it('accepts what fires, no more often than the minimum (aliases, 29 February, data-aware schedules)', () => {
+    for (const c of ['* * * * *', '0 * * * * *', '@hourly', '@daily', '30 2 * * *', '0 0 29 2 *'])
+      expect([c, scheduleRefusal(cron(c), MIN)]).toEqual([c, undefined]);
+    expect(scheduleRefusal(every(MIN), MIN)).toBeUndefined();
+    expect(scheduleRefusal(cron('*/10 * * * * *'), 10_000)).toBeUndefined();
+    expect(scheduleRefusal({ ...every(0), everyMs: null, datasets: ['orders'], when: 'all' }, MIN)).toBeUndefined();
+    expect(scheduleRefusal(null, MIN)).toBeUndefined();
   });
 });

@@ -1,4 +1,5 @@
 import { CronTime } from 'cron';
+import { cronGapBelow, describeInterval } from '@weir/platform';
 import { CRON_ALIASES } from './pipeline-spec';
 import type { Partitions, Schedule } from './pipeline';
 
@@ -31,6 +32,41 @@ export function fireTimes(s: Schedule, after: Date, until: Date, limit = MAX_TIC
     from = next;
   }
   return out;
+}
+
+/** Any date a real cron fires after; fixed so the answer does not depend on the clock. */
+const CRON_PROBE_FROM = new Date('2000-01-01T00:00:00Z');
+
+/** Why a well-formed schedule is refused: it never fires, or fires more often than the minimum interval. */
+export interface ScheduleRefusal {
+  reason: 'never_fires' | 'too_frequent';
+  message: string;
+}
+
+/**
+ * A schedule that would never fire (`0 0 30 2 *`: February has no 30th) or fire more often than
+ * `minIntervalMs` (WEIR_MIN_SCHEDULE_INTERVAL_SECONDS: `* * * * * *` is every second, `every: 5s`),
+ * or undefined. Data-aware schedules fire on updates and are never refused here.
+ */
+export function scheduleRefusal(s: Schedule | null, minIntervalMs: number): ScheduleRefusal | undefined {
+  if (!s) return undefined;
+  const tooOften = (what: string, gap: number): ScheduleRefusal => ({
+    reason: 'too_frequent',
+    message: `${what} fires every ${describeInterval(gap)}, more often than the minimum interval of ${describeInterval(minIntervalMs)} (WEIR_MIN_SCHEDULE_INTERVAL_SECONDS)`,
+  });
+  if (s.everyMs !== null) return s.everyMs < minIntervalMs ? tooOften(`schedule.every`, s.everyMs) : undefined;
+  if (s.cron === null) return undefined;
+  const expr = CRON_ALIASES[s.cron] ?? s.cron;
+  try {
+    new CronTime(expr, s.timezone).getNextDateFrom(CRON_PROBE_FROM, s.timezone);
+  } catch {
+    return {
+      reason: 'never_fires',
+      message: `schedule.cron "${s.cron}" never fires: no date matches it (a day that no month has, such as 30 February)`,
+    };
+  }
+  const gap = cronGapBelow(expr, s.timezone, minIntervalMs);
+  return gap === undefined ? undefined : tooOften(`schedule.cron "${s.cron}"`, gap);
 }
 
 /**

@@ -12,6 +12,7 @@ describe('loadConfig', () => {
     expect(c.migrate).toBe('auto');
     expect(c.embeddedPgPort).toBe(5433);
     expect([c.runStaleMs, c.outboxRetentionDays]).toEqual([60_000, 7]);
+    expect(c.minScheduleIntervalMs).toBe(60_000);
     expect([c.httpKeepAliveMs, c.checkTimeoutMs, c.templateMaxMs, c.compileMaxMs, c.compileMaxMb]).toEqual([
       65_000, 600_000, 5000, 120_000, 1024,
     ]);
@@ -37,6 +38,7 @@ describe('loadConfig', () => {
         WEIR_COMPILE_MAX_MB: '512',
         WEIR_BODY_MAX_BYTES: '4096',
         WEIR_REQUEST_STATEMENT_TIMEOUT_MS: '250',
+        WEIR_MIN_SCHEDULE_INTERVAL_SECONDS: '5',
       },
       '/x',
     );
@@ -53,10 +55,16 @@ describe('loadConfig', () => {
     expect([...c.roles].sort()).toEqual(['scheduler', 'worker']);
     expect([c.checkTimeoutMs, c.templateMaxMs, c.compileMaxMs, c.compileMaxMb]).toEqual([30_000, 2000, 60_000, 512]);
     expect([c.bodyMaxBytes, c.requestStatementTimeoutMs]).toEqual([4096, 250]);
+    expect(c.minScheduleIntervalMs).toBe(5000);
   });
 
   it.each([
     ['PORT', 'abc', /PORT must be a TCP port/],
+    [
+      'WEIR_MIN_SCHEDULE_INTERVAL_SECONDS',
+      '0',
+      /WEIR_MIN_SCHEDULE_INTERVAL_SECONDS must be a whole number of seconds, at least 1/,
+    ],
     ['WEIR_RUN_STALE_SECONDS', '1m', /WEIR_RUN_STALE_SECONDS must be a whole number of seconds/],
     ['PORT', '70000', /PORT must be a TCP port/],
     ['WEIR_PG_PORT', '-1', /WEIR_PG_PORT must be a TCP port/],

@@ -53,6 +53,11 @@ export interface WeirConfig {
    * default 30000). Past it the statement is cancelled and the answer is 503 `PLATFORM.STATEMENT_TIMEOUT`.
    */
   requestStatementTimeoutMs: number;
+  /**
+   * The shortest time between two fire times a schedule (a pipeline's, a source's) may have when it
+   * is defined or changed (WEIR_MIN_SCHEDULE_INTERVAL_SECONDS, default 60).
+   */
+  minScheduleIntervalMs: number;
   /** The variables this configuration was read from: each slice's `<slice>.config.ts` reads its own from here. */
   env: Readonly<Env>;
 }
@@ -195,6 +200,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       'milliseconds',
       2_147_483_647, // PostgreSQL's largest statement_timeout
     ),
+    minScheduleIntervalMs: parsePositive(env, 'WEIR_MIN_SCHEDULE_INTERVAL_SECONDS', 60, 'seconds') * 1000,
     env: Object.freeze({ ...env }),
   };
 }
