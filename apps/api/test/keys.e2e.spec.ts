@@ -116,6 +116,11 @@ describe('API keys: expiry, last use, rotation, rate limit (real app, real Postg
     await t.http.delete(`${LIST}/${gone.id}`).set(admin).expect(200);
     expectProblem(await t.http.post(`${LIST}/${gone.id}/rotate`).set(admin).send({}), 409, 'PLATFORM.API_KEY_REVOKED');
     expectProblem(await t.http.post(`${LIST}/nobody/rotate`).set(admin).send({}), 404, 'PLATFORM.API_KEY_NOT_FOUND');
+    // by name, a revoked key is not found: the answer says how to reach it
+    expect(
+      expectProblem(await t.http.post(`${LIST}/gone/rotate`).set(admin).send({}), 404, 'PLATFORM.API_KEY_NOT_FOUND')
+        .detail,
+    ).toBe('No API key named "gone" that is not revoked (a revoked key is found by its id only)');
     expectProblem(
       await t.http.post(`${LIST}/${k.id}/rotate`).set(admin).send({ grace: '40d' }),
       400,

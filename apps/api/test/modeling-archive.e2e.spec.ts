@@ -80,6 +80,65 @@ describe('modeling e2e: project archive upload', () => {
     expect(fs.readdirSync(path.join(files.dir, 'projects', '.uploads'))).toEqual(['arch']);
   });
 
+  it('a project the CLI imported from a folder is updated by an upload of the same name (and back): one project, its builds kept', async () => {
+    // the CLI's import: a trusted folder outside WEIR_PROJECTS_ROOT
+    const dir = path.join(files.dir, 'cli-checkout', 'moving');
+    fs.mkdirSync(path.join(dir, 'models'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'dbt_project.yml'), 'name: moving\n');
+    fs.writeFileSync(path.join(dir, 'models', 'm.sql'), "{{ config(materialized='table') }}\nselect 'folder' as src");
+    const modeling = t.app.get(ModelingService);
+    const imported = await modeling.register(dir, { modelSchema: 'moving_mart', trusted: true });
+    const b1 = await t.http.post('/api/modeling/builds').set(admin).send({ project: 'moving' }).expect(202);
+    expect((await modeling.waitForBuild(b1.body.id, 60_000)).status).toBe('succeeded');
+    expect((await pg.query(`SELECT src FROM moving_mart.m`)).rows).toEqual([{ src: 'folder' }]);
+
+    // the same project uploaded over HTTP: not a conflict, the same project read from the upload
+    const up = await t.http
+      .post('/api/modeling/projects')
+      .set(admin)
+      .set('content-type', 'application/gzip')
+      .send(
+        await tarball([
+          { name: 'moving/dbt_project.yml', body: 'name: moving\n' },
+          { name: 'moving/models/m.sql', body: "{{ config(materialized='table') }}\nselect 'upload' as src" },
+        ]),
+      )
+      .expect(201);
+    expect(up.body).toMatchObject({
+      id: imported.id,
+      name: 'moving',
+      modelSchema: 'moving_mart',
+      rootPath: path.join(files.dir, 'projects', '.uploads', 'moving'),
+    });
+    const listed = (await t.http.get('/api/modeling/projects').set(admin).expect(200)).body.items;
+    expect(listed.filter((p: { name: string }) => p.name === 'moving')).toEqual([
+      { id: imported.id, name: 'moving', rootPath: up.body.rootPath },
+    ]);
+    const b2 = await t.http.post('/api/modeling/builds').set(admin).send({ project: 'moving' }).expect(202);
+    expect((await modeling.waitForBuild(b2.body.id, 60_000)).status).toBe('succeeded');
+    expect((await pg.query(`SELECT src FROM moving_mart.m`)).rows).toEqual([{ src: 'upload' }]);
+    // the builds before the upload are still the project's
+    const builds = (await t.http.get('/api/modeling/builds?project=moving').set(admin).expect(200)).body.items;
+    expect(builds.map((b: { id: string; project: string }) => [b.id, b.project])).toEqual([
+      [b2.body.id, 'moving'],
+      [b1.body.id, 'moving'],
+    ]);
+    // the project's models: a list of its own
+    const models = (await t.http.get('/api/modeling/projects/moving/models').set(admin).expect(200)).body.items;
+    expect(models).toEqual([
+      expect.objectContaining({ id: 'model.m', kind: 'model', name: 'm', materialized: 'table', dependsOn: [] }),
+    ]);
+    expect(models[0].relation).toMatch(/moving_mart.*\bm\b/);
+    const none = await t.http.get('/api/modeling/projects/nope/models').set(admin).expect(404);
+    expect(none.body.code).toBe('MODELING.PROJECT_NOT_FOUND');
+
+    // and the CLI's import again makes the folder its source again
+    const back = await modeling.register(dir, { trusted: true });
+    expect([back.id, back.rootPath, back.modelSchema]).toEqual([imported.id, dir, 'moving_mart']);
+    // the upload's copy, no longer read, is gone
+    expect(fs.existsSync(up.body.rootPath)).toBe(false);
+  });
+
   it('refuses unsafe or broken archives with a stable code and keeps the registered version', async () => {
     const send = async (body: Buffer, status = 400) =>
       (

@@ -168,3 +168,26 @@ describe('npm start with no DATABASE_URL (embedded PostgreSQL)', () => {
     }
   }, 90_000);
 });
+
+/** What `npm start` runs is the JavaScript in dist/: what the service reads besides its code must be found from there. */
+describe('the compiled service in dist/', () => {
+  it("finds the dbt macro library Weir ships (dbt's generic tests: a build with a command needs them)", () => {
+    execFileSync(process.execPath, ['tools/build.js', '--quiet'], { cwd: root, stdio: 'ignore' });
+    const macros = JSON.parse(
+      execFileSync(
+        process.execPath,
+        [
+          '-e',
+          "process.stdout.write(JSON.stringify(require('./dist/libs/modeling/src/dbt/project.js').includeMacros().map((f) => f.path)))",
+        ],
+        { cwd: root, encoding: 'utf8' },
+      ),
+    ) as string[];
+    expect(macros).toContain('macros/generic_tests/unique.sql');
+    expect(macros.length).toBe(
+      fs
+        .readdirSync(path.join(root, 'libs/modeling/dbt-include/macros'), { recursive: true })
+        .filter((f) => String(f).endsWith('.sql')).length,
+    );
+  }, 60_000);
+});

@@ -244,6 +244,8 @@ describe('weir load / weir runs show', () => {
     const again = await weir(['load', `${dir}/people.csv`, '--source', 'people_csv'], { DATABASE_URL: db.url });
     expect(again.stderr).toContain(`already loaded by run ${id}`);
     expect(r.stdout).not.toMatch(/\[Nest\]|LOG/); // results alone on stdout
+    // the worker stops before the pools close: no claim meets a closed connection on the way out
+    expect(r.stderr + again.stderr).not.toMatch(/Connection terminated|worker loop/);
     const show = await weir(['runs', 'show', id, '--json'], { DATABASE_URL: db.url });
     expect(JSON.parse(show.stdout)).toMatchObject({
       id,
@@ -255,6 +257,29 @@ describe('weir load / weir runs show', () => {
     const missing = await weir(['runs', 'show', '00000000-0000-0000-0000-000000000000'], { DATABASE_URL: db.url });
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('INGESTION.RUN_NOT_FOUND');
+  }, 120_000);
+
+  it("runs list --source lists a source's ingestion runs (--ingestion: every source's); runs list alone, pipeline runs", async () => {
+    const first = JSON.parse(
+      (await weir(['runs', 'list', '--ingestion', '--json'], { DATABASE_URL: db.url })).stdout,
+    ) as { id: string }[];
+    expect(first).toHaveLength(1);
+    const id = first[0]!.id;
+    const bySource = await weir(['runs', 'list', '--source', 'people_csv', '--json'], { DATABASE_URL: db.url });
+    expect(JSON.parse(bySource.stdout)).toEqual([expect.objectContaining({ id, status: 'succeeded', rowsLoaded: 2 })]);
+    const human = await weir(['runs', 'list', '--ingestion', '--status', 'succeeded'], { DATABASE_URL: db.url });
+    expect([human.code, human.stdout]).toEqual([0, expect.stringMatching(new RegExp(`^run ${id}\\s+SUCCEEDED`))]);
+    const pipelines = await weir(['runs', 'list'], { DATABASE_URL: db.url });
+    expect([pipelines.code, pipelines.stdout, pipelines.stderr]).toEqual([
+      0,
+      '',
+      expect.stringMatching(/no pipeline runs/),
+    ]);
+    const mixed = await weir(['runs', 'list', '--source', 'people_csv', '--pipeline', 'x'], { DATABASE_URL: db.url });
+    expect([mixed.code, mixed.stderr]).toEqual([
+      1,
+      expect.stringMatching(/--pipeline and --partition are for pipeline runs/),
+    ]);
   }, 120_000);
 
   it('exits 1 with the error when the run fails', async () => {
@@ -362,7 +387,22 @@ describe('weir project import / weir build', () => {
     // builds list: Weir's builds (this file's import test runs one); an unknown project is refused
     const builds = await weir(['builds', 'list', '--json'], env);
     expect(builds.code).toBe(0);
-    expect(Array.isArray(JSON.parse(builds.stdout))).toBe(true);
+    const listed = JSON.parse(builds.stdout) as { project: string; status: string }[];
+    expect(listed.length).toBeGreaterThan(0);
+    expect(listed.every((b) => b.project === 'tiny')).toBe(true);
+    const lines = (await weir(['builds', 'list', '--project', 'tiny', '--status', 'succeeded'], env)).stdout;
+    expect(lines.split('\n')[0]).toMatch(/^[0-9a-f-]{36} {2}succeeded \S+ {2}tiny {2}weir build {2}2\/2 ok$/);
+    // the project's models, in build order
+    const models = await weir(['project', 'models', 'tiny'], env);
+    expect([models.code, models.stdout]).toEqual([0, 'model.people  table       "analytics"."people"\n']);
+    expect(JSON.parse((await weir(['project', 'models', 'tiny', '--json'], env)).stdout)).toEqual([
+      expect.objectContaining({
+        id: 'model.people',
+        kind: 'model',
+        materialized: 'table',
+        dependsOn: ['seed.raw_people'],
+      }),
+    ]);
     const unknown = await weir(['builds', 'list', '--project', 'nope'], env);
     expect([unknown.code, unknown.stderr]).toEqual([1, expect.stringMatching(/MODELING\.PROJECT_NOT_FOUND/)]);
   }, 120_000);

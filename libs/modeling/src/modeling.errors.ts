@@ -117,13 +117,6 @@ export class PathOutsideRootError extends DomainError {
   }
 }
 
-/** `MODELING.PROJECT_EXISTS` (conflict): A project named "…" is registered from … */
-export class ProjectExistsError extends DomainError {
-  constructor(message: string, extra?: Record<string, unknown>) {
-    super('MODELING.PROJECT_EXISTS', 'conflict', message, extra);
-  }
-}
-
 /** `MODELING.PROJECT_IN_USE` (conflict): Project "…" is in use: … (a build running, pipeline steps; listed as `dependents`) */
 export class ProjectInUseError extends DomainError {
   constructor(message: string, extra?: Record<string, unknown>) {

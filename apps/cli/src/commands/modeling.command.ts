@@ -44,6 +44,23 @@ export function modelingCommands(program: Command): void {
       );
       say(`project ${name}: deleted`);
     });
+  project
+    .command('models')
+    .argument('<name>', 'a registered project, by name or id')
+    .option('--json', 'print the models as JSON')
+    .description("the project's models (snapshots too), in build order, with their relations")
+    .action(async (name: string, opts: { json?: boolean }) => {
+      const models = await withContext({ modules }, (ctx) => ctx.get(ModelingService).models(name));
+      if (!models.length) say(`project ${name} has no models`);
+      emit(opts.json, models, () =>
+        models
+          .map(
+            (m) =>
+              `${m.id}  ${(m.materialized ?? m.kind).padEnd(11)} ${m.relation}${m.tags.length ? `  [${m.tags.join(', ')}]` : ''}\n`,
+          )
+          .join(''),
+      );
+    });
   program
     .command('builds')
     .description('builds of modeling projects')
@@ -57,11 +74,12 @@ export function modelingCommands(program: Command): void {
       const page = await withContext({ modules }, (ctx) =>
         ctx.get(ModelingService).listBuilds({ project: opts.project, status: opts.status, limit: opts.limit }),
       );
+      if (!page.items.length) say('no builds');
       emit(opts.json, page.items, () =>
         page.items
           .map(
             (b) =>
-              `${b.id}  ${b.status.padEnd(9)} ${b.startedAt}  ${b.command ? `dbt ${b.command}` : 'weir'}${b.selector ? ` ${b.selector}` : ''}  ${b.steps.succeeded}/${b.steps.total} ok${b.steps.failed ? `, ${b.steps.failed} failed` : ''}${b.steps.skipped ? `, ${b.steps.skipped} skipped` : ''}\n`,
+              `${b.id}  ${b.status.padEnd(9)} ${b.startedAt}  ${b.project ?? b.projectId}  ${b.command ? `dbt ${b.command}` : 'weir build'}${b.selector ? ` ${b.selector}` : ''}  ${b.steps.succeeded}/${b.steps.total} ok${b.steps.failed ? `, ${b.steps.failed} failed` : ''}${b.steps.skipped ? `, ${b.steps.skipped} skipped` : ''}\n`,
           )
           .join(''),
       );

@@ -14,6 +14,12 @@ import { emit, say } from '../output';
 
 const modules = [CatalogModule, QualityModule, IngestionModule, ModelingModule, OrchestrationModule];
 
+/** A file as people typed it: relative to the working folder when inside it, else absolute. */
+function shown(file: string): string {
+  const rel = path.relative(process.cwd(), file);
+  return rel.startsWith('..') || path.isAbsolute(rel) ? file : rel;
+}
+
 /** The YAML files of pipelines: `<dir>/pipelines/*.yml|yaml`, or the `.yml` files of `<dir>` itself, or one file. */
 export function pipelineFiles(target: string): string[] {
   const abs = path.resolve(target);
@@ -70,21 +76,45 @@ export function runsCommands(program: Command): void {
   runsCmd
     .command('list')
     .option('--pipeline <name>', 'runs of this pipeline (default: all)')
+    .option('--ingestion', 'ingestion runs instead of pipeline runs')
+    .option('--source <name>', 'ingestion runs of this source (implies --ingestion)')
     .option('--status <status>', 'queued | running | succeeded | failed | cancelled')
-    .option('--partition <key>')
+    .option('--partition <key>', 'pipeline runs of this partition')
     .option('--limit <n>', 'at most this many (default 100)')
     .option('--json', 'print as JSON')
-    .description('pipeline runs, newest first')
+    .description('pipeline runs, newest first (--ingestion or --source: ingestion runs)')
     .action(
-      async (opts: { pipeline?: string; status?: string; partition?: string; limit?: string; json?: boolean }) => {
+      async (opts: {
+        pipeline?: string;
+        ingestion?: boolean;
+        source?: string;
+        status?: string;
+        partition?: string;
+        limit?: string;
+        json?: boolean;
+      }) => {
+        const limit = opts.limit ? Number(opts.limit) : undefined;
+        if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= 1000))
+          throw new Error(`--limit must be a whole number from 1 to 1000 (got ${JSON.stringify(opts.limit)})`);
+        if (opts.ingestion || opts.source !== undefined) {
+          if (opts.pipeline !== undefined || opts.partition !== undefined)
+            throw new Error('--pipeline and --partition are for pipeline runs, not with --ingestion or --source');
+          const runs = await withContext({ modules }, (ctx) =>
+            ctx.get(RunsService).list({ sourceId: opts.source, status: opts.status, limit }),
+          );
+          if (!runs.length) say('no ingestion runs');
+          emit(opts.json, runs, () => runs.map((r) => formatRun(r)).join(''));
+          return;
+        }
         const items = await withContext({ modules }, (ctx) =>
           ctx.get(PipelineRunsService).list({
             pipeline: opts.pipeline,
             status: opts.status,
             partition: opts.partition,
-            limit: opts.limit ? Number(opts.limit) : undefined,
+            limit,
           }),
         );
+        if (!items.length) say('no pipeline runs');
         emit(opts.json, items, () => items.map((r) => formatPipelineRun(r)).join(''));
       },
     );
@@ -117,19 +147,15 @@ export function pipelineCommands(program: Command): void {
           try {
             raw = parse(fs.readFileSync(f, 'utf8'));
           } catch (e) {
-            throw new Error(`${path.relative(process.cwd(), f)}: not valid YAML: ${(e as Error).message}`);
+            throw new Error(`${shown(f)}: not valid YAML: ${(e as Error).message}`);
           }
           try {
             // the CLI runs as the operator, with the database's credentials: it sees PII as an admin key does
             const { pipeline, created } = await svc.apply(raw, { name: 'cli', seesPii: true });
-            say(
-              `${path.relative(process.cwd(), f)}: pipeline ${pipeline.name} ${created ? 'created' : `at version ${pipeline.version}`}`,
-            );
+            say(`${shown(f)}: pipeline ${pipeline.name} ${created ? 'created' : `at version ${pipeline.version}`}`);
           } catch (e) {
             const problems = (e as { extra?: { problems?: string[] } }).extra?.problems;
-            throw new Error(
-              `${path.relative(process.cwd(), f)}: ${problems ? `\n  ${problems.join('\n  ')}` : (e as Error).message}`,
-            );
+            throw new Error(`${shown(f)}: ${problems ? `\n  ${problems.join('\n  ')}` : (e as Error).message}`);
           }
         }
       });
@@ -200,6 +226,7 @@ export function pipelineCommands(program: Command): void {
       const items = await withContext({ modules }, (ctx) =>
         ctx.get(PipelineRunsService).list({ pipeline: name, status: opts.status, partition: opts.partition }),
       );
+      if (!items.length) say('no pipeline runs');
       emit(opts.json, items, () => items.map((r) => formatPipelineRun(r)).join(''));
     });
   pipelines

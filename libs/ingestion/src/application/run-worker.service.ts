@@ -60,7 +60,8 @@ export class RunWorkerService implements OnApplicationBootstrap, BeforeApplicati
   private timer?: NodeJS.Timeout;
   private working = false;
   private stopping = false;
-  private current?: Promise<void>;
+  /** The queue loop going on (a claim, then the runs it executes), awaited at shutdown. */
+  private loop?: Promise<void>;
 
   constructor(
     @Inject(RUN_LEDGER) private readonly ledger: RunLedger,
@@ -87,12 +88,15 @@ export class RunWorkerService implements OnApplicationBootstrap, BeforeApplicati
     this.timer.unref();
   }
 
-  /** Stops claiming runs and lets the current one finish, before pools close. */
+  /**
+   * Stops claiming runs and lets the current one finish, before pools close — a claim in flight
+   * too (its transaction would otherwise meet a closed pool: `Connection terminated`).
+   */
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
     await this.recovery.stop();
-    await this.current?.catch(() => undefined);
+    await this.loop?.catch(() => undefined);
   }
 
   private async entity(id: string): Promise<RunRecord> {
@@ -103,6 +107,11 @@ export class RunWorkerService implements OnApplicationBootstrap, BeforeApplicati
   async kick(): Promise<void> {
     if (this.working || this.stopping || !this.config.roles.has('worker')) return;
     this.working = true;
+    this.loop = this.drain().finally(() => (this.working = false));
+    await this.loop;
+  }
+
+  private async drain(): Promise<void> {
     try {
       while (!this.stopping) {
         // the claim and its START event commit together
@@ -113,13 +122,10 @@ export class RunWorkerService implements OnApplicationBootstrap, BeforeApplicati
           return run;
         });
         if (!claimed) break;
-        this.current = this.execute(claimed.id);
-        await this.current;
+        await this.execute(claimed.id);
       }
     } catch (e) {
       this.log.error(`worker loop: ${(e as Error).message}`);
-    } finally {
-      this.working = false;
     }
   }
 

@@ -50,6 +50,17 @@ export class ModelingService {
     return this.projects.list();
   }
 
+  /** The models of a project (snapshots too), in build order. */
+  async models(idOrName: string): Promise<ProjectView['nodes']> {
+    const p = await this.projects.get(idOrName);
+    const kinds = new Set(['model', 'snapshot']);
+    const byId = new Map(p.nodes.map((n) => [n.id, n]));
+    return p.order.flatMap((id) => {
+      const n = byId.get(id);
+      return n && kinds.has(n.kind) ? [n] : [];
+    });
+  }
+
   compiledSql(
     model: string,
     projectIdOrName?: string,

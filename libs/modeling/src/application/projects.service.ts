@@ -14,7 +14,6 @@ import {
   CompileFailedError,
   ModelNotFoundError,
   PathOutsideRootError,
-  ProjectExistsError,
   ProjectInUseError,
   ProjectNotFoundError,
 } from '../modeling.errors';
@@ -90,11 +89,18 @@ export class ProjectsService implements OnModuleInit {
       modelSchema = e.modelSchema;
       ({ project, compiled } = await this.compiler.compile({ rootPath: root, modelSchema }));
     }
-    if (e && e.rootPath !== root)
-      throw new ProjectExistsError(`A project named "${project.name}" is registered from ${e.rootPath}`);
+    // a project is its name: registered again from another place (the CLI's folder, then an
+    // uploaded archive, or the other way round), it is that project's new source, with its id,
+    // builds and relations kept — as a refresh from the same place is
+    const moved = e && e.rootPath !== root ? e.rootPath : null;
     for (const h of this.hooks) await h.check(root, project.name, caller);
     e = await this.repo.upsert({ name: project.name, rootPath: root, modelSchema });
-    this.log.log(`project ${project.name}: ${compiled.nodes.size} nodes from ${root}`);
+    this.log.log(
+      `project ${project.name}: ${compiled.nodes.size} nodes from ${root}${moved ? ` (registered from ${moved} before)` : ''}`,
+    );
+    // the copy of an upload it was read from before is Weir's own, and no longer anyone's
+    if (moved && moved === path.join(this.projectsRoot, '.uploads', project.name))
+      fs.rmSync(moved, { recursive: true, force: true });
     for (const h of this.hooks) await h.registered(root, project.name, caller);
     return this.view(e, compiled);
   }
@@ -102,7 +108,8 @@ export class ProjectsService implements OnModuleInit {
   /**
    * Registers (or refreshes) a project from an uploaded .tar/.tar.gz: extracted to a scratch directory,
    * compiled there, and only then swapped into `$WEIR_PROJECTS_ROOT/.uploads/<project name>`; a bad
-   * archive or a project that does not compile leaves the registered version untouched.
+   * archive or a project that does not compile leaves the registered version untouched. A project of
+   * that name registered from elsewhere (a folder) is then read from the upload.
    */
   async registerArchive(archive: Buffer, opts: { modelSchema?: string; seesPii?: boolean } = {}): Promise<ProjectView> {
     const uploads = path.join(this.projectsRoot, '.uploads');
@@ -116,9 +123,6 @@ export class ProjectsService implements OnModuleInit {
           `dbt_project.yml: name ${JSON.stringify(project.name)} must be a valid identifier`,
         );
       const final = path.join(uploads, project.name);
-      const existing = await this.repo.findByName(project.name);
-      if (existing && existing.rootPath !== final)
-        throw new ProjectExistsError(`A project named "${project.name}" is registered from ${existing.rootPath}`);
       const old = `${final}.old-${randomUUID()}`;
       if (fs.existsSync(final)) fs.renameSync(final, old);
       fs.renameSync(root, final);

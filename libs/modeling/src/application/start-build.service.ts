@@ -101,11 +101,14 @@ export class StartBuildService {
     status?: string;
     limit?: number;
     before?: string;
-  }): Promise<{ items: BuildSummary[]; next: string | null }> {
+  }): Promise<{ items: (BuildSummary & { project: string | null })[]; next: string | null }> {
     // by id, a deleted project's builds too (its history stays)
     const projectId = f.project ? (await this.projects.entity(f.project, true)).id : undefined;
     const limit = Math.min(Math.max(f.limit ?? 50, 1), 500);
-    const items = await this.store.list({ projectId, status: f.status, limit, before: f.before });
+    const found = await this.store.list({ projectId, status: f.status, limit, before: f.before });
+    // each with its project's name (what people know a project by)
+    const names = new Map((await this.projects.list()).map((p) => [p.id, p.name]));
+    const items = found.map((b) => ({ ...b, project: names.get(b.projectId) ?? null }));
     return { items, next: items.length === limit ? items[items.length - 1].startedAt : null };
   }
 

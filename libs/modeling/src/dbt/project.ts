@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { workspaceRoot } from '@weir/platform';
 
 export class DbtProjectError extends Error {}
 
@@ -235,15 +236,24 @@ export function loadProject(root: string): DbtProject {
   return { root: rootPkg, packages };
 }
 
-/** The macro library Weir ships as dbt's internal `dbt` package (libs/modeling/dbt-include). */
+/**
+ * The macro library Weir ships as dbt's internal `dbt` package (libs/modeling/dbt-include): beside
+ * the sources, or — when running the build in dist/ (`npm start`), which holds compiled JavaScript
+ * only — in the workspace's libs/modeling.
+ */
 export function includeRoot(): string {
-  for (const c of [
+  const candidates = [
     path.resolve(__dirname, '..', '..', 'dbt-include'),
     path.resolve(__dirname, '..', '..', '..', 'dbt-include'),
     path.resolve(__dirname, 'dbt-include'),
-  ])
-    if (fs.existsSync(c)) return c;
-  return path.resolve(__dirname, '..', '..', 'dbt-include');
+  ];
+  try {
+    candidates.push(path.join(workspaceRoot(), 'libs', 'modeling', 'dbt-include'));
+  } catch {
+    /* no workspace above: only the places beside this file */
+  }
+  for (const c of candidates) if (fs.existsSync(path.join(c, 'macros'))) return c;
+  return candidates[0]!;
 }
 
 /** Every macro file of the internal package. */

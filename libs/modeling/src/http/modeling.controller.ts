@@ -136,6 +136,7 @@ class BuildStepCountsDto {
 class BuildSummaryDto {
   @ApiProperty() id: string;
   @ApiProperty() projectId: string;
+  @ApiProperty({ type: String, nullable: true, description: "the project's name" }) project: string | null;
   @ApiProperty({ type: String, nullable: true }) selector: string | null;
   @ApiProperty({ type: String, nullable: true }) command: string | null;
   @ApiProperty({ enum: ['running', 'succeeded', 'failed'] }) status: string;
@@ -171,6 +172,10 @@ class ProjectSummaryDto {
 
 export class ProjectListResponseDto {
   @ApiProperty({ type: [ProjectSummaryDto] }) items: ProjectSummaryDto[];
+}
+
+export class ModelListResponseDto {
+  @ApiProperty({ type: [NodeDto], description: 'models and snapshots, in build order' }) items: NodeDto[];
 }
 
 export class ProjectResponseDto {
@@ -289,6 +294,15 @@ export class ModelingController {
   })
   async remove(@Param('id') id: string): Promise<void> {
     await this.modeling.remove(id);
+  }
+
+  @Get('projects/:id/models')
+  @ApiOperation({
+    summary: "A project's models (snapshots too), in build order: relation, materialization, tags, dependencies",
+  })
+  @ApiOkResponse({ type: ModelListResponseDto })
+  async models(@Param('id') id: string): Promise<ModelListResponseDto> {
+    return { items: await this.modeling.models(id) };
   }
 
   @Get('models/:name/compiled')

@@ -124,7 +124,11 @@ export class ApiKeysService {
       throw new ApiKeyAmbiguousError(
         `Several active API keys are named ${JSON.stringify(idOrName)}; give the key's id (${named.map((k) => k.id).join(', ')})`,
       );
-    throw new ApiKeyNotFoundError(`No API key with id or name ${JSON.stringify(idOrName)}`);
+    throw new ApiKeyNotFoundError(
+      UUID.test(idOrName)
+        ? `No API key with id ${JSON.stringify(idOrName)}`
+        : `No API key named ${JSON.stringify(idOrName)} that is not revoked (a revoked key is found by its id only)`,
+    );
   }
 
   /**
