@@ -106,8 +106,13 @@ export class StartBuildService {
     const projectId = f.project ? (await this.projects.entity(f.project, true)).id : undefined;
     const limit = Math.min(Math.max(f.limit ?? 50, 1), 500);
     const found = await this.store.list({ projectId, status: f.status, limit, before: f.before });
-    // each with its project's name (what people know a project by)
-    const names = new Map((await this.projects.list()).map((p) => [p.id, p.name]));
+    // each with its project's name (what people know a project by), a deleted project's too
+    const names = new Map<string, string>((await this.projects.list()).map((p) => [p.id, p.name]));
+    for (const id of new Set(found.map((b) => b.projectId))) {
+      if (names.has(id)) continue;
+      const gone = await this.projects.entity(id, true).catch(() => null);
+      if (gone) names.set(id, gone.name);
+    }
     const items = found.map((b) => ({ ...b, project: names.get(b.projectId) ?? null }));
     return { items, next: items.length === limit ? items[items.length - 1].startedAt : null };
   }
