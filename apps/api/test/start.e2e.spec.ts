@@ -75,6 +75,8 @@ describe('npm start with no DATABASE_URL (embedded PostgreSQL)', () => {
         ),
       );
       expect(fs.existsSync(path.join(dataDir, 'pg', 'PG_VERSION'))).toBe(true);
+      // the ingest root is there from the start: a first file can be copied into it (README tour)
+      expect(fs.statSync(path.join(dataDir, 'inbox')).isDirectory()).toBe(true);
 
       const res = await fetch(`http://127.0.0.1:${port}/api/platform/api-keys`, {
         headers: { Authorization: `Bearer ${key}`, 'X-Request-Id': 'start-test-1' },

@@ -141,6 +141,12 @@ export class SourcesService implements OnModuleInit {
   onModuleInit(): void {
     // a dataset that sources load is not deleted from the catalog
     this.catalog.addDependentsProbe((d) => this.datasetDependents(d.name));
+    // the ingest root exists from the start: a first file can be copied into it before any source names a folder
+    try {
+      fs.mkdirSync(path.resolve(this.cfg.ingestRoot), { recursive: true });
+    } catch {
+      // a root that cannot be made is reported by the first run that reads from it
+    }
   }
 
   /** A local inbox folder exists from the moment a source names it (inside the ingest root). */
