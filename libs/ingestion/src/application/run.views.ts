@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import type { StoredObject } from '../domain/remote-connector';
 import type { RunInput } from '../domain/source';
 import type { RunRecord, RunStatus } from '../domain/run';
@@ -45,7 +46,8 @@ export function runView(r: RunRecord): RunView {
     status: r.status,
     trigger: r.trigger,
     idempotencyKey: r.idempotencyKey,
-    input: r.input,
+    // an upload's file is named, not where the server keeps it
+    input: r.input?.uploadId ? { ...r.input, uploadId: path.basename(r.input.uploadId) } : r.input,
     partition: r.input?.partition ?? null,
     createdBy: r.createdBy,
     createdAt: r.createdAt.toISOString(),

@@ -4,7 +4,7 @@ import { Type } from 'class-transformer';
 import { Optional } from '@weir/platform';
 
 /** `POST /api/orchestration/pipelines/:id/runs`. */
-export class TriggerRunRequestDto {
+export class TriggerPipelineRunRequestDto {
   @ApiPropertyOptional({ example: '2026-12-01', description: 'The partition to run (its key reaches every step)' })
   @Optional()
   @Matches(/^[A-Za-z0-9_.=\-/]{1,200}$/)

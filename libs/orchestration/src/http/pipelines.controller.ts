@@ -21,7 +21,7 @@ import {
   DeletePipelineQueryDto,
   ListRunsQueryDto,
   PartitionsQueryDto,
-  TriggerRunRequestDto,
+  TriggerPipelineRunRequestDto,
 } from './pipeline-run.request.dto';
 import { BackfillsService, BackfillView } from '../application/backfills.service';
 import { PartitionsService, PartitionView } from '../application/partitions.service';
@@ -125,7 +125,7 @@ export class PipelinesController {
   @ApiOkResponse({ type: PipelineRunResponseDto, description: 'The run the idempotency key already has' })
   async trigger(
     @Param('id') id: string,
-    @Body() body: TriggerRunRequestDto,
+    @Body() body: TriggerPipelineRunRequestDto,
     @Res({ passthrough: true }) res: Response,
     @CurrentPrincipal() p?: Principal,
   ): Promise<PipelineRunView> {
