@@ -265,6 +265,19 @@ describe('audit log e2e: every mutating request recorded, read back by admins on
     expect(r.body.code).toBe('PLATFORM.INVALID_AUDIT_QUERY');
   });
 
+  it('records a refused body PostgreSQL cannot store as is (NUL, a lone surrogate half, in a value and a key)', async () => {
+    const nul = await t.http
+      .post('/api/catalog/datasets/nul%00name')
+      .set(editor)
+      .set('Content-Type', 'application/json')
+      .send('{"name":"a\\u0000b","n\\u0000k":"\\ud800x"}');
+    expect(nul.status).toBeGreaterThanOrEqual(400);
+    expect(nul.status).toBeLessThan(500);
+    const [unstorable] = await rowsOf('/api/catalog/datasets/nul%00name');
+    expect(unstorable).toMatchObject({ outcome: 'refused', status: nul.status, error_code: nul.body.code });
+    expect(unstorable.diff).toEqual({ name: 'a\u2400b', 'n\u2400k': '\ufffdx' });
+  });
+
   it('the OpenAPI document describes the route', async () => {
     const doc = (await t.http.get('/docs-json').expect(200)).body;
     const op = doc.paths['/api/platform/audit'].get;

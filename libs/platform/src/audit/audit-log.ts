@@ -11,7 +11,7 @@ import type { Principal } from '../auth/roles';
 import { ApiKeysService } from '../auth/api-keys.service';
 import { extractApiKey } from '../auth/api-key.guard';
 import { InvalidAuditQueryError } from '../errors/platform.errors';
-import { redactForAudit } from './redact';
+import { redactForAudit, storable } from './redact';
 
 export type AuditOutcome = 'ok' | 'refused' | 'failed';
 
@@ -77,7 +77,7 @@ export function outcomeOf(status: number): AuditOutcome {
 }
 
 const cut = (s: string | null | undefined, n: number): string | null =>
-  s === null || s === undefined ? null : s.length > n ? s.slice(0, n) : s;
+  s === null || s === undefined ? null : storable(s.length > n ? s.slice(0, n) : s);
 
 /** Writes one audit row (the diff redacted and capped here) and returns its id. Used by the API and by `weir` commands. */
 export async function recordAudit(q: Queryable, e: AuditEntry): Promise<string> {

@@ -1,4 +1,4 @@
-import { AUDIT_MAX_DIFF_CHARS, redactForAudit } from './redact';
+import { AUDIT_MAX_DIFF_CHARS, redactForAudit, storable } from './redact';
 
 describe('redactForAudit', () => {
   it('masks secret-looking fields, keeps {"env": NAME} references and ordinary fields', () => {
@@ -79,5 +79,15 @@ describe('redactForAudit', () => {
     expect(huge).toEqual({ truncated: true, chars: expect.any(Number), fields: ['rows'] });
     expect(JSON.stringify(huge).length).toBeLessThan(AUDIT_MAX_DIFF_CHARS);
     expect(redactForAudit(undefined)).toBeNull();
+  });
+});
+
+describe('storable', () => {
+  it('shows NUL as U+2400 and a lone surrogate half as U+FFFD; keeps pairs and ordinary text', () => {
+    expect(storable('a\u0000b')).toBe('a\u2400b');
+    expect(storable('x\ud800y')).toBe('x\ufffdy');
+    expect(storable('x\udc00')).toBe('x\ufffd');
+    expect(storable('😀 café')).toBe('😀 café');
+    expect(redactForAudit({ 'k\u0000': ['\ud83d'] })).toEqual({ 'k\u2400': ['\ufffd'] });
   });
 });

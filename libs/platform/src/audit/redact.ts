@@ -30,8 +30,19 @@ function isEnvReference(v: unknown): v is { env: string } {
   );
 }
 
+/**
+ * A string PostgreSQL can store in text and jsonb: NUL (which neither takes) shown as U+2400 (␀),
+ * a lone surrogate half (not valid UTF-8) as U+FFFD. A refused request's body is recorded too,
+ * and it may hold either.
+ */
+export function storable(s: string): string {
+  return s
+    .replace(/\u0000/g, '\u2400')
+    .replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+}
+
 function redactString(s: string): string {
-  let out = s
+  let out = storable(s)
     .replace(WEIR_KEY, AUDIT_MASK)
     .replace(LIBPQ_SECRET, (_m, k: string) => `${k}=${AUDIT_MASK}`)
     .replace(QUERY_SECRET, `$1${AUDIT_MASK}`);
@@ -51,7 +62,8 @@ function walk(v: unknown, depth: number): unknown {
   }
   const out: Record<string, unknown> = {};
   const entries = Object.entries(v as Record<string, unknown>);
-  for (const [k, x] of entries.slice(0, MAX_KEYS)) {
+  for (const [key, x] of entries.slice(0, MAX_KEYS)) {
+    const k = storable(key);
     if (isEnvReference(x)) out[k] = { env: redactString(x.env) };
     // `key` also names merge keys (a list of columns): only a string under it is taken for a secret
     else if (SECRET_NAME.test(k) && x !== null && x !== undefined && x !== '' && !(k === 'key' && Array.isArray(x)))
