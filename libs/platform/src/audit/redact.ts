@@ -36,9 +36,10 @@ function isEnvReference(v: unknown): v is { env: string } {
  * and it may hold either.
  */
 export function storable(s: string): string {
-  return s
-    .replace(/\u0000/g, '\u2400')
-    .replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+  // the same native checks as the input guard (isWellFormed); nothing copied when there is nothing to mend
+  const w = s as string & { isWellFormed(): boolean; toWellFormed(): string };
+  const out = s.includes('\u0000') ? s.replaceAll('\u0000', '\u2400') : s;
+  return w.isWellFormed() ? out : (out as typeof w).toWellFormed();
 }
 
 function redactString(s: string): string {
